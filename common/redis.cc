@@ -1,0 +1,314 @@
+#include "common/redis.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <mutex>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+
+namespace simpul {
+namespace {
+
+RedisReply Convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::kNil;
+  }
+  return out;
+}
+
+void IgnoreSigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
+
+}  // namespace
+
+RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(source_.data()), source_.size(), digest);
+  sha1_ = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+RedisConnection::RedisConnection(RedisConnection&& other) noexcept
+    : pool_(other.pool_),
+      ctx_(std::exchange(other.ctx_, nullptr)),
+      broken_(other.broken_),
+      peer_lost_(other.peer_lost_),
+      custom_timeout_(other.custom_timeout_) {}
+
+RedisConnection::~RedisConnection() {
+  if (ctx_ == nullptr) return;
+  if (custom_timeout_ && !broken_ &&
+      redisSetTimeout(ctx_, absl::ToTimeval(pool_->options_.command_timeout)) != REDIS_OK) {
+    broken_ = true;
+  }
+  pool_->Release(ctx_, broken_, peer_lost_);
+}
+
+absl::Status RedisConnection::TransportError(std::string_view what) {
+  const int saved_errno = errno;
+  broken_ = true;
+  std::string detail = ctx_->err != 0 ? ctx_->errstr : "no reply";
+  bool timed_out = ctx_->err == REDIS_ERR_IO &&
+                   (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK ||
+                    saved_errno == ETIMEDOUT || absl::StrContains(detail, "temporarily unavailable"));
+  if (timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat("redis ", AbslView(what), ": no reply within the ",
+                                                    "command timeout (", detail, ")"));
+  }
+  peer_lost_ = true;
+  return absl::UnavailableError(absl::StrCat("redis ", AbslView(what), ": ", detail));
+}
+
+absl::StatusOr<RedisReply> RedisConnection::ReadReply(std::string_view what) {
+  void* raw = nullptr;
+  if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return TransportError(what);
+  RedisReply reply = Convert(static_cast<redisReply*>(raw));
+  freeReplyObject(raw);
+  return reply;
+}
+
+namespace {
+
+bool AppendCommand(redisContext* ctx, const std::vector<std::string>& argv) {
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const std::string& arg : argv) {
+    ptrs.push_back(arg.data());
+    lens.push_back(arg.size());
+  }
+  return redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), ptrs.data(), lens.data()) ==
+         REDIS_OK;
+}
+
+}  // namespace
+
+absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::string>& argv) {
+  if (argv.empty()) return absl::InvalidArgumentError("empty Redis command");
+  if (broken_) return absl::UnavailableError("redis connection is broken");
+  if (!AppendCommand(ctx_, argv)) return TransportError(argv[0]);
+  return ReadReply(argv[0]);
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  if (broken_) return absl::UnavailableError("redis connection is broken");
+  for (const auto& argv : commands) {
+    if (argv.empty()) return absl::InvalidArgumentError("empty Redis command in pipeline");
+  }
+  for (const auto& argv : commands) {
+    if (!AppendCommand(ctx_, argv)) return TransportError("pipeline");
+  }
+  std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
+  for (const auto& argv : commands) {
+    auto reply = ReadReply(absl::StrCat("pipeline ", argv[0]));
+    if (!reply.ok()) return reply.status();
+    replies.push_back(*std::move(reply));
+  }
+  return replies;
+}
+
+absl::StatusOr<RedisReply> RedisConnection::Eval(const RedisScript& script,
+                                                 const std::vector<std::string>& keys,
+                                                 const std::vector<std::string>& args) {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.push_back("EVALSHA");
+  argv.push_back(script.sha1());
+  argv.push_back(absl::StrCat(keys.size()));
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto reply = Command(argv);
+  if (!reply.ok() || !reply->is_error() || !absl::StartsWith(reply->str, "NOSCRIPT")) {
+    return reply;
+  }
+  // EVAL runs the script and also caches it, so the next EVALSHA finds it.
+  argv[0] = "EVAL";
+  argv[1] = script.source();
+  return Command(argv);
+}
+
+absl::Status RedisConnection::SetCommandTimeout(absl::Duration timeout) {
+  if (timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("redis command timeout must be positive");
+  }
+  if (broken_) return absl::UnavailableError("redis connection is broken");
+  timeval tv = timeout == absl::InfiniteDuration() ? timeval{0, 0} : absl::ToTimeval(timeout);
+  custom_timeout_ = true;
+  if (redisSetTimeout(ctx_, tv) != REDIS_OK) return TransportError("set timeout");
+  return absl::OkStatus();
+}
+
+RedisPool::RedisPool(RedisOptions options) : options_(std::move(options)) { IgnoreSigpipe(); }
+
+RedisPool::~RedisPool() {
+  absl::MutexLock lock(&mu_);
+  for (redisContext* ctx : idle_) redisFree(ctx);
+  open_ -= static_cast<int>(idle_.size());
+  idle_.clear();
+}
+
+absl::StatusOr<redisContext*> RedisPool::Connect() {
+  const std::string where = absl::StrCat(options_.host, ":", options_.port);
+  redisContext* ctx = redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                              absl::ToTimeval(options_.connect_timeout));
+  if (ctx == nullptr) {
+    return absl::UnavailableError(absl::StrCat("redis ", where, ": cannot allocate a context"));
+  }
+  if (ctx->err != 0) {
+    absl::Status status =
+        absl::UnavailableError(absl::StrCat("redis ", where, ": connect: ", ctx->errstr));
+    redisFree(ctx);
+    return status;
+  }
+  if (redisSetTimeout(ctx, absl::ToTimeval(options_.command_timeout)) != REDIS_OK) {
+    absl::Status status =
+        absl::UnavailableError(absl::StrCat("redis ", where, ": set timeout: ", ctx->errstr));
+    redisFree(ctx);
+    return status;
+  }
+  redisEnableKeepAlive(ctx);
+  return ctx;
+}
+
+absl::StatusOr<RedisConnection> RedisPool::Acquire() {
+  const absl::Time deadline = absl::Now() + options_.acquire_timeout;
+  mu_.Lock();
+  while (true) {
+    if (!idle_.empty()) {
+      redisContext* ctx = idle_.back();
+      idle_.pop_back();
+      mu_.Unlock();
+      return RedisConnection(this, ctx);
+    }
+    if (open_ < options_.pool_size) {
+      const absl::Time now = absl::Now();
+      if (now < next_connect_attempt_) {
+        absl::Status status = absl::UnavailableError(
+            absl::StrCat(last_connect_error_, " (next attempt in ",
+                         absl::FormatDuration(next_connect_attempt_ - now), ")"));
+        mu_.Unlock();
+        return status;
+      }
+      ++open_;  // reserve the slot while connecting without the lock
+      mu_.Unlock();
+      absl::StatusOr<redisContext*> ctx = Connect();
+      mu_.Lock();
+      if (ctx.ok()) {
+        backoff_ = absl::ZeroDuration();
+        next_connect_attempt_ = absl::InfinitePast();
+        mu_.Unlock();
+        return RedisConnection(this, *ctx);
+      }
+      --open_;
+      backoff_ = backoff_ == absl::ZeroDuration() ? absl::Milliseconds(50)
+                                                  : std::min(backoff_ * 2, options_.max_backoff);
+      next_connect_attempt_ = absl::Now() + backoff_;
+      last_connect_error_ = std::string(ctx.status().message());
+      mu_.Unlock();
+      return ctx.status();
+    }
+    bool woken = mu_.AwaitWithDeadline(
+        absl::Condition(
+            +[](RedisPool* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+              return !p->idle_.empty() || p->open_ < p->options_.pool_size;
+            },
+            this),
+        deadline);
+    if (!woken) {
+      mu_.Unlock();
+      return absl::ResourceExhaustedError(
+          absl::StrCat("no Redis connection free within ",
+                       absl::FormatDuration(options_.acquire_timeout), " (pool of ",
+                       options_.pool_size, ")"));
+    }
+  }
+}
+
+void RedisPool::Release(redisContext* ctx, bool broken, bool peer_lost) {
+  std::vector<redisContext*> to_free;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!broken) {
+      idle_.push_back(ctx);
+      return;
+    }
+    to_free.push_back(ctx);
+    if (peer_lost) {
+      // The server is likely gone: idle connections would fail the same way one by one.
+      to_free.insert(to_free.end(), idle_.begin(), idle_.end());
+      idle_.clear();
+    }
+    open_ -= static_cast<int>(to_free.size());
+  }
+  for (redisContext* c : to_free) redisFree(c);
+}
+
+absl::StatusOr<RedisReply> RedisPool::Command(const std::vector<std::string>& argv) {
+  absl::StatusOr<RedisConnection> conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  return conn->Command(argv);
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  absl::StatusOr<RedisConnection> conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  return conn->Pipeline(commands);
+}
+
+absl::StatusOr<RedisReply> RedisPool::Eval(const RedisScript& script,
+                                           const std::vector<std::string>& keys,
+                                           const std::vector<std::string>& args) {
+  absl::StatusOr<RedisConnection> conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  return conn->Eval(script, keys, args);
+}
+
+absl::Status RedisPool::Ping() {
+  absl::StatusOr<RedisReply> reply = Command({"PING"});
+  if (!reply.ok()) return reply.status();
+  if (reply->type == RedisReply::Type::kStatus && reply->str == "PONG") return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("redis PING: ", reply->str));
+}
+
+absl::Status ErrorFromReply(const RedisReply& reply, std::string_view what) {
+  if (!reply.is_error()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(AbslView(what), ": redis error: ", reply.str));
+}
+
+}  // namespace simpul

@@ -1,0 +1,137 @@
+// Redis access over hiredis: a reply value that owns its data, and a bounded pool of
+// synchronous connections with timeouts, reconnection with backoff, pipelining and Lua
+// scripts. hiredis contexts are not thread-safe: each is used by one thread at a time, checked
+// out of the pool. Callers must not run these calls on a gRPC callback thread (use Executor).
+// hiredis writes with write(2), so creating a pool ignores SIGPIPE process-wide.
+#ifndef SIMPUL_COMMON_REDIS_H_
+#define SIMPUL_COMMON_REDIS_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+struct redisContext;
+
+namespace simpul {
+
+// RedisReply is an owned copy of one Redis reply.
+struct RedisReply {
+  enum class Type { kNil, kInteger, kString, kStatus, kArray, kError };
+  Type type = Type::kNil;
+  long long integer = 0;
+  std::string str;  // kString, kStatus and kError
+  std::vector<RedisReply> elements;
+
+  bool is_nil() const { return type == Type::kNil; }
+  bool is_error() const { return type == Type::kError; }
+};
+
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int pool_size = 8;                                     // connections at most
+  absl::Duration connect_timeout = absl::Milliseconds(500);
+  absl::Duration command_timeout = absl::Seconds(2);     // per command (socket timeout)
+  absl::Duration acquire_timeout = absl::Seconds(2);     // waiting for a free connection
+  absl::Duration max_backoff = absl::Seconds(2);         // between reconnect attempts
+};
+
+// RedisScript is a Lua script run with EVALSHA, loaded on first use or after NOSCRIPT.
+class RedisScript {
+ public:
+  explicit RedisScript(std::string source);
+  const std::string& source() const { return source_; }
+  const std::string& sha1() const { return sha1_; }
+
+ private:
+  std::string source_;
+  std::string sha1_;
+};
+
+class RedisPool;
+
+// RedisConnection is one checked-out connection; it returns to the pool when destroyed. After
+// a transport error it is discarded instead, and the pool reconnects later.
+class RedisConnection {
+ public:
+  RedisConnection(RedisConnection&&) noexcept;
+  RedisConnection& operator=(RedisConnection&&) = delete;
+  ~RedisConnection();
+
+  // Command runs one command. A Redis error reply is returned as a RedisReply of type kError
+  // (not as a failed status); a failed status means a transport problem (UNAVAILABLE) or a
+  // timeout (DEADLINE_EXCEEDED).
+  absl::StatusOr<RedisReply> Command(const std::vector<std::string>& argv);
+  // Pipeline sends all commands, then reads all replies, in one round trip.
+  absl::StatusOr<std::vector<RedisReply>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands);
+  // Eval runs a script by its SHA1, loading it if Redis does not know it yet.
+  absl::StatusOr<RedisReply> Eval(const RedisScript& script, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args);
+  // SetCommandTimeout changes this connection's socket timeout (e.g. for XREAD BLOCK); the
+  // pool's default is restored when the connection returns to the pool.
+  absl::Status SetCommandTimeout(absl::Duration timeout);
+
+ private:
+  friend class RedisPool;
+  RedisConnection(RedisPool* pool, redisContext* ctx) : pool_(pool), ctx_(ctx) {}
+  absl::Status TransportError(std::string_view what);
+  absl::StatusOr<RedisReply> ReadReply(std::string_view what);
+  RedisPool* pool_;
+  redisContext* ctx_;
+  bool broken_ = false;
+  bool peer_lost_ = false;       // the failure was not a timeout: idle connections are suspect
+  bool custom_timeout_ = false;  // SetCommandTimeout was called
+};
+
+class RedisPool {
+ public:
+  explicit RedisPool(RedisOptions options);
+  ~RedisPool();
+  RedisPool(const RedisPool&) = delete;
+  RedisPool& operator=(const RedisPool&) = delete;
+
+  // Acquire checks out a connection, connecting if needed. Fails with UNAVAILABLE while
+  // Redis is unreachable (reconnect attempts back off up to max_backoff) and with
+  // RESOURCE_EXHAUSTED when no connection frees up within acquire_timeout.
+  absl::StatusOr<RedisConnection> Acquire();
+
+  // Convenience wrappers: acquire, run, release.
+  absl::StatusOr<RedisReply> Command(const std::vector<std::string>& argv);
+  absl::StatusOr<std::vector<RedisReply>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands);
+  absl::StatusOr<RedisReply> Eval(const RedisScript& script, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args);
+  // Ping is OK when Redis answers PONG.
+  absl::Status Ping();
+
+  const RedisOptions& options() const { return options_; }
+
+ private:
+  friend class RedisConnection;
+  void Release(redisContext* ctx, bool broken, bool peer_lost);
+  absl::StatusOr<redisContext*> Connect();
+
+  const RedisOptions options_;
+  absl::Mutex mu_;
+  std::vector<redisContext*> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + checked out
+  absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  std::string last_connect_error_ ABSL_GUARDED_BY(mu_);
+};
+
+// ErrorFromReply turns a Redis error reply into an INTERNAL status naming `what`; any other
+// reply gives OK.
+absl::Status ErrorFromReply(const RedisReply& reply, std::string_view what);
+
+}  // namespace simpul
+
+#endif  // SIMPUL_COMMON_REDIS_H_

@@ -1,0 +1,41 @@
+#include "common/status.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/absl_compat.h"
+
+namespace simpul {
+
+void FieldViolations::Add(std::string field, std::string description) {
+  auto* v = violations_.add_field_violations();
+  v->set_field(std::move(field));
+  v->set_description(std::move(description));
+}
+
+absl::Status FieldViolations::ToStatus(std::string_view what) const {
+  if (empty()) return absl::OkStatus();
+  std::vector<std::string> parts;
+  for (const auto& v : violations_.field_violations()) {
+    parts.push_back(absl::StrCat(v.field(), ": ", v.description()));
+  }
+  absl::Status status = absl::InvalidArgumentError(
+      absl::StrCat("invalid ", AbslView(what), ": ", absl::StrJoin(parts, "; ")));
+  status.SetPayload(AbslView(kBadRequestPayloadUrl), absl::Cord(violations_.SerializeAsString()));
+  return status;
+}
+
+absl::Status InvalidField(std::string field, std::string description) {
+  FieldViolations v;
+  v.Add(std::move(field), std::move(description));
+  return v.ToStatus("request");
+}
+
+common::v1::BadRequest BadRequestOf(const absl::Status& status) {
+  common::v1::BadRequest out;
+  if (auto payload = status.GetPayload(AbslView(kBadRequestPayloadUrl))) {
+    out.ParseFromString(std::string(*payload));
+  }
+  return out;
+}
+
+}  // namespace simpul

@@ -1,0 +1,266 @@
+#include "services/registry/grpc_service.h"
+
+#include <deque>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/status.h"
+#include "common/logging.h"
+
+namespace simpul::registry {
+namespace {
+
+grpc::Status Busy() {
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      "the registry is overloaded; retry with backoff");
+}
+
+// WatchReactor streams change events to one watcher: it reads the feed from its cursor on the
+// executor, writes the events the caller may see one at a time, and when it has caught up it
+// waits on the hub until something new arrives.
+class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsResponse> {
+ public:
+  WatchReactor(StandardsRegistry& registry, RegistryStore& store, ChangeFeedHub& hub,
+               Executor& executor, Identity caller, v1::WatchStandardsRequest request)
+      : registry_(registry),
+        store_(store),
+        hub_(hub),
+        executor_(executor),
+        caller_(std::move(caller)),
+        request_(std::move(request)) {}
+
+  // Begin starts the stream; `self` keeps the reactor alive until OnDone and every queued
+  // task have finished with it.
+  void Begin(std::shared_ptr<WatchReactor> self) {
+    {
+      absl::MutexLock lock(&mu_);
+      self_ = self;
+    }
+    Schedule([this] { ResolveCursorAndPump(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed by the client"));
+      return;
+    }
+    if (!pending_.empty()) {
+      WriteNextLocked();
+    } else if (!finished_) {
+      ScheduleLocked([this] { Pump(); });
+    }
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    if (!writing_) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+    }
+  }
+
+  void OnDone() override {
+    std::shared_ptr<WatchReactor> self;
+    absl::MutexLock lock(&mu_);
+    self.swap(self_);  // released after the lock; queued tasks may still hold a reference
+  }
+
+ private:
+  void Schedule(std::function<void()> fn) {
+    absl::MutexLock lock(&mu_);
+    ScheduleLocked(std::move(fn));
+  }
+
+  void ScheduleLocked(std::function<void()> fn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || self_ == nullptr) return;
+    std::shared_ptr<WatchReactor> keep = self_;
+    if (!executor_.Submit([keep, fn = std::move(fn)] { fn(); })) {
+      FinishLocked(Busy());
+    }
+  }
+
+  void ResolveCursorAndPump() {
+    std::string cursor = request_.cursor();
+    if (cursor.empty() || cursor == "$") {
+      auto latest = store_.LatestCursor();
+      if (!latest.ok()) {
+        Fail(latest.status());
+        return;
+      }
+      cursor = *latest;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      cursor_ = cursor;
+    }
+    Pump();
+  }
+
+  void Pump() {
+    std::string cursor;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      cursor = cursor_;
+    }
+    if (hub_.stopped()) {
+      Fail(absl::UnavailableError(
+          "the registry is shutting down; reconnect and resume from your last cursor"));
+      return;
+    }
+    uint64_t generation = hub_.generation();
+    auto events = store_.ReadChanges(cursor, 100, absl::ZeroDuration());
+    if (!events.ok()) {
+      Fail(events.status());
+      return;
+    }
+    std::shared_ptr<WatchReactor> wait_keep;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      for (const auto& event : *events) {
+        cursor_ = event.cursor();
+        if (auto shown = registry_.ViewForWatch(caller_, request_, event)) {
+          v1::WatchStandardsResponse response;
+          *response.mutable_event() = *std::move(shown);
+          pending_.push_back(std::move(response));
+        }
+      }
+      if (!pending_.empty()) {
+        if (!writing_) WriteNextLocked();
+      } else if (!events->empty()) {
+        ScheduleLocked([this] { Pump(); });  // all filtered out: keep reading
+      } else {
+        wait_keep = self_;
+      }
+    }
+    // Outside the lock: WaitAsync may call back at once on this thread.
+    if (wait_keep != nullptr) {
+      hub_.WaitAsync(generation, [wait_keep] {
+        wait_keep->Schedule([r = wait_keep.get()] { r->Pump(); });
+      });
+    }
+  }
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || cancelled_) return;
+    current_ = std::move(pending_.front());
+    pending_.pop_front();
+    writing_ = true;
+    StartWrite(&current_);
+  }
+
+  void Fail(const absl::Status& status) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(ToGrpcStatus(status));
+  }
+
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    pending_.clear();
+    Finish(status);
+  }
+
+  StandardsRegistry& registry_;
+  RegistryStore& store_;
+  ChangeFeedHub& hub_;
+  Executor& executor_;
+  const Identity caller_;
+  const v1::WatchStandardsRequest request_;
+
+  absl::Mutex mu_;
+  std::shared_ptr<WatchReactor> self_ ABSL_GUARDED_BY(mu_);
+  std::string cursor_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::WatchStandardsResponse> pending_ ABSL_GUARDED_BY(mu_);
+  v1::WatchStandardsResponse current_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// FailedStream answers a stream that cannot start.
+class FailedStream final : public grpc::ServerWriteReactor<v1::WatchStandardsResponse> {
+ public:
+  explicit FailedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+RegistryGrpcService::RegistryGrpcService(StandardsRegistry& registry, RegistryStore& store,
+                                         ChangeFeedHub& hub, Executor& executor,
+                                         const IdentitySigner* signer, const Clock& clock)
+    : registry_(registry),
+      store_(store),
+      hub_(hub),
+      executor_(executor),
+      signer_(signer),
+      clock_(clock) {}
+
+absl::StatusOr<Identity> RegistryGrpcService::Authenticate(
+    grpc::CallbackServerContext* ctx) const {
+  const auto& metadata = ctx->client_metadata();
+  auto it = metadata.find(std::string(kIdentityMetadataKey));
+  if (it == metadata.end()) return Identity::Public();
+  if (signer_ == nullptr) {
+    return absl::UnauthenticatedError(
+        "this server has no identity key configured and accepts only public calls");
+  }
+  std::string_view token(it->second.data(), it->second.size());
+  ASSIGN_OR_RETURN(auto principal, signer_->Verify(token, clock_.Now()));
+  return Identity{std::move(principal)};
+}
+
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* RegistryGrpcService::Unary(
+    grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
+    absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&, const Req&)) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto caller = Authenticate(ctx);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  bool queued = executor_.Submit([this, ctx, req, resp, reactor, method,
+                                  caller = *std::move(caller)] {
+    if (ctx->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+      return;
+    }
+    if (ctx->deadline() < std::chrono::system_clock::now()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "deadline passed before the call could start"));
+      return;
+    }
+    absl::StatusOr<Resp> result = (registry_.*method)(caller, *req);
+    if (result.ok()) {
+      *resp = *std::move(result);
+    } else if (result.status().code() == absl::StatusCode::kInternal ||
+               result.status().code() == absl::StatusCode::kUnavailable ||
+               result.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      Log(LogLevel::kWarn, "call failed",
+          {{"method", Req::descriptor()->name()}, {"error", result.status().ToString()}});
+    }
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  if (!queued) reactor->Finish(Busy());
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::WatchStandardsResponse>* RegistryGrpcService::WatchStandards(
+    grpc::CallbackServerContext* ctx, const v1::WatchStandardsRequest* req) {
+  auto caller = Authenticate(ctx);
+  if (!caller.ok()) return new FailedStream(ToGrpcStatus(caller.status()));
+  absl::Status valid = registry_.ValidateWatch(*req);
+  if (!valid.ok()) return new FailedStream(ToGrpcStatus(valid));
+  auto reactor = std::make_shared<WatchReactor>(registry_, store_, hub_, executor_,
+                                                *std::move(caller), *req);
+  reactor->Begin(reactor);
+  return reactor.get();
+}
+
+}  // namespace simpul::registry

@@ -1,0 +1,93 @@
+// simpul-registry: the standards registry service. Configuration: flags or SIMPUL_REGISTRY_*
+// environment variables; run with --help for the list.
+#include <iostream>
+#include <memory>
+
+#include "common/config.h"
+#include "common/logging.h"
+#include "common/redis.h"
+#include "common/server.h"
+#include "services/registry/feed.h"
+#include "services/registry/grpc_service.h"
+#include "services/registry/redis_store.h"
+#include "services/registry/registry.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  using namespace simpul;
+  BlockTerminationSignals();
+  std::vector<ConfigKey> keys = CommonServiceConfigKeys("127.0.0.1:7101", "127.0.0.1:9101");
+  keys.push_back({.name = "review_interval_months",
+                  .type = ConfigType::kInt,
+                  .default_value = "12",
+                  .help = "months between periodic reviews of an adopted standard",
+                  .min_int = 1,
+                  .max_int = 120});
+  keys.push_back({.name = "feed_max_len",
+                  .type = ConfigType::kInt,
+                  .default_value = "1000000",
+                  .help = "change-feed events retained in Redis (older ones are trimmed)",
+                  .min_int = 1000,
+                  .max_int = 1000000000});
+  auto config = Config::Parse("REGISTRY", keys, argc, argv, environ);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return config.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 2;
+  }
+  SetLogServiceName("simpul-registry");
+  LogLevel level;
+  ParseLogLevel(config->GetString("log_level"), &level);
+  SetMinLogLevel(level);
+
+  std::unique_ptr<IdentitySigner> signer;
+  if (!config->GetString("identity_key_file").empty()) {
+    auto loaded = IdentitySigner::FromKeyFile(config->GetString("identity_key_file"));
+    if (!loaded.ok()) {
+      Log(LogLevel::kError, "identity_key_file: " + std::string(loaded.status().message()));
+      return 2;
+    }
+    signer = std::make_unique<IdentitySigner>(*std::move(loaded));
+  } else {
+    Log(LogLevel::kWarn, "no identity_key_file: every call is public and writes are refused");
+  }
+
+  RedisOptions redis_options;
+  std::tie(redis_options.host, redis_options.port) = config->GetHostPort("redis_addr");
+  redis_options.pool_size = static_cast<int>(config->GetInt("redis_pool_size"));
+  redis_options.command_timeout = config->GetDuration("redis_timeout");
+  RedisPool pool(redis_options);
+
+  registry::RedisRegistryStore store(
+      &pool, registry::RedisRegistryStore::Options{.feed_max_len = config->GetInt("feed_max_len")});
+  SystemClock clock;
+  registry::StandardsRegistry domain(
+      store, clock,
+      registry::RegistryOptions{
+          .review_interval_months = static_cast<int>(config->GetInt("review_interval_months"))});
+  registry::ChangeFeedHub hub(store);
+  Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
+  registry::RegistryGrpcService service(domain, store, hub, executor, signer.get(), clock);
+
+  Metrics metrics;
+  ServiceHostOptions host_options;
+  host_options.listen_address = config->GetString("listen");
+  host_options.admin_address = config->GetString("admin_listen");
+  host_options.service_name = "simpul.registry.v1.Registry";
+  host_options.drain_timeout = config->GetDuration("drain_timeout");
+  ServiceHost host(host_options, &metrics);
+  host.AddService(&service);
+  host.SetReadinessCheck([&pool] { return pool.Ping(); });
+  if (absl::Status started = host.Start(); !started.ok()) {
+    Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
+    return 1;
+  }
+  hub.Start();
+  Log(LogLevel::kInfo, "simpul-registry serving",
+      {{"port", host.port()}, {"admin_port", host.admin_port()}});
+  host.WaitForTerminationSignal();
+  hub.Stop();
+  executor.Shutdown();
+  Log(LogLevel::kInfo, "simpul-registry stopped");
+  return 0;
+}

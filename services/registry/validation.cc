@@ -1,0 +1,350 @@
+#include "services/registry/validation.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+
+namespace simpul::registry {
+namespace {
+
+constexpr size_t kMaxListItems = 100;
+
+bool AllDigits(absl::string_view s) {
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+template <typename List>
+void CheckListSize(FieldViolations& v, const std::string& field, const List& list) {
+  if (static_cast<size_t>(list.size()) > kMaxListItems) {
+    v.Add(field, absl::StrCat("at most ", kMaxListItems, " items, got ", list.size()));
+  }
+}
+
+}  // namespace
+
+bool IsValidRegionCode(absl::string_view code) {
+  // Segments: "PP" (first digit 1-9), then ".KK", ".CC", ".DDDD" (first digit 1-3).
+  if (code.size() < 2 || code[0] < '1' || code[0] > '9' || !AllDigits(code.substr(0, 2))) {
+    return false;
+  }
+  size_t pos = 2;
+  const size_t widths[] = {2, 2, 4};
+  for (size_t width : widths) {
+    if (pos == code.size()) return true;
+    if (code[pos] != '.' || code.size() < pos + 1 + width) return false;
+    absl::string_view seg = code.substr(pos + 1, width);
+    if (!AllDigits(seg)) return false;
+    if (width == 4 && (seg[0] < '1' || seg[0] > '3')) return false;
+    pos += 1 + width;
+  }
+  return pos == code.size();
+}
+
+int RegionLevel(absl::string_view code) {
+  int level = 1;
+  for (char c : code) level += c == '.';
+  return level;
+}
+
+bool IsValidSlug(absl::string_view id) {
+  if (id.size() < 3 || id.size() > 64) return false;
+  for (char c : id) {
+    if (!(absl::ascii_islower(static_cast<unsigned char>(c)) ||
+          absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '-')) {
+      return false;
+    }
+  }
+  return id.front() != '-' && id.back() != '-';
+}
+
+void CheckText(FieldViolations& v, const std::string& field, absl::string_view text, size_t min,
+               size_t max) {
+  if (text.size() < min) {
+    v.Add(field, min == 1 ? "required" : absl::StrCat("at least ", min, " characters, got ",
+                                                      text.size()));
+    return;
+  }
+  if (text.size() > max) {
+    v.Add(field, absl::StrCat("at most ", max, " bytes, got ", text.size()));
+    return;
+  }
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+      v.Add(field, "must not contain control characters");
+      return;
+    }
+  }
+}
+
+void CheckSlug(FieldViolations& v, const std::string& field, absl::string_view id) {
+  if (id.empty()) {
+    v.Add(field, "required");
+  } else if (!IsValidSlug(id)) {
+    v.Add(field, absl::StrCat("\"", id.substr(0, 80),
+                              "\" is not a valid id: expected 3..64 characters of a-z, 0-9 and "
+                              "'-', starting and ending with a letter or digit"));
+  }
+}
+
+absl::CivilDay ToCivilDay(const common::v1::Date& date) {
+  return absl::CivilDay(date.year(), date.month(), date.day());
+}
+
+common::v1::Date ToDate(absl::CivilDay day) {
+  common::v1::Date d;
+  d.set_year(static_cast<int32_t>(day.year()));
+  d.set_month(day.month());
+  d.set_day(day.day());
+  return d;
+}
+
+void CheckDate(FieldViolations& v, const std::string& field, const common::v1::Date& date,
+               bool required, const absl::CivilDay* not_after) {
+  bool empty = date.year() == 0 && date.month() == 0 && date.day() == 0;
+  if (empty) {
+    if (required) v.Add(field, "required");
+    return;
+  }
+  absl::CivilDay day(date.year(), date.month(), date.day());
+  if (date.year() < 1900 || date.year() > 9999 || day.year() != date.year() ||
+      day.month() != date.month() || day.day() != date.day()) {
+    v.Add(field, absl::StrCat("not a valid date: ", date.year(), "-", date.month(), "-",
+                              date.day()));
+    return;
+  }
+  if (not_after != nullptr && day > *not_after) {
+    v.Add(field, absl::StrCat("must not be in the future (", absl::FormatCivilTime(day),
+                              " is after ", absl::FormatCivilTime(*not_after), ")"));
+  }
+}
+
+void ValidateAgency(FieldViolations& v, const std::string& path, const v1::Agency& agency) {
+  CheckSlug(v, path + "id", agency.id());
+  CheckText(v, path + "name", agency.name(), 3, 200);
+  if (agency.kind() == v1::AGENCY_KIND_UNSPECIFIED || !v1::AgencyKind_IsValid(agency.kind())) {
+    v.Add(path + "kind", "required: one of MINISTRY, AGENCY, PROVINCE, REGENCY, CITY, OTHER");
+  }
+  const std::string& region = agency.region_code();
+  bool regional = agency.kind() == v1::AGENCY_KIND_PROVINCE ||
+                  agency.kind() == v1::AGENCY_KIND_REGENCY ||
+                  agency.kind() == v1::AGENCY_KIND_CITY;
+  if (region.empty()) {
+    if (regional) v.Add(path + "region_code", "required for a regional government");
+  } else if (!IsValidRegionCode(region)) {
+    v.Add(path + "region_code",
+          absl::StrCat("\"", region.substr(0, 40),
+                       "\" is not a Kemendagri region code (PP, PP.KK, PP.KK.CC or "
+                       "PP.KK.CC.DDDD, e.g. 33.73.04.1001)"));
+  } else if (agency.kind() == v1::AGENCY_KIND_PROVINCE && RegionLevel(region) != 1) {
+    v.Add(path + "region_code", "a province's code has one level, e.g. \"13\"");
+  } else if (agency.kind() == v1::AGENCY_KIND_REGENCY || agency.kind() == v1::AGENCY_KIND_CITY) {
+    if (RegionLevel(region) != 2) {
+      v.Add(path + "region_code", "a regency's or city's code has two levels, e.g. \"13.05\"");
+    } else {
+      int kk = (region[3] - '0') * 10 + (region[4] - '0');
+      if (agency.kind() == v1::AGENCY_KIND_REGENCY && (kk < 1 || kk > 69)) {
+        v.Add(path + "region_code", "a regency's code is PP.01 .. PP.69");
+      }
+      if (agency.kind() == v1::AGENCY_KIND_CITY && kk < 71) {
+        v.Add(path + "region_code", "a city's code is PP.71 .. PP.99");
+      }
+    }
+  }
+  CheckText(v, path + "budget_code", agency.budget_code(), 0, 64);
+  CheckText(v, path + "work_unit_code", agency.work_unit_code(), 0, 64);
+  CheckText(v, path + "website", agency.website(), 0, 300);
+  if (!agency.website().empty() && !absl::StartsWith(agency.website(), "https://") &&
+      !absl::StartsWith(agency.website(), "http://")) {
+    v.Add(path + "website", "must start with http:// or https://");
+  }
+}
+
+void ValidateUnit(FieldViolations& v, const std::string& path, const v1::ServiceUnit& unit) {
+  if (!unit.id().empty()) CheckSlug(v, path + "id", unit.id());
+  CheckSlug(v, path + "agency_id", unit.agency_id());
+  CheckText(v, path + "name", unit.name(), 3, 200);
+  if (unit.time_zone() == common::v1::TIME_ZONE_UNSPECIFIED ||
+      !common::v1::TimeZone_IsValid(unit.time_zone())) {
+    v.Add(path + "time_zone", "required: one of WIB, WITA, WIT");
+  }
+  if (!unit.region_code().empty() && !IsValidRegionCode(unit.region_code())) {
+    v.Add(path + "region_code",
+          absl::StrCat("\"", unit.region_code().substr(0, 40),
+                       "\" is not a Kemendagri region code (e.g. 33.73.04.1001)"));
+  }
+  CheckText(v, path + "address", unit.address(), 0, 500);
+}
+
+void ValidateService(FieldViolations& v, const std::string& path, const v1::Service& service) {
+  if (!service.id().empty()) CheckSlug(v, path + "id", service.id());
+  CheckSlug(v, path + "unit_id", service.unit_id());
+  CheckText(v, path + "name", service.name(), 3, 200);
+  CheckText(v, path + "description", service.description(), 0, 2000);
+}
+
+void ValidateComponents(FieldViolations& v, const std::string& path,
+                        const v1::StandardComponents& c) {
+  CheckListSize(v, path + "legal_basis", c.legal_basis());
+  for (int i = 0; i < c.legal_basis_size(); ++i) {
+    std::string p = absl::StrCat(path, "legal_basis[", i, "].");
+    CheckText(v, p + "citation", c.legal_basis(i).citation(), 1, 300);
+    CheckText(v, p + "title", c.legal_basis(i).title(), 0, 500);
+  }
+  CheckListSize(v, path + "requirements", c.requirements());
+  for (int i = 0; i < c.requirements_size(); ++i) {
+    std::string p = absl::StrCat(path, "requirements[", i, "].");
+    CheckText(v, p + "description", c.requirements(i).description(), 1, 1000);
+    auto kind = c.requirements(i).kind();
+    if (kind == v1::REQUIREMENT_KIND_UNSPECIFIED || !v1::RequirementKind_IsValid(kind)) {
+      v.Add(p + "kind", "required: ADMINISTRATIVE or TECHNICAL");
+    }
+  }
+  CheckListSize(v, path + "procedure", c.procedure());
+  for (int i = 0; i < c.procedure_size(); ++i) {
+    CheckText(v, absl::StrCat(path, "procedure[", i, "]"), c.procedure(i), 1, 2000);
+  }
+  if (c.has_completion_time()) {
+    const auto& t = c.completion_time();
+    if (t.amount() <= 0 || t.amount() > 100000) {
+      v.Add(path + "completion_time.amount",
+            absl::StrCat("must be 1..100000, got ", t.amount()));
+    }
+    if (t.unit() == v1::TIME_UNIT_UNSPECIFIED || !v1::TimeUnit_IsValid(t.unit())) {
+      v.Add(path + "completion_time.unit",
+            "required: MINUTE, HOUR, WORKING_DAY or CALENDAR_DAY");
+    }
+  }
+  if (c.has_fee()) {
+    const auto& f = c.fee();
+    if (f.amount_idr() < 0) {
+      v.Add(path + "fee.amount_idr", absl::StrCat("must not be negative, got ", f.amount_idr()));
+    } else if (f.amount_idr() > 0 && f.legal_basis().empty()) {
+      v.Add(path + "fee.legal_basis", "required when the fee is not zero");
+    }
+    CheckText(v, path + "fee.legal_basis", f.legal_basis(), 0, 500);
+    CheckText(v, path + "fee.note", f.note(), 0, 1000);
+  }
+  CheckListSize(v, path + "products", c.products());
+  for (int i = 0; i < c.products_size(); ++i) {
+    CheckText(v, absl::StrCat(path, "products[", i, "]"), c.products(i), 1, 500);
+  }
+  CheckListSize(v, path + "facilities", c.facilities());
+  for (int i = 0; i < c.facilities_size(); ++i) {
+    CheckText(v, absl::StrCat(path, "facilities[", i, "].description"),
+              c.facilities(i).description(), 1, 500);
+  }
+  CheckListSize(v, path + "staff_competences", c.staff_competences());
+  for (int i = 0; i < c.staff_competences_size(); ++i) {
+    CheckText(v, absl::StrCat(path, "staff_competences[", i, "]"), c.staff_competences(i), 1,
+              500);
+  }
+  CheckText(v, path + "internal_supervision", c.internal_supervision(), 0, 4000);
+  if (c.has_complaint_handling()) {
+    const auto& h = c.complaint_handling();
+    std::string p = path + "complaint_handling.";
+    CheckListSize(v, p + "channels", h.channels());
+    for (int i = 0; i < h.channels_size(); ++i) {
+      CheckText(v, absl::StrCat(p, "channels[", i, "]"), h.channels(i), 1, 200);
+    }
+    CheckText(v, p + "procedure", h.procedure(), 0, 4000);
+    if (h.response_working_days() < 0 || h.response_working_days() > 60) {
+      v.Add(p + "response_working_days",
+            absl::StrCat("must be 1..60 (0 = not set), got ", h.response_working_days()));
+    }
+    std::set<std::string> names;
+    for (int i = 0; i < h.resolution_classes_size(); ++i) {
+      const auto& rc = h.resolution_classes(i);
+      std::string q = absl::StrCat(p, "resolution_classes[", i, "].");
+      CheckText(v, q + "name", rc.name(), 1, 100);
+      if (!rc.name().empty() && !names.insert(rc.name()).second) {
+        v.Add(q + "name", absl::StrCat("duplicate class \"", rc.name(), "\""));
+      }
+      if (rc.working_days() < 1 || rc.working_days() > 60) {
+        v.Add(q + "working_days", absl::StrCat("must be 1..60, got ", rc.working_days()));
+      }
+    }
+  }
+  if (c.staff_count() < 0 || c.staff_count() > 1000000) {
+    v.Add(path + "staff_count", absl::StrCat("must be 0..1000000, got ", c.staff_count()));
+  }
+  CheckText(v, path + "service_guarantee", c.service_guarantee(), 0, 4000);
+  CheckText(v, path + "security_guarantee", c.security_guarantee(), 0, 4000);
+  CheckText(v, path + "staff_evaluation", c.staff_evaluation(), 0, 4000);
+}
+
+void ValidateConsultation(FieldViolations& v, const std::string& path,
+                          const v1::Consultation& consultation, absl::CivilDay today) {
+  CheckDate(v, path + "date", consultation.date(), /*required=*/true, &today);
+  if (consultation.participant_count() < 1) {
+    v.Add(path + "participant_count",
+          absl::StrCat("must be at least 1, got ", consultation.participant_count()));
+  }
+  CheckText(v, path + "participants", consultation.participants(), 0, 1000);
+  CheckText(v, path + "summary", consultation.summary(), 1, 4000);
+}
+
+void ValidatePublications(FieldViolations& v, const std::string& path,
+                          const google::protobuf::RepeatedPtrField<v1::Publication>& pubs,
+                          bool at_least_one) {
+  if (at_least_one && pubs.empty()) v.Add(path, "at least one publication is required");
+  CheckListSize(v, path, pubs);
+  for (int i = 0; i < pubs.size(); ++i) {
+    std::string p = absl::StrCat(path, "[", i, "].");
+    if (pubs[i].medium() == v1::PUBLICATION_MEDIUM_UNSPECIFIED ||
+        !v1::PublicationMedium_IsValid(pubs[i].medium())) {
+      v.Add(p + "medium",
+            "required: WEBSITE, NOTICE_BOARD, PRINTED, SOCIAL_MEDIA, MOBILE_APP or OTHER");
+    }
+    CheckText(v, p + "location", pubs[i].location(), 1, 500);
+  }
+}
+
+void ValidatePageSize(FieldViolations& v, const std::string& path, int32_t page_size) {
+  if (page_size < 0 || page_size > 500) {
+    v.Add(path, absl::StrCat("must be 1..500 (0 = default 50), got ", page_size));
+  }
+}
+
+std::vector<std::string> MissingComponents(const v1::StandardComponents& c) {
+  std::vector<std::string> missing;
+  if (c.legal_basis().empty()) missing.push_back("legal_basis");
+  if (c.requirements().empty()) missing.push_back("requirements");
+  if (c.procedure().empty()) missing.push_back("procedure");
+  if (!c.has_completion_time() || c.completion_time().amount() <= 0) {
+    missing.push_back("completion_time");
+  }
+  if (!c.has_fee()) missing.push_back("fee");
+  if (c.products().empty()) missing.push_back("product");
+  if (c.facilities().empty()) missing.push_back("facilities");
+  if (c.staff_competences().empty()) missing.push_back("staff_competence");
+  if (c.internal_supervision().empty()) missing.push_back("internal_supervision");
+  if (!c.has_complaint_handling() || c.complaint_handling().channels().empty() ||
+      c.complaint_handling().response_working_days() <= 0) {
+    missing.push_back("complaint_handling");
+  }
+  if (c.staff_count() <= 0) missing.push_back("staff_count");
+  if (c.service_guarantee().empty()) missing.push_back("service_guarantee");
+  if (c.security_guarantee().empty()) missing.push_back("security_guarantee");
+  if (c.staff_evaluation().empty()) missing.push_back("staff_evaluation");
+  return missing;
+}
+
+std::string StateName(v1::StandardState state) {
+  std::string name = v1::StandardState_Name(state);
+  constexpr absl::string_view kPrefix = "STANDARD_STATE_";
+  return absl::StartsWith(name, kPrefix) ? name.substr(kPrefix.size()) : name;
+}
+
+std::string MaklumatStateName(v1::MaklumatState state) {
+  std::string name = v1::MaklumatState_Name(state);
+  constexpr absl::string_view kPrefix = "MAKLUMAT_STATE_";
+  return absl::StartsWith(name, kPrefix) ? name.substr(kPrefix.size()) : name;
+}
+
+}  // namespace simpul::registry

@@ -1,0 +1,152 @@
+#include "tests/testing/redis_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace simpul::testing {
+namespace {
+
+// Answers is true when the server replies PONG and has finished loading its data.
+bool Answers(int port) {
+  redisContext* ctx = redisConnectWithTimeout("127.0.0.1", port, timeval{0, 200000});
+  if (ctx == nullptr) return false;
+  bool ok = false;
+  if (ctx->err == 0) {
+    redisSetTimeout(ctx, timeval{1, 0});
+    auto* pong = static_cast<redisReply*>(redisCommand(ctx, "PING"));
+    if (pong != nullptr && pong->type == REDIS_REPLY_STATUS && std::strcmp(pong->str, "PONG") == 0) {
+      auto* info = static_cast<redisReply*>(redisCommand(ctx, "INFO persistence"));
+      ok = info != nullptr && info->type == REDIS_REPLY_STRING &&
+           absl::StrContains(info->str, "loading:0");
+      if (info != nullptr) freeReplyObject(info);
+    }
+    if (pong != nullptr) freeReplyObject(pong);
+  }
+  redisFree(ctx);
+  return ok;
+}
+
+}  // namespace
+
+int PickFreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/", prefix,
+                                   "XXXXXX");
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  if (mkdtemp(buf.data()) == nullptr) return "";
+  return std::string(buf.data());
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(bool append_only) {
+  absl::Status last = absl::UnavailableError("redis-server did not start");
+  // Another process may take the picked port before redis-server binds it: try a few.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    int port = PickFreePort();
+    std::string dir = MakeTempDir("simpul-redis-");
+    if (port == 0 || dir.empty()) return absl::InternalError("no free port or temporary directory");
+    std::unique_ptr<RedisServer> server(new RedisServer(port, dir, append_only));
+    last = server->Launch();
+    if (last.ok()) return server;
+  }
+  return last;
+}
+
+RedisServer::~RedisServer() {
+  Kill();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+absl::Status RedisServer::Launch() {
+  const std::string port = absl::StrCat(port_);
+  const std::string logfile = absl::StrCat(dir_, "/redis.log");
+  std::vector<std::string> args = {"redis-server", "--port",        port,
+                                   "--bind",       "127.0.0.1",     "--dir",
+                                   dir_,           "--appendonly",  append_only_ ? "yes" : "no",
+                                   "--appendfsync", "always",       "--save",
+                                   "",             "--daemonize",   "no",
+                                   "--logfile",    logfile};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      dup2(devnull, STDIN_FILENO);
+      dup2(devnull, STDOUT_FILENO);
+    }
+    execvp("redis-server", argv.data());
+    _exit(127);
+  }
+  pid_ = pid;
+
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    int wstatus = 0;
+    if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
+      pid_ = -1;
+      return absl::UnavailableError(absl::StrCat("redis-server on port ", port_,
+                                                 " exited early; see ", logfile));
+    }
+    if (Answers(port_)) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  Kill();
+  return absl::DeadlineExceededError(
+      absl::StrCat("redis-server on port ", port_, " did not answer PING within 10s"));
+}
+
+void RedisServer::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+absl::Status RedisServer::Restart() {
+  Kill();
+  return Launch();
+}
+
+}  // namespace simpul::testing
