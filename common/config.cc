@@ -152,7 +152,8 @@ absl::StatusOr<Config> Config::Parse(std::string_view env_prefix,
                                      const char* const* argv, const char* const* env) {
   std::map<std::string, const ConfigKey*, std::less<>> by_name;
   for (const ConfigKey& key : keys) {
-    if (key.name.empty() || !by_name.emplace(key.name, &key).second) {
+    if (key.name.empty()) return absl::InternalError("config key with an empty name");
+    if (!by_name.emplace(key.name, &key).second) {
       return absl::InternalError(absl::StrCat("config key \"", key.name, "\" declared twice"));
     }
   }
@@ -265,10 +266,14 @@ std::pair<std::string, int> Config::GetHostPort(std::string_view name) const {
   return {host, port};
 }
 
+const std::string& Config::GetAddress(std::string_view name) const {
+  return Find(name, ConfigType::kHostPort).raw;
+}
+
 std::string Config::Usage(std::string_view env_prefix, const std::vector<ConfigKey>& keys) {
-  std::string out = absl::StrCat(
-      "Each key is set by the flag --key=value, else the environment variable SIMPUL_",
-      absl::AsciiStrToUpper(AbslView(env_prefix)), "_KEY, else its default.\n\n");
+  std::string out =
+      absl::StrCat("Each key is set by the flag --key=value, else the environment variable SIMPUL_",
+                   absl::AsciiStrToUpper(AbslView(env_prefix)), "_KEY, else its default.\n\n");
   for (const ConfigKey& key : keys) {
     absl::StrAppend(&out, "  --", key.name, "=<", AbslView(TypeName(key.type)), ">  (",
                     EnvName(env_prefix, key.name), ", default \"", key.default_value, "\")\n");
@@ -292,9 +297,9 @@ std::vector<ConfigKey> CommonServiceConfigKeys(std::string_view default_listen,
                      "gRPC listen address (port 0 picks a free port)"));
   keys.push_back(key("admin_listen", ConfigType::kHostPort, std::string(default_admin_listen),
                      "HTTP admin address serving /metrics, /healthz and /readyz"));
-  keys.push_back(key("redis_addr", ConfigType::kHostPort, "127.0.0.1:6379", "Redis server address"));
   keys.push_back(
-      key("redis_pool_size", ConfigType::kInt, "8", "most Redis connections held open"));
+      key("redis_addr", ConfigType::kHostPort, "127.0.0.1:6379", "Redis server address"));
+  keys.push_back(key("redis_pool_size", ConfigType::kInt, "8", "most Redis connections held open"));
   keys.back().min_int = 1;
   keys.back().max_int = 1024;
   keys.push_back(key("redis_timeout", ConfigType::kDuration, "2s", "timeout of one Redis command"));

@@ -54,6 +54,9 @@ class Config {
   absl::Duration GetDuration(std::string_view name) const;
   // GetHostPort returns the host and port of a kHostPort key.
   std::pair<std::string, int> GetHostPort(std::string_view name) const;
+  // GetAddress returns a kHostPort key as written ("host:port" or "[v6]:port"), ready for a
+  // listen or connect call.
+  const std::string& GetAddress(std::string_view name) const;
 
   // Usage text listing every key with its variable, default and help.
   static std::string Usage(std::string_view env_prefix, const std::vector<ConfigKey>& keys);

@@ -26,9 +26,7 @@ bool Identity::IsAgencyAdmin(std::string_view agency_id) const {
          principal.agency_id() == agency_id;
 }
 
-std::string Identity::subject() const {
-  return is_public() ? "public" : principal.subject();
-}
+std::string Identity::subject() const { return is_public() ? "public" : principal.subject(); }
 
 absl::StatusOr<IdentitySigner> IdentitySigner::Create(std::string key) {
   if (key.size() < 32) {
@@ -61,8 +59,7 @@ std::string IdentitySigner::Mac(std::string_view data) const {
 
 std::string IdentitySigner::Sign(const common::v1::Principal& principal) const {
   std::string body = principal.SerializeAsString();
-  return absl::StrCat(absl::WebSafeBase64Escape(body), ".",
-                      absl::WebSafeBase64Escape(Mac(body)));
+  return absl::StrCat(absl::WebSafeBase64Escape(body), ".", absl::WebSafeBase64Escape(Mac(body)));
 }
 
 absl::StatusOr<common::v1::Principal> IdentitySigner::Verify(std::string_view token,

@@ -21,9 +21,7 @@ struct Identity {
   common::v1::Principal principal;  // role UNSPECIFIED means public (anonymous)
 
   bool is_public() const { return principal.role() == common::v1::ROLE_UNSPECIFIED; }
-  bool is_platform_admin() const {
-    return principal.role() == common::v1::ROLE_PLATFORM_ADMIN;
-  }
+  bool is_platform_admin() const { return principal.role() == common::v1::ROLE_PLATFORM_ADMIN; }
   // IsAgencyMember is true for an agency admin or operator of `agency_id`.
   bool IsAgencyMember(std::string_view agency_id) const;
   bool IsAgencyAdmin(std::string_view agency_id) const;

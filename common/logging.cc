@@ -139,14 +139,15 @@ void Log(LogLevel level, std::string_view message, std::initializer_list<LogFiel
       "\",\"level\":\"", AbslView(LevelName(level)), "\"");
   LogState& state = State();
   absl::MutexLock lock(&state.mu);
-  absl::StrAppend(&line, ",\"service\":", JsonEscape(state.service), ",\"msg\":",
-                  JsonEscape(message));
+  absl::StrAppend(&line, ",\"service\":", JsonEscape(state.service),
+                  ",\"msg\":", JsonEscape(message));
   for (const LogField& field : fields) {
-    bool reserved = field.key == "ts" || field.key == "level" || field.key == "service" ||
-                    field.key == "msg";
-    absl::StrAppend(&line, ",", JsonEscape(reserved ? absl::StrCat("field_", AbslView(field.key))
-                                                    : std::string(field.key)),
-                    ":");
+    bool reserved =
+        field.key == "ts" || field.key == "level" || field.key == "service" || field.key == "msg";
+    absl::StrAppend(
+        &line, ",",
+        JsonEscape(reserved ? absl::StrCat("field_", AbslView(field.key)) : std::string(field.key)),
+        ":");
     std::visit(
         [&line](const auto& v) {
           using T = std::decay_t<decltype(v)>;

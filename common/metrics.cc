@@ -1,11 +1,11 @@
 #include "common/metrics.h"
 
+#include <grpcpp/server_context.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
@@ -174,7 +174,8 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
     if (recorded_) return;
     recorded_ = true;
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
-    metrics_->Increment(kHandledTotal, {{"method", method_}, {"code", std::string(CodeName(code))}});
+    metrics_->Increment(kHandledTotal,
+                        {{"method", method_}, {"code", std::string(CodeName(code))}});
     metrics_->Observe(kHandlingSeconds, {{"method", method_}}, elapsed.count());
   }
 
@@ -275,7 +276,8 @@ std::string Metrics::Exposition() const {
   std::string out;
   absl::MutexLock lock(&mu_);
   for (const auto& [name, family] : families_) {
-    if (!family.help.empty()) absl::StrAppend(&out, "# HELP ", name, " ", EscapeHelp(family.help), "\n");
+    if (!family.help.empty())
+      absl::StrAppend(&out, "# HELP ", name, " ", EscapeHelp(family.help), "\n");
     absl::StrAppend(&out, "# TYPE ", name, " ", AbslView(TypeName(family.type)), "\n");
     for (const auto& [labels, series] : family.series) {
       if (family.type != Type::kHistogram) {
@@ -285,8 +287,9 @@ std::string Metrics::Exposition() const {
       uint64_t cumulative = 0;
       for (size_t i = 0; i < family.buckets.size(); ++i) {
         if (i < series.bucket_counts.size()) cumulative += series.bucket_counts[i];
-        absl::StrAppend(&out, name, "_bucket", LabelSet(labels, "le", FormatValue(family.buckets[i])),
-                        " ", cumulative, "\n");
+        absl::StrAppend(&out, name, "_bucket",
+                        LabelSet(labels, "le", FormatValue(family.buckets[i])), " ", cumulative,
+                        "\n");
       }
       absl::StrAppend(&out, name, "_bucket", LabelSet(labels, "le", "+Inf"), " ", series.count,
                       "\n");

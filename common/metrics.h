@@ -4,13 +4,13 @@
 #ifndef SIMPUL_COMMON_METRICS_H_
 #define SIMPUL_COMMON_METRICS_H_
 
+#include <grpcpp/support/server_interceptor.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/support/server_interceptor.h>
 
 #include "absl/synchronization/mutex.h"
 
@@ -35,7 +35,7 @@ class Metrics {
 
  private:
   struct Series {
-    double value = 0;                 // counter or gauge
+    double value = 0;                     // counter or gauge
     std::vector<uint64_t> bucket_counts;  // histogram, cumulative at render time
     uint64_t count = 0;
     double sum = 0;

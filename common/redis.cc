@@ -80,12 +80,13 @@ absl::Status RedisConnection::TransportError(std::string_view what) {
   const int saved_errno = errno;
   broken_ = true;
   std::string detail = ctx_->err != 0 ? ctx_->errstr : "no reply";
-  bool timed_out = ctx_->err == REDIS_ERR_IO &&
-                   (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK ||
-                    saved_errno == ETIMEDOUT || absl::StrContains(detail, "temporarily unavailable"));
+  bool timed_out =
+      ctx_->err == REDIS_ERR_IO &&
+      (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT ||
+       absl::StrContains(detail, "temporarily unavailable"));
   if (timed_out) {
-    return absl::DeadlineExceededError(absl::StrCat("redis ", AbslView(what), ": no reply within the ",
-                                                    "command timeout (", detail, ")"));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "redis ", AbslView(what), ": no reply within the ", "command timeout (", detail, ")"));
   }
   peer_lost_ = true;
   return absl::UnavailableError(absl::StrCat("redis ", AbslView(what), ": ", detail));
@@ -242,19 +243,18 @@ absl::StatusOr<RedisConnection> RedisPool::Acquire() {
       mu_.Unlock();
       return ctx.status();
     }
-    bool woken = mu_.AwaitWithDeadline(
-        absl::Condition(
-            +[](RedisPool* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
-              return !p->idle_.empty() || p->open_ < p->options_.pool_size;
-            },
-            this),
-        deadline);
+    bool woken =
+        mu_.AwaitWithDeadline(absl::Condition(
+                                  +[](RedisPool* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+                                    return !p->idle_.empty() || p->open_ < p->options_.pool_size;
+                                  },
+                                  this),
+                              deadline);
     if (!woken) {
       mu_.Unlock();
-      return absl::ResourceExhaustedError(
-          absl::StrCat("no Redis connection free within ",
-                       absl::FormatDuration(options_.acquire_timeout), " (pool of ",
-                       options_.pool_size, ")"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "no Redis connection free within ", absl::FormatDuration(options_.acquire_timeout),
+          " (pool of ", options_.pool_size, ")"));
     }
   }
 }

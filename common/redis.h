@@ -36,11 +36,11 @@ struct RedisReply {
 struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
-  int pool_size = 8;                                     // connections at most
+  int pool_size = 8;  // connections at most
   absl::Duration connect_timeout = absl::Milliseconds(500);
-  absl::Duration command_timeout = absl::Seconds(2);     // per command (socket timeout)
-  absl::Duration acquire_timeout = absl::Seconds(2);     // waiting for a free connection
-  absl::Duration max_backoff = absl::Seconds(2);         // between reconnect attempts
+  absl::Duration command_timeout = absl::Seconds(2);  // per command (socket timeout)
+  absl::Duration acquire_timeout = absl::Seconds(2);  // waiting for a free connection
+  absl::Duration max_backoff = absl::Seconds(2);      // between reconnect attempts
 };
 
 // RedisScript is a Lua script run with EVALSHA, loaded on first use or after NOSCRIPT.

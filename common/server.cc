@@ -1,16 +1,45 @@
 #include "common/server.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/admin_http.h"
 #include "common/logging.h"
 
 namespace simpul {
+namespace {
+
+// InFlightCounter counts a call from its start until gRPC destroys the interceptor, which it
+// does when the call is completely done.
+class InFlightCounter final : public grpc::experimental::Interceptor {
+ public:
+  explicit InFlightCounter(std::atomic<int64_t>* count) : count_(count) { ++*count_; }
+  ~InFlightCounter() override { --*count_; }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    methods->Proceed();
+  }
+
+ private:
+  std::atomic<int64_t>* count_;
+};
+
+class InFlightCounterFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit InFlightCounterFactory(std::atomic<int64_t>* count) : count_(count) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo*) override {
+    return new InFlightCounter(count_);
+  }
+
+ private:
+  std::atomic<int64_t>* count_;
+};
+
+}  // namespace
+
 namespace {
 
 constexpr int kMaxReceiveMessageBytes = 4 * 1024 * 1024;
@@ -48,11 +77,10 @@ absl::Status ServiceHost::Start() {
   builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   for (grpc::Service* service : services_) builder.RegisterService(service);
-  if (metrics_ != nullptr) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(MakeRpcMetricsInterceptorFactory(metrics_));
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  }
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(std::make_unique<InFlightCounterFactory>(&in_flight_));
+  if (metrics_ != nullptr) creators.push_back(MakeRpcMetricsInterceptorFactory(metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     server_.reset();
@@ -111,7 +139,14 @@ void ServiceHost::Shutdown() {
         {{"drain_timeout", absl::FormatDuration(options_.drain_timeout)}});
     // Reports NOT_SERVING for every service and freezes it there.
     server_->GetHealthCheckService()->Shutdown();
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.drain_timeout));
+    if (options_.on_drain) options_.on_drain();
+    // gRPC's own drain also waits for clients to close idle connections, which can take the
+    // whole timeout: wait for the calls ourselves, then shut down at once.
+    absl::Time deadline = absl::Now() + options_.drain_timeout;
+    while (in_flight_.load() > 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    server_->Shutdown(absl::ToChronoTime(absl::Now()));
   }
   stop_.Notify();
   if (readiness_thread_.joinable()) readiness_thread_.join();

@@ -5,13 +5,14 @@
 #ifndef SIMPUL_COMMON_SERVER_H_
 #define SIMPUL_COMMON_SERVER_H_
 
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -26,10 +27,13 @@ class AdminHttpServer;
 struct ServiceHostOptions {
   std::string listen_address = "127.0.0.1:0";  // port 0 picks a free port
   std::string admin_address;                   // empty: no admin HTTP port
-  std::string service_name;  // full gRPC service name reported by health, e.g.
-                             // "simpul.registry.v1.Registry"
+  std::string service_name;                    // full gRPC service name reported by health, e.g.
+                                               // "simpul.registry.v1.Registry"
   absl::Duration drain_timeout = absl::Seconds(10);
   absl::Duration readiness_interval = absl::Seconds(1);
+  // Called by Shutdown right after health turns NOT_SERVING and before draining: the place to
+  // end long-lived streams (e.g. watch streams) that would otherwise hold the drain open.
+  std::function<void()> on_drain;
 };
 
 class ServiceHost {
@@ -69,6 +73,7 @@ class ServiceHost {
   bool ready_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   int port_ = 0;
+  std::atomic<int64_t> in_flight_{0};  // calls started and not yet completely done
 };
 
 // BlockTerminationSignals blocks SIGTERM and SIGINT in the calling thread (and threads it

@@ -44,10 +44,10 @@ common::v1::BadRequest BadRequestOf(const absl::Status& status);
 #define SIMPUL_STATUS_CONCAT_(a, b) SIMPUL_STATUS_CONCAT_INNER_(a, b)
 
 // RETURN_IF_ERROR(expr) returns the status of `expr` from the enclosing function if not OK.
-#define RETURN_IF_ERROR(expr)                               \
-  do {                                                      \
-    ::absl::Status simpul_status_ = (expr);                 \
-    if (!simpul_status_.ok()) return simpul_status_;        \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    ::absl::Status simpul_status_ = (expr);          \
+    if (!simpul_status_.ok()) return simpul_status_; \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr) evaluates a StatusOr expression, returns its status if not OK,

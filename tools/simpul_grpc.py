@@ -236,6 +236,7 @@ class Client:
         self.emit_defaults = emit_defaults
         self.channel = grpc.insecure_channel(addr)
         self.pool = descriptor_pool.DescriptorPool()  # the server's own types
+        self._files = {}  # FileDescriptorProtos added to self.pool, by file name
         self._boot = bootstrap_pool()
         self._refl_request = message_class(
             self._boot.FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionRequest"))
@@ -357,6 +358,7 @@ class Client:
             for dep in fdp.dependency:
                 add(dep, seen)
             self.pool.AddSerializedFile(fdp.SerializeToString())
+            self._files[fdp.name] = fdp
 
         seen = set()
         for name in list(protos):
@@ -387,6 +389,34 @@ class Client:
         if name.startswith(("grpc.health.v1.", "grpc.reflection.v1alpha.")):
             return _find_symbol(self._boot, name)
         return None
+
+    def find_short_name(self, short):
+        """find_short_name finds a message, enum or service by the end of its name (e.g.
+        "TimeZone" or "v1.TimeZone") among the files of every listed service; None if there
+        is no match, SimpulGrpcError if several match."""
+        for service_name in self.list_services():
+            if service_name != REFLECTION_SERVICE:
+                try:
+                    self.find_symbol(service_name)
+                except CallError:
+                    pass
+
+        def walk(prefix, messages, enums):
+            for e in enums:
+                yield f"{prefix}{e.name}"
+            for m in messages:
+                yield f"{prefix}{m.name}"
+                yield from walk(f"{prefix}{m.name}.", m.nested_type, m.enum_type)
+
+        matches = set()
+        for fdp in self._files.values():
+            prefix = f"{fdp.package}." if fdp.package else ""
+            names = list(walk(prefix, fdp.message_type, fdp.enum_type))
+            names += [f"{prefix}{svc.name}" for svc in fdp.service]
+            matches.update(n for n in names if n == short or n.endswith("." + short))
+        if len(matches) > 1:
+            raise SimpulGrpcError(f"{short} is ambiguous: " + ", ".join(sorted(matches)))
+        return self.find_symbol(matches.pop()) if matches else None
 
     def service(self, name):
         """service returns the ServiceDescriptor of a fully qualified service name."""

@@ -16,11 +16,14 @@ int main(int argc, char** argv) {
   using simpul::ConfigType;
   namespace cv1 = simpul::common::v1;
   static const std::map<std::string, cv1::Role, std::less<>> kRoles = {
-      {"agency_admin", cv1::ROLE_AGENCY_ADMIN},   {"agency_operator", cv1::ROLE_AGENCY_OPERATOR},
-      {"channel", cv1::ROLE_CHANNEL},             {"dashboard", cv1::ROLE_DASHBOARD},
+      {"agency_admin", cv1::ROLE_AGENCY_ADMIN},
+      {"agency_operator", cv1::ROLE_AGENCY_OPERATOR},
+      {"channel", cv1::ROLE_CHANNEL},
+      {"dashboard", cv1::ROLE_DASHBOARD},
       {"platform_admin", cv1::ROLE_PLATFORM_ADMIN}};
   std::vector<ConfigKey> keys = {
-      {.name = "key_file", .default_value = "var/identity.key",
+      {.name = "key_file",
+       .default_value = "var/identity.key",
        .help = "file holding the shared identity key (at least 32 bytes)"},
       {.name = "role",
        .default_value = "platform_admin",
@@ -35,7 +38,9 @@ int main(int argc, char** argv) {
       {.name = "agency", .default_value = "", .help = "agency id, required for agency roles"},
       {.name = "channel", .default_value = "", .help = "channel name, for the channel role"},
       {.name = "subject", .default_value = "cli", .help = "who the token is for (audit)"},
-      {.name = "ttl", .type = ConfigType::kDuration, .default_value = "24h",
+      {.name = "ttl",
+       .type = ConfigType::kDuration,
+       .default_value = "24h",
        .help = "how long the token is valid"},
   };
   auto config = simpul::Config::Parse("TOKEN", keys, argc, argv, environ);
@@ -48,8 +53,8 @@ int main(int argc, char** argv) {
   principal.set_agency_id(config->GetString("agency"));
   principal.set_channel(config->GetString("channel"));
   principal.set_subject(config->GetString("subject"));
-  bool agency_role = principal.role() == cv1::ROLE_AGENCY_ADMIN ||
-                     principal.role() == cv1::ROLE_AGENCY_OPERATOR;
+  bool agency_role =
+      principal.role() == cv1::ROLE_AGENCY_ADMIN || principal.role() == cv1::ROLE_AGENCY_OPERATOR;
   if (agency_role && principal.agency_id().empty()) {
     std::cerr << "agency: required for role " << config->GetString("role") << "\n";
     return 2;

@@ -31,6 +31,7 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import simpul_grpc  # noqa: E402
 
@@ -566,6 +567,12 @@ class Loader:
                                   {"service_id": sid, "components": svc["components"]},
                                   token=token)["version"]
             self.log(f"  + standard {v1['id']} DRAFT")
+        elif v1.get("state") in ("STANDARD_STATE_DRAFT", "STANDARD_STATE_PUBLIC_CONSULTATION"):
+            # Left half-way (by an interrupted run or by hand): make its components the demo's.
+            v1 = self.client.call("UpdateStandardDraft",
+                                  {"id": v1["id"], "expected_revision": v1["revision"],
+                                   "components": svc["components"]}, token=token)["version"]
+            self.log(f"  > standard {v1['id']} components updated")
         state = v1.get("state")
         if state == "STANDARD_STATE_DRAFT":
             v1 = self.client.call("StartPublicConsultation",
@@ -623,6 +630,11 @@ class Loader:
                                  token=token)["maklumat"]
             self.log(f"  + maklumat {m['id']} DRAFT")
         if m.get("state") == "MAKLUMAT_STATE_DRAFT":
+            if pending and m.get("text") != MAKLUMAT_TEXT:
+                m = self.client.call("UpdateMaklumatDraft",
+                                     {"id": m["id"], "expected_revision": m["revision"],
+                                      "text": MAKLUMAT_TEXT}, token=token)["maklumat"]
+                self.log(f"  > maklumat {m['id']} text updated")
             sign = MAKLUMAT[uid]
             m = self.client.call("AdoptMaklumat", {
                 "id": m["id"], "expected_revision": m["revision"],

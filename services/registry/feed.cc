@@ -10,9 +10,14 @@ namespace simpul::registry {
 ChangeFeedHub::ChangeFeedHub(RegistryStore& store, absl::Duration poll_block)
     : store_(store), poll_block_(poll_block) {}
 
-ChangeFeedHub::~ChangeFeedHub() { Stop(); }
+ChangeFeedHub::~ChangeFeedHub() {
+  Stop();
+  if (thread_.joinable()) thread_.join();
+}
 
-void ChangeFeedHub::Start() { thread_ = std::thread([this] { Run(); }); }
+void ChangeFeedHub::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void ChangeFeedHub::Stop() {
   std::vector<std::function<void()>> waiters;
@@ -22,7 +27,6 @@ void ChangeFeedHub::Stop() {
     waiters.swap(waiters_);
   }
   for (auto& w : waiters) w();
-  if (thread_.joinable()) thread_.join();
 }
 
 bool ChangeFeedHub::stopped() {

@@ -18,11 +18,12 @@ namespace simpul::registry {
 
 class ChangeFeedHub {
  public:
-  explicit ChangeFeedHub(RegistryStore& store, absl::Duration poll_block = absl::Seconds(1));
-  ~ChangeFeedHub();
+  explicit ChangeFeedHub(RegistryStore& store, absl::Duration poll_block = absl::Milliseconds(500));
+  ~ChangeFeedHub();  // stops and joins the tail thread
 
   void Start();
-  // Stop ends the tail thread and wakes every waiter; stopped() is true afterwards.
+  // Stop wakes every waiter without waiting for the tail thread, which ends within one poll;
+  // stopped() is true afterwards.
   void Stop();
   bool stopped();
 

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
-#include "common/status.h"
 #include "common/logging.h"
+#include "common/status.h"
 
 namespace simpul::registry {
 namespace {
@@ -139,9 +139,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
     }
     // Outside the lock: WaitAsync may call back at once on this thread.
     if (wait_keep != nullptr) {
-      hub_.WaitAsync(generation, [wait_keep] {
-        wait_keep->Schedule([r = wait_keep.get()] { r->Pump(); });
-      });
+      hub_.WaitAsync(generation,
+                     [wait_keep] { wait_keep->Schedule([r = wait_keep.get()] { r->Pump(); }); });
     }
   }
 
@@ -201,8 +200,7 @@ RegistryGrpcService::RegistryGrpcService(StandardsRegistry& registry, RegistrySt
       signer_(signer),
       clock_(clock) {}
 
-absl::StatusOr<Identity> RegistryGrpcService::Authenticate(
-    grpc::CallbackServerContext* ctx) const {
+absl::StatusOr<Identity> RegistryGrpcService::Authenticate(grpc::CallbackServerContext* ctx) const {
   const auto& metadata = ctx->client_metadata();
   auto it = metadata.find(std::string(kIdentityMetadataKey));
   if (it == metadata.end()) return Identity::Public();
@@ -225,28 +223,28 @@ grpc::ServerUnaryReactor* RegistryGrpcService::Unary(
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
-  bool queued = executor_.Submit([this, ctx, req, resp, reactor, method,
-                                  caller = *std::move(caller)] {
-    if (ctx->IsCancelled()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
-      return;
-    }
-    if (ctx->deadline() < std::chrono::system_clock::now()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                   "deadline passed before the call could start"));
-      return;
-    }
-    absl::StatusOr<Resp> result = (registry_.*method)(caller, *req);
-    if (result.ok()) {
-      *resp = *std::move(result);
-    } else if (result.status().code() == absl::StatusCode::kInternal ||
-               result.status().code() == absl::StatusCode::kUnavailable ||
-               result.status().code() == absl::StatusCode::kDeadlineExceeded) {
-      Log(LogLevel::kWarn, "call failed",
-          {{"method", Req::descriptor()->name()}, {"error", result.status().ToString()}});
-    }
-    reactor->Finish(ToGrpcStatus(result.status()));
-  });
+  bool queued =
+      executor_.Submit([this, ctx, req, resp, reactor, method, caller = *std::move(caller)] {
+        if (ctx->IsCancelled()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+          return;
+        }
+        if (ctx->deadline() < std::chrono::system_clock::now()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                       "deadline passed before the call could start"));
+          return;
+        }
+        absl::StatusOr<Resp> result = (registry_.*method)(caller, *req);
+        if (result.ok()) {
+          *resp = *std::move(result);
+        } else if (result.status().code() == absl::StatusCode::kInternal ||
+                   result.status().code() == absl::StatusCode::kUnavailable ||
+                   result.status().code() == absl::StatusCode::kDeadlineExceeded) {
+          Log(LogLevel::kWarn, "call failed",
+              {{"method", Req::descriptor()->name()}, {"error", result.status().ToString()}});
+        }
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
   if (!queued) reactor->Finish(Busy());
   return reactor;
 }
@@ -257,8 +255,8 @@ grpc::ServerWriteReactor<v1::WatchStandardsResponse>* RegistryGrpcService::Watch
   if (!caller.ok()) return new FailedStream(ToGrpcStatus(caller.status()));
   absl::Status valid = registry_.ValidateWatch(*req);
   if (!valid.ok()) return new FailedStream(ToGrpcStatus(valid));
-  auto reactor = std::make_shared<WatchReactor>(registry_, store_, hub_, executor_,
-                                                *std::move(caller), *req);
+  auto reactor =
+      std::make_shared<WatchReactor>(registry_, store_, hub_, executor_, *std::move(caller), *req);
   reactor->Begin(reactor);
   return reactor.get();
 }

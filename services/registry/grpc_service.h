@@ -14,11 +14,11 @@
 namespace simpul::registry {
 
 // Declares one unary method that runs StandardsRegistry::Method on the executor.
-#define SIMPUL_REGISTRY_UNARY(Method)                                                       \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,                         \
+#define SIMPUL_REGISTRY_UNARY(Method)                                                          \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,                           \
                                    const v1::Method##Request* req, v1::Method##Response* resp) \
-      override {                                                                             \
-    return Unary(ctx, req, resp, &StandardsRegistry::Method);                                \
+      override {                                                                               \
+    return Unary(ctx, req, resp, &StandardsRegistry::Method);                                  \
   }
 
 class RegistryGrpcService final : public v1::Registry::CallbackService {
@@ -65,8 +65,8 @@ class RegistryGrpcService final : public v1::Registry::CallbackService {
  private:
   template <typename Req, typename Resp>
   grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
-                                  absl::StatusOr<Resp> (StandardsRegistry::*method)(
-                                      const Identity&, const Req&));
+                                  absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&,
+                                                                                    const Req&));
   absl::StatusOr<Identity> Authenticate(grpc::CallbackServerContext* ctx) const;
 
   StandardsRegistry& registry_;

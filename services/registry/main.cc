@@ -63,18 +63,19 @@ int main(int argc, char** argv) {
   SystemClock clock;
   registry::StandardsRegistry domain(
       store, clock,
-      registry::RegistryOptions{
-          .review_interval_months = static_cast<int>(config->GetInt("review_interval_months"))});
+      registry::RegistryOptions{.review_interval_months =
+                                    static_cast<int>(config->GetInt("review_interval_months"))});
   registry::ChangeFeedHub hub(store);
   Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
   registry::RegistryGrpcService service(domain, store, hub, executor, signer.get(), clock);
 
   Metrics metrics;
   ServiceHostOptions host_options;
-  host_options.listen_address = config->GetString("listen");
-  host_options.admin_address = config->GetString("admin_listen");
+  host_options.listen_address = config->GetAddress("listen");
+  host_options.admin_address = config->GetAddress("admin_listen");
   host_options.service_name = "simpul.registry.v1.Registry";
   host_options.drain_timeout = config->GetDuration("drain_timeout");
+  host_options.on_drain = [&hub] { hub.Stop(); };  // ends watch streams: clients resume later
   ServiceHost host(host_options, &metrics);
   host.AddService(&service);
   host.SetReadinessCheck([&pool] { return pool.Ping(); });
@@ -86,7 +87,6 @@ int main(int argc, char** argv) {
   Log(LogLevel::kInfo, "simpul-registry serving",
       {{"port", host.port()}, {"admin_port", host.admin_port()}});
   host.WaitForTerminationSignal();
-  hub.Stop();
   executor.Shutdown();
   Log(LogLevel::kInfo, "simpul-registry stopped");
   return 0;

@@ -157,15 +157,15 @@ void Init(T& object, const google::protobuf::Timestamp& now) {
 
 }  // namespace
 
-absl::Status RequireAgencyRole(const Identity& caller, absl::string_view agency_id,
-                               bool admin_only, absl::string_view action) {
+absl::Status RequireAgencyRole(const Identity& caller, absl::string_view agency_id, bool admin_only,
+                               absl::string_view action) {
   if (caller.is_public()) {
     return absl::UnauthenticatedError(
         absl::StrCat(action, " needs an authenticated caller (x-simpul-identity)"));
   }
   if (caller.is_platform_admin()) return absl::OkStatus();
   bool ok = admin_only ? caller.IsAgencyAdmin(StdView(agency_id))
-                        : caller.IsAgencyMember(StdView(agency_id));
+                       : caller.IsAgencyMember(StdView(agency_id));
   if (!ok) {
     return absl::PermissionDeniedError(absl::StrCat(
         action, " on agency ", agency_id, " needs ",
@@ -187,8 +187,8 @@ google::protobuf::Timestamp StandardsRegistry::NowProto() const {
   absl::Time now = clock_.Now();
   google::protobuf::Timestamp ts;
   ts.set_seconds(absl::ToUnixSeconds(now));
-  ts.set_nanos(static_cast<int32_t>((now - absl::FromUnixSeconds(ts.seconds())) /
-                                    absl::Nanoseconds(1)));
+  ts.set_nanos(
+      static_cast<int32_t>((now - absl::FromUnixSeconds(ts.seconds())) / absl::Nanoseconds(1)));
   return ts;
 }
 
@@ -203,7 +203,8 @@ Date StandardsRegistry::ReviewDue(const Date& from) const {
 }
 
 absl::StatusOr<StandardsRegistry::Plan> StandardsRegistry::Commit(
-    const Id& caller, const std::string& action, const std::function<absl::StatusOr<Plan>()>& plan) {
+    const Id& caller, const std::string& action,
+    const std::function<absl::StatusOr<Plan>()>& plan) {
   for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
     ASSIGN_OR_RETURN(Plan p, plan());
     v1::ChangeEvent event;
@@ -220,9 +221,8 @@ absl::StatusOr<StandardsRegistry::Plan> StandardsRegistry::Commit(
                            p.writes[p.caller_index].expected_revision);
     }
   }
-  return absl::AbortedError(absl::StrCat(
-      action, ": related objects kept changing during ", options_.max_commit_attempts,
-      " attempts; retry"));
+  return absl::AbortedError(absl::StrCat(action, ": related objects kept changing during ",
+                                         options_.max_commit_attempts, " attempts; retry"));
 }
 
 absl::StatusOr<v1::Agency> StandardsRegistry::LoadAgency(absl::string_view id) {
@@ -253,7 +253,7 @@ absl::StatusOr<v1::StandardVersion> StandardsRegistry::LoadVersion(const Id& cal
 }
 
 absl::StatusOr<v1::Maklumat> StandardsRegistry::LoadMaklumat(const Id& caller,
-                                                            absl::string_view id) {
+                                                             absl::string_view id) {
   ASSIGN_OR_RETURN(auto found, store_.GetMaklumat(StdView(id)));
   if (!found || !MaklumatVisible(caller, *found)) {
     return absl::NotFoundError(absl::StrCat("maklumat \"", id, "\" not found"));
@@ -265,8 +265,7 @@ bool StandardsRegistry::CanSeeInternal(const Id& caller, absl::string_view agenc
   return caller.is_platform_admin() || caller.IsAgencyMember(StdView(agency_id));
 }
 
-bool StandardsRegistry::VersionVisible(const Id& caller,
-                                       const v1::StandardVersion& version) const {
+bool StandardsRegistry::VersionVisible(const Id& caller, const v1::StandardVersion& version) const {
   return !IsInternalState(version.state()) || CanSeeInternal(caller, version.agency_id());
 }
 
@@ -336,27 +335,27 @@ absl::StatusOr<v1::UpdateAgencyResponse> StandardsRegistry::UpdateAgency(
   ValidateAgency(v, "agency.", req.agency());
   CheckExpectedRevision(v, req.expected_revision());
   RETURN_IF_ERROR(v.ToStatus("UpdateAgencyRequest"));
-  RETURN_IF_ERROR(RequireAgencyRole(caller, req.agency().id(), /*admin_only=*/true,
-                                    "UpdateAgency"));
-  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "UpdateAgency", [&]() -> absl::StatusOr<Plan> {
-                     ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.agency().id()));
-                     std::string what = absl::StrCat("agency \"", agency.id(), "\"");
-                     RETURN_IF_ERROR(
-                         CheckRevision(what, agency.revision(), req.expected_revision()));
-                     agency.set_name(req.agency().name());
-                     agency.set_kind(req.agency().kind());
-                     agency.set_region_code(req.agency().region_code());
-                     agency.set_budget_code(req.agency().budget_code());
-                     agency.set_work_unit_code(req.agency().work_unit_code());
-                     agency.set_website(req.agency().website());
-                     int64_t expected = agency.revision();
-                     Bump(agency, NowProto());
-                     Plan p;
-                     p.writes.push_back(WriteAgency(agency, expected));
-                     p.caller_index = 0;
-                     p.caller_what = what;
-                     return p;
-                   }));
+  RETURN_IF_ERROR(
+      RequireAgencyRole(caller, req.agency().id(), /*admin_only=*/true, "UpdateAgency"));
+  ASSIGN_OR_RETURN(
+      Plan plan, Commit(caller, "UpdateAgency", [&]() -> absl::StatusOr<Plan> {
+        ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.agency().id()));
+        std::string what = absl::StrCat("agency \"", agency.id(), "\"");
+        RETURN_IF_ERROR(CheckRevision(what, agency.revision(), req.expected_revision()));
+        agency.set_name(req.agency().name());
+        agency.set_kind(req.agency().kind());
+        agency.set_region_code(req.agency().region_code());
+        agency.set_budget_code(req.agency().budget_code());
+        agency.set_work_unit_code(req.agency().work_unit_code());
+        agency.set_website(req.agency().website());
+        int64_t expected = agency.revision();
+        Bump(agency, NowProto());
+        Plan p;
+        p.writes.push_back(WriteAgency(agency, expected));
+        p.caller_index = 0;
+        p.caller_what = what;
+        return p;
+      }));
   v1::UpdateAgencyResponse resp;
   *resp.mutable_agency() = plan.writes[0].object.agency();
   return resp;
@@ -367,8 +366,9 @@ absl::StatusOr<v1::ListAgenciesResponse> StandardsRegistry::ListAgencies(
   FieldViolations v;
   ValidatePageSize(v, "page.page_size", req.page().page_size());
   if (!req.region_code_prefix().empty() && !IsValidRegionCode(req.region_code_prefix())) {
-    v.Add("region_code_prefix", "not a whole Kemendagri region code level, e.g. \"32\" or "
-                                "\"32.71\"");
+    v.Add("region_code_prefix",
+          "not a whole Kemendagri region code level, e.g. \"32\" or "
+          "\"32.71\"");
   }
   if (!v1::AgencyKind_IsValid(req.kind())) v.Add("kind", "unknown agency kind");
   RETURN_IF_ERROR(v.ToStatus("ListAgenciesRequest"));
@@ -396,12 +396,11 @@ absl::StatusOr<v1::CreateServiceUnitResponse> StandardsRegistry::CreateServiceUn
   FieldViolations v;
   ValidateUnit(v, "unit.", req.unit());
   RETURN_IF_ERROR(v.ToStatus("CreateServiceUnitRequest"));
-  RETURN_IF_ERROR(RequireAgencyRole(caller, req.unit().agency_id(), /*admin_only=*/true,
-                                    "CreateServiceUnit"));
+  RETURN_IF_ERROR(
+      RequireAgencyRole(caller, req.unit().agency_id(), /*admin_only=*/true, "CreateServiceUnit"));
   ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.unit().agency_id()));
   std::string id = req.unit().id().empty() ? GenerateId("unit") : req.unit().id();
-  ASSIGN_OR_RETURN(Plan plan,
-                   Commit(caller, "CreateServiceUnit", [&]() -> absl::StatusOr<Plan> {
+  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateServiceUnit", [&]() -> absl::StatusOr<Plan> {
                      v1::ServiceUnit unit = req.unit();
                      unit.set_id(id);
                      if (unit.region_code().empty()) unit.set_region_code(agency.region_code());
@@ -444,12 +443,10 @@ absl::StatusOr<v1::UpdateServiceUnitResponse> StandardsRegistry::UpdateServiceUn
   }
   RETURN_IF_ERROR(
       RequireAgencyRole(caller, current.agency_id(), /*admin_only=*/true, "UpdateServiceUnit"));
-  ASSIGN_OR_RETURN(Plan plan,
-                   Commit(caller, "UpdateServiceUnit", [&]() -> absl::StatusOr<Plan> {
+  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "UpdateServiceUnit", [&]() -> absl::StatusOr<Plan> {
                      ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit().id()));
                      std::string what = absl::StrCat("service unit \"", unit.id(), "\"");
-                     RETURN_IF_ERROR(
-                         CheckRevision(what, unit.revision(), req.expected_revision()));
+                     RETURN_IF_ERROR(CheckRevision(what, unit.revision(), req.expected_revision()));
                      unit.set_name(req.unit().name());
                      unit.set_time_zone(req.unit().time_zone());
                      if (!req.unit().region_code().empty()) {
@@ -550,21 +547,21 @@ absl::StatusOr<v1::UpdateServiceResponse> StandardsRegistry::UpdateService(
   }
   RETURN_IF_ERROR(
       RequireAgencyRole(caller, current.agency_id(), /*admin_only=*/true, "UpdateService"));
-  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "UpdateService", [&]() -> absl::StatusOr<Plan> {
-                     ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service().id()));
-                     std::string what = absl::StrCat("service \"", service.id(), "\"");
-                     RETURN_IF_ERROR(
-                         CheckRevision(what, service.revision(), req.expected_revision()));
-                     service.set_name(req.service().name());
-                     service.set_description(req.service().description());
-                     int64_t expected = service.revision();
-                     Bump(service, NowProto());
-                     Plan p;
-                     p.writes.push_back(WriteService(service, expected));
-                     p.caller_index = 0;
-                     p.caller_what = what;
-                     return p;
-                   }));
+  ASSIGN_OR_RETURN(
+      Plan plan, Commit(caller, "UpdateService", [&]() -> absl::StatusOr<Plan> {
+        ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service().id()));
+        std::string what = absl::StrCat("service \"", service.id(), "\"");
+        RETURN_IF_ERROR(CheckRevision(what, service.revision(), req.expected_revision()));
+        service.set_name(req.service().name());
+        service.set_description(req.service().description());
+        int64_t expected = service.revision();
+        Bump(service, NowProto());
+        Plan p;
+        p.writes.push_back(WriteService(service, expected));
+        p.caller_index = 0;
+        p.caller_what = what;
+        return p;
+      }));
   v1::UpdateServiceResponse resp;
   *resp.mutable_service() = plan.writes[0].object.service();
   return resp;
@@ -603,32 +600,32 @@ absl::StatusOr<v1::CreateStandardVersionResponse> StandardsRegistry::CreateStand
   ValidateComponents(v, "components.", req.components());
   RETURN_IF_ERROR(v.ToStatus("CreateStandardVersionRequest"));
   ASSIGN_OR_RETURN(v1::Service first, LoadService(req.service_id()));
-  RETURN_IF_ERROR(RequireAgencyRole(caller, first.agency_id(), /*admin_only=*/false,
-                                    "CreateStandardVersion"));
-  ASSIGN_OR_RETURN(
-      Plan plan, Commit(caller, "CreateStandardVersion", [&]() -> absl::StatusOr<Plan> {
-        ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
-        auto now = NowProto();
-        int number = service.latest_version_number() + 1;
-        v1::StandardVersion version;
-        version.set_id(absl::StrCat(service.id(), ".v", number));
-        version.set_service_id(service.id());
-        version.set_unit_id(service.unit_id());
-        version.set_agency_id(service.agency_id());
-        version.set_region_code(service.region_code());
-        version.set_service_name(service.name());
-        version.set_version_number(number);
-        version.set_state(v1::STANDARD_STATE_DRAFT);
-        *version.mutable_components() = req.components();
-        Init(version, now);
-        int64_t service_rev = service.revision();
-        service.set_latest_version_number(number);
-        Bump(service, now);
-        Plan p;
-        p.writes.push_back(WriteVersion(version, 0));
-        p.writes.push_back(WriteService(service, service_rev));
-        return p;
-      }));
+  RETURN_IF_ERROR(
+      RequireAgencyRole(caller, first.agency_id(), /*admin_only=*/false, "CreateStandardVersion"));
+  ASSIGN_OR_RETURN(Plan plan,
+                   Commit(caller, "CreateStandardVersion", [&]() -> absl::StatusOr<Plan> {
+                     ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
+                     auto now = NowProto();
+                     int number = service.latest_version_number() + 1;
+                     v1::StandardVersion version;
+                     version.set_id(absl::StrCat(service.id(), ".v", number));
+                     version.set_service_id(service.id());
+                     version.set_unit_id(service.unit_id());
+                     version.set_agency_id(service.agency_id());
+                     version.set_region_code(service.region_code());
+                     version.set_service_name(service.name());
+                     version.set_version_number(number);
+                     version.set_state(v1::STANDARD_STATE_DRAFT);
+                     *version.mutable_components() = req.components();
+                     Init(version, now);
+                     int64_t service_rev = service.revision();
+                     service.set_latest_version_number(number);
+                     Bump(service, now);
+                     Plan p;
+                     p.writes.push_back(WriteVersion(version, 0));
+                     p.writes.push_back(WriteService(service, service_rev));
+                     return p;
+                   }));
   v1::CreateStandardVersionResponse resp;
   *resp.mutable_version() = Present(caller, plan.writes[0].object.standard_version());
   return resp;
@@ -644,12 +641,12 @@ absl::StatusOr<v1::GetStandardVersionResponse> StandardsRegistry::GetStandardVer
 }
 
 absl::StatusOr<StandardsRegistry::Plan> StandardsRegistry::ChangeVersion(
-    const Id& caller, const std::string& action, const std::string& id,
-    int64_t expected_revision, Permission permission, const VersionChange& change) {
+    const Id& caller, const std::string& action, const std::string& id, int64_t expected_revision,
+    Permission permission, const VersionChange& change) {
   ASSIGN_OR_RETURN(v1::StandardVersion first, LoadVersion(caller, id));
-  bool admin_only = permission == Permission::kAdmin ||
-                    (permission == Permission::kAdminIfAdopted &&
-                     first.state() == v1::STANDARD_STATE_ADOPTED);
+  bool admin_only =
+      permission == Permission::kAdmin ||
+      (permission == Permission::kAdminIfAdopted && first.state() == v1::STANDARD_STATE_ADOPTED);
   RETURN_IF_ERROR(RequireAgencyRole(caller, first.agency_id(), admin_only, action));
   return Commit(caller, action, [&]() -> absl::StatusOr<Plan> {
     ASSIGN_OR_RETURN(v1::StandardVersion version, LoadVersion(caller, id));
@@ -767,8 +764,9 @@ absl::StatusOr<v1::AdoptStandardVersionResponse> StandardsRegistry::AdoptStandar
     std::vector<std::string> missing = MissingComponents(version.components());
     if (!missing.empty()) {
       return absl::FailedPreconditionError(
-          absl::StrCat(p.caller_what, " cannot be adopted: all 14 components must be filled; "
-                                      "missing: ",
+          absl::StrCat(p.caller_what,
+                       " cannot be adopted: all 14 components must be filled; "
+                       "missing: ",
                        absl::StrJoin(missing, ", ")));
     }
     ASSIGN_OR_RETURN(v1::Service service, LoadService(version.service_id()));
@@ -783,8 +781,8 @@ absl::StatusOr<v1::AdoptStandardVersionResponse> StandardsRegistry::AdoptStandar
       if (previous) {
         if (previous->version_number() > version.version_number()) {
           return absl::FailedPreconditionError(
-              absl::StrCat(p.caller_what, " is older than the adopted version \"",
-                           previous->id(), "\"; adopt a newer version instead"));
+              absl::StrCat(p.caller_what, " is older than the adopted version \"", previous->id(),
+                           "\"; adopt a newer version instead"));
         }
         int64_t prev_rev = previous->revision();
         previous->set_state(v1::STANDARD_STATE_SUPERSEDED);
@@ -837,9 +835,9 @@ absl::StatusOr<v1::WithdrawStandardVersionResponse> StandardsRegistry::WithdrawS
     }
     return absl::OkStatus();
   };
-  ASSIGN_OR_RETURN(Plan plan,
-                   ChangeVersion(caller, "WithdrawStandardVersion", req.id(),
-                                 req.expected_revision(), Permission::kAdminIfAdopted, withdraw));
+  ASSIGN_OR_RETURN(
+      Plan plan, ChangeVersion(caller, "WithdrawStandardVersion", req.id(), req.expected_revision(),
+                               Permission::kAdminIfAdopted, withdraw));
   v1::WithdrawStandardVersionResponse resp;
   *resp.mutable_version() = Present(caller, plan.writes[0].object.standard_version());
   return resp;
@@ -867,8 +865,9 @@ absl::StatusOr<v1::RecordStandardReviewResponse> StandardsRegistry::RecordStanda
     *version.mutable_review_due_date() = ReviewDue(r.date());
     return absl::OkStatus();
   };
-  ASSIGN_OR_RETURN(Plan plan, ChangeVersion(caller, "RecordStandardReview", req.id(),
-                                            req.expected_revision(), Permission::kOperator, review));
+  ASSIGN_OR_RETURN(Plan plan,
+                   ChangeVersion(caller, "RecordStandardReview", req.id(), req.expected_revision(),
+                                 Permission::kOperator, review));
   v1::RecordStandardReviewResponse resp;
   *resp.mutable_version() = Present(caller, plan.writes[0].object.standard_version());
   return resp;
@@ -882,8 +881,7 @@ absl::StatusOr<v1::GetCurrentStandardResponse> StandardsRegistry::GetCurrentStan
     return absl::NotFoundError(
         absl::StrCat("service \"", service.id(), "\" has no adopted standard"));
   }
-  ASSIGN_OR_RETURN(v1::StandardVersion version,
-                   LoadVersion(caller, service.current_version_id()));
+  ASSIGN_OR_RETURN(v1::StandardVersion version, LoadVersion(caller, service.current_version_id()));
   v1::GetCurrentStandardResponse resp;
   *resp.mutable_version() = Present(caller, std::move(version));
   return resp;
@@ -949,8 +947,7 @@ absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
     wants_internal |= IsInternalState(s);
   }
   RETURN_IF_ERROR(v.ToStatus("SearchStandardsRequest"));
-  if (wants_internal && !caller.is_platform_admin() &&
-      !(caller.IsAgencyMember(req.agency_id()))) {
+  if (wants_internal && !caller.is_platform_admin() && !(caller.IsAgencyMember(req.agency_id()))) {
     return absl::PermissionDeniedError(
         "searching DRAFT, PUBLIC_CONSULTATION or WITHDRAWN versions needs agency_id set to "
         "your own agency");
@@ -963,9 +960,8 @@ absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
   for (int s : states) query.states.push_back(static_cast<v1::StandardState>(s));
   query.keyword_tokens = tokens;
   std::string canonical =
-      absl::StrCat("search|", query.agency_id, "|", query.unit_id, "|",
-                   query.region_code_prefix, "|", absl::StrJoin(states, ","), "|",
-                   absl::StrJoin(tokens, " "));
+      absl::StrCat("search|", query.agency_id, "|", query.unit_id, "|", query.region_code_prefix,
+                   "|", absl::StrJoin(states, ","), "|", absl::StrJoin(tokens, " "));
   ASSIGN_OR_RETURN(std::string after,
                    DecodePageToken("page.page_token", req.page().page_token(), canonical));
   int size = PageSize(req.page());
@@ -1010,8 +1006,8 @@ absl::StatusOr<v1::ListReviewOverdueResponse> StandardsRegistry::ListReviewOverd
   }
   if (static_cast<int>(items.size()) > size) {
     const auto& last = resp.versions(size - 1);
-    resp.set_next_page_token(EncodePageToken(
-        query, absl::StrCat(DayNumber(last.review_due_date()), ":", last.id())));
+    resp.set_next_page_token(
+        EncodePageToken(query, absl::StrCat(DayNumber(last.review_due_date()), ":", last.id())));
   }
   return resp;
 }
@@ -1086,38 +1082,37 @@ absl::StatusOr<v1::CreateMaklumatDraftResponse> StandardsRegistry::CreateMakluma
   RETURN_IF_ERROR(v.ToStatus("CreateMaklumatDraftRequest"));
   ASSIGN_OR_RETURN(v1::ServiceUnit first, LoadUnit(req.unit_id()));
   RETURN_IF_ERROR(RequireAgencyRole(caller, first.agency_id(), false, "CreateMaklumatDraft"));
-  ASSIGN_OR_RETURN(
-      Plan plan, Commit(caller, "CreateMaklumatDraft", [&]() -> absl::StatusOr<Plan> {
-        ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
-        auto now = NowProto();
-        int number = unit.latest_maklumat_number() + 1;
-        v1::Maklumat m;
-        m.set_id(absl::StrCat(unit.id(), ".m", number));
-        m.set_unit_id(unit.id());
-        m.set_agency_id(unit.agency_id());
-        m.set_version_number(number);
-        m.set_state(v1::MAKLUMAT_STATE_DRAFT);
-        m.set_text(req.text());
-        Init(m, now);
-        int64_t unit_rev = unit.revision();
-        unit.set_latest_maklumat_number(number);
-        Bump(unit, now);
-        Plan p;
-        p.writes.push_back(WriteMaklumat(m, 0));
-        p.writes.push_back(WriteUnit(unit, unit_rev));
-        return p;
-      }));
+  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateMaklumatDraft", [&]() -> absl::StatusOr<Plan> {
+                     ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
+                     auto now = NowProto();
+                     int number = unit.latest_maklumat_number() + 1;
+                     v1::Maklumat m;
+                     m.set_id(absl::StrCat(unit.id(), ".m", number));
+                     m.set_unit_id(unit.id());
+                     m.set_agency_id(unit.agency_id());
+                     m.set_version_number(number);
+                     m.set_state(v1::MAKLUMAT_STATE_DRAFT);
+                     m.set_text(req.text());
+                     Init(m, now);
+                     int64_t unit_rev = unit.revision();
+                     unit.set_latest_maklumat_number(number);
+                     Bump(unit, now);
+                     Plan p;
+                     p.writes.push_back(WriteMaklumat(m, 0));
+                     p.writes.push_back(WriteUnit(unit, unit_rev));
+                     return p;
+                   }));
   v1::CreateMaklumatDraftResponse resp;
   *resp.mutable_maklumat() = plan.writes[0].object.maklumat();
   return resp;
 }
 
 absl::StatusOr<StandardsRegistry::Plan> StandardsRegistry::ChangeMaklumat(
-    const Id& caller, const std::string& action, const std::string& id,
-    int64_t expected_revision, Permission permission, const MaklumatChange& change) {
+    const Id& caller, const std::string& action, const std::string& id, int64_t expected_revision,
+    Permission permission, const MaklumatChange& change) {
   ASSIGN_OR_RETURN(v1::Maklumat first, LoadMaklumat(caller, id));
-  RETURN_IF_ERROR(RequireAgencyRole(caller, first.agency_id(), permission == Permission::kAdmin,
-                                    action));
+  RETURN_IF_ERROR(
+      RequireAgencyRole(caller, first.agency_id(), permission == Permission::kAdmin, action));
   return Commit(caller, action, [&]() -> absl::StatusOr<Plan> {
     ASSIGN_OR_RETURN(v1::Maklumat m, LoadMaklumat(caller, id));
     Plan p;
@@ -1142,17 +1137,16 @@ absl::StatusOr<v1::UpdateMaklumatDraftResponse> StandardsRegistry::UpdateMakluma
   CheckText(v, "text", req.text(), 20, 4000);
   RETURN_IF_ERROR(v.ToStatus("UpdateMaklumatDraftRequest"));
   ASSIGN_OR_RETURN(
-      Plan plan,
-      ChangeMaklumat(caller, "UpdateMaklumatDraft", req.id(), req.expected_revision(),
-                     Permission::kOperator, [&](v1::Maklumat& m, Plan& p, const auto&) {
-                       if (m.state() != v1::MAKLUMAT_STATE_DRAFT) {
-                         return WrongMaklumatState(
-                             p.caller_what, m.state(),
-                             "only a DRAFT can be edited; start a new draft instead");
-                       }
-                       m.set_text(req.text());
-                       return absl::OkStatus();
-                     }));
+      Plan plan, ChangeMaklumat(caller, "UpdateMaklumatDraft", req.id(), req.expected_revision(),
+                                Permission::kOperator, [&](v1::Maklumat& m, Plan& p, const auto&) {
+                                  if (m.state() != v1::MAKLUMAT_STATE_DRAFT) {
+                                    return WrongMaklumatState(
+                                        p.caller_what, m.state(),
+                                        "only a DRAFT can be edited; start a new draft instead");
+                                  }
+                                  m.set_text(req.text());
+                                  return absl::OkStatus();
+                                }));
   v1::UpdateMaklumatDraftResponse resp;
   *resp.mutable_maklumat() = plan.writes[0].object.maklumat();
   return resp;
@@ -1213,19 +1207,19 @@ absl::StatusOr<v1::PublishMaklumatResponse> StandardsRegistry::PublishMaklumat(
   ValidatePublications(v, "publications", req.publications(), /*at_least_one=*/true);
   RETURN_IF_ERROR(v.ToStatus("PublishMaklumatRequest"));
   ASSIGN_OR_RETURN(
-      Plan plan,
-      ChangeMaklumat(caller, "PublishMaklumat", req.id(), req.expected_revision(),
-                     Permission::kOperator, [&](v1::Maklumat& m, Plan& p, const auto&) {
-                       if (m.state() != v1::MAKLUMAT_STATE_ADOPTED &&
-                           m.state() != v1::MAKLUMAT_STATE_PUBLISHED) {
-                         return WrongMaklumatState(
-                             p.caller_what, m.state(),
-                             "only an ADOPTED (signed) maklumat can be published");
-                       }
-                       for (const auto& pub : req.publications()) *m.add_publications() = pub;
-                       m.set_state(v1::MAKLUMAT_STATE_PUBLISHED);
-                       return absl::OkStatus();
-                     }));
+      Plan plan, ChangeMaklumat(caller, "PublishMaklumat", req.id(), req.expected_revision(),
+                                Permission::kOperator, [&](v1::Maklumat& m, Plan& p, const auto&) {
+                                  if (m.state() != v1::MAKLUMAT_STATE_ADOPTED &&
+                                      m.state() != v1::MAKLUMAT_STATE_PUBLISHED) {
+                                    return WrongMaklumatState(
+                                        p.caller_what, m.state(),
+                                        "only an ADOPTED (signed) maklumat can be published");
+                                  }
+                                  for (const auto& pub : req.publications())
+                                    *m.add_publications() = pub;
+                                  m.set_state(v1::MAKLUMAT_STATE_PUBLISHED);
+                                  return absl::OkStatus();
+                                }));
   v1::PublishMaklumatResponse resp;
   *resp.mutable_maklumat() = plan.writes[0].object.maklumat();
   return resp;
@@ -1247,8 +1241,7 @@ absl::StatusOr<v1::GetMaklumatResponse> StandardsRegistry::GetMaklumat(
         return absl::NotFoundError(
             absl::StrCat("service unit \"", unit.id(), "\" has no adopted maklumat"));
       }
-      ASSIGN_OR_RETURN(*resp.mutable_maklumat(),
-                       LoadMaklumat(caller, unit.current_maklumat_id()));
+      ASSIGN_OR_RETURN(*resp.mutable_maklumat(), LoadMaklumat(caller, unit.current_maklumat_id()));
       return resp;
     }
     default:
@@ -1317,8 +1310,9 @@ absl::Status StandardsRegistry::ValidateWatch(const v1::WatchStandardsRequest& r
   return v.ToStatus("WatchStandardsRequest");
 }
 
-std::optional<v1::ChangeEvent> StandardsRegistry::ViewForWatch(
-    const Id& caller, const v1::WatchStandardsRequest& req, const v1::ChangeEvent& event) const {
+std::optional<v1::ChangeEvent> StandardsRegistry::ViewForWatch(const Id& caller,
+                                                               const v1::WatchStandardsRequest& req,
+                                                               const v1::ChangeEvent& event) const {
   std::set<int> types(req.entity_types().begin(), req.entity_types().end());
   v1::ChangeEvent out = event;
   out.clear_objects();

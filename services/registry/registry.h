@@ -115,19 +115,19 @@ class StandardsRegistry {
   struct Plan {
     std::vector<ObjectWrite> writes;
     int caller_index = -1;
-    std::string caller_what;  // e.g. "standard version x.v2", for the ABORTED message
+    std::string caller_what;            // e.g. "standard version x.v2", for the ABORTED message
     bool creates_named_object = false;  // a conflict on writes[0] means ALREADY_EXISTS
   };
   absl::StatusOr<Plan> Commit(const Id& caller, const std::string& action,
-                                      const std::function<absl::StatusOr<Plan>()>& plan);
+                              const std::function<absl::StatusOr<Plan>()>& plan);
 
   // Who may make a lifecycle change: an agency operator (or admin), an admin only, or an
   // admin only when the version is ADOPTED.
   enum class Permission { kOperator, kAdmin, kAdminIfAdopted };
   // A change to one version (or maklumat) the caller names by id and expected revision. It
   // checks the state, changes the object and may append further writes to the plan.
-  using VersionChange = std::function<absl::Status(
-      v1::StandardVersion&, Plan&, const google::protobuf::Timestamp& now)>;
+  using VersionChange = std::function<absl::Status(v1::StandardVersion&, Plan&,
+                                                   const google::protobuf::Timestamp& now)>;
   using MaklumatChange =
       std::function<absl::Status(v1::Maklumat&, Plan&, const google::protobuf::Timestamp& now)>;
   absl::StatusOr<Plan> ChangeVersion(const Id& caller, const std::string& action,
@@ -159,8 +159,8 @@ class StandardsRegistry {
 
 // Authorization outcomes shared by the registry's checks: UNAUTHENTICATED for public callers,
 // PERMISSION_DENIED for authenticated callers without the right.
-absl::Status RequireAgencyRole(const Identity& caller, absl::string_view agency_id,
-                               bool admin_only, absl::string_view action);
+absl::Status RequireAgencyRole(const Identity& caller, absl::string_view agency_id, bool admin_only,
+                               absl::string_view action);
 
 }  // namespace simpul::registry
 

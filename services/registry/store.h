@@ -22,7 +22,7 @@ namespace v1 = ::simpul::registry::v1;
 
 // ObjectWrite is the new state of one object in a commit.
 struct ObjectWrite {
-  v1::ChangedObject object;  // new state; its revision field is expected_revision + 1
+  v1::ChangedObject object;       // new state; its revision field is expected_revision + 1
   int64_t expected_revision = 0;  // 0 means the object must not exist yet
 };
 
@@ -53,7 +53,7 @@ struct StandardQuery {
   std::string agency_id;
   std::string unit_id;
   std::string region_code_prefix;
-  std::vector<v1::StandardState> states;  // non-empty: the version's state is one of these
+  std::vector<v1::StandardState> states;    // non-empty: the version's state is one of these
   std::vector<std::string> keyword_tokens;  // every token must be among KeywordTokens(version)
 };
 

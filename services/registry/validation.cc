@@ -3,8 +3,8 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace simpul::registry {
 namespace {
@@ -65,8 +65,8 @@ bool IsValidSlug(absl::string_view id) {
 void CheckText(FieldViolations& v, const std::string& field, absl::string_view text, size_t min,
                size_t max) {
   if (text.size() < min) {
-    v.Add(field, min == 1 ? "required" : absl::StrCat("at least ", min, " characters, got ",
-                                                      text.size()));
+    v.Add(field,
+          min == 1 ? "required" : absl::StrCat("at least ", min, " characters, got ", text.size()));
     return;
   }
   if (text.size() > max) {
@@ -114,8 +114,8 @@ void CheckDate(FieldViolations& v, const std::string& field, const common::v1::D
   absl::CivilDay day(date.year(), date.month(), date.day());
   if (date.year() < 1900 || date.year() > 9999 || day.year() != date.year() ||
       day.month() != date.month() || day.day() != date.day()) {
-    v.Add(field, absl::StrCat("not a valid date: ", date.year(), "-", date.month(), "-",
-                              date.day()));
+    v.Add(field,
+          absl::StrCat("not a valid date: ", date.year(), "-", date.month(), "-", date.day()));
     return;
   }
   if (not_after != nullptr && day > *not_after) {
@@ -132,8 +132,7 @@ void ValidateAgency(FieldViolations& v, const std::string& path, const v1::Agenc
   }
   const std::string& region = agency.region_code();
   bool regional = agency.kind() == v1::AGENCY_KIND_PROVINCE ||
-                  agency.kind() == v1::AGENCY_KIND_REGENCY ||
-                  agency.kind() == v1::AGENCY_KIND_CITY;
+                  agency.kind() == v1::AGENCY_KIND_REGENCY || agency.kind() == v1::AGENCY_KIND_CITY;
   if (region.empty()) {
     if (regional) v.Add(path + "region_code", "required for a regional government");
   } else if (!IsValidRegionCode(region)) {
@@ -212,12 +211,10 @@ void ValidateComponents(FieldViolations& v, const std::string& path,
   if (c.has_completion_time()) {
     const auto& t = c.completion_time();
     if (t.amount() <= 0 || t.amount() > 100000) {
-      v.Add(path + "completion_time.amount",
-            absl::StrCat("must be 1..100000, got ", t.amount()));
+      v.Add(path + "completion_time.amount", absl::StrCat("must be 1..100000, got ", t.amount()));
     }
     if (t.unit() == v1::TIME_UNIT_UNSPECIFIED || !v1::TimeUnit_IsValid(t.unit())) {
-      v.Add(path + "completion_time.unit",
-            "required: MINUTE, HOUR, WORKING_DAY or CALENDAR_DAY");
+      v.Add(path + "completion_time.unit", "required: MINUTE, HOUR, WORKING_DAY or CALENDAR_DAY");
     }
   }
   if (c.has_fee()) {
@@ -241,8 +238,7 @@ void ValidateComponents(FieldViolations& v, const std::string& path,
   }
   CheckListSize(v, path + "staff_competences", c.staff_competences());
   for (int i = 0; i < c.staff_competences_size(); ++i) {
-    CheckText(v, absl::StrCat(path, "staff_competences[", i, "]"), c.staff_competences(i), 1,
-              500);
+    CheckText(v, absl::StrCat(path, "staff_competences[", i, "]"), c.staff_competences(i), 1, 500);
   }
   CheckText(v, path + "internal_supervision", c.internal_supervision(), 0, 4000);
   if (c.has_complaint_handling()) {

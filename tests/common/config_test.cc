@@ -71,21 +71,22 @@ TEST(ConfigTest, DefaultsApply) {
 }
 
 TEST(ConfigTest, EnvironmentBeatsDefault) {
-  auto config = ParseTest({}, {"SIMPUL_TEST_NAME=from-env", "SIMPUL_TEST_COUNT=7",
-                               "SIMPUL_TEST_VERBOSE=1", "SIMPUL_TEST_TIMEOUT=250ms",
-                               "SIMPUL_TEST_LISTEN=[::1]:0"});
+  auto config =
+      ParseTest({}, {"SIMPUL_TEST_NAME=from-env", "SIMPUL_TEST_COUNT=7", "SIMPUL_TEST_VERBOSE=1",
+                     "SIMPUL_TEST_TIMEOUT=250ms", "SIMPUL_TEST_LISTEN=[::1]:0"});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->GetString("name"), "from-env");
   EXPECT_EQ(config->GetInt("count"), 7);
   EXPECT_TRUE(config->GetBool("verbose"));
   EXPECT_EQ(config->GetDuration("timeout"), absl::Milliseconds(250));
   EXPECT_EQ(config->GetHostPort("listen"), std::make_pair(std::string("::1"), 0));
+  EXPECT_EQ(config->GetAddress("listen"), "[::1]:0");
 }
 
 TEST(ConfigTest, FlagsBeatEnvironment) {
-  auto config = ParseTest({"--name=from-flag", "--count", "9", "--verbose", "--timeout=1m"},
-                          {"SIMPUL_TEST_NAME=from-env", "SIMPUL_TEST_COUNT=7",
-                           "SIMPUL_TEST_VERBOSE=false"});
+  auto config =
+      ParseTest({"--name=from-flag", "--count", "9", "--verbose", "--timeout=1m"},
+                {"SIMPUL_TEST_NAME=from-env", "SIMPUL_TEST_COUNT=7", "SIMPUL_TEST_VERBOSE=false"});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->GetString("name"), "from-flag");
   EXPECT_EQ(config->GetInt("count"), 9);
@@ -155,8 +156,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(MalformedCase{{"--count=three"}, {}, "count"},
                       MalformedCase{{"--count=4x"}, {}, "count"},
                       MalformedCase{{}, {"SIMPUL_TEST_COUNT="}, "count"},
-                      MalformedCase{{"--count=0"}, {}, "count"},    // below min_int
-                      MalformedCase{{"--count=11"}, {}, "count"},   // above max_int
+                      MalformedCase{{"--count=0"}, {}, "count"},   // below min_int
+                      MalformedCase{{"--count=11"}, {}, "count"},  // above max_int
                       MalformedCase{{"--count=99999999999999999999"}, {}, "count"},
                       MalformedCase{{"--verbose=yes"}, {}, "verbose"},
                       MalformedCase{{}, {"SIMPUL_TEST_VERBOSE=TRUE"}, "verbose"},

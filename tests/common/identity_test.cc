@@ -118,8 +118,7 @@ TEST(IdentitySignerTest, KeyFileIsTrimmed) {
     std::ofstream out(path, std::ios::binary);
     out << "short\n";
   }
-  EXPECT_EQ(IdentitySigner::FromKeyFile(path).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(IdentitySigner::FromKeyFile(path).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(IdentityTest, Roles) {

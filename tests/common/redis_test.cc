@@ -95,8 +95,8 @@ TEST_F(RedisTest, ErrorReplyIsAReplyNotAStatus) {
 
 TEST_F(RedisTest, PipelineReturnsEveryReplyInOrder) {
   RedisPool pool(Options());
-  auto replies = pool.Pipeline({{"SET", "a", "1"}, {"INCR", "a"}, {"HSET", "h", "f", "v"},
-                                {"INCR", "h"}, {"GET", "a"}});
+  auto replies = pool.Pipeline(
+      {{"SET", "a", "1"}, {"INCR", "a"}, {"HSET", "h", "f", "v"}, {"INCR", "h"}, {"GET", "a"}});
   ASSERT_TRUE(replies.ok()) << replies.status();
   ASSERT_EQ(replies->size(), 5u);
   EXPECT_EQ((*replies)[0].str, "OK");

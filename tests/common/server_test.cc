@@ -1,20 +1,19 @@
 #include "common/server.h"
 
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
-#include <functional>
-#include <memory>
-#include <string>
-#include <thread>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -218,8 +217,7 @@ TEST_F(ServiceHostTest, HealthAndReadyzFollowTheReadinessCheck) {
   EXPECT_EQ(HttpGet(host_->admin_port(), "/readyz").status, 200);
 
   ready_ = false;
-  EXPECT_TRUE(
-      WaitFor([&] { return HealthOf(kServiceName) == HealthCheckResponse::NOT_SERVING; }));
+  EXPECT_TRUE(WaitFor([&] { return HealthOf(kServiceName) == HealthCheckResponse::NOT_SERVING; }));
   EXPECT_EQ(HealthOf(""), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(HttpGet(host_->admin_port(), "/readyz").status, 503);
 }
@@ -253,10 +251,10 @@ TEST_F(ServiceHostTest, MetricsCountCallsByMethodAndCode) {
   EXPECT_EQ(HealthOf("no.such.Service"), -static_cast<int>(grpc::StatusCode::NOT_FOUND));
   SleepResponse response;
   EXPECT_TRUE(CallSleep(absl::Milliseconds(1), 0, &response).ok());
-  EXPECT_EQ(CallSleep(absl::Milliseconds(1), static_cast<int>(grpc::StatusCode::NOT_FOUND),
-                      &response)
-                .error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      CallSleep(absl::Milliseconds(1), static_cast<int>(grpc::StatusCode::NOT_FOUND), &response)
+          .error_code(),
+      grpc::StatusCode::NOT_FOUND);
   {
     auto stub = TestService::NewStub(channel_);
     grpc::ClientContext ctx;
@@ -353,8 +351,7 @@ TEST_F(ServiceHostTest, ShutdownWaitsForInFlightCall) {
 
   grpc::Status call_status;
   SleepResponse response;
-  std::thread caller(
-      [&] { call_status = CallSleep(absl::Milliseconds(600), 0, &response); });
+  std::thread caller([&] { call_status = CallSleep(absl::Milliseconds(600), 0, &response); });
   ASSERT_TRUE(WaitFor([&] { return service_.started() == 1; }));
   absl::Time start = absl::Now();
   host_->Shutdown();

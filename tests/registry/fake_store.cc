@@ -77,9 +77,8 @@ absl::StatusOr<CommitResult> FakeRegistryStore::Commit(const std::vector<ObjectW
   for (size_t i = 0; i < writes.size(); ++i) {
     int64_t rev = current(writes[i].object);
     if (rev != writes[i].expected_revision) {
-      return CommitResult{.committed = false,
-                          .conflict_index = static_cast<int>(i),
-                          .current_revision = rev};
+      return CommitResult{
+          .committed = false, .conflict_index = static_cast<int>(i), .current_revision = rev};
     }
   }
   event.clear_objects();
@@ -133,8 +132,9 @@ absl::StatusOr<std::optional<v1::Maklumat>> FakeRegistryStore::GetMaklumat(std::
   return Find(maklumat_, id);
 }
 
-absl::StatusOr<std::vector<v1::Agency>> FakeRegistryStore::ListAgencies(
-    const AgencyFilter& filter, std::string_view after_id, int limit) {
+absl::StatusOr<std::vector<v1::Agency>> FakeRegistryStore::ListAgencies(const AgencyFilter& filter,
+                                                                        std::string_view after_id,
+                                                                        int limit) {
   absl::MutexLock lock(&mu_);
   return Scan(agencies_, after_id, limit, [&](const v1::Agency& a) {
     return (filter.kind == v1::AGENCY_KIND_UNSPECIFIED || a.kind() == filter.kind) &&
@@ -143,8 +143,9 @@ absl::StatusOr<std::vector<v1::Agency>> FakeRegistryStore::ListAgencies(
   });
 }
 
-absl::StatusOr<std::vector<v1::ServiceUnit>> FakeRegistryStore::ListUnits(
-    const UnitFilter& filter, std::string_view after_id, int limit) {
+absl::StatusOr<std::vector<v1::ServiceUnit>> FakeRegistryStore::ListUnits(const UnitFilter& filter,
+                                                                          std::string_view after_id,
+                                                                          int limit) {
   absl::MutexLock lock(&mu_);
   return Scan(units_, after_id, limit, [&](const v1::ServiceUnit& u) {
     return (filter.agency_id.empty() || u.agency_id() == filter.agency_id) &&

@@ -34,16 +34,15 @@ class FakeRegistryStore final : public RegistryStore {
   absl::StatusOr<std::vector<v1::StandardVersion>> SearchStandards(const StandardQuery& query,
                                                                    std::string_view after_id,
                                                                    int limit) override;
-  absl::StatusOr<std::vector<v1::StandardVersion>> ListServiceVersions(
-      std::string_view service_id, int after_number, int limit) override;
+  absl::StatusOr<std::vector<v1::StandardVersion>> ListServiceVersions(std::string_view service_id,
+                                                                       int after_number,
+                                                                       int limit) override;
   absl::StatusOr<std::vector<v1::Maklumat>> ListUnitMaklumat(std::string_view unit_id,
-                                                             int after_number,
-                                                             int limit) override;
+                                                             int after_number, int limit) override;
   absl::StatusOr<std::vector<v1::StandardVersion>> ListReviewDue(
       std::string_view agency_id, int64_t before_day, const std::optional<ReviewDueKey>& after,
       int limit) override;
-  absl::StatusOr<std::vector<v1::ChangeEvent>> ReadChanges(std::string_view after_cursor,
-                                                           int limit,
+  absl::StatusOr<std::vector<v1::ChangeEvent>> ReadChanges(std::string_view after_cursor, int limit,
                                                            absl::Duration block) override;
   absl::StatusOr<std::string> LatestCursor() override;
 

@@ -2,7 +2,6 @@
 // the standard and maklumat lifecycles, optimistic concurrency, views and the completeness
 // score. No server and no Redis.
 #include "services/registry/registry.h"
-#include "services/registry/validation.h"
 
 #include <atomic>
 #include <thread>
@@ -11,6 +10,7 @@
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/registry/validation.h"
 #include "tests/registry/fake_store.h"
 #include "tests/testing/registry_fixtures.h"
 
@@ -62,14 +62,14 @@ class RegistryTest : public ::testing::Test {
         registry_(store_, clock_, RegistryOptions{}) {}
 
   void SetUp() override {
+    ASSERT_TRUE(
+        registry_
+            .CreateAgency(Admin(), Req<v1::CreateAgencyRequest>(MakeAgency(
+                                       "padang-pariaman", v1::AGENCY_KIND_REGENCY, "13.05")))
+            .ok());
     ASSERT_TRUE(registry_
                     .CreateAgency(Admin(), Req<v1::CreateAgencyRequest>(MakeAgency(
-                                               "padang-pariaman", v1::AGENCY_KIND_REGENCY, "13.05")))
-                    .ok());
-    ASSERT_TRUE(registry_
-                    .CreateAgency(Admin(), Req<v1::CreateAgencyRequest>(
-                                               MakeAgency("kota-bogor", v1::AGENCY_KIND_CITY,
-                                                          "32.71")))
+                                               "kota-bogor", v1::AGENCY_KIND_CITY, "32.71")))
                     .ok());
     v1::CreateServiceUnitRequest unit;
     unit.mutable_unit()->set_id("disdukcapil-pp");
@@ -152,8 +152,7 @@ TEST_F(RegistryTest, CreateAgencyNeedsPlatformAdmin) {
   auto created = registry_.CreateAgency(Admin(), req);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->agency().revision(), 1);
-  EXPECT_EQ(registry_.CreateAgency(Admin(), req).status().code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(registry_.CreateAgency(Admin(), req).status().code(), absl::StatusCode::kAlreadyExists);
 }
 
 TEST_F(RegistryTest, CreateAgencyNamesEveryBadFieldAndWritesNothing) {
@@ -166,8 +165,8 @@ TEST_F(RegistryTest, CreateAgencyNamesEveryBadFieldAndWritesNothing) {
   auto status = registry_.CreateAgency(Admin(), Req<v1::CreateAgencyRequest>(bad)).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(ViolatedFields(status),
-              UnorderedElementsAre("agency.id", "agency.name", "agency.kind",
-                                   "agency.region_code", "agency.website"));
+              UnorderedElementsAre("agency.id", "agency.name", "agency.kind", "agency.region_code",
+                                   "agency.website"));
   EXPECT_EQ(store_.events().size(), events);
 }
 
@@ -202,8 +201,7 @@ TEST_F(RegistryTest, UpdateAgencyWithStaleRevisionIsAbortedAndChangesNothing) {
   EXPECT_THAT(stale.status().message(), HasSubstr("revision 2"));
   v1::GetAgencyRequest get;
   get.set_id("kota-bogor");
-  EXPECT_EQ(registry_.GetAgency(Identity::Public(), get)->agency().name(),
-            "Pemerintah Kota Bogor");
+  EXPECT_EQ(registry_.GetAgency(Identity::Public(), get)->agency().name(), "Pemerintah Kota Bogor");
   EXPECT_EQ(registry_.UpdateAgency(AgencyAdmin("padang-pariaman"), req).status().code(),
             absl::StatusCode::kPermissionDenied);
 }
@@ -227,8 +225,7 @@ TEST_F(RegistryTest, UnitOfUnknownAgencyIsNotFoundAndUnitsCannotMove) {
   req.mutable_unit()->set_agency_id("nowhere");
   req.mutable_unit()->set_name("Unit");
   req.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIT);
-  EXPECT_EQ(registry_.CreateServiceUnit(Admin(), req).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(registry_.CreateServiceUnit(Admin(), req).status().code(), absl::StatusCode::kNotFound);
   v1::UpdateServiceUnitRequest update;
   update.mutable_unit()->set_id("disdukcapil-pp");
   update.mutable_unit()->set_agency_id("kota-bogor");
@@ -352,20 +349,18 @@ TEST_F(RegistryTest, OlderVersionCannotBeAdoptedOverNewer) {
 
 TEST_F(RegistryTest, OperatorCannotAdoptOrWithdrawAdopted) {
   auto v = Consult(Draft());
-  EXPECT_EQ(registry_.AdoptStandardVersion(Operator("padang-pariaman"), AdoptReq(v))
-                .status()
-                .code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      registry_.AdoptStandardVersion(Operator("padang-pariaman"), AdoptReq(v)).status().code(),
+      absl::StatusCode::kPermissionDenied);
   auto adopted = registry_.AdoptStandardVersion(AgencyAdmin("padang-pariaman"), AdoptReq(v));
   ASSERT_TRUE(adopted.ok());
   v1::WithdrawStandardVersionRequest withdraw;
   withdraw.set_id(adopted->version().id());
   withdraw.set_expected_revision(adopted->version().revision());
   withdraw.set_reason("layanan dihapus");
-  EXPECT_EQ(registry_.WithdrawStandardVersion(Operator("padang-pariaman"), withdraw)
-                .status()
-                .code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      registry_.WithdrawStandardVersion(Operator("padang-pariaman"), withdraw).status().code(),
+      absl::StatusCode::kPermissionDenied);
   auto withdrawn = registry_.WithdrawStandardVersion(AgencyAdmin("padang-pariaman"), withdraw);
   ASSERT_TRUE(withdrawn.ok()) << withdrawn.status();
   v1::GetCurrentStandardRequest current;
@@ -408,9 +403,9 @@ TEST_F(RegistryTest, OtherAgenciesAndPublicNeverSeeDraftsOrManagementComponents)
 }
 
 TEST_F(RegistryTest, ListVersionsHidesDraftsFromPublicAndPaginates) {
-  Adopted();   // v1 adopted
-  Draft();     // v2 draft
-  Adopted();   // v3 adopted, v1 superseded
+  Adopted();  // v1 adopted
+  Draft();    // v2 draft
+  Adopted();  // v3 adopted, v1 superseded
   v1::ListStandardVersionsRequest req;
   req.set_service_id("akta-kelahiran");
   req.mutable_page()->set_page_size(1);
@@ -610,9 +605,9 @@ TEST_F(RegistryTest, MaklumatLifecycle) {
   v1::PublishMaklumatRequest publish;
   publish.set_id(adopted->maklumat().id());
   publish.set_expected_revision(adopted->maklumat().revision());
-  EXPECT_THAT(ViolatedFields(registry_.PublishMaklumat(Operator("padang-pariaman"), publish)
-                                 .status()),
-              ElementsAre("publications"));
+  EXPECT_THAT(
+      ViolatedFields(registry_.PublishMaklumat(Operator("padang-pariaman"), publish).status()),
+      ElementsAre("publications"));
   auto* pub = publish.add_publications();
   pub->set_medium(v1::PUBLICATION_MEDIUM_NOTICE_BOARD);
   pub->set_location("Ruang tunggu kantor dinas");

@@ -29,9 +29,9 @@ TEST(RegionCodeTest, AcceptsEveryLevel) {
 }
 
 TEST(RegionCodeTest, RejectsMalformedCodes) {
-  for (const char* code : {"", "0", "01", "1", "13.", "13.5", "13.055", "33.73.04.4001",
-                           "33.73.04.101", "33.73.04.10011", "a3", "13-05", "33.73.04.1001.1",
-                           "13.05 "}) {
+  for (const char* code :
+       {"", "0", "01", "1", "13.", "13.5", "13.055", "33.73.04.4001", "33.73.04.101",
+        "33.73.04.10011", "a3", "13-05", "33.73.04.1001.1", "13.05 "}) {
     EXPECT_FALSE(IsValidRegionCode(code)) << code;
   }
 }
@@ -61,11 +61,11 @@ TEST(ComponentsTest, CompleteStandardHasNothingMissingOrInvalid) {
 }
 
 TEST(ComponentsTest, MissingComponentsNamesEachKeyInLawOrder) {
-  EXPECT_THAT(MissingComponents(v1::StandardComponents()),
-              ElementsAre("legal_basis", "requirements", "procedure", "completion_time", "fee",
-                          "product", "facilities", "staff_competence", "internal_supervision",
-                          "complaint_handling", "staff_count", "service_guarantee",
-                          "security_guarantee", "staff_evaluation"));
+  EXPECT_THAT(
+      MissingComponents(v1::StandardComponents()),
+      ElementsAre("legal_basis", "requirements", "procedure", "completion_time", "fee", "product",
+                  "facilities", "staff_competence", "internal_supervision", "complaint_handling",
+                  "staff_count", "service_guarantee", "security_guarantee", "staff_evaluation"));
   auto c = CompleteComponents();
   c.mutable_complaint_handling()->clear_channels();
   EXPECT_THAT(MissingComponents(c), ElementsAre("complaint_handling"));
@@ -95,13 +95,13 @@ TEST(ComponentsTest, EveryBadFieldIsNamed) {
   c.mutable_complaint_handling()->set_response_working_days(-1);
   FieldViolations v;
   ValidateComponents(v, "", c);
-  EXPECT_THAT(Fields(v),
-              UnorderedElementsAre("requirements[1].kind", "procedure[3]",
-                                   "completion_time.amount", "completion_time.unit",
-                                   "fee.amount_idr", "complaint_handling.response_working_days",
-                                   "complaint_handling.resolution_classes[1].name",
-                                   "complaint_handling.resolution_classes[1].working_days",
-                                   "staff_count"));
+  EXPECT_THAT(
+      Fields(v),
+      UnorderedElementsAre("requirements[1].kind", "procedure[3]", "completion_time.amount",
+                           "completion_time.unit", "fee.amount_idr",
+                           "complaint_handling.response_working_days",
+                           "complaint_handling.resolution_classes[1].name",
+                           "complaint_handling.resolution_classes[1].working_days", "staff_count"));
 }
 
 TEST(ComponentsTest, ControlCharactersAndOversizedTextAreRejected) {

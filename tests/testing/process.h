@@ -33,6 +33,9 @@ class ChildProcess {
   std::string log_path_;
 };
 
+// WaitForTcpPort returns true once something accepts TCP connections on 127.0.0.1:port.
+bool WaitForTcpPort(int port, absl::Duration timeout);
+
 }  // namespace simpul::testing
 
 #endif  // SIMPUL_TESTS_TESTING_PROCESS_H_

@@ -32,7 +32,8 @@ bool Answers(int port) {
   if (ctx->err == 0) {
     redisSetTimeout(ctx, timeval{1, 0});
     auto* pong = static_cast<redisReply*>(redisCommand(ctx, "PING"));
-    if (pong != nullptr && pong->type == REDIS_REPLY_STATUS && std::strcmp(pong->str, "PONG") == 0) {
+    if (pong != nullptr && pong->type == REDIS_REPLY_STATUS &&
+        std::strcmp(pong->str, "PONG") == 0) {
       auto* info = static_cast<redisReply*>(redisCommand(ctx, "INFO persistence"));
       ok = info != nullptr && info->type == REDIS_REPLY_STRING &&
            absl::StrContains(info->str, "loading:0");
@@ -65,8 +66,8 @@ int PickFreePort() {
 
 std::string MakeTempDir(const std::string& prefix) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string templ = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/", prefix,
-                                   "XXXXXX");
+  std::string templ =
+      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/", prefix, "XXXXXX");
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   if (mkdtemp(buf.data()) == nullptr) return "";
@@ -96,12 +97,23 @@ RedisServer::~RedisServer() {
 absl::Status RedisServer::Launch() {
   const std::string port = absl::StrCat(port_);
   const std::string logfile = absl::StrCat(dir_, "/redis.log");
-  std::vector<std::string> args = {"redis-server", "--port",        port,
-                                   "--bind",       "127.0.0.1",     "--dir",
-                                   dir_,           "--appendonly",  append_only_ ? "yes" : "no",
-                                   "--appendfsync", "always",       "--save",
-                                   "",             "--daemonize",   "no",
-                                   "--logfile",    logfile};
+  std::vector<std::string> args = {"redis-server",
+                                   "--port",
+                                   port,
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--dir",
+                                   dir_,
+                                   "--appendonly",
+                                   append_only_ ? "yes" : "no",
+                                   "--appendfsync",
+                                   "always",
+                                   "--save",
+                                   "",
+                                   "--daemonize",
+                                   "no",
+                                   "--logfile",
+                                   logfile};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -125,8 +137,8 @@ absl::Status RedisServer::Launch() {
     int wstatus = 0;
     if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
       pid_ = -1;
-      return absl::UnavailableError(absl::StrCat("redis-server on port ", port_,
-                                                 " exited early; see ", logfile));
+      return absl::UnavailableError(
+          absl::StrCat("redis-server on port ", port_, " exited early; see ", logfile));
     }
     if (Answers(port_)) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(20));

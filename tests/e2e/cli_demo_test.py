@@ -1,0 +1,486 @@
+#!/usr/bin/python3
+"""End-to-end test of tools/simpul-call and deploy/demo/load_demo.py.
+
+Starts its own redis-server and simpul-registry on free loopback ports in a temporary
+directory, loads the demo data twice (the second run must change nothing), then drives
+tools/simpul-call as a subprocess through every read RPC of the registry with public access,
+the error paths (NOT_FOUND for a public read of a draft, INVALID_ARGUMENT with field
+violations) and the public view of a standard.
+
+  /usr/bin/python3 tests/e2e/cli_demo_test.py --registry BUILD/services/registry/simpul-registry
+      --token BUILD/tools/simpul-token --repo REPO
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+PY = "/usr/bin/python3"
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
+ARGS = None
+ENV = {}  # filled by setUpModule: addr, tmp, processes, tokens, demo module, counts
+
+
+def die_with_parent():
+    """die_with_parent makes a child get SIGTERM if this test process dies (e.g. killed by a
+    ctest timeout), so no redis-server or registry is left behind."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env():
+    # The registry rejects unknown SIMPUL_REGISTRY_* variables and would pick up known ones:
+    # keep the test hermetic.
+    return {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+
+
+def redis_ping(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def cli(*args, token=None, timeout=60, stdin=None):
+    """cli runs tools/simpul-call against the test registry."""
+    cmd = [PY, os.path.join(ARGS.repo, "tools", "simpul-call"), "--addr", ENV["addr"]]
+    if token:
+        cmd += ["--token", token]
+    cmd += list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=stdin,
+                          env=clean_env())
+
+
+def cli_json(testcase, *args, **kwargs):
+    out = cli(*args, **kwargs)
+    testcase.assertEqual(out.returncode, 0,
+                         f"simpul-call {' '.join(args)} failed:\n{out.stderr}{out.stdout}")
+    return json.loads(out.stdout)
+
+
+def mint(role, agency=""):
+    cmd = [ARGS.token, f"--key_file={ENV['key']}", f"--role={role}", "--subject=e2e", "--ttl=1h"]
+    if agency:
+        cmd.append(f"--agency={agency}")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=clean_env())
+    if out.returncode != 0:
+        raise RuntimeError(f"simpul-token failed: {out.stderr}")
+    return out.stdout.strip()
+
+
+def run_load_demo():
+    cmd = [PY, os.path.join(ARGS.repo, "deploy", "demo", "load_demo.py"), "--addr", ENV["addr"],
+           "--key-file", ENV["key"], "--token-tool", ARGS.token]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=clean_env())
+    if out.returncode != 0:
+        raise RuntimeError(f"load_demo.py failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
+def snapshot():
+    """snapshot counts what the demo creates, as seen by a platform admin."""
+    admin = ENV["platform"]
+
+    def listing(method, request, field):
+        out = cli(method, json.dumps(request), token=admin)
+        if out.returncode != 0:
+            raise RuntimeError(f"{method}: {out.stderr}")
+        return [x["id"] for x in json.loads(out.stdout).get(field, [])]
+
+    demo = ENV["demo"]
+    counts = {
+        "agencies": len(listing("ListAgencies", {"page": {"page_size": 500}}, "agencies")),
+        "units": len(listing("ListServiceUnits", {"page": {"page_size": 500}}, "units")),
+        "services": len(listing("ListServices", {"page": {"page_size": 500}}, "services")),
+    }
+    for s in demo.SERVICES:
+        counts["versions:" + s["id"]] = len(listing(
+            "ListStandardVersions", {"service_id": s["id"], "page": {"page_size": 500}},
+            "versions"))
+    for u in demo.UNITS:
+        counts["maklumat:" + u["id"]] = len(listing(
+            "ListMaklumat", {"unit_id": u["id"], "page": {"page_size": 500}}, "maklumat"))
+    return counts
+
+
+def stop_process(proc, name):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        print(f"{name} did not stop on SIGTERM; killing it", file=sys.stderr)
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def setUpModule():
+    tmp = tempfile.mkdtemp(prefix="simpul-e2e-")
+    ENV["tmp"] = tmp
+    ENV["procs"] = []
+    try:
+        _start(tmp)
+    except BaseException:
+        tearDownModule()
+        raise
+
+
+def _start(tmp):
+    redis_port = free_port()
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", tmp,
+         "--save", "", "--appendonly", "no", "--daemonize", "no",
+         "--logfile", os.path.join(tmp, "redis.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
+    ENV["procs"].append(("redis-server", redis))
+    deadline = time.monotonic() + 20
+    while not redis_ping(redis_port):
+        if redis.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("redis-server did not start:\n" +
+                               tail(os.path.join(tmp, "redis.log")))
+        time.sleep(0.1)
+
+    key = os.path.join(tmp, "identity.key")
+    with open(key, "w") as f:
+        f.write(os.urandom(32).hex())
+    os.chmod(key, 0o600)
+    ENV["key"] = key
+
+    listen, admin = free_port(), free_port()
+    ENV["addr"] = f"127.0.0.1:{listen}"
+    ENV["admin_addr"] = f"127.0.0.1:{admin}"
+    log_path = os.path.join(tmp, "registry.log")
+    ENV["registry_log"] = log_path
+    log = open(log_path, "w")
+    registry = subprocess.Popen(
+        [ARGS.registry, f"--listen={ENV['addr']}", f"--admin_listen={ENV['admin_addr']}",
+         f"--redis_addr=127.0.0.1:{redis_port}", f"--identity_key_file={key}"],
+        stdout=log, stderr=subprocess.STDOUT, env=clean_env(), preexec_fn=die_with_parent)
+    log.close()
+    ENV["procs"].append(("simpul-registry", registry))
+    deadline = time.monotonic() + 30
+    while True:
+        if registry.poll() is not None:
+            raise RuntimeError(f"simpul-registry exited ({registry.returncode}):\n" +
+                               tail(log_path))
+        out = cli("--timeout", "2", "health", timeout=20)
+        if out.stdout.strip() == "SERVING":
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("simpul-registry is not SERVING after 30s:\n" + out.stderr +
+                               tail(log_path))
+        time.sleep(0.3)
+
+    sys.path.insert(0, os.path.join(ARGS.repo, "deploy", "demo"))
+    import load_demo as demo  # the demo's own constants: ids of its services and units
+    ENV["demo"] = demo
+    ENV["platform"] = mint("platform_admin")
+    ENV["first_load"] = run_load_demo()
+    ENV["counts_after_first"] = snapshot()
+    ENV["second_load"] = run_load_demo()
+    ENV["counts_after_second"] = snapshot()
+
+
+def tearDownModule():
+    for name, proc in reversed(ENV.get("procs", [])):
+        stop_process(proc, name)
+    ENV["procs"] = []
+    tmp = ENV.get("tmp")
+    if tmp and os.path.isdir(tmp):
+        if os.environ.get("SIMPUL_E2E_KEEP_TMP"):
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class DemoLoadTest(unittest.TestCase):
+    def test_demo_counts(self):
+        c = ENV["counts_after_first"]
+        demo = ENV["demo"]
+        self.assertEqual(c["agencies"], len(demo.AGENCIES))
+        self.assertEqual(c["units"], len(demo.UNITS))
+        self.assertEqual(c["services"], len(demo.SERVICES))
+        self.assertGreaterEqual(c["services"], 6)
+        self.assertEqual(c["versions:" + demo.DRAFT_V2_SERVICE], 2)
+        self.assertEqual(c["versions:" + demo.SCORE5_SERVICE], 1)
+        for u in demo.UNITS:
+            self.assertEqual(c["maklumat:" + u["id"]], 1)
+
+    def test_second_load_changes_nothing(self):
+        self.assertEqual(ENV["counts_after_first"], ENV["counts_after_second"])
+        self.assertNotIn(" + ", ENV["second_load"])
+        self.assertNotIn("created", ENV["second_load"])
+        self.assertIn("already present", ENV["second_load"])
+
+    def test_summary_printed(self):
+        self.assertIn("Demo data loaded into", ENV["first_load"])
+
+
+class CliDiscoveryTest(unittest.TestCase):
+    def test_list_services(self):
+        out = cli("list")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        services = out.stdout.split()
+        self.assertIn("simpul.registry.v1.Registry", services)
+        self.assertIn("grpc.health.v1.Health", services)
+        self.assertIn("grpc.reflection.v1alpha.ServerReflection", services)
+
+    def test_list_methods_of_a_service(self):
+        out = cli("list", "Registry")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("simpul.registry.v1.Registry.GetCurrentStandard", out.stdout.split())
+
+    def test_describe_registry(self):
+        out = cli("describe", "simpul.registry.v1.Registry")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("rpc GetAgency(simpul.registry.v1.GetAgencyRequest) returns "
+                      "(simpul.registry.v1.GetAgencyResponse);", out.stdout)
+        self.assertIn("rpc WatchStandards(simpul.registry.v1.WatchStandardsRequest) returns "
+                      "(stream simpul.registry.v1.WatchStandardsResponse);", out.stdout)
+
+    def test_describe_message(self):
+        out = cli("describe", "simpul.registry.v1.StandardVersion")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("simpul.registry.v1.StandardComponents components = 9;", out.stdout)
+        out = cli("describe", "ListServicesRequest")  # short name, found in the service package
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("oneof scope {", out.stdout)
+
+    def test_health(self):
+        for service in ([], ["simpul.registry.v1.Registry"]):
+            out = cli("health", *service)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout.strip(), "SERVING")
+
+    def test_unknown_method_is_a_usage_error(self):
+        out = cli("NoSuchMethod", "{}")
+        self.assertEqual(out.returncode, 64)
+        self.assertIn("NoSuchMethod", out.stderr)
+
+    def test_method_name_forms(self):
+        for name in ("simpul.registry.v1.Registry/GetAgency", "Registry.GetAgency",
+                     "GetAgency"):
+            resp = cli_json(self, name, '{"id": "kota-bogor"}')
+            self.assertEqual(resp["agency"]["id"], "kota-bogor")
+
+    def test_request_from_stdin(self):
+        resp = cli_json(self, "GetAgency", "-", stdin='{"id": "kemenpanrb"}')
+        self.assertEqual(resp["agency"]["kind"], "AGENCY_KIND_MINISTRY")
+
+
+class PublicReadTest(unittest.TestCase):
+    """Every read RPC of the registry, called without a token."""
+
+    def test_get_agency(self):
+        a = cli_json(self, "GetAgency", '{"id": "kab-padang-pariaman"}')["agency"]
+        self.assertEqual(a["name"], "Pemerintah Kabupaten Padang Pariaman")
+        self.assertEqual(a["kind"], "AGENCY_KIND_REGENCY")
+        self.assertEqual(a["region_code"], "13.05")
+
+    def test_list_agencies(self):
+        ids = [a["id"] for a in cli_json(self, "ListAgencies", "{}")["agencies"]]
+        self.assertEqual(ids, sorted(ids))
+        for agency in ("kab-padang-pariaman", "kota-bogor", "kemenpanrb"):
+            self.assertIn(agency, ids)
+        west_java = cli_json(self, "ListAgencies", '{"region_code_prefix": "32"}')["agencies"]
+        self.assertEqual([a["id"] for a in west_java], ["kota-bogor"])
+
+    def test_get_service_unit(self):
+        u = cli_json(self, "GetServiceUnit", '{"id": "dpmptsp-kota-bogor"}')["unit"]
+        self.assertEqual(u["agency_id"], "kota-bogor")
+        self.assertEqual(u["time_zone"], "TIME_ZONE_WIB")
+        self.assertEqual(u["region_code"], "32.71")
+        self.assertTrue(u["current_maklumat_id"])
+
+    def test_list_service_units(self):
+        units = cli_json(self, "ListServiceUnits",
+                         '{"agency_id": "kab-padang-pariaman"}')["units"]
+        self.assertEqual([u["id"] for u in units], ["disdukcapil-padang-pariaman"])
+
+    def test_get_service(self):
+        s = cli_json(self, "GetService", '{"id": "pbg-kota-bogor"}')["service"]
+        self.assertEqual(s["unit_id"], "dpmptsp-kota-bogor")
+        self.assertEqual(s["agency_id"], "kota-bogor")
+        self.assertEqual(s["current_version_id"], "pbg-kota-bogor.v1")
+
+    def test_list_services(self):
+        services = cli_json(self, "ListServices",
+                            '{"unit_id": "disdukcapil-padang-pariaman"}')["services"]
+        self.assertEqual(len(services), 3)
+        by_agency = cli_json(self, "ListServices", '{"agency_id": "kota-bogor"}')["services"]
+        self.assertEqual(len(by_agency), 3)
+
+    def test_get_standard_version_public_view(self):
+        v = cli_json(self, "GetStandardVersion",
+                     '{"id": "akta-kelahiran-padang-pariaman.v1"}')["version"]
+        self.assertEqual(v["state"], "STANDARD_STATE_ADOPTED")
+        self.assertEqual(v["view"], "STANDARD_VIEW_PUBLIC")
+        c = v["components"]
+        for delivery in ("requirements", "procedure", "completion_time", "fee", "products",
+                         "complaint_handling"):
+            self.assertIn(delivery, c)
+        for management in ("legal_basis", "facilities", "staff_competences",
+                           "internal_supervision", "staff_count", "service_guarantee",
+                           "security_guarantee", "staff_evaluation"):
+            self.assertNotIn(management, c, f"management component {management} is public")
+        self.assertEqual(c["completion_time"],
+                         {"amount": 1, "unit": "TIME_UNIT_WORKING_DAY"})
+
+    def test_agency_sees_full_view(self):
+        token = mint("agency_admin", "kab-padang-pariaman")
+        v = cli_json(self, "GetStandardVersion", '{"id": "akta-kelahiran-padang-pariaman.v1"}',
+                     token=token)["version"]
+        self.assertEqual(v["view"], "STANDARD_VIEW_FULL")
+        citations = [r["citation"] for r in v["components"]["legal_basis"]]
+        self.assertIn("UU No. 24 Tahun 2013", citations)
+
+    def test_get_current_standard(self):
+        v = cli_json(self, "GetCurrentStandard",
+                     '{"service_id": "akta-kelahiran-padang-pariaman"}')["version"]
+        self.assertEqual(v["id"], "akta-kelahiran-padang-pariaman.v1")
+        self.assertNotIn("legal_basis", v["components"])
+        self.assertTrue(v["consultations"])
+        self.assertTrue(v["publications"])
+
+    def test_list_standard_versions_hides_drafts(self):
+        demo = ENV["demo"]
+        versions = cli_json(self, "ListStandardVersions",
+                            json.dumps({"service_id": demo.DRAFT_V2_SERVICE}))["versions"]
+        self.assertEqual([v["id"] for v in versions], [demo.DRAFT_V2_SERVICE + ".v1"])
+        token = mint("agency_admin", "kab-padang-pariaman")
+        versions = cli_json(self, "ListStandardVersions",
+                            json.dumps({"service_id": demo.DRAFT_V2_SERVICE}),
+                            token=token)["versions"]
+        self.assertEqual([v["state"] for v in versions],
+                         ["STANDARD_STATE_ADOPTED", "STANDARD_STATE_DRAFT"])
+
+    def test_search_standards(self):
+        demo = ENV["demo"]
+        found = cli_json(self, "SearchStandards",
+                         json.dumps({"keyword": demo.SEARCH_KEYWORD}))["versions"]
+        self.assertIn("akta-kelahiran-padang-pariaman.v1", [v["id"] for v in found])
+        bogor = cli_json(self, "SearchStandards", '{"region_code_prefix": "32.71"}')["versions"]
+        self.assertEqual(sorted(v["service_id"] for v in bogor),
+                         ["izin-usaha-oss-kota-bogor", "nib-umk-kota-bogor", "pbg-kota-bogor"])
+
+    def test_list_review_overdue(self):
+        demo = ENV["demo"]
+        versions = cli_json(self, "ListReviewOverdue", "{}")["versions"]
+        ids = [v["id"] for v in versions]
+        self.assertIn(demo.OVERDUE_SERVICE + ".v1", ids)
+        self.assertNotIn(demo.SCORE5_SERVICE + ".v1", ids)
+
+    def test_get_completeness(self):
+        demo = ENV["demo"]
+        resp = cli_json(self, "GetCompleteness",
+                        json.dumps({"service_id": demo.SCORE5_SERVICE}))
+        self.assertEqual(resp.get("score"), 5, resp)
+        self.assertEqual(resp["evaluated_version_id"], demo.SCORE5_SERVICE + ".v1")
+        overdue = cli_json(self, "GetCompleteness",
+                           json.dumps({"service_id": demo.OVERDUE_SERVICE}))
+        self.assertEqual(overdue.get("score"), 4, overdue)
+
+    def test_get_maklumat(self):
+        m = cli_json(self, "GetMaklumat",
+                     '{"current_for_unit": "disdukcapil-padang-pariaman"}')["maklumat"]
+        self.assertEqual(m["state"], "MAKLUMAT_STATE_PUBLISHED")
+        self.assertEqual(m["id"], "disdukcapil-padang-pariaman.m1")
+        self.assertTrue(m["signer_name"])
+        same = cli_json(self, "GetMaklumat", json.dumps({"id": m["id"]}))["maklumat"]
+        self.assertEqual(same["text"], m["text"])
+
+    def test_list_maklumat(self):
+        pledges = cli_json(self, "ListMaklumat", '{"unit_id": "dpmptsp-kota-bogor"}')["maklumat"]
+        self.assertEqual([m["state"] for m in pledges], ["MAKLUMAT_STATE_PUBLISHED"])
+
+    def test_watch_standards(self):
+        out = cli("--max-messages", "3", "--timeout", "30", "WatchStandards", '{"cursor": "0"}')
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = out.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 3, out.stdout)
+        cursors = []
+        for line in lines:
+            event = json.loads(line)["event"]
+            self.assertTrue(event["cursor"])
+            self.assertTrue(event["action"])
+            cursors.append(event["cursor"])
+        self.assertEqual(len(set(cursors)), 3)
+        first = json.loads(lines[0])["event"]
+        self.assertEqual(first["action"], "CreateAgency")
+
+
+class ErrorTest(unittest.TestCase):
+    def test_public_read_of_a_draft_is_not_found(self):
+        demo = ENV["demo"]
+        out = cli("GetStandardVersion", json.dumps({"id": demo.DRAFT_V2_SERVICE + ".v2"}))
+        self.assertEqual(out.returncode, 5, out.stderr + out.stdout)
+        self.assertTrue(out.stderr.startswith("ERROR NOT_FOUND: "), out.stderr)
+        self.assertEqual(out.stdout, "")
+
+    def test_invalid_request_lists_field_violations(self):
+        token = mint("agency_admin", "kota-bogor")
+        out = cli("CreateServiceUnit", "{}", token=token)
+        self.assertEqual(out.returncode, 3, out.stderr + out.stdout)
+        self.assertTrue(out.stderr.startswith("ERROR INVALID_ARGUMENT: "), out.stderr)
+        violations = [line.strip() for line in out.stderr.splitlines()[1:]]
+        self.assertTrue(any(v.startswith("unit.agency_id: ") for v in violations), out.stderr)
+        self.assertTrue(any(v.startswith("unit.name: ") for v in violations), out.stderr)
+
+    def test_public_write_is_unauthenticated(self):
+        out = cli("CreateAgency", '{"agency": {"id": "kota-depok", "name": "Pemerintah Kota '
+                                  'Depok", "kind": "AGENCY_KIND_CITY", "region_code": "32.76"}}')
+        self.assertEqual(out.returncode, 16, out.stderr)
+        self.assertIn("ERROR UNAUTHENTICATED", out.stderr)
+
+    def test_bad_json_is_a_usage_error(self):
+        out = cli("GetAgency", '{"id": ')
+        self.assertEqual(out.returncode, 64)
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--registry", required=True, help="simpul-registry binary")
+    p.add_argument("--token", required=True, help="simpul-token binary")
+    p.add_argument("--repo", required=True, help="repository root")
+    ARGS, rest = p.parse_known_args()
+    ARGS.repo = os.path.abspath(ARGS.repo)
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    if rest:  # e.g. -k pattern
+        suite = unittest.defaultTestLoader.loadTestsFromNames(
+            [n for n in rest if not n.startswith("-")], sys.modules[__name__])
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    passed = max(0, result.testsRun - failed - len(result.skipped))
+    print(f"{passed} passed, {failed} failed")
+    return 0 if result.wasSuccessful() and result.testsRun > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
