@@ -79,6 +79,20 @@ end
 return out
 )lua";
 
+// kBytewiseLessLua defines less(a, b), the bytewise string order ZRANGEBYLEX uses: Lua's `<`
+// on strings follows the server's collation locale. Scripts that compare ids start with it.
+constexpr char kBytewiseLessLua[] = R"lua(
+local function less(a, b)
+  if a == b then return false end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+)lua";
+
 // kSearchLua finds ids: KEYS = the index keys of every group, group after group;
 // ARGV = [after id ("" from the start), limit, max ids examined, batch, group count,
 //         keys per group...].
@@ -89,15 +103,6 @@ return out
 // Lua's `<` on strings follows the server's collation locale, so ids are compared bytewise
 // by hand, the order ZRANGEBYLEX uses.
 constexpr char kSearchLua[] = R"lua(
-local function less(a, b)
-  if a == b then return false end
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
 local after = ARGV[1]
 local limit = tonumber(ARGV[2])
 local max_scan = tonumber(ARGV[3])
@@ -177,15 +182,6 @@ return {exhausted, last, out}
 // is found by binary search over the ranks of the after day's members. Returns
 // {exhausted, id, score, id, score...} with scores below the before day.
 constexpr char kReviewDueLua[] = R"lua(
-local function less(a, b)
-  if a == b then return false end
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
 local key = KEYS[1]
 local before = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
@@ -224,11 +220,13 @@ const RedisScript& FetchScript() {
   return *script;
 }
 const RedisScript& SearchScript() {
-  static const RedisScript* const script = new RedisScript(kSearchLua);
+  static const RedisScript* const script =
+      new RedisScript(std::string(kBytewiseLessLua) + kSearchLua);
   return *script;
 }
 const RedisScript& ReviewDueScript() {
-  static const RedisScript* const script = new RedisScript(kReviewDueLua);
+  static const RedisScript* const script =
+      new RedisScript(std::string(kBytewiseLessLua) + kReviewDueLua);
   return *script;
 }
 

@@ -59,6 +59,47 @@ absl::StatusOr<std::string> DecodePageToken(absl::string_view field, absl::strin
   return raw.substr(bar + 1);
 }
 
+// DecodeNumberToken decodes a page token whose position is a version number (0: start).
+absl::StatusOr<int> DecodeNumberToken(absl::string_view token, absl::string_view query) {
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken("page.page_token", token, query));
+  int number = 0;
+  if (!after.empty() && !absl::SimpleAtoi(after, &number)) {
+    return InvalidField("page.page_token", "not a page token returned by this API");
+  }
+  return number;
+}
+
+// ReadNumberedPage fills one page of a listing ordered by version number. `fetch(after, n)`
+// reads up to n items after a number; `keep(item)` adds an item the caller may see and says
+// whether it did, so hidden items are skipped and reading goes on until the page is full.
+// Returns the number to continue after, or -1 when the listing is exhausted.
+template <typename Fetch, typename Keep>
+absl::StatusOr<int> ReadNumberedPage(int after_number, int size, const Fetch& fetch,
+                                     const Keep& keep) {
+  int kept = 0;
+  while (kept < size) {
+    ASSIGN_OR_RETURN(auto items, fetch(after_number, size));
+    for (auto& item : items) {
+      after_number = item.version_number();
+      if (keep(std::move(item)) && ++kept == size) break;
+    }
+    if (static_cast<int>(items.size()) < size) return -1;
+  }
+  return after_number;
+}
+
+// IdPage moves at most `size` of `items` (read with a limit of size + 1) into `out` and
+// returns the next page token: empty on the last page.
+template <typename T>
+std::string IdPage(std::vector<T> items, int size, absl::string_view query,
+                   google::protobuf::RepeatedPtrField<T>* out) {
+  bool more = static_cast<int>(items.size()) > size;
+  if (more) items.resize(size);
+  std::string token = more ? EncodePageToken(query, items.back().id()) : "";
+  for (auto& item : items) *out->Add() = std::move(item);
+  return token;
+}
+
 int PageSize(const common::v1::PageRequest& page) {
   return page.page_size() == 0 ? kDefaultPageSize : page.page_size();
 }
@@ -379,12 +420,7 @@ absl::StatusOr<v1::ListAgenciesResponse> StandardsRegistry::ListAgencies(
   AgencyFilter filter{req.region_code_prefix(), req.kind()};
   ASSIGN_OR_RETURN(auto items, store_.ListAgencies(filter, after, size + 1));
   v1::ListAgenciesResponse resp;
-  for (int i = 0; i < static_cast<int>(items.size()) && i < size; ++i) {
-    *resp.add_agencies() = items[i];
-  }
-  if (static_cast<int>(items.size()) > size) {
-    resp.set_next_page_token(EncodePageToken(query, items[size - 1].id()));
-  }
+  resp.set_next_page_token(IdPage(std::move(items), size, query, resp.mutable_agencies()));
   return resp;
 }
 
@@ -482,12 +518,7 @@ absl::StatusOr<v1::ListServiceUnitsResponse> StandardsRegistry::ListServiceUnits
   UnitFilter filter{req.agency_id(), req.region_code_prefix()};
   ASSIGN_OR_RETURN(auto items, store_.ListUnits(filter, after, size + 1));
   v1::ListServiceUnitsResponse resp;
-  for (int i = 0; i < static_cast<int>(items.size()) && i < size; ++i) {
-    *resp.add_units() = items[i];
-  }
-  if (static_cast<int>(items.size()) > size) {
-    resp.set_next_page_token(EncodePageToken(query, items[size - 1].id()));
-  }
+  resp.set_next_page_token(IdPage(std::move(items), size, query, resp.mutable_units()));
   return resp;
 }
 
@@ -581,12 +612,7 @@ absl::StatusOr<v1::ListServicesResponse> StandardsRegistry::ListServices(
   ServiceFilter filter{req.agency_id(), req.unit_id()};
   ASSIGN_OR_RETURN(auto items, store_.ListServices(filter, after, size + 1));
   v1::ListServicesResponse resp;
-  for (int i = 0; i < static_cast<int>(items.size()) && i < size; ++i) {
-    *resp.add_services() = items[i];
-  }
-  if (static_cast<int>(items.size()) > size) {
-    resp.set_next_page_token(EncodePageToken(query, items[size - 1].id()));
-  }
+  resp.set_next_page_token(IdPage(std::move(items), size, query, resp.mutable_services()));
   return resp;
 }
 
@@ -894,31 +920,21 @@ absl::StatusOr<v1::ListStandardVersionsResponse> StandardsRegistry::ListStandard
   ValidatePageSize(v, "page.page_size", req.page().page_size());
   RETURN_IF_ERROR(v.ToStatus("ListStandardVersionsRequest"));
   std::string query = absl::StrCat("versions|", req.service_id());
-  ASSIGN_OR_RETURN(std::string after,
-                   DecodePageToken("page.page_token", req.page().page_token(), query));
-  int after_number = 0;
-  if (!after.empty() && !absl::SimpleAtoi(after, &after_number)) {
-    return InvalidField("page.page_token", "not a page token returned by this API");
-  }
+  ASSIGN_OR_RETURN(int after, DecodeNumberToken(req.page().page_token(), query));
   ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
-  int size = PageSize(req.page());
   v1::ListStandardVersionsResponse resp;
-  // Versions the caller may not see are skipped, so keep reading until the page is full.
-  while (resp.versions_size() < size) {
-    ASSIGN_OR_RETURN(auto items, store_.ListServiceVersions(service.id(), after_number, size));
-    for (auto& item : items) {
-      after_number = item.version_number();
-      if (!VersionVisible(caller, item)) continue;
-      *resp.add_versions() = Present(caller, std::move(item));
-      if (resp.versions_size() == size) break;
-    }
-    if (static_cast<int>(items.size()) < size) {
-      after_number = -1;  // exhausted
-      break;
-    }
-  }
-  if (after_number >= 0 && after_number < service.latest_version_number()) {
-    resp.set_next_page_token(EncodePageToken(query, absl::StrCat(after_number)));
+  ASSIGN_OR_RETURN(int next, ReadNumberedPage(
+                                 after, PageSize(req.page()),
+                                 [&](int from, int n) {
+                                   return store_.ListServiceVersions(service.id(), from, n);
+                                 },
+                                 [&](v1::StandardVersion item) {
+                                   if (!VersionVisible(caller, item)) return false;
+                                   *resp.add_versions() = Present(caller, std::move(item));
+                                   return true;
+                                 }));
+  if (next >= 0 && next < service.latest_version_number()) {
+    resp.set_next_page_token(EncodePageToken(query, absl::StrCat(next)));
   }
   return resp;
 }
@@ -1256,30 +1272,20 @@ absl::StatusOr<v1::ListMaklumatResponse> StandardsRegistry::ListMaklumat(
   ValidatePageSize(v, "page.page_size", req.page().page_size());
   RETURN_IF_ERROR(v.ToStatus("ListMaklumatRequest"));
   std::string query = absl::StrCat("maklumat|", req.unit_id());
-  ASSIGN_OR_RETURN(std::string after,
-                   DecodePageToken("page.page_token", req.page().page_token(), query));
-  int after_number = 0;
-  if (!after.empty() && !absl::SimpleAtoi(after, &after_number)) {
-    return InvalidField("page.page_token", "not a page token returned by this API");
-  }
+  ASSIGN_OR_RETURN(int after, DecodeNumberToken(req.page().page_token(), query));
   ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
-  int size = PageSize(req.page());
   v1::ListMaklumatResponse resp;
-  while (resp.maklumat_size() < size) {
-    ASSIGN_OR_RETURN(auto items, store_.ListUnitMaklumat(unit.id(), after_number, size));
-    for (auto& item : items) {
-      after_number = item.version_number();
-      if (!MaklumatVisible(caller, item)) continue;
-      *resp.add_maklumat() = std::move(item);
-      if (resp.maklumat_size() == size) break;
-    }
-    if (static_cast<int>(items.size()) < size) {
-      after_number = -1;
-      break;
-    }
-  }
-  if (after_number >= 0 && after_number < unit.latest_maklumat_number()) {
-    resp.set_next_page_token(EncodePageToken(query, absl::StrCat(after_number)));
+  ASSIGN_OR_RETURN(int next,
+                   ReadNumberedPage(
+                       after, PageSize(req.page()),
+                       [&](int from, int n) { return store_.ListUnitMaklumat(unit.id(), from, n); },
+                       [&](v1::Maklumat item) {
+                         if (!MaklumatVisible(caller, item)) return false;
+                         *resp.add_maklumat() = std::move(item);
+                         return true;
+                       }));
+  if (next >= 0 && next < unit.latest_maklumat_number()) {
+    resp.set_next_page_token(EncodePageToken(query, absl::StrCat(next)));
   }
   return resp;
 }
