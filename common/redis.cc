@@ -308,6 +308,16 @@ absl::Status RedisPool::Ping() {
 
 absl::Status ErrorFromReply(const RedisReply& reply, std::string_view what) {
   if (!reply.is_error()) return absl::OkStatus();
+  for (const char* transient :
+       {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "NOREPLICAS"}) {
+    if (absl::StartsWith(reply.str, transient)) {
+      return absl::UnavailableError(
+          absl::StrCat(AbslView(what), ": redis unavailable: ", reply.str));
+    }
+  }
+  if (absl::StartsWith(reply.str, "OOM")) {
+    return absl::ResourceExhaustedError(absl::StrCat(AbslView(what), ": redis: ", reply.str));
+  }
   return absl::InternalError(absl::StrCat(AbslView(what), ": redis error: ", reply.str));
 }
 

@@ -128,8 +128,10 @@ class RedisPool {
   std::string last_connect_error_ ABSL_GUARDED_BY(mu_);
 };
 
-// ErrorFromReply turns a Redis error reply into an INTERNAL status naming `what`; any other
-// reply gives OK.
+// ErrorFromReply turns a Redis error reply into a status naming `what`; any other reply gives
+// OK. Errors that mean "try again later" (LOADING after a restart, BUSY script, MASTERDOWN,
+// TRYAGAIN, CLUSTERDOWN, READONLY during failover, NOREPLICAS) are UNAVAILABLE like a lost
+// connection, OOM is RESOURCE_EXHAUSTED, and the rest (wrong types, script bugs) INTERNAL.
 absl::Status ErrorFromReply(const RedisReply& reply, std::string_view what);
 
 }  // namespace simpul

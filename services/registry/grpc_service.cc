@@ -7,23 +7,21 @@
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "common/unary_call.h"
 
 namespace simpul::registry {
 namespace {
-
-grpc::Status Busy() {
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                      "the registry is overloaded; retry with backoff");
-}
 
 // WatchReactor streams change events to one watcher: it reads the feed from its cursor on the
 // executor, writes the events the caller may see one at a time, and when it has caught up it
 // waits on the hub until something new arrives.
 class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsResponse> {
  public:
-  WatchReactor(StandardsRegistry& registry, RegistryStore& store, ChangeFeedHub& hub,
-               Executor& executor, Identity caller, v1::WatchStandardsRequest request)
-      : registry_(registry),
+  WatchReactor(grpc::CallbackServerContext* ctx, StandardsRegistry& registry, RegistryStore& store,
+               ChangeFeedHub& hub, Executor& executor, Identity caller,
+               v1::WatchStandardsRequest request)
+      : ctx_(ctx),
+        registry_(registry),
         store_(store),
         hub_(hub),
         executor_(executor),
@@ -78,7 +76,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
     if (finished_ || self_ == nullptr) return;
     std::shared_ptr<WatchReactor> keep = self_;
     if (!executor_.Submit([keep, fn = std::move(fn)] { fn(); })) {
-      FinishLocked(Busy());
+      FinishLocked(OverloadedStatus());
     }
   }
 
@@ -94,7 +92,12 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
     }
     {
       absl::MutexLock lock(&mu_);
+      if (finished_) return;
       cursor_ = cursor;
+      // Tell the watcher where its watch starts: from then on it misses nothing, even before
+      // the first event arrives.
+      ctx_->AddInitialMetadata(std::string(kWatchCursorMetadataKey), cursor);
+      StartSendInitialMetadata();
     }
     Pump();
   }
@@ -164,6 +167,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
     Finish(status);
   }
 
+  grpc::CallbackServerContext* const ctx_;
   StandardsRegistry& registry_;
   RegistryStore& store_;
   ChangeFeedHub& hub_;
@@ -201,52 +205,14 @@ RegistryGrpcService::RegistryGrpcService(StandardsRegistry& registry, RegistrySt
       clock_(clock) {}
 
 absl::StatusOr<Identity> RegistryGrpcService::Authenticate(grpc::CallbackServerContext* ctx) const {
-  const auto& metadata = ctx->client_metadata();
-  auto it = metadata.find(std::string(kIdentityMetadataKey));
-  if (it == metadata.end()) return Identity::Public();
-  if (signer_ == nullptr) {
-    return absl::UnauthenticatedError(
-        "this server has no identity key configured and accepts only public calls");
-  }
-  std::string_view token(it->second.data(), it->second.size());
-  ASSIGN_OR_RETURN(auto principal, signer_->Verify(token, clock_.Now()));
-  return Identity{std::move(principal)};
+  return AuthenticateCall(ctx, signer_, clock_);
 }
 
 template <typename Req, typename Resp>
 grpc::ServerUnaryReactor* RegistryGrpcService::Unary(
     grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
     absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&, const Req&)) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto caller = Authenticate(ctx);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  bool queued =
-      executor_.Submit([this, ctx, req, resp, reactor, method, caller = *std::move(caller)] {
-        if (ctx->IsCancelled()) {
-          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
-          return;
-        }
-        if (ctx->deadline() < std::chrono::system_clock::now()) {
-          reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                       "deadline passed before the call could start"));
-          return;
-        }
-        absl::StatusOr<Resp> result = (registry_.*method)(caller, *req);
-        if (result.ok()) {
-          *resp = *std::move(result);
-        } else if (result.status().code() == absl::StatusCode::kInternal ||
-                   result.status().code() == absl::StatusCode::kUnavailable ||
-                   result.status().code() == absl::StatusCode::kDeadlineExceeded) {
-          Log(LogLevel::kWarn, "call failed",
-              {{"method", Req::descriptor()->name()}, {"error", result.status().ToString()}});
-        }
-        reactor->Finish(ToGrpcStatus(result.status()));
-      });
-  if (!queued) reactor->Finish(Busy());
-  return reactor;
+  return RunUnary(ctx, req, resp, executor_, signer_, clock_, registry_, method);
 }
 
 grpc::ServerWriteReactor<v1::WatchStandardsResponse>* RegistryGrpcService::WatchStandards(
@@ -255,8 +221,8 @@ grpc::ServerWriteReactor<v1::WatchStandardsResponse>* RegistryGrpcService::Watch
   if (!caller.ok()) return new FailedStream(ToGrpcStatus(caller.status()));
   absl::Status valid = registry_.ValidateWatch(*req);
   if (!valid.ok()) return new FailedStream(ToGrpcStatus(valid));
-  auto reactor =
-      std::make_shared<WatchReactor>(registry_, store_, hub_, executor_, *std::move(caller), *req);
+  auto reactor = std::make_shared<WatchReactor>(ctx, registry_, store_, hub_, executor_,
+                                                *std::move(caller), *req);
   reactor->Begin(reactor);
   return reactor.get();
 }

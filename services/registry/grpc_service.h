@@ -13,6 +13,11 @@
 
 namespace simpul::registry {
 
+// Initial metadata of every WatchStandards stream: the cursor the watch starts after (the
+// request's, or the feed's newest when watching from now). It arrives before any event, so a
+// watcher knows from that moment on that it misses no change.
+inline constexpr std::string_view kWatchCursorMetadataKey = "x-simpul-cursor";
+
 // Declares one unary method that runs StandardsRegistry::Method on the executor.
 #define SIMPUL_REGISTRY_UNARY(Method)                                                          \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,                           \

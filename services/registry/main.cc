@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "common/redis.h"
 #include "common/server.h"
+#include "common/service_setup.h"
 #include "services/registry/feed.h"
 #include "services/registry/grpc_service.h"
 #include "services/registry/redis_store.h"
@@ -35,28 +36,13 @@ int main(int argc, char** argv) {
     std::cerr << config.status().message() << "\n";
     return config.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 2;
   }
-  SetLogServiceName("simpul-registry");
-  LogLevel level;
-  ParseLogLevel(config->GetString("log_level"), &level);
-  SetMinLogLevel(level);
-
-  std::unique_ptr<IdentitySigner> signer;
-  if (!config->GetString("identity_key_file").empty()) {
-    auto loaded = IdentitySigner::FromKeyFile(config->GetString("identity_key_file"));
-    if (!loaded.ok()) {
-      Log(LogLevel::kError, "identity_key_file: " + std::string(loaded.status().message()));
-      return 2;
-    }
-    signer = std::make_unique<IdentitySigner>(*std::move(loaded));
-  } else {
-    Log(LogLevel::kWarn, "no identity_key_file: every call is public and writes are refused");
+  ConfigureLogging(*config, "simpul-registry");
+  auto signer = LoadIdentitySigner(*config);
+  if (!signer.ok()) {
+    Log(LogLevel::kError, std::string(signer.status().message()));
+    return 2;
   }
-
-  RedisOptions redis_options;
-  std::tie(redis_options.host, redis_options.port) = config->GetHostPort("redis_addr");
-  redis_options.pool_size = static_cast<int>(config->GetInt("redis_pool_size"));
-  redis_options.command_timeout = config->GetDuration("redis_timeout");
-  RedisPool pool(redis_options);
+  RedisPool pool(RedisOptionsFromConfig(*config));
 
   registry::RedisRegistryStore store(
       &pool, registry::RedisRegistryStore::Options{.feed_max_len = config->GetInt("feed_max_len")});
@@ -67,7 +53,7 @@ int main(int argc, char** argv) {
                                     static_cast<int>(config->GetInt("review_interval_months"))});
   registry::ChangeFeedHub hub(store);
   Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
-  registry::RegistryGrpcService service(domain, store, hub, executor, signer.get(), clock);
+  registry::RegistryGrpcService service(domain, store, hub, executor, signer->get(), clock);
 
   Metrics metrics;
   ServiceHostOptions host_options;

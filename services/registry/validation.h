@@ -8,31 +8,13 @@
 #include <vector>
 
 #include "absl/time/civil_time.h"
+#include "common/field_rules.h"
 #include "common/status.h"
 #include "simpul/registry/v1/registry.pb.h"
 
 namespace simpul::registry {
 
 namespace v1 = ::simpul::registry::v1;
-
-// IsValidRegionCode checks the Kemendagri pattern ^[1-9]\d(\.\d{2}(\.\d{2}(\.[123]\d{3})?)?)?$.
-bool IsValidRegionCode(absl::string_view code);
-// RegionLevel is 1 (province) .. 4 (village) for a valid code.
-int RegionLevel(absl::string_view code);
-// IsValidSlug checks 3..64 characters of a-z, 0-9 and '-', starting and ending with a letter
-// or digit.
-bool IsValidSlug(absl::string_view id);
-
-// CheckText requires min..max bytes (min 0 allows empty) and no control characters other
-// than newline and tab.
-void CheckText(FieldViolations& v, const std::string& field, absl::string_view text, size_t min,
-               size_t max);
-void CheckSlug(FieldViolations& v, const std::string& field, absl::string_view id);
-// CheckDate requires a valid civil date; with `not_after` set, not later than that day.
-void CheckDate(FieldViolations& v, const std::string& field, const common::v1::Date& date,
-               bool required, const absl::CivilDay* not_after);
-absl::CivilDay ToCivilDay(const common::v1::Date& date);
-common::v1::Date ToDate(absl::CivilDay day);
 
 void ValidateAgency(FieldViolations& v, const std::string& path, const v1::Agency& agency);
 void ValidateUnit(FieldViolations& v, const std::string& path, const v1::ServiceUnit& unit);
@@ -46,7 +28,6 @@ void ValidateConsultation(FieldViolations& v, const std::string& path,
 void ValidatePublications(FieldViolations& v, const std::string& path,
                           const google::protobuf::RepeatedPtrField<v1::Publication>& pubs,
                           bool at_least_one);
-void ValidatePageSize(FieldViolations& v, const std::string& path, int32_t page_size);
 
 // MissingComponents lists the keys (as in domain.md, e.g. "legal_basis", "fee") of the
 // components that are not filled in, in the order of the law.
