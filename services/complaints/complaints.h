@@ -1,0 +1,161 @@
+// ComplaintDesk is the domain logic of simpul-complaints: filing with idempotency, routing
+// through the registry, the lifecycle of domain.md section 2, deadlines in working days,
+// confidentiality on every read path, optimistic concurrency and the deadline scanner. It
+// knows nothing of gRPC; the adapter in grpc_service.h calls it with the caller's verified
+// identity.
+//
+// Who may do what:
+// - anyone: file (public callers through WEB or MOBILE_APP only), follow a case with its
+//   tracking code and secret (track, reply, rate, reopen), list verified non-SECRET cases in
+//   the public view;
+// - the handling agency (admins and operators of the case's agency): read the full case and
+//   its history, list its inbox, and act on the case;
+// - coordinators (platform admins): read and list every case, route unrouted cases, act on
+//   cases nobody handles yet, and resume escalated ones. They never see SECRET identities.
+// Identities: PUBLIC ones are visible to the handling agency and coordinators (and the name to
+// the public); SECRET ones to the handling agency only; ANONYMOUS ones are never stored.
+#ifndef SIMPUL_SERVICES_COMPLAINTS_COMPLAINTS_H_
+#define SIMPUL_SERVICES_COMPLAINTS_COMPLAINTS_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/calendar.h"
+#include "common/clock.h"
+#include "common/identity.h"
+#include "services/complaints/routing.h"
+#include "services/complaints/store.h"
+
+namespace simpul::complaints {
+
+// ComplaintOptions are the lifecycle's numbers (domain.md section 2); the defaults are the law's
+// and SP4N-LAPOR!'s.
+struct ComplaintOptions {
+  int verify_working_days = 3;          // RECEIVED: verify within, of filing
+  int dispose_working_days = 3;         // VERIFIED: of filing; FORWARDED: of forwarding
+  int response_working_days = 5;        // follow-up within, when the standard sets none
+  int resolution_calendar_days = 60;    // of verification, when no resolution class applies
+  int auto_complete_working_days = 10;  // RESPONDED without a reply
+  int hold_calendar_days = 30;          // ON_HOLD without the complainant's answer
+  int reopen_working_days = 10;         // COMPLETED: reopen window
+  int filing_window_days = 30;          // a complaint is filed within 30 days of the service
+  absl::Duration idempotency_ttl = absl::Hours(24 * 7);
+  int max_commit_attempts = 8;  // retries of an action that raced another writer
+  int scan_batch = 200;         // cases the scanner reads per round
+};
+
+class ComplaintDesk {
+ public:
+  ComplaintDesk(ComplaintStore& store, Router& router, const CalendarRegistry& calendars,
+                const Clock& clock, ComplaintOptions options);
+
+  using Id = Identity;
+  // Complainant-facing.
+  absl::StatusOr<v1::FileComplaintResponse> FileComplaint(const Id& caller,
+                                                          const v1::FileComplaintRequest& req);
+  absl::StatusOr<v1::TrackComplaintResponse> TrackComplaint(const Id& caller,
+                                                            const v1::TrackComplaintRequest& req);
+  absl::StatusOr<v1::ReplyToComplaintResponse> ReplyToComplaint(
+      const Id& caller, const v1::ReplyToComplaintRequest& req);
+  absl::StatusOr<v1::RateComplaintResponse> RateComplaint(const Id& caller,
+                                                          const v1::RateComplaintRequest& req);
+  absl::StatusOr<v1::ReopenComplaintResponse> ReopenComplaint(
+      const Id& caller, const v1::ReopenComplaintRequest& req);
+
+  // Reads.
+  absl::StatusOr<v1::GetComplaintResponse> GetComplaint(const Id& caller,
+                                                        const v1::GetComplaintRequest& req);
+  absl::StatusOr<v1::ListComplaintsResponse> ListComplaints(const Id& caller,
+                                                            const v1::ListComplaintsRequest& req);
+  absl::StatusOr<v1::GetComplaintHistoryResponse> GetComplaintHistory(
+      const Id& caller, const v1::GetComplaintHistoryRequest& req);
+
+  // Handling.
+  absl::StatusOr<v1::RouteComplaintResponse> RouteComplaint(const Id& caller,
+                                                            const v1::RouteComplaintRequest& req);
+  absl::StatusOr<v1::HoldComplaintResponse> HoldComplaint(const Id& caller,
+                                                          const v1::HoldComplaintRequest& req);
+  absl::StatusOr<v1::VerifyComplaintResponse> VerifyComplaint(
+      const Id& caller, const v1::VerifyComplaintRequest& req);
+  absl::StatusOr<v1::DisposeComplaintResponse> DisposeComplaint(
+      const Id& caller, const v1::DisposeComplaintRequest& req);
+  absl::StatusOr<v1::ForwardComplaintResponse> ForwardComplaint(
+      const Id& caller, const v1::ForwardComplaintRequest& req);
+  absl::StatusOr<v1::StartWorkResponse> StartWork(const Id& caller,
+                                                  const v1::StartWorkRequest& req);
+  absl::StatusOr<v1::PostFollowUpResponse> PostFollowUp(const Id& caller,
+                                                        const v1::PostFollowUpRequest& req);
+  absl::StatusOr<v1::CompleteComplaintResponse> CompleteComplaint(
+      const Id& caller, const v1::CompleteComplaintRequest& req);
+  absl::StatusOr<v1::ArchiveComplaintResponse> ArchiveComplaint(
+      const Id& caller, const v1::ArchiveComplaintRequest& req);
+  absl::StatusOr<v1::EscalateComplaintResponse> EscalateComplaint(
+      const Id& caller, const v1::EscalateComplaintRequest& req);
+  absl::StatusOr<v1::ResumeComplaintResponse> ResumeComplaint(
+      const Id& caller, const v1::ResumeComplaintRequest& req);
+
+  // ScanOnce applies every scanner action that is due at the clock's now: escalation of
+  // missed deadlines, auto-completion of silent RESPONDED cases, archiving of expired ON_HOLD
+  // cases. It reads the deadline queue until nothing due is left, so it catches up after
+  // downtime. Several replicas may scan at once: every action is a revision-checked commit of
+  // a freshly read case, so each is applied exactly once. Returns the number applied.
+  absl::StatusOr<int> ScanOnce();
+
+  const ComplaintOptions& options() const { return options_; }
+
+ private:
+  // Step is one action on a case: it checks who may act and in which state, then changes
+  // `next` (a copy of the current complaint) and fills the history entry's details.
+  struct Step {
+    v1::Complaint& next;
+    v1::HistoryEntry& entry;
+    bool deadline_missed = false;
+    absl::Time now;
+  };
+  using Mutation = std::function<absl::Status(const v1::ComplaintRecord& current, Step& step)>;
+
+  // Act reads the case, applies `mutation` and commits with the read revision, retrying on a
+  // race unless the caller gave `expected_revision` (then a stale revision is ABORTED).
+  absl::StatusOr<v1::ComplaintRecord> Act(const Id& caller, std::string_view id_field,
+                                          std::string_view id, int64_t expected_revision,
+                                          std::string_view action, const Mutation& mutation);
+  // ActAsComplainant authenticates with the tracking code and secret, then acts.
+  absl::StatusOr<v1::ComplaintRecord> ActAsComplainant(std::string_view code,
+                                                       std::string_view secret,
+                                                       std::string_view action,
+                                                       const Mutation& mutation);
+  absl::StatusOr<v1::ComplaintRecord> LoadForComplainant(std::string_view code,
+                                                         std::string_view secret);
+  // Apply commits one step on `current`; nullopt when another writer won the race.
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> Apply(const Id& caller,
+                                                           const v1::ComplaintRecord& current,
+                                                           std::string_view action,
+                                                           const Mutation& mutation);
+  // ScanCase applies the due scanner action to one case; false when nothing was due any more.
+  absl::StatusOr<bool> ScanCase(const std::string& id, absl::Time now);
+
+  absl::StatusOr<Deadline> WorkingDaysFrom(absl::Time from, int days,
+                                           common::v1::TimeZone zone) const;
+  absl::StatusOr<Deadline> CalendarDaysFrom(absl::Time from, int days,
+                                            common::v1::TimeZone zone) const;
+
+  v1::Complaint FullView(const Id& caller, const v1::Complaint& c, absl::Time now) const;
+  v1::PublicComplaint PublicView(const v1::Complaint& c, absl::Time now) const;
+
+  ComplaintStore& store_;
+  Router& router_;
+  const CalendarRegistry& calendars_;
+  const Clock& clock_;
+  const ComplaintOptions options_;
+};
+
+// StateName is the enum name without its prefix, e.g. "IN_PROGRESS".
+std::string StateName(v1::State state);
+
+}  // namespace simpul::complaints
+
+#endif  // SIMPUL_SERVICES_COMPLAINTS_COMPLAINTS_H_

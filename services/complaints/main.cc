@@ -1,0 +1,159 @@
+// simpul-complaints: the complaint handling service. Configuration: flags or
+// SIMPUL_COMPLAINTS_* environment variables; run with --help for the list.
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "common/calendar.h"
+#include "common/config.h"
+#include "common/logging.h"
+#include "common/redis.h"
+#include "common/server.h"
+#include "common/service_setup.h"
+#include "services/complaints/complaints.h"
+#include "services/complaints/grpc_service.h"
+#include "services/complaints/redis_store.h"
+#include "services/complaints/registry_router.h"
+
+extern char** environ;
+
+namespace {
+
+using simpul::ConfigKey;
+using simpul::ConfigType;
+
+ConfigKey Key(std::string name, ConfigType type, std::string default_value, std::string help) {
+  ConfigKey k;
+  k.name = std::move(name);
+  k.type = type;
+  k.default_value = std::move(default_value);
+  k.help = std::move(help);
+  return k;
+}
+
+ConfigKey IntKey(std::string name, std::string default_value, std::string help, int64_t min,
+                 int64_t max) {
+  ConfigKey k = Key(std::move(name), ConfigType::kInt, std::move(default_value), std::move(help));
+  k.min_int = min;
+  k.max_int = max;
+  return k;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace simpul;
+  BlockTerminationSignals();
+  std::vector<ConfigKey> keys = CommonServiceConfigKeys("127.0.0.1:7102", "127.0.0.1:9102");
+  keys.push_back(Key("registry_addr", ConfigType::kHostPort, "127.0.0.1:7101",
+                     "address of simpul-registry, which routes complaints"));
+  keys.push_back(Key("registry_timeout", ConfigType::kDuration, "2s",
+                     "deadline of one routing lookup in the registry"));
+  keys.push_back(Key("holidays_dir", ConfigType::kString, "deploy/holidays",
+                     "directory of holiday files, one <year>.json per year"));
+  keys.push_back(Key("holidays_reload_interval", ConfigType::kDuration, "5m",
+                     "how often the holiday files are re-read (amendments need no restart)"));
+  keys.push_back(Key("scan_interval", ConfigType::kDuration, "5s",
+                     "how often the deadline scanner runs; 0 turns it off in this replica"));
+  keys.push_back(Key("idempotency_ttl", ConfigType::kDuration, "168h",
+                     "how long a filing's idempotency key returns its first result"));
+  keys.push_back(IntKey("reopen_working_days", "10",
+                        "working days after completion in which the complainant may reopen", 1,
+                        60));
+  keys.push_back(IntKey("stream_max_len", "1000000",
+                        "complaint events retained on the stream (older ones are trimmed)", 1000,
+                        1000000000));
+  auto config = Config::Parse("COMPLAINTS", keys, argc, argv, environ);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return config.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 2;
+  }
+  ConfigureLogging(*config, "simpul-complaints");
+  auto signer = LoadIdentitySigner(*config);
+  if (!signer.ok()) {
+    Log(LogLevel::kError, std::string(signer.status().message()));
+    return 2;
+  }
+  auto calendars = CalendarRegistry::Create(config->GetString("holidays_dir"));
+  if (!calendars.ok()) {
+    Log(LogLevel::kError, "holidays_dir: " + std::string(calendars.status().message()));
+    return 2;
+  }
+
+  RedisPool pool(RedisOptionsFromConfig(*config));
+  complaints::RedisComplaintStore store(
+      &pool,
+      complaints::RedisComplaintStore::Options{.stream_max_len = config->GetInt("stream_max_len")});
+
+  // Keepalive pings notice a silently dropped connection under the long-lived watch stream.
+  grpc::ChannelArguments registry_args;
+  registry_args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  registry_args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  registry_args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  complaints::RegistryRouter router(
+      grpc::CreateCustomChannel(config->GetAddress("registry_addr"),
+                                grpc::InsecureChannelCredentials(), registry_args),
+      complaints::RegistryRouter::Options{.call_timeout = config->GetDuration("registry_timeout")});
+
+  SystemClock clock;
+  complaints::ComplaintOptions options;
+  options.reopen_working_days = static_cast<int>(config->GetInt("reopen_working_days"));
+  options.idempotency_ttl = config->GetDuration("idempotency_ttl");
+  complaints::ComplaintDesk desk(store, router, **calendars, clock, options);
+  Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
+  complaints::ComplaintsGrpcService service(desk, executor, signer->get(), clock);
+
+  Metrics metrics;
+  ServiceHostOptions host_options;
+  host_options.listen_address = config->GetAddress("listen");
+  host_options.admin_address = config->GetAddress("admin_listen");
+  host_options.service_name = "simpul.complaints.v1.Complaints";
+  host_options.drain_timeout = config->GetDuration("drain_timeout");
+  ServiceHost host(host_options, &metrics);
+  host.AddService(&service);
+  host.SetReadinessCheck([&pool] { return pool.Ping(); });
+  if (absl::Status started = host.Start(); !started.ok()) {
+    Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
+    return 1;
+  }
+  router.Start();
+
+  // The background loop: the deadline scanner and the holiday reload. Every replica runs it;
+  // the scanner's revision-checked commits make concurrent scans safe.
+  absl::Notification stop;
+  const absl::Duration scan_interval = config->GetDuration("scan_interval");
+  const absl::Duration reload_interval = config->GetDuration("holidays_reload_interval");
+  std::thread background([&] {
+    absl::Time next_reload = absl::Now() + reload_interval;
+    while (!stop.HasBeenNotified()) {
+      if (scan_interval > absl::ZeroDuration()) {
+        absl::StatusOr<int> acted = desk.ScanOnce();
+        if (!acted.ok()) {
+          Log(LogLevel::kWarn, "deadline scan failed", {{"error", acted.status().ToString()}});
+        } else if (*acted > 0) {
+          Log(LogLevel::kInfo, "deadline scan", {{"acted", *acted}});
+        }
+      }
+      if (reload_interval > absl::ZeroDuration() && absl::Now() >= next_reload) {
+        next_reload = absl::Now() + reload_interval;
+        if (absl::Status reloaded = (*calendars)->Reload(); !reloaded.ok()) {
+          Log(LogLevel::kWarn, "holiday reload failed; the previous calendar stays in force",
+              {{"error", reloaded.ToString()}});
+        }
+      }
+      absl::Duration wait = scan_interval > absl::ZeroDuration() ? scan_interval : absl::Seconds(5);
+      stop.WaitForNotificationWithTimeout(wait);
+    }
+  });
+
+  Log(LogLevel::kInfo, "simpul-complaints serving",
+      {{"port", host.port()}, {"admin_port", host.admin_port()}});
+  host.WaitForTerminationSignal();
+  stop.Notify();
+  background.join();
+  router.Stop();
+  executor.Shutdown();
+  Log(LogLevel::kInfo, "simpul-complaints stopped");
+  return 0;
+}

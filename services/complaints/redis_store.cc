@@ -1,0 +1,516 @@
+// RedisComplaintStore: cases, histories, indexes, deadlines, idempotency records and the event
+// stream in Redis (key layout in the header).
+#include "services/complaints/redis_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "common/status.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace simpul::complaints {
+namespace {
+
+// kCommitLua commits one case write:
+//   KEYS = [record, history, due, events, removed index keys (nrem), added index keys (nadd),
+//           idempotency key (only with a claim)]
+//   ARGV = [expected revision ("0": filing), new revision, serialized record, serialized
+//           history entry, serialized event, id, index score, due score ("": not queued),
+//           stream max len ("0": unbounded), nrem, nadd, claim ("1"/"0"), serialized
+//           idempotency record, idempotency TTL in ms]
+// Returns {1, event stream id} after writing, or without writing anything {0, current revision}
+// on a conflict or {2, stored idempotency record} on a replay.
+// Redis does not roll a script back when a command fails halfway, so every check (key types
+// included) comes before the first write.
+constexpr char kCommitLua[] = R"lua(
+local nrem, nadd = tonumber(ARGV[10]), tonumber(ARGV[11])
+local claim = ARGV[12] == '1'
+local idem = KEYS[5 + nrem + nadd]
+local checks = {{KEYS[1], 'hash'}, {KEYS[2], 'list'}, {KEYS[3], 'zset'}, {KEYS[4], 'stream'}}
+for i = 5, 4 + nrem + nadd do checks[#checks + 1] = {KEYS[i], 'zset'} end
+if claim then checks[#checks + 1] = {idem, 'string'} end
+for _, c in ipairs(checks) do
+  local t = redis.call('TYPE', c[1])['ok']
+  if t ~= 'none' and t ~= c[2] then
+    return redis.error_reply('WRONGTYPE key ' .. c[1] .. ' holds a ' .. t .. ', not a ' .. c[2])
+  end
+end
+if ARGV[1] == '0' then
+  if claim then
+    local stored = redis.call('GET', idem)
+    if stored then return {2, stored} end
+  end
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    return {0, redis.call('HGET', KEYS[1], 'r') or '0'}
+  end
+else
+  local current = redis.call('HGET', KEYS[1], 'r') or '0'
+  if current ~= ARGV[1] then return {0, current} end
+end
+local id = ARGV[6]
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 'd', ARGV[3])
+redis.call('RPUSH', KEYS[2], ARGV[4])
+for i = 5, 4 + nrem do redis.call('ZREM', KEYS[i], id) end
+for i = 5 + nrem, 4 + nrem + nadd do redis.call('ZADD', KEYS[i], ARGV[7], id) end
+if ARGV[8] == '' then
+  redis.call('ZREM', KEYS[3], id)
+else
+  redis.call('ZADD', KEYS[3], ARGV[8], id)
+end
+local event_id
+if ARGV[9] == '0' then
+  event_id = redis.call('XADD', KEYS[4], '*', 'v', '1', 'e', ARGV[5])
+else
+  event_id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*', 'v', '1', 'e', ARGV[5])
+end
+if claim then redis.call('SET', idem, ARGV[13], 'PX', ARGV[14]) end
+return {1, event_id}
+)lua";
+
+// kFindLua finds one page of index entries:
+//   KEYS = [index]; ARGV = [from ms (inclusive), to ms (exclusive), has after ("1"/"0"),
+//                           after ms, after id, limit]
+// Entries are ordered by (score, member), members of equal score bytewise. The first entry
+// strictly after (after ms, after id) is found by binary search over the ranks of the entries
+// scored after ms (O(log n) ZRANGE calls however many share the score), then one ZRANGE by rank
+// reads the page. Returns {exhausted (1: nothing in the window beyond the page), id, score, ...}.
+// Lua's `<` on strings follows the server's collation locale, so ids are compared bytewise by
+// hand, the order of a sorted set.
+constexpr char kFindLua[] = R"lua(
+local function less(a, b)
+  if a == b then return false end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local key = KEYS[1]
+local to = tonumber(ARGV[2])
+local limit = tonumber(ARGV[6])
+local start = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[1])
+if ARGV[3] == '1' then
+  local lo = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[4])
+  local hi = redis.call('ZCOUNT', key, '-inf', ARGV[4])
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local m = redis.call('ZRANGE', key, mid, mid)[1]
+    if less(ARGV[5], m) then hi = mid else lo = mid + 1 end
+  end
+  if lo > start then start = lo end
+end
+local items = redis.call('ZRANGE', key, start, start + limit - 1, 'WITHSCORES')
+local out = {}
+local exhausted = 0
+if #items < 2 * limit then exhausted = 1 end
+for i = 1, #items, 2 do
+  if tonumber(items[i + 1]) >= to then
+    exhausted = 1
+    break
+  end
+  out[#out + 1] = items[i]
+  out[#out + 1] = items[i + 1]
+end
+return {exhausted, out}
+)lua";
+
+// kFetchLua reads the records of index entries in one atomic step:
+//   KEYS = [index, record key per entry]; ARGV = [id, score, id, score, ...]
+// Returns per entry the serialized record, or nil when the id is no longer in the index at
+// that score or the record is gone.
+constexpr char kFetchLua[] = R"lua(
+local out = {}
+for i = 2, #KEYS do
+  local id, score = ARGV[2 * i - 3], ARGV[2 * i - 2]
+  local s = redis.call('ZSCORE', KEYS[1], id)
+  if s and tonumber(s) == tonumber(score) then
+    out[i - 1] = redis.call('HGET', KEYS[i], 'd')
+  else
+    out[i - 1] = false
+  end
+end
+return out
+)lua";
+
+const RedisScript& CommitScript() {
+  static const RedisScript* const script = new RedisScript(kCommitLua);
+  return *script;
+}
+const RedisScript& FindScript() {
+  static const RedisScript* const script = new RedisScript(kFindLua);
+  return *script;
+}
+const RedisScript& FetchScript() {
+  static const RedisScript* const script = new RedisScript(kFetchLua);
+  return *script;
+}
+
+absl::Status Malformed(std::string_view what) {
+  return absl::InternalError(absl::StrCat("unexpected Redis reply to ", AbslView(what)));
+}
+
+absl::Status CheckLimit(int limit) {
+  if (limit <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("limit must be positive, got ", limit));
+  }
+  return absl::OkStatus();
+}
+
+// ReplyString is the text of a string or status reply.
+std::optional<std::string> ReplyString(const RedisReply& reply) {
+  if (reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) {
+    return reply.str;
+  }
+  return std::nullopt;
+}
+
+// ReplyInt is the value of an integer reply or of a decimal string reply.
+std::optional<int64_t> ReplyInt(const RedisReply& reply) {
+  if (reply.type == RedisReply::Type::kInteger) return reply.integer;
+  int64_t value = 0;
+  if ((reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) &&
+      absl::SimpleAtoi(reply.str, &value)) {
+    return value;
+  }
+  return std::nullopt;
+}
+
+// ReplyScore parses a sorted-set score holding a whole number.
+std::optional<int64_t> ReplyScore(const RedisReply& reply) {
+  double value = 0;
+  if (reply.type != RedisReply::Type::kString || !absl::SimpleAtod(reply.str, &value) ||
+      !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(std::llround(value));
+}
+
+// ParseStored parses a stored message; a value that does not parse is INTERNAL naming the key
+// (never the contents: they hold personal data).
+template <typename T>
+absl::StatusOr<T> ParseStored(const std::string& key, const std::string& bytes,
+                              std::string_view where = "") {
+  T message;
+  if (!message.ParseFromString(bytes)) {
+    return absl::InternalError(absl::StrCat("stored ", T::descriptor()->full_name(),
+                                            AbslView(where), " at key ", key, " cannot be parsed"));
+  }
+  return message;
+}
+
+absl::Time ToTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+// IndexScore is the filing time in Unix milliseconds, rounded down.
+int64_t IndexScore(const v1::Complaint& complaint) {
+  return absl::ToUnixMillis(ToTime(complaint.file_time()));
+}
+
+// DueScore is `deadline` in Unix milliseconds, rounded up: Due(at) never returns a case whose
+// deadline is after `at` (it may return it up to a millisecond late).
+int64_t DueScore(absl::Time deadline) {
+  int64_t ms = absl::ToUnixMillis(deadline);
+  if (absl::FromUnixMillis(ms) < deadline) ++ms;
+  return ms;
+}
+
+}  // namespace
+
+RedisComplaintStore::RedisComplaintStore(RedisPool* pool, Options options)
+    : pool_(pool), options_(std::move(options)) {}
+
+std::string RedisComplaintStore::Key(std::string_view suffix) const {
+  return absl::StrCat(options_.key_prefix, AbslView(suffix));
+}
+std::string RedisComplaintStore::RecordKey(std::string_view id) const {
+  return Key(absl::StrCat("c:", AbslView(id)));
+}
+std::string RedisComplaintStore::HistoryKey(std::string_view id) const {
+  return Key(absl::StrCat("h:", AbslView(id)));
+}
+std::string RedisComplaintStore::IndexKey(std::string_view index) const {
+  return Key(absl::StrCat("ix:", AbslView(index)));
+}
+std::string RedisComplaintStore::IdempotencyKey(std::string_view channel,
+                                                std::string_view key) const {
+  return Key(absl::StrCat("idem:", channel.size(), ":", AbslView(channel), ":", AbslView(key)));
+}
+std::string RedisComplaintStore::EventStreamKey() const { return Key("events"); }
+
+absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write) {
+  const v1::Complaint& after = write.after.complaint();
+  const std::string& id = after.id();
+  if (id.empty()) return absl::InvalidArgumentError("case write: after.complaint.id is empty");
+  int64_t expected = 0;
+  if (write.before) {
+    const v1::Complaint& before = write.before->complaint();
+    if (before.id() != id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("case write: before is case ", before.id(), " but after is case ", id));
+    }
+    expected = before.revision();
+    if (expected <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "case write for ", id, ": before revision must be positive, got ", expected));
+    }
+  }
+  if (after.revision() != expected + 1) {
+    return absl::InvalidArgumentError(absl::StrCat("case write for ", id,
+                                                   ": after revision must be ", expected + 1,
+                                                   ", got ", after.revision()));
+  }
+  if (write.idempotency) {
+    if (write.before) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("case write for ", id, ": an idempotency claim is for filings only"));
+    }
+    if (write.idempotency->key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("case write for ", id, ": idempotency key is empty"));
+    }
+    if (write.idempotency->ttl <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("case write for ", id, ": idempotency TTL must be positive"));
+    }
+  }
+
+  // Index changes: leave the indexes of `before` that `after` is not in, (re)enter every index
+  // of `after` (ZADD of an existing member at the same score changes nothing).
+  const std::vector<std::string> after_list = IndexesOf(after);
+  const std::set<std::string> after_indexes(after_list.begin(), after_list.end());
+  std::set<std::string> removed;
+  if (write.before) {
+    for (const std::string& index : IndexesOf(write.before->complaint())) {
+      if (!after_indexes.contains(index)) removed.insert(index);
+    }
+  }
+
+  std::vector<std::string> keys = {RecordKey(id), HistoryKey(id), Key("due"), EventStreamKey()};
+  for (const std::string& index : removed) keys.push_back(IndexKey(index));
+  for (const std::string& index : after_indexes) keys.push_back(IndexKey(index));
+  if (write.idempotency) {
+    keys.push_back(IdempotencyKey(write.idempotency->channel, write.idempotency->key));
+  }
+
+  const std::optional<absl::Time> deadline = NextDeadline(after);
+  int64_t ttl_ms = 0;
+  if (write.idempotency) {
+    ttl_ms = absl::ToInt64Milliseconds(absl::Ceil(write.idempotency->ttl, absl::Milliseconds(1)));
+  }
+  std::vector<std::string> args = {
+      absl::StrCat(expected),
+      absl::StrCat(after.revision()),
+      write.after.SerializeAsString(),
+      write.entry.SerializeAsString(),
+      write.event.SerializeAsString(),
+      id,
+      absl::StrCat(IndexScore(after)),
+      deadline ? absl::StrCat(DueScore(*deadline)) : std::string(),
+      absl::StrCat(std::max<int64_t>(options_.stream_max_len, 0)),
+      absl::StrCat(removed.size()),
+      absl::StrCat(after_indexes.size()),
+      write.idempotency ? "1" : "0",
+      write.idempotency ? write.idempotency->record.SerializeAsString() : std::string(),
+      absl::StrCat(ttl_ms),
+  };
+
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(CommitScript(), keys, args));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("commit of case ", id)));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
+    return Malformed("complaint commit script");
+  }
+  std::optional<int64_t> outcome = ReplyInt(reply.elements[0]);
+  CommitResult result;
+  if (outcome == 1) {
+    std::optional<std::string> cursor = ReplyString(reply.elements[1]);
+    if (!cursor) return Malformed("complaint commit script");
+    result.outcome = CommitResult::Outcome::kCommitted;
+    result.event_cursor = std::move(*cursor);
+    return result;
+  }
+  if (outcome == 0) {
+    std::optional<int64_t> current = ReplyInt(reply.elements[1]);
+    if (!current) {
+      return absl::InternalError(
+          absl::StrCat("stored revision at key ", keys[0], " is not a number"));
+    }
+    result.outcome = CommitResult::Outcome::kConflict;
+    result.current_revision = *current;
+    return result;
+  }
+  if (outcome == 2) {
+    std::optional<std::string> stored = ReplyString(reply.elements[1]);
+    if (!stored) return Malformed("complaint commit script");
+    ASSIGN_OR_RETURN(result.replay, ParseStored<v1::IdempotencyRecord>(keys.back(), *stored));
+    result.outcome = CommitResult::Outcome::kIdempotentReplay;
+    return result;
+  }
+  return Malformed("complaint commit script");
+}
+
+absl::StatusOr<std::optional<v1::ComplaintRecord>> RedisComplaintStore::Get(std::string_view id) {
+  const std::string key = RecordKey(id);
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HGET", key, "d"}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGET ", key)));
+  if (reply.is_nil()) return std::optional<v1::ComplaintRecord>();
+  std::optional<std::string> bytes = ReplyString(reply);
+  if (!bytes) return Malformed(absl::StrCat("HGET ", key));
+  ASSIGN_OR_RETURN(v1::ComplaintRecord record, ParseStored<v1::ComplaintRecord>(key, *bytes));
+  return std::optional<v1::ComplaintRecord>(std::move(record));
+}
+
+absl::StatusOr<std::vector<v1::HistoryEntry>> RedisComplaintStore::History(std::string_view id) {
+  const std::string key = HistoryKey(id);
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"LRANGE", key, "0", "-1"}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("LRANGE ", key)));
+  if (reply.type != RedisReply::Type::kArray) return Malformed(absl::StrCat("LRANGE ", key));
+  std::vector<v1::HistoryEntry> entries;
+  entries.reserve(reply.elements.size());
+  for (size_t i = 0; i < reply.elements.size(); ++i) {
+    std::optional<std::string> bytes = ReplyString(reply.elements[i]);
+    if (!bytes) return Malformed(absl::StrCat("LRANGE ", key));
+    ASSIGN_OR_RETURN(v1::HistoryEntry entry,
+                     ParseStored<v1::HistoryEntry>(key, *bytes, absl::StrCat(" #", i)));
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+absl::StatusOr<std::optional<v1::IdempotencyRecord>> RedisComplaintStore::GetIdempotency(
+    std::string_view channel, std::string_view key) {
+  const std::string redis_key = IdempotencyKey(channel, key);
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", redis_key}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", redis_key)));
+  if (reply.is_nil()) return std::optional<v1::IdempotencyRecord>();
+  std::optional<std::string> bytes = ReplyString(reply);
+  if (!bytes) return Malformed(absl::StrCat("GET ", redis_key));
+  ASSIGN_OR_RETURN(v1::IdempotencyRecord record,
+                   ParseStored<v1::IdempotencyRecord>(redis_key, *bytes));
+  return std::optional<v1::IdempotencyRecord>(std::move(record));
+}
+
+absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintStore::FindPositions(
+    const std::string& index_key, int64_t from_ms, int64_t to_ms,
+    const std::optional<IndexPosition>& after, int limit, bool* exhausted) {
+  std::vector<std::string> args = {absl::StrCat(from_ms), absl::StrCat(to_ms)};
+  if (after) {
+    args.insert(args.end(), {"1", absl::StrCat(after->file_time_ms), after->id});
+  } else {
+    args.insert(args.end(), {"0", "0", ""});
+  }
+  args.push_back(absl::StrCat(limit));
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FindScript(), {index_key}, args));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("scan of ", index_key)));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
+      reply.elements[1].type != RedisReply::Type::kArray ||
+      reply.elements[1].elements.size() % 2 != 0) {
+    return Malformed("complaint scan script");
+  }
+  std::optional<int64_t> done = ReplyInt(reply.elements[0]);
+  if (!done) return Malformed("complaint scan script");
+  *exhausted = *done == 1;
+  std::vector<PositionedId> found;
+  const std::vector<RedisReply>& items = reply.elements[1].elements;
+  for (size_t i = 0; i < items.size(); i += 2) {
+    std::optional<std::string> id = ReplyString(items[i]);
+    std::optional<int64_t> score = ReplyScore(items[i + 1]);
+    if (!id || !score) {
+      return absl::InternalError(absl::StrCat("index ", index_key, " holds a malformed entry"));
+    }
+    found.push_back({*score, std::move(*id)});
+  }
+  return found;
+}
+
+absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintStore::FetchIndexed(
+    const std::string& index_key, const std::vector<PositionedId>& found) {
+  std::vector<std::string> keys = {index_key};
+  std::vector<std::string> args;
+  for (const PositionedId& p : found) {
+    keys.push_back(RecordKey(p.id));
+    args.push_back(p.id);
+    args.push_back(absl::StrCat(p.score));
+  }
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, args));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("fetch from ", index_key)));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != found.size()) {
+    return Malformed("complaint fetch script");
+  }
+  std::vector<std::optional<v1::ComplaintRecord>> records(found.size());
+  for (size_t i = 0; i < found.size(); ++i) {
+    const RedisReply& element = reply.elements[i];
+    if (element.is_nil()) continue;
+    std::optional<std::string> bytes = ReplyString(element);
+    if (!bytes) return Malformed("complaint fetch script");
+    ASSIGN_OR_RETURN(records[i], ParseStored<v1::ComplaintRecord>(keys[i + 1], *bytes));
+    if (records[i]->complaint().id() != found[i].id) {
+      return absl::InternalError(
+          absl::StrCat("stored record at key ", keys[i + 1], " holds another case"));
+    }
+  }
+  return records;
+}
+
+absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
+    std::string_view index, int64_t from_ms, int64_t to_ms,
+    const std::optional<IndexPosition>& after, int limit) {
+  RETURN_IF_ERROR(CheckLimit(limit));
+  std::vector<IndexedRecord> out;
+  if (from_ms >= to_ms) return out;
+  const std::string index_key = IndexKey(index);
+  // Entries whose record changed between the two steps are skipped, so the page is topped up
+  // from the last entry seen until it is full or the window ends. Every round moves forward.
+  std::optional<IndexPosition> position = after;
+  while (static_cast<int>(out.size()) < limit) {
+    bool exhausted = false;
+    ASSIGN_OR_RETURN(std::vector<PositionedId> found,
+                     FindPositions(index_key, from_ms, to_ms, position,
+                                   limit - static_cast<int>(out.size()), &exhausted));
+    if (found.empty()) break;
+    ASSIGN_OR_RETURN(std::vector<std::optional<v1::ComplaintRecord>> records,
+                     FetchIndexed(index_key, found));
+    for (size_t i = 0; i < found.size(); ++i) {
+      if (!records[i]) continue;
+      out.push_back(IndexedRecord{IndexPosition{found[i].score, found[i].id}, *records[i]});
+    }
+    if (exhausted) break;
+    position = IndexPosition{found.back().score, found.back().id};
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisComplaintStore::Due(absl::Time at, int limit) {
+  RETURN_IF_ERROR(CheckLimit(limit));
+  std::string max;
+  if (at == absl::InfiniteFuture()) {
+    max = "+inf";
+  } else if (at == absl::InfinitePast()) {
+    max = "-inf";
+  } else {
+    max = absl::StrCat(absl::ToUnixMillis(at));
+  }
+  const std::string key = Key("due");
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZRANGEBYSCORE", key, "-inf", max, "LIMIT",
+                                                     "0", absl::StrCat(limit)}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZRANGEBYSCORE ", key)));
+  if (reply.type != RedisReply::Type::kArray) return Malformed("ZRANGEBYSCORE");
+  std::vector<std::string> ids;
+  ids.reserve(reply.elements.size());
+  for (const RedisReply& element : reply.elements) {
+    std::optional<std::string> id = ReplyString(element);
+    if (!id) return Malformed("ZRANGEBYSCORE");
+    ids.push_back(std::move(*id));
+  }
+  return ids;
+}
+
+}  // namespace simpul::complaints

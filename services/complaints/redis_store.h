@@ -1,0 +1,121 @@
+// RedisComplaintStore is the Redis implementation of ComplaintStore: case records with their
+// revision, append-only histories, sorted-set inbox indexes, the deadline queue, idempotency
+// records with a TTL and the event stream the monitoring service consumes. Every commit is one
+// Lua script that checks the revision (or, for a filing, the idempotency key and that the id is
+// free) before writing anything, so a case, its history, its index entries, its deadline and
+// its event are written together or not at all.
+//
+// Key layout. Every key starts with P = Options::key_prefix, which carries exactly one hash tag
+// (default "simpul:cmp:{c}:"), so every key of the store lives in one Cluster slot and every
+// multi-key script stays valid on Redis Cluster. Scripts touch only keys passed in KEYS.
+// <id> is a complaint id (tracking code), <index> an index name of store.h (IndexesOf).
+//
+//   P c:<id>         hash {r: decimal revision, d: serialized v1.ComplaintRecord}
+//   P h:<id>         list of serialized v1.HistoryEntry, oldest first (RPUSH)
+//   P ix:<index>     sorted set, member = id, score = complaint.file_time in Unix milliseconds
+//                    (rounded down); members sharing a score are ordered bytewise by id, so an
+//                    index is ordered by (filing time, id) as Scan requires
+//   P due            sorted set, member = id, score = NextDeadline in Unix milliseconds (rounded
+//                    up, so a case is never reported due before its deadline)
+//   P idem:<n>:<channel>:<key>
+//                    string with a PX TTL: serialized v1.IdempotencyRecord; <n> is the length
+//                    of <channel> in bytes, so a channel or key containing ':' cannot collide
+//   P events         stream (EventStreamKey()); entries {v: "1" (payload version),
+//                    e: serialized v1.ComplaintEvent}, trimmed with MAXLEN ~ stream_max_len
+//
+// Listings (Scan) find a page of (score, id) positions with a bounded read-only script (binary
+// search for the position after the cursor inside a run of equal scores, then one ZRANGE by
+// rank), then fetch the records with a second script that re-checks each id's index entry, so
+// a record that left the index or was deleted in between is skipped, never listed stale.
+//
+// The store never logs; error messages name keys, never complaint contents. It is thread-safe
+// (all state is in Redis; the pool hands each call its own connection).
+#ifndef SIMPUL_SERVICES_COMPLAINTS_REDIS_STORE_H_
+#define SIMPUL_SERVICES_COMPLAINTS_REDIS_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/redis.h"
+#include "services/complaints/store.h"
+
+namespace simpul::complaints {
+
+class RedisComplaintStore final : public ComplaintStore {
+ public:
+  struct Options {
+    // Prefix of every key. It must contain a non-empty hash tag ("{...}") so all keys share
+    // one Cluster slot: Redis hashes only the first "{...}" of a key, which is the prefix's,
+    // so ids, channels and index names may contain any bytes (braces included).
+    std::string key_prefix = "simpul:cmp:{c}:";
+    // Approximate number of events kept in the stream (XADD MAXLEN ~). Zero or negative keeps
+    // every event.
+    int64_t stream_max_len = 1000000;
+  };
+
+  // RedisComplaintStore uses `pool`, which must outlive it.
+  RedisComplaintStore(RedisPool* pool, Options options);
+  RedisComplaintStore(const RedisComplaintStore&) = delete;
+  RedisComplaintStore& operator=(const RedisComplaintStore&) = delete;
+
+  // Commit runs one script. INVALID_ARGUMENT (nothing written) when after has no id, before
+  // names another id, after's revision is not before's + 1 (1 for a filing), an idempotency
+  // claim comes with a change instead of a filing, or its key is empty or its TTL not
+  // positive. A stored value of the wrong Redis type is INTERNAL, also with nothing written.
+  absl::StatusOr<CommitResult> Commit(const CaseWrite& write) override;
+
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> Get(std::string_view id) override;
+  absl::StatusOr<std::vector<v1::HistoryEntry>> History(std::string_view id) override;
+  absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
+      std::string_view channel, std::string_view key) override;
+
+  // Scan fails with INVALID_ARGUMENT when `limit` is not positive.
+  absl::StatusOr<std::vector<IndexedRecord>> Scan(std::string_view index, int64_t from_ms,
+                                                  int64_t to_ms,
+                                                  const std::optional<IndexPosition>& after,
+                                                  int limit) override;
+
+  // Due fails with INVALID_ARGUMENT when `limit` is not positive.
+  absl::StatusOr<std::vector<std::string>> Due(absl::Time at, int limit) override;
+
+  // KeyPrefix is Options::key_prefix, the start of every key of the store.
+  std::string KeyPrefix() const { return options_.key_prefix; }
+  // EventStreamKey is the stream of complaint events (entries {v: "1", e: ComplaintEvent}).
+  std::string EventStreamKey() const;
+
+ private:
+  // PositionedId is one index entry found by a scan.
+  struct PositionedId {
+    int64_t score = 0;
+    std::string id;
+  };
+
+  // FindPositions returns up to `limit` entries of `index_key` with score in [from_ms, to_ms),
+  // strictly after `after`, and sets `*exhausted` when the window has no entries beyond them.
+  absl::StatusOr<std::vector<PositionedId>> FindPositions(const std::string& index_key,
+                                                          int64_t from_ms, int64_t to_ms,
+                                                          const std::optional<IndexPosition>& after,
+                                                          int limit, bool* exhausted);
+  // FetchIndexed reads the records of `found` that are still in `index_key` at their score, in
+  // one atomic step; nullopt for those that left it or no longer exist.
+  absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> FetchIndexed(
+      const std::string& index_key, const std::vector<PositionedId>& found);
+
+  std::string Key(std::string_view suffix) const;
+  std::string RecordKey(std::string_view id) const;
+  std::string HistoryKey(std::string_view id) const;
+  std::string IndexKey(std::string_view index) const;
+  std::string IdempotencyKey(std::string_view channel, std::string_view key) const;
+
+  RedisPool* const pool_;
+  const Options options_;
+};
+
+}  // namespace simpul::complaints
+
+#endif  // SIMPUL_SERVICES_COMPLAINTS_REDIS_STORE_H_

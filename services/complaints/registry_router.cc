@@ -1,0 +1,487 @@
+#include "services/complaints/registry_router.h"
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/absl_compat.h"
+#include "common/logging.h"
+
+namespace simpul::complaints {
+namespace {
+
+namespace v1 = ::simpul::registry::v1;
+
+// Cache keys: one namespace per kind of object.
+std::string ServiceKey(std::string_view id) { return absl::StrCat("s:", AbslView(id)); }
+std::string UnitKey(std::string_view id) { return absl::StrCat("u:", AbslView(id)); }
+std::string AgencyKey(std::string_view id) { return absl::StrCat("a:", AbslView(id)); }
+
+// CallError turns a failed registry call into the Router contract: anything that means "the
+// registry cannot answer right now" is UNAVAILABLE (or DEADLINE_EXCEEDED); other codes pass.
+absl::Status CallError(std::string_view method, const grpc::Status& status) {
+  auto code = static_cast<absl::StatusCode>(status.error_code());
+  switch (status.error_code()) {
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::ABORTED:
+      code = absl::StatusCode::kUnavailable;
+      break;
+    default:
+      break;
+  }
+  return absl::Status(
+      code, absl::StrCat("registry ", AbslView(method), ": ", AbslView(status.error_message())));
+}
+
+bool IsCacheable(const absl::StatusOr<Route>& value) {
+  return value.ok() || absl::IsNotFound(value.status());
+}
+
+}  // namespace
+
+RegistryRouter::RegistryRouter(std::shared_ptr<grpc::Channel> registry, Options options)
+    : channel_(std::move(registry)), options_(options), stub_(v1::Registry::NewStub(channel_)) {}
+
+RegistryRouter::~RegistryRouter() { Stop(); }
+
+void RegistryRouter::Start() {
+  absl::MutexLock lock(&mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] { WatchLoop(); });
+}
+
+void RegistryRouter::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (active_ != nullptr) active_->TryCancel();
+  }
+  absl::MutexLock join_lock(&join_mu_);
+  if (thread_.joinable()) thread_.join();
+}
+
+RegistryRouter::Stats RegistryRouter::stats() const {
+  absl::MutexLock lock(&mu_);
+  Stats stats = stats_;
+  stats.watching = LiveLocked(absl::Now());
+  return stats;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolution.
+
+absl::StatusOr<Route> RegistryRouter::ResolveService(std::string_view service_id) {
+  if (service_id.empty()) return absl::InvalidArgumentError("service_id is empty");
+  const std::string key = ServiceKey(service_id);
+  uint64_t epoch = 0;
+  if (auto hit = Lookup(key, &epoch)) return *std::move(hit);
+  absl::StatusOr<Route> route = FetchService(service_id, absl::Now() + options_.call_timeout);
+  Store(key, route, epoch);
+  return route;
+}
+
+absl::StatusOr<Route> RegistryRouter::ResolveUnit(std::string_view unit_id) {
+  if (unit_id.empty()) return absl::InvalidArgumentError("unit_id is empty");
+  const std::string key = UnitKey(unit_id);
+  uint64_t epoch = 0;
+  if (auto hit = Lookup(key, &epoch)) return *std::move(hit);
+  absl::StatusOr<Route> route = FetchUnit(unit_id, absl::Now() + options_.call_timeout);
+  Store(key, route, epoch);
+  return route;
+}
+
+absl::StatusOr<bool> RegistryRouter::AgencyExists(std::string_view agency_id) {
+  if (agency_id.empty()) return absl::InvalidArgumentError("agency_id is empty");
+  const std::string key = AgencyKey(agency_id);
+  uint64_t epoch = 0;
+  std::optional<absl::StatusOr<Route>> answer = Lookup(key, &epoch);
+  if (!answer) {
+    v1::GetAgencyRequest req;
+    req.set_id(std::string(agency_id));
+    v1::GetAgencyResponse resp;
+    grpc::ClientContext ctx;
+    PrepareCall(&ctx, absl::Now() + options_.call_timeout);
+    grpc::Status status = stub_->GetAgency(&ctx, req, &resp);
+    if (status.ok()) {
+      Route route;
+      route.agency_id = resp.agency().id();
+      answer = std::move(route);
+    } else if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      answer = absl::NotFoundError(
+          absl::StrCat("agency \"", AbslView(agency_id), "\" is not in the registry"));
+    } else {
+      return CallError("GetAgency", status);
+    }
+    Store(key, *answer, epoch);
+  }
+  if (answer->ok()) return true;
+  if (absl::IsNotFound(answer->status())) return false;
+  return answer->status();
+}
+
+void RegistryRouter::PrepareCall(grpc::ClientContext* ctx, absl::Time deadline) {
+  ctx->set_deadline(absl::ToChronoTime(deadline));
+  absl::MutexLock lock(&mu_);
+  ++stats_.registry_calls;
+}
+
+absl::StatusOr<Route> RegistryRouter::FetchUnit(std::string_view unit_id, absl::Time deadline) {
+  v1::GetServiceUnitRequest req;
+  req.set_id(std::string(unit_id));
+  v1::GetServiceUnitResponse resp;
+  grpc::ClientContext ctx;
+  PrepareCall(&ctx, deadline);
+  grpc::Status status = stub_->GetServiceUnit(&ctx, req, &resp);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    return absl::NotFoundError(
+        absl::StrCat("service unit \"", AbslView(unit_id), "\" is not in the registry"));
+  }
+  if (!status.ok()) return CallError("GetServiceUnit", status);
+  Route route;
+  route.unit_id = resp.unit().id();
+  route.agency_id = resp.unit().agency_id();
+  route.time_zone = resp.unit().time_zone();
+  return route;
+}
+
+absl::StatusOr<Route> RegistryRouter::FetchService(std::string_view service_id,
+                                                   absl::Time deadline) {
+  // One deadline for the whole resolution: GetService, then the unit and the adopted
+  // standard side by side.
+  v1::GetServiceResponse service_resp;
+  {
+    v1::GetServiceRequest req;
+    req.set_id(std::string(service_id));
+    grpc::ClientContext ctx;
+    PrepareCall(&ctx, deadline);
+    grpc::Status status = stub_->GetService(&ctx, req, &service_resp);
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      return absl::NotFoundError(
+          absl::StrCat("service \"", AbslView(service_id), "\" is not in the registry"));
+    }
+    if (!status.ok()) return CallError("GetService", status);
+  }
+  const v1::Service& service = service_resp.service();
+  Route route;
+  route.service_id = service.id();
+  route.unit_id = service.unit_id();
+  route.agency_id = service.agency_id();
+
+  // The unit's time zone, from the cache when it is in use. A unit entry is dropped together
+  // with the service routes of its unit, so the two never disagree for long.
+  const std::string unit_key = UnitKey(service.unit_id());
+  uint64_t unit_epoch = 0;
+  std::optional<absl::StatusOr<Route>> unit = Lookup(unit_key, &unit_epoch);
+  if (unit && !unit->ok()) unit.reset();  // a unit cached as absent: ask again
+
+  grpc::ClientContext unit_ctx;
+  v1::GetServiceUnitRequest unit_req;
+  v1::GetServiceUnitResponse unit_resp;
+  grpc::Status unit_status;
+  absl::Notification unit_done;
+  if (!unit) {
+    unit_req.set_id(service.unit_id());
+    PrepareCall(&unit_ctx, deadline);
+    stub_->async()->GetServiceUnit(&unit_ctx, &unit_req, &unit_resp,
+                                   [&unit_status, &unit_done](grpc::Status status) {
+                                     unit_status = std::move(status);
+                                     unit_done.Notify();
+                                   });
+  }
+  // The service names its adopted version: without one there are no terms to fetch.
+  grpc::ClientContext standard_ctx;
+  v1::GetCurrentStandardRequest standard_req;
+  v1::GetCurrentStandardResponse standard_resp;
+  grpc::Status standard_status;
+  absl::Notification standard_done;
+  const bool has_standard = !service.current_version_id().empty();
+  if (has_standard) {
+    standard_req.set_service_id(service.id());
+    PrepareCall(&standard_ctx, deadline);
+    stub_->async()->GetCurrentStandard(&standard_ctx, &standard_req, &standard_resp,
+                                       [&standard_status, &standard_done](grpc::Status status) {
+                                         standard_status = std::move(status);
+                                         standard_done.Notify();
+                                       });
+  }
+  if (!unit) unit_done.WaitForNotification();
+  if (has_standard) standard_done.WaitForNotification();
+
+  if (!unit) {
+    if (unit_status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      return absl::InternalError(absl::StrCat("registry: service \"", AbslView(service_id),
+                                              "\" names unit \"", service.unit_id(),
+                                              "\", which the registry does not have"));
+    }
+    if (!unit_status.ok()) return CallError("GetServiceUnit", unit_status);
+    Route unit_route;
+    unit_route.unit_id = unit_resp.unit().id();
+    unit_route.agency_id = unit_resp.unit().agency_id();
+    unit_route.time_zone = unit_resp.unit().time_zone();
+    Store(unit_key, unit_route, unit_epoch);
+    unit = std::move(unit_route);
+  }
+  route.time_zone = (*unit)->time_zone;
+
+  if (has_standard) {
+    if (standard_status.ok()) {
+      const v1::StandardVersion& version = standard_resp.version();
+      const v1::ComplaintHandling& handling = version.components().complaint_handling();
+      route.standard_version_id = version.id();
+      route.response_working_days = handling.response_working_days();
+      for (const v1::ResolutionClass& c : handling.resolution_classes()) {
+        route.resolution_classes.push_back({c.name(), c.working_days()});
+      }
+    } else if (standard_status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      // NOT_FOUND: the version was withdrawn meanwhile; route without terms.
+      return CallError("GetCurrentStandard", standard_status);
+    }
+  }
+  return route;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cache.
+
+bool RegistryRouter::LiveLocked(absl::Time now) const {
+  return stream_open_ && (anchored_ || now - stream_start_ >= options_.call_timeout);
+}
+
+std::optional<absl::StatusOr<Route>> RegistryRouter::Lookup(const std::string& key,
+                                                            uint64_t* epoch) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  *epoch = 0;
+  if (options_.max_entries == 0 || !LiveLocked(now)) return std::nullopt;
+  *epoch = epoch_;
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return std::nullopt;
+  if (it->second.expires <= now) {
+    EraseLocked(key);
+    return std::nullopt;
+  }
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  ++stats_.cache_hits;
+  return it->second.value;
+}
+
+void RegistryRouter::Store(const std::string& key, const absl::StatusOr<Route>& value,
+                           uint64_t epoch) {
+  if (epoch == 0 || !IsCacheable(value)) return;
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  // A changed epoch means an event or a reconnect came in while the answer was on its way:
+  // the answer may predate a change whose invalidation has already been applied.
+  if (epoch != epoch_ || !LiveLocked(now)) return;
+  const absl::Time expires = value.ok() ? absl::InfiniteFuture() : now + options_.negative_ttl;
+  if (auto it = cache_.find(key); it != cache_.end()) {
+    it->second.value = value;
+    it->second.expires = expires;
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return;
+  }
+  while (cache_.size() >= options_.max_entries && !lru_.empty()) {
+    std::string victim = lru_.back();
+    EraseLocked(victim);
+  }
+  lru_.push_front(key);
+  cache_.emplace(key, Entry{value, expires, lru_.begin()});
+}
+
+void RegistryRouter::EraseLocked(const std::string& key) {
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return;
+  lru_.erase(it->second.lru);
+  cache_.erase(it);
+}
+
+template <typename Pred>
+void RegistryRouter::InvalidateLocked(Pred pred) {
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (pred(it->first, it->second.value)) {
+      lru_.erase(it->second.lru);
+      it = cache_.erase(it);
+      ++stats_.invalidations;
+    } else {
+      ++it;
+    }
+  }
+}
+
+void RegistryRouter::ApplyEventLocked(const v1::ChangeEvent& event) {
+  ++epoch_;  // in-flight fetches may predate this change: they must not be stored
+  auto drop_key = [this](const std::string& key) {
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return;
+    lru_.erase(it->second.lru);
+    cache_.erase(it);
+    ++stats_.invalidations;
+  };
+  for (const v1::ChangedObject& object : event.objects()) {
+    switch (object.object_case()) {
+      case v1::ChangedObject::kService:
+        drop_key(ServiceKey(object.service().id()));
+        break;
+      case v1::ChangedObject::kStandardVersion:
+        drop_key(ServiceKey(object.standard_version().service_id()));
+        break;
+      case v1::ChangedObject::kUnit: {
+        // The unit and the routes of its services (they carry its time zone). Unit changes
+        // are rare, so a scan is cheaper than keeping an index.
+        const std::string& unit_id = object.unit().id();
+        const std::string unit_key = UnitKey(unit_id);
+        InvalidateLocked([&](const std::string& key, const absl::StatusOr<Route>& value) {
+          return key == unit_key || (key[0] == 's' && value.ok() && value->unit_id == unit_id);
+        });
+        break;
+      }
+      case v1::ChangedObject::kAgency: {
+        const std::string& agency_id = object.agency().id();
+        const std::string agency_key = AgencyKey(agency_id);
+        InvalidateLocked([&](const std::string& key, const absl::StatusOr<Route>& value) {
+          return key == agency_key || (value.ok() && value->agency_id == agency_id);
+        });
+        break;
+      }
+      default:
+        break;  // maklumat: not part of a route
+    }
+  }
+}
+
+void RegistryRouter::ClearLocked() {
+  cache_.clear();
+  lru_.clear();
+  ++epoch_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Change feed.
+
+void RegistryRouter::WatchLoop() {
+  std::string cursor;  // last event seen; empty: from now
+  absl::Duration backoff = options_.reconnect_min;
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    // The channel may sit in its own (long) reconnect backoff: this loop's backoff rules.
+    grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
+    bool healthy = false;
+    grpc::Status status =
+        WaitForReady() ? WatchOnce(&cursor, &healthy)
+                       : grpc::Status(grpc::StatusCode::UNAVAILABLE, "registry not reachable");
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    if (healthy) backoff = options_.reconnect_min;
+    if (!cursor.empty() && (status.error_code() == grpc::StatusCode::OUT_OF_RANGE ||
+                            status.error_code() == grpc::StatusCode::INVALID_ARGUMENT)) {
+      // The feed no longer holds our cursor: events are lost, the cache was dropped when the
+      // stream ended; watch from now.
+      Log(LogLevel::kWarn, "registry change feed cursor expired; watching from now",
+          {{"cursor", cursor}, {"code", static_cast<int>(status.error_code())}});
+      cursor.clear();
+      continue;
+    }
+    absl::Duration wait = backoff * jitter(rng);
+    Log(healthy ? LogLevel::kWarn : LogLevel::kDebug,
+        "registry watch ended; routing uncached until it is back",
+        {{"code", static_cast<int>(status.error_code())},
+         {"error", status.error_message()},
+         {"retry_ms", absl::ToInt64Milliseconds(wait)}});
+    if (!SleepUnlessStopped(wait)) return;
+    backoff = std::min(backoff * 2, options_.reconnect_max);
+  }
+}
+
+bool RegistryRouter::WaitForReady() {
+  const absl::Time deadline = absl::Now() + options_.call_timeout;
+  grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return false;
+    }
+    const absl::Time now = absl::Now();
+    if (now >= deadline) return false;
+    // Short slices keep Stop() prompt.
+    channel_->WaitForStateChange(
+        state, absl::ToChronoTime(std::min(deadline, now + absl::Milliseconds(100))));
+    state = channel_->GetState(/*try_to_connect=*/true);
+  }
+  return true;
+}
+
+grpc::Status RegistryRouter::WatchOnce(std::string* cursor, bool* healthy) {
+  grpc::ClientContext ctx;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
+    active_ = &ctx;
+  }
+  v1::WatchStandardsRequest req;
+  req.set_cursor(*cursor);
+  for (v1::EntityType type : {v1::ENTITY_TYPE_AGENCY, v1::ENTITY_TYPE_SERVICE_UNIT,
+                              v1::ENTITY_TYPE_SERVICE, v1::ENTITY_TYPE_STANDARD_VERSION}) {
+    req.add_entity_types(type);
+  }
+  std::unique_ptr<grpc::ClientReader<v1::WatchStandardsResponse>> reader =
+      stub_->WatchStandards(&ctx, req);
+  {
+    absl::MutexLock lock(&mu_);
+    stream_open_ = true;
+    // Resuming from a cursor misses nothing: the registry replays every later event.
+    anchored_ = !cursor->empty();
+    stream_start_ = absl::Now();
+  }
+  // The registry names the cursor the watch starts after in the initial metadata: from then
+  // on nothing is missed, so the cache can be trusted at once. (Without it, the time-based
+  // trust of LiveLocked applies.)
+  const bool from_now = cursor->empty();
+  reader->WaitForInitialMetadata();
+  const auto& initial = ctx.GetServerInitialMetadata();
+  if (auto it = initial.find("x-simpul-cursor"); it != initial.end()) {
+    absl::MutexLock lock(&mu_);
+    if (cursor->empty()) cursor->assign(it->second.data(), it->second.size());
+    anchored_ = true;
+  }
+  Log(LogLevel::kInfo, "registry watch started",
+      {{"cursor", from_now ? std::string("now") : *cursor}, {"starts_after", *cursor}});
+  v1::WatchStandardsResponse resp;
+  bool got_event = false;
+  while (reader->Read(&resp)) {
+    got_event = true;
+    absl::MutexLock lock(&mu_);
+    ApplyEventLocked(resp.event());
+    anchored_ = true;
+    if (!resp.event().cursor().empty()) *cursor = resp.event().cursor();
+  }
+  grpc::Status status = reader->Finish();
+  absl::MutexLock lock(&mu_);
+  // A stream that delivered or lasted resets the backoff; one refused at once does not.
+  *healthy = got_event || absl::Now() - stream_start_ >= options_.call_timeout;
+  stream_open_ = false;
+  anchored_ = false;
+  active_ = nullptr;
+  ClearLocked();  // events may be missed from now on
+  return status;
+}
+
+bool RegistryRouter::SleepUnlessStopped(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
+  return !stopping_;
+}
+
+}  // namespace simpul::complaints

@@ -1,0 +1,138 @@
+// RegistryRouter resolves complaint routes by asking the standards registry over gRPC, with a
+// cache that the registry's change feed (WatchStandards) keeps fresh.
+//
+// Calls are public (no identity metadata): the public sees services, units, agencies and the
+// delivery components of adopted standards, complaint handling included.
+//
+// The cache is used only while the watch is connected and caught up, so a missed invalidation
+// can never leave a stale answer behind: when the stream breaks the whole cache is dropped
+// and every call goes straight to the registry until the watch is back. A watch resumed from
+// the last event's cursor is caught up at once (the registry replays what was missed); a
+// watch from "now" (first start, or after OUT_OF_RANGE) is trusted once the registry's initial
+// metadata names the cursor it starts after (x-simpul-cursor), or, from a registry that does
+// not send it, after its first event or `call_timeout`. Entries fetched while an invalidation
+// arrived are not stored (an epoch check), so a reply that raced with a change cannot be cached
+// past that change's event.
+//
+// Give the channel keepalive settings if the network can silently drop connections: a
+// half-open watch stream is only noticed by the transport.
+#ifndef SIMPUL_SERVICES_COMPLAINTS_REGISTRY_ROUTER_H_
+#define SIMPUL_SERVICES_COMPLAINTS_REGISTRY_ROUTER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/complaints/routing.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
+
+namespace simpul::complaints {
+
+class RegistryRouter final : public Router {
+ public:
+  struct Options {
+    // Deadline of one Resolve*/AgencyExists, shared by every registry call it makes.
+    absl::Duration call_timeout = absl::Seconds(2);
+    // How long a NOT_FOUND answer is cached (the feed also drops it when the object appears).
+    absl::Duration negative_ttl = absl::Seconds(30);
+    // Cached services, units and agencies together; the least recently used go first.
+    size_t max_entries = 100000;
+    // Backoff between attempts to (re)open the watch stream.
+    absl::Duration reconnect_min = absl::Milliseconds(100);
+    absl::Duration reconnect_max = absl::Seconds(5);
+  };
+
+  struct Stats {
+    int64_t registry_calls = 0;  // unary calls sent to the registry
+    int64_t cache_hits = 0;      // lookups answered from the cache
+    int64_t invalidations = 0;   // cache entries dropped because of change events
+    bool watching = false;       // the watch is connected and caught up: the cache is in use
+  };
+
+  RegistryRouter(std::shared_ptr<grpc::Channel> registry, Options options);
+  ~RegistryRouter() override;  // Stop()
+  RegistryRouter(const RegistryRouter&) = delete;
+  RegistryRouter& operator=(const RegistryRouter&) = delete;
+
+  // Start launches the watch thread; without it the cache is never used. Only the first call
+  // has an effect (a stopped router stays stopped).
+  void Start();
+  // Stop cancels the watch stream and joins its thread. Idempotent.
+  void Stop();
+
+  absl::StatusOr<Route> ResolveService(std::string_view service_id) override;
+  absl::StatusOr<Route> ResolveUnit(std::string_view unit_id) override;
+  absl::StatusOr<bool> AgencyExists(std::string_view agency_id) override;
+
+  Stats stats() const;
+
+ private:
+  // A cached answer: a Route (for agencies only agency_id is set) or NOT_FOUND.
+  struct Entry {
+    absl::StatusOr<Route> value;
+    absl::Time expires;  // InfiniteFuture() for found objects
+    std::list<std::string>::iterator lru;
+  };
+
+  // Lookup returns the cached answer for `key` and sets *epoch to the epoch a fetch must
+  // still see when it stores its answer (0: do not store, the cache is not in use).
+  std::optional<absl::StatusOr<Route>> Lookup(const std::string& key, uint64_t* epoch);
+  // Store caches `value` (OK or NOT_FOUND) unless the cache changed epoch since `epoch`.
+  void Store(const std::string& key, const absl::StatusOr<Route>& value, uint64_t epoch);
+
+  absl::StatusOr<Route> FetchService(std::string_view service_id, absl::Time deadline);
+  absl::StatusOr<Route> FetchUnit(std::string_view unit_id, absl::Time deadline);
+  void PrepareCall(grpc::ClientContext* ctx, absl::Time deadline);
+
+  bool LiveLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EraseLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the entries `pred` selects, counting them as invalidations.
+  template <typename Pred>
+  void InvalidateLocked(Pred pred) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyEventLocked(const registry::v1::ChangeEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  void WatchLoop();
+  // WaitForReady waits (at most call_timeout, less if stopped) for the channel to connect.
+  bool WaitForReady();
+  // WatchOnce runs one stream from `*cursor` until it ends, advancing `*cursor` with every
+  // event; `*healthy` says whether it delivered events or lasted (then backoff restarts).
+  grpc::Status WatchOnce(std::string* cursor, bool* healthy);
+  // SleepUnlessStopped waits `d` or until Stop(); false when stopping.
+  bool SleepUnlessStopped(absl::Duration d);
+
+  const std::shared_ptr<grpc::Channel> channel_;
+  const Options options_;
+  const std::unique_ptr<registry::v1::Registry::Stub> stub_;
+
+  mutable absl::Mutex mu_;
+  std::unordered_map<std::string, Entry> cache_ ABSL_GUARDED_BY(mu_);
+  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // most recently used first
+  // Moves on every invalidation and clear; starts at 1 (0 means "not cacheable").
+  uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 1;
+  bool stream_open_ ABSL_GUARDED_BY(mu_) = false;
+  bool anchored_ ABSL_GUARDED_BY(mu_) = false;  // the watch position is known: trusted
+  absl::Time stream_start_ ABSL_GUARDED_BY(mu_);
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* active_ ABSL_GUARDED_BY(mu_) = nullptr;  // the open watch call
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex join_mu_;  // serializes joins of thread_ (set once, by Start, under mu_)
+  std::thread thread_;
+};
+
+}  // namespace simpul::complaints
+
+#endif  // SIMPUL_SERVICES_COMPLAINTS_REGISTRY_ROUTER_H_

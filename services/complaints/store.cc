@@ -1,0 +1,66 @@
+#include "services/complaints/store.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+
+namespace simpul::complaints {
+namespace {
+
+std::string StateName(v1::State state) { return v1::State_Name(state).substr(6); }  // "STATE_"
+
+bool IsPubliclyListed(const v1::Complaint& c) {
+  if (c.confidentiality() == v1::CONFIDENTIALITY_SECRET) return false;
+  switch (c.state()) {
+    case v1::STATE_VERIFIED:
+    case v1::STATE_DISPOSED:
+    case v1::STATE_FORWARDED:
+    case v1::STATE_IN_PROGRESS:
+    case v1::STATE_RESPONDED:
+    case v1::STATE_COMPLETED:
+    case v1::STATE_ESCALATED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string AllIndex() { return "all"; }
+std::string StateIndex(v1::State state) { return absl::StrCat("s:", StateName(state)); }
+std::string AgencyIndex(std::string_view agency_id) {
+  return absl::StrCat("a:", AbslView(agency_id));
+}
+std::string AgencyStateIndex(std::string_view agency_id, v1::State state) {
+  return absl::StrCat("a:", AbslView(agency_id), ":", StateName(state));
+}
+std::string UnitIndex(std::string_view unit_id) { return absl::StrCat("u:", AbslView(unit_id)); }
+std::string UnitStateIndex(std::string_view unit_id, v1::State state) {
+  return absl::StrCat("u:", AbslView(unit_id), ":", StateName(state));
+}
+std::string UnroutedIndex() { return "unrouted"; }
+std::string PublicIndex() { return "public"; }
+
+std::vector<std::string> IndexesOf(const v1::Complaint& c) {
+  std::vector<std::string> out = {AllIndex(), StateIndex(c.state())};
+  if (!c.agency_id().empty()) {
+    out.push_back(AgencyIndex(c.agency_id()));
+    out.push_back(AgencyStateIndex(c.agency_id(), c.state()));
+  } else if (c.state() == v1::STATE_RECEIVED) {
+    out.push_back(UnroutedIndex());
+  }
+  if (!c.unit_id().empty()) {
+    out.push_back(UnitIndex(c.unit_id()));
+    out.push_back(UnitStateIndex(c.unit_id(), c.state()));
+  }
+  if (IsPubliclyListed(c)) out.push_back(PublicIndex());
+  return out;
+}
+
+std::optional<absl::Time> NextDeadline(const v1::Complaint& c) {
+  if (!c.deadlines().has_next()) return std::nullopt;
+  const auto& t = c.deadlines().next();
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+}  // namespace simpul::complaints

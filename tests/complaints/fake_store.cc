@@ -1,0 +1,136 @@
+#include "tests/complaints/fake_store.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace simpul::complaints {
+namespace {
+
+int64_t FileMillis(const v1::Complaint& c) {
+  return c.file_time().seconds() * 1000 + c.file_time().nanos() / 1000000;
+}
+
+std::optional<int64_t> DueMillis(const v1::Complaint& c) {
+  std::optional<absl::Time> next = NextDeadline(c);
+  if (!next) return std::nullopt;
+  return absl::ToUnixMillis(*next);
+}
+
+}  // namespace
+
+absl::Status FakeComplaintStore::MaybeFail() {
+  if (fail_next_ == 0) return absl::OkStatus();
+  --fail_next_;
+  return fail_status_;
+}
+
+void FakeComplaintStore::FailNext(int n, absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  fail_next_ = n;
+  fail_status_ = std::move(status);
+}
+
+absl::StatusOr<CommitResult> FakeComplaintStore::Commit(const CaseWrite& w) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = MaybeFail(); !s.ok()) return s;
+  const v1::Complaint& after = w.after.complaint();
+  const std::string& id = after.id();
+  CommitResult result;
+  std::string idem_key;
+  if (w.idempotency) {
+    idem_key = absl::StrCat(w.idempotency->channel, "\n", w.idempotency->key);
+    auto it = idempotency_.find(idem_key);
+    if (it != idempotency_.end()) {
+      result.outcome = CommitResult::Outcome::kIdempotentReplay;
+      result.replay = it->second;
+      return result;
+    }
+  }
+  auto existing = records_.find(id);
+  const int64_t stored = existing == records_.end() ? 0 : existing->second.complaint().revision();
+  const int64_t expected = w.before ? w.before->complaint().revision() : 0;
+  if (stored != expected) {
+    result.outcome = CommitResult::Outcome::kConflict;
+    result.current_revision = stored;
+    return result;
+  }
+  if (w.before) {
+    for (const auto& index : IndexesOf(w.before->complaint())) {
+      indexes_[index].erase({FileMillis(w.before->complaint()), id});
+    }
+    if (auto due = DueMillis(w.before->complaint())) due_.erase({*due, id});
+  }
+  for (const auto& index : IndexesOf(after)) indexes_[index].insert({FileMillis(after), id});
+  if (auto due = DueMillis(after)) due_.insert({*due, id});
+  records_[id] = w.after;
+  history_[id].push_back(w.entry);
+  events_.push_back(w.event);
+  if (w.idempotency) idempotency_[idem_key] = w.idempotency->record;
+  ++commits_;
+  result.event_cursor = absl::StrCat(events_.size(), "-0");
+  return result;
+}
+
+absl::StatusOr<std::optional<v1::ComplaintRecord>> FakeComplaintStore::Get(std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = MaybeFail(); !s.ok()) return s;
+  auto it = records_.find(id);
+  if (it == records_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<std::vector<v1::HistoryEntry>> FakeComplaintStore::History(std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto it = history_.find(id);
+  if (it == history_.end()) return std::vector<v1::HistoryEntry>();
+  return it->second;
+}
+
+absl::StatusOr<std::optional<v1::IdempotencyRecord>> FakeComplaintStore::GetIdempotency(
+    std::string_view channel, std::string_view key) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = MaybeFail(); !s.ok()) return s;
+  auto it = idempotency_.find(absl::StrCat(std::string(channel), "\n", std::string(key)));
+  if (it == idempotency_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<std::vector<IndexedRecord>> FakeComplaintStore::Scan(
+    std::string_view index, int64_t from_ms, int64_t to_ms,
+    const std::optional<IndexPosition>& after, int limit) {
+  absl::MutexLock lock(&mu_);
+  std::vector<IndexedRecord> out;
+  auto it = indexes_.find(index);
+  if (it == indexes_.end()) return out;
+  for (const auto& [ms, id] : it->second) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    if (ms < from_ms || ms >= to_ms) continue;
+    if (after && std::make_pair(ms, id) <= std::make_pair(after->file_time_ms, after->id)) {
+      continue;
+    }
+    out.push_back(IndexedRecord{IndexPosition{ms, id}, records_.at(id)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> FakeComplaintStore::Due(absl::Time at, int limit) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  const int64_t at_ms = absl::ToUnixMillis(at);
+  for (const auto& [ms, id] : due_) {
+    if (ms > at_ms || static_cast<int>(out.size()) >= limit) break;
+    out.push_back(id);
+  }
+  return out;
+}
+
+std::vector<v1::ComplaintEvent> FakeComplaintStore::events() const {
+  absl::MutexLock lock(&mu_);
+  return events_;
+}
+
+int FakeComplaintStore::commits() const {
+  absl::MutexLock lock(&mu_);
+  return commits_;
+}
+
+}  // namespace simpul::complaints

@@ -1,0 +1,55 @@
+// FakeComplaintStore is an in-memory ComplaintStore for unit tests: the same outcomes as the
+// Redis store (revision checks, idempotency, indexes, deadline queue, events), under one mutex.
+#ifndef SIMPUL_TESTS_COMPLAINTS_FAKE_STORE_H_
+#define SIMPUL_TESTS_COMPLAINTS_FAKE_STORE_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "services/complaints/store.h"
+
+namespace simpul::complaints {
+
+class FakeComplaintStore final : public ComplaintStore {
+ public:
+  absl::StatusOr<CommitResult> Commit(const CaseWrite& write) override;
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> Get(std::string_view id) override;
+  absl::StatusOr<std::vector<v1::HistoryEntry>> History(std::string_view id) override;
+  absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
+      std::string_view channel, std::string_view key) override;
+  absl::StatusOr<std::vector<IndexedRecord>> Scan(std::string_view index, int64_t from_ms,
+                                                  int64_t to_ms,
+                                                  const std::optional<IndexPosition>& after,
+                                                  int limit) override;
+  absl::StatusOr<std::vector<std::string>> Due(absl::Time at, int limit) override;
+
+  // Test access.
+  std::vector<v1::ComplaintEvent> events() const;
+  int commits() const;
+  // FailNext makes the next `n` calls fail with `status` (e.g. UNAVAILABLE).
+  void FailNext(int n, absl::Status status);
+
+ private:
+  absl::Status MaybeFail() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, v1::ComplaintRecord, std::less<>> records_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<v1::HistoryEntry>, std::less<>> history_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, v1::IdempotencyRecord, std::less<>> idempotency_ ABSL_GUARDED_BY(mu_);
+  // index name -> (file time ms, id)
+  std::map<std::string, std::set<std::pair<int64_t, std::string>>, std::less<>> indexes_
+      ABSL_GUARDED_BY(mu_);
+  std::set<std::pair<int64_t, std::string>> due_ ABSL_GUARDED_BY(mu_);  // (ms, id)
+  std::vector<v1::ComplaintEvent> events_ ABSL_GUARDED_BY(mu_);
+  int commits_ ABSL_GUARDED_BY(mu_) = 0;
+  int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status fail_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace simpul::complaints
+
+#endif  // SIMPUL_TESTS_COMPLAINTS_FAKE_STORE_H_

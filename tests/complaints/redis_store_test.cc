@@ -1,0 +1,862 @@
+// Integration tests of RedisComplaintStore against a real redis-server started per test.
+#include "services/complaints/redis_store.h"
+
+#include <algorithm>
+#include <functional>
+#include <latch>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/redis.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/testing/redis_server.h"
+
+namespace simpul::complaints {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using Outcome = CommitResult::Outcome;
+
+// The default key prefix, for checking the documented layout directly.
+constexpr char kPrefix[] = "simpul:cmp:{c}:";
+// 2024-06-03 00:00:00 UTC in Unix milliseconds.
+constexpr int64_t kT0 = 1717372800000;
+
+MATCHER_P(EqualsProto, expected, "") { return MessageDifferencer::Equals(arg, expected); }
+
+google::protobuf::Timestamp Ts(int64_t ms) {
+  google::protobuf::Timestamp t;
+  t.set_seconds(ms / 1000);
+  t.set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
+  return t;
+}
+
+// NewRecord is a freshly filed, unrouted case (revision 1, one history entry).
+v1::ComplaintRecord NewRecord(const std::string& id, int64_t file_ms) {
+  v1::ComplaintRecord record;
+  v1::Complaint* c = record.mutable_complaint();
+  c->set_id(id);
+  c->set_report_type(v1::REPORT_TYPE_COMPLAINT);
+  c->set_channel(v1::CHANNEL_WEB);
+  c->set_channel_name("public");
+  c->set_state(v1::STATE_RECEIVED);
+  c->set_confidentiality(v1::CONFIDENTIALITY_PUBLIC);
+  c->set_title("Antrean KTP-el");
+  c->set_description("Antrean perekaman KTP-el tidak dilayani sejak pagi.");
+  c->mutable_complainant()->set_name("Siti Rahmawati");
+  *c->mutable_file_time() = Ts(file_ms);
+  *c->mutable_update_time() = Ts(file_ms);
+  c->set_revision(1);
+  record.set_secret_sha256(std::string(32, '\x5a'));
+  record.set_last_sequence(1);
+  return record;
+}
+
+void SetDeadline(v1::ComplaintRecord* record, std::optional<int64_t> ms) {
+  if (ms) {
+    *record->mutable_complaint()->mutable_deadlines()->mutable_next() = Ts(*ms);
+  } else {
+    record->mutable_complaint()->mutable_deadlines()->clear_next();
+  }
+}
+
+// EntryAndEvent fills the history entry and the event of `write` from its after record.
+void EntryAndEvent(CaseWrite* write, const std::string& action) {
+  const v1::Complaint& c = write->after.complaint();
+  const int32_t seq = write->after.last_sequence();
+  write->entry.set_sequence(seq);
+  write->entry.set_action(action);
+  *write->entry.mutable_time() = c.update_time();
+  write->entry.set_actor("tester");
+  write->event.set_event_id(absl::StrCat(c.id(), "/", seq));
+  write->event.set_payload_version(1);
+  write->event.set_complaint_id(c.id());
+  write->event.set_sequence(seq);
+  write->event.set_action(action);
+  *write->event.mutable_time() = c.update_time();
+  write->event.set_agency_id(c.agency_id());
+  *write->event.mutable_file_time() = c.file_time();
+}
+
+v1::IdempotencyRecord IdemRecord(const std::string& tracking_code) {
+  v1::IdempotencyRecord r;
+  r.set_request_sha256(std::string(32, '\x11'));
+  r.mutable_response()->set_tracking_code(tracking_code);
+  r.mutable_response()->set_secret("rahasia-" + tracking_code);
+  return r;
+}
+
+// Filing files `record`, with an idempotency claim when `key` is given.
+CaseWrite Filing(const v1::ComplaintRecord& record, std::optional<std::string> key = std::nullopt,
+                 const std::string& channel = "public", absl::Duration ttl = absl::Hours(24 * 7)) {
+  CaseWrite write;
+  write.after = record;
+  EntryAndEvent(&write, "FileComplaint");
+  if (key) {
+    write.idempotency = IdempotencyClaim{channel, *key, IdemRecord(record.complaint().id()), ttl};
+  }
+  return write;
+}
+
+// Change is a write from `before`: the next revision and sequence, changed by `mutate`.
+CaseWrite Change(const v1::ComplaintRecord& before, const std::string& action,
+                 const std::function<void(v1::Complaint*)>& mutate = nullptr) {
+  CaseWrite write;
+  write.before = before;
+  write.after = before;
+  v1::Complaint* c = write.after.mutable_complaint();
+  c->set_revision(before.complaint().revision() + 1);
+  *c->mutable_update_time() = Ts(kT0 + 60000 * c->revision());
+  write.after.set_last_sequence(before.last_sequence() + 1);
+  if (mutate) mutate(c);
+  EntryAndEvent(&write, action);
+  return write;
+}
+
+class RedisComplaintStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = simpul::testing::RedisServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    Connect();
+  }
+
+  void Connect() {
+    store_.reset();
+    RedisOptions options;
+    options.port = server_->port();
+    options.pool_size = 16;
+    pool_ = std::make_unique<RedisPool>(options);
+    store_ = std::make_unique<RedisComplaintStore>(pool_.get(), RedisComplaintStore::Options{});
+  }
+
+  CommitResult MustCommit(const CaseWrite& write) {
+    absl::StatusOr<CommitResult> result = store_->Commit(write);
+    EXPECT_TRUE(result.ok()) << result.status();
+    if (!result.ok()) return {};
+    EXPECT_EQ(result->outcome, Outcome::kCommitted)
+        << "current revision " << result->current_revision;
+    return *result;
+  }
+
+  // MustFile files a new case and returns its record.
+  v1::ComplaintRecord MustFile(const std::string& id, int64_t file_ms,
+                               std::optional<int64_t> deadline_ms = std::nullopt) {
+    v1::ComplaintRecord record = NewRecord(id, file_ms);
+    SetDeadline(&record, deadline_ms);
+    MustCommit(Filing(record));
+    return record;
+  }
+
+  RedisReply Raw(const std::vector<std::string>& argv) {
+    absl::StatusOr<RedisReply> reply = pool_->Command(argv);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    return reply.ok() ? *reply : RedisReply{};
+  }
+
+  long long StreamLength() { return Raw({"XLEN", absl::StrCat(kPrefix, "events")}).integer; }
+  long long HistoryLength(const std::string& id) {
+    return Raw({"LLEN", absl::StrCat(kPrefix, "h:", id)}).integer;
+  }
+
+  std::vector<std::string> AllKeys() {
+    std::vector<std::string> keys;
+    for (const RedisReply& k : Raw({"KEYS", "*"}).elements) keys.push_back(k.str);
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  }
+
+  // IndexesHolding lists the index names (store.h) whose sorted set holds `id`.
+  std::set<std::string> IndexesHolding(const std::string& id) {
+    std::set<std::string> out;
+    const std::string ix = absl::StrCat(kPrefix, "ix:");
+    for (const std::string& key : AllKeys()) {
+      if (!absl::StartsWith(key, ix)) continue;
+      if (!Raw({"ZSCORE", key, id}).is_nil()) out.insert(key.substr(ix.size()));
+    }
+    return out;
+  }
+
+  // Snapshot maps every key to a canonical rendering of its type, contents and stream
+  // position (DUMP is not canonical: a reload may reorder a small hash), to show that nothing
+  // was written.
+  std::map<std::string, std::string> Snapshot() {
+    std::map<std::string, std::string> out;
+    for (const std::string& key : AllKeys()) {
+      const std::string type = Raw({"TYPE", key}).str;
+      std::vector<std::string> parts = {type};
+      if (type == "string") {
+        parts.push_back(Raw({"GET", key}).str);
+      } else if (type == "hash") {
+        std::map<std::string, std::string> fields;
+        const std::vector<RedisReply> flat = Raw({"HGETALL", key}).elements;
+        for (size_t i = 0; i + 1 < flat.size(); i += 2) fields[flat[i].str] = flat[i + 1].str;
+        for (const auto& [field, value] : fields) parts.insert(parts.end(), {field, value});
+      } else if (type == "list") {
+        for (const RedisReply& e : Raw({"LRANGE", key, "0", "-1"}).elements) {
+          parts.push_back(e.str);
+        }
+      } else if (type == "zset") {
+        for (const RedisReply& e : Raw({"ZRANGE", key, "0", "-1", "WITHSCORES"}).elements) {
+          parts.push_back(e.str);
+        }
+      } else if (type == "stream") {
+        for (const RedisReply& entry : Raw({"XRANGE", key, "-", "+"}).elements) {
+          parts.push_back(entry.elements[0].str);
+          for (const RedisReply& f : entry.elements[1].elements) parts.push_back(f.str);
+        }
+      }
+      std::string rendered;
+      for (const std::string& part : parts) absl::StrAppend(&rendered, part.size(), ":", part);
+      out[key] = std::move(rendered);
+    }
+    return out;
+  }
+
+  // ChangedKeys lists the keys whose contents differ from `before` (or that appeared or
+  // disappeared since).
+  std::vector<std::string> ChangedKeys(const std::map<std::string, std::string>& before) {
+    const std::map<std::string, std::string> now = Snapshot();
+    std::set<std::string> keys;
+    for (const auto& [key, value] : before) keys.insert(key);
+    for (const auto& [key, value] : now) keys.insert(key);
+    std::vector<std::string> changed;
+    for (const std::string& key : keys) {
+      auto a = before.find(key);
+      auto b = now.find(key);
+      if (a == before.end() || b == now.end() || a->second != b->second) changed.push_back(key);
+    }
+    return changed;
+  }
+
+  std::vector<IndexedRecord> MustScan(const std::string& index, int64_t from_ms, int64_t to_ms,
+                                      const std::optional<IndexPosition>& after, int limit) {
+    absl::StatusOr<std::vector<IndexedRecord>> page =
+        store_->Scan(index, from_ms, to_ms, after, limit);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? *page : std::vector<IndexedRecord>{};
+  }
+
+  // ScanIds pages through a whole window with `page_size`, checking that every page but the
+  // last is full and that positions match records.
+  std::vector<std::string> ScanIds(const std::string& index, int64_t from_ms = 0,
+                                   int64_t to_ms = INT64_MAX, int page_size = 1000) {
+    std::vector<std::string> ids;
+    std::optional<IndexPosition> after;
+    for (int round = 0; round < 10000; ++round) {
+      std::vector<IndexedRecord> page = MustScan(index, from_ms, to_ms, after, page_size);
+      EXPECT_LE(static_cast<int>(page.size()), page_size);
+      for (const IndexedRecord& r : page) {
+        EXPECT_EQ(r.position.id, r.record.complaint().id());
+        EXPECT_EQ(r.position.file_time_ms, r.record.complaint().file_time().seconds() * 1000 +
+                                               r.record.complaint().file_time().nanos() / 1000000);
+        ids.push_back(r.position.id);
+      }
+      if (static_cast<int>(page.size()) < page_size) return ids;
+      after = page.back().position;
+    }
+    ADD_FAILURE() << "scan did not end";
+    return ids;
+  }
+
+  std::vector<std::string> MustDue(int64_t at_ms, int limit = 100) {
+    absl::StatusOr<std::vector<std::string>> due = store_->Due(absl::FromUnixMillis(at_ms), limit);
+    EXPECT_TRUE(due.ok()) << due.status();
+    return due.ok() ? *due : std::vector<std::string>{};
+  }
+
+  std::unique_ptr<simpul::testing::RedisServer> server_;
+  std::unique_ptr<RedisPool> pool_;
+  std::unique_ptr<RedisComplaintStore> store_;
+};
+
+TEST_F(RedisComplaintStoreTest, FilingIsReadBack) {
+  EXPECT_EQ(store_->KeyPrefix(), kPrefix);
+  EXPECT_EQ(store_->EventStreamKey(), absl::StrCat(kPrefix, "events"));
+
+  v1::ComplaintRecord record = NewRecord("SP-0001", kT0);
+  SetDeadline(&record, kT0 + 3000);
+  CaseWrite write = Filing(record, "key-1", "sms-1708");
+  CommitResult result = MustCommit(write);
+  EXPECT_FALSE(result.event_cursor.empty());
+
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-0001");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_THAT(**got, EqualsProto(record));
+
+  absl::StatusOr<std::vector<v1::HistoryEntry>> history = store_->History("SP-0001");
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_THAT(*history, ElementsAre(EqualsProto(write.entry)));
+
+  // Every index of the record lists it, with its position; no other index holds it.
+  const std::vector<std::string> indexes = IndexesOf(record.complaint());
+  EXPECT_THAT(indexes, ElementsAre(AllIndex(), StateIndex(v1::STATE_RECEIVED), UnroutedIndex()));
+  for (const std::string& index : indexes) {
+    std::vector<IndexedRecord> page = MustScan(index, 0, INT64_MAX, std::nullopt, 10);
+    ASSERT_EQ(page.size(), 1u) << index;
+    EXPECT_EQ(page[0].position.file_time_ms, kT0);
+    EXPECT_EQ(page[0].position.id, "SP-0001");
+    EXPECT_THAT(page[0].record, EqualsProto(record));
+  }
+  EXPECT_EQ(IndexesHolding("SP-0001"), std::set<std::string>(indexes.begin(), indexes.end()));
+  EXPECT_THAT(MustScan(StateIndex(v1::STATE_VERIFIED), 0, INT64_MAX, std::nullopt, 10), IsEmpty());
+
+  EXPECT_THAT(MustDue(kT0 + 2999), IsEmpty());
+  EXPECT_THAT(MustDue(kT0 + 3000), ElementsAre("SP-0001"));
+
+  absl::StatusOr<std::optional<v1::IdempotencyRecord>> idem =
+      store_->GetIdempotency("sms-1708", "key-1");
+  ASSERT_TRUE(idem.ok()) << idem.status();
+  ASSERT_TRUE(idem->has_value());
+  EXPECT_THAT(**idem, EqualsProto(write.idempotency->record));
+  // The default TTL of a claim is a week.
+  long long pttl = Raw({"PTTL", absl::StrCat(kPrefix, "idem:8:sms-1708:key-1")}).integer;
+  EXPECT_GT(pttl, absl::ToInt64Milliseconds(absl::Hours(24 * 7) - absl::Minutes(1)));
+  EXPECT_LE(pttl, absl::ToInt64Milliseconds(absl::Hours(24 * 7)));
+
+  // One stream entry {v: "1", e: event} at the returned cursor.
+  RedisReply entries = Raw({"XRANGE", store_->EventStreamKey(), "-", "+"});
+  ASSERT_EQ(entries.elements.size(), 1u);
+  const RedisReply& entry = entries.elements[0];
+  ASSERT_EQ(entry.elements.size(), 2u);
+  EXPECT_EQ(entry.elements[0].str, result.event_cursor);
+  const std::vector<RedisReply>& fields = entry.elements[1].elements;
+  ASSERT_EQ(fields.size(), 4u);
+  EXPECT_EQ(fields[0].str, "v");
+  EXPECT_EQ(fields[1].str, "1");
+  EXPECT_EQ(fields[2].str, "e");
+  v1::ComplaintEvent event;
+  ASSERT_TRUE(event.ParseFromString(fields[3].str));
+  EXPECT_THAT(event, EqualsProto(write.event));
+
+  // Every key lives under the prefix, so under its hash tag.
+  std::vector<std::string> keys = AllKeys();
+  EXPECT_EQ(keys.size(), 8u);  // c, h, 3 indexes, due, idem, events
+  for (const std::string& key : keys) EXPECT_TRUE(absl::StartsWith(key, kPrefix)) << key;
+}
+
+TEST_F(RedisComplaintStoreTest, UnknownIdsReadAsAbsent) {
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("nope");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(got->has_value());
+  absl::StatusOr<std::vector<v1::HistoryEntry>> history = store_->History("nope");
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_THAT(*history, IsEmpty());
+  absl::StatusOr<std::optional<v1::IdempotencyRecord>> idem = store_->GetIdempotency("a", "b");
+  ASSERT_TRUE(idem.ok()) << idem.status();
+  EXPECT_FALSE(idem->has_value());
+  EXPECT_THAT(MustScan(AllIndex(), 0, INT64_MAX, std::nullopt, 10), IsEmpty());
+  EXPECT_THAT(MustDue(kT0), IsEmpty());
+}
+
+TEST_F(RedisComplaintStoreTest, StaleRevisionConflictsAndWritesNothing) {
+  v1::ComplaintRecord r1 = MustFile("SP-0002", kT0, kT0 + 1000);
+  CaseWrite verify = Change(r1, "VerifyComplaint", [](v1::Complaint* c) {
+    c->set_state(v1::STATE_VERIFIED);
+    c->set_agency_id("kota-bogor");
+  });
+  MustCommit(verify);
+  const v1::ComplaintRecord r2 = verify.after;
+
+  const std::map<std::string, std::string> before = Snapshot();
+  const std::set<std::string> indexes_before = IndexesHolding("SP-0002");
+  // A change computed from revision 1 while revision 2 is stored.
+  CaseWrite stale = Change(r1, "ArchiveComplaint", [](v1::Complaint* c) {
+    c->set_state(v1::STATE_ARCHIVED);
+    c->mutable_deadlines()->clear_next();
+  });
+  absl::StatusOr<CommitResult> result = store_->Commit(stale);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, Outcome::kConflict);
+  EXPECT_EQ(result->current_revision, 2);
+  EXPECT_TRUE(result->event_cursor.empty());
+
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-0002");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_THAT(**got, EqualsProto(r2));
+  EXPECT_EQ(HistoryLength("SP-0002"), 2);
+  EXPECT_EQ(StreamLength(), 2);
+  EXPECT_EQ(IndexesHolding("SP-0002"), indexes_before);
+  EXPECT_THAT(MustScan(StateIndex(v1::STATE_ARCHIVED), 0, INT64_MAX, std::nullopt, 10), IsEmpty());
+  EXPECT_THAT(MustDue(kT0 + 1000), ElementsAre("SP-0002"));
+  EXPECT_THAT(ChangedKeys(before), IsEmpty());
+
+  // A change of a case that does not exist conflicts with revision 0.
+  v1::ComplaintRecord ghost = NewRecord("SP-GHOST", kT0);
+  result = store_->Commit(Change(ghost, "VerifyComplaint"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, Outcome::kConflict);
+  EXPECT_EQ(result->current_revision, 0);
+  EXPECT_THAT(ChangedKeys(before), IsEmpty());
+}
+
+TEST_F(RedisComplaintStoreTest, FilingAnExistingIdConflicts) {
+  v1::ComplaintRecord r1 = MustFile("SP-0003", kT0);
+  CaseWrite change =
+      Change(r1, "VerifyComplaint", [](v1::Complaint* c) { c->set_state(v1::STATE_VERIFIED); });
+  MustCommit(change);
+  const std::map<std::string, std::string> before = Snapshot();
+
+  // Same id, filed again (with a fresh idempotency key, which must stay unused).
+  v1::ComplaintRecord again = NewRecord("SP-0003", kT0 + 5);
+  absl::StatusOr<CommitResult> result = store_->Commit(Filing(again, "fresh-key"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, Outcome::kConflict);
+  EXPECT_EQ(result->current_revision, 2);
+  EXPECT_THAT(ChangedKeys(before), IsEmpty());
+  absl::StatusOr<std::optional<v1::IdempotencyRecord>> idem =
+      store_->GetIdempotency("public", "fresh-key");
+  ASSERT_TRUE(idem.ok()) << idem.status();
+  EXPECT_FALSE(idem->has_value());
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-0003");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_THAT(**got, EqualsProto(change.after));
+}
+
+TEST_F(RedisComplaintStoreTest, IdempotencyReplayReturnsTheStoredRecordAndWritesNothing) {
+  CaseWrite first = Filing(NewRecord("SP-0100", kT0), "retry-7", "sms-1708");
+  MustCommit(first);
+  const std::map<std::string, std::string> before = Snapshot();
+
+  // A retry whose filing got a new id: the key wins, nothing is written.
+  CaseWrite retry = Filing(NewRecord("SP-0101", kT0 + 10), "retry-7", "sms-1708");
+  absl::StatusOr<CommitResult> result = store_->Commit(retry);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, Outcome::kIdempotentReplay);
+  EXPECT_THAT(result->replay, EqualsProto(first.idempotency->record));
+  EXPECT_EQ(result->replay.response().tracking_code(), "SP-0100");
+  EXPECT_THAT(ChangedKeys(before), IsEmpty());
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-0101");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(got->has_value());
+  EXPECT_EQ(StreamLength(), 1);
+  EXPECT_EQ(ScanIds(AllIndex()), std::vector<std::string>{"SP-0100"});
+
+  // The key is checked before the id: a retry with the original id replays too.
+  result = store_->Commit(Filing(NewRecord("SP-0100", kT0), "retry-7", "sms-1708"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, Outcome::kIdempotentReplay);
+  EXPECT_THAT(ChangedKeys(before), IsEmpty());
+}
+
+TEST_F(RedisComplaintStoreTest, ConcurrentFilingsWithOneKeyCommitOnce) {
+  constexpr int kThreads = 16;
+  std::vector<absl::StatusOr<CommitResult>> results(kThreads, absl::UnknownError("not run"));
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      CaseWrite write = Filing(NewRecord(absl::StrCat("SP-C", i), kT0 + i), "same-key", "web-1");
+      start.arrive_and_wait();
+      results[i] = store_->Commit(write);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  std::vector<int> winners;
+  for (int i = 0; i < kThreads; ++i) {
+    ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].status();
+    if (results[i]->outcome == Outcome::kCommitted) winners.push_back(i);
+  }
+  ASSERT_EQ(winners.size(), 1u);
+  const std::string winner = absl::StrCat("SP-C", winners[0]);
+  for (int i = 0; i < kThreads; ++i) {
+    if (i == winners[0]) continue;
+    EXPECT_EQ(results[i]->outcome, Outcome::kIdempotentReplay) << i;
+    EXPECT_THAT(results[i]->replay, EqualsProto(IdemRecord(winner))) << i;
+  }
+  for (int i = 0; i < kThreads; ++i) {
+    absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get(absl::StrCat("SP-C", i));
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->has_value(), i == winners[0]) << i;
+  }
+  EXPECT_EQ(StreamLength(), 1);
+  EXPECT_EQ(ScanIds(AllIndex()), std::vector<std::string>{winner});
+}
+
+TEST_F(RedisComplaintStoreTest, SameKeyInTwoChannelsFilesTwice) {
+  MustCommit(Filing(NewRecord("SP-0200", kT0), "k1", "sms-1708"));
+  MustCommit(Filing(NewRecord("SP-0201", kT0), "k1", "web-1"));
+  // Channel and key are kept apart even when they contain the separator.
+  MustCommit(Filing(NewRecord("SP-0202", kT0), "b:c", "a"));
+  MustCommit(Filing(NewRecord("SP-0203", kT0), "c", "a:b"));
+  EXPECT_EQ(StreamLength(), 4);
+  const std::vector<std::pair<std::string, std::string>> claims = {
+      {"sms-1708", "k1"}, {"web-1", "k1"}, {"a", "b:c"}, {"a:b", "c"}};
+  for (size_t i = 0; i < claims.size(); ++i) {
+    absl::StatusOr<std::optional<v1::IdempotencyRecord>> idem =
+        store_->GetIdempotency(claims[i].first, claims[i].second);
+    ASSERT_TRUE(idem.ok()) << idem.status();
+    ASSERT_TRUE(idem->has_value()) << i;
+    EXPECT_EQ((*idem)->response().tracking_code(), absl::StrCat("SP-020", i));
+  }
+}
+
+TEST_F(RedisComplaintStoreTest, StateChangeMovesTheCaseBetweenIndexes) {
+  v1::ComplaintRecord filed = MustFile("SP-0300", kT0);
+  EXPECT_EQ(IndexesHolding("SP-0300"),
+            (std::set<std::string>{AllIndex(), StateIndex(v1::STATE_RECEIVED), UnroutedIndex()}));
+
+  CaseWrite verify = Change(filed, "VerifyComplaint", [](v1::Complaint* c) {
+    c->set_state(v1::STATE_VERIFIED);
+    c->set_agency_id("kota-bogor");
+    c->set_unit_id("dpmptsp-bogor");
+  });
+  MustCommit(verify);
+  const std::set<std::string> verified = {AllIndex(),
+                                          StateIndex(v1::STATE_VERIFIED),
+                                          AgencyIndex("kota-bogor"),
+                                          AgencyStateIndex("kota-bogor", v1::STATE_VERIFIED),
+                                          UnitIndex("dpmptsp-bogor"),
+                                          UnitStateIndex("dpmptsp-bogor", v1::STATE_VERIFIED),
+                                          PublicIndex()};
+  EXPECT_EQ(IndexesHolding("SP-0300"), verified);
+  EXPECT_THAT(ScanIds(StateIndex(v1::STATE_RECEIVED)), IsEmpty());
+  EXPECT_THAT(ScanIds(UnroutedIndex()), IsEmpty());
+  EXPECT_THAT(ScanIds(StateIndex(v1::STATE_VERIFIED)), ElementsAre("SP-0300"));
+  EXPECT_THAT(ScanIds(AgencyStateIndex("kota-bogor", v1::STATE_VERIFIED)), ElementsAre("SP-0300"));
+  EXPECT_THAT(ScanIds(PublicIndex()), ElementsAre("SP-0300"));
+
+  // Disposed and made secret: leaves the VERIFIED indexes and the public listing.
+  CaseWrite dispose = Change(verify.after, "DisposeComplaint", [](v1::Complaint* c) {
+    c->set_state(v1::STATE_DISPOSED);
+    c->set_confidentiality(v1::CONFIDENTIALITY_SECRET);
+  });
+  MustCommit(dispose);
+  EXPECT_EQ(IndexesHolding("SP-0300"),
+            (std::set<std::string>{
+                AllIndex(), StateIndex(v1::STATE_DISPOSED), AgencyIndex("kota-bogor"),
+                AgencyStateIndex("kota-bogor", v1::STATE_DISPOSED), UnitIndex("dpmptsp-bogor"),
+                UnitStateIndex("dpmptsp-bogor", v1::STATE_DISPOSED)}));
+  std::vector<IndexedRecord> page =
+      MustScan(AgencyIndex("kota-bogor"), 0, INT64_MAX, std::nullopt, 10);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_THAT(page[0].record, EqualsProto(dispose.after));
+}
+
+TEST_F(RedisComplaintStoreTest, ScanPaginatesThroughEqualFilingTimes) {
+  // 300 cases: 50 filed one per millisecond before kT0, 200 in the same millisecond kT0 and 50
+  // after it. Ids mix upper case, lower case and punctuation, so bytewise order matters.
+  const char* kLead[] = {"Z", "a", "B", "-", "b"};
+  std::vector<std::pair<int64_t, std::string>> expected;
+  for (int i = 0; i < 300; ++i) {
+    int64_t ms = i < 50 ? kT0 - 50 + i : (i < 250 ? kT0 : kT0 + 1 + (i - 250));
+    std::string id = absl::StrFormat("%s%05d", kLead[(i * 7) % 5], (i * 7919) % 10007);
+    // Commit out of order, so the index order is the store's doing.
+    expected.emplace_back(ms, id);
+  }
+  std::vector<std::pair<int64_t, std::string>> shuffled = expected;
+  std::reverse(shuffled.begin(), shuffled.end());
+  for (const auto& [ms, id] : shuffled) MustFile(id, ms);
+  std::sort(expected.begin(), expected.end());  // std::string compares bytewise
+  const std::set<std::pair<int64_t, std::string>> distinct(expected.begin(), expected.end());
+  ASSERT_EQ(distinct.size(), 300u);
+
+  auto ids_of = [](const std::vector<std::pair<int64_t, std::string>>& items) {
+    std::vector<std::string> ids;
+    for (const auto& item : items) ids.push_back(item.second);
+    return ids;
+  };
+  auto window = [&](int64_t from, int64_t to) {
+    std::vector<std::pair<int64_t, std::string>> out;
+    for (const auto& item : expected) {
+      if (item.first >= from && item.first < to) out.push_back(item);
+    }
+    return out;
+  };
+
+  // Whole index, pages of 7: every id exactly once, in (filing time, id) order.
+  EXPECT_EQ(ScanIds(AllIndex(), 0, INT64_MAX, 7), ids_of(expected));
+  // The windows [from, to).
+  EXPECT_EQ(ScanIds(AllIndex(), kT0, kT0 + 1, 7), ids_of(window(kT0, kT0 + 1)));
+  EXPECT_EQ(ScanIds(AllIndex(), kT0, kT0 + 1, 7).size(), 200u);
+  EXPECT_EQ(ScanIds(AllIndex(), kT0 - 10, kT0 + 5, 7), ids_of(window(kT0 - 10, kT0 + 5)));
+  EXPECT_EQ(ScanIds(AllIndex(), kT0 - 10, kT0 + 5, 7).size(), 10u + 200u + 4u);
+  EXPECT_EQ(ScanIds(AllIndex(), kT0 + 1, kT0 + 51, 7), ids_of(window(kT0 + 1, kT0 + 51)));
+  EXPECT_THAT(ScanIds(AllIndex(), kT0 + 51, kT0 + 100, 7), IsEmpty());
+  EXPECT_THAT(ScanIds(AllIndex(), kT0, kT0, 7), IsEmpty());
+
+  // After a position that is not a member, in the middle of the equal-time run.
+  const std::vector<std::pair<int64_t, std::string>> run = window(kT0, kT0 + 1);
+  const IndexPosition between{kT0, run[99].second + "\x01"};
+  std::vector<IndexedRecord> page = MustScan(AllIndex(), 0, INT64_MAX, between, 3);
+  ASSERT_EQ(page.size(), 3u);
+  EXPECT_EQ(page[0].position.id, run[100].second);
+  EXPECT_EQ(page[2].position.id, run[102].second);
+  // After the last of the run: the first case filed after it.
+  page = MustScan(AllIndex(), 0, INT64_MAX, IndexPosition{kT0, run.back().second}, 1);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].position.file_time_ms, kT0 + 1);
+  // A position before the window starts at the window.
+  page = MustScan(AllIndex(), kT0, kT0 + 1, IndexPosition{kT0 - 20, "zzz"}, 2);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].position.id, run[0].second);
+
+  // A record that disappears is skipped and the page is still filled.
+  ASSERT_EQ(Raw({"DEL", absl::StrCat(kPrefix, "c:", expected[3].second)}).integer, 1);
+  page = MustScan(AllIndex(), 0, INT64_MAX, std::nullopt, 7);
+  std::vector<std::string> got;
+  for (const IndexedRecord& r : page) got.push_back(r.position.id);
+  std::vector<std::string> want = ids_of(expected);
+  want.erase(want.begin() + 3);
+  want.resize(7);
+  EXPECT_EQ(got, want);
+
+  absl::StatusOr<std::vector<IndexedRecord>> bad = store_->Scan(AllIndex(), 0, 1, std::nullopt, 0);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RedisComplaintStoreTest, DueListsEarliestFirstAndFollowsDeadlines) {
+  v1::ComplaintRecord a = MustFile("SP-A", kT0, kT0 + 3000);
+  v1::ComplaintRecord b = MustFile("SP-B", kT0, kT0 + 1000);
+  MustFile("SP-C", kT0, kT0 + 2000);
+  MustFile("SP-NONE", kT0);  // no deadline: never due
+
+  EXPECT_THAT(MustDue(kT0 + 999), IsEmpty());
+  EXPECT_THAT(MustDue(kT0 + 1000), ElementsAre("SP-B"));
+  EXPECT_THAT(MustDue(kT0 + 2500), ElementsAre("SP-B", "SP-C"));
+  EXPECT_THAT(MustDue(kT0 + 60000), ElementsAre("SP-B", "SP-C", "SP-A"));
+  EXPECT_THAT(MustDue(kT0 + 60000, 2), ElementsAre("SP-B", "SP-C"));
+  absl::StatusOr<std::vector<std::string>> all = store_->Due(absl::InfiniteFuture(), 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_THAT(*all, ElementsAre("SP-B", "SP-C", "SP-A"));
+
+  // A's deadline moves to the front.
+  CaseWrite move = Change(a, "Escalate", [](v1::Complaint* c) {
+    *c->mutable_deadlines()->mutable_next() = Ts(kT0 + 500);
+  });
+  MustCommit(move);
+  EXPECT_THAT(MustDue(kT0 + 60000), ElementsAre("SP-A", "SP-B", "SP-C"));
+  EXPECT_THAT(MustDue(kT0 + 500), ElementsAre("SP-A"));
+
+  // B no longer has a deadline: it leaves the queue.
+  MustCommit(Change(b, "Complete", [](v1::Complaint* c) { c->mutable_deadlines()->clear_next(); }));
+  EXPECT_THAT(MustDue(kT0 + 60000), ElementsAre("SP-A", "SP-C"));
+
+  // A deadline inside a millisecond is never reported early.
+  v1::ComplaintRecord d = NewRecord("SP-D", kT0);
+  google::protobuf::Timestamp next = Ts(kT0 + 10000);
+  next.set_nanos(next.nanos() + 500000);  // +0.5 ms
+  *d.mutable_complaint()->mutable_deadlines()->mutable_next() = next;
+  MustCommit(Filing(d));
+  absl::StatusOr<std::vector<std::string>> early =
+      store_->Due(absl::FromUnixMillis(kT0 + 10000) + absl::Microseconds(499), 10);
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_THAT(*early, ElementsAre("SP-A", "SP-C"));
+  EXPECT_THAT(MustDue(kT0 + 10001), ElementsAre("SP-A", "SP-C", "SP-D"));
+
+  absl::StatusOr<std::vector<std::string>> bad = store_->Due(absl::Now(), 0);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RedisComplaintStoreTest, HistoryKeepsOrderOverCommits) {
+  CaseWrite filing = Filing(NewRecord("SP-0400", kT0));
+  MustCommit(filing);
+  std::vector<v1::HistoryEntry> written = {filing.entry};
+  v1::ComplaintRecord current = filing.after;
+  const std::vector<std::pair<std::string, v1::State>> steps = {
+      {"VerifyComplaint", v1::STATE_VERIFIED},
+      {"DisposeComplaint", v1::STATE_DISPOSED},
+      {"StartWork", v1::STATE_IN_PROGRESS},
+      {"RespondToComplaint", v1::STATE_RESPONDED},
+      {"AutoComplete", v1::STATE_COMPLETED}};
+  for (const auto& [action, state] : steps) {
+    CaseWrite change =
+        Change(current, action, [state = state](v1::Complaint* c) { c->set_state(state); });
+    MustCommit(change);
+    written.push_back(change.entry);
+    current = change.after;
+  }
+  absl::StatusOr<std::vector<v1::HistoryEntry>> history = store_->History("SP-0400");
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 6u);
+  std::vector<::testing::Matcher<v1::HistoryEntry>> matchers;
+  for (const v1::HistoryEntry& e : written) matchers.push_back(EqualsProto(e));
+  EXPECT_THAT(*history, ElementsAreArray(matchers));
+  for (size_t i = 0; i < history->size(); ++i) EXPECT_EQ((*history)[i].sequence(), i + 1);
+  EXPECT_EQ((*history)[5].action(), "AutoComplete");
+  EXPECT_EQ(StreamLength(), 6);
+}
+
+TEST_F(RedisComplaintStoreTest, IdempotencyRecordExpires) {
+  MustCommit(Filing(NewRecord("SP-0500", kT0), "short", "public", absl::Milliseconds(200)));
+  long long pttl = Raw({"PTTL", absl::StrCat(kPrefix, "idem:6:public:short")}).integer;
+  EXPECT_GT(pttl, 0);
+  EXPECT_LE(pttl, 200);
+
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  bool expired = false;
+  while (absl::Now() < give_up) {
+    absl::StatusOr<std::optional<v1::IdempotencyRecord>> idem =
+        store_->GetIdempotency("public", "short");
+    ASSERT_TRUE(idem.ok()) << idem.status();
+    if (!idem->has_value()) {
+      expired = true;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(expired);
+  // The key is free again: a new filing with it commits.
+  MustCommit(Filing(NewRecord("SP-0501", kT0), "short", "public"));
+  absl::StatusOr<std::optional<v1::IdempotencyRecord>> idem =
+      store_->GetIdempotency("public", "short");
+  ASSERT_TRUE(idem.ok() && idem->has_value());
+  EXPECT_EQ((*idem)->response().tracking_code(), "SP-0501");
+}
+
+TEST_F(RedisComplaintStoreTest, EverythingSurvivesARedisRestart) {
+  CaseWrite filing = Filing(NewRecord("SP-0600", kT0), "persist", "sms-1708");
+  SetDeadline(&filing.after, kT0 + 1000);
+  MustCommit(filing);
+  CaseWrite verify = Change(filing.after, "VerifyComplaint", [](v1::Complaint* c) {
+    c->set_state(v1::STATE_VERIFIED);
+    c->set_agency_id("kota-bogor");
+    *c->mutable_deadlines()->mutable_next() = Ts(kT0 + 2000);
+  });
+  MustCommit(verify);
+  MustFile("SP-0601", kT0 + 1, kT0 + 1500);
+  const std::map<std::string, std::string> before = Snapshot();
+
+  server_->Kill();
+  ASSERT_TRUE(server_->Restart().ok());
+  Connect();
+
+  EXPECT_THAT(ChangedKeys(before), IsEmpty());
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-0600");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+  EXPECT_THAT(**got, EqualsProto(verify.after));
+  absl::StatusOr<std::vector<v1::HistoryEntry>> history = store_->History("SP-0600");
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_THAT(*history, ElementsAre(EqualsProto(filing.entry), EqualsProto(verify.entry)));
+  EXPECT_THAT(ScanIds(AllIndex()), ElementsAre("SP-0600", "SP-0601"));
+  EXPECT_THAT(ScanIds(AgencyStateIndex("kota-bogor", v1::STATE_VERIFIED)), ElementsAre("SP-0600"));
+  EXPECT_THAT(MustDue(kT0 + 5000), ElementsAre("SP-0601", "SP-0600"));
+  EXPECT_EQ(StreamLength(), 3);
+  absl::StatusOr<std::optional<v1::IdempotencyRecord>> idem =
+      store_->GetIdempotency("sms-1708", "persist");
+  ASSERT_TRUE(idem.ok() && idem->has_value());
+  EXPECT_THAT(**idem, EqualsProto(filing.idempotency->record));
+
+  // Revisions survive too: a stale write still conflicts, the current one commits.
+  absl::StatusOr<CommitResult> stale = store_->Commit(Change(filing.after, "Archive"));
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_EQ(stale->outcome, Outcome::kConflict);
+  EXPECT_EQ(stale->current_revision, 2);
+  MustCommit(Change(verify.after, "DisposeComplaint"));
+}
+
+TEST_F(RedisComplaintStoreTest, RedisDownIsUnavailable) {
+  MustFile("SP-0700", kT0);
+  server_->Kill();
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-0700");
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable) << got.status();
+  absl::StatusOr<CommitResult> result = store_->Commit(Filing(NewRecord("SP-0701", kT0)));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  absl::StatusOr<std::vector<IndexedRecord>> page =
+      store_->Scan(AllIndex(), 0, INT64_MAX, std::nullopt, 10);
+  EXPECT_EQ(page.status().code(), absl::StatusCode::kUnavailable) << page.status();
+}
+
+TEST_F(RedisComplaintStoreTest, CorruptValuesAreInternalNamingTheKey) {
+  MustFile("SP-0800", kT0);
+  const std::string record_key = absl::StrCat(kPrefix, "c:SP-0800");
+  const std::string garbage = "\x07garbage";
+  Raw({"HSET", record_key, "d", garbage});
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-0800");
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(got.status().message(), HasSubstr(record_key));
+  absl::StatusOr<std::vector<IndexedRecord>> page =
+      store_->Scan(AllIndex(), 0, INT64_MAX, std::nullopt, 10);
+  EXPECT_EQ(page.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(page.status().message(), HasSubstr(record_key));
+
+  const std::string history_key = absl::StrCat(kPrefix, "h:SP-0800");
+  Raw({"RPUSH", history_key, garbage});
+  absl::StatusOr<std::vector<v1::HistoryEntry>> history = store_->History("SP-0800");
+  EXPECT_EQ(history.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(history.status().message(), HasSubstr(history_key));
+
+  const std::string idem_key = absl::StrCat(kPrefix, "idem:6:public:bad");
+  Raw({"SET", idem_key, garbage});
+  absl::StatusOr<std::optional<v1::IdempotencyRecord>> idem =
+      store_->GetIdempotency("public", "bad");
+  EXPECT_EQ(idem.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(idem.status().message(), HasSubstr(idem_key));
+  absl::StatusOr<CommitResult> replay = store_->Commit(Filing(NewRecord("SP-0801", kT0), "bad"));
+  EXPECT_EQ(replay.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(replay.status().message(), HasSubstr(idem_key));
+}
+
+TEST_F(RedisComplaintStoreTest, KeyOfTheWrongTypeFailsBeforeWriting) {
+  MustFile("SP-0900", kT0);
+  // The unrouted index is clobbered with a string: a filing that would add to it fails whole.
+  const std::string unrouted = absl::StrCat(kPrefix, "ix:", UnroutedIndex());
+  Raw({"DEL", unrouted});
+  Raw({"SET", unrouted, "not a sorted set"});
+  const std::map<std::string, std::string> before = Snapshot();
+  absl::StatusOr<CommitResult> result = store_->Commit(Filing(NewRecord("SP-0901", kT0), "w"));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr(unrouted));
+  EXPECT_THAT(ChangedKeys(before), IsEmpty());
+}
+
+TEST_F(RedisComplaintStoreTest, MalformedWritesAreInvalidArguments) {
+  v1::ComplaintRecord filed = MustFile("SP-1000", kT0);
+  const std::map<std::string, std::string> before = Snapshot();
+
+  CaseWrite no_id = Filing(NewRecord("", kT0));
+  CaseWrite bad_filing_revision = Filing(NewRecord("SP-1001", kT0));
+  bad_filing_revision.after.mutable_complaint()->set_revision(2);
+  CaseWrite skipped_revision = Change(filed, "Verify");
+  skipped_revision.after.mutable_complaint()->set_revision(3);
+  CaseWrite other_id = Change(filed, "Verify");
+  other_id.after.mutable_complaint()->set_id("SP-1002");
+  CaseWrite claim_on_change = Change(filed, "Verify");
+  claim_on_change.idempotency = IdempotencyClaim{"public", "k", IdemRecord("SP-1000")};
+  CaseWrite empty_key = Filing(NewRecord("SP-1003", kT0), "");
+  CaseWrite zero_ttl = Filing(NewRecord("SP-1004", kT0), "k", "public", absl::ZeroDuration());
+  for (const CaseWrite* write : {&no_id, &bad_filing_revision, &skipped_revision, &other_id,
+                                 &claim_on_change, &empty_key, &zero_ttl}) {
+    absl::StatusOr<CommitResult> result = store_->Commit(*write);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
+  }
+  EXPECT_THAT(ChangedKeys(before), IsEmpty());
+}
+
+TEST_F(RedisComplaintStoreTest, KeyPrefixSeparatesStores) {
+  RedisComplaintStore other(pool_.get(), {.key_prefix = "test:{x}:", .stream_max_len = 0});
+  EXPECT_EQ(other.EventStreamKey(), "test:{x}:events");
+  CaseWrite write = Filing(NewRecord("SP-1100", kT0), "k");
+  absl::StatusOr<CommitResult> result = other.Commit(write);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, Outcome::kCommitted);
+  for (const std::string& key : AllKeys()) EXPECT_TRUE(absl::StartsWith(key, "test:{x}:")) << key;
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-1100");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(got->has_value());
+  // The same filing in the default store is independent.
+  MustCommit(write);
+}
+
+}  // namespace
+}  // namespace simpul::complaints

@@ -1,0 +1,694 @@
+// Tests of RegistryRouter against a real registry: a real redis-server and the registry's
+// store, domain logic, change-feed hub and gRPC adapter served in-process on a loopback port,
+// assembled as services/registry/main.cc does. Covers resolution, the cache, invalidation
+// through the change feed, a registry outage and its restart on the same port.
+#include "services/complaints/registry_router.h"
+
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "common/clock.h"
+#include "common/executor.h"
+#include "common/identity.h"
+#include "common/logging.h"
+#include "common/redis.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/registry/feed.h"
+#include "services/registry/grpc_service.h"
+#include "services/registry/redis_store.h"
+#include "services/registry/registry.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/registry_fixtures.h"
+
+namespace simpul::complaints {
+namespace {
+
+namespace v1 = ::simpul::registry::v1;
+using ::simpul::testing::CompleteComponents;
+using ::simpul::testing::MakeAgency;
+using ::simpul::testing::MakeDate;
+using ::simpul::testing::RedisServer;
+using ::testing::HasSubstr;
+
+constexpr char kKey[] = "router-test-identity-key-0123456789abcdef0123456789";
+constexpr absl::Duration kCallTimeout = absl::Milliseconds(300);
+// Bounded waits: the feed hub wakes within ~500 ms, a reconnect takes a few backoff steps.
+constexpr absl::Duration kFeedWait = absl::Seconds(5);
+constexpr absl::Duration kPoll = absl::Milliseconds(20);
+
+// Eventually polls `done` every 20 ms until it holds or `timeout` passes.
+bool Eventually(const std::function<bool()>& done, absl::Duration timeout = kFeedWait) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (done()) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(kPoll);
+  }
+}
+
+// InProcessRegistry is simpul-registry without its process shell: the same parts, served by a
+// plain grpc::Server on 127.0.0.1:<port>.
+class InProcessRegistry {
+ public:
+  // `feed_max_len`: change events kept in the feed (older ones are trimmed).
+  InProcessRegistry(int redis_port, const IdentitySigner* signer, int64_t feed_max_len = 1000000)
+      : pool_(RedisOptions{.port = redis_port, .pool_size = 4}),
+        store_(&pool_, registry::RedisRegistryStore::Options{.feed_max_len = feed_max_len}),
+        domain_(store_, clock_, registry::RegistryOptions{}),
+        hub_(store_),
+        executor_(4, 1000),
+        service_(domain_, store_, hub_, executor_, signer, clock_) {}
+
+  ~InProcessRegistry() { Shutdown(); }
+
+  // Start serves on `port` (0: any free port) and returns the port, or 0 on failure.
+  int Start(int port) {
+    int selected = 0;
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials(),
+                             &selected);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr) return 0;
+    hub_.Start();
+    return selected;
+  }
+
+  // Shutdown ends the watch streams (as the registry's drain does), stops the server and
+  // drains the workers.
+  void Shutdown() {
+    if (server_ == nullptr) return;
+    hub_.Stop();
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    executor_.Shutdown();
+    server_.reset();
+  }
+
+ private:
+  RedisPool pool_;
+  registry::RedisRegistryStore store_;
+  SystemClock clock_;
+  registry::StandardsRegistry domain_;
+  registry::ChangeFeedHub hub_;
+  Executor executor_;
+  registry::RegistryGrpcService service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// Yesterday-ish in Jakarta: adoption dates must not be in the future.
+common::v1::Date DaysAgo(int days) {
+  absl::CivilDay day = absl::ToCivilDay(absl::Now(), absl::FixedTimeZone(7 * 3600)) - days;
+  return MakeDate(static_cast<int>(day.year()), day.month(), day.day());
+}
+
+class RegistryRouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetLogSink([this](std::string_view line) {
+      absl::MutexLock lock(&log_mu_);
+      log_.emplace_back(line);
+    });
+    auto redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    auto signer = IdentitySigner::Create(kKey);
+    ASSERT_TRUE(signer.ok()) << signer.status();
+    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
+    ASSERT_NO_FATAL_FAILURE(StartRegistry(0));
+    admin_ = AdminStub(port_);
+    ASSERT_NO_FATAL_FAILURE(Seed());
+    MakeRouter(RouterOptions());
+  }
+
+  static RegistryRouter::Options RouterOptions() {
+    return RegistryRouter::Options{.call_timeout = kCallTimeout,
+                                   .reconnect_min = absl::Milliseconds(50),
+                                   .reconnect_max = absl::Milliseconds(400)};
+  }
+
+  void MakeRouter(RegistryRouter::Options options) {
+    router_.reset();
+    router_ = std::make_unique<RegistryRouter>(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()),
+        options);
+  }
+
+  void TearDown() override {
+    router_.reset();  // stops the watch before the registry goes
+    registry_.reset();
+    SetLogSink(nullptr);
+  }
+
+  // LogLines returns the router's log lines so far.
+  std::vector<std::string> LogLines() {
+    absl::MutexLock lock(&log_mu_);
+    return log_;
+  }
+
+  void StartRegistry(int port) {
+    registry_ = std::make_unique<InProcessRegistry>(redis_->port(), signer_.get());
+    port_ = registry_->Start(port);
+    ASSERT_NE(port_, 0) << "cannot listen on 127.0.0.1:" << port;
+  }
+
+  // AdminStub talks to the registry on `port`, reconnecting quickly after a restart.
+  static std::unique_ptr<v1::Registry::Stub> AdminStub(int port) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
+    return v1::Registry::NewStub(grpc::CreateCustomChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args));
+  }
+
+  // WhileRouterIsAway stops the registry the router talks to, runs `change` against a second
+  // registry on the same Redis (so the router's watch cannot see it), then brings the first
+  // registry back on its port.
+  void WhileRouterIsAway(const std::function<void()>& change, int64_t feed_max_len = 1000000) {
+    registry_->Shutdown();
+    ASSERT_TRUE(Eventually([&] { return !router_->stats().watching; }));
+    {
+      InProcessRegistry side(redis_->port(), signer_.get(), feed_max_len);
+      const int side_port = side.Start(0);
+      ASSERT_NE(side_port, 0);
+      std::unique_ptr<v1::Registry::Stub> main_admin = std::exchange(admin_, AdminStub(side_port));
+      change();
+      admin_ = std::move(main_admin);
+    }
+    const int port = port_;
+    registry_.reset();
+    ASSERT_NO_FATAL_FAILURE(StartRegistry(port));
+    ASSERT_EQ(port_, port);
+  }
+
+  std::unique_ptr<grpc::ClientContext> AdminCtx() {
+    common::v1::Principal p;
+    p.set_role(common::v1::ROLE_PLATFORM_ADMIN);
+    p.set_subject("router-test-admin");
+    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx->set_wait_for_ready(true);
+    ctx->AddMetadata(std::string(kIdentityMetadataKey), signer_->Sign(p));
+    return ctx;
+  }
+
+  // Seed: one agency with one unit (WIB) and two services; akta-kelahiran has an adopted
+  // standard, ktp-el has none.
+  void Seed() {
+    v1::CreateAgencyRequest agency;
+    *agency.mutable_agency() = MakeAgency("kab-padang-pariaman", v1::AGENCY_KIND_REGENCY, "13.05");
+    v1::CreateAgencyResponse agency_resp;
+    grpc::Status s = admin_->CreateAgency(AdminCtx().get(), agency, &agency_resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    v1::CreateServiceUnitRequest unit;
+    unit.mutable_unit()->set_id("disdukcapil-pp");
+    unit.mutable_unit()->set_agency_id("kab-padang-pariaman");
+    unit.mutable_unit()->set_name("Dinas Kependudukan dan Pencatatan Sipil");
+    unit.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
+    v1::CreateServiceUnitResponse unit_resp;
+    s = admin_->CreateServiceUnit(AdminCtx().get(), unit, &unit_resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    for (const char* id : {"akta-kelahiran", "ktp-el"}) {
+      v1::CreateServiceRequest service;
+      service.mutable_service()->set_id(id);
+      service.mutable_service()->set_unit_id("disdukcapil-pp");
+      service.mutable_service()->set_name(absl::StrCat("Layanan ", id));
+      v1::CreateServiceResponse service_resp;
+      s = admin_->CreateService(AdminCtx().get(), service, &service_resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+    }
+    ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {{"ringan", 2}, {"berat", 14}}, 5));
+  }
+
+  // Adopt creates, consults on and adopts a new version of `service_id` with these complaint
+  // terms, returning its id in *id.
+  void Adopt(const std::string& service_id, const std::vector<std::pair<std::string, int>>& classes,
+             int response_days, std::string* id = nullptr) {
+    v1::CreateStandardVersionRequest create;
+    create.set_service_id(service_id);
+    *create.mutable_components() = CompleteComponents();
+    auto* handling = create.mutable_components()->mutable_complaint_handling();
+    handling->set_response_working_days(response_days);
+    handling->clear_resolution_classes();
+    for (const auto& [name, days] : classes) {
+      auto* c = handling->add_resolution_classes();
+      c->set_name(name);
+      c->set_working_days(days);
+    }
+    v1::CreateStandardVersionResponse created;
+    grpc::Status s = admin_->CreateStandardVersion(AdminCtx().get(), create, &created);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    v1::StartPublicConsultationRequest start;
+    start.set_id(created.version().id());
+    start.set_expected_revision(created.version().revision());
+    v1::StartPublicConsultationResponse started;
+    s = admin_->StartPublicConsultation(AdminCtx().get(), start, &started);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    v1::AdoptStandardVersionRequest adopt;
+    adopt.set_id(created.version().id());
+    adopt.set_expected_revision(started.version().revision());
+    adopt.mutable_adoption()->set_decree_number("SK Kadis No. 470/12/2026");
+    *adopt.mutable_adoption()->mutable_decree_date() = DaysAgo(10);
+    *adopt.mutable_adoption()->mutable_effective_from() = DaysAgo(5);
+    v1::AdoptStandardVersionResponse adopted;
+    s = admin_->AdoptStandardVersion(AdminCtx().get(), adopt, &adopted);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    if (id != nullptr) *id = adopted.version().id();
+  }
+
+  void SetUnitTimeZone(common::v1::TimeZone zone) {
+    v1::GetServiceUnitRequest get;
+    get.set_id("disdukcapil-pp");
+    v1::GetServiceUnitResponse unit;
+    grpc::Status s = admin_->GetServiceUnit(AdminCtx().get(), get, &unit);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    v1::UpdateServiceUnitRequest update;
+    *update.mutable_unit() = unit.unit();
+    update.mutable_unit()->set_time_zone(zone);
+    update.set_expected_revision(unit.unit().revision());
+    v1::UpdateServiceUnitResponse updated;
+    s = admin_->UpdateServiceUnit(AdminCtx().get(), update, &updated);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  // StartWatching starts the router and waits until its cache is in use.
+  void StartWatching() {
+    router_->Start();
+    ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }))
+        << "the router never caught up with the change feed";
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<IdentitySigner> signer_;
+  std::unique_ptr<InProcessRegistry> registry_;
+  int port_ = 0;
+  std::unique_ptr<v1::Registry::Stub> admin_;
+  std::unique_ptr<RegistryRouter> router_;
+  absl::Mutex log_mu_;
+  std::vector<std::string> log_ ABSL_GUARDED_BY(log_mu_);
+};
+
+TEST_F(RegistryRouterTest, ResolvesAServiceWithAnAdoptedStandard) {
+  absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(route.ok()) << route.status();
+  EXPECT_EQ(route->service_id, "akta-kelahiran");
+  EXPECT_EQ(route->unit_id, "disdukcapil-pp");
+  EXPECT_EQ(route->agency_id, "kab-padang-pariaman");
+  EXPECT_EQ(route->time_zone, common::v1::TIME_ZONE_WIB);
+  EXPECT_EQ(route->standard_version_id, "akta-kelahiran.v1");
+  EXPECT_EQ(route->response_working_days, 5);
+  ASSERT_EQ(route->resolution_classes.size(), 2u);
+  EXPECT_EQ(route->resolution_classes[0].name, "ringan");
+  EXPECT_EQ(route->resolution_classes[0].working_days, 2);
+  EXPECT_EQ(route->resolution_classes[1].name, "berat");
+  EXPECT_EQ(route->resolution_classes[1].working_days, 14);
+
+  absl::StatusOr<Route> unit = router_->ResolveUnit("disdukcapil-pp");
+  ASSERT_TRUE(unit.ok()) << unit.status();
+  EXPECT_EQ(unit->service_id, "");
+  EXPECT_EQ(unit->unit_id, "disdukcapil-pp");
+  EXPECT_EQ(unit->agency_id, "kab-padang-pariaman");
+  EXPECT_EQ(unit->time_zone, common::v1::TIME_ZONE_WIB);
+  EXPECT_EQ(unit->standard_version_id, "");
+}
+
+TEST_F(RegistryRouterTest, AServiceWithoutAnAdoptedStandardRoutesWithoutTerms) {
+  absl::StatusOr<Route> route = router_->ResolveService("ktp-el");
+  ASSERT_TRUE(route.ok()) << route.status();
+  EXPECT_EQ(route->unit_id, "disdukcapil-pp");
+  EXPECT_EQ(route->agency_id, "kab-padang-pariaman");
+  EXPECT_EQ(route->time_zone, common::v1::TIME_ZONE_WIB);
+  EXPECT_EQ(route->standard_version_id, "");
+  EXPECT_EQ(route->response_working_days, 0);
+  EXPECT_TRUE(route->resolution_classes.empty());
+}
+
+TEST_F(RegistryRouterTest, UnknownServiceAndUnitAreNotFound) {
+  absl::StatusOr<Route> route = router_->ResolveService("akta-kematian");
+  EXPECT_EQ(route.status().code(), absl::StatusCode::kNotFound) << route.status();
+  EXPECT_THAT(route.status().message(), HasSubstr("akta-kematian"));
+  absl::StatusOr<Route> unit = router_->ResolveUnit("dinas-tidak-ada");
+  EXPECT_EQ(unit.status().code(), absl::StatusCode::kNotFound) << unit.status();
+  EXPECT_THAT(unit.status().message(), HasSubstr("dinas-tidak-ada"));
+}
+
+TEST_F(RegistryRouterTest, AgencyExists) {
+  absl::StatusOr<bool> known = router_->AgencyExists("kab-padang-pariaman");
+  ASSERT_TRUE(known.ok()) << known.status();
+  EXPECT_TRUE(*known);
+  absl::StatusOr<bool> unknown = router_->AgencyExists("kota-bogor");
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_FALSE(*unknown);
+}
+
+TEST_F(RegistryRouterTest, WithoutTheWatchEveryCallGoesToTheRegistry) {
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  const RegistryRouter::Stats before = router_->stats();
+  EXPECT_FALSE(before.watching);
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  const RegistryRouter::Stats after = router_->stats();
+  EXPECT_EQ(after.registry_calls, before.registry_calls + 3);  // service, unit, standard
+  EXPECT_EQ(after.cache_hits, 0);
+}
+
+TEST_F(RegistryRouterTest, ASecondResolveIsServedFromTheCache) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  absl::StatusOr<Route> first = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(first.ok()) << first.status();
+  const RegistryRouter::Stats before = router_->stats();
+  absl::StatusOr<Route> second = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(second.ok()) << second.status();
+  const RegistryRouter::Stats after = router_->stats();
+  EXPECT_EQ(after.registry_calls, before.registry_calls);
+  EXPECT_EQ(after.cache_hits, before.cache_hits + 1);
+  EXPECT_EQ(second->standard_version_id, first->standard_version_id);
+  EXPECT_EQ(second->resolution_classes.size(), first->resolution_classes.size());
+
+  // The unit was cached on the way; NOT_FOUND and "no such agency" are cached too.
+  ASSERT_TRUE(router_->ResolveUnit("disdukcapil-pp").ok());
+  EXPECT_EQ(router_->ResolveService("akta-kematian").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(router_->AgencyExists("kota-bogor").ok());
+  const RegistryRouter::Stats negatives = router_->stats();
+  EXPECT_EQ(router_->ResolveService("akta-kematian").status().code(), absl::StatusCode::kNotFound);
+  absl::StatusOr<bool> bogor = router_->AgencyExists("kota-bogor");
+  ASSERT_TRUE(bogor.ok()) << bogor.status();
+  EXPECT_FALSE(*bogor);
+  EXPECT_EQ(router_->stats().registry_calls, negatives.registry_calls);
+  EXPECT_EQ(router_->stats().cache_hits, negatives.cache_hits + 2);
+}
+
+TEST_F(RegistryRouterTest, NotFoundAnswersExpireAfterTheNegativeTtl) {
+  RegistryRouter::Options options = RouterOptions();
+  options.negative_ttl = absl::Milliseconds(200);
+  MakeRouter(options);
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  ASSERT_TRUE(router_->AgencyExists("kota-bogor").ok());
+  const RegistryRouter::Stats cached = router_->stats();
+  ASSERT_TRUE(router_->AgencyExists("kota-bogor").ok());
+  EXPECT_EQ(router_->stats().registry_calls, cached.registry_calls);  // from the cache
+  absl::SleepFor(absl::Milliseconds(300));                            // past the TTL
+  absl::StatusOr<bool> exists = router_->AgencyExists("kota-bogor");
+  ASSERT_TRUE(exists.ok()) << exists.status();
+  EXPECT_FALSE(*exists);
+  EXPECT_EQ(router_->stats().registry_calls, cached.registry_calls + 1);
+  EXPECT_EQ(router_->stats().cache_hits, cached.cache_hits + 1);
+}
+
+TEST_F(RegistryRouterTest, TheCacheIsBoundedByMaxEntries) {
+  RegistryRouter::Options options = RouterOptions();
+  options.max_entries = 2;
+  MakeRouter(options);
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  ASSERT_TRUE(router_->ResolveUnit("disdukcapil-pp").ok());
+  ASSERT_TRUE(router_->AgencyExists("kab-padang-pariaman").ok());
+  ASSERT_TRUE(router_->ResolveUnit("disdukcapil-pp").ok());  // now the most recently used
+  ASSERT_TRUE(router_->AgencyExists("kota-bogor").ok());     // evicts kab-padang-pariaman
+  const RegistryRouter::Stats before = router_->stats();
+  ASSERT_TRUE(router_->ResolveUnit("disdukcapil-pp").ok());
+  ASSERT_TRUE(router_->AgencyExists("kota-bogor").ok());
+  EXPECT_EQ(router_->stats().registry_calls, before.registry_calls);
+  ASSERT_TRUE(router_->AgencyExists("kab-padang-pariaman").ok());
+  EXPECT_EQ(router_->stats().registry_calls, before.registry_calls + 1);
+}
+
+TEST_F(RegistryRouterTest, ANewlyAdoptedVersionReplacesTheCachedTerms) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  absl::StatusOr<Route> cached = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_EQ(cached->standard_version_id, "akta-kelahiran.v1");
+  const int64_t invalidations = router_->stats().invalidations;
+
+  std::string v2;
+  ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {{"sedang", 7}}, 3, &v2));
+  absl::StatusOr<Route> route;
+  ASSERT_TRUE(Eventually([&] {
+    route = router_->ResolveService("akta-kelahiran");
+    return route.ok() && route->standard_version_id == v2;
+  })) << "the adoption never reached the cache: "
+      << route.status();
+  EXPECT_EQ(route->response_working_days, 3);
+  ASSERT_EQ(route->resolution_classes.size(), 1u);
+  EXPECT_EQ(route->resolution_classes[0].name, "sedang");
+  EXPECT_EQ(route->resolution_classes[0].working_days, 7);
+  EXPECT_GT(router_->stats().invalidations, invalidations);
+}
+
+TEST_F(RegistryRouterTest, AUnitTimeZoneChangeReachesCachedServiceRoutes) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  ASSERT_TRUE(router_->ResolveService("ktp-el").ok());
+  const RegistryRouter::Stats before = router_->stats();
+  absl::StatusOr<Route> cached = router_->ResolveService("ktp-el");
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  ASSERT_EQ(router_->stats().cache_hits, before.cache_hits + 1);  // really cached
+  EXPECT_EQ(cached->time_zone, common::v1::TIME_ZONE_WIB);
+
+  ASSERT_NO_FATAL_FAILURE(SetUnitTimeZone(common::v1::TIME_ZONE_WITA));
+  for (const char* id : {"akta-kelahiran", "ktp-el"}) {
+    absl::StatusOr<Route> route;
+    EXPECT_TRUE(Eventually([&] {
+      route = router_->ResolveService(id);
+      return route.ok() && route->time_zone == common::v1::TIME_ZONE_WITA;
+    })) << id
+        << ": " << (route.ok() ? "still the old time zone" : route.status().ToString());
+  }
+  absl::StatusOr<Route> unit = router_->ResolveUnit("disdukcapil-pp");
+  ASSERT_TRUE(unit.ok()) << unit.status();
+  EXPECT_EQ(unit->time_zone, common::v1::TIME_ZONE_WITA);
+  // Both service routes and the unit were dropped by the one event.
+  EXPECT_GE(router_->stats().invalidations, before.invalidations + 3);
+}
+
+TEST_F(RegistryRouterTest, ANewAgencyReplacesACachedAbsence) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  absl::StatusOr<bool> before = router_->AgencyExists("kota-bogor");
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_FALSE(*before);
+  v1::CreateAgencyRequest agency;
+  *agency.mutable_agency() = MakeAgency("kota-bogor", v1::AGENCY_KIND_CITY, "32.71");
+  v1::CreateAgencyResponse created;
+  grpc::Status s = admin_->CreateAgency(AdminCtx().get(), agency, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(Eventually([&] {
+    absl::StatusOr<bool> exists = router_->AgencyExists("kota-bogor");
+    return exists.ok() && *exists;
+  }));
+}
+
+TEST_F(RegistryRouterTest, ARegistryOutageFailsFastAndStopsTheCache) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  registry_->Shutdown();
+
+  // An uncached service goes to the registry and fails within about call_timeout.
+  absl::Time start = absl::Now();
+  absl::StatusOr<Route> route = router_->ResolveService("ktp-el");
+  absl::Duration took = absl::Now() - start;
+  EXPECT_TRUE(route.status().code() == absl::StatusCode::kUnavailable ||
+              route.status().code() == absl::StatusCode::kDeadlineExceeded)
+      << route.status();
+  EXPECT_LT(took, kCallTimeout + absl::Milliseconds(500));
+
+  // The watch notices, and the cached route is no longer served.
+  EXPECT_TRUE(Eventually([&] { return !router_->stats().watching; }));
+  start = absl::Now();
+  route = router_->ResolveService("akta-kelahiran");
+  took = absl::Now() - start;
+  EXPECT_TRUE(route.status().code() == absl::StatusCode::kUnavailable ||
+              route.status().code() == absl::StatusCode::kDeadlineExceeded)
+      << route.status();
+  EXPECT_LT(took, kCallTimeout + absl::Milliseconds(500));
+  absl::StatusOr<bool> exists = router_->AgencyExists("kab-padang-pariaman");
+  EXPECT_TRUE(exists.status().code() == absl::StatusCode::kUnavailable ||
+              exists.status().code() == absl::StatusCode::kDeadlineExceeded)
+      << exists.status();
+}
+
+TEST_F(RegistryRouterTest, AnUnresponsiveRegistryTimesOutWithinTheCallTimeout) {
+  // A socket that completes TCP handshakes (the kernel does) but never speaks HTTP/2.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  RegistryRouter silent(grpc::CreateChannel(absl::StrCat("127.0.0.1:", ntohs(addr.sin_port)),
+                                            grpc::InsecureChannelCredentials()),
+                        RouterOptions());
+  silent.Start();
+  for (int i = 0; i < 2; ++i) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<Route> route = silent.ResolveService("akta-kelahiran");
+    const absl::Duration took = absl::Now() - start;
+    EXPECT_TRUE(route.status().code() == absl::StatusCode::kDeadlineExceeded ||
+                route.status().code() == absl::StatusCode::kUnavailable)
+        << route.status();
+    EXPECT_LT(took, kCallTimeout + absl::Milliseconds(500));
+  }
+  const absl::Time start = absl::Now();
+  absl::StatusOr<bool> exists = silent.AgencyExists("kab-padang-pariaman");
+  EXPECT_FALSE(exists.ok());
+  EXPECT_LT(absl::Now() - start, kCallTimeout + absl::Milliseconds(500));
+  EXPECT_FALSE(silent.stats().watching);
+  const absl::Time stop_start = absl::Now();
+  silent.Stop();
+  EXPECT_LT(absl::Now() - stop_start, absl::Seconds(1));
+  close(fd);
+}
+
+TEST_F(RegistryRouterTest, RecoversWhenTheRegistryComesBackOnTheSamePort) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  registry_->Shutdown();
+  ASSERT_TRUE(Eventually([&] { return !router_->stats().watching; }));
+  EXPECT_FALSE(router_->ResolveService("akta-kelahiran").ok());
+
+  const int port = port_;
+  registry_.reset();
+  ASSERT_NO_FATAL_FAILURE(StartRegistry(port));
+  ASSERT_EQ(port_, port);
+  EXPECT_TRUE(Eventually(
+      [&] { return router_->stats().watching && router_->ResolveService("akta-kelahiran").ok(); },
+      absl::Seconds(10)))
+      << "the router did not recover";
+
+  // Invalidation works again on the new stream.
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  std::string v2;
+  ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {{"sedang", 7}}, 3, &v2));
+  EXPECT_TRUE(Eventually([&] {
+    absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
+    return route.ok() && route->standard_version_id == v2;
+  }));
+}
+
+TEST_F(RegistryRouterTest, AChangeMadeWhileDisconnectedIsNeverServedStale) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  const int64_t hits = router_->stats().cache_hits;
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  ASSERT_EQ(router_->stats().cache_hits, hits + 1);  // cached v1
+
+  // The router has seen no event yet, so it comes back watching from "now": the adoption
+  // made meanwhile produces no event for it, and only dropping the cache saves it.
+  std::string v2;
+  ASSERT_NO_FATAL_FAILURE(
+      WhileRouterIsAway([&] { ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 4, &v2)); }));
+  ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(10)));
+  absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(route.ok()) << route.status();
+  EXPECT_EQ(route->standard_version_id, v2);
+  EXPECT_EQ(route->response_working_days, 4);
+  EXPECT_TRUE(route->resolution_classes.empty());
+}
+
+TEST_F(RegistryRouterTest, ResumesFromItsCursorAfterAnOutage) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  // An event gives the router a cursor.
+  ASSERT_NO_FATAL_FAILURE(SetUnitTimeZone(common::v1::TIME_ZONE_WITA));
+  ASSERT_TRUE(Eventually([&] {
+    absl::StatusOr<Route> unit = router_->ResolveUnit("disdukcapil-pp");
+    return unit.ok() && unit->time_zone == common::v1::TIME_ZONE_WITA;
+  }));
+  std::string v2;
+  ASSERT_NO_FATAL_FAILURE(
+      WhileRouterIsAway([&] { ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 4, &v2)); }));
+  // Resumed from the cursor of the time-zone event (the registry replays the adoption).
+  ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(10)));
+  absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(route.ok()) << route.status();
+  EXPECT_EQ(route->standard_version_id, v2);
+  const std::vector<std::string> lines = LogLines();
+  int resumed = 0;
+  for (const std::string& line : lines) {
+    if (absl::StrContains(line, "\"registry watch started\"") &&
+        !absl::StrContains(line, "\"cursor\":\"now\"")) {
+      ++resumed;
+    }
+  }
+  EXPECT_EQ(resumed, 1) << absl::StrJoin(lines, "\n");
+}
+
+TEST_F(RegistryRouterTest, ACursorTrimmedFromTheFeedFallsBackToWatchingFromNow) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  ASSERT_NO_FATAL_FAILURE(SetUnitTimeZone(common::v1::TIME_ZONE_WITA));
+  ASSERT_TRUE(Eventually([&] {
+    absl::StatusOr<Route> unit = router_->ResolveUnit("disdukcapil-pp");
+    return unit.ok() && unit->time_zone == common::v1::TIME_ZONE_WITA;
+  }));
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+
+  // Meanwhile the feed keeps only the last two events: the router's cursor is gone.
+  std::string v2;
+  ASSERT_NO_FATAL_FAILURE(WhileRouterIsAway(
+      [&] {
+        ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {{"sedang", 7}}, 3, &v2));
+      },
+      /*feed_max_len=*/2));
+  ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(10)))
+      << "the router kept resuming from a trimmed cursor";
+  absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(route.ok()) << route.status();
+  EXPECT_EQ(route->standard_version_id, v2);
+  // And the cache works again.
+  const int64_t hits = router_->stats().cache_hits;
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  EXPECT_EQ(router_->stats().cache_hits, hits + 1);
+}
+
+TEST_F(RegistryRouterTest, StopIsIdempotentAndEndsTheWatch) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  const absl::Time start = absl::Now();
+  router_->Stop();
+  router_->Stop();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_FALSE(router_->stats().watching);
+  EXPECT_TRUE(router_->ResolveService("akta-kelahiran").ok());  // uncached, still served
+}
+
+}  // namespace
+}  // namespace simpul::complaints
+
+namespace simpul::complaints {
+namespace {
+
+TEST_F(RegistryRouterTest, TrustsAWatchFromNowAsSoonAsTheRegistryNamesItsCursor) {
+  // With a long call timeout the time-based fallback would take 30 s; the registry's initial
+  // metadata (x-simpul-cursor) makes the watch trusted at once.
+  RegistryRouter::Options options = RouterOptions();
+  options.call_timeout = absl::Seconds(30);
+  MakeRouter(options);
+  const absl::Time start = absl::Now();
+  router_->Start();
+  ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(5)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  const int64_t calls = router_->stats().registry_calls;
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
+  EXPECT_EQ(router_->stats().registry_calls, calls);  // served from the cache
+}
+
+}  // namespace
+}  // namespace simpul::complaints
