@@ -523,13 +523,15 @@ class Loader:
         self.counts.setdefault(what, {}).setdefault(outcome, 0)
         self.counts[what][outcome] += 1
 
-    def token(self, role, agency=""):
-        key = (role, agency)
+    def token(self, role, agency="", channel=""):
+        key = (role, agency, channel)
         if key not in self.tokens:
             cmd = [self.token_tool, f"--key_file={self.key_file}", f"--role={role}",
                    f"--subject={SUBJECT}" + (f"@{agency}" if agency else ""), "--ttl=2h"]
             if agency:
                 cmd.append(f"--agency={agency}")
+            if channel:
+                cmd.append(f"--channel={channel}")
             env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_TOKEN_")}
             try:
                 out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)

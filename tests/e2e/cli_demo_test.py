@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""End-to-end test of tools/simpul-call and deploy/demo/load_demo.py.
+"""End-to-end test of tools/simpul-call and the demo loaders (deploy/demo/load_demo.py and
+load_complaints.py).
 
-Starts its own redis-server and simpul-registry on free loopback ports in a temporary
-directory, loads the demo data twice (the second run must change nothing), then drives
-tools/simpul-call as a subprocess through every read RPC of the registry with public access,
-the error paths (NOT_FOUND for a public read of a draft, INVALID_ARGUMENT with field
-violations) and the public view of a standard.
+Starts its own redis-server, simpul-registry and simpul-complaints on free loopback ports in a
+temporary directory, loads the demo data twice (the second run must change nothing), then
+drives tools/simpul-call as a subprocess through every read RPC of the registry with public
+access, the error paths (NOT_FOUND for a public read of a draft, INVALID_ARGUMENT with field
+violations), the public view of a standard, and the README's complaint walkthrough.
 
   /usr/bin/python3 tests/e2e/cli_demo_test.py --registry BUILD/services/registry/simpul-registry
-      --token BUILD/tools/simpul-token --repo REPO
+      --complaints BUILD/services/complaints/simpul-complaints --token BUILD/tools/simpul-token
+      --repo REPO
 """
 
 import argparse
@@ -58,9 +60,9 @@ def redis_ping(port):
         return False
 
 
-def cli(*args, token=None, timeout=60, stdin=None):
-    """cli runs tools/simpul-call against the test registry."""
-    cmd = [PY, os.path.join(ARGS.repo, "tools", "simpul-call"), "--addr", ENV["addr"]]
+def cli(*args, token=None, timeout=60, stdin=None, addr=None):
+    """cli runs tools/simpul-call against the test registry (or `addr`)."""
+    cmd = [PY, os.path.join(ARGS.repo, "tools", "simpul-call"), "--addr", addr or ENV["addr"]]
     if token:
         cmd += ["--token", token]
     cmd += list(args)
@@ -75,10 +77,12 @@ def cli_json(testcase, *args, **kwargs):
     return json.loads(out.stdout)
 
 
-def mint(role, agency=""):
+def mint(role, agency="", channel=""):
     cmd = [ARGS.token, f"--key_file={ENV['key']}", f"--role={role}", "--subject=e2e", "--ttl=1h"]
     if agency:
         cmd.append(f"--agency={agency}")
+    if channel:
+        cmd.append(f"--channel={channel}")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=clean_env())
     if out.returncode != 0:
         raise RuntimeError(f"simpul-token failed: {out.stderr}")
@@ -92,6 +96,38 @@ def run_load_demo():
     if out.returncode != 0:
         raise RuntimeError(f"load_demo.py failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     return out.stdout
+
+
+def run_load_complaints():
+    cmd = [PY, os.path.join(ARGS.repo, "deploy", "demo", "load_complaints.py"),
+           "--addr", ENV["complaints_addr"], "--key-file", ENV["key"], "--token-tool", ARGS.token,
+           "--state-file", ENV["complaints_state"]]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=clean_env())
+    if out.returncode != 0:
+        raise RuntimeError(
+            f"load_complaints.py failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
+def start_service(name, argv, addr, health_service):
+    log_path = os.path.join(ENV["tmp"], f"{name}.log")
+    ENV[f"{name}_log"] = log_path
+    log = open(log_path, "w")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=clean_env(),
+                            preexec_fn=die_with_parent)
+    log.close()
+    ENV["procs"].append((f"simpul-{name}", proc))
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"simpul-{name} exited ({proc.returncode}):\n" + tail(log_path))
+        out = cli("--timeout", "2", "health", health_service, timeout=20, addr=addr)
+        if out.stdout.strip() == "SERVING":
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"simpul-{name} is not SERVING after 30s:\n" + out.stderr +
+                               tail(log_path))
+        time.sleep(0.3)
 
 
 def snapshot():
@@ -175,27 +211,19 @@ def _start(tmp):
     listen, admin = free_port(), free_port()
     ENV["addr"] = f"127.0.0.1:{listen}"
     ENV["admin_addr"] = f"127.0.0.1:{admin}"
-    log_path = os.path.join(tmp, "registry.log")
-    ENV["registry_log"] = log_path
-    log = open(log_path, "w")
-    registry = subprocess.Popen(
-        [ARGS.registry, f"--listen={ENV['addr']}", f"--admin_listen={ENV['admin_addr']}",
-         f"--redis_addr=127.0.0.1:{redis_port}", f"--identity_key_file={key}"],
-        stdout=log, stderr=subprocess.STDOUT, env=clean_env(), preexec_fn=die_with_parent)
-    log.close()
-    ENV["procs"].append(("simpul-registry", registry))
-    deadline = time.monotonic() + 30
-    while True:
-        if registry.poll() is not None:
-            raise RuntimeError(f"simpul-registry exited ({registry.returncode}):\n" +
-                               tail(log_path))
-        out = cli("--timeout", "2", "health", timeout=20)
-        if out.stdout.strip() == "SERVING":
-            break
-        if time.monotonic() > deadline:
-            raise RuntimeError("simpul-registry is not SERVING after 30s:\n" + out.stderr +
-                               tail(log_path))
-        time.sleep(0.3)
+    start_service("registry",
+                  [ARGS.registry, f"--listen={ENV['addr']}", f"--admin_listen={ENV['admin_addr']}",
+                   f"--redis_addr=127.0.0.1:{redis_port}", f"--identity_key_file={key}"],
+                  ENV["addr"], "simpul.registry.v1.Registry")
+    ENV["complaints_addr"] = f"127.0.0.1:{free_port()}"
+    ENV["complaints_state"] = os.path.join(tmp, "demo", "complaints.json")
+    start_service("complaints",
+                  [ARGS.complaints, f"--listen={ENV['complaints_addr']}",
+                   f"--admin_listen=127.0.0.1:{free_port()}",
+                   f"--redis_addr=127.0.0.1:{redis_port}", f"--identity_key_file={key}",
+                   f"--registry_addr={ENV['addr']}",
+                   f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}"],
+                  ENV["complaints_addr"], "simpul.complaints.v1.Complaints")
 
     sys.path.insert(0, os.path.join(ARGS.repo, "deploy", "demo"))
     import load_demo as demo  # the demo's own constants: ids of its services and units
@@ -205,6 +233,8 @@ def _start(tmp):
     ENV["counts_after_first"] = snapshot()
     ENV["second_load"] = run_load_demo()
     ENV["counts_after_second"] = snapshot()
+    ENV["first_complaints"] = run_load_complaints()
+    ENV["second_complaints"] = run_load_complaints()
 
 
 def tearDownModule():
@@ -463,10 +493,110 @@ class ErrorTest(unittest.TestCase):
         self.assertEqual(out.returncode, 64)
 
 
+def ccli(*args, **kwargs):
+    return cli(*args, addr=ENV["complaints_addr"], **kwargs)
+
+
+def ccli_json(testcase, *args, **kwargs):
+    return cli_json(testcase, *args, addr=ENV["complaints_addr"], **kwargs)
+
+
+class ComplaintsDemoTest(unittest.TestCase):
+    """The complaint demo and the README's walkthrough, through tools/simpul-call."""
+
+    def demo_cases(self):
+        with open(ENV["complaints_state"]) as f:
+            return json.load(f)
+
+    def test_demo_files_each_complaint_once(self):
+        self.assertIn("8 filed", ENV["first_complaints"])
+        self.assertIn("8 present", ENV["second_complaints"])
+        self.assertNotIn("filed", ENV["second_complaints"].split("(")[0])
+        coordinator = mint("platform_admin")
+        listed = ccli_json(self, "ListComplaints", '{"page": {"page_size": 100}}',
+                           token=coordinator).get("complaints", [])
+        self.assertEqual(len(listed), 8)
+
+    def test_demo_states(self):
+        expected = {
+            "akta-terlambat": "STATE_RESPONDED", "pungutan-pbg": "STATE_IN_PROGRESS",
+            "blangko-ktp": "STATE_COMPLETED", "nib-oss": "STATE_RECEIVED",
+            "jalan-rusak": "STATE_RECEIVED", "kk-kurang-data": "STATE_ON_HOLD",
+            "salah-alamat": "STATE_FORWARDED", "pungutan-pbg-ulang": "STATE_ARCHIVED",
+        }
+        cases = self.demo_cases()
+        self.assertEqual(set(cases), set(expected))
+        for name, state in expected.items():
+            tracked = ccli_json(self, "TrackComplaint", json.dumps(cases[name]))
+            self.assertEqual(tracked["complaint"]["state"], state, name)
+        forwarded = ccli_json(self, "TrackComplaint", json.dumps(cases["salah-alamat"]))
+        self.assertEqual(forwarded["complaint"]["agency_id"], "kota-bogor")
+        unrouted = ccli_json(self, "ListComplaints", '{"unrouted": true}',
+                             token=mint("platform_admin"))
+        self.assertEqual([c["id"] for c in unrouted["complaints"]],
+                         [cases["jalan-rusak"]["tracking_code"]])
+
+    def test_public_list_hides_secret_cases_and_identities(self):
+        cases = self.demo_cases()
+        listed = ccli_json(self, "ListComplaints").get("public_complaints", [])
+        ids = {c["id"] for c in listed}
+        self.assertIn(cases["pungutan-pbg"]["tracking_code"], ids)  # PUBLIC, verified
+        self.assertIn(cases["blangko-ktp"]["tracking_code"], ids)   # ANONYMOUS, verified
+        self.assertNotIn(cases["akta-terlambat"]["tracking_code"], ids)  # SECRET
+        text = json.dumps(listed)
+        self.assertNotIn("Rahmat Hidayat", text)
+        self.assertNotIn("dewi.anggraini@example.org", text)
+        self.assertIn("Dewi Anggraini", text)  # a PUBLIC complainant's name is shown
+
+    def test_readme_walkthrough(self):
+        filed = ccli_json(self, "FileComplaint", json.dumps({
+            "idempotency_key": "try-it-0001", "report_type": "REPORT_TYPE_COMPLAINT",
+            "channel": "CHANNEL_WEB", "service_id": "ktp-el-padang-pariaman",
+            "description": "Antrean perekaman KTP-el tidak bergerak sejak pagi."}))
+        code, secret = filed["tracking_code"], filed["secret"]
+        self.assertRegex(code, r"^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$")
+        self.assertEqual(filed["complaint"]["agency_id"], "kab-padang-pariaman")
+        tracked = ccli_json(self, "TrackComplaint", json.dumps(
+            {"tracking_code": code.lower().replace("-", ""), "secret": secret}))
+        self.assertEqual(tracked["complaint"]["state"], "STATE_RECEIVED")
+        pp = mint("agency_admin", "kab-padang-pariaman")
+        inbox = ccli_json(self, "ListComplaints", '{"states": ["STATE_RECEIVED"]}', token=pp)
+        self.assertIn(code, [c["id"] for c in inbox["complaints"]])
+        for method, request, state in [
+                ("VerifyComplaint", {"resolution_class": "ringan"}, "STATE_VERIFIED"),
+                ("DisposeComplaint", {}, "STATE_DISPOSED"),
+                ("StartWork", {}, "STATE_IN_PROGRESS"),
+                ("PostFollowUp", {"message": "Loket perekaman ditambah mulai besok."},
+                 "STATE_RESPONDED")]:
+            resp = ccli_json(self, method, json.dumps(dict(request, id=code)), token=pp)
+            self.assertEqual(resp["complaint"]["state"], state, method)
+        reply = ccli_json(self, "ReplyToComplaint", json.dumps(
+            {"tracking_code": code, "secret": secret, "message": "Terima kasih."}))
+        self.assertEqual(reply["complaint"]["state"], "STATE_IN_PROGRESS")
+        history = ccli_json(self, "GetComplaintHistory", json.dumps({"id": code}), token=pp)
+        self.assertEqual([e["action"] for e in history["entries"]],
+                         ["FileComplaint", "VerifyComplaint", "DisposeComplaint", "StartWork",
+                          "PostFollowUp", "ReplyToComplaint"])
+        # Another agency may not read it; the error names why.
+        out = ccli("GetComplaint", json.dumps({"id": code}),
+                   token=mint("agency_admin", "kota-bogor"))
+        self.assertEqual(out.returncode, 7, out.stderr)  # PERMISSION_DENIED
+        self.assertIn("handled by agency kab-padang-pariaman", out.stderr)
+
+    def test_bad_filing_names_the_field(self):
+        out = ccli("FileComplaint", json.dumps({
+            "idempotency_key": "try-it-bad-01", "report_type": "REPORT_TYPE_COMPLAINT",
+            "channel": "CHANNEL_WEB", "service_id": "ktp-el-padang-pariaman",
+            "description": ""}))
+        self.assertEqual(out.returncode, 3, out.stderr)  # INVALID_ARGUMENT
+        self.assertIn("description: required", out.stderr)
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--registry", required=True, help="simpul-registry binary")
+    p.add_argument("--complaints", required=True, help="simpul-complaints binary")
     p.add_argument("--token", required=True, help="simpul-token binary")
     p.add_argument("--repo", required=True, help="repository root")
     ARGS, rest = p.parse_known_args()
