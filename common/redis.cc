@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <mutex>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 
@@ -304,6 +306,43 @@ absl::Status RedisPool::Ping() {
   if (!reply.ok()) return reply.status();
   if (reply->type == RedisReply::Type::kStatus && reply->str == "PONG") return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat("redis PING: ", reply->str));
+}
+
+std::optional<std::string> ReplyString(const RedisReply& reply) {
+  if (reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) {
+    return reply.str;
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> ReplyInt(const RedisReply& reply) {
+  if (reply.type == RedisReply::Type::kInteger) return reply.integer;
+  int64_t value = 0;
+  if ((reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) &&
+      absl::SimpleAtoi(reply.str, &value)) {
+    return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> ReplyScore(const RedisReply& reply) {
+  double value = 0;
+  if (reply.type != RedisReply::Type::kString || !absl::SimpleAtod(reply.str, &value) ||
+      !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(std::llround(value));
+}
+
+absl::Status MalformedReply(std::string_view what) {
+  return absl::InternalError(absl::StrCat("unexpected Redis reply to ", AbslView(what)));
+}
+
+absl::Status CheckPositiveLimit(int limit) {
+  if (limit <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("limit must be positive, got ", limit));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ErrorFromReply(const RedisReply& reply, std::string_view what) {

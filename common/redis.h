@@ -6,6 +6,7 @@
 #ifndef SIMPUL_COMMON_REDIS_H_
 #define SIMPUL_COMMON_REDIS_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -127,6 +128,17 @@ class RedisPool {
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   std::string last_connect_error_ ABSL_GUARDED_BY(mu_);
 };
+
+// Reply accessors for parsing results; nullopt when the reply is not of the expected kind.
+// ReplyString: the text of a string or status reply. ReplyInt: an integer reply or a decimal
+// string. ReplyScore: a sorted-set score holding a whole number.
+std::optional<std::string> ReplyString(const RedisReply& reply);
+std::optional<int64_t> ReplyInt(const RedisReply& reply);
+std::optional<int64_t> ReplyScore(const RedisReply& reply);
+// MalformedReply is the INTERNAL error for a reply of an unexpected shape to `what`.
+absl::Status MalformedReply(std::string_view what);
+// CheckPositiveLimit is INVALID_ARGUMENT for a listing limit of zero or less.
+absl::Status CheckPositiveLimit(int limit);
 
 // ErrorFromReply turns a Redis error reply into a status naming `what`; any other reply gives
 // OK. Errors that mean "try again later" (LOADING after a restart, BUSY script, MASTERDOWN,

@@ -508,6 +508,10 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
     }
     v1::FileComplaintResponse response = record.response();
     response.set_replayed(true);
+    // The stored result holds no case view (it could carry a name the verifier has since
+    // withheld): the retry sees the case as it is now.
+    ASSIGN_OR_RETURN(auto current, store_.Get(response.tracking_code()));
+    if (current) *response.mutable_complaint() = PublicView(current->complaint(), clock_.Now());
     return response;
   };
   ASSIGN_OR_RETURN(auto existing, store_.GetIdempotency(channel_name, key));
@@ -585,6 +589,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
     claim.ttl = options_.idempotency_ttl;
     claim.record.set_request_sha256(fingerprint);
     *claim.record.mutable_response() = response;
+    claim.record.mutable_response()->clear_complaint();  // no identity in the stored result
     w.idempotency = std::move(claim);
 
     ASSIGN_OR_RETURN(CommitResult result, store_.Commit(w));
@@ -762,9 +767,7 @@ absl::StatusOr<v1::ReplyToComplaintResponse> ComplaintDesk::ReplyToComplaint(
             }
             return absl::OkStatus();
           }));
-  v1::ReplyToComplaintResponse response;
-  *response.mutable_complaint() = PublicView(record.complaint(), clock_.Now());
-  return response;
+  return PublicResponse<v1::ReplyToComplaintResponse>(record);
 }
 
 absl::StatusOr<v1::RateComplaintResponse> ComplaintDesk::RateComplaint(
@@ -791,9 +794,7 @@ absl::StatusOr<v1::RateComplaintResponse> ComplaintDesk::RateComplaint(
                          s.entry.set_rating(req.rating());
                          return absl::OkStatus();
                        }));
-  v1::RateComplaintResponse response;
-  *response.mutable_complaint() = PublicView(record.complaint(), clock_.Now());
-  return response;
+  return PublicResponse<v1::RateComplaintResponse>(record);
 }
 
 absl::StatusOr<v1::ReopenComplaintResponse> ComplaintDesk::ReopenComplaint(
@@ -839,9 +840,7 @@ absl::StatusOr<v1::ReopenComplaintResponse> ComplaintDesk::ReopenComplaint(
             *s.next.mutable_deadlines()->mutable_respond_by() = ToProto(d.time);
             return absl::OkStatus();
           }));
-  v1::ReopenComplaintResponse response;
-  *response.mutable_complaint() = PublicView(record.complaint(), clock_.Now());
-  return response;
+  return PublicResponse<v1::ReopenComplaintResponse>(record);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1065,9 +1064,7 @@ absl::StatusOr<v1::RouteComplaintResponse> ComplaintDesk::RouteComplaint(
             s.entry.set_to_unit_id(route->unit_id);
             return absl::OkStatus();
           }));
-  v1::RouteComplaintResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::RouteComplaintResponse>(caller, record);
 }
 
 absl::StatusOr<v1::HoldComplaintResponse> ComplaintDesk::HoldComplaint(
@@ -1089,9 +1086,7 @@ absl::StatusOr<v1::HoldComplaintResponse> ComplaintDesk::HoldComplaint(
                          *s.next.mutable_deadlines()->mutable_auto_archive_at() = ToProto(d.time);
                          return absl::OkStatus();
                        }));
-  v1::HoldComplaintResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::HoldComplaintResponse>(caller, record);
 }
 
 absl::StatusOr<v1::VerifyComplaintResponse> ComplaintDesk::VerifyComplaint(
@@ -1171,9 +1166,7 @@ absl::StatusOr<v1::VerifyComplaintResponse> ComplaintDesk::VerifyComplaint(
             *s.next.mutable_deadlines()->mutable_resolve_by() = ToProto(resolve->time);
             return absl::OkStatus();
           }));
-  v1::VerifyComplaintResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::VerifyComplaintResponse>(caller, record);
 }
 
 absl::StatusOr<v1::DisposeComplaintResponse> ComplaintDesk::DisposeComplaint(
@@ -1230,9 +1223,7 @@ absl::StatusOr<v1::DisposeComplaintResponse> ComplaintDesk::DisposeComplaint(
             *s.next.mutable_deadlines()->mutable_respond_by() = ToProto(d.time);
             return absl::OkStatus();
           }));
-  v1::DisposeComplaintResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::DisposeComplaintResponse>(caller, record);
 }
 
 absl::StatusOr<v1::ForwardComplaintResponse> ComplaintDesk::ForwardComplaint(
@@ -1327,9 +1318,7 @@ absl::StatusOr<v1::StartWorkResponse> ComplaintDesk::StartWork(const Identity& c
                          s.entry.set_reason(req.note());
                          return absl::OkStatus();
                        }));
-  v1::StartWorkResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::StartWorkResponse>(caller, record);
 }
 
 absl::StatusOr<v1::PostFollowUpResponse> ComplaintDesk::PostFollowUp(
@@ -1360,9 +1349,7 @@ absl::StatusOr<v1::PostFollowUpResponse> ComplaintDesk::PostFollowUp(
             *s.next.mutable_deadlines()->mutable_auto_complete_at() = ToProto(d.time);
             return absl::OkStatus();
           }));
-  v1::PostFollowUpResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::PostFollowUpResponse>(caller, record);
 }
 
 namespace {
@@ -1398,9 +1385,7 @@ absl::StatusOr<v1::CompleteComplaintResponse> ComplaintDesk::CompleteComplaint(
                              WorkingDaysFrom(s.now, options_.reopen_working_days, ZoneOf(c)));
             return MarkCompleted(s.next, s.now, reopen);
           }));
-  v1::CompleteComplaintResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::CompleteComplaintResponse>(caller, record);
 }
 
 absl::StatusOr<v1::ArchiveComplaintResponse> ComplaintDesk::ArchiveComplaint(
@@ -1459,9 +1444,7 @@ absl::StatusOr<v1::ArchiveComplaintResponse> ComplaintDesk::ArchiveComplaint(
                                                   : req.note());
             return absl::OkStatus();
           }));
-  v1::ArchiveComplaintResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::ArchiveComplaintResponse>(caller, record);
 }
 
 absl::StatusOr<v1::EscalateComplaintResponse> ComplaintDesk::EscalateComplaint(
@@ -1482,9 +1465,7 @@ absl::StatusOr<v1::EscalateComplaintResponse> ComplaintDesk::EscalateComplaint(
                          s.entry.set_reason(req.reason());
                          return absl::OkStatus();
                        }));
-  v1::EscalateComplaintResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::EscalateComplaintResponse>(caller, record);
 }
 
 absl::StatusOr<v1::ResumeComplaintResponse> ComplaintDesk::ResumeComplaint(
@@ -1528,9 +1509,7 @@ absl::StatusOr<v1::ResumeComplaintResponse> ComplaintDesk::ResumeComplaint(
             *s.next.mutable_deadlines()->mutable_respond_by() = ToProto(respond.time);
             return absl::OkStatus();
           }));
-  v1::ResumeComplaintResponse response;
-  *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-  return response;
+  return FullResponse<v1::ResumeComplaintResponse>(caller, record);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -18,52 +18,46 @@
 
 extern char** environ;
 
-namespace {
-
-using simpul::ConfigKey;
-using simpul::ConfigType;
-
-ConfigKey Key(std::string name, ConfigType type, std::string default_value, std::string help) {
-  ConfigKey k;
-  k.name = std::move(name);
-  k.type = type;
-  k.default_value = std::move(default_value);
-  k.help = std::move(help);
-  return k;
-}
-
-ConfigKey IntKey(std::string name, std::string default_value, std::string help, int64_t min,
-                 int64_t max) {
-  ConfigKey k = Key(std::move(name), ConfigType::kInt, std::move(default_value), std::move(help));
-  k.min_int = min;
-  k.max_int = max;
-  return k;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace simpul;
   BlockTerminationSignals();
   std::vector<ConfigKey> keys = CommonServiceConfigKeys("127.0.0.1:7102", "127.0.0.1:9102");
-  keys.push_back(Key("registry_addr", ConfigType::kHostPort, "127.0.0.1:7101",
-                     "address of simpul-registry, which routes complaints"));
-  keys.push_back(Key("registry_timeout", ConfigType::kDuration, "2s",
-                     "deadline of one routing lookup in the registry"));
-  keys.push_back(Key("holidays_dir", ConfigType::kString, "deploy/holidays",
-                     "directory of holiday files, one <year>.json per year"));
-  keys.push_back(Key("holidays_reload_interval", ConfigType::kDuration, "5m",
-                     "how often the holiday files are re-read (amendments need no restart)"));
-  keys.push_back(Key("scan_interval", ConfigType::kDuration, "5s",
-                     "how often the deadline scanner runs; 0 turns it off in this replica"));
-  keys.push_back(Key("idempotency_ttl", ConfigType::kDuration, "168h",
-                     "how long a filing's idempotency key returns its first result"));
-  keys.push_back(IntKey("reopen_working_days", "10",
-                        "working days after completion in which the complainant may reopen", 1,
-                        60));
-  keys.push_back(IntKey("stream_max_len", "1000000",
-                        "complaint events retained on the stream (older ones are trimmed)", 1000,
-                        1000000000));
+  keys.push_back({.name = "registry_addr",
+                  .type = ConfigType::kHostPort,
+                  .default_value = "127.0.0.1:7101",
+                  .help = "address of simpul-registry, which routes complaints"});
+  keys.push_back({.name = "registry_timeout",
+                  .type = ConfigType::kDuration,
+                  .default_value = "2s",
+                  .help = "deadline of one routing lookup in the registry"});
+  keys.push_back({.name = "holidays_dir",
+                  .type = ConfigType::kString,
+                  .default_value = "deploy/holidays",
+                  .help = "directory of holiday files, one <year>.json per year"});
+  keys.push_back({.name = "holidays_reload_interval",
+                  .type = ConfigType::kDuration,
+                  .default_value = "5m",
+                  .help = "how often the holiday files are re-read (amendments need no restart)"});
+  keys.push_back({.name = "scan_interval",
+                  .type = ConfigType::kDuration,
+                  .default_value = "5s",
+                  .help = "how often the deadline scanner runs; 0 turns it off in this replica"});
+  keys.push_back({.name = "idempotency_ttl",
+                  .type = ConfigType::kDuration,
+                  .default_value = "168h",
+                  .help = "how long a filing's idempotency key returns its first result"});
+  keys.push_back({.name = "reopen_working_days",
+                  .type = ConfigType::kInt,
+                  .default_value = "10",
+                  .help = "working days after completion in which the complainant may reopen",
+                  .min_int = 1,
+                  .max_int = 60});
+  keys.push_back({.name = "stream_max_len",
+                  .type = ConfigType::kInt,
+                  .default_value = "1000000",
+                  .help = "complaint events retained on the stream (older ones are trimmed)",
+                  .min_int = 1000,
+                  .max_int = 1000000000});
   auto config = Config::Parse("COMPLAINTS", keys, argc, argv, environ);
   if (!config.ok()) {
     std::cerr << config.status().message() << "\n";

@@ -153,46 +153,6 @@ const RedisScript& FetchScript() {
   return *script;
 }
 
-absl::Status Malformed(std::string_view what) {
-  return absl::InternalError(absl::StrCat("unexpected Redis reply to ", AbslView(what)));
-}
-
-absl::Status CheckLimit(int limit) {
-  if (limit <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("limit must be positive, got ", limit));
-  }
-  return absl::OkStatus();
-}
-
-// ReplyString is the text of a string or status reply.
-std::optional<std::string> ReplyString(const RedisReply& reply) {
-  if (reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) {
-    return reply.str;
-  }
-  return std::nullopt;
-}
-
-// ReplyInt is the value of an integer reply or of a decimal string reply.
-std::optional<int64_t> ReplyInt(const RedisReply& reply) {
-  if (reply.type == RedisReply::Type::kInteger) return reply.integer;
-  int64_t value = 0;
-  if ((reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) &&
-      absl::SimpleAtoi(reply.str, &value)) {
-    return value;
-  }
-  return std::nullopt;
-}
-
-// ReplyScore parses a sorted-set score holding a whole number.
-std::optional<int64_t> ReplyScore(const RedisReply& reply) {
-  double value = 0;
-  if (reply.type != RedisReply::Type::kString || !absl::SimpleAtod(reply.str, &value) ||
-      !std::isfinite(value)) {
-    return std::nullopt;
-  }
-  return static_cast<int64_t>(std::llround(value));
-}
-
 // ParseStored parses a stored message; a value that does not parse is INTERNAL naming the key
 // (never the contents: they hold personal data).
 template <typename T>
@@ -326,13 +286,13 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(CommitScript(), keys, args));
   RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("commit of case ", id)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
-    return Malformed("complaint commit script");
+    return MalformedReply("complaint commit script");
   }
   std::optional<int64_t> outcome = ReplyInt(reply.elements[0]);
   CommitResult result;
   if (outcome == 1) {
     std::optional<std::string> cursor = ReplyString(reply.elements[1]);
-    if (!cursor) return Malformed("complaint commit script");
+    if (!cursor) return MalformedReply("complaint commit script");
     result.outcome = CommitResult::Outcome::kCommitted;
     result.event_cursor = std::move(*cursor);
     return result;
@@ -349,12 +309,12 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   }
   if (outcome == 2) {
     std::optional<std::string> stored = ReplyString(reply.elements[1]);
-    if (!stored) return Malformed("complaint commit script");
+    if (!stored) return MalformedReply("complaint commit script");
     ASSIGN_OR_RETURN(result.replay, ParseStored<v1::IdempotencyRecord>(keys.back(), *stored));
     result.outcome = CommitResult::Outcome::kIdempotentReplay;
     return result;
   }
-  return Malformed("complaint commit script");
+  return MalformedReply("complaint commit script");
 }
 
 absl::StatusOr<std::optional<v1::ComplaintRecord>> RedisComplaintStore::Get(std::string_view id) {
@@ -363,7 +323,7 @@ absl::StatusOr<std::optional<v1::ComplaintRecord>> RedisComplaintStore::Get(std:
   RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGET ", key)));
   if (reply.is_nil()) return std::optional<v1::ComplaintRecord>();
   std::optional<std::string> bytes = ReplyString(reply);
-  if (!bytes) return Malformed(absl::StrCat("HGET ", key));
+  if (!bytes) return MalformedReply(absl::StrCat("HGET ", key));
   ASSIGN_OR_RETURN(v1::ComplaintRecord record, ParseStored<v1::ComplaintRecord>(key, *bytes));
   return std::optional<v1::ComplaintRecord>(std::move(record));
 }
@@ -372,12 +332,12 @@ absl::StatusOr<std::vector<v1::HistoryEntry>> RedisComplaintStore::History(std::
   const std::string key = HistoryKey(id);
   ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"LRANGE", key, "0", "-1"}));
   RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("LRANGE ", key)));
-  if (reply.type != RedisReply::Type::kArray) return Malformed(absl::StrCat("LRANGE ", key));
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply(absl::StrCat("LRANGE ", key));
   std::vector<v1::HistoryEntry> entries;
   entries.reserve(reply.elements.size());
   for (size_t i = 0; i < reply.elements.size(); ++i) {
     std::optional<std::string> bytes = ReplyString(reply.elements[i]);
-    if (!bytes) return Malformed(absl::StrCat("LRANGE ", key));
+    if (!bytes) return MalformedReply(absl::StrCat("LRANGE ", key));
     ASSIGN_OR_RETURN(v1::HistoryEntry entry,
                      ParseStored<v1::HistoryEntry>(key, *bytes, absl::StrCat(" #", i)));
     entries.push_back(std::move(entry));
@@ -392,7 +352,7 @@ absl::StatusOr<std::optional<v1::IdempotencyRecord>> RedisComplaintStore::GetIde
   RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", redis_key)));
   if (reply.is_nil()) return std::optional<v1::IdempotencyRecord>();
   std::optional<std::string> bytes = ReplyString(reply);
-  if (!bytes) return Malformed(absl::StrCat("GET ", redis_key));
+  if (!bytes) return MalformedReply(absl::StrCat("GET ", redis_key));
   ASSIGN_OR_RETURN(v1::IdempotencyRecord record,
                    ParseStored<v1::IdempotencyRecord>(redis_key, *bytes));
   return std::optional<v1::IdempotencyRecord>(std::move(record));
@@ -413,10 +373,10 @@ absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintSto
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
       reply.elements[1].type != RedisReply::Type::kArray ||
       reply.elements[1].elements.size() % 2 != 0) {
-    return Malformed("complaint scan script");
+    return MalformedReply("complaint scan script");
   }
   std::optional<int64_t> done = ReplyInt(reply.elements[0]);
-  if (!done) return Malformed("complaint scan script");
+  if (!done) return MalformedReply("complaint scan script");
   *exhausted = *done == 1;
   std::vector<PositionedId> found;
   const std::vector<RedisReply>& items = reply.elements[1].elements;
@@ -443,14 +403,14 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
   ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, args));
   RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("fetch from ", index_key)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != found.size()) {
-    return Malformed("complaint fetch script");
+    return MalformedReply("complaint fetch script");
   }
   std::vector<std::optional<v1::ComplaintRecord>> records(found.size());
   for (size_t i = 0; i < found.size(); ++i) {
     const RedisReply& element = reply.elements[i];
     if (element.is_nil()) continue;
     std::optional<std::string> bytes = ReplyString(element);
-    if (!bytes) return Malformed("complaint fetch script");
+    if (!bytes) return MalformedReply("complaint fetch script");
     ASSIGN_OR_RETURN(records[i], ParseStored<v1::ComplaintRecord>(keys[i + 1], *bytes));
     if (records[i]->complaint().id() != found[i].id) {
       return absl::InternalError(
@@ -463,7 +423,7 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
 absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
     std::string_view index, int64_t from_ms, int64_t to_ms,
     const std::optional<IndexPosition>& after, int limit) {
-  RETURN_IF_ERROR(CheckLimit(limit));
+  RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::vector<IndexedRecord> out;
   if (from_ms >= to_ms) return out;
   const std::string index_key = IndexKey(index);
@@ -489,7 +449,7 @@ absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
 }
 
 absl::StatusOr<std::vector<std::string>> RedisComplaintStore::Due(absl::Time at, int limit) {
-  RETURN_IF_ERROR(CheckLimit(limit));
+  RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::string max;
   if (at == absl::InfiniteFuture()) {
     max = "+inf";
@@ -502,12 +462,12 @@ absl::StatusOr<std::vector<std::string>> RedisComplaintStore::Due(absl::Time at,
   ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZRANGEBYSCORE", key, "-inf", max, "LIMIT",
                                                      "0", absl::StrCat(limit)}));
   RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZRANGEBYSCORE ", key)));
-  if (reply.type != RedisReply::Type::kArray) return Malformed("ZRANGEBYSCORE");
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("ZRANGEBYSCORE");
   std::vector<std::string> ids;
   ids.reserve(reply.elements.size());
   for (const RedisReply& element : reply.elements) {
     std::optional<std::string> id = ReplyString(element);
-    if (!id) return Malformed("ZRANGEBYSCORE");
+    if (!id) return MalformedReply("ZRANGEBYSCORE");
     ids.push_back(std::move(*id));
   }
   return ids;

@@ -239,46 +239,6 @@ absl::Status CheckReply(const RedisReply& reply, std::string_view what) {
   return absl::OkStatus();
 }
 
-absl::Status Malformed(std::string_view what) {
-  return absl::InternalError(absl::StrCat("unexpected Redis reply to ", AbslView(what)));
-}
-
-absl::Status CheckLimit(int limit) {
-  if (limit <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("limit must be positive, got ", limit));
-  }
-  return absl::OkStatus();
-}
-
-// ReplyString is the text of a string or status reply.
-std::optional<std::string> ReplyString(const RedisReply& reply) {
-  if (reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) {
-    return reply.str;
-  }
-  return std::nullopt;
-}
-
-// ReplyInt is the value of an integer reply or of a decimal string reply.
-std::optional<int64_t> ReplyInt(const RedisReply& reply) {
-  if (reply.type == RedisReply::Type::kInteger) return reply.integer;
-  int64_t value = 0;
-  if ((reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) &&
-      absl::SimpleAtoi(reply.str, &value)) {
-    return value;
-  }
-  return std::nullopt;
-}
-
-// ReplyScore parses a sorted-set score holding a whole number.
-std::optional<int64_t> ReplyScore(const RedisReply& reply) {
-  double value = 0;
-  if (reply.type != RedisReply::Type::kString || !absl::SimpleAtod(reply.str, &value) ||
-      !std::isfinite(value)) {
-    return std::nullopt;
-  }
-  return static_cast<int64_t>(std::llround(value));
-}
-
 std::string_view ObjectId(const v1::ChangedObject& object) {
   switch (object.object_case()) {
     case v1::ChangedObject::kAgency:
@@ -405,7 +365,7 @@ absl::StatusOr<FeedInfo> ParseFeedInfo(const RedisReply& reply, std::string_view
     if (reply.str.find("no such key") != std::string::npos) return info;
     return ErrorFromReply(reply, absl::StrCat("XINFO STREAM ", AbslView(key)));
   }
-  if (reply.type != RedisReply::Type::kArray) return Malformed("XINFO STREAM");
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("XINFO STREAM");
   for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
     std::optional<std::string> name = ReplyString(reply.elements[i]);
     if (!name) continue;
@@ -415,7 +375,7 @@ absl::StatusOr<FeedInfo> ParseFeedInfo(const RedisReply& reply, std::string_view
     if (target == nullptr) continue;
     std::optional<std::string> value = ReplyString(reply.elements[i + 1]);
     std::optional<StreamId> id = value ? ParseStreamId(*value) : std::nullopt;
-    if (!id) return Malformed(absl::StrCat("XINFO STREAM ", AbslView(key), " (", *name, ")"));
+    if (!id) return MalformedReply(absl::StrCat("XINFO STREAM ", AbslView(key), " (", *name, ")"));
     *target = *id;
   }
   return info;
@@ -428,19 +388,19 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> ParseEvents(const RedisReply& reply
                                                          const std::string& key) {
   std::vector<v1::ChangeEvent> events;
   if (reply.is_nil()) return events;
-  if (reply.type != RedisReply::Type::kArray) return Malformed("XREAD");
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("XREAD");
   for (const RedisReply& stream : reply.elements) {
     if (stream.type != RedisReply::Type::kArray || stream.elements.size() != 2 ||
         stream.elements[1].type != RedisReply::Type::kArray) {
-      return Malformed("XREAD");
+      return MalformedReply("XREAD");
     }
     for (const RedisReply& entry : stream.elements[1].elements) {
       if (entry.type != RedisReply::Type::kArray || entry.elements.size() != 2 ||
           entry.elements[1].type != RedisReply::Type::kArray) {
-        return Malformed("XREAD");
+        return MalformedReply("XREAD");
       }
       std::optional<std::string> id = ReplyString(entry.elements[0]);
-      if (!id) return Malformed("XREAD");
+      if (!id) return MalformedReply("XREAD");
       const std::vector<RedisReply>& fields = entry.elements[1].elements;
       std::optional<std::string> version, pb;
       for (size_t i = 0; i + 1 < fields.size(); i += 2) {
@@ -571,13 +531,13 @@ absl::StatusOr<std::vector<RedisRegistryStore::FetchedObject>> RedisRegistryStor
   ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, {}));
   RETURN_IF_ERROR(CheckReply(reply, "registry fetch script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != keys.size()) {
-    return Malformed("registry fetch script");
+    return MalformedReply("registry fetch script");
   }
   out.resize(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     const RedisReply& pair = reply.elements[i];
     if (pair.type != RedisReply::Type::kArray || pair.elements.size() != 2) {
-      return Malformed("registry fetch script");
+      return MalformedReply("registry fetch script");
     }
     if (pair.elements[0].is_nil() && pair.elements[1].is_nil()) continue;
     std::optional<int64_t> rev = ReplyInt(pair.elements[0]);
@@ -685,12 +645,12 @@ absl::StatusOr<CommitResult> RedisRegistryStore::Commit(const std::vector<Object
   ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(CommitScript(), keys, args));
   RETURN_IF_ERROR(CheckReply(reply, "registry commit script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.empty()) {
-    return Malformed("registry commit script");
+    return MalformedReply("registry commit script");
   }
   std::optional<int64_t> committed = ReplyInt(reply.elements[0]);
   if (committed == 1 && reply.elements.size() == 2) {
     std::optional<std::string> cursor = ReplyString(reply.elements[1]);
-    if (!cursor) return Malformed("registry commit script");
+    if (!cursor) return MalformedReply("registry commit script");
     result.committed = true;
     result.cursor = *cursor;
     return result;
@@ -698,12 +658,12 @@ absl::StatusOr<CommitResult> RedisRegistryStore::Commit(const std::vector<Object
   if (committed == 0 && reply.elements.size() == 3) {
     std::optional<int64_t> index = ReplyInt(reply.elements[1]);
     std::optional<int64_t> revision = ReplyInt(reply.elements[2]);
-    if (!index || !revision) return Malformed("registry commit script");
+    if (!index || !revision) return MalformedReply("registry commit script");
     result.conflict_index = static_cast<int>(*index);
     result.current_revision = *revision;
     return result;
   }
-  return Malformed("registry commit script");
+  return MalformedReply("registry commit script");
 }
 
 template <typename T>
@@ -755,17 +715,17 @@ absl::StatusOr<std::vector<std::string>> RedisRegistryStore::FindIds(
   RETURN_IF_ERROR(CheckReply(reply, "registry search script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 3 ||
       reply.elements[2].type != RedisReply::Type::kArray) {
-    return Malformed("registry search script");
+    return MalformedReply("registry search script");
   }
   std::optional<int64_t> done = ReplyInt(reply.elements[0]);
   std::optional<std::string> last = ReplyString(reply.elements[1]);
-  if (!done || !last) return Malformed("registry search script");
+  if (!done || !last) return MalformedReply("registry search script");
   *exhausted = *done == 1;
   *last_seen = std::move(*last);
   std::vector<std::string> ids;
   for (const RedisReply& element : reply.elements[2].elements) {
     std::optional<std::string> id = ReplyString(element);
-    if (!id) return Malformed("registry search script");
+    if (!id) return MalformedReply("registry search script");
     ids.push_back(std::move(*id));
   }
   return ids;
@@ -776,7 +736,7 @@ absl::StatusOr<std::vector<T>> RedisRegistryStore::ListByIds(const std::vector<I
                                                              const std::string& all_key,
                                                              std::string_view after_id, int limit,
                                                              KeyFn key_of, MatchFn matches) {
-  RETURN_IF_ERROR(CheckLimit(limit));
+  RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::vector<T> out;
   std::string position(after_id);
   while (static_cast<int>(out.size()) < limit) {
@@ -896,16 +856,16 @@ template <typename T, typename KeyFn>
 absl::StatusOr<std::vector<T>> RedisRegistryStore::ListByNumber(const std::string& index_key,
                                                                 int after_number, int limit,
                                                                 KeyFn key_of) {
-  RETURN_IF_ERROR(CheckLimit(limit));
+  RETURN_IF_ERROR(CheckPositiveLimit(limit));
   ASSIGN_OR_RETURN(RedisReply reply,
                    pool_->Command({"ZRANGEBYSCORE", index_key, absl::StrCat("(", after_number),
                                    "+inf", "LIMIT", "0", absl::StrCat(limit)}));
   RETURN_IF_ERROR(CheckReply(reply, absl::StrCat("ZRANGEBYSCORE ", index_key)));
-  if (reply.type != RedisReply::Type::kArray) return Malformed("ZRANGEBYSCORE");
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("ZRANGEBYSCORE");
   std::vector<std::string> keys;
   for (const RedisReply& element : reply.elements) {
     std::optional<std::string> id = ReplyString(element);
-    if (!id) return Malformed("ZRANGEBYSCORE");
+    if (!id) return MalformedReply("ZRANGEBYSCORE");
     keys.push_back(key_of(*id));
   }
   ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects(keys));
@@ -938,7 +898,7 @@ absl::StatusOr<std::vector<v1::Maklumat>> RedisRegistryStore::ListUnitMaklumat(
 absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewDue(
     std::string_view agency_id, int64_t before_day, const std::optional<ReviewDueKey>& after,
     int limit) {
-  RETURN_IF_ERROR(CheckLimit(limit));
+  RETURN_IF_ERROR(CheckPositiveLimit(limit));
   const std::string index_key =
       agency_id.empty() ? Key("ix:version:review_due")
                         : Key(absl::StrCat("ix:version:review_due:agency:", AbslView(agency_id)));
@@ -960,17 +920,17 @@ absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewD
     if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
         reply.elements[1].type != RedisReply::Type::kArray ||
         reply.elements[1].elements.size() % 2 != 0) {
-      return Malformed("registry review-due script");
+      return MalformedReply("registry review-due script");
     }
     std::optional<int64_t> exhausted = ReplyInt(reply.elements[0]);
-    if (!exhausted) return Malformed("registry review-due script");
+    if (!exhausted) return MalformedReply("registry review-due script");
     std::vector<ReviewDueKey> found;
     std::vector<std::string> keys;
     const std::vector<RedisReply>& items = reply.elements[1].elements;
     for (size_t i = 0; i < items.size(); i += 2) {
       std::optional<std::string> id = ReplyString(items[i]);
       std::optional<int64_t> day = ReplyScore(items[i + 1]);
-      if (!id || !day) return Malformed("registry review-due script");
+      if (!id || !day) return MalformedReply("registry review-due script");
       keys.push_back(Key(absl::StrCat("version:", *id)));
       found.push_back({*day, std::move(*id)});
     }
@@ -996,7 +956,7 @@ absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewD
 
 absl::StatusOr<std::vector<v1::ChangeEvent>> RedisRegistryStore::ReadChanges(
     std::string_view after_cursor, int limit, absl::Duration block) {
-  RETURN_IF_ERROR(CheckLimit(limit));
+  RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::optional<StreamId> after = ParseStreamId(after_cursor);
   if (!after) {
     return absl::InvalidArgumentError(
@@ -1016,12 +976,12 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> RedisRegistryStore::ReadChanges(
                        {"XINFO", "STREAM", feed_key_},
                        {"XREAD", "COUNT", absl::StrCat(limit), "STREAMS", feed_key_, cursor},
                        {"EXEC"}}));
-    if (replies.size() != 4) return Malformed("MULTI/EXEC");
+    if (replies.size() != 4) return MalformedReply("MULTI/EXEC");
     for (size_t i = 0; i < 3; ++i) RETURN_IF_ERROR(CheckReply(replies[i], "MULTI/EXEC"));
     const RedisReply& exec = replies[3];
     RETURN_IF_ERROR(CheckReply(exec, "EXEC"));
     if (exec.type != RedisReply::Type::kArray || exec.elements.size() != 2) {
-      return Malformed("EXEC");
+      return MalformedReply("EXEC");
     }
     ASSIGN_OR_RETURN(FeedInfo info, ParseFeedInfo(exec.elements[0], feed_key_));
     if (!from_oldest) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path)
       dup2(fd, 1);
       dup2(fd, 2);
     }
+    // If the test process dies (a crash, a ctest timeout), the service dies with it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     // A test may block signals in its own threads; the child must not inherit that.
     sigset_t none;
     sigemptyset(&none);
