@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -1584,20 +1585,32 @@ absl::StatusOr<int> ComplaintDesk::ScanOnce() {
   int applied = 0;
   // A deadline is missed once the whole second after it has begun (Deadline::Missed).
   const absl::Time missed_before = now - absl::Seconds(1);
+  // Cases that fail this round stay due; they are skipped (and read past) so that they never
+  // hold back the cases behind them. They are retried on the next round.
+  std::set<std::string> failed;
+  constexpr size_t kMaxFailuresPerRound = 10000;
   for (;;) {
-    ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.Due(missed_before, options_.scan_batch));
+    const int want = options_.scan_batch + static_cast<int>(failed.size());
+    ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.Due(missed_before, want));
+    int considered = 0;
     int progressed = 0;
     for (const std::string& id : ids) {
+      if (failed.count(id) > 0) continue;
+      ++considered;
       absl::StatusOr<bool> acted = ScanCase(id, now);
       if (!acted.ok()) {
         Log(LogLevel::kWarn, "scanner could not act on a complaint",
             {{"id", id}, {"error", acted.status().ToString()}});
+        failed.insert(id);
         continue;
       }
       progressed += *acted;
     }
     applied += progressed;
-    if (static_cast<int>(ids.size()) < options_.scan_batch || progressed == 0) break;
+    if (static_cast<int>(ids.size()) < want || considered == 0 ||
+        failed.size() > kMaxFailuresPerRound) {
+      break;
+    }
   }
   return applied;
 }
