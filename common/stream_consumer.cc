@@ -1,0 +1,643 @@
+// StreamConsumer: a Redis Stream consumer-group reader with takeover, dead-lettering and
+// backoff (semantics in the header).
+#include "common/stream_consumer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/absl_compat.h"
+#include "common/logging.h"
+#include "common/status.h"
+
+namespace simpul {
+namespace {
+
+constexpr char kHandledTotal[] = "simpul_stream_consumer_handled_total";
+constexpr char kFailedTotal[] = "simpul_stream_consumer_failed_total";
+constexpr char kDeadLetteredTotal[] = "simpul_stream_consumer_dead_lettered_total";
+constexpr char kReclaimedTotal[] = "simpul_stream_consumer_reclaimed_total";
+constexpr char kPollErrorsTotal[] = "simpul_stream_consumer_poll_errors_total";
+constexpr char kLagGauge[] = "simpul_stream_consumer_lag";
+constexpr char kPendingGauge[] = "simpul_stream_consumer_pending";
+
+// Entries counted at most by the lag fallback (see StreamLag).
+constexpr int64_t kLagCountCap = 10000;
+
+// kDeadLetterLua moves one pending entry to the dead-letter stream.
+//   KEYS = [stream, dead-letter stream]
+//   ARGV = [group, consumer, entry id, dead-letter max len ("0": no trimming),
+//           field, value, field, value, ...]
+// Returns 1 after XADD + XACK, 0 when the entry is no longer pending (acknowledged
+// meanwhile) and -1 when another consumer owns it now (it took the entry over and decides).
+constexpr char kDeadLetterLua[] = R"lua(
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #p == 0 then return 0 end
+if p[1][2] ~= ARGV[2] then return -1 end
+local args = {KEYS[2]}
+if tonumber(ARGV[4]) > 0 then
+  args[#args + 1] = 'MAXLEN'
+  args[#args + 1] = '~'
+  args[#args + 1] = ARGV[4]
+end
+args[#args + 1] = '*'
+for i = 5, #ARGV do args[#args + 1] = ARGV[i] end
+redis.call('XADD', unpack(args))
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+return 1
+)lua";
+
+// kRemoveConsumerLua deletes a consumer only when it has no pending entry (DELCONSUMER
+// would drop them from the group). KEYS = [stream]; ARGV = [group, consumer]. Returns 1 when
+// deleted (or absent), 0 when kept.
+constexpr char kRemoveConsumerLua[] = R"lua(
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #p > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
+)lua";
+
+// kCountAfterLua counts the entries after an id, stopping once it reached a cap.
+// KEYS = [stream]; ARGV = [id, cap]. Returns the count (at least the cap when capped).
+constexpr char kCountAfterLua[] = R"lua(
+local n, cursor, cap = 0, ARGV[1], tonumber(ARGV[2])
+while n < cap do
+  local page = redis.call('XRANGE', KEYS[1], '(' .. cursor, '+', 'COUNT', 1000)
+  if #page == 0 then break end
+  n = n + #page
+  cursor = page[#page][1]
+end
+return n
+)lua";
+
+const RedisScript& DeadLetterScript() {
+  static const RedisScript* script = new RedisScript(kDeadLetterLua);
+  return *script;
+}
+const RedisScript& RemoveConsumerScript() {
+  static const RedisScript* script = new RedisScript(kRemoveConsumerLua);
+  return *script;
+}
+const RedisScript& CountAfterScript() {
+  static const RedisScript* script = new RedisScript(kCountAfterLua);
+  return *script;
+}
+
+bool IsNoGroup(const RedisReply& reply) {
+  return reply.is_error() && absl::StartsWith(reply.str, "NOGROUP");
+}
+
+// NoGroupError is the NOT_FOUND a poll returns when the group (or the stream) is gone.
+absl::Status NoGroupError(const StreamConsumerOptions& options, const RedisReply& reply) {
+  return absl::NotFoundError(
+      absl::StrCat("stream ", options.stream, " group ", options.group, ": ", reply.str));
+}
+
+int64_t Millis(absl::Duration d) {
+  return absl::ToInt64Milliseconds(absl::Ceil(d, absl::Milliseconds(1)));
+}
+
+// ParseEntry reads [id, [field, value, ...]]. A nil field list (an entry deleted from the
+// stream but still pending) gives deleted = true.
+bool ParseEntry(const RedisReply& reply, StreamEntry* entry, bool* deleted) {
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) return false;
+  std::optional<std::string> id = ReplyString(reply.elements[0]);
+  if (!id) return false;
+  entry->id = *std::move(id);
+  entry->fields.clear();
+  const RedisReply& fields = reply.elements[1];
+  *deleted = fields.is_nil();
+  if (*deleted) return true;
+  if (fields.type != RedisReply::Type::kArray || fields.elements.size() % 2 != 0) return false;
+  entry->fields.reserve(fields.elements.size() / 2);
+  for (size_t i = 0; i < fields.elements.size(); i += 2) {
+    std::optional<std::string> name = ReplyString(fields.elements[i]);
+    std::optional<std::string> value = ReplyString(fields.elements[i + 1]);
+    if (!name || !value) return false;
+    entry->fields.emplace_back(*std::move(name), *std::move(value));
+  }
+  return true;
+}
+
+absl::Status Invalid(std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("stream consumer: ", AbslView(what)));
+}
+
+absl::Status Validate(const StreamConsumerOptions& o) {
+  if (o.stream.empty()) return Invalid("stream is required");
+  if (o.group.empty()) return Invalid("group is required");
+  if (o.consumer.empty()) return Invalid("consumer is required");
+  if (o.start_id.empty()) return Invalid("start_id is required (\"0\", \"$\" or an entry id)");
+  if (o.batch_size < 1) return Invalid("batch_size must be at least 1");
+  if (o.block < absl::ZeroDuration() || o.block == absl::InfiniteDuration()) {
+    return Invalid("block must be finite and not negative");
+  }
+  if (o.min_idle < absl::Milliseconds(1) || o.min_idle == absl::InfiniteDuration()) {
+    return Invalid("min_idle must be at least 1ms and finite");
+  }
+  if (o.max_deliveries < 1) return Invalid("max_deliveries must be at least 1");
+  if (o.dead_letter_stream.empty()) return Invalid("dead_letter_stream is required");
+  if (o.dead_letter_stream == o.stream) {
+    return Invalid("dead_letter_stream must differ from stream");
+  }
+  if (o.dead_letter_max_len < 0) return Invalid("dead_letter_max_len must not be negative");
+  if (o.initial_backoff <= absl::ZeroDuration() || o.max_backoff < o.initial_backoff) {
+    return Invalid("backoff must be positive with max_backoff >= initial_backoff");
+  }
+  if (o.lag_interval <= absl::ZeroDuration()) return Invalid("lag_interval must be positive");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::string* StreamEntry::Field(std::string_view name) const {
+  for (const auto& [field, value] : fields) {
+    if (field == name) return &value;
+  }
+  return nullptr;
+}
+
+std::string DefaultConsumerName() {
+  char host[HOST_NAME_MAX + 1] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+    return absl::StrCat("consumer-", getpid());
+  }
+  return absl::StrCat(host, "-", getpid());
+}
+
+// Batch is what one poll fetched: entries to handle, in order, with their delivery counts.
+struct StreamConsumer::Batch {
+  std::vector<StreamEntry> entries;
+  std::vector<std::string> acks;  // ids to acknowledge without handling (deleted entries)
+  int64_t deleted = 0;            // reclaimed ids whose entry was trimmed from the stream
+};
+
+absl::StatusOr<std::unique_ptr<StreamConsumer>> StreamConsumer::Create(
+    RedisPool* pool, StreamConsumerOptions options, StreamHandler handler) {
+  if (pool == nullptr) return Invalid("pool is required");
+  if (!handler) return Invalid("handler is required");
+  if (options.consumer.empty()) options.consumer = DefaultConsumerName();
+  RETURN_IF_ERROR(Validate(options));
+  return std::unique_ptr<StreamConsumer>(
+      new StreamConsumer(pool, std::move(options), std::move(handler)));
+}
+
+StreamConsumer::StreamConsumer(RedisPool* pool, StreamConsumerOptions options,
+                               StreamHandler handler)
+    : pool_(pool),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
+      labels_({{"stream", options_.stream}, {"group", options_.group}}) {
+  if (Metrics* m = options_.metrics; m != nullptr) {
+    m->Describe(kHandledTotal, Metrics::Type::kCounter,
+                "Stream entries whose handler returned OK (redeliveries count again).");
+    m->Describe(kFailedTotal, Metrics::Type::kCounter,
+                "Stream entries whose handler returned an error (left pending for a retry).");
+    m->Describe(kDeadLetteredTotal, Metrics::Type::kCounter,
+                "Stream entries moved to the dead-letter stream after too many deliveries.");
+    m->Describe(kReclaimedTotal, Metrics::Type::kCounter,
+                "Pending stream entries taken over from idle consumers (XAUTOCLAIM).");
+    m->Describe(kPollErrorsTotal, Metrics::Type::kCounter,
+                "Stream consumer polls that failed (Redis unreachable or an error reply).");
+    m->Describe(kLagGauge, Metrics::Type::kGauge,
+                "Stream entries not yet delivered to the consumer group.");
+    m->Describe(kPendingGauge, Metrics::Type::kGauge,
+                "Stream entries delivered to the consumer group but not yet acknowledged.");
+    // Export zeros right away, so dashboards see the series before the first event.
+    for (const char* counter :
+         {kHandledTotal, kFailedTotal, kDeadLetteredTotal, kReclaimedTotal, kPollErrorsTotal}) {
+      m->Increment(counter, labels_, 0);
+    }
+  }
+}
+
+StreamConsumer::~StreamConsumer() { Stop(); }
+
+absl::Status StreamConsumer::EnsureGroup() {
+  ASSIGN_OR_RETURN(RedisReply reply,
+                   pool_->Command({"XGROUP", "CREATE", options_.stream, options_.group,
+                                   options_.start_id, "MKSTREAM"}));
+  if (reply.is_error() && absl::StartsWith(reply.str, "BUSYGROUP")) return absl::OkStatus();
+  return ErrorFromReply(reply,
+                        absl::StrCat("XGROUP CREATE ", options_.stream, " ", options_.group));
+}
+
+absl::StatusOr<PollResult> StreamConsumer::PollOnce() {
+  absl::MutexLock lock(&poll_mu_);
+  absl::StatusOr<PollResult> result = PollLocked();
+  if (result.ok()) {
+    polls_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    poll_errors_.fetch_add(1, std::memory_order_relaxed);
+    if (options_.metrics != nullptr) options_.metrics->Increment(kPollErrorsTotal, labels_);
+  }
+  return result;
+}
+
+void StreamConsumer::Count(const PollResult& r) {
+  read_.fetch_add(r.read, std::memory_order_relaxed);
+  reclaimed_.fetch_add(r.reclaimed, std::memory_order_relaxed);
+  deleted_.fetch_add(r.deleted, std::memory_order_relaxed);
+  handled_.fetch_add(r.handled, std::memory_order_relaxed);
+  failed_.fetch_add(r.failed, std::memory_order_relaxed);
+  dead_lettered_.fetch_add(r.dead_lettered, std::memory_order_relaxed);
+  if (Metrics* m = options_.metrics; m != nullptr) {
+    if (r.handled > 0) m->Increment(kHandledTotal, labels_, static_cast<double>(r.handled));
+    if (r.failed > 0) m->Increment(kFailedTotal, labels_, static_cast<double>(r.failed));
+    if (r.dead_lettered > 0) {
+      m->Increment(kDeadLetteredTotal, labels_, static_cast<double>(r.dead_lettered));
+    }
+    if (r.reclaimed > 0) {
+      m->Increment(kReclaimedTotal, labels_, static_cast<double>(r.reclaimed));
+    }
+  }
+}
+
+absl::StatusOr<PollResult> StreamConsumer::PollLocked() {
+  if (!group_ready_) {
+    RETURN_IF_ERROR(EnsureGroup());
+    group_ready_ = true;
+  }
+  PollResult result;
+  absl::StatusOr<Batch> batch = Fetch(&result);
+  if (batch.status().code() == absl::StatusCode::kNotFound) {
+    // The group (or the whole stream) disappeared, e.g. the key was deleted: create it again
+    // from start_id and retry once.
+    Log(LogLevel::kWarn, "stream consumer group missing; creating it again",
+        {{"stream", options_.stream},
+         {"group", options_.group},
+         {"start_id", options_.start_id},
+         {"error", std::string(batch.status().message())}});
+    group_ready_ = false;
+    claim_cursor_ = "0-0";
+    RETURN_IF_ERROR(EnsureGroup());
+    group_ready_ = true;
+    result = PollResult();
+    batch = Fetch(&result);
+  }
+  if (!batch.ok()) {
+    Count(result);  // entries reclaimed before the failure
+    return batch.status();
+  }
+
+  // Handle in order. Ids to acknowledge are sent together after the batch.
+  std::vector<std::string> acks = std::move(batch->acks);
+  absl::Status finish = absl::OkStatus();
+  for (const StreamEntry& entry : batch->entries) {
+    if (Stopping()) break;  // the rest stays pending and is reclaimed later
+    std::string error;
+    if (entry.deliveries > options_.max_deliveries) {
+      error = absl::StrCat("delivered ", entry.deliveries,
+                           " times without being acknowledged (its consumers crashed or timed "
+                           "out while handling it)");
+    } else {
+      absl::Status status = handler_(entry);
+      if (status.ok()) {
+        acks.push_back(entry.id);
+        ++result.handled;
+        continue;
+      }
+      ++result.failed;
+      Log(LogLevel::kWarn, "stream entry handler failed",
+          {{"stream", options_.stream},
+           {"group", options_.group},
+           {"id", entry.id},
+           {"deliveries", entry.deliveries},
+           {"max_deliveries", options_.max_deliveries},
+           {"error", status.ToString()}});
+      if (entry.deliveries < options_.max_deliveries) continue;  // retried after min_idle
+      error = status.ToString();
+    }
+    absl::StatusOr<bool> moved = DeadLetter(entry, error);
+    if (!moved.ok()) {
+      // Still pending: the next takeover finds it over max_deliveries and retries the move.
+      if (finish.ok()) finish = moved.status();
+      continue;
+    }
+    if (*moved) {
+      ++result.dead_lettered;
+      Log(LogLevel::kError, "stream entry moved to the dead-letter stream",
+          {{"stream", options_.stream},
+           {"group", options_.group},
+           {"id", entry.id},
+           {"dead_letter_stream", options_.dead_letter_stream},
+           {"deliveries", entry.deliveries},
+           {"error", error}});
+    }
+  }
+  if (!acks.empty()) {
+    std::vector<std::string> argv = {"XACK", options_.stream, options_.group};
+    argv.insert(argv.end(), acks.begin(), acks.end());
+    absl::StatusOr<RedisReply> acked = pool_->Command(argv);
+    absl::Status status = acked.ok() ? ErrorFromReply(*acked, "XACK") : acked.status();
+    if (!status.ok() && finish.ok()) finish = status;
+  }
+  Count(result);
+  if (!finish.ok()) return finish;
+  return result;
+}
+
+absl::StatusOr<StreamConsumer::Batch> StreamConsumer::Fetch(PollResult* result) {
+  ASSIGN_OR_RETURN(RedisConnection conn, pool_->Acquire());
+  Batch batch;
+  RETURN_IF_ERROR(Reclaim(conn, &batch));
+  result->reclaimed = static_cast<int64_t>(batch.entries.size());
+  result->deleted = batch.deleted;
+  // Wait for new entries only when there is nothing to do yet.
+  const bool block = batch.entries.empty() && options_.block > absl::ZeroDuration();
+  const size_t reclaimed = batch.entries.size();
+  absl::Status read = ReadNew(conn, block, &batch);
+  result->read = static_cast<int64_t>(batch.entries.size() - reclaimed);
+  // Entries already taken over are handled even when the read failed (they are ours now and
+  // would otherwise wait another min_idle); the failure is reported by the next poll.
+  if (!read.ok() && (batch.entries.empty() || read.code() == absl::StatusCode::kNotFound)) {
+    return read;
+  }
+  return batch;
+}
+
+absl::Status StreamConsumer::Reclaim(RedisConnection& conn, Batch* batch) {
+  ASSIGN_OR_RETURN(RedisReply reply,
+                   conn.Command({"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
+                                 absl::StrCat(Millis(options_.min_idle)), claim_cursor_, "COUNT",
+                                 absl::StrCat(options_.batch_size)}));
+  if (IsNoGroup(reply)) return NoGroupError(options_, reply);
+  RETURN_IF_ERROR(ErrorFromReply(reply, "XAUTOCLAIM"));
+  // Redis 7: [next cursor, [[id, fields] ...], [deleted id ...]]; Redis 6.2 lacks the third.
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() < 2 ||
+      reply.elements[1].type != RedisReply::Type::kArray) {
+    return MalformedReply("XAUTOCLAIM");
+  }
+  std::optional<std::string> cursor = ReplyString(reply.elements[0]);
+  if (!cursor) return MalformedReply("XAUTOCLAIM");
+  std::vector<StreamEntry> claimed;
+  for (const RedisReply& item : reply.elements[1].elements) {
+    if (item.is_nil()) continue;  // Redis 6.2: a deleted entry without its id
+    StreamEntry entry;
+    bool deleted = false;
+    if (!ParseEntry(item, &entry, &deleted)) return MalformedReply("XAUTOCLAIM entry");
+    if (deleted) {
+      batch->acks.push_back(entry.id);  // nothing left to handle; drop it from the PEL
+      ++batch->deleted;
+    } else {
+      claimed.push_back(std::move(entry));
+    }
+  }
+  if (reply.elements.size() >= 3 && reply.elements[2].type == RedisReply::Type::kArray) {
+    // Redis 7 has already removed these ids from the pending list: they only count.
+    batch->deleted += static_cast<int64_t>(reply.elements[2].elements.size());
+  }
+  claim_cursor_ = *std::move(cursor);
+  if (claimed.empty()) return absl::OkStatus();
+
+  // XAUTOCLAIM does not report delivery counts: read each claimed entry's with XPENDING.
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(claimed.size());
+  for (const StreamEntry& entry : claimed) {
+    commands.push_back({"XPENDING", options_.stream, options_.group, entry.id, entry.id, "1"});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisReply> pending, conn.Pipeline(commands));
+  if (pending.size() != claimed.size()) return MalformedReply("XPENDING");
+  for (size_t i = 0; i < claimed.size(); ++i) {
+    if (IsNoGroup(pending[i])) return NoGroupError(options_, pending[i]);
+    RETURN_IF_ERROR(ErrorFromReply(pending[i], "XPENDING"));
+    if (pending[i].type != RedisReply::Type::kArray) return MalformedReply("XPENDING");
+    if (pending[i].elements.empty()) continue;  // acknowledged meanwhile
+    const RedisReply& row = pending[i].elements[0];
+    if (row.type != RedisReply::Type::kArray || row.elements.size() != 4) {
+      return MalformedReply("XPENDING");
+    }
+    std::optional<std::string> owner = ReplyString(row.elements[1]);
+    std::optional<int64_t> deliveries = ReplyInt(row.elements[3]);
+    if (!owner || !deliveries) return MalformedReply("XPENDING");
+    if (*owner != options_.consumer) continue;  // taken over by another consumer meanwhile
+    claimed[i].deliveries = *deliveries;
+    batch->entries.push_back(std::move(claimed[i]));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamConsumer::ReadNew(RedisConnection& conn, bool block, Batch* batch) {
+  std::vector<std::string> argv = {"XREADGROUP",      "GROUP", options_.group,
+                                   options_.consumer, "COUNT", absl::StrCat(options_.batch_size)};
+  if (block) {
+    const int64_t block_ms = std::max<int64_t>(1, Millis(options_.block));
+    argv.push_back("BLOCK");
+    argv.push_back(absl::StrCat(block_ms));
+    RETURN_IF_ERROR(
+        conn.SetCommandTimeout(absl::Milliseconds(block_ms) + pool_->options().command_timeout));
+  }
+  argv.push_back("STREAMS");
+  argv.push_back(options_.stream);
+  argv.push_back(">");
+  ASSIGN_OR_RETURN(RedisReply reply, conn.Command(argv));
+  if (IsNoGroup(reply)) return NoGroupError(options_, reply);
+  RETURN_IF_ERROR(ErrorFromReply(reply, "XREADGROUP"));
+  if (reply.is_nil()) return absl::OkStatus();  // BLOCK timed out
+  // [[stream, [[id, fields] ...]]]
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("XREADGROUP");
+  for (const RedisReply& stream : reply.elements) {
+    if (stream.type != RedisReply::Type::kArray || stream.elements.size() != 2 ||
+        stream.elements[1].type != RedisReply::Type::kArray) {
+      return MalformedReply("XREADGROUP");
+    }
+    for (const RedisReply& item : stream.elements[1].elements) {
+      StreamEntry entry;
+      bool deleted = false;
+      if (!ParseEntry(item, &entry, &deleted) || deleted) {
+        return MalformedReply("XREADGROUP entry");
+      }
+      entry.deliveries = 1;
+      batch->entries.push_back(std::move(entry));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> StreamConsumer::DeadLetter(const StreamEntry& entry, std::string_view error) {
+  std::vector<std::string> args = {options_.group,
+                                   options_.consumer,
+                                   entry.id,
+                                   absl::StrCat(options_.dead_letter_max_len),
+                                   kDeadLetterIdField,
+                                   entry.id,
+                                   kDeadLetterStreamField,
+                                   options_.stream,
+                                   kDeadLetterGroupField,
+                                   options_.group,
+                                   kDeadLetterConsumerField,
+                                   options_.consumer,
+                                   kDeadLetterDeliveriesField,
+                                   absl::StrCat(entry.deliveries),
+                                   kDeadLetterErrorField,
+                                   std::string(error)};
+  for (const auto& [name, value] : entry.fields) {
+    args.push_back(name);
+    args.push_back(value);
+  }
+  ASSIGN_OR_RETURN(
+      RedisReply reply,
+      pool_->Eval(DeadLetterScript(), {options_.stream, options_.dead_letter_stream}, args));
+  RETURN_IF_ERROR(ErrorFromReply(reply, "dead-letter script"));
+  std::optional<int64_t> moved = ReplyInt(reply);
+  if (!moved) return MalformedReply("dead-letter script");
+  return *moved == 1;
+}
+
+absl::StatusOr<StreamLag> StreamConsumer::Lag() {
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"XINFO", "GROUPS", options_.stream}));
+  if (reply.is_error() && absl::StrContains(reply.str, "no such key")) {
+    return absl::NotFoundError(absl::StrCat("stream ", options_.stream, " does not exist"));
+  }
+  RETURN_IF_ERROR(ErrorFromReply(reply, "XINFO GROUPS"));
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("XINFO GROUPS");
+  for (const RedisReply& group : reply.elements) {
+    if (group.type != RedisReply::Type::kArray || group.elements.size() % 2 != 0) {
+      return MalformedReply("XINFO GROUPS");
+    }
+    std::optional<std::string> name;
+    std::optional<int64_t> pending;
+    std::optional<int64_t> lag;
+    std::optional<std::string> last_delivered;
+    for (size_t i = 0; i < group.elements.size(); i += 2) {
+      std::optional<std::string> key = ReplyString(group.elements[i]);
+      if (!key) return MalformedReply("XINFO GROUPS");
+      const RedisReply& value = group.elements[i + 1];
+      if (*key == "name") name = ReplyString(value);
+      if (*key == "pending") pending = ReplyInt(value);
+      if (*key == "lag") lag = ReplyInt(value);  // nil when Redis cannot tell; absent < 7.0
+      if (*key == "last-delivered-id") last_delivered = ReplyString(value);
+    }
+    if (name != options_.group) continue;
+    if (!pending || !last_delivered) return MalformedReply("XINFO GROUPS");
+    StreamLag out;
+    out.pending = *pending;
+    out.last_delivered_id = *last_delivered;
+    if (lag) {
+      out.undelivered = *lag;
+    } else {
+      ASSIGN_OR_RETURN(RedisReply counted,
+                       pool_->Eval(CountAfterScript(), {options_.stream},
+                                   {*last_delivered, absl::StrCat(kLagCountCap)}));
+      RETURN_IF_ERROR(ErrorFromReply(counted, "counting undelivered entries"));
+      std::optional<int64_t> n = ReplyInt(counted);
+      if (!n) return MalformedReply("counting undelivered entries");
+      out.undelivered = *n;
+      out.exact = *n < kLagCountCap;
+    }
+    if (Metrics* m = options_.metrics; m != nullptr) {
+      m->Set(kLagGauge, labels_, static_cast<double>(out.undelivered));
+      m->Set(kPendingGauge, labels_, static_cast<double>(out.pending));
+    }
+    return out;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("stream ", options_.stream, " has no consumer group ", options_.group));
+}
+
+absl::StatusOr<bool> StreamConsumer::RemoveConsumerIfIdle() {
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveConsumerScript(), {options_.stream},
+                                                 {options_.group, options_.consumer}));
+  if (IsNoGroup(reply)) return true;  // no group, no consumer
+  RETURN_IF_ERROR(ErrorFromReply(reply, "removing the stream consumer"));
+  std::optional<int64_t> removed = ReplyInt(reply);
+  if (!removed) return MalformedReply("removing the stream consumer");
+  return *removed == 1;
+}
+
+StreamConsumerStats StreamConsumer::stats() const {
+  StreamConsumerStats s;
+  s.polls = polls_.load(std::memory_order_relaxed);
+  s.poll_errors = poll_errors_.load(std::memory_order_relaxed);
+  s.read = read_.load(std::memory_order_relaxed);
+  s.reclaimed = reclaimed_.load(std::memory_order_relaxed);
+  s.deleted = deleted_.load(std::memory_order_relaxed);
+  s.handled = handled_.load(std::memory_order_relaxed);
+  s.failed = failed_.load(std::memory_order_relaxed);
+  s.dead_lettered = dead_lettered_.load(std::memory_order_relaxed);
+  return s;
+}
+
+bool StreamConsumer::Stopping() {
+  absl::MutexLock lock(&mu_);
+  return stopping_;
+}
+
+void StreamConsumer::Start() {
+  absl::MutexLock lock(&start_mu_);
+  if (thread_.joinable()) return;
+  {
+    absl::MutexLock state(&mu_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StreamConsumer::Stop() {
+  absl::MutexLock lock(&start_mu_);
+  if (!thread_.joinable()) return;
+  {
+    absl::MutexLock state(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+  absl::MutexLock state(&mu_);
+  stopping_ = false;
+}
+
+void StreamConsumer::Run() {
+  absl::Duration backoff = options_.initial_backoff;
+  absl::Time next_lag = absl::InfinitePast();
+  bool failing = false;
+  while (!Stopping()) {
+    absl::StatusOr<PollResult> polled = PollOnce();
+    absl::Duration wait = absl::ZeroDuration();
+    if (polled.ok()) {
+      if (failing) {
+        Log(LogLevel::kInfo, "stream consumer resumed",
+            {{"stream", options_.stream}, {"group", options_.group}});
+      }
+      failing = false;
+      backoff = options_.initial_backoff;
+      // Without BLOCK an empty poll returns at once: pause instead of spinning.
+      if (options_.block == absl::ZeroDuration() && polled->read == 0 && polled->reclaimed == 0) {
+        wait = options_.initial_backoff;
+      }
+      if (absl::Now() >= next_lag) {
+        absl::StatusOr<StreamLag> lag = Lag();
+        if (!lag.ok()) {
+          Log(LogLevel::kDebug, "stream consumer lag unavailable",
+              {{"stream", options_.stream}, {"error", lag.status().ToString()}});
+        }
+        next_lag = absl::Now() + options_.lag_interval;
+      }
+    } else {
+      Log(LogLevel::kWarn, "stream consumer poll failed; backing off",
+          {{"stream", options_.stream},
+           {"group", options_.group},
+           {"error", polled.status().ToString()},
+           {"retry_in_ms", absl::ToInt64Milliseconds(backoff)}});
+      failing = true;
+      wait = backoff;
+      backoff = std::min(backoff * 2, options_.max_backoff);
+    }
+    if (wait > absl::ZeroDuration()) {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+    }
+  }
+  if (options_.remove_consumer_on_stop) {
+    absl::StatusOr<bool> removed = RemoveConsumerIfIdle();
+    if (!removed.ok()) {
+      Log(LogLevel::kDebug, "stream consumer not removed from its group",
+          {{"stream", options_.stream}, {"error", removed.status().ToString()}});
+    }
+  }
+}
+
+}  // namespace simpul
