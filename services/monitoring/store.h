@@ -1,0 +1,86 @@
+// AggregateStore is the storage interface of simpul-monitoring. Figures are never computed by
+// scanning raw records: every input (a survey response, a delivery event, a complaint event)
+// becomes one Contribution — integer increments of named counters — applied atomically, once,
+// to the aggregate of every (scope, period) bucket the input belongs to. A read of any scope
+// is then one bucket read, whatever the number of units or responses behind it.
+//
+// Bucket names: "<scope>|<period>", scope "u:<unit>", "a:<agency>", "r:<region prefix>" or
+// "n"; period "2026-M03", "2026-Q1", "2026-S1" or "2026-Y" (see aggregates.h).
+#ifndef SIMPUL_SERVICES_MONITORING_STORE_H_
+#define SIMPUL_SERVICES_MONITORING_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace simpul::monitoring {
+
+// Counters of one bucket, by field name (e.g. "s.n", "s.u3.sum", "d.done", "c.ch.SMS").
+using Counters = std::map<std::string, int64_t, std::less<>>;
+
+struct Increment {
+  std::string field;
+  int64_t delta = 0;
+};
+
+// RankUpdate sets a unit's value in the ranking of its parent scopes for one period and
+// metric, e.g. the unit's IKM in hundredths within its agency and each region prefix.
+struct RankUpdate {
+  std::vector<std::string> rankings;  // ranking names: "<parent bucket>|<metric>"
+  std::string unit_id;
+  int64_t value = 0;  // hundredths
+};
+
+// Contribution is the effect of one input.
+struct Contribution {
+  // Applied at most once: a second Apply with the same key changes nothing. Namespaced by the
+  // caller, e.g. "survey:<unit>:<idempotency key>", "complaint-event:<event id>".
+  std::string dedup_key;
+  std::vector<std::string> buckets;  // every bucket gets every increment
+  std::vector<Increment> increments;
+};
+
+class AggregateStore {
+ public:
+  virtual ~AggregateStore() = default;
+
+  // Apply adds the increments to every bucket and records the dedup key, atomically; false
+  // (and nothing changed) when the key was applied before.
+  virtual absl::StatusOr<bool> Apply(const Contribution& contribution) = 0;
+
+  // Read returns the counters of one bucket (empty when nothing was applied to it).
+  virtual absl::StatusOr<Counters> Read(std::string_view bucket) = 0;
+  // ReadMany reads several buckets in one round trip, in order.
+  virtual absl::StatusOr<std::vector<Counters>> ReadMany(
+      const std::vector<std::string>& buckets) = 0;
+
+  // SetRanks applies rank updates (idempotent: a set, not an increment).
+  virtual absl::Status SetRanks(const std::vector<RankUpdate>& updates) = 0;
+  // TopRanks returns up to `limit` (unit, value) pairs of a ranking, highest first (or lowest
+  // first when `ascending`), ties by unit id.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> TopRanks(
+      std::string_view ranking, int limit, bool ascending) = 0;
+
+  // Open deliveries: an application waiting past its promised time moves from "open" to
+  // "open overdue". AddOpen records an open application's due instant with the contribution
+  // to apply when it passes (e.g. d.open -1, d.overdue +1 on its buckets). RemoveOpen forgets
+  // it when it completes: true when it was still waiting (not yet overdue), false when the
+  // sweep had already applied its overdue contribution (or it was never added). SweepOpen
+  // applies the contribution of up to `limit` applications due by `at` and forgets them, each
+  // atomically with respect to RemoveOpen, and returns how many it applied.
+  virtual absl::Status AddOpen(std::string_view application_key, absl::Time due,
+                               const Contribution& when_overdue) = 0;
+  virtual absl::StatusOr<bool> RemoveOpen(std::string_view application_key) = 0;
+  virtual absl::StatusOr<int> SweepOpen(absl::Time at, int limit) = 0;
+};
+
+}  // namespace simpul::monitoring
+
+#endif  // SIMPUL_SERVICES_MONITORING_STORE_H_
