@@ -1,0 +1,545 @@
+// RedisAggregateStore: bucket counters, dedup markers, rankings and open deliveries in Redis
+// (key layout in the header).
+#include "services/monitoring/redis_store.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "common/status.h"
+
+namespace simpul::monitoring {
+namespace {
+
+// kApplyLib holds the Lua helpers shared by the apply scripts. A contribution is passed as
+//   KEYS[k] = dedup key, KEYS[k + 1 .. k + nb] = bucket keys
+//   ARGV[a] = nb, ARGV[a + 1] = ninc, then field and delta per increment
+// check returns an error message when applying would fail halfway (a bucket key of another
+// type, a counter that is not an integer); Redis does not roll a script back, so every check
+// comes before the first write. apply writes, unless the dedup key is already set.
+constexpr char kApplyLib[] = R"lua(
+local function num(s)
+  if s == 'inf' or s == '+inf' then return math.huge end
+  if s == '-inf' then return -math.huge end
+  return tonumber(s)
+end
+local function check(k, a)
+  local nb, ninc = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  for i = k + 1, k + nb do
+    local key = KEYS[i]
+    local t = redis.call('TYPE', key)['ok']
+    if t == 'hash' then
+      for j = 0, ninc - 1 do
+        local v = redis.call('HGET', key, ARGV[a + 2 + 2 * j])
+        if v and not (#v <= 20 and string.match(v, '^%-?%d+$')) then
+          return 'counter at key ' .. key .. ' is not an integer'
+        end
+      end
+    elseif t ~= 'none' then
+      return 'WRONGTYPE key ' .. key .. ' holds a ' .. t .. ', not a hash'
+    end
+  end
+  return nil
+end
+local function apply(k, a, ttl)
+  if redis.call('EXISTS', KEYS[k]) == 1 then return 0 end
+  local nb, ninc = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  for i = k + 1, k + nb do
+    for j = 0, ninc - 1 do
+      redis.call('HINCRBY', KEYS[i], ARGV[a + 2 + 2 * j], ARGV[a + 3 + 2 * j])
+    end
+  end
+  if ttl == '0' then
+    redis.call('SET', KEYS[k], '1')
+  else
+    redis.call('SET', KEYS[k], '1', 'PX', ttl)
+  end
+  return 1
+end
+)lua";
+
+// kApplyBody applies one contribution: KEYS = [contribution keys]; ARGV = [dedup TTL in ms ("0":
+// none), contribution args]. Returns 1 when applied, 0 when the dedup key was already set.
+constexpr char kApplyBody[] = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local err = check(1, 2)
+if err then return redis.error_reply(err) end
+return apply(1, 2, ARGV[1])
+)lua";
+
+// kSweepReadLua lists up to ARGV[2] applications due by ARGV[1] with their contributions:
+// KEYS = [open, open:c]. Returns {key, contribution or nil, key, ...}.
+constexpr char kSweepReadLua[] = R"lua(
+local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0,
+                       tonumber(ARGV[2]))
+local out = {}
+for i, id in ipairs(ids) do
+  out[2 * i - 1] = id
+  out[2 * i] = redis.call('HGET', KEYS[2], id)
+end
+return out
+)lua";
+
+// kSweepBody sweeps applications read by kSweepReadLua:
+//   KEYS = [open, open:c, contribution keys per item]
+//   ARGV = [at score, dedup TTL in ms, item count, per item: application key, serialized
+//           contribution, contribution args]
+// An item is swept only if it is still queued, due by `at` and holds the same contribution
+// (RemoveOpen or AddOpen may have run since the read). Returns the number swept.
+constexpr char kSweepBody[] = R"lua(
+local at, ttl, n = num(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local live = {}
+local k, a = 3, 4
+for i = 1, n do
+  local app, blob = ARGV[a], ARGV[a + 1]
+  local nb, ninc = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local s = redis.call('ZSCORE', KEYS[1], app)
+  if s and num(s) <= at and redis.call('HGET', KEYS[2], app) == blob then
+    if redis.call('EXISTS', KEYS[k]) == 0 then
+      local err = check(k, a + 2)
+      if err then return redis.error_reply(err) end
+    end
+    live[#live + 1] = {app, k, a + 2}
+  end
+  k = k + 1 + nb
+  a = a + 4 + 2 * ninc
+end
+for _, it in ipairs(live) do
+  redis.call('ZREM', KEYS[1], it[1])
+  redis.call('HDEL', KEYS[2], it[1])
+  apply(it[2], it[3], ttl)
+end
+return #live
+)lua";
+
+// kTypesLib: check_types(types) returns an error message unless each KEYS[i] is absent or of
+// type types[i].
+constexpr char kTypesLib[] = R"lua(
+local function check_types(types)
+  for i, want in ipairs(types) do
+    local t = redis.call('TYPE', KEYS[i])['ok']
+    if t ~= 'none' and t ~= want then
+      return 'WRONGTYPE key ' .. KEYS[i] .. ' holds a ' .. t .. ', not a ' .. want
+    end
+  end
+  return nil
+end
+)lua";
+
+// kAddOpenBody queues an application: KEYS = [open, open:c]; ARGV = [due score, key,
+// serialized contribution].
+constexpr char kAddOpenBody[] = R"lua(
+local err = check_types({'zset', 'hash'})
+if err then return redis.error_reply(err) end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1
+)lua";
+
+// kRemoveOpenBody dequeues an application: KEYS = [open, open:c]; ARGV = [key]. Returns 1 when
+// it was queued.
+constexpr char kRemoveOpenBody[] = R"lua(
+local err = check_types({'zset', 'hash'})
+if err then return redis.error_reply(err) end
+local n = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return n
+)lua";
+
+// kSetRanksBody sets scores: KEYS = [ranking key per update]; ARGV = [score, unit per update].
+constexpr char kSetRanksBody[] = R"lua(
+local types = {}
+for i = 1, #KEYS do types[i] = 'zset' end
+local err = check_types(types)
+if err then return redis.error_reply(err) end
+for i = 1, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i]) end
+return #KEYS
+)lua";
+
+// kTopRanksLua reads the first ARGV[1] entries of KEYS[1] as {member, score, ...}: ascending
+// (ARGV[2] == '1') in Redis order, which breaks ties by member bytewise; or descending, where
+// the tie run cut by the limit is completed with its bytewise-smallest members (ZRANGE REV
+// would give the largest), so the caller only has to re-sort the page.
+constexpr char kTopRanksLua[] = R"lua(
+local key, limit = KEYS[1], tonumber(ARGV[1])
+if ARGV[2] == '1' then return redis.call('ZRANGE', key, 0, limit - 1, 'WITHSCORES') end
+local top = redis.call('ZRANGE', key, 0, limit - 1, 'REV', 'WITHSCORES')
+if #top < 2 * limit then return top end
+local last = top[#top]
+local above = redis.call('ZCOUNT', key, '(' .. last, '+inf')
+local out = {}
+for i = 1, 2 * above do out[i] = top[i] end
+local tail = redis.call('ZRANGE', key, last, last, 'BYSCORE', 'LIMIT', 0, limit - above,
+                        'WITHSCORES')
+for _, v in ipairs(tail) do out[#out + 1] = v end
+return out
+)lua";
+
+const RedisScript& ApplyScript() {
+  static const RedisScript* const script = new RedisScript(absl::StrCat(kApplyLib, kApplyBody));
+  return *script;
+}
+const RedisScript& SweepReadScript() {
+  static const RedisScript* const script = new RedisScript(kSweepReadLua);
+  return *script;
+}
+const RedisScript& SweepScript() {
+  static const RedisScript* const script = new RedisScript(absl::StrCat(kApplyLib, kSweepBody));
+  return *script;
+}
+const RedisScript& AddOpenScript() {
+  static const RedisScript* const script = new RedisScript(absl::StrCat(kTypesLib, kAddOpenBody));
+  return *script;
+}
+const RedisScript& RemoveOpenScript() {
+  static const RedisScript* const script =
+      new RedisScript(absl::StrCat(kTypesLib, kRemoveOpenBody));
+  return *script;
+}
+const RedisScript& SetRanksScript() {
+  static const RedisScript* const script = new RedisScript(absl::StrCat(kTypesLib, kSetRanksBody));
+  return *script;
+}
+const RedisScript& TopRanksScript() {
+  static const RedisScript* const script = new RedisScript(kTopRanksLua);
+  return *script;
+}
+
+// Scores are doubles: integers beyond 2^53 would be rounded.
+constexpr int64_t kMaxExactScore = int64_t{1} << 53;
+
+absl::Status Validate(const Contribution& c, std::string_view what) {
+  if (c.dedup_key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": dedup key is empty"));
+  }
+  if (c.buckets.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": no bucket"));
+  }
+  for (size_t i = 0; i < c.buckets.size(); ++i) {
+    if (c.buckets[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": bucket #", i, " is empty"));
+    }
+  }
+  for (size_t i = 0; i < c.increments.size(); ++i) {
+    if (c.increments[i].field.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(AbslView(what), ": field of increment #", i, " is empty"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// DueScore is `due` in Unix milliseconds, rounded up.
+std::string DueScore(absl::Time due) {
+  if (due == absl::InfiniteFuture()) return "+inf";
+  if (due == absl::InfinitePast()) return "-inf";
+  int64_t ms = absl::ToUnixMillis(due);
+  if (absl::FromUnixMillis(ms) < due) ++ms;
+  return absl::StrCat(ms);
+}
+
+// AtScore is `at` in Unix milliseconds, rounded down.
+std::string AtScore(absl::Time at) {
+  if (at == absl::InfiniteFuture()) return "+inf";
+  if (at == absl::InfinitePast()) return "-inf";
+  return absl::StrCat(absl::ToUnixMillis(at));
+}
+
+void PutString(std::string* out, std::string_view s) {
+  absl::StrAppend(out, s.size(), ":", AbslView(s));
+}
+
+// Reader takes netstrings off the front of a buffer.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : rest_(bytes) {}
+  bool empty() const { return rest_.empty(); }
+  size_t remaining() const { return rest_.size(); }
+
+  std::optional<std::string_view> String() {
+    const size_t colon = rest_.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 10) return std::nullopt;
+    uint64_t n = 0;
+    for (char ch : rest_.substr(0, colon)) {
+      if (ch < '0' || ch > '9') return std::nullopt;
+      n = n * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    if (n > rest_.size() - colon - 1) return std::nullopt;
+    std::string_view s = rest_.substr(colon + 1, n);
+    rest_.remove_prefix(colon + 1 + n);
+    return s;
+  }
+
+  std::optional<int64_t> Int() {
+    std::optional<std::string_view> s = String();
+    int64_t v = 0;
+    if (!s || !absl::SimpleAtoi(AbslView(*s), &v)) return std::nullopt;
+    return v;
+  }
+
+ private:
+  std::string_view rest_;
+};
+
+}  // namespace
+
+RedisAggregateStore::RedisAggregateStore(RedisPool* pool, Options options)
+    : pool_(pool), options_(std::move(options)) {}
+
+std::string RedisAggregateStore::Key(std::string_view suffix) const {
+  return absl::StrCat(options_.key_prefix, AbslView(suffix));
+}
+std::string RedisAggregateStore::BucketKey(std::string_view bucket) const {
+  return Key(absl::StrCat("b:", AbslView(bucket)));
+}
+std::string RedisAggregateStore::DedupKey(std::string_view dedup_key) const {
+  return Key(absl::StrCat("d:", AbslView(dedup_key)));
+}
+std::string RedisAggregateStore::RankKey(std::string_view ranking) const {
+  return Key(absl::StrCat("rank:", AbslView(ranking)));
+}
+
+std::string RedisAggregateStore::DedupTtlMs() const {
+  if (options_.dedup_ttl <= absl::ZeroDuration() ||
+      options_.dedup_ttl == absl::InfiniteDuration()) {
+    return "0";
+  }
+  return absl::StrCat(
+      absl::ToInt64Milliseconds(absl::Ceil(options_.dedup_ttl, absl::Milliseconds(1))));
+}
+
+void RedisAggregateStore::AppendContribution(const Contribution& c, std::vector<std::string>* keys,
+                                             std::vector<std::string>* args) const {
+  keys->push_back(DedupKey(c.dedup_key));
+  std::set<std::string_view> seen;
+  size_t nb = 0;
+  for (const std::string& bucket : c.buckets) {
+    if (!seen.insert(bucket).second) continue;
+    keys->push_back(BucketKey(bucket));
+    ++nb;
+  }
+  args->push_back(absl::StrCat(nb));
+  args->push_back(absl::StrCat(c.increments.size()));
+  for (const Increment& inc : c.increments) {
+    args->push_back(inc.field);
+    args->push_back(absl::StrCat(inc.delta));
+  }
+}
+
+std::string RedisAggregateStore::SerializeContribution(const Contribution& c) {
+  std::string out;
+  PutString(&out, "m1");
+  PutString(&out, c.dedup_key);
+  PutString(&out, absl::StrCat(c.buckets.size()));
+  for (const std::string& bucket : c.buckets) PutString(&out, bucket);
+  PutString(&out, absl::StrCat(c.increments.size()));
+  for (const Increment& inc : c.increments) {
+    PutString(&out, inc.field);
+    PutString(&out, absl::StrCat(inc.delta));
+  }
+  return out;
+}
+
+std::optional<Contribution> RedisAggregateStore::ParseContribution(std::string_view bytes) {
+  Reader r(bytes);
+  std::optional<std::string_view> version = r.String();
+  if (!version || *version != "m1") return std::nullopt;
+  Contribution c;
+  std::optional<std::string_view> dedup = r.String();
+  if (!dedup) return std::nullopt;
+  c.dedup_key = std::string(*dedup);
+  // Every element takes at least two bytes ("0:"), which bounds the counts.
+  std::optional<int64_t> nb = r.Int();
+  if (!nb || *nb < 0 || static_cast<uint64_t>(*nb) > r.remaining() / 2) return std::nullopt;
+  for (int64_t i = 0; i < *nb; ++i) {
+    std::optional<std::string_view> bucket = r.String();
+    if (!bucket) return std::nullopt;
+    c.buckets.emplace_back(*bucket);
+  }
+  std::optional<int64_t> ninc = r.Int();
+  if (!ninc || *ninc < 0 || static_cast<uint64_t>(*ninc) > r.remaining() / 4) return std::nullopt;
+  for (int64_t i = 0; i < *ninc; ++i) {
+    std::optional<std::string_view> field = r.String();
+    std::optional<int64_t> delta = r.Int();
+    if (!field || !delta) return std::nullopt;
+    c.increments.push_back(Increment{std::string(*field), *delta});
+  }
+  if (!r.empty()) return std::nullopt;
+  return c;
+}
+
+absl::StatusOr<bool> RedisAggregateStore::Apply(const Contribution& contribution) {
+  RETURN_IF_ERROR(Validate(contribution, "apply"));
+  std::vector<std::string> keys;
+  std::vector<std::string> args = {DedupTtlMs()};
+  AppendContribution(contribution, &keys, &args);
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ApplyScript(), keys, args));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("apply to ", keys[0])));
+  std::optional<int64_t> applied = ReplyInt(reply);
+  if (!applied || (*applied != 0 && *applied != 1)) return MalformedReply("apply script");
+  return *applied == 1;
+}
+
+namespace {
+
+// ParseCounters parses an HGETALL reply of `key`.
+absl::StatusOr<Counters> ParseCounters(const std::string& key, const RedisReply& reply) {
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGETALL ", key)));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0) {
+    return MalformedReply(absl::StrCat("HGETALL ", key));
+  }
+  Counters counters;
+  for (size_t i = 0; i < reply.elements.size(); i += 2) {
+    std::optional<std::string> field = ReplyString(reply.elements[i]);
+    std::optional<std::string> text = ReplyString(reply.elements[i + 1]);
+    int64_t value = 0;
+    if (!field || !text || !absl::SimpleAtoi(*text, &value)) {
+      return absl::InternalError(absl::StrCat("counter at key ", key, " is not an integer"));
+    }
+    counters.emplace(std::move(*field), value);
+  }
+  return counters;
+}
+
+}  // namespace
+
+absl::StatusOr<Counters> RedisAggregateStore::Read(std::string_view bucket) {
+  const std::string key = BucketKey(bucket);
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HGETALL", key}));
+  return ParseCounters(key, reply);
+}
+
+absl::StatusOr<std::vector<Counters>> RedisAggregateStore::ReadMany(
+    const std::vector<std::string>& buckets) {
+  std::vector<Counters> out;
+  if (buckets.empty()) return out;
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(buckets.size());
+  for (const std::string& bucket : buckets) commands.push_back({"HGETALL", BucketKey(bucket)});
+  ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
+  if (replies.size() != commands.size()) return MalformedReply("HGETALL pipeline");
+  out.reserve(buckets.size());
+  for (size_t i = 0; i < replies.size(); ++i) {
+    ASSIGN_OR_RETURN(Counters counters, ParseCounters(commands[i][1], replies[i]));
+    out.push_back(std::move(counters));
+  }
+  return out;
+}
+
+absl::Status RedisAggregateStore::SetRanks(const std::vector<RankUpdate>& updates) {
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+  for (size_t i = 0; i < updates.size(); ++i) {
+    const RankUpdate& u = updates[i];
+    if (u.unit_id.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("rank update #", i, ": unit id is empty"));
+    }
+    if (u.value > kMaxExactScore || u.value < -kMaxExactScore) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rank update #", i, ": value ", u.value, " is beyond +-2^53"));
+    }
+    for (const std::string& ranking : u.rankings) {
+      if (ranking.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("rank update #", i, ": a ranking name is empty"));
+      }
+      keys.push_back(RankKey(ranking));
+      args.push_back(absl::StrCat(u.value));
+      args.push_back(u.unit_id);
+    }
+  }
+  if (keys.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SetRanksScript(), keys, args));
+  return ErrorFromReply(reply, "set ranks");
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisAggregateStore::TopRanks(
+    std::string_view ranking, int limit, bool ascending) {
+  RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  const std::string key = RankKey(ranking);
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(TopRanksScript(), {key},
+                                                 {absl::StrCat(limit), ascending ? "1" : "0"}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("top ranks of ", key)));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0 ||
+      reply.elements.size() > 2 * static_cast<size_t>(limit)) {
+    return MalformedReply("top ranks script");
+  }
+  std::vector<std::pair<std::string, int64_t>> out;
+  out.reserve(reply.elements.size() / 2);
+  for (size_t i = 0; i < reply.elements.size(); i += 2) {
+    std::optional<std::string> unit = ReplyString(reply.elements[i]);
+    std::optional<int64_t> value = ReplyScore(reply.elements[i + 1]);
+    if (!unit || !value) {
+      return absl::InternalError(absl::StrCat("ranking ", key, " holds a malformed entry"));
+    }
+    out.emplace_back(std::move(*unit), *value);
+  }
+  // std::string compares bytes as unsigned char, as Redis compares members.
+  std::sort(out.begin(), out.end(), [ascending](const auto& a, const auto& b) {
+    if (a.second != b.second) return ascending ? a.second < b.second : a.second > b.second;
+    return a.first < b.first;
+  });
+  return out;
+}
+
+absl::Status RedisAggregateStore::AddOpen(std::string_view application_key, absl::Time due,
+                                          const Contribution& when_overdue) {
+  if (application_key.empty()) return absl::InvalidArgumentError("open: application key is empty");
+  RETURN_IF_ERROR(Validate(when_overdue, "open"));
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(AddOpenScript(), {Key("open"), Key("open:c")},
+                                                 {DueScore(due), std::string(application_key),
+                                                  SerializeContribution(when_overdue)}));
+  return ErrorFromReply(reply, "add open");
+}
+
+absl::StatusOr<bool> RedisAggregateStore::RemoveOpen(std::string_view application_key) {
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveOpenScript(), {Key("open"), Key("open:c")},
+                                                 {std::string(application_key)}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, "remove open"));
+  std::optional<int64_t> removed = ReplyInt(reply);
+  if (!removed) return MalformedReply("remove open script");
+  return *removed == 1;
+}
+
+absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
+  RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  const std::string open_key = Key("open");
+  const std::string contrib_key = Key("open:c");
+  const std::string at_score = AtScore(at);
+  ASSIGN_OR_RETURN(RedisReply due, pool_->Eval(SweepReadScript(), {open_key, contrib_key},
+                                               {at_score, absl::StrCat(limit)}));
+  RETURN_IF_ERROR(ErrorFromReply(due, "sweep read"));
+  if (due.type != RedisReply::Type::kArray || due.elements.size() % 2 != 0) {
+    return MalformedReply("sweep read script");
+  }
+  if (due.elements.empty()) return 0;
+
+  std::vector<std::string> keys = {open_key, contrib_key};
+  std::vector<std::string> args = {at_score, DedupTtlMs(), absl::StrCat(due.elements.size() / 2)};
+  for (size_t i = 0; i < due.elements.size(); i += 2) {
+    std::optional<std::string> app = ReplyString(due.elements[i]);
+    std::optional<std::string> blob = ReplyString(due.elements[i + 1]);
+    if (!app) return MalformedReply("sweep read script");
+    std::optional<Contribution> c;
+    if (blob) c = ParseContribution(*blob);
+    if (!c || !Validate(*c, "").ok()) {
+      return absl::InternalError(
+          absl::StrCat("open contribution in ", contrib_key, " is missing or malformed"));
+    }
+    args.push_back(std::move(*app));
+    args.push_back(std::move(*blob));
+    AppendContribution(*c, &keys, &args);
+  }
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SweepScript(), keys, args));
+  RETURN_IF_ERROR(ErrorFromReply(reply, "sweep"));
+  std::optional<int64_t> swept = ReplyInt(reply);
+  if (!swept || *swept < 0) return MalformedReply("sweep script");
+  return static_cast<int>(*swept);
+}
+
+}  // namespace simpul::monitoring

@@ -1,0 +1,113 @@
+// RedisAggregateStore is the Redis implementation of AggregateStore: bucket counters in hashes,
+// dedup markers with a TTL, rankings in sorted sets and the queue of open deliveries. Every
+// write is one Lua script that checks key types (and that the counters it increments hold
+// integers) before its first write, so a contribution is applied whole or not at all.
+//
+// Key layout. Every key starts with P = Options::key_prefix, which carries exactly one hash tag
+// (default "simpul:mon:{m}:"), so every key lives in one Cluster slot. Scripts touch only keys
+// passed in KEYS.
+//
+//   P b:<bucket>     hash, field = counter name, value = decimal int64 (HINCRBY)
+//   P d:<dedup key>  string "1" with a PX TTL of Options::dedup_ttl: the contribution with
+//                    this dedup key was applied. A repeat arriving after the marker expired
+//                    is applied again.
+//   P rank:<name>    sorted set, member = unit id, score = value (hundredths; exact, since
+//                    values are limited to +-2^53)
+//   P open           sorted set, member = application key, score = due instant in Unix
+//                    milliseconds rounded up (so an application is never swept before it is
+//                    due; it may be swept up to a millisecond late)
+//   P open:c         hash, field = application key, value = its overdue Contribution,
+//                    serialized as netstrings "<length>:<bytes>": "m1", dedup key, bucket
+//                    count, buckets, increment count, then field and decimal delta per
+//                    increment
+//
+// The store never logs; error messages name keys, never counter values.
+// It is thread-safe (all state is in Redis; the pool hands each call its own connection).
+#ifndef SIMPUL_SERVICES_MONITORING_REDIS_STORE_H_
+#define SIMPUL_SERVICES_MONITORING_REDIS_STORE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/redis.h"
+#include "services/monitoring/store.h"
+
+namespace simpul::monitoring {
+
+class RedisAggregateStore final : public AggregateStore {
+ public:
+  struct Options {
+    // Prefix of every key; it must contain a non-empty hash tag ("{...}").
+    std::string key_prefix = "simpul:mon:{m}:";
+    // How long a dedup key is remembered; zero or negative remembers it forever.
+    absl::Duration dedup_ttl = absl::Hours(24 * 400);
+  };
+
+  // RedisAggregateStore uses `pool`, which must outlive it.
+  RedisAggregateStore(RedisPool* pool, Options options);
+  RedisAggregateStore(const RedisAggregateStore&) = delete;
+  RedisAggregateStore& operator=(const RedisAggregateStore&) = delete;
+
+  // Apply runs one script. INVALID_ARGUMENT (nothing written) when the dedup key is empty,
+  // there is no bucket, or a bucket or field name is empty. A bucket listed twice is
+  // incremented once. A bucket key of the wrong type or a non-integer counter it would
+  // increment is INTERNAL, with nothing written.
+  absl::StatusOr<bool> Apply(const Contribution& contribution) override;
+
+  // Read and ReadMany fail with INTERNAL naming the key when a counter is not an integer.
+  absl::StatusOr<Counters> Read(std::string_view bucket) override;
+  absl::StatusOr<std::vector<Counters>> ReadMany(const std::vector<std::string>& buckets) override;
+
+  // SetRanks writes all updates in one script. INVALID_ARGUMENT (nothing written) for an empty
+  // unit id or ranking name, or a value beyond +-2^53.
+  absl::Status SetRanks(const std::vector<RankUpdate>& updates) override;
+  // TopRanks orders by value (descending, or ascending when `ascending`), then by ascending
+  // unit id (bytewise) in both directions. INVALID_ARGUMENT when `limit` is not positive.
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> TopRanks(std::string_view ranking,
+                                                                        int limit,
+                                                                        bool ascending) override;
+
+  // AddOpen replaces any earlier entry of the application. INVALID_ARGUMENT for an empty
+  // application key or a contribution Apply would reject.
+  absl::Status AddOpen(std::string_view application_key, absl::Time due,
+                       const Contribution& when_overdue) override;
+  absl::StatusOr<bool> RemoveOpen(std::string_view application_key) override;
+  // SweepOpen reads up to `limit` due applications, then in one script re-checks that each is
+  // still queued, due and holds the same contribution, and for each such one applies it like
+  // Apply (nothing when its dedup key was seen before) and dequeues it. Returns how many it
+  // dequeued that way. INVALID_ARGUMENT when `limit` is not positive; INTERNAL naming the key
+  // when a stored contribution cannot be parsed.
+  absl::StatusOr<int> SweepOpen(absl::Time at, int limit) override;
+
+  // KeyPrefix is Options::key_prefix, the start of every key of the store.
+  const std::string& KeyPrefix() const { return options_.key_prefix; }
+
+  // SerializeContribution and ParseContribution are the open:c value format (exposed for
+  // tests); ParseContribution is nullopt for malformed bytes.
+  static std::string SerializeContribution(const Contribution& contribution);
+  static std::optional<Contribution> ParseContribution(std::string_view bytes);
+
+ private:
+  std::string Key(std::string_view suffix) const;
+  std::string BucketKey(std::string_view bucket) const;
+  std::string DedupKey(std::string_view dedup_key) const;
+  std::string RankKey(std::string_view ranking) const;
+  // DedupTtlMs is the PX argument ("0": no expiry).
+  std::string DedupTtlMs() const;
+  // AppendContribution adds the KEYS (dedup key, distinct bucket keys) and ARGV (bucket
+  // count, increment count, field and delta per increment) of `c` for the apply scripts.
+  void AppendContribution(const Contribution& c, std::vector<std::string>* keys,
+                          std::vector<std::string>* args) const;
+
+  RedisPool* const pool_;
+  const Options options_;
+};
+
+}  // namespace simpul::monitoring
+
+#endif  // SIMPUL_SERVICES_MONITORING_REDIS_STORE_H_

@@ -1,0 +1,620 @@
+// Integration tests of RedisAggregateStore against a real redis-server started per test.
+#include "services/monitoring/redis_store.h"
+
+#include <atomic>
+#include <latch>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/redis.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/redis_server.h"
+
+namespace simpul::monitoring {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using Ranked = std::vector<std::pair<std::string, int64_t>>;
+
+constexpr char kPrefix[] = "simpul:mon:{m}:";
+// 2026-03-02 00:00:00 UTC.
+const absl::Time kT0 = absl::FromUnixSeconds(1772409600);
+
+Contribution Make(std::string dedup, std::vector<std::string> buckets,
+                  std::vector<Increment> increments) {
+  return Contribution{std::move(dedup), std::move(buckets), std::move(increments)};
+}
+
+// Overdue is the contribution of an application passing its promised time.
+Contribution Overdue(const std::string& app, const std::string& bucket = "u:unit-1|2026-M03") {
+  return Make(absl::StrCat("overdue:", app), {bucket, "n|2026-M03"},
+              {{"d.open", -1}, {"d.overdue", 1}, {absl::StrCat("app.", app), 1}});
+}
+
+class RedisAggregateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = simpul::testing::RedisServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    Connect();
+  }
+
+  void Connect(RedisAggregateStore::Options options = {}) {
+    store_.reset();
+    RedisOptions redis;
+    redis.port = server_->port();
+    redis.pool_size = 20;
+    pool_ = std::make_unique<RedisPool>(redis);
+    store_ = std::make_unique<RedisAggregateStore>(pool_.get(), std::move(options));
+  }
+
+  RedisReply Raw(const std::vector<std::string>& argv) {
+    absl::StatusOr<RedisReply> reply = pool_->Command(argv);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    return reply.ok() ? *reply : RedisReply{};
+  }
+
+  bool MustApply(const Contribution& c) {
+    absl::StatusOr<bool> applied = store_->Apply(c);
+    EXPECT_TRUE(applied.ok()) << applied.status();
+    return applied.ok() && *applied;
+  }
+
+  Counters MustRead(const std::string& bucket) {
+    absl::StatusOr<Counters> counters = store_->Read(bucket);
+    EXPECT_TRUE(counters.ok()) << counters.status();
+    return counters.ok() ? *counters : Counters{};
+  }
+
+  Ranked MustTop(const std::string& ranking, int limit, bool ascending = false) {
+    absl::StatusOr<Ranked> top = store_->TopRanks(ranking, limit, ascending);
+    EXPECT_TRUE(top.ok()) << top.status();
+    return top.ok() ? *top : Ranked{};
+  }
+
+  void MustAddOpen(const std::string& app, absl::Time due, const Contribution& c) {
+    absl::Status status = store_->AddOpen(app, due, c);
+    EXPECT_TRUE(status.ok()) << status;
+  }
+
+  bool MustRemoveOpen(const std::string& app) {
+    absl::StatusOr<bool> removed = store_->RemoveOpen(app);
+    EXPECT_TRUE(removed.ok()) << removed.status();
+    return removed.ok() && *removed;
+  }
+
+  int MustSweep(absl::Time at, int limit = 100) {
+    absl::StatusOr<int> swept = store_->SweepOpen(at, limit);
+    EXPECT_TRUE(swept.ok()) << swept.status();
+    return swept.ok() ? *swept : -1;
+  }
+
+  // Snapshot renders every key's type and contents canonically, to show nothing was written.
+  std::map<std::string, std::string> Snapshot() {
+    std::map<std::string, std::string> out;
+    for (const RedisReply& k : Raw({"KEYS", "*"}).elements) {
+      const std::string& key = k.str;
+      const std::string type = Raw({"TYPE", key}).str;
+      std::string rendered = type;
+      if (type == "string") {
+        absl::StrAppend(&rendered, "|", Raw({"GET", key}).str);
+      } else if (type == "hash") {
+        std::map<std::string, std::string> fields;
+        const std::vector<RedisReply> flat = Raw({"HGETALL", key}).elements;
+        for (size_t i = 0; i + 1 < flat.size(); i += 2) fields[flat[i].str] = flat[i + 1].str;
+        for (const auto& [f, v] : fields) absl::StrAppend(&rendered, "|", f, "=", v);
+      } else if (type == "zset") {
+        for (const RedisReply& e : Raw({"ZRANGE", key, "0", "-1", "WITHSCORES"}).elements) {
+          absl::StrAppend(&rendered, "|", e.str);
+        }
+      }
+      out[key] = rendered;
+    }
+    return out;
+  }
+
+  std::unique_ptr<simpul::testing::RedisServer> server_;
+  std::unique_ptr<RedisPool> pool_;
+  std::unique_ptr<RedisAggregateStore> store_;
+};
+
+TEST_F(RedisAggregateStoreTest, ApplyAddsEveryIncrementToEveryBucket) {
+  const Contribution c =
+      Make("survey:unit-1:k1", {"u:unit-1|2026-M03", "a:kota-bogor|2026-Q1", "n|2026-Y"},
+           {{"s.n", 1}, {"s.u3.sum", 4}, {"d.open", -2}});
+  EXPECT_TRUE(MustApply(c));
+  EXPECT_TRUE(
+      MustApply(Make("survey:unit-1:k2", {"u:unit-1|2026-M03"}, {{"s.n", 1}, {"s.u3.sum", 3}})));
+  EXPECT_THAT(MustRead("u:unit-1|2026-M03"),
+              ElementsAre(Pair("d.open", -2), Pair("s.n", 2), Pair("s.u3.sum", 7)));
+  for (const std::string bucket : {"a:kota-bogor|2026-Q1", "n|2026-Y"}) {
+    EXPECT_THAT(MustRead(bucket),
+                ElementsAre(Pair("d.open", -2), Pair("s.n", 1), Pair("s.u3.sum", 4)))
+        << bucket;
+  }
+  EXPECT_THAT(MustRead("u:other|2026-M03"), IsEmpty());
+  // The documented layout: a hash per bucket, a dedup marker with a TTL.
+  EXPECT_EQ(Raw({"HGET", absl::StrCat(kPrefix, "b:n|2026-Y"), "s.u3.sum"}).str, "4");
+  const long long ttl_ms = Raw({"PTTL", absl::StrCat(kPrefix, "d:survey:unit-1:k1")}).integer;
+  EXPECT_GT(ttl_ms, absl::ToInt64Milliseconds(absl::Hours(24 * 399)));
+  EXPECT_LE(ttl_ms, absl::ToInt64Milliseconds(absl::Hours(24 * 400)));
+}
+
+TEST_F(RedisAggregateStoreTest, RepeatedDedupKeyChangesNothing) {
+  const Contribution c =
+      Make("complaint-event:e1", {"u:unit-1|2026-M03", "n|2026-M03"}, {{"c.n", 1}});
+  EXPECT_TRUE(MustApply(c));
+  const auto before = Snapshot();
+  absl::StatusOr<bool> again = store_->Apply(c);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(*again);
+  // Even with other buckets and increments, the key decides.
+  again = store_->Apply(Make("complaint-event:e1", {"n|2026-Y"}, {{"c.n", 5}}));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_THAT(MustRead("n|2026-M03"), ElementsAre(Pair("c.n", 1)));
+}
+
+TEST_F(RedisAggregateStoreTest, DuplicateBucketIsIncrementedOnce) {
+  EXPECT_TRUE(MustApply(Make("k", {"n|2026-Y", "n|2026-Y"}, {{"x", 2}, {"x", 3}})));
+  EXPECT_THAT(MustRead("n|2026-Y"), ElementsAre(Pair("x", 5)));
+}
+
+TEST_F(RedisAggregateStoreTest, DedupKeyIsForgottenAfterItsTtl) {
+  Connect({.dedup_ttl = absl::Milliseconds(200)});
+  const Contribution c = Make("late", {"n|2026-Y"}, {{"x", 1}});
+  EXPECT_TRUE(MustApply(c));
+  EXPECT_FALSE(MustApply(c));
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_TRUE(MustApply(c));
+  EXPECT_THAT(MustRead("n|2026-Y"), ElementsAre(Pair("x", 2)));
+
+  Connect({.dedup_ttl = absl::ZeroDuration()});
+  EXPECT_TRUE(MustApply(Make("forever", {"n|2026-Y"}, {{"x", 1}})));
+  EXPECT_EQ(Raw({"PTTL", absl::StrCat(kPrefix, "d:forever")}).integer, -1);
+}
+
+TEST_F(RedisAggregateStoreTest, ConcurrentAppliesOfOneKeyApplyOnce) {
+  constexpr int kThreads = 16;
+  for (int round = 0; round < 5; ++round) {
+    const Contribution c =
+        Make(absl::StrCat("same-", round), {"n|2026-Y", "u:a|2026-Y"}, {{"x", 1}});
+    std::atomic<int> applied{0};
+    std::atomic<int> failed{0};
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        start.arrive_and_wait();
+        absl::StatusOr<bool> r = store_->Apply(c);
+        if (!r.ok()) {
+          ++failed;
+        } else if (*r) {
+          ++applied;
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(applied.load(), 1);
+  }
+  EXPECT_THAT(MustRead("n|2026-Y"), ElementsAre(Pair("x", 5)));
+  EXPECT_THAT(MustRead("u:a|2026-Y"), ElementsAre(Pair("x", 5)));
+}
+
+TEST_F(RedisAggregateStoreTest, ConcurrentAppliesOfDistinctKeysSumExactly) {
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 50;
+  std::atomic<int> not_applied{0};
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kPerThread; ++i) {
+        absl::StatusOr<bool> r =
+            store_->Apply(Make(absl::StrCat("k-", t, "-", i), {"n|2026-M03", "n|2026-Y"},
+                               {{"n", 1}, {"sum", t + 1}, {"neg", -i}}));
+        if (!r.ok() || !*r) ++not_applied;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(not_applied.load(), 0);
+  const int64_t n = kThreads * kPerThread;
+  const int64_t sum = kPerThread * (kThreads * (kThreads + 1) / 2);
+  const int64_t neg = -int64_t{kThreads} * (kPerThread * (kPerThread - 1) / 2);
+  for (const std::string bucket : {"n|2026-M03", "n|2026-Y"}) {
+    EXPECT_THAT(MustRead(bucket), ElementsAre(Pair("n", n), Pair("neg", neg), Pair("sum", sum)));
+  }
+}
+
+TEST_F(RedisAggregateStoreTest, ReadManyKeepsOrderAndEmptyBuckets) {
+  MustApply(Make("a", {"b1"}, {{"x", 1}}));
+  MustApply(Make("b", {"b3"}, {{"y", 3}, {"z", -4}}));
+  absl::StatusOr<std::vector<Counters>> many = store_->ReadMany({"b3", "missing", "b1", "b3"});
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->size(), 4u);
+  EXPECT_THAT((*many)[0], ElementsAre(Pair("y", 3), Pair("z", -4)));
+  EXPECT_THAT((*many)[1], IsEmpty());
+  EXPECT_THAT((*many)[2], ElementsAre(Pair("x", 1)));
+  EXPECT_THAT((*many)[3], ElementsAre(Pair("y", 3), Pair("z", -4)));
+  absl::StatusOr<std::vector<Counters>> none = store_->ReadMany({});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, IsEmpty());
+}
+
+TEST_F(RedisAggregateStoreTest, InvalidContributionsWriteNothing) {
+  MustApply(Make("seed", {"n|2026-Y"}, {{"x", 1}}));
+  const auto before = Snapshot();
+  const std::vector<Contribution> bad = {
+      Make("", {"n|2026-Y"}, {{"x", 1}}),
+      Make("k", {}, {{"x", 1}}),
+      Make("k", {"n|2026-Y", ""}, {{"x", 1}}),
+      Make("k", {"n|2026-Y"}, {{"x", 1}, {"", 1}}),
+  };
+  for (const Contribution& c : bad) {
+    absl::StatusOr<bool> r = store_->Apply(c);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+    absl::Status open = store_->AddOpen("app", kT0, c);
+    EXPECT_EQ(open.code(), absl::StatusCode::kInvalidArgument) << open;
+  }
+  absl::Status open = store_->AddOpen("", kT0, Overdue("x"));
+  EXPECT_EQ(open.code(), absl::StatusCode::kInvalidArgument) << open;
+  EXPECT_EQ(store_->SetRanks({{{"r"}, "", 1}}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->SetRanks({{{"r"}, "u", 1}, {{""}, "u", 1}}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->SetRanks({{{"r"}, "u", (int64_t{1} << 53) + 1}}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->TopRanks("r", 0, false).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->SweepOpen(kT0, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(RedisAggregateStoreTest, ContributionWithNoIncrementOnlyRecordsItsKey) {
+  EXPECT_TRUE(MustApply(Make("empty", {"n|2026-Y"}, {})));
+  EXPECT_FALSE(MustApply(Make("empty", {"n|2026-Y"}, {{"x", 1}})));
+  EXPECT_THAT(MustRead("n|2026-Y"), IsEmpty());
+}
+
+TEST_F(RedisAggregateStoreTest, CorruptCounterIsInternalNamingTheKey) {
+  MustApply(Make("a", {"good", "bad"}, {{"x", 1}, {"y", 1}}));
+  const std::string bad_key = absl::StrCat(kPrefix, "b:bad");
+  Raw({"HSET", bad_key, "y", "1.5"});
+  absl::StatusOr<Counters> read = store_->Read("bad");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(read.status().message(), HasSubstr(bad_key));
+  absl::StatusOr<std::vector<Counters>> many = store_->ReadMany({"good", "bad"});
+  EXPECT_EQ(many.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(many.status().message(), HasSubstr(bad_key));
+
+  // An Apply that would increment the corrupt counter fails before writing anything.
+  const auto before = Snapshot();
+  absl::StatusOr<bool> applied = store_->Apply(Make("b", {"good", "bad"}, {{"x", 1}, {"y", 1}}));
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal) << applied.status();
+  EXPECT_THAT(applied.status().message(), HasSubstr(bad_key));
+  EXPECT_EQ(Snapshot(), before);
+  // So does a sweep whose due contribution would: the application stays queued.
+  MustAddOpen("app-1", kT0, Make("o", {"good", "bad"}, {{"x", 1}, {"y", 1}}));
+  const auto queued = Snapshot();
+  absl::StatusOr<int> swept = store_->SweepOpen(kT0, 10);
+  EXPECT_EQ(swept.status().code(), absl::StatusCode::kInternal) << swept.status();
+  EXPECT_THAT(swept.status().message(), HasSubstr(bad_key));
+  EXPECT_EQ(Snapshot(), queued);
+  // One that does not touch it applies.
+  EXPECT_TRUE(MustApply(Make("c", {"good", "bad"}, {{"x", 1}})));
+}
+
+TEST_F(RedisAggregateStoreTest, KeyOfTheWrongTypeFailsBeforeWriting) {
+  const std::string clobbered = absl::StrCat(kPrefix, "b:n|2026-Y");
+  Raw({"SET", clobbered, "not a hash"});
+  const auto before = Snapshot();
+  absl::StatusOr<bool> applied = store_->Apply(Make("k", {"n|2026-M03", "n|2026-Y"}, {{"x", 1}}));
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal) << applied.status();
+  EXPECT_THAT(applied.status().message(), HasSubstr(clobbered));
+  absl::StatusOr<Counters> read = store_->Read("n|2026-Y");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInternal) << read.status();
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(RedisAggregateStoreTest, LargeContributionAppliesInOneCall) {
+  std::vector<std::string> buckets;
+  for (const char* period : {"2026-M03", "2026-Q1", "2026-S1", "2026-Y"}) {
+    buckets.push_back(absl::StrCat("u:unit-1|", period));
+  }
+  buckets.insert(buckets.end(), {"a:kota-bogor|2026-M03", "r:32|2026-M03", "n|2026-M03"});
+  std::vector<Increment> increments;
+  for (int i = 0; i < 40; ++i) increments.push_back({absl::StrCat("f.", i), i - 20});
+  const Contribution c = Make("big", buckets, increments);
+  EXPECT_TRUE(MustApply(c));
+  EXPECT_FALSE(MustApply(c));
+  for (const std::string& bucket : buckets) {
+    const Counters counters = MustRead(bucket);
+    ASSERT_EQ(counters.size(), 40u) << bucket;
+    for (int i = 0; i < 40; ++i) EXPECT_EQ(counters.at(absl::StrCat("f.", i)), i - 20);
+  }
+  // The same contribution through the open queue.
+  Contribution overdue = c;
+  overdue.dedup_key = "big-overdue";
+  MustAddOpen("app-big", kT0, overdue);
+  EXPECT_EQ(MustSweep(kT0), 1);
+  for (const std::string& bucket : buckets) EXPECT_EQ(MustRead(bucket).at("f.39"), 38);
+}
+
+TEST_F(RedisAggregateStoreTest, TopRanksOrdersByValueThenUnitId) {
+  const std::string r = "a:kota-bogor|2026-M03|ikm";
+  ASSERT_TRUE(store_
+                  ->SetRanks({{{r, "n|2026-M03|ikm"}, "u-d", 8000},
+                              {{r}, "u-b", 9000},
+                              {{r}, "u-c", 8000},
+                              {{r}, "u-a", 8000},
+                              {{r}, "u-e", 7000},
+                              {{r}, "u-f", 9500}})
+                  .ok());
+  EXPECT_THAT(MustTop(r, 10), ElementsAre(Pair("u-f", 9500), Pair("u-b", 9000), Pair("u-a", 8000),
+                                          Pair("u-c", 8000), Pair("u-d", 8000), Pair("u-e", 7000)));
+  EXPECT_THAT(MustTop(r, 10, true),
+              ElementsAre(Pair("u-e", 7000), Pair("u-a", 8000), Pair("u-c", 8000),
+                          Pair("u-d", 8000), Pair("u-b", 9000), Pair("u-f", 9500)));
+  // A limit that cuts the tie run keeps its smallest unit ids, in both directions.
+  EXPECT_THAT(MustTop(r, 3), ElementsAre(Pair("u-f", 9500), Pair("u-b", 9000), Pair("u-a", 8000)));
+  EXPECT_THAT(MustTop(r, 4), ElementsAre(Pair("u-f", 9500), Pair("u-b", 9000), Pair("u-a", 8000),
+                                         Pair("u-c", 8000)));
+  EXPECT_THAT(MustTop(r, 2, true), ElementsAre(Pair("u-e", 7000), Pair("u-a", 8000)));
+  EXPECT_THAT(MustTop(r, 1), ElementsAre(Pair("u-f", 9500)));
+  EXPECT_THAT(MustTop("n|2026-M03|ikm", 5), ElementsAre(Pair("u-d", 8000)));
+  EXPECT_THAT(MustTop("nothing", 5), IsEmpty());
+
+  // Setting is idempotent and moves the unit; negative values work.
+  ASSERT_TRUE(store_->SetRanks({{{r}, "u-e", 9800}, {{r}, "u-e", 9800}, {{r}, "u-x", -5}}).ok());
+  EXPECT_THAT(MustTop(r, 2), ElementsAre(Pair("u-e", 9800), Pair("u-f", 9500)));
+  EXPECT_THAT(MustTop(r, 1, true), ElementsAre(Pair("u-x", -5)));
+  EXPECT_EQ(Raw({"ZCARD", absl::StrCat(kPrefix, "rank:", r)}).integer, 7);
+  EXPECT_TRUE(store_->SetRanks({}).ok());
+}
+
+TEST_F(RedisAggregateStoreTest, TopRanksTieRunLongerThanTheLimit) {
+  std::vector<RankUpdate> updates;
+  for (int i = 0; i < 30; ++i) updates.push_back({{"r"}, absl::StrCat("u", 100 + i), 5000});
+  updates.push_back({{"r"}, "u999", 6000});
+  ASSERT_TRUE(store_->SetRanks(updates).ok());
+  EXPECT_THAT(MustTop("r", 4), ElementsAre(Pair("u999", 6000), Pair("u100", 5000),
+                                           Pair("u101", 5000), Pair("u102", 5000)));
+  EXPECT_THAT(MustTop("r", 3, true),
+              ElementsAre(Pair("u100", 5000), Pair("u101", 5000), Pair("u102", 5000)));
+}
+
+TEST_F(RedisAggregateStoreTest, RemoveOpenBeforeDueNeverAppliesTheOverdueContribution) {
+  MustAddOpen("app-1", kT0 + absl::Hours(1), Overdue("app-1"));
+  EXPECT_EQ(Raw({"ZCARD", absl::StrCat(kPrefix, "open")}).integer, 1);
+  EXPECT_EQ(Raw({"HLEN", absl::StrCat(kPrefix, "open:c")}).integer, 1);
+  EXPECT_EQ(MustSweep(kT0), 0);
+  EXPECT_TRUE(MustRemoveOpen("app-1"));
+  EXPECT_FALSE(MustRemoveOpen("app-1"));
+  EXPECT_FALSE(MustRemoveOpen("never-added"));
+  EXPECT_EQ(MustSweep(absl::InfiniteFuture()), 0);
+  EXPECT_THAT(MustRead("n|2026-M03"), IsEmpty());
+  EXPECT_EQ(Raw({"EXISTS", absl::StrCat(kPrefix, "open"), absl::StrCat(kPrefix, "open:c")}).integer,
+            0);
+}
+
+TEST_F(RedisAggregateStoreTest, SweepAppliesOnceAndThenRemoveOpenIsFalse) {
+  MustAddOpen("app-1", kT0, Overdue("app-1"));
+  EXPECT_EQ(MustSweep(kT0), 1);
+  EXPECT_EQ(MustSweep(kT0 + absl::Hours(1)), 0);
+  EXPECT_FALSE(MustRemoveOpen("app-1"));
+  EXPECT_THAT(MustRead("n|2026-M03"),
+              ElementsAre(Pair("app.app-1", 1), Pair("d.open", -1), Pair("d.overdue", 1)));
+  // The overdue contribution is deduplicated like Apply's.
+  EXPECT_FALSE(MustApply(Overdue("app-1")));
+  MustAddOpen("app-1", kT0, Overdue("app-1"));
+  EXPECT_EQ(MustSweep(kT0), 1);  // dequeued, applied before
+  EXPECT_THAT(MustRead("n|2026-M03"),
+              ElementsAre(Pair("app.app-1", 1), Pair("d.open", -1), Pair("d.overdue", 1)));
+  EXPECT_FALSE(MustRemoveOpen("app-1"));
+}
+
+TEST_F(RedisAggregateStoreTest, SweepHonoursAtAndLimit) {
+  // Due times 1 ms apart, and one with sub-millisecond precision.
+  for (int i = 0; i < 10; ++i) {
+    MustAddOpen(absl::StrCat("app-", i), kT0 + absl::Milliseconds(i),
+                Overdue(absl::StrCat("app-", i)));
+  }
+  MustAddOpen("app-frac", kT0 + absl::Microseconds(20500), Overdue("app-frac"));
+  EXPECT_EQ(MustSweep(kT0 - absl::Milliseconds(1)), 0);
+  EXPECT_EQ(MustSweep(kT0 + absl::Microseconds(2999)), 3);  // app-0 .. app-2
+  EXPECT_EQ(MustSweep(kT0 + absl::Milliseconds(9), 4), 4);  // app-3 .. app-6
+  EXPECT_EQ(MustSweep(kT0 + absl::Milliseconds(9), 4), 3);  // app-7 .. app-9
+  EXPECT_EQ(MustSweep(kT0 + absl::Milliseconds(20)), 0);    // app-frac is due at 20.5 ms
+  EXPECT_EQ(MustSweep(kT0 + absl::Milliseconds(21)), 1);
+  const Counters counters = MustRead("n|2026-M03");
+  EXPECT_EQ(counters.at("d.overdue"), 11);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(counters.at(absl::StrCat("app.app-", i)), 1);
+  EXPECT_EQ(MustSweep(absl::InfiniteFuture()), 0);
+}
+
+TEST_F(RedisAggregateStoreTest, AddOpenReplacesAnEarlierEntry) {
+  MustAddOpen("app-1", kT0, Overdue("app-1", "u:old|2026-M03"));
+  MustAddOpen("app-1", kT0 + absl::Hours(2), Overdue("app-1", "u:new|2026-M03"));
+  EXPECT_EQ(MustSweep(kT0 + absl::Hours(1)), 0);
+  EXPECT_EQ(MustSweep(kT0 + absl::Hours(2)), 1);
+  EXPECT_THAT(MustRead("u:old|2026-M03"), IsEmpty());
+  EXPECT_EQ(MustRead("u:new|2026-M03").at("d.overdue"), 1);
+  EXPECT_EQ(Raw({"HLEN", absl::StrCat(kPrefix, "open:c")}).integer, 0);
+}
+
+TEST_F(RedisAggregateStoreTest, RemoveOpenRacingSweepEndsEachApplicationOnce) {
+  constexpr int kApps = 400;
+  constexpr int kRemovers = 8;
+  for (int i = 0; i < kApps; ++i) {
+    MustAddOpen(absl::StrCat("app-", i), kT0 + absl::Milliseconds(i % 7),
+                Overdue(absl::StrCat("app-", i)));
+  }
+  std::vector<int> removed(kApps, 0);
+  std::atomic<int> errors{0};
+  std::atomic<int> swept_total{0};
+  std::atomic<bool> removers_done{false};
+  std::latch start(kRemovers + 2);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kRemovers; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      // Removers walk the applications in different orders.
+      for (int n = 0; n < kApps; ++n) {
+        const int i = (t % 2 == 0) ? n : kApps - 1 - n;
+        if (i % kRemovers != t && i % 3 != 0) continue;  // some apps get several removers
+        absl::StatusOr<bool> r = store_->RemoveOpen(absl::StrCat("app-", i));
+        if (!r.ok()) {
+          ++errors;
+        } else if (*r) {
+          __atomic_add_fetch(&removed[i], 1, __ATOMIC_RELAXED);
+        }
+      }
+    });
+  }
+  for (int s = 0; s < 2; ++s) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      while (true) {
+        const bool last = removers_done.load();
+        absl::StatusOr<int> n = store_->SweepOpen(kT0 + absl::Seconds(1), 5);
+        if (!n.ok()) {
+          ++errors;
+          return;
+        }
+        swept_total += *n;
+        if (last && *n == 0) return;
+      }
+    });
+  }
+  for (int t = 0; t < kRemovers; ++t) threads[t].join();
+  removers_done = true;
+  for (size_t t = kRemovers; t < threads.size(); ++t) threads[t].join();
+  ASSERT_EQ(errors.load(), 0);
+
+  const Counters counters = MustRead("n|2026-M03");
+  int removed_count = 0;
+  int applied_count = 0;
+  for (int i = 0; i < kApps; ++i) {
+    auto it = counters.find(absl::StrCat("app.app-", i));
+    const int64_t applied = it == counters.end() ? 0 : it->second;
+    EXPECT_LE(removed[i], 1) << i;
+    EXPECT_EQ(removed[i] + applied, 1) << "app-" << i;
+    removed_count += removed[i];
+    applied_count += static_cast<int>(applied);
+  }
+  EXPECT_EQ(applied_count, swept_total.load());
+  EXPECT_EQ(counters.count("d.overdue") ? counters.at("d.overdue") : 0, applied_count);
+  EXPECT_EQ(removed_count + applied_count, kApps);
+  // The race was a race: both outcomes happened (the sweepers start with the removers).
+  EXPECT_GT(applied_count, 0);
+  EXPECT_GT(removed_count, 0);
+  EXPECT_EQ(Raw({"EXISTS", absl::StrCat(kPrefix, "open"), absl::StrCat(kPrefix, "open:c")}).integer,
+            0);
+}
+
+TEST_F(RedisAggregateStoreTest, CorruptOpenContributionIsInternalNamingTheKey) {
+  // A stored contribution that does not parse stops the sweep with INTERNAL naming the key.
+  MustAddOpen("app-1", kT0, Overdue("app-1"));
+  const std::string contrib_key = absl::StrCat(kPrefix, "open:c");
+  Raw({"HSET", contrib_key, "app-1", "garbage"});
+  absl::StatusOr<int> swept = store_->SweepOpen(kT0, 10);
+  EXPECT_EQ(swept.status().code(), absl::StatusCode::kInternal) << swept.status();
+  EXPECT_THAT(swept.status().message(), HasSubstr(contrib_key));
+  EXPECT_TRUE(MustRemoveOpen("app-1"));
+  EXPECT_THAT(MustRead("n|2026-M03"), IsEmpty());
+}
+
+TEST_F(RedisAggregateStoreTest, ContributionSerializationRoundTripsAnyBytes) {
+  const std::string weird = std::string("a:1:\0b{}|\n\xff", 11);
+  const Contribution c =
+      Make(weird, {weird, "12:", ""}, {{weird, INT64_MIN}, {"x", INT64_MAX}, {"0", 0}});
+  std::optional<Contribution> back =
+      RedisAggregateStore::ParseContribution(RedisAggregateStore::SerializeContribution(c));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->dedup_key, c.dedup_key);
+  EXPECT_EQ(back->buckets, c.buckets);
+  ASSERT_EQ(back->increments.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(back->increments[i].field, c.increments[i].field);
+    EXPECT_EQ(back->increments[i].delta, c.increments[i].delta);
+  }
+  const std::string good = RedisAggregateStore::SerializeContribution(c);
+  for (const std::string& bad :
+       {std::string(), std::string("garbage"), good.substr(0, good.size() - 1),
+        good + "0:", std::string("2:m1"), std::string("2:m21:k1:0")}) {
+    EXPECT_FALSE(RedisAggregateStore::ParseContribution(bad).has_value()) << bad;
+  }
+  // And through Redis: an open application whose keys hold any bytes.
+  const Contribution stored = Make(weird, {weird}, {{weird, 7}});
+  MustAddOpen(weird, kT0, stored);
+  EXPECT_EQ(MustSweep(kT0), 1);
+  EXPECT_THAT(MustRead(weird), ElementsAre(Pair(weird, 7)));
+  EXPECT_FALSE(MustApply(stored));
+}
+
+TEST_F(RedisAggregateStoreTest, EverythingSurvivesARedisRestart) {
+  MustApply(Make("k1", {"n|2026-M03", "n|2026-Y"}, {{"x", 3}, {"y", -1}}));
+  ASSERT_TRUE(store_->SetRanks({{{"r"}, "u-a", 100}, {{"r"}, "u-b", 200}}).ok());
+  MustAddOpen("app-1", kT0, Overdue("app-1"));
+  MustAddOpen("app-2", kT0 + absl::Hours(1), Overdue("app-2"));
+  const auto before = Snapshot();
+
+  server_->Kill();
+  ASSERT_TRUE(server_->Restart().ok());
+  Connect();
+
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_THAT(MustRead("n|2026-Y"), ElementsAre(Pair("x", 3), Pair("y", -1)));
+  EXPECT_FALSE(MustApply(Make("k1", {"n|2026-Y"}, {{"x", 3}})));
+  EXPECT_THAT(MustTop("r", 5), ElementsAre(Pair("u-b", 200), Pair("u-a", 100)));
+  EXPECT_EQ(MustSweep(kT0), 1);
+  EXPECT_TRUE(MustRemoveOpen("app-2"));
+  EXPECT_FALSE(MustRemoveOpen("app-1"));
+  EXPECT_EQ(MustRead("n|2026-M03").at("d.overdue"), 1);
+  EXPECT_GT(Raw({"PTTL", absl::StrCat(kPrefix, "d:k1")}).integer, 0);
+}
+
+TEST_F(RedisAggregateStoreTest, RedisDownIsUnavailable) {
+  MustApply(Make("k1", {"n|2026-Y"}, {{"x", 1}}));
+  server_->Kill();
+  EXPECT_EQ(store_->Apply(Make("k2", {"n|2026-Y"}, {{"x", 1}})).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Read("n|2026-Y").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->ReadMany({"n|2026-Y"}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->SetRanks({{{"r"}, "u", 1}}).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->TopRanks("r", 1, false).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->AddOpen("a", kT0, Overdue("a")).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->RemoveOpen("a").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->SweepOpen(kT0, 1).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(RedisAggregateStoreTest, KeyPrefixSeparatesStores) {
+  RedisAggregateStore other(pool_.get(), {.key_prefix = "other:{o}:"});
+  MustApply(Make("k", {"n|2026-Y"}, {{"x", 1}}));
+  absl::StatusOr<bool> applied = other.Apply(Make("k", {"n|2026-Y"}, {{"x", 5}}));
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_TRUE(*applied);
+  EXPECT_THAT(MustRead("n|2026-Y"), ElementsAre(Pair("x", 1)));
+  EXPECT_EQ(other.Read("n|2026-Y")->at("x"), 5);
+  for (const auto& [key, value] : Snapshot()) {
+    EXPECT_TRUE(absl::StartsWith(key, kPrefix) || absl::StartsWith(key, "other:{o}:")) << key;
+  }
+}
+
+}  // namespace
+}  // namespace simpul::monitoring
