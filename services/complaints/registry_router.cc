@@ -147,6 +147,7 @@ absl::StatusOr<Route> RegistryRouter::FetchUnit(std::string_view unit_id, absl::
   route.unit_id = resp.unit().id();
   route.agency_id = resp.unit().agency_id();
   route.time_zone = resp.unit().time_zone();
+  route.region_code = resp.unit().region_code();
   return route;
 }
 
@@ -224,10 +225,12 @@ absl::StatusOr<Route> RegistryRouter::FetchService(std::string_view service_id,
     unit_route.unit_id = unit_resp.unit().id();
     unit_route.agency_id = unit_resp.unit().agency_id();
     unit_route.time_zone = unit_resp.unit().time_zone();
+    unit_route.region_code = unit_resp.unit().region_code();
     Store(unit_key, unit_route, unit_epoch);
     unit = std::move(unit_route);
   }
   route.time_zone = (*unit)->time_zone;
+  route.region_code = (*unit)->region_code;
 
   if (has_standard) {
     if (standard_status.ok()) {
@@ -238,6 +241,9 @@ absl::StatusOr<Route> RegistryRouter::FetchService(std::string_view service_id,
       for (const v1::ResolutionClass& c : handling.resolution_classes()) {
         route.resolution_classes.push_back({c.name(), c.working_days()});
       }
+      route.promised_amount = version.components().completion_time().amount();
+      route.promised_unit =
+          static_cast<PromisedUnit>(version.components().completion_time().unit());
     } else if (standard_status.error_code() != grpc::StatusCode::NOT_FOUND) {
       // NOT_FOUND: the version was withdrawn meanwhile; route without terms.
       return CallError("GetCurrentStandard", standard_status);

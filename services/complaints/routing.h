@@ -19,16 +19,24 @@ struct ResolutionClassTerm {
   int working_days = 0;
 };
 
+// PromisedUnit is the unit of a standard's promised completion time; the values are those of
+// simpul.registry.v1.TimeUnit.
+enum class PromisedUnit { kNone = 0, kMinute = 1, kHour = 2, kWorkingDay = 3, kCalendarDay = 4 };
+
 // Route is where complaints about one service or unit go, and on what terms.
 struct Route {
   std::string service_id;  // empty when routed to a unit directly
   std::string unit_id;
   std::string agency_id;
   common::v1::TimeZone time_zone = common::v1::TIME_ZONE_UNSPECIFIED;
+  std::string region_code;  // the unit's Kemendagri region code
   // Terms of the service's ADOPTED standard; empty/0 when the service has none.
   std::string standard_version_id;
   int response_working_days = 0;  // first response promised within (0: the default of 5)
   std::vector<ResolutionClassTerm> resolution_classes;
+  // The standard's promised completion time (jangka waktu penyelesaian); 0/kNone without one.
+  int promised_amount = 0;
+  PromisedUnit promised_unit = PromisedUnit::kNone;
 };
 
 class Router {

@@ -320,6 +320,9 @@ TEST_F(RegistryRouterTest, ResolvesAServiceWithAnAdoptedStandard) {
   EXPECT_EQ(route->resolution_classes[0].working_days, 2);
   EXPECT_EQ(route->resolution_classes[1].name, "berat");
   EXPECT_EQ(route->resolution_classes[1].working_days, 14);
+  EXPECT_EQ(route->region_code, "13.05");  // the unit's, defaulted from its agency
+  EXPECT_EQ(route->promised_amount, 1);    // the standard's completion time: 1 working day
+  EXPECT_EQ(route->promised_unit, PromisedUnit::kWorkingDay);
 
   absl::StatusOr<Route> unit = router_->ResolveUnit("disdukcapil-pp");
   ASSERT_TRUE(unit.ok()) << unit.status();
@@ -327,7 +330,9 @@ TEST_F(RegistryRouterTest, ResolvesAServiceWithAnAdoptedStandard) {
   EXPECT_EQ(unit->unit_id, "disdukcapil-pp");
   EXPECT_EQ(unit->agency_id, "kab-padang-pariaman");
   EXPECT_EQ(unit->time_zone, common::v1::TIME_ZONE_WIB);
+  EXPECT_EQ(unit->region_code, "13.05");
   EXPECT_EQ(unit->standard_version_id, "");
+  EXPECT_EQ(unit->promised_unit, PromisedUnit::kNone);
 }
 
 TEST_F(RegistryRouterTest, AServiceWithoutAnAdoptedStandardRoutesWithoutTerms) {

@@ -1,0 +1,701 @@
+#include "services/monitoring/aggregates.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "common/absl_compat.h"
+#include "common/field_rules.h"
+
+namespace simpul::monitoring {
+namespace {
+
+namespace cv1 = ::simpul::complaints::v1;
+
+const absl::TimeZone& Wib() {
+  static const absl::TimeZone* zone = new absl::TimeZone(absl::FixedTimeZone(7 * 3600));
+  return *zone;
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+std::string Field(std::string_view prefix, std::string_view name) {
+  return absl::StrCat(AbslView(prefix), AbslView(name));
+}
+
+bool IsKeyChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == ':' || c == '.';
+}
+
+void CheckIdempotencyKey(const std::string& key, std::string_view prefix, FieldViolations& v) {
+  if (key.size() < 8 || key.size() > 128 || !std::all_of(key.begin(), key.end(), IsKeyChar)) {
+    v.Add(Field(prefix, "idempotency_key"),
+          absl::StrCat("must be 8..128 characters of A-Z a-z 0-9 - _ : . (got ", key.size(),
+                       " characters)"));
+  }
+}
+
+// CheckTime: required, and not after `now`.
+void CheckTime(const google::protobuf::Timestamp* ts, bool present, absl::Time now,
+               const std::string& field, FieldViolations& v) {
+  if (!present) {
+    v.Add(field, "required");
+    return;
+  }
+  if (ts->nanos() < 0 || ts->nanos() > 999999999) {
+    v.Add(field, "not a valid timestamp");
+    return;
+  }
+  const absl::Time t = FromProto(*ts);
+  if (t > now) {
+    v.Add(field, absl::StrCat("must not be in the future (", absl::FormatTime(t), " is after ",
+                              absl::FormatTime(now), ")"));
+  }
+}
+
+std::string Pad2(int v) { return absl::StrFormat("%02d", v); }
+
+// First WIB day of a valid period.
+absl::CivilDay PeriodStart(const v1::Period& p) {
+  switch (p.kind()) {
+    case v1::PERIOD_KIND_MONTH:
+      return absl::CivilDay(p.year(), p.index(), 1);
+    case v1::PERIOD_KIND_QUARTER:
+      return absl::CivilDay(p.year(), (p.index() - 1) * 3 + 1, 1);
+    case v1::PERIOD_KIND_SEMESTER:
+      return absl::CivilDay(p.year(), (p.index() - 1) * 6 + 1, 1);
+    default:
+      return absl::CivilDay(p.year(), 1, 1);
+  }
+}
+
+void AddInc(std::vector<Increment>& out, std::string field, int64_t delta) {
+  out.push_back(Increment{std::move(field), delta});
+}
+
+int64_t Get(const Counters& c, std::string_view field) {
+  auto it = c.find(field);
+  return it == c.end() ? 0 : it->second;
+}
+
+std::string Hundredths(int64_t h) { return Decimal2{h}.ToString(); }
+
+// EnumSuffix strips "<PREFIX>_" from an enum value name: "CHANNEL_SMS" → "SMS".
+std::string EnumSuffix(const std::string& name, std::string_view prefix) {
+  if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0) {
+    return name.substr(prefix.size());
+  }
+  return name.empty() ? "UNKNOWN" : name;
+}
+
+std::string MinutesBucket(absl::Duration d) {
+  const int64_t minutes = absl::ToInt64Minutes(absl::Ceil(d, absl::Minutes(1)));
+  return absl::StrCat("d.h.", HistogramBucket(kDeliveryMinuteBounds, minutes));
+}
+
+common::v1::TimeZone ZoneFor(const cv1::ComplaintEvent& e, const UnitInfo& holder) {
+  if (e.time_zone() != common::v1::TIME_ZONE_UNSPECIFIED) return e.time_zone();
+  if (holder.time_zone != common::v1::TIME_ZONE_UNSPECIFIED) return holder.time_zone;
+  return common::v1::TIME_ZONE_WIB;
+}
+
+// Buckets of `unit` at `t` whose scope is not among `except`'s scopes.
+std::vector<std::string> BucketsExcept(const UnitInfo& unit, const UnitInfo* except, absl::Time t) {
+  std::vector<std::string> scopes = ScopeKeys(unit);
+  if (except != nullptr) {
+    const std::vector<std::string> other = ScopeKeys(*except);
+    std::erase_if(scopes, [&](const std::string& s) {
+      return std::find(other.begin(), other.end(), s) != other.end();
+    });
+  }
+  std::vector<std::string> out;
+  const std::vector<std::string> periods = PeriodKeys(t);
+  for (const std::string& s : scopes) {
+    for (const std::string& p : periods) out.push_back(BucketKey(s, p));
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Scopes and periods.
+
+std::vector<std::string> ScopeKeys(const UnitInfo& unit) {
+  std::vector<std::string> out;
+  if (!unit.unit_id.empty()) out.push_back(absl::StrCat("u:", unit.unit_id));
+  if (!unit.agency_id.empty()) out.push_back(absl::StrCat("a:", unit.agency_id));
+  if (IsValidRegionCode(unit.region_code)) {
+    size_t pos = 0;
+    while (true) {
+      pos = unit.region_code.find('.', pos);
+      if (pos == std::string::npos) break;
+      out.push_back(absl::StrCat("r:", unit.region_code.substr(0, pos)));
+      ++pos;
+    }
+    out.push_back(absl::StrCat("r:", unit.region_code));
+  }
+  out.push_back("n");
+  return out;
+}
+
+absl::StatusOr<std::string> ScopeKey(const v1::Scope& scope, std::string_view field) {
+  FieldViolations v;
+  std::string key;
+  switch (scope.scope_case()) {
+    case v1::Scope::kUnitId:
+      CheckSlug(v, Field(field, ".unit_id"), scope.unit_id());
+      key = absl::StrCat("u:", scope.unit_id());
+      break;
+    case v1::Scope::kAgencyId:
+      CheckSlug(v, Field(field, ".agency_id"), scope.agency_id());
+      key = absl::StrCat("a:", scope.agency_id());
+      break;
+    case v1::Scope::kRegionCodePrefix:
+      if (!IsValidRegionCode(scope.region_code_prefix())) {
+        v.Add(Field(field, ".region_code_prefix"),
+              absl::StrCat("must be a Kemendagri region code such as \"32\" or \"32.71\", got \"",
+                           scope.region_code_prefix(), "\""));
+      }
+      key = absl::StrCat("r:", scope.region_code_prefix());
+      break;
+    case v1::Scope::kNational:
+      if (!scope.national()) v.Add(Field(field, ".national"), "must be true when set");
+      key.push_back('n');  // (not `= "n"`: a GCC 12 -Wrestrict false positive)
+      break;
+    default:
+      v.Add(std::string(field),
+            "required: one of unit_id, agency_id, region_code_prefix or national");
+  }
+  RETURN_IF_ERROR(v.ToStatus("scope"));
+  return key;
+}
+
+std::vector<std::string> PeriodKeys(absl::Time t) {
+  const absl::CivilDay d = absl::ToCivilDay(t, Wib());
+  const int64_t y = d.year();
+  const int m = d.month();
+  return {absl::StrCat(y, "-M", Pad2(m)), absl::StrCat(y, "-Q", (m - 1) / 3 + 1),
+          absl::StrCat(y, "-S", (m - 1) / 6 + 1), absl::StrCat(y, "-Y")};
+}
+
+absl::StatusOr<std::string> PeriodKey(const v1::Period& period, absl::Time now,
+                                      std::string_view field) {
+  FieldViolations v;
+  int max_index = 0;
+  int min_index = 1;
+  std::string key;
+  const std::string y = absl::StrCat(period.year());
+  switch (period.kind()) {
+    case v1::PERIOD_KIND_MONTH:
+      max_index = 12;
+      key = absl::StrCat(y, "-M", Pad2(period.index()));
+      break;
+    case v1::PERIOD_KIND_QUARTER:
+      max_index = 4;
+      key = absl::StrCat(y, "-Q", period.index());
+      break;
+    case v1::PERIOD_KIND_SEMESTER:
+      max_index = 2;
+      key = absl::StrCat(y, "-S", period.index());
+      break;
+    case v1::PERIOD_KIND_YEAR:
+      min_index = 0;
+      max_index = 1;
+      key = absl::StrCat(y, "-Y");
+      break;
+    default:
+      v.Add(Field(field, ".kind"), "required: MONTH, QUARTER, SEMESTER or YEAR");
+  }
+  if (period.year() < 2000 || period.year() > 9999) {
+    v.Add(Field(field, ".year"), absl::StrCat("must be 2000..9999, got ", period.year()));
+  }
+  if (max_index > 0 && (period.index() < min_index || period.index() > max_index)) {
+    v.Add(Field(field, ".index"),
+          absl::StrCat("must be ", min_index, "..", max_index, " for ",
+                       v1::PeriodKind_Name(period.kind()), ", got ", period.index()));
+  }
+  if (v.empty()) {
+    const absl::CivilDay today = absl::ToCivilDay(now, Wib());
+    if (PeriodStart(period) > today) {
+      v.Add(std::string(field), absl::StrCat("the period ", key, " starts after today (",
+                                             absl::FormatCivilTime(today), " WIB)"));
+    }
+  }
+  RETURN_IF_ERROR(v.ToStatus("period"));
+  return key;
+}
+
+v1::Period NextPeriod(const v1::Period& period) {
+  v1::Period next = period;
+  int count = 0;
+  switch (period.kind()) {
+    case v1::PERIOD_KIND_MONTH:
+      count = 12;
+      break;
+    case v1::PERIOD_KIND_QUARTER:
+      count = 4;
+      break;
+    case v1::PERIOD_KIND_SEMESTER:
+      count = 2;
+      break;
+    default:
+      next.set_year(period.year() + 1);
+      next.set_index(1);
+      return next;
+  }
+  if (period.index() >= count) {
+    next.set_year(period.year() + 1);
+    next.set_index(1);
+  } else {
+    next.set_index(period.index() + 1);
+  }
+  return next;
+}
+
+std::string BucketKey(std::string_view scope, std::string_view period) {
+  return absl::StrCat(AbslView(scope), "|", AbslView(period));
+}
+
+std::vector<std::string> Buckets(const UnitInfo& unit, absl::Time t) {
+  return BucketsExcept(unit, nullptr, t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Survey.
+
+void SurveyResponseViolations(const v1::SurveyResponse& response, bool unit_known, absl::Time now,
+                              std::string_view prefix, FieldViolations& v) {
+  CheckIdempotencyKey(response.idempotency_key(), prefix, v);
+  if (response.unit_id().empty()) {
+    v.Add(Field(prefix, "unit_id"), "required");
+  } else if (!unit_known) {
+    v.Add(Field(prefix, "unit_id"), absl::StrCat("unknown unit \"", response.unit_id(), "\""));
+  }
+  CheckTime(&response.response_time(), response.has_response_time(), now,
+            Field(prefix, "response_time"), v);
+  if (response.answers_size() != kElementCount) {
+    v.Add(Field(prefix, "answers"),
+          absl::StrCat("must have exactly ", kElementCount, " values (U1..U9), got ",
+                       response.answers_size()));
+    return;
+  }
+  SurveyResponse r;
+  for (int i = 0; i < kElementCount; ++i) r.answers[i] = response.answers(i);
+  for (const FieldViolation& fv : ResponseViolations(r)) {
+    v.Add(Field(prefix, fv.field), fv.description);
+  }
+}
+
+absl::StatusOr<Contribution> SurveyContribution(const v1::SurveyResponse& response,
+                                                const UnitInfo* unit, absl::Time now) {
+  FieldViolations v;
+  SurveyResponseViolations(response, unit != nullptr && unit->unit_id == response.unit_id(), now,
+                           "", v);
+  RETURN_IF_ERROR(v.ToStatus("survey response"));
+  Contribution c;
+  c.dedup_key = absl::StrCat("survey:", unit->unit_id, ":", response.idempotency_key());
+  c.buckets = Buckets(*unit, FromProto(response.response_time()));
+  AddInc(c.increments, "s.n", 1);
+  for (int i = 0; i < kElementCount; ++i) {
+    const int32_t a = response.answers(i);
+    if (a == kUnanswered) continue;
+    AddInc(c.increments, absl::StrCat("s.u", i + 1, ".sum"), a);
+    AddInc(c.increments, absl::StrCat("s.u", i + 1, ".n"), 1);
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery.
+
+absl::StatusOr<Deadline> PromisedTime(const HolidayCalendar& calendar, absl::Time received,
+                                      const Promise& promise, common::v1::TimeZone zone) {
+  if (promise.amount <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("promised completion time must be > 0, got ", promise.amount));
+  }
+  switch (promise.unit) {
+    case PromiseUnit::kMinute: {
+      if (promise.amount > kMaxDeadlineHours * 60) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("promised completion time too large: ", promise.amount, " minutes"));
+      }
+      ASSIGN_OR_RETURN(Deadline d, calendar.AddHours(received, 0, zone));
+      d.time = received + absl::Minutes(promise.amount);
+      ASSIGN_OR_RETURN(d.day, LocalDay(d.time, zone));
+      return d;
+    }
+    case PromiseUnit::kHour:
+      return calendar.AddHours(received, promise.amount, zone);
+    case PromiseUnit::kWorkingDay:
+      return calendar.AddWorkingDays(received, promise.amount, zone);
+    case PromiseUnit::kCalendarDay:
+      return calendar.AddCalendarDays(received, promise.amount, zone);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown completion time unit ", static_cast<int>(promise.unit)));
+}
+
+int HistogramBucket(std::span<const int64_t> bounds, int64_t value) {
+  return static_cast<int>(std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin());
+}
+
+int64_t HistogramQuantile(const Counters& counters, std::string_view prefix,
+                          std::span<const int64_t> bounds, int percent) {
+  const int n = static_cast<int>(bounds.size());
+  std::vector<int64_t> counts(n + 1);
+  __int128 total = 0;
+  for (int k = 0; k <= n; ++k) {
+    counts[k] = std::max<int64_t>(0, Get(counters, absl::StrCat(AbslView(prefix), k)));
+    total += counts[k];
+  }
+  if (total == 0 || bounds.empty()) return 0;
+  percent = std::clamp(percent, 1, 100);
+  const __int128 rank = (total * percent + 99) / 100;  // nearest rank, ceil(total·p/100)
+  __int128 cumulative = 0;
+  for (int k = 0; k <= n; ++k) {
+    cumulative += counts[k];
+    if (cumulative >= rank) return bounds[std::min(k, n - 1)];
+  }
+  return bounds[n - 1];
+}
+
+void DeliveryViolations(const v1::Delivery& delivery, absl::Time now, std::string_view prefix,
+                        FieldViolations& v) {
+  CheckIdempotencyKey(delivery.idempotency_key(), prefix, v);
+  CheckText(v, Field(prefix, "application_id"), delivery.application_id(), 1, 128);
+  if (delivery.service_id().empty()) v.Add(Field(prefix, "service_id"), "required");
+  CheckTime(&delivery.received_time(), delivery.has_received_time(), now,
+            Field(prefix, "received_time"), v);
+  if (delivery.has_completed_time()) {
+    CheckTime(&delivery.completed_time(), true, now, Field(prefix, "completed_time"), v);
+    if (delivery.has_received_time() &&
+        FromProto(delivery.completed_time()) < FromProto(delivery.received_time())) {
+      v.Add(Field(prefix, "completed_time"), "must not be before received_time");
+    }
+  }
+}
+
+std::string DeliveryOpenKey(const UnitInfo& unit, std::string_view application_id) {
+  return absl::StrCat(unit.unit_id, ":", AbslView(application_id));
+}
+
+namespace {
+std::string DeliveryKey(const UnitInfo& unit, const v1::Delivery& d, std::string_view what) {
+  return absl::StrCat("delivery:", DeliveryOpenKey(unit, d.application_id()), ":", AbslView(what));
+}
+}  // namespace
+
+absl::StatusOr<Contribution> DeliveryReceived(const v1::Delivery& delivery, const UnitInfo& unit,
+                                              absl::Time now) {
+  FieldViolations v;
+  DeliveryViolations(delivery, now, "", v);
+  RETURN_IF_ERROR(v.ToStatus("delivery"));
+  Contribution c;
+  c.dedup_key = DeliveryKey(unit, delivery, "received");
+  c.buckets = Buckets(unit, FromProto(delivery.received_time()));
+  AddInc(c.increments, "d.recv", 1);
+  AddInc(c.increments, "d.open", 1);
+  return c;
+}
+
+absl::StatusOr<Contribution> DeliveryOverdue(const v1::Delivery& delivery, const UnitInfo& unit) {
+  if (!delivery.has_received_time()) return InvalidField("received_time", "required");
+  Contribution c;
+  c.dedup_key = DeliveryKey(unit, delivery, "overdue");
+  c.buckets = Buckets(unit, FromProto(delivery.received_time()));
+  AddInc(c.increments, "d.open", -1);
+  AddInc(c.increments, "d.overdue", 1);
+  return c;
+}
+
+absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& delivery,
+                                                            const UnitInfo& unit,
+                                                            const Deadline& promised,
+                                                            bool was_overdue, absl::Time now) {
+  FieldViolations v;
+  DeliveryViolations(delivery, now, "", v);
+  if (!delivery.has_completed_time()) v.Add("completed_time", "required");
+  RETURN_IF_ERROR(v.ToStatus("delivery"));
+  const absl::Time t1 = FromProto(delivery.received_time());
+  const absl::Time t2 = FromProto(delivery.completed_time());
+
+  Contribution done;
+  done.dedup_key = DeliveryKey(unit, delivery, "completed");
+  done.buckets = Buckets(unit, t2);
+  AddInc(done.increments, "d.done", 1);
+  if (!promised.Missed(t2)) AddInc(done.increments, "d.ontime", 1);
+  AddInc(done.increments, MinutesBucket(t2 - t1), 1);
+
+  Contribution closed;
+  closed.dedup_key = DeliveryKey(unit, delivery, "closed");
+  closed.buckets = Buckets(unit, t1);
+  AddInc(closed.increments, was_overdue ? "d.overdue" : "d.open", -1);
+
+  if (closed.buckets == done.buckets) {
+    for (Increment& i : closed.increments) done.increments.push_back(std::move(i));
+    return std::vector<Contribution>{std::move(done)};
+  }
+  return std::vector<Contribution>{std::move(done), std::move(closed)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Complaints.
+
+absl::StatusOr<std::vector<Contribution>> ComplaintEventContributions(
+    const cv1::ComplaintEvent& event, const UnitInfo& holder, const UnitInfo* previous,
+    const HolidayCalendar& calendar) {
+  FieldViolations v;
+  if (event.event_id().empty()) v.Add("event_id", "required");
+  if (event.complaint_id().empty()) v.Add("complaint_id", "required");
+  if (!event.has_time()) v.Add("time", "required");
+  if (!event.has_file_time()) v.Add("file_time", "required");
+  const std::string& action = event.action();
+  const bool rate = action == "RateComplaint";
+  if (rate && (event.rating() < 1 || event.rating() > 5)) {
+    v.Add("rating", absl::StrCat("must be 1..5, got ", event.rating()));
+  }
+  RETURN_IF_ERROR(v.ToStatus("complaint event"));
+
+  const absl::Time at = FromProto(event.time());
+  const absl::Time filed = FromProto(event.file_time());
+  const common::v1::TimeZone zone = ZoneFor(event, holder);
+  const std::string key = absl::StrCat("complaint-event:", event.event_id());
+
+  std::vector<Increment> flow;  // on Buckets(holder, at)
+  int64_t open_delta = 0;       // on Buckets(holder, filed)
+  std::vector<Contribution> extra;
+
+  auto working_days = [&]() -> absl::StatusOr<int64_t> {
+    if (at < filed) return int64_t{0};
+    ASSIGN_OR_RETURN(WorkingDayCount n, calendar.WorkingDaysBetween(filed, at, zone));
+    return n.days;
+  };
+
+  if (action == "FileComplaint") {
+    AddInc(flow, "c.recv", 1);
+    AddInc(flow, absl::StrCat("c.ch.", EnumSuffix(cv1::Channel_Name(event.channel()), "CHANNEL_")),
+           1);
+    AddInc(flow,
+           absl::StrCat("c.type.",
+                        EnumSuffix(cv1::ReportType_Name(event.report_type()), "REPORT_TYPE_")),
+           1);
+    open_delta += 1;
+  } else if (action == "PostFollowUp") {
+    ASSIGN_OR_RETURN(int64_t days, working_days());
+    Contribution first;
+    first.dedup_key = absl::StrCat("complaint-first-response:", event.complaint_id());
+    first.buckets = Buckets(holder, at);
+    AddInc(first.increments, absl::StrCat("c.fr.h.", HistogramBucket(kWorkingDayBounds, days)), 1);
+    extra.push_back(std::move(first));
+  } else if (action == "CompleteComplaint" || action == "AutoComplete") {
+    open_delta -= 1;
+    ASSIGN_OR_RETURN(int64_t days, working_days());
+    Contribution resolved;
+    resolved.dedup_key = absl::StrCat("complaint-resolved:", event.complaint_id());
+    resolved.buckets = Buckets(holder, at);
+    AddInc(resolved.increments, "c.resolved", 1);
+    if (!event.deadline_missed()) AddInc(resolved.increments, "c.resolved_ontime", 1);
+    AddInc(resolved.increments, absl::StrCat("c.done.h.", HistogramBucket(kWorkingDayBounds, days)),
+           1);
+    extra.push_back(std::move(resolved));
+  } else if (action == "ReopenComplaint") {
+    open_delta += 1;
+    AddInc(flow, "c.reopened", 1);
+  } else if (action == "ArchiveComplaint" || action == "AutoArchive") {
+    open_delta -= 1;
+    AddInc(flow, "c.archived", 1);
+  } else if (action == "Escalate" || action == "EscalateComplaint") {
+    AddInc(flow, "c.esc", 1);
+  } else if (rate) {
+    AddInc(flow, "c.rating.sum", event.rating());
+    AddInc(flow, "c.rating.n", 1);
+  }
+
+  std::vector<Contribution> out;
+  const std::vector<std::string> flow_buckets = Buckets(holder, at);
+  const std::vector<std::string> open_buckets = Buckets(holder, filed);
+  Contribution main{key, flow_buckets, std::move(flow)};
+  if (open_delta != 0) {
+    if (open_buckets == flow_buckets) {
+      AddInc(main.increments, "c.open", open_delta);
+    } else {
+      out.push_back(Contribution{
+          absl::StrCat(key, ":open"), open_buckets, {Increment{"c.open", open_delta}}});
+    }
+  }
+  if (!main.increments.empty()) out.insert(out.begin(), std::move(main));
+  if (previous != nullptr) {
+    // The open count moves from the previous holder to the new one (shared scopes net zero).
+    Contribution from{absl::StrCat(key, ":moved-from"),
+                      BucketsExcept(*previous, &holder, filed),
+                      {Increment{"c.open", -1}}};
+    Contribution to{absl::StrCat(key, ":moved-to"),
+                    BucketsExcept(holder, previous, filed),
+                    {Increment{"c.open", 1}}};
+    if (!from.buckets.empty()) out.push_back(std::move(from));
+    if (!to.buckets.empty()) out.push_back(std::move(to));
+  }
+  for (Contribution& c : extra) out.push_back(std::move(c));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures.
+
+std::optional<int64_t> ShareHundredths(int64_t num, int64_t den) {
+  if (den <= 0) return std::nullopt;
+  const __int128 scaled = static_cast<__int128>(num) * 10000;
+  // half up for non-negative values
+  return static_cast<int64_t>((2 * scaled + den) / (2 * static_cast<__int128>(den)));
+}
+
+std::optional<int64_t> AverageHundredths(int64_t num, int64_t den) {
+  if (den <= 0) return std::nullopt;
+  const __int128 scaled = static_cast<__int128>(num) * 100;
+  return static_cast<int64_t>((2 * scaled + den) / (2 * static_cast<__int128>(den)));
+}
+
+namespace {
+
+absl::StatusOr<SurveyTally> TallyFrom(const Counters& counters) {
+  std::array<ElementTally, kElementCount> elements;
+  for (int i = 0; i < kElementCount; ++i) {
+    elements[i].sum = Get(counters, absl::StrCat("s.u", i + 1, ".sum"));
+    elements[i].answered = Get(counters, absl::StrCat("s.u", i + 1, ".n"));
+  }
+  return SurveyTally::FromCounts(Get(counters, "s.n"), elements);
+}
+
+std::string OptionalHundredths(std::optional<int64_t> h) {
+  return h.has_value() ? Hundredths(*h) : std::string();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::SurveyFigures> SurveyFiguresFrom(const Counters& counters, int64_t population,
+                                                    const IkmRules& rules) {
+  ASSIGN_OR_RETURN(SurveyTally tally, TallyFrom(counters));
+  ASSIGN_OR_RETURN(SampleCheck sample, CheckSample(tally.responses(), population));
+  v1::SurveyFigures f;
+  f.set_respondents(tally.responses());
+  f.set_population(sample.population);
+  f.set_minimum_sample(sample.minimum);
+  f.set_under_sampled(sample.under_sampled);
+  if (tally.responses() == 0) return f;
+  ASSIGN_OR_RETURN(IkmResult r, ComputeIkm(tally, rules));
+  f.set_ikm(r.ikm_text);
+  f.set_grade(std::string(GradeLetter(r.grade)));
+  f.set_grade_label(r.grade_label);
+  for (int i = 0; i < kElementCount; ++i) {
+    v1::ElementFigure* e = f.add_elements();
+    e->set_element(absl::StrCat("U", i + 1));
+    e->set_respondents(r.elements[i].answered);
+    if (r.elements[i].answered > 0) {
+      e->set_nrr(r.elements[i].nrr.ToString());
+      e->set_ikm(r.elements[i].ikm.ToString());
+    }
+  }
+  for (int n : r.unanswered_elements) f.add_unanswered_elements(absl::StrCat("U", n));
+  return f;
+}
+
+v1::DeliveryFigures DeliveryFiguresFrom(const Counters& counters) {
+  v1::DeliveryFigures f;
+  f.set_received(Get(counters, "d.recv"));
+  f.set_completed(Get(counters, "d.done"));
+  f.set_completed_on_time(Get(counters, "d.ontime"));
+  f.set_on_time_share(OptionalHundredths(ShareHundredths(f.completed_on_time(), f.completed())));
+  f.set_median_minutes(HistogramQuantile(counters, "d.h.", kDeliveryMinuteBounds, 50));
+  f.set_p90_minutes(HistogramQuantile(counters, "d.h.", kDeliveryMinuteBounds, 90));
+  f.set_open(Get(counters, "d.open"));
+  f.set_open_overdue(Get(counters, "d.overdue"));
+  return f;
+}
+
+v1::ComplaintFigures ComplaintFiguresFrom(const Counters& counters) {
+  v1::ComplaintFigures f;
+  f.set_received(Get(counters, "c.recv"));
+  auto fill = [&](std::string_view prefix, google::protobuf::Map<std::string, int64_t>& map) {
+    for (auto it = counters.lower_bound(prefix);
+         it != counters.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      if (it->second != 0) map[it->first.substr(prefix.size())] = it->second;
+    }
+  };
+  fill("c.ch.", *f.mutable_by_channel());
+  fill("c.type.", *f.mutable_by_type());
+  f.set_resolved(Get(counters, "c.resolved"));
+  f.set_resolved_on_time(Get(counters, "c.resolved_ontime"));
+  f.set_resolved_on_time_share(
+      OptionalHundredths(ShareHundredths(f.resolved_on_time(), f.resolved())));
+  f.set_median_working_days_to_first_response(
+      HistogramQuantile(counters, "c.fr.h.", kWorkingDayBounds, 50));
+  f.set_median_working_days_to_completion(
+      HistogramQuantile(counters, "c.done.h.", kWorkingDayBounds, 50));
+  f.set_escalations(Get(counters, "c.esc"));
+  f.set_ratings(Get(counters, "c.rating.n"));
+  f.set_average_rating(
+      OptionalHundredths(AverageHundredths(Get(counters, "c.rating.sum"), f.ratings())));
+  f.set_open_backlog(Get(counters, "c.open"));
+  return f;
+}
+
+std::optional<int64_t> MetricValue(v1::Metric metric, const Counters& counters) {
+  switch (metric) {
+    case v1::METRIC_IKM: {
+      absl::StatusOr<SurveyTally> tally = TallyFrom(counters);
+      if (!tally.ok() || tally->responses() == 0) return std::nullopt;
+      absl::StatusOr<IkmResult> r = ComputeIkm(*tally);
+      if (!r.ok()) return std::nullopt;
+      return r->ikm.hundredths;
+    }
+    case v1::METRIC_DELIVERY_ON_TIME_SHARE:
+      return ShareHundredths(Get(counters, "d.ontime"), Get(counters, "d.done"));
+    case v1::METRIC_COMPLAINTS_RESOLVED_ON_TIME_SHARE:
+      return ShareHundredths(Get(counters, "c.resolved_ontime"), Get(counters, "c.resolved"));
+    case v1::METRIC_COMPLAINTS_RECEIVED: {
+      const int64_t n = Get(counters, "c.recv");
+      if (n == 0) return std::nullopt;
+      return n * 100;
+    }
+    case v1::METRIC_AVERAGE_RATING:
+      return AverageHundredths(Get(counters, "c.rating.sum"), Get(counters, "c.rating.n"));
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string RankingName(std::string_view bucket, v1::Metric metric) {
+  return absl::StrCat(AbslView(bucket), "|", EnumSuffix(v1::Metric_Name(metric), "METRIC_"));
+}
+
+std::vector<RankUpdate> RankUpdatesFor(const UnitInfo& unit,
+                                       const std::vector<std::string>& periods,
+                                       const std::vector<std::pair<v1::Metric, int64_t>>& values) {
+  std::vector<RankUpdate> out;
+  if (unit.unit_id.empty()) return out;
+  std::vector<std::string> parents;
+  for (const std::string& s : ScopeKeys(unit)) {
+    if (s.rfind("a:", 0) == 0 || s.rfind("r:", 0) == 0) parents.push_back(s);
+  }
+  for (const std::string& p : periods) {
+    for (const auto& [metric, value] : values) {
+      RankUpdate u;
+      u.unit_id = unit.unit_id;
+      u.value = value;
+      for (const std::string& s : parents)
+        u.rankings.push_back(RankingName(BucketKey(s, p), metric));
+      out.push_back(std::move(u));
+    }
+  }
+  return out;
+}
+
+}  // namespace simpul::monitoring

@@ -1,0 +1,779 @@
+#include "services/monitoring/aggregates.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace simpul::monitoring {
+namespace {
+
+namespace cv1 = ::simpul::complaints::v1;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+const absl::TimeZone kWib = absl::FixedTimeZone(7 * 3600);
+
+absl::Time Wib(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), kWib);
+}
+absl::Time Utc(int y, int mo, int d, int h = 0, int mi = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), absl::UTCTimeZone());
+}
+google::protobuf::Timestamp Ts(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(t));
+  return ts;
+}
+
+const HolidayCalendar& Calendar() {
+  static const HolidayCalendar* calendar = [] {
+    absl::StatusOr<HolidayCalendar> c = HolidayCalendar::LoadFromDirectory(SIMPUL_HOLIDAYS_DIR);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return new HolidayCalendar(c.ok() ? *c : HolidayCalendar());
+  }();
+  return *calendar;
+}
+
+UnitInfo Bogor() {
+  return UnitInfo{"dpmptsp-bogor", "kota-bogor", "32.71", common::v1::TIME_ZONE_WIB};
+}
+
+// A store in memory with the AggregateStore::Apply semantics (dedup, every increment to every
+// bucket), enough to sum contributions.
+struct FakeStore {
+  std::map<std::string, Counters> buckets;
+  std::set<std::string> applied;
+  bool Apply(const Contribution& c) {
+    if (!applied.insert(c.dedup_key).second) return false;
+    for (const std::string& b : c.buckets) {
+      for (const Increment& i : c.increments) buckets[b][i.field] += i.delta;
+    }
+    return true;
+  }
+  void ApplyAll(const std::vector<Contribution>& cs) {
+    for (const Contribution& c : cs) Apply(c);
+  }
+  int64_t Get(const std::string& bucket, const std::string& field) {
+    auto it = buckets[bucket].find(field);
+    return it == buckets[bucket].end() ? 0 : it->second;
+  }
+};
+
+std::map<std::string, int64_t> AsMap(const std::vector<Increment>& incs) {
+  std::map<std::string, int64_t> out;
+  for (const Increment& i : incs) out[i.field] += i.delta;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scopes and periods.
+
+TEST(ScopeTest, ScopeKeysOfAUnit) {
+  EXPECT_THAT(ScopeKeys(Bogor()),
+              ElementsAre("u:dpmptsp-bogor", "a:kota-bogor", "r:32", "r:32.71", "n"));
+  EXPECT_THAT(
+      ScopeKeys(UnitInfo{"desa-x", "kab-x", "33.73.04.1001", {}}),
+      ElementsAre("u:desa-x", "a:kab-x", "r:33", "r:33.73", "r:33.73.04", "r:33.73.04.1001", "n"));
+  EXPECT_THAT(ScopeKeys(UnitInfo{}), ElementsAre("n"));
+  EXPECT_THAT(ScopeKeys(UnitInfo{"", "kab-x", "bad", {}}), ElementsAre("a:kab-x", "n"));
+}
+
+TEST(ScopeTest, ScopeKeyValidates) {
+  v1::Scope s;
+  s.set_region_code_prefix("32.71");
+  EXPECT_EQ(*ScopeKey(s), "r:32.71");
+  s.set_unit_id("dpmptsp-bogor");
+  EXPECT_EQ(*ScopeKey(s), "u:dpmptsp-bogor");
+  s.set_national(true);
+  EXPECT_EQ(*ScopeKey(s), "n");
+
+  auto bad = [](v1::Scope scope) { return ScopeKey(scope).status(); };
+  v1::Scope agency;
+  agency.set_agency_id("Kota Bogor");
+  EXPECT_EQ(bad(agency).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad(agency).message(), HasSubstr("scope.agency_id"));
+  v1::Scope region;
+  region.set_region_code_prefix("32.7");
+  EXPECT_THAT(bad(region).message(), HasSubstr("scope.region_code_prefix"));
+  v1::Scope national;
+  national.set_national(false);
+  EXPECT_THAT(bad(national).message(), HasSubstr("scope.national"));
+  EXPECT_THAT(bad(v1::Scope()).message(), HasSubstr("scope: required"));
+  EXPECT_THAT(ScopeKey(v1::Scope(), "of").status().message(), HasSubstr("of: required"));
+}
+
+TEST(PeriodTest, PeriodKeysUseWibDates) {
+  // 2026-03-31 23:30 WIB is 16:30 UTC: still March.
+  EXPECT_EQ(Wib(2026, 3, 31, 23, 30), Utc(2026, 3, 31, 16, 30));
+  EXPECT_THAT(PeriodKeys(Utc(2026, 3, 31, 16, 30)),
+              ElementsAre("2026-M03", "2026-Q1", "2026-S1", "2026-Y"));
+  // 2026-06-30 17:30 UTC is 2026-07-01 00:30 WIB: July, Q3, S2.
+  EXPECT_THAT(PeriodKeys(Utc(2026, 6, 30, 17, 30)),
+              ElementsAre("2026-M07", "2026-Q3", "2026-S2", "2026-Y"));
+  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 17, 0)),
+              ElementsAre("2026-M01", "2026-Q1", "2026-S1", "2026-Y"));
+  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 16, 59)),
+              ElementsAre("2025-M12", "2025-Q4", "2025-S2", "2025-Y"));
+}
+
+TEST(PeriodTest, BucketsAreTheCrossProduct) {
+  const std::vector<std::string> b = Buckets(Bogor(), Wib(2026, 5, 10, 12));
+  EXPECT_EQ(b.size(), 20u);
+  EXPECT_EQ(b.front(), "u:dpmptsp-bogor|2026-M05");
+  EXPECT_EQ(b.back(), "n|2026-Y");
+  EXPECT_THAT(b, testing::Contains("r:32.71|2026-Q2"));
+  EXPECT_THAT(b, testing::Contains("a:kota-bogor|2026-S1"));
+}
+
+v1::Period P(v1::PeriodKind kind, int year, int index) {
+  v1::Period p;
+  p.set_kind(kind);
+  p.set_year(year);
+  p.set_index(index);
+  return p;
+}
+
+TEST(PeriodTest, PeriodKeyValidates) {
+  const absl::Time now = Utc(2026, 3, 31, 16, 30);  // 2026-03-31 23:30 WIB
+  EXPECT_EQ(*PeriodKey(P(v1::PERIOD_KIND_MONTH, 2026, 3), now), "2026-M03");
+  EXPECT_EQ(*PeriodKey(P(v1::PERIOD_KIND_QUARTER, 2025, 4), now), "2025-Q4");
+  EXPECT_EQ(*PeriodKey(P(v1::PERIOD_KIND_SEMESTER, 2026, 1), now), "2026-S1");
+  EXPECT_EQ(*PeriodKey(P(v1::PERIOD_KIND_YEAR, 2026, 0), now), "2026-Y");
+  EXPECT_EQ(*PeriodKey(P(v1::PERIOD_KIND_YEAR, 2026, 1), now), "2026-Y");
+
+  auto message = [&](v1::Period p) {
+    absl::StatusOr<std::string> k = PeriodKey(p, now, "from");
+    EXPECT_EQ(k.status().code(), absl::StatusCode::kInvalidArgument) << p.DebugString();
+    return std::string(k.status().message());
+  };
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_MONTH, 2026, 13)), HasSubstr("from.index"));
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_MONTH, 2026, 0)), HasSubstr("from.index"));
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_QUARTER, 2025, 5)), HasSubstr("from.index"));
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_SEMESTER, 2025, 3)), HasSubstr("from.index"));
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_YEAR, 2025, 2)), HasSubstr("from.index"));
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_MONTH, 1999, 1)), HasSubstr("from.year"));
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_UNSPECIFIED, 2026, 1)), HasSubstr("from.kind"));
+  // The future: April starts after today (WIB), though it is April 1 in no zone yet.
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_MONTH, 2026, 4)), HasSubstr("from: the period 2026-M04"));
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_QUARTER, 2026, 2)), HasSubstr("starts after today"));
+  EXPECT_THAT(message(P(v1::PERIOD_KIND_YEAR, 2027, 0)), HasSubstr("starts after today"));
+  // One hour later it is April 1 in WIB.
+  EXPECT_EQ(*PeriodKey(P(v1::PERIOD_KIND_MONTH, 2026, 4), now + absl::Hours(1)), "2026-M04");
+}
+
+TEST(PeriodTest, NextPeriod) {
+  auto next = [](v1::Period p) {
+    v1::Period n = NextPeriod(p);
+    return std::make_pair(n.year(), n.index());
+  };
+  EXPECT_EQ(next(P(v1::PERIOD_KIND_MONTH, 2026, 3)), std::make_pair(2026, 4));
+  EXPECT_EQ(next(P(v1::PERIOD_KIND_MONTH, 2026, 12)), std::make_pair(2027, 1));
+  EXPECT_EQ(next(P(v1::PERIOD_KIND_QUARTER, 2026, 4)), std::make_pair(2027, 1));
+  EXPECT_EQ(next(P(v1::PERIOD_KIND_SEMESTER, 2026, 1)), std::make_pair(2026, 2));
+  EXPECT_EQ(next(P(v1::PERIOD_KIND_YEAR, 2026, 0)), std::make_pair(2027, 1));
+  EXPECT_EQ(NextPeriod(P(v1::PERIOD_KIND_QUARTER, 2026, 4)).kind(), v1::PERIOD_KIND_QUARTER);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Survey.
+
+v1::SurveyResponse Response(std::vector<int> answers, std::string key = "kiosk-0001",
+                            absl::Time at = Wib(2026, 3, 10, 9)) {
+  v1::SurveyResponse r;
+  r.set_idempotency_key(key);
+  r.set_unit_id("dpmptsp-bogor");
+  *r.mutable_response_time() = Ts(at);
+  for (int a : answers) r.add_answers(a);
+  return r;
+}
+
+const absl::Time kNow = Wib(2026, 3, 31, 12);
+
+TEST(SurveyTest, ContributionIncrements) {
+  const UnitInfo unit = Bogor();
+  absl::StatusOr<Contribution> c =
+      SurveyContribution(Response({4, 3, 0, 2, 1, 4, 4, 3, 2}), &unit, kNow);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->dedup_key, "survey:dpmptsp-bogor:kiosk-0001");
+  EXPECT_EQ(c->buckets, Buckets(unit, Wib(2026, 3, 10, 9)));
+  EXPECT_EQ(AsMap(c->increments), (std::map<std::string, int64_t>{{"s.n", 1},
+                                                                  {"s.u1.sum", 4},
+                                                                  {"s.u1.n", 1},
+                                                                  {"s.u2.sum", 3},
+                                                                  {"s.u2.n", 1},
+                                                                  {"s.u4.sum", 2},
+                                                                  {"s.u4.n", 1},
+                                                                  {"s.u5.sum", 1},
+                                                                  {"s.u5.n", 1},
+                                                                  {"s.u6.sum", 4},
+                                                                  {"s.u6.n", 1},
+                                                                  {"s.u7.sum", 4},
+                                                                  {"s.u7.n", 1},
+                                                                  {"s.u8.sum", 3},
+                                                                  {"s.u8.n", 1},
+                                                                  {"s.u9.sum", 2},
+                                                                  {"s.u9.n", 1}}));
+}
+
+TEST(SurveyTest, ValidationNamesFields) {
+  const UnitInfo unit = Bogor();
+  auto message = [&](const v1::SurveyResponse& r, const UnitInfo* u) {
+    absl::StatusOr<Contribution> c = SurveyContribution(r, u, kNow);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(c.status().message());
+  };
+  const std::string out_of_range = message(Response({4, 5, 3, 3, -1, 3, 3, 3, 3}), &unit);
+  EXPECT_THAT(out_of_range, HasSubstr("answers.u2: must be 1..4"));
+  EXPECT_THAT(out_of_range, HasSubstr("answers.u5: must be 1..4"));
+  EXPECT_THAT(message(Response({4, 4, 3, 3, 3, 3, 3, 3}), &unit),
+              HasSubstr("answers: must have exactly 9 values (U1..U9), got 8"));
+  EXPECT_THAT(message(Response({0, 0, 0, 0, 0, 0, 0, 0, 0}), &unit),
+              HasSubstr("answers: at least one element"));
+  EXPECT_THAT(message(Response({3, 3, 3, 3, 3, 3, 3, 3, 3}), nullptr),
+              HasSubstr("unit_id: unknown unit \"dpmptsp-bogor\""));
+  const UnitInfo other{"other-unit", "kota-bogor", "32.71", common::v1::TIME_ZONE_WIB};
+  EXPECT_THAT(message(Response({3, 3, 3, 3, 3, 3, 3, 3, 3}), &other), HasSubstr("unit_id"));
+  EXPECT_THAT(
+      message(Response({3, 3, 3, 3, 3, 3, 3, 3, 3}, "kiosk-0001", kNow + absl::Hours(1)), &unit),
+      HasSubstr("response_time: must not be in the future"));
+  EXPECT_THAT(message(Response({3, 3, 3, 3, 3, 3, 3, 3, 3}, "short"), &unit),
+              HasSubstr("idempotency_key"));
+  EXPECT_THAT(message(Response({3, 3, 3, 3, 3, 3, 3, 3, 3}, "has space 123"), &unit),
+              HasSubstr("idempotency_key"));
+  v1::SurveyResponse no_time = Response({3, 3, 3, 3, 3, 3, 3, 3, 3});
+  no_time.clear_response_time();
+  no_time.clear_unit_id();
+  const std::string both = message(no_time, &unit);
+  EXPECT_THAT(both, HasSubstr("response_time: required"));
+  EXPECT_THAT(both, HasSubstr("unit_id: required"));
+  // Batch prefixes.
+  FieldViolations v;
+  SurveyResponseViolations(Response({9, 3, 3, 3, 3, 3, 3, 3, 3}), true, kNow, "responses[2].", v);
+  EXPECT_THAT(v.ToStatus("batch").message(), HasSubstr("responses[2].answers.u1"));
+}
+
+TEST(SurveyTest, FiguresFromCountersEqualComputeIkm) {
+  const UnitInfo unit = Bogor();
+  const std::vector<std::vector<int>> answers = {
+      {3, 3, 2, 4, 3, 3, 4, 3, 3},
+      {4, 3, 3, 4, 3, 4, 4, 3, 0},
+      {3, 2, 3, 4, 3, 3, 4, 2, 0},
+      {4, 3, 2, 4, 4, 3, 4, 3, 2},
+  };
+  FakeStore store;
+  SurveyTally tally;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    absl::StatusOr<Contribution> c =
+        SurveyContribution(Response(answers[i], absl::StrCat("kiosk-000", i)), &unit, kNow);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_TRUE(store.Apply(*c));
+    EXPECT_FALSE(store.Apply(*c));  // a repeat changes nothing
+    SurveyResponse r;
+    for (int e = 0; e < kElementCount; ++e) r.answers[e] = answers[i][e];
+    ASSERT_TRUE(tally.Add(r).ok());
+  }
+  const std::string bucket = "a:kota-bogor|2026-M03";
+  absl::StatusOr<IkmResult> expected = ComputeIkm(tally);
+  ASSERT_TRUE(expected.ok());
+
+  absl::StatusOr<v1::SurveyFigures> f = SurveyFiguresFrom(store.buckets[bucket], 100);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->respondents(), 4);
+  EXPECT_EQ(f->ikm(), expected->ikm_text);
+  EXPECT_EQ(f->ikm(), "79.17");
+  EXPECT_EQ(f->grade(), "B");
+  EXPECT_EQ(f->grade_label(), expected->grade_label);
+  ASSERT_EQ(f->elements_size(), 9);
+  EXPECT_EQ(f->elements(8).element(), "U9");
+  EXPECT_EQ(f->elements(8).respondents(), 2);
+  EXPECT_EQ(f->elements(8).nrr(), "2.50");
+  EXPECT_EQ(f->elements(0).ikm(), "87.50");
+  EXPECT_THAT(f->unanswered_elements(), IsEmpty());
+  EXPECT_EQ(f->population(), 100);
+  EXPECT_EQ(f->minimum_sample(), 80);
+  EXPECT_TRUE(f->under_sampled());
+
+  // Population from d.done of the same bucket: three completed deliveries → minimum 3.
+  for (int i = 0; i < 3; ++i) {
+    v1::Delivery d;
+    d.set_idempotency_key(absl::StrCat("delivery-000", i));
+    d.set_application_id(absl::StrCat("app-", i));
+    d.set_service_id("pbg-kota-bogor");
+    *d.mutable_received_time() = Ts(Wib(2026, 3, 2, 9));
+    *d.mutable_completed_time() = Ts(Wib(2026, 3, 3, 9));
+    absl::StatusOr<Deadline> promised = PromisedTime(
+        Calendar(), Wib(2026, 3, 2, 9), {5, PromiseUnit::kWorkingDay}, common::v1::TIME_ZONE_WIB);
+    ASSERT_TRUE(promised.ok());
+    store.ApplyAll(*DeliveryCompleted(d, unit, *promised, false, kNow));
+  }
+  const int64_t population = store.Get(bucket, "d.done");
+  EXPECT_EQ(population, 3);
+  f = SurveyFiguresFrom(store.buckets[bucket], population);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->minimum_sample(), 3);
+  EXPECT_FALSE(f->under_sampled());
+
+  // Empty bucket: no IKM, no grade; negative population rejected.
+  f = SurveyFiguresFrom(Counters{}, 0);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->ikm(), "");
+  EXPECT_EQ(f->grade(), "");
+  EXPECT_FALSE(SurveyFiguresFrom(Counters{}, -1).ok());
+  // Corrupt counters are refused.
+  EXPECT_FALSE(SurveyFiguresFrom(Counters{{"s.n", 1}, {"s.u1.sum", 9}, {"s.u1.n", 1}}, 0).ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery.
+
+TEST(DeliveryTest, PromisedTimeForEachUnit) {
+  const absl::Time t1 = Wib(2026, 3, 19, 10);  // Thursday, Nyepi
+  absl::StatusOr<Deadline> d =
+      PromisedTime(Calendar(), t1, {3, PromiseUnit::kWorkingDay}, common::v1::TIME_ZONE_WIB);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->time, Wib(2026, 3, 27, 23, 59, 59));
+  d = PromisedTime(Calendar(), t1, {2, PromiseUnit::kHour}, common::v1::TIME_ZONE_WIB);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->time, Wib(2026, 3, 19, 12));
+  d = PromisedTime(Calendar(), t1, {5, PromiseUnit::kCalendarDay}, common::v1::TIME_ZONE_WIB);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->time, Wib(2026, 3, 24, 23, 59, 59));
+  d = PromisedTime(Calendar(), t1, {90, PromiseUnit::kMinute}, common::v1::TIME_ZONE_WIB);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->time, Wib(2026, 3, 19, 11, 30));
+  EXPECT_EQ(d->day, absl::CivilDay(2026, 3, 19));
+  // WITA: the local day ends an hour earlier in UTC.
+  d = PromisedTime(Calendar(), t1, {5, PromiseUnit::kCalendarDay}, common::v1::TIME_ZONE_WITA);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->time, Wib(2026, 3, 24, 22, 59, 59));
+
+  EXPECT_EQ(PromisedTime(Calendar(), t1, {0, PromiseUnit::kHour}, common::v1::TIME_ZONE_WIB)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(
+      PromisedTime(Calendar(), t1, {1, static_cast<PromiseUnit>(9)}, common::v1::TIME_ZONE_WIB)
+          .ok());
+  EXPECT_FALSE(
+      PromisedTime(Calendar(), t1, {1, PromiseUnit::kWorkingDay}, common::v1::TIME_ZONE_UNSPECIFIED)
+          .ok());
+}
+
+v1::Delivery Delivery(absl::Time t1, std::optional<absl::Time> t2 = std::nullopt) {
+  v1::Delivery d;
+  d.set_idempotency_key("simbg-0001");
+  d.set_application_id("PBG/2026/0001");
+  d.set_service_id("pbg-kota-bogor");
+  *d.mutable_received_time() = Ts(t1);
+  if (t2) *d.mutable_completed_time() = Ts(*t2);
+  return d;
+}
+
+TEST(DeliveryTest, ReceivedAndOverdue) {
+  const absl::Time t1 = Wib(2026, 3, 19, 10);
+  absl::StatusOr<Contribution> r = DeliveryReceived(Delivery(t1), Bogor(), kNow);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->dedup_key, "delivery:dpmptsp-bogor:PBG/2026/0001:received");
+  EXPECT_EQ(r->buckets, Buckets(Bogor(), t1));
+  EXPECT_EQ(AsMap(r->increments), (std::map<std::string, int64_t>{{"d.recv", 1}, {"d.open", 1}}));
+  absl::StatusOr<Contribution> o = DeliveryOverdue(Delivery(t1), Bogor());
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->dedup_key, "delivery:dpmptsp-bogor:PBG/2026/0001:overdue");
+  EXPECT_EQ(AsMap(o->increments),
+            (std::map<std::string, int64_t>{{"d.open", -1}, {"d.overdue", 1}}));
+  EXPECT_EQ(DeliveryOpenKey(Bogor(), "PBG/2026/0001"), "dpmptsp-bogor:PBG/2026/0001");
+}
+
+TEST(DeliveryTest, OnTimeVersusLate) {
+  const absl::Time t1 = Wib(2026, 3, 19, 10);
+  absl::StatusOr<Deadline> promised =
+      PromisedTime(Calendar(), t1, {3, PromiseUnit::kWorkingDay}, common::v1::TIME_ZONE_WIB);
+  ASSERT_TRUE(promised.ok());
+
+  // On time: the last second of the promise (8 days 13:59:59 → 12360 minutes rounded up,
+  // bucket 12 (<= 14400)).
+  absl::StatusOr<std::vector<Contribution>> on_time = DeliveryCompleted(
+      Delivery(t1, Wib(2026, 3, 27, 23, 59, 59)), Bogor(), *promised, false, kNow);
+  ASSERT_TRUE(on_time.ok()) << on_time.status();
+  ASSERT_EQ(on_time->size(), 1u);  // T1 and T2 share all buckets: merged
+  EXPECT_EQ((*on_time)[0].dedup_key, "delivery:dpmptsp-bogor:PBG/2026/0001:completed");
+  EXPECT_EQ(AsMap((*on_time)[0].increments),
+            (std::map<std::string, int64_t>{
+                {"d.done", 1}, {"d.ontime", 1}, {"d.h.12", 1}, {"d.open", -1}}));
+
+  // Late: one second later, and it had gone overdue.
+  absl::StatusOr<std::vector<Contribution>> late =
+      DeliveryCompleted(Delivery(t1, Wib(2026, 3, 28)), Bogor(), *promised, true, kNow);
+  ASSERT_TRUE(late.ok());
+  ASSERT_EQ(late->size(), 1u);
+  EXPECT_EQ(AsMap((*late)[0].increments),
+            (std::map<std::string, int64_t>{{"d.done", 1}, {"d.h.12", 1}, {"d.overdue", -1}}));
+
+  // Received in March, completed in April: the close goes to March's buckets.
+  const absl::Time march = Wib(2026, 3, 30, 10);
+  absl::StatusOr<Deadline> p2 =
+      PromisedTime(Calendar(), march, {2, PromiseUnit::kHour}, common::v1::TIME_ZONE_WIB);
+  absl::StatusOr<std::vector<Contribution>> split =
+      DeliveryCompleted(Delivery(march, Wib(2026, 4, 1, 10)), Bogor(), *p2, false, Wib(2026, 4, 2));
+  ASSERT_TRUE(split.ok()) << split.status();
+  ASSERT_EQ(split->size(), 2u);
+  EXPECT_EQ((*split)[0].buckets, Buckets(Bogor(), Wib(2026, 4, 1, 10)));
+  EXPECT_EQ(AsMap((*split)[0].increments),
+            (std::map<std::string, int64_t>{{"d.done", 1}, {"d.h.8", 1}}));  // 2880 min
+  EXPECT_EQ((*split)[1].dedup_key, "delivery:dpmptsp-bogor:PBG/2026/0001:closed");
+  EXPECT_EQ((*split)[1].buckets, Buckets(Bogor(), march));
+  EXPECT_EQ(AsMap((*split)[1].increments), (std::map<std::string, int64_t>{{"d.open", -1}}));
+
+  // Summed: March shows it received and no longer open; April shows it completed, late.
+  FakeStore store;
+  store.Apply(*DeliveryReceived(Delivery(march), Bogor(), Wib(2026, 4, 2)));
+  store.ApplyAll(*split);
+  EXPECT_EQ(store.Get("u:dpmptsp-bogor|2026-M03", "d.recv"), 1);
+  EXPECT_EQ(store.Get("u:dpmptsp-bogor|2026-M03", "d.open"), 0);
+  EXPECT_EQ(store.Get("u:dpmptsp-bogor|2026-Q1", "d.open"), 0);
+  EXPECT_EQ(store.Get("u:dpmptsp-bogor|2026-Y", "d.open"), 0);
+  EXPECT_EQ(store.Get("u:dpmptsp-bogor|2026-M04", "d.done"), 1);
+  EXPECT_EQ(store.Get("u:dpmptsp-bogor|2026-M04", "d.ontime"), 0);
+}
+
+TEST(DeliveryTest, ValidationNamesFields) {
+  const absl::Time t1 = Wib(2026, 3, 19, 10);
+  Deadline promised;
+  promised.time = Wib(2026, 3, 27, 23, 59, 59);
+  auto message = [&](const v1::Delivery& d) {
+    absl::StatusOr<std::vector<Contribution>> c =
+        DeliveryCompleted(d, Bogor(), promised, false, kNow);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(c.status().message());
+  };
+  EXPECT_THAT(message(Delivery(t1, t1 - absl::Seconds(1))),
+              HasSubstr("completed_time: must not be before received_time"));
+  EXPECT_THAT(message(Delivery(t1, kNow + absl::Minutes(1))),
+              HasSubstr("completed_time: must not be in the future"));
+  EXPECT_THAT(message(Delivery(t1)), HasSubstr("completed_time: required"));
+  v1::Delivery d = Delivery(t1, t1);
+  d.set_application_id("");
+  EXPECT_THAT(message(d), HasSubstr("application_id"));
+  d.set_application_id(std::string(129, 'x'));
+  EXPECT_THAT(message(d), HasSubstr("application_id"));
+  d.set_application_id(std::string(128, 'x'));
+  EXPECT_TRUE(DeliveryCompleted(d, Bogor(), promised, false, kNow).ok());
+
+  absl::StatusOr<Contribution> future =
+      DeliveryReceived(Delivery(kNow + absl::Hours(1)), Bogor(), kNow);
+  EXPECT_THAT(future.status().message(), HasSubstr("received_time: must not be in the future"));
+  v1::Delivery no_key = Delivery(t1);
+  no_key.clear_idempotency_key();
+  no_key.clear_service_id();
+  const std::string m = std::string(DeliveryReceived(no_key, Bogor(), kNow).status().message());
+  EXPECT_THAT(m, HasSubstr("idempotency_key"));
+  EXPECT_THAT(m, HasSubstr("service_id: required"));
+}
+
+TEST(HistogramTest, BucketsAndQuantiles) {
+  EXPECT_EQ(HistogramBucket(kDeliveryMinuteBounds, 0), 0);
+  EXPECT_EQ(HistogramBucket(kDeliveryMinuteBounds, 5), 0);
+  EXPECT_EQ(HistogramBucket(kDeliveryMinuteBounds, 6), 1);
+  EXPECT_EQ(HistogramBucket(kDeliveryMinuteBounds, 60), 3);
+  EXPECT_EQ(HistogramBucket(kDeliveryMinuteBounds, 259200), 19);
+  EXPECT_EQ(HistogramBucket(kDeliveryMinuteBounds, 259201), 20);
+
+  // 2 × ≤5 min, 3 × ≤60 min, 4 × ≤1 day, 1 overflow: 10 completions.
+  Counters c{{"d.h.0", 2},    {"d.h.3", 3},   {"d.h.7", 4},  {"d.h.20", 1},   {"d.done", 10},
+             {"d.ontime", 7}, {"d.recv", 12}, {"d.open", 1}, {"d.overdue", 1}};
+  EXPECT_EQ(HistogramQuantile(c, "d.h.", kDeliveryMinuteBounds, 20), 5);     // rank 2
+  EXPECT_EQ(HistogramQuantile(c, "d.h.", kDeliveryMinuteBounds, 30), 60);    // rank 3
+  EXPECT_EQ(HistogramQuantile(c, "d.h.", kDeliveryMinuteBounds, 50), 60);    // rank 5
+  EXPECT_EQ(HistogramQuantile(c, "d.h.", kDeliveryMinuteBounds, 51), 1440);  // rank 6
+  EXPECT_EQ(HistogramQuantile(c, "d.h.", kDeliveryMinuteBounds, 90), 1440);  // rank 9
+  EXPECT_EQ(HistogramQuantile(c, "d.h.", kDeliveryMinuteBounds, 100), 259200);
+  EXPECT_EQ(HistogramQuantile(Counters{}, "d.h.", kDeliveryMinuteBounds, 50), 0);
+
+  const v1::DeliveryFigures f = DeliveryFiguresFrom(c);
+  EXPECT_EQ(f.received(), 12);
+  EXPECT_EQ(f.completed(), 10);
+  EXPECT_EQ(f.completed_on_time(), 7);
+  EXPECT_EQ(f.on_time_share(), "70.00");
+  EXPECT_EQ(f.median_minutes(), 60);
+  EXPECT_EQ(f.p90_minutes(), 1440);
+  EXPECT_EQ(f.open(), 1);
+  EXPECT_EQ(f.open_overdue(), 1);
+  EXPECT_EQ(DeliveryFiguresFrom(Counters{}).on_time_share(), "");
+}
+
+TEST(FiguresTest, SharesAndAveragesAreExact) {
+  EXPECT_EQ(ShareHundredths(2, 3), 6667);  // 66.666… → 66.67
+  EXPECT_EQ(ShareHundredths(1, 3), 3333);  // 33.333… → 33.33
+  EXPECT_EQ(ShareHundredths(1, 8), 1250);
+  EXPECT_EQ(ShareHundredths(1, 80000), 0);  // 0.00125 → 0.00
+  EXPECT_EQ(ShareHundredths(1, 40000), 0);  // 0.0025 → 0.00
+  EXPECT_EQ(ShareHundredths(1, 20000), 1);  // 0.005 → 0.01 (half up)
+  EXPECT_EQ(ShareHundredths(3, 3), 10000);
+  EXPECT_EQ(ShareHundredths(1, 0), std::nullopt);
+  EXPECT_EQ(AverageHundredths(9, 2), 450);
+  EXPECT_EQ(AverageHundredths(14, 3), 467);  // 4.666…
+  EXPECT_EQ(AverageHundredths(1, 200), 1);   // 0.005 → 0.01
+}
+
+// ---------------------------------------------------------------------------------------------
+// Complaints.
+
+cv1::ComplaintEvent Event(int seq, std::string action, cv1::State from, cv1::State to,
+                          absl::Time at) {
+  cv1::ComplaintEvent e;
+  e.set_event_id(absl::StrCat("ZV6J8-Q4RXT/", seq));
+  e.set_payload_version(1);
+  e.set_complaint_id("ZV6J8-Q4RXT");
+  e.set_sequence(seq);
+  e.set_action(action);
+  *e.mutable_time() = Ts(at);
+  e.set_from_state(from);
+  e.set_to_state(to);
+  e.set_report_type(cv1::REPORT_TYPE_COMPLAINT);
+  e.set_channel(cv1::CHANNEL_SMS);
+  e.set_agency_id("kota-bogor");
+  e.set_unit_id("dpmptsp-bogor");
+  *e.mutable_file_time() = Ts(Wib(2026, 3, 2, 9));  // Monday
+  e.set_time_zone(common::v1::TIME_ZONE_WIB);
+  return e;
+}
+
+void ApplyEvent(FakeStore& store, const cv1::ComplaintEvent& e, const UnitInfo& holder,
+                const UnitInfo* previous = nullptr) {
+  absl::StatusOr<std::vector<Contribution>> cs =
+      ComplaintEventContributions(e, holder, previous, Calendar());
+  ASSERT_TRUE(cs.ok()) << cs.status();
+  store.ApplyAll(*cs);
+}
+
+TEST(ComplaintTest, FullLifecycle) {
+  const UnitInfo unit = Bogor();
+  std::vector<cv1::ComplaintEvent> events = {
+      Event(1, "FileComplaint", cv1::STATE_UNSPECIFIED, cv1::STATE_RECEIVED, Wib(2026, 3, 2, 9)),
+      Event(2, "VerifyComplaint", cv1::STATE_RECEIVED, cv1::STATE_VERIFIED, Wib(2026, 3, 2, 11)),
+      Event(3, "DisposeComplaint", cv1::STATE_VERIFIED, cv1::STATE_DISPOSED, Wib(2026, 3, 3, 9)),
+      Event(4, "StartWork", cv1::STATE_DISPOSED, cv1::STATE_IN_PROGRESS, Wib(2026, 3, 3, 10)),
+      // First follow-up Thu 5 March: 3 working days after filing.
+      Event(5, "PostFollowUp", cv1::STATE_IN_PROGRESS, cv1::STATE_RESPONDED, Wib(2026, 3, 5, 10)),
+      // Completed late on Tue 10 March: 6 working days.
+      Event(6, "CompleteComplaint", cv1::STATE_RESPONDED, cv1::STATE_COMPLETED,
+            Wib(2026, 3, 10, 10)),
+      Event(7, "RateComplaint", cv1::STATE_COMPLETED, cv1::STATE_COMPLETED, Wib(2026, 3, 11, 8)),
+      Event(8, "ReopenComplaint", cv1::STATE_COMPLETED, cv1::STATE_IN_PROGRESS,
+            Wib(2026, 3, 12, 8)),
+      Event(9, "PostFollowUp", cv1::STATE_IN_PROGRESS, cv1::STATE_RESPONDED, Wib(2026, 3, 25, 8)),
+      Event(10, "CompleteComplaint", cv1::STATE_RESPONDED, cv1::STATE_COMPLETED,
+            Wib(2026, 3, 30, 8)),
+  };
+  events[5].set_deadline_missed(true);
+  events[6].set_rating(4);
+
+  FakeStore store;
+  const std::string bucket = "a:kota-bogor|2026-M03";
+  for (const cv1::ComplaintEvent& e : events) {
+    ApplyEvent(store, e, unit);
+    if (e.sequence() == 1) {
+      EXPECT_EQ(store.Get(bucket, "c.open"), 1);
+    }
+    if (e.sequence() == 6) {
+      EXPECT_EQ(store.Get(bucket, "c.open"), 0);
+    }
+    if (e.sequence() == 8) {
+      EXPECT_EQ(store.Get(bucket, "c.open"), 1);
+    }
+  }
+  // Redelivered events change nothing.
+  for (const cv1::ComplaintEvent& e : events) ApplyEvent(store, e, unit);
+
+  for (const std::string& b : Buckets(unit, Wib(2026, 3, 2, 9))) {
+    const v1::ComplaintFigures f = ComplaintFiguresFrom(store.buckets[b]);
+    EXPECT_EQ(f.received(), 1) << b;
+    EXPECT_THAT(f.by_channel(), UnorderedElementsAre(Pair("SMS", 1))) << b;
+    EXPECT_THAT(f.by_type(), UnorderedElementsAre(Pair("COMPLAINT", 1))) << b;
+    EXPECT_EQ(f.resolved(), 1) << b;
+    EXPECT_EQ(f.resolved_on_time(), 0) << b;
+    EXPECT_EQ(f.resolved_on_time_share(), "0.00") << b;
+    EXPECT_EQ(f.median_working_days_to_first_response(), 3) << b;
+    EXPECT_EQ(f.median_working_days_to_completion(), 6) << b;
+    EXPECT_EQ(f.escalations(), 0) << b;
+    EXPECT_EQ(f.average_rating(), "4.00") << b;
+    EXPECT_EQ(f.ratings(), 1) << b;
+    EXPECT_EQ(f.open_backlog(), 0) << b;
+  }
+  EXPECT_EQ(store.Get(bucket, "c.reopened"), 1);
+  EXPECT_EQ(store.Get(bucket, "c.fr.h.3"), 1);  // only the first follow-up counts
+  int64_t first_responses = 0;
+  for (const auto& [field, n] : store.buckets[bucket]) {
+    if (absl::StartsWith(field, "c.fr.h.")) first_responses += n;
+  }
+  EXPECT_EQ(first_responses, 1);
+  EXPECT_EQ(store.Get(bucket, "c.done.h.6"), 1);
+
+  // Ranking values of that bucket.
+  EXPECT_EQ(MetricValue(v1::METRIC_COMPLAINTS_RECEIVED, store.buckets[bucket]), 100);
+  EXPECT_EQ(MetricValue(v1::METRIC_AVERAGE_RATING, store.buckets[bucket]), 400);
+  EXPECT_EQ(MetricValue(v1::METRIC_COMPLAINTS_RESOLVED_ON_TIME_SHARE, store.buckets[bucket]), 0);
+  EXPECT_EQ(MetricValue(v1::METRIC_IKM, store.buckets[bucket]), std::nullopt);
+}
+
+TEST(ComplaintTest, ArchiveEscalateAndOnTime) {
+  const UnitInfo unit = Bogor();
+  FakeStore store;
+  ApplyEvent(
+      store,
+      Event(1, "FileComplaint", cv1::STATE_UNSPECIFIED, cv1::STATE_RECEIVED, Wib(2026, 3, 2, 9)),
+      unit);
+  ApplyEvent(store,
+             Event(2, "Escalate", cv1::STATE_RECEIVED, cv1::STATE_ESCALATED, Wib(2026, 3, 6, 0)),
+             unit);
+  ApplyEvent(
+      store,
+      Event(3, "ArchiveComplaint", cv1::STATE_ESCALATED, cv1::STATE_ARCHIVED, Wib(2026, 3, 6, 9)),
+      unit);
+  const Counters& c = store.buckets["u:dpmptsp-bogor|2026-Q1"];
+  EXPECT_EQ(c.at("c.esc"), 1);
+  EXPECT_EQ(c.at("c.archived"), 1);
+  EXPECT_EQ(c.at("c.open"), 0);
+  EXPECT_EQ(ComplaintFiguresFrom(c).escalations(), 1);
+  EXPECT_EQ(ComplaintFiguresFrom(c).resolved_on_time_share(), "");
+  EXPECT_EQ(ComplaintFiguresFrom(c).average_rating(), "");
+
+  // Filed in March, auto-completed on time in April: open returns to 0 on March, resolution
+  // counted in April.
+  FakeStore s2;
+  cv1::ComplaintEvent file =
+      Event(1, "FileComplaint", cv1::STATE_UNSPECIFIED, cv1::STATE_RECEIVED, Wib(2026, 3, 2, 9));
+  ApplyEvent(s2, file, unit);
+  cv1::ComplaintEvent done =
+      Event(7, "AutoComplete", cv1::STATE_RESPONDED, cv1::STATE_COMPLETED, Wib(2026, 4, 6, 9));
+  absl::StatusOr<std::vector<Contribution>> cs =
+      ComplaintEventContributions(done, unit, nullptr, Calendar());
+  ASSERT_TRUE(cs.ok());
+  s2.ApplyAll(*cs);
+  EXPECT_EQ(s2.Get("u:dpmptsp-bogor|2026-M03", "c.open"), 0);
+  EXPECT_EQ(s2.Get("u:dpmptsp-bogor|2026-M04", "c.open"), 0);
+  EXPECT_EQ(s2.Get("u:dpmptsp-bogor|2026-M04", "c.resolved"), 1);
+  EXPECT_EQ(s2.Get("u:dpmptsp-bogor|2026-M04", "c.resolved_ontime"), 1);
+  EXPECT_EQ(s2.Get("u:dpmptsp-bogor|2026-M03", "c.resolved"), 0);
+  EXPECT_EQ(ComplaintFiguresFrom(s2.buckets["u:dpmptsp-bogor|2026-Q2"]).resolved_on_time_share(),
+            "100.00");
+  // 2 March → 6 April: 16 working days in March after the 2nd (3–6, 9–13, 16–17, 25–27,
+  // 30–31; 18–24 are holidays and leave) and 3 in April (1, 2, 6; 3 April is Good Friday)
+  // = 19 → bucket 14 (<= 20).
+  EXPECT_EQ(s2.Get("u:dpmptsp-bogor|2026-M04", "c.done.h.14"), 1);
+
+  // Invalid events.
+  cv1::ComplaintEvent bad = file;
+  bad.clear_event_id();
+  bad.clear_file_time();
+  absl::StatusOr<std::vector<Contribution>> r =
+      ComplaintEventContributions(bad, unit, nullptr, Calendar());
+  EXPECT_THAT(r.status().message(), HasSubstr("event_id: required"));
+  EXPECT_THAT(r.status().message(), HasSubstr("file_time: required"));
+  cv1::ComplaintEvent rating =
+      Event(4, "RateComplaint", cv1::STATE_COMPLETED, cv1::STATE_COMPLETED, Wib(2026, 3, 9));
+  rating.set_rating(6);
+  EXPECT_THAT(ComplaintEventContributions(rating, unit, nullptr, Calendar()).status().message(),
+              HasSubstr("rating"));
+  // An action that counts nothing.
+  absl::StatusOr<std::vector<Contribution>> none = ComplaintEventContributions(
+      Event(2, "VerifyComplaint", cv1::STATE_RECEIVED, cv1::STATE_VERIFIED, Wib(2026, 3, 2, 11)),
+      unit, nullptr, Calendar());
+  ASSERT_TRUE(none.ok());
+  EXPECT_THAT(*none, IsEmpty());
+}
+
+TEST(ComplaintTest, ForwardingMovesTheOpenCount) {
+  const UnitInfo from = Bogor();                                           // 32.71
+  const UnitInfo to{"", "kab-bogor", "32.01", common::v1::TIME_ZONE_WIB};  // unit not yet set
+  FakeStore store;
+  ApplyEvent(
+      store,
+      Event(1, "FileComplaint", cv1::STATE_UNSPECIFIED, cv1::STATE_RECEIVED, Wib(2026, 3, 2, 9)),
+      from);
+  cv1::ComplaintEvent fwd =
+      Event(2, "ForwardComplaint", cv1::STATE_RECEIVED, cv1::STATE_FORWARDED, Wib(2026, 4, 1, 9));
+  fwd.set_agency_id("kab-bogor");
+  fwd.clear_unit_id();
+  fwd.set_previous_agency_id("kota-bogor");
+  absl::StatusOr<std::vector<Contribution>> cs =
+      ComplaintEventContributions(fwd, to, &from, Calendar());
+  ASSERT_TRUE(cs.ok()) << cs.status();
+  // Scopes both share (r:32, n) are untouched.
+  for (const Contribution& c : *cs) {
+    for (const std::string& b : c.buckets) {
+      EXPECT_FALSE(absl::StartsWith(b, "n|") || absl::StartsWith(b, "r:32|")) << b;
+    }
+  }
+  store.ApplyAll(*cs);
+  store.ApplyAll(*cs);  // redelivery
+  auto open = [&](const std::string& scope) { return store.Get(scope + "|2026-M03", "c.open"); };
+  EXPECT_EQ(open("u:dpmptsp-bogor"), 0);
+  EXPECT_EQ(open("a:kota-bogor"), 0);
+  EXPECT_EQ(open("r:32.71"), 0);
+  EXPECT_EQ(open("a:kab-bogor"), 1);
+  EXPECT_EQ(open("r:32.01"), 1);
+  EXPECT_EQ(open("r:32"), 1);
+  EXPECT_EQ(open("n"), 1);
+  EXPECT_EQ(store.Get("a:kab-bogor|2026-M04", "c.open"), 0);  // filing-time buckets only
+  // Received stays with the agency it was filed with.
+  EXPECT_EQ(store.Get("a:kota-bogor|2026-M03", "c.recv"), 1);
+
+  // Routing an unrouted case: from the national-only holder to the agency.
+  FakeStore s2;
+  const UnitInfo unrouted;
+  cv1::ComplaintEvent file =
+      Event(1, "FileComplaint", cv1::STATE_UNSPECIFIED, cv1::STATE_RECEIVED, Wib(2026, 3, 2, 9));
+  file.clear_agency_id();
+  file.clear_unit_id();
+  ApplyEvent(s2, file, unrouted);
+  EXPECT_EQ(s2.Get("n|2026-M03", "c.open"), 1);
+  ApplyEvent(
+      s2, Event(2, "RouteComplaint", cv1::STATE_RECEIVED, cv1::STATE_RECEIVED, Wib(2026, 3, 3, 9)),
+      from, &unrouted);
+  EXPECT_EQ(s2.Get("n|2026-M03", "c.open"), 1);
+  EXPECT_EQ(s2.Get("a:kota-bogor|2026-M03", "c.open"), 1);
+  EXPECT_EQ(s2.Get("u:dpmptsp-bogor|2026-Y", "c.open"), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ranking.
+
+TEST(RankTest, RankUpdatesForParents) {
+  const std::vector<RankUpdate> updates =
+      RankUpdatesFor(Bogor(), {"2026-M03", "2026-Q1"},
+                     {{v1::METRIC_IKM, 7917}, {v1::METRIC_DELIVERY_ON_TIME_SHARE, 7000}});
+  ASSERT_EQ(updates.size(), 4u);
+  EXPECT_EQ(updates[0].unit_id, "dpmptsp-bogor");
+  EXPECT_EQ(updates[0].value, 7917);
+  EXPECT_THAT(updates[0].rankings, ElementsAre("a:kota-bogor|2026-M03|IKM", "r:32|2026-M03|IKM",
+                                               "r:32.71|2026-M03|IKM"));
+  EXPECT_EQ(updates[3].value, 7000);
+  EXPECT_THAT(updates[3].rankings, testing::Contains("r:32|2026-Q1|DELIVERY_ON_TIME_SHARE"));
+  EXPECT_THAT(RankUpdatesFor(UnitInfo{"", "kota-bogor", "", {}}, {"2026-Y"}, {{v1::METRIC_IKM, 1}}),
+              IsEmpty());
+
+  // MetricValue of an IKM bucket equals the figure.
+  Counters c;
+  c["s.n"] = 2;
+  for (int i = 1; i <= 9; ++i) {
+    c[absl::StrCat("s.u", i, ".sum")] = 7;
+    c[absl::StrCat("s.u", i, ".n")] = 2;
+  }
+  EXPECT_EQ(MetricValue(v1::METRIC_IKM, c), 8750);  // NRR 3.5 × 25
+  EXPECT_EQ(MetricValue(v1::METRIC_DELIVERY_ON_TIME_SHARE, c), std::nullopt);
+  EXPECT_EQ(MetricValue(v1::METRIC_UNSPECIFIED, c), std::nullopt);
+}
+
+}  // namespace
+}  // namespace simpul::monitoring
