@@ -12,6 +12,13 @@ void FieldViolations::Add(std::string field, std::string description) {
   v->set_description(std::move(description));
 }
 
+bool FieldViolations::AddFrom(const absl::Status& status) {
+  if (status.ok()) return true;
+  const common::v1::BadRequest bad = BadRequestOf(status);
+  for (const auto& v : bad.field_violations()) Add(v.field(), v.description());
+  return !bad.field_violations().empty();
+}
+
 absl::Status FieldViolations::ToStatus(std::string_view what) const {
   if (empty()) return absl::OkStatus();
   std::vector<std::string> parts;

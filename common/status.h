@@ -22,6 +22,9 @@ inline constexpr std::string_view kBadRequestPayloadUrl =
 class FieldViolations {
  public:
   void Add(std::string field, std::string description);
+  // AddFrom adds the field violations carried by `status` (see BadRequestOf); it returns
+  // false when `status` is not OK but carries none (an error of another kind).
+  bool AddFrom(const absl::Status& status);
   bool empty() const { return violations_.field_violations().empty(); }
   const common::v1::BadRequest& proto() const { return violations_; }
   // ToStatus returns OK when there are no violations, else INVALID_ARGUMENT whose message

@@ -289,7 +289,8 @@ void SetActor(const Identity& caller, v1::HistoryEntry& entry) {
 }
 
 v1::ComplaintEvent MakeEvent(const v1::Complaint& c, const v1::HistoryEntry& entry,
-                             bool deadline_missed, const std::string& previous_agency) {
+                             bool deadline_missed, const std::string& previous_agency,
+                             const std::string& previous_unit) {
   v1::ComplaintEvent e;
   e.set_event_id(absl::StrCat(c.id(), "/", entry.sequence()));
   e.set_payload_version(1);
@@ -311,6 +312,7 @@ v1::ComplaintEvent MakeEvent(const v1::Complaint& c, const v1::HistoryEntry& ent
   e.set_deadline_missed(deadline_missed);
   e.set_archive_reason(c.archive_reason());
   if (previous_agency != c.agency_id()) e.set_previous_agency_id(previous_agency);
+  if (previous_unit != c.unit_id()) e.set_previous_unit_id(previous_unit);
   e.set_time_zone(ZoneOf(c));
   return e;
 }
@@ -468,7 +470,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
       }
     }
   }
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be filed"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
 
   const auto& p = caller.principal;
   std::string channel_name;
@@ -578,7 +580,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
     w.entry.set_actor_kind(actor_kind);
     if (caller.is_public()) w.entry.set_actor("public");
     w.entry.set_to_state(v1::STATE_RECEIVED);
-    w.event = MakeEvent(c, w.entry, false, c.agency_id());
+    w.event = MakeEvent(c, w.entry, false, c.agency_id(), c.unit_id());
 
     v1::FileComplaintResponse response;
     response.set_tracking_code(c.id());
@@ -631,6 +633,7 @@ absl::StatusOr<std::optional<v1::ComplaintRecord>> ComplaintDesk::Apply(
   RETURN_IF_ERROR(mutation(current, step));
 
   const std::string previous_agency = current.complaint().agency_id();
+  const std::string previous_unit = current.complaint().unit_id();
   next.set_revision(current.complaint().revision() + 1);
   *next.mutable_update_time() = ToProto(now);
   SetNextDeadline(next);
@@ -638,7 +641,7 @@ absl::StatusOr<std::optional<v1::ComplaintRecord>> ComplaintDesk::Apply(
   w.after.set_last_sequence(sequence);
   entry.set_sequence(sequence);
   entry.set_to_state(next.state());
-  w.event = MakeEvent(next, entry, step.deadline_missed, previous_agency);
+  w.event = MakeEvent(next, entry, step.deadline_missed, previous_agency, previous_unit);
 
   ASSIGN_OR_RETURN(CommitResult result, store_.Commit(w));
   if (result.outcome != CommitResult::Outcome::kCommitted) return std::nullopt;
@@ -735,7 +738,7 @@ absl::StatusOr<v1::ReplyToComplaintResponse> ComplaintDesk::ReplyToComplaint(
     const Identity& caller, const v1::ReplyToComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "message", req.message(), 1, 4000);
-  RETURN_IF_ERROR(v.ToStatus("the reply cannot be posted"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(
       auto record,
       ActAsComplainant(
@@ -778,7 +781,7 @@ absl::StatusOr<v1::RateComplaintResponse> ComplaintDesk::RateComplaint(
     v.Add("rating", absl::StrCat("must be 1..5, got ", req.rating()));
   }
   CheckChars(v, "comment", req.comment(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the rating cannot be recorded"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(
       auto record,
       ActAsComplainant(req.tracking_code(), req.secret(), "RateComplaint",
@@ -802,7 +805,7 @@ absl::StatusOr<v1::ReopenComplaintResponse> ComplaintDesk::ReopenComplaint(
     const Identity& caller, const v1::ReopenComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "reason", req.reason(), 1, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be reopened"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(
       auto record,
       ActAsComplainant(
@@ -897,7 +900,7 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
   if (req.unrouted() && (!req.agency_id().empty() || !req.unit_id().empty())) {
     v.Add("unrouted", "unrouted cases have no agency or unit; leave agency_id and unit_id empty");
   }
-  RETURN_IF_ERROR(v.ToStatus("the listing cannot be read"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
 
   const auto role = caller.principal.role();
   const bool is_public = caller.is_public();
@@ -1028,7 +1031,7 @@ absl::StatusOr<v1::RouteComplaintResponse> ComplaintDesk::RouteComplaint(
     CheckSlug(v, "unit_id", req.unit_id());
   }
   CheckChars(v, "reason", req.reason(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be routed"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   if (!IsCoordinator(caller)) {
     return caller.is_public()
                ? absl::UnauthenticatedError("routing needs a coordinator's credentials")
@@ -1072,7 +1075,7 @@ absl::StatusOr<v1::HoldComplaintResponse> ComplaintDesk::HoldComplaint(
     const Identity& caller, const v1::HoldComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "message", req.message(), 1, 4000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be put on hold"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(auto record,
                    Act(caller, "id", req.id(), req.expected_revision(), "HoldComplaint",
                        [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
@@ -1098,7 +1101,7 @@ absl::StatusOr<v1::VerifyComplaintResponse> ComplaintDesk::VerifyComplaint(
   }
   CheckChars(v, "resolution_class", req.resolution_class(), 0, 200);
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be verified"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "VerifyComplaint",
@@ -1175,7 +1178,7 @@ absl::StatusOr<v1::DisposeComplaintResponse> ComplaintDesk::DisposeComplaint(
   FieldViolations v;
   if (!req.unit_id().empty()) CheckSlug(v, "unit_id", req.unit_id());
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be disposed"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   std::optional<Route> unit_route;
   if (!req.unit_id().empty()) {
     absl::StatusOr<Route> route = router_.ResolveUnit(req.unit_id());
@@ -1233,7 +1236,7 @@ absl::StatusOr<v1::ForwardComplaintResponse> ComplaintDesk::ForwardComplaint(
   CheckSlug(v, "to_agency_id", req.to_agency_id());
   if (!req.to_unit_id().empty()) CheckSlug(v, "to_unit_id", req.to_unit_id());
   CheckChars(v, "reason", req.reason(), 1, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be forwarded"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   Route target;
   target.agency_id = req.to_agency_id();
   target.time_zone = common::v1::TIME_ZONE_WIB;  // until a unit of the new agency takes it
@@ -1308,7 +1311,7 @@ absl::StatusOr<v1::StartWorkResponse> ComplaintDesk::StartWork(const Identity& c
                                                                const v1::StartWorkRequest& req) {
   FieldViolations v;
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus("work cannot start"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(auto record,
                    Act(caller, "id", req.id(), req.expected_revision(), "StartWork",
                        [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
@@ -1326,7 +1329,7 @@ absl::StatusOr<v1::PostFollowUpResponse> ComplaintDesk::PostFollowUp(
     const Identity& caller, const v1::PostFollowUpRequest& req) {
   FieldViolations v;
   CheckChars(v, "message", req.message(), 1, 4000);
-  RETURN_IF_ERROR(v.ToStatus("the follow-up cannot be posted"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "PostFollowUp",
@@ -1371,7 +1374,7 @@ absl::StatusOr<v1::CompleteComplaintResponse> ComplaintDesk::CompleteComplaint(
     const Identity& caller, const v1::CompleteComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be completed"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "CompleteComplaint",
@@ -1418,7 +1421,7 @@ absl::StatusOr<v1::ArchiveComplaintResponse> ComplaintDesk::ArchiveComplaint(
                                        : absl::StrCat(req.reason())));
   }
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be archived"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   if (!duplicate_of.empty()) {
     ASSIGN_OR_RETURN(auto original, store_.Get(duplicate_of));
     if (!original) {
@@ -1452,7 +1455,7 @@ absl::StatusOr<v1::EscalateComplaintResponse> ComplaintDesk::EscalateComplaint(
     const Identity& caller, const v1::EscalateComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "reason", req.reason(), 1, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be escalated"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(auto record,
                    Act(caller, "id", req.id(), req.expected_revision(), "EscalateComplaint",
                        [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
@@ -1477,7 +1480,7 @@ absl::StatusOr<v1::ResumeComplaintResponse> ComplaintDesk::ResumeComplaint(
           absl::StrCat("must be 1..60, got ", req.resolve_within_working_days()));
   }
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus("the complaint cannot be resumed"));
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "ResumeComplaint",

@@ -1,0 +1,145 @@
+// simpul-monitoring: performance figures (IKM, delivery times, complaint KPIs). Configuration:
+// flags or SIMPUL_MONITORING_* environment variables; run with --help for the list.
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "common/calendar.h"
+#include "common/config.h"
+#include "common/logging.h"
+#include "common/redis.h"
+#include "common/server.h"
+#include "common/service_setup.h"
+#include "common/stream_consumer.h"
+#include "services/complaints/registry_router.h"
+#include "services/monitoring/grpc_service.h"
+#include "services/monitoring/monitoring.h"
+#include "services/monitoring/redis_store.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  using namespace simpul;
+  BlockTerminationSignals();
+  std::vector<ConfigKey> keys = CommonServiceConfigKeys("127.0.0.1:7103", "127.0.0.1:9103");
+  keys.push_back({.name = "registry_addr",
+                  .type = ConfigType::kHostPort,
+                  .default_value = "127.0.0.1:7101",
+                  .help = "address of simpul-registry (units, services, promised times)"});
+  keys.push_back({.name = "registry_timeout",
+                  .type = ConfigType::kDuration,
+                  .default_value = "2s",
+                  .help = "deadline of one registry lookup"});
+  keys.push_back({.name = "holidays_dir",
+                  .type = ConfigType::kString,
+                  .default_value = "deploy/holidays",
+                  .help = "directory of holiday files, one <year>.json per year"});
+  keys.push_back({.name = "complaint_stream",
+                  .type = ConfigType::kString,
+                  .default_value = "simpul:cmp:{c}:events",
+                  .help = "the complaint service's event stream"});
+  keys.push_back({.name = "consumer_group",
+                  .type = ConfigType::kString,
+                  .default_value = "simpul-monitoring",
+                  .help = "consumer group of this service on the complaint stream"});
+  keys.push_back({.name = "sweep_interval",
+                  .type = ConfigType::kDuration,
+                  .default_value = "30s",
+                  .help = "how often open applications past their promised time are counted "
+                          "overdue"});
+  auto config = Config::Parse("MONITORING", keys, argc, argv, environ);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return config.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 2;
+  }
+  ConfigureLogging(*config, "simpul-monitoring");
+  auto signer = LoadIdentitySigner(*config);
+  if (!signer.ok()) {
+    Log(LogLevel::kError, std::string(signer.status().message()));
+    return 2;
+  }
+  auto calendars = CalendarRegistry::Create(config->GetString("holidays_dir"));
+  if (!calendars.ok()) {
+    Log(LogLevel::kError, "holidays_dir: " + std::string(calendars.status().message()));
+    return 2;
+  }
+
+  RedisPool pool(RedisOptionsFromConfig(*config));
+  monitoring::RedisAggregateStore store(&pool, monitoring::RedisAggregateStore::Options{});
+  grpc::ChannelArguments registry_args;
+  registry_args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  registry_args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  registry_args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  complaints::RegistryRouter router(
+      grpc::CreateCustomChannel(config->GetAddress("registry_addr"),
+                                grpc::InsecureChannelCredentials(), registry_args),
+      complaints::RegistryRouter::Options{.call_timeout = config->GetDuration("registry_timeout")});
+  SystemClock clock;
+  monitoring::MonitoringDesk desk(store, router, **calendars, clock, {});
+  Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
+  monitoring::MonitoringGrpcService service(desk, executor, signer->get(), clock);
+
+  Metrics metrics;
+  // Complaint events: at-least-once from the consumer group, applied once by their event ids.
+  StreamConsumerOptions consumer_options;
+  consumer_options.stream = config->GetString("complaint_stream");
+  consumer_options.group = config->GetString("consumer_group");
+  consumer_options.consumer = DefaultConsumerName();
+  consumer_options.dead_letter_stream = consumer_options.stream + ":dead:" + consumer_options.group;
+  consumer_options.metrics = &metrics;
+  auto consumer = StreamConsumer::Create(
+      &pool, consumer_options, [&desk](const StreamEntry& entry) -> absl::Status {
+        const std::string* payload = entry.Field("e");
+        complaints::v1::ComplaintEvent event;
+        if (payload == nullptr || !event.ParseFromString(*payload)) {
+          return absl::InvalidArgumentError("not a ComplaintEvent");
+        }
+        return desk.ApplyComplaintEvent(event);
+      });
+  if (!consumer.ok()) {
+    Log(LogLevel::kError, "complaint consumer: " + std::string(consumer.status().message()));
+    return 2;
+  }
+
+  ServiceHostOptions host_options;
+  host_options.listen_address = config->GetAddress("listen");
+  host_options.admin_address = config->GetAddress("admin_listen");
+  host_options.service_name = "simpul.monitoring.v1.Monitoring";
+  host_options.drain_timeout = config->GetDuration("drain_timeout");
+  ServiceHost host(host_options, &metrics);
+  host.AddService(&service);
+  host.SetReadinessCheck([&pool] { return pool.Ping(); });
+  if (absl::Status started = host.Start(); !started.ok()) {
+    Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
+    return 1;
+  }
+  router.Start();
+  (*consumer)->Start();
+
+  // Background: open applications past their promised time, and the holiday reload.
+  absl::Notification stop;
+  const absl::Duration sweep_interval = config->GetDuration("sweep_interval");
+  std::thread background([&] {
+    while (!stop.WaitForNotificationWithTimeout(sweep_interval)) {
+      if (absl::StatusOr<int> n = desk.SweepOverdue(); !n.ok()) {
+        Log(LogLevel::kWarn, "overdue sweep failed", {{"error", n.status().ToString()}});
+      }
+      if (absl::Status reloaded = (*calendars)->Reload(); !reloaded.ok()) {
+        Log(LogLevel::kWarn, "holiday reload failed; the previous calendar stays in force",
+            {{"error", reloaded.ToString()}});
+      }
+    }
+  });
+
+  Log(LogLevel::kInfo, "simpul-monitoring serving",
+      {{"port", host.port()}, {"admin_port", host.admin_port()}});
+  host.WaitForTerminationSignal();
+  stop.Notify();
+  background.join();
+  (*consumer)->Stop();
+  router.Stop();
+  executor.Shutdown();
+  Log(LogLevel::kInfo, "simpul-monitoring stopped");
+  return 0;
+}

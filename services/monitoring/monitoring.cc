@@ -1,0 +1,412 @@
+#include "services/monitoring/monitoring.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/field_rules.h"
+#include "common/logging.h"
+#include "common/status.h"
+
+namespace simpul::monitoring {
+namespace {
+
+using complaints::Route;
+
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  return ts;
+}
+
+UnitInfo InfoOf(const Route& route) {
+  return UnitInfo{route.unit_id, route.agency_id, route.region_code, route.time_zone};
+}
+
+bool RegistryUnreachable(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kUnavailable ||
+         s.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
+// RequireWriter allows platform admins, channels (survey kiosks, apps) when `channels_too`,
+// and the admins and operators of `agency_id`.
+absl::Status RequireWriter(const Identity& caller, const std::string& agency_id, bool channels_too,
+                           const std::string& what) {
+  if (caller.is_platform_admin() || caller.IsAgencyMember(agency_id) ||
+      (channels_too && caller.principal.role() == common::v1::ROLE_CHANNEL)) {
+    return absl::OkStatus();
+  }
+  if (caller.is_public()) {
+    return absl::UnauthenticatedError(absl::StrCat(what, " needs credentials"));
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat(what, " of agency ", agency_id, " may be recorded only by that agency"));
+}
+
+constexpr v1::Metric kRankedMetrics[] = {v1::METRIC_IKM, v1::METRIC_DELIVERY_ON_TIME_SHARE,
+                                         v1::METRIC_COMPLAINTS_RESOLVED_ON_TIME_SHARE,
+                                         v1::METRIC_COMPLAINTS_RECEIVED, v1::METRIC_AVERAGE_RATING};
+
+std::string Hundredths(int64_t value) {
+  const bool negative = value < 0;
+  const int64_t abs = negative ? -value : value;
+  std::string frac = absl::StrCat(abs % 100);
+  if (frac.size() < 2) frac = "0" + frac;
+  return absl::StrCat(negative ? "-" : "", abs / 100, ".", frac);
+}
+
+}  // namespace
+
+MonitoringDesk::MonitoringDesk(AggregateStore& store, complaints::Router& router,
+                               const CalendarRegistry& calendars, const Clock& clock,
+                               MonitoringOptions options)
+    : store_(store), router_(router), calendars_(calendars), clock_(clock), options_(options) {}
+
+absl::StatusOr<UnitInfo> MonitoringDesk::Unit(const std::string& unit_id) {
+  ASSIGN_OR_RETURN(Route route, router_.ResolveUnit(unit_id));
+  return InfoOf(route);
+}
+
+absl::Status MonitoringDesk::RefreshRanks(const UnitInfo& unit, absl::Time t) {
+  if (unit.unit_id.empty()) return absl::OkStatus();
+  const std::vector<std::string> periods = PeriodKeys(t);
+  std::vector<std::string> buckets;
+  for (const std::string& period : periods) {
+    buckets.push_back(BucketKey(absl::StrCat("u:", unit.unit_id), period));
+  }
+  ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
+  std::vector<RankUpdate> updates;
+  for (size_t i = 0; i < periods.size(); ++i) {
+    std::vector<std::pair<v1::Metric, int64_t>> values;
+    for (v1::Metric metric : kRankedMetrics) {
+      if (auto value = MetricValue(metric, counters[i])) values.emplace_back(metric, *value);
+    }
+    for (RankUpdate& u : RankUpdatesFor(unit, {periods[i]}, values)) {
+      updates.push_back(std::move(u));
+    }
+  }
+  if (updates.empty()) return absl::OkStatus();
+  return store_.SetRanks(updates);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyResponses(
+    const Identity& caller, const v1::SubmitSurveyResponsesRequest& req) {
+  if (caller.is_public()) {
+    return absl::UnauthenticatedError("submitting survey responses needs credentials");
+  }
+  if (req.responses().empty() || req.responses_size() > options_.max_batch) {
+    return InvalidField(
+        "responses",
+        absl::StrCat("1..", options_.max_batch, " responses per call, got ", req.responses_size()));
+  }
+  const absl::Time now = clock_.Now();
+  // Validate the whole batch (and resolve its units) before applying any of it.
+  std::map<std::string, std::optional<UnitInfo>> units;
+  for (const auto& r : req.responses()) {
+    if (r.unit_id().empty() || units.count(r.unit_id()) > 0) continue;
+    absl::StatusOr<UnitInfo> unit = Unit(r.unit_id());
+    if (unit.ok()) {
+      units[r.unit_id()] = *unit;
+    } else if (unit.status().code() == absl::StatusCode::kNotFound ||
+               unit.status().code() == absl::StatusCode::kInvalidArgument) {
+      units[r.unit_id()] = std::nullopt;
+    } else {
+      return RegistryUnreachable(unit.status())
+                 ? absl::UnavailableError(
+                       "the registry cannot be reached to check the units; "
+                       "retry the batch")
+                 : unit.status();
+    }
+  }
+  FieldViolations v;
+  for (int i = 0; i < req.responses_size(); ++i) {
+    const auto& r = req.responses(i);
+    auto it = units.find(r.unit_id());
+    SurveyResponseViolations(r, it != units.end() && it->second.has_value(), now,
+                             absl::StrCat("responses[", i, "]."), v);
+  }
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  for (const auto& [id, unit] : units) {
+    RETURN_IF_ERROR(
+        RequireWriter(caller, unit->agency_id, /*channels_too=*/true, "survey responses"));
+  }
+
+  v1::SubmitSurveyResponsesResponse response;
+  std::map<std::string, absl::Time> touched;  // unit -> latest response time
+  for (const auto& r : req.responses()) {
+    const UnitInfo& unit = *units[r.unit_id()];
+    ASSIGN_OR_RETURN(Contribution c, SurveyContribution(r, &unit, now));
+    ASSIGN_OR_RETURN(bool applied, store_.Apply(c));
+    if (applied) {
+      response.set_applied(response.applied() + 1);
+      absl::Time t = FromProto(r.response_time());
+      auto [it, inserted] = touched.emplace(r.unit_id(), t);
+      if (!inserted && t > it->second) it->second = t;
+    } else {
+      response.set_repeated(response.repeated() + 1);
+    }
+  }
+  for (const auto& [unit_id, t] : touched) {
+    RETURN_IF_ERROR(RefreshRanks(*units[unit_id], t));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
+    const Identity& caller, const v1::RecordDeliveriesRequest& req) {
+  if (caller.is_public()) {
+    return absl::UnauthenticatedError("recording deliveries needs credentials");
+  }
+  if (req.deliveries().empty() || req.deliveries_size() > options_.max_batch) {
+    return InvalidField("deliveries",
+                        absl::StrCat("1..", options_.max_batch, " deliveries per call, got ",
+                                     req.deliveries_size()));
+  }
+  const absl::Time now = clock_.Now();
+  FieldViolations v;
+  std::map<std::string, std::optional<Route>> routes;
+  for (int i = 0; i < req.deliveries_size(); ++i) {
+    const auto& d = req.deliveries(i);
+    DeliveryViolations(d, now, absl::StrCat("deliveries[", i, "]."), v);
+    if (d.service_id().empty() || routes.count(d.service_id()) > 0) continue;
+    absl::StatusOr<Route> route = router_.ResolveService(d.service_id());
+    if (route.ok()) {
+      routes[d.service_id()] = *route;
+    } else if (route.status().code() == absl::StatusCode::kNotFound ||
+               route.status().code() == absl::StatusCode::kInvalidArgument) {
+      routes[d.service_id()] = std::nullopt;
+    } else {
+      return RegistryUnreachable(route.status())
+                 ? absl::UnavailableError(
+                       "the registry cannot be reached to check the "
+                       "services; retry the batch")
+                 : route.status();
+    }
+  }
+  for (int i = 0; i < req.deliveries_size(); ++i) {
+    const auto& d = req.deliveries(i);
+    auto it = routes.find(d.service_id());
+    if (it == routes.end()) continue;  // already reported as missing
+    if (!it->second) {
+      v.Add(absl::StrCat("deliveries[", i, "].service_id"),
+            absl::StrCat("the registry has no service \"", d.service_id(), "\""));
+    } else if (it->second->promised_unit == complaints::PromisedUnit::kNone ||
+               it->second->promised_amount <= 0) {
+      v.Add(absl::StrCat("deliveries[", i, "].service_id"),
+            absl::StrCat("service \"", d.service_id(),
+                         "\" has no adopted standard with a promised completion time"));
+    }
+  }
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  for (const auto& [id, route] : routes) {
+    RETURN_IF_ERROR(
+        RequireWriter(caller, route->agency_id, /*channels_too=*/false, "service deliveries"));
+  }
+
+  auto calendar = calendars_.Current();
+  v1::RecordDeliveriesResponse response;
+  std::map<std::string, std::pair<UnitInfo, absl::Time>> touched;
+  for (const auto& d : req.deliveries()) {
+    const Route& route = *routes[d.service_id()];
+    const UnitInfo unit = InfoOf(route);
+    const Promise promise{route.promised_amount,
+                          static_cast<PromiseUnit>(static_cast<int>(route.promised_unit))};
+    const absl::Time received = FromProto(d.received_time());
+    ASSIGN_OR_RETURN(Deadline promised,
+                     PromisedTime(*calendar, received, promise, route.time_zone));
+    const std::string open_key = DeliveryOpenKey(unit, d.application_id());
+    ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceived(d, unit, now));
+    ASSIGN_OR_RETURN(bool newly_received, store_.Apply(receipt));
+    bool applied = newly_received;
+    if (!d.has_completed_time()) {
+      if (newly_received) {
+        ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
+        RETURN_IF_ERROR(store_.AddOpen(open_key, promised.time, overdue));
+      }
+    } else {
+      // Completed: if the application was waiting as open, it is no longer; if it was not
+      // there, it had already been counted overdue — unless it was received just now.
+      ASSIGN_OR_RETURN(bool was_waiting, store_.RemoveOpen(open_key));
+      const bool was_overdue = !newly_received && !was_waiting;
+      ASSIGN_OR_RETURN(std::vector<Contribution> done,
+                       DeliveryCompleted(d, unit, promised, was_overdue, now));
+      for (const Contribution& c : done) {
+        ASSIGN_OR_RETURN(bool a, store_.Apply(c));
+        applied = applied || a;
+      }
+    }
+    if (applied) {
+      response.set_applied(response.applied() + 1);
+      absl::Time t = d.has_completed_time() ? FromProto(d.completed_time()) : received;
+      touched[unit.unit_id] = {unit, t};
+    } else {
+      response.set_repeated(response.repeated() + 1);
+    }
+  }
+  for (const auto& [unit_id, info] : touched) {
+    RETURN_IF_ERROR(RefreshRanks(info.first, info.second));
+  }
+  return response;
+}
+
+absl::StatusOr<int> MonitoringDesk::SweepOverdue() {
+  const absl::Time now = clock_.Now();
+  int total = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(int n, store_.SweepOpen(now, options_.sweep_batch));
+    total += n;
+    if (n < options_.sweep_batch) break;
+  }
+  return total;
+}
+
+absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::ComplaintEvent& event) {
+  auto info_of = [this](const std::string& unit_id,
+                        const std::string& agency_id) -> absl::StatusOr<UnitInfo> {
+    if (unit_id.empty()) return UnitInfo{"", agency_id, "", common::v1::TIME_ZONE_UNSPECIFIED};
+    absl::StatusOr<UnitInfo> unit = Unit(unit_id);
+    if (unit.status().code() == absl::StatusCode::kNotFound) {
+      // The unit left the registry: count the agency at least.
+      return UnitInfo{unit_id, agency_id, "", common::v1::TIME_ZONE_UNSPECIFIED};
+    }
+    return unit;
+  };
+  ASSIGN_OR_RETURN(UnitInfo holder, info_of(event.unit_id(), event.agency_id()));
+  std::optional<UnitInfo> previous;
+  if (!event.previous_agency_id().empty() || !event.previous_unit_id().empty() ||
+      event.action() == "RouteComplaint") {
+    const std::string previous_agency =
+        event.previous_agency_id().empty() && event.action() != "RouteComplaint"
+            ? event.agency_id()
+            : event.previous_agency_id();
+    ASSIGN_OR_RETURN(previous, info_of(event.previous_unit_id(), previous_agency));
+  }
+  auto calendar = calendars_.Current();
+  ASSIGN_OR_RETURN(
+      std::vector<Contribution> contributions,
+      ComplaintEventContributions(event, holder, previous ? &*previous : nullptr, *calendar));
+  for (const Contribution& c : contributions) {
+    RETURN_IF_ERROR(store_.Apply(c).status());
+  }
+  if (!contributions.empty()) RETURN_IF_ERROR(RefreshRanks(holder, FromProto(event.time())));
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
+                                                      const v1::Period& period,
+                                                      const std::string& bucket) {
+  ASSIGN_OR_RETURN(Counters counters, store_.Read(bucket));
+  v1::Figures figures;
+  *figures.mutable_scope() = scope;
+  *figures.mutable_period() = period;
+  auto population = counters.find("d.done");
+  ASSIGN_OR_RETURN(
+      *figures.mutable_survey(),
+      SurveyFiguresFrom(counters, population == counters.end() ? 0 : population->second));
+  *figures.mutable_delivery() = DeliveryFiguresFrom(counters);
+  *figures.mutable_complaints() = ComplaintFiguresFrom(counters);
+  // Standards figures need the registry's catalogue per scope; until that feed is aggregated
+  // the response says which PEKPPP service-policy indicators it has no evidence for.
+  for (const char* missing :
+       {"standard available", "community involved", "publication media", "periodic review",
+        "maklumat", "SKM published", "SKM follow-up share", "SKM follow-up speed"}) {
+    figures.mutable_standards()->add_missing_indicators(missing);
+  }
+  figures.mutable_standards()->add_evidenced_indicators("SKM done");
+  *figures.mutable_computed_time() = ToProto(clock_.Now());
+  return figures;
+}
+
+absl::StatusOr<v1::GetFiguresResponse> MonitoringDesk::GetFigures(
+    const Identity& caller, const v1::GetFiguresRequest& req) {
+  FieldViolations v;
+  absl::StatusOr<std::string> scope = ScopeKey(req.scope(), "scope");
+  absl::StatusOr<std::string> period = PeriodKey(req.period(), clock_.Now(), "period");
+  for (const absl::Status& s : {scope.status(), period.status()}) {
+    if (!v.AddFrom(s)) return s;
+  }
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  v1::GetFiguresResponse response;
+  ASSIGN_OR_RETURN(*response.mutable_figures(),
+                   FiguresOf(req.scope(), req.period(), BucketKey(*scope, *period)));
+  return response;
+}
+
+absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& caller,
+                                                                const v1::RankUnitsRequest& req) {
+  FieldViolations v;
+  if (req.scope().scope_case() != v1::Scope::kAgencyId &&
+      req.scope().scope_case() != v1::Scope::kRegionCodePrefix) {
+    v.Add("scope", "rank the units of an agency (agency_id) or a region (region_code_prefix)");
+  }
+  absl::StatusOr<std::string> scope = ScopeKey(req.scope(), "scope");
+  absl::StatusOr<std::string> period = PeriodKey(req.period(), clock_.Now(), "period");
+  for (const absl::Status& s : {scope.status(), period.status()}) {
+    if (!v.AddFrom(s)) return s;
+  }
+  if (req.metric() == v1::METRIC_UNSPECIFIED || !v1::Metric_IsValid(req.metric())) {
+    v.Add("metric", absl::StrCat("name the metric to rank by, got ", req.metric()));
+  }
+  if (req.limit() < 1 || req.limit() > 100) {
+    v.Add("limit", absl::StrCat("must be 1..100, got ", req.limit()));
+  }
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  ASSIGN_OR_RETURN(auto ranked,
+                   store_.TopRanks(RankingName(BucketKey(*scope, *period), req.metric()),
+                                   req.limit(), req.bottom()));
+  v1::RankUnitsResponse response;
+  for (const auto& [unit, value] : ranked) {
+    auto* r = response.add_units();
+    r->set_unit_id(unit);
+    r->set_value(Hundredths(value));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetTimeSeriesResponse> MonitoringDesk::GetTimeSeries(
+    const Identity& caller, const v1::GetTimeSeriesRequest& req) {
+  FieldViolations v;
+  absl::StatusOr<std::string> scope = ScopeKey(req.scope(), "scope");
+  absl::StatusOr<std::string> first = PeriodKey(req.from(), clock_.Now(), "from");
+  for (const absl::Status& s : {scope.status(), first.status()}) {
+    if (!v.AddFrom(s)) return s;
+  }
+  if (req.metric() == v1::METRIC_UNSPECIFIED || !v1::Metric_IsValid(req.metric())) {
+    v.Add("metric", absl::StrCat("name the metric of the series, got ", req.metric()));
+  }
+  if (req.count() < 1 || req.count() > 120) {
+    v.Add("count", absl::StrCat("must be 1..120, got ", req.count()));
+  }
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  std::vector<v1::Period> periods;
+  std::vector<std::string> buckets;
+  v1::Period p = req.from();
+  for (int i = 0; i < req.count(); ++i) {
+    absl::StatusOr<std::string> key = PeriodKey(p, clock_.Now(), "from");
+    if (!key.ok()) break;  // the series stops at the current period
+    periods.push_back(p);
+    buckets.push_back(BucketKey(*scope, *key));
+    p = NextPeriod(p);
+  }
+  ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
+  v1::GetTimeSeriesResponse response;
+  for (size_t i = 0; i < periods.size(); ++i) {
+    auto* point = response.add_points();
+    *point->mutable_period() = periods[i];
+    if (auto value = MetricValue(req.metric(), counters[i])) point->set_value(Hundredths(*value));
+  }
+  return response;
+}
+
+}  // namespace simpul::monitoring

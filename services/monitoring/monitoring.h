@@ -1,0 +1,74 @@
+// MonitoringDesk is the domain logic of simpul-monitoring: it validates and authorizes inputs,
+// resolves units and services through the registry, turns each input into contributions
+// (aggregates.h) applied once to every (scope, period) bucket (store.h), keeps the unit
+// rankings current, and answers reads from single bucket reads. It knows nothing of gRPC.
+//
+// Who may do what: figures are public (they are published by law), so anyone may read them.
+// Survey responses may be submitted by a channel (survey kiosks, apps), a platform admin, or
+// the admins and operators of the unit's agency; deliveries by the service's agency or a
+// platform admin.
+#ifndef SIMPUL_SERVICES_MONITORING_MONITORING_H_
+#define SIMPUL_SERVICES_MONITORING_MONITORING_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/calendar.h"
+#include "common/clock.h"
+#include "common/identity.h"
+#include "services/complaints/routing.h"
+#include "services/monitoring/aggregates.h"
+#include "services/monitoring/store.h"
+#include "simpul/complaints/v1/complaints.pb.h"
+#include "simpul/monitoring/v1/monitoring.pb.h"
+
+namespace simpul::monitoring {
+
+struct MonitoringOptions {
+  int max_batch = 5000;   // survey responses or deliveries per call
+  int sweep_batch = 500;  // open applications made overdue per store call
+};
+
+class MonitoringDesk {
+ public:
+  MonitoringDesk(AggregateStore& store, complaints::Router& router,
+                 const CalendarRegistry& calendars, const Clock& clock, MonitoringOptions options);
+
+  using Id = Identity;
+  absl::StatusOr<v1::SubmitSurveyResponsesResponse> SubmitSurveyResponses(
+      const Id& caller, const v1::SubmitSurveyResponsesRequest& req);
+  absl::StatusOr<v1::RecordDeliveriesResponse> RecordDeliveries(
+      const Id& caller, const v1::RecordDeliveriesRequest& req);
+  absl::StatusOr<v1::GetFiguresResponse> GetFigures(const Id& caller,
+                                                    const v1::GetFiguresRequest& req);
+  absl::StatusOr<v1::RankUnitsResponse> RankUnits(const Id& caller,
+                                                  const v1::RankUnitsRequest& req);
+  absl::StatusOr<v1::GetTimeSeriesResponse> GetTimeSeries(const Id& caller,
+                                                          const v1::GetTimeSeriesRequest& req);
+
+  // ApplyComplaintEvent applies one event of the complaint service's stream (the handler of
+  // its consumer group). Applying the same event twice changes nothing.
+  absl::Status ApplyComplaintEvent(const complaints::v1::ComplaintEvent& event);
+
+  // SweepOverdue moves open applications past their promised time to "open overdue"; returns
+  // how many it moved.
+  absl::StatusOr<int> SweepOverdue();
+
+ private:
+  absl::StatusOr<UnitInfo> Unit(const std::string& unit_id);
+  // RefreshRanks recomputes the unit's ranking values for the periods of `t`.
+  absl::Status RefreshRanks(const UnitInfo& unit, absl::Time t);
+  absl::StatusOr<v1::Figures> FiguresOf(const v1::Scope& scope, const v1::Period& period,
+                                        const std::string& bucket);
+
+  AggregateStore& store_;
+  complaints::Router& router_;
+  const CalendarRegistry& calendars_;
+  const Clock& clock_;
+  const MonitoringOptions options_;
+};
+
+}  // namespace simpul::monitoring
+
+#endif  // SIMPUL_SERVICES_MONITORING_MONITORING_H_
