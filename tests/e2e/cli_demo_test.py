@@ -109,6 +109,17 @@ def run_load_complaints():
     return out.stdout
 
 
+def run_load_monitoring():
+    cmd = [PY, os.path.join(ARGS.repo, "deploy", "demo", "load_monitoring.py"),
+           "--addr", ENV["monitoring_addr"], "--key-file", ENV["key"], "--token-tool", ARGS.token,
+           "--quiet"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=clean_env())
+    if out.returncode != 0:
+        raise RuntimeError(
+            f"load_monitoring.py failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
 def start_service(name, argv, addr, health_service):
     log_path = os.path.join(ENV["tmp"], f"{name}.log")
     ENV[f"{name}_log"] = log_path
@@ -224,6 +235,14 @@ def _start(tmp):
                    f"--registry_addr={ENV['addr']}",
                    f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}"],
                   ENV["complaints_addr"], "simpul.complaints.v1.Complaints")
+    ENV["monitoring_addr"] = f"127.0.0.1:{free_port()}"
+    start_service("monitoring",
+                  [ARGS.monitoring, f"--listen={ENV['monitoring_addr']}",
+                   f"--admin_listen=127.0.0.1:{free_port()}",
+                   f"--redis_addr=127.0.0.1:{redis_port}", f"--identity_key_file={key}",
+                   f"--registry_addr={ENV['addr']}",
+                   f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}"],
+                  ENV["monitoring_addr"], "simpul.monitoring.v1.Monitoring")
 
     sys.path.insert(0, os.path.join(ARGS.repo, "deploy", "demo"))
     import load_demo as demo  # the demo's own constants: ids of its services and units
@@ -235,6 +254,8 @@ def _start(tmp):
     ENV["counts_after_second"] = snapshot()
     ENV["first_complaints"] = run_load_complaints()
     ENV["second_complaints"] = run_load_complaints()
+    ENV["first_monitoring"] = run_load_monitoring()
+    ENV["second_monitoring"] = run_load_monitoring()
 
 
 def tearDownModule():
@@ -592,11 +613,51 @@ class ComplaintsDemoTest(unittest.TestCase):
         self.assertIn("description: required", out.stderr)
 
 
+class MonitoringDemoTest(unittest.TestCase):
+    """The monitoring demo and the README's monitoring commands."""
+
+    def mcli_json(self, *args):
+        return cli_json(self, *args, addr=ENV["monitoring_addr"])
+
+    def test_demo_applies_once(self):
+        self.assertRegex(ENV["first_monitoring"], r"[1-9][0-9]* applied, 0 already present")
+        self.assertRegex(ENV["second_monitoring"], r" 0 applied, [1-9][0-9]* already present")
+
+    def test_readme_figures(self):
+        year = '"period": {"kind": "PERIOD_KIND_YEAR", "year": 2026}'
+        figures = self.mcli_json("GetFigures", '{"scope": {"unit_id": '
+                                 '"disdukcapil-padang-pariaman"}, ' + year + '}')["figures"]
+        survey = figures["survey"]
+        self.assertGreater(int(survey["respondents"]), 100)
+        self.assertRegex(survey["ikm"], r"^\d{2,3}\.\d{2}$")
+        self.assertIn(survey["grade"], ("A", "B", "C", "D"))
+        self.assertEqual(len(survey["elements"]), 9)
+        self.assertGreater(int(figures["delivery"]["completed"]), 0)
+        self.assertIn("on_time_share", figures["delivery"])
+        # The complaint demo's events reach the figures through the consumer group.
+        deadline = time.monotonic() + 30
+        while True:
+            agency = self.mcli_json("GetFigures", '{"scope": {"agency_id": '
+                                    '"kab-padang-pariaman"}, ' + year + '}')["figures"]
+            if int(agency.get("complaints", {}).get("received", 0)) >= 5:
+                break
+            self.assertLess(time.monotonic(), deadline, agency)
+            time.sleep(0.3)
+        ranked = self.mcli_json("RankUnits", '{"scope": {"region_code_prefix": "32"}, ' + year +
+                                ', "metric": "METRIC_IKM", "limit": 10}')["units"]
+        self.assertEqual([u["unit_id"] for u in ranked], ["dpmptsp-kota-bogor"])
+        series = self.mcli_json("GetTimeSeries", '{"scope": {"national": true}, "metric": '
+                                '"METRIC_IKM", "from": {"kind": "PERIOD_KIND_MONTH", "year": '
+                                '2026, "index": 1}, "count": 12}')["points"]
+        self.assertTrue(any("value" in p for p in series))
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--registry", required=True, help="simpul-registry binary")
     p.add_argument("--complaints", required=True, help="simpul-complaints binary")
+    p.add_argument("--monitoring", required=True, help="simpul-monitoring binary")
     p.add_argument("--token", required=True, help="simpul-token binary")
     p.add_argument("--repo", required=True, help="repository root")
     ARGS, rest = p.parse_known_args()
