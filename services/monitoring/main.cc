@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
   consumer_options.consumer = DefaultConsumerName();
   consumer_options.dead_letter_stream = consumer_options.stream + ":dead:" + consumer_options.group;
   consumer_options.metrics = &metrics;
+  // An event fails while the registry is unreachable (its unit cannot be placed); it is retried
+  // every min_idle, so 120 deliveries tolerate about an hour of registry outage before the
+  // event is moved to the dead-letter stream.
+  consumer_options.max_deliveries = 120;
   auto consumer = StreamConsumer::Create(
       &pool, consumer_options, [&desk](const StreamEntry& entry) -> absl::Status {
         const std::string* payload = entry.Field("e");
