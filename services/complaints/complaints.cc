@@ -311,8 +311,11 @@ v1::ComplaintEvent MakeEvent(const v1::Complaint& c, const v1::HistoryEntry& ent
   e.set_rating(entry.rating());
   e.set_deadline_missed(deadline_missed);
   e.set_archive_reason(c.archive_reason());
-  if (previous_agency != c.agency_id()) e.set_previous_agency_id(previous_agency);
-  if (previous_unit != c.unit_id()) e.set_previous_unit_id(previous_unit);
+  if (previous_agency != c.agency_id() || previous_unit != c.unit_id()) {
+    e.set_holder_changed(true);
+    e.set_previous_agency_id(previous_agency);
+    e.set_previous_unit_id(previous_unit);
+  }
   e.set_time_zone(ZoneOf(c));
   return e;
 }

@@ -1,5 +1,6 @@
 #include "services/monitoring/monitoring.h"
 
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -72,9 +73,10 @@ absl::StatusOr<UnitInfo> MonitoringDesk::Unit(const std::string& unit_id) {
   return InfoOf(route);
 }
 
-absl::Status MonitoringDesk::RefreshRanks(const UnitInfo& unit, absl::Time t) {
-  if (unit.unit_id.empty()) return absl::OkStatus();
-  const std::vector<std::string> periods = PeriodKeys(t);
+absl::Status MonitoringDesk::RefreshRanks(const UnitInfo& unit,
+                                          const std::set<std::string>& period_keys) {
+  if (unit.unit_id.empty() || period_keys.empty()) return absl::OkStatus();
+  const std::vector<std::string> periods(period_keys.begin(), period_keys.end());
   std::vector<std::string> buckets;
   for (const std::string& period : periods) {
     buckets.push_back(BucketKey(absl::StrCat("u:", unit.unit_id), period));
@@ -140,22 +142,22 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
   }
 
   v1::SubmitSurveyResponsesResponse response;
-  std::map<std::string, absl::Time> touched;  // unit -> latest response time
+  std::map<std::string, std::set<std::string>> touched;  // unit -> period keys changed
   for (const auto& r : req.responses()) {
     const UnitInfo& unit = *units[r.unit_id()];
     ASSIGN_OR_RETURN(Contribution c, SurveyContribution(r, &unit, now));
     ASSIGN_OR_RETURN(bool applied, store_.Apply(c));
     if (applied) {
       response.set_applied(response.applied() + 1);
-      absl::Time t = FromProto(r.response_time());
-      auto [it, inserted] = touched.emplace(r.unit_id(), t);
-      if (!inserted && t > it->second) it->second = t;
+      for (std::string& key : PeriodKeys(FromProto(r.response_time()))) {
+        touched[r.unit_id()].insert(std::move(key));
+      }
     } else {
       response.set_repeated(response.repeated() + 1);
     }
   }
-  for (const auto& [unit_id, t] : touched) {
-    RETURN_IF_ERROR(RefreshRanks(*units[unit_id], t));
+  for (const auto& [unit_id, periods] : touched) {
+    RETURN_IF_ERROR(RefreshRanks(*units[unit_id], periods));
   }
   return response;
 }
@@ -213,7 +215,7 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
 
   auto calendar = calendars_.Current();
   v1::RecordDeliveriesResponse response;
-  std::map<std::string, std::pair<UnitInfo, absl::Time>> touched;
+  std::map<std::string, std::pair<UnitInfo, std::set<std::string>>> touched;
   for (const auto& d : req.deliveries()) {
     const Route& route = *routes[d.service_id()];
     const UnitInfo unit = InfoOf(route);
@@ -245,14 +247,20 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
     }
     if (applied) {
       response.set_applied(response.applied() + 1);
-      absl::Time t = d.has_completed_time() ? FromProto(d.completed_time()) : received;
-      touched[unit.unit_id] = {unit, t};
+      auto& [info, periods] = touched[unit.unit_id];
+      info = unit;
+      for (std::string& key : PeriodKeys(received)) periods.insert(std::move(key));
+      if (d.has_completed_time()) {
+        for (std::string& key : PeriodKeys(FromProto(d.completed_time()))) {
+          periods.insert(std::move(key));
+        }
+      }
     } else {
       response.set_repeated(response.repeated() + 1);
     }
   }
-  for (const auto& [unit_id, info] : touched) {
-    RETURN_IF_ERROR(RefreshRanks(info.first, info.second));
+  for (const auto& [unit_id, touched_unit] : touched) {
+    RETURN_IF_ERROR(RefreshRanks(touched_unit.first, touched_unit.second));
   }
   return response;
 }
@@ -281,13 +289,8 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
   };
   ASSIGN_OR_RETURN(UnitInfo holder, info_of(event.unit_id(), event.agency_id()));
   std::optional<UnitInfo> previous;
-  if (!event.previous_agency_id().empty() || !event.previous_unit_id().empty() ||
-      event.action() == "RouteComplaint") {
-    const std::string previous_agency =
-        event.previous_agency_id().empty() && event.action() != "RouteComplaint"
-            ? event.agency_id()
-            : event.previous_agency_id();
-    ASSIGN_OR_RETURN(previous, info_of(event.previous_unit_id(), previous_agency));
+  if (event.holder_changed()) {
+    ASSIGN_OR_RETURN(previous, info_of(event.previous_unit_id(), event.previous_agency_id()));
   }
   auto calendar = calendars_.Current();
   ASSIGN_OR_RETURN(
@@ -296,7 +299,14 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
   for (const Contribution& c : contributions) {
     RETURN_IF_ERROR(store_.Apply(c).status());
   }
-  if (!contributions.empty()) RETURN_IF_ERROR(RefreshRanks(holder, FromProto(event.time())));
+  if (!contributions.empty()) {
+    std::set<std::string> periods;
+    for (std::string& key : PeriodKeys(FromProto(event.time()))) periods.insert(std::move(key));
+    for (std::string& key : PeriodKeys(FromProto(event.file_time()))) {
+      periods.insert(std::move(key));
+    }
+    RETURN_IF_ERROR(RefreshRanks(holder, periods));
+  }
   return absl::OkStatus();
 }
 

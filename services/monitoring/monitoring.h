@@ -10,6 +10,7 @@
 #ifndef SIMPUL_SERVICES_MONITORING_MONITORING_H_
 #define SIMPUL_SERVICES_MONITORING_MONITORING_H_
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,8 +58,8 @@ class MonitoringDesk {
 
  private:
   absl::StatusOr<UnitInfo> Unit(const std::string& unit_id);
-  // RefreshRanks recomputes the unit's ranking values for the periods of `t`.
-  absl::Status RefreshRanks(const UnitInfo& unit, absl::Time t);
+  // RefreshRanks recomputes the unit's ranking values for the given period keys.
+  absl::Status RefreshRanks(const UnitInfo& unit, const std::set<std::string>& period_keys);
   absl::StatusOr<v1::Figures> FiguresOf(const v1::Scope& scope, const v1::Period& period,
                                         const std::string& bucket);
 

@@ -1,0 +1,1309 @@
+// End-to-end tests of simpul-monitoring: the real simpul-monitoring, simpul-complaints and
+// simpul-registry binaries and a real redis-server (AOF, appendfsync always), gRPC over loopback
+// with signed identity tokens. Covers survey figures against a hand-computed IKM in every
+// scope and period, idempotent and all-or-nothing batches, who may write, delivery times
+// against the standard's promised time (working days with the 2026 holidays, hours), the
+// overdue sweep, complaint KPIs from the complaint service's events (forwarding included),
+// rankings and time series with their argument errors, durability across kill -9 of the
+// service and of Redis, health and the graceful stop.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/grpc_status.h"
+#include "common/identity.h"
+#include "common/status.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "simpul/complaints/v1/complaints.grpc.pb.h"
+#include "simpul/monitoring/v1/monitoring.grpc.pb.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/testing/process.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/registry_fixtures.h"
+
+namespace simpul::monitoring {
+namespace {
+
+namespace v1 = ::simpul::monitoring::v1;
+namespace cv1 = ::simpul::complaints::v1;
+namespace rv1 = ::simpul::registry::v1;
+using ::grpc::StatusCode;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::simpul::testing::ChildProcess;
+using ::simpul::testing::CompleteComponents;
+using ::simpul::testing::MakeAgency;
+using ::simpul::testing::MakeDate;
+using ::simpul::testing::RedisServer;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kKey[] = "monitoring-e2e-identity-key-0123456789abcdef0123456789";
+constexpr char kPp[] = "kab-padang-pariaman";  // REGENCY 13.05
+constexpr char kBogor[] = "kota-bogor";        // CITY 32.71
+constexpr char kPpUnit[] = "disdukcapil-pp";
+constexpr char kPpUnit2[] = "dinkes-pp";
+constexpr char kBogorUnit[] = "dpmptsp-bogor";
+constexpr char kPpService[] = "akta-kelahiran";  // adopted standard: 1 WORKING_DAY
+constexpr char kBogorService[] = "pbg-bogor";    // adopted standard: 2 HOUR
+constexpr char kMonitoringService[] = "simpul.monitoring.v1.Monitoring";
+
+struct Caller {
+  std::string tag;
+  std::string token;  // empty: public
+};
+
+using MonStub = v1::Monitoring::Stub;
+using CmpStub = cv1::Complaints::Stub;
+
+std::vector<std::string> FieldsOf(const grpc::Status& status) {
+  std::vector<std::string> fields;
+  const common::v1::BadRequest bad = BadRequestOf(FromGrpcStatus(status));
+  for (const auto& v : bad.field_violations()) {
+    fields.push_back(v.field());
+  }
+  return fields;
+}
+
+const absl::TimeZone& Wib() {
+  static const absl::TimeZone* zone = new absl::TimeZone(absl::FixedTimeZone(7 * 3600));
+  return *zone;
+}
+
+absl::Time WibTime(int y, int m, int d, int hh, int mm, int ss = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, ss), Wib());
+}
+
+google::protobuf::Timestamp Ts(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(t));
+  return ts;
+}
+
+v1::Period Period(v1::PeriodKind kind, int year, int index) {
+  v1::Period p;
+  p.set_kind(kind);
+  p.set_year(year);
+  p.set_index(index);
+  return p;
+}
+v1::Period Month(int y, int m) { return Period(v1::PERIOD_KIND_MONTH, y, m); }
+v1::Period Quarter(int y, int q) { return Period(v1::PERIOD_KIND_QUARTER, y, q); }
+v1::Period Semester(int y, int s) { return Period(v1::PERIOD_KIND_SEMESTER, y, s); }
+v1::Period Year(int y) { return Period(v1::PERIOD_KIND_YEAR, y, 1); }
+// MonthOf / YearOf: the WIB month / year of an instant.
+v1::Period MonthOf(absl::Time t) {
+  const absl::CivilDay d = absl::ToCivilDay(t, Wib());
+  return Month(static_cast<int>(d.year()), d.month());
+}
+v1::Period YearOf(absl::Time t) {
+  return Year(static_cast<int>(absl::ToCivilDay(t, Wib()).year()));
+}
+
+v1::Scope UnitScope(const std::string& id) {
+  v1::Scope s;
+  s.set_unit_id(id);
+  return s;
+}
+v1::Scope AgencyScope(const std::string& id) {
+  v1::Scope s;
+  s.set_agency_id(id);
+  return s;
+}
+v1::Scope RegionScope(const std::string& prefix) {
+  v1::Scope s;
+  s.set_region_code_prefix(prefix);
+  return s;
+}
+v1::Scope National() {
+  v1::Scope s;
+  s.set_national(true);
+  return s;
+}
+
+std::string Describe(const v1::Scope& scope, const v1::Period& period) {
+  return absl::StrCat(scope.ShortDebugString(), " / ", period.ShortDebugString());
+}
+
+v1::SurveyResponse Response(const std::string& key, const std::string& unit, absl::Time t,
+                            std::vector<int> answers) {
+  v1::SurveyResponse r;
+  r.set_idempotency_key(key);
+  r.set_unit_id(unit);
+  *r.mutable_response_time() = Ts(t);
+  for (int a : answers) r.add_answers(a);
+  return r;
+}
+
+v1::Delivery Delivery(const std::string& key, const std::string& app, const std::string& service,
+                      absl::Time received, std::optional<absl::Time> completed) {
+  v1::Delivery d;
+  d.set_idempotency_key(key);
+  d.set_application_id(app);
+  d.set_service_id(service);
+  *d.mutable_received_time() = Ts(received);
+  if (completed) *d.mutable_completed_time() = Ts(*completed);
+  return d;
+}
+
+template <typename M>
+M Parse(const std::string& text) {
+  M m;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &m)) << text;
+  return m;
+}
+
+// Diff is empty when the messages are equal, else what differs.
+std::string Diff(const google::protobuf::Message& want, const google::protobuf::Message& got) {
+  std::string diff;
+  google::protobuf::util::MessageDifferencer d;
+  d.ReportDifferencesToString(&diff);
+  if (d.Compare(want, got)) return "";
+  return diff.empty() ? "differs" : diff;
+}
+
+class MonitoringE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    dir_ = simpul::testing::MakeTempDir("monitoring-e2e");
+    key_file_ = dir_ + "/identity.key";
+    std::ofstream(key_file_) << kKey;
+    for (int* p : {&registry_port_, &registry_admin_port_, &complaints_port_,
+                   &complaints_admin_port_, &port_, &admin_port_}) {
+      *p = simpul::testing::PickFreePort();
+    }
+    auto signer = IdentitySigner::Create(kKey);
+    ASSERT_TRUE(signer.ok());
+    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
+    pp_admin_ = {"pp_admin", Token(common::v1::ROLE_AGENCY_ADMIN, kPp, "", "admin@pp")};
+    pp_op_ = {"pp_op", Token(common::v1::ROLE_AGENCY_OPERATOR, kPp, "", "operator@pp")};
+    bogor_admin_ = {"bogor_admin", Token(common::v1::ROLE_AGENCY_ADMIN, kBogor, "", "admin@bg")};
+    bogor_op_ = {"bogor_op", Token(common::v1::ROLE_AGENCY_OPERATOR, kBogor, "", "op@bg")};
+    root_ = {"root", Token(common::v1::ROLE_PLATFORM_ADMIN, "", "", "root@kemenpan")};
+    sms_ = {"sms", Token(common::v1::ROLE_CHANNEL, "", "sms-1708", "sms-gateway")};
+    kiosk_ = {"kiosk", Token(common::v1::ROLE_CHANNEL, "", "skm-kiosk", "kiosk-1")};
+    public_ = {"public", ""};
+
+    args_.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args_.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    args_.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
+
+    registry_ = Start("registry", SIMPUL_REGISTRY_BIN, registry_port_, registry_admin_port_, {});
+    registry_channel_ = Channel(registry_port_);
+    registry_stub_ = rv1::Registry::NewStub(registry_channel_);
+    ASSERT_TRUE(WaitForHealth(registry_channel_, "simpul.registry.v1.Registry",
+                              HealthCheckResponse::SERVING))
+        << registry_->Log();
+    ASSERT_NO_FATAL_FAILURE(SeedRegistry());
+
+    complaints_ =
+        Start("complaints", SIMPUL_COMPLAINTS_BIN, complaints_port_, complaints_admin_port_,
+              {absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
+               std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR});
+    complaints_channel_ = Channel(complaints_port_);
+    complaints_stub_ = cv1::Complaints::NewStub(complaints_channel_);
+    ASSERT_TRUE(WaitForHealth(complaints_channel_, "simpul.complaints.v1.Complaints",
+                              HealthCheckResponse::SERVING))
+        << complaints_->Log();
+
+    channel_ = Channel(port_);
+    stub_ = v1::Monitoring::NewStub(channel_);
+    ASSERT_NO_FATAL_FAILURE(StartMonitoring());
+  }
+
+  void TearDown() override {
+    monitoring_.reset();
+    complaints_.reset();
+    registry_.reset();
+    redis_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // ---- processes ---------------------------------------------------------------------
+
+  std::shared_ptr<grpc::Channel> Channel(int port) {
+    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::InsecureChannelCredentials(), args_);
+  }
+
+  std::unique_ptr<ChildProcess> Start(const std::string& name, const std::string& bin, int port,
+                                      int admin_port, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {bin,
+                                     absl::StrCat("--listen=127.0.0.1:", port),
+                                     absl::StrCat("--admin_listen=127.0.0.1:", admin_port),
+                                     absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
+                                     "--identity_key_file=" + key_file_,
+                                     "--drain_timeout=2s",
+                                     "--log_level=debug"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto child = std::make_unique<ChildProcess>(argv, absl::StrCat(dir_, "/", name, ".log"));
+    EXPECT_TRUE(simpul::testing::WaitForTcpPort(port, absl::Seconds(20))) << child->Log();
+    return child;
+  }
+
+  void StartMonitoring() {
+    monitoring_ =
+        Start("monitoring", SIMPUL_MONITORING_BIN, port_, admin_port_,
+              {absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
+               std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR, "--sweep_interval=1s"});
+    ASSERT_TRUE(WaitForHealth(channel_, kMonitoringService, HealthCheckResponse::SERVING))
+        << monitoring_->Log();
+  }
+
+  static bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
+                            const std::string& service, HealthCheckResponse::ServingStatus want,
+                            absl::Duration timeout = absl::Seconds(20)) {
+    auto stub = grpc::health::v1::Health::NewStub(channel);
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
+      grpc::health::v1::HealthCheckRequest req;
+      req.set_service(service);
+      grpc::health::v1::HealthCheckResponse resp;
+      if (stub->Check(&ctx, req, &resp).ok() && resp.status() == want) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return false;
+  }
+
+  // ---- identities and calls ----------------------------------------------------------
+
+  std::string Token(common::v1::Role role, const std::string& agency, const std::string& channel,
+                    const std::string& subject) {
+    common::v1::Principal p;
+    p.set_role(role);
+    p.set_agency_id(agency);
+    p.set_channel(channel);
+    p.set_subject(subject);
+    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    return signer_->Sign(p);
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    if (!token.empty()) ctx->AddMetadata(std::string(kIdentityMetadataKey), token);
+    return ctx;
+  }
+
+  // Call makes one call to `stub` as `who`.
+  template <typename Stub, typename Req, typename Resp>
+  static grpc::Status Call(Stub* stub,
+                           grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                           const Caller& who, const Req& req, Resp* resp) {
+    auto ctx = Ctx(who.token);
+    resp->Clear();
+    return (stub->*method)(ctx.get(), req, resp);
+  }
+
+  // Must makes a call that has to succeed.
+  template <typename Stub, typename Req, typename Resp>
+  static Resp Must(Stub* stub,
+                   grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                   const Caller& who, const Req& req) {
+    Resp resp;
+    grpc::Status s = Call(stub, method, who, req, &resp);
+    EXPECT_TRUE(s.ok()) << Req::descriptor()->name() << " as " << who.tag << ": " << s.error_code()
+                        << " " << s.error_message();
+    return resp;
+  }
+
+  // ---- monitoring helpers ------------------------------------------------------------
+
+  grpc::Status Submit(const Caller& who, const std::vector<v1::SurveyResponse>& responses,
+                      v1::SubmitSurveyResponsesResponse* resp) {
+    v1::SubmitSurveyResponsesRequest req;
+    for (const auto& r : responses) *req.add_responses() = r;
+    return Call(stub_.get(), &MonStub::SubmitSurveyResponses, who, req, resp);
+  }
+
+  v1::SubmitSurveyResponsesResponse MustSubmit(const Caller& who,
+                                               const std::vector<v1::SurveyResponse>& responses) {
+    v1::SubmitSurveyResponsesResponse resp;
+    grpc::Status s = Submit(who, responses, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    return resp;
+  }
+
+  grpc::Status Record(const Caller& who, const std::vector<v1::Delivery>& deliveries,
+                      v1::RecordDeliveriesResponse* resp) {
+    v1::RecordDeliveriesRequest req;
+    for (const auto& d : deliveries) *req.add_deliveries() = d;
+    return Call(stub_.get(), &MonStub::RecordDeliveries, who, req, resp);
+  }
+
+  v1::RecordDeliveriesResponse MustRecord(const Caller& who,
+                                          const std::vector<v1::Delivery>& deliveries) {
+    v1::RecordDeliveriesResponse resp;
+    grpc::Status s = Record(who, deliveries, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    return resp;
+  }
+
+  grpc::Status TryFigures(const v1::Scope& scope, const v1::Period& period, v1::Figures* out,
+                          const Caller& who = {"public", ""}) {
+    v1::GetFiguresRequest req;
+    *req.mutable_scope() = scope;
+    *req.mutable_period() = period;
+    v1::GetFiguresResponse resp;
+    grpc::Status s = Call(stub_.get(), &MonStub::GetFigures, who, req, &resp);
+    *out = resp.figures();
+    return s;
+  }
+
+  // Figures reads the figures of a scope and period (publicly), without computed_time.
+  v1::Figures Figures(const v1::Scope& scope, const v1::Period& period) {
+    v1::Figures f;
+    grpc::Status s = TryFigures(scope, period, &f);
+    EXPECT_TRUE(s.ok()) << Describe(scope, period) << ": " << s.error_code() << " "
+                        << s.error_message();
+    EXPECT_TRUE(f.has_computed_time()) << Describe(scope, period);
+    f.clear_computed_time();
+    return f;
+  }
+
+  std::vector<std::pair<std::string, std::string>> Rank(const v1::Scope& scope,
+                                                        const v1::Period& period, int limit,
+                                                        bool bottom = false) {
+    v1::RankUnitsRequest req;
+    *req.mutable_scope() = scope;
+    *req.mutable_period() = period;
+    req.set_metric(v1::METRIC_IKM);
+    req.set_limit(limit);
+    req.set_bottom(bottom);
+    v1::RankUnitsResponse resp = Must(stub_.get(), &MonStub::RankUnits, public_, req);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& u : resp.units()) out.emplace_back(u.unit_id(), u.value());
+    return out;
+  }
+
+  // PollUntil re-evaluates `done` every 50 ms until it holds or `timeout` passes.
+  static bool PollUntil(const std::function<bool()>& done, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    for (;;) {
+      if (done()) return true;
+      if (absl::Now() >= deadline) return false;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  }
+
+  // ExpectNoErrorsLogged: the monitoring service logged no error (a consumer that dead-letters
+  // an event or a failing sweep would).
+  void ExpectNoErrorsLogged() {
+    EXPECT_THAT(monitoring_->Log(), ::testing::Not(HasSubstr("\"level\":\"error\"")))
+        << monitoring_->Log();
+  }
+
+  // ---- registry seeding --------------------------------------------------------------
+
+  template <typename Req, typename Resp>
+  void RegistryMust(grpc::Status (rv1::Registry::Stub::*method)(grpc::ClientContext*, const Req&,
+                                                                Resp*),
+                    const Caller& who, const Req& req, Resp* resp) {
+    auto ctx = Ctx(who.token);
+    grpc::Status s = (registry_stub_.get()->*method)(ctx.get(), req, resp);
+    ASSERT_TRUE(s.ok()) << Req::descriptor()->name() << ": " << s.error_message();
+  }
+
+  // Adopt takes a standard for `service` with the given completion time through consultation
+  // to adoption.
+  void Adopt(const Caller& op, const Caller& admin, const std::string& service, int amount,
+             rv1::TimeUnit unit) {
+    rv1::CreateStandardVersionRequest create;
+    create.set_service_id(service);
+    *create.mutable_components() = CompleteComponents();
+    create.mutable_components()->mutable_completion_time()->set_amount(amount);
+    create.mutable_components()->mutable_completion_time()->set_unit(unit);
+    rv1::CreateStandardVersionResponse created;
+    ASSERT_NO_FATAL_FAILURE(
+        RegistryMust(&rv1::Registry::Stub::CreateStandardVersion, op, create, &created));
+    rv1::StartPublicConsultationRequest start;
+    start.set_id(created.version().id());
+    start.set_expected_revision(created.version().revision());
+    rv1::StartPublicConsultationResponse started;
+    ASSERT_NO_FATAL_FAILURE(
+        RegistryMust(&rv1::Registry::Stub::StartPublicConsultation, op, start, &started));
+    rv1::RecordConsultationRequest consult;
+    consult.set_id(created.version().id());
+    consult.set_expected_revision(started.version().revision());
+    *consult.mutable_consultation()->mutable_date() = MakeDate(2026, 1, 10);
+    consult.mutable_consultation()->set_participant_count(30);
+    consult.mutable_consultation()->set_summary("Forum konsultasi publik di kantor camat");
+    rv1::RecordConsultationResponse consulted;
+    ASSERT_NO_FATAL_FAILURE(
+        RegistryMust(&rv1::Registry::Stub::RecordConsultation, op, consult, &consulted));
+    rv1::AdoptStandardVersionRequest adopt;
+    adopt.set_id(created.version().id());
+    adopt.set_expected_revision(consulted.version().revision());
+    adopt.mutable_adoption()->set_decree_number("SK No. 470/12/2026");
+    *adopt.mutable_adoption()->mutable_decree_date() = MakeDate(2026, 1, 20);
+    *adopt.mutable_adoption()->mutable_effective_from() = MakeDate(2026, 2, 1);
+    auto* pub = adopt.add_publications();
+    pub->set_medium(rv1::PUBLICATION_MEDIUM_WEBSITE);
+    pub->set_location("https://layanan.example.go.id/standar-pelayanan");
+    rv1::AdoptStandardVersionResponse adopted;
+    ASSERT_NO_FATAL_FAILURE(
+        RegistryMust(&rv1::Registry::Stub::AdoptStandardVersion, admin, adopt, &adopted));
+    ASSERT_EQ(adopted.version().state(), rv1::STANDARD_STATE_ADOPTED);
+  }
+
+  // SeedRegistry: Kabupaten Padang Pariaman (13.05) with two units and a service promised in
+  // 1 working day; Kota Bogor (32.71) with one unit and a service promised in 2 hours.
+  void SeedRegistry() {
+    for (auto [id, kind, region] : {std::tuple{kPp, rv1::AGENCY_KIND_REGENCY, "13.05"},
+                                    std::tuple{kBogor, rv1::AGENCY_KIND_CITY, "32.71"}}) {
+      rv1::CreateAgencyRequest req;
+      *req.mutable_agency() = MakeAgency(id, kind, region);
+      rv1::CreateAgencyResponse resp;
+      ASSERT_NO_FATAL_FAILURE(RegistryMust(&rv1::Registry::Stub::CreateAgency, root_, req, &resp));
+    }
+    for (auto [who, id, agency, name] :
+         {std::tuple{&pp_admin_, kPpUnit, kPp, "Dinas Kependudukan dan Pencatatan Sipil"},
+          std::tuple{&pp_admin_, kPpUnit2, kPp, "Dinas Kesehatan"},
+          std::tuple{&bogor_admin_, kBogorUnit, kBogor, "Dinas Penanaman Modal dan PTSP"}}) {
+      rv1::CreateServiceUnitRequest req;
+      req.mutable_unit()->set_id(id);
+      req.mutable_unit()->set_agency_id(agency);
+      req.mutable_unit()->set_name(name);
+      req.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
+      rv1::CreateServiceUnitResponse resp;
+      ASSERT_NO_FATAL_FAILURE(
+          RegistryMust(&rv1::Registry::Stub::CreateServiceUnit, *who, req, &resp));
+    }
+    for (auto [who, id, unit, name] :
+         {std::tuple{&pp_admin_, kPpService, kPpUnit, "Akta Kelahiran"},
+          std::tuple{&bogor_admin_, kBogorService, kBogorUnit, "Persetujuan Bangunan Gedung"}}) {
+      rv1::CreateServiceRequest req;
+      req.mutable_service()->set_id(id);
+      req.mutable_service()->set_unit_id(unit);
+      req.mutable_service()->set_name(name);
+      rv1::CreateServiceResponse resp;
+      ASSERT_NO_FATAL_FAILURE(RegistryMust(&rv1::Registry::Stub::CreateService, *who, req, &resp));
+    }
+    ASSERT_NO_FATAL_FAILURE(Adopt(pp_op_, pp_admin_, kPpService, 1, rv1::TIME_UNIT_WORKING_DAY));
+    ASSERT_NO_FATAL_FAILURE(Adopt(bogor_op_, bogor_admin_, kBogorService, 2, rv1::TIME_UNIT_HOUR));
+  }
+
+  // ---- complaint helpers -------------------------------------------------------------
+
+  struct Filed {
+    std::string id;
+    std::string secret;
+  };
+
+  Filed File(const Caller& who, const std::string& key, cv1::Channel channel, cv1::ReportType type,
+             const std::string& service) {
+    cv1::FileComplaintRequest req;
+    req.set_idempotency_key(key);
+    req.set_report_type(type);
+    req.set_channel(channel);
+    req.set_service_id(service);
+    req.set_title("Pelayanan lambat");
+    req.set_description("Berkas saya belum selesai melewati waktu yang dijanjikan");
+    auto resp = Must(complaints_stub_.get(), &CmpStub::FileComplaint, who, req);
+    EXPECT_FALSE(resp.tracking_code().empty());
+    return {resp.tracking_code(), resp.secret()};
+  }
+
+  cv1::Complaint Work(const Caller& who, const std::string& id, const std::string& action,
+                      const std::string& unit = "") {
+    auto* s = complaints_stub_.get();
+    if (action == "verify") {
+      cv1::VerifyComplaintRequest req;
+      req.set_id(id);
+      req.set_note("Berkas lengkap");
+      return Must(s, &CmpStub::VerifyComplaint, who, req).complaint();
+    }
+    if (action == "dispose") {
+      cv1::DisposeComplaintRequest req;
+      req.set_id(id);
+      req.set_unit_id(unit);
+      req.set_note("Diteruskan ke bidang pelayanan");
+      return Must(s, &CmpStub::DisposeComplaint, who, req).complaint();
+    }
+    if (action == "start") {
+      cv1::StartWorkRequest req;
+      req.set_id(id);
+      return Must(s, &CmpStub::StartWork, who, req).complaint();
+    }
+    if (action == "follow-up") {
+      cv1::PostFollowUpRequest req;
+      req.set_id(id);
+      req.set_message("Berkas sudah dapat diambil di loket 3");
+      return Must(s, &CmpStub::PostFollowUp, who, req).complaint();
+    }
+    if (action == "complete") {
+      cv1::CompleteComplaintRequest req;
+      req.set_id(id);
+      req.set_note("Selesai");
+      return Must(s, &CmpStub::CompleteComplaint, who, req).complaint();
+    }
+    if (action == "forward") {
+      cv1::ForwardComplaintRequest req;
+      req.set_id(id);
+      req.set_to_agency_id(unit);
+      req.set_reason("Bukan kewenangan kami: izin bangunan ada di kota");
+      return Must(s, &CmpStub::ForwardComplaint, who, req).complaint();
+    }
+    if (action == "escalate") {
+      cv1::EscalateComplaintRequest req;
+      req.set_id(id);
+      req.set_reason("Kepala dinas minta ditangani langsung");
+      return Must(s, &CmpStub::EscalateComplaint, who, req).complaint();
+    }
+    ADD_FAILURE() << "unknown action " << action;
+    return {};
+  }
+
+  void Rate(const Filed& f, int rating) {
+    cv1::RateComplaintRequest req;
+    req.set_tracking_code(f.id);
+    req.set_secret(f.secret);
+    req.set_rating(rating);
+    req.set_comment("Terima kasih");
+    Must(complaints_stub_.get(), &CmpStub::RateComplaint, public_, req);
+  }
+
+  // Resolve takes a complaint of Padang Pariaman from filing to completion and a rating.
+  void Resolve(const Filed& f, int rating) {
+    for (const char* action : {"verify", "dispose", "start", "follow-up"}) {
+      Work(pp_op_, f.id, action);
+    }
+    EXPECT_EQ(Work(pp_admin_, f.id, "complete").state(), cv1::STATE_COMPLETED);
+    Rate(f, rating);
+  }
+
+  // ---- state -------------------------------------------------------------------------
+
+  std::unique_ptr<RedisServer> redis_;
+  std::string dir_;
+  std::string key_file_;
+  int registry_port_ = 0, registry_admin_port_ = 0, complaints_port_ = 0,
+      complaints_admin_port_ = 0, port_ = 0, admin_port_ = 0;
+  std::unique_ptr<IdentitySigner> signer_;
+  grpc::ChannelArguments args_;
+  std::unique_ptr<ChildProcess> registry_, complaints_, monitoring_;
+  std::shared_ptr<grpc::Channel> registry_channel_, complaints_channel_, channel_;
+  std::unique_ptr<rv1::Registry::Stub> registry_stub_;
+  std::unique_ptr<cv1::Complaints::Stub> complaints_stub_;
+  std::unique_ptr<MonStub> stub_;
+  Caller pp_admin_, pp_op_, bogor_admin_, bogor_op_, root_, sms_, kiosk_, public_;
+};
+
+// The four questionnaires of SurveyFiguresMatchAHandComputedIkm (U1..U9; 0 = skipped).
+const std::vector<std::vector<int>> kAnswers = {
+    {4, 4, 4, 4, 4, 4, 4, 4, 4},
+    {3, 3, 3, 3, 3, 3, 3, 3, 3},
+    {4, 3, 2, 0, 4, 3, 4, 3, 4},  // U4 (fee) skipped
+    {2, 2, 3, 4, 3, 4, 3, 4, 3},
+};
+
+// The figures of kAnswers, computed by hand (PermenPANRB 14/2017, w = 1/9):
+//   element  answers       sum / answering  NRR_i          NRR_i × 25
+//   U1       4 3 4 2       13 / 4           3.25           81.25
+//   U2       4 3 3 2       12 / 4           3.00           75.00
+//   U3       4 3 2 3       12 / 4           3.00           75.00
+//   U4       4 3 - 4       11 / 3           3.6666…→3.67   91.666…→91.67
+//   U5..U9   (each)        14 / 4           3.50           87.50
+//   Σ NRR_i = 3.25 + 3 + 3 + 11/3 + 5 × 3.5 = 26.75 + 11/3 = 365/12
+//   NRR = (365/12) / 9 = 365/108;  IKM = 25 × 365/108 = 9125/108 = 84.4907… → 84.49
+//   84.49 is in 76.61–88.30: grade B, "baik". Respondents 4 (U4 answered by 3).
+//   No deliveries: population 0, minimum sample 0, not under-sampled.
+constexpr char kHandComputedSurvey[] = R"pb(
+  respondents: 4
+  ikm: "84.49"
+  grade: "B"
+  grade_label: "baik"
+  elements { element: "U1" respondents: 4 nrr: "3.25" ikm: "81.25" }
+  elements { element: "U2" respondents: 4 nrr: "3.00" ikm: "75.00" }
+  elements { element: "U3" respondents: 4 nrr: "3.00" ikm: "75.00" }
+  elements { element: "U4" respondents: 3 nrr: "3.67" ikm: "91.67" }
+  elements { element: "U5" respondents: 4 nrr: "3.50" ikm: "87.50" }
+  elements { element: "U6" respondents: 4 nrr: "3.50" ikm: "87.50" }
+  elements { element: "U7" respondents: 4 nrr: "3.50" ikm: "87.50" }
+  elements { element: "U8" respondents: 4 nrr: "3.50" ikm: "87.50" }
+  elements { element: "U9" respondents: 4 nrr: "3.50" ikm: "87.50" }
+  population: 0
+  minimum_sample: 0
+  under_sampled: false
+)pb";
+
+// ---------------------------------------------------------------------------------------
+// 1. Survey figures
+
+TEST_F(MonitoringE2ETest, SurveyFiguresMatchAHandComputedIkm) {
+  // February 2026 in WIB; the last one is 00:30 WIB on 1 February, which is still 31 January
+  // in UTC: it must count in February.
+  const std::vector<absl::Time> times = {WibTime(2026, 2, 10, 9, 0), WibTime(2026, 2, 11, 10, 0),
+                                         WibTime(2026, 2, 27, 15, 30), WibTime(2026, 2, 1, 0, 30)};
+  std::vector<v1::SurveyResponse> batch;
+  for (size_t i = 0; i < kAnswers.size(); ++i) {
+    batch.push_back(Response(absl::StrCat("skm-pp-2026-02-", i), kPpUnit, times[i], kAnswers[i]));
+  }
+  v1::SubmitSurveyResponsesResponse first = MustSubmit(pp_admin_, batch);
+  EXPECT_EQ(first.applied(), 4);
+  EXPECT_EQ(first.repeated(), 0);
+
+  const std::vector<v1::Scope> scopes = {UnitScope(kPpUnit), AgencyScope(kPp), RegionScope("13"),
+                                         RegionScope("13.05"), National()};
+  const std::vector<v1::Period> periods = {Month(2026, 2), Quarter(2026, 1), Semester(2026, 1),
+                                           Year(2026)};
+  const auto want = Parse<v1::SurveyFigures>(kHandComputedSurvey);
+  auto expect_all = [&](const std::string& when) {
+    for (const auto& scope : scopes) {
+      for (const auto& period : periods) {
+        v1::Figures f = Figures(scope, period);
+        EXPECT_EQ(Diff(want, f.survey()), "") << when << ": " << Describe(scope, period);
+        EXPECT_EQ(Diff(scope, f.scope()), "");
+        EXPECT_EQ(Diff(period, f.period()), "");
+      }
+    }
+  };
+  expect_all("after the batch");
+  // WIB periods: nothing in January (the 00:30 WIB response is not in the UTC month), nothing
+  // for the other agency's scopes.
+  for (const auto& [scope, period] :
+       {std::pair{UnitScope(kPpUnit), Month(2026, 1)}, std::pair{National(), Month(2026, 1)},
+        std::pair{National(), Quarter(2026, 2)}, std::pair{AgencyScope(kBogor), Year(2026)},
+        std::pair{RegionScope("32"), Year(2026)}, std::pair{UnitScope(kPpUnit2), Year(2026)}}) {
+    v1::Figures f = Figures(scope, period);
+    EXPECT_EQ(f.survey().respondents(), 0) << Describe(scope, period);
+    EXPECT_EQ(f.survey().ikm(), "") << Describe(scope, period);
+    EXPECT_EQ(f.survey().grade(), "") << Describe(scope, period);
+  }
+
+  // The same batch again (another caller of the agency): every response is a repeat.
+  v1::SubmitSurveyResponsesResponse again = MustSubmit(pp_op_, batch);
+  EXPECT_EQ(again.applied(), 0);
+  EXPECT_EQ(again.repeated(), 4);
+  expect_all("after the repeat");
+
+  // One batch, four bad responses and a good one: rejected whole, each bad field named.
+  const v1::SurveyResponse good =
+      Response("skm-pp-2026-06-good", kPpUnit, WibTime(2026, 6, 2, 10, 0), kAnswers[0]);
+  std::vector<v1::SurveyResponse> bad = {good};
+  bad.push_back(Response("skm-bad-answer", kPpUnit, times[0], {4, 4, 5, 4, 4, 4, 4, 4, 4}));
+  bad.push_back(Response("skm-bad-count", kPpUnit, times[0], {4, 4, 4, 4, 4, 4, 4, 4}));
+  bad.push_back(Response("skm-bad-unit", "no-such-unit", times[0], kAnswers[0]));
+  bad.push_back(Response("skm-bad-time", kPpUnit, absl::Now() + absl::Hours(2), kAnswers[0]));
+  v1::SubmitSurveyResponsesResponse rejected;
+  grpc::Status s = Submit(pp_admin_, bad, &rejected);
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(FieldsOf(s),
+              UnorderedElementsAre("responses[1].answers.u3", "responses[2].answers",
+                                   "responses[3].unit_id", "responses[4].response_time"))
+      << s.error_message();
+  expect_all("after the rejected batch");
+  // Nothing of it was applied: the good response is new when sent alone (in June, so the
+  // February, Q1 and S1 figures stay as computed).
+  v1::SubmitSurveyResponsesResponse alone = MustSubmit(pp_admin_, {good});
+  EXPECT_EQ(alone.applied(), 1);
+  EXPECT_EQ(alone.repeated(), 0);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 6)).survey().respondents(), 1);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Year(2026)).survey().respondents(), 5);
+  EXPECT_EQ(Diff(want, Figures(AgencyScope(kPp), Quarter(2026, 1)).survey()), "");
+
+  // Who may submit: a public caller may not; another agency's admin may not; a survey kiosk
+  // (channel) and a platform admin may.
+  const v1::SurveyResponse july =
+      Response("skm-pp-2026-07-a", kPpUnit, WibTime(2026, 7, 1, 9, 0), kAnswers[1]);
+  v1::SubmitSurveyResponsesResponse denied;
+  s = Submit(public_, {july}, &denied);
+  EXPECT_EQ(s.error_code(), StatusCode::UNAUTHENTICATED) << s.error_message();
+  s = Submit(bogor_admin_, {july}, &denied);
+  EXPECT_EQ(s.error_code(), StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 7)).survey().respondents(), 0);
+  EXPECT_EQ(MustSubmit(kiosk_, {july}).applied(), 1);
+  EXPECT_EQ(MustSubmit(root_, {Response("skm-pp-2026-07-b", kPpUnit, WibTime(2026, 7, 2, 9, 0),
+                                        kAnswers[1])})
+                .applied(),
+            1);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 7)).survey().respondents(), 2);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 7)).survey().ikm(), "75.00");
+  ExpectNoErrorsLogged();
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Delivery figures
+
+TEST_F(MonitoringE2ETest, DeliveryFigures) {
+  // Akta kelahiran promises 1 working day. Received Thu 19 March 2026 (Nyepi): 20 March is
+  // collective leave, 21–22 the weekend (and Idul Fitri), 23–24 collective leave, so the first
+  // working day after is Wed 25 March: promised by 2026-03-25 23:59:59 WIB.
+  // Received Mon 2 March: promised by Tue 3 March 23:59:59 WIB (second resolution).
+  //   app    received            completed               minutes        on time
+  //   A1     19 Mar 10:00        25 Mar 15:00            8940           yes
+  //   A2     19 Mar 11:00        26 Mar 09:00            9960           no
+  //   A3      2 Mar 08:00         3 Mar 23:59:59         2399.98→2400   yes (the last second)
+  //   A4      2 Mar 08:00         4 Mar 00:00:00         2400           no
+  //   A5     10 Mar 09:00        open (promised 11 Mar 23:59:59: long past → overdue)
+  // March: received 5, completed 4, on time 2 (50.00%); histogram buckets of 2400 (≤2880)
+  // twice, 8940 and 9960 (≤10080): median (rank 2) 2880, p90 (rank 4) 10080.
+  const absl::Time mar19 = WibTime(2026, 3, 19, 10, 0);
+  std::vector<v1::Delivery> march = {
+      Delivery("dlv-a1-0001", "AKL/2026/0001", kPpService, mar19, WibTime(2026, 3, 25, 15, 0)),
+      Delivery("dlv-a2-0001", "AKL/2026/0002", kPpService, WibTime(2026, 3, 19, 11, 0),
+               WibTime(2026, 3, 26, 9, 0)),
+      Delivery("dlv-a3-0001", "AKL/2026/0003", kPpService, WibTime(2026, 3, 2, 8, 0),
+               WibTime(2026, 3, 3, 23, 59, 59)),
+      Delivery("dlv-a4-0001", "AKL/2026/0004", kPpService, WibTime(2026, 3, 2, 8, 0),
+               WibTime(2026, 3, 4, 0, 0, 0)),
+      Delivery("dlv-a5-0001", "AKL/2026/0005", kPpService, WibTime(2026, 3, 10, 9, 0),
+               std::nullopt),
+  };
+  v1::RecordDeliveriesResponse recorded = MustRecord(pp_op_, march);
+  EXPECT_EQ(recorded.applied(), 5);
+  EXPECT_EQ(recorded.repeated(), 0);
+
+  const auto want_march = Parse<v1::DeliveryFigures>(R"pb(
+    received: 5
+    completed: 4
+    completed_on_time: 2
+    on_time_share: "50.00"
+    median_minutes: 2880
+    p90_minutes: 10080
+    open: 0
+    open_overdue: 1
+  )pb");
+  const std::vector<v1::Scope> pp_scopes = {UnitScope(kPpUnit), AgencyScope(kPp), RegionScope("13"),
+                                            RegionScope("13.05"), National()};
+  // A5's promise passed long ago: the sweep (every second) moves it to open_overdue.
+  v1::Figures unit_march;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        unit_march = Figures(UnitScope(kPpUnit), Month(2026, 3));
+        return unit_march.delivery().open_overdue() == 1;
+      },
+      absl::Seconds(10)))
+      << unit_march.delivery().DebugString() << monitoring_->Log();
+  for (const auto& scope : pp_scopes) {
+    for (const auto& period : {Month(2026, 3), Quarter(2026, 1), Semester(2026, 1), Year(2026)}) {
+      EXPECT_EQ(Diff(want_march, Figures(scope, period).delivery()), "") << Describe(scope, period);
+    }
+  }
+  // Completed deliveries are the survey's population: 4 in March → minimum sample 4.
+  EXPECT_EQ(unit_march.survey().population(), 4);
+  EXPECT_EQ(unit_march.survey().minimum_sample(), 4);
+
+  // Repeats: the same idempotency key, and the same application under another key.
+  v1::RecordDeliveriesResponse again = MustRecord(pp_op_, march);
+  EXPECT_EQ(again.applied(), 0);
+  EXPECT_EQ(again.repeated(), 5);
+  v1::Delivery a1_other_key = march[0];
+  a1_other_key.set_idempotency_key("dlv-a1-resent");
+  again = MustRecord(pp_admin_, {a1_other_key});
+  EXPECT_EQ(again.applied(), 0);
+  EXPECT_EQ(again.repeated(), 1);
+  EXPECT_EQ(Diff(want_march, Figures(AgencyScope(kPp), Month(2026, 3)).delivery()), "");
+
+  // Errors: T2 before T1, an unknown service; nothing of the batch is applied.
+  v1::RecordDeliveriesResponse rejected;
+  grpc::Status s = Record(pp_op_,
+                          {Delivery("dlv-bad-0001", "AKL/2026/0099", kPpService,
+                                    WibTime(2026, 3, 12, 10, 0), WibTime(2026, 3, 12, 9, 0)),
+                           Delivery("dlv-bad-0002", "AKL/2026/0098", "no-such-service",
+                                    WibTime(2026, 3, 12, 10, 0), std::nullopt)},
+                          &rejected);
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(FieldsOf(s),
+              UnorderedElementsAre("deliveries[0].completed_time", "deliveries[1].service_id"))
+      << s.error_message();
+  // Who may record: not the public, not another agency, not a channel.
+  const v1::Delivery a6 = Delivery("dlv-a6-0001", "AKL/2026/0006", kPpService,
+                                   WibTime(2026, 3, 12, 10, 0), WibTime(2026, 3, 12, 11, 0));
+  EXPECT_EQ(Record(public_, {a6}, &rejected).error_code(), StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Record(bogor_admin_, {a6}, &rejected).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Record(kiosk_, {a6}, &rejected).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Diff(want_march, Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery()), "");
+
+  // A5 completed now: late; it leaves open_overdue of March and counts as completed now.
+  const absl::Time now = absl::Now() - absl::Seconds(1);
+  v1::Delivery a5_done = march[4];
+  a5_done.set_idempotency_key("dlv-a5-0002");
+  *a5_done.mutable_completed_time() = Ts(now);
+  EXPECT_EQ(MustRecord(pp_op_, {a5_done}).applied(), 1);
+  v1::DeliveryFigures march_after = want_march;
+  march_after.set_open_overdue(0);
+  EXPECT_EQ(Diff(march_after, Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery()), "");
+  v1::DeliveryFigures this_month = Figures(UnitScope(kPpUnit), MonthOf(now)).delivery();
+  EXPECT_EQ(this_month.completed(), 1);
+  EXPECT_EQ(this_month.completed_on_time(), 0);
+  EXPECT_EQ(this_month.on_time_share(), "0.00");
+  v1::DeliveryFigures pp_year = Figures(AgencyScope(kPp), Year(2026)).delivery();
+  EXPECT_EQ(pp_year.received(), 5);
+  EXPECT_EQ(pp_year.completed(), 5);
+  EXPECT_EQ(pp_year.completed_on_time(), 2);
+  EXPECT_EQ(pp_year.on_time_share(), "40.00");
+  EXPECT_EQ(pp_year.open(), 0);
+  EXPECT_EQ(pp_year.open_overdue(), 0);
+
+  // Pbg Bogor promises 2 hours, exactly (no rounding to the end of a day):
+  //   C1 received Mon 6 April 08:00, completed 10:00:00 → on time (120 min, bucket ≤120)
+  //   C2 received Mon 6 April 09:00, completed 11:00:01 → late (120.02 → 121 min, ≤240)
+  EXPECT_EQ(
+      MustRecord(bogor_op_, {Delivery("dlv-c1-0001", "PBG-1", kBogorService,
+                                      WibTime(2026, 4, 6, 8, 0), WibTime(2026, 4, 6, 10, 0)),
+                             Delivery("dlv-c2-0001", "PBG-2", kBogorService,
+                                      WibTime(2026, 4, 6, 9, 0), WibTime(2026, 4, 6, 11, 0, 1))})
+          .applied(),
+      2);
+  EXPECT_EQ(Diff(Parse<v1::DeliveryFigures>(R"pb(
+                   received: 2
+                   completed: 2
+                   completed_on_time: 1
+                   on_time_share: "50.00"
+                   median_minutes: 120
+                   p90_minutes: 240
+                 )pb"),
+                 Figures(RegionScope("32.71"), Month(2026, 4)).delivery()),
+            "");
+
+  // An open application whose promise passes during the test: received 2 h − 6 s ago. It is
+  // open first, overdue once the promise has passed (bounded poll), and completing it later
+  // takes it out of open_overdue. Another, received a minute ago, stays open.
+  // (Whole seconds, as the timestamps sent carry no fraction.)
+  const absl::Time b1_received =
+      absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now() - absl::Hours(2) + absl::Seconds(6)));
+  const v1::Delivery b1 = Delivery("dlv-b1-0001", "PBG-3", kBogorService, b1_received, {});
+  const v1::Delivery b2 =
+      Delivery("dlv-b2-0001", "PBG-4", kBogorService, absl::Now() - absl::Minutes(1), {});
+  EXPECT_EQ(MustRecord(bogor_admin_, {b1, b2}).applied(), 2);
+  const v1::Period year = YearOf(b1_received);
+  v1::DeliveryFigures bogor = Figures(UnitScope(kBogorUnit), year).delivery();
+  EXPECT_EQ(bogor.open(), 2) << bogor.DebugString();
+  EXPECT_EQ(bogor.open_overdue(), 0) << bogor.DebugString();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        bogor = Figures(UnitScope(kBogorUnit), year).delivery();
+        return bogor.open_overdue() == 1;
+      },
+      absl::Seconds(15)))
+      << bogor.DebugString();
+  EXPECT_EQ(bogor.open(), 1);
+  EXPECT_GE(absl::Now(), b1_received + absl::Hours(2)) << "moved to overdue before its promise";
+  // Completed (whole seconds) clearly after the promise: late.
+  EXPECT_TRUE(
+      PollUntil([&] { return absl::Now() >= b1_received + absl::Hours(2) + absl::Seconds(2); },
+                absl::Seconds(5)));
+  v1::Delivery b1_done = b1;
+  b1_done.set_idempotency_key("dlv-b1-0002");
+  *b1_done.mutable_completed_time() = Ts(absl::Now());
+  EXPECT_EQ(MustRecord(bogor_op_, {b1_done}).applied(), 1);
+  bogor = Figures(UnitScope(kBogorUnit), year).delivery();
+  EXPECT_EQ(Diff(Parse<v1::DeliveryFigures>(R"pb(
+                   received: 4
+                   completed: 3
+                   completed_on_time: 1
+                   on_time_share: "33.33"
+                   median_minutes: 240
+                   p90_minutes: 240
+                   open: 1
+                   open_overdue: 0
+                 )pb"),
+                 bogor),
+            "");
+  ExpectNoErrorsLogged();
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Complaint KPIs from the complaint service's events
+
+TEST_F(MonitoringE2ETest, ComplaintKpisFromEvents) {
+  const absl::Time start = absl::Now();
+  // Padang Pariaman: c1 by SMS, resolved and rated 4; c2 on the web (an aspiration), resolved
+  // and rated 5; c3 on the web, forwarded to Kota Bogor, which disposes it to its unit and
+  // escalates it. Kota Bogor: c4 by SMS, open.
+  Filed c1 = File(sms_, "sms-kpi-000001", cv1::CHANNEL_SMS, cv1::REPORT_TYPE_COMPLAINT, kPpService);
+  Filed c2 =
+      File(public_, "web-kpi-000002", cv1::CHANNEL_WEB, cv1::REPORT_TYPE_ASPIRATION, kPpService);
+  Filed c3 =
+      File(public_, "web-kpi-000003", cv1::CHANNEL_WEB, cv1::REPORT_TYPE_COMPLAINT, kPpService);
+  Filed c4 =
+      File(sms_, "sms-kpi-000004", cv1::CHANNEL_SMS, cv1::REPORT_TYPE_COMPLAINT, kBogorService);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_NO_FATAL_FAILURE(Resolve(c1, 4));
+  ASSERT_NO_FATAL_FAILURE(Resolve(c2, 5));
+  Work(pp_op_, c3.id, "verify");
+  EXPECT_EQ(Work(pp_admin_, c3.id, "forward", kBogor).agency_id(), kBogor);
+  EXPECT_EQ(Work(bogor_op_, c3.id, "dispose", kBogorUnit).unit_id(), kBogorUnit);
+  EXPECT_EQ(Work(bogor_admin_, c3.id, "escalate").state(), cv1::STATE_ESCALATED);
+  ASSERT_FALSE(HasFailure());
+  const absl::Time end = absl::Now();
+  // Events go to the periods of when they happened (all within this test, normally one month).
+  const v1::Period period = MonthOf(start);
+  if (MonthOf(end).index() != period.index()) GTEST_SKIP() << "ran across a month boundary";
+
+  // Everything was filed, resolved and rated today: 0 working days to the first response and
+  // to completion, both on time.
+  const std::string pp = R"pb(
+    received: 3
+    by_channel { key: "SMS" value: 1 }
+    by_channel { key: "WEB" value: 2 }
+    by_type { key: "COMPLAINT" value: 2 }
+    by_type { key: "ASPIRATION" value: 1 }
+    resolved: 2
+    resolved_on_time: 2
+    resolved_on_time_share: "100.00"
+    median_working_days_to_first_response: 0
+    median_working_days_to_completion: 0
+    escalations: 0
+    average_rating: "4.50"
+    ratings: 2
+    open_backlog: 0
+  )pb";
+  // Kota Bogor holds c4 and the forwarded c3 (disposed to its unit, so also in the unit's and
+  // the region's backlog); c3's receipt stays with Padang Pariaman, where it was filed.
+  const std::string bogor = R"pb(
+    received: 1
+    by_channel { key: "SMS" value: 1 }
+    by_type { key: "COMPLAINT" value: 1 }
+    resolved: 0
+    resolved_on_time: 0
+    resolved_on_time_share: ""
+    escalations: 1
+    average_rating: ""
+    ratings: 0
+    open_backlog: 2
+  )pb";
+  const std::string national = R"pb(
+    received: 4
+    by_channel { key: "SMS" value: 2 }
+    by_channel { key: "WEB" value: 2 }
+    by_type { key: "COMPLAINT" value: 3 }
+    by_type { key: "ASPIRATION" value: 1 }
+    resolved: 2
+    resolved_on_time: 2
+    resolved_on_time_share: "100.00"
+    escalations: 1
+    average_rating: "4.50"
+    ratings: 2
+    open_backlog: 2
+  )pb";
+  const std::vector<std::pair<v1::Scope, std::string>> want = {
+      {National(), national},         {AgencyScope(kPp), pp},     {UnitScope(kPpUnit), pp},
+      {RegionScope("13"), pp},        {RegionScope("13.05"), pp}, {AgencyScope(kBogor), bogor},
+      {UnitScope(kBogorUnit), bogor}, {RegionScope("32"), bogor}, {RegionScope("32.71"), bogor},
+  };
+  // The consumer applies the events asynchronously: poll (bounded) until the national figures
+  // match (every event but dispositions counts there), then until every scope matches.
+  std::map<std::string, std::string> diffs;
+  auto all_match = [&](size_t scopes) {
+    diffs.clear();
+    for (size_t i = 0; i < scopes; ++i) {
+      const auto& [scope, text] = want[i];
+      std::string d = Diff(Parse<v1::ComplaintFigures>(text), Figures(scope, period).complaints());
+      if (!d.empty()) diffs[scope.ShortDebugString()] = d;
+    }
+    return diffs.empty();
+  };
+  EXPECT_TRUE(PollUntil([&] { return all_match(1); }, absl::Seconds(15))) << monitoring_->Log();
+  const bool matched = PollUntil([&] { return all_match(want.size()); }, absl::Seconds(3));
+  EXPECT_TRUE(matched);
+  for (const auto& [scope, d] : diffs) ADD_FAILURE() << scope << ":\n" << d;
+  // Nothing lands on the periods before.
+  EXPECT_EQ(Figures(National(), Month(2026, 1)).complaints().received(), 0);
+  (void)c4;
+  ExpectNoErrorsLogged();
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Rankings and time series
+
+TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
+  // Disdukcapil: two all-4 questionnaires in January (100.00) and kAnswers in March (84.49),
+  // one batch. Q1 over the six: U1 21/6, U2 20/6, U3 20/6, U4 19/5, U5..U9 22/6 each;
+  // Σ = 3.5 + 40/6 + 3.8 + 110/6 = 32.3; IKM = 25 × 32.3 / 9 = 89.722… → 89.72.
+  std::vector<v1::SurveyResponse> pp1 = {
+      Response("rank-pp1-jan-1", kPpUnit, WibTime(2026, 1, 15, 10, 0), kAnswers[0]),
+      Response("rank-pp1-jan-2", kPpUnit, WibTime(2026, 1, 16, 10, 0), kAnswers[0])};
+  for (size_t i = 0; i < kAnswers.size(); ++i) {
+    pp1.push_back(Response(absl::StrCat("rank-pp1-mar-", i), kPpUnit,
+                           WibTime(2026, 3, 5 + static_cast<int>(i), 9, 0), kAnswers[i]));
+  }
+  EXPECT_EQ(MustSubmit(pp_op_, pp1).applied(), 6);
+  // Dinkes: three all-2 questionnaires in February (kiosk): 50.00.
+  std::vector<v1::SurveyResponse> pp2;
+  for (int i = 0; i < 3; ++i) {
+    pp2.push_back(Response(absl::StrCat("rank-pp2-feb-", i), kPpUnit2,
+                           WibTime(2026, 2, 10 + i, 9, 0), std::vector<int>(9, 2)));
+  }
+  EXPECT_EQ(MustSubmit(kiosk_, pp2).applied(), 3);
+  // DPMPTSP Bogor: one all-4 in March: 100.00.
+  EXPECT_EQ(MustSubmit(bogor_admin_, {Response("rank-bogor-mar-0", kBogorUnit,
+                                               WibTime(2026, 3, 10, 9, 0), kAnswers[0])})
+                .applied(),
+            1);
+
+  using Ranked = std::vector<std::pair<std::string, std::string>>;
+  const Ranked pp_q1 = {{kPpUnit, "89.72"}, {kPpUnit2, "50.00"}};
+  const Ranked pp_q1_bottom = {{kPpUnit2, "50.00"}, {kPpUnit, "89.72"}};
+  for (const auto& scope : {AgencyScope(kPp), RegionScope("13"), RegionScope("13.05")}) {
+    for (const auto& period : {Quarter(2026, 1), Semester(2026, 1), Year(2026)}) {
+      EXPECT_EQ(Rank(scope, period, 10), pp_q1) << Describe(scope, period);
+      EXPECT_EQ(Rank(scope, period, 10, /*bottom=*/true), pp_q1_bottom) << Describe(scope, period);
+      EXPECT_EQ(Rank(scope, period, 1), Ranked({{kPpUnit, "89.72"}})) << Describe(scope, period);
+      EXPECT_EQ(Rank(scope, period, 1, true), Ranked({{kPpUnit2, "50.00"}}))
+          << Describe(scope, period);
+    }
+  }
+  EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 3), 10), Ranked({{kPpUnit, "84.49"}}));
+  EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 2), 10), Ranked({{kPpUnit2, "50.00"}}));
+  // The January responses came in the same batch as the March ones: January's ranking must
+  // know the unit too.
+  EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 1), 10), Ranked({{kPpUnit, "100.00"}}))
+      << "the ranking of a month whose responses arrived in a batch with later months";
+  EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 4), 10), Ranked());
+  for (const auto& scope : {AgencyScope(kBogor), RegionScope("32"), RegionScope("32.71")}) {
+    EXPECT_EQ(Rank(scope, Quarter(2026, 1), 10), Ranked({{kBogorUnit, "100.00"}}))
+        << scope.ShortDebugString();
+  }
+  // The agency's figures agree with the ranking's inputs: Q1 over nine respondents
+  // (Σ = 3 + 26/9 + 26/9 + 25/8 + 5 × 28/9 = 1977/72; IKM = 25 × 1977/648 = 76.273… → 76.27).
+  EXPECT_EQ(Figures(AgencyScope(kPp), Quarter(2026, 1)).survey().ikm(), "76.27");
+
+  // Time series: values only in months with data.
+  v1::GetTimeSeriesRequest series;
+  *series.mutable_scope() = UnitScope(kPpUnit);
+  series.set_metric(v1::METRIC_IKM);
+  *series.mutable_from() = Month(2025, 12);
+  series.set_count(6);
+  v1::GetTimeSeriesResponse points = Must(stub_.get(), &MonStub::GetTimeSeries, public_, series);
+  std::vector<std::string> got;
+  for (const auto& p : points.points()) {
+    got.push_back(absl::StrCat(p.period().year(), "-", p.period().index(), "=", p.value()));
+  }
+  EXPECT_THAT(got, ElementsAre("2025-12=", "2026-1=100.00", "2026-2=", "2026-3=84.49",
+                               "2026-4=", "2026-5="));
+  for (const auto& p : points.points()) EXPECT_EQ(p.period().kind(), v1::PERIOD_KIND_MONTH);
+  // Quarterly for the agency, asking for more than exists: the series stops at the current
+  // quarter.
+  *series.mutable_scope() = AgencyScope(kPp);
+  *series.mutable_from() = Quarter(2026, 1);
+  series.set_count(8);
+  points = Must(stub_.get(), &MonStub::GetTimeSeries, public_, series);
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), Wib());
+  const int quarters_so_far =
+      std::min<int>(8, static_cast<int>(today.year() - 2026) * 4 + (today.month() - 1) / 3 + 1);
+  ASSERT_EQ(points.points_size(), quarters_so_far);
+  EXPECT_EQ(points.points(0).value(), "76.27");
+  for (int i = 1; i < points.points_size(); ++i) {
+    EXPECT_EQ(points.points(i).value(), "") << points.points(i).ShortDebugString();
+    EXPECT_EQ(points.points(i).period().kind(), v1::PERIOD_KIND_QUARTER);
+  }
+
+  // Bad arguments, each field named.
+  auto rank_error = [&](const std::function<void(v1::RankUnitsRequest&)>& change) {
+    v1::RankUnitsRequest req;
+    *req.mutable_scope() = AgencyScope(kPp);
+    *req.mutable_period() = Quarter(2026, 1);
+    req.set_metric(v1::METRIC_IKM);
+    req.set_limit(10);
+    change(req);
+    v1::RankUnitsResponse resp;
+    grpc::Status s = Call(stub_.get(), &MonStub::RankUnits, public_, req, &resp);
+    EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << req.ShortDebugString();
+    return FieldsOf(s);
+  };
+  const int next_year = static_cast<int>(today.year()) + 1;
+  EXPECT_THAT(rank_error([](auto& r) { r.set_metric(v1::METRIC_UNSPECIFIED); }),
+              ElementsAre("metric"));
+  EXPECT_THAT(rank_error([](auto& r) { r.set_limit(0); }), ElementsAre("limit"));
+  EXPECT_THAT(rank_error([](auto& r) { r.set_limit(101); }), ElementsAre("limit"));
+  EXPECT_THAT(rank_error([](auto& r) { *r.mutable_scope() = National(); }), ElementsAre("scope"));
+  EXPECT_THAT(rank_error([](auto& r) { *r.mutable_scope() = UnitScope(kPpUnit); }),
+              ElementsAre("scope"));
+  EXPECT_THAT(rank_error([](auto& r) { *r.mutable_scope() = RegionScope("1"); }),
+              ElementsAre("scope.region_code_prefix"));
+  EXPECT_THAT(rank_error([&](auto& r) { *r.mutable_period() = Year(next_year); }),
+              ElementsAre("period"));
+  EXPECT_THAT(rank_error([](auto& r) { *r.mutable_period() = Month(2026, 13); }),
+              ElementsAre("period.index"));
+  EXPECT_THAT(rank_error([](auto& r) {
+                r.set_limit(0);
+                r.set_metric(v1::METRIC_UNSPECIFIED);
+              }),
+              UnorderedElementsAre("limit", "metric"));
+
+  auto series_error = [&](const std::function<void(v1::GetTimeSeriesRequest&)>& change) {
+    v1::GetTimeSeriesRequest req;
+    *req.mutable_scope() = UnitScope(kPpUnit);
+    req.set_metric(v1::METRIC_IKM);
+    *req.mutable_from() = Month(2026, 1);
+    req.set_count(3);
+    change(req);
+    v1::GetTimeSeriesResponse resp;
+    grpc::Status s = Call(stub_.get(), &MonStub::GetTimeSeries, public_, req, &resp);
+    EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << req.ShortDebugString();
+    return FieldsOf(s);
+  };
+  EXPECT_THAT(series_error([](auto& r) { r.set_metric(v1::METRIC_UNSPECIFIED); }),
+              ElementsAre("metric"));
+  EXPECT_THAT(series_error([](auto& r) { r.set_count(0); }), ElementsAre("count"));
+  EXPECT_THAT(series_error([](auto& r) { r.set_count(121); }), ElementsAre("count"));
+  EXPECT_THAT(series_error([](auto& r) { r.clear_scope(); }), ElementsAre("scope"));
+  EXPECT_THAT(series_error([&](auto& r) { *r.mutable_from() = Month(next_year, 1); }),
+              ElementsAre("from"));
+  EXPECT_THAT(
+      series_error([](auto& r) { r.mutable_from()->set_kind(v1::PERIOD_KIND_UNSPECIFIED); }),
+      ElementsAre("from.kind"));
+
+  v1::Figures ignored;
+  grpc::Status s = TryFigures(National(), Year(next_year), &ignored);
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(FieldsOf(s), ElementsAre("period")) << s.error_message();
+  s = TryFigures(UnitScope("Not A Slug"), Year(2026), &ignored);
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(FieldsOf(s), ElementsAre("scope.unit_id")) << s.error_message();
+  ExpectNoErrorsLogged();
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Restarts
+
+TEST_F(MonitoringE2ETest, RestartsLoseNothing) {
+  std::vector<v1::SurveyResponse> batch;
+  for (size_t i = 0; i < kAnswers.size(); ++i) {
+    batch.push_back(Response(absl::StrCat("restart-skm-", i), kPpUnit,
+                             WibTime(2026, 2, 3 + static_cast<int>(i), 9, 0), kAnswers[i]));
+  }
+  EXPECT_EQ(MustSubmit(pp_admin_, batch).applied(), 4);
+  EXPECT_EQ(MustRecord(pp_op_, {Delivery("restart-dlv-1", "AKL/R/1", kPpService,
+                                         WibTime(2026, 3, 19, 10, 0), WibTime(2026, 3, 25, 15, 0)),
+                                Delivery("restart-dlv-2", "AKL/R/2", kPpService,
+                                         WibTime(2026, 3, 2, 8, 0), std::nullopt)})
+                .applied(),
+            2);
+  // One complaint while the service runs, counted before the crash.
+  File(sms_, "sms-restart-0001", cv1::CHANNEL_SMS, cv1::REPORT_TYPE_COMPLAINT, kPpService);
+  const v1::Period now_month = MonthOf(absl::Now());
+  v1::Figures f;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        f = Figures(National(), now_month);
+        return f.complaints().received() == 1;
+      },
+      absl::Seconds(10)))
+      << f.complaints().DebugString();
+  // The open application becomes overdue.
+  EXPECT_TRUE(
+      PollUntil([&] { return Figures(National(), Month(2026, 3)).delivery().open_overdue() == 1; },
+                absl::Seconds(10)));
+
+  // Reads whose figures no complaint filed for Kota Bogor can change, and (from kMoving on)
+  // reads whose complaint figures move once the events filed meanwhile are consumed.
+  std::vector<std::pair<v1::Scope, v1::Period>> read = {{UnitScope(kPpUnit), Month(2026, 2)},
+                                                        {AgencyScope(kPp), Quarter(2026, 1)},
+                                                        {RegionScope("13"), Month(2026, 3)},
+                                                        {AgencyScope(kPp), now_month},
+                                                        {UnitScope(kPpUnit), Year(2026)},
+                                                        {National(), Year(2026)},
+                                                        {National(), now_month},
+                                                        {AgencyScope(kBogor), Year(2026)}};
+  constexpr size_t kMoving = 5;
+  std::vector<v1::Figures> before;
+  for (const auto& [scope, period] : read) before.push_back(Figures(scope, period));
+  EXPECT_EQ(Diff(Parse<v1::SurveyFigures>(kHandComputedSurvey), before[0].survey()), "");
+
+  // kill -9 monitoring and Redis; Redis returns first (AOF, appendfsync always).
+  std::optional<int> killed = monitoring_->Stop(SIGKILL, absl::Seconds(10));
+  ASSERT_TRUE(killed.has_value());
+  redis_->Kill();
+  ASSERT_TRUE(redis_->Restart().ok());
+  // Complaints filed while monitoring is down (the complaint service reconnects to Redis).
+  int filed_while_down = 0;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        cv1::FileComplaintRequest req;
+        req.set_idempotency_key(absl::StrCat("sms-restart-down-", filed_while_down));
+        req.set_report_type(cv1::REPORT_TYPE_COMPLAINT);
+        req.set_channel(cv1::CHANNEL_SMS);
+        req.set_service_id(kBogorService);
+        req.set_title("Pelayanan lambat");
+        req.set_description("Izin belum terbit");
+        cv1::FileComplaintResponse resp;
+        if (Call(complaints_stub_.get(), &CmpStub::FileComplaint, sms_, req, &resp).ok()) {
+          ++filed_while_down;
+        }
+        return filed_while_down == 2;
+      },
+      absl::Seconds(15)))
+      << complaints_->Log();
+
+  ASSERT_NO_FATAL_FAILURE(StartMonitoring());
+  for (size_t i = 0; i < read.size(); ++i) {
+    v1::Figures after = Figures(read[i].first, read[i].second);
+    if (i >= kMoving) {
+      EXPECT_EQ(Diff(before[i].survey(), after.survey()), "") << i;
+      EXPECT_EQ(Diff(before[i].delivery(), after.delivery()), "") << i;
+      continue;
+    }
+    EXPECT_EQ(Diff(before[i], after), "") << Describe(read[i].first, read[i].second);
+  }
+  // The events filed while monitoring was down are consumed after it returns, once each.
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        f = Figures(National(), now_month);
+        return f.complaints().received() == 3;
+      },
+      absl::Seconds(15)))
+      << f.complaints().DebugString() << monitoring_->Log();
+  EXPECT_EQ(f.complaints().by_channel().at("SMS"), 3);
+  EXPECT_EQ(f.complaints().open_backlog(), 3);
+  EXPECT_EQ(Figures(AgencyScope(kBogor), now_month).complaints().received(), 2);
+  EXPECT_EQ(Figures(AgencyScope(kPp), now_month).complaints().received(), 1);
+  // A little later it is still 3: nothing is applied twice.
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(Figures(National(), now_month).complaints().received(), 3);
+  // The restarted service still writes.
+  EXPECT_EQ(MustSubmit(pp_admin_, batch).repeated(), 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. Health and graceful stop
+
+TEST_F(MonitoringE2ETest, Health) {
+  EXPECT_TRUE(
+      WaitForHealth(channel_, kMonitoringService, HealthCheckResponse::SERVING, absl::Seconds(1)));
+  EXPECT_TRUE(WaitForHealth(channel_, "", HealthCheckResponse::SERVING, absl::Seconds(1)));
+  // Readiness follows Redis.
+  redis_->Kill();
+  EXPECT_TRUE(WaitForHealth(channel_, kMonitoringService, HealthCheckResponse::NOT_SERVING,
+                            absl::Seconds(10)));
+  ASSERT_TRUE(redis_->Restart().ok());
+  EXPECT_TRUE(WaitForHealth(channel_, kMonitoringService, HealthCheckResponse::SERVING));
+
+  const absl::Time start = absl::Now();
+  std::optional<int> status = monitoring_->Stop(SIGTERM, absl::Seconds(10));
+  ASSERT_TRUE(status.has_value()) << "did not stop";
+  EXPECT_TRUE(WIFEXITED(*status)) << *status;
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << monitoring_->Log();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_THAT(monitoring_->Log(), HasSubstr("simpul-monitoring stopped"));
+}
+
+}  // namespace
+}  // namespace simpul::monitoring
