@@ -121,11 +121,18 @@ int main(int argc, char** argv) {
   router.Start();
   (*consumer)->Start();
 
-  // Background: open applications past their promised time, and the holiday reload.
+  // Background: headline figures per agency for Prometheus, open applications past their
+  // promised time, and the holiday reload.
   absl::Notification stop;
   const absl::Duration sweep_interval = config->GetDuration("sweep_interval");
   std::thread background([&] {
+    if (absl::Status exported = desk.ExportHeadlines(metrics); !exported.ok()) {
+      Log(LogLevel::kWarn, "headline export failed", {{"error", exported.ToString()}});
+    }
     while (!stop.WaitForNotificationWithTimeout(sweep_interval)) {
+      if (absl::Status exported = desk.ExportHeadlines(metrics); !exported.ok()) {
+        Log(LogLevel::kWarn, "headline export failed", {{"error", exported.ToString()}});
+      }
       if (absl::StatusOr<int> n = desk.SweepOverdue(); !n.ok()) {
         Log(LogLevel::kWarn, "overdue sweep failed", {{"error", n.status().ToString()}});
       }

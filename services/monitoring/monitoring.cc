@@ -73,6 +73,63 @@ absl::StatusOr<UnitInfo> MonitoringDesk::Unit(const std::string& unit_id) {
   return InfoOf(route);
 }
 
+// The directory of agencies with data: one counter per agency id in one bucket.
+constexpr char kAgencyDirectory[] = "directory|agencies";
+
+absl::Status MonitoringDesk::NoteAgency(const std::string& agency_id) {
+  if (agency_id.empty()) return absl::OkStatus();
+  Contribution c;
+  c.dedup_key = absl::StrCat("directory:agency:", agency_id);
+  c.buckets = {kAgencyDirectory};
+  c.increments = {{agency_id, 1}};
+  return store_.Apply(c).status();
+}
+
+absl::Status MonitoringDesk::ExportHeadlines(Metrics& metrics) {
+  static const struct {
+    const char* name;
+    const char* help;
+  } kGauges[] = {
+      {"simpul_agency_ikm", "IKM of the agency's units this year (WIB)"},
+      {"simpul_agency_survey_respondents", "survey respondents this year"},
+      {"simpul_agency_delivery_on_time_share", "percent of applications completed on time"},
+      {"simpul_agency_complaints_received", "complaints received this year"},
+      {"simpul_agency_complaints_resolved_on_time_share",
+       "percent of resolved complaints resolved within their deadline"},
+      {"simpul_agency_complaints_open_backlog", "complaints filed this year still open"},
+  };
+  for (const auto& g : kGauges) metrics.Describe(g.name, Metrics::Type::kGauge, g.help);
+  ASSIGN_OR_RETURN(Counters directory, store_.Read(kAgencyDirectory));
+  if (directory.empty()) return absl::OkStatus();
+  const std::string year = PeriodKeys(clock_.Now()).back();  // "2026-Y"
+  std::vector<std::string> agencies;
+  std::vector<std::string> buckets;
+  for (const auto& [agency, unused] : directory) {
+    agencies.push_back(agency);
+    buckets.push_back(BucketKey(absl::StrCat("a:", agency), year));
+  }
+  ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
+  for (size_t i = 0; i < agencies.size(); ++i) {
+    const MetricLabels labels = {{"agency", agencies[i]}};
+    const Counters& c = counters[i];
+    auto counter = [&c](const char* field) -> double {
+      auto it = c.find(field);
+      return it == c.end() ? 0 : static_cast<double>(it->second);
+    };
+    auto set_metric = [&](const char* name, v1::Metric metric) {
+      if (auto value = MetricValue(metric, c)) metrics.Set(name, labels, *value / 100.0);
+    };
+    set_metric("simpul_agency_ikm", v1::METRIC_IKM);
+    set_metric("simpul_agency_delivery_on_time_share", v1::METRIC_DELIVERY_ON_TIME_SHARE);
+    set_metric("simpul_agency_complaints_resolved_on_time_share",
+               v1::METRIC_COMPLAINTS_RESOLVED_ON_TIME_SHARE);
+    metrics.Set("simpul_agency_survey_respondents", labels, counter("s.n"));
+    metrics.Set("simpul_agency_complaints_received", labels, counter("c.recv"));
+    metrics.Set("simpul_agency_complaints_open_backlog", labels, counter("c.open"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MonitoringDesk::RefreshRanks(const UnitInfo& unit,
                                           const std::set<std::string>& period_keys) {
   if (unit.unit_id.empty() || period_keys.empty()) return absl::OkStatus();
@@ -159,6 +216,7 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
   for (const auto& [unit_id, periods] : touched) {
     RETURN_IF_ERROR(RefreshRanks(*units[unit_id], periods));
   }
+  for (const auto& [unit_id, unit] : units) RETURN_IF_ERROR(NoteAgency(unit->agency_id));
   return response;
 }
 
@@ -262,6 +320,7 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
   for (const auto& [unit_id, touched_unit] : touched) {
     RETURN_IF_ERROR(RefreshRanks(touched_unit.first, touched_unit.second));
   }
+  for (const auto& [id, route] : routes) RETURN_IF_ERROR(NoteAgency(route->agency_id));
   return response;
 }
 
@@ -306,6 +365,7 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
       periods.insert(std::move(key));
     }
     RETURN_IF_ERROR(RefreshRanks(holder, periods));
+    RETURN_IF_ERROR(NoteAgency(holder.agency_id));
   }
   return absl::OkStatus();
 }

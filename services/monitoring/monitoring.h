@@ -18,6 +18,7 @@
 #include "common/calendar.h"
 #include "common/clock.h"
 #include "common/identity.h"
+#include "common/metrics.h"
 #include "services/complaints/routing.h"
 #include "services/monitoring/aggregates.h"
 #include "services/monitoring/store.h"
@@ -56,8 +57,17 @@ class MonitoringDesk {
   // how many it moved.
   absl::StatusOr<int> SweepOverdue();
 
+  // ExportHeadlines sets the headline figures of every agency with data for the current year
+  // (WIB) as Prometheus gauges labelled by agency (not by unit, to bound the series):
+  // simpul_agency_ikm, simpul_agency_survey_respondents, simpul_agency_delivery_on_time_share,
+  // simpul_agency_complaints_received, simpul_agency_complaints_resolved_on_time_share,
+  // simpul_agency_complaints_open_backlog.
+  absl::Status ExportHeadlines(Metrics& metrics);
+
  private:
   absl::StatusOr<UnitInfo> Unit(const std::string& unit_id);
+  // NoteAgency records once that `agency_id` has data (the directory ExportHeadlines reads).
+  absl::Status NoteAgency(const std::string& agency_id);
   // RefreshRanks recomputes the unit's ranking values for the given period keys.
   absl::Status RefreshRanks(const UnitInfo& unit, const std::set<std::string>& period_keys);
   absl::StatusOr<v1::Figures> FiguresOf(const v1::Scope& scope, const v1::Period& period,

@@ -20,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
@@ -1303,6 +1304,47 @@ TEST_F(MonitoringE2ETest, Health) {
   EXPECT_EQ(WEXITSTATUS(*status), 0) << monitoring_->Log();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   EXPECT_THAT(monitoring_->Log(), HasSubstr("simpul-monitoring stopped"));
+}
+
+}  // namespace
+}  // namespace simpul::monitoring
+
+namespace simpul::monitoring {
+namespace {
+
+// Metrics fetches the admin port's Prometheus exposition with curl.
+std::string FetchMetrics(int admin_port) {
+  std::string out;
+  const std::string cmd =
+      absl::StrCat("curl -s --max-time 2 http://127.0.0.1:", admin_port, "/metrics");
+  if (FILE* pipe = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+    pclose(pipe);
+  }
+  return out;
+}
+
+TEST_F(MonitoringE2ETest, HeadlineFiguresPerAgencyInPrometheus) {
+  // Two questionnaires answered 4 everywhere, an hour ago: this year's agency IKM is 100.00.
+  const absl::Time t = absl::Now() - absl::Hours(1);
+  MustSubmit(pp_admin_, {Response("headline-1", kPpUnit, t, {4, 4, 4, 4, 4, 4, 4, 4, 4}),
+                         Response("headline-2", kPpUnit, t, {4, 4, 4, 4, 4, 4, 4, 4, 4})});
+  const std::string want_ikm = absl::StrCat("simpul_agency_ikm{agency=\"", kPp, "\"} 100\n");
+  const std::string want_n =
+      absl::StrCat("simpul_agency_survey_respondents{agency=\"", kPp, "\"} 2\n");
+  std::string metrics;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    metrics = FetchMetrics(admin_port_);
+    if (absl::StrContains(metrics, want_ikm) && absl::StrContains(metrics, want_n)) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_THAT(metrics, ::testing::HasSubstr(want_ikm));
+  EXPECT_THAT(metrics, ::testing::HasSubstr(want_n));
+  // Labelled by agency only: no per-unit series.
+  EXPECT_THAT(metrics, ::testing::Not(::testing::HasSubstr("unit=\"")));
 }
 
 }  // namespace
