@@ -1,6 +1,6 @@
 // MonitoringGrpcService is the thin gRPC adapter of simpul-monitoring: every unary RPC
 // verifies the caller's identity token and runs the matching MonitoringDesk method on the
-// executor. Watch is not served yet (UNIMPLEMENTED).
+// executor; Watch streams are served by the WatchHub.
 #ifndef SIMPUL_SERVICES_MONITORING_GRPC_SERVICE_H_
 #define SIMPUL_SERVICES_MONITORING_GRPC_SERVICE_H_
 
@@ -9,6 +9,7 @@
 #include "common/identity.h"
 #include "common/unary_call.h"
 #include "services/monitoring/monitoring.h"
+#include "services/monitoring/watch.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 
 namespace simpul::monitoring {
@@ -23,9 +24,9 @@ namespace simpul::monitoring {
 class MonitoringGrpcService final : public v1::Monitoring::CallbackService {
  public:
   // `signer` may be null: then every call is public and identity tokens are rejected.
-  MonitoringGrpcService(MonitoringDesk& desk, Executor& executor, const IdentitySigner* signer,
-                        const Clock& clock)
-      : desk_(desk), executor_(executor), signer_(signer), clock_(clock) {}
+  MonitoringGrpcService(MonitoringDesk& desk, WatchHub& hub, Executor& executor,
+                        const IdentitySigner* signer, const Clock& clock)
+      : desk_(desk), hub_(hub), executor_(executor), signer_(signer), clock_(clock) {}
 
   SIMPUL_MONITORING_UNARY(SubmitSurveyResponses)
   SIMPUL_MONITORING_UNARY(RecordDeliveries)
@@ -33,8 +34,12 @@ class MonitoringGrpcService final : public v1::Monitoring::CallbackService {
   SIMPUL_MONITORING_UNARY(RankUnits)
   SIMPUL_MONITORING_UNARY(GetTimeSeries)
 
+  grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* ctx,
+                                                     const v1::WatchRequest* req) override;
+
  private:
   MonitoringDesk& desk_;
+  WatchHub& hub_;
   Executor& executor_;
   const IdentitySigner* signer_;
   const Clock& clock_;

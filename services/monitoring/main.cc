@@ -78,7 +78,9 @@ int main(int argc, char** argv) {
   SystemClock clock;
   monitoring::MonitoringDesk desk(store, router, **calendars, clock, {});
   Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
-  monitoring::MonitoringGrpcService service(desk, executor, signer->get(), clock);
+  // Declared before the server host so that it outlives it (streams are freed with the hub).
+  monitoring::WatchHub hub(desk, absl::Milliseconds(250));
+  monitoring::MonitoringGrpcService service(desk, hub, executor, signer->get(), clock);
 
   Metrics metrics;
   // Complaint events: at-least-once from the consumer group, applied once by their event ids.
@@ -111,6 +113,7 @@ int main(int argc, char** argv) {
   host_options.admin_address = config->GetAddress("admin_listen");
   host_options.service_name = "simpul.monitoring.v1.Monitoring";
   host_options.drain_timeout = config->GetDuration("drain_timeout");
+  host_options.on_drain = [&hub] { hub.Stop(); };  // ends Watch streams: clients watch again
   ServiceHost host(host_options, &metrics);
   host.AddService(&service);
   host.SetReadinessCheck([&pool] { return pool.Ping(); });
@@ -120,6 +123,7 @@ int main(int argc, char** argv) {
   }
   router.Start();
   (*consumer)->Start();
+  hub.Start();
 
   // Background: headline figures per agency for Prometheus, open applications past their
   // promised time, and the holiday reload.

@@ -413,6 +413,17 @@ absl::StatusOr<v1::GetFiguresResponse> MonitoringDesk::GetFigures(
   return response;
 }
 
+absl::StatusOr<std::string> MonitoringDesk::WatchBucket(const v1::WatchRequest& req) {
+  FieldViolations v;
+  absl::StatusOr<std::string> scope = ScopeKey(req.scope(), "scope");
+  absl::StatusOr<std::string> period = PeriodKey(req.period(), clock_.Now(), "period");
+  for (const absl::Status& s : {scope.status(), period.status()}) {
+    if (!v.AddFrom(s)) return s;
+  }
+  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  return BucketKey(*scope, *period);
+}
+
 absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& caller,
                                                                 const v1::RankUnitsRequest& req) {
   FieldViolations v;

@@ -48,6 +48,11 @@ class MonitoringDesk {
                                                   const v1::RankUnitsRequest& req);
   absl::StatusOr<v1::GetTimeSeriesResponse> GetTimeSeries(const Id& caller,
                                                           const v1::GetTimeSeriesRequest& req);
+  // WatchBucket validates a Watch request and returns the bucket it watches.
+  absl::StatusOr<std::string> WatchBucket(const v1::WatchRequest& req);
+  // FiguresOf computes the figures of one bucket (GetFigures without the validation).
+  absl::StatusOr<v1::Figures> FiguresOf(const v1::Scope& scope, const v1::Period& period,
+                                        const std::string& bucket);
 
   // ApplyComplaintEvent applies one event of the complaint service's stream (the handler of
   // its consumer group). Applying the same event twice changes nothing.
@@ -70,8 +75,6 @@ class MonitoringDesk {
   absl::Status NoteAgency(const std::string& agency_id);
   // RefreshRanks recomputes the unit's ranking values for the given period keys.
   absl::Status RefreshRanks(const UnitInfo& unit, const std::set<std::string>& period_keys);
-  absl::StatusOr<v1::Figures> FiguresOf(const v1::Scope& scope, const v1::Period& period,
-                                        const std::string& bucket);
 
   AggregateStore& store_;
   complaints::Router& router_;

@@ -1349,3 +1349,42 @@ TEST_F(MonitoringE2ETest, HeadlineFiguresPerAgencyInPrometheus) {
 
 }  // namespace
 }  // namespace simpul::monitoring
+
+namespace simpul::monitoring {
+namespace {
+
+TEST_F(MonitoringE2ETest, WatchPushesFiguresWhenTheyChange) {
+  v1::WatchRequest req;
+  req.mutable_scope()->set_agency_id(kPp);
+  req.mutable_period()->set_kind(v1::PERIOD_KIND_YEAR);
+  req.mutable_period()->set_year(2026);
+  auto ctx = Ctx("");
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+  auto reader = stub_->Watch(ctx.get(), req);
+  v1::WatchResponse first;
+  ASSERT_TRUE(reader->Read(&first));  // the current figures, at once
+  const int64_t before = first.figures().survey().respondents();
+  const absl::Time t = absl::Now() - absl::Hours(1);
+  MustSubmit(pp_admin_, {Response("watch-test-1", kPpUnit, t, {4, 3, 4, 3, 4, 3, 4, 3, 4})});
+  v1::WatchResponse next;
+  ASSERT_TRUE(reader->Read(&next));  // pushed after the change (unchanged rounds send nothing)
+  EXPECT_EQ(next.figures().survey().respondents(), before + 1);
+  EXPECT_EQ(next.figures().scope().agency_id(), kPp);
+  ctx->TryCancel();
+  v1::WatchResponse ignored;
+  while (reader->Read(&ignored)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  // A future period is refused before the stream starts, naming the field.
+  req.mutable_period()->set_year(2099);
+  auto bad_ctx = Ctx("");
+  auto bad = stub_->Watch(bad_ctx.get(), req);
+  EXPECT_FALSE(bad->Read(&ignored));
+  grpc::Status status = bad->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("period"));
+}
+
+}  // namespace
+}  // namespace simpul::monitoring
