@@ -1,5 +1,6 @@
 #include "common/service_setup.h"
 
+#include <iostream>
 #include <string>
 #include <tuple>
 
@@ -34,6 +35,43 @@ RedisOptions RedisOptionsFromConfig(const Config& config) {
   options.pool_size = static_cast<int>(config.GetInt("redis_pool_size"));
   options.command_timeout = config.GetDuration("redis_timeout");
   return options;
+}
+
+std::optional<ServiceBasics> SetUpService(std::string_view env_prefix,
+                                          std::string_view service_name,
+                                          const std::vector<ConfigKey>& keys, int argc, char** argv,
+                                          char** envp, int* exit_code) {
+  auto config = Config::Parse(env_prefix, keys, argc, argv, envp);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    *exit_code = config.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 2;
+    return std::nullopt;
+  }
+  ConfigureLogging(*config, service_name);
+  auto signer = LoadIdentitySigner(*config);
+  if (!signer.ok()) {
+    Log(LogLevel::kError, std::string(signer.status().message()));
+    *exit_code = 2;
+    return std::nullopt;
+  }
+  return ServiceBasics{*std::move(config), *std::move(signer)};
+}
+
+ServiceHostOptions HostOptionsFromConfig(const Config& config, std::string service_name) {
+  ServiceHostOptions options;
+  options.listen_address = config.GetAddress("listen");
+  options.admin_address = config.GetAddress("admin_listen");
+  options.service_name = std::move(service_name);
+  options.drain_timeout = config.GetDuration("drain_timeout");
+  return options;
+}
+
+std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace simpul

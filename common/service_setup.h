@@ -4,12 +4,17 @@
 #define SIMPUL_COMMON_SERVICE_SETUP_H_
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/redis.h"
+#include "common/server.h"
+#include "grpcpp/grpcpp.h"
 
 namespace simpul {
 
@@ -22,6 +27,29 @@ absl::StatusOr<std::unique_ptr<IdentitySigner>> LoadIdentitySigner(const Config&
 
 // RedisOptionsFromConfig reads redis_addr, redis_pool_size and redis_timeout.
 RedisOptions RedisOptionsFromConfig(const Config& config);
+
+// ServiceBasics is what every service process sets up first: its validated configuration and
+// the identity signer (null without identity_key_file).
+struct ServiceBasics {
+  Config config;
+  std::unique_ptr<IdentitySigner> signer;
+};
+
+// SetUpService parses flags and SIMPUL_<env_prefix>_* variables against `keys`, configures
+// logging as `service_name` and loads the identity key. On failure (or --help) it prints why
+// and returns nullopt with the process exit code in *exit_code (0 for --help, 2 otherwise).
+std::optional<ServiceBasics> SetUpService(std::string_view env_prefix,
+                                          std::string_view service_name,
+                                          const std::vector<ConfigKey>& keys, int argc, char** argv,
+                                          char** envp, int* exit_code);
+
+// HostOptionsFromConfig fills the listen and admin addresses and the drain timeout of a
+// service host from the common keys.
+ServiceHostOptions HostOptionsFromConfig(const Config& config, std::string service_name);
+
+// KeepaliveChannel is a client channel to another Simpul service whose keepalive pings notice
+// a silently dropped connection under long-lived streams (e.g. the registry's change feed).
+std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address);
 
 }  // namespace simpul
 

@@ -2,6 +2,7 @@
 // SIMPUL_COMPLAINTS_* environment variables; run with --help for the list.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -58,17 +59,11 @@ int main(int argc, char** argv) {
                   .help = "complaint events retained on the stream (older ones are trimmed)",
                   .min_int = 1000,
                   .max_int = 1000000000});
-  auto config = Config::Parse("COMPLAINTS", keys, argc, argv, environ);
-  if (!config.ok()) {
-    std::cerr << config.status().message() << "\n";
-    return config.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 2;
-  }
-  ConfigureLogging(*config, "simpul-complaints");
-  auto signer = LoadIdentitySigner(*config);
-  if (!signer.ok()) {
-    Log(LogLevel::kError, std::string(signer.status().message()));
-    return 2;
-  }
+  int exit_code = 0;
+  std::optional<ServiceBasics> basics =
+      SetUpService("COMPLAINTS", "simpul-complaints", keys, argc, argv, environ, &exit_code);
+  if (!basics) return exit_code;
+  const Config* config = &basics->config;
   auto calendars = CalendarRegistry::Create(config->GetString("holidays_dir"));
   if (!calendars.ok()) {
     Log(LogLevel::kError, "holidays_dir: " + std::string(calendars.status().message()));
@@ -80,14 +75,8 @@ int main(int argc, char** argv) {
       &pool,
       complaints::RedisComplaintStore::Options{.stream_max_len = config->GetInt("stream_max_len")});
 
-  // Keepalive pings notice a silently dropped connection under the long-lived watch stream.
-  grpc::ChannelArguments registry_args;
-  registry_args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
-  registry_args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  registry_args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   complaints::RegistryRouter router(
-      grpc::CreateCustomChannel(config->GetAddress("registry_addr"),
-                                grpc::InsecureChannelCredentials(), registry_args),
+      KeepaliveChannel(config->GetAddress("registry_addr")),
       complaints::RegistryRouter::Options{.call_timeout = config->GetDuration("registry_timeout")});
 
   SystemClock clock;
@@ -96,14 +85,11 @@ int main(int argc, char** argv) {
   options.idempotency_ttl = config->GetDuration("idempotency_ttl");
   complaints::ComplaintDesk desk(store, router, **calendars, clock, options);
   Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
-  complaints::ComplaintsGrpcService service(desk, executor, signer->get(), clock);
+  complaints::ComplaintsGrpcService service(desk, executor, basics->signer.get(), clock);
 
   Metrics metrics;
-  ServiceHostOptions host_options;
-  host_options.listen_address = config->GetAddress("listen");
-  host_options.admin_address = config->GetAddress("admin_listen");
-  host_options.service_name = "simpul.complaints.v1.Complaints";
-  host_options.drain_timeout = config->GetDuration("drain_timeout");
+  ServiceHostOptions host_options =
+      HostOptionsFromConfig(*config, "simpul.complaints.v1.Complaints");
   ServiceHost host(host_options, &metrics);
   host.AddService(&service);
   host.SetReadinessCheck([&pool] { return pool.Ping(); });

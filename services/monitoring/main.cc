@@ -2,6 +2,7 @@
 // flags or SIMPUL_MONITORING_* environment variables; run with --help for the list.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -48,17 +49,11 @@ int main(int argc, char** argv) {
                   .default_value = "30s",
                   .help = "how often open applications past their promised time are counted "
                           "overdue"});
-  auto config = Config::Parse("MONITORING", keys, argc, argv, environ);
-  if (!config.ok()) {
-    std::cerr << config.status().message() << "\n";
-    return config.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 2;
-  }
-  ConfigureLogging(*config, "simpul-monitoring");
-  auto signer = LoadIdentitySigner(*config);
-  if (!signer.ok()) {
-    Log(LogLevel::kError, std::string(signer.status().message()));
-    return 2;
-  }
+  int exit_code = 0;
+  std::optional<ServiceBasics> basics =
+      SetUpService("MONITORING", "simpul-monitoring", keys, argc, argv, environ, &exit_code);
+  if (!basics) return exit_code;
+  const Config* config = &basics->config;
   auto calendars = CalendarRegistry::Create(config->GetString("holidays_dir"));
   if (!calendars.ok()) {
     Log(LogLevel::kError, "holidays_dir: " + std::string(calendars.status().message()));
@@ -67,20 +62,15 @@ int main(int argc, char** argv) {
 
   RedisPool pool(RedisOptionsFromConfig(*config));
   monitoring::RedisAggregateStore store(&pool, monitoring::RedisAggregateStore::Options{});
-  grpc::ChannelArguments registry_args;
-  registry_args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
-  registry_args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  registry_args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   complaints::RegistryRouter router(
-      grpc::CreateCustomChannel(config->GetAddress("registry_addr"),
-                                grpc::InsecureChannelCredentials(), registry_args),
+      KeepaliveChannel(config->GetAddress("registry_addr")),
       complaints::RegistryRouter::Options{.call_timeout = config->GetDuration("registry_timeout")});
   SystemClock clock;
   monitoring::MonitoringDesk desk(store, router, **calendars, clock, {});
   Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
   // Declared before the server host so that it outlives it (streams are freed with the hub).
   monitoring::WatchHub hub(desk, absl::Milliseconds(250));
-  monitoring::MonitoringGrpcService service(desk, hub, executor, signer->get(), clock);
+  monitoring::MonitoringGrpcService service(desk, hub, executor, basics->signer.get(), clock);
 
   Metrics metrics;
   // Complaint events: at-least-once from the consumer group, applied once by their event ids.
@@ -108,11 +98,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  ServiceHostOptions host_options;
-  host_options.listen_address = config->GetAddress("listen");
-  host_options.admin_address = config->GetAddress("admin_listen");
-  host_options.service_name = "simpul.monitoring.v1.Monitoring";
-  host_options.drain_timeout = config->GetDuration("drain_timeout");
+  ServiceHostOptions host_options =
+      HostOptionsFromConfig(*config, "simpul.monitoring.v1.Monitoring");
   host_options.on_drain = [&hub] { hub.Stop(); };  // ends Watch streams: clients watch again
   ServiceHost host(host_options, &metrics);
   host.AddService(&service);

@@ -2,6 +2,7 @@
 // environment variables; run with --help for the list.
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "common/config.h"
 #include "common/logging.h"
@@ -31,17 +32,11 @@ int main(int argc, char** argv) {
                   .help = "change-feed events retained in Redis (older ones are trimmed)",
                   .min_int = 1000,
                   .max_int = 1000000000});
-  auto config = Config::Parse("REGISTRY", keys, argc, argv, environ);
-  if (!config.ok()) {
-    std::cerr << config.status().message() << "\n";
-    return config.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 2;
-  }
-  ConfigureLogging(*config, "simpul-registry");
-  auto signer = LoadIdentitySigner(*config);
-  if (!signer.ok()) {
-    Log(LogLevel::kError, std::string(signer.status().message()));
-    return 2;
-  }
+  int exit_code = 0;
+  std::optional<ServiceBasics> basics =
+      SetUpService("REGISTRY", "simpul-registry", keys, argc, argv, environ, &exit_code);
+  if (!basics) return exit_code;
+  const Config* config = &basics->config;
   RedisPool pool(RedisOptionsFromConfig(*config));
 
   registry::RedisRegistryStore store(
@@ -53,14 +48,10 @@ int main(int argc, char** argv) {
                                     static_cast<int>(config->GetInt("review_interval_months"))});
   registry::ChangeFeedHub hub(store);
   Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
-  registry::RegistryGrpcService service(domain, store, hub, executor, signer->get(), clock);
+  registry::RegistryGrpcService service(domain, store, hub, executor, basics->signer.get(), clock);
 
   Metrics metrics;
-  ServiceHostOptions host_options;
-  host_options.listen_address = config->GetAddress("listen");
-  host_options.admin_address = config->GetAddress("admin_listen");
-  host_options.service_name = "simpul.registry.v1.Registry";
-  host_options.drain_timeout = config->GetDuration("drain_timeout");
+  ServiceHostOptions host_options = HostOptionsFromConfig(*config, "simpul.registry.v1.Registry");
   host_options.on_drain = [&hub] { hub.Stop(); };  // ends watch streams: clients resume later
   ServiceHost host(host_options, &metrics);
   host.AddService(&service);
