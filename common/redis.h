@@ -129,6 +129,21 @@ class RedisPool {
   std::string last_connect_error_ ABSL_GUARDED_BY(mu_);
 };
 
+// kLuaBytewiseLess defines less(a, b) for Lua scripts: the bytewise string order of sorted-set
+// members (Lua's `<` on strings follows the server's collation locale). Prepend it to a
+// script that compares ids.
+inline constexpr char kLuaBytewiseLess[] = R"lua(
+local function less(a, b)
+  if a == b then return false end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+)lua";
+
 // Reply accessors for parsing results; nullopt when the reply is not of the expected kind.
 // ReplyString: the text of a string or status reply. ReplyInt: an integer reply or a decimal
 // string. ReplyScore: a sorted-set score holding a whole number.

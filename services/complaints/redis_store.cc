@@ -83,16 +83,8 @@ return {1, event_id}
 // reads the page. Returns {exhausted (1: nothing in the window beyond the page), id, score, ...}.
 // Lua's `<` on strings follows the server's collation locale, so ids are compared bytewise by
 // hand, the order of a sorted set.
+// It starts with kLuaBytewiseLess (common/redis.h).
 constexpr char kFindLua[] = R"lua(
-local function less(a, b)
-  if a == b then return false end
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
 local key = KEYS[1]
 local to = tonumber(ARGV[2])
 local limit = tonumber(ARGV[6])
@@ -145,7 +137,8 @@ const RedisScript& CommitScript() {
   return *script;
 }
 const RedisScript& FindScript() {
-  static const RedisScript* const script = new RedisScript(kFindLua);
+  static const RedisScript* const script =
+      new RedisScript(std::string(kLuaBytewiseLess) + kFindLua);
   return *script;
 }
 const RedisScript& FetchScript() {

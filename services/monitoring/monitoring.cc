@@ -53,12 +53,20 @@ constexpr v1::Metric kRankedMetrics[] = {v1::METRIC_IKM, v1::METRIC_DELIVERY_ON_
                                          v1::METRIC_COMPLAINTS_RESOLVED_ON_TIME_SHARE,
                                          v1::METRIC_COMPLAINTS_RECEIVED, v1::METRIC_AVERAGE_RATING};
 
-std::string Hundredths(int64_t value) {
-  const bool negative = value < 0;
-  const int64_t abs = negative ? -value : value;
-  std::string frac = absl::StrCat(abs % 100);
-  if (frac.size() < 2) frac = "0" + frac;
-  return absl::StrCat(negative ? "-" : "", abs / 100, ".", frac);
+std::string Hundredths(int64_t value) { return Decimal2{value}.ToString(); }
+
+// CheckBucket validates a scope and a period (named `period_field`) into `v` and returns the
+// bucket they name ("" when a field is bad); an error that is not about a field is returned.
+absl::StatusOr<std::string> CheckBucket(FieldViolations& v, const v1::Scope& scope,
+                                        const v1::Period& period, std::string_view period_field,
+                                        absl::Time now) {
+  absl::StatusOr<std::string> scope_key = ScopeKey(scope, "scope");
+  absl::StatusOr<std::string> period_key = PeriodKey(period, now, period_field);
+  for (const absl::Status& s : {scope_key.status(), period_key.status()}) {
+    if (!v.AddFrom(s)) return s;
+  }
+  if (!scope_key.ok() || !period_key.ok()) return std::string();
+  return BucketKey(*scope_key, *period_key);
 }
 
 }  // namespace
@@ -401,27 +409,20 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
 absl::StatusOr<v1::GetFiguresResponse> MonitoringDesk::GetFigures(
     const Identity& caller, const v1::GetFiguresRequest& req) {
   FieldViolations v;
-  absl::StatusOr<std::string> scope = ScopeKey(req.scope(), "scope");
-  absl::StatusOr<std::string> period = PeriodKey(req.period(), clock_.Now(), "period");
-  for (const absl::Status& s : {scope.status(), period.status()}) {
-    if (!v.AddFrom(s)) return s;
-  }
+  ASSIGN_OR_RETURN(std::string bucket,
+                   CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
   RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   v1::GetFiguresResponse response;
-  ASSIGN_OR_RETURN(*response.mutable_figures(),
-                   FiguresOf(req.scope(), req.period(), BucketKey(*scope, *period)));
+  ASSIGN_OR_RETURN(*response.mutable_figures(), FiguresOf(req.scope(), req.period(), bucket));
   return response;
 }
 
 absl::StatusOr<std::string> MonitoringDesk::WatchBucket(const v1::WatchRequest& req) {
   FieldViolations v;
-  absl::StatusOr<std::string> scope = ScopeKey(req.scope(), "scope");
-  absl::StatusOr<std::string> period = PeriodKey(req.period(), clock_.Now(), "period");
-  for (const absl::Status& s : {scope.status(), period.status()}) {
-    if (!v.AddFrom(s)) return s;
-  }
+  ASSIGN_OR_RETURN(std::string bucket,
+                   CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
   RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  return BucketKey(*scope, *period);
+  return bucket;
 }
 
 absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& caller,
@@ -431,11 +432,8 @@ absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& 
       req.scope().scope_case() != v1::Scope::kRegionCodePrefix) {
     v.Add("scope", "rank the units of an agency (agency_id) or a region (region_code_prefix)");
   }
-  absl::StatusOr<std::string> scope = ScopeKey(req.scope(), "scope");
-  absl::StatusOr<std::string> period = PeriodKey(req.period(), clock_.Now(), "period");
-  for (const absl::Status& s : {scope.status(), period.status()}) {
-    if (!v.AddFrom(s)) return s;
-  }
+  ASSIGN_OR_RETURN(std::string bucket,
+                   CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
   if (req.metric() == v1::METRIC_UNSPECIFIED || !v1::Metric_IsValid(req.metric())) {
     v.Add("metric", absl::StrCat("name the metric to rank by, got ", req.metric()));
   }
@@ -444,8 +442,7 @@ absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& 
   }
   RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   ASSIGN_OR_RETURN(auto ranked,
-                   store_.TopRanks(RankingName(BucketKey(*scope, *period), req.metric()),
-                                   req.limit(), req.bottom()));
+                   store_.TopRanks(RankingName(bucket, req.metric()), req.limit(), req.bottom()));
   v1::RankUnitsResponse response;
   for (const auto& [unit, value] : ranked) {
     auto* r = response.add_units();

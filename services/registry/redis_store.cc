@@ -79,20 +79,6 @@ end
 return out
 )lua";
 
-// kBytewiseLessLua defines less(a, b), the bytewise string order ZRANGEBYLEX uses: Lua's `<`
-// on strings follows the server's collation locale. Scripts that compare ids start with it.
-constexpr char kBytewiseLessLua[] = R"lua(
-local function less(a, b)
-  if a == b then return false end
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
-)lua";
-
 // kSearchLua finds ids: KEYS = the index keys of every group, group after group;
 // ARGV = [after id ("" from the start), limit, max ids examined, batch, group count,
 //         keys per group...].
@@ -221,12 +207,12 @@ const RedisScript& FetchScript() {
 }
 const RedisScript& SearchScript() {
   static const RedisScript* const script =
-      new RedisScript(std::string(kBytewiseLessLua) + kSearchLua);
+      new RedisScript(std::string(kLuaBytewiseLess) + kSearchLua);
   return *script;
 }
 const RedisScript& ReviewDueScript() {
   static const RedisScript* const script =
-      new RedisScript(std::string(kBytewiseLessLua) + kReviewDueLua);
+      new RedisScript(std::string(kLuaBytewiseLess) + kReviewDueLua);
   return *script;
 }
 
