@@ -35,7 +35,8 @@
 //              T2 is not after the promised time (second resolution, Deadline::Missed),
 //              d.h.<k> +1 for the duration in minutes (rounded up);
 //              "delivery:<unit>:<app>:closed" on T1 buckets: d.open -1, or d.overdue -1 when
-//              the sweep had already moved it to overdue (RemoveOpen returned false).
+//              the sweep had already moved it to overdue. The caller builds both variants
+//              and the store's RemoveOpen applies the right one atomically.
 //              When T1 and T2 buckets are equal the two are merged under the "completed" key.
 //
 // COMPLAINT RULES (one ComplaintEvent per state change; dedup "complaint-event:<event id>")

@@ -291,25 +291,20 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
     ASSIGN_OR_RETURN(Deadline promised,
                      PromisedTime(*calendar, received, promise, route.time_zone));
     const std::string open_key = DeliveryOpenKey(unit, d.application_id());
+    // Two atomic store steps, each safe to repeat: the receipt with its open entry, then the
+    // completion with the closing of that entry (which of the open counts it decrements is
+    // decided in the store, by whether the sweep already made the application overdue).
     ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceived(d, unit, now));
-    ASSIGN_OR_RETURN(bool newly_received, store_.Apply(receipt));
-    bool applied = newly_received;
-    if (!d.has_completed_time()) {
-      if (newly_received) {
-        ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
-        RETURN_IF_ERROR(store_.AddOpen(open_key, promised.time, overdue));
-      }
-    } else {
-      // Completed: if the application was waiting as open, it is no longer; if it was not
-      // there, it had already been counted overdue — unless it was received just now.
-      ASSIGN_OR_RETURN(bool was_waiting, store_.RemoveOpen(open_key));
-      const bool was_overdue = !newly_received && !was_waiting;
-      ASSIGN_OR_RETURN(std::vector<Contribution> done,
-                       DeliveryCompleted(d, unit, promised, was_overdue, now));
-      for (const Contribution& c : done) {
-        ASSIGN_OR_RETURN(bool a, store_.Apply(c));
-        applied = applied || a;
-      }
+    ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
+    ASSIGN_OR_RETURN(bool applied, store_.AddOpen(receipt, open_key, promised.time, overdue));
+    if (d.has_completed_time()) {
+      ASSIGN_OR_RETURN(std::vector<Contribution> if_waiting,
+                       DeliveryCompleted(d, unit, promised, /*was_overdue=*/false, now));
+      ASSIGN_OR_RETURN(std::vector<Contribution> if_overdue,
+                       DeliveryCompleted(d, unit, promised, /*was_overdue=*/true, now));
+      ASSIGN_OR_RETURN(AggregateStore::Removed removed,
+                       store_.RemoveOpen(open_key, if_waiting, if_overdue));
+      applied = applied || removed.applied;
     }
     if (applied) {
       response.set_applied(response.applied() + 1);

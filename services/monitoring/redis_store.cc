@@ -131,24 +131,50 @@ local function check_types(types)
 end
 )lua";
 
-// kAddOpenBody queues an application: KEYS = [open, open:c]; ARGV = [due score, key,
-// serialized contribution].
+// kAddOpenBody applies a receipt and queues its application when the receipt is new:
+// KEYS = [open, open:c, receipt keys]; ARGV = [dedup TTL, due score, application key,
+// serialized overdue contribution, receipt args]. Returns 1 when the receipt was new.
 constexpr char kAddOpenBody[] = R"lua(
 local err = check_types({'zset', 'hash'})
 if err then return redis.error_reply(err) end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+err = check(3, 5)
+if err then return redis.error_reply(err) end
+apply(3, 5, ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 return 1
 )lua";
 
-// kRemoveOpenBody dequeues an application: KEYS = [open, open:c]; ARGV = [key]. Returns 1 when
-// it was queued.
+// kRemoveOpenBody dequeues an application and applies one of two lists of contributions:
+//   KEYS = [open, open:c, keys of each contribution, waiting list first]
+//   ARGV = [dedup TTL, application key, waiting count, overdue count, args per contribution]
+// The waiting list applies when the application was queued, the overdue list otherwise.
+// Returns {1 if it was queued else 0, number of contributions applied}.
 constexpr char kRemoveOpenBody[] = R"lua(
 local err = check_types({'zset', 'hash'})
 if err then return redis.error_reply(err) end
-local n = redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-return n
+local waiting = redis.call('ZSCORE', KEYS[1], ARGV[2]) ~= false
+local nw, no = tonumber(ARGV[3]), tonumber(ARGV[4])
+local chosen = {}
+local k, a = 3, 5
+for i = 1, nw + no do
+  local nb, ninc = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  if (i <= nw) == waiting then chosen[#chosen + 1] = {k, a} end
+  k = k + 1 + nb
+  a = a + 2 + 2 * ninc
+end
+for _, c in ipairs(chosen) do
+  if redis.call('EXISTS', KEYS[c[1]]) == 0 then
+    err = check(c[1], c[2])
+    if err then return redis.error_reply(err) end
+  end
+end
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[2])
+local applied = 0
+for _, c in ipairs(chosen) do applied = applied + apply(c[1], c[2], ARGV[1]) end
+return {waiting and 1 or 0, applied}
 )lua";
 
 // kSetRanksBody sets scores: KEYS = [ranking key per update]; ARGV = [score, unit per update].
@@ -193,12 +219,13 @@ const RedisScript& SweepScript() {
   return *script;
 }
 const RedisScript& AddOpenScript() {
-  static const RedisScript* const script = new RedisScript(absl::StrCat(kTypesLib, kAddOpenBody));
+  static const RedisScript* const script =
+      new RedisScript(absl::StrCat(kApplyLib, kTypesLib, kAddOpenBody));
   return *script;
 }
 const RedisScript& RemoveOpenScript() {
   static const RedisScript* const script =
-      new RedisScript(absl::StrCat(kTypesLib, kRemoveOpenBody));
+      new RedisScript(absl::StrCat(kApplyLib, kTypesLib, kRemoveOpenBody));
   return *script;
 }
 const RedisScript& SetRanksScript() {
@@ -487,23 +514,45 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisAggregateStore
   return out;
 }
 
-absl::Status RedisAggregateStore::AddOpen(std::string_view application_key, absl::Time due,
-                                          const Contribution& when_overdue) {
+absl::StatusOr<bool> RedisAggregateStore::AddOpen(const Contribution& receipt,
+                                                  std::string_view application_key, absl::Time due,
+                                                  const Contribution& when_overdue) {
   if (application_key.empty()) return absl::InvalidArgumentError("open: application key is empty");
+  RETURN_IF_ERROR(Validate(receipt, "receipt"));
   RETURN_IF_ERROR(Validate(when_overdue, "open"));
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(AddOpenScript(), {Key("open"), Key("open:c")},
-                                                 {DueScore(due), std::string(application_key),
-                                                  SerializeContribution(when_overdue)}));
-  return ErrorFromReply(reply, "add open");
+  std::vector<std::string> keys = {Key("open"), Key("open:c")};
+  std::vector<std::string> args = {DedupTtlMs(), DueScore(due), std::string(application_key),
+                                   SerializeContribution(when_overdue)};
+  AppendContribution(receipt, &keys, &args);
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(AddOpenScript(), keys, args));
+  RETURN_IF_ERROR(ErrorFromReply(reply, "add open"));
+  std::optional<int64_t> added = ReplyInt(reply);
+  if (!added || (*added != 0 && *added != 1)) return MalformedReply("add open script");
+  return *added == 1;
 }
 
-absl::StatusOr<bool> RedisAggregateStore::RemoveOpen(std::string_view application_key) {
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveOpenScript(), {Key("open"), Key("open:c")},
-                                                 {std::string(application_key)}));
+absl::StatusOr<AggregateStore::Removed> RedisAggregateStore::RemoveOpen(
+    std::string_view application_key, const std::vector<Contribution>& if_waiting,
+    const std::vector<Contribution>& if_overdue) {
+  std::vector<std::string> keys = {Key("open"), Key("open:c")};
+  std::vector<std::string> args = {DedupTtlMs(), std::string(application_key),
+                                   absl::StrCat(if_waiting.size()),
+                                   absl::StrCat(if_overdue.size())};
+  for (const auto* list : {&if_waiting, &if_overdue}) {
+    for (const Contribution& c : *list) {
+      RETURN_IF_ERROR(Validate(c, "close"));
+      AppendContribution(c, &keys, &args);
+    }
+  }
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveOpenScript(), keys, args));
   RETURN_IF_ERROR(ErrorFromReply(reply, "remove open"));
-  std::optional<int64_t> removed = ReplyInt(reply);
-  if (!removed) return MalformedReply("remove open script");
-  return *removed == 1;
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
+    return MalformedReply("remove open script");
+  }
+  std::optional<int64_t> waiting = ReplyInt(reply.elements[0]);
+  std::optional<int64_t> applied = ReplyInt(reply.elements[1]);
+  if (!waiting || !applied) return MalformedReply("remove open script");
+  return Removed{.was_waiting = *waiting == 1, .applied = *applied > 0};
 }
 
 absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {

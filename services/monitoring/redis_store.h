@@ -72,11 +72,14 @@ class RedisAggregateStore final : public AggregateStore {
                                                                         int limit,
                                                                         bool ascending) override;
 
-  // AddOpen replaces any earlier entry of the application. INVALID_ARGUMENT for an empty
-  // application key or a contribution Apply would reject.
-  absl::Status AddOpen(std::string_view application_key, absl::Time due,
-                       const Contribution& when_overdue) override;
-  absl::StatusOr<bool> RemoveOpen(std::string_view application_key) override;
+  // AddOpen: INVALID_ARGUMENT for an empty application key or a contribution Apply would
+  // reject; INTERNAL (nothing written) as for Apply.
+  absl::StatusOr<bool> AddOpen(const Contribution& receipt, std::string_view application_key,
+                               absl::Time due, const Contribution& when_overdue) override;
+  // RemoveOpen: INVALID_ARGUMENT for a contribution Apply would reject (in either list).
+  absl::StatusOr<Removed> RemoveOpen(std::string_view application_key,
+                                     const std::vector<Contribution>& if_waiting,
+                                     const std::vector<Contribution>& if_overdue) override;
   // SweepOpen reads up to `limit` due applications, then in one script re-checks that each is
   // still queued, due and holds the same contribution, and for each such one applies it like
   // Apply (nothing when its dedup key was seen before) and dequeues it. Returns how many it

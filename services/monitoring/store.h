@@ -69,15 +69,30 @@ class AggregateStore {
       std::string_view ranking, int limit, bool ascending) = 0;
 
   // Open deliveries: an application waiting past its promised time moves from "open" to
-  // "open overdue". AddOpen records an open application's due instant with the contribution
-  // to apply when it passes (e.g. d.open -1, d.overdue +1 on its buckets). RemoveOpen forgets
-  // it when it completes: true when it was still waiting (not yet overdue), false when the
-  // sweep had already applied its overdue contribution (or it was never added). SweepOpen
-  // applies the contribution of up to `limit` applications due by `at` and forgets them, each
-  // atomically with respect to RemoveOpen, and returns how many it applied.
-  virtual absl::Status AddOpen(std::string_view application_key, absl::Time due,
-                               const Contribution& when_overdue) = 0;
-  virtual absl::StatusOr<bool> RemoveOpen(std::string_view application_key) = 0;
+  // "open overdue". Each step is ONE atomic store operation, so a crash between steps never
+  // leaves an application counted open with nothing to make it overdue, nor a completion
+  // counted against the wrong open count.
+  //
+  // AddOpen applies `receipt` (like Apply) and, only when the receipt is new, queues the
+  // application in the same step: its due instant and `when_overdue`, the contribution to
+  // apply when the promise passes (e.g. d.open -1, d.overdue +1 on its buckets). Returns
+  // whether the receipt was new. A later AddOpen with another (new) receipt replaces the
+  // queued entry.
+  virtual absl::StatusOr<bool> AddOpen(const Contribution& receipt,
+                                       std::string_view application_key, absl::Time due,
+                                       const Contribution& when_overdue) = 0;
+  // RemoveOpen ends an application: in one step it dequeues it and applies `if_waiting` when
+  // it was still queued (not yet overdue), else `if_overdue` (the sweep already applied its
+  // overdue contribution, or it was never queued); each contribution once by its dedup key.
+  struct Removed {
+    bool was_waiting = false;
+    bool applied = false;  // some chosen contribution was new
+  };
+  virtual absl::StatusOr<Removed> RemoveOpen(std::string_view application_key,
+                                             const std::vector<Contribution>& if_waiting,
+                                             const std::vector<Contribution>& if_overdue) = 0;
+  // SweepOpen applies the overdue contribution of up to `limit` applications due by `at` and
+  // forgets them, each atomically with respect to RemoveOpen, and returns how many it applied.
   virtual absl::StatusOr<int> SweepOpen(absl::Time at, int limit) = 0;
 };
 

@@ -85,15 +85,21 @@ class RedisAggregateStoreTest : public ::testing::Test {
     return top.ok() ? *top : Ranked{};
   }
 
+  // Receipt is a new receipt each call (its own dedup key), counted in bucket "receipts".
+  Contribution Receipt() {
+    return Make(absl::StrCat("receipt-", ++receipts_), {"receipts"}, {{"r", 1}});
+  }
+
   void MustAddOpen(const std::string& app, absl::Time due, const Contribution& c) {
-    absl::Status status = store_->AddOpen(app, due, c);
-    EXPECT_TRUE(status.ok()) << status;
+    absl::StatusOr<bool> added = store_->AddOpen(Receipt(), app, due, c);
+    ASSERT_TRUE(added.ok()) << added.status();
+    EXPECT_TRUE(*added);
   }
 
   bool MustRemoveOpen(const std::string& app) {
-    absl::StatusOr<bool> removed = store_->RemoveOpen(app);
+    absl::StatusOr<AggregateStore::Removed> removed = store_->RemoveOpen(app, {}, {});
     EXPECT_TRUE(removed.ok()) << removed.status();
-    return removed.ok() && *removed;
+    return removed.ok() && removed->was_waiting;
   }
 
   int MustSweep(absl::Time at, int limit = 100) {
@@ -129,6 +135,7 @@ class RedisAggregateStoreTest : public ::testing::Test {
   std::unique_ptr<simpul::testing::RedisServer> server_;
   std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<RedisAggregateStore> store_;
+  int receipts_ = 0;
 };
 
 TEST_F(RedisAggregateStoreTest, ApplyAddsEveryIncrementToEveryBucket) {
@@ -270,10 +277,14 @@ TEST_F(RedisAggregateStoreTest, InvalidContributionsWriteNothing) {
   for (const Contribution& c : bad) {
     absl::StatusOr<bool> r = store_->Apply(c);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
-    absl::Status open = store_->AddOpen("app", kT0, c);
+    absl::Status open = store_->AddOpen(Receipt(), "app", kT0, c).status();
     EXPECT_EQ(open.code(), absl::StatusCode::kInvalidArgument) << open;
+    open = store_->AddOpen(c, "app", kT0, Overdue("x")).status();
+    EXPECT_EQ(open.code(), absl::StatusCode::kInvalidArgument) << open;
+    absl::Status close = store_->RemoveOpen("app", {Overdue("x")}, {c}).status();
+    EXPECT_EQ(close.code(), absl::StatusCode::kInvalidArgument) << close;
   }
-  absl::Status open = store_->AddOpen("", kT0, Overdue("x"));
+  absl::Status open = store_->AddOpen(Receipt(), "", kT0, Overdue("x")).status();
   EXPECT_EQ(open.code(), absl::StatusCode::kInvalidArgument) << open;
   EXPECT_EQ(store_->SetRanks({{{"r"}, "", 1}}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->SetRanks({{{"r"}, "u", 1}, {{""}, "u", 1}}).code(),
@@ -477,10 +488,11 @@ TEST_F(RedisAggregateStoreTest, RemoveOpenRacingSweepEndsEachApplicationOnce) {
       for (int n = 0; n < kApps; ++n) {
         const int i = (t % 2 == 0) ? n : kApps - 1 - n;
         if (i % kRemovers != t && i % 3 != 0) continue;  // some apps get several removers
-        absl::StatusOr<bool> r = store_->RemoveOpen(absl::StrCat("app-", i));
+        absl::StatusOr<AggregateStore::Removed> r =
+            store_->RemoveOpen(absl::StrCat("app-", i), {}, {});
         if (!r.ok()) {
           ++errors;
-        } else if (*r) {
+        } else if (r->was_waiting) {
           __atomic_add_fetch(&removed[i], 1, __ATOMIC_RELAXED);
         }
       }
@@ -598,8 +610,9 @@ TEST_F(RedisAggregateStoreTest, RedisDownIsUnavailable) {
   EXPECT_EQ(store_->ReadMany({"n|2026-Y"}).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_->SetRanks({{{"r"}, "u", 1}}).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_->TopRanks("r", 1, false).status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(store_->AddOpen("a", kT0, Overdue("a")).code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(store_->RemoveOpen("a").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->AddOpen(Receipt(), "a", kT0, Overdue("a")).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->RemoveOpen("a", {}, {}).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_->SweepOpen(kT0, 1).status().code(), absl::StatusCode::kUnavailable);
 }
 
@@ -614,6 +627,75 @@ TEST_F(RedisAggregateStoreTest, KeyPrefixSeparatesStores) {
   for (const auto& [key, value] : Snapshot()) {
     EXPECT_TRUE(absl::StartsWith(key, kPrefix) || absl::StartsWith(key, "other:{o}:")) << key;
   }
+}
+
+TEST_F(RedisAggregateStoreTest, AddOpenQueuesOnlyWithANewReceipt) {
+  const Contribution receipt = Make("recv:app-1", {"n|2026-M03"}, {{"d.recv", 1}, {"d.open", 1}});
+  absl::StatusOr<bool> first = store_->AddOpen(receipt, "app-1", kT0, Overdue("app-1"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(*first);
+  EXPECT_TRUE(MustRemoveOpen("app-1"));
+  // The same receipt again (a retried call) neither counts nor queues the application again.
+  absl::StatusOr<bool> again = store_->AddOpen(receipt, "app-1", kT0, Overdue("app-1"));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(Raw({"EXISTS", absl::StrCat(kPrefix, "open")}).integer, 0);
+  EXPECT_EQ(MustSweep(absl::InfiniteFuture()), 0);
+  EXPECT_THAT(MustRead("n|2026-M03"), ElementsAre(Pair("d.open", 1), Pair("d.recv", 1)));
+}
+
+TEST_F(RedisAggregateStoreTest, AddOpenIsAllOrNothing) {
+  // A corrupt counter in a receipt bucket: nothing is counted and nothing is queued.
+  Raw({"HSET", absl::StrCat(kPrefix, "b:n|2026-M03"), "d.open", "x"});
+  const auto before = Snapshot();
+  const Contribution receipt = Make("recv:app-1", {"u:a|2026-M03", "n|2026-M03"}, {{"d.open", 1}});
+  absl::StatusOr<bool> added = store_->AddOpen(receipt, "app-1", kT0, Overdue("app-1"));
+  EXPECT_EQ(added.status().code(), absl::StatusCode::kInternal) << added.status();
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(RedisAggregateStoreTest, RemoveOpenAppliesTheListOfTheApplicationsState) {
+  const Contribution closed_waiting = Make("closed:app", {"n|2026-M03"}, {{"d.open", -1}});
+  const Contribution closed_overdue = Make("closed:app", {"n|2026-M03"}, {{"d.overdue", -1}});
+  const Contribution done = Make("done:app", {"n|2026-M04"}, {{"d.done", 1}});
+
+  // Still waiting: the waiting list applies, once.
+  MustAddOpen("app-w", kT0 + absl::Hours(1), Overdue("app-w"));
+  absl::StatusOr<AggregateStore::Removed> r =
+      store_->RemoveOpen("app-w", {closed_waiting, done}, {closed_overdue, done});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->was_waiting);
+  EXPECT_TRUE(r->applied);
+  r = store_->RemoveOpen("app-w", {closed_waiting, done}, {closed_overdue, done});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->was_waiting);
+  EXPECT_FALSE(r->applied);  // same dedup keys: nothing new
+  EXPECT_EQ(MustRead("n|2026-M03").at("d.open"), -1);
+  EXPECT_EQ(MustRead("n|2026-M03").count("d.overdue"), 0u);
+  EXPECT_EQ(MustRead("n|2026-M04").at("d.done"), 1);
+
+  // Swept to overdue first: the overdue list applies.
+  const Contribution closed_overdue2 = Make("closed:app2", {"n|2026-M05"}, {{"d.overdue", -1}});
+  const Contribution closed_waiting2 = Make("closed:app2", {"n|2026-M05"}, {{"d.open", -1}});
+  MustAddOpen("app-o", kT0, Overdue("app-o", "u:unit-1|2026-M05"));
+  EXPECT_EQ(MustSweep(kT0), 1);
+  r = store_->RemoveOpen("app-o", {closed_waiting2}, {closed_overdue2});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->was_waiting);
+  EXPECT_TRUE(r->applied);
+  EXPECT_THAT(MustRead("n|2026-M05"), ElementsAre(Pair("d.overdue", -1)));
+}
+
+TEST_F(RedisAggregateStoreTest, RemoveOpenIsAllOrNothing) {
+  MustAddOpen("app-1", kT0 + absl::Hours(1), Overdue("app-1"));
+  Raw({"HSET", absl::StrCat(kPrefix, "b:bad"), "d.done", "1.5"});
+  const auto before = Snapshot();
+  absl::StatusOr<AggregateStore::Removed> r = store_->RemoveOpen(
+      "app-1", {Make("c1", {"n|2026-M03"}, {{"d.open", -1}}), Make("c2", {"bad"}, {{"d.done", 1}})},
+      {});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
+  EXPECT_EQ(Snapshot(), before);  // still queued, nothing counted
+  EXPECT_TRUE(MustRemoveOpen("app-1"));
 }
 
 }  // namespace
