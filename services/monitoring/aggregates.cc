@@ -683,7 +683,7 @@ std::vector<RankUpdate> RankUpdatesFor(const UnitInfo& unit,
   if (unit.unit_id.empty()) return out;
   std::vector<std::string> parents;
   for (const std::string& s : ScopeKeys(unit)) {
-    if (s.rfind("a:", 0) == 0 || s.rfind("r:", 0) == 0) parents.push_back(s);
+    if (s.rfind("u:", 0) != 0) parents.push_back(s);
   }
   for (const std::string& p : periods) {
     for (const auto& [metric, value] : values) {

@@ -235,8 +235,8 @@ std::optional<int64_t> MetricValue(v1::Metric metric, const Counters& counters);
 // RankingName is "<bucket>|<metric name without METRIC_>", e.g. "a:kota-bogor|2026-Q1|IKM".
 std::string RankingName(std::string_view bucket, v1::Metric metric);
 // RankUpdatesFor: for each period key and each (metric, value), the unit's value in the
-// rankings of its agency and region-prefix scopes (not national: RankUnits takes an agency
-// or a region). Nothing for a unit without unit_id.
+// rankings of its agency, region-prefix and national scopes. Nothing for a unit without
+// unit_id.
 std::vector<RankUpdate> RankUpdatesFor(const UnitInfo& unit,
                                        const std::vector<std::string>& periods,
                                        const std::vector<std::pair<v1::Metric, int64_t>>& values);

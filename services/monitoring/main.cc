@@ -17,6 +17,7 @@
 #include "services/monitoring/grpc_service.h"
 #include "services/monitoring/monitoring.h"
 #include "services/monitoring/redis_store.h"
+#include "services/monitoring/standards_feed.h"
 
 extern char** environ;
 
@@ -98,6 +99,11 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Registry changes: services, standards and maklumat per scope (standards figures).
+  monitoring::StandardsFeed standards_feed(
+      KeepaliveChannel(config->GetAddress("registry_addr")), basics->signer.get(), desk.standards(),
+      monitoring::StandardsFeed::Options{.call_timeout = config->GetDuration("registry_timeout")});
+
   ServiceHostOptions host_options =
       HostOptionsFromConfig(*config, "simpul.monitoring.v1.Monitoring");
   host_options.on_drain = [&hub] { hub.Stop(); };  // ends Watch streams: clients watch again
@@ -110,6 +116,7 @@ int main(int argc, char** argv) {
   }
   router.Start();
   (*consumer)->Start();
+  standards_feed.Start();
   hub.Start();
 
   // Background: headline figures per agency for Prometheus, open applications past their
@@ -140,6 +147,7 @@ int main(int argc, char** argv) {
   stop.Notify();
   background.join();
   (*consumer)->Stop();
+  standards_feed.Stop();
   router.Stop();
   executor.Shutdown();
   Log(LogLevel::kInfo, "simpul-monitoring stopped");

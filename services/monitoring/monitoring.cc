@@ -74,7 +74,12 @@ absl::StatusOr<std::string> CheckBucket(FieldViolations& v, const v1::Scope& sco
 MonitoringDesk::MonitoringDesk(AggregateStore& store, complaints::Router& router,
                                const CalendarRegistry& calendars, const Clock& clock,
                                MonitoringOptions options)
-    : store_(store), router_(router), calendars_(calendars), clock_(clock), options_(options) {}
+    : store_(store),
+      router_(router),
+      calendars_(calendars),
+      clock_(clock),
+      options_(options),
+      standards_(store) {}
 
 absl::StatusOr<UnitInfo> MonitoringDesk::Unit(const std::string& unit_id) {
   ASSIGN_OR_RETURN(Route route, router_.ResolveUnit(unit_id));
@@ -389,15 +394,13 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
       SurveyFiguresFrom(counters, population == counters.end() ? 0 : population->second));
   *figures.mutable_delivery() = DeliveryFiguresFrom(counters);
   *figures.mutable_complaints() = ComplaintFiguresFrom(counters);
-  // Standards figures need the registry's catalogue per scope; until that feed is aggregated
-  // the response says which PEKPPP service-policy indicators it has no evidence for.
-  for (const char* missing :
-       {"standard available", "community involved", "publication media", "periodic review",
-        "maklumat", "SKM published", "SKM follow-up share", "SKM follow-up speed"}) {
-    figures.mutable_standards()->add_missing_indicators(missing);
-  }
-  figures.mutable_standards()->add_evidenced_indicators("SKM done");
-  *figures.mutable_computed_time() = ToProto(clock_.Now());
+  ASSIGN_OR_RETURN(std::string scope_key, ScopeKey(scope));
+  const absl::Time now = clock_.Now();
+  const int64_t today =
+      absl::ToCivilDay(now, absl::FixedTimeZone(7 * 3600)) - absl::CivilDay(1970, 1, 1);
+  ASSIGN_OR_RETURN(StandardsInputs inputs, standards_.Inputs(scope_key, bucket, counters, today));
+  *figures.mutable_standards() = StandardFiguresFrom(inputs);
+  *figures.mutable_computed_time() = ToProto(now);
   return figures;
 }
 
@@ -423,9 +426,10 @@ absl::StatusOr<std::string> MonitoringDesk::WatchBucket(const v1::WatchRequest& 
 absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& caller,
                                                                 const v1::RankUnitsRequest& req) {
   FieldViolations v;
-  if (req.scope().scope_case() != v1::Scope::kAgencyId &&
-      req.scope().scope_case() != v1::Scope::kRegionCodePrefix) {
-    v.Add("scope", "rank the units of an agency (agency_id) or a region (region_code_prefix)");
+  if (req.scope().scope_case() == v1::Scope::kUnitId) {
+    v.Add("scope.unit_id",
+          "rank the units of an agency (agency_id), a region (region_code_prefix) or the "
+          "whole country (national)");
   }
   ASSIGN_OR_RETURN(std::string bucket,
                    CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));

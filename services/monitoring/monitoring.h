@@ -21,6 +21,7 @@
 #include "common/metrics.h"
 #include "services/complaints/routing.h"
 #include "services/monitoring/aggregates.h"
+#include "services/monitoring/standards.h"
 #include "services/monitoring/store.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 #include "simpul/monitoring/v1/monitoring.pb.h"
@@ -58,6 +59,9 @@ class MonitoringDesk {
   // its consumer group). Applying the same event twice changes nothing.
   absl::Status ApplyComplaintEvent(const complaints::v1::ComplaintEvent& event);
 
+  // standards is the book of registry services and units (fed by StandardsFeed).
+  StandardsBook& standards() { return standards_; }
+
   // SweepOverdue moves open applications past their promised time to "open overdue"; returns
   // how many it moved.
   absl::StatusOr<int> SweepOverdue();
@@ -81,6 +85,7 @@ class MonitoringDesk {
   const CalendarRegistry& calendars_;
   const Clock& clock_;
   const MonitoringOptions options_;
+  StandardsBook standards_;
 };
 
 }  // namespace simpul::monitoring

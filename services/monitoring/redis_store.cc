@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -177,6 +178,66 @@ for _, c in ipairs(chosen) do applied = applied + apply(c[1], c[2], ARGV[1]) end
 return {waiting and 1 or 0, applied}
 )lua";
 
+// kReplaceStateBody replaces a state record (see AggregateStore::ReplaceState):
+//   KEYS = [state key, then the bucket and set keys referenced below]
+//   ARGV = [expect ('0': no record, '1': version must equal ARGV[2]), expected version,
+//           next version, next data, delta count, per delta: key index, field, delta,
+//           membership count, per membership: key index, member, score ('' removes)]
+// Returns 1 when replaced, 0 on a version mismatch.
+constexpr char kReplaceStateBody[] = R"lua(
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t ~= 'none' and t ~= 'hash' then
+  return redis.error_reply('WRONGTYPE key ' .. KEYS[1] .. ' holds a ' .. t .. ', not a hash')
+end
+local stored = redis.call('HGET', KEYS[1], 'v')
+if ARGV[1] == '0' then
+  if stored then return 0 end
+elseif stored ~= ARGV[2] then
+  return 0
+end
+local nd = tonumber(ARGV[5])
+local a = 6
+for i = 1, nd do
+  local key = KEYS[tonumber(ARGV[a])]
+  local kt = redis.call('TYPE', key)['ok']
+  if kt ~= 'none' and kt ~= 'hash' then
+    return redis.error_reply('WRONGTYPE key ' .. key .. ' holds a ' .. kt .. ', not a hash')
+  end
+  local v = redis.call('HGET', key, ARGV[a + 1])
+  if v and not (#v <= 20 and string.match(v, '^%-?%d+$')) then
+    return redis.error_reply('counter at key ' .. key .. ' is not an integer')
+  end
+  a = a + 3
+end
+local nm = tonumber(ARGV[a])
+local m = a + 1
+for i = 1, nm do
+  local key = KEYS[tonumber(ARGV[m])]
+  local kt = redis.call('TYPE', key)['ok']
+  if kt ~= 'none' and kt ~= 'zset' then
+    return redis.error_reply('WRONGTYPE key ' .. key .. ' holds a ' .. kt .. ', not a zset')
+  end
+  m = m + 3
+end
+a = 6
+for i = 1, nd do
+  redis.call('HINCRBY', KEYS[tonumber(ARGV[a])], ARGV[a + 1], ARGV[a + 2])
+  a = a + 3
+end
+m = a + 1
+for i = 1, nm do
+  local key = KEYS[tonumber(ARGV[m])]
+  if ARGV[m + 2] == '' then
+    redis.call('ZREM', key, ARGV[m + 1])
+  else
+    redis.call('ZADD', key, ARGV[m + 2], ARGV[m + 1])
+  end
+  m = m + 3
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 'd', ARGV[4])
+return 1
+)lua";
+
 // kSetRanksBody sets scores: KEYS = [ranking key per update]; ARGV = [score, unit per update].
 constexpr char kSetRanksBody[] = R"lua(
 local types = {}
@@ -226,6 +287,10 @@ const RedisScript& AddOpenScript() {
 const RedisScript& RemoveOpenScript() {
   static const RedisScript* const script =
       new RedisScript(absl::StrCat(kApplyLib, kTypesLib, kRemoveOpenBody));
+  return *script;
+}
+const RedisScript& ReplaceStateScript() {
+  static const RedisScript* const script = new RedisScript(kReplaceStateBody);
   return *script;
 }
 const RedisScript& SetRanksScript() {
@@ -512,6 +577,113 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisAggregateStore
     return a.first < b.first;
   });
   return out;
+}
+
+absl::StatusOr<std::optional<StateRecord>> RedisAggregateStore::ReadState(std::string_view key) {
+  const std::string state_key = Key(absl::StrCat("s:", AbslView(key)));
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HMGET", state_key, "v", "d"}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HMGET ", state_key)));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
+    return MalformedReply(absl::StrCat("HMGET ", state_key));
+  }
+  std::optional<std::string> version = ReplyString(reply.elements[0]);
+  std::optional<std::string> data = ReplyString(reply.elements[1]);
+  if (!version && !data) return std::optional<StateRecord>();
+  if (!version || !data) {
+    return absl::InternalError(absl::StrCat("state record ", state_key, " is incomplete"));
+  }
+  return std::optional<StateRecord>(StateRecord{std::move(*version), std::move(*data)});
+}
+
+absl::StatusOr<bool> RedisAggregateStore::ReplaceState(const StateChange& change) {
+  if (change.key.empty()) return absl::InvalidArgumentError("state: key is empty");
+  std::vector<std::string> keys = {Key(absl::StrCat("s:", change.key))};
+  std::map<std::string, size_t> index;  // Redis key -> position in KEYS (1-based)
+  auto key_index = [&](std::string key) {
+    auto [it, inserted] = index.emplace(std::move(key), keys.size() + 1);
+    if (inserted) keys.push_back(it->first);
+    return absl::StrCat(it->second);
+  };
+  std::vector<std::string> args = {change.expected_version ? "1" : "0",
+                                   change.expected_version.value_or(""), change.next.version,
+                                   change.next.data, absl::StrCat(change.deltas.size())};
+  for (size_t i = 0; i < change.deltas.size(); ++i) {
+    const BucketDelta& d = change.deltas[i];
+    if (d.bucket.empty() || d.field.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("state: delta #", i, " has no bucket or field"));
+    }
+    args.push_back(key_index(BucketKey(d.bucket)));
+    args.push_back(d.field);
+    args.push_back(absl::StrCat(d.delta));
+  }
+  args.push_back(absl::StrCat(change.memberships.size()));
+  for (size_t i = 0; i < change.memberships.size(); ++i) {
+    const SetMembership& m = change.memberships[i];
+    if (m.set.empty() || m.member.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("state: membership #", i, " has no set or member"));
+    }
+    if (m.score && (*m.score > kMaxExactScore || *m.score < -kMaxExactScore)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("state: membership #", i, " has a score beyond +-2^53"));
+    }
+    args.push_back(key_index(Key(absl::StrCat("z:", m.set))));
+    args.push_back(m.member);
+    args.push_back(m.score ? absl::StrCat(*m.score) : std::string());
+  }
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ReplaceStateScript(), keys, args));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("replace state ", keys[0])));
+  std::optional<int64_t> replaced = ReplyInt(reply);
+  if (!replaced || (*replaced != 0 && *replaced != 1)) return MalformedReply("replace state");
+  return *replaced == 1;
+}
+
+absl::StatusOr<std::vector<int64_t>> RedisAggregateStore::CountInRanges(
+    const std::vector<ScoreRange>& ranges) {
+  std::vector<int64_t> out;
+  if (ranges.empty()) return out;
+  auto bound = [](int64_t v) -> std::string {
+    if (v >= kMaxExactScore) return "+inf";
+    if (v <= -kMaxExactScore) return "-inf";
+    return absl::StrCat(v);
+  };
+  std::vector<std::vector<std::string>> commands;
+  for (const ScoreRange& r : ranges) {
+    commands.push_back({"ZCOUNT", Key(absl::StrCat("z:", r.set)), bound(r.min), bound(r.max)});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
+  if (replies.size() != commands.size()) return MalformedReply("ZCOUNT pipeline");
+  for (size_t i = 0; i < replies.size(); ++i) {
+    RETURN_IF_ERROR(ErrorFromReply(replies[i], absl::StrCat("ZCOUNT ", commands[i][1])));
+    std::optional<int64_t> n = ReplyInt(replies[i]);
+    if (!n) return MalformedReply(absl::StrCat("ZCOUNT ", commands[i][1]));
+    out.push_back(*n);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisAggregateStore::SetMembers(std::string_view set) {
+  const std::string key = Key(absl::StrCat("z:", AbslView(set)));
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZRANGE", key, "0", "-1"}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZRANGE ", key)));
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply(absl::StrCat("ZRANGE ", key));
+  std::vector<std::string> out;
+  for (const RedisReply& e : reply.elements) {
+    std::optional<std::string> member = ReplyString(e);
+    if (!member) return MalformedReply(absl::StrCat("ZRANGE ", key));
+    out.push_back(std::move(*member));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> RedisAggregateStore::RankingSize(std::string_view ranking) {
+  const std::string key = RankKey(ranking);
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZCARD", key}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZCARD ", key)));
+  std::optional<int64_t> n = ReplyInt(reply);
+  if (!n) return MalformedReply(absl::StrCat("ZCARD ", key));
+  return *n;
 }
 
 absl::StatusOr<bool> RedisAggregateStore::AddOpen(const Contribution& receipt,

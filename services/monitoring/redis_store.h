@@ -21,6 +21,9 @@
 //                    count, buckets, increment count, then field and decimal delta per
 //                    increment
 //
+//   P s:<key>        hash {v: version, d: data}: a state record (ReadState, ReplaceState)
+//   P z:<set>        sorted set of a SetMembership, score = the membership's score
+//
 // The store never logs; error messages name keys, never counter values.
 // It is thread-safe (all state is in Redis; the pool hands each call its own connection).
 #ifndef SIMPUL_SERVICES_MONITORING_REDIS_STORE_H_
@@ -71,6 +74,16 @@ class RedisAggregateStore final : public AggregateStore {
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> TopRanks(std::string_view ranking,
                                                                         int limit,
                                                                         bool ascending) override;
+
+  absl::StatusOr<std::optional<StateRecord>> ReadState(std::string_view key) override;
+  // ReplaceState runs one script. INVALID_ARGUMENT (nothing written) for an empty key, bucket,
+  // field, set or member, or a score beyond +-2^53; INTERNAL (nothing written) for keys of the
+  // wrong type or a counter that is not an integer.
+  absl::StatusOr<bool> ReplaceState(const StateChange& change) override;
+  absl::StatusOr<std::vector<int64_t>> CountInRanges(
+      const std::vector<ScoreRange>& ranges) override;
+  absl::StatusOr<std::vector<std::string>> SetMembers(std::string_view set) override;
+  absl::StatusOr<int64_t> RankingSize(std::string_view ranking) override;
 
   // AddOpen: INVALID_ARGUMENT for an empty application key or a contribution Apply would
   // reject; INTERNAL (nothing written) as for Apply.

@@ -47,6 +47,47 @@ struct Contribution {
   std::vector<Increment> increments;
 };
 
+// State records hold the latest known state of one object of another service (a registry
+// service or unit), so that a change of it is applied as the DIFFERENCE between its old and
+// its new contribution. `version` orders the changes (the registry feed cursor that produced
+// the record).
+struct StateRecord {
+  std::string version;
+  std::string data;
+};
+
+// BucketDelta adds `delta` to one counter of one bucket.
+struct BucketDelta {
+  std::string bucket;
+  std::string field;
+  int64_t delta = 0;
+};
+
+// SetMembership puts `member` into the scored set `set` with `score`, or removes it (nullopt).
+struct SetMembership {
+  std::string set;
+  std::string member;
+  std::optional<int64_t> score;
+};
+
+// StateChange replaces a state record and applies the counter deltas and set memberships that
+// the change implies, all or nothing, if the stored record is still the one it was computed
+// from (optimistic concurrency).
+struct StateChange {
+  std::string key;
+  std::optional<std::string> expected_version;  // nullopt: the record must not exist yet
+  StateRecord next;
+  std::vector<BucketDelta> deltas;
+  std::vector<SetMembership> memberships;
+};
+
+// ScoreRange counts the members of a scored set with min <= score <= max.
+struct ScoreRange {
+  std::string set;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
 class AggregateStore {
  public:
   virtual ~AggregateStore() = default;
@@ -67,6 +108,20 @@ class AggregateStore {
   // first when `ascending`), ties by unit id.
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> TopRanks(
       std::string_view ranking, int limit, bool ascending) = 0;
+
+  // ReadState returns a state record, nullopt when there is none.
+  virtual absl::StatusOr<std::optional<StateRecord>> ReadState(std::string_view key) = 0;
+  // ReplaceState applies `change` when the stored record's version equals
+  // change.expected_version (or no record exists when that is nullopt) and returns true;
+  // otherwise it changes nothing and returns false (re-read and recompute).
+  virtual absl::StatusOr<bool> ReplaceState(const StateChange& change) = 0;
+  // CountInRanges counts members per range, in order, in one round trip.
+  virtual absl::StatusOr<std::vector<int64_t>> CountInRanges(
+      const std::vector<ScoreRange>& ranges) = 0;
+  // SetMembers lists the members of a scored set (SetMembership), lowest score first.
+  virtual absl::StatusOr<std::vector<std::string>> SetMembers(std::string_view set) = 0;
+  // RankingSize is the number of units in a ranking (see SetRanks).
+  virtual absl::StatusOr<int64_t> RankingSize(std::string_view ranking) = 0;
 
   // Open deliveries: an application waiting past its promised time moves from "open" to
   // "open overdue". Each step is ONE atomic store operation, so a crash between steps never

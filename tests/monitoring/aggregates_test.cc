@@ -757,7 +757,7 @@ TEST(RankTest, RankUpdatesForParents) {
   EXPECT_EQ(updates[0].unit_id, "dpmptsp-bogor");
   EXPECT_EQ(updates[0].value, 7917);
   EXPECT_THAT(updates[0].rankings, ElementsAre("a:kota-bogor|2026-M03|IKM", "r:32|2026-M03|IKM",
-                                               "r:32.71|2026-M03|IKM"));
+                                               "r:32.71|2026-M03|IKM", "n|2026-M03|IKM"));
   EXPECT_EQ(updates[3].value, 7000);
   EXPECT_THAT(updates[3].rankings, testing::Contains("r:32|2026-Q1|DELIVERY_ON_TIME_SHARE"));
   EXPECT_THAT(RankUpdatesFor(UnitInfo{"", "kota-bogor", "", {}}, {"2026-Y"}, {{v1::METRIC_IKM, 1}}),

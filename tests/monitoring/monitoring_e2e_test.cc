@@ -272,6 +272,11 @@ class MonitoringE2ETest : public ::testing::Test {
                std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR, "--sweep_interval=1s"});
     ASSERT_TRUE(WaitForHealth(channel_, kMonitoringService, HealthCheckResponse::SERVING))
         << monitoring_->Log();
+    // The first start lists the registry (a resync); later ones resume its change feed.
+    ASSERT_TRUE(
+        PollUntil([&] { return Figures(National(), Year(2026)).standards().services() >= 2; },
+                  absl::Seconds(20)))
+        << monitoring_->Log();
   }
 
   static bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
@@ -432,8 +437,10 @@ class MonitoringE2ETest : public ::testing::Test {
 
   // Adopt takes a standard for `service` with the given completion time through consultation
   // to adoption.
+  // The consultation, decree and effective dates are in `year` (the review falls due a year
+  // after the effective date, so a standard of 2025 is overdue for review).
   void Adopt(const Caller& op, const Caller& admin, const std::string& service, int amount,
-             rv1::TimeUnit unit) {
+             rv1::TimeUnit unit, int year = 2026) {
     rv1::CreateStandardVersionRequest create;
     create.set_service_id(service);
     *create.mutable_components() = CompleteComponents();
@@ -451,7 +458,7 @@ class MonitoringE2ETest : public ::testing::Test {
     rv1::RecordConsultationRequest consult;
     consult.set_id(created.version().id());
     consult.set_expected_revision(started.version().revision());
-    *consult.mutable_consultation()->mutable_date() = MakeDate(2026, 1, 10);
+    *consult.mutable_consultation()->mutable_date() = MakeDate(year, 1, 10);
     consult.mutable_consultation()->set_participant_count(30);
     consult.mutable_consultation()->set_summary("Forum konsultasi publik di kantor camat");
     rv1::RecordConsultationResponse consulted;
@@ -461,8 +468,8 @@ class MonitoringE2ETest : public ::testing::Test {
     adopt.set_id(created.version().id());
     adopt.set_expected_revision(consulted.version().revision());
     adopt.mutable_adoption()->set_decree_number("SK No. 470/12/2026");
-    *adopt.mutable_adoption()->mutable_decree_date() = MakeDate(2026, 1, 20);
-    *adopt.mutable_adoption()->mutable_effective_from() = MakeDate(2026, 2, 1);
+    *adopt.mutable_adoption()->mutable_decree_date() = MakeDate(year, 1, 20);
+    *adopt.mutable_adoption()->mutable_effective_from() = MakeDate(year, 2, 1);
     auto* pub = adopt.add_publications();
     pub->set_medium(rv1::PUBLICATION_MEDIUM_WEBSITE);
     pub->set_location("https://layanan.example.go.id/standar-pelayanan");
@@ -1082,6 +1089,9 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
     EXPECT_EQ(Rank(scope, Quarter(2026, 1), 10), Ranked({{kBogorUnit, "100.00"}}))
         << scope.ShortDebugString();
   }
+  // Nationally: every unit with responses.
+  EXPECT_EQ(Rank(National(), Quarter(2026, 1), 10),
+            Ranked({{kBogorUnit, "100.00"}, {kPpUnit, "89.72"}, {kPpUnit2, "50.00"}}));
   // The agency's figures agree with the ranking's inputs: Q1 over nine respondents
   // (Σ = 3 + 26/9 + 26/9 + 25/8 + 5 × 28/9 = 1977/72; IKM = 25 × 1977/648 = 76.273… → 76.27).
   EXPECT_EQ(Figures(AgencyScope(kPp), Quarter(2026, 1)).survey().ikm(), "76.27");
@@ -1134,9 +1144,8 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
               ElementsAre("metric"));
   EXPECT_THAT(rank_error([](auto& r) { r.set_limit(0); }), ElementsAre("limit"));
   EXPECT_THAT(rank_error([](auto& r) { r.set_limit(101); }), ElementsAre("limit"));
-  EXPECT_THAT(rank_error([](auto& r) { *r.mutable_scope() = National(); }), ElementsAre("scope"));
   EXPECT_THAT(rank_error([](auto& r) { *r.mutable_scope() = UnitScope(kPpUnit); }),
-              ElementsAre("scope"));
+              ElementsAre("scope.unit_id"));
   EXPECT_THAT(rank_error([](auto& r) { *r.mutable_scope() = RegionScope("1"); }),
               ElementsAre("scope.region_code_prefix"));
   EXPECT_THAT(rank_error([&](auto& r) { *r.mutable_period() = Year(next_year); }),
@@ -1384,6 +1393,169 @@ TEST_F(MonitoringE2ETest, WatchPushesFiguresWhenTheyChange) {
   grpc::Status status = bad->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("period"));
+}
+
+// Standards figures follow the registry: the first start lists it (resync), later changes
+// arrive over the change feed, and a restart resumes the feed where it stopped.
+TEST_F(MonitoringE2ETest, StandardFiguresFollowTheRegistry) {
+  // Indicator values by key, "-" for a missing indicator.
+  auto indicators = [](const v1::StandardFigures& f) {
+    std::map<std::string, std::string> out;
+    for (const auto& i : f.indicators()) out[i.key()] = i.evidenced() ? i.value() : "-";
+    return out;
+  };
+  auto summary = [](const v1::StandardFigures& f) {
+    return absl::StrCat("services=", f.services(), " adopted=", f.services_with_adopted_standard(),
+                        " avg=", f.average_completeness(), " overdue=", f.review_overdue(),
+                        " units=", f.units());
+  };
+  const v1::Period year = Year(2026);
+  auto pp = [&] { return Figures(AgencyScope(kPp), year).standards(); };
+
+  // As seeded (listed at start): each agency has one service, adopted with a consultation
+  // and a publication, its review due 2027-02-01: score 5.
+  EXPECT_EQ(summary(Figures(UnitScope(kPpUnit), year).standards()),
+            "services=1 adopted=1 avg=5.00 overdue=0 units=1");
+  EXPECT_EQ(summary(pp()), "services=1 adopted=1 avg=5.00 overdue=0 units=2");
+  EXPECT_EQ(summary(Figures(RegionScope("13.05"), year).standards()), summary(pp()));
+  EXPECT_EQ(summary(Figures(National(), year).standards()),
+            "services=2 adopted=2 avg=5.00 overdue=0 units=3");
+  const std::map<std::string, std::string> seeded = {{"standard_available", "5.00"},
+                                                     {"community_involved", "100.00"},
+                                                     {"publication_media", "100.00"},
+                                                     {"periodic_review", "100.00"},
+                                                     {"maklumat", "0.00"},
+                                                     {"skm_done", "0.00"},
+                                                     {"skm_published", "-"},
+                                                     {"skm_follow_up_share", "-"},
+                                                     {"skm_follow_up_speed", "-"}};
+  EXPECT_EQ(indicators(pp()), seeded);
+  EXPECT_THAT(pp().missing_indicators(),
+              ElementsAre("skm_published", "skm_follow_up_share", "skm_follow_up_speed"));
+  EXPECT_EQ(pp().indicators(0).weight_percent(), 17);
+  // A unit nobody registered: nothing to show, every indicator missing, the reason given.
+  const v1::StandardFigures none = Figures(UnitScope("no-such-unit"), year).standards();
+  EXPECT_EQ(summary(none), "services=0 adopted=0 avg= overdue=0 units=0");
+  EXPECT_EQ(none.evidenced_indicators_size(), 0);
+  EXPECT_THAT(none.indicators(0).evidence(), HasSubstr("no service"));
+
+  // A new service of Dinkes with a partial draft (score 1): (5 + 1) / 2 = 3.00.
+  {
+    rv1::CreateServiceRequest req;
+    req.mutable_service()->set_id("kia-pp");
+    req.mutable_service()->set_unit_id(kPpUnit2);
+    req.mutable_service()->set_name("Buku Kesehatan Ibu dan Anak");
+    rv1::CreateServiceResponse resp;
+    ASSERT_NO_FATAL_FAILURE(
+        RegistryMust(&rv1::Registry::Stub::CreateService, pp_admin_, req, &resp));
+  }
+  EXPECT_TRUE(PollUntil([&] { return pp().services() == 2; }, absl::Seconds(10)));
+  EXPECT_EQ(pp().average_completeness(), "2.50");  // 5 + 0 (no standard yet)
+  rv1::CreateStandardVersionRequest draft;
+  draft.set_service_id("kia-pp");
+  *draft.mutable_components() = CompleteComponents();
+  draft.mutable_components()->clear_fee();
+  rv1::CreateStandardVersionResponse drafted;
+  ASSERT_NO_FATAL_FAILURE(
+      RegistryMust(&rv1::Registry::Stub::CreateStandardVersion, pp_op_, draft, &drafted));
+  EXPECT_TRUE(PollUntil([&] { return pp().average_completeness() == "3.00"; }, absl::Seconds(10)))
+      << summary(pp());
+  // All 14 components filled (score 2): 3.50.
+  rv1::UpdateStandardDraftRequest update;
+  update.set_id(drafted.version().id());
+  update.set_expected_revision(drafted.version().revision());
+  *update.mutable_components() = CompleteComponents();
+  rv1::UpdateStandardDraftResponse updated;
+  ASSERT_NO_FATAL_FAILURE(
+      RegistryMust(&rv1::Registry::Stub::UpdateStandardDraft, pp_op_, update, &updated));
+  EXPECT_TRUE(PollUntil([&] { return pp().average_completeness() == "3.50"; }, absl::Seconds(10)))
+      << summary(pp());
+  EXPECT_EQ(pp().services_with_adopted_standard(), 1);
+
+  // Another version of kia-pp adopted with 2025 dates: consulted and published, but its review
+  // fell due on 2026-02-01, so it scores 4 and counts as review-overdue: (5 + 4) / 2 = 4.50.
+  ASSERT_NO_FATAL_FAILURE(
+      Adopt(pp_op_, pp_admin_, "kia-pp", 3, rv1::TIME_UNIT_WORKING_DAY, /*year=*/2025));
+  EXPECT_TRUE(PollUntil([&] { return pp().average_completeness() == "4.50"; }, absl::Seconds(10)))
+      << summary(pp());
+  EXPECT_EQ(summary(pp()), "services=2 adopted=2 avg=4.50 overdue=1 units=2");
+  EXPECT_EQ(indicators(pp())["periodic_review"], "50.00");
+  EXPECT_EQ(summary(Figures(UnitScope(kPpUnit2), year).standards()),
+            "services=1 adopted=1 avg=4.00 overdue=1 units=1");
+  EXPECT_EQ(summary(Figures(National(), year).standards()),
+            "services=3 adopted=3 avg=4.67 overdue=1 units=3");  // 14 / 3
+
+  // A maklumat drafted, adopted and published for Disdukcapil: 1 of the agency's 2 units.
+  rv1::CreateMaklumatDraftRequest mdraft;
+  mdraft.set_unit_id(kPpUnit);
+  mdraft.set_text("Kami sanggup menyelenggarakan pelayanan sesuai standar pelayanan.");
+  rv1::CreateMaklumatDraftResponse mdrafted;
+  ASSERT_NO_FATAL_FAILURE(
+      RegistryMust(&rv1::Registry::Stub::CreateMaklumatDraft, pp_op_, mdraft, &mdrafted));
+  rv1::AdoptMaklumatRequest madopt;
+  madopt.set_id(mdrafted.maklumat().id());
+  madopt.set_expected_revision(mdrafted.maklumat().revision());
+  madopt.set_signer_name("Drs. Contoh Kepala");
+  madopt.set_signer_position("Kepala Dinas");
+  *madopt.mutable_signed_date() = MakeDate(2026, 3, 2);
+  rv1::AdoptMaklumatResponse madopted;
+  ASSERT_NO_FATAL_FAILURE(
+      RegistryMust(&rv1::Registry::Stub::AdoptMaklumat, pp_admin_, madopt, &madopted));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(indicators(pp())["maklumat"], "0.00");  // adopted, not yet published
+  rv1::PublishMaklumatRequest mpublish;
+  mpublish.set_id(madopted.maklumat().id());
+  mpublish.set_expected_revision(madopted.maklumat().revision());
+  auto* medium = mpublish.add_publications();
+  medium->set_medium(rv1::PUBLICATION_MEDIUM_NOTICE_BOARD);
+  medium->set_location("Ruang tunggu kantor Disdukcapil");
+  rv1::PublishMaklumatResponse mpublished;
+  ASSERT_NO_FATAL_FAILURE(
+      RegistryMust(&rv1::Registry::Stub::PublishMaklumat, pp_admin_, mpublish, &mpublished));
+  EXPECT_TRUE(PollUntil([&] { return indicators(pp())["maklumat"] == "50.00"; }, absl::Seconds(10)))
+      << pp().DebugString();
+  EXPECT_EQ(indicators(Figures(UnitScope(kPpUnit), year).standards())["maklumat"], "100.00");
+
+  // SKM done counts units with responses in the period: one of two in March.
+  EXPECT_EQ(MustSubmit(pp_admin_,
+                       {Response("std-skm-1", kPpUnit, WibTime(2026, 3, 9, 9, 0), kAnswers[0])})
+                .applied(),
+            1);
+  EXPECT_EQ(indicators(Figures(AgencyScope(kPp), Month(2026, 3)).standards())["skm_done"], "50.00");
+  EXPECT_EQ(indicators(Figures(AgencyScope(kPp), Month(2026, 4)).standards())["skm_done"], "0.00");
+  EXPECT_EQ(indicators(Figures(UnitScope(kPpUnit), Quarter(2026, 1)).standards())["skm_done"],
+            "100.00");
+  EXPECT_EQ(indicators(Figures(National(), Year(2026)).standards())["skm_done"], "33.33");
+
+  // kill -9; a change made while monitoring is down is applied when it is back (the feed
+  // resumes from the saved position; nothing is counted twice).
+  const std::string before = summary(pp());
+  std::optional<int> killed = monitoring_->Stop(SIGKILL, absl::Seconds(10));
+  ASSERT_TRUE(killed.has_value());
+  {
+    rv1::CreateServiceRequest req;
+    req.mutable_service()->set_id("imunisasi-pp");
+    req.mutable_service()->set_unit_id(kPpUnit2);
+    req.mutable_service()->set_name("Imunisasi Dasar");
+    rv1::CreateServiceResponse resp;
+    ASSERT_NO_FATAL_FAILURE(
+        RegistryMust(&rv1::Registry::Stub::CreateService, pp_admin_, req, &resp));
+  }
+  ASSERT_NO_FATAL_FAILURE(StartMonitoring());
+  EXPECT_TRUE(PollUntil([&] { return pp().services() == 3; }, absl::Seconds(10)))
+      << before << " → " << summary(pp()) << "\n"
+      << monitoring_->Log();
+  EXPECT_EQ(summary(pp()), "services=3 adopted=2 avg=3.00 overdue=1 units=2");  // 9 / 3
+  EXPECT_EQ(indicators(pp())["maklumat"], "50.00");
+  // The log holds both runs: only the first listed the registry.
+  const std::string log = monitoring_->Log();
+  size_t resyncs = 0;
+  for (size_t at = log.find("resyncing standards"); at != std::string::npos;
+       at = log.find("resyncing standards", at + 1)) {
+    ++resyncs;
+  }
+  EXPECT_EQ(resyncs, 1u) << "a restart resumes the feed; it does not list the registry again";
+  ExpectNoErrorsLogged();
 }
 
 }  // namespace

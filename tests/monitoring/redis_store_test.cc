@@ -698,5 +698,72 @@ TEST_F(RedisAggregateStoreTest, RemoveOpenIsAllOrNothing) {
   EXPECT_TRUE(MustRemoveOpen("app-1"));
 }
 
+TEST_F(RedisAggregateStoreTest, ReplaceStateIsConditionalAndAllOrNothing) {
+  StateChange first;
+  first.key = "svc:a";
+  first.next = {"10-0", "record-1"};
+  first.deltas = {{"n|std", "std.services", 1}, {"u:x|std", "std.services", 1}};
+  first.memberships = {{"n|std|review_due", "a", 20500}};
+  absl::StatusOr<bool> replaced = store_->ReplaceState(first);
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_TRUE(*replaced);
+  // Must-not-exist again, or a stale expected version: nothing changes.
+  const auto after_first = Snapshot();
+  replaced = store_->ReplaceState(first);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_FALSE(*replaced);
+  StateChange stale = first;
+  stale.expected_version = "9-0";
+  stale.next.version = "11-0";
+  replaced = store_->ReplaceState(stale);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_FALSE(*replaced);
+  EXPECT_EQ(Snapshot(), after_first);
+  absl::StatusOr<std::optional<StateRecord>> read = store_->ReadState("svc:a");
+  ASSERT_TRUE(read.ok() && read->has_value());
+  EXPECT_EQ((*read)->version, "10-0");
+  EXPECT_EQ((*read)->data, "record-1");
+  EXPECT_FALSE(store_->ReadState("svc:none")->has_value());
+
+  // The right version: the record, the counters and the memberships move together.
+  StateChange second;
+  second.key = "svc:a";
+  second.expected_version = "10-0";
+  second.next = {"11-0", "record-2"};
+  second.deltas = {{"u:x|std", "std.services", -1}, {"u:y|std", "std.services", 1}};
+  second.memberships = {{"n|std|review_due", "a", std::nullopt}, {"n|std|five_due", "a", 20600}};
+  replaced = store_->ReplaceState(second);
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_TRUE(*replaced);
+  EXPECT_THAT(MustRead("u:x|std"), ElementsAre(Pair("std.services", 0)));
+  EXPECT_THAT(MustRead("u:y|std"), ElementsAre(Pair("std.services", 1)));
+  absl::StatusOr<std::vector<int64_t>> counts = store_->CountInRanges(
+      {{"n|std|review_due", INT64_MIN, INT64_MAX}, {"n|std|five_due", 20600, 20600},
+       {"n|std|five_due", 20601, INT64_MAX}});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_THAT(*counts, ElementsAre(0, 1, 0));
+  EXPECT_THAT(*store_->SetMembers("n|std|five_due"), ElementsAre("a"));
+
+  // A corrupt counter or a key of the wrong type: INTERNAL, nothing written.
+  Raw({"HSET", absl::StrCat(kPrefix, "b:u:y|std"), "std.base", "x"});
+  Raw({"SET", absl::StrCat(kPrefix, "z:wrong"), "1"});
+  const auto before = Snapshot();
+  StateChange bad = second;
+  bad.expected_version = "11-0";
+  bad.next = {"12-0", "record-3"};
+  bad.deltas = {{"n|std", "std.services", 1}, {"u:y|std", "std.base", 1}};
+  EXPECT_EQ(store_->ReplaceState(bad).status().code(), absl::StatusCode::kInternal);
+  bad.deltas = {{"n|std", "std.services", 1}};
+  bad.memberships = {{"wrong", "a", 1}};
+  EXPECT_EQ(store_->ReplaceState(bad).status().code(), absl::StatusCode::kInternal);
+  // Bad arguments: INVALID_ARGUMENT.
+  for (StateChange c : {StateChange{.key = ""}, StateChange{.key = "k", .deltas = {{"", "f", 1}}},
+                        StateChange{.key = "k", .memberships = {{"s", "", 1}}},
+                        StateChange{.key = "k", .memberships = {{"s", "m", int64_t{1} << 54}}}}) {
+    EXPECT_EQ(store_->ReplaceState(c).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(Snapshot(), before);
+}
+
 }  // namespace
 }  // namespace simpul::monitoring
