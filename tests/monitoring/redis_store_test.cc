@@ -737,9 +737,10 @@ TEST_F(RedisAggregateStoreTest, ReplaceStateIsConditionalAndAllOrNothing) {
   EXPECT_TRUE(*replaced);
   EXPECT_THAT(MustRead("u:x|std"), ElementsAre(Pair("std.services", 0)));
   EXPECT_THAT(MustRead("u:y|std"), ElementsAre(Pair("std.services", 1)));
-  absl::StatusOr<std::vector<int64_t>> counts = store_->CountInRanges(
-      {{"n|std|review_due", INT64_MIN, INT64_MAX}, {"n|std|five_due", 20600, 20600},
-       {"n|std|five_due", 20601, INT64_MAX}});
+  absl::StatusOr<std::vector<int64_t>> counts =
+      store_->CountInRanges({{"n|std|review_due", INT64_MIN, INT64_MAX},
+                             {"n|std|five_due", 20600, 20600},
+                             {"n|std|five_due", 20601, INT64_MAX}});
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_THAT(*counts, ElementsAre(0, 1, 0));
   EXPECT_THAT(*store_->SetMembers("n|std|five_due"), ElementsAre("a"));
