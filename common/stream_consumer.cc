@@ -1,14 +1,18 @@
 // StreamConsumer: a Redis Stream consumer-group reader with takeover, dead-lettering and
-// backoff (semantics in the header).
+// backoff, and the re-drive of dead-lettered entries (semantics in the header).
 #include "common/stream_consumer.h"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <climits>
+#include <iterator>
+#include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/absl_compat.h"
@@ -75,6 +79,26 @@ end
 return n
 )lua";
 
+// kRedriveLua puts one dead-letter entry back into its original stream.
+//   KEYS = [dead-letter stream, original stream]
+//   ARGV = [dead-letter entry id, dry run ("1") or not ("0"), field, value, field, value, ...]
+// Returns {1, new id} after XADD + XDEL, {2} when a dry run would do so, {0} when the entry is
+// no longer in the dead-letter stream (re-driven or deleted meanwhile) and {-1, type} when the
+// original key holds something other than a stream. Nothing is written before the checks
+// pass, and XADD comes before XDEL, so an error leaves the entry where it was.
+constexpr char kRedriveLua[] = R"lua(
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return {0} end
+local t = redis.call('TYPE', KEYS[2])['ok']
+if t ~= 'stream' and t ~= 'none' then return {-1, t} end
+if ARGV[2] == '1' then return {2} end
+local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+redis.call('XDEL', KEYS[1], ARGV[1])
+return {1, id}
+)lua";
+
+// Entries read per XRANGE while listing or re-driving.
+constexpr int64_t kDeadLetterPage = 100;
+
 const RedisScript& DeadLetterScript() {
   static const RedisScript* script = new RedisScript(kDeadLetterLua);
   return *script;
@@ -85,6 +109,10 @@ const RedisScript& RemoveConsumerScript() {
 }
 const RedisScript& CountAfterScript() {
   static const RedisScript* script = new RedisScript(kCountAfterLua);
+  return *script;
+}
+const RedisScript& RedriveScript() {
+  static const RedisScript* script = new RedisScript(kRedriveLua);
   return *script;
 }
 
@@ -151,6 +179,157 @@ absl::Status Validate(const StreamConsumerOptions& o) {
   }
   if (o.lag_interval <= absl::ZeroDuration()) return Invalid("lag_interval must be positive");
   return absl::OkStatus();
+}
+
+// ---- dead letters -------------------------------------------------------------------
+
+constexpr const char* kDeadLetterFields[] = {kDeadLetterIdField,         kDeadLetterStreamField,
+                                             kDeadLetterGroupField,      kDeadLetterConsumerField,
+                                             kDeadLetterDeliveriesField, kDeadLetterErrorField};
+
+bool IsDeadLetterField(std::string_view name) {
+  return std::find(std::begin(kDeadLetterFields), std::end(kDeadLetterFields), name) !=
+         std::end(kDeadLetterFields);
+}
+
+// ParseDeadLetter splits a dead-letter stream entry into its kDeadLetter* fields (the leading
+// run, each name once) and the original fields, and says what is wrong with it, if anything.
+DeadLetterEntry ParseDeadLetter(StreamEntry entry, std::string_view dead_letter_stream) {
+  DeadLetterEntry out;
+  out.id = std::move(entry.id);
+  std::set<std::string> seen;
+  size_t i = 0;
+  for (; i < entry.fields.size(); ++i) {
+    auto& [name, value] = entry.fields[i];
+    if (!IsDeadLetterField(name) || !seen.insert(name).second) break;
+    if (name == kDeadLetterIdField) {
+      out.original_id = std::move(value);
+    } else if (name == kDeadLetterStreamField) {
+      out.stream = std::move(value);
+    } else if (name == kDeadLetterGroupField) {
+      out.group = std::move(value);
+    } else if (name == kDeadLetterConsumerField) {
+      out.consumer = std::move(value);
+    } else if (name == kDeadLetterDeliveriesField) {
+      if (!absl::SimpleAtoi(value, &out.deliveries)) out.deliveries = 0;
+    } else if (name == kDeadLetterErrorField) {
+      out.error = std::move(value);
+    }
+  }
+  out.fields.assign(std::make_move_iterator(entry.fields.begin() + i),
+                    std::make_move_iterator(entry.fields.end()));
+  if (seen.count(kDeadLetterStreamField) == 0) {
+    out.problem = absl::StrCat("no ", kDeadLetterStreamField,
+                               " field naming the original stream (not written by a "
+                               "StreamConsumer?)");
+  } else if (out.stream.empty()) {
+    out.problem = absl::StrCat(kDeadLetterStreamField, " is empty");
+  } else if (out.stream == dead_letter_stream) {
+    out.problem = absl::StrCat(kDeadLetterStreamField, " names the dead-letter stream itself");
+  } else if (out.fields.empty()) {
+    out.problem = absl::StrCat("no original fields after the ", kDeadLetterStreamField,
+                               " and other dead-letter fields");
+  }
+  return out;
+}
+
+// ReadRange runs XRANGE key start end COUNT count. An absent key has no entries.
+absl::StatusOr<std::vector<StreamEntry>> ReadRange(RedisPool* pool, std::string_view key,
+                                                   std::string_view start, std::string_view end,
+                                                   int64_t count) {
+  ASSIGN_OR_RETURN(RedisReply reply,
+                   pool->Command({"XRANGE", std::string(key), std::string(start), std::string(end),
+                                  "COUNT", absl::StrCat(count)}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("XRANGE ", AbslView(key))));
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("XRANGE");
+  std::vector<StreamEntry> entries;
+  entries.reserve(reply.elements.size());
+  for (const RedisReply& item : reply.elements) {
+    StreamEntry entry;
+    bool deleted = false;
+    if (!ParseEntry(item, &entry, &deleted) || deleted) return MalformedReply("XRANGE entry");
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+// EntryIdOrder parses "<ms>-<seq>" into numbers that order entries as the stream does.
+std::optional<std::pair<uint64_t, uint64_t>> EntryIdOrder(std::string_view id) {
+  const size_t dash = id.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const std::string_view ms = id.substr(0, dash);
+  const std::string_view seq = id.substr(dash + 1);
+  for (std::string_view part : {ms, seq}) {
+    if (part.empty() || part.size() > 20) return std::nullopt;
+    for (char c : part) {
+      if (c < '0' || c > '9') return std::nullopt;
+    }
+  }
+  std::pair<uint64_t, uint64_t> out;
+  if (!absl::SimpleAtoi(AbslView(ms), &out.first) ||
+      !absl::SimpleAtoi(AbslView(seq), &out.second)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+// RedriveOne moves (or, in a dry run, checks) one parsed entry and records the outcome. It
+// fails only when Redis is unreachable or busy; an entry Redis refuses is skipped.
+absl::Status RedriveOne(RedisPool* pool, std::string_view dead_letter_stream,
+                        const DeadLetterEntry& entry, bool dry_run, RedriveResult* result) {
+  if (!entry.problem.empty()) {
+    result->skipped.push_back({entry.id, entry.problem});
+    return absl::OkStatus();
+  }
+  std::vector<std::string> args = {entry.id, dry_run ? "1" : "0"};
+  args.reserve(2 + 2 * entry.fields.size());
+  for (const auto& [name, value] : entry.fields) {
+    args.push_back(name);
+    args.push_back(value);
+  }
+  ASSIGN_OR_RETURN(
+      RedisReply reply,
+      pool->Eval(RedriveScript(), {std::string(dead_letter_stream), entry.stream}, args));
+  if (reply.is_error()) {
+    absl::Status status = ErrorFromReply(reply, "re-drive script");
+    if (status.code() == absl::StatusCode::kUnavailable ||
+        status.code() == absl::StatusCode::kResourceExhausted) {
+      return status;
+    }
+    result->skipped.push_back({entry.id, absl::StrCat("Redis refused the re-drive: ", reply.str)});
+    return absl::OkStatus();
+  }
+  if (reply.type != RedisReply::Type::kArray || reply.elements.empty()) {
+    return MalformedReply("re-drive script");
+  }
+  std::optional<int64_t> code = ReplyInt(reply.elements[0]);
+  if (!code) return MalformedReply("re-drive script");
+  switch (*code) {
+    case 1:
+    case 2: {
+      RedrivenEntry done{entry.id, entry.stream, entry.original_id, ""};
+      if (*code == 1) {
+        std::optional<std::string> new_id;
+        if (reply.elements.size() >= 2) new_id = ReplyString(reply.elements[1]);
+        if (!new_id) return MalformedReply("re-drive script");
+        done.new_id = *std::move(new_id);
+      }
+      result->redriven.push_back(std::move(done));
+      return absl::OkStatus();
+    }
+    case 0:
+      result->skipped.push_back(
+          {entry.id, "no longer in the dead-letter stream (re-driven or deleted meanwhile)"});
+      return absl::OkStatus();
+    case -1: {
+      std::string type;
+      if (reply.elements.size() >= 2) type = ReplyString(reply.elements[1]).value_or("");
+      result->skipped.push_back({entry.id, absl::StrCat("the original stream key ", entry.stream,
+                                                        " holds a ", type, ", not a stream")});
+      return absl::OkStatus();
+    }
+  }
+  return MalformedReply("re-drive script");
 }
 
 }  // namespace
@@ -638,6 +817,108 @@ void StreamConsumer::Run() {
           {{"stream", options_.stream}, {"error", removed.status().ToString()}});
     }
   }
+}
+
+absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisPool* pool,
+                                                             std::string_view dead_letter_stream,
+                                                             int64_t max_entries) {
+  if (pool == nullptr) return Invalid("pool is required");
+  if (dead_letter_stream.empty()) return Invalid("the dead-letter stream is required");
+  if (max_entries < 1) {
+    return Invalid(absl::StrCat("max_entries must be at least 1, got ", max_entries));
+  }
+  std::vector<DeadLetterEntry> out;
+  std::string start = "-";
+  while (static_cast<int64_t>(out.size()) < max_entries) {
+    const int64_t want = std::min(kDeadLetterPage, max_entries - static_cast<int64_t>(out.size()));
+    ASSIGN_OR_RETURN(std::vector<StreamEntry> page,
+                     ReadRange(pool, dead_letter_stream, start, "+", want));
+    for (StreamEntry& entry : page) {
+      out.push_back(ParseDeadLetter(std::move(entry), dead_letter_stream));
+    }
+    if (static_cast<int64_t>(page.size()) < want) break;
+    start = absl::StrCat("(", out.back().id);
+  }
+  return out;
+}
+
+absl::StatusOr<RedriveResult> RedriveDeadLetters(RedisPool* pool,
+                                                 std::string_view dead_letter_stream,
+                                                 const RedriveOptions& options) {
+  if (pool == nullptr) return Invalid("pool is required");
+  if (dead_letter_stream.empty()) return Invalid("the dead-letter stream is required");
+  if (options.max_entries < 0) {
+    return Invalid(absl::StrCat("max_entries must not be negative, got ", options.max_entries));
+  }
+  RedriveResult result;
+  auto limit_reached = [&] {
+    return options.max_entries > 0 &&
+           static_cast<int64_t>(result.redriven.size()) >= options.max_entries;
+  };
+  // A failure after some entries moved says so: they stay re-driven.
+  auto failed = [&](const absl::Status& status) {
+    if (result.redriven.empty() || options.dry_run) return status;
+    return absl::Status(status.code(),
+                        absl::StrCat("re-drove ", result.redriven.size(),
+                                     " entries before this failure: ", status.message()));
+  };
+
+  if (!options.ids.empty()) {
+    std::vector<std::pair<std::pair<uint64_t, uint64_t>, std::string>> ids;
+    for (const std::string& id : options.ids) {
+      std::optional<std::pair<uint64_t, uint64_t>> order = EntryIdOrder(id);
+      if (!order) {
+        result.skipped.push_back({id, "not a stream entry id (expected <ms>-<seq>)"});
+        continue;
+      }
+      ids.emplace_back(*order, id);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end(),
+                          [](const auto& a, const auto& b) { return a.first == b.first; }),
+              ids.end());
+    for (const auto& [order, id] : ids) {
+      if (limit_reached()) break;
+      absl::StatusOr<std::vector<StreamEntry>> found =
+          ReadRange(pool, dead_letter_stream, id, id, 1);
+      if (!found.ok()) return failed(found.status());
+      if (found->empty()) {
+        result.skipped.push_back({id, "not in the dead-letter stream"});
+        continue;
+      }
+      absl::Status moved = RedriveOne(
+          pool, dead_letter_stream, ParseDeadLetter(std::move(found->front()), dead_letter_stream),
+          options.dry_run, &result);
+      if (!moved.ok()) return failed(moved);
+    }
+    return result;
+  }
+
+  // Every entry up to the last one present now.
+  ASSIGN_OR_RETURN(RedisReply last, pool->Command({"XREVRANGE", std::string(dead_letter_stream),
+                                                   "+", "-", "COUNT", "1"}));
+  RETURN_IF_ERROR(ErrorFromReply(last, absl::StrCat("XREVRANGE ", AbslView(dead_letter_stream))));
+  if (last.type != RedisReply::Type::kArray) return MalformedReply("XREVRANGE");
+  if (last.elements.empty()) return result;
+  StreamEntry newest;
+  bool deleted = false;
+  if (!ParseEntry(last.elements[0], &newest, &deleted)) return MalformedReply("XREVRANGE entry");
+  std::string start = "-";
+  while (!limit_reached()) {
+    absl::StatusOr<std::vector<StreamEntry>> page =
+        ReadRange(pool, dead_letter_stream, start, newest.id, kDeadLetterPage);
+    if (!page.ok()) return failed(page.status());
+    for (StreamEntry& entry : *page) {
+      if (limit_reached()) break;
+      start = absl::StrCat("(", entry.id);
+      absl::Status moved = RedriveOne(pool, dead_letter_stream,
+                                      ParseDeadLetter(std::move(entry), dead_letter_stream),
+                                      options.dry_run, &result);
+      if (!moved.ok()) return failed(moved);
+    }
+    if (static_cast<int64_t>(page->size()) < kDeadLetterPage) break;
+  }
+  return result;
 }
 
 }  // namespace simpul

@@ -45,7 +45,8 @@
 // handler, but wasted work). The redelivery delay after a failure is about `min_idle`, so an
 // entry whose handler keeps failing is dead-lettered after about max_deliveries x min_idle:
 // make that longer than the downstream outages the handler should ride out (the dead-letter
-// stream keeps everything needed to re-drive such entries by hand).
+// stream keeps everything needed to put such entries back: RedriveDeadLetters below, or the
+// simpul-redrive tool).
 //
 // Redis down: PollOnce fails fast with UNAVAILABLE (the pool's reconnect backoff) and loses
 // nothing: unacknowledged entries stay pending in Redis (AOF) and are delivered again. The
@@ -252,6 +253,82 @@ class StreamConsumer {
   std::atomic<int64_t> polls_{0}, poll_errors_{0}, read_{0}, reclaimed_{0}, deleted_{0},
       handled_{0}, failed_{0}, dead_lettered_{0};
 };
+
+// ---------------------------------------------------------------------------------------------
+// Dead letters: inspection and re-drive.
+//
+// A dead-letter entry is valid when it starts with kDeadLetter* fields (each at most once, in
+// any order) that include a non-empty kDeadLetterStreamField naming another key, and at least
+// one original field follows them. Anything else (an entry added by hand, a truncated one) is
+// malformed: it is listed with the reason and never re-driven.
+
+// DeadLetterEntry is one entry of a dead-letter stream, parsed.
+struct DeadLetterEntry {
+  std::string id;           // id in the dead-letter stream
+  std::string original_id;  // kDeadLetterIdField
+  std::string stream;       // kDeadLetterStreamField: where the entry came from
+  std::string group;        // kDeadLetterGroupField
+  std::string consumer;     // kDeadLetterConsumerField
+  int64_t deliveries = 0;   // kDeadLetterDeliveriesField (0 when absent or not a number)
+  std::string error;        // kDeadLetterErrorField
+  // The original entry's fields, in their order, without the kDeadLetter* fields.
+  std::vector<std::pair<std::string, std::string>> fields;
+  // Why the entry cannot be re-driven; empty when it is valid.
+  std::string problem;
+};
+
+// ListDeadLetters returns up to `max_entries` (at least 1) entries of `dead_letter_stream`
+// from the oldest, valid or not. An absent stream has no entries.
+absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisPool* pool,
+                                                             std::string_view dead_letter_stream,
+                                                             int64_t max_entries);
+
+struct RedriveOptions {
+  // Most entries re-driven by one call; 0 = no limit. Skipped entries do not count.
+  int64_t max_entries = 0;
+  // Check every entry as a re-drive would (the original stream's type included) but change
+  // nothing; the result counts what would be re-driven.
+  bool dry_run = false;
+  // Only these dead-letter entry ids (handled in stream order); empty = every entry present
+  // when the call starts. An id that is not in the stream is reported as skipped.
+  std::vector<std::string> ids;
+};
+
+// RedrivenEntry is one entry put back into its original stream.
+struct RedrivenEntry {
+  std::string dead_letter_id;
+  std::string stream;
+  std::string original_id;
+  std::string new_id;  // its id in `stream` (empty in a dry run)
+};
+
+// RedriveSkip is an entry left in the dead-letter stream, and why.
+struct RedriveSkip {
+  std::string id;
+  std::string reason;
+};
+
+struct RedriveResult {
+  std::vector<RedrivenEntry> redriven;  // in the order they were re-driven
+  std::vector<RedriveSkip> skipped;     // malformed entries, unknown ids, ...
+};
+
+// RedriveDeadLetters puts dead-lettered entries back into the streams they came from, oldest
+// first, so that the consumer group handles them again (as new entries: they get new ids).
+// Each entry is moved by one Lua script that XADDs its original fields to its original stream
+// and XDELs it from `dead_letter_stream`, so a crash or a lost connection never loses nor
+// duplicates an entry, and an entry re-driven meanwhile by someone else is not put back
+// twice. Entries dead-lettered after the call started are left for the next call (a handler
+// that still fails would otherwise keep them going round). Malformed entries, and entries
+// whose original stream holds another type, stay where they are and are reported in
+// `skipped`. Fails with INVALID_ARGUMENT for bad options and with UNAVAILABLE (or another
+// error) when Redis fails; the entries re-driven before the failure stay re-driven, and the
+// message says how many there were.
+// Cluster: the script touches both streams, so they must share a {hash tag}, as
+// StreamConsumerOptions requires.
+absl::StatusOr<RedriveResult> RedriveDeadLetters(RedisPool* pool,
+                                                 std::string_view dead_letter_stream,
+                                                 const RedriveOptions& options);
 
 }  // namespace simpul
 

@@ -210,6 +210,35 @@ class StreamConsumerTest : public ::testing::Test {
     return out;
   }
 
+  // AddDeadLetter appends an entry with `fields` (name, value, ...) to the dead-letter stream.
+  std::string AddDeadLetter(const std::vector<std::string>& fields) {
+    std::vector<std::string> argv = {"XADD", kDeadLetter, "*"};
+    argv.insert(argv.end(), fields.begin(), fields.end());
+    return Raw(argv).str;
+  }
+
+  // EntryFields returns the fields of entry `id` of `key` (empty when there is no such entry).
+  std::vector<std::pair<std::string, std::string>> EntryFields(const std::string& key,
+                                                               const std::string& id) {
+    std::vector<std::pair<std::string, std::string>> out;
+    RedisReply range = Raw({"XRANGE", key, id, id});
+    if (range.elements.empty()) return out;
+    const RedisReply& values = range.elements[0].elements.at(1);
+    for (size_t i = 0; i + 1 < values.elements.size(); i += 2) {
+      out.emplace_back(values.elements[i].str, values.elements[i + 1].str);
+    }
+    return out;
+  }
+
+  // StreamIds returns the ids of every entry of `key`, oldest first.
+  std::vector<std::string> StreamIds(const std::string& key) {
+    std::vector<std::string> out;
+    for (const RedisReply& e : Raw({"XRANGE", key, "-", "+"}).elements) {
+      out.push_back(e.elements.at(0).str);
+    }
+    return out;
+  }
+
   std::unique_ptr<testing::RedisServer> server_;
   std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<Effects> effects_;
@@ -860,6 +889,263 @@ TEST_F(StreamConsumerTest, StopIsPromptWhileBackingOffFromAnOutage) {
   const absl::Time start = absl::Now();
   consumer->Stop();
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dead letters: listing and re-drive.
+
+// An entry that fails max_deliveries times is dead-lettered; once its handler is fixed, a
+// re-drive puts it back into the stream (original fields only) and the consumer handles it.
+TEST_F(StreamConsumerTest, RedrivenDeadLetterIsHandledOnceTheHandlerIsFixed) {
+  const std::vector<std::string> ids = AddAll({"ok-1", "poison", "ok-2"});
+  Calls calls;
+  bool fixed = false;
+  auto consumer = Make(Options("c1"), [&](const StreamEntry& entry) {
+    calls.Add(entry);
+    if (*entry.Field("e") == "poison" && !fixed) {
+      return absl::InvalidArgumentError("payload not understood yet");
+    }
+    return effects_->Apply(entry);
+  });
+  ASSERT_NE(consumer, nullptr);
+  int64_t dead = 0;
+  for (int i = 0; i < 10 && dead == 0; ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(70));  // past min_idle: redelivered
+    auto polled = consumer->PollOnce();
+    ASSERT_TRUE(polled.ok()) << polled.status();
+    dead += polled->dead_lettered;
+  }
+  ASSERT_EQ(dead, 1);
+  EXPECT_EQ(calls.CountOf("poison"), 3);  // max_deliveries
+  EXPECT_EQ(PendingCount(), 0);
+
+  auto listed = ListDeadLetters(pool_.get(), kDeadLetter, 10);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  const DeadLetterEntry& letter = listed->front();
+  EXPECT_EQ(letter.original_id, ids[1]);
+  EXPECT_EQ(letter.stream, kStream);
+  EXPECT_EQ(letter.group, kGroup);
+  EXPECT_EQ(letter.consumer, "c1");
+  EXPECT_EQ(letter.deliveries, 3);
+  EXPECT_THAT(letter.error, HasSubstr("payload not understood yet"));
+  EXPECT_THAT(letter.fields, ElementsAre(Pair("v", "1"), Pair("e", "poison")));
+  EXPECT_EQ(letter.problem, "");
+  const std::string dead_id = letter.id;
+  const int64_t stream_len = Raw({"XLEN", kStream}).integer;
+
+  // A dry run reports what it would do and changes nothing.
+  RedriveOptions dry_run;
+  dry_run.dry_run = true;
+  auto would = RedriveDeadLetters(pool_.get(), kDeadLetter, dry_run);
+  ASSERT_TRUE(would.ok()) << would.status();
+  ASSERT_EQ(would->redriven.size(), 1u);
+  EXPECT_EQ(would->redriven[0].dead_letter_id, dead_id);
+  EXPECT_EQ(would->redriven[0].stream, kStream);
+  EXPECT_EQ(would->redriven[0].original_id, ids[1]);
+  EXPECT_EQ(would->redriven[0].new_id, "");
+  EXPECT_TRUE(would->skipped.empty());
+  EXPECT_THAT(StreamIds(kDeadLetter), ElementsAre(dead_id));
+  EXPECT_EQ(Raw({"XLEN", kStream}).integer, stream_len);
+  auto idle = consumer->PollOnce();
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_EQ(idle->read, 0);
+
+  fixed = true;
+  auto done = RedriveDeadLetters(pool_.get(), kDeadLetter, RedriveOptions{});
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->redriven.size(), 1u);
+  EXPECT_TRUE(done->skipped.empty());
+  const RedrivenEntry& back = done->redriven[0];
+  EXPECT_EQ(back.dead_letter_id, dead_id);
+  EXPECT_EQ(back.original_id, ids[1]);
+  EXPECT_EQ(back.stream, kStream);
+  EXPECT_NE(back.new_id, "");
+  EXPECT_TRUE(StreamIds(kDeadLetter).empty());
+  EXPECT_EQ(Raw({"XLEN", kStream}).integer, stream_len + 1);
+  EXPECT_THAT(EntryFields(kStream, back.new_id), ElementsAre(Pair("v", "1"), Pair("e", "poison")));
+  // Nothing is left to re-drive: a second run moves nothing.
+  auto again = RedriveDeadLetters(pool_.get(), kDeadLetter, RedriveOptions{});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->redriven.empty());
+  EXPECT_TRUE(again->skipped.empty());
+
+  auto polled = consumer->PollOnce();
+  ASSERT_TRUE(polled.ok()) << polled.status();
+  EXPECT_EQ(polled->read, 1);
+  EXPECT_EQ(polled->handled, 1);
+  EXPECT_EQ(polled->dead_lettered, 0);
+  EXPECT_THAT(effects_->Counts(), ElementsAre(Pair("ok-1", 1), Pair("ok-2", 1), Pair("poison", 1)));
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(calls.CountOf("poison"), 4);
+}
+
+TEST_F(StreamConsumerTest, MalformedDeadLettersAreReportedAndLeftInPlace) {
+  constexpr char kNotAStream[] = "simpul:cmp:{c}:not-a-stream";
+  Raw({"SET", kNotAStream, "x"});
+  const std::string good = AddDeadLetter(
+      {kDeadLetterIdField, "5-1", kDeadLetterStreamField, kStream, kDeadLetterGroupField, kGroup,
+       kDeadLetterConsumerField, "c9", kDeadLetterDeliveriesField, "3", kDeadLetterErrorField,
+       "boom", "v", "1", "e", "evt-good"});
+  const std::string no_stream = AddDeadLetter({"v", "1", "e", "added-by-hand"});
+  const std::string empty_stream = AddDeadLetter({kDeadLetterStreamField, "", "e", "x"});
+  const std::string itself = AddDeadLetter({kDeadLetterStreamField, kDeadLetter, "e", "x"});
+  const std::string no_fields =
+      AddDeadLetter({kDeadLetterIdField, "5-2", kDeadLetterStreamField, kStream});
+  const std::string wrong_type = AddDeadLetter({kDeadLetterStreamField, kNotAStream, "e", "x"});
+  // Only the leading dead-letter fields are taken off: an original field with such a name
+  // further on is the entry's own and goes back with it.
+  const std::string own_field = AddDeadLetter(
+      {kDeadLetterStreamField, kStream, "e", "evt-own", kDeadLetterErrorField, "its own"});
+
+  auto listed = ListDeadLetters(pool_.get(), kDeadLetter, 100);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 7u);
+  std::map<std::string, DeadLetterEntry> by_id;
+  for (const DeadLetterEntry& e : *listed) by_id[e.id] = e;
+  EXPECT_EQ(by_id[good].problem, "");
+  EXPECT_EQ(by_id[good].original_id, "5-1");
+  EXPECT_EQ(by_id[good].consumer, "c9");
+  EXPECT_EQ(by_id[good].deliveries, 3);
+  EXPECT_EQ(by_id[good].error, "boom");
+  EXPECT_THAT(by_id[no_stream].problem, HasSubstr("no dead:stream field"));
+  EXPECT_THAT(by_id[no_stream].fields, ElementsAre(Pair("v", "1"), Pair("e", "added-by-hand")));
+  EXPECT_THAT(by_id[empty_stream].problem, HasSubstr("dead:stream is empty"));
+  EXPECT_THAT(by_id[itself].problem, HasSubstr("the dead-letter stream itself"));
+  EXPECT_THAT(by_id[no_fields].problem, HasSubstr("no original fields"));
+  EXPECT_EQ(by_id[wrong_type].problem, "");  // only Redis can tell
+  EXPECT_EQ(by_id[own_field].problem, "");
+  EXPECT_EQ(by_id[own_field].error, "");
+  EXPECT_THAT(by_id[own_field].fields,
+              ElementsAre(Pair("e", "evt-own"), Pair(kDeadLetterErrorField, "its own")));
+  // The listing is bounded.
+  auto first_two = ListDeadLetters(pool_.get(), kDeadLetter, 2);
+  ASSERT_TRUE(first_two.ok());
+  ASSERT_EQ(first_two->size(), 2u);
+  EXPECT_EQ((*first_two)[1].id, no_stream);
+
+  auto reasons_of = [](const RedriveResult& r) {
+    std::map<std::string, std::string> out;
+    for (const RedriveSkip& s : r.skipped) out[s.id] = s.reason;
+    return out;
+  };
+  auto check_skips = [&](const RedriveResult& r) {
+    std::map<std::string, std::string> reasons = reasons_of(r);
+    EXPECT_EQ(reasons.size(), 5u);
+    EXPECT_THAT(reasons[no_stream], HasSubstr("no dead:stream field"));
+    EXPECT_THAT(reasons[empty_stream], HasSubstr("empty"));
+    EXPECT_THAT(reasons[itself], HasSubstr("dead-letter stream itself"));
+    EXPECT_THAT(reasons[no_fields], HasSubstr("no original fields"));
+    EXPECT_THAT(reasons[wrong_type], HasSubstr("holds a string, not a stream"));
+  };
+  RedriveOptions dry_run;
+  dry_run.dry_run = true;
+  auto would = RedriveDeadLetters(pool_.get(), kDeadLetter, dry_run);
+  ASSERT_TRUE(would.ok()) << would.status();
+  ASSERT_EQ(would->redriven.size(), 2u);
+  EXPECT_EQ(would->redriven[0].dead_letter_id, good);
+  EXPECT_EQ(would->redriven[1].dead_letter_id, own_field);
+  check_skips(*would);
+  EXPECT_EQ(StreamIds(kDeadLetter).size(), 7u);
+  EXPECT_EQ(Raw({"EXISTS", kStream}).integer, 0);
+
+  auto done = RedriveDeadLetters(pool_.get(), kDeadLetter, RedriveOptions{});
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->redriven.size(), 2u);
+  check_skips(*done);
+  EXPECT_THAT(StreamIds(kDeadLetter),
+              ElementsAre(no_stream, empty_stream, itself, no_fields, wrong_type));
+  std::vector<std::string> back = StreamIds(kStream);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0], done->redriven[0].new_id);
+  EXPECT_THAT(EntryFields(kStream, back[0]), ElementsAre(Pair("v", "1"), Pair("e", "evt-good")));
+  EXPECT_THAT(EntryFields(kStream, back[1]),
+              ElementsAre(Pair("e", "evt-own"), Pair(kDeadLetterErrorField, "its own")));
+  EXPECT_EQ(Raw({"GET", kNotAStream}).str, "x");
+  // The entries left in place are skipped again, with the same reasons.
+  auto again = RedriveDeadLetters(pool_.get(), kDeadLetter, RedriveOptions{});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->redriven.empty());
+  check_skips(*again);
+}
+
+TEST_F(StreamConsumerTest, RedriveSelectsEntriesByIdAndStopsAtMax) {
+  auto letter = [&](const std::string& event) {
+    return AddDeadLetter({kDeadLetterIdField, "9-9", kDeadLetterStreamField, kStream,
+                          kDeadLetterDeliveriesField, "3", "v", "1", "e", event});
+  };
+  const std::string a = letter("evt-a");
+  const std::string b = letter("evt-b");
+  const std::string c = letter("evt-c");
+  const std::string d = letter("evt-d");
+  auto events_in_stream = [&] {
+    std::vector<std::string> out;
+    for (const std::string& id : StreamIds(kStream)) {
+      for (const auto& [name, value] : EntryFields(kStream, id)) {
+        if (name == "e") out.push_back(value);
+      }
+    }
+    return out;
+  };
+
+  // Ids are handled in stream order, each once; unknown and malformed ids are reported.
+  RedriveOptions by_id;
+  by_id.ids = {c, "1-1", "not-an-id", a, c};
+  auto picked = RedriveDeadLetters(pool_.get(), kDeadLetter, by_id);
+  ASSERT_TRUE(picked.ok()) << picked.status();
+  ASSERT_EQ(picked->redriven.size(), 2u);
+  EXPECT_EQ(picked->redriven[0].dead_letter_id, a);
+  EXPECT_EQ(picked->redriven[1].dead_letter_id, c);
+  ASSERT_EQ(picked->skipped.size(), 2u);
+  EXPECT_EQ(picked->skipped[0].id, "not-an-id");
+  EXPECT_THAT(picked->skipped[0].reason, HasSubstr("not a stream entry id"));
+  EXPECT_EQ(picked->skipped[1].id, "1-1");
+  EXPECT_THAT(picked->skipped[1].reason, HasSubstr("not in the dead-letter stream"));
+  EXPECT_THAT(StreamIds(kDeadLetter), ElementsAre(b, d));
+  EXPECT_THAT(events_in_stream(), ElementsAre("evt-a", "evt-c"));
+  // An id already re-driven is not put back twice.
+  RedriveOptions repeat;
+  repeat.ids = {a};
+  auto repeated = RedriveDeadLetters(pool_.get(), kDeadLetter, repeat);
+  ASSERT_TRUE(repeated.ok()) << repeated.status();
+  EXPECT_TRUE(repeated->redriven.empty());
+  ASSERT_EQ(repeated->skipped.size(), 1u);
+  EXPECT_EQ(Raw({"XLEN", kStream}).integer, 2);
+
+  // max_entries bounds the entries moved, oldest first.
+  RedriveOptions one;
+  one.max_entries = 1;
+  auto first = RedriveDeadLetters(pool_.get(), kDeadLetter, one);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->redriven.size(), 1u);
+  EXPECT_EQ(first->redriven[0].dead_letter_id, b);
+  EXPECT_THAT(StreamIds(kDeadLetter), ElementsAre(d));
+  EXPECT_THAT(events_in_stream(), ElementsAre("evt-a", "evt-c", "evt-b"));
+
+  // Bad arguments.
+  RedriveOptions negative;
+  negative.max_entries = -1;
+  EXPECT_EQ(RedriveDeadLetters(pool_.get(), kDeadLetter, negative).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RedriveDeadLetters(pool_.get(), "", RedriveOptions{}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ListDeadLetters(pool_.get(), kDeadLetter, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // An absent dead-letter stream has nothing to list or re-drive.
+  auto none = ListDeadLetters(pool_.get(), "simpul:cmp:{c}:no-such-stream", 10);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  auto nothing = RedriveDeadLetters(pool_.get(), "simpul:cmp:{c}:no-such-stream", RedriveOptions{});
+  ASSERT_TRUE(nothing.ok()) << nothing.status();
+  EXPECT_TRUE(nothing->redriven.empty());
+
+  // Redis down: UNAVAILABLE, and the remaining entry stays where it is.
+  server_->Kill();
+  EXPECT_EQ(RedriveDeadLetters(pool_.get(), kDeadLetter, RedriveOptions{}).status().code(),
+            absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(server_->Restart().ok());
+  ASSERT_TRUE(WaitFor([&] { return pool_->Ping().ok(); }, absl::Seconds(3)));
+  EXPECT_THAT(StreamIds(kDeadLetter), ElementsAre(d));
 }
 
 }  // namespace
