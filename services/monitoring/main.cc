@@ -3,9 +3,12 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/absl_compat.h"
 #include "common/calendar.h"
 #include "common/config.h"
 #include "common/logging.h"
@@ -45,6 +48,20 @@ int main(int argc, char** argv) {
                   .type = ConfigType::kString,
                   .default_value = "simpul-monitoring",
                   .help = "consumer group of this service on the complaint stream"});
+  keys.push_back({.name = "consumer_min_idle",
+                  .type = ConfigType::kDuration,
+                  .default_value = "30s",
+                  .help = "how long a complaint event may stay unacknowledged before any "
+                          "instance takes it over: the delay before the events of a crashed "
+                          "instance, or an event whose handling failed, are handled again (at "
+                          "least 1ms; longer than handling a batch of 100 events)",
+                  .validate = [](std::string_view value) -> absl::Status {
+                    absl::Duration d;
+                    if (absl::ParseDuration(AbslView(value), &d) && d < absl::Milliseconds(1)) {
+                      return absl::InvalidArgumentError("expected a duration of at least 1ms");
+                    }
+                    return absl::OkStatus();
+                  }});
   keys.push_back({.name = "sweep_interval",
                   .type = ConfigType::kDuration,
                   .default_value = "30s",
@@ -81,9 +98,10 @@ int main(int argc, char** argv) {
   consumer_options.consumer = DefaultConsumerName();
   consumer_options.dead_letter_stream = consumer_options.stream + ":dead:" + consumer_options.group;
   consumer_options.metrics = &metrics;
+  consumer_options.min_idle = config->GetDuration("consumer_min_idle");
   // An event fails while the registry is unreachable (its unit cannot be placed); it is retried
-  // every min_idle, so 120 deliveries tolerate about an hour of registry outage before the
-  // event is moved to the dead-letter stream.
+  // every min_idle, so 120 deliveries tolerate about an hour of registry outage (with the
+  // default 30s) before the event is moved to the dead-letter stream.
   consumer_options.max_deliveries = 120;
   auto consumer = StreamConsumer::Create(
       &pool, consumer_options, [&desk](const StreamEntry& entry) -> absl::Status {
