@@ -61,6 +61,10 @@ ServiceHost::~ServiceHost() { Shutdown(); }
 
 void ServiceHost::AddService(grpc::Service* service) { services_.push_back(service); }
 
+void ServiceHost::AddGenericService(grpc::CallbackGenericService* service) {
+  generic_service_ = service;
+}
+
 void ServiceHost::SetReadinessCheck(std::function<absl::Status()> check) {
   readiness_check_ = std::move(check);
 }
@@ -81,6 +85,7 @@ absl::Status ServiceHost::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   for (grpc::Service* service : services_) builder.RegisterService(service);
+  if (generic_service_ != nullptr) builder.RegisterCallbackGenericService(generic_service_);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(std::make_unique<InFlightCounterFactory>(&in_flight_));
   if (metrics_ != nullptr) creators.push_back(MakeRpcMetricsInterceptorFactory(metrics_));

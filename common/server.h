@@ -5,6 +5,7 @@
 #ifndef SIMPUL_COMMON_SERVER_H_
 #define SIMPUL_COMMON_SERVER_H_
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -43,6 +44,9 @@ class ServiceHost {
 
   // AddService registers a service before Start; the host does not own it.
   void AddService(grpc::Service* service);
+  // AddGenericService registers the handler of every method no registered service has (the
+  // gateway's proxy); at most one, before Start; the host does not own it.
+  void AddGenericService(grpc::CallbackGenericService* service);
   // SetReadinessCheck sets the check polled every readiness_interval; while it fails, health
   // reports NOT_SERVING and /readyz answers 503.
   void SetReadinessCheck(std::function<absl::Status()> check);
@@ -64,6 +68,7 @@ class ServiceHost {
   ServiceHostOptions options_;
   Metrics* metrics_;
   std::vector<grpc::Service*> services_;
+  grpc::CallbackGenericService* generic_service_ = nullptr;
   std::function<absl::Status()> readiness_check_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<AdminHttpServer> admin_;

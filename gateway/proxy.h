@@ -1,0 +1,109 @@
+// GrpcProxy forwards any gRPC call the gateway does not serve itself to the backend that owns
+// its service, by full method name, as raw bytes (grpc::ByteBuffer: the message is never
+// parsed or re-serialized). Unary and streaming calls both work: each call is a pair of
+// callback reactors, the server side towards the caller and the client side towards the
+// backend, that move one message at a time in each direction (flow control end to end).
+//
+// Per call, before any backend is reached (CallGate):
+//   - a request id: the caller's x-request-id when well-formed, else a new one; returned in
+//     the response's initial metadata and passed to the backend;
+//   - authentication: "authorization: Bearer <token>" (or "x-api-key: <token>"); no
+//     credentials make a public caller, bad credentials are UNAUTHENTICATED;
+//   - authorization by the policy (deny by default): PERMISSION_DENIED;
+//   - incoming x-simpul-identity headers are dropped: the backend gets the verified principal
+//     in a token the gateway signs (common/identity.h), which a caller cannot forge.
+// The caller's deadline and cancellation reach the backend (ClientContext::
+// FromCallbackServerContext). The backend's initial and trailing metadata and its status,
+// details included (field violations), come back unchanged.
+#ifndef SIMPUL_GATEWAY_PROXY_H_
+#define SIMPUL_GATEWAY_PROXY_H_
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/identity.h"
+#include "common/metrics.h"
+#include "gateway/policy.h"
+
+namespace simpul::gateway {
+
+// Metadata keys of the gateway.
+inline constexpr char kRequestIdKey[] = "x-request-id";
+inline constexpr char kApiKeyKey[] = "x-api-key";
+
+// ChannelFor makes the channel to one backend: `target` is "host:port", a comma-separated
+// list of them (replicas, balanced round-robin) or a gRPC target such as "dns:///name:port".
+// `health_service` is the name each replica reports in grpc.health.v1: replicas that do not
+// report SERVING get no calls. Reconnection backs off from 100 ms to at most `max_backoff`.
+std::shared_ptr<grpc::Channel> ChannelFor(const std::string& target,
+                                          const std::string& health_service,
+                                          absl::Duration max_backoff = absl::Seconds(1));
+
+// Authenticator turns a presented token into a principal (UNAUTHENTICATED when it is not
+// valid; UNAVAILABLE when it cannot be checked now).
+using Authenticator = std::function<absl::StatusOr<common::v1::Principal>(std::string_view token)>;
+
+// CallInfo describes an incoming call for the gate.
+struct CallInfo {
+  std::string method;  // "/package.Service/Method"
+  std::string peer;    // "ipv4:127.0.0.1:5555"
+  std::string request_id;
+  common::v1::Principal principal;  // after authentication
+};
+
+struct ProxyOptions {
+  // Backends by full service name, e.g. "simpul.registry.v1.Registry".
+  std::map<std::string, std::shared_ptr<grpc::Channel>> backends;
+  // How long a minted identity token is valid (it only needs to outlive the call's start).
+  absl::Duration identity_ttl = absl::Minutes(5);
+};
+
+class GrpcProxy final : public grpc::CallbackGenericService {
+ public:
+  // `signer` mints identities for the backends; `policy` and `authenticate` decide who may
+  // call; all must outlive the proxy. `metrics` may be null.
+  GrpcProxy(ProxyOptions options, const IdentitySigner* signer, const Policy* policy,
+            Authenticator authenticate, Metrics* metrics);
+
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
+
+  // Admit runs the gate of one call: request id, authentication, authorization. Returns the
+  // call's info or the status to fail it with. Exposed for the REST front and for tests.
+  absl::StatusOr<CallInfo> Admit(std::string_view method, std::string_view peer,
+                                 const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                 std::string* request_id);
+
+  // IdentityToken is the signed identity the backends receive for `principal` ("" for a
+  // public caller).
+  std::string IdentityToken(const common::v1::Principal& principal) const;
+
+ private:
+  class Call;
+  // StubFor returns the stub of the backend serving `method`, or nullptr.
+  grpc::GenericStub* StubFor(std::string_view method) const;
+
+  const ProxyOptions options_;
+  const IdentitySigner* const signer_;
+  const Policy* const policy_;
+  const Authenticator authenticate_;
+  Metrics* const metrics_;
+  std::map<std::string, std::unique_ptr<grpc::GenericStub>, std::less<>> stubs_;
+};
+
+// ValidRequestId: 1..128 characters of A-Z a-z 0-9 - _ . :
+bool ValidRequestId(std::string_view id);
+// NewRequestId: 32 lowercase hex characters from a CSPRNG.
+std::string NewRequestId();
+
+}  // namespace simpul::gateway
+
+#endif  // SIMPUL_GATEWAY_PROXY_H_

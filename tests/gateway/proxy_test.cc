@@ -1,0 +1,490 @@
+// Tests of the gateway's gRPC proxy with in-process backends (simpul.testing.v1.TestService) on
+// loopback: forwarding of unary and streaming calls as bytes, metadata in both directions,
+// identity minted by the gateway, the gate (authentication, policy, request ids), error
+// details, deadlines and cancellation, a backend stopped and restarted, and round-robin over
+// replicas with health checking.
+#include "gateway/proxy.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "test_service.grpc.pb.h"
+#include "tests/testing/redis_server.h"
+
+namespace simpul::gateway {
+namespace {
+
+namespace tv1 = ::simpul::testing::v1;
+using ::testing::HasSubstr;
+
+constexpr char kKey[] = "gateway-proxy-test-identity-key-0123456789abcdef";
+constexpr char kService[] = "simpul.testing.v1.TestService";
+
+constexpr char kPolicy[] = R"json({"rules": [
+  {"methods": ["simpul.testing.v1.TestService/Count"], "roles": ["public", "channel"]},
+  {"methods": ["simpul.testing.v1.TestService/*"], "roles": ["channel"]},
+  {"methods": ["simpul.other.v1.Nowhere/*"], "roles": ["channel"]}
+]})json";
+
+// Backend is one replica of TestService: it records what it saw of each call.
+class Backend final : public tv1::TestService::CallbackService {
+ public:
+  explicit Backend(std::string name) : name_(std::move(name)) {}
+
+  grpc::ServerUnaryReactor* Sleep(grpc::CallbackServerContext* ctx, const tv1::SleepRequest* req,
+                                  tv1::SleepResponse* resp) override {
+    Record(ctx);
+    ctx->AddInitialMetadata("x-backend", name_);
+    ctx->AddTrailingMetadata("x-trailer", "t-" + name_);
+    auto* reactor = ctx->DefaultReactor();
+    const absl::Duration delay =
+        absl::Seconds(req->delay().seconds()) + absl::Nanoseconds(req->delay().nanos());
+    if (req->fail_code() != 0) {
+      reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(req->fail_code()), "asked to fail",
+                                   "details-bytes"));
+      return reactor;
+    }
+    if (delay <= absl::ZeroDuration()) {
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    std::thread([this, ctx, reactor, resp, delay] {
+      const absl::Time end = absl::Now() + delay;
+      while (absl::Now() < end && !ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
+      if (ctx->IsCancelled()) {
+        ++cancelled;
+        resp->set_cancelled(true);
+        reactor->Finish(grpc::Status::CANCELLED);
+      } else {
+        reactor->Finish(grpc::Status::OK);
+      }
+    }).detach();
+    return reactor;
+  }
+
+  grpc::ServerWriteReactor<tv1::CountResponse>* Count(grpc::CallbackServerContext* ctx,
+                                                      const tv1::CountRequest* req) override {
+    Record(ctx);
+    class Writer final : public grpc::ServerWriteReactor<tv1::CountResponse> {
+     public:
+      Writer(grpc::CallbackServerContext* ctx, int count, const std::string& name) : count_(count) {
+        ctx->AddInitialMetadata("x-cursor", "cursor-" + name);
+        StartSendInitialMetadata();
+        Next();
+      }
+      void OnWriteDone(bool ok) override {
+        if (!ok) {
+          Finish(grpc::Status::CANCELLED);
+          return;
+        }
+        Next();
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      void Next() {
+        if (index_ >= count_) {
+          Finish(grpc::Status::OK);
+          return;
+        }
+        resp_.set_index(index_++);
+        StartWrite(&resp_);
+      }
+      int count_;
+      int index_ = 0;
+      tv1::CountResponse resp_;
+    };
+    return new Writer(ctx, req->count(), name_);
+  }
+
+  struct Seen {
+    std::multimap<std::string, std::string> metadata;
+  };
+  std::vector<Seen> seen() {
+    absl::MutexLock lock(&mu_);
+    return seen_;
+  }
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(seen_.size());
+  }
+  std::atomic<int> cancelled{0};
+
+ private:
+  void Record(grpc::CallbackServerContext* ctx) {
+    Seen s;
+    for (const auto& [k, v] : ctx->client_metadata()) {
+      s.metadata.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    }
+    absl::MutexLock lock(&mu_);
+    seen_.push_back(std::move(s));
+  }
+  const std::string name_;
+  absl::Mutex mu_;
+  std::vector<Seen> seen_ ABSL_GUARDED_BY(mu_);
+};
+
+// Replica runs a Backend on a fixed loopback port with grpc.health.v1.
+struct Replica {
+  Replica(std::string name, int port) : backend(std::move(name)), port(port) { Start(); }
+  ~Replica() { Stop(); }
+  void Start() {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials());
+    builder.RegisterService(&backend);
+    server = builder.BuildAndStart();
+    ASSERT_NE(server, nullptr);
+    SetServing(true);
+  }
+  void SetServing(bool serving) {
+    server->GetHealthCheckService()->SetServingStatus(kService, serving);
+  }
+  void Stop() {
+    if (server) server->Shutdown(std::chrono::system_clock::now());
+    server.reset();
+  }
+  Backend backend;
+  int port;
+  std::unique_ptr<grpc::Server> server;
+};
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto signer = IdentitySigner::Create(kKey);
+    ASSERT_TRUE(signer.ok());
+    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
+    auto policy = Policy::FromJson(kPolicy);
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    policy_ = std::make_unique<Policy>(*std::move(policy));
+  }
+  void TearDown() override {
+    if (gateway_) gateway_->Shutdown(std::chrono::system_clock::now());
+  }
+
+  // StartGateway proxies TestService to `target`.
+  void StartGateway(const std::string& target) {
+    ProxyOptions options;
+    options.backends[kService] = ChannelFor(target, kService, absl::Milliseconds(300));
+    options.backends["simpul.other.v1.Nowhere"] =
+        ChannelFor(absl::StrCat("127.0.0.1:", simpul::testing::PickFreePort()), "x");
+    proxy_ = std::make_unique<GrpcProxy>(
+        std::move(options), signer_.get(), policy_.get(),
+        [](std::string_view token) -> absl::StatusOr<common::v1::Principal> {
+          common::v1::Principal p;
+          if (token == "channel-key") {
+            p.set_subject("key:channel");
+            p.set_role(common::v1::ROLE_CHANNEL);
+            p.set_channel("sms-1708");
+            return p;
+          }
+          if (token == "operator-key") {
+            p.set_subject("key:operator");
+            p.set_role(common::v1::ROLE_AGENCY_OPERATOR);
+            p.set_agency_id("kota-bogor");
+            return p;
+          }
+          if (token == "redis-down") return absl::UnavailableError("key store unreachable");
+          return absl::UnauthenticatedError("unknown API key");
+        },
+        nullptr);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterCallbackGenericService(proxy_.get());
+    gateway_ = builder.BuildAndStart();
+    ASSERT_NE(gateway_, nullptr);
+    gateway_channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    stub_ = tv1::TestService::NewStub(gateway_channel_);
+  }
+
+  grpc::Status Sleep(const std::string& token, const tv1::SleepRequest& req,
+                     grpc::ClientContext* ctx = nullptr) {
+    grpc::ClientContext local;
+    if (ctx == nullptr) ctx = &local;
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    if (ctx == &local) ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    tv1::SleepResponse resp;
+    return stub_->Sleep(ctx, req, &resp);
+  }
+
+  std::unique_ptr<IdentitySigner> signer_;
+  std::unique_ptr<Policy> policy_;
+  std::unique_ptr<GrpcProxy> proxy_;
+  std::unique_ptr<grpc::Server> gateway_;
+  std::shared_ptr<grpc::Channel> gateway_channel_;
+  std::unique_ptr<tv1::TestService::Stub> stub_;
+};
+
+std::string Header(const std::multimap<grpc::string_ref, grpc::string_ref>& m,
+                   const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? "" : std::string(it->second.data(), it->second.size());
+}
+
+TEST_F(ProxyTest, UnaryCallsPassWithMetadataAndAMintedIdentity) {
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port));
+
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-request-id", "req-123");
+  ctx.AddMetadata("x-custom", "kept");
+  ctx.AddMetadata("x-simpul-identity", "forged-token");
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  grpc::Status s = Sleep("channel-key", tv1::SleepRequest(), &ctx);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(Header(ctx.GetServerInitialMetadata(), "x-request-id"), "req-123");
+  EXPECT_EQ(Header(ctx.GetServerInitialMetadata(), "x-backend"), "a");
+  EXPECT_EQ(Header(ctx.GetServerTrailingMetadata(), "x-trailer"), "t-a");
+
+  ASSERT_EQ(replica.backend.calls(), 1);
+  const auto seen = replica.backend.seen()[0].metadata;
+  EXPECT_EQ(seen.count("authorization"), 0u) << "the caller's credentials stay at the gateway";
+  EXPECT_EQ(seen.count("x-simpul-identity"), 1u) << "only the gateway's identity arrives";
+  const std::string identity = seen.find("x-simpul-identity")->second;
+  absl::StatusOr<common::v1::Principal> principal = signer_->Verify(identity, absl::Now());
+  ASSERT_TRUE(principal.ok()) << principal.status();
+  EXPECT_EQ(principal->role(), common::v1::ROLE_CHANNEL);
+  EXPECT_EQ(principal->channel(), "sms-1708");
+  EXPECT_EQ(principal->subject(), "key:channel");
+  EXPECT_EQ(seen.find("x-request-id")->second, "req-123");
+  EXPECT_EQ(seen.find("x-custom")->second, "kept");
+
+  // Without a request id (or with a malformed one) the gateway makes one.
+  grpc::ClientContext ctx2;
+  ctx2.AddMetadata("x-request-id", "bad id with spaces");
+  ctx2.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  ASSERT_TRUE(Sleep("channel-key", tv1::SleepRequest(), &ctx2).ok());
+  const std::string generated = Header(ctx2.GetServerInitialMetadata(), "x-request-id");
+  EXPECT_EQ(generated.size(), 32u);
+  EXPECT_TRUE(ValidRequestId(generated));
+  EXPECT_EQ(replica.backend.seen()[1].metadata.find("x-request-id")->second, generated);
+}
+
+TEST_F(ProxyTest, TheGateRefusesBeforeAnyBackendIsReached) {
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port));
+  // Public caller on a method that needs credentials.
+  grpc::Status s = Sleep("", tv1::SleepRequest());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("needs credentials"));
+  // A bad key is refused, not treated as public.
+  EXPECT_EQ(Sleep("wrong-key", tv1::SleepRequest()).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  grpc::ClientContext bad_scheme;
+  bad_scheme.AddMetadata("authorization", "Basic abc");
+  tv1::SleepResponse resp;
+  EXPECT_EQ(stub_->Sleep(&bad_scheme, tv1::SleepRequest(), &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // A role the policy does not list.
+  s = Sleep("operator-key", tv1::SleepRequest());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("agency_operator"));
+  // The key store unreachable: UNAVAILABLE (retry), not a refusal.
+  EXPECT_EQ(Sleep("redis-down", tv1::SleepRequest()).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // x-api-key works as well as a bearer token.
+  grpc::ClientContext api_key;
+  api_key.AddMetadata("x-api-key", "channel-key");
+  EXPECT_TRUE(stub_->Sleep(&api_key, tv1::SleepRequest(), &resp).ok());
+  EXPECT_EQ(replica.backend.calls(), 1) << "refused calls never reached the backend";
+
+  // Public callers may stream Count (the policy says so).
+  grpc::ClientContext count_ctx;
+  tv1::CountRequest count;
+  count.set_count(3);
+  auto reader = stub_->Count(&count_ctx, count);
+  tv1::CountResponse item;
+  int n = 0;
+  while (reader->Read(&item)) ++n;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(n, 3);
+  EXPECT_EQ(replica.backend.seen().back().metadata.count("x-simpul-identity"), 0u)
+      << "a public caller has no identity";
+}
+
+// CallGeneric calls `method` through the gateway with an empty request.
+grpc::Status CallGeneric(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                         const std::string& token) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1);  // an empty message
+  grpc::ByteBuffer response;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return status;
+}
+
+TEST_F(ProxyTest, UnknownServicesAreUnimplementedAndDownOnesUnavailable) {
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port));
+  grpc::Status s = CallGeneric(gateway_channel_, "/simpul.unknown.v1.X/Y", "channel-key");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("simpul.unknown.v1.X"));
+  // A known service whose backend is not running.
+  s = CallGeneric(gateway_channel_, "/simpul.other.v1.Nowhere/Do", "channel-key");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(replica.backend.calls(), 0);
+}
+
+TEST_F(ProxyTest, ErrorsKeepTheirCodeMessageAndDetails) {
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port));
+  tv1::SleepRequest req;
+  req.set_fail_code(static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer channel-key");
+  tv1::SleepResponse resp;
+  grpc::Status s = stub_->Sleep(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(s.error_message(), "asked to fail");
+  EXPECT_EQ(s.error_details(), "details-bytes");
+  EXPECT_EQ(Header(ctx.GetServerTrailingMetadata(), "x-trailer"), "t-a");
+  EXPECT_FALSE(Header(ctx.GetServerInitialMetadata(), "x-request-id").empty());
+}
+
+TEST_F(ProxyTest, StreamsPassInOrderWithTheirInitialMetadataFirst) {
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer channel-key");
+  tv1::CountRequest req;
+  req.set_count(2000);
+  auto reader = stub_->Count(&ctx, req);
+  reader->WaitForInitialMetadata();
+  EXPECT_EQ(Header(ctx.GetServerInitialMetadata(), "x-cursor"), "cursor-a");
+  tv1::CountResponse item;
+  int expected = 0;
+  while (reader->Read(&item)) {
+    ASSERT_EQ(item.index(), expected);
+    ++expected;
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(expected, 2000);
+}
+
+TEST_F(ProxyTest, DeadlinesAndCancellationReachTheBackend) {
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port));
+  tv1::SleepRequest req;
+  req.mutable_delay()->set_seconds(5);
+  // The caller's deadline.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(300)));
+  const absl::Time start = absl::Now();
+  grpc::Status s = Sleep("channel-key", req, &ctx);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_TRUE(absl::Now() < start + absl::Seconds(3));
+  // The backend saw its call end early (deadline propagated or cancelled).
+  const absl::Time wait_until = absl::Now() + absl::Seconds(3);
+  while (replica.backend.cancelled.load() < 1 && absl::Now() < wait_until) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(replica.backend.cancelled.load(), 1);
+
+  // Cancellation by the caller.
+  grpc::ClientContext cancel_ctx;
+  std::thread canceller([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    cancel_ctx.TryCancel();
+  });
+  s = Sleep("channel-key", req, &cancel_ctx);
+  canceller.join();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::CANCELLED);
+  const absl::Time wait2 = absl::Now() + absl::Seconds(3);
+  while (replica.backend.cancelled.load() < 2 && absl::Now() < wait2) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(replica.backend.cancelled.load(), 2);
+}
+
+TEST_F(ProxyTest, ABackendDownIsUnavailableQuicklyAndTheGatewayRecovers) {
+  const int port = simpul::testing::PickFreePort();
+  auto replica = std::make_unique<Replica>("a", port);
+  StartGateway(absl::StrCat("127.0.0.1:", port));
+  ASSERT_TRUE(Sleep("channel-key", tv1::SleepRequest()).ok());
+  replica->Stop();
+  // Calls fail fast with UNAVAILABLE while it is down (after the channel notices).
+  int unavailable = 0;
+  absl::Duration slowest;
+  for (int i = 0; i < 5; ++i) {
+    const absl::Time start = absl::Now();
+    grpc::Status s = Sleep("channel-key", tv1::SleepRequest());
+    slowest = std::max(slowest, absl::Now() - start);
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE) ++unavailable;
+  }
+  EXPECT_EQ(unavailable, 5);
+  EXPECT_LT(slowest, absl::Seconds(2));
+  // Back on the same port: the gateway finds it by itself.
+  replica->Start();
+  bool ok = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!ok && absl::Now() < deadline) {
+    ok = Sleep("channel-key", tv1::SleepRequest()).ok();
+    if (!ok) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(ok) << "the gateway did not recover within 10 s";
+}
+
+TEST_F(ProxyTest, ReplicasShareCallsAndAnUnhealthyOneGetsNone) {
+  Replica a("a", simpul::testing::PickFreePort());
+  Replica b("b", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", a.port, ",127.0.0.1:", b.port));
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(Sleep("channel-key", tv1::SleepRequest()).ok());
+  EXPECT_GE(a.backend.calls(), 10);
+  EXPECT_GE(b.backend.calls(), 10);
+  // b reports NOT_SERVING: after the health watch notices, every call goes to a.
+  b.SetServing(false);
+  absl::SleepFor(absl::Milliseconds(300));
+  const int a_before = a.backend.calls();
+  const int b_before = b.backend.calls();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Sleep("channel-key", tv1::SleepRequest()).ok());
+  EXPECT_EQ(b.backend.calls(), b_before);
+  EXPECT_EQ(a.backend.calls(), a_before + 20);
+}
+
+TEST_F(ProxyTest, ManyConcurrentCallsAndLargeMessages) {
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        tv1::SleepRequest req;
+        req.set_padding(std::string(i % 5 == 0 ? 1 << 20 : 100, 'x'));
+        if (Sleep("channel-key", req).ok()) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 400);
+  EXPECT_EQ(replica.backend.calls(), 400);
+}
+
+}  // namespace
+}  // namespace simpul::gateway
