@@ -1,15 +1,20 @@
 // Tests of the gateway's API keys against a real redis-server: issue and verify, the Verify
-// cache and revocation, listing, the admin rules, Redis outages and concurrency.
+// cache and revocation, listing, the admin rules, Redis outages, concurrency and the
+// simpul-apikey CLI.
 #include "gateway/api_keys.h"
 
 #include <openssl/evp.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -17,6 +22,9 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/absl_compat.h"
 #include "common/clock.h"
@@ -842,6 +850,144 @@ TEST(ApiKeyRulesTest, IdsAndChannelNames) {
   EXPECT_FALSE(IsValidChannelName("SMS"));
   EXPECT_FALSE(IsValidChannelName("sms gateway"));
   EXPECT_FALSE(IsValidChannelName(std::string(65, 'a')));
+}
+
+// The simpul-apikey CLI, run as a process against the test Redis.
+class ApiKeyCliTest : public ApiKeyStoreTest {
+ protected:
+  struct Result {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+  };
+
+  static std::string ShellQuote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  }
+
+  static std::string ReadFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // Run runs simpul-apikey with `args` after "--redis 127.0.0.1:<test port>" (unless
+  // with_redis is false) and returns its exit code and output.
+  Result Run(const std::vector<std::string>& args, bool with_redis = true) {
+#ifdef SIMPUL_APIKEY_BIN
+    const std::string dir = testing::MakeTempDir("simpul-apikey-cli");
+    std::string command = ShellQuote(SIMPUL_APIKEY_BIN);
+    if (with_redis) command += " --redis 127.0.0.1:" + std::to_string(server_->port());
+    for (const std::string& arg : args) command += " " + ShellQuote(arg);
+    command += " >" + dir + "/out 2>" + dir + "/err </dev/null";
+    const int status = std::system(command.c_str());
+    Result result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = ReadFile(dir + "/out");
+    result.err = ReadFile(dir + "/err");
+    std::filesystem::remove_all(dir);
+    return result;
+#else
+    ADD_FAILURE() << "SIMPUL_APIKEY_BIN is not defined: the test cannot find simpul-apikey";
+    return Result{};
+#endif
+  }
+};
+
+TEST_F(ApiKeyCliTest, IssueListRevoke) {
+  Result issued =
+      Run({"issue", "--role", "platform_admin", "--label", "first admin", "--by", "cli:setup"});
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  EXPECT_THAT(issued.err, HasSubstr("shown only this once"));
+  std::string id, token;
+  for (absl::string_view line : absl::StrSplit(issued.out, '\n')) {
+    if (absl::ConsumePrefix(&line, "id: ")) id = std::string(line);
+    if (absl::ConsumePrefix(&line, "token: ")) token = std::string(line);
+  }
+  ASSERT_TRUE(IsValidApiKeyId(id)) << issued.out;
+  auto store = NewStore(absl::ZeroDuration());
+  auto principal = store->Verify(token);
+  ASSERT_TRUE(principal.ok()) << principal.status();
+  EXPECT_EQ(principal->role(), common::v1::ROLE_PLATFORM_ADMIN);
+  EXPECT_EQ(principal->subject(), "key:" + id);
+  EXPECT_EQ(store->Get(id)->created_by(), "cli:setup");
+
+  Result agency = Run({"issue", "--role=agency_operator", "--agency=dinas-a", "--label=ops"});
+  ASSERT_EQ(agency.exit_code, 0) << agency.err;
+  EXPECT_THAT(agency.out, HasSubstr("agency: dinas-a"));
+
+  Result listed = Run({"list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr(id));
+  EXPECT_THAT(listed.out, HasSubstr("first admin"));
+  EXPECT_THAT(listed.out, HasSubstr("dinas-a"));
+  EXPECT_EQ(listed.out.find(token.substr(18)), std::string::npos) << "never a secret";
+  Result filtered = Run({"list", "--agency", "dinas-a"});
+  ASSERT_EQ(filtered.exit_code, 0) << filtered.err;
+  EXPECT_EQ(filtered.out.find(id), std::string::npos);
+  EXPECT_THAT(filtered.out, HasSubstr("agency_operator"));
+
+  Result revoked = Run({"revoke", id, "--by", "cli:ops"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_THAT(revoked.out, HasSubstr("revoked: " + id));
+  EXPECT_EQ(store->Verify(token).status().code(), absl::StatusCode::kUnauthenticated);
+  Result again = Run({"revoke", id});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("already revoked: " + id));
+  EXPECT_THAT(again.out, HasSubstr("by cli:ops"));
+  EXPECT_EQ(Run({"list"}).out.find(id), std::string::npos);
+  EXPECT_THAT(Run({"list", "--all"}).out, HasSubstr(id));
+}
+
+TEST_F(ApiKeyCliTest, ExitCodes) {
+  const struct {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message;
+  } cases[] = {
+      {{}, 2, "missing command"},
+      {{"frobnicate"}, 2, "unknown command"},
+      {{"list", "--frob"}, 2, "unknown option --frob"},
+      {{"issue", "--label", "x"}, 2, "needs --role"},
+      {{"issue", "--role", "wizard", "--label", "x"}, 2, "unknown --role wizard"},
+      {{"issue", "--role", "platform_admin"}, 2, "needs --label"},
+      {{"issue", "--role", "agency_admin", "--label", "x"}, 2, "--agency: required"},
+      {{"issue", "--role", "channel", "--label", "x", "--agency", "dinas-a"}, 2, "--channel"},
+      {{"list", "--role", "channel"}, 2, "list does not take --role"},
+      {{"revoke"}, 2, "needs the key id"},
+      {{"revoke", "nope"}, 2, "not an API key id"},
+      {{"revoke", "k0123456789abcdef"}, 1, "NOT_FOUND"},
+      {{"list", "--label"}, 2, "needs a value"},
+      {{"list", "--timeout", "soon"}, 2, "--timeout"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(absl::StrJoin(c.args, " "));
+    Result result = Run(c.args);
+    EXPECT_EQ(result.exit_code, c.exit_code) << result.err;
+    EXPECT_THAT(result.err, HasSubstr(c.message));
+  }
+
+  Result help = Run({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("Usage: simpul-apikey"));
+  Result bad_address = Run({"--redis", "localhost", "list"}, false);
+  EXPECT_EQ(bad_address.exit_code, 2);
+  EXPECT_THAT(bad_address.err, HasSubstr("HOST:PORT"));
+  Result unreachable = Run(
+      {"--redis", absl::StrCat("127.0.0.1:", testing::PickFreePort()), "--timeout", "1s", "list"},
+      false);
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_THAT(unreachable.err, HasSubstr("cannot reach Redis"));
+  // Bad values are usage errors whether or not Redis is up.
+  Result bad_value_offline =
+      Run({"--redis", absl::StrCat("127.0.0.1:", testing::PickFreePort()), "issue", "--role",
+           "agency_admin", "--agency", "Dinas A", "--label", "x"},
+          false);
+  EXPECT_EQ(bad_value_offline.exit_code, 2);
+  EXPECT_THAT(bad_value_offline.err, HasSubstr("--agency"));
 }
 
 }  // namespace
