@@ -1,0 +1,272 @@
+// The gateway's audit trail: every mutating and every denied call becomes one
+// simpul.gateway.v1.AuditRecord in an append-only, hash-chained log in Redis. Verification
+// walks the chain and names the first altered, removed, reordered or inserted record; agencies
+// list their own records with one range read.
+//
+// Hash encoding, version 1. record.hash = SHA-256(E) where E is the concatenation of these
+// items, in this order, each written as an 8-byte big-endian length followed by its bytes:
+//    1. the ASCII text "simpul.gateway.v1.AuditRecord/1"   (domain and encoding version)
+//    2. sequence                 8-byte big-endian two's complement
+//    3. time.seconds             8-byte big-endian two's complement
+//    4. time.nanos               8-byte big-endian two's complement
+//    5. request_id               UTF-8 bytes
+//    6. subject                  UTF-8 bytes
+//    7. role                     enum number, 8-byte big-endian two's complement
+//    8. agency_id                UTF-8 bytes
+//    9. channel                  UTF-8 bytes
+//   10. client_address           UTF-8 bytes
+//   11. method                   UTF-8 bytes
+//   12. resource                 UTF-8 bytes
+//   13. outcome                  UTF-8 bytes
+//   14. request_sha256           raw bytes (32, or none)
+//   15. previous_hash            raw bytes (32)
+// Every field of the record except `hash` is covered; encoding_version selects this layout
+// (only 1 exists) and is bound by item 1. The encoding does not depend on protobuf's
+// serializer, so a record verifies with any protobuf version or language. A stored record that
+// carries fields this encoding does not know (unknown fields) fails verification, so nothing
+// can ride along uncovered.
+//
+// Storage layout. Every key starts with P = Options::key_prefix, which carries exactly one hash
+// tag (default "simpul:gw:{a}:"), so every key lives in one Cluster slot and the scripts stay
+// valid on Redis Cluster.
+//
+//   P log            stream, one entry per record with the explicit id "<sequence>-0" and the
+//                    single field r = serialized v1.AuditRecord (including its hash)
+//   P head           hash {s: decimal sequence of the last record, h: its 32-byte hash}; absent
+//                    while the log is empty
+//   P ag:<agency>    sorted set of the sequences of records whose agency_id is <agency>
+//                    (member = score = sequence), for listing one agency's records
+//   P turn           string with a PX TTL (100 ms): the id of the AuditLog instance that has
+//                    the right of way after losing the race for the head repeatedly
+//
+// Appending. The chain must stay linear while several gateway replicas append at once, but
+// Redis scripts cannot compute SHA-256. So Append computes the hashes in C++ against the head
+// it last saw and runs one script that appends only if the head is still that one
+// (compare-and-set on sequence and hash), else returns the current head so the batch is
+// rehashed and retried at once. An instance that loses twice in a row claims the right of way
+// (P turn) in its losing script; the others' scripts then refuse to append until it has
+// appended or its claim expired, so no replica starves. Within one AuditLog, concurrent Append
+// calls are group-committed: one
+// caller at a time flushes everything queued so far as one chained batch in one script (one
+// round trip and one AOF fsync for the whole batch), so throughput grows with concurrency
+// instead of collapsing into compare-and-set conflicts. The script also refuses to append
+// (DATA_LOSS) when the log's last entry is not the head's record, e.g. after the tail was
+// deleted, rather than building on a damaged chain.
+//
+// Durability: an append is acknowledged only after its script ran, so with Redis AOF and
+// appendfsync always (CheckDurability) an acknowledged record survives a crash of Redis.
+//
+// Trust: the chain is keyed by nothing secret, so someone who can write to Redis can rewrite
+// the log from some record onwards and rehash every later record consistently. Such a rewrite
+// is detected against a head noted outside Redis (anchoring): note Head() or the head printed
+// by "simpul-audit verify" periodically and pass it back as VerifyOptions::expected_head.
+#ifndef SIMPUL_GATEWAY_AUDIT_H_
+#define SIMPUL_GATEWAY_AUDIT_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/redis.h"
+#include "simpul/gateway/v1/gateway.pb.h"
+
+namespace simpul::gateway {
+
+// kAuditEncodingVersion is the hash encoding Append writes (described above).
+inline constexpr int kAuditEncodingVersion = 1;
+// kAuditHashSize is the size of a SHA-256 hash in bytes.
+inline constexpr size_t kAuditHashSize = 32;
+
+// AuditDigest is the SHA-256 of `bytes` (32 raw bytes), e.g. for request_sha256.
+std::string AuditDigest(std::string_view bytes);
+
+// AuditCanonicalEncoding is the version-1 encoding of `record` (its `hash` is ignored).
+std::string AuditCanonicalEncoding(const v1::AuditRecord& record);
+
+// AuditRecordHash is the hash `record` must carry under its encoding_version; INVALID_ARGUMENT
+// for a version this build does not know.
+absl::StatusOr<std::string> AuditRecordHash(const v1::AuditRecord& record);
+
+// AuditChainHead names the last record of the chain: its sequence and hash (sequence 0 and 32
+// zero bytes for an empty chain).
+struct AuditChainHead {
+  int64_t sequence = 0;
+  std::string hash = std::string(kAuditHashSize, '\0');
+
+  bool operator==(const AuditChainHead&) const = default;
+};
+
+// FormatAuditChainHead writes a head as "<sequence>:<hash in lowercase hex>".
+std::string FormatAuditChainHead(const AuditChainHead& head);
+// ParseAuditChainHead reads what FormatAuditChainHead writes; INVALID_ARGUMENT otherwise.
+absl::StatusOr<AuditChainHead> ParseAuditChainHead(std::string_view text);
+
+// AuditVerifyOptions selects what Verify walks.
+struct AuditVerifyOptions {
+  // First record to check (1 = the whole chain). Its link to the record before is checked too.
+  int64_t from_sequence = 1;
+  // Last record to check; 0 walks to the chain head (and checks that nothing lies beyond it).
+  int64_t to_sequence = 0;
+  // A head noted earlier outside Redis. The chain must still contain that record with that
+  // hash: this detects a truncated tail (together with a rewritten head) and a rewrite of the
+  // chain up to that record, which the chain alone cannot show.
+  std::optional<AuditChainHead> expected_head;
+};
+
+// AuditVerifyReport is the outcome of Verify: either no problem, or the first one found.
+struct AuditVerifyReport {
+  enum class Problem {
+    kNone,
+    // The record's stored bytes no longer match its hash (or cannot be parsed), or the record
+    // was altered and rehashed so that the next record (or the head) no longer links to it.
+    kAltered,
+    // The record is missing: a gap in the sequence, or a tail shorter than the stored or
+    // anchored head.
+    kRemoved,
+    // The record is intact but stored out of its place in the chain.
+    kReordered,
+    // An entry that is not part of the chain: a forged or copied record, or one beyond the
+    // head.
+    kInserted,
+  };
+
+  bool ok() const { return problem == Problem::kNone; }
+
+  Problem problem = Problem::kNone;
+  // sequence is where the problem is: the record altered, the first record removed, the first
+  // record out of place, or the sequence the inserted entry claims or occupies.
+  int64_t sequence = 0;
+  // detail says what was found, naming stream ids and hashes (hex) where that helps.
+  std::string detail;
+  // records_checked counts the records of [from_sequence, to_sequence] found intact and
+  // linked, in chain order, before the problem (all of them when ok()).
+  int64_t records_checked = 0;
+  // head is the last record found intact and linked: after a full successful walk, the chain
+  // head to note outside Redis.
+  AuditChainHead head;
+};
+
+// AuditProblemName is "ok", "altered", "removed", "reordered" or "inserted".
+std::string_view AuditProblemName(AuditVerifyReport::Problem problem);
+// FormatAuditVerifyReport is one line: "ok: N records, head <hex>" or
+// "<problem> at record <sequence>: <detail>".
+std::string FormatAuditVerifyReport(const AuditVerifyReport& report);
+
+// AuditPage is one page of a listing, newest record first.
+struct AuditPage {
+  std::vector<v1::AuditRecord> records;
+  std::string next_page_token;  // empty on the last page
+};
+
+// AuditTrail is what the gateway needs of the audit trail (AuditLog in production, a fake in
+// unit tests of the gateway).
+class AuditTrail {
+ public:
+  virtual ~AuditTrail() = default;
+  // Append records one call. The caller fills who, what, when and the outcome; the trail
+  // assigns sequence, previous_hash, hash and encoding_version. Returns the record as stored.
+  virtual absl::StatusOr<v1::AuditRecord> Append(v1::AuditRecord record) = 0;
+  // List returns records newest first, only those whose agency_id is `agency_id` unless it is
+  // empty. page_size 0 means 50, at most 500. Pages are stable: records appended meanwhile
+  // never shift or repeat a later page.
+  virtual absl::StatusOr<AuditPage> List(std::string_view agency_id, int page_size,
+                                         std::string_view page_token) = 0;
+};
+
+// AuditLog is the audit trail in Redis (layout and algorithms above). Thread-safe; several
+// AuditLog instances (gateway replicas) may append to the same log at once. Every call blocks
+// on Redis: run it on an Executor thread, never on a gRPC callback thread.
+class AuditLog final : public AuditTrail {
+ public:
+  struct Options {
+    // Prefix of every key; must contain exactly one non-empty hash tag "{...}".
+    std::string key_prefix = "simpul:gw:{a}:";
+    // Records appended by one script at most (group commit).
+    int max_batch = 256;
+    // Compare-and-set conflicts of one batch before Append gives up with ABORTED (each
+    // conflict means another replica appended meanwhile; after two this instance has the
+    // right of way, so more are rare).
+    int max_attempts = 100;
+    // Fills the time of records appended without one; nullptr means the system clock.
+    const Clock* clock = nullptr;
+  };
+
+  // Create checks `options` (INVALID_ARGUMENT naming the option) and returns a log over
+  // `pool`, which must outlive it. Nothing is read from Redis yet.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Create(RedisPool* pool, Options options);
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Append adds one record at the end of the chain and returns it as stored. INVALID_ARGUMENT
+  // (nothing written) when subject, method or outcome is empty, request_sha256 is neither
+  // empty nor 32 bytes, or time is out of range. A record without time gets the clock's now.
+  // An error from Redis is returned as is (UNAVAILABLE, DEADLINE_EXCEEDED: the record may or
+  // may not have been written; it is never written twice), DATA_LOSS when the stored log does
+  // not end at the stored head, ABORTED after max_attempts conflicts (or 2 s of
+  // waiting for other replicas' right of way). An OK result means the
+  // record is in Redis, linked to its predecessor.
+  absl::StatusOr<v1::AuditRecord> Append(v1::AuditRecord record) override;
+
+  // List: see AuditTrail. INVALID_ARGUMENT naming "page.page_size" or "page.page_token" for
+  // a size outside 0..500 or a token that does not belong to this query. A record whose entry
+  // vanished from the log (tampering) is skipped; Verify reports it.
+  absl::StatusOr<AuditPage> List(std::string_view agency_id, int page_size,
+                                 std::string_view page_token) override;
+
+  // Head reads the stored chain head (sequence 0 for an empty log).
+  absl::StatusOr<AuditChainHead> Head();
+
+  // Verify walks the chain as `options` says: it parses each record, recomputes its hash,
+  // checks its sequence, its stream id and its link to the record before, then that the log
+  // ends at the stored head and contains the expected head, and reports the first problem.
+  // Reading is done in batches, so it may run while replicas append. A failed status means
+  // Verify could not read (Redis errors) or INVALID_ARGUMENT for a bad range; problems of
+  // the chain are in the report.
+  absl::StatusOr<AuditVerifyReport> Verify(const AuditVerifyOptions& options);
+
+  // CheckDurability is FAILED_PRECONDITION unless Redis runs with appendonly yes and
+  // appendfsync always, the setting under which an acknowledged record survives a crash.
+  absl::Status CheckDurability();
+
+  // Keys of the layout above.
+  std::string LogKey() const;
+  std::string HeadKey() const;
+  std::string TurnKey() const;
+  std::string AgencyKey(std::string_view agency_id) const;
+
+ private:
+  struct Pending {
+    v1::AuditRecord record;
+    absl::StatusOr<v1::AuditRecord> result = absl::UnknownError("not flushed");
+    bool done = false;
+  };
+
+  AuditLog(RedisPool* pool, Options options);
+  // Flush appends `batch` as one chained run after `head` (read from Redis when unknown),
+  // filling each result; returns the new head, or the error every result carries.
+  absl::StatusOr<AuditChainHead> Flush(const std::vector<Pending*>& batch,
+                                       std::optional<AuditChainHead> head);
+
+  RedisPool* const pool_;
+  const Options options_;
+  const Clock& clock_;
+  const std::string replica_id_;  // random; names this instance in P turn
+
+  absl::Mutex mu_;
+  std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
+  bool flushing_ ABSL_GUARDED_BY(mu_) = false;
+  // The head after this log's last successful flush; a guess that the compare-and-set checks.
+  std::optional<AuditChainHead> head_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace simpul::gateway
+
+#endif  // SIMPUL_GATEWAY_AUDIT_H_

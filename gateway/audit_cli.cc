@@ -1,0 +1,288 @@
+// RunAuditCli: argument parsing and output of simpul-audit.
+#include "gateway/audit_cli.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string_view>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/absl_compat.h"
+#include "common/redis.h"
+#include "gateway/audit.h"
+
+namespace simpul::gateway {
+namespace {
+
+constexpr char kUsage[] =
+    R"(usage: simpul-audit [--redis HOST:PORT] [--prefix PREFIX] [--timeout DURATION]
+                    COMMAND [OPTIONS]
+
+Reads the gateway's hash-chained audit trail in Redis.
+
+commands:
+  verify [--from N] [--to N] [--expect-head SEQ:HEX]
+      Walks the chain (records --from..--to, default all), recomputing every hash. Prints
+      "ok: <records> records, head <hex>" and exits 0, or prints the first problem (altered,
+      removed, reordered or inserted, and at which record) and exits 1. --expect-head checks
+      the chain against a head noted earlier (see head): this detects a truncated tail.
+  head
+      Prints the chain head as SEQ:HEX, to note outside Redis for --expect-head.
+  list [--agency ID] [--limit N]
+      Prints records newest first, one JSON object per line (default limit 50), only the
+      agency's own with --agency.
+
+options:
+  --redis HOST:PORT    Redis address (default 127.0.0.1:6379)
+  --prefix PREFIX      key prefix of the gateway's audit keys (default simpul:gw:{a}:)
+  --timeout DURATION   per Redis command, e.g. 10s (default 10s)
+
+exit status: 0 ok, 1 verify found a problem, 2 usage error, 3 Redis could not be read
+)";
+
+// Options each command accepts besides the global ones.
+const std::map<std::string, std::set<std::string>, std::less<>>& CommandOptions() {
+  static const auto* const options = new std::map<std::string, std::set<std::string>, std::less<>>{
+      {"verify", {"from", "to", "expect-head"}}, {"head", {}}, {"list", {"agency", "limit"}}};
+  return *options;
+}
+const std::set<std::string, std::less<>> kGlobalOptions = {"redis", "prefix", "timeout"};
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::string, std::less<>> options;
+};
+
+// Parse reads "--name value" and "--name=value" options anywhere and exactly one command.
+// Returns an error message, or nullopt; sets *help for --help.
+std::optional<std::string> Parse(const std::vector<std::string>& args, Args* out, bool* help) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h" || arg == "help") {
+      *help = true;
+      return std::nullopt;
+    }
+    if (arg.rfind("--", 0) == 0) {
+      std::string name = arg.substr(2);
+      std::string value;
+      const size_t eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name.resize(eq);
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return absl::StrCat("--", name, ": missing value");
+      }
+      if (out->options.count(name) != 0) return absl::StrCat("--", name, ": given twice");
+      out->options[name] = value;
+      continue;
+    }
+    if (!out->command.empty()) {
+      return absl::StrCat("unexpected argument \"", arg, "\" after command ", out->command);
+    }
+    if (CommandOptions().count(arg) == 0) {
+      return absl::StrCat("unknown command \"", arg, "\" (expected verify, head or list)");
+    }
+    out->command = arg;
+  }
+  if (out->command.empty()) return "missing command (verify, head or list)";
+  const std::set<std::string>& allowed = CommandOptions().find(out->command)->second;
+  for (const auto& [name, value] : out->options) {
+    if (kGlobalOptions.count(name) == 0 && allowed.count(name) == 0) {
+      return absl::StrCat("--", name, ": not an option of ", out->command);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ParsePositive(const Args& args, std::string_view name, int64_t* value) {
+  auto it = args.options.find(name);
+  if (it == args.options.end()) return std::nullopt;
+  if (!absl::SimpleAtoi(it->second, value) || *value < 1) {
+    return absl::StrCat("--", AbslView(name), ": expected a positive integer, got \"", it->second,
+                        "\"");
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ParseRedis(std::string_view address, RedisOptions* options) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  std::string_view host = colon == std::string_view::npos ? "" : address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || !absl::SimpleAtoi(AbslView(address.substr(colon + 1)), &port) || port < 1 ||
+      port > 65535) {
+    return absl::StrCat("--redis: expected HOST:PORT, got \"", AbslView(address), "\"");
+  }
+  options->host = std::string(host);
+  options->port = port;
+  return std::nullopt;
+}
+
+void JsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void JsonField(std::string* out, std::string_view name, std::string_view value) {
+  out->push_back(',');
+  JsonString(out, name);
+  out->push_back(':');
+  JsonString(out, value);
+}
+
+}  // namespace
+
+std::string AuditRecordJson(const v1::AuditRecord& record) {
+  std::string out = absl::StrCat("{\"sequence\":", record.sequence());
+  const absl::Time time =
+      absl::FromUnixSeconds(record.time().seconds()) + absl::Nanoseconds(record.time().nanos());
+  JsonField(&out, "time", absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone()));
+  JsonField(&out, "request_id", record.request_id());
+  JsonField(&out, "subject", record.subject());
+  std::string role = common::v1::Role_Name(record.role());
+  if (role.empty()) role = absl::StrCat(static_cast<int>(record.role()));
+  JsonField(&out, "role", role);
+  JsonField(&out, "agency_id", record.agency_id());
+  JsonField(&out, "channel", record.channel());
+  JsonField(&out, "client_address", record.client_address());
+  JsonField(&out, "method", record.method());
+  JsonField(&out, "resource", record.resource());
+  JsonField(&out, "outcome", record.outcome());
+  JsonField(&out, "request_sha256", absl::BytesToHexString(record.request_sha256()));
+  JsonField(&out, "previous_hash", absl::BytesToHexString(record.previous_hash()));
+  JsonField(&out, "hash", absl::BytesToHexString(record.hash()));
+  absl::StrAppend(&out, ",\"encoding_version\":", record.encoding_version(), "}");
+  return out;
+}
+
+int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  Args args;
+  bool help = false;
+  if (std::optional<std::string> bad = Parse(argv, &args, &help)) {
+    err << "simpul-audit: " << *bad << "\n\n" << kUsage;
+    return kAuditCliUsage;
+  }
+  if (help) {
+    out << kUsage;
+    return kAuditCliOk;
+  }
+  auto usage_error = [&err](const std::string& message) {
+    err << "simpul-audit: " << message << "\n";
+    return kAuditCliUsage;
+  };
+
+  RedisOptions redis;
+  redis.pool_size = 1;
+  redis.command_timeout = absl::Seconds(10);
+  if (std::optional<std::string> bad = ParseRedis(
+          args.options.count("redis") ? args.options["redis"] : "127.0.0.1:6379", &redis)) {
+    return usage_error(*bad);
+  }
+  if (auto it = args.options.find("timeout"); it != args.options.end()) {
+    absl::Duration timeout;
+    if (!absl::ParseDuration(it->second, &timeout) || timeout <= absl::ZeroDuration()) {
+      return usage_error(absl::StrCat("--timeout: expected a positive duration such as 10s, got \"",
+                                      it->second, "\""));
+    }
+    redis.command_timeout = timeout;
+    redis.acquire_timeout = std::max(redis.acquire_timeout, timeout);
+  }
+  AuditLog::Options log_options;
+  if (auto it = args.options.find("prefix"); it != args.options.end()) {
+    log_options.key_prefix = it->second;
+  }
+
+  AuditVerifyOptions verify;
+  int64_t limit = 50;
+  if (args.command == "verify") {
+    if (std::optional<std::string> bad = ParsePositive(args, "from", &verify.from_sequence)) {
+      return usage_error(*bad);
+    }
+    if (std::optional<std::string> bad = ParsePositive(args, "to", &verify.to_sequence)) {
+      return usage_error(*bad);
+    }
+    if (verify.to_sequence != 0 && verify.to_sequence < verify.from_sequence) {
+      return usage_error("--to: must not be below --from");
+    }
+    if (auto it = args.options.find("expect-head"); it != args.options.end()) {
+      absl::StatusOr<AuditChainHead> head = ParseAuditChainHead(it->second);
+      if (!head.ok()) return usage_error(absl::StrCat("--expect-head: ", head.status().message()));
+      verify.expected_head = *head;
+    }
+  } else if (args.command == "list") {
+    if (std::optional<std::string> bad = ParsePositive(args, "limit", &limit)) {
+      return usage_error(*bad);
+    }
+  }
+
+  RedisPool pool(redis);
+  absl::StatusOr<std::unique_ptr<AuditLog>> log = AuditLog::Create(&pool, log_options);
+  if (!log.ok()) return usage_error(std::string(log.status().message()));
+  auto failed = [&err](const absl::Status& status) {
+    err << "simpul-audit: " << status << "\n";
+    return kAuditCliError;
+  };
+
+  if (args.command == "verify") {
+    absl::StatusOr<AuditVerifyReport> report = (*log)->Verify(verify);
+    if (!report.ok()) return failed(report.status());
+    out << FormatAuditVerifyReport(*report) << "\n";
+    return report->ok() ? kAuditCliOk : kAuditCliProblem;
+  }
+  if (args.command == "head") {
+    absl::StatusOr<AuditChainHead> head = (*log)->Head();
+    if (!head.ok()) return failed(head.status());
+    out << FormatAuditChainHead(*head) << "\n";
+    return kAuditCliOk;
+  }
+  // list
+  const std::string agency = args.options.count("agency") ? args.options["agency"] : "";
+  std::string token;
+  int64_t printed = 0;
+  do {
+    const int page_size = static_cast<int>(std::min<int64_t>(500, limit - printed));
+    absl::StatusOr<AuditPage> page = (*log)->List(agency, page_size, token);
+    if (!page.ok()) return failed(page.status());
+    for (const v1::AuditRecord& record : page->records) {
+      out << AuditRecordJson(record) << "\n";
+      ++printed;
+    }
+    token = std::move(page->next_page_token);
+  } while (!token.empty() && printed < limit);
+  return kAuditCliOk;
+}
+
+}  // namespace simpul::gateway
