@@ -107,7 +107,17 @@ class GrpcProxy::Call {
   Call(GrpcProxy* proxy, grpc::GenericCallbackServerContext* ctx)
       : proxy_(proxy), ctx_(ctx), server_(this), client_(this) {}
 
+  // Start runs the gate (on the executor when there is one) and then starts the call.
   grpc::ServerGenericBidiReactor* Start() {
+    if (proxy_->options_.executor == nullptr ||
+        !proxy_->options_.executor->Submit([this] { Gate(); })) {
+      Gate();
+    }
+    return &server_;
+  }
+
+ private:
+  void Gate() {
     std::string request_id;
     absl::StatusOr<CallInfo> info =
         proxy_->Admit(ctx_->method(), ctx_->peer(), ctx_->client_metadata(), &request_id);
@@ -123,8 +133,11 @@ class GrpcProxy::Call {
             "simpul_gateway_refused_total",
             {{"code", std::string(absl::StatusCodeToString(info.status().code()))}});
       }
+      if (auto retry = info.status().GetPayload(kRetryAfterPayload)) {
+        ctx_->AddTrailingMetadata(kRetryAfterPayload, std::string(*retry));
+      }
       server_.Finish(ToGrpcStatus(info.status()));
-      return &server_;
+      return;
     }
     grpc::GenericStub* stub = proxy_->StubFor(ctx_->method());
     client_ctx_ = grpc::ClientContext::FromCallbackServerContext(*ctx_);
@@ -146,10 +159,8 @@ class GrpcProxy::Call {
     client_.StartRead(&response_);
     client_.StartCall();
     server_.StartRead(&request_);
-    return &server_;
   }
 
- private:
   struct ServerSide final : grpc::ServerGenericBidiReactor {
     explicit ServerSide(Call* c) : call(c) {}
     void OnReadDone(bool ok) override { call->CallerReadDone(ok); }
@@ -187,25 +198,27 @@ class GrpcProxy::Call {
 
   // Response direction: backend → caller.
   void BackendMetadataDone(bool ok) {
+    if (ok) {
+      // No other thread touches the server side's metadata before metadata_done_ is set.
+      for (const auto& [key, value] : client_ctx_->GetServerInitialMetadata()) {
+        if (Returnable(View(key))) {
+          ctx_->AddInitialMetadata(std::string(key.data(), key.size()),
+                                   std::string(value.data(), value.size()));
+        }
+      }
+      // Initial metadata goes out now, so that a stream's metadata (e.g. a watch cursor)
+      // reaches the caller before its first message. It is started before metadata_done_ is
+      // published, so no write can race it (a write would send initial metadata itself).
+      server_.StartSendInitialMetadata();
+    }
     bool write = false;
     {
       absl::MutexLock lock(&mu_);
-      if (ok) {
-        for (const auto& [key, value] : client_ctx_->GetServerInitialMetadata()) {
-          if (Returnable(View(key))) {
-            ctx_->AddInitialMetadata(std::string(key.data(), key.size()),
-                                     std::string(value.data(), value.size()));
-          }
-        }
-      }
       metadata_done_ = true;
       write = response_waiting_;
       response_waiting_ = false;
       if (write) caller_write_pending_ = true;
     }
-    // Initial metadata goes out now, so that a stream's metadata (e.g. a watch cursor)
-    // reaches the caller before its first message.
-    if (ok) server_.StartSendInitialMetadata();
     if (write) server_.StartWrite(&response_);
   }
   void BackendReadDone(bool ok) {
@@ -259,9 +272,10 @@ class GrpcProxy::Call {
     SideDone();
   }
 
-  void CallerCancelled() {
-    if (client_ctx_ != nullptr) client_ctx_->TryCancel();
-  }
+  // The backend call is a child of the caller's (FromCallbackServerContext): gRPC cancels it
+  // when the caller cancels or its deadline passes. (Cancelling here by hand could touch a
+  // backend call that has already completed.)
+  void CallerCancelled() {}
   void CallerDone() { SideDone(); }
   // SideDone: the call is deleted when both sides are done (the last one deletes it).
   void SideDone() {
@@ -351,6 +365,19 @@ absl::StatusOr<CallInfo> GrpcProxy::Admit(
     }
     return absl::PermissionDeniedError(
         absl::StrCat("the role ", AbslView(RoleName(role)), " may not call ", AbslView(method)));
+  }
+  if (options_.rate_limiter != nullptr && options_.rate_limits != nullptr) {
+    const Identity identity{info.principal};
+    const Limit& limit = options_.rate_limits->ForIdentity(identity);
+    const Decision decision =
+        options_.rate_limiter->Check(BucketKeyFor(identity, info.peer), limit);
+    if (!decision.allowed) {
+      const int64_t seconds = RetryAfterSeconds(decision.retry_after);
+      absl::Status refused = absl::ResourceExhaustedError(absl::StrCat(
+          "rate limit of ", FormatLimit(limit), " exceeded; retry after ", seconds, " s"));
+      refused.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(seconds)));
+      return refused;
+    }
   }
   return info;
 }

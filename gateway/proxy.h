@@ -10,6 +10,9 @@
 //   - authentication: "authorization: Bearer <token>" (or "x-api-key: <token>"); no
 //     credentials make a public caller, bad credentials are UNAUTHENTICATED;
 //   - authorization by the policy (deny by default): PERMISSION_DENIED;
+//   - the rate limit of the caller (per API key, or per client address for public callers),
+//     shared by the gateway replicas through Redis: RESOURCE_EXHAUSTED with "retry-after"
+//     (whole seconds) in the trailing metadata;
 //   - incoming x-simpul-identity headers are dropped: the backend gets the verified principal
 //     in a token the gateway signs (common/identity.h), which a caller cannot forge.
 // The caller's deadline and cancellation reach the backend (ClientContext::
@@ -30,9 +33,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/executor.h"
 #include "common/identity.h"
 #include "common/metrics.h"
 #include "gateway/policy.h"
+#include "gateway/rate_limit.h"
 
 namespace simpul::gateway {
 
@@ -65,7 +70,17 @@ struct ProxyOptions {
   std::map<std::string, std::shared_ptr<grpc::Channel>> backends;
   // How long a minted identity token is valid (it only needs to outlive the call's start).
   absl::Duration identity_ttl = absl::Minutes(5);
+  // Rate limits; no limit when either is null. Not owned.
+  RateLimiter* rate_limiter = nullptr;
+  const RateLimitConfig* rate_limits = nullptr;
+  // Where the gate runs (it may wait for Redis: API keys not cached, rate limits), so that
+  // gRPC's callback threads never block; inline when null. Not owned.
+  Executor* executor = nullptr;
 };
+
+// kRetryAfterPayload is the status payload (decimal seconds) Admit attaches to a
+// RESOURCE_EXHAUSTED refusal.
+inline constexpr char kRetryAfterPayload[] = "retry-after";
 
 class GrpcProxy final : public grpc::CallbackGenericService {
  public:

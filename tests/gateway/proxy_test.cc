@@ -15,11 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/redis.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test_service.grpc.pb.h"
@@ -62,16 +64,18 @@ class Backend final : public tv1::TestService::CallbackService {
       reactor->Finish(grpc::Status::OK);
       return reactor;
     }
+    ++sleepers;
     std::thread([this, ctx, reactor, resp, delay] {
       const absl::Time end = absl::Now() + delay;
       while (absl::Now() < end && !ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
       if (ctx->IsCancelled()) {
-        ++cancelled;
         resp->set_cancelled(true);
         reactor->Finish(grpc::Status::CANCELLED);
+        ++cancelled;
       } else {
         reactor->Finish(grpc::Status::OK);
       }
+      --sleepers;
     }).detach();
     return reactor;
   }
@@ -123,6 +127,7 @@ class Backend final : public tv1::TestService::CallbackService {
     return static_cast<int>(seen_.size());
   }
   std::atomic<int> cancelled{0};
+  std::atomic<int> sleepers{0};  // Sleep calls still waiting on their own thread
 
  private:
   void Record(grpc::CallbackServerContext* ctx) {
@@ -155,6 +160,10 @@ struct Replica {
     server->GetHealthCheckService()->SetServingStatus(kService, serving);
   }
   void Stop() {
+    // Sleepers answer within their delay or at cancellation; wait for them (bounded).
+    const absl::Time until = absl::Now() + absl::Seconds(10);
+    while (backend.sleepers.load() > 0 && absl::Now() < until)
+      absl::SleepFor(absl::Milliseconds(5));
     if (server) server->Shutdown(std::chrono::system_clock::now());
     server.reset();
   }
@@ -178,8 +187,12 @@ class ProxyTest : public ::testing::Test {
   }
 
   // StartGateway proxies TestService to `target`.
-  void StartGateway(const std::string& target) {
+  void StartGateway(const std::string& target, RateLimiter* limiter = nullptr,
+                    const RateLimitConfig* limits = nullptr) {
     ProxyOptions options;
+    options.rate_limiter = limiter;
+    options.rate_limits = limits;
+    options.executor = &executor_;
     options.backends[kService] = ChannelFor(target, kService, absl::Milliseconds(300));
     options.backends["simpul.other.v1.Nowhere"] =
         ChannelFor(absl::StrCat("127.0.0.1:", simpul::testing::PickFreePort()), "x");
@@ -224,6 +237,7 @@ class ProxyTest : public ::testing::Test {
     return stub_->Sleep(ctx, req, &resp);
   }
 
+  Executor executor_{4, 1000};
   std::unique_ptr<IdentitySigner> signer_;
   std::unique_ptr<Policy> policy_;
   std::unique_ptr<GrpcProxy> proxy_;
@@ -465,6 +479,48 @@ TEST_F(ProxyTest, ReplicasShareCallsAndAnUnhealthyOneGetsNone) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(Sleep("channel-key", tv1::SleepRequest()).ok());
   EXPECT_EQ(b.backend.calls(), b_before);
   EXPECT_EQ(a.backend.calls(), a_before + 20);
+}
+
+TEST_F(ProxyTest, RateLimitsPerKeyAndPerAddressWithRetryAfter) {
+  auto redis = simpul::testing::RedisServer::Start();
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  RedisOptions redis_options;
+  redis_options.port = (*redis)->port();
+  RedisPool pool(redis_options);
+  auto limiter = RateLimiter::Create(&pool, {});
+  ASSERT_TRUE(limiter.ok()) << limiter.status();
+  auto limits = RateLimitConfig::Parse("channel=1/m burst 3; public=1/m burst 2");
+  ASSERT_TRUE(limits.ok()) << limits.status();
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port), limiter->get(), &*limits);
+
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Sleep("channel-key", tv1::SleepRequest()).ok()) << i;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  grpc::Status s = Sleep("channel-key", tv1::SleepRequest(), &ctx);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("rate limit"));
+  const std::string retry = Header(ctx.GetServerTrailingMetadata(), "retry-after");
+  int retry_seconds = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(retry, &retry_seconds)) << retry;
+  EXPECT_GE(retry_seconds, 19);  // one call per minute: the next in about 20 s
+  EXPECT_LE(retry_seconds, 60);
+  EXPECT_EQ(replica.backend.calls(), 3);
+
+  // Public callers are limited per address, apart from the key's budget.
+  auto count = [&] {
+    grpc::ClientContext c;
+    tv1::CountRequest req;
+    req.set_count(1);
+    auto reader = stub_->Count(&c, req);
+    tv1::CountResponse item;
+    while (reader->Read(&item)) {
+    }
+    return reader->Finish().error_code();
+  };
+  EXPECT_EQ(count(), grpc::StatusCode::OK);
+  EXPECT_EQ(count(), grpc::StatusCode::OK);
+  EXPECT_EQ(count(), grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 TEST_F(ProxyTest, ManyConcurrentCallsAndLargeMessages) {
