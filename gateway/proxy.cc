@@ -17,6 +17,10 @@
 #include "common/absl_compat.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace simpul::gateway {
 namespace {
@@ -48,6 +52,62 @@ std::optional<std::string_view> Header(
 }
 
 }  // namespace
+
+bool IsMutating(std::string_view method) {
+  const size_t slash = method.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? method : method.substr(slash + 1);
+  for (std::string_view read : {"Get", "List", "Search", "Watch", "Track", "Rank"}) {
+    if (absl::StartsWith(AbslView(name), AbslView(read))) return false;
+  }
+  return true;
+}
+
+std::string ResourceOf(std::string_view method, std::string_view request_bytes) {
+  using google::protobuf::FieldDescriptor;
+  using google::protobuf::Message;
+  if (!method.empty() && method.front() == '/') method.remove_prefix(1);
+  const size_t slash = method.find('/');
+  if (slash == std::string_view::npos) return "";
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  const auto* service = pool->FindServiceByName(std::string(method.substr(0, slash)));
+  const auto* rpc = service == nullptr
+                        ? nullptr
+                        : service->FindMethodByName(std::string(method.substr(slash + 1)));
+  if (rpc == nullptr) return "";
+  const Message* prototype =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(rpc->input_type());
+  if (prototype == nullptr) return "";
+  std::unique_ptr<Message> request(prototype->New());
+  if (!request->ParseFromArray(request_bytes.data(), static_cast<int>(request_bytes.size()))) {
+    return "";
+  }
+  static constexpr const char* kNames[] = {"id",         "tracking_code", "complaint_id",
+                                           "service_id", "unit_id",       "agency_id"};
+  auto find = [](const Message& m) -> std::string {
+    const auto* d = m.GetDescriptor();
+    const auto* r = m.GetReflection();
+    for (const char* name : kNames) {
+      const FieldDescriptor* f = d->FindFieldByName(name);
+      if (f != nullptr && f->type() == FieldDescriptor::TYPE_STRING && !f->is_repeated()) {
+        std::string v = r->GetString(m, f);
+        if (!v.empty()) return v;
+      }
+    }
+    return "";
+  };
+  if (std::string direct = find(*request); !direct.empty()) return direct;
+  const auto* d = request->GetDescriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->type() != FieldDescriptor::TYPE_MESSAGE || f->is_repeated()) continue;
+    if (!request->GetReflection()->HasField(*request, f)) continue;
+    if (std::string nested = find(request->GetReflection()->GetMessage(*request, f));
+        !nested.empty()) {
+      return nested;
+    }
+  }
+  return "";
+}
 
 bool ValidRequestId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -118,27 +178,29 @@ class GrpcProxy::Call {
 
  private:
   void Gate() {
-    std::string request_id;
-    absl::StatusOr<CallInfo> info =
-        proxy_->Admit(ctx_->method(), ctx_->peer(), ctx_->client_metadata(), &request_id);
-    ctx_->AddInitialMetadata(kRequestIdKey, request_id);
-    if (!info.ok()) {
+    const absl::Status admitted =
+        proxy_->Admit(ctx_->method(), ctx_->peer(), ctx_->client_metadata(), &info_);
+    ctx_->AddInitialMetadata(kRequestIdKey, info_.request_id);
+    if (!admitted.ok()) {
       Log(LogLevel::kDebug, "call refused",
           {{"method", ctx_->method()},
-           {"request_id", request_id},
-           {"code", static_cast<int>(info.status().code())}});
+           {"request_id", info_.request_id},
+           {"code", static_cast<int>(admitted.code())}});
       sides_.store(1);  // no backend call: only the server side remains
       if (proxy_->metrics_ != nullptr) {
         proxy_->metrics_->Increment(
             "simpul_gateway_refused_total",
-            {{"code", std::string(absl::StatusCodeToString(info.status().code()))}});
+            {{"code", std::string(absl::StatusCodeToString(admitted.code()))}});
       }
-      if (auto retry = info.status().GetPayload(kRetryAfterPayload)) {
+      if (auto retry = admitted.GetPayload(kRetryAfterPayload)) {
         ctx_->AddTrailingMetadata(kRetryAfterPayload, std::string(*retry));
       }
-      server_.Finish(ToGrpcStatus(info.status()));
+      refusal_ = ToGrpcStatus(admitted);
+      // Read the request first, so that the audit record of a refused call has its digest.
+      server_.StartRead(&request_);
       return;
     }
+    audited_ = IsMutating(ctx_->method());
     grpc::GenericStub* stub = proxy_->StubFor(ctx_->method());
     client_ctx_ = grpc::ClientContext::FromCallbackServerContext(*ctx_);
     for (const auto& [key, value] : ctx_->client_metadata()) {
@@ -147,8 +209,8 @@ class GrpcProxy::Call {
                                  std::string(value.data(), value.size()));
       }
     }
-    client_ctx_->AddMetadata(kRequestIdKey, request_id);
-    const std::string identity = proxy_->IdentityToken(info->principal);
+    client_ctx_->AddMetadata(kRequestIdKey, info_.request_id);
+    const std::string identity = proxy_->IdentityToken(info_.principal);
     if (!identity.empty()) client_ctx_->AddMetadata(std::string(kIdentityMetadataKey), identity);
 
     stub->PrepareBidiStreamingCall(client_ctx_.get(), ctx_->method(), grpc::StubOptions(),
@@ -182,7 +244,17 @@ class GrpcProxy::Call {
 
   // Request direction: caller → backend, one message at a time.
   void CallerReadDone(bool ok) {
+    if (refusal_) {  // a refused call: audit it with its request, then fail it
+      std::string bytes;
+      if (ok) bytes = Bytes(request_);
+      proxy_->Audit(info_, static_cast<absl::StatusCode>(refusal_->error_code()),
+                    /*reached_backend=*/false, std::move(bytes));
+      server_.Finish(*refusal_);
+      return;
+    }
     if (ok) {
+      if (audited_ && !first_request_seen_) request_bytes_ = Bytes(request_);
+      first_request_seen_ = true;
       client_.StartWrite(&request_);
     } else {
       client_.StartWritesDone();  // the caller half-closed (or went away)
@@ -269,6 +341,10 @@ class GrpcProxy::Call {
       if (!caller_write_pending_ && !finished_) finished_ = finish = true;
     }
     if (finish) server_.Finish(status);
+    if (audited_) {
+      proxy_->Audit(info_, static_cast<absl::StatusCode>(status.error_code()),
+                    /*reached_backend=*/true, std::move(request_bytes_));
+    }
     SideDone();
   }
 
@@ -282,8 +358,24 @@ class GrpcProxy::Call {
     if (sides_.fetch_sub(1) == 1) delete this;
   }
 
+  // Bytes copies a message's bytes (for the audit trail only).
+  static std::string Bytes(const grpc::ByteBuffer& buffer) {
+    std::vector<grpc::Slice> slices;
+    std::string out;
+    if (!buffer.Dump(&slices).ok()) return out;
+    for (const grpc::Slice& slice : slices) {
+      out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    return out;
+  }
+
   GrpcProxy* const proxy_;
   grpc::GenericCallbackServerContext* const ctx_;
+  CallInfo info_;
+  std::optional<grpc::Status> refusal_;  // set when the gate refused the call
+  bool audited_ = false;                 // a mutating call: audited when it ends
+  bool first_request_seen_ = false;
+  std::string request_bytes_;  // the first request message, when audited
   ServerSide server_;
   ClientSide client_;
   std::unique_ptr<grpc::ClientContext> client_ctx_;
@@ -311,6 +403,8 @@ GrpcProxy::GrpcProxy(ProxyOptions options, const IdentitySigner* signer, const P
   if (metrics_ != nullptr) {
     metrics_->Describe("simpul_gateway_refused_total", Metrics::Type::kCounter,
                        "calls refused by the gateway before reaching a backend, by status");
+    metrics_->Describe("simpul_gateway_audit_failures_total", Metrics::Type::kCounter,
+                       "audit records the trail could not take (logged in full instead)");
   }
   for (const auto& [service, channel] : options_.backends) {
     stubs_.emplace(service, std::make_unique<grpc::GenericStub>(channel));
@@ -329,34 +423,55 @@ grpc::GenericStub* GrpcProxy::StubFor(std::string_view method) const {
   return it == stubs_.end() ? nullptr : it->second.get();
 }
 
-absl::StatusOr<CallInfo> GrpcProxy::Admit(
-    std::string_view method, std::string_view peer,
-    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, std::string* request_id) {
+absl::Status GrpcProxy::Admit(std::string_view method, std::string_view peer,
+                              const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                              CallInfo* info) {
   std::optional<std::string_view> given = Header(metadata, kRequestIdKey);
-  *request_id = given && ValidRequestId(*given) ? std::string(*given) : NewRequestId();
-  CallInfo info;
-  info.method = std::string(method);
-  info.peer = std::string(peer);
-  info.request_id = *request_id;
+  info->request_id = given && ValidRequestId(*given) ? std::string(*given) : NewRequestId();
+  info->method = std::string(method);
+  info->peer = std::string(peer);
+  info->principal.Clear();
   if (StubFor(method) == nullptr) {
     return absl::UnimplementedError(
         absl::StrCat("no service behind this gateway serves ", AbslView(method)));
   }
+  // Authentication. A refusal here is still rate limited (by address) below, so that a flood
+  // of bad keys is throttled like anything else.
+  absl::Status authenticated = absl::OkStatus();
   std::optional<std::string_view> token;
   if (std::optional<std::string_view> auth = Header(metadata, "authorization")) {
     if (auth->size() < 7 || !absl::EqualsIgnoreCase(AbslView(auth->substr(0, 7)), "bearer ")) {
-      return absl::UnauthenticatedError("the authorization header must be \"Bearer <API key>\"");
+      authenticated =
+          absl::UnauthenticatedError("the authorization header must be \"Bearer <API key>\"");
+    } else {
+      token = auth->substr(7);
     }
-    token = auth->substr(7);
   } else {
     token = Header(metadata, kApiKeyKey);
   }
-  if (token) {
+  if (authenticated.ok() && token) {
     absl::StatusOr<common::v1::Principal> principal = authenticate_(*token);
-    if (!principal.ok()) return principal.status();
-    info.principal = *std::move(principal);
+    if (principal.ok()) {
+      info->principal = *std::move(principal);
+    } else {
+      authenticated = principal.status();
+    }
   }
-  const common::v1::Role role = info.principal.role();
+  if (options_.rate_limiter != nullptr && options_.rate_limits != nullptr) {
+    const Identity identity{info->principal};
+    const Limit& limit = options_.rate_limits->ForIdentity(identity);
+    const Decision decision =
+        options_.rate_limiter->Check(BucketKeyFor(identity, info->peer), limit);
+    if (!decision.allowed) {
+      const int64_t seconds = RetryAfterSeconds(decision.retry_after);
+      absl::Status refused = absl::ResourceExhaustedError(absl::StrCat(
+          "rate limit of ", FormatLimit(limit), " exceeded; retry after ", seconds, " s"));
+      refused.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(seconds)));
+      return refused;
+    }
+  }
+  if (!authenticated.ok()) return authenticated;
+  const common::v1::Role role = info->principal.role();
   if (!policy_->Allows(role, method)) {
     if (role == common::v1::ROLE_UNSPECIFIED) {
       return absl::UnauthenticatedError(absl::StrCat(AbslView(method),
@@ -366,20 +481,41 @@ absl::StatusOr<CallInfo> GrpcProxy::Admit(
     return absl::PermissionDeniedError(
         absl::StrCat("the role ", AbslView(RoleName(role)), " may not call ", AbslView(method)));
   }
-  if (options_.rate_limiter != nullptr && options_.rate_limits != nullptr) {
-    const Identity identity{info.principal};
-    const Limit& limit = options_.rate_limits->ForIdentity(identity);
-    const Decision decision =
-        options_.rate_limiter->Check(BucketKeyFor(identity, info.peer), limit);
-    if (!decision.allowed) {
-      const int64_t seconds = RetryAfterSeconds(decision.retry_after);
-      absl::Status refused = absl::ResourceExhaustedError(absl::StrCat(
-          "rate limit of ", FormatLimit(limit), " exceeded; retry after ", seconds, " s"));
-      refused.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(seconds)));
-      return refused;
-    }
+  return absl::OkStatus();
+}
+
+void GrpcProxy::Audit(const CallInfo& info, absl::StatusCode outcome, bool reached_backend,
+                      std::string request_bytes) {
+  if (options_.audit == nullptr) return;
+  if (!reached_backend && outcome != absl::StatusCode::kUnauthenticated &&
+      outcome != absl::StatusCode::kPermissionDenied) {
+    return;  // throttled or unknown methods are not audited
   }
-  return info;
+  v1::AuditRecord record;
+  *record.mutable_time() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(absl::Now()));
+  record.set_request_id(info.request_id);
+  record.set_subject(Identity{info.principal}.subject());
+  record.set_role(info.principal.role());
+  record.set_agency_id(info.principal.agency_id());
+  record.set_channel(info.principal.channel());
+  record.set_client_address(info.peer);
+  record.set_method(info.method);
+  record.set_resource(ResourceOf(info.method, request_bytes));
+  record.set_outcome(std::string(absl::StatusCodeToString(outcome)));
+  record.set_request_sha256(AuditDigest(request_bytes));
+  auto append = [this, record = std::move(record)]() mutable {
+    absl::StatusOr<v1::AuditRecord> stored = options_.audit->Append(record);
+    if (!stored.ok()) {
+      if (metrics_ != nullptr) metrics_->Increment("simpul_gateway_audit_failures_total", {});
+      // Not lost: the record goes to the log in full, for an operator to re-enter.
+      std::string text;
+      google::protobuf::util::MessageToJsonString(record, &text);
+      Log(LogLevel::kError, "audit record not written",
+          {{"error", stored.status().ToString()}, {"record", text}});
+    }
+  };
+  if (options_.executor == nullptr || !options_.executor->Submit(append)) append();
 }
 
 std::string GrpcProxy::IdentityToken(const common::v1::Principal& principal) const {

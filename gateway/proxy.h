@@ -15,6 +15,10 @@
 //     (whole seconds) in the trailing metadata;
 //   - incoming x-simpul-identity headers are dropped: the backend gets the verified principal
 //     in a token the gateway signs (common/identity.h), which a caller cannot forge.
+// Every mutating call (a method not named Get*, List*, Search*, Watch*, Track* or Rank*) and
+// every refused call is written to the audit trail when it ends: who, which method, which
+// resource (read from the request with the method's descriptor), the outcome and the SHA-256
+// of the request message. A record the trail cannot take is logged in full as an error.
 // The caller's deadline and cancellation reach the backend (ClientContext::
 // FromCallbackServerContext). The backend's initial and trailing metadata and its status,
 // details included (field violations), come back unchanged.
@@ -36,6 +40,7 @@
 #include "common/executor.h"
 #include "common/identity.h"
 #include "common/metrics.h"
+#include "gateway/audit.h"
 #include "gateway/policy.h"
 #include "gateway/rate_limit.h"
 
@@ -73,6 +78,8 @@ struct ProxyOptions {
   // Rate limits; no limit when either is null. Not owned.
   RateLimiter* rate_limiter = nullptr;
   const RateLimitConfig* rate_limits = nullptr;
+  // Audit trail; none when null. Not owned.
+  AuditTrail* audit = nullptr;
   // Where the gate runs (it may wait for Redis: API keys not cached, rate limits), so that
   // gRPC's callback threads never block; inline when null. Not owned.
   Executor* executor = nullptr;
@@ -91,11 +98,18 @@ class GrpcProxy final : public grpc::CallbackGenericService {
 
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
 
-  // Admit runs the gate of one call: request id, authentication, authorization. Returns the
-  // call's info or the status to fail it with. Exposed for the REST front and for tests.
-  absl::StatusOr<CallInfo> Admit(std::string_view method, std::string_view peer,
-                                 const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
-                                 std::string* request_id);
+  // Admit runs the gate of one call: request id, authentication, rate limit, authorization.
+  // It fills *info as far as it got (request id, peer, principal) and returns the status to
+  // fail the call with, OK to let it through. Exposed for the REST front and for tests.
+  absl::Status Admit(std::string_view method, std::string_view peer,
+                     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                     CallInfo* info);
+
+  // Audit writes the record of one ended call (on the executor when there is one) when it
+  // must be audited: a mutating call that reached its backend, or a call refused as
+  // UNAUTHENTICATED or PERMISSION_DENIED.
+  void Audit(const CallInfo& info, absl::StatusCode outcome, bool reached_backend,
+             std::string request_bytes);
 
   // IdentityToken is the signed identity the backends receive for `principal` ("" for a
   // public caller).
@@ -113,6 +127,15 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   Metrics* const metrics_;
   std::map<std::string, std::unique_ptr<grpc::GenericStub>, std::less<>> stubs_;
 };
+
+// IsMutating: the method changes something (its name does not start with Get, List, Search,
+// Watch, Track or Rank).
+bool IsMutating(std::string_view method);
+// ResourceOf names the resource a request is about: the first of its fields id,
+// tracking_code, complaint_id, service_id, unit_id, agency_id that is set, looked for in the
+// request and then in its message fields ("agency.id" → the value); "" when the method is
+// unknown or nothing is set.
+std::string ResourceOf(std::string_view method, std::string_view request_bytes);
 
 // ValidRequestId: 1..128 characters of A-Z a-z 0-9 - _ . :
 bool ValidRequestId(std::string_view id);

@@ -24,6 +24,7 @@
 #include "common/redis.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "simpul/registry/v1/registry.pb.h"
 #include "test_service.grpc.pb.h"
 #include "tests/testing/redis_server.h"
 
@@ -31,6 +32,7 @@ namespace simpul::gateway {
 namespace {
 
 namespace tv1 = ::simpul::testing::v1;
+namespace rv1 = ::simpul::registry::v1;
 using ::testing::HasSubstr;
 
 constexpr char kKey[] = "gateway-proxy-test-identity-key-0123456789abcdef";
@@ -190,6 +192,7 @@ class ProxyTest : public ::testing::Test {
   void StartGateway(const std::string& target, RateLimiter* limiter = nullptr,
                     const RateLimitConfig* limits = nullptr) {
     ProxyOptions options;
+    options.audit = &audit_;
     options.rate_limiter = limiter;
     options.rate_limits = limits;
     options.executor = &executor_;
@@ -237,6 +240,37 @@ class ProxyTest : public ::testing::Test {
     return stub_->Sleep(ctx, req, &resp);
   }
 
+  // FakeTrail keeps the records in memory.
+  class FakeTrail final : public AuditTrail {
+   public:
+    absl::StatusOr<v1::AuditRecord> Append(v1::AuditRecord record) override {
+      absl::MutexLock lock(&mu);
+      record.set_sequence(static_cast<int64_t>(records.size()) + 1);
+      records.push_back(record);
+      return record;
+    }
+    absl::StatusOr<AuditPage> List(std::string_view, int, std::string_view) override {
+      return absl::UnimplementedError("not in the fake");
+    }
+    std::vector<v1::AuditRecord> Records() {
+      absl::MutexLock lock(&mu);
+      return records;
+    }
+    absl::Mutex mu;
+    std::vector<v1::AuditRecord> records ABSL_GUARDED_BY(mu);
+  };
+
+  // AuditRecords waits (bounded) until `n` records were appended (they are written on the
+  // executor after the call ended).
+  std::vector<v1::AuditRecord> AuditRecords(size_t n) {
+    const absl::Time until = absl::Now() + absl::Seconds(5);
+    while (audit_.Records().size() < n && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return audit_.Records();
+  }
+
+  FakeTrail audit_;
   Executor executor_{4, 1000};
   std::unique_ptr<IdentitySigner> signer_;
   std::unique_ptr<Policy> policy_;
@@ -479,6 +513,70 @@ TEST_F(ProxyTest, ReplicasShareCallsAndAnUnhealthyOneGetsNone) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(Sleep("channel-key", tv1::SleepRequest()).ok());
   EXPECT_EQ(b.backend.calls(), b_before);
   EXPECT_EQ(a.backend.calls(), a_before + 20);
+}
+
+TEST_F(ProxyTest, MutatingAndRefusedCallsAreAudited) {
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port));
+  tv1::SleepRequest req;
+  req.set_padding("request-bytes");
+  grpc::ClientContext ok_ctx;
+  ok_ctx.AddMetadata("x-request-id", "audit-1");
+  ASSERT_TRUE(Sleep("channel-key", req, &ok_ctx).ok());
+  EXPECT_EQ(Sleep("operator-key", req).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Sleep("", req).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Sleep("wrong-key", req).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  req.set_fail_code(static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_EQ(Sleep("channel-key", req).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  std::vector<v1::AuditRecord> records = AuditRecords(5);
+  ASSERT_EQ(records.size(), 5u);
+  std::multiset<std::string> got;
+  for (const auto& r : records) {
+    got.insert(absl::StrCat(r.subject(), " ", r.outcome()));
+    EXPECT_EQ(r.method(), "/simpul.testing.v1.TestService/Sleep");
+    EXPECT_THAT(r.client_address(), HasSubstr("127.0.0.1"));
+    EXPECT_EQ(r.request_sha256().size(), 32u);
+    EXPECT_FALSE(r.request_id().empty());
+  }
+  EXPECT_EQ(got, (std::multiset<std::string>{"key:channel OK", "key:operator PERMISSION_DENIED",
+                                             "public UNAUTHENTICATED", "public UNAUTHENTICATED",
+                                             "key:channel NOT_FOUND"}));
+  tv1::SleepRequest first;
+  first.set_padding("request-bytes");
+  for (const auto& r : records) {
+    if (r.request_id() == "audit-1") {
+      EXPECT_EQ(r.request_sha256(), AuditDigest(first.SerializeAsString()));
+      EXPECT_EQ(r.role(), common::v1::ROLE_CHANNEL);
+      EXPECT_EQ(r.channel(), "sms-1708");
+    }
+  }
+  // Reads are not audited (by name: Get*, List*, Search*, Watch*, Track*, Rank*).
+  EXPECT_FALSE(IsMutating("/simpul.registry.v1.Registry/GetAgency"));
+  EXPECT_FALSE(IsMutating("/simpul.complaints.v1.Complaints/TrackComplaint"));
+  EXPECT_FALSE(IsMutating("/simpul.monitoring.v1.Monitoring/Watch"));
+  EXPECT_TRUE(IsMutating("/simpul.complaints.v1.Complaints/FileComplaint"));
+  EXPECT_TRUE(IsMutating("/simpul.testing.v1.TestService/Sleep"));
+}
+
+TEST(ResourceOfTest, NamesTheResourceARequestIsAbout) {
+  rv1::CreateAgencyRequest create;
+  create.mutable_agency()->set_id("kota-bogor");
+  EXPECT_EQ(ResourceOf("/simpul.registry.v1.Registry/CreateAgency", create.SerializeAsString()),
+            "kota-bogor");
+  rv1::UpdateStandardDraftRequest update;
+  update.set_id("pbg-bogor.v2");
+  update.set_expected_revision(3);
+  EXPECT_EQ(
+      ResourceOf("simpul.registry.v1.Registry/UpdateStandardDraft", update.SerializeAsString()),
+      "pbg-bogor.v2");
+  rv1::CreateServiceRequest service;
+  service.mutable_service()->set_unit_id("dpmptsp-bogor");
+  EXPECT_EQ(ResourceOf("/simpul.registry.v1.Registry/CreateService", service.SerializeAsString()),
+            "dpmptsp-bogor");
+  EXPECT_EQ(ResourceOf("/simpul.registry.v1.Registry/CreateService", "\xff\xff"), "");
+  EXPECT_EQ(ResourceOf("/simpul.registry.v1.Registry/NoSuchMethod", ""), "");
+  EXPECT_EQ(ResourceOf("/no.Such/Method", ""), "");
 }
 
 TEST_F(ProxyTest, RateLimitsPerKeyAndPerAddressWithRetryAfter) {
