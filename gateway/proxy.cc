@@ -53,6 +53,20 @@ std::optional<std::string_view> Header(
 
 }  // namespace
 
+ListedService::ListedService(const std::string& service_name)
+    // The method name cannot clash with a real one (proto method names have no '.').
+    : method_(absl::StrCat("/", service_name, "/simpul.gateway.listing")) {
+  AddMethod(new grpc::internal::RpcServiceMethod(method_.c_str(),
+                                                 grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+  MarkMethodCallback(
+      0, new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+             [](grpc::CallbackServerContext* ctx, const grpc::ByteBuffer*, grpc::ByteBuffer*) {
+               auto* reactor = ctx->DefaultReactor();
+               reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no such method"));
+               return reactor;
+             }));
+}
+
 bool IsMutating(std::string_view method) {
   const size_t slash = method.rfind('/');
   const std::string_view name = slash == std::string_view::npos ? method : method.substr(slash + 1);
@@ -431,7 +445,9 @@ absl::Status GrpcProxy::Admit(std::string_view method, std::string_view peer,
   info->method = std::string(method);
   info->peer = std::string(peer);
   info->principal.Clear();
-  if (StubFor(method) == nullptr) {
+  std::string_view service = method.substr(method.empty() || method.front() != '/' ? 0 : 1);
+  service = service.substr(0, service.find('/'));
+  if (StubFor(method) == nullptr && options_.local_services.count(std::string(service)) == 0) {
     return absl::UnimplementedError(
         absl::StrCat("no service behind this gateway serves ", AbslView(method)));
   }

@@ -32,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -78,6 +79,9 @@ struct ProxyOptions {
   // Rate limits; no limit when either is null. Not owned.
   RateLimiter* rate_limiter = nullptr;
   const RateLimitConfig* rate_limits = nullptr;
+  // Services the gateway serves itself (e.g. "simpul.gateway.v1.GatewayAdmin"): their calls
+  // pass the same gate (Admit) without a backend.
+  std::set<std::string> local_services;
   // Audit trail; none when null. Not owned.
   AuditTrail* audit = nullptr;
   // Where the gate runs (it may wait for Redis: API keys not cached, rate limits), so that
@@ -126,6 +130,19 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   const Authenticator authenticate_;
   Metrics* const metrics_;
   std::map<std::string, std::unique_ptr<grpc::GenericStub>, std::less<>> stubs_;
+};
+
+// ListedService makes a proxied service visible to gRPC's server reflection (which lists only
+// the services registered on the server, and answers descriptor look-ups from the protos linked
+// into the process): it registers one placeholder method of the service, so the service's
+// name is listed, while its real methods stay unregistered and reach the proxy. Register one
+// per backend service on the gateway's server.
+class ListedService final : public grpc::Service {
+ public:
+  explicit ListedService(const std::string& service_name);
+
+ private:
+  const std::string method_;  // gRPC keeps a pointer to it
 };
 
 // IsMutating: the method changes something (its name does not start with Get, List, Search,

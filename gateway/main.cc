@@ -1,0 +1,144 @@
+// simpul-gateway: the one entry point. gRPC calls to the three services are proxied by full
+// method name (gateway/proxy.h) behind authentication (API keys), rate limits, the policy and
+// the audit trail; GatewayAdmin (API keys, audit records) is served here.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/config.h"
+#include "common/executor.h"
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "common/redis.h"
+#include "common/server.h"
+#include "common/service_setup.h"
+#include "gateway/admin_service.h"
+#include "gateway/api_keys.h"
+#include "gateway/audit.h"
+#include "gateway/policy.h"
+#include "gateway/proxy.h"
+#include "gateway/rate_limit.h"
+#include "simpul/complaints/v1/complaints.grpc.pb.h"
+#include "simpul/monitoring/v1/monitoring.grpc.pb.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  using namespace simpul;
+  BlockTerminationSignals();
+  std::vector<ConfigKey> keys = CommonServiceConfigKeys("127.0.0.1:7100", "127.0.0.1:9100");
+  keys.push_back({.name = "registry_addr",
+                  .type = ConfigType::kString,
+                  .default_value = "127.0.0.1:7101",
+                  .help = "simpul-registry: host:port, a comma-separated list of replicas, or "
+                          "dns:///name:port"});
+  keys.push_back({.name = "complaints_addr",
+                  .type = ConfigType::kString,
+                  .default_value = "127.0.0.1:7102",
+                  .help = "simpul-complaints (same forms as registry_addr)"});
+  keys.push_back({.name = "monitoring_addr",
+                  .type = ConfigType::kString,
+                  .default_value = "127.0.0.1:7103",
+                  .help = "simpul-monitoring (same forms as registry_addr)"});
+  keys.push_back({.name = "policy_file",
+                  .type = ConfigType::kString,
+                  .default_value = "deploy/policy.json",
+                  .help = "which roles may call which methods (deny by default)"});
+  keys.push_back({.name = "rate_limits",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "rate limits per role or subject, e.g. \"public=20/s burst 40; "
+                          "channel=200/s\" (roles not named keep their defaults)"});
+  keys.push_back({.name = "api_key_cache_ttl",
+                  .type = ConfigType::kDuration,
+                  .default_value = "5s",
+                  .help = "how long a verified API key is trusted without asking Redis (a "
+                          "revoked key stops working within this time)"});
+  int exit_code = 0;
+  std::optional<ServiceBasics> basics =
+      SetUpService("GATEWAY", "simpul-gateway", keys, argc, argv, environ, &exit_code);
+  if (!basics) return exit_code;
+  const Config* config = &basics->config;
+  if (basics->signer == nullptr) {
+    Log(LogLevel::kError,
+        "identity_key_file is required: the gateway signs the identity of "
+        "every caller for the services");
+    return 2;
+  }
+  absl::StatusOr<gateway::Policy> policy =
+      gateway::Policy::FromFile(config->GetString("policy_file"));
+  if (!policy.ok()) {
+    Log(LogLevel::kError, "policy_file: " + std::string(policy.status().message()));
+    return 2;
+  }
+  absl::StatusOr<gateway::RateLimitConfig> limits =
+      gateway::RateLimitConfig::Parse(config->GetString("rate_limits"));
+  if (!limits.ok()) {
+    Log(LogLevel::kError, "rate_limits: " + std::string(limits.status().message()));
+    return 2;
+  }
+
+  Metrics metrics;
+  RedisPool pool(RedisOptionsFromConfig(*config));
+  auto api_keys = gateway::ApiKeyStore::Create(
+      &pool, gateway::ApiKeyStore::Options{.cache_ttl = config->GetDuration("api_key_cache_ttl")});
+  auto limiter =
+      gateway::RateLimiter::Create(&pool, gateway::RateLimiter::Options{.metrics = &metrics});
+  auto audit = gateway::AuditLog::Create(&pool, gateway::AuditLog::Options{});
+  for (const absl::Status& s : {api_keys.status(), limiter.status(), audit.status()}) {
+    if (!s.ok()) {
+      Log(LogLevel::kError, "cannot set up the gateway", {{"error", s.ToString()}});
+      return 2;
+    }
+  }
+  Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
+
+  // The services' descriptors, linked in and registered with the generated pool: server
+  // reflection answers from them, and the audit trail reads resources from requests.
+  for (const auto* file :
+       {registry::v1::Agency::descriptor()->file(), complaints::v1::Complaint::descriptor()->file(),
+        monitoring::v1::Figures::descriptor()->file()}) {
+    Log(LogLevel::kDebug, "proxying", {{"proto", file->name()}});
+  }
+
+  gateway::ProxyOptions options;
+  const std::pair<const char*, std::string> backends[] = {
+      {"registry_addr", std::string(registry::v1::Registry::service_full_name())},
+      {"complaints_addr", std::string(complaints::v1::Complaints::service_full_name())},
+      {"monitoring_addr", std::string(monitoring::v1::Monitoring::service_full_name())},
+  };
+  for (const auto& [key, service] : backends) {
+    options.backends[service] = gateway::ChannelFor(config->GetString(key), service);
+  }
+  options.local_services.insert(gateway::v1::GatewayAdmin::service_full_name());
+  options.rate_limiter = limiter->get();
+  options.rate_limits = &*limits;
+  options.audit = audit->get();
+  options.executor = &executor;
+  gateway::GrpcProxy proxy(
+      std::move(options), basics->signer.get(), &*policy,
+      [store = api_keys->get()](std::string_view token) { return store->Verify(token); }, &metrics);
+  gateway::AdminDesk admin_desk(**api_keys, **audit);
+  gateway::GatewayAdminService admin(admin_desk, proxy, executor);
+
+  ServiceHost host(HostOptionsFromConfig(*config, "simpul.gateway.v1.GatewayAdmin"), &metrics);
+  host.AddService(&admin);
+  std::vector<std::unique_ptr<gateway::ListedService>> listed;  // for server reflection
+  for (const auto& [key, service] : backends) {
+    listed.push_back(std::make_unique<gateway::ListedService>(service));
+    host.AddService(listed.back().get());
+  }
+  host.AddGenericService(&proxy);
+  host.SetReadinessCheck([&pool] { return pool.Ping(); });
+  if (absl::Status started = host.Start(); !started.ok()) {
+    Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
+    return 1;
+  }
+  Log(LogLevel::kInfo, "simpul-gateway serving",
+      {{"port", host.port()}, {"admin_port", host.admin_port()}});
+  host.WaitForTerminationSignal();
+  executor.Shutdown();
+  Log(LogLevel::kInfo, "simpul-gateway stopped");
+  return 0;
+}
