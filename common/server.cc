@@ -78,7 +78,10 @@ absl::Status ServiceHost::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(
+      options_.listen_address,
+      options_.credentials != nullptr ? options_.credentials : grpc::InsecureServerCredentials(),
+      &port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   // Let clients keep long-lived streams (change-feed watches) alive with keepalive pings every
   // 20 s or more, so a silently dropped connection is noticed; faster pings are refused.

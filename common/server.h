@@ -35,6 +35,9 @@ struct ServiceHostOptions {
   // Called by Shutdown right after health turns NOT_SERVING and before draining: the place to
   // end long-lived streams (e.g. watch streams) that would otherwise hold the drain open.
   std::function<void()> on_drain;
+  // Credentials of the gRPC port; plaintext when null (the default: services sit behind the
+  // gateway on a private network).
+  std::shared_ptr<grpc::ServerCredentials> credentials;
 };
 
 class ServiceHost {

@@ -73,7 +73,8 @@ grpc::ServerUnaryReactor* GatewayAdminService::Run(
     CallInfo info;
     const std::string full_method =
         absl::StrCat("/", v1::GatewayAdmin::service_full_name(), "/", name);
-    absl::Status admitted = gate_.Admit(full_method, ctx->peer(), ctx->client_metadata(), &info);
+    absl::Status admitted = gate_.Admit(full_method, ctx->peer(), ctx->client_metadata(), &info,
+                                        ClientCertificatePem(*ctx));
     ctx->AddInitialMetadata(kRequestIdKey, info.request_id);
     if (!admitted.ok()) {
       if (auto retry = admitted.GetPayload(kRetryAfterPayload)) {

@@ -15,6 +15,7 @@
 #include "gateway/admin_service.h"
 #include "gateway/api_keys.h"
 #include "gateway/audit.h"
+#include "gateway/client_certs.h"
 #include "gateway/policy.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limit.h"
@@ -55,6 +56,25 @@ int main(int argc, char** argv) {
                   .default_value = "5s",
                   .help = "how long a verified API key is trusted without asking Redis (a "
                           "revoked key stops working within this time)"});
+  keys.push_back({.name = "tls_cert_file",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "PEM certificate chain of the gRPC port; with tls_key_file it serves "
+                          "TLS (plaintext when empty)"});
+  keys.push_back({.name = "tls_key_file",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "PEM private key of tls_cert_file"});
+  keys.push_back({.name = "tls_client_ca_file",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "CA (PEM) that signs agency systems' client certificates (mTLS); "
+                          "callers are asked for one and any they present is verified"});
+  keys.push_back({.name = "client_certificates",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "JSON file mapping client certificate SHA-256 fingerprints to "
+                          "principals (simpul.gateway.v1.ClientCertificateFile)"});
   int exit_code = 0;
   std::optional<ServiceBasics> basics =
       SetUpService("GATEWAY", "simpul-gateway", keys, argc, argv, environ, &exit_code);
@@ -77,6 +97,36 @@ int main(int argc, char** argv) {
   if (!limits.ok()) {
     Log(LogLevel::kError, "rate_limits: " + std::string(limits.status().message()));
     return 2;
+  }
+
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::optional<gateway::ClientCertificates> client_certificates;
+  const std::string cert_file = config->GetString("tls_cert_file");
+  const std::string key_file = config->GetString("tls_key_file");
+  const std::string client_ca_file = config->GetString("tls_client_ca_file");
+  const std::string certificates_file = config->GetString("client_certificates");
+  if (cert_file.empty() != key_file.empty() || (cert_file.empty() && !client_ca_file.empty()) ||
+      client_ca_file.empty() != certificates_file.empty()) {
+    Log(LogLevel::kError,
+        "TLS: tls_cert_file and tls_key_file go together; mTLS needs both of "
+        "them and tls_client_ca_file and client_certificates");
+    return 2;
+  }
+  if (!cert_file.empty()) {
+    auto tls = gateway::TlsServerCredentials(cert_file, key_file, client_ca_file);
+    if (!tls.ok()) {
+      Log(LogLevel::kError, "TLS: " + std::string(tls.status().message()));
+      return 2;
+    }
+    credentials = *tls;
+  }
+  if (!certificates_file.empty()) {
+    auto parsed = gateway::ClientCertificates::FromFile(certificates_file);
+    if (!parsed.ok()) {
+      Log(LogLevel::kError, "client_certificates: " + std::string(parsed.status().message()));
+      return 2;
+    }
+    client_certificates = *std::move(parsed);
   }
 
   Metrics metrics;
@@ -115,6 +165,7 @@ int main(int argc, char** argv) {
   options.rate_limiter = limiter->get();
   options.rate_limits = &*limits;
   options.audit = audit->get();
+  if (client_certificates) options.client_certificates = &*client_certificates;
   options.executor = &executor;
   gateway::GrpcProxy proxy(
       std::move(options), basics->signer.get(), &*policy,
@@ -122,7 +173,10 @@ int main(int argc, char** argv) {
   gateway::AdminDesk admin_desk(**api_keys, **audit);
   gateway::GatewayAdminService admin(admin_desk, proxy, executor);
 
-  ServiceHost host(HostOptionsFromConfig(*config, "simpul.gateway.v1.GatewayAdmin"), &metrics);
+  ServiceHostOptions host_options =
+      HostOptionsFromConfig(*config, "simpul.gateway.v1.GatewayAdmin");
+  host_options.credentials = credentials;
+  ServiceHost host(host_options, &metrics);
   host.AddService(&admin);
   std::vector<std::unique_ptr<gateway::ListedService>> listed;  // for server reflection
   for (const auto& [key, service] : backends) {

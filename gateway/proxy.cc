@@ -67,6 +67,13 @@ ListedService::ListedService(const std::string& service_name)
              }));
 }
 
+std::string ClientCertificatePem(const grpc::ServerContextBase& ctx) {
+  std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return "";
+  std::vector<grpc::string_ref> pem = auth->FindPropertyValues("x509_pem_cert");
+  return pem.empty() ? "" : std::string(pem.front().data(), pem.front().size());
+}
+
 bool IsMutating(std::string_view method) {
   const size_t slash = method.rfind('/');
   const std::string_view name = slash == std::string_view::npos ? method : method.substr(slash + 1);
@@ -192,8 +199,8 @@ class GrpcProxy::Call {
 
  private:
   void Gate() {
-    const absl::Status admitted =
-        proxy_->Admit(ctx_->method(), ctx_->peer(), ctx_->client_metadata(), &info_);
+    const absl::Status admitted = proxy_->Admit(
+        ctx_->method(), ctx_->peer(), ctx_->client_metadata(), &info_, ClientCertificatePem(*ctx_));
     ctx_->AddInitialMetadata(kRequestIdKey, info_.request_id);
     if (!admitted.ok()) {
       Log(LogLevel::kDebug, "call refused",
@@ -439,7 +446,7 @@ grpc::GenericStub* GrpcProxy::StubFor(std::string_view method) const {
 
 absl::Status GrpcProxy::Admit(std::string_view method, std::string_view peer,
                               const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
-                              CallInfo* info) {
+                              CallInfo* info, std::string_view client_cert_pem) {
   std::optional<std::string_view> given = Header(metadata, kRequestIdKey);
   info->request_id = given && ValidRequestId(*given) ? std::string(*given) : NewRequestId();
   info->method = std::string(method);
@@ -467,6 +474,15 @@ absl::Status GrpcProxy::Admit(std::string_view method, std::string_view peer,
   }
   if (authenticated.ok() && token) {
     absl::StatusOr<common::v1::Principal> principal = authenticate_(*token);
+    if (principal.ok()) {
+      info->principal = *std::move(principal);
+    } else {
+      authenticated = principal.status();
+    }
+  } else if (authenticated.ok() && !client_cert_pem.empty() &&
+             options_.client_certificates != nullptr) {
+    absl::StatusOr<common::v1::Principal> principal =
+        options_.client_certificates->Lookup(client_cert_pem);
     if (principal.ok()) {
       info->principal = *std::move(principal);
     } else {

@@ -7,8 +7,9 @@
 // Per call, before any backend is reached (CallGate):
 //   - a request id: the caller's x-request-id when well-formed, else a new one; returned in
 //     the response's initial metadata and passed to the backend;
-//   - authentication: "authorization: Bearer <token>" (or "x-api-key: <token>"); no
-//     credentials make a public caller, bad credentials are UNAUTHENTICATED;
+//   - authentication: "authorization: Bearer <token>" (or "x-api-key: <token>"), else a
+//     verified TLS client certificate listed in the certificate file (mTLS); no credentials
+//     make a public caller, bad credentials are UNAUTHENTICATED;
 //   - authorization by the policy (deny by default): PERMISSION_DENIED;
 //   - the rate limit of the caller (per API key, or per client address for public callers),
 //     shared by the gateway replicas through Redis: RESOURCE_EXHAUSTED with "retry-after"
@@ -42,6 +43,7 @@
 #include "common/identity.h"
 #include "common/metrics.h"
 #include "gateway/audit.h"
+#include "gateway/client_certs.h"
 #include "gateway/policy.h"
 #include "gateway/rate_limit.h"
 
@@ -82,6 +84,8 @@ struct ProxyOptions {
   // Services the gateway serves itself (e.g. "simpul.gateway.v1.GatewayAdmin"): their calls
   // pass the same gate (Admit) without a backend.
   std::set<std::string> local_services;
+  // Client certificates of agency systems (mTLS); none when null. Not owned.
+  const ClientCertificates* client_certificates = nullptr;
   // Audit trail; none when null. Not owned.
   AuditTrail* audit = nullptr;
   // Where the gate runs (it may wait for Redis: API keys not cached, rate limits), so that
@@ -105,9 +109,11 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   // Admit runs the gate of one call: request id, authentication, rate limit, authorization.
   // It fills *info as far as it got (request id, peer, principal) and returns the status to
   // fail the call with, OK to let it through. Exposed for the REST front and for tests.
+  // `client_cert_pem` is the caller's verified TLS client certificate, if any: without an API
+  // key it stands for the principal the certificate file maps it to.
   absl::Status Admit(std::string_view method, std::string_view peer,
                      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
-                     CallInfo* info);
+                     CallInfo* info, std::string_view client_cert_pem = "");
 
   // Audit writes the record of one ended call (on the executor when there is one) when it
   // must be audited: a mutating call that reached its backend, or a call refused as
@@ -144,6 +150,10 @@ class ListedService final : public grpc::Service {
  private:
   const std::string method_;  // gRPC keeps a pointer to it
 };
+
+// ClientCertificatePem is the caller's verified client certificate (PEM) from a call's auth
+// context, "" without one.
+std::string ClientCertificatePem(const grpc::ServerContextBase& ctx);
 
 // IsMutating: the method changes something (its name does not start with Get, List, Search,
 // Watch, Track or Rank).

@@ -9,14 +9,19 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -174,6 +179,31 @@ struct Replica {
   std::unique_ptr<grpc::Server> server;
 };
 
+// KeepAlive holds one callback server for the whole test binary. gRPC 1.51 runs callback
+// reactors on a process-wide completion queue that it shuts down when the last server using it
+// is destroyed; tests that create and destroy servers back to back raced that shutdown against
+// the next test's start-up (an abort in grpc_cq_internal_unref). A server kept alive
+// throughout keeps that queue up, as in a real process.
+class KeepAlive final : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterCallbackGenericService(&generic_);
+    server_ = builder.BuildAndStart();
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    server_.reset();
+  }
+
+ private:
+  grpc::CallbackGenericService generic_;
+  std::unique_ptr<grpc::Server> server_;
+};
+const auto* const kKeepAlive = ::testing::AddGlobalTestEnvironment(new KeepAlive);
+
 class ProxyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -185,13 +215,20 @@ class ProxyTest : public ::testing::Test {
     policy_ = std::make_unique<Policy>(*std::move(policy));
   }
   void TearDown() override {
+    // The gateway first (its destructor waits for every call), then the tasks calls left on
+    // the executor (audit appends), while the proxy they use still exists.
     if (gateway_) gateway_->Shutdown(std::chrono::system_clock::now());
+    gateway_.reset();
+    executor_.Shutdown();
   }
 
   // StartGateway proxies TestService to `target`.
   void StartGateway(const std::string& target, RateLimiter* limiter = nullptr,
-                    const RateLimitConfig* limits = nullptr) {
+                    const RateLimitConfig* limits = nullptr,
+                    std::shared_ptr<grpc::ServerCredentials> credentials = nullptr,
+                    const ClientCertificates* certificates = nullptr) {
     ProxyOptions options;
+    options.client_certificates = certificates;
     options.audit = &audit_;
     options.rate_limiter = limiter;
     options.rate_limits = limits;
@@ -221,10 +258,13 @@ class ProxyTest : public ::testing::Test {
         nullptr);
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort(
+        "127.0.0.1:0", credentials != nullptr ? credentials : grpc::InsecureServerCredentials(),
+        &port);
     builder.RegisterCallbackGenericService(proxy_.get());
     gateway_ = builder.BuildAndStart();
     ASSERT_NE(gateway_, nullptr);
+    gateway_port_ = port;
     gateway_channel_ =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
     stub_ = tv1::TestService::NewStub(gateway_channel_);
@@ -277,6 +317,7 @@ class ProxyTest : public ::testing::Test {
   std::unique_ptr<GrpcProxy> proxy_;
   std::unique_ptr<grpc::Server> gateway_;
   std::shared_ptr<grpc::Channel> gateway_channel_;
+  int gateway_port_ = 0;
   std::unique_ptr<tv1::TestService::Stub> stub_;
 };
 
@@ -638,6 +679,143 @@ TEST_F(ProxyTest, ManyConcurrentCallsAndLargeMessages) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 400);
   EXPECT_EQ(replica.backend.calls(), 400);
+}
+
+// Certificates made with the openssl command for the mTLS tests: a CA, the gateway's server
+// certificate (127.0.0.1), a registered and an unregistered client certificate signed by the
+// CA, and a self-signed one.
+class Certificates {
+ public:
+  Certificates() : dir_(simpul::testing::MakeTempDir("gateway-certs")) {
+    const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    Run(absl::StrCat("openssl req -x509 ", ec, " -keyout ca.key -out ca.pem -days 2 ",
+                     "-subj '/CN=Simpul Test CA'"));
+    Run("printf 'subjectAltName=IP:127.0.0.1' > san.ext");
+    Run(absl::StrCat("openssl req ", ec, " -keyout server.key -out server.csr -subj '/CN=gw'"));
+    Run("openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile san.ext");
+    for (const char* name : {"bogor", "stranger"}) {
+      Run(absl::StrCat("openssl req ", ec, " -keyout ", name, ".key -out ", name,
+                       ".csr -subj '/CN=", name, "'"));
+      Run(absl::StrCat("openssl x509 -req -in ", name, ".csr -CA ca.pem -CAkey ca.key ",
+                       "-CAcreateserial -out ", name, ".pem -days 2"));
+    }
+    Run(absl::StrCat("openssl req -x509 ", ec, " -keyout rogue.key -out rogue.pem -days 2 ",
+                     "-subj '/CN=rogue'"));
+  }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string Read(const std::string& name) const {
+    std::ifstream in(Path(name));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  // OpensslFingerprint is openssl's own SHA-256 fingerprint of a certificate ("AB:CD:...").
+  std::string OpensslFingerprint(const std::string& name) const {
+    const std::string out = Path(name + ".fp");
+    Run(absl::StrCat("openssl x509 -noout -fingerprint -sha256 -in ", name, ".pem > ", out));
+    std::string line = Read(name + ".fp");
+    return line.substr(line.find('=') + 1, 95);
+  }
+  // Channel to the gateway presenting client certificate `name` ("" for none).
+  std::shared_ptr<grpc::Channel> ChannelTo(int port, const std::string& name) const {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = Read("ca.pem");
+    if (!name.empty()) {
+      options.pem_private_key = Read(name + ".key");
+      options.pem_cert_chain = Read(name + ".pem");
+    }
+    return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(options));
+  }
+
+ private:
+  void Run(const std::string& command) const {
+    const std::string full = absl::StrCat("cd ", dir_, " && ", command, " 2>/dev/null");
+    ASSERT_EQ(std::system(full.c_str()), 0) << full;
+  }
+  std::string dir_;
+};
+
+TEST(ClientCertificatesTest, FingerprintsAndTheMappingFile) {
+  Certificates certs;
+  absl::StatusOr<std::string> fp = CertificateFingerprint(certs.Read("bogor.pem"));
+  ASSERT_TRUE(fp.ok()) << fp.status();
+  EXPECT_EQ(*fp, absl::AsciiStrToLower(
+                     absl::StrReplaceAll(certs.OpensslFingerprint("bogor"), {{":", ""}})));
+  EXPECT_EQ(CertificateFingerprint("not a certificate").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const std::string json = absl::StrCat(
+      R"({"certificates": [{"sha256": ")", certs.OpensslFingerprint("bogor"),
+      R"(", "label": "simbg-bogor", "principal": {"role": "ROLE_AGENCY_ADMIN", "agency_id": "kota-bogor"}}]})");
+  absl::StatusOr<ClientCertificates> file = ClientCertificates::FromJson(json);
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<common::v1::Principal> p = file->Lookup(certs.Read("bogor.pem"));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->subject(), "cert:simbg-bogor");
+  EXPECT_EQ(p->agency_id(), "kota-bogor");
+  absl::StatusOr<common::v1::Principal> stranger = file->Lookup(certs.Read("stranger.pem"));
+  EXPECT_EQ(stranger.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(stranger.status().message()), HasSubstr("not registered"));
+  // Bad entries are named.
+  absl::StatusOr<ClientCertificates> bad = ClientCertificates::FromJson(
+      R"({"certificates": [{"sha256": "abc", "principal": {"role": "ROLE_AGENCY_OPERATOR"}},
+                            {"sha256": "00", "principal": {}}]})");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  for (const char* field : {"certificates[0].sha256", "certificates[0].principal.agency_id",
+                            "certificates[1].principal.role"}) {
+    EXPECT_THAT(std::string(bad.status().message()), HasSubstr(field));
+  }
+  EXPECT_EQ(TlsServerCredentials("/nonexistent.pem", "/nonexistent.key", "").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ProxyTest, MutualTlsMapsARegisteredClientCertificateToItsPrincipal) {
+  Certificates certs;
+  Replica replica("a", simpul::testing::PickFreePort());
+  auto file = ClientCertificates::FromJson(absl::StrCat(
+      R"({"certificates": [{"sha256": ")", certs.OpensslFingerprint("bogor"),
+      R"(", "label": "sms-gw", "principal": {"role": "ROLE_CHANNEL", "channel": "sms-1708"}}]})"));
+  ASSERT_TRUE(file.ok()) << file.status();
+  auto tls = TlsServerCredentials(certs.Path("server.pem"), certs.Path("server.key"),
+                                  certs.Path("ca.pem"));
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port), nullptr, nullptr, *tls, &*file);
+
+  auto sleep_via = [&](const std::shared_ptr<grpc::Channel>& channel, const std::string& key) {
+    auto stub = tv1::TestService::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    if (!key.empty()) ctx.AddMetadata("authorization", "Bearer " + key);
+    tv1::SleepResponse resp;
+    return stub->Sleep(&ctx, tv1::SleepRequest(), &resp);
+  };
+  // The registered certificate acts as its channel, without any key.
+  grpc::Status s = sleep_via(certs.ChannelTo(gateway_port_, "bogor"), "");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const auto seen = replica.backend.seen().back().metadata;
+  absl::StatusOr<common::v1::Principal> principal =
+      signer_->Verify(seen.find("x-simpul-identity")->second, absl::Now());
+  ASSERT_TRUE(principal.ok()) << principal.status();
+  EXPECT_EQ(principal->subject(), "cert:sms-gw");
+  EXPECT_EQ(principal->role(), common::v1::ROLE_CHANNEL);
+  // A certificate the CA signed but the file does not list.
+  s = sleep_via(certs.ChannelTo(gateway_port_, "stranger"), "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("not registered"));
+  // An API key still works over TLS, and takes precedence over the certificate.
+  s = sleep_via(certs.ChannelTo(gateway_port_, "stranger"), "channel-key");
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // No certificate: a public caller.
+  s = sleep_via(certs.ChannelTo(gateway_port_, ""), "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("needs credentials"));
+  // A certificate the CA did not sign never gets through the handshake.
+  s = sleep_via(certs.ChannelTo(gateway_port_, "rogue"), "channel-key");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  // Plaintext is refused on a TLS port.
+  s = sleep_via(gateway_channel_, "channel-key");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(replica.backend.calls(), 2);
 }
 
 }  // namespace
