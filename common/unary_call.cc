@@ -21,6 +21,12 @@ absl::StatusOr<Identity> AuthenticateCall(const grpc::CallbackServerContext* ctx
   return Identity{std::move(principal)};
 }
 
+std::string RequestIdOf(const grpc::CallbackServerContext& ctx) {
+  auto it = ctx.client_metadata().find("x-request-id");
+  if (it == ctx.client_metadata().end()) return "";
+  return std::string(it->second.data(), std::min<size_t>(it->second.size(), 128));
+}
+
 grpc::Status OverloadedStatus() {
   return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                       "the service is overloaded; retry with backoff");

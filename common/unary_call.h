@@ -23,6 +23,9 @@ namespace simpul {
 absl::StatusOr<Identity> AuthenticateCall(const grpc::CallbackServerContext* ctx,
                                           const IdentitySigner* signer, const Clock& clock);
 
+// RequestIdOf is the call's x-request-id (set by the gateway), "" without one.
+std::string RequestIdOf(const grpc::CallbackServerContext& ctx);
+
 // OverloadedStatus is the answer when the executor's queue is full.
 grpc::Status OverloadedStatus();
 
@@ -59,7 +62,9 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, const Req* 
                    result.status().code() == absl::StatusCode::kUnavailable ||
                    result.status().code() == absl::StatusCode::kDeadlineExceeded) {
           Log(LogLevel::kWarn, "call failed",
-              {{"method", Req::descriptor()->name()}, {"error", result.status().ToString()}});
+              {{"method", Req::descriptor()->name()},
+               {"request_id", RequestIdOf(*ctx)},
+               {"error", result.status().ToString()}});
         }
         reactor->Finish(ToGrpcStatus(result.status()));
       });

@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
                   .default_value = "5s",
                   .help = "how long a verified API key is trusted without asking Redis (a "
                           "revoked key stops working within this time)"});
+  keys.push_back({.name = "access_log",
+                  .type = ConfigType::kBool,
+                  .default_value = "true",
+                  .help = "log one line per call (method, request id, caller, outcome, ms)"});
   keys.push_back({.name = "tls_cert_file",
                   .type = ConfigType::kString,
                   .default_value = "",
@@ -167,6 +171,7 @@ int main(int argc, char** argv) {
   options.audit = audit->get();
   if (client_certificates) options.client_certificates = &*client_certificates;
   options.executor = &executor;
+  options.access_log = config->GetBool("access_log");
   gateway::GrpcProxy proxy(
       std::move(options), basics->signer.get(), &*policy,
       [store = api_keys->get()](std::string_view token) { return store->Verify(token); }, &metrics);

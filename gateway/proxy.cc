@@ -203,10 +203,6 @@ class GrpcProxy::Call {
         ctx_->method(), ctx_->peer(), ctx_->client_metadata(), &info_, ClientCertificatePem(*ctx_));
     ctx_->AddInitialMetadata(kRequestIdKey, info_.request_id);
     if (!admitted.ok()) {
-      Log(LogLevel::kDebug, "call refused",
-          {{"method", ctx_->method()},
-           {"request_id", info_.request_id},
-           {"code", static_cast<int>(admitted.code())}});
       sides_.store(1);  // no backend call: only the server side remains
       if (proxy_->metrics_ != nullptr) {
         proxy_->metrics_->Increment(
@@ -217,6 +213,7 @@ class GrpcProxy::Call {
         ctx_->AddTrailingMetadata(kRetryAfterPayload, std::string(*retry));
       }
       refusal_ = ToGrpcStatus(admitted);
+      LogCall(admitted.code());
       // Read the request first, so that the audit record of a refused call has its digest.
       server_.StartRead(&request_);
       return;
@@ -362,6 +359,7 @@ class GrpcProxy::Call {
       if (!caller_write_pending_ && !finished_) finished_ = finish = true;
     }
     if (finish) server_.Finish(status);
+    LogCall(static_cast<absl::StatusCode>(status.error_code()));
     if (audited_) {
       proxy_->Audit(info_, static_cast<absl::StatusCode>(status.error_code()),
                     /*reached_backend=*/true, std::move(request_bytes_));
@@ -379,6 +377,18 @@ class GrpcProxy::Call {
     if (sides_.fetch_sub(1) == 1) delete this;
   }
 
+  // LogCall writes the access log line of the call.
+  void LogCall(absl::StatusCode code) {
+    if (!proxy_->options_.access_log) return;
+    Log(LogLevel::kInfo, "call",
+        {{"method", info_.method},
+         {"request_id", info_.request_id},
+         {"subject", Identity{info_.principal}.subject()},
+         {"peer", info_.peer},
+         {"code", std::string(absl::StatusCodeToString(code))},
+         {"ms", absl::ToDoubleMilliseconds(absl::Now() - start_)}});
+  }
+
   // Bytes copies a message's bytes (for the audit trail only).
   static std::string Bytes(const grpc::ByteBuffer& buffer) {
     std::vector<grpc::Slice> slices;
@@ -393,6 +403,7 @@ class GrpcProxy::Call {
   GrpcProxy* const proxy_;
   grpc::GenericCallbackServerContext* const ctx_;
   CallInfo info_;
+  const absl::Time start_ = absl::Now();
   std::optional<grpc::Status> refusal_;  // set when the gate refused the call
   bool audited_ = false;                 // a mutating call: audited when it ends
   bool first_request_seen_ = false;

@@ -76,6 +76,8 @@ struct CallInfo {
 struct ProxyOptions {
   // Backends by full service name, e.g. "simpul.registry.v1.Registry".
   std::map<std::string, std::shared_ptr<grpc::Channel>> backends;
+  // Log one line per call when it ends (method, request id, caller, outcome, duration).
+  bool access_log = true;
   // How long a minted identity token is valid (it only needs to outlive the call's start).
   absl::Duration identity_ttl = absl::Minutes(5);
   // Rate limits; no limit when either is null. Not owned.

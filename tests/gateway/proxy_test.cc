@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -26,6 +27,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/logging.h"
 #include "common/redis.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -355,6 +357,30 @@ TEST_F(ProxyTest, UnaryCallsPassWithMetadataAndAMintedIdentity) {
   EXPECT_EQ(seen.find("x-request-id")->second, "req-123");
   EXPECT_EQ(seen.find("x-custom")->second, "kept");
 
+  // The access log names the call with its request id.
+  std::vector<std::string> lines;
+  absl::Mutex lines_mu;
+  SetLogSink([&](std::string_view line) {
+    absl::MutexLock lock(&lines_mu);
+    lines.emplace_back(line);
+  });
+  grpc::ClientContext logged;
+  logged.AddMetadata("x-request-id", "req-logged");
+  ASSERT_TRUE(Sleep("channel-key", tv1::SleepRequest(), &logged).ok());
+  const absl::Time until = absl::Now() + absl::Seconds(5);
+  bool found = false;
+  while (!found && absl::Now() < until) {
+    absl::MutexLock lock(&lines_mu);
+    for (const std::string& line : lines) {
+      found = found || (absl::StrContains(line, "\"request_id\":\"req-logged\"") &&
+                        absl::StrContains(line, "\"code\":\"OK\"") &&
+                        absl::StrContains(line, "\"subject\":\"key:channel\""));
+    }
+    if (!found) absl::SleepFor(absl::Milliseconds(5));
+  }
+  SetLogSink(nullptr);
+  EXPECT_TRUE(found) << "no access log line for req-logged";
+
   // Without a request id (or with a malformed one) the gateway makes one.
   grpc::ClientContext ctx2;
   ctx2.AddMetadata("x-request-id", "bad id with spaces");
@@ -363,7 +389,7 @@ TEST_F(ProxyTest, UnaryCallsPassWithMetadataAndAMintedIdentity) {
   const std::string generated = Header(ctx2.GetServerInitialMetadata(), "x-request-id");
   EXPECT_EQ(generated.size(), 32u);
   EXPECT_TRUE(ValidRequestId(generated));
-  EXPECT_EQ(replica.backend.seen()[1].metadata.find("x-request-id")->second, generated);
+  EXPECT_EQ(replica.backend.seen()[2].metadata.find("x-request-id")->second, generated);
 }
 
 TEST_F(ProxyTest, TheGateRefusesBeforeAnyBackendIsReached) {
