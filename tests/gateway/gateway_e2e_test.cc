@@ -258,12 +258,17 @@ class CapturingBackend final : public grpc::CallbackGenericService {
     {
       absl::MutexLock lock(&mu_);
       calls_.push_back(CopyMetadata(ctx->client_metadata()));
+      deadlines_.push_back(absl::FromChrono(ctx->deadline()));
     }
     return new Reactor(ctx);
   }
   std::vector<std::multimap<std::string, std::string>> calls() {
     absl::MutexLock lock(&mu_);
     return calls_;
+  }
+  std::vector<absl::Time> deadlines() {
+    absl::MutexLock lock(&mu_);
+    return deadlines_;
   }
 
  private:
@@ -295,6 +300,7 @@ class CapturingBackend final : public grpc::CallbackGenericService {
 
   absl::Mutex mu_;
   std::vector<std::multimap<std::string, std::string>> calls_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Time> deadlines_ ABSL_GUARDED_BY(mu_);
 };
 
 // RunCommand runs argv to completion (at most `timeout`) and returns its exit code (-1 when it
@@ -855,6 +861,20 @@ TEST_F(GatewayE2ETest, EveryMethodForEveryRoleMatchesThePolicyFile) {
   }
   // Registry, Complaints, Monitoring and GatewayAdmin: 61 RPCs as of this writing.
   EXPECT_GE(methods, 60);
+  // Methods nobody serves: the gateway answers UNIMPLEMENTED itself, or the backend does.
+  {
+    RawCall call(e.generic_.get(), "/simpul.nothing.v1.Nothing/Do", "",
+                 {{"authorization", "Bearer " + e.root_.token}}, absl::Seconds(10));
+    ASSERT_TRUE(call.WaitDone(absl::Seconds(10)));
+    EXPECT_EQ(call.status().error_code(), StatusCode::UNIMPLEMENTED);
+    EXPECT_THAT(call.status().error_message(), HasSubstr("no service behind this gateway"));
+  }
+  {
+    RawCall call(e.generic_.get(), "/simpul.registry.v1.Registry/GetNothing", "", {},
+                 absl::Seconds(10));  // "Get*" is public: the registry itself says no
+    ASSERT_TRUE(call.WaitDone(absl::Seconds(10)));
+    EXPECT_EQ(call.status().error_code(), StatusCode::UNIMPLEMENTED);
+  }
   std::cout << "matrix: " << methods << " methods x " << callers.size() << " callers: " << allowed
             << " reached the service, " << refused << " refused by the gateway\n";
 }
@@ -1072,9 +1092,10 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   rv1::GetAgencyRequest req;
   req.set_id(kA);
   rv1::GetAgencyResponse resp;
+  const absl::Time caller_deadline = absl::Now() + absl::Seconds(7);
   {  // public, with a forged identity and a request id
     grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    ctx.set_deadline(absl::ToChronoTime(caller_deadline));
     ctx.AddMetadata("x-simpul-identity", forged);
     ctx.AddMetadata("x-request-id", "e2e-capture-0001");
     ctx.AddMetadata("x-custom-header", "passes");
@@ -1096,6 +1117,10 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   }
   const auto calls = backend.calls();
   ASSERT_EQ(calls.size(), 2u);
+  // The caller's deadline reached the backend.
+  const absl::Time backend_deadline = backend.deadlines()[0];
+  EXPECT_LE(backend_deadline, caller_deadline + absl::Milliseconds(100));
+  EXPECT_GE(backend_deadline, caller_deadline - absl::Seconds(2));
   // The public call: no identity at all, the caller's request id, other headers kept.
   EXPECT_EQ(calls[0].count("x-simpul-identity"), 0u) << "the forged identity reached the backend";
   EXPECT_EQ(Get(calls[0], "x-request-id"), "e2e-capture-0001");
@@ -1351,6 +1376,19 @@ TEST_F(GatewayE2ETest, AuditTrailListsMutatingAndRefusedCallsAndDetectsTampering
         return false;
       },
       absl::Seconds(10)));
+  // ... and nothing else is on its way: the log's length holds still.
+  const std::string log_key = "simpul:gw:{a}:log";
+  auto length = [&] {
+    auto reply = e.pool_->Command({"XLEN", log_key});
+    return reply.ok() ? reply->integer : -1;
+  };
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const long long before = length();
+        absl::SleepFor(absl::Milliseconds(300));
+        return before > 0 && length() == before;
+      },
+      absl::Seconds(10)));
   // The chain verifies.
   const std::string redis_flag = absl::StrCat("127.0.0.1:", e.redis_->port());
   auto verify = [&] {
@@ -1361,7 +1399,6 @@ TEST_F(GatewayE2ETest, AuditTrailListsMutatingAndRefusedCallsAndDetectsTampering
   EXPECT_THAT(ok_out, HasSubstr("ok"));
 
   // Tamper: rewrite the stream with one record's outcome changed (its hash kept).
-  const std::string log_key = "simpul:gw:{a}:log";
   auto entries = e.pool_->Command({"XRANGE", log_key, "-", "+"});
   ASSERT_TRUE(entries.ok()) << entries.status();
   ASSERT_GE(entries->elements.size(), 3u);
