@@ -1647,6 +1647,43 @@ TEST_F(GatewayE2ETest, WatchStreamsPassThroughTheGateway) {
   figures->Finish();
 }
 
+// Streams opened and abandoned at every stage, next to unary calls, leave the gateway serving.
+TEST_F(GatewayE2ETest, StreamsCancelledAtEveryStageLeaveTheGatewayServing) {
+  Environment& e = env();
+  rv1::WatchStandardsRequest watch;
+  watch.set_agency_id(kA);
+  const std::string watch_bytes = watch.SerializeAsString();
+  rv1::GetAgencyRequest get;
+  get.set_id(kA);
+  const std::string get_bytes = get.SerializeAsString();
+  const std::string watch_method = "/simpul.registry.v1.Registry/WatchStandards";
+  const std::string get_method = "/simpul.registry.v1.Registry/GetAgency";
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::unique_ptr<RawCall>> calls;
+    for (int i = 0; i < 40; ++i) {
+      std::vector<std::pair<std::string, std::string>> md;
+      if (i % 2 == 1) md.emplace_back("authorization", "Bearer " + e.a_op_.token);
+      const bool stream = i % 3 != 0;
+      calls.push_back(std::make_unique<RawCall>(
+          e.generic_.get(), stream ? watch_method : get_method, stream ? watch_bytes : get_bytes,
+          md, absl::Milliseconds(stream ? 100 + 15 * i : 5000)));
+      // Some are abandoned at once (destroyed: cancelled), before the gate has even run.
+      if (i % 5 == 4) calls.pop_back();
+    }
+    // A change while the streams are open: they get an event, some as they are cancelled.
+    Must(registry(), &rv1::Registry::Stub::UpdateServiceUnit, e.a_admin_,
+         UnitUpdate(kAUnit, kA, absl::StrCat("Disdukcapil putaran ", round)));
+    for (size_t i = 0; i < calls.size(); i += 4) calls[i].reset();  // cancelled mid-stream
+    for (auto& call : calls) {
+      if (call != nullptr) EXPECT_TRUE(call->WaitDone(absl::Seconds(15)));
+    }
+  }
+  EXPECT_TRUE(e.gateway_->running()) << e.gateway_->Log();
+  rv1::GetAgencyResponse resp;
+  EXPECT_TRUE(Call(registry(), &rv1::Registry::Stub::GetAgency, e.public_, get, &resp).ok());
+  EXPECT_THAT(e.gateway_->Log(), Not(HasSubstr("\"level\":\"error\""))) << e.gateway_->Log();
+}
+
 // ---------------------------------------------------------------------------------------------
 // 8. A killed backend.
 
