@@ -2,10 +2,13 @@
 // simpul-registry, simpul-complaints and simpul-monitoring binaries and a real redis-server
 // (AOF), gRPC over loopback on free ports. API keys are issued with ApiKeyStore straight into
 // the gateway's Redis, as simpul-apikey would. Covers the policy matrix (every RPC of every
-// proxied service, read from the descriptors, for every role, against deploy/policy.json),
-// ownership enforced by the services behind the gateway, forged identities, anonymous access,
-// shared rate limits across two replicas, the audit trail and its verification, request ids,
-// streaming, a killed backend, and API key management through GatewayAdmin.
+// proxied service and of GatewayAdmin, read from the descriptors, for every role and both
+// agencies, against deploy/policy.json), ownership enforced by the services behind the
+// gateway, forged identities (also as a capturing backend sees them), anonymous access, a rate
+// limit shared by two replicas, the audit trail (scopes, simpul-audit verify, tampering, two
+// replicas appending at once), request ids and deadlines, streaming and cancelled streams, a
+// killed backend, and API key management through GatewayAdmin. Tests that show a known bug
+// are skipped unless SIMPUL_E2E_KNOWN_BUGS is set.
 #include <fcntl.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -22,7 +25,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -31,7 +33,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -43,7 +44,6 @@
 #include "gateway/api_keys.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -372,7 +372,8 @@ bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel, const std::str
       timeout);
 }
 
-// GatewayMessages are the refusals the gateway itself writes (gateway/proxy.cc).
+// NeedsCredentials and MayNotCall are the refusals the gateway itself writes
+// (gateway/proxy.cc); IsGatewayRefusal recognizes either.
 std::string NeedsCredentials(const std::string& full_method) {
   return absl::StrCat(full_method, " needs credentials");
 }
@@ -416,10 +417,6 @@ class Environment {
     auto signer = IdentitySigner::Create(kKey);
     ASSERT_TRUE(signer.ok());
     signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
-    for (int* p : {&registry_port_, &registry_admin_port_, &complaints_port_,
-                   &complaints_admin_port_, &monitoring_port_, &monitoring_admin_port_}) {
-      *p = simpul::testing::PickFreePort();
-    }
     args_.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
     args_.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
     args_.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
@@ -442,21 +439,22 @@ class Environment {
 
     ASSERT_NO_FATAL_FAILURE(StartRegistry());
     complaints_ = StartService(
-        "complaints", SIMPUL_COMPLAINTS_BIN, complaints_port_, complaints_admin_port_,
+        "complaints", SIMPUL_COMPLAINTS_BIN, 0, &complaints_port_,
         {absl::StrCat("--registry_addr=127.0.0.1:", registry_port_), "--registry_timeout=2s",
          std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR, "--scan_interval=1s"});
     monitoring_ =
-        StartService("monitoring", SIMPUL_MONITORING_BIN, monitoring_port_, monitoring_admin_port_,
+        StartService("monitoring", SIMPUL_MONITORING_BIN, 0, &monitoring_port_,
                      {absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
                       std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR, "--sweep_interval=1s"});
+    ASSERT_NE(complaints_port_, 0) << complaints_->Log();
+    ASSERT_NE(monitoring_port_, 0) << monitoring_->Log();
     ASSERT_TRUE(WaitForHealth(Channel(complaints_port_), "simpul.complaints.v1.Complaints"))
         << complaints_->Log();
     ASSERT_TRUE(WaitForHealth(Channel(monitoring_port_), "simpul.monitoring.v1.Monitoring"))
         << monitoring_->Log();
 
-    gateway_port_ = simpul::testing::PickFreePort();
     gateway_ =
-        StartGateway("gateway", gateway_port_, redis_->port(),
+        StartGateway("gateway", &gateway_port_, redis_->port(),
                      {std::string("--rate_limits=") + kLooseLimits, "--api_key_cache_ttl=200ms"});
     ASSERT_NE(gateway_, nullptr);
     channel_ = Channel(gateway_port_);
@@ -475,53 +473,80 @@ class Environment {
                                      grpc::InsecureChannelCredentials(), args_);
   }
 
+  // ListeningPort waits for the "gRPC server listening" line of a process started with
+  // --listen=127.0.0.1:0 and returns its port (0 if it did not come).
+  static int ListeningPort(ChildProcess& child, absl::Duration timeout = absl::Seconds(20)) {
+    int port = 0;
+    PollUntil(
+        [&] {
+          const std::string log = child.Log();
+          const size_t line = log.find("\"msg\":\"gRPC server listening\"");
+          if (line == std::string::npos) return !child.running();
+          const size_t at = log.find("\"port\":", line);
+          if (at == std::string::npos) return false;
+          const size_t begin = at + 7;
+          const size_t end = log.find_first_not_of("0123456789", begin);
+          return absl::SimpleAtoi(log.substr(begin, end - begin), &port);
+        },
+        timeout, absl::Milliseconds(20));
+    return port;
+  }
+
+  // StartService runs a service on `port` (0: a free one, stored in *bound). The admin
+  // endpoint is never used by the tests: it takes a free port.
   std::unique_ptr<ChildProcess> StartService(const std::string& name, const std::string& bin,
-                                             int port, int admin_port,
-                                             std::vector<std::string> extra) {
+                                             int port, int* bound, std::vector<std::string> extra) {
     std::vector<std::string> argv = {bin,
                                      absl::StrCat("--listen=127.0.0.1:", port),
-                                     absl::StrCat("--admin_listen=127.0.0.1:", admin_port),
+                                     "--admin_listen=127.0.0.1:0",
                                      absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
                                      "--identity_key_file=" + key_file_,
                                      "--drain_timeout=1s",
                                      "--log_level=info"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto child = std::make_unique<ChildProcess>(argv, absl::StrCat(dir_, "/", name, ".log"));
-    EXPECT_TRUE(simpul::testing::WaitForTcpPort(port, absl::Seconds(20))) << child->Log();
+    *bound = ListeningPort(*child);
+    EXPECT_NE(*bound, 0) << name << " did not start: " << child->Log();
     return child;
   }
 
+  // StartRegistry starts the registry on a free port, or again on its port after a kill.
   void StartRegistry() {
-    registry_ =
-        StartService("registry", SIMPUL_REGISTRY_BIN, registry_port_, registry_admin_port_, {});
+    const int port = registry_port_;
+    registry_ = StartService(absl::StrCat("registry-", ++registry_starts_), SIMPUL_REGISTRY_BIN,
+                             port, &registry_port_, {});
+    ASSERT_NE(registry_port_, 0);
+    if (port != 0) {
+      ASSERT_EQ(registry_port_, port);
+    }
     ASSERT_TRUE(WaitForHealth(Channel(registry_port_), "simpul.registry.v1.Registry"))
         << registry_->Log();
   }
 
-  // StartGateway runs a simpul-gateway on `port` with its Redis on `redis_port`, in front of
-  // the three services unless `extra` names other addresses (later flags win).
-  std::unique_ptr<ChildProcess> StartGateway(const std::string& name, int port, int redis_port,
+  // StartGateway runs a simpul-gateway on a free port (stored in *port) with its Redis on
+  // `redis_port`, in front of the three services unless `extra` names other addresses (a flag
+  // of `extra` replaces the default one).
+  std::unique_ptr<ChildProcess> StartGateway(const std::string& name, int* port, int redis_port,
                                              std::vector<std::string> extra) {
-    std::vector<std::string> argv = {
-        SIMPUL_GATEWAY_BIN,
-        absl::StrCat("--listen=127.0.0.1:", port),
-        absl::StrCat("--admin_listen=127.0.0.1:", simpul::testing::PickFreePort()),
-        absl::StrCat("--redis_addr=127.0.0.1:", redis_port),
-        "--identity_key_file=" + key_file_,
-        std::string("--policy_file=") + SIMPUL_POLICY_FILE,
-        absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
-        absl::StrCat("--complaints_addr=127.0.0.1:", complaints_port_),
-        absl::StrCat("--monitoring_addr=127.0.0.1:", monitoring_port_),
-        "--drain_timeout=1s",
-        "--log_level=info"};
+    std::vector<std::string> argv = {SIMPUL_GATEWAY_BIN,
+                                     "--listen=127.0.0.1:0",
+                                     "--admin_listen=127.0.0.1:0",
+                                     absl::StrCat("--redis_addr=127.0.0.1:", redis_port),
+                                     "--identity_key_file=" + key_file_,
+                                     std::string("--policy_file=") + SIMPUL_POLICY_FILE,
+                                     absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
+                                     absl::StrCat("--complaints_addr=127.0.0.1:", complaints_port_),
+                                     absl::StrCat("--monitoring_addr=127.0.0.1:", monitoring_port_),
+                                     "--drain_timeout=1s",
+                                     "--log_level=info"};
     for (const std::string& flag : extra) {  // a flag given again replaces the default
       const std::string name_part = flag.substr(0, flag.find('=') + 1);
       std::erase_if(argv, [&](const std::string& a) { return absl::StartsWith(a, name_part); });
       argv.push_back(flag);
     }
     auto child = std::make_unique<ChildProcess>(argv, absl::StrCat(dir_, "/", name, ".log"));
-    if (!simpul::testing::WaitForTcpPort(port, absl::Seconds(20)) ||
-        !WaitForHealth(Channel(port), kGatewayHealth)) {
+    *port = ListeningPort(*child);
+    if (*port == 0 || !WaitForHealth(Channel(*port), kGatewayHealth)) {
       ADD_FAILURE() << name << " did not start: " << child->Log();
       return nullptr;
     }
@@ -647,9 +672,8 @@ class Environment {
   std::unique_ptr<RedisServer> redis_;
   std::string dir_, key_file_;
   std::unique_ptr<IdentitySigner> signer_;
-  int registry_port_ = 0, registry_admin_port_ = 0, complaints_port_ = 0,
-      complaints_admin_port_ = 0, monitoring_port_ = 0, monitoring_admin_port_ = 0,
-      gateway_port_ = 0;
+  int registry_port_ = 0, complaints_port_ = 0, monitoring_port_ = 0, gateway_port_ = 0;
+  int registry_starts_ = 0;
   grpc::ChannelArguments args_;
   std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<ApiKeyStore> keys_;
@@ -1077,8 +1101,8 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
   server->GetHealthCheckService()->SetServingStatus("simpul.registry.v1.Registry", true);
-  const int port = simpul::testing::PickFreePort();
-  auto gateway = e.StartGateway("gateway-capture", port, e.redis_->port(),
+  int port = 0;
+  auto gateway = e.StartGateway("gateway-capture", &port, e.redis_->port(),
                                 {absl::StrCat("--registry_addr=127.0.0.1:", backend_port)});
   ASSERT_NE(gateway, nullptr);
   auto stub = rv1::Registry::NewStub(e.Channel(port));
@@ -1234,11 +1258,10 @@ TEST_F(GatewayE2ETest, RateLimitIsSharedByReplicasAndSaysWhenToRetry) {
   Caller admin;
   ASSERT_NO_FATAL_FAILURE(e.Issue("a_admin2", "agency_admin", kA, &admin, store->get()));
 
-  const int port1 = simpul::testing::PickFreePort();
-  const int port2 = simpul::testing::PickFreePort();
+  int port1 = 0, port2 = 0;
   const std::string limits = "--rate_limits=public=2/m burst 3";
-  auto g1 = e.StartGateway("gateway-rl-1", port1, (*redis)->port(), {limits});
-  auto g2 = e.StartGateway("gateway-rl-2", port2, (*redis)->port(), {limits});
+  auto g1 = e.StartGateway("gateway-rl-1", &port1, (*redis)->port(), {limits});
+  auto g2 = e.StartGateway("gateway-rl-2", &port2, (*redis)->port(), {limits});
   ASSERT_NE(g1, nullptr);
   ASSERT_NE(g2, nullptr);
   auto s1 = rv1::Registry::NewStub(e.Channel(port1));
@@ -1277,7 +1300,6 @@ TEST_F(GatewayE2ETest, RateLimitIsSharedByReplicasAndSaysWhenToRetry) {
 
 TEST_F(GatewayE2ETest, AuditTrailListsMutatingAndRefusedCallsAndDetectsTampering) {
   Environment& e = env();
-  using RS = rv1::Registry::Stub;
   // A refused call of each kind and one more write, with known request ids.
   auto with_id = [](const Caller& who, const std::string& id) {
     auto ctx = Environment::Ctx(who);
@@ -1440,8 +1462,8 @@ TEST_F(GatewayE2ETest, AuditTrailListsMutatingAndRefusedCallsAndDetectsTampering
 // Two replicas append to one chain at once; it stays linear and verifies.
 TEST_F(GatewayE2ETest, ReplicasAppendingAtOnceKeepOneVerifiableChain) {
   Environment& e = env();
-  const int port2 = simpul::testing::PickFreePort();
-  auto replica = e.StartGateway("gateway-replica", port2, e.redis_->port(),
+  int port2 = 0;
+  auto replica = e.StartGateway("gateway-replica", &port2, e.redis_->port(),
                                 {std::string("--rate_limits=") + kLooseLimits});
   ASSERT_NE(replica, nullptr);
   auto stub2 = rv1::Registry::NewStub(e.Channel(port2));
@@ -1675,7 +1697,9 @@ TEST_F(GatewayE2ETest, StreamsCancelledAtEveryStageLeaveTheGatewayServing) {
          UnitUpdate(kAUnit, kA, absl::StrCat("Disdukcapil putaran ", round)));
     for (size_t i = 0; i < calls.size(); i += 4) calls[i].reset();  // cancelled mid-stream
     for (auto& call : calls) {
-      if (call != nullptr) EXPECT_TRUE(call->WaitDone(absl::Seconds(15)));
+      if (call != nullptr) {
+        EXPECT_TRUE(call->WaitDone(absl::Seconds(15)));
+      }
     }
   }
   EXPECT_TRUE(e.gateway_->running()) << e.gateway_->Log();
