@@ -86,7 +86,8 @@ grpc::ServerUnaryReactor* GatewayAdminService::Run(
     }
     absl::StatusOr<Resp> result = (desk_.*method)(info.principal, *req);
     if (result.ok()) *resp = *std::move(result);
-    if (IsMutating(full_method)) {
+    if (IsMutating(full_method) || result.status().code() == absl::StatusCode::kPermissionDenied ||
+        result.status().code() == absl::StatusCode::kUnauthenticated) {
       gate_.Audit(info, result.status().code(), /*reached_backend=*/true, req->SerializeAsString());
     }
     reactor->Finish(ToGrpcStatus(result.status()));

@@ -218,8 +218,16 @@ class GrpcProxy::Call {
       server_.StartRead(&request_);
       return;
     }
-    audited_ = IsMutating(ctx_->method());
     grpc::GenericStub* stub = proxy_->StubFor(ctx_->method());
+    if (stub == nullptr) {
+      // A method of a service the gateway serves itself that it does not have (registered
+      // methods never reach the proxy).
+      sides_.store(1);
+      LogCall(absl::StatusCode::kUnimplemented);
+      server_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                  absl::StrCat("no method ", ctx_->method())));
+      return;
+    }
     client_ctx_ = grpc::ClientContext::FromCallbackServerContext(*ctx_);
     for (const auto& [key, value] : ctx_->client_metadata()) {
       if (Forwardable(View(key))) {
@@ -271,7 +279,9 @@ class GrpcProxy::Call {
       return;
     }
     if (ok) {
-      if (audited_ && !first_request_seen_) request_bytes_ = Bytes(request_);
+      // Kept for the audit trail (a copy shares the buffer's slices; bytes are copied only
+      // when the call is audited).
+      if (!first_request_seen_) first_request_ = request_;
       first_request_seen_ = true;
       client_.StartWrite(&request_);
     } else {
@@ -360,9 +370,10 @@ class GrpcProxy::Call {
     }
     if (finish) server_.Finish(status);
     LogCall(static_cast<absl::StatusCode>(status.error_code()));
-    if (audited_) {
-      proxy_->Audit(info_, static_cast<absl::StatusCode>(status.error_code()),
-                    /*reached_backend=*/true, std::move(request_bytes_));
+    const auto code = static_cast<absl::StatusCode>(status.error_code());
+    if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
+        code == absl::StatusCode::kUnauthenticated) {
+      proxy_->Audit(info_, code, /*reached_backend=*/true, Bytes(first_request_));
     }
     SideDone();
   }
@@ -405,9 +416,8 @@ class GrpcProxy::Call {
   CallInfo info_;
   const absl::Time start_ = absl::Now();
   std::optional<grpc::Status> refusal_;  // set when the gate refused the call
-  bool audited_ = false;                 // a mutating call: audited when it ends
   bool first_request_seen_ = false;
-  std::string request_bytes_;  // the first request message, when audited
+  grpc::ByteBuffer first_request_;  // the first request message, for the audit trail
   ServerSide server_;
   ClientSide client_;
   std::unique_ptr<grpc::ClientContext> client_ctx_;

@@ -17,7 +17,8 @@
 //   - incoming x-simpul-identity headers are dropped: the backend gets the verified principal
 //     in a token the gateway signs (common/identity.h), which a caller cannot forge.
 // Every mutating call (a method not named Get*, List*, Search*, Watch*, Track* or Rank*) and
-// every refused call is written to the audit trail when it ends: who, which method, which
+// every call refused as UNAUTHENTICATED or PERMISSION_DENIED, by the gateway or by the
+// service, is written to the audit trail when it ends: who, which method, which
 // resource (read from the request with the method's descriptor), the outcome and the SHA-256
 // of the request message. A record the trail cannot take is logged in full as an error.
 // The caller's deadline and cancellation reach the backend (ClientContext::
@@ -117,9 +118,9 @@ class GrpcProxy final : public grpc::CallbackGenericService {
                      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
                      CallInfo* info, std::string_view client_cert_pem = "");
 
-  // Audit writes the record of one ended call (on the executor when there is one) when it
-  // must be audited: a mutating call that reached its backend, or a call refused as
-  // UNAUTHENTICATED or PERMISSION_DENIED.
+  // Audit writes the record of one ended call (on the executor when there is one). Callers
+  // pass every mutating call and every call refused as UNAUTHENTICATED or PERMISSION_DENIED;
+  // calls the gate refused for other reasons (rate limit, unknown method) are not recorded.
   void Audit(const CallInfo& info, absl::StatusCode outcome, bool reached_backend,
              std::string request_bytes);
 

@@ -859,8 +859,17 @@ absl::StatusOr<v1::GetComplaintResponse> ComplaintDesk::GetComplaint(
   ASSIGN_OR_RETURN(auto record, store_.Get(id));
   if (!record) return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
   const v1::Complaint& c = record->complaint();
-  RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/true));
   v1::GetComplaintResponse response;
+  if (caller.is_public()) {
+    // What the public list shows, one case at a time (Open311's GET requests/{id}); a case
+    // not publicly listed looks exactly like an unknown code.
+    if (!IsPubliclyListed(c)) {
+      return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
+    }
+    *response.mutable_public_complaint() = PublicView(c, clock_.Now());
+    return response;
+  }
+  RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/true));
   *response.mutable_complaint() = FullView(caller, c, clock_.Now());
   return response;
 }

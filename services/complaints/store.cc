@@ -8,6 +8,8 @@ namespace {
 
 std::string StateName(v1::State state) { return v1::State_Name(state).substr(6); }  // "STATE_"
 
+}  // namespace
+
 bool IsPubliclyListed(const v1::Complaint& c) {
   if (c.confidentiality() == v1::CONFIDENTIALITY_SECRET) return false;
   switch (c.state()) {
@@ -23,8 +25,6 @@ bool IsPubliclyListed(const v1::Complaint& c) {
       return false;
   }
 }
-
-}  // namespace
 
 std::string AllIndex() { return "all"; }
 std::string StateIndex(v1::State state) { return absl::StrCat("s:", StateName(state)); }

@@ -74,6 +74,8 @@ std::string UnitIndex(std::string_view unit_id);
 std::string UnitStateIndex(std::string_view unit_id, v1::State state);
 std::string UnroutedIndex();  // RECEIVED cases with no agency
 std::string PublicIndex();    // verified, not archived, not SECRET cases
+// IsPubliclyListed: the case is in PublicIndex (verified, not archived, not SECRET).
+bool IsPubliclyListed(const v1::Complaint& complaint);
 std::vector<std::string> IndexesOf(const v1::Complaint& complaint);
 
 // NextDeadline is the instant the deadline scanner must act on a case (deadlines.next), or

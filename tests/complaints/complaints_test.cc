@@ -1071,6 +1071,30 @@ TEST_F(ComplaintsTest, AnonymousKeepsNoIdentityAtAll) {
   EXPECT_FALSE(handler->complaint().identity_withheld());  // nothing exists to withhold
 }
 
+TEST_F(ComplaintsTest, ThePublicReadsOnePubliclyListedCaseAndNothingElse) {
+  v1::GetComplaintRequest get;
+  // Public and verified: the public view, without contact details or internal notes.
+  Filed open = CaseIn(v1::STATE_IN_PROGRESS, v1::CONFIDENTIALITY_PUBLIC);
+  get.set_id(open.id);
+  auto view = desk_->GetComplaint(Identity::Public(), get);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_FALSE(view->has_complaint());
+  EXPECT_EQ(view->public_complaint().id(), open.id);
+  EXPECT_EQ(view->public_complaint().state(), v1::STATE_IN_PROGRESS);
+  // The name of a PUBLIC case is shown; its contact details never are.
+  const std::string bytes = view->public_complaint().SerializeAsString();
+  for (const char* contact : {kPhone, kEmail, kAddress}) {
+    EXPECT_FALSE(absl::StrContains(bytes, contact)) << contact;
+  }
+  // SECRET or not yet verified: NOT_FOUND, as for an unknown code.
+  for (const Filed& hidden : {CaseIn(v1::STATE_IN_PROGRESS, v1::CONFIDENTIALITY_SECRET),
+                              CaseIn(v1::STATE_RECEIVED, v1::CONFIDENTIALITY_PUBLIC)}) {
+    get.set_id(hidden.id);
+    auto refused = desk_->GetComplaint(Identity::Public(), get);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound) << hidden.id;
+  }
+}
+
 TEST_F(ComplaintsTest, UnspecifiedConfidentialityIsSecretWithContactAndAnonymousWithout) {
   Filed with_contact = FileCase(v1::CONFIDENTIALITY_UNSPECIFIED);
   EXPECT_EQ(Case(with_contact.id).confidentiality(), v1::CONFIDENTIALITY_SECRET);
@@ -1688,8 +1712,9 @@ TEST_F(ComplaintsTest, StrangersCannotActOrRead) {
   get.set_id(f.id);
   EXPECT_EQ(desk_->GetComplaint(AgencyAdmin(kPadang), get).status().code(),
             absl::StatusCode::kPermissionDenied);
+  // A case not yet verified is not public: to the public it does not exist.
   EXPECT_EQ(desk_->GetComplaint(Identity::Public(), get).status().code(),
-            absl::StatusCode::kUnauthenticated);
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(desk_->GetComplaint(Dashboard(), get).status().code(),
             absl::StatusCode::kPermissionDenied);
   v1::GetComplaintHistoryRequest history;
