@@ -26,6 +26,10 @@
 #include "common/status.h"
 #include "gateway/proxy.h"
 #include "google/protobuf/util/json_util.h"
+#include "simpul/complaints/v1/complaints.pb.h"
+#include "simpul/gateway/v1/gateway.pb.h"
+#include "simpul/monitoring/v1/monitoring.pb.h"
+#include "simpul/registry/v1/registry.pb.h"
 
 namespace simpul::gateway {
 namespace {
@@ -229,6 +233,13 @@ std::string FieldValueText(const Message& m, const std::vector<const FieldDescri
 
 absl::StatusOr<RouteTable> RouteTable::FromServices(const std::vector<std::string>& services,
                                                     const google::protobuf::DescriptorPool* pool) {
+  // The generated pool only knows the files linked into the binary: touching one message of
+  // each service package makes the linker keep them (static libraries drop unused objects).
+  static const void* const kLinked[] = {registry::v1::GetAgencyRequest::descriptor(),
+                                        complaints::v1::GetComplaintRequest::descriptor(),
+                                        monitoring::v1::GetFiguresRequest::descriptor(),
+                                        gateway::v1::ListApiKeysRequest::descriptor()};
+  (void)kLinked;
   RouteTable table;
   for (const std::string& name : services) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
