@@ -803,11 +803,23 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
     grpc::Slice slice(request_bytes);
     request_ = grpc::ByteBuffer(&slice, 1);
     stub->PrepareBidiStreamingCall(&ctx_, route_->full_method, grpc::StubOptions(), this);
+    // The hold keeps the call from finishing while an item is on its way to the client and
+    // no read is started: it is released when reading ends (NextRead(false) or the last read).
+    AddHold();
     StartWriteLast(&request_, grpc::WriteOptions());
     StartRead(&response_);
     StartCall();
   }
-  void NextRead() { StartRead(&response_); }
+  // NextRead follows every item handed to the session: read the next one, or stop reading
+  // (the client is gone).
+  void NextRead(bool more) {
+    if (more) {
+      StartRead(&response_);
+    } else {
+      ctx_.TryCancel();
+      RemoveHold();
+    }
+  }
   void Cancel() { ctx_.TryCancel(); }
   grpc::ClientContext* context() { return &ctx_; }
 
@@ -822,6 +834,10 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   grpc::ClientContext ctx_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
+  // Items must not overtake the headers (the two callbacks may run on different threads).
+  absl::Mutex mu_;
+  bool metadata_done_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<std::string> pending_item_ ABSL_GUARDED_BY(mu_);
 };
 
 // Session is one HTTP connection; every member runs on its strand.
@@ -904,9 +920,29 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_->options_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_->options_.max_header_bytes));
     stream_.expires_after(absl::ToChronoMilliseconds(server_->options_.read_timeout));
-    http::async_read(
+    http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // OnHeader: the header is in (the body limit is already checked against Content-Length);
+  // a client that waits for "100 Continue" gets it, then the body is read.
+  void OnHeader(beast::error_code ec) {
+    if (ec || parser_->is_done()) return OnRead(ec);
+    auto read_body = [self = shared_from_this()] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec, size_t) { self->OnRead(ec); });
+    };
+    if (absl::EqualsIgnoreCase(AbslView(Sv(parser_->get()[http::field::expect])), "100-continue")) {
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue, sizeof kContinue - 1),
+                       [self = shared_from_this(), read_body](beast::error_code ec, size_t) {
+                         if (ec) return self->OnRead(ec);
+                         read_body();
+                       });
+      return;
+    }
+    read_body();
   }
 
   void OnRead(beast::error_code ec) {
@@ -969,12 +1005,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!absl::StripAsciiWhitespace(AbslView(req.body())).empty()) {
       const std::string content_type =
           absl::AsciiStrToLower(AbslView(Sv(req[http::field::content_type])));
-      const std::string_view media =
-          absl::StripAsciiWhitespace(AbslView(content_type).substr(0, content_type.find(';')))
-                      .data() == nullptr
-              ? std::string_view()
-              : StdView(absl::StripAsciiWhitespace(
-                    AbslView(content_type).substr(0, content_type.find(';'))));
+      const absl::string_view media = absl::StripAsciiWhitespace(
+          absl::string_view(content_type).substr(0, content_type.find(';')));
       if (media != "application/json") {
         return SendHttpError(
             415, absl::InvalidArgumentError(absl::StrCat(
@@ -993,7 +1025,10 @@ class Session : public std::enable_shared_from_this<Session> {
                                                       AbslView(t), "\"")),
             false, {});
       }
-      timeout = std::min(*parsed, server_->options_.max_timeout);
+      timeout = std::min(
+          *parsed, route.server_streaming
+                       ? std::max(server_->options_.max_timeout, server_->options_.stream_timeout)
+                       : server_->options_.max_timeout);
     }
     sse_ = absl::StrContains(AbslView(Sv(req[http::field::accept])), "text/event-stream");
     Headers credentials{{kRequestIdKey, request_id_}};
@@ -1165,6 +1200,7 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   void Enqueue(std::string bytes, bool item, bool last) {
     if (client_gone_ || state_ == State::kClosed) {
+      if (item && stream_call_) stream_call_->NextRead(false);
       if (last) Finish();
       return;
     }
@@ -1182,11 +1218,21 @@ class Session : public std::enable_shared_from_this<Session> {
                        self->out_.pop_front();
                        if (ec) {
                          self->ClientGone();
+                         bool last = done.last;
+                         self->out_.push_front(std::move(done));
+                         for (const Out& dropped : self->out_) {
+                           if (dropped.item && self->stream_call_) {
+                             self->stream_call_->NextRead(false);
+                           }
+                           last |= dropped.last;
+                         }
                          self->out_.clear();
-                         if (done.last) self->Finish();
+                         if (last) self->Finish();
                          return;
                        }
-                       if (done.item && self->stream_call_) self->stream_call_->NextRead();
+                       if (done.item && self->stream_call_) {
+                         self->stream_call_->NextRead(!self->client_gone_);
+                       }
                        if (done.last) return self->Finish();
                        if (!self->out_.empty()) self->WriteNext();
                      });
@@ -1228,23 +1274,42 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void StreamCall::OnReadInitialMetadataDone(bool ok) {
-  if (!ok) return;
-  std::vector<std::pair<std::string, std::string>> headers;
-  CopyMetadata(ctx_.GetServerInitialMetadata(), &headers);
-  session_->PostStreamHeaders(std::move(headers));
+  if (ok) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    CopyMetadata(ctx_.GetServerInitialMetadata(), &headers);
+    session_->PostStreamHeaders(std::move(headers));
+  }
+  std::optional<std::string> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    metadata_done_ = true;
+    pending = std::move(pending_item_);
+  }
+  if (pending) session_->PostStreamItem(*std::move(pending));
 }
 
 void StreamCall::OnReadDone(bool ok) {
-  if (!ok) return;  // OnDone follows
+  if (!ok) {
+    RemoveHold();  // the last message was read; OnDone follows
+    return;
+  }
   const google::protobuf::Message* prototype =
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(
           route_->method->output_type());
   std::unique_ptr<google::protobuf::Message> item(prototype->New());
   if (!item->ParseFromString(BufferBytes(response_))) {
-    ctx_.TryCancel();
+    NextRead(false);
     return;
   }
-  session_->PostStreamItem(MessageJson(*item));
+  std::string json = MessageJson(*item);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!metadata_done_) {
+      pending_item_ = std::move(json);
+      return;
+    }
+  }
+  session_->PostStreamItem(std::move(json));
 }
 
 void StreamCall::OnDone(const grpc::Status& status) {

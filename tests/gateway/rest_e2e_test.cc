@@ -484,6 +484,33 @@ TEST_F(RestE2eTest, MalformedRequestsGetJsonErrors) {
   EXPECT_EQ(Do("GET", "/v1/agencies").status, 200);
 }
 
+TEST_F(RestE2eTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  const std::string body =
+      R"({"id": "kota-bogor", "name": "Pemerintah Kota Bogor", "kind": "AGENCY_KIND_CITY",
+          "region_code": "32.71"})";
+  RawConn conn(rest_->port());
+  conn.Send(absl::StrCat("POST /v1/agencies HTTP/1.1\r\nHost: x\r\n",
+                         "Authorization: Bearer admin-key\r\nContent-Type: application/json\r\n",
+                         "Expect: 100-continue\r\nContent-Length: ", body.size(), "\r\n\r\n"));
+  ASSERT_FALSE(
+      conn.ReadUntil([](const std::string& d) { return d.find("\r\n\r\n") != std::string::npos; },
+                     absl::Seconds(5)));
+  EXPECT_TRUE(absl::StartsWith(conn.data(), "HTTP/1.1 100 Continue\r\n\r\n")) << conn.data();
+  conn.Send(body);
+  conn.ReadUntil([](const std::string& d) { return d.find("\"agency\"") != std::string::npos; },
+                 absl::Seconds(10));
+  EXPECT_THAT(conn.data(), HasSubstr("HTTP/1.1 201 Created"));
+
+  // Too large a body is refused before the client sends it.
+  RawConn big(rest_->port());
+  big.Send(
+      "POST /v1/agencies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Expect: 100-continue\r\nContent-Length: 100000\r\n\r\n");
+  big.ReadUntil([](const std::string& d) { return d.find("\r\n\r\n") != std::string::npos; },
+                absl::Seconds(5));
+  EXPECT_TRUE(absl::StartsWith(big.data(), "HTTP/1.1 413")) << big.data();
+}
+
 TEST_F(RestE2eTest, RateLimitedCallerGets429WithRetryAfter) {
   const std::map<std::string, std::string> limited = {{"authorization", "Bearer limited-key"}};
   EXPECT_EQ(Do("GET", "/v1/agencies", "", limited).status, 200);
