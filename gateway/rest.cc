@@ -1327,10 +1327,18 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
                    std::vector<std::pair<std::string, std::string>> credentials,
                    absl::Duration timeout) {
   const Route& route = *match.route;
+  const std::string_view service =
+      std::string_view(route.full_method).substr(1, route.full_method.find('/', 1) - 1);
+  // A service that runs the gate itself gets the caller's credentials instead of an identity,
+  // and audits its own calls.
+  const bool self_gated = server_->options_.self_gated_services.count(std::string(service)) > 0;
   std::multimap<grpc::string_ref, grpc::string_ref> metadata;
   for (const auto& [k, v] : credentials) metadata.emplace(k, v);
   CallInfo info;
-  const absl::Status admitted = server_->proxy_->Admit(route.full_method, peer_, metadata, &info);
+  info.request_id = request_id_;
+  const absl::Status admitted =
+      self_gated ? absl::OkStatus()
+                 : server_->proxy_->Admit(route.full_method, peer_, metadata, &info);
   const google::protobuf::Message* prototype =
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(
           route.method->input_type());
@@ -1351,15 +1359,20 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
     return PostError(
         absl::UnimplementedError(absl::StrCat("no backend serves ", route.full_method)), {});
   }
-  const std::string identity = server_->proxy_->IdentityToken(info.principal);
+  Headers outgoing;
+  if (self_gated) {
+    outgoing = std::move(credentials);
+  } else {
+    outgoing.emplace_back(kRequestIdKey, info.request_id);
+    const std::string identity = server_->proxy_->IdentityToken(info.principal);
+    if (!identity.empty()) outgoing.emplace_back(std::string(kIdentityMetadataKey), identity);
+  }
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
 
   if (route.server_streaming) {
     auto call = std::make_shared<StreamCall>(server_, shared_from_this(), &route);
     call->context()->set_deadline(deadline);
-    call->context()->AddMetadata(kRequestIdKey, info.request_id);
-    if (!identity.empty())
-      call->context()->AddMetadata(std::string(kIdentityMetadataKey), identity);
+    for (const auto& [k, v] : outgoing) call->context()->AddMetadata(k, v);
     if (!server_->Register(call->context())) {
       return PostError(absl::UnavailableError("the gateway is stopping"), {});
     }
@@ -1379,14 +1392,13 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
   };
   auto call = std::make_shared<Unary>();
   call->ctx.set_deadline(deadline);
-  call->ctx.AddMetadata(kRequestIdKey, info.request_id);
-  if (!identity.empty()) call->ctx.AddMetadata(std::string(kIdentityMetadataKey), identity);
+  for (const auto& [k, v] : outgoing) call->ctx.AddMetadata(k, v);
   grpc::Slice slice(bytes);
   call->request = grpc::ByteBuffer(&slice, 1);
   if (!server_->Register(&call->ctx)) {
     return PostError(absl::UnavailableError("the gateway is stopping"), {});
   }
-  const bool audited = IsMutating(route.full_method);
+  const bool audited = !self_gated && IsMutating(route.full_method);
   RestServer::Impl* server = server_;
   stub->UnaryCall(
       &call->ctx, route.full_method, grpc::StubOptions(), &call->request, &call->response,

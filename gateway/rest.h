@@ -33,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -142,6 +143,10 @@ struct RestOptions {
   // Origins allowed to call from a browser (CORS), e.g. "https://dashboard.example.go.id";
   // "*" allows any. None by default.
   std::vector<std::string> cors_allowed_origins;
+  // Services whose server runs GrpcProxy's gate itself (the gateway's own GatewayAdmin): the
+  // REST front neither admits nor audits their calls, and passes the caller's authorization,
+  // x-api-key and x-request-id headers on instead of a minted identity.
+  std::set<std::string> self_gated_services;
   // How long Stop waits for in-flight requests before closing their connections.
   absl::Duration drain_timeout = absl::Seconds(5);
 };
@@ -150,8 +155,10 @@ struct RestOptions {
 class RestServer {
  public:
   // `routes` and `proxy` must outlive the server. `channels` maps full service names (as in
-  // the route table) to the channel of the backend that serves them (GrpcProxy's backends,
-  // plus an in-process channel for the gateway's own services).
+  // the route table) to the channel of the backend that serves them: GrpcProxy's backends,
+  // plus the gateway's own server (e.g. grpc::Server::InProcessChannel) for GatewayAdmin,
+  // listed in RestOptions::self_gated_services. A route whose service has no channel is
+  // UNIMPLEMENTED (501).
   RestServer(RestOptions options, const RouteTable* routes, GrpcProxy* proxy,
              std::map<std::string, std::shared_ptr<grpc::Channel>> channels);
   ~RestServer();  // Stop()

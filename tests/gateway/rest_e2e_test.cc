@@ -27,6 +27,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 
@@ -509,6 +510,55 @@ TEST_F(RestE2eTest, ExpectContinueIsAnsweredBeforeTheBody) {
   big.ReadUntil([](const std::string& d) { return d.find("\r\n\r\n") != std::string::npos; },
                 absl::Seconds(5));
   EXPECT_TRUE(absl::StartsWith(big.data(), "HTTP/1.1 413")) << big.data();
+}
+
+// FakeAdmin stands for the gateway's own GatewayAdmin, which runs the gate itself: it answers
+// with what it received (credentials, request id, identity) in the key's fields.
+class FakeAdmin final : public v1::GatewayAdmin::CallbackService {
+  grpc::ServerUnaryReactor* RevokeApiKey(grpc::CallbackServerContext* ctx,
+                                         const v1::RevokeApiKeyRequest* req,
+                                         v1::RevokeApiKeyResponse* resp) override {
+    auto header = [&](const char* key) {
+      auto it = ctx->client_metadata().find(key);
+      return it == ctx->client_metadata().end() ? std::string("-")
+                                                : std::string(it->second.data(), it->second.size());
+    };
+    resp->mutable_key()->set_id(req->id());
+    resp->mutable_key()->set_label(header("authorization"));
+    resp->mutable_key()->set_created_by(header("x-request-id"));
+    resp->mutable_key()->set_revoked_by(header("x-simpul-identity"));
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+TEST_F(RestE2eTest, SelfGatedServiceGetsTheCallersCredentials) {
+  FakeAdmin admin;
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&admin);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  rest_->Stop();
+  RestOptions options;
+  options.listen = "127.0.0.1:0";
+  options.self_gated_services = {"simpul.gateway.v1.GatewayAdmin"};
+  auto channels = channels_;
+  channels["simpul.gateway.v1.GatewayAdmin"] = server->InProcessChannel(grpc::ChannelArguments());
+  rest_ = std::make_unique<RestServer>(options, routes_.get(), proxy_.get(), channels);
+  ASSERT_TRUE(rest_->Start().ok());
+
+  Response r = Do("POST", "/v1/apiKeys/k123:revoke", "",
+                  {{"authorization", "Bearer whatever-the-admin-checks"}, {"x-request-id", "r-9"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Str("key.id"), "k123");
+  EXPECT_EQ(r.Str("key.label"), "Bearer whatever-the-admin-checks");
+  EXPECT_EQ(r.Str("key.created_by"), "r-9");
+  EXPECT_EQ(r.Str("key.revoked_by"), "-");  // no minted identity
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(audit_.Records().empty());  // the service audits its own calls
+  rest_->Stop();
+  server->Shutdown();
 }
 
 TEST_F(RestE2eTest, RateLimitedCallerGets429WithRetryAfter) {
