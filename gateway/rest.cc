@@ -1487,13 +1487,17 @@ void RestServer::Impl::DoAccept() {
     if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
     if (!ec) {
       auto session = std::make_shared<Session>(this, std::move(socket));
-      bool stopping_now = false;
+      bool refuse = false;
       {
         absl::MutexLock lock(&mu_);
-        stopping_now = stopping_;
-        if (!stopping_now) sessions_.emplace(session.get(), session);
+        refuse = stopping_ || sessions_.size() >= static_cast<size_t>(options_.max_connections);
+        if (!refuse) sessions_.emplace(session.get(), session);
       }
-      if (!stopping_now) session->Run();
+      if (!refuse) {
+        session->Run();
+      } else {
+        session->ForceClose();
+      }
     }
     DoAccept();
   });

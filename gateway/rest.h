@@ -132,6 +132,8 @@ struct RestOptions {
   // A request (headers and body) must arrive within this time of its first byte, and an idle
   // keep-alive connection is closed after it: a slow or silent client cannot hold one.
   absl::Duration read_timeout = absl::Seconds(10);
+  // Connections served at once; more are closed as soon as they are accepted.
+  int max_connections = 10000;
   // A response write must complete within this time.
   absl::Duration write_timeout = absl::Seconds(30);
   // Deadline of a unary backend call when the client sends no grpc-timeout header, and the

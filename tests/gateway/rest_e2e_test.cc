@@ -600,6 +600,23 @@ TEST_F(RestE2eTest, SlowClientIsDroppedAfterTheReadTimeout) {
   EXPECT_EQ(Do("GET", "/v1/agencies").status, 200);
 }
 
+TEST_F(RestE2eTest, ConnectionsBeyondTheLimitAreClosed) {
+  rest_->Stop();
+  RestOptions options;
+  options.listen = "127.0.0.1:0";
+  options.max_connections = 2;
+  rest_ = std::make_unique<RestServer>(options, routes_.get(), proxy_.get(), channels_);
+  ASSERT_TRUE(rest_->Start().ok());
+  Conn a(rest_->port());
+  Conn b(rest_->port());
+  EXPECT_EQ(a.Do("GET", "/v1/agencies").status, 200);
+  EXPECT_EQ(b.Do("GET", "/v1/agencies").status, 200);
+  RawConn c(rest_->port());
+  EXPECT_TRUE(c.ReadUntil([](const std::string&) { return false; }, absl::Seconds(5)));
+  EXPECT_EQ(c.data(), "");
+  EXPECT_EQ(a.Do("GET", "/v1/agencies").status, 200);  // the others are still served
+}
+
 TEST_F(RestE2eTest, CorsPreflightAndHeaders) {
   Response r = Do("OPTIONS", "/v1/agencies", "",
                   {{"origin", "https://dashboard.example.go.id"},
