@@ -23,7 +23,12 @@
 // the client sends "Accept: text/event-stream" ("data: {json}" per item, a final
 // "event: error" item on failure), NDJSON otherwise (application/x-ndjson, one object per
 // line, a final {"error": {...}} line on failure), chunked; the backend call is cancelled
-// when the client goes away. Every response carries x-request-id.
+// when the client goes away, and the connection closes after a stream. Transport errors are
+// JSON errors too: 404 (no route), 405 (a known path, another method; with Allow), 413 (body
+// over the limit), 415 (a body that is not application/json), 431 (headers over the limit),
+// 400 (malformed HTTP, then the connection closes). A deadline comes from the "grpc-timeout"
+// request header (gRPC's syntax, e.g. "5S"), else RestOptions' defaults. Every response
+// carries x-request-id (the caller's when well-formed).
 #ifndef SIMPUL_GATEWAY_REST_H_
 #define SIMPUL_GATEWAY_REST_H_
 
