@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -559,6 +560,48 @@ TEST_F(RestE2eTest, SelfGatedServiceGetsTheCallersCredentials) {
   EXPECT_TRUE(audit_.Records().empty());  // the service audits its own calls
   rest_->Stop();
   server->Shutdown();
+}
+
+TEST_F(RestE2eTest, PipelinedChunkedAndOversizedHeaderRequests) {
+  // Two requests in one write are answered in order on the same connection.
+  RawConn pipelined(rest_->port());
+  pipelined.Send(
+      "GET /v1/agencies/one HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\n\r\n"
+      "GET /v1/agencies HTTP/1.1\r\nHost: x\r\nX-Request-Id: second\r\n\r\n");
+  pipelined.ReadUntil(
+      [](const std::string& d) {
+        const size_t second = d.find("x-request-id: second");
+        return second != std::string::npos && d.find("\r\n\r\n", second) != std::string::npos &&
+               absl::EndsWith(d, "}");
+      },
+      absl::Seconds(10));
+  const std::string& data = pipelined.data();
+  ASSERT_NE(data.find("x-request-id: first"), std::string::npos) << data;
+  EXPECT_LT(data.find("x-request-id: first"), data.find("x-request-id: second"));
+  EXPECT_TRUE(absl::StartsWith(data, "HTTP/1.1 404")) << data;
+
+  // A chunked request body is read like any other.
+  RawConn chunked(rest_->port());
+  const std::string body = R"({"id": "kota-bogor", "name": "Pemerintah Kota Bogor",)"
+                           R"( "kind": "AGENCY_KIND_CITY", "region_code": "32.71"})";
+  chunked.Send(
+      absl::StrCat("POST /v1/agencies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-key\r\n"
+                   "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                   absl::StrFormat("%x\r\n", 10), body.substr(0, 10), "\r\n",
+                   absl::StrFormat("%x\r\n", body.size() - 10), body.substr(10), "\r\n0\r\n\r\n"));
+  chunked.ReadUntil([](const std::string& d) { return absl::EndsWith(d, "}}"); },
+                    absl::Seconds(10));
+  EXPECT_TRUE(absl::StartsWith(chunked.data(), "HTTP/1.1 201")) << chunked.data();
+
+  // Headers over the limit: 431, and the server goes on.
+  Response r = Do("GET", "/v1/agencies", "", {{"x-padding", std::string(20000, 'a')}});
+  EXPECT_EQ(r.status, 431) << r.body;
+  EXPECT_EQ(r.Str("code"), "431");
+  // Binary garbage.
+  RawConn garbage(rest_->port());
+  garbage.Send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));
+  EXPECT_TRUE(garbage.ReadUntil([](const std::string&) { return false; }, absl::Seconds(5)));
+  EXPECT_EQ(Do("GET", "/v1/agencies").status, 200);
 }
 
 TEST_F(RestE2eTest, RateLimitedCallerGets429WithRetryAfter) {
