@@ -247,6 +247,10 @@ class RestE2eTest : public ::testing::Test {
     options.backends["simpul.monitoring.v1.Monitoring"] =
         ChannelFor(absl::StrCat("127.0.0.1:", simpul::testing::PickFreePort()),
                    "simpul.monitoring.v1.Monitoring", absl::Milliseconds(300));
+    complaints_port_ = simpul::testing::PickFreePort();
+    options.backends["simpul.complaints.v1.Complaints"] =
+        ChannelFor(absl::StrCat("127.0.0.1:", complaints_port_), "simpul.complaints.v1.Complaints",
+                   absl::Milliseconds(300));
     channels_ = options.backends;
     proxy_ = std::make_unique<GrpcProxy>(
         std::move(options), signer_.get(), policy_.get(),
@@ -293,6 +297,7 @@ class RestE2eTest : public ::testing::Test {
     if (rest_) rest_->Stop();
     rest_.reset();
     proxy_.reset();
+    complaints_.reset();
     registry_.reset();
     redis_.reset();
     std::error_code ec;
@@ -310,6 +315,23 @@ class RestE2eTest : public ::testing::Test {
     registry_ = std::make_unique<ChildProcess>(argv, dir_ + "/registry.log");
     ASSERT_TRUE(simpul::testing::WaitForTcpPort(registry_port_, absl::Seconds(20)))
         << registry_->Log();
+  }
+
+  // StartComplaints runs simpul-complaints (only the tests that need it).
+  void StartComplaints() {
+    std::vector<std::string> argv = {
+        SIMPUL_COMPLAINTS_BIN,
+        absl::StrCat("--listen=127.0.0.1:", complaints_port_),
+        absl::StrCat("--admin_listen=127.0.0.1:", simpul::testing::PickFreePort()),
+        absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
+        "--identity_key_file=" + key_file_,
+        absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
+        "--registry_timeout=2s",
+        std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR,
+        "--drain_timeout=1s"};
+    complaints_ = std::make_unique<ChildProcess>(argv, dir_ + "/complaints.log");
+    ASSERT_TRUE(simpul::testing::WaitForTcpPort(complaints_port_, absl::Seconds(20)))
+        << complaints_->Log();
   }
 
   Response Do(const std::string& method, const std::string& target, const std::string& body = "",
@@ -333,6 +355,8 @@ class RestE2eTest : public ::testing::Test {
   std::unique_ptr<RedisServer> redis_;
   int registry_port_ = 0;
   std::unique_ptr<ChildProcess> registry_;
+  int complaints_port_ = 0;
+  std::unique_ptr<ChildProcess> complaints_;
   std::unique_ptr<IdentitySigner> signer_;
   std::unique_ptr<Policy> policy_;
   std::unique_ptr<RedisPool> pool_;
@@ -438,7 +462,7 @@ TEST_F(RestE2eTest, ErrorMappingsFromTheGateAndTheBackend) {
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.Str("status"), "UNAVAILABLE");
   // A service nothing serves behind this gateway: UNIMPLEMENTED.
-  r = Do("GET", "/v1/complaints/abc", "", Admin());
+  r = Do("GET", "/v1/apiKeys", "", Admin());
   EXPECT_EQ(r.status, 501) << r.body;
 }
 
@@ -602,6 +626,39 @@ TEST_F(RestE2eTest, PipelinedChunkedAndOversizedHeaderRequests) {
   garbage.Send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));
   EXPECT_TRUE(garbage.ReadUntil([](const std::string&) { return false; }, absl::Seconds(5)));
   EXPECT_EQ(Do("GET", "/v1/agencies").status, 200);
+}
+
+TEST_F(RestE2eTest, PublicFilingAndTrackingOfAComplaint) {
+  StartComplaints();
+  Response filed = Do("POST", "/v1/complaints",
+                      R"({"idempotency_key": "web-form-000001",
+                          "report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_WEB",
+                          "targetText": "Disdukcapil Kota Bogor",
+                          "description": "Loket tutup sebelum jam layanan berakhir"})");
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string code = filed.Str("tracking_code");
+  const std::string secret = filed.Str("secret");
+  ASSERT_FALSE(code.empty());
+  ASSERT_FALSE(secret.empty());
+
+  // The secret travels in the body, never in the URL.
+  Response tracked = Do("POST", absl::StrCat("/v1/complaints/", code, ":track"),
+                        absl::StrCat(R"({"secret": ")", secret, R"("})"));
+  ASSERT_EQ(tracked.status, 200) << tracked.body;
+  EXPECT_THAT(tracked.body, HasSubstr(code));
+  Response wrong = Do("POST", absl::StrCat("/v1/complaints/", code, ":track"),
+                      R"({"secret": "not-the-secret"})");
+  EXPECT_GE(wrong.status, 400) << wrong.body;
+  EXPECT_LT(wrong.status, 500) << wrong.body;
+
+  // The service's field violations reach the client by name.
+  Response bad = Do("POST", "/v1/complaints", R"({"channel": "CHANNEL_WEB"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_THAT(bad.ViolationFields(), Contains("idempotency_key"));
+  EXPECT_THAT(bad.ViolationFields(), Contains("report_type"));
+  EXPECT_THAT(bad.ViolationFields(), Contains("description"));
+  // Agency staff reads need credentials.
+  EXPECT_EQ(Do("GET", "/v1/complaints").status, 401);
 }
 
 TEST_F(RestE2eTest, RateLimitedCallerGets429WithRetryAfter) {
