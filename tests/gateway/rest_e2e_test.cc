@@ -296,6 +296,7 @@ class RestE2eTest : public ::testing::Test {
   void TearDown() override {
     if (rest_) rest_->Stop();
     rest_.reset();
+    executor_.Shutdown();  // the proxy's queued audit appends run before it goes
     proxy_.reset();
     complaints_.reset();
     registry_.reset();
