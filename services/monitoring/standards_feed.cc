@@ -17,9 +17,10 @@ namespace {
 
 namespace rv1 = ::simpul::registry::v1;
 
+// FromGrpc is common's FromGrpcStatus with the failed call named.
 absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(AbslView(what), ": ", s.error_message()));
+  const absl::Status status = FromGrpcStatus(s);
+  return absl::Status(status.code(), absl::StrCat(AbslView(what), ": ", status.message()));
 }
 
 }  // namespace
