@@ -155,6 +155,13 @@ int Strictness(v1::Confidentiality c) {
 
 bool IsCoordinator(const Identity& caller) { return caller.is_platform_admin(); }
 
+// SeesPublicView: callers that read cases as the public does (the public list and the public
+// view of a listed case): anonymous callers, complaint channels and dashboards.
+bool SeesPublicView(const Identity& caller) {
+  return caller.is_public() || caller.principal.role() == common::v1::ROLE_CHANNEL ||
+         caller.principal.role() == common::v1::ROLE_DASHBOARD;
+}
+
 bool IsHandler(const Identity& caller, const v1::Complaint& c) {
   return !c.agency_id().empty() && caller.IsAgencyMember(c.agency_id());
 }
@@ -860,7 +867,7 @@ absl::StatusOr<v1::GetComplaintResponse> ComplaintDesk::GetComplaint(
   if (!record) return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
   const v1::Complaint& c = record->complaint();
   v1::GetComplaintResponse response;
-  if (caller.is_public()) {
+  if (SeesPublicView(caller)) {
     // What the public list shows, one case at a time (Open311's GET requests/{id}); a case
     // not publicly listed looks exactly like an unknown code.
     if (!IsPubliclyListed(c)) {
@@ -909,13 +916,14 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
   if (req.has_filed_after() && req.has_filed_before() && from_ms >= to_ms) {
     v.Add("filed_before", "must be after filed_after");
   }
+  if (!req.service_id().empty()) CheckSlug(v, "service_id", req.service_id());
   if (req.unrouted() && (!req.agency_id().empty() || !req.unit_id().empty())) {
     v.Add("unrouted", "unrouted cases have no agency or unit; leave agency_id and unit_id empty");
   }
   RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
 
   const auto role = caller.principal.role();
-  const bool is_public = caller.is_public();
+  const bool is_public = SeesPublicView(caller);
   std::string agency = req.agency_id();
   if (role == common::v1::ROLE_AGENCY_ADMIN || role == common::v1::ROLE_AGENCY_OPERATOR) {
     if (agency.empty()) agency = caller.principal.agency_id();
@@ -927,10 +935,11 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
       return absl::PermissionDeniedError("only coordinators list unrouted complaints");
     }
   } else if (is_public && req.unrouted()) {
-    return absl::UnauthenticatedError("only coordinators list unrouted complaints");
+    return caller.is_public()
+               ? absl::UnauthenticatedError("only coordinators list unrouted complaints")
+               : absl::PermissionDeniedError("only coordinators list unrouted complaints");
   } else if (!is_public && !IsCoordinator(caller)) {
-    return absl::PermissionDeniedError(
-        "dashboards and channels read figures from the monitoring service, not case lists");
+    return absl::PermissionDeniedError("this role may not list complaints");
   }
 
   const v1::State single_state = req.states_size() == 1 ? req.states(0) : v1::STATE_UNSPECIFIED;
@@ -981,6 +990,7 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
     }
     if (!agency.empty() && c.agency_id() != agency) return false;
     if (!req.unit_id().empty() && c.unit_id() != req.unit_id()) return false;
+    if (!req.service_id().empty() && c.service_id() != req.service_id()) return false;
     return true;
   };
 

@@ -1715,8 +1715,7 @@ TEST_F(ComplaintsTest, StrangersCannotActOrRead) {
   // A case not yet verified is not public: to the public it does not exist.
   EXPECT_EQ(desk_->GetComplaint(Identity::Public(), get).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(desk_->GetComplaint(Dashboard(), get).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(desk_->GetComplaint(Dashboard(), get).status().code(), absl::StatusCode::kNotFound);
   v1::GetComplaintHistoryRequest history;
   history.set_id(f.id);
   EXPECT_EQ(desk_->GetComplaintHistory(Operator(kPadang), history).status().code(),
@@ -2433,6 +2432,16 @@ TEST_F(ListingTest, FiltersSelectTheRightCases) {
   EXPECT_THAT(ListAll(AgencyAdmin(kBogor), period, 3),
               ElementsAreArray(Where([](int i) { return i >= 10 && i < 20; })));
 
+  v1::ListComplaintsRequest by_service;
+  by_service.set_service_id(kPbg);
+  EXPECT_THAT(ListAll(AgencyAdmin(kBogor), by_service, 7), ElementsAreArray(ids_));
+  by_service.set_service_id("layanan-lain");
+  EXPECT_THAT(ListAll(AgencyAdmin(kBogor), by_service, 7), IsEmpty());
+  EXPECT_THAT(ListAll(Identity::Public(), by_service, 7), IsEmpty());
+  by_service.set_service_id("Bukan Slug!");
+  EXPECT_THAT(Fields(desk_->ListComplaints(AgencyAdmin(kBogor), by_service).status()),
+              ElementsAre("service_id"));
+
   v1::ListComplaintsRequest overdue;
   overdue.set_overdue_only(true);
   EXPECT_THAT(ListAll(AgencyAdmin(kBogor), overdue, 7), IsEmpty());
@@ -2453,13 +2462,12 @@ TEST_F(ListingTest, CallersSeeOnlyWhatTheyMay) {
   EXPECT_EQ(desk_->ListComplaints(AgencyAdmin(kBogor), other).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(ListAll(AgencyAdmin(kPadang), {}, 50), IsEmpty());
-  EXPECT_EQ(desk_->ListComplaints(Dashboard(), {}).status().code(),
-            absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(desk_->ListComplaints(Sms(), {}).status().code(), absl::StatusCode::kPermissionDenied);
   v1::ListComplaintsRequest unrouted;
   unrouted.set_unrouted(true);
   EXPECT_EQ(desk_->ListComplaints(Identity::Public(), unrouted).status().code(),
             absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(desk_->ListComplaints(Sms(), unrouted).status().code(),
+            absl::StatusCode::kPermissionDenied);
 
   // Public: verified, non-SECRET cases only, in the public view.
   auto visible = [](int i) {
@@ -2467,6 +2475,13 @@ TEST_F(ListingTest, CallersSeeOnlyWhatTheyMay) {
            Conf(i) != v1::CONFIDENTIALITY_SECRET;
   };
   EXPECT_THAT(ListAll(Identity::Public(), {}, 7), ElementsAreArray(Where(visible)));
+  // Channels and dashboards see what the public sees, never the full view.
+  EXPECT_THAT(ListAll(Sms(), {}, 7), ElementsAreArray(Where(visible)));
+  EXPECT_THAT(ListAll(Dashboard(), {}, 50), ElementsAreArray(Where(visible)));
+  auto dashboard = desk_->ListComplaints(Dashboard(), {});
+  ASSERT_TRUE(dashboard.ok());
+  EXPECT_EQ(dashboard->complaints_size(), 0);
+  EXPECT_GT(dashboard->public_complaints_size(), 0);
   v1::ListComplaintsRequest page;
   page.mutable_page()->set_page_size(500);
   auto all = desk_->ListComplaints(Identity::Public(), page);
