@@ -71,6 +71,11 @@ void ServiceHost::SetReadinessCheck(std::function<absl::Status()> check) {
 
 int ServiceHost::admin_port() const { return admin_ != nullptr ? admin_->port() : 0; }
 
+std::shared_ptr<grpc::Channel> ServiceHost::InProcessChannel() {
+  if (server_ == nullptr) return nullptr;
+  return server_->InProcessChannel(grpc::ChannelArguments());
+}
+
 absl::Status ServiceHost::Start() {
   if (server_ != nullptr) return absl::FailedPreconditionError("ServiceHost already started");
   // Both are process-wide switches that the ServerBuilder reads when it is constructed.

@@ -58,6 +58,9 @@ class ServiceHost {
   absl::Status Start();
   int port() const { return port_; }
   int admin_port() const;
+  // InProcessChannel reaches this server's services without a socket (after Start; null
+  // before), e.g. for an HTTP front served by the same process.
+  std::shared_ptr<grpc::Channel> InProcessChannel();
 
   // Shutdown reports NOT_SERVING, stops accepting calls, waits up to drain_timeout for
   // in-flight calls, then cancels the rest. Idempotent.

@@ -1,10 +1,15 @@
 // simpul-gateway: the one entry point. gRPC calls to the three services are proxied by full
 // method name (gateway/proxy.h) behind authentication (API keys), rate limits, the policy and
-// the audit trail; GatewayAdmin (API keys, audit records) is served here.
+// the audit trail; GatewayAdmin (API keys, audit records) is served here. The same calls are
+// served as REST/JSON (gateway/rest.h) and the complaint ones as Open311 GeoReport v2
+// (gateway/open311_front.h) on a second port, through the same gate.
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "common/executor.h"
 #include "common/logging.h"
@@ -16,9 +21,11 @@
 #include "gateway/api_keys.h"
 #include "gateway/audit.h"
 #include "gateway/client_certs.h"
+#include "gateway/open311_front.h"
 #include "gateway/policy.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limit.h"
+#include "gateway/rest.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
@@ -79,6 +86,38 @@ int main(int argc, char** argv) {
                   .default_value = "",
                   .help = "JSON file mapping client certificate SHA-256 fingerprints to "
                           "principals (simpul.gateway.v1.ClientCertificateFile)"});
+  keys.push_back({.name = "rest_listen",
+                  .type = ConfigType::kString,
+                  .default_value = "127.0.0.1:8100",
+                  .help = "host:port of the REST/JSON and Open311 front (HTTP/1.1); empty: "
+                          "no REST front"});
+  keys.push_back({.name = "rest_threads",
+                  .type = ConfigType::kInt,
+                  .default_value = "2",
+                  .help = "I/O threads of the REST front"});
+  keys.push_back({.name = "rest_max_body_bytes",
+                  .type = ConfigType::kInt,
+                  .default_value = "1048576",
+                  .help = "largest REST request body accepted (413 above it)"});
+  keys.push_back({.name = "rest_max_connections",
+                  .type = ConfigType::kInt,
+                  .default_value = "10000",
+                  .help = "REST connections served at once; more are closed on accept"});
+  keys.push_back({.name = "rest_read_timeout",
+                  .type = ConfigType::kDuration,
+                  .default_value = "10s",
+                  .help = "a REST request must arrive within this time; idle keep-alive "
+                          "connections close after it"});
+  keys.push_back({.name = "rest_timeout",
+                  .type = ConfigType::kDuration,
+                  .default_value = "30s",
+                  .help = "deadline of a REST call to a backend when the client sends no "
+                          "grpc-timeout header"});
+  keys.push_back({.name = "rest_cors_origins",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "comma-separated origins browsers may call the REST front from "
+                          "(CORS), e.g. https://dashboard.example.go.id; \"*\" for any"});
   int exit_code = 0;
   std::optional<ServiceBasics> basics =
       SetUpService("GATEWAY", "simpul-gateway", keys, argc, argv, environ, &exit_code);
@@ -165,6 +204,7 @@ int main(int argc, char** argv) {
   for (const auto& [key, service] : backends) {
     options.backends[service] = gateway::ChannelFor(config->GetString(key), service);
   }
+  std::map<std::string, std::shared_ptr<grpc::Channel>> rest_channels = options.backends;
   options.local_services.insert(gateway::v1::GatewayAdmin::service_full_name());
   options.rate_limiter = limiter->get();
   options.rate_limits = &*limits;
@@ -181,6 +221,43 @@ int main(int argc, char** argv) {
   ServiceHostOptions host_options =
       HostOptionsFromConfig(*config, "simpul.gateway.v1.GatewayAdmin");
   host_options.credentials = credentials;
+
+  // The REST/JSON and Open311 front: routes from the protos' options, calls through the same
+  // gate; GatewayAdmin is reached in process (it runs the gate itself).
+  const std::string rest_listen = config->GetString("rest_listen");
+  auto routes = gateway::RouteTable::FromServices(
+      {std::string(registry::v1::Registry::service_full_name()),
+       std::string(complaints::v1::Complaints::service_full_name()),
+       std::string(monitoring::v1::Monitoring::service_full_name()),
+       std::string(gateway::v1::GatewayAdmin::service_full_name())});
+  if (!routes.ok()) {
+    Log(LogLevel::kError, "REST routes: " + std::string(routes.status().message()));
+    return 2;
+  }
+  gateway::RestOptions rest_options;
+  rest_options.listen = rest_listen;
+  rest_options.threads = static_cast<int>(config->GetInt("rest_threads"));
+  rest_options.max_body_bytes = static_cast<size_t>(config->GetInt("rest_max_body_bytes"));
+  rest_options.max_connections = static_cast<int>(config->GetInt("rest_max_connections"));
+  rest_options.read_timeout = config->GetDuration("rest_read_timeout");
+  rest_options.default_timeout = config->GetDuration("rest_timeout");
+  for (absl::string_view origin :
+       absl::StrSplit(config->GetString("rest_cors_origins"), ',', absl::SkipWhitespace())) {
+    rest_options.cors_allowed_origins.emplace_back(absl::StripAsciiWhitespace(origin));
+  }
+  rest_options.self_gated_services.insert(
+      std::string(gateway::v1::GatewayAdmin::service_full_name()));
+  gateway::Open311Front open311(
+      &proxy, rest_channels[std::string(registry::v1::Registry::service_full_name())],
+      rest_channels[std::string(complaints::v1::Complaints::service_full_name())],
+      gateway::Open311Front::Options{.timeout = rest_options.default_timeout});
+  rest_options.open311 = &open311;
+  std::unique_ptr<gateway::RestServer> rest;
+  // The REST front stops first, while the gRPC server (GatewayAdmin) still serves its calls.
+  host_options.on_drain = [&rest] {
+    if (rest) rest->Stop();
+  };
+
   ServiceHost host(host_options, &metrics);
   host.AddService(&admin);
   std::vector<std::unique_ptr<gateway::ListedService>> listed;  // for server reflection
@@ -194,9 +271,23 @@ int main(int argc, char** argv) {
     Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
     return 1;
   }
+  if (!rest_listen.empty()) {
+    rest_channels[std::string(gateway::v1::GatewayAdmin::service_full_name())] =
+        host.InProcessChannel();
+    rest = std::make_unique<gateway::RestServer>(rest_options, &*routes, &proxy, rest_channels);
+    if (absl::Status started = rest->Start(); !started.ok()) {
+      Log(LogLevel::kError, "cannot start the REST front", {{"error", started.ToString()}});
+      host.Shutdown();
+      executor.Shutdown();
+      return 1;
+    }
+  }
   Log(LogLevel::kInfo, "simpul-gateway serving",
-      {{"port", host.port()}, {"admin_port", host.admin_port()}});
+      {{"port", host.port()},
+       {"admin_port", host.admin_port()},
+       {"rest_port", rest ? rest->port() : 0}});
   host.WaitForTerminationSignal();
+  rest.reset();
   executor.Shutdown();
   Log(LogLevel::kInfo, "simpul-gateway stopped");
   return 0;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "common/absl_compat.h"
 #include "common/status.h"
+#include "gateway/url.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -44,32 +45,6 @@ std::string Time(const google::protobuf::Timestamp& t) {
   return google::protobuf::util::TimeUtil::ToString(whole);
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-absl::StatusOr<std::string> Unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) return absl::InvalidArgumentError("a % escape is cut short");
-      const int hi = HexValue(s[i + 1]);
-      const int lo = HexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) return absl::InvalidArgumentError("a % escape is not two hex digits");
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 std::string Field(const std::map<std::string, std::string>& fields, const std::string& name) {
   auto it = fields.find(name);
   return it == fields.end() ? "" : std::string(absl::StripAsciiWhitespace(it->second));
@@ -82,12 +57,11 @@ absl::StatusOr<std::map<std::string, std::string>> FormFields(std::string_view e
   for (absl::string_view pair : absl::StrSplit(AbslView(encoded), '&', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(pair, absl::MaxSplits('=', 1));
-    absl::StatusOr<std::string> key = Unescape(StdView(kv.first));
-    absl::StatusOr<std::string> value = Unescape(StdView(kv.second));
-    if (!key.ok() || !value.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("malformed form field \"", kv.first,
-                       "\": ", (!key.ok() ? key.status() : value.status()).message()));
+    std::optional<std::string> key = PercentDecode(StdView(kv.first), /*plus_is_space=*/true);
+    std::optional<std::string> value = PercentDecode(StdView(kv.second), /*plus_is_space=*/true);
+    if (!key || !value) {
+      return absl::InvalidArgumentError(absl::StrCat("malformed form field \"", kv.first,
+                                                     "\": a % escape is not two hex digits"));
     }
     out.emplace(*std::move(key), *std::move(value));
   }
@@ -99,6 +73,39 @@ std::string Open311Error(int http_status, std::string_view description) {
   Struct* e = list.add_values()->mutable_struct_value();
   PutNumber(*e, "code", http_status);
   Put(*e, "description", description);
+  return Json(list);
+}
+
+std::string Open311ErrorOf(const absl::Status& status, int http_status) {
+  // The filing's fields as Open311 names them (Open311FileRequest's mapping, reversed).
+  static const auto* const kNames = new std::map<std::string, std::string, std::less<>>{
+      {"service_id", "service_code"},
+      {"location.latitude", "lat"},
+      {"location.longitude", "long"},
+      {"location.address", "address_string"},
+      {"complainant.name", "first_name"},
+      {"complainant.email", "email"},
+      {"complainant.phone", "phone"},
+      {"attachments[0].uri", "media_url"},
+      {"idempotency_key", "attribute[idempotency_key]"},
+      {"id", "service_request_id"},
+      {"filed_after", "start_date"},
+      {"filed_before", "end_date"},
+      {"agency_id", "jurisdiction_id"}};
+  const common::v1::BadRequest bad = BadRequestOf(status);
+  if (bad.field_violations_size() == 0) {
+    return Open311Error(http_status, status.message().empty()
+                                         ? absl::StatusCodeToString(status.code())
+                                         : std::string(status.message()));
+  }
+  ListValue list;
+  for (const auto& v : bad.field_violations()) {
+    auto it = kNames->find(v.field());
+    Struct* e = list.add_values()->mutable_struct_value();
+    PutNumber(*e, "code", http_status);
+    Put(*e, "description",
+        absl::StrCat(it == kNames->end() ? v.field() : it->second, ": ", v.description()));
+  }
   return Json(list);
 }
 

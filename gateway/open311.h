@@ -36,6 +36,11 @@ absl::StatusOr<std::map<std::string, std::string>> FormFields(std::string_view e
 // Open311Error is the error body: [{"code": <http status>, "description": "..."}].
 std::string Open311Error(int http_status, std::string_view description);
 
+// Open311ErrorOf renders a failed call: one item per field violation of the status (the
+// request's field names translated to Open311's: service_id → service_code,
+// location.latitude → lat, ...), else one item with the status message.
+std::string Open311ErrorOf(const absl::Status& status, int http_status);
+
 // Open311Services renders services (with their current standard when known) as the
 // services.json array: service_code, service_name, description, metadata false, type
 // "realtime", keywords, group (the unit id).

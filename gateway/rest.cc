@@ -24,7 +24,9 @@
 #include "common/identity.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "gateway/open311_front.h"
 #include "gateway/proxy.h"
+#include "gateway/url.h"
 #include "google/protobuf/util/json_util.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 #include "simpul/gateway/v1/gateway.pb.h"
@@ -41,36 +43,6 @@ using google::protobuf::MethodDescriptor;
 
 // ---------------------------------------------------------------------------------------------
 // Small text helpers.
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// PercentDecode decodes %XX escapes (and '+' as a space when `plus_is_space`); nullopt on a
-// malformed escape.
-std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // JsonQuote renders `s` as a JSON string literal.
 std::string JsonQuote(std::string_view s) {
@@ -987,6 +959,9 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string_view method = Sv(req.method_string());
 
     if (method == "OPTIONS") return Preflight(req, path);
+    if (server_->options_.open311 != nullptr && Open311Front::Handles(path)) {
+      return ServeOpen311(req, method, path, query);
+    }
     RouteMatch match = server_->routes_->Match(method, path);
     if (match.kind == RouteMatch::Kind::kNotFound) {
       return SendError(
@@ -1047,6 +1022,35 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!queued) {
       SendError(absl::UnavailableError("the gateway is overloaded or stopping; retry"), false,
                 {{"Retry-After", "1"}});
+    }
+  }
+
+  // ServeOpen311 hands the request to the Open311 front on the executor (it blocks on the
+  // backends) and sends its answer.
+  void ServeOpen311(http::request<http::string_body>& req, std::string_view method,
+                    std::string_view path, const std::string& query) {
+    Open311Call call;
+    call.method = std::string(method);
+    call.path = std::string(path);
+    call.query = query;
+    call.content_type = std::string(Sv(req[http::field::content_type]));
+    call.body = std::move(req.body());
+    for (const char* key : {"authorization", kApiKeyKey}) {
+      if (auto it = req.find(key); it != req.end()) {
+        call.headers.emplace_back(key, std::string(Sv(it->value())));
+      }
+    }
+    call.peer = peer_;
+    call.request_id = request_id_;
+    const Open311Front* front = server_->options_.open311;
+    const bool queued =
+        server_->executor_->Submit([self = shared_from_this(), front, call = std::move(call)] {
+          HttpReply reply = front->Serve(call);
+          self->PostResponse(reply.status, std::move(reply.body), std::move(reply.headers));
+        });
+    if (!queued) {
+      SendHttpError(503, absl::UnavailableError("the gateway is overloaded or stopping; retry"),
+                    {{"Retry-After", "1"}});
     }
   }
 
@@ -1470,7 +1474,7 @@ absl::Status RestServer::Impl::Start(std::atomic<int>* port) {
         absl::StrCat("cannot listen on ", options_.listen, ": ", ec.message()));
   }
   port->store(acceptor_->local_endpoint().port());
-  executor_ = std::make_unique<Executor>(std::max(2, options_.threads), 1024);
+  executor_ = std::make_unique<Executor>(std::max(4, 2 * options_.threads), 1024);
   work_.emplace(ioc_.get_executor());
   started_ = true;
   DoAccept();

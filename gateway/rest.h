@@ -56,6 +56,7 @@
 namespace simpul::gateway {
 
 class GrpcProxy;
+class Open311Front;
 
 // Route is one HTTP route of one RPC.
 struct Route {
@@ -156,6 +157,8 @@ struct RestOptions {
   std::set<std::string> self_gated_services;
   // How long Stop waits for in-flight requests before closing their connections.
   absl::Duration drain_timeout = absl::Seconds(5);
+  // Serves /open311/... (gateway/open311_front.h) when set; not owned, must outlive the server.
+  const Open311Front* open311 = nullptr;
 };
 
 // RestServer serves a RouteTable over HTTP/1.1 with keep-alive.

@@ -162,6 +162,14 @@ bool SeesPublicView(const Identity& caller) {
          caller.principal.role() == common::v1::ROLE_DASHBOARD;
 }
 
+// FiledThrough: `caller` is the complaint channel the case was filed through (it may follow
+// the case in the public view before the case is publicly listed).
+bool FiledThrough(const Identity& caller, const v1::Complaint& c) {
+  const auto& p = caller.principal;
+  if (p.role() != common::v1::ROLE_CHANNEL) return false;
+  return c.channel_name() == (p.channel().empty() ? p.subject() : p.channel());
+}
+
 bool IsHandler(const Identity& caller, const v1::Complaint& c) {
   return !c.agency_id().empty() && caller.IsAgencyMember(c.agency_id());
 }
@@ -869,8 +877,9 @@ absl::StatusOr<v1::GetComplaintResponse> ComplaintDesk::GetComplaint(
   v1::GetComplaintResponse response;
   if (SeesPublicView(caller)) {
     // What the public list shows, one case at a time (Open311's GET requests/{id}); a case
-    // not publicly listed looks exactly like an unknown code.
-    if (!IsPubliclyListed(c)) {
+    // not publicly listed looks exactly like an unknown code, except to the channel it was
+    // filed through.
+    if (!IsPubliclyListed(c) && !FiledThrough(caller, c)) {
       return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
     }
     *response.mutable_public_complaint() = PublicView(c, clock_.Now());

@@ -1092,6 +1092,19 @@ TEST_F(ComplaintsTest, ThePublicReadsOnePubliclyListedCaseAndNothingElse) {
     get.set_id(hidden.id);
     auto refused = desk_->GetComplaint(Identity::Public(), get);
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound) << hidden.id;
+    // ... also to a dashboard and to another channel; the channel the case was filed
+    // through follows it in the public view, contact details withheld.
+    EXPECT_EQ(desk_->GetComplaint(Dashboard(), get).status().code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(desk_->GetComplaint(Channel("email-gw"), get).status().code(),
+              absl::StatusCode::kNotFound);
+    auto own = desk_->GetComplaint(Sms(), get);
+    ASSERT_TRUE(own.ok()) << own.status();
+    EXPECT_FALSE(own->has_complaint());
+    EXPECT_EQ(own->public_complaint().id(), hidden.id);
+    const std::string own_bytes = own->public_complaint().SerializeAsString();
+    for (const char* contact : {kPhone, kEmail, kAddress}) {
+      EXPECT_FALSE(absl::StrContains(own_bytes, contact)) << contact;
+    }
   }
 }
 

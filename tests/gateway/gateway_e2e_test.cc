@@ -51,6 +51,7 @@
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/testing/http_client.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/registry_fixtures.h"
@@ -66,6 +67,9 @@ using ::grpc::StatusCode;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::simpul::testing::ChildProcess;
 using ::simpul::testing::CompleteComponents;
+using ::simpul::testing::FormEncode;
+using ::simpul::testing::HttpDo;
+using ::simpul::testing::HttpResponse;
 using ::simpul::testing::MakeAgency;
 using ::simpul::testing::MakeDate;
 using ::simpul::testing::RedisServer;
@@ -456,6 +460,8 @@ class Environment {
         StartGateway("gateway", &gateway_port_, redis_->port(),
                      {std::string("--rate_limits=") + kLooseLimits, "--api_key_cache_ttl=200ms"});
     ASSERT_NE(gateway_, nullptr);
+    rest_port_ = RestPort(*gateway_);
+    ASSERT_NE(rest_port_, 0) << gateway_->Log();
     channel_ = Channel(gateway_port_);
     registry_stub_ = rv1::Registry::NewStub(channel_);
     complaints_stub_ = cv1::Complaints::NewStub(channel_);
@@ -509,6 +515,25 @@ class Environment {
     return child;
   }
 
+  // RestPort is the port of a gateway's REST front, from its "simpul-gateway serving" line
+  // (0 when it has none).
+  static int RestPort(ChildProcess& child) {
+    int port = 0;
+    PollUntil(
+        [&] {
+          const std::string log = child.Log();
+          const size_t line = log.find("\"msg\":\"simpul-gateway serving\"");
+          if (line == std::string::npos) return !child.running();
+          const size_t at = log.find("\"rest_port\":", line);
+          if (at == std::string::npos) return false;
+          const size_t begin = at + 12;
+          const size_t end = log.find_first_not_of("0123456789", begin);
+          return absl::SimpleAtoi(log.substr(begin, end - begin), &port);
+        },
+        absl::Seconds(20), absl::Milliseconds(20));
+    return port;
+  }
+
   // StartRegistry starts the registry on a free port, or again on its port after a kill.
   void StartRegistry() {
     const int port = registry_port_;
@@ -530,6 +555,7 @@ class Environment {
     std::vector<std::string> argv = {SIMPUL_GATEWAY_BIN,
                                      "--listen=127.0.0.1:0",
                                      "--admin_listen=127.0.0.1:0",
+                                     "--rest_listen=127.0.0.1:0",
                                      absl::StrCat("--redis_addr=127.0.0.1:", redis_port),
                                      "--identity_key_file=" + key_file_,
                                      std::string("--policy_file=") + SIMPUL_POLICY_FILE,
@@ -672,6 +698,7 @@ class Environment {
   std::string dir_, key_file_;
   std::unique_ptr<IdentitySigner> signer_;
   int registry_port_ = 0, complaints_port_ = 0, monitoring_port_ = 0, gateway_port_ = 0;
+  int rest_port_ = 0;  // the gateway's REST and Open311 front
   int registry_starts_ = 0;
   grpc::ChannelArguments args_;
   std::unique_ptr<RedisPool> pool_;
@@ -1861,6 +1888,281 @@ TEST_F(GatewayE2ETest, UnknownGatewayAdminMethodIsUnimplemented) {
   ASSERT_TRUE(call.WaitDone(absl::Seconds(5)));
   EXPECT_EQ(call.status().error_code(), StatusCode::UNIMPLEMENTED);
   EXPECT_TRUE(e.gateway_->running());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. The REST/JSON front of the binary: the same services behind the same gate.
+
+TEST_F(GatewayE2ETest, RestFrontServesTheServicesBehindTheSameGate) {
+  Environment& e = env();
+  const int port = e.rest_port_;
+  auto bearer = [](const Caller& who) {
+    return std::map<std::string, std::string>{{"authorization", "Bearer " + who.token}};
+  };
+  // A public read, with the caller's request id back.
+  HttpResponse standard = HttpDo(port, "GET", absl::StrCat("/v1/services/", kAService, "/standard"),
+                                 "", {{"x-request-id", "rest-read-1"}});
+  ASSERT_EQ(standard.status, 200) << standard.body;
+  EXPECT_EQ(standard.Str("version.service_id"), kAService) << standard.body;
+  EXPECT_EQ(standard.Header("x-request-id"), "rest-read-1");
+
+  // A filing by a channel key over REST, then the agency's inbox; the other agency and the
+  // anonymous caller are refused, as over gRPC.
+  HttpResponse filed = HttpDo(
+      port, "POST", "/v1/complaints",
+      absl::StrCat(R"({"idempotency_key": "rest-e2e-0001", "report_type": "REPORT_TYPE_COMPLAINT",
+                 "channel": "CHANNEL_WEB", "service_id": ")",
+                   kAService, R"(", "description": "Loket tutup sebelum jam layanan berakhir"})"),
+      {{"authorization", "Bearer " + e.web_channel_.token}, {"x-request-id", "rest-file-1"}});
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string code = filed.Str("tracking_code");
+  ASSERT_FALSE(code.empty()) << filed.body;
+  HttpResponse inbox =
+      HttpDo(port, "GET", "/v1/complaints?states=STATE_RECEIVED", "", bearer(e.a_op_));
+  ASSERT_EQ(inbox.status, 200) << inbox.body;
+  EXPECT_THAT(inbox.body, HasSubstr(code));
+  HttpResponse other =
+      HttpDo(port, "GET", absl::StrCat("/v1/complaints/", code), "", bearer(e.b_op_));
+  EXPECT_EQ(other.status, 403) << other.body;
+  HttpResponse history = HttpDo(port, "GET", absl::StrCat("/v1/complaints/", code, "/history"));
+  EXPECT_EQ(history.status, 401) << history.body;
+  EXPECT_EQ(history.Str("status"), "UNAUTHENTICATED");
+  HttpResponse bad_key = HttpDo(port, "GET", "/v1/agencies", "",
+                                {{"authorization", "Bearer k0123456789abcdef.AAAAAAAAAAAAAAAA"}});
+  EXPECT_EQ(bad_key.status, 401) << bad_key.body;
+  // The service's field violations come back by name.
+  HttpResponse invalid = HttpDo(port, "POST", "/v1/complaints", R"({"channel": "CHANNEL_WEB"})");
+  EXPECT_EQ(invalid.status, 400) << invalid.body;
+  EXPECT_THAT(invalid.ViolationFields(), ::testing::Contains("description"));
+
+  // GatewayAdmin over REST (served in process, gated by itself).
+  HttpResponse keys = HttpDo(port, "GET", "/v1/apiKeys", "", bearer(e.root_));
+  ASSERT_EQ(keys.status, 200) << keys.body;
+  EXPECT_THAT(keys.body, HasSubstr(e.a_op_.key_id));
+  EXPECT_THAT(keys.body, Not(HasSubstr(e.a_op_.token)));
+  EXPECT_EQ(HttpDo(port, "GET", "/v1/apiKeys").status, 401);
+  EXPECT_EQ(HttpDo(port, "GET", "/v1/apiKeys", "", bearer(e.a_op_)).status, 403);
+
+  // The REST filing and the refused read are in the audit trail, with their request ids.
+  std::set<std::string> seen;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        seen.clear();
+        for (const auto& r : AuditRecords(e.root_, "")) {
+          if (r.request_id() == "rest-file-1") {
+            seen.insert(absl::StrCat(r.method(), " ", r.outcome(), " ", r.resource()));
+          }
+        }
+        return !seen.empty();
+      },
+      absl::Seconds(5)));
+  EXPECT_THAT(seen, ::testing::ElementsAre(absl::StrCat(
+                        "/simpul.complaints.v1.Complaints/FileComplaint OK ", kAService)));
+
+  // A stream over NDJSON: the registry's change feed from the start.
+  simpul::testing::HttpConn conn(port);
+  HttpResponse watch = conn.Do("GET", "/v1/standards:watch?cursor=0", "", {{"grpc-timeout", "2S"}});
+  EXPECT_EQ(watch.status, 200) << watch.body;
+  EXPECT_EQ(watch.Header("content-type"), "application/x-ndjson");
+  EXPECT_THAT(watch.body, HasSubstr(kAService));
+  EXPECT_THAT(watch.body, HasSubstr("DEADLINE_EXCEEDED"));  // the stream's end, as an item
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. Open311 GeoReport v2: an unmodified client lists services, files and follows a report.
+
+TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
+  Environment& e = env();
+  const int port = e.rest_port_;
+  const std::map<std::string, std::string> form = {
+      {"content-type", "application/x-www-form-urlencoded"}};
+
+  // Discovery of services: both adopted services, with their codes.
+  HttpResponse services = HttpDo(port, "GET", "/open311/v2/services.json");
+  ASSERT_EQ(services.status, 200) << services.body;
+  std::set<std::string> codes;
+  for (int i = 0; i < services.Items(); ++i) codes.insert(services.ItemStr(i, "service_code"));
+  EXPECT_EQ(codes, (std::set<std::string>{kAService, kBService}));
+  HttpResponse definition =
+      HttpDo(port, "GET", absl::StrCat("/open311/v2/services/", kAService, ".json"));
+  ASSERT_EQ(definition.status, 200) << definition.body;
+  EXPECT_EQ(definition.Str("service_code"), kAService);
+  HttpResponse unknown = HttpDo(port, "GET", "/open311/v2/services/tidak-ada.json");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(unknown.ItemStr(0, "code"), "404") << unknown.body;
+
+  // Filing: form-encoded, with the channel's api_key; a retry of the same report is the same
+  // request.
+  const std::vector<std::pair<std::string, std::string>> report = {
+      {"api_key", e.web_channel_.token},
+      {"service_code", kAService},
+      {"description", "Antrean perekaman tidak bergerak sejak pagi & loket tutup."},
+      {"lat", "-0.6213"},
+      {"long", "100.1204"},
+      {"address_string", "Jl. Raya Pariaman No. 1"}};
+  HttpResponse filed = HttpDo(port, "POST", "/open311/v2/requests.json", FormEncode(report), form);
+  ASSERT_EQ(filed.status, 200) << filed.body;
+  ASSERT_EQ(filed.Items(), 1) << filed.body;
+  const std::string id = filed.ItemStr(0, "service_request_id");
+  ASSERT_FALSE(id.empty()) << filed.body;
+  EXPECT_THAT(filed.ItemStr(0, "service_notice"), HasSubstr(id));
+  HttpResponse again = HttpDo(port, "POST", "/open311/v2/requests.json", FormEncode(report), form);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.ItemStr(0, "service_request_id"), id);
+
+  // The case is in the complaint service, filed through the key's channel.
+  cv1::GetComplaintRequest get;
+  get.set_id(id);
+  const cv1::Complaint stored =
+      Must(complaints(), &cv1::Complaints::Stub::GetComplaint, e.a_op_, get).complaint();
+  EXPECT_EQ(stored.channel(), cv1::CHANNEL_PARTNER_SYSTEM);
+  EXPECT_EQ(stored.channel_name(), "web-portal");
+  EXPECT_EQ(stored.service_id(), kAService);
+  EXPECT_EQ(stored.confidentiality(), cv1::CONFIDENTIALITY_ANONYMOUS);
+  EXPECT_NEAR(stored.location().latitude(), -0.6213, 1e-9);
+
+  // Following it: the channel sees it at once; the public once it is verified.
+  const std::string one = absl::StrCat("/open311/v2/requests/", id, ".json");
+  HttpResponse hidden = HttpDo(port, "GET", one);
+  EXPECT_EQ(hidden.status, 404) << hidden.body;
+  HttpResponse mine = HttpDo(port, "GET", absl::StrCat(one, "?api_key=", e.web_channel_.token));
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  ASSERT_EQ(mine.Items(), 1);
+  EXPECT_EQ(mine.ItemStr(0, "status"), "open");
+  EXPECT_THAT(mine.ItemStr(0, "status_notes"), HasSubstr("Received"));
+  EXPECT_EQ(mine.ItemStr(0, "service_code"), kAService);
+
+  cv1::VerifyComplaintRequest verify;
+  verify.set_id(id);
+  verify.set_note("Laporan jelas");
+  Must(complaints(), &cv1::Complaints::Stub::VerifyComplaint, e.a_op_, verify);
+  HttpResponse visible = HttpDo(port, "GET", one);
+  ASSERT_EQ(visible.status, 200) << visible.body;
+  EXPECT_EQ(visible.ItemStr(0, "status"), "open");
+  EXPECT_EQ(visible.ItemStr(0, "agency_responsible"), kA);
+  EXPECT_EQ(visible.ItemStr(0, "address"), "Jl. Raya Pariaman No. 1");
+  HttpResponse by_id =
+      HttpDo(port, "GET",
+             absl::StrCat("/open311/v2/requests.json?service_request_id=", id, ",7KQ2M-XW9DT"));
+  ASSERT_EQ(by_id.status, 200) << by_id.body;
+  ASSERT_EQ(by_id.Items(), 1) << by_id.body;
+  EXPECT_EQ(by_id.ItemStr(0, "service_request_id"), id);
+  auto listed = [&](const std::string& query) {
+    HttpResponse list = HttpDo(port, "GET", "/open311/v2/requests.json" + query);
+    EXPECT_EQ(list.status, 200) << query << ": " << list.body;
+    std::set<std::string> ids;
+    for (int i = 0; i < list.Items(); ++i) ids.insert(list.ItemStr(i, "service_request_id"));
+    return ids;
+  };
+  EXPECT_TRUE(listed("").count(id));
+  EXPECT_TRUE(listed(absl::StrCat("?service_code=", kAService, "&status=open")).count(id));
+  EXPECT_FALSE(listed(absl::StrCat("?service_code=", kBService)).count(id));
+  EXPECT_FALSE(listed("?status=closed").count(id));
+  EXPECT_FALSE(listed("?end_date=2020-01-01T00:00:00Z").count(id));
+  EXPECT_TRUE(
+      listed("?start_date=2026-01-01T00:00:00Z&end_date=2099-01-01T00:00:00%2B07:00").count(id));
+  EXPECT_TRUE(listed(absl::StrCat("?jurisdiction_id=", kA)).count(id));
+
+  // A second report, closed without action: "closed" with the reason, to its channel.
+  std::vector<std::pair<std::string, std::string>> second = report;
+  second[2].second = "Laporan kedua yang ternyata bukan urusan layanan publik.";
+  HttpResponse filed2 = HttpDo(port, "POST", "/open311/v2/requests.json", FormEncode(second), form);
+  ASSERT_EQ(filed2.status, 200) << filed2.body;
+  const std::string id2 = filed2.ItemStr(0, "service_request_id");
+  cv1::ArchiveComplaintRequest archive;
+  archive.set_id(id2);
+  archive.set_reason(cv1::ARCHIVE_REASON_OUT_OF_SCOPE);
+  archive.set_note("Bukan urusan pelayanan publik");
+  Must(complaints(), &cv1::Complaints::Stub::ArchiveComplaint, e.a_op_, archive);
+  HttpResponse closed =
+      HttpDo(port, "GET",
+             absl::StrCat("/open311/v2/requests/", id2, ".json?api_key=", e.web_channel_.token));
+  ASSERT_EQ(closed.status, 200) << closed.body;
+  EXPECT_EQ(closed.ItemStr(0, "status"), "closed");
+  EXPECT_THAT(closed.ItemStr(0, "status_notes"), HasSubstr("OUT_OF_SCOPE"));
+}
+
+TEST_F(GatewayE2ETest, Open311ErrorsAreArraysWithTheRightHttpStatus) {
+  Environment& e = env();
+  const int port = e.rest_port_;
+  const std::map<std::string, std::string> form = {
+      {"content-type", "application/x-www-form-urlencoded"}};
+  auto expect_error = [](const HttpResponse& r, int status, const std::string& says,
+                         const std::string& what) {
+    EXPECT_EQ(r.status, status) << what << ": " << r.body;
+    ASSERT_GE(r.Items(), 1) << what << ": " << r.body;
+    EXPECT_EQ(r.ItemStr(0, "code"), absl::StrCat(status)) << what;
+    std::string all;
+    for (int i = 0; i < r.Items(); ++i) all += r.ItemStr(i, "description") + "\n";
+    EXPECT_THAT(all, HasSubstr(says)) << what;
+  };
+  const std::string valid_key = e.web_channel_.token;
+  expect_error(
+      HttpDo(port, "POST", "/open311/v2/requests.json",
+             FormEncode({{"service_code", kAService}, {"description", "Tanpa kunci API"}}), form),
+      400, "api_key", "no api_key");
+  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
+                      FormEncode({{"api_key", "k0123456789abcdef.AAAAAAAAAAAAAAAAAAAA"},
+                                  {"service_code", kAService},
+                                  {"description", "Kunci API palsu"}}),
+                      form),
+               401, "API key", "a bad api_key");
+  // A dashboard key may not file (the policy).
+  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
+                      FormEncode({{"api_key", e.dashboard_.token},
+                                  {"service_code", kAService},
+                                  {"description", "Dasbor tidak boleh melapor"}}),
+                      form),
+               403, MayNotCall("dashboard", "/simpul.complaints.v1.Complaints/FileComplaint"),
+               "a dashboard key");
+  // Missing fields are named the Open311 way.
+  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
+                      FormEncode({{"api_key", valid_key}, {"lat", "200"}, {"long", "100"}}), form),
+               400, "service_code", "missing fields");
+  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
+                      FormEncode({{"api_key", valid_key}, {"lat", "200"}, {"long", "100"}}), form),
+               400, "lat", "latitude out of range");
+  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
+                      FormEncode({{"api_key", valid_key},
+                                  {"service_code", "layanan-tidak-ada"},
+                                  {"description", "Layanan yang tidak terdaftar"}}),
+                      form),
+               400, "service_code", "an unknown service");
+  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
+                      FormEncode({{"api_key", valid_key},
+                                  {"service_code", kAService},
+                                  {"description", "Saluran tidak dikenal"},
+                                  {"attribute[channel]", "merpati"}}),
+                      form),
+               400, "attribute[channel]", "an unknown channel");
+  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
+                      absl::StrCat(R"({"api_key": ")", valid_key, R"("})")),
+               415, "form-encoded", "a JSON body");
+  expect_error(HttpDo(port, "GET", "/open311/v2/services.xml"), 404, "JSON", "XML");
+  expect_error(HttpDo(port, "GET", "/open311/v2/nothing.json"), 404, "no such resource",
+               "an unknown resource");
+  HttpResponse wrong_method = HttpDo(port, "DELETE", "/open311/v2/requests.json");
+  expect_error(wrong_method, 405, "does not take DELETE", "DELETE");
+  EXPECT_EQ(wrong_method.Header("allow"), "GET, POST");
+  expect_error(HttpDo(port, "GET", "/open311/v2/requests.json?start_date=kemarin"), 400,
+               "start_date", "a bad date");
+  expect_error(HttpDo(port, "GET", "/open311/v2/requests.json?status=pending"), 400, "status",
+               "a bad status");
+  expect_error(HttpDo(port, "GET", "/open311/v2/requests/7KQ2M-XW9DT.json"), 404, "7KQ2M-XW9DT",
+               "an unknown request");
+  expect_error(HttpDo(port, "GET", "/open311/v2/requests/bukan-kode.json"), 400,
+               "service_request_id", "a malformed tracking code");
+  // Nothing was filed by any of them.
+  cv1::ListComplaintsRequest inbox;
+  inbox.set_agency_id(kA);
+  EXPECT_EQ(
+      Must(complaints(), &cv1::Complaints::Stub::ListComplaints, e.a_op_, inbox).complaints_size(),
+      0);
+  cv1::ListComplaintsRequest unrouted;
+  unrouted.set_unrouted(true);
+  EXPECT_EQ(Must(complaints(), &cv1::Complaints::Stub::ListComplaints, e.root_, unrouted)
+                .complaints_size(),
+            0);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
+#include "tests/testing/http_client.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 
@@ -47,88 +48,8 @@ using ::testing::Not;
 
 constexpr char kKey[] = "rest-e2e-identity-key-0123456789abcdef0123456789abcdef";
 
-struct Response {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lowercase names
-  std::string body;
-  google::protobuf::Struct json;  // the body parsed, when it is a JSON object
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-  // Str reads a string at a dotted path of the JSON body ("" when absent).
-  std::string Str(const std::string& path) const {
-    const google::protobuf::Struct* s = &json;
-    std::vector<std::string> parts = absl::StrSplit(path, '.');
-    for (size_t i = 0; i < parts.size(); ++i) {
-      auto it = s->fields().find(parts[i]);
-      if (it == s->fields().end()) return "";
-      if (i + 1 == parts.size()) {
-        if (it->second.has_string_value()) return it->second.string_value();
-        if (it->second.has_number_value()) return absl::StrCat(it->second.number_value());
-        return "";
-      }
-      s = &it->second.struct_value();
-    }
-    return "";
-  }
-  std::vector<std::string> ViolationFields() const {
-    std::vector<std::string> out;
-    auto it = json.fields().find("field_violations");
-    if (it == json.fields().end()) return out;
-    for (const auto& v : it->second.list_value().values()) {
-      out.push_back(v.struct_value().fields().at("field").string_value());
-    }
-    return out;
-  }
-};
-
-// Conn is one HTTP/1.1 connection (keep-alive).
-class Conn {
- public:
-  explicit Conn(int port) : stream_(ioc_) {
-    stream_.connect(tcp::endpoint(net::ip::address_v4::loopback(), static_cast<uint16_t>(port)));
-  }
-  Response Do(const std::string& method, const std::string& target, const std::string& body = "",
-              std::map<std::string, std::string> headers = {}) {
-    http::request<http::string_body> req;
-    req.method_string(method);
-    req.target(target);
-    req.version(11);
-    req.set(http::field::host, "localhost");
-    if (!body.empty() && !headers.count("content-type")) {
-      req.set(http::field::content_type, "application/json");
-    }
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = body;
-    req.prepare_payload();
-    stream_.expires_after(std::chrono::seconds(20));
-    http::write(stream_, req);
-    http::response<http::string_body> res;
-    beast::error_code ec;
-    http::read(stream_, buffer_, res, ec);
-    Response out;
-    if (ec) {
-      out.status = -1;
-      out.body = ec.message();
-      return out;
-    }
-    out.status = res.result_int();
-    for (const auto& field : res) {
-      out.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
-          std::string(field.value());
-    }
-    out.body = res.body();
-    google::protobuf::util::JsonStringToMessage(out.body, &out.json);
-    return out;
-  }
-  beast::tcp_stream& stream() { return stream_; }
-
- private:
-  net::io_context ioc_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-};
+using Response = ::simpul::testing::HttpResponse;
+using Conn = ::simpul::testing::HttpConn;
 
 // RawConn is a plain socket for streams and misbehaving clients.
 class RawConn {
@@ -658,8 +579,12 @@ TEST_F(RestE2eTest, PublicFilingAndTrackingOfAComplaint) {
   EXPECT_THAT(bad.ViolationFields(), Contains("idempotency_key"));
   EXPECT_THAT(bad.ViolationFields(), Contains("report_type"));
   EXPECT_THAT(bad.ViolationFields(), Contains("description"));
-  // Agency staff reads need credentials.
-  EXPECT_EQ(Do("GET", "/v1/complaints").status, 401);
+  // The public list shows verified cases only (none yet); a case's history needs the
+  // handling agency's credentials.
+  Response listed = Do("GET", "/v1/complaints");
+  EXPECT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(listed.body, "{}");
+  EXPECT_EQ(Do("GET", absl::StrCat("/v1/complaints/", code, "/history")).status, 401);
 }
 
 TEST_F(RestE2eTest, RateLimitedCallerGets429WithRetryAfter) {
