@@ -1,0 +1,521 @@
+#!/usr/bin/env python3
+"""bench/run: Simpul's side-by-side benchmark (issue #6). Not part of CI.
+
+Starts the whole system on this machine on free loopback ports, in a scratch directory of its
+own (var/bench/<time>/): Redis with AOF as in production (deploy/redis.conf, appendfsync
+everysec), simpul-registry, simpul-complaints, simpul-monitoring, simpul-gateway (gRPC and REST),
+and nginx as a plain `grpc_pass` proxy in front of the same registry. Loads the demo data
+(deploy/demo) plus --services synthetic services with adopted standards, then runs each
+scenario with build/bench/simpul-loadgen (gRPC) or wrk (REST), sampling the CPU time of every
+server process from /proc/<pid>/stat during each run: CPU µs per request holds on a noisy
+machine better than wall-clock throughput. Writes a markdown table and a JSON file (default
+var/bench/latest.{md,json}) and prints the table.
+
+  bench/run                      # every scenario, 10 s each
+  bench/run --duration 5 --only registry-get
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg):
+    print(f"bench/run: {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def children(pid):
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+    except OSError:
+        return []
+
+
+class System:
+    """The processes under test and how to reach them."""
+
+    def __init__(self, build, work, services):
+        self.build = build
+        self.work = work
+        self.procs = {}  # name -> Popen
+        self.ports = {}
+        self.services = services
+        os.makedirs(work, exist_ok=True)
+        self.key_file = os.path.join(work, "identity.key")
+        with open(self.key_file, "w") as f:
+            f.write(os.urandom(32).hex())
+        os.chmod(self.key_file, 0o600)
+
+    def start(self, name, argv):
+        logf = open(os.path.join(self.work, f"{name}.log"), "w")
+        self.procs[name] = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
+
+    def pids(self, name):
+        """The process and its children (nginx's workers)."""
+        p = self.procs.get(name)
+        if p is None or p.poll() is not None:
+            return []
+        return [p.pid] + children(p.pid)
+
+    def up(self):
+        b = self.build
+        for name in ("redis", "registry", "complaints", "monitoring", "gateway", "rest", "nginx"):
+            self.ports[name] = free_port()
+        admin = {n: free_port() for n in ("registry", "complaints", "monitoring", "gateway")}
+        self.start("redis", ["redis-server", os.path.join(ROOT, "deploy/redis.conf"),
+                             "--daemonize", "no", "--port", str(self.ports["redis"]),
+                             "--dir", self.work, "--logfile", ""])
+        if not wait_port(self.ports["redis"]):
+            raise SystemExit("redis-server did not start")
+        common = [f"--redis_addr=127.0.0.1:{self.ports['redis']}",
+                  f"--identity_key_file={self.key_file}", "--log_level=warn"]
+        reg = f"127.0.0.1:{self.ports['registry']}"
+        holidays = f"--holidays_dir={ROOT}/deploy/holidays"
+        self.start("registry", [f"{b}/services/registry/simpul-registry", f"--listen={reg}",
+                                f"--admin_listen=127.0.0.1:{admin['registry']}"] + common)
+        self.start("complaints", [f"{b}/services/complaints/simpul-complaints",
+                                  f"--listen=127.0.0.1:{self.ports['complaints']}",
+                                  f"--admin_listen=127.0.0.1:{admin['complaints']}",
+                                  f"--registry_addr={reg}", holidays] + common)
+        self.start("monitoring", [f"{b}/services/monitoring/simpul-monitoring",
+                                  f"--listen=127.0.0.1:{self.ports['monitoring']}",
+                                  f"--admin_listen=127.0.0.1:{admin['monitoring']}",
+                                  f"--registry_addr={reg}", holidays] + common)
+        for name in ("registry", "complaints", "monitoring"):
+            if not wait_port(self.ports[name]):
+                raise SystemExit(f"simpul-{name} did not start; see {self.work}/{name}.log")
+        unlimited = "; ".join(f"{r}=1000000/s burst 1000000" for r in (
+            "public", "agency_admin", "agency_operator", "channel", "dashboard",
+            "platform_admin"))
+        self.start("gateway", [f"{b}/gateway/simpul-gateway",
+                               f"--listen=127.0.0.1:{self.ports['gateway']}",
+                               f"--admin_listen=127.0.0.1:{admin['gateway']}",
+                               f"--rest_listen=127.0.0.1:{self.ports['rest']}",
+                               f"--registry_addr={reg}",
+                               f"--complaints_addr=127.0.0.1:{self.ports['complaints']}",
+                               f"--monitoring_addr=127.0.0.1:{self.ports['monitoring']}",
+                               f"--policy_file={ROOT}/deploy/policy.json",
+                               f"--rate_limits={unlimited}"] + common)
+        if not wait_port(self.ports["gateway"]) or not wait_port(self.ports["rest"]):
+            raise SystemExit(f"simpul-gateway did not start; see {self.work}/gateway.log")
+        conf = os.path.join(self.work, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+daemon off;
+worker_processes auto;
+pid {self.work}/nginx.pid;
+error_log {self.work}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {self.work}/nginx-body;
+  upstream registry {{ server {reg}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{self.ports['nginx']} http2;
+    location / {{ grpc_pass grpc://registry; }}
+  }}
+}}
+""")
+        self.start("nginx", ["nginx", "-c", conf, "-p", self.work])
+        if not wait_port(self.ports["nginx"]):
+            raise SystemExit(f"nginx did not start; see {self.work}/nginx-error.log")
+
+    def down(self):
+        for name, p in reversed(list(self.procs.items())):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for name, p in self.procs.items():
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    # ---- credentials and data ------------------------------------------------------------
+
+    def token(self, *flags):
+        out = subprocess.run([f"{self.build}/tools/simpul-token", f"--key_file={self.key_file}",
+                              *flags], check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def api_key(self, *flags):
+        out = subprocess.run([f"{self.build}/gateway/simpul-apikey", "--redis",
+                              f"127.0.0.1:{self.ports['redis']}", "issue", *flags],
+                             check=True, capture_output=True, text=True).stdout
+        return re.search(r"^token:\s*(\S+)", out, re.M).group(1)
+
+    def load(self):
+        token_tool = f"{self.build}/tools/simpul-token"
+        reg = f"127.0.0.1:{self.ports['registry']}"
+        subprocess.run([sys.executable, f"{ROOT}/deploy/demo/load_demo.py", "--addr", reg,
+                        "--key-file", self.key_file, "--token-tool", token_tool, "--quiet"],
+                       check=True)
+        if self.services > 0:
+            self.load_synthetic(reg)
+
+    def load_synthetic(self, reg):
+        """--services services with an adopted standard, 10 per unit, in one agency."""
+        import simpul_grpc  # tools/simpul_grpc.py: the reflection client
+        sys.path.insert(0, os.path.join(ROOT, "deploy/demo"))
+        import load_demo  # the demo's complete standards
+        client = simpul_grpc.Client(reg)
+        root = self.token("--role=platform_admin", "--subject=bench")
+        call = lambda method, req: client.call(method, req, token=root)
+        call("CreateAgency", {"agency": {"id": "bench-agency", "name": "Pemerintah Kota Bench",
+                                         "kind": "AGENCY_KIND_CITY", "region_code": "32.99"}})
+        components = load_demo.AKTA_KELAHIRAN
+        for i in range(self.services):
+            unit = f"bench-unit-{i // 10:04d}"
+            if i % 10 == 0:
+                call("CreateServiceUnit", {"unit": {"id": unit, "agency_id": "bench-agency",
+                                                    "name": f"Unit Layanan {i // 10}",
+                                                    "time_zone": "TIME_ZONE_WIB"}})
+            sid = f"bench-service-{i:05d}"
+            call("CreateService", {"service": {"id": sid, "unit_id": unit,
+                                               "name": f"Layanan Bench {i}"}})
+            v = call("CreateStandardVersion", {"service_id": sid, "components": components})
+            v = v["version"]
+            v = call("StartPublicConsultation", {"id": v["id"],
+                                                 "expected_revision": v["revision"]})["version"]
+            v = call("RecordConsultation", {
+                "id": v["id"], "expected_revision": v["revision"],
+                "consultation": {"date": {"year": 2026, "month": 1, "day": 10},
+                                 "participant_count": 30, "summary": "Forum konsultasi publik"}})
+            v = v["version"]
+            call("AdoptStandardVersion", {
+                "id": v["id"], "expected_revision": v["revision"],
+                "adoption": {"decree_number": "SK 1/2026",
+                             "decree_date": {"year": 2026, "month": 1, "day": 20},
+                             "effective_from": {"year": 2026, "month": 2, "day": 1}},
+                "publications": [{"medium": "PUBLICATION_MEDIUM_WEBSITE",
+                                  "location": "https://example.go.id/sp"}]})
+
+
+# ---- running one scenario ------------------------------------------------------------------
+
+def sample_cpu(system, names):
+    return {n: sum(cpu_ticks(p) for p in system.pids(n)) for n in names}
+
+
+def run_measured(system, names, argv, parse):
+    """Runs a load tool while sampling the CPU time of the named server processes."""
+    before = sample_cpu(system, names)
+    t0 = time.time()
+    out = subprocess.run(argv, capture_output=True, text=True)
+    wall = time.time() - t0
+    after = sample_cpu(system, names)
+    if out.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({out.returncode}): {out.stderr[-2000:]}")
+    result = parse(out)
+    calls = max(result["calls"], 1)
+    # The tool's warm-up is included in the CPU window: scale to the share of measured calls.
+    cpu = {n: (after[n] - before[n]) / CLK_TCK for n in names}
+    result["cpu_s"] = cpu
+    result["wall_s"] = wall
+    result["cpu_us_per_call"] = {
+        n: round(c * 1e6 / (calls * result["window_share"]), 1) for n, c in cpu.items()}
+    result["cpu_us_per_call_total"] = round(sum(result["cpu_us_per_call"].values()), 1)
+    return result
+
+
+def loadgen(system, args, label, target, method, request, names, metadata=(), rate=0,
+            unique_field=None, connections=None, inflight=None):
+    path = os.path.join(system.work, f"{label}.json")
+    argv = [f"{system.build}/bench/simpul-loadgen", f"--target={target}", f"--method={method}",
+            f"--request_json={json.dumps(request)}", f"--warmup={args.warmup}",
+            f"--duration={args.duration}", f"--connections={connections or args.connections}",
+            f"--inflight={inflight or args.inflight}", f"--label={label}", f"--json_out={path}",
+            "--deadline_ms=10000"]
+    if rate:
+        argv.append(f"--rate={rate}")
+    if unique_field:
+        argv.append(f"--unique_field={unique_field}")
+    for m in metadata:
+        argv.append(f"--metadata={m}")
+
+    def parse(out):
+        with open(path) as f:
+            r = json.load(f)
+        r["tool"] = "simpul-loadgen"
+        r["window_share"] = args.duration / (args.duration + args.warmup)
+        print(out.stdout.strip(), file=sys.stderr)
+        return r
+
+    return run_measured(system, names, argv, parse)
+
+
+WRK_LUA = """
+counter = 0
+local thread_id = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function request()
+  counter = counter + 1
+  local body = string.gsub(wrk.body, "UNIQUE", string.format("%d-%d-%d", os.time(), id, counter))
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def parse_wrk_duration(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"us": 1, "ms": 1e3, "s": 1e6, "m": 6e7}[unit]
+
+
+def wrk(system, args, label, url, names, headers=(), body=None, method="GET"):
+    argv = ["wrk", f"-t{min(2, args.connections)}", f"-c{args.connections * args.inflight}",
+            f"-d{args.duration}s", "--latency", "--timeout", "10s"]
+    for h in headers:
+        argv += ["-H", h]
+    if body is not None:
+        script = os.path.join(system.work, f"{label}.lua")
+        with open(script, "w") as f:
+            f.write(f'wrk.method = "{method}"\n')
+            f.write(f"wrk.body = {json.dumps(body)}\n")
+            f.write('wrk.headers["Content-Type"] = "application/json"\n')
+            f.write(WRK_LUA)
+        argv += ["-s", script]
+    argv.append(url)
+
+    def parse(out):
+        text = out.stdout
+        print(text.strip(), file=sys.stderr)
+        calls = int(re.search(r"(\d+) requests in", text).group(1))
+        rps = float(re.search(r"Requests/sec:\s*([\d.]+)", text).group(1))
+        pct = {}
+        for p, v in re.findall(r"^\s+(50|90|99)%\s+(\S+)", text, re.M):
+            pct[p] = parse_wrk_duration(v)
+        non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", text)
+        errors = {}
+        if non2xx:
+            errors["non-2xx"] = int(non2xx.group(1))
+        sock = re.search(r"Socket errors: (.*)", text)
+        if sock:
+            errors["socket"] = sock.group(1)
+        return {"tool": "wrk", "label": label, "calls": calls, "throughput": rps,
+                "p50_us": pct.get("50"), "p90_us": pct.get("90"), "p99_us": pct.get("99"),
+                "errors": errors, "window_share": 1.0}
+
+    return run_measured(system, names, argv, parse)
+
+
+# ---- the scenarios -------------------------------------------------------------------------
+
+def scenarios(system, args):
+    p = system.ports
+    direct_reg = f"127.0.0.1:{p['registry']}"
+    direct_cmp = f"127.0.0.1:{p['complaints']}"
+    gateway = f"127.0.0.1:{p['gateway']}"
+    nginx = f"127.0.0.1:{p['nginx']}"
+    rest = f"http://127.0.0.1:{p['rest']}"
+    dash_key = system.api_key("--role", "dashboard", "--label", "bench dashboard")
+    channel_key = system.api_key("--role", "channel", "--channel", "bench-sms", "--label",
+                                 "bench channel")
+    channel_token = system.token("--role=channel", "--channel=bench-sms", "--subject=bench")
+    key_md = f"authorization: Bearer {dash_key}"
+    get = ("/simpul.registry.v1.Registry/GetCurrentStandard",
+           {"service_id": "akta-kelahiran-padang-pariaman"})
+    search = ("/simpul.registry.v1.Registry/SearchStandards",
+              {"keyword": "akta", "page": {"page_size": 10}})
+    reg_procs = ["registry", "redis", "gateway", "nginx"]
+    filing = {"report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_SMS",
+              "service_id": "ktp-el-padang-pariaman",
+              "title": "Antrean panjang",
+              "description": "Antrean perekaman KTP-el tidak bergerak sejak pagi; petugas "
+                             "hanya satu orang dan loket kedua tutup tanpa pemberitahuan.",
+              "idempotency_key": "UNIQUE"}
+    cmp_procs = ["complaints", "registry", "redis", "gateway"]
+    out = []
+
+    def want(group):
+        return not args.only or group in args.only
+
+    if want("registry-get"):
+        out.append(("registry-get", "direct gRPC",
+                    loadgen(system, args, "get-direct", direct_reg, *get, reg_procs)))
+        out.append(("registry-get", "gateway gRPC",
+                    loadgen(system, args, "get-gateway", gateway, *get, reg_procs,
+                            metadata=[key_md])))
+        out.append(("registry-get", "nginx grpc_pass",
+                    loadgen(system, args, "get-nginx", nginx, *get, reg_procs)))
+        out.append(("registry-get", "gateway REST (wrk)",
+                    wrk(system, args, "get-rest",
+                        f"{rest}/v1/services/akta-kelahiran-padang-pariaman/standard",
+                        reg_procs, headers=[f"Authorization: Bearer {dash_key}"])))
+        # Latency at half of each one's peak (open loop).
+        peaks = {r[1]: r[2]["throughput"] for r in out if r[0] == "registry-get"}
+        for how, target, md in (("direct gRPC", direct_reg, []),
+                                ("gateway gRPC", gateway, [key_md])):
+            rate = max(1, int(peaks[how] / 2))
+            out.append(("registry-get @ half peak", how,
+                        loadgen(system, args, f"get-half-{how.split()[0]}", target, *get,
+                                reg_procs, metadata=md, rate=rate)))
+    if want("registry-search"):
+        out.append(("registry-search", "direct gRPC",
+                    loadgen(system, args, "search-direct", direct_reg, *search, reg_procs)))
+        out.append(("registry-search", "gateway gRPC",
+                    loadgen(system, args, "search-gateway", gateway, *search, reg_procs,
+                            metadata=[key_md])))
+        out.append(("registry-search", "nginx grpc_pass",
+                    loadgen(system, args, "search-nginx", nginx, *search, reg_procs)))
+    if want("filing"):
+        out.append(("complaint filing", "direct gRPC",
+                    loadgen(system, args, "file-direct", direct_cmp,
+                            "/simpul.complaints.v1.Complaints/FileComplaint", filing, cmp_procs,
+                            metadata=[f"x-simpul-identity: {channel_token}"],
+                            unique_field="idempotency_key")))
+        out.append(("complaint filing", "gateway gRPC",
+                    loadgen(system, args, "file-gateway", gateway,
+                            "/simpul.complaints.v1.Complaints/FileComplaint", filing, cmp_procs,
+                            metadata=[f"authorization: Bearer {channel_key}"],
+                            unique_field="idempotency_key")))
+        out.append(("complaint filing", "gateway REST (wrk)",
+                    wrk(system, args, "file-rest", f"{rest}/v1/complaints", cmp_procs,
+                        headers=[f"Authorization: Bearer {channel_key}"], body=json.dumps(filing),
+                        method="POST")))
+    return out
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "–"
+    return f"{v:,.{digits}f}"
+
+
+def markdown(results, meta):
+    lines = [f"Machine: {meta['machine']}; {meta['cores']} cores; Redis AOF everysec; "
+             f"{meta['duration']} s per run after {meta['warmup']} s warm-up; "
+             f"{meta['connections']} connections × {meta['inflight']} in flight "
+             f"(wrk: {meta['connections'] * meta['inflight']} connections); data: {meta['data']}.",
+             "",
+             "| scenario | path | calls/s | p50 µs | p99 µs | errors | CPU µs/call (all servers) "
+             "| of which |",
+             "|---|---|---|---|---|---|---|---|"]
+    for group, how, r in results:
+        errors = ", ".join(f"{k} {v}" for k, v in (r.get("errors") or {}).items()) or "0"
+        parts = ", ".join(f"{n} {v:,.0f}" for n, v in r["cpu_us_per_call"].items() if v >= 1)
+        lines.append(f"| {group} | {how} | {fmt(r['throughput'])} | {fmt(r.get('p50_us'))} | "
+                     f"{fmt(r.get('p99_us'))} | {errors} | {fmt(r['cpu_us_per_call_total'])} | "
+                     f"{parts} |")
+    return "\n".join(lines) + "\n"
+
+
+def ratios(results):
+    by = {(g, h): r for g, h, r in results}
+    out = {}
+
+    def ratio(name, a, b, key="throughput"):
+        if a in by and b in by and by[b][key]:
+            out[name] = round(by[a][key] / by[b][key], 2)
+
+    ratio("gateway / nginx (registry get)", ("registry-get", "gateway gRPC"),
+          ("registry-get", "nginx grpc_pass"))
+    ratio("gateway / direct (registry get)", ("registry-get", "gateway gRPC"),
+          ("registry-get", "direct gRPC"))
+    ratio("gateway p99 / direct p99 at half peak",
+          ("registry-get @ half peak", "gateway gRPC"),
+          ("registry-get @ half peak", "direct gRPC"), key="p99_us")
+    ratio("REST / gRPC through the gateway (registry get)",
+          ("registry-get", "gateway REST (wrk)"), ("registry-get", "gateway gRPC"))
+    ratio("gateway / nginx (search)", ("registry-search", "gateway gRPC"),
+          ("registry-search", "nginx grpc_pass"))
+    ratio("gateway / direct (search)", ("registry-search", "gateway gRPC"),
+          ("registry-search", "direct gRPC"))
+    ratio("gateway / direct (filing)", ("complaint filing", "gateway gRPC"),
+          ("complaint filing", "direct gRPC"))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--inflight", type=int, default=8)
+    ap.add_argument("--services", type=int, default=0,
+                    help="synthetic services with adopted standards to add to the demo data")
+    ap.add_argument("--only", action="append",
+                    help="registry-get, registry-search or filing (repeatable)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "var/bench/latest"))
+    args = ap.parse_args()
+    for tool in ("redis-server", "nginx", "wrk"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"bench/run needs {tool} (apt-get install redis-server nginx wrk)")
+    work = os.path.join(ROOT, "var/bench", time.strftime("%Y%m%dT%H%M%S"))
+    system = System(args.build, work, args.services)
+    try:
+        log(f"starting the system in {work}")
+        system.up()
+        log("loading data")
+        system.load()
+        results = scenarios(system, args)
+    finally:
+        system.down()
+    meta = {"machine": platform.node() + " " + platform.processor(),
+            "cores": os.cpu_count(), "duration": args.duration, "warmup": args.warmup,
+            "connections": args.connections, "inflight": args.inflight,
+            "data": f"demo registry + {args.services} synthetic services",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    table = markdown(results, meta)
+    r = ratios(results)
+    table += "\n" + "\n".join(f"- {k}: **{v}**" for k, v in r.items()) + "\n"
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out + ".md", "w") as f:
+        f.write(table)
+    with open(args.out + ".json", "w") as f:
+        json.dump({"meta": meta, "ratios": r,
+                   "results": [{"scenario": g, "path": h, **res} for g, h, res in results]},
+                  f, indent=2)
+    print(table)
+    log(f"wrote {args.out}.md and {args.out}.json")
+
+
+if __name__ == "__main__":
+    main()
