@@ -75,8 +75,9 @@ def children(pid):
 class System:
     """The processes under test and how to reach them."""
 
-    def __init__(self, build, work, services):
+    def __init__(self, build, work, services, gateway_flags=()):
         self.build = build
+        self.gateway_flags = list(gateway_flags)
         self.work = work
         self.procs = {}  # name -> Popen
         self.ports = {}
@@ -137,7 +138,7 @@ class System:
                                f"--complaints_addr=127.0.0.1:{self.ports['complaints']}",
                                f"--monitoring_addr=127.0.0.1:{self.ports['monitoring']}",
                                f"--policy_file={ROOT}/deploy/policy.json",
-                               f"--rate_limits={unlimited}"] + common)
+                               f"--rate_limits={unlimited}"] + common + self.gateway_flags)
         if not wait_port(self.ports["gateway"]) or not wait_port(self.ports["rest"]):
             raise SystemExit(f"simpul-gateway did not start; see {self.work}/gateway.log")
         conf = os.path.join(self.work, "nginx.conf")
@@ -483,13 +484,15 @@ def main():
                     help="synthetic services with adopted standards to add to the demo data")
     ap.add_argument("--only", action="append",
                     help="registry-get, registry-search or filing (repeatable)")
+    ap.add_argument("--gateway_flag", action="append",
+                    help="an extra flag for simpul-gateway, e.g. --gateway_flag=--access_log=false")
     ap.add_argument("--out", default=os.path.join(ROOT, "var/bench/latest"))
     args = ap.parse_args()
     for tool in ("redis-server", "nginx", "wrk"):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench/run needs {tool} (apt-get install redis-server nginx wrk)")
     work = os.path.join(ROOT, "var/bench", time.strftime("%Y%m%dT%H%M%S"))
-    system = System(args.build, work, args.services)
+    system = System(args.build, work, args.services, args.gateway_flag or [])
     try:
         log(f"starting the system in {work}")
         system.up()

@@ -25,6 +25,7 @@
 #include "gateway/policy.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limit.h"
+#include "gateway/read_cache.h"
 #include "gateway/rest.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
@@ -118,6 +119,16 @@ int main(int argc, char** argv) {
                   .default_value = "",
                   .help = "comma-separated origins browsers may call the REST front from "
                           "(CORS), e.g. https://dashboard.example.go.id; \"*\" for any"});
+  keys.push_back({.name = "read_cache",
+                  .type = ConfigType::kBool,
+                  .default_value = "true",
+                  .help = "answer repeated registry reads from memory, dropped on every "
+                          "registry change (the gateway watches the registry's change feed)"});
+  keys.push_back({.name = "read_cache_max_age",
+                  .type = ConfigType::kDuration,
+                  .default_value = "60s",
+                  .help = "the longest a cached registry read is served (a backstop: changes "
+                          "drop it at once)"});
   int exit_code = 0;
   std::optional<ServiceBasics> basics =
       SetUpService("GATEWAY", "simpul-gateway", keys, argc, argv, environ, &exit_code);
@@ -206,6 +217,17 @@ int main(int argc, char** argv) {
   }
   std::map<std::string, std::shared_ptr<grpc::Channel>> rest_channels = options.backends;
   options.local_services.insert(gateway::v1::GatewayAdmin::service_full_name());
+  std::unique_ptr<gateway::ReadCache> read_cache;
+  std::unique_ptr<gateway::RegistryFeedWatcher> feed_watcher;
+  if (config->GetBool("read_cache")) {
+    read_cache = std::make_unique<gateway::ReadCache>(
+        gateway::ReadCache::Options{.max_age = config->GetDuration("read_cache_max_age")},
+        &metrics);
+    feed_watcher = std::make_unique<gateway::RegistryFeedWatcher>(
+        options.backends[std::string(registry::v1::Registry::service_full_name())],
+        basics->signer.get(), read_cache.get());
+    options.read_cache = read_cache.get();
+  }
   options.rate_limiter = limiter->get();
   options.rate_limits = &*limits;
   options.audit = audit->get();
@@ -271,6 +293,7 @@ int main(int argc, char** argv) {
     Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
     return 1;
   }
+  if (feed_watcher) feed_watcher->Start();
   if (!rest_listen.empty()) {
     rest_channels[std::string(gateway::v1::GatewayAdmin::service_full_name())] =
         host.InProcessChannel();
@@ -278,6 +301,7 @@ int main(int argc, char** argv) {
     if (absl::Status started = rest->Start(); !started.ok()) {
       Log(LogLevel::kError, "cannot start the REST front", {{"error", started.ToString()}});
       host.Shutdown();
+      if (feed_watcher) feed_watcher->Stop();
       executor.Shutdown();
       return 1;
     }
@@ -288,6 +312,7 @@ int main(int argc, char** argv) {
        {"rest_port", rest ? rest->port() : 0}});
   host.WaitForTerminationSignal();
   rest.reset();
+  if (feed_watcher) feed_watcher->Stop();
   executor.Shutdown();
   Log(LogLevel::kInfo, "simpul-gateway stopped");
   return 0;

@@ -228,6 +228,21 @@ class GrpcProxy::Call {
                                   absl::StrCat("no method ", ctx_->method())));
       return;
     }
+    stub_ = stub;
+    if (proxy_->options_.read_cache != nullptr && ReadCache::Cacheable(ctx_->method()) &&
+        proxy_->options_.read_cache->enabled()) {
+      // A cached read: the request decides whether the backend is needed at all.
+      cache_generation_ = proxy_->options_.read_cache->generation();
+      cached_read_ = true;
+      server_.StartRead(&request_);
+      return;
+    }
+    StartBackend(/*request_read=*/false);
+  }
+
+  // StartBackend starts the backend call; `request_read`: the caller's first message is in
+  // request_ already (a cached read that missed), else reading it starts now.
+  void StartBackend(bool request_read) {
     client_ctx_ = grpc::ClientContext::FromCallbackServerContext(*ctx_);
     for (const auto& [key, value] : ctx_->client_metadata()) {
       if (Forwardable(View(key))) {
@@ -239,14 +254,41 @@ class GrpcProxy::Call {
     const std::string identity = proxy_->IdentityToken(info_.principal);
     if (!identity.empty()) client_ctx_->AddMetadata(std::string(kIdentityMetadataKey), identity);
 
-    stub->PrepareBidiStreamingCall(client_ctx_.get(), ctx_->method(), grpc::StubOptions(),
-                                   &client_);
+    stub_->PrepareBidiStreamingCall(client_ctx_.get(), ctx_->method(), grpc::StubOptions(),
+                                    &client_);
     // Holds: the client side's operations are started from the server side's callbacks, so
     // its OnDone must wait until neither direction can start one any more.
     client_.AddMultipleHolds(2);  // request direction, response direction
     client_.StartRead(&response_);
+    if (request_read) {
+      first_request_ = request_;
+      first_request_seen_ = true;
+      client_.StartWrite(&request_);
+    }
     client_.StartCall();
-    server_.StartRead(&request_);
+    if (!request_read) server_.StartRead(&request_);
+  }
+
+  // CachedRead answers a cacheable read from the cache, or starts the backend call.
+  void CachedRead(bool ok) {
+    cached_read_ = false;
+    if (!ok) {  // the caller went away before sending its request
+      sides_.store(1);
+      LogCall(absl::StatusCode::kCancelled);
+      server_.Finish(grpc::Status(grpc::StatusCode::CANCELLED, "no request"));
+      return;
+    }
+    cache_key_ = ReadCache::Key(ctx_->method(), info_.principal, Bytes(request_));
+    if (std::optional<std::string> hit = proxy_->options_.read_cache->Get(cache_key_)) {
+      sides_.store(1);  // no backend call
+      grpc::Slice slice(*std::move(hit));
+      response_ = grpc::ByteBuffer(&slice, 1);
+      LogCall(absl::StatusCode::kOk);
+      server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      return;
+    }
+    store_response_ = true;
+    StartBackend(/*request_read=*/true);
   }
 
   struct ServerSide final : grpc::ServerGenericBidiReactor {
@@ -270,6 +312,7 @@ class GrpcProxy::Call {
 
   // Request direction: caller → backend, one message at a time.
   void CallerReadDone(bool ok) {
+    if (cached_read_) return CachedRead(ok);
     if (refusal_) {  // a refused call: audit it with its request, then fail it
       std::string bytes;
       if (ok) bytes = Bytes(request_);
@@ -326,6 +369,13 @@ class GrpcProxy::Call {
       client_.RemoveHold();  // the backend sent its last message
       return;
     }
+    if (store_response_) {
+      if (cached_response_) {
+        store_response_ = false;  // a read answered with more than one message: not cached
+      } else {
+        cached_response_ = Bytes(response_);
+      }
+    }
     {
       absl::MutexLock lock(&mu_);
       if (!metadata_done_) {
@@ -367,6 +417,13 @@ class GrpcProxy::Call {
       }
       backend_status_ = status;
       if (!caller_write_pending_ && !finished_) finished_ = finish = true;
+    }
+    if (ReadCache* cache = proxy_->options_.read_cache; cache != nullptr) {
+      // Before the answer goes out: the writer reads its own write through this gateway.
+      if (ReadCache::InvalidatedBy(ctx_->method())) cache->Invalidate();
+      if (store_response_ && status.ok() && cached_response_) {
+        cache->Put(cache_key_, *std::move(cached_response_), cache_generation_);
+      }
     }
     if (finish) server_.Finish(status);
     LogCall(static_cast<absl::StatusCode>(status.error_code()));
@@ -421,6 +478,14 @@ class GrpcProxy::Call {
   ServerSide server_;
   ClientSide client_;
   std::unique_ptr<grpc::ClientContext> client_ctx_;
+  grpc::GenericStub* stub_ = nullptr;
+  // A cacheable read (gateway/read_cache.h): waiting for its request, the key it is stored
+  // under, the cache's generation when it started, its response when the backend answers.
+  bool cached_read_ = false;
+  bool store_response_ = false;
+  std::string cache_key_;
+  uint64_t cache_generation_ = 0;
+  std::optional<std::string> cached_response_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
 

@@ -47,6 +47,7 @@
 #include "gateway/client_certs.h"
 #include "gateway/policy.h"
 #include "gateway/rate_limit.h"
+#include "gateway/read_cache.h"
 
 namespace simpul::gateway {
 
@@ -91,6 +92,8 @@ struct ProxyOptions {
   const ClientCertificates* client_certificates = nullptr;
   // Audit trail; none when null. Not owned.
   AuditTrail* audit = nullptr;
+  // Cache of registry reads (gateway/read_cache.h); none when null. Not owned.
+  ReadCache* read_cache = nullptr;
   // Where the gate runs (it may wait for Redis: API keys not cached, rate limits), so that
   // gRPC's callback threads never block; inline when null. Not owned.
   Executor* executor = nullptr;
@@ -127,6 +130,9 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   // IdentityToken is the signed identity the backends receive for `principal` ("" for a
   // public caller).
   std::string IdentityToken(const common::v1::Principal& principal) const;
+
+  // The cache of registry reads (null when there is none): the REST front uses it too.
+  ReadCache* read_cache() const { return options_.read_cache; }
 
  private:
   class Call;

@@ -1394,6 +1394,24 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
     grpc::ByteBuffer request;
     grpc::ByteBuffer response;
   };
+  // A cached registry read is answered here (gateway/read_cache.h).
+  ReadCache* const cache = self_gated ? nullptr : server_->proxy_->read_cache();
+  const bool cacheable =
+      cache != nullptr && cache->enabled() && ReadCache::Cacheable(route.full_method);
+  std::string cache_key;
+  uint64_t cache_generation = 0;
+  if (cacheable) {
+    cache_generation = cache->generation();
+    cache_key = ReadCache::Key(route.full_method, info.principal, bytes);
+    if (std::optional<std::string> hit = cache->Get(cache_key)) {
+      const google::protobuf::Message* prototype =
+          google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+              route.method->output_type());
+      std::unique_ptr<google::protobuf::Message> response(prototype->New());
+      if (response->ParseFromString(*hit)) return PostResponse(200, MessageJson(*response), {});
+    }
+  }
+
   auto call = std::make_shared<Unary>();
   call->ctx.set_deadline(deadline);
   for (const auto& [k, v] : outgoing) call->ctx.AddMetadata(k, v);
@@ -1407,7 +1425,8 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
   stub->UnaryCall(
       &call->ctx, route.full_method, grpc::StubOptions(), &call->request, &call->response,
       [self = shared_from_this(), server, call, &route, audited, info = std::move(info),
-       bytes = audited ? std::move(bytes) : std::string()](grpc::Status status) mutable {
+       bytes = audited ? std::move(bytes) : std::string(), cache, cacheable,
+       cache_key = std::move(cache_key), cache_generation](grpc::Status status) mutable {
         Headers headers;
         CopyMetadata(call->ctx.GetServerInitialMetadata(), &headers);
         std::optional<std::string> json;
@@ -1416,8 +1435,10 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
               google::protobuf::MessageFactory::generated_factory()->GetPrototype(
                   route.method->output_type());
           std::unique_ptr<google::protobuf::Message> response(prototype->New());
-          if (response->ParseFromString(BufferBytes(call->response))) {
+          std::string response_bytes = BufferBytes(call->response);
+          if (response->ParseFromString(response_bytes)) {
             json = MessageJson(*response);
+            if (cacheable) cache->Put(cache_key, std::move(response_bytes), cache_generation);
           } else {
             status =
                 grpc::Status(grpc::StatusCode::INTERNAL, "the backend's response is malformed");
@@ -1426,6 +1447,7 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
           CopyMetadata(call->ctx.GetServerTrailingMetadata(), &headers);
         }
         server->Unregister(&call->ctx);
+        if (cache != nullptr && ReadCache::InvalidatedBy(route.full_method)) cache->Invalidate();
         if (audited) {
           server->proxy_->Audit(info, static_cast<absl::StatusCode>(status.error_code()),
                                 /*reached_backend=*/true, std::move(bytes));

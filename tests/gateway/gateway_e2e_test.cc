@@ -1128,8 +1128,10 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   ASSERT_NE(server, nullptr);
   server->GetHealthCheckService()->SetServingStatus("simpul.registry.v1.Registry", true);
   int port = 0;
+  // Without the read cache: its watch of the change feed would be one more call here.
   auto gateway = e.StartGateway("gateway-capture", &port, e.redis_->port(),
-                                {absl::StrCat("--registry_addr=127.0.0.1:", backend_port)});
+                                {absl::StrCat("--registry_addr=127.0.0.1:", backend_port),
+                                 "--read_cache=false"});
   ASSERT_NE(gateway, nullptr);
   auto stub = rv1::Registry::NewStub(e.Channel(port));
 
@@ -1753,6 +1755,10 @@ TEST_F(GatewayE2ETest, KilledBackendIsUnavailableAndRecoveredWithoutRestartingTh
   rv1::WatchStandardsResponse event;
   EXPECT_FALSE(reader->Read(&event));
   EXPECT_EQ(reader->Finish().error_code(), StatusCode::UNAVAILABLE);
+  // The gateway's read cache goes off as soon as its own watch of the feed breaks (at the
+  // same moment as the one above, give or take a thread switch).
+  EXPECT_TRUE(PollUntil([&] { return get_agency().error_code() == StatusCode::UNAVAILABLE; },
+                        absl::Seconds(2), absl::Milliseconds(20)));
   for (int i = 0; i < 3; ++i) {
     const absl::Time start = absl::Now();
     grpc::Status s = get_agency();
@@ -2163,6 +2169,66 @@ TEST_F(GatewayE2ETest, Open311ErrorsAreArraysWithTheRightHttpStatus) {
   EXPECT_EQ(Must(complaints(), &cv1::Complaints::Stub::ListComplaints, e.root_, unrouted)
                 .complaints_size(),
             0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. The read cache: repeated registry reads are answered by the gateway, and every change
+// (through this gateway, or straight at the registry) is visible to the next read.
+
+TEST_F(GatewayE2ETest, CachedRegistryReadsFollowEveryChange) {
+  Environment& e = env();
+  rv1::GetServiceRequest get;
+  get.set_id(kAService);
+  auto name_via_gateway = [&](const Caller& who) {
+    return Must(registry(), &rv1::Registry::Stub::GetService, who, get).service().name();
+  };
+  auto update = [&](rv1::Registry::Stub* stub, const Caller& who, const std::string& name) {
+    rv1::UpdateServiceRequest req;
+    rv1::Service current =
+        Must(registry(), &rv1::Registry::Stub::GetService, e.a_admin_, get).service();
+    *req.mutable_service() = current;
+    req.mutable_service()->set_name(name);
+    req.set_expected_revision(current.revision());
+    Must(stub, &rv1::Registry::Stub::UpdateService, who, req);
+  };
+  const std::string original = name_via_gateway(e.public_);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(name_via_gateway(e.public_), original);  // cached
+
+  // A write through the gateway: the writer (and everyone) reads it at once.
+  update(registry(), e.a_admin_, "Layanan Dasar (diperbarui lewat gateway)");
+  EXPECT_EQ(name_via_gateway(e.a_admin_), "Layanan Dasar (diperbarui lewat gateway)");
+  EXPECT_EQ(name_via_gateway(e.public_), "Layanan Dasar (diperbarui lewat gateway)");
+  HttpResponse rest = HttpDo(e.rest_port_, "GET", absl::StrCat("/v1/services/", kAService));
+  EXPECT_EQ(rest.Str("service.name"), "Layanan Dasar (diperbarui lewat gateway)") << rest.body;
+
+  // A write straight at the registry (another gateway, an operator's tool): the change feed
+  // drops the cached answer within moments.
+  auto direct = rv1::Registry::NewStub(e.Channel(e.registry_port_));
+  common::v1::Principal admin;
+  admin.set_subject("test:direct");
+  admin.set_role(common::v1::ROLE_AGENCY_ADMIN);
+  admin.set_agency_id(kA);
+  admin.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Minutes(5)));
+  rv1::UpdateServiceRequest req;
+  rv1::Service current =
+      Must(registry(), &rv1::Registry::Stub::GetService, e.a_admin_, get).service();
+  *req.mutable_service() = current;
+  req.mutable_service()->set_name("Layanan Dasar (diperbarui langsung)");
+  req.set_expected_revision(current.revision());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  ctx.AddMetadata("x-simpul-identity", e.signer_->Sign(admin));
+  rv1::UpdateServiceResponse updated;
+  ASSERT_TRUE(direct->UpdateService(&ctx, req, &updated).ok());
+  const absl::Time changed = absl::Now();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return name_via_gateway(e.public_) == "Layanan Dasar (diperbarui langsung)" &&
+               HttpDo(e.rest_port_, "GET", absl::StrCat("/v1/services/", kAService))
+                       .Str("service.name") == "Layanan Dasar (diperbarui langsung)";
+      },
+      absl::Seconds(2), absl::Milliseconds(5)));
+  EXPECT_LT(absl::Now() - changed, absl::Milliseconds(500)) << "the feed should drop it at once";
 }
 
 }  // namespace

@@ -1,0 +1,181 @@
+// The gateway's cache of registry reads and the feed watcher that keeps it fresh.
+#include "gateway/read_cache.h"
+
+#include <chrono>
+#include <functional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/absl_compat.h"
+#include "common/logging.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
+
+namespace simpul::gateway {
+namespace {
+
+constexpr std::string_view kRegistry = "/simpul.registry.v1.Registry/";
+
+}  // namespace
+
+ReadCache::ReadCache(Options options, Metrics* metrics) : options_(options), metrics_(metrics) {
+  if (metrics_ != nullptr) {
+    metrics_->Describe("simpul_gateway_read_cache_total", Metrics::Type::kCounter,
+                       "registry reads by cache outcome (hit, miss, off)");
+  }
+}
+
+bool ReadCache::Cacheable(std::string_view method) {
+  static const auto* const kMethods = new std::set<std::string, std::less<>>{
+      "GetAgency",          "ListAgencies",       "GetServiceUnit",
+      "ListServiceUnits",   "GetService",         "ListServices",
+      "GetStandardVersion", "GetCurrentStandard", "ListStandardVersions",
+      "SearchStandards",    "GetMaklumat",        "ListMaklumat"};
+  if (!absl::StartsWith(AbslView(method), AbslView(kRegistry))) return false;
+  return kMethods->count(method.substr(kRegistry.size())) > 0;
+}
+
+bool ReadCache::InvalidatedBy(std::string_view method) {
+  if (!absl::StartsWith(AbslView(method), AbslView(kRegistry))) return false;
+  const std::string_view name = method.substr(kRegistry.size());
+  for (std::string_view read : {"Get", "List", "Search", "Watch"}) {
+    if (absl::StartsWith(AbslView(name), AbslView(read))) return false;
+  }
+  return true;
+}
+
+std::string ReadCache::Key(std::string_view method, const common::v1::Principal& caller,
+                           std::string_view request) {
+  return absl::StrCat(AbslView(method), "|", static_cast<int>(caller.role()), "|",
+                      caller.agency_id(), "|", AbslView(request));
+}
+
+ReadCache::Shard& ReadCache::ShardOf(const std::string& key) {
+  return shards_[std::hash<std::string>{}(key) % kShards];
+}
+
+void ReadCache::Count(const char* outcome) {
+  if (metrics_ != nullptr) {
+    metrics_->Increment("simpul_gateway_read_cache_total", {{"outcome", outcome}});
+  }
+}
+
+std::optional<std::string> ReadCache::Get(const std::string& key) {
+  if (!enabled()) {
+    Count("off");
+    return std::nullopt;
+  }
+  Shard& shard = ShardOf(key);
+  std::optional<std::string> response;
+  {
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.entries.find(key);
+    if (it != shard.entries.end()) {
+      if (absl::Now() - it->second.stored <= options_.max_age) {
+        response = it->second.response;
+      } else {
+        shard.entries.erase(it);
+      }
+    }
+  }
+  if (response) {
+    Count("hit");
+    return response;
+  }
+  Count("miss");
+  return std::nullopt;
+}
+
+void ReadCache::Put(const std::string& key, std::string response, uint64_t generation) {
+  if (!enabled()) return;
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mu);
+  // Checked under the shard's lock: Invalidate bumps the generation before it empties the
+  // shards, so a response fetched across an invalidation never lands after the emptying.
+  if (generation_.load(std::memory_order_acquire) != generation) return;
+  if (shard.entries.size() >= options_.max_entries / kShards) shard.entries.clear();
+  shard.entries.insert_or_assign(key, Entry{std::move(response), absl::Now()});
+}
+
+void ReadCache::Invalidate() {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    shard.entries.clear();
+  }
+}
+
+void ReadCache::SetEnabled(bool enabled) {
+  if (!enabled) enabled_.store(false, std::memory_order_release);
+  Invalidate();
+  if (enabled) enabled_.store(true, std::memory_order_release);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+RegistryFeedWatcher::RegistryFeedWatcher(std::shared_ptr<grpc::Channel> registry,
+                                         const IdentitySigner* signer, ReadCache* cache)
+    : channel_(std::move(registry)), signer_(signer), cache_(cache) {}
+
+RegistryFeedWatcher::~RegistryFeedWatcher() { Stop(); }
+
+void RegistryFeedWatcher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void RegistryFeedWatcher::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (active_ != nullptr) active_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+  cache_->SetEnabled(false);
+}
+
+void RegistryFeedWatcher::Run() {
+  auto stub = registry::v1::Registry::NewStub(channel_);
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (true) {
+    grpc::ClientContext ctx;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      active_ = &ctx;
+    }
+    common::v1::Principal watcher;
+    watcher.set_subject("gateway:read-cache");
+    watcher.set_role(common::v1::ROLE_PLATFORM_ADMIN);
+    // Checked when the watch starts; a new one is minted for every reconnection.
+    watcher.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    ctx.AddMetadata(std::string(kIdentityMetadataKey), signer_->Sign(watcher));
+    registry::v1::WatchStandardsRequest req;  // from now on
+    std::unique_ptr<grpc::ClientReader<registry::v1::WatchStandardsResponse>> reader =
+        stub->WatchStandards(&ctx, req);
+    // The initial metadata (the start cursor) arrives before any event: from here on no
+    // change can be missed, so the cache may serve.
+    reader->WaitForInitialMetadata();
+    bool started = false;
+    if (ctx.GetServerInitialMetadata().count("x-simpul-cursor") > 0) {
+      started = true;
+      cache_->SetEnabled(true);
+      backoff = absl::Milliseconds(100);
+      Log(LogLevel::kInfo, "read cache on: watching the registry's change feed");
+    }
+    registry::v1::WatchStandardsResponse event;
+    while (started && reader->Read(&event)) cache_->Invalidate();
+    const grpc::Status status = reader->Finish();
+    cache_->SetEnabled(false);
+    {
+      absl::MutexLock lock(&mu_);
+      active_ = nullptr;
+      if (stopping_) return;
+    }
+    Log(LogLevel::kWarn, "read cache off: the registry's change feed is not watched",
+        {{"code", static_cast<int>(status.error_code())}, {"error", status.error_message()}});
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(2));
+  }
+}
+
+}  // namespace simpul::gateway

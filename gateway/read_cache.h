@@ -1,0 +1,115 @@
+// ReadCache: the gateway's cache of registry reads. Agency systems read the registry far more
+// often than it changes, so the gateway answers a repeated read (same method, same request
+// bytes, same caller role and agency) from memory instead of calling simpul-registry, and
+// drops everything it holds whenever the registry changes:
+//   - RegistryFeedWatcher watches the registry's change feed (WatchStandards from now, as a
+//     platform admin, so that it sees every change) and invalidates the cache on each event;
+//     while the feed is not being watched (not yet started, stream broken, registry down) the
+//     cache is off: every read goes to the registry;
+//   - a registry write through this gateway invalidates the cache before its answer is sent,
+//     so a caller reads its own writes through the same gateway;
+//   - a response is stored only if no invalidation happened while it was being fetched (a
+//     generation counter), so a read that raced a change is never kept;
+//   - entries also expire after max_age (a backstop), and reads whose answer depends on the
+//     time of the read (ListReviewOverdue, GetCompleteness) are never cached.
+// Through another gateway replica a change shows within the feed's delay (milliseconds).
+#ifndef SIMPUL_GATEWAY_READ_CACHE_H_
+#define SIMPUL_GATEWAY_READ_CACHE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/identity.h"
+#include "common/metrics.h"
+#include "simpul/common/v1/common.pb.h"
+
+namespace simpul::gateway {
+
+class ReadCache {
+ public:
+  struct Options {
+    // Entries kept at most (over all shards); a full shard is emptied before it takes more.
+    size_t max_entries = 100000;
+    absl::Duration max_age = absl::Seconds(60);
+  };
+  explicit ReadCache(Options options, Metrics* metrics = nullptr);
+
+  // Cacheable: `method` ("/simpul.registry.v1.Registry/GetService") is a cached read.
+  static bool Cacheable(std::string_view method);
+  // InvalidatedBy: a call of `method` changes what cached reads return (a registry write).
+  static bool InvalidatedBy(std::string_view method);
+
+  // Key of one read: the method, who asks (role, agency) and the request's bytes.
+  static std::string Key(std::string_view method, const common::v1::Principal& caller,
+                         std::string_view request);
+
+  // Generation to pass to Put: take it before the backend call starts.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Get returns the stored response bytes of `key` (nullopt on a miss or while off).
+  std::optional<std::string> Get(const std::string& key);
+  // Put stores a response fetched since `generation` (dropped if the cache was invalidated
+  // meanwhile, or is off).
+  void Put(const std::string& key, std::string response, uint64_t generation);
+  // Invalidate drops every entry.
+  void Invalidate();
+  // SetEnabled turns the cache on (the feed is watched) or off (dropping every entry).
+  void SetEnabled(bool enabled);
+  bool enabled() const { return enabled_.load(std::memory_order_acquire); }
+
+ private:
+  struct Entry {
+    std::string response;
+    absl::Time stored;
+  };
+  struct Shard {
+    absl::Mutex mu;
+    absl::flat_hash_map<std::string, Entry> entries ABSL_GUARDED_BY(mu);
+  };
+  static constexpr size_t kShards = 16;
+  Shard& ShardOf(const std::string& key);
+  void Count(const char* outcome);
+
+  const Options options_;
+  Metrics* const metrics_;
+  std::atomic<uint64_t> generation_{1};
+  std::atomic<bool> enabled_{false};
+  std::array<Shard, kShards> shards_;
+};
+
+// RegistryFeedWatcher keeps a ReadCache in step with the registry's change feed (see above).
+class RegistryFeedWatcher {
+ public:
+  // `signer` mints the watch's platform-admin identity; both must outlive the watcher.
+  RegistryFeedWatcher(std::shared_ptr<grpc::Channel> registry, const IdentitySigner* signer,
+                      ReadCache* cache);
+  ~RegistryFeedWatcher();  // Stop()
+  void Start();
+  void Stop();
+
+ private:
+  void Run();
+
+  std::shared_ptr<grpc::Channel> channel_;
+  const IdentitySigner* const signer_;
+  ReadCache* const cache_;
+  absl::Mutex mu_;
+  grpc::ClientContext* active_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace simpul::gateway
+
+#endif  // SIMPUL_GATEWAY_READ_CACHE_H_

@@ -1,0 +1,155 @@
+// Unit tests of the gateway's cache of registry reads (gateway/read_cache.h); the feed watcher
+// is tested end to end in gateway_e2e_test.cc.
+#include "gateway/read_cache.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace simpul::gateway {
+namespace {
+
+constexpr char kGet[] = "/simpul.registry.v1.Registry/GetService";
+
+common::v1::Principal Caller(common::v1::Role role, const std::string& agency = "") {
+  common::v1::Principal p;
+  p.set_role(role);
+  p.set_agency_id(agency);
+  p.set_subject("key:x");
+  return p;
+}
+
+TEST(ReadCacheTest, OnlyRegistryReadsThatDoNotDependOnTheClockAreCached) {
+  for (const char* m :
+       {"GetAgency", "ListAgencies", "GetService", "ListServices", "GetCurrentStandard",
+        "GetStandardVersion", "ListStandardVersions", "SearchStandards", "GetServiceUnit",
+        "ListServiceUnits", "GetMaklumat", "ListMaklumat"}) {
+    EXPECT_TRUE(ReadCache::Cacheable(absl::StrCat("/simpul.registry.v1.Registry/", m))) << m;
+    EXPECT_FALSE(ReadCache::InvalidatedBy(absl::StrCat("/simpul.registry.v1.Registry/", m)));
+  }
+  for (const char* m :
+       {"/simpul.registry.v1.Registry/ListReviewOverdue",
+        "/simpul.registry.v1.Registry/GetCompleteness",
+        "/simpul.registry.v1.Registry/WatchStandards", "/simpul.registry.v1.Registry/CreateService",
+        "/simpul.complaints.v1.Complaints/GetComplaint",
+        "/simpul.monitoring.v1.Monitoring/GetFigures"}) {
+    EXPECT_FALSE(ReadCache::Cacheable(m)) << m;
+  }
+  for (const char* m : {"CreateService", "UpdateService", "AdoptStandardVersion",
+                        "WithdrawStandardVersion", "PublishMaklumat", "CreateAgency"}) {
+    EXPECT_TRUE(ReadCache::InvalidatedBy(absl::StrCat("/simpul.registry.v1.Registry/", m))) << m;
+  }
+  EXPECT_FALSE(ReadCache::InvalidatedBy("/simpul.complaints.v1.Complaints/FileComplaint"));
+  EXPECT_FALSE(ReadCache::InvalidatedBy("/simpul.registry.v1.Registry/WatchStandards"));
+}
+
+TEST(ReadCacheTest, KeysSeparateMethodsRequestsRolesAndAgencies) {
+  const auto pub = Caller(common::v1::ROLE_UNSPECIFIED);
+  const auto a = Caller(common::v1::ROLE_AGENCY_ADMIN, "a");
+  const auto b = Caller(common::v1::ROLE_AGENCY_ADMIN, "b");
+  const auto a_op = Caller(common::v1::ROLE_AGENCY_OPERATOR, "a");
+  const std::string k = ReadCache::Key(kGet, pub, "req");
+  EXPECT_NE(k, ReadCache::Key(kGet, a, "req"));
+  EXPECT_NE(ReadCache::Key(kGet, a, "req"), ReadCache::Key(kGet, b, "req"));
+  EXPECT_NE(ReadCache::Key(kGet, a, "req"), ReadCache::Key(kGet, a_op, "req"));
+  EXPECT_NE(k, ReadCache::Key(kGet, pub, "req2"));
+  EXPECT_NE(k, ReadCache::Key("/simpul.registry.v1.Registry/GetAgency", pub, "req"));
+  // Two callers of the same role and agency share entries (the subject does not matter).
+  auto other_key = a;
+  other_key.set_subject("key:y");
+  EXPECT_EQ(ReadCache::Key(kGet, a, "req"), ReadCache::Key(kGet, other_key, "req"));
+}
+
+TEST(ReadCacheTest, OffUntilEnabledAndAfterDisabled) {
+  ReadCache cache(ReadCache::Options{});
+  EXPECT_FALSE(cache.enabled());
+  cache.Put("k", "v", cache.generation());
+  EXPECT_FALSE(cache.Get("k").has_value());
+  cache.SetEnabled(true);
+  EXPECT_FALSE(cache.Get("k").has_value()) << "a Put while off is dropped";
+  cache.Put("k", "v", cache.generation());
+  EXPECT_EQ(cache.Get("k"), "v");
+  cache.SetEnabled(false);
+  EXPECT_FALSE(cache.Get("k").has_value());
+  cache.SetEnabled(true);
+  EXPECT_FALSE(cache.Get("k").has_value()) << "entries do not survive being turned off";
+}
+
+TEST(ReadCacheTest, InvalidationDropsEntriesAndResponsesFetchedAcrossIt) {
+  ReadCache cache(ReadCache::Options{});
+  cache.SetEnabled(true);
+  cache.Put("k1", "v1", cache.generation());
+  const uint64_t before = cache.generation();  // a read starts
+  cache.Invalidate();                          // a change arrives while it is in flight
+  EXPECT_FALSE(cache.Get("k1").has_value());
+  cache.Put("k2", "stale", before);  // the read ends: its answer may predate the change
+  EXPECT_FALSE(cache.Get("k2").has_value());
+  cache.Put("k2", "fresh", cache.generation());
+  EXPECT_EQ(cache.Get("k2"), "fresh");
+}
+
+TEST(ReadCacheTest, EntriesExpireAfterMaxAge) {
+  ReadCache cache(ReadCache::Options{.max_age = absl::Milliseconds(50)});
+  cache.SetEnabled(true);
+  cache.Put("k", "v", cache.generation());
+  EXPECT_EQ(cache.Get("k"), "v");
+  absl::SleepFor(absl::Milliseconds(80));
+  EXPECT_FALSE(cache.Get("k").has_value());
+}
+
+TEST(ReadCacheTest, BoundedInSize) {
+  ReadCache cache(ReadCache::Options{.max_entries = 160});
+  cache.SetEnabled(true);
+  for (int i = 0; i < 10000; ++i) cache.Put(absl::StrCat("k", i), "v", cache.generation());
+  int kept = 0;
+  for (int i = 0; i < 10000; ++i) kept += cache.Get(absl::StrCat("k", i)).has_value();
+  EXPECT_GT(kept, 0);
+  EXPECT_LE(kept, 160);
+}
+
+// Readers and writers at once with invalidations: once a change is announced (Invalidate
+// returned), no reader gets a value fetched before the change.
+TEST(ReadCacheTest, ConcurrentReadsWritesAndInvalidations) {
+  ReadCache cache(ReadCache::Options{});
+  cache.SetEnabled(true);
+  std::atomic<int> version{0};    // the source's current version
+  std::atomic<int> announced{0};  // the last version whose change has been announced
+  std::atomic<bool> stop{false};
+  std::atomic<int> stale{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; !stop.load(); ++i) {
+        const std::string key = absl::StrCat("k", i % 32);
+        if (t % 2 == 0) {  // a read that misses: generation first, then the source
+          const uint64_t gen = cache.generation();
+          cache.Put(key, absl::StrCat(version.load()), gen);
+        } else {
+          const int a = announced.load();
+          if (auto got = cache.Get(key)) {
+            int seen = 0;
+            ASSERT_TRUE(absl::SimpleAtoi(*got, &seen));
+            if (seen < a) stale.fetch_add(1);
+          }
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    const int v = version.fetch_add(1) + 1;  // the source changes, then the change is announced
+    cache.Invalidate();
+    announced.store(v);
+    absl::SleepFor(absl::Microseconds(200));
+  }
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(stale.load(), 0);
+}
+
+}  // namespace
+}  // namespace simpul::gateway
