@@ -43,27 +43,32 @@ static_assert(common::v1::Role_ARRAYSIZE == kRoleNames.size());
 
 constexpr char kSubjectPrefix[] = "subject:";
 
-// kCheckLua decides one call with GCRA: KEYS = [bucket]; ARGV = [emission interval T in
-// microseconds (a decimal), burst]. Returns {1, 0, remaining} when allowed (and stores the
-// new TAT, expiring when the bucket is full again), {0, retry after in microseconds (rounded
-// up), 0} when denied (writing nothing). The TAT is kept as "%.17g" so that it reads back as
-// the same double; a value that is not a number counts as an empty bucket.
+// kCheckLua decides up to `wanted` calls with GCRA: KEYS = [bucket]; ARGV = [emission
+// interval T in microseconds (a decimal), burst, wanted (>= 1)]. Returns {granted, 0,
+// remaining} when at least one call is allowed, granted = min(wanted, calls the bucket has
+// room for) (and stores the new TAT, expiring when the bucket is full again), {0, retry
+// after in microseconds (rounded up), 0} when denied (writing nothing). The TAT is kept as
+// "%.17g" so that it reads back as the same double; a value that is not a number counts as an
+// empty bucket.
 constexpr char kCheckLua[] = R"lua(
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3]) or 1
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '')
 if not tat or tat < now then tat = now end
 local window = interval * burst
-local next_tat = tat + interval
-local allow_at = next_tat - window
+local allow_at = tat + interval - window
 if allow_at > now then
   return {0, math.ceil(allow_at - now), 0}
 end
+local room = math.floor((now + window - tat) / interval + 0.001)
+local granted = math.max(1, math.min(wanted, room))
+local next_tat = tat + granted * interval
 redis.call('SET', KEYS[1], string.format('%.17g', next_tat), 'PX',
            string.format('%d', math.ceil((next_tat - now) / 1000)))
-return {1, 0, math.floor((window - (next_tat - now)) / interval + 0.001)}
+return {granted, 0, math.floor((window - (next_tat - now)) / interval + 0.001)}
 )lua";
 
 const RedisScript& CheckScript() {
@@ -410,10 +415,17 @@ Decision RateLimiter::Check(std::string_view bucket_key, const Limit& limit) {
   if (absl::ToUnixNanos(now) < hold_until_ns_.load(std::memory_order_relaxed)) {
     return Fallback(bucket_key, limit, now, absl::OkStatus());  // held: Redis was unreachable
   }
+  const int64_t lease = LeaseSize(limit);
+  if (lease > 1 && TakeLeased(bucket_key, limit, now)) {
+    return Decision{.allowed = true,
+                    .retry_after = absl::ZeroDuration(),
+                    .remaining = 0,
+                    .source = Decision::Source::kLease};
+  }
 
-  absl::StatusOr<RedisReply> reply =
-      pool_->Eval(CheckScript(), {RedisKey(bucket_key)},
-                  {absl::StrFormat("%.17g", 1e6 / limit.per_second), absl::StrCat(limit.burst)});
+  absl::StatusOr<RedisReply> reply = pool_->Eval(CheckScript(), {RedisKey(bucket_key)},
+                                                 {absl::StrFormat("%.17g", 1e6 / limit.per_second),
+                                                  absl::StrCat(limit.burst), absl::StrCat(lease)});
   absl::Status error = reply.ok() ? ErrorFromReply(*reply, "rate limit script") : reply.status();
   std::optional<int64_t> allowed, retry_us, remaining;
   if (error.ok()) {
@@ -429,7 +441,8 @@ Decision RateLimiter::Check(std::string_view bucket_key, const Limit& limit) {
   if (in_fallback_.exchange(false, std::memory_order_relaxed)) {
     Log(LogLevel::kInfo, "rate limits are shared through Redis again");
   }
-  if (*allowed == 1) {
+  if (*allowed >= 1) {
+    if (*allowed > 1) KeepLease(bucket_key, limit, *allowed - 1, now);
     return Decision{.allowed = true,
                     .retry_after = absl::ZeroDuration(),
                     .remaining = *remaining,
@@ -440,6 +453,39 @@ Decision RateLimiter::Check(std::string_view bucket_key, const Limit& limit) {
   // may outlast the real one by the round trip, never end before it.
   if (options_.cache_denials) CacheDenial(bucket_key, limit, clock_->Now() + retry_after);
   return Denied(retry_after, Decision::Source::kRedis);
+}
+
+int64_t RateLimiter::LeaseSize(const Limit& limit) const {
+  if (options_.lease_time <= absl::ZeroDuration() || !limit.valid()) return 1;
+  const double by_rate = limit.per_second * absl::ToDoubleSeconds(options_.lease_time);
+  const double by_burst = static_cast<double>(limit.burst) / 10;
+  return std::clamp<int64_t>(static_cast<int64_t>(std::min({by_rate, by_burst, 100.0})), 1, 100);
+}
+
+bool RateLimiter::TakeLeased(std::string_view bucket_key, const Limit& limit, absl::Time now) {
+  absl::MutexLock lock(&leases_mu_);
+  auto it = leases_.find(bucket_key);
+  if (it == leases_.end()) return false;
+  Lease& lease = it->second;
+  if (lease.calls <= 0 || now >= lease.until || !(lease.limit == limit)) {
+    leases_.erase(it);
+    return false;
+  }
+  --lease.calls;
+  return true;
+}
+
+void RateLimiter::KeepLease(std::string_view bucket_key, const Limit& limit, int64_t calls,
+                            absl::Time now) {
+  absl::MutexLock lock(&leases_mu_);
+  if (leases_.size() >= options_.local_max_keys) {
+    // Spent and expired leases first; if still full, all of them (they only save round trips).
+    for (auto it = leases_.begin(); it != leases_.end();) {
+      it = (it->second.calls <= 0 || now >= it->second.until) ? leases_.erase(it) : std::next(it);
+    }
+    if (leases_.size() >= options_.local_max_keys) leases_.clear();
+  }
+  leases_.insert_or_assign(std::string(bucket_key), Lease{calls, now + options_.lease_time, limit});
 }
 
 Decision RateLimiter::Fallback(std::string_view bucket_key, const Limit& limit, absl::Time now,

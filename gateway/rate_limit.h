@@ -16,10 +16,14 @@
 //                    with a PX expiry at the TAT, when the bucket is full again: an idle
 //                    bucket disappears by itself. Denied calls write nothing.
 //
-// No local pre-check allows a call without Redis: a replica cannot know what the others spent
-// since its last round trip, so any local "clearly within budget" answer lets N replicas
-// allow up to N budgets (leasing tokens in batches would stay within the budget but make it
-// smaller and unfair while leases sit unused). The opposite shortcut is safe, and the limiter
+// Leases. A replica cannot know what the others spent since its last round trip, so it never
+// allows a call Redis has not counted. For a fast bucket one round trip per call would cost
+// more than the call, so the script may grant several calls at once (GCRA with a cost): a
+// replica asks for a lease of LeaseSize(limit) calls, at most 1% of a second's rate and 10% of
+// the burst (so only buckets of 200/s and more lease more than one), spends it locally and
+// forgets what is left after Options::lease_time. Every allowed call was counted in Redis, so
+// N replicas together stay within the budget; an unspent lease makes the budget smaller by at
+// most its size, for at most lease_time. The opposite shortcut is safe too, and the limiter
 // takes it: a denial says the bucket has no room before retry_after, and other replicas can
 // only push the TAT further, so a replica repeats the denial locally until then
 // (Options::cache_denials; only for the same Limit). It may outlast the real denial by one
@@ -84,6 +88,7 @@ struct Decision {
     kRedis,         // the shared bucket in Redis
     kCachedDenial,  // a denial repeated locally (see the file comment)
     kFallback,      // the local limiter, Redis being unreachable or failing
+    kLease,         // a call of a lease granted by Redis earlier (see the file comment)
   };
   bool allowed = false;
   // retry_after is zero when allowed; otherwise the wait until the same call would pass.
@@ -184,6 +189,9 @@ class RateLimiter {
     absl::Duration fallback_hold = absl::Seconds(1);
     // Repeat a denial locally until its retry_after instead of asking Redis again.
     bool cache_denials = true;
+    // How long a lease of several calls may be spent (see the file comment); zero: no
+    // leases, one round trip per call.
+    absl::Duration lease_time = absl::Milliseconds(10);
     // Most buckets held in memory by the denial cache and by the fallback limiter (each).
     size_t local_max_keys = 100000;
     // Time line of the local parts (denial cache, fallback, hold); Redis keeps its own.
@@ -210,6 +218,10 @@ class RateLimiter {
   // RedisKey is the Redis key of a bucket.
   std::string RedisKey(std::string_view bucket_key) const;
 
+  // LeaseSize is how many calls of `limit` one round trip asks for: the calls of lease_time at
+  // the limit's rate, at most a tenth of its burst and 100, at least 1.
+  int64_t LeaseSize(const Limit& limit) const;
+
  private:
   struct CachedDenial {
     absl::Time until;
@@ -230,6 +242,18 @@ class RateLimiter {
   std::atomic<int64_t> hold_until_ns_;
   std::atomic<bool> in_fallback_{false};  // held since the last successful check
   std::atomic<int64_t> next_error_log_ns_;
+
+  struct Lease {
+    int64_t calls = 0;  // left to spend
+    absl::Time until;
+    Limit limit;
+  };
+  // TakeLeased spends one call of a lease of `bucket_key`, if one is left.
+  bool TakeLeased(std::string_view bucket_key, const Limit& limit, absl::Time now);
+  void KeepLease(std::string_view bucket_key, const Limit& limit, int64_t calls, absl::Time now);
+  absl::Mutex leases_mu_;
+  std::unordered_map<std::string, Lease, internal::StringHash, std::equal_to<>> leases_
+      ABSL_GUARDED_BY(leases_mu_);
 
   absl::Mutex denials_mu_;
   std::unordered_map<std::string, CachedDenial, internal::StringHash, std::equal_to<>> denials_

@@ -630,6 +630,67 @@ TEST_F(RateLimiterTest, EightThreadsOnTwoReplicasNeverExceedTheBudget) {
   }
 }
 
+TEST_F(RateLimiterTest, FastBucketsAreLeasedInBatchesWithinTheBudget) {
+  auto pool_a = NewPool(4);
+  auto pool_b = NewPool(4);
+  auto a = NewLimiter(pool_a.get());
+  auto b = NewLimiter(pool_b.get());
+  // Slow buckets take no lease: one round trip per call, exactly as without leases.
+  EXPECT_EQ(a->LeaseSize(Limit{20, 40}), 1);
+  EXPECT_EQ(a->LeaseSize(Limit{100, 200}), 1);
+  EXPECT_EQ(a->LeaseSize(Limit{200, 400}), 2);
+  EXPECT_EQ(a->LeaseSize(Limit{5000, 20}), 2);  // a tenth of the burst at most
+  EXPECT_EQ(a->LeaseSize(Limit{1e6, 1000000}), 100);
+  RateLimiter::Options no_leases;
+  no_leases.lease_time = absl::ZeroDuration();
+  EXPECT_EQ(NewLimiter(pool_a.get(), no_leases)->LeaseSize(Limit{1e6, 1000000}), 1);
+
+  // A fast bucket: far fewer round trips than calls.
+  const Limit fast{1e6, 1000000};
+  const int64_t before = EvalshaCalls(*pool_a);
+  int allowed = 0, leased = 0;
+  for (int i = 0; i < 1000; ++i) {
+    Decision d = a->Check("sub:key:fast", fast);
+    allowed += d.allowed;
+    leased += d.source == Decision::Source::kLease;
+  }
+  const int64_t trips = EvalshaCalls(*pool_a) - before;
+  EXPECT_EQ(allowed, 1000);
+  EXPECT_GE(leased, 900);
+  EXPECT_LE(trips, 20) << "about one round trip per lease of 100";
+
+  // Two replicas leasing from one bucket never allow more than Redis granted: with a burst of
+  // 400 and 200/s (leases of 2), 8 threads for 1 s stay within burst + rate x time.
+  const Limit limit{200, 400};
+  std::atomic<int> ok{0};
+  std::latch ready(8);
+  std::vector<std::thread> threads;
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + absl::Seconds(1);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      RateLimiter& limiter = t % 2 == 0 ? *a : *b;
+      ready.arrive_and_wait();
+      while (absl::Now() < end) ok += limiter.Check("sub:key:shared-lease", limit).allowed;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  EXPECT_LE(ok.load(), 400 + static_cast<int>(200 * seconds) + 1);
+  EXPECT_GE(ok.load(), 400 - 2 * 2) << "at most one unspent lease per replica is lost";
+
+  // A lease is forgotten after lease_time: what is left of it is not spent later.
+  RateLimiter::Options long_lease;
+  long_lease.lease_time = absl::Milliseconds(50);
+  auto c = NewLimiter(pool_a.get(), long_lease);
+  const Limit tight{2000, 100};  // leases of 10 (a tenth of the burst), 50 ms
+  ASSERT_EQ(c->LeaseSize(tight), 10);
+  EXPECT_TRUE(c->Check("sub:key:expiring", tight).allowed);  // leases 10, spends 1
+  EXPECT_EQ(c->Check("sub:key:expiring", tight).source, Decision::Source::kLease);
+  absl::SleepFor(absl::Milliseconds(80));
+  EXPECT_EQ(c->Check("sub:key:expiring", tight).source, Decision::Source::kRedis);
+}
+
 TEST_F(RateLimiterTest, ChecksPerSecondFromEightThreads) {
   // Prints figures, asserts none: wall-clock numbers depend on the machine.
   auto pool = NewPool(8);
@@ -674,7 +735,8 @@ TEST_F(RateLimiterTest, ChecksPerSecondFromEightThreads) {
     std::printf("baseline PING through the pool: %.0f/s\n",
                 static_cast<double>(pings.load()) / absl::ToDoubleSeconds(absl::Now() - start));
   }
-  run("allowed (one Redis round trip each)", Limit{1e6, 1000000}, true);
+  run("allowed, leased (a round trip per 100 calls)", Limit{1e6, 1000000}, true);
+  run("allowed (one Redis round trip each)", Limit{100, 1000000}, true);
   run("denied (repeated locally)", Limit{1.0 / 3600, 1}, false);
 }
 

@@ -199,6 +199,13 @@ class RestE2eTest : public ::testing::Test {
     ASSERT_TRUE(routes.ok()) << routes.status();
     routes_ = std::make_unique<RouteTable>(*std::move(routes));
     StartRest();
+    // The registry reports SERVING once it has reached Redis; until then the gateway's
+    // health-checked channel has nowhere to send calls.
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (Do("GET", "/v1/agencies").status != 200 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_EQ(Do("GET", "/v1/agencies").status, 200) << registry_->Log();
   }
 
   void StartRest() {
