@@ -239,13 +239,26 @@ def sample_cpu(system, names):
     return {n: sum(cpu_ticks(p) for p in system.pids(n)) for n in names}
 
 
+def redis_commandstats(system):
+    """{command: (calls, usec)} from Redis's INFO commandstats."""
+    out = subprocess.run(["redis-cli", "-p", str(system.ports["redis"]), "INFO", "commandstats"],
+                         capture_output=True, text=True).stdout
+    stats = {}
+    for m in re.finditer(r"^cmdstat_([^:]+):calls=(\d+),usec=(\d+)", out, re.M):
+        stats[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return stats
+
+
 def run_measured(system, names, argv, parse):
-    """Runs a load tool while sampling the CPU time of the named server processes."""
+    """Runs a load tool while sampling the CPU time of the named server processes and the
+    time Redis spent in each command."""
     before = sample_cpu(system, names)
+    redis_before = redis_commandstats(system)
     t0 = time.time()
     out = subprocess.run(argv, capture_output=True, text=True)
     wall = time.time() - t0
     after = sample_cpu(system, names)
+    redis_after = redis_commandstats(system)
     if out.returncode != 0:
         raise RuntimeError(f"{argv[0]} failed ({out.returncode}): {out.stderr[-2000:]}")
     result = parse(out)
@@ -257,6 +270,19 @@ def run_measured(system, names, argv, parse):
     result["cpu_us_per_call"] = {
         n: round(c * 1e6 / (calls * result["window_share"]), 1) for n, c in cpu.items()}
     result["cpu_us_per_call_total"] = round(sum(result["cpu_us_per_call"].values()), 1)
+    # Redis's own time in commands per call, by command: 1e6 / the total is the ceiling of
+    # this command mix on one Redis core (network and AOF writes not counted).
+    per_call = {}
+    for cmd, (calls_after, usec_after) in redis_after.items():
+        calls_before, usec_before = redis_before.get(cmd, (0, 0))
+        if calls_after > calls_before:
+            n = calls * result["window_share"]
+            per_call[cmd] = {"calls": round((calls_after - calls_before) / n, 2),
+                             "usec": round((usec_after - usec_before) / n, 1)}
+    result["redis_per_call"] = per_call
+    usec = sum(v["usec"] for v in per_call.values())
+    result["redis_usec_per_call"] = round(usec, 1)
+    result["redis_ceiling_per_s"] = round(1e6 / usec) if usec > 0 else None
     return result
 
 
@@ -419,7 +445,34 @@ def scenarios(system, args):
                     wrk(system, args, "file-rest", f"{rest}/v1/complaints", cmp_procs,
                         headers=[f"Authorization: Bearer {channel_key}"], body=json.dumps(filing),
                         method="POST")))
+    if want("monitoring"):
+        out.append(monitoring_read(system, args))
     return out
+
+
+def monitoring_read(system, args):
+    """bench/monitoring_read_bench: a region's figures against one unit's, at the stated size
+    (it loads its own Redis through the service's contribution path)."""
+    argv = [f"{system.build}/bench/monitoring_read_bench", f"--units={args.monitoring_units}",
+            f"--responses={args.monitoring_responses}", "--reads=2000"]
+    log(f"monitoring read: loading {args.monitoring_responses} responses over "
+        f"{args.monitoring_units} units (about 1,100 responses/s)")
+    out = subprocess.run(argv, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"monitoring_read_bench failed: {out.stderr[-2000:]}")
+    rows = re.findall(r"^\| (unit|agency|region) \S+ \| ([\d,]+) \| ([\d,]+) \| [\d.]+ \| "
+                      r"(\d+) \| (\d+) \| (\d+) \|", out.stdout, re.M)
+    figures = {kind: {"units": int(units.replace(",", "")), "mean_us": int(mean),
+                      "p50_us": int(p50), "p99_us": int(p99)}
+               for kind, units, _, mean, p50, p99 in rows}
+    print(out.stdout.strip(), file=sys.stderr)
+    ratio = figures["region"]["mean_us"] / figures["unit"]["mean_us"]
+    return ("monitoring read", f"region of {figures['region']['units']:,} units / one unit "
+            f"({args.monitoring_responses:,} responses)",
+            {"tool": "monitoring_read_bench", "calls": 2000, "throughput": None,
+             "p50_us": figures["region"]["p50_us"], "p99_us": figures["region"]["p99_us"],
+             "errors": {}, "cpu_us_per_call": {}, "cpu_us_per_call_total": None,
+             "figures": figures, "region_over_unit": round(ratio, 2)})
 
 
 def fmt(v, digits=0):
@@ -435,14 +488,23 @@ def markdown(results, meta):
              f"(wrk: {meta['connections'] * meta['inflight']} connections); data: {meta['data']}.",
              "",
              "| scenario | path | calls/s | p50 µs | p99 µs | errors | CPU µs/call (all servers) "
-             "| of which |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| of which | Redis µs/call in commands |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for group, how, r in results:
+        if r.get("tool") == "monitoring_read_bench":
+            f = r["figures"]
+            lines.append(f"| {group} | {how} | – | {fmt(f['region']['p50_us'])} vs "
+                         f"{fmt(f['unit']['p50_us'])} | {fmt(f['region']['p99_us'])} vs "
+                         f"{fmt(f['unit']['p99_us'])} | 0 | mean {f['region']['mean_us']} vs "
+                         f"{f['unit']['mean_us']} µs (in process) | | |")
+            continue
         errors = ", ".join(f"{k} {v}" for k, v in (r.get("errors") or {}).items()) or "0"
         parts = ", ".join(f"{n} {v:,.0f}" for n, v in r["cpu_us_per_call"].items() if v >= 1)
         lines.append(f"| {group} | {how} | {fmt(r['throughput'])} | {fmt(r.get('p50_us'))} | "
                      f"{fmt(r.get('p99_us'))} | {errors} | {fmt(r['cpu_us_per_call_total'])} | "
-                     f"{parts} |")
+                     f"{parts} | {fmt(r.get('redis_usec_per_call'), 1)} |")
+    for name, value in meta.get("redis_benchmark", {}).items():
+        lines.append(f"| redis-benchmark | {name} | {fmt(value)} | | | | | | |")
     return "\n".join(lines) + "\n"
 
 
@@ -469,7 +531,29 @@ def ratios(results):
           ("registry-search", "direct gRPC"))
     ratio("gateway / direct (filing)", ("complaint filing", "gateway gRPC"),
           ("complaint filing", "direct gRPC"))
+    for (g, h), r in by.items():
+        if r.get("region_over_unit") is not None:
+            out["monitoring region / unit read (mean)"] = r["region_over_unit"]
+    filing = by.get(("complaint filing", "gateway gRPC"))
+    if filing and filing.get("redis_ceiling_per_s"):
+        # The ceiling of the filing's own command mix through the gateway (the complaint's
+        # commit, the audit record, keys and limits): 1e6 / Redis µs in commands per filing.
+        out["Redis ceiling of a gateway filing's command mix (filings/s)"] = \
+            filing["redis_ceiling_per_s"]
+        out["gateway filing / that Redis ceiling"] = round(
+            filing["throughput"] / filing["redis_ceiling_per_s"], 2)
     return out
+
+
+def redis_benchmark(system, args):
+    """Raw Redis figures on this machine for scale (redis-benchmark, pipelined)."""
+    out = subprocess.run(["redis-benchmark", "-p", str(system.ports["redis"]), "-q", "-n",
+                          "200000", "-P", "16", "-c", "8", "-t", "set,get,incr,xadd"],
+                         capture_output=True, text=True).stdout
+    figures = {}
+    for m in re.finditer(r"^([A-Z]+)[^:]*:\s*([\d.]+) requests per second", out, re.M):
+        figures[f"{m.group(1)} (pipelined 16)"] = float(m.group(2))
+    return figures
 
 
 def main():
@@ -483,7 +567,11 @@ def main():
     ap.add_argument("--services", type=int, default=0,
                     help="synthetic services with adopted standards to add to the demo data")
     ap.add_argument("--only", action="append",
-                    help="registry-get, registry-search or filing (repeatable)")
+                    help="registry-get, registry-search, filing or monitoring (repeatable)")
+    ap.add_argument("--monitoring_units", type=int, default=10000)
+    ap.add_argument("--monitoring_responses", type=int, default=1000000,
+                    help="survey responses the monitoring read runs over (loading takes about "
+                         "15 minutes at the default)")
     ap.add_argument("--gateway_flag", action="append",
                     help="an extra flag for simpul-gateway, e.g. --gateway_flag=--access_log=false")
     ap.add_argument("--out", default=os.path.join(ROOT, "var/bench/latest"))
@@ -499,13 +587,14 @@ def main():
         log("loading data")
         system.load()
         results = scenarios(system, args)
+        raw = redis_benchmark(system, args)
     finally:
         system.down()
     meta = {"machine": platform.node() + " " + platform.processor(),
             "cores": os.cpu_count(), "duration": args.duration, "warmup": args.warmup,
             "connections": args.connections, "inflight": args.inflight,
             "data": f"demo registry + {args.services} synthetic services",
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "redis_benchmark": raw}
     table = markdown(results, meta)
     r = ratios(results)
     table += "\n" + "\n".join(f"- {k}: **{v}**" for k, v in r.items()) + "\n"
