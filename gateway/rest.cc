@@ -1403,12 +1403,21 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
   if (cacheable) {
     cache_generation = cache->generation();
     cache_key = ReadCache::Key(route.full_method, info.principal, bytes);
+    // The JSON rendering is kept too, under its own key: a hit costs no transcoding.
+    const std::string json_key = absl::StrCat("json|", cache_key);
+    if (std::optional<std::string> json = cache->Get(json_key)) {
+      return PostResponse(200, *std::move(json), {});
+    }
     if (std::optional<std::string> hit = cache->Get(cache_key)) {
       const google::protobuf::Message* prototype =
           google::protobuf::MessageFactory::generated_factory()->GetPrototype(
               route.method->output_type());
       std::unique_ptr<google::protobuf::Message> response(prototype->New());
-      if (response->ParseFromString(*hit)) return PostResponse(200, MessageJson(*response), {});
+      if (response->ParseFromString(*hit)) {
+        std::string rendered = MessageJson(*response);
+        cache->Put(json_key, rendered, cache_generation);
+        return PostResponse(200, std::move(rendered), {});
+      }
     }
   }
 
@@ -1438,7 +1447,10 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
           std::string response_bytes = BufferBytes(call->response);
           if (response->ParseFromString(response_bytes)) {
             json = MessageJson(*response);
-            if (cacheable) cache->Put(cache_key, std::move(response_bytes), cache_generation);
+            if (cacheable) {
+              cache->Put(cache_key, std::move(response_bytes), cache_generation);
+              cache->Put(absl::StrCat("json|", cache_key), *json, cache_generation);
+            }
           } else {
             status =
                 grpc::Status(grpc::StatusCode::INTERNAL, "the backend's response is malformed");
