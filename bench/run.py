@@ -102,9 +102,11 @@ class System:
 
     def up(self):
         b = self.build
-        for name in ("redis", "registry", "complaints", "monitoring", "gateway", "rest", "nginx"):
+        for name in ("redis", "registry", "complaints", "monitoring", "gateway", "rest", "nginx",
+                     "gateway-nocache"):
             self.ports[name] = free_port()
-        admin = {n: free_port() for n in ("registry", "complaints", "monitoring", "gateway")}
+        admin = {n: free_port() for n in ("registry", "complaints", "monitoring", "gateway",
+                                          "gateway-nocache")}
         self.start("redis", ["redis-server", os.path.join(ROOT, "deploy/redis.conf"),
                              "--daemonize", "no", "--port", str(self.ports["redis"]),
                              "--dir", self.work, "--logfile", ""])
@@ -141,6 +143,18 @@ class System:
                                f"--rate_limits={unlimited}"] + common + self.gateway_flags)
         if not wait_port(self.ports["gateway"]) or not wait_port(self.ports["rest"]):
             raise SystemExit(f"simpul-gateway did not start; see {self.work}/gateway.log")
+        # The same gateway without its read cache: the cost of the proxy path itself.
+        self.start("gateway-nocache", [f"{b}/gateway/simpul-gateway",
+                                       f"--listen=127.0.0.1:{self.ports['gateway-nocache']}",
+                                       f"--admin_listen=127.0.0.1:{admin['gateway-nocache']}",
+                                       "--rest_listen=", "--read_cache=false",
+                                       f"--registry_addr={reg}",
+                                       f"--complaints_addr=127.0.0.1:{self.ports['complaints']}",
+                                       f"--monitoring_addr=127.0.0.1:{self.ports['monitoring']}",
+                                       f"--policy_file={ROOT}/deploy/policy.json",
+                                       f"--rate_limits={unlimited}"] + common + self.gateway_flags)
+        if not wait_port(self.ports["gateway-nocache"]):
+            raise SystemExit(f"simpul-gateway did not start; see {self.work}/gateway-nocache.log")
         conf = os.path.join(self.work, "nginx.conf")
         with open(conf, "w") as f:
             f.write(f"""
@@ -389,7 +403,8 @@ def scenarios(system, args):
            {"service_id": "akta-kelahiran-padang-pariaman"})
     search = ("/simpul.registry.v1.Registry/SearchStandards",
               {"keyword": "akta", "page": {"page_size": 10}})
-    reg_procs = ["registry", "redis", "gateway", "nginx"]
+    reg_procs = ["registry", "redis", "gateway", "nginx", "gateway-nocache"]
+    nocache = f"127.0.0.1:{p['gateway-nocache']}"
     filing = {"report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_SMS",
               "service_id": "ktp-el-padang-pariaman",
               "title": "Antrean panjang",
@@ -407,6 +422,9 @@ def scenarios(system, args):
                     loadgen(system, args, "get-direct", direct_reg, *get, reg_procs)))
         out.append(("registry-get", "gateway gRPC",
                     loadgen(system, args, "get-gateway", gateway, *get, reg_procs,
+                            metadata=[key_md])))
+        out.append(("registry-get", "gateway gRPC, read cache off",
+                    loadgen(system, args, "get-gateway-nocache", nocache, *get, reg_procs,
                             metadata=[key_md])))
         out.append(("registry-get", "nginx grpc_pass",
                     loadgen(system, args, "get-nginx", nginx, *get, reg_procs)))
@@ -427,6 +445,9 @@ def scenarios(system, args):
                     loadgen(system, args, "search-direct", direct_reg, *search, reg_procs)))
         out.append(("registry-search", "gateway gRPC",
                     loadgen(system, args, "search-gateway", gateway, *search, reg_procs,
+                            metadata=[key_md])))
+        out.append(("registry-search", "gateway gRPC, read cache off",
+                    loadgen(system, args, "search-gateway-nocache", nocache, *search, reg_procs,
                             metadata=[key_md])))
         out.append(("registry-search", "nginx grpc_pass",
                     loadgen(system, args, "search-nginx", nginx, *search, reg_procs)))
@@ -520,6 +541,10 @@ def ratios(results):
           ("registry-get", "nginx grpc_pass"))
     ratio("gateway / direct (registry get)", ("registry-get", "gateway gRPC"),
           ("registry-get", "direct gRPC"))
+    ratio("gateway, cache off / nginx (registry get)",
+          ("registry-get", "gateway gRPC, read cache off"), ("registry-get", "nginx grpc_pass"))
+    ratio("gateway, cache off / direct (registry get)",
+          ("registry-get", "gateway gRPC, read cache off"), ("registry-get", "direct gRPC"))
     ratio("gateway p99 / direct p99 at half peak",
           ("registry-get @ half peak", "gateway gRPC"),
           ("registry-get @ half peak", "direct gRPC"), key="p99_us")

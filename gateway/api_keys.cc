@@ -410,6 +410,32 @@ absl::StatusOr<Principal> ApiKeyStore::Check(const CachedKey& key, std::string_v
   return key.principal;
 }
 
+std::optional<absl::StatusOr<Principal>> ApiKeyStore::VerifyCached(std::string_view token) {
+  if (options_.cache_ttl <= absl::ZeroDuration()) return std::nullopt;
+  std::optional<ParsedToken> parsed = ParseToken(token);
+  if (!parsed) return absl::StatusOr<Principal>(InvalidKey());
+  const absl::Time now = Now();
+  std::shared_ptr<const CachedKey> cached;
+  {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    auto it = known_.find(AbslView(parsed->id));
+    if (it != known_.end() && now < it->second.expires) {
+      cached = it->second.key;
+    } else {
+      auto u = unknown_.find(AbslView(parsed->id));
+      if (u == unknown_.end() || now >= u->second) return std::nullopt;
+    }
+  }
+  cache_hits_.fetch_add(1, std::memory_order_relaxed);
+  if (cached == nullptr) return absl::StatusOr<Principal>(InvalidKey());
+  const std::string hash = Sha256(parsed->secret);
+  OPENSSL_cleanse(parsed->secret.data(), parsed->secret.size());
+  if (hash.empty()) {
+    return absl::StatusOr<Principal>(absl::InternalError("SHA-256 (OpenSSL EVP_Digest) failed"));
+  }
+  return Check(*cached, parsed->id, hash);
+}
+
 absl::StatusOr<Principal> ApiKeyStore::Verify(std::string_view token) {
   std::optional<ParsedToken> parsed = ParseToken(token);
   if (!parsed) return InvalidKey();

@@ -119,6 +119,9 @@ class ApiKeyStore {
   // UNAVAILABLE when Redis cannot be read and the key is not cached. Answers from the cache
   // for up to cache_ttl after a Redis read (unknown ids for up to negative_cache_ttl).
   absl::StatusOr<common::v1::Principal> Verify(std::string_view token);
+  // VerifyCached is Verify when it can answer without Redis (a malformed token, or an id in
+  // the caches), nullopt when it would have to read Redis.
+  std::optional<absl::StatusOr<common::v1::Principal>> VerifyCached(std::string_view token);
 
   // Get returns a key (revoked or not). INVALID_ARGUMENT naming "id" for a malformed id,
   // NOT_FOUND for an unknown one.

@@ -228,6 +228,9 @@ int main(int argc, char** argv) {
         basics->signer.get(), read_cache.get());
     options.read_cache = read_cache.get();
   }
+  options.authenticate_cached = [store = api_keys->get()](std::string_view token) {
+    return store->VerifyCached(token);
+  };
   options.rate_limiter = limiter->get();
   options.rate_limits = &*limits;
   options.audit = audit->get();

@@ -188,8 +188,17 @@ class GrpcProxy::Call {
   Call(GrpcProxy* proxy, grpc::GenericCallbackServerContext* ctx)
       : proxy_(proxy), ctx_(ctx), server_(this), client_(this) {}
 
-  // Start runs the gate (on the executor when there is one) and then starts the call.
+  // Start runs the gate (at once when it need not wait for Redis, else on the executor when
+  // there is one) and then starts the call.
   grpc::ServerGenericBidiReactor* Start() {
+    if (proxy_->options_.executor != nullptr) {
+      if (std::optional<absl::Status> admitted =
+              proxy_->TryAdmit(ctx_->method(), ctx_->peer(), ctx_->client_metadata(), &info_,
+                               ClientCertificatePem(*ctx_))) {
+        Admitted(*admitted);
+        return &server_;
+      }
+    }
     if (proxy_->options_.executor == nullptr ||
         !proxy_->options_.executor->Submit([this] { Gate(); })) {
       Gate();
@@ -199,8 +208,12 @@ class GrpcProxy::Call {
 
  private:
   void Gate() {
-    const absl::Status admitted = proxy_->Admit(
-        ctx_->method(), ctx_->peer(), ctx_->client_metadata(), &info_, ClientCertificatePem(*ctx_));
+    Admitted(proxy_->Admit(ctx_->method(), ctx_->peer(), ctx_->client_metadata(), &info_,
+                           ClientCertificatePem(*ctx_)));
+  }
+
+  // Admitted goes on with the gate's answer: a refusal, or the backend call.
+  void Admitted(const absl::Status& admitted) {
     ctx_->AddInitialMetadata(kRequestIdKey, info_.request_id);
     if (!admitted.ok()) {
       sides_.store(1);  // no backend call: only the server side remains
@@ -533,6 +546,25 @@ grpc::GenericStub* GrpcProxy::StubFor(std::string_view method) const {
 absl::Status GrpcProxy::Admit(std::string_view method, std::string_view peer,
                               const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
                               CallInfo* info, std::string_view client_cert_pem) {
+  bool would_block = false;
+  return AdmitImpl(method, peer, metadata, info, client_cert_pem, /*may_wait=*/true, &would_block);
+}
+
+std::optional<absl::Status> GrpcProxy::TryAdmit(
+    std::string_view method, std::string_view peer,
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, CallInfo* info,
+    std::string_view client_cert_pem) {
+  bool would_block = false;
+  absl::Status admitted = AdmitImpl(method, peer, metadata, info, client_cert_pem,
+                                    /*may_wait=*/false, &would_block);
+  if (would_block) return std::nullopt;
+  return admitted;
+}
+
+absl::Status GrpcProxy::AdmitImpl(std::string_view method, std::string_view peer,
+                                  const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                  CallInfo* info, std::string_view client_cert_pem, bool may_wait,
+                                  bool* would_block) {
   std::optional<std::string_view> given = Header(metadata, kRequestIdKey);
   info->request_id = given && ValidRequestId(*given) ? std::string(*given) : NewRequestId();
   info->method = std::string(method);
@@ -559,7 +591,16 @@ absl::Status GrpcProxy::Admit(std::string_view method, std::string_view peer,
     token = Header(metadata, kApiKeyKey);
   }
   if (authenticated.ok() && token) {
-    absl::StatusOr<common::v1::Principal> principal = authenticate_(*token);
+    std::optional<absl::StatusOr<common::v1::Principal>> cached;
+    if (!may_wait) {
+      if (options_.authenticate_cached) cached = options_.authenticate_cached(*token);
+      if (!cached) {
+        *would_block = true;
+        return absl::UnavailableError("authentication would wait");
+      }
+    }
+    absl::StatusOr<common::v1::Principal> principal =
+        cached ? *std::move(cached) : authenticate_(*token);
     if (principal.ok()) {
       info->principal = *std::move(principal);
     } else {
@@ -578,8 +619,16 @@ absl::Status GrpcProxy::Admit(std::string_view method, std::string_view peer,
   if (options_.rate_limiter != nullptr && options_.rate_limits != nullptr) {
     const Identity identity{info->principal};
     const Limit& limit = options_.rate_limits->ForIdentity(identity);
-    const Decision decision =
-        options_.rate_limiter->Check(BucketKeyFor(identity, info->peer), limit);
+    const std::string bucket = BucketKeyFor(identity, info->peer);
+    std::optional<Decision> local;
+    if (!may_wait) {
+      local = options_.rate_limiter->CheckLocal(bucket, limit);
+      if (!local) {
+        *would_block = true;
+        return absl::UnavailableError("the rate limit check would wait");
+      }
+    }
+    const Decision decision = local ? *local : options_.rate_limiter->Check(bucket, limit);
     if (!decision.allowed) {
       const int64_t seconds = RetryAfterSeconds(decision.retry_after);
       absl::Status refused = absl::ResourceExhaustedError(absl::StrCat(

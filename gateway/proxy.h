@@ -92,6 +92,11 @@ struct ProxyOptions {
   const ClientCertificates* client_certificates = nullptr;
   // Audit trail; none when null. Not owned.
   AuditTrail* audit = nullptr;
+  // Authentication that never waits (e.g. ApiKeyStore::VerifyCached): nullopt when it would
+  // have to. With it, and rate limits decided locally (leases, cached denials), the gate of
+  // most calls runs at once on the gRPC thread instead of waiting for a worker.
+  std::function<std::optional<absl::StatusOr<common::v1::Principal>>(std::string_view token)>
+      authenticate_cached;
   // Cache of registry reads (gateway/read_cache.h); none when null. Not owned.
   ReadCache* read_cache = nullptr;
   // Where the gate runs (it may wait for Redis: API keys not cached, rate limits), so that
@@ -120,6 +125,12 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   absl::Status Admit(std::string_view method, std::string_view peer,
                      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
                      CallInfo* info, std::string_view client_cert_pem = "");
+  // TryAdmit is Admit when it can decide without waiting for Redis (see
+  // ProxyOptions::authenticate_cached), nullopt otherwise (then nothing was spent).
+  std::optional<absl::Status> TryAdmit(
+      std::string_view method, std::string_view peer,
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, CallInfo* info,
+      std::string_view client_cert_pem = "");
 
   // Audit writes the record of one ended call (on the executor when there is one). Callers
   // pass every mutating call and every call refused as UNAUTHENTICATED or PERMISSION_DENIED;
@@ -136,6 +147,11 @@ class GrpcProxy final : public grpc::CallbackGenericService {
 
  private:
   class Call;
+  // AdmitImpl is Admit; with !may_wait it sets *would_block instead of waiting for Redis.
+  absl::Status AdmitImpl(std::string_view method, std::string_view peer,
+                         const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                         CallInfo* info, std::string_view client_cert_pem, bool may_wait,
+                         bool* would_block);
   // StubFor returns the stub of the backend serving `method`, or nullptr.
   grpc::GenericStub* StubFor(std::string_view method) const;
 

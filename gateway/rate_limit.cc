@@ -402,7 +402,7 @@ std::string RateLimiter::RedisKey(std::string_view bucket_key) const {
   return absl::StrCat(options_.key_prefix, AbslView(bucket_key));
 }
 
-Decision RateLimiter::Check(std::string_view bucket_key, const Limit& limit) {
+std::optional<Decision> RateLimiter::CheckLocal(std::string_view bucket_key, const Limit& limit) {
   if (!limit.valid()) return Denied(absl::Seconds(1), Decision::Source::kRedis);
   const absl::Time now = clock_->Now();
   if (options_.cache_denials) {
@@ -415,13 +415,19 @@ Decision RateLimiter::Check(std::string_view bucket_key, const Limit& limit) {
   if (absl::ToUnixNanos(now) < hold_until_ns_.load(std::memory_order_relaxed)) {
     return Fallback(bucket_key, limit, now, absl::OkStatus());  // held: Redis was unreachable
   }
-  const int64_t lease = LeaseSize(limit);
-  if (lease > 1 && TakeLeased(bucket_key, limit, now)) {
+  if (LeaseSize(limit) > 1 && TakeLeased(bucket_key, limit, now)) {
     return Decision{.allowed = true,
                     .retry_after = absl::ZeroDuration(),
                     .remaining = 0,
                     .source = Decision::Source::kLease};
   }
+  return std::nullopt;
+}
+
+Decision RateLimiter::Check(std::string_view bucket_key, const Limit& limit) {
+  if (std::optional<Decision> local = CheckLocal(bucket_key, limit)) return *local;
+  const absl::Time now = clock_->Now();
+  const int64_t lease = LeaseSize(limit);
 
   absl::StatusOr<RedisReply> reply = pool_->Eval(CheckScript(), {RedisKey(bucket_key)},
                                                  {absl::StrFormat("%.17g", 1e6 / limit.per_second),

@@ -53,6 +53,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -214,6 +215,9 @@ class RateLimiter {
   // without asking Redis. Blocks for one Redis round trip at most (none for a cached denial or
   // while in fallback).
   Decision Check(std::string_view bucket_key, const Limit& limit);
+  // CheckLocal is Check when it can decide without Redis (a cached denial, a lease, the
+  // fallback hold, an invalid limit), nullopt when it would ask Redis; then nothing is spent.
+  std::optional<Decision> CheckLocal(std::string_view bucket_key, const Limit& limit);
 
   // RedisKey is the Redis key of a bucket.
   std::string RedisKey(std::string_view bucket_key) const;

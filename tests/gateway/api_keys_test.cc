@@ -378,6 +378,36 @@ TEST_F(ApiKeyStoreTest, CacheAnswersRepeatedVerifiesWithoutRedis) {
   EXPECT_EQ(store.stats().redis_lookups, 4);
 }
 
+TEST_F(ApiKeyStoreTest, VerifyCachedAnswersOnlyWithoutRedis) {
+  auto issuer = NewStore();
+  const IssuedApiKey issued = MustIssue(*issuer, MakePrincipal(common::v1::ROLE_DASHBOARD));
+  auto store = NewStore();  // another gateway: nothing cached yet
+  EXPECT_FALSE(store->VerifyCached(issued.token).has_value());
+  EXPECT_EQ(store->stats().redis_lookups, 0);
+  // A malformed token needs no Redis to be refused.
+  auto malformed = store->VerifyCached("not-a-key");
+  ASSERT_TRUE(malformed.has_value());
+  EXPECT_EQ(malformed->status().code(), absl::StatusCode::kUnauthenticated);
+  ASSERT_TRUE(store->Verify(issued.token).ok());  // reads Redis, caches
+  auto cached = store->VerifyCached(issued.token);
+  ASSERT_TRUE(cached.has_value());
+  ASSERT_TRUE(cached->ok()) << cached->status();
+  EXPECT_EQ((*cached)->role(), common::v1::ROLE_DASHBOARD);
+  std::string wrong = issued.token;
+  wrong[20] = wrong[20] == 'A' ? 'B' : 'A';
+  auto refused = store->VerifyCached(wrong);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(store->stats().redis_lookups, 1);
+  // Past the cache's lifetime it would need Redis again.
+  clock_.Advance(absl::Seconds(6));
+  EXPECT_FALSE(store->VerifyCached(issued.token).has_value());
+  // Without a cache it never answers.
+  auto uncached = NewStore(absl::ZeroDuration());
+  ASSERT_TRUE(uncached->Verify(issued.token).ok());
+  EXPECT_FALSE(uncached->VerifyCached(issued.token).has_value());
+}
+
 TEST_F(ApiKeyStoreTest, CachesAreBounded) {
   ApiKeyStore::Options options;
   options.clock = &clock_;

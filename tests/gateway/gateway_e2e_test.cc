@@ -1129,9 +1129,9 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   server->GetHealthCheckService()->SetServingStatus("simpul.registry.v1.Registry", true);
   int port = 0;
   // Without the read cache: its watch of the change feed would be one more call here.
-  auto gateway = e.StartGateway("gateway-capture", &port, e.redis_->port(),
-                                {absl::StrCat("--registry_addr=127.0.0.1:", backend_port),
-                                 "--read_cache=false"});
+  auto gateway = e.StartGateway(
+      "gateway-capture", &port, e.redis_->port(),
+      {absl::StrCat("--registry_addr=127.0.0.1:", backend_port), "--read_cache=false"});
   ASSERT_NE(gateway, nullptr);
   auto stub = rv1::Registry::NewStub(e.Channel(port));
 

@@ -679,6 +679,22 @@ TEST_F(RateLimiterTest, FastBucketsAreLeasedInBatchesWithinTheBudget) {
   EXPECT_LE(ok.load(), 400 + static_cast<int>(200 * seconds) + 1);
   EXPECT_GE(ok.load(), 400 - 2 * 2) << "at most one unspent lease per replica is lost";
 
+  // CheckLocal decides only what needs no round trip: a lease, a cached denial.
+  EXPECT_FALSE(a->CheckLocal("sub:key:fresh", fast).has_value());
+  EXPECT_TRUE(a->Check("sub:key:fresh", fast).allowed);
+  std::optional<Decision> local = a->CheckLocal("sub:key:fresh", fast);
+  ASSERT_TRUE(local.has_value());
+  EXPECT_EQ(local->source, Decision::Source::kLease);
+  const Limit slow{1.0 / 3600, 1};
+  EXPECT_FALSE(a->CheckLocal("sub:key:slow", slow).has_value());
+  EXPECT_TRUE(a->Check("sub:key:slow", slow).allowed);
+  EXPECT_FALSE(a->CheckLocal("sub:key:slow", slow).has_value()) << "no lease for slow buckets";
+  EXPECT_FALSE(a->Check("sub:key:slow", slow).allowed);
+  local = a->CheckLocal("sub:key:slow", slow);
+  ASSERT_TRUE(local.has_value());
+  EXPECT_FALSE(local->allowed);
+  EXPECT_EQ(local->source, Decision::Source::kCachedDenial);
+
   // A lease is forgotten after lease_time: what is left of it is not spent later.
   RateLimiter::Options long_lease;
   long_lease.lease_time = absl::Milliseconds(50);
