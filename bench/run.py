@@ -451,6 +451,10 @@ def scenarios(system, args):
                             metadata=[key_md])))
         out.append(("registry-search", "nginx grpc_pass",
                     loadgen(system, args, "search-nginx", nginx, *search, reg_procs)))
+        out.append(("registry-search", "gateway REST (wrk)",
+                    wrk(system, args, "search-rest",
+                        f"{rest}/v1/standards?keyword=akta&page.page_size=10", reg_procs,
+                        headers=[f"Authorization: Bearer {dash_key}"])))
     if want("filing"):
         out.append(("complaint filing", "direct gRPC",
                     loadgen(system, args, "file-direct", direct_cmp,
@@ -554,6 +558,8 @@ def ratios(results):
           ("registry-search", "nginx grpc_pass"))
     ratio("gateway / direct (search)", ("registry-search", "gateway gRPC"),
           ("registry-search", "direct gRPC"))
+    ratio("REST / gRPC through the gateway (search)", ("registry-search", "gateway REST (wrk)"),
+          ("registry-search", "gateway gRPC"))
     ratio("gateway / direct (filing)", ("complaint filing", "gateway gRPC"),
           ("complaint filing", "direct gRPC"))
     for (g, h), r in by.items():
