@@ -13,7 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/status.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/delimited_message_util.h"
 
 namespace simpul::complaints {
 namespace {
@@ -21,19 +23,22 @@ namespace {
 // kCommitLua commits one case write:
 //   KEYS = [record, history, due, events, removed index keys (nrem), added index keys (nadd),
 //           idempotency key (only with a claim)]
-//   ARGV = [expected revision ("0": filing), new revision, serialized record, serialized
-//           history entry, serialized event, id, index score, due score ("": not queued),
-//           stream max len ("0": unbounded), nrem, nadd, claim ("1"/"0"), serialized
-//           idempotency record, idempotency TTL in ms]
+//   ARGV = [expected revision ("0": filing), new record value ("<revision>:<record>"),
+//           length-delimited history entry, serialized event, id, index score, due score ("":
+//           not queued), stream max len ("0": unbounded), nrem, nadd, claim ("1"/"0"),
+//           serialized idempotency record, idempotency TTL in ms]
 // Returns {1, event stream id} after writing, or without writing anything {0, current revision}
 // on a conflict or {2, stored idempotency record} on a replay.
 // Redis does not roll a script back when a command fails halfway, so every check (key types
 // included) comes before the first write.
+// After the XADD, events every consumer group has acknowledged are trimmed (XTRIM MINID ~ at
+// the oldest entry some group still needs: its oldest pending entry, else its last delivered
+// one); with no group, nothing is trimmed that way.
 constexpr char kCommitLua[] = R"lua(
-local nrem, nadd = tonumber(ARGV[10]), tonumber(ARGV[11])
-local claim = ARGV[12] == '1'
+local nrem, nadd = tonumber(ARGV[9]), tonumber(ARGV[10])
+local claim = ARGV[11] == '1'
 local idem = KEYS[5 + nrem + nadd]
-local checks = {{KEYS[1], 'hash'}, {KEYS[2], 'list'}, {KEYS[3], 'zset'}, {KEYS[4], 'stream'}}
+local checks = {{KEYS[1], 'string'}, {KEYS[2], 'string'}, {KEYS[3], 'zset'}, {KEYS[4], 'stream'}}
 for i = 5, 4 + nrem + nadd do checks[#checks + 1] = {KEYS[i], 'zset'} end
 if claim then checks[#checks + 1] = {idem, 'string'} end
 for _, c in ipairs(checks) do
@@ -42,35 +47,62 @@ for _, c in ipairs(checks) do
     return redis.error_reply('WRONGTYPE key ' .. c[1] .. ' holds a ' .. t .. ', not a ' .. c[2])
   end
 end
+local function revision(value)
+  if not value then return '0' end
+  return string.match(value, '^(%d+):') or 'malformed'
+end
 if ARGV[1] == '0' then
   if claim then
     local stored = redis.call('GET', idem)
     if stored then return {2, stored} end
   end
-  if redis.call('EXISTS', KEYS[1]) == 1 then
-    return {0, redis.call('HGET', KEYS[1], 'r') or '0'}
-  end
+  local existing = redis.call('GET', KEYS[1])
+  if existing then return {0, revision(existing)} end
 else
-  local current = redis.call('HGET', KEYS[1], 'r') or '0'
+  local current = revision(redis.call('GET', KEYS[1]))
   if current ~= ARGV[1] then return {0, current} end
 end
-local id = ARGV[6]
-redis.call('HSET', KEYS[1], 'r', ARGV[2], 'd', ARGV[3])
-redis.call('RPUSH', KEYS[2], ARGV[4])
+local id = ARGV[5]
+redis.call('SET', KEYS[1], ARGV[2])
+local history = redis.call('GET', KEYS[2])
+if history then
+  redis.call('SET', KEYS[2], history .. ARGV[3])
+else
+  redis.call('SET', KEYS[2], ARGV[3])
+end
 for i = 5, 4 + nrem do redis.call('ZREM', KEYS[i], id) end
-for i = 5 + nrem, 4 + nrem + nadd do redis.call('ZADD', KEYS[i], ARGV[7], id) end
-if ARGV[8] == '' then
+for i = 5 + nrem, 4 + nrem + nadd do redis.call('ZADD', KEYS[i], ARGV[6], id) end
+if ARGV[7] == '' then
   redis.call('ZREM', KEYS[3], id)
 else
-  redis.call('ZADD', KEYS[3], ARGV[8], id)
+  redis.call('ZADD', KEYS[3], ARGV[7], id)
 end
 local event_id
-if ARGV[9] == '0' then
-  event_id = redis.call('XADD', KEYS[4], '*', 'v', '1', 'e', ARGV[5])
+if ARGV[8] == '0' then
+  event_id = redis.call('XADD', KEYS[4], '*', 'v', '1', 'e', ARGV[4])
 else
-  event_id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*', 'v', '1', 'e', ARGV[5])
+  event_id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'v', '1', 'e', ARGV[4])
 end
-if claim then redis.call('SET', idem, ARGV[13], 'PX', ARGV[14]) end
+local function older(a, b)
+  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
+  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
+  ams, bms = tonumber(ams), tonumber(bms)
+  if ams ~= bms then return ams < bms end
+  return tonumber(aseq) < tonumber(bseq)
+end
+local keep
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[4])) do
+  local name, needed
+  for i = 1, #group, 2 do
+    if group[i] == 'name' then name = group[i + 1] end
+    if group[i] == 'last-delivered-id' then needed = group[i + 1] end
+  end
+  local pending = redis.call('XPENDING', KEYS[4], name)
+  if pending[1] > 0 and older(pending[2], needed) then needed = pending[2] end
+  if not keep or older(needed, keep) then keep = needed end
+end
+if keep then redis.call('XTRIM', KEYS[4], 'MINID', '~', keep) end
+if claim then redis.call('SET', idem, ARGV[12], 'PX', ARGV[13]) end
 return {1, event_id}
 )lua";
 
@@ -116,15 +148,15 @@ return {exhausted, out}
 
 // kFetchLua reads the records of index entries in one atomic step:
 //   KEYS = [index, record key per entry]; ARGV = [id, score, id, score, ...]
-// Returns per entry the serialized record, or nil when the id is no longer in the index at
-// that score or the record is gone.
+// Returns per entry the stored record value ("<revision>:<record>"), or nil when the id is no
+// longer in the index at that score or the record is gone.
 constexpr char kFetchLua[] = R"lua(
 local out = {}
 for i = 2, #KEYS do
   local id, score = ARGV[2 * i - 3], ARGV[2 * i - 2]
   local s = redis.call('ZSCORE', KEYS[1], id)
   if s and tonumber(s) == tonumber(score) then
-    out[i - 1] = redis.call('HGET', KEYS[i], 'd')
+    out[i - 1] = redis.call('GET', KEYS[i])
   else
     out[i - 1] = false
   end
@@ -157,6 +189,33 @@ absl::StatusOr<T> ParseStored(const std::string& key, const std::string& bytes,
                                             AbslView(where), " at key ", key, " cannot be parsed"));
   }
   return message;
+}
+
+// RecordValue is what the record key holds: the revision in decimal, ':', the serialized
+// record. The commit script reads the revision without parsing the record.
+std::string RecordValue(const v1::ComplaintRecord& record) {
+  return absl::StrCat(record.complaint().revision(), ":", record.SerializeAsString());
+}
+
+// ParseRecordValue parses a stored record value; INTERNAL naming the key when it is malformed.
+absl::StatusOr<v1::ComplaintRecord> ParseRecordValue(const std::string& key,
+                                                     const std::string& value) {
+  const size_t colon = value.find(':');
+  int64_t revision = 0;
+  if (colon == std::string::npos || colon > 20 ||
+      !absl::SimpleAtoi(absl::string_view(value).substr(0, colon), &revision)) {
+    return absl::InternalError(absl::StrCat("stored record at key ", key, " has no revision"));
+  }
+  return ParseStored<v1::ComplaintRecord>(key, value.substr(colon + 1));
+}
+
+// Delimited frames one history entry for the history string: its size as a varint, then its
+// bytes (the framing of protobuf's delimited streams).
+std::string Delimited(const v1::HistoryEntry& entry) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::util::SerializeDelimitedToZeroCopyStream(entry, &stream);
+  return out;
 }
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
@@ -261,9 +320,8 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   }
   std::vector<std::string> args = {
       absl::StrCat(expected),
-      absl::StrCat(after.revision()),
-      write.after.SerializeAsString(),
-      write.entry.SerializeAsString(),
+      RecordValue(write.after),
+      Delimited(write.entry),
       write.event.SerializeAsString(),
       id,
       absl::StrCat(IndexScore(after)),
@@ -312,27 +370,32 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
 
 absl::StatusOr<std::optional<v1::ComplaintRecord>> RedisComplaintStore::Get(std::string_view id) {
   const std::string key = RecordKey(id);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HGET", key, "d"}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGET ", key)));
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", key}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
   if (reply.is_nil()) return std::optional<v1::ComplaintRecord>();
   std::optional<std::string> bytes = ReplyString(reply);
-  if (!bytes) return MalformedReply(absl::StrCat("HGET ", key));
-  ASSIGN_OR_RETURN(v1::ComplaintRecord record, ParseStored<v1::ComplaintRecord>(key, *bytes));
+  if (!bytes) return MalformedReply(absl::StrCat("GET ", key));
+  ASSIGN_OR_RETURN(v1::ComplaintRecord record, ParseRecordValue(key, *bytes));
   return std::optional<v1::ComplaintRecord>(std::move(record));
 }
 
 absl::StatusOr<std::vector<v1::HistoryEntry>> RedisComplaintStore::History(std::string_view id) {
   const std::string key = HistoryKey(id);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"LRANGE", key, "0", "-1"}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("LRANGE ", key)));
-  if (reply.type != RedisReply::Type::kArray) return MalformedReply(absl::StrCat("LRANGE ", key));
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", key}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
   std::vector<v1::HistoryEntry> entries;
-  entries.reserve(reply.elements.size());
-  for (size_t i = 0; i < reply.elements.size(); ++i) {
-    std::optional<std::string> bytes = ReplyString(reply.elements[i]);
-    if (!bytes) return MalformedReply(absl::StrCat("LRANGE ", key));
-    ASSIGN_OR_RETURN(v1::HistoryEntry entry,
-                     ParseStored<v1::HistoryEntry>(key, *bytes, absl::StrCat(" #", i)));
+  if (reply.is_nil()) return entries;
+  std::optional<std::string> bytes = ReplyString(reply);
+  if (!bytes) return MalformedReply(absl::StrCat("GET ", key));
+  google::protobuf::io::ArrayInputStream stream(bytes->data(), static_cast<int>(bytes->size()));
+  while (stream.ByteCount() < static_cast<int64_t>(bytes->size())) {
+    v1::HistoryEntry entry;
+    bool clean_eof = false;
+    if (!google::protobuf::util::ParseDelimitedFromZeroCopyStream(&entry, &stream, &clean_eof)) {
+      return absl::InternalError(absl::StrCat("stored ", v1::HistoryEntry::descriptor()->full_name(),
+                                              " #", entries.size(), " at key ", key,
+                                              " cannot be parsed"));
+    }
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -404,7 +467,7 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
     if (element.is_nil()) continue;
     std::optional<std::string> bytes = ReplyString(element);
     if (!bytes) return MalformedReply("complaint fetch script");
-    ASSIGN_OR_RETURN(records[i], ParseStored<v1::ComplaintRecord>(keys[i + 1], *bytes));
+    ASSIGN_OR_RETURN(records[i], ParseRecordValue(keys[i + 1], *bytes));
     if (records[i]->complaint().id() != found[i].id) {
       return absl::InternalError(
           absl::StrCat("stored record at key ", keys[i + 1], " holds another case"));

@@ -10,8 +10,11 @@
 // multi-key script stays valid on Redis Cluster. Scripts touch only keys passed in KEYS.
 // <id> is a complaint id (tracking code), <index> an index name of store.h (IndexesOf).
 //
-//   P c:<id>         hash {r: decimal revision, d: serialized v1.ComplaintRecord}
-//   P h:<id>         list of serialized v1.HistoryEntry, oldest first (RPUSH)
+//   P c:<id>         string "<revision>:<serialized v1.ComplaintRecord>", the revision in
+//                    decimal so the commit script checks it without parsing the record
+//   P h:<id>         string: the v1.HistoryEntry messages, oldest first, each preceded by its
+//                    size as a varint (protobuf's delimited framing); a commit rewrites it
+//                    with the new entry appended
 //   P ix:<index>     sorted set, member = id, score = complaint.file_time in Unix milliseconds
 //                    (rounded down); members sharing a score are ordered bytewise by id, so an
 //                    index is ordered by (filing time, id) as Scan requires
@@ -21,7 +24,18 @@
 //                    string with a PX TTL: serialized v1.IdempotencyRecord; <n> is the length
 //                    of <channel> in bytes, so a channel or key containing ':' cannot collide
 //   P events         stream (EventStreamKey()); entries {v: "1" (payload version),
-//                    e: serialized v1.ComplaintEvent}, trimmed with MAXLEN ~ stream_max_len
+//                    e: serialized v1.ComplaintEvent}. Every commit trims the events that
+//                    every consumer group has acknowledged (XTRIM MINID ~ at the oldest entry
+//                    some group has pending or not yet delivered; nothing while the stream has
+//                    no group), and caps the stream with MAXLEN ~ stream_max_len whatever was
+//                    consumed. So a group sees every event published after it was created and
+//                    every older event no group had acknowledged yet.
+//
+// The record and the history are plain strings rather than a hash and a list: a hash whose
+// value exceeds hash-max-listpack-value (64 bytes) is a hash table, and a list is a quicklist,
+// both with a hundred bytes or more of bookkeeping per case (complaint_memory_bench). Data
+// written by the earlier layout (hash records, list histories) must be migrated: the
+// script reports a key of the old type as WRONGTYPE.
 //
 // Listings (Scan) find a page of (score, id) positions with a bounded read-only script (binary
 // search for the position after the cursor inside a run of equal scores, then one ZRANGE by

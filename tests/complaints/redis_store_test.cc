@@ -174,7 +174,9 @@ class RedisComplaintStoreTest : public ::testing::Test {
 
   long long StreamLength() { return Raw({"XLEN", absl::StrCat(kPrefix, "events")}).integer; }
   long long HistoryLength(const std::string& id) {
-    return Raw({"LLEN", absl::StrCat(kPrefix, "h:", id)}).integer;
+    absl::StatusOr<std::vector<v1::HistoryEntry>> history = store_->History(id);
+    EXPECT_TRUE(history.ok()) << history.status();
+    return history.ok() ? static_cast<long long>(history->size()) : -1;
   }
 
   std::vector<std::string> AllKeys() {
@@ -781,7 +783,7 @@ TEST_F(RedisComplaintStoreTest, CorruptValuesAreInternalNamingTheKey) {
   MustFile("SP-0800", kT0);
   const std::string record_key = absl::StrCat(kPrefix, "c:SP-0800");
   const std::string garbage = "\x07garbage";
-  Raw({"HSET", record_key, "d", garbage});
+  Raw({"SET", record_key, absl::StrCat("1:", garbage)});
   absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-0800");
   EXPECT_EQ(got.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(got.status().message(), HasSubstr(record_key));
@@ -791,7 +793,7 @@ TEST_F(RedisComplaintStoreTest, CorruptValuesAreInternalNamingTheKey) {
   EXPECT_THAT(page.status().message(), HasSubstr(record_key));
 
   const std::string history_key = absl::StrCat(kPrefix, "h:SP-0800");
-  Raw({"RPUSH", history_key, garbage});
+  Raw({"SET", history_key, garbage});
   absl::StatusOr<std::vector<v1::HistoryEntry>> history = store_->History("SP-0800");
   EXPECT_EQ(history.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(history.status().message(), HasSubstr(history_key));
@@ -841,6 +843,42 @@ TEST_F(RedisComplaintStoreTest, MalformedWritesAreInvalidArguments) {
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
   }
   EXPECT_THAT(ChangedKeys(before), IsEmpty());
+}
+
+TEST_F(RedisComplaintStoreTest, EventsAreTrimmedOnlyOnceEveryGroupAcknowledgedThem) {
+  // Trimming is approximate (whole stream nodes of up to 100 entries), so use a few hundred.
+  const std::string stream = store_->EventStreamKey();
+  MustFile("SP-2000", kT0);
+  ASSERT_EQ(Raw({"XGROUP", "CREATE", stream, "monitoring", "0"}).str, "OK");
+  ASSERT_EQ(Raw({"XGROUP", "CREATE", stream, "slow", "0"}).str, "OK");
+  for (int i = 1; i < 250; ++i) MustFile(absl::StrCat("SP-2", 1000 + i), kT0 + i);
+  auto read_group = [&](const std::string& group, int count) {
+    std::vector<std::string> ids;
+    RedisReply reply = Raw({"XREADGROUP", "GROUP", group, "c1", "COUNT", absl::StrCat(count),
+                            "STREAMS", stream, ">"});
+    for (const RedisReply& entry : reply.elements[0].elements[1].elements) {
+      ids.push_back(entry.elements[0].str);
+    }
+    return ids;
+  };
+  // "monitoring" acknowledges 150 events and holds 50 pending; "slow" has read nothing.
+  const std::vector<std::string> delivered = read_group("monitoring", 200);
+  ASSERT_EQ(delivered.size(), 200u);
+  std::vector<std::string> ack = {"XACK", stream, "monitoring"};
+  ack.insert(ack.end(), delivered.begin(), delivered.begin() + 150);
+  ASSERT_EQ(Raw(ack).integer, 150);
+  MustFile("SP-2250", kT0);
+  EXPECT_EQ(StreamLength(), 251);  // "slow" still needs every event
+
+  // Once "slow" has acknowledged everything, what "monitoring" acknowledged goes.
+  std::vector<std::string> slow_ack = {"XACK", stream, "slow"};
+  for (const std::string& id : read_group("slow", 1000)) slow_ack.push_back(id);
+  ASSERT_EQ(Raw(slow_ack).integer, 251);
+  MustFile("SP-2251", kT0);
+  EXPECT_LT(StreamLength(), 252);
+  // Every event "monitoring" has pending or not yet read is still there.
+  EXPECT_EQ(Raw({"XRANGE", stream, delivered[150], "+"}).elements.size(), 252u - 150u);
+  EXPECT_EQ(Raw({"XPENDING", stream, "monitoring"}).elements[0].integer, 50);
 }
 
 TEST_F(RedisComplaintStoreTest, KeyPrefixSeparatesStores) {

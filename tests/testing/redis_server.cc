@@ -75,13 +75,24 @@ std::string MakeTempDir(const std::string& prefix) {
 }
 
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(bool append_only) {
+  return StartImpl(append_only, "");
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithConfig(
+    const std::string& config_file) {
+  if (config_file.empty()) return absl::InvalidArgumentError("config_file is empty");
+  return StartImpl(true, config_file);
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartImpl(
+    bool append_only, const std::string& config_file) {
   absl::Status last = absl::UnavailableError("redis-server did not start");
   // Another process may take the picked port before redis-server binds it: try a few.
   for (int attempt = 0; attempt < 3; ++attempt) {
     int port = PickFreePort();
     std::string dir = MakeTempDir("simpul-redis-");
     if (port == 0 || dir.empty()) return absl::InternalError("no free port or temporary directory");
-    std::unique_ptr<RedisServer> server(new RedisServer(port, dir, append_only));
+    std::unique_ptr<RedisServer> server(new RedisServer(port, dir, append_only, config_file));
     last = server->Launch();
     if (last.ok()) return server;
   }
@@ -97,23 +108,14 @@ RedisServer::~RedisServer() {
 absl::Status RedisServer::Launch() {
   const std::string port = absl::StrCat(port_);
   const std::string logfile = absl::StrCat(dir_, "/redis.log");
-  std::vector<std::string> args = {"redis-server",
-                                   "--port",
-                                   port,
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--dir",
-                                   dir_,
-                                   "--appendonly",
-                                   append_only_ ? "yes" : "no",
-                                   "--appendfsync",
-                                   "always",
-                                   "--save",
-                                   "",
-                                   "--daemonize",
-                                   "no",
-                                   "--logfile",
-                                   logfile};
+  std::vector<std::string> args = {"redis-server"};
+  if (!config_file_.empty()) args.push_back(config_file_);
+  args.insert(args.end(), {"--port", port, "--bind", "127.0.0.1", "--dir", dir_});
+  if (config_file_.empty()) {
+    args.insert(args.end(), {"--appendonly", append_only_ ? "yes" : "no", "--appendfsync",
+                             "always", "--save", ""});
+  }
+  args.insert(args.end(), {"--daemonize", "no", "--logfile", logfile});
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

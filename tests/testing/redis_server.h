@@ -24,6 +24,11 @@ class RedisServer {
   // Start launches redis-server (from PATH) bound to 127.0.0.1 and waits until it answers
   // PING (or fails after 10 s).
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start(bool append_only = true);
+  // StartWithConfig launches redis-server with the directives of `config_file` (e.g.
+  // deploy/redis.conf, to measure under production settings: persistence, encodings); only
+  // the port, bind address, data directory, log file and foreground mode are the test's.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithConfig(
+      const std::string& config_file);
   ~RedisServer();  // kills the server and removes the data directory
 
   int port() const { return port_; }
@@ -37,12 +42,18 @@ class RedisServer {
   absl::Status Restart();
 
  private:
-  RedisServer(int port, std::string dir, bool append_only)
-      : port_(port), dir_(std::move(dir)), append_only_(append_only) {}
+  RedisServer(int port, std::string dir, bool append_only, std::string config_file)
+      : port_(port),
+        dir_(std::move(dir)),
+        append_only_(append_only),
+        config_file_(std::move(config_file)) {}
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartImpl(bool append_only,
+                                                                 const std::string& config_file);
   absl::Status Launch();
   int port_;
   std::string dir_;
   bool append_only_;
+  std::string config_file_;  // empty: the test defaults (no config file)
   pid_t pid_ = -1;
 };
 
