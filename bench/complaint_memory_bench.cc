@@ -54,16 +54,15 @@ constexpr int kUnitsPerAgency = 3;
 constexpr int kServicesPerUnit = 2;
 
 const char* const kRegencies[] = {
-    "kota-bogor",     "kota-depok",       "kota-bekasi",     "kab-bandung",   "kota-bandung",
-    "kota-cimahi",    "kab-garut",        "kab-sukabumi",    "kota-cirebon",  "kab-karawang",
-    "kota-semarang",  "kota-surakarta",   "kab-banyumas",    "kota-surabaya", "kab-sidoarjo",
-    "kota-malang",    "kab-jember",       "kota-medan",      "kab-deli",      "kota-padang",
-    "kab-agam",       "kota-palembang",   "kota-makassar",   "kab-gowa",      "kota-manado",
-    "kota-denpasar",  "kab-badung",       "kota-pontianak",  "kota-jayapura", "kota-mataram"};
+    "kota-bogor",    "kota-depok",     "kota-bekasi",    "kab-bandung",   "kota-bandung",
+    "kota-cimahi",   "kab-garut",      "kab-sukabumi",   "kota-cirebon",  "kab-karawang",
+    "kota-semarang", "kota-surakarta", "kab-banyumas",   "kota-surabaya", "kab-sidoarjo",
+    "kota-malang",   "kab-jember",     "kota-medan",     "kab-deli",      "kota-padang",
+    "kab-agam",      "kota-palembang", "kota-makassar",  "kab-gowa",      "kota-manado",
+    "kota-denpasar", "kab-badung",     "kota-pontianak", "kota-jayapura", "kota-mataram"};
 const char* const kUnitKinds[] = {"dpmptsp", "disdukcapil", "dinkes"};
-const char* const kServiceKinds[][2] = {{"pbg", "oss-rba"},
-                                        {"ktp-el", "akta-kelahiran"},
-                                        {"bpjs-kesehatan", "puskesmas"}};
+const char* const kServiceKinds[][2] = {
+    {"pbg", "oss-rba"}, {"ktp-el", "akta-kelahiran"}, {"bpjs-kesehatan", "puskesmas"}};
 
 const char* const kTitles[] = {
     "Permohonan PBG tidak diproses tiga bulan",  "Antrean KTP elektronik sangat panjang",
@@ -90,7 +89,7 @@ const char* const kRemedies[] = {"Permohonan diproses sesuai standar pelayanan",
                                  "Perbaikan segera dilakukan", ""};
 const char* const kNames[] = {"Siti Nurhaliza", "Budi Santoso", "Dewi Lestari", "Agus Salim",
                               "Rina Marlina",   "Joko Susilo",  "Putu Ayu",     "Andi Pratama"};
-const char* const kStreets[] = {"Jl. Ir. H. Juanda", "Jl. Pajajaran", "Jl. Merdeka",
+const char* const kStreets[] = {"Jl. Ir. H. Juanda", "Jl. Pajajaran",  "Jl. Merdeka",
                                 "Jl. Sudirman",      "Jl. Diponegoro", "Gg. Kenari"};
 
 std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
@@ -208,17 +207,11 @@ struct Family {
   const char* suffix_prefix;
 };
 const Family kFamilies[] = {
-    {"case record (c:<id>)", "c:"},
-    {"history (h:<id>)", "h:"},
-    {"index: all", "ix:all"},
-    {"index: by state (s:)", "ix:s:"},
-    {"index: by agency (+state) (a:)", "ix:a:"},
-    {"index: by unit (+state) (u:)", "ix:u:"},
-    {"index: public", "ix:public"},
-    {"index: unrouted", "ix:unrouted"},
-    {"deadline queue (due)", "due"},
-    {"idempotency (idem:)", "idem:"},
-    {"event stream (events)", "events"},
+    {"case: record + history (c:<id>)", "c:"},  {"index: all", "ix:all"},
+    {"index: by state (s:)", "ix:s:"},          {"index: by agency and state (a:)", "ix:a:"},
+    {"index: by unit and state (u:)", "ix:u:"}, {"index: public", "ix:public"},
+    {"index: unrouted", "ix:unrouted"},         {"deadline queue (due)", "due"},
+    {"idempotency (idem:)", "idem:"},           {"event stream (events)", "events"},
 };
 
 struct Tally {
@@ -267,6 +260,11 @@ int main(int argc, char** argv) {
   if (consumer) MustCommand(pool, {"XGROUP", "CREATE", stream, "monitoring", "0", "MKSTREAM"});
 
   const int64_t used_before = InfoField(pool, "memory", "used_memory");
+  // Parts of used_memory that are not data, for the "not in MEMORY USAGE" row.
+  const char* const kOverheads[] = {"used_memory_overhead", "mem_clients_normal", "mem_aof_buffer",
+                                    "used_memory_scripts", "mem_cluster_links"};
+  std::map<std::string, int64_t> overhead_before;
+  for (const char* field : kOverheads) overhead_before[field] = InfoField(pool, "memory", field);
   std::mt19937_64 rng(20260406);
   auto pick = [&rng](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
   int64_t received = 0, responded = 0, completed = 0, history_entries = 0;
@@ -322,8 +320,8 @@ int main(int argc, char** argv) {
     if (i % 3 == 1) {  // a third give their identity (SECRET unless they ask for PUBLIC)
       const char* name = kNames[pick(8)];
       req.mutable_complainant()->set_name(name);
-      req.mutable_complainant()->set_phone(absl::StrFormat("+62 812-%04d-%04d", pick(10000),
-                                                           pick(10000)));
+      req.mutable_complainant()->set_phone(
+          absl::StrFormat("+62 812-%04d-%04d", pick(10000), pick(10000)));
       std::string first(name);
       first = absl::AsciiStrToLower(first.substr(0, first.find(' ')));
       req.mutable_complainant()->set_email(absl::StrCat(first, pick(1000), "@example.id"));
@@ -383,6 +381,10 @@ int main(int argc, char** argv) {
   }
   const double load_s = absl::ToDoubleSeconds(absl::Now() - start);
   const int64_t used_after = InfoField(pool, "memory", "used_memory");
+  std::map<std::string, int64_t> overhead_delta;
+  for (const char* field : kOverheads) {
+    overhead_delta[field] = InfoField(pool, "memory", field) - overhead_before[field];
+  }
   const int64_t delta = used_after - used_before;
 
   // Breakdown: every key of the store, grouped by family.
@@ -420,21 +422,21 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("complaint_memory_bench: %lld complaints (%lld RECEIVED, %lld RESPONDED, %lld "
-              "COMPLETED; %.2f history entries each) filed and handled in %.1f s\n",
-              static_cast<long long>(count), static_cast<long long>(received),
-              static_cast<long long>(responded), static_cast<long long>(completed),
-              static_cast<double>(history_entries) / count, load_s);
+  std::printf(
+      "complaint_memory_bench: %lld complaints (%lld RECEIVED, %lld RESPONDED, %lld "
+      "COMPLETED; %.2f history entries each) filed and handled in %.1f s\n",
+      static_cast<long long>(count), static_cast<long long>(received),
+      static_cast<long long>(responded), static_cast<long long>(completed),
+      static_cast<double>(history_entries) / count, load_s);
   std::printf("redis-server with %s; mean FileComplaintRequest %.0f bytes\n", config.c_str(),
               static_cast<double>(request_bytes) / count);
-  std::printf("event consumer: %s\n",
-              consumer ? "a monitoring group acknowledging every 50 filings"
-                       : "none (--consumer=0: every event stays in the stream)");
+  std::printf("event consumer: %s\n", consumer
+                                          ? "a monitoring group acknowledging every 50 filings"
+                                          : "none (--consumer=0: every event stays in the stream)");
   std::printf("used_memory before %lld, after %lld, delta %lld bytes\n",
               static_cast<long long>(used_before), static_cast<long long>(used_after),
               static_cast<long long>(delta));
-  std::printf("BYTES PER COMPLAINT: %.0f (target <= 2048)\n\n",
-              static_cast<double>(delta) / count);
+  std::printf("BYTES PER COMPLAINT: %.0f (target <= 2048)\n\n", static_cast<double>(delta) / count);
   std::printf("| key family | keys | bytes (MEMORY USAGE) | bytes / complaint | share |\n");
   std::printf("|---|---:|---:|---:|---:|\n");
   int64_t accounted = 0;
@@ -455,6 +457,13 @@ int main(int argc, char** argv) {
   }
   row("not in MEMORY USAGE (key table, expires table, scripts, buffers)", 0, delta - accounted);
   row("total (used_memory delta)", static_cast<int64_t>(keys.size()), delta);
+  std::printf("\nINFO memory deltas:");
+  for (const char* field : kOverheads) {
+    std::printf(" %s %+lld", field, static_cast<long long>(overhead_delta[field]));
+  }
+  std::printf(
+      "\n(used_memory_overhead counts the key and expires tables and the clients, "
+      "besides the other fields)\n");
   // Mean serialized sizes of what the store keeps, from a sample of cases.
   {
     std::map<std::string, double> field_bytes;
@@ -487,8 +496,8 @@ int main(int argc, char** argv) {
     std::printf("Complaint fields by mean bytes:");
     for (const auto& [bytes, name] : sorted) std::printf(" %s=%.0f", name.c_str(), bytes);
     std::printf("\n");
-    RedisReply events = MustCommand(pool, {"XRANGE", store.EventStreamKey(), "-", "+", "COUNT",
-                                           "1000"});
+    RedisReply events =
+        MustCommand(pool, {"XRANGE", store.EventStreamKey(), "-", "+", "COUNT", "1000"});
     double event_bytes = 0;
     for (const RedisReply& e : events.elements) event_bytes += e.elements[1].elements[3].str.size();
     if (!events.elements.empty()) {
@@ -497,12 +506,6 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("\nevents in the stream: %lld\n",
-              static_cast<long long>(
-                  MustCommand(pool, {"XLEN", store.EventStreamKey()}).integer));
-  if (Flag(argc, argv, "hold", "0") != "0") {  // TEMP
-    std::printf("port %d\n", redis->port());
-    std::fflush(stdout);
-    absl::SleepFor(absl::Seconds(120));
-  }
+              static_cast<long long>(MustCommand(pool, {"XLEN", store.EventStreamKey()}).integer));
   return 0;
 }

@@ -11,35 +11,39 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/absl_compat.h"
 #include "common/status.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/delimited_message_util.h"
+#include "zlib.h"
 
 namespace simpul::complaints {
 namespace {
 
 // kCommitLua commits one case write:
-//   KEYS = [record, history, due, events, removed index keys (nrem), added index keys (nadd),
-//           idempotency key (only with a claim)]
-//   ARGV = [expected revision ("0": filing), new record value ("<revision>:<record>"),
-//           length-delimited history entry, serialized event, id, index score, due score ("":
-//           not queued), stream max len ("0": unbounded), nrem, nadd, claim ("1"/"0"),
-//           serialized idempotency record, idempotency TTL in ms]
+//   KEYS = [case, due, events, removed index keys (nrem), added index keys (nadd), idempotency
+//           key (only with a claim)]
+//   ARGV = [expected revision ("0": filing), new case value ("<revision>:<compressed>"),
+//           serialized event, id, index score, due score ("": not queued), stream max len
+//           ("0": unbounded), nrem, nadd, claim ("1"/"0"), serialized idempotency record,
+//           idempotency TTL in ms]
 // Returns {1, event stream id} after writing, or without writing anything {0, current revision}
 // on a conflict or {2, stored idempotency record} on a replay.
 // Redis does not roll a script back when a command fails halfway, so every check (key types
-// included) comes before the first write.
+// included) comes before the first write. The revision is read from the value's prefix
+// (GETRANGE), never by decompressing it.
 // After the XADD, events every consumer group has acknowledged are trimmed (XTRIM MINID ~ at
 // the oldest entry some group still needs: its oldest pending entry, else its last delivered
 // one); with no group, nothing is trimmed that way.
 constexpr char kCommitLua[] = R"lua(
-local nrem, nadd = tonumber(ARGV[9]), tonumber(ARGV[10])
-local claim = ARGV[11] == '1'
-local idem = KEYS[5 + nrem + nadd]
-local checks = {{KEYS[1], 'string'}, {KEYS[2], 'string'}, {KEYS[3], 'zset'}, {KEYS[4], 'stream'}}
-for i = 5, 4 + nrem + nadd do checks[#checks + 1] = {KEYS[i], 'zset'} end
+local nrem, nadd = tonumber(ARGV[8]), tonumber(ARGV[9])
+local claim = ARGV[10] == '1'
+local idem = KEYS[4 + nrem + nadd]
+local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'stream'}}
+for i = 4, 3 + nrem + nadd do checks[#checks + 1] = {KEYS[i], 'zset'} end
 if claim then checks[#checks + 1] = {idem, 'string'} end
 for _, c in ipairs(checks) do
   local t = redis.call('TYPE', c[1])['ok']
@@ -47,41 +51,32 @@ for _, c in ipairs(checks) do
     return redis.error_reply('WRONGTYPE key ' .. c[1] .. ' holds a ' .. t .. ', not a ' .. c[2])
   end
 end
-local function revision(value)
-  if not value then return '0' end
-  return string.match(value, '^(%d+):') or 'malformed'
-end
+local head = redis.call('GETRANGE', KEYS[1], 0, 20)
+local current = '0'
+if head ~= '' then current = string.match(head, '^(%d+):') or 'malformed' end
 if ARGV[1] == '0' then
   if claim then
     local stored = redis.call('GET', idem)
     if stored then return {2, stored} end
   end
-  local existing = redis.call('GET', KEYS[1])
-  if existing then return {0, revision(existing)} end
-else
-  local current = revision(redis.call('GET', KEYS[1]))
-  if current ~= ARGV[1] then return {0, current} end
+  if head ~= '' then return {0, current} end
+elseif current ~= ARGV[1] then
+  return {0, current}
 end
-local id = ARGV[5]
+local id = ARGV[4]
 redis.call('SET', KEYS[1], ARGV[2])
-local history = redis.call('GET', KEYS[2])
-if history then
-  redis.call('SET', KEYS[2], history .. ARGV[3])
+for i = 4, 3 + nrem do redis.call('ZREM', KEYS[i], id) end
+for i = 4 + nrem, 3 + nrem + nadd do redis.call('ZADD', KEYS[i], ARGV[5], id) end
+if ARGV[6] == '' then
+  redis.call('ZREM', KEYS[2], id)
 else
-  redis.call('SET', KEYS[2], ARGV[3])
-end
-for i = 5, 4 + nrem do redis.call('ZREM', KEYS[i], id) end
-for i = 5 + nrem, 4 + nrem + nadd do redis.call('ZADD', KEYS[i], ARGV[6], id) end
-if ARGV[7] == '' then
-  redis.call('ZREM', KEYS[3], id)
-else
-  redis.call('ZADD', KEYS[3], ARGV[7], id)
+  redis.call('ZADD', KEYS[2], ARGV[6], id)
 end
 local event_id
-if ARGV[8] == '0' then
-  event_id = redis.call('XADD', KEYS[4], '*', 'v', '1', 'e', ARGV[4])
+if ARGV[7] == '0' then
+  event_id = redis.call('XADD', KEYS[3], '*', 'v', '1', 'e', ARGV[3])
 else
-  event_id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'v', '1', 'e', ARGV[4])
+  event_id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'v', '1', 'e', ARGV[3])
 end
 local function older(a, b)
   local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
@@ -91,18 +86,18 @@ local function older(a, b)
   return tonumber(aseq) < tonumber(bseq)
 end
 local keep
-for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[4])) do
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[3])) do
   local name, needed
   for i = 1, #group, 2 do
     if group[i] == 'name' then name = group[i + 1] end
     if group[i] == 'last-delivered-id' then needed = group[i + 1] end
   end
-  local pending = redis.call('XPENDING', KEYS[4], name)
+  local pending = redis.call('XPENDING', KEYS[3], name)
   if pending[1] > 0 and older(pending[2], needed) then needed = pending[2] end
   if not keep or older(needed, keep) then keep = needed end
 end
-if keep then redis.call('XTRIM', KEYS[4], 'MINID', '~', keep) end
-if claim then redis.call('SET', idem, ARGV[12], 'PX', ARGV[13]) end
+if keep then redis.call('XTRIM', KEYS[3], 'MINID', '~', keep) end
+if claim then redis.call('SET', idem, ARGV[11], 'PX', ARGV[12]) end
 return {1, event_id}
 )lua";
 
@@ -117,49 +112,68 @@ return {1, event_id}
 // hand, the order of a sorted set.
 // It starts with kLuaBytewiseLess (common/redis.h).
 constexpr char kFindLua[] = R"lua(
-local key = KEYS[1]
 local to = tonumber(ARGV[2])
 local limit = tonumber(ARGV[6])
-local start = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[1])
-if ARGV[3] == '1' then
-  local lo = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[4])
-  local hi = redis.call('ZCOUNT', key, '-inf', ARGV[4])
-  while lo < hi do
-    local mid = math.floor((lo + hi) / 2)
-    local m = redis.call('ZRANGE', key, mid, mid)[1]
-    if less(ARGV[5], m) then hi = mid else lo = mid + 1 end
+local found = {}
+local exhausted = 1
+for _, key in ipairs(KEYS) do
+  local start = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[1])
+  if ARGV[3] == '1' then
+    local lo = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[4])
+    local hi = redis.call('ZCOUNT', key, '-inf', ARGV[4])
+    while lo < hi do
+      local mid = math.floor((lo + hi) / 2)
+      local m = redis.call('ZRANGE', key, mid, mid)[1]
+      if less(ARGV[5], m) then hi = mid else lo = mid + 1 end
+    end
+    if lo > start then start = lo end
   end
-  if lo > start then start = lo end
+  local items = redis.call('ZRANGE', key, start, start + limit - 1, 'WITHSCORES')
+  local complete = #items < 2 * limit
+  for i = 1, #items, 2 do
+    local score = tonumber(items[i + 1])
+    if score >= to then
+      complete = true
+      break
+    end
+    found[#found + 1] = {items[i], score, items[i + 1]}
+  end
+  if not complete then exhausted = 0 end
 end
-local items = redis.call('ZRANGE', key, start, start + limit - 1, 'WITHSCORES')
+if #KEYS > 1 then
+  table.sort(found, function(a, b)
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    return less(a[1], b[1])
+  end)
+end
+if #found > limit then exhausted = 0 end
 local out = {}
-local exhausted = 0
-if #items < 2 * limit then exhausted = 1 end
-for i = 1, #items, 2 do
-  if tonumber(items[i + 1]) >= to then
-    exhausted = 1
-    break
-  end
-  out[#out + 1] = items[i]
-  out[#out + 1] = items[i + 1]
+for i = 1, math.min(#found, limit) do
+  out[#out + 1] = found[i][1]
+  out[#out + 1] = found[i][3]
 end
 return {exhausted, out}
 )lua";
 
-// kFetchLua reads the records of index entries in one atomic step:
-//   KEYS = [index, record key per entry]; ARGV = [id, score, id, score, ...]
-// Returns per entry the stored record value ("<revision>:<record>"), or nil when the id is no
-// longer in the index at that score or the record is gone.
+// kFetchLua reads the cases of index entries in one atomic step:
+//   KEYS = [index parts (n), case key per entry]; ARGV = [n, id, score, id, score, ...]
+// Returns per entry the stored case value, or nil when the id is in none of the parts at that
+// score any more or the case is gone.
 constexpr char kFetchLua[] = R"lua(
+local n = tonumber(ARGV[1])
 local out = {}
-for i = 2, #KEYS do
-  local id, score = ARGV[2 * i - 3], ARGV[2 * i - 2]
-  local s = redis.call('ZSCORE', KEYS[1], id)
-  if s and tonumber(s) == tonumber(score) then
-    out[i - 1] = redis.call('GET', KEYS[i])
-  else
-    out[i - 1] = false
+for i = n + 1, #KEYS do
+  local j = i - n
+  local id, score = ARGV[2 * j], tonumber(ARGV[2 * j + 1])
+  local value = false
+  for k = 1, n do
+    local s = redis.call('ZSCORE', KEYS[k], id)
+    if s and tonumber(s) == score then
+      value = redis.call('GET', KEYS[i])
+      break
+    end
   end
+  out[j] = value
 end
 return out
 )lua";
@@ -191,31 +205,134 @@ absl::StatusOr<T> ParseStored(const std::string& key, const std::string& bytes,
   return message;
 }
 
-// RecordValue is what the record key holds: the revision in decimal, ':', the serialized
-// record. The commit script reads the revision without parsing the record.
-std::string RecordValue(const v1::ComplaintRecord& record) {
-  return absl::StrCat(record.complaint().revision(), ":", record.SerializeAsString());
-}
-
-// ParseRecordValue parses a stored record value; INTERNAL naming the key when it is malformed.
-absl::StatusOr<v1::ComplaintRecord> ParseRecordValue(const std::string& key,
-                                                     const std::string& value) {
-  const size_t colon = value.find(':');
-  int64_t revision = 0;
-  if (colon == std::string::npos || colon > 20 ||
-      !absl::SimpleAtoi(absl::string_view(value).substr(0, colon), &revision)) {
-    return absl::InternalError(absl::StrCat("stored record at key ", key, " has no revision"));
+// Deflate compresses `in` as a raw deflate stream (no zlib header or checksum: the value is
+// only ever read back by this store).
+std::string Deflate(std::string_view in) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    std::abort();  // only on memory exhaustion
   }
-  return ParseStored<v1::ComplaintRecord>(key, value.substr(colon + 1));
+  std::string out(deflateBound(&z, in.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) std::abort();  // deflateBound guarantees room
+  return out;
 }
 
-// Delimited frames one history entry for the history string: its size as a varint, then its
-// bytes (the framing of protobuf's delimited streams).
-std::string Delimited(const v1::HistoryEntry& entry) {
+// Inflate reverses Deflate; nullopt when `in` is not a complete raw deflate stream.
+std::optional<std::string> Inflate(std::string_view in) {
+  z_stream z{};
+  if (inflateInit2(&z, -15) != Z_OK) return std::nullopt;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buffer[16384];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof(buffer);
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof(buffer) - z.avail_out);
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) break;  // truncated
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END || z.avail_in != 0) return std::nullopt;
+  return out;
+}
+
+// Delimited is `message` preceded by its size as a varint (protobuf's delimited framing).
+std::string Delimited(const google::protobuf::MessageLite& message) {
   std::string out;
   google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::util::SerializeDelimitedToZeroCopyStream(entry, &stream);
+  google::protobuf::util::SerializeDelimitedToZeroCopyStream(message, &stream);
   return out;
+}
+
+// StoredCase is a decoded case value (layout in the header).
+struct StoredCase {
+  int64_t revision = 0;
+  v1::ComplaintRecord record;
+  std::string history;  // the delimited v1.HistoryEntry messages, oldest first
+};
+
+// Varint is `n` in protobuf's base-128 varint encoding.
+std::string Varint(uint64_t n) {
+  std::string out;
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+  return out;
+}
+
+// CaseValue encodes a case (layout in the header): its revision, the identity in clear, then
+// the compressed record (without the identity) and history.
+std::string CaseValue(const v1::ComplaintRecord& record, std::string_view history) {
+  v1::ComplaintRecord rest = record;
+  std::string identity;
+  uint64_t identity_tag = 0;  // 0: no complainant; n + 1: a complainant of n bytes
+  if (rest.complaint().has_complainant()) {
+    identity = rest.complaint().complainant().SerializeAsString();
+    identity_tag = identity.size() + 1;
+    rest.mutable_complaint()->clear_complainant();
+  }
+  return absl::StrCat(record.complaint().revision(), ":", Varint(identity_tag), identity,
+                      Deflate(absl::StrCat(Delimited(rest), AbslView(history))));
+}
+
+// DecodeCase parses a stored case value; INTERNAL naming the key when it is malformed (never
+// its contents: they hold personal data).
+absl::StatusOr<StoredCase> DecodeCase(const std::string& key, const std::string& value) {
+  auto malformed = [&key](std::string_view what) {
+    return absl::InternalError(absl::StrCat("stored case at key ", key, " ", AbslView(what)));
+  };
+  StoredCase out;
+  const size_t colon = value.find(':');
+  if (colon == std::string::npos || colon > 20 ||
+      !absl::SimpleAtoi(absl::string_view(value).substr(0, colon), &out.revision)) {
+    return malformed("has no revision");
+  }
+  const std::string_view rest = std::string_view(value).substr(colon + 1);
+  google::protobuf::io::CodedInputStream head(reinterpret_cast<const uint8_t*>(rest.data()),
+                                              static_cast<int>(rest.size()));
+  uint64_t identity_tag = 0;
+  v1::Complainant identity;
+  if (!head.ReadVarint64(&identity_tag) ||
+      identity_tag > rest.size() - static_cast<size_t>(head.CurrentPosition())) {
+    return malformed("has no identity field");
+  }
+  const size_t identity_start = static_cast<size_t>(head.CurrentPosition());
+  const size_t identity_size = identity_tag == 0 ? 0 : static_cast<size_t>(identity_tag - 1);
+  if (identity_tag != 0 &&
+      !identity.ParseFromArray(rest.data() + identity_start, static_cast<int>(identity_size))) {
+    return malformed("holds a v1.Complainant that cannot be parsed");
+  }
+  std::optional<std::string> plain = Inflate(rest.substr(identity_start + identity_size));
+  if (!plain) return malformed("cannot be decompressed");
+  google::protobuf::io::ArrayInputStream stream(plain->data(), static_cast<int>(plain->size()));
+  if (!google::protobuf::util::ParseDelimitedFromZeroCopyStream(&out.record, &stream, nullptr)) {
+    return malformed("holds a v1.ComplaintRecord that cannot be parsed");
+  }
+  if (identity_tag != 0) *out.record.mutable_complaint()->mutable_complainant() = identity;
+  out.history = plain->substr(static_cast<size_t>(stream.ByteCount()));
+  return out;
+}
+
+// ReadCase reads and decodes the case at `key`; nullopt when there is none.
+absl::StatusOr<std::optional<StoredCase>> ReadCase(RedisPool& pool, const std::string& key) {
+  ASSIGN_OR_RETURN(RedisReply reply, pool.Command({"GET", key}));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
+  if (reply.is_nil()) return std::optional<StoredCase>();
+  std::optional<std::string> bytes = ReplyString(reply);
+  if (!bytes) return MalformedReply(absl::StrCat("GET ", key));
+  ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(key, *bytes));
+  return std::optional<StoredCase>(std::move(stored));
 }
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
@@ -243,11 +360,8 @@ RedisComplaintStore::RedisComplaintStore(RedisPool* pool, Options options)
 std::string RedisComplaintStore::Key(std::string_view suffix) const {
   return absl::StrCat(options_.key_prefix, AbslView(suffix));
 }
-std::string RedisComplaintStore::RecordKey(std::string_view id) const {
+std::string RedisComplaintStore::CaseKey(std::string_view id) const {
   return Key(absl::StrCat("c:", AbslView(id)));
-}
-std::string RedisComplaintStore::HistoryKey(std::string_view id) const {
-  return Key(absl::StrCat("h:", AbslView(id)));
 }
 std::string RedisComplaintStore::IndexKey(std::string_view index) const {
   return Key(absl::StrCat("ix:", AbslView(index)));
@@ -306,7 +420,28 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
     }
   }
 
-  std::vector<std::string> keys = {RecordKey(id), HistoryKey(id), Key("due"), EventStreamKey()};
+  // The new value carries the history so far: for a change, read it (the script's revision
+  // check makes sure it is still the history of `before` when the value is replaced).
+  const std::string case_key = CaseKey(id);
+  std::string history;
+  if (write.before) {
+    ASSIGN_OR_RETURN(RedisReply stored, pool_->Command({"GET", case_key}));
+    RETURN_IF_ERROR(ErrorFromReply(stored, absl::StrCat("GET ", case_key)));
+    CommitResult conflict;
+    conflict.outcome = CommitResult::Outcome::kConflict;
+    if (stored.is_nil()) return conflict;  // current_revision 0: absent
+    std::optional<std::string> bytes = ReplyString(stored);
+    if (!bytes) return MalformedReply(absl::StrCat("GET ", case_key));
+    ASSIGN_OR_RETURN(StoredCase current, DecodeCase(case_key, *bytes));
+    if (current.revision != expected) {
+      conflict.current_revision = current.revision;
+      return conflict;
+    }
+    history = std::move(current.history);
+  }
+  absl::StrAppend(&history, Delimited(write.entry));
+
+  std::vector<std::string> keys = {case_key, Key("due"), EventStreamKey()};
   for (const std::string& index : removed) keys.push_back(IndexKey(index));
   for (const std::string& index : after_indexes) keys.push_back(IndexKey(index));
   if (write.idempotency) {
@@ -320,8 +455,7 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   }
   std::vector<std::string> args = {
       absl::StrCat(expected),
-      RecordValue(write.after),
-      Delimited(write.entry),
+      CaseValue(write.after, history),
       write.event.SerializeAsString(),
       id,
       absl::StrCat(IndexScore(after)),
@@ -369,32 +503,24 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
 }
 
 absl::StatusOr<std::optional<v1::ComplaintRecord>> RedisComplaintStore::Get(std::string_view id) {
-  const std::string key = RecordKey(id);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", key}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
-  if (reply.is_nil()) return std::optional<v1::ComplaintRecord>();
-  std::optional<std::string> bytes = ReplyString(reply);
-  if (!bytes) return MalformedReply(absl::StrCat("GET ", key));
-  ASSIGN_OR_RETURN(v1::ComplaintRecord record, ParseRecordValue(key, *bytes));
-  return std::optional<v1::ComplaintRecord>(std::move(record));
+  ASSIGN_OR_RETURN(std::optional<StoredCase> stored, ReadCase(*pool_, CaseKey(id)));
+  if (!stored) return std::optional<v1::ComplaintRecord>();
+  return std::optional<v1::ComplaintRecord>(std::move(stored->record));
 }
 
 absl::StatusOr<std::vector<v1::HistoryEntry>> RedisComplaintStore::History(std::string_view id) {
-  const std::string key = HistoryKey(id);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", key}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
+  const std::string key = CaseKey(id);
+  ASSIGN_OR_RETURN(std::optional<StoredCase> stored, ReadCase(*pool_, key));
   std::vector<v1::HistoryEntry> entries;
-  if (reply.is_nil()) return entries;
-  std::optional<std::string> bytes = ReplyString(reply);
-  if (!bytes) return MalformedReply(absl::StrCat("GET ", key));
-  google::protobuf::io::ArrayInputStream stream(bytes->data(), static_cast<int>(bytes->size()));
-  while (stream.ByteCount() < static_cast<int64_t>(bytes->size())) {
+  if (!stored) return entries;
+  const std::string& bytes = stored->history;
+  google::protobuf::io::ArrayInputStream stream(bytes.data(), static_cast<int>(bytes.size()));
+  while (stream.ByteCount() < static_cast<int64_t>(bytes.size())) {
     v1::HistoryEntry entry;
-    bool clean_eof = false;
-    if (!google::protobuf::util::ParseDelimitedFromZeroCopyStream(&entry, &stream, &clean_eof)) {
-      return absl::InternalError(absl::StrCat("stored ", v1::HistoryEntry::descriptor()->full_name(),
-                                              " #", entries.size(), " at key ", key,
-                                              " cannot be parsed"));
+    if (!google::protobuf::util::ParseDelimitedFromZeroCopyStream(&entry, &stream, nullptr)) {
+      return absl::InternalError(
+          absl::StrCat("stored ", v1::HistoryEntry::descriptor()->full_name(), " #", entries.size(),
+                       " at key ", key, " cannot be parsed"));
     }
     entries.push_back(std::move(entry));
   }
@@ -415,7 +541,7 @@ absl::StatusOr<std::optional<v1::IdempotencyRecord>> RedisComplaintStore::GetIde
 }
 
 absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintStore::FindPositions(
-    const std::string& index_key, int64_t from_ms, int64_t to_ms,
+    const std::vector<std::string>& index_keys, int64_t from_ms, int64_t to_ms,
     const std::optional<IndexPosition>& after, int limit, bool* exhausted) {
   std::vector<std::string> args = {absl::StrCat(from_ms), absl::StrCat(to_ms)};
   if (after) {
@@ -424,8 +550,8 @@ absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintSto
     args.insert(args.end(), {"0", "0", ""});
   }
   args.push_back(absl::StrCat(limit));
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FindScript(), {index_key}, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("scan of ", index_key)));
+  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FindScript(), index_keys, args));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("scan of ", index_keys.front())));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
       reply.elements[1].type != RedisReply::Type::kArray ||
       reply.elements[1].elements.size() % 2 != 0) {
@@ -440,7 +566,8 @@ absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintSto
     std::optional<std::string> id = ReplyString(items[i]);
     std::optional<int64_t> score = ReplyScore(items[i + 1]);
     if (!id || !score) {
-      return absl::InternalError(absl::StrCat("index ", index_key, " holds a malformed entry"));
+      return absl::InternalError(
+          absl::StrCat("index ", absl::StrJoin(index_keys, ", "), " holds a malformed entry"));
     }
     found.push_back({*score, std::move(*id)});
   }
@@ -448,16 +575,16 @@ absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintSto
 }
 
 absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintStore::FetchIndexed(
-    const std::string& index_key, const std::vector<PositionedId>& found) {
-  std::vector<std::string> keys = {index_key};
-  std::vector<std::string> args;
+    const std::vector<std::string>& index_keys, const std::vector<PositionedId>& found) {
+  std::vector<std::string> keys = index_keys;
+  std::vector<std::string> args = {absl::StrCat(index_keys.size())};
   for (const PositionedId& p : found) {
-    keys.push_back(RecordKey(p.id));
+    keys.push_back(CaseKey(p.id));
     args.push_back(p.id);
     args.push_back(absl::StrCat(p.score));
   }
   ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("fetch from ", index_key)));
+  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("fetch from ", index_keys.front())));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != found.size()) {
     return MalformedReply("complaint fetch script");
   }
@@ -467,10 +594,12 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
     if (element.is_nil()) continue;
     std::optional<std::string> bytes = ReplyString(element);
     if (!bytes) return MalformedReply("complaint fetch script");
-    ASSIGN_OR_RETURN(records[i], ParseRecordValue(keys[i + 1], *bytes));
+    const std::string& case_key = keys[index_keys.size() + i];
+    ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(case_key, *bytes));
+    records[i] = std::move(stored.record);
     if (records[i]->complaint().id() != found[i].id) {
       return absl::InternalError(
-          absl::StrCat("stored record at key ", keys[i + 1], " holds another case"));
+          absl::StrCat("stored record at key ", case_key, " holds another case"));
     }
   }
   return records;
@@ -482,18 +611,19 @@ absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
   RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::vector<IndexedRecord> out;
   if (from_ms >= to_ms) return out;
-  const std::string index_key = IndexKey(index);
+  std::vector<std::string> index_keys;
+  for (const std::string& part : IndexParts(index)) index_keys.push_back(IndexKey(part));
   // Entries whose record changed between the two steps are skipped, so the page is topped up
   // from the last entry seen until it is full or the window ends. Every round moves forward.
   std::optional<IndexPosition> position = after;
   while (static_cast<int>(out.size()) < limit) {
     bool exhausted = false;
     ASSIGN_OR_RETURN(std::vector<PositionedId> found,
-                     FindPositions(index_key, from_ms, to_ms, position,
+                     FindPositions(index_keys, from_ms, to_ms, position,
                                    limit - static_cast<int>(out.size()), &exhausted));
     if (found.empty()) break;
     ASSIGN_OR_RETURN(std::vector<std::optional<v1::ComplaintRecord>> records,
-                     FetchIndexed(index_key, found));
+                     FetchIndexed(index_keys, found));
     for (size_t i = 0; i < found.size(); ++i) {
       if (!records[i]) continue;
       out.push_back(IndexedRecord{IndexPosition{found[i].score, found[i].id}, *records[i]});

@@ -10,12 +10,22 @@
 // multi-key script stays valid on Redis Cluster. Scripts touch only keys passed in KEYS.
 // <id> is a complaint id (tracking code), <index> an index name of store.h (IndexesOf).
 //
-//   P c:<id>         string "<revision>:<serialized v1.ComplaintRecord>", the revision in
-//                    decimal so the commit script checks it without parsing the record
-//   P h:<id>         string: the v1.HistoryEntry messages, oldest first, each preceded by its
-//                    size as a varint (protobuf's delimited framing); a commit rewrites it
-//                    with the new entry appended
-//   P ix:<index>     sorted set, member = id, score = complaint.file_time in Unix milliseconds
+//   P c:<id>         string "<revision>:<identity><z>", one per case:
+//                    <revision>  the case's revision in decimal, so the commit script checks
+//                                it without decoding the rest;
+//                    <identity>  the complainant in clear: a varint n, then (n > 0) the n - 1
+//                                bytes of the serialized complaint.complainant (n = 0: none).
+//                                Kept out of the compressed part so that a scan of Redis or
+//                                of its AOF still finds every identity stored;
+//                    <z>         the raw deflate stream (zlib, no header) of the case's
+//                                v1.ComplaintRecord without its complainant, then its
+//                                v1.HistoryEntry messages, oldest first, each message preceded
+//                                by its size as a varint (protobuf's delimited framing).
+//                    A change reads the value, appends its entry and writes the whole value
+//                    back; the script's revision check makes sure nothing committed between.
+//   P ix:<index>     for every stored index (IndexesOf; AgencyIndex and UnitIndex are not
+//                    stored, Scan reads the union of their per-state indexes, IndexParts):
+//                    sorted set, member = id, score = complaint.file_time in Unix milliseconds
 //                    (rounded down); members sharing a score are ordered bytewise by id, so an
 //                    index is ordered by (filing time, id) as Scan requires
 //   P due            sorted set, member = id, score = NextDeadline in Unix milliseconds (rounded
@@ -31,16 +41,21 @@
 //                    consumed. So a group sees every event published after it was created and
 //                    every older event no group had acknowledged yet.
 //
-// The record and the history are plain strings rather than a hash and a list: a hash whose
-// value exceeds hash-max-listpack-value (64 bytes) is a hash table, and a list is a quicklist,
-// both with a hundred bytes or more of bookkeeping per case (complaint_memory_bench). Data
-// written by the earlier layout (hash records, list histories) must be migrated: the
-// script reports a key of the old type as WRONGTYPE.
+// Memory (issue #6, bench/complaint_memory_bench): one compressed string per case instead of a
+// record hash and a history list. A hash whose value exceeds hash-max-listpack-value (64
+// bytes) is a hash table and a list a quicklist, each with a hundred bytes or more of
+// bookkeeping, and a second key per case costs its own key entry; the description and the
+// repeated ids and action names of the history compress to about two thirds. Reading a record
+// (Get, listings) decompresses about a kilobyte. Data written by the earlier layout (hash
+// records under c:<id>, list histories under h:<id>) must be migrated: the commit script
+// reports a key of the old type as WRONGTYPE.
 //
 // Listings (Scan) find a page of (score, id) positions with a bounded read-only script (binary
 // search for the position after the cursor inside a run of equal scores, then one ZRANGE by
-// rank), then fetch the records with a second script that re-checks each id's index entry, so
-// a record that left the index or was deleted in between is skipped, never listed stale.
+// rank, in each part of a union index, merged), then fetch the records with a second script
+// that re-checks each id's index entry, so a record that left the index or was deleted in
+// between is skipped, never listed stale. A union of the ten per-state indexes costs up to ten
+// such searches and ranges per page instead of one.
 //
 // The store never logs; error messages name keys, never complaint contents. It is thread-safe
 // (all state is in Redis; the pool hands each call its own connection).
@@ -109,20 +124,19 @@ class RedisComplaintStore final : public ComplaintStore {
     std::string id;
   };
 
-  // FindPositions returns up to `limit` entries of `index_key` with score in [from_ms, to_ms),
-  // strictly after `after`, and sets `*exhausted` when the window has no entries beyond them.
-  absl::StatusOr<std::vector<PositionedId>> FindPositions(const std::string& index_key,
-                                                          int64_t from_ms, int64_t to_ms,
-                                                          const std::optional<IndexPosition>& after,
-                                                          int limit, bool* exhausted);
-  // FetchIndexed reads the records of `found` that are still in `index_key` at their score, in
-  // one atomic step; nullopt for those that left it or no longer exist.
+  // FindPositions returns up to `limit` entries of the union of `index_keys` with score in
+  // [from_ms, to_ms), strictly after `after`, and sets `*exhausted` when the window has no
+  // entries beyond them.
+  absl::StatusOr<std::vector<PositionedId>> FindPositions(
+      const std::vector<std::string>& index_keys, int64_t from_ms, int64_t to_ms,
+      const std::optional<IndexPosition>& after, int limit, bool* exhausted);
+  // FetchIndexed reads the records of `found` that are still in one of `index_keys` at their
+  // score, in one atomic step; nullopt for those that left them or no longer exist.
   absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> FetchIndexed(
-      const std::string& index_key, const std::vector<PositionedId>& found);
+      const std::vector<std::string>& index_keys, const std::vector<PositionedId>& found);
 
   std::string Key(std::string_view suffix) const;
-  std::string RecordKey(std::string_view id) const;
-  std::string HistoryKey(std::string_view id) const;
+  std::string CaseKey(std::string_view id) const;
   std::string IndexKey(std::string_view index) const;
   std::string IdempotencyKey(std::string_view channel, std::string_view key) const;
 

@@ -1,5 +1,6 @@
 #include "services/complaints/store.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 
@@ -44,17 +45,30 @@ std::string PublicIndex() { return "public"; }
 std::vector<std::string> IndexesOf(const v1::Complaint& c) {
   std::vector<std::string> out = {AllIndex(), StateIndex(c.state())};
   if (!c.agency_id().empty()) {
-    out.push_back(AgencyIndex(c.agency_id()));
     out.push_back(AgencyStateIndex(c.agency_id(), c.state()));
   } else if (c.state() == v1::STATE_RECEIVED) {
     out.push_back(UnroutedIndex());
   }
   if (!c.unit_id().empty()) {
-    out.push_back(UnitIndex(c.unit_id()));
     out.push_back(UnitStateIndex(c.unit_id(), c.state()));
   }
   if (IsPubliclyListed(c)) out.push_back(PublicIndex());
   return out;
+}
+
+std::vector<std::string> IndexParts(std::string_view index) {
+  // "a:<agency>" and "u:<unit>" hold no further ':' (agency and unit ids are slugs); their
+  // per-state indexes are "a:<agency>:<STATE>" and "u:<unit>:<STATE>".
+  const bool union_index =
+      (absl::StartsWith(AbslView(index), "a:") || absl::StartsWith(AbslView(index), "u:")) &&
+      index.find(':', 2) == std::string_view::npos;
+  if (!union_index) return {std::string(index)};
+  std::vector<std::string> parts;
+  for (int s = v1::State_MIN; s <= v1::State_MAX; ++s) {
+    if (!v1::State_IsValid(s) || s == v1::STATE_UNSPECIFIED) continue;
+    parts.push_back(absl::StrCat(AbslView(index), ":", StateName(static_cast<v1::State>(s))));
+  }
+  return parts;
 }
 
 std::optional<absl::Time> NextDeadline(const v1::Complaint& c) {

@@ -99,9 +99,12 @@ absl::StatusOr<std::vector<IndexedRecord>> FakeComplaintStore::Scan(
     const std::optional<IndexPosition>& after, int limit) {
   absl::MutexLock lock(&mu_);
   std::vector<IndexedRecord> out;
-  auto it = indexes_.find(index);
-  if (it == indexes_.end()) return out;
-  for (const auto& [ms, id] : it->second) {
+  std::set<std::pair<int64_t, std::string>> entries;
+  for (const std::string& part : IndexParts(index)) {
+    auto it = indexes_.find(part);
+    if (it != indexes_.end()) entries.insert(it->second.begin(), it->second.end());
+  }
+  for (const auto& [ms, id] : entries) {
     if (static_cast<int>(out.size()) >= limit) break;
     if (ms < from_ms || ms >= to_ms) continue;
     if (after && std::make_pair(ms, id) <= std::make_pair(after->file_time_ms, after->id)) {

@@ -352,7 +352,7 @@ TEST_F(RedisComplaintStoreTest, FilingIsReadBack) {
 
   // Every key lives under the prefix, so under its hash tag.
   std::vector<std::string> keys = AllKeys();
-  EXPECT_EQ(keys.size(), 8u);  // c, h, 3 indexes, due, idem, events
+  EXPECT_EQ(keys.size(), 7u);  // c, 3 indexes, due, idem, events
   for (const std::string& key : keys) EXPECT_TRUE(absl::StartsWith(key, kPrefix)) << key;
 }
 
@@ -524,11 +524,8 @@ TEST_F(RedisComplaintStoreTest, StateChangeMovesTheCaseBetweenIndexes) {
     c->set_unit_id("dpmptsp-bogor");
   });
   MustCommit(verify);
-  const std::set<std::string> verified = {AllIndex(),
-                                          StateIndex(v1::STATE_VERIFIED),
-                                          AgencyIndex("kota-bogor"),
+  const std::set<std::string> verified = {AllIndex(), StateIndex(v1::STATE_VERIFIED),
                                           AgencyStateIndex("kota-bogor", v1::STATE_VERIFIED),
-                                          UnitIndex("dpmptsp-bogor"),
                                           UnitStateIndex("dpmptsp-bogor", v1::STATE_VERIFIED),
                                           PublicIndex()};
   EXPECT_EQ(IndexesHolding("SP-0300"), verified);
@@ -545,10 +542,9 @@ TEST_F(RedisComplaintStoreTest, StateChangeMovesTheCaseBetweenIndexes) {
   });
   MustCommit(dispose);
   EXPECT_EQ(IndexesHolding("SP-0300"),
-            (std::set<std::string>{
-                AllIndex(), StateIndex(v1::STATE_DISPOSED), AgencyIndex("kota-bogor"),
-                AgencyStateIndex("kota-bogor", v1::STATE_DISPOSED), UnitIndex("dpmptsp-bogor"),
-                UnitStateIndex("dpmptsp-bogor", v1::STATE_DISPOSED)}));
+            (std::set<std::string>{AllIndex(), StateIndex(v1::STATE_DISPOSED),
+                                   AgencyStateIndex("kota-bogor", v1::STATE_DISPOSED),
+                                   UnitStateIndex("dpmptsp-bogor", v1::STATE_DISPOSED)}));
   std::vector<IndexedRecord> page =
       MustScan(AgencyIndex("kota-bogor"), 0, INT64_MAX, std::nullopt, 10);
   ASSERT_EQ(page.size(), 1u);
@@ -792,11 +788,13 @@ TEST_F(RedisComplaintStoreTest, CorruptValuesAreInternalNamingTheKey) {
   EXPECT_EQ(page.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(page.status().message(), HasSubstr(record_key));
 
-  const std::string history_key = absl::StrCat(kPrefix, "h:SP-0800");
-  Raw({"SET", history_key, garbage});
   absl::StatusOr<std::vector<v1::HistoryEntry>> history = store_->History("SP-0800");
   EXPECT_EQ(history.status().code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(history.status().message(), HasSubstr(history_key));
+  EXPECT_THAT(history.status().message(), HasSubstr(record_key));
+  // A change of a corrupt case fails without writing.
+  absl::StatusOr<CommitResult> change = store_->Commit(Change(NewRecord("SP-0800", kT0), "Verify"));
+  EXPECT_EQ(change.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(change.status().message(), HasSubstr(record_key));
 
   const std::string idem_key = absl::StrCat(kPrefix, "idem:6:public:bad");
   Raw({"SET", idem_key, garbage});
@@ -845,6 +843,76 @@ TEST_F(RedisComplaintStoreTest, MalformedWritesAreInvalidArguments) {
   EXPECT_THAT(ChangedKeys(before), IsEmpty());
 }
 
+TEST_F(RedisComplaintStoreTest, AgencyAndUnitIndexesAreTheUnionOfTheirStates) {
+  // 160 cases of one agency and unit in four states, 60 of them in one millisecond, and 20 of
+  // another agency; the agency and unit listings merge the per-state indexes.
+  const v1::State kStates[] = {v1::STATE_RECEIVED, v1::STATE_VERIFIED, v1::STATE_IN_PROGRESS,
+                               v1::STATE_COMPLETED};
+  const char* kLead[] = {"Z", "a", "B", "-", "b"};
+  std::vector<std::pair<int64_t, std::string>> expected;
+  for (int i = 0; i < 180; ++i) {
+    const int64_t ms = i < 60 ? kT0 : kT0 + 1 + (i * 37) % 500;
+    const std::string id = absl::StrFormat("%s%05d", kLead[(i * 7) % 5], (i * 7919) % 10007);
+    v1::ComplaintRecord record = NewRecord(id, ms);
+    v1::Complaint* c = record.mutable_complaint();
+    c->set_state(kStates[i % 4]);
+    c->set_agency_id(i < 160 ? "kota-bogor" : "kota-depok");
+    c->set_unit_id(i < 160 ? "dpmptsp-bogor" : "dpmptsp-depok");
+    MustCommit(Filing(record));
+    if (i < 160) expected.emplace_back(ms, id);
+  }
+  std::sort(expected.begin(), expected.end());
+  std::vector<std::string> want;
+  for (const auto& item : expected) want.push_back(item.second);
+  EXPECT_EQ(ScanIds(AgencyIndex("kota-bogor"), 0, INT64_MAX, 7), want);
+  EXPECT_EQ(ScanIds(UnitIndex("dpmptsp-bogor"), 0, INT64_MAX, 13), want);
+  EXPECT_EQ(ScanIds(AgencyIndex("kota-bogor"), 0, INT64_MAX, 1000), want);
+  std::vector<std::string> first_ms(want.begin(), want.begin() + 60);
+  EXPECT_EQ(ScanIds(AgencyIndex("kota-bogor"), kT0, kT0 + 1, 7), first_ms);
+  EXPECT_EQ(ScanIds(UnitIndex("dpmptsp-depok"), 0, INT64_MAX, 7).size(), 20u);
+  EXPECT_EQ(ScanIds(AgencyStateIndex("kota-bogor", v1::STATE_VERIFIED), 0, INT64_MAX, 7).size(),
+            40u);
+}
+
+TEST_F(RedisComplaintStoreTest, CaseValueKeepsIdentityInClearAndRoundTrips) {
+  v1::ComplaintRecord with = MustFile("SP-1200", kT0);
+  v1::ComplaintRecord without = NewRecord("SP-1201", kT0);
+  without.mutable_complaint()->clear_complainant();
+  MustCommit(Filing(without));
+  v1::ComplaintRecord empty = NewRecord("SP-1202", kT0);
+  empty.mutable_complaint()->mutable_complainant()->Clear();  // present, but empty
+  MustCommit(Filing(empty));
+  for (const v1::ComplaintRecord* r : {&with, &without, &empty}) {
+    absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get(r->complaint().id());
+    ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+    EXPECT_THAT(**got, EqualsProto(*r));
+  }
+  // The identity is stored in clear (a scan of Redis finds it), the rest compressed.
+  const std::string raw = Raw({"GET", absl::StrCat(kPrefix, "c:SP-1200")}).str;
+  EXPECT_TRUE(absl::StartsWith(raw, "1:")) << raw;
+  EXPECT_THAT(raw, HasSubstr("Siti Rahmawati"));
+
+  // Changes append to the history in order and keep the latest record.
+  std::vector<CaseWrite> writes;
+  v1::ComplaintRecord current = with;
+  for (const char* action : {"VerifyComplaint", "DisposeComplaint", "StartWork"}) {
+    writes.push_back(Change(current, action, [](v1::Complaint* c) {
+      c->mutable_complainant()->set_phone("+62 812-0000-1111");
+    }));
+    MustCommit(writes.back());
+    current = writes.back().after;
+  }
+  absl::StatusOr<std::vector<v1::HistoryEntry>> history = store_->History("SP-1200");
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 4u);
+  for (size_t i = 0; i < writes.size(); ++i) {
+    EXPECT_THAT((*history)[i + 1], EqualsProto(writes[i].entry));
+  }
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-1200");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_THAT(**got, EqualsProto(current));
+}
+
 TEST_F(RedisComplaintStoreTest, EventsAreTrimmedOnlyOnceEveryGroupAcknowledgedThem) {
   // Trimming is approximate (whole stream nodes of up to 100 entries), so use a few hundred.
   const std::string stream = store_->EventStreamKey();
@@ -854,8 +922,8 @@ TEST_F(RedisComplaintStoreTest, EventsAreTrimmedOnlyOnceEveryGroupAcknowledgedTh
   for (int i = 1; i < 250; ++i) MustFile(absl::StrCat("SP-2", 1000 + i), kT0 + i);
   auto read_group = [&](const std::string& group, int count) {
     std::vector<std::string> ids;
-    RedisReply reply = Raw({"XREADGROUP", "GROUP", group, "c1", "COUNT", absl::StrCat(count),
-                            "STREAMS", stream, ">"});
+    RedisReply reply = Raw(
+        {"XREADGROUP", "GROUP", group, "c1", "COUNT", absl::StrCat(count), "STREAMS", stream, ">"});
     for (const RedisReply& entry : reply.elements[0].elements[1].elements) {
       ids.push_back(entry.elements[0].str);
     }

@@ -112,8 +112,8 @@ absl::Status RedisServer::Launch() {
   if (!config_file_.empty()) args.push_back(config_file_);
   args.insert(args.end(), {"--port", port, "--bind", "127.0.0.1", "--dir", dir_});
   if (config_file_.empty()) {
-    args.insert(args.end(), {"--appendonly", append_only_ ? "yes" : "no", "--appendfsync",
-                             "always", "--save", ""});
+    args.insert(args.end(), {"--appendonly", append_only_ ? "yes" : "no", "--appendfsync", "always",
+                             "--save", ""});
   }
   args.insert(args.end(), {"--daemonize", "no", "--logfile", logfile});
   std::vector<char*> argv;

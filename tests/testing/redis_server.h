@@ -48,7 +48,7 @@ class RedisServer {
         append_only_(append_only),
         config_file_(std::move(config_file)) {}
   static absl::StatusOr<std::unique_ptr<RedisServer>> StartImpl(bool append_only,
-                                                                 const std::string& config_file);
+                                                                const std::string& config_file);
   absl::Status Launch();
   int port_;
   std::string dir_;
