@@ -209,7 +209,7 @@ absl::StatusOr<T> ParseStored(const std::string& key, const std::string& bytes,
 // only ever read back by this store).
 std::string Deflate(std::string_view in) {
   z_stream z{};
-  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -12, 5, Z_DEFAULT_STRATEGY) != Z_OK) {
     std::abort();  // only on memory exhaustion
   }
   std::string out(deflateBound(&z, in.size()), '\0');
