@@ -242,20 +242,23 @@ class GrpcProxy::Call {
       return;
     }
     stub_ = stub;
-    if (proxy_->options_.read_cache != nullptr && ReadCache::Cacheable(ctx_->method()) &&
-        proxy_->options_.read_cache->enabled()) {
-      // A cached read: the request decides whether the backend is needed at all.
-      cache_generation_ = proxy_->options_.read_cache->generation();
-      cached_read_ = true;
+    if (IsUnaryMethod(ctx_->method())) {
+      // A unary method: read the request, then one unary backend call (or the cache).
+      if (proxy_->options_.read_cache != nullptr && ReadCache::Cacheable(ctx_->method()) &&
+          proxy_->options_.read_cache->enabled()) {
+        cache_generation_ = proxy_->options_.read_cache->generation();
+        cacheable_ = true;
+      }
+      awaiting_request_ = true;
       server_.StartRead(&request_);
       return;
     }
-    StartBackend(/*request_read=*/false);
+    StartBackend();
   }
 
-  // StartBackend starts the backend call; `request_read`: the caller's first message is in
-  // request_ already (a cached read that missed), else reading it starts now.
-  void StartBackend(bool request_read) {
+  // PrepareClientContext makes the backend call's context: a child of the caller's (deadline
+  // and cancellation), the forwardable metadata, the request id and the minted identity.
+  void PrepareClientContext() {
     client_ctx_ = grpc::ClientContext::FromCallbackServerContext(*ctx_);
     for (const auto& [key, value] : ctx_->client_metadata()) {
       if (Forwardable(View(key))) {
@@ -266,42 +269,97 @@ class GrpcProxy::Call {
     client_ctx_->AddMetadata(kRequestIdKey, info_.request_id);
     const std::string identity = proxy_->IdentityToken(info_.principal);
     if (!identity.empty()) client_ctx_->AddMetadata(std::string(kIdentityMetadataKey), identity);
+  }
 
+  // StartBackend starts a streaming backend call: both directions pumped one message at a time.
+  void StartBackend() {
+    PrepareClientContext();
     stub_->PrepareBidiStreamingCall(client_ctx_.get(), ctx_->method(), grpc::StubOptions(),
                                     &client_);
     // Holds: the client side's operations are started from the server side's callbacks, so
     // its OnDone must wait until neither direction can start one any more.
     client_.AddMultipleHolds(2);  // request direction, response direction
     client_.StartRead(&response_);
-    if (request_read) {
-      first_request_ = request_;
-      first_request_seen_ = true;
-      client_.StartWrite(&request_);
-    }
     client_.StartCall();
-    if (!request_read) server_.StartRead(&request_);
+    server_.StartRead(&request_);
   }
 
-  // CachedRead answers a cacheable read from the cache, or starts the backend call.
-  void CachedRead(bool ok) {
-    cached_read_ = false;
+  // UnaryRequest: a unary call's request arrived (or the caller went away). Answered from
+  // the read cache when it can be, else by one unary backend call.
+  void UnaryRequest(bool ok) {
+    awaiting_request_ = false;
     if (!ok) {  // the caller went away before sending its request
       sides_.store(1);
       LogCall(absl::StatusCode::kCancelled);
       server_.Finish(grpc::Status(grpc::StatusCode::CANCELLED, "no request"));
       return;
     }
-    cache_key_ = ReadCache::Key(ctx_->method(), info_.principal, Bytes(request_));
-    if (std::optional<std::string> hit = proxy_->options_.read_cache->Get(cache_key_)) {
-      sides_.store(1);  // no backend call
-      grpc::Slice slice(*std::move(hit));
-      response_ = grpc::ByteBuffer(&slice, 1);
-      LogCall(absl::StatusCode::kOk);
-      server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-      return;
+    first_request_ = request_;
+    first_request_seen_ = true;
+    if (cacheable_) {
+      cache_key_ = ReadCache::Key(ctx_->method(), info_.principal, Bytes(request_));
+      if (std::optional<std::string> hit = proxy_->options_.read_cache->Get(cache_key_)) {
+        sides_.store(1);  // no backend call
+        grpc::Slice slice(*std::move(hit));
+        response_ = grpc::ByteBuffer(&slice, 1);
+        LogCall(absl::StatusCode::kOk);
+        server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+        return;
+      }
     }
-    store_response_ = true;
-    StartBackend(/*request_read=*/true);
+    PrepareClientContext();
+    stub_->UnaryCall(client_ctx_.get(), ctx_->method(), grpc::StubOptions(), &request_, &response_,
+                     [this](grpc::Status status) { UnaryDone(status); });
+  }
+
+  // UnaryDone: the backend answered a unary call; pass its metadata, answer and status on.
+  void UnaryDone(const grpc::Status& status) {
+    for (const auto& [key, value] : client_ctx_->GetServerInitialMetadata()) {
+      if (Returnable(View(key))) {
+        ctx_->AddInitialMetadata(std::string(key.data(), key.size()),
+                                 std::string(value.data(), value.size()));
+      }
+    }
+    for (const auto& [key, value] : client_ctx_->GetServerTrailingMetadata()) {
+      if (Returnable(View(key))) {
+        ctx_->AddTrailingMetadata(std::string(key.data(), key.size()),
+                                  std::string(value.data(), value.size()));
+      }
+    }
+    if (ReadCache* cache = proxy_->options_.read_cache; cache != nullptr) {
+      // Before the answer goes out: the writer reads its own write through this gateway.
+      if (ReadCache::InvalidatedBy(ctx_->method())) cache->Invalidate();
+      if (cacheable_ && status.ok()) {
+        cache->Put(cache_key_, Bytes(response_), cache_generation_);
+      }
+    }
+    const auto code = static_cast<absl::StatusCode>(status.error_code());
+    LogCall(code);
+    if (status.ok()) {
+      server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    } else {
+      server_.Finish(status);
+    }
+    if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
+        code == absl::StatusCode::kUnauthenticated) {
+      proxy_->Audit(info_, code, /*reached_backend=*/true, Bytes(first_request_));
+    }
+    SideDone();  // the backend side; the caller's side ends with OnDone
+  }
+
+  // IsUnaryMethod: `method` is a unary RPC of a service linked into the gateway.
+  static bool IsUnaryMethod(std::string_view method) {
+    if (method.empty() || method.front() != '/') return false;
+    method.remove_prefix(1);
+    const size_t slash = method.find('/');
+    if (slash == std::string_view::npos) return false;
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            std::string(method.substr(0, slash)));
+    if (service == nullptr) return false;
+    const google::protobuf::MethodDescriptor* m =
+        service->FindMethodByName(std::string(method.substr(slash + 1)));
+    return m != nullptr && !m->client_streaming() && !m->server_streaming();
   }
 
   struct ServerSide final : grpc::ServerGenericBidiReactor {
@@ -325,7 +383,7 @@ class GrpcProxy::Call {
 
   // Request direction: caller → backend, one message at a time.
   void CallerReadDone(bool ok) {
-    if (cached_read_) return CachedRead(ok);
+    if (awaiting_request_) return UnaryRequest(ok);
     if (refusal_) {  // a refused call: audit it with its request, then fail it
       std::string bytes;
       if (ok) bytes = Bytes(request_);
@@ -382,13 +440,6 @@ class GrpcProxy::Call {
       client_.RemoveHold();  // the backend sent its last message
       return;
     }
-    if (store_response_) {
-      if (cached_response_) {
-        store_response_ = false;  // a read answered with more than one message: not cached
-      } else {
-        cached_response_ = Bytes(response_);
-      }
-    }
     {
       absl::MutexLock lock(&mu_);
       if (!metadata_done_) {
@@ -430,13 +481,6 @@ class GrpcProxy::Call {
       }
       backend_status_ = status;
       if (!caller_write_pending_ && !finished_) finished_ = finish = true;
-    }
-    if (ReadCache* cache = proxy_->options_.read_cache; cache != nullptr) {
-      // Before the answer goes out: the writer reads its own write through this gateway.
-      if (ReadCache::InvalidatedBy(ctx_->method())) cache->Invalidate();
-      if (store_response_ && status.ok() && cached_response_) {
-        cache->Put(cache_key_, *std::move(cached_response_), cache_generation_);
-      }
     }
     if (finish) server_.Finish(status);
     LogCall(static_cast<absl::StatusCode>(status.error_code()));
@@ -492,13 +536,12 @@ class GrpcProxy::Call {
   ClientSide client_;
   std::unique_ptr<grpc::ClientContext> client_ctx_;
   grpc::GenericStub* stub_ = nullptr;
-  // A cacheable read (gateway/read_cache.h): waiting for its request, the key it is stored
-  // under, the cache's generation when it started, its response when the backend answers.
-  bool cached_read_ = false;
-  bool store_response_ = false;
+  // A unary call waiting for its request; a cacheable read (gateway/read_cache.h), the key
+  // it is stored under and the cache's generation when it started.
+  bool awaiting_request_ = false;
+  bool cacheable_ = false;
   std::string cache_key_;
   uint64_t cache_generation_ = 0;
-  std::optional<std::string> cached_response_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
 

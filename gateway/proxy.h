@@ -1,6 +1,8 @@
 // GrpcProxy forwards any gRPC call the gateway does not serve itself to the backend that owns
 // its service, by full method name, as raw bytes (grpc::ByteBuffer: the message is never
-// parsed or re-serialized). Unary and streaming calls both work: each call is a pair of
+// parsed or re-serialized). Unary and streaming calls both work. A unary method (known from
+// the descriptors linked into the gateway) is read whole and sent as one unary backend call,
+// or answered from the read cache (gateway/read_cache.h); any other call is a pair of
 // callback reactors, the server side towards the caller and the client side towards the
 // backend, that move one message at a time in each direction (flow control end to end).
 //
