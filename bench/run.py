@@ -132,29 +132,24 @@ class System:
         unlimited = "; ".join(f"{r}=1000000/s burst 1000000" for r in (
             "public", "agency_admin", "agency_operator", "channel", "dashboard",
             "platform_admin"))
-        self.start("gateway", [f"{b}/gateway/simpul-gateway",
-                               f"--listen=127.0.0.1:{self.ports['gateway']}",
-                               f"--admin_listen=127.0.0.1:{admin['gateway']}",
-                               f"--rest_listen=127.0.0.1:{self.ports['rest']}",
-                               f"--registry_addr={reg}",
-                               f"--complaints_addr=127.0.0.1:{self.ports['complaints']}",
-                               f"--monitoring_addr=127.0.0.1:{self.ports['monitoring']}",
-                               f"--policy_file={ROOT}/deploy/policy.json",
-                               f"--rate_limits={unlimited}"] + common + self.gateway_flags)
-        if not wait_port(self.ports["gateway"]) or not wait_port(self.ports["rest"]):
-            raise SystemExit(f"simpul-gateway did not start; see {self.work}/gateway.log")
+        def gateway(name, rest_listen, *flags):
+            self.start(name, [f"{b}/gateway/simpul-gateway",
+                              f"--listen=127.0.0.1:{self.ports[name]}",
+                              f"--admin_listen=127.0.0.1:{admin[name]}",
+                              f"--rest_listen={rest_listen}",
+                              f"--registry_addr={reg}",
+                              f"--complaints_addr=127.0.0.1:{self.ports['complaints']}",
+                              f"--monitoring_addr=127.0.0.1:{self.ports['monitoring']}",
+                              f"--policy_file={ROOT}/deploy/policy.json",
+                              f"--rate_limits={unlimited}", *flags] + common + self.gateway_flags)
+            if not wait_port(self.ports[name]):
+                raise SystemExit(f"simpul-gateway did not start; see {self.work}/{name}.log")
+
+        gateway("gateway", f"127.0.0.1:{self.ports['rest']}")
+        if not wait_port(self.ports["rest"]):
+            raise SystemExit(f"the REST front did not start; see {self.work}/gateway.log")
         # The same gateway without its read cache: the cost of the proxy path itself.
-        self.start("gateway-nocache", [f"{b}/gateway/simpul-gateway",
-                                       f"--listen=127.0.0.1:{self.ports['gateway-nocache']}",
-                                       f"--admin_listen=127.0.0.1:{admin['gateway-nocache']}",
-                                       "--rest_listen=", "--read_cache=false",
-                                       f"--registry_addr={reg}",
-                                       f"--complaints_addr=127.0.0.1:{self.ports['complaints']}",
-                                       f"--monitoring_addr=127.0.0.1:{self.ports['monitoring']}",
-                                       f"--policy_file={ROOT}/deploy/policy.json",
-                                       f"--rate_limits={unlimited}"] + common + self.gateway_flags)
-        if not wait_port(self.ports["gateway-nocache"]):
-            raise SystemExit(f"simpul-gateway did not start; see {self.work}/gateway-nocache.log")
+        gateway("gateway-nocache", "", "--read_cache=false")
         conf = os.path.join(self.work, "nginx.conf")
         with open(conf, "w") as f:
             f.write(f"""

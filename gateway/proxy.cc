@@ -242,7 +242,7 @@ class GrpcProxy::Call {
       return;
     }
     stub_ = stub;
-    if (IsUnaryMethod(ctx_->method())) {
+    if (proxy_->unary_methods_.contains(AbslView(ctx_->method()))) {
       // A unary method: read the request, then one unary backend call (or the cache).
       if (proxy_->options_.read_cache != nullptr && ReadCache::Cacheable(ctx_->method()) &&
           proxy_->options_.read_cache->enabled()) {
@@ -345,21 +345,6 @@ class GrpcProxy::Call {
       proxy_->Audit(info_, code, /*reached_backend=*/true, Bytes(first_request_));
     }
     SideDone();  // the backend side; the caller's side ends with OnDone
-  }
-
-  // IsUnaryMethod: `method` is a unary RPC of a service linked into the gateway.
-  static bool IsUnaryMethod(std::string_view method) {
-    if (method.empty() || method.front() != '/') return false;
-    method.remove_prefix(1);
-    const size_t slash = method.find('/');
-    if (slash == std::string_view::npos) return false;
-    const google::protobuf::ServiceDescriptor* service =
-        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
-            std::string(method.substr(0, slash)));
-    if (service == nullptr) return false;
-    const google::protobuf::MethodDescriptor* m =
-        service->FindMethodByName(std::string(method.substr(slash + 1)));
-    return m != nullptr && !m->client_streaming() && !m->server_streaming();
   }
 
   struct ServerSide final : grpc::ServerGenericBidiReactor {
@@ -571,6 +556,15 @@ GrpcProxy::GrpcProxy(ProxyOptions options, const IdentitySigner* signer, const P
   }
   for (const auto& [service, channel] : options_.backends) {
     stubs_.emplace(service, std::make_unique<grpc::GenericStub>(channel));
+    // Read once here: the generated pool locks a mutex on every lookup.
+    const google::protobuf::ServiceDescriptor* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+    for (int i = 0; descriptor != nullptr && i < descriptor->method_count(); ++i) {
+      const google::protobuf::MethodDescriptor* m = descriptor->method(i);
+      if (!m->client_streaming() && !m->server_streaming()) {
+        unary_methods_.insert(absl::StrCat("/", service, "/", m->name()));
+      }
+    }
   }
 }
 

@@ -40,6 +40,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/executor.h"
@@ -163,6 +164,9 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   const Authenticator authenticate_;
   Metrics* const metrics_;
   std::map<std::string, std::unique_ptr<grpc::GenericStub>, std::less<>> stubs_;
+  // Full names ("/pkg.Service/Method") of the backends' unary methods, from the descriptors
+  // linked into the gateway: forwarded as one unary call each. Read-only after construction.
+  absl::flat_hash_set<std::string> unary_methods_;
 };
 
 // ListedService makes a proxied service visible to gRPC's server reflection (which lists only
