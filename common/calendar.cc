@@ -75,7 +75,7 @@ class StrictJson {
 
   absl::Status Check() {
     SkipSpace();
-    RETURN_IF_ERROR(Value(0));
+    SIMPUL_RETURN_IF_ERROR(Value(0));
     SkipSpace();
     if (pos_ != text_.size()) return Error("unexpected text after the JSON value");
     return absl::OkStatus();
@@ -143,7 +143,7 @@ class StrictJson {
       if (Peek() != '"') return Error("expected a quoted key");
       size_t key_pos = pos_;
       std::string key;
-      RETURN_IF_ERROR(String(&key));
+      SIMPUL_RETURN_IF_ERROR(String(&key));
       if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
         pos_ = key_pos;
         return Error(absl::StrCat("duplicate key \"", key, "\""));
@@ -152,7 +152,7 @@ class StrictJson {
       SkipSpace();
       if (!Consume(":")) return Error("expected ':' after a key");
       SkipSpace();
-      RETURN_IF_ERROR(Value(depth + 1));
+      SIMPUL_RETURN_IF_ERROR(Value(depth + 1));
       SkipSpace();
       if (Consume("}")) return absl::OkStatus();
       if (!Consume(",")) return Error("expected ',' or '}'");
@@ -164,7 +164,7 @@ class StrictJson {
     if (Consume("]")) return absl::OkStatus();
     while (true) {
       SkipSpace();
-      RETURN_IF_ERROR(Value(depth + 1));
+      SIMPUL_RETURN_IF_ERROR(Value(depth + 1));
       SkipSpace();
       if (Consume("]")) return absl::OkStatus();
       if (!Consume(",")) return Error("expected ',' or ']'");
@@ -301,7 +301,7 @@ absl::StatusOr<std::pair<absl::TimeZone, absl::CivilDay>> ZoneAndDay(absl::Time 
   if (instant == absl::InfiniteFuture() || instant == absl::InfinitePast()) {
     return absl::InvalidArgumentError(absl::StrCat(what, " must be a finite time"));
   }
-  ASSIGN_OR_RETURN(absl::TimeZone tz, UnitTimeZone(zone));
+  SIMPUL_ASSIGN_OR_RETURN(absl::TimeZone tz, UnitTimeZone(zone));
   return std::make_pair(tz, absl::ToCivilDay(instant, tz));
 }
 
@@ -332,7 +332,7 @@ absl::StatusOr<absl::TimeZone> UnitTimeZone(common::v1::TimeZone zone) {
 }
 
 absl::StatusOr<absl::CivilDay> LocalDay(absl::Time instant, common::v1::TimeZone zone) {
-  ASSIGN_OR_RETURN(auto zone_and_day, ZoneAndDay(instant, zone, "instant"));
+  SIMPUL_ASSIGN_OR_RETURN(auto zone_and_day, ZoneAndDay(instant, zone, "instant"));
   return zone_and_day.second;
 }
 
@@ -381,7 +381,7 @@ absl::StatusOr<HolidayCalendar> HolidayCalendar::FromYearFiles(
   std::vector<Holiday> holidays;
   for (const auto& [name, content] : files_by_name) {
     HolidayYearInfo info;
-    RETURN_IF_ERROR(ParseYearFile(name, content, &holidays, &info));
+    SIMPUL_RETURN_IF_ERROR(ParseYearFile(name, content, &holidays, &info));
     if (auto existing = calendar.years_.find(info.year); existing != calendar.years_.end()) {
       return FileError(name, absl::StrFormat("year %d is already defined by %s", info.year,
                                              existing->second.source));
@@ -412,8 +412,8 @@ std::vector<Holiday> HolidayCalendar::HolidaysInYear(int64_t year) const {
 
 absl::StatusOr<Deadline> HolidayCalendar::AddWorkingDays(absl::Time event, int64_t n,
                                                          common::v1::TimeZone zone) const {
-  RETURN_IF_ERROR(CheckCount(n, kMaxDeadlineDays, "working days"));
-  ASSIGN_OR_RETURN(auto zone_and_day, ZoneAndDay(event, zone, "event time"));
+  SIMPUL_RETURN_IF_ERROR(CheckCount(n, kMaxDeadlineDays, "working days"));
+  SIMPUL_ASSIGN_OR_RETURN(auto zone_and_day, ZoneAndDay(event, zone, "event time"));
   auto [tz, day] = zone_and_day;
   Deadline deadline;
   for (int64_t counted = 0; counted < n;) {
@@ -431,8 +431,8 @@ absl::StatusOr<Deadline> HolidayCalendar::AddWorkingDays(absl::Time event, int64
 
 absl::StatusOr<Deadline> HolidayCalendar::AddCalendarDays(absl::Time event, int64_t n,
                                                           common::v1::TimeZone zone) const {
-  RETURN_IF_ERROR(CheckCount(n, kMaxDeadlineDays, "calendar days"));
-  ASSIGN_OR_RETURN(auto zone_and_day, ZoneAndDay(event, zone, "event time"));
+  SIMPUL_RETURN_IF_ERROR(CheckCount(n, kMaxDeadlineDays, "calendar days"));
+  SIMPUL_ASSIGN_OR_RETURN(auto zone_and_day, ZoneAndDay(event, zone, "event time"));
   auto [tz, day] = zone_and_day;
   Deadline deadline;
   deadline.day = day + n;
@@ -442,8 +442,8 @@ absl::StatusOr<Deadline> HolidayCalendar::AddCalendarDays(absl::Time event, int6
 
 absl::StatusOr<Deadline> HolidayCalendar::AddHours(absl::Time event, int64_t n,
                                                    common::v1::TimeZone zone) const {
-  RETURN_IF_ERROR(CheckCount(n, kMaxDeadlineHours, "hours"));
-  ASSIGN_OR_RETURN(auto zone_and_day, ZoneAndDay(event, zone, "event time"));
+  SIMPUL_RETURN_IF_ERROR(CheckCount(n, kMaxDeadlineHours, "hours"));
+  SIMPUL_ASSIGN_OR_RETURN(auto zone_and_day, ZoneAndDay(event, zone, "event time"));
   Deadline deadline;
   deadline.time = event + absl::Hours(n);
   deadline.day = absl::ToCivilDay(deadline.time, zone_and_day.first);
@@ -466,8 +466,8 @@ absl::StatusOr<Deadline> HolidayCalendar::AddDeadline(absl::Time event, int64_t 
 
 absl::StatusOr<WorkingDayCount> HolidayCalendar::WorkingDaysBetween(
     absl::Time from, absl::Time to, common::v1::TimeZone zone) const {
-  ASSIGN_OR_RETURN(auto from_zone_and_day, ZoneAndDay(from, zone, "from"));
-  ASSIGN_OR_RETURN(auto to_zone_and_day, ZoneAndDay(to, zone, "to"));
+  SIMPUL_ASSIGN_OR_RETURN(auto from_zone_and_day, ZoneAndDay(from, zone, "from"));
+  SIMPUL_ASSIGN_OR_RETURN(auto to_zone_and_day, ZoneAndDay(to, zone, "to"));
   if (to < from) {
     return absl::InvalidArgumentError(absl::StrCat(
         "to (", absl::FormatTime(to), ") is before from (", absl::FormatTime(from), ")"));
@@ -499,7 +499,7 @@ CalendarRegistry::CalendarRegistry(std::string dir, std::shared_ptr<const Holida
 }
 
 absl::StatusOr<std::unique_ptr<CalendarRegistry>> CalendarRegistry::Create(std::string dir) {
-  ASSIGN_OR_RETURN(HolidayCalendar calendar, HolidayCalendar::LoadFromDirectory(dir));
+  SIMPUL_ASSIGN_OR_RETURN(HolidayCalendar calendar, HolidayCalendar::LoadFromDirectory(dir));
   return std::make_unique<CalendarRegistry>(
       std::move(dir), std::make_shared<const HolidayCalendar>(std::move(calendar)));
 }
@@ -514,7 +514,7 @@ absl::Status CalendarRegistry::Reload() {
     return absl::FailedPreconditionError("calendar registry has no holiday directory to reload");
   }
   absl::MutexLock reload_lock(&reload_mu_);
-  ASSIGN_OR_RETURN(HolidayCalendar calendar, HolidayCalendar::LoadFromDirectory(dir_));
+  SIMPUL_ASSIGN_OR_RETURN(HolidayCalendar calendar, HolidayCalendar::LoadFromDirectory(dir_));
   Replace(std::make_shared<const HolidayCalendar>(std::move(calendar)));
   return absl::OkStatus();
 }

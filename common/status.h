@@ -46,16 +46,16 @@ common::v1::BadRequest BadRequestOf(const absl::Status& status);
 #define SIMPUL_STATUS_CONCAT_INNER_(a, b) a##b
 #define SIMPUL_STATUS_CONCAT_(a, b) SIMPUL_STATUS_CONCAT_INNER_(a, b)
 
-// RETURN_IF_ERROR(expr) returns the status of `expr` from the enclosing function if not OK.
-#define RETURN_IF_ERROR(expr)                        \
+// SIMPUL_RETURN_IF_ERROR(expr) returns the status of `expr` from the enclosing function if not OK.
+#define SIMPUL_RETURN_IF_ERROR(expr)                        \
   do {                                               \
     ::absl::Status simpul_status_ = (expr);          \
     if (!simpul_status_.ok()) return simpul_status_; \
   } while (0)
 
-// ASSIGN_OR_RETURN(lhs, expr) evaluates a StatusOr expression, returns its status if not OK,
+// SIMPUL_ASSIGN_OR_RETURN(lhs, expr) evaluates a StatusOr expression, returns its status if not OK,
 // else assigns (or declares) lhs from its value.
-#define ASSIGN_OR_RETURN(lhs, expr) \
+#define SIMPUL_ASSIGN_OR_RETURN(lhs, expr) \
   SIMPUL_ASSIGN_OR_RETURN_IMPL_(SIMPUL_STATUS_CONCAT_(simpul_statusor_, __LINE__), lhs, expr)
 #define SIMPUL_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
   auto statusor = (expr);                                  \

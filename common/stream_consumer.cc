@@ -237,10 +237,10 @@ DeadLetterEntry ParseDeadLetter(StreamEntry entry, std::string_view dead_letter_
 absl::StatusOr<std::vector<StreamEntry>> ReadRange(RedisPool* pool, std::string_view key,
                                                    std::string_view start, std::string_view end,
                                                    int64_t count) {
-  ASSIGN_OR_RETURN(RedisReply reply,
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
                    pool->Command({"XRANGE", std::string(key), std::string(start), std::string(end),
                                   "COUNT", absl::StrCat(count)}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("XRANGE ", AbslView(key))));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("XRANGE ", AbslView(key))));
   if (reply.type != RedisReply::Type::kArray) return MalformedReply("XRANGE");
   std::vector<StreamEntry> entries;
   entries.reserve(reply.elements.size());
@@ -287,7 +287,7 @@ absl::Status RedriveOne(RedisPool* pool, std::string_view dead_letter_stream,
     args.push_back(name);
     args.push_back(value);
   }
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       RedisReply reply,
       pool->Eval(RedriveScript(), {std::string(dead_letter_stream), entry.stream}, args));
   if (reply.is_error()) {
@@ -361,7 +361,7 @@ absl::StatusOr<std::unique_ptr<StreamConsumer>> StreamConsumer::Create(
   if (pool == nullptr) return Invalid("pool is required");
   if (!handler) return Invalid("handler is required");
   if (options.consumer.empty()) options.consumer = DefaultConsumerName();
-  RETURN_IF_ERROR(Validate(options));
+  SIMPUL_RETURN_IF_ERROR(Validate(options));
   return std::unique_ptr<StreamConsumer>(
       new StreamConsumer(pool, std::move(options), std::move(handler)));
 }
@@ -398,7 +398,7 @@ StreamConsumer::StreamConsumer(RedisPool* pool, StreamConsumerOptions options,
 StreamConsumer::~StreamConsumer() { Stop(); }
 
 absl::Status StreamConsumer::EnsureGroup() {
-  ASSIGN_OR_RETURN(RedisReply reply,
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
                    pool_->Command({"XGROUP", "CREATE", options_.stream, options_.group,
                                    options_.start_id, "MKSTREAM"}));
   if (reply.is_error() && absl::StartsWith(reply.str, "BUSYGROUP")) return absl::OkStatus();
@@ -439,7 +439,7 @@ void StreamConsumer::Count(const PollResult& r) {
 
 absl::StatusOr<PollResult> StreamConsumer::PollLocked() {
   if (!group_ready_) {
-    RETURN_IF_ERROR(EnsureGroup());
+    SIMPUL_RETURN_IF_ERROR(EnsureGroup());
     group_ready_ = true;
   }
   PollResult result;
@@ -454,7 +454,7 @@ absl::StatusOr<PollResult> StreamConsumer::PollLocked() {
          {"error", std::string(batch.status().message())}});
     group_ready_ = false;
     claim_cursor_ = "0-0";
-    RETURN_IF_ERROR(EnsureGroup());
+    SIMPUL_RETURN_IF_ERROR(EnsureGroup());
     group_ready_ = true;
     result = PollResult();
     batch = Fetch(&result);
@@ -522,9 +522,9 @@ absl::StatusOr<PollResult> StreamConsumer::PollLocked() {
 }
 
 absl::StatusOr<StreamConsumer::Batch> StreamConsumer::Fetch(PollResult* result) {
-  ASSIGN_OR_RETURN(RedisConnection conn, pool_->Acquire());
+  SIMPUL_ASSIGN_OR_RETURN(RedisConnection conn, pool_->Acquire());
   Batch batch;
-  RETURN_IF_ERROR(Reclaim(conn, &batch));
+  SIMPUL_RETURN_IF_ERROR(Reclaim(conn, &batch));
   result->reclaimed = static_cast<int64_t>(batch.entries.size());
   result->deleted = batch.deleted;
   // Wait for new entries only when there is nothing to do yet.
@@ -541,12 +541,12 @@ absl::StatusOr<StreamConsumer::Batch> StreamConsumer::Fetch(PollResult* result) 
 }
 
 absl::Status StreamConsumer::Reclaim(RedisConnection& conn, Batch* batch) {
-  ASSIGN_OR_RETURN(RedisReply reply,
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
                    conn.Command({"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
                                  absl::StrCat(Millis(options_.min_idle)), claim_cursor_, "COUNT",
                                  absl::StrCat(options_.batch_size)}));
   if (IsNoGroup(reply)) return NoGroupError(options_, reply);
-  RETURN_IF_ERROR(ErrorFromReply(reply, "XAUTOCLAIM"));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "XAUTOCLAIM"));
   // Redis 7: [next cursor, [[id, fields] ...], [deleted id ...]]; Redis 6.2 lacks the third.
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() < 2 ||
       reply.elements[1].type != RedisReply::Type::kArray) {
@@ -580,11 +580,11 @@ absl::Status StreamConsumer::Reclaim(RedisConnection& conn, Batch* batch) {
   for (const StreamEntry& entry : claimed) {
     commands.push_back({"XPENDING", options_.stream, options_.group, entry.id, entry.id, "1"});
   }
-  ASSIGN_OR_RETURN(std::vector<RedisReply> pending, conn.Pipeline(commands));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> pending, conn.Pipeline(commands));
   if (pending.size() != claimed.size()) return MalformedReply("XPENDING");
   for (size_t i = 0; i < claimed.size(); ++i) {
     if (IsNoGroup(pending[i])) return NoGroupError(options_, pending[i]);
-    RETURN_IF_ERROR(ErrorFromReply(pending[i], "XPENDING"));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(pending[i], "XPENDING"));
     if (pending[i].type != RedisReply::Type::kArray) return MalformedReply("XPENDING");
     if (pending[i].elements.empty()) continue;  // acknowledged meanwhile
     const RedisReply& row = pending[i].elements[0];
@@ -608,15 +608,15 @@ absl::Status StreamConsumer::ReadNew(RedisConnection& conn, bool block, Batch* b
     const int64_t block_ms = std::max<int64_t>(1, Millis(options_.block));
     argv.push_back("BLOCK");
     argv.push_back(absl::StrCat(block_ms));
-    RETURN_IF_ERROR(
+    SIMPUL_RETURN_IF_ERROR(
         conn.SetCommandTimeout(absl::Milliseconds(block_ms) + pool_->options().command_timeout));
   }
   argv.push_back("STREAMS");
   argv.push_back(options_.stream);
   argv.push_back(">");
-  ASSIGN_OR_RETURN(RedisReply reply, conn.Command(argv));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, conn.Command(argv));
   if (IsNoGroup(reply)) return NoGroupError(options_, reply);
-  RETURN_IF_ERROR(ErrorFromReply(reply, "XREADGROUP"));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "XREADGROUP"));
   if (reply.is_nil()) return absl::OkStatus();  // BLOCK timed out
   // [[stream, [[id, fields] ...]]]
   if (reply.type != RedisReply::Type::kArray) return MalformedReply("XREADGROUP");
@@ -659,21 +659,21 @@ absl::StatusOr<bool> StreamConsumer::DeadLetter(const StreamEntry& entry, std::s
     args.push_back(name);
     args.push_back(value);
   }
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       RedisReply reply,
       pool_->Eval(DeadLetterScript(), {options_.stream, options_.dead_letter_stream}, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, "dead-letter script"));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "dead-letter script"));
   std::optional<int64_t> moved = ReplyInt(reply);
   if (!moved) return MalformedReply("dead-letter script");
   return *moved == 1;
 }
 
 absl::StatusOr<StreamLag> StreamConsumer::Lag() {
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"XINFO", "GROUPS", options_.stream}));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"XINFO", "GROUPS", options_.stream}));
   if (reply.is_error() && absl::StrContains(reply.str, "no such key")) {
     return absl::NotFoundError(absl::StrCat("stream ", options_.stream, " does not exist"));
   }
-  RETURN_IF_ERROR(ErrorFromReply(reply, "XINFO GROUPS"));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "XINFO GROUPS"));
   if (reply.type != RedisReply::Type::kArray) return MalformedReply("XINFO GROUPS");
   for (const RedisReply& group : reply.elements) {
     if (group.type != RedisReply::Type::kArray || group.elements.size() % 2 != 0) {
@@ -700,10 +700,10 @@ absl::StatusOr<StreamLag> StreamConsumer::Lag() {
     if (lag) {
       out.undelivered = *lag;
     } else {
-      ASSIGN_OR_RETURN(RedisReply counted,
+      SIMPUL_ASSIGN_OR_RETURN(RedisReply counted,
                        pool_->Eval(CountAfterScript(), {options_.stream},
                                    {*last_delivered, absl::StrCat(kLagCountCap)}));
-      RETURN_IF_ERROR(ErrorFromReply(counted, "counting undelivered entries"));
+      SIMPUL_RETURN_IF_ERROR(ErrorFromReply(counted, "counting undelivered entries"));
       std::optional<int64_t> n = ReplyInt(counted);
       if (!n) return MalformedReply("counting undelivered entries");
       out.undelivered = *n;
@@ -720,10 +720,10 @@ absl::StatusOr<StreamLag> StreamConsumer::Lag() {
 }
 
 absl::StatusOr<bool> StreamConsumer::RemoveConsumerIfIdle() {
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveConsumerScript(), {options_.stream},
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveConsumerScript(), {options_.stream},
                                                  {options_.group, options_.consumer}));
   if (IsNoGroup(reply)) return true;  // no group, no consumer
-  RETURN_IF_ERROR(ErrorFromReply(reply, "removing the stream consumer"));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "removing the stream consumer"));
   std::optional<int64_t> removed = ReplyInt(reply);
   if (!removed) return MalformedReply("removing the stream consumer");
   return *removed == 1;
@@ -831,7 +831,7 @@ absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisPool* pool,
   std::string start = "-";
   while (static_cast<int64_t>(out.size()) < max_entries) {
     const int64_t want = std::min(kDeadLetterPage, max_entries - static_cast<int64_t>(out.size()));
-    ASSIGN_OR_RETURN(std::vector<StreamEntry> page,
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<StreamEntry> page,
                      ReadRange(pool, dead_letter_stream, start, "+", want));
     for (StreamEntry& entry : page) {
       out.push_back(ParseDeadLetter(std::move(entry), dead_letter_stream));
@@ -895,9 +895,9 @@ absl::StatusOr<RedriveResult> RedriveDeadLetters(RedisPool* pool,
   }
 
   // Every entry up to the last one present now.
-  ASSIGN_OR_RETURN(RedisReply last, pool->Command({"XREVRANGE", std::string(dead_letter_stream),
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply last, pool->Command({"XREVRANGE", std::string(dead_letter_stream),
                                                    "+", "-", "COUNT", "1"}));
-  RETURN_IF_ERROR(ErrorFromReply(last, absl::StrCat("XREVRANGE ", AbslView(dead_letter_stream))));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(last, absl::StrCat("XREVRANGE ", AbslView(dead_letter_stream))));
   if (last.type != RedisReply::Type::kArray) return MalformedReply("XREVRANGE");
   if (last.elements.empty()) return result;
   StreamEntry newest;

@@ -17,7 +17,7 @@ absl::StatusOr<Identity> AuthenticateCall(const grpc::CallbackServerContext* ctx
         "this server has no identity key configured and accepts only public calls");
   }
   std::string_view token(it->second.data(), it->second.size());
-  ASSIGN_OR_RETURN(auto principal, signer->Verify(token, clock.Now()));
+  SIMPUL_ASSIGN_OR_RETURN(auto principal, signer->Verify(token, clock.Now()));
   return Identity{std::move(principal)};
 }
 

@@ -14,8 +14,8 @@ namespace simpul::gateway {
 
 absl::StatusOr<v1::IssueApiKeyResponse> AdminDesk::IssueApiKey(const Caller& caller,
                                                                const v1::IssueApiKeyRequest& req) {
-  RETURN_IF_ERROR(CanIssue(caller, req.principal()));
-  ASSIGN_OR_RETURN(IssuedApiKey issued,
+  SIMPUL_RETURN_IF_ERROR(CanIssue(caller, req.principal()));
+  SIMPUL_ASSIGN_OR_RETURN(IssuedApiKey issued,
                    keys_.Issue(req.principal(), req.label(), Identity{caller}.subject()));
   v1::IssueApiKeyResponse resp;
   *resp.mutable_key() = std::move(issued.key);
@@ -25,7 +25,7 @@ absl::StatusOr<v1::IssueApiKeyResponse> AdminDesk::IssueApiKey(const Caller& cal
 
 absl::StatusOr<v1::ListApiKeysResponse> AdminDesk::ListApiKeys(const Caller& caller,
                                                                const v1::ListApiKeysRequest& req) {
-  ASSIGN_OR_RETURN(std::string agency, ListScope(caller, req.agency_id()));
+  SIMPUL_ASSIGN_OR_RETURN(std::string agency, ListScope(caller, req.agency_id()));
   v1::ListApiKeysRequest scoped = req;
   scoped.set_agency_id(agency);
   return keys_.List(scoped);
@@ -33,9 +33,9 @@ absl::StatusOr<v1::ListApiKeysResponse> AdminDesk::ListApiKeys(const Caller& cal
 
 absl::StatusOr<v1::RevokeApiKeyResponse> AdminDesk::RevokeApiKey(
     const Caller& caller, const v1::RevokeApiKeyRequest& req) {
-  ASSIGN_OR_RETURN(v1::ApiKey key, keys_.Get(req.id()));
-  RETURN_IF_ERROR(CanRevoke(caller, key));
-  ASSIGN_OR_RETURN(v1::ApiKey revoked, keys_.Revoke(req.id(), Identity{caller}.subject()));
+  SIMPUL_ASSIGN_OR_RETURN(v1::ApiKey key, keys_.Get(req.id()));
+  SIMPUL_RETURN_IF_ERROR(CanRevoke(caller, key));
+  SIMPUL_ASSIGN_OR_RETURN(v1::ApiKey revoked, keys_.Revoke(req.id(), Identity{caller}.subject()));
   v1::RevokeApiKeyResponse resp;
   *resp.mutable_key() = std::move(revoked);
   return resp;
@@ -57,7 +57,7 @@ absl::StatusOr<v1::ListAuditRecordsResponse> AdminDesk::ListAuditRecords(
   if (size < 0 || size > 500) {
     return InvalidField("page.page_size", absl::StrCat("must be 0..500, got ", size));
   }
-  ASSIGN_OR_RETURN(AuditPage page, audit_.List(agency, size, req.page().page_token()));
+  SIMPUL_ASSIGN_OR_RETURN(AuditPage page, audit_.List(agency, size, req.page().page_token()));
   v1::ListAuditRecordsResponse resp;
   for (v1::AuditRecord& r : page.records) *resp.add_records() = std::move(r);
   resp.set_next_page_token(std::move(page.next_page_token));

@@ -334,12 +334,12 @@ absl::StatusOr<IssuedApiKey> ApiKeyStore::Issue(const Principal& principal, std:
   CheckPrincipal(v, principal);
   CheckText(v, "label", AbslView(label), 1, kMaxLabelBytes);
   CheckText(v, "created_by", AbslView(created_by), 1, kMaxSubjectBytes);
-  RETURN_IF_ERROR(v.ToStatus("API key"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("API key"));
 
   const absl::Time now = Now();
   for (int attempt = 0; attempt < kIssueAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(std::string id_bytes, RandomBytes(kIdRandomBytes));
-    ASSIGN_OR_RETURN(std::string secret, RandomBytes(kSecretBytes));
+    SIMPUL_ASSIGN_OR_RETURN(std::string id_bytes, RandomBytes(kIdRandomBytes));
+    SIMPUL_ASSIGN_OR_RETURN(std::string secret, RandomBytes(kSecretBytes));
     const std::string id = absl::StrCat("k", absl::BytesToHexString(id_bytes));
 
     v1::ApiKeyRecord record;
@@ -360,9 +360,9 @@ absl::StatusOr<IssuedApiKey> ApiKeyStore::Issue(const Principal& principal, std:
       keys.push_back(IndexKey(principal.agency_id(), false));
       keys.push_back(IndexKey(principal.agency_id(), true));
     }
-    ASSIGN_OR_RETURN(RedisReply reply,
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
                      pool_->Eval(IssueScript(), keys, {record.SerializeAsString(), Member(key)}));
-    RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("issue of API key ", id)));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("issue of API key ", id)));
     const std::optional<int64_t> written = ReplyInt(reply);
     if (!written) return MalformedReply("API key issue script");
     if (*written == 1) {
@@ -382,8 +382,8 @@ absl::StatusOr<std::optional<std::pair<v1::ApiKeyRecord, std::string>>> ApiKeySt
     std::string_view id) {
   using Result = std::optional<std::pair<v1::ApiKeyRecord, std::string>>;
   const std::string key = RecordKey(id);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", key}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", key}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
   if (reply.is_nil()) return Result();
   std::optional<std::string> bytes = ReplyString(reply);
   if (!bytes) return MalformedReply(absl::StrCat("GET ", key));
@@ -532,8 +532,8 @@ ApiKeyStore::VerifyStats ApiKeyStore::stats() const {
 absl::StatusOr<v1::ApiKey> ApiKeyStore::Get(std::string_view id) {
   FieldViolations v;
   CheckId(v, id);
-  RETURN_IF_ERROR(v.ToStatus("request"));
-  ASSIGN_OR_RETURN(auto read, Read(id));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("request"));
+  SIMPUL_ASSIGN_OR_RETURN(auto read, Read(id));
   if (!read) return absl::NotFoundError(absl::StrCat("API key ", AbslView(id), " not found"));
   return std::move(*read->first.mutable_key());
 }
@@ -542,10 +542,10 @@ absl::StatusOr<v1::ListApiKeysResponse> ApiKeyStore::List(const v1::ListApiKeysR
   FieldViolations v;
   ValidatePageSize(v, "page.page_size", req.page().page_size());
   if (!req.agency_id().empty()) CheckSlug(v, "agency_id", req.agency_id());
-  RETURN_IF_ERROR(v.ToStatus("ListApiKeysRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListApiKeysRequest"));
   const std::string query =
       absl::StrCat("apikeys|", req.agency_id(), "|", req.include_revoked() ? "all" : "active");
-  ASSIGN_OR_RETURN(std::string after,
+  SIMPUL_ASSIGN_OR_RETURN(std::string after,
                    DecodePageToken("page.page_token", req.page().page_token(), query));
   if (!after.empty() && !IsValidMember(after)) {
     return InvalidField("page.page_token", "not a page token returned by this API");
@@ -564,11 +564,11 @@ absl::StatusOr<v1::ListApiKeysResponse> ApiKeyStore::List(const v1::ListApiKeysR
   std::string position = after;
   while (listed.size() <= size) {
     const size_t want = size + 1 - listed.size();
-    ASSIGN_OR_RETURN(
+    SIMPUL_ASSIGN_OR_RETURN(
         RedisReply range,
         pool_->Command({"ZRANGEBYLEX", index, position.empty() ? "-" : absl::StrCat("(", position),
                         "+", "LIMIT", "0", absl::StrCat(want)}));
-    RETURN_IF_ERROR(ErrorFromReply(range, absl::StrCat("ZRANGEBYLEX ", index)));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(range, absl::StrCat("ZRANGEBYLEX ", index)));
     if (range.type != RedisReply::Type::kArray) {
       return MalformedReply(absl::StrCat("ZRANGEBYLEX ", index));
     }
@@ -583,8 +583,8 @@ absl::StatusOr<v1::ListApiKeysResponse> ApiKeyStore::List(const v1::ListApiKeysR
       mget.push_back(RecordKey(std::string_view(*member).substr(kMemberTimeDigits + 1)));
       members.push_back(std::move(*member));
     }
-    ASSIGN_OR_RETURN(RedisReply records, pool_->Command(mget));
-    RETURN_IF_ERROR(ErrorFromReply(records, "MGET of API key records"));
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply records, pool_->Command(mget));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(records, "MGET of API key records"));
     if (records.type != RedisReply::Type::kArray || records.elements.size() != members.size()) {
       return MalformedReply("MGET of API key records");
     }
@@ -619,9 +619,9 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Revoke(std::string_view id, std::string_
   FieldViolations v;
   CheckId(v, id);
   CheckText(v, "revoked_by", AbslView(revoked_by), 1, kMaxSubjectBytes);
-  RETURN_IF_ERROR(v.ToStatus("revocation"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("revocation"));
   for (int attempt = 0; attempt < kRevokeAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(auto read, Read(id));
+    SIMPUL_ASSIGN_OR_RETURN(auto read, Read(id));
     if (!read) return absl::NotFoundError(absl::StrCat("API key ", AbslView(id), " not found"));
     const v1::ApiKeyRecord& record = read->first;
     if (record.key().has_revoke_time()) {
@@ -634,10 +634,10 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Revoke(std::string_view id, std::string_
     const std::string& agency_id = record.key().principal().agency_id();
     std::vector<std::string> keys = {RecordKey(id), IndexKey("", true)};
     if (!agency_id.empty()) keys.push_back(IndexKey(agency_id, true));
-    ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RevokeScript(), keys,
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RevokeScript(), keys,
                                                    {read->second, revoked.SerializeAsString(),
                                                     Member(record.key())}));
-    RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("revocation of API key ", AbslView(id))));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("revocation of API key ", AbslView(id))));
     const std::optional<int64_t> outcome = ReplyInt(reply);
     if (!outcome) return MalformedReply("API key revoke script");
     if (*outcome == 0) {

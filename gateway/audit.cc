@@ -267,7 +267,7 @@ class LogReader {
   // past the end of the log. The end is read again each time: the log may have grown.
   absl::StatusOr<const Entry*> At(size_t i) {
     while (buffer_.size() <= i) {
-      ASSIGN_OR_RETURN(bool more, Fill());
+      SIMPUL_ASSIGN_OR_RETURN(bool more, Fill());
       if (!more) break;
     }
     if (i < buffer_.size()) return &buffer_[i];
@@ -279,10 +279,10 @@ class LogReader {
  private:
   // Fill reads the next batch; false when there was nothing more.
   absl::StatusOr<bool> Fill() {
-    ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"XRANGE", key_, next_start_, "+", "COUNT",
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"XRANGE", key_, next_start_, "+", "COUNT",
                                                        absl::StrCat(kVerifyBatch)}));
-    RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("XRANGE ", key_)));
-    ASSIGN_OR_RETURN(std::vector<Entry> entries,
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("XRANGE ", key_)));
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<Entry> entries,
                      ParseEntries(reply, absl::StrCat("XRANGE ", key_)));
     if (entries.empty()) return false;
     next_start_ = absl::StrCat("(", entries.back().id);
@@ -421,7 +421,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(RedisPool* pool, Opti
     violations.Add("max_attempts", absl::StrCat("must be positive, got ", options.max_attempts));
   }
   if (pool == nullptr) violations.Add("pool", "required");
-  RETURN_IF_ERROR(violations.ToStatus("audit log options"));
+  SIMPUL_RETURN_IF_ERROR(violations.ToStatus("audit log options"));
   return std::unique_ptr<AuditLog>(new AuditLog(pool, std::move(options)));
 }
 
@@ -447,20 +447,20 @@ namespace {
 // ReadHeadState reads the head and the stream's entries-added counter in one transaction.
 absl::StatusOr<HeadState> ReadHeadState(RedisPool* pool, const std::string& head_key,
                                         const std::string& log_key) {
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       std::vector<RedisReply> replies,
       pool->Pipeline(
           {{"MULTI"}, {"HMGET", head_key, "s", "h"}, {"XINFO", "STREAM", log_key}, {"EXEC"}}));
   const std::string what = absl::StrCat("read of ", head_key);
   if (replies.size() != 4) return MalformedReply(what);
-  for (const RedisReply& r : replies) RETURN_IF_ERROR(ErrorFromReply(r, what));
+  for (const RedisReply& r : replies) SIMPUL_RETURN_IF_ERROR(ErrorFromReply(r, what));
   const RedisReply& exec = replies[3];
   if (exec.type != RedisReply::Type::kArray || exec.elements.size() != 2) {
     return MalformedReply(what);
   }
   HeadState state;
   const RedisReply& head = exec.elements[0];
-  RETURN_IF_ERROR(ErrorFromReply(head, what));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(head, what));
   if (head.type != RedisReply::Type::kArray || head.elements.size() != 2) {
     return MalformedReply(what);
   }
@@ -476,7 +476,7 @@ absl::StatusOr<HeadState> ReadHeadState(RedisPool* pool, const std::string& head
   const RedisReply& info = exec.elements[1];
   if (info.is_error()) {
     // XINFO on a missing key fails; anything else is a real error.
-    if (!absl::StrContains(info.str, "no such key")) RETURN_IF_ERROR(ErrorFromReply(info, what));
+    if (!absl::StrContains(info.str, "no such key")) SIMPUL_RETURN_IF_ERROR(ErrorFromReply(info, what));
     return state;
   }
   if (info.type != RedisReply::Type::kArray) return MalformedReply(what);
@@ -494,10 +494,10 @@ absl::StatusOr<HeadState> ReadHeadState(RedisPool* pool, const std::string& head
 absl::StatusOr<std::optional<Entry>> ReadEntry(RedisPool* pool, const std::string& log_key,
                                                int64_t sequence) {
   const std::string id = IdOf(sequence);
-  ASSIGN_OR_RETURN(RedisReply reply, pool->Command({"XRANGE", log_key, id, id}));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool->Command({"XRANGE", log_key, id, id}));
   const std::string what = absl::StrCat("XRANGE ", log_key);
-  RETURN_IF_ERROR(ErrorFromReply(reply, what));
-  ASSIGN_OR_RETURN(std::vector<Entry> entries, ParseEntries(reply, what));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, what));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Entry> entries, ParseEntries(reply, what));
   if (entries.empty()) return std::optional<Entry>();
   return std::optional<Entry>(std::move(entries[0]));
 }
@@ -509,7 +509,7 @@ absl::StatusOr<std::optional<std::string>> FindLater(RedisPool* pool, const std:
                                                      int64_t sequence) {
   LogReader reader(pool, log_key, absl::StrCat("(", after_id));
   for (;;) {
-    ASSIGN_OR_RETURN(const Entry* e, reader.At(0));
+    SIMPUL_ASSIGN_OR_RETURN(const Entry* e, reader.At(0));
     if (e == nullptr) return std::optional<std::string>();
     if (e->parsed && e->record.sequence() == sequence) return std::optional<std::string>(e->id);
     reader.Pop();
@@ -577,7 +577,7 @@ absl::StatusOr<Problem> Classify(RedisPool* pool, const std::string& log_key, co
   }
 
   if (r.intact && rec.sequence() > e) {
-    ASSIGN_OR_RETURN(std::optional<std::string> where, FindLater(pool, log_key, r.id, e));
+    SIMPUL_ASSIGN_OR_RETURN(std::optional<std::string> where, FindLater(pool, log_key, r.id, e));
     if (where) {
       return Problem{P::kReordered, e,
                      absl::StrCat("record ", e, " is stored at stream id ", *where,
@@ -618,7 +618,7 @@ absl::StatusOr<Problem> Classify(RedisPool* pool, const std::string& log_key, co
 }  // namespace
 
 absl::StatusOr<AuditChainHead> AuditLog::Head() {
-  ASSIGN_OR_RETURN(HeadState state, ReadHeadState(pool_, HeadKey(), LogKey()));
+  SIMPUL_ASSIGN_OR_RETURN(HeadState state, ReadHeadState(pool_, HeadKey(), LogKey()));
   return state.head.value_or(AuditChainHead{});
 }
 
@@ -644,7 +644,7 @@ absl::StatusOr<v1::AuditRecord> AuditLog::Append(v1::AuditRecord record) {
                      absl::StrCat("must be 0..999999999, got ", record.time().nanos()));
     }
   }
-  RETURN_IF_ERROR(violations.ToStatus("audit record"));
+  SIMPUL_RETURN_IF_ERROR(violations.ToStatus("audit record"));
   record.clear_sequence();
   record.clear_previous_hash();
   record.clear_hash();
@@ -821,7 +821,7 @@ absl::StatusOr<AuditPage> AuditLog::List(std::string_view agency_id, int page_si
   const bool all = agency_id.empty();
   const std::string query =
       all ? std::string("audit:all") : absl::StrCat("audit:agency:", AbslView(agency_id));
-  ASSIGN_OR_RETURN(std::string below,
+  SIMPUL_ASSIGN_OR_RETURN(std::string below,
                    DecodePageToken("page.page_token", AbslView(page_token), query));
   uint64_t ms = 0, seq = 0;
   int64_t number = 0;
@@ -832,10 +832,10 @@ absl::StatusOr<AuditPage> AuditLog::List(std::string_view agency_id, int page_si
 
   std::vector<std::string> keys = {LogKey()};
   if (!all) keys.push_back(AgencyKey(agency_id));
-  ASSIGN_OR_RETURN(RedisReply reply,
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
                    pool_->Eval(ListScript(), keys, {below, absl::StrCat(limit + 1)}));
   const std::string what = absl::StrCat("listing of ", all ? LogKey() : keys[1]);
-  RETURN_IF_ERROR(ErrorFromReply(reply, what));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, what));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0) {
     return MalformedReply(what);
   }
@@ -872,9 +872,9 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
                                 options.expected_head->hash.size() != kAuditHashSize)) {
     violations.Add("expected_head", "needs a sequence of at least 0 and a 32-byte hash");
   }
-  RETURN_IF_ERROR(violations.ToStatus("audit verification"));
+  SIMPUL_RETURN_IF_ERROR(violations.ToStatus("audit verification"));
 
-  ASSIGN_OR_RETURN(HeadState state, ReadHeadState(pool_, HeadKey(), LogKey()));
+  SIMPUL_ASSIGN_OR_RETURN(HeadState state, ReadHeadState(pool_, HeadKey(), LogKey()));
   if (to == 0 && state.head && from > state.head->sequence) {
     return InvalidField("from_sequence", absl::StrCat("must not be beyond the chain head, record ",
                                                       state.head->sequence, "; got ", from));
@@ -913,13 +913,13 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
   int64_t limit = to != 0 ? to : (state.head ? state.head->sequence : INT64_MAX);
   for (int round = 1;; ++round) {
     while (e <= limit) {
-      ASSIGN_OR_RETURN(const Entry* r, reader.At(0));
+      SIMPUL_ASSIGN_OR_RETURN(const Entry* r, reader.At(0));
       if (r == nullptr) break;
       const bool good = r->intact && r->record.sequence() == e && r->id_sequence == e &&
                         (!prev || r->record.previous_hash() == prev->hash);
       if (!good) {
-        ASSIGN_OR_RETURN(const Entry* next, reader.At(1));
-        ASSIGN_OR_RETURN(Problem problem, Classify(pool_, LogKey(), *r, next, e, prev, state.head));
+        SIMPUL_ASSIGN_OR_RETURN(const Entry* next, reader.At(1));
+        SIMPUL_ASSIGN_OR_RETURN(Problem problem, Classify(pool_, LogKey(), *r, next, e, prev, state.head));
         return finish(std::move(problem));
       }
       accept(*r);
@@ -952,10 +952,10 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
                                   " but the stored head says ", Hex(state.head->hash), ": record ",
                                   last, " was altered and rehashed")});
     }
-    ASSIGN_OR_RETURN(const Entry* beyond, reader.At(0));
+    SIMPUL_ASSIGN_OR_RETURN(const Entry* beyond, reader.At(0));
     if (beyond != nullptr && round < kMaxHeadRounds) {
       // Entries beyond the head: appended while we walked, or inserted.
-      ASSIGN_OR_RETURN(state, ReadHeadState(pool_, HeadKey(), LogKey()));
+      SIMPUL_ASSIGN_OR_RETURN(state, ReadHeadState(pool_, HeadKey(), LogKey()));
       if (!state.head || state.head->sequence <= last) {
         return finish(
             {P::kInserted, last + 1,
@@ -987,7 +987,7 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
                                   " but the chain ends at record ", e - 1, ": records ", e, " to ",
                                   expected.sequence, " were removed from the tail")});
     } else {
-      ASSIGN_OR_RETURN(std::optional<Entry> entry, ReadEntry(pool_, LogKey(), expected.sequence));
+      SIMPUL_ASSIGN_OR_RETURN(std::optional<Entry> entry, ReadEntry(pool_, LogKey(), expected.sequence));
       if (!entry) {
         return finish(
             {P::kRemoved, expected.sequence,
@@ -1012,14 +1012,14 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
 }
 
 absl::Status AuditLog::CheckDurability() {
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       std::vector<RedisReply> replies,
       pool_->Pipeline({{"CONFIG", "GET", "appendonly"}, {"CONFIG", "GET", "appendfsync"}}));
   const char* const names[] = {"appendonly", "appendfsync"};
   const char* const wanted[] = {"yes", "always"};
   if (replies.size() != 2) return MalformedReply("CONFIG GET");
   for (int i = 0; i < 2; ++i) {
-    RETURN_IF_ERROR(ErrorFromReply(replies[i], absl::StrCat("CONFIG GET ", names[i])));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(replies[i], absl::StrCat("CONFIG GET ", names[i])));
     std::optional<std::string> value;
     if (replies[i].type == RedisReply::Type::kArray && replies[i].elements.size() == 2) {
       value = ReplyString(replies[i].elements[1]);

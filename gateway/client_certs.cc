@@ -93,12 +93,12 @@ absl::StatusOr<ClientCertificates> ClientCertificates::FromJson(std::string_view
     principal.set_subject(absl::StrCat("cert:", c.label().empty() ? fp.substr(0, 16) : c.label()));
     out.by_fingerprint_[fp] = std::move(principal);
   }
-  RETURN_IF_ERROR(v.ToStatus("ClientCertificateFile"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("ClientCertificateFile"));
   return out;
 }
 
 absl::StatusOr<ClientCertificates> ClientCertificates::FromFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path, "client certificate file"));
+  SIMPUL_ASSIGN_OR_RETURN(std::string text, ReadFile(path, "client certificate file"));
   absl::StatusOr<ClientCertificates> parsed = FromJson(text);
   if (!parsed.ok()) {
     return absl::Status(parsed.status().code(),
@@ -124,11 +124,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsServerCredentials(
                                                 ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                                 : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(cert_file, "tls_cert_file"));
-  ASSIGN_OR_RETURN(pair.private_key, ReadFile(key_file, "tls_key_file"));
+  SIMPUL_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(cert_file, "tls_cert_file"));
+  SIMPUL_ASSIGN_OR_RETURN(pair.private_key, ReadFile(key_file, "tls_key_file"));
   options.pem_key_cert_pairs.push_back(std::move(pair));
   if (!client_ca_file.empty()) {
-    ASSIGN_OR_RETURN(options.pem_root_certs, ReadFile(client_ca_file, "tls_client_ca_file"));
+    SIMPUL_ASSIGN_OR_RETURN(options.pem_root_certs, ReadFile(client_ca_file, "tls_client_ca_file"));
   }
   return grpc::SslServerCredentials(options);
 }

@@ -193,7 +193,7 @@ absl::StatusOr<cv1::FileComplaintRequest> Open311FileRequest(
     }
   }
   req.set_idempotency_key(key);
-  RETURN_IF_ERROR(v.ToStatus("Open311 request"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("Open311 request"));
   return req;
 }
 

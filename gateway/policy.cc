@@ -102,7 +102,7 @@ absl::StatusOr<Policy> Policy::FromJson(std::string_view json) {
     }
     policy.rules_.push_back(std::move(rule));
   }
-  RETURN_IF_ERROR(v.ToStatus("PolicyFile"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("PolicyFile"));
   return policy;
 }
 

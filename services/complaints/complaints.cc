@@ -381,7 +381,7 @@ ComplaintDesk::ComplaintDesk(ComplaintStore& store, Router& router,
 absl::StatusOr<Deadline> ComplaintDesk::WorkingDaysFrom(absl::Time from, int days,
                                                         TimeZone zone) const {
   auto calendar = calendars_.Current();
-  ASSIGN_OR_RETURN(Deadline d, calendar->AddWorkingDays(from, days, zone));
+  SIMPUL_ASSIGN_OR_RETURN(Deadline d, calendar->AddWorkingDays(from, days, zone));
   if (!d.complete()) {
     Log(LogLevel::kWarn, "deadline computed without holiday data for some years",
         {{"years", absl::StrJoin(d.years_without_data, ",")}});
@@ -488,7 +488,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
       }
     }
   }
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
 
   const auto& p = caller.principal;
   std::string channel_name;
@@ -531,11 +531,11 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
     response.set_replayed(true);
     // The stored result holds no case view (it could carry a name the verifier has since
     // withheld): the retry sees the case as it is now.
-    ASSIGN_OR_RETURN(auto current, store_.Get(response.tracking_code()));
+    SIMPUL_ASSIGN_OR_RETURN(auto current, store_.Get(response.tracking_code()));
     if (current) *response.mutable_complaint() = PublicView(current->complaint(), clock_.Now());
     return response;
   };
-  ASSIGN_OR_RETURN(auto existing, store_.GetIdempotency(channel_name, key));
+  SIMPUL_ASSIGN_OR_RETURN(auto existing, store_.GetIdempotency(channel_name, key));
   if (existing) return replay(*existing);
 
   // Route before building the case; a registry that cannot answer leaves it for a coordinator.
@@ -580,7 +580,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
   *c.mutable_file_time() = ToProto(now);
   *c.mutable_update_time() = ToProto(now);
   c.set_revision(1);
-  ASSIGN_OR_RETURN(Deadline verify, WorkingDaysFrom(now, options_.verify_working_days, ZoneOf(c)));
+  SIMPUL_ASSIGN_OR_RETURN(Deadline verify, WorkingDaysFrom(now, options_.verify_working_days, ZoneOf(c)));
   *c.mutable_deadlines()->mutable_verify_by() = ToProto(verify.time);
   SetNextDeadline(c);
 
@@ -613,7 +613,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
     claim.record.mutable_response()->clear_complaint();  // no identity in the stored result
     w.idempotency = std::move(claim);
 
-    ASSIGN_OR_RETURN(CommitResult result, store_.Commit(w));
+    SIMPUL_ASSIGN_OR_RETURN(CommitResult result, store_.Commit(w));
     switch (result.outcome) {
       case CommitResult::Outcome::kCommitted:
         Log(LogLevel::kInfo, "complaint filed",
@@ -648,7 +648,7 @@ absl::StatusOr<std::optional<v1::ComplaintRecord>> ComplaintDesk::Apply(
   SetActor(caller, entry);
   entry.set_from_state(current.complaint().state());
   Step step{next, entry, false, now};
-  RETURN_IF_ERROR(mutation(current, step));
+  SIMPUL_RETURN_IF_ERROR(mutation(current, step));
 
   const std::string previous_agency = current.complaint().agency_id();
   const std::string previous_unit = current.complaint().unit_id();
@@ -661,7 +661,7 @@ absl::StatusOr<std::optional<v1::ComplaintRecord>> ComplaintDesk::Apply(
   entry.set_to_state(next.state());
   w.event = MakeEvent(next, entry, step.deadline_missed, previous_agency, previous_unit);
 
-  ASSIGN_OR_RETURN(CommitResult result, store_.Commit(w));
+  SIMPUL_ASSIGN_OR_RETURN(CommitResult result, store_.Commit(w));
   if (result.outcome != CommitResult::Outcome::kCommitted) return std::nullopt;
   return std::move(w.after);
 }
@@ -669,12 +669,12 @@ absl::StatusOr<std::optional<v1::ComplaintRecord>> ComplaintDesk::Apply(
 absl::StatusOr<v1::ComplaintRecord> ComplaintDesk::Act(
     const Identity& caller, std::string_view id_field, std::string_view id,
     int64_t expected_revision, std::string_view action, const Mutation& mutation) {
-  ASSIGN_OR_RETURN(std::string code, ParseId(AbslView(id_field), AbslView(id)));
+  SIMPUL_ASSIGN_OR_RETURN(std::string code, ParseId(AbslView(id_field), AbslView(id)));
   if (expected_revision < 0) {
     return InvalidField("expected_revision", "must be 0 (no check) or a revision you read");
   }
   for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-    ASSIGN_OR_RETURN(auto current, store_.Get(code));
+    SIMPUL_ASSIGN_OR_RETURN(auto current, store_.Get(code));
     if (!current) {
       return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", code));
     }
@@ -692,7 +692,7 @@ absl::StatusOr<v1::ComplaintRecord> ComplaintDesk::Act(
                                              current->complaint().revision(), ", not ",
                                              expected_revision, "; re-read it and retry"));
     }
-    ASSIGN_OR_RETURN(auto applied, Apply(caller, *current, action, mutation));
+    SIMPUL_ASSIGN_OR_RETURN(auto applied, Apply(caller, *current, action, mutation));
     if (applied) return *std::move(applied);
     if (expected_revision != 0) {
       return absl::AbortedError(absl::StrCat("complaint ", code, " changed at revision ",
@@ -705,9 +705,9 @@ absl::StatusOr<v1::ComplaintRecord> ComplaintDesk::Act(
 
 absl::StatusOr<v1::ComplaintRecord> ComplaintDesk::LoadForComplainant(std::string_view code,
                                                                       std::string_view secret) {
-  ASSIGN_OR_RETURN(std::string id, ParseId("tracking_code", AbslView(code)));
+  SIMPUL_ASSIGN_OR_RETURN(std::string id, ParseId("tracking_code", AbslView(code)));
   if (secret.empty()) return InvalidField("secret", "required");
-  ASSIGN_OR_RETURN(auto record, store_.Get(id));
+  SIMPUL_ASSIGN_OR_RETURN(auto record, store_.Get(id));
   // A wrong secret looks exactly like an unknown code, so codes cannot be probed.
   if (!record || !SecretMatches(secret, record->secret_sha256())) {
     return absl::NotFoundError(
@@ -720,7 +720,7 @@ absl::StatusOr<v1::ComplaintRecord> ComplaintDesk::ActAsComplainant(std::string_
                                                                     std::string_view secret,
                                                                     std::string_view action,
                                                                     const Mutation& mutation) {
-  ASSIGN_OR_RETURN(v1::ComplaintRecord record, LoadForComplainant(code, secret));
+  SIMPUL_ASSIGN_OR_RETURN(v1::ComplaintRecord record, LoadForComplainant(code, secret));
   const Identity complainant = Identity::Public();
   auto as_complainant = [&mutation](const v1::ComplaintRecord& current, Step& step) {
     step.entry.set_actor_kind(v1::ACTOR_KIND_COMPLAINANT);
@@ -728,9 +728,9 @@ absl::StatusOr<v1::ComplaintRecord> ComplaintDesk::ActAsComplainant(std::string_
     return mutation(current, step);
   };
   for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-    ASSIGN_OR_RETURN(auto applied, Apply(complainant, record, action, as_complainant));
+    SIMPUL_ASSIGN_OR_RETURN(auto applied, Apply(complainant, record, action, as_complainant));
     if (applied) return *std::move(applied);
-    ASSIGN_OR_RETURN(record, LoadForComplainant(code, secret));
+    SIMPUL_ASSIGN_OR_RETURN(record, LoadForComplainant(code, secret));
   }
   return absl::AbortedError("the complaint is changing too often right now; retry shortly");
 }
@@ -740,9 +740,9 @@ absl::StatusOr<v1::ComplaintRecord> ComplaintDesk::ActAsComplainant(std::string_
 
 absl::StatusOr<v1::TrackComplaintResponse> ComplaintDesk::TrackComplaint(
     const Identity& caller, const v1::TrackComplaintRequest& req) {
-  ASSIGN_OR_RETURN(v1::ComplaintRecord record,
+  SIMPUL_ASSIGN_OR_RETURN(v1::ComplaintRecord record,
                    LoadForComplainant(req.tracking_code(), req.secret()));
-  ASSIGN_OR_RETURN(auto history, store_.History(record.complaint().id()));
+  SIMPUL_ASSIGN_OR_RETURN(auto history, store_.History(record.complaint().id()));
   v1::TrackComplaintResponse response;
   *response.mutable_complaint() = PublicView(record.complaint(), clock_.Now());
   for (auto& entry : history) {
@@ -756,8 +756,8 @@ absl::StatusOr<v1::ReplyToComplaintResponse> ComplaintDesk::ReplyToComplaint(
     const Identity& caller, const v1::ReplyToComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "message", req.message(), 1, 4000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       ActAsComplainant(
           req.tracking_code(), req.secret(), "ReplyToComplaint",
@@ -772,7 +772,7 @@ absl::StatusOr<v1::ReplyToComplaintResponse> ComplaintDesk::ReplyToComplaint(
             s.entry.set_message(req.message());
             if (c.state() == v1::STATE_RESPONDED) {
               s.next.set_state(v1::STATE_IN_PROGRESS);
-              ASSIGN_OR_RETURN(Deadline d, WorkingDaysFrom(s.now,
+              SIMPUL_ASSIGN_OR_RETURN(Deadline d, WorkingDaysFrom(s.now,
                                                            c.response_working_days() > 0
                                                                ? c.response_working_days()
                                                                : options_.response_working_days,
@@ -782,7 +782,7 @@ absl::StatusOr<v1::ReplyToComplaintResponse> ComplaintDesk::ReplyToComplaint(
             } else if (c.state() == v1::STATE_ON_HOLD) {
               // The file is complete now: verification starts again.
               s.next.set_state(v1::STATE_RECEIVED);
-              ASSIGN_OR_RETURN(Deadline d,
+              SIMPUL_ASSIGN_OR_RETURN(Deadline d,
                                WorkingDaysFrom(s.now, options_.verify_working_days, ZoneOf(c)));
               *s.next.mutable_deadlines()->mutable_verify_by() = ToProto(d.time);
               s.next.mutable_deadlines()->clear_auto_archive_at();
@@ -799,13 +799,13 @@ absl::StatusOr<v1::RateComplaintResponse> ComplaintDesk::RateComplaint(
     v.Add("rating", absl::StrCat("must be 1..5, got ", req.rating()));
   }
   CheckChars(v, "comment", req.comment(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       ActAsComplainant(req.tracking_code(), req.secret(), "RateComplaint",
                        [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
                          const v1::Complaint& c = current.complaint();
-                         RETURN_IF_ERROR(RequireState(c, "RateComplaint", {v1::STATE_COMPLETED}));
+                         SIMPUL_RETURN_IF_ERROR(RequireState(c, "RateComplaint", {v1::STATE_COMPLETED}));
                          if (c.rating() != 0) {
                            return absl::FailedPreconditionError(
                                absl::StrCat("complaint ", c.id(), " is already rated ", c.rating(),
@@ -823,14 +823,14 @@ absl::StatusOr<v1::ReopenComplaintResponse> ComplaintDesk::ReopenComplaint(
     const Identity& caller, const v1::ReopenComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "reason", req.reason(), 1, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       ActAsComplainant(
           req.tracking_code(), req.secret(), "ReopenComplaint",
           [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
             const v1::Complaint& c = current.complaint();
-            RETURN_IF_ERROR(RequireState(c, "ReopenComplaint", {v1::STATE_COMPLETED}));
+            SIMPUL_RETURN_IF_ERROR(RequireState(c, "ReopenComplaint", {v1::STATE_COMPLETED}));
             if (Passed(c.deadlines().has_reopen_until(), c.deadlines().reopen_until(), s.now)) {
               return absl::FailedPreconditionError(absl::StrCat(
                   "the reopen window of complaint ", c.id(), " ended at ",
@@ -854,7 +854,7 @@ absl::StatusOr<v1::ReopenComplaintResponse> ComplaintDesk::ReopenComplaint(
               if (!resolve.ok()) return resolve.status();
               *s.next.mutable_deadlines()->mutable_resolve_by() = ToProto(resolve->time);
             }
-            ASSIGN_OR_RETURN(Deadline d, WorkingDaysFrom(s.now,
+            SIMPUL_ASSIGN_OR_RETURN(Deadline d, WorkingDaysFrom(s.now,
                                                          c.response_working_days() > 0
                                                              ? c.response_working_days()
                                                              : options_.response_working_days,
@@ -870,8 +870,8 @@ absl::StatusOr<v1::ReopenComplaintResponse> ComplaintDesk::ReopenComplaint(
 
 absl::StatusOr<v1::GetComplaintResponse> ComplaintDesk::GetComplaint(
     const Identity& caller, const v1::GetComplaintRequest& req) {
-  ASSIGN_OR_RETURN(std::string id, ParseId("id", req.id()));
-  ASSIGN_OR_RETURN(auto record, store_.Get(id));
+  SIMPUL_ASSIGN_OR_RETURN(std::string id, ParseId("id", req.id()));
+  SIMPUL_ASSIGN_OR_RETURN(auto record, store_.Get(id));
   if (!record) return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
   const v1::Complaint& c = record->complaint();
   v1::GetComplaintResponse response;
@@ -885,18 +885,18 @@ absl::StatusOr<v1::GetComplaintResponse> ComplaintDesk::GetComplaint(
     *response.mutable_public_complaint() = PublicView(c, clock_.Now());
     return response;
   }
-  RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/true));
+  SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/true));
   *response.mutable_complaint() = FullView(caller, c, clock_.Now());
   return response;
 }
 
 absl::StatusOr<v1::GetComplaintHistoryResponse> ComplaintDesk::GetComplaintHistory(
     const Identity& caller, const v1::GetComplaintHistoryRequest& req) {
-  ASSIGN_OR_RETURN(std::string id, ParseId("id", req.id()));
-  ASSIGN_OR_RETURN(auto record, store_.Get(id));
+  SIMPUL_ASSIGN_OR_RETURN(std::string id, ParseId("id", req.id()));
+  SIMPUL_ASSIGN_OR_RETURN(auto record, store_.Get(id));
   if (!record) return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
-  RETURN_IF_ERROR(RequireHandler(caller, record->complaint(), /*coordinator_too=*/true));
-  ASSIGN_OR_RETURN(auto history, store_.History(id));
+  SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, record->complaint(), /*coordinator_too=*/true));
+  SIMPUL_ASSIGN_OR_RETURN(auto history, store_.History(id));
   v1::GetComplaintHistoryResponse response;
   for (auto& entry : history) *response.add_entries() = std::move(entry);
   return response;
@@ -929,7 +929,7 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
   if (req.unrouted() && (!req.agency_id().empty() || !req.unit_id().empty())) {
     v.Add("unrouted", "unrouted cases have no agency or unit; leave agency_id and unit_id empty");
   }
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
 
   const auto role = caller.principal.role();
   const bool is_public = SeesPublicView(caller);
@@ -969,7 +969,7 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
   canonical.clear_page();
   const std::string query =
       absl::StrCat(caller.principal.agency_id(), "|", index, "|", DeterministicBytes(canonical));
-  ASSIGN_OR_RETURN(std::string after_raw,
+  SIMPUL_ASSIGN_OR_RETURN(std::string after_raw,
                    DecodePageToken("page.page_token", req.page().page_token(), query));
   std::optional<IndexPosition> after;
   if (!after_raw.empty()) {
@@ -1010,7 +1010,7 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
   int scanned = 0;
   while (static_cast<int>(kept.size()) <= size && scanned < kMaxScannedPerList) {
     const int batch = std::max(size + 1, 100);
-    ASSIGN_OR_RETURN(auto items, store_.Scan(index, from_ms, to_ms, after, batch));
+    SIMPUL_ASSIGN_OR_RETURN(auto items, store_.Scan(index, from_ms, to_ms, after, batch));
     for (auto& item : items) {
       ++scanned;
       after = item.position;
@@ -1062,7 +1062,7 @@ absl::StatusOr<v1::RouteComplaintResponse> ComplaintDesk::RouteComplaint(
     CheckSlug(v, "unit_id", req.unit_id());
   }
   CheckChars(v, "reason", req.reason(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   if (!IsCoordinator(caller)) {
     return caller.is_public()
                ? absl::UnauthenticatedError("routing needs a coordinator's credentials")
@@ -1074,14 +1074,14 @@ absl::StatusOr<v1::RouteComplaintResponse> ComplaintDesk::RouteComplaint(
     return req.service_id().empty() ? RouteError(route.status(), "unit_id", req.unit_id())
                                     : RouteError(route.status(), "service_id", req.service_id());
   }
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "RouteComplaint",
           [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
             const v1::Complaint& c = current.complaint();
             // ESCALATED too: the scanner escalates a case nobody routed in
             // time, and only routing gives it an agency to handle it.
-            RETURN_IF_ERROR(
+            SIMPUL_RETURN_IF_ERROR(
                 RequireState(c, "RouteComplaint", {v1::STATE_RECEIVED, v1::STATE_ESCALATED}));
             if (!c.agency_id().empty()) {
               return absl::FailedPreconditionError(
@@ -1091,7 +1091,7 @@ absl::StatusOr<v1::RouteComplaintResponse> ComplaintDesk::RouteComplaint(
             ApplyRoute(s.next, *route);
             // Routing by hand re-plans verification: the agency gets its working
             // days from when the case reaches it, in its unit's time zone.
-            ASSIGN_OR_RETURN(Deadline d,
+            SIMPUL_ASSIGN_OR_RETURN(Deadline d,
                              WorkingDaysFrom(s.now, options_.verify_working_days, ZoneOf(s.next)));
             *s.next.mutable_deadlines()->mutable_verify_by() = ToProto(d.time);
             s.entry.set_reason(req.reason());
@@ -1106,16 +1106,16 @@ absl::StatusOr<v1::HoldComplaintResponse> ComplaintDesk::HoldComplaint(
     const Identity& caller, const v1::HoldComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "message", req.message(), 1, 4000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(auto record,
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(auto record,
                    Act(caller, "id", req.id(), req.expected_revision(), "HoldComplaint",
                        [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
                          const v1::Complaint& c = current.complaint();
-                         RETURN_IF_ERROR(RequireHandlerOrUnroutedCoordinator(caller, c));
-                         RETURN_IF_ERROR(RequireState(c, "HoldComplaint", {v1::STATE_RECEIVED}));
+                         SIMPUL_RETURN_IF_ERROR(RequireHandlerOrUnroutedCoordinator(caller, c));
+                         SIMPUL_RETURN_IF_ERROR(RequireState(c, "HoldComplaint", {v1::STATE_RECEIVED}));
                          s.next.set_state(v1::STATE_ON_HOLD);
                          s.entry.set_message(req.message());
-                         ASSIGN_OR_RETURN(
+                         SIMPUL_ASSIGN_OR_RETURN(
                              Deadline d,
                              CalendarDaysFrom(s.now, options_.hold_calendar_days, ZoneOf(c)));
                          *s.next.mutable_deadlines()->mutable_auto_archive_at() = ToProto(d.time);
@@ -1132,14 +1132,14 @@ absl::StatusOr<v1::VerifyComplaintResponse> ComplaintDesk::VerifyComplaint(
   }
   CheckChars(v, "resolution_class", req.resolution_class(), 0, 200);
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "VerifyComplaint",
           [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
             const v1::Complaint& c = current.complaint();
-            RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/false));
-            RETURN_IF_ERROR(RequireState(c, "VerifyComplaint", {v1::STATE_RECEIVED}));
+            SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/false));
+            SIMPUL_RETURN_IF_ERROR(RequireState(c, "VerifyComplaint", {v1::STATE_RECEIVED}));
             if (req.confidentiality() != v1::CONFIDENTIALITY_UNSPECIFIED &&
                 req.confidentiality() != c.confidentiality()) {
               if (Strictness(req.confidentiality()) < Strictness(c.confidentiality())) {
@@ -1183,7 +1183,7 @@ absl::StatusOr<v1::VerifyComplaintResponse> ComplaintDesk::VerifyComplaint(
             // Disposition is due 3 working days after filing, counted like verification from
             // the complete file: a case completed after a hold, or routed late by hand, has its
             // verify_by re-planned and is not late for disposition on arrival.
-            ASSIGN_OR_RETURN(Deadline dispose,
+            SIMPUL_ASSIGN_OR_RETURN(Deadline dispose,
                              WorkingDaysFrom(FromProto(c.file_time()),
                                              options_.dispose_working_days, ZoneOf(c)));
             google::protobuf::Timestamp dispose_by = ToProto(dispose.time);
@@ -1209,20 +1209,20 @@ absl::StatusOr<v1::DisposeComplaintResponse> ComplaintDesk::DisposeComplaint(
   FieldViolations v;
   if (!req.unit_id().empty()) CheckSlug(v, "unit_id", req.unit_id());
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   std::optional<Route> unit_route;
   if (!req.unit_id().empty()) {
     absl::StatusOr<Route> route = router_.ResolveUnit(req.unit_id());
     if (!route.ok()) return RouteError(route.status(), "unit_id", req.unit_id());
     unit_route = *route;
   }
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "DisposeComplaint",
           [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
             const v1::Complaint& c = current.complaint();
-            RETURN_IF_ERROR(RequireHandler(caller, c, c.state() == v1::STATE_ESCALATED));
-            RETURN_IF_ERROR(
+            SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, c, c.state() == v1::STATE_ESCALATED));
+            SIMPUL_RETURN_IF_ERROR(
                 RequireState(c, "DisposeComplaint",
                              {v1::STATE_VERIFIED, v1::STATE_FORWARDED, v1::STATE_ESCALATED}));
             if (unit_route) {
@@ -1245,12 +1245,12 @@ absl::StatusOr<v1::DisposeComplaintResponse> ComplaintDesk::DisposeComplaint(
             s.entry.set_to_agency_id(c.agency_id());
             s.entry.set_to_unit_id(s.next.unit_id());
             if (!s.next.deadlines().has_resolve_by()) {  // forwarded before verification
-              ASSIGN_OR_RETURN(
+              SIMPUL_ASSIGN_OR_RETURN(
                   Deadline d,
                   CalendarDaysFrom(s.now, options_.resolution_calendar_days, ZoneOf(s.next)));
               *s.next.mutable_deadlines()->mutable_resolve_by() = ToProto(d.time);
             }
-            ASSIGN_OR_RETURN(Deadline d, WorkingDaysFrom(s.now,
+            SIMPUL_ASSIGN_OR_RETURN(Deadline d, WorkingDaysFrom(s.now,
                                                          c.response_working_days() > 0
                                                              ? c.response_working_days()
                                                              : options_.response_working_days,
@@ -1267,7 +1267,7 @@ absl::StatusOr<v1::ForwardComplaintResponse> ComplaintDesk::ForwardComplaint(
   CheckSlug(v, "to_agency_id", req.to_agency_id());
   if (!req.to_unit_id().empty()) CheckSlug(v, "to_unit_id", req.to_unit_id());
   CheckChars(v, "reason", req.reason(), 1, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   Route target;
   target.agency_id = req.to_agency_id();
   target.time_zone = common::v1::TIME_ZONE_WIB;  // until a unit of the new agency takes it
@@ -1292,13 +1292,13 @@ absl::StatusOr<v1::ForwardComplaintResponse> ComplaintDesk::ForwardComplaint(
                           absl::StrCat("the registry has no agency \"", req.to_agency_id(), "\""));
     }
   }
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "ForwardComplaint",
           [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
             const v1::Complaint& c = current.complaint();
-            RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/true));
-            RETURN_IF_ERROR(
+            SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/true));
+            SIMPUL_RETURN_IF_ERROR(
                 RequireState(c, "ForwardComplaint",
                              {v1::STATE_RECEIVED, v1::STATE_VERIFIED, v1::STATE_DISPOSED,
                               v1::STATE_FORWARDED, v1::STATE_ESCALATED}));
@@ -1327,7 +1327,7 @@ absl::StatusOr<v1::ForwardComplaintResponse> ComplaintDesk::ForwardComplaint(
             s.entry.set_reason(req.reason());
             s.entry.set_to_agency_id(target.agency_id);
             s.entry.set_to_unit_id(target.unit_id);
-            ASSIGN_OR_RETURN(Deadline d,
+            SIMPUL_ASSIGN_OR_RETURN(Deadline d,
                              WorkingDaysFrom(s.now, options_.dispose_working_days, ZoneOf(s.next)));
             *s.next.mutable_deadlines()->mutable_dispose_by() = ToProto(d.time);
             return absl::OkStatus();
@@ -1342,13 +1342,13 @@ absl::StatusOr<v1::StartWorkResponse> ComplaintDesk::StartWork(const Identity& c
                                                                const v1::StartWorkRequest& req) {
   FieldViolations v;
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(auto record,
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(auto record,
                    Act(caller, "id", req.id(), req.expected_revision(), "StartWork",
                        [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
                          const v1::Complaint& c = current.complaint();
-                         RETURN_IF_ERROR(RequireHandler(caller, c, false));
-                         RETURN_IF_ERROR(RequireState(c, "StartWork", {v1::STATE_DISPOSED}));
+                         SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, c, false));
+                         SIMPUL_RETURN_IF_ERROR(RequireState(c, "StartWork", {v1::STATE_DISPOSED}));
                          s.next.set_state(v1::STATE_IN_PROGRESS);
                          s.entry.set_reason(req.note());
                          return absl::OkStatus();
@@ -1360,14 +1360,14 @@ absl::StatusOr<v1::PostFollowUpResponse> ComplaintDesk::PostFollowUp(
     const Identity& caller, const v1::PostFollowUpRequest& req) {
   FieldViolations v;
   CheckChars(v, "message", req.message(), 1, 4000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "PostFollowUp",
           [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
             const v1::Complaint& c = current.complaint();
-            RETURN_IF_ERROR(RequireHandler(caller, c, false));
-            RETURN_IF_ERROR(
+            SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, c, false));
+            SIMPUL_RETURN_IF_ERROR(
                 RequireState(c, "PostFollowUp",
                              {v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::STATE_ESCALATED}));
             if (c.state() == v1::STATE_IN_PROGRESS) {
@@ -1379,7 +1379,7 @@ absl::StatusOr<v1::PostFollowUpResponse> ComplaintDesk::PostFollowUp(
             if (!c.has_first_response_time())
               *s.next.mutable_first_response_time() = ToProto(s.now);
             s.entry.set_message(req.message());
-            ASSIGN_OR_RETURN(
+            SIMPUL_ASSIGN_OR_RETURN(
                 Deadline d, WorkingDaysFrom(s.now, options_.auto_complete_working_days, ZoneOf(c)));
             *s.next.mutable_deadlines()->mutable_auto_complete_at() = ToProto(d.time);
             return absl::OkStatus();
@@ -1405,18 +1405,18 @@ absl::StatusOr<v1::CompleteComplaintResponse> ComplaintDesk::CompleteComplaint(
     const Identity& caller, const v1::CompleteComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "CompleteComplaint",
           [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
             const v1::Complaint& c = current.complaint();
-            RETURN_IF_ERROR(RequireHandler(caller, c, false));
-            RETURN_IF_ERROR(RequireState(c, "CompleteComplaint", {v1::STATE_RESPONDED}));
+            SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, c, false));
+            SIMPUL_RETURN_IF_ERROR(RequireState(c, "CompleteComplaint", {v1::STATE_RESPONDED}));
             s.deadline_missed =
                 Passed(c.deadlines().has_resolve_by(), c.deadlines().resolve_by(), s.now);
             s.entry.set_reason(req.note());
-            ASSIGN_OR_RETURN(Deadline reopen,
+            SIMPUL_ASSIGN_OR_RETURN(Deadline reopen,
                              WorkingDaysFrom(s.now, options_.reopen_working_days, ZoneOf(c)));
             return MarkCompleted(s.next, s.now, reopen);
           }));
@@ -1452,21 +1452,21 @@ absl::StatusOr<v1::ArchiveComplaintResponse> ComplaintDesk::ArchiveComplaint(
                                        : absl::StrCat(req.reason())));
   }
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   if (!duplicate_of.empty()) {
-    ASSIGN_OR_RETURN(auto original, store_.Get(duplicate_of));
+    SIMPUL_ASSIGN_OR_RETURN(auto original, store_.Get(duplicate_of));
     if (!original) {
       return InvalidField("duplicate_of",
                           absl::StrCat("no complaint with tracking code ", duplicate_of));
     }
   }
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "ArchiveComplaint",
           [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
             const v1::Complaint& c = current.complaint();
-            RETURN_IF_ERROR(RequireHandlerOrUnroutedCoordinator(caller, c));
-            RETURN_IF_ERROR(RequireState(
+            SIMPUL_RETURN_IF_ERROR(RequireHandlerOrUnroutedCoordinator(caller, c));
+            SIMPUL_RETURN_IF_ERROR(RequireState(
                 c, "ArchiveComplaint",
                 {v1::STATE_RECEIVED, v1::STATE_ON_HOLD, v1::STATE_VERIFIED, v1::STATE_FORWARDED}));
             if (duplicate_of == c.id()) {
@@ -1486,13 +1486,13 @@ absl::StatusOr<v1::EscalateComplaintResponse> ComplaintDesk::EscalateComplaint(
     const Identity& caller, const v1::EscalateComplaintRequest& req) {
   FieldViolations v;
   CheckChars(v, "reason", req.reason(), 1, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(auto record,
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(auto record,
                    Act(caller, "id", req.id(), req.expected_revision(), "EscalateComplaint",
                        [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
                          const v1::Complaint& c = current.complaint();
-                         RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/true));
-                         RETURN_IF_ERROR(RequireState(
+                         SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/true));
+                         SIMPUL_RETURN_IF_ERROR(RequireState(
                              c, "EscalateComplaint",
                              {v1::STATE_RECEIVED, v1::STATE_VERIFIED, v1::STATE_DISPOSED,
                               v1::STATE_FORWARDED, v1::STATE_IN_PROGRESS}));
@@ -1511,8 +1511,8 @@ absl::StatusOr<v1::ResumeComplaintResponse> ComplaintDesk::ResumeComplaint(
           absl::StrCat("must be 1..60, got ", req.resolve_within_working_days()));
   }
   CheckChars(v, "note", req.note(), 0, 1000);
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(
       auto record,
       Act(caller, "id", req.id(), req.expected_revision(), "ResumeComplaint",
           [&](const v1::ComplaintRecord& current, Step& s) -> absl::Status {
@@ -1524,16 +1524,16 @@ absl::StatusOr<v1::ResumeComplaintResponse> ComplaintDesk::ResumeComplaint(
                                absl::StrCat("only coordinators and admins of agency ",
                                             c.agency_id(), " resume escalated complaints"));
             }
-            RETURN_IF_ERROR(RequireState(c, "ResumeComplaint", {v1::STATE_ESCALATED}));
+            SIMPUL_RETURN_IF_ERROR(RequireState(c, "ResumeComplaint", {v1::STATE_ESCALATED}));
             if (c.unit_id().empty()) {
               return absl::FailedPreconditionError(absl::StrCat(
                   "complaint ", c.id(), " has no unit to work on it; route or dispose it first"));
             }
             s.next.set_state(v1::STATE_IN_PROGRESS);
             s.entry.set_reason(req.note());
-            ASSIGN_OR_RETURN(Deadline resolve,
+            SIMPUL_ASSIGN_OR_RETURN(Deadline resolve,
                              WorkingDaysFrom(s.now, req.resolve_within_working_days(), ZoneOf(c)));
-            ASSIGN_OR_RETURN(Deadline respond,
+            SIMPUL_ASSIGN_OR_RETURN(Deadline respond,
                              WorkingDaysFrom(s.now,
                                              std::min(req.resolve_within_working_days(),
                                                       c.response_working_days() > 0
@@ -1552,7 +1552,7 @@ absl::StatusOr<v1::ResumeComplaintResponse> ComplaintDesk::ResumeComplaint(
 
 absl::StatusOr<bool> ComplaintDesk::ScanCase(const std::string& id, absl::Time now) {
   for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-    ASSIGN_OR_RETURN(auto current, store_.Get(id));
+    SIMPUL_ASSIGN_OR_RETURN(auto current, store_.Get(id));
     if (!current) return false;
     const v1::Complaint& c = current->complaint();
     // Another replica may have acted meanwhile: act only if the deadline has really passed.
@@ -1565,7 +1565,7 @@ absl::StatusOr<bool> ComplaintDesk::ScanCase(const std::string& id, absl::Time n
         mutation = [this](const v1::ComplaintRecord& cur, Step& s) -> absl::Status {
           s.entry.set_reason(absl::StrCat("no reply within ", options_.auto_complete_working_days,
                                           " working days of the last follow-up"));
-          ASSIGN_OR_RETURN(Deadline reopen, WorkingDaysFrom(s.now, options_.reopen_working_days,
+          SIMPUL_ASSIGN_OR_RETURN(Deadline reopen, WorkingDaysFrom(s.now, options_.reopen_working_days,
                                                             ZoneOf(cur.complaint())));
           return MarkCompleted(s.next, s.now, reopen);
         };
@@ -1608,7 +1608,7 @@ absl::StatusOr<bool> ComplaintDesk::ScanCase(const std::string& id, absl::Time n
       s.entry.clear_actor_agency_id();
       return mutation(cur, s);
     };
-    ASSIGN_OR_RETURN(auto applied, Apply(Identity::Public(), *current, action, as_scanner));
+    SIMPUL_ASSIGN_OR_RETURN(auto applied, Apply(Identity::Public(), *current, action, as_scanner));
     if (applied) return true;
   }
   return absl::AbortedError(absl::StrCat("complaint ", id, " kept changing during the scan"));
@@ -1625,7 +1625,7 @@ absl::StatusOr<int> ComplaintDesk::ScanOnce() {
   constexpr size_t kMaxFailuresPerRound = 10000;
   for (;;) {
     const int want = options_.scan_batch + static_cast<int>(failed.size());
-    ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.Due(missed_before, want));
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.Due(missed_before, want));
     int considered = 0;
     int progressed = 0;
     for (const std::string& id : ids) {

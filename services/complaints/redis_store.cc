@@ -326,12 +326,12 @@ absl::StatusOr<StoredCase> DecodeCase(const std::string& key, const std::string&
 
 // ReadCase reads and decodes the case at `key`; nullopt when there is none.
 absl::StatusOr<std::optional<StoredCase>> ReadCase(RedisPool& pool, const std::string& key) {
-  ASSIGN_OR_RETURN(RedisReply reply, pool.Command({"GET", key}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool.Command({"GET", key}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
   if (reply.is_nil()) return std::optional<StoredCase>();
   std::optional<std::string> bytes = ReplyString(reply);
   if (!bytes) return MalformedReply(absl::StrCat("GET ", key));
-  ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(key, *bytes));
+  SIMPUL_ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(key, *bytes));
   return std::optional<StoredCase>(std::move(stored));
 }
 
@@ -425,14 +425,14 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   const std::string case_key = CaseKey(id);
   std::string history;
   if (write.before) {
-    ASSIGN_OR_RETURN(RedisReply stored, pool_->Command({"GET", case_key}));
-    RETURN_IF_ERROR(ErrorFromReply(stored, absl::StrCat("GET ", case_key)));
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply stored, pool_->Command({"GET", case_key}));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(stored, absl::StrCat("GET ", case_key)));
     CommitResult conflict;
     conflict.outcome = CommitResult::Outcome::kConflict;
     if (stored.is_nil()) return conflict;  // current_revision 0: absent
     std::optional<std::string> bytes = ReplyString(stored);
     if (!bytes) return MalformedReply(absl::StrCat("GET ", case_key));
-    ASSIGN_OR_RETURN(StoredCase current, DecodeCase(case_key, *bytes));
+    SIMPUL_ASSIGN_OR_RETURN(StoredCase current, DecodeCase(case_key, *bytes));
     if (current.revision != expected) {
       conflict.current_revision = current.revision;
       return conflict;
@@ -468,8 +468,8 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
       absl::StrCat(ttl_ms),
   };
 
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(CommitScript(), keys, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("commit of case ", id)));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(CommitScript(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("commit of case ", id)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     return MalformedReply("complaint commit script");
   }
@@ -495,7 +495,7 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   if (outcome == 2) {
     std::optional<std::string> stored = ReplyString(reply.elements[1]);
     if (!stored) return MalformedReply("complaint commit script");
-    ASSIGN_OR_RETURN(result.replay, ParseStored<v1::IdempotencyRecord>(keys.back(), *stored));
+    SIMPUL_ASSIGN_OR_RETURN(result.replay, ParseStored<v1::IdempotencyRecord>(keys.back(), *stored));
     result.outcome = CommitResult::Outcome::kIdempotentReplay;
     return result;
   }
@@ -503,14 +503,14 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
 }
 
 absl::StatusOr<std::optional<v1::ComplaintRecord>> RedisComplaintStore::Get(std::string_view id) {
-  ASSIGN_OR_RETURN(std::optional<StoredCase> stored, ReadCase(*pool_, CaseKey(id)));
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<StoredCase> stored, ReadCase(*pool_, CaseKey(id)));
   if (!stored) return std::optional<v1::ComplaintRecord>();
   return std::optional<v1::ComplaintRecord>(std::move(stored->record));
 }
 
 absl::StatusOr<std::vector<v1::HistoryEntry>> RedisComplaintStore::History(std::string_view id) {
   const std::string key = CaseKey(id);
-  ASSIGN_OR_RETURN(std::optional<StoredCase> stored, ReadCase(*pool_, key));
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<StoredCase> stored, ReadCase(*pool_, key));
   std::vector<v1::HistoryEntry> entries;
   if (!stored) return entries;
   const std::string& bytes = stored->history;
@@ -530,12 +530,12 @@ absl::StatusOr<std::vector<v1::HistoryEntry>> RedisComplaintStore::History(std::
 absl::StatusOr<std::optional<v1::IdempotencyRecord>> RedisComplaintStore::GetIdempotency(
     std::string_view channel, std::string_view key) {
   const std::string redis_key = IdempotencyKey(channel, key);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", redis_key}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", redis_key)));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", redis_key}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", redis_key)));
   if (reply.is_nil()) return std::optional<v1::IdempotencyRecord>();
   std::optional<std::string> bytes = ReplyString(reply);
   if (!bytes) return MalformedReply(absl::StrCat("GET ", redis_key));
-  ASSIGN_OR_RETURN(v1::IdempotencyRecord record,
+  SIMPUL_ASSIGN_OR_RETURN(v1::IdempotencyRecord record,
                    ParseStored<v1::IdempotencyRecord>(redis_key, *bytes));
   return std::optional<v1::IdempotencyRecord>(std::move(record));
 }
@@ -550,8 +550,8 @@ absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintSto
     args.insert(args.end(), {"0", "0", ""});
   }
   args.push_back(absl::StrCat(limit));
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FindScript(), index_keys, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("scan of ", index_keys.front())));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FindScript(), index_keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("scan of ", index_keys.front())));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
       reply.elements[1].type != RedisReply::Type::kArray ||
       reply.elements[1].elements.size() % 2 != 0) {
@@ -583,8 +583,8 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
     args.push_back(p.id);
     args.push_back(absl::StrCat(p.score));
   }
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("fetch from ", index_keys.front())));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("fetch from ", index_keys.front())));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != found.size()) {
     return MalformedReply("complaint fetch script");
   }
@@ -595,7 +595,7 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
     std::optional<std::string> bytes = ReplyString(element);
     if (!bytes) return MalformedReply("complaint fetch script");
     const std::string& case_key = keys[index_keys.size() + i];
-    ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(case_key, *bytes));
+    SIMPUL_ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(case_key, *bytes));
     records[i] = std::move(stored.record);
     if (records[i]->complaint().id() != found[i].id) {
       return absl::InternalError(
@@ -608,7 +608,7 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
 absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
     std::string_view index, int64_t from_ms, int64_t to_ms,
     const std::optional<IndexPosition>& after, int limit) {
-  RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::vector<IndexedRecord> out;
   if (from_ms >= to_ms) return out;
   std::vector<std::string> index_keys;
@@ -618,11 +618,11 @@ absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
   std::optional<IndexPosition> position = after;
   while (static_cast<int>(out.size()) < limit) {
     bool exhausted = false;
-    ASSIGN_OR_RETURN(std::vector<PositionedId> found,
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<PositionedId> found,
                      FindPositions(index_keys, from_ms, to_ms, position,
                                    limit - static_cast<int>(out.size()), &exhausted));
     if (found.empty()) break;
-    ASSIGN_OR_RETURN(std::vector<std::optional<v1::ComplaintRecord>> records,
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<std::optional<v1::ComplaintRecord>> records,
                      FetchIndexed(index_keys, found));
     for (size_t i = 0; i < found.size(); ++i) {
       if (!records[i]) continue;
@@ -635,7 +635,7 @@ absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
 }
 
 absl::StatusOr<std::vector<std::string>> RedisComplaintStore::Due(absl::Time at, int limit) {
-  RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::string max;
   if (at == absl::InfiniteFuture()) {
     max = "+inf";
@@ -645,9 +645,9 @@ absl::StatusOr<std::vector<std::string>> RedisComplaintStore::Due(absl::Time at,
     max = absl::StrCat(absl::ToUnixMillis(at));
   }
   const std::string key = Key("due");
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZRANGEBYSCORE", key, "-inf", max, "LIMIT",
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZRANGEBYSCORE", key, "-inf", max, "LIMIT",
                                                      "0", absl::StrCat(limit)}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZRANGEBYSCORE ", key)));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZRANGEBYSCORE ", key)));
   if (reply.type != RedisReply::Type::kArray) return MalformedReply("ZRANGEBYSCORE");
   std::vector<std::string> ids;
   ids.reserve(reply.elements.size());

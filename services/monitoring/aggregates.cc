@@ -173,7 +173,7 @@ absl::StatusOr<std::string> ScopeKey(const v1::Scope& scope, std::string_view fi
       v.Add(std::string(field),
             "required: one of unit_id, agency_id, region_code_prefix or national");
   }
-  RETURN_IF_ERROR(v.ToStatus("scope"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("scope"));
   return key;
 }
 
@@ -228,7 +228,7 @@ absl::StatusOr<std::string> PeriodKey(const v1::Period& period, absl::Time now,
                                              absl::FormatCivilTime(today), " WIB)"));
     }
   }
-  RETURN_IF_ERROR(v.ToStatus("period"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("period"));
   return key;
 }
 
@@ -298,7 +298,7 @@ absl::StatusOr<Contribution> SurveyContribution(const v1::SurveyResponse& respon
   FieldViolations v;
   SurveyResponseViolations(response, unit != nullptr && unit->unit_id == response.unit_id(), now,
                            "", v);
-  RETURN_IF_ERROR(v.ToStatus("survey response"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("survey response"));
   Contribution c;
   c.dedup_key = absl::StrCat("survey:", unit->unit_id, ":", response.idempotency_key());
   c.buckets = Buckets(*unit, FromProto(response.response_time()));
@@ -327,9 +327,9 @@ absl::StatusOr<Deadline> PromisedTime(const HolidayCalendar& calendar, absl::Tim
         return absl::InvalidArgumentError(
             absl::StrCat("promised completion time too large: ", promise.amount, " minutes"));
       }
-      ASSIGN_OR_RETURN(Deadline d, calendar.AddHours(received, 0, zone));
+      SIMPUL_ASSIGN_OR_RETURN(Deadline d, calendar.AddHours(received, 0, zone));
       d.time = received + absl::Minutes(promise.amount);
-      ASSIGN_OR_RETURN(d.day, LocalDay(d.time, zone));
+      SIMPUL_ASSIGN_OR_RETURN(d.day, LocalDay(d.time, zone));
       return d;
     }
     case PromiseUnit::kHour:
@@ -397,7 +397,7 @@ absl::StatusOr<Contribution> DeliveryReceived(const v1::Delivery& delivery, cons
                                               absl::Time now) {
   FieldViolations v;
   DeliveryViolations(delivery, now, "", v);
-  RETURN_IF_ERROR(v.ToStatus("delivery"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("delivery"));
   Contribution c;
   c.dedup_key = DeliveryKey(unit, delivery, "received");
   c.buckets = Buckets(unit, FromProto(delivery.received_time()));
@@ -423,7 +423,7 @@ absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& 
   FieldViolations v;
   DeliveryViolations(delivery, now, "", v);
   if (!delivery.has_completed_time()) v.Add("completed_time", "required");
-  RETURN_IF_ERROR(v.ToStatus("delivery"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("delivery"));
   const absl::Time t1 = FromProto(delivery.received_time());
   const absl::Time t2 = FromProto(delivery.completed_time());
 
@@ -462,7 +462,7 @@ absl::StatusOr<std::vector<Contribution>> ComplaintEventContributions(
   if (rate && (event.rating() < 1 || event.rating() > 5)) {
     v.Add("rating", absl::StrCat("must be 1..5, got ", event.rating()));
   }
-  RETURN_IF_ERROR(v.ToStatus("complaint event"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("complaint event"));
 
   const absl::Time at = FromProto(event.time());
   const absl::Time filed = FromProto(event.file_time());
@@ -475,7 +475,7 @@ absl::StatusOr<std::vector<Contribution>> ComplaintEventContributions(
 
   auto working_days = [&]() -> absl::StatusOr<int64_t> {
     if (at < filed) return int64_t{0};
-    ASSIGN_OR_RETURN(WorkingDayCount n, calendar.WorkingDaysBetween(filed, at, zone));
+    SIMPUL_ASSIGN_OR_RETURN(WorkingDayCount n, calendar.WorkingDaysBetween(filed, at, zone));
     return n.days;
   };
 
@@ -489,7 +489,7 @@ absl::StatusOr<std::vector<Contribution>> ComplaintEventContributions(
            1);
     open_delta += 1;
   } else if (action == "PostFollowUp") {
-    ASSIGN_OR_RETURN(int64_t days, working_days());
+    SIMPUL_ASSIGN_OR_RETURN(int64_t days, working_days());
     Contribution first;
     first.dedup_key = absl::StrCat("complaint-first-response:", event.complaint_id());
     first.buckets = Buckets(holder, at);
@@ -497,7 +497,7 @@ absl::StatusOr<std::vector<Contribution>> ComplaintEventContributions(
     extra.push_back(std::move(first));
   } else if (action == "CompleteComplaint" || action == "AutoComplete") {
     open_delta -= 1;
-    ASSIGN_OR_RETURN(int64_t days, working_days());
+    SIMPUL_ASSIGN_OR_RETURN(int64_t days, working_days());
     Contribution resolved;
     resolved.dedup_key = absl::StrCat("complaint-resolved:", event.complaint_id());
     resolved.buckets = Buckets(holder, at);
@@ -582,15 +582,15 @@ std::string OptionalHundredths(std::optional<int64_t> h) {
 
 absl::StatusOr<v1::SurveyFigures> SurveyFiguresFrom(const Counters& counters, int64_t population,
                                                     const IkmRules& rules) {
-  ASSIGN_OR_RETURN(SurveyTally tally, TallyFrom(counters));
-  ASSIGN_OR_RETURN(SampleCheck sample, CheckSample(tally.responses(), population));
+  SIMPUL_ASSIGN_OR_RETURN(SurveyTally tally, TallyFrom(counters));
+  SIMPUL_ASSIGN_OR_RETURN(SampleCheck sample, CheckSample(tally.responses(), population));
   v1::SurveyFigures f;
   f.set_respondents(tally.responses());
   f.set_population(sample.population);
   f.set_minimum_sample(sample.minimum);
   f.set_under_sampled(sample.under_sampled);
   if (tally.responses() == 0) return f;
-  ASSIGN_OR_RETURN(IkmResult r, ComputeIkm(tally, rules));
+  SIMPUL_ASSIGN_OR_RETURN(IkmResult r, ComputeIkm(tally, rules));
   f.set_ikm(r.ikm_text);
   f.set_grade(std::string(GradeLetter(r.grade)));
   f.set_grade_label(r.grade_label);

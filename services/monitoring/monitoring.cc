@@ -82,7 +82,7 @@ MonitoringDesk::MonitoringDesk(AggregateStore& store, complaints::Router& router
       standards_(store) {}
 
 absl::StatusOr<UnitInfo> MonitoringDesk::Unit(const std::string& unit_id) {
-  ASSIGN_OR_RETURN(Route route, router_.ResolveUnit(unit_id));
+  SIMPUL_ASSIGN_OR_RETURN(Route route, router_.ResolveUnit(unit_id));
   return InfoOf(route);
 }
 
@@ -112,7 +112,7 @@ absl::Status MonitoringDesk::ExportHeadlines(Metrics& metrics) {
       {"simpul_agency_complaints_open_backlog", "complaints filed this year still open"},
   };
   for (const auto& g : kGauges) metrics.Describe(g.name, Metrics::Type::kGauge, g.help);
-  ASSIGN_OR_RETURN(Counters directory, store_.Read(kAgencyDirectory));
+  SIMPUL_ASSIGN_OR_RETURN(Counters directory, store_.Read(kAgencyDirectory));
   if (directory.empty()) return absl::OkStatus();
   const std::string year = PeriodKeys(clock_.Now()).back();  // "2026-Y"
   std::vector<std::string> agencies;
@@ -121,7 +121,7 @@ absl::Status MonitoringDesk::ExportHeadlines(Metrics& metrics) {
     agencies.push_back(agency);
     buckets.push_back(BucketKey(absl::StrCat("a:", agency), year));
   }
-  ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
   for (size_t i = 0; i < agencies.size(); ++i) {
     const MetricLabels labels = {{"agency", agencies[i]}};
     const Counters& c = counters[i];
@@ -151,7 +151,7 @@ absl::Status MonitoringDesk::RefreshRanks(const UnitInfo& unit,
   for (const std::string& period : periods) {
     buckets.push_back(BucketKey(absl::StrCat("u:", unit.unit_id), period));
   }
-  ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
   std::vector<RankUpdate> updates;
   for (size_t i = 0; i < periods.size(); ++i) {
     std::vector<std::pair<v1::Metric, int64_t>> values;
@@ -205,9 +205,9 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
     SurveyResponseViolations(r, it != units.end() && it->second.has_value(), now,
                              absl::StrCat("responses[", i, "]."), v);
   }
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   for (const auto& [id, unit] : units) {
-    RETURN_IF_ERROR(
+    SIMPUL_RETURN_IF_ERROR(
         RequireWriter(caller, unit->agency_id, /*channels_too=*/true, "survey responses"));
   }
 
@@ -215,8 +215,8 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
   std::map<std::string, std::set<std::string>> touched;  // unit -> period keys changed
   for (const auto& r : req.responses()) {
     const UnitInfo& unit = *units[r.unit_id()];
-    ASSIGN_OR_RETURN(Contribution c, SurveyContribution(r, &unit, now));
-    ASSIGN_OR_RETURN(bool applied, store_.Apply(c));
+    SIMPUL_ASSIGN_OR_RETURN(Contribution c, SurveyContribution(r, &unit, now));
+    SIMPUL_ASSIGN_OR_RETURN(bool applied, store_.Apply(c));
     if (applied) {
       response.set_applied(response.applied() + 1);
       for (std::string& key : PeriodKeys(FromProto(r.response_time()))) {
@@ -227,9 +227,9 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
     }
   }
   for (const auto& [unit_id, periods] : touched) {
-    RETURN_IF_ERROR(RefreshRanks(*units[unit_id], periods));
+    SIMPUL_RETURN_IF_ERROR(RefreshRanks(*units[unit_id], periods));
   }
-  for (const auto& [unit_id, unit] : units) RETURN_IF_ERROR(NoteAgency(unit->agency_id));
+  for (const auto& [unit_id, unit] : units) SIMPUL_RETURN_IF_ERROR(NoteAgency(unit->agency_id));
   return response;
 }
 
@@ -278,9 +278,9 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
                          "\" has no adopted standard with a promised completion time"));
     }
   }
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   for (const auto& [id, route] : routes) {
-    RETURN_IF_ERROR(
+    SIMPUL_RETURN_IF_ERROR(
         RequireWriter(caller, route->agency_id, /*channels_too=*/false, "service deliveries"));
   }
 
@@ -293,21 +293,21 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
     const Promise promise{route.promised_amount,
                           static_cast<PromiseUnit>(static_cast<int>(route.promised_unit))};
     const absl::Time received = FromProto(d.received_time());
-    ASSIGN_OR_RETURN(Deadline promised,
+    SIMPUL_ASSIGN_OR_RETURN(Deadline promised,
                      PromisedTime(*calendar, received, promise, route.time_zone));
     const std::string open_key = DeliveryOpenKey(unit, d.application_id());
     // Two atomic store steps, each safe to repeat: the receipt with its open entry, then the
     // completion with the closing of that entry (which of the open counts it decrements is
     // decided in the store, by whether the sweep already made the application overdue).
-    ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceived(d, unit, now));
-    ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
-    ASSIGN_OR_RETURN(bool applied, store_.AddOpen(receipt, open_key, promised.time, overdue));
+    SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceived(d, unit, now));
+    SIMPUL_ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
+    SIMPUL_ASSIGN_OR_RETURN(bool applied, store_.AddOpen(receipt, open_key, promised.time, overdue));
     if (d.has_completed_time()) {
-      ASSIGN_OR_RETURN(std::vector<Contribution> if_waiting,
+      SIMPUL_ASSIGN_OR_RETURN(std::vector<Contribution> if_waiting,
                        DeliveryCompleted(d, unit, promised, /*was_overdue=*/false, now));
-      ASSIGN_OR_RETURN(std::vector<Contribution> if_overdue,
+      SIMPUL_ASSIGN_OR_RETURN(std::vector<Contribution> if_overdue,
                        DeliveryCompleted(d, unit, promised, /*was_overdue=*/true, now));
-      ASSIGN_OR_RETURN(AggregateStore::Removed removed,
+      SIMPUL_ASSIGN_OR_RETURN(AggregateStore::Removed removed,
                        store_.RemoveOpen(open_key, if_waiting, if_overdue));
       applied = applied || removed.applied;
     }
@@ -326,9 +326,9 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
     }
   }
   for (const auto& [unit_id, touched_unit] : touched) {
-    RETURN_IF_ERROR(RefreshRanks(touched_unit.first, touched_unit.second));
+    SIMPUL_RETURN_IF_ERROR(RefreshRanks(touched_unit.first, touched_unit.second));
   }
-  for (const auto& [id, route] : routes) RETURN_IF_ERROR(NoteAgency(route->agency_id));
+  for (const auto& [id, route] : routes) SIMPUL_RETURN_IF_ERROR(NoteAgency(route->agency_id));
   return response;
 }
 
@@ -336,7 +336,7 @@ absl::StatusOr<int> MonitoringDesk::SweepOverdue() {
   const absl::Time now = clock_.Now();
   int total = 0;
   for (;;) {
-    ASSIGN_OR_RETURN(int n, store_.SweepOpen(now, options_.sweep_batch));
+    SIMPUL_ASSIGN_OR_RETURN(int n, store_.SweepOpen(now, options_.sweep_batch));
     total += n;
     if (n < options_.sweep_batch) break;
   }
@@ -354,17 +354,17 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
     }
     return unit;
   };
-  ASSIGN_OR_RETURN(UnitInfo holder, info_of(event.unit_id(), event.agency_id()));
+  SIMPUL_ASSIGN_OR_RETURN(UnitInfo holder, info_of(event.unit_id(), event.agency_id()));
   std::optional<UnitInfo> previous;
   if (event.holder_changed()) {
-    ASSIGN_OR_RETURN(previous, info_of(event.previous_unit_id(), event.previous_agency_id()));
+    SIMPUL_ASSIGN_OR_RETURN(previous, info_of(event.previous_unit_id(), event.previous_agency_id()));
   }
   auto calendar = calendars_.Current();
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       std::vector<Contribution> contributions,
       ComplaintEventContributions(event, holder, previous ? &*previous : nullptr, *calendar));
   for (const Contribution& c : contributions) {
-    RETURN_IF_ERROR(store_.Apply(c).status());
+    SIMPUL_RETURN_IF_ERROR(store_.Apply(c).status());
   }
   if (!contributions.empty()) {
     std::set<std::string> periods;
@@ -372,8 +372,8 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
     for (std::string& key : PeriodKeys(FromProto(event.file_time()))) {
       periods.insert(std::move(key));
     }
-    RETURN_IF_ERROR(RefreshRanks(holder, periods));
-    RETURN_IF_ERROR(NoteAgency(holder.agency_id));
+    SIMPUL_RETURN_IF_ERROR(RefreshRanks(holder, periods));
+    SIMPUL_RETURN_IF_ERROR(NoteAgency(holder.agency_id));
   }
   return absl::OkStatus();
 }
@@ -384,21 +384,21 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
 absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
                                                       const v1::Period& period,
                                                       const std::string& bucket) {
-  ASSIGN_OR_RETURN(Counters counters, store_.Read(bucket));
+  SIMPUL_ASSIGN_OR_RETURN(Counters counters, store_.Read(bucket));
   v1::Figures figures;
   *figures.mutable_scope() = scope;
   *figures.mutable_period() = period;
   auto population = counters.find("d.done");
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       *figures.mutable_survey(),
       SurveyFiguresFrom(counters, population == counters.end() ? 0 : population->second));
   *figures.mutable_delivery() = DeliveryFiguresFrom(counters);
   *figures.mutable_complaints() = ComplaintFiguresFrom(counters);
-  ASSIGN_OR_RETURN(std::string scope_key, ScopeKey(scope));
+  SIMPUL_ASSIGN_OR_RETURN(std::string scope_key, ScopeKey(scope));
   const absl::Time now = clock_.Now();
   const int64_t today =
       absl::ToCivilDay(now, absl::FixedTimeZone(7 * 3600)) - absl::CivilDay(1970, 1, 1);
-  ASSIGN_OR_RETURN(StandardsInputs inputs, standards_.Inputs(scope_key, bucket, counters, today));
+  SIMPUL_ASSIGN_OR_RETURN(StandardsInputs inputs, standards_.Inputs(scope_key, bucket, counters, today));
   *figures.mutable_standards() = StandardFiguresFrom(inputs);
   *figures.mutable_computed_time() = ToProto(now);
   return figures;
@@ -407,19 +407,19 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
 absl::StatusOr<v1::GetFiguresResponse> MonitoringDesk::GetFigures(
     const Identity& caller, const v1::GetFiguresRequest& req) {
   FieldViolations v;
-  ASSIGN_OR_RETURN(std::string bucket,
+  SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
                    CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   v1::GetFiguresResponse response;
-  ASSIGN_OR_RETURN(*response.mutable_figures(), FiguresOf(req.scope(), req.period(), bucket));
+  SIMPUL_ASSIGN_OR_RETURN(*response.mutable_figures(), FiguresOf(req.scope(), req.period(), bucket));
   return response;
 }
 
 absl::StatusOr<std::string> MonitoringDesk::WatchBucket(const v1::WatchRequest& req) {
   FieldViolations v;
-  ASSIGN_OR_RETURN(std::string bucket,
+  SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
                    CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   return bucket;
 }
 
@@ -431,7 +431,7 @@ absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& 
           "rank the units of an agency (agency_id), a region (region_code_prefix) or the "
           "whole country (national)");
   }
-  ASSIGN_OR_RETURN(std::string bucket,
+  SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
                    CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
   if (req.metric() == v1::METRIC_UNSPECIFIED || !v1::Metric_IsValid(req.metric())) {
     v.Add("metric", absl::StrCat("name the metric to rank by, got ", req.metric()));
@@ -439,8 +439,8 @@ absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& 
   if (req.limit() < 1 || req.limit() > 100) {
     v.Add("limit", absl::StrCat("must be 1..100, got ", req.limit()));
   }
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  ASSIGN_OR_RETURN(auto ranked,
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_ASSIGN_OR_RETURN(auto ranked,
                    store_.TopRanks(RankingName(bucket, req.metric()), req.limit(), req.bottom()));
   v1::RankUnitsResponse response;
   for (const auto& [unit, value] : ranked) {
@@ -465,7 +465,7 @@ absl::StatusOr<v1::GetTimeSeriesResponse> MonitoringDesk::GetTimeSeries(
   if (req.count() < 1 || req.count() > 120) {
     v.Add("count", absl::StrCat("must be 1..120, got ", req.count()));
   }
-  RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   std::vector<v1::Period> periods;
   std::vector<std::string> buckets;
   v1::Period p = req.from();
@@ -476,7 +476,7 @@ absl::StatusOr<v1::GetTimeSeriesResponse> MonitoringDesk::GetTimeSeries(
     buckets.push_back(BucketKey(*scope, *key));
     p = NextPeriod(p);
   }
-  ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
   v1::GetTimeSeriesResponse response;
   for (size_t i = 0; i < periods.size(); ++i) {
     auto* point = response.add_points();

@@ -466,12 +466,12 @@ std::optional<Contribution> RedisAggregateStore::ParseContribution(std::string_v
 }
 
 absl::StatusOr<bool> RedisAggregateStore::Apply(const Contribution& contribution) {
-  RETURN_IF_ERROR(Validate(contribution, "apply"));
+  SIMPUL_RETURN_IF_ERROR(Validate(contribution, "apply"));
   std::vector<std::string> keys;
   std::vector<std::string> args = {DedupTtlMs()};
   AppendContribution(contribution, &keys, &args);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ApplyScript(), keys, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("apply to ", keys[0])));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ApplyScript(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("apply to ", keys[0])));
   std::optional<int64_t> applied = ReplyInt(reply);
   if (!applied || (*applied != 0 && *applied != 1)) return MalformedReply("apply script");
   return *applied == 1;
@@ -481,7 +481,7 @@ namespace {
 
 // ParseCounters parses an HGETALL reply of `key`.
 absl::StatusOr<Counters> ParseCounters(const std::string& key, const RedisReply& reply) {
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGETALL ", key)));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGETALL ", key)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0) {
     return MalformedReply(absl::StrCat("HGETALL ", key));
   }
@@ -502,7 +502,7 @@ absl::StatusOr<Counters> ParseCounters(const std::string& key, const RedisReply&
 
 absl::StatusOr<Counters> RedisAggregateStore::Read(std::string_view bucket) {
   const std::string key = BucketKey(bucket);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HGETALL", key}));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HGETALL", key}));
   return ParseCounters(key, reply);
 }
 
@@ -513,11 +513,11 @@ absl::StatusOr<std::vector<Counters>> RedisAggregateStore::ReadMany(
   std::vector<std::vector<std::string>> commands;
   commands.reserve(buckets.size());
   for (const std::string& bucket : buckets) commands.push_back({"HGETALL", BucketKey(bucket)});
-  ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
   if (replies.size() != commands.size()) return MalformedReply("HGETALL pipeline");
   out.reserve(buckets.size());
   for (size_t i = 0; i < replies.size(); ++i) {
-    ASSIGN_OR_RETURN(Counters counters, ParseCounters(commands[i][1], replies[i]));
+    SIMPUL_ASSIGN_OR_RETURN(Counters counters, ParseCounters(commands[i][1], replies[i]));
     out.push_back(std::move(counters));
   }
   return out;
@@ -546,17 +546,17 @@ absl::Status RedisAggregateStore::SetRanks(const std::vector<RankUpdate>& update
     }
   }
   if (keys.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SetRanksScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SetRanksScript(), keys, args));
   return ErrorFromReply(reply, "set ranks");
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisAggregateStore::TopRanks(
     std::string_view ranking, int limit, bool ascending) {
-  RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
   const std::string key = RankKey(ranking);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(TopRanksScript(), {key},
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(TopRanksScript(), {key},
                                                  {absl::StrCat(limit), ascending ? "1" : "0"}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("top ranks of ", key)));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("top ranks of ", key)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0 ||
       reply.elements.size() > 2 * static_cast<size_t>(limit)) {
     return MalformedReply("top ranks script");
@@ -581,8 +581,8 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisAggregateStore
 
 absl::StatusOr<std::optional<StateRecord>> RedisAggregateStore::ReadState(std::string_view key) {
   const std::string state_key = Key(absl::StrCat("s:", AbslView(key)));
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HMGET", state_key, "v", "d"}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HMGET ", state_key)));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HMGET", state_key, "v", "d"}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HMGET ", state_key)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     return MalformedReply(absl::StrCat("HMGET ", state_key));
   }
@@ -632,8 +632,8 @@ absl::StatusOr<bool> RedisAggregateStore::ReplaceState(const StateChange& change
     args.push_back(m.member);
     args.push_back(m.score ? absl::StrCat(*m.score) : std::string());
   }
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ReplaceStateScript(), keys, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("replace state ", keys[0])));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ReplaceStateScript(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("replace state ", keys[0])));
   std::optional<int64_t> replaced = ReplyInt(reply);
   if (!replaced || (*replaced != 0 && *replaced != 1)) return MalformedReply("replace state");
   return *replaced == 1;
@@ -652,10 +652,10 @@ absl::StatusOr<std::vector<int64_t>> RedisAggregateStore::CountInRanges(
   for (const ScoreRange& r : ranges) {
     commands.push_back({"ZCOUNT", Key(absl::StrCat("z:", r.set)), bound(r.min), bound(r.max)});
   }
-  ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
   if (replies.size() != commands.size()) return MalformedReply("ZCOUNT pipeline");
   for (size_t i = 0; i < replies.size(); ++i) {
-    RETURN_IF_ERROR(ErrorFromReply(replies[i], absl::StrCat("ZCOUNT ", commands[i][1])));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(replies[i], absl::StrCat("ZCOUNT ", commands[i][1])));
     std::optional<int64_t> n = ReplyInt(replies[i]);
     if (!n) return MalformedReply(absl::StrCat("ZCOUNT ", commands[i][1]));
     out.push_back(*n);
@@ -665,8 +665,8 @@ absl::StatusOr<std::vector<int64_t>> RedisAggregateStore::CountInRanges(
 
 absl::StatusOr<std::vector<std::string>> RedisAggregateStore::SetMembers(std::string_view set) {
   const std::string key = Key(absl::StrCat("z:", AbslView(set)));
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZRANGE", key, "0", "-1"}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZRANGE ", key)));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZRANGE", key, "0", "-1"}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZRANGE ", key)));
   if (reply.type != RedisReply::Type::kArray) return MalformedReply(absl::StrCat("ZRANGE ", key));
   std::vector<std::string> out;
   for (const RedisReply& e : reply.elements) {
@@ -679,8 +679,8 @@ absl::StatusOr<std::vector<std::string>> RedisAggregateStore::SetMembers(std::st
 
 absl::StatusOr<int64_t> RedisAggregateStore::RankingSize(std::string_view ranking) {
   const std::string key = RankKey(ranking);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZCARD", key}));
-  RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZCARD ", key)));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZCARD", key}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZCARD ", key)));
   std::optional<int64_t> n = ReplyInt(reply);
   if (!n) return MalformedReply(absl::StrCat("ZCARD ", key));
   return *n;
@@ -690,14 +690,14 @@ absl::StatusOr<bool> RedisAggregateStore::AddOpen(const Contribution& receipt,
                                                   std::string_view application_key, absl::Time due,
                                                   const Contribution& when_overdue) {
   if (application_key.empty()) return absl::InvalidArgumentError("open: application key is empty");
-  RETURN_IF_ERROR(Validate(receipt, "receipt"));
-  RETURN_IF_ERROR(Validate(when_overdue, "open"));
+  SIMPUL_RETURN_IF_ERROR(Validate(receipt, "receipt"));
+  SIMPUL_RETURN_IF_ERROR(Validate(when_overdue, "open"));
   std::vector<std::string> keys = {Key("open"), Key("open:c")};
   std::vector<std::string> args = {DedupTtlMs(), DueScore(due), std::string(application_key),
                                    SerializeContribution(when_overdue)};
   AppendContribution(receipt, &keys, &args);
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(AddOpenScript(), keys, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, "add open"));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(AddOpenScript(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "add open"));
   std::optional<int64_t> added = ReplyInt(reply);
   if (!added || (*added != 0 && *added != 1)) return MalformedReply("add open script");
   return *added == 1;
@@ -712,12 +712,12 @@ absl::StatusOr<AggregateStore::Removed> RedisAggregateStore::RemoveOpen(
                                    absl::StrCat(if_overdue.size())};
   for (const auto* list : {&if_waiting, &if_overdue}) {
     for (const Contribution& c : *list) {
-      RETURN_IF_ERROR(Validate(c, "close"));
+      SIMPUL_RETURN_IF_ERROR(Validate(c, "close"));
       AppendContribution(c, &keys, &args);
     }
   }
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveOpenScript(), keys, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, "remove open"));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveOpenScript(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "remove open"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     return MalformedReply("remove open script");
   }
@@ -728,13 +728,13 @@ absl::StatusOr<AggregateStore::Removed> RedisAggregateStore::RemoveOpen(
 }
 
 absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
-  RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
   const std::string open_key = Key("open");
   const std::string contrib_key = Key("open:c");
   const std::string at_score = AtScore(at);
-  ASSIGN_OR_RETURN(RedisReply due, pool_->Eval(SweepReadScript(), {open_key, contrib_key},
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply due, pool_->Eval(SweepReadScript(), {open_key, contrib_key},
                                                {at_score, absl::StrCat(limit)}));
-  RETURN_IF_ERROR(ErrorFromReply(due, "sweep read"));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(due, "sweep read"));
   if (due.type != RedisReply::Type::kArray || due.elements.size() % 2 != 0) {
     return MalformedReply("sweep read script");
   }
@@ -756,8 +756,8 @@ absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
     args.push_back(std::move(*blob));
     AppendContribution(*c, &keys, &args);
   }
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SweepScript(), keys, args));
-  RETURN_IF_ERROR(ErrorFromReply(reply, "sweep"));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SweepScript(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "sweep"));
   std::optional<int64_t> swept = ReplyInt(reply);
   if (!swept || *swept < 0) return MalformedReply("sweep script");
   return static_cast<int>(*swept);

@@ -293,9 +293,9 @@ absl::StatusOr<std::optional<v1::StandardsUnitRecord>> StandardsBook::LoadUnit(
     const std::string& unit_id) {
   if (unit_id.empty()) return std::optional<v1::StandardsUnitRecord>();
   const std::string key = absl::StrCat("unit:", unit_id);
-  ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
   if (!stored) return std::optional<v1::StandardsUnitRecord>();
-  ASSIGN_OR_RETURN(v1::StandardsUnitRecord record,
+  SIMPUL_ASSIGN_OR_RETURN(v1::StandardsUnitRecord record,
                    ParseRecord<v1::StandardsUnitRecord>(stored, key));
   return std::optional<v1::StandardsUnitRecord>(std::move(record));
 }
@@ -304,14 +304,14 @@ absl::Status StandardsBook::UpdateService(const std::string& service_id, std::st
                                           bool replace, const ServiceEdit& edit) {
   const std::string key = absl::StrCat("svc:", service_id);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
+    SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
     if (stored && !CursorLess(stored->version, cursor)) return absl::OkStatus();  // applied
-    ASSIGN_OR_RETURN(v1::StandardsServiceRecord old_record,
+    SIMPUL_ASSIGN_OR_RETURN(v1::StandardsServiceRecord old_record,
                      ParseRecord<v1::StandardsServiceRecord>(stored, key));
     v1::StandardsServiceRecord record = replace ? v1::StandardsServiceRecord() : old_record;
     edit(record);
     if (record.service_id().empty()) record.set_service_id(service_id);
-    ASSIGN_OR_RETURN(std::optional<v1::StandardsUnitRecord> unit, LoadUnit(record.unit_id()));
+    SIMPUL_ASSIGN_OR_RETURN(std::optional<v1::StandardsUnitRecord> unit, LoadUnit(record.unit_id()));
     PlaceService(record, unit ? &*unit : nullptr);
 
     StateChange change;
@@ -327,7 +327,7 @@ absl::Status StandardsBook::UpdateService(const std::string& service_id, std::st
       }
       change.memberships.push_back({UnitServicesSet(record.unit_id()), service_id, 0});
     }
-    ASSIGN_OR_RETURN(bool replaced, store_.ReplaceState(change));
+    SIMPUL_ASSIGN_OR_RETURN(bool replaced, store_.ReplaceState(change));
     if (replaced) return absl::OkStatus();
   }
   return absl::AbortedError(absl::StrCat("standards record ", key, " kept changing; retry"));
@@ -338,9 +338,9 @@ absl::Status StandardsBook::UpdateUnit(const std::string& unit_id, std::string_v
   const std::string key = absl::StrCat("unit:", unit_id);
   *moved = false;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
+    SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
     if (stored && !CursorLess(stored->version, cursor)) return absl::OkStatus();
-    ASSIGN_OR_RETURN(v1::StandardsUnitRecord old_record,
+    SIMPUL_ASSIGN_OR_RETURN(v1::StandardsUnitRecord old_record,
                      ParseRecord<v1::StandardsUnitRecord>(stored, key));
     v1::StandardsUnitRecord record = replace ? v1::StandardsUnitRecord() : old_record;
     edit(record);
@@ -354,7 +354,7 @@ absl::Status StandardsBook::UpdateUnit(const std::string& unit_id, std::string_v
         stored ? UnitContribution(old_record) : StandardsContribution();
     const StandardsContribution after = UnitContribution(record);
     Difference(before, after, unit_id, change);
-    ASSIGN_OR_RETURN(bool replaced, store_.ReplaceState(change));
+    SIMPUL_ASSIGN_OR_RETURN(bool replaced, store_.ReplaceState(change));
     if (replaced) {
       *moved = stored && before.scopes != after.scopes;
       return absl::OkStatus();
@@ -391,7 +391,7 @@ absl::Status StandardsBook::ApplyChange(const rv1::ChangeEvent& event) {
   for (const auto& [unit_id, objects] : units) {
     if (unit_id.empty()) continue;
     bool moved = false;
-    RETURN_IF_ERROR(UpdateUnit(
+    SIMPUL_RETURN_IF_ERROR(UpdateUnit(
         unit_id, cursor, /*replace=*/false,
         [&objects](v1::StandardsUnitRecord& record) {
           for (const rv1::ChangedObject* o : objects) {
@@ -403,13 +403,13 @@ absl::Status StandardsBook::ApplyChange(const rv1::ChangeEvent& event) {
         },
         &moved));
     if (moved) {  // its services follow it to its new scopes
-      ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.SetMembers(UnitServicesSet(unit_id)));
+      SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.SetMembers(UnitServicesSet(unit_id)));
       for (std::string& id : ids) services[id];  // no objects: only re-placed
     }
   }
   for (const auto& [service_id, objects] : services) {
     if (service_id.empty()) continue;
-    RETURN_IF_ERROR(UpdateService(service_id, cursor, /*replace=*/false,
+    SIMPUL_RETURN_IF_ERROR(UpdateService(service_id, cursor, /*replace=*/false,
                                   [&objects](v1::StandardsServiceRecord& record) {
                                     for (const rv1::ChangedObject* o : objects) {
                                       if (o->has_service()) MergeService(record, o->service());
@@ -436,7 +436,7 @@ absl::Status StandardsBook::PutService(std::string_view cursor, const rv1::Servi
 absl::Status StandardsBook::PutUnit(std::string_view cursor, const rv1::ServiceUnit& unit,
                                     const rv1::Maklumat* maklumat) {
   bool moved = false;
-  RETURN_IF_ERROR(UpdateUnit(
+  SIMPUL_RETURN_IF_ERROR(UpdateUnit(
       unit.id(), cursor, /*replace=*/true,
       [&](v1::StandardsUnitRecord& record) {
         MergeUnit(record, unit);
@@ -446,27 +446,27 @@ absl::Status StandardsBook::PutUnit(std::string_view cursor, const rv1::ServiceU
   // A resync lists units before services, so services are placed after their unit anyway; a
   // unit that moved re-places the services it already has.
   if (!moved) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.SetMembers(UnitServicesSet(unit.id())));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.SetMembers(UnitServicesSet(unit.id())));
   for (const std::string& id : ids) {
-    RETURN_IF_ERROR(UpdateService(id, cursor, /*replace=*/false, [](auto&) {}));
+    SIMPUL_RETURN_IF_ERROR(UpdateService(id, cursor, /*replace=*/false, [](auto&) {}));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> StandardsBook::FeedCursor() {
-  ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(kFeedKey));
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(kFeedKey));
   return stored ? stored->version : std::string();
 }
 
 absl::Status StandardsBook::SaveFeedCursor(std::string_view cursor) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(kFeedKey));
+    SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(kFeedKey));
     if (stored && !CursorLess(stored->version, cursor)) return absl::OkStatus();
     StateChange change;
     change.key = kFeedKey;
     if (stored) change.expected_version = stored->version;
     change.next.version = std::string(cursor);
-    ASSIGN_OR_RETURN(bool replaced, store_.ReplaceState(change));
+    SIMPUL_ASSIGN_OR_RETURN(bool replaced, store_.ReplaceState(change));
     if (replaced) return absl::OkStatus();
   }
   return absl::AbortedError("the registry feed position kept changing; retry");
@@ -477,8 +477,8 @@ absl::StatusOr<StandardsInputs> StandardsBook::Inputs(const std::string& scope_k
                                                       const Counters& period_counters,
                                                       int64_t today) {
   StandardsInputs in;
-  ASSIGN_OR_RETURN(in.counters, store_.Read(StdBucket(scope_key)));
-  ASSIGN_OR_RETURN(std::vector<int64_t> counts,
+  SIMPUL_ASSIGN_OR_RETURN(in.counters, store_.Read(StdBucket(scope_key)));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<int64_t> counts,
                    store_.CountInRanges({{ReviewDueSet(scope_key), INT64_MIN, today - 1},
                                          {FiveDueSet(scope_key), today, INT64_MAX}}));
   if (counts.size() != 2) return absl::InternalError("CountInRanges returned a wrong count");
@@ -487,7 +487,7 @@ absl::StatusOr<StandardsInputs> StandardsBook::Inputs(const std::string& scope_k
   if (scope_key.rfind("u:", 0) == 0) {
     in.units_with_survey = Counter(period_counters, "s.n") > 0 ? 1 : 0;
   } else {
-    ASSIGN_OR_RETURN(in.units_with_survey,
+    SIMPUL_ASSIGN_OR_RETURN(in.units_with_survey,
                      store_.RankingSize(RankingName(period_bucket, v1::METRIC_IKM)));
   }
   return in;

@@ -188,7 +188,7 @@ absl::Status StandardsFeed::Resync(const std::string& cursor) {
         if (!ms.ok()) return FromGrpc(ms, "GetMaklumat");
         maklumat = mresp.maklumat();
       }
-      RETURN_IF_ERROR(book_.PutUnit(cursor, unit, maklumat ? &*maklumat : nullptr));
+      SIMPUL_RETURN_IF_ERROR(book_.PutUnit(cursor, unit, maklumat ? &*maklumat : nullptr));
     }
     token = resp.next_page_token();
   } while (!token.empty());
@@ -218,7 +218,7 @@ absl::Status StandardsFeed::Resync(const std::string& cursor) {
         for (rv1::StandardVersion& v : *vresp.mutable_versions()) versions.push_back(std::move(v));
         vtoken = vresp.next_page_token();
       } while (!vtoken.empty());
-      RETURN_IF_ERROR(book_.PutService(cursor, service, versions));
+      SIMPUL_RETURN_IF_ERROR(book_.PutService(cursor, service, versions));
     }
     token = resp.next_page_token();
   } while (!token.empty());

@@ -514,8 +514,8 @@ absl::StatusOr<std::vector<RedisRegistryStore::FetchedObject>> RedisRegistryStor
     const std::vector<std::string>& keys) {
   std::vector<FetchedObject> out;
   if (keys.empty()) return out;
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, {}));
-  RETURN_IF_ERROR(CheckReply(reply, "registry fetch script"));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, {}));
+  SIMPUL_RETURN_IF_ERROR(CheckReply(reply, "registry fetch script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != keys.size()) {
     return MalformedReply("registry fetch script");
   }
@@ -570,7 +570,7 @@ absl::StatusOr<CommitResult> RedisRegistryStore::Commit(const std::vector<Object
 
   // The index entries to remove are those of the state read here; the script only writes if
   // every revision is still the expected one, i.e. the state read here is the one replaced.
-  ASSIGN_OR_RETURN(std::vector<FetchedObject> current, FetchObjects(object_keys));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<FetchedObject> current, FetchObjects(object_keys));
   CommitResult result;
   for (size_t i = 0; i < writes.size(); ++i) {
     if (current[i].revision != writes[i].expected_revision) {
@@ -628,8 +628,8 @@ absl::StatusOr<CommitResult> RedisRegistryStore::Commit(const std::vector<Object
   args.push_back(absl::StrCat(op_count));
   args.insert(args.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
 
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(CommitScript(), keys, args));
-  RETURN_IF_ERROR(CheckReply(reply, "registry commit script"));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(CommitScript(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(CheckReply(reply, "registry commit script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.empty()) {
     return MalformedReply("registry commit script");
   }
@@ -654,9 +654,9 @@ absl::StatusOr<CommitResult> RedisRegistryStore::Commit(const std::vector<Object
 
 template <typename T>
 absl::StatusOr<std::optional<T>> RedisRegistryStore::GetObject(const std::string& key) {
-  ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects({key}));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects({key}));
   if (!fetched[0].pb) return std::optional<T>();
-  ASSIGN_OR_RETURN(T message, ParseStored<T>(key, *fetched[0].pb));
+  SIMPUL_ASSIGN_OR_RETURN(T message, ParseStored<T>(key, *fetched[0].pb));
   return std::optional<T>(std::move(message));
 }
 
@@ -697,8 +697,8 @@ absl::StatusOr<std::vector<std::string>> RedisRegistryStore::FindIds(
       keys.insert(keys.end(), group.begin(), group.end());
     }
   }
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SearchScript(), keys, args));
-  RETURN_IF_ERROR(CheckReply(reply, "registry search script"));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SearchScript(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(CheckReply(reply, "registry search script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 3 ||
       reply.elements[2].type != RedisReply::Type::kArray) {
     return MalformedReply("registry search script");
@@ -722,22 +722,22 @@ absl::StatusOr<std::vector<T>> RedisRegistryStore::ListByIds(const std::vector<I
                                                              const std::string& all_key,
                                                              std::string_view after_id, int limit,
                                                              KeyFn key_of, MatchFn matches) {
-  RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::vector<T> out;
   std::string position(after_id);
   while (static_cast<int>(out.size()) < limit) {
     bool exhausted = false;
     std::string last_seen;
-    ASSIGN_OR_RETURN(std::vector<std::string> ids,
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids,
                      FindIds(groups, all_key, position, limit - static_cast<int>(out.size()),
                              &exhausted, &last_seen));
     std::vector<std::string> keys;
     for (const std::string& id : ids) keys.push_back(key_of(id));
-    ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects(keys));
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects(keys));
     for (size_t i = 0; i < ids.size(); ++i) {
       // An id without its object or no longer matching changed after the index walk.
       if (!fetched[i].pb) continue;
-      ASSIGN_OR_RETURN(T message, ParseStored<T>(keys[i], *fetched[i].pb));
+      SIMPUL_ASSIGN_OR_RETURN(T message, ParseStored<T>(keys[i], *fetched[i].pb));
       if (message.id() != ids[i] || !matches(message)) continue;
       out.push_back(std::move(message));
     }
@@ -842,11 +842,11 @@ template <typename T, typename KeyFn>
 absl::StatusOr<std::vector<T>> RedisRegistryStore::ListByNumber(const std::string& index_key,
                                                                 int after_number, int limit,
                                                                 KeyFn key_of) {
-  RETURN_IF_ERROR(CheckPositiveLimit(limit));
-  ASSIGN_OR_RETURN(RedisReply reply,
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
                    pool_->Command({"ZRANGEBYSCORE", index_key, absl::StrCat("(", after_number),
                                    "+inf", "LIMIT", "0", absl::StrCat(limit)}));
-  RETURN_IF_ERROR(CheckReply(reply, absl::StrCat("ZRANGEBYSCORE ", index_key)));
+  SIMPUL_RETURN_IF_ERROR(CheckReply(reply, absl::StrCat("ZRANGEBYSCORE ", index_key)));
   if (reply.type != RedisReply::Type::kArray) return MalformedReply("ZRANGEBYSCORE");
   std::vector<std::string> keys;
   for (const RedisReply& element : reply.elements) {
@@ -854,14 +854,14 @@ absl::StatusOr<std::vector<T>> RedisRegistryStore::ListByNumber(const std::strin
     if (!id) return MalformedReply("ZRANGEBYSCORE");
     keys.push_back(key_of(*id));
   }
-  ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects(keys));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects(keys));
   std::vector<T> out;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (!fetched[i].pb) {
       return absl::InternalError(
           absl::StrCat("index ", index_key, " names missing object ", keys[i]));
     }
-    ASSIGN_OR_RETURN(T message, ParseStored<T>(keys[i], *fetched[i].pb));
+    SIMPUL_ASSIGN_OR_RETURN(T message, ParseStored<T>(keys[i], *fetched[i].pb));
     out.push_back(std::move(message));
   }
   return out;
@@ -884,7 +884,7 @@ absl::StatusOr<std::vector<v1::Maklumat>> RedisRegistryStore::ListUnitMaklumat(
 absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewDue(
     std::string_view agency_id, int64_t before_day, const std::optional<ReviewDueKey>& after,
     int limit) {
-  RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
   const std::string index_key =
       agency_id.empty() ? Key("ix:version:review_due")
                         : Key(absl::StrCat("ix:version:review_due:agency:", AbslView(agency_id)));
@@ -901,8 +901,8 @@ absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewD
     } else {
       args.insert(args.end(), {"0", "0", ""});
     }
-    ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ReviewDueScript(), {index_key}, args));
-    RETURN_IF_ERROR(CheckReply(reply, "registry review-due script"));
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ReviewDueScript(), {index_key}, args));
+    SIMPUL_RETURN_IF_ERROR(CheckReply(reply, "registry review-due script"));
     if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
         reply.elements[1].type != RedisReply::Type::kArray ||
         reply.elements[1].elements.size() % 2 != 0) {
@@ -920,10 +920,10 @@ absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewD
       keys.push_back(Key(absl::StrCat("version:", *id)));
       found.push_back({*day, std::move(*id)});
     }
-    ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects(keys));
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects(keys));
     for (size_t i = 0; i < found.size(); ++i) {
       if (!fetched[i].pb) continue;
-      ASSIGN_OR_RETURN(v1::StandardVersion v,
+      SIMPUL_ASSIGN_OR_RETURN(v1::StandardVersion v,
                        ParseStored<v1::StandardVersion>(keys[i], *fetched[i].pb));
       // Skip a version that changed after the index read: it is listed at its new position.
       if (v.id() != found[i].id || v.state() != v1::STANDARD_STATE_ADOPTED ||
@@ -942,7 +942,7 @@ absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewD
 
 absl::StatusOr<std::vector<v1::ChangeEvent>> RedisRegistryStore::ReadChanges(
     std::string_view after_cursor, int limit, absl::Duration block) {
-  RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::optional<StreamId> after = ParseStreamId(after_cursor);
   if (!after) {
     return absl::InvalidArgumentError(
@@ -951,25 +951,25 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> RedisRegistryStore::ReadChanges(
   }
   const bool from_oldest = after_cursor == "0";
   const std::string cursor(after_cursor);
-  ASSIGN_OR_RETURN(RedisConnection conn, pool_->Acquire());
+  SIMPUL_ASSIGN_OR_RETURN(RedisConnection conn, pool_->Acquire());
 
   // One atomic step reads the events and the feed's trimmed and generated range, so a
   // trimming that happens right after the read cannot be mistaken for a missed one.
   auto read_atomically = [&]() -> absl::StatusOr<std::vector<v1::ChangeEvent>> {
-    ASSIGN_OR_RETURN(
+    SIMPUL_ASSIGN_OR_RETURN(
         std::vector<RedisReply> replies,
         conn.Pipeline({{"MULTI"},
                        {"XINFO", "STREAM", feed_key_},
                        {"XREAD", "COUNT", absl::StrCat(limit), "STREAMS", feed_key_, cursor},
                        {"EXEC"}}));
     if (replies.size() != 4) return MalformedReply("MULTI/EXEC");
-    for (size_t i = 0; i < 3; ++i) RETURN_IF_ERROR(CheckReply(replies[i], "MULTI/EXEC"));
+    for (size_t i = 0; i < 3; ++i) SIMPUL_RETURN_IF_ERROR(CheckReply(replies[i], "MULTI/EXEC"));
     const RedisReply& exec = replies[3];
-    RETURN_IF_ERROR(CheckReply(exec, "EXEC"));
+    SIMPUL_RETURN_IF_ERROR(CheckReply(exec, "EXEC"));
     if (exec.type != RedisReply::Type::kArray || exec.elements.size() != 2) {
       return MalformedReply("EXEC");
     }
-    ASSIGN_OR_RETURN(FeedInfo info, ParseFeedInfo(exec.elements[0], feed_key_));
+    SIMPUL_ASSIGN_OR_RETURN(FeedInfo info, ParseFeedInfo(exec.elements[0], feed_key_));
     if (!from_oldest) {
       if (*after < info.max_deleted) {
         return absl::OutOfRangeError(absl::StrCat(
@@ -984,11 +984,11 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> RedisRegistryStore::ReadChanges(
                                                   FormatStreamId(info.last_generated), ")"));
       }
     }
-    RETURN_IF_ERROR(CheckReply(exec.elements[1], "XREAD"));
+    SIMPUL_RETURN_IF_ERROR(CheckReply(exec.elements[1], "XREAD"));
     return ParseEvents(exec.elements[1], feed_key_);
   };
 
-  ASSIGN_OR_RETURN(std::vector<v1::ChangeEvent> events, read_atomically());
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<v1::ChangeEvent> events, read_atomically());
   if (!events.empty() || block <= absl::ZeroDuration()) return events;
 
   // BLOCK 0 waits without limit, and so does the socket then.
@@ -997,20 +997,20 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> RedisRegistryStore::ReadChanges(
       forever ? 0
               : std::max<int64_t>(
                     1, absl::ToInt64Milliseconds(absl::Ceil(block, absl::Milliseconds(1))));
-  RETURN_IF_ERROR(conn.SetCommandTimeout(forever ? absl::InfiniteDuration()
+  SIMPUL_RETURN_IF_ERROR(conn.SetCommandTimeout(forever ? absl::InfiniteDuration()
                                                  : absl::Milliseconds(block_ms) +
                                                        pool_->options().command_timeout));
-  ASSIGN_OR_RETURN(RedisReply waited,
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply waited,
                    conn.Command({"XREAD", "COUNT", "1", "BLOCK", absl::StrCat(block_ms), "STREAMS",
                                  feed_key_, cursor}));
-  RETURN_IF_ERROR(CheckReply(waited, "XREAD BLOCK"));
+  SIMPUL_RETURN_IF_ERROR(CheckReply(waited, "XREAD BLOCK"));
   if (waited.is_nil()) return events;
   return read_atomically();
 }
 
 absl::StatusOr<std::string> RedisRegistryStore::LatestCursor() {
-  ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"XINFO", "STREAM", feed_key_}));
-  ASSIGN_OR_RETURN(FeedInfo info, ParseFeedInfo(reply, feed_key_));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"XINFO", "STREAM", feed_key_}));
+  SIMPUL_ASSIGN_OR_RETURN(FeedInfo info, ParseFeedInfo(reply, feed_key_));
   return FormatStreamId(info.last_generated);
 }
 

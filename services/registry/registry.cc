@@ -27,7 +27,7 @@ bool IsInternalState(v1::StandardState s) {
 
 // DecodeNumberToken decodes a page token whose position is a version number (0: start).
 absl::StatusOr<int> DecodeNumberToken(absl::string_view token, absl::string_view query) {
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken("page.page_token", token, query));
+  SIMPUL_ASSIGN_OR_RETURN(std::string after, DecodePageToken("page.page_token", token, query));
   int number = 0;
   if (!after.empty() && !absl::SimpleAtoi(after, &number)) {
     return InvalidField("page.page_token", "not a page token returned by this API");
@@ -44,7 +44,7 @@ absl::StatusOr<int> ReadNumberedPage(int after_number, int size, const Fetch& fe
                                      const Keep& keep) {
   int kept = 0;
   while (kept < size) {
-    ASSIGN_OR_RETURN(auto items, fetch(after_number, size));
+    SIMPUL_ASSIGN_OR_RETURN(auto items, fetch(after_number, size));
     for (auto& item : items) {
       after_number = item.version_number();
       if (keep(std::move(item)) && ++kept == size) break;
@@ -213,12 +213,12 @@ absl::StatusOr<StandardsRegistry::Plan> StandardsRegistry::Commit(
     const Id& caller, const std::string& action,
     const std::function<absl::StatusOr<Plan>()>& plan) {
   for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-    ASSIGN_OR_RETURN(Plan p, plan());
+    SIMPUL_ASSIGN_OR_RETURN(Plan p, plan());
     v1::ChangeEvent event;
     *event.mutable_commit_time() = NowProto();
     event.set_action(action);
     event.set_actor(caller.subject());
-    ASSIGN_OR_RETURN(CommitResult result, store_.Commit(p.writes, std::move(event)));
+    SIMPUL_ASSIGN_OR_RETURN(CommitResult result, store_.Commit(p.writes, std::move(event)));
     if (result.committed) return p;
     if (p.creates_named_object && result.conflict_index == 0) {
       return absl::AlreadyExistsError(absl::StrCat(p.caller_what, " already exists"));
@@ -233,26 +233,26 @@ absl::StatusOr<StandardsRegistry::Plan> StandardsRegistry::Commit(
 }
 
 absl::StatusOr<v1::Agency> StandardsRegistry::LoadAgency(absl::string_view id) {
-  ASSIGN_OR_RETURN(auto found, store_.GetAgency(StdView(id)));
+  SIMPUL_ASSIGN_OR_RETURN(auto found, store_.GetAgency(StdView(id)));
   if (!found) return absl::NotFoundError(absl::StrCat("agency \"", id, "\" not found"));
   return *std::move(found);
 }
 
 absl::StatusOr<v1::ServiceUnit> StandardsRegistry::LoadUnit(absl::string_view id) {
-  ASSIGN_OR_RETURN(auto found, store_.GetUnit(StdView(id)));
+  SIMPUL_ASSIGN_OR_RETURN(auto found, store_.GetUnit(StdView(id)));
   if (!found) return absl::NotFoundError(absl::StrCat("service unit \"", id, "\" not found"));
   return *std::move(found);
 }
 
 absl::StatusOr<v1::Service> StandardsRegistry::LoadService(absl::string_view id) {
-  ASSIGN_OR_RETURN(auto found, store_.GetService(StdView(id)));
+  SIMPUL_ASSIGN_OR_RETURN(auto found, store_.GetService(StdView(id)));
   if (!found) return absl::NotFoundError(absl::StrCat("service \"", id, "\" not found"));
   return *std::move(found);
 }
 
 absl::StatusOr<v1::StandardVersion> StandardsRegistry::LoadVersion(const Id& caller,
                                                                    absl::string_view id) {
-  ASSIGN_OR_RETURN(auto found, store_.GetStandardVersion(StdView(id)));
+  SIMPUL_ASSIGN_OR_RETURN(auto found, store_.GetStandardVersion(StdView(id)));
   if (!found || !VersionVisible(caller, *found)) {
     return absl::NotFoundError(absl::StrCat("standard version \"", id, "\" not found"));
   }
@@ -261,7 +261,7 @@ absl::StatusOr<v1::StandardVersion> StandardsRegistry::LoadVersion(const Id& cal
 
 absl::StatusOr<v1::Maklumat> StandardsRegistry::LoadMaklumat(const Id& caller,
                                                              absl::string_view id) {
-  ASSIGN_OR_RETURN(auto found, store_.GetMaklumat(StdView(id)));
+  SIMPUL_ASSIGN_OR_RETURN(auto found, store_.GetMaklumat(StdView(id)));
   if (!found || !MaklumatVisible(caller, *found)) {
     return absl::NotFoundError(absl::StrCat("maklumat \"", id, "\" not found"));
   }
@@ -313,8 +313,8 @@ absl::StatusOr<v1::CreateAgencyResponse> StandardsRegistry::CreateAgency(
   }
   FieldViolations v;
   ValidateAgency(v, "agency.", req.agency());
-  RETURN_IF_ERROR(v.ToStatus("CreateAgencyRequest"));
-  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateAgency", [&]() -> absl::StatusOr<Plan> {
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("CreateAgencyRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateAgency", [&]() -> absl::StatusOr<Plan> {
                      v1::Agency agency = req.agency();
                      Init(agency, NowProto());
                      Plan p;
@@ -330,9 +330,9 @@ absl::StatusOr<v1::CreateAgencyResponse> StandardsRegistry::CreateAgency(
 
 absl::StatusOr<v1::GetAgencyResponse> StandardsRegistry::GetAgency(
     const Id& caller, const v1::GetAgencyRequest& req) {
-  RETURN_IF_ERROR(RequireId("id", req.id()));
+  SIMPUL_RETURN_IF_ERROR(RequireId("id", req.id()));
   v1::GetAgencyResponse resp;
-  ASSIGN_OR_RETURN(*resp.mutable_agency(), LoadAgency(req.id()));
+  SIMPUL_ASSIGN_OR_RETURN(*resp.mutable_agency(), LoadAgency(req.id()));
   return resp;
 }
 
@@ -341,14 +341,14 @@ absl::StatusOr<v1::UpdateAgencyResponse> StandardsRegistry::UpdateAgency(
   FieldViolations v;
   ValidateAgency(v, "agency.", req.agency());
   CheckExpectedRevision(v, req.expected_revision());
-  RETURN_IF_ERROR(v.ToStatus("UpdateAgencyRequest"));
-  RETURN_IF_ERROR(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("UpdateAgencyRequest"));
+  SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, req.agency().id(), /*admin_only=*/true, "UpdateAgency"));
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       Plan plan, Commit(caller, "UpdateAgency", [&]() -> absl::StatusOr<Plan> {
-        ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.agency().id()));
+        SIMPUL_ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.agency().id()));
         std::string what = absl::StrCat("agency \"", agency.id(), "\"");
-        RETURN_IF_ERROR(CheckRevision(what, agency.revision(), req.expected_revision()));
+        SIMPUL_RETURN_IF_ERROR(CheckRevision(what, agency.revision(), req.expected_revision()));
         agency.set_name(req.agency().name());
         agency.set_kind(req.agency().kind());
         agency.set_region_code(req.agency().region_code());
@@ -378,13 +378,13 @@ absl::StatusOr<v1::ListAgenciesResponse> StandardsRegistry::ListAgencies(
           "\"32.71\"");
   }
   if (!v1::AgencyKind_IsValid(req.kind())) v.Add("kind", "unknown agency kind");
-  RETURN_IF_ERROR(v.ToStatus("ListAgenciesRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListAgenciesRequest"));
   std::string query = absl::StrCat("agencies|", req.region_code_prefix(), "|", req.kind());
-  ASSIGN_OR_RETURN(std::string after,
+  SIMPUL_ASSIGN_OR_RETURN(std::string after,
                    DecodePageToken("page.page_token", req.page().page_token(), query));
   int size = PageSize(req.page());
   AgencyFilter filter{req.region_code_prefix(), req.kind()};
-  ASSIGN_OR_RETURN(auto items, store_.ListAgencies(filter, after, size + 1));
+  SIMPUL_ASSIGN_OR_RETURN(auto items, store_.ListAgencies(filter, after, size + 1));
   v1::ListAgenciesResponse resp;
   resp.set_next_page_token(IdPage(std::move(items), size, query, resp.mutable_agencies()));
   return resp;
@@ -397,12 +397,12 @@ absl::StatusOr<v1::CreateServiceUnitResponse> StandardsRegistry::CreateServiceUn
     const Id& caller, const v1::CreateServiceUnitRequest& req) {
   FieldViolations v;
   ValidateUnit(v, "unit.", req.unit());
-  RETURN_IF_ERROR(v.ToStatus("CreateServiceUnitRequest"));
-  RETURN_IF_ERROR(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("CreateServiceUnitRequest"));
+  SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, req.unit().agency_id(), /*admin_only=*/true, "CreateServiceUnit"));
-  ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.unit().agency_id()));
+  SIMPUL_ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.unit().agency_id()));
   std::string id = req.unit().id().empty() ? GenerateId("unit") : req.unit().id();
-  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateServiceUnit", [&]() -> absl::StatusOr<Plan> {
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateServiceUnit", [&]() -> absl::StatusOr<Plan> {
                      v1::ServiceUnit unit = req.unit();
                      unit.set_id(id);
                      if (unit.region_code().empty()) unit.set_region_code(agency.region_code());
@@ -422,9 +422,9 @@ absl::StatusOr<v1::CreateServiceUnitResponse> StandardsRegistry::CreateServiceUn
 
 absl::StatusOr<v1::GetServiceUnitResponse> StandardsRegistry::GetServiceUnit(
     const Id& caller, const v1::GetServiceUnitRequest& req) {
-  RETURN_IF_ERROR(RequireId("id", req.id()));
+  SIMPUL_RETURN_IF_ERROR(RequireId("id", req.id()));
   v1::GetServiceUnitResponse resp;
-  ASSIGN_OR_RETURN(*resp.mutable_unit(), LoadUnit(req.id()));
+  SIMPUL_ASSIGN_OR_RETURN(*resp.mutable_unit(), LoadUnit(req.id()));
   return resp;
 }
 
@@ -436,19 +436,19 @@ absl::StatusOr<v1::UpdateServiceUnitResponse> StandardsRegistry::UpdateServiceUn
   if (shape.agency_id().empty()) shape.set_agency_id("placeholder-for-validation");
   ValidateUnit(v, "unit.", shape);
   CheckExpectedRevision(v, req.expected_revision());
-  RETURN_IF_ERROR(v.ToStatus("UpdateServiceUnitRequest"));
-  ASSIGN_OR_RETURN(v1::ServiceUnit current, LoadUnit(req.unit().id()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("UpdateServiceUnitRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit current, LoadUnit(req.unit().id()));
   if (!req.unit().agency_id().empty() && req.unit().agency_id() != current.agency_id()) {
     return InvalidField("unit.agency_id",
                         absl::StrCat("a unit cannot move to another agency (it belongs to \"",
                                      current.agency_id(), "\")"));
   }
-  RETURN_IF_ERROR(
+  SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, current.agency_id(), /*admin_only=*/true, "UpdateServiceUnit"));
-  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "UpdateServiceUnit", [&]() -> absl::StatusOr<Plan> {
-                     ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit().id()));
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "UpdateServiceUnit", [&]() -> absl::StatusOr<Plan> {
+                     SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit().id()));
                      std::string what = absl::StrCat("service unit \"", unit.id(), "\"");
-                     RETURN_IF_ERROR(CheckRevision(what, unit.revision(), req.expected_revision()));
+                     SIMPUL_RETURN_IF_ERROR(CheckRevision(what, unit.revision(), req.expected_revision()));
                      unit.set_name(req.unit().name());
                      unit.set_time_zone(req.unit().time_zone());
                      if (!req.unit().region_code().empty()) {
@@ -476,13 +476,13 @@ absl::StatusOr<v1::ListServiceUnitsResponse> StandardsRegistry::ListServiceUnits
   if (!req.region_code_prefix().empty() && !IsValidRegionCode(req.region_code_prefix())) {
     v.Add("region_code_prefix", "not a whole Kemendagri region code level, e.g. \"32.71\"");
   }
-  RETURN_IF_ERROR(v.ToStatus("ListServiceUnitsRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListServiceUnitsRequest"));
   std::string query = absl::StrCat("units|", req.agency_id(), "|", req.region_code_prefix());
-  ASSIGN_OR_RETURN(std::string after,
+  SIMPUL_ASSIGN_OR_RETURN(std::string after,
                    DecodePageToken("page.page_token", req.page().page_token(), query));
   int size = PageSize(req.page());
   UnitFilter filter{req.agency_id(), req.region_code_prefix()};
-  ASSIGN_OR_RETURN(auto items, store_.ListUnits(filter, after, size + 1));
+  SIMPUL_ASSIGN_OR_RETURN(auto items, store_.ListUnits(filter, after, size + 1));
   v1::ListServiceUnitsResponse resp;
   resp.set_next_page_token(IdPage(std::move(items), size, query, resp.mutable_units()));
   return resp;
@@ -495,12 +495,12 @@ absl::StatusOr<v1::CreateServiceResponse> StandardsRegistry::CreateService(
     const Id& caller, const v1::CreateServiceRequest& req) {
   FieldViolations v;
   ValidateService(v, "service.", req.service());
-  RETURN_IF_ERROR(v.ToStatus("CreateServiceRequest"));
-  ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.service().unit_id()));
-  RETURN_IF_ERROR(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("CreateServiceRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.service().unit_id()));
+  SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, unit.agency_id(), /*admin_only=*/true, "CreateService"));
   std::string id = req.service().id().empty() ? GenerateId("svc") : req.service().id();
-  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateService", [&]() -> absl::StatusOr<Plan> {
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateService", [&]() -> absl::StatusOr<Plan> {
                      v1::Service service;
                      service.set_id(id);
                      service.set_unit_id(unit.id());
@@ -522,9 +522,9 @@ absl::StatusOr<v1::CreateServiceResponse> StandardsRegistry::CreateService(
 
 absl::StatusOr<v1::GetServiceResponse> StandardsRegistry::GetService(
     const Id& caller, const v1::GetServiceRequest& req) {
-  RETURN_IF_ERROR(RequireId("id", req.id()));
+  SIMPUL_RETURN_IF_ERROR(RequireId("id", req.id()));
   v1::GetServiceResponse resp;
-  ASSIGN_OR_RETURN(*resp.mutable_service(), LoadService(req.id()));
+  SIMPUL_ASSIGN_OR_RETURN(*resp.mutable_service(), LoadService(req.id()));
   return resp;
 }
 
@@ -535,20 +535,20 @@ absl::StatusOr<v1::UpdateServiceResponse> StandardsRegistry::UpdateService(
   CheckText(v, "service.name", req.service().name(), 3, 200);
   CheckText(v, "service.description", req.service().description(), 0, 2000);
   CheckExpectedRevision(v, req.expected_revision());
-  RETURN_IF_ERROR(v.ToStatus("UpdateServiceRequest"));
-  ASSIGN_OR_RETURN(v1::Service current, LoadService(req.service().id()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("UpdateServiceRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(v1::Service current, LoadService(req.service().id()));
   if (!req.service().unit_id().empty() && req.service().unit_id() != current.unit_id()) {
     return InvalidField("service.unit_id",
                         absl::StrCat("a service cannot move to another unit (it belongs to \"",
                                      current.unit_id(), "\")"));
   }
-  RETURN_IF_ERROR(
+  SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, current.agency_id(), /*admin_only=*/true, "UpdateService"));
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       Plan plan, Commit(caller, "UpdateService", [&]() -> absl::StatusOr<Plan> {
-        ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service().id()));
+        SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service().id()));
         std::string what = absl::StrCat("service \"", service.id(), "\"");
-        RETURN_IF_ERROR(CheckRevision(what, service.revision(), req.expected_revision()));
+        SIMPUL_RETURN_IF_ERROR(CheckRevision(what, service.revision(), req.expected_revision()));
         service.set_name(req.service().name());
         service.set_description(req.service().description());
         int64_t expected = service.revision();
@@ -570,13 +570,13 @@ absl::StatusOr<v1::ListServicesResponse> StandardsRegistry::ListServices(
   ValidatePageSize(v, "page.page_size", req.page().page_size());
   if (req.has_agency_id()) CheckSlug(v, "agency_id", req.agency_id());
   if (req.has_unit_id()) CheckSlug(v, "unit_id", req.unit_id());
-  RETURN_IF_ERROR(v.ToStatus("ListServicesRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListServicesRequest"));
   std::string query = absl::StrCat("services|", req.agency_id(), "|", req.unit_id());
-  ASSIGN_OR_RETURN(std::string after,
+  SIMPUL_ASSIGN_OR_RETURN(std::string after,
                    DecodePageToken("page.page_token", req.page().page_token(), query));
   int size = PageSize(req.page());
   ServiceFilter filter{req.agency_id(), req.unit_id()};
-  ASSIGN_OR_RETURN(auto items, store_.ListServices(filter, after, size + 1));
+  SIMPUL_ASSIGN_OR_RETURN(auto items, store_.ListServices(filter, after, size + 1));
   v1::ListServicesResponse resp;
   resp.set_next_page_token(IdPage(std::move(items), size, query, resp.mutable_services()));
   return resp;
@@ -590,13 +590,13 @@ absl::StatusOr<v1::CreateStandardVersionResponse> StandardsRegistry::CreateStand
   FieldViolations v;
   CheckSlug(v, "service_id", req.service_id());
   ValidateComponents(v, "components.", req.components());
-  RETURN_IF_ERROR(v.ToStatus("CreateStandardVersionRequest"));
-  ASSIGN_OR_RETURN(v1::Service first, LoadService(req.service_id()));
-  RETURN_IF_ERROR(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("CreateStandardVersionRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(v1::Service first, LoadService(req.service_id()));
+  SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, first.agency_id(), /*admin_only=*/false, "CreateStandardVersion"));
-  ASSIGN_OR_RETURN(Plan plan,
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan,
                    Commit(caller, "CreateStandardVersion", [&]() -> absl::StatusOr<Plan> {
-                     ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
+                     SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
                      auto now = NowProto();
                      int number = service.latest_version_number() + 1;
                      v1::StandardVersion version;
@@ -625,8 +625,8 @@ absl::StatusOr<v1::CreateStandardVersionResponse> StandardsRegistry::CreateStand
 
 absl::StatusOr<v1::GetStandardVersionResponse> StandardsRegistry::GetStandardVersion(
     const Id& caller, const v1::GetStandardVersionRequest& req) {
-  RETURN_IF_ERROR(RequireId("id", req.id()));
-  ASSIGN_OR_RETURN(v1::StandardVersion version, LoadVersion(caller, req.id()));
+  SIMPUL_RETURN_IF_ERROR(RequireId("id", req.id()));
+  SIMPUL_ASSIGN_OR_RETURN(v1::StandardVersion version, LoadVersion(caller, req.id()));
   v1::GetStandardVersionResponse resp;
   *resp.mutable_version() = Present(caller, std::move(version));
   return resp;
@@ -635,21 +635,21 @@ absl::StatusOr<v1::GetStandardVersionResponse> StandardsRegistry::GetStandardVer
 absl::StatusOr<StandardsRegistry::Plan> StandardsRegistry::ChangeVersion(
     const Id& caller, const std::string& action, const std::string& id, int64_t expected_revision,
     Permission permission, const VersionChange& change) {
-  ASSIGN_OR_RETURN(v1::StandardVersion first, LoadVersion(caller, id));
+  SIMPUL_ASSIGN_OR_RETURN(v1::StandardVersion first, LoadVersion(caller, id));
   bool admin_only =
       permission == Permission::kAdmin ||
       (permission == Permission::kAdminIfAdopted && first.state() == v1::STANDARD_STATE_ADOPTED);
-  RETURN_IF_ERROR(RequireAgencyRole(caller, first.agency_id(), admin_only, action));
+  SIMPUL_RETURN_IF_ERROR(RequireAgencyRole(caller, first.agency_id(), admin_only, action));
   return Commit(caller, action, [&]() -> absl::StatusOr<Plan> {
-    ASSIGN_OR_RETURN(v1::StandardVersion version, LoadVersion(caller, id));
+    SIMPUL_ASSIGN_OR_RETURN(v1::StandardVersion version, LoadVersion(caller, id));
     Plan p;
     p.caller_index = 0;
     p.caller_what = absl::StrCat("standard version \"", version.id(), "\"");
-    RETURN_IF_ERROR(CheckRevision(p.caller_what, version.revision(), expected_revision));
+    SIMPUL_RETURN_IF_ERROR(CheckRevision(p.caller_what, version.revision(), expected_revision));
     auto now = NowProto();
     int64_t expected = version.revision();
     p.writes.emplace_back();  // the version itself, filled in below
-    RETURN_IF_ERROR(change(version, p, now));
+    SIMPUL_RETURN_IF_ERROR(change(version, p, now));
     Bump(version, now);
     p.writes[0] = WriteVersion(version, expected);
     return p;
@@ -662,8 +662,8 @@ absl::StatusOr<v1::UpdateStandardDraftResponse> StandardsRegistry::UpdateStandar
   if (req.id().empty()) v.Add("id", "required");
   CheckExpectedRevision(v, req.expected_revision());
   ValidateComponents(v, "components.", req.components());
-  RETURN_IF_ERROR(v.ToStatus("UpdateStandardDraftRequest"));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("UpdateStandardDraftRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(
       Plan plan,
       ChangeVersion(caller, "UpdateStandardDraft", req.id(), req.expected_revision(),
                     Permission::kOperator, [&](v1::StandardVersion& version, Plan& p, const auto&) {
@@ -687,8 +687,8 @@ absl::StatusOr<v1::StartPublicConsultationResponse> StandardsRegistry::StartPubl
   FieldViolations v;
   if (req.id().empty()) v.Add("id", "required");
   CheckExpectedRevision(v, req.expected_revision());
-  RETURN_IF_ERROR(v.ToStatus("StartPublicConsultationRequest"));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("StartPublicConsultationRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(
       Plan plan,
       ChangeVersion(caller, "StartPublicConsultation", req.id(), req.expected_revision(),
                     Permission::kOperator, [&](v1::StandardVersion& version, Plan& p, const auto&) {
@@ -710,8 +710,8 @@ absl::StatusOr<v1::RecordConsultationResponse> StandardsRegistry::RecordConsulta
   if (req.id().empty()) v.Add("id", "required");
   CheckExpectedRevision(v, req.expected_revision());
   ValidateConsultation(v, "consultation.", req.consultation(), Today());
-  RETURN_IF_ERROR(v.ToStatus("RecordConsultationRequest"));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("RecordConsultationRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(
       Plan plan,
       ChangeVersion(caller, "RecordConsultation", req.id(), req.expected_revision(),
                     Permission::kOperator, [&](v1::StandardVersion& version, Plan& p, const auto&) {
@@ -743,7 +743,7 @@ absl::StatusOr<v1::AdoptStandardVersionResponse> StandardsRegistry::AdoptStandar
     v.Add("adoption.effective_from", "must not be before adoption.decree_date");
   }
   ValidatePublications(v, "publications", req.publications(), /*at_least_one=*/false);
-  RETURN_IF_ERROR(v.ToStatus("AdoptStandardVersionRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("AdoptStandardVersionRequest"));
   auto adopt = [&](v1::StandardVersion& version, Plan& p,
                    const google::protobuf::Timestamp& now) -> absl::Status {
     if (version.state() != v1::STANDARD_STATE_PUBLIC_CONSULTATION) {
@@ -761,7 +761,7 @@ absl::StatusOr<v1::AdoptStandardVersionResponse> StandardsRegistry::AdoptStandar
                        "missing: ",
                        absl::StrJoin(missing, ", ")));
     }
-    ASSIGN_OR_RETURN(v1::Service service, LoadService(version.service_id()));
+    SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(version.service_id()));
     version.set_state(v1::STANDARD_STATE_ADOPTED);
     *version.mutable_adoption() = req.adoption();
     version.mutable_adoption()->set_adopted_by(caller.subject());
@@ -769,7 +769,7 @@ absl::StatusOr<v1::AdoptStandardVersionResponse> StandardsRegistry::AdoptStandar
     *version.mutable_publications() = req.publications();
     *version.mutable_review_due_date() = ReviewDue(req.adoption().effective_from());
     if (!service.current_version_id().empty()) {
-      ASSIGN_OR_RETURN(auto previous, store_.GetStandardVersion(service.current_version_id()));
+      SIMPUL_ASSIGN_OR_RETURN(auto previous, store_.GetStandardVersion(service.current_version_id()));
       if (previous) {
         if (previous->version_number() > version.version_number()) {
           return absl::FailedPreconditionError(
@@ -788,7 +788,7 @@ absl::StatusOr<v1::AdoptStandardVersionResponse> StandardsRegistry::AdoptStandar
     p.writes.push_back(WriteService(service, service_rev));
     return absl::OkStatus();
   };
-  ASSIGN_OR_RETURN(Plan plan, ChangeVersion(caller, "AdoptStandardVersion", req.id(),
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan, ChangeVersion(caller, "AdoptStandardVersion", req.id(),
                                             req.expected_revision(), Permission::kAdmin, adopt));
   v1::AdoptStandardVersionResponse resp;
   *resp.mutable_version() = Present(caller, plan.writes[0].object.standard_version());
@@ -804,7 +804,7 @@ absl::StatusOr<v1::WithdrawStandardVersionResponse> StandardsRegistry::WithdrawS
   if (req.id().empty()) v.Add("id", "required");
   CheckExpectedRevision(v, req.expected_revision());
   CheckText(v, "reason", req.reason(), 1, 1000);
-  RETURN_IF_ERROR(v.ToStatus("WithdrawStandardVersionRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("WithdrawStandardVersionRequest"));
   auto withdraw = [&](v1::StandardVersion& version, Plan& p,
                       const google::protobuf::Timestamp& now) -> absl::Status {
     if (version.state() != v1::STANDARD_STATE_DRAFT &&
@@ -817,7 +817,7 @@ absl::StatusOr<v1::WithdrawStandardVersionResponse> StandardsRegistry::WithdrawS
     version.set_state(v1::STANDARD_STATE_WITHDRAWN);
     version.set_withdrawal_reason(req.reason());
     if (was_adopted) {
-      ASSIGN_OR_RETURN(v1::Service service, LoadService(version.service_id()));
+      SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(version.service_id()));
       if (service.current_version_id() == version.id()) {
         int64_t service_rev = service.revision();
         service.clear_current_version_id();
@@ -827,7 +827,7 @@ absl::StatusOr<v1::WithdrawStandardVersionResponse> StandardsRegistry::WithdrawS
     }
     return absl::OkStatus();
   };
-  ASSIGN_OR_RETURN(
+  SIMPUL_ASSIGN_OR_RETURN(
       Plan plan, ChangeVersion(caller, "WithdrawStandardVersion", req.id(), req.expected_revision(),
                                Permission::kAdminIfAdopted, withdraw));
   v1::WithdrawStandardVersionResponse resp;
@@ -843,7 +843,7 @@ absl::StatusOr<v1::RecordStandardReviewResponse> StandardsRegistry::RecordStanda
   CheckExpectedRevision(v, req.expected_revision());
   CheckDate(v, "review.date", req.review().date(), true, &today);
   CheckText(v, "review.notes", req.review().notes(), 1, 4000);
-  RETURN_IF_ERROR(v.ToStatus("RecordStandardReviewRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("RecordStandardReviewRequest"));
   auto review = [&](v1::StandardVersion& version, Plan& p, const auto&) -> absl::Status {
     if (version.state() != v1::STANDARD_STATE_ADOPTED) {
       return WrongState(p.caller_what, version.state(), "only an ADOPTED standard is reviewed");
@@ -857,7 +857,7 @@ absl::StatusOr<v1::RecordStandardReviewResponse> StandardsRegistry::RecordStanda
     *version.mutable_review_due_date() = ReviewDue(r.date());
     return absl::OkStatus();
   };
-  ASSIGN_OR_RETURN(Plan plan,
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan,
                    ChangeVersion(caller, "RecordStandardReview", req.id(), req.expected_revision(),
                                  Permission::kOperator, review));
   v1::RecordStandardReviewResponse resp;
@@ -867,13 +867,13 @@ absl::StatusOr<v1::RecordStandardReviewResponse> StandardsRegistry::RecordStanda
 
 absl::StatusOr<v1::GetCurrentStandardResponse> StandardsRegistry::GetCurrentStandard(
     const Id& caller, const v1::GetCurrentStandardRequest& req) {
-  RETURN_IF_ERROR(RequireId("service_id", req.service_id()));
-  ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
+  SIMPUL_RETURN_IF_ERROR(RequireId("service_id", req.service_id()));
+  SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
   if (service.current_version_id().empty()) {
     return absl::NotFoundError(
         absl::StrCat("service \"", service.id(), "\" has no adopted standard"));
   }
-  ASSIGN_OR_RETURN(v1::StandardVersion version, LoadVersion(caller, service.current_version_id()));
+  SIMPUL_ASSIGN_OR_RETURN(v1::StandardVersion version, LoadVersion(caller, service.current_version_id()));
   v1::GetCurrentStandardResponse resp;
   *resp.mutable_version() = Present(caller, std::move(version));
   return resp;
@@ -884,12 +884,12 @@ absl::StatusOr<v1::ListStandardVersionsResponse> StandardsRegistry::ListStandard
   FieldViolations v;
   CheckSlug(v, "service_id", req.service_id());
   ValidatePageSize(v, "page.page_size", req.page().page_size());
-  RETURN_IF_ERROR(v.ToStatus("ListStandardVersionsRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListStandardVersionsRequest"));
   std::string query = absl::StrCat("versions|", req.service_id());
-  ASSIGN_OR_RETURN(int after, DecodeNumberToken(req.page().page_token(), query));
-  ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
+  SIMPUL_ASSIGN_OR_RETURN(int after, DecodeNumberToken(req.page().page_token(), query));
+  SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
   v1::ListStandardVersionsResponse resp;
-  ASSIGN_OR_RETURN(int next, ReadNumberedPage(
+  SIMPUL_ASSIGN_OR_RETURN(int next, ReadNumberedPage(
                                  after, PageSize(req.page()),
                                  [&](int from, int n) {
                                    return store_.ListServiceVersions(service.id(), from, n);
@@ -928,7 +928,7 @@ absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
     states.insert(s);
     wants_internal |= IsInternalState(s);
   }
-  RETURN_IF_ERROR(v.ToStatus("SearchStandardsRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("SearchStandardsRequest"));
   if (wants_internal && !caller.is_platform_admin() && !(caller.IsAgencyMember(req.agency_id()))) {
     return absl::PermissionDeniedError(
         "searching DRAFT, PUBLIC_CONSULTATION or WITHDRAWN versions needs agency_id set to "
@@ -944,10 +944,10 @@ absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
   std::string canonical =
       absl::StrCat("search|", query.agency_id, "|", query.unit_id, "|", query.region_code_prefix,
                    "|", absl::StrJoin(states, ","), "|", absl::StrJoin(tokens, " "));
-  ASSIGN_OR_RETURN(std::string after,
+  SIMPUL_ASSIGN_OR_RETURN(std::string after,
                    DecodePageToken("page.page_token", req.page().page_token(), canonical));
   int size = PageSize(req.page());
-  ASSIGN_OR_RETURN(auto items, store_.SearchStandards(query, after, size + 1));
+  SIMPUL_ASSIGN_OR_RETURN(auto items, store_.SearchStandards(query, after, size + 1));
   v1::SearchStandardsResponse resp;
   for (int i = 0; i < static_cast<int>(items.size()) && i < size; ++i) {
     *resp.add_versions() = Present(caller, std::move(items[i]));
@@ -963,9 +963,9 @@ absl::StatusOr<v1::ListReviewOverdueResponse> StandardsRegistry::ListReviewOverd
   FieldViolations v;
   ValidatePageSize(v, "page.page_size", req.page().page_size());
   if (!req.agency_id().empty()) CheckSlug(v, "agency_id", req.agency_id());
-  RETURN_IF_ERROR(v.ToStatus("ListReviewOverdueRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListReviewOverdueRequest"));
   std::string query = absl::StrCat("review|", req.agency_id());
-  ASSIGN_OR_RETURN(std::string after,
+  SIMPUL_ASSIGN_OR_RETURN(std::string after,
                    DecodePageToken("page.page_token", req.page().page_token(), query));
   std::optional<ReviewDueKey> after_key;
   if (!after.empty()) {
@@ -980,7 +980,7 @@ absl::StatusOr<v1::ListReviewOverdueResponse> StandardsRegistry::ListReviewOverd
   absl::CivilDay today = Today();
   int64_t today_number = today - absl::CivilDay(1970, 1, 1);
   int size = PageSize(req.page());
-  ASSIGN_OR_RETURN(auto items,
+  SIMPUL_ASSIGN_OR_RETURN(auto items,
                    store_.ListReviewDue(req.agency_id(), today_number, after_key, size + 1));
   v1::ListReviewOverdueResponse resp;
   for (int i = 0; i < static_cast<int>(items.size()) && i < size; ++i) {
@@ -996,16 +996,16 @@ absl::StatusOr<v1::ListReviewOverdueResponse> StandardsRegistry::ListReviewOverd
 
 absl::StatusOr<v1::GetCompletenessResponse> StandardsRegistry::GetCompleteness(
     const Id& caller, const v1::GetCompletenessRequest& req) {
-  RETURN_IF_ERROR(RequireId("service_id", req.service_id()));
-  ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
+  SIMPUL_RETURN_IF_ERROR(RequireId("service_id", req.service_id()));
+  SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
   std::optional<v1::StandardVersion> evaluated;
   if (!service.current_version_id().empty()) {
-    ASSIGN_OR_RETURN(evaluated, store_.GetStandardVersion(service.current_version_id()));
+    SIMPUL_ASSIGN_OR_RETURN(evaluated, store_.GetStandardVersion(service.current_version_id()));
   } else {
     // No adopted version: score the newest draft or version in consultation.
     int after = 0;
     while (true) {
-      ASSIGN_OR_RETURN(auto items, store_.ListServiceVersions(service.id(), after, 100));
+      SIMPUL_ASSIGN_OR_RETURN(auto items, store_.ListServiceVersions(service.id(), after, 100));
       for (auto& item : items) {
         after = item.version_number();
         if (item.state() == v1::STANDARD_STATE_DRAFT ||
@@ -1061,11 +1061,11 @@ absl::StatusOr<v1::CreateMaklumatDraftResponse> StandardsRegistry::CreateMakluma
   FieldViolations v;
   CheckSlug(v, "unit_id", req.unit_id());
   CheckText(v, "text", req.text(), 20, 4000);
-  RETURN_IF_ERROR(v.ToStatus("CreateMaklumatDraftRequest"));
-  ASSIGN_OR_RETURN(v1::ServiceUnit first, LoadUnit(req.unit_id()));
-  RETURN_IF_ERROR(RequireAgencyRole(caller, first.agency_id(), false, "CreateMaklumatDraft"));
-  ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateMaklumatDraft", [&]() -> absl::StatusOr<Plan> {
-                     ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("CreateMaklumatDraftRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit first, LoadUnit(req.unit_id()));
+  SIMPUL_RETURN_IF_ERROR(RequireAgencyRole(caller, first.agency_id(), false, "CreateMaklumatDraft"));
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateMaklumatDraft", [&]() -> absl::StatusOr<Plan> {
+                     SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
                      auto now = NowProto();
                      int number = unit.latest_maklumat_number() + 1;
                      v1::Maklumat m;
@@ -1092,19 +1092,19 @@ absl::StatusOr<v1::CreateMaklumatDraftResponse> StandardsRegistry::CreateMakluma
 absl::StatusOr<StandardsRegistry::Plan> StandardsRegistry::ChangeMaklumat(
     const Id& caller, const std::string& action, const std::string& id, int64_t expected_revision,
     Permission permission, const MaklumatChange& change) {
-  ASSIGN_OR_RETURN(v1::Maklumat first, LoadMaklumat(caller, id));
-  RETURN_IF_ERROR(
+  SIMPUL_ASSIGN_OR_RETURN(v1::Maklumat first, LoadMaklumat(caller, id));
+  SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, first.agency_id(), permission == Permission::kAdmin, action));
   return Commit(caller, action, [&]() -> absl::StatusOr<Plan> {
-    ASSIGN_OR_RETURN(v1::Maklumat m, LoadMaklumat(caller, id));
+    SIMPUL_ASSIGN_OR_RETURN(v1::Maklumat m, LoadMaklumat(caller, id));
     Plan p;
     p.caller_index = 0;
     p.caller_what = absl::StrCat("maklumat \"", m.id(), "\"");
-    RETURN_IF_ERROR(CheckRevision(p.caller_what, m.revision(), expected_revision));
+    SIMPUL_RETURN_IF_ERROR(CheckRevision(p.caller_what, m.revision(), expected_revision));
     auto now = NowProto();
     int64_t expected = m.revision();
     p.writes.emplace_back();  // the maklumat itself, filled in below
-    RETURN_IF_ERROR(change(m, p, now));
+    SIMPUL_RETURN_IF_ERROR(change(m, p, now));
     Bump(m, now);
     p.writes[0] = WriteMaklumat(m, expected);
     return p;
@@ -1117,8 +1117,8 @@ absl::StatusOr<v1::UpdateMaklumatDraftResponse> StandardsRegistry::UpdateMakluma
   if (req.id().empty()) v.Add("id", "required");
   CheckExpectedRevision(v, req.expected_revision());
   CheckText(v, "text", req.text(), 20, 4000);
-  RETURN_IF_ERROR(v.ToStatus("UpdateMaklumatDraftRequest"));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("UpdateMaklumatDraftRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(
       Plan plan, ChangeMaklumat(caller, "UpdateMaklumatDraft", req.id(), req.expected_revision(),
                                 Permission::kOperator, [&](v1::Maklumat& m, Plan& p, const auto&) {
                                   if (m.state() != v1::MAKLUMAT_STATE_DRAFT) {
@@ -1143,19 +1143,19 @@ absl::StatusOr<v1::AdoptMaklumatResponse> StandardsRegistry::AdoptMaklumat(
   CheckText(v, "signer_name", req.signer_name(), 1, 200);
   CheckText(v, "signer_position", req.signer_position(), 1, 200);
   CheckDate(v, "signed_date", req.signed_date(), true, &today);
-  RETURN_IF_ERROR(v.ToStatus("AdoptMaklumatRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("AdoptMaklumatRequest"));
   auto adopt = [&](v1::Maklumat& m, Plan& p,
                    const google::protobuf::Timestamp& now) -> absl::Status {
     if (m.state() != v1::MAKLUMAT_STATE_DRAFT) {
       return WrongMaklumatState(p.caller_what, m.state(), "only a DRAFT can be adopted");
     }
-    ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(m.unit_id()));
+    SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(m.unit_id()));
     m.set_state(v1::MAKLUMAT_STATE_ADOPTED);
     m.set_signer_name(req.signer_name());
     m.set_signer_position(req.signer_position());
     *m.mutable_signed_date() = req.signed_date();
     if (!unit.current_maklumat_id().empty()) {
-      ASSIGN_OR_RETURN(auto previous, store_.GetMaklumat(unit.current_maklumat_id()));
+      SIMPUL_ASSIGN_OR_RETURN(auto previous, store_.GetMaklumat(unit.current_maklumat_id()));
       if (previous) {
         if (previous->version_number() > m.version_number()) {
           return absl::FailedPreconditionError(
@@ -1174,7 +1174,7 @@ absl::StatusOr<v1::AdoptMaklumatResponse> StandardsRegistry::AdoptMaklumat(
     p.writes.push_back(WriteUnit(unit, unit_rev));
     return absl::OkStatus();
   };
-  ASSIGN_OR_RETURN(Plan plan, ChangeMaklumat(caller, "AdoptMaklumat", req.id(),
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan, ChangeMaklumat(caller, "AdoptMaklumat", req.id(),
                                              req.expected_revision(), Permission::kAdmin, adopt));
   v1::AdoptMaklumatResponse resp;
   *resp.mutable_maklumat() = plan.writes[0].object.maklumat();
@@ -1187,8 +1187,8 @@ absl::StatusOr<v1::PublishMaklumatResponse> StandardsRegistry::PublishMaklumat(
   if (req.id().empty()) v.Add("id", "required");
   CheckExpectedRevision(v, req.expected_revision());
   ValidatePublications(v, "publications", req.publications(), /*at_least_one=*/true);
-  RETURN_IF_ERROR(v.ToStatus("PublishMaklumatRequest"));
-  ASSIGN_OR_RETURN(
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("PublishMaklumatRequest"));
+  SIMPUL_ASSIGN_OR_RETURN(
       Plan plan, ChangeMaklumat(caller, "PublishMaklumat", req.id(), req.expected_revision(),
                                 Permission::kOperator, [&](v1::Maklumat& m, Plan& p, const auto&) {
                                   if (m.state() != v1::MAKLUMAT_STATE_ADOPTED &&
@@ -1212,18 +1212,18 @@ absl::StatusOr<v1::GetMaklumatResponse> StandardsRegistry::GetMaklumat(
   v1::GetMaklumatResponse resp;
   switch (req.target_case()) {
     case v1::GetMaklumatRequest::kId: {
-      RETURN_IF_ERROR(RequireId("id", req.id()));
-      ASSIGN_OR_RETURN(*resp.mutable_maklumat(), LoadMaklumat(caller, req.id()));
+      SIMPUL_RETURN_IF_ERROR(RequireId("id", req.id()));
+      SIMPUL_ASSIGN_OR_RETURN(*resp.mutable_maklumat(), LoadMaklumat(caller, req.id()));
       return resp;
     }
     case v1::GetMaklumatRequest::kCurrentForUnit: {
-      RETURN_IF_ERROR(RequireId("current_for_unit", req.current_for_unit()));
-      ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.current_for_unit()));
+      SIMPUL_RETURN_IF_ERROR(RequireId("current_for_unit", req.current_for_unit()));
+      SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.current_for_unit()));
       if (unit.current_maklumat_id().empty()) {
         return absl::NotFoundError(
             absl::StrCat("service unit \"", unit.id(), "\" has no adopted maklumat"));
       }
-      ASSIGN_OR_RETURN(*resp.mutable_maklumat(), LoadMaklumat(caller, unit.current_maklumat_id()));
+      SIMPUL_ASSIGN_OR_RETURN(*resp.mutable_maklumat(), LoadMaklumat(caller, unit.current_maklumat_id()));
       return resp;
     }
     default:
@@ -1236,12 +1236,12 @@ absl::StatusOr<v1::ListMaklumatResponse> StandardsRegistry::ListMaklumat(
   FieldViolations v;
   CheckSlug(v, "unit_id", req.unit_id());
   ValidatePageSize(v, "page.page_size", req.page().page_size());
-  RETURN_IF_ERROR(v.ToStatus("ListMaklumatRequest"));
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListMaklumatRequest"));
   std::string query = absl::StrCat("maklumat|", req.unit_id());
-  ASSIGN_OR_RETURN(int after, DecodeNumberToken(req.page().page_token(), query));
-  ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
+  SIMPUL_ASSIGN_OR_RETURN(int after, DecodeNumberToken(req.page().page_token(), query));
+  SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
   v1::ListMaklumatResponse resp;
-  ASSIGN_OR_RETURN(int next,
+  SIMPUL_ASSIGN_OR_RETURN(int next,
                    ReadNumberedPage(
                        after, PageSize(req.page()),
                        [&](int from, int n) { return store_.ListUnitMaklumat(unit.id(), from, n); },

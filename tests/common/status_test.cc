@@ -105,8 +105,8 @@ absl::Status Step(bool fail, int* calls) {
 }
 
 absl::Status TwoSteps(bool fail_first, int* calls) {
-  RETURN_IF_ERROR(Step(fail_first, calls));
-  RETURN_IF_ERROR(Step(false, calls));
+  SIMPUL_RETURN_IF_ERROR(Step(fail_first, calls));
+  SIMPUL_RETURN_IF_ERROR(Step(false, calls));
   return absl::OkStatus();
 }
 
@@ -125,9 +125,9 @@ absl::StatusOr<std::unique_ptr<int>> MakeInt(int v) {
 }
 
 absl::StatusOr<int> Sum(int a, int b) {
-  ASSIGN_OR_RETURN(std::unique_ptr<int> x, MakeInt(a));  // move-only value
+  SIMPUL_ASSIGN_OR_RETURN(std::unique_ptr<int> x, MakeInt(a));  // move-only value
   int y = 0;
-  ASSIGN_OR_RETURN(auto yp, MakeInt(b));
+  SIMPUL_ASSIGN_OR_RETURN(auto yp, MakeInt(b));
   y = *yp;
   return *x + y;
 }
@@ -143,7 +143,7 @@ TEST(MacrosTest, AssignOrReturn) {
 absl::Status AssignExisting(int v, int* out) {
   int value = 0;
   absl::StatusOr<int> result = v;
-  ASSIGN_OR_RETURN(value, result);
+  SIMPUL_ASSIGN_OR_RETURN(value, result);
   *out = value;
   return absl::OkStatus();
 }
