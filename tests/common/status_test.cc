@@ -6,11 +6,15 @@
 #include "common/grpc_status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace simpul {
 namespace {
 
+using ::simpul::testing::IsOk;
+using ::simpul::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(FieldViolationsTest, EmptyIsOk) {
   FieldViolations v;
@@ -152,6 +156,20 @@ TEST(MacrosTest, AssignOrReturnToExistingVariable) {
   int out = 0;
   ASSERT_TRUE(AssignExisting(7, &out).ok());
   EXPECT_EQ(out, 7);
+}
+
+TEST(StatusMatchersTest, MatchStatusAndStatusOr) {
+  EXPECT_THAT(absl::OkStatus(), IsOk());
+  EXPECT_THAT(absl::StatusOr<int>(7), IsOk());
+  EXPECT_THAT(absl::NotFoundError("no unit u1"), Not(IsOk()));
+  EXPECT_THAT(absl::StatusOr<int>(absl::NotFoundError("no unit u1")), Not(IsOk()));
+  EXPECT_THAT(absl::NotFoundError("no unit u1"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(absl::NotFoundError("no unit u1"), Not(StatusIs(absl::StatusCode::kInvalidArgument)));
+  EXPECT_THAT(absl::StatusOr<int>(absl::NotFoundError("no unit u1")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("unit u1")));
+  EXPECT_THAT(absl::NotFoundError("no unit u1"),
+              Not(StatusIs(absl::StatusCode::kNotFound, HasSubstr("service"))));
+  EXPECT_THAT(absl::StatusOr<int>(3), StatusIs(absl::StatusCode::kOk));
 }
 
 }  // namespace
