@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/calendar.h"
 #include "common/clock.h"
@@ -20,12 +19,12 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/text_format.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/monitoring/monitoring.h"
 #include "tests/testing/fake_aggregate_store.h"
 #include "tests/testing/fake_router.h"
+#include "tests/testing/identities.h"
+#include "tests/testing/monitoring_fixtures.h"
 #include "tests/testing/status_matchers.h"
 
 namespace simpul::monitoring {
@@ -34,10 +33,28 @@ namespace {
 namespace cv1 = ::simpul::complaints::v1;
 using ::simpul::complaints::PromisedUnit;
 using ::simpul::complaints::Route;
+using ::simpul::testing::AgencyScope;
+using ::simpul::testing::Delivery;
+using ::simpul::testing::Describe;
+using ::simpul::testing::Diff;
 using ::simpul::testing::FakeAggregateStore;
 using ::simpul::testing::FakeRouter;
 using ::simpul::testing::IsOk;
+using ::simpul::testing::kHandComputedSurvey;
+using ::simpul::testing::kSurveyAnswers;
+using ::simpul::testing::Month;
+using ::simpul::testing::National;
+using ::simpul::testing::Parse;
+using ::simpul::testing::Period;
+using ::simpul::testing::Quarter;
+using ::simpul::testing::RegionScope;
+using ::simpul::testing::Response;
+using ::simpul::testing::Semester;
 using ::simpul::testing::StatusIs;
+using ::simpul::testing::Ts;
+using ::simpul::testing::UnitScope;
+using ::simpul::testing::WibTime;
+using ::simpul::testing::Year;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -52,104 +69,19 @@ constexpr char kBogorUnit[] = "dpmptsp-kota-bogor";
 constexpr char kBogorService[] = "pbg-bogor";  // promised in 2 hours
 constexpr char kParkir[] = "parkir-bogor";     // no adopted standard
 
-absl::Time Wib(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::FixedTimeZone(7 * 3600));
-}
-google::protobuf::Timestamp Ts(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
-}
-
 Identity Public() { return Identity::Public(); }
-Identity Root() {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-  id.principal.set_subject("coordinator@lapor");
-  return id;
-}
-Identity Member(common::v1::Role role, const std::string& agency) {
-  Identity id;
-  id.principal.set_role(role);
-  id.principal.set_agency_id(agency);
-  id.principal.set_subject(absl::StrCat(common::v1::Role_Name(role), "@", agency));
-  return id;
-}
-Identity Admin(const std::string& agency) { return Member(common::v1::ROLE_AGENCY_ADMIN, agency); }
-Identity Operator(const std::string& agency) {
-  return Member(common::v1::ROLE_AGENCY_OPERATOR, agency);
-}
-Identity Kiosk() {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_CHANNEL);
-  id.principal.set_channel("skm-kiosk");
-  id.principal.set_subject("skm-kiosk-key");
-  return id;
-}
-Identity Dashboard() {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_DASHBOARD);
-  id.principal.set_subject("dashboard-ikm");
-  return id;
-}
+Identity Root() { return simpul::testing::PlatformAdmin(); }
+Identity Admin(const std::string& agency) { return simpul::testing::AgencyAdmin(agency); }
+Identity Operator(const std::string& agency) { return simpul::testing::AgencyOperator(agency); }
+Identity Kiosk() { return simpul::testing::ChannelCaller("skm-kiosk"); }
+Identity Dashboard() { return simpul::testing::DashboardCaller(); }
 
-v1::Scope UnitScope(const std::string& id) {
-  v1::Scope s;
-  s.set_unit_id(id);
-  return s;
-}
-v1::Scope AgencyScope(const std::string& id) {
-  v1::Scope s;
-  s.set_agency_id(id);
-  return s;
-}
-v1::Scope RegionScope(const std::string& prefix) {
-  v1::Scope s;
-  s.set_region_code_prefix(prefix);
-  return s;
-}
-v1::Scope National() {
-  v1::Scope s;
-  s.set_national(true);
-  return s;
-}
-v1::Period PeriodOf(v1::PeriodKind kind, int year, int index) {
-  v1::Period p;
-  p.set_kind(kind);
-  p.set_year(year);
-  p.set_index(index);
-  return p;
-}
-v1::Period Month(int y, int m) { return PeriodOf(v1::PERIOD_KIND_MONTH, y, m); }
-v1::Period Quarter(int y, int q) { return PeriodOf(v1::PERIOD_KIND_QUARTER, y, q); }
-v1::Period Semester(int y, int s) { return PeriodOf(v1::PERIOD_KIND_SEMESTER, y, s); }
-v1::Period Year(int y) { return PeriodOf(v1::PERIOD_KIND_YEAR, y, 1); }
-
-v1::SurveyResponse Response(const std::string& key, const std::string& unit, absl::Time at,
-                            const std::vector<int>& answers) {
-  v1::SurveyResponse r;
-  r.set_idempotency_key(key);
-  r.set_unit_id(unit);
-  *r.mutable_response_time() = Ts(at);
-  for (int a : answers) r.add_answers(a);
-  return r;
-}
 v1::SubmitSurveyResponsesRequest Batch(const std::vector<v1::SurveyResponse>& responses) {
   v1::SubmitSurveyResponsesRequest req;
   for (const auto& r : responses) *req.add_responses() = r;
   return req;
 }
 
-v1::Delivery Delivery(const std::string& key, const std::string& app, const std::string& service,
-                      absl::Time received, std::optional<absl::Time> completed) {
-  v1::Delivery d;
-  d.set_idempotency_key(key);
-  d.set_application_id(app);
-  d.set_service_id(service);
-  *d.mutable_received_time() = Ts(received);
-  if (completed) *d.mutable_completed_time() = Ts(*completed);
-  return d;
-}
 v1::RecordDeliveriesRequest Deliveries(const std::vector<v1::Delivery>& deliveries) {
   v1::RecordDeliveriesRequest req;
   for (const auto& d : deliveries) *req.add_deliveries() = d;
@@ -163,66 +95,10 @@ std::vector<std::string> Fields(const absl::Status& status) {
   return fields;
 }
 
-template <typename T>
-T Parse(const std::string& text) {
-  T message;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message)) << text;
-  return message;
-}
-
-// Diff is empty when the messages are equal, else what differs.
-std::string Diff(const google::protobuf::Message& want, const google::protobuf::Message& got) {
-  google::protobuf::util::MessageDifferencer differencer;
-  std::string report;
-  differencer.ReportDifferencesToString(&report);
-  differencer.Compare(want, got);
-  return report;
-}
-
-std::string Describe(const v1::Scope& scope, const v1::Period& period) {
-  return absl::StrCat(scope.ShortDebugString(), " ", period.ShortDebugString());
-}
-
-// The four questionnaires of the hand-computed IKM (U1..U9; 0 = skipped).
-const std::vector<std::vector<int>> kAnswers = {
-    {4, 4, 4, 4, 4, 4, 4, 4, 4},
-    {3, 3, 3, 3, 3, 3, 3, 3, 3},
-    {4, 3, 2, 0, 4, 3, 4, 3, 4},  // U4 (fee) skipped
-    {2, 2, 3, 4, 3, 4, 3, 4, 3},
-};
-
-// The figures of kAnswers, by hand (PermenPANRB 14/2017, w = 1/9):
-//   element  answers       sum / answering  NRR_i          NRR_i × 25
-//   U1       4 3 4 2       13 / 4           3.25           81.25
-//   U2       4 3 3 2       12 / 4           3.00           75.00
-//   U3       4 3 2 3       12 / 4           3.00           75.00
-//   U4       4 3 - 4       11 / 3           3.6666…→3.67   91.666…→91.67
-//   U5..U9   (each)        14 / 4           3.50           87.50
-//   Σ NRR_i = 3.25 + 3 + 3 + 11/3 + 5 × 3.5 = 365/12; IKM = 25 × (365/12) / 9 = 84.4907… → 84.49,
-//   grade B ("baik", 76.61–88.30). No deliveries: population 0, minimum sample 0.
-constexpr char kHandComputedSurvey[] = R"pb(
-  respondents: 4
-  ikm: "84.49"
-  grade: "B"
-  grade_label: "baik"
-  elements { element: "U1" respondents: 4 nrr: "3.25" ikm: "81.25" }
-  elements { element: "U2" respondents: 4 nrr: "3.00" ikm: "75.00" }
-  elements { element: "U3" respondents: 4 nrr: "3.00" ikm: "75.00" }
-  elements { element: "U4" respondents: 3 nrr: "3.67" ikm: "91.67" }
-  elements { element: "U5" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  elements { element: "U6" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  elements { element: "U7" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  elements { element: "U8" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  elements { element: "U9" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  population: 0
-  minimum_sample: 0
-  under_sampled: false
-)pb";
-
 class MonitoringDeskTest : public ::testing::Test {
  protected:
   // Monday 15 June 2026, 10:00 WIB.
-  MonitoringDeskTest() : clock_(Wib(2026, 6, 15, 10, 0, 0)) {}
+  MonitoringDeskTest() : clock_(WibTime(2026, 6, 15, 10, 0, 0)) {}
 
   void SetUp() override {
     auto calendars = CalendarRegistry::Create(SIMPUL_HOLIDAYS_DIR);
@@ -335,11 +211,12 @@ class MonitoringDeskTest : public ::testing::Test {
 
 TEST_F(MonitoringDeskTest, SurveyFiguresMatchAHandComputedIkmInEveryScopeAndPeriod) {
   // February 2026 in WIB; the last one is 00:30 WIB on 1 February, still 31 January in UTC.
-  const std::vector<absl::Time> times = {Wib(2026, 2, 10, 9, 0), Wib(2026, 2, 11, 10, 0),
-                                         Wib(2026, 2, 27, 15, 30), Wib(2026, 2, 1, 0, 30)};
+  const std::vector<absl::Time> times = {WibTime(2026, 2, 10, 9, 0), WibTime(2026, 2, 11, 10, 0),
+                                         WibTime(2026, 2, 27, 15, 30), WibTime(2026, 2, 1, 0, 30)};
   std::vector<v1::SurveyResponse> batch;
-  for (size_t i = 0; i < kAnswers.size(); ++i) {
-    batch.push_back(Response(absl::StrCat("skm-pp-2026-02-", i), kPpUnit, times[i], kAnswers[i]));
+  for (size_t i = 0; i < kSurveyAnswers.size(); ++i) {
+    batch.push_back(
+        Response(absl::StrCat("skm-pp-2026-02-", i), kPpUnit, times[i], kSurveyAnswers[i]));
   }
   v1::SubmitSurveyResponsesResponse first = MustSubmit(Admin(kPp), batch);
   EXPECT_EQ(first.applied(), 4);
@@ -369,9 +246,9 @@ TEST_F(MonitoringDeskTest, SurveyFiguresMatchAHandComputedIkmInEveryScopeAndPeri
 
 TEST_F(MonitoringDeskTest, ASubmittedBatchAgainIsAllRepeatsAndChangesNothing) {
   std::vector<v1::SurveyResponse> batch;
-  for (size_t i = 0; i < kAnswers.size(); ++i) {
+  for (size_t i = 0; i < kSurveyAnswers.size(); ++i) {
     batch.push_back(Response(absl::StrCat("skm-repeat-", i), kPpUnit,
-                             Wib(2026, 3, 2 + static_cast<int>(i), 9), kAnswers[i]));
+                             WibTime(2026, 3, 2 + static_cast<int>(i), 9), kSurveyAnswers[i]));
   }
   EXPECT_EQ(MustSubmit(Admin(kPp), batch).applied(), 4);
   // Another caller of the agency, and a kiosk: still the same responses.
@@ -387,11 +264,11 @@ TEST_F(MonitoringDeskTest, ASubmittedBatchAgainIsAllRepeatsAndChangesNothing) {
 
 TEST_F(MonitoringDeskTest, IdempotencyKeysAreScopedToTheUnit) {
   // The same key at two units is two responses; repeated within one batch, it counts once.
-  const absl::Time at = Wib(2026, 4, 7, 9);
+  const absl::Time at = WibTime(2026, 4, 7, 9);
   v1::SubmitSurveyResponsesResponse resp =
-      MustSubmit(Admin(kPp), {Response("skm-shared-key", kPpUnit, at, kAnswers[0]),
-                              Response("skm-shared-key", kPpUnit2, at, kAnswers[1]),
-                              Response("skm-shared-key", kPpUnit, at, kAnswers[0])});
+      MustSubmit(Admin(kPp), {Response("skm-shared-key", kPpUnit, at, kSurveyAnswers[0]),
+                              Response("skm-shared-key", kPpUnit2, at, kSurveyAnswers[1]),
+                              Response("skm-shared-key", kPpUnit, at, kSurveyAnswers[0])});
   EXPECT_EQ(resp.applied(), 2);
   EXPECT_EQ(resp.repeated(), 1);
   EXPECT_EQ(Figures(AgencyScope(kPp), Month(2026, 4)).survey().respondents(), 2);
@@ -401,14 +278,14 @@ TEST_F(MonitoringDeskTest, IdempotencyKeysAreScopedToTheUnit) {
 }
 
 TEST_F(MonitoringDeskTest, ABadBatchIsRejectedWholeWithEveryBadFieldNamed) {
-  const absl::Time at = Wib(2026, 2, 10, 9);
+  const absl::Time at = WibTime(2026, 2, 10, 9);
   std::vector<v1::SurveyResponse> bad = {
-      Response("skm-pp-good-one", kPpUnit, Wib(2026, 6, 2, 10), kAnswers[0]),
+      Response("skm-pp-good-one", kPpUnit, WibTime(2026, 6, 2, 10), kSurveyAnswers[0]),
       Response("skm-bad-answer", kPpUnit, at, {4, 4, 5, 4, 4, 4, 4, 4, 4}),
       Response("skm-bad-count", kPpUnit, at, {4, 4, 4, 4, 4, 4, 4, 4}),
-      Response("skm-bad-unit", "no-such-unit", at, kAnswers[0]),
-      Response("skm-bad-time", kPpUnit, clock_.Now() + absl::Hours(2), kAnswers[0]),
-      Response("short", kPpUnit, at, kAnswers[0]),
+      Response("skm-bad-unit", "no-such-unit", at, kSurveyAnswers[0]),
+      Response("skm-bad-time", kPpUnit, clock_.Now() + absl::Hours(2), kSurveyAnswers[0]),
+      Response("short", kPpUnit, at, kSurveyAnswers[0]),
       Response("skm-no-answer", kPpUnit, at, std::vector<int>(9, 0)),
   };
   absl::Status s = desk_->SubmitSurveyResponses(Admin(kPp), Batch(bad)).status();
@@ -425,12 +302,12 @@ TEST_F(MonitoringDeskTest, ABadBatchIsRejectedWholeWithEveryBadFieldNamed) {
 
 TEST_F(MonitoringDeskTest, BatchSizeIsBounded) {
   desk_ = NewDesk(MonitoringOptions{.max_batch = 2});
-  const absl::Time at = Wib(2026, 2, 10, 9);
+  const absl::Time at = WibTime(2026, 2, 10, 9);
   EXPECT_THAT(Fields(desk_->SubmitSurveyResponses(Admin(kPp), Batch({})).status()),
               ElementsAre("responses"));
   std::vector<v1::SurveyResponse> three;
   for (int i = 0; i < 3; ++i) {
-    three.push_back(Response(absl::StrCat("skm-size-", i, "-key"), kPpUnit, at, kAnswers[0]));
+    three.push_back(Response(absl::StrCat("skm-size-", i, "-key"), kPpUnit, at, kSurveyAnswers[0]));
   }
   absl::Status s = desk_->SubmitSurveyResponses(Admin(kPp), Batch(three)).status();
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got 3")));
@@ -441,7 +318,7 @@ TEST_F(MonitoringDeskTest, BatchSizeIsBounded) {
 
 TEST_F(MonitoringDeskTest, WhoMaySubmitSurveyResponses) {
   auto submit = [&](const Identity& caller, const std::string& key) {
-    v1::SurveyResponse r = Response(key, kPpUnit, Wib(2026, 6, 1, 9), kAnswers[1]);
+    v1::SurveyResponse r = Response(key, kPpUnit, WibTime(2026, 6, 1, 9), kSurveyAnswers[1]);
     return desk_->SubmitSurveyResponses(caller, Batch({r})).status();
   };
   EXPECT_THAT(submit(Public(), "skm-who-public"), StatusIs(absl::StatusCode::kUnauthenticated));
@@ -461,12 +338,12 @@ TEST_F(MonitoringDeskTest, WhoMaySubmitSurveyResponses) {
 }
 
 TEST_F(MonitoringDeskTest, ABatchReachingAnotherAgencysUnitIsDeniedWhole) {
-  const absl::Time at = Wib(2026, 5, 4, 9);
+  const absl::Time at = WibTime(2026, 5, 4, 9);
   absl::Status s =
       desk_
-          ->SubmitSurveyResponses(Admin(kPp),
-                                  Batch({Response("skm-mixed-pp", kPpUnit, at, kAnswers[0]),
-                                         Response("skm-mixed-bogor", kBogorUnit, at, kAnswers[0])}))
+          ->SubmitSurveyResponses(
+              Admin(kPp), Batch({Response("skm-mixed-pp", kPpUnit, at, kSurveyAnswers[0]),
+                                 Response("skm-mixed-bogor", kBogorUnit, at, kSurveyAnswers[0])}))
           .status();
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(kBogor)));
   EXPECT_THAT(store_.Buckets(), IsEmpty());
@@ -477,25 +354,27 @@ TEST_F(MonitoringDeskTest, AnUnreachableRegistryFailsTheBatchUnavailableAndAppli
   absl::Status s =
       desk_
           ->SubmitSurveyResponses(
-              Admin(kPp), Batch({Response("skm-down-0001", kPpUnit, Wib(2026, 5, 4), kAnswers[0])}))
+              Admin(kPp),
+              Batch({Response("skm-down-0001", kPpUnit, WibTime(2026, 5, 4), kSurveyAnswers[0])}))
           .status();
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("retry")));
   EXPECT_THAT(store_.Buckets(), IsEmpty());
   router_.SetUnavailable(false);
-  EXPECT_EQ(
-      MustSubmit(Admin(kPp), {Response("skm-down-0001", kPpUnit, Wib(2026, 5, 4), kAnswers[0])})
-          .applied(),
-      1);
+  EXPECT_EQ(MustSubmit(Admin(kPp),
+                       {Response("skm-down-0001", kPpUnit, WibTime(2026, 5, 4), kSurveyAnswers[0])})
+                .applied(),
+            1);
 }
 
 TEST_F(MonitoringDeskTest, AStoreFailureIsReturned) {
   store_.FailNext(1, absl::UnavailableError("redis down"));
-  EXPECT_THAT(desk_
-                  ->SubmitSurveyResponses(
-                      Admin(kPp),
-                      Batch({Response("skm-store-down", kPpUnit, Wib(2026, 5, 4), kAnswers[0])}))
-                  .status(),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("redis down")));
+  EXPECT_THAT(
+      desk_
+          ->SubmitSurveyResponses(
+              Admin(kPp),
+              Batch({Response("skm-store-down", kPpUnit, WibTime(2026, 5, 4), kSurveyAnswers[0])}))
+          .status(),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("redis down")));
   v1::GetFiguresRequest req;
   *req.mutable_scope() = National();
   *req.mutable_period() = Year(2026);
@@ -520,14 +399,15 @@ TEST_F(MonitoringDeskTest, AStoreFailureIsReturned) {
 // 8940 and 9960 (≤10080): median (rank 2) 2880, p90 (rank 4) 10080.
 std::vector<v1::Delivery> March() {
   return {
-      Delivery("dlv-a1-0001", "AKL/2026/0001", kPpService, Wib(2026, 3, 19, 10),
-               Wib(2026, 3, 25, 15)),
-      Delivery("dlv-a2-0001", "AKL/2026/0002", kPpService, Wib(2026, 3, 19, 11),
-               Wib(2026, 3, 26, 9)),
-      Delivery("dlv-a3-0001", "AKL/2026/0003", kPpService, Wib(2026, 3, 2, 8),
-               Wib(2026, 3, 3, 23, 59, 59)),
-      Delivery("dlv-a4-0001", "AKL/2026/0004", kPpService, Wib(2026, 3, 2, 8), Wib(2026, 3, 4)),
-      Delivery("dlv-a5-0001", "AKL/2026/0005", kPpService, Wib(2026, 3, 10, 9), std::nullopt),
+      Delivery("dlv-a1-0001", "AKL/2026/0001", kPpService, WibTime(2026, 3, 19, 10),
+               WibTime(2026, 3, 25, 15)),
+      Delivery("dlv-a2-0001", "AKL/2026/0002", kPpService, WibTime(2026, 3, 19, 11),
+               WibTime(2026, 3, 26, 9)),
+      Delivery("dlv-a3-0001", "AKL/2026/0003", kPpService, WibTime(2026, 3, 2, 8),
+               WibTime(2026, 3, 3, 23, 59, 59)),
+      Delivery("dlv-a4-0001", "AKL/2026/0004", kPpService, WibTime(2026, 3, 2, 8),
+               WibTime(2026, 3, 4)),
+      Delivery("dlv-a5-0001", "AKL/2026/0005", kPpService, WibTime(2026, 3, 10, 9), std::nullopt),
   };
 }
 constexpr char kMarchFigures[] = R"pb(
@@ -546,7 +426,8 @@ TEST_F(MonitoringDeskTest, DeliveryFiguresAgainstThePromisedTimeOverHolidays) {
   EXPECT_EQ(recorded.applied(), 5);
   EXPECT_EQ(recorded.repeated(), 0);
   // A5 waits for its promise; the sweep makes it overdue.
-  EXPECT_EQ(store_.OpenDue(absl::StrCat(kPpUnit, ":AKL/2026/0005")), Wib(2026, 3, 11, 23, 59, 59));
+  EXPECT_EQ(store_.OpenDue(absl::StrCat(kPpUnit, ":AKL/2026/0005")),
+            WibTime(2026, 3, 11, 23, 59, 59));
   EXPECT_EQ(store_.OpenDue(absl::StrCat(kPpUnit, ":AKL/2026/0001")), std::nullopt);
   v1::DeliveryFigures before = Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery();
   EXPECT_EQ(before.open(), 1);
@@ -618,10 +499,11 @@ TEST_F(MonitoringDeskTest, CompletingAnOverdueApplicationTakesItOutOfOpenOverdue
 TEST_F(MonitoringDeskTest, HoursArePromisedExactlyAndSweptOnlyOnceDue) {
   //   C1 received Mon 6 April 08:00, completed 10:00:00: on time (120 min, bucket ≤120)
   //   C2 received Mon 6 April 09:00, completed 11:00:01: late (120.02 → 121 min, bucket ≤240)
-  EXPECT_EQ(MustRecord(Operator(kBogor), {Delivery("dlv-c1-0001", "PBG-1", kBogorService,
-                                                   Wib(2026, 4, 6, 8), Wib(2026, 4, 6, 10)),
-                                          Delivery("dlv-c2-0001", "PBG-2", kBogorService,
-                                                   Wib(2026, 4, 6, 9), Wib(2026, 4, 6, 11, 0, 1))})
+  EXPECT_EQ(MustRecord(Operator(kBogor),
+                       {Delivery("dlv-c1-0001", "PBG-1", kBogorService, WibTime(2026, 4, 6, 8),
+                                 WibTime(2026, 4, 6, 10)),
+                        Delivery("dlv-c2-0001", "PBG-2", kBogorService, WibTime(2026, 4, 6, 9),
+                                 WibTime(2026, 4, 6, 11, 0, 1))})
                 .applied(),
             2);
   EXPECT_EQ(Diff(Parse<v1::DeliveryFigures>(R"pb(
@@ -636,27 +518,26 @@ TEST_F(MonitoringDeskTest, HoursArePromisedExactlyAndSweptOnlyOnceDue) {
             "");
 
   // B1 received today 08:30 is promised by 10:30:00; B2 received 09:59 by 11:59.
-  EXPECT_EQ(
-      MustRecord(
-          Admin(kBogor),
-          {Delivery("dlv-b1-0001", "PBG-3", kBogorService, Wib(2026, 6, 15, 8, 30), std::nullopt),
-           Delivery("dlv-b2-0001", "PBG-4", kBogorService, Wib(2026, 6, 15, 9, 59), std::nullopt)})
-          .applied(),
-      2);
-  EXPECT_EQ(store_.OpenDue(absl::StrCat(kBogorUnit, ":PBG-3")), Wib(2026, 6, 15, 10, 30));
-  clock_.Set(Wib(2026, 6, 15, 10, 29, 59));
+  EXPECT_EQ(MustRecord(Admin(kBogor), {Delivery("dlv-b1-0001", "PBG-3", kBogorService,
+                                                WibTime(2026, 6, 15, 8, 30), std::nullopt),
+                                       Delivery("dlv-b2-0001", "PBG-4", kBogorService,
+                                                WibTime(2026, 6, 15, 9, 59), std::nullopt)})
+                .applied(),
+            2);
+  EXPECT_EQ(store_.OpenDue(absl::StrCat(kBogorUnit, ":PBG-3")), WibTime(2026, 6, 15, 10, 30));
+  clock_.Set(WibTime(2026, 6, 15, 10, 29, 59));
   EXPECT_EQ(*desk_->SweepOverdue(), 0);
-  clock_.Set(Wib(2026, 6, 15, 10, 30, 0));
+  clock_.Set(WibTime(2026, 6, 15, 10, 30, 0));
   EXPECT_EQ(*desk_->SweepOverdue(), 1);
   EXPECT_EQ(*desk_->SweepOverdue(), 0);
   v1::DeliveryFigures june = Figures(UnitScope(kBogorUnit), Month(2026, 6)).delivery();
   EXPECT_EQ(june.open(), 1);
   EXPECT_EQ(june.open_overdue(), 1);
   // B2 completed in time: it leaves open, and the sweep has nothing left to do for it.
-  v1::Delivery b2 = Delivery("dlv-b2-0002", "PBG-4", kBogorService, Wib(2026, 6, 15, 9, 59),
-                             Wib(2026, 6, 15, 10, 30));
+  v1::Delivery b2 = Delivery("dlv-b2-0002", "PBG-4", kBogorService, WibTime(2026, 6, 15, 9, 59),
+                             WibTime(2026, 6, 15, 10, 30));
   EXPECT_EQ(MustRecord(Operator(kBogor), {b2}).applied(), 1);
-  clock_.Set(Wib(2026, 6, 15, 13));
+  clock_.Set(WibTime(2026, 6, 15, 13));
   EXPECT_EQ(*desk_->SweepOverdue(), 0);
   june = Figures(UnitScope(kBogorUnit), Month(2026, 6)).delivery();
   EXPECT_EQ(june.open(), 0);
@@ -670,7 +551,7 @@ TEST_F(MonitoringDeskTest, TheSweepWorksThroughEveryDueApplicationInBatches) {
   std::vector<v1::Delivery> open;
   for (int i = 0; i < 5; ++i) {
     open.push_back(Delivery(absl::StrCat("dlv-sweep-", i, "-key"), absl::StrCat("AKL/SWEEP/", i),
-                            kPpService, Wib(2026, 5, 4, 9 + i), std::nullopt));
+                            kPpService, WibTime(2026, 5, 4, 9 + i), std::nullopt));
   }
   EXPECT_EQ(MustRecord(Operator(kPp), open).applied(), 5);
   absl::StatusOr<int> swept = desk_->SweepOverdue();
@@ -682,20 +563,20 @@ TEST_F(MonitoringDeskTest, TheSweepWorksThroughEveryDueApplicationInBatches) {
 }
 
 TEST_F(MonitoringDeskTest, BadDeliveriesAreRejectedWholeWithEveryBadFieldNamed) {
-  absl::Status s =
-      desk_
-          ->RecordDeliveries(Operator(kBogor),
-                             Deliveries({Delivery("dlv-bad-0001", "PBG/0099", kBogorService,
-                                                  Wib(2026, 3, 12, 10), Wib(2026, 3, 12, 9)),
-                                         Delivery("dlv-bad-0002", "PBG/0098", "no-such-service",
-                                                  Wib(2026, 3, 12, 10), std::nullopt),
-                                         Delivery("dlv-bad-0003", "PRK/0001", kParkir,
-                                                  Wib(2026, 3, 12, 10), std::nullopt),
-                                         Delivery("dlv-bad-0004", "", kBogorService,
-                                                  clock_.Now() + absl::Minutes(5), std::nullopt),
-                                         Delivery("dlv-good-0005", "PBG/0097", kBogorService,
-                                                  Wib(2026, 3, 12, 10), std::nullopt)}))
-          .status();
+  absl::Status s = desk_
+                       ->RecordDeliveries(
+                           Operator(kBogor),
+                           Deliveries({Delivery("dlv-bad-0001", "PBG/0099", kBogorService,
+                                                WibTime(2026, 3, 12, 10), WibTime(2026, 3, 12, 9)),
+                                       Delivery("dlv-bad-0002", "PBG/0098", "no-such-service",
+                                                WibTime(2026, 3, 12, 10), std::nullopt),
+                                       Delivery("dlv-bad-0003", "PRK/0001", kParkir,
+                                                WibTime(2026, 3, 12, 10), std::nullopt),
+                                       Delivery("dlv-bad-0004", "", kBogorService,
+                                                clock_.Now() + absl::Minutes(5), std::nullopt),
+                                       Delivery("dlv-good-0005", "PBG/0097", kBogorService,
+                                                WibTime(2026, 3, 12, 10), std::nullopt)}))
+                       .status();
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Fields(s),
               UnorderedElementsAre("deliveries[0].completed_time", "deliveries[1].service_id",
@@ -711,9 +592,9 @@ TEST_F(MonitoringDeskTest, BadDeliveriesAreRejectedWholeWithEveryBadFieldNamed) 
 TEST_F(MonitoringDeskTest, WhoMayRecordDeliveries) {
   auto record = [&](const Identity& caller, const std::string& app) {
     return desk_
-        ->RecordDeliveries(caller,
-                           Deliveries({Delivery(absl::StrCat("dlv-who-", app), app, kPpService,
-                                                Wib(2026, 3, 12, 10), Wib(2026, 3, 12, 11))}))
+        ->RecordDeliveries(
+            caller, Deliveries({Delivery(absl::StrCat("dlv-who-", app), app, kPpService,
+                                         WibTime(2026, 3, 12, 10), WibTime(2026, 3, 12, 11))}))
         .status();
   };
   EXPECT_THAT(record(Public(), "AKL-W1"), StatusIs(absl::StatusCode::kUnauthenticated));
@@ -740,13 +621,13 @@ TEST_F(MonitoringDeskTest, AnUnreachableRegistryFailsDeliveriesUnavailable) {
 TEST_F(MonitoringDeskTest, ComplaintEventsCountOnceAndByHolder) {
   // Filed Mon 8 June 09:00, first follow-up Tue 9 June (1 working day), completed on time Wed
   // 10 June (2 working days), rated 4. Another case, filed the same day, stays open.
-  const absl::Time filed = Wib(2026, 6, 8, 9);
+  const absl::Time filed = WibTime(2026, 6, 8, 9);
   std::vector<cv1::ComplaintEvent> events = {
       Event("C1", 1, "FileComplaint", filed, filed, kPp, kPpUnit),
-      Event("C1", 2, "PostFollowUp", Wib(2026, 6, 9, 10), filed, kPp, kPpUnit),
-      Event("C1", 3, "PostFollowUp", Wib(2026, 6, 12, 10), filed, kPp, kPpUnit),
-      Event("C1", 4, "CompleteComplaint", Wib(2026, 6, 10, 15), filed, kPp, kPpUnit),
-      Event("C1", 5, "RateComplaint", Wib(2026, 6, 11, 8), filed, kPp, kPpUnit),
+      Event("C1", 2, "PostFollowUp", WibTime(2026, 6, 9, 10), filed, kPp, kPpUnit),
+      Event("C1", 3, "PostFollowUp", WibTime(2026, 6, 12, 10), filed, kPp, kPpUnit),
+      Event("C1", 4, "CompleteComplaint", WibTime(2026, 6, 10, 15), filed, kPp, kPpUnit),
+      Event("C1", 5, "RateComplaint", WibTime(2026, 6, 11, 8), filed, kPp, kPpUnit),
       Event("C2", 1, "FileComplaint", filed, filed, kPp, kPpUnit),
   };
   events[4].set_rating(4);
@@ -782,16 +663,16 @@ TEST_F(MonitoringDeskTest, ComplaintEventsCountOnceAndByHolder) {
 }
 
 TEST_F(MonitoringDeskTest, AForwardedComplaintMovesItsOpenCountToTheNewHolder) {
-  const absl::Time filed = Wib(2026, 6, 8, 9);
+  const absl::Time filed = WibTime(2026, 6, 8, 9);
   ASSERT_THAT(desk_->ApplyComplaintEvent(Event("C3", 1, "FileComplaint", filed, filed, kPp, "")),
               IsOk());
   cv1::ComplaintEvent forward =
-      Event("C3", 2, "ForwardComplaint", Wib(2026, 6, 9, 9), filed, kBogor, "");
+      Event("C3", 2, "ForwardComplaint", WibTime(2026, 6, 9, 9), filed, kBogor, "");
   forward.set_holder_changed(true);
   forward.set_previous_agency_id(kPp);
   ASSERT_THAT(desk_->ApplyComplaintEvent(forward), IsOk());
   cv1::ComplaintEvent escalate =
-      Event("C3", 3, "EscalateComplaint", Wib(2026, 6, 10, 9), filed, kBogor, kBogorUnit);
+      Event("C3", 3, "EscalateComplaint", WibTime(2026, 6, 10, 9), filed, kBogor, kBogorUnit);
   ASSERT_THAT(desk_->ApplyComplaintEvent(escalate), IsOk());
 
   v1::ComplaintFigures pp = Figures(AgencyScope(kPp), Month(2026, 6)).complaints();
@@ -808,7 +689,7 @@ TEST_F(MonitoringDeskTest, AForwardedComplaintMovesItsOpenCountToTheNewHolder) {
 }
 
 TEST_F(MonitoringDeskTest, AComplaintOfAUnitThatLeftTheRegistryStillCountsForItsAgency) {
-  const absl::Time filed = Wib(2026, 6, 8, 9);
+  const absl::Time filed = WibTime(2026, 6, 8, 9);
   ASSERT_THAT(desk_->ApplyComplaintEvent(
                   Event("C4", 1, "FileComplaint", filed, filed, kPp, "closed-unit-pp")),
               IsOk());
@@ -819,7 +700,7 @@ TEST_F(MonitoringDeskTest, AComplaintOfAUnitThatLeftTheRegistryStillCountsForIts
 }
 
 TEST_F(MonitoringDeskTest, AComplaintEventIsNotAppliedWhileTheRegistryIsUnreachable) {
-  const absl::Time filed = Wib(2026, 6, 8, 9);
+  const absl::Time filed = WibTime(2026, 6, 8, 9);
   const cv1::ComplaintEvent e = Event("C5", 1, "FileComplaint", filed, filed, kPp, kPpUnit);
   router_.SetUnavailable(true);
   EXPECT_THAT(desk_->ApplyComplaintEvent(e), StatusIs(absl::StatusCode::kUnavailable));
@@ -854,7 +735,7 @@ TEST_F(MonitoringDeskTest, BadFigureRequestsNameTheirFields) {
   EXPECT_THAT(fields(National(), Year(2027)), ElementsAre("period"));      // the future
   EXPECT_THAT(fields(National(), Month(2026, 7)), ElementsAre("period"));  // next month
   EXPECT_THAT(fields(National(), Month(2026, 13)), ElementsAre("period.index"));
-  EXPECT_THAT(fields(National(), PeriodOf(v1::PERIOD_KIND_UNSPECIFIED, 2026, 1)),
+  EXPECT_THAT(fields(National(), Period(v1::PERIOD_KIND_UNSPECIFIED, 2026, 1)),
               ElementsAre("period.kind"));
   EXPECT_THAT(fields(UnitScope("Not A Slug"), Year(2026)), ElementsAre("scope.unit_id"));
   EXPECT_THAT(fields(RegionScope("1"), Year(2026)), ElementsAre("scope.region_code_prefix"));
@@ -873,10 +754,11 @@ TEST_F(MonitoringDeskTest, BadFigureRequestsNameTheirFields) {
 TEST_F(MonitoringDeskTest, RankingsOrderTheUnitsOfAScope) {
   // March 2026: PP disdukcapil all 4 (100.00), PP dinkes all 2 (50.00), Bogor all 3 (75.00).
   EXPECT_EQ(
-      MustSubmit(Root(),
-                 {Response("rank-pp1-0001", kPpUnit, Wib(2026, 3, 5, 9), kAnswers[0]),
-                  Response("rank-pp2-0001", kPpUnit2, Wib(2026, 3, 6, 9), std::vector<int>(9, 2)),
-                  Response("rank-bgr-0001", kBogorUnit, Wib(2026, 3, 7, 9), kAnswers[1])})
+      MustSubmit(
+          Root(),
+          {Response("rank-pp1-0001", kPpUnit, WibTime(2026, 3, 5, 9), kSurveyAnswers[0]),
+           Response("rank-pp2-0001", kPpUnit2, WibTime(2026, 3, 6, 9), std::vector<int>(9, 2)),
+           Response("rank-bgr-0001", kBogorUnit, WibTime(2026, 3, 7, 9), kSurveyAnswers[1])})
           .applied(),
       3);
   const Ranked pp = {{kPpUnit, "100.00"}, {kPpUnit2, "50.00"}};
@@ -893,10 +775,10 @@ TEST_F(MonitoringDeskTest, RankingsOrderTheUnitsOfAScope) {
   EXPECT_EQ(Rank(RegionScope("32"), Quarter(2026, 1), 10), Ranked({{kBogorUnit, "75.00"}}));
   EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 4), 10), Ranked());
   // A later response moves the unit: PP dinkes in Q1 becomes (2 + 4) / 2 = 3.00 → 75.00.
-  EXPECT_EQ(
-      MustSubmit(Kiosk(), {Response("rank-pp2-0002", kPpUnit2, Wib(2026, 2, 6, 9), kAnswers[0])})
-          .applied(),
-      1);
+  EXPECT_EQ(MustSubmit(Kiosk(), {Response("rank-pp2-0002", kPpUnit2, WibTime(2026, 2, 6, 9),
+                                          kSurveyAnswers[0])})
+                .applied(),
+            1);
   EXPECT_EQ(Rank(AgencyScope(kPp), Quarter(2026, 1), 10, /*bottom=*/true),
             Ranked({{kPpUnit2, "75.00"}, {kPpUnit, "100.00"}}));
   EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 2), 10), Ranked({{kPpUnit2, "100.00"}}));
@@ -931,9 +813,10 @@ TEST_F(MonitoringDeskTest, BadRankRequestsNameTheirFields) {
 TEST_F(MonitoringDeskTest, TimeSeriesHaveValuesOnlyWhereThereIsDataAndStopAtThisPeriod) {
   // January: all 4 (100.00); March: all 2 (50.00).
   EXPECT_EQ(
-      MustSubmit(Admin(kPp),
-                 {Response("series-jan-01", kPpUnit, Wib(2026, 1, 15, 9), kAnswers[0]),
-                  Response("series-mar-01", kPpUnit, Wib(2026, 3, 15, 9), std::vector<int>(9, 2))})
+      MustSubmit(
+          Admin(kPp),
+          {Response("series-jan-01", kPpUnit, WibTime(2026, 1, 15, 9), kSurveyAnswers[0]),
+           Response("series-mar-01", kPpUnit, WibTime(2026, 3, 15, 9), std::vector<int>(9, 2))})
           .applied(),
       2);
   v1::GetTimeSeriesRequest req;
@@ -983,10 +866,10 @@ TEST_F(MonitoringDeskTest, TimeSeriesHaveValuesOnlyWhereThereIsDataAndStopAtThis
 }
 
 TEST_F(MonitoringDeskTest, HeadlinesAreExportedPerAgencyWithData) {
-  EXPECT_EQ(
-      MustSubmit(Admin(kPp), {Response("headline-0001", kPpUnit, Wib(2026, 3, 5, 9), kAnswers[1])})
-          .applied(),
-      1);
+  EXPECT_EQ(MustSubmit(Admin(kPp), {Response("headline-0001", kPpUnit, WibTime(2026, 3, 5, 9),
+                                             kSurveyAnswers[1])})
+                .applied(),
+            1);
   Metrics metrics;
   ASSERT_THAT(desk_->ExportHeadlines(metrics), IsOk());
   const std::string text = metrics.Exposition();
