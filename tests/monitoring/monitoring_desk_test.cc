@@ -39,9 +39,13 @@ using ::simpul::testing::Describe;
 using ::simpul::testing::Diff;
 using ::simpul::testing::FakeAggregateStore;
 using ::simpul::testing::FakeRouter;
+using ::simpul::testing::HourDeliveries;
 using ::simpul::testing::IsOk;
 using ::simpul::testing::kHandComputedSurvey;
+using ::simpul::testing::kHourDeliveryFigures;
+using ::simpul::testing::kMarchDeliveryFigures;
 using ::simpul::testing::kSurveyAnswers;
+using ::simpul::testing::MarchDeliveries;
 using ::simpul::testing::Month;
 using ::simpul::testing::National;
 using ::simpul::testing::Parse;
@@ -385,44 +389,9 @@ TEST_F(MonitoringDeskTest, AStoreFailureIsReturned) {
 // ---------------------------------------------------------------------------------------------
 // Deliveries
 
-// The March deliveries of akta kelahiran (1 working day). Received Thu 19 March 2026 (Nyepi):
-// 20 March is collective leave, 21–22 the weekend, 23–24 collective leave, so the first working
-// day after is Wed 25 March: promised by 2026-03-25 23:59:59 WIB. Received Mon 2 March: promised
-// by Tue 3 March 23:59:59 WIB.
-//   app    received            completed               minutes        on time
-//   A1     19 Mar 10:00        25 Mar 15:00            8940           yes
-//   A2     19 Mar 11:00        26 Mar 09:00            9960           no
-//   A3      2 Mar 08:00         3 Mar 23:59:59         2399.98→2400   yes (the last second)
-//   A4      2 Mar 08:00         4 Mar 00:00:00         2400           no
-//   A5     10 Mar 09:00        open (promised 11 Mar 23:59:59)
-// March: received 5, completed 4, on time 2 (50.00%); histogram buckets of 2400 (≤2880) twice,
-// 8940 and 9960 (≤10080): median (rank 2) 2880, p90 (rank 4) 10080.
-std::vector<v1::Delivery> March() {
-  return {
-      Delivery("dlv-a1-0001", "AKL/2026/0001", kPpService, WibTime(2026, 3, 19, 10),
-               WibTime(2026, 3, 25, 15)),
-      Delivery("dlv-a2-0001", "AKL/2026/0002", kPpService, WibTime(2026, 3, 19, 11),
-               WibTime(2026, 3, 26, 9)),
-      Delivery("dlv-a3-0001", "AKL/2026/0003", kPpService, WibTime(2026, 3, 2, 8),
-               WibTime(2026, 3, 3, 23, 59, 59)),
-      Delivery("dlv-a4-0001", "AKL/2026/0004", kPpService, WibTime(2026, 3, 2, 8),
-               WibTime(2026, 3, 4)),
-      Delivery("dlv-a5-0001", "AKL/2026/0005", kPpService, WibTime(2026, 3, 10, 9), std::nullopt),
-  };
-}
-constexpr char kMarchFigures[] = R"pb(
-  received: 5
-  completed: 4
-  completed_on_time: 2
-  on_time_share: "50.00"
-  median_minutes: 2880
-  p90_minutes: 10080
-  open: 0
-  open_overdue: 1
-)pb";
-
 TEST_F(MonitoringDeskTest, DeliveryFiguresAgainstThePromisedTimeOverHolidays) {
-  v1::RecordDeliveriesResponse recorded = MustRecord(Operator(kPp), March());
+  // The deliveries and their figures are worked out by hand in monitoring_fixtures.h.
+  v1::RecordDeliveriesResponse recorded = MustRecord(Operator(kPp), MarchDeliveries(kPpService));
   EXPECT_EQ(recorded.applied(), 5);
   EXPECT_EQ(recorded.repeated(), 0);
   // A5 waits for its promise; the sweep makes it overdue.
@@ -436,7 +405,7 @@ TEST_F(MonitoringDeskTest, DeliveryFiguresAgainstThePromisedTimeOverHolidays) {
   ASSERT_THAT(swept, IsOk());
   EXPECT_EQ(*swept, 1);
 
-  const auto want = Parse<v1::DeliveryFigures>(kMarchFigures);
+  const auto want = Parse<v1::DeliveryFigures>(kMarchDeliveryFigures);
   for (const auto& scope : {UnitScope(kPpUnit), AgencyScope(kPp), RegionScope("13"),
                             RegionScope("13.05"), National()}) {
     for (const auto& period : {Month(2026, 3), Quarter(2026, 1), Semester(2026, 1), Year(2026)}) {
@@ -453,12 +422,12 @@ TEST_F(MonitoringDeskTest, DeliveryFiguresAgainstThePromisedTimeOverHolidays) {
 }
 
 TEST_F(MonitoringDeskTest, ADeliveryReportedAgainCountsOnce) {
-  EXPECT_EQ(MustRecord(Operator(kPp), March()).applied(), 5);
-  v1::RecordDeliveriesResponse again = MustRecord(Operator(kPp), March());
+  EXPECT_EQ(MustRecord(Operator(kPp), MarchDeliveries(kPpService)).applied(), 5);
+  v1::RecordDeliveriesResponse again = MustRecord(Operator(kPp), MarchDeliveries(kPpService));
   EXPECT_EQ(again.applied(), 0);
   EXPECT_EQ(again.repeated(), 5);
   // The same application under another idempotency key is the same application.
-  v1::Delivery a1 = March()[0];
+  v1::Delivery a1 = MarchDeliveries(kPpService)[0];
   a1.set_idempotency_key("dlv-a1-resent");
   again = MustRecord(Admin(kPp), {a1});
   EXPECT_EQ(again.applied(), 0);
@@ -470,15 +439,15 @@ TEST_F(MonitoringDeskTest, ADeliveryReportedAgainCountsOnce) {
 }
 
 TEST_F(MonitoringDeskTest, CompletingAnOverdueApplicationTakesItOutOfOpenOverdue) {
-  EXPECT_EQ(MustRecord(Operator(kPp), March()).applied(), 5);
+  EXPECT_EQ(MustRecord(Operator(kPp), MarchDeliveries(kPpService)).applied(), 5);
   ASSERT_THAT(desk_->SweepOverdue(), IsOk());
   // A5 completed a second ago (15 June): late; it leaves March's open_overdue and counts as
   // completed in June.
-  v1::Delivery a5 = March()[4];
+  v1::Delivery a5 = MarchDeliveries(kPpService)[4];
   a5.set_idempotency_key("dlv-a5-0002");
   *a5.mutable_completed_time() = Ts(clock_.Now() - absl::Seconds(1));
   EXPECT_EQ(MustRecord(Operator(kPp), {a5}).applied(), 1);
-  v1::DeliveryFigures want_march = Parse<v1::DeliveryFigures>(kMarchFigures);
+  v1::DeliveryFigures want_march = Parse<v1::DeliveryFigures>(kMarchDeliveryFigures);
   want_march.set_open_overdue(0);
   EXPECT_EQ(Diff(want_march, Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery()), "");
   v1::DeliveryFigures june = Figures(UnitScope(kPpUnit), Month(2026, 6)).delivery();
@@ -497,23 +466,8 @@ TEST_F(MonitoringDeskTest, CompletingAnOverdueApplicationTakesItOutOfOpenOverdue
 }
 
 TEST_F(MonitoringDeskTest, HoursArePromisedExactlyAndSweptOnlyOnceDue) {
-  //   C1 received Mon 6 April 08:00, completed 10:00:00: on time (120 min, bucket ≤120)
-  //   C2 received Mon 6 April 09:00, completed 11:00:01: late (120.02 → 121 min, bucket ≤240)
-  EXPECT_EQ(MustRecord(Operator(kBogor),
-                       {Delivery("dlv-c1-0001", "PBG-1", kBogorService, WibTime(2026, 4, 6, 8),
-                                 WibTime(2026, 4, 6, 10)),
-                        Delivery("dlv-c2-0001", "PBG-2", kBogorService, WibTime(2026, 4, 6, 9),
-                                 WibTime(2026, 4, 6, 11, 0, 1))})
-                .applied(),
-            2);
-  EXPECT_EQ(Diff(Parse<v1::DeliveryFigures>(R"pb(
-                   received: 2
-                   completed: 2
-                   completed_on_time: 1
-                   on_time_share: "50.00"
-                   median_minutes: 120
-                   p90_minutes: 240
-                 )pb"),
+  EXPECT_EQ(MustRecord(Operator(kBogor), HourDeliveries(kBogorService)).applied(), 2);
+  EXPECT_EQ(Diff(Parse<v1::DeliveryFigures>(kHourDeliveryFigures),
                  Figures(RegionScope("32.71"), Month(2026, 4)).delivery()),
             "");
 
@@ -610,7 +564,7 @@ TEST_F(MonitoringDeskTest, WhoMayRecordDeliveries) {
 
 TEST_F(MonitoringDeskTest, AnUnreachableRegistryFailsDeliveriesUnavailable) {
   router_.SetUnavailable(true);
-  EXPECT_THAT(desk_->RecordDeliveries(Operator(kPp), Deliveries({March()[0]})),
+  EXPECT_THAT(desk_->RecordDeliveries(Operator(kPp), Deliveries({MarchDeliveries(kPpService)[0]})),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("retry")));
   EXPECT_THAT(store_.Buckets(), IsEmpty());
 }

@@ -17,21 +17,22 @@ inline Identity PlatformAdmin(const std::string& subject = "coordinator@lapor") 
   id.principal.set_subject(subject);
   return id;
 }
+// AgencyMember is an agency administrator or operator of `agency`.
+inline Identity AgencyMember(common::v1::Role role, const std::string& agency,
+                             const std::string& subject) {
+  Identity id;
+  id.principal.set_role(role);
+  id.principal.set_agency_id(agency);
+  id.principal.set_subject(subject);
+  return id;
+}
 // AgencyAdmin is an administrator of `agency`.
 inline Identity AgencyAdmin(const std::string& agency) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_AGENCY_ADMIN);
-  id.principal.set_agency_id(agency);
-  id.principal.set_subject("admin@" + agency);
-  return id;
+  return AgencyMember(common::v1::ROLE_AGENCY_ADMIN, agency, "admin@" + agency);
 }
 // AgencyOperator is an operator of `agency`.
 inline Identity AgencyOperator(const std::string& agency) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_AGENCY_OPERATOR);
-  id.principal.set_agency_id(agency);
-  id.principal.set_subject("operator@" + agency);
-  return id;
+  return AgencyMember(common::v1::ROLE_AGENCY_OPERATOR, agency, "operator@" + agency);
 }
 // ChannelCaller is an intake channel (an SMS gateway, a survey kiosk) named `channel`.
 inline Identity ChannelCaller(const std::string& channel) {

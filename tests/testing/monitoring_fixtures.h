@@ -162,6 +162,62 @@ inline constexpr char kHandComputedSurvey[] = R"pb(
   under_sampled: false
 )pb";
 
+// MarchDeliveries are five applications of a service promised in 1 working day, in March 2026
+// (2026 holidays). Received Thu 19 March (Nyepi): 20 March is collective leave, 21–22 the
+// weekend, 23–24 collective leave, so the first working day after is Wed 25 March: promised by
+// 2026-03-25 23:59:59 WIB. Received Mon 2 March: promised by Tue 3 March 23:59:59 WIB.
+//   app    received            completed               minutes        on time
+//   A1     19 Mar 10:00        25 Mar 15:00            8940           yes
+//   A2     19 Mar 11:00        26 Mar 09:00            9960           no
+//   A3      2 Mar 08:00         3 Mar 23:59:59         2399.98→2400   yes (the last second)
+//   A4      2 Mar 08:00         4 Mar 00:00:00         2400           no
+//   A5     10 Mar 09:00        open (promised 11 Mar 23:59:59)
+inline std::vector<mv1::Delivery> MarchDeliveries(const std::string& service) {
+  return {
+      Delivery("dlv-a1-0001", "AKL/2026/0001", service, WibTime(2026, 3, 19, 10),
+               WibTime(2026, 3, 25, 15)),
+      Delivery("dlv-a2-0001", "AKL/2026/0002", service, WibTime(2026, 3, 19, 11),
+               WibTime(2026, 3, 26, 9)),
+      Delivery("dlv-a3-0001", "AKL/2026/0003", service, WibTime(2026, 3, 2, 8),
+               WibTime(2026, 3, 3, 23, 59, 59)),
+      Delivery("dlv-a4-0001", "AKL/2026/0004", service, WibTime(2026, 3, 2, 8),
+               WibTime(2026, 3, 4)),
+      Delivery("dlv-a5-0001", "AKL/2026/0005", service, WibTime(2026, 3, 10, 9), std::nullopt),
+  };
+}
+// kMarchDeliveryFigures are the DeliveryFigures of MarchDeliveries once A5 was swept overdue:
+// received 5, completed 4, on time 2 (50.00%); histogram buckets of 2400 (≤2880) twice, 8940
+// and 9960 (≤10080): median (rank 2) 2880, p90 (rank 4) 10080.
+inline constexpr char kMarchDeliveryFigures[] = R"pb(
+  received: 5
+  completed: 4
+  completed_on_time: 2
+  on_time_share: "50.00"
+  median_minutes: 2880
+  p90_minutes: 10080
+  open: 0
+  open_overdue: 1
+)pb";
+
+// HourDeliveries are two applications of a service promised in 2 hours, exactly:
+//   C1 received Mon 6 April 2026 08:00, completed 10:00:00: on time (120 min, bucket ≤120)
+//   C2 received Mon 6 April 2026 09:00, completed 11:00:01: late (120.02 → 121 min, ≤240)
+inline std::vector<mv1::Delivery> HourDeliveries(const std::string& service) {
+  return {
+      Delivery("dlv-c1-0001", "PBG-1", service, WibTime(2026, 4, 6, 8), WibTime(2026, 4, 6, 10)),
+      Delivery("dlv-c2-0001", "PBG-2", service, WibTime(2026, 4, 6, 9),
+               WibTime(2026, 4, 6, 11, 0, 1))};
+}
+// kHourDeliveryFigures are the DeliveryFigures of HourDeliveries.
+inline constexpr char kHourDeliveryFigures[] = R"pb(
+  received: 2
+  completed: 2
+  completed_on_time: 1
+  on_time_share: "50.00"
+  median_minutes: 120
+  p90_minutes: 240
+)pb";
+
 }  // namespace simpul::testing
 
 #endif  // SIMPUL_TESTS_TESTING_MONITORING_FIXTURES_H_
