@@ -42,6 +42,7 @@
 #include "common/redis.h"
 #include "services/complaints/complaints.h"
 #include "services/complaints/redis_store.h"
+#include "tests/testing/fake_router.h"
 #include "tests/testing/redis_server.h"
 
 namespace {
@@ -107,52 +108,29 @@ std::string ServiceOf(int a, int u, int s) {
   return absl::StrCat(kServiceKinds[u][s], "-", kRegencies[a]);
 }
 
-// FixedRouter routes every bench service to its unit and agency (WIB, no standard terms for
-// odd services, a 5-working-day standard for even ones).
-class FixedRouter final : public Router {
- public:
-  FixedRouter() {
-    for (int a = 0; a < kAgencies; ++a) {
-      for (int u = 0; u < kUnitsPerAgency; ++u) {
-        Route unit;
-        unit.unit_id = UnitOf(a, u);
-        unit.agency_id = AgencyOf(a);
-        unit.time_zone = common::v1::TIME_ZONE_WIB;
-        unit.region_code = absl::StrFormat("%02d.%02d", 32 + a / 10, 1 + a % 10);
-        units_[unit.unit_id] = unit;
-        for (int s = 0; s < kServicesPerUnit; ++s) {
-          Route service = unit;
-          service.service_id = ServiceOf(a, u, s);
-          if (s == 0) {
-            service.standard_version_id = service.service_id + ".v1";
-            service.response_working_days = 5;
-          }
-          services_[service.service_id] = service;
+// AddRoutes routes every bench service to its unit and agency (WIB, no standard terms for odd
+// services, a 5-working-day standard for even ones).
+void AddRoutes(testing::FakeRouter& router) {
+  for (int a = 0; a < kAgencies; ++a) {
+    for (int u = 0; u < kUnitsPerAgency; ++u) {
+      Route unit;
+      unit.unit_id = UnitOf(a, u);
+      unit.agency_id = AgencyOf(a);
+      unit.time_zone = common::v1::TIME_ZONE_WIB;
+      unit.region_code = absl::StrFormat("%02d.%02d", 32 + a / 10, 1 + a % 10);
+      router.AddUnit(unit);
+      for (int s = 0; s < kServicesPerUnit; ++s) {
+        Route service = unit;
+        service.service_id = ServiceOf(a, u, s);
+        if (s == 0) {
+          service.standard_version_id = service.service_id + ".v1";
+          service.response_working_days = 5;
         }
+        router.AddService(service);
       }
     }
   }
-  absl::StatusOr<Route> ResolveService(std::string_view id) override {
-    auto it = services_.find(std::string(id));
-    if (it == services_.end()) return absl::NotFoundError("no such service");
-    return it->second;
-  }
-  absl::StatusOr<Route> ResolveUnit(std::string_view id) override {
-    auto it = units_.find(std::string(id));
-    if (it == units_.end()) return absl::NotFoundError("no such unit");
-    return it->second;
-  }
-  absl::StatusOr<bool> AgencyExists(std::string_view id) override {
-    for (int a = 0; a < kAgencies; ++a) {
-      if (AgencyOf(a) == id) return true;
-    }
-    return false;
-  }
-
- private:
-  std::map<std::string, Route> services_;
-  std::map<std::string, Route> units_;
-};
+}
 
 Identity ChannelCaller(const std::string& channel) {
   Identity id;
@@ -236,7 +214,8 @@ int main(int argc, char** argv) {
   redis_options.port = redis->port();
   RedisPool pool(redis_options);
   RedisComplaintStore store(&pool, RedisComplaintStore::Options{});
-  FixedRouter router;
+  testing::FakeRouter router;
+  AddRoutes(router);
   auto calendars = Must(CalendarRegistry::Create(SIMPUL_HOLIDAYS_DIR), "holidays");
   // Monday 2026-04-06 09:00 WIB.
   FakeClock clock(

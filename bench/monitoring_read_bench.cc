@@ -30,26 +30,13 @@
 #include "services/monitoring/aggregates.h"
 #include "services/monitoring/monitoring.h"
 #include "services/monitoring/redis_store.h"
+#include "tests/testing/fake_router.h"
 #include "tests/testing/redis_server.h"
 
 namespace {
 
 using namespace simpul;
 using namespace simpul::monitoring;
-
-// NoRouter: reads never consult the registry.
-class NoRouter final : public complaints::Router {
- public:
-  absl::StatusOr<complaints::Route> ResolveService(std::string_view) override {
-    return absl::UnimplementedError("not in the benchmark");
-  }
-  absl::StatusOr<complaints::Route> ResolveUnit(std::string_view) override {
-    return absl::UnimplementedError("not in the benchmark");
-  }
-  absl::StatusOr<bool> AgencyExists(std::string_view) override {
-    return absl::UnimplementedError("not in the benchmark");
-  }
-};
 
 int64_t Flag(int argc, char** argv, const std::string& name, int64_t fallback) {
   const std::string prefix = "--" + name + "=";
@@ -116,7 +103,7 @@ int main(int argc, char** argv) {
   options.pool_size = threads + 2;
   RedisPool pool(options);
   RedisAggregateStore store(&pool, {});
-  NoRouter router;
+  testing::FakeRouter router;  // empty: reads never consult the registry
   CalendarRegistry calendars("", std::make_shared<HolidayCalendar>());
   SystemClock clock;
   MonitoringDesk desk(store, router, calendars, clock, {});

@@ -31,11 +31,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/complaints/tracking.h"
-#include "tests/complaints/fake_store.h"
+#include "tests/testing/fake_complaint_store.h"
+#include "tests/testing/fake_router.h"
 
 namespace simpul::complaints {
 namespace {
 
+using ::simpul::testing::FakeComplaintStore;
+using ::simpul::testing::FakeRouter;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
@@ -139,41 +142,6 @@ void ExpectNoIdentity(const std::string& bytes, const std::string& where) {
     EXPECT_FALSE(absl::StrContains(bytes, planted)) << where << " carries \"" << planted << "\"";
   }
 }
-
-// FakeRouter resolves from fixed maps; SetUnavailable makes every call fail with UNAVAILABLE.
-class FakeRouter final : public Router {
- public:
-  void AddService(Route route) { services_[route.service_id] = std::move(route); }
-  void AddUnit(Route route) {
-    agencies_.insert(route.agency_id);
-    units_[route.unit_id] = std::move(route);
-  }
-  void AddAgency(const std::string& id) { agencies_.insert(id); }
-  void SetUnavailable(bool unavailable) { unavailable_ = unavailable; }
-
-  absl::StatusOr<Route> ResolveService(std::string_view service_id) override {
-    if (unavailable_) return absl::UnavailableError("registry unreachable");
-    auto it = services_.find(std::string(service_id));
-    if (it == services_.end()) return absl::NotFoundError("no such service");
-    return it->second;
-  }
-  absl::StatusOr<Route> ResolveUnit(std::string_view unit_id) override {
-    if (unavailable_) return absl::UnavailableError("registry unreachable");
-    auto it = units_.find(std::string(unit_id));
-    if (it == units_.end()) return absl::NotFoundError("no such unit");
-    return it->second;
-  }
-  absl::StatusOr<bool> AgencyExists(std::string_view agency_id) override {
-    if (unavailable_) return absl::UnavailableError("registry unreachable");
-    return agencies_.count(std::string(agency_id)) > 0;
-  }
-
- private:
-  std::map<std::string, Route> services_;
-  std::map<std::string, Route> units_;
-  std::set<std::string> agencies_;
-  std::atomic<bool> unavailable_{false};
-};
 
 Route UnitRoute(const std::string& unit, const std::string& agency, common::v1::TimeZone zone) {
   Route r;

@@ -11,13 +11,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/registry/validation.h"
-#include "tests/registry/fake_store.h"
+#include "tests/testing/fake_registry_store.h"
 #include "tests/testing/registry_fixtures.h"
 
 namespace simpul::registry {
 namespace {
 
 using ::simpul::testing::CompleteComponents;
+using ::simpul::testing::FakeRegistryStore;
 using ::simpul::testing::MakeAgency;
 using ::simpul::testing::MakeDate;
 using ::testing::ElementsAre;

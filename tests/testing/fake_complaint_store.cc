@@ -1,8 +1,19 @@
-#include "tests/complaints/fake_store.h"
+// FakeComplaintStore: the complaint store in ordered maps (see the header).
+#include "tests/testing/fake_complaint_store.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace simpul::complaints {
+namespace simpul::testing {
+
+using complaints::CaseWrite;
+using complaints::CommitResult;
+using complaints::IndexedRecord;
+using complaints::IndexesOf;
+using complaints::IndexParts;
+using complaints::IndexPosition;
+using complaints::NextDeadline;
+namespace v1 = complaints::v1;
+
 namespace {
 
 int64_t FileMillis(const v1::Complaint& c) {
@@ -136,4 +147,4 @@ int FakeComplaintStore::commits() const {
   return commits_;
 }
 
-}  // namespace simpul::complaints
+}  // namespace simpul::testing

@@ -1,4 +1,6 @@
-#include "tests/registry/fake_store.h"
+// FakeRegistryStore: registry objects in ordered maps and the whole change feed (see the
+// header).
+#include "tests/testing/fake_registry_store.h"
 
 #include <algorithm>
 
@@ -6,7 +8,20 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace simpul::registry {
+namespace simpul::testing {
+
+using registry::AgencyFilter;
+using registry::CommitResult;
+using registry::DayNumber;
+using registry::KeywordTokens;
+using registry::ObjectWrite;
+using registry::RegionPrefixes;
+using registry::ReviewDueKey;
+using registry::ServiceFilter;
+using registry::StandardQuery;
+using registry::UnitFilter;
+namespace v1 = registry::v1;
+
 namespace {
 
 bool HasPrefixLevel(std::string_view code, std::string_view prefix) {
@@ -257,4 +272,4 @@ void FakeRegistryStore::FailNextCommits(int n) {
   fail_commits_ = n;
 }
 
-}  // namespace simpul::registry
+}  // namespace simpul::testing

@@ -1,0 +1,837 @@
+// Unit tests of MonitoringDesk over the in-memory aggregate store, a fake router, the real 2026
+// holiday calendar and a fake clock: survey responses (hand-computed IKM in every scope and
+// period, idempotent and all-or-nothing batches, who may submit), deliveries (promised times
+// over holidays and in hours, repeats, the overdue sweep, who may record), complaint events,
+// rankings, time series and the argument errors of every read. No server and no Redis. The
+// expected figures are computed by hand in the comments, never by the code under test.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/calendar.h"
+#include "common/clock.h"
+#include "common/identity.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/monitoring/monitoring.h"
+#include "tests/testing/fake_aggregate_store.h"
+#include "tests/testing/fake_router.h"
+#include "tests/testing/identities.h"
+#include "tests/testing/monitoring_fixtures.h"
+#include "tests/testing/status_matchers.h"
+
+namespace simpul::monitoring {
+namespace {
+
+namespace cv1 = ::simpul::complaints::v1;
+using ::simpul::complaints::PromisedUnit;
+using ::simpul::complaints::Route;
+using ::simpul::testing::AgencyScope;
+using ::simpul::testing::Delivery;
+using ::simpul::testing::Describe;
+using ::simpul::testing::Diff;
+using ::simpul::testing::FakeAggregateStore;
+using ::simpul::testing::FakeRouter;
+using ::simpul::testing::HourDeliveries;
+using ::simpul::testing::IsOk;
+using ::simpul::testing::kHandComputedSurvey;
+using ::simpul::testing::kHourDeliveryFigures;
+using ::simpul::testing::kMarchDeliveryFigures;
+using ::simpul::testing::kSurveyAnswers;
+using ::simpul::testing::MarchDeliveries;
+using ::simpul::testing::Month;
+using ::simpul::testing::National;
+using ::simpul::testing::Parse;
+using ::simpul::testing::Period;
+using ::simpul::testing::Quarter;
+using ::simpul::testing::RegionScope;
+using ::simpul::testing::Response;
+using ::simpul::testing::Semester;
+using ::simpul::testing::StatusIs;
+using ::simpul::testing::Ts;
+using ::simpul::testing::UnitScope;
+using ::simpul::testing::WibTime;
+using ::simpul::testing::Year;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kPp[] = "kab-padang-pariaman";  // REGENCY 13.05
+constexpr char kPpUnit[] = "disdukcapil-kab-padang-pariaman";
+constexpr char kPpUnit2[] = "dinkes-kab-padang-pariaman";
+constexpr char kPpService[] = "akta-kelahiran";  // promised in 1 working day
+constexpr char kBogor[] = "kota-bogor";          // CITY 32.71
+constexpr char kBogorUnit[] = "dpmptsp-kota-bogor";
+constexpr char kBogorService[] = "pbg-bogor";  // promised in 2 hours
+constexpr char kParkir[] = "parkir-bogor";     // no adopted standard
+
+Identity Public() { return Identity::Public(); }
+Identity Root() { return simpul::testing::PlatformAdmin(); }
+Identity Admin(const std::string& agency) { return simpul::testing::AgencyAdmin(agency); }
+Identity Operator(const std::string& agency) { return simpul::testing::AgencyOperator(agency); }
+Identity Kiosk() { return simpul::testing::ChannelCaller("skm-kiosk"); }
+Identity Dashboard() { return simpul::testing::DashboardCaller(); }
+
+v1::SubmitSurveyResponsesRequest Batch(const std::vector<v1::SurveyResponse>& responses) {
+  v1::SubmitSurveyResponsesRequest req;
+  for (const auto& r : responses) *req.add_responses() = r;
+  return req;
+}
+
+v1::RecordDeliveriesRequest Deliveries(const std::vector<v1::Delivery>& deliveries) {
+  v1::RecordDeliveriesRequest req;
+  for (const auto& d : deliveries) *req.add_deliveries() = d;
+  return req;
+}
+
+std::vector<std::string> Fields(const absl::Status& status) {
+  std::vector<std::string> fields;
+  const common::v1::BadRequest bad = BadRequestOf(status);
+  for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+  return fields;
+}
+
+class MonitoringDeskTest : public ::testing::Test {
+ protected:
+  // Monday 15 June 2026, 10:00 WIB.
+  MonitoringDeskTest() : clock_(WibTime(2026, 6, 15, 10, 0, 0)) {}
+
+  void SetUp() override {
+    auto calendars = CalendarRegistry::Create(SIMPUL_HOLIDAYS_DIR);
+    ASSERT_TRUE(calendars.ok()) << calendars.status();
+    calendars_ = *std::move(calendars);
+
+    Route pp = UnitRoute(kPpUnit, kPp, "13.05");
+    router_.AddUnit(pp);
+    router_.AddUnit(UnitRoute(kPpUnit2, kPp, "13.05"));
+    router_.AddService(ServiceRoute(kPpService, pp, 1, PromisedUnit::kWorkingDay));
+    Route bogor = UnitRoute(kBogorUnit, kBogor, "32.71");
+    router_.AddUnit(bogor);
+    router_.AddService(ServiceRoute(kBogorService, bogor, 2, PromisedUnit::kHour));
+    router_.AddService(ServiceRoute(kParkir, bogor, 0, PromisedUnit::kNone));
+
+    desk_ = NewDesk(MonitoringOptions{});
+  }
+
+  static Route UnitRoute(const std::string& unit, const std::string& agency,
+                         const std::string& region) {
+    Route r;
+    r.unit_id = unit;
+    r.agency_id = agency;
+    r.region_code = region;
+    r.time_zone = common::v1::TIME_ZONE_WIB;
+    return r;
+  }
+  static Route ServiceRoute(const std::string& service, const Route& unit, int amount,
+                            PromisedUnit promised) {
+    Route r = unit;
+    r.service_id = service;
+    r.standard_version_id = absl::StrCat(service, ".v1");
+    r.promised_amount = amount;
+    r.promised_unit = promised;
+    return r;
+  }
+
+  std::unique_ptr<MonitoringDesk> NewDesk(MonitoringOptions options) {
+    return std::make_unique<MonitoringDesk>(store_, router_, *calendars_, clock_, options);
+  }
+
+  v1::SubmitSurveyResponsesResponse MustSubmit(const Identity& caller,
+                                               const std::vector<v1::SurveyResponse>& responses) {
+    auto resp = desk_->SubmitSurveyResponses(caller, Batch(responses));
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? *resp : v1::SubmitSurveyResponsesResponse{};
+  }
+  v1::RecordDeliveriesResponse MustRecord(const Identity& caller,
+                                          const std::vector<v1::Delivery>& deliveries) {
+    auto resp = desk_->RecordDeliveries(caller, Deliveries(deliveries));
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? *resp : v1::RecordDeliveriesResponse{};
+  }
+  // Figures reads the figures of a scope and period as the public.
+  v1::Figures Figures(const v1::Scope& scope, const v1::Period& period) {
+    v1::GetFiguresRequest req;
+    *req.mutable_scope() = scope;
+    *req.mutable_period() = period;
+    auto resp = desk_->GetFigures(Public(), req);
+    EXPECT_TRUE(resp.ok()) << resp.status() << " " << Describe(scope, period);
+    return resp.ok() ? resp->figures() : v1::Figures{};
+  }
+
+  using Ranked = std::vector<std::pair<std::string, std::string>>;
+  Ranked Rank(const v1::Scope& scope, const v1::Period& period, int limit, bool bottom = false,
+              v1::Metric metric = v1::METRIC_IKM) {
+    v1::RankUnitsRequest req;
+    *req.mutable_scope() = scope;
+    *req.mutable_period() = period;
+    req.set_metric(metric);
+    req.set_limit(limit);
+    req.set_bottom(bottom);
+    auto resp = desk_->RankUnits(Public(), req);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    Ranked out;
+    if (resp.ok()) {
+      for (const auto& u : resp->units()) out.emplace_back(u.unit_id(), u.value());
+    }
+    return out;
+  }
+
+  // Event builds a complaint event of case `id` held by `unit` of `agency`.
+  static cv1::ComplaintEvent Event(const std::string& id, int sequence, const std::string& action,
+                                   absl::Time at, absl::Time filed, const std::string& agency,
+                                   const std::string& unit) {
+    cv1::ComplaintEvent e;
+    e.set_event_id(absl::StrCat(id, "/", sequence));
+    e.set_complaint_id(id);
+    e.set_sequence(sequence);
+    e.set_action(action);
+    *e.mutable_time() = Ts(at);
+    *e.mutable_file_time() = Ts(filed);
+    e.set_agency_id(agency);
+    e.set_unit_id(unit);
+    e.set_channel(cv1::CHANNEL_SMS);
+    e.set_report_type(cv1::REPORT_TYPE_COMPLAINT);
+    e.set_time_zone(common::v1::TIME_ZONE_WIB);
+    return e;
+  }
+
+  FakeAggregateStore store_;
+  FakeRouter router_;
+  std::unique_ptr<CalendarRegistry> calendars_;
+  FakeClock clock_;
+  std::unique_ptr<MonitoringDesk> desk_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Survey responses
+
+TEST_F(MonitoringDeskTest, SurveyFiguresMatchAHandComputedIkmInEveryScopeAndPeriod) {
+  // February 2026 in WIB; the last one is 00:30 WIB on 1 February, still 31 January in UTC.
+  const std::vector<absl::Time> times = {WibTime(2026, 2, 10, 9, 0), WibTime(2026, 2, 11, 10, 0),
+                                         WibTime(2026, 2, 27, 15, 30), WibTime(2026, 2, 1, 0, 30)};
+  std::vector<v1::SurveyResponse> batch;
+  for (size_t i = 0; i < kSurveyAnswers.size(); ++i) {
+    batch.push_back(
+        Response(absl::StrCat("skm-pp-2026-02-", i), kPpUnit, times[i], kSurveyAnswers[i]));
+  }
+  v1::SubmitSurveyResponsesResponse first = MustSubmit(Admin(kPp), batch);
+  EXPECT_EQ(first.applied(), 4);
+  EXPECT_EQ(first.repeated(), 0);
+
+  const auto want = Parse<v1::SurveyFigures>(kHandComputedSurvey);
+  for (const auto& scope : {UnitScope(kPpUnit), AgencyScope(kPp), RegionScope("13"),
+                            RegionScope("13.05"), National()}) {
+    for (const auto& period : {Month(2026, 2), Quarter(2026, 1), Semester(2026, 1), Year(2026)}) {
+      v1::Figures f = Figures(scope, period);
+      EXPECT_EQ(Diff(want, f.survey()), "") << Describe(scope, period);
+      EXPECT_EQ(Diff(scope, f.scope()), "");
+      EXPECT_EQ(Diff(period, f.period()), "");
+    }
+  }
+  // Nothing in January (WIB), nor in the other unit, agency or region.
+  for (const auto& [scope, period] :
+       {std::pair{UnitScope(kPpUnit), Month(2026, 1)}, std::pair{National(), Quarter(2026, 2)},
+        std::pair{AgencyScope(kBogor), Year(2026)}, std::pair{RegionScope("32"), Year(2026)},
+        std::pair{UnitScope(kPpUnit2), Year(2026)}}) {
+    v1::SurveyFigures s = Figures(scope, period).survey();
+    EXPECT_EQ(s.respondents(), 0) << Describe(scope, period);
+    EXPECT_EQ(s.ikm(), "") << Describe(scope, period);
+    EXPECT_EQ(s.grade(), "") << Describe(scope, period);
+  }
+}
+
+TEST_F(MonitoringDeskTest, ASubmittedBatchAgainIsAllRepeatsAndChangesNothing) {
+  std::vector<v1::SurveyResponse> batch;
+  for (size_t i = 0; i < kSurveyAnswers.size(); ++i) {
+    batch.push_back(Response(absl::StrCat("skm-repeat-", i), kPpUnit,
+                             WibTime(2026, 3, 2 + static_cast<int>(i), 9), kSurveyAnswers[i]));
+  }
+  EXPECT_EQ(MustSubmit(Admin(kPp), batch).applied(), 4);
+  // Another caller of the agency, and a kiosk: still the same responses.
+  for (const Identity& caller : {Operator(kPp), Kiosk()}) {
+    v1::SubmitSurveyResponsesResponse again = MustSubmit(caller, batch);
+    EXPECT_EQ(again.applied(), 0);
+    EXPECT_EQ(again.repeated(), 4);
+  }
+  EXPECT_EQ(Diff(Parse<v1::SurveyFigures>(kHandComputedSurvey),
+                 Figures(AgencyScope(kPp), Month(2026, 3)).survey()),
+            "");
+}
+
+TEST_F(MonitoringDeskTest, IdempotencyKeysAreScopedToTheUnit) {
+  // The same key at two units is two responses; repeated within one batch, it counts once.
+  const absl::Time at = WibTime(2026, 4, 7, 9);
+  v1::SubmitSurveyResponsesResponse resp =
+      MustSubmit(Admin(kPp), {Response("skm-shared-key", kPpUnit, at, kSurveyAnswers[0]),
+                              Response("skm-shared-key", kPpUnit2, at, kSurveyAnswers[1]),
+                              Response("skm-shared-key", kPpUnit, at, kSurveyAnswers[0])});
+  EXPECT_EQ(resp.applied(), 2);
+  EXPECT_EQ(resp.repeated(), 1);
+  EXPECT_EQ(Figures(AgencyScope(kPp), Month(2026, 4)).survey().respondents(), 2);
+  // All 4s and all 3s: U_i = 7/2 = 3.50 each, IKM 87.50.
+  EXPECT_EQ(Figures(AgencyScope(kPp), Month(2026, 4)).survey().ikm(), "87.50");
+  EXPECT_EQ(Figures(UnitScope(kPpUnit2), Month(2026, 4)).survey().ikm(), "75.00");
+}
+
+TEST_F(MonitoringDeskTest, ABadBatchIsRejectedWholeWithEveryBadFieldNamed) {
+  const absl::Time at = WibTime(2026, 2, 10, 9);
+  std::vector<v1::SurveyResponse> bad = {
+      Response("skm-pp-good-one", kPpUnit, WibTime(2026, 6, 2, 10), kSurveyAnswers[0]),
+      Response("skm-bad-answer", kPpUnit, at, {4, 4, 5, 4, 4, 4, 4, 4, 4}),
+      Response("skm-bad-count", kPpUnit, at, {4, 4, 4, 4, 4, 4, 4, 4}),
+      Response("skm-bad-unit", "no-such-unit", at, kSurveyAnswers[0]),
+      Response("skm-bad-time", kPpUnit, clock_.Now() + absl::Hours(2), kSurveyAnswers[0]),
+      Response("short", kPpUnit, at, kSurveyAnswers[0]),
+      Response("skm-no-answer", kPpUnit, at, std::vector<int>(9, 0)),
+  };
+  absl::Status s = desk_->SubmitSurveyResponses(Admin(kPp), Batch(bad)).status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Fields(s),
+              UnorderedElementsAre("responses[1].answers.u3", "responses[2].answers",
+                                   "responses[3].unit_id", "responses[4].response_time",
+                                   "responses[5].idempotency_key", "responses[6].answers"))
+      << s;
+  EXPECT_THAT(store_.Buckets(), IsEmpty());
+  // The good response alone is new.
+  EXPECT_EQ(MustSubmit(Admin(kPp), {bad[0]}).applied(), 1);
+}
+
+TEST_F(MonitoringDeskTest, BatchSizeIsBounded) {
+  desk_ = NewDesk(MonitoringOptions{.max_batch = 2});
+  const absl::Time at = WibTime(2026, 2, 10, 9);
+  EXPECT_THAT(Fields(desk_->SubmitSurveyResponses(Admin(kPp), Batch({})).status()),
+              ElementsAre("responses"));
+  std::vector<v1::SurveyResponse> three;
+  for (int i = 0; i < 3; ++i) {
+    three.push_back(Response(absl::StrCat("skm-size-", i, "-key"), kPpUnit, at, kSurveyAnswers[0]));
+  }
+  absl::Status s = desk_->SubmitSurveyResponses(Admin(kPp), Batch(three)).status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got 3")));
+  EXPECT_THAT(Fields(s), ElementsAre("responses"));
+  three.pop_back();
+  EXPECT_EQ(MustSubmit(Admin(kPp), three).applied(), 2);
+}
+
+TEST_F(MonitoringDeskTest, WhoMaySubmitSurveyResponses) {
+  auto submit = [&](const Identity& caller, const std::string& key) {
+    v1::SurveyResponse r = Response(key, kPpUnit, WibTime(2026, 6, 1, 9), kSurveyAnswers[1]);
+    return desk_->SubmitSurveyResponses(caller, Batch({r})).status();
+  };
+  EXPECT_THAT(submit(Public(), "skm-who-public"), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(submit(Admin(kBogor), "skm-who-bogor"),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(kPp)));
+  EXPECT_THAT(submit(Operator(kBogor), "skm-who-bogor-op"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(submit(Dashboard(), "skm-who-dashboard"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 6)).survey().respondents(), 0);
+  EXPECT_THAT(submit(Kiosk(), "skm-who-kiosk"), IsOk());
+  EXPECT_THAT(submit(Root(), "skm-who-root"), IsOk());
+  EXPECT_THAT(submit(Admin(kPp), "skm-who-admin"), IsOk());
+  EXPECT_THAT(submit(Operator(kPp), "skm-who-operator"), IsOk());
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 6)).survey().respondents(), 4);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 6)).survey().ikm(), "75.00");
+}
+
+TEST_F(MonitoringDeskTest, ABatchReachingAnotherAgencysUnitIsDeniedWhole) {
+  const absl::Time at = WibTime(2026, 5, 4, 9);
+  absl::Status s =
+      desk_
+          ->SubmitSurveyResponses(
+              Admin(kPp), Batch({Response("skm-mixed-pp", kPpUnit, at, kSurveyAnswers[0]),
+                                 Response("skm-mixed-bogor", kBogorUnit, at, kSurveyAnswers[0])}))
+          .status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(kBogor)));
+  EXPECT_THAT(store_.Buckets(), IsEmpty());
+}
+
+TEST_F(MonitoringDeskTest, AnUnreachableRegistryFailsTheBatchUnavailableAndAppliesNothing) {
+  router_.SetUnavailable(true);
+  absl::Status s =
+      desk_
+          ->SubmitSurveyResponses(
+              Admin(kPp),
+              Batch({Response("skm-down-0001", kPpUnit, WibTime(2026, 5, 4), kSurveyAnswers[0])}))
+          .status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("retry")));
+  EXPECT_THAT(store_.Buckets(), IsEmpty());
+  router_.SetUnavailable(false);
+  EXPECT_EQ(MustSubmit(Admin(kPp),
+                       {Response("skm-down-0001", kPpUnit, WibTime(2026, 5, 4), kSurveyAnswers[0])})
+                .applied(),
+            1);
+}
+
+TEST_F(MonitoringDeskTest, AStoreFailureIsReturned) {
+  store_.FailNext(1, absl::UnavailableError("redis down"));
+  EXPECT_THAT(
+      desk_
+          ->SubmitSurveyResponses(
+              Admin(kPp),
+              Batch({Response("skm-store-down", kPpUnit, WibTime(2026, 5, 4), kSurveyAnswers[0])}))
+          .status(),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("redis down")));
+  v1::GetFiguresRequest req;
+  *req.mutable_scope() = National();
+  *req.mutable_period() = Year(2026);
+  store_.FailNext(1, absl::UnavailableError("redis down"));
+  EXPECT_THAT(desk_->GetFigures(Public(), req), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries
+
+TEST_F(MonitoringDeskTest, DeliveryFiguresAgainstThePromisedTimeOverHolidays) {
+  // The deliveries and their figures are worked out by hand in monitoring_fixtures.h.
+  v1::RecordDeliveriesResponse recorded = MustRecord(Operator(kPp), MarchDeliveries(kPpService));
+  EXPECT_EQ(recorded.applied(), 5);
+  EXPECT_EQ(recorded.repeated(), 0);
+  // A5 waits for its promise; the sweep makes it overdue.
+  EXPECT_EQ(store_.OpenDue(absl::StrCat(kPpUnit, ":AKL/2026/0005")),
+            WibTime(2026, 3, 11, 23, 59, 59));
+  EXPECT_EQ(store_.OpenDue(absl::StrCat(kPpUnit, ":AKL/2026/0001")), std::nullopt);
+  v1::DeliveryFigures before = Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery();
+  EXPECT_EQ(before.open(), 1);
+  EXPECT_EQ(before.open_overdue(), 0);
+  absl::StatusOr<int> swept = desk_->SweepOverdue();
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(*swept, 1);
+
+  const auto want = Parse<v1::DeliveryFigures>(kMarchDeliveryFigures);
+  for (const auto& scope : {UnitScope(kPpUnit), AgencyScope(kPp), RegionScope("13"),
+                            RegionScope("13.05"), National()}) {
+    for (const auto& period : {Month(2026, 3), Quarter(2026, 1), Semester(2026, 1), Year(2026)}) {
+      EXPECT_EQ(Diff(want, Figures(scope, period).delivery()), "") << Describe(scope, period);
+    }
+  }
+  // Completed deliveries are the survey's population: 4 in March, minimum sample 4.
+  v1::SurveyFigures survey = Figures(UnitScope(kPpUnit), Month(2026, 3)).survey();
+  EXPECT_EQ(survey.population(), 4);
+  EXPECT_EQ(survey.minimum_sample(), 4);
+  // The unit is ranked by its on-time share.
+  EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 3), 10, false, v1::METRIC_DELIVERY_ON_TIME_SHARE),
+            Ranked({{kPpUnit, "50.00"}}));
+}
+
+TEST_F(MonitoringDeskTest, ADeliveryReportedAgainCountsOnce) {
+  EXPECT_EQ(MustRecord(Operator(kPp), MarchDeliveries(kPpService)).applied(), 5);
+  v1::RecordDeliveriesResponse again = MustRecord(Operator(kPp), MarchDeliveries(kPpService));
+  EXPECT_EQ(again.applied(), 0);
+  EXPECT_EQ(again.repeated(), 5);
+  // The same application under another idempotency key is the same application.
+  v1::Delivery a1 = MarchDeliveries(kPpService)[0];
+  a1.set_idempotency_key("dlv-a1-resent");
+  again = MustRecord(Admin(kPp), {a1});
+  EXPECT_EQ(again.applied(), 0);
+  EXPECT_EQ(again.repeated(), 1);
+  v1::DeliveryFigures march = Figures(AgencyScope(kPp), Month(2026, 3)).delivery();
+  EXPECT_EQ(march.received(), 5);
+  EXPECT_EQ(march.completed(), 4);
+  EXPECT_EQ(march.open(), 1);
+}
+
+TEST_F(MonitoringDeskTest, CompletingAnOverdueApplicationTakesItOutOfOpenOverdue) {
+  EXPECT_EQ(MustRecord(Operator(kPp), MarchDeliveries(kPpService)).applied(), 5);
+  ASSERT_THAT(desk_->SweepOverdue(), IsOk());
+  // A5 completed a second ago (15 June): late; it leaves March's open_overdue and counts as
+  // completed in June.
+  v1::Delivery a5 = MarchDeliveries(kPpService)[4];
+  a5.set_idempotency_key("dlv-a5-0002");
+  *a5.mutable_completed_time() = Ts(clock_.Now() - absl::Seconds(1));
+  EXPECT_EQ(MustRecord(Operator(kPp), {a5}).applied(), 1);
+  v1::DeliveryFigures want_march = Parse<v1::DeliveryFigures>(kMarchDeliveryFigures);
+  want_march.set_open_overdue(0);
+  EXPECT_EQ(Diff(want_march, Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery()), "");
+  v1::DeliveryFigures june = Figures(UnitScope(kPpUnit), Month(2026, 6)).delivery();
+  EXPECT_EQ(june.received(), 0);
+  EXPECT_EQ(june.completed(), 1);
+  EXPECT_EQ(june.completed_on_time(), 0);
+  EXPECT_EQ(june.on_time_share(), "0.00");
+  // The year: 5 received, 5 completed, 2 on time = 40.00%.
+  v1::DeliveryFigures year = Figures(AgencyScope(kPp), Year(2026)).delivery();
+  EXPECT_EQ(year.received(), 5);
+  EXPECT_EQ(year.completed(), 5);
+  EXPECT_EQ(year.completed_on_time(), 2);
+  EXPECT_EQ(year.on_time_share(), "40.00");
+  EXPECT_EQ(year.open(), 0);
+  EXPECT_EQ(year.open_overdue(), 0);
+}
+
+TEST_F(MonitoringDeskTest, HoursArePromisedExactlyAndSweptOnlyOnceDue) {
+  EXPECT_EQ(MustRecord(Operator(kBogor), HourDeliveries(kBogorService)).applied(), 2);
+  EXPECT_EQ(Diff(Parse<v1::DeliveryFigures>(kHourDeliveryFigures),
+                 Figures(RegionScope("32.71"), Month(2026, 4)).delivery()),
+            "");
+
+  // B1 received today 08:30 is promised by 10:30:00; B2 received 09:59 by 11:59.
+  EXPECT_EQ(MustRecord(Admin(kBogor), {Delivery("dlv-b1-0001", "PBG-3", kBogorService,
+                                                WibTime(2026, 6, 15, 8, 30), std::nullopt),
+                                       Delivery("dlv-b2-0001", "PBG-4", kBogorService,
+                                                WibTime(2026, 6, 15, 9, 59), std::nullopt)})
+                .applied(),
+            2);
+  EXPECT_EQ(store_.OpenDue(absl::StrCat(kBogorUnit, ":PBG-3")), WibTime(2026, 6, 15, 10, 30));
+  clock_.Set(WibTime(2026, 6, 15, 10, 29, 59));
+  EXPECT_EQ(*desk_->SweepOverdue(), 0);
+  clock_.Set(WibTime(2026, 6, 15, 10, 30, 0));
+  EXPECT_EQ(*desk_->SweepOverdue(), 1);
+  EXPECT_EQ(*desk_->SweepOverdue(), 0);
+  v1::DeliveryFigures june = Figures(UnitScope(kBogorUnit), Month(2026, 6)).delivery();
+  EXPECT_EQ(june.open(), 1);
+  EXPECT_EQ(june.open_overdue(), 1);
+  // B2 completed in time: it leaves open, and the sweep has nothing left to do for it.
+  v1::Delivery b2 = Delivery("dlv-b2-0002", "PBG-4", kBogorService, WibTime(2026, 6, 15, 9, 59),
+                             WibTime(2026, 6, 15, 10, 30));
+  EXPECT_EQ(MustRecord(Operator(kBogor), {b2}).applied(), 1);
+  clock_.Set(WibTime(2026, 6, 15, 13));
+  EXPECT_EQ(*desk_->SweepOverdue(), 0);
+  june = Figures(UnitScope(kBogorUnit), Month(2026, 6)).delivery();
+  EXPECT_EQ(june.open(), 0);
+  EXPECT_EQ(june.open_overdue(), 1);
+  EXPECT_EQ(june.completed(), 1);
+  EXPECT_EQ(june.completed_on_time(), 1);
+}
+
+TEST_F(MonitoringDeskTest, TheSweepWorksThroughEveryDueApplicationInBatches) {
+  desk_ = NewDesk(MonitoringOptions{.sweep_batch = 2});
+  std::vector<v1::Delivery> open;
+  for (int i = 0; i < 5; ++i) {
+    open.push_back(Delivery(absl::StrCat("dlv-sweep-", i, "-key"), absl::StrCat("AKL/SWEEP/", i),
+                            kPpService, WibTime(2026, 5, 4, 9 + i), std::nullopt));
+  }
+  EXPECT_EQ(MustRecord(Operator(kPp), open).applied(), 5);
+  absl::StatusOr<int> swept = desk_->SweepOverdue();
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(*swept, 5);
+  v1::DeliveryFigures may = Figures(AgencyScope(kPp), Month(2026, 5)).delivery();
+  EXPECT_EQ(may.open(), 0);
+  EXPECT_EQ(may.open_overdue(), 5);
+}
+
+TEST_F(MonitoringDeskTest, BadDeliveriesAreRejectedWholeWithEveryBadFieldNamed) {
+  absl::Status s = desk_
+                       ->RecordDeliveries(
+                           Operator(kBogor),
+                           Deliveries({Delivery("dlv-bad-0001", "PBG/0099", kBogorService,
+                                                WibTime(2026, 3, 12, 10), WibTime(2026, 3, 12, 9)),
+                                       Delivery("dlv-bad-0002", "PBG/0098", "no-such-service",
+                                                WibTime(2026, 3, 12, 10), std::nullopt),
+                                       Delivery("dlv-bad-0003", "PRK/0001", kParkir,
+                                                WibTime(2026, 3, 12, 10), std::nullopt),
+                                       Delivery("dlv-bad-0004", "", kBogorService,
+                                                clock_.Now() + absl::Minutes(5), std::nullopt),
+                                       Delivery("dlv-good-0005", "PBG/0097", kBogorService,
+                                                WibTime(2026, 3, 12, 10), std::nullopt)}))
+                       .status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Fields(s),
+              UnorderedElementsAre("deliveries[0].completed_time", "deliveries[1].service_id",
+                                   "deliveries[2].service_id", "deliveries[3].application_id",
+                                   "deliveries[3].received_time"))
+      << s;
+  EXPECT_THAT(s.message(), HasSubstr("no adopted standard with a promised completion time"));
+  EXPECT_THAT(store_.Buckets(), IsEmpty());
+  EXPECT_THAT(Fields(desk_->RecordDeliveries(Operator(kBogor), Deliveries({})).status()),
+              ElementsAre("deliveries"));
+}
+
+TEST_F(MonitoringDeskTest, WhoMayRecordDeliveries) {
+  auto record = [&](const Identity& caller, const std::string& app) {
+    return desk_
+        ->RecordDeliveries(
+            caller, Deliveries({Delivery(absl::StrCat("dlv-who-", app), app, kPpService,
+                                         WibTime(2026, 3, 12, 10), WibTime(2026, 3, 12, 11))}))
+        .status();
+  };
+  EXPECT_THAT(record(Public(), "AKL-W1"), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(record(Admin(kBogor), "AKL-W2"), StatusIs(absl::StatusCode::kPermissionDenied));
+  // Unlike survey responses, deliveries are not taken from channels.
+  EXPECT_THAT(record(Kiosk(), "AKL-W3"), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(store_.Buckets(), IsEmpty());
+  EXPECT_THAT(record(Operator(kPp), "AKL-W4"), IsOk());
+  EXPECT_THAT(record(Admin(kPp), "AKL-W5"), IsOk());
+  EXPECT_THAT(record(Root(), "AKL-W6"), IsOk());
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery().completed(), 3);
+}
+
+TEST_F(MonitoringDeskTest, AnUnreachableRegistryFailsDeliveriesUnavailable) {
+  router_.SetUnavailable(true);
+  EXPECT_THAT(desk_->RecordDeliveries(Operator(kPp), Deliveries({MarchDeliveries(kPpService)[0]})),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("retry")));
+  EXPECT_THAT(store_.Buckets(), IsEmpty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Complaint events
+
+TEST_F(MonitoringDeskTest, ComplaintEventsCountOnceAndByHolder) {
+  // Filed Mon 8 June 09:00, first follow-up Tue 9 June (1 working day), completed on time Wed
+  // 10 June (2 working days), rated 4. Another case, filed the same day, stays open.
+  const absl::Time filed = WibTime(2026, 6, 8, 9);
+  std::vector<cv1::ComplaintEvent> events = {
+      Event("C1", 1, "FileComplaint", filed, filed, kPp, kPpUnit),
+      Event("C1", 2, "PostFollowUp", WibTime(2026, 6, 9, 10), filed, kPp, kPpUnit),
+      Event("C1", 3, "PostFollowUp", WibTime(2026, 6, 12, 10), filed, kPp, kPpUnit),
+      Event("C1", 4, "CompleteComplaint", WibTime(2026, 6, 10, 15), filed, kPp, kPpUnit),
+      Event("C1", 5, "RateComplaint", WibTime(2026, 6, 11, 8), filed, kPp, kPpUnit),
+      Event("C2", 1, "FileComplaint", filed, filed, kPp, kPpUnit),
+  };
+  events[4].set_rating(4);
+  events[5].set_channel(cv1::CHANNEL_WEB);
+  events[5].set_report_type(cv1::REPORT_TYPE_ASPIRATION);
+  // Everything twice: the consumer may redeliver.
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& e : events) EXPECT_THAT(desk_->ApplyComplaintEvent(e), IsOk());
+  }
+  const auto want = Parse<v1::ComplaintFigures>(R"pb(
+    received: 2
+    by_channel { key: "SMS" value: 1 }
+    by_channel { key: "WEB" value: 1 }
+    by_type { key: "COMPLAINT" value: 1 }
+    by_type { key: "ASPIRATION" value: 1 }
+    resolved: 1
+    resolved_on_time: 1
+    resolved_on_time_share: "100.00"
+    median_working_days_to_first_response: 1
+    median_working_days_to_completion: 2
+    escalations: 0
+    average_rating: "4.00"
+    ratings: 1
+    open_backlog: 1
+  )pb");
+  for (const auto& scope :
+       {UnitScope(kPpUnit), AgencyScope(kPp), RegionScope("13.05"), National()}) {
+    EXPECT_EQ(Diff(want, Figures(scope, Month(2026, 6)).complaints()), "")
+        << scope.ShortDebugString();
+  }
+  EXPECT_EQ(Figures(AgencyScope(kBogor), Month(2026, 6)).complaints().received(), 0);
+  EXPECT_EQ(Figures(National(), Month(2026, 5)).complaints().received(), 0);
+}
+
+TEST_F(MonitoringDeskTest, AForwardedComplaintMovesItsOpenCountToTheNewHolder) {
+  const absl::Time filed = WibTime(2026, 6, 8, 9);
+  ASSERT_THAT(desk_->ApplyComplaintEvent(Event("C3", 1, "FileComplaint", filed, filed, kPp, "")),
+              IsOk());
+  cv1::ComplaintEvent forward =
+      Event("C3", 2, "ForwardComplaint", WibTime(2026, 6, 9, 9), filed, kBogor, "");
+  forward.set_holder_changed(true);
+  forward.set_previous_agency_id(kPp);
+  ASSERT_THAT(desk_->ApplyComplaintEvent(forward), IsOk());
+  cv1::ComplaintEvent escalate =
+      Event("C3", 3, "EscalateComplaint", WibTime(2026, 6, 10, 9), filed, kBogor, kBogorUnit);
+  ASSERT_THAT(desk_->ApplyComplaintEvent(escalate), IsOk());
+
+  v1::ComplaintFigures pp = Figures(AgencyScope(kPp), Month(2026, 6)).complaints();
+  EXPECT_EQ(pp.received(), 1);  // the receipt stays where it was filed
+  EXPECT_EQ(pp.open_backlog(), 0);
+  v1::ComplaintFigures bogor = Figures(AgencyScope(kBogor), Month(2026, 6)).complaints();
+  EXPECT_EQ(bogor.received(), 0);
+  EXPECT_EQ(bogor.open_backlog(), 1);
+  EXPECT_EQ(bogor.escalations(), 1);
+  v1::ComplaintFigures national = Figures(National(), Month(2026, 6)).complaints();
+  EXPECT_EQ(national.received(), 1);
+  EXPECT_EQ(national.open_backlog(), 1);
+  EXPECT_EQ(national.escalations(), 1);
+}
+
+TEST_F(MonitoringDeskTest, AComplaintOfAUnitThatLeftTheRegistryStillCountsForItsAgency) {
+  const absl::Time filed = WibTime(2026, 6, 8, 9);
+  ASSERT_THAT(desk_->ApplyComplaintEvent(
+                  Event("C4", 1, "FileComplaint", filed, filed, kPp, "closed-unit-pp")),
+              IsOk());
+  EXPECT_EQ(Figures(AgencyScope(kPp), Month(2026, 6)).complaints().received(), 1);
+  EXPECT_EQ(Figures(UnitScope("closed-unit-pp"), Month(2026, 6)).complaints().received(), 1);
+  // Its region is not known any more.
+  EXPECT_EQ(Figures(RegionScope("13"), Month(2026, 6)).complaints().received(), 0);
+}
+
+TEST_F(MonitoringDeskTest, AComplaintEventIsNotAppliedWhileTheRegistryIsUnreachable) {
+  const absl::Time filed = WibTime(2026, 6, 8, 9);
+  const cv1::ComplaintEvent e = Event("C5", 1, "FileComplaint", filed, filed, kPp, kPpUnit);
+  router_.SetUnavailable(true);
+  EXPECT_THAT(desk_->ApplyComplaintEvent(e), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(store_.Buckets(), IsEmpty());
+  router_.SetUnavailable(false);
+  ASSERT_THAT(desk_->ApplyComplaintEvent(e), IsOk());
+  EXPECT_EQ(Figures(RegionScope("13"), Month(2026, 6)).complaints().received(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+TEST_F(MonitoringDeskTest, FiguresCarryTheirScopePeriodAndComputedTime) {
+  v1::Figures f = Figures(RegionScope("32.71"), Quarter(2026, 2));
+  EXPECT_EQ(Diff(RegionScope("32.71"), f.scope()), "");
+  EXPECT_EQ(Diff(Quarter(2026, 2), f.period()), "");
+  EXPECT_EQ(f.computed_time().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_EQ(f.survey().respondents(), 0);
+  EXPECT_EQ(f.delivery().on_time_share(), "");
+  EXPECT_EQ(f.complaints().resolved_on_time_share(), "");
+}
+
+TEST_F(MonitoringDeskTest, BadFigureRequestsNameTheirFields) {
+  auto fields = [&](const v1::Scope& scope, const v1::Period& period) {
+    v1::GetFiguresRequest req;
+    *req.mutable_scope() = scope;
+    *req.mutable_period() = period;
+    absl::Status s = desk_->GetFigures(Public(), req).status();
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << Describe(scope, period);
+    return Fields(s);
+  };
+  EXPECT_THAT(fields(National(), Year(2027)), ElementsAre("period"));      // the future
+  EXPECT_THAT(fields(National(), Month(2026, 7)), ElementsAre("period"));  // next month
+  EXPECT_THAT(fields(National(), Month(2026, 13)), ElementsAre("period.index"));
+  EXPECT_THAT(fields(National(), Period(v1::PERIOD_KIND_UNSPECIFIED, 2026, 1)),
+              ElementsAre("period.kind"));
+  EXPECT_THAT(fields(UnitScope("Not A Slug"), Year(2026)), ElementsAre("scope.unit_id"));
+  EXPECT_THAT(fields(RegionScope("1"), Year(2026)), ElementsAre("scope.region_code_prefix"));
+  EXPECT_THAT(fields(v1::Scope(), Year(2026)), ElementsAre("scope"));
+  EXPECT_THAT(fields(UnitScope("Not A Slug"), Month(2026, 13)),
+              UnorderedElementsAre("scope.unit_id", "period.index"));
+  // The current period may be read.
+  EXPECT_EQ(Figures(National(), Month(2026, 6)).survey().respondents(), 0);
+
+  v1::WatchRequest watch;
+  *watch.mutable_scope() = National();
+  *watch.mutable_period() = Year(2027);
+  EXPECT_THAT(Fields(desk_->WatchBucket(watch).status()), ElementsAre("period"));
+}
+
+TEST_F(MonitoringDeskTest, RankingsOrderTheUnitsOfAScope) {
+  // March 2026: PP disdukcapil all 4 (100.00), PP dinkes all 2 (50.00), Bogor all 3 (75.00).
+  EXPECT_EQ(
+      MustSubmit(
+          Root(),
+          {Response("rank-pp1-0001", kPpUnit, WibTime(2026, 3, 5, 9), kSurveyAnswers[0]),
+           Response("rank-pp2-0001", kPpUnit2, WibTime(2026, 3, 6, 9), std::vector<int>(9, 2)),
+           Response("rank-bgr-0001", kBogorUnit, WibTime(2026, 3, 7, 9), kSurveyAnswers[1])})
+          .applied(),
+      3);
+  const Ranked pp = {{kPpUnit, "100.00"}, {kPpUnit2, "50.00"}};
+  const Ranked pp_bottom = {{kPpUnit2, "50.00"}, {kPpUnit, "100.00"}};
+  for (const auto& scope : {AgencyScope(kPp), RegionScope("13"), RegionScope("13.05")}) {
+    for (const auto& period : {Month(2026, 3), Quarter(2026, 1), Year(2026)}) {
+      EXPECT_EQ(Rank(scope, period, 10), pp) << Describe(scope, period);
+      EXPECT_EQ(Rank(scope, period, 10, /*bottom=*/true), pp_bottom) << Describe(scope, period);
+      EXPECT_EQ(Rank(scope, period, 1), Ranked({{kPpUnit, "100.00"}}));
+    }
+  }
+  EXPECT_EQ(Rank(National(), Quarter(2026, 1), 10),
+            Ranked({{kPpUnit, "100.00"}, {kBogorUnit, "75.00"}, {kPpUnit2, "50.00"}}));
+  EXPECT_EQ(Rank(RegionScope("32"), Quarter(2026, 1), 10), Ranked({{kBogorUnit, "75.00"}}));
+  EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 4), 10), Ranked());
+  // A later response moves the unit: PP dinkes in Q1 becomes (2 + 4) / 2 = 3.00 → 75.00.
+  EXPECT_EQ(MustSubmit(Kiosk(), {Response("rank-pp2-0002", kPpUnit2, WibTime(2026, 2, 6, 9),
+                                          kSurveyAnswers[0])})
+                .applied(),
+            1);
+  EXPECT_EQ(Rank(AgencyScope(kPp), Quarter(2026, 1), 10, /*bottom=*/true),
+            Ranked({{kPpUnit2, "75.00"}, {kPpUnit, "100.00"}}));
+  EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 2), 10), Ranked({{kPpUnit2, "100.00"}}));
+}
+
+TEST_F(MonitoringDeskTest, BadRankRequestsNameTheirFields) {
+  auto fields = [&](const std::function<void(v1::RankUnitsRequest&)>& change) {
+    v1::RankUnitsRequest req;
+    *req.mutable_scope() = AgencyScope(kPp);
+    *req.mutable_period() = Quarter(2026, 1);
+    req.set_metric(v1::METRIC_IKM);
+    req.set_limit(10);
+    change(req);
+    absl::Status s = desk_->RankUnits(Public(), req).status();
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << req.ShortDebugString();
+    return Fields(s);
+  };
+  EXPECT_THAT(fields([](auto& r) { r.set_metric(v1::METRIC_UNSPECIFIED); }), ElementsAre("metric"));
+  EXPECT_THAT(fields([](auto& r) { r.set_limit(0); }), ElementsAre("limit"));
+  EXPECT_THAT(fields([](auto& r) { r.set_limit(101); }), ElementsAre("limit"));
+  EXPECT_THAT(fields([](auto& r) { *r.mutable_scope() = UnitScope(kPpUnit); }),
+              ElementsAre("scope.unit_id"));
+  EXPECT_THAT(fields([](auto& r) { *r.mutable_period() = Year(2027); }), ElementsAre("period"));
+  EXPECT_THAT(fields([](auto& r) {
+                r.set_limit(0);
+                r.set_metric(v1::METRIC_UNSPECIFIED);
+              }),
+              UnorderedElementsAre("limit", "metric"));
+  EXPECT_EQ(Rank(AgencyScope(kPp), Quarter(2026, 1), 100), Ranked());
+}
+
+TEST_F(MonitoringDeskTest, TimeSeriesHaveValuesOnlyWhereThereIsDataAndStopAtThisPeriod) {
+  // January: all 4 (100.00); March: all 2 (50.00).
+  EXPECT_EQ(
+      MustSubmit(
+          Admin(kPp),
+          {Response("series-jan-01", kPpUnit, WibTime(2026, 1, 15, 9), kSurveyAnswers[0]),
+           Response("series-mar-01", kPpUnit, WibTime(2026, 3, 15, 9), std::vector<int>(9, 2))})
+          .applied(),
+      2);
+  v1::GetTimeSeriesRequest req;
+  *req.mutable_scope() = UnitScope(kPpUnit);
+  req.set_metric(v1::METRIC_IKM);
+  *req.mutable_from() = Month(2025, 12);
+  req.set_count(12);
+  auto resp = desk_->GetTimeSeries(Public(), req);
+  ASSERT_THAT(resp, IsOk());
+  std::vector<std::string> got;
+  for (const auto& p : resp->points()) {
+    EXPECT_EQ(p.period().kind(), v1::PERIOD_KIND_MONTH);
+    got.push_back(absl::StrCat(p.period().year(), "-", p.period().index(), "=", p.value()));
+  }
+  // Up to June 2026, the current month.
+  EXPECT_THAT(got, ElementsAre("2025-12=", "2026-1=100.00", "2026-2=", "2026-3=50.00",
+                               "2026-4=", "2026-5=", "2026-6="));
+
+  // Quarterly, the agency: Q1 (4 + 2) / 2 = 3 → 75.00, Q2 nothing; Q3 is in the future.
+  *req.mutable_scope() = AgencyScope(kPp);
+  *req.mutable_from() = Quarter(2026, 1);
+  req.set_count(8);
+  resp = desk_->GetTimeSeries(Public(), req);
+  ASSERT_THAT(resp, IsOk());
+  ASSERT_EQ(resp->points_size(), 2);
+  EXPECT_EQ(resp->points(0).value(), "75.00");
+  EXPECT_EQ(resp->points(1).value(), "");
+
+  auto fields = [&](const std::function<void(v1::GetTimeSeriesRequest&)>& change) {
+    v1::GetTimeSeriesRequest bad;
+    *bad.mutable_scope() = UnitScope(kPpUnit);
+    bad.set_metric(v1::METRIC_IKM);
+    *bad.mutable_from() = Month(2026, 1);
+    bad.set_count(3);
+    change(bad);
+    absl::Status s = desk_->GetTimeSeries(Public(), bad).status();
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << bad.ShortDebugString();
+    return Fields(s);
+  };
+  EXPECT_THAT(fields([](auto& r) { r.set_metric(v1::METRIC_UNSPECIFIED); }), ElementsAre("metric"));
+  EXPECT_THAT(fields([](auto& r) { r.set_count(0); }), ElementsAre("count"));
+  EXPECT_THAT(fields([](auto& r) { r.set_count(121); }), ElementsAre("count"));
+  EXPECT_THAT(fields([](auto& r) { r.clear_scope(); }), ElementsAre("scope"));
+  EXPECT_THAT(fields([](auto& r) { *r.mutable_from() = Month(2027, 1); }), ElementsAre("from"));
+  EXPECT_THAT(fields([](auto& r) { r.mutable_from()->set_kind(v1::PERIOD_KIND_UNSPECIFIED); }),
+              ElementsAre("from.kind"));
+}
+
+TEST_F(MonitoringDeskTest, HeadlinesAreExportedPerAgencyWithData) {
+  EXPECT_EQ(MustSubmit(Admin(kPp), {Response("headline-0001", kPpUnit, WibTime(2026, 3, 5, 9),
+                                             kSurveyAnswers[1])})
+                .applied(),
+            1);
+  Metrics metrics;
+  ASSERT_THAT(desk_->ExportHeadlines(metrics), IsOk());
+  const std::string text = metrics.Exposition();
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("simpul_agency_ikm{agency=\"", kPp, "\"} 75\n")));
+  EXPECT_THAT(
+      text, HasSubstr(absl::StrCat("simpul_agency_survey_respondents{agency=\"", kPp, "\"} 1\n")));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr(kBogor)));
+}
+
+}  // namespace
+}  // namespace simpul::monitoring

@@ -1,0 +1,313 @@
+// FakeAggregateStore: aggregates in ordered maps (see the header for what matches Redis).
+#include "tests/testing/fake_aggregate_store.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "common/redis.h"
+#include "common/status.h"
+
+namespace simpul::testing {
+
+using monitoring::Contribution;
+using monitoring::Counters;
+using monitoring::RankUpdate;
+using monitoring::ScoreRange;
+using monitoring::StateChange;
+using monitoring::StateRecord;
+
+namespace {
+
+// Scores are limited as in Redis, where they are doubles.
+constexpr int64_t kMaxExactScore = int64_t{1} << 53;
+
+absl::Status Validate(const Contribution& c, std::string_view what) {
+  if (c.dedup_key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": dedup key is empty"));
+  }
+  if (c.buckets.empty())
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": no bucket"));
+  for (size_t i = 0; i < c.buckets.size(); ++i) {
+    if (c.buckets[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": bucket #", i, " is empty"));
+    }
+  }
+  for (size_t i = 0; i < c.increments.size(); ++i) {
+    if (c.increments[i].field.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(AbslView(what), ": field of increment #", i, " is empty"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// DueMillis rounds up, AtMillis down, as the Redis store's scores.
+int64_t DueMillis(absl::Time due) {
+  if (due == absl::InfiniteFuture()) return INT64_MAX;
+  if (due == absl::InfinitePast()) return INT64_MIN;
+  int64_t ms = absl::ToUnixMillis(due);
+  if (absl::FromUnixMillis(ms) < due) ++ms;
+  return ms;
+}
+int64_t AtMillis(absl::Time at) {
+  if (at == absl::InfiniteFuture()) return INT64_MAX;
+  if (at == absl::InfinitePast()) return INT64_MIN;
+  return absl::ToUnixMillis(at);
+}
+
+// Sorted orders (member, score) pairs by score, then member bytewise (Redis order).
+std::vector<std::pair<std::string, int64_t>> Sorted(const std::map<std::string, int64_t>& set,
+                                                    bool ascending) {
+  std::vector<std::pair<std::string, int64_t>> out(set.begin(), set.end());
+  std::sort(out.begin(), out.end(), [ascending](const auto& a, const auto& b) {
+    if (a.second != b.second) return ascending ? a.second < b.second : a.second > b.second;
+    return a.first < b.first;
+  });
+  return out;
+}
+
+}  // namespace
+
+absl::Status FakeAggregateStore::MaybeFail() {
+  if (fail_next_ == 0) return absl::OkStatus();
+  --fail_next_;
+  return fail_status_;
+}
+
+void FakeAggregateStore::FailNext(int n, absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  fail_next_ = n;
+  fail_status_ = std::move(status);
+}
+
+bool FakeAggregateStore::ApplyLocked(const Contribution& c) {
+  if (!dedup_.insert(c.dedup_key).second) return false;
+  if (c.increments.empty()) return true;  // only the key is recorded
+  const std::set<std::string> buckets(c.buckets.begin(), c.buckets.end());
+  for (const std::string& bucket : buckets) {
+    Counters& counters = buckets_[bucket];
+    for (const auto& inc : c.increments) counters[inc.field] += inc.delta;
+  }
+  return true;
+}
+
+absl::StatusOr<bool> FakeAggregateStore::Apply(const Contribution& contribution) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  SIMPUL_RETURN_IF_ERROR(Validate(contribution, "apply"));
+  return ApplyLocked(contribution);
+}
+
+absl::StatusOr<Counters> FakeAggregateStore::Read(std::string_view bucket) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  auto it = buckets_.find(bucket);
+  return it == buckets_.end() ? Counters() : it->second;
+}
+
+absl::StatusOr<std::vector<Counters>> FakeAggregateStore::ReadMany(
+    const std::vector<std::string>& buckets) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  std::vector<Counters> out;
+  out.reserve(buckets.size());
+  for (const std::string& bucket : buckets) {
+    auto it = buckets_.find(bucket);
+    out.push_back(it == buckets_.end() ? Counters() : it->second);
+  }
+  return out;
+}
+
+absl::Status FakeAggregateStore::SetRanks(const std::vector<RankUpdate>& updates) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  for (size_t i = 0; i < updates.size(); ++i) {
+    const RankUpdate& u = updates[i];
+    if (u.unit_id.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("rank update #", i, ": unit id is empty"));
+    }
+    if (u.value > kMaxExactScore || u.value < -kMaxExactScore) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rank update #", i, ": value ", u.value, " is beyond +-2^53"));
+    }
+    for (const std::string& ranking : u.rankings) {
+      if (ranking.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("rank update #", i, ": a ranking name is empty"));
+      }
+    }
+  }
+  for (const RankUpdate& u : updates) {
+    for (const std::string& ranking : u.rankings) rankings_[ranking][u.unit_id] = u.value;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FakeAggregateStore::TopRanks(
+    std::string_view ranking, int limit, bool ascending) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  auto it = rankings_.find(ranking);
+  if (it == rankings_.end()) return std::vector<std::pair<std::string, int64_t>>();
+  std::vector<std::pair<std::string, int64_t>> out = Sorted(it->second, ascending);
+  if (out.size() > static_cast<size_t>(limit)) out.resize(limit);
+  return out;
+}
+
+absl::StatusOr<std::optional<StateRecord>> FakeAggregateStore::ReadState(std::string_view key) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  auto it = states_.find(key);
+  if (it == states_.end()) return std::optional<StateRecord>();
+  return std::optional<StateRecord>(it->second);
+}
+
+absl::StatusOr<bool> FakeAggregateStore::ReplaceState(const StateChange& change) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  if (change.key.empty()) return absl::InvalidArgumentError("state: key is empty");
+  for (size_t i = 0; i < change.deltas.size(); ++i) {
+    if (change.deltas[i].bucket.empty() || change.deltas[i].field.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("state: delta #", i, " has no bucket or field"));
+    }
+  }
+  for (size_t i = 0; i < change.memberships.size(); ++i) {
+    const monitoring::SetMembership& m = change.memberships[i];
+    if (m.set.empty() || m.member.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("state: membership #", i, " has no set or member"));
+    }
+    if (m.score && (*m.score > kMaxExactScore || *m.score < -kMaxExactScore)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("state: membership #", i, " has a score beyond +-2^53"));
+    }
+  }
+  auto it = states_.find(change.key);
+  if (change.expected_version
+          ? (it == states_.end() || it->second.version != *change.expected_version)
+          : it != states_.end()) {
+    return false;
+  }
+  for (const monitoring::BucketDelta& d : change.deltas) buckets_[d.bucket][d.field] += d.delta;
+  for (const monitoring::SetMembership& m : change.memberships) {
+    if (m.score) {
+      sets_[m.set][m.member] = *m.score;
+    } else if (auto set = sets_.find(m.set); set != sets_.end()) {
+      set->second.erase(m.member);
+      if (set->second.empty()) sets_.erase(set);
+    }
+  }
+  states_[change.key] = change.next;
+  return true;
+}
+
+absl::StatusOr<std::vector<int64_t>> FakeAggregateStore::CountInRanges(
+    const std::vector<ScoreRange>& ranges) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  std::vector<int64_t> out;
+  out.reserve(ranges.size());
+  for (const ScoreRange& r : ranges) {
+    // Bounds at or beyond +-2^53 are infinite, as in the Redis store.
+    const int64_t min = r.min <= -kMaxExactScore ? INT64_MIN : r.min;
+    const int64_t max = r.max >= kMaxExactScore ? INT64_MAX : r.max;
+    int64_t n = 0;
+    if (auto set = sets_.find(r.set); set != sets_.end()) {
+      for (const auto& [member, score] : set->second) n += score >= min && score <= max;
+    }
+    out.push_back(n);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> FakeAggregateStore::SetMembers(std::string_view set) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  std::vector<std::string> out;
+  auto it = sets_.find(set);
+  if (it == sets_.end()) return out;
+  for (auto& [member, score] : Sorted(it->second, /*ascending=*/true)) out.push_back(member);
+  return out;
+}
+
+absl::StatusOr<int64_t> FakeAggregateStore::RankingSize(std::string_view ranking) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  auto it = rankings_.find(ranking);
+  return it == rankings_.end() ? 0 : static_cast<int64_t>(it->second.size());
+}
+
+absl::StatusOr<bool> FakeAggregateStore::AddOpen(const Contribution& receipt,
+                                                 std::string_view application_key, absl::Time due,
+                                                 const Contribution& when_overdue) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  if (application_key.empty()) return absl::InvalidArgumentError("open: application key is empty");
+  SIMPUL_RETURN_IF_ERROR(Validate(receipt, "receipt"));
+  SIMPUL_RETURN_IF_ERROR(Validate(when_overdue, "open"));
+  if (!ApplyLocked(receipt)) return false;
+  open_[std::string(application_key)] = Open{DueMillis(due), when_overdue};
+  return true;
+}
+
+absl::StatusOr<FakeAggregateStore::Removed> FakeAggregateStore::RemoveOpen(
+    std::string_view application_key, const std::vector<Contribution>& if_waiting,
+    const std::vector<Contribution>& if_overdue) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  for (const auto* list : {&if_waiting, &if_overdue}) {
+    for (const Contribution& c : *list) SIMPUL_RETURN_IF_ERROR(Validate(c, "close"));
+  }
+  Removed removed;
+  auto it = open_.find(application_key);
+  removed.was_waiting = it != open_.end();
+  if (removed.was_waiting) open_.erase(it);
+  for (const Contribution& c : removed.was_waiting ? if_waiting : if_overdue) {
+    if (ApplyLocked(c)) removed.applied = true;
+  }
+  return removed;
+}
+
+absl::StatusOr<int> FakeAggregateStore::SweepOpen(absl::Time at, int limit) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  const int64_t at_ms = AtMillis(at);
+  std::vector<std::tuple<int64_t, std::string>> due;  // earliest first, then by key
+  for (const auto& [key, open] : open_) {
+    if (open.due_ms <= at_ms) due.emplace_back(open.due_ms, key);
+  }
+  std::sort(due.begin(), due.end());
+  if (due.size() > static_cast<size_t>(limit)) due.resize(limit);
+  for (const auto& [ms, key] : due) {
+    auto it = open_.find(key);
+    ApplyLocked(it->second.when_overdue);
+    open_.erase(it);
+  }
+  return static_cast<int>(due.size());
+}
+
+std::optional<absl::Time> FakeAggregateStore::OpenDue(std::string_view application_key) const {
+  absl::MutexLock lock(&mu_);
+  auto it = open_.find(application_key);
+  if (it == open_.end()) return std::nullopt;
+  return absl::FromUnixMillis(it->second.due_ms);
+}
+
+bool FakeAggregateStore::Applied(std::string_view dedup_key) const {
+  absl::MutexLock lock(&mu_);
+  return dedup_.find(dedup_key) != dedup_.end();
+}
+
+std::vector<std::string> FakeAggregateStore::Buckets() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [bucket, counters] : buckets_) out.push_back(bucket);
+  return out;
+}
+
+}  // namespace simpul::testing
