@@ -21,7 +21,6 @@ bool RegistryUnreachable(const absl::Status& s) {
          s.code() == absl::StatusCode::kDeadlineExceeded;
 }
 
-// RouteError turns a router failure for a caller-given id into the caller's error.
 absl::Status RouteError(const absl::Status& s, const std::string& field, absl::string_view id) {
   if (s.code() == absl::StatusCode::kNotFound) {
     return InvalidField(
