@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "clients/complaints/views.h"
 #include "common/absl_compat.h"
 #include "common/grpc_status.h"
 #include "common/identity.h"
@@ -53,27 +54,6 @@ using Fields = std::map<std::string, std::string>;
 std::string Field(const Fields& fields, const std::string& name) {
   auto it = fields.find(name);
   return it == fields.end() ? "" : std::string(absl::StripAsciiWhitespace(it->second));
-}
-
-// PublicOf is the public view of a case an agency or coordinator read in full (Open311 shows
-// the same fields to everyone).
-cv1::PublicComplaint PublicOf(const cv1::Complaint& c) {
-  cv1::PublicComplaint p;
-  p.set_id(c.id());
-  p.set_report_type(c.report_type());
-  p.set_channel(c.channel());
-  p.set_state(c.state());
-  p.set_confidentiality(c.confidentiality());
-  p.set_title(c.title());
-  p.set_description(c.description());
-  *p.mutable_location() = c.location();
-  p.set_agency_id(c.agency_id());
-  p.set_unit_id(c.unit_id());
-  p.set_service_id(c.service_id());
-  *p.mutable_file_time() = c.file_time();
-  *p.mutable_update_time() = c.update_time();
-  p.set_archive_reason(c.archive_reason());
-  return p;
 }
 
 std::string JsonArray(const std::vector<std::string>& items) {
@@ -289,8 +269,9 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query) c
       const grpc::Status s = complaints_->GetComplaint(&ctx, req, &resp);
       if (s.error_code() == grpc::StatusCode::NOT_FOUND) continue;
       if (!s.ok()) return Error(FromGrpcStatus(s));
-      items.push_back(Open311RequestJson(resp.has_public_complaint() ? resp.public_complaint()
-                                                                     : PublicOf(resp.complaint())));
+      items.push_back(Open311RequestJson(
+          resp.has_public_complaint() ? resp.public_complaint()
+                                      : complaints::PublicView(resp.complaint(), absl::Now())));
     }
     return HttpReply{200, JsonArray(items), {}};
   }
@@ -351,7 +332,9 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query) c
       return Error(FromGrpcStatus(s));
     }
     for (const auto& c : resp.public_complaints()) items.push_back(Open311RequestJson(c));
-    for (const auto& c : resp.complaints()) items.push_back(Open311RequestJson(PublicOf(c)));
+    for (const auto& c : resp.complaints()) {
+      items.push_back(Open311RequestJson(complaints::PublicView(c, absl::Now())));
+    }
     if (resp.next_page_token().empty()) break;
     req.mutable_page()->set_page_token(resp.next_page_token());
   }
@@ -375,8 +358,9 @@ HttpReply Open311Front::OneRequest(const Open311Call& call, const Fields& query,
   }
   return HttpReply{
       200,
-      JsonArray({Open311RequestJson(resp.has_public_complaint() ? resp.public_complaint()
-                                                                : PublicOf(resp.complaint()))}),
+      JsonArray({Open311RequestJson(resp.has_public_complaint()
+                                        ? resp.public_complaint()
+                                        : complaints::PublicView(resp.complaint(), absl::Now()))}),
       {}};
 }
 

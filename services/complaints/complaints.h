@@ -143,22 +143,6 @@ class ComplaintDesk {
   absl::StatusOr<Deadline> CalendarDaysFrom(absl::Time from, int days,
                                             common::v1::TimeZone zone) const;
 
-  v1::Complaint FullView(const Id& caller, const v1::Complaint& c, absl::Time now) const;
-  v1::PublicComplaint PublicView(const v1::Complaint& c, absl::Time now) const;
-  // A response holding the case in the caller's full view, or in the public view.
-  template <typename Resp>
-  Resp FullResponse(const Id& caller, const v1::ComplaintRecord& record) const {
-    Resp response;
-    *response.mutable_complaint() = FullView(caller, record.complaint(), clock_.Now());
-    return response;
-  }
-  template <typename Resp>
-  Resp PublicResponse(const v1::ComplaintRecord& record) const {
-    Resp response;
-    *response.mutable_complaint() = PublicView(record.complaint(), clock_.Now());
-    return response;
-  }
-
   ComplaintStore& store_;
   Router& router_;
   const CalendarRegistry& calendars_;

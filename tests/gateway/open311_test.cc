@@ -1,6 +1,7 @@
 // Tests of the Open311 GeoReport v2 transcoding: form fields, services, filing, statuses.
 #include "gateway/open311.h"
 
+#include "clients/complaints/views.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -125,6 +126,38 @@ TEST(Open311Test, RequestsShowOpenOrClosedWithNotes) {
   filed.set_tracking_code("ZV6J8-Q4RXT");
   filed.set_secret("RAJA-AERE");
   EXPECT_THAT(Open311Created(filed), HasSubstr(R"("service_request_id":"ZV6J8-Q4RXT")"));
+}
+
+// A case the front reads in full (with an agency's or a coordinator's credentials) is shown
+// in its public view (clients/complaints/views.h), the one the complaint service gives the
+// public: deadlines, overdue and rating included, contact details left out.
+TEST(Open311Test, ACaseReadInFullIsShownInItsPublicView) {
+  using google::protobuf::util::TimeUtil;
+  cv1::Complaint c;
+  c.set_id("ZV6J8-Q4RXT");
+  c.set_state(cv1::STATE_IN_PROGRESS);
+  c.set_confidentiality(cv1::CONFIDENTIALITY_SECRET);
+  c.set_service_id("ktp-el");
+  c.set_agency_id("kab-padang-pariaman");
+  c.set_description("Antrean");
+  c.mutable_complainant()->set_name("Siti Rahma");
+  c.mutable_complainant()->set_phone("0812 3456 789");
+  c.set_rating(3);
+  *c.mutable_file_time() = TimeUtil::SecondsToTimestamp(1772409600);
+  *c.mutable_deadlines()->mutable_respond_by() = TimeUtil::SecondsToTimestamp(1772841600);
+  *c.mutable_deadlines()->mutable_next() = TimeUtil::SecondsToTimestamp(1772841600);
+  const cv1::PublicComplaint p =
+      complaints::PublicView(c, absl::FromUnixSeconds(1772841600) + absl::Seconds(1));
+  EXPECT_EQ(p.deadlines().respond_by().seconds(), 1772841600);
+  EXPECT_TRUE(p.overdue());
+  EXPECT_EQ(p.rating(), 3);
+  EXPECT_EQ(p.complainant_name(), "");  // a SECRET case
+  EXPECT_TRUE(SameJson(
+      Open311RequestJson(p),
+      R"({"agency_responsible":"kab-padang-pariaman","description":"Antrean",)"
+      R"("requested_datetime":"2026-03-02T00:00:00Z","service_code":"ktp-el",)"
+      R"("service_request_id":"ZV6J8-Q4RXT","status":"open",)"
+      R"("status_notes":"The responsible unit is working on it.","updated_datetime":""})"));
 }
 
 }  // namespace

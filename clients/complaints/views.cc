@@ -1,0 +1,54 @@
+// The public and full views of a complaint.
+#include "clients/complaints/views.h"
+
+namespace simpul::complaints {
+
+bool DeadlinePassed(bool has, const google::protobuf::Timestamp& deadline, absl::Time now) {
+  return has && absl::ToUnixSeconds(now) > deadline.seconds();
+}
+
+bool IsOverdue(const v1::Complaint& complaint, absl::Time now) {
+  return DeadlinePassed(complaint.deadlines().has_next(), complaint.deadlines().next(), now);
+}
+
+bool HasIdentity(const v1::Complainant& complainant) {
+  return !complainant.name().empty() || !complainant.phone().empty() ||
+         !complainant.email().empty() || !complainant.address().empty();
+}
+
+v1::PublicComplaint PublicView(const v1::Complaint& c, absl::Time now) {
+  v1::PublicComplaint p;
+  p.set_id(c.id());
+  p.set_report_type(c.report_type());
+  p.set_channel(c.channel());
+  p.set_state(c.state());
+  p.set_confidentiality(c.confidentiality());
+  p.set_title(c.title());
+  p.set_description(c.description());
+  if (c.has_location()) *p.mutable_location() = c.location();
+  if (c.confidentiality() == v1::CONFIDENTIALITY_PUBLIC) {
+    p.set_complainant_name(c.complainant().name());
+  }
+  p.set_agency_id(c.agency_id());
+  p.set_unit_id(c.unit_id());
+  p.set_service_id(c.service_id());
+  *p.mutable_deadlines() = c.deadlines();
+  p.set_overdue(IsOverdue(c, now));
+  p.set_rating(c.rating());
+  *p.mutable_file_time() = c.file_time();
+  *p.mutable_update_time() = c.update_time();
+  p.set_archive_reason(c.archive_reason());
+  return p;
+}
+
+v1::Complaint FullView(const v1::Complaint& c, bool show_identity, absl::Time now) {
+  v1::Complaint out = c;
+  if (!show_identity) {
+    out.set_identity_withheld(HasIdentity(c.complainant()));
+    out.clear_complainant();
+  }
+  out.set_overdue(IsOverdue(c, now));
+  return out;
+}
+
+}  // namespace simpul::complaints

@@ -1,0 +1,36 @@
+// The two views of a complaint that readers get: the public view (what anyone may see of a
+// listed case) and the full view (what the handling agency and coordinators see). The
+// complaint service answers with them, and the gateway's Open311 front renders the public view
+// of a case it read in full, so both show the same fields. Depends on the complaints proto
+// only: no store, no desk.
+#ifndef SIMPUL_CLIENTS_COMPLAINTS_VIEWS_H_
+#define SIMPUL_CLIENTS_COMPLAINTS_VIEWS_H_
+
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "simpul/complaints/v1/complaints.pb.h"
+
+namespace simpul::complaints {
+
+// DeadlinePassed: `has` (the deadline is set) and `now` is past it. A deadline is missed once
+// the whole second after it has begun.
+bool DeadlinePassed(bool has, const google::protobuf::Timestamp& deadline, absl::Time now);
+
+// IsOverdue: the case's next deadline (deadlines.next) has passed at `now`.
+bool IsOverdue(const v1::Complaint& complaint, absl::Time now);
+
+// HasIdentity: the complainant gave a name, phone, e-mail or address.
+bool HasIdentity(const v1::Complainant& complainant);
+
+// PublicView is the case as the public sees it at `now`: no contact details, the complainant's
+// name only for a PUBLIC case, the deadlines, whether it is overdue, and the rating.
+v1::PublicComplaint PublicView(const v1::Complaint& complaint, absl::Time now);
+
+// FullView is the whole case at `now`, with `overdue` set. Without `show_identity` the
+// complainant is cleared and `identity_withheld` says whether there was one to withhold; who
+// may see it is the service's rule (services/complaints/access.h, CanSeeIdentity).
+v1::Complaint FullView(const v1::Complaint& complaint, bool show_identity, absl::Time now);
+
+}  // namespace simpul::complaints
+
+#endif  // SIMPUL_CLIENTS_COMPLAINTS_VIEWS_H_

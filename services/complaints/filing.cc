@@ -1,0 +1,213 @@
+// Filing a complaint: validate the request, find who files through which channel, answer a
+// retry from its idempotency key, route the case, build it and commit it under a fresh
+// tracking code.
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "clients/complaints/views.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "services/complaints/complaints.h"
+#include "services/complaints/deadlines.h"
+#include "services/complaints/history.h"
+#include "services/complaints/routes.h"
+#include "services/complaints/tracking.h"
+#include "services/complaints/validation.h"
+
+namespace simpul::complaints {
+namespace {
+
+// Filer is who files a case: the channel name its idempotency keys belong to, and the kind of
+// actor its first history entry names.
+struct Filer {
+  std::string channel_name;
+  v1::ActorKind actor_kind = v1::ACTOR_KIND_COMPLAINANT;
+};
+
+// FilerOf: public callers file through WEB or MOBILE_APP only, dashboards do not file.
+absl::StatusOr<Filer> FilerOf(const Identity& caller, const v1::FileComplaintRequest& req) {
+  const auto& p = caller.principal;
+  Filer filer;
+  switch (p.role()) {
+    case common::v1::ROLE_UNSPECIFIED:
+      if (req.channel() != v1::CHANNEL_WEB && req.channel() != v1::CHANNEL_MOBILE_APP) {
+        return absl::PermissionDeniedError(
+            "public callers file through channel WEB or MOBILE_APP; other channels need the "
+            "channel's credentials");
+      }
+      filer.channel_name = "public";
+      break;
+    case common::v1::ROLE_CHANNEL:
+      filer.channel_name = p.channel().empty() ? p.subject() : p.channel();
+      filer.actor_kind = v1::ACTOR_KIND_CHANNEL;
+      break;
+    case common::v1::ROLE_AGENCY_ADMIN:
+    case common::v1::ROLE_AGENCY_OPERATOR:
+      filer.channel_name = absl::StrCat("agency:", p.agency_id());
+      filer.actor_kind = v1::ACTOR_KIND_AGENCY;
+      break;
+    case common::v1::ROLE_PLATFORM_ADMIN:
+      filer.channel_name = absl::StrCat("platform:", p.subject());
+      filer.actor_kind = v1::ACTOR_KIND_COORDINATOR;
+      break;
+    default:
+      return absl::PermissionDeniedError("dashboards cannot file complaints");
+  }
+  return filer;
+}
+
+// Replay answers a retry with the result stored under its idempotency key; the same key with
+// a different request (another `fingerprint`) is refused.
+absl::StatusOr<v1::FileComplaintResponse> Replay(ComplaintStore& store, const Clock& clock,
+                                                 const v1::IdempotencyRecord& record,
+                                                 const std::string& fingerprint) {
+  if (record.request_sha256() != fingerprint) {
+    return InvalidField("idempotency_key",
+                        "already used for a different complaint from this channel; use a new "
+                        "key for a new complaint and the same key only to retry");
+  }
+  v1::FileComplaintResponse response = record.response();
+  response.set_replayed(true);
+  // The stored result holds no case view (it could carry a name the verifier has since
+  // withheld): the retry sees the case as it is now.
+  SIMPUL_ASSIGN_OR_RETURN(auto current, store.Get(response.tracking_code()));
+  if (current) *response.mutable_complaint() = PublicView(current->complaint(), clock.Now());
+  return response;
+}
+
+// RouteNewCase routes the case before it is built; a registry that cannot answer leaves it
+// for a coordinator, as does a filing without a service id.
+absl::Status RouteNewCase(Router& router, const v1::FileComplaintRequest& req, v1::Complaint& c) {
+  if (req.service_id().empty()) {
+    c.set_routing_note("filed without a service id; route from target_text");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Route> route = router.ResolveService(req.service_id());
+  if (route.ok()) {
+    ApplyRoute(c, *route);
+  } else if (route.status().code() == absl::StatusCode::kNotFound) {
+    return InvalidField("service_id",
+                        absl::StrCat("the registry has no service \"", req.service_id(),
+                                     "\"; check the id or file "
+                                     "with target_text instead"));
+  } else if (RegistryUnreachable(route.status())) {
+    c.set_service_id(req.service_id());
+    c.set_routing_note("the registry could not be reached at filing; route by hand");
+  } else {
+    return route.status();
+  }
+  return absl::OkStatus();
+}
+
+// FillNewCase copies the request into a RECEIVED case filed at `now` through `channel_name`.
+// Without a stated confidentiality a case with an identity is SECRET, one without ANONYMOUS;
+// ANONYMOUS identities are not kept.
+void FillNewCase(const v1::FileComplaintRequest& req, const std::string& channel_name,
+                 absl::Time now, v1::Complaint& c) {
+  c.set_report_type(req.report_type());
+  c.set_channel(req.channel());
+  c.set_channel_name(channel_name);
+  c.set_state(v1::STATE_RECEIVED);
+  c.set_title(req.title());
+  c.set_description(req.description());
+  c.set_remedy_requested(req.remedy_requested());
+  if (req.has_location()) *c.mutable_location() = req.location();
+  *c.mutable_attachments() = req.attachments();
+  if (req.has_service_date()) *c.mutable_service_date() = req.service_date();
+  c.set_target_text(req.target_text());
+  v1::Confidentiality conf = req.confidentiality();
+  if (conf == v1::CONFIDENTIALITY_UNSPECIFIED) {
+    conf =
+        HasIdentity(req.complainant()) ? v1::CONFIDENTIALITY_SECRET : v1::CONFIDENTIALITY_ANONYMOUS;
+  }
+  c.set_confidentiality(conf);
+  if (conf != v1::CONFIDENTIALITY_ANONYMOUS) *c.mutable_complainant() = req.complainant();
+  *c.mutable_file_time() = ToProto(now);
+  *c.mutable_update_time() = ToProto(now);
+  c.set_revision(1);
+}
+
+// FilingWrite is the commit of the new case `c` with its `secret`: the record, its first
+// history entry and its event.
+CaseWrite FilingWrite(const Identity& caller, const Filer& filer, const v1::Complaint& c,
+                      const std::string& secret, absl::Time now) {
+  CaseWrite w;
+  *w.after.mutable_complaint() = c;
+  w.after.set_secret_sha256(SecretHash(secret));
+  w.after.set_last_sequence(1);
+  w.entry.set_sequence(1);
+  *w.entry.mutable_time() = ToProto(now);
+  w.entry.set_action("FileComplaint");
+  SetActor(caller, w.entry);
+  w.entry.set_actor_kind(filer.actor_kind);
+  if (caller.is_public()) w.entry.set_actor("public");
+  w.entry.set_to_state(v1::STATE_RECEIVED);
+  w.event = MakeEvent(c, w.entry, false, c.agency_id(), c.unit_id());
+  return w;
+}
+
+// IdempotencyClaimOf stores `response`, without the case view (no identity in the stored
+// result), under the filer's key.
+IdempotencyClaim IdempotencyClaimOf(const Filer& filer, const std::string& key, absl::Duration ttl,
+                                    const std::string& fingerprint,
+                                    const v1::FileComplaintResponse& response) {
+  IdempotencyClaim claim;
+  claim.channel = filer.channel_name;
+  claim.key = key;
+  claim.ttl = ttl;
+  claim.record.set_request_sha256(fingerprint);
+  *claim.record.mutable_response() = response;
+  claim.record.mutable_response()->clear_complaint();
+  return claim;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
+    const Identity& caller, const v1::FileComplaintRequest& req) {
+  const absl::Time now = clock_.Now();
+  SIMPUL_RETURN_IF_ERROR(ValidateFiling(req, now, options_.filing_window_days));
+  SIMPUL_ASSIGN_OR_RETURN(const Filer filer, FilerOf(caller, req));
+  const std::string& key = req.idempotency_key();
+  const std::string fingerprint = Sha256(DeterministicBytes(req));
+  SIMPUL_ASSIGN_OR_RETURN(auto existing, store_.GetIdempotency(filer.channel_name, key));
+  if (existing) return Replay(store_, clock_, *existing, fingerprint);
+
+  v1::Complaint c;
+  SIMPUL_RETURN_IF_ERROR(RouteNewCase(router_, req, c));
+  FillNewCase(req, filer.channel_name, now, c);
+  SIMPUL_ASSIGN_OR_RETURN(Deadline verify,
+                          WorkingDaysFrom(now, options_.verify_working_days, ZoneOf(c)));
+  *c.mutable_deadlines()->mutable_verify_by() = ToProto(verify.time);
+  SetNextDeadline(c);
+
+  for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+    const std::string secret = NewSecret();
+    c.set_id(NewTrackingCode());
+    CaseWrite w = FilingWrite(caller, filer, c, secret, now);
+    v1::FileComplaintResponse response;
+    response.set_tracking_code(c.id());
+    response.set_secret(secret);
+    *response.mutable_complaint() = PublicView(c, now);
+    w.idempotency = IdempotencyClaimOf(filer, key, options_.idempotency_ttl, fingerprint, response);
+
+    SIMPUL_ASSIGN_OR_RETURN(CommitResult result, store_.Commit(w));
+    switch (result.outcome) {
+      case CommitResult::Outcome::kCommitted:
+        Log(LogLevel::kInfo, "complaint filed",
+            {{"id", c.id()},
+             {"channel", v1::Channel_Name(c.channel())},
+             {"agency", c.agency_id()},
+             {"routed", !c.agency_id().empty()}});
+        return response;
+      case CommitResult::Outcome::kIdempotentReplay:
+        return Replay(store_, clock_, result.replay, fingerprint);
+      case CommitResult::Outcome::kConflict:
+        continue;  // a tracking-code collision: draw another code
+    }
+  }
+  return absl::InternalError("could not draw a free tracking code; retry");
+}
+
+}  // namespace simpul::complaints

@@ -1,0 +1,256 @@
+// The desk's reads: a complainant tracking a case, one case, its history, and the lists (an
+// agency's inbox, the coordinators' views, the public list) with filters and page tokens.
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/field_rules.h"
+#include "common/page_token.h"
+#include "common/status.h"
+#include "services/complaints/access.h"
+#include "services/complaints/complaints.h"
+#include "services/complaints/deadlines.h"
+#include "services/complaints/validation.h"
+
+namespace simpul::complaints {
+namespace {
+
+constexpr int kDefaultPageSize = 50;
+// A listing reads at most this many index entries per call; a sparse filter may then return
+// a short page with a token to continue.
+constexpr int kMaxScannedPerList = 5000;
+
+// FiledRange is the filing-time range a list covers, in milliseconds, both ends open.
+struct FiledRange {
+  int64_t from_ms = std::numeric_limits<int64_t>::min();
+  int64_t to_ms = std::numeric_limits<int64_t>::max();
+};
+
+FiledRange FiledRangeOf(const v1::ListComplaintsRequest& req) {
+  FiledRange range;
+  if (req.has_filed_after()) range.from_ms = ToMillis(req.filed_after());
+  if (req.has_filed_before()) range.to_ms = ToMillis(req.filed_before());
+  return range;
+}
+
+// ValidateList checks the page size and the filters of a list request.
+absl::Status ValidateList(const v1::ListComplaintsRequest& req) {
+  FieldViolations v;
+  ValidatePageSize(v, "page.page_size", req.page().page_size());
+  if (!req.agency_id().empty()) CheckSlug(v, "agency_id", req.agency_id());
+  if (!req.unit_id().empty()) CheckSlug(v, "unit_id", req.unit_id());
+  for (int i = 0; i < req.states_size(); ++i) {
+    if (req.states(i) == v1::STATE_UNSPECIFIED || !v1::State_IsValid(req.states(i))) {
+      v.Add(absl::StrCat("states[", i, "]"), absl::StrCat("unknown state ", req.states(i)));
+    }
+  }
+  for (int i = 0; i < req.channels_size(); ++i) {
+    if (req.channels(i) == v1::CHANNEL_UNSPECIFIED || !v1::Channel_IsValid(req.channels(i))) {
+      v.Add(absl::StrCat("channels[", i, "]"), absl::StrCat("unknown channel ", req.channels(i)));
+    }
+  }
+  const FiledRange range = FiledRangeOf(req);
+  if (req.has_filed_after() && req.has_filed_before() && range.from_ms >= range.to_ms) {
+    v.Add("filed_before", "must be after filed_after");
+  }
+  if (!req.service_id().empty()) CheckSlug(v, "service_id", req.service_id());
+  if (req.unrouted() && (!req.agency_id().empty() || !req.unit_id().empty())) {
+    v.Add("unrouted", "unrouted cases have no agency or unit; leave agency_id and unit_id empty");
+  }
+  return v.ToStatus(req.GetDescriptor()->name());
+}
+
+// ListedAgency checks that the caller may list what `req` asks (agency staff their own
+// agency's cases, coordinators every case, public-view callers the public list; only
+// coordinators the unrouted cases) and returns the agency the list is narrowed to (agency
+// staff: their own by default).
+absl::StatusOr<std::string> ListedAgency(const Identity& caller,
+                                         const v1::ListComplaintsRequest& req, bool is_public) {
+  const auto role = caller.principal.role();
+  std::string agency = req.agency_id();
+  if (role == common::v1::ROLE_AGENCY_ADMIN || role == common::v1::ROLE_AGENCY_OPERATOR) {
+    if (agency.empty()) agency = caller.principal.agency_id();
+    if (agency != caller.principal.agency_id()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "the caller acts for agency ", caller.principal.agency_id(), ", not ", agency));
+    }
+    if (req.unrouted()) {
+      return absl::PermissionDeniedError("only coordinators list unrouted complaints");
+    }
+  } else if (is_public && req.unrouted()) {
+    return caller.is_public()
+               ? absl::UnauthenticatedError("only coordinators list unrouted complaints")
+               : absl::PermissionDeniedError("only coordinators list unrouted complaints");
+  } else if (!is_public && !IsCoordinator(caller)) {
+    return absl::PermissionDeniedError("this role may not list complaints");
+  }
+  return agency;
+}
+
+// ListIndex is the narrowest index that holds every case the list may return.
+std::string ListIndex(const v1::ListComplaintsRequest& req, bool is_public,
+                      const std::string& agency, v1::State single_state) {
+  if (is_public) return PublicIndex();
+  if (req.unrouted()) return UnroutedIndex();
+  if (!req.unit_id().empty()) {
+    return single_state ? UnitStateIndex(req.unit_id(), single_state) : UnitIndex(req.unit_id());
+  }
+  if (!agency.empty()) {
+    return single_state ? AgencyStateIndex(agency, single_state) : AgencyIndex(agency);
+  }
+  return single_state ? StateIndex(single_state) : AllIndex();
+}
+
+// PagePosition is the index position the page token continues after (nullopt: the first
+// page); the token must have been issued for `query`.
+absl::StatusOr<std::optional<IndexPosition>> PagePosition(const v1::ListComplaintsRequest& req,
+                                                          const std::string& query) {
+  SIMPUL_ASSIGN_OR_RETURN(std::string after_raw,
+                          DecodePageToken("page.page_token", req.page().page_token(), query));
+  if (after_raw.empty()) return std::nullopt;
+  size_t bar = after_raw.find('|');
+  IndexPosition pos;
+  if (bar == std::string::npos || !absl::SimpleAtoi(after_raw.substr(0, bar), &pos.file_time_ms)) {
+    return InvalidField("page.page_token", "not a page token returned by this API");
+  }
+  pos.id = after_raw.substr(bar + 1);
+  return pos;
+}
+
+// Matches: `c` passes every filter of the request at `now` (the index applies some of them).
+bool Matches(const v1::ListComplaintsRequest& req, const std::string& agency,
+             v1::State single_state, const v1::Complaint& c, absl::Time now) {
+  if (req.states_size() > 1 &&
+      std::find(req.states().begin(), req.states().end(), c.state()) == req.states().end()) {
+    return false;
+  }
+  if (req.channels_size() > 0 && std::find(req.channels().begin(), req.channels().end(),
+                                           c.channel()) == req.channels().end()) {
+    return false;
+  }
+  if (single_state != v1::STATE_UNSPECIFIED && c.state() != single_state) return false;
+  if (req.overdue_only() && !IsOverdue(c, now)) return false;
+  if (!agency.empty() && c.agency_id() != agency) return false;
+  if (!req.unit_id().empty() && c.unit_id() != req.unit_id()) return false;
+  if (!req.service_id().empty() && c.service_id() != req.service_id()) return false;
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::TrackComplaintResponse> ComplaintDesk::TrackComplaint(
+    const Identity& caller, const v1::TrackComplaintRequest& req) {
+  SIMPUL_ASSIGN_OR_RETURN(v1::ComplaintRecord record,
+                          LoadForComplainant(req.tracking_code(), req.secret()));
+  SIMPUL_ASSIGN_OR_RETURN(auto history, store_.History(record.complaint().id()));
+  v1::TrackComplaintResponse response;
+  *response.mutable_complaint() = PublicView(record.complaint(), clock_.Now());
+  for (auto& entry : history) {
+    entry.clear_actor();  // internal key and account names stay internal
+    *response.add_history() = std::move(entry);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetComplaintResponse> ComplaintDesk::GetComplaint(
+    const Identity& caller, const v1::GetComplaintRequest& req) {
+  SIMPUL_ASSIGN_OR_RETURN(std::string id, ParseId("id", req.id()));
+  SIMPUL_ASSIGN_OR_RETURN(auto record, store_.Get(id));
+  if (!record) return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
+  const v1::Complaint& c = record->complaint();
+  v1::GetComplaintResponse response;
+  if (SeesPublicView(caller)) {
+    // What the public list shows, one case at a time (Open311's GET requests/{id}); a case
+    // not publicly listed looks exactly like an unknown code, except to the channel it was
+    // filed through.
+    if (!IsPubliclyListed(c) && !FiledThrough(caller, c)) {
+      return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
+    }
+    *response.mutable_public_complaint() = PublicView(c, clock_.Now());
+    return response;
+  }
+  SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, c, /*coordinator_too=*/true));
+  *response.mutable_complaint() = FullViewFor(caller, c, clock_.Now());
+  return response;
+}
+
+absl::StatusOr<v1::GetComplaintHistoryResponse> ComplaintDesk::GetComplaintHistory(
+    const Identity& caller, const v1::GetComplaintHistoryRequest& req) {
+  SIMPUL_ASSIGN_OR_RETURN(std::string id, ParseId("id", req.id()));
+  SIMPUL_ASSIGN_OR_RETURN(auto record, store_.Get(id));
+  if (!record) return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
+  SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, record->complaint(), /*coordinator_too=*/true));
+  SIMPUL_ASSIGN_OR_RETURN(auto history, store_.History(id));
+  v1::GetComplaintHistoryResponse response;
+  for (auto& entry : history) *response.add_entries() = std::move(entry);
+  return response;
+}
+
+absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
+    const Identity& caller, const v1::ListComplaintsRequest& req) {
+  SIMPUL_RETURN_IF_ERROR(ValidateList(req));
+  const bool is_public = SeesPublicView(caller);
+  SIMPUL_ASSIGN_OR_RETURN(const std::string agency, ListedAgency(caller, req, is_public));
+  const v1::State single_state = req.states_size() == 1 ? req.states(0) : v1::STATE_UNSPECIFIED;
+  const std::string index = ListIndex(req, is_public, agency, single_state);
+
+  v1::ListComplaintsRequest canonical = req;
+  canonical.clear_page();
+  const std::string query =
+      absl::StrCat(caller.principal.agency_id(), "|", index, "|", DeterministicBytes(canonical));
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<IndexPosition> after, PagePosition(req, query));
+  const FiledRange range = FiledRangeOf(req);
+  const absl::Time now = clock_.Now();
+
+  const int size = req.page().page_size() == 0 ? kDefaultPageSize : req.page().page_size();
+  std::vector<IndexedRecord> kept;
+  std::optional<IndexPosition> scanned_to;
+  bool exhausted = false;
+  int scanned = 0;
+  while (static_cast<int>(kept.size()) <= size && scanned < kMaxScannedPerList) {
+    const int batch = std::max(size + 1, 100);
+    SIMPUL_ASSIGN_OR_RETURN(auto items,
+                            store_.Scan(index, range.from_ms, range.to_ms, after, batch));
+    for (auto& item : items) {
+      ++scanned;
+      after = item.position;
+      if (Matches(req, agency, single_state, item.record.complaint(), now)) {
+        kept.push_back(std::move(item));
+        if (static_cast<int>(kept.size()) > size) break;
+      }
+      scanned_to = after;
+    }
+    if (static_cast<int>(items.size()) < batch) {
+      exhausted = true;
+      break;
+    }
+  }
+
+  v1::ListComplaintsResponse response;
+  std::optional<IndexPosition> next_position;
+  if (static_cast<int>(kept.size()) > size) {
+    kept.resize(size);
+    next_position = kept.back().position;
+  } else if (!exhausted && scanned_to) {
+    next_position = scanned_to;  // the scan budget ran out: continue from where it stopped
+  }
+  for (const auto& item : kept) {
+    if (is_public) {
+      *response.add_public_complaints() = PublicView(item.record.complaint(), now);
+    } else {
+      *response.add_complaints() = FullViewFor(caller, item.record.complaint(), now);
+    }
+  }
+  if (next_position) {
+    response.set_next_page_token(
+        EncodePageToken(query, absl::StrCat(next_position->file_time_ms, "|", next_position->id)));
+  }
+  return response;
+}
+
+}  // namespace simpul::complaints

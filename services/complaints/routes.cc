@@ -1,0 +1,38 @@
+// Routes on a case.
+#include "services/complaints/routes.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace simpul::complaints {
+
+void ApplyRoute(v1::Complaint& c, const Route& route) {
+  c.set_agency_id(route.agency_id);
+  c.set_unit_id(route.unit_id);
+  c.set_time_zone(route.time_zone);
+  if (!route.service_id.empty()) c.set_service_id(route.service_id);
+  c.set_standard_version_id(route.standard_version_id);
+  c.set_response_working_days(route.response_working_days);
+  c.clear_routing_note();
+}
+
+bool RegistryUnreachable(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kUnavailable ||
+         s.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
+absl::Status RouteError(const absl::Status& s, const std::string& field, absl::string_view id) {
+  if (s.code() == absl::StatusCode::kNotFound) {
+    return InvalidField(
+        field, absl::StrCat("the registry has no such ",
+                            field == "unit_id" || field == "to_unit_id" ? "unit" : "service", " \"",
+                            id, "\""));
+  }
+  if (RegistryUnreachable(s)) {
+    return absl::UnavailableError(
+        absl::StrCat("the registry cannot be reached to resolve ", field, "; retry shortly"));
+  }
+  return s;
+}
+
+}  // namespace simpul::complaints

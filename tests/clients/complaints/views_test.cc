@@ -1,0 +1,100 @@
+// Tests of the public and full views of a complaint (clients/complaints/views.h).
+#include "clients/complaints/views.h"
+
+#include "gtest/gtest.h"
+
+namespace simpul::complaints {
+namespace {
+
+const absl::Time kNext = absl::FromUnixSeconds(1'800'000'000);
+
+// ACase is a verified PUBLIC case with a full identity, a rating and a next deadline at kNext.
+v1::Complaint ACase() {
+  v1::Complaint c;
+  c.set_id("7KQ2M-XW9DT");
+  c.set_state(v1::STATE_VERIFIED);
+  c.set_confidentiality(v1::CONFIDENTIALITY_PUBLIC);
+  c.set_title("Jalan rusak");
+  c.set_description("Berlubang di depan pasar");
+  c.set_channel_name("sms-1708");
+  c.mutable_complainant()->set_name("Siti Rahma");
+  c.mutable_complainant()->set_phone("0812 3456 789");
+  c.mutable_complainant()->set_email("siti@example.id");
+  c.set_agency_id("kota-bogor");
+  c.set_unit_id("dpupr-bogor");
+  c.set_service_id("jalan-kota-bogor");
+  c.mutable_deadlines()->mutable_dispose_by()->set_seconds(absl::ToUnixSeconds(kNext));
+  c.mutable_deadlines()->mutable_next()->set_seconds(absl::ToUnixSeconds(kNext));
+  c.set_rating(4);
+  c.set_archive_reason(v1::ARCHIVE_REASON_UNSPECIFIED);
+  c.mutable_file_time()->set_seconds(1'799'000'000);
+  c.mutable_update_time()->set_seconds(1'799'500'000);
+  return c;
+}
+
+TEST(ViewsTest, ADeadlinePassesOnceItsWholeSecondHasBegun) {
+  google::protobuf::Timestamp t;
+  t.set_seconds(absl::ToUnixSeconds(kNext));
+  EXPECT_FALSE(DeadlinePassed(true, t, kNext));
+  EXPECT_FALSE(DeadlinePassed(true, t, kNext + absl::Milliseconds(999)));
+  EXPECT_TRUE(DeadlinePassed(true, t, kNext + absl::Seconds(1)));
+  EXPECT_FALSE(DeadlinePassed(false, t, kNext + absl::Hours(1)));
+  v1::Complaint c = ACase();
+  EXPECT_FALSE(IsOverdue(c, kNext));
+  EXPECT_TRUE(IsOverdue(c, kNext + absl::Seconds(1)));
+  c.mutable_deadlines()->clear_next();
+  EXPECT_FALSE(IsOverdue(c, kNext + absl::Hours(24)));
+}
+
+TEST(ViewsTest, PublicViewKeepsDeadlinesOverdueAndRatingButNoContactDetails) {
+  const v1::Complaint c = ACase();
+  const v1::PublicComplaint p = PublicView(c, kNext + absl::Seconds(1));
+  EXPECT_EQ(p.id(), "7KQ2M-XW9DT");
+  EXPECT_EQ(p.state(), v1::STATE_VERIFIED);
+  EXPECT_EQ(p.title(), "Jalan rusak");
+  EXPECT_EQ(p.description(), "Berlubang di depan pasar");
+  EXPECT_EQ(p.complainant_name(), "Siti Rahma");  // a PUBLIC case shows the name
+  EXPECT_EQ(p.agency_id(), "kota-bogor");
+  EXPECT_EQ(p.unit_id(), "dpupr-bogor");
+  EXPECT_EQ(p.service_id(), "jalan-kota-bogor");
+  EXPECT_EQ(p.deadlines().dispose_by().seconds(), absl::ToUnixSeconds(kNext));
+  EXPECT_EQ(p.deadlines().next().seconds(), absl::ToUnixSeconds(kNext));
+  EXPECT_TRUE(p.overdue());
+  EXPECT_EQ(p.rating(), 4);
+  EXPECT_EQ(p.file_time().seconds(), 1'799'000'000);
+  EXPECT_EQ(p.update_time().seconds(), 1'799'500'000);
+  EXPECT_FALSE(p.has_location());  // the case has none
+  EXPECT_FALSE(PublicView(c, kNext).overdue());
+  // PublicComplaint has no field for the phone, e-mail or channel name: nothing to leak.
+}
+
+TEST(ViewsTest, PublicViewShowsNoNameOfASecretCase) {
+  v1::Complaint c = ACase();
+  c.set_confidentiality(v1::CONFIDENTIALITY_SECRET);
+  EXPECT_EQ(PublicView(c, kNext).complainant_name(), "");
+  c.mutable_location()->set_address("Jl. Suryakencana");
+  EXPECT_EQ(PublicView(c, kNext).location().address(), "Jl. Suryakencana");
+}
+
+TEST(ViewsTest, FullViewWithholdsTheIdentityUnlessShown) {
+  const v1::Complaint c = ACase();
+  const v1::Complaint shown = FullView(c, /*show_identity=*/true, kNext + absl::Seconds(1));
+  EXPECT_EQ(shown.complainant().phone(), "0812 3456 789");
+  EXPECT_FALSE(shown.identity_withheld());
+  EXPECT_TRUE(shown.overdue());
+
+  const v1::Complaint withheld = FullView(c, /*show_identity=*/false, kNext);
+  EXPECT_FALSE(withheld.has_complainant());
+  EXPECT_TRUE(withheld.identity_withheld());
+  EXPECT_FALSE(withheld.overdue());
+  EXPECT_EQ(withheld.rating(), 4);
+
+  v1::Complaint anonymous = ACase();
+  anonymous.clear_complainant();
+  EXPECT_FALSE(FullView(anonymous, false, kNext).identity_withheld());  // nothing to withhold
+  EXPECT_FALSE(HasIdentity(anonymous.complainant()));
+  EXPECT_TRUE(HasIdentity(c.complainant()));
+}
+
+}  // namespace
+}  // namespace simpul::complaints
