@@ -46,13 +46,8 @@ namespace {
 namespace v1 = ::simpul::complaints::v1;
 namespace rv1 = ::simpul::registry::v1;
 using ::grpc::StatusCode;
-using ::grpc::health::v1::HealthCheckResponse;
-using ::simpul::testing::Binary;
 using ::simpul::testing::Caller;
-using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::IsOk;
-using ::simpul::testing::MakeDate;
-using ::simpul::testing::ServiceCluster;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
@@ -122,7 +117,7 @@ std::vector<std::string> Ids(const T& items) {
 class ComplaintsE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cluster = ServiceCluster::Create();
+    auto cluster = simpul::testing::ServiceCluster::Create();
     ASSERT_THAT(cluster, IsOk());
     cluster_ = *std::move(cluster);
     pp_admin_ = {"pp_admin", Token(common::v1::ROLE_AGENCY_ADMIN, kPp, "", "admin@pp")};
@@ -138,14 +133,14 @@ class ComplaintsE2ETest : public ::testing::Test {
     public_ = {"public", ""};
     complainant_ = {"complainant", ""};
 
-    auto registry =
-        cluster_->Start(Binary::kRegistry, {.flags = {"--drain_timeout=2s", "--log_level=debug"}});
+    auto registry = cluster_->Start(simpul::testing::Binary::kRegistry,
+                                    {.flags = {"--drain_timeout=2s", "--log_level=debug"}});
     ASSERT_THAT(registry, IsOk());
     registry_ = *registry;
     registry_stub_ = rv1::Registry::NewStub(registry_->channel());
     ASSERT_NO_FATAL_FAILURE(SeedRegistry());
 
-    auto complaints = cluster_->Start(Binary::kComplaints,
+    auto complaints = cluster_->Start(simpul::testing::Binary::kComplaints,
                                       {.flags = {"--registry_timeout=2s", "--scan_interval=1s",
                                                  "--drain_timeout=3s", "--log_level=debug"}});
     ASSERT_THAT(complaints, IsOk());
@@ -227,7 +222,7 @@ class ComplaintsE2ETest : public ::testing::Test {
     seed.CreateService(bogor_admin_, kBogorService, kBogorUnit, "Persetujuan Bangunan Gedung");
     ASSERT_FALSE(HasFailure());
 
-    rv1::StandardComponents components = CompleteComponents();
+    rv1::StandardComponents components = simpul::testing::CompleteComponents();
     auto* handling = components.mutable_complaint_handling();
     handling->set_response_working_days(3);
     handling->clear_resolution_classes();
@@ -498,7 +493,7 @@ class ComplaintsE2ETest : public ::testing::Test {
 
   // ---- state -------------------------------------------------------------------------
 
-  std::unique_ptr<ServiceCluster> cluster_;
+  std::unique_ptr<simpul::testing::ServiceCluster> cluster_;
   simpul::testing::ServiceProcess* registry_ = nullptr;
   simpul::testing::ServiceProcess* complaints_ = nullptr;
   std::unique_ptr<rv1::Registry::Stub> registry_stub_;
@@ -950,8 +945,8 @@ TEST_F(ComplaintsE2ETest, ErrorsOverTheWire) {
       FileReq("sms-msg-err-010", v1::CHANNEL_SMS, kPpService, "Antrean");
   const absl::CivilDay long_ago =
       absl::ToCivilDay(absl::Now() - absl::Hours(24 * 40), absl::FixedTimeZone(7 * 3600));
-  *late.mutable_service_date() =
-      MakeDate(static_cast<int>(long_ago.year()), long_ago.month(), long_ago.day());
+  *late.mutable_service_date() = simpul::testing::MakeDate(static_cast<int>(long_ago.year()),
+                                                           long_ago.month(), long_ago.day());
   expect_fields(Call(&Stub::FileComplaint, sms_, late, &file_resp), StatusCode::INVALID_ARGUMENT,
                 "service_date");
   v1::FileComplaintRequest attachments =
@@ -1774,11 +1769,11 @@ TEST_F(ComplaintsE2ETest, RegistryDown) {
 // 8. Health and graceful drain
 
 TEST_F(ComplaintsE2ETest, HealthAndDrain) {
-  EXPECT_TRUE(complaints_->WaitForHealth(HealthCheckResponse::SERVING, absl::Seconds(1)));
-  EXPECT_TRUE(complaints_->WaitForHealth(HealthCheckResponse::SERVING, absl::Seconds(1), ""));
+  EXPECT_TRUE(complaints_->WaitForHealth(simpul::testing::kServing, absl::Seconds(1)));
+  EXPECT_TRUE(complaints_->WaitForHealth(simpul::testing::kServing, absl::Seconds(1), ""));
   // Health follows Redis.
   cluster_->redis().Kill();
-  EXPECT_TRUE(complaints_->WaitForHealth(HealthCheckResponse::NOT_SERVING, absl::Seconds(10)));
+  EXPECT_TRUE(complaints_->WaitForHealth(simpul::testing::kNotServing, absl::Seconds(10)));
   v1::FileComplaintResponse resp;
   const absl::Time down_start = absl::Now();
   grpc::Status down =
@@ -1787,7 +1782,7 @@ TEST_F(ComplaintsE2ETest, HealthAndDrain) {
   EXPECT_EQ(down.error_code(), StatusCode::UNAVAILABLE) << down.error_message();
   EXPECT_LT(absl::Now() - down_start, absl::Seconds(5));
   ASSERT_THAT(cluster_->redis().Restart(), IsOk());
-  EXPECT_TRUE(complaints_->WaitForHealth(HealthCheckResponse::SERVING));
+  EXPECT_TRUE(complaints_->WaitForHealth(simpul::testing::kServing));
   grpc::Status up;
   const absl::Time until = absl::Now() + absl::Seconds(10);
   for (;;) {

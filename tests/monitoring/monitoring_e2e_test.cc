@@ -48,7 +48,6 @@ namespace v1 = ::simpul::monitoring::v1;
 namespace cv1 = ::simpul::complaints::v1;
 namespace rv1 = ::simpul::registry::v1;
 using ::grpc::StatusCode;
-using ::grpc::health::v1::HealthCheckResponse;
 using ::simpul::testing::Binary;
 using ::simpul::testing::CallAs;
 using ::simpul::testing::Caller;
@@ -1119,13 +1118,13 @@ TEST_F(MonitoringE2ETest, RestartsLoseNothing) {
 // 6. Health and graceful stop
 
 TEST_F(MonitoringE2ETest, Health) {
-  EXPECT_TRUE(monitoring_->WaitForHealth(HealthCheckResponse::SERVING, absl::Seconds(1)));
-  EXPECT_TRUE(monitoring_->WaitForHealth(HealthCheckResponse::SERVING, absl::Seconds(1), ""));
+  EXPECT_TRUE(monitoring_->WaitForHealth(simpul::testing::kServing, absl::Seconds(1)));
+  EXPECT_TRUE(monitoring_->WaitForHealth(simpul::testing::kServing, absl::Seconds(1), ""));
   // Readiness follows Redis.
   cluster_->redis().Kill();
-  EXPECT_TRUE(monitoring_->WaitForHealth(HealthCheckResponse::NOT_SERVING, absl::Seconds(10)));
+  EXPECT_TRUE(monitoring_->WaitForHealth(simpul::testing::kNotServing, absl::Seconds(10)));
   ASSERT_THAT(cluster_->redis().Restart(), IsOk());
-  EXPECT_TRUE(monitoring_->WaitForHealth(HealthCheckResponse::SERVING));
+  EXPECT_TRUE(monitoring_->WaitForHealth(simpul::testing::kServing));
 
   const absl::Time start = absl::Now();
   std::optional<int> status = monitoring_->Stop(SIGTERM, absl::Seconds(10));

@@ -24,7 +24,6 @@ namespace simpul::registry {
 namespace {
 
 namespace v1 = ::simpul::registry::v1;
-using ::grpc::health::v1::HealthCheckResponse;
 using ::simpul::testing::Binary;
 using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::IsOk;
@@ -480,7 +479,7 @@ TEST_F(RegistryE2ETest, InvalidWatchRequestFailsAtOnce) {
 TEST_F(RegistryE2ETest, HealthFollowsRedisAndCallsFailFastWhileItIsDown) {
   ASSERT_NO_FATAL_FAILURE(Seed());
   cluster_->redis().Kill();
-  EXPECT_TRUE(registry_->WaitForHealth(HealthCheckResponse::NOT_SERVING, absl::Seconds(10)));
+  EXPECT_TRUE(registry_->WaitForHealth(simpul::testing::kNotServing, absl::Seconds(10)));
   v1::GetAgencyRequest get;
   get.set_id("kab-padang-pariaman");
   v1::GetAgencyResponse resp;
@@ -489,7 +488,7 @@ TEST_F(RegistryE2ETest, HealthFollowsRedisAndCallsFailFastWhileItIsDown) {
   EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   ASSERT_THAT(cluster_->redis().Restart(), IsOk());
-  EXPECT_TRUE(registry_->WaitForHealth(HealthCheckResponse::SERVING));
+  EXPECT_TRUE(registry_->WaitForHealth(simpul::testing::kServing));
   absl::Time until = absl::Now() + absl::Seconds(10);
   grpc::Status up;
   do {

@@ -208,7 +208,7 @@ absl::Status ServiceProcess::LaunchOnce() {
     absl::SleepFor(absl::Milliseconds(20));
   }
   if (port_ == 0) return absl::InternalError(absl::StrCat(log_path_, ": no port logged"));
-  if (wait_serving_ && !WaitForHealth(grpc::health::v1::HealthCheckResponse::SERVING)) {
+  if (wait_serving_ && !WaitForHealth(kServing)) {
     return absl::DeadlineExceededError(
         absl::StrCat(log_path_, ": not SERVING within 20 s:\n", ReadFrom(log_path_, offset)));
   }

@@ -31,6 +31,8 @@
 namespace simpul::testing {
 
 using ServingStatus = ::grpc::health::v1::HealthCheckResponse::ServingStatus;
+inline constexpr ServingStatus kServing = ::grpc::health::v1::HealthCheckResponse::SERVING;
+inline constexpr ServingStatus kNotServing = ::grpc::health::v1::HealthCheckResponse::NOT_SERVING;
 
 // Binary is one of the programs a ServiceCluster runs.
 enum class Binary { kRegistry, kComplaints, kMonitoring, kGateway };
