@@ -4,7 +4,6 @@
 // idempotent filing, racing handlers, confidentiality of identities across every response,
 // event, log line and Redis key, durability across kill -9 of the service and of Redis,
 // filing while the registry is down, health and the graceful drain.
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -25,10 +24,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
-#include "common/identity.h"
 #include "common/redis.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
@@ -37,9 +34,11 @@
 #include "gtest/gtest.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
-#include "tests/testing/process.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/grpc_calls.h"
 #include "tests/testing/registry_fixtures.h"
+#include "tests/testing/registry_seed.h"
+#include "tests/testing/service_cluster.h"
+#include "tests/testing/status_matchers.h"
 
 namespace simpul::complaints {
 namespace {
@@ -47,11 +46,8 @@ namespace {
 namespace v1 = ::simpul::complaints::v1;
 namespace rv1 = ::simpul::registry::v1;
 using ::grpc::StatusCode;
-using ::simpul::testing::ChildProcess;
-using ::simpul::testing::CompleteComponents;
-using ::simpul::testing::MakeAgency;
-using ::simpul::testing::MakeDate;
-using ::simpul::testing::RedisServer;
+using ::simpul::testing::Caller;
+using ::simpul::testing::IsOk;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
@@ -60,7 +56,6 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::UnorderedElementsAreArray;
 
-constexpr char kKey[] = "complaints-e2e-identity-key-0123456789abcdef0123456789";
 constexpr char kPp[] = "kab-padang-pariaman";
 constexpr char kBogor[] = "kota-bogor";
 constexpr char kPpUnit[] = "disdukcapil-pp";
@@ -69,12 +64,6 @@ constexpr char kPpService[] = "akta-kelahiran";
 constexpr char kBogorService[] = "pbg-bogor";
 constexpr char kComplaintsService[] = "simpul.complaints.v1.Complaints";
 constexpr char kEventStream[] = "simpul:cmp:{c}:events";
-
-// Caller is who makes a call: a tag for the response log and a signed token (empty: public).
-struct Caller {
-  std::string tag;
-  std::string token;
-};
 
 // Recorded is one response (or error) the test received, with who asked for it.
 struct Recorded {
@@ -89,15 +78,6 @@ using Stub = v1::Complaints::Stub;
 
 template <typename Req, typename Resp>
 using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Req&, Resp*);
-
-std::vector<std::string> FieldsOf(const grpc::Status& status) {
-  std::vector<std::string> fields;
-  const common::v1::BadRequest bad = BadRequestOf(FromGrpcStatus(status));
-  for (const auto& v : bad.field_violations()) {
-    fields.push_back(v.field());
-  }
-  return fields;
-}
 
 int64_t Millis(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000 + t.nanos() / 1000000;
@@ -127,43 +107,6 @@ void Flatten(const RedisReply& r, std::string* out) {
   }
 }
 
-// Serving statuses of grpc.health.v1.HealthCheckResponse.
-enum ServingStatus { kCallFailed = -1, kUnknown = 0, kServing = 1, kNotServing = 2 };
-
-// HealthStatus calls grpc.health.v1.Health/Check for `service`. The test target does not link
-// generated health stubs, so the two tiny messages are encoded by hand:
-// HealthCheckRequest {string service = 1}, HealthCheckResponse {ServingStatus status = 1}.
-int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
-  std::string request_bytes;
-  if (!service.empty()) {
-    request_bytes.push_back(0x0A);                               // field 1, length-delimited
-    request_bytes.push_back(static_cast<char>(service.size()));  // < 128 bytes
-    request_bytes += service;
-  }
-  grpc::Slice slice(request_bytes);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-  absl::Notification done;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  if (!status.ok()) return kCallFailed;
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return kCallFailed;
-  std::string bytes;
-  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  if (bytes.empty()) return kUnknown;
-  if (bytes.size() < 2 || bytes[0] != 0x08) return kCallFailed;  // field 1, varint
-  return static_cast<unsigned char>(bytes[1]);
-}
-
 template <typename T>
 std::vector<std::string> Ids(const T& items) {
   std::vector<std::string> ids;
@@ -174,20 +117,9 @@ std::vector<std::string> Ids(const T& items) {
 class ComplaintsE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    dir_ = simpul::testing::MakeTempDir("complaints-e2e");
-    key_file_ = dir_ + "/identity.key";
-    std::ofstream(key_file_) << kKey;
-    registry_port_ = simpul::testing::PickFreePort();
-    registry_admin_port_ = simpul::testing::PickFreePort();
-    port_ = simpul::testing::PickFreePort();
-    admin_port_ = simpul::testing::PickFreePort();
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok());
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
-
+    auto cluster = simpul::testing::ServiceCluster::Create();
+    ASSERT_THAT(cluster, IsOk());
+    cluster_ = *std::move(cluster);
     pp_admin_ = {"pp_admin", Token(common::v1::ROLE_AGENCY_ADMIN, kPp, "", "admin@pp")};
     pp_op_ = {"pp_op", Token(common::v1::ROLE_AGENCY_OPERATOR, kPp, "", "operator@pp")};
     bogor_admin_ = {"bogor_admin", Token(common::v1::ROLE_AGENCY_ADMIN, kBogor, "", "admin@bogor")};
@@ -201,104 +133,33 @@ class ComplaintsE2ETest : public ::testing::Test {
     public_ = {"public", ""};
     complainant_ = {"complainant", ""};
 
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-
-    ASSERT_NO_FATAL_FAILURE(StartRegistry());
-    registry_channel_ = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", registry_port_),
-                                                  grpc::InsecureChannelCredentials(), args);
-    registry_stub_ = rv1::Registry::NewStub(registry_channel_);
-    ASSERT_TRUE(WaitForHealth(registry_channel_, "simpul.registry.v1.Registry", kServing))
-        << registry_->Log();
+    auto registry = cluster_->Start(simpul::testing::Binary::kRegistry,
+                                    {.flags = {"--drain_timeout=2s", "--log_level=debug"}});
+    ASSERT_THAT(registry, IsOk());
+    registry_ = *registry;
+    registry_stub_ = rv1::Registry::NewStub(registry_->channel());
     ASSERT_NO_FATAL_FAILURE(SeedRegistry());
 
-    ASSERT_NO_FATAL_FAILURE(StartComplaints());
-    channel_ = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
-                                         grpc::InsecureChannelCredentials(), args);
-    stub_ = v1::Complaints::NewStub(channel_);
-    ASSERT_TRUE(WaitForHealth(channel_, kComplaintsService, kServing)) << complaints_->Log();
-  }
-
-  void TearDown() override {
-    complaints_.reset();
-    registry_.reset();
-    redis_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  // ---- processes ---------------------------------------------------------------------
-
-  void StartRegistry() {
-    std::vector<std::string> argv = {
-        SIMPUL_REGISTRY_BIN,
-        absl::StrCat("--listen=127.0.0.1:", registry_port_),
-        absl::StrCat("--admin_listen=127.0.0.1:", registry_admin_port_),
-        absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
-        "--identity_key_file=" + key_file_,
-        "--drain_timeout=2s",
-        "--log_level=debug"};
-    registry_ = std::make_unique<ChildProcess>(argv, dir_ + "/registry.log");
-    ASSERT_TRUE(simpul::testing::WaitForTcpPort(registry_port_, absl::Seconds(20)))
-        << registry_->Log();
-  }
-
-  void StartComplaints(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {SIMPUL_COMPLAINTS_BIN,
-                                     absl::StrCat("--listen=127.0.0.1:", port_),
-                                     absl::StrCat("--admin_listen=127.0.0.1:", admin_port_),
-                                     absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
-                                     "--identity_key_file=" + key_file_,
-                                     absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
-                                     "--registry_timeout=2s",
-                                     std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR,
-                                     "--scan_interval=1s",
-                                     "--drain_timeout=3s",
-                                     "--log_level=debug"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    complaints_ = std::make_unique<ChildProcess>(argv, dir_ + "/complaints.log");
-    ASSERT_TRUE(simpul::testing::WaitForTcpPort(port_, absl::Seconds(20))) << complaints_->Log();
-  }
-
-  static bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
-                            const std::string& service, ServingStatus want,
-                            absl::Duration timeout = absl::Seconds(20)) {
-    absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      if (HealthStatus(channel, service) == want) return true;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return false;
+    auto complaints = cluster_->Start(simpul::testing::Binary::kComplaints,
+                                      {.flags = {"--registry_timeout=2s", "--scan_interval=1s",
+                                                 "--drain_timeout=3s", "--log_level=debug"}});
+    ASSERT_THAT(complaints, IsOk());
+    complaints_ = *complaints;
+    stub_ = v1::Complaints::NewStub(complaints_->channel());
   }
 
   // ---- identities and calls ----------------------------------------------------------
 
   std::string Token(common::v1::Role role, const std::string& agency, const std::string& channel,
                     const std::string& subject) {
-    common::v1::Principal p;
-    p.set_role(role);
-    p.set_agency_id(agency);
-    p.set_channel(channel);
-    p.set_subject(subject);
-    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    return signer_->Sign(p);
-  }
-
-  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token,
-                                                  absl::Duration timeout = absl::Seconds(10)) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    if (!token.empty()) ctx->AddMetadata(std::string(kIdentityMetadataKey), token);
-    return ctx;
+    return cluster_->tokens().Token(role, agency, channel, subject);
   }
 
   // Call makes one call to simpul-complaints as `who` and records what came back.
   template <typename Req, typename Resp>
   grpc::Status Call(Method<Req, Resp> method, const Caller& who, const Req& req, Resp* resp,
                     absl::Duration timeout = absl::Seconds(10)) {
-    auto ctx = Ctx(who.token, timeout);
+    auto ctx = simpul::testing::CallContext(who, timeout);
     resp->Clear();
     grpc::Status status = (stub_.get()->*method)(ctx.get(), req, resp);
     Record(who.tag, Req::descriptor()->name(), status, *resp);
@@ -347,55 +208,22 @@ class ComplaintsE2ETest : public ::testing::Test {
 
   // ---- registry seeding --------------------------------------------------------------
 
-  template <typename Req, typename Resp>
-  void RegistryMust(grpc::Status (rv1::Registry::Stub::*method)(grpc::ClientContext*, const Req&,
-                                                                Resp*),
-                    const Caller& who, const Req& req, Resp* resp) {
-    auto ctx = Ctx(who.token);
-    grpc::Status s = (registry_stub_.get()->*method)(ctx.get(), req, resp);
-    ASSERT_TRUE(s.ok()) << Req::descriptor()->name() << ": " << s.error_message();
-  }
-
   // SeedRegistry creates two agencies with a unit and a service each, and adopts a standard
   // with resolution classes for the Padang Pariaman service.
   void SeedRegistry() {
+    simpul::testing::RegistrySeeder seed(registry_stub_.get());
     Caller admin{"registry-admin", Token(common::v1::ROLE_PLATFORM_ADMIN, "", "", "root")};
-    for (auto [id, kind, region] : {std::tuple{kPp, rv1::AGENCY_KIND_REGENCY, "13.05"},
-                                    std::tuple{kBogor, rv1::AGENCY_KIND_CITY, "32.71"}}) {
-      rv1::CreateAgencyRequest req;
-      *req.mutable_agency() = MakeAgency(id, kind, region);
-      rv1::CreateAgencyResponse resp;
-      ASSERT_NO_FATAL_FAILURE(RegistryMust(&rv1::Registry::Stub::CreateAgency, admin, req, &resp));
-    }
-    auto unit = [&](const Caller& who, const char* id, const char* agency, const char* name) {
-      rv1::CreateServiceUnitRequest req;
-      req.mutable_unit()->set_id(id);
-      req.mutable_unit()->set_agency_id(agency);
-      req.mutable_unit()->set_name(name);
-      req.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
-      rv1::CreateServiceUnitResponse resp;
-      RegistryMust(&rv1::Registry::Stub::CreateServiceUnit, who, req, &resp);
-    };
-    ASSERT_NO_FATAL_FAILURE(
-        unit(pp_admin_, kPpUnit, kPp, "Dinas Kependudukan dan Pencatatan Sipil"));
-    ASSERT_NO_FATAL_FAILURE(unit(bogor_admin_, kBogorUnit, kBogor,
-                                 "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu"));
-    auto service = [&](const Caller& who, const char* id, const char* unit_id, const char* name) {
-      rv1::CreateServiceRequest req;
-      req.mutable_service()->set_id(id);
-      req.mutable_service()->set_unit_id(unit_id);
-      req.mutable_service()->set_name(name);
-      rv1::CreateServiceResponse resp;
-      RegistryMust(&rv1::Registry::Stub::CreateService, who, req, &resp);
-    };
-    ASSERT_NO_FATAL_FAILURE(service(pp_admin_, kPpService, kPpUnit, "Akta Kelahiran"));
-    ASSERT_NO_FATAL_FAILURE(
-        service(bogor_admin_, kBogorService, kBogorUnit, "Persetujuan Bangunan Gedung"));
+    seed.CreateAgency(admin, kPp, rv1::AGENCY_KIND_REGENCY, "13.05");
+    seed.CreateAgency(admin, kBogor, rv1::AGENCY_KIND_CITY, "32.71");
+    seed.CreateUnit(pp_admin_, kPpUnit, kPp, "Dinas Kependudukan dan Pencatatan Sipil");
+    seed.CreateUnit(bogor_admin_, kBogorUnit, kBogor,
+                    "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu");
+    seed.CreateService(pp_admin_, kPpService, kPpUnit, "Akta Kelahiran");
+    seed.CreateService(bogor_admin_, kBogorService, kBogorUnit, "Persetujuan Bangunan Gedung");
+    ASSERT_FALSE(HasFailure());
 
-    rv1::CreateStandardVersionRequest create;
-    create.set_service_id(kPpService);
-    *create.mutable_components() = CompleteComponents();
-    auto* handling = create.mutable_components()->mutable_complaint_handling();
+    rv1::StandardComponents components = simpul::testing::CompleteComponents();
+    auto* handling = components.mutable_complaint_handling();
     handling->set_response_working_days(3);
     handling->clear_resolution_classes();
     auto* minor = handling->add_resolution_classes();
@@ -404,38 +232,8 @@ class ComplaintsE2ETest : public ::testing::Test {
     auto* normative = handling->add_resolution_classes();
     normative->set_name("normative");
     normative->set_working_days(5);
-    rv1::CreateStandardVersionResponse created;
-    ASSERT_NO_FATAL_FAILURE(
-        RegistryMust(&rv1::Registry::Stub::CreateStandardVersion, pp_op_, create, &created));
-    rv1::StartPublicConsultationRequest start;
-    start.set_id(created.version().id());
-    start.set_expected_revision(created.version().revision());
-    rv1::StartPublicConsultationResponse started;
-    ASSERT_NO_FATAL_FAILURE(
-        RegistryMust(&rv1::Registry::Stub::StartPublicConsultation, pp_op_, start, &started));
-    rv1::RecordConsultationRequest consult;
-    consult.set_id(created.version().id());
-    consult.set_expected_revision(started.version().revision());
-    *consult.mutable_consultation()->mutable_date() = MakeDate(2026, 1, 10);
-    consult.mutable_consultation()->set_participant_count(30);
-    consult.mutable_consultation()->set_summary("Forum konsultasi publik di kantor camat");
-    rv1::RecordConsultationResponse consulted;
-    ASSERT_NO_FATAL_FAILURE(
-        RegistryMust(&rv1::Registry::Stub::RecordConsultation, pp_op_, consult, &consulted));
-    rv1::AdoptStandardVersionRequest adopt;
-    adopt.set_id(created.version().id());
-    adopt.set_expected_revision(consulted.version().revision());
-    adopt.mutable_adoption()->set_decree_number("SK Kadis No. 470/12/2026");
-    *adopt.mutable_adoption()->mutable_decree_date() = MakeDate(2026, 1, 20);
-    *adopt.mutable_adoption()->mutable_effective_from() = MakeDate(2026, 2, 1);
-    auto* pub = adopt.add_publications();
-    pub->set_medium(rv1::PUBLICATION_MEDIUM_WEBSITE);
-    pub->set_location("https://disdukcapil.example.go.id/standar-pelayanan");
-    rv1::AdoptStandardVersionResponse adopted;
-    ASSERT_NO_FATAL_FAILURE(
-        RegistryMust(&rv1::Registry::Stub::AdoptStandardVersion, pp_admin_, adopt, &adopted));
-    ASSERT_EQ(adopted.version().state(), rv1::STANDARD_STATE_ADOPTED);
-    standard_version_id_ = adopted.version().id();
+    standard_version_id_ = seed.AdoptStandard(pp_op_, pp_admin_, kPpService, components).id();
+    ASSERT_FALSE(HasFailure());
   }
 
   // ---- complaint helpers -------------------------------------------------------------
@@ -595,7 +393,7 @@ class ComplaintsE2ETest : public ::testing::Test {
   RedisOptions RedisOpts() {
     RedisOptions o;
     o.host = "127.0.0.1";
-    o.port = redis_->port();
+    o.port = cluster_->redis().port();
     o.pool_size = 1;
     return o;
   }
@@ -686,7 +484,8 @@ class ComplaintsE2ETest : public ::testing::Test {
   std::string DataDirFiles() {
     std::string blob;
     std::error_code ec;
-    for (const auto& f : std::filesystem::recursive_directory_iterator(redis_->data_dir(), ec)) {
+    for (const auto& f :
+         std::filesystem::recursive_directory_iterator(cluster_->redis().data_dir(), ec)) {
       if (f.is_regular_file()) absl::StrAppend(&blob, ReadFile(f.path().string()));
     }
     return blob;
@@ -694,19 +493,10 @@ class ComplaintsE2ETest : public ::testing::Test {
 
   // ---- state -------------------------------------------------------------------------
 
-  std::unique_ptr<RedisServer> redis_;
-  std::string dir_;
-  std::string key_file_;
-  int registry_port_ = 0;
-  int registry_admin_port_ = 0;
-  int port_ = 0;
-  int admin_port_ = 0;
-  std::unique_ptr<IdentitySigner> signer_;
-  std::unique_ptr<ChildProcess> registry_;
-  std::unique_ptr<ChildProcess> complaints_;
-  std::shared_ptr<grpc::Channel> registry_channel_;
+  std::unique_ptr<simpul::testing::ServiceCluster> cluster_;
+  simpul::testing::ServiceProcess* registry_ = nullptr;
+  simpul::testing::ServiceProcess* complaints_ = nullptr;
   std::unique_ptr<rv1::Registry::Stub> registry_stub_;
-  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<Stub> stub_;
   std::string standard_version_id_;
 
@@ -1118,7 +908,7 @@ TEST_F(ComplaintsE2ETest, ErrorsOverTheWire) {
 
   auto expect_fields = [](const grpc::Status& s, StatusCode code, const std::string& field) {
     EXPECT_EQ(s.error_code(), code) << s.error_message();
-    EXPECT_THAT(FieldsOf(s), Contains(field)) << s.error_message();
+    EXPECT_THAT(simpul::testing::FieldViolations(s), Contains(field)) << s.error_message();
   };
 
   // Bad filings: each names its field and files nothing.
@@ -1155,8 +945,8 @@ TEST_F(ComplaintsE2ETest, ErrorsOverTheWire) {
       FileReq("sms-msg-err-010", v1::CHANNEL_SMS, kPpService, "Antrean");
   const absl::CivilDay long_ago =
       absl::ToCivilDay(absl::Now() - absl::Hours(24 * 40), absl::FixedTimeZone(7 * 3600));
-  *late.mutable_service_date() =
-      MakeDate(static_cast<int>(long_ago.year()), long_ago.month(), long_ago.day());
+  *late.mutable_service_date() = simpul::testing::MakeDate(static_cast<int>(long_ago.year()),
+                                                           long_ago.month(), long_ago.day());
   expect_fields(Call(&Stub::FileComplaint, sms_, late, &file_resp), StatusCode::INVALID_ARGUMENT,
                 "service_date");
   v1::FileComplaintRequest attachments =
@@ -1170,7 +960,7 @@ TEST_F(ComplaintsE2ETest, ErrorsOverTheWire) {
   v1::FileComplaintRequest many = FileReq("sms-msg-err-008", static_cast<v1::Channel>(99), "", "");
   grpc::Status many_status = Call(&Stub::FileComplaint, sms_, many, &file_resp);
   EXPECT_EQ(many_status.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(FieldsOf(many_status),
+  EXPECT_THAT(simpul::testing::FieldViolations(many_status),
               ::testing::IsSupersetOf({"channel", "description", "service_id"}));
   // The public files only through the web and the app.
   v1::FileComplaintRequest public_sms =
@@ -1273,7 +1063,7 @@ TEST_F(ComplaintsE2ETest, ErrorsOverTheWire) {
   EXPECT_EQ(TryGet(pp_op_, "00000-00000").error_code(), StatusCode::NOT_FOUND);
   grpc::Status malformed = TryGet(pp_op_, "not-a-code!");
   EXPECT_EQ(malformed.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(FieldsOf(malformed), ElementsAre("id"));
+  EXPECT_THAT(simpul::testing::FieldViolations(malformed), ElementsAre("id"));
   v1::TrackComplaintRequest track;
   track.set_tracking_code("00000-00000");
   track.set_secret(filed.secret());
@@ -1345,7 +1135,7 @@ TEST_F(ComplaintsE2ETest, Idempotency) {
   v1::FileComplaintResponse resp;
   grpc::Status reused = Call(&Stub::FileComplaint, sms_, changed, &resp);
   EXPECT_EQ(reused.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(FieldsOf(reused), ElementsAre("idempotency_key"));
+  EXPECT_THAT(simpul::testing::FieldViolations(reused), ElementsAre("idempotency_key"));
   // Keys are per channel: the e-mail gateway's key of the same spelling is another filing.
   v1::FileComplaintRequest other_channel = req;
   other_channel.set_channel(v1::CHANNEL_EMAIL);
@@ -1860,10 +1650,9 @@ TEST_F(ComplaintsE2ETest, Durability) {
   absl::SleepFor(absl::Milliseconds(800));
   stop = true;
   for (auto& c : clients) c.join();
-  redis_->Kill();
-  ASSERT_TRUE(redis_->Restart().ok());
-  ASSERT_NO_FATAL_FAILURE(StartComplaints());
-  ASSERT_TRUE(WaitForHealth(channel_, kComplaintsService, kServing)) << complaints_->Log();
+  cluster_->redis().Kill();
+  ASSERT_THAT(cluster_->redis().Restart(), IsOk());
+  ASSERT_THAT(complaints_->Restart(), IsOk());
 
   ASSERT_GT(acked.size(), 20u) << "too few filings before the kill";
   int missing = 0;
@@ -1903,12 +1692,12 @@ TEST_F(ComplaintsE2ETest, Durability) {
 
 TEST_F(ComplaintsE2ETest, RegistryDown) {
   // A hung registry (stopped, connections open) costs one lookup deadline (2 s), no more.
-  ASSERT_EQ(kill(registry_->pid(), SIGSTOP), 0);
+  ASSERT_THAT(registry_->Pause(), IsOk());
   const absl::Time hung_start = absl::Now();
   v1::FileComplaintResponse hung_filed = File(
       sms_, FileReq("sms-msg-reghung-1", v1::CHANNEL_SMS, kPpService, "Registri tidak menjawab"));
   const absl::Duration hung_took = absl::Now() - hung_start;
-  ASSERT_EQ(kill(registry_->pid(), SIGCONT), 0);
+  ASSERT_THAT(registry_->Resume(), IsOk());
   EXPECT_LT(hung_took, absl::Seconds(4)) << "filing waited for a hung registry";
   ASSERT_FALSE(hung_filed.tracking_code().empty());
   EXPECT_TRUE(hung_filed.complaint().agency_id().empty());
@@ -1949,9 +1738,7 @@ TEST_F(ComplaintsE2ETest, RegistryDown) {
   EXPECT_LT(absl::Now() - route_start, absl::Seconds(3));
   EXPECT_EQ(Get(coordinator_, id).revision(), 1);
 
-  ASSERT_NO_FATAL_FAILURE(StartRegistry());
-  ASSERT_TRUE(WaitForHealth(registry_channel_, "simpul.registry.v1.Registry", kServing))
-      << registry_->Log();
+  ASSERT_THAT(registry_->Restart(), IsOk());
   // The router reconnects with backoff: retry for a bounded time.
   grpc::Status status;
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
@@ -1982,11 +1769,11 @@ TEST_F(ComplaintsE2ETest, RegistryDown) {
 // 8. Health and graceful drain
 
 TEST_F(ComplaintsE2ETest, HealthAndDrain) {
-  EXPECT_TRUE(WaitForHealth(channel_, kComplaintsService, kServing, absl::Seconds(1)));
-  EXPECT_TRUE(WaitForHealth(channel_, "", kServing, absl::Seconds(1)));
+  EXPECT_TRUE(complaints_->WaitForHealth(simpul::testing::kServing, absl::Seconds(1)));
+  EXPECT_TRUE(complaints_->WaitForHealth(simpul::testing::kServing, absl::Seconds(1), ""));
   // Health follows Redis.
-  redis_->Kill();
-  EXPECT_TRUE(WaitForHealth(channel_, kComplaintsService, kNotServing, absl::Seconds(10)));
+  cluster_->redis().Kill();
+  EXPECT_TRUE(complaints_->WaitForHealth(simpul::testing::kNotServing, absl::Seconds(10)));
   v1::FileComplaintResponse resp;
   const absl::Time down_start = absl::Now();
   grpc::Status down =
@@ -1994,8 +1781,8 @@ TEST_F(ComplaintsE2ETest, HealthAndDrain) {
            FileReq("sms-msg-health-1", v1::CHANNEL_SMS, kPpService, "Antrean"), &resp);
   EXPECT_EQ(down.error_code(), StatusCode::UNAVAILABLE) << down.error_message();
   EXPECT_LT(absl::Now() - down_start, absl::Seconds(5));
-  ASSERT_TRUE(redis_->Restart().ok());
-  EXPECT_TRUE(WaitForHealth(channel_, kComplaintsService, kServing));
+  ASSERT_THAT(cluster_->redis().Restart(), IsOk());
+  EXPECT_TRUE(complaints_->WaitForHealth(simpul::testing::kServing));
   grpc::Status up;
   const absl::Time until = absl::Now() + absl::Seconds(10);
   for (;;) {
@@ -2040,8 +1827,7 @@ TEST_F(ComplaintsE2ETest, HealthAndDrain) {
   EXPECT_EQ(WEXITSTATUS(*exit_status), 0) << complaints_->Log();
   EXPECT_LT(took, absl::Seconds(3)) << complaints_->Log();
   EXPECT_THAT(complaints_->Log(), HasSubstr("simpul-complaints stopped"));
-  ASSERT_NO_FATAL_FAILURE(StartComplaints());
-  ASSERT_TRUE(WaitForHealth(channel_, kComplaintsService, kServing)) << complaints_->Log();
+  ASSERT_THAT(complaints_->Restart(), IsOk());
   EXPECT_GT(acked.size(), 10u);
   int missing = 0;
   for (const auto& [code, secret] : acked) {

@@ -45,16 +45,17 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/testing/grpc_calls.h"
 #include "tests/testing/http_client.h"
-#include "tests/testing/process.h"
-#include "tests/testing/redis_server.h"
 #include "tests/testing/registry_fixtures.h"
+#include "tests/testing/registry_seed.h"
+#include "tests/testing/service_cluster.h"
+#include "tests/testing/status_matchers.h"
 
 namespace simpul::gateway {
 namespace {
@@ -64,26 +65,27 @@ namespace mv1 = ::simpul::monitoring::v1;
 namespace rv1 = ::simpul::registry::v1;
 namespace gv1 = ::simpul::gateway::v1;
 using ::grpc::StatusCode;
-using ::grpc::health::v1::HealthCheckResponse;
-using ::simpul::testing::ChildProcess;
+using ::simpul::testing::Binary;
 using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::FormEncode;
 using ::simpul::testing::HttpDo;
 using ::simpul::testing::HttpResponse;
+using ::simpul::testing::IsOk;
 using ::simpul::testing::MakeAgency;
-using ::simpul::testing::MakeDate;
+using ::simpul::testing::PollUntil;
 using ::simpul::testing::RedisServer;
+using ::simpul::testing::ServiceCluster;
+using ::simpul::testing::ServiceProcess;
+using ::simpul::testing::UnaryMethod;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kKey[] = "gateway-e2e-identity-key-0123456789abcdef0123456789abcdef";
 constexpr char kA[] = "kab-padang-pariaman";  // agency A
 constexpr char kB[] = "kota-bogor";           // agency B
 constexpr char kAUnit[] = "disdukcapil-pp";
 constexpr char kBUnit[] = "dpmptsp-bogor";
 constexpr char kAService[] = "akta-kelahiran";
 constexpr char kBService[] = "pbg-bogor";
-constexpr char kGatewayHealth[] = "simpul.gateway.v1.GatewayAdmin";
 // Generous limits for the shared gateway: every public call of a test comes from 127.0.0.1,
 // one bucket.
 constexpr char kLooseLimits[] =
@@ -99,6 +101,9 @@ struct Caller {
   std::string token;    // empty: public
   std::string subject;  // "key:<id>", or "public"
   std::string key_id;
+
+  // key is the caller for the harness's calls: its API key as a bearer token.
+  simpul::testing::Caller key() const { return {tag, token, /*api_key=*/true}; }
 };
 
 std::string BufferBytes(const grpc::ByteBuffer& buffer) {
@@ -350,31 +355,6 @@ std::pair<int, std::string> RunCommand(const std::vector<std::string>& argv,
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-bool PollUntil(const std::function<bool()>& done, absl::Duration timeout,
-               absl::Duration every = absl::Milliseconds(50)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  for (;;) {
-    if (done()) return true;
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(every);
-  }
-}
-
-bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel, const std::string& service,
-                   absl::Duration timeout = absl::Seconds(20)) {
-  auto stub = grpc::health::v1::Health::NewStub(channel);
-  return PollUntil(
-      [&] {
-        grpc::ClientContext ctx;
-        ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
-        grpc::health::v1::HealthCheckRequest req;
-        req.set_service(service);
-        HealthCheckResponse resp;
-        return stub->Check(&ctx, req, &resp).ok() && resp.status() == HealthCheckResponse::SERVING;
-      },
-      timeout);
-}
-
 // NeedsCredentials and MayNotCall are the refusals the gateway itself writes
 // (gateway/proxy.cc); IsGatewayRefusal recognizes either.
 std::string NeedsCredentials(const std::string& full_method) {
@@ -396,36 +376,17 @@ class Environment {
   ~Environment() { Stop(); }
 
   void Stop() {
-    extra_gateways_.clear();
-    gateway_.reset();
-    monitoring_.reset();
-    complaints_.reset();
-    registry_.reset();
     keys_.reset();
     pool_.reset();
-    redis_.reset();
-    if (!dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
+    cluster_.reset();
   }
 
   void Start() {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    dir_ = simpul::testing::MakeTempDir("gateway-e2e");
-    key_file_ = dir_ + "/identity.key";
-    std::ofstream(key_file_) << kKey;
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok());
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
-    args_.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args_.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    args_.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-
+    auto cluster = ServiceCluster::Create();
+    ASSERT_THAT(cluster, IsOk());
+    cluster_ = *std::move(cluster);
     RedisOptions options;
-    options.port = redis_->port();
+    options.port = redis().port();
     pool_ = std::make_unique<RedisPool>(options);
     auto keys =
         ApiKeyStore::Create(pool_.get(), ApiKeyStore::Options{.cache_ttl = absl::ZeroDuration()});
@@ -440,29 +401,22 @@ class Environment {
     ASSERT_NO_FATAL_FAILURE(Issue("dashboard", "dashboard", "", &dashboard_));
     ASSERT_NO_FATAL_FAILURE(Issue("root", "platform_admin", "", &root_));
 
-    ASSERT_NO_FATAL_FAILURE(StartRegistry());
-    complaints_ = StartService(
-        "complaints", SIMPUL_COMPLAINTS_BIN, 0, &complaints_port_,
-        {absl::StrCat("--registry_addr=127.0.0.1:", registry_port_), "--registry_timeout=2s",
-         std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR, "--scan_interval=1s"});
-    monitoring_ =
-        StartService("monitoring", SIMPUL_MONITORING_BIN, 0, &monitoring_port_,
-                     {absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
-                      std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR, "--sweep_interval=1s"});
-    ASSERT_NE(complaints_port_, 0) << complaints_->Log();
-    ASSERT_NE(monitoring_port_, 0) << monitoring_->Log();
-    ASSERT_TRUE(WaitForHealth(Channel(complaints_port_), "simpul.complaints.v1.Complaints"))
-        << complaints_->Log();
-    ASSERT_TRUE(WaitForHealth(Channel(monitoring_port_), "simpul.monitoring.v1.Monitoring"))
-        << monitoring_->Log();
+    const std::vector<std::string> flags = {"--drain_timeout=1s", "--log_level=info"};
+    ASSERT_THAT(cluster_->Start(Binary::kRegistry, {.flags = flags}), IsOk());
+    std::vector<std::string> complaints_flags = {"--registry_timeout=2s", "--scan_interval=1s"};
+    complaints_flags.insert(complaints_flags.end(), flags.begin(), flags.end());
+    ASSERT_THAT(cluster_->Start(Binary::kComplaints, {.flags = complaints_flags}), IsOk());
+    std::vector<std::string> monitoring_flags = {"--sweep_interval=1s"};
+    monitoring_flags.insert(monitoring_flags.end(), flags.begin(), flags.end());
+    ASSERT_THAT(cluster_->Start(Binary::kMonitoring, {.flags = monitoring_flags}), IsOk());
 
     gateway_ =
-        StartGateway("gateway", &gateway_port_, redis_->port(),
+        StartGateway("gateway", redis().port(),
                      {std::string("--rate_limits=") + kLooseLimits, "--api_key_cache_ttl=200ms"});
     ASSERT_NE(gateway_, nullptr);
-    rest_port_ = RestPort(*gateway_);
+    rest_port_ = gateway_->rest_port();
     ASSERT_NE(rest_port_, 0) << gateway_->Log();
-    channel_ = Channel(gateway_port_);
+    channel_ = gateway_->channel();
     registry_stub_ = rv1::Registry::NewStub(channel_);
     complaints_stub_ = cv1::Complaints::NewStub(channel_);
     monitoring_stub_ = mv1::Monitoring::NewStub(channel_);
@@ -473,109 +427,24 @@ class Environment {
 
   // ---- processes ---------------------------------------------------------------------
 
-  std::shared_ptr<grpc::Channel> Channel(int port) {
-    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials(), args_);
-  }
+  ServiceCluster& cluster() { return *cluster_; }
+  RedisServer& redis() { return cluster_->redis(); }
+  const IdentitySigner& signer() const { return cluster_->tokens().signer(); }
 
-  // ListeningPort waits for the "gRPC server listening" line of a process started with
-  // --listen=127.0.0.1:0 and returns its port (0 if it did not come).
-  static int ListeningPort(ChildProcess& child, absl::Duration timeout = absl::Seconds(20)) {
-    int port = 0;
-    PollUntil(
-        [&] {
-          const std::string log = child.Log();
-          const size_t line = log.find("\"msg\":\"gRPC server listening\"");
-          if (line == std::string::npos) return !child.running();
-          const size_t at = log.find("\"port\":", line);
-          if (at == std::string::npos) return false;
-          const size_t begin = at + 7;
-          const size_t end = log.find_first_not_of("0123456789", begin);
-          return absl::SimpleAtoi(log.substr(begin, end - begin), &port);
-        },
-        timeout, absl::Milliseconds(20));
-    return port;
-  }
-
-  // StartService runs a service on `port` (0: a free one, stored in *bound). The admin
-  // endpoint is never used by the tests: it takes a free port.
-  std::unique_ptr<ChildProcess> StartService(const std::string& name, const std::string& bin,
-                                             int port, int* bound, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {bin,
-                                     absl::StrCat("--listen=127.0.0.1:", port),
-                                     "--admin_listen=127.0.0.1:0",
-                                     absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
-                                     "--identity_key_file=" + key_file_,
-                                     "--drain_timeout=1s",
-                                     "--log_level=info"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto child = std::make_unique<ChildProcess>(argv, absl::StrCat(dir_, "/", name, ".log"));
-    *bound = ListeningPort(*child);
-    EXPECT_NE(*bound, 0) << name << " did not start: " << child->Log();
-    return child;
-  }
-
-  // RestPort is the port of a gateway's REST front, from its "simpul-gateway serving" line
-  // (0 when it has none).
-  static int RestPort(ChildProcess& child) {
-    int port = 0;
-    PollUntil(
-        [&] {
-          const std::string log = child.Log();
-          const size_t line = log.find("\"msg\":\"simpul-gateway serving\"");
-          if (line == std::string::npos) return !child.running();
-          const size_t at = log.find("\"rest_port\":", line);
-          if (at == std::string::npos) return false;
-          const size_t begin = at + 12;
-          const size_t end = log.find_first_not_of("0123456789", begin);
-          return absl::SimpleAtoi(log.substr(begin, end - begin), &port);
-        },
-        absl::Seconds(20), absl::Milliseconds(20));
-    return port;
-  }
-
-  // StartRegistry starts the registry on a free port, or again on its port after a kill.
-  void StartRegistry() {
-    const int port = registry_port_;
-    registry_ = StartService(absl::StrCat("registry-", ++registry_starts_), SIMPUL_REGISTRY_BIN,
-                             port, &registry_port_, {});
-    ASSERT_NE(registry_port_, 0);
-    if (port != 0) {
-      ASSERT_EQ(registry_port_, port);
-    }
-    ASSERT_TRUE(WaitForHealth(Channel(registry_port_), "simpul.registry.v1.Registry"))
-        << registry_->Log();
-  }
-
-  // StartGateway runs a simpul-gateway on a free port (stored in *port) with its Redis on
-  // `redis_port`, in front of the three services unless `extra` names other addresses (a flag
-  // of `extra` replaces the default one).
-  std::unique_ptr<ChildProcess> StartGateway(const std::string& name, int* port, int redis_port,
-                                             std::vector<std::string> extra) {
-    std::vector<std::string> argv = {SIMPUL_GATEWAY_BIN,
-                                     "--listen=127.0.0.1:0",
-                                     "--admin_listen=127.0.0.1:0",
-                                     "--rest_listen=127.0.0.1:0",
-                                     absl::StrCat("--redis_addr=127.0.0.1:", redis_port),
-                                     "--identity_key_file=" + key_file_,
-                                     std::string("--policy_file=") + SIMPUL_POLICY_FILE,
-                                     absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
-                                     absl::StrCat("--complaints_addr=127.0.0.1:", complaints_port_),
-                                     absl::StrCat("--monitoring_addr=127.0.0.1:", monitoring_port_),
-                                     "--drain_timeout=1s",
-                                     "--log_level=info"};
-    for (const std::string& flag : extra) {  // a flag given again replaces the default
-      const std::string name_part = flag.substr(0, flag.find('=') + 1);
-      std::erase_if(argv, [&](const std::string& a) { return absl::StartsWith(a, name_part); });
-      argv.push_back(flag);
-    }
-    auto child = std::make_unique<ChildProcess>(argv, absl::StrCat(dir_, "/", name, ".log"));
-    *port = ListeningPort(*child);
-    if (*port == 0 || !WaitForHealth(Channel(*port), kGatewayHealth)) {
-      ADD_FAILURE() << name << " did not start: " << child->Log();
+  // StartGateway runs a simpul-gateway on free ports with its Redis on `redis_port`, in front
+  // of the three services unless `extra` names other addresses (a flag of `extra` replaces
+  // the default one); nullptr (and a failure) when it does not serve.
+  ServiceProcess* StartGateway(const std::string& name, int redis_port,
+                               std::vector<std::string> extra) {
+    std::vector<std::string> flags = {"--drain_timeout=1s", "--log_level=info"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    auto gateway =
+        cluster_->Start(Binary::kGateway, {.name = name, .flags = flags, .redis_port = redis_port});
+    if (!gateway.ok()) {
+      ADD_FAILURE() << name << " did not start: " << gateway.status();
       return nullptr;
     }
-    return child;
+    return *gateway;
   }
 
   // ---- keys and calls ----------------------------------------------------------------
@@ -600,112 +469,50 @@ class Environment {
 
   static std::unique_ptr<grpc::ClientContext> Ctx(const Caller& who,
                                                   absl::Duration timeout = absl::Seconds(10)) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    if (!who.token.empty()) ctx->AddMetadata("authorization", "Bearer " + who.token);
-    return ctx;
+    return simpul::testing::CallContext(who.key(), timeout);
   }
 
   template <typename Stub, typename Req, typename Resp>
-  static grpc::Status Call(Stub* stub,
-                           grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                           const Caller& who, const Req& req, Resp* resp) {
-    auto ctx = Ctx(who);
-    resp->Clear();
-    return (stub->*method)(ctx.get(), req, resp);
+  static grpc::Status Call(Stub* stub, UnaryMethod<Stub, Req, Resp> method, const Caller& who,
+                           const Req& req, Resp* resp) {
+    return simpul::testing::CallAs(stub, method, who.key(), req, resp);
   }
 
   template <typename Stub, typename Req, typename Resp>
-  static Resp Must(Stub* stub,
-                   grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                   const Caller& who, const Req& req) {
-    Resp resp;
-    grpc::Status s = Call(stub, method, who, req, &resp);
-    EXPECT_TRUE(s.ok()) << Req::descriptor()->name() << " as " << who.tag << ": " << s.error_code()
-                        << " " << s.error_message();
-    return resp;
+  static Resp Must(Stub* stub, UnaryMethod<Stub, Req, Resp> method, const Caller& who,
+                   const Req& req) {
+    return simpul::testing::MustCall(stub, method, who.key(), req);
   }
 
   // ---- seeding through the gateway ---------------------------------------------------
 
   rv1::StandardVersion DraftInConsultation(const Caller& op, const std::string& service) {
-    auto* r = registry_stub_.get();
-    rv1::CreateStandardVersionRequest create;
-    create.set_service_id(service);
-    *create.mutable_components() = CompleteComponents();
-    auto created = Must(r, &rv1::Registry::Stub::CreateStandardVersion, op, create);
-    rv1::StartPublicConsultationRequest start;
-    start.set_id(created.version().id());
-    start.set_expected_revision(created.version().revision());
-    auto started = Must(r, &rv1::Registry::Stub::StartPublicConsultation, op, start);
-    rv1::RecordConsultationRequest consult;
-    consult.set_id(created.version().id());
-    consult.set_expected_revision(started.version().revision());
-    *consult.mutable_consultation()->mutable_date() = MakeDate(2026, 1, 10);
-    consult.mutable_consultation()->set_participant_count(30);
-    consult.mutable_consultation()->set_summary("Forum konsultasi publik di kantor camat");
-    return Must(r, &rv1::Registry::Stub::RecordConsultation, op, consult).version();
-  }
-
-  static rv1::AdoptStandardVersionRequest AdoptRequest(const rv1::StandardVersion& v) {
-    rv1::AdoptStandardVersionRequest adopt;
-    adopt.set_id(v.id());
-    adopt.set_expected_revision(v.revision());
-    adopt.mutable_adoption()->set_decree_number("SK No. 470/12/2026");
-    *adopt.mutable_adoption()->mutable_decree_date() = MakeDate(2026, 1, 20);
-    *adopt.mutable_adoption()->mutable_effective_from() = MakeDate(2026, 2, 1);
-    auto* pub = adopt.add_publications();
-    pub->set_medium(rv1::PUBLICATION_MEDIUM_WEBSITE);
-    pub->set_location("https://layanan.example.go.id/standar-pelayanan");
-    return adopt;
+    return simpul::testing::RegistrySeeder(registry_stub_.get())
+        .DraftInConsultation(op.key(), service, CompleteComponents());
   }
 
   void Seed() {
-    auto* r = registry_stub_.get();
-    for (auto [id, kind, region] : {std::tuple{kA, rv1::AGENCY_KIND_REGENCY, "13.05"},
-                                    std::tuple{kB, rv1::AGENCY_KIND_CITY, "32.71"}}) {
-      rv1::CreateAgencyRequest req;
-      *req.mutable_agency() = MakeAgency(id, kind, region);
-      Must(r, &rv1::Registry::Stub::CreateAgency, root_, req);
-    }
+    simpul::testing::RegistrySeeder seed(registry_stub_.get());
+    seed.CreateAgency(root_.key(), kA, rv1::AGENCY_KIND_REGENCY, "13.05");
+    seed.CreateAgency(root_.key(), kB, rv1::AGENCY_KIND_CITY, "32.71");
     for (auto [who, id, agency, service] : {std::tuple{&a_admin_, kAUnit, kA, kAService},
                                             std::tuple{&b_admin_, kBUnit, kB, kBService}}) {
-      rv1::CreateServiceUnitRequest unit;
-      unit.mutable_unit()->set_id(id);
-      unit.mutable_unit()->set_agency_id(agency);
-      unit.mutable_unit()->set_name("Dinas Pelayanan Terpadu");
-      unit.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
-      Must(r, &rv1::Registry::Stub::CreateServiceUnit, *who, unit);
-      rv1::CreateServiceRequest svc;
-      svc.mutable_service()->set_id(service);
-      svc.mutable_service()->set_unit_id(id);
-      svc.mutable_service()->set_name("Layanan Dasar");
-      Must(r, &rv1::Registry::Stub::CreateService, *who, svc);
+      seed.CreateUnit(who->key(), id, agency, "Dinas Pelayanan Terpadu");
+      seed.CreateService(who->key(), service, id, "Layanan Dasar");
     }
-    for (auto [op, admin, service] :
-         {std::tuple{&a_op_, &a_admin_, kAService}, std::tuple{&b_op_, &b_admin_, kBService}}) {
-      rv1::StandardVersion draft = DraftInConsultation(*op, service);
-      auto adopted =
-          Must(r, &rv1::Registry::Stub::AdoptStandardVersion, *admin, AdoptRequest(draft));
-      ASSERT_EQ(adopted.version().state(), rv1::STANDARD_STATE_ADOPTED) << service;
-    }
+    seed.AdoptStandard(a_op_.key(), a_admin_.key(), kAService, CompleteComponents());
+    seed.AdoptStandard(b_op_.key(), b_admin_.key(), kBService, CompleteComponents());
     ASSERT_FALSE(::testing::Test::HasFailure());
   }
 
   // ---- state -------------------------------------------------------------------------
 
-  std::unique_ptr<RedisServer> redis_;
-  std::string dir_, key_file_;
-  std::unique_ptr<IdentitySigner> signer_;
-  int registry_port_ = 0, complaints_port_ = 0, monitoring_port_ = 0, gateway_port_ = 0;
+  std::unique_ptr<ServiceCluster> cluster_;
+  ServiceProcess* gateway_ = nullptr;
   int rest_port_ = 0;  // the gateway's REST and Open311 front
-  int registry_starts_ = 0;
-  grpc::ChannelArguments args_;
   std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<ApiKeyStore> keys_;
   Caller public_, a_admin_, a_op_, b_admin_, b_op_, web_channel_, dashboard_, root_;
-  std::unique_ptr<ChildProcess> registry_, complaints_, monitoring_, gateway_;
-  std::vector<std::unique_ptr<ChildProcess>> extra_gateways_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<rv1::Registry::Stub> registry_stub_;
   std::unique_ptr<cv1::Complaints::Stub> complaints_stub_;
@@ -1006,8 +813,8 @@ TEST_F(GatewayE2ETest, AgencyACanNeverReadOrEditAgencyBsObjects) {
   }
   const rv1::StandardVersion draft = e.DraftInConsultation(e.a_op_, kAService);
   {  // The registry does not even admit that another agency's unadopted draft exists.
-    grpc::Status s =
-        Code(registry(), &RS::AdoptStandardVersion, e.b_admin_, Environment::AdoptRequest(draft));
+    grpc::Status s = Code(registry(), &RS::AdoptStandardVersion, e.b_admin_,
+                          simpul::testing::AdoptRequest(draft));
     EXPECT_THAT(s.error_code(),
                 ::testing::AnyOf(StatusCode::PERMISSION_DENIED, StatusCode::NOT_FOUND))
         << s.error_message();
@@ -1019,7 +826,7 @@ TEST_F(GatewayE2ETest, AgencyACanNeverReadOrEditAgencyBsObjects) {
     EXPECT_FALSE(IsGatewayRefusal(s)) << s.error_message();
   }
   EXPECT_EQ(
-      Must(registry(), &RS::AdoptStandardVersion, e.a_admin_, Environment::AdoptRequest(draft))
+      Must(registry(), &RS::AdoptStandardVersion, e.a_admin_, simpul::testing::AdoptRequest(draft))
           .version()
           .state(),
       rv1::STANDARD_STATE_ADOPTED);
@@ -1064,8 +871,8 @@ TEST_F(GatewayE2ETest, CallerSentIdentityIsIgnored) {
   root.set_subject("forger");
   root.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
   // Validly signed with the real key: the services would accept it if it reached them.
-  const std::string forged = e.signer_->Sign(root);
-  ASSERT_TRUE(e.signer_->Verify(forged, absl::Now()).ok());
+  const std::string forged = e.signer().Sign(root);
+  ASSERT_TRUE(e.signer().Verify(forged, absl::Now()).ok());
 
   rv1::CreateAgencyRequest create;
   *create.mutable_agency() = MakeAgency("kab-palsu", rv1::AGENCY_KIND_REGENCY, "13.06");
@@ -1127,19 +934,18 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
   server->GetHealthCheckService()->SetServingStatus("simpul.registry.v1.Registry", true);
-  int port = 0;
   // Without the read cache: its watch of the change feed would be one more call here.
-  auto gateway = e.StartGateway(
-      "gateway-capture", &port, e.redis_->port(),
+  ServiceProcess* gateway = e.StartGateway(
+      "gateway-capture", e.redis().port(),
       {absl::StrCat("--registry_addr=127.0.0.1:", backend_port), "--read_cache=false"});
   ASSERT_NE(gateway, nullptr);
-  auto stub = rv1::Registry::NewStub(e.Channel(port));
+  auto stub = rv1::Registry::NewStub(gateway->channel());
 
   common::v1::Principal root;
   root.set_role(common::v1::ROLE_PLATFORM_ADMIN);
   root.set_subject("forger");
   root.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-  const std::string forged = e.signer_->Sign(root);
+  const std::string forged = e.signer().Sign(root);
 
   rv1::GetAgencyRequest req;
   req.set_id(kA);
@@ -1180,14 +986,14 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   EXPECT_EQ(Get(calls[0], "x-custom-header"), "passes");
   // The operator's call: exactly one identity, minted by the gateway for the key.
   ASSERT_EQ(calls[1].count("x-simpul-identity"), 1u);
-  auto principal = e.signer_->Verify(Get(calls[1], "x-simpul-identity"), absl::Now());
+  auto principal = e.signer().Verify(Get(calls[1], "x-simpul-identity"), absl::Now());
   ASSERT_TRUE(principal.ok()) << principal.status();
   EXPECT_EQ(principal->role(), common::v1::ROLE_AGENCY_OPERATOR);
   EXPECT_EQ(principal->agency_id(), kA);
   EXPECT_EQ(principal->subject(), e.a_op_.subject);
   EXPECT_EQ(calls[1].count("authorization"), 0u) << "the caller's API key reached the backend";
   EXPECT_EQ(Get(calls[1], "x-request-id"), generated);
-  gateway.reset();
+  EXPECT_THAT(gateway->Kill(), IsOk());
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
 }
 
@@ -1287,14 +1093,13 @@ TEST_F(GatewayE2ETest, RateLimitIsSharedByReplicasAndSaysWhenToRetry) {
   Caller admin;
   ASSERT_NO_FATAL_FAILURE(e.Issue("a_admin2", "agency_admin", kA, &admin, store->get()));
 
-  int port1 = 0, port2 = 0;
   const std::string limits = "--rate_limits=public=2/m burst 3";
-  auto g1 = e.StartGateway("gateway-rl-1", &port1, (*redis)->port(), {limits});
-  auto g2 = e.StartGateway("gateway-rl-2", &port2, (*redis)->port(), {limits});
+  ServiceProcess* g1 = e.StartGateway("gateway-rl-1", (*redis)->port(), {limits});
+  ServiceProcess* g2 = e.StartGateway("gateway-rl-2", (*redis)->port(), {limits});
   ASSERT_NE(g1, nullptr);
   ASSERT_NE(g2, nullptr);
-  auto s1 = rv1::Registry::NewStub(e.Channel(port1));
-  auto s2 = rv1::Registry::NewStub(e.Channel(port2));
+  auto s1 = rv1::Registry::NewStub(g1->channel());
+  auto s2 = rv1::Registry::NewStub(g2->channel());
   rv1::GetAgencyRequest req;
   req.set_id(kA);
   auto call = [&](rv1::Registry::Stub* stub, const Caller& who,
@@ -1441,7 +1246,7 @@ TEST_F(GatewayE2ETest, AuditTrailListsMutatingAndRefusedCallsAndDetectsTampering
       },
       absl::Seconds(10)));
   // The chain verifies.
-  const std::string redis_flag = absl::StrCat("127.0.0.1:", e.redis_->port());
+  const std::string redis_flag = absl::StrCat("127.0.0.1:", e.redis().port());
   auto verify = [&] {
     return RunCommand({SIMPUL_AUDIT_BIN, "--redis", redis_flag, "verify"}, absl::Seconds(20));
   };
@@ -1491,11 +1296,10 @@ TEST_F(GatewayE2ETest, AuditTrailListsMutatingAndRefusedCallsAndDetectsTampering
 // Two replicas append to one chain at once; it stays linear and verifies.
 TEST_F(GatewayE2ETest, ReplicasAppendingAtOnceKeepOneVerifiableChain) {
   Environment& e = env();
-  int port2 = 0;
-  auto replica = e.StartGateway("gateway-replica", &port2, e.redis_->port(),
-                                {std::string("--rate_limits=") + kLooseLimits});
+  ServiceProcess* replica = e.StartGateway("gateway-replica", e.redis().port(),
+                                           {std::string("--rate_limits=") + kLooseLimits});
   ASSERT_NE(replica, nullptr);
-  auto stub2 = rv1::Registry::NewStub(e.Channel(port2));
+  auto stub2 = rv1::Registry::NewStub(replica->channel());
   constexpr int kPerReplica = 25;
   std::vector<std::thread> threads;
   for (int i = 0; i < 2 * kPerReplica; ++i) {
@@ -1528,7 +1332,7 @@ TEST_F(GatewayE2ETest, ReplicasAppendingAtOnceKeepOneVerifiableChain) {
       absl::Seconds(15), absl::Milliseconds(100)))
       << seen.size() << " of " << 2 * kPerReplica << " records";
   auto [code, out] = RunCommand(
-      {SIMPUL_AUDIT_BIN, "--redis", absl::StrCat("127.0.0.1:", e.redis_->port()), "verify"},
+      {SIMPUL_AUDIT_BIN, "--redis", absl::StrCat("127.0.0.1:", e.redis().port()), "verify"},
       absl::Seconds(20));
   EXPECT_EQ(code, 0) << out;
 }
@@ -1750,7 +1554,7 @@ TEST_F(GatewayE2ETest, KilledBackendIsUnavailableAndRecoveredWithoutRestartingTh
   reader->WaitForInitialMetadata();
   ASSERT_FALSE(Get(CopyMetadata(ctx.GetServerInitialMetadata()), "x-simpul-cursor").empty());
 
-  ASSERT_TRUE(e.registry_->Stop(SIGKILL, absl::Seconds(5)).has_value());
+  ASSERT_TRUE(e.cluster().registry().Stop(SIGKILL, absl::Seconds(5)).has_value());
   const absl::Time killed = absl::Now();
   rv1::WatchStandardsResponse event;
   EXPECT_FALSE(reader->Read(&event));
@@ -1767,7 +1571,7 @@ TEST_F(GatewayE2ETest, KilledBackendIsUnavailableAndRecoveredWithoutRestartingTh
   }
   EXPECT_LT(absl::Now() - killed, absl::Seconds(6));
 
-  ASSERT_NO_FATAL_FAILURE(e.StartRegistry());
+  ASSERT_THAT(e.cluster().registry().Restart(), IsOk());
   const absl::Time restarted = absl::Now();
   ASSERT_TRUE(
       PollUntil([&] { return get_agency().ok(); }, absl::Seconds(10), absl::Milliseconds(100)))
@@ -2203,7 +2007,7 @@ TEST_F(GatewayE2ETest, CachedRegistryReadsFollowEveryChange) {
 
   // A write straight at the registry (another gateway, an operator's tool): the change feed
   // drops the cached answer within moments.
-  auto direct = rv1::Registry::NewStub(e.Channel(e.registry_port_));
+  auto direct = rv1::Registry::NewStub(e.cluster().registry().channel());
   common::v1::Principal admin;
   admin.set_subject("test:direct");
   admin.set_role(common::v1::ROLE_AGENCY_ADMIN);
@@ -2217,7 +2021,7 @@ TEST_F(GatewayE2ETest, CachedRegistryReadsFollowEveryChange) {
   req.set_expected_revision(current.revision());
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  ctx.AddMetadata("x-simpul-identity", e.signer_->Sign(admin));
+  ctx.AddMetadata("x-simpul-identity", e.signer().Sign(admin));
   rv1::UpdateServiceResponse updated;
   ASSERT_TRUE(direct->UpdateService(&ctx, req, &updated).ok());
   const absl::Time changed = absl::Now();

@@ -7,8 +7,6 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <filesystem>
-#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -18,7 +16,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/executor.h"
-#include "common/identity.h"
 #include "common/redis.h"
 #include "gateway/policy.h"
 #include "gateway/proxy.h"
@@ -30,8 +27,8 @@
 #include "gtest/gtest.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "tests/testing/http_client.h"
-#include "tests/testing/process.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/service_cluster.h"
+#include "tests/testing/status_matchers.h"
 
 namespace simpul::gateway {
 namespace {
@@ -40,13 +37,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-using ::simpul::testing::ChildProcess;
-using ::simpul::testing::RedisServer;
+using ::simpul::testing::Binary;
+using ::simpul::testing::IsOk;
+using ::simpul::testing::ServiceCluster;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr char kKey[] = "rest-e2e-identity-key-0123456789abcdef0123456789abcdef";
 
 using Response = ::simpul::testing::HttpResponse;
 using Conn = ::simpul::testing::HttpConn;
@@ -130,23 +126,18 @@ class FakeTrail final : public AuditTrail {
 class RestE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = simpul::testing::MakeTempDir("rest-e2e");
-    key_file_ = dir_ + "/identity.key";
-    std::ofstream(key_file_) << kKey;
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    registry_port_ = simpul::testing::PickFreePort();
-    StartRegistry();
+    auto cluster = ServiceCluster::Create();
+    ASSERT_THAT(cluster, IsOk());
+    cluster_ = *std::move(cluster);
+    auto registry = cluster_->Start(Binary::kRegistry, {.flags = {"--drain_timeout=1s"}});
+    ASSERT_THAT(registry, IsOk());
+    registry_ = *registry;
 
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok());
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
     auto policy = Policy::FromFile(SIMPUL_POLICY_FILE);
     ASSERT_TRUE(policy.ok()) << policy.status();
     policy_ = std::make_unique<Policy>(*std::move(policy));
     RedisOptions redis_options;
-    redis_options.port = redis_->port();
+    redis_options.port = cluster_->redis().port();
     pool_ = std::make_unique<RedisPool>(redis_options);
     auto limiter = RateLimiter::Create(pool_.get(), {});
     ASSERT_TRUE(limiter.ok()) << limiter.status();
@@ -155,26 +146,47 @@ class RestE2eTest : public ::testing::Test {
         RateLimitConfig::Parse("public=1000/s burst 1000; subject:key:limited=1/h burst 2");
     ASSERT_TRUE(limits.ok()) << limits.status();
     limits_ = std::make_unique<RateLimitConfig>(*std::move(limits));
+    auto routes = RouteTable::FromServices(
+        {"simpul.registry.v1.Registry", "simpul.complaints.v1.Complaints",
+         "simpul.monitoring.v1.Monitoring", "simpul.gateway.v1.GatewayAdmin"});
+    ASSERT_TRUE(routes.ok()) << routes.status();
+    routes_ = std::make_unique<RouteTable>(*std::move(routes));
+    // Complaints has no backend until a test starts one.
+    ASSERT_NO_FATAL_FAILURE(StartFront(Nowhere("complaints")));
+    // The registry reports SERVING once it has reached Redis; until then the gateway's
+    // health-checked channel has nowhere to send calls.
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (Do("GET", "/v1/agencies").status != 200 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_EQ(Do("GET", "/v1/agencies").status, 200) << registry_->Log();
+  }
 
+  // Nowhere is an address nothing listens at.
+  std::string Nowhere(const std::string& name) {
+    return absl::StrCat("unix:", cluster_->dir(), "/", name, "-nothing-listens.sock");
+  }
+
+  // StartFront makes the proxy (the registry, monitoring with no backend, complaints at
+  // `complaints_target`) and the REST front on it.
+  void StartFront(const std::string& complaints_target) {
     ProxyOptions options;
     options.audit = &audit_;
     options.executor = &executor_;
     options.rate_limiter = limiter_.get();
     options.rate_limits = limits_.get();
-    const std::string registry = absl::StrCat("127.0.0.1:", registry_port_);
     options.backends["simpul.registry.v1.Registry"] =
-        ChannelFor(registry, "simpul.registry.v1.Registry", absl::Milliseconds(300));
+        ChannelFor(registry_->address(), "simpul.registry.v1.Registry", absl::Milliseconds(300));
     // Nothing listens here: calls to monitoring are UNAVAILABLE.
-    options.backends["simpul.monitoring.v1.Monitoring"] =
-        ChannelFor(absl::StrCat("127.0.0.1:", simpul::testing::PickFreePort()),
-                   "simpul.monitoring.v1.Monitoring", absl::Milliseconds(300));
-    complaints_port_ = simpul::testing::PickFreePort();
+    options.backends["simpul.monitoring.v1.Monitoring"] = ChannelFor(
+        Nowhere("monitoring"), "simpul.monitoring.v1.Monitoring", absl::Milliseconds(300));
     options.backends["simpul.complaints.v1.Complaints"] =
-        ChannelFor(absl::StrCat("127.0.0.1:", complaints_port_), "simpul.complaints.v1.Complaints",
-                   absl::Milliseconds(300));
+        ChannelFor(complaints_target, "simpul.complaints.v1.Complaints", absl::Milliseconds(300));
     channels_ = options.backends;
+    // A replaced proxy stays alive: audit appends it queued may still run.
+    if (proxy_ != nullptr) retired_proxies_.push_back(std::move(proxy_));
     proxy_ = std::make_unique<GrpcProxy>(
-        std::move(options), signer_.get(), policy_.get(),
+        std::move(options), &cluster_->tokens().signer(), policy_.get(),
         [](std::string_view token) -> absl::StatusOr<common::v1::Principal> {
           common::v1::Principal p;
           if (token == "admin-key") {
@@ -193,19 +205,8 @@ class RestE2eTest : public ::testing::Test {
           return p;
         },
         nullptr);
-    auto routes = RouteTable::FromServices(
-        {"simpul.registry.v1.Registry", "simpul.complaints.v1.Complaints",
-         "simpul.monitoring.v1.Monitoring", "simpul.gateway.v1.GatewayAdmin"});
-    ASSERT_TRUE(routes.ok()) << routes.status();
-    routes_ = std::make_unique<RouteTable>(*std::move(routes));
+    if (rest_ != nullptr) rest_->Stop();
     StartRest();
-    // The registry reports SERVING once it has reached Redis; until then the gateway's
-    // health-checked channel has nowhere to send calls.
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (Do("GET", "/v1/agencies").status != 200 && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    ASSERT_EQ(Do("GET", "/v1/agencies").status, 200) << registry_->Log();
   }
 
   void StartRest() {
@@ -226,41 +227,17 @@ class RestE2eTest : public ::testing::Test {
     rest_.reset();
     executor_.Shutdown();  // the proxy's queued audit appends run before it goes
     proxy_.reset();
-    complaints_.reset();
-    registry_.reset();
-    redis_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    retired_proxies_.clear();
+    cluster_.reset();
   }
 
-  void StartRegistry() {
-    std::vector<std::string> argv = {
-        SIMPUL_REGISTRY_BIN,
-        absl::StrCat("--listen=127.0.0.1:", registry_port_),
-        absl::StrCat("--admin_listen=127.0.0.1:", simpul::testing::PickFreePort()),
-        absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
-        "--identity_key_file=" + key_file_,
-        "--drain_timeout=1s"};
-    registry_ = std::make_unique<ChildProcess>(argv, dir_ + "/registry.log");
-    ASSERT_TRUE(simpul::testing::WaitForTcpPort(registry_port_, absl::Seconds(20)))
-        << registry_->Log();
-  }
-
-  // StartComplaints runs simpul-complaints (only the tests that need it).
+  // StartComplaints runs simpul-complaints (only the tests that need it) and puts the REST
+  // front in front of it.
   void StartComplaints() {
-    std::vector<std::string> argv = {
-        SIMPUL_COMPLAINTS_BIN,
-        absl::StrCat("--listen=127.0.0.1:", complaints_port_),
-        absl::StrCat("--admin_listen=127.0.0.1:", simpul::testing::PickFreePort()),
-        absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
-        "--identity_key_file=" + key_file_,
-        absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
-        "--registry_timeout=2s",
-        std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR,
-        "--drain_timeout=1s"};
-    complaints_ = std::make_unique<ChildProcess>(argv, dir_ + "/complaints.log");
-    ASSERT_TRUE(simpul::testing::WaitForTcpPort(complaints_port_, absl::Seconds(20)))
-        << complaints_->Log();
+    auto complaints = cluster_->Start(Binary::kComplaints,
+                                      {.flags = {"--registry_timeout=2s", "--drain_timeout=1s"}});
+    ASSERT_THAT(complaints, IsOk());
+    StartFront((*complaints)->address());
   }
 
   Response Do(const std::string& method, const std::string& target, const std::string& body = "",
@@ -279,14 +256,8 @@ class RestE2eTest : public ::testing::Test {
               Admin());
   }
 
-  std::string dir_;
-  std::string key_file_;
-  std::unique_ptr<RedisServer> redis_;
-  int registry_port_ = 0;
-  std::unique_ptr<ChildProcess> registry_;
-  int complaints_port_ = 0;
-  std::unique_ptr<ChildProcess> complaints_;
-  std::unique_ptr<IdentitySigner> signer_;
+  std::unique_ptr<ServiceCluster> cluster_;
+  simpul::testing::ServiceProcess* registry_ = nullptr;
   std::unique_ptr<Policy> policy_;
   std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<RateLimiter> limiter_;
@@ -295,6 +266,7 @@ class RestE2eTest : public ::testing::Test {
   Executor executor_{2, 100};
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
   std::unique_ptr<GrpcProxy> proxy_;
+  std::vector<std::unique_ptr<GrpcProxy>> retired_proxies_;
   std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<RestServer> rest_;
 };
@@ -558,7 +530,7 @@ TEST_F(RestE2eTest, PipelinedChunkedAndOversizedHeaderRequests) {
 }
 
 TEST_F(RestE2eTest, PublicFilingAndTrackingOfAComplaint) {
-  StartComplaints();
+  ASSERT_NO_FATAL_FAILURE(StartComplaints());
   Response filed = Do("POST", "/v1/complaints",
                       R"({"idempotency_key": "web-form-000001",
                           "report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_WEB",

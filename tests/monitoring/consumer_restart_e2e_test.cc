@@ -24,17 +24,16 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/identity.h"
 #include "common/redis.h"
 #include "gmock/gmock.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
-#include "tests/testing/process.h"
-#include "tests/testing/redis_server.h"
-#include "tests/testing/registry_fixtures.h"
+#include "tests/testing/grpc_calls.h"
+#include "tests/testing/registry_seed.h"
+#include "tests/testing/service_cluster.h"
+#include "tests/testing/status_matchers.h"
 
 namespace simpul::monitoring {
 namespace {
@@ -42,15 +41,15 @@ namespace {
 namespace v1 = ::simpul::monitoring::v1;
 namespace cv1 = ::simpul::complaints::v1;
 namespace rv1 = ::simpul::registry::v1;
-using ::grpc::health::v1::HealthCheckResponse;
-using ::simpul::testing::ChildProcess;
-using ::simpul::testing::RedisServer;
+using ::simpul::testing::Binary;
+using ::simpul::testing::Caller;
+using ::simpul::testing::IsOk;
+using ::simpul::testing::PollUntil;
+using ::simpul::testing::ServiceCluster;
 using ::testing::HasSubstr;
 
-constexpr char kKey[] = "consumer-restart-e2e-identity-key-0123456789abcdef";
 constexpr char kAgency[] = "kab-agam";  // REGENCY 13.06
 constexpr char kUnit[] = "dpmptsp-agam";
-constexpr char kMonitoringService[] = "simpul.monitoring.v1.Monitoring";
 // simpul-monitoring's defaults: the complaint stream, its consumer group and dead-letter stream.
 constexpr char kStream[] = "simpul:cmp:{c}:events";
 constexpr char kGroup[] = "simpul-monitoring";
@@ -74,16 +73,6 @@ char ProcessState(pid_t pid) {
   const size_t paren = stat.rfind(')');  // the command name may hold spaces
   if (paren == std::string::npos || paren + 2 >= stat.size()) return '?';
   return stat[paren + 2];
-}
-
-// PollUntil re-evaluates `done` every 50 ms until it holds or `timeout` passes.
-bool PollUntil(const std::function<bool()>& done, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  for (;;) {
-    if (done()) return true;
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
 }
 
 // A complaint filed through `channel` at `t` for kUnit: what simpul-complaints publishes for a
@@ -110,33 +99,22 @@ cv1::ComplaintEvent FiledEvent(const std::string& complaint_id, cv1::Channel cha
 class ConsumerRestartE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
+    auto cluster = ServiceCluster::Create();
+    ASSERT_THAT(cluster, IsOk());
+    cluster_ = *std::move(cluster);
     RedisOptions options;
-    options.port = redis_->port();
+    options.port = cluster_->redis().port();
     options.pool_size = 2;
     pool_ = std::make_unique<RedisPool>(options);
-    dir_ = simpul::testing::MakeTempDir("consumer-restart-e2e");
-    key_file_ = dir_ + "/identity.key";
-    std::ofstream(key_file_) << kKey;
-    for (int* p : {&registry_port_, &registry_admin_port_, &port_, &admin_port_}) {
-      *p = simpul::testing::PickFreePort();
-    }
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok()) << signer.status();
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
-    args_.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args_.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    args_.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-
-    registry_ = Start("registry", SIMPUL_REGISTRY_BIN, registry_port_, registry_admin_port_, {});
-    auto registry_channel = Channel(registry_port_);
-    ASSERT_TRUE(WaitForHealth(registry_channel, "simpul.registry.v1.Registry")) << registry_->Log();
-    ASSERT_NO_FATAL_FAILURE(SeedRegistry(registry_channel));
-    channel_ = Channel(port_);
-    stub_ = v1::Monitoring::NewStub(channel_);
-    ASSERT_NO_FATAL_FAILURE(StartMonitoring());
+    auto registry = cluster_->Start(Binary::kRegistry, {.flags = {"--drain_timeout=1s"}});
+    ASSERT_THAT(registry, IsOk());
+    ASSERT_NO_FATAL_FAILURE(SeedRegistry(**registry));
+    auto monitoring = cluster_->Start(
+        Binary::kMonitoring,
+        {.flags = {"--drain_timeout=1s", absl::StrCat("--consumer_min_idle=", kMinIdle)}});
+    ASSERT_THAT(monitoring, IsOk());
+    monitoring_ = *monitoring;
+    stub_ = v1::Monitoring::NewStub(monitoring_->channel());
     // The consumer creates its group on its first poll, which may come after the health check.
     ASSERT_TRUE(PollUntil(
         [&] {
@@ -148,92 +126,20 @@ class ConsumerRestartE2ETest : public ::testing::Test {
   }
 
   void TearDown() override {
-    monitoring_.reset();
-    registry_.reset();
     pool_.reset();
-    redis_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::shared_ptr<grpc::Channel> Channel(int port) {
-    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials(), args_);
-  }
-
-  std::unique_ptr<ChildProcess> Start(const std::string& name, const std::string& bin, int port,
-                                      int admin_port, const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {bin,
-                                     absl::StrCat("--listen=127.0.0.1:", port),
-                                     absl::StrCat("--admin_listen=127.0.0.1:", admin_port),
-                                     absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
-                                     "--identity_key_file=" + key_file_,
-                                     "--drain_timeout=1s"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto child = std::make_unique<ChildProcess>(argv, absl::StrCat(dir_, "/", name, ".log"));
-    EXPECT_TRUE(simpul::testing::WaitForTcpPort(port, absl::Seconds(20))) << child->Log();
-    return child;
-  }
-
-  void StartMonitoring() {
-    monitoring_ = Start("monitoring", SIMPUL_MONITORING_BIN, port_, admin_port_,
-                        {absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
-                         std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR,
-                         absl::StrCat("--consumer_min_idle=", kMinIdle)});
-    ASSERT_TRUE(WaitForHealth(channel_, kMonitoringService)) << monitoring_->Log();
-  }
-
-  static bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
-                            const std::string& service) {
-    auto stub = grpc::health::v1::Health::NewStub(channel);
-    return PollUntil(
-        [&] {
-          grpc::ClientContext ctx;
-          ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
-          grpc::health::v1::HealthCheckRequest req;
-          req.set_service(service);
-          HealthCheckResponse resp;
-          return stub->Check(&ctx, req, &resp).ok() &&
-                 resp.status() == HealthCheckResponse::SERVING;
-        },
-        absl::Seconds(20));
-  }
-
-  std::string Token(common::v1::Role role, const std::string& agency) {
-    common::v1::Principal p;
-    p.set_role(role);
-    p.set_agency_id(agency);
-    p.set_subject("consumer-restart-e2e");
-    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    return signer_->Sign(p);
-  }
-
-  std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-    if (!token.empty()) ctx->AddMetadata(std::string(kIdentityMetadataKey), token);
-    return ctx;
+    cluster_.reset();
   }
 
   // SeedRegistry: the agency (13.06) and its unit, which the events name.
-  void SeedRegistry(const std::shared_ptr<grpc::Channel>& channel) {
-    auto registry = rv1::Registry::NewStub(channel);
-    rv1::CreateAgencyRequest agency;
-    *agency.mutable_agency() =
-        simpul::testing::MakeAgency(kAgency, rv1::AGENCY_KIND_REGENCY, "13.06");
-    rv1::CreateAgencyResponse agency_created;
-    grpc::Status s = registry->CreateAgency(Ctx(Token(common::v1::ROLE_PLATFORM_ADMIN, "")).get(),
-                                            agency, &agency_created);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    rv1::CreateServiceUnitRequest unit;
-    unit.mutable_unit()->set_id(kUnit);
-    unit.mutable_unit()->set_agency_id(kAgency);
-    unit.mutable_unit()->set_name("Dinas Penanaman Modal dan PTSP");
-    unit.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
-    rv1::CreateServiceUnitResponse unit_created;
-    s = registry->CreateServiceUnit(Ctx(Token(common::v1::ROLE_AGENCY_ADMIN, kAgency)).get(), unit,
-                                    &unit_created);
-    ASSERT_TRUE(s.ok()) << s.error_message();
+  void SeedRegistry(simpul::testing::ServiceProcess& registry) {
+    auto stub = rv1::Registry::NewStub(registry.channel());
+    simpul::testing::RegistrySeeder seed(stub.get());
+    const auto& tokens = cluster_->tokens();
+    seed.CreateAgency(Caller{"root", tokens.Token(common::v1::ROLE_PLATFORM_ADMIN)}, kAgency,
+                      rv1::AGENCY_KIND_REGENCY, "13.06");
+    seed.CreateUnit(Caller{"admin", tokens.Token(common::v1::ROLE_AGENCY_ADMIN, kAgency)}, kUnit,
+                    kAgency, "Dinas Penanaman Modal dan PTSP");
+    ASSERT_FALSE(HasFailure());
   }
 
   // ---- the complaint stream ----------------------------------------------------------
@@ -332,20 +238,14 @@ class ConsumerRestartE2ETest : public ::testing::Test {
     *req.mutable_scope() = scope;
     *req.mutable_period() = period;
     v1::GetFiguresResponse resp;
-    grpc::Status s = stub_->GetFigures(Ctx("").get(), req, &resp);
+    grpc::Status s = stub_->GetFigures(simpul::testing::IdentityContext("").get(), req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
     return resp.figures();
   }
 
-  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<ServiceCluster> cluster_;
   std::unique_ptr<RedisPool> pool_;
-  std::string dir_;
-  std::string key_file_;
-  int registry_port_ = 0, registry_admin_port_ = 0, port_ = 0, admin_port_ = 0;
-  std::unique_ptr<IdentitySigner> signer_;
-  grpc::ChannelArguments args_;
-  std::unique_ptr<ChildProcess> registry_, monitoring_;
-  std::shared_ptr<grpc::Channel> channel_;
+  simpul::testing::ServiceProcess* monitoring_ = nullptr;
   std::unique_ptr<v1::Monitoring::Stub> stub_;
 
   std::map<std::string, cv1::ComplaintEvent> events_;  // event id -> event, appended so far
@@ -373,14 +273,14 @@ TEST_F(ConsumerRestartE2ETest, KilledMidBatchAndRestartedCountsEveryEventOnce) {
     ASSERT_NO_FATAL_FAILURE(Append(NewEvents(200, t)));
     const absl::Time deadline = absl::Now() + absl::Seconds(5);
     while (!caught && absl::Now() < deadline) {
-      ASSERT_EQ(kill(pid, SIGSTOP), 0);
+      ASSERT_THAT(monitoring_->Pause(), IsOk());
       ASSERT_TRUE(PollUntil([&] { return ProcessState(pid) == 'T'; }, absl::Seconds(2)));
       Snapshot s = TakeSnapshot();
       if (s.applied_unacknowledged > 0 && s.unapplied > 0) {
         caught = std::move(s);
         break;
       }
-      ASSERT_EQ(kill(pid, SIGCONT), 0);
+      ASSERT_THAT(monitoring_->Resume(), IsOk());
       if (s.all_acknowledged) break;  // the burst was consumed before it was caught
       absl::SleepFor(absl::Milliseconds(2));
     }
@@ -411,7 +311,7 @@ TEST_F(ConsumerRestartE2ETest, KilledMidBatchAndRestartedCountsEveryEventOnce) {
   }
   ASSERT_NO_FATAL_FAILURE(Append(while_down));
 
-  ASSERT_NO_FATAL_FAILURE(StartMonitoring());
+  ASSERT_THAT(monitoring_->Restart(), IsOk());
   const int64_t distinct = static_cast<int64_t>(events_.size());
   ASSERT_GT(entries_, distinct);  // repeats were appended
   v1::Scope national;

@@ -27,19 +27,19 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/grpc_status.h"
-#include "common/identity.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
-#include "tests/testing/process.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/grpc_calls.h"
 #include "tests/testing/registry_fixtures.h"
+#include "tests/testing/registry_seed.h"
+#include "tests/testing/service_cluster.h"
+#include "tests/testing/status_matchers.h"
 
 namespace simpul::monitoring {
 namespace {
@@ -48,17 +48,19 @@ namespace v1 = ::simpul::monitoring::v1;
 namespace cv1 = ::simpul::complaints::v1;
 namespace rv1 = ::simpul::registry::v1;
 using ::grpc::StatusCode;
-using ::grpc::health::v1::HealthCheckResponse;
-using ::simpul::testing::ChildProcess;
+using ::simpul::testing::Binary;
+using ::simpul::testing::CallAs;
+using ::simpul::testing::Caller;
 using ::simpul::testing::CompleteComponents;
-using ::simpul::testing::MakeAgency;
+using ::simpul::testing::IsOk;
 using ::simpul::testing::MakeDate;
-using ::simpul::testing::RedisServer;
+using ::simpul::testing::MustCall;
+using ::simpul::testing::PollUntil;
+using ::simpul::testing::ServiceCluster;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
-constexpr char kKey[] = "monitoring-e2e-identity-key-0123456789abcdef0123456789";
 constexpr char kPp[] = "kab-padang-pariaman";  // REGENCY 13.05
 constexpr char kBogor[] = "kota-bogor";        // CITY 32.71
 constexpr char kPpUnit[] = "disdukcapil-pp";
@@ -66,24 +68,9 @@ constexpr char kPpUnit2[] = "dinkes-pp";
 constexpr char kBogorUnit[] = "dpmptsp-bogor";
 constexpr char kPpService[] = "akta-kelahiran";  // adopted standard: 1 WORKING_DAY
 constexpr char kBogorService[] = "pbg-bogor";    // adopted standard: 2 HOUR
-constexpr char kMonitoringService[] = "simpul.monitoring.v1.Monitoring";
-
-struct Caller {
-  std::string tag;
-  std::string token;  // empty: public
-};
 
 using MonStub = v1::Monitoring::Stub;
 using CmpStub = cv1::Complaints::Stub;
-
-std::vector<std::string> FieldsOf(const grpc::Status& status) {
-  std::vector<std::string> fields;
-  const common::v1::BadRequest bad = BadRequestOf(FromGrpcStatus(status));
-  for (const auto& v : bad.field_violations()) {
-    fields.push_back(v.field());
-  }
-  return fields;
-}
 
 const absl::TimeZone& Wib() {
   static const absl::TimeZone* zone = new absl::TimeZone(absl::FixedTimeZone(7 * 3600));
@@ -185,19 +172,9 @@ std::string Diff(const google::protobuf::Message& want, const google::protobuf::
 class MonitoringE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    dir_ = simpul::testing::MakeTempDir("monitoring-e2e");
-    key_file_ = dir_ + "/identity.key";
-    std::ofstream(key_file_) << kKey;
-    for (int* p : {&registry_port_, &registry_admin_port_, &complaints_port_,
-                   &complaints_admin_port_, &port_, &admin_port_}) {
-      *p = simpul::testing::PickFreePort();
-    }
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok());
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
+    auto cluster = ServiceCluster::Create();
+    ASSERT_THAT(cluster, IsOk());
+    cluster_ = *std::move(cluster);
     pp_admin_ = {"pp_admin", Token(common::v1::ROLE_AGENCY_ADMIN, kPp, "", "admin@pp")};
     pp_op_ = {"pp_op", Token(common::v1::ROLE_AGENCY_OPERATOR, kPp, "", "operator@pp")};
     bogor_admin_ = {"bogor_admin", Token(common::v1::ROLE_AGENCY_ADMIN, kBogor, "", "admin@bg")};
@@ -207,135 +184,47 @@ class MonitoringE2ETest : public ::testing::Test {
     kiosk_ = {"kiosk", Token(common::v1::ROLE_CHANNEL, "", "skm-kiosk", "kiosk-1")};
     public_ = {"public", ""};
 
-    args_.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args_.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    args_.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-
-    registry_ = Start("registry", SIMPUL_REGISTRY_BIN, registry_port_, registry_admin_port_, {});
-    registry_channel_ = Channel(registry_port_);
-    registry_stub_ = rv1::Registry::NewStub(registry_channel_);
-    ASSERT_TRUE(WaitForHealth(registry_channel_, "simpul.registry.v1.Registry",
-                              HealthCheckResponse::SERVING))
-        << registry_->Log();
+    const std::vector<std::string> flags = {"--drain_timeout=2s", "--log_level=debug"};
+    auto registry = cluster_->Start(Binary::kRegistry, {.flags = flags});
+    ASSERT_THAT(registry, IsOk());
+    registry_stub_ = rv1::Registry::NewStub((*registry)->channel());
     ASSERT_NO_FATAL_FAILURE(SeedRegistry());
-
-    complaints_ =
-        Start("complaints", SIMPUL_COMPLAINTS_BIN, complaints_port_, complaints_admin_port_,
-              {absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
-               std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR});
-    complaints_channel_ = Channel(complaints_port_);
-    complaints_stub_ = cv1::Complaints::NewStub(complaints_channel_);
-    ASSERT_TRUE(WaitForHealth(complaints_channel_, "simpul.complaints.v1.Complaints",
-                              HealthCheckResponse::SERVING))
-        << complaints_->Log();
-
-    channel_ = Channel(port_);
-    stub_ = v1::Monitoring::NewStub(channel_);
+    auto complaints = cluster_->Start(Binary::kComplaints, {.flags = flags});
+    ASSERT_THAT(complaints, IsOk());
+    complaints_ = *complaints;
+    complaints_stub_ = cv1::Complaints::NewStub(complaints_->channel());
     ASSERT_NO_FATAL_FAILURE(StartMonitoring());
   }
 
-  void TearDown() override {
-    monitoring_.reset();
-    complaints_.reset();
-    registry_.reset();
-    redis_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  // ---- processes ---------------------------------------------------------------------
-
-  std::shared_ptr<grpc::Channel> Channel(int port) {
-    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials(), args_);
-  }
-
-  std::unique_ptr<ChildProcess> Start(const std::string& name, const std::string& bin, int port,
-                                      int admin_port, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {bin,
-                                     absl::StrCat("--listen=127.0.0.1:", port),
-                                     absl::StrCat("--admin_listen=127.0.0.1:", admin_port),
-                                     absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
-                                     "--identity_key_file=" + key_file_,
-                                     "--drain_timeout=2s",
-                                     "--log_level=debug"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto child = std::make_unique<ChildProcess>(argv, absl::StrCat(dir_, "/", name, ".log"));
-    EXPECT_TRUE(simpul::testing::WaitForTcpPort(port, absl::Seconds(20))) << child->Log();
-    return child;
-  }
-
+  // StartMonitoring starts simpul-monitoring, or starts it again on its ports, and waits
+  // until it knows the registry's services. The first start lists the registry (a resync);
+  // later ones resume its change feed.
   void StartMonitoring() {
-    monitoring_ =
-        Start("monitoring", SIMPUL_MONITORING_BIN, port_, admin_port_,
-              {absl::StrCat("--registry_addr=127.0.0.1:", registry_port_),
-               std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR, "--sweep_interval=1s"});
-    ASSERT_TRUE(WaitForHealth(channel_, kMonitoringService, HealthCheckResponse::SERVING))
-        << monitoring_->Log();
-    // The first start lists the registry (a resync); later ones resume its change feed.
+    if (monitoring_ == nullptr) {
+      auto monitoring = cluster_->Start(
+          Binary::kMonitoring,
+          {.flags = {"--drain_timeout=2s", "--log_level=debug", "--sweep_interval=1s"}});
+      ASSERT_THAT(monitoring, IsOk());
+      monitoring_ = *monitoring;
+      stub_ = v1::Monitoring::NewStub(monitoring_->channel());
+    } else {
+      ASSERT_THAT(monitoring_->Restart(), IsOk());
+    }
     ASSERT_TRUE(
         PollUntil([&] { return Figures(National(), Year(2026)).standards().services() >= 2; },
                   absl::Seconds(20)))
         << monitoring_->Log();
   }
 
-  static bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
-                            const std::string& service, HealthCheckResponse::ServingStatus want,
-                            absl::Duration timeout = absl::Seconds(20)) {
-    auto stub = grpc::health::v1::Health::NewStub(channel);
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
-      grpc::health::v1::HealthCheckRequest req;
-      req.set_service(service);
-      grpc::health::v1::HealthCheckResponse resp;
-      if (stub->Check(&ctx, req, &resp).ok() && resp.status() == want) return true;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return false;
-  }
-
   // ---- identities and calls ----------------------------------------------------------
 
   std::string Token(common::v1::Role role, const std::string& agency, const std::string& channel,
                     const std::string& subject) {
-    common::v1::Principal p;
-    p.set_role(role);
-    p.set_agency_id(agency);
-    p.set_channel(channel);
-    p.set_subject(subject);
-    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    return signer_->Sign(p);
+    return cluster_->tokens().Token(role, agency, channel, subject);
   }
 
   static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-    if (!token.empty()) ctx->AddMetadata(std::string(kIdentityMetadataKey), token);
-    return ctx;
-  }
-
-  // Call makes one call to `stub` as `who`.
-  template <typename Stub, typename Req, typename Resp>
-  static grpc::Status Call(Stub* stub,
-                           grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                           const Caller& who, const Req& req, Resp* resp) {
-    auto ctx = Ctx(who.token);
-    resp->Clear();
-    return (stub->*method)(ctx.get(), req, resp);
-  }
-
-  // Must makes a call that has to succeed.
-  template <typename Stub, typename Req, typename Resp>
-  static Resp Must(Stub* stub,
-                   grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                   const Caller& who, const Req& req) {
-    Resp resp;
-    grpc::Status s = Call(stub, method, who, req, &resp);
-    EXPECT_TRUE(s.ok()) << Req::descriptor()->name() << " as " << who.tag << ": " << s.error_code()
-                        << " " << s.error_message();
-    return resp;
+    return simpul::testing::IdentityContext(token);
   }
 
   // ---- monitoring helpers ------------------------------------------------------------
@@ -344,7 +233,7 @@ class MonitoringE2ETest : public ::testing::Test {
                       v1::SubmitSurveyResponsesResponse* resp) {
     v1::SubmitSurveyResponsesRequest req;
     for (const auto& r : responses) *req.add_responses() = r;
-    return Call(stub_.get(), &MonStub::SubmitSurveyResponses, who, req, resp);
+    return CallAs(stub_.get(), &MonStub::SubmitSurveyResponses, who, req, resp);
   }
 
   v1::SubmitSurveyResponsesResponse MustSubmit(const Caller& who,
@@ -359,7 +248,7 @@ class MonitoringE2ETest : public ::testing::Test {
                       v1::RecordDeliveriesResponse* resp) {
     v1::RecordDeliveriesRequest req;
     for (const auto& d : deliveries) *req.add_deliveries() = d;
-    return Call(stub_.get(), &MonStub::RecordDeliveries, who, req, resp);
+    return CallAs(stub_.get(), &MonStub::RecordDeliveries, who, req, resp);
   }
 
   v1::RecordDeliveriesResponse MustRecord(const Caller& who,
@@ -376,7 +265,7 @@ class MonitoringE2ETest : public ::testing::Test {
     *req.mutable_scope() = scope;
     *req.mutable_period() = period;
     v1::GetFiguresResponse resp;
-    grpc::Status s = Call(stub_.get(), &MonStub::GetFigures, who, req, &resp);
+    grpc::Status s = CallAs(stub_.get(), &MonStub::GetFigures, who, req, &resp);
     *out = resp.figures();
     return s;
   }
@@ -401,20 +290,10 @@ class MonitoringE2ETest : public ::testing::Test {
     req.set_metric(v1::METRIC_IKM);
     req.set_limit(limit);
     req.set_bottom(bottom);
-    v1::RankUnitsResponse resp = Must(stub_.get(), &MonStub::RankUnits, public_, req);
+    v1::RankUnitsResponse resp = MustCall(stub_.get(), &MonStub::RankUnits, public_, req);
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& u : resp.units()) out.emplace_back(u.unit_id(), u.value());
     return out;
-  }
-
-  // PollUntil re-evaluates `done` every 50 ms until it holds or `timeout` passes.
-  static bool PollUntil(const std::function<bool()>& done, absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    for (;;) {
-      if (done()) return true;
-      if (absl::Now() >= deadline) return false;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
   }
 
   // ExpectNoErrorsLogged: the monitoring service logged no error (a consumer that dead-letters
@@ -430,90 +309,37 @@ class MonitoringE2ETest : public ::testing::Test {
   void RegistryMust(grpc::Status (rv1::Registry::Stub::*method)(grpc::ClientContext*, const Req&,
                                                                 Resp*),
                     const Caller& who, const Req& req, Resp* resp) {
-    auto ctx = Ctx(who.token);
-    grpc::Status s = (registry_stub_.get()->*method)(ctx.get(), req, resp);
+    grpc::Status s = CallAs(registry_stub_.get(), method, who, req, resp);
     ASSERT_TRUE(s.ok()) << Req::descriptor()->name() << ": " << s.error_message();
-  }
-
-  // Adopt takes a standard for `service` with the given completion time through consultation
-  // to adoption.
-  // The consultation, decree and effective dates are in `year` (the review falls due a year
-  // after the effective date, so a standard of 2025 is overdue for review).
-  void Adopt(const Caller& op, const Caller& admin, const std::string& service, int amount,
-             rv1::TimeUnit unit, int year = 2026) {
-    rv1::CreateStandardVersionRequest create;
-    create.set_service_id(service);
-    *create.mutable_components() = CompleteComponents();
-    create.mutable_components()->mutable_completion_time()->set_amount(amount);
-    create.mutable_components()->mutable_completion_time()->set_unit(unit);
-    rv1::CreateStandardVersionResponse created;
-    ASSERT_NO_FATAL_FAILURE(
-        RegistryMust(&rv1::Registry::Stub::CreateStandardVersion, op, create, &created));
-    rv1::StartPublicConsultationRequest start;
-    start.set_id(created.version().id());
-    start.set_expected_revision(created.version().revision());
-    rv1::StartPublicConsultationResponse started;
-    ASSERT_NO_FATAL_FAILURE(
-        RegistryMust(&rv1::Registry::Stub::StartPublicConsultation, op, start, &started));
-    rv1::RecordConsultationRequest consult;
-    consult.set_id(created.version().id());
-    consult.set_expected_revision(started.version().revision());
-    *consult.mutable_consultation()->mutable_date() = MakeDate(year, 1, 10);
-    consult.mutable_consultation()->set_participant_count(30);
-    consult.mutable_consultation()->set_summary("Forum konsultasi publik di kantor camat");
-    rv1::RecordConsultationResponse consulted;
-    ASSERT_NO_FATAL_FAILURE(
-        RegistryMust(&rv1::Registry::Stub::RecordConsultation, op, consult, &consulted));
-    rv1::AdoptStandardVersionRequest adopt;
-    adopt.set_id(created.version().id());
-    adopt.set_expected_revision(consulted.version().revision());
-    adopt.mutable_adoption()->set_decree_number("SK No. 470/12/2026");
-    *adopt.mutable_adoption()->mutable_decree_date() = MakeDate(year, 1, 20);
-    *adopt.mutable_adoption()->mutable_effective_from() = MakeDate(year, 2, 1);
-    auto* pub = adopt.add_publications();
-    pub->set_medium(rv1::PUBLICATION_MEDIUM_WEBSITE);
-    pub->set_location("https://layanan.example.go.id/standar-pelayanan");
-    rv1::AdoptStandardVersionResponse adopted;
-    ASSERT_NO_FATAL_FAILURE(
-        RegistryMust(&rv1::Registry::Stub::AdoptStandardVersion, admin, adopt, &adopted));
-    ASSERT_EQ(adopted.version().state(), rv1::STANDARD_STATE_ADOPTED);
   }
 
   // SeedRegistry: Kabupaten Padang Pariaman (13.05) with two units and a service promised in
   // 1 working day; Kota Bogor (32.71) with one unit and a service promised in 2 hours.
   void SeedRegistry() {
-    for (auto [id, kind, region] : {std::tuple{kPp, rv1::AGENCY_KIND_REGENCY, "13.05"},
-                                    std::tuple{kBogor, rv1::AGENCY_KIND_CITY, "32.71"}}) {
-      rv1::CreateAgencyRequest req;
-      *req.mutable_agency() = MakeAgency(id, kind, region);
-      rv1::CreateAgencyResponse resp;
-      ASSERT_NO_FATAL_FAILURE(RegistryMust(&rv1::Registry::Stub::CreateAgency, root_, req, &resp));
-    }
-    for (auto [who, id, agency, name] :
-         {std::tuple{&pp_admin_, kPpUnit, kPp, "Dinas Kependudukan dan Pencatatan Sipil"},
-          std::tuple{&pp_admin_, kPpUnit2, kPp, "Dinas Kesehatan"},
-          std::tuple{&bogor_admin_, kBogorUnit, kBogor, "Dinas Penanaman Modal dan PTSP"}}) {
-      rv1::CreateServiceUnitRequest req;
-      req.mutable_unit()->set_id(id);
-      req.mutable_unit()->set_agency_id(agency);
-      req.mutable_unit()->set_name(name);
-      req.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
-      rv1::CreateServiceUnitResponse resp;
-      ASSERT_NO_FATAL_FAILURE(
-          RegistryMust(&rv1::Registry::Stub::CreateServiceUnit, *who, req, &resp));
-    }
-    for (auto [who, id, unit, name] :
-         {std::tuple{&pp_admin_, kPpService, kPpUnit, "Akta Kelahiran"},
-          std::tuple{&bogor_admin_, kBogorService, kBogorUnit, "Persetujuan Bangunan Gedung"}}) {
-      rv1::CreateServiceRequest req;
-      req.mutable_service()->set_id(id);
-      req.mutable_service()->set_unit_id(unit);
-      req.mutable_service()->set_name(name);
-      rv1::CreateServiceResponse resp;
-      ASSERT_NO_FATAL_FAILURE(RegistryMust(&rv1::Registry::Stub::CreateService, *who, req, &resp));
-    }
+    simpul::testing::RegistrySeeder seed(registry_stub_.get());
+    seed.CreateAgency(root_, kPp, rv1::AGENCY_KIND_REGENCY, "13.05");
+    seed.CreateAgency(root_, kBogor, rv1::AGENCY_KIND_CITY, "32.71");
+    seed.CreateUnit(pp_admin_, kPpUnit, kPp, "Dinas Kependudukan dan Pencatatan Sipil");
+    seed.CreateUnit(pp_admin_, kPpUnit2, kPp, "Dinas Kesehatan");
+    seed.CreateUnit(bogor_admin_, kBogorUnit, kBogor, "Dinas Penanaman Modal dan PTSP");
+    seed.CreateService(pp_admin_, kPpService, kPpUnit, "Akta Kelahiran");
+    seed.CreateService(bogor_admin_, kBogorService, kBogorUnit, "Persetujuan Bangunan Gedung");
+    ASSERT_FALSE(HasFailure());
     ASSERT_NO_FATAL_FAILURE(Adopt(pp_op_, pp_admin_, kPpService, 1, rv1::TIME_UNIT_WORKING_DAY));
     ASSERT_NO_FATAL_FAILURE(Adopt(bogor_op_, bogor_admin_, kBogorService, 2, rv1::TIME_UNIT_HOUR));
+  }
+
+  // Adopt takes a standard for `service` with the given completion time through consultation
+  // to adoption. The consultation, decree and effective dates are in `year` (the review falls
+  // due a year after the effective date, so a standard of 2025 is overdue for review).
+  void Adopt(const Caller& op, const Caller& admin, const std::string& service, int amount,
+             rv1::TimeUnit unit, int year = 2026) {
+    rv1::StandardComponents components = CompleteComponents();
+    components.mutable_completion_time()->set_amount(amount);
+    components.mutable_completion_time()->set_unit(unit);
+    const rv1::StandardVersion adopted = simpul::testing::RegistrySeeder(registry_stub_.get())
+                                             .AdoptStandard(op, admin, service, components, year);
+    ASSERT_EQ(adopted.state(), rv1::STANDARD_STATE_ADOPTED) << service;
   }
 
   // ---- complaint helpers -------------------------------------------------------------
@@ -532,7 +358,7 @@ class MonitoringE2ETest : public ::testing::Test {
     req.set_service_id(service);
     req.set_title("Pelayanan lambat");
     req.set_description("Berkas saya belum selesai melewati waktu yang dijanjikan");
-    auto resp = Must(complaints_stub_.get(), &CmpStub::FileComplaint, who, req);
+    auto resp = MustCall(complaints_stub_.get(), &CmpStub::FileComplaint, who, req);
     EXPECT_FALSE(resp.tracking_code().empty());
     return {resp.tracking_code(), resp.secret()};
   }
@@ -544,44 +370,44 @@ class MonitoringE2ETest : public ::testing::Test {
       cv1::VerifyComplaintRequest req;
       req.set_id(id);
       req.set_note("Berkas lengkap");
-      return Must(s, &CmpStub::VerifyComplaint, who, req).complaint();
+      return MustCall(s, &CmpStub::VerifyComplaint, who, req).complaint();
     }
     if (action == "dispose") {
       cv1::DisposeComplaintRequest req;
       req.set_id(id);
       req.set_unit_id(unit);
       req.set_note("Diteruskan ke bidang pelayanan");
-      return Must(s, &CmpStub::DisposeComplaint, who, req).complaint();
+      return MustCall(s, &CmpStub::DisposeComplaint, who, req).complaint();
     }
     if (action == "start") {
       cv1::StartWorkRequest req;
       req.set_id(id);
-      return Must(s, &CmpStub::StartWork, who, req).complaint();
+      return MustCall(s, &CmpStub::StartWork, who, req).complaint();
     }
     if (action == "follow-up") {
       cv1::PostFollowUpRequest req;
       req.set_id(id);
       req.set_message("Berkas sudah dapat diambil di loket 3");
-      return Must(s, &CmpStub::PostFollowUp, who, req).complaint();
+      return MustCall(s, &CmpStub::PostFollowUp, who, req).complaint();
     }
     if (action == "complete") {
       cv1::CompleteComplaintRequest req;
       req.set_id(id);
       req.set_note("Selesai");
-      return Must(s, &CmpStub::CompleteComplaint, who, req).complaint();
+      return MustCall(s, &CmpStub::CompleteComplaint, who, req).complaint();
     }
     if (action == "forward") {
       cv1::ForwardComplaintRequest req;
       req.set_id(id);
       req.set_to_agency_id(unit);
       req.set_reason("Bukan kewenangan kami: izin bangunan ada di kota");
-      return Must(s, &CmpStub::ForwardComplaint, who, req).complaint();
+      return MustCall(s, &CmpStub::ForwardComplaint, who, req).complaint();
     }
     if (action == "escalate") {
       cv1::EscalateComplaintRequest req;
       req.set_id(id);
       req.set_reason("Kepala dinas minta ditangani langsung");
-      return Must(s, &CmpStub::EscalateComplaint, who, req).complaint();
+      return MustCall(s, &CmpStub::EscalateComplaint, who, req).complaint();
     }
     ADD_FAILURE() << "unknown action " << action;
     return {};
@@ -593,7 +419,7 @@ class MonitoringE2ETest : public ::testing::Test {
     req.set_secret(f.secret);
     req.set_rating(rating);
     req.set_comment("Terima kasih");
-    Must(complaints_stub_.get(), &CmpStub::RateComplaint, public_, req);
+    MustCall(complaints_stub_.get(), &CmpStub::RateComplaint, public_, req);
   }
 
   // Resolve takes a complaint of Padang Pariaman from filing to completion and a rating.
@@ -607,15 +433,9 @@ class MonitoringE2ETest : public ::testing::Test {
 
   // ---- state -------------------------------------------------------------------------
 
-  std::unique_ptr<RedisServer> redis_;
-  std::string dir_;
-  std::string key_file_;
-  int registry_port_ = 0, registry_admin_port_ = 0, complaints_port_ = 0,
-      complaints_admin_port_ = 0, port_ = 0, admin_port_ = 0;
-  std::unique_ptr<IdentitySigner> signer_;
-  grpc::ChannelArguments args_;
-  std::unique_ptr<ChildProcess> registry_, complaints_, monitoring_;
-  std::shared_ptr<grpc::Channel> registry_channel_, complaints_channel_, channel_;
+  std::unique_ptr<ServiceCluster> cluster_;
+  simpul::testing::ServiceProcess* complaints_ = nullptr;
+  simpul::testing::ServiceProcess* monitoring_ = nullptr;
   std::unique_ptr<rv1::Registry::Stub> registry_stub_;
   std::unique_ptr<cv1::Complaints::Stub> complaints_stub_;
   std::unique_ptr<MonStub> stub_;
@@ -721,7 +541,7 @@ TEST_F(MonitoringE2ETest, SurveyFiguresMatchAHandComputedIkm) {
   v1::SubmitSurveyResponsesResponse rejected;
   grpc::Status s = Submit(pp_admin_, bad, &rejected);
   EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
-  EXPECT_THAT(FieldsOf(s),
+  EXPECT_THAT(simpul::testing::FieldViolations(s),
               UnorderedElementsAre("responses[1].answers.u3", "responses[2].answers",
                                    "responses[3].unit_id", "responses[4].response_time"))
       << s.error_message();
@@ -837,7 +657,7 @@ TEST_F(MonitoringE2ETest, DeliveryFigures) {
                                     WibTime(2026, 3, 12, 10, 0), std::nullopt)},
                           &rejected);
   EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
-  EXPECT_THAT(FieldsOf(s),
+  EXPECT_THAT(simpul::testing::FieldViolations(s),
               UnorderedElementsAre("deliveries[0].completed_time", "deliveries[1].service_id"))
       << s.error_message();
   // Who may record: not the public, not another agency, not a channel.
@@ -1102,7 +922,8 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
   series.set_metric(v1::METRIC_IKM);
   *series.mutable_from() = Month(2025, 12);
   series.set_count(6);
-  v1::GetTimeSeriesResponse points = Must(stub_.get(), &MonStub::GetTimeSeries, public_, series);
+  v1::GetTimeSeriesResponse points =
+      MustCall(stub_.get(), &MonStub::GetTimeSeries, public_, series);
   std::vector<std::string> got;
   for (const auto& p : points.points()) {
     got.push_back(absl::StrCat(p.period().year(), "-", p.period().index(), "=", p.value()));
@@ -1115,7 +936,7 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
   *series.mutable_scope() = AgencyScope(kPp);
   *series.mutable_from() = Quarter(2026, 1);
   series.set_count(8);
-  points = Must(stub_.get(), &MonStub::GetTimeSeries, public_, series);
+  points = MustCall(stub_.get(), &MonStub::GetTimeSeries, public_, series);
   const absl::CivilDay today = absl::ToCivilDay(absl::Now(), Wib());
   const int quarters_so_far =
       std::min<int>(8, static_cast<int>(today.year() - 2026) * 4 + (today.month() - 1) / 3 + 1);
@@ -1135,9 +956,9 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
     req.set_limit(10);
     change(req);
     v1::RankUnitsResponse resp;
-    grpc::Status s = Call(stub_.get(), &MonStub::RankUnits, public_, req, &resp);
+    grpc::Status s = CallAs(stub_.get(), &MonStub::RankUnits, public_, req, &resp);
     EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << req.ShortDebugString();
-    return FieldsOf(s);
+    return simpul::testing::FieldViolations(s);
   };
   const int next_year = static_cast<int>(today.year()) + 1;
   EXPECT_THAT(rank_error([](auto& r) { r.set_metric(v1::METRIC_UNSPECIFIED); }),
@@ -1166,9 +987,9 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
     req.set_count(3);
     change(req);
     v1::GetTimeSeriesResponse resp;
-    grpc::Status s = Call(stub_.get(), &MonStub::GetTimeSeries, public_, req, &resp);
+    grpc::Status s = CallAs(stub_.get(), &MonStub::GetTimeSeries, public_, req, &resp);
     EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << req.ShortDebugString();
-    return FieldsOf(s);
+    return simpul::testing::FieldViolations(s);
   };
   EXPECT_THAT(series_error([](auto& r) { r.set_metric(v1::METRIC_UNSPECIFIED); }),
               ElementsAre("metric"));
@@ -1184,10 +1005,11 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
   v1::Figures ignored;
   grpc::Status s = TryFigures(National(), Year(next_year), &ignored);
   EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(FieldsOf(s), ElementsAre("period")) << s.error_message();
+  EXPECT_THAT(simpul::testing::FieldViolations(s), ElementsAre("period")) << s.error_message();
   s = TryFigures(UnitScope("Not A Slug"), Year(2026), &ignored);
   EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(FieldsOf(s), ElementsAre("scope.unit_id")) << s.error_message();
+  EXPECT_THAT(simpul::testing::FieldViolations(s), ElementsAre("scope.unit_id"))
+      << s.error_message();
   ExpectNoErrorsLogged();
 }
 
@@ -1241,8 +1063,8 @@ TEST_F(MonitoringE2ETest, RestartsLoseNothing) {
   // kill -9 monitoring and Redis; Redis returns first (AOF, appendfsync always).
   std::optional<int> killed = monitoring_->Stop(SIGKILL, absl::Seconds(10));
   ASSERT_TRUE(killed.has_value());
-  redis_->Kill();
-  ASSERT_TRUE(redis_->Restart().ok());
+  cluster_->redis().Kill();
+  ASSERT_THAT(cluster_->redis().Restart(), IsOk());
   // Complaints filed while monitoring is down (the complaint service reconnects to Redis).
   int filed_while_down = 0;
   EXPECT_TRUE(PollUntil(
@@ -1255,7 +1077,7 @@ TEST_F(MonitoringE2ETest, RestartsLoseNothing) {
         req.set_title("Pelayanan lambat");
         req.set_description("Izin belum terbit");
         cv1::FileComplaintResponse resp;
-        if (Call(complaints_stub_.get(), &CmpStub::FileComplaint, sms_, req, &resp).ok()) {
+        if (CallAs(complaints_stub_.get(), &CmpStub::FileComplaint, sms_, req, &resp).ok()) {
           ++filed_while_down;
         }
         return filed_while_down == 2;
@@ -1296,15 +1118,13 @@ TEST_F(MonitoringE2ETest, RestartsLoseNothing) {
 // 6. Health and graceful stop
 
 TEST_F(MonitoringE2ETest, Health) {
-  EXPECT_TRUE(
-      WaitForHealth(channel_, kMonitoringService, HealthCheckResponse::SERVING, absl::Seconds(1)));
-  EXPECT_TRUE(WaitForHealth(channel_, "", HealthCheckResponse::SERVING, absl::Seconds(1)));
+  EXPECT_TRUE(monitoring_->WaitForHealth(simpul::testing::kServing, absl::Seconds(1)));
+  EXPECT_TRUE(monitoring_->WaitForHealth(simpul::testing::kServing, absl::Seconds(1), ""));
   // Readiness follows Redis.
-  redis_->Kill();
-  EXPECT_TRUE(WaitForHealth(channel_, kMonitoringService, HealthCheckResponse::NOT_SERVING,
-                            absl::Seconds(10)));
-  ASSERT_TRUE(redis_->Restart().ok());
-  EXPECT_TRUE(WaitForHealth(channel_, kMonitoringService, HealthCheckResponse::SERVING));
+  cluster_->redis().Kill();
+  EXPECT_TRUE(monitoring_->WaitForHealth(simpul::testing::kNotServing, absl::Seconds(10)));
+  ASSERT_THAT(cluster_->redis().Restart(), IsOk());
+  EXPECT_TRUE(monitoring_->WaitForHealth(simpul::testing::kServing));
 
   const absl::Time start = absl::Now();
   std::optional<int> status = monitoring_->Stop(SIGTERM, absl::Seconds(10));
@@ -1322,19 +1142,6 @@ namespace simpul::monitoring {
 namespace {
 
 // Metrics fetches the admin port's Prometheus exposition with curl.
-std::string FetchMetrics(int admin_port) {
-  std::string out;
-  const std::string cmd =
-      absl::StrCat("curl -s --max-time 2 http://127.0.0.1:", admin_port, "/metrics");
-  if (FILE* pipe = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-    pclose(pipe);
-  }
-  return out;
-}
-
 TEST_F(MonitoringE2ETest, HeadlineFiguresPerAgencyInPrometheus) {
   // Two questionnaires answered 4 everywhere, an hour ago: this year's agency IKM is 100.00.
   const absl::Time t = absl::Now() - absl::Hours(1);
@@ -1346,7 +1153,7 @@ TEST_F(MonitoringE2ETest, HeadlineFiguresPerAgencyInPrometheus) {
   std::string metrics;
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (absl::Now() < deadline) {
-    metrics = FetchMetrics(admin_port_);
+    metrics = monitoring_->AdminGet("/metrics");
     if (absl::StrContains(metrics, want_ikm) && absl::StrContains(metrics, want_n)) break;
     absl::SleepFor(absl::Milliseconds(200));
   }

@@ -6,114 +6,52 @@
 #include <sys/wait.h>
 
 #include <atomic>
-#include <fstream>
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/grpc_status.h"
 #include "common/identity.h"
-#include "common/status.h"
 #include "gmock/gmock.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
-#include "tests/testing/process.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/grpc_calls.h"
 #include "tests/testing/registry_fixtures.h"
+#include "tests/testing/service_cluster.h"
+#include "tests/testing/status_matchers.h"
 
 namespace simpul::registry {
 namespace {
 
 namespace v1 = ::simpul::registry::v1;
-using ::simpul::testing::ChildProcess;
+using ::simpul::testing::Binary;
 using ::simpul::testing::CompleteComponents;
+using ::simpul::testing::IsOk;
 using ::simpul::testing::MakeAgency;
 using ::simpul::testing::MakeDate;
-using ::simpul::testing::RedisServer;
-using ::testing::ElementsAre;
+using ::simpul::testing::ServiceCluster;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
-
-constexpr char kKey[] = "e2e-test-identity-key-0123456789abcdef0123456789";
 
 class RegistryE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    dir_ = simpul::testing::MakeTempDir("registry-e2e");
-    key_file_ = dir_ + "/identity.key";
-    std::ofstream(key_file_) << kKey;
-    port_ = simpul::testing::PickFreePort();
-    admin_port_ = simpul::testing::PickFreePort();
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok());
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
-    StartRegistry();
-    // Reconnect quickly: the server restarts in some tests.
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-    channel_ = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
-                                         grpc::InsecureChannelCredentials(), args);
-    stub_ = v1::Registry::NewStub(channel_);
-    health_ = grpc::health::v1::Health::NewStub(channel_);
-    ASSERT_TRUE(WaitForHealth(grpc::health::v1::HealthCheckResponse::SERVING)) << registry_->Log();
-  }
-
-  void TearDown() override {
-    registry_.reset();
-    std::string rm = "rm -rf " + dir_;
-    (void)system(rm.c_str());
-  }
-
-  void StartRegistry(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {SIMPUL_REGISTRY_BIN,
-                                     absl::StrCat("--listen=127.0.0.1:", port_),
-                                     absl::StrCat("--admin_listen=127.0.0.1:", admin_port_),
-                                     absl::StrCat("--redis_addr=127.0.0.1:", redis_->port()),
-                                     "--identity_key_file=" + key_file_,
-                                     "--drain_timeout=3s"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    registry_ = std::make_unique<ChildProcess>(argv, dir_ + "/registry.log");
-    // Connect only once it listens, so the channel does not start in reconnect backoff.
-    ASSERT_TRUE(simpul::testing::WaitForTcpPort(port_, absl::Seconds(20))) << registry_->Log();
-  }
-
-  bool WaitForHealth(grpc::health::v1::HealthCheckResponse::ServingStatus want,
-                     absl::Duration timeout = absl::Seconds(20)) {
-    absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-      grpc::health::v1::HealthCheckRequest req;
-      req.set_service("simpul.registry.v1.Registry");
-      grpc::health::v1::HealthCheckResponse resp;
-      if (health_->Check(&ctx, req, &resp).ok() && resp.status() == want) return true;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return false;
+    auto cluster = ServiceCluster::Create();
+    ASSERT_THAT(cluster, IsOk());
+    cluster_ = *std::move(cluster);
+    auto registry = cluster_->Start(Binary::kRegistry, {.flags = {"--drain_timeout=3s"}});
+    ASSERT_THAT(registry, IsOk());
+    registry_ = *registry;
+    stub_ = v1::Registry::NewStub(registry_->channel());
   }
 
   std::string Token(common::v1::Role role, const std::string& agency = "") {
-    common::v1::Principal p;
-    p.set_role(role);
-    p.set_agency_id(agency);
-    p.set_subject(absl::StrCat(common::v1::Role_Name(role), "@", agency));
-    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    return signer_->Sign(p);
+    return cluster_->tokens().Token(role, agency);
   }
 
   // Ctx makes a client context with a deadline and, unless `token` is empty, an identity.
-  std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = "") {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    if (!token.empty()) ctx->AddMetadata(std::string(kIdentityMetadataKey), token);
-    return ctx;
+  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = "") {
+    return simpul::testing::IdentityContext(token);
   }
 
   std::string AdminToken() { return Token(common::v1::ROLE_PLATFORM_ADMIN); }
@@ -153,16 +91,9 @@ class RegistryE2ETest : public ::testing::Test {
     return resp.version();
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::string dir_;
-  std::string key_file_;
-  int port_ = 0;
-  int admin_port_ = 0;
-  std::unique_ptr<IdentitySigner> signer_;
-  std::unique_ptr<ChildProcess> registry_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ServiceCluster> cluster_;
+  simpul::testing::ServiceProcess* registry_ = nullptr;
   std::unique_ptr<v1::Registry::Stub> stub_;
-  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
 TEST_F(RegistryE2ETest, EveryRpcThroughTheLifecycle) {
@@ -352,12 +283,8 @@ TEST_F(RegistryE2ETest, InvalidRequestReturnsFieldViolationsAndWritesNothing) {
   v1::CreateAgencyResponse resp;
   grpc::Status status = stub_->CreateAgency(Ctx(AdminToken()).get(), req, &resp);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  std::vector<std::string> fields;
-  common::v1::BadRequest bad = BadRequestOf(FromGrpcStatus(status));
-  for (const auto& v : bad.field_violations()) {
-    fields.push_back(v.field());
-  }
-  EXPECT_THAT(fields, UnorderedElementsAre("agency.id", "agency.name", "agency.region_code"));
+  EXPECT_THAT(simpul::testing::FieldViolations(status),
+              UnorderedElementsAre("agency.id", "agency.name", "agency.region_code"));
   v1::ListAgenciesResponse all;
   ASSERT_TRUE(stub_->ListAgencies(Ctx().get(), v1::ListAgenciesRequest(), &all).ok());
   EXPECT_EQ(all.agencies_size(), 0);
@@ -551,8 +478,8 @@ TEST_F(RegistryE2ETest, InvalidWatchRequestFailsAtOnce) {
 
 TEST_F(RegistryE2ETest, HealthFollowsRedisAndCallsFailFastWhileItIsDown) {
   ASSERT_NO_FATAL_FAILURE(Seed());
-  redis_->Kill();
-  EXPECT_TRUE(WaitForHealth(grpc::health::v1::HealthCheckResponse::NOT_SERVING, absl::Seconds(10)));
+  cluster_->redis().Kill();
+  EXPECT_TRUE(registry_->WaitForHealth(simpul::testing::kNotServing, absl::Seconds(10)));
   v1::GetAgencyRequest get;
   get.set_id("kab-padang-pariaman");
   v1::GetAgencyResponse resp;
@@ -560,8 +487,8 @@ TEST_F(RegistryE2ETest, HealthFollowsRedisAndCallsFailFastWhileItIsDown) {
   grpc::Status down = stub_->GetAgency(Ctx().get(), get, &resp);
   EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  ASSERT_TRUE(redis_->Restart().ok());
-  EXPECT_TRUE(WaitForHealth(grpc::health::v1::HealthCheckResponse::SERVING));
+  ASSERT_THAT(cluster_->redis().Restart(), IsOk());
+  EXPECT_TRUE(registry_->WaitForHealth(simpul::testing::kServing));
   absl::Time until = absl::Now() + absl::Seconds(10);
   grpc::Status up;
   do {
@@ -611,10 +538,9 @@ TEST_F(RegistryE2ETest, AcknowledgedWritesSurviveKillNineAndRedisRestart) {
   }
   v1::StandardVersion draft = NewDraft();
   ASSERT_TRUE(registry_->Stop(SIGKILL, absl::Seconds(5)).has_value());
-  redis_->Kill();
-  ASSERT_TRUE(redis_->Restart().ok());
-  StartRegistry();
-  ASSERT_TRUE(WaitForHealth(grpc::health::v1::HealthCheckResponse::SERVING)) << registry_->Log();
+  cluster_->redis().Kill();
+  ASSERT_THAT(cluster_->redis().Restart(), IsOk());
+  ASSERT_THAT(registry_->Restart(), IsOk());
   for (const auto& id : ids) {
     v1::GetServiceRequest get;
     get.set_id(id);
@@ -638,8 +564,7 @@ TEST_F(RegistryE2ETest, AcknowledgedWritesSurviveKillNineAndRedisRestart) {
 
 TEST_F(RegistryE2ETest, WatchFromATrimmedCursorIsOutOfRange) {
   ASSERT_TRUE(registry_->Stop(SIGTERM, absl::Seconds(10)).has_value());
-  StartRegistry({"--feed_max_len=1000"});
-  ASSERT_TRUE(WaitForHealth(grpc::health::v1::HealthCheckResponse::SERVING));
+  ASSERT_THAT(registry_->Restart({"--feed_max_len=1000"}), IsOk());
   ASSERT_NO_FATAL_FAILURE(Seed());
   v1::WatchStandardsRequest first_req;
   first_req.set_cursor("0");

@@ -15,8 +15,10 @@ namespace simpul::testing {
 
 class ChildProcess {
  public:
-  // Start runs `argv` (argv[0] is the path) with stdout and stderr appended to `log_path`.
-  ChildProcess(std::vector<std::string> argv, std::string log_path);
+  // Start runs `argv` (argv[0] is the path) with stdout and stderr appended to `log_path`, in
+  // this process's environment plus `env` ("NAME=value" each).
+  ChildProcess(std::vector<std::string> argv, std::string log_path,
+               std::vector<std::string> env = {});
   ~ChildProcess();  // SIGKILL if still running
 
   bool running();
