@@ -13,7 +13,6 @@ namespace simpul::gateway::rest {
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 
-// FieldByName finds a field by its proto name or its JSON (lowerCamelCase) name.
 const FieldDescriptor* FieldByName(const Descriptor* d, std::string_view name) {
   for (int i = 0; i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
@@ -22,8 +21,6 @@ const FieldDescriptor* FieldByName(const Descriptor* d, std::string_view name) {
   return nullptr;
 }
 
-// WellKnownStringType: a message type whose JSON form is a string or a number (it may stand
-// as a single path or query value).
 bool WellKnownScalarMessage(const Descriptor* d) {
   static const std::set<std::string>* const kNames = new std::set<std::string>{
       "google.protobuf.Timestamp",   "google.protobuf.Duration",    "google.protobuf.FieldMask",
@@ -33,9 +30,6 @@ bool WellKnownScalarMessage(const Descriptor* d) {
   return kNames->count(d->full_name()) > 0;
 }
 
-// ResolvePath resolves a dotted field path in `d` (each part a proto or JSON name) to its
-// fields; the last may be a scalar, an enum or a well-known scalar message; the others
-// singular messages. Returns an explanation on failure.
 absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(const Descriptor* d,
                                                                 std::string_view path) {
   std::vector<const FieldDescriptor*> fields;
@@ -70,7 +64,6 @@ absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(const Descriptor
   return fields;
 }
 
-// CanonicalPath is the path with proto names ("scope.unit_id").
 std::string CanonicalPath(const std::vector<const FieldDescriptor*>& fields) {
   std::vector<std::string> names;
   for (const FieldDescriptor* f : fields) names.push_back(f->name());
