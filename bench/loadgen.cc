@@ -35,6 +35,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/json.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
@@ -586,36 +587,6 @@ class LoadRun {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // Report is what a run prints; latencies in microseconds.
 struct Report {
   uint64_t calls = 0;
@@ -676,17 +647,18 @@ std::string SummaryLine(const Flags& flags, const Report& r) {
 std::string ReportJson(const Flags& flags, const Report& r) {
   std::string errors;
   for (const auto& [code, count] : r.errors) {
-    absl::StrAppend(&errors, errors.empty() ? "" : ",", JsonString(code), ":", count);
+    absl::StrAppend(&errors, errors.empty() ? "" : ",", simpul::JsonEscape(code), ":", count);
   }
   return absl::StrFormat(
       "{\"label\":%s,\"method\":%s,\"target\":%s,\"mode\":\"%s\",\"connections\":%d,"
       "\"inflight\":%d,\"rate\":%g,\"duration_s\":%g,\"calls\":%d,\"ok\":%d,\"throughput\":%.1f,"
       "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
       "\"errors\":{%s},\"send_lag_p50_us\":%.1f,\"send_lag_p99_us\":%.1f}\n",
-      JsonString(flags.label), JsonString(flags.method), JsonString(flags.target),
-      flags.open_loop() ? "open" : "closed", flags.connections, flags.inflight_or_default(),
-      flags.rate, flags.duration_s, r.calls, r.ok, r.throughput, r.p50_us, r.p90_us, r.p99_us,
-      r.p999_us, r.max_us, errors, r.send_lag_p50_us, r.send_lag_p99_us);
+      simpul::JsonEscape(flags.label), simpul::JsonEscape(flags.method),
+      simpul::JsonEscape(flags.target), flags.open_loop() ? "open" : "closed", flags.connections,
+      flags.inflight_or_default(), flags.rate, flags.duration_s, r.calls, r.ok, r.throughput,
+      r.p50_us, r.p90_us, r.p99_us, r.p999_us, r.max_us, errors, r.send_lag_p50_us,
+      r.send_lag_p99_us);
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <variant>
 
+#include "common/json.h"  // JsonEscape
+
 namespace simpul {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
@@ -38,9 +40,6 @@ bool ParseLogLevel(std::string_view text, LogLevel* level);
 // SetLogSink redirects lines (without the trailing newline) to `sink`; nullptr restores stderr.
 // The sink is called one line at a time under a lock and must not log itself.
 void SetLogSink(std::function<void(std::string_view line)> sink);
-
-// JsonEscape returns `s` as a quoted JSON string.
-std::string JsonEscape(std::string_view s);
 
 }  // namespace simpul
 

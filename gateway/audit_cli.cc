@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/absl_compat.h"
+#include "common/json.h"
 #include "common/redis.h"
 #include "gateway/audit.h"
 
@@ -126,41 +127,11 @@ std::optional<std::string> ParseRedis(std::string_view address, RedisOptions* op
   return std::nullopt;
 }
 
-void JsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 void JsonField(std::string* out, std::string_view name, std::string_view value) {
   out->push_back(',');
-  JsonString(out, name);
+  AppendJsonEscaped(out, name);
   out->push_back(':');
-  JsonString(out, value);
+  AppendJsonEscaped(out, value);
 }
 
 }  // namespace

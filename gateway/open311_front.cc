@@ -18,7 +18,7 @@
 #include "common/status.h"
 #include "gateway/open311.h"
 #include "gateway/proxy.h"
-#include "gateway/rest.h"
+#include "gateway/rest/errors.h"
 #include "gateway/url.h"
 #include "google/protobuf/util/time_util.h"
 

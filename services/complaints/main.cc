@@ -1,16 +1,15 @@
 // simpul-complaints: the complaint handling service. Configuration: flags or
-// SIMPUL_COMPLAINTS_* environment variables; run with --help for the list.
-#include <iostream>
+// SIMPUL_COMPLAINTS_* environment variables; run with --help for the list. The process
+// skeleton (config, Redis, server host, drain) is common/service_main.h; this file says what
+// is the complaint service's own.
 #include <memory>
-#include <optional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "common/calendar.h"
-#include "common/config.h"
+#include "common/clock.h"
 #include "common/logging.h"
-#include "common/redis.h"
-#include "common/server.h"
+#include "common/service_main.h"
 #include "common/service_setup.h"
 #include "services/complaints/complaints.h"
 #include "services/complaints/grpc_service.h"
@@ -19,121 +18,148 @@
 
 extern char** environ;
 
-int main(int argc, char** argv) {
-  using namespace simpul;
-  BlockTerminationSignals();
-  std::vector<ConfigKey> keys = CommonServiceConfigKeys("127.0.0.1:7102", "127.0.0.1:9102");
-  keys.push_back({.name = "registry_addr",
-                  .type = ConfigType::kHostPort,
-                  .default_value = "127.0.0.1:7101",
-                  .help = "address of simpul-registry, which routes complaints"});
-  keys.push_back({.name = "registry_timeout",
-                  .type = ConfigType::kDuration,
-                  .default_value = "2s",
-                  .help = "deadline of one routing lookup in the registry"});
-  keys.push_back({.name = "holidays_dir",
-                  .type = ConfigType::kString,
-                  .default_value = "deploy/holidays",
-                  .help = "directory of holiday files, one <year>.json per year"});
-  keys.push_back({.name = "holidays_reload_interval",
-                  .type = ConfigType::kDuration,
-                  .default_value = "5m",
-                  .help = "how often the holiday files are re-read (amendments need no restart)"});
-  keys.push_back({.name = "scan_interval",
-                  .type = ConfigType::kDuration,
-                  .default_value = "5s",
-                  .help = "how often the deadline scanner runs; 0 turns it off in this replica"});
-  keys.push_back({.name = "idempotency_ttl",
-                  .type = ConfigType::kDuration,
-                  .default_value = "168h",
-                  .help = "how long a filing's idempotency key returns its first result"});
-  keys.push_back({.name = "reopen_working_days",
-                  .type = ConfigType::kInt,
-                  .default_value = "10",
-                  .help = "working days after completion in which the complainant may reopen",
-                  .min_int = 1,
-                  .max_int = 60});
-  keys.push_back({.name = "stream_max_len",
-                  .type = ConfigType::kInt,
-                  .default_value = "1000000",
-                  .help = "complaint events retained on the stream (older ones are trimmed)",
-                  .min_int = 1000,
-                  .max_int = 1000000000});
-  int exit_code = 0;
-  std::optional<ServiceBasics> basics =
-      SetUpService("COMPLAINTS", "simpul-complaints", keys, argc, argv, environ, &exit_code);
-  if (!basics) return exit_code;
-  const Config* config = &basics->config;
-  auto calendars = CalendarRegistry::Create(config->GetString("holidays_dir"));
-  if (!calendars.ok()) {
-    Log(LogLevel::kError, "holidays_dir: " + std::string(calendars.status().message()));
-    return 2;
+namespace simpul::complaints {
+namespace {
+
+ServiceSpec Spec() {
+  ServiceSpec spec{.env_prefix = "COMPLAINTS",
+                   .name = "simpul-complaints",
+                   .grpc_service = "simpul.complaints.v1.Complaints",
+                   .default_listen = "127.0.0.1:7102",
+                   .default_admin_listen = "127.0.0.1:9102"};
+  spec.keys.push_back({.name = "registry_addr",
+                       .type = ConfigType::kHostPort,
+                       .default_value = "127.0.0.1:7101",
+                       .help = "address of simpul-registry, which routes complaints"});
+  spec.keys.push_back({.name = "registry_timeout",
+                       .type = ConfigType::kDuration,
+                       .default_value = "2s",
+                       .help = "deadline of one routing lookup in the registry"});
+  spec.keys.push_back({.name = "holidays_dir",
+                       .type = ConfigType::kString,
+                       .default_value = "deploy/holidays",
+                       .help = "directory of holiday files, one <year>.json per year"});
+  spec.keys.push_back(
+      {.name = "holidays_reload_interval",
+       .type = ConfigType::kDuration,
+       .default_value = "5m",
+       .help = "how often the holiday files are re-read (amendments need no restart)"});
+  spec.keys.push_back(
+      {.name = "scan_interval",
+       .type = ConfigType::kDuration,
+       .default_value = "5s",
+       .help = "how often the deadline scanner runs; 0 turns it off in this replica"});
+  spec.keys.push_back({.name = "idempotency_ttl",
+                       .type = ConfigType::kDuration,
+                       .default_value = "168h",
+                       .help = "how long a filing's idempotency key returns its first result"});
+  spec.keys.push_back({.name = "reopen_working_days",
+                       .type = ConfigType::kInt,
+                       .default_value = "10",
+                       .help = "working days after completion in which the complainant may reopen",
+                       .min_int = 1,
+                       .max_int = 60});
+  spec.keys.push_back({.name = "stream_max_len",
+                       .type = ConfigType::kInt,
+                       .default_value = "1000000",
+                       .help = "complaint events retained on the stream (older ones are trimmed)",
+                       .min_int = 1000,
+                       .max_int = 1000000000});
+  return spec;
+}
+
+// BackgroundLoop runs the deadline scanner and the holiday reload until stopped. Every
+// replica runs it; the scanner's revision-checked commits make concurrent scans safe.
+class BackgroundLoop {
+ public:
+  BackgroundLoop(ComplaintDesk& desk, CalendarRegistry& calendars, absl::Duration scan_interval,
+                 absl::Duration reload_interval)
+      : desk_(desk),
+        calendars_(calendars),
+        scan_interval_(scan_interval),
+        reload_interval_(reload_interval) {}
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Stop() {
+    stop_.Notify();
+    if (thread_.joinable()) thread_.join();
   }
 
-  RedisPool pool(RedisOptionsFromConfig(*config));
-  complaints::RedisComplaintStore store(
-      &pool,
-      complaints::RedisComplaintStore::Options{.stream_max_len = config->GetInt("stream_max_len")});
-
-  complaints::RegistryRouter router(
-      KeepaliveChannel(config->GetAddress("registry_addr")),
-      complaints::RegistryRouter::Options{.call_timeout = config->GetDuration("registry_timeout")});
-
-  SystemClock clock;
-  complaints::ComplaintOptions options;
-  options.reopen_working_days = static_cast<int>(config->GetInt("reopen_working_days"));
-  options.idempotency_ttl = config->GetDuration("idempotency_ttl");
-  complaints::ComplaintDesk desk(store, router, **calendars, clock, options);
-  Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
-  complaints::ComplaintsGrpcService service(desk, executor, basics->signer.get(), clock);
-
-  Metrics metrics;
-  ServiceHostOptions host_options =
-      HostOptionsFromConfig(*config, "simpul.complaints.v1.Complaints");
-  ServiceHost host(host_options, &metrics);
-  host.AddService(&service);
-  host.SetReadinessCheck([&pool] { return pool.Ping(); });
-  if (absl::Status started = host.Start(); !started.ok()) {
-    Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
-    return 1;
-  }
-  router.Start();
-
-  // The background loop: the deadline scanner and the holiday reload. Every replica runs it;
-  // the scanner's revision-checked commits make concurrent scans safe.
-  absl::Notification stop;
-  const absl::Duration scan_interval = config->GetDuration("scan_interval");
-  const absl::Duration reload_interval = config->GetDuration("holidays_reload_interval");
-  std::thread background([&] {
-    absl::Time next_reload = absl::Now() + reload_interval;
-    while (!stop.HasBeenNotified()) {
-      if (scan_interval > absl::ZeroDuration()) {
-        absl::StatusOr<int> acted = desk.ScanOnce();
+ private:
+  void Run() {
+    absl::Time next_reload = absl::Now() + reload_interval_;
+    while (!stop_.HasBeenNotified()) {
+      if (scan_interval_ > absl::ZeroDuration()) {
+        absl::StatusOr<int> acted = desk_.ScanOnce();
         if (!acted.ok()) {
           Log(LogLevel::kWarn, "deadline scan failed", {{"error", acted.status().ToString()}});
         } else if (*acted > 0) {
           Log(LogLevel::kInfo, "deadline scan", {{"acted", *acted}});
         }
       }
-      if (reload_interval > absl::ZeroDuration() && absl::Now() >= next_reload) {
-        next_reload = absl::Now() + reload_interval;
-        if (absl::Status reloaded = (*calendars)->Reload(); !reloaded.ok()) {
+      if (reload_interval_ > absl::ZeroDuration() && absl::Now() >= next_reload) {
+        next_reload = absl::Now() + reload_interval_;
+        if (absl::Status reloaded = calendars_.Reload(); !reloaded.ok()) {
           Log(LogLevel::kWarn, "holiday reload failed; the previous calendar stays in force",
               {{"error", reloaded.ToString()}});
         }
       }
-      absl::Duration wait = scan_interval > absl::ZeroDuration() ? scan_interval : absl::Seconds(5);
-      stop.WaitForNotificationWithTimeout(wait);
+      absl::Duration wait =
+          scan_interval_ > absl::ZeroDuration() ? scan_interval_ : absl::Seconds(5);
+      stop_.WaitForNotificationWithTimeout(wait);
     }
-  });
+  }
 
-  Log(LogLevel::kInfo, "simpul-complaints serving",
-      {{"port", host.port()}, {"admin_port", host.admin_port()}});
-  host.WaitForTerminationSignal();
-  stop.Notify();
-  background.join();
-  router.Stop();
-  executor.Shutdown();
-  Log(LogLevel::kInfo, "simpul-complaints stopped");
-  return 0;
+  ComplaintDesk& desk_;
+  CalendarRegistry& calendars_;
+  const absl::Duration scan_interval_;
+  const absl::Duration reload_interval_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+// ---- The complaint service's own parts ---------------------------------------------------
+absl::Status SetUp(ServiceContext& ctx) {
+  const Config& config = ctx.config();
+  auto calendars = CalendarRegistry::Create(config.GetString("holidays_dir"));
+  if (!calendars.ok()) {
+    return absl::InvalidArgumentError("holidays_dir: " + std::string(calendars.status().message()));
+  }
+  CalendarRegistry* calendar = ctx.Keep(*std::move(calendars));
+  auto* store = ctx.Make<RedisComplaintStore>(
+      &ctx.pool(), RedisComplaintStore::Options{.stream_max_len = config.GetInt("stream_max_len")});
+
+  auto* router = ctx.Make<RegistryRouter>(
+      KeepaliveChannel(config.GetAddress("registry_addr")),
+      RegistryRouter::Options{.call_timeout = config.GetDuration("registry_timeout")});
+
+  auto* clock = ctx.Make<SystemClock>();
+  ComplaintOptions options;
+  options.reopen_working_days = static_cast<int>(config.GetInt("reopen_working_days"));
+  options.idempotency_ttl = config.GetDuration("idempotency_ttl");
+  auto* desk = ctx.Make<ComplaintDesk>(*store, *router, *calendar, *clock, options);
+  ctx.AddService(ctx.Make<ComplaintsGrpcService>(*desk, ctx.executor(), ctx.signer(), *clock));
+
+  auto* background = ctx.Make<BackgroundLoop>(*desk, *calendar, config.GetDuration("scan_interval"),
+                                              config.GetDuration("holidays_reload_interval"));
+  ctx.OnStart([router, background](ServiceHost&) {
+    router->Start();
+    background->Start();
+    return absl::OkStatus();
+  });
+  ctx.OnStop([router, background] {
+    background->Stop();
+    router->Stop();
+  });
+  return absl::OkStatus();
+}
+// ---- end of the complaint service's own parts --------------------------------------------
+
+}  // namespace
+}  // namespace simpul::complaints
+
+int main(int argc, char** argv) {
+  return simpul::RunService(simpul::complaints::Spec(), argc, argv, environ,
+                            simpul::complaints::SetUp);
 }

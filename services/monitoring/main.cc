@@ -1,8 +1,8 @@
 // simpul-monitoring: performance figures (IKM, delivery times, complaint KPIs). Configuration:
-// flags or SIMPUL_MONITORING_* environment variables; run with --help for the list.
-#include <iostream>
+// flags or SIMPUL_MONITORING_* environment variables; run with --help for the list. The
+// process skeleton (config, Redis, server host, drain) is common/service_main.h; this file
+// says what is the monitoring service's own.
 #include <memory>
-#include <optional>
 #include <string_view>
 #include <thread>
 
@@ -10,10 +10,9 @@
 #include "absl/time/time.h"
 #include "common/absl_compat.h"
 #include "common/calendar.h"
-#include "common/config.h"
+#include "common/clock.h"
 #include "common/logging.h"
-#include "common/redis.h"
-#include "common/server.h"
+#include "common/service_main.h"
 #include "common/service_setup.h"
 #include "common/stream_consumer.h"
 #include "services/complaints/registry_router.h"
@@ -24,150 +23,177 @@
 
 extern char** environ;
 
-int main(int argc, char** argv) {
-  using namespace simpul;
-  BlockTerminationSignals();
-  std::vector<ConfigKey> keys = CommonServiceConfigKeys("127.0.0.1:7103", "127.0.0.1:9103");
-  keys.push_back({.name = "registry_addr",
-                  .type = ConfigType::kHostPort,
-                  .default_value = "127.0.0.1:7101",
-                  .help = "address of simpul-registry (units, services, promised times)"});
-  keys.push_back({.name = "registry_timeout",
-                  .type = ConfigType::kDuration,
-                  .default_value = "2s",
-                  .help = "deadline of one registry lookup"});
-  keys.push_back({.name = "holidays_dir",
-                  .type = ConfigType::kString,
-                  .default_value = "deploy/holidays",
-                  .help = "directory of holiday files, one <year>.json per year"});
-  keys.push_back({.name = "complaint_stream",
-                  .type = ConfigType::kString,
-                  .default_value = "simpul:cmp:{c}:events",
-                  .help = "the complaint service's event stream"});
-  keys.push_back({.name = "consumer_group",
-                  .type = ConfigType::kString,
-                  .default_value = "simpul-monitoring",
-                  .help = "consumer group of this service on the complaint stream"});
-  keys.push_back({.name = "consumer_min_idle",
-                  .type = ConfigType::kDuration,
-                  .default_value = "30s",
-                  .help = "how long a complaint event may stay unacknowledged before any "
-                          "instance takes it over: the delay before the events of a crashed "
-                          "instance, or an event whose handling failed, are handled again (at "
-                          "least 1ms; longer than handling a batch of 100 events)",
-                  .validate = [](std::string_view value) -> absl::Status {
-                    absl::Duration d;
-                    if (absl::ParseDuration(AbslView(value), &d) && d < absl::Milliseconds(1)) {
-                      return absl::InvalidArgumentError("expected a duration of at least 1ms");
-                    }
-                    return absl::OkStatus();
-                  }});
-  keys.push_back({.name = "sweep_interval",
-                  .type = ConfigType::kDuration,
-                  .default_value = "30s",
-                  .help = "how often open applications past their promised time are counted "
-                          "overdue"});
-  int exit_code = 0;
-  std::optional<ServiceBasics> basics =
-      SetUpService("MONITORING", "simpul-monitoring", keys, argc, argv, environ, &exit_code);
-  if (!basics) return exit_code;
-  const Config* config = &basics->config;
-  auto calendars = CalendarRegistry::Create(config->GetString("holidays_dir"));
-  if (!calendars.ok()) {
-    Log(LogLevel::kError, "holidays_dir: " + std::string(calendars.status().message()));
-    return 2;
+namespace simpul::monitoring {
+namespace {
+
+ServiceSpec Spec() {
+  ServiceSpec spec{.env_prefix = "MONITORING",
+                   .name = "simpul-monitoring",
+                   .grpc_service = "simpul.monitoring.v1.Monitoring",
+                   .default_listen = "127.0.0.1:7103",
+                   .default_admin_listen = "127.0.0.1:9103"};
+  spec.keys.push_back({.name = "registry_addr",
+                       .type = ConfigType::kHostPort,
+                       .default_value = "127.0.0.1:7101",
+                       .help = "address of simpul-registry (units, services, promised times)"});
+  spec.keys.push_back({.name = "registry_timeout",
+                       .type = ConfigType::kDuration,
+                       .default_value = "2s",
+                       .help = "deadline of one registry lookup"});
+  spec.keys.push_back({.name = "holidays_dir",
+                       .type = ConfigType::kString,
+                       .default_value = "deploy/holidays",
+                       .help = "directory of holiday files, one <year>.json per year"});
+  spec.keys.push_back({.name = "complaint_stream",
+                       .type = ConfigType::kString,
+                       .default_value = "simpul:cmp:{c}:events",
+                       .help = "the complaint service's event stream"});
+  spec.keys.push_back({.name = "consumer_group",
+                       .type = ConfigType::kString,
+                       .default_value = "simpul-monitoring",
+                       .help = "consumer group of this service on the complaint stream"});
+  spec.keys.push_back({.name = "consumer_min_idle",
+                       .type = ConfigType::kDuration,
+                       .default_value = "30s",
+                       .help = "how long a complaint event may stay unacknowledged before any "
+                               "instance takes it over: the delay before the events of a crashed "
+                               "instance, or an event whose handling failed, are handled again (at "
+                               "least 1ms; longer than handling a batch of 100 events)",
+                       .validate = [](std::string_view value) -> absl::Status {
+                         absl::Duration d;
+                         if (absl::ParseDuration(AbslView(value), &d) &&
+                             d < absl::Milliseconds(1)) {
+                           return absl::InvalidArgumentError("expected a duration of at least 1ms");
+                         }
+                         return absl::OkStatus();
+                       }});
+  spec.keys.push_back({.name = "sweep_interval",
+                       .type = ConfigType::kDuration,
+                       .default_value = "30s",
+                       .help = "how often open applications past their promised time are "
+                               "counted overdue"});
+  return spec;
+}
+
+// BackgroundLoop exports the headline figures per agency for Prometheus, counts open
+// applications past their promised time and reloads the holidays, every sweep_interval.
+class BackgroundLoop {
+ public:
+  BackgroundLoop(MonitoringDesk& desk, CalendarRegistry& calendars, Metrics& metrics,
+                 absl::Duration sweep_interval)
+      : desk_(desk), calendars_(calendars), metrics_(metrics), sweep_interval_(sweep_interval) {}
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Stop() {
+    stop_.Notify();
+    if (thread_.joinable()) thread_.join();
   }
 
-  RedisPool pool(RedisOptionsFromConfig(*config));
-  monitoring::RedisAggregateStore store(&pool, monitoring::RedisAggregateStore::Options{});
-  complaints::RegistryRouter router(
-      KeepaliveChannel(config->GetAddress("registry_addr")),
-      complaints::RegistryRouter::Options{.call_timeout = config->GetDuration("registry_timeout")});
-  SystemClock clock;
-  monitoring::MonitoringDesk desk(store, router, **calendars, clock, {});
-  Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
-  // Declared before the server host so that it outlives it (streams are freed with the hub).
-  monitoring::WatchHub hub(desk, absl::Milliseconds(250));
-  monitoring::MonitoringGrpcService service(desk, hub, executor, basics->signer.get(), clock);
+ private:
+  void Run() {
+    if (absl::Status exported = desk_.ExportHeadlines(metrics_); !exported.ok()) {
+      Log(LogLevel::kWarn, "headline export failed", {{"error", exported.ToString()}});
+    }
+    while (!stop_.WaitForNotificationWithTimeout(sweep_interval_)) {
+      if (absl::Status exported = desk_.ExportHeadlines(metrics_); !exported.ok()) {
+        Log(LogLevel::kWarn, "headline export failed", {{"error", exported.ToString()}});
+      }
+      if (absl::StatusOr<int> n = desk_.SweepOverdue(); !n.ok()) {
+        Log(LogLevel::kWarn, "overdue sweep failed", {{"error", n.status().ToString()}});
+      }
+      if (absl::Status reloaded = calendars_.Reload(); !reloaded.ok()) {
+        Log(LogLevel::kWarn, "holiday reload failed; the previous calendar stays in force",
+            {{"error", reloaded.ToString()}});
+      }
+    }
+  }
 
-  Metrics metrics;
+  MonitoringDesk& desk_;
+  CalendarRegistry& calendars_;
+  Metrics& metrics_;
+  const absl::Duration sweep_interval_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+// ---- The monitoring service's own parts --------------------------------------------------
+absl::Status SetUp(ServiceContext& ctx) {
+  const Config& config = ctx.config();
+  auto calendars = CalendarRegistry::Create(config.GetString("holidays_dir"));
+  if (!calendars.ok()) {
+    return absl::InvalidArgumentError("holidays_dir: " + std::string(calendars.status().message()));
+  }
+  CalendarRegistry* calendar = ctx.Keep(*std::move(calendars));
+
+  auto* store = ctx.Make<RedisAggregateStore>(&ctx.pool(), RedisAggregateStore::Options{});
+  auto* router = ctx.Make<complaints::RegistryRouter>(
+      KeepaliveChannel(config.GetAddress("registry_addr")),
+      complaints::RegistryRouter::Options{.call_timeout = config.GetDuration("registry_timeout")});
+  auto* clock = ctx.Make<SystemClock>();
+  auto* desk = ctx.Make<MonitoringDesk>(*store, *router, *calendar, *clock, MonitoringOptions{});
+  // Made before the service so that it outlives it (streams are freed with the hub).
+  auto* hub = ctx.Make<WatchHub>(*desk, absl::Milliseconds(250));
+  ctx.AddService(
+      ctx.Make<MonitoringGrpcService>(*desk, *hub, ctx.executor(), ctx.signer(), *clock));
+
   // Complaint events: at-least-once from the consumer group, applied once by their event ids.
   StreamConsumerOptions consumer_options;
-  consumer_options.stream = config->GetString("complaint_stream");
-  consumer_options.group = config->GetString("consumer_group");
+  consumer_options.stream = config.GetString("complaint_stream");
+  consumer_options.group = config.GetString("consumer_group");
   consumer_options.consumer = DefaultConsumerName();
   consumer_options.dead_letter_stream = consumer_options.stream + ":dead:" + consumer_options.group;
-  consumer_options.metrics = &metrics;
-  consumer_options.min_idle = config->GetDuration("consumer_min_idle");
+  consumer_options.metrics = &ctx.metrics();
+  consumer_options.min_idle = config.GetDuration("consumer_min_idle");
   // An event fails while the registry is unreachable (its unit cannot be placed); it is retried
   // every min_idle, so 120 deliveries tolerate about an hour of registry outage (with the
   // default 30s) before the event is moved to the dead-letter stream.
   consumer_options.max_deliveries = 120;
   auto consumer = StreamConsumer::Create(
-      &pool, consumer_options, [&desk](const StreamEntry& entry) -> absl::Status {
+      &ctx.pool(), consumer_options, [desk](const StreamEntry& entry) -> absl::Status {
         const std::string* payload = entry.Field("e");
         complaints::v1::ComplaintEvent event;
         if (payload == nullptr || !event.ParseFromString(*payload)) {
           return absl::InvalidArgumentError("not a ComplaintEvent");
         }
-        return desk.ApplyComplaintEvent(event);
+        return desk->ApplyComplaintEvent(event);
       });
   if (!consumer.ok()) {
-    Log(LogLevel::kError, "complaint consumer: " + std::string(consumer.status().message()));
-    return 2;
+    return absl::InvalidArgumentError("complaint consumer: " +
+                                      std::string(consumer.status().message()));
   }
+  StreamConsumer* events = ctx.Keep(*std::move(consumer));
 
   // Registry changes: services, standards and maklumat per scope (standards figures).
-  monitoring::StandardsFeed standards_feed(
-      KeepaliveChannel(config->GetAddress("registry_addr")), basics->signer.get(), desk.standards(),
-      monitoring::StandardsFeed::Options{.call_timeout = config->GetDuration("registry_timeout")});
+  auto* standards_feed = ctx.Make<StandardsFeed>(
+      KeepaliveChannel(config.GetAddress("registry_addr")), ctx.signer(), desk->standards(),
+      StandardsFeed::Options{.call_timeout = config.GetDuration("registry_timeout")});
 
-  ServiceHostOptions host_options =
-      HostOptionsFromConfig(*config, "simpul.monitoring.v1.Monitoring");
-  host_options.on_drain = [&hub] { hub.Stop(); };  // ends Watch streams: clients watch again
-  ServiceHost host(host_options, &metrics);
-  host.AddService(&service);
-  host.SetReadinessCheck([&pool] { return pool.Ping(); });
-  if (absl::Status started = host.Start(); !started.ok()) {
-    Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
-    return 1;
-  }
-  router.Start();
-  (*consumer)->Start();
-  standards_feed.Start();
-  hub.Start();
-
-  // Background: headline figures per agency for Prometheus, open applications past their
-  // promised time, and the holiday reload.
-  absl::Notification stop;
-  const absl::Duration sweep_interval = config->GetDuration("sweep_interval");
-  std::thread background([&] {
-    if (absl::Status exported = desk.ExportHeadlines(metrics); !exported.ok()) {
-      Log(LogLevel::kWarn, "headline export failed", {{"error", exported.ToString()}});
-    }
-    while (!stop.WaitForNotificationWithTimeout(sweep_interval)) {
-      if (absl::Status exported = desk.ExportHeadlines(metrics); !exported.ok()) {
-        Log(LogLevel::kWarn, "headline export failed", {{"error", exported.ToString()}});
-      }
-      if (absl::StatusOr<int> n = desk.SweepOverdue(); !n.ok()) {
-        Log(LogLevel::kWarn, "overdue sweep failed", {{"error", n.status().ToString()}});
-      }
-      if (absl::Status reloaded = (*calendars)->Reload(); !reloaded.ok()) {
-        Log(LogLevel::kWarn, "holiday reload failed; the previous calendar stays in force",
-            {{"error", reloaded.ToString()}});
-      }
-    }
+  auto* background = ctx.Make<BackgroundLoop>(*desk, *calendar, ctx.metrics(),
+                                              config.GetDuration("sweep_interval"));
+  ctx.OnDrain([hub] { hub->Stop(); });  // ends Watch streams: clients watch again
+  ctx.OnStart([router, events, standards_feed, hub, background](ServiceHost&) {
+    router->Start();
+    events->Start();
+    standards_feed->Start();
+    hub->Start();
+    background->Start();
+    return absl::OkStatus();
   });
+  ctx.OnStop([router, events, standards_feed, background] {
+    background->Stop();
+    events->Stop();
+    standards_feed->Stop();
+    router->Stop();
+  });
+  return absl::OkStatus();
+}
+// ---- end of the monitoring service's own parts -------------------------------------------
 
-  Log(LogLevel::kInfo, "simpul-monitoring serving",
-      {{"port", host.port()}, {"admin_port", host.admin_port()}});
-  host.WaitForTerminationSignal();
-  stop.Notify();
-  background.join();
-  (*consumer)->Stop();
-  standards_feed.Stop();
-  router.Stop();
-  executor.Shutdown();
-  Log(LogLevel::kInfo, "simpul-monitoring stopped");
-  return 0;
+}  // namespace
+}  // namespace simpul::monitoring
+
+int main(int argc, char** argv) {
+  return simpul::RunService(simpul::monitoring::Spec(), argc, argv, environ,
+                            simpul::monitoring::SetUp);
 }

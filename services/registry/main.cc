@@ -1,14 +1,8 @@
 // simpul-registry: the standards registry service. Configuration: flags or SIMPUL_REGISTRY_*
-// environment variables; run with --help for the list.
-#include <iostream>
-#include <memory>
-#include <optional>
-
-#include "common/config.h"
-#include "common/logging.h"
-#include "common/redis.h"
-#include "common/server.h"
-#include "common/service_setup.h"
+// environment variables; run with --help for the list. The process skeleton (config, Redis,
+// server host, drain) is common/service_main.h; this file says what is the registry's own.
+#include "common/clock.h"
+#include "common/service_main.h"
 #include "services/registry/feed.h"
 #include "services/registry/grpc_service.h"
 #include "services/registry/redis_store.h"
@@ -16,55 +10,55 @@
 
 extern char** environ;
 
+namespace simpul::registry {
+namespace {
+
+ServiceSpec Spec() {
+  ServiceSpec spec{.env_prefix = "REGISTRY",
+                   .name = "simpul-registry",
+                   .grpc_service = "simpul.registry.v1.Registry",
+                   .default_listen = "127.0.0.1:7101",
+                   .default_admin_listen = "127.0.0.1:9101"};
+  spec.keys.push_back({.name = "review_interval_months",
+                       .type = ConfigType::kInt,
+                       .default_value = "12",
+                       .help = "months between periodic reviews of an adopted standard",
+                       .min_int = 1,
+                       .max_int = 120});
+  spec.keys.push_back({.name = "feed_max_len",
+                       .type = ConfigType::kInt,
+                       .default_value = "1000000",
+                       .help = "change-feed events retained in Redis (older ones are trimmed)",
+                       .min_int = 1000,
+                       .max_int = 1000000000});
+  return spec;
+}
+
+// ---- The registry's own parts -----------------------------------------------------------
+absl::Status SetUp(ServiceContext& ctx) {
+  const Config& config = ctx.config();
+  auto* store = ctx.Make<RedisRegistryStore>(
+      &ctx.pool(), RedisRegistryStore::Options{.feed_max_len = config.GetInt("feed_max_len")});
+  auto* clock = ctx.Make<SystemClock>();
+  auto* domain = ctx.Make<StandardsRegistry>(
+      *store, *clock,
+      RegistryOptions{.review_interval_months =
+                          static_cast<int>(config.GetInt("review_interval_months"))});
+  auto* hub = ctx.Make<ChangeFeedHub>(*store);
+  ctx.AddService(
+      ctx.Make<RegistryGrpcService>(*domain, *store, *hub, ctx.executor(), ctx.signer(), *clock));
+  ctx.OnDrain([hub] { hub->Stop(); });  // ends watch streams: clients resume later
+  ctx.OnStart([hub](ServiceHost&) {
+    hub->Start();
+    return absl::OkStatus();
+  });
+  return absl::OkStatus();
+}
+// ---- end of the registry's own parts -----------------------------------------------------
+
+}  // namespace
+}  // namespace simpul::registry
+
 int main(int argc, char** argv) {
-  using namespace simpul;
-  BlockTerminationSignals();
-  std::vector<ConfigKey> keys = CommonServiceConfigKeys("127.0.0.1:7101", "127.0.0.1:9101");
-  keys.push_back({.name = "review_interval_months",
-                  .type = ConfigType::kInt,
-                  .default_value = "12",
-                  .help = "months between periodic reviews of an adopted standard",
-                  .min_int = 1,
-                  .max_int = 120});
-  keys.push_back({.name = "feed_max_len",
-                  .type = ConfigType::kInt,
-                  .default_value = "1000000",
-                  .help = "change-feed events retained in Redis (older ones are trimmed)",
-                  .min_int = 1000,
-                  .max_int = 1000000000});
-  int exit_code = 0;
-  std::optional<ServiceBasics> basics =
-      SetUpService("REGISTRY", "simpul-registry", keys, argc, argv, environ, &exit_code);
-  if (!basics) return exit_code;
-  const Config* config = &basics->config;
-  RedisPool pool(RedisOptionsFromConfig(*config));
-
-  registry::RedisRegistryStore store(
-      &pool, registry::RedisRegistryStore::Options{.feed_max_len = config->GetInt("feed_max_len")});
-  SystemClock clock;
-  registry::StandardsRegistry domain(
-      store, clock,
-      registry::RegistryOptions{.review_interval_months =
-                                    static_cast<int>(config->GetInt("review_interval_months"))});
-  registry::ChangeFeedHub hub(store);
-  Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
-  registry::RegistryGrpcService service(domain, store, hub, executor, basics->signer.get(), clock);
-
-  Metrics metrics;
-  ServiceHostOptions host_options = HostOptionsFromConfig(*config, "simpul.registry.v1.Registry");
-  host_options.on_drain = [&hub] { hub.Stop(); };  // ends watch streams: clients resume later
-  ServiceHost host(host_options, &metrics);
-  host.AddService(&service);
-  host.SetReadinessCheck([&pool] { return pool.Ping(); });
-  if (absl::Status started = host.Start(); !started.ok()) {
-    Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
-    return 1;
-  }
-  hub.Start();
-  Log(LogLevel::kInfo, "simpul-registry serving",
-      {{"port", host.port()}, {"admin_port", host.admin_port()}});
-  host.WaitForTerminationSignal();
-  executor.Shutdown();
-  Log(LogLevel::kInfo, "simpul-registry stopped");
-  return 0;
+  return simpul::RunService(simpul::registry::Spec(), argc, argv, environ, simpul::registry::SetUp);
 }

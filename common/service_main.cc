@@ -1,0 +1,76 @@
+// The service process skeleton (common/service_main.h).
+#include "common/service_main.h"
+
+#include <optional>
+
+#include "common/logging.h"
+#include "common/service_setup.h"
+
+namespace simpul {
+
+ServiceContext::~ServiceContext() {
+  while (!owned_.empty()) owned_.pop_back();
+}
+
+int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,
+               const std::function<absl::Status(ServiceContext&)>& set_up) {
+  BlockTerminationSignals();
+  std::vector<ConfigKey> keys =
+      CommonServiceConfigKeys(spec.default_listen, spec.default_admin_listen);
+  keys.insert(keys.end(), spec.keys.begin(), spec.keys.end());
+  int exit_code = 0;
+  std::optional<ServiceBasics> basics =
+      SetUpService(spec.env_prefix, spec.name, keys, argc, argv, envp, &exit_code);
+  if (!basics) return exit_code;
+  const Config& config = basics->config;
+
+  RedisPool pool(RedisOptionsFromConfig(config));
+  Metrics metrics;
+  Executor executor(static_cast<int>(config.GetInt("workers")), 10000);
+  ServiceHostOptions host_options = HostOptionsFromConfig(config, spec.grpc_service);
+  ServiceContext ctx(config, basics->signer.get(), pool, metrics, executor, host_options);
+  if (absl::Status built = set_up(ctx); !built.ok()) {
+    Log(LogLevel::kError, std::string(built.message()));
+    executor.Shutdown();
+    return 2;
+  }
+  if (!ctx.drain_steps_.empty()) {
+    host_options.on_drain = [&ctx] {
+      for (const auto& step : ctx.drain_steps_) step();
+    };
+  }
+
+  ServiceHost host(host_options, &metrics);
+  for (grpc::Service* service : ctx.services_) host.AddService(service);
+  if (ctx.generic_service_ != nullptr) host.AddGenericService(ctx.generic_service_);
+  host.SetReadinessCheck([&pool] { return pool.Ping(); });
+  if (absl::Status started = host.Start(); !started.ok()) {
+    Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
+    executor.Shutdown();
+    return 1;
+  }
+  for (const auto& step : ctx.start_steps_) {
+    if (absl::Status started = step(host); !started.ok()) {
+      host.Shutdown();
+      for (const auto& stop : ctx.stop_steps_) stop();
+      executor.Shutdown();
+      return 1;
+    }
+  }
+  const std::string serving = spec.name + " serving";
+  if (ctx.extra_port_) {
+    Log(LogLevel::kInfo, serving,
+        {{"port", host.port()},
+         {"admin_port", host.admin_port()},
+         {ctx.extra_port_field_, ctx.extra_port_()}});
+  } else {
+    Log(LogLevel::kInfo, serving, {{"port", host.port()}, {"admin_port", host.admin_port()}});
+  }
+  host.WaitForTerminationSignal();
+  for (const auto& step : ctx.stop_steps_) step();
+  executor.Shutdown();
+  Log(LogLevel::kInfo, spec.name + " stopped");
+  return 0;
+}
+
+}  // namespace simpul

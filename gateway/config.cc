@@ -1,0 +1,183 @@
+// The configuration of simpul-gateway (gateway/config.h).
+#include "gateway/config.h"
+
+#include <iterator>
+#include <string_view>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "gateway/proxy.h"
+#include "simpul/complaints/v1/complaints.grpc.pb.h"
+#include "simpul/gateway/v1/gateway.grpc.pb.h"
+#include "simpul/monitoring/v1/monitoring.grpc.pb.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
+
+namespace simpul::gateway {
+namespace {
+
+// The backends' keys and the services they serve, in --help order.
+struct Backend {
+  const char* key;
+  std::string_view service;
+  const char* help;
+};
+const Backend kBackends[] = {
+    {"registry_addr", registry::v1::Registry::service_full_name(),
+     "simpul-registry: host:port, a comma-separated list of replicas, or dns:///name:port"},
+    {"complaints_addr", complaints::v1::Complaints::service_full_name(),
+     "simpul-complaints (same forms as registry_addr)"},
+    {"monitoring_addr", monitoring::v1::Monitoring::service_full_name(),
+     "simpul-monitoring (same forms as registry_addr)"},
+};
+// Default backend addresses, the services' default listen addresses.
+const char* const kBackendDefaults[] = {"127.0.0.1:7101", "127.0.0.1:7102", "127.0.0.1:7103"};
+
+// DefaultText writes a default value as a config value.
+std::string DefaultText(bool v) { return v ? "true" : "false"; }
+std::string DefaultText(int64_t v) { return absl::StrCat(v); }
+std::string DefaultText(absl::Duration d) {
+  // Whole seconds as "Ns" (as written in the docs: "60s", not "1m").
+  if (d % absl::Seconds(1) == absl::ZeroDuration()) {
+    return absl::StrCat(absl::IDivDuration(d, absl::Seconds(1), &d), "s");
+  }
+  return absl::FormatDuration(d);
+}
+
+}  // namespace
+
+std::vector<ConfigKey> GatewayConfigKeys() {
+  const RestOptions rest;
+  const ProxyOptions proxy;
+  const ApiKeyStore::Options api_keys;
+  const ReadCache::Options read_cache;
+  std::vector<ConfigKey> keys;
+  for (size_t i = 0; i < std::size(kBackends); ++i) {
+    keys.push_back({.name = kBackends[i].key,
+                    .type = ConfigType::kString,
+                    .default_value = kBackendDefaults[i],
+                    .help = kBackends[i].help});
+  }
+  keys.push_back({.name = "policy_file",
+                  .type = ConfigType::kString,
+                  .default_value = "deploy/policy.json",
+                  .help = "which roles may call which methods (deny by default)"});
+  keys.push_back({.name = "rate_limits",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "rate limits per role or subject, e.g. \"public=20/s burst 40; "
+                          "channel=200/s\" (roles not named keep their defaults)"});
+  keys.push_back({.name = "api_key_cache_ttl",
+                  .type = ConfigType::kDuration,
+                  .default_value = DefaultText(api_keys.cache_ttl),
+                  .help = "how long a verified API key is trusted without asking Redis (a "
+                          "revoked key stops working within this time)"});
+  keys.push_back({.name = "access_log",
+                  .type = ConfigType::kBool,
+                  .default_value = DefaultText(proxy.access_log),
+                  .help = "log one line per call (method, request id, caller, outcome, ms)"});
+  keys.push_back({.name = "tls_cert_file",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "PEM certificate chain of the gRPC port; with tls_key_file it serves "
+                          "TLS (plaintext when empty)"});
+  keys.push_back({.name = "tls_key_file",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "PEM private key of tls_cert_file"});
+  keys.push_back({.name = "tls_client_ca_file",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "CA (PEM) that signs agency systems' client certificates (mTLS); "
+                          "callers are asked for one and any they present is verified"});
+  keys.push_back({.name = "client_certificates",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "JSON file mapping client certificate SHA-256 fingerprints to "
+                          "principals (simpul.gateway.v1.ClientCertificateFile)"});
+  // The binary listens on loopback next to its gRPC port (RestOptions' own default, all
+  // interfaces on 8080, is for embedding).
+  keys.push_back({.name = "rest_listen",
+                  .type = ConfigType::kString,
+                  .default_value = "127.0.0.1:8100",
+                  .help = "host:port of the REST/JSON and Open311 front (HTTP/1.1); empty: "
+                          "no REST front"});
+  keys.push_back({.name = "rest_threads",
+                  .type = ConfigType::kInt,
+                  .default_value = DefaultText(int64_t{rest.threads}),
+                  .help = "I/O threads of the REST front"});
+  keys.push_back({.name = "rest_max_body_bytes",
+                  .type = ConfigType::kInt,
+                  .default_value = DefaultText(static_cast<int64_t>(rest.max_body_bytes)),
+                  .help = "largest REST request body accepted (413 above it)"});
+  keys.push_back({.name = "rest_max_connections",
+                  .type = ConfigType::kInt,
+                  .default_value = DefaultText(int64_t{rest.max_connections}),
+                  .help = "REST connections served at once; more are closed on accept"});
+  keys.push_back({.name = "rest_read_timeout",
+                  .type = ConfigType::kDuration,
+                  .default_value = DefaultText(rest.read_timeout),
+                  .help = "a REST request must arrive within this time; idle keep-alive "
+                          "connections close after it"});
+  keys.push_back({.name = "rest_timeout",
+                  .type = ConfigType::kDuration,
+                  .default_value = DefaultText(rest.default_timeout),
+                  .help = "deadline of a REST call to a backend when the client sends no "
+                          "grpc-timeout header"});
+  keys.push_back({.name = "rest_cors_origins",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "comma-separated origins browsers may call the REST front from "
+                          "(CORS), e.g. https://dashboard.example.go.id; \"*\" for any"});
+  keys.push_back({.name = "read_cache",
+                  .type = ConfigType::kBool,
+                  .default_value = "true",
+                  .help = "answer repeated registry reads from memory, dropped on every "
+                          "registry change (the gateway watches the registry's change feed)"});
+  keys.push_back({.name = "read_cache_max_age",
+                  .type = ConfigType::kDuration,
+                  .default_value = DefaultText(read_cache.max_age),
+                  .help = "the longest a cached registry read is served (a backstop: changes "
+                          "drop it at once)"});
+  return keys;
+}
+
+ServiceSpec GatewaySpec() {
+  return ServiceSpec{.env_prefix = "GATEWAY",
+                     .name = "simpul-gateway",
+                     .grpc_service = std::string(v1::GatewayAdmin::service_full_name()),
+                     .default_listen = "127.0.0.1:7100",
+                     .default_admin_listen = "127.0.0.1:9100",
+                     .keys = GatewayConfigKeys()};
+}
+
+GatewayConfig ReadGatewayConfig(const Config& config) {
+  GatewayConfig out;
+  for (const Backend& backend : kBackends) {
+    out.backends.emplace_back(std::string(backend.service), config.GetString(backend.key));
+  }
+  out.policy_file = config.GetString("policy_file");
+  out.rate_limits = config.GetString("rate_limits");
+  out.tls_cert_file = config.GetString("tls_cert_file");
+  out.tls_key_file = config.GetString("tls_key_file");
+  out.tls_client_ca_file = config.GetString("tls_client_ca_file");
+  out.client_certificates = config.GetString("client_certificates");
+  out.api_keys.cache_ttl = config.GetDuration("api_key_cache_ttl");
+  out.access_log = config.GetBool("access_log");
+  out.read_cache = config.GetBool("read_cache");
+  out.read_cache_options.max_age = config.GetDuration("read_cache_max_age");
+  out.rest.listen = config.GetString("rest_listen");
+  out.rest.threads = static_cast<int>(config.GetInt("rest_threads"));
+  out.rest.max_body_bytes = static_cast<size_t>(config.GetInt("rest_max_body_bytes"));
+  out.rest.max_connections = static_cast<int>(config.GetInt("rest_max_connections"));
+  out.rest.read_timeout = config.GetDuration("rest_read_timeout");
+  out.rest.default_timeout = config.GetDuration("rest_timeout");
+  for (absl::string_view origin :
+       absl::StrSplit(config.GetString("rest_cors_origins"), ',', absl::SkipWhitespace())) {
+    out.rest.cors_allowed_origins.emplace_back(absl::StripAsciiWhitespace(origin));
+  }
+  return out;
+}
+
+}  // namespace simpul::gateway

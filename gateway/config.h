@@ -1,0 +1,51 @@
+// The configuration of simpul-gateway: its keys (after the keys every service shares,
+// CommonServiceConfigKeys), whose defaults are those of the components' Options structs
+// (RestOptions, ProxyOptions, ApiKeyStore::Options, ReadCache::Options), and GatewayConfig,
+// the typed values read from a validated Config.
+#ifndef SIMPUL_GATEWAY_CONFIG_H_
+#define SIMPUL_GATEWAY_CONFIG_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/config.h"
+#include "common/service_main.h"
+#include "gateway/api_keys.h"
+#include "gateway/read_cache.h"
+#include "gateway/rest/server.h"
+
+namespace simpul::gateway {
+
+// GatewaySpec names the gateway process (SIMPUL_GATEWAY_*, simpul-gateway, GatewayAdmin) and
+// lists its keys.
+ServiceSpec GatewaySpec();
+
+// GatewayConfigKeys lists the gateway's own keys, in --help order.
+std::vector<ConfigKey> GatewayConfigKeys();
+
+// GatewayConfig is the gateway's own configuration.
+struct GatewayConfig {
+  // The proxied services: full service name and backend address (registry_addr, ...).
+  std::vector<std::pair<std::string, std::string>> backends;
+  std::string policy_file;
+  std::string rate_limits;  // RateLimitConfig::Parse syntax
+  // TLS of the gRPC port and mTLS of agency systems; empty: plaintext.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  std::string client_certificates;
+  ApiKeyStore::Options api_keys;
+  bool access_log = true;
+  bool read_cache = true;
+  ReadCache::Options read_cache_options;
+  // The REST/JSON and Open311 front; no front when rest.listen is empty.
+  RestOptions rest;
+};
+
+// ReadGatewayConfig reads GatewayConfig from a Config parsed against GatewaySpec's keys.
+GatewayConfig ReadGatewayConfig(const Config& config);
+
+}  // namespace simpul::gateway
+
+#endif  // SIMPUL_GATEWAY_CONFIG_H_
