@@ -38,12 +38,12 @@ using namespace simpul;
 using namespace simpul::monitoring;
 
 // NoRouter: reads never consult the registry.
-class NoRouter final : public complaints::Router {
+class NoRouter final : public clients::registry::Router {
  public:
-  absl::StatusOr<complaints::Route> ResolveService(std::string_view) override {
+  absl::StatusOr<clients::registry::Route> ResolveService(std::string_view) override {
     return absl::UnimplementedError("not in the benchmark");
   }
-  absl::StatusOr<complaints::Route> ResolveUnit(std::string_view) override {
+  absl::StatusOr<clients::registry::Route> ResolveUnit(std::string_view) override {
     return absl::UnimplementedError("not in the benchmark");
   }
   absl::StatusOr<bool> AgencyExists(std::string_view) override {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "clients/registry/registry_router.h"
 #include "common/calendar.h"
 #include "common/config.h"
 #include "common/logging.h"
@@ -15,7 +16,6 @@
 #include "services/complaints/complaints.h"
 #include "services/complaints/grpc_service.h"
 #include "services/complaints/redis_store.h"
-#include "services/complaints/registry_router.h"
 
 extern char** environ;
 
@@ -75,9 +75,10 @@ int main(int argc, char** argv) {
       &pool,
       complaints::RedisComplaintStore::Options{.stream_max_len = config->GetInt("stream_max_len")});
 
-  complaints::RegistryRouter router(
+  clients::registry::RegistryRouter router(
       KeepaliveChannel(config->GetAddress("registry_addr")),
-      complaints::RegistryRouter::Options{.call_timeout = config->GetDuration("registry_timeout")});
+      clients::registry::RegistryRouter::Options{.call_timeout =
+                                                     config->GetDuration("registry_timeout")});
 
   SystemClock clock;
   complaints::ComplaintOptions options;

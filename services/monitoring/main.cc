@@ -8,6 +8,8 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "clients/registry/registry_router.h"
+#include "clients/registry/watch.h"
 #include "common/absl_compat.h"
 #include "common/calendar.h"
 #include "common/config.h"
@@ -16,7 +18,6 @@
 #include "common/server.h"
 #include "common/service_setup.h"
 #include "common/stream_consumer.h"
-#include "services/complaints/registry_router.h"
 #include "services/monitoring/grpc_service.h"
 #include "services/monitoring/monitoring.h"
 #include "services/monitoring/redis_store.h"
@@ -80,9 +81,17 @@ int main(int argc, char** argv) {
 
   RedisPool pool(RedisOptionsFromConfig(*config));
   monitoring::RedisAggregateStore store(&pool, monitoring::RedisAggregateStore::Options{});
-  complaints::RegistryRouter router(
-      KeepaliveChannel(config->GetAddress("registry_addr")),
-      complaints::RegistryRouter::Options{.call_timeout = config->GetDuration("registry_timeout")});
+  // One watch of the registry's change feed, shared by the router (its cache) and the standards
+  // feed (which subscribes first, resyncs and sets where the watch resumes).
+  std::shared_ptr<grpc::Channel> registry_channel =
+      KeepaliveChannel(config->GetAddress("registry_addr"));
+  const absl::Duration registry_timeout = config->GetDuration("registry_timeout");
+  clients::registry::RegistryWatch registry_watch(
+      registry_channel, {.identity = monitoring::StandardsFeed::Identity(basics->signer.get()),
+                         .connect_timeout = registry_timeout,
+                         .healthy_after = registry_timeout});
+  clients::registry::RegistryRouter router(registry_channel, registry_watch,
+                                           {.call_timeout = registry_timeout});
   SystemClock clock;
   monitoring::MonitoringDesk desk(store, router, **calendars, clock, {});
   Executor executor(static_cast<int>(config->GetInt("workers")), 10000);
@@ -118,9 +127,8 @@ int main(int argc, char** argv) {
   }
 
   // Registry changes: services, standards and maklumat per scope (standards figures).
-  monitoring::StandardsFeed standards_feed(
-      KeepaliveChannel(config->GetAddress("registry_addr")), basics->signer.get(), desk.standards(),
-      monitoring::StandardsFeed::Options{.call_timeout = config->GetDuration("registry_timeout")});
+  monitoring::StandardsFeed standards_feed(registry_channel, basics->signer.get(), desk.standards(),
+                                           registry_watch, {.call_timeout = registry_timeout});
 
   ServiceHostOptions host_options =
       HostOptionsFromConfig(*config, "simpul.monitoring.v1.Monitoring");
@@ -132,9 +140,8 @@ int main(int argc, char** argv) {
     Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
     return 1;
   }
-  router.Start();
+  registry_watch.Start();  // the router's cache and the standards feed
   (*consumer)->Start();
-  standards_feed.Start();
   hub.Start();
 
   // Background: headline figures per agency for Prometheus, open applications past their
@@ -165,8 +172,7 @@ int main(int argc, char** argv) {
   stop.Notify();
   background.join();
   (*consumer)->Stop();
-  standards_feed.Stop();
-  router.Stop();
+  registry_watch.Stop();
   executor.Shutdown();
   Log(LogLevel::kInfo, "simpul-monitoring stopped");
   return 0;
