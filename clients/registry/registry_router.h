@@ -2,8 +2,9 @@
 // cache that the registry's change feed (WatchStandards, through a RegistryWatch: its own, or
 // one shared with other subscribers of the process) keeps fresh.
 //
-// Calls are public (no identity metadata): the public sees services, units, agencies and the
-// delivery components of adopted standards, complaint handling included.
+// Calls are public (no identity metadata; a shared watch carries its owner's identity): the
+// public sees services, units, agencies and the delivery components of adopted standards,
+// complaint handling included.
 //
 // The cache is used only while the watch is connected and caught up, so a missed invalidation
 // can never leave a stale answer behind: when the stream breaks the whole cache is dropped
