@@ -176,7 +176,12 @@ absl::Status RedisConnection::SetCommandTimeout(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
-RedisPool::RedisPool(RedisOptions options) : options_(std::move(options)) { IgnoreSigpipe(); }
+RedisPool::RedisPool(RedisOptions options)
+    : options_(std::move(options)),
+      connect_backoff_(
+          Backoff::Options{.initial = absl::Milliseconds(50), .max = options_.max_backoff}) {
+  IgnoreSigpipe();
+}
 
 RedisPool::~RedisPool() {
   absl::MutexLock lock(&mu_);
@@ -232,15 +237,13 @@ absl::StatusOr<RedisConnection> RedisPool::Acquire() {
       absl::StatusOr<redisContext*> ctx = Connect();
       mu_.Lock();
       if (ctx.ok()) {
-        backoff_ = absl::ZeroDuration();
+        connect_backoff_.Reset();
         next_connect_attempt_ = absl::InfinitePast();
         mu_.Unlock();
         return RedisConnection(this, *ctx);
       }
       --open_;
-      backoff_ = backoff_ == absl::ZeroDuration() ? absl::Milliseconds(50)
-                                                  : std::min(backoff_ * 2, options_.max_backoff);
-      next_connect_attempt_ = absl::Now() + backoff_;
+      next_connect_attempt_ = absl::Now() + connect_backoff_.Next();
       last_connect_error_ = std::string(ctx.status().message());
       mu_.Unlock();
       return ctx.status();

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/backoff.h"
 
 struct redisContext;
 
@@ -125,7 +126,8 @@ class RedisPool {
   std::vector<redisContext*> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + checked out
   absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  // Waits between failed connection attempts: 50 ms, doubling up to max_backoff.
+  Backoff connect_backoff_ ABSL_GUARDED_BY(mu_);
   std::string last_connect_error_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/absl_compat.h"
+#include "common/backoff.h"
 #include "common/logging.h"
 #include "common/status.h"
 
@@ -238,8 +239,8 @@ absl::StatusOr<std::vector<StreamEntry>> ReadRange(RedisPool* pool, std::string_
                                                    std::string_view start, std::string_view end,
                                                    int64_t count) {
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                   pool->Command({"XRANGE", std::string(key), std::string(start), std::string(end),
-                                  "COUNT", absl::StrCat(count)}));
+                          pool->Command({"XRANGE", std::string(key), std::string(start),
+                                         std::string(end), "COUNT", absl::StrCat(count)}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("XRANGE ", AbslView(key))));
   if (reply.type != RedisReply::Type::kArray) return MalformedReply("XRANGE");
   std::vector<StreamEntry> entries;
@@ -399,8 +400,8 @@ StreamConsumer::~StreamConsumer() { Stop(); }
 
 absl::Status StreamConsumer::EnsureGroup() {
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                   pool_->Command({"XGROUP", "CREATE", options_.stream, options_.group,
-                                   options_.start_id, "MKSTREAM"}));
+                          pool_->Command({"XGROUP", "CREATE", options_.stream, options_.group,
+                                          options_.start_id, "MKSTREAM"}));
   if (reply.is_error() && absl::StartsWith(reply.str, "BUSYGROUP")) return absl::OkStatus();
   return ErrorFromReply(reply,
                         absl::StrCat("XGROUP CREATE ", options_.stream, " ", options_.group));
@@ -541,10 +542,10 @@ absl::StatusOr<StreamConsumer::Batch> StreamConsumer::Fetch(PollResult* result) 
 }
 
 absl::Status StreamConsumer::Reclaim(RedisConnection& conn, Batch* batch) {
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                   conn.Command({"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
-                                 absl::StrCat(Millis(options_.min_idle)), claim_cursor_, "COUNT",
-                                 absl::StrCat(options_.batch_size)}));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply, conn.Command({"XAUTOCLAIM", options_.stream, options_.group,
+                                      options_.consumer, absl::StrCat(Millis(options_.min_idle)),
+                                      claim_cursor_, "COUNT", absl::StrCat(options_.batch_size)}));
   if (IsNoGroup(reply)) return NoGroupError(options_, reply);
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "XAUTOCLAIM"));
   // Redis 7: [next cursor, [[id, fields] ...], [deleted id ...]]; Redis 6.2 lacks the third.
@@ -701,8 +702,8 @@ absl::StatusOr<StreamLag> StreamConsumer::Lag() {
       out.undelivered = *lag;
     } else {
       SIMPUL_ASSIGN_OR_RETURN(RedisReply counted,
-                       pool_->Eval(CountAfterScript(), {options_.stream},
-                                   {*last_delivered, absl::StrCat(kLagCountCap)}));
+                              pool_->Eval(CountAfterScript(), {options_.stream},
+                                          {*last_delivered, absl::StrCat(kLagCountCap)}));
       SIMPUL_RETURN_IF_ERROR(ErrorFromReply(counted, "counting undelivered entries"));
       std::optional<int64_t> n = ReplyInt(counted);
       if (!n) return MalformedReply("counting undelivered entries");
@@ -721,7 +722,7 @@ absl::StatusOr<StreamLag> StreamConsumer::Lag() {
 
 absl::StatusOr<bool> StreamConsumer::RemoveConsumerIfIdle() {
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveConsumerScript(), {options_.stream},
-                                                 {options_.group, options_.consumer}));
+                                                        {options_.group, options_.consumer}));
   if (IsNoGroup(reply)) return true;  // no group, no consumer
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "removing the stream consumer"));
   std::optional<int64_t> removed = ReplyInt(reply);
@@ -770,7 +771,8 @@ void StreamConsumer::Stop() {
 }
 
 void StreamConsumer::Run() {
-  absl::Duration backoff = options_.initial_backoff;
+  Backoff backoff(
+      Backoff::Options{.initial = options_.initial_backoff, .max = options_.max_backoff});
   absl::Time next_lag = absl::InfinitePast();
   bool failing = false;
   while (!Stopping()) {
@@ -782,7 +784,7 @@ void StreamConsumer::Run() {
             {{"stream", options_.stream}, {"group", options_.group}});
       }
       failing = false;
-      backoff = options_.initial_backoff;
+      backoff.Reset();
       // Without BLOCK an empty poll returns at once: pause instead of spinning.
       if (options_.block == absl::ZeroDuration() && polled->read == 0 && polled->reclaimed == 0) {
         wait = options_.initial_backoff;
@@ -796,14 +798,13 @@ void StreamConsumer::Run() {
         next_lag = absl::Now() + options_.lag_interval;
       }
     } else {
+      wait = backoff.Next();
       Log(LogLevel::kWarn, "stream consumer poll failed; backing off",
           {{"stream", options_.stream},
            {"group", options_.group},
            {"error", polled.status().ToString()},
-           {"retry_in_ms", absl::ToInt64Milliseconds(backoff)}});
+           {"retry_in_ms", absl::ToInt64Milliseconds(wait)}});
       failing = true;
-      wait = backoff;
-      backoff = std::min(backoff * 2, options_.max_backoff);
     }
     if (wait > absl::ZeroDuration()) {
       absl::MutexLock lock(&mu_);
@@ -832,7 +833,7 @@ absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisPool* pool,
   while (static_cast<int64_t>(out.size()) < max_entries) {
     const int64_t want = std::min(kDeadLetterPage, max_entries - static_cast<int64_t>(out.size()));
     SIMPUL_ASSIGN_OR_RETURN(std::vector<StreamEntry> page,
-                     ReadRange(pool, dead_letter_stream, start, "+", want));
+                            ReadRange(pool, dead_letter_stream, start, "+", want));
     for (StreamEntry& entry : page) {
       out.push_back(ParseDeadLetter(std::move(entry), dead_letter_stream));
     }
@@ -895,9 +896,11 @@ absl::StatusOr<RedriveResult> RedriveDeadLetters(RedisPool* pool,
   }
 
   // Every entry up to the last one present now.
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply last, pool->Command({"XREVRANGE", std::string(dead_letter_stream),
-                                                   "+", "-", "COUNT", "1"}));
-  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(last, absl::StrCat("XREVRANGE ", AbslView(dead_letter_stream))));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply last,
+      pool->Command({"XREVRANGE", std::string(dead_letter_stream), "+", "-", "COUNT", "1"}));
+  SIMPUL_RETURN_IF_ERROR(
+      ErrorFromReply(last, absl::StrCat("XREVRANGE ", AbslView(dead_letter_stream))));
   if (last.type != RedisReply::Type::kArray) return MalformedReply("XREVRANGE");
   if (last.elements.empty()) return result;
   StreamEntry newest;

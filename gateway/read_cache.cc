@@ -1,8 +1,8 @@
 // The gateway's cache of registry reads and the feed watcher that keeps it fresh.
 #include "gateway/read_cache.h"
 
-#include <chrono>
 #include <functional>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -115,67 +115,63 @@ void ReadCache::SetEnabled(bool enabled) {
 
 RegistryFeedWatcher::RegistryFeedWatcher(std::shared_ptr<grpc::Channel> registry,
                                          const IdentitySigner* signer, ReadCache* cache)
-    : channel_(std::move(registry)), signer_(signer), cache_(cache) {}
+    : own_watch_(std::make_unique<clients::registry::RegistryWatch>(
+          std::move(registry),
+          clients::registry::RegistryWatch::Options{
+              .identity = clients::InternalIdentity(signer, "gateway:read-cache",
+                                                    common::v1::ROLE_PLATFORM_ADMIN),
+              .backoff = {.initial = absl::Milliseconds(100),
+                          .max = absl::Seconds(2),
+                          .jitter = 0.2}})),
+      watch_(*own_watch_),
+      cache_(cache) {
+  (void)watch_.Subscribe(this, {});  // every change; cannot fail: not started
+}
+
+RegistryFeedWatcher::RegistryFeedWatcher(clients::registry::RegistryWatch& watch, ReadCache* cache)
+    : watch_(watch), cache_(cache) {
+  if (absl::Status subscribed = watch_.Subscribe(this, {}); !subscribed.ok()) {
+    Log(LogLevel::kError, "read cache off for good: cannot watch the registry",
+        {{"error", subscribed.ToString()}});
+  }
+}
 
 RegistryFeedWatcher::~RegistryFeedWatcher() { Stop(); }
 
 void RegistryFeedWatcher::Start() {
-  thread_ = std::thread([this] { Run(); });
+  if (own_watch_ != nullptr) own_watch_->Start();
 }
 
 void RegistryFeedWatcher::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    if (active_ != nullptr) active_->TryCancel();
+  if (own_watch_ != nullptr) {
+    own_watch_->Stop();
+  } else {
+    watch_.Unsubscribe(this);
   }
-  if (thread_.joinable()) thread_.join();
   cache_->SetEnabled(false);
 }
 
-void RegistryFeedWatcher::Run() {
-  auto stub = registry::v1::Registry::NewStub(channel_);
-  absl::Duration backoff = absl::Milliseconds(100);
-  while (true) {
-    grpc::ClientContext ctx;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-      active_ = &ctx;
-    }
-    common::v1::Principal watcher;
-    watcher.set_subject("gateway:read-cache");
-    watcher.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-    // Checked when the watch starts; a new one is minted for every reconnection.
-    watcher.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    ctx.AddMetadata(std::string(kIdentityMetadataKey), signer_->Sign(watcher));
-    registry::v1::WatchStandardsRequest req;  // from now on
-    std::unique_ptr<grpc::ClientReader<registry::v1::WatchStandardsResponse>> reader =
-        stub->WatchStandards(&ctx, req);
-    // The initial metadata (the start cursor) arrives before any event: from here on no
-    // change can be missed, so the cache may serve.
-    reader->WaitForInitialMetadata();
-    bool started = false;
-    if (ctx.GetServerInitialMetadata().count("x-simpul-cursor") > 0) {
-      started = true;
-      cache_->SetEnabled(true);
-      backoff = absl::Milliseconds(100);
-      Log(LogLevel::kInfo, "read cache on: watching the registry's change feed");
-    }
-    registry::v1::WatchStandardsResponse event;
-    while (started && reader->Read(&event)) cache_->Invalidate();
-    const grpc::Status status = reader->Finish();
-    cache_->SetEnabled(false);
-    {
-      absl::MutexLock lock(&mu_);
-      active_ = nullptr;
-      if (stopping_) return;
-    }
-    Log(LogLevel::kWarn, "read cache off: the registry's change feed is not watched",
-        {{"code", static_cast<int>(status.error_code())}, {"error", status.error_message()}});
-    absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, absl::Seconds(2));
+absl::Status RegistryFeedWatcher::OnStarted(const clients::registry::WatchStart& start) {
+  // The registry named the cursor the stream starts after (it arrives before any event): from
+  // here on no change can be missed, so the cache may serve.
+  if (start.confirmed) {
+    cache_->SetEnabled(true);
+    Log(LogLevel::kInfo, "read cache on: watching the registry's change feed",
+        {{"cursor", start.cursor}});
   }
+  return absl::OkStatus();
+}
+
+absl::Status RegistryFeedWatcher::OnEvent(const registry::v1::ChangeEvent& event) {
+  cache_->Invalidate();
+  return absl::OkStatus();
+}
+
+void RegistryFeedWatcher::OnEnded(const grpc::Status& status) {
+  if (!cache_->enabled()) return;
+  cache_->SetEnabled(false);
+  Log(LogLevel::kWarn, "read cache off: the registry's change feed is not watched",
+      {{"code", static_cast<int>(status.error_code())}, {"error", status.error_message()}});
 }
 
 }  // namespace simpul::gateway

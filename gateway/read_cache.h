@@ -2,10 +2,12 @@
 // often than it changes, so the gateway answers a repeated read (same method, same request
 // bytes, same caller role and agency) from memory instead of calling simpul-registry, and
 // drops everything it holds whenever the registry changes:
-//   - RegistryFeedWatcher watches the registry's change feed (WatchStandards from now, as a
-//     platform admin, so that it sees every change) and invalidates the cache on each event;
-//     while the feed is not being watched (not yet started, stream broken, registry down) the
-//     cache is off: every read goes to the registry;
+//   - RegistryFeedWatcher watches the registry's change feed (a RegistryWatch of
+//     clients/registry/watch.h, as a platform admin so that it sees every change: from now,
+//     then resuming from its last cursor after a break) and invalidates the cache on each
+//     event; the cache is on once the registry has named the cursor the stream starts after,
+//     and off while the feed is not being watched (not yet started, stream broken, registry
+//     down): every read then goes to the registry;
 //   - a registry write through this gateway invalidates the cache before its answer is sent,
 //     so a caller reads its own writes through the same gateway;
 //   - a response is stored only if no invalidation happened while it was being fetched (a
@@ -25,12 +27,12 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "clients/registry/watch.h"
 #include "common/identity.h"
 #include "common/metrics.h"
 #include "simpul/common/v1/common.pb.h"
@@ -89,25 +91,35 @@ class ReadCache {
 };
 
 // RegistryFeedWatcher keeps a ReadCache in step with the registry's change feed (see above).
-class RegistryFeedWatcher {
+class RegistryFeedWatcher final : private clients::registry::WatchSubscriber {
  public:
-  // `signer` mints the watch's platform-admin identity; both must outlive the watcher.
+  // With a watch of its own, as {subject "gateway:read-cache", role PLATFORM_ADMIN}. `signer`
+  // and `cache` must outlive the watcher.
   RegistryFeedWatcher(std::shared_ptr<grpc::Channel> registry, const IdentitySigner* signer,
                       ReadCache* cache);
-  ~RegistryFeedWatcher();  // Stop()
+  // On `watch`, shared with other subscribers (opened as a platform admin, not started yet;
+  // its owner starts and stops it, and it must outlive the watcher).
+  RegistryFeedWatcher(clients::registry::RegistryWatch& watch, ReadCache* cache);
+  ~RegistryFeedWatcher() override;  // Stop()
+  RegistryFeedWatcher(const RegistryFeedWatcher&) = delete;
+  RegistryFeedWatcher& operator=(const RegistryFeedWatcher&) = delete;
+
+  // Start starts its own watch (nothing with a shared one).
   void Start();
+  // Stop ends its own watch or leaves the shared one, and turns the cache off. Idempotent.
   void Stop();
 
- private:
-  void Run();
+  // cursor is where the watch resumes after a break (empty: from now).
+  std::string cursor() const { return watch_.cursor(); }
 
-  std::shared_ptr<grpc::Channel> channel_;
-  const IdentitySigner* const signer_;
+ private:
+  absl::Status OnStarted(const clients::registry::WatchStart& start) override;
+  absl::Status OnEvent(const registry::v1::ChangeEvent& event) override;
+  void OnEnded(const grpc::Status& status) override;
+
+  const std::unique_ptr<clients::registry::RegistryWatch> own_watch_;  // null when shared
+  clients::registry::RegistryWatch& watch_;
   ReadCache* const cache_;
-  absl::Mutex mu_;
-  grpc::ClientContext* active_ ABSL_GUARDED_BY(mu_) = nullptr;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
 };
 
 }  // namespace simpul::gateway

@@ -24,13 +24,20 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "clients/registry/router.h"
 #include "common/calendar.h"
 #include "common/clock.h"
 #include "common/identity.h"
-#include "services/complaints/routing.h"
 #include "services/complaints/store.h"
 
 namespace simpul::complaints {
+
+// The routing interface lives with the registry's client library (clients/registry/router.h);
+// these names keep the complaint code and its fakes short.
+using ::simpul::clients::registry::PromisedUnit;
+using ::simpul::clients::registry::ResolutionClassTerm;
+using ::simpul::clients::registry::Route;
+using ::simpul::clients::registry::Router;
 
 // ComplaintOptions are the lifecycle's numbers (domain.md section 2); the defaults are the law's
 // and SP4N-LAPOR!'s.

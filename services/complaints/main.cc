@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "clients/registry/registry_router.h"
 #include "common/calendar.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -14,7 +15,6 @@
 #include "services/complaints/complaints.h"
 #include "services/complaints/grpc_service.h"
 #include "services/complaints/redis_store.h"
-#include "services/complaints/registry_router.h"
 
 extern char** environ;
 
@@ -130,9 +130,9 @@ absl::Status SetUp(ServiceContext& ctx) {
   auto* store = ctx.Make<RedisComplaintStore>(
       &ctx.pool(), RedisComplaintStore::Options{.stream_max_len = config.GetInt("stream_max_len")});
 
-  auto* router = ctx.Make<RegistryRouter>(
+  auto* router = ctx.Make<clients::registry::RegistryRouter>(
       KeepaliveChannel(config.GetAddress("registry_addr")),
-      RegistryRouter::Options{.call_timeout = config.GetDuration("registry_timeout")});
+      clients::registry::RegistryRouter::Options{.call_timeout = config.GetDuration("registry_timeout")});
 
   auto* clock = ctx.Make<SystemClock>();
   ComplaintOptions options;

@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "services/complaints/routing.h"
+#include "clients/registry/router.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 
 namespace simpul::complaints {

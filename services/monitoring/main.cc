@@ -8,6 +8,8 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "clients/registry/registry_router.h"
+#include "clients/registry/watch.h"
 #include "common/absl_compat.h"
 #include "common/calendar.h"
 #include "common/clock.h"
@@ -15,7 +17,6 @@
 #include "common/service_main.h"
 #include "common/service_setup.h"
 #include "common/stream_consumer.h"
-#include "services/complaints/registry_router.h"
 #include "services/monitoring/grpc_service.h"
 #include "services/monitoring/monitoring.h"
 #include "services/monitoring/redis_store.h"
@@ -127,9 +128,19 @@ absl::Status SetUp(ServiceContext& ctx) {
   CalendarRegistry* calendar = ctx.Keep(*std::move(calendars));
 
   auto* store = ctx.Make<RedisAggregateStore>(&ctx.pool(), RedisAggregateStore::Options{});
-  auto* router = ctx.Make<complaints::RegistryRouter>(
-      KeepaliveChannel(config.GetAddress("registry_addr")),
-      complaints::RegistryRouter::Options{.call_timeout = config.GetDuration("registry_timeout")});
+  // One watch of the registry's change feed, shared by the router (its cache) and the standards
+  // feed (which subscribes first, resyncs and sets where the watch resumes).
+  std::shared_ptr<grpc::Channel> registry_channel =
+      KeepaliveChannel(config.GetAddress("registry_addr"));
+  const absl::Duration registry_timeout = config.GetDuration("registry_timeout");
+  auto* registry_watch = ctx.Make<clients::registry::RegistryWatch>(
+      registry_channel,
+      clients::registry::RegistryWatch::Options{.identity = StandardsFeed::Identity(ctx.signer()),
+                                                .connect_timeout = registry_timeout,
+                                                .healthy_after = registry_timeout});
+  auto* router = ctx.Make<clients::registry::RegistryRouter>(
+      registry_channel, *registry_watch,
+      clients::registry::RegistryRouter::Options{.call_timeout = registry_timeout});
   auto* clock = ctx.Make<SystemClock>();
   auto* desk = ctx.Make<MonitoringDesk>(*store, *router, *calendar, *clock, MonitoringOptions{});
   // Made before the service so that it outlives it (streams are freed with the hub).
@@ -166,25 +177,23 @@ absl::Status SetUp(ServiceContext& ctx) {
 
   // Registry changes: services, standards and maklumat per scope (standards figures).
   auto* standards_feed = ctx.Make<StandardsFeed>(
-      KeepaliveChannel(config.GetAddress("registry_addr")), ctx.signer(), desk->standards(),
-      StandardsFeed::Options{.call_timeout = config.GetDuration("registry_timeout")});
+      registry_channel, ctx.signer(), desk->standards(), *registry_watch,
+      StandardsFeed::Options{.call_timeout = registry_timeout});
 
   auto* background = ctx.Make<BackgroundLoop>(*desk, *calendar, ctx.metrics(),
                                               config.GetDuration("sweep_interval"));
   ctx.OnDrain([hub] { hub->Stop(); });  // ends Watch streams: clients watch again
-  ctx.OnStart([router, events, standards_feed, hub, background](ServiceHost&) {
-    router->Start();
+  ctx.OnStart([registry_watch, events, hub, background](ServiceHost&) {
+    registry_watch->Start();  // the router's cache and the standards feed
     events->Start();
-    standards_feed->Start();
     hub->Start();
     background->Start();
     return absl::OkStatus();
   });
-  ctx.OnStop([router, events, standards_feed, background] {
+  ctx.OnStop([registry_watch, events, background] {
     background->Stop();
     events->Stop();
-    standards_feed->Stop();
-    router->Stop();
+    registry_watch->Stop();
   });
   return absl::OkStatus();
 }

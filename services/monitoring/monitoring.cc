@@ -11,7 +11,7 @@
 namespace simpul::monitoring {
 namespace {
 
-using complaints::Route;
+using clients::registry::Route;
 
 absl::Time FromProto(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
@@ -71,7 +71,7 @@ absl::StatusOr<std::string> CheckBucket(FieldViolations& v, const v1::Scope& sco
 
 }  // namespace
 
-MonitoringDesk::MonitoringDesk(AggregateStore& store, complaints::Router& router,
+MonitoringDesk::MonitoringDesk(AggregateStore& store, clients::registry::Router& router,
                                const CalendarRegistry& calendars, const Clock& clock,
                                MonitoringOptions options)
     : store_(store),
@@ -271,7 +271,7 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
     if (!it->second) {
       v.Add(absl::StrCat("deliveries[", i, "].service_id"),
             absl::StrCat("the registry has no service \"", d.service_id(), "\""));
-    } else if (it->second->promised_unit == complaints::PromisedUnit::kNone ||
+    } else if (it->second->promised_unit == clients::registry::PromisedUnit::kNone ||
                it->second->promised_amount <= 0) {
       v.Add(absl::StrCat("deliveries[", i, "].service_id"),
             absl::StrCat("service \"", d.service_id(),
@@ -294,21 +294,22 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
                           static_cast<PromiseUnit>(static_cast<int>(route.promised_unit))};
     const absl::Time received = FromProto(d.received_time());
     SIMPUL_ASSIGN_OR_RETURN(Deadline promised,
-                     PromisedTime(*calendar, received, promise, route.time_zone));
+                            PromisedTime(*calendar, received, promise, route.time_zone));
     const std::string open_key = DeliveryOpenKey(unit, d.application_id());
     // Two atomic store steps, each safe to repeat: the receipt with its open entry, then the
     // completion with the closing of that entry (which of the open counts it decrements is
     // decided in the store, by whether the sweep already made the application overdue).
     SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceived(d, unit, now));
     SIMPUL_ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
-    SIMPUL_ASSIGN_OR_RETURN(bool applied, store_.AddOpen(receipt, open_key, promised.time, overdue));
+    SIMPUL_ASSIGN_OR_RETURN(bool applied,
+                            store_.AddOpen(receipt, open_key, promised.time, overdue));
     if (d.has_completed_time()) {
       SIMPUL_ASSIGN_OR_RETURN(std::vector<Contribution> if_waiting,
-                       DeliveryCompleted(d, unit, promised, /*was_overdue=*/false, now));
+                              DeliveryCompleted(d, unit, promised, /*was_overdue=*/false, now));
       SIMPUL_ASSIGN_OR_RETURN(std::vector<Contribution> if_overdue,
-                       DeliveryCompleted(d, unit, promised, /*was_overdue=*/true, now));
+                              DeliveryCompleted(d, unit, promised, /*was_overdue=*/true, now));
       SIMPUL_ASSIGN_OR_RETURN(AggregateStore::Removed removed,
-                       store_.RemoveOpen(open_key, if_waiting, if_overdue));
+                              store_.RemoveOpen(open_key, if_waiting, if_overdue));
       applied = applied || removed.applied;
     }
     if (applied) {
@@ -357,7 +358,8 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
   SIMPUL_ASSIGN_OR_RETURN(UnitInfo holder, info_of(event.unit_id(), event.agency_id()));
   std::optional<UnitInfo> previous;
   if (event.holder_changed()) {
-    SIMPUL_ASSIGN_OR_RETURN(previous, info_of(event.previous_unit_id(), event.previous_agency_id()));
+    SIMPUL_ASSIGN_OR_RETURN(previous,
+                            info_of(event.previous_unit_id(), event.previous_agency_id()));
   }
   auto calendar = calendars_.Current();
   SIMPUL_ASSIGN_OR_RETURN(
@@ -398,7 +400,8 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
   const absl::Time now = clock_.Now();
   const int64_t today =
       absl::ToCivilDay(now, absl::FixedTimeZone(7 * 3600)) - absl::CivilDay(1970, 1, 1);
-  SIMPUL_ASSIGN_OR_RETURN(StandardsInputs inputs, standards_.Inputs(scope_key, bucket, counters, today));
+  SIMPUL_ASSIGN_OR_RETURN(StandardsInputs inputs,
+                          standards_.Inputs(scope_key, bucket, counters, today));
   *figures.mutable_standards() = StandardFiguresFrom(inputs);
   *figures.mutable_computed_time() = ToProto(now);
   return figures;
@@ -408,17 +411,18 @@ absl::StatusOr<v1::GetFiguresResponse> MonitoringDesk::GetFigures(
     const Identity& caller, const v1::GetFiguresRequest& req) {
   FieldViolations v;
   SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
-                   CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
+                          CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
   SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   v1::GetFiguresResponse response;
-  SIMPUL_ASSIGN_OR_RETURN(*response.mutable_figures(), FiguresOf(req.scope(), req.period(), bucket));
+  SIMPUL_ASSIGN_OR_RETURN(*response.mutable_figures(),
+                          FiguresOf(req.scope(), req.period(), bucket));
   return response;
 }
 
 absl::StatusOr<std::string> MonitoringDesk::WatchBucket(const v1::WatchRequest& req) {
   FieldViolations v;
   SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
-                   CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
+                          CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
   SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   return bucket;
 }
@@ -432,7 +436,7 @@ absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& 
           "whole country (national)");
   }
   SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
-                   CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
+                          CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
   if (req.metric() == v1::METRIC_UNSPECIFIED || !v1::Metric_IsValid(req.metric())) {
     v.Add("metric", absl::StrCat("name the metric to rank by, got ", req.metric()));
   }
@@ -440,8 +444,8 @@ absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& 
     v.Add("limit", absl::StrCat("must be 1..100, got ", req.limit()));
   }
   SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
-  SIMPUL_ASSIGN_OR_RETURN(auto ranked,
-                   store_.TopRanks(RankingName(bucket, req.metric()), req.limit(), req.bottom()));
+  SIMPUL_ASSIGN_OR_RETURN(
+      auto ranked, store_.TopRanks(RankingName(bucket, req.metric()), req.limit(), req.bottom()));
   v1::RankUnitsResponse response;
   for (const auto& [unit, value] : ranked) {
     auto* r = response.add_units();

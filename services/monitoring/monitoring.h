@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "clients/registry/router.h"
 #include "common/calendar.h"
 #include "common/clock.h"
 #include "common/identity.h"
 #include "common/metrics.h"
-#include "services/complaints/routing.h"
 #include "services/monitoring/aggregates.h"
 #include "services/monitoring/standards.h"
 #include "services/monitoring/store.h"
@@ -35,7 +35,7 @@ struct MonitoringOptions {
 
 class MonitoringDesk {
  public:
-  MonitoringDesk(AggregateStore& store, complaints::Router& router,
+  MonitoringDesk(AggregateStore& store, clients::registry::Router& router,
                  const CalendarRegistry& calendars, const Clock& clock, MonitoringOptions options);
 
   using Id = Identity;
@@ -81,7 +81,7 @@ class MonitoringDesk {
   absl::Status RefreshRanks(const UnitInfo& unit, const std::set<std::string>& period_keys);
 
   AggregateStore& store_;
-  complaints::Router& router_;
+  clients::registry::Router& router_;
   const CalendarRegistry& calendars_;
   const Clock& clock_;
   const MonitoringOptions options_;

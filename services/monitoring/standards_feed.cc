@@ -1,8 +1,6 @@
 // StandardsFeed: the registry change feed applied to the standards book.
 #include "services/monitoring/standards_feed.h"
 
-#include <algorithm>
-#include <random>
 #include <utility>
 #include <vector>
 
@@ -27,142 +25,113 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
 
 StandardsFeed::StandardsFeed(std::shared_ptr<grpc::Channel> channel, const IdentitySigner* signer,
                              StandardsBook& book, Options options)
-    : stub_(rv1::Registry::NewStub(std::move(channel))),
-      signer_(signer),
+    : stub_(rv1::Registry::NewStub(channel)),
+      identity_(Identity(signer)),
       book_(book),
-      options_(options) {}
+      options_(options),
+      own_watch_(std::make_unique<clients::registry::RegistryWatch>(
+          channel,
+          clients::registry::RegistryWatch::Options{.identity = identity_,
+                                                    .healthy_after = options.call_timeout,
+                                                    .backoff = {.initial = options.reconnect_min,
+                                                                .max = options.reconnect_max,
+                                                                .jitter = 0.2}})),
+      watch_(*own_watch_) {
+  Subscribe();
+}
+
+StandardsFeed::StandardsFeed(std::shared_ptr<grpc::Channel> channel, const IdentitySigner* signer,
+                             StandardsBook& book, clients::registry::RegistryWatch& watch,
+                             Options options)
+    : stub_(rv1::Registry::NewStub(std::move(channel))),
+      identity_(Identity(signer)),
+      book_(book),
+      options_(options),
+      watch_(watch) {
+  Subscribe();
+}
 
 StandardsFeed::~StandardsFeed() { Stop(); }
 
+clients::InternalIdentity StandardsFeed::Identity(const IdentitySigner* signer) {
+  return clients::InternalIdentity(signer, "service:simpul-monitoring",
+                                   common::v1::ROLE_PLATFORM_ADMIN);
+}
+
+std::vector<rv1::EntityType> StandardsFeed::EntityTypes() {
+  return {rv1::ENTITY_TYPE_SERVICE_UNIT, rv1::ENTITY_TYPE_SERVICE,
+          rv1::ENTITY_TYPE_STANDARD_VERSION, rv1::ENTITY_TYPE_MAKLUMAT};
+}
+
+void StandardsFeed::Subscribe() {
+  if (absl::Status subscribed = watch_.Subscribe(this, EntityTypes(), /*first=*/true);
+      !subscribed.ok()) {
+    Log(LogLevel::kError, "standards feed not watching the registry",
+        {{"error", subscribed.ToString()}});
+    return;
+  }
+  watch_.SetCursorSource([this] { return ResumeCursor(); });
+}
+
 void StandardsFeed::Start() {
-  absl::MutexLock lock(&mu_);
-  if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] { Run(); });
+  if (own_watch_ != nullptr) own_watch_->Start();
 }
 
 void StandardsFeed::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    if (active_ != nullptr) active_->TryCancel();
   }
-  if (thread_.joinable()) thread_.join();
+  if (own_watch_ != nullptr) {
+    own_watch_->Stop();
+  } else {
+    watch_.Unsubscribe(this);
+  }
 }
 
-bool StandardsFeed::SleepUnlessStopped(absl::Duration d) {
+bool StandardsFeed::Stopping() {
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
-  return !stopping_;
+  return stopping_;
 }
 
-void StandardsFeed::Authorize(grpc::ClientContext& ctx) const {
-  if (signer_ == nullptr) return;
-  common::v1::Principal principal;
-  principal.set_subject("service:simpul-monitoring");
-  principal.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-  // Checked when a call starts; a watch may then run for longer.
-  principal.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-  ctx.AddMetadata(std::string(kIdentityMetadataKey), signer_->Sign(principal));
+absl::StatusOr<std::string> StandardsFeed::ResumeCursor() {
+  if (force_resync_) return std::string();  // from now
+  return book_.FeedCursor();                // empty: never synced, from now
 }
 
-void StandardsFeed::Run() {
-  absl::Duration backoff = options_.reconnect_min;
-  std::mt19937 rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  while (true) {
-    bool healthy = false;
-    grpc::Status status = Session(&healthy);
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
-    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
-      Log(LogLevel::kWarn, "registry change feed trimmed past our position; resyncing",
-          {{"error", status.error_message()}});
-      force_resync_ = true;
-      continue;
-    }
-    if (healthy) backoff = options_.reconnect_min;
-    const absl::Duration wait = backoff * jitter(rng);
-    Log(healthy ? LogLevel::kInfo : LogLevel::kWarn,
-        "registry standards watch ended; resuming from the saved position",
-        {{"code", static_cast<int>(status.error_code())},
-         {"error", status.error_message()},
-         {"retry_ms", absl::ToInt64Milliseconds(wait)}});
-    if (!SleepUnlessStopped(wait)) return;
-    backoff = std::min(backoff * 2, options_.reconnect_max);
-  }
+void StandardsFeed::OnResyncNeeded() {
+  Log(LogLevel::kWarn, "registry change feed trimmed past our position; resyncing");
+  force_resync_ = true;
 }
 
-grpc::Status StandardsFeed::Session(bool* healthy) {
-  absl::StatusOr<std::string> saved = book_.FeedCursor();
-  if (!saved.ok()) return ToGrpcStatus(saved.status());
-  const bool resync = saved->empty() || force_resync_;
+absl::Status StandardsFeed::OnStarted(const clients::registry::WatchStart& start) {
+  if (start.resumed) return absl::OkStatus();  // the registry replays what we missed
+  // From now: list everything as of the cursor the watch starts after, then apply its events.
+  if (!start.confirmed) {
+    return absl::UnavailableError("the registry did not name the cursor of its watch");
+  }
+  Log(LogLevel::kInfo, "resyncing standards from the registry", {{"cursor", start.cursor}});
+  absl::Status failed = Resync(start.cursor);
+  if (failed.ok()) failed = book_.SaveFeedCursor(start.cursor);
+  if (!failed.ok()) return failed;
+  force_resync_ = false;
+  ++resyncs_;
+  Log(LogLevel::kInfo, "standards resync done", {{"cursor", start.cursor}});
+  return absl::OkStatus();
+}
 
-  grpc::ClientContext ctx;
-  Authorize(ctx);
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
-    active_ = &ctx;
-  }
-  rv1::WatchStandardsRequest req;
-  req.set_cursor(resync ? "$" : *saved);
-  for (rv1::EntityType type : {rv1::ENTITY_TYPE_SERVICE_UNIT, rv1::ENTITY_TYPE_SERVICE,
-                               rv1::ENTITY_TYPE_STANDARD_VERSION, rv1::ENTITY_TYPE_MAKLUMAT}) {
-    req.add_entity_types(type);
-  }
-  std::unique_ptr<grpc::ClientReader<rv1::WatchStandardsResponse>> reader =
-      stub_->WatchStandards(&ctx, req);
-  grpc::Status status;
-  absl::Status failed;
-  if (resync) {
-    reader->WaitForInitialMetadata();
-    const auto& initial = ctx.GetServerInitialMetadata();
-    auto it = initial.find("x-simpul-cursor");
-    if (it == initial.end()) {
-      ctx.TryCancel();
-      failed = absl::UnavailableError("the registry did not name the cursor of its watch");
-    } else {
-      const std::string cursor(it->second.data(), it->second.size());
-      Log(LogLevel::kInfo, "resyncing standards from the registry", {{"cursor", cursor}});
-      failed = Resync(cursor);
-      if (failed.ok()) failed = book_.SaveFeedCursor(cursor);
-      if (failed.ok()) {
-        force_resync_ = false;
-        ++resyncs_;
-        *healthy = true;
-        Log(LogLevel::kInfo, "standards resync done", {{"cursor", cursor}});
-      } else {
-        ctx.TryCancel();
-      }
-    }
-  }
-  rv1::WatchStandardsResponse resp;
-  while (failed.ok() && reader->Read(&resp)) {
-    // A change that cannot be applied (Redis down) ends the session; the saved position makes
-    // the next session replay it.
-    failed = book_.ApplyChange(resp.event());
-    if (failed.ok()) failed = book_.SaveFeedCursor(resp.event().cursor());
-    if (!failed.ok()) {
-      ctx.TryCancel();
-      break;
-    }
-    ++applied_;
-    *healthy = true;
-  }
-  status = reader->Finish();
-  {
-    absl::MutexLock lock(&mu_);
-    active_ = nullptr;
-  }
-  if (!failed.ok()) return ToGrpcStatus(failed);
-  return status;
+absl::Status StandardsFeed::OnEvent(const rv1::ChangeEvent& event) {
+  // A change that cannot be applied (Redis down) ends the stream; the saved position makes
+  // the next one replay it.
+  SIMPUL_RETURN_IF_ERROR(book_.ApplyChange(event));
+  SIMPUL_RETURN_IF_ERROR(book_.SaveFeedCursor(event.cursor()));
+  ++applied_;
+  return absl::OkStatus();
 }
 
 absl::Status StandardsFeed::Resync(const std::string& cursor) {
   auto call = [&](grpc::ClientContext& ctx) {
-    Authorize(ctx);
+    identity_.Attach(ctx);
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
   };
   // Units first, so that services are placed in their units' current scopes.
@@ -222,10 +191,7 @@ absl::Status StandardsFeed::Resync(const std::string& cursor) {
     }
     token = resp.next_page_token();
   } while (!token.empty());
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::CancelledError("stopping");
-  }
+  if (Stopping()) return absl::CancelledError("stopping");
   return absl::OkStatus();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/backoff.h"
 #include "common/logging.h"
 
 namespace simpul::registry {
@@ -52,14 +53,13 @@ void ChangeFeedHub::WaitAsync(uint64_t seen_generation, std::function<void()> wa
 
 void ChangeFeedHub::Run() {
   std::string cursor;
-  absl::Duration backoff = absl::Milliseconds(50);
+  Backoff backoff(Backoff::Options{.initial = absl::Milliseconds(50), .max = absl::Seconds(2)});
   while (!stopped()) {
     if (cursor.empty()) {
       auto latest = store_.LatestCursor();
       if (!latest.ok()) {
         Log(LogLevel::kWarn, "change feed unavailable", {{"error", latest.status().ToString()}});
-        absl::SleepFor(backoff);
-        backoff = std::min(backoff * 2, absl::Seconds(2));
+        absl::SleepFor(backoff.Next());
         continue;
       }
       cursor = *latest;
@@ -70,12 +70,11 @@ void ChangeFeedHub::Run() {
         cursor.clear();  // trimmed past us: restart from the newest event
       } else {
         Log(LogLevel::kWarn, "change feed read failed", {{"error", events.status().ToString()}});
-        absl::SleepFor(backoff);
-        backoff = std::min(backoff * 2, absl::Seconds(2));
+        absl::SleepFor(backoff.Next());
       }
       continue;
     }
-    backoff = absl::Milliseconds(50);
+    backoff.Reset();
     if (events->empty()) continue;
     cursor = events->back().cursor();
     std::vector<std::function<void()>> waiters;

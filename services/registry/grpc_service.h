@@ -4,6 +4,7 @@
 #ifndef SIMPUL_SERVICES_REGISTRY_GRPC_SERVICE_H_
 #define SIMPUL_SERVICES_REGISTRY_GRPC_SERVICE_H_
 
+#include "clients/registry/metadata.h"
 #include "common/clock.h"
 #include "common/executor.h"
 #include "common/identity.h"
@@ -13,10 +14,9 @@
 
 namespace simpul::registry {
 
-// Initial metadata of every WatchStandards stream: the cursor the watch starts after (the
-// request's, or the feed's newest when watching from now). It arrives before any event, so a
-// watcher knows from that moment on that it misses no change.
-inline constexpr std::string_view kWatchCursorMetadataKey = "x-simpul-cursor";
+// Initial metadata of every WatchStandards stream: the cursor the watch starts after (defined
+// with the registry's client library, which reads it).
+using ::simpul::clients::registry::kWatchCursorMetadataKey;
 
 // Declares one unary method that runs StandardsRegistry::Method on the executor.
 #define SIMPUL_REGISTRY_UNARY(Method)                                                          \

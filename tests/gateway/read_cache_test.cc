@@ -1,15 +1,27 @@
-// Unit tests of the gateway's cache of registry reads (gateway/read_cache.h); the feed watcher
-// is tested end to end in gateway_e2e_test.cc.
+// Unit tests of the gateway's cache of registry reads (gateway/read_cache.h), and of its feed
+// watcher's resumption against an in-process registry; the feed watcher is tested end to end
+// in gateway_e2e_test.cc.
 #include "gateway/read_cache.h"
 
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/identity.h"
+#include "common/logging.h"
 #include "gtest/gtest.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/clients/registry/in_process_registry.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/registry_fixtures.h"
 
 namespace simpul::gateway {
 namespace {
@@ -149,6 +161,101 @@ TEST(ReadCacheTest, ConcurrentReadsWritesAndInvalidations) {
   stop.store(true);
   for (auto& t : threads) t.join();
   EXPECT_EQ(stale.load(), 0);
+}
+
+// The feed watcher on a real registry: it resumes from its cursor after a break, like every
+// other watcher of the change feed, and the cache is back on once the stream is.
+TEST(RegistryFeedWatcherTest, ResumesFromItsCursorAfterTheRegistryRestarts) {
+  namespace v1 = ::simpul::registry::v1;
+  absl::Mutex log_mu;
+  std::vector<std::string> log;
+  SetLogSink([&](std::string_view line) {
+    absl::MutexLock lock(&log_mu);
+    log.emplace_back(line);
+  });
+  auto redis = simpul::testing::RedisServer::Start();
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  auto signer = IdentitySigner::Create("read-cache-test-identity-key-0123456789abcdef012345");
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  auto registry = std::make_unique<simpul::testing::InProcessRegistry>((*redis)->port(), &*signer);
+  const int port = registry->Start(0);
+  ASSERT_NE(port, 0);
+  auto admin = [&](int p) {
+    return v1::Registry::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", p), grpc::InsecureChannelCredentials()));
+  };
+  auto admin_ctx = [&] {
+    common::v1::Principal principal;
+    principal.set_role(common::v1::ROLE_PLATFORM_ADMIN);
+    principal.set_subject("read-cache-test");
+    principal.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx->set_wait_for_ready(true);
+    ctx->AddMetadata(std::string(kIdentityMetadataKey), signer->Sign(principal));
+    return ctx;
+  };
+  auto add_agency = [&](v1::Registry::Stub& stub, const std::string& id, const std::string& code) {
+    v1::CreateAgencyRequest req;
+    *req.mutable_agency() = simpul::testing::MakeAgency(id, v1::AGENCY_KIND_REGENCY, code);
+    v1::CreateAgencyResponse resp;
+    grpc::Status s = stub.CreateAgency(admin_ctx().get(), req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  };
+  auto eventually = [](const std::function<bool()>& done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!done()) {
+      if (absl::Now() >= deadline) return false;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return true;
+  };
+
+  ReadCache cache(ReadCache::Options{});
+  {
+    RegistryFeedWatcher watcher(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()),
+        &*signer, &cache);
+    watcher.Start();
+    ASSERT_TRUE(eventually([&] { return cache.enabled(); }));
+    const std::string start = watcher.cursor();
+    ASSERT_FALSE(start.empty());
+    cache.Put("k", "v", cache.generation());
+    ASSERT_EQ(cache.Get("k"), "v");
+    ASSERT_NO_FATAL_FAILURE(add_agency(*admin(port), "kab-agam", "13.06"));
+    ASSERT_TRUE(eventually([&] { return watcher.cursor() != start; }));
+    EXPECT_FALSE(cache.Get("k").has_value()) << "a change drops the cache";
+    const std::string seen = watcher.cursor();
+
+    // The registry goes away; a change is made meanwhile through another registry on the same
+    // Redis; the first comes back on its port.
+    registry->Shutdown();
+    ASSERT_TRUE(eventually([&] { return !cache.enabled(); })) << "off while not watched";
+    {
+      simpul::testing::InProcessRegistry side((*redis)->port(), &*signer);
+      const int side_port = side.Start(0);
+      ASSERT_NE(side_port, 0);
+      ASSERT_NO_FATAL_FAILURE(add_agency(*admin(side_port), "kab-solok", "13.02"));
+    }
+    registry.reset();
+    registry = std::make_unique<simpul::testing::InProcessRegistry>((*redis)->port(), &*signer);
+    ASSERT_EQ(registry->Start(port), port);
+
+    // Resumed from the cursor of the event it saw: the change made meanwhile is replayed.
+    ASSERT_TRUE(eventually([&] { return cache.enabled() && watcher.cursor() != seen; }));
+    absl::MutexLock lock(&log_mu);
+    int resumed = 0;
+    for (const std::string& line : log) {
+      if (absl::StrContains(line, "\"registry watch started\"") &&
+          absl::StrContains(line, absl::StrCat("\"cursor\":\"", seen, "\""))) {
+        ++resumed;
+      }
+    }
+    EXPECT_EQ(resumed, 1) << absl::StrJoin(log, "\n");
+  }
+  EXPECT_FALSE(cache.enabled()) << "off once the watcher stops";
+  registry.reset();
+  SetLogSink(nullptr);
 }
 
 }  // namespace

@@ -31,8 +31,8 @@ namespace simpul::monitoring {
 namespace {
 
 namespace cv1 = ::simpul::complaints::v1;
-using ::simpul::complaints::PromisedUnit;
-using ::simpul::complaints::Route;
+using ::simpul::clients::registry::PromisedUnit;
+using ::simpul::clients::registry::Route;
 using ::simpul::testing::AgencyScope;
 using ::simpul::testing::Delivery;
 using ::simpul::testing::Describe;

@@ -7,7 +7,7 @@
 
 namespace simpul::testing {
 
-using complaints::Route;
+using clients::registry::Route;
 
 void FakeRouter::AddService(Route route) {
   absl::MutexLock lock(&mu_);

@@ -1,4 +1,4 @@
-// FakeRouter is an in-memory Router (services/complaints/routing.h) for unit tests and benches:
+// FakeRouter is an in-memory Router (clients/registry/router.h) for unit tests and benches:
 // it resolves services, units and agencies from maps filled by the test, and can be switched to
 // answer every call with UNAVAILABLE, as when the registry cannot be reached.
 #ifndef SIMPUL_TESTS_TESTING_FAKE_ROUTER_H_
@@ -12,30 +12,30 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "services/complaints/routing.h"
+#include "clients/registry/router.h"
 
 namespace simpul::testing {
 
-class FakeRouter final : public complaints::Router {
+class FakeRouter final : public clients::registry::Router {
  public:
   // AddService makes `route.service_id` resolve to `route`.
-  void AddService(complaints::Route route);
+  void AddService(clients::registry::Route route);
   // AddUnit makes `route.unit_id` resolve to `route` and its agency exist.
-  void AddUnit(complaints::Route route);
+  void AddUnit(clients::registry::Route route);
   // AddAgency makes an agency exist (one without units).
   void AddAgency(std::string agency_id);
   // SetUnavailable makes every call fail with UNAVAILABLE until it is called with false.
   void SetUnavailable(bool unavailable);
 
   // ResolveService and ResolveUnit answer NOT_FOUND for what was not added.
-  absl::StatusOr<complaints::Route> ResolveService(std::string_view service_id) override;
-  absl::StatusOr<complaints::Route> ResolveUnit(std::string_view unit_id) override;
+  absl::StatusOr<clients::registry::Route> ResolveService(std::string_view service_id) override;
+  absl::StatusOr<clients::registry::Route> ResolveUnit(std::string_view unit_id) override;
   absl::StatusOr<bool> AgencyExists(std::string_view agency_id) override;
 
  private:
   absl::Mutex mu_;
-  std::map<std::string, complaints::Route, std::less<>> services_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, complaints::Route, std::less<>> units_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, clients::registry::Route, std::less<>> services_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, clients::registry::Route, std::less<>> units_ ABSL_GUARDED_BY(mu_);
   std::set<std::string, std::less<>> agencies_ ABSL_GUARDED_BY(mu_);
   bool unavailable_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -2,7 +2,7 @@
 // store, domain logic, change-feed hub and gRPC adapter served in-process on a loopback port,
 // assembled as services/registry/main.cc does. Covers resolution, the cache, invalidation
 // through the change feed, a registry outage and its restart on the same port.
-#include "services/complaints/registry_router.h"
+#include "clients/registry/registry_router.h"
 
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
@@ -34,14 +34,16 @@
 #include "services/registry/redis_store.h"
 #include "services/registry/registry.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/clients/registry/in_process_registry.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/registry_fixtures.h"
 
-namespace simpul::complaints {
+namespace simpul::clients::registry {
 namespace {
 
 namespace v1 = ::simpul::registry::v1;
 using ::simpul::testing::CompleteComponents;
+using ::simpul::testing::InProcessRegistry;
 using ::simpul::testing::MakeAgency;
 using ::simpul::testing::MakeDate;
 using ::simpul::testing::RedisServer;
@@ -62,55 +64,6 @@ bool Eventually(const std::function<bool()>& done, absl::Duration timeout = kFee
     absl::SleepFor(kPoll);
   }
 }
-
-// InProcessRegistry is simpul-registry without its process shell: the same parts, served by a
-// plain grpc::Server on 127.0.0.1:<port>.
-class InProcessRegistry {
- public:
-  // `feed_max_len`: change events kept in the feed (older ones are trimmed).
-  InProcessRegistry(int redis_port, const IdentitySigner* signer, int64_t feed_max_len = 1000000)
-      : pool_(RedisOptions{.port = redis_port, .pool_size = 4}),
-        store_(&pool_, registry::RedisRegistryStore::Options{.feed_max_len = feed_max_len}),
-        domain_(store_, clock_, registry::RegistryOptions{}),
-        hub_(store_),
-        executor_(4, 1000),
-        service_(domain_, store_, hub_, executor_, signer, clock_) {}
-
-  ~InProcessRegistry() { Shutdown(); }
-
-  // Start serves on `port` (0: any free port) and returns the port, or 0 on failure.
-  int Start(int port) {
-    int selected = 0;
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials(),
-                             &selected);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    if (server_ == nullptr) return 0;
-    hub_.Start();
-    return selected;
-  }
-
-  // Shutdown ends the watch streams (as the registry's drain does), stops the server and
-  // drains the workers.
-  void Shutdown() {
-    if (server_ == nullptr) return;
-    hub_.Stop();
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    executor_.Shutdown();
-    server_.reset();
-  }
-
- private:
-  RedisPool pool_;
-  registry::RedisRegistryStore store_;
-  SystemClock clock_;
-  registry::StandardsRegistry domain_;
-  registry::ChangeFeedHub hub_;
-  Executor executor_;
-  registry::RegistryGrpcService service_;
-  std::unique_ptr<grpc::Server> server_;
-};
 
 // Yesterday-ish in Jakarta: adoption dates must not be in the future.
 common::v1::Date DaysAgo(int days) {
@@ -674,9 +627,9 @@ TEST_F(RegistryRouterTest, StopIsIdempotentAndEndsTheWatch) {
 }
 
 }  // namespace
-}  // namespace simpul::complaints
+}  // namespace simpul::clients::registry
 
-namespace simpul::complaints {
+namespace simpul::clients::registry {
 namespace {
 
 TEST_F(RegistryRouterTest, TrustsAWatchFromNowAsSoonAsTheRegistryNamesItsCursor) {
@@ -696,4 +649,4 @@ TEST_F(RegistryRouterTest, TrustsAWatchFromNowAsSoonAsTheRegistryNamesItsCursor)
 }
 
 }  // namespace
-}  // namespace simpul::complaints
+}  // namespace simpul::clients::registry

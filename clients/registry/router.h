@@ -1,8 +1,9 @@
 // Router resolves where a complaint goes: a service id to its unit, agency, the unit's time
-// zone and the complaint-handling terms of the service's adopted standard. The complaint
-// service uses RegistryRouter (registry_router.h) in production and a fake in unit tests.
-#ifndef SIMPUL_SERVICES_COMPLAINTS_ROUTING_H_
-#define SIMPUL_SERVICES_COMPLAINTS_ROUTING_H_
+// zone and the complaint-handling terms of the service's adopted standard. The complaint and
+// monitoring services use RegistryRouter (registry_router.h) in production and fakes in unit
+// tests.
+#ifndef SIMPUL_CLIENTS_REGISTRY_ROUTER_H_
+#define SIMPUL_CLIENTS_REGISTRY_ROUTER_H_
 
 #include <string>
 #include <string_view>
@@ -11,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "simpul/common/v1/common.pb.h"
 
-namespace simpul::complaints {
+namespace simpul::clients::registry {
 
 // ResolutionClassTerm is one resolution class a standard publishes ("minor": 2 working days).
 struct ResolutionClassTerm {
@@ -39,6 +40,7 @@ struct Route {
   PromisedUnit promised_unit = PromisedUnit::kNone;
 };
 
+// Router is the interface; its methods are thread-safe in every implementation.
 class Router {
  public:
   virtual ~Router() = default;
@@ -51,6 +53,6 @@ class Router {
   virtual absl::StatusOr<bool> AgencyExists(std::string_view agency_id) = 0;
 };
 
-}  // namespace simpul::complaints
+}  // namespace simpul::clients::registry
 
-#endif  // SIMPUL_SERVICES_COMPLAINTS_ROUTING_H_
+#endif  // SIMPUL_CLIENTS_REGISTRY_ROUTER_H_

@@ -1,8 +1,10 @@
 // RegistryRouter resolves complaint routes by asking the standards registry over gRPC, with a
-// cache that the registry's change feed (WatchStandards) keeps fresh.
+// cache that the registry's change feed (WatchStandards, through a RegistryWatch: its own, or
+// one shared with other subscribers of the process) keeps fresh.
 //
-// Calls are public (no identity metadata): the public sees services, units, agencies and the
-// delivery components of adopted standards, complaint handling included.
+// Calls are public (no identity metadata; a shared watch carries its owner's identity): the
+// public sees services, units, agencies and the delivery components of adopted standards,
+// complaint handling included.
 //
 // The cache is used only while the watch is connected and caught up, so a missed invalidation
 // can never leave a stale answer behind: when the stream breaks the whole cache is dropped
@@ -16,8 +18,8 @@
 //
 // Give the channel keepalive settings if the network can silently drop connections: a
 // half-open watch stream is only noticed by the transport.
-#ifndef SIMPUL_SERVICES_COMPLAINTS_REGISTRY_ROUTER_H_
-#define SIMPUL_SERVICES_COMPLAINTS_REGISTRY_ROUTER_H_
+#ifndef SIMPUL_CLIENTS_REGISTRY_REGISTRY_ROUTER_H_
+#define SIMPUL_CLIENTS_REGISTRY_REGISTRY_ROUTER_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -28,19 +30,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "services/complaints/routing.h"
+#include "clients/registry/router.h"
+#include "clients/registry/watch.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 
-namespace simpul::complaints {
+namespace simpul::clients::registry {
 
-class RegistryRouter final : public Router {
+class RegistryRouter final : public Router, private WatchSubscriber {
  public:
   struct Options {
     // Deadline of one Resolve*/AgencyExists, shared by every registry call it makes.
@@ -49,7 +52,7 @@ class RegistryRouter final : public Router {
     absl::Duration negative_ttl = absl::Seconds(30);
     // Cached services, units and agencies together; the least recently used go first.
     size_t max_entries = 100000;
-    // Backoff between attempts to (re)open the watch stream.
+    // Backoff between attempts to (re)open its own watch stream (unused with a shared watch).
     absl::Duration reconnect_min = absl::Milliseconds(100);
     absl::Duration reconnect_max = absl::Seconds(5);
   };
@@ -61,15 +64,23 @@ class RegistryRouter final : public Router {
     bool watching = false;       // the watch is connected and caught up: the cache is in use
   };
 
+  // RegistryRouter with a watch of its own (public, the entity types of a route).
   RegistryRouter(std::shared_ptr<grpc::Channel> registry, Options options);
+  // RegistryRouter on `watch`, shared with other subscribers; it subscribes now, so `watch`
+  // must not be started yet; its owner starts and stops it, and it must outlive the router.
+  RegistryRouter(std::shared_ptr<grpc::Channel> registry, RegistryWatch& watch, Options options);
   ~RegistryRouter() override;  // Stop()
   RegistryRouter(const RegistryRouter&) = delete;
   RegistryRouter& operator=(const RegistryRouter&) = delete;
 
-  // Start launches the watch thread; without it the cache is never used. Only the first call
-  // has an effect (a stopped router stays stopped).
+  // EntityTypes are the change events a route depends on.
+  static std::vector<::simpul::registry::v1::EntityType> EntityTypes();
+
+  // Start launches its own watch; without it the cache is never used. Only the first call has
+  // an effect (a stopped router stays stopped). Nothing with a shared watch.
   void Start();
-  // Stop cancels the watch stream and joins its thread. Idempotent.
+  // Stop ends its own watch (joining its thread), or leaves the shared one; the cache is off
+  // from then on. Idempotent.
   void Stop();
 
   absl::StatusOr<Route> ResolveService(std::string_view service_id) override;
@@ -92,6 +103,11 @@ class RegistryRouter final : public Router {
   // Store caches `value` (OK or NOT_FOUND) unless the cache changed epoch since `epoch`.
   void Store(const std::string& key, const absl::StatusOr<Route>& value, uint64_t epoch);
 
+  // WatchSubscriber: the watch's reports turn the cache on, invalidate it and turn it off.
+  absl::Status OnStarted(const WatchStart& start) override;
+  absl::Status OnEvent(const ::simpul::registry::v1::ChangeEvent& event) override;
+  void OnEnded(const grpc::Status& status) override;
+
   absl::StatusOr<Route> FetchService(std::string_view service_id, absl::Time deadline);
   absl::StatusOr<Route> FetchUnit(std::string_view unit_id, absl::Time deadline);
   void PrepareCall(grpc::ClientContext* ctx, absl::Time deadline);
@@ -101,21 +117,14 @@ class RegistryRouter final : public Router {
   // Drops the entries `pred` selects, counting them as invalidations.
   template <typename Pred>
   void InvalidateLocked(Pred pred) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyEventLocked(const registry::v1::ChangeEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyEventLocked(const ::simpul::registry::v1::ChangeEvent& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  void WatchLoop();
-  // WaitForReady waits (at most call_timeout, less if stopped) for the channel to connect.
-  bool WaitForReady();
-  // WatchOnce runs one stream from `*cursor` until it ends, advancing `*cursor` with every
-  // event; `*healthy` says whether it delivered events or lasted (then backoff restarts).
-  grpc::Status WatchOnce(std::string* cursor, bool* healthy);
-  // SleepUnlessStopped waits `d` or until Stop(); false when stopping.
-  bool SleepUnlessStopped(absl::Duration d);
-
-  const std::shared_ptr<grpc::Channel> channel_;
   const Options options_;
-  const std::unique_ptr<registry::v1::Registry::Stub> stub_;
+  const std::unique_ptr<::simpul::registry::v1::Registry::Stub> stub_;
+  const std::unique_ptr<RegistryWatch> own_watch_;  // null with a shared watch
+  RegistryWatch& watch_;
 
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, Entry> cache_ ABSL_GUARDED_BY(mu_);
@@ -125,14 +134,9 @@ class RegistryRouter final : public Router {
   bool stream_open_ ABSL_GUARDED_BY(mu_) = false;
   bool anchored_ ABSL_GUARDED_BY(mu_) = false;  // the watch position is known: trusted
   absl::Time stream_start_ ABSL_GUARDED_BY(mu_);
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::ClientContext* active_ ABSL_GUARDED_BY(mu_) = nullptr;  // the open watch call
   Stats stats_ ABSL_GUARDED_BY(mu_);
-  absl::Mutex join_mu_;  // serializes joins of thread_ (set once, by Start, under mu_)
-  std::thread thread_;
 };
 
-}  // namespace simpul::complaints
+}  // namespace simpul::clients::registry
 
-#endif  // SIMPUL_SERVICES_COMPLAINTS_REGISTRY_ROUTER_H_
+#endif  // SIMPUL_CLIENTS_REGISTRY_REGISTRY_ROUTER_H_

@@ -1,7 +1,6 @@
-#include "services/complaints/registry_router.h"
+// RegistryRouter: complaint routes from the registry, cached while its change feed is watched.
+#include "clients/registry/registry_router.h"
 
-#include <algorithm>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,7 +9,7 @@
 #include "common/absl_compat.h"
 #include "common/logging.h"
 
-namespace simpul::complaints {
+namespace simpul::clients::registry {
 namespace {
 
 namespace v1 = ::simpul::registry::v1;
@@ -45,25 +44,47 @@ bool IsCacheable(const absl::StatusOr<Route>& value) {
 }  // namespace
 
 RegistryRouter::RegistryRouter(std::shared_ptr<grpc::Channel> registry, Options options)
-    : channel_(std::move(registry)), options_(options), stub_(v1::Registry::NewStub(channel_)) {}
+    : options_(options),
+      stub_(v1::Registry::NewStub(registry)),
+      own_watch_(std::make_unique<RegistryWatch>(
+          registry, RegistryWatch::Options{.connect_timeout = options.call_timeout,
+                                           .healthy_after = options.call_timeout,
+                                           .backoff = {.initial = options.reconnect_min,
+                                                       .max = options.reconnect_max,
+                                                       .jitter = 0.2}})),
+      watch_(*own_watch_) {
+  (void)watch_.Subscribe(this, EntityTypes());  // cannot fail: not started
+}
+
+RegistryRouter::RegistryRouter(std::shared_ptr<grpc::Channel> registry, RegistryWatch& watch,
+                               Options options)
+    : options_(options), stub_(v1::Registry::NewStub(std::move(registry))), watch_(watch) {
+  if (absl::Status subscribed = watch_.Subscribe(this, EntityTypes()); !subscribed.ok()) {
+    Log(LogLevel::kError, "registry router: routing uncached", {{"error", subscribed.ToString()}});
+  }
+}
 
 RegistryRouter::~RegistryRouter() { Stop(); }
 
+std::vector<v1::EntityType> RegistryRouter::EntityTypes() {
+  return {v1::ENTITY_TYPE_AGENCY, v1::ENTITY_TYPE_SERVICE_UNIT, v1::ENTITY_TYPE_SERVICE,
+          v1::ENTITY_TYPE_STANDARD_VERSION};
+}
+
 void RegistryRouter::Start() {
-  absl::MutexLock lock(&mu_);
-  if (started_ || stopping_) return;
-  started_ = true;
-  thread_ = std::thread([this] { WatchLoop(); });
+  if (own_watch_ != nullptr) own_watch_->Start();
 }
 
 void RegistryRouter::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    if (active_ != nullptr) active_->TryCancel();
+  if (own_watch_ != nullptr) {
+    own_watch_->Stop();
+  } else {
+    watch_.Unsubscribe(this);
   }
-  absl::MutexLock join_lock(&join_mu_);
-  if (thread_.joinable()) thread_.join();
+  absl::MutexLock lock(&mu_);
+  stream_open_ = false;
+  anchored_ = false;
+  ClearLocked();
 }
 
 RegistryRouter::Stats RegistryRouter::stats() const {
@@ -370,124 +391,28 @@ void RegistryRouter::ClearLocked() {
 // ---------------------------------------------------------------------------------------------
 // Change feed.
 
-void RegistryRouter::WatchLoop() {
-  std::string cursor;  // last event seen; empty: from now
-  absl::Duration backoff = options_.reconnect_min;
-  std::mt19937 rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
-    // The channel may sit in its own (long) reconnect backoff: this loop's backoff rules.
-    grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
-    bool healthy = false;
-    grpc::Status status =
-        WaitForReady() ? WatchOnce(&cursor, &healthy)
-                       : grpc::Status(grpc::StatusCode::UNAVAILABLE, "registry not reachable");
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
-    if (healthy) backoff = options_.reconnect_min;
-    if (!cursor.empty() && (status.error_code() == grpc::StatusCode::OUT_OF_RANGE ||
-                            status.error_code() == grpc::StatusCode::INVALID_ARGUMENT)) {
-      // The feed no longer holds our cursor: events are lost, the cache was dropped when the
-      // stream ended; watch from now.
-      Log(LogLevel::kWarn, "registry change feed cursor expired; watching from now",
-          {{"cursor", cursor}, {"code", static_cast<int>(status.error_code())}});
-      cursor.clear();
-      continue;
-    }
-    absl::Duration wait = backoff * jitter(rng);
-    Log(healthy ? LogLevel::kWarn : LogLevel::kDebug,
-        "registry watch ended; routing uncached until it is back",
-        {{"code", static_cast<int>(status.error_code())},
-         {"error", status.error_message()},
-         {"retry_ms", absl::ToInt64Milliseconds(wait)}});
-    if (!SleepUnlessStopped(wait)) return;
-    backoff = std::min(backoff * 2, options_.reconnect_max);
-  }
-}
-
-bool RegistryRouter::WaitForReady() {
-  const absl::Time deadline = absl::Now() + options_.call_timeout;
-  grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
-  while (state != GRPC_CHANNEL_READY) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return false;
-    }
-    const absl::Time now = absl::Now();
-    if (now >= deadline) return false;
-    // Short slices keep Stop() prompt.
-    channel_->WaitForStateChange(
-        state, absl::ToChronoTime(std::min(deadline, now + absl::Milliseconds(100))));
-    state = channel_->GetState(/*try_to_connect=*/true);
-  }
-  return true;
-}
-
-grpc::Status RegistryRouter::WatchOnce(std::string* cursor, bool* healthy) {
-  grpc::ClientContext ctx;
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
-    active_ = &ctx;
-  }
-  v1::WatchStandardsRequest req;
-  req.set_cursor(*cursor);
-  for (v1::EntityType type : {v1::ENTITY_TYPE_AGENCY, v1::ENTITY_TYPE_SERVICE_UNIT,
-                              v1::ENTITY_TYPE_SERVICE, v1::ENTITY_TYPE_STANDARD_VERSION}) {
-    req.add_entity_types(type);
-  }
-  std::unique_ptr<grpc::ClientReader<v1::WatchStandardsResponse>> reader =
-      stub_->WatchStandards(&ctx, req);
-  {
-    absl::MutexLock lock(&mu_);
-    stream_open_ = true;
-    // Resuming from a cursor misses nothing: the registry replays every later event.
-    anchored_ = !cursor->empty();
-    stream_start_ = absl::Now();
-  }
-  // The registry names the cursor the watch starts after in the initial metadata: from then
-  // on nothing is missed, so the cache can be trusted at once. (Without it, the time-based
-  // trust of LiveLocked applies.)
-  const bool from_now = cursor->empty();
-  reader->WaitForInitialMetadata();
-  const auto& initial = ctx.GetServerInitialMetadata();
-  if (auto it = initial.find("x-simpul-cursor"); it != initial.end()) {
-    absl::MutexLock lock(&mu_);
-    if (cursor->empty()) cursor->assign(it->second.data(), it->second.size());
-    anchored_ = true;
-  }
-  Log(LogLevel::kInfo, "registry watch started",
-      {{"cursor", from_now ? std::string("now") : *cursor}, {"starts_after", *cursor}});
-  v1::WatchStandardsResponse resp;
-  bool got_event = false;
-  while (reader->Read(&resp)) {
-    got_event = true;
-    absl::MutexLock lock(&mu_);
-    ApplyEventLocked(resp.event());
-    anchored_ = true;
-    if (!resp.event().cursor().empty()) *cursor = resp.event().cursor();
-  }
-  grpc::Status status = reader->Finish();
+absl::Status RegistryRouter::OnStarted(const WatchStart& start) {
   absl::MutexLock lock(&mu_);
-  // A stream that delivered or lasted resets the backoff; one refused at once does not.
-  *healthy = got_event || absl::Now() - stream_start_ >= options_.call_timeout;
+  stream_open_ = true;
+  // Resuming from a cursor misses nothing (the registry replays every later event), nor does a
+  // watch whose start the registry named; otherwise the time-based trust of LiveLocked applies.
+  anchored_ = start.resumed || start.confirmed;
+  stream_start_ = absl::Now();
+  return absl::OkStatus();
+}
+
+absl::Status RegistryRouter::OnEvent(const v1::ChangeEvent& event) {
+  absl::MutexLock lock(&mu_);
+  ApplyEventLocked(event);
+  anchored_ = true;
+  return absl::OkStatus();
+}
+
+void RegistryRouter::OnEnded(const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
   stream_open_ = false;
   anchored_ = false;
-  active_ = nullptr;
   ClearLocked();  // events may be missed from now on
-  return status;
 }
 
-bool RegistryRouter::SleepUnlessStopped(absl::Duration d) {
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
-  return !stopping_;
-}
-
-}  // namespace simpul::complaints
+}  // namespace simpul::clients::registry
