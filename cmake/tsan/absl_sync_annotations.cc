@@ -38,13 +38,11 @@ F Real(const char* mangled) {
   return reinterpret_cast<F>(fn);
 }
 
-#define SIMPUL_REAL(type, mangled)                  \
-  static const auto real = Real<type>(mangled)
+#define SIMPUL_REAL(type, mangled) static const auto real = Real<type>(mangled)
 
 using MutexFn = void (*)(absl::Mutex*);
 using MutexBoolFn = bool (*)(absl::Mutex*);
 using LockWhenFn = void (*)(absl::Mutex*, const absl::Condition&);
-using LockWhenDurationFn = bool (*)(absl::Mutex*, const absl::Condition&, absl::Duration);
 using LockWhenTimeFn = bool (*)(absl::Mutex*, const absl::Condition&, absl::Time);
 using AwaitCommonFn = bool (*)(absl::Mutex*, const absl::Condition&,
                                absl::synchronization_internal::KernelTimeout);
@@ -55,9 +53,7 @@ using WaitFn = void (*)(const absl::Notification*);
 using WaitDurationFn = bool (*)(const absl::Notification*, absl::Duration);
 using WaitTimeFn = bool (*)(const absl::Notification*, absl::Time);
 
-void Locked(void* mu, unsigned flags) {
-  __tsan_mutex_post_lock(mu, flags, 0);
-}
+void Locked(void* mu, unsigned flags) { __tsan_mutex_post_lock(mu, flags, 0); }
 void BeforeLock(void* mu, unsigned flags) { __tsan_mutex_pre_lock(mu, flags); }
 void BeforeUnlock(void* mu, unsigned flags) { __tsan_mutex_pre_unlock(mu, flags); }
 void Unlocked(void* mu, unsigned flags) { __tsan_mutex_post_unlock(mu, flags); }
@@ -132,32 +128,15 @@ void Mutex::ReaderLockWhen(const Condition& cond) {
   Locked(this, __tsan_mutex_read_lock);
 }
 
-// The timed LockWhen variants hold the mutex on return whatever they return.
-bool Mutex::LockWhenWithTimeout(const Condition& cond, absl::Duration timeout) {
-  SIMPUL_REAL(LockWhenDurationFn,
-              "_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  BeforeLock(this, 0);
-  bool met = real(this, cond, timeout);
-  Locked(this, 0);
-  return met;
-}
-
+// The timed LockWhen variants hold the mutex on return whatever they return. The WithTimeout
+// ones call their WithDeadline counterpart through the PLT, so only those are defined here (an
+// annotation in both would count every such lock twice).
 bool Mutex::LockWhenWithDeadline(const Condition& cond, absl::Time deadline) {
   SIMPUL_REAL(LockWhenTimeFn,
               "_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
   BeforeLock(this, 0);
   bool met = real(this, cond, deadline);
   Locked(this, 0);
-  return met;
-}
-
-bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, absl::Duration timeout) {
-  SIMPUL_REAL(
-      LockWhenDurationFn,
-      "_ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  BeforeLock(this, __tsan_mutex_read_lock);
-  bool met = real(this, cond, timeout);
-  Locked(this, __tsan_mutex_read_lock);
   return met;
 }
 
@@ -170,30 +149,32 @@ bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, absl::Time deadlin
   return met;
 }
 
-// Await, AwaitWithTimeout and AwaitWithDeadline all release the (exclusively held) mutex while
-// they wait and hold it again on return; they reach AwaitCommon through the PLT.
-bool Mutex::AwaitCommon(const Condition& cond,
-                        synchronization_internal::KernelTimeout timeout) {
+// Await, AwaitWithTimeout and AwaitWithDeadline release the (exclusively held) mutex while
+// they wait and hold it again on return; all of them reach AwaitCommon through the PLT. The
+// release is announced before the call and the reacquisition after it; in between, the
+// thread's accesses are ignored (as inside any lock or unlock): Abseil evaluates the waiter's
+// Condition there, still effectively under the mutex.
+bool Mutex::AwaitCommon(const Condition& cond, synchronization_internal::KernelTimeout timeout) {
   SIMPUL_REAL(AwaitCommonFn,
               "_ZN4absl7debian35Mutex11AwaitCommonERKNS0_9ConditionENS0_24synchronization_"
               "internal13KernelTimeoutE");
   BeforeUnlock(this, 0);
-  Unlocked(this, 0);
   bool met = real(this, cond, timeout);
+  Unlocked(this, 0);
   BeforeLock(this, 0);
   Locked(this, 0);
   return met;
 }
 
 // Wait, WaitWithTimeout and WaitWithDeadline release `mutex` while they wait and hold it again
-// on return; they reach WaitCommon through the PLT.
+// on return; all of them reach WaitCommon through the PLT. Annotated like AwaitCommon.
 bool CondVar::WaitCommon(Mutex* mutex, synchronization_internal::KernelTimeout timeout) {
   SIMPUL_REAL(WaitCommonFn,
               "_ZN4absl7debian37CondVar10WaitCommonEPNS0_5MutexENS0_24synchronization_"
               "internal13KernelTimeoutE");
   BeforeUnlock(mutex, 0);
-  Unlocked(mutex, 0);
   bool timed_out = real(this, mutex, timeout);
+  Unlocked(mutex, 0);
   BeforeLock(mutex, 0);
   Locked(mutex, 0);
   return timed_out;
