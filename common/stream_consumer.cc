@@ -238,8 +238,8 @@ absl::StatusOr<std::vector<StreamEntry>> ReadRange(RedisPool* pool, std::string_
                                                    std::string_view start, std::string_view end,
                                                    int64_t count) {
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                   pool->Command({"XRANGE", std::string(key), std::string(start), std::string(end),
-                                  "COUNT", absl::StrCat(count)}));
+                          pool->Command({"XRANGE", std::string(key), std::string(start),
+                                         std::string(end), "COUNT", absl::StrCat(count)}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("XRANGE ", AbslView(key))));
   if (reply.type != RedisReply::Type::kArray) return MalformedReply("XRANGE");
   std::vector<StreamEntry> entries;
@@ -387,10 +387,17 @@ StreamConsumer::StreamConsumer(RedisPool* pool, StreamConsumerOptions options,
                 "Stream entries not yet delivered to the consumer group.");
     m->Describe(kPendingGauge, Metrics::Type::kGauge,
                 "Stream entries delivered to the consumer group but not yet acknowledged.");
+    handled_total_ = m->GetCounter(kHandledTotal, labels_);
+    failed_total_ = m->GetCounter(kFailedTotal, labels_);
+    dead_lettered_total_ = m->GetCounter(kDeadLetteredTotal, labels_);
+    reclaimed_total_ = m->GetCounter(kReclaimedTotal, labels_);
+    poll_errors_total_ = m->GetCounter(kPollErrorsTotal, labels_);
+    lag_gauge_ = m->GetGauge(kLagGauge, labels_);
+    pending_gauge_ = m->GetGauge(kPendingGauge, labels_);
     // Export zeros right away, so dashboards see the series before the first event.
-    for (const char* counter :
-         {kHandledTotal, kFailedTotal, kDeadLetteredTotal, kReclaimedTotal, kPollErrorsTotal}) {
-      m->Increment(counter, labels_, 0);
+    for (const Counter& counter : {handled_total_, failed_total_, dead_lettered_total_,
+                                   reclaimed_total_, poll_errors_total_}) {
+      counter.Increment(0);
     }
   }
 }
@@ -399,8 +406,8 @@ StreamConsumer::~StreamConsumer() { Stop(); }
 
 absl::Status StreamConsumer::EnsureGroup() {
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                   pool_->Command({"XGROUP", "CREATE", options_.stream, options_.group,
-                                   options_.start_id, "MKSTREAM"}));
+                          pool_->Command({"XGROUP", "CREATE", options_.stream, options_.group,
+                                          options_.start_id, "MKSTREAM"}));
   if (reply.is_error() && absl::StartsWith(reply.str, "BUSYGROUP")) return absl::OkStatus();
   return ErrorFromReply(reply,
                         absl::StrCat("XGROUP CREATE ", options_.stream, " ", options_.group));
@@ -413,7 +420,7 @@ absl::StatusOr<PollResult> StreamConsumer::PollOnce() {
     polls_.fetch_add(1, std::memory_order_relaxed);
   } else {
     poll_errors_.fetch_add(1, std::memory_order_relaxed);
-    if (options_.metrics != nullptr) options_.metrics->Increment(kPollErrorsTotal, labels_);
+    poll_errors_total_.Increment();
   }
   return result;
 }
@@ -425,16 +432,10 @@ void StreamConsumer::Count(const PollResult& r) {
   handled_.fetch_add(r.handled, std::memory_order_relaxed);
   failed_.fetch_add(r.failed, std::memory_order_relaxed);
   dead_lettered_.fetch_add(r.dead_lettered, std::memory_order_relaxed);
-  if (Metrics* m = options_.metrics; m != nullptr) {
-    if (r.handled > 0) m->Increment(kHandledTotal, labels_, static_cast<double>(r.handled));
-    if (r.failed > 0) m->Increment(kFailedTotal, labels_, static_cast<double>(r.failed));
-    if (r.dead_lettered > 0) {
-      m->Increment(kDeadLetteredTotal, labels_, static_cast<double>(r.dead_lettered));
-    }
-    if (r.reclaimed > 0) {
-      m->Increment(kReclaimedTotal, labels_, static_cast<double>(r.reclaimed));
-    }
-  }
+  if (r.handled > 0) handled_total_.Increment(static_cast<double>(r.handled));
+  if (r.failed > 0) failed_total_.Increment(static_cast<double>(r.failed));
+  if (r.dead_lettered > 0) dead_lettered_total_.Increment(static_cast<double>(r.dead_lettered));
+  if (r.reclaimed > 0) reclaimed_total_.Increment(static_cast<double>(r.reclaimed));
 }
 
 absl::StatusOr<PollResult> StreamConsumer::PollLocked() {
@@ -541,10 +542,10 @@ absl::StatusOr<StreamConsumer::Batch> StreamConsumer::Fetch(PollResult* result) 
 }
 
 absl::Status StreamConsumer::Reclaim(RedisConnection& conn, Batch* batch) {
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                   conn.Command({"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
-                                 absl::StrCat(Millis(options_.min_idle)), claim_cursor_, "COUNT",
-                                 absl::StrCat(options_.batch_size)}));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply, conn.Command({"XAUTOCLAIM", options_.stream, options_.group,
+                                      options_.consumer, absl::StrCat(Millis(options_.min_idle)),
+                                      claim_cursor_, "COUNT", absl::StrCat(options_.batch_size)}));
   if (IsNoGroup(reply)) return NoGroupError(options_, reply);
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "XAUTOCLAIM"));
   // Redis 7: [next cursor, [[id, fields] ...], [deleted id ...]]; Redis 6.2 lacks the third.
@@ -701,18 +702,16 @@ absl::StatusOr<StreamLag> StreamConsumer::Lag() {
       out.undelivered = *lag;
     } else {
       SIMPUL_ASSIGN_OR_RETURN(RedisReply counted,
-                       pool_->Eval(CountAfterScript(), {options_.stream},
-                                   {*last_delivered, absl::StrCat(kLagCountCap)}));
+                              pool_->Eval(CountAfterScript(), {options_.stream},
+                                          {*last_delivered, absl::StrCat(kLagCountCap)}));
       SIMPUL_RETURN_IF_ERROR(ErrorFromReply(counted, "counting undelivered entries"));
       std::optional<int64_t> n = ReplyInt(counted);
       if (!n) return MalformedReply("counting undelivered entries");
       out.undelivered = *n;
       out.exact = *n < kLagCountCap;
     }
-    if (Metrics* m = options_.metrics; m != nullptr) {
-      m->Set(kLagGauge, labels_, static_cast<double>(out.undelivered));
-      m->Set(kPendingGauge, labels_, static_cast<double>(out.pending));
-    }
+    lag_gauge_.Set(static_cast<double>(out.undelivered));
+    pending_gauge_.Set(static_cast<double>(out.pending));
     return out;
   }
   return absl::NotFoundError(
@@ -721,7 +720,7 @@ absl::StatusOr<StreamLag> StreamConsumer::Lag() {
 
 absl::StatusOr<bool> StreamConsumer::RemoveConsumerIfIdle() {
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveConsumerScript(), {options_.stream},
-                                                 {options_.group, options_.consumer}));
+                                                        {options_.group, options_.consumer}));
   if (IsNoGroup(reply)) return true;  // no group, no consumer
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "removing the stream consumer"));
   std::optional<int64_t> removed = ReplyInt(reply);
@@ -832,7 +831,7 @@ absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisPool* pool,
   while (static_cast<int64_t>(out.size()) < max_entries) {
     const int64_t want = std::min(kDeadLetterPage, max_entries - static_cast<int64_t>(out.size()));
     SIMPUL_ASSIGN_OR_RETURN(std::vector<StreamEntry> page,
-                     ReadRange(pool, dead_letter_stream, start, "+", want));
+                            ReadRange(pool, dead_letter_stream, start, "+", want));
     for (StreamEntry& entry : page) {
       out.push_back(ParseDeadLetter(std::move(entry), dead_letter_stream));
     }
@@ -895,9 +894,11 @@ absl::StatusOr<RedriveResult> RedriveDeadLetters(RedisPool* pool,
   }
 
   // Every entry up to the last one present now.
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply last, pool->Command({"XREVRANGE", std::string(dead_letter_stream),
-                                                   "+", "-", "COUNT", "1"}));
-  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(last, absl::StrCat("XREVRANGE ", AbslView(dead_letter_stream))));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply last,
+      pool->Command({"XREVRANGE", std::string(dead_letter_stream), "+", "-", "COUNT", "1"}));
+  SIMPUL_RETURN_IF_ERROR(
+      ErrorFromReply(last, absl::StrCat("XREVRANGE ", AbslView(dead_letter_stream))));
   if (last.type != RedisReply::Type::kArray) return MalformedReply("XREVRANGE");
   if (last.elements.empty()) return result;
   StreamEntry newest;
