@@ -6,7 +6,9 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/logging.h"
@@ -143,16 +145,33 @@ std::string_view CodeName(grpc::StatusCode code) {
   }
 }
 
+// kCodeCount is the number of gRPC status codes (OK = 0 ... UNAUTHENTICATED = 16).
+constexpr int kCodeCount = 17;
+
+// MethodSeries holds the resolved series of one method: handled_total per status code (index =
+// code; codes outside 0..16 are counted as UNKNOWN, as CodeName names them) and the latency
+// histogram.
+struct MethodSeries {
+  std::string method;
+  Counter handled[kCodeCount];
+  Histogram seconds;
+
+  Counter Handled(grpc::StatusCode code) const {
+    int index = static_cast<int>(code);
+    if (index < 0 || index >= kCodeCount) index = static_cast<int>(grpc::StatusCode::UNKNOWN);
+    return handled[index];
+  }
+};
+
 // RpcMetricsInterceptor times one server call from its creation and records its outcome when
 // the status is sent. A call cancelled before then (by the client, its deadline or a server
 // shutdown) is recorded as CANCELLED whatever status the handler sets, and so is a call that
 // ends without sending a status at all.
 class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  RpcMetricsInterceptor(grpc::experimental::ServerRpcInfo* info, Metrics* metrics)
-      : metrics_(metrics),
+  RpcMetricsInterceptor(grpc::experimental::ServerRpcInfo* info, const MethodSeries* series)
+      : series_(series),
         context_(info->server_context()),
-        method_(info->method() != nullptr ? info->method() : "unknown"),
         start_(std::chrono::steady_clock::now()) {}
 
   ~RpcMetricsInterceptor() override {
@@ -174,18 +193,23 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
     if (recorded_) return;
     recorded_ = true;
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
-    metrics_->Increment(kHandledTotal,
-                        {{"method", method_}, {"code", std::string(CodeName(code))}});
-    metrics_->Observe(kHandlingSeconds, {{"method", method_}}, elapsed.count());
+    series_->Handled(code).Increment();
+    series_->seconds.Observe(elapsed.count());
   }
 
-  Metrics* const metrics_;
+  const MethodSeries* const series_;
   grpc::ServerContextBase* const context_;
-  const std::string method_;
   const std::chrono::steady_clock::time_point start_;
   bool recorded_ = false;
 };
 
+// RpcMetricsInterceptorFactory resolves the series of each method once, at its first call, and
+// publishes them in an immutable table that later calls read without a lock: the table is
+// copied with the new method added and swapped in (old tables stay alive, as a reader may still
+// hold one). Any method served counts, including those of a generic service (the gateway's
+// proxy), which no descriptor lists up front. Past kMaxTableMethods distinct methods (only
+// reachable with made-up method names) the table stops growing (its copies would cost memory
+// quadratic in the number of methods) and the further methods take the locked path per call.
 class RpcMetricsInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -194,18 +218,69 @@ class RpcMetricsInterceptorFactory final
                        "gRPC calls completed by the server, by method and status code.");
     metrics_->Describe(kHandlingSeconds, Metrics::Type::kHistogram,
                        "Time from the start of a gRPC call to its status, in seconds.");
+    auto empty = std::make_unique<Table>();
+    table_.store(empty.get(), std::memory_order_release);
+    tables_.push_back(std::move(empty));
   }
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new RpcMetricsInterceptor(info, metrics_);
+    std::string_view method = info->method() != nullptr ? info->method() : "unknown";
+    const Table* table = table_.load(std::memory_order_acquire);
+    if (auto it = table->find(method); it != table->end()) {
+      return new RpcMetricsInterceptor(info, it->second);
+    }
+    return new RpcMetricsInterceptor(info, Resolve(method));
   }
 
  private:
+  using Table = absl::flat_hash_map<std::string_view, const MethodSeries*>;
+  static constexpr size_t kMaxTableMethods = 256;
+
+  const MethodSeries* Resolve(std::string_view method) {
+    absl::MutexLock lock(&mu_);
+    const Table* table = table_.load(std::memory_order_relaxed);
+    if (auto it = table->find(method); it != table->end()) return it->second;
+    std::unique_ptr<MethodSeries>& series = methods_[std::string(method)];
+    if (series != nullptr) return series.get();  // a method beyond the table's cap
+    series = std::make_unique<MethodSeries>();
+    series->method = std::string(method);
+    for (int code = 0; code < kCodeCount; ++code) {
+      series->handled[code] = metrics_->GetCounter(
+          kHandledTotal, {{"method", series->method},
+                          {"code", std::string(CodeName(static_cast<grpc::StatusCode>(code)))}});
+    }
+    series->seconds = metrics_->GetHistogram(kHandlingSeconds, {{"method", series->method}});
+    if (table->size() < kMaxTableMethods) {
+      auto next = std::make_unique<Table>(*table);
+      next->emplace(series->method, series.get());
+      table_.store(next.get(), std::memory_order_release);
+      tables_.push_back(std::move(next));
+    }
+    return series.get();
+  }
+
   Metrics* const metrics_;
+  std::atomic<const Table*> table_{nullptr};
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<const Table>> tables_ ABSL_GUARDED_BY(mu_);
+  // Every method resolved so far, by name (the tables point into it).
+  absl::flat_hash_map<std::string, std::unique_ptr<MethodSeries>> methods_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
+
+void Histogram::Observe(double value) const {
+  if (series_ == nullptr || std::isnan(value)) return;
+  // Buckets are stored per bound (non-cumulative) and summed when rendered.
+  auto bound = std::lower_bound(bounds_->begin(), bounds_->end(), value);
+  if (bound != bounds_->end()) {
+    series_->bucket_counts[bound - bounds_->begin()].fetch_add(1, std::memory_order_relaxed);
+  }
+  series_->sum.fetch_add(value, std::memory_order_relaxed);
+  series_->count.fetch_add(1, std::memory_order_relaxed);
+  series_->MarkWritten();
+}
 
 void Metrics::Describe(const std::string& name, Type type, const std::string& help,
                        std::vector<double> buckets) {
@@ -233,43 +308,55 @@ void Metrics::Describe(const std::string& name, Type type, const std::string& he
   family.buckets = std::move(buckets);
 }
 
-void Metrics::Increment(const std::string& name, const MetricLabels& labels, double by) {
-  absl::MutexLock lock(&mu_);
+Metrics::Family& Metrics::FamilyLocked(const std::string& name, Type type_if_new) {
   auto [it, inserted] = families_.try_emplace(name);
-  if (inserted) it->second.type = Type::kCounter;
-  if (it->second.type == Type::kHistogram || (it->second.type == Type::kCounter && by < 0)) {
-    return;
+  if (inserted) {
+    it->second.type = type_if_new;
+    if (type_if_new == Type::kHistogram) it->second.buckets = DefaultBuckets();
   }
-  it->second.series[labels].value += by;
+  return it->second;
+}
+
+metrics_internal::Series& Metrics::SeriesLocked(Family& family, const MetricLabels& labels) {
+  auto it = family.series.find(labels);
+  if (it == family.series.end()) {
+    it = family.series.try_emplace(labels, family.buckets.size()).first;
+  }
+  return it->second;
+}
+
+Counter Metrics::GetCounter(const std::string& name, const MetricLabels& labels) {
+  absl::MutexLock lock(&mu_);
+  Family& family = FamilyLocked(name, Type::kCounter);
+  if (family.type == Type::kHistogram) return Counter();
+  return Counter(&SeriesLocked(family, labels), family.type == Type::kCounter);
+}
+
+Gauge Metrics::GetGauge(const std::string& name, const MetricLabels& labels) {
+  absl::MutexLock lock(&mu_);
+  Family& family = FamilyLocked(name, Type::kGauge);
+  if (family.type != Type::kGauge) return Gauge();
+  return Gauge(&SeriesLocked(family, labels));
+}
+
+Histogram Metrics::GetHistogram(const std::string& name, const MetricLabels& labels) {
+  absl::MutexLock lock(&mu_);
+  Family& family = FamilyLocked(name, Type::kHistogram);
+  if (family.type != Type::kHistogram) return Histogram();
+  return Histogram(&SeriesLocked(family, labels), &family.buckets);
+}
+
+void Metrics::Increment(const std::string& name, const MetricLabels& labels, double by) {
+  GetCounter(name, labels).Increment(by);
 }
 
 void Metrics::Set(const std::string& name, const MetricLabels& labels, double value) {
-  absl::MutexLock lock(&mu_);
-  auto [it, inserted] = families_.try_emplace(name);
-  if (inserted) it->second.type = Type::kGauge;
-  if (it->second.type != Type::kGauge) return;
-  it->second.series[labels].value = value;
+  GetGauge(name, labels).Set(value);
 }
 
 void Metrics::Observe(const std::string& name, const MetricLabels& labels, double value) {
-  if (std::isnan(value)) return;
-  absl::MutexLock lock(&mu_);
-  auto [it, inserted] = families_.try_emplace(name);
-  Family& family = it->second;
-  if (inserted) {
-    family.type = Type::kHistogram;
-    family.buckets = DefaultBuckets();
-  }
-  if (family.type != Type::kHistogram) return;
-  Series& series = family.series[labels];
-  if (series.bucket_counts.size() != family.buckets.size()) {
-    series.bucket_counts.assign(family.buckets.size(), 0);
-  }
-  // Buckets are stored per bound (non-cumulative) and summed when rendered.
-  auto bound = std::lower_bound(family.buckets.begin(), family.buckets.end(), value);
-  if (bound != family.buckets.end()) ++series.bucket_counts[bound - family.buckets.begin()];
-  ++series.count;
-  series.sum += value;
+  if (std::isnan(value)) return;  // before resolving: a NaN declares no family
+  GetHistogram(name, labels).Observe(value);
 }
 
 std::string Metrics::Exposition() const {
@@ -280,21 +367,28 @@ std::string Metrics::Exposition() const {
       absl::StrAppend(&out, "# HELP ", name, " ", EscapeHelp(family.help), "\n");
     absl::StrAppend(&out, "# TYPE ", name, " ", AbslView(TypeName(family.type)), "\n");
     for (const auto& [labels, series] : family.series) {
+      // Acquire: what the writer stored before marking the series written is visible.
+      if (!series.written.load(std::memory_order_acquire)) continue;
       if (family.type != Type::kHistogram) {
-        absl::StrAppend(&out, name, LabelSet(labels), " ", FormatValue(series.value), "\n");
+        absl::StrAppend(&out, name, LabelSet(labels), " ",
+                        FormatValue(series.value.load(std::memory_order_relaxed)), "\n");
         continue;
       }
+      // Concurrent observations may land between these loads; the +Inf bucket and the count
+      // never go below the last finite bucket, so the rendered histogram stays consistent.
+      uint64_t count = series.count.load(std::memory_order_relaxed);
+      double sum = series.sum.load(std::memory_order_relaxed);
       uint64_t cumulative = 0;
       for (size_t i = 0; i < family.buckets.size(); ++i) {
-        if (i < series.bucket_counts.size()) cumulative += series.bucket_counts[i];
+        cumulative += series.bucket_counts[i].load(std::memory_order_relaxed);
         absl::StrAppend(&out, name, "_bucket",
                         LabelSet(labels, "le", FormatValue(family.buckets[i])), " ", cumulative,
                         "\n");
       }
-      absl::StrAppend(&out, name, "_bucket", LabelSet(labels, "le", "+Inf"), " ", series.count,
-                      "\n");
-      absl::StrAppend(&out, name, "_sum", LabelSet(labels), " ", FormatValue(series.sum), "\n");
-      absl::StrAppend(&out, name, "_count", LabelSet(labels), " ", series.count, "\n");
+      count = std::max(count, cumulative);
+      absl::StrAppend(&out, name, "_bucket", LabelSet(labels, "le", "+Inf"), " ", count, "\n");
+      absl::StrAppend(&out, name, "_sum", LabelSet(labels), " ", FormatValue(sum), "\n");
+      absl::StrAppend(&out, name, "_count", LabelSet(labels), " ", count, "\n");
     }
   }
   return out;

@@ -1,11 +1,13 @@
-// Prometheus metrics: counters, gauges and histograms with labels, the text exposition
-// format, and a gRPC server interceptor that counts every RPC by method and status code and
-// records its latency.
+// Prometheus metrics: counters, gauges and histograms with labels, handles that write one
+// series without locking, the text exposition format, and a gRPC server interceptor that
+// counts every RPC by method and status code and records its latency.
 #ifndef SIMPUL_COMMON_METRICS_H_
 #define SIMPUL_COMMON_METRICS_H_
 
 #include <grpcpp/support/server_interceptor.h>
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,6 +20,89 @@ namespace simpul {
 
 using MetricLabels = std::vector<std::pair<std::string, std::string>>;
 
+namespace metrics_internal {
+
+// Series is one labelled series of a family, owned by its Metrics and written through the
+// handles below with relaxed atomics only. A series is exported once it has been written at
+// least once (an Increment by 0 counts), so resolving a handle ahead of time exports nothing.
+struct Series {
+  explicit Series(size_t bucket_count)
+      : bucket_counts(bucket_count > 0 ? new std::atomic<uint64_t>[bucket_count] : nullptr) {
+    for (size_t i = 0; i < bucket_count; ++i) bucket_counts[i].store(0, std::memory_order_relaxed);
+  }
+  void MarkWritten() {
+    if (!written.load(std::memory_order_relaxed)) written.store(true, std::memory_order_release);
+  }
+
+  std::atomic<bool> written{false};
+  std::atomic<double> value{0};  // counter or gauge
+  // Histogram: observations per bucket bound (not cumulative), their count and sum.
+  std::unique_ptr<std::atomic<uint64_t>[]> bucket_counts;
+  std::atomic<uint64_t> count{0};
+  std::atomic<double> sum{0};
+};
+
+}  // namespace metrics_internal
+
+// Counter is a handle on one series of a counter (or gauge) family, resolved once with
+// Metrics::GetCounter. Increment is a relaxed atomic add: no lock, no lookup. A
+// default-constructed handle, or one on a family of another type, does nothing. Handles are
+// cheap to copy and valid as long as the Metrics they came from.
+class Counter {
+ public:
+  Counter() = default;
+  // Increment adds `by`; a negative `by` is ignored on a counter family.
+  void Increment(double by = 1) const {
+    if (series_ == nullptr || (monotonic_ && by < 0)) return;
+    series_->value.fetch_add(by, std::memory_order_relaxed);
+    series_->MarkWritten();
+  }
+
+ private:
+  friend class Metrics;
+  Counter(metrics_internal::Series* series, bool monotonic)
+      : series_(series), monotonic_(monotonic) {}
+  metrics_internal::Series* series_ = nullptr;
+  bool monotonic_ = true;
+};
+
+// Gauge is a handle on one series of a gauge family (Metrics::GetGauge); Set is a relaxed
+// atomic store. A default-constructed handle does nothing.
+class Gauge {
+ public:
+  Gauge() = default;
+  void Set(double value) const {
+    if (series_ == nullptr) return;
+    series_->value.store(value, std::memory_order_relaxed);
+    series_->MarkWritten();
+  }
+
+ private:
+  friend class Metrics;
+  explicit Gauge(metrics_internal::Series* series) : series_(series) {}
+  metrics_internal::Series* series_ = nullptr;
+};
+
+// Histogram is a handle on one series of a histogram family (Metrics::GetHistogram); Observe
+// finds the bucket among the family's bounds and updates relaxed atomics. NaN is ignored. A
+// default-constructed handle does nothing.
+class Histogram {
+ public:
+  Histogram() = default;
+  void Observe(double value) const;
+
+ private:
+  friend class Metrics;
+  Histogram(metrics_internal::Series* series, const std::vector<double>* bounds)
+      : series_(series), bounds_(bounds) {}
+  metrics_internal::Series* series_ = nullptr;
+  const std::vector<double>* bounds_ = nullptr;
+};
+
+// Metrics is a registry of metric families and their series. Resolving a series (GetCounter,
+// GetGauge, GetHistogram, and the by-name Increment/Set/Observe) takes the registry's lock and
+// looks the family and labels up; writing through a resolved handle does neither, so hot paths
+// resolve their handles once and keep them.
 class Metrics {
  public:
   enum class Type { kCounter, kGauge, kHistogram };
@@ -26,6 +111,19 @@ class Metrics {
   // (upper bounds, ascending); the default suits latencies in seconds.
   void Describe(const std::string& name, Type type, const std::string& help,
                 std::vector<double> buckets = {});
+
+  // GetCounter resolves the series `labels` of the counter family `name` (declared as a
+  // counter if undescribed). On a gauge family the handle adds to the gauge; on a histogram
+  // family it does nothing.
+  Counter GetCounter(const std::string& name, const MetricLabels& labels);
+  // GetGauge resolves a gauge series (declared as a gauge if undescribed); a no-op handle if
+  // the family has another type.
+  Gauge GetGauge(const std::string& name, const MetricLabels& labels);
+  // GetHistogram resolves a histogram series (declared with the default buckets if
+  // undescribed); a no-op handle if the family has another type.
+  Histogram GetHistogram(const std::string& name, const MetricLabels& labels);
+
+  // Increment, Set and Observe resolve the series and write it in one call: for rare events.
   void Increment(const std::string& name, const MetricLabels& labels, double by = 1);
   void Set(const std::string& name, const MetricLabels& labels, double value);
   void Observe(const std::string& name, const MetricLabels& labels, double value);
@@ -34,24 +132,25 @@ class Metrics {
   std::string Exposition() const;
 
  private:
-  struct Series {
-    double value = 0;                     // counter or gauge
-    std::vector<uint64_t> bucket_counts;  // histogram, cumulative at render time
-    uint64_t count = 0;
-    double sum = 0;
-  };
   struct Family {
     Type type;
     std::string help;
-    std::vector<double> buckets;
-    std::map<MetricLabels, Series> series;
+    std::vector<double> buckets;  // never changed once the family exists
+    std::map<MetricLabels, metrics_internal::Series> series;  // nodes never move
   };
+  // FamilyLocked finds `name` or creates it with `type_if_new` (and the default buckets for a
+  // histogram).
+  Family& FamilyLocked(const std::string& name, Type type_if_new)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static metrics_internal::Series& SeriesLocked(Family& family, const MetricLabels& labels);
+
   mutable absl::Mutex mu_;
   std::map<std::string, Family> families_ ABSL_GUARDED_BY(mu_);
 };
 
 // MakeRpcMetricsInterceptorFactory records simpul_grpc_server_handled_total{method,code} and
-// simpul_grpc_server_handling_seconds{method} for every call of the server it is added to.
+// simpul_grpc_server_handling_seconds{method} for every call of the server it is added to. The
+// series of a method are resolved to handles at its first call and reused by every later one.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeRpcMetricsInterceptorFactory(Metrics* metrics);
 

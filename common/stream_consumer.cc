@@ -388,10 +388,17 @@ StreamConsumer::StreamConsumer(RedisPool* pool, StreamConsumerOptions options,
                 "Stream entries not yet delivered to the consumer group.");
     m->Describe(kPendingGauge, Metrics::Type::kGauge,
                 "Stream entries delivered to the consumer group but not yet acknowledged.");
+    handled_total_ = m->GetCounter(kHandledTotal, labels_);
+    failed_total_ = m->GetCounter(kFailedTotal, labels_);
+    dead_lettered_total_ = m->GetCounter(kDeadLetteredTotal, labels_);
+    reclaimed_total_ = m->GetCounter(kReclaimedTotal, labels_);
+    poll_errors_total_ = m->GetCounter(kPollErrorsTotal, labels_);
+    lag_gauge_ = m->GetGauge(kLagGauge, labels_);
+    pending_gauge_ = m->GetGauge(kPendingGauge, labels_);
     // Export zeros right away, so dashboards see the series before the first event.
-    for (const char* counter :
-         {kHandledTotal, kFailedTotal, kDeadLetteredTotal, kReclaimedTotal, kPollErrorsTotal}) {
-      m->Increment(counter, labels_, 0);
+    for (const Counter& counter : {handled_total_, failed_total_, dead_lettered_total_,
+                                   reclaimed_total_, poll_errors_total_}) {
+      counter.Increment(0);
     }
   }
 }
@@ -414,7 +421,7 @@ absl::StatusOr<PollResult> StreamConsumer::PollOnce() {
     polls_.fetch_add(1, std::memory_order_relaxed);
   } else {
     poll_errors_.fetch_add(1, std::memory_order_relaxed);
-    if (options_.metrics != nullptr) options_.metrics->Increment(kPollErrorsTotal, labels_);
+    poll_errors_total_.Increment();
   }
   return result;
 }
@@ -426,16 +433,10 @@ void StreamConsumer::Count(const PollResult& r) {
   handled_.fetch_add(r.handled, std::memory_order_relaxed);
   failed_.fetch_add(r.failed, std::memory_order_relaxed);
   dead_lettered_.fetch_add(r.dead_lettered, std::memory_order_relaxed);
-  if (Metrics* m = options_.metrics; m != nullptr) {
-    if (r.handled > 0) m->Increment(kHandledTotal, labels_, static_cast<double>(r.handled));
-    if (r.failed > 0) m->Increment(kFailedTotal, labels_, static_cast<double>(r.failed));
-    if (r.dead_lettered > 0) {
-      m->Increment(kDeadLetteredTotal, labels_, static_cast<double>(r.dead_lettered));
-    }
-    if (r.reclaimed > 0) {
-      m->Increment(kReclaimedTotal, labels_, static_cast<double>(r.reclaimed));
-    }
-  }
+  if (r.handled > 0) handled_total_.Increment(static_cast<double>(r.handled));
+  if (r.failed > 0) failed_total_.Increment(static_cast<double>(r.failed));
+  if (r.dead_lettered > 0) dead_lettered_total_.Increment(static_cast<double>(r.dead_lettered));
+  if (r.reclaimed > 0) reclaimed_total_.Increment(static_cast<double>(r.reclaimed));
 }
 
 absl::StatusOr<PollResult> StreamConsumer::PollLocked() {
@@ -710,10 +711,8 @@ absl::StatusOr<StreamLag> StreamConsumer::Lag() {
       out.undelivered = *n;
       out.exact = *n < kLagCountCap;
     }
-    if (Metrics* m = options_.metrics; m != nullptr) {
-      m->Set(kLagGauge, labels_, static_cast<double>(out.undelivered));
-      m->Set(kPendingGauge, labels_, static_cast<double>(out.pending));
-    }
+    lag_gauge_.Set(static_cast<double>(out.undelivered));
+    pending_gauge_.Set(static_cast<double>(out.pending));
     return out;
   }
   return absl::NotFoundError(

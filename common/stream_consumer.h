@@ -240,6 +240,9 @@ class StreamConsumer {
   const StreamConsumerOptions options_;
   const StreamHandler handler_;
   const MetricLabels labels_;
+  // The consumer's series, resolved once (no-op handles without options.metrics).
+  Counter handled_total_, failed_total_, dead_lettered_total_, reclaimed_total_, poll_errors_total_;
+  Gauge lag_gauge_, pending_gauge_;
 
   absl::Mutex poll_mu_;
   bool group_ready_ ABSL_GUARDED_BY(poll_mu_) = false;

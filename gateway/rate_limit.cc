@@ -393,6 +393,13 @@ RateLimiter::RateLimiter(RedisPool* pool, Options options, std::unique_ptr<Clock
       own_clock_(std::move(own_clock)),
       clock_(options_.clock != nullptr ? options_.clock : own_clock_.get()),
       local_(options_.local_max_keys),
+      fallback_error_total_(options_.metrics != nullptr ? options_.metrics->GetCounter(
+                                                              kFallbackTotal, {{"reason", "error"}})
+                                                        : Counter()),
+      fallback_unavailable_total_(
+          options_.metrics != nullptr
+              ? options_.metrics->GetCounter(kFallbackTotal, {{"reason", "unavailable"}})
+              : Counter()),
       hold_until_ns_(std::numeric_limits<int64_t>::min()),
       next_error_log_ns_(std::numeric_limits<int64_t>::min()) {}
 
@@ -518,9 +525,7 @@ Decision RateLimiter::Fallback(std::string_view bucket_key, const Limit& limit, 
           {{"error", std::string(error.message())}});
     }
   }
-  if (options_.metrics != nullptr) {
-    options_.metrics->Increment(kFallbackTotal, {{"reason", is_error ? "error" : "unavailable"}});
-  }
+  (is_error ? fallback_error_total_ : fallback_unavailable_total_).Increment();
   return local_.Check(bucket_key, limit, now);
 }
 

@@ -242,6 +242,9 @@ class RateLimiter {
   const std::unique_ptr<Clock> own_clock_;
   const Clock* const clock_;
   LocalLimiter local_;
+  // simpul_gateway_rate_limit_fallback_total{reason}, resolved once (no-ops without metrics).
+  const Counter fallback_error_total_;
+  const Counter fallback_unavailable_total_;
   // Redis is not asked before this instant (Unix ns on clock_'s time line).
   std::atomic<int64_t> hold_until_ns_;
   std::atomic<bool> in_fallback_{false};  // held since the last successful check

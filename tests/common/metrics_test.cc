@@ -1,5 +1,6 @@
 #include "common/metrics.h"
 
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,6 +125,120 @@ TEST(MetricsTest, ConcurrentIncrementsAreCounted) {
   }
   for (auto& t : threads) t.join();
   EXPECT_THAT(m.Exposition(), HasSubstr("n_total{k=\"v\"} 4000\n"));
+}
+
+TEST(MetricsTest, CounterHandleReachesTheExposition) {
+  Metrics m;
+  m.Describe("h_total", Metrics::Type::kCounter, "Handled.");
+  Counter ok = m.GetCounter("h_total", {{"code", "OK"}});
+  Counter failed = m.GetCounter("h_total", {{"code", "FAILED"}});
+  ok.Increment();
+  ok.Increment(2);
+  // The by-name call and the handle write one and the same series.
+  m.Increment("h_total", {{"code", "OK"}});
+  failed.Increment(0);
+  EXPECT_EQ(m.Exposition(),
+            "# HELP h_total Handled.\n"
+            "# TYPE h_total counter\n"
+            "h_total{code=\"FAILED\"} 0\n"
+            "h_total{code=\"OK\"} 4\n");
+}
+
+TEST(MetricsTest, AResolvedSeriesIsExportedOnlyOnceWritten) {
+  Metrics m;
+  Counter c = m.GetCounter("r_total", {{"k", "v"}});
+  Gauge g = m.GetGauge("r_gauge", {});
+  Histogram h = m.GetHistogram("r_seconds", {});
+  EXPECT_EQ(m.Exposition(),
+            "# TYPE r_gauge gauge\n"
+            "# TYPE r_seconds histogram\n"
+            "# TYPE r_total counter\n");
+  c.Increment(-1);  // ignored on a counter: still not written
+  h.Observe(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_THAT(m.Exposition(), Not(HasSubstr("r_total{")));
+  EXPECT_THAT(m.Exposition(), Not(HasSubstr("r_seconds_count")));
+  c.Increment();
+  g.Set(0);
+  EXPECT_THAT(m.Exposition(), HasSubstr("r_total{k=\"v\"} 1\n"));
+  EXPECT_THAT(m.Exposition(), HasSubstr("# TYPE r_gauge gauge\nr_gauge 0\n"));
+}
+
+TEST(MetricsTest, GaugeAndHistogramHandlesReachTheExposition) {
+  Metrics m;
+  m.Describe("q_depth", Metrics::Type::kGauge, "Depth.");
+  m.Describe("l_seconds", Metrics::Type::kHistogram, "Latency.", {0.1, 1});
+  Gauge depth = m.GetGauge("q_depth", {{"q", "a"}});
+  Histogram latency = m.GetHistogram("l_seconds", {{"m", "Get"}});
+  depth.Set(3);
+  depth.Set(2.5);
+  for (double v : {0.05, 0.5, 0.7, 2.0}) latency.Observe(v);
+  m.Observe("l_seconds", {{"m", "Get"}}, 0.1);
+  EXPECT_EQ(m.Exposition(),
+            "# HELP l_seconds Latency.\n"
+            "# TYPE l_seconds histogram\n"
+            "l_seconds_bucket{m=\"Get\",le=\"0.1\"} 2\n"
+            "l_seconds_bucket{m=\"Get\",le=\"1\"} 4\n"
+            "l_seconds_bucket{m=\"Get\",le=\"+Inf\"} 5\n"
+            "l_seconds_sum{m=\"Get\"} 3.35\n"
+            "l_seconds_count{m=\"Get\"} 5\n"
+            "# HELP q_depth Depth.\n"
+            "# TYPE q_depth gauge\n"
+            "q_depth{q=\"a\"} 2.5\n");
+}
+
+TEST(MetricsTest, HandlesOnAFamilyOfAnotherTypeDoNothing) {
+  Metrics m;
+  m.Describe("x_seconds", Metrics::Type::kHistogram, "x");
+  m.Describe("x_gauge", Metrics::Type::kGauge, "g");
+  m.GetCounter("x_seconds", {}).Increment();
+  m.GetGauge("x_seconds", {}).Set(1);
+  m.GetHistogram("x_gauge", {}).Observe(1);
+  Counter().Increment();  // a default handle is a no-op
+  Gauge().Set(1);
+  Histogram().Observe(1);
+  EXPECT_EQ(m.Exposition(),
+            "# HELP x_gauge g\n"
+            "# TYPE x_gauge gauge\n"
+            "# HELP x_seconds x\n"
+            "# TYPE x_seconds histogram\n");
+  // A counter handle on a gauge adds to it, negative amounts included (as Increment does).
+  Counter on_gauge = m.GetCounter("x_gauge", {});
+  on_gauge.Increment(5);
+  on_gauge.Increment(-2);
+  EXPECT_THAT(m.Exposition(), HasSubstr("\nx_gauge 3\n"));
+}
+
+TEST(MetricsTest, ConcurrentHandleWritesAreNotLost) {
+  Metrics m;
+  m.Describe("c_total", Metrics::Type::kCounter, "c");
+  m.Describe("c_seconds", Metrics::Type::kHistogram, "s", {1, 2});
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 20000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&m, t] {
+      // Each thread resolves its own handles (resolution races with the writes of the others).
+      Counter c = m.GetCounter("c_total", {{"k", "v"}});
+      Histogram h = m.GetHistogram("c_seconds", {});
+      for (int i = 0; i < kPerThread; ++i) {
+        c.Increment();
+        h.Observe(i % 2 == 0 ? 0.5 : 1.5);
+      }
+      // Exposition may run while others write.
+      if (t == 0) {
+        EXPECT_THAT(m.Exposition(), HasSubstr("c_total{k=\"v\"} "));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::string text = m.Exposition();
+  constexpr int kTotal = kThreads * kPerThread;
+  EXPECT_THAT(text, HasSubstr("c_total{k=\"v\"} " + std::to_string(kTotal) + "\n"));
+  EXPECT_THAT(text, HasSubstr("c_seconds_bucket{le=\"1\"} " + std::to_string(kTotal / 2) + "\n"));
+  EXPECT_THAT(text, HasSubstr("c_seconds_bucket{le=\"2\"} " + std::to_string(kTotal) + "\n"));
+  EXPECT_THAT(text, HasSubstr("c_seconds_bucket{le=\"+Inf\"} " + std::to_string(kTotal) + "\n"));
+  EXPECT_THAT(text, HasSubstr("c_seconds_sum " + std::to_string(kTotal) + "\n"));
+  EXPECT_THAT(text, HasSubstr("c_seconds_count " + std::to_string(kTotal) + "\n"));
 }
 
 TEST(MetricsTest, ValueFormatting) {

@@ -39,6 +39,7 @@ using ::simpul::testing::v1::SleepRequest;
 using ::simpul::testing::v1::SleepResponse;
 using ::simpul::testing::v1::TestService;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kServiceName[] = "simpul.testing.v1.TestService";
 
@@ -288,6 +289,10 @@ TEST_F(ServiceHostTest, MetricsCountCallsByMethodAndCode) {
                               "simpul.testing.v1.TestService/Sleep\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("simpul_grpc_server_handling_seconds_bucket{method=\"/"
                               "simpul.testing.v1.TestService/Count\",le=\"+Inf\"} 1\n"));
+  // The series of the other status codes, resolved with the method's first call, are exported
+  // only once a call ends with that code.
+  EXPECT_THAT(text, Not(HasSubstr("TestService/Count\",code=\"CANCELLED\"}")));
+  EXPECT_THAT(text, Not(HasSubstr("TestService/Sleep\",code=\"INTERNAL\"}")));
 }
 
 TEST_F(ServiceHostTest, RequestsOverFourMebibytesAreRejected) {

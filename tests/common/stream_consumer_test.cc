@@ -584,6 +584,9 @@ TEST_F(StreamConsumerTest, LagBeforeAndAfterConsuming) {
   StreamConsumerOptions options = Options("c1");
   options.batch_size = 5;
   options.metrics = &metrics;
+  // Long enough that evt-1 is not taken over before the third poll even in a slow (sanitizer)
+  // build: the second poll must still see it pending.
+  options.min_idle = absl::Milliseconds(400);
   bool fail_evt_1 = true;
   auto consumer = Make(options, [&](const StreamEntry& entry) {
     if (*entry.Field("e") == "evt-1" && fail_evt_1) {
@@ -619,7 +622,7 @@ TEST_F(StreamConsumerTest, LagBeforeAndAfterConsuming) {
   EXPECT_EQ(lag->undelivered, 0);
   EXPECT_EQ(lag->pending, 1);
 
-  absl::SleepFor(absl::Milliseconds(80));
+  absl::SleepFor(absl::Milliseconds(450));
   ASSERT_TRUE(consumer->PollOnce().ok());  // evt-1 again
   lag = consumer->Lag();
   ASSERT_TRUE(lag.ok());
