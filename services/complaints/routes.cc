@@ -6,7 +6,7 @@
 
 namespace simpul::complaints {
 
-void ApplyRoute(v1::Complaint& c, const Route& route) {
+void ApplyRoute(v1::Complaint& c, const clients::registry::Route& route) {
   c.set_agency_id(route.agency_id);
   c.set_unit_id(route.unit_id);
   c.set_time_zone(route.time_zone);

@@ -13,7 +13,7 @@
 namespace simpul::complaints {
 
 // ApplyRoute sets where a case goes and on what terms.
-void ApplyRoute(v1::Complaint& c, const Route& route);
+void ApplyRoute(v1::Complaint& c, const clients::registry::Route& route);
 
 // RegistryUnreachable: the router failed because the registry did not answer in time.
 bool RegistryUnreachable(const absl::Status& s);
