@@ -217,10 +217,9 @@ class GrpcProxy::Call {
     ctx_->AddInitialMetadata(kRequestIdKey, info_.request_id);
     if (!admitted.ok()) {
       sides_.store(1);  // no backend call: only the server side remains
-      if (proxy_->metrics_ != nullptr) {
-        proxy_->metrics_->Increment(
-            "simpul_gateway_refused_total",
-            {{"code", std::string(absl::StatusCodeToString(admitted.code()))}});
+      if (const size_t code = static_cast<size_t>(admitted.code());
+          code < proxy_->refused_.size()) {
+        proxy_->refused_[code].Increment();
       }
       if (auto retry = admitted.GetPayload(kRetryAfterPayload)) {
         ctx_->AddTrailingMetadata(kRetryAfterPayload, std::string(*retry));
@@ -553,6 +552,13 @@ GrpcProxy::GrpcProxy(ProxyOptions options, const IdentitySigner* signer, const P
                        "calls refused by the gateway before reaching a backend, by status");
     metrics_->Describe("simpul_gateway_audit_failures_total", Metrics::Type::kCounter,
                        "audit records the trail could not take (logged in full instead)");
+    // Resolved once: a series appears in /metrics only once it is written.
+    for (size_t code = 0; code < refused_.size(); ++code) {
+      refused_[code] = metrics_->GetCounter(
+          "simpul_gateway_refused_total",
+          {{"code", std::string(absl::StatusCodeToString(static_cast<absl::StatusCode>(code)))}});
+    }
+    audit_failures_ = metrics_->GetCounter("simpul_gateway_audit_failures_total", {});
   }
   for (const auto& [service, channel] : options_.backends) {
     stubs_.emplace(service, std::make_unique<grpc::GenericStub>(channel));
@@ -711,7 +717,7 @@ void GrpcProxy::Audit(const CallInfo& info, absl::StatusCode outcome, bool reach
   auto append = [this, record = std::move(record)]() mutable {
     absl::StatusOr<v1::AuditRecord> stored = options_.audit->Append(record);
     if (!stored.ok()) {
-      if (metrics_ != nullptr) metrics_->Increment("simpul_gateway_audit_failures_total", {});
+      audit_failures_.Increment();
       // Not lost: the record goes to the log in full, for an operator to re-enter.
       std::string text;
       google::protobuf::util::MessageToJsonString(record, &text);

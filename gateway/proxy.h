@@ -33,6 +33,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -163,6 +164,10 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   const Policy* const policy_;
   const Authenticator authenticate_;
   Metrics* const metrics_;
+  // simpul_gateway_refused_total{code} per absl::StatusCode (0..16) and
+  // simpul_gateway_audit_failures_total, resolved once (no-ops without metrics).
+  std::array<Counter, 17> refused_;
+  Counter audit_failures_;
   std::map<std::string, std::unique_ptr<grpc::GenericStub>, std::less<>> stubs_;
   // Full names ("/pkg.Service/Method") of the backends' unary methods, from the descriptors
   // linked into the gateway: forwarded as one unary call each. Read-only after construction.

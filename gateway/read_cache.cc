@@ -18,10 +18,14 @@ constexpr std::string_view kRegistry = "/simpul.registry.v1.Registry/";
 
 }  // namespace
 
-ReadCache::ReadCache(Options options, Metrics* metrics) : options_(options), metrics_(metrics) {
-  if (metrics_ != nullptr) {
-    metrics_->Describe("simpul_gateway_read_cache_total", Metrics::Type::kCounter,
-                       "registry reads by cache outcome (hit, miss, off)");
+ReadCache::ReadCache(Options options, Metrics* metrics) : options_(options) {
+  if (metrics != nullptr) {
+    constexpr char kName[] = "simpul_gateway_read_cache_total";
+    metrics->Describe(kName, Metrics::Type::kCounter,
+                      "registry reads by cache outcome (hit, miss, off)");
+    hits_ = metrics->GetCounter(kName, {{"outcome", "hit"}});
+    misses_ = metrics->GetCounter(kName, {{"outcome", "miss"}});
+    off_ = metrics->GetCounter(kName, {{"outcome", "off"}});
   }
 }
 
@@ -54,15 +58,9 @@ ReadCache::Shard& ReadCache::ShardOf(const std::string& key) {
   return shards_[std::hash<std::string>{}(key) % kShards];
 }
 
-void ReadCache::Count(const char* outcome) {
-  if (metrics_ != nullptr) {
-    metrics_->Increment("simpul_gateway_read_cache_total", {{"outcome", outcome}});
-  }
-}
-
 std::optional<std::string> ReadCache::Get(const std::string& key) {
   if (!enabled()) {
-    Count("off");
+    off_.Increment();
     return std::nullopt;
   }
   Shard& shard = ShardOf(key);
@@ -79,10 +77,10 @@ std::optional<std::string> ReadCache::Get(const std::string& key) {
     }
   }
   if (response) {
-    Count("hit");
+    hits_.Increment();
     return response;
   }
-  Count("miss");
+  misses_.Increment();
   return std::nullopt;
 }
 

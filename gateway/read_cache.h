@@ -81,10 +81,12 @@ class ReadCache {
   };
   static constexpr size_t kShards = 16;
   Shard& ShardOf(const std::string& key);
-  void Count(const char* outcome);
 
   const Options options_;
-  Metrics* const metrics_;
+  // simpul_gateway_read_cache_total{outcome}, resolved once (no-ops without metrics).
+  Counter hits_;
+  Counter misses_;
+  Counter off_;
   std::atomic<uint64_t> generation_{1};
   std::atomic<bool> enabled_{false};
   std::array<Shard, kShards> shards_;

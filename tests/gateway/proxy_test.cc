@@ -41,6 +41,7 @@ namespace {
 namespace tv1 = ::simpul::testing::v1;
 namespace rv1 = ::simpul::registry::v1;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kKey[] = "gateway-proxy-test-identity-key-0123456789abcdef";
 constexpr char kService[] = "simpul.testing.v1.TestService";
@@ -257,7 +258,7 @@ class ProxyTest : public ::testing::Test {
           if (token == "redis-down") return absl::UnavailableError("key store unreachable");
           return absl::UnauthenticatedError("unknown API key");
         },
-        nullptr);
+        &metrics_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(
@@ -312,6 +313,7 @@ class ProxyTest : public ::testing::Test {
     return audit_.Records();
   }
 
+  Metrics metrics_;
   FakeTrail audit_;
   Executor executor_{4, 1000};
   std::unique_ptr<IdentitySigner> signer_;
@@ -418,6 +420,12 @@ TEST_F(ProxyTest, TheGateRefusesBeforeAnyBackendIsReached) {
   api_key.AddMetadata("x-api-key", "channel-key");
   EXPECT_TRUE(stub_->Sleep(&api_key, tv1::SleepRequest(), &resp).ok());
   EXPECT_EQ(replica.backend.calls(), 1) << "refused calls never reached the backend";
+  // Each refusal is counted by its code; the key store's failure is a refusal too.
+  const std::string text = metrics_.Exposition();
+  EXPECT_THAT(text, HasSubstr("simpul_gateway_refused_total{code=\"UNAUTHENTICATED\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("simpul_gateway_refused_total{code=\"PERMISSION_DENIED\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("simpul_gateway_refused_total{code=\"UNAVAILABLE\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("simpul_gateway_refused_total{code=\"OK\"}")));
 
   // Public callers may stream Count (the policy says so).
   grpc::ClientContext count_ctx;

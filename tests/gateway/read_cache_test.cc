@@ -36,6 +36,25 @@ common::v1::Principal Caller(common::v1::Role role, const std::string& agency = 
   return p;
 }
 
+TEST(ReadCacheTest, CountsEachOutcomeInMetrics) {
+  Metrics metrics;
+  ReadCache cache({}, &metrics);
+  const std::string key = ReadCache::Key(kGet, Caller(common::v1::ROLE_UNSPECIFIED), "req");
+  EXPECT_FALSE(cache.Get(key).has_value());  // off: the feed is not watched
+  cache.SetEnabled(true);
+  EXPECT_FALSE(cache.Get(key).has_value());  // miss
+  cache.Put(key, "resp", cache.generation());
+  EXPECT_EQ(cache.Get(key).value_or(""), "resp");  // hit
+  EXPECT_EQ(cache.Get(key).value_or(""), "resp");  // hit
+  const std::string text = metrics.Exposition();
+  EXPECT_TRUE(absl::StrContains(text, "simpul_gateway_read_cache_total{outcome=\"off\"} 1\n"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "simpul_gateway_read_cache_total{outcome=\"miss\"} 1\n"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "simpul_gateway_read_cache_total{outcome=\"hit\"} 2\n"))
+      << text;
+}
+
 TEST(ReadCacheTest, OnlyRegistryReadsThatDoNotDependOnTheClockAreCached) {
   for (const char* m :
        {"GetAgency", "ListAgencies", "GetService", "ListServices", "GetCurrentStandard",
