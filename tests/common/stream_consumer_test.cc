@@ -168,6 +168,14 @@ class StreamConsumerTest : public ::testing::Test {
     return consumer.ok() ? *std::move(consumer) : nullptr;
   }
 
+  // TakingOver makes consumer `name`, applying into `calls`, once the entries pending now are
+  // idle past Options' min_idle (50 ms): its next poll reclaims them.
+  std::unique_ptr<StreamConsumer> TakingOver(const std::string& name, Calls* calls) {
+    auto consumer = Make(Options(name), Applying(calls));
+    absl::SleepFor(absl::Milliseconds(80));
+    return consumer;
+  }
+
   // A handler that records each call and applies the event idempotently.
   StreamHandler Applying(Calls* calls) {
     return [this, calls](const StreamEntry& entry) {
@@ -401,9 +409,8 @@ TEST_F(StreamConsumerTest, KilledConsumerMidBatchIsTakenOverAndEachEventAppliedO
 
   AddAll({"evt-5", "evt-6"});  // B also reads what arrives meanwhile
   Calls calls;
-  auto b = Make(Options("b"), Applying(&calls));
+  auto b = TakingOver("b", &calls);
   ASSERT_NE(b, nullptr);
-  absl::SleepFor(absl::Milliseconds(80));
   auto polled = b->PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(polled->reclaimed, 5);
@@ -428,9 +435,8 @@ TEST_F(StreamConsumerTest, TakesOverEntriesOfAReaderThatDiedAfterReading) {
   ASSERT_EQ(read.elements.at(0).elements.at(1).elements.size(), 3u);
 
   Calls calls;
-  auto b = Make(Options("b"), Applying(&calls));
+  auto b = TakingOver("b", &calls);
   ASSERT_NE(b, nullptr);
-  absl::SleepFor(absl::Milliseconds(80));
   auto polled = b->PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(polled->reclaimed, 3);
@@ -524,9 +530,8 @@ TEST_F(StreamConsumerTest, EntryThatKeepsCrashingItsConsumersIsDeadLetteredWitho
   Raw({"XCLAIM", kStream, kGroup, "victim-3", "0", id, "RETRYCOUNT", "3", "JUSTID"});
 
   Calls calls;
-  auto consumer = Make(Options("c1"), Applying(&calls));
+  auto consumer = TakingOver("c1", &calls);
   ASSERT_NE(consumer, nullptr);
-  absl::SleepFor(absl::Milliseconds(80));
   auto polled = consumer->PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(polled->reclaimed, 1);
@@ -684,9 +689,8 @@ TEST_F(StreamConsumerTest, TrimmedPendingEntryIsSkipped) {
   Raw({"XREADGROUP", "GROUP", kGroup, "dead-host", "STREAMS", kStream, ">"});
   Raw({"XDEL", kStream, ids[1]});
   Calls calls;
-  auto consumer = Make(Options("c1"), Applying(&calls));
+  auto consumer = TakingOver("c1", &calls);
   ASSERT_NE(consumer, nullptr);
-  absl::SleepFor(absl::Milliseconds(80));
   auto polled = consumer->PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(polled->reclaimed, 2);
