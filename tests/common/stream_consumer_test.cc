@@ -18,7 +18,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/redis_fixture.h"
 
 namespace simpul {
 namespace {
@@ -124,25 +124,12 @@ std::vector<std::string> Events(int from, int to) {
   return out;
 }
 
-class StreamConsumerTest : public ::testing::Test {
+class StreamConsumerTest : public testing::RedisServerTest {
  protected:
   void SetUp() override {
-    auto server = testing::RedisServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    pool_ = std::make_unique<RedisPool>(PoolOptions());
+    ASSERT_NO_FATAL_FAILURE(RedisServerTest::SetUp());
+    pool_ = std::make_unique<RedisPool>(FastOptions());
     effects_ = std::make_unique<Effects>(pool_.get());
-  }
-
-  RedisOptions PoolOptions() const {
-    RedisOptions options;
-    options.port = server_->port();
-    options.pool_size = 4;
-    options.connect_timeout = absl::Milliseconds(500);
-    options.command_timeout = absl::Seconds(2);
-    options.acquire_timeout = absl::Milliseconds(300);
-    options.max_backoff = absl::Milliseconds(200);
-    return options;
   }
 
   // Options for stepping with PollOnce: no BLOCK, 50 ms min idle, 3 deliveries.
@@ -247,8 +234,6 @@ class StreamConsumerTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<testing::RedisServer> server_;
-  std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<Effects> effects_;
 };
 
@@ -723,7 +708,7 @@ TEST_F(StreamConsumerTest, BlockingPollWakesUpOnANewEntry) {
   ASSERT_TRUE(consumer->EnsureGroup().ok());
   std::thread producer([this] {
     absl::SleepFor(absl::Milliseconds(200));
-    RedisPool pool(PoolOptions());
+    RedisPool pool(FastOptions());
     (void)pool.Command({"XADD", kStream, "*", "v", "1", "e", "evt-0"});
   });
   const absl::Time start = absl::Now();
@@ -793,7 +778,7 @@ TEST_F(StreamConsumerTest, ThreadConsumesConcurrentProducerAndStopsPromptly) {
 
   constexpr int kEvents = 200;
   std::thread producer([this] {
-    RedisPool pool(PoolOptions());
+    RedisPool pool(FastOptions());
     for (int i = 0; i < kEvents; ++i) {
       ASSERT_TRUE(
           pool.Command({"XADD", kStream, "*", "v", "1", "e", absl::StrCat("evt-", i)}).ok());
