@@ -33,10 +33,12 @@
 #include "services/complaints/tracking.h"
 #include "tests/testing/fake_complaint_store.h"
 #include "tests/testing/fake_router.h"
+#include "tests/testing/identities.h"
 
 namespace simpul::complaints {
 namespace {
 
+using ::simpul::testing::AgencyAdmin;
 using ::simpul::testing::FakeComplaintStore;
 using ::simpul::testing::FakeRouter;
 using ::testing::ElementsAre;
@@ -92,40 +94,11 @@ google::protobuf::Timestamp Ts(absl::Time t) {
   return ts;
 }
 
-Identity Channel(const std::string& channel) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_CHANNEL);
-  id.principal.set_channel(channel);
-  id.principal.set_subject(channel + "-gateway-key");
-  return id;
-}
+Identity Channel(const std::string& channel) { return simpul::testing::ChannelCaller(channel); }
 Identity Sms() { return Channel("sms-1708"); }
-Identity AgencyAdmin(const std::string& agency) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_AGENCY_ADMIN);
-  id.principal.set_agency_id(agency);
-  id.principal.set_subject("admin@" + agency);
-  return id;
-}
-Identity Operator(const std::string& agency) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_AGENCY_OPERATOR);
-  id.principal.set_agency_id(agency);
-  id.principal.set_subject("operator@" + agency);
-  return id;
-}
-Identity Coordinator() {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-  id.principal.set_subject("coordinator@lapor");
-  return id;
-}
-Identity Dashboard() {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_DASHBOARD);
-  id.principal.set_subject("dashboard-ikm");
-  return id;
-}
+Identity Operator(const std::string& agency) { return simpul::testing::AgencyOperator(agency); }
+Identity Coordinator() { return simpul::testing::PlatformAdmin(); }
+Identity Dashboard() { return simpul::testing::DashboardCaller(); }
 
 std::vector<std::string> Fields(const absl::Status& status) {
   std::vector<std::string> fields;
