@@ -31,6 +31,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/complaints/tracking.h"
+#include "tests/testing/complaint_history.h"
 #include "tests/testing/fake_complaint_store.h"
 #include "tests/testing/fake_router.h"
 #include "tests/testing/identities.h"
@@ -1308,27 +1309,15 @@ TEST_F(ComplaintsTest, WholeLifecycleWithHistoryAndTrackingView) {
   EXPECT_EQ(Case(id).state(), v1::STATE_COMPLETED);
   EXPECT_EQ(Case(id).revision(), revision);
 
-  // History: one entry per change, 1..N, failed calls left no trace.
-  struct Want {
-    std::string action;
-    v1::State from, to;
-    v1::ActorKind actor;
-  };
-  const std::vector<Want> want = {
-      {"FileComplaint", v1::STATE_UNSPECIFIED, v1::STATE_RECEIVED, v1::ACTOR_KIND_CHANNEL},
-      {"VerifyComplaint", v1::STATE_RECEIVED, v1::STATE_VERIFIED, v1::ACTOR_KIND_AGENCY},
-      {"DisposeComplaint", v1::STATE_VERIFIED, v1::STATE_DISPOSED, v1::ACTOR_KIND_AGENCY},
-      {"StartWork", v1::STATE_DISPOSED, v1::STATE_IN_PROGRESS, v1::ACTOR_KIND_AGENCY},
-      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY},
-      {"ReplyToComplaint", v1::STATE_RESPONDED, v1::STATE_IN_PROGRESS, v1::ACTOR_KIND_COMPLAINANT},
-      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY},
-      {"CompleteComplaint", v1::STATE_RESPONDED, v1::STATE_COMPLETED, v1::ACTOR_KIND_AGENCY},
-      {"RateComplaint", v1::STATE_COMPLETED, v1::STATE_COMPLETED, v1::ACTOR_KIND_COMPLAINANT},
-      {"ReopenComplaint", v1::STATE_COMPLETED, v1::STATE_IN_PROGRESS, v1::ACTOR_KIND_COMPLAINANT},
-      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY},
-      {"CompleteComplaint", v1::STATE_RESPONDED, v1::STATE_COMPLETED, v1::ACTOR_KIND_AGENCY},
-      {"RateComplaint", v1::STATE_COMPLETED, v1::STATE_COMPLETED, v1::ACTOR_KIND_COMPLAINANT},
-  };
+  // History: one entry per change, 1..N, failed calls left no trace. The reopened case's
+  // history, then answered, completed and rated again.
+  std::vector<simpul::testing::HistoryStep> want = simpul::testing::ReopenedCaseHistory();
+  want.push_back(
+      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY});
+  want.push_back(
+      {"CompleteComplaint", v1::STATE_RESPONDED, v1::STATE_COMPLETED, v1::ACTOR_KIND_AGENCY});
+  want.push_back(
+      {"RateComplaint", v1::STATE_COMPLETED, v1::STATE_COMPLETED, v1::ACTOR_KIND_COMPLAINANT});
   v1::GetComplaintHistoryRequest hreq;
   hreq.set_id(id);
   auto history = desk_->GetComplaintHistory(AgencyAdmin(kBogor), hreq);
