@@ -35,7 +35,6 @@
 #include "services/registry/registry.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/clients/registry/in_process_registry.h"
-#include "tests/testing/redis_server.h"
 #include "tests/testing/registry_fixtures.h"
 
 namespace simpul::clients::registry {
@@ -44,9 +43,9 @@ namespace {
 namespace v1 = ::simpul::registry::v1;
 using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::InProcessRegistry;
+using ::simpul::testing::InProcessRegistryTest;
 using ::simpul::testing::MakeAgency;
 using ::simpul::testing::MakeDate;
-using ::simpul::testing::RedisServer;
 using ::testing::HasSubstr;
 
 constexpr char kKey[] = "router-test-identity-key-0123456789abcdef0123456789";
@@ -71,21 +70,12 @@ common::v1::Date DaysAgo(int days) {
   return MakeDate(static_cast<int>(day.year()), day.month(), day.day());
 }
 
-class RegistryRouterTest : public ::testing::Test {
+class RegistryRouterTest : public InProcessRegistryTest {
  protected:
+  RegistryRouterTest() : InProcessRegistryTest(kKey, "router-test-admin") {}
+
   void SetUp() override {
-    SetLogSink([this](std::string_view line) {
-      absl::MutexLock lock(&log_mu_);
-      log_.emplace_back(line);
-    });
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok()) << signer.status();
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
-    ASSERT_NO_FATAL_FAILURE(StartRegistry(0));
-    admin_ = AdminStub(port_);
+    ASSERT_NO_FATAL_FAILURE(InProcessRegistryTest::SetUp());
     ASSERT_NO_FATAL_FAILURE(Seed());
     MakeRouter(RouterOptions());
   }
@@ -105,30 +95,7 @@ class RegistryRouterTest : public ::testing::Test {
 
   void TearDown() override {
     router_.reset();  // stops the watch before the registry goes
-    registry_.reset();
-    SetLogSink(nullptr);
-  }
-
-  // LogLines returns the router's log lines so far.
-  std::vector<std::string> LogLines() {
-    absl::MutexLock lock(&log_mu_);
-    return log_;
-  }
-
-  void StartRegistry(int port) {
-    registry_ = std::make_unique<InProcessRegistry>(redis_->port(), signer_.get());
-    port_ = registry_->Start(port);
-    ASSERT_NE(port_, 0) << "cannot listen on 127.0.0.1:" << port;
-  }
-
-  // AdminStub talks to the registry on `port`, reconnecting quickly after a restart.
-  static std::unique_ptr<v1::Registry::Stub> AdminStub(int port) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-    return v1::Registry::NewStub(grpc::CreateCustomChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args));
+    InProcessRegistryTest::TearDown();
   }
 
   // WhileRouterIsAway stops the registry the router talks to, runs `change` against a second
@@ -149,18 +116,6 @@ class RegistryRouterTest : public ::testing::Test {
     registry_.reset();
     ASSERT_NO_FATAL_FAILURE(StartRegistry(port));
     ASSERT_EQ(port_, port);
-  }
-
-  std::unique_ptr<grpc::ClientContext> AdminCtx() {
-    common::v1::Principal p;
-    p.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-    p.set_subject("router-test-admin");
-    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    ctx->set_wait_for_ready(true);
-    ctx->AddMetadata(std::string(kIdentityMetadataKey), signer_->Sign(p));
-    return ctx;
   }
 
   // Seed: one agency with one unit (WIB) and two services; akta-kelahiran has an adopted
@@ -249,14 +204,7 @@ class RegistryRouterTest : public ::testing::Test {
         << "the router never caught up with the change feed";
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<IdentitySigner> signer_;
-  std::unique_ptr<InProcessRegistry> registry_;
-  int port_ = 0;
-  std::unique_ptr<v1::Registry::Stub> admin_;
   std::unique_ptr<RegistryRouter> router_;
-  absl::Mutex log_mu_;
-  std::vector<std::string> log_ ABSL_GUARDED_BY(log_mu_);
 };
 
 TEST_F(RegistryRouterTest, ResolvesAServiceWithAnAdoptedStandard) {
