@@ -46,6 +46,7 @@ using ::simpul::testing::InProcessRegistry;
 using ::simpul::testing::InProcessRegistryTest;
 using ::simpul::testing::MakeAgency;
 using ::simpul::testing::MakeDate;
+using ::simpul::testing::MakeWibUnit;
 using ::testing::HasSubstr;
 
 constexpr char kKey[] = "router-test-identity-key-0123456789abcdef0123456789";
@@ -127,10 +128,8 @@ class RegistryRouterTest : public InProcessRegistryTest {
     grpc::Status s = admin_->CreateAgency(AdminCtx().get(), agency, &agency_resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
     v1::CreateServiceUnitRequest unit;
-    unit.mutable_unit()->set_id("disdukcapil-pp");
-    unit.mutable_unit()->set_agency_id("kab-padang-pariaman");
-    unit.mutable_unit()->set_name("Dinas Kependudukan dan Pencatatan Sipil");
-    unit.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
+    *unit.mutable_unit() = MakeWibUnit("disdukcapil-pp", "kab-padang-pariaman",
+                                       "Dinas Kependudukan dan Pencatatan Sipil");
     v1::CreateServiceUnitResponse unit_resp;
     s = admin_->CreateServiceUnit(AdminCtx().get(), unit, &unit_resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
