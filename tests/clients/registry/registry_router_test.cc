@@ -119,6 +119,14 @@ class RegistryRouterTest : public InProcessRegistryTest {
     ASSERT_EQ(port_, port);
   }
 
+  // AdoptWhileRouterIsAway adopts a new standard of akta-kelahiran (4 response days, no
+  // resolution classes) into *id while the router is away, then waits until it watches again.
+  void AdoptWhileRouterIsAway(std::string* id) {
+    ASSERT_NO_FATAL_FAILURE(
+        WhileRouterIsAway([&] { ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 4, id)); }));
+    ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(10)));
+  }
+
   // Seed: one agency with one unit (WIB) and two services; akta-kelahiran has an adopted
   // standard, ktp-el has none.
   void Seed() {
@@ -499,9 +507,7 @@ TEST_F(RegistryRouterTest, AChangeMadeWhileDisconnectedIsNeverServedStale) {
   // The router has seen no event yet, so it comes back watching from "now": the adoption
   // made meanwhile produces no event for it, and only dropping the cache saves it.
   std::string v2;
-  ASSERT_NO_FATAL_FAILURE(
-      WhileRouterIsAway([&] { ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 4, &v2)); }));
-  ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(10)));
+  ASSERT_NO_FATAL_FAILURE(AdoptWhileRouterIsAway(&v2));
   absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
   ASSERT_TRUE(route.ok()) << route.status();
   EXPECT_EQ(route->standard_version_id, v2);
@@ -518,10 +524,8 @@ TEST_F(RegistryRouterTest, ResumesFromItsCursorAfterAnOutage) {
     return unit.ok() && unit->time_zone == common::v1::TIME_ZONE_WITA;
   }));
   std::string v2;
-  ASSERT_NO_FATAL_FAILURE(
-      WhileRouterIsAway([&] { ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 4, &v2)); }));
   // Resumed from the cursor of the time-zone event (the registry replays the adoption).
-  ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(10)));
+  ASSERT_NO_FATAL_FAILURE(AdoptWhileRouterIsAway(&v2));
   absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
   ASSERT_TRUE(route.ok()) << route.status();
   EXPECT_EQ(route->standard_version_id, v2);
