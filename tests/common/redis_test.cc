@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/redis_fixture.h"
 #include "tests/testing/redis_server.h"
 
 namespace simpul {
@@ -20,30 +21,11 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using Type = RedisReply::Type;
 
-class RedisTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto server = testing::RedisServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-  }
-
-  RedisOptions Options() const {
-    RedisOptions options;
-    options.port = server_->port();
-    options.pool_size = 4;
-    options.connect_timeout = absl::Milliseconds(500);
-    options.command_timeout = absl::Seconds(2);
-    options.acquire_timeout = absl::Milliseconds(300);
-    options.max_backoff = absl::Milliseconds(200);
-    return options;
-  }
-
-  std::unique_ptr<testing::RedisServer> server_;
-};
+// RedisTest's pools use FastOptions (short timeouts) unless a test says otherwise.
+class RedisTest : public testing::RedisServerTest {};
 
 TEST_F(RedisTest, CommandsAndReplyTypes) {
-  RedisPool pool(Options());
+  RedisPool pool(FastOptions());
   ASSERT_TRUE(pool.Ping().ok());
 
   auto set = pool.Command({"SET", "k", std::string("bin\0ary", 7)});
@@ -74,7 +56,7 @@ TEST_F(RedisTest, CommandsAndReplyTypes) {
 }
 
 TEST_F(RedisTest, ErrorReplyIsAReplyNotAStatus) {
-  RedisPool pool(Options());
+  RedisPool pool(FastOptions());
   ASSERT_TRUE(pool.Command({"SET", "k", "v"}).ok());
   auto reply = pool.Command({"INCR", "k"});
   ASSERT_TRUE(reply.ok()) << reply.status();
@@ -94,7 +76,7 @@ TEST_F(RedisTest, ErrorReplyIsAReplyNotAStatus) {
 }
 
 TEST_F(RedisTest, PipelineReturnsEveryReplyInOrder) {
-  RedisPool pool(Options());
+  RedisPool pool(FastOptions());
   auto replies = pool.Pipeline(
       {{"SET", "a", "1"}, {"INCR", "a"}, {"HSET", "h", "f", "v"}, {"INCR", "h"}, {"GET", "a"}});
   ASSERT_TRUE(replies.ok()) << replies.status();
@@ -112,7 +94,7 @@ TEST_F(RedisTest, PipelineReturnsEveryReplyInOrder) {
 }
 
 TEST_F(RedisTest, ScriptSha1MatchesRedis) {
-  RedisPool pool(Options());
+  RedisPool pool(FastOptions());
   RedisScript script("return 1");
   EXPECT_EQ(script.sha1(), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
   auto loaded = pool.Command({"SCRIPT", "LOAD", script.source()});
@@ -121,7 +103,7 @@ TEST_F(RedisTest, ScriptSha1MatchesRedis) {
 }
 
 TEST_F(RedisTest, EvalLoadsScriptAndReloadsAfterFlush) {
-  RedisPool pool(Options());
+  RedisPool pool(FastOptions());
   RedisScript script(
       "redis.call('SET', KEYS[1], ARGV[1]); return {KEYS[1], redis.call('GET', KEYS[1])}");
   auto first = pool.Eval(script, {"key"}, {"v1"});
@@ -149,7 +131,7 @@ TEST_F(RedisTest, EvalLoadsScriptAndReloadsAfterFlush) {
 }
 
 TEST_F(RedisTest, PoolBoundGivesResourceExhaustedAfterAcquireTimeout) {
-  RedisOptions options = Options();
+  RedisOptions options = FastOptions();
   options.pool_size = 2;
   RedisPool pool(options);
   auto a = pool.Acquire();
@@ -165,7 +147,7 @@ TEST_F(RedisTest, PoolBoundGivesResourceExhaustedAfterAcquireTimeout) {
 }
 
 TEST_F(RedisTest, WaiterGetsReleasedConnection) {
-  RedisOptions options = Options();
+  RedisOptions options = FastOptions();
   options.pool_size = 1;
   options.acquire_timeout = absl::Seconds(5);
   RedisPool pool(options);
@@ -183,7 +165,7 @@ TEST_F(RedisTest, WaiterGetsReleasedConnection) {
 }
 
 TEST_F(RedisTest, ConcurrentUseStaysWithinPool) {
-  RedisPool pool(Options());
+  RedisPool pool(FastOptions());
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < 8; ++t) {
@@ -205,7 +187,7 @@ TEST_F(RedisTest, ConcurrentUseStaysWithinPool) {
 }
 
 TEST_F(RedisTest, CommandTimeoutIsDeadlineExceededAndIsRestoredInPool) {
-  RedisOptions options = Options();
+  RedisOptions options = FastOptions();
   options.pool_size = 1;
   options.command_timeout = absl::Milliseconds(200);
   RedisPool pool(options);
@@ -235,7 +217,7 @@ TEST_F(RedisTest, CommandTimeoutIsDeadlineExceededAndIsRestoredInPool) {
 }
 
 TEST_F(RedisTest, KilledRedisIsUnavailableQuicklyAndRecoversAfterRestart) {
-  RedisPool pool(Options());
+  RedisPool pool(FastOptions());
   // Warm up several pooled connections.
   {
     auto a = pool.Acquire();
@@ -272,7 +254,7 @@ TEST_F(RedisTest, KilledRedisIsUnavailableQuicklyAndRecoversAfterRestart) {
 }
 
 TEST_F(RedisTest, BackoffFailsFastWithoutConnecting) {
-  RedisOptions options = Options();
+  RedisOptions options = FastOptions();
   options.max_backoff = absl::Seconds(2);
   server_->Kill();
   RedisPool pool(options);

@@ -18,7 +18,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/redis_fixture.h"
 
 namespace simpul {
 namespace {
@@ -124,25 +124,12 @@ std::vector<std::string> Events(int from, int to) {
   return out;
 }
 
-class StreamConsumerTest : public ::testing::Test {
+class StreamConsumerTest : public testing::RedisServerTest {
  protected:
   void SetUp() override {
-    auto server = testing::RedisServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    pool_ = std::make_unique<RedisPool>(PoolOptions());
+    ASSERT_NO_FATAL_FAILURE(RedisServerTest::SetUp());
+    pool_ = std::make_unique<RedisPool>(FastOptions());
     effects_ = std::make_unique<Effects>(pool_.get());
-  }
-
-  RedisOptions PoolOptions() const {
-    RedisOptions options;
-    options.port = server_->port();
-    options.pool_size = 4;
-    options.connect_timeout = absl::Milliseconds(500);
-    options.command_timeout = absl::Seconds(2);
-    options.acquire_timeout = absl::Milliseconds(300);
-    options.max_backoff = absl::Milliseconds(200);
-    return options;
   }
 
   // Options for stepping with PollOnce: no BLOCK, 50 ms min idle, 3 deliveries.
@@ -166,6 +153,14 @@ class StreamConsumerTest : public ::testing::Test {
     auto consumer = StreamConsumer::Create(pool_.get(), std::move(options), std::move(handler));
     EXPECT_TRUE(consumer.ok()) << consumer.status();
     return consumer.ok() ? *std::move(consumer) : nullptr;
+  }
+
+  // TakingOver makes consumer `name`, applying into `calls`, once the entries pending now are
+  // idle past Options' min_idle (50 ms): its next poll reclaims them.
+  std::unique_ptr<StreamConsumer> TakingOver(const std::string& name, Calls* calls) {
+    auto consumer = Make(Options(name), Applying(calls));
+    absl::SleepFor(absl::Milliseconds(80));
+    return consumer;
   }
 
   // A handler that records each call and applies the event idempotently.
@@ -239,8 +234,6 @@ class StreamConsumerTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<testing::RedisServer> server_;
-  std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<Effects> effects_;
 };
 
@@ -401,9 +394,8 @@ TEST_F(StreamConsumerTest, KilledConsumerMidBatchIsTakenOverAndEachEventAppliedO
 
   AddAll({"evt-5", "evt-6"});  // B also reads what arrives meanwhile
   Calls calls;
-  auto b = Make(Options("b"), Applying(&calls));
+  auto b = TakingOver("b", &calls);
   ASSERT_NE(b, nullptr);
-  absl::SleepFor(absl::Milliseconds(80));
   auto polled = b->PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(polled->reclaimed, 5);
@@ -428,9 +420,8 @@ TEST_F(StreamConsumerTest, TakesOverEntriesOfAReaderThatDiedAfterReading) {
   ASSERT_EQ(read.elements.at(0).elements.at(1).elements.size(), 3u);
 
   Calls calls;
-  auto b = Make(Options("b"), Applying(&calls));
+  auto b = TakingOver("b", &calls);
   ASSERT_NE(b, nullptr);
-  absl::SleepFor(absl::Milliseconds(80));
   auto polled = b->PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(polled->reclaimed, 3);
@@ -524,9 +515,8 @@ TEST_F(StreamConsumerTest, EntryThatKeepsCrashingItsConsumersIsDeadLetteredWitho
   Raw({"XCLAIM", kStream, kGroup, "victim-3", "0", id, "RETRYCOUNT", "3", "JUSTID"});
 
   Calls calls;
-  auto consumer = Make(Options("c1"), Applying(&calls));
+  auto consumer = TakingOver("c1", &calls);
   ASSERT_NE(consumer, nullptr);
-  absl::SleepFor(absl::Milliseconds(80));
   auto polled = consumer->PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(polled->reclaimed, 1);
@@ -684,9 +674,8 @@ TEST_F(StreamConsumerTest, TrimmedPendingEntryIsSkipped) {
   Raw({"XREADGROUP", "GROUP", kGroup, "dead-host", "STREAMS", kStream, ">"});
   Raw({"XDEL", kStream, ids[1]});
   Calls calls;
-  auto consumer = Make(Options("c1"), Applying(&calls));
+  auto consumer = TakingOver("c1", &calls);
   ASSERT_NE(consumer, nullptr);
-  absl::SleepFor(absl::Milliseconds(80));
   auto polled = consumer->PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
   EXPECT_EQ(polled->reclaimed, 2);
@@ -719,7 +708,7 @@ TEST_F(StreamConsumerTest, BlockingPollWakesUpOnANewEntry) {
   ASSERT_TRUE(consumer->EnsureGroup().ok());
   std::thread producer([this] {
     absl::SleepFor(absl::Milliseconds(200));
-    RedisPool pool(PoolOptions());
+    RedisPool pool(FastOptions());
     (void)pool.Command({"XADD", kStream, "*", "v", "1", "e", "evt-0"});
   });
   const absl::Time start = absl::Now();
@@ -789,7 +778,7 @@ TEST_F(StreamConsumerTest, ThreadConsumesConcurrentProducerAndStopsPromptly) {
 
   constexpr int kEvents = 200;
   std::thread producer([this] {
-    RedisPool pool(PoolOptions());
+    RedisPool pool(FastOptions());
     for (int i = 0; i < kEvents; ++i) {
       ASSERT_TRUE(
           pool.Command({"XADD", kStream, "*", "v", "1", "e", absl::StrCat("evt-", i)}).ok());

@@ -34,6 +34,7 @@
 #include "gtest/gtest.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/testing/complaint_history.h"
 #include "tests/testing/grpc_calls.h"
 #include "tests/testing/registry_fixtures.h"
 #include "tests/testing/registry_seed.h"
@@ -797,23 +798,8 @@ TEST_F(ComplaintsE2ETest, EveryRpc) {
 
   // History: every step with its states and actors, oldest first.
   std::vector<v1::HistoryEntry> history = History(pp_op_, a);
-  struct Step {
-    std::string action;
-    v1::State from, to;
-    v1::ActorKind kind;
-  };
-  const std::vector<Step> want = {
-      {"FileComplaint", v1::STATE_UNSPECIFIED, v1::STATE_RECEIVED, v1::ACTOR_KIND_CHANNEL},
-      {"VerifyComplaint", v1::STATE_RECEIVED, v1::STATE_VERIFIED, v1::ACTOR_KIND_AGENCY},
-      {"DisposeComplaint", v1::STATE_VERIFIED, v1::STATE_DISPOSED, v1::ACTOR_KIND_AGENCY},
-      {"StartWork", v1::STATE_DISPOSED, v1::STATE_IN_PROGRESS, v1::ACTOR_KIND_AGENCY},
-      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY},
-      {"ReplyToComplaint", v1::STATE_RESPONDED, v1::STATE_IN_PROGRESS, v1::ACTOR_KIND_COMPLAINANT},
-      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY},
-      {"CompleteComplaint", v1::STATE_RESPONDED, v1::STATE_COMPLETED, v1::ACTOR_KIND_AGENCY},
-      {"RateComplaint", v1::STATE_COMPLETED, v1::STATE_COMPLETED, v1::ACTOR_KIND_COMPLAINANT},
-      {"ReopenComplaint", v1::STATE_COMPLETED, v1::STATE_IN_PROGRESS, v1::ACTOR_KIND_COMPLAINANT},
-  };
+  const std::vector<simpul::testing::HistoryStep> want = simpul::testing::ReopenedCaseHistory();
+
   ASSERT_EQ(history.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {
     SCOPED_TRACE(absl::StrCat("history entry ", i + 1, " ", history[i].action()));
@@ -821,7 +807,7 @@ TEST_F(ComplaintsE2ETest, EveryRpc) {
     EXPECT_EQ(history[i].action(), want[i].action);
     EXPECT_EQ(history[i].from_state(), want[i].from);
     EXPECT_EQ(history[i].to_state(), want[i].to);
-    EXPECT_EQ(history[i].actor_kind(), want[i].kind);
+    EXPECT_EQ(history[i].actor_kind(), want[i].actor);
     if (i > 0) {
       EXPECT_GE(Millis(history[i].time()), Millis(history[i - 1].time()));
     }

@@ -31,12 +31,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/complaints/tracking.h"
+#include "tests/testing/complaint_history.h"
 #include "tests/testing/fake_complaint_store.h"
 #include "tests/testing/fake_router.h"
+#include "tests/testing/identities.h"
 
 namespace simpul::complaints {
 namespace {
 
+using ::simpul::testing::AgencyAdmin;
 using ::simpul::testing::FakeComplaintStore;
 using ::simpul::testing::FakeRouter;
 using ::testing::ElementsAre;
@@ -92,40 +95,11 @@ google::protobuf::Timestamp Ts(absl::Time t) {
   return ts;
 }
 
-Identity Channel(const std::string& channel) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_CHANNEL);
-  id.principal.set_channel(channel);
-  id.principal.set_subject(channel + "-gateway-key");
-  return id;
-}
+Identity Channel(const std::string& channel) { return simpul::testing::ChannelCaller(channel); }
 Identity Sms() { return Channel("sms-1708"); }
-Identity AgencyAdmin(const std::string& agency) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_AGENCY_ADMIN);
-  id.principal.set_agency_id(agency);
-  id.principal.set_subject("admin@" + agency);
-  return id;
-}
-Identity Operator(const std::string& agency) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_AGENCY_OPERATOR);
-  id.principal.set_agency_id(agency);
-  id.principal.set_subject("operator@" + agency);
-  return id;
-}
-Identity Coordinator() {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-  id.principal.set_subject("coordinator@lapor");
-  return id;
-}
-Identity Dashboard() {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_DASHBOARD);
-  id.principal.set_subject("dashboard-ikm");
-  return id;
-}
+Identity Operator(const std::string& agency) { return simpul::testing::AgencyOperator(agency); }
+Identity Coordinator() { return simpul::testing::PlatformAdmin(); }
+Identity Dashboard() { return simpul::testing::DashboardCaller(); }
 
 std::vector<std::string> Fields(const absl::Status& status) {
   std::vector<std::string> fields;
@@ -1335,27 +1309,15 @@ TEST_F(ComplaintsTest, WholeLifecycleWithHistoryAndTrackingView) {
   EXPECT_EQ(Case(id).state(), v1::STATE_COMPLETED);
   EXPECT_EQ(Case(id).revision(), revision);
 
-  // History: one entry per change, 1..N, failed calls left no trace.
-  struct Want {
-    std::string action;
-    v1::State from, to;
-    v1::ActorKind actor;
-  };
-  const std::vector<Want> want = {
-      {"FileComplaint", v1::STATE_UNSPECIFIED, v1::STATE_RECEIVED, v1::ACTOR_KIND_CHANNEL},
-      {"VerifyComplaint", v1::STATE_RECEIVED, v1::STATE_VERIFIED, v1::ACTOR_KIND_AGENCY},
-      {"DisposeComplaint", v1::STATE_VERIFIED, v1::STATE_DISPOSED, v1::ACTOR_KIND_AGENCY},
-      {"StartWork", v1::STATE_DISPOSED, v1::STATE_IN_PROGRESS, v1::ACTOR_KIND_AGENCY},
-      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY},
-      {"ReplyToComplaint", v1::STATE_RESPONDED, v1::STATE_IN_PROGRESS, v1::ACTOR_KIND_COMPLAINANT},
-      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY},
-      {"CompleteComplaint", v1::STATE_RESPONDED, v1::STATE_COMPLETED, v1::ACTOR_KIND_AGENCY},
-      {"RateComplaint", v1::STATE_COMPLETED, v1::STATE_COMPLETED, v1::ACTOR_KIND_COMPLAINANT},
-      {"ReopenComplaint", v1::STATE_COMPLETED, v1::STATE_IN_PROGRESS, v1::ACTOR_KIND_COMPLAINANT},
-      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY},
-      {"CompleteComplaint", v1::STATE_RESPONDED, v1::STATE_COMPLETED, v1::ACTOR_KIND_AGENCY},
-      {"RateComplaint", v1::STATE_COMPLETED, v1::STATE_COMPLETED, v1::ACTOR_KIND_COMPLAINANT},
-  };
+  // History: one entry per change, 1..N, failed calls left no trace. The reopened case's
+  // history, then answered, completed and rated again.
+  std::vector<simpul::testing::HistoryStep> want = simpul::testing::ReopenedCaseHistory();
+  want.push_back(
+      {"PostFollowUp", v1::STATE_IN_PROGRESS, v1::STATE_RESPONDED, v1::ACTOR_KIND_AGENCY});
+  want.push_back(
+      {"CompleteComplaint", v1::STATE_RESPONDED, v1::STATE_COMPLETED, v1::ACTOR_KIND_AGENCY});
+  want.push_back(
+      {"RateComplaint", v1::STATE_COMPLETED, v1::STATE_COMPLETED, v1::ACTOR_KIND_COMPLAINANT});
   v1::GetComplaintHistoryRequest hreq;
   hreq.set_id(id);
   auto history = desk_->GetComplaintHistory(AgencyAdmin(kBogor), hreq);

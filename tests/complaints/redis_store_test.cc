@@ -22,7 +22,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/redis_fixture.h"
 
 namespace simpul::complaints {
 namespace {
@@ -130,19 +130,16 @@ CaseWrite Change(const v1::ComplaintRecord& before, const std::string& action,
   return write;
 }
 
-class RedisComplaintStoreTest : public ::testing::Test {
+class RedisComplaintStoreTest : public simpul::testing::RedisServerTest {
  protected:
   void SetUp() override {
-    auto server = simpul::testing::RedisServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
+    ASSERT_NO_FATAL_FAILURE(RedisServerTest::SetUp());
     Connect();
   }
 
   void Connect() {
     store_.reset();
-    RedisOptions options;
-    options.port = server_->port();
+    RedisOptions options = ServerOptions();
     options.pool_size = 16;
     pool_ = std::make_unique<RedisPool>(options);
     store_ = std::make_unique<RedisComplaintStore>(pool_.get(), RedisComplaintStore::Options{});
@@ -164,12 +161,6 @@ class RedisComplaintStoreTest : public ::testing::Test {
     SetDeadline(&record, deadline_ms);
     MustCommit(Filing(record));
     return record;
-  }
-
-  RedisReply Raw(const std::vector<std::string>& argv) {
-    absl::StatusOr<RedisReply> reply = pool_->Command(argv);
-    EXPECT_TRUE(reply.ok()) << reply.status();
-    return reply.ok() ? *reply : RedisReply{};
   }
 
   long long StreamLength() { return Raw({"XLEN", absl::StrCat(kPrefix, "events")}).integer; }
@@ -285,8 +276,6 @@ class RedisComplaintStoreTest : public ::testing::Test {
     return due.ok() ? *due : std::vector<std::string>{};
   }
 
-  std::unique_ptr<simpul::testing::RedisServer> server_;
-  std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<RedisComplaintStore> store_;
 };
 

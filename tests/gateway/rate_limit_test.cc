@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <string>
@@ -589,6 +590,26 @@ TEST_F(RateLimiterTest, InvalidLimitDenies) {
   EXPECT_FALSE(limiter->Check("k", Limit{-1, 3}).allowed);
 }
 
+// OnTwoReplicasForASecond runs 8 threads for one second, all starting together, each calling
+// `check` in a loop on replica `a` (even threads) or `b` (odd ones). It returns the seconds
+// from just before the start until every thread has ended.
+double OnTwoReplicasForASecond(RateLimiter& a, RateLimiter& b,
+                               const std::function<void(RateLimiter&)>& check) {
+  std::latch ready(8);
+  std::vector<std::thread> threads;
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + absl::Seconds(1);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      RateLimiter& limiter = t % 2 == 0 ? a : b;
+      ready.arrive_and_wait();
+      while (absl::Now() < end) check(limiter);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  return absl::ToDoubleSeconds(absl::Now() - start);
+}
+
 TEST_F(RateLimiterTest, EightThreadsOnTwoReplicasNeverExceedTheBudget) {
   // With the denial cache most denials stay local; without it every call races in Redis.
   for (bool cache_denials : {true, false}) {
@@ -602,24 +623,12 @@ TEST_F(RateLimiterTest, EightThreadsOnTwoReplicasNeverExceedTheBudget) {
     const Limit limit{20, 10};
     const std::string key = absl::StrCat("sub:key:hot-", cache_denials);
     std::atomic<int> allowed{0}, denied{0};
-    std::latch ready(8);
-    std::vector<std::thread> threads;
-    const absl::Time start = absl::Now();
-    const absl::Time end = start + absl::Seconds(1);
-    for (int t = 0; t < 8; ++t) {
-      threads.emplace_back([&, t] {
-        RateLimiter& limiter = t % 2 == 0 ? *a : *b;
-        ready.arrive_and_wait();
-        while (absl::Now() < end) {
-          Decision d = limiter.Check(key, limit);
-          (d.allowed ? allowed : denied) += 1;
-        }
-      });
-    }
-    for (std::thread& t : threads) t.join();
-    // Every allowed call ran on Redis between `start` and now: GCRA allows at most the burst
+    const double seconds = OnTwoReplicasForASecond(*a, *b, [&](RateLimiter& limiter) {
+      Decision d = limiter.Check(key, limit);
+      (d.allowed ? allowed : denied) += 1;
+    });
+    // Every allowed call ran on Redis within those `seconds`: GCRA allows at most the burst
     // plus one token per T in that span.
-    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
     const int budget = 10 + static_cast<int>(limit.per_second * seconds) + 1;
     std::printf("8 threads, %s, %.2f s: %d allowed (budget %d), %d denied\n",
                 cache_denials ? "denials cached" : "uncached", seconds, allowed.load(), budget,
@@ -663,19 +672,9 @@ TEST_F(RateLimiterTest, FastBucketsAreLeasedInBatchesWithinTheBudget) {
   // 400 and 200/s (leases of 2), 8 threads for 1 s stay within burst + rate x time.
   const Limit limit{200, 400};
   std::atomic<int> ok{0};
-  std::latch ready(8);
-  std::vector<std::thread> threads;
-  const absl::Time start = absl::Now();
-  const absl::Time end = start + absl::Seconds(1);
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      RateLimiter& limiter = t % 2 == 0 ? *a : *b;
-      ready.arrive_and_wait();
-      while (absl::Now() < end) ok += limiter.Check("sub:key:shared-lease", limit).allowed;
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const double seconds = OnTwoReplicasForASecond(*a, *b, [&](RateLimiter& limiter) {
+    ok += limiter.Check("sub:key:shared-lease", limit).allowed;
+  });
   EXPECT_LE(ok.load(), 400 + static_cast<int>(200 * seconds) + 1);
   EXPECT_GE(ok.load(), 400 - 2 * 2) << "at most one unspent lease per replica is lost";
 

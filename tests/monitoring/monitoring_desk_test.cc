@@ -39,7 +39,9 @@ using ::simpul::testing::Describe;
 using ::simpul::testing::Diff;
 using ::simpul::testing::FakeAggregateStore;
 using ::simpul::testing::FakeRouter;
+using ::simpul::testing::HandComputedSurveyResponses;
 using ::simpul::testing::HourDeliveries;
+using ::simpul::testing::IkmRankRequest;
 using ::simpul::testing::IsOk;
 using ::simpul::testing::kHandComputedSurvey;
 using ::simpul::testing::kHourDeliveryFigures;
@@ -215,13 +217,7 @@ class MonitoringDeskTest : public ::testing::Test {
 
 TEST_F(MonitoringDeskTest, SurveyFiguresMatchAHandComputedIkmInEveryScopeAndPeriod) {
   // February 2026 in WIB; the last one is 00:30 WIB on 1 February, still 31 January in UTC.
-  const std::vector<absl::Time> times = {WibTime(2026, 2, 10, 9, 0), WibTime(2026, 2, 11, 10, 0),
-                                         WibTime(2026, 2, 27, 15, 30), WibTime(2026, 2, 1, 0, 30)};
-  std::vector<v1::SurveyResponse> batch;
-  for (size_t i = 0; i < kSurveyAnswers.size(); ++i) {
-    batch.push_back(
-        Response(absl::StrCat("skm-pp-2026-02-", i), kPpUnit, times[i], kSurveyAnswers[i]));
-  }
+  const std::vector<v1::SurveyResponse> batch = HandComputedSurveyResponses(kPpUnit);
   v1::SubmitSurveyResponsesResponse first = MustSubmit(Admin(kPp), batch);
   EXPECT_EQ(first.applied(), 4);
   EXPECT_EQ(first.repeated(), 0);
@@ -740,11 +736,7 @@ TEST_F(MonitoringDeskTest, RankingsOrderTheUnitsOfAScope) {
 
 TEST_F(MonitoringDeskTest, BadRankRequestsNameTheirFields) {
   auto fields = [&](const std::function<void(v1::RankUnitsRequest&)>& change) {
-    v1::RankUnitsRequest req;
-    *req.mutable_scope() = AgencyScope(kPp);
-    *req.mutable_period() = Quarter(2026, 1);
-    req.set_metric(v1::METRIC_IKM);
-    req.set_limit(10);
+    v1::RankUnitsRequest req = IkmRankRequest(AgencyScope(kPp), Quarter(2026, 1), 10);
     change(req);
     absl::Status s = desk_->RankUnits(Public(), req).status();
     EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << req.ShortDebugString();

@@ -36,6 +36,7 @@
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/testing/grpc_calls.h"
+#include "tests/testing/monitoring_fixtures.h"
 #include "tests/testing/registry_fixtures.h"
 #include "tests/testing/registry_seed.h"
 #include "tests/testing/service_cluster.h"
@@ -48,15 +49,39 @@ namespace v1 = ::simpul::monitoring::v1;
 namespace cv1 = ::simpul::complaints::v1;
 namespace rv1 = ::simpul::registry::v1;
 using ::grpc::StatusCode;
+using ::simpul::testing::AgencyScope;
 using ::simpul::testing::Binary;
 using ::simpul::testing::CallAs;
 using ::simpul::testing::Caller;
 using ::simpul::testing::CompleteComponents;
+using ::simpul::testing::Delivery;
+using ::simpul::testing::Describe;
+using ::simpul::testing::Diff;
+using ::simpul::testing::HourDeliveries;
 using ::simpul::testing::IsOk;
+using ::simpul::testing::kHandComputedSurvey;
+using ::simpul::testing::kHourDeliveryFigures;
+using ::simpul::testing::kMarchDeliveryFigures;
+using ::simpul::testing::kSurveyAnswers;
 using ::simpul::testing::MakeDate;
+using ::simpul::testing::MarchDeliveries;
+using ::simpul::testing::Month;
+using ::simpul::testing::MonthOf;
 using ::simpul::testing::MustCall;
+using ::simpul::testing::National;
+using ::simpul::testing::Parse;
 using ::simpul::testing::PollUntil;
+using ::simpul::testing::Quarter;
+using ::simpul::testing::RegionScope;
+using ::simpul::testing::Response;
+using ::simpul::testing::Semester;
 using ::simpul::testing::ServiceCluster;
+using ::simpul::testing::Ts;
+using ::simpul::testing::UnitScope;
+using ::simpul::testing::Wib;
+using ::simpul::testing::WibTime;
+using ::simpul::testing::Year;
+using ::simpul::testing::YearOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
@@ -71,103 +96,6 @@ constexpr char kBogorService[] = "pbg-bogor";    // adopted standard: 2 HOUR
 
 using MonStub = v1::Monitoring::Stub;
 using CmpStub = cv1::Complaints::Stub;
-
-const absl::TimeZone& Wib() {
-  static const absl::TimeZone* zone = new absl::TimeZone(absl::FixedTimeZone(7 * 3600));
-  return *zone;
-}
-
-absl::Time WibTime(int y, int m, int d, int hh, int mm, int ss = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, ss), Wib());
-}
-
-google::protobuf::Timestamp Ts(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
-}
-
-v1::Period Period(v1::PeriodKind kind, int year, int index) {
-  v1::Period p;
-  p.set_kind(kind);
-  p.set_year(year);
-  p.set_index(index);
-  return p;
-}
-v1::Period Month(int y, int m) { return Period(v1::PERIOD_KIND_MONTH, y, m); }
-v1::Period Quarter(int y, int q) { return Period(v1::PERIOD_KIND_QUARTER, y, q); }
-v1::Period Semester(int y, int s) { return Period(v1::PERIOD_KIND_SEMESTER, y, s); }
-v1::Period Year(int y) { return Period(v1::PERIOD_KIND_YEAR, y, 1); }
-// MonthOf / YearOf: the WIB month / year of an instant.
-v1::Period MonthOf(absl::Time t) {
-  const absl::CivilDay d = absl::ToCivilDay(t, Wib());
-  return Month(static_cast<int>(d.year()), d.month());
-}
-v1::Period YearOf(absl::Time t) {
-  return Year(static_cast<int>(absl::ToCivilDay(t, Wib()).year()));
-}
-
-v1::Scope UnitScope(const std::string& id) {
-  v1::Scope s;
-  s.set_unit_id(id);
-  return s;
-}
-v1::Scope AgencyScope(const std::string& id) {
-  v1::Scope s;
-  s.set_agency_id(id);
-  return s;
-}
-v1::Scope RegionScope(const std::string& prefix) {
-  v1::Scope s;
-  s.set_region_code_prefix(prefix);
-  return s;
-}
-v1::Scope National() {
-  v1::Scope s;
-  s.set_national(true);
-  return s;
-}
-
-std::string Describe(const v1::Scope& scope, const v1::Period& period) {
-  return absl::StrCat(scope.ShortDebugString(), " / ", period.ShortDebugString());
-}
-
-v1::SurveyResponse Response(const std::string& key, const std::string& unit, absl::Time t,
-                            std::vector<int> answers) {
-  v1::SurveyResponse r;
-  r.set_idempotency_key(key);
-  r.set_unit_id(unit);
-  *r.mutable_response_time() = Ts(t);
-  for (int a : answers) r.add_answers(a);
-  return r;
-}
-
-v1::Delivery Delivery(const std::string& key, const std::string& app, const std::string& service,
-                      absl::Time received, std::optional<absl::Time> completed) {
-  v1::Delivery d;
-  d.set_idempotency_key(key);
-  d.set_application_id(app);
-  d.set_service_id(service);
-  *d.mutable_received_time() = Ts(received);
-  if (completed) *d.mutable_completed_time() = Ts(*completed);
-  return d;
-}
-
-template <typename M>
-M Parse(const std::string& text) {
-  M m;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &m)) << text;
-  return m;
-}
-
-// Diff is empty when the messages are equal, else what differs.
-std::string Diff(const google::protobuf::Message& want, const google::protobuf::Message& got) {
-  std::string diff;
-  google::protobuf::util::MessageDifferencer d;
-  d.ReportDifferencesToString(&diff);
-  if (d.Compare(want, got)) return "";
-  return diff.empty() ? "differs" : diff;
-}
 
 class MonitoringE2ETest : public ::testing::Test {
  protected:
@@ -442,56 +370,14 @@ class MonitoringE2ETest : public ::testing::Test {
   Caller pp_admin_, pp_op_, bogor_admin_, bogor_op_, root_, sms_, kiosk_, public_;
 };
 
-// The four questionnaires of SurveyFiguresMatchAHandComputedIkm (U1..U9; 0 = skipped).
-const std::vector<std::vector<int>> kAnswers = {
-    {4, 4, 4, 4, 4, 4, 4, 4, 4},
-    {3, 3, 3, 3, 3, 3, 3, 3, 3},
-    {4, 3, 2, 0, 4, 3, 4, 3, 4},  // U4 (fee) skipped
-    {2, 2, 3, 4, 3, 4, 3, 4, 3},
-};
-
-// The figures of kAnswers, computed by hand (PermenPANRB 14/2017, w = 1/9):
-//   element  answers       sum / answering  NRR_i          NRR_i × 25
-//   U1       4 3 4 2       13 / 4           3.25           81.25
-//   U2       4 3 3 2       12 / 4           3.00           75.00
-//   U3       4 3 2 3       12 / 4           3.00           75.00
-//   U4       4 3 - 4       11 / 3           3.6666…→3.67   91.666…→91.67
-//   U5..U9   (each)        14 / 4           3.50           87.50
-//   Σ NRR_i = 3.25 + 3 + 3 + 11/3 + 5 × 3.5 = 26.75 + 11/3 = 365/12
-//   NRR = (365/12) / 9 = 365/108;  IKM = 25 × 365/108 = 9125/108 = 84.4907… → 84.49
-//   84.49 is in 76.61–88.30: grade B, "baik". Respondents 4 (U4 answered by 3).
-//   No deliveries: population 0, minimum sample 0, not under-sampled.
-constexpr char kHandComputedSurvey[] = R"pb(
-  respondents: 4
-  ikm: "84.49"
-  grade: "B"
-  grade_label: "baik"
-  elements { element: "U1" respondents: 4 nrr: "3.25" ikm: "81.25" }
-  elements { element: "U2" respondents: 4 nrr: "3.00" ikm: "75.00" }
-  elements { element: "U3" respondents: 4 nrr: "3.00" ikm: "75.00" }
-  elements { element: "U4" respondents: 3 nrr: "3.67" ikm: "91.67" }
-  elements { element: "U5" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  elements { element: "U6" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  elements { element: "U7" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  elements { element: "U8" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  elements { element: "U9" respondents: 4 nrr: "3.50" ikm: "87.50" }
-  population: 0
-  minimum_sample: 0
-  under_sampled: false
-)pb";
-
 // ---------------------------------------------------------------------------------------
 // 1. Survey figures
 
 TEST_F(MonitoringE2ETest, SurveyFiguresMatchAHandComputedIkm) {
   // February 2026 in WIB; the last one is 00:30 WIB on 1 February, which is still 31 January
-  // in UTC: it must count in February.
-  const std::vector<absl::Time> times = {WibTime(2026, 2, 10, 9, 0), WibTime(2026, 2, 11, 10, 0),
-                                         WibTime(2026, 2, 27, 15, 30), WibTime(2026, 2, 1, 0, 30)};
-  std::vector<v1::SurveyResponse> batch;
-  for (size_t i = 0; i < kAnswers.size(); ++i) {
-    batch.push_back(Response(absl::StrCat("skm-pp-2026-02-", i), kPpUnit, times[i], kAnswers[i]));
-  }
+  // in UTC: it must count in February (HandComputedSurveyResponses).
+  const std::vector<v1::SurveyResponse> batch =
+      simpul::testing::HandComputedSurveyResponses(kPpUnit);
   v1::SubmitSurveyResponsesResponse first = MustSubmit(pp_admin_, batch);
   EXPECT_EQ(first.applied(), 4);
   EXPECT_EQ(first.repeated(), 0);
@@ -532,12 +418,13 @@ TEST_F(MonitoringE2ETest, SurveyFiguresMatchAHandComputedIkm) {
 
   // One batch, four bad responses and a good one: rejected whole, each bad field named.
   const v1::SurveyResponse good =
-      Response("skm-pp-2026-06-good", kPpUnit, WibTime(2026, 6, 2, 10, 0), kAnswers[0]);
+      Response("skm-pp-2026-06-good", kPpUnit, WibTime(2026, 6, 2, 10, 0), kSurveyAnswers[0]);
   std::vector<v1::SurveyResponse> bad = {good};
-  bad.push_back(Response("skm-bad-answer", kPpUnit, times[0], {4, 4, 5, 4, 4, 4, 4, 4, 4}));
-  bad.push_back(Response("skm-bad-count", kPpUnit, times[0], {4, 4, 4, 4, 4, 4, 4, 4}));
-  bad.push_back(Response("skm-bad-unit", "no-such-unit", times[0], kAnswers[0]));
-  bad.push_back(Response("skm-bad-time", kPpUnit, absl::Now() + absl::Hours(2), kAnswers[0]));
+  const absl::Time feb10 = WibTime(2026, 2, 10, 9, 0);  // the time of batch[0]
+  bad.push_back(Response("skm-bad-answer", kPpUnit, feb10, {4, 4, 5, 4, 4, 4, 4, 4, 4}));
+  bad.push_back(Response("skm-bad-count", kPpUnit, feb10, {4, 4, 4, 4, 4, 4, 4, 4}));
+  bad.push_back(Response("skm-bad-unit", "no-such-unit", feb10, kSurveyAnswers[0]));
+  bad.push_back(Response("skm-bad-time", kPpUnit, absl::Now() + absl::Hours(2), kSurveyAnswers[0]));
   v1::SubmitSurveyResponsesResponse rejected;
   grpc::Status s = Submit(pp_admin_, bad, &rejected);
   EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
@@ -558,7 +445,7 @@ TEST_F(MonitoringE2ETest, SurveyFiguresMatchAHandComputedIkm) {
   // Who may submit: a public caller may not; another agency's admin may not; a survey kiosk
   // (channel) and a platform admin may.
   const v1::SurveyResponse july =
-      Response("skm-pp-2026-07-a", kPpUnit, WibTime(2026, 7, 1, 9, 0), kAnswers[1]);
+      Response("skm-pp-2026-07-a", kPpUnit, WibTime(2026, 7, 1, 9, 0), kSurveyAnswers[1]);
   v1::SubmitSurveyResponsesResponse denied;
   s = Submit(public_, {july}, &denied);
   EXPECT_EQ(s.error_code(), StatusCode::UNAUTHENTICATED) << s.error_message();
@@ -567,7 +454,7 @@ TEST_F(MonitoringE2ETest, SurveyFiguresMatchAHandComputedIkm) {
   EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 7)).survey().respondents(), 0);
   EXPECT_EQ(MustSubmit(kiosk_, {july}).applied(), 1);
   EXPECT_EQ(MustSubmit(root_, {Response("skm-pp-2026-07-b", kPpUnit, WibTime(2026, 7, 2, 9, 0),
-                                        kAnswers[1])})
+                                        kSurveyAnswers[1])})
                 .applied(),
             1);
   EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 7)).survey().respondents(), 2);
@@ -591,32 +478,12 @@ TEST_F(MonitoringE2ETest, DeliveryFigures) {
   //   A5     10 Mar 09:00        open (promised 11 Mar 23:59:59: long past → overdue)
   // March: received 5, completed 4, on time 2 (50.00%); histogram buckets of 2400 (≤2880)
   // twice, 8940 and 9960 (≤10080): median (rank 2) 2880, p90 (rank 4) 10080.
-  const absl::Time mar19 = WibTime(2026, 3, 19, 10, 0);
-  std::vector<v1::Delivery> march = {
-      Delivery("dlv-a1-0001", "AKL/2026/0001", kPpService, mar19, WibTime(2026, 3, 25, 15, 0)),
-      Delivery("dlv-a2-0001", "AKL/2026/0002", kPpService, WibTime(2026, 3, 19, 11, 0),
-               WibTime(2026, 3, 26, 9, 0)),
-      Delivery("dlv-a3-0001", "AKL/2026/0003", kPpService, WibTime(2026, 3, 2, 8, 0),
-               WibTime(2026, 3, 3, 23, 59, 59)),
-      Delivery("dlv-a4-0001", "AKL/2026/0004", kPpService, WibTime(2026, 3, 2, 8, 0),
-               WibTime(2026, 3, 4, 0, 0, 0)),
-      Delivery("dlv-a5-0001", "AKL/2026/0005", kPpService, WibTime(2026, 3, 10, 9, 0),
-               std::nullopt),
-  };
+  std::vector<v1::Delivery> march = MarchDeliveries(kPpService);
   v1::RecordDeliveriesResponse recorded = MustRecord(pp_op_, march);
   EXPECT_EQ(recorded.applied(), 5);
   EXPECT_EQ(recorded.repeated(), 0);
 
-  const auto want_march = Parse<v1::DeliveryFigures>(R"pb(
-    received: 5
-    completed: 4
-    completed_on_time: 2
-    on_time_share: "50.00"
-    median_minutes: 2880
-    p90_minutes: 10080
-    open: 0
-    open_overdue: 1
-  )pb");
+  const auto want_march = Parse<v1::DeliveryFigures>(kMarchDeliveryFigures);
   const std::vector<v1::Scope> pp_scopes = {UnitScope(kPpUnit), AgencyScope(kPp), RegionScope("13"),
                                             RegionScope("13.05"), National()};
   // A5's promise passed long ago: the sweep (every second) moves it to open_overdue.
@@ -692,21 +559,8 @@ TEST_F(MonitoringE2ETest, DeliveryFigures) {
   // Pbg Bogor promises 2 hours, exactly (no rounding to the end of a day):
   //   C1 received Mon 6 April 08:00, completed 10:00:00 → on time (120 min, bucket ≤120)
   //   C2 received Mon 6 April 09:00, completed 11:00:01 → late (120.02 → 121 min, ≤240)
-  EXPECT_EQ(
-      MustRecord(bogor_op_, {Delivery("dlv-c1-0001", "PBG-1", kBogorService,
-                                      WibTime(2026, 4, 6, 8, 0), WibTime(2026, 4, 6, 10, 0)),
-                             Delivery("dlv-c2-0001", "PBG-2", kBogorService,
-                                      WibTime(2026, 4, 6, 9, 0), WibTime(2026, 4, 6, 11, 0, 1))})
-          .applied(),
-      2);
-  EXPECT_EQ(Diff(Parse<v1::DeliveryFigures>(R"pb(
-                   received: 2
-                   completed: 2
-                   completed_on_time: 1
-                   on_time_share: "50.00"
-                   median_minutes: 120
-                   p90_minutes: 240
-                 )pb"),
+  EXPECT_EQ(MustRecord(bogor_op_, HourDeliveries(kBogorService)).applied(), 2);
+  EXPECT_EQ(Diff(Parse<v1::DeliveryFigures>(kHourDeliveryFigures),
                  Figures(RegionScope("32.71"), Month(2026, 4)).delivery()),
             "");
 
@@ -862,15 +716,15 @@ TEST_F(MonitoringE2ETest, ComplaintKpisFromEvents) {
 // 4. Rankings and time series
 
 TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
-  // Disdukcapil: two all-4 questionnaires in January (100.00) and kAnswers in March (84.49),
+  // Disdukcapil: two all-4 questionnaires in January (100.00) and kSurveyAnswers in March (84.49),
   // one batch. Q1 over the six: U1 21/6, U2 20/6, U3 20/6, U4 19/5, U5..U9 22/6 each;
   // Σ = 3.5 + 40/6 + 3.8 + 110/6 = 32.3; IKM = 25 × 32.3 / 9 = 89.722… → 89.72.
   std::vector<v1::SurveyResponse> pp1 = {
-      Response("rank-pp1-jan-1", kPpUnit, WibTime(2026, 1, 15, 10, 0), kAnswers[0]),
-      Response("rank-pp1-jan-2", kPpUnit, WibTime(2026, 1, 16, 10, 0), kAnswers[0])};
-  for (size_t i = 0; i < kAnswers.size(); ++i) {
+      Response("rank-pp1-jan-1", kPpUnit, WibTime(2026, 1, 15, 10, 0), kSurveyAnswers[0]),
+      Response("rank-pp1-jan-2", kPpUnit, WibTime(2026, 1, 16, 10, 0), kSurveyAnswers[0])};
+  for (size_t i = 0; i < kSurveyAnswers.size(); ++i) {
     pp1.push_back(Response(absl::StrCat("rank-pp1-mar-", i), kPpUnit,
-                           WibTime(2026, 3, 5 + static_cast<int>(i), 9, 0), kAnswers[i]));
+                           WibTime(2026, 3, 5 + static_cast<int>(i), 9, 0), kSurveyAnswers[i]));
   }
   EXPECT_EQ(MustSubmit(pp_op_, pp1).applied(), 6);
   // Dinkes: three all-2 questionnaires in February (kiosk): 50.00.
@@ -882,7 +736,7 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
   EXPECT_EQ(MustSubmit(kiosk_, pp2).applied(), 3);
   // DPMPTSP Bogor: one all-4 in March: 100.00.
   EXPECT_EQ(MustSubmit(bogor_admin_, {Response("rank-bogor-mar-0", kBogorUnit,
-                                               WibTime(2026, 3, 10, 9, 0), kAnswers[0])})
+                                               WibTime(2026, 3, 10, 9, 0), kSurveyAnswers[0])})
                 .applied(),
             1);
 
@@ -949,11 +803,8 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
 
   // Bad arguments, each field named.
   auto rank_error = [&](const std::function<void(v1::RankUnitsRequest&)>& change) {
-    v1::RankUnitsRequest req;
-    *req.mutable_scope() = AgencyScope(kPp);
-    *req.mutable_period() = Quarter(2026, 1);
-    req.set_metric(v1::METRIC_IKM);
-    req.set_limit(10);
+    v1::RankUnitsRequest req =
+        simpul::testing::IkmRankRequest(AgencyScope(kPp), Quarter(2026, 1), 10);
     change(req);
     v1::RankUnitsResponse resp;
     grpc::Status s = CallAs(stub_.get(), &MonStub::RankUnits, public_, req, &resp);
@@ -1018,9 +869,9 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
 
 TEST_F(MonitoringE2ETest, RestartsLoseNothing) {
   std::vector<v1::SurveyResponse> batch;
-  for (size_t i = 0; i < kAnswers.size(); ++i) {
+  for (size_t i = 0; i < kSurveyAnswers.size(); ++i) {
     batch.push_back(Response(absl::StrCat("restart-skm-", i), kPpUnit,
-                             WibTime(2026, 2, 3 + static_cast<int>(i), 9, 0), kAnswers[i]));
+                             WibTime(2026, 2, 3 + static_cast<int>(i), 9, 0), kSurveyAnswers[i]));
   }
   EXPECT_EQ(MustSubmit(pp_admin_, batch).applied(), 4);
   EXPECT_EQ(MustRecord(pp_op_, {Delivery("restart-dlv-1", "AKL/R/1", kPpService,
@@ -1324,8 +1175,8 @@ TEST_F(MonitoringE2ETest, StandardFiguresFollowTheRegistry) {
   EXPECT_EQ(indicators(Figures(UnitScope(kPpUnit), year).standards())["maklumat"], "100.00");
 
   // SKM done counts units with responses in the period: one of two in March.
-  EXPECT_EQ(MustSubmit(pp_admin_,
-                       {Response("std-skm-1", kPpUnit, WibTime(2026, 3, 9, 9, 0), kAnswers[0])})
+  EXPECT_EQ(MustSubmit(pp_admin_, {Response("std-skm-1", kPpUnit, WibTime(2026, 3, 9, 9, 0),
+                                            kSurveyAnswers[0])})
                 .applied(),
             1);
   EXPECT_EQ(indicators(Figures(AgencyScope(kPp), Month(2026, 3)).standards())["skm_done"], "50.00");

@@ -17,7 +17,7 @@
 #include "common/redis.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/redis_fixture.h"
 
 namespace simpul::monitoring {
 namespace {
@@ -43,28 +43,19 @@ Contribution Overdue(const std::string& app, const std::string& bucket = "u:unit
               {{"d.open", -1}, {"d.overdue", 1}, {absl::StrCat("app.", app), 1}});
 }
 
-class RedisAggregateStoreTest : public ::testing::Test {
+class RedisAggregateStoreTest : public simpul::testing::RedisServerTest {
  protected:
   void SetUp() override {
-    auto server = simpul::testing::RedisServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
+    ASSERT_NO_FATAL_FAILURE(RedisServerTest::SetUp());
     Connect();
   }
 
   void Connect(RedisAggregateStore::Options options = {}) {
     store_.reset();
-    RedisOptions redis;
-    redis.port = server_->port();
+    RedisOptions redis = ServerOptions();
     redis.pool_size = 20;
     pool_ = std::make_unique<RedisPool>(redis);
     store_ = std::make_unique<RedisAggregateStore>(pool_.get(), std::move(options));
-  }
-
-  RedisReply Raw(const std::vector<std::string>& argv) {
-    absl::StatusOr<RedisReply> reply = pool_->Command(argv);
-    EXPECT_TRUE(reply.ok()) << reply.status();
-    return reply.ok() ? *reply : RedisReply{};
   }
 
   bool MustApply(const Contribution& c) {
@@ -132,8 +123,6 @@ class RedisAggregateStoreTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<simpul::testing::RedisServer> server_;
-  std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<RedisAggregateStore> store_;
   int receipts_ = 0;
 };

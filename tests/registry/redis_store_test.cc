@@ -19,14 +19,13 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/redis_fixture.h"
 
 namespace simpul::registry {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAre;
-using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -140,15 +139,11 @@ std::vector<std::string> Ids(const std::vector<T>& items) {
 
 MATCHER_P(EqualsProto, expected, "") { return MessageDifferencer::Equals(arg, expected); }
 
-class RedisStoreTest : public ::testing::Test {
+class RedisStoreTest : public simpul::testing::RedisServerTest {
  protected:
   void SetUp() override {
-    auto server = simpul::testing::RedisServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    RedisOptions options;
-    options.port = server_->port();
-    pool_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisServerTest::SetUp());
+    pool_ = std::make_unique<RedisPool>(ServerOptions());
     store_ = std::make_unique<RedisRegistryStore>(pool_.get(), RedisRegistryStore::Options{});
   }
 
@@ -165,12 +160,6 @@ class RedisStoreTest : public ::testing::Test {
     return *result;
   }
 
-  RedisReply Raw(const std::vector<std::string>& argv) {
-    absl::StatusOr<RedisReply> reply = pool_->Command(argv);
-    EXPECT_TRUE(reply.ok()) << reply.status();
-    return reply.ok() ? *reply : RedisReply{};
-  }
-
   bool InIndex(const std::string& suffix, const std::string& member) {
     return !Raw({"ZSCORE", absl::StrCat(kBase, suffix), member}).is_nil();
   }
@@ -184,8 +173,6 @@ class RedisStoreTest : public ::testing::Test {
     return events.ok() ? *events : std::vector<v1::ChangeEvent>{};
   }
 
-  std::unique_ptr<simpul::testing::RedisServer> server_;
-  std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<RedisRegistryStore> store_;
 };
 

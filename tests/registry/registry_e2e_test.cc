@@ -29,6 +29,7 @@ using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::IsOk;
 using ::simpul::testing::MakeAgency;
 using ::simpul::testing::MakeDate;
+using ::simpul::testing::MakeWibUnit;
 using ::simpul::testing::ServiceCluster;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
@@ -67,10 +68,8 @@ class RegistryE2ETest : public ::testing::Test {
     v1::CreateAgencyResponse agency_resp;
     ASSERT_TRUE(stub_->CreateAgency(Ctx(AdminToken()).get(), agency, &agency_resp).ok());
     v1::CreateServiceUnitRequest unit;
-    unit.mutable_unit()->set_id("disdukcapil-pp");
-    unit.mutable_unit()->set_agency_id("kab-padang-pariaman");
-    unit.mutable_unit()->set_name("Dinas Kependudukan dan Pencatatan Sipil");
-    unit.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
+    *unit.mutable_unit() = MakeWibUnit("disdukcapil-pp", "kab-padang-pariaman",
+                                       "Dinas Kependudukan dan Pencatatan Sipil");
     v1::CreateServiceUnitResponse unit_resp;
     ASSERT_TRUE(stub_->CreateServiceUnit(Ctx(PpAdmin()).get(), unit, &unit_resp).ok());
     v1::CreateServiceRequest service;

@@ -12,11 +12,13 @@
 #include "gtest/gtest.h"
 #include "services/registry/validation.h"
 #include "tests/testing/fake_registry_store.h"
+#include "tests/testing/identities.h"
 #include "tests/testing/registry_fixtures.h"
 
 namespace simpul::registry {
 namespace {
 
+using ::simpul::testing::AgencyAdmin;
 using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::FakeRegistryStore;
 using ::simpul::testing::MakeAgency;
@@ -25,27 +27,9 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
-Identity Admin() {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-  id.principal.set_subject("ops");
-  return id;
-}
-
-Identity AgencyAdmin(const std::string& agency) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_AGENCY_ADMIN);
-  id.principal.set_agency_id(agency);
-  id.principal.set_subject("admin@" + agency);
-  return id;
-}
-
+Identity Admin() { return simpul::testing::PlatformAdmin("ops"); }
 Identity Operator(const std::string& agency) {
-  Identity id;
-  id.principal.set_role(common::v1::ROLE_AGENCY_OPERATOR);
-  id.principal.set_agency_id(agency);
-  id.principal.set_subject("op@" + agency);
-  return id;
+  return simpul::testing::AgencyMember(common::v1::ROLE_AGENCY_OPERATOR, agency, "op@" + agency);
 }
 
 std::vector<std::string> ViolatedFields(const absl::Status& status) {

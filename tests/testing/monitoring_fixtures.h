@@ -162,6 +162,30 @@ inline constexpr char kHandComputedSurvey[] = R"pb(
   under_sampled: false
 )pb";
 
+// HandComputedSurveyResponses are kSurveyAnswers for `unit` in February 2026 WIB (keys
+// "skm-pp-2026-02-<i>"); the last is 00:30 WIB on 1 February, still 31 January in UTC.
+inline std::vector<mv1::SurveyResponse> HandComputedSurveyResponses(const std::string& unit) {
+  const std::vector<absl::Time> times = {WibTime(2026, 2, 10, 9, 0), WibTime(2026, 2, 11, 10, 0),
+                                         WibTime(2026, 2, 27, 15, 30), WibTime(2026, 2, 1, 0, 30)};
+  std::vector<mv1::SurveyResponse> batch;
+  for (size_t i = 0; i < kSurveyAnswers.size(); ++i) {
+    batch.push_back(
+        Response(absl::StrCat("skm-pp-2026-02-", i), unit, times[i], kSurveyAnswers[i]));
+  }
+  return batch;
+}
+
+// IkmRankRequest ranks the units of `scope` by IKM in `period`, at most `limit`.
+inline mv1::RankUnitsRequest IkmRankRequest(const mv1::Scope& scope, const mv1::Period& period,
+                                            int limit) {
+  mv1::RankUnitsRequest req;
+  *req.mutable_scope() = scope;
+  *req.mutable_period() = period;
+  req.set_metric(mv1::METRIC_IKM);
+  req.set_limit(limit);
+  return req;
+}
+
 // MarchDeliveries are five applications of a service promised in 1 working day, in March 2026
 // (2026 holidays). Received Thu 19 March (Nyepi): 20 March is collective leave, 21–22 the
 // weekend, 23–24 collective leave, so the first working day after is Wed 25 March: promised by

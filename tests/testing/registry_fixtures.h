@@ -70,6 +70,17 @@ inline rv1::Agency MakeAgency(const std::string& id, rv1::AgencyKind kind,
   return a;
 }
 
+// MakeWibUnit is service unit `id` of `agency`, named `name`, in WIB.
+inline rv1::ServiceUnit MakeWibUnit(const std::string& id, const std::string& agency,
+                                    const std::string& name) {
+  rv1::ServiceUnit u;
+  u.set_id(id);
+  u.set_agency_id(agency);
+  u.set_name(name);
+  u.set_time_zone(common::v1::TIME_ZONE_WIB);
+  return u;
+}
+
 }  // namespace simpul::testing
 
 #endif  // SIMPUL_TESTS_TESTING_REGISTRY_FIXTURES_H_

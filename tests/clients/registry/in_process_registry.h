@@ -1,6 +1,7 @@
 // InProcessRegistry: simpul-registry served in-process for client tests: the registry's
 // store, domain logic, change-feed hub and gRPC adapter over a real Redis, assembled as
-// services/registry/main.cc does, on a plain grpc::Server on 127.0.0.1.
+// services/registry/main.cc does, on a plain grpc::Server on 127.0.0.1. InProcessRegistryTest:
+// the fixture base of those tests.
 #ifndef SIMPUL_TESTS_CLIENTS_REGISTRY_IN_PROCESS_REGISTRY_H_
 #define SIMPUL_TESTS_CLIENTS_REGISTRY_IN_PROCESS_REGISTRY_H_
 
@@ -9,16 +10,29 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/executor.h"
 #include "common/identity.h"
+#include "common/logging.h"
 #include "common/redis.h"
+#include "gtest/gtest.h"
 #include "services/registry/feed.h"
 #include "services/registry/grpc_service.h"
 #include "services/registry/redis_store.h"
 #include "services/registry/registry.h"
+#include "simpul/common/v1/common.pb.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/testing/redis_server.h"
 
 namespace simpul::testing {
 
@@ -70,6 +84,83 @@ class InProcessRegistry {
   Executor executor_;
   ::simpul::registry::RegistryGrpcService service_;
   std::unique_ptr<grpc::Server> server_;
+};
+
+// InProcessRegistryTest is the fixture base of the registry client's tests: a redis-server, an
+// IdentitySigner, an InProcessRegistry on both with an admin stub, and the process's log lines
+// (captured from SetUp to TearDown). A derived TearDown stops its client first, then calls
+// InProcessRegistryTest::TearDown().
+class InProcessRegistryTest : public ::testing::Test {
+ protected:
+  // `key` signs the identities; `admin_subject` is the platform admin of AdminCtx.
+  InProcessRegistryTest(std::string key, std::string admin_subject)
+      : key_(std::move(key)), admin_subject_(std::move(admin_subject)) {}
+
+  void SetUp() override {
+    SetLogSink([this](std::string_view line) {
+      absl::MutexLock lock(&log_mu_);
+      log_.emplace_back(line);
+    });
+    auto redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    auto signer = IdentitySigner::Create(key_);
+    ASSERT_TRUE(signer.ok()) << signer.status();
+    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
+    ASSERT_NO_FATAL_FAILURE(StartRegistry(0));
+    admin_ = AdminStub(port_);
+  }
+
+  void TearDown() override {
+    registry_.reset();
+    SetLogSink(nullptr);
+  }
+
+  // LogLines returns the log lines so far.
+  std::vector<std::string> LogLines() {
+    absl::MutexLock lock(&log_mu_);
+    return log_;
+  }
+
+  // StartRegistry serves a new registry_ on `port` (0: any free port) into port_.
+  void StartRegistry(int port) {
+    registry_ = std::make_unique<InProcessRegistry>(redis_->port(), signer_.get());
+    port_ = registry_->Start(port);
+    ASSERT_NE(port_, 0) << "cannot listen on 127.0.0.1:" << port;
+  }
+
+  // AdminStub talks to the registry on `port`, reconnecting quickly after a restart.
+  static std::unique_ptr<::simpul::registry::v1::Registry::Stub> AdminStub(int port) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
+    return ::simpul::registry::v1::Registry::NewStub(grpc::CreateCustomChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args));
+  }
+
+  // AdminCtx is a call of the platform admin (10 s deadline, waiting for the registry).
+  std::unique_ptr<grpc::ClientContext> AdminCtx() {
+    common::v1::Principal p;
+    p.set_role(common::v1::ROLE_PLATFORM_ADMIN);
+    p.set_subject(admin_subject_);
+    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx->set_wait_for_ready(true);
+    ctx->AddMetadata(std::string(kIdentityMetadataKey), signer_->Sign(p));
+    return ctx;
+  }
+
+  const std::string key_;
+  const std::string admin_subject_;
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<IdentitySigner> signer_;
+  std::unique_ptr<InProcessRegistry> registry_;
+  int port_ = 0;
+  std::unique_ptr<::simpul::registry::v1::Registry::Stub> admin_;
+  absl::Mutex log_mu_;
+  std::vector<std::string> log_ ABSL_GUARDED_BY(log_mu_);
 };
 
 }  // namespace simpul::testing

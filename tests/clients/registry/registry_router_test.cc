@@ -35,7 +35,6 @@
 #include "services/registry/registry.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/clients/registry/in_process_registry.h"
-#include "tests/testing/redis_server.h"
 #include "tests/testing/registry_fixtures.h"
 
 namespace simpul::clients::registry {
@@ -44,9 +43,10 @@ namespace {
 namespace v1 = ::simpul::registry::v1;
 using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::InProcessRegistry;
+using ::simpul::testing::InProcessRegistryTest;
 using ::simpul::testing::MakeAgency;
 using ::simpul::testing::MakeDate;
-using ::simpul::testing::RedisServer;
+using ::simpul::testing::MakeWibUnit;
 using ::testing::HasSubstr;
 
 constexpr char kKey[] = "router-test-identity-key-0123456789abcdef0123456789";
@@ -71,21 +71,12 @@ common::v1::Date DaysAgo(int days) {
   return MakeDate(static_cast<int>(day.year()), day.month(), day.day());
 }
 
-class RegistryRouterTest : public ::testing::Test {
+class RegistryRouterTest : public InProcessRegistryTest {
  protected:
+  RegistryRouterTest() : InProcessRegistryTest(kKey, "router-test-admin") {}
+
   void SetUp() override {
-    SetLogSink([this](std::string_view line) {
-      absl::MutexLock lock(&log_mu_);
-      log_.emplace_back(line);
-    });
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok()) << signer.status();
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
-    ASSERT_NO_FATAL_FAILURE(StartRegistry(0));
-    admin_ = AdminStub(port_);
+    ASSERT_NO_FATAL_FAILURE(InProcessRegistryTest::SetUp());
     ASSERT_NO_FATAL_FAILURE(Seed());
     MakeRouter(RouterOptions());
   }
@@ -105,30 +96,7 @@ class RegistryRouterTest : public ::testing::Test {
 
   void TearDown() override {
     router_.reset();  // stops the watch before the registry goes
-    registry_.reset();
-    SetLogSink(nullptr);
-  }
-
-  // LogLines returns the router's log lines so far.
-  std::vector<std::string> LogLines() {
-    absl::MutexLock lock(&log_mu_);
-    return log_;
-  }
-
-  void StartRegistry(int port) {
-    registry_ = std::make_unique<InProcessRegistry>(redis_->port(), signer_.get());
-    port_ = registry_->Start(port);
-    ASSERT_NE(port_, 0) << "cannot listen on 127.0.0.1:" << port;
-  }
-
-  // AdminStub talks to the registry on `port`, reconnecting quickly after a restart.
-  static std::unique_ptr<v1::Registry::Stub> AdminStub(int port) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-    return v1::Registry::NewStub(grpc::CreateCustomChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args));
+    InProcessRegistryTest::TearDown();
   }
 
   // WhileRouterIsAway stops the registry the router talks to, runs `change` against a second
@@ -151,16 +119,12 @@ class RegistryRouterTest : public ::testing::Test {
     ASSERT_EQ(port_, port);
   }
 
-  std::unique_ptr<grpc::ClientContext> AdminCtx() {
-    common::v1::Principal p;
-    p.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-    p.set_subject("router-test-admin");
-    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    ctx->set_wait_for_ready(true);
-    ctx->AddMetadata(std::string(kIdentityMetadataKey), signer_->Sign(p));
-    return ctx;
+  // AdoptWhileRouterIsAway adopts a new standard of akta-kelahiran (4 response days, no
+  // resolution classes) into *id while the router is away, then waits until it watches again.
+  void AdoptWhileRouterIsAway(std::string* id) {
+    ASSERT_NO_FATAL_FAILURE(
+        WhileRouterIsAway([&] { ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 4, id)); }));
+    ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(10)));
   }
 
   // Seed: one agency with one unit (WIB) and two services; akta-kelahiran has an adopted
@@ -172,10 +136,8 @@ class RegistryRouterTest : public ::testing::Test {
     grpc::Status s = admin_->CreateAgency(AdminCtx().get(), agency, &agency_resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
     v1::CreateServiceUnitRequest unit;
-    unit.mutable_unit()->set_id("disdukcapil-pp");
-    unit.mutable_unit()->set_agency_id("kab-padang-pariaman");
-    unit.mutable_unit()->set_name("Dinas Kependudukan dan Pencatatan Sipil");
-    unit.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
+    *unit.mutable_unit() = MakeWibUnit("disdukcapil-pp", "kab-padang-pariaman",
+                                       "Dinas Kependudukan dan Pencatatan Sipil");
     v1::CreateServiceUnitResponse unit_resp;
     s = admin_->CreateServiceUnit(AdminCtx().get(), unit, &unit_resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
@@ -249,14 +211,7 @@ class RegistryRouterTest : public ::testing::Test {
         << "the router never caught up with the change feed";
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<IdentitySigner> signer_;
-  std::unique_ptr<InProcessRegistry> registry_;
-  int port_ = 0;
-  std::unique_ptr<v1::Registry::Stub> admin_;
   std::unique_ptr<RegistryRouter> router_;
-  absl::Mutex log_mu_;
-  std::vector<std::string> log_ ABSL_GUARDED_BY(log_mu_);
 };
 
 TEST_F(RegistryRouterTest, ResolvesAServiceWithAnAdoptedStandard) {
@@ -552,9 +507,7 @@ TEST_F(RegistryRouterTest, AChangeMadeWhileDisconnectedIsNeverServedStale) {
   // The router has seen no event yet, so it comes back watching from "now": the adoption
   // made meanwhile produces no event for it, and only dropping the cache saves it.
   std::string v2;
-  ASSERT_NO_FATAL_FAILURE(
-      WhileRouterIsAway([&] { ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 4, &v2)); }));
-  ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(10)));
+  ASSERT_NO_FATAL_FAILURE(AdoptWhileRouterIsAway(&v2));
   absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
   ASSERT_TRUE(route.ok()) << route.status();
   EXPECT_EQ(route->standard_version_id, v2);
@@ -571,10 +524,8 @@ TEST_F(RegistryRouterTest, ResumesFromItsCursorAfterAnOutage) {
     return unit.ok() && unit->time_zone == common::v1::TIME_ZONE_WITA;
   }));
   std::string v2;
-  ASSERT_NO_FATAL_FAILURE(
-      WhileRouterIsAway([&] { ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 4, &v2)); }));
   // Resumed from the cursor of the time-zone event (the registry replays the adoption).
-  ASSERT_TRUE(Eventually([&] { return router_->stats().watching; }, absl::Seconds(10)));
+  ASSERT_NO_FATAL_FAILURE(AdoptWhileRouterIsAway(&v2));
   absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
   ASSERT_TRUE(route.ok()) << route.status();
   EXPECT_EQ(route->standard_version_id, v2);

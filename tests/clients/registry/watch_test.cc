@@ -23,7 +23,6 @@
 #include "gtest/gtest.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/clients/registry/in_process_registry.h"
-#include "tests/testing/redis_server.h"
 #include "tests/testing/registry_fixtures.h"
 
 namespace simpul::clients::registry {
@@ -31,8 +30,8 @@ namespace {
 
 namespace v1 = ::simpul::registry::v1;
 using ::simpul::testing::InProcessRegistry;
+using ::simpul::testing::InProcessRegistryTest;
 using ::simpul::testing::MakeAgency;
-using ::simpul::testing::RedisServer;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -102,23 +101,12 @@ class Recorder : public WatchSubscriber {
   int refuse_next_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-class RegistryWatchTest : public ::testing::Test {
+class RegistryWatchTest : public InProcessRegistryTest {
  protected:
+  RegistryWatchTest() : InProcessRegistryTest(kKey, "watch-test-admin") {}
+
   void SetUp() override {
-    SetLogSink([this](std::string_view line) {
-      absl::MutexLock lock(&log_mu_);
-      log_.emplace_back(line);
-    });
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok()) << signer.status();
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
-    registry_ = std::make_unique<InProcessRegistry>(redis_->port(), signer_.get());
-    port_ = registry_->Start(0);
-    ASSERT_NE(port_, 0);
-    admin_ = AdminStub(port_);
+    ASSERT_NO_FATAL_FAILURE(InProcessRegistryTest::SetUp());
     v1::CreateAgencyRequest agency;
     *agency.mutable_agency() = MakeAgency("kab-agam", v1::AGENCY_KIND_REGENCY, "13.06");
     v1::CreateAgencyResponse created;
@@ -128,8 +116,7 @@ class RegistryWatchTest : public ::testing::Test {
 
   void TearDown() override {
     watch_.reset();
-    registry_.reset();
-    SetLogSink(nullptr);
+    InProcessRegistryTest::TearDown();
   }
 
   void MakeWatch() {
@@ -140,27 +127,6 @@ class RegistryWatchTest : public ::testing::Test {
             .connect_timeout = absl::Milliseconds(300),
             .healthy_after = absl::Milliseconds(300),
             .backoff = {.initial = absl::Milliseconds(50), .max = absl::Milliseconds(400)}});
-  }
-
-  static std::unique_ptr<v1::Registry::Stub> AdminStub(int port) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-    return v1::Registry::NewStub(grpc::CreateCustomChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args));
-  }
-
-  std::unique_ptr<grpc::ClientContext> AdminCtx() {
-    common::v1::Principal p;
-    p.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-    p.set_subject("watch-test-admin");
-    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    ctx->set_wait_for_ready(true);
-    ctx->AddMetadata(std::string(kIdentityMetadataKey), signer_->Sign(p));
-    return ctx;
   }
 
   // AddUnit creates a unit (one change event) through `admin`.
@@ -200,15 +166,8 @@ class RegistryWatchTest : public ::testing::Test {
     return n;
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<IdentitySigner> signer_;
-  std::unique_ptr<InProcessRegistry> registry_;
-  int port_ = 0;
-  std::unique_ptr<v1::Registry::Stub> admin_;
   Recorder a_, b_;  // subscribers outlive the watch
   std::unique_ptr<RegistryWatch> watch_;
-  absl::Mutex log_mu_;
-  std::vector<std::string> log_ ABSL_GUARDED_BY(log_mu_);
 };
 
 TEST_F(RegistryWatchTest, TwoSubscribersGetTheSameEventsFromOneStream) {
