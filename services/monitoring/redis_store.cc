@@ -267,41 +267,6 @@ for _, v in ipairs(tail) do out[#out + 1] = v end
 return out
 )lua";
 
-const RedisScript& ApplyScript() {
-  static const RedisScript* const script = new RedisScript(absl::StrCat(kApplyLib, kApplyBody));
-  return *script;
-}
-const RedisScript& SweepReadScript() {
-  static const RedisScript* const script = new RedisScript(kSweepReadLua);
-  return *script;
-}
-const RedisScript& SweepScript() {
-  static const RedisScript* const script = new RedisScript(absl::StrCat(kApplyLib, kSweepBody));
-  return *script;
-}
-const RedisScript& AddOpenScript() {
-  static const RedisScript* const script =
-      new RedisScript(absl::StrCat(kApplyLib, kTypesLib, kAddOpenBody));
-  return *script;
-}
-const RedisScript& RemoveOpenScript() {
-  static const RedisScript* const script =
-      new RedisScript(absl::StrCat(kApplyLib, kTypesLib, kRemoveOpenBody));
-  return *script;
-}
-const RedisScript& ReplaceStateScript() {
-  static const RedisScript* const script = new RedisScript(kReplaceStateBody);
-  return *script;
-}
-const RedisScript& SetRanksScript() {
-  static const RedisScript* const script = new RedisScript(absl::StrCat(kTypesLib, kSetRanksBody));
-  return *script;
-}
-const RedisScript& TopRanksScript() {
-  static const RedisScript* const script = new RedisScript(kTopRanksLua);
-  return *script;
-}
-
 // DueScore is `due` in Unix milliseconds, rounded up.
 std::string DueScore(absl::Time due) {
   if (due == absl::InfiniteFuture()) return "+inf";
@@ -446,7 +411,8 @@ absl::StatusOr<bool> RedisAggregateStore::Apply(const Contribution& contribution
   std::vector<std::string> keys;
   std::vector<std::string> args = {DedupTtlMs()};
   AppendContribution(contribution, &keys, &args);
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ApplyScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kApplyLib, kApplyBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("apply to ", keys[0])));
   std::optional<int64_t> applied = ReplyInt(reply);
   if (!applied || (*applied != 0 && *applied != 1)) return MalformedReply("apply script");
@@ -511,7 +477,8 @@ absl::Status RedisAggregateStore::SetRanks(const std::vector<RankUpdate>& update
     }
   }
   if (keys.empty()) return absl::OkStatus();
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SetRanksScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kTypesLib, kSetRanksBody>(), keys, args));
   return ErrorFromReply(reply, "set ranks");
 }
 
@@ -521,7 +488,7 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisAggregateStore
   const std::string key = RankKey(ranking);
   SIMPUL_ASSIGN_OR_RETURN(
       RedisReply reply,
-      pool_->Eval(TopRanksScript(), {key}, {absl::StrCat(limit), ascending ? "1" : "0"}));
+      pool_->Eval(LuaScript<kTopRanksLua>(), {key}, {absl::StrCat(limit), ascending ? "1" : "0"}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("top ranks of ", key)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0 ||
       reply.elements.size() > 2 * static_cast<size_t>(limit)) {
@@ -584,7 +551,8 @@ absl::StatusOr<bool> RedisAggregateStore::ReplaceState(const StateChange& change
     args.push_back(m.member);
     args.push_back(m.score ? absl::StrCat(*m.score) : std::string());
   }
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ReplaceStateScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kReplaceStateBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("replace state ", keys[0])));
   std::optional<int64_t> replaced = ReplyInt(reply);
   if (!replaced || (*replaced != 0 && *replaced != 1)) return MalformedReply("replace state");
@@ -648,7 +616,8 @@ absl::StatusOr<bool> RedisAggregateStore::AddOpen(const Contribution& receipt,
   std::vector<std::string> args = {DedupTtlMs(), DueScore(due), std::string(application_key),
                                    SerializeContribution(when_overdue)};
   AppendContribution(receipt, &keys, &args);
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(AddOpenScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kApplyLib, kTypesLib, kAddOpenBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "add open"));
   std::optional<int64_t> added = ReplyInt(reply);
   if (!added || (*added != 0 && *added != 1)) return MalformedReply("add open script");
@@ -668,7 +637,9 @@ absl::StatusOr<AggregateStore::Removed> RedisAggregateStore::RemoveOpen(
       AppendContribution(c, &keys, &args);
     }
   }
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveOpenScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply,
+      pool_->Eval(LuaScript<kApplyLib, kTypesLib, kRemoveOpenBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "remove open"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     return MalformedReply("remove open script");
@@ -684,8 +655,9 @@ absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
   const std::string open_key = Key("open");
   const std::string contrib_key = Key("open:c");
   const std::string at_score = AtScore(at);
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply due, pool_->Eval(SweepReadScript(), {open_key, contrib_key},
-                                                      {at_score, absl::StrCat(limit)}));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply due,
+                          pool_->Eval(LuaScript<kSweepReadLua>(), {open_key, contrib_key},
+                                      {at_score, absl::StrCat(limit)}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(due, "sweep read"));
   if (due.type != RedisReply::Type::kArray || due.elements.size() % 2 != 0) {
     return MalformedReply("sweep read script");
@@ -708,7 +680,8 @@ absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
     args.push_back(std::move(*blob));
     AppendContribution(*c, &keys, &args);
   }
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SweepScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kApplyLib, kSweepBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "sweep"));
   std::optional<int64_t> swept = ReplyInt(reply);
   if (!swept || *swept < 0) return MalformedReply("sweep script");
