@@ -328,6 +328,17 @@ std::optional<int64_t> ReplyInt(const RedisReply& reply) {
   return std::nullopt;
 }
 
+std::optional<PairsPage> ReplyPairsPage(const RedisReply& reply) {
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
+      reply.elements[1].type != RedisReply::Type::kArray ||
+      reply.elements[1].elements.size() % 2 != 0) {
+    return std::nullopt;
+  }
+  std::optional<int64_t> flag = ReplyInt(reply.elements[0]);
+  if (!flag) return std::nullopt;
+  return PairsPage{*flag, &reply.elements[1].elements};
+}
+
 std::optional<int64_t> ReplyScore(const RedisReply& reply) {
   double value = 0;
   if (reply.type != RedisReply::Type::kString || !absl::SimpleAtod(reply.str, &value) ||

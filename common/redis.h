@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/backoff.h"
@@ -146,12 +147,66 @@ local function less(a, b)
 end
 )lua";
 
+// kLuaRankAfter defines rank_after(key, score, id) for Lua scripts: the rank of the first
+// member of the sorted set `key` strictly after (score, id) in the set's order (by score, then
+// member bytewise), found by binary search over the ranks of the members scored `score` (O(log
+// n) ZRANGE calls however many share it). It uses less(): prepend kLuaBytewiseLess first.
+inline constexpr char kLuaRankAfter[] = R"lua(
+local function rank_after(key, score, id)
+  local lo = redis.call('ZCOUNT', key, '-inf', '(' .. score)
+  local hi = redis.call('ZCOUNT', key, '-inf', score)
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local m = redis.call('ZRANGE', key, mid, mid)[1]
+    if less(id, m) then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+)lua";
+
+// kLuaKeyTypeError defines key_type_error(checks) for Lua scripts: the WRONGTYPE error reply
+// for the first {key, type} pair of `checks` whose key holds another type (an absent key
+// passes), or nil. Prepend it to a script that checks its keys before the first write (Redis
+// does not roll a script back):
+//   local err = key_type_error({{KEYS[1], 'hash'}, {KEYS[2], 'zset'}})
+//   if err then return err end
+inline constexpr char kLuaKeyTypeError[] = R"lua(
+local function key_type_error(checks)
+  for _, c in ipairs(checks) do
+    local t = redis.call('TYPE', c[1])['ok']
+    if t ~= 'none' and t ~= c[2] then
+      return redis.error_reply('WRONGTYPE key ' .. c[1] .. ' holds a ' .. t .. ', not a ' .. c[2])
+    end
+  end
+  return nil
+end
+)lua";
+
+// LuaScript<kParts...>() is the process-wide RedisScript of the Lua sources `kParts`
+// concatenated (helpers such as kLuaBytewiseLess first, then the script), made on first use
+// and never destroyed. Each part is a constexpr char array:
+//   constexpr char kCommitLua[] = R"lua(...)lua";
+//   pool.Eval(LuaScript<kLuaKeyTypeError, kCommitLua>(), keys, args);
+template <const char*... kParts>
+const RedisScript& LuaScript() {
+  static const RedisScript* const script = new RedisScript(absl::StrCat(kParts...));
+  return *script;
+}
+
 // Reply accessors for parsing results; nullopt when the reply is not of the expected kind.
 // ReplyString: the text of a string or status reply. ReplyInt: an integer reply or a decimal
 // string. ReplyScore: a sorted-set score holding a whole number.
 std::optional<std::string> ReplyString(const RedisReply& reply);
 std::optional<int64_t> ReplyInt(const RedisReply& reply);
 std::optional<int64_t> ReplyScore(const RedisReply& reply);
+// PairsPage is the reply of a paging script, {flag, {a1, b1, a2, b2, ...}}: an integer (e.g. 1
+// when the listing ends with this page) and values in pairs (e.g. an id and its score).
+// ReplyPairsPage reads one; nullopt when the reply has another shape.
+struct PairsPage {
+  int64_t flag = 0;
+  const std::vector<RedisReply>* items = nullptr;  // a1, b1, a2, b2, ...: owned by the reply
+};
+std::optional<PairsPage> ReplyPairsPage(const RedisReply& reply);
 // MalformedReply is the INTERNAL error for a reply of an unexpected shape to `what`.
 absl::Status MalformedReply(std::string_view what);
 // CheckPositiveLimit is INVALID_ARGUMENT for a listing limit of zero or less.

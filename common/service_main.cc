@@ -2,6 +2,8 @@
 #include "common/service_main.h"
 
 #include <optional>
+#include <thread>
+#include <utility>
 
 #include "common/logging.h"
 #include "common/service_setup.h"
@@ -10,6 +12,24 @@ namespace simpul {
 
 ServiceContext::~ServiceContext() {
   while (!owned_.empty()) owned_.pop_back();
+}
+
+void ServiceContext::RunInBackground(std::function<void(const absl::Notification& stop)> body) {
+  struct Background {
+    std::function<void(const absl::Notification&)> body;
+    absl::Notification stop;
+    std::thread thread;
+  };
+  Background* background = Make<Background>();
+  background->body = std::move(body);
+  OnStart([background](ServiceHost&) {
+    background->thread = std::thread([background] { background->body(background->stop); });
+    return absl::OkStatus();
+  });
+  OnStop([background] {
+    background->stop.Notify();
+    if (background->thread.joinable()) background->thread.join();
+  });
 }
 
 int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,

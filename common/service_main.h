@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
 #include "common/config.h"
 #include "common/executor.h"
 #include "common/identity.h"
@@ -100,6 +101,10 @@ class ServiceContext {
   }
   // OnStop runs after the drain and before the executor stops, in the order added.
   void OnStop(std::function<void()> step) { stop_steps_.push_back(std::move(step)); }
+  // RunInBackground adds an OnStart step that runs `body` on a thread of its own and an OnStop
+  // step that notifies `stop` and joins the thread: add it between the steps of what the
+  // background work uses. `body` returns soon after `stop` is notified.
+  void RunInBackground(std::function<void(const absl::Notification& stop)> body);
   // AlsoLogPort adds a port to the "serving" log line (e.g. the gateway's REST port).
   void AlsoLogPort(std::string field, std::function<int()> port) {
     extra_port_field_ = std::move(field);

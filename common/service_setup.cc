@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
@@ -76,6 +77,42 @@ std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+ConfigKey RegistryAddrKey(std::string help) {
+  return {.name = "registry_addr",
+          .type = ConfigType::kHostPort,
+          .default_value = "127.0.0.1:7101",
+          .help = std::move(help)};
+}
+
+ConfigKey RegistryTimeoutKey(std::string help) {
+  return {.name = "registry_timeout",
+          .type = ConfigType::kDuration,
+          .default_value = "2s",
+          .help = std::move(help)};
+}
+
+ConfigKey HolidaysDirKey() {
+  return {.name = "holidays_dir",
+          .type = ConfigType::kString,
+          .default_value = "deploy/holidays",
+          .help = "directory of holiday files, one <year>.json per year"};
+}
+
+absl::StatusOr<std::unique_ptr<CalendarRegistry>> LoadHolidays(const Config& config) {
+  auto calendars = CalendarRegistry::Create(config.GetString("holidays_dir"));
+  if (!calendars.ok()) {
+    return absl::InvalidArgumentError("holidays_dir: " + std::string(calendars.status().message()));
+  }
+  return calendars;
+}
+
+void ReloadHolidays(CalendarRegistry& calendars) {
+  if (absl::Status reloaded = calendars.Reload(); !reloaded.ok()) {
+    Log(LogLevel::kWarn, "holiday reload failed; the previous calendar stays in force",
+        {{"error", reloaded.ToString()}});
+  }
 }
 
 }  // namespace simpul

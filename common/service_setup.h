@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/calendar.h"
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/redis.h"
@@ -50,6 +51,20 @@ ServiceHostOptions HostOptionsFromConfig(const Config& config, std::string servi
 // KeepaliveChannel is a client channel to another Simpul service whose keepalive pings notice
 // a silently dropped connection under long-lived streams (e.g. the registry's change feed).
 std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address);
+
+// Config keys that more than one service declares, each with its one default.
+// RegistryAddrKey: registry_addr, the address of simpul-registry (`help` says what for).
+ConfigKey RegistryAddrKey(std::string help);
+// RegistryTimeoutKey: registry_timeout, the deadline of one call to the registry.
+ConfigKey RegistryTimeoutKey(std::string help);
+// HolidaysDirKey: holidays_dir, the directory of the holiday files.
+ConfigKey HolidaysDirKey();
+
+// LoadHolidays reads the holiday calendars of holidays_dir; an error names the key.
+absl::StatusOr<std::unique_ptr<CalendarRegistry>> LoadHolidays(const Config& config);
+// ReloadHolidays re-reads the holiday files; on failure it logs a warning and the previous
+// calendar stays in force.
+void ReloadHolidays(CalendarRegistry& calendars);
 
 }  // namespace simpul
 

@@ -36,18 +36,24 @@ constexpr int kIssueAttempts = 3;
 constexpr int kRevokeAttempts = 5;
 constexpr size_t kMemberTimeDigits = 16;
 
+// kIndexTypeErrorLua defines index_type_error(): key_type_error (kLuaKeyTypeError) for the
+// index keys KEYS[2..], sorted sets. The scripts below are run after both.
+constexpr char kIndexTypeErrorLua[] = R"lua(
+local function index_type_error()
+  local checks = {}
+  for i = 2, #KEYS do checks[#checks + 1] = {KEYS[i], 'zset'} end
+  return key_type_error(checks)
+end
+)lua";
+
 // kIssueLua stores a new key:
 //   KEYS = [record, index...]; ARGV = [serialized v1.ApiKeyRecord, index member]
 // Returns 1 after writing, or 0 without writing when the id is taken. Every check comes
 // before the first write (Redis does not roll a script back).
 constexpr char kIssueLua[] = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 2, #KEYS do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  if t ~= 'none' and t ~= 'zset' then
-    return redis.error_reply('WRONGTYPE key ' .. KEYS[i] .. ' holds a ' .. t .. ', not a zset')
-  end
-end
+local err = index_type_error()
+if err then return err end
 redis.call('SET', KEYS[1], ARGV[1])
 for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[2]) end
 return 1
@@ -61,25 +67,12 @@ constexpr char kRevokeLua[] = R"lua(
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
 if current ~= ARGV[1] then return 1 end
-for i = 2, #KEYS do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  if t ~= 'none' and t ~= 'zset' then
-    return redis.error_reply('WRONGTYPE key ' .. KEYS[i] .. ' holds a ' .. t .. ', not a zset')
-  end
-end
+local err = index_type_error()
+if err then return err end
 redis.call('SET', KEYS[1], ARGV[2])
 for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[3]) end
 return 2
 )lua";
-
-const RedisScript& IssueScript() {
-  static const RedisScript* const script = new RedisScript(kIssueLua);
-  return *script;
-}
-const RedisScript& RevokeScript() {
-  static const RedisScript* const script = new RedisScript(kRevokeLua);
-  return *script;
-}
 
 bool IsAgencyRole(Role role) {
   return role == common::v1::ROLE_AGENCY_ADMIN || role == common::v1::ROLE_AGENCY_OPERATOR;
@@ -360,8 +353,9 @@ absl::StatusOr<IssuedApiKey> ApiKeyStore::Issue(const Principal& principal, std:
       keys.push_back(IndexKey(principal.agency_id(), false));
       keys.push_back(IndexKey(principal.agency_id(), true));
     }
-    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                     pool_->Eval(IssueScript(), keys, {record.SerializeAsString(), Member(key)}));
+    SIMPUL_ASSIGN_OR_RETURN(
+        RedisReply reply, pool_->Eval(LuaScript<kLuaKeyTypeError, kIndexTypeErrorLua, kIssueLua>(),
+                                      keys, {record.SerializeAsString(), Member(key)}));
     SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("issue of API key ", id)));
     const std::optional<int64_t> written = ReplyInt(reply);
     if (!written) return MalformedReply("API key issue script");
@@ -546,7 +540,7 @@ absl::StatusOr<v1::ListApiKeysResponse> ApiKeyStore::List(const v1::ListApiKeysR
   const std::string query =
       absl::StrCat("apikeys|", req.agency_id(), "|", req.include_revoked() ? "all" : "active");
   SIMPUL_ASSIGN_OR_RETURN(std::string after,
-                   DecodePageToken("page.page_token", req.page().page_token(), query));
+                          DecodePageToken("page.page_token", req.page().page_token(), query));
   if (!after.empty() && !IsValidMember(after)) {
     return InvalidField("page.page_token", "not a page token returned by this API");
   }
@@ -634,10 +628,12 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Revoke(std::string_view id, std::string_
     const std::string& agency_id = record.key().principal().agency_id();
     std::vector<std::string> keys = {RecordKey(id), IndexKey("", true)};
     if (!agency_id.empty()) keys.push_back(IndexKey(agency_id, true));
-    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RevokeScript(), keys,
-                                                   {read->second, revoked.SerializeAsString(),
-                                                    Member(record.key())}));
-    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("revocation of API key ", AbslView(id))));
+    SIMPUL_ASSIGN_OR_RETURN(
+        RedisReply reply,
+        pool_->Eval(LuaScript<kLuaKeyTypeError, kIndexTypeErrorLua, kRevokeLua>(), keys,
+                    {read->second, revoked.SerializeAsString(), Member(record.key())}));
+    SIMPUL_RETURN_IF_ERROR(
+        ErrorFromReply(reply, absl::StrCat("revocation of API key ", AbslView(id))));
     const std::optional<int64_t> outcome = ReplyInt(reply);
     if (!outcome) return MalformedReply("API key revoke script");
     if (*outcome == 0) {

@@ -50,16 +50,13 @@ constexpr int64_t kMaxTimestampSeconds = 253402300799;
 // does not end at the head's record, or {3, error} when the stream refuses the first id
 // (entries were deleted at its end). Every check comes before the first write (a failing
 // script is not rolled back), and only the first XADD can fail: the ids of one run increase.
+// It starts with kLuaKeyTypeError (common/redis.h).
 constexpr char kAppendLua[] = R"lua(
 local head, log, turn = KEYS[1], KEYS[2], KEYS[3]
 local checks = {{head, 'hash'}, {log, 'stream'}, {turn, 'string'}}
 for i = 4, #KEYS do checks[#checks + 1] = {KEYS[i], 'zset'} end
-for _, c in ipairs(checks) do
-  local t = redis.call('TYPE', c[1])['ok']
-  if t ~= 'none' and t ~= c[2] then
-    return redis.error_reply('WRONGTYPE key ' .. c[1] .. ' holds a ' .. t .. ', not a ' .. c[2])
-  end
-end
+local err = key_type_error(checks)
+if err then return err end
 local s = redis.call('HGET', head, 's')
 local h = redis.call('HGET', head, 'h')
 if not s then
@@ -128,15 +125,6 @@ else
 end
 return out
 )lua";
-
-const RedisScript& AppendScript() {
-  static const RedisScript* const script = new RedisScript(kAppendLua);
-  return *script;
-}
-const RedisScript& ListScript() {
-  static const RedisScript* const script = new RedisScript(kListLua);
-  return *script;
-}
 
 const Clock& SystemClockInstance() {
   static const SystemClock* const clock = new SystemClock();
@@ -279,11 +267,12 @@ class LogReader {
  private:
   // Fill reads the next batch; false when there was nothing more.
   absl::StatusOr<bool> Fill() {
-    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"XRANGE", key_, next_start_, "+", "COUNT",
-                                                       absl::StrCat(kVerifyBatch)}));
+    SIMPUL_ASSIGN_OR_RETURN(
+        RedisReply reply,
+        pool_->Command({"XRANGE", key_, next_start_, "+", "COUNT", absl::StrCat(kVerifyBatch)}));
     SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("XRANGE ", key_)));
     SIMPUL_ASSIGN_OR_RETURN(std::vector<Entry> entries,
-                     ParseEntries(reply, absl::StrCat("XRANGE ", key_)));
+                            ParseEntries(reply, absl::StrCat("XRANGE ", key_)));
     if (entries.empty()) return false;
     next_start_ = absl::StrCat("(", entries.back().id);
     for (Entry& e : entries) buffer_.push_back(std::move(e));
@@ -476,7 +465,8 @@ absl::StatusOr<HeadState> ReadHeadState(RedisPool* pool, const std::string& head
   const RedisReply& info = exec.elements[1];
   if (info.is_error()) {
     // XINFO on a missing key fails; anything else is a real error.
-    if (!absl::StrContains(info.str, "no such key")) SIMPUL_RETURN_IF_ERROR(ErrorFromReply(info, what));
+    if (!absl::StrContains(info.str, "no such key"))
+      SIMPUL_RETURN_IF_ERROR(ErrorFromReply(info, what));
     return state;
   }
   if (info.type != RedisReply::Type::kArray) return MalformedReply(what);
@@ -750,7 +740,8 @@ absl::StatusOr<AuditChainHead> AuditLog::Flush(const std::vector<Pending*>& batc
       args.push_back(absl::StrCat(key_numbers[i]));
     }
 
-    absl::StatusOr<RedisReply> reply = pool_->Eval(AppendScript(), keys, args);
+    absl::StatusOr<RedisReply> reply =
+        pool_->Eval(LuaScript<kLuaKeyTypeError, kAppendLua>(), keys, args);
     if (!reply.ok()) return fail(reply.status());
     if (absl::Status s = ErrorFromReply(*reply, what); !s.ok()) return fail(s);
     if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) {
@@ -822,7 +813,7 @@ absl::StatusOr<AuditPage> AuditLog::List(std::string_view agency_id, int page_si
   const std::string query =
       all ? std::string("audit:all") : absl::StrCat("audit:agency:", AbslView(agency_id));
   SIMPUL_ASSIGN_OR_RETURN(std::string below,
-                   DecodePageToken("page.page_token", AbslView(page_token), query));
+                          DecodePageToken("page.page_token", AbslView(page_token), query));
   uint64_t ms = 0, seq = 0;
   int64_t number = 0;
   if (!below.empty() &&
@@ -832,8 +823,8 @@ absl::StatusOr<AuditPage> AuditLog::List(std::string_view agency_id, int page_si
 
   std::vector<std::string> keys = {LogKey()};
   if (!all) keys.push_back(AgencyKey(agency_id));
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                   pool_->Eval(ListScript(), keys, {below, absl::StrCat(limit + 1)}));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply, pool_->Eval(LuaScript<kListLua>(), keys, {below, absl::StrCat(limit + 1)}));
   const std::string what = absl::StrCat("listing of ", all ? LogKey() : keys[1]);
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, what));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0) {
@@ -919,7 +910,8 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
                         (!prev || r->record.previous_hash() == prev->hash);
       if (!good) {
         SIMPUL_ASSIGN_OR_RETURN(const Entry* next, reader.At(1));
-        SIMPUL_ASSIGN_OR_RETURN(Problem problem, Classify(pool_, LogKey(), *r, next, e, prev, state.head));
+        SIMPUL_ASSIGN_OR_RETURN(Problem problem,
+                                Classify(pool_, LogKey(), *r, next, e, prev, state.head));
         return finish(std::move(problem));
       }
       accept(*r);
@@ -987,7 +979,8 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
                                   " but the chain ends at record ", e - 1, ": records ", e, " to ",
                                   expected.sequence, " were removed from the tail")});
     } else {
-      SIMPUL_ASSIGN_OR_RETURN(std::optional<Entry> entry, ReadEntry(pool_, LogKey(), expected.sequence));
+      SIMPUL_ASSIGN_OR_RETURN(std::optional<Entry> entry,
+                              ReadEntry(pool_, LogKey(), expected.sequence));
       if (!entry) {
         return finish(
             {P::kRemoved, expected.sequence,

@@ -17,6 +17,7 @@
 #include "common/absl_compat.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
+#include "gateway/byte_buffer.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
@@ -296,7 +297,7 @@ class GrpcProxy::Call {
     first_request_ = request_;
     first_request_seen_ = true;
     if (cacheable_) {
-      cache_key_ = ReadCache::Key(ctx_->method(), info_.principal, Bytes(request_));
+      cache_key_ = ReadCache::Key(ctx_->method(), info_.principal, BufferBytes(request_));
       if (std::optional<std::string> hit = proxy_->options_.read_cache->Get(cache_key_)) {
         sides_.store(1);  // no backend call
         grpc::Slice slice(*std::move(hit));
@@ -329,7 +330,7 @@ class GrpcProxy::Call {
       // Before the answer goes out: the writer reads its own write through this gateway.
       if (ReadCache::InvalidatedBy(ctx_->method())) cache->Invalidate();
       if (cacheable_ && status.ok()) {
-        cache->Put(cache_key_, Bytes(response_), cache_generation_);
+        cache->Put(cache_key_, BufferBytes(response_), cache_generation_);
       }
     }
     const auto code = static_cast<absl::StatusCode>(status.error_code());
@@ -341,7 +342,7 @@ class GrpcProxy::Call {
     }
     if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
         code == absl::StatusCode::kUnauthenticated) {
-      proxy_->Audit(info_, code, /*reached_backend=*/true, Bytes(first_request_));
+      proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
     }
     SideDone();  // the backend side; the caller's side ends with OnDone
   }
@@ -370,7 +371,7 @@ class GrpcProxy::Call {
     if (awaiting_request_) return UnaryRequest(ok);
     if (refusal_) {  // a refused call: audit it with its request, then fail it
       std::string bytes;
-      if (ok) bytes = Bytes(request_);
+      if (ok) bytes = BufferBytes(request_);
       proxy_->Audit(info_, static_cast<absl::StatusCode>(refusal_->error_code()),
                     /*reached_backend=*/false, std::move(bytes));
       server_.Finish(*refusal_);
@@ -471,7 +472,7 @@ class GrpcProxy::Call {
     const auto code = static_cast<absl::StatusCode>(status.error_code());
     if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
         code == absl::StatusCode::kUnauthenticated) {
-      proxy_->Audit(info_, code, /*reached_backend=*/true, Bytes(first_request_));
+      proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
     }
     SideDone();
   }
@@ -496,17 +497,6 @@ class GrpcProxy::Call {
          {"peer", info_.peer},
          {"code", std::string(absl::StatusCodeToString(code))},
          {"ms", absl::ToDoubleMilliseconds(absl::Now() - start_)}});
-  }
-
-  // Bytes copies a message's bytes (for the audit trail only).
-  static std::string Bytes(const grpc::ByteBuffer& buffer) {
-    std::vector<grpc::Slice> slices;
-    std::string out;
-    if (!buffer.Dump(&slices).ok()) return out;
-    for (const grpc::Slice& slice : slices) {
-      out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-    return out;
   }
 
   GrpcProxy* const proxy_;

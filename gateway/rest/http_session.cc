@@ -64,16 +64,6 @@ bool CreatesResource(const Route& route) {
          absl::StartsWith(name, "Issue");
 }
 
-std::string BufferBytes(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  for (const grpc::Slice& slice : slices) {
-    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return out;
-}
-
 void CopyMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
                   std::vector<std::pair<std::string, std::string>>* out) {
   for (const auto& [key, value] : metadata) {

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "gateway/byte_buffer.h"
 #include "gateway/rest/route_table.h"
 #include "gateway/rest/server_impl.h"
 
@@ -35,8 +36,6 @@ class Session;
 
 // CreatesResource: a POST that makes a new resource answers 201.
 bool CreatesResource(const Route& route);
-// BufferBytes is the content of a gRPC byte buffer.
-std::string BufferBytes(const grpc::ByteBuffer& buffer);
 // CopyMetadata appends the backend metadata that is copied to the HTTP response (text
 // headers that are not gRPC's own) to `out`.
 void CopyMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,

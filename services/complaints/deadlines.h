@@ -10,15 +10,15 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/calendar.h"
+#include "common/timestamp.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "simpul/common/v1/common.pb.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 
 namespace simpul::complaints {
 
-// ToProto, FromProto and ToMillis convert between absl::Time and protobuf timestamps.
-google::protobuf::Timestamp ToProto(absl::Time t);
-absl::Time FromProto(const google::protobuf::Timestamp& ts);
+// ToMillis is a protobuf timestamp in Unix milliseconds (ToProto and FromProto, between
+// absl::Time and protobuf timestamps, are common/timestamp.h).
 int64_t ToMillis(const google::protobuf::Timestamp& ts);
 
 // ZoneOf is the time zone the case's deadlines are counted in (WIB when not set).

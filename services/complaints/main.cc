@@ -3,7 +3,6 @@
 // skeleton (config, Redis, server host, drain) is common/service_main.h; this file says what
 // is the complaint service's own.
 #include <memory>
-#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "clients/registry/registry_router.h"
@@ -12,6 +11,7 @@
 #include "common/logging.h"
 #include "common/service_main.h"
 #include "common/service_setup.h"
+#include "common/status.h"
 #include "services/complaints/complaints.h"
 #include "services/complaints/grpc_service.h"
 #include "services/complaints/redis_store.h"
@@ -27,18 +27,9 @@ ServiceSpec Spec() {
                    .grpc_service = "simpul.complaints.v1.Complaints",
                    .default_listen = "127.0.0.1:7102",
                    .default_admin_listen = "127.0.0.1:9102"};
-  spec.keys.push_back({.name = "registry_addr",
-                       .type = ConfigType::kHostPort,
-                       .default_value = "127.0.0.1:7101",
-                       .help = "address of simpul-registry, which routes complaints"});
-  spec.keys.push_back({.name = "registry_timeout",
-                       .type = ConfigType::kDuration,
-                       .default_value = "2s",
-                       .help = "deadline of one routing lookup in the registry"});
-  spec.keys.push_back({.name = "holidays_dir",
-                       .type = ConfigType::kString,
-                       .default_value = "deploy/holidays",
-                       .help = "directory of holiday files, one <year>.json per year"});
+  spec.keys.push_back(RegistryAddrKey("address of simpul-registry, which routes complaints"));
+  spec.keys.push_back(RegistryTimeoutKey("deadline of one routing lookup in the registry"));
+  spec.keys.push_back(HolidaysDirKey());
   spec.keys.push_back(
       {.name = "holidays_reload_interval",
        .type = ConfigType::kDuration,
@@ -68,71 +59,41 @@ ServiceSpec Spec() {
   return spec;
 }
 
-// BackgroundLoop runs the deadline scanner and the holiday reload until stopped. Every
-// replica runs it; the scanner's revision-checked commits make concurrent scans safe.
-class BackgroundLoop {
- public:
-  BackgroundLoop(ComplaintDesk& desk, CalendarRegistry& calendars, absl::Duration scan_interval,
-                 absl::Duration reload_interval)
-      : desk_(desk),
-        calendars_(calendars),
-        scan_interval_(scan_interval),
-        reload_interval_(reload_interval) {}
-  void Start() {
-    thread_ = std::thread([this] { Run(); });
-  }
-  void Stop() {
-    stop_.Notify();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Run() {
-    absl::Time next_reload = absl::Now() + reload_interval_;
-    while (!stop_.HasBeenNotified()) {
-      if (scan_interval_ > absl::ZeroDuration()) {
-        absl::StatusOr<int> acted = desk_.ScanOnce();
-        if (!acted.ok()) {
-          Log(LogLevel::kWarn, "deadline scan failed", {{"error", acted.status().ToString()}});
-        } else if (*acted > 0) {
-          Log(LogLevel::kInfo, "deadline scan", {{"acted", *acted}});
-        }
+// RunBackground runs the deadline scanner and the holiday reload until `stop`. Every replica
+// runs it; the scanner's revision-checked commits make concurrent scans safe.
+void RunBackground(ComplaintDesk& desk, CalendarRegistry& calendars, absl::Duration scan_interval,
+                   absl::Duration reload_interval, const absl::Notification& stop) {
+  absl::Time next_reload = absl::Now() + reload_interval;
+  while (!stop.HasBeenNotified()) {
+    if (scan_interval > absl::ZeroDuration()) {
+      absl::StatusOr<int> acted = desk.ScanOnce();
+      if (!acted.ok()) {
+        Log(LogLevel::kWarn, "deadline scan failed", {{"error", acted.status().ToString()}});
+      } else if (*acted > 0) {
+        Log(LogLevel::kInfo, "deadline scan", {{"acted", *acted}});
       }
-      if (reload_interval_ > absl::ZeroDuration() && absl::Now() >= next_reload) {
-        next_reload = absl::Now() + reload_interval_;
-        if (absl::Status reloaded = calendars_.Reload(); !reloaded.ok()) {
-          Log(LogLevel::kWarn, "holiday reload failed; the previous calendar stays in force",
-              {{"error", reloaded.ToString()}});
-        }
-      }
-      absl::Duration wait =
-          scan_interval_ > absl::ZeroDuration() ? scan_interval_ : absl::Seconds(5);
-      stop_.WaitForNotificationWithTimeout(wait);
     }
+    if (reload_interval > absl::ZeroDuration() && absl::Now() >= next_reload) {
+      next_reload = absl::Now() + reload_interval;
+      ReloadHolidays(calendars);
+    }
+    absl::Duration wait = scan_interval > absl::ZeroDuration() ? scan_interval : absl::Seconds(5);
+    stop.WaitForNotificationWithTimeout(wait);
   }
-
-  ComplaintDesk& desk_;
-  CalendarRegistry& calendars_;
-  const absl::Duration scan_interval_;
-  const absl::Duration reload_interval_;
-  absl::Notification stop_;
-  std::thread thread_;
-};
+}
 
 // ---- The complaint service's own parts ---------------------------------------------------
 absl::Status SetUp(ServiceContext& ctx) {
   const Config& config = ctx.config();
-  auto calendars = CalendarRegistry::Create(config.GetString("holidays_dir"));
-  if (!calendars.ok()) {
-    return absl::InvalidArgumentError("holidays_dir: " + std::string(calendars.status().message()));
-  }
-  CalendarRegistry* calendar = ctx.Keep(*std::move(calendars));
+  SIMPUL_ASSIGN_OR_RETURN(std::unique_ptr<CalendarRegistry> calendars, LoadHolidays(config));
+  CalendarRegistry* calendar = ctx.Keep(std::move(calendars));
   auto* store = ctx.Make<RedisComplaintStore>(
       &ctx.pool(), RedisComplaintStore::Options{.stream_max_len = config.GetInt("stream_max_len")});
 
   auto* router = ctx.Make<clients::registry::RegistryRouter>(
       KeepaliveChannel(config.GetAddress("registry_addr")),
-      clients::registry::RegistryRouter::Options{.call_timeout = config.GetDuration("registry_timeout")});
+      clients::registry::RegistryRouter::Options{.call_timeout =
+                                                     config.GetDuration("registry_timeout")});
 
   auto* clock = ctx.Make<SystemClock>();
   ComplaintOptions options;
@@ -141,17 +102,16 @@ absl::Status SetUp(ServiceContext& ctx) {
   auto* desk = ctx.Make<ComplaintDesk>(*store, *router, *calendar, *clock, options);
   ctx.AddService(ctx.Make<ComplaintsGrpcService>(*desk, ctx.executor(), ctx.signer(), *clock));
 
-  auto* background = ctx.Make<BackgroundLoop>(*desk, *calendar, config.GetDuration("scan_interval"),
-                                              config.GetDuration("holidays_reload_interval"));
-  ctx.OnStart([router, background](ServiceHost&) {
+  ctx.OnStart([router](ServiceHost&) {
     router->Start();
-    background->Start();
     return absl::OkStatus();
   });
-  ctx.OnStop([router, background] {
-    background->Stop();
-    router->Stop();
+  ctx.RunInBackground([desk, calendar, scan_interval = config.GetDuration("scan_interval"),
+                       reload_interval = config.GetDuration("holidays_reload_interval")](
+                          const absl::Notification& stop) {
+    RunBackground(*desk, *calendar, scan_interval, reload_interval, stop);
   });
+  ctx.OnStop([router] { router->Stop(); });
   return absl::OkStatus();
 }
 // ---- end of the complaint service's own parts --------------------------------------------

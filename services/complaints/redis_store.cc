@@ -38,6 +38,7 @@ namespace {
 // After the XADD, events every consumer group has acknowledged are trimmed (XTRIM MINID ~ at
 // the oldest entry some group still needs: its oldest pending entry, else its last delivered
 // one); with no group, nothing is trimmed that way.
+// It starts with kLuaKeyTypeError (common/redis.h).
 constexpr char kCommitLua[] = R"lua(
 local nrem, nadd = tonumber(ARGV[8]), tonumber(ARGV[9])
 local claim = ARGV[10] == '1'
@@ -45,12 +46,8 @@ local idem = KEYS[4 + nrem + nadd]
 local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'stream'}}
 for i = 4, 3 + nrem + nadd do checks[#checks + 1] = {KEYS[i], 'zset'} end
 if claim then checks[#checks + 1] = {idem, 'string'} end
-for _, c in ipairs(checks) do
-  local t = redis.call('TYPE', c[1])['ok']
-  if t ~= 'none' and t ~= c[2] then
-    return redis.error_reply('WRONGTYPE key ' .. c[1] .. ' holds a ' .. t .. ', not a ' .. c[2])
-  end
-end
+local err = key_type_error(checks)
+if err then return err end
 local head = redis.call('GETRANGE', KEYS[1], 0, 20)
 local current = '0'
 if head ~= '' then current = string.match(head, '^(%d+):') or 'malformed' end
@@ -110,7 +107,7 @@ return {1, event_id}
 // reads the page. Returns {exhausted (1: nothing in the window beyond the page), id, score, ...}.
 // Lua's `<` on strings follows the server's collation locale, so ids are compared bytewise by
 // hand, the order of a sorted set.
-// It starts with kLuaBytewiseLess (common/redis.h).
+// It starts with kLuaBytewiseLess and kLuaRankAfter (common/redis.h).
 constexpr char kFindLua[] = R"lua(
 local to = tonumber(ARGV[2])
 local limit = tonumber(ARGV[6])
@@ -119,13 +116,7 @@ local exhausted = 1
 for _, key in ipairs(KEYS) do
   local start = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[1])
   if ARGV[3] == '1' then
-    local lo = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[4])
-    local hi = redis.call('ZCOUNT', key, '-inf', ARGV[4])
-    while lo < hi do
-      local mid = math.floor((lo + hi) / 2)
-      local m = redis.call('ZRANGE', key, mid, mid)[1]
-      if less(ARGV[5], m) then hi = mid else lo = mid + 1 end
-    end
+    local lo = rank_after(key, ARGV[4], ARGV[5])
     if lo > start then start = lo end
   end
   local items = redis.call('ZRANGE', key, start, start + limit - 1, 'WITHSCORES')
@@ -177,20 +168,6 @@ for i = n + 1, #KEYS do
 end
 return out
 )lua";
-
-const RedisScript& CommitScript() {
-  static const RedisScript* const script = new RedisScript(kCommitLua);
-  return *script;
-}
-const RedisScript& FindScript() {
-  static const RedisScript* const script =
-      new RedisScript(std::string(kLuaBytewiseLess) + kFindLua);
-  return *script;
-}
-const RedisScript& FetchScript() {
-  static const RedisScript* const script = new RedisScript(kFetchLua);
-  return *script;
-}
 
 // ParseStored parses a stored message; a value that does not parse is INTERNAL naming the key
 // (never the contents: they hold personal data).
@@ -468,7 +445,8 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
       absl::StrCat(ttl_ms),
   };
 
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(CommitScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kLuaKeyTypeError, kCommitLua>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("commit of case ", id)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     return MalformedReply("complaint commit script");
@@ -495,7 +473,8 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   if (outcome == 2) {
     std::optional<std::string> stored = ReplyString(reply.elements[1]);
     if (!stored) return MalformedReply("complaint commit script");
-    SIMPUL_ASSIGN_OR_RETURN(result.replay, ParseStored<v1::IdempotencyRecord>(keys.back(), *stored));
+    SIMPUL_ASSIGN_OR_RETURN(result.replay,
+                            ParseStored<v1::IdempotencyRecord>(keys.back(), *stored));
     result.outcome = CommitResult::Outcome::kIdempotentReplay;
     return result;
   }
@@ -536,7 +515,7 @@ absl::StatusOr<std::optional<v1::IdempotencyRecord>> RedisComplaintStore::GetIde
   std::optional<std::string> bytes = ReplyString(reply);
   if (!bytes) return MalformedReply(absl::StrCat("GET ", redis_key));
   SIMPUL_ASSIGN_OR_RETURN(v1::IdempotencyRecord record,
-                   ParseStored<v1::IdempotencyRecord>(redis_key, *bytes));
+                          ParseStored<v1::IdempotencyRecord>(redis_key, *bytes));
   return std::optional<v1::IdempotencyRecord>(std::move(record));
 }
 
@@ -550,18 +529,15 @@ absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintSto
     args.insert(args.end(), {"0", "0", ""});
   }
   args.push_back(absl::StrCat(limit));
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FindScript(), index_keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply,
+      pool_->Eval(LuaScript<kLuaBytewiseLess, kLuaRankAfter, kFindLua>(), index_keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("scan of ", index_keys.front())));
-  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
-      reply.elements[1].type != RedisReply::Type::kArray ||
-      reply.elements[1].elements.size() % 2 != 0) {
-    return MalformedReply("complaint scan script");
-  }
-  std::optional<int64_t> done = ReplyInt(reply.elements[0]);
-  if (!done) return MalformedReply("complaint scan script");
-  *exhausted = *done == 1;
+  std::optional<PairsPage> page = ReplyPairsPage(reply);
+  if (!page) return MalformedReply("complaint scan script");
+  *exhausted = page->flag == 1;
   std::vector<PositionedId> found;
-  const std::vector<RedisReply>& items = reply.elements[1].elements;
+  const std::vector<RedisReply>& items = *page->items;
   for (size_t i = 0; i < items.size(); i += 2) {
     std::optional<std::string> id = ReplyString(items[i]);
     std::optional<int64_t> score = ReplyScore(items[i + 1]);
@@ -583,7 +559,7 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
     args.push_back(p.id);
     args.push_back(absl::StrCat(p.score));
   }
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(LuaScript<kFetchLua>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("fetch from ", index_keys.front())));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != found.size()) {
     return MalformedReply("complaint fetch script");
@@ -619,11 +595,11 @@ absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
   while (static_cast<int>(out.size()) < limit) {
     bool exhausted = false;
     SIMPUL_ASSIGN_OR_RETURN(std::vector<PositionedId> found,
-                     FindPositions(index_keys, from_ms, to_ms, position,
-                                   limit - static_cast<int>(out.size()), &exhausted));
+                            FindPositions(index_keys, from_ms, to_ms, position,
+                                          limit - static_cast<int>(out.size()), &exhausted));
     if (found.empty()) break;
     SIMPUL_ASSIGN_OR_RETURN(std::vector<std::optional<v1::ComplaintRecord>> records,
-                     FetchIndexed(index_keys, found));
+                            FetchIndexed(index_keys, found));
     for (size_t i = 0; i < found.size(); ++i) {
       if (!records[i]) continue;
       out.push_back(IndexedRecord{IndexPosition{found[i].score, found[i].id}, *records[i]});
@@ -645,8 +621,8 @@ absl::StatusOr<std::vector<std::string>> RedisComplaintStore::Due(absl::Time at,
     max = absl::StrCat(absl::ToUnixMillis(at));
   }
   const std::string key = Key("due");
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZRANGEBYSCORE", key, "-inf", max, "LIMIT",
-                                                     "0", absl::StrCat(limit)}));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZRANGEBYSCORE", key, "-inf", max,
+                                                            "LIMIT", "0", absl::StrCat(limit)}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZRANGEBYSCORE ", key)));
   if (reply.type != RedisReply::Type::kArray) return MalformedReply("ZRANGEBYSCORE");
   std::vector<std::string> ids;

@@ -4,7 +4,6 @@
 // says what is the monitoring service's own.
 #include <memory>
 #include <string_view>
-#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -16,6 +15,7 @@
 #include "common/logging.h"
 #include "common/service_main.h"
 #include "common/service_setup.h"
+#include "common/status.h"
 #include "common/stream_consumer.h"
 #include "services/monitoring/grpc_service.h"
 #include "services/monitoring/monitoring.h"
@@ -33,18 +33,10 @@ ServiceSpec Spec() {
                    .grpc_service = "simpul.monitoring.v1.Monitoring",
                    .default_listen = "127.0.0.1:7103",
                    .default_admin_listen = "127.0.0.1:9103"};
-  spec.keys.push_back({.name = "registry_addr",
-                       .type = ConfigType::kHostPort,
-                       .default_value = "127.0.0.1:7101",
-                       .help = "address of simpul-registry (units, services, promised times)"});
-  spec.keys.push_back({.name = "registry_timeout",
-                       .type = ConfigType::kDuration,
-                       .default_value = "2s",
-                       .help = "deadline of one registry lookup"});
-  spec.keys.push_back({.name = "holidays_dir",
-                       .type = ConfigType::kString,
-                       .default_value = "deploy/holidays",
-                       .help = "directory of holiday files, one <year>.json per year"});
+  spec.keys.push_back(
+      RegistryAddrKey("address of simpul-registry (units, services, promised times)"));
+  spec.keys.push_back(RegistryTimeoutKey("deadline of one registry lookup"));
+  spec.keys.push_back(HolidaysDirKey());
   spec.keys.push_back({.name = "complaint_stream",
                        .type = ConfigType::kString,
                        .default_value = "simpul:cmp:{c}:events",
@@ -76,56 +68,30 @@ ServiceSpec Spec() {
   return spec;
 }
 
-// BackgroundLoop exports the headline figures per agency for Prometheus, counts open
-// applications past their promised time and reloads the holidays, every sweep_interval.
-class BackgroundLoop {
- public:
-  BackgroundLoop(MonitoringDesk& desk, CalendarRegistry& calendars, Metrics& metrics,
-                 absl::Duration sweep_interval)
-      : desk_(desk), calendars_(calendars), metrics_(metrics), sweep_interval_(sweep_interval) {}
-  void Start() {
-    thread_ = std::thread([this] { Run(); });
+// RunBackground exports the headline figures per agency for Prometheus, counts open
+// applications past their promised time and reloads the holidays, every sweep_interval until
+// `stop`.
+void RunBackground(MonitoringDesk& desk, CalendarRegistry& calendars, Metrics& metrics,
+                   absl::Duration sweep_interval, const absl::Notification& stop) {
+  if (absl::Status exported = desk.ExportHeadlines(metrics); !exported.ok()) {
+    Log(LogLevel::kWarn, "headline export failed", {{"error", exported.ToString()}});
   }
-  void Stop() {
-    stop_.Notify();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Run() {
-    if (absl::Status exported = desk_.ExportHeadlines(metrics_); !exported.ok()) {
+  while (!stop.WaitForNotificationWithTimeout(sweep_interval)) {
+    if (absl::Status exported = desk.ExportHeadlines(metrics); !exported.ok()) {
       Log(LogLevel::kWarn, "headline export failed", {{"error", exported.ToString()}});
     }
-    while (!stop_.WaitForNotificationWithTimeout(sweep_interval_)) {
-      if (absl::Status exported = desk_.ExportHeadlines(metrics_); !exported.ok()) {
-        Log(LogLevel::kWarn, "headline export failed", {{"error", exported.ToString()}});
-      }
-      if (absl::StatusOr<int> n = desk_.SweepOverdue(); !n.ok()) {
-        Log(LogLevel::kWarn, "overdue sweep failed", {{"error", n.status().ToString()}});
-      }
-      if (absl::Status reloaded = calendars_.Reload(); !reloaded.ok()) {
-        Log(LogLevel::kWarn, "holiday reload failed; the previous calendar stays in force",
-            {{"error", reloaded.ToString()}});
-      }
+    if (absl::StatusOr<int> n = desk.SweepOverdue(); !n.ok()) {
+      Log(LogLevel::kWarn, "overdue sweep failed", {{"error", n.status().ToString()}});
     }
+    ReloadHolidays(calendars);
   }
-
-  MonitoringDesk& desk_;
-  CalendarRegistry& calendars_;
-  Metrics& metrics_;
-  const absl::Duration sweep_interval_;
-  absl::Notification stop_;
-  std::thread thread_;
-};
+}
 
 // ---- The monitoring service's own parts --------------------------------------------------
 absl::Status SetUp(ServiceContext& ctx) {
   const Config& config = ctx.config();
-  auto calendars = CalendarRegistry::Create(config.GetString("holidays_dir"));
-  if (!calendars.ok()) {
-    return absl::InvalidArgumentError("holidays_dir: " + std::string(calendars.status().message()));
-  }
-  CalendarRegistry* calendar = ctx.Keep(*std::move(calendars));
+  SIMPUL_ASSIGN_OR_RETURN(std::unique_ptr<CalendarRegistry> calendars, LoadHolidays(config));
+  CalendarRegistry* calendar = ctx.Keep(std::move(calendars));
 
   auto* store = ctx.Make<RedisAggregateStore>(&ctx.pool(), RedisAggregateStore::Options{});
   // One watch of the registry's change feed, shared by the router (its cache) and the standards
@@ -176,22 +142,23 @@ absl::Status SetUp(ServiceContext& ctx) {
   StreamConsumer* events = ctx.Keep(*std::move(consumer));
 
   // Registry changes: services, standards and maklumat per scope (standards figures).
-  auto* standards_feed = ctx.Make<StandardsFeed>(
-      registry_channel, ctx.signer(), desk->standards(), *registry_watch,
-      StandardsFeed::Options{.call_timeout = registry_timeout});
+  auto* standards_feed =
+      ctx.Make<StandardsFeed>(registry_channel, ctx.signer(), desk->standards(), *registry_watch,
+                              StandardsFeed::Options{.call_timeout = registry_timeout});
 
-  auto* background = ctx.Make<BackgroundLoop>(*desk, *calendar, ctx.metrics(),
-                                              config.GetDuration("sweep_interval"));
   ctx.OnDrain([hub] { hub->Stop(); });  // ends Watch streams: clients watch again
-  ctx.OnStart([registry_watch, events, hub, background](ServiceHost&) {
+  ctx.OnStart([registry_watch, events, hub](ServiceHost&) {
     registry_watch->Start();  // the router's cache and the standards feed
     events->Start();
     hub->Start();
-    background->Start();
     return absl::OkStatus();
   });
-  ctx.OnStop([registry_watch, events, background] {
-    background->Stop();
+  ctx.RunInBackground(
+      [desk, calendar, metrics = &ctx.metrics(),
+       sweep_interval = config.GetDuration("sweep_interval")](const absl::Notification& stop) {
+        RunBackground(*desk, *calendar, *metrics, sweep_interval, stop);
+      });
+  ctx.OnStop([registry_watch, events] {
     events->Stop();
     registry_watch->Stop();
   });

@@ -7,23 +7,12 @@
 #include "common/field_rules.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "common/timestamp.h"
 
 namespace simpul::monitoring {
 namespace {
 
 using clients::registry::Route;
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
-  return ts;
-}
 
 UnitInfo InfoOf(const Route& route) {
   return UnitInfo{route.unit_id, route.agency_id, route.region_code, route.time_zone};

@@ -267,65 +267,6 @@ for _, v in ipairs(tail) do out[#out + 1] = v end
 return out
 )lua";
 
-const RedisScript& ApplyScript() {
-  static const RedisScript* const script = new RedisScript(absl::StrCat(kApplyLib, kApplyBody));
-  return *script;
-}
-const RedisScript& SweepReadScript() {
-  static const RedisScript* const script = new RedisScript(kSweepReadLua);
-  return *script;
-}
-const RedisScript& SweepScript() {
-  static const RedisScript* const script = new RedisScript(absl::StrCat(kApplyLib, kSweepBody));
-  return *script;
-}
-const RedisScript& AddOpenScript() {
-  static const RedisScript* const script =
-      new RedisScript(absl::StrCat(kApplyLib, kTypesLib, kAddOpenBody));
-  return *script;
-}
-const RedisScript& RemoveOpenScript() {
-  static const RedisScript* const script =
-      new RedisScript(absl::StrCat(kApplyLib, kTypesLib, kRemoveOpenBody));
-  return *script;
-}
-const RedisScript& ReplaceStateScript() {
-  static const RedisScript* const script = new RedisScript(kReplaceStateBody);
-  return *script;
-}
-const RedisScript& SetRanksScript() {
-  static const RedisScript* const script = new RedisScript(absl::StrCat(kTypesLib, kSetRanksBody));
-  return *script;
-}
-const RedisScript& TopRanksScript() {
-  static const RedisScript* const script = new RedisScript(kTopRanksLua);
-  return *script;
-}
-
-// Scores are doubles: integers beyond 2^53 would be rounded.
-constexpr int64_t kMaxExactScore = int64_t{1} << 53;
-
-absl::Status Validate(const Contribution& c, std::string_view what) {
-  if (c.dedup_key.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": dedup key is empty"));
-  }
-  if (c.buckets.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": no bucket"));
-  }
-  for (size_t i = 0; i < c.buckets.size(); ++i) {
-    if (c.buckets[i].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": bucket #", i, " is empty"));
-    }
-  }
-  for (size_t i = 0; i < c.increments.size(); ++i) {
-    if (c.increments[i].field.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(AbslView(what), ": field of increment #", i, " is empty"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 // DueScore is `due` in Unix milliseconds, rounded up.
 std::string DueScore(absl::Time due) {
   if (due == absl::InfiniteFuture()) return "+inf";
@@ -466,11 +407,12 @@ std::optional<Contribution> RedisAggregateStore::ParseContribution(std::string_v
 }
 
 absl::StatusOr<bool> RedisAggregateStore::Apply(const Contribution& contribution) {
-  SIMPUL_RETURN_IF_ERROR(Validate(contribution, "apply"));
+  SIMPUL_RETURN_IF_ERROR(ValidateContribution(contribution, "apply"));
   std::vector<std::string> keys;
   std::vector<std::string> args = {DedupTtlMs()};
   AppendContribution(contribution, &keys, &args);
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ApplyScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kApplyLib, kApplyBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("apply to ", keys[0])));
   std::optional<int64_t> applied = ReplyInt(reply);
   if (!applied || (*applied != 0 && *applied != 1)) return MalformedReply("apply script");
@@ -524,29 +466,19 @@ absl::StatusOr<std::vector<Counters>> RedisAggregateStore::ReadMany(
 }
 
 absl::Status RedisAggregateStore::SetRanks(const std::vector<RankUpdate>& updates) {
+  SIMPUL_RETURN_IF_ERROR(ValidateRankUpdates(updates));
   std::vector<std::string> keys;
   std::vector<std::string> args;
-  for (size_t i = 0; i < updates.size(); ++i) {
-    const RankUpdate& u = updates[i];
-    if (u.unit_id.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("rank update #", i, ": unit id is empty"));
-    }
-    if (u.value > kMaxExactScore || u.value < -kMaxExactScore) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("rank update #", i, ": value ", u.value, " is beyond +-2^53"));
-    }
+  for (const RankUpdate& u : updates) {
     for (const std::string& ranking : u.rankings) {
-      if (ranking.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("rank update #", i, ": a ranking name is empty"));
-      }
       keys.push_back(RankKey(ranking));
       args.push_back(absl::StrCat(u.value));
       args.push_back(u.unit_id);
     }
   }
   if (keys.empty()) return absl::OkStatus();
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SetRanksScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kTypesLib, kSetRanksBody>(), keys, args));
   return ErrorFromReply(reply, "set ranks");
 }
 
@@ -554,8 +486,9 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisAggregateStore
     std::string_view ranking, int limit, bool ascending) {
   SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
   const std::string key = RankKey(ranking);
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(TopRanksScript(), {key},
-                                                 {absl::StrCat(limit), ascending ? "1" : "0"}));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply,
+      pool_->Eval(LuaScript<kTopRanksLua>(), {key}, {absl::StrCat(limit), ascending ? "1" : "0"}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("top ranks of ", key)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0 ||
       reply.elements.size() > 2 * static_cast<size_t>(limit)) {
@@ -596,7 +529,7 @@ absl::StatusOr<std::optional<StateRecord>> RedisAggregateStore::ReadState(std::s
 }
 
 absl::StatusOr<bool> RedisAggregateStore::ReplaceState(const StateChange& change) {
-  if (change.key.empty()) return absl::InvalidArgumentError("state: key is empty");
+  SIMPUL_RETURN_IF_ERROR(ValidateStateChange(change));
   std::vector<std::string> keys = {Key(absl::StrCat("s:", change.key))};
   std::map<std::string, size_t> index;  // Redis key -> position in KEYS (1-based)
   auto key_index = [&](std::string key) {
@@ -607,32 +540,19 @@ absl::StatusOr<bool> RedisAggregateStore::ReplaceState(const StateChange& change
   std::vector<std::string> args = {change.expected_version ? "1" : "0",
                                    change.expected_version.value_or(""), change.next.version,
                                    change.next.data, absl::StrCat(change.deltas.size())};
-  for (size_t i = 0; i < change.deltas.size(); ++i) {
-    const BucketDelta& d = change.deltas[i];
-    if (d.bucket.empty() || d.field.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("state: delta #", i, " has no bucket or field"));
-    }
+  for (const BucketDelta& d : change.deltas) {
     args.push_back(key_index(BucketKey(d.bucket)));
     args.push_back(d.field);
     args.push_back(absl::StrCat(d.delta));
   }
   args.push_back(absl::StrCat(change.memberships.size()));
-  for (size_t i = 0; i < change.memberships.size(); ++i) {
-    const SetMembership& m = change.memberships[i];
-    if (m.set.empty() || m.member.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("state: membership #", i, " has no set or member"));
-    }
-    if (m.score && (*m.score > kMaxExactScore || *m.score < -kMaxExactScore)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("state: membership #", i, " has a score beyond +-2^53"));
-    }
+  for (const SetMembership& m : change.memberships) {
     args.push_back(key_index(Key(absl::StrCat("z:", m.set))));
     args.push_back(m.member);
     args.push_back(m.score ? absl::StrCat(*m.score) : std::string());
   }
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ReplaceStateScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kReplaceStateBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("replace state ", keys[0])));
   std::optional<int64_t> replaced = ReplyInt(reply);
   if (!replaced || (*replaced != 0 && *replaced != 1)) return MalformedReply("replace state");
@@ -690,13 +610,14 @@ absl::StatusOr<bool> RedisAggregateStore::AddOpen(const Contribution& receipt,
                                                   std::string_view application_key, absl::Time due,
                                                   const Contribution& when_overdue) {
   if (application_key.empty()) return absl::InvalidArgumentError("open: application key is empty");
-  SIMPUL_RETURN_IF_ERROR(Validate(receipt, "receipt"));
-  SIMPUL_RETURN_IF_ERROR(Validate(when_overdue, "open"));
+  SIMPUL_RETURN_IF_ERROR(ValidateContribution(receipt, "receipt"));
+  SIMPUL_RETURN_IF_ERROR(ValidateContribution(when_overdue, "open"));
   std::vector<std::string> keys = {Key("open"), Key("open:c")};
   std::vector<std::string> args = {DedupTtlMs(), DueScore(due), std::string(application_key),
                                    SerializeContribution(when_overdue)};
   AppendContribution(receipt, &keys, &args);
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(AddOpenScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kApplyLib, kTypesLib, kAddOpenBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "add open"));
   std::optional<int64_t> added = ReplyInt(reply);
   if (!added || (*added != 0 && *added != 1)) return MalformedReply("add open script");
@@ -712,11 +633,13 @@ absl::StatusOr<AggregateStore::Removed> RedisAggregateStore::RemoveOpen(
                                    absl::StrCat(if_overdue.size())};
   for (const auto* list : {&if_waiting, &if_overdue}) {
     for (const Contribution& c : *list) {
-      SIMPUL_RETURN_IF_ERROR(Validate(c, "close"));
+      SIMPUL_RETURN_IF_ERROR(ValidateContribution(c, "close"));
       AppendContribution(c, &keys, &args);
     }
   }
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(RemoveOpenScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply,
+      pool_->Eval(LuaScript<kApplyLib, kTypesLib, kRemoveOpenBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "remove open"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     return MalformedReply("remove open script");
@@ -732,8 +655,9 @@ absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
   const std::string open_key = Key("open");
   const std::string contrib_key = Key("open:c");
   const std::string at_score = AtScore(at);
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply due, pool_->Eval(SweepReadScript(), {open_key, contrib_key},
-                                               {at_score, absl::StrCat(limit)}));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply due,
+                          pool_->Eval(LuaScript<kSweepReadLua>(), {open_key, contrib_key},
+                                      {at_score, absl::StrCat(limit)}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(due, "sweep read"));
   if (due.type != RedisReply::Type::kArray || due.elements.size() % 2 != 0) {
     return MalformedReply("sweep read script");
@@ -748,7 +672,7 @@ absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
     if (!app) return MalformedReply("sweep read script");
     std::optional<Contribution> c;
     if (blob) c = ParseContribution(*blob);
-    if (!c || !Validate(*c, "").ok()) {
+    if (!c || !ValidateContribution(*c, "").ok()) {
       return absl::InternalError(
           absl::StrCat("open contribution in ", contrib_key, " is missing or malformed"));
     }
@@ -756,7 +680,8 @@ absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
     args.push_back(std::move(*blob));
     AppendContribution(*c, &keys, &args);
   }
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SweepScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kApplyLib, kSweepBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "sweep"));
   std::optional<int64_t> swept = ReplyInt(reply);
   if (!swept || *swept < 0) return MalformedReply("sweep script");

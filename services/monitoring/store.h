@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -150,6 +151,17 @@ class AggregateStore {
   // forgets them, each atomically with respect to RemoveOpen, and returns how many it applied.
   virtual absl::StatusOr<int> SweepOpen(absl::Time at, int limit) = 0;
 };
+
+// kMaxExactScore bounds the values of scored sets (rankings, memberships): Redis scores are
+// doubles, so integers beyond 2^53 would be rounded.
+inline constexpr int64_t kMaxExactScore = int64_t{1} << 53;
+
+// ValidateContribution, ValidateRankUpdates and ValidateStateChange are the argument checks
+// every AggregateStore makes before writing anything (INVALID_ARGUMENT naming the offending
+// part; a contribution's messages start with `what`, e.g. "apply").
+absl::Status ValidateContribution(const Contribution& c, std::string_view what);
+absl::Status ValidateRankUpdates(const std::vector<RankUpdate>& updates);
+absl::Status ValidateStateChange(const StateChange& change);
 
 }  // namespace simpul::monitoring
 

@@ -165,23 +165,15 @@ return {exhausted, last, out}
 // kReviewDueLua lists review-due ids: KEYS = [review-due zset];
 // ARGV = [before day (exclusive), limit, has after ("1"/"0"), after day, after id].
 // Members are ordered by (score, id); the first position strictly after (after day, after id)
-// is found by binary search over the ranks of the after day's members. Returns
+// is found by binary search over the ranks of the after day's members (rank_after, from
+// kLuaRankAfter after kLuaBytewiseLess). Returns
 // {exhausted, id, score, id, score...} with scores below the before day.
 constexpr char kReviewDueLua[] = R"lua(
 local key = KEYS[1]
 local before = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local start = 0
-if ARGV[3] == '1' then
-  local lo = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[4])
-  local hi = redis.call('ZCOUNT', key, '-inf', ARGV[4])
-  while lo < hi do
-    local mid = math.floor((lo + hi) / 2)
-    local m = redis.call('ZRANGE', key, mid, mid)[1]
-    if less(ARGV[5], m) then hi = mid else lo = mid + 1 end
-  end
-  start = lo
-end
+if ARGV[3] == '1' then start = rank_after(key, ARGV[4], ARGV[5]) end
 local items = redis.call('ZRANGE', key, start, start + limit - 1, 'WITHSCORES')
 local out = {}
 local exhausted = 0
@@ -196,25 +188,6 @@ for i = 1, #items, 2 do
 end
 return {exhausted, out}
 )lua";
-
-const RedisScript& CommitScript() {
-  static const RedisScript* const script = new RedisScript(kCommitLua);
-  return *script;
-}
-const RedisScript& FetchScript() {
-  static const RedisScript* const script = new RedisScript(kFetchLua);
-  return *script;
-}
-const RedisScript& SearchScript() {
-  static const RedisScript* const script =
-      new RedisScript(std::string(kLuaBytewiseLess) + kSearchLua);
-  return *script;
-}
-const RedisScript& ReviewDueScript() {
-  static const RedisScript* const script =
-      new RedisScript(std::string(kLuaBytewiseLess) + kReviewDueLua);
-  return *script;
-}
 
 // FeedTrimSlack is how far the feed may grow past its max length before the oldest events are
 // removed in one batch (up to 1%, at most 100), so trimming is not paid on every commit.
@@ -514,7 +487,7 @@ absl::StatusOr<std::vector<RedisRegistryStore::FetchedObject>> RedisRegistryStor
     const std::vector<std::string>& keys) {
   std::vector<FetchedObject> out;
   if (keys.empty()) return out;
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(FetchScript(), keys, {}));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(LuaScript<kFetchLua>(), keys, {}));
   SIMPUL_RETURN_IF_ERROR(CheckReply(reply, "registry fetch script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != keys.size()) {
     return MalformedReply("registry fetch script");
@@ -628,7 +601,7 @@ absl::StatusOr<CommitResult> RedisRegistryStore::Commit(const std::vector<Object
   args.push_back(absl::StrCat(op_count));
   args.insert(args.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
 
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(CommitScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(LuaScript<kCommitLua>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(CheckReply(reply, "registry commit script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.empty()) {
     return MalformedReply("registry commit script");
@@ -697,7 +670,8 @@ absl::StatusOr<std::vector<std::string>> RedisRegistryStore::FindIds(
       keys.insert(keys.end(), group.begin(), group.end());
     }
   }
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(SearchScript(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kLuaBytewiseLess, kSearchLua>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(CheckReply(reply, "registry search script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 3 ||
       reply.elements[2].type != RedisReply::Type::kArray) {
@@ -729,8 +703,8 @@ absl::StatusOr<std::vector<T>> RedisRegistryStore::ListByIds(const std::vector<I
     bool exhausted = false;
     std::string last_seen;
     SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                     FindIds(groups, all_key, position, limit - static_cast<int>(out.size()),
-                             &exhausted, &last_seen));
+                            FindIds(groups, all_key, position, limit - static_cast<int>(out.size()),
+                                    &exhausted, &last_seen));
     std::vector<std::string> keys;
     for (const std::string& id : ids) keys.push_back(key_of(id));
     SIMPUL_ASSIGN_OR_RETURN(std::vector<FetchedObject> fetched, FetchObjects(keys));
@@ -843,9 +817,9 @@ absl::StatusOr<std::vector<T>> RedisRegistryStore::ListByNumber(const std::strin
                                                                 int after_number, int limit,
                                                                 KeyFn key_of) {
   SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                   pool_->Command({"ZRANGEBYSCORE", index_key, absl::StrCat("(", after_number),
-                                   "+inf", "LIMIT", "0", absl::StrCat(limit)}));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply, pool_->Command({"ZRANGEBYSCORE", index_key, absl::StrCat("(", after_number),
+                                        "+inf", "LIMIT", "0", absl::StrCat(limit)}));
   SIMPUL_RETURN_IF_ERROR(CheckReply(reply, absl::StrCat("ZRANGEBYSCORE ", index_key)));
   if (reply.type != RedisReply::Type::kArray) return MalformedReply("ZRANGEBYSCORE");
   std::vector<std::string> keys;
@@ -901,18 +875,15 @@ absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewD
     } else {
       args.insert(args.end(), {"0", "0", ""});
     }
-    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(ReviewDueScript(), {index_key}, args));
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                            pool_->Eval(LuaScript<kLuaBytewiseLess, kLuaRankAfter, kReviewDueLua>(),
+                                        {index_key}, args));
     SIMPUL_RETURN_IF_ERROR(CheckReply(reply, "registry review-due script"));
-    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
-        reply.elements[1].type != RedisReply::Type::kArray ||
-        reply.elements[1].elements.size() % 2 != 0) {
-      return MalformedReply("registry review-due script");
-    }
-    std::optional<int64_t> exhausted = ReplyInt(reply.elements[0]);
-    if (!exhausted) return MalformedReply("registry review-due script");
+    std::optional<PairsPage> page = ReplyPairsPage(reply);
+    if (!page) return MalformedReply("registry review-due script");
     std::vector<ReviewDueKey> found;
     std::vector<std::string> keys;
-    const std::vector<RedisReply>& items = reply.elements[1].elements;
+    const std::vector<RedisReply>& items = *page->items;
     for (size_t i = 0; i < items.size(); i += 2) {
       std::optional<std::string> id = ReplyString(items[i]);
       std::optional<int64_t> day = ReplyScore(items[i + 1]);
@@ -924,7 +895,7 @@ absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewD
     for (size_t i = 0; i < found.size(); ++i) {
       if (!fetched[i].pb) continue;
       SIMPUL_ASSIGN_OR_RETURN(v1::StandardVersion v,
-                       ParseStored<v1::StandardVersion>(keys[i], *fetched[i].pb));
+                              ParseStored<v1::StandardVersion>(keys[i], *fetched[i].pb));
       // Skip a version that changed after the index read: it is listed at its new position.
       if (v.id() != found[i].id || v.state() != v1::STANDARD_STATE_ADOPTED ||
           !v.has_review_due_date() || DayNumber(v.review_due_date()) != found[i].due_day ||
@@ -934,7 +905,7 @@ absl::StatusOr<std::vector<v1::StandardVersion>> RedisRegistryStore::ListReviewD
       }
       out.push_back(std::move(v));
     }
-    if (*exhausted == 1 || found.empty()) break;
+    if (page->flag == 1 || found.empty()) break;
     position = found.back();
   }
   return out;
@@ -998,11 +969,11 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> RedisRegistryStore::ReadChanges(
               : std::max<int64_t>(
                     1, absl::ToInt64Milliseconds(absl::Ceil(block, absl::Milliseconds(1))));
   SIMPUL_RETURN_IF_ERROR(conn.SetCommandTimeout(forever ? absl::InfiniteDuration()
-                                                 : absl::Milliseconds(block_ms) +
-                                                       pool_->options().command_timeout));
+                                                        : absl::Milliseconds(block_ms) +
+                                                              pool_->options().command_timeout));
   SIMPUL_ASSIGN_OR_RETURN(RedisReply waited,
-                   conn.Command({"XREAD", "COUNT", "1", "BLOCK", absl::StrCat(block_ms), "STREAMS",
-                                 feed_key_, cursor}));
+                          conn.Command({"XREAD", "COUNT", "1", "BLOCK", absl::StrCat(block_ms),
+                                        "STREAMS", feed_key_, cursor}));
   SIMPUL_RETURN_IF_ERROR(CheckReply(waited, "XREAD BLOCK"));
   if (waited.is_nil()) return events;
   return read_atomically();

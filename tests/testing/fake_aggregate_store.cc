@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <tuple>
 
-#include "absl/strings/str_cat.h"
-#include "common/absl_compat.h"
 #include "common/redis.h"
 #include "common/status.h"
 
@@ -19,29 +17,6 @@ using monitoring::StateChange;
 using monitoring::StateRecord;
 
 namespace {
-
-// Scores are limited as in Redis, where they are doubles.
-constexpr int64_t kMaxExactScore = int64_t{1} << 53;
-
-absl::Status Validate(const Contribution& c, std::string_view what) {
-  if (c.dedup_key.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": dedup key is empty"));
-  }
-  if (c.buckets.empty())
-    return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": no bucket"));
-  for (size_t i = 0; i < c.buckets.size(); ++i) {
-    if (c.buckets[i].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(AbslView(what), ": bucket #", i, " is empty"));
-    }
-  }
-  for (size_t i = 0; i < c.increments.size(); ++i) {
-    if (c.increments[i].field.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(AbslView(what), ": field of increment #", i, " is empty"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // DueMillis rounds up, AtMillis down, as the Redis store's scores.
 int64_t DueMillis(absl::Time due) {
@@ -96,7 +71,7 @@ bool FakeAggregateStore::ApplyLocked(const Contribution& c) {
 absl::StatusOr<bool> FakeAggregateStore::Apply(const Contribution& contribution) {
   absl::MutexLock lock(&mu_);
   SIMPUL_RETURN_IF_ERROR(MaybeFail());
-  SIMPUL_RETURN_IF_ERROR(Validate(contribution, "apply"));
+  SIMPUL_RETURN_IF_ERROR(monitoring::ValidateContribution(contribution, "apply"));
   return ApplyLocked(contribution);
 }
 
@@ -123,22 +98,7 @@ absl::StatusOr<std::vector<Counters>> FakeAggregateStore::ReadMany(
 absl::Status FakeAggregateStore::SetRanks(const std::vector<RankUpdate>& updates) {
   absl::MutexLock lock(&mu_);
   SIMPUL_RETURN_IF_ERROR(MaybeFail());
-  for (size_t i = 0; i < updates.size(); ++i) {
-    const RankUpdate& u = updates[i];
-    if (u.unit_id.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("rank update #", i, ": unit id is empty"));
-    }
-    if (u.value > kMaxExactScore || u.value < -kMaxExactScore) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("rank update #", i, ": value ", u.value, " is beyond +-2^53"));
-    }
-    for (const std::string& ranking : u.rankings) {
-      if (ranking.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("rank update #", i, ": a ranking name is empty"));
-      }
-    }
-  }
+  SIMPUL_RETURN_IF_ERROR(monitoring::ValidateRankUpdates(updates));
   for (const RankUpdate& u : updates) {
     for (const std::string& ranking : u.rankings) rankings_[ranking][u.unit_id] = u.value;
   }
@@ -168,24 +128,7 @@ absl::StatusOr<std::optional<StateRecord>> FakeAggregateStore::ReadState(std::st
 absl::StatusOr<bool> FakeAggregateStore::ReplaceState(const StateChange& change) {
   absl::MutexLock lock(&mu_);
   SIMPUL_RETURN_IF_ERROR(MaybeFail());
-  if (change.key.empty()) return absl::InvalidArgumentError("state: key is empty");
-  for (size_t i = 0; i < change.deltas.size(); ++i) {
-    if (change.deltas[i].bucket.empty() || change.deltas[i].field.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("state: delta #", i, " has no bucket or field"));
-    }
-  }
-  for (size_t i = 0; i < change.memberships.size(); ++i) {
-    const monitoring::SetMembership& m = change.memberships[i];
-    if (m.set.empty() || m.member.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("state: membership #", i, " has no set or member"));
-    }
-    if (m.score && (*m.score > kMaxExactScore || *m.score < -kMaxExactScore)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("state: membership #", i, " has a score beyond +-2^53"));
-    }
-  }
+  SIMPUL_RETURN_IF_ERROR(monitoring::ValidateStateChange(change));
   auto it = states_.find(change.key);
   if (change.expected_version
           ? (it == states_.end() || it->second.version != *change.expected_version)
@@ -213,8 +156,8 @@ absl::StatusOr<std::vector<int64_t>> FakeAggregateStore::CountInRanges(
   out.reserve(ranges.size());
   for (const ScoreRange& r : ranges) {
     // Bounds at or beyond +-2^53 are infinite, as in the Redis store.
-    const int64_t min = r.min <= -kMaxExactScore ? INT64_MIN : r.min;
-    const int64_t max = r.max >= kMaxExactScore ? INT64_MAX : r.max;
+    const int64_t min = r.min <= -monitoring::kMaxExactScore ? INT64_MIN : r.min;
+    const int64_t max = r.max >= monitoring::kMaxExactScore ? INT64_MAX : r.max;
     int64_t n = 0;
     if (auto set = sets_.find(r.set); set != sets_.end()) {
       for (const auto& [member, score] : set->second) n += score >= min && score <= max;
@@ -247,8 +190,8 @@ absl::StatusOr<bool> FakeAggregateStore::AddOpen(const Contribution& receipt,
   absl::MutexLock lock(&mu_);
   SIMPUL_RETURN_IF_ERROR(MaybeFail());
   if (application_key.empty()) return absl::InvalidArgumentError("open: application key is empty");
-  SIMPUL_RETURN_IF_ERROR(Validate(receipt, "receipt"));
-  SIMPUL_RETURN_IF_ERROR(Validate(when_overdue, "open"));
+  SIMPUL_RETURN_IF_ERROR(monitoring::ValidateContribution(receipt, "receipt"));
+  SIMPUL_RETURN_IF_ERROR(monitoring::ValidateContribution(when_overdue, "open"));
   if (!ApplyLocked(receipt)) return false;
   open_[std::string(application_key)] = Open{DueMillis(due), when_overdue};
   return true;
@@ -260,7 +203,8 @@ absl::StatusOr<FakeAggregateStore::Removed> FakeAggregateStore::RemoveOpen(
   absl::MutexLock lock(&mu_);
   SIMPUL_RETURN_IF_ERROR(MaybeFail());
   for (const auto* list : {&if_waiting, &if_overdue}) {
-    for (const Contribution& c : *list) SIMPUL_RETURN_IF_ERROR(Validate(c, "close"));
+    for (const Contribution& c : *list)
+      SIMPUL_RETURN_IF_ERROR(monitoring::ValidateContribution(c, "close"));
   }
   Removed removed;
   auto it = open_.find(application_key);
