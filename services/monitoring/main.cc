@@ -141,10 +141,10 @@ absl::Status SetUp(ServiceContext& ctx) {
   }
   StreamConsumer* events = ctx.Keep(*std::move(consumer));
 
-  // Registry changes: services, standards and maklumat per scope (standards figures).
-  auto* standards_feed =
-      ctx.Make<StandardsFeed>(registry_channel, ctx.signer(), desk->standards(), *registry_watch,
-                              StandardsFeed::Options{.call_timeout = registry_timeout});
+  // Registry changes: services, standards and maklumat per scope (standards figures). It
+  // subscribes to the shared watch, which starts and stops it.
+  ctx.Make<StandardsFeed>(registry_channel, ctx.signer(), desk->standards(), *registry_watch,
+                          StandardsFeed::Options{.call_timeout = registry_timeout});
 
   ctx.OnDrain([hub] { hub->Stop(); });  // ends Watch streams: clients watch again
   ctx.OnStart([registry_watch, events, hub](ServiceHost&) {
