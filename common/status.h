@@ -47,7 +47,7 @@ common::v1::BadRequest BadRequestOf(const absl::Status& status);
 #define SIMPUL_STATUS_CONCAT_(a, b) SIMPUL_STATUS_CONCAT_INNER_(a, b)
 
 // SIMPUL_RETURN_IF_ERROR(expr) returns the status of `expr` from the enclosing function if not OK.
-#define SIMPUL_RETURN_IF_ERROR(expr)                        \
+#define SIMPUL_RETURN_IF_ERROR(expr)                 \
   do {                                               \
     ::absl::Status simpul_status_ = (expr);          \
     if (!simpul_status_.ok()) return simpul_status_; \

@@ -16,7 +16,7 @@ absl::StatusOr<v1::IssueApiKeyResponse> AdminDesk::IssueApiKey(const Caller& cal
                                                                const v1::IssueApiKeyRequest& req) {
   SIMPUL_RETURN_IF_ERROR(CanIssue(caller, req.principal()));
   SIMPUL_ASSIGN_OR_RETURN(IssuedApiKey issued,
-                   keys_.Issue(req.principal(), req.label(), Identity{caller}.subject()));
+                          keys_.Issue(req.principal(), req.label(), Identity{caller}.subject()));
   v1::IssueApiKeyResponse resp;
   *resp.mutable_key() = std::move(issued.key);
   resp.set_token(std::move(issued.token));

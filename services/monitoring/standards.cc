@@ -296,7 +296,7 @@ absl::StatusOr<std::optional<v1::StandardsUnitRecord>> StandardsBook::LoadUnit(
   SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
   if (!stored) return std::optional<v1::StandardsUnitRecord>();
   SIMPUL_ASSIGN_OR_RETURN(v1::StandardsUnitRecord record,
-                   ParseRecord<v1::StandardsUnitRecord>(stored, key));
+                          ParseRecord<v1::StandardsUnitRecord>(stored, key));
   return std::optional<v1::StandardsUnitRecord>(std::move(record));
 }
 
@@ -307,11 +307,12 @@ absl::Status StandardsBook::UpdateService(const std::string& service_id, std::st
     SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
     if (stored && !CursorLess(stored->version, cursor)) return absl::OkStatus();  // applied
     SIMPUL_ASSIGN_OR_RETURN(v1::StandardsServiceRecord old_record,
-                     ParseRecord<v1::StandardsServiceRecord>(stored, key));
+                            ParseRecord<v1::StandardsServiceRecord>(stored, key));
     v1::StandardsServiceRecord record = replace ? v1::StandardsServiceRecord() : old_record;
     edit(record);
     if (record.service_id().empty()) record.set_service_id(service_id);
-    SIMPUL_ASSIGN_OR_RETURN(std::optional<v1::StandardsUnitRecord> unit, LoadUnit(record.unit_id()));
+    SIMPUL_ASSIGN_OR_RETURN(std::optional<v1::StandardsUnitRecord> unit,
+                            LoadUnit(record.unit_id()));
     PlaceService(record, unit ? &*unit : nullptr);
 
     StateChange change;
@@ -341,7 +342,7 @@ absl::Status StandardsBook::UpdateUnit(const std::string& unit_id, std::string_v
     SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
     if (stored && !CursorLess(stored->version, cursor)) return absl::OkStatus();
     SIMPUL_ASSIGN_OR_RETURN(v1::StandardsUnitRecord old_record,
-                     ParseRecord<v1::StandardsUnitRecord>(stored, key));
+                            ParseRecord<v1::StandardsUnitRecord>(stored, key));
     v1::StandardsUnitRecord record = replace ? v1::StandardsUnitRecord() : old_record;
     edit(record);
     if (record.unit_id().empty()) record.set_unit_id(unit_id);
@@ -403,23 +404,25 @@ absl::Status StandardsBook::ApplyChange(const rv1::ChangeEvent& event) {
         },
         &moved));
     if (moved) {  // its services follow it to its new scopes
-      SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.SetMembers(UnitServicesSet(unit_id)));
+      SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                              store_.SetMembers(UnitServicesSet(unit_id)));
       for (std::string& id : ids) services[id];  // no objects: only re-placed
     }
   }
   for (const auto& [service_id, objects] : services) {
     if (service_id.empty()) continue;
     SIMPUL_RETURN_IF_ERROR(UpdateService(service_id, cursor, /*replace=*/false,
-                                  [&objects](v1::StandardsServiceRecord& record) {
-                                    for (const rv1::ChangedObject* o : objects) {
-                                      if (o->has_service()) MergeService(record, o->service());
-                                    }
-                                    for (const rv1::ChangedObject* o : objects) {
-                                      if (o->has_standard_version()) {
-                                        MergeVersion(record, o->standard_version());
-                                      }
-                                    }
-                                  }));
+                                         [&objects](v1::StandardsServiceRecord& record) {
+                                           for (const rv1::ChangedObject* o : objects) {
+                                             if (o->has_service())
+                                               MergeService(record, o->service());
+                                           }
+                                           for (const rv1::ChangedObject* o : objects) {
+                                             if (o->has_standard_version()) {
+                                               MergeVersion(record, o->standard_version());
+                                             }
+                                           }
+                                         }));
   }
   return absl::OkStatus();
 }
@@ -446,7 +449,8 @@ absl::Status StandardsBook::PutUnit(std::string_view cursor, const rv1::ServiceU
   // A resync lists units before services, so services are placed after their unit anyway; a
   // unit that moved re-places the services it already has.
   if (!moved) return absl::OkStatus();
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_.SetMembers(UnitServicesSet(unit.id())));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                          store_.SetMembers(UnitServicesSet(unit.id())));
   for (const std::string& id : ids) {
     SIMPUL_RETURN_IF_ERROR(UpdateService(id, cursor, /*replace=*/false, [](auto&) {}));
   }
@@ -479,8 +483,8 @@ absl::StatusOr<StandardsInputs> StandardsBook::Inputs(const std::string& scope_k
   StandardsInputs in;
   SIMPUL_ASSIGN_OR_RETURN(in.counters, store_.Read(StdBucket(scope_key)));
   SIMPUL_ASSIGN_OR_RETURN(std::vector<int64_t> counts,
-                   store_.CountInRanges({{ReviewDueSet(scope_key), INT64_MIN, today - 1},
-                                         {FiveDueSet(scope_key), today, INT64_MAX}}));
+                          store_.CountInRanges({{ReviewDueSet(scope_key), INT64_MIN, today - 1},
+                                                {FiveDueSet(scope_key), today, INT64_MAX}}));
   if (counts.size() != 2) return absl::InternalError("CountInRanges returned a wrong count");
   in.review_overdue = counts[0];
   in.five_not_overdue = counts[1];
@@ -488,7 +492,7 @@ absl::StatusOr<StandardsInputs> StandardsBook::Inputs(const std::string& scope_k
     in.units_with_survey = Counter(period_counters, "s.n") > 0 ? 1 : 0;
   } else {
     SIMPUL_ASSIGN_OR_RETURN(in.units_with_survey,
-                     store_.RankingSize(RankingName(period_bucket, v1::METRIC_IKM)));
+                            store_.RankingSize(RankingName(period_bucket, v1::METRIC_IKM)));
   }
   return in;
 }

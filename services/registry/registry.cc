@@ -315,14 +315,14 @@ absl::StatusOr<v1::CreateAgencyResponse> StandardsRegistry::CreateAgency(
   ValidateAgency(v, "agency.", req.agency());
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("CreateAgencyRequest"));
   SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateAgency", [&]() -> absl::StatusOr<Plan> {
-                     v1::Agency agency = req.agency();
-                     Init(agency, NowProto());
-                     Plan p;
-                     p.writes.push_back(WriteAgency(agency, 0));
-                     p.creates_named_object = true;
-                     p.caller_what = absl::StrCat("agency \"", agency.id(), "\"");
-                     return p;
-                   }));
+                            v1::Agency agency = req.agency();
+                            Init(agency, NowProto());
+                            Plan p;
+                            p.writes.push_back(WriteAgency(agency, 0));
+                            p.creates_named_object = true;
+                            p.caller_what = absl::StrCat("agency \"", agency.id(), "\"");
+                            return p;
+                          }));
   v1::CreateAgencyResponse resp;
   *resp.mutable_agency() = plan.writes[0].object.agency();
   return resp;
@@ -381,7 +381,7 @@ absl::StatusOr<v1::ListAgenciesResponse> StandardsRegistry::ListAgencies(
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListAgenciesRequest"));
   std::string query = absl::StrCat("agencies|", req.region_code_prefix(), "|", req.kind());
   SIMPUL_ASSIGN_OR_RETURN(std::string after,
-                   DecodePageToken("page.page_token", req.page().page_token(), query));
+                          DecodePageToken("page.page_token", req.page().page_token(), query));
   int size = PageSize(req.page());
   AgencyFilter filter{req.region_code_prefix(), req.kind()};
   SIMPUL_ASSIGN_OR_RETURN(auto items, store_.ListAgencies(filter, after, size + 1));
@@ -402,19 +402,21 @@ absl::StatusOr<v1::CreateServiceUnitResponse> StandardsRegistry::CreateServiceUn
       RequireAgencyRole(caller, req.unit().agency_id(), /*admin_only=*/true, "CreateServiceUnit"));
   SIMPUL_ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.unit().agency_id()));
   std::string id = req.unit().id().empty() ? GenerateId("unit") : req.unit().id();
-  SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateServiceUnit", [&]() -> absl::StatusOr<Plan> {
-                     v1::ServiceUnit unit = req.unit();
-                     unit.set_id(id);
-                     if (unit.region_code().empty()) unit.set_region_code(agency.region_code());
-                     unit.clear_latest_maklumat_number();
-                     unit.clear_current_maklumat_id();
-                     Init(unit, NowProto());
-                     Plan p;
-                     p.writes.push_back(WriteUnit(unit, 0));
-                     p.creates_named_object = true;
-                     p.caller_what = absl::StrCat("service unit \"", id, "\"");
-                     return p;
-                   }));
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan,
+                          Commit(caller, "CreateServiceUnit", [&]() -> absl::StatusOr<Plan> {
+                            v1::ServiceUnit unit = req.unit();
+                            unit.set_id(id);
+                            if (unit.region_code().empty())
+                              unit.set_region_code(agency.region_code());
+                            unit.clear_latest_maklumat_number();
+                            unit.clear_current_maklumat_id();
+                            Init(unit, NowProto());
+                            Plan p;
+                            p.writes.push_back(WriteUnit(unit, 0));
+                            p.creates_named_object = true;
+                            p.caller_what = absl::StrCat("service unit \"", id, "\"");
+                            return p;
+                          }));
   v1::CreateServiceUnitResponse resp;
   *resp.mutable_unit() = plan.writes[0].object.unit();
   return resp;
@@ -445,24 +447,25 @@ absl::StatusOr<v1::UpdateServiceUnitResponse> StandardsRegistry::UpdateServiceUn
   }
   SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, current.agency_id(), /*admin_only=*/true, "UpdateServiceUnit"));
-  SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "UpdateServiceUnit", [&]() -> absl::StatusOr<Plan> {
-                     SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit().id()));
-                     std::string what = absl::StrCat("service unit \"", unit.id(), "\"");
-                     SIMPUL_RETURN_IF_ERROR(CheckRevision(what, unit.revision(), req.expected_revision()));
-                     unit.set_name(req.unit().name());
-                     unit.set_time_zone(req.unit().time_zone());
-                     if (!req.unit().region_code().empty()) {
-                       unit.set_region_code(req.unit().region_code());
-                     }
-                     unit.set_address(req.unit().address());
-                     int64_t expected = unit.revision();
-                     Bump(unit, NowProto());
-                     Plan p;
-                     p.writes.push_back(WriteUnit(unit, expected));
-                     p.caller_index = 0;
-                     p.caller_what = what;
-                     return p;
-                   }));
+  SIMPUL_ASSIGN_OR_RETURN(
+      Plan plan, Commit(caller, "UpdateServiceUnit", [&]() -> absl::StatusOr<Plan> {
+        SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit().id()));
+        std::string what = absl::StrCat("service unit \"", unit.id(), "\"");
+        SIMPUL_RETURN_IF_ERROR(CheckRevision(what, unit.revision(), req.expected_revision()));
+        unit.set_name(req.unit().name());
+        unit.set_time_zone(req.unit().time_zone());
+        if (!req.unit().region_code().empty()) {
+          unit.set_region_code(req.unit().region_code());
+        }
+        unit.set_address(req.unit().address());
+        int64_t expected = unit.revision();
+        Bump(unit, NowProto());
+        Plan p;
+        p.writes.push_back(WriteUnit(unit, expected));
+        p.caller_index = 0;
+        p.caller_what = what;
+        return p;
+      }));
   v1::UpdateServiceUnitResponse resp;
   *resp.mutable_unit() = plan.writes[0].object.unit();
   return resp;
@@ -479,7 +482,7 @@ absl::StatusOr<v1::ListServiceUnitsResponse> StandardsRegistry::ListServiceUnits
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListServiceUnitsRequest"));
   std::string query = absl::StrCat("units|", req.agency_id(), "|", req.region_code_prefix());
   SIMPUL_ASSIGN_OR_RETURN(std::string after,
-                   DecodePageToken("page.page_token", req.page().page_token(), query));
+                          DecodePageToken("page.page_token", req.page().page_token(), query));
   int size = PageSize(req.page());
   UnitFilter filter{req.agency_id(), req.region_code_prefix()};
   SIMPUL_ASSIGN_OR_RETURN(auto items, store_.ListUnits(filter, after, size + 1));
@@ -501,20 +504,20 @@ absl::StatusOr<v1::CreateServiceResponse> StandardsRegistry::CreateService(
       RequireAgencyRole(caller, unit.agency_id(), /*admin_only=*/true, "CreateService"));
   std::string id = req.service().id().empty() ? GenerateId("svc") : req.service().id();
   SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateService", [&]() -> absl::StatusOr<Plan> {
-                     v1::Service service;
-                     service.set_id(id);
-                     service.set_unit_id(unit.id());
-                     service.set_agency_id(unit.agency_id());
-                     service.set_region_code(unit.region_code());
-                     service.set_name(req.service().name());
-                     service.set_description(req.service().description());
-                     Init(service, NowProto());
-                     Plan p;
-                     p.writes.push_back(WriteService(service, 0));
-                     p.creates_named_object = true;
-                     p.caller_what = absl::StrCat("service \"", id, "\"");
-                     return p;
-                   }));
+                            v1::Service service;
+                            service.set_id(id);
+                            service.set_unit_id(unit.id());
+                            service.set_agency_id(unit.agency_id());
+                            service.set_region_code(unit.region_code());
+                            service.set_name(req.service().name());
+                            service.set_description(req.service().description());
+                            Init(service, NowProto());
+                            Plan p;
+                            p.writes.push_back(WriteService(service, 0));
+                            p.creates_named_object = true;
+                            p.caller_what = absl::StrCat("service \"", id, "\"");
+                            return p;
+                          }));
   v1::CreateServiceResponse resp;
   *resp.mutable_service() = plan.writes[0].object.service();
   return resp;
@@ -573,7 +576,7 @@ absl::StatusOr<v1::ListServicesResponse> StandardsRegistry::ListServices(
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListServicesRequest"));
   std::string query = absl::StrCat("services|", req.agency_id(), "|", req.unit_id());
   SIMPUL_ASSIGN_OR_RETURN(std::string after,
-                   DecodePageToken("page.page_token", req.page().page_token(), query));
+                          DecodePageToken("page.page_token", req.page().page_token(), query));
   int size = PageSize(req.page());
   ServiceFilter filter{req.agency_id(), req.unit_id()};
   SIMPUL_ASSIGN_OR_RETURN(auto items, store_.ListServices(filter, after, size + 1));
@@ -594,30 +597,30 @@ absl::StatusOr<v1::CreateStandardVersionResponse> StandardsRegistry::CreateStand
   SIMPUL_ASSIGN_OR_RETURN(v1::Service first, LoadService(req.service_id()));
   SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, first.agency_id(), /*admin_only=*/false, "CreateStandardVersion"));
-  SIMPUL_ASSIGN_OR_RETURN(Plan plan,
-                   Commit(caller, "CreateStandardVersion", [&]() -> absl::StatusOr<Plan> {
-                     SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
-                     auto now = NowProto();
-                     int number = service.latest_version_number() + 1;
-                     v1::StandardVersion version;
-                     version.set_id(absl::StrCat(service.id(), ".v", number));
-                     version.set_service_id(service.id());
-                     version.set_unit_id(service.unit_id());
-                     version.set_agency_id(service.agency_id());
-                     version.set_region_code(service.region_code());
-                     version.set_service_name(service.name());
-                     version.set_version_number(number);
-                     version.set_state(v1::STANDARD_STATE_DRAFT);
-                     *version.mutable_components() = req.components();
-                     Init(version, now);
-                     int64_t service_rev = service.revision();
-                     service.set_latest_version_number(number);
-                     Bump(service, now);
-                     Plan p;
-                     p.writes.push_back(WriteVersion(version, 0));
-                     p.writes.push_back(WriteService(service, service_rev));
-                     return p;
-                   }));
+  SIMPUL_ASSIGN_OR_RETURN(
+      Plan plan, Commit(caller, "CreateStandardVersion", [&]() -> absl::StatusOr<Plan> {
+        SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
+        auto now = NowProto();
+        int number = service.latest_version_number() + 1;
+        v1::StandardVersion version;
+        version.set_id(absl::StrCat(service.id(), ".v", number));
+        version.set_service_id(service.id());
+        version.set_unit_id(service.unit_id());
+        version.set_agency_id(service.agency_id());
+        version.set_region_code(service.region_code());
+        version.set_service_name(service.name());
+        version.set_version_number(number);
+        version.set_state(v1::STANDARD_STATE_DRAFT);
+        *version.mutable_components() = req.components();
+        Init(version, now);
+        int64_t service_rev = service.revision();
+        service.set_latest_version_number(number);
+        Bump(service, now);
+        Plan p;
+        p.writes.push_back(WriteVersion(version, 0));
+        p.writes.push_back(WriteService(service, service_rev));
+        return p;
+      }));
   v1::CreateStandardVersionResponse resp;
   *resp.mutable_version() = Present(caller, plan.writes[0].object.standard_version());
   return resp;
@@ -769,7 +772,8 @@ absl::StatusOr<v1::AdoptStandardVersionResponse> StandardsRegistry::AdoptStandar
     *version.mutable_publications() = req.publications();
     *version.mutable_review_due_date() = ReviewDue(req.adoption().effective_from());
     if (!service.current_version_id().empty()) {
-      SIMPUL_ASSIGN_OR_RETURN(auto previous, store_.GetStandardVersion(service.current_version_id()));
+      SIMPUL_ASSIGN_OR_RETURN(auto previous,
+                              store_.GetStandardVersion(service.current_version_id()));
       if (previous) {
         if (previous->version_number() > version.version_number()) {
           return absl::FailedPreconditionError(
@@ -788,8 +792,9 @@ absl::StatusOr<v1::AdoptStandardVersionResponse> StandardsRegistry::AdoptStandar
     p.writes.push_back(WriteService(service, service_rev));
     return absl::OkStatus();
   };
-  SIMPUL_ASSIGN_OR_RETURN(Plan plan, ChangeVersion(caller, "AdoptStandardVersion", req.id(),
-                                            req.expected_revision(), Permission::kAdmin, adopt));
+  SIMPUL_ASSIGN_OR_RETURN(
+      Plan plan, ChangeVersion(caller, "AdoptStandardVersion", req.id(), req.expected_revision(),
+                               Permission::kAdmin, adopt));
   v1::AdoptStandardVersionResponse resp;
   *resp.mutable_version() = Present(caller, plan.writes[0].object.standard_version());
   if (plan.writes.size() == 3) {
@@ -857,9 +862,9 @@ absl::StatusOr<v1::RecordStandardReviewResponse> StandardsRegistry::RecordStanda
     *version.mutable_review_due_date() = ReviewDue(r.date());
     return absl::OkStatus();
   };
-  SIMPUL_ASSIGN_OR_RETURN(Plan plan,
-                   ChangeVersion(caller, "RecordStandardReview", req.id(), req.expected_revision(),
-                                 Permission::kOperator, review));
+  SIMPUL_ASSIGN_OR_RETURN(
+      Plan plan, ChangeVersion(caller, "RecordStandardReview", req.id(), req.expected_revision(),
+                               Permission::kOperator, review));
   v1::RecordStandardReviewResponse resp;
   *resp.mutable_version() = Present(caller, plan.writes[0].object.standard_version());
   return resp;
@@ -873,7 +878,8 @@ absl::StatusOr<v1::GetCurrentStandardResponse> StandardsRegistry::GetCurrentStan
     return absl::NotFoundError(
         absl::StrCat("service \"", service.id(), "\" has no adopted standard"));
   }
-  SIMPUL_ASSIGN_OR_RETURN(v1::StandardVersion version, LoadVersion(caller, service.current_version_id()));
+  SIMPUL_ASSIGN_OR_RETURN(v1::StandardVersion version,
+                          LoadVersion(caller, service.current_version_id()));
   v1::GetCurrentStandardResponse resp;
   *resp.mutable_version() = Present(caller, std::move(version));
   return resp;
@@ -890,15 +896,15 @@ absl::StatusOr<v1::ListStandardVersionsResponse> StandardsRegistry::ListStandard
   SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
   v1::ListStandardVersionsResponse resp;
   SIMPUL_ASSIGN_OR_RETURN(int next, ReadNumberedPage(
-                                 after, PageSize(req.page()),
-                                 [&](int from, int n) {
-                                   return store_.ListServiceVersions(service.id(), from, n);
-                                 },
-                                 [&](v1::StandardVersion item) {
-                                   if (!VersionVisible(caller, item)) return false;
-                                   *resp.add_versions() = Present(caller, std::move(item));
-                                   return true;
-                                 }));
+                                        after, PageSize(req.page()),
+                                        [&](int from, int n) {
+                                          return store_.ListServiceVersions(service.id(), from, n);
+                                        },
+                                        [&](v1::StandardVersion item) {
+                                          if (!VersionVisible(caller, item)) return false;
+                                          *resp.add_versions() = Present(caller, std::move(item));
+                                          return true;
+                                        }));
   if (next >= 0 && next < service.latest_version_number()) {
     resp.set_next_page_token(EncodePageToken(query, absl::StrCat(next)));
   }
@@ -945,7 +951,7 @@ absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
       absl::StrCat("search|", query.agency_id, "|", query.unit_id, "|", query.region_code_prefix,
                    "|", absl::StrJoin(states, ","), "|", absl::StrJoin(tokens, " "));
   SIMPUL_ASSIGN_OR_RETURN(std::string after,
-                   DecodePageToken("page.page_token", req.page().page_token(), canonical));
+                          DecodePageToken("page.page_token", req.page().page_token(), canonical));
   int size = PageSize(req.page());
   SIMPUL_ASSIGN_OR_RETURN(auto items, store_.SearchStandards(query, after, size + 1));
   v1::SearchStandardsResponse resp;
@@ -966,7 +972,7 @@ absl::StatusOr<v1::ListReviewOverdueResponse> StandardsRegistry::ListReviewOverd
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("ListReviewOverdueRequest"));
   std::string query = absl::StrCat("review|", req.agency_id());
   SIMPUL_ASSIGN_OR_RETURN(std::string after,
-                   DecodePageToken("page.page_token", req.page().page_token(), query));
+                          DecodePageToken("page.page_token", req.page().page_token(), query));
   std::optional<ReviewDueKey> after_key;
   if (!after.empty()) {
     std::pair<std::string, std::string> parts = absl::StrSplit(after, absl::MaxSplits(':', 1));
@@ -981,7 +987,7 @@ absl::StatusOr<v1::ListReviewOverdueResponse> StandardsRegistry::ListReviewOverd
   int64_t today_number = today - absl::CivilDay(1970, 1, 1);
   int size = PageSize(req.page());
   SIMPUL_ASSIGN_OR_RETURN(auto items,
-                   store_.ListReviewDue(req.agency_id(), today_number, after_key, size + 1));
+                          store_.ListReviewDue(req.agency_id(), today_number, after_key, size + 1));
   v1::ListReviewOverdueResponse resp;
   for (int i = 0; i < static_cast<int>(items.size()) && i < size; ++i) {
     *resp.add_versions() = Present(caller, std::move(items[i]));
@@ -1063,27 +1069,29 @@ absl::StatusOr<v1::CreateMaklumatDraftResponse> StandardsRegistry::CreateMakluma
   CheckText(v, "text", req.text(), 20, 4000);
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("CreateMaklumatDraftRequest"));
   SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit first, LoadUnit(req.unit_id()));
-  SIMPUL_RETURN_IF_ERROR(RequireAgencyRole(caller, first.agency_id(), false, "CreateMaklumatDraft"));
-  SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateMaklumatDraft", [&]() -> absl::StatusOr<Plan> {
-                     SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
-                     auto now = NowProto();
-                     int number = unit.latest_maklumat_number() + 1;
-                     v1::Maklumat m;
-                     m.set_id(absl::StrCat(unit.id(), ".m", number));
-                     m.set_unit_id(unit.id());
-                     m.set_agency_id(unit.agency_id());
-                     m.set_version_number(number);
-                     m.set_state(v1::MAKLUMAT_STATE_DRAFT);
-                     m.set_text(req.text());
-                     Init(m, now);
-                     int64_t unit_rev = unit.revision();
-                     unit.set_latest_maklumat_number(number);
-                     Bump(unit, now);
-                     Plan p;
-                     p.writes.push_back(WriteMaklumat(m, 0));
-                     p.writes.push_back(WriteUnit(unit, unit_rev));
-                     return p;
-                   }));
+  SIMPUL_RETURN_IF_ERROR(
+      RequireAgencyRole(caller, first.agency_id(), false, "CreateMaklumatDraft"));
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan,
+                          Commit(caller, "CreateMaklumatDraft", [&]() -> absl::StatusOr<Plan> {
+                            SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
+                            auto now = NowProto();
+                            int number = unit.latest_maklumat_number() + 1;
+                            v1::Maklumat m;
+                            m.set_id(absl::StrCat(unit.id(), ".m", number));
+                            m.set_unit_id(unit.id());
+                            m.set_agency_id(unit.agency_id());
+                            m.set_version_number(number);
+                            m.set_state(v1::MAKLUMAT_STATE_DRAFT);
+                            m.set_text(req.text());
+                            Init(m, now);
+                            int64_t unit_rev = unit.revision();
+                            unit.set_latest_maklumat_number(number);
+                            Bump(unit, now);
+                            Plan p;
+                            p.writes.push_back(WriteMaklumat(m, 0));
+                            p.writes.push_back(WriteUnit(unit, unit_rev));
+                            return p;
+                          }));
   v1::CreateMaklumatDraftResponse resp;
   *resp.mutable_maklumat() = plan.writes[0].object.maklumat();
   return resp;
@@ -1174,8 +1182,9 @@ absl::StatusOr<v1::AdoptMaklumatResponse> StandardsRegistry::AdoptMaklumat(
     p.writes.push_back(WriteUnit(unit, unit_rev));
     return absl::OkStatus();
   };
-  SIMPUL_ASSIGN_OR_RETURN(Plan plan, ChangeMaklumat(caller, "AdoptMaklumat", req.id(),
-                                             req.expected_revision(), Permission::kAdmin, adopt));
+  SIMPUL_ASSIGN_OR_RETURN(Plan plan,
+                          ChangeMaklumat(caller, "AdoptMaklumat", req.id(), req.expected_revision(),
+                                         Permission::kAdmin, adopt));
   v1::AdoptMaklumatResponse resp;
   *resp.mutable_maklumat() = plan.writes[0].object.maklumat();
   return resp;
@@ -1223,7 +1232,8 @@ absl::StatusOr<v1::GetMaklumatResponse> StandardsRegistry::GetMaklumat(
         return absl::NotFoundError(
             absl::StrCat("service unit \"", unit.id(), "\" has no adopted maklumat"));
       }
-      SIMPUL_ASSIGN_OR_RETURN(*resp.mutable_maklumat(), LoadMaklumat(caller, unit.current_maklumat_id()));
+      SIMPUL_ASSIGN_OR_RETURN(*resp.mutable_maklumat(),
+                              LoadMaklumat(caller, unit.current_maklumat_id()));
       return resp;
     }
     default:
@@ -1241,15 +1251,15 @@ absl::StatusOr<v1::ListMaklumatResponse> StandardsRegistry::ListMaklumat(
   SIMPUL_ASSIGN_OR_RETURN(int after, DecodeNumberToken(req.page().page_token(), query));
   SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit_id()));
   v1::ListMaklumatResponse resp;
-  SIMPUL_ASSIGN_OR_RETURN(int next,
-                   ReadNumberedPage(
-                       after, PageSize(req.page()),
-                       [&](int from, int n) { return store_.ListUnitMaklumat(unit.id(), from, n); },
-                       [&](v1::Maklumat item) {
-                         if (!MaklumatVisible(caller, item)) return false;
-                         *resp.add_maklumat() = std::move(item);
-                         return true;
-                       }));
+  SIMPUL_ASSIGN_OR_RETURN(
+      int next, ReadNumberedPage(
+                    after, PageSize(req.page()),
+                    [&](int from, int n) { return store_.ListUnitMaklumat(unit.id(), from, n); },
+                    [&](v1::Maklumat item) {
+                      if (!MaklumatVisible(caller, item)) return false;
+                      *resp.add_maklumat() = std::move(item);
+                      return true;
+                    }));
   if (next >= 0 && next < unit.latest_maklumat_number()) {
     resp.set_next_page_token(EncodePageToken(query, absl::StrCat(next)));
   }
