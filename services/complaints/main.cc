@@ -5,6 +5,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "clients/registry/registry_router.h"
 #include "common/calendar.h"
@@ -129,8 +130,12 @@ absl::Status SetUp(ServiceContext& ctx) {
   options.idempotency_ttl = config.GetDuration("idempotency_ttl");
   options.list_scan_budget = static_cast<int>(config.GetInt("list_scan_budget"));
   if (const std::string& path = config.GetString("secret_key_file"); !path.empty()) {
-    SIMPUL_ASSIGN_OR_RETURN(SecretMinter minter, SecretMinter::FromKeyFile(path));
-    options.secret_minter = std::move(minter);
+    absl::StatusOr<SecretMinter> minter = SecretMinter::FromKeyFile(path);
+    if (!minter.ok()) {
+      return absl::Status(minter.status().code(),
+                          absl::StrCat("secret_key_file: ", minter.status().message()));
+    }
+    options.secret_minter = *std::move(minter);
   } else {
     Log(LogLevel::kWarn, "no secret_key_file: complainants' secrets use a key of this process",
         {{"effect", "a retry after a restart gets the tracking code without the secret"}});
