@@ -4,7 +4,8 @@
 //   within its deadline, with a token, and following the tokens ends (point 2);
 // - a filing replayed from another API key of the same channel gets no secret and does not
 //   see the first case, while the filer's own retry gets its secret again, also after a
-//   restart, and Redis holds no secret anywhere (point 3).
+//   restart, and Redis holds no secret anywhere, not even one an older version stored (point
+//   3).
 // Each test prints the figures it asserts.
 #include <algorithm>
 #include <atomic>
@@ -26,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "services/complaints/redis_store.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
+#include "simpul/complaints/v1/storage.pb.h"
 #include "tests/testing/identity_tokens.h"
 #include "tests/testing/service_cluster.h"
 #include "tests/testing/status_matchers.h"
@@ -249,7 +251,22 @@ TEST_F(SecurityListTest, AFilingReplayedFromAnotherKeyOfTheSameChannelGetsNoSecr
     std::fputs("8c1f0e5d2b7a49c3a6d4e1f09b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c\n", f);
     std::fclose(f);
   }
+  // A record an older version wrote: a filing's answer with the secret in clear.
+  cv1::IdempotencyRecord legacy;
+  legacy.mutable_response()->set_tracking_code("ZV6J8-Q4RXT");
+  legacy.mutable_response()->set_secret("RAJA-AERE-CB1W-N8GA");
+  const std::string legacy_key = "simpul:cmp:{c}:idem:10:web-portal:portal-form-old";
+  ASSERT_TRUE(pool_->Command({"SET", legacy_key, legacy.SerializeAsString(), "PX", "600000"}).ok());
+
   ASSERT_NO_FATAL_FAILURE(StartServices({"--secret_key_file=" + key_file}));
+  // The service drops such records when it starts.
+  bool legacy_gone = false;
+  for (int i = 0; i < 100 && !legacy_gone; ++i) {
+    auto exists = pool_->Command({"EXISTS", legacy_key});
+    legacy_gone = exists.ok() && exists->integer == 0;
+    if (!legacy_gone) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(legacy_gone) << cluster_->complaints().Log();
   const Caller key_a = ChannelKey("key-a", "web-portal");
   const Caller key_b = ChannelKey("key-b", "web-portal");
 
@@ -304,7 +321,8 @@ TEST_F(SecurityListTest, AFilingReplayedFromAnotherKeyOfTheSameChannelGetsNoSecr
     for (const RedisReply& key : scan->elements[1].elements) {
       ++keys;
       const std::string value = Contents(key.str);
-      for (const std::string& secret : {first.secret(), from_b.secret()}) {
+      for (const std::string& secret :
+           {first.secret(), from_b.secret(), std::string("RAJA-AERE-CB1W-N8GA")}) {
         EXPECT_FALSE(absl::StrContains(value, secret)) << key.str;
         EXPECT_FALSE(absl::StrContains(value, absl::StrReplaceAll(secret, {{"-", ""}}))) << key.str;
       }
