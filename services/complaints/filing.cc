@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "clients/complaints/views.h"
+#include "common/channel_scope.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "services/complaints/complaints.h"
@@ -135,6 +136,21 @@ absl::Status RouteNewCase(Router& router, const v1::FileComplaintRequest& req, v
   return absl::OkStatus();
 }
 
+// CheckFilerScope refuses a channel filing for a unit outside its key's scope. A scoped channel
+// whose case could not be routed because the registry was unreachable is told to retry (its
+// scope cannot be checked yet), not accepted unchecked.
+absl::Status CheckFilerScope(const Identity& caller, const v1::FileComplaintRequest& req,
+                             const v1::Complaint& c) {
+  const common::v1::Principal& p = caller.principal;
+  if (p.role() != common::v1::ROLE_CHANNEL || p.scope_all_agencies()) return absl::OkStatus();
+  if (c.agency_id().empty() && !req.service_id().empty()) {
+    return absl::UnavailableError(
+        "the registry cannot be reached to check that this channel may file for the service; "
+        "retry");
+  }
+  return RequireChannelScope(p, c.agency_id(), c.unit_id(), "filing complaints");
+}
+
 // FillNewCase copies the request into a RECEIVED case filed at `now` through `channel_name`.
 // Without a stated confidentiality a case with an identity is SECRET, one without ANONYMOUS;
 // ANONYMOUS identities are not kept.
@@ -210,6 +226,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
 
   v1::Complaint c;
   SIMPUL_RETURN_IF_ERROR(RouteNewCase(router_, req, c));
+  SIMPUL_RETURN_IF_ERROR(CheckFilerScope(caller, req, c));
   FillNewCase(req, filer.channel_name, now, c);
   SIMPUL_ASSIGN_OR_RETURN(Deadline verify,
                           WorkingDaysFrom(now, options_.verify_working_days, ZoneOf(c)));

@@ -991,6 +991,40 @@ TEST_F(ComplaintsTest, UnknownServiceIsInvalidAndWritesNothing) {
   EXPECT_EQ(store_.commits(), 0);
 }
 
+TEST_F(ComplaintsTest, AChannelFilesOnlyForTheAgenciesAndUnitsItsKeyIsBoundTo) {
+  using ::simpul::testing::ScopedChannelCaller;
+  const Identity bogor_sms = ScopedChannelCaller("sms-bogor", {kBogor});
+  const Identity padang_unit_sms = ScopedChannelCaller("sms-padang", {}, {kPadangUnit});
+  // Its own agency and its own unit are fine.
+  EXPECT_TRUE(desk_->FileComplaint(bogor_sms, Filing(kPbg)).ok());
+  EXPECT_TRUE(desk_->FileComplaint(padang_unit_sms, Filing(kAkta)).ok());
+  EXPECT_EQ(store_.commits(), 2);
+  // Another agency's service is refused, naming what the key is not bound to; nothing is
+  // written.
+  for (const auto& [caller, service] :
+       {std::pair{bogor_sms, kAkta}, std::pair{padang_unit_sms, kPbg},
+        std::pair{bogor_sms, kKtpMakassar}}) {
+    SCOPED_TRACE(absl::StrCat(caller.principal.channel(), " files for ", service));
+    absl::Status refused = desk_->FileComplaint(caller, Filing(service)).status();
+    EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
+    EXPECT_THAT(std::string(refused.message()), HasSubstr("not bound to unit"));
+  }
+  // A filing no unit handles (target text only) needs a key for every agency.
+  v1::FileComplaintRequest untargeted = Filing("");
+  untargeted.set_target_text("Kantor kelurahan di Bogor Tengah");
+  EXPECT_EQ(desk_->FileComplaint(bogor_sms, untargeted).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // While the registry cannot say whose service it is, a bound channel is told to retry.
+  router_.SetUnavailable(true);
+  EXPECT_EQ(desk_->FileComplaint(bogor_sms, Filing(kPbg)).status().code(),
+            absl::StatusCode::kUnavailable);
+  router_.SetUnavailable(false);
+  EXPECT_EQ(store_.commits(), 2);
+  // A national channel files anywhere, and for nobody in particular.
+  EXPECT_TRUE(desk_->FileComplaint(Sms(), Filing(kAkta)).ok());
+  EXPECT_TRUE(desk_->FileComplaint(Sms(), untargeted).ok());
+}
+
 TEST_F(ComplaintsTest, RegistryDownFilesUnroutedForTheCoordinatorWhoRoutesIt) {
   router_.SetUnavailable(true);
   Filed f = FileCase();

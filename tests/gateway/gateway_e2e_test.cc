@@ -460,7 +460,10 @@ class Environment {
         {"platform_admin", common::v1::ROLE_PLATFORM_ADMIN}};
     p.set_role(kRoles.at(role));
     p.set_agency_id(agency);
-    if (role == "channel") p.set_channel("web-portal");
+    if (role == "channel") {
+      p.set_channel("web-portal");
+      p.set_scope_all_agencies(true);
+    }
     auto issued = (store ? store : keys_.get())->Issue(p, "gateway e2e " + tag, "test:gateway-e2e");
     ASSERT_TRUE(issued.ok()) << issued.status();
     *out = {

@@ -40,6 +40,7 @@ namespace {
 
 namespace tv1 = ::simpul::testing::v1;
 namespace rv1 = ::simpul::registry::v1;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -793,10 +794,13 @@ TEST(ClientCertificatesTest, FingerprintsAndTheMappingFile) {
   // Bad entries are named.
   absl::StatusOr<ClientCertificates> bad = ClientCertificates::FromJson(
       R"({"certificates": [{"sha256": "abc", "principal": {"role": "ROLE_AGENCY_OPERATOR"}},
-                            {"sha256": "00", "principal": {}}]})");
+                            {"sha256": "00", "principal": {}},
+                            {"sha256": "01", "principal": {"role": "ROLE_CHANNEL",
+                                                           "channel": "sms"}}]})");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  for (const char* field : {"certificates[0].sha256", "certificates[0].principal.agency_id",
-                            "certificates[1].principal.role"}) {
+  for (const char* field :
+       {"certificates[0].sha256", "certificates[0].principal.agency_id",
+        "certificates[1].principal.role", "certificates[2].principal.scope_agency_ids"}) {
     EXPECT_THAT(std::string(bad.status().message()), HasSubstr(field));
   }
   EXPECT_EQ(TlsServerCredentials("/nonexistent.pem", "/nonexistent.key", "").status().code(),
@@ -808,7 +812,8 @@ TEST_F(ProxyTest, MutualTlsMapsARegisteredClientCertificateToItsPrincipal) {
   Replica replica("a", simpul::testing::PickFreePort());
   auto file = ClientCertificates::FromJson(absl::StrCat(
       R"({"certificates": [{"sha256": ")", certs.OpensslFingerprint("bogor"),
-      R"(", "label": "sms-gw", "principal": {"role": "ROLE_CHANNEL", "channel": "sms-1708"}}]})"));
+      R"(", "label": "sms-gw", "principal": {"role": "ROLE_CHANNEL", "channel": "sms-1708", )"
+      R"("scopeAgencyIds": ["kota-bogor"]}}]})"));
   ASSERT_TRUE(file.ok()) << file.status();
   auto tls = TlsServerCredentials(certs.Path("server.pem"), certs.Path("server.key"),
                                   certs.Path("ca.pem"));
@@ -832,6 +837,7 @@ TEST_F(ProxyTest, MutualTlsMapsARegisteredClientCertificateToItsPrincipal) {
   ASSERT_TRUE(principal.ok()) << principal.status();
   EXPECT_EQ(principal->subject(), "cert:sms-gw");
   EXPECT_EQ(principal->role(), common::v1::ROLE_CHANNEL);
+  EXPECT_THAT(principal->scope_agency_ids(), ElementsAre("kota-bogor"));
   // A certificate the CA signed but the file does not list.
   s = sleep_via(certs.ChannelTo(gateway_port_, "stranger"), "");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);

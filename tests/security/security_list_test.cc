@@ -122,6 +122,7 @@ class SecurityListTest : public ::testing::Test {
     common::v1::Principal p;
     p.set_role(common::v1::ROLE_CHANNEL);
     p.set_channel(channel);
+    p.set_scope_all_agencies(true);
     auto issued = (*keys)->Issue(p, "security test " + tag, "test:security");
     EXPECT_TRUE(issued.ok()) << issued.status();
     if (!issued.ok()) return {};
