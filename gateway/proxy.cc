@@ -699,11 +699,12 @@ void GrpcProxy::Audit(const CallInfo& info, absl::StatusCode outcome, bool reach
   record.set_role(info.principal.role());
   record.set_agency_id(info.principal.agency_id());
   record.set_channel(info.principal.channel());
-  record.set_client_address(info.peer);
+  record.set_client_address(AuditClientAddress(info.method, info.peer));
   record.set_method(info.method);
   record.set_resource(ResourceOf(info.method, request_bytes));
   record.set_outcome(std::string(absl::StatusCodeToString(outcome)));
   record.set_request_sha256(AuditDigest(request_bytes));
+  BoundAuditRecord(&record);  // bounded in the error log too
   auto append = [this, record = std::move(record)]() mutable {
     absl::StatusOr<v1::AuditRecord> stored = options_.audit->Append(record);
     if (!stored.ok()) {
