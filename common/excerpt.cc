@@ -96,4 +96,20 @@ std::string Excerpt(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+std::string BoundedText(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes && IsValidUtf8(text)) return std::string(text);
+  static constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t len = SequenceLength(text, i);
+    const std::string_view piece = len == 0 ? std::string_view(kReplacement) : text.substr(i, len);
+    if (out.size() + piece.size() > max_bytes) break;
+    out.append(piece);
+    i += len == 0 ? 1 : len;
+  }
+  if (i < text.size()) absl::StrAppend(&out, "\xE2\x80\xA6(", text.size(), " bytes)");
+  return out;
+}
+
 }  // namespace simpul

@@ -19,6 +19,15 @@ inline constexpr size_t kExcerptBytes = 64;
 // The result is never longer than max_bytes + 20 bytes.
 std::string Excerpt(std::string_view text, size_t max_bytes = kExcerptBytes);
 
+// kMaxMessageBytes bounds a whole error message (or one description) that goes to a caller.
+inline constexpr size_t kMaxMessageBytes = 1024;
+
+// BoundedText is `text` as valid UTF-8 (each invalid byte becomes U+FFFD) of at most about
+// `max_bytes` bytes: cut at a character boundary with "…(N bytes)" appended when it does not
+// fit. Unlike Excerpt it escapes nothing: for a message that is already text (its quotes of
+// input being excerpts), rendered by an escaping writer (JSON, logs).
+std::string BoundedText(std::string_view text, size_t max_bytes = kMaxMessageBytes);
+
 // Utf8Prefix is the longest prefix of `text`, at most `max_bytes` long, that does not end
 // inside a UTF-8 sequence (a valid sequence is never cut; invalid bytes count as one each).
 std::string_view Utf8Prefix(std::string_view text, size_t max_bytes);

@@ -54,5 +54,13 @@ TEST(ExcerptTest, Utf8PrefixNeverSplitsACharacter) {
   EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));  // overlong
 }
 
+TEST(BoundedTextTest, KeepsShortTextAndCutsLongOrInvalidText) {
+  EXPECT_EQ(BoundedText("line one\nline \"two\""), "line one\nline \"two\"");
+  EXPECT_EQ(BoundedText("a\xff"), "a\xEF\xBF\xBD");
+  const std::string cut = BoundedText(std::string(5000, 'y') + "\xff", 100);
+  EXPECT_EQ(cut, std::string(100, 'y') + "\xE2\x80\xA6(5001 bytes)");
+  EXPECT_EQ(BoundedText(std::string(2000, 'z')).size(), kMaxMessageBytes + 15);
+}
+
 }  // namespace
 }  // namespace simpul
