@@ -2,6 +2,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+#include "common/excerpt.h"
 
 namespace simpul {
 namespace {
@@ -74,7 +76,7 @@ void CheckSlug(FieldViolations& v, const std::string& field, absl::string_view i
   if (id.empty()) {
     v.Add(field, "required");
   } else if (!IsValidSlug(id)) {
-    v.Add(field, absl::StrCat("\"", id.substr(0, 80),
+    v.Add(field, absl::StrCat("\"", Excerpt(StdView(id), 80),
                               "\" is not a valid id: expected 3..64 characters of a-z, 0-9 and "
                               "'-', starting and ending with a letter or digit"));
   }

@@ -10,6 +10,9 @@
 
 namespace simpul {
 
+// ToGrpcStatus keeps the code; the message is bounded to valid UTF-8 of at most about
+// kMaxMessageBytes (common/excerpt.h) and the field violations to about 4 KB (the last ones
+// dropped), since both travel in the trailers, whose size gRPC limits.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 

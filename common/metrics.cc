@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/logging.h"
+#include "google/protobuf/descriptor.h"
 
 namespace simpul {
 namespace {
@@ -207,9 +208,10 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
 // publishes them in an immutable table that later calls read without a lock: the table is
 // copied with the new method added and swapped in (old tables stay alive, as a reader may still
 // hold one). Any method served counts, including those of a generic service (the gateway's
-// proxy), which no descriptor lists up front. Past kMaxTableMethods distinct methods (only
-// reachable with made-up method names) the table stops growing (its copies would cost memory
-// quadratic in the number of methods) and the further methods take the locked path per call.
+// proxy) as long as a linked-in descriptor declares it; every other path a client sends counts
+// as method="unknown" (RpcMethodLabel) and takes the locked path per call. Past
+// kMaxTableMethods distinct known methods the table stops growing (its copies would cost
+// memory quadratic in the number of methods) and the further methods take the locked path.
 class RpcMetricsInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -238,19 +240,17 @@ class RpcMetricsInterceptorFactory final
   static constexpr size_t kMaxTableMethods = 256;
 
   const MethodSeries* Resolve(std::string_view method) {
+    const bool known = IsKnownRpcMethod(method);  // outside the lock: it may take the pool's
     absl::MutexLock lock(&mu_);
+    if (!known) {
+      if (unknown_ == nullptr) unknown_ = NewSeries(kUnknownMethodLabel);
+      return unknown_.get();
+    }
     const Table* table = table_.load(std::memory_order_relaxed);
     if (auto it = table->find(method); it != table->end()) return it->second;
     std::unique_ptr<MethodSeries>& series = methods_[std::string(method)];
     if (series != nullptr) return series.get();  // a method beyond the table's cap
-    series = std::make_unique<MethodSeries>();
-    series->method = std::string(method);
-    for (int code = 0; code < kCodeCount; ++code) {
-      series->handled[code] = metrics_->GetCounter(
-          kHandledTotal, {{"method", series->method},
-                          {"code", std::string(CodeName(static_cast<grpc::StatusCode>(code)))}});
-    }
-    series->seconds = metrics_->GetHistogram(kHandlingSeconds, {{"method", series->method}});
+    series = NewSeries(method);
     if (table->size() < kMaxTableMethods) {
       auto next = std::make_unique<Table>(*table);
       next->emplace(series->method, series.get());
@@ -260,15 +260,49 @@ class RpcMetricsInterceptorFactory final
     return series.get();
   }
 
+  // NewSeries resolves the series of the method label `label`.
+  std::unique_ptr<MethodSeries> NewSeries(std::string_view label) {
+    auto series = std::make_unique<MethodSeries>();
+    series->method = std::string(label);
+    for (int code = 0; code < kCodeCount; ++code) {
+      series->handled[code] = metrics_->GetCounter(
+          kHandledTotal, {{"method", series->method},
+                          {"code", std::string(CodeName(static_cast<grpc::StatusCode>(code)))}});
+    }
+    series->seconds = metrics_->GetHistogram(kHandlingSeconds, {{"method", series->method}});
+    return series;
+  }
+
   Metrics* const metrics_;
   std::atomic<const Table*> table_{nullptr};
   absl::Mutex mu_;
   std::vector<std::unique_ptr<const Table>> tables_ ABSL_GUARDED_BY(mu_);
-  // Every method resolved so far, by name (the tables point into it).
+  // Every known method resolved so far, by name (the tables point into it).
   absl::flat_hash_map<std::string, std::unique_ptr<MethodSeries>> methods_ ABSL_GUARDED_BY(mu_);
+  // The series of every unknown method (method="unknown").
+  std::unique_ptr<MethodSeries> unknown_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
+
+bool IsKnownRpcMethod(std::string_view method) {
+  // "/package.Service/Method"; no proto declares a name this long.
+  if (method.size() < 4 || method.size() > 512 || method.front() != '/') return false;
+  const size_t slash = method.find('/', 1);
+  if (slash == std::string_view::npos || slash + 1 == method.size() ||
+      method.find('/', slash + 1) != std::string_view::npos) {
+    return false;
+  }
+  const std::string_view service = method.substr(1, slash - 1);
+  const std::string_view name = method.substr(slash + 1);
+  if (service == "grpc.health.v1.Health") return name == "Check" || name == "Watch";
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+             absl::StrCat(AbslView(service), ".", AbslView(name))) != nullptr;
+}
+
+std::string_view RpcMethodLabel(std::string_view method) {
+  return IsKnownRpcMethod(method) ? method : std::string_view(kUnknownMethodLabel);
+}
 
 void Histogram::Observe(double value) const {
   if (series_ == nullptr || std::isnan(value)) return;
@@ -319,10 +353,15 @@ Metrics::Family& Metrics::FamilyLocked(const std::string& name, Type type_if_new
 
 metrics_internal::Series& Metrics::SeriesLocked(Family& family, const MetricLabels& labels) {
   auto it = family.series.find(labels);
-  if (it == family.series.end()) {
-    it = family.series.try_emplace(labels, family.buckets.size()).first;
+  if (it != family.series.end()) return it->second;
+  if (family.series.size() + 1 < max_series_per_family_) {
+    return family.series.try_emplace(labels, family.buckets.size()).first->second;
   }
-  return it->second;
+  // Full (one place is kept for the overflow series): the overflow series of these labels.
+  ++family.dropped;
+  MetricLabels overflow = labels;
+  for (auto& [name, value] : overflow) value = kOverflowLabelValue;
+  return family.series.try_emplace(std::move(overflow), family.buckets.size()).first->second;
 }
 
 Counter Metrics::GetCounter(const std::string& name, const MetricLabels& labels) {
@@ -362,7 +401,12 @@ void Metrics::Observe(const std::string& name, const MetricLabels& labels, doubl
 std::string Metrics::Exposition() const {
   std::string out;
   absl::MutexLock lock(&mu_);
+  std::string dropped;
   for (const auto& [name, family] : families_) {
+    if (family.dropped > 0) {
+      absl::StrAppend(&dropped, kSeriesDroppedTotal, LabelSet({{"metric", name}}), " ",
+                      family.dropped, "\n");
+    }
     if (!family.help.empty())
       absl::StrAppend(&out, "# HELP ", name, " ", EscapeHelp(family.help), "\n");
     absl::StrAppend(&out, "# TYPE ", name, " ", AbslView(TypeName(family.type)), "\n");
@@ -390,6 +434,11 @@ std::string Metrics::Exposition() const {
       absl::StrAppend(&out, name, "_sum", LabelSet(labels), " ", FormatValue(sum), "\n");
       absl::StrAppend(&out, name, "_count", LabelSet(labels), " ", count, "\n");
     }
+  }
+  if (!dropped.empty()) {
+    absl::StrAppend(&out, "# HELP ", kSeriesDroppedTotal,
+                    " label sets sent to a family's overflow series (its series cap reached)\n",
+                    "# TYPE ", kSeriesDroppedTotal, " counter\n", dropped);
   }
   return out;
 }

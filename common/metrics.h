@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -103,9 +104,30 @@ class Histogram {
 // GetGauge, GetHistogram, and the by-name Increment/Set/Observe) takes the registry's lock and
 // looks the family and labels up; writing through a resolved handle does neither, so hot paths
 // resolve their handles once and keep them.
+//
+// Series are bounded: a family holds at most max_series_per_family() label sets. A label set
+// resolved beyond that goes to the family's one overflow series (every label value
+// "_overflow") and is counted in simpul_metrics_series_dropped_total{metric="<family>"}, so
+// labels fed from anything a caller controls can never grow the registry or /metrics
+// without bound.
 class Metrics {
  public:
   enum class Type { kCounter, kGauge, kHistogram };
+
+  // kDefaultMaxSeriesPerFamily is the default cap on the label sets of one family.
+  static constexpr size_t kDefaultMaxSeriesPerFamily = 5000;
+  // kOverflowLabelValue is every label value of a family's overflow series.
+  static constexpr char kOverflowLabelValue[] = "_overflow";
+  // kSeriesDroppedTotal names the counter of label sets sent to an overflow series.
+  static constexpr char kSeriesDroppedTotal[] = "simpul_metrics_series_dropped_total";
+
+  Metrics() = default;
+  explicit Metrics(size_t max_series_per_family)
+      : max_series_per_family_(max_series_per_family < 1 ? 1 : max_series_per_family) {}
+
+  // max_series_per_family is the cap on the label sets of a family (the overflow series
+  // included).
+  size_t max_series_per_family() const { return max_series_per_family_; }
 
   // Describe declares a metric family once (name, type, help). Histograms use `buckets`
   // (upper bounds, ascending); the default suits latencies in seconds.
@@ -137,20 +159,40 @@ class Metrics {
     std::string help;
     std::vector<double> buckets;  // never changed once the family exists
     std::map<MetricLabels, metrics_internal::Series> series;  // nodes never move
+    uint64_t dropped = 0;  // label sets resolved to the overflow series
   };
   // FamilyLocked finds `name` or creates it with `type_if_new` (and the default buckets for a
   // histogram).
   Family& FamilyLocked(const std::string& name, Type type_if_new)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static metrics_internal::Series& SeriesLocked(Family& family, const MetricLabels& labels);
+  // SeriesLocked finds or creates the series `labels` of `family`, or its overflow series when
+  // the family is full.
+  metrics_internal::Series& SeriesLocked(Family& family, const MetricLabels& labels)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const size_t max_series_per_family_ = kDefaultMaxSeriesPerFamily;
   mutable absl::Mutex mu_;
   std::map<std::string, Family> families_ ABSL_GUARDED_BY(mu_);
 };
 
+// kUnknownMethodLabel is the method label of every call of a method this process does not
+// know (RpcMethodLabel).
+inline constexpr char kUnknownMethodLabel[] = "unknown";
+
+// IsKnownRpcMethod: `method` ("/package.Service/Method") is a method of a service in the
+// protobuf descriptors linked into this process (the generated pool), or a method of
+// grpc.health.v1.Health. Whatever path a client sends is only known when some proto of the
+// process declares it.
+bool IsKnownRpcMethod(std::string_view method);
+
+// RpcMethodLabel is `method` when IsKnownRpcMethod, else kUnknownMethodLabel: the value of a
+// method label, which a client can therefore not make up.
+std::string_view RpcMethodLabel(std::string_view method);
+
 // MakeRpcMetricsInterceptorFactory records simpul_grpc_server_handled_total{method,code} and
-// simpul_grpc_server_handling_seconds{method} for every call of the server it is added to. The
-// series of a method are resolved to handles at its first call and reused by every later one.
+// simpul_grpc_server_handling_seconds{method} for every call of the server it is added to,
+// every unknown method (RpcMethodLabel) under method="unknown". The series of a method are
+// resolved to handles at its first call and reused by every later one.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeRpcMetricsInterceptorFactory(Metrics* metrics);
 

@@ -3,13 +3,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 
 namespace simpul {
 
 void FieldViolations::Add(std::string field, std::string description) {
+  if (violations_.field_violations_size() >= kMaxViolations) {
+    ++omitted_;
+    return;
+  }
   auto* v = violations_.add_field_violations();
-  v->set_field(std::move(field));
-  v->set_description(std::move(description));
+  v->set_field(BoundedText(field, kMaxViolationFieldBytes));
+  v->set_description(BoundedText(description, kMaxViolationDescriptionBytes));
 }
 
 bool FieldViolations::AddFrom(const absl::Status& status) {
@@ -25,8 +30,9 @@ absl::Status FieldViolations::ToStatus(std::string_view what) const {
   for (const auto& v : violations_.field_violations()) {
     parts.push_back(absl::StrCat(v.field(), ": ", v.description()));
   }
+  if (omitted_ > 0) parts.push_back(absl::StrCat("and ", omitted_, " more"));
   absl::Status status = absl::InvalidArgumentError(
-      absl::StrCat("invalid ", AbslView(what), ": ", absl::StrJoin(parts, "; ")));
+      BoundedText(absl::StrCat("invalid ", AbslView(what), ": ", absl::StrJoin(parts, "; "))));
   status.SetPayload(AbslView(kBadRequestPayloadUrl), absl::Cord(violations_.SerializeAsString()));
   return status;
 }

@@ -18,9 +18,15 @@ inline constexpr std::string_view kBadRequestPayloadUrl =
     "type.googleapis.com/simpul.common.v1.BadRequest";
 
 // FieldViolations collects every problem of one request before failing it, so the caller
-// learns about all bad fields at once.
+// learns about all bad fields at once. Bounded whatever a caller sends: at most
+// kMaxViolations violations are kept (the rest are counted), each field and description is
+// cut to valid UTF-8 of a bounded size (common/excerpt.h BoundedText), and so is the message.
 class FieldViolations {
  public:
+  static constexpr int kMaxViolations = 100;
+  static constexpr size_t kMaxViolationFieldBytes = 128;
+  static constexpr size_t kMaxViolationDescriptionBytes = 512;
+
   void Add(std::string field, std::string description);
   // AddFrom adds the field violations carried by `status` (see BadRequestOf); it returns
   // false when `status` is not OK but carries none (an error of another kind).
@@ -33,6 +39,7 @@ class FieldViolations {
 
  private:
   common::v1::BadRequest violations_;
+  int omitted_ = 0;  // violations beyond kMaxViolations
 };
 
 // InvalidField is a shortcut for a single field violation.

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 #include "common/page_token.h"
 #include "common/status.h"
 
@@ -313,6 +314,51 @@ std::string AuditDigest(std::string_view bytes) {
   unsigned int size = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
   return std::string(reinterpret_cast<const char*>(digest), size);
+}
+
+std::string AuditCapped(std::string_view text) {
+  if (text.size() <= kAuditFieldBytes && IsValidUtf8(text)) return std::string(text);
+  static constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  // The longest prefix that fits, each invalid byte replaced.
+  for (size_t i = 0; i < text.size();) {
+    size_t len = 0;
+    for (size_t n = 1; n <= 4 && i + n <= text.size(); ++n) {
+      if (IsValidUtf8(text.substr(i, n))) {
+        len = n;
+        break;
+      }
+    }
+    const std::string_view piece = len == 0 ? std::string_view(kReplacement) : text.substr(i, len);
+    if (out.size() + piece.size() > kAuditFieldBytes) break;
+    out.append(piece);
+    i += len == 0 ? 1 : len;
+  }
+  absl::StrAppend(&out, "\xE2\x80\xA6sha256:", Hex(AuditDigest(text)));
+  return out;
+}
+
+void BoundAuditRecord(v1::AuditRecord* record) {
+  for (std::string* field :
+       {record->mutable_request_id(), record->mutable_subject(), record->mutable_agency_id(),
+        record->mutable_channel(), record->mutable_client_address(), record->mutable_method(),
+        record->mutable_resource(), record->mutable_outcome()}) {
+    if (field->size() > kAuditFieldBytes || !IsValidUtf8(*field)) *field = AuditCapped(*field);
+  }
+}
+
+bool AuthenticatedBySecret(std::string_view method) {
+  for (std::string_view m : {"/simpul.complaints.v1.Complaints/TrackComplaint",
+                             "/simpul.complaints.v1.Complaints/ReplyToComplaint",
+                             "/simpul.complaints.v1.Complaints/RateComplaint",
+                             "/simpul.complaints.v1.Complaints/ReopenComplaint"}) {
+    if (method == m) return true;
+  }
+  return false;
+}
+
+std::string AuditClientAddress(std::string_view method, std::string_view peer) {
+  return AuthenticatedBySecret(method) ? "" : std::string(peer);
 }
 
 std::string AuditCanonicalEncoding(const v1::AuditRecord& record) {
@@ -640,6 +686,7 @@ absl::StatusOr<v1::AuditRecord> AuditLog::Append(v1::AuditRecord record) {
   record.clear_hash();
   record.set_encoding_version(kAuditEncodingVersion);
   record.DiscardUnknownFields();
+  BoundAuditRecord(&record);
   if (!record.has_time()) {
     const absl::Time now = clock_.Now();
     const int64_t seconds = absl::ToUnixSeconds(now);  // rounded down

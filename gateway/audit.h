@@ -88,6 +88,31 @@ inline constexpr size_t kAuditHashSize = 32;
 // AuditDigest is the SHA-256 of `bytes` (32 raw bytes), e.g. for request_sha256.
 std::string AuditDigest(std::string_view bytes);
 
+// kAuditFieldBytes is the most a text field of a stored record keeps of the caller's text.
+inline constexpr size_t kAuditFieldBytes = 128;
+
+// AuditCapped is `text` when it is valid UTF-8 of at most kAuditFieldBytes bytes; otherwise
+// its first bytes (at most kAuditFieldBytes, cut at a character boundary, each invalid byte
+// replaced by U+FFFD) followed by "…sha256:" and the SHA-256 of the whole text in lowercase
+// hex. A record thus stays bounded (at most 202 bytes a field) and searchable: the prefix
+// for a person, the digest to match a known value exactly.
+std::string AuditCapped(std::string_view text);
+
+// BoundAuditRecord applies AuditCapped to every text field of `record` (request_id, subject,
+// agency_id, channel, client_address, method, resource, outcome). AuditLog::Append does it
+// before hashing, so a stored record verifies as stored.
+void BoundAuditRecord(v1::AuditRecord* record);
+
+// AuthenticatedBySecret: `method` ("/pkg.Service/Method") is one a complainant calls with the
+// tracking code and secret of a case (TrackComplaint, ReplyToComplaint, RateComplaint,
+// ReopenComplaint of simpul.complaints.v1.Complaints): its audit record keeps no client
+// address, so the trail never links a person's network address to a tracking code.
+bool AuthenticatedBySecret(std::string_view method);
+
+// AuditClientAddress is what a record keeps as client_address of a call of `method` from
+// `peer`: "" for AuthenticatedBySecret methods, else `peer`.
+std::string AuditClientAddress(std::string_view method, std::string_view peer);
+
 // AuditCanonicalEncoding is the version-1 encoding of `record` (its `hash` is ignored).
 std::string AuditCanonicalEncoding(const v1::AuditRecord& record);
 
@@ -205,7 +230,8 @@ class AuditLog final : public AuditTrail {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Append adds one record at the end of the chain and returns it as stored. INVALID_ARGUMENT
+  // Append adds one record at the end of the chain and returns it as stored, its text fields
+  // bounded by BoundAuditRecord. INVALID_ARGUMENT
   // (nothing written) when subject, method or outcome is empty, request_sha256 is neither
   // empty nor 32 bytes, or time is out of range. A record without time gets the clock's now.
   // An error from Redis is returned as is (UNAVAILABLE, DEADLINE_EXCEEDED: the record may or

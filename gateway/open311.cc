@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 #include "common/status.h"
 #include "gateway/url.h"
 #include "google/protobuf/struct.pb.h"
@@ -60,7 +61,8 @@ absl::StatusOr<std::map<std::string, std::string>> FormFields(std::string_view e
     std::optional<std::string> key = PercentDecode(StdView(kv.first), /*plus_is_space=*/true);
     std::optional<std::string> value = PercentDecode(StdView(kv.second), /*plus_is_space=*/true);
     if (!key || !value) {
-      return absl::InvalidArgumentError(absl::StrCat("malformed form field \"", kv.first,
+      return absl::InvalidArgumentError(absl::StrCat("malformed form field \"",
+                                                     Excerpt(StdView(kv.first)),
                                                      "\": a % escape is not two hex digits"));
     }
     out.emplace(*std::move(key), *std::move(value));
@@ -72,7 +74,7 @@ std::string Open311Error(int http_status, std::string_view description) {
   ListValue list;
   Struct* e = list.add_values()->mutable_struct_value();
   PutNumber(*e, "code", http_status);
-  Put(*e, "description", description);
+  Put(*e, "description", BoundedText(description));  // valid UTF-8, bounded
   return Json(list);
 }
 
@@ -100,11 +102,13 @@ std::string Open311ErrorOf(const absl::Status& status, int http_status) {
   }
   ListValue list;
   for (const auto& v : bad.field_violations()) {
+    if (list.values_size() == 20) break;  // the first 20 are enough to act on
     auto it = kNames->find(v.field());
     Struct* e = list.add_values()->mutable_struct_value();
     PutNumber(*e, "code", http_status);
     Put(*e, "description",
-        absl::StrCat(it == kNames->end() ? v.field() : it->second, ": ", v.description()));
+        BoundedText(
+            absl::StrCat(it == kNames->end() ? v.field() : it->second, ": ", v.description())));
   }
   return Json(list);
 }

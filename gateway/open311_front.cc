@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "clients/complaints/views.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 #include "common/grpc_status.h"
 #include "common/identity.h"
 #include "common/status.h"
@@ -93,7 +94,7 @@ HttpReply Open311Front::Serve(const Open311Call& call) const {
     return Error(404, "only the JSON format is served: use .json");
   }
   if (!absl::EndsWith(AbslView(path), ".json")) {
-    return Error(404, absl::StrCat("no such resource: ", call.path));
+    return Error(404, absl::StrCat("no such resource: ", Excerpt(call.path)));
   }
   path.remove_suffix(5);
   std::optional<std::string> one = PercentDecode(path, /*plus_is_space=*/false);
@@ -106,7 +107,8 @@ HttpReply Open311Front::Serve(const Open311Call& call) const {
     for (const char* m : methods) {
       if (call.method == m) return std::nullopt;
     }
-    HttpReply reply = Error(405, absl::StrCat(call.path, " does not take ", call.method));
+    HttpReply reply =
+        Error(405, absl::StrCat(Excerpt(call.path), " does not take ", Excerpt(call.method)));
     reply.headers.emplace_back("Allow", absl::StrJoin(methods, ", "));
     return reply;
   };
@@ -127,7 +129,7 @@ HttpReply Open311Front::Serve(const Open311Call& call) const {
                                   : OneRequest(call, *query, id);
     }
   }
-  return Error(404, absl::StrCat("no such resource: ", call.path));
+  return Error(404, absl::StrCat("no such resource: ", Excerpt(call.path)));
 }
 
 absl::Status Open311Front::Gate(const Open311Call& call, std::string_view method,
@@ -210,7 +212,7 @@ HttpReply Open311Front::File(const Open311Call& call) const {
   if (media != "application/x-www-form-urlencoded") {
     return Error(415, absl::StrCat("the body must be form-encoded (Content-Type: "
                                    "application/x-www-form-urlencoded); got \"",
-                                   call.content_type, "\""));
+                                   Excerpt(call.content_type), "\""));
   }
   absl::StatusOr<std::map<std::string, std::string>> fields = FormFields(call.body);
   if (!fields.ok()) return Error(400, StdView(fields.status().message()));
@@ -222,7 +224,7 @@ HttpReply Open311Front::File(const Open311Call& call) const {
   if (const std::string named = Field(*fields, "attribute[channel]"); !named.empty()) {
     if (!cv1::Channel_Parse(absl::StrCat("CHANNEL_", absl::AsciiStrToUpper(named)), &channel) ||
         channel == cv1::CHANNEL_UNSPECIFIED) {
-      return Error(400, absl::StrCat("attribute[channel]: unknown channel \"", named,
+      return Error(400, absl::StrCat("attribute[channel]: unknown channel \"", Excerpt(named),
                                      "\"; one of web, sms, mobile_app, social_media, email, "
                                      "phone, walk_in, complaint_box, partner_system"));
     }
@@ -305,7 +307,7 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query) c
     }
     for (const std::string& w : wanted) {
       if (w != "open" && w != "closed") {
-        v.Add("status", absl::StrCat("expected open, closed or both; got \"", w, "\""));
+        v.Add("status", absl::StrCat("expected open, closed or both; got \"", Excerpt(w), "\""));
       }
     }
     if (wanted.size() == 1) {

@@ -15,8 +15,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
+#include "common/status.h"
 #include "gateway/byte_buffer.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -238,7 +240,7 @@ class GrpcProxy::Call {
       sides_.store(1);
       LogCall(absl::StatusCode::kUnimplemented);
       server_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                  absl::StrCat("no method ", ctx_->method())));
+                                  absl::StrCat("no method ", Excerpt(ctx_->method()))));
       return;
     }
     stub_ = stub;
@@ -487,16 +489,10 @@ class GrpcProxy::Call {
     if (sides_.fetch_sub(1) == 1) delete this;
   }
 
-  // LogCall writes the access log line of the call.
+  // LogCall writes the access log line of the call (sampled for unknown methods).
   void LogCall(absl::StatusCode code) {
     if (!proxy_->options_.access_log) return;
-    Log(LogLevel::kInfo, "call",
-        {{"method", info_.method},
-         {"request_id", info_.request_id},
-         {"subject", Identity{info_.principal}.subject()},
-         {"peer", info_.peer},
-         {"code", std::string(absl::StatusCodeToString(code))},
-         {"ms", absl::ToDoubleMilliseconds(absl::Now() - start_)}});
+    WriteAccessLog(proxy_->unknown_method_log_, info_, code, absl::Now() - start_);
   }
 
   GrpcProxy* const proxy_;
@@ -536,8 +532,14 @@ GrpcProxy::GrpcProxy(ProxyOptions options, const IdentitySigner* signer, const P
       signer_(signer),
       policy_(policy),
       authenticate_(std::move(authenticate)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      unknown_method_log_(LogSampler::Options{
+          .suppressed = metrics != nullptr
+                            ? metrics->GetCounter("simpul_gateway_access_log_suppressed_total", {})
+                            : Counter()}) {
   if (metrics_ != nullptr) {
+    metrics_->Describe("simpul_gateway_access_log_suppressed_total", Metrics::Type::kCounter,
+                       "access log lines of calls to unknown methods not written (sampled)");
     metrics_->Describe("simpul_gateway_refused_total", Metrics::Type::kCounter,
                        "calls refused by the gateway before reaching a backend, by status");
     metrics_->Describe("simpul_gateway_audit_failures_total", Metrics::Type::kCounter,
@@ -607,8 +609,9 @@ absl::Status GrpcProxy::AdmitImpl(std::string_view method, std::string_view peer
   service = service.substr(0, service.find('/'));
   if (StubFor(method) == nullptr && options_.local_services.count(std::string(service)) == 0) {
     return absl::UnimplementedError(
-        absl::StrCat("no service behind this gateway serves ", AbslView(method)));
+        absl::StrCat("no service behind this gateway serves ", Excerpt(method)));
   }
+  SIMPUL_RETURN_IF_ERROR(CheckMethodDeclared(method));
   // Authentication. A refusal here is still rate limited (by address) below, so that a flood
   // of bad keys is throttled like anything else.
   absl::Status authenticated = absl::OkStatus();
@@ -674,12 +677,12 @@ absl::Status GrpcProxy::AdmitImpl(std::string_view method, std::string_view peer
   const common::v1::Role role = info->principal.role();
   if (!policy_->Allows(role, method)) {
     if (role == common::v1::ROLE_UNSPECIFIED) {
-      return absl::UnauthenticatedError(absl::StrCat(AbslView(method),
+      return absl::UnauthenticatedError(absl::StrCat(Excerpt(method),
                                                      " needs credentials: send an API key as "
                                                      "\"authorization: Bearer <key>\""));
     }
     return absl::PermissionDeniedError(
-        absl::StrCat("the role ", AbslView(RoleName(role)), " may not call ", AbslView(method)));
+        absl::StrCat("the role ", AbslView(RoleName(role)), " may not call ", Excerpt(method)));
   }
   return absl::OkStatus();
 }
@@ -699,11 +702,12 @@ void GrpcProxy::Audit(const CallInfo& info, absl::StatusCode outcome, bool reach
   record.set_role(info.principal.role());
   record.set_agency_id(info.principal.agency_id());
   record.set_channel(info.principal.channel());
-  record.set_client_address(info.peer);
+  record.set_client_address(AuditClientAddress(info.method, info.peer));
   record.set_method(info.method);
   record.set_resource(ResourceOf(info.method, request_bytes));
   record.set_outcome(std::string(absl::StatusCodeToString(outcome)));
   record.set_request_sha256(AuditDigest(request_bytes));
+  BoundAuditRecord(&record);  // bounded in the error log too
   auto append = [this, record = std::move(record)]() mutable {
     absl::StatusOr<v1::AuditRecord> stored = options_.audit->Append(record);
     if (!stored.ok()) {

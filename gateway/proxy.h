@@ -48,6 +48,7 @@
 #include "common/identity.h"
 #include "common/metrics.h"
 #include "gateway/audit.h"
+#include "gateway/call_bounds.h"
 #include "gateway/client_certs.h"
 #include "gateway/policy.h"
 #include "gateway/rate_limit.h"
@@ -168,6 +169,8 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   // simpul_gateway_audit_failures_total, resolved once (no-ops without metrics).
   std::array<Counter, 17> refused_;
   Counter audit_failures_;
+  // Samples the access log lines of calls to unknown methods (gateway/call_bounds.h).
+  LogSampler unknown_method_log_;
   std::map<std::string, std::unique_ptr<grpc::GenericStub>, std::less<>> stubs_;
   // Full names ("/pkg.Service/Method") of the backends' unary methods, from the descriptors
   // linked into the gateway: forwarded as one unary call each. Read-only after construction.

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 #include "common/json.h"
 #include "common/status.h"
 
@@ -47,20 +48,34 @@ int ErrorHttpStatus(absl::StatusCode code) {
 }
 
 std::string ErrorJson(const absl::Status& status, int http_status, std::string_view request_id) {
+  // Bounded whatever the status holds: a message or violation may quote caller input, and a
+  // backend's status passes through unchanged.
+  static constexpr int kMaxViolations = 20;
+  static constexpr size_t kMaxFieldBytes = 200;
+  static constexpr size_t kMaxDescriptionBytes = 512;
   std::string out =
       absl::StrCat("{\"code\":", http_status,
                    ",\"status\":", JsonEscape(StdView(absl::StatusCodeToString(status.code()))),
-                   ",\"message\":", JsonEscape(StdView(status.message())));
+                   ",\"message\":", JsonEscape(BoundedText(StdView(status.message()))));
   const common::v1::BadRequest bad = BadRequestOf(status);
   if (bad.field_violations_size() > 0) {
     std::vector<std::string> items;
     for (const auto& v : bad.field_violations()) {
-      items.push_back(absl::StrCat("{\"field\":", JsonEscape(v.field()),
-                                   ",\"description\":", JsonEscape(v.description()), "}"));
+      if (static_cast<int>(items.size()) == kMaxViolations) {
+        items.push_back(
+            absl::StrCat("{\"field\":\"\",\"description\":",
+                         JsonEscape(absl::StrCat(bad.field_violations_size() - kMaxViolations,
+                                                 " more violations not shown")),
+                         "}"));
+        break;
+      }
+      items.push_back(absl::StrCat(
+          "{\"field\":", JsonEscape(BoundedText(v.field(), kMaxFieldBytes)), ",\"description\":",
+          JsonEscape(BoundedText(v.description(), kMaxDescriptionBytes)), "}"));
     }
     absl::StrAppend(&out, ",\"field_violations\":[", absl::StrJoin(items, ","), "]");
   }
-  absl::StrAppend(&out, ",\"request_id\":", JsonEscape(request_id), "}");
+  absl::StrAppend(&out, ",\"request_id\":", JsonEscape(BoundedText(request_id, 128)), "}");
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 
 namespace simpul::gateway::rest {
 
@@ -38,7 +39,7 @@ absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(const Descriptor
     const FieldDescriptor* f = FieldByName(d, StdView(parts[i]));
     if (f == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat(d->full_name(), " has no field \"", parts[i], "\""));
+          absl::StrCat(d->full_name(), " has no field \"", Excerpt(StdView(parts[i])), "\""));
     }
     fields.push_back(f);
     const bool last = i + 1 == parts.size();
@@ -58,7 +59,7 @@ absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(const Descriptor
       d = f->message_type();
     } else if (!last) {
       return absl::InvalidArgumentError(absl::StrCat("\"", parts[i], "\" is not a message: \"",
-                                                     AbslView(path), "\" names nothing"));
+                                                     Excerpt(path), "\" names nothing"));
     }
   }
   return fields;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 #include "common/grpc_status.h"
 #include "common/identity.h"
 #include "common/status.h"
@@ -220,14 +221,14 @@ void Session::Handle(http::request<http::string_body> req) {
   RouteMatch match = server_->routes_->Match(method, path);
   if (match.kind == RouteMatch::Kind::kNotFound) {
     return SendError(
-        absl::NotFoundError(absl::StrCat("no route for ", AbslView(method), " ", AbslView(path))),
+        absl::NotFoundError(absl::StrCat("no route for ", Excerpt(method), " ", Excerpt(path))),
         false, {});
   }
   if (match.kind == RouteMatch::Kind::kMethodNotAllowed) {
     match.allowed.push_back("OPTIONS");
     return SendHttpError(
         405,
-        absl::UnimplementedError(absl::StrCat(AbslView(path), " does not take ", AbslView(method),
+        absl::UnimplementedError(absl::StrCat(Excerpt(path), " does not take ", Excerpt(method),
                                               "; it takes ", absl::StrJoin(match.allowed, ", "))),
         {{"Allow", absl::StrJoin(match.allowed, ", ")}});
   }
@@ -241,7 +242,7 @@ void Session::Handle(http::request<http::string_body> req) {
       return SendHttpError(
           415, absl::InvalidArgumentError(absl::StrCat(
                    "the body must be JSON with \"Content-Type: application/json\"; got \"",
-                   content_type, "\"")));
+                   Excerpt(content_type), "\"")));
     }
   }
   absl::Duration timeout =
@@ -252,7 +253,7 @@ void Session::Handle(http::request<http::string_body> req) {
       return SendError(
           InvalidField("grpc-timeout", absl::StrCat("expected digits and a unit (H, M, S, m, u, "
                                                     "n), e.g. \"5S\"; got \"",
-                                                    AbslView(t), "\"")),
+                                                    Excerpt(t), "\"")),
           false, {});
     }
     timeout = std::min(*parsed, route.server_streaming ? std::max(server_->options_.max_timeout,
@@ -310,7 +311,7 @@ void Session::Preflight(const http::request<http::string_body>& req, std::string
   const std::string_view wanted = Sv(req[http::field::access_control_request_method]);
   RouteMatch match = server_->routes_->Match(wanted.empty() ? "OPTIONS" : wanted, path);
   if (match.kind == RouteMatch::Kind::kNotFound && match.allowed.empty()) {
-    return SendError(absl::NotFoundError(absl::StrCat("no route for ", AbslView(path))), false, {});
+    return SendError(absl::NotFoundError(absl::StrCat("no route for ", Excerpt(path))), false, {});
   }
   match.allowed.push_back("OPTIONS");
   const std::string allow = absl::StrJoin(match.allowed, ", ");
@@ -318,7 +319,7 @@ void Session::Preflight(const http::request<http::string_body>& req, std::string
   if (!origin_.empty() && !wanted.empty()) {
     if (!server_->OriginAllowed(origin_)) {
       return SendHttpError(403, absl::PermissionDeniedError(absl::StrCat(
-                                    "the origin ", origin_, " may not call this API")));
+                                    "the origin ", Excerpt(origin_), " may not call this API")));
     }
     headers.emplace_back("Access-Control-Allow-Methods", allow);
     headers.emplace_back("Access-Control-Allow-Headers",

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 #include "common/json.h"
 #include "common/status.h"
 #include "gateway/rest/field_path.h"
@@ -60,11 +61,11 @@ google::protobuf::util::JsonParseOptions ParseOptions() {
 std::pair<std::string, std::string> ParseErrorField(const std::string& error,
                                                     const std::string& prefix) {
   std::string field = prefix;
-  std::string description = error;
+  std::string description = BoundedText(error, 256);
   if (absl::StartsWith(error, "(")) {
     const size_t close = error.find(')');
     if (close != std::string::npos) {
-      std::string path = error.substr(1, close - 1);
+      std::string path = Excerpt(std::string_view(error).substr(1, close - 1), 128);
       if (!path.empty()) field = prefix.empty() ? path : absl::StrCat(prefix, ".", path);
     }
   }
@@ -130,14 +131,15 @@ absl::Status BuildRequest(const RouteMatch& match, std::string_view query, std::
     const std::string in_body = FieldValueText(*request, *fields);
     if (!in_body.empty() && in_body != value) {
       violations.emplace_back(
-          path, absl::StrCat("the path says \"", value, "\" but the body says \"", in_body, "\""));
+          path, absl::StrCat("the path says \"", Excerpt(value), "\" but the body says \"",
+                             Excerpt(in_body), "\""));
       continue;
     }
     std::unique_ptr<Message> scratch(request->New());
     const google::protobuf::util::Status parsed =
         parse_into(NestedJson(*fields, JsonLiteral(fields->back(), value)), scratch.get());
     if (!parsed.ok()) {
-      violations.emplace_back(path, absl::StrCat("bad value \"", value, "\" in the path: ",
+      violations.emplace_back(path, absl::StrCat("bad value \"", Excerpt(value), "\" in the path: ",
                                                  ParseErrorField(ToStd(parsed), "").second));
       continue;
     }
@@ -156,7 +158,7 @@ absl::Status BuildRequest(const RouteMatch& match, std::string_view query, std::
               ? std::optional<std::string>("")
               : PercentDecode(StdView(pair.substr(eq + 1)), /*plus_is_space=*/true);
       if (!key || !value) {
-        violations.emplace_back(std::string(pair), "malformed percent-encoding in the query");
+        violations.emplace_back(Excerpt(StdView(pair)), "malformed percent-encoding in the query");
         continue;
       }
       auto it = std::find_if(params.begin(), params.end(),
@@ -171,7 +173,7 @@ absl::Status BuildRequest(const RouteMatch& match, std::string_view query, std::
   for (const auto& [name, values] : params) {
     absl::StatusOr<std::vector<const FieldDescriptor*>> fields = ResolvePath(input, name);
     if (!fields.ok()) {
-      violations.emplace_back(name,
+      violations.emplace_back(Excerpt(name),
                               absl::StrCat("unknown query parameter: ", fields.status().message()));
       continue;
     }
@@ -209,7 +211,7 @@ absl::Status BuildRequest(const RouteMatch& match, std::string_view query, std::
         parse_into(NestedJson(*fields, literal), scratch.get());
     if (!parsed.ok()) {
       violations.emplace_back(
-          name, absl::StrCat("bad value \"", absl::StrJoin(values, ","), "\" for ",
+          name, absl::StrCat("bad value \"", Excerpt(absl::StrJoin(values, ",")), "\" for ",
                              FieldDescriptor::TypeName(leaf->type()), " field ", canonical,
                              leaf->enum_type() != nullptr
                                  ? absl::StrCat(" (an ", leaf->enum_type()->name(), " name)")

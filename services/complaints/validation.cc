@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/absl_compat.h"
+#include "common/excerpt.h"
 #include "common/field_rules.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -62,7 +63,7 @@ void CheckLocation(FieldViolations& v, const v1::Location& loc) {
   if (!loc.region_code().empty() && !IsValidRegionCode(loc.region_code())) {
     v.Add(
         "location.region_code",
-        absl::StrCat("\"", loc.region_code().substr(0, 40),
+        absl::StrCat("\"", Excerpt(loc.region_code(), 40),
                      "\" is not a Kemendagri region code (PP, PP.KK, PP.KK.CC or PP.KK.CC.DDDD)"));
   }
   if (!(loc.latitude() >= -90 && loc.latitude() <= 90)) {

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/excerpt.h"
 
 namespace simpul::registry {
 namespace {
@@ -33,7 +34,7 @@ void ValidateAgency(FieldViolations& v, const std::string& path, const v1::Agenc
     if (regional) v.Add(path + "region_code", "required for a regional government");
   } else if (!IsValidRegionCode(region)) {
     v.Add(path + "region_code",
-          absl::StrCat("\"", region.substr(0, 40),
+          absl::StrCat("\"", Excerpt(region, 40),
                        "\" is not a Kemendagri region code (PP, PP.KK, PP.KK.CC or "
                        "PP.KK.CC.DDDD, e.g. 33.73.04.1001)"));
   } else if (agency.kind() == v1::AGENCY_KIND_PROVINCE && RegionLevel(region) != 1) {
@@ -70,7 +71,7 @@ void ValidateUnit(FieldViolations& v, const std::string& path, const v1::Service
   }
   if (!unit.region_code().empty() && !IsValidRegionCode(unit.region_code())) {
     v.Add(path + "region_code",
-          absl::StrCat("\"", unit.region_code().substr(0, 40),
+          absl::StrCat("\"", Excerpt(unit.region_code(), 40),
                        "\" is not a Kemendagri region code (e.g. 33.73.04.1001)"));
   }
   CheckText(v, path + "address", unit.address(), 0, 500);
@@ -155,7 +156,7 @@ void ValidateComponents(FieldViolations& v, const std::string& path,
       std::string q = absl::StrCat(p, "resolution_classes[", i, "].");
       CheckText(v, q + "name", rc.name(), 1, 100);
       if (!rc.name().empty() && !names.insert(rc.name()).second) {
-        v.Add(q + "name", absl::StrCat("duplicate class \"", rc.name(), "\""));
+        v.Add(q + "name", absl::StrCat("duplicate class \"", Excerpt(rc.name()), "\""));
       }
       if (rc.working_days() < 1 || rc.working_days() > 60) {
         v.Add(q + "working_days", absl::StrCat("must be 1..60, got ", rc.working_days()));

@@ -254,5 +254,61 @@ TEST(MetricsTest, ValueFormatting) {
   EXPECT_THAT(text, HasSubstr("g{v=\"neg\"} -0.25\n"));
 }
 
+TEST(MetricsTest, SeriesBeyondTheCapGoToOneOverflowSeries) {
+  Metrics metrics(/*max_series_per_family=*/4);
+  for (int i = 0; i < 1000; ++i) {
+    metrics.Increment("calls_total", {{"method", "m" + std::to_string(i)}, {"code", "OK"}});
+  }
+  const std::string text = metrics.Exposition();
+  // Three label sets of their own, the fourth place is the overflow series.
+  EXPECT_THAT(text, HasSubstr("calls_total{method=\"m0\",code=\"OK\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("calls_total{method=\"m2\",code=\"OK\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("m3")));
+  EXPECT_THAT(text, HasSubstr("calls_total{method=\"_overflow\",code=\"_overflow\"} 997\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE simpul_metrics_series_dropped_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("simpul_metrics_series_dropped_total{metric=\"calls_total\"} 997\n"));
+  EXPECT_LT(text.size(), 1000u);
+  // Existing series keep counting; other families have their own cap.
+  metrics.Increment("calls_total", {{"method", "m1"}, {"code", "OK"}});
+  metrics.Set("other", {{"k", "v"}}, 5);
+  EXPECT_THAT(metrics.Exposition(), HasSubstr("calls_total{method=\"m1\",code=\"OK\"} 2\n"));
+  EXPECT_THAT(metrics.Exposition(), HasSubstr("other{k=\"v\"} 5\n"));
+}
+
+TEST(MetricsTest, HandlesBeyondTheCapWriteTheOverflowSeries) {
+  Metrics metrics(/*max_series_per_family=*/2);
+  Counter a = metrics.GetCounter("c", {{"k", "a"}});
+  Counter b = metrics.GetCounter("c", {{"k", "b"}});
+  Histogram h = metrics.GetHistogram("h", {{"k", "a"}});
+  Histogram h2 = metrics.GetHistogram("h", {{"k", "b"}});
+  a.Increment();
+  b.Increment(2);
+  h2.Observe(0.001);
+  const std::string text = metrics.Exposition();
+  EXPECT_THAT(text, HasSubstr("c{k=\"a\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("c{k=\"_overflow\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("h_count{k=\"_overflow\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("simpul_metrics_series_dropped_total{metric=\"c\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("simpul_metrics_series_dropped_total{metric=\"h\"} 1\n"));
+}
+
+TEST(MetricsTest, NoDroppedCounterWhileUnderTheCap) {
+  Metrics metrics;
+  EXPECT_EQ(metrics.max_series_per_family(), Metrics::kDefaultMaxSeriesPerFamily);
+  for (int i = 0; i < 100; ++i) metrics.Increment("c", {{"k", std::to_string(i)}});
+  EXPECT_THAT(metrics.Exposition(), Not(HasSubstr("dropped")));
+}
+
+TEST(MetricsTest, UnknownRpcMethodsShareOneLabel) {
+  EXPECT_EQ(RpcMethodLabel("/grpc.health.v1.Health/Check"), "/grpc.health.v1.Health/Check");
+  EXPECT_TRUE(IsKnownRpcMethod("/grpc.health.v1.Health/Watch"));
+  for (std::string_view made_up :
+       {"/grpc.health.v1.Health/Nope", "/no.such.Service/Method", "/x", "", "no-slash", "/a/b/c",
+        "/grpc.health.v1.Health/", "//Check"}) {
+    EXPECT_EQ(RpcMethodLabel(made_up), kUnknownMethodLabel) << made_up;
+  }
+  EXPECT_EQ(RpcMethodLabel(std::string(100000, 'a')), kUnknownMethodLabel);
+}
+
 }  // namespace
 }  // namespace simpul

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "common/excerpt.h"
 #include "common/grpc_status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -170,6 +171,38 @@ TEST(StatusMatchersTest, MatchStatusAndStatusOr) {
   EXPECT_THAT(absl::NotFoundError("no unit u1"),
               Not(StatusIs(absl::StatusCode::kNotFound, HasSubstr("service"))));
   EXPECT_THAT(absl::StatusOr<int>(3), StatusIs(absl::StatusCode::kOk));
+}
+
+TEST(FieldViolationsTest, HugeOrInvalidInputIsBounded) {
+  const std::string huge(1 << 20, 'q');
+  FieldViolations v;
+  for (int i = 0; i < 1000; ++i) v.Add(huge, "got \"" + huge + "\xff\"");
+  const absl::Status status = v.ToStatus("request");
+  EXPECT_LE(status.message().size(), kMaxMessageBytes + 20);
+  EXPECT_TRUE(IsValidUtf8(std::string(status.message())));
+  const common::v1::BadRequest bad = BadRequestOf(status);
+  ASSERT_EQ(bad.field_violations_size(), FieldViolations::kMaxViolations);  // parses: valid
+  EXPECT_LE(bad.field_violations(0).field().size(), FieldViolations::kMaxViolationFieldBytes + 20);
+  EXPECT_LE(bad.field_violations(0).description().size(),
+            FieldViolations::kMaxViolationDescriptionBytes + 20);
+
+  FieldViolations invalid;
+  invalid.Add("name", "bad \xc3\x28 byte");
+  EXPECT_EQ(BadRequestOf(invalid.ToStatus("request")).field_violations(0).description(),
+            "bad \xEF\xBF\xBD( byte");
+}
+
+TEST(GrpcStatusTest, MessageAndDetailsFitInTrailers) {
+  FieldViolations v;
+  for (int i = 0; i < 1000; ++i) v.Add("field" + std::to_string(i), std::string(2000, 'd'));
+  const grpc::Status big = ToGrpcStatus(v.ToStatus("request"));
+  EXPECT_LE(big.error_message().size(), kMaxMessageBytes + 20);
+  EXPECT_LE(big.error_details().size(), 5000u);
+  const common::v1::BadRequest back = BadRequestOf(FromGrpcStatus(big));
+  EXPECT_GT(back.field_violations_size(), 0);
+  EXPECT_EQ(back.field_violations(0).field(), "field0");
+  const grpc::Status plain = ToGrpcStatus(absl::NotFoundError(std::string(1 << 20, 'n')));
+  EXPECT_LE(plain.error_message().size(), kMaxMessageBytes + 20);
 }
 
 }  // namespace

@@ -77,6 +77,53 @@ std::string IntItem(int64_t v) {
   return Item(bytes);
 }
 
+TEST(AuditBoundsTest, ShortValidTextIsKeptAndLongTextIsAPrefixPlusItsDigest) {
+  EXPECT_EQ(AuditCapped("SBY-2024-000123"), "SBY-2024-000123");
+  const std::string big = "TRK-" + std::string(1 << 20, 'x');
+  const std::string capped = AuditCapped(big);
+  EXPECT_THAT(capped, StartsWith("TRK-xxx"));
+  EXPECT_EQ(capped, absl::StrCat(big.substr(0, kAuditFieldBytes),
+                                 "\xE2\x80\xA6sha256:", absl::BytesToHexString(AuditDigest(big))));
+  EXPECT_EQ(capped.size(), kAuditFieldBytes + 74);  // "…" 3 bytes, "sha256:", 64 hex
+  // A multi-byte character is never split; invalid UTF-8 is replaced (and digested as sent).
+  std::string euros;
+  for (int i = 0; i < 100; ++i) euros += "\xE2\x82\xAC";
+  const std::string cut = AuditCapped(euros);
+  EXPECT_THAT(cut, StartsWith(euros.substr(0, 126) + "\xE2\x80\xA6sha256:"));
+  const std::string invalid = AuditCapped("ab\xff");
+  EXPECT_EQ(invalid, absl::StrCat("ab\xEF\xBF\xBD\xE2\x80\xA6sha256:",
+                                  absl::BytesToHexString(AuditDigest("ab\xff"))));
+}
+
+TEST(AuditBoundsTest, BoundAuditRecordCapsEveryTextField) {
+  v1::AuditRecord r = SampleRecord();
+  const std::string big(1 << 20, 'z');
+  for (std::string* f : {r.mutable_request_id(), r.mutable_subject(), r.mutable_agency_id(),
+                         r.mutable_channel(), r.mutable_client_address(), r.mutable_method(),
+                         r.mutable_resource(), r.mutable_outcome()}) {
+    *f = big;
+  }
+  BoundAuditRecord(&r);
+  EXPECT_LT(r.ByteSizeLong(), 8 * 256u);
+  EXPECT_EQ(r.resource(), AuditCapped(big));
+  v1::AuditRecord untouched = SampleRecord();
+  BoundAuditRecord(&untouched);
+  EXPECT_THAT(untouched, EqualsProto(SampleRecord()));
+}
+
+TEST(AuditBoundsTest, SecretAuthenticatedCallsKeepNoClientAddress) {
+  for (const char* method : {"/simpul.complaints.v1.Complaints/TrackComplaint",
+                             "/simpul.complaints.v1.Complaints/ReplyToComplaint",
+                             "/simpul.complaints.v1.Complaints/RateComplaint",
+                             "/simpul.complaints.v1.Complaints/ReopenComplaint"}) {
+    EXPECT_TRUE(AuthenticatedBySecret(method)) << method;
+    EXPECT_EQ(AuditClientAddress(method, "ipv4:10.1.2.3:5555"), "") << method;
+  }
+  EXPECT_FALSE(AuthenticatedBySecret("/simpul.complaints.v1.Complaints/FileComplaint"));
+  EXPECT_EQ(AuditClientAddress("/simpul.registry.v1.Registry/CreateService", "ipv4:10.1.2.3:5"),
+            "ipv4:10.1.2.3:5");
+}
+
 TEST(AuditEncodingTest, CanonicalEncodingIsTheDocumentedLayout) {
   const std::string expected =
       Item("simpul.gateway.v1.AuditRecord/1") + IntItem(42) + IntItem(1717372800) +
@@ -360,6 +407,24 @@ TEST_F(AuditLogTest, AppendRejectsIncompleteRecordsWithoutWriting) {
   }
   EXPECT_EQ(log_->Head()->sequence, 0);
   EXPECT_TRUE(ReadLog().empty());
+}
+
+TEST_F(AuditLogTest, LongAndInvalidTextIsStoredBoundedAndVerifies) {
+  v1::AuditRecord r = Call(1);
+  r.set_resource(std::string(1 << 20, 'r'));
+  r.set_method("/simpul.complaints.v1.Complaints/" + std::string(100000, 'M'));
+  r.set_request_id("id\xff\xfe");
+  const v1::AuditRecord stored = MustAppend(r);
+  EXPECT_EQ(stored.resource(), AuditCapped(std::string(1 << 20, 'r')));
+  EXPECT_EQ(stored.request_id(), AuditCapped("id\xff\xfe"));
+  std::vector<StoredEntry> entries = ReadLog();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_LT(entries[0].bytes.size(), 1024u);
+  EXPECT_THAT(Parse(entries[0].bytes), EqualsProto(stored));
+  absl::StatusOr<AuditVerifyReport> report = log_->Verify({});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << FormatAuditVerifyReport(*report);
+  EXPECT_EQ(report->records_checked, 1);
 }
 
 TEST_F(AuditLogTest, EmptyLogVerifies) {

@@ -3,8 +3,11 @@
 
 #include <string>
 
+#include "common/excerpt.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "simpul/complaints/v1/complaints.pb.h"
@@ -286,6 +289,51 @@ TEST(ErrorsTest, ErrorJsonCarriesFieldViolations) {
   EXPECT_THAT(json, HasSubstr(R"("request_id":"rid-1")"));
   registry::v1::GetAgencyRequest parsed;  // the output is JSON a parser takes
   EXPECT_THAT(MessageJson(parsed), "{}");
+}
+
+// ExpectShortValidJson: `body` is valid UTF-8, parses as JSON, and has at most `max_bytes`.
+void ExpectShortValidJson(const std::string& body, size_t max_bytes) {
+  EXPECT_TRUE(IsValidUtf8(body)) << Excerpt(body, 400);
+  google::protobuf::Struct parsed;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(body, &parsed).ok())
+      << Excerpt(body, 400);
+  EXPECT_LE(body.size(), max_bytes) << Excerpt(body, 400);
+}
+
+TEST(ErrorsTest, InvalidUtf8AndHugeInputGiveShortValidJson) {
+  const std::string huge(1 << 20, 'A');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // invalid UTF-8 in a JSON string of the body
+      {"/v1/complaints/SP-1:reply", "{\"message\":\"bad \xff\xfe\xc3( bytes\"}"},
+      // invalid UTF-8 outside a string
+      {"/v1/complaints/SP-1:reply", "{\"message\xff\":1}"},
+      // a 1 MB value of the wrong type
+      {"/v1/complaints/SP-1:reply", "{\"message\":" + huge + "}"},
+      // a 1 MB unknown field name
+      {"/v1/complaints/SP-1:reply", "{\"" + huge + "\":\"x\"}"},
+      // the path and the body disagree, both 1 MB
+      {"/v1/complaints/" + huge + ":reply", "{\"tracking_code\":\"" + huge + "x\"}"},
+  };
+  for (const auto& [target, body] : cases) {
+    complaints::v1::ReplyToComplaintRequest request;
+    const absl::Status built = Build("POST", target, body, &request);
+    ASSERT_EQ(built.code(), absl::StatusCode::kInvalidArgument) << Excerpt(body);
+    ExpectShortValidJson(ErrorJson(built, 400, "rid"), 4096);
+  }
+  // Query parameters: a 1 MB unknown name, and a 1 MB bad value with invalid UTF-8.
+  for (const std::string& target :
+       {"/v1/agencies?" + huge + "=1", "/v1/agencies?page.page_size=" + huge + "%FF"}) {
+    registry::v1::ListAgenciesRequest request;
+    const absl::Status built = Build("GET", target, "", &request);
+    ASSERT_EQ(built.code(), absl::StatusCode::kInvalidArgument);
+    ExpectShortValidJson(ErrorJson(built, 400, "rid"), 4096);
+  }
+  // Any status, however long its message and however many its violations.
+  FieldViolations many;
+  for (int i = 0; i < 1000; ++i) many.Add(huge.substr(0, 1000), "bad \xff" + huge.substr(0, 5000));
+  ExpectShortValidJson(ErrorJson(many.ToStatus("request"), 400, "rid"), 64 * 1024);
+  ExpectShortValidJson(ErrorJson(absl::InvalidArgumentError("\xc0\xaf" + huge), 400, "rid\xff"),
+                       4096);
 }
 
 }  // namespace
