@@ -33,6 +33,7 @@
 #include "gtest/gtest.h"
 #include "simpul/registry/v1/registry.pb.h"
 #include "test_service.grpc.pb.h"
+#include "tests/testing/local_identity.h"
 #include "tests/testing/redis_server.h"
 
 namespace simpul::gateway {
@@ -43,7 +44,6 @@ namespace rv1 = ::simpul::registry::v1;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kKey[] = "gateway-proxy-test-identity-key-0123456789abcdef";
 constexpr char kService[] = "simpul.testing.v1.TestService";
 
 constexpr char kPolicy[] = R"json({"rules": [
@@ -210,9 +210,8 @@ const auto* const kKeepAlive = ::testing::AddGlobalTestEnvironment(new KeepAlive
 class ProxyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok());
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
+    // Signs as the gateway, verifies as the test backend (its audience, from kService).
+    signer_ = simpul::testing::LocalIdentityKeys(ServiceAudience(kService));
     auto policy = Policy::FromJson(kPolicy);
     ASSERT_TRUE(policy.ok()) << policy.status();
     policy_ = std::make_unique<Policy>(*std::move(policy));
