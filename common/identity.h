@@ -93,7 +93,7 @@ class IdentitySigner {
   // why (unreadable, not PEM, not an Ed25519 private key).
   absl::Status SetPrivateKeyPem(std::string_view pem);
   absl::Status LoadPrivateKeyFile(const std::string& path);
-  // Trust / TrustPem adds a trusted public key for `scope` (kAnyPerson or "service:<name>").
+  // TrustPem adds a trusted public key for `scope` (kAnyPerson or "service:<name>").
   // One key may be trusted for several scopes (one call each).
   absl::Status TrustPem(std::string_view public_key_pem, std::string_view scope);
   // LoadTrustedKeysFile reads a trusted-keys file: one key a line, "<scope> <public key PEM

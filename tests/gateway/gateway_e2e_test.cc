@@ -987,7 +987,8 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   EXPECT_EQ(Get(calls[0], "x-custom-header"), "passes");
   // The operator's call: exactly one identity, minted by the gateway for the key.
   ASSERT_EQ(calls[1].count("x-simpul-identity"), 1u);
-  auto principal = e.tokens().Verifier("simpul-registry")
+  auto principal = e.tokens()
+                       .Verifier("simpul-registry")
                        .Verify(Get(calls[1], "x-simpul-identity"), absl::Now());
   ASSERT_TRUE(principal.ok()) << principal.status();
   EXPECT_EQ(principal->audience(), "simpul-registry");

@@ -196,7 +196,8 @@ TEST(RegistryFeedWatcherTest, ResumesFromItsCursorAfterTheRegistryRestarts) {
   ASSERT_TRUE(redis.ok()) << redis.status();
   // The registry trusts the test's key for people and for the gateway's service role.
   auto signer = simpul::testing::LocalIdentityKeys("simpul-registry", {"simpul-gateway"});
-  auto registry = std::make_unique<simpul::testing::InProcessRegistry>((*redis)->port(), signer.get());
+  auto registry =
+      std::make_unique<simpul::testing::InProcessRegistry>((*redis)->port(), signer.get());
   const int port = registry->Start(0);
   ASSERT_NE(port, 0);
   auto admin = [&](int p) {

@@ -309,8 +309,9 @@ TEST_F(RegistryE2ETest, CallersAreAuthenticatedAndConfinedToTheirAgency) {
   p.set_role(common::v1::ROLE_PLATFORM_ADMIN);
   p.set_subject("forger");
   EXPECT_EQ(
-      stub_->CreateService(Ctx(simpul::testing::LocalToken(*other, p, "simpul-registry")).get(),
-                           req, &resp)
+      stub_
+          ->CreateService(Ctx(simpul::testing::LocalToken(*other, p, "simpul-registry")).get(), req,
+                          &resp)
           .error_code(),
       grpc::StatusCode::UNAUTHENTICATED);
   // Other agencies never see drafts.

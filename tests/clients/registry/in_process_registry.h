@@ -148,8 +148,7 @@ class InProcessRegistryTest : public ::testing::Test {
     auto ctx = std::make_unique<grpc::ClientContext>();
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     ctx->set_wait_for_ready(true);
-    ctx->AddMetadata(std::string(kIdentityMetadataKey),
-                     LocalToken(*signer_, p, "simpul-registry"));
+    ctx->AddMetadata(std::string(kIdentityMetadataKey), LocalToken(*signer_, p, "simpul-registry"));
     return ctx;
   }
 
