@@ -42,7 +42,7 @@ class TokenMinter {
   IdentitySigner Verifier(const std::string& audience) const;
 
   // Token signs a principal for kAnyServiceAudience (see there). An empty `subject` becomes
-  // "<ROLE_NAME>@<agency>".
+  // "<ROLE_NAME>@<agency>". A channel's token acts for every agency (scope_all_agencies).
   std::string Token(common::v1::Role role, const std::string& agency = "",
                     const std::string& channel = "", const std::string& subject = "") const;
   // TokenFor signs `principal` for one `audience`, expiring at `expire`.

@@ -127,6 +127,7 @@ class ServiceProcess {
   std::unique_ptr<ChildProcess> child_;
   std::shared_ptr<grpc::Channel> channel_;
   const TokenMinter* tokens_;
+  bool stopped_by_test_ = false;  // Kill or Stop ended the current run
 };
 
 // ServiceCluster owns a temporary directory, a Redis and the binaries a test starts.
