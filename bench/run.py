@@ -83,10 +83,22 @@ class System:
         self.ports = {}
         self.services = services
         os.makedirs(work, exist_ok=True)
-        self.key_file = os.path.join(work, "identity.key")
-        with open(self.key_file, "w") as f:
-            f.write(os.urandom(32).hex())
-        os.chmod(self.key_file, 0o600)
+        # Identity keys as deploy/run makes them (docs/operations.md, "Identity keys").
+        self.keys = os.path.join(work, "keys")
+        os.makedirs(self.keys, mode=0o700, exist_ok=True)
+        for name in ("gateway", "monitoring"):
+            key = os.path.join(self.keys, f"{name}.key")
+            if not os.path.exists(key):
+                subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key],
+                               check=True)
+            subprocess.run(["openssl", "pkey", "-in", key, "-pubout",
+                            "-out", os.path.join(self.keys, f"{name}.pub")], check=True)
+        with open(os.path.join(self.keys, "registry.trusted"), "w") as f:
+            f.write("any gateway.pub\nservice:simpul-gateway gateway.pub\n"
+                    "service:simpul-monitoring monitoring.pub\n")
+        with open(os.path.join(self.keys, "services.trusted"), "w") as f:
+            f.write("any gateway.pub\n")
+        self.key_file = os.path.join(self.keys, "gateway.key")
 
     def start(self, name, argv):
         logf = open(os.path.join(self.work, f"{name}.log"), "w")
@@ -112,20 +124,23 @@ class System:
                              "--dir", self.work, "--logfile", ""])
         if not wait_port(self.ports["redis"]):
             raise SystemExit("redis-server did not start")
-        common = [f"--redis_addr=127.0.0.1:{self.ports['redis']}",
-                  f"--identity_key_file={self.key_file}", "--log_level=warn"]
+        common = [f"--redis_addr=127.0.0.1:{self.ports['redis']}", "--log_level=warn"]
+        trusted = f"--identity_trusted_keys={self.keys}/services.trusted"
         reg = f"127.0.0.1:{self.ports['registry']}"
         holidays = f"--holidays_dir={ROOT}/deploy/holidays"
         self.start("registry", [f"{b}/services/registry/simpul-registry", f"--listen={reg}",
-                                f"--admin_listen=127.0.0.1:{admin['registry']}"] + common)
+                                f"--admin_listen=127.0.0.1:{admin['registry']}",
+                                f"--identity_trusted_keys={self.keys}/registry.trusted"] + common)
         self.start("complaints", [f"{b}/services/complaints/simpul-complaints",
                                   f"--listen=127.0.0.1:{self.ports['complaints']}",
                                   f"--admin_listen=127.0.0.1:{admin['complaints']}",
-                                  f"--registry_addr={reg}", holidays] + common)
+                                  f"--registry_addr={reg}", holidays, trusted] + common)
         self.start("monitoring", [f"{b}/services/monitoring/simpul-monitoring",
                                   f"--listen=127.0.0.1:{self.ports['monitoring']}",
                                   f"--admin_listen=127.0.0.1:{admin['monitoring']}",
-                                  f"--registry_addr={reg}", holidays] + common)
+                                  f"--registry_addr={reg}", holidays, trusted,
+                                  f"--identity_private_key_file={self.keys}/monitoring.key"]
+                   + common)
         for name in ("registry", "complaints", "monitoring"):
             if not wait_port(self.ports[name]):
                 raise SystemExit(f"simpul-{name} did not start; see {self.work}/{name}.log")
@@ -141,7 +156,9 @@ class System:
                               f"--complaints_addr=127.0.0.1:{self.ports['complaints']}",
                               f"--monitoring_addr=127.0.0.1:{self.ports['monitoring']}",
                               f"--policy_file={ROOT}/deploy/policy.json",
-                              f"--rate_limits={unlimited}", *flags] + common + self.gateway_flags)
+                              f"--rate_limits={unlimited}",
+                              f"--identity_private_key_file={self.key_file}", *flags]
+                       + common + self.gateway_flags)
             if not wait_port(self.ports[name]):
                 raise SystemExit(f"simpul-gateway did not start; see {self.work}/{name}.log")
 
@@ -210,7 +227,8 @@ http {{
         sys.path.insert(0, os.path.join(ROOT, "deploy/demo"))
         import load_demo  # the demo's complete standards
         client = simpul_grpc.Client(reg)
-        root = self.token("--role=platform_admin", "--subject=bench")
+        root = self.token("--audience=simpul-registry", "--role=platform_admin",
+                          "--subject=bench")
         call = lambda method, req: client.call(method, req, token=root)
         call("CreateAgency", {"agency": {"id": "bench-agency", "name": "Pemerintah Kota Bench",
                                          "kind": "AGENCY_KIND_CITY", "region_code": "32.99"}})
@@ -392,8 +410,9 @@ def scenarios(system, args):
     dash_key = system.api_key("--role", "dashboard", "--label", "bench dashboard")
     channel_key = system.api_key("--role", "channel", "--channel", "bench-sms",
                                  "--all-agencies", "--label", "bench channel")
-    channel_token = system.token("--role=channel", "--channel=bench-sms", "--all_agencies=true",
-                                 "--subject=bench")
+    channel_token = system.token("--audience=simpul-complaints", "--role=channel",
+                                 "--channel=bench-sms", "--all_agencies=true", "--subject=bench",
+                                 "--ttl=1h")
     key_md = f"authorization: Bearer {dash_key}"
     get = ("/simpul.registry.v1.Registry/GetCurrentStandard",
            {"service_id": "akta-kelahiran-padang-pariaman"})

@@ -304,8 +304,17 @@ std::vector<ConfigKey> CommonServiceConfigKeys(std::string_view default_listen,
   keys.back().max_int = 1024;
   keys.push_back(key("redis_timeout", ConfigType::kDuration, "2s", "timeout of one Redis command"));
   keys.back().validate = PositiveDuration;
+  keys.push_back(key("identity_trusted_keys", ConfigType::kString, "",
+                     "trusted-keys file: the Ed25519 public keys identity tokens are checked "
+                     "with, each with its scope (none: public calls only)"));
+  keys.push_back(key("identity_private_key_file", ConfigType::kString, "",
+                     "Ed25519 private key (PEM) this process signs identity tokens with (the "
+                     "gateway; a service that calls another)"));
+  keys.push_back(key("identity_max_ttl", ConfigType::kDuration, "1h",
+                     "identity tokens expiring further ahead than this are refused"));
+  keys.back().validate = PositiveDuration;
   keys.push_back(key("identity_key_file", ConfigType::kString, "",
-                     "file holding the identity token HMAC key (at least 32 bytes)"));
+                     "retired (the shared HMAC key): an error if set"));
   keys.push_back(key("drain_timeout", ConfigType::kDuration, "10s",
                      "how long in-flight calls may finish after SIGTERM"));
   keys.back().validate = NonNegativeDuration;

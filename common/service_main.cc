@@ -39,8 +39,8 @@ int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,
       CommonServiceConfigKeys(spec.default_listen, spec.default_admin_listen);
   keys.insert(keys.end(), spec.keys.begin(), spec.keys.end());
   int exit_code = 0;
-  std::optional<ServiceBasics> basics =
-      SetUpService(spec.env_prefix, spec.name, keys, argc, argv, envp, &exit_code);
+  std::optional<ServiceBasics> basics = SetUpService(spec.env_prefix, spec.name, keys, argc, argv,
+                                                     envp, &exit_code, spec.accepts_service_role);
   if (!basics) return exit_code;
   const Config& config = basics->config;
 

@@ -45,6 +45,8 @@ struct ServiceSpec {
   std::string default_admin_listen;
   // The service's own keys, listed after the common ones (CommonServiceConfigKeys).
   std::vector<ConfigKey> keys;
+  // Whether other services may call it with their own keys as ROLE_SERVICE (the registry).
+  bool accepts_service_role = false;
 };
 
 // ServiceContext is what RunService hands the service-specific set-up: the shared pieces,
@@ -64,7 +66,8 @@ class ServiceContext {
   ~ServiceContext();  // destroys the objects made by Make, the last made first
 
   const Config& config() const { return config_; }
-  // signer is null without identity_key_file.
+  // signer holds the identity keys: null without identity_private_key_file and
+  // identity_trusted_keys (common/service_setup.h).
   const IdentitySigner* signer() const { return signer_; }
   RedisPool& pool() { return pool_; }
   Metrics& metrics() { return metrics_; }

@@ -17,18 +17,45 @@ void ConfigureLogging(const Config& config, std::string_view service_name) {
   SetMinLogLevel(level);
 }
 
-absl::StatusOr<std::unique_ptr<IdentitySigner>> LoadIdentitySigner(const Config& config) {
-  const std::string path = config.GetString("identity_key_file");
-  if (path.empty()) {
-    Log(LogLevel::kWarn, "no identity_key_file: every call is public and writes are refused");
+absl::StatusOr<std::unique_ptr<IdentitySigner>> LoadIdentitySigner(const Config& config,
+                                                                   std::string_view audience,
+                                                                   bool accept_service_role) {
+  if (!config.GetString("identity_key_file").empty()) {
+    return absl::InvalidArgumentError(
+        "identity_key_file: the shared HMAC identity key is no longer supported; give the "
+        "service identity_trusted_keys (public keys it trusts) and, if it calls another "
+        "service or signs for callers, identity_private_key_file (docs/operations.md, "
+        "\"Identity keys\")");
+  }
+  IdentitySigner::Options options;
+  options.audience = std::string(audience);
+  options.max_ttl = config.GetDuration("identity_max_ttl");
+  options.accept_service_role = accept_service_role;
+  auto signer = std::make_unique<IdentitySigner>(options);
+  const std::string private_key = config.GetString("identity_private_key_file");
+  if (!private_key.empty()) {
+    if (absl::Status loaded = signer->LoadPrivateKeyFile(private_key); !loaded.ok()) {
+      return absl::InvalidArgumentError("identity_private_key_file: " +
+                                        std::string(loaded.message()));
+    }
+  }
+  const std::string trusted = config.GetString("identity_trusted_keys");
+  if (!trusted.empty()) {
+    if (absl::Status loaded = signer->LoadTrustedKeysFile(trusted); !loaded.ok()) {
+      return absl::InvalidArgumentError("identity_trusted_keys: " + std::string(loaded.message()));
+    }
+  }
+  if (private_key.empty() && trusted.empty()) {
+    Log(LogLevel::kWarn,
+        "no identity_trusted_keys: every call is public and identity tokens are refused");
     return nullptr;
   }
-  auto loaded = IdentitySigner::FromKeyFile(path);
-  if (!loaded.ok()) {
-    return absl::InvalidArgumentError(std::string("identity_key_file: ") +
-                                      std::string(loaded.status().message()));
+  if (trusted.empty()) {
+    Log(LogLevel::kWarn,
+        "no identity_trusted_keys: identity tokens sent to this process are "
+        "refused");
   }
-  return std::make_unique<IdentitySigner>(*std::move(loaded));
+  return signer;
 }
 
 RedisOptions RedisOptionsFromConfig(const Config& config) {
@@ -42,7 +69,7 @@ RedisOptions RedisOptionsFromConfig(const Config& config) {
 std::optional<ServiceBasics> SetUpService(std::string_view env_prefix,
                                           std::string_view service_name,
                                           const std::vector<ConfigKey>& keys, int argc, char** argv,
-                                          char** envp, int* exit_code) {
+                                          char** envp, int* exit_code, bool accept_service_role) {
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles (a debugging aid
   // that costs a graph update per lock); the services run without it, tests keep it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -53,7 +80,7 @@ std::optional<ServiceBasics> SetUpService(std::string_view env_prefix,
     return std::nullopt;
   }
   ConfigureLogging(*config, service_name);
-  auto signer = LoadIdentitySigner(*config);
+  auto signer = LoadIdentitySigner(*config, service_name, accept_service_role);
   if (!signer.ok()) {
     Log(LogLevel::kError, std::string(signer.status().message()));
     *exit_code = 2;

@@ -22,27 +22,34 @@ namespace simpul {
 // ConfigureLogging names the service in every log line and applies log_level.
 void ConfigureLogging(const Config& config, std::string_view service_name);
 
-// LoadIdentitySigner loads identity_key_file. Without one it returns null and logs that every
-// call will be public (writes refused); a bad file is an error.
-absl::StatusOr<std::unique_ptr<IdentitySigner>> LoadIdentitySigner(const Config& config);
+// LoadIdentitySigner loads the identity keys: identity_private_key_file (the key this process
+// signs with, if it signs), identity_trusted_keys (the public keys it verifies tokens with, for
+// tokens whose audience is `audience`; ROLE_SERVICE tokens only if `accept_service_role`) and
+// identity_max_ttl. Without either file it returns
+// null and logs that every call will be public (writes refused). A missing, unreadable or
+// wrong-type key, or the retired identity_key_file, is an error naming the key.
+absl::StatusOr<std::unique_ptr<IdentitySigner>> LoadIdentitySigner(
+    const Config& config, std::string_view audience, bool accept_service_role = false);
 
 // RedisOptionsFromConfig reads redis_addr, redis_pool_size and redis_timeout.
 RedisOptions RedisOptionsFromConfig(const Config& config);
 
 // ServiceBasics is what every service process sets up first: its validated configuration and
-// the identity signer (null without identity_key_file).
+// the identity keys (null without identity_private_key_file and identity_trusted_keys).
 struct ServiceBasics {
   Config config;
   std::unique_ptr<IdentitySigner> signer;
 };
 
 // SetUpService parses flags and SIMPUL_<env_prefix>_* variables against `keys`, configures
-// logging as `service_name` and loads the identity key. On failure (or --help) it prints why
-// and returns nullopt with the process exit code in *exit_code (0 for --help, 2 otherwise).
+// logging as `service_name` and loads the identity keys (audience `service_name`). On failure (or
+// --help) it prints why and returns nullopt with the process exit code in *exit_code (0 for --help,
+// 2 otherwise).
 std::optional<ServiceBasics> SetUpService(std::string_view env_prefix,
                                           std::string_view service_name,
                                           const std::vector<ConfigKey>& keys, int argc, char** argv,
-                                          char** envp, int* exit_code);
+                                          char** envp, int* exit_code,
+                                          bool accept_service_role = false);
 
 // HostOptionsFromConfig fills the listen and admin addresses and the drain timeout of a
 // service host from the common keys.

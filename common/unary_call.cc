@@ -14,7 +14,7 @@ absl::StatusOr<Identity> AuthenticateCall(const grpc::CallbackServerContext* ctx
   if (it == metadata.end()) return Identity::Public();
   if (signer == nullptr) {
     return absl::UnauthenticatedError(
-        "this server has no identity key configured and accepts only public calls");
+        "this server has no identity_trusted_keys configured and accepts only public calls");
   }
   std::string_view token(it->second.data(), it->second.size());
   SIMPUL_ASSIGN_OR_RETURN(auto principal, signer->Verify(token, clock.Now()));

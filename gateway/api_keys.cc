@@ -201,6 +201,9 @@ void CheckPrincipal(FieldViolations& v, const Principal& p) {
           "ROLE_PLATFORM_ADMIN");
   } else if (!common::v1::Role_IsValid(role)) {
     v.Add("principal.role", absl::StrCat("unknown role ", role_name));
+  } else if (role == common::v1::ROLE_SERVICE) {
+    v.Add("principal.role",
+          "ROLE_SERVICE is not for API keys: services call each other with their own keys");
   } else {
     if (IsAgencyRole(role)) {
       CheckSlug(v, "principal.agency_id", p.agency_id());

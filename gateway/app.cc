@@ -68,10 +68,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
 
 absl::Status SetUpGateway(ServiceContext& ctx) {
   const GatewayConfig config = ReadGatewayConfig(ctx.config());
-  if (ctx.signer() == nullptr) {
+  if (ctx.signer() == nullptr || !ctx.signer()->can_sign()) {
     return absl::FailedPreconditionError(
-        "identity_key_file is required: the gateway signs the identity of "
-        "every caller for the services");
+        "identity_private_key_file is required: the gateway signs the identity of "
+        "every caller for the services with its Ed25519 private key");
   }
   absl::StatusOr<Policy> policy = Policy::FromFile(config.policy_file);
   if (!policy.ok()) return Prefixed("policy_file", policy);
@@ -125,6 +125,7 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   if (*client_certificates) options.client_certificates = &**client_certificates;
   options.executor = &ctx.executor();
   options.access_log = config.access_log;
+  options.identity_ttl = config.identity_ttl;
   const Policy* gate_policy = ctx.Make<Policy>(*std::move(policy));
   auto* proxy = ctx.Make<GrpcProxy>(
       std::move(options), ctx.signer(), gate_policy,

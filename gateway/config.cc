@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/absl_compat.h"
 #include "gateway/proxy.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
@@ -73,6 +74,19 @@ std::vector<ConfigKey> GatewayConfigKeys() {
                   .default_value = DefaultText(api_keys.cache_ttl),
                   .help = "how long a verified API key is trusted without asking Redis (a "
                           "revoked key stops working within this time)"});
+  keys.push_back({.name = "identity_ttl",
+                  .type = ConfigType::kDuration,
+                  .default_value = DefaultText(proxy.identity_ttl),
+                  .help = "how long an identity token the gateway signs for a service is valid "
+                          "(reused until a fifth of it is left; at most the services' "
+                          "identity_max_ttl)",
+                  .validate = [](std::string_view v) -> absl::Status {
+                    absl::Duration d;
+                    if (absl::ParseDuration(AbslView(v), &d) && d >= absl::Seconds(10)) {
+                      return absl::OkStatus();
+                    }
+                    return absl::InvalidArgumentError("expected a duration of at least 10s");
+                  }});
   keys.push_back({.name = "access_log",
                   .type = ConfigType::kBool,
                   .default_value = DefaultText(proxy.access_log),
@@ -165,6 +179,7 @@ GatewayConfig ReadGatewayConfig(const Config& config) {
   out.client_certificates = config.GetString("client_certificates");
   out.api_keys.cache_ttl = config.GetDuration("api_key_cache_ttl");
   out.access_log = config.GetBool("access_log");
+  out.identity_ttl = config.GetDuration("identity_ttl");
   out.read_cache = config.GetBool("read_cache");
   out.read_cache_options.max_age = config.GetDuration("read_cache_max_age");
   out.rest.listen = config.GetString("rest_listen");

@@ -37,6 +37,8 @@ struct GatewayConfig {
   std::string client_certificates;
   ApiKeyStore::Options api_keys;
   bool access_log = true;
+  // Validity of the identity tokens the gateway signs for the services (ProxyOptions).
+  absl::Duration identity_ttl = absl::Minutes(5);
   bool read_cache = true;
   ReadCache::Options read_cache_options;
   // The REST/JSON and Open311 front; no front when rest.listen is empty.

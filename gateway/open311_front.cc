@@ -154,7 +154,7 @@ void Open311Front::Prepare(const CallInfo& info, grpc::ClientContext* ctx) const
   ctx->set_deadline(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(options_.timeout));
   ctx->AddMetadata(kRequestIdKey, info.request_id);
-  const std::string identity = proxy_->IdentityToken(info.principal);
+  const std::string identity = proxy_->IdentityToken(info.principal, info.method);
   if (!identity.empty()) ctx->AddMetadata(std::string(kIdentityMetadataKey), identity);
 }
 

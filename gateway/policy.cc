@@ -16,6 +16,8 @@ namespace {
 
 using common::v1::Role;
 
+// ROLE_SERVICE is deliberately absent: no rule can name it, so the gateway admits it nowhere
+// (services call each other directly, each with its own key; API keys never carry it).
 constexpr std::pair<std::string_view, Role> kRoles[] = {
     {"public", common::v1::ROLE_UNSPECIFIED},
     {"agency_admin", common::v1::ROLE_AGENCY_ADMIN},

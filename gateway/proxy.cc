@@ -269,7 +269,7 @@ class GrpcProxy::Call {
       }
     }
     client_ctx_->AddMetadata(kRequestIdKey, info_.request_id);
-    const std::string identity = proxy_->IdentityToken(info_.principal);
+    const std::string identity = proxy_->IdentityToken(info_.principal, info_.method);
     if (!identity.empty()) client_ctx_->AddMetadata(std::string(kIdentityMetadataKey), identity);
   }
 
@@ -530,6 +530,9 @@ GrpcProxy::GrpcProxy(ProxyOptions options, const IdentitySigner* signer, const P
                      Authenticator authenticate, Metrics* metrics)
     : options_(std::move(options)),
       signer_(signer),
+      identity_tokens_(signer == nullptr
+                           ? nullptr
+                           : std::make_unique<TokenCache>(signer, options_.identity_ttl)),
       policy_(policy),
       authenticate_(std::move(authenticate)),
       metrics_(metrics),
@@ -722,12 +725,17 @@ void GrpcProxy::Audit(const CallInfo& info, absl::StatusCode outcome, bool reach
   if (options_.executor == nullptr || !options_.executor->Submit(append)) append();
 }
 
-std::string GrpcProxy::IdentityToken(const common::v1::Principal& principal) const {
-  if (principal.role() == common::v1::ROLE_UNSPECIFIED || signer_ == nullptr) return "";
-  common::v1::Principal p = principal;
-  p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + options_.identity_ttl));
-  p.mutable_expire_time()->set_nanos(0);
-  return signer_->Sign(p);
+std::string GrpcProxy::IdentityToken(const common::v1::Principal& principal,
+                                     std::string_view method) const {
+  if (principal.role() == common::v1::ROLE_UNSPECIFIED || identity_tokens_ == nullptr) return "";
+  absl::StatusOr<std::string> token =
+      identity_tokens_->Token(principal, ServiceAudience(method), absl::Now());
+  if (!token.ok()) {
+    // The backend then sees a public caller and refuses what needs an identity.
+    Log(LogLevel::kError, "cannot sign the identity token", {{"error", token.status().ToString()}});
+    return "";
+  }
+  return *std::move(token);
 }
 
 }  // namespace simpul::gateway

@@ -143,9 +143,10 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   void Audit(const CallInfo& info, absl::StatusCode outcome, bool reached_backend,
              std::string request_bytes);
 
-  // IdentityToken is the signed identity the backends receive for `principal` ("" for a
-  // public caller).
-  std::string IdentityToken(const common::v1::Principal& principal) const;
+  // IdentityToken is the signed identity the backend of `method` ("/pkg.Service/Method")
+  // receives for `principal`: for that backend's audience, valid for identity_ttl, reused from
+  // a cache until shortly before it expires ("" for a public caller).
+  std::string IdentityToken(const common::v1::Principal& principal, std::string_view method) const;
 
   // The cache of registry reads (null when there is none): the REST front uses it too.
   ReadCache* read_cache() const { return options_.read_cache; }
@@ -162,6 +163,7 @@ class GrpcProxy final : public grpc::CallbackGenericService {
 
   const ProxyOptions options_;
   const IdentitySigner* const signer_;
+  const std::unique_ptr<TokenCache> identity_tokens_;  // null without a signer
   const Policy* const policy_;
   const Authenticator authenticate_;
   Metrics* const metrics_;

@@ -36,10 +36,12 @@ constexpr double kMaxPerSecond = 1e6;
 constexpr double kMinPerSecond = 1.0 / 3600;
 constexpr int64_t kMaxBurst = 1000000;
 
-// kRoleNames is indexed by common::v1::Role.
+// kRoleNames is indexed by common::v1::Role: the roles the gateway admits. ROLE_SERVICE, the
+// last, is not one (no policy rule or API key names it; ForRole would give it the public limit).
 constexpr std::array<const char*, 6> kRoleNames = {"public",  "agency_admin", "agency_operator",
                                                    "channel", "dashboard",    "platform_admin"};
-static_assert(common::v1::Role_ARRAYSIZE == kRoleNames.size());
+static_assert(common::v1::Role_ARRAYSIZE == kRoleNames.size() + 1 &&
+              common::v1::ROLE_SERVICE == kRoleNames.size());
 
 constexpr char kSubjectPrefix[] = "subject:";
 

@@ -116,8 +116,7 @@ RegistryFeedWatcher::RegistryFeedWatcher(std::shared_ptr<grpc::Channel> registry
     : own_watch_(std::make_unique<clients::registry::RegistryWatch>(
           std::move(registry),
           clients::registry::RegistryWatch::Options{
-              .identity = clients::InternalIdentity(signer, "gateway:read-cache",
-                                                    common::v1::ROLE_PLATFORM_ADMIN),
+              .identity = clients::InternalIdentity(signer, "simpul-gateway", "simpul-registry"),
               .backoff = {.initial = absl::Milliseconds(100),
                           .max = absl::Seconds(2),
                           .jitter = 0.2}})),

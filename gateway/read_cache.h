@@ -3,8 +3,8 @@
 // bytes, same caller role and agency) from memory instead of calling simpul-registry, and
 // drops everything it holds whenever the registry changes:
 //   - RegistryFeedWatcher watches the registry's change feed (a RegistryWatch of
-//     clients/registry/watch.h, as a platform admin so that it sees every change: from now,
-//     then resuming from its last cursor after a break) and invalidates the cache on each
+//     clients/registry/watch.h, as the service role (ROLE_SERVICE) so that it sees every change:
+//     from now, then resuming from its last cursor after a break) and invalidates the cache on each
 //     event; the cache is on once the registry has named the cursor the stream starts after,
 //     and off while the feed is not being watched (not yet started, stream broken, registry
 //     down): every read then goes to the registry;
@@ -95,11 +95,11 @@ class ReadCache {
 // RegistryFeedWatcher keeps a ReadCache in step with the registry's change feed (see above).
 class RegistryFeedWatcher final : private clients::registry::WatchSubscriber {
  public:
-  // With a watch of its own, as {subject "gateway:read-cache", role PLATFORM_ADMIN}. `signer`
+  // With a watch of its own, as {subject "service:simpul-gateway", role SERVICE}. `signer`
   // and `cache` must outlive the watcher.
   RegistryFeedWatcher(std::shared_ptr<grpc::Channel> registry, const IdentitySigner* signer,
                       ReadCache* cache);
-  // On `watch`, shared with other subscribers (opened as a platform admin, not started yet;
+  // On `watch`, shared with other subscribers (opened as the service role, not started yet;
   // its owner starts and stops it, and it must outlive the watcher).
   RegistryFeedWatcher(clients::registry::RegistryWatch& watch, ReadCache* cache);
   ~RegistryFeedWatcher() override;  // Stop()

@@ -1,7 +1,10 @@
-// simpul-token mints a signed identity token for calling a Simpul service directly (without
+// simpul-token mints a signed identity token for calling one Simpul service directly (without
 // the gateway), e.g. from the command line during development or operations:
-//   simpul-token --key_file=var/identity.key --role=agency_admin --agency=<id> --subject=me
-// It prints the token to put in the "x-simpul-identity" metadata.
+//   simpul-token --audience=simpul-complaints --role=agency_admin --agency=<id> --subject=me
+// It signs with the gateway's Ed25519 private key (--key_file, default var/keys/gateway.key),
+// which the services trust, and prints the token to put in the "x-simpul-identity" metadata.
+// The token is good for that one service (audience) and expires after --ttl (default 15m; the
+// services refuse tokens living longer than their identity_max_ttl, 1h by default).
 #include <iostream>
 #include <map>
 
@@ -25,8 +28,12 @@ int main(int argc, char** argv) {
       {"platform_admin", cv1::ROLE_PLATFORM_ADMIN}};
   std::vector<ConfigKey> keys = {
       {.name = "key_file",
-       .default_value = "var/identity.key",
-       .help = "file holding the shared identity key (at least 32 bytes)"},
+       .default_value = "var/keys/gateway.key",
+       .help = "the gateway's Ed25519 private key (PEM) the services trust"},
+      {.name = "audience",
+       .default_value = "",
+       .help = "the service the token is for: simpul-registry, simpul-complaints or "
+               "simpul-monitoring (required)"},
       {.name = "role",
        .default_value = "platform_admin",
        .help = "agency_admin, agency_operator, channel, dashboard or platform_admin",
@@ -52,8 +59,8 @@ int main(int argc, char** argv) {
       {.name = "subject", .default_value = "cli", .help = "who the token is for (audit)"},
       {.name = "ttl",
        .type = ConfigType::kDuration,
-       .default_value = "24h",
-       .help = "how long the token is valid"},
+       .default_value = "15m",
+       .help = "how long the token is valid (the services refuse more than identity_max_ttl)"},
   };
   auto config = simpul::Config::Parse("TOKEN", keys, argc, argv, environ);
   if (!config.ok()) {
@@ -86,13 +93,28 @@ int main(int argc, char** argv) {
     std::cerr << "agency: required for role " << config->GetString("role") << "\n";
     return 2;
   }
-  principal.mutable_expire_time()->set_seconds(
-      absl::ToUnixSeconds(absl::Now() + config->GetDuration("ttl")));
-  auto signer = simpul::IdentitySigner::FromKeyFile(config->GetString("key_file"));
-  if (!signer.ok()) {
-    std::cerr << "key_file: " << signer.status().message() << "\n";
+  const std::string audience = config->GetString("audience");
+  if (audience.empty()) {
+    std::cerr << "audience: required: the service the token is for (simpul-registry, "
+                 "simpul-complaints or simpul-monitoring)\n";
     return 2;
   }
-  std::cout << signer->Sign(principal) << "\n";
+  const absl::Duration ttl = config->GetDuration("ttl");
+  if (ttl <= absl::ZeroDuration()) {
+    std::cerr << "ttl: must be positive\n";
+    return 2;
+  }
+  simpul::IdentitySigner signer;
+  if (absl::Status loaded = signer.LoadPrivateKeyFile(config->GetString("key_file"));
+      !loaded.ok()) {
+    std::cerr << "key_file: " << loaded.message() << "\n";
+    return 2;
+  }
+  auto token = signer.Sign(principal, audience, absl::Now() + ttl);
+  if (!token.ok()) {
+    std::cerr << token.status().message() << "\n";
+    return 2;
+  }
+  std::cout << *token << "\n";
   return 0;
 }

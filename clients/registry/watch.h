@@ -76,7 +76,8 @@ class WatchSubscriber {
 class RegistryWatch {
  public:
   struct Options {
-    // Who watches (the registry shows drafts only to their agency or a platform admin);
+    // Who watches (the registry shows drafts only to their agency, a platform admin or the
+    // service role);
     // without one the watch is public.
     std::optional<InternalIdentity> identity;
     // How long one attempt waits for the channel to connect.

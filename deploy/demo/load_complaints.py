@@ -4,7 +4,7 @@ each one to a different point of its lifecycle, so the inbox, the public list an
 view all have something to show.
 
   /usr/bin/python3 deploy/demo/load_complaints.py [--addr 127.0.0.1:7102]
-      [--key-file var/identity.key] [--token-tool build/tools/simpul-token]
+      [--key-file var/keys/gateway.key] [--token-tool build/tools/simpul-token]
       [--state-file var/demo/complaints.json] [--quiet]
 
 Needs the registry demo data (deploy/demo/load_demo.py) loaded first: complaints are routed
@@ -171,7 +171,7 @@ DUPLICATE = {
 
 class ComplaintLoader(Loader):
     def __init__(self, client, token_tool, key_file, state_file, quiet=False):
-        super().__init__(client, token_tool, key_file, quiet=quiet)
+        super().__init__(client, token_tool, key_file, quiet=quiet, audience="simpul-complaints")
         self.state_file = state_file
         self.state = {}
         if os.path.exists(state_file):
@@ -268,7 +268,7 @@ class ComplaintLoader(Loader):
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--addr", default="127.0.0.1:7102")
-    p.add_argument("--key-file", default=os.path.join(REPO, "var", "identity.key"))
+    p.add_argument("--key-file", default=os.path.join(REPO, "var", "keys", "gateway.key"))
     p.add_argument("--token-tool", default=os.path.join(REPO, "build", "tools", "simpul-token"))
     p.add_argument("--state-file", default=os.path.join(REPO, "var", "demo", "complaints.json"))
     p.add_argument("--timeout", type=float, default=simpul_grpc.DEFAULT_TIMEOUT)

@@ -2,7 +2,7 @@
 """load_demo.py: loads demonstration data into a running simpul-registry, idempotently.
 
   /usr/bin/python3 deploy/demo/load_demo.py [--addr 127.0.0.1:7101]
-      [--key-file var/identity.key] [--token-tool build/tools/simpul-token] [--quiet]
+      [--key-file var/keys/gateway.key] [--token-tool build/tools/simpul-token] [--quiet]
 
 What it loads (all through the public gRPC API, discovered by server reflection with the same
 client as tools/simpul-call):
@@ -20,7 +20,7 @@ client as tools/simpul-call):
 Re-running changes nothing: objects that exist are skipped (ALREADY_EXISTS), and a standard or
 maklumat left half-way by an interrupted run is taken further from the state it is in.
 Decree numbers and the names of signing officials are fictitious; the cited regulations are
-real. Tokens are minted with simpul-token from the shared identity key: a platform admin for
+real. Tokens are minted with simpul-token from the gateway's identity key: a platform admin for
 the agencies, an agency admin of each agency for everything else.
 """
 
@@ -507,10 +507,11 @@ MAKLUMAT = {
 # ---------------------------------------------------------------------------------------------
 
 class Loader:
-    def __init__(self, client, token_tool, key_file, quiet=False):
+    def __init__(self, client, token_tool, key_file, quiet=False, audience="simpul-registry"):
         self.client = client
         self.token_tool = token_tool
         self.key_file = key_file
+        self.audience = audience  # the service self.client talks to: tokens are for it only
         self.quiet = quiet
         self.tokens = {}
         self.counts = {}
@@ -526,8 +527,9 @@ class Loader:
     def token(self, role, agency="", channel=""):
         key = (role, agency, channel)
         if key not in self.tokens:
-            cmd = [self.token_tool, f"--key_file={self.key_file}", f"--role={role}",
-                   f"--subject={SUBJECT}" + (f"@{agency}" if agency else ""), "--ttl=2h"]
+            cmd = [self.token_tool, f"--key_file={self.key_file}", f"--audience={self.audience}",
+                   f"--role={role}", f"--subject={SUBJECT}" + (f"@{agency}" if agency else ""),
+                   "--ttl=30m"]
             if agency:
                 cmd.append(f"--agency={agency}")
             if channel:
@@ -686,8 +688,8 @@ class Loader:
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--addr", default=os.environ.get("SIMPUL_CALL_ADDR", simpul_grpc.DEFAULT_ADDR))
-    p.add_argument("--key-file", default=os.path.join(REPO, "var", "identity.key"),
-                   help="shared identity key (the registry's --identity_key_file)")
+    p.add_argument("--key-file", default=os.path.join(REPO, "var", "keys", "gateway.key"),
+                   help="the gateway's Ed25519 private key, which the services trust")
     p.add_argument("--token-tool", default=os.path.join(REPO, "build", "tools", "simpul-token"),
                    help="path of the simpul-token binary")
     p.add_argument("--timeout", type=float, default=simpul_grpc.DEFAULT_TIMEOUT)

@@ -3,7 +3,7 @@
 running simpul-monitoring, so the dashboards show real figures for the two demo units.
 
   /usr/bin/python3 deploy/demo/load_monitoring.py [--addr 127.0.0.1:7103]
-      [--key-file var/identity.key] [--token-tool build/tools/simpul-token] [--quiet]
+      [--key-file var/keys/gateway.key] [--token-tool build/tools/simpul-token] [--quiet]
 
 Needs the registry demo data (deploy/demo/load_demo.py) loaded first. The data are generated
 from a fixed seed, with fixed idempotency keys, so a re-run applies nothing twice. For each
@@ -61,7 +61,7 @@ def office_time(rng, year, month, last_day):
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--addr", default="127.0.0.1:7103")
-    p.add_argument("--key-file", default=os.path.join(REPO, "var", "identity.key"))
+    p.add_argument("--key-file", default=os.path.join(REPO, "var", "keys", "gateway.key"))
     p.add_argument("--token-tool", default=os.path.join(REPO, "build", "tools", "simpul-token"))
     p.add_argument("--timeout", type=float, default=simpul_grpc.DEFAULT_TIMEOUT)
     p.add_argument("--quiet", action="store_true")
@@ -70,7 +70,8 @@ def main(argv):
     totals = {"applied": 0, "repeated": 0}
     try:
         with simpul_grpc.Client(args.addr, timeout=args.timeout) as client:
-            loader = Loader(client, args.token_tool, args.key_file, quiet=args.quiet)
+            loader = Loader(client, args.token_tool, args.key_file, quiet=args.quiet,
+                            audience="simpul-monitoring")
             for unit, spec in UNITS.items():
                 token = loader.admin(spec["agency"])
                 rng = random.Random(f"simpul-demo-{unit}")

@@ -56,7 +56,7 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
     outgoing = std::move(credentials);
   } else {
     outgoing.emplace_back(kRequestIdKey, info.request_id);
-    const std::string identity = server_->proxy_->IdentityToken(info.principal);
+    const std::string identity = server_->proxy_->IdentityToken(info.principal, route.full_method);
     if (!identity.empty()) outgoing.emplace_back(std::string(kIdentityMetadataKey), identity);
   }
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);

@@ -54,8 +54,7 @@ StandardsFeed::StandardsFeed(std::shared_ptr<grpc::Channel> channel, const Ident
 StandardsFeed::~StandardsFeed() { Stop(); }
 
 clients::InternalIdentity StandardsFeed::Identity(const IdentitySigner* signer) {
-  return clients::InternalIdentity(signer, "service:simpul-monitoring",
-                                   common::v1::ROLE_PLATFORM_ADMIN);
+  return clients::InternalIdentity(signer, "simpul-monitoring", "simpul-registry");
 }
 
 std::vector<rv1::EntityType> StandardsFeed::EntityTypes() {

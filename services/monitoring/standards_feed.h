@@ -13,8 +13,9 @@
 // the book applies each record's changes in cursor order, so it converges on the registry.
 //
 // IDENTITY. The registry shows drafts and the full components of a standard only to its agency
-// or a platform admin, and completeness needs both: the feed (and its watch: see Identity)
-// calls the registry as {subject "service:simpul-monitoring", role PLATFORM_ADMIN}.
+// or a platform admin (and to the read-only service role), and completeness needs both: the
+// feed (and its watch: see Identity) calls the registry as {subject
+// "service:simpul-monitoring", role SERVICE}, which may read and watch the registry only.
 #ifndef SIMPUL_SERVICES_MONITORING_STANDARDS_FEED_H_
 #define SIMPUL_SERVICES_MONITORING_STANDARDS_FEED_H_
 
@@ -60,7 +61,8 @@ class StandardsFeed final : private clients::registry::WatchSubscriber {
   StandardsFeed(const StandardsFeed&) = delete;
   StandardsFeed& operator=(const StandardsFeed&) = delete;
 
-  // Identity is who the feed calls the registry as.
+  // Identity is who the feed calls the registry as: "service:simpul-monitoring", ROLE_SERVICE,
+  // signed with the monitoring service's own key (identity_private_key_file).
   static clients::InternalIdentity Identity(const IdentitySigner* signer);
   // EntityTypes are the change events the book applies.
   static std::vector<registry::v1::EntityType> EntityTypes();

@@ -19,6 +19,7 @@ ServiceSpec Spec() {
                    .grpc_service = "simpul.registry.v1.Registry",
                    .default_listen = "127.0.0.1:7101",
                    .default_admin_listen = "127.0.0.1:9101"};
+  spec.accepts_service_role = true;  // monitoring and the gateway's read cache read and watch
   spec.keys.push_back({.name = "review_interval_months",
                        .type = ConfigType::kInt,
                        .default_value = "12",

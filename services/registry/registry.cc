@@ -269,7 +269,11 @@ absl::StatusOr<v1::Maklumat> StandardsRegistry::LoadMaklumat(const Id& caller,
 }
 
 bool StandardsRegistry::CanSeeInternal(const Id& caller, absl::string_view agency_id) const {
-  return caller.is_platform_admin() || caller.IsAgencyMember(StdView(agency_id));
+  // The service role (another Simpul service: monitoring, the gateway's read cache) reads
+  // everything and may change nothing: every write checks for an agency role or a platform
+  // admin, which it is not.
+  return caller.is_platform_admin() || caller.is_service() ||
+         caller.IsAgencyMember(StdView(agency_id));
 }
 
 bool StandardsRegistry::VersionVisible(const Id& caller, const v1::StandardVersion& version) const {
@@ -935,7 +939,8 @@ absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
     wants_internal |= IsInternalState(s);
   }
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("SearchStandardsRequest"));
-  if (wants_internal && !caller.is_platform_admin() && !(caller.IsAgencyMember(req.agency_id()))) {
+  if (wants_internal && !caller.is_platform_admin() && !caller.is_service() &&
+      !caller.IsAgencyMember(req.agency_id())) {
     return absl::PermissionDeniedError(
         "searching DRAFT, PUBLIC_CONSULTATION or WITHDRAWN versions needs agency_id set to "
         "your own agency");
@@ -1345,7 +1350,7 @@ std::optional<v1::ChangeEvent> StandardsRegistry::ViewForWatch(const Id& caller,
   }
   if (out.objects().empty()) return std::nullopt;
   // Who made a change is internal to the agency that made it.
-  bool own = caller.is_platform_admin();
+  bool own = caller.is_platform_admin() || caller.is_service();
   for (const auto& o : out.objects()) {
     own |= o.has_agency() && caller.IsAgencyMember(o.agency().id());
     own |= o.has_unit() && caller.IsAgencyMember(o.unit().agency_id());

@@ -36,6 +36,7 @@
 #include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/testing/complaint_history.h"
 #include "tests/testing/grpc_calls.h"
+#include "tests/testing/local_identity.h"
 #include "tests/testing/registry_fixtures.h"
 #include "tests/testing/registry_seed.h"
 #include "tests/testing/service_cluster.h"
@@ -954,12 +955,11 @@ TEST_F(ComplaintsE2ETest, ErrorsOverTheWire) {
   EXPECT_EQ(Call(&Stub::FileComplaint, public_, public_sms, &file_resp).error_code(),
             StatusCode::PERMISSION_DENIED);
   // A token signed with another key is rejected, not downgraded to public.
-  auto other_signer = IdentitySigner::Create("another-key-that-is-long-enough-0123456789");
-  ASSERT_TRUE(other_signer.ok());
+  auto other_signer = simpul::testing::LocalIdentityKeys("simpul-complaints");
   common::v1::Principal forged;
   forged.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-  forged.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-  Caller forger{"forger", other_signer->Sign(forged)};
+  forged.set_subject("forger");
+  Caller forger{"forger", simpul::testing::LocalToken(*other_signer, forged, "simpul-complaints")};
   v1::GetComplaintResponse get_resp;
   v1::GetComplaintRequest get_req;
   get_req.set_id(id);

@@ -77,8 +77,9 @@ def cli_json(testcase, *args, **kwargs):
     return json.loads(out.stdout)
 
 
-def mint(role, agency="", channel=""):
-    cmd = [ARGS.token, f"--key_file={ENV['key']}", f"--role={role}", "--subject=e2e", "--ttl=1h"]
+def mint(role, agency="", channel="", audience="simpul-registry"):
+    cmd = [ARGS.token, f"--key_file={ENV['key']}", f"--audience={audience}", f"--role={role}",
+           "--subject=e2e", "--ttl=30m"]
     if agency:
         cmd.append(f"--agency={agency}")
     if channel:
@@ -213,10 +214,20 @@ def _start(tmp):
                                tail(os.path.join(tmp, "redis.log")))
         time.sleep(0.1)
 
-    key = os.path.join(tmp, "identity.key")
-    with open(key, "w") as f:
-        f.write(os.urandom(32).hex())
-    os.chmod(key, 0o600)
+    # The identity keys, as deploy/run makes them: the gateway's key pair (simpul-token signs
+    # with it), the monitoring service's own, and the trusted-keys files.
+    keys = os.path.join(tmp, "keys")
+    os.makedirs(keys, mode=0o700)
+    for name in ("gateway", "monitoring"):
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519",
+                        "-out", os.path.join(keys, f"{name}.key")], check=True)
+        subprocess.run(["openssl", "pkey", "-in", os.path.join(keys, f"{name}.key"), "-pubout",
+                        "-out", os.path.join(keys, f"{name}.pub")], check=True)
+    with open(os.path.join(keys, "registry.trusted"), "w") as f:
+        f.write("any gateway.pub\nservice:simpul-monitoring monitoring.pub\n")
+    with open(os.path.join(keys, "services.trusted"), "w") as f:
+        f.write("any gateway.pub\n")
+    key = os.path.join(keys, "gateway.key")
     ENV["key"] = key
 
     listen, admin = free_port(), free_port()
@@ -224,14 +235,16 @@ def _start(tmp):
     ENV["admin_addr"] = f"127.0.0.1:{admin}"
     start_service("registry",
                   [ARGS.registry, f"--listen={ENV['addr']}", f"--admin_listen={ENV['admin_addr']}",
-                   f"--redis_addr=127.0.0.1:{redis_port}", f"--identity_key_file={key}"],
+                   f"--redis_addr=127.0.0.1:{redis_port}",
+                   f"--identity_trusted_keys={os.path.join(keys, 'registry.trusted')}"],
                   ENV["addr"], "simpul.registry.v1.Registry")
     ENV["complaints_addr"] = f"127.0.0.1:{free_port()}"
     ENV["complaints_state"] = os.path.join(tmp, "demo", "complaints.json")
     start_service("complaints",
                   [ARGS.complaints, f"--listen={ENV['complaints_addr']}",
                    f"--admin_listen=127.0.0.1:{free_port()}",
-                   f"--redis_addr=127.0.0.1:{redis_port}", f"--identity_key_file={key}",
+                   f"--redis_addr=127.0.0.1:{redis_port}",
+                   f"--identity_trusted_keys={os.path.join(keys, 'services.trusted')}",
                    f"--registry_addr={ENV['addr']}",
                    f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}"],
                   ENV["complaints_addr"], "simpul.complaints.v1.Complaints")
@@ -239,7 +252,9 @@ def _start(tmp):
     start_service("monitoring",
                   [ARGS.monitoring, f"--listen={ENV['monitoring_addr']}",
                    f"--admin_listen=127.0.0.1:{free_port()}",
-                   f"--redis_addr=127.0.0.1:{redis_port}", f"--identity_key_file={key}",
+                   f"--redis_addr=127.0.0.1:{redis_port}",
+                   f"--identity_trusted_keys={os.path.join(keys, 'services.trusted')}",
+                   f"--identity_private_key_file={os.path.join(keys, 'monitoring.key')}",
                    f"--registry_addr={ENV['addr']}",
                    f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}"],
                   ENV["monitoring_addr"], "simpul.monitoring.v1.Monitoring")
@@ -533,7 +548,7 @@ class ComplaintsDemoTest(unittest.TestCase):
         self.assertIn("8 filed", ENV["first_complaints"])
         self.assertIn("8 present", ENV["second_complaints"])
         self.assertNotIn("filed", ENV["second_complaints"].split("(")[0])
-        coordinator = mint("platform_admin")
+        coordinator = mint("platform_admin", audience="simpul-complaints")
         listed = ccli_json(self, "ListComplaints", '{"page": {"page_size": 100}}',
                            token=coordinator).get("complaints", [])
         self.assertEqual(len(listed), 8)
@@ -553,7 +568,7 @@ class ComplaintsDemoTest(unittest.TestCase):
         forwarded = ccli_json(self, "TrackComplaint", json.dumps(cases["salah-alamat"]))
         self.assertEqual(forwarded["complaint"]["agency_id"], "kota-bogor")
         unrouted = ccli_json(self, "ListComplaints", '{"unrouted": true}',
-                             token=mint("platform_admin"))
+                             token=mint("platform_admin", audience="simpul-complaints"))
         self.assertEqual([c["id"] for c in unrouted["complaints"]],
                          [cases["jalan-rusak"]["tracking_code"]])
 
@@ -580,7 +595,7 @@ class ComplaintsDemoTest(unittest.TestCase):
         tracked = ccli_json(self, "TrackComplaint", json.dumps(
             {"tracking_code": code.lower().replace("-", ""), "secret": secret}))
         self.assertEqual(tracked["complaint"]["state"], "STATE_RECEIVED")
-        pp = mint("agency_admin", "kab-padang-pariaman")
+        pp = mint("agency_admin", "kab-padang-pariaman", audience="simpul-complaints")
         inbox = ccli_json(self, "ListComplaints", '{"states": ["STATE_RECEIVED"]}', token=pp)
         self.assertIn(code, [c["id"] for c in inbox["complaints"]])
         for method, request, state in [
@@ -600,7 +615,7 @@ class ComplaintsDemoTest(unittest.TestCase):
                           "PostFollowUp", "ReplyToComplaint"])
         # Another agency may not read it; the error says why without naming the handler.
         out = ccli("GetComplaint", json.dumps({"id": code}),
-                   token=mint("agency_admin", "kota-bogor"))
+                   token=mint("agency_admin", "kota-bogor", audience="simpul-complaints"))
         self.assertEqual(out.returncode, 7, out.stderr)  # PERMISSION_DENIED
         self.assertIn("not handled by agency kota-bogor", out.stderr)
         self.assertNotIn("kab-padang-pariaman", out.stderr)

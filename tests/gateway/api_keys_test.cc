@@ -302,6 +302,7 @@ TEST_F(ApiKeyStoreTest, IssueNamesEveryBadField) {
   } cases[] = {
       {MakePrincipal(common::v1::ROLE_UNSPECIFIED), "x", "me", {"principal.role"}},
       {MakePrincipal(static_cast<Role>(42)), "x", "me", {"principal.role"}},
+      {MakePrincipal(common::v1::ROLE_SERVICE), "x", "me", {"principal.role"}},
       {MakePrincipal(common::v1::ROLE_AGENCY_ADMIN), "x", "me", {"principal.agency_id"}},
       {MakePrincipal(common::v1::ROLE_AGENCY_OPERATOR, "Dinas A"),
        "x",

@@ -76,6 +76,7 @@ using ::simpul::testing::PollUntil;
 using ::simpul::testing::RedisServer;
 using ::simpul::testing::ServiceCluster;
 using ::simpul::testing::ServiceProcess;
+using ::simpul::testing::TokenMinter;
 using ::simpul::testing::UnaryMethod;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -429,7 +430,7 @@ class Environment {
 
   ServiceCluster& cluster() { return *cluster_; }
   RedisServer& redis() { return cluster_->redis(); }
-  const IdentitySigner& signer() const { return cluster_->tokens().signer(); }
+  const TokenMinter& tokens() const { return cluster_->tokens(); }
 
   // StartGateway runs a simpul-gateway on free ports with its Redis on `redis_port`, in front
   // of the three services unless `extra` names other addresses (a flag of `extra` replaces
@@ -872,10 +873,10 @@ TEST_F(GatewayE2ETest, CallerSentIdentityIsIgnored) {
   common::v1::Principal root;
   root.set_role(common::v1::ROLE_PLATFORM_ADMIN);
   root.set_subject("forger");
-  root.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-  // Validly signed with the real key: the services would accept it if it reached them.
-  const std::string forged = e.signer().Sign(root);
-  ASSERT_TRUE(e.signer().Verify(forged, absl::Now()).ok());
+  // Validly signed with the gateway's key: the registry would accept it if it reached it.
+  const std::string forged =
+      e.tokens().TokenFor(root, "simpul-registry", absl::Now() + absl::Minutes(5));
+  ASSERT_TRUE(e.tokens().Verifier("simpul-registry").Verify(forged, absl::Now()).ok());
 
   rv1::CreateAgencyRequest create;
   *create.mutable_agency() = MakeAgency("kab-palsu", rv1::AGENCY_KIND_REGENCY, "13.06");
@@ -947,8 +948,8 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   common::v1::Principal root;
   root.set_role(common::v1::ROLE_PLATFORM_ADMIN);
   root.set_subject("forger");
-  root.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-  const std::string forged = e.signer().Sign(root);
+  const std::string forged =
+      e.tokens().TokenFor(root, "simpul-registry", absl::Now() + absl::Minutes(5));
 
   rv1::GetAgencyRequest req;
   req.set_id(kA);
@@ -989,8 +990,15 @@ TEST_F(GatewayE2ETest, BackendsGetTheGatewaysIdentityAndTheRequestId) {
   EXPECT_EQ(Get(calls[0], "x-custom-header"), "passes");
   // The operator's call: exactly one identity, minted by the gateway for the key.
   ASSERT_EQ(calls[1].count("x-simpul-identity"), 1u);
-  auto principal = e.signer().Verify(Get(calls[1], "x-simpul-identity"), absl::Now());
+  auto principal = e.tokens()
+                       .Verifier("simpul-registry")
+                       .Verify(Get(calls[1], "x-simpul-identity"), absl::Now());
   ASSERT_TRUE(principal.ok()) << principal.status();
+  EXPECT_EQ(principal->audience(), "simpul-registry");
+  const absl::Duration ttl =
+      absl::FromUnixSeconds(principal->expire_time().seconds()) - absl::Now();
+  EXPECT_GT(ttl, absl::Minutes(3)) << "minted for the gateway's identity_ttl (5 minutes)";
+  EXPECT_LE(ttl, absl::Minutes(5));
   EXPECT_EQ(principal->role(), common::v1::ROLE_AGENCY_OPERATOR);
   EXPECT_EQ(principal->agency_id(), kA);
   EXPECT_EQ(principal->subject(), e.a_op_.subject);
@@ -2019,7 +2027,6 @@ TEST_F(GatewayE2ETest, CachedRegistryReadsFollowEveryChange) {
   admin.set_subject("test:direct");
   admin.set_role(common::v1::ROLE_AGENCY_ADMIN);
   admin.set_agency_id(kA);
-  admin.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Minutes(5)));
   rv1::UpdateServiceRequest req;
   rv1::Service current =
       Must(registry(), &rv1::Registry::Stub::GetService, e.a_admin_, get).service();
@@ -2028,7 +2035,8 @@ TEST_F(GatewayE2ETest, CachedRegistryReadsFollowEveryChange) {
   req.set_expected_revision(current.revision());
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  ctx.AddMetadata("x-simpul-identity", e.signer().Sign(admin));
+  ctx.AddMetadata("x-simpul-identity",
+                  e.tokens().TokenFor(admin, "simpul-registry", absl::Now() + absl::Minutes(5)));
   rv1::UpdateServiceResponse updated;
   ASSERT_TRUE(direct->UpdateService(&ctx, req, &updated).ok());
   const absl::Time changed = absl::Now();

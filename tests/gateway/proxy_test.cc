@@ -33,6 +33,7 @@
 #include "gtest/gtest.h"
 #include "simpul/registry/v1/registry.pb.h"
 #include "test_service.grpc.pb.h"
+#include "tests/testing/local_identity.h"
 #include "tests/testing/redis_server.h"
 
 namespace simpul::gateway {
@@ -44,7 +45,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kKey[] = "gateway-proxy-test-identity-key-0123456789abcdef";
 constexpr char kService[] = "simpul.testing.v1.TestService";
 
 constexpr char kPolicy[] = R"json({"rules": [
@@ -211,9 +211,8 @@ const auto* const kKeepAlive = ::testing::AddGlobalTestEnvironment(new KeepAlive
 class ProxyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto signer = IdentitySigner::Create(kKey);
-    ASSERT_TRUE(signer.ok());
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
+    // Signs as the gateway, verifies as the test backend (its audience, from kService).
+    signer_ = simpul::testing::LocalIdentityKeys(ServiceAudience(kService));
     auto policy = Policy::FromJson(kPolicy);
     ASSERT_TRUE(policy.ok()) << policy.status();
     policy_ = std::make_unique<Policy>(*std::move(policy));
@@ -354,11 +353,21 @@ TEST_F(ProxyTest, UnaryCallsPassWithMetadataAndAMintedIdentity) {
   const std::string identity = seen.find("x-simpul-identity")->second;
   absl::StatusOr<common::v1::Principal> principal = signer_->Verify(identity, absl::Now());
   ASSERT_TRUE(principal.ok()) << principal.status();
+  EXPECT_EQ(principal->audience(), "simpul-testing") << "for the backend of the call only";
   EXPECT_EQ(principal->role(), common::v1::ROLE_CHANNEL);
   EXPECT_EQ(principal->channel(), "sms-1708");
   EXPECT_EQ(principal->subject(), "key:channel");
   EXPECT_EQ(seen.find("x-request-id")->second, "req-123");
   EXPECT_EQ(seen.find("x-custom")->second, "kept");
+
+  // The same caller's next call carries the same token (TokenCache): no signing per call.
+  grpc::ClientContext again;
+  again.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  ASSERT_TRUE(Sleep("channel-key", tv1::SleepRequest(), &again).ok());
+  ASSERT_EQ(replica.backend.calls(), 2);
+  const auto seen_again = replica.backend.seen()[1].metadata;
+  ASSERT_EQ(seen_again.count("x-simpul-identity"), 1u);
+  EXPECT_EQ(seen_again.find("x-simpul-identity")->second, identity);
 
   // The access log names the call with its request id.
   std::vector<std::string> lines;
@@ -392,7 +401,7 @@ TEST_F(ProxyTest, UnaryCallsPassWithMetadataAndAMintedIdentity) {
   const std::string generated = Header(ctx2.GetServerInitialMetadata(), "x-request-id");
   EXPECT_EQ(generated.size(), 32u);
   EXPECT_TRUE(ValidRequestId(generated));
-  EXPECT_EQ(replica.backend.seen()[2].metadata.find("x-request-id")->second, generated);
+  EXPECT_EQ(replica.backend.seen().back().metadata.find("x-request-id")->second, generated);
 }
 
 TEST_F(ProxyTest, TheGateRefusesBeforeAnyBackendIsReached) {

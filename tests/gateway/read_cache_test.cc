@@ -194,9 +194,10 @@ TEST(RegistryFeedWatcherTest, ResumesFromItsCursorAfterTheRegistryRestarts) {
   });
   auto redis = simpul::testing::RedisServer::Start();
   ASSERT_TRUE(redis.ok()) << redis.status();
-  auto signer = IdentitySigner::Create("read-cache-test-identity-key-0123456789abcdef012345");
-  ASSERT_TRUE(signer.ok()) << signer.status();
-  auto registry = std::make_unique<simpul::testing::InProcessRegistry>((*redis)->port(), &*signer);
+  // The registry trusts the test's key for people and for the gateway's service role.
+  auto signer = simpul::testing::LocalIdentityKeys("simpul-registry", {"simpul-gateway"});
+  auto registry =
+      std::make_unique<simpul::testing::InProcessRegistry>((*redis)->port(), signer.get());
   const int port = registry->Start(0);
   ASSERT_NE(port, 0);
   auto admin = [&](int p) {
@@ -207,11 +208,11 @@ TEST(RegistryFeedWatcherTest, ResumesFromItsCursorAfterTheRegistryRestarts) {
     common::v1::Principal principal;
     principal.set_role(common::v1::ROLE_PLATFORM_ADMIN);
     principal.set_subject("read-cache-test");
-    principal.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
     auto ctx = std::make_unique<grpc::ClientContext>();
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     ctx->set_wait_for_ready(true);
-    ctx->AddMetadata(std::string(kIdentityMetadataKey), signer->Sign(principal));
+    ctx->AddMetadata(std::string(kIdentityMetadataKey),
+                     simpul::testing::LocalToken(*signer, principal, "simpul-registry"));
     return ctx;
   };
   auto add_agency = [&](v1::Registry::Stub& stub, const std::string& id, const std::string& code) {
@@ -234,7 +235,7 @@ TEST(RegistryFeedWatcherTest, ResumesFromItsCursorAfterTheRegistryRestarts) {
   {
     RegistryFeedWatcher watcher(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()),
-        &*signer, &cache);
+        signer.get(), &cache);
     watcher.Start();
     ASSERT_TRUE(eventually([&] { return cache.enabled(); }));
     const std::string start = watcher.cursor();
@@ -251,13 +252,13 @@ TEST(RegistryFeedWatcherTest, ResumesFromItsCursorAfterTheRegistryRestarts) {
     registry->Shutdown();
     ASSERT_TRUE(eventually([&] { return !cache.enabled(); })) << "off while not watched";
     {
-      simpul::testing::InProcessRegistry side((*redis)->port(), &*signer);
+      simpul::testing::InProcessRegistry side((*redis)->port(), signer.get());
       const int side_port = side.Start(0);
       ASSERT_NE(side_port, 0);
       ASSERT_NO_FATAL_FAILURE(add_agency(*admin(side_port), "kab-solok", "13.02"));
     }
     registry.reset();
-    registry = std::make_unique<simpul::testing::InProcessRegistry>((*redis)->port(), &*signer);
+    registry = std::make_unique<simpul::testing::InProcessRegistry>((*redis)->port(), signer.get());
     ASSERT_EQ(registry->Start(port), port);
 
     // Resumed from the cursor of the event it saw: the change made meanwhile is replayed.

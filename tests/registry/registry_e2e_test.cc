@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/testing/grpc_calls.h"
+#include "tests/testing/local_identity.h"
 #include "tests/testing/registry_fixtures.h"
 #include "tests/testing/service_cluster.h"
 #include "tests/testing/status_matchers.h"
@@ -303,11 +304,16 @@ TEST_F(RegistryE2ETest, CallersAreAuthenticatedAndConfinedToTheirAgency) {
           .error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
   // A token signed with another key is rejected, not downgraded to public.
-  auto other = IdentitySigner::Create("another-key-that-is-long-enough-0123456789");
+  auto other = simpul::testing::LocalIdentityKeys("simpul-registry");
   common::v1::Principal p;
   p.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-  EXPECT_EQ(stub_->CreateService(Ctx(other->Sign(p)).get(), req, &resp).error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  p.set_subject("forger");
+  EXPECT_EQ(
+      stub_
+          ->CreateService(Ctx(simpul::testing::LocalToken(*other, p, "simpul-registry")).get(), req,
+                          &resp)
+          .error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
   // Other agencies never see drafts.
   v1::StandardVersion draft = NewDraft();
   v1::GetStandardVersionRequest get;

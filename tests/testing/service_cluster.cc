@@ -95,14 +95,16 @@ void ReplaceFlags(std::vector<std::string>* argv, const std::vector<std::string>
 
 ServiceProcess::ServiceProcess(Binary binary, std::string path, std::string log_path,
                                std::vector<std::string> argv_without_ports,
-                               std::vector<std::string> env, bool wait_serving)
+                               std::vector<std::string> env, bool wait_serving,
+                               const TokenMinter* tokens)
     : binary_(binary),
       path_(std::move(path)),
       log_path_(std::move(log_path)),
       health_service_(Info(binary).health_service),
       args_(std::move(argv_without_ports)),
       env_(std::move(env)),
-      wait_serving_(wait_serving) {}
+      wait_serving_(wait_serving),
+      tokens_(tokens) {}
 
 ServiceProcess::~ServiceProcess() {
   // A binary that died on its own (a crash, a sanitizer report, a fatal error) makes the calls
@@ -123,7 +125,13 @@ std::shared_ptr<grpc::Channel> ServiceProcess::channel() {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-    channel_ = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+    if (tokens_ != nullptr) {
+      channel_ = grpc::experimental::CreateCustomChannelWithInterceptors(
+          address(), grpc::InsecureChannelCredentials(), args,
+          tokens_->AudienceBindingInterceptors());
+    } else {
+      channel_ = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+    }
   }
   return channel_;
 }
@@ -290,8 +298,13 @@ absl::StatusOr<std::unique_ptr<ServiceCluster>> ServiceCluster::Create(Options o
   std::unique_ptr<ServiceCluster> cluster(new ServiceCluster());
   cluster->dir_ = MakeTempDir("simpul-e2e-");
   if (cluster->dir_.empty()) return absl::InternalError("no temporary directory");
-  cluster->key_file_ = cluster->dir_ + "/identity.key";
-  std::ofstream(cluster->key_file_) << cluster->tokens_.key();
+  cluster->keys_dir_ = cluster->dir_ + "/keys";
+  std::error_code ec;
+  std::filesystem::create_directories(cluster->keys_dir_, ec);
+  if (ec) return absl::InternalError("cannot create " + cluster->keys_dir_ + ": " + ec.message());
+  if (absl::Status written = cluster->tokens_.WriteKeyFiles(cluster->keys_dir_); !written.ok()) {
+    return written;
+  }
   absl::StatusOr<std::unique_ptr<RedisServer>> redis =
       RedisServer::Start(options.redis_append_only);
   if (!redis.ok()) return redis.status();
@@ -313,10 +326,23 @@ absl::StatusOr<ServiceProcess*> ServiceCluster::Start(Binary binary, ServiceOpti
     for (const auto& p : processes_) instances += p->binary() == binary;
     options.name = instances == 0 ? info.name : absl::StrCat(info.name, "-", instances + 1);
   }
-  std::vector<std::string> args = {
-      absl::StrCat("--redis_addr=127.0.0.1:",
-                   options.redis_port != 0 ? options.redis_port : redis_->port()),
-      "--identity_key_file=" + key_file_};
+  std::vector<std::string> args = {absl::StrCat(
+      "--redis_addr=127.0.0.1:", options.redis_port != 0 ? options.redis_port : redis_->port())};
+  switch (binary) {
+    case Binary::kRegistry:
+      args.push_back("--identity_trusted_keys=" + keys_dir_ + "/registry.trusted");
+      break;
+    case Binary::kComplaints:
+      args.push_back("--identity_trusted_keys=" + keys_dir_ + "/services.trusted");
+      break;
+    case Binary::kMonitoring:
+      args.push_back("--identity_trusted_keys=" + keys_dir_ + "/services.trusted");
+      args.push_back("--identity_private_key_file=" + keys_dir_ + "/monitoring.key");
+      break;
+    case Binary::kGateway:
+      args.push_back("--identity_private_key_file=" + keys_dir_ + "/gateway.key");
+      break;
+  }
   if (binary == Binary::kComplaints || binary == Binary::kMonitoring) {
     args.push_back(std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR);
   }
@@ -332,7 +358,7 @@ absl::StatusOr<ServiceProcess*> ServiceCluster::Start(Binary binary, ServiceOpti
   ReplaceFlags(&args, options.flags);
   auto process = std::make_unique<ServiceProcess>(
       binary, info.path, absl::StrCat(dir_, "/", options.name, ".log"), std::move(args),
-      std::move(options.env), options.wait_serving);
+      std::move(options.env), options.wait_serving, &tokens_);
   ServiceProcess* raw = process.get();
   processes_.push_back(std::move(process));
   if (absl::Status started = raw->Launch(); !started.ok()) return started;

@@ -3,7 +3,8 @@
 // started on port 0 with the bound ports read from its "serving" log line, waited for until
 // grpc.health.v1 reports SERVING, wired to the services started before it, and killed, paused
 // or restarted on the same ports as a test needs. Identity tokens come from its TokenMinter,
-// whose key every service of the cluster reads.
+// whose keys every binary of the cluster reads (the gateway and monitoring their private keys,
+// the services their trusted-keys files).
 //
 //     auto cluster = ServiceCluster::Create();
 //     ASSERT_THAT(cluster, IsOk());
@@ -44,7 +45,9 @@ struct ServiceOptions {
   std::string name;
   // flags are added to the defaults; a flag whose name ("--name=") a default has replaces it.
   // Defaults: --listen, --admin_listen (and the gateway's --rest_listen) on 127.0.0.1:0,
-  // --redis_addr, --identity_key_file, --holidays_dir (complaints, monitoring),
+  // --redis_addr, the identity keys (--identity_trusted_keys for the services,
+  // --identity_private_key_file for monitoring and the gateway), --holidays_dir (complaints,
+  // monitoring),
   // --policy_file (gateway), and the address of every service already started that the
   // binary calls (--registry_addr, --complaints_addr, --monitoring_addr).
   std::vector<std::string> flags;
@@ -61,7 +64,7 @@ class ServiceProcess {
  public:
   ServiceProcess(Binary binary, std::string path, std::string log_path,
                  std::vector<std::string> argv_without_ports, std::vector<std::string> env,
-                 bool wait_serving);
+                 bool wait_serving, const TokenMinter* tokens = nullptr);
   ~ServiceProcess();
 
   Binary binary() const { return binary_; }
@@ -72,7 +75,8 @@ class ServiceProcess {
   int rest_port() const { return rest_port_; }  // the gateway's REST front (0 otherwise)
   std::string address() const;                  // "127.0.0.1:<port>"
   // channel is one insecure channel to the gRPC port that reconnects within 250 ms, so it
-  // outlives restarts (the port stays the same).
+  // outlives restarts (the port stays the same). It binds the cluster's any-service tokens to
+  // this binary's audience (TokenMinter::AudienceBindingInterceptors).
   std::shared_ptr<grpc::Channel> channel();
 
   pid_t pid() const;
@@ -122,6 +126,7 @@ class ServiceProcess {
   int port_ = 0, admin_port_ = 0, rest_port_ = 0;
   std::unique_ptr<ChildProcess> child_;
   std::shared_ptr<grpc::Channel> channel_;
+  const TokenMinter* tokens_;
   bool stopped_by_test_ = false;  // Kill or Stop ended the current run
 };
 
@@ -137,7 +142,8 @@ class ServiceCluster {
 
   RedisServer& redis() { return *redis_; }
   const std::string& dir() const { return dir_; }
-  const std::string& key_file() const { return key_file_; }
+  // keys_dir holds the identity keys and trusted-keys files (TokenMinter::WriteKeyFiles).
+  const std::string& keys_dir() const { return keys_dir_; }
   const TokenMinter& tokens() const { return tokens_; }
 
   // Start runs `binary` with the cluster's defaults and `options` and waits until it serves.
@@ -154,7 +160,7 @@ class ServiceCluster {
   ServiceCluster() = default;
 
   std::string dir_;
-  std::string key_file_;
+  std::string keys_dir_;
   TokenMinter tokens_;
   std::unique_ptr<RedisServer> redis_;
   std::vector<std::unique_ptr<ServiceProcess>> processes_;

@@ -32,6 +32,7 @@
 #include "services/registry/registry.h"
 #include "simpul/common/v1/common.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/testing/local_identity.h"
 #include "tests/testing/redis_server.h"
 
 namespace simpul::testing {
@@ -104,9 +105,9 @@ class InProcessRegistryTest : public ::testing::Test {
     auto redis = RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    auto signer = IdentitySigner::Create(key_);
-    ASSERT_TRUE(signer.ok()) << signer.status();
-    signer_ = std::make_unique<IdentitySigner>(*std::move(signer));
+    // key_ names the test's keys only: each fixture makes a fresh key pair, trusted for
+    // people and for the service role of the "watch-test" and "router-test" callers.
+    signer_ = LocalIdentityKeys("simpul-registry", {"watch-test", "router-test"});
     ASSERT_NO_FATAL_FAILURE(StartRegistry(0));
     admin_ = AdminStub(port_);
   }
@@ -144,11 +145,10 @@ class InProcessRegistryTest : public ::testing::Test {
     common::v1::Principal p;
     p.set_role(common::v1::ROLE_PLATFORM_ADMIN);
     p.set_subject(admin_subject_);
-    p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
     auto ctx = std::make_unique<grpc::ClientContext>();
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     ctx->set_wait_for_ready(true);
-    ctx->AddMetadata(std::string(kIdentityMetadataKey), signer_->Sign(p));
+    ctx->AddMetadata(std::string(kIdentityMetadataKey), LocalToken(*signer_, p, "simpul-registry"));
     return ctx;
   }
 

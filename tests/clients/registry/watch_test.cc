@@ -123,7 +123,7 @@ class RegistryWatchTest : public InProcessRegistryTest {
     watch_ = std::make_unique<RegistryWatch>(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()),
         RegistryWatch::Options{
-            .identity = InternalIdentity(signer_.get(), "service:watch-test"),
+            .identity = InternalIdentity(signer_.get(), "watch-test", "simpul-registry"),
             .connect_timeout = absl::Milliseconds(300),
             .healthy_after = absl::Milliseconds(300),
             .backoff = {.initial = absl::Milliseconds(50), .max = absl::Milliseconds(400)}});
