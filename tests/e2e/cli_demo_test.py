@@ -218,6 +218,9 @@ def _start(tmp):
         f.write(os.urandom(32).hex())
     os.chmod(key, 0o600)
     ENV["key"] = key
+    pii_keys = os.path.join(tmp, "pii.keys")
+    with open(pii_keys, "w") as f:
+        f.write(f"k1 {os.urandom(32).hex()}\n")
 
     listen, admin = free_port(), free_port()
     ENV["addr"] = f"127.0.0.1:{listen}"
@@ -232,7 +235,7 @@ def _start(tmp):
                   [ARGS.complaints, f"--listen={ENV['complaints_addr']}",
                    f"--admin_listen=127.0.0.1:{free_port()}",
                    f"--redis_addr=127.0.0.1:{redis_port}", f"--identity_key_file={key}",
-                   f"--registry_addr={ENV['addr']}",
+                   f"--registry_addr={ENV['addr']}", f"--pii_keys_file={pii_keys}",
                    f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}"],
                   ENV["complaints_addr"], "simpul.complaints.v1.Complaints")
     ENV["monitoring_addr"] = f"127.0.0.1:{free_port()}"

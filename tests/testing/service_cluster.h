@@ -138,6 +138,8 @@ class ServiceCluster {
   RedisServer& redis() { return *redis_; }
   const std::string& dir() const { return dir_; }
   const std::string& key_file() const { return key_file_; }
+  // pii_keys_file is the key file of complainants' identities simpul-complaints gets.
+  const std::string& pii_keys_file() const { return pii_keys_file_; }
   const TokenMinter& tokens() const { return tokens_; }
 
   // Start runs `binary` with the cluster's defaults and `options` and waits until it serves.
@@ -155,6 +157,7 @@ class ServiceCluster {
 
   std::string dir_;
   std::string key_file_;
+  std::string pii_keys_file_;
   TokenMinter tokens_;
   std::unique_ptr<RedisServer> redis_;
   std::vector<std::unique_ptr<ServiceProcess>> processes_;
