@@ -3,7 +3,7 @@
 // sealed under an older key. Idempotent (identities already under the active key are left
 // alone) and resumable: it prints the SCAN cursor after every batch, and --cursor=C continues
 // from there. Run it after adding a key and making it active (docs/operations.md):
-//   simpul-pii-rekey --redis_addr=127.0.0.1:6379 --pii_keys_file=var/pii.keys \
+//   simpul-pii-rekey --redis_addr=127.0.0.1:6379 --pii_keys_file=var/pii.keys
 //                    --pii_active_key_id=k2
 // Configuration: flags or SIMPUL_PII_REKEY_* environment variables (--help lists them).
 // Exit status: 0 every identity is under the active key; 1 some could not be re-sealed (each

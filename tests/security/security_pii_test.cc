@@ -1,11 +1,11 @@
 // Personal data encrypted at rest (#13 point 4), end to end through the real gateway in front
 // of the real simpul-registry, simpul-complaints and simpul-monitoring (ServiceCluster): a
 // complainant with distinctive name, phone, e-mail, NIK and address files a PUBLIC and a
-// SECRET complaint through a channel, the filing is retried, the handling agency verifies,
-// disposes, starts work and posts a follow-up, the complainant tracks and replies, and the
-// monitoring service consumes the events. Then every Redis key is read back (SCAN, DUMP, and
-// the value by type: GET, HGETALL, LRANGE, SMEMBERS, ZRANGE, XRANGE), and so is every file in
-// Redis's data directory (the AOF): none holds any of the planted strings, nor the phone's
+// SECRET complaint through a channel (gRPC) and one through Open311, the filing is retried, the
+// handling agency verifies, disposes, starts work and posts a follow-up, the complainant tracks and
+// replies, and the monitoring service consumes the events. Then every Redis key is read back (SCAN,
+// DUMP, and the value by type: GET, HGETALL, LRANGE, SMEMBERS, ZRANGE, XRANGE), and so is every
+// file in Redis's data directory (the AOF): none holds any of the planted strings, nor the phone's
 // digits. The handling agency still reads the identity, SECRET included, through the API.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -27,6 +27,7 @@
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/testing/grpc_calls.h"
+#include "tests/testing/http_client.h"
 #include "tests/testing/registry_fixtures.h"
 #include "tests/testing/registry_seed.h"
 #include "tests/testing/service_cluster.h"
@@ -250,6 +251,21 @@ TEST_F(PiiAtRestTest, NoIdentityOfAComplainantIsStoredInClearAnywhereInRedis) {
     MustCall(complaints_.get(), &cv1::Complaints::Stub::ReplyToComplaint, Caller{}, reply);
   }
 
+  // The same complainant through Open311 (REST front): first_name, email and phone.
+  const simpul::testing::HttpResponse open311 = simpul::testing::HttpDo(
+      cluster_->gateway().rest_port(), "POST", "/open311/v2/requests.json",
+      simpul::testing::FormEncode({{"api_key", channel_.token},
+                                   {"service_code", kService},
+                                   {"description", "Akta kelahiran belum terbit sejak Maret."},
+                                   {"first_name", kName},
+                                   {"email", kEmail},
+                                   {"phone", kPhone}}),
+      {{"content-type", "application/x-www-form-urlencoded"}});
+  ASSERT_EQ(open311.status, 200) << open311.body;
+  const std::string open311_id = open311.ItemStr(0, "service_request_id");
+  ASSERT_FALSE(open311_id.empty()) << open311.body;
+  EXPECT_EQ(Get(open311_id).complainant().email(), kEmail);
+
   // The handling agency reads the identity, SECRET included: decryption works end to end.
   for (const auto* filed : {&open_case, &secret_case}) {
     const cv1::Complaint c = Get(filed->tracking_code());
@@ -312,7 +328,8 @@ TEST_F(PiiAtRestTest, NoIdentityOfAComplainantIsStoredInClearAnywhereInRedis) {
   std::cout << "pii at rest: " << Needles().size() << " planted strings searched in " << keys
             << " Redis keys (" << bytes << " bytes of DUMP and values) and " << files
             << " Redis data files (" << file_bytes << " bytes): none found; the handling agency "
-            << "read both identities (PUBLIC and SECRET) through the gateway" << std::endl;
+            << "read the identities of 3 cases (PUBLIC, SECRET, Open311) through the gateway"
+            << std::endl;
 }
 
 }  // namespace
