@@ -64,13 +64,13 @@ class PiiRekeyToolTest : public simpul::testing::RedisServerTest {
 
   std::string AllValues() {
     std::string all;
-    for (const RedisReply& k : pool_->Command({"KEYS", "*"})->elements) {
-      absl::StrAppend(&all, pool_->Command({"GET", k.str})->str);
+    const RedisReply keys = Raw({"KEYS", "*"});
+    for (const RedisReply& k : keys.elements) {
+      if (Raw({"TYPE", k.str}).str == "string") absl::StrAppend(&all, Raw({"GET", k.str}).str);
     }
     return all;
   }
 
-  std::unique_ptr<RedisPool> pool_;
   std::string keys_;
 };
 
