@@ -23,7 +23,8 @@
 //                                valid protobuf); they are still read, the next commit of the
 //                                case seals them, and RekeyIdentities (simpul-pii-rekey) seals
 //                                them all. Kept out of the compressed part so that it can be
-//                                re-sealed without decompressing the rest;
+//                                re-sealed without decompressing the rest. Sealing costs 30
+//                                bytes plus the key id's length per case (32 with "k1");
 //                    <z>         the raw deflate stream (zlib, no header) of the case's
 //                                v1.ComplaintRecord without its complainant, then its
 //                                v1.HistoryEntry messages, oldest first, each message preceded
