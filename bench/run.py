@@ -99,6 +99,9 @@ class System:
         with open(os.path.join(self.keys, "services.trusted"), "w") as f:
             f.write("any gateway.pub\n")
         self.key_file = os.path.join(self.keys, "gateway.key")
+        self.pii_keys_file = os.path.join(work, "pii.keys")
+        with open(self.pii_keys_file, "w") as f:
+            f.write(f"k1 {os.urandom(32).hex()}\n")
 
     def start(self, name, argv):
         logf = open(os.path.join(self.work, f"{name}.log"), "w")
@@ -134,7 +137,8 @@ class System:
         self.start("complaints", [f"{b}/services/complaints/simpul-complaints",
                                   f"--listen=127.0.0.1:{self.ports['complaints']}",
                                   f"--admin_listen=127.0.0.1:{admin['complaints']}",
-                                  f"--registry_addr={reg}", holidays, trusted] + common)
+                                  f"--registry_addr={reg}", holidays, trusted,
+                                  f"--pii_keys_file={self.pii_keys_file}"] + common)
         self.start("monitoring", [f"{b}/services/monitoring/simpul-monitoring",
                                   f"--listen=127.0.0.1:{self.ports['monitoring']}",
                                   f"--admin_listen=127.0.0.1:{admin['monitoring']}",

@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "services/complaints/complaints.h"
 #include "services/complaints/grpc_service.h"
+#include "services/complaints/pii_config.h"
 #include "services/complaints/redis_store.h"
 
 extern char** environ;
@@ -59,6 +60,7 @@ ServiceSpec Spec() {
        .help = "file holding the key (at least 32 bytes) complainants' secrets are derived "
                "with; empty: a random key per process, so a retry after a restart gets the "
                "tracking code without the secret"});
+  for (ConfigKey& key : PiiConfigKeys()) spec.keys.push_back(std::move(key));
   spec.keys.push_back({.name = "list_scan_budget",
                        .type = ConfigType::kInt,
                        .default_value = "5000",
@@ -116,8 +118,11 @@ absl::Status SetUp(ServiceContext& ctx) {
   const Config& config = ctx.config();
   SIMPUL_ASSIGN_OR_RETURN(std::unique_ptr<CalendarRegistry> calendars, LoadHolidays(config));
   CalendarRegistry* calendar = ctx.Keep(std::move(calendars));
+  SIMPUL_ASSIGN_OR_RETURN(PiiKeyring pii_keys, PiiKeyringFromConfig(config));
+  auto* keyring = ctx.Make<PiiKeyring>(std::move(pii_keys));
   auto* store = ctx.Make<RedisComplaintStore>(
-      &ctx.pool(), RedisComplaintStore::Options{.stream_max_len = config.GetInt("stream_max_len")});
+      &ctx.pool(), RedisComplaintStore::Options{.stream_max_len = config.GetInt("stream_max_len"),
+                                                .pii_keys = keyring});
 
   auto* router = ctx.Make<clients::registry::RegistryRouter>(
       KeepaliveChannel(config.GetAddress("registry_addr")),

@@ -169,6 +169,14 @@ end
 return out
 )lua";
 
+// kReplaceLua replaces a value only if it is still the one read:
+//   KEYS = [key]; ARGV = [value read, new value]. Returns 1 when replaced, 0 when it changed.
+constexpr char kReplaceLua[] = R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+)lua";
+
 // ParseStored parses a stored message; a value that does not parse is INTERNAL naming the key
 // (never the contents: they hold personal data).
 template <typename T>
@@ -248,67 +256,139 @@ std::string Varint(uint64_t n) {
   return out;
 }
 
-// CaseValue encodes a case (layout in the header): its revision, the identity in clear, then
+// IdentityAad is the additional authenticated data of a case's sealed identity: it binds the
+// ciphertext to the case id, so a sealed identity copied to another case does not open.
+std::string IdentityAad(std::string_view id) {
+  return absl::StrCat("simpul-complaints/complainant/1\n", AbslView(id));
+}
+
+// EncodeIdentity is the identity segment of a case value (layout in the header): the
+// complainant sealed under the active key of `pii` (in clear when `pii` is null: tests and
+// benchmarks only), preceded by its tag.
+std::string EncodeIdentity(const PiiKeyring* pii, std::string_view id,
+                           const v1::Complainant& complainant) {
+  std::string identity = complainant.SerializeAsString();
+  if (pii != nullptr) identity = pii->Seal(identity, IdentityAad(id));
+  return absl::StrCat(Varint(identity.size() + 1), identity);
+}
+
+// CaseValue encodes a case (layout in the header): its revision, the identity (sealed), then
 // the compressed record (without the identity) and history.
-std::string CaseValue(const v1::ComplaintRecord& record, std::string_view history) {
+std::string CaseValue(const PiiKeyring* pii, const v1::ComplaintRecord& record,
+                      std::string_view history) {
   v1::ComplaintRecord rest = record;
-  std::string identity;
-  uint64_t identity_tag = 0;  // 0: no complainant; n + 1: a complainant of n bytes
+  std::string identity = Varint(0);  // no complainant
   if (rest.complaint().has_complainant()) {
-    identity = rest.complaint().complainant().SerializeAsString();
-    identity_tag = identity.size() + 1;
+    identity = EncodeIdentity(pii, record.complaint().id(), rest.complaint().complainant());
     rest.mutable_complaint()->clear_complainant();
   }
-  return absl::StrCat(record.complaint().revision(), ":", Varint(identity_tag), identity,
+  return absl::StrCat(record.complaint().revision(), ":", identity,
                       Deflate(absl::StrCat(Delimited(rest), AbslView(history))));
 }
 
-// DecodeCase parses a stored case value; INTERNAL naming the key when it is malformed (never
-// its contents: they hold personal data).
-absl::StatusOr<StoredCase> DecodeCase(const std::string& key, const std::string& value) {
+// CaseParts locates the parts of a stored case value without decoding them.
+struct CaseParts {
+  int64_t revision = 0;
+  std::string_view head;      // "<revision>:"
+  bool has_identity = false;  // the tag is not 0
+  std::string_view identity;  // the identity bytes (sealed or, from older versions, in clear)
+  std::string_view rest;      // the compressed record and history
+};
+
+absl::StatusOr<CaseParts> SplitCase(const std::string& key, std::string_view value) {
   auto malformed = [&key](std::string_view what) {
     return absl::InternalError(absl::StrCat("stored case at key ", key, " ", AbslView(what)));
   };
-  StoredCase out;
+  CaseParts out;
   const size_t colon = value.find(':');
   if (colon == std::string::npos || colon > 20 ||
-      !absl::SimpleAtoi(absl::string_view(value).substr(0, colon), &out.revision)) {
+      !absl::SimpleAtoi(absl::string_view(value.data(), colon), &out.revision)) {
     return malformed("has no revision");
   }
-  const std::string_view rest = std::string_view(value).substr(colon + 1);
+  out.head = value.substr(0, colon + 1);
+  const std::string_view rest = value.substr(colon + 1);
   google::protobuf::io::CodedInputStream head(reinterpret_cast<const uint8_t*>(rest.data()),
                                               static_cast<int>(rest.size()));
   uint64_t identity_tag = 0;
-  v1::Complainant identity;
   if (!head.ReadVarint64(&identity_tag) ||
       identity_tag > rest.size() - static_cast<size_t>(head.CurrentPosition())) {
     return malformed("has no identity field");
   }
   const size_t identity_start = static_cast<size_t>(head.CurrentPosition());
   const size_t identity_size = identity_tag == 0 ? 0 : static_cast<size_t>(identity_tag - 1);
-  if (identity_tag != 0 &&
-      !identity.ParseFromArray(rest.data() + identity_start, static_cast<int>(identity_size))) {
-    return malformed("holds a v1.Complainant that cannot be parsed");
+  out.has_identity = identity_tag != 0;
+  out.identity = rest.substr(identity_start, identity_size);
+  out.rest = rest.substr(identity_start + identity_size);
+  return out;
+}
+
+// IsSealedIdentity tells a sealed identity from one an older version stored in clear: a
+// sealed value starts with its format version byte 0x01, which no serialized v1.Complainant
+// can start with (it would be a field number 0, which protobuf rejects).
+bool IsSealedIdentity(std::string_view identity) {
+  return !identity.empty() && static_cast<unsigned char>(identity[0]) == PiiKeyring::kFormatVersion;
+}
+
+// DecodeIdentity opens (or, for a value in clear, just parses) the identity of case `id`.
+absl::StatusOr<v1::Complainant> DecodeIdentity(const PiiKeyring* pii, const std::string& key,
+                                               std::string_view id, std::string_view identity) {
+  v1::Complainant complainant;
+  std::string plain;
+  if (IsSealedIdentity(identity)) {
+    if (pii == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat("stored case at key ", key,
+                                                        " holds a sealed identity and no PII key "
+                                                        "ring is configured"));
+    }
+    absl::StatusOr<std::string> opened = pii->Open(identity, IdentityAad(id));
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(), absl::StrCat("identity of the case at key ", key,
+                                                               ": ", opened.status().message()));
+    }
+    plain = *std::move(opened);
+    identity = plain;
   }
-  std::optional<std::string> plain = Inflate(rest.substr(identity_start + identity_size));
+  if (!complainant.ParseFromArray(identity.data(), static_cast<int>(identity.size()))) {
+    return absl::InternalError(
+        absl::StrCat("stored case at key ", key, " holds a v1.Complainant that cannot be parsed"));
+  }
+  return complainant;
+}
+
+// DecodeCase parses a stored case value; INTERNAL naming the key when it is malformed (never
+// its contents: they hold personal data), the key ring's error when its identity does not
+// open.
+absl::StatusOr<StoredCase> DecodeCase(const PiiKeyring* pii, const std::string& key,
+                                      const std::string& value) {
+  auto malformed = [&key](std::string_view what) {
+    return absl::InternalError(absl::StrCat("stored case at key ", key, " ", AbslView(what)));
+  };
+  SIMPUL_ASSIGN_OR_RETURN(CaseParts parts, SplitCase(key, value));
+  StoredCase out;
+  out.revision = parts.revision;
+  std::optional<std::string> plain = Inflate(parts.rest);
   if (!plain) return malformed("cannot be decompressed");
   google::protobuf::io::ArrayInputStream stream(plain->data(), static_cast<int>(plain->size()));
   if (!google::protobuf::util::ParseDelimitedFromZeroCopyStream(&out.record, &stream, nullptr)) {
     return malformed("holds a v1.ComplaintRecord that cannot be parsed");
   }
-  if (identity_tag != 0) *out.record.mutable_complaint()->mutable_complainant() = identity;
+  if (parts.has_identity) {
+    SIMPUL_ASSIGN_OR_RETURN(*out.record.mutable_complaint()->mutable_complainant(),
+                            DecodeIdentity(pii, key, out.record.complaint().id(), parts.identity));
+  }
   out.history = plain->substr(static_cast<size_t>(stream.ByteCount()));
   return out;
 }
 
 // ReadCase reads and decodes the case at `key`; nullopt when there is none.
-absl::StatusOr<std::optional<StoredCase>> ReadCase(RedisPool& pool, const std::string& key) {
+absl::StatusOr<std::optional<StoredCase>> ReadCase(RedisPool& pool, const PiiKeyring* pii,
+                                                   const std::string& key) {
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool.Command({"GET", key}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", key)));
   if (reply.is_nil()) return std::optional<StoredCase>();
   std::optional<std::string> bytes = ReplyString(reply);
   if (!bytes) return MalformedReply(absl::StrCat("GET ", key));
-  SIMPUL_ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(key, *bytes));
+  SIMPUL_ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(pii, key, *bytes));
   return std::optional<StoredCase>(std::move(stored));
 }
 
@@ -409,7 +489,7 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
     if (stored.is_nil()) return conflict;  // current_revision 0: absent
     std::optional<std::string> bytes = ReplyString(stored);
     if (!bytes) return MalformedReply(absl::StrCat("GET ", case_key));
-    SIMPUL_ASSIGN_OR_RETURN(StoredCase current, DecodeCase(case_key, *bytes));
+    SIMPUL_ASSIGN_OR_RETURN(StoredCase current, DecodeCase(options_.pii_keys, case_key, *bytes));
     if (current.revision != expected) {
       conflict.current_revision = current.revision;
       return conflict;
@@ -432,7 +512,7 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   }
   std::vector<std::string> args = {
       absl::StrCat(expected),
-      CaseValue(write.after, history),
+      CaseValue(options_.pii_keys, write.after, history),
       write.event.SerializeAsString(),
       id,
       absl::StrCat(IndexScore(after)),
@@ -482,14 +562,16 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
 }
 
 absl::StatusOr<std::optional<v1::ComplaintRecord>> RedisComplaintStore::Get(std::string_view id) {
-  SIMPUL_ASSIGN_OR_RETURN(std::optional<StoredCase> stored, ReadCase(*pool_, CaseKey(id)));
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<StoredCase> stored,
+                          ReadCase(*pool_, options_.pii_keys, CaseKey(id)));
   if (!stored) return std::optional<v1::ComplaintRecord>();
   return std::optional<v1::ComplaintRecord>(std::move(stored->record));
 }
 
 absl::StatusOr<std::vector<v1::HistoryEntry>> RedisComplaintStore::History(std::string_view id) {
   const std::string key = CaseKey(id);
-  SIMPUL_ASSIGN_OR_RETURN(std::optional<StoredCase> stored, ReadCase(*pool_, key));
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<StoredCase> stored,
+                          ReadCase(*pool_, options_.pii_keys, key));
   std::vector<v1::HistoryEntry> entries;
   if (!stored) return entries;
   const std::string& bytes = stored->history;
@@ -553,6 +635,92 @@ absl::StatusOr<int64_t> RedisComplaintStore::DropLegacyIdempotencyRecords() {
   return dropped;
 }
 
+absl::StatusOr<std::string> RedisComplaintStore::RekeyIdentities(std::string_view cursor, int count,
+                                                                 RekeyStats* stats) {
+  const PiiKeyring* pii = options_.pii_keys;
+  if (pii == nullptr) {
+    return absl::FailedPreconditionError("re-encryption needs a PII key ring");
+  }
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(count));
+  std::string pattern;
+  for (char ch : options_.key_prefix) {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern.push_back('\\');
+    pattern.push_back(ch);
+  }
+  absl::StrAppend(&pattern, "c:*");
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Command({"SCAN", std::string(cursor), "MATCH", pattern, "COUNT",
+                                          absl::StrCat(count)}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("SCAN MATCH ", pattern)));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
+      reply.elements[1].type != RedisReply::Type::kArray) {
+    return MalformedReply("SCAN");
+  }
+  std::optional<std::string> next = ReplyString(reply.elements[0]);
+  if (!next) return MalformedReply("SCAN");
+  for (const RedisReply& element : reply.elements[1].elements) {
+    std::optional<std::string> key = ReplyString(element);
+    if (!key) return MalformedReply("SCAN");
+    ++stats->scanned;
+    // A value that changes between the read and the write is read again: a commit rewrote
+    // it (under the active key), so the second look usually finds it current.
+    bool done = false;
+    for (int attempt = 0; attempt < 3 && !done; ++attempt) {
+      SIMPUL_ASSIGN_OR_RETURN(RedisReply got, pool_->Command({"GET", *key}));
+      if (got.is_nil()) {  // deleted in between
+        done = true;
+        break;
+      }
+      std::optional<std::string> value = ReplyString(got);
+      if (got.type == RedisReply::Type::kError || !value) {
+        stats->failures.push_back(absl::StrCat(*key, ": not a case value of this layout"));
+        done = true;
+        break;
+      }
+      absl::StatusOr<CaseParts> parts = SplitCase(*key, *value);
+      if (!parts.ok()) {
+        stats->failures.push_back(std::string(parts.status().message()));
+        done = true;
+        break;
+      }
+      if (!parts->has_identity) {
+        ++stats->no_identity;
+        done = true;
+        break;
+      }
+      const bool sealed = IsSealedIdentity(parts->identity);
+      if (sealed) {
+        absl::StatusOr<std::string> key_id = PiiKeyring::KeyIdOf(parts->identity);
+        if (key_id.ok() && *key_id == pii->active_key_id()) {
+          ++stats->current;
+          done = true;
+          break;
+        }
+      }
+      // The id comes from the record itself: the identity's AAD is the id it was sealed for.
+      absl::StatusOr<StoredCase> decoded = DecodeCase(pii, *key, *value);
+      if (!decoded.ok()) {
+        stats->failures.push_back(std::string(decoded.status().message()));
+        done = true;
+        break;
+      }
+      const v1::Complaint& complaint = decoded->record.complaint();
+      const std::string replaced = absl::StrCat(
+          AbslView(parts->head), EncodeIdentity(pii, complaint.id(), complaint.complainant()),
+          AbslView(parts->rest));
+      SIMPUL_ASSIGN_OR_RETURN(RedisReply swapped,
+                              pool_->Eval(LuaScript<kReplaceLua>(), {*key}, {*value, replaced}));
+      SIMPUL_RETURN_IF_ERROR(ErrorFromReply(swapped, absl::StrCat("re-encryption of ", *key)));
+      if (ReplyInt(swapped).value_or(0) == 1) {
+        ++(sealed ? stats->rotated : stats->sealed);
+        done = true;
+      }
+    }
+    if (!done) ++stats->raced;
+  }
+  return *std::move(next);
+}
+
 absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintStore::FindPositions(
     const std::vector<std::string>& index_keys, int64_t from_ms, int64_t to_ms,
     const std::optional<IndexPosition>& after, int limit, bool* exhausted) {
@@ -605,7 +773,7 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
     std::optional<std::string> bytes = ReplyString(element);
     if (!bytes) return MalformedReply("complaint fetch script");
     const std::string& case_key = keys[index_keys.size() + i];
-    SIMPUL_ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(case_key, *bytes));
+    SIMPUL_ASSIGN_OR_RETURN(StoredCase stored, DecodeCase(options_.pii_keys, case_key, *bytes));
     records[i] = std::move(stored.record);
     if (records[i]->complaint().id() != found[i].id) {
       return absl::InternalError(

@@ -13,10 +13,18 @@
 //   P c:<id>         string "<revision>:<identity><z>", one per case:
 //                    <revision>  the case's revision in decimal, so the commit script checks
 //                                it without decoding the rest;
-//                    <identity>  the complainant in clear: a varint n, then (n > 0) the n - 1
-//                                bytes of the serialized complaint.complainant (n = 0: none).
-//                                Kept out of the compressed part so that a scan of Redis or
-//                                of its AOF still finds every identity stored;
+//                    <identity>  the complainant: a varint n, then (n > 0) the n - 1 bytes of
+//                                the serialized complaint.complainant sealed with AES-256-GCM
+//                                under the active key of Options::pii_keys, the case id bound
+//                                as additional data (PiiKeyring's layout, which starts with
+//                                the byte 0x01 and names the key id); n = 0: none. Values
+//                                written before issue #13 hold the serialized complainant in
+//                                clear (which never starts with 0x01: field number 0 is not
+//                                valid protobuf); they are still read, the next commit of the
+//                                case seals them, and RekeyIdentities (simpul-pii-rekey) seals
+//                                them all. Kept out of the compressed part so that it can be
+//                                re-sealed without decompressing the rest. Sealing costs 30
+//                                bytes plus the key id's length per case (32 with "k1");
 //                    <z>         the raw deflate stream (zlib, no header) of the case's
 //                                v1.ComplaintRecord without its complainant, then its
 //                                v1.HistoryEntry messages, oldest first, each message preceded
@@ -76,6 +84,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/redis.h"
+#include "services/complaints/pii_crypto.h"
 #include "services/complaints/store.h"
 
 namespace simpul::complaints {
@@ -90,6 +99,21 @@ class RedisComplaintStore final : public ComplaintStore {
     // Approximate number of events kept in the stream (XADD MAXLEN ~). Zero or negative keeps
     // every event.
     int64_t stream_max_len = 1000000;
+    // The key ring the complainant's identity is sealed with (pii_crypto.h); it must outlive
+    // the store. simpul-complaints always passes one. Null (tests and benchmarks only):
+    // identities are written in clear, and a sealed one read is FAILED_PRECONDITION.
+    const PiiKeyring* pii_keys = nullptr;
+  };
+
+  // RekeyStats counts what RekeyIdentities found, summed over the pages of one run.
+  struct RekeyStats {
+    int64_t scanned = 0;      // case keys looked at
+    int64_t sealed = 0;       // identities found in clear (older versions), now sealed
+    int64_t rotated = 0;      // identities sealed under another key, now under the active key
+    int64_t current = 0;      // already sealed under the active key: left alone
+    int64_t no_identity = 0;  // cases without a complainant (ANONYMOUS)
+    int64_t raced = 0;        // changed by commits three times in a row: run again
+    std::vector<std::string> failures;  // keys that could not be re-sealed, with the reason
   };
 
   // RedisComplaintStore uses `pool`, which must outlive it.
@@ -112,6 +136,17 @@ class RedisComplaintStore final : public ComplaintStore {
   // (P idem:*, which held secrets in clear) and returns how many it deleted. Safe to run at
   // any time and in several replicas at once; the service runs it once at start.
   absl::StatusOr<int64_t> DropLegacyIdempotencyRecords();
+
+  // RekeyIdentities re-seals, under the active key, the identity of every case key one SCAN
+  // step from `cursor` ("0": the start) returns (about `count` keys), adds what it found to
+  // `*stats` and returns the next cursor ("0": done). Identities in clear and under an older
+  // key are re-sealed; those under the active key are left alone, so a run is idempotent and
+  // can be resumed from the last cursor it printed. Each value is replaced only if it is still
+  // the one read (a concurrent commit wins and is read again). FAILED_PRECONDITION without a
+  // key ring; a case whose identity does not open (a key missing from the ring) is listed in
+  // stats->failures and left as it is.
+  absl::StatusOr<std::string> RekeyIdentities(std::string_view cursor, int count,
+                                              RekeyStats* stats);
 
   // Scan fails with INVALID_ARGUMENT when `limit` is not positive.
   absl::StatusOr<std::vector<IndexedRecord>> Scan(std::string_view index, int64_t from_ms,

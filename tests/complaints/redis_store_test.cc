@@ -32,6 +32,7 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using Outcome = CommitResult::Outcome;
 
 // The default key prefix, for checking the documented layout directly.
@@ -141,8 +142,42 @@ class RedisComplaintStoreTest : public simpul::testing::RedisServerTest {
     RedisOptions options = ServerOptions();
     options.pool_size = 16;
     pool_ = std::make_unique<RedisPool>(options);
-    store_ = std::make_unique<RedisComplaintStore>(pool_.get(), RedisComplaintStore::Options{});
+    store_ = std::make_unique<RedisComplaintStore>(
+        pool_.get(), RedisComplaintStore::Options{.pii_keys = &keys_});
   }
+
+  // IdentityOf is the identity segment of the stored value of case `id` (layout in
+  // redis_store.h), for values whose identity is shorter than 127 bytes.
+  std::string IdentityOf(const std::string& id) {
+    const std::string raw = Raw({"GET", absl::StrCat(kPrefix, "c:", id)}).str;
+    const size_t colon = raw.find(':');
+    const size_t n = static_cast<unsigned char>(raw[colon + 1]);
+    EXPECT_GT(n, 0u);
+    EXPECT_LT(n, 128u);
+    return raw.substr(colon + 2, n - 1);
+  }
+
+  static PiiKeyring Ring(std::map<std::string, std::string> keys, std::string active = "") {
+    absl::StatusOr<PiiKeyring> ring = PiiKeyring::Create(std::move(keys), std::move(active));
+    EXPECT_TRUE(ring.ok()) << ring.status();
+    return *std::move(ring);
+  }
+
+  // Rekey runs RekeyIdentities over the whole keyspace with `store`, `count` keys a step.
+  RedisComplaintStore::RekeyStats Rekey(RedisComplaintStore& store, int count = 2) {
+    RedisComplaintStore::RekeyStats stats;
+    std::string cursor = "0";
+    int steps = 0;
+    do {
+      absl::StatusOr<std::string> next = store.RekeyIdentities(cursor, count, &stats);
+      EXPECT_TRUE(next.ok()) << next.status();
+      if (!next.ok()) break;
+      cursor = *next;
+    } while (cursor != "0" && ++steps < 10000);
+    return stats;
+  }
+
+  PiiKeyring keys_ = Ring({{"k1", std::string(32, '\x11')}});
 
   CommitResult MustCommit(const CaseWrite& write) {
     absl::StatusOr<CommitResult> result = store_->Commit(write);
@@ -894,7 +929,7 @@ TEST_F(RedisComplaintStoreTest, AgencyAndUnitIndexesAreTheUnionOfTheirStates) {
             40u);
 }
 
-TEST_F(RedisComplaintStoreTest, CaseValueKeepsIdentityInClearAndRoundTrips) {
+TEST_F(RedisComplaintStoreTest, CaseValueSealsIdentityAndRoundTrips) {
   v1::ComplaintRecord with = MustFile("SP-1200", kT0);
   v1::ComplaintRecord without = NewRecord("SP-1201", kT0);
   without.mutable_complaint()->clear_complainant();
@@ -907,10 +942,13 @@ TEST_F(RedisComplaintStoreTest, CaseValueKeepsIdentityInClearAndRoundTrips) {
     ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
     EXPECT_THAT(**got, EqualsProto(*r));
   }
-  // The identity is stored in clear (a scan of Redis finds it), the rest compressed.
+  // The identity is sealed under the active key (AES-256-GCM, the key id in clear), the rest
+  // compressed: no byte of the name is stored in clear.
   const std::string raw = Raw({"GET", absl::StrCat(kPrefix, "c:SP-1200")}).str;
   EXPECT_TRUE(absl::StartsWith(raw, "1:")) << raw;
-  EXPECT_THAT(raw, HasSubstr("Siti Rahmawati"));
+  EXPECT_THAT(raw, Not(HasSubstr("Siti")));
+  EXPECT_THAT(raw, Not(HasSubstr("Rahmawati")));
+  EXPECT_EQ(*PiiKeyring::KeyIdOf(IdentityOf("SP-1200")), "k1");
 
   // Changes append to the history in order and keep the latest record.
   std::vector<CaseWrite> writes;
@@ -931,6 +969,114 @@ TEST_F(RedisComplaintStoreTest, CaseValueKeepsIdentityInClearAndRoundTrips) {
   absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-1200");
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_THAT(**got, EqualsProto(current));
+  const std::string changed = Raw({"GET", absl::StrCat(kPrefix, "c:SP-1200")}).str;
+  EXPECT_THAT(changed, Not(HasSubstr("0000-1111")));
+  EXPECT_THAT(changed, Not(HasSubstr("Siti")));
+}
+
+TEST_F(RedisComplaintStoreTest, SealedIdentityCannotBeMovedToAnotherCase) {
+  MustFile("SP-1210", kT0);
+  MustFile("SP-1211", kT0);
+  const std::string a = IdentityOf("SP-1210");
+  const std::string b = IdentityOf("SP-1211");
+  ASSERT_EQ(a.size(), b.size());
+  const std::string key_b = absl::StrCat(kPrefix, "c:SP-1211");
+  std::string raw_b = Raw({"GET", key_b}).str;
+  raw_b.replace(raw_b.find(b), b.size(), a);
+  Raw({"SET", key_b, raw_b});
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-1211");
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
+  EXPECT_THAT(got.status().message(), HasSubstr(key_b));
+  EXPECT_THAT(got.status().message(), Not(HasSubstr("Siti")));
+  // The case it came from still opens.
+  EXPECT_TRUE(store_->Get("SP-1210").ok());
+  // A store without the key cannot read identities, and says why.
+  RedisComplaintStore keyless(pool_.get(), {});
+  EXPECT_EQ(keyless.Get("SP-1210").status().code(), absl::StatusCode::kFailedPrecondition);
+  PiiKeyring wrong = Ring({{"k1", std::string(32, '\x22')}});
+  RedisComplaintStore wrong_key(pool_.get(), {.pii_keys = &wrong});
+  EXPECT_EQ(wrong_key.Get("SP-1210").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(RedisComplaintStoreTest, IdentitiesInClearAreReadAndResealed) {
+  // A store without a key ring writes identities in clear, as versions before issue #13 did.
+  RedisComplaintStore legacy(pool_.get(), {});
+  v1::ComplaintRecord old_case = NewRecord("SP-1300", kT0);
+  v1::ComplaintRecord changed_case = NewRecord("SP-1301", kT0);
+  v1::ComplaintRecord anonymous = NewRecord("SP-1302", kT0);
+  anonymous.mutable_complaint()->clear_complainant();
+  for (const v1::ComplaintRecord* r : {&old_case, &changed_case, &anonymous}) {
+    ASSERT_TRUE(legacy.Commit(Filing(*r)).ok());
+  }
+  EXPECT_THAT(Raw({"GET", absl::StrCat(kPrefix, "c:SP-1300")}).str, HasSubstr("Siti Rahmawati"));
+  // They are read as before.
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get("SP-1300");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+  EXPECT_THAT(**got, EqualsProto(old_case));
+  // The next commit of a case seals its identity.
+  MustCommit(Change(changed_case, "VerifyComplaint"));
+  EXPECT_THAT(Raw({"GET", absl::StrCat(kPrefix, "c:SP-1301")}).str, Not(HasSubstr("Siti")));
+  // The re-encryption seals the rest; a second run finds nothing to do.
+  RedisComplaintStore::RekeyStats first = Rekey(*store_);
+  EXPECT_EQ(first.scanned, 3);
+  EXPECT_EQ(first.sealed, 1);
+  EXPECT_EQ(first.current, 1);
+  EXPECT_EQ(first.no_identity, 1);
+  EXPECT_THAT(first.failures, IsEmpty());
+  for (const std::string& key : AllKeys()) {
+    EXPECT_THAT(Raw({"DUMP", key}).str, Not(HasSubstr("Siti"))) << key;
+  }
+  got = store_->Get("SP-1300");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+  EXPECT_THAT(**got, EqualsProto(old_case));
+  RedisComplaintStore::RekeyStats second = Rekey(*store_);
+  EXPECT_EQ(second.sealed + second.rotated, 0);
+  EXPECT_EQ(second.current, 2);
+  // Re-encryption needs a key ring.
+  RedisComplaintStore::RekeyStats unused;
+  EXPECT_EQ(legacy.RekeyIdentities("0", 10, &unused).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RedisComplaintStoreTest, RotationReadsOldKeysAndRekeyMovesEverythingToTheActiveKey) {
+  for (int i = 0; i < 25; ++i) MustFile(absl::StrFormat("SP-14%02d", i), kT0 + i);
+  // Add k2 and make it active: k1 identities still open, new writes use k2.
+  PiiKeyring rotated =
+      Ring({{"k1", std::string(32, '\x11')}, {"k2", std::string(32, '\x33')}}, "k2");
+  RedisComplaintStore store2(pool_.get(), {.pii_keys = &rotated});
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store2.Get("SP-1400");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+  EXPECT_EQ(got->value().complaint().complainant().name(), "Siti Rahmawati");
+  ASSERT_TRUE(store2.Commit(Filing(NewRecord("SP-1499", kT0))).ok());
+  EXPECT_EQ(*PiiKeyring::KeyIdOf(IdentityOf("SP-1499")), "k2");
+  EXPECT_EQ(*PiiKeyring::KeyIdOf(IdentityOf("SP-1400")), "k1");
+
+  // Retiring k1 too early: its identities do not open, and the error names the key.
+  PiiKeyring only_k2 = Ring({{"k2", std::string(32, '\x33')}});
+  RedisComplaintStore store3(pool_.get(), {.pii_keys = &only_k2});
+  EXPECT_THAT(store3.Get("SP-1400").status().message(), HasSubstr("\"k1\""));
+  RedisComplaintStore::RekeyStats early = Rekey(store3);
+  EXPECT_EQ(early.failures.size(), 25u);
+  EXPECT_EQ(early.current, 1);
+
+  // The re-encryption (small steps, as an interrupted run resumed from its cursor would).
+  RedisComplaintStore::RekeyStats stats = Rekey(store2, 3);
+  EXPECT_EQ(stats.scanned, 26);
+  EXPECT_EQ(stats.rotated, 25);
+  EXPECT_EQ(stats.current, 1);
+  EXPECT_THAT(stats.failures, IsEmpty());
+  // Now k1 can go: every case opens with k2 alone, unchanged.
+  for (int i = 0; i < 25; ++i) {
+    const std::string id = absl::StrFormat("SP-14%02d", i);
+    got = store3.Get(id);
+    ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+    EXPECT_EQ(got->value().complaint().id(), id);
+    EXPECT_EQ(got->value().complaint().complainant().name(), "Siti Rahmawati");
+    absl::StatusOr<std::vector<v1::HistoryEntry>> history = store3.History(id);
+    ASSERT_TRUE(history.ok()) << history.status();
+    EXPECT_EQ(history->size(), 1u);
+  }
+  EXPECT_EQ(Rekey(store3).current, 26);
 }
 
 TEST_F(RedisComplaintStoreTest, EventsAreTrimmedOnlyOnceEveryGroupAcknowledgedThem) {

@@ -229,6 +229,9 @@ def _start(tmp):
         f.write("any gateway.pub\n")
     key = os.path.join(keys, "gateway.key")
     ENV["key"] = key
+    pii_keys = os.path.join(tmp, "pii.keys")
+    with open(pii_keys, "w") as f:
+        f.write(f"k1 {os.urandom(32).hex()}\n")
 
     listen, admin = free_port(), free_port()
     ENV["addr"] = f"127.0.0.1:{listen}"
@@ -245,7 +248,7 @@ def _start(tmp):
                    f"--admin_listen=127.0.0.1:{free_port()}",
                    f"--redis_addr=127.0.0.1:{redis_port}",
                    f"--identity_trusted_keys={os.path.join(keys, 'services.trusted')}",
-                   f"--registry_addr={ENV['addr']}",
+                   f"--registry_addr={ENV['addr']}", f"--pii_keys_file={pii_keys}",
                    f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}"],
                   ENV["complaints_addr"], "simpul.complaints.v1.Complaints")
     ENV["monitoring_addr"] = f"127.0.0.1:{free_port()}"

@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -305,6 +307,12 @@ absl::StatusOr<std::unique_ptr<ServiceCluster>> ServiceCluster::Create(Options o
   if (absl::Status written = cluster->tokens_.WriteKeyFiles(cluster->keys_dir_); !written.ok()) {
     return written;
   }
+  // The key complainants' identities are sealed with (simpul-complaints --pii_keys_file).
+  cluster->pii_keys_file_ = cluster->dir_ + "/pii.keys";
+  std::string pii_key;
+  std::random_device random;
+  while (pii_key.size() < 32) pii_key.push_back(static_cast<char>(random()));
+  std::ofstream(cluster->pii_keys_file_) << "test1 " << absl::BytesToHexString(pii_key) << "\n";
   absl::StatusOr<std::unique_ptr<RedisServer>> redis =
       RedisServer::Start(options.redis_append_only);
   if (!redis.ok()) return redis.status();
@@ -346,6 +354,7 @@ absl::StatusOr<ServiceProcess*> ServiceCluster::Start(Binary binary, ServiceOpti
   if (binary == Binary::kComplaints || binary == Binary::kMonitoring) {
     args.push_back(std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR);
   }
+  if (binary == Binary::kComplaints) args.push_back("--pii_keys_file=" + pii_keys_file_);
   if (binary == Binary::kGateway)
     args.push_back(std::string("--policy_file=") + SIMPUL_POLICY_FILE);
   for (Binary backend : Backends(binary)) {

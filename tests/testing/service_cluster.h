@@ -144,6 +144,8 @@ class ServiceCluster {
   const std::string& dir() const { return dir_; }
   // keys_dir holds the identity keys and trusted-keys files (TokenMinter::WriteKeyFiles).
   const std::string& keys_dir() const { return keys_dir_; }
+  // pii_keys_file is the key file of complainants' identities simpul-complaints gets.
+  const std::string& pii_keys_file() const { return pii_keys_file_; }
   const TokenMinter& tokens() const { return tokens_; }
 
   // Start runs `binary` with the cluster's defaults and `options` and waits until it serves.
@@ -161,6 +163,7 @@ class ServiceCluster {
 
   std::string dir_;
   std::string keys_dir_;
+  std::string pii_keys_file_;
   TokenMinter tokens_;
   std::unique_ptr<RedisServer> redis_;
   std::vector<std::unique_ptr<ServiceProcess>> processes_;
