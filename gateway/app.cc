@@ -125,6 +125,9 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   if (*client_certificates) options.client_certificates = &**client_certificates;
   options.executor = &ctx.executor();
   options.access_log = config.access_log;
+  // One set of counts for gRPC and REST streams: a key's streams count together.
+  auto* stream_limits = ctx.Make<StreamLimits>(config.stream_limits, metrics);
+  options.stream_limits = stream_limits;
   const Policy* gate_policy = ctx.Make<Policy>(*std::move(policy));
   auto* proxy = ctx.Make<GrpcProxy>(
       std::move(options), ctx.signer(), gate_policy,
@@ -145,6 +148,7 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   const RouteTable* route_table = ctx.Make<RouteTable>(*std::move(routes));
   RestOptions rest_options = config.rest;
   rest_options.self_gated_services.insert(admin_service);
+  rest_options.stream_limits = stream_limits;
   auto* open311 = ctx.Make<Open311Front>(
       proxy, (*rest_channels)[registry_service],
       (*rest_channels)[std::string(complaints::v1::Complaints::service_full_name())],

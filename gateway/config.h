@@ -14,6 +14,7 @@
 #include "gateway/api_keys.h"
 #include "gateway/read_cache.h"
 #include "gateway/rest/server.h"
+#include "gateway/stream_limits.h"
 
 namespace simpul::gateway {
 
@@ -39,6 +40,8 @@ struct GatewayConfig {
   bool access_log = true;
   bool read_cache = true;
   ReadCache::Options read_cache_options;
+  // Caps on concurrent streams and REST connections (gateway/stream_limits.h).
+  StreamLimitOptions stream_limits;
   // The REST/JSON and Open311 front; no front when rest.listen is empty.
   RestOptions rest;
 };

@@ -501,6 +501,7 @@ void Session::Close() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();
+  connection_lease_.Release();
   if (stream_call_) stream_call_->Cancel();
 }
 
@@ -544,6 +545,7 @@ void StreamCall::OnReadDone(bool ok) {
 }
 
 void StreamCall::OnDone(const grpc::Status& status) {
+  lease_.Release();
   RestServer::Impl* server = server_;
   server->Unregister(&ctx_);
   std::vector<std::pair<std::string, std::string>> headers;

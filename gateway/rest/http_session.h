@@ -24,6 +24,7 @@
 #include "gateway/byte_buffer.h"
 #include "gateway/rest/route_table.h"
 #include "gateway/rest/server_impl.h"
+#include "gateway/stream_limits.h"
 
 namespace simpul::gateway::rest {
 
@@ -69,6 +70,8 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   }
   void Cancel() { ctx_.TryCancel(); }
   grpc::ClientContext* context() { return &ctx_; }
+  // HoldStream keeps the stream's place under its caller's caps until OnDone.
+  void HoldStream(StreamLimits::Lease lease) { lease_ = std::move(lease); }
 
   void OnReadInitialMetadataDone(bool ok) override;
   void OnReadDone(bool ok) override;
@@ -79,6 +82,7 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   std::shared_ptr<Session> session_;  // until OnDone
   const Route* const route_;
   grpc::ClientContext ctx_;
+  StreamLimits::Lease lease_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   // Items must not overtake the headers (the two callbacks may run on different threads).
@@ -94,6 +98,8 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { server_->Forget(this); }
 
   void Run();
+  // HoldConnection keeps the connection's place under the per-address cap until it closes.
+  void HoldConnection(StreamLimits::Lease lease) { connection_lease_ = std::move(lease); }
   // Drain: idle connections close now, streams end now, busy ones after their response.
   void Drain();
   void ForceClose();
@@ -183,6 +189,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool client_gone_ = false;
   bool writing_ = false;
   std::deque<Out> out_;
+  StreamLimits::Lease connection_lease_;
 };
 
 }  // namespace simpul::gateway::rest
