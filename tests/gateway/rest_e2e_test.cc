@@ -265,6 +265,7 @@ class RestE2eTest : public ::testing::Test {
   FakeTrail audit_;
   Executor executor_{2, 100};
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::unique_ptr<StreamLimits> stream_limits_;  // outlives rest_
   std::unique_ptr<GrpcProxy> proxy_;
   std::vector<std::unique_ptr<GrpcProxy>> retired_proxies_;
   std::unique_ptr<RouteTable> routes_;
@@ -748,6 +749,98 @@ TEST_F(RestE2eTest, ClientDisconnectEndsTheStreamAndStopDrains) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   EXPECT_TRUE(open.ReadUntil([](const std::string&) { return false; }, absl::Seconds(5)));
   EXPECT_THAT(open.data(), HasSubstr("\r\n0\r\n\r\n"));
+}
+
+// Waits until `count()` is `want` (the leases go back on other threads).
+bool WaitCount(const std::function<int()>& count, int want) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (count() != want && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  return count() == want;
+}
+
+TEST_F(RestE2eTest, StreamCapsAnswer429AndEveryEndGivesThePlaceBack) {
+  rest_->Stop();
+  stream_limits_ =
+      std::make_unique<StreamLimits>(StreamLimitOptions{.max_streams_per_principal = 10,
+                                                        .max_public_streams = 2,
+                                                        .max_streams_per_address = 100,
+                                                        .max_connections_per_address = 0});
+  RestOptions options;
+  options.listen = "127.0.0.1:0";
+  options.drain_timeout = absl::Seconds(1);
+  options.stream_limits = stream_limits_.get();
+  rest_ = std::make_unique<RestServer>(options, routes_.get(), proxy_.get(), channels_);
+  ASSERT_TRUE(rest_->Start().ok());
+  auto headers_in = [](const std::string& d) { return d.find("\r\n\r\n") != std::string::npos; };
+  auto open_stream = [&](const std::string& extra) {
+    auto conn = std::make_unique<RawConn>(rest_->port());
+    conn->Send(absl::StrCat("GET /v1/standards:watch HTTP/1.1\r\nHost: x\r\n", extra, "\r\n"));
+    EXPECT_FALSE(conn->ReadUntil(headers_in, absl::Seconds(10)));
+    return conn;
+  };
+  std::unique_ptr<RawConn> s1 = open_stream("");
+  std::unique_ptr<RawConn> s2 = open_stream("");
+  EXPECT_THAT(s1->data(), HasSubstr("HTTP/1.1 200"));
+  EXPECT_EQ(stream_limits_->streams(), 2);
+  // Over the cap of anonymous callers: 429, Retry-After, the JSON error.
+  Response refused = Do("GET", "/v1/standards:watch");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(refused.Header("retry-after"), "1");
+  EXPECT_EQ(refused.Str("status"), "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(refused.Str("message"), HasSubstr("anonymous callers (limit 2)"));
+  // A key is counted apart from the anonymous callers.
+  std::unique_ptr<RawConn> keyed = open_stream("authorization: Bearer admin-key\r\n");
+  EXPECT_THAT(keyed->data(), HasSubstr("HTTP/1.1 200"));
+  EXPECT_EQ(stream_limits_->streams(), 3);
+
+  // The client goes away: its place goes back.
+  s1->Close();
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->streams(); }, 2));
+  // The deadline passes.
+  std::unique_ptr<RawConn> short_lived = open_stream("grpc-timeout: 300m\r\n");
+  EXPECT_THAT(short_lived->data(), HasSubstr("HTTP/1.1 200"));
+  EXPECT_TRUE(short_lived->ReadUntil([](const std::string&) { return false; }, absl::Seconds(5)));
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->streams(); }, 2));
+  // The gateway drains: every place goes back, connections too.
+  rest_->Stop();
+  EXPECT_EQ(stream_limits_->streams(), 0);
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->connections(); }, 0));
+
+  // The backend ends the streams.
+  rest_ = std::make_unique<RestServer>(options, routes_.get(), proxy_.get(), channels_);
+  ASSERT_TRUE(rest_->Start().ok());
+  std::unique_ptr<RawConn> s3 = open_stream("");
+  std::unique_ptr<RawConn> s4 = open_stream("authorization: Bearer admin-key\r\n");
+  EXPECT_EQ(stream_limits_->streams(), 2);
+  registry_->Stop(SIGKILL, absl::Seconds(5));
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->streams(); }, 0));
+}
+
+TEST_F(RestE2eTest, ConnectionsOverThePerAddressCapAreClosedUnread) {
+  rest_->Stop();
+  stream_limits_ =
+      std::make_unique<StreamLimits>(StreamLimitOptions{.max_connections_per_address = 2});
+  RestOptions options;
+  options.listen = "127.0.0.1:0";
+  options.stream_limits = stream_limits_.get();
+  rest_ = std::make_unique<RestServer>(options, routes_.get(), proxy_.get(), channels_);
+  ASSERT_TRUE(rest_->Start().ok());
+  Conn a(rest_->port());
+  Conn b(rest_->port());
+  EXPECT_EQ(a.Do("GET", "/v1/agencies").status, 200);
+  EXPECT_EQ(b.Do("GET", "/v1/agencies").status, 200);
+  EXPECT_EQ(stream_limits_->connections_from("127.0.0.1"), 2);
+  const absl::Time start = absl::Now();
+  RawConn c(rest_->port());
+  c.Send("GET /v1/agencies HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(c.ReadUntil([](const std::string&) { return false; }, absl::Seconds(5)));
+  EXPECT_EQ(c.data(), "");  // closed without an answer
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_EQ(a.Do("GET", "/v1/agencies").status, 200);  // the others are still served
+  a.stream().close();
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->connections_from("127.0.0.1"); }, 1));
+  Conn d(rest_->port());
+  EXPECT_EQ(d.Do("GET", "/v1/agencies").status, 200);
 }
 
 }  // namespace

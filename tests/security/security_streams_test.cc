@@ -254,6 +254,16 @@ TEST_F(SecurityStreamsTest, TenThousandOpensFromOneKeyAreCapped) {
   }
   ASSERT_TRUE(short_lived.WaitDone(5, absl::Seconds(20)));
   EXPECT_TRUE(WaitGauge(*gateway_, "simpul_gateway_streams_open", 0));
+  // And so does a stream the backend ends (the registry goes away).
+  Tally cut;
+  std::vector<std::unique_ptr<Watch>> cut_streams;
+  for (int i = 0; i < 5; ++i)
+    cut_streams.push_back(std::make_unique<Watch>(stub_.get(), key_b_, &cut));
+  ASSERT_TRUE(cut.WaitSettled(5, absl::Seconds(20)));
+  EXPECT_EQ(Gauge(*gateway_, "simpul_gateway_streams_open"), 5);
+  ASSERT_THAT(cluster_->registry().Kill(), IsOk());
+  ASSERT_TRUE(cut.WaitDone(5, absl::Seconds(20)));
+  EXPECT_TRUE(WaitGauge(*gateway_, "simpul_gateway_streams_open", 0));
   std::cout << "[security] streams open after every stream ended: "
             << Gauge(*gateway_, "simpul_gateway_streams_open") << "; whole test "
             << absl::FormatDuration(absl::Now() - start) << "\n";
