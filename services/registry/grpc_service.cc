@@ -3,7 +3,9 @@
 #include <deque>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -12,6 +14,19 @@
 namespace simpul::registry {
 namespace {
 
+// CursorLess orders two feed positions "<ms>-<seq>" (unparsable ones first).
+bool CursorLess(std::string_view a, std::string_view b) {
+  auto parse = [](std::string_view c) {
+    std::pair<uint64_t, uint64_t> id{0, 0};
+    const size_t dash = c.find('-');
+    (void)absl::SimpleAtoi(AbslView(c.substr(0, dash)), &id.first);
+    if (dash != std::string_view::npos)
+      (void)absl::SimpleAtoi(AbslView(c.substr(dash + 1)), &id.second);
+    return id;
+  };
+  return parse(a) < parse(b);
+}
+
 // WatchReactor streams change events to one watcher: it reads the feed from its cursor on the
 // executor, writes the events the caller may see one at a time, and when it has caught up it
 // waits on the hub until something new arrives.
@@ -19,14 +34,16 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
  public:
   WatchReactor(grpc::CallbackServerContext* ctx, StandardsRegistry& registry, RegistryStore& store,
                ChangeFeedHub& hub, Executor& executor, Identity caller,
-               v1::WatchStandardsRequest request)
+               v1::WatchStandardsRequest request, std::string start)
       : ctx_(ctx),
         registry_(registry),
         store_(store),
         hub_(hub),
         executor_(executor),
         caller_(std::move(caller)),
-        request_(std::move(request)) {}
+        request_(std::move(request)),
+        start_(std::move(start)),
+        clamped_(request_.cursor() == "0" && start_ != "0") {}
 
   // Begin starts the stream; `self` keeps the reactor alive until OnDone and every queued
   // task have finished with it.
@@ -81,14 +98,16 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
   }
 
   void ResolveCursorAndPump() {
-    std::string cursor = request_.cursor();
-    if (cursor.empty() || cursor == "$") {
+    std::string cursor = start_;
+    if (cursor.empty() || cursor == "$" || clamped_) {
       auto latest = store_.LatestCursor();
       if (!latest.ok()) {
         Fail(latest.status());
         return;
       }
-      cursor = *latest;
+      // An anonymous caller's "0" starts at the replay window's start, or at the newest
+      // event when nothing is newer than that (StandardsRegistry::ReplayFrom).
+      if (!clamped_ || CursorLess(*latest, cursor)) cursor = *latest;
     }
     {
       absl::MutexLock lock(&mu_);
@@ -117,6 +136,16 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
     uint64_t generation = hub_.generation();
     auto events = store_.ReadChanges(cursor, 100, absl::ZeroDuration());
     if (!events.ok()) {
+      if (events.status().code() == absl::StatusCode::kOutOfRange && clamped_ && cursor == start_) {
+        // The feed was trimmed past the window's start: everything it retains is in the
+        // window, so the replay starts from its oldest event.
+        {
+          absl::MutexLock lock(&mu_);
+          if (cursor_ == cursor) cursor_ = "0";
+        }
+        Schedule([this] { Pump(); });
+        return;
+      }
       Fail(events.status());
       return;
     }
@@ -174,6 +203,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
   Executor& executor_;
   const Identity caller_;
   const v1::WatchStandardsRequest request_;
+  const std::string start_;  // the cursor after the replay bound (ReplayFrom)
+  const bool clamped_;       // an anonymous "0" moved to the replay window's start
 
   absl::Mutex mu_;
   std::shared_ptr<WatchReactor> self_ ABSL_GUARDED_BY(mu_);
@@ -221,8 +252,10 @@ grpc::ServerWriteReactor<v1::WatchStandardsResponse>* RegistryGrpcService::Watch
   if (!caller.ok()) return new FailedStream(ToGrpcStatus(caller.status()));
   absl::Status valid = registry_.ValidateWatch(*req);
   if (!valid.ok()) return new FailedStream(ToGrpcStatus(valid));
+  absl::StatusOr<std::string> start = registry_.ReplayFrom(*caller, *req);
+  if (!start.ok()) return new FailedStream(ToGrpcStatus(start.status()));
   auto reactor = std::make_shared<WatchReactor>(ctx, registry_, store_, hub_, executor_,
-                                                *std::move(caller), *req);
+                                                *std::move(caller), *req, *std::move(start));
   reactor->Begin(reactor);
   return reactor.get();
 }

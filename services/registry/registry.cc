@@ -1292,6 +1292,30 @@ absl::Status StandardsRegistry::ValidateWatch(const v1::WatchStandardsRequest& r
   return v.ToStatus("WatchStandardsRequest");
 }
 
+absl::StatusOr<std::string> StandardsRegistry::ReplayFrom(
+    const Id& caller, const v1::WatchStandardsRequest& req) const {
+  const std::string& cursor = req.cursor();
+  const absl::Duration window = options_.public_replay_window;
+  if (!caller.is_public() || window <= absl::ZeroDuration() || cursor.empty() || cursor == "$") {
+    return cursor;
+  }
+  const int64_t horizon_ms = absl::ToUnixMillis(clock_.Now() - window);
+  if (cursor == "0") return absl::StrCat(std::max<int64_t>(horizon_ms, 0), "-0");
+  // A validated stream id: <ms>-<seq>.
+  uint64_t ms = 0;
+  const std::string_view ms_part = std::string_view(cursor).substr(0, cursor.find('-'));
+  if (absl::SimpleAtoi(AbslView(ms_part), &ms) && static_cast<int64_t>(ms) < horizon_ms) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "anonymous callers may resume the change feed only from a cursor less than ",
+        absl::FormatDuration(window), " old; cursor ", cursor, " is from ",
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(static_cast<int64_t>(ms)),
+                         absl::UTCTimeZone()),
+        ": re-read the registry with the List RPCs and watch from now (no cursor), or watch "
+        "with an API key"));
+  }
+  return cursor;
+}
+
 std::optional<v1::ChangeEvent> StandardsRegistry::ViewForWatch(const Id& caller,
                                                                const v1::WatchStandardsRequest& req,
                                                                const v1::ChangeEvent& event) const {
