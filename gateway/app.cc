@@ -152,7 +152,8 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   auto* open311 = ctx.Make<Open311Front>(
       proxy, (*rest_channels)[registry_service],
       (*rest_channels)[std::string(complaints::v1::Complaints::service_full_name())],
-      Open311Front::Options{.timeout = rest_options.default_timeout});
+      Open311Front::Options{.timeout = rest_options.default_timeout,
+                            .max_list_pages = config.open311_max_list_pages});
   rest_options.open311 = open311;
   auto* rest = ctx.Make<std::unique_ptr<RestServer>>();
 

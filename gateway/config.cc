@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "gateway/open311_front.h"
 #include "gateway/proxy.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
@@ -53,6 +54,7 @@ std::vector<ConfigKey> GatewayConfigKeys() {
   const ApiKeyStore::Options api_keys;
   const ReadCache::Options read_cache;
   const StreamLimitOptions streams;
+  const Open311Front::Options open311;
   std::vector<ConfigKey> keys;
   for (size_t i = 0; i < std::size(kBackends); ++i) {
     keys.push_back({.name = kBackends[i].key,
@@ -150,6 +152,14 @@ std::vector<ConfigKey> GatewayConfigKeys() {
                   .default_value = DefaultText(rest.default_timeout),
                   .help = "deadline of a REST call to a backend when the client sends no "
                           "grpc-timeout header"});
+  keys.push_back({.name = "open311_max_list_pages",
+                  .type = ConfigType::kInt,
+                  .default_value = DefaultText(int64_t{open311.max_list_pages}),
+                  .help = "ListComplaints pages (bounded index scans) one Open311 GET "
+                          "requests.json may read; the answer then carries "
+                          "X-Simpul-Next-Page-Token",
+                  .min_int = 1,
+                  .max_int = 1000});
   keys.push_back({.name = "rest_cors_origins",
                   .type = ConfigType::kString,
                   .default_value = "",
@@ -203,6 +213,7 @@ GatewayConfig ReadGatewayConfig(const Config& config) {
   out.stream_limits.max_public_streams = static_cast<int>(config.GetInt("max_public_streams"));
   out.stream_limits.max_streams_per_address =
       static_cast<int>(config.GetInt("max_streams_per_address"));
+  out.open311_max_list_pages = static_cast<int>(config.GetInt("open311_max_list_pages"));
   out.rest.read_timeout = config.GetDuration("rest_read_timeout");
   out.rest.default_timeout = config.GetDuration("rest_timeout");
   for (absl::string_view origin :

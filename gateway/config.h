@@ -42,6 +42,8 @@ struct GatewayConfig {
   ReadCache::Options read_cache_options;
   // Caps on concurrent streams and REST connections (gateway/stream_limits.h).
   StreamLimitOptions stream_limits;
+  // ListComplaints pages one Open311 list reads (Open311Front::Options::max_list_pages).
+  int open311_max_list_pages = 10;
   // The REST/JSON and Open311 front; no front when rest.listen is empty.
   RestOptions rest;
 };

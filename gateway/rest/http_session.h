@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gateway/byte_buffer.h"
+#include "gateway/open311_front.h"
 #include "gateway/rest/route_table.h"
 #include "gateway/rest/server_impl.h"
 #include "gateway/stream_limits.h"
@@ -136,6 +137,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void ServeOpen311(http::request<http::string_body>& req, std::string_view method,
                     std::string_view path, const std::string& query);
 
+  // Open311ClientReadable: the connection became readable during an Open311 request; a
+  // client that closed it cancels the request's backend calls. Open311Done ends the watch.
+  void Open311ClientReadable(beast::error_code ec);
+  void Open311Done();
+
   void Preflight(const http::request<http::string_body>& req, std::string_view path);
 
   void Decorate(http::response_header<>& h);
@@ -190,6 +196,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_ = false;
   std::deque<Out> out_;
   StreamLimits::Lease connection_lease_;
+  // The Open311 request in progress, cancelled when its client goes away.
+  std::shared_ptr<Open311Cancel> open311_cancel_;
 };
 
 }  // namespace simpul::gateway::rest
