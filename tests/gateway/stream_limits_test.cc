@@ -3,14 +3,22 @@
 // the refusal metric), and leases going back when destroyed, moved or released.
 #include "gateway/stream_limits.h"
 
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "common/identity.h"
 #include "common/metrics.h"
+#include "gateway/policy.h"
+#include "gateway/proxy.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test_service.grpc.pb.h"
 #include "tests/testing/status_matchers.h"
 
 namespace simpul::gateway {
@@ -131,6 +139,90 @@ TEST(StreamLimitsTest, ZeroMeansNoCap) {
   EXPECT_EQ(limits.streams(), 1000);
   held.clear();
   EXPECT_EQ(limits.streams(), 0);
+}
+
+// Through GrpcProxy: a server stream over the cap is RESOURCE_EXHAUSTED before the backend is
+// reached, and when the gateway drains (its server shuts down) every place goes back.
+namespace tv1 = ::simpul::testing::v1;
+
+// Holder is a backend whose Count streams stay open (initial metadata only) until cancelled.
+class Holder final : public tv1::TestService::CallbackService {
+ public:
+  std::atomic<int> started{0};
+  grpc::ServerWriteReactor<tv1::CountResponse>* Count(grpc::CallbackServerContext*,
+                                                      const tv1::CountRequest*) override {
+    ++started;
+    class Open final : public grpc::ServerWriteReactor<tv1::CountResponse> {
+     public:
+      Open() { StartSendInitialMetadata(); }
+      void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+      void OnDone() override { delete this; }
+    };
+    return new Open();
+  }
+};
+
+TEST(StreamLimitsProxyTest, StreamsOverTheCapAreRefusedAndADrainGivesEveryPlaceBack) {
+  Holder backend;
+  grpc::ServerBuilder backend_builder;
+  int backend_port = 0;
+  backend_builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &backend_port);
+  backend_builder.RegisterService(&backend);
+  std::unique_ptr<grpc::Server> backend_server = backend_builder.BuildAndStart();
+  ASSERT_NE(backend_server, nullptr);
+
+  auto signer = IdentitySigner::Create("stream-limits-test-identity-key-0123456789");
+  ASSERT_THAT(signer, IsOk());
+  auto policy = Policy::FromJson(
+      R"json({"rules": [{"methods": ["simpul.testing.v1.TestService/*"], "roles": ["public"]}]})json");
+  ASSERT_THAT(policy, IsOk());
+  StreamLimits limits(StreamLimitOptions{.max_public_streams = 2});
+  ProxyOptions options;
+  options.access_log = false;
+  options.stream_limits = &limits;
+  options.backends["simpul.testing.v1.TestService"] = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", backend_port), grpc::InsecureChannelCredentials());
+  GrpcProxy proxy(
+      std::move(options), &*signer, &*policy,
+      [](std::string_view) -> absl::StatusOr<common::v1::Principal> {
+        return absl::UnauthenticatedError("no keys here");
+      },
+      nullptr);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterCallbackGenericService(&proxy);
+  std::unique_ptr<grpc::Server> gateway = builder.BuildAndStart();
+  ASSERT_NE(gateway, nullptr);
+  auto stub = tv1::TestService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+
+  struct Open {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<tv1::CountResponse>> reader;
+  };
+  std::vector<std::unique_ptr<Open>> open;
+  for (int i = 0; i < 2; ++i) {
+    open.push_back(std::make_unique<Open>());
+    open.back()->reader = stub->Count(&open.back()->ctx, tv1::CountRequest());
+    open.back()->reader->WaitForInitialMetadata();
+  }
+  EXPECT_EQ(limits.streams(), 2);
+  EXPECT_EQ(backend.started.load(), 2);
+  grpc::ClientContext third;
+  auto refused = stub->Count(&third, tv1::CountRequest());
+  tv1::CountResponse item;
+  EXPECT_FALSE(refused->Read(&item));
+  const grpc::Status status = refused->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("anonymous callers (limit 2)"));
+  EXPECT_EQ(backend.started.load(), 2);  // never reached the backend
+
+  // The gateway drains: its calls are cancelled and every lease goes back.
+  gateway->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  EXPECT_EQ(limits.streams(), 0);
+  for (auto& o : open) o->reader->Finish();
+  backend_server->Shutdown(std::chrono::system_clock::now());
 }
 
 }  // namespace
