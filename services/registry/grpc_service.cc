@@ -34,16 +34,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
  public:
   WatchReactor(grpc::CallbackServerContext* ctx, StandardsRegistry& registry, RegistryStore& store,
                ChangeFeedHub& hub, Executor& executor, Identity caller,
-               v1::WatchStandardsRequest request, std::string start)
+               v1::WatchStandardsRequest request)
       : ctx_(ctx),
         registry_(registry),
         store_(store),
         hub_(hub),
         executor_(executor),
         caller_(std::move(caller)),
-        request_(std::move(request)),
-        start_(std::move(start)),
-        clamped_(request_.cursor() == "0" && start_ != "0") {}
+        request_(std::move(request)) {}
 
   // Begin starts the stream; `self` keeps the reactor alive until OnDone and every queued
   // task have finished with it.
@@ -98,6 +96,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
   }
 
   void ResolveCursorAndPump() {
+    // The public replay bound (it may read the feed: here, on the executor).
+    absl::StatusOr<std::string> start = registry_.ReplayFrom(caller_, request_);
+    if (!start.ok()) {
+      Fail(start.status());
+      return;
+    }
+    start_ = *std::move(start);
+    clamped_ = request_.cursor() == "0" && start_ != "0";
     std::string cursor = start_;
     if (cursor.empty() || cursor == "$" || clamped_) {
       auto latest = store_.LatestCursor();
@@ -203,8 +209,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
   Executor& executor_;
   const Identity caller_;
   const v1::WatchStandardsRequest request_;
-  const std::string start_;  // the cursor after the replay bound (ReplayFrom)
-  const bool clamped_;       // an anonymous "0" moved to the replay window's start
+  // Set once by ResolveCursorAndPump, before any Pump.
+  std::string start_;     // the cursor after the replay bound (ReplayFrom)
+  bool clamped_ = false;  // an anonymous "0" moved to the replay window's start
 
   absl::Mutex mu_;
   std::shared_ptr<WatchReactor> self_ ABSL_GUARDED_BY(mu_);
@@ -252,10 +259,8 @@ grpc::ServerWriteReactor<v1::WatchStandardsResponse>* RegistryGrpcService::Watch
   if (!caller.ok()) return new FailedStream(ToGrpcStatus(caller.status()));
   absl::Status valid = registry_.ValidateWatch(*req);
   if (!valid.ok()) return new FailedStream(ToGrpcStatus(valid));
-  absl::StatusOr<std::string> start = registry_.ReplayFrom(*caller, *req);
-  if (!start.ok()) return new FailedStream(ToGrpcStatus(start.status()));
   auto reactor = std::make_shared<WatchReactor>(ctx, registry_, store_, hub_, executor_,
-                                                *std::move(caller), *req, *std::move(start));
+                                                *std::move(caller), *req);
   reactor->Begin(reactor);
   return reactor.get();
 }

@@ -599,11 +599,13 @@ TEST_F(RegistryE2ETest, WatchFromATrimmedCursorIsOutOfRange) {
   EXPECT_NE(oldest[0].cursor(), first[0].cursor());
 }
 
-// The public replay bound on the real path: with --public_replay_window=1s an anonymous
-// caller's cursor older than a second is OUT_OF_RANGE and its "0" starts a second ago, while
-// an agency system replays the whole feed from the same cursor.
+// The public replay bound on the real path: with --public_replay_window=1s and
+// --public_replay_max_events=1 an anonymous caller's cursor older than a second with two
+// changes after it is OUT_OF_RANGE, one with a single change after it is served, and its "0"
+// starts a second ago, while an agency system replays the whole feed from any cursor.
 TEST_F(RegistryE2ETest, AnonymousReplayOfTheFeedIsBoundedAndAgencySystemsReplayEverything) {
-  ASSERT_THAT(registry_->Restart({"--public_replay_window=1s"}), IsOk());
+  ASSERT_THAT(registry_->Restart({"--public_replay_window=1s", "--public_replay_max_events=1"}),
+              IsOk());
   ASSERT_NO_FATAL_FAILURE(Seed());  // three events: agency, unit, service
   v1::WatchStandardsRequest from_start;
   from_start.set_cursor("0");
@@ -627,7 +629,18 @@ TEST_F(RegistryE2ETest, AnonymousReplayOfTheFeedIsBoundedAndAgencySystemsReplayE
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::OUT_OF_RANGE) << refused.error_message();
   EXPECT_THAT(refused.error_message(), HasSubstr("less than 1s old"));
 
-  // An agency system, from the same cursor: the two later seeded events.
+  // Anonymous, from the second: one change after it, a short catch-up, served.
+  v1::WatchStandardsRequest catch_up;
+  catch_up.set_cursor(seeded[1].cursor());
+  auto public_ctx3 = Ctx();
+  auto public_catch_up = stub_->WatchStandards(public_ctx3.get(), catch_up);
+  auto caught = ReadEvents(public_catch_up.get(), 1);
+  public_ctx3->TryCancel();
+  public_catch_up->Finish();
+  ASSERT_EQ(caught.size(), 1u);
+  EXPECT_EQ(caught[0].cursor(), seeded[2].cursor());
+
+  // An agency system, from the first cursor: the two later seeded events.
   auto agency_ctx2 = Ctx(PpAdmin());
   auto agency_resumed = stub_->WatchStandards(agency_ctx2.get(), resume);
   auto replayed = ReadEvents(agency_resumed.get(), 2);
