@@ -135,6 +135,7 @@ void AddRoutes(testing::FakeRouter& router) {
 Identity ChannelCaller(const std::string& channel) {
   Identity id;
   id.principal.set_role(common::v1::ROLE_CHANNEL);
+  id.principal.set_scope_all_agencies(true);
   id.principal.set_channel(channel);
   id.principal.set_subject(channel + "-gateway-key");
   return id;

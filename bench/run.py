@@ -390,9 +390,10 @@ def scenarios(system, args):
     nginx = f"127.0.0.1:{p['nginx']}"
     rest = f"http://127.0.0.1:{p['rest']}"
     dash_key = system.api_key("--role", "dashboard", "--label", "bench dashboard")
-    channel_key = system.api_key("--role", "channel", "--channel", "bench-sms", "--label",
-                                 "bench channel")
-    channel_token = system.token("--role=channel", "--channel=bench-sms", "--subject=bench")
+    channel_key = system.api_key("--role", "channel", "--channel", "bench-sms",
+                                 "--all-agencies", "--label", "bench channel")
+    channel_token = system.token("--role=channel", "--channel=bench-sms", "--all_agencies=true",
+                                 "--subject=bench")
     key_md = f"authorization: Bearer {dash_key}"
     get = ("/simpul.registry.v1.Registry/GetCurrentStandard",
            {"service_id": "akta-kelahiran-padang-pariaman"})

@@ -71,6 +71,7 @@ int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,
   }
   for (const auto& step : ctx.start_steps_) {
     if (absl::Status started = step(host); !started.ok()) {
+      Log(LogLevel::kError, "cannot start", {{"error", started.ToString()}});
       host.Shutdown();
       for (const auto& stop : ctx.stop_steps_) stop();
       executor.Shutdown();

@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "common/channel_scope.h"
 #include "common/field_rules.h"
 #include "common/page_token.h"
 #include "common/status.h"
@@ -220,6 +221,7 @@ void CheckPrincipal(FieldViolations& v, const Principal& p) {
       v.Add("principal.channel",
             absl::StrCat("must be empty for ", role_name, ", got ", Quoted(p.channel())));
     }
+    CheckChannelScope(p, "principal", v);
   }
   if (!p.subject().empty()) {
     v.Add("principal.subject",

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/absl_compat.h"
+#include "common/channel_scope.h"
 #include "common/field_rules.h"
 #include "common/status.h"
 #include "google/protobuf/util/json_util.h"
@@ -87,6 +88,7 @@ absl::StatusOr<ClientCertificates> ClientCertificates::FromJson(std::string_view
     if (p.role() == common::v1::ROLE_CHANNEL && p.channel().empty()) {
       v.Add(at + ".principal.channel", "a channel role needs the channel's name");
     }
+    if (common::v1::Role_IsValid(p.role())) CheckChannelScope(p, at + ".principal", v);
     if (out.by_fingerprint_.count(fp) > 0) v.Add(at + ".sha256", "listed twice");
     common::v1::Principal principal = p;
     principal.clear_expire_time();

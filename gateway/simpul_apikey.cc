@@ -18,6 +18,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/absl_compat.h"
 #include "common/redis.h"
@@ -39,10 +41,13 @@ Manage simpul-gateway API keys directly in Redis.
 
 Commands:
   issue --role ROLE --label TEXT [--agency ID] [--channel NAME]
+        [--scope-agency ID,...] [--scope-unit ID,...] [--all-agencies]
       Issue a key and print its id and token. The token is shown only this once:
       Redis keeps only a SHA-256 of its secret.
       ROLE is platform_admin, agency_admin, agency_operator, channel or dashboard;
-      agency_admin and agency_operator need --agency, channel needs --channel.
+      agency_admin and agency_operator need --agency, channel needs --channel and its
+      scope: the agencies (--scope-agency) and/or service units (--scope-unit) it may file
+      complaints and submit survey responses for, or --all-agencies for a national channel.
   list [--agency ID] [--all]
       List keys, oldest first: all of them or one agency's; --all includes revoked keys.
   revoke ID
@@ -93,7 +98,8 @@ struct Args {
 // --help/-h anywhere on the line; everything else is positional ("--" ends the flags).
 std::optional<Args> ParseArgs(int argc, char** argv, std::string* error) {
   static const std::set<std::string, std::less<>> kValued = {
-      "redis", "key-prefix", "timeout", "by", "role", "label", "agency", "channel"};
+      "redis", "key-prefix", "timeout", "by",           "role",
+      "label", "agency",     "channel", "scope-agency", "scope-unit"};
   Args args;
   bool flags_done = false;
   for (int i = 1; i < argc; ++i) {
@@ -120,12 +126,12 @@ std::optional<Args> ParseArgs(int argc, char** argv, std::string* error) {
       value = std::string(name.substr(eq + 1));
       name = name.substr(0, eq);
     }
-    if (name == "all") {
+    if (name == "all" || name == "all-agencies") {
       if (value) {
-        *error = "--all takes no value";
+        *error = absl::StrCat("--", AbslView(name), " takes no value");
         return std::nullopt;
       }
-      args.flags["all"] = "";
+      args.flags[std::string(name)] = "";
       continue;
     }
     if (!kValued.contains(name)) {
@@ -227,6 +233,9 @@ int ReportError(const Command& command, const absl::Status& status) {
       {"principal.role", "--role"},
       {"principal.agency_id", "--agency"},
       {"principal.channel", "--channel"},
+      {"principal.scope_agency_ids", "--scope-agency"},
+      {"principal.scope_unit_ids", "--scope-unit"},
+      {"principal.scope_all_agencies", "--all-agencies"},
       {"label", "--label"},
       {"created_by", "--by"},
       {"revoked_by", "--by"},
@@ -248,9 +257,11 @@ int ReportError(const Command& command, const absl::Status& status) {
 // flags, its arguments and the role; nullopt when it is fine.
 std::optional<std::string> UsageProblem(const Args& args) {
   static const std::map<std::string, std::set<std::string, std::less<>>, std::less<>>
-      kCommandFlags = {{"issue", {"role", "label", "agency", "channel"}},
-                       {"list", {"agency", "all"}},
-                       {"revoke", {}}};
+      kCommandFlags = {
+          {"issue",
+           {"role", "label", "agency", "channel", "scope-agency", "scope-unit", "all-agencies"}},
+          {"list", {"agency", "all"}},
+          {"revoke", {}}};
   if (args.positional.empty()) return "missing command: issue, list or revoke";
   const std::string& command = args.positional[0];
   auto flags = kCommandFlags.find(command);
@@ -287,6 +298,13 @@ int Issue(const Command& command) {
   principal.set_role(Roles().find(Flag(args, "role"))->second);
   principal.set_agency_id(Flag(args, "agency"));
   principal.set_channel(Flag(args, "channel"));
+  for (absl::string_view id : absl::StrSplit(Flag(args, "scope-agency"), ',', absl::SkipEmpty())) {
+    principal.add_scope_agency_ids(std::string(id));
+  }
+  for (absl::string_view id : absl::StrSplit(Flag(args, "scope-unit"), ',', absl::SkipEmpty())) {
+    principal.add_scope_unit_ids(std::string(id));
+  }
+  principal.set_scope_all_agencies(args.flags.contains("all-agencies"));
   absl::StatusOr<IssuedApiKey> issued =
       command.store.Issue(principal, Flag(args, "label"), command.by);
   if (!issued.ok()) return ReportError(command, issued.status());
@@ -295,6 +313,13 @@ int Issue(const Command& command) {
             << "role: " << RoleName(p.role()) << "\n";
   if (!p.agency_id().empty()) std::cout << "agency: " << p.agency_id() << "\n";
   if (!p.channel().empty()) std::cout << "channel: " << p.channel() << "\n";
+  if (p.scope_all_agencies()) std::cout << "scope: every agency\n";
+  if (!p.scope_agency_ids().empty()) {
+    std::cout << "scope agencies: " << absl::StrJoin(p.scope_agency_ids(), ",") << "\n";
+  }
+  if (!p.scope_unit_ids().empty()) {
+    std::cout << "scope units: " << absl::StrJoin(p.scope_unit_ids(), ",") << "\n";
+  }
   std::cout << "token: " << issued->token << "\n";
   std::cerr << "Store the token now: it is shown only this once.\n";
   return kExitOk;

@@ -5,7 +5,9 @@
 #include <iostream>
 #include <map>
 
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/channel_scope.h"
 #include "common/config.h"
 #include "common/identity.h"
 
@@ -37,6 +39,16 @@ int main(int argc, char** argv) {
        }},
       {.name = "agency", .default_value = "", .help = "agency id, required for agency roles"},
       {.name = "channel", .default_value = "", .help = "channel name, for the channel role"},
+      {.name = "scope_agencies",
+       .default_value = "",
+       .help = "channel role: agency ids (comma-separated) it files and submits surveys for"},
+      {.name = "scope_units",
+       .default_value = "",
+       .help = "channel role: service unit ids (comma-separated) it acts for"},
+      {.name = "all_agencies",
+       .type = ConfigType::kBool,
+       .default_value = "false",
+       .help = "channel role: act for every agency (a national channel)"},
       {.name = "subject", .default_value = "cli", .help = "who the token is for (audit)"},
       {.name = "ttl",
        .type = ConfigType::kDuration,
@@ -53,6 +65,21 @@ int main(int argc, char** argv) {
   principal.set_agency_id(config->GetString("agency"));
   principal.set_channel(config->GetString("channel"));
   principal.set_subject(config->GetString("subject"));
+  for (absl::string_view id :
+       absl::StrSplit(config->GetString("scope_agencies"), ',', absl::SkipEmpty())) {
+    principal.add_scope_agency_ids(std::string(id));
+  }
+  for (absl::string_view id :
+       absl::StrSplit(config->GetString("scope_units"), ',', absl::SkipEmpty())) {
+    principal.add_scope_unit_ids(std::string(id));
+  }
+  principal.set_scope_all_agencies(config->GetBool("all_agencies"));
+  simpul::FieldViolations violations;
+  simpul::CheckChannelScope(principal, "principal", violations);
+  if (absl::Status scope = violations.ToStatus("token"); !scope.ok()) {
+    std::cerr << scope.message() << "\n";
+    return 2;
+  }
   bool agency_role =
       principal.role() == cv1::ROLE_AGENCY_ADMIN || principal.role() == cv1::ROLE_AGENCY_OPERATOR;
   if (agency_role && principal.agency_id().empty()) {

@@ -1,6 +1,9 @@
 // The public and full views of a complaint.
 #include "clients/complaints/views.h"
 
+#include <cmath>
+#include <string>
+
 namespace simpul::complaints {
 
 bool DeadlinePassed(bool has, const google::protobuf::Timestamp& deadline, absl::Time now) {
@@ -16,6 +19,24 @@ bool HasIdentity(const v1::Complainant& complainant) {
          !complainant.email().empty() || !complainant.address().empty();
 }
 
+v1::Location CoarseLocation(const v1::Location& location) {
+  v1::Location coarse;
+  // Kemendagri codes PP.KK.CC.DDDD: keep province, regency or city, and district.
+  const std::string& region = location.region_code();
+  size_t dots = 0, end = 0;
+  while (end < region.size() && !(region[end] == '.' && ++dots == 3)) ++end;
+  coarse.set_region_code(region.substr(0, end));
+  if (location.latitude() != 0 || location.longitude() != 0) {
+    // Dividing by the step count gives the double nearest the two-decimal value.
+    auto round = [](double degrees) {
+      return std::round(degrees * kCoarseStepsPerDegree) / kCoarseStepsPerDegree;
+    };
+    coarse.set_latitude(round(location.latitude()));
+    coarse.set_longitude(round(location.longitude()));
+  }
+  return coarse;
+}
+
 v1::PublicComplaint PublicView(const v1::Complaint& c, absl::Time now) {
   v1::PublicComplaint p;
   p.set_id(c.id());
@@ -25,7 +46,11 @@ v1::PublicComplaint PublicView(const v1::Complaint& c, absl::Time now) {
   p.set_confidentiality(c.confidentiality());
   p.set_title(c.title());
   p.set_description(c.description());
-  if (c.has_location()) *p.mutable_location() = c.location();
+  if (c.has_location()) {
+    *p.mutable_location() = c.confidentiality() == v1::CONFIDENTIALITY_ANONYMOUS
+                                ? CoarseLocation(c.location())
+                                : c.location();
+  }
   if (c.confidentiality() == v1::CONFIDENTIALITY_PUBLIC) {
     p.set_complainant_name(c.complainant().name());
   }

@@ -22,8 +22,18 @@ bool IsOverdue(const v1::Complaint& complaint, absl::Time now);
 // HasIdentity: the complainant gave a name, phone, e-mail or address.
 bool HasIdentity(const v1::Complainant& complainant);
 
+// kCoarseStepsPerDegree is the grid CoarseLocation rounds coordinates to: 0.01 degree, about
+// 1.1 km of latitude (and of longitude near the equator, which crosses Indonesia).
+inline constexpr double kCoarseStepsPerDegree = 100;
+
+// CoarseLocation is `location` as the public may see it for an ANONYMOUS case, where a house
+// could point at the complainant: no street address (free text), the region code cut to the
+// district (PP.KK.CC), and coordinates rounded to 1 / kCoarseStepsPerDegree.
+v1::Location CoarseLocation(const v1::Location& location);
+
 // PublicView is the case as the public sees it at `now`: no contact details, the complainant's
-// name only for a PUBLIC case, the deadlines, whether it is overdue, and the rating.
+// name only for a PUBLIC case, the location coarsened for an ANONYMOUS one (CoarseLocation),
+// the deadlines, whether it is overdue, and the rating.
 v1::PublicComplaint PublicView(const v1::Complaint& complaint, absl::Time now);
 
 // FullView is the whole case at `now`, with `overdue` set. Without `show_identity` the

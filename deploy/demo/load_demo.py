@@ -531,7 +531,8 @@ class Loader:
             if agency:
                 cmd.append(f"--agency={agency}")
             if channel:
-                cmd.append(f"--channel={channel}")
+                # The demo's channels (SMS 1708, partner systems) are national.
+                cmd += [f"--channel={channel}", "--all_agencies=true"]
             env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_TOKEN_")}
             try:
                 out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)

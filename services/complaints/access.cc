@@ -13,19 +13,19 @@
 namespace simpul::complaints {
 namespace {
 
+// NotHandler refuses a caller that does not handle the case. The message is the same whoever
+// handles it, or whether anyone does: another agency learns nothing about where a case went.
 absl::Status NotHandler(const Identity& caller, const v1::Complaint& c) {
   if (caller.is_public()) {
     return absl::UnauthenticatedError(
         "this action needs the handling agency's credentials; complainants use the tracking "
         "code and secret");
   }
-  if (c.agency_id().empty()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "complaint ", c.id(), " is not routed to an agency yet; only a coordinator may act"));
-  }
   return absl::PermissionDeniedError(absl::StrCat(
-      "complaint ", c.id(), " is handled by agency ", c.agency_id(), "; the caller acts for ",
-      caller.principal.agency_id().empty() ? "no agency" : caller.principal.agency_id()));
+      "complaint ", c.id(), " is not handled by ",
+      caller.principal.agency_id().empty() ? "the caller"
+                                           : absl::StrCat("agency ", caller.principal.agency_id()),
+      "; only its handling agency (or a coordinator, where allowed) may do this"));
 }
 
 }  // namespace

@@ -17,6 +17,11 @@ std::string StateName(v1::State state) {
 ComplaintDesk::ComplaintDesk(ComplaintStore& store, Router& router,
                              const CalendarRegistry& calendars, const Clock& clock,
                              ComplaintOptions options)
-    : store_(store), router_(router), calendars_(calendars), clock_(clock), options_(options) {}
+    : store_(store),
+      router_(router),
+      calendars_(calendars),
+      clock_(clock),
+      options_(options),
+      secrets_(options.secret_minter ? *options.secret_minter : SecretMinter::Ephemeral()) {}
 
 }  // namespace simpul::complaints

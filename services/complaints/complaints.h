@@ -29,6 +29,7 @@
 #include "common/clock.h"
 #include "common/identity.h"
 #include "services/complaints/store.h"
+#include "services/complaints/tracking.h"
 
 namespace simpul::complaints {
 
@@ -53,6 +54,19 @@ struct ComplaintOptions {
   absl::Duration idempotency_ttl = absl::Hours(24 * 7);
   int max_commit_attempts = 8;  // retries of an action that raced another writer
   int scan_batch = 200;         // cases the scanner reads per round
+  // Index entries one ListComplaints call reads at most; a sparse filter then returns a short
+  // (or empty) page with a token to continue.
+  int list_scan_budget = 5000;
+  // Derives the complainants' secrets (tracking.h); unset: a random key for this desk, so
+  // retries after a restart get the tracking code without the secret.
+  std::optional<SecretMinter> secret_minter;
+};
+
+// CallBounds are what bounds one call besides its request: the caller's deadline and whether
+// the caller has gone away (the gRPC adapter fills them from the server context).
+struct CallBounds {
+  absl::Time deadline = absl::InfiniteFuture();
+  std::function<bool()> cancelled;  // empty: never cancelled
 };
 
 class ComplaintDesk {
@@ -76,8 +90,16 @@ class ComplaintDesk {
   // Reads.
   absl::StatusOr<v1::GetComplaintResponse> GetComplaint(const Id& caller,
                                                         const v1::GetComplaintRequest& req);
+  // ListComplaints reads at most options().list_scan_budget index entries and stops early,
+  // with a page token, when the caller's deadline draws near; CANCELLED when the caller went
+  // away. A page may then be short or empty and still carry a token.
   absl::StatusOr<v1::ListComplaintsResponse> ListComplaints(const Id& caller,
-                                                            const v1::ListComplaintsRequest& req);
+                                                            const v1::ListComplaintsRequest& req,
+                                                            const CallBounds& bounds);
+  absl::StatusOr<v1::ListComplaintsResponse> ListComplaints(const Id& caller,
+                                                            const v1::ListComplaintsRequest& req) {
+    return ListComplaints(caller, req, CallBounds{});
+  }
   absl::StatusOr<v1::GetComplaintHistoryResponse> GetComplaintHistory(
       const Id& caller, const v1::GetComplaintHistoryRequest& req);
 
@@ -155,6 +177,7 @@ class ComplaintDesk {
   const CalendarRegistry& calendars_;
   const Clock& clock_;
   const ComplaintOptions options_;
+  const SecretMinter secrets_;
 };
 
 // StateName is the enum name without its prefix, e.g. "IN_PROGRESS".

@@ -1,11 +1,13 @@
 // Filing a complaint: validate the request, find who files through which channel, answer a
 // retry from its idempotency key, route the case, build it and commit it under a fresh
-// tracking code.
+// tracking code with a secret derived from the filing (SecretMinter), never stored in clear.
 #include <string>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "clients/complaints/views.h"
+#include "common/channel_scope.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "services/complaints/complaints.h"
@@ -18,17 +20,38 @@
 namespace simpul::complaints {
 namespace {
 
-// Filer is who files a case: the channel name its idempotency keys belong to, and the kind of
-// actor its first history entry names.
+// kPublicSecretKeyLength is the shortest idempotency key with which a public caller's retry
+// gets the secret again: a client-chosen random key (a UUID, 32 hex digits) that nobody else
+// can guess. With a shorter key the retry gets the tracking code only.
+constexpr size_t kPublicSecretKeyLength = 32;
+
+// Filer is who files a case: the channel name the case records, the idempotency scope its
+// keys belong to, whether a retry gets the secret again, and the kind of actor its first
+// history entry names.
 struct Filer {
   std::string channel_name;
+  std::string scope;
+  bool secret_on_replay = true;
   v1::ActorKind actor_kind = v1::ACTOR_KIND_COMPLAINANT;
 };
 
-// FilerOf: public callers file through WEB or MOBILE_APP only, dashboards do not file.
-absl::StatusOr<Filer> FilerOf(const Identity& caller, const v1::FileComplaintRequest& req) {
+// CallerScope is the idempotency scope of an authenticated caller: its role, agency or
+// channel and subject (for an API key "key:<id>"), so two keys of one channel or agency never
+// share keys.
+std::string CallerScope(const common::v1::Principal& p) {
+  const std::string& holder = p.role() == common::v1::ROLE_CHANNEL ? p.channel() : p.agency_id();
+  return absl::StrCat(common::v1::Role_Name(p.role()), "/", holder.size(), ":", holder, "/",
+                      p.subject());
+}
+
+// FilerOf: public callers file through WEB or MOBILE_APP only, dashboards do not file. Public
+// callers cannot be told apart, so their scope is the request itself (its fingerprint, key
+// included): only a byte-identical retry is a replay.
+absl::StatusOr<Filer> FilerOf(const Identity& caller, const v1::FileComplaintRequest& req,
+                              const std::string& fingerprint) {
   const auto& p = caller.principal;
   Filer filer;
+  filer.scope = CallerScope(p);
   switch (p.role()) {
     case common::v1::ROLE_UNSPECIFIED:
       if (req.channel() != v1::CHANNEL_WEB && req.channel() != v1::CHANNEL_MOBILE_APP) {
@@ -37,6 +60,8 @@ absl::StatusOr<Filer> FilerOf(const Identity& caller, const v1::FileComplaintReq
             "channel's credentials");
       }
       filer.channel_name = "public";
+      filer.scope = absl::StrCat("public/", absl::BytesToHexString(fingerprint));
+      filer.secret_on_replay = req.idempotency_key().size() >= kPublicSecretKeyLength;
       break;
     case common::v1::ROLE_CHANNEL:
       filer.channel_name = p.channel().empty() ? p.subject() : p.channel();
@@ -57,22 +82,33 @@ absl::StatusOr<Filer> FilerOf(const Identity& caller, const v1::FileComplaintReq
   return filer;
 }
 
-// Replay answers a retry with the result stored under its idempotency key; the same key with
-// a different request (another `fingerprint`) is refused.
+// Replay answers a retry with the tracking code stored under its idempotency key and the
+// case's current public view; the same key with a different request (another `fingerprint`)
+// is refused. The secret is derived again, never read from the record (records written before
+// secrets were derived may still hold one in clear: it is ignored), and only returned when it
+// is the case's: a rotated key or a restart without a key file gives the tracking code only.
 absl::StatusOr<v1::FileComplaintResponse> Replay(ComplaintStore& store, const Clock& clock,
+                                                 const SecretMinter& secrets, const Filer& filer,
+                                                 const std::string& key,
                                                  const v1::IdempotencyRecord& record,
                                                  const std::string& fingerprint) {
   if (record.request_sha256() != fingerprint) {
     return InvalidField("idempotency_key",
-                        "already used for a different complaint from this channel; use a new "
-                        "key for a new complaint and the same key only to retry");
+                        "already used by this caller for a different complaint; use a new key "
+                        "for a new complaint and the same key only to retry");
   }
-  v1::FileComplaintResponse response = record.response();
+  v1::FileComplaintResponse response;
+  response.set_tracking_code(record.response().tracking_code());
   response.set_replayed(true);
   // The stored result holds no case view (it could carry a name the verifier has since
   // withheld): the retry sees the case as it is now.
   SIMPUL_ASSIGN_OR_RETURN(auto current, store.Get(response.tracking_code()));
-  if (current) *response.mutable_complaint() = PublicView(current->complaint(), clock.Now());
+  if (!current) return response;
+  *response.mutable_complaint() = PublicView(current->complaint(), clock.Now());
+  if (filer.secret_on_replay) {
+    std::string secret = secrets.Secret(filer.scope, key, response.tracking_code());
+    if (SecretMatches(secret, current->secret_sha256())) response.set_secret(std::move(secret));
+  }
   return response;
 }
 
@@ -98,6 +134,21 @@ absl::Status RouteNewCase(Router& router, const v1::FileComplaintRequest& req, v
     return route.status();
   }
   return absl::OkStatus();
+}
+
+// CheckFilerScope refuses a channel filing for a unit outside its key's scope. A scoped channel
+// whose case could not be routed because the registry was unreachable is told to retry (its
+// scope cannot be checked yet), not accepted unchecked.
+absl::Status CheckFilerScope(const Identity& caller, const v1::FileComplaintRequest& req,
+                             const v1::Complaint& c) {
+  const common::v1::Principal& p = caller.principal;
+  if (p.role() != common::v1::ROLE_CHANNEL || p.scope_all_agencies()) return absl::OkStatus();
+  if (c.agency_id().empty() && !req.service_id().empty()) {
+    return absl::UnavailableError(
+        "the registry cannot be reached to check that this channel may file for the service; "
+        "retry");
+  }
+  return RequireChannelScope(p, c.agency_id(), c.unit_id(), "filing complaints");
 }
 
 // FillNewCase copies the request into a RECEIVED case filed at `now` through `channel_name`.
@@ -147,18 +198,17 @@ CaseWrite FilingWrite(const Identity& caller, const Filer& filer, const v1::Comp
   return w;
 }
 
-// IdempotencyClaimOf stores `response`, without the case view (no identity in the stored
-// result), under the filer's key.
+// IdempotencyClaimOf records the filing's tracking code under the filer's key: no secret (a
+// retry derives it again) and no case view (no identity in the stored result).
 IdempotencyClaim IdempotencyClaimOf(const Filer& filer, const std::string& key, absl::Duration ttl,
                                     const std::string& fingerprint,
-                                    const v1::FileComplaintResponse& response) {
+                                    const std::string& tracking_code) {
   IdempotencyClaim claim;
-  claim.channel = filer.channel_name;
+  claim.scope = filer.scope;
   claim.key = key;
   claim.ttl = ttl;
   claim.record.set_request_sha256(fingerprint);
-  *claim.record.mutable_response() = response;
-  claim.record.mutable_response()->clear_complaint();
+  claim.record.mutable_response()->set_tracking_code(tracking_code);
   return claim;
 }
 
@@ -168,14 +218,15 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
     const Identity& caller, const v1::FileComplaintRequest& req) {
   const absl::Time now = clock_.Now();
   SIMPUL_RETURN_IF_ERROR(ValidateFiling(req, now, options_.filing_window_days));
-  SIMPUL_ASSIGN_OR_RETURN(const Filer filer, FilerOf(caller, req));
   const std::string& key = req.idempotency_key();
   const std::string fingerprint = Sha256(DeterministicBytes(req));
-  SIMPUL_ASSIGN_OR_RETURN(auto existing, store_.GetIdempotency(filer.channel_name, key));
-  if (existing) return Replay(store_, clock_, *existing, fingerprint);
+  SIMPUL_ASSIGN_OR_RETURN(const Filer filer, FilerOf(caller, req, fingerprint));
+  SIMPUL_ASSIGN_OR_RETURN(auto existing, store_.GetIdempotency(filer.scope, key));
+  if (existing) return Replay(store_, clock_, secrets_, filer, key, *existing, fingerprint);
 
   v1::Complaint c;
   SIMPUL_RETURN_IF_ERROR(RouteNewCase(router_, req, c));
+  SIMPUL_RETURN_IF_ERROR(CheckFilerScope(caller, req, c));
   FillNewCase(req, filer.channel_name, now, c);
   SIMPUL_ASSIGN_OR_RETURN(Deadline verify,
                           WorkingDaysFrom(now, options_.verify_working_days, ZoneOf(c)));
@@ -183,14 +234,14 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
   SetNextDeadline(c);
 
   for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-    const std::string secret = NewSecret();
     c.set_id(NewTrackingCode());
+    const std::string secret = secrets_.Secret(filer.scope, key, c.id());
     CaseWrite w = FilingWrite(caller, filer, c, secret, now);
     v1::FileComplaintResponse response;
     response.set_tracking_code(c.id());
     response.set_secret(secret);
     *response.mutable_complaint() = PublicView(c, now);
-    w.idempotency = IdempotencyClaimOf(filer, key, options_.idempotency_ttl, fingerprint, response);
+    w.idempotency = IdempotencyClaimOf(filer, key, options_.idempotency_ttl, fingerprint, c.id());
 
     SIMPUL_ASSIGN_OR_RETURN(CommitResult result, store_.Commit(w));
     switch (result.outcome) {
@@ -202,7 +253,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
              {"routed", !c.agency_id().empty()}});
         return response;
       case CommitResult::Outcome::kIdempotentReplay:
-        return Replay(store_, clock_, result.replay, fingerprint);
+        return Replay(store_, clock_, secrets_, filer, key, result.replay, fingerprint);
       case CommitResult::Outcome::kConflict:
         continue;  // a tracking-code collision: draw another code
     }

@@ -3,6 +3,10 @@
 #ifndef SIMPUL_SERVICES_COMPLAINTS_GRPC_SERVICE_H_
 #define SIMPUL_SERVICES_COMPLAINTS_GRPC_SERVICE_H_
 
+#include <chrono>
+#include <utility>
+
+#include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/executor.h"
 #include "common/identity.h"
@@ -33,7 +37,47 @@ class ComplaintsGrpcService final : public v1::Complaints::CallbackService {
   SIMPUL_COMPLAINTS_UNARY(RateComplaint)
   SIMPUL_COMPLAINTS_UNARY(ReopenComplaint)
   SIMPUL_COMPLAINTS_UNARY(GetComplaint)
-  SIMPUL_COMPLAINTS_UNARY(ListComplaints)
+  // ListComplaints runs like the others (RunUnary), bounded by the call's deadline and
+  // stopped when the caller goes away: ComplaintDesk::ListComplaints with the call's
+  // CallBounds.
+  grpc::ServerUnaryReactor* ListComplaints(grpc::CallbackServerContext* ctx,
+                                           const v1::ListComplaintsRequest* req,
+                                           v1::ListComplaintsResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    absl::StatusOr<Identity> caller = AuthenticateCall(ctx, signer_, clock_);
+    if (!caller.ok()) {
+      reactor->Finish(ToGrpcStatus(caller.status()));
+      return reactor;
+    }
+    bool queued = executor_.Submit([this, ctx, req, resp, reactor, caller = *std::move(caller)] {
+      CallBounds bounds;
+      bounds.deadline = DeadlineOf(*ctx);
+      bounds.cancelled = [ctx] { return ctx->IsCancelled(); };
+      if (bounds.cancelled()) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+        return;
+      }
+      if (bounds.deadline < clock_.Now()) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                     "deadline passed before the call could start"));
+        return;
+      }
+      absl::StatusOr<v1::ListComplaintsResponse> result =
+          desk_.ListComplaints(caller, *req, bounds);
+      if (result.ok()) {
+        *resp = *std::move(result);
+      } else if (result.status().code() == absl::StatusCode::kInternal ||
+                 result.status().code() == absl::StatusCode::kUnavailable) {
+        Log(LogLevel::kWarn, "call failed",
+            {{"method", v1::ListComplaintsRequest::descriptor()->name()},
+             {"request_id", RequestIdOf(*ctx)},
+             {"error", result.status().ToString()}});
+      }
+      reactor->Finish(ToGrpcStatus(result.status()));
+    });
+    if (!queued) reactor->Finish(OverloadedStatus());
+    return reactor;
+  }
   SIMPUL_COMPLAINTS_UNARY(GetComplaintHistory)
   SIMPUL_COMPLAINTS_UNARY(RouteComplaint)
   SIMPUL_COMPLAINTS_UNARY(HoldComplaint)
@@ -48,6 +92,13 @@ class ComplaintsGrpcService final : public v1::Complaints::CallbackService {
   SIMPUL_COMPLAINTS_UNARY(ResumeComplaint)
 
  private:
+  // DeadlineOf is the call's deadline (InfiniteFuture when the caller set none).
+  static absl::Time DeadlineOf(const grpc::CallbackServerContext& ctx) {
+    const auto deadline = ctx.deadline();
+    if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+    return absl::FromChrono(deadline);
+  }
+
   ComplaintDesk& desk_;
   Executor& executor_;
   const IdentitySigner* signer_;

@@ -492,8 +492,8 @@ absl::StatusOr<v1::ResumeComplaintResponse> ComplaintDesk::ResumeComplaint(
               return caller.is_public()
                          ? absl::UnauthenticatedError("resuming needs a coordinator's credentials")
                          : absl::PermissionDeniedError(
-                               absl::StrCat("only coordinators and admins of agency ",
-                                            c.agency_id(), " resume escalated complaints"));
+                               "only coordinators and admins of the handling agency resume "
+                               "escalated complaints");
             }
             SIMPUL_RETURN_IF_ERROR(RequireState(c, "ResumeComplaint", {v1::STATE_ESCALATED}));
             if (c.unit_id().empty()) {

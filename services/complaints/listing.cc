@@ -21,9 +21,15 @@ namespace simpul::complaints {
 namespace {
 
 constexpr int kDefaultPageSize = 50;
-// A listing reads at most this many index entries per call; a sparse filter may then return
-// a short page with a token to continue.
-constexpr int kMaxScannedPerList = 5000;
+// A list stops scanning this long before the caller's deadline (at most a quarter of the time
+// the caller gave), so the page it found still reaches the caller in time.
+constexpr absl::Duration kDeadlineMargin = absl::Milliseconds(250);
+
+// ScanStopTime is when a list that started at `start` stops scanning to meet `deadline`.
+absl::Time ScanStopTime(absl::Time start, absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return deadline;
+  return deadline - std::min(kDeadlineMargin, std::max(absl::ZeroDuration(), deadline - start) / 4);
+}
 
 // FiledRange is the filing-time range a list covers, in milliseconds, both ends open.
 struct FiledRange {
@@ -192,7 +198,7 @@ absl::StatusOr<v1::GetComplaintHistoryResponse> ComplaintDesk::GetComplaintHisto
 }
 
 absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
-    const Identity& caller, const v1::ListComplaintsRequest& req) {
+    const Identity& caller, const v1::ListComplaintsRequest& req, const CallBounds& bounds) {
   SIMPUL_RETURN_IF_ERROR(ValidateList(req));
   const bool is_public = SeesPublicView(caller);
   SIMPUL_ASSIGN_OR_RETURN(const std::string agency, ListedAgency(caller, req, is_public));
@@ -208,12 +214,20 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
   const absl::Time now = clock_.Now();
 
   const int size = req.page().page_size() == 0 ? kDefaultPageSize : req.page().page_size();
+  const int budget = std::max(1, options_.list_scan_budget);
+  const absl::Time stop_at = ScanStopTime(now, bounds.deadline);
   std::vector<IndexedRecord> kept;
   std::optional<IndexPosition> scanned_to;
   bool exhausted = false;
   int scanned = 0;
-  while (static_cast<int>(kept.size()) <= size && scanned < kMaxScannedPerList) {
-    const int batch = std::max(size + 1, 100);
+  // Batches until the page is full, the index window ends, the budget is spent or the deadline
+  // draws near; the first batch always runs, so every call moves forward.
+  while (static_cast<int>(kept.size()) <= size && scanned < budget) {
+    if (bounds.cancelled && bounds.cancelled()) {
+      return absl::CancelledError("the caller cancelled the list");
+    }
+    if (scanned > 0 && clock_.Now() >= stop_at) break;
+    const int batch = std::min(std::max(size + 1, 100), budget - scanned);
     SIMPUL_ASSIGN_OR_RETURN(auto items,
                             store_.Scan(index, range.from_ms, range.to_ms, after, batch));
     for (auto& item : items) {
@@ -237,7 +251,8 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
     kept.resize(size);
     next_position = kept.back().position;
   } else if (!exhausted && scanned_to) {
-    next_position = scanned_to;  // the scan budget ran out: continue from where it stopped
+    // The budget ran out or the deadline drew near: continue from where the scan stopped.
+    next_position = scanned_to;
   }
   for (const auto& item : kept) {
     if (is_public) {

@@ -3,7 +3,9 @@
 // skeleton (config, Redis, server host, drain) is common/service_main.h; this file says what
 // is the complaint service's own.
 #include <memory>
+#include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "clients/registry/registry_router.h"
 #include "common/calendar.h"
@@ -50,6 +52,20 @@ ServiceSpec Spec() {
                        .help = "working days after completion in which the complainant may reopen",
                        .min_int = 1,
                        .max_int = 60});
+  spec.keys.push_back(
+      {.name = "secret_key_file",
+       .type = ConfigType::kString,
+       .default_value = "",
+       .help = "file holding the key (at least 32 bytes) complainants' secrets are derived "
+               "with; empty: a random key per process, so a retry after a restart gets the "
+               "tracking code without the secret"});
+  spec.keys.push_back({.name = "list_scan_budget",
+                       .type = ConfigType::kInt,
+                       .default_value = "5000",
+                       .help = "index entries one ListComplaints call reads at most (a sparse "
+                               "filter returns a short page with a token to continue)",
+                       .min_int = 100,
+                       .max_int = 1000000});
   spec.keys.push_back({.name = "stream_max_len",
                        .type = ConfigType::kInt,
                        .default_value = "1000000",
@@ -82,6 +98,19 @@ void RunBackground(ComplaintDesk& desk, CalendarRegistry& calendars, absl::Durat
   }
 }
 
+// DropLegacyIdempotencyRecords removes the idempotency records of the earlier layout, which
+// held secrets in clear (docs/operations.md); a failure is logged and retried at the next
+// start.
+void DropLegacyIdempotencyRecords(RedisComplaintStore& store) {
+  absl::StatusOr<int64_t> dropped = store.DropLegacyIdempotencyRecords();
+  if (!dropped.ok()) {
+    Log(LogLevel::kWarn, "legacy idempotency records not removed",
+        {{"error", dropped.status().ToString()}});
+  } else if (*dropped > 0) {
+    Log(LogLevel::kInfo, "legacy idempotency records removed", {{"count", *dropped}});
+  }
+}
+
 // ---- The complaint service's own parts ---------------------------------------------------
 absl::Status SetUp(ServiceContext& ctx) {
   const Config& config = ctx.config();
@@ -99,6 +128,18 @@ absl::Status SetUp(ServiceContext& ctx) {
   ComplaintOptions options;
   options.reopen_working_days = static_cast<int>(config.GetInt("reopen_working_days"));
   options.idempotency_ttl = config.GetDuration("idempotency_ttl");
+  options.list_scan_budget = static_cast<int>(config.GetInt("list_scan_budget"));
+  if (const std::string& path = config.GetString("secret_key_file"); !path.empty()) {
+    absl::StatusOr<SecretMinter> minter = SecretMinter::FromKeyFile(path);
+    if (!minter.ok()) {
+      return absl::Status(minter.status().code(),
+                          absl::StrCat("secret_key_file: ", minter.status().message()));
+    }
+    options.secret_minter = *std::move(minter);
+  } else {
+    Log(LogLevel::kWarn, "no secret_key_file: complainants' secrets use a key of this process",
+        {{"effect", "a retry after a restart gets the tracking code without the secret"}});
+  }
   auto* desk = ctx.Make<ComplaintDesk>(*store, *router, *calendar, *clock, options);
   ctx.AddService(ctx.Make<ComplaintsGrpcService>(*desk, ctx.executor(), ctx.signer(), *clock));
 
@@ -106,9 +147,10 @@ absl::Status SetUp(ServiceContext& ctx) {
     router->Start();
     return absl::OkStatus();
   });
-  ctx.RunInBackground([desk, calendar, scan_interval = config.GetDuration("scan_interval"),
+  ctx.RunInBackground([store, desk, calendar, scan_interval = config.GetDuration("scan_interval"),
                        reload_interval = config.GetDuration("holidays_reload_interval")](
                           const absl::Notification& stop) {
+    DropLegacyIdempotencyRecords(*store);
     RunBackground(*desk, *calendar, scan_interval, reload_interval, stop);
   });
   ctx.OnStop([router] { router->Stop(); });

@@ -343,9 +343,9 @@ std::string RedisComplaintStore::CaseKey(std::string_view id) const {
 std::string RedisComplaintStore::IndexKey(std::string_view index) const {
   return Key(absl::StrCat("ix:", AbslView(index)));
 }
-std::string RedisComplaintStore::IdempotencyKey(std::string_view channel,
+std::string RedisComplaintStore::IdempotencyKey(std::string_view scope,
                                                 std::string_view key) const {
-  return Key(absl::StrCat("idem:", channel.size(), ":", AbslView(channel), ":", AbslView(key)));
+  return Key(absl::StrCat("filed:", scope.size(), ":", AbslView(scope), ":", AbslView(key)));
 }
 std::string RedisComplaintStore::EventStreamKey() const { return Key("events"); }
 
@@ -422,7 +422,7 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   for (const std::string& index : removed) keys.push_back(IndexKey(index));
   for (const std::string& index : after_indexes) keys.push_back(IndexKey(index));
   if (write.idempotency) {
-    keys.push_back(IdempotencyKey(write.idempotency->channel, write.idempotency->key));
+    keys.push_back(IdempotencyKey(write.idempotency->scope, write.idempotency->key));
   }
 
   const std::optional<absl::Time> deadline = NextDeadline(after);
@@ -507,8 +507,8 @@ absl::StatusOr<std::vector<v1::HistoryEntry>> RedisComplaintStore::History(std::
 }
 
 absl::StatusOr<std::optional<v1::IdempotencyRecord>> RedisComplaintStore::GetIdempotency(
-    std::string_view channel, std::string_view key) {
-  const std::string redis_key = IdempotencyKey(channel, key);
+    std::string_view scope, std::string_view key) {
+  const std::string redis_key = IdempotencyKey(scope, key);
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"GET", redis_key}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("GET ", redis_key)));
   if (reply.is_nil()) return std::optional<v1::IdempotencyRecord>();
@@ -517,6 +517,40 @@ absl::StatusOr<std::optional<v1::IdempotencyRecord>> RedisComplaintStore::GetIde
   SIMPUL_ASSIGN_OR_RETURN(v1::IdempotencyRecord record,
                           ParseStored<v1::IdempotencyRecord>(redis_key, *bytes));
   return std::optional<v1::IdempotencyRecord>(std::move(record));
+}
+
+absl::StatusOr<int64_t> RedisComplaintStore::DropLegacyIdempotencyRecords() {
+  std::string pattern;
+  for (char ch : options_.key_prefix) {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern.push_back('\\');
+    pattern.push_back(ch);
+  }
+  absl::StrAppend(&pattern, "idem:*");
+  int64_t dropped = 0;
+  std::string cursor = "0";
+  do {
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                            pool_->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("SCAN MATCH ", pattern)));
+    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
+        reply.elements[1].type != RedisReply::Type::kArray) {
+      return MalformedReply("SCAN");
+    }
+    std::optional<std::string> next = ReplyString(reply.elements[0]);
+    if (!next) return MalformedReply("SCAN");
+    cursor = std::move(*next);
+    std::vector<std::string> unlink = {"UNLINK"};
+    for (const RedisReply& element : reply.elements[1].elements) {
+      std::optional<std::string> key = ReplyString(element);
+      if (!key) return MalformedReply("SCAN");
+      unlink.push_back(std::move(*key));
+    }
+    if (unlink.size() == 1) continue;
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply removed, pool_->Command(unlink));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(removed, "UNLINK of legacy idempotency records"));
+    dropped += ReplyInt(removed).value_or(0);
+  } while (cursor != "0");
+  return dropped;
 }
 
 absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintStore::FindPositions(

@@ -30,9 +30,14 @@
 //                    index is ordered by (filing time, id) as Scan requires
 //   P due            sorted set, member = id, score = NextDeadline in Unix milliseconds (rounded
 //                    up, so a case is never reported due before its deadline)
-//   P idem:<n>:<channel>:<key>
-//                    string with a PX TTL: serialized v1.IdempotencyRecord; <n> is the length
-//                    of <channel> in bytes, so a channel or key containing ':' cannot collide
+//   P filed:<n>:<scope>:<key>
+//                    string with a PX TTL: serialized v1.IdempotencyRecord (the request's
+//                    fingerprint and the tracking code, never the secret); <scope> is the
+//                    filer's idempotency scope (IdempotencyClaim), <n> its length in bytes, so
+//                    a scope or key containing ':' cannot collide. Records of the earlier
+//                    layout, P idem:<n>:<channel>:<key>, held the secret in clear and were
+//                    scoped by channel name: nothing reads them, and
+//                    DropLegacyIdempotencyRecords removes them
 //   P events         stream (EventStreamKey()); entries {v: "1" (payload version),
 //                    e: serialized v1.ComplaintEvent}. Every commit trims the events that
 //                    every consumer group has acknowledged (XTRIM MINID ~ at the oldest entry
@@ -101,7 +106,12 @@ class RedisComplaintStore final : public ComplaintStore {
   absl::StatusOr<std::optional<v1::ComplaintRecord>> Get(std::string_view id) override;
   absl::StatusOr<std::vector<v1::HistoryEntry>> History(std::string_view id) override;
   absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
-      std::string_view channel, std::string_view key) override;
+      std::string_view scope, std::string_view key) override;
+
+  // DropLegacyIdempotencyRecords deletes the idempotency records of the earlier key layout
+  // (P idem:*, which held secrets in clear) and returns how many it deleted. Safe to run at
+  // any time and in several replicas at once; the service runs it once at start.
+  absl::StatusOr<int64_t> DropLegacyIdempotencyRecords();
 
   // Scan fails with INVALID_ARGUMENT when `limit` is not positive.
   absl::StatusOr<std::vector<IndexedRecord>> Scan(std::string_view index, int64_t from_ms,
@@ -138,7 +148,7 @@ class RedisComplaintStore final : public ComplaintStore {
   std::string Key(std::string_view suffix) const;
   std::string CaseKey(std::string_view id) const;
   std::string IndexKey(std::string_view index) const;
-  std::string IdempotencyKey(std::string_view channel, std::string_view key) const;
+  std::string IdempotencyKey(std::string_view scope, std::string_view key) const;
 
   RedisPool* const pool_;
   const Options options_;

@@ -20,10 +20,12 @@ namespace simpul::complaints {
 
 namespace v1 = ::simpul::complaints::v1;
 
-// IdempotencyClaim asks a filing commit to record its result under a channel's key, unless
-// the key already holds a result.
+// IdempotencyClaim asks a filing commit to record its result under a key of the filer's
+// scope, unless the key already holds a result.
 struct IdempotencyClaim {
-  std::string channel;  // namespace: the filing principal's channel name, or "public"
+  // The namespace of the key: the filing caller's role, agency or channel and subject (an API
+  // key's own "key:<id>"), or for a public caller "public/" and the request's fingerprint.
+  std::string scope;
   std::string key;
   v1::IdempotencyRecord record;
   absl::Duration ttl = absl::Hours(24 * 7);
@@ -103,7 +105,7 @@ class ComplaintStore {
   // History returns the case's entries, oldest first (empty for an unknown id).
   virtual absl::StatusOr<std::vector<v1::HistoryEntry>> History(std::string_view id) = 0;
   virtual absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
-      std::string_view channel, std::string_view key) = 0;
+      std::string_view scope, std::string_view key) = 0;
 
   // Scan returns up to `limit` records of `index` with filing time in [from_ms, to_ms), in
   // (filing time, id) order, strictly after `after` when given.

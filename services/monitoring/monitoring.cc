@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/channel_scope.h"
 #include "common/field_rules.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -198,6 +199,8 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
   for (const auto& [id, unit] : units) {
     SIMPUL_RETURN_IF_ERROR(
         RequireWriter(caller, unit->agency_id, /*channels_too=*/true, "survey responses"));
+    SIMPUL_RETURN_IF_ERROR(
+        RequireChannelScope(caller.principal, unit->agency_id, id, "submitting survey responses"));
   }
 
   v1::SubmitSurveyResponsesResponse response;

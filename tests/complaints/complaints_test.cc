@@ -31,6 +31,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/complaints/tracking.h"
+#include "services/complaints/validation.h"
 #include "tests/testing/complaint_history.h"
 #include "tests/testing/fake_complaint_store.h"
 #include "tests/testing/fake_router.h"
@@ -46,6 +47,7 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::UnorderedElementsAreArray;
 
 constexpr char kBogor[] = "kota-bogor";
@@ -589,6 +591,193 @@ TEST_F(ComplaintsTest, SixteenConcurrentFilingsWithOneKeyFileOneComplaint) {
   EXPECT_EQ(store_.events().size(), 1u);
 }
 
+// A channel identity with an API key's subject, as the gateway signs it.
+Identity ChannelKey(const std::string& channel, const std::string& key_id) {
+  Identity id = simpul::testing::ChannelCaller(channel);
+  id.principal.set_subject(absl::StrCat("key:", key_id));
+  return id;
+}
+
+// ExpectNoSecretStored fails when any stored idempotency record carries `secret`.
+void ExpectNoSecretStored(const FakeComplaintStore& store, const std::string& secret) {
+  const std::string bare = absl::StrReplaceAll(secret, {{"-", ""}});
+  for (const auto& [key, record] : store.idempotency_records()) {
+    EXPECT_EQ(record.response().secret(), "") << key;
+    const std::string bytes = record.SerializeAsString();
+    EXPECT_FALSE(absl::StrContains(bytes, secret)) << key;
+    EXPECT_FALSE(absl::StrContains(bytes, bare)) << key;
+  }
+}
+
+TEST_F(ComplaintsTest, TheSecretIsNeverStoredAndTheRetryDerivesItAgain) {
+  ComplaintOptions options;
+  options.secret_minter = *SecretMinter::Create(std::string(32, 'k'));
+  desk_ = NewDesk(options);
+  auto req = Filing();
+  auto first = desk_->FileComplaint(Sms(), req);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(store_.idempotency_records().size(), 1u);
+  EXPECT_EQ(store_.idempotency_records().begin()->second.response().tracking_code(),
+            first->tracking_code());
+  ExpectNoSecretStored(store_, first->secret());
+  EXPECT_EQ(Stored(first->tracking_code()).secret_sha256(), SecretHash(first->secret()));
+
+  // The same key file after a restart: the retry gets the same secret, which still works.
+  desk_ = NewDesk(options);
+  auto again = desk_->FileComplaint(Sms(), req);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed());
+  EXPECT_EQ(again->tracking_code(), first->tracking_code());
+  EXPECT_EQ(again->secret(), first->secret());
+  v1::TrackComplaintRequest track;
+  track.set_tracking_code(again->tracking_code());
+  track.set_secret(again->secret());
+  EXPECT_TRUE(desk_->TrackComplaint(Identity::Public(), track).ok());
+
+  // Another key (rotated, or none configured): the retry gets the tracking code and the case,
+  // never a secret that does not open it.
+  ComplaintOptions rotated;
+  rotated.secret_minter = *SecretMinter::Create(std::string(32, 'r'));
+  desk_ = NewDesk(rotated);
+  auto after_rotation = desk_->FileComplaint(Sms(), req);
+  ASSERT_TRUE(after_rotation.ok()) << after_rotation.status();
+  EXPECT_TRUE(after_rotation->replayed());
+  EXPECT_EQ(after_rotation->tracking_code(), first->tracking_code());
+  EXPECT_EQ(after_rotation->complaint().id(), first->tracking_code());
+  EXPECT_EQ(after_rotation->secret(), "");
+  EXPECT_EQ(AllIds().size(), 1u);
+  EXPECT_EQ(store_.commits(), 1);
+}
+
+TEST_F(ComplaintsTest, SecretMinterNeedsALongKeyAndDerivesCanonicalSecrets) {
+  EXPECT_EQ(SecretMinter::Create(std::string(31, 'k')).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto minter = SecretMinter::Create(std::string(32, 'k'));
+  ASSERT_TRUE(minter.ok()) << minter.status();
+  const std::string secret = minter->Secret("scope", "key-0001", "ZV6J8-Q4RXT");
+  EXPECT_TRUE(
+      std::regex_match(secret, std::regex("^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")))
+      << secret;
+  EXPECT_EQ(minter->Secret("scope", "key-0001", "ZV6J8-Q4RXT"), secret);
+  EXPECT_NE(minter->Secret("scope", "key-0001", "ZV6J8-Q4RXU"), secret);
+  EXPECT_NE(minter->Secret("scope", "key-0002", "ZV6J8-Q4RXT"), secret);
+  EXPECT_NE(minter->Secret("scope2", "key-0001", "ZV6J8-Q4RXT"), secret);
+  EXPECT_NE(SecretMinter::Create(std::string(32, 'j'))->Secret("scope", "key-0001", "ZV6J8-Q4RXT"),
+            secret);
+  EXPECT_EQ(SecretMinter::FromKeyFile("/nonexistent/secret.key").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ComplaintsTest, AnotherKeyOfTheSameChannelIsNotAReplay) {
+  const Identity key_a = ChannelKey("sms-1708", "k00000000000000a1");
+  const Identity key_b = ChannelKey("sms-1708", "k00000000000000b2");
+  auto req = Filing();
+  auto first = desk_->FileComplaint(key_a, req);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // Key B sends the very same request: a fresh filing of its own, not A's case or secret.
+  auto other = desk_->FileComplaint(key_b, req);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_FALSE(other->replayed());
+  EXPECT_NE(other->tracking_code(), first->tracking_code());
+  EXPECT_NE(other->secret(), first->secret());
+  EXPECT_NE(other->secret(), "");
+  EXPECT_EQ(Case(other->tracking_code()).channel_name(), "sms-1708");  // the same channel
+  // Each key replays its own filing.
+  auto again_a = desk_->FileComplaint(key_a, req);
+  auto again_b = desk_->FileComplaint(key_b, req);
+  ASSERT_TRUE(again_a.ok() && again_b.ok());
+  EXPECT_EQ(again_a->tracking_code(), first->tracking_code());
+  EXPECT_EQ(again_a->secret(), first->secret());
+  EXPECT_EQ(again_b->tracking_code(), other->tracking_code());
+  EXPECT_EQ(again_b->secret(), other->secret());
+  // A different request under B's key is refused only within B's own scope.
+  auto changed = req;
+  changed.set_description("Keluhan lain yang sama sekali berbeda.");
+  EXPECT_EQ(desk_->FileComplaint(key_b, changed).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Two operators of one agency do not share keys either.
+  auto op1 = desk_->FileComplaint(
+      simpul::testing::AgencyMember(common::v1::ROLE_AGENCY_OPERATOR, kBogor, "key:op1"), req);
+  auto op2 = desk_->FileComplaint(
+      simpul::testing::AgencyMember(common::v1::ROLE_AGENCY_OPERATOR, kBogor, "key:op2"), req);
+  ASSERT_TRUE(op1.ok() && op2.ok());
+  EXPECT_FALSE(op2->replayed());
+  EXPECT_NE(op1->tracking_code(), op2->tracking_code());
+  EXPECT_EQ(AllIds().size(), 4u);
+  for (const auto& secret : {first->secret(), other->secret(), op1->secret(), op2->secret()}) {
+    ExpectNoSecretStored(store_, secret);
+  }
+}
+
+TEST_F(ComplaintsTest, PublicRetriesGetTheSecretOnlyWithAnUnguessableKey) {
+  auto req = Filing(kPbg, v1::CONFIDENTIALITY_ANONYMOUS);
+  req.set_channel(v1::CHANNEL_WEB);
+  req.clear_complainant();
+  req.set_idempotency_key("web-form-0001");  // short: anyone could send it again
+  auto first = desk_->FileComplaint(Identity::Public(), req);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_NE(first->secret(), "");
+  auto replay = desk_->FileComplaint(Identity::Public(), req);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_TRUE(replay->replayed());
+  EXPECT_EQ(replay->tracking_code(), first->tracking_code());
+  EXPECT_EQ(replay->secret(), "");
+  // Public callers share no key namespace: another report under the same key is filed on its
+  // own, not refused and not mistaken for the first.
+  auto other = req;
+  other.set_description("Laporan warga lain dengan kunci yang kebetulan sama persis.");
+  auto second = desk_->FileComplaint(Identity::Public(), other);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->replayed());
+  EXPECT_NE(second->tracking_code(), first->tracking_code());
+
+  // A random key of 32+ characters (a UUID): the byte-identical retry gets the secret again.
+  req.set_idempotency_key("0f8b6a52-3c1d-4e8f-9a7b-5d2c1e0f4a93");
+  auto uuid = desk_->FileComplaint(Identity::Public(), req);
+  ASSERT_TRUE(uuid.ok()) << uuid.status();
+  auto uuid_again = desk_->FileComplaint(Identity::Public(), req);
+  ASSERT_TRUE(uuid_again.ok()) << uuid_again.status();
+  EXPECT_TRUE(uuid_again->replayed());
+  EXPECT_EQ(uuid_again->tracking_code(), uuid->tracking_code());
+  EXPECT_EQ(uuid_again->secret(), uuid->secret());
+  EXPECT_NE(uuid->secret(), "");
+  EXPECT_EQ(AllIds().size(), 3u);
+  for (const auto& secret : {first->secret(), second->secret(), uuid->secret()}) {
+    ExpectNoSecretStored(store_, secret);
+  }
+}
+
+TEST_F(ComplaintsTest, ARecordHoldingASecretInClearIsNeverHandedOut) {
+  // A record as older versions wrote it: the secret in clear next to the tracking code.
+  auto req = Filing();
+  const std::string old_secret = NewSecret();
+  CaseWrite w;
+  v1::Complaint& c = *w.after.mutable_complaint();
+  c.set_id(NewTrackingCode());
+  c.set_revision(1);
+  c.set_state(v1::STATE_RECEIVED);
+  *c.mutable_file_time() = Ts(clock_.Now());
+  w.after.set_secret_sha256(SecretHash(old_secret));
+  w.after.set_last_sequence(1);
+  w.entry.set_sequence(1);
+  IdempotencyClaim claim;
+  claim.scope = "ROLE_CHANNEL/8:sms-1708/sms-1708-gateway-key";
+  claim.key = req.idempotency_key();
+  claim.record.set_request_sha256(Sha256(DeterministicBytes(req)));
+  claim.record.mutable_response()->set_tracking_code(c.id());
+  claim.record.mutable_response()->set_secret(old_secret);
+  w.idempotency = claim;
+  auto committed = store_.Commit(w);
+  ASSERT_TRUE(committed.ok() && committed->outcome == CommitResult::Outcome::kCommitted);
+
+  auto replay = desk_->FileComplaint(Sms(), req);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_TRUE(replay->replayed());
+  EXPECT_EQ(replay->tracking_code(), c.id());
+  EXPECT_EQ(replay->secret(), "");  // the stored one is ignored; a derived one would not open it
+  EXPECT_FALSE(absl::StrContains(replay->SerializeAsString(), old_secret));
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. Validation
 
@@ -802,6 +991,40 @@ TEST_F(ComplaintsTest, UnknownServiceIsInvalidAndWritesNothing) {
   EXPECT_EQ(store_.commits(), 0);
 }
 
+TEST_F(ComplaintsTest, AChannelFilesOnlyForTheAgenciesAndUnitsItsKeyIsBoundTo) {
+  using ::simpul::testing::ScopedChannelCaller;
+  const Identity bogor_sms = ScopedChannelCaller("sms-bogor", {kBogor});
+  const Identity padang_unit_sms = ScopedChannelCaller("sms-padang", {}, {kPadangUnit});
+  // Its own agency and its own unit are fine.
+  EXPECT_TRUE(desk_->FileComplaint(bogor_sms, Filing(kPbg)).ok());
+  EXPECT_TRUE(desk_->FileComplaint(padang_unit_sms, Filing(kAkta)).ok());
+  EXPECT_EQ(store_.commits(), 2);
+  // Another agency's service is refused, naming what the key is not bound to; nothing is
+  // written.
+  for (const auto& [caller, service] :
+       {std::pair{bogor_sms, kAkta}, std::pair{padang_unit_sms, kPbg},
+        std::pair{bogor_sms, kKtpMakassar}}) {
+    SCOPED_TRACE(absl::StrCat(caller.principal.channel(), " files for ", service));
+    absl::Status refused = desk_->FileComplaint(caller, Filing(service)).status();
+    EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
+    EXPECT_THAT(std::string(refused.message()), HasSubstr("not bound to unit"));
+  }
+  // A filing no unit handles (target text only) needs a key for every agency.
+  v1::FileComplaintRequest untargeted = Filing("");
+  untargeted.set_target_text("Kantor kelurahan di Bogor Tengah");
+  EXPECT_EQ(desk_->FileComplaint(bogor_sms, untargeted).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // While the registry cannot say whose service it is, a bound channel is told to retry.
+  router_.SetUnavailable(true);
+  EXPECT_EQ(desk_->FileComplaint(bogor_sms, Filing(kPbg)).status().code(),
+            absl::StatusCode::kUnavailable);
+  router_.SetUnavailable(false);
+  EXPECT_EQ(store_.commits(), 2);
+  // A national channel files anywhere, and for nobody in particular.
+  EXPECT_TRUE(desk_->FileComplaint(Sms(), Filing(kAkta)).ok());
+  EXPECT_TRUE(desk_->FileComplaint(Sms(), untargeted).ok());
+}
+
 TEST_F(ComplaintsTest, RegistryDownFilesUnroutedForTheCoordinatorWhoRoutesIt) {
   router_.SetUnavailable(true);
   Filed f = FileCase();
@@ -1001,9 +1224,9 @@ TEST_F(ComplaintsTest, AnonymousKeepsNoIdentityAtAll) {
   EXPECT_EQ(record.complaint().confidentiality(), v1::CONFIDENTIALITY_ANONYMOUS);
   EXPECT_FALSE(record.complaint().has_complainant());
   ExpectNoIdentity(record.SerializeAsString(), "the stored record");
-  auto idem = store_.GetIdempotency("sms-1708", req.idempotency_key());
-  ASSERT_TRUE(idem.ok() && idem->has_value());
-  ExpectNoIdentity((*idem)->SerializeAsString(), "the idempotency record");
+  const auto idem = store_.idempotency_records();
+  ASSERT_EQ(idem.size(), 1u);
+  ExpectNoIdentity(idem.begin()->second.SerializeAsString(), "the idempotency record");
 
   v1::GetComplaintRequest get;
   get.set_id(f.id);
@@ -1655,6 +1878,13 @@ TEST_F(ComplaintsTest, StrangersCannotActOrRead) {
   get.set_id(f.id);
   EXPECT_EQ(desk_->GetComplaint(AgencyAdmin(kPadang), get).status().code(),
             absl::StatusCode::kPermissionDenied);
+  // A refusal never names the agency that handles the case (issue #13, point 8).
+  for (const absl::Status& refused :
+       {other, desk_->GetComplaint(AgencyAdmin(kPadang), get).status(),
+        desk_->VerifyComplaint(Coordinator(), verify).status()}) {
+    EXPECT_THAT(refused.message(), Not(HasSubstr(kBogor))) << refused;
+  }
+  EXPECT_THAT(other.message(), HasSubstr("not handled by agency padang-pariaman")) << other;
   // A case not yet verified is not public: to the public it does not exist.
   EXPECT_EQ(desk_->GetComplaint(Identity::Public(), get).status().code(),
             absl::StatusCode::kNotFound);
@@ -2492,6 +2722,96 @@ TEST_F(ComplaintsTest, SparseFilterContinuesPastTheScanBudget) {
   req.add_channels(v1::CHANNEL_EMAIL);
   EXPECT_THAT(ListAll(Coordinator(), req, 2), ElementsAreArray(email));
   EXPECT_THAT(ListAll(AgencyAdmin(kBogor), req, 50), ElementsAreArray(email));
+}
+
+TEST_F(ComplaintsTest, AListReadsAtMostItsBudgetAndContinuesWithAToken) {
+  ComplaintOptions options;
+  options.list_scan_budget = 100;
+  desk_ = NewDesk(options);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 430; ++i) {
+    clock_.Advance(absl::Seconds(1));
+    ids.push_back(FileCase().id);
+  }
+  // A filter matching nothing: every call reads at most 100 entries and hands on a token;
+  // five calls cover the 430 cases and the last one says there is nothing more.
+  v1::ListComplaintsRequest none;
+  none.add_channels(v1::CHANNEL_COMPLAINT_BOX);
+  int calls = 0;
+  for (;;) {
+    const int64_t before = store_.scanned();
+    auto resp = desk_->ListComplaints(Coordinator(), none);
+    ASSERT_TRUE(resp.ok()) << resp.status();
+    ++calls;
+    EXPECT_LE(store_.scanned() - before, 100);
+    EXPECT_EQ(resp->complaints_size(), 0);
+    if (resp->next_page_token().empty()) break;
+    none.mutable_page()->set_page_token(resp->next_page_token());
+    ASSERT_LT(calls, 20);
+  }
+  EXPECT_EQ(calls, 5);
+  // Large pages stay within the budget too, and following the tokens lists every case once.
+  EXPECT_THAT(ListAll(Coordinator(), {}, 500), ElementsAreArray(ids));
+  v1::ListComplaintsRequest big;
+  big.mutable_page()->set_page_size(500);
+  const int64_t before = store_.scanned();
+  auto page = desk_->ListComplaints(Coordinator(), big);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->complaints_size(), 100);
+  EXPECT_LE(store_.scanned() - before, 100);
+  EXPECT_NE(page->next_page_token(), "");
+}
+
+TEST_F(ComplaintsTest, AListStopsBeforeTheCallersDeadlineAndWhenTheCallerLeaves) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    clock_.Advance(absl::Seconds(1));
+    ids.push_back(FileCase().id);
+  }
+  // Every batch read takes 300 ms of the fake clock; the caller gives the call 1 s. The list
+  // stops 250 ms before the deadline: after three batches, with a token to go on.
+  store_.OnScan([this] { clock_.Advance(absl::Milliseconds(300)); });
+  v1::ListComplaintsRequest none;
+  none.add_channels(v1::CHANNEL_COMPLAINT_BOX);
+  CallBounds bounds;
+  bounds.deadline = clock_.Now() + absl::Seconds(1);
+  const int64_t before = store_.scanned();
+  auto resp = desk_->ListComplaints(Coordinator(), none, bounds);
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_LE(clock_.Now(), bounds.deadline);
+  EXPECT_EQ(store_.scanned() - before, 300);
+  EXPECT_EQ(resp->complaints_size(), 0);
+  ASSERT_NE(resp->next_page_token(), "");
+  // A deadline already at hand still reads one batch, so every call moves forward.
+  bounds.deadline = clock_.Now();
+  none.mutable_page()->set_page_token(resp->next_page_token());
+  const int64_t before_second = store_.scanned();
+  auto second = desk_->ListComplaints(Coordinator(), none, bounds);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(store_.scanned() - before_second, 100);
+  EXPECT_NE(second->next_page_token(), "");
+  // Pages cut by the deadline still add up to every case, once.
+  v1::ListComplaintsRequest all;
+  all.mutable_page()->set_page_size(70);
+  std::vector<std::string> listed;
+  for (int i = 0; i < 100; ++i) {
+    bounds.deadline = clock_.Now() + absl::Seconds(1);
+    auto page = desk_->ListComplaints(Coordinator(), all, bounds);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& c : page->complaints()) listed.push_back(c.id());
+    if (page->next_page_token().empty()) break;
+    all.mutable_page()->set_page_token(page->next_page_token());
+  }
+  EXPECT_THAT(listed, ElementsAreArray(ids));
+
+  // The caller went away: the list stops at once with CANCELLED.
+  std::atomic<int> asked{0};
+  CallBounds gone;
+  gone.cancelled = [&asked] { return ++asked > 1; };
+  const int64_t before_cancel = store_.scanned();
+  EXPECT_EQ(desk_->ListComplaints(Coordinator(), none, gone).status().code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(store_.scanned() - before_cancel, 100);  // one batch, then it noticed
 }
 
 TEST_F(ComplaintsTest, ListingRejectsBadFilters) {

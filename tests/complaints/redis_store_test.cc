@@ -99,18 +99,17 @@ v1::IdempotencyRecord IdemRecord(const std::string& tracking_code) {
   v1::IdempotencyRecord r;
   r.set_request_sha256(std::string(32, '\x11'));
   r.mutable_response()->set_tracking_code(tracking_code);
-  r.mutable_response()->set_secret("rahasia-" + tracking_code);
   return r;
 }
 
 // Filing files `record`, with an idempotency claim when `key` is given.
 CaseWrite Filing(const v1::ComplaintRecord& record, std::optional<std::string> key = std::nullopt,
-                 const std::string& channel = "public", absl::Duration ttl = absl::Hours(24 * 7)) {
+                 const std::string& scope = "public", absl::Duration ttl = absl::Hours(24 * 7)) {
   CaseWrite write;
   write.after = record;
   EntryAndEvent(&write, "FileComplaint");
   if (key) {
-    write.idempotency = IdempotencyClaim{channel, *key, IdemRecord(record.complaint().id()), ttl};
+    write.idempotency = IdempotencyClaim{scope, *key, IdemRecord(record.complaint().id()), ttl};
   }
   return write;
 }
@@ -320,7 +319,7 @@ TEST_F(RedisComplaintStoreTest, FilingIsReadBack) {
   ASSERT_TRUE(idem->has_value());
   EXPECT_THAT(**idem, EqualsProto(write.idempotency->record));
   // The default TTL of a claim is a week.
-  long long pttl = Raw({"PTTL", absl::StrCat(kPrefix, "idem:8:sms-1708:key-1")}).integer;
+  long long pttl = Raw({"PTTL", absl::StrCat(kPrefix, "filed:8:sms-1708:key-1")}).integer;
   EXPECT_GT(pttl, absl::ToInt64Milliseconds(absl::Hours(24 * 7) - absl::Minutes(1)));
   EXPECT_LE(pttl, absl::ToInt64Milliseconds(absl::Hours(24 * 7)));
 
@@ -686,7 +685,7 @@ TEST_F(RedisComplaintStoreTest, HistoryKeepsOrderOverCommits) {
 
 TEST_F(RedisComplaintStoreTest, IdempotencyRecordExpires) {
   MustCommit(Filing(NewRecord("SP-0500", kT0), "short", "public", absl::Milliseconds(200)));
-  long long pttl = Raw({"PTTL", absl::StrCat(kPrefix, "idem:6:public:short")}).integer;
+  long long pttl = Raw({"PTTL", absl::StrCat(kPrefix, "filed:6:public:short")}).integer;
   EXPECT_GT(pttl, 0);
   EXPECT_LE(pttl, 200);
 
@@ -785,7 +784,7 @@ TEST_F(RedisComplaintStoreTest, CorruptValuesAreInternalNamingTheKey) {
   EXPECT_EQ(change.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(change.status().message(), HasSubstr(record_key));
 
-  const std::string idem_key = absl::StrCat(kPrefix, "idem:6:public:bad");
+  const std::string idem_key = absl::StrCat(kPrefix, "filed:6:public:bad");
   Raw({"SET", idem_key, garbage});
   absl::StatusOr<std::optional<v1::IdempotencyRecord>> idem =
       store_->GetIdempotency("public", "bad");
@@ -794,6 +793,38 @@ TEST_F(RedisComplaintStoreTest, CorruptValuesAreInternalNamingTheKey) {
   absl::StatusOr<CommitResult> replay = store_->Commit(Filing(NewRecord("SP-0801", kT0), "bad"));
   EXPECT_EQ(replay.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(replay.status().message(), HasSubstr(idem_key));
+}
+
+TEST_F(RedisComplaintStoreTest, LegacyIdempotencyRecordsWithSecretsInClearAreDropped) {
+  // Records of the earlier layout held the secret in clear, under P idem:<n>:<channel>:<key>.
+  v1::IdempotencyRecord legacy = IdemRecord("SP-0950");
+  legacy.mutable_response()->set_secret("RAJA-AERE-CB1W-N8GA");
+  for (int i = 0; i < 2500; ++i) {
+    Raw({"SET", absl::StrCat(kPrefix, "idem:8:sms-1708:key-", i), legacy.SerializeAsString(), "PX",
+         "600000"});
+  }
+  MustFile("SP-0951", kT0);
+  ASSERT_TRUE(
+      store_->Commit(Filing(NewRecord("SP-0952", kT0), "kept-key", "ROLE_CHANNEL/8:x/y")).ok());
+  Raw({"SET", "other:idem:1", "not the store's"});
+
+  absl::StatusOr<int64_t> dropped = store_->DropLegacyIdempotencyRecords();
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_EQ(*dropped, 2500);
+  RedisReply left = Raw({"KEYS", "*"});
+  std::set<std::string> keys;
+  for (const RedisReply& k : left.elements) keys.insert(k.str);
+  for (const std::string& k : keys) {
+    EXPECT_FALSE(absl::StrContains(k, "idem:8:")) << k;
+    EXPECT_FALSE(absl::StrContains(Raw({"DUMP", k}).str, "RAJA-AERE-CB1W-N8GA")) << k;
+  }
+  EXPECT_TRUE(keys.contains("other:idem:1"));
+  EXPECT_TRUE(keys.contains(absl::StrCat(kPrefix, "filed:18:ROLE_CHANNEL/8:x/y:kept-key")));
+  auto kept = store_->GetIdempotency("ROLE_CHANNEL/8:x/y", "kept-key");
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_TRUE(store_->Get("SP-0951")->has_value());
+  // Running it again finds nothing.
+  EXPECT_EQ(*store_->DropLegacyIdempotencyRecords(), 0);
 }
 
 TEST_F(RedisComplaintStoreTest, KeyOfTheWrongTypeFailsBeforeWriting) {

@@ -27,6 +27,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/absl_compat.h"
+#include "common/channel_scope.h"
 #include "common/clock.h"
 #include "common/redis.h"
 #include "common/status.h"
@@ -47,11 +48,22 @@ using ::testing::UnorderedElementsAreArray;
 constexpr char kBase64UrlAlphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+// MakePrincipal: a channel may act for every agency (its scope is tested on its own).
 Principal MakePrincipal(Role role, std::string agency_id = "", std::string channel = "") {
   Principal p;
   p.set_role(role);
   p.set_agency_id(std::move(agency_id));
   p.set_channel(std::move(channel));
+  p.set_scope_all_agencies(role == common::v1::ROLE_CHANNEL);
+  return p;
+}
+
+// ScopedChannel is a channel principal bound to `agencies` and `units`.
+Principal ScopedChannel(std::vector<std::string> agencies, std::vector<std::string> units = {}) {
+  Principal p = MakePrincipal(common::v1::ROLE_CHANNEL, "", "sms");
+  p.set_scope_all_agencies(false);
+  for (auto& a : agencies) p.add_scope_agency_ids(std::move(a));
+  for (auto& u : units) p.add_scope_unit_ids(std::move(u));
   return p;
 }
 
@@ -141,6 +153,7 @@ TEST_F(ApiKeyStoreTest, IssueThenVerifyRoundTripsThePrincipal) {
       {MakePrincipal(common::v1::ROLE_AGENCY_ADMIN, "dinas-kesehatan")},
       {MakePrincipal(common::v1::ROLE_AGENCY_OPERATOR, "dinas-kesehatan")},
       {MakePrincipal(common::v1::ROLE_CHANNEL, "", "sms_1708")},
+      {ScopedChannel({"dinas-kesehatan", "dinas-pendidikan"}, {"puskesmas-1"})},
       {MakePrincipal(common::v1::ROLE_DASHBOARD)},
   };
   std::set<std::string> ids;
@@ -316,6 +329,41 @@ TEST_F(ApiKeyStoreTest, IssueNamesEveryBadField) {
        "x",
        "me",
        {"principal.agency_id"}},
+      // A channel names what it acts for: agencies and/or units, or every agency.
+      {ScopedChannel({}), "x", "me", {"principal.scope_agency_ids"}},
+      {[] {
+         Principal p = ScopedChannel({"dinas-a"});
+         p.set_scope_all_agencies(true);
+         return p;
+       }(),
+       "x",
+       "me",
+       {"principal.scope_all_agencies"}},
+      {ScopedChannel({"Dinas A", "dinas-b", "dinas-b"}, {"unit 1"}),
+       "x",
+       "me",
+       {"principal.scope_agency_ids[0]", "principal.scope_agency_ids[2]",
+        "principal.scope_unit_ids[0]"}},
+      {ScopedChannel(std::vector<std::string>(kMaxScopeEntries + 1, "dinas-a")),
+       "x",
+       "me",
+       {"principal.scope_agency_ids"}},
+      {[] {
+         Principal p = MakePrincipal(common::v1::ROLE_AGENCY_OPERATOR, "dinas-a");
+         p.add_scope_unit_ids("unit-1");
+         return p;
+       }(),
+       "x",
+       "me",
+       {"principal.scope_agency_ids"}},
+      {[] {
+         Principal p = MakePrincipal(common::v1::ROLE_DASHBOARD);
+         p.set_scope_all_agencies(true);
+         return p;
+       }(),
+       "x",
+       "me",
+       {"principal.scope_all_agencies"}},
       {expiring, "x", "me", {"principal.subject", "principal.expire_time"}},
       {MakePrincipal(common::v1::ROLE_DASHBOARD), "", "me", {"label"}},
       {MakePrincipal(common::v1::ROLE_DASHBOARD), std::string(201, 'x'), "me", {"label"}},
@@ -949,6 +997,23 @@ TEST_F(ApiKeyCliTest, IssueListRevoke) {
   ASSERT_EQ(agency.exit_code, 0) << agency.err;
   EXPECT_THAT(agency.out, HasSubstr("agency: dinas-a"));
 
+  // A channel key carries the agencies and units it acts for into its principal.
+  Result channel =
+      Run({"issue", "--role=channel", "--channel=sms", "--scope-agency=dinas-a,dinas-b",
+           "--scope-unit", "puskesmas-1", "--label=sms"});
+  ASSERT_EQ(channel.exit_code, 0) << channel.err;
+  EXPECT_THAT(channel.out, HasSubstr("scope agencies: dinas-a,dinas-b"));
+  EXPECT_THAT(channel.out, HasSubstr("scope units: puskesmas-1"));
+  std::string channel_token;
+  for (absl::string_view line : absl::StrSplit(channel.out, '\n')) {
+    if (absl::ConsumePrefix(&line, "token: ")) channel_token = std::string(line);
+  }
+  auto scoped = store->Verify(channel_token);
+  ASSERT_TRUE(scoped.ok()) << scoped.status();
+  EXPECT_THAT(scoped->scope_agency_ids(), ElementsAre("dinas-a", "dinas-b"));
+  EXPECT_THAT(scoped->scope_unit_ids(), ElementsAre("puskesmas-1"));
+  EXPECT_FALSE(scoped->scope_all_agencies());
+
   Result listed = Run({"list"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_THAT(listed.out, HasSubstr(id));
@@ -987,6 +1052,13 @@ TEST_F(ApiKeyCliTest, ExitCodes) {
       {{"issue", "--role", "agency_admin", "--label", "x"}, 2, "--agency: required"},
       {{"issue", "--role", "channel", "--label", "x", "--agency", "dinas-a"}, 2, "--channel"},
       {{"list", "--role", "channel"}, 2, "list does not take --role"},
+      {{"issue", "--role", "channel", "--channel", "sms", "--label", "x"}, 2, "--scope-agency"},
+      {{"issue", "--role", "channel", "--channel", "sms", "--label", "x", "--all-agencies",
+        "--scope-unit", "u-1"},
+       2,
+       "--all-agencies"},
+      {{"issue", "--role", "dashboard", "--label", "x", "--all-agencies"}, 2, "--all-agencies"},
+      {{"issue", "--role", "channel", "--all-agencies=yes"}, 2, "takes no value"},
       {{"revoke"}, 2, "needs the key id"},
       {{"revoke", "nope"}, 2, "not an API key id"},
       {{"revoke", "k0123456789abcdef"}, 1, "NOT_FOUND"},

@@ -349,6 +349,35 @@ TEST_F(MonitoringDeskTest, ABatchReachingAnotherAgencysUnitIsDeniedWhole) {
   EXPECT_THAT(store_.Buckets(), IsEmpty());
 }
 
+TEST_F(MonitoringDeskTest, AChannelSubmitsSurveysOnlyForTheAgenciesAndUnitsItIsBoundTo) {
+  using ::simpul::testing::ScopedChannelCaller;
+  const absl::Time at = WibTime(2026, 5, 4, 9);
+  const Identity pp_kiosk = ScopedChannelCaller("skm-kiosk-pp", {kPp});
+  const Identity unit_kiosk = ScopedChannelCaller("skm-kiosk-dukcapil", {}, {kPpUnit});
+  auto submit = [&](const Identity& caller, const std::string& key, const std::string& unit) {
+    return desk_->SubmitSurveyResponses(caller, Batch({Response(key, unit, at, kSurveyAnswers[0])}))
+        .status();
+  };
+  // Another agency's unit, or another unit of its agency for a unit-bound key: refused, and
+  // a batch reaching one such unit is refused whole.
+  EXPECT_THAT(submit(pp_kiosk, "skm-scope-1", kBogorUnit),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("not bound to unit")));
+  EXPECT_THAT(submit(unit_kiosk, "skm-scope-2", kPpUnit2),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(kPpUnit2)));
+  EXPECT_THAT(desk_
+                  ->SubmitSurveyResponses(
+                      pp_kiosk, Batch({Response("skm-scope-3", kPpUnit, at, kSurveyAnswers[0]),
+                                       Response("skm-scope-4", kBogorUnit, at, kSurveyAnswers[0])}))
+                  .status(),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(store_.Buckets(), IsEmpty());
+  // Within its scope it is fine.
+  EXPECT_THAT(submit(pp_kiosk, "skm-scope-5", kPpUnit2), IsOk());
+  EXPECT_THAT(submit(unit_kiosk, "skm-scope-6", kPpUnit), IsOk());
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 5)).survey().respondents(), 1);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit2), Month(2026, 5)).survey().respondents(), 1);
+}
+
 TEST_F(MonitoringDeskTest, AnUnreachableRegistryFailsTheBatchUnavailableAndAppliesNothing) {
   router_.SetUnavailable(true);
   absl::Status s =

@@ -48,7 +48,7 @@ absl::StatusOr<CommitResult> FakeComplaintStore::Commit(const CaseWrite& w) {
   CommitResult result;
   std::string idem_key;
   if (w.idempotency) {
-    idem_key = absl::StrCat(w.idempotency->channel, "\n", w.idempotency->key);
+    idem_key = absl::StrCat(w.idempotency->scope, "\n", w.idempotency->key);
     auto it = idempotency_.find(idem_key);
     if (it != idempotency_.end()) {
       result.outcome = CommitResult::Outcome::kIdempotentReplay;
@@ -97,10 +97,10 @@ absl::StatusOr<std::vector<v1::HistoryEntry>> FakeComplaintStore::History(std::s
 }
 
 absl::StatusOr<std::optional<v1::IdempotencyRecord>> FakeComplaintStore::GetIdempotency(
-    std::string_view channel, std::string_view key) {
+    std::string_view scope, std::string_view key) {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = MaybeFail(); !s.ok()) return s;
-  auto it = idempotency_.find(absl::StrCat(std::string(channel), "\n", std::string(key)));
+  auto it = idempotency_.find(absl::StrCat(std::string(scope), "\n", std::string(key)));
   if (it == idempotency_.end()) return std::nullopt;
   return it->second;
 }
@@ -108,6 +108,12 @@ absl::StatusOr<std::optional<v1::IdempotencyRecord>> FakeComplaintStore::GetIdem
 absl::StatusOr<std::vector<IndexedRecord>> FakeComplaintStore::Scan(
     std::string_view index, int64_t from_ms, int64_t to_ms,
     const std::optional<IndexPosition>& after, int limit) {
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = on_scan_;
+  }
+  if (hook) hook();
   absl::MutexLock lock(&mu_);
   std::vector<IndexedRecord> out;
   std::set<std::pair<int64_t, std::string>> entries;
@@ -123,6 +129,7 @@ absl::StatusOr<std::vector<IndexedRecord>> FakeComplaintStore::Scan(
     }
     out.push_back(IndexedRecord{IndexPosition{ms, id}, records_.at(id)});
   }
+  scanned_ += static_cast<int64_t>(out.size());
   return out;
 }
 
@@ -145,6 +152,21 @@ std::vector<v1::ComplaintEvent> FakeComplaintStore::events() const {
 int FakeComplaintStore::commits() const {
   absl::MutexLock lock(&mu_);
   return commits_;
+}
+
+std::map<std::string, v1::IdempotencyRecord> FakeComplaintStore::idempotency_records() const {
+  absl::MutexLock lock(&mu_);
+  return {idempotency_.begin(), idempotency_.end()};
+}
+
+int64_t FakeComplaintStore::scanned() const {
+  absl::MutexLock lock(&mu_);
+  return scanned_;
+}
+
+void FakeComplaintStore::OnScan(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  on_scan_ = std::move(hook);
 }
 
 }  // namespace simpul::testing

@@ -3,6 +3,7 @@
 #ifndef SIMPUL_TESTS_TESTING_FAKE_COMPLAINT_STORE_H_
 #define SIMPUL_TESTS_TESTING_FAKE_COMPLAINT_STORE_H_
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -22,7 +23,7 @@ class FakeComplaintStore final : public complaints::ComplaintStore {
   absl::StatusOr<std::optional<complaints::v1::ComplaintRecord>> Get(std::string_view id) override;
   absl::StatusOr<std::vector<complaints::v1::HistoryEntry>> History(std::string_view id) override;
   absl::StatusOr<std::optional<complaints::v1::IdempotencyRecord>> GetIdempotency(
-      std::string_view channel, std::string_view key) override;
+      std::string_view scope, std::string_view key) override;
   absl::StatusOr<std::vector<complaints::IndexedRecord>> Scan(
       std::string_view index, int64_t from_ms, int64_t to_ms,
       const std::optional<complaints::IndexPosition>& after, int limit) override;
@@ -31,6 +32,12 @@ class FakeComplaintStore final : public complaints::ComplaintStore {
   // Test access.
   std::vector<complaints::v1::ComplaintEvent> events() const;
   int commits() const;
+  // idempotency_records are the stored records, keyed "<scope>\n<key>".
+  std::map<std::string, complaints::v1::IdempotencyRecord> idempotency_records() const;
+  // scanned is the number of index entries Scan has returned so far.
+  int64_t scanned() const;
+  // OnScan runs `hook` at the start of every Scan (e.g. to advance a fake clock).
+  void OnScan(std::function<void()> hook);
   // FailNext makes the next `n` calls fail with `status` (e.g. UNAVAILABLE).
   void FailNext(int n, absl::Status status);
 
@@ -49,6 +56,8 @@ class FakeComplaintStore final : public complaints::ComplaintStore {
   std::set<std::pair<int64_t, std::string>> due_ ABSL_GUARDED_BY(mu_);  // (ms, id)
   std::vector<complaints::v1::ComplaintEvent> events_ ABSL_GUARDED_BY(mu_);
   int commits_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t scanned_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void()> on_scan_ ABSL_GUARDED_BY(mu_);
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status fail_status_ ABSL_GUARDED_BY(mu_);
 };

@@ -4,6 +4,7 @@
 #define SIMPUL_TESTS_TESTING_IDENTITIES_H_
 
 #include <string>
+#include <vector>
 
 #include "common/identity.h"
 #include "simpul/common/v1/common.pb.h"
@@ -34,12 +35,24 @@ inline Identity AgencyAdmin(const std::string& agency) {
 inline Identity AgencyOperator(const std::string& agency) {
   return AgencyMember(common::v1::ROLE_AGENCY_OPERATOR, agency, "operator@" + agency);
 }
-// ChannelCaller is an intake channel (an SMS gateway, a survey kiosk) named `channel`.
+// ChannelCaller is an intake channel (an SMS gateway, a survey kiosk) named `channel`, whose
+// key may act for every agency (scope_all_agencies).
 inline Identity ChannelCaller(const std::string& channel) {
   Identity id;
   id.principal.set_role(common::v1::ROLE_CHANNEL);
   id.principal.set_channel(channel);
   id.principal.set_subject(channel + "-gateway-key");
+  id.principal.set_scope_all_agencies(true);
+  return id;
+}
+// ScopedChannelCaller is a channel whose key acts only for `agencies` and `units`.
+inline Identity ScopedChannelCaller(const std::string& channel,
+                                    const std::vector<std::string>& agencies,
+                                    const std::vector<std::string>& units = {}) {
+  Identity id = ChannelCaller(channel);
+  id.principal.set_scope_all_agencies(false);
+  for (const std::string& a : agencies) id.principal.add_scope_agency_ids(a);
+  for (const std::string& u : units) id.principal.add_scope_unit_ids(u);
   return id;
 }
 // DashboardCaller is a read-only dashboard.

@@ -28,6 +28,8 @@ std::string TokenMinter::Token(common::v1::Role role, const std::string& agency,
   p.set_role(role);
   p.set_agency_id(agency);
   p.set_channel(channel);
+  // A channel token may act for every agency; tests of a channel's scope sign their own.
+  p.set_scope_all_agencies(role == common::v1::ROLE_CHANNEL);
   p.set_subject(subject.empty() ? absl::StrCat(common::v1::Role_Name(role), "@", agency) : subject);
   p.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
   return signer_.Sign(p);

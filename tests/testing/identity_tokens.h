@@ -26,7 +26,8 @@ class TokenMinter {
 
   const std::string& key() const { return key_; }
   const IdentitySigner& signer() const { return signer_; }
-  // Token signs a principal. An empty `subject` becomes "<ROLE_NAME>@<agency>".
+  // Token signs a principal. An empty `subject` becomes "<ROLE_NAME>@<agency>". A channel's
+  // token acts for every agency (scope_all_agencies).
   std::string Token(common::v1::Role role, const std::string& agency = "",
                     const std::string& channel = "", const std::string& subject = "") const;
 

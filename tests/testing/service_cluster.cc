@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -103,7 +104,16 @@ ServiceProcess::ServiceProcess(Binary binary, std::string path, std::string log_
       env_(std::move(env)),
       wait_serving_(wait_serving) {}
 
-ServiceProcess::~ServiceProcess() = default;
+ServiceProcess::~ServiceProcess() {
+  // A binary that died on its own (a crash, a sanitizer report, a fatal error) makes the calls
+  // of the test fail with UNAVAILABLE; its log says why, so show the end of it.
+  if (child_ != nullptr && !stopped_by_test_ && !child_->running()) {
+    const std::string log = Log();
+    const size_t keep = 6000;
+    std::cerr << log_path_ << ": the process exited on its own; its log ends with:\n"
+              << (log.size() > keep ? log.substr(log.size() - keep) : log) << std::endl;
+  }
+}
 
 std::string ServiceProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
@@ -126,6 +136,7 @@ std::string ServiceProcess::Log() const { return ReadFrom(log_path_, 0); }
 
 absl::Status ServiceProcess::Kill() {
   if (!running()) return absl::OkStatus();
+  stopped_by_test_ = true;
   if (!child_->Stop(SIGKILL, absl::Seconds(10)).has_value()) {
     return absl::DeadlineExceededError(absl::StrCat(log_path_, ": did not die of SIGKILL"));
   }
@@ -134,6 +145,7 @@ absl::Status ServiceProcess::Kill() {
 
 std::optional<int> ServiceProcess::Stop(int sig, absl::Duration timeout) {
   if (child_ == nullptr) return std::nullopt;
+  stopped_by_test_ = true;
   return child_->Stop(sig, timeout);
 }
 
@@ -180,6 +192,7 @@ absl::Status ServiceProcess::Launch() {
 }
 
 absl::Status ServiceProcess::LaunchOnce() {
+  stopped_by_test_ = false;
   const std::streamoff offset = FileSize(log_path_);
   child_ = std::make_unique<ChildProcess>(Argv(), log_path_, env_);
   const std::string serving_line =

@@ -122,6 +122,7 @@ class ServiceProcess {
   int port_ = 0, admin_port_ = 0, rest_port_ = 0;
   std::unique_ptr<ChildProcess> child_;
   std::shared_ptr<grpc::Channel> channel_;
+  bool stopped_by_test_ = false;  // Kill or Stop ended the current run
 };
 
 // ServiceCluster owns a temporary directory, a Redis and the binaries a test starts.

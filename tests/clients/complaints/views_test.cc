@@ -76,6 +76,35 @@ TEST(ViewsTest, PublicViewShowsNoNameOfASecretCase) {
   EXPECT_EQ(PublicView(c, kNext).location().address(), "Jl. Suryakencana");
 }
 
+TEST(ViewsTest, PublicViewOfAnAnonymousCaseShowsACoarseLocation) {
+  v1::Complaint c = ACase();
+  c.clear_complainant();
+  c.set_confidentiality(v1::CONFIDENTIALITY_ANONYMOUS);
+  c.mutable_location()->set_address("Jl. Suryakencana No. 12, RT 03/RW 05");
+  c.mutable_location()->set_region_code("32.71.01.1001");
+  c.mutable_location()->set_latitude(-6.60437);
+  c.mutable_location()->set_longitude(106.79985);
+  const v1::Location shown = PublicView(c, kNext).location();
+  EXPECT_EQ(shown.address(), "");              // free text could name the house
+  EXPECT_EQ(shown.region_code(), "32.71.01");  // the district, not the village
+  EXPECT_DOUBLE_EQ(shown.latitude(), -6.60);   // about 1 km
+  EXPECT_DOUBLE_EQ(shown.longitude(), 106.80);
+  // Coarser codes stay as they are; a location without coordinates gets none.
+  c.mutable_location()->set_region_code("32.71");
+  c.mutable_location()->set_latitude(0);
+  c.mutable_location()->set_longitude(0);
+  EXPECT_EQ(PublicView(c, kNext).location().region_code(), "32.71");
+  EXPECT_EQ(PublicView(c, kNext).location().latitude(), 0);
+  // PUBLIC and SECRET cases keep the location as given; the full view is never coarsened.
+  c.set_confidentiality(v1::CONFIDENTIALITY_PUBLIC);
+  c.mutable_location()->set_latitude(-6.60437);
+  EXPECT_EQ(PublicView(c, kNext).location().address(), "Jl. Suryakencana No. 12, RT 03/RW 05");
+  EXPECT_DOUBLE_EQ(PublicView(c, kNext).location().latitude(), -6.60437);
+  c.set_confidentiality(v1::CONFIDENTIALITY_ANONYMOUS);
+  EXPECT_DOUBLE_EQ(FullView(c, false, kNext).location().latitude(), -6.60437);
+  EXPECT_EQ(FullView(c, false, kNext).location().region_code(), "32.71");
+}
+
 TEST(ViewsTest, FullViewWithholdsTheIdentityUnlessShown) {
   const v1::Complaint c = ACase();
   const v1::Complaint shown = FullView(c, /*show_identity=*/true, kNext + absl::Seconds(1));
