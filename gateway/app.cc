@@ -126,6 +126,9 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   options.executor = &ctx.executor();
   options.access_log = config.access_log;
   options.identity_ttl = config.identity_ttl;
+  // One set of counts for gRPC and REST streams: a key's streams count together.
+  auto* stream_limits = ctx.Make<StreamLimits>(config.stream_limits, metrics);
+  options.stream_limits = stream_limits;
   const Policy* gate_policy = ctx.Make<Policy>(*std::move(policy));
   auto* proxy = ctx.Make<GrpcProxy>(
       std::move(options), ctx.signer(), gate_policy,
@@ -146,10 +149,12 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   const RouteTable* route_table = ctx.Make<RouteTable>(*std::move(routes));
   RestOptions rest_options = config.rest;
   rest_options.self_gated_services.insert(admin_service);
+  rest_options.stream_limits = stream_limits;
   auto* open311 = ctx.Make<Open311Front>(
       proxy, (*rest_channels)[registry_service],
       (*rest_channels)[std::string(complaints::v1::Complaints::service_full_name())],
-      Open311Front::Options{.timeout = rest_options.default_timeout});
+      Open311Front::Options{.timeout = rest_options.default_timeout,
+                            .max_list_pages = config.open311_max_list_pages});
   rest_options.open311 = open311;
   auto* rest = ctx.Make<std::unique_ptr<RestServer>>();
 

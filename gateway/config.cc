@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/absl_compat.h"
+#include "gateway/open311_front.h"
 #include "gateway/proxy.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
@@ -53,6 +54,8 @@ std::vector<ConfigKey> GatewayConfigKeys() {
   const ProxyOptions proxy;
   const ApiKeyStore::Options api_keys;
   const ReadCache::Options read_cache;
+  const StreamLimitOptions streams;
+  const Open311Front::Options open311;
   std::vector<ConfigKey> keys;
   for (size_t i = 0; i < std::size(kBackends); ++i) {
     keys.push_back({.name = kBackends[i].key,
@@ -129,6 +132,30 @@ std::vector<ConfigKey> GatewayConfigKeys() {
                   .type = ConfigType::kInt,
                   .default_value = DefaultText(int64_t{rest.max_connections}),
                   .help = "REST connections served at once; more are closed on accept"});
+  keys.push_back({.name = "rest_max_connections_per_address",
+                  .type = ConfigType::kInt,
+                  .default_value = DefaultText(int64_t{streams.max_connections_per_address}),
+                  .help = "REST connections from one client IP at once; more are closed on "
+                          "accept, unread (0: no cap)",
+                  .min_int = 0});
+  keys.push_back({.name = "max_streams_per_key",
+                  .type = ConfigType::kInt,
+                  .default_value = DefaultText(int64_t{streams.max_streams_per_principal}),
+                  .help = "server streams (gRPC Watch* calls, REST NDJSON/SSE) one API key may "
+                          "hold open at once; more are RESOURCE_EXHAUSTED / 429 (0: no cap)",
+                  .min_int = 0});
+  keys.push_back({.name = "max_public_streams",
+                  .type = ConfigType::kInt,
+                  .default_value = DefaultText(int64_t{streams.max_public_streams}),
+                  .help = "server streams all anonymous callers together may hold open at "
+                          "once (0: no cap)",
+                  .min_int = 0});
+  keys.push_back({.name = "max_streams_per_address",
+                  .type = ConfigType::kInt,
+                  .default_value = DefaultText(int64_t{streams.max_streams_per_address}),
+                  .help = "server streams one client IP may hold open at once, whatever its "
+                          "key (0: no cap)",
+                  .min_int = 0});
   keys.push_back({.name = "rest_read_timeout",
                   .type = ConfigType::kDuration,
                   .default_value = DefaultText(rest.read_timeout),
@@ -139,6 +166,14 @@ std::vector<ConfigKey> GatewayConfigKeys() {
                   .default_value = DefaultText(rest.default_timeout),
                   .help = "deadline of a REST call to a backend when the client sends no "
                           "grpc-timeout header"});
+  keys.push_back({.name = "open311_max_list_pages",
+                  .type = ConfigType::kInt,
+                  .default_value = DefaultText(int64_t{open311.max_list_pages}),
+                  .help = "ListComplaints pages (bounded index scans) one Open311 GET "
+                          "requests.json may read; the answer then carries "
+                          "X-Simpul-Next-Page-Token",
+                  .min_int = 1,
+                  .max_int = 1000});
   keys.push_back({.name = "rest_cors_origins",
                   .type = ConfigType::kString,
                   .default_value = "",
@@ -186,6 +221,14 @@ GatewayConfig ReadGatewayConfig(const Config& config) {
   out.rest.threads = static_cast<int>(config.GetInt("rest_threads"));
   out.rest.max_body_bytes = static_cast<size_t>(config.GetInt("rest_max_body_bytes"));
   out.rest.max_connections = static_cast<int>(config.GetInt("rest_max_connections"));
+  out.stream_limits.max_connections_per_address =
+      static_cast<int>(config.GetInt("rest_max_connections_per_address"));
+  out.stream_limits.max_streams_per_principal =
+      static_cast<int>(config.GetInt("max_streams_per_key"));
+  out.stream_limits.max_public_streams = static_cast<int>(config.GetInt("max_public_streams"));
+  out.stream_limits.max_streams_per_address =
+      static_cast<int>(config.GetInt("max_streams_per_address"));
+  out.open311_max_list_pages = static_cast<int>(config.GetInt("open311_max_list_pages"));
   out.rest.read_timeout = config.GetDuration("rest_read_timeout");
   out.rest.default_timeout = config.GetDuration("rest_timeout");
   for (absl::string_view origin :

@@ -14,6 +14,7 @@
 #include "gateway/api_keys.h"
 #include "gateway/read_cache.h"
 #include "gateway/rest/server.h"
+#include "gateway/stream_limits.h"
 
 namespace simpul::gateway {
 
@@ -41,6 +42,10 @@ struct GatewayConfig {
   absl::Duration identity_ttl = absl::Minutes(5);
   bool read_cache = true;
   ReadCache::Options read_cache_options;
+  // Caps on concurrent streams and REST connections (gateway/stream_limits.h).
+  StreamLimitOptions stream_limits;
+  // ListComplaints pages one Open311 list reads (Open311Front::Options::max_list_pages).
+  int open311_max_list_pages = 10;
   // The REST/JSON and Open311 front; no front when rest.listen is empty.
   RestOptions rest;
 };

@@ -52,6 +52,27 @@ HttpReply Error(int http, std::string_view description) {
 
 using Fields = std::map<std::string, std::string>;
 
+// Tracking has a backend call cancelled when its HTTP client goes away (Open311Call::cancel),
+// for as long as it lives: declare it right after the call's context.
+class Tracking {
+ public:
+  Tracking(const Open311Call& call, grpc::ClientContext* ctx)
+      : cancel_(call.cancel.get()), ctx_(ctx) {
+    if (cancel_ != nullptr) cancel_->Track(ctx_);
+  }
+  ~Tracking() {
+    if (cancel_ != nullptr) cancel_->Untrack(ctx_);
+  }
+  Tracking(const Tracking&) = delete;
+  Tracking& operator=(const Tracking&) = delete;
+
+ private:
+  Open311Cancel* const cancel_;
+  grpc::ClientContext* const ctx_;
+};
+
+constexpr char kNextPageHeader[] = "X-Simpul-Next-Page-Token";
+
 std::string Field(const Fields& fields, const std::string& name) {
   auto it = fields.find(name);
   return it == fields.end() ? "" : std::string(absl::StripAsciiWhitespace(it->second));
@@ -73,6 +94,28 @@ void ParseDate(const std::string& field, const std::string& value, FieldViolatio
 
 }  // namespace
 
+void Open311Cancel::Cancel() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  for (grpc::ClientContext* ctx : calls_) ctx->TryCancel();
+}
+
+bool Open311Cancel::cancelled() const {
+  absl::MutexLock lock(&mu_);
+  return cancelled_;
+}
+
+void Open311Cancel::Track(grpc::ClientContext* ctx) {
+  absl::MutexLock lock(&mu_);
+  calls_.insert(ctx);
+  if (cancelled_) ctx->TryCancel();  // before the call starts: it fails at once
+}
+
+void Open311Cancel::Untrack(grpc::ClientContext* ctx) {
+  absl::MutexLock lock(&mu_);
+  calls_.erase(ctx);
+}
+
 Open311Front::Open311Front(GrpcProxy* proxy, std::shared_ptr<grpc::Channel> registry,
                            std::shared_ptr<grpc::Channel> complaints, Options options)
     : proxy_(proxy),
@@ -85,6 +128,12 @@ bool Open311Front::Handles(std::string_view path) {
 }
 
 HttpReply Open311Front::Serve(const Open311Call& call) const {
+  if (const absl::Time latest = absl::Now() + options_.timeout; call.deadline > latest) {
+    // One deadline for the whole request, however many backend calls it makes.
+    Open311Call bounded = call;
+    bounded.deadline = latest;
+    return Serve(bounded);
+  }
   std::string_view path = call.path;
   if (!absl::StartsWith(AbslView(path), kPrefix)) {
     return Error(404, "no such resource: the Open311 GeoReport v2 API is at /open311/v2/");
@@ -150,9 +199,9 @@ absl::Status Open311Front::Gate(const Open311Call& call, std::string_view method
   return admitted;
 }
 
-void Open311Front::Prepare(const CallInfo& info, grpc::ClientContext* ctx) const {
-  ctx->set_deadline(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(options_.timeout));
+void Open311Front::Prepare(const CallInfo& info, const Open311Call& call,
+                           grpc::ClientContext* ctx) const {
+  ctx->set_deadline(absl::ToChronoTime(call.deadline));
   ctx->AddMetadata(kRequestIdKey, info.request_id);
   const std::string identity = proxy_->IdentityToken(info.principal, info.method);
   if (!identity.empty()) ctx->AddMetadata(std::string(kIdentityMetadataKey), identity);
@@ -166,10 +215,12 @@ HttpReply Open311Front::Services(const Open311Call& call, const Fields& query) c
   if (absl::Status s = Gate(call, kListServices, Field(query, "api_key"), req, &info); !s.ok()) {
     return Error(s);
   }
+  if (absl::Status s = CheckFilters(call, info, "", req.agency_id()); !s.ok()) return Error(s);
   std::vector<rv1::Service> services;
   for (int listed = 0; listed < options_.max_services;) {
     grpc::ClientContext ctx;
-    Prepare(info, &ctx);
+    Prepare(info, call, &ctx);
+    const Tracking tracking(call, &ctx);
     rv1::ListServicesResponse resp;
     if (grpc::Status s = registry_->ListServices(&ctx, req, &resp); !s.ok()) {
       return Error(FromGrpcStatus(s));
@@ -193,7 +244,8 @@ HttpReply Open311Front::ServiceDefinition(const Open311Call& call, const Fields&
     return Error(s);
   }
   grpc::ClientContext ctx;
-  Prepare(info, &ctx);
+  Prepare(info, call, &ctx);
+  const Tracking tracking(call, &ctx);
   rv1::GetServiceResponse resp;
   if (grpc::Status s = registry_->GetService(&ctx, req, &resp); !s.ok()) {
     return Error(FromGrpcStatus(s));
@@ -238,7 +290,8 @@ HttpReply Open311Front::File(const Open311Call& call) const {
   }
   if (!req.ok()) return Error(req.status());
   grpc::ClientContext ctx;
-  Prepare(info, &ctx);
+  Prepare(info, call, &ctx);
+  const Tracking tracking(call, &ctx);
   cv1::FileComplaintResponse resp;
   const grpc::Status s = complaints_->FileComplaint(&ctx, *req, &resp);
   proxy_->Audit(info, static_cast<absl::StatusCode>(s.error_code()), /*reached_backend=*/true,
@@ -266,7 +319,8 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query) c
     for (const std::string& code : codes) {
       req.set_id(std::string(absl::StripAsciiWhitespace(code)));
       grpc::ClientContext ctx;
-      Prepare(info, &ctx);
+      Prepare(info, call, &ctx);
+      const Tracking tracking(call, &ctx);
       cv1::GetComplaintResponse resp;
       const grpc::Status s = complaints_->GetComplaint(&ctx, req, &resp);
       if (s.error_code() == grpc::StatusCode::NOT_FOUND) continue;
@@ -325,10 +379,25 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query) c
   if (absl::Status s = Gate(call, kListComplaints, api_key, req, &info); !s.ok()) {
     return Error(s);
   }
+  if (absl::Status s = CheckFilters(call, info, req.service_id(), req.agency_id()); !s.ok()) {
+    return Error(s);
+  }
   req.mutable_page()->set_page_size(std::min(kPageSize, options_.max_requests));
-  while (static_cast<int>(items.size()) < options_.max_requests) {
+  if (const std::string token = Field(query, "page_token"); !token.empty()) {
+    req.mutable_page()->set_page_token(token);
+  }
+  // At most max_list_pages pages (each a bounded scan of the complaint index), all within
+  // the request's deadline: a filter that matches nothing cannot make this call scan the
+  // whole index.
+  std::string next;
+  for (int pages = 0; static_cast<int>(items.size()) < options_.max_requests; ++pages) {
+    if (pages == options_.max_list_pages) {
+      next = req.page().page_token();
+      break;
+    }
     grpc::ClientContext ctx;
-    Prepare(info, &ctx);
+    Prepare(info, call, &ctx);
+    const Tracking tracking(call, &ctx);
     cv1::ListComplaintsResponse resp;
     if (grpc::Status s = complaints_->ListComplaints(&ctx, req, &resp); !s.ok()) {
       return Error(FromGrpcStatus(s));
@@ -339,9 +408,53 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query) c
     }
     if (resp.next_page_token().empty()) break;
     req.mutable_page()->set_page_token(resp.next_page_token());
+    next = resp.next_page_token();
   }
-  if (static_cast<int>(items.size()) > options_.max_requests) items.resize(options_.max_requests);
-  return HttpReply{200, JsonArray(items), {}};
+  HttpReply reply{200, "", {}};
+  if (static_cast<int>(items.size()) > options_.max_requests) {
+    items.resize(options_.max_requests);  // cut inside a page: no exact place to resume
+  } else if (!next.empty()) {
+    reply.headers.emplace_back(kNextPageHeader, next);
+  }
+  reply.body = JsonArray(items);
+  return reply;
+}
+
+absl::Status Open311Front::CheckFilters(const Open311Call& call, const CallInfo& info,
+                                        const std::string& service_code,
+                                        const std::string& jurisdiction_id) const {
+  FieldViolations v;
+  // A missing object or a malformed id: the field is wrong. Anything else (unavailable,
+  // deadline) is the backend's error.
+  auto unknown = [&v](const grpc::Status& s, const char* field, const char* what) {
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND ||
+        s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      v.Add(field, absl::StrCat("no ", what, " has this code; see services.json"));
+      return true;
+    }
+    return s.ok();
+  };
+  if (!service_code.empty()) {
+    rv1::GetServiceRequest req;
+    req.set_id(service_code);
+    grpc::ClientContext ctx;
+    Prepare(info, call, &ctx);
+    const Tracking tracking(call, &ctx);
+    rv1::GetServiceResponse resp;
+    const grpc::Status s = registry_->GetService(&ctx, req, &resp);
+    if (!unknown(s, "service_code", "service")) return FromGrpcStatus(s);
+  }
+  if (!jurisdiction_id.empty()) {
+    rv1::GetAgencyRequest req;
+    req.set_id(jurisdiction_id);
+    grpc::ClientContext ctx;
+    Prepare(info, call, &ctx);
+    const Tracking tracking(call, &ctx);
+    rv1::GetAgencyResponse resp;
+    const grpc::Status s = registry_->GetAgency(&ctx, req, &resp);
+    if (!unknown(s, "jurisdiction_id", "jurisdiction (agency)")) return FromGrpcStatus(s);
+  }
+  return v.ToStatus("Open311 query");
 }
 
 HttpReply Open311Front::OneRequest(const Open311Call& call, const Fields& query,
@@ -353,7 +466,8 @@ HttpReply Open311Front::OneRequest(const Open311Call& call, const Fields& query,
     return Error(s);
   }
   grpc::ClientContext ctx;
-  Prepare(info, &ctx);
+  Prepare(info, call, &ctx);
+  const Tracking tracking(call, &ctx);
   cv1::GetComplaintResponse resp;
   if (grpc::Status s = complaints_->GetComplaint(&ctx, req, &resp); !s.ok()) {
     return Error(FromGrpcStatus(s));

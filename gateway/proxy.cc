@@ -216,7 +216,8 @@ class GrpcProxy::Call {
   }
 
   // Admitted goes on with the gate's answer: a refusal, or the backend call.
-  void Admitted(const absl::Status& admitted) {
+  void Admitted(absl::Status admitted) {
+    if (admitted.ok()) admitted = TakeStreamLease();
     ctx_->AddInitialMetadata(kRequestIdKey, info_.request_id);
     if (!admitted.ok()) {
       sides_.store(1);  // no backend call: only the server side remains
@@ -256,6 +257,20 @@ class GrpcProxy::Call {
       return;
     }
     StartBackend();
+  }
+
+  // TakeStreamLease counts a proxied server stream against its caller's caps
+  // (gateway/stream_limits.h); the lease goes back when the call is deleted.
+  absl::Status TakeStreamLease() {
+    StreamLimits* limits = proxy_->options_.stream_limits;
+    if (limits == nullptr || proxy_->unary_methods_.contains(AbslView(ctx_->method())) ||
+        proxy_->StubFor(ctx_->method()) == nullptr) {
+      return absl::OkStatus();
+    }
+    absl::StatusOr<StreamLimits::Lease> lease = limits->AcquireStream(info_.principal, info_.peer);
+    if (!lease.ok()) return lease.status();
+    stream_lease_ = *std::move(lease);
+    return absl::OkStatus();
   }
 
   // PrepareClientContext makes the backend call's context: a child of the caller's (deadline
@@ -514,6 +529,7 @@ class GrpcProxy::Call {
   uint64_t cache_generation_ = 0;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
+  StreamLimits::Lease stream_lease_;  // a server stream's place under its caller's caps
 
   absl::Mutex mu_;
   bool metadata_done_ ABSL_GUARDED_BY(mu_) = false;

@@ -53,6 +53,7 @@
 #include "gateway/policy.h"
 #include "gateway/rate_limit.h"
 #include "gateway/read_cache.h"
+#include "gateway/stream_limits.h"
 
 namespace simpul::gateway {
 
@@ -104,6 +105,9 @@ struct ProxyOptions {
       authenticate_cached;
   // Cache of registry reads (gateway/read_cache.h); none when null. Not owned.
   ReadCache* read_cache = nullptr;
+  // Caps on concurrent server streams per principal and per address (gateway/stream_limits.h);
+  // none when null. Not owned.
+  StreamLimits* stream_limits = nullptr;
   // Where the gate runs (it may wait for Redis: API keys not cached, rate limits), so that
   // gRPC's callback threads never block; inline when null. Not owned.
   Executor* executor = nullptr;

@@ -3,6 +3,7 @@
 // the backend call, its audit record and the answer.
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
@@ -12,6 +13,7 @@
 #include "gateway/read_cache.h"
 #include "gateway/rest/http_session.h"
 #include "gateway/rest/transcode.h"
+#include "gateway/stream_limits.h"
 
 namespace simpul::gateway::rest {
 
@@ -62,7 +64,15 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
 
   if (route.server_streaming) {
+    std::optional<StreamLimits::Lease> lease;
+    if (server_->options_.stream_limits != nullptr && !self_gated) {
+      absl::StatusOr<StreamLimits::Lease> taken =
+          server_->options_.stream_limits->AcquireStream(info.principal, peer_);
+      if (!taken.ok()) return PostError(taken.status(), {{"Retry-After", "1"}});
+      lease = *std::move(taken);
+    }
     auto call = std::make_shared<StreamCall>(server_, shared_from_this(), &route);
+    if (lease) call->HoldStream(*std::move(lease));
     call->context()->set_deadline(deadline);
     for (const auto& [k, v] : outgoing) call->context()->AddMetadata(k, v);
     if (!server_->Register(call->context())) {

@@ -295,16 +295,46 @@ void Session::ServeOpen311(http::request<http::string_body>& req, std::string_vi
   }
   call.peer = peer_;
   call.request_id = request_id_;
+  call.deadline = absl::Now() + server_->options_.default_timeout;
+  call.cancel = std::make_shared<Open311Cancel>();
+  open311_cancel_ = call.cancel;
   const Open311Front* front = server_->options_.open311;
   const bool queued =
       server_->executor_->Submit([self = shared_from_this(), front, call = std::move(call)] {
         HttpReply reply = front->Serve(call);
-        self->PostResponse(reply.status, std::move(reply.body), std::move(reply.headers));
+        net::post(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
+          self->Open311Done();
+          self->SendJson(reply.status, std::move(reply.body), /*close=*/false,
+                         std::move(reply.headers));
+        });
       });
   if (!queued) {
+    open311_cancel_.reset();
     SendHttpError(503, absl::UnavailableError("the gateway is overloaded or stopping; retry"),
                   {{"Retry-After", "1"}});
+    return;
   }
+  // While the backends work, watch the connection: a client that goes away cancels them.
+  stream_.socket().async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this()](beast::error_code ec) { self->Open311ClientReadable(ec); });
+}
+
+void Session::Open311ClientReadable(beast::error_code ec) {
+  if (ec || open311_cancel_ == nullptr || state_ == State::kClosed) return;
+  // Peek: a pipelined next request stays in the socket for DoRead.
+  char byte;
+  beast::error_code peek_ec;
+  const size_t n =
+      stream_.socket().receive(net::buffer(&byte, 1), net::socket_base::message_peek, peek_ec);
+  if (peek_ec || n == 0) open311_cancel_->Cancel();  // end of file or reset: the client left
+}
+
+void Session::Open311Done() {
+  if (open311_cancel_ == nullptr) return;
+  open311_cancel_.reset();
+  beast::error_code ec;
+  stream_.socket().cancel(ec);  // the pending wait
 }
 
 void Session::Preflight(const http::request<http::string_body>& req, std::string_view path) {
@@ -502,6 +532,8 @@ void Session::Close() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();
+  connection_lease_.Release();
+  if (open311_cancel_ != nullptr) open311_cancel_->Cancel();
   if (stream_call_) stream_call_->Cancel();
 }
 
@@ -545,6 +577,7 @@ void StreamCall::OnReadDone(bool ok) {
 }
 
 void StreamCall::OnDone(const grpc::Status& status) {
+  lease_.Release();
   RestServer::Impl* server = server_;
   server->Unregister(&ctx_);
   std::vector<std::pair<std::string, std::string>> headers;

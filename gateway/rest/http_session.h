@@ -22,8 +22,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gateway/byte_buffer.h"
+#include "gateway/open311_front.h"
 #include "gateway/rest/route_table.h"
 #include "gateway/rest/server_impl.h"
+#include "gateway/stream_limits.h"
 
 namespace simpul::gateway::rest {
 
@@ -69,6 +71,8 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   }
   void Cancel() { ctx_.TryCancel(); }
   grpc::ClientContext* context() { return &ctx_; }
+  // HoldStream keeps the stream's place under its caller's caps until OnDone.
+  void HoldStream(StreamLimits::Lease lease) { lease_ = std::move(lease); }
 
   void OnReadInitialMetadataDone(bool ok) override;
   void OnReadDone(bool ok) override;
@@ -79,6 +83,7 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   std::shared_ptr<Session> session_;  // until OnDone
   const Route* const route_;
   grpc::ClientContext ctx_;
+  StreamLimits::Lease lease_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   // Items must not overtake the headers (the two callbacks may run on different threads).
@@ -94,6 +99,8 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { server_->Forget(this); }
 
   void Run();
+  // HoldConnection keeps the connection's place under the per-address cap until it closes.
+  void HoldConnection(StreamLimits::Lease lease) { connection_lease_ = std::move(lease); }
   // Drain: idle connections close now, streams end now, busy ones after their response.
   void Drain();
   void ForceClose();
@@ -129,6 +136,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // backends) and sends its answer.
   void ServeOpen311(http::request<http::string_body>& req, std::string_view method,
                     std::string_view path, const std::string& query);
+
+  // Open311ClientReadable: the connection became readable during an Open311 request; a
+  // client that closed it cancels the request's backend calls. Open311Done ends the watch.
+  void Open311ClientReadable(beast::error_code ec);
+  void Open311Done();
 
   void Preflight(const http::request<http::string_body>& req, std::string_view path);
 
@@ -183,6 +195,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool client_gone_ = false;
   bool writing_ = false;
   std::deque<Out> out_;
+  StreamLimits::Lease connection_lease_;
+  // The Open311 request in progress, cancelled when its client goes away.
+  std::shared_ptr<Open311Cancel> open311_cancel_;
 };
 
 }  // namespace simpul::gateway::rest

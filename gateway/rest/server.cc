@@ -2,12 +2,14 @@
 #include "gateway/rest/server.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "gateway/rest/http_session.h"
 #include "gateway/rest/server_impl.h"
+#include "gateway/stream_limits.h"
 
 namespace simpul::gateway {
 
@@ -64,8 +66,22 @@ absl::Status RestServer::Impl::Start(std::atomic<int>* port) {
 void RestServer::Impl::DoAccept() {
   acceptor_->async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
+    std::optional<StreamLimits::Lease> connection;
+    if (!ec && options_.stream_limits != nullptr) {
+      beast::error_code peer_ec;
+      const tcp::endpoint remote = socket.remote_endpoint(peer_ec);
+      absl::StatusOr<StreamLimits::Lease> lease =
+          options_.stream_limits->AcquireConnection(remote.address().to_string());
+      if (peer_ec || !lease.ok()) {
+        // Over the per-address cap: closed at once, nothing read.
+        socket.close(peer_ec);
+        return DoAccept();
+      }
+      connection = *std::move(lease);
+    }
     if (!ec) {
       auto session = std::make_shared<Session>(this, std::move(socket));
+      if (connection) session->HoldConnection(*std::move(connection));
       bool refuse = false;
       {
         absl::MutexLock lock(&mu_);

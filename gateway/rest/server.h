@@ -20,6 +20,7 @@ namespace simpul::gateway {
 
 class GrpcProxy;
 class Open311Front;
+class StreamLimits;
 
 // RestOptions configures a RestServer.
 struct RestOptions {
@@ -54,6 +55,10 @@ struct RestOptions {
   absl::Duration drain_timeout = absl::Seconds(5);
   // Serves /open311/... (gateway/open311_front.h) when set; not owned, must outlive the server.
   const Open311Front* open311 = nullptr;
+  // Caps on NDJSON/SSE streams per principal and address, and on connections per address
+  // (gateway/stream_limits.h): a stream over a cap is 429 with Retry-After, a connection over
+  // it is closed at once, unread. None when null; not owned, must outlive the server.
+  StreamLimits* stream_limits = nullptr;
 };
 
 // RestServer serves a RouteTable over HTTP/1.1 with keep-alive.

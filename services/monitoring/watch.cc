@@ -1,5 +1,6 @@
 #include "services/monitoring/watch.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -132,24 +133,41 @@ grpc::ServerWriteReactor<v1::WatchResponse>* WatchHub::Watch(const v1::WatchRequ
   return watcher.get();
 }
 
-void WatchHub::Loop() {
-  do {
-    std::vector<std::shared_ptr<FiguresWatcher>> watchers;
-    {
-      absl::MutexLock lock(&mu_);
-      // Streams gRPC is done with are dropped here, never while they may still be called.
-      std::erase_if(watchers_, [](const std::shared_ptr<FiguresWatcher>& w) { return w->done(); });
-      watchers = watchers_;
-    }
+size_t WatchHub::watchers() {
+  absl::MutexLock lock(&mu_);
+  return watchers_.size();
+}
+
+void WatchHub::Round() {
+  // The watchers by bucket: each bucket's figures are computed (read from the store) once a
+  // round, however many streams watch it.
+  std::map<std::string, std::vector<std::shared_ptr<FiguresWatcher>>> by_bucket;
+  {
+    absl::MutexLock lock(&mu_);
+    // Streams gRPC is done with are dropped here, never while they may still be called.
+    std::erase_if(watchers_, [](const std::shared_ptr<FiguresWatcher>& w) { return w->done(); });
+    for (const auto& w : watchers_) by_bucket[w->bucket()].push_back(w);
+  }
+  for (auto& [bucket, watchers] : by_bucket) {
+    const v1::WatchRequest& first = watchers.front()->request();
+    absl::StatusOr<v1::Figures> figures = desk_.FiguresOf(first.scope(), first.period(), bucket);
     for (auto& w : watchers) {
-      absl::StatusOr<v1::Figures> figures =
-          desk_.FiguresOf(w->request().scope(), w->request().period(), w->bucket());
       if (figures.ok()) {
-        w->Offer(*std::move(figures));
+        v1::Figures own = *figures;
+        // The same bucket: each stream gets the figures under the scope and period it asked for.
+        *own.mutable_scope() = w->request().scope();
+        *own.mutable_period() = w->request().period();
+        w->Offer(std::move(own));
       } else if (figures.status().code() != absl::StatusCode::kUnavailable) {
         w->Fail(ToGrpcStatus(figures.status()));
       }  // Redis briefly away: try again next round
     }
+  }
+}
+
+void WatchHub::Loop() {
+  do {
+    Round();
   } while (!stop_.WaitForNotificationWithTimeout(interval_));
 }
 

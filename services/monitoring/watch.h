@@ -1,7 +1,8 @@
 // WatchHub serves Monitoring.Watch: every `interval` it recomputes the figures of each watched
-// scope and period and pushes them to the watcher when they changed. Changes in between are
-// coalesced, so a stream gets at most one update per interval (4 per second at 250 ms), and a
-// slow reader only ever has the newest figures waiting, never a backlog.
+// bucket (scope and period) ONCE, however many streams watch it (one store read per bucket
+// and round, not one per watcher), and pushes them to each watcher whose figures changed. Changes
+// in between are coalesced, so a stream gets at most one update per interval (4 per second at 250
+// ms), and a slow reader only ever has the newest figures waiting, never a backlog.
 #ifndef SIMPUL_SERVICES_MONITORING_WATCH_H_
 #define SIMPUL_SERVICES_MONITORING_WATCH_H_
 
@@ -33,6 +34,12 @@ class WatchHub {
   // Watch starts a stream for a request validated by MonitoringDesk::WatchBucket.
   grpc::ServerWriteReactor<v1::WatchResponse>* Watch(const v1::WatchRequest& req,
                                                      std::string bucket);
+
+  // Round offers every watcher its bucket's current figures, reading each bucket once (the
+  // hub's thread runs it every interval; tests may call it without Start).
+  void Round();
+  // watchers counts the streams the hub holds (including ended ones not yet dropped).
+  size_t watchers();
 
  private:
   void Loop();

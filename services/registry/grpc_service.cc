@@ -3,7 +3,9 @@
 #include <deque>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -11,6 +13,19 @@
 
 namespace simpul::registry {
 namespace {
+
+// CursorLess orders two feed positions "<ms>-<seq>" (unparsable ones first).
+bool CursorLess(std::string_view a, std::string_view b) {
+  auto parse = [](std::string_view c) {
+    std::pair<uint64_t, uint64_t> id{0, 0};
+    const size_t dash = c.find('-');
+    (void)absl::SimpleAtoi(AbslView(c.substr(0, dash)), &id.first);
+    if (dash != std::string_view::npos)
+      (void)absl::SimpleAtoi(AbslView(c.substr(dash + 1)), &id.second);
+    return id;
+  };
+  return parse(a) < parse(b);
+}
 
 // WatchReactor streams change events to one watcher: it reads the feed from its cursor on the
 // executor, writes the events the caller may see one at a time, and when it has caught up it
@@ -81,14 +96,24 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
   }
 
   void ResolveCursorAndPump() {
-    std::string cursor = request_.cursor();
-    if (cursor.empty() || cursor == "$") {
+    // The public replay bound (it may read the feed: here, on the executor).
+    absl::StatusOr<std::string> start = registry_.ReplayFrom(caller_, request_);
+    if (!start.ok()) {
+      Fail(start.status());
+      return;
+    }
+    start_ = *std::move(start);
+    clamped_ = request_.cursor() == "0" && start_ != "0";
+    std::string cursor = start_;
+    if (cursor.empty() || cursor == "$" || clamped_) {
       auto latest = store_.LatestCursor();
       if (!latest.ok()) {
         Fail(latest.status());
         return;
       }
-      cursor = *latest;
+      // An anonymous caller's "0" starts at the replay window's start, or at the newest
+      // event when nothing is newer than that (StandardsRegistry::ReplayFrom).
+      if (!clamped_ || CursorLess(*latest, cursor)) cursor = *latest;
     }
     {
       absl::MutexLock lock(&mu_);
@@ -117,6 +142,16 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
     uint64_t generation = hub_.generation();
     auto events = store_.ReadChanges(cursor, 100, absl::ZeroDuration());
     if (!events.ok()) {
+      if (events.status().code() == absl::StatusCode::kOutOfRange && clamped_ && cursor == start_) {
+        // The feed was trimmed past the window's start: everything it retains is in the
+        // window, so the replay starts from its oldest event.
+        {
+          absl::MutexLock lock(&mu_);
+          if (cursor_ == cursor) cursor_ = "0";
+        }
+        Schedule([this] { Pump(); });
+        return;
+      }
       Fail(events.status());
       return;
     }
@@ -174,6 +209,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
   Executor& executor_;
   const Identity caller_;
   const v1::WatchStandardsRequest request_;
+  // Set once by ResolveCursorAndPump, before any Pump.
+  std::string start_;     // the cursor after the replay bound (ReplayFrom)
+  bool clamped_ = false;  // an anonymous "0" moved to the replay window's start
 
   absl::Mutex mu_;
   std::shared_ptr<WatchReactor> self_ ABSL_GUARDED_BY(mu_);

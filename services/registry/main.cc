@@ -32,6 +32,19 @@ ServiceSpec Spec() {
                        .help = "change-feed events retained in Redis (older ones are trimmed)",
                        .min_int = 1000,
                        .max_int = 1000000000});
+  spec.keys.push_back({.name = "public_replay_window",
+                       .type = ConfigType::kDuration,
+                       .default_value = "1h",
+                       .help = "how far back an anonymous WatchStandards caller may resume the "
+                               "change feed (older cursors are OUT_OF_RANGE, \"0\" starts this "
+                               "long ago); 0s: no bound"});
+  spec.keys.push_back({.name = "public_replay_max_events",
+                       .type = ConfigType::kInt,
+                       .default_value = "1000",
+                       .help = "an anonymous caller may also resume from an older cursor with at "
+                               "most this many changes after it (0: only the window)",
+                       .min_int = 0,
+                       .max_int = 100000});
   return spec;
 }
 
@@ -43,8 +56,10 @@ absl::Status SetUp(ServiceContext& ctx) {
   auto* clock = ctx.Make<SystemClock>();
   auto* domain = ctx.Make<StandardsRegistry>(
       *store, *clock,
-      RegistryOptions{.review_interval_months =
-                          static_cast<int>(config.GetInt("review_interval_months"))});
+      RegistryOptions{
+          .review_interval_months = static_cast<int>(config.GetInt("review_interval_months")),
+          .public_replay_window = config.GetDuration("public_replay_window"),
+          .public_replay_max_events = static_cast<int>(config.GetInt("public_replay_max_events"))});
   auto* hub = ctx.Make<ChangeFeedHub>(*store);
   ctx.AddService(
       ctx.Make<RegistryGrpcService>(*domain, *store, *hub, ctx.executor(), ctx.signer(), *clock));

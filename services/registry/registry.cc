@@ -1297,6 +1297,41 @@ absl::Status StandardsRegistry::ValidateWatch(const v1::WatchStandardsRequest& r
   return v.ToStatus("WatchStandardsRequest");
 }
 
+absl::StatusOr<std::string> StandardsRegistry::ReplayFrom(
+    const Id& caller, const v1::WatchStandardsRequest& req) const {
+  const std::string& cursor = req.cursor();
+  const absl::Duration window = options_.public_replay_window;
+  if (!caller.is_public() || window <= absl::ZeroDuration() || cursor.empty() || cursor == "$") {
+    return cursor;
+  }
+  const int64_t horizon_ms = absl::ToUnixMillis(clock_.Now() - window);
+  if (cursor == "0") return absl::StrCat(std::max<int64_t>(horizon_ms, 0), "-0");
+  // A validated stream id: <ms>-<seq>.
+  uint64_t ms = 0;
+  const std::string_view ms_part = std::string_view(cursor).substr(0, cursor.find('-'));
+  if (!absl::SimpleAtoi(AbslView(ms_part), &ms) || static_cast<int64_t>(ms) >= horizon_ms) {
+    return cursor;
+  }
+  // An older cursor: fine when few changes came since (one bounded read of the feed).
+  const int max_events = options_.public_replay_max_events;
+  if (max_events > 0) {
+    absl::StatusOr<std::vector<v1::ChangeEvent>> since =
+        store_.ReadChanges(cursor, max_events + 1, absl::ZeroDuration());
+    if (since.ok() && static_cast<int>(since->size()) <= max_events) return cursor;
+    if (!since.ok() && since.status().code() != absl::StatusCode::kOutOfRange) {
+      return since.status();
+    }
+  }
+  return absl::OutOfRangeError(absl::StrCat(
+      "anonymous callers may resume the change feed only from a cursor less than ",
+      absl::FormatDuration(window), " old or with at most ", max_events,
+      " changes after it; cursor ", cursor, " is from ",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(static_cast<int64_t>(ms)),
+                       absl::UTCTimeZone()),
+      ": re-read the registry with the List RPCs and watch from now (no cursor), or watch "
+      "with an API key"));
+}
+
 std::optional<v1::ChangeEvent> StandardsRegistry::ViewForWatch(const Id& caller,
                                                                const v1::WatchStandardsRequest& req,
                                                                const v1::ChangeEvent& event) const {

@@ -22,6 +22,13 @@ struct RegistryOptions {
   int review_interval_months = 12;
   // How often a commit is retried when an object the caller did not name changed meanwhile.
   int max_commit_attempts = 5;
+  // How far back an anonymous caller may replay the change feed (WatchStandards): from a
+  // cursor less than public_replay_window old, or an older one with at most
+  // public_replay_max_events events after it (an idle watcher catching up); anything else is
+  // OUT_OF_RANGE, and "0" starts public_replay_window ago. A zero window: no bound. Callers
+  // with an identity (agency systems, dashboards with a key) replay the whole retained feed.
+  absl::Duration public_replay_window = absl::Hours(1);
+  int public_replay_max_events = 1000;
 };
 
 class StandardsRegistry {
@@ -98,6 +105,15 @@ class StandardsRegistry {
 
   // ValidateWatch checks a WatchStandards request before streaming starts.
   absl::Status ValidateWatch(const v1::WatchStandardsRequest& req) const;
+  // ReplayFrom applies the public replay bound to a validated request's cursor and returns the
+  // cursor the watch starts after: the request's own, or for an anonymous caller asking for
+  // "0" the position public_replay_window ago ("<ms>-0", maybe ahead of the feed's newest
+  // event: then start from the newest). OUT_OF_RANGE for an anonymous caller's cursor older
+  // than the window with more than public_replay_max_events after it (re-read with the List
+  // RPCs and watch from now, as for a trimmed cursor). It may read the feed (run it off the
+  // gRPC threads).
+  absl::StatusOr<std::string> ReplayFrom(const Id& caller,
+                                         const v1::WatchStandardsRequest& req) const;
   // ViewForWatch returns the event as `caller` may see it, or nullopt when nothing of it is
   // visible or it does not match the request's filters. Objects the caller may not see are
   // dropped; standard versions get the caller's view.

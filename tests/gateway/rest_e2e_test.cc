@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "common/executor.h"
 #include "common/redis.h"
+#include "gateway/open311_front.h"
 #include "gateway/policy.h"
 #include "gateway/proxy.h"
 #include "gateway/rate_limit.h"
@@ -25,6 +26,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/service_cluster.h"
@@ -265,6 +267,7 @@ class RestE2eTest : public ::testing::Test {
   FakeTrail audit_;
   Executor executor_{2, 100};
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::unique_ptr<StreamLimits> stream_limits_;  // outlives rest_
   std::unique_ptr<GrpcProxy> proxy_;
   std::vector<std::unique_ptr<GrpcProxy>> retired_proxies_;
   std::unique_ptr<RouteTable> routes_;
@@ -748,6 +751,240 @@ TEST_F(RestE2eTest, ClientDisconnectEndsTheStreamAndStopDrains) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   EXPECT_TRUE(open.ReadUntil([](const std::string&) { return false; }, absl::Seconds(5)));
   EXPECT_THAT(open.data(), HasSubstr("\r\n0\r\n\r\n"));
+}
+
+// Waits until `count()` is `want` (the leases go back on other threads).
+bool WaitCount(const std::function<int()>& count, int want) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (count() != want && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  return count() == want;
+}
+
+TEST_F(RestE2eTest, StreamCapsAnswer429AndEveryEndGivesThePlaceBack) {
+  rest_->Stop();
+  stream_limits_ =
+      std::make_unique<StreamLimits>(StreamLimitOptions{.max_streams_per_principal = 10,
+                                                        .max_public_streams = 2,
+                                                        .max_streams_per_address = 100,
+                                                        .max_connections_per_address = 0});
+  RestOptions options;
+  options.listen = "127.0.0.1:0";
+  options.drain_timeout = absl::Seconds(1);
+  options.stream_limits = stream_limits_.get();
+  rest_ = std::make_unique<RestServer>(options, routes_.get(), proxy_.get(), channels_);
+  ASSERT_TRUE(rest_->Start().ok());
+  auto headers_in = [](const std::string& d) { return d.find("\r\n\r\n") != std::string::npos; };
+  auto open_stream = [&](const std::string& extra) {
+    auto conn = std::make_unique<RawConn>(rest_->port());
+    conn->Send(absl::StrCat("GET /v1/standards:watch HTTP/1.1\r\nHost: x\r\n", extra, "\r\n"));
+    EXPECT_FALSE(conn->ReadUntil(headers_in, absl::Seconds(10)));
+    return conn;
+  };
+  std::unique_ptr<RawConn> s1 = open_stream("");
+  std::unique_ptr<RawConn> s2 = open_stream("");
+  EXPECT_THAT(s1->data(), HasSubstr("HTTP/1.1 200"));
+  EXPECT_EQ(stream_limits_->streams(), 2);
+  // Over the cap of anonymous callers: 429, Retry-After, the JSON error.
+  Response refused = Do("GET", "/v1/standards:watch");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(refused.Header("retry-after"), "1");
+  EXPECT_EQ(refused.Str("status"), "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(refused.Str("message"), HasSubstr("anonymous callers (limit 2)"));
+  // A key is counted apart from the anonymous callers.
+  std::unique_ptr<RawConn> keyed = open_stream("authorization: Bearer admin-key\r\n");
+  EXPECT_THAT(keyed->data(), HasSubstr("HTTP/1.1 200"));
+  EXPECT_EQ(stream_limits_->streams(), 3);
+
+  // The client goes away: its place goes back.
+  s1->Close();
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->streams(); }, 2));
+  // The deadline passes.
+  std::unique_ptr<RawConn> short_lived = open_stream("grpc-timeout: 300m\r\n");
+  EXPECT_THAT(short_lived->data(), HasSubstr("HTTP/1.1 200"));
+  EXPECT_TRUE(short_lived->ReadUntil([](const std::string&) { return false; }, absl::Seconds(5)));
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->streams(); }, 2));
+  // The gateway drains: every place goes back, connections too.
+  rest_->Stop();
+  EXPECT_EQ(stream_limits_->streams(), 0);
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->connections(); }, 0));
+
+  // The backend ends the streams.
+  rest_ = std::make_unique<RestServer>(options, routes_.get(), proxy_.get(), channels_);
+  ASSERT_TRUE(rest_->Start().ok());
+  std::unique_ptr<RawConn> s3 = open_stream("");
+  std::unique_ptr<RawConn> s4 = open_stream("authorization: Bearer admin-key\r\n");
+  EXPECT_EQ(stream_limits_->streams(), 2);
+  registry_->Stop(SIGKILL, absl::Seconds(5));
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->streams(); }, 0));
+}
+
+TEST_F(RestE2eTest, ConnectionsOverThePerAddressCapAreClosedUnread) {
+  rest_->Stop();
+  stream_limits_ =
+      std::make_unique<StreamLimits>(StreamLimitOptions{.max_connections_per_address = 2});
+  RestOptions options;
+  options.listen = "127.0.0.1:0";
+  options.stream_limits = stream_limits_.get();
+  rest_ = std::make_unique<RestServer>(options, routes_.get(), proxy_.get(), channels_);
+  ASSERT_TRUE(rest_->Start().ok());
+  Conn a(rest_->port());
+  Conn b(rest_->port());
+  EXPECT_EQ(a.Do("GET", "/v1/agencies").status, 200);
+  EXPECT_EQ(b.Do("GET", "/v1/agencies").status, 200);
+  EXPECT_EQ(stream_limits_->connections_from("127.0.0.1"), 2);
+  const absl::Time start = absl::Now();
+  RawConn c(rest_->port());
+  c.Send("GET /v1/agencies HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(c.ReadUntil([](const std::string&) { return false; }, absl::Seconds(5)));
+  EXPECT_EQ(c.data(), "");  // closed without an answer
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_EQ(a.Do("GET", "/v1/agencies").status, 200);  // the others are still served
+  a.stream().close();
+  EXPECT_TRUE(WaitCount([&] { return stream_limits_->connections_from("127.0.0.1"); }, 1));
+  Conn d(rest_->port());
+  EXPECT_EQ(d.Do("GET", "/v1/agencies").status, 200);
+}
+
+// PagingComplaints stands for a complaint service whose every ListComplaints page spent its
+// scan budget without a match: an empty page and a token to go on, after `delay`.
+class PagingComplaints final : public complaints::v1::Complaints::CallbackService {
+ public:
+  ~PagingComplaints() {
+    while (active > 0) absl::SleepFor(absl::Milliseconds(5));
+  }
+  grpc::ServerUnaryReactor* ListComplaints(grpc::CallbackServerContext* ctx,
+                                           const complaints::v1::ListComplaintsRequest* req,
+                                           complaints::v1::ListComplaintsResponse* resp) override {
+    const int n = ++calls;
+    {
+      absl::MutexLock lock(&mu);
+      last_token = req->page().page_token();
+    }
+    resp->set_next_page_token(absl::StrCat("page-", n));
+    auto* reactor = ctx->DefaultReactor();
+    ++active;
+    std::thread([this, ctx, reactor] {
+      const absl::Time end = absl::Now() + delay;
+      while (absl::Now() < end && !ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
+      if (ctx->IsCancelled()) ++cancelled;
+      reactor->Finish(ctx->IsCancelled() ? grpc::Status::CANCELLED : grpc::Status::OK);
+      --active;
+    }).detach();
+    return reactor;
+  }
+  std::string LastToken() {
+    absl::MutexLock lock(&mu);
+    return last_token;
+  }
+
+  absl::Duration delay = absl::ZeroDuration();
+  std::atomic<int> calls{0};
+  std::atomic<int> cancelled{0};
+  std::atomic<int> active{0};
+  absl::Mutex mu;
+  std::string last_token ABSL_GUARDED_BY(mu);
+};
+
+class Open311BoundsTest : public RestE2eTest {
+ protected:
+  // StartOpen311 serves Open311 with the registry and `complaints_` behind it.
+  void StartOpen311(absl::Duration timeout) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&complaints_);
+    complaints_server_ = builder.BuildAndStart();
+    ASSERT_NE(complaints_server_, nullptr);
+    front_ = std::make_unique<Open311Front>(
+        proxy_.get(), channels_["simpul.registry.v1.Registry"],
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()),
+        Open311Front::Options{.timeout = timeout, .max_list_pages = 3});
+    rest_->Stop();
+    RestOptions options;
+    options.listen = "127.0.0.1:0";
+    options.default_timeout = absl::Seconds(30);
+    options.open311 = front_.get();
+    rest_ = std::make_unique<RestServer>(options, routes_.get(), proxy_.get(), channels_);
+    ASSERT_TRUE(rest_->Start().ok());
+  }
+  void TearDown() override {
+    if (rest_) rest_->Stop();
+    if (complaints_server_) complaints_server_->Shutdown(std::chrono::system_clock::now());
+    RestE2eTest::TearDown();
+  }
+
+  PagingComplaints complaints_;
+  std::unique_ptr<grpc::Server> complaints_server_;
+  std::unique_ptr<Open311Front> front_;
+};
+
+TEST_F(Open311BoundsTest, AListReadsABoundedNumberOfPagesAndSaysWhereToGoOn) {
+  ASSERT_NO_FATAL_FAILURE(StartOpen311(absl::Seconds(10)));
+  Response r = Do("GET", "/open311/v2/requests.json?status=open");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "[]");
+  EXPECT_EQ(complaints_.calls.load(), 3);  // max_list_pages, not the whole index
+  EXPECT_EQ(r.Header("x-simpul-next-page-token"), "page-3");
+  // page_token goes on from there.
+  r = Do("GET", "/open311/v2/requests.json?status=open&page_token=page-3");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(complaints_.calls.load(), 6);
+  EXPECT_EQ(r.Header("x-simpul-next-page-token"), "page-6");
+}
+
+TEST_F(Open311BoundsTest, UnknownServiceCodeOrJurisdictionIs400) {
+  ASSERT_NO_FATAL_FAILURE(StartOpen311(absl::Seconds(10)));
+  ASSERT_EQ(CreateAgency("kota-bogor").status, 201);
+  Response r = Do("GET", "/open311/v2/requests.json?service_code=no-such-service");
+  EXPECT_EQ(r.status, 400) << r.body;
+  ASSERT_EQ(r.Items(), 1) << r.body;
+  EXPECT_EQ(r.ItemStr(0, "code"), "400");
+  EXPECT_THAT(r.ItemStr(0, "description"), HasSubstr("service_code: no service has this code"));
+  r = Do("GET", "/open311/v2/requests.json?jurisdiction_id=nowhere");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("jurisdiction_id: no jurisdiction"));
+  r = Do("GET", "/open311/v2/requests.json?jurisdiction_id=Not%20A%20Slug");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = Do("GET", "/open311/v2/services.json?jurisdiction_id=nowhere");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(complaints_.calls.load(), 0);  // refused before any scan
+  // A known jurisdiction is listed.
+  r = Do("GET", "/open311/v2/requests.json?jurisdiction_id=kota-bogor");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(complaints_.calls.load(), 3);
+}
+
+TEST_F(Open311BoundsTest, OneDeadlineForTheWholeHttpCall) {
+  ASSERT_NO_FATAL_FAILURE(StartOpen311(absl::Seconds(1)));
+  complaints_.delay = absl::Milliseconds(400);  // 3 pages would take 1.2 s
+  const absl::Time start = absl::Now();
+  Response r = Do("GET", "/open311/v2/requests.json");
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_LT(took, absl::Milliseconds(1500));
+  EXPECT_LE(complaints_.calls.load(), 3);  // the last one cut by the deadline
+}
+
+TEST_F(Open311BoundsTest, AClientThatGoesAwayCancelsTheBackendCalls) {
+  ASSERT_NO_FATAL_FAILURE(StartOpen311(absl::Seconds(20)));
+  complaints_.delay = absl::Seconds(10);
+  {
+    RawConn conn(rest_->port());
+    conn.Send("GET /open311/v2/requests.json HTTP/1.1\r\nHost: x\r\n\r\n");
+    const absl::Time until = absl::Now() + absl::Seconds(5);
+    while (complaints_.calls.load() < 1 && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ASSERT_EQ(complaints_.calls.load(), 1);
+    conn.Close();
+  }
+  const absl::Time until = absl::Now() + absl::Seconds(3);
+  while (complaints_.cancelled.load() < 1 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(complaints_.cancelled.load(), 1);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(complaints_.calls.load(), 1);  // no further page was read
 }
 
 }  // namespace

@@ -594,6 +594,85 @@ TEST_F(RegistryE2ETest, WatchFromATrimmedCursorIsOutOfRange) {
   v1::WatchStandardsResponse resp;
   EXPECT_FALSE(stale_reader->Read(&resp));
   EXPECT_EQ(stale_reader->Finish().error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  // An anonymous "0" (the start of its replay window, trimmed here) starts at the oldest
+  // event the feed retains.
+  auto ctx3 = Ctx();
+  auto from_oldest = stub_->WatchStandards(ctx3.get(), first_req);
+  auto oldest = ReadEvents(from_oldest.get(), 1);
+  ctx3->TryCancel();
+  from_oldest->Finish();
+  ASSERT_EQ(oldest.size(), 1u);
+  EXPECT_NE(oldest[0].cursor(), first[0].cursor());
+}
+
+// The public replay bound on the real path: with --public_replay_window=1s and
+// --public_replay_max_events=1 an anonymous caller's cursor older than a second with two
+// changes after it is OUT_OF_RANGE, one with a single change after it is served, and its "0"
+// starts a second ago, while an agency system replays the whole feed from any cursor.
+TEST_F(RegistryE2ETest, AnonymousReplayOfTheFeedIsBoundedAndAgencySystemsReplayEverything) {
+  ASSERT_THAT(registry_->Restart({"--public_replay_window=1s", "--public_replay_max_events=1"}),
+              IsOk());
+  ASSERT_NO_FATAL_FAILURE(Seed());  // three events: agency, unit, service
+  v1::WatchStandardsRequest from_start;
+  from_start.set_cursor("0");
+  auto agency_ctx = Ctx(PpAdmin());
+  auto agency_reader = stub_->WatchStandards(agency_ctx.get(), from_start);
+  auto seeded = ReadEvents(agency_reader.get(), 3);
+  agency_ctx->TryCancel();
+  agency_reader->Finish();
+  ASSERT_EQ(seeded.size(), 3u);
+  const std::string first = seeded[0].cursor();
+  absl::SleepFor(absl::Milliseconds(1500));  // the seeded events leave the window
+
+  // Anonymous, from the first event's cursor: out of range, at once.
+  v1::WatchStandardsRequest resume;
+  resume.set_cursor(first);
+  auto public_ctx = Ctx();
+  auto public_reader = stub_->WatchStandards(public_ctx.get(), resume);
+  v1::WatchStandardsResponse item;
+  EXPECT_FALSE(public_reader->Read(&item));
+  grpc::Status refused = public_reader->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::OUT_OF_RANGE) << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("less than 1s old"));
+
+  // Anonymous, from the second: one change after it, a short catch-up, served.
+  v1::WatchStandardsRequest catch_up;
+  catch_up.set_cursor(seeded[1].cursor());
+  auto public_ctx3 = Ctx();
+  auto public_catch_up = stub_->WatchStandards(public_ctx3.get(), catch_up);
+  auto caught = ReadEvents(public_catch_up.get(), 1);
+  public_ctx3->TryCancel();
+  public_catch_up->Finish();
+  ASSERT_EQ(caught.size(), 1u);
+  EXPECT_EQ(caught[0].cursor(), seeded[2].cursor());
+
+  // An agency system, from the first cursor: the two later seeded events.
+  auto agency_ctx2 = Ctx(PpAdmin());
+  auto agency_resumed = stub_->WatchStandards(agency_ctx2.get(), resume);
+  auto replayed = ReadEvents(agency_resumed.get(), 2);
+  agency_ctx2->TryCancel();
+  agency_resumed->Finish();
+  ASSERT_EQ(replayed.size(), 2u);
+  EXPECT_EQ(replayed[0].cursor(), seeded[1].cursor());
+
+  // Anonymous "0": starts a second ago, so the first event it sees is a new one.
+  auto public_ctx2 = Ctx();
+  auto public_from_start = stub_->WatchStandards(public_ctx2.get(), from_start);
+  public_from_start->WaitForInitialMetadata();
+  const auto& md = public_ctx2->GetServerInitialMetadata();
+  auto cursor = md.find("x-simpul-cursor");
+  ASSERT_NE(cursor, md.end());
+  EXPECT_NE(std::string(cursor->second.data(), cursor->second.size()), "0");
+  v1::CreateAgencyRequest agency;
+  *agency.mutable_agency() = MakeAgency("kota-bogor", v1::AGENCY_KIND_CITY, "32.71");
+  v1::CreateAgencyResponse created;
+  ASSERT_TRUE(stub_->CreateAgency(Ctx(AdminToken()).get(), agency, &created).ok());
+  auto seen = ReadEvents(public_from_start.get(), 1);
+  public_ctx2->TryCancel();
+  public_from_start->Finish();
+  ASSERT_EQ(seen.size(), 1u);
+  ASSERT_GT(seen[0].objects_size(), 0);
+  EXPECT_EQ(seen[0].objects(0).agency().id(), "kota-bogor");
 }
 
 }  // namespace

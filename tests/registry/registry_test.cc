@@ -23,8 +23,10 @@ using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::FakeRegistryStore;
 using ::simpul::testing::MakeAgency;
 using ::simpul::testing::MakeDate;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 
 Identity Admin() { return simpul::testing::PlatformAdmin("ops"); }
@@ -644,6 +646,62 @@ TEST_F(RegistryTest, WatchViewFiltersAndHidesDrafts) {
   bad.add_entity_types(v1::ENTITY_TYPE_UNSPECIFIED);
   EXPECT_THAT(ViolatedFields(registry_.ValidateWatch(bad)),
               UnorderedElementsAre("cursor", "entity_types[0]"));
+}
+
+// An anonymous caller replays at most public_replay_window (1 h by default) of the feed, or
+// a longer stretch holding at most public_replay_max_events changes; a caller with an
+// identity replays everything retained.
+TEST_F(RegistryTest, PublicReplayOfTheChangeFeedIsBounded) {
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  auto with_cursor = [](const std::string& cursor) {
+    v1::WatchStandardsRequest req;
+    req.set_cursor(cursor);
+    return req;
+  };
+  // Start is the cursor a watch starts after, or the error ("OUT_OF_RANGE: ...").
+  auto Start = [](const StandardsRegistry& r, const Identity& who,
+                  const v1::WatchStandardsRequest& req) -> std::string {
+    absl::StatusOr<std::string> start = r.ReplayFrom(who, req);
+    return start.ok() ? *start : start.status().ToString();
+  };
+  const std::string recent = absl::StrCat(now_ms - 59 * 60 * 1000, "-3");
+  const std::string window_start = absl::StrCat(now_ms - 60 * 60 * 1000, "-0");
+  // The fake feed's cursors ("1-0", "2-0", ...) are from 1970: far outside the window. SetUp
+  // made a few changes; at most one change after a cursor is a short enough replay here.
+  auto feed = store_.ReadChanges("0", 1000, absl::ZeroDuration());
+  ASSERT_TRUE(feed.ok());
+  const int n = static_cast<int>(feed->size());
+  ASSERT_GE(n, 3);
+  const std::string oldest = (*feed)[0].cursor();
+  const std::string one_before_last = (*feed)[n - 2].cursor();
+  StandardsRegistry registry(store_, clock_, RegistryOptions{.public_replay_max_events = 1});
+
+  // Anonymous: from now, a recent cursor, and "0" moved to the window's start.
+  EXPECT_EQ(Start(registry, Identity::Public(), with_cursor("")), "");
+  EXPECT_EQ(Start(registry, Identity::Public(), with_cursor("$")), "$");
+  EXPECT_EQ(Start(registry, Identity::Public(), with_cursor(recent)), recent);
+  EXPECT_EQ(Start(registry, Identity::Public(), with_cursor("0")), window_start);
+  // An old cursor with one change after it (an idle watcher catching up) is fine ...
+  EXPECT_EQ(Start(registry, Identity::Public(), with_cursor(one_before_last)), one_before_last);
+  // ... with more it is out of range, saying what to do instead.
+  EXPECT_THAT(Start(registry, Identity::Public(), with_cursor(oldest)),
+              AllOf(StartsWith("OUT_OF_RANGE: "), HasSubstr("less than 1h old"),
+                    HasSubstr("at most 1 changes"), HasSubstr("watch from now")));
+  // The default allows 1000 changes: the same cursor is fine there.
+  EXPECT_EQ(Start(registry_, Identity::Public(), with_cursor(oldest)), oldest);
+
+  // With an identity (an agency system, a dashboard's key) the whole retained feed.
+  for (const Identity& who : {Operator("padang-pariaman"), simpul::testing::DashboardCaller()}) {
+    EXPECT_EQ(Start(registry, who, with_cursor("0")), "0");
+    EXPECT_EQ(Start(registry, who, with_cursor(oldest)), oldest);
+  }
+
+  // No bound when the window is zero.
+  StandardsRegistry unbounded(
+      store_, clock_,
+      RegistryOptions{.public_replay_window = absl::ZeroDuration(), .public_replay_max_events = 1});
+  EXPECT_EQ(Start(unbounded, Identity::Public(), with_cursor("0")), "0");
+  EXPECT_EQ(Start(unbounded, Identity::Public(), with_cursor(oldest)), oldest);
 }
 
 }  // namespace
