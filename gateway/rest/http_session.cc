@@ -505,6 +505,7 @@ void Session::Close() {
 }
 
 void StreamCall::OnReadInitialMetadataDone(bool ok) {
+  const GrpcCallback callback(this);
   if (ok) {
     std::vector<std::pair<std::string, std::string>> headers;
     CopyMetadata(ctx_.GetServerInitialMetadata(), &headers);
@@ -520,7 +521,9 @@ void StreamCall::OnReadInitialMetadataDone(bool ok) {
 }
 
 void StreamCall::OnReadDone(bool ok) {
+  const GrpcCallback callback(this);
   if (!ok) {
+    HandOffToGrpc(this);
     RemoveHold();  // the last message was read; OnDone follows
     return;
   }
@@ -544,6 +547,7 @@ void StreamCall::OnReadDone(bool ok) {
 }
 
 void StreamCall::OnDone(const grpc::Status& status) {
+  ResumedFromGrpc(this);
   RestServer::Impl* server = server_;
   server->Unregister(&ctx_);
   std::vector<std::pair<std::string, std::string>> headers;

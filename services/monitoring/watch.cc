@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/grpc_status.h"
+#include "common/tsan_annotations.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace simpul::monitoring {
@@ -47,6 +48,7 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
   }
 
   void OnWriteDone(bool ok) override {
+    const GrpcCallback callback(this);
     absl::MutexLock lock(&mu_);
     writing_ = false;
     if (!ok) {
@@ -57,12 +59,14 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
   }
 
   void OnCancel() override {
+    const GrpcCallback callback(this);
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
     if (!writing_) FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
   }
 
   void OnDone() override {
+    ResumedFromGrpc(this);
     absl::MutexLock lock(&mu_);
     done_ = true;  // the hub drops its reference on its next round
   }
@@ -73,6 +77,7 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
     current_ = std::move(*pending_);
     pending_.reset();
     writing_ = true;
+    HandOffToGrpc(this);
     StartWrite(&current_);
   }
 
@@ -80,6 +85,7 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
     if (finished_) return;
     finished_ = true;
     pending_.reset();
+    HandOffToGrpc(this);
     Finish(status);
   }
 
