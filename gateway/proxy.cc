@@ -349,16 +349,18 @@ class GrpcProxy::Call {
     }
     const auto code = static_cast<absl::StatusCode>(status.error_code());
     LogCall(code);
+    // Audited before the caller's side finishes: from then on the gateway may shut down and
+    // destroy the proxy (proxy_) while this callback still runs.
+    if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
+        code == absl::StatusCode::kUnauthenticated) {
+      proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
+    }
     if (status.ok()) {
       HandOffToGrpc(&server_);
       server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
     } else {
       HandOffToGrpc(&server_);
       server_.Finish(status);
-    }
-    if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
-        code == absl::StatusCode::kUnauthenticated) {
-      proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
     }
     SideDone();  // the backend side; the caller's side ends with OnDone
   }
@@ -511,6 +513,14 @@ class GrpcProxy::Call {
   }
 
   void BackendDone(const grpc::Status& status) {
+    // Logged and audited before the caller's side can finish (here or in CallerWriteDone once
+    // backend_status_ is set): from then on the gateway may destroy the proxy (proxy_).
+    LogCall(static_cast<absl::StatusCode>(status.error_code()));
+    const auto code = static_cast<absl::StatusCode>(status.error_code());
+    if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
+        code == absl::StatusCode::kUnauthenticated) {
+      proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
+    }
     bool finish = false;
     {
       absl::MutexLock lock(&mu_);
@@ -525,12 +535,6 @@ class GrpcProxy::Call {
     }
     HandOffToGrpc(&server_);
     if (finish) server_.Finish(status);
-    LogCall(static_cast<absl::StatusCode>(status.error_code()));
-    const auto code = static_cast<absl::StatusCode>(status.error_code());
-    if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
-        code == absl::StatusCode::kUnauthenticated) {
-      proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
-    }
     SideDone();
   }
 
