@@ -18,24 +18,30 @@ memory was allocated or a thread or mutex created; the other kinds, e.g. lock-or
 or thread leaks: all their stacks but those) is walked from frame #0 (the access) outwards, and
 the first frame that is not neutral decides who made the access:
 
-  * Simpul: a frame whose source file is not a system one, i.e. a file of this repository or
-    code generated from its protos in the build folder (paths relative to the build folder or
-    absolute; everything outside the repository on this machine is Debian packages under /usr);
+  * Simpul: a frame of one of our executables (Simpul's libraries are static) whose source file
+    is not a system one, i.e. a file of this repository or code generated from its protos in the
+    build folder (paths relative to the build folder or absolute; all other code on this machine
+    comes from Debian packages: headers under /usr, shared libraries);
   * gRPC: a frame of Debian's libgrpc, libgrpc++ or libgpr, or of gRPC's headers (/usr/include/
     grpcpp, /usr/include/grpc) other than its plain value types (ByteBuffer, Slice, Status,
     string_ref), i.e. gRPC's call machinery (CallOpSet, CallbackWithSuccessTag, interceptors,
     the reactors' Start*/Finish, the stubs) inlined into our binaries;
   * neutral (skipped): the sanitizer runtime, the Abseil annotation shim
-    (cmake/tsan/absl_sync_annotations.cc), the C++ library, Abseil and protobuf (headers and
-    libraries), gRPC's value types, frames without a source file.
+    (cmake/tsan/absl_sync_annotations.cc), every other shared library (glibc, the C++ library,
+    Abseil, protobuf), system headers, gRPC's value types, frames without a source file.
 
-A report is Simpul's when one of those stacks is. So a race on Simpul's own data (its fields,
-the messages and buffers it owns, an object it deletes) is Simpul's even when gRPC's thread ran
-the callback, and so is a lock-order inversion or a thread leak in Simpul code; a race between
-gRPC's inlined call machinery and gRPC's own completion of the same call (ordered by atomics in
-the uninstrumented libgrpc, which ThreadSanitizer cannot see) is not, even when a Simpul function
-further out called the gRPC API that made the access. Simpul's reactor code declares gRPC's
-ordering guarantee with common/tsan_annotations.h, so a Simpul report here is a real race or a
+A data race is
+  * Simpul's (failed) when a stack is Simpul's and none is gRPC's: two Simpul accesses (on any
+    threads, gRPC's callback threads included), or a Simpul access and library code;
+  * at the boundary (counted) when one stack is Simpul's and the other gRPC's: e.g. gRPC's
+    machinery deserializing into a buffer the reactor allocated before handing it over. gRPC
+    orders its own side with atomics inside libgrpc that ThreadSanitizer cannot see, so such a
+    report is neither proof nor disproof;
+  * inside gRPC (counted) otherwise: both accesses in gRPC's machinery (even when a Simpul
+    function further out called the gRPC API that made the access) or in libraries.
+A use-after-free (an order in real time, not a missing edge), lock-order inversion, thread leak
+or mutex misuse is Simpul's when any of its stacks is. Simpul's reactor code declares gRPC's
+ordering guarantee with common/tsan_annotations.h, so a Simpul report is a real race or a
 missing annotation.
 """
 
@@ -52,6 +58,7 @@ ORIGIN_SECTION = re.compile(r"^(Location is|Thread T\d+.* created|Mutex \S+ .*cr
 FRAME = re.compile(r"^\s+#\d+ (?P<rest>.*) \((?P<module>[^()]*)\)$")
 SHIM = "cmake/tsan/absl_sync_annotations.cc"
 GRPC_MODULE = re.compile(r"^lib(grpc|gpr|upb|address_sorting)")
+SHARED_LIBRARY = re.compile(r"^(lib|ld-linux).*\.so(\.|$)")
 GRPC_HEADERS = ("/usr/include/grpcpp/", "/usr/include/grpc/", "/usr/include/grpc++/")
 # gRPC's value types: data that Simpul code owns and reads or writes like any other.
 GRPC_VALUE_HEADERS = re.compile(r"/(byte_buffer|slice|status|string_ref|status_code_enum)\.h$")
@@ -71,8 +78,13 @@ def owner(path, module):
         return None
     if path.endswith(SHIM):
         return None
-    if GRPC_MODULE.match(os.path.basename(module)):
+    module = os.path.basename(module)
+    if GRPC_MODULE.match(module):
         return "grpc"
+    # Any other shared library is Debian's (Simpul's libraries are static): glibc, libstdc++,
+    # Abseil, protobuf, whatever their debug paths say.
+    if SHARED_LIBRARY.match(module):
+        return None
     if path.startswith(GRPC_HEADERS):
         return None if GRPC_VALUE_HEADERS.search(path) else "grpc"
     if path == "<null>" or path.startswith(("/usr/", "/lib")):
