@@ -10,10 +10,11 @@
 //   * OnDone runs after every other callback of the reactor has returned.
 // ThreadSanitizer cannot see either, so without help it reports Simpul's own accesses before
 // and after a hand-off as races. These helpers declare the guarantee, on one address per
-// reactor (or per unary call), and nothing more: accesses not ordered by gRPC's guarantee
-// (two callbacks of one reactor that may run at the same time, a thread that keeps using the
-// call after handing it over) are still checked. Outside a ThreadSanitizer build they are
-// empty.
+// reactor (or per unary call): accesses not ordered by gRPC's guarantee (callbacks of two
+// calls, a thread that keeps using the call after handing it over, two callbacks of one reactor
+// that run at the same time with no hand-off between them) are still checked. One address per
+// reactor is coarser than gRPC's per-operation guarantee: a callback also sees the hand-offs of
+// the reactor's other operations made before it. Outside a ThreadSanitizer build they are empty.
 //
 // Use (see docs/testing.md):
 //   HandOffToGrpc(reactor) on the line before each call that starts an operation of `reactor`;
