@@ -13,6 +13,7 @@
 #include "common/grpc_status.h"
 #include "common/identity.h"
 #include "common/logging.h"
+#include "common/tsan_annotations.h"
 #include "grpcpp/grpcpp.h"
 
 namespace simpul {
@@ -41,16 +42,19 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, const Req* 
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<Identity> caller = AuthenticateCall(ctx, signer, clock);
   if (!caller.ok()) {
+    HandOffToGrpc(reactor);
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
   bool queued =
       executor.Submit([ctx, req, resp, reactor, method, &domain, caller = *std::move(caller)] {
         if (ctx->IsCancelled()) {
+          HandOffToGrpc(reactor);
           reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
           return;
         }
         if (ctx->deadline() < std::chrono::system_clock::now()) {
+          HandOffToGrpc(reactor);
           reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                        "deadline passed before the call could start"));
           return;
@@ -66,8 +70,10 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, const Req* 
                {"request_id", RequestIdOf(*ctx)},
                {"error", result.status().ToString()}});
         }
+        HandOffToGrpc(reactor);
         reactor->Finish(ToGrpcStatus(result.status()));
       });
+  HandOffToGrpc(reactor);
   if (!queued) reactor->Finish(OverloadedStatus());
   return reactor;
 }

@@ -8,6 +8,7 @@
 #include "common/grpc_status.h"
 #include "common/identity.h"
 #include "common/status.h"
+#include "common/tsan_annotations.h"
 #include "common/unary_call.h"
 
 namespace simpul::gateway {
@@ -87,6 +88,7 @@ grpc::ServerUnaryReactor* GatewayAdminService::Run(
         ctx->AddTrailingMetadata(kRetryAfterPayload, std::string(*retry));
       }
       gate.Audit(info, admitted.code(), /*reached_backend=*/false, req->SerializeAsString());
+      HandOffToGrpc(reactor);
       reactor->Finish(ToGrpcStatus(admitted));
       return;
     }
@@ -96,8 +98,10 @@ grpc::ServerUnaryReactor* GatewayAdminService::Run(
         result.status().code() == absl::StatusCode::kUnauthenticated) {
       gate.Audit(info, result.status().code(), /*reached_backend=*/true, req->SerializeAsString());
     }
+    HandOffToGrpc(reactor);
     reactor->Finish(ToGrpcStatus(result.status()));
   });
+  HandOffToGrpc(reactor);
   if (!queued) reactor->Finish(OverloadedStatus());
   return reactor;
 }

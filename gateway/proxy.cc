@@ -19,6 +19,7 @@
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "common/tsan_annotations.h"
 #include "gateway/byte_buffer.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -65,6 +66,7 @@ ListedService::ListedService(const std::string& service_name)
       0, new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
              [](grpc::CallbackServerContext* ctx, const grpc::ByteBuffer*, grpc::ByteBuffer*) {
                auto* reactor = ctx->DefaultReactor();
+               HandOffToGrpc(reactor);
                reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no such method"));
                return reactor;
              }));
@@ -231,6 +233,7 @@ class GrpcProxy::Call {
       refusal_ = ToGrpcStatus(admitted);
       LogCall(admitted.code());
       // Read the request first, so that the audit record of a refused call has its digest.
+      HandOffToGrpc(&server_);
       server_.StartRead(&request_);
       return;
     }
@@ -240,6 +243,7 @@ class GrpcProxy::Call {
       // methods never reach the proxy).
       sides_.store(1);
       LogCall(absl::StatusCode::kUnimplemented);
+      HandOffToGrpc(&server_);
       server_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                                   absl::StrCat("no method ", Excerpt(ctx_->method()))));
       return;
@@ -253,6 +257,7 @@ class GrpcProxy::Call {
         cacheable_ = true;
       }
       awaiting_request_ = true;
+      HandOffToGrpc(&server_);
       server_.StartRead(&request_);
       return;
     }
@@ -296,8 +301,11 @@ class GrpcProxy::Call {
     // Holds: the client side's operations are started from the server side's callbacks, so
     // its OnDone must wait until neither direction can start one any more.
     client_.AddMultipleHolds(2);  // request direction, response direction
+    HandOffToGrpc(&client_);
     client_.StartRead(&response_);
+    HandOffToGrpc(&client_);
     client_.StartCall();
+    HandOffToGrpc(&server_);
     server_.StartRead(&request_);
   }
 
@@ -308,6 +316,7 @@ class GrpcProxy::Call {
     if (!ok) {  // the caller went away before sending its request
       sides_.store(1);
       LogCall(absl::StatusCode::kCancelled);
+      HandOffToGrpc(&server_);
       server_.Finish(grpc::Status(grpc::StatusCode::CANCELLED, "no request"));
       return;
     }
@@ -320,13 +329,18 @@ class GrpcProxy::Call {
         grpc::Slice slice(*std::move(hit));
         response_ = grpc::ByteBuffer(&slice, 1);
         LogCall(absl::StatusCode::kOk);
+        HandOffToGrpc(&server_);
         server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
         return;
       }
     }
     PrepareClientContext();
+    HandOffToGrpc(this);  // the unary call's completion below
     stub_->UnaryCall(client_ctx_.get(), ctx_->method(), grpc::StubOptions(), &request_, &response_,
-                     [this](grpc::Status status) { UnaryDone(status); });
+                     [this](grpc::Status status) {
+                       ResumedFromGrpc(this);
+                       UnaryDone(status);
+                     });
   }
 
   // UnaryDone: the backend answered a unary call; pass its metadata, answer and status on.
@@ -352,34 +366,66 @@ class GrpcProxy::Call {
     }
     const auto code = static_cast<absl::StatusCode>(status.error_code());
     LogCall(code);
-    if (status.ok()) {
-      server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-    } else {
-      server_.Finish(status);
-    }
+    // Audited before the caller's side finishes: from then on the gateway may shut down and
+    // destroy the proxy (proxy_) while this callback still runs.
     if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
         code == absl::StatusCode::kUnauthenticated) {
       proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
+    }
+    if (status.ok()) {
+      HandOffToGrpc(&server_);
+      server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    } else {
+      HandOffToGrpc(&server_);
+      server_.Finish(status);
     }
     SideDone();  // the backend side; the caller's side ends with OnDone
   }
 
   struct ServerSide final : grpc::ServerGenericBidiReactor {
     explicit ServerSide(Call* c) : call(c) {}
-    void OnReadDone(bool ok) override { call->CallerReadDone(ok); }
-    void OnWriteDone(bool ok) override { call->CallerWriteDone(ok); }
-    void OnSendInitialMetadataDone(bool) override {}
-    void OnCancel() override { call->CallerCancelled(); }
-    void OnDone() override { call->CallerDone(); }
+    void OnReadDone(bool ok) override {
+      const GrpcCallback callback(this);
+      call->CallerReadDone(ok);
+    }
+    void OnWriteDone(bool ok) override {
+      const GrpcCallback callback(this);
+      call->CallerWriteDone(ok);
+    }
+    void OnSendInitialMetadataDone(bool) override { const GrpcCallback callback(this); }
+    void OnCancel() override {
+      const GrpcCallback callback(this);
+      call->CallerCancelled();
+    }
+    void OnDone() override {
+      ResumedFromGrpc(this);
+      call->CallerDone();
+    }
     Call* call;
   };
   struct ClientSide final : grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
     explicit ClientSide(Call* c) : call(c) {}
-    void OnReadInitialMetadataDone(bool ok) override { call->BackendMetadataDone(ok); }
-    void OnReadDone(bool ok) override { call->BackendReadDone(ok); }
-    void OnWriteDone(bool ok) override { call->BackendWriteDone(ok); }
-    void OnWritesDoneDone(bool) override { RemoveHold(); }
-    void OnDone(const grpc::Status& status) override { call->BackendDone(status); }
+    void OnReadInitialMetadataDone(bool ok) override {
+      const GrpcCallback callback(this);
+      call->BackendMetadataDone(ok);
+    }
+    void OnReadDone(bool ok) override {
+      const GrpcCallback callback(this);
+      call->BackendReadDone(ok);
+    }
+    void OnWriteDone(bool ok) override {
+      const GrpcCallback callback(this);
+      call->BackendWriteDone(ok);
+    }
+    void OnWritesDoneDone(bool) override {
+      const GrpcCallback callback(this);
+      HandOffToGrpc(this);
+      RemoveHold();
+    }
+    void OnDone(const grpc::Status& status) override {
+      ResumedFromGrpc(this);
+      call->BackendDone(status);
+    }
     Call* call;
   };
 
@@ -391,6 +437,7 @@ class GrpcProxy::Call {
       if (ok) bytes = BufferBytes(request_);
       proxy_->Audit(info_, static_cast<absl::StatusCode>(refusal_->error_code()),
                     /*reached_backend=*/false, std::move(bytes));
+      HandOffToGrpc(&server_);
       server_.Finish(*refusal_);
       return;
     }
@@ -399,15 +446,19 @@ class GrpcProxy::Call {
       // when the call is audited).
       if (!first_request_seen_) first_request_ = request_;
       first_request_seen_ = true;
+      HandOffToGrpc(&client_);
       client_.StartWrite(&request_);
     } else {
+      HandOffToGrpc(&client_);
       client_.StartWritesDone();  // the caller half-closed (or went away)
     }
   }
   void BackendWriteDone(bool ok) {
     if (ok) {
+      HandOffToGrpc(&server_);
       server_.StartRead(&request_);
     } else {
+      HandOffToGrpc(&client_);
       client_.RemoveHold();  // the backend call ended: no more writes
     }
   }
@@ -425,6 +476,7 @@ class GrpcProxy::Call {
       // Initial metadata goes out now, so that a stream's metadata (e.g. a watch cursor)
       // reaches the caller before its first message. It is started before metadata_done_ is
       // published, so no write can race it (a write would send initial metadata itself).
+      HandOffToGrpc(&server_);
       server_.StartSendInitialMetadata();
     }
     bool write = false;
@@ -435,10 +487,12 @@ class GrpcProxy::Call {
       response_waiting_ = false;
       if (write) caller_write_pending_ = true;
     }
+    HandOffToGrpc(&server_);
     if (write) server_.StartWrite(&response_);
   }
   void BackendReadDone(bool ok) {
     if (!ok) {
+      HandOffToGrpc(&client_);
       client_.RemoveHold();  // the backend sent its last message
       return;
     }
@@ -450,6 +504,7 @@ class GrpcProxy::Call {
       }
       caller_write_pending_ = true;
     }
+    HandOffToGrpc(&server_);
     server_.StartWrite(&response_);
   }
   void CallerWriteDone(bool ok) {
@@ -463,15 +518,26 @@ class GrpcProxy::Call {
       }
     }
     if (ok) {
+      HandOffToGrpc(&client_);
       client_.StartRead(&response_);
     } else {
       client_ctx_->TryCancel();  // the caller is gone
+      HandOffToGrpc(&client_);
       client_.RemoveHold();
     }
+    HandOffToGrpc(&server_);
     if (finish) server_.Finish(*finish);
   }
 
   void BackendDone(const grpc::Status& status) {
+    // Logged and audited before the caller's side can finish (here or in CallerWriteDone once
+    // backend_status_ is set): from then on the gateway may destroy the proxy (proxy_).
+    LogCall(static_cast<absl::StatusCode>(status.error_code()));
+    const auto code = static_cast<absl::StatusCode>(status.error_code());
+    if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
+        code == absl::StatusCode::kUnauthenticated) {
+      proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
+    }
     bool finish = false;
     {
       absl::MutexLock lock(&mu_);
@@ -484,13 +550,8 @@ class GrpcProxy::Call {
       backend_status_ = status;
       if (!caller_write_pending_ && !finished_) finished_ = finish = true;
     }
+    HandOffToGrpc(&server_);
     if (finish) server_.Finish(status);
-    LogCall(static_cast<absl::StatusCode>(status.error_code()));
-    const auto code = static_cast<absl::StatusCode>(status.error_code());
-    if (IsMutating(info_.method) || code == absl::StatusCode::kPermissionDenied ||
-        code == absl::StatusCode::kUnauthenticated) {
-      proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
-    }
     SideDone();
   }
 

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/absl_compat.h"
 #include "common/logging.h"
+#include "common/tsan_annotations.h"
 
 namespace simpul::clients::registry {
 namespace {
@@ -210,8 +211,10 @@ absl::StatusOr<Route> RegistryRouter::FetchService(std::string_view service_id,
   if (!unit) {
     unit_req.set_id(service.unit_id());
     PrepareCall(&unit_ctx, deadline);
+    HandOffToGrpc(&unit_status);
     stub_->async()->GetServiceUnit(&unit_ctx, &unit_req, &unit_resp,
                                    [&unit_status, &unit_done](grpc::Status status) {
+                                     ResumedFromGrpc(&unit_status);
                                      unit_status = std::move(status);
                                      unit_done.Notify();
                                    });
@@ -226,8 +229,10 @@ absl::StatusOr<Route> RegistryRouter::FetchService(std::string_view service_id,
   if (has_standard) {
     standard_req.set_service_id(service.id());
     PrepareCall(&standard_ctx, deadline);
+    HandOffToGrpc(&standard_status);
     stub_->async()->GetCurrentStandard(&standard_ctx, &standard_req, &standard_resp,
                                        [&standard_status, &standard_done](grpc::Status status) {
+                                         ResumedFromGrpc(&standard_status);
                                          standard_status = std::move(status);
                                          standard_done.Notify();
                                        });

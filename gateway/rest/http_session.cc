@@ -538,6 +538,7 @@ void Session::Close() {
 }
 
 void StreamCall::OnReadInitialMetadataDone(bool ok) {
+  const GrpcCallback callback(this);
   if (ok) {
     std::vector<std::pair<std::string, std::string>> headers;
     CopyMetadata(ctx_.GetServerInitialMetadata(), &headers);
@@ -553,7 +554,9 @@ void StreamCall::OnReadInitialMetadataDone(bool ok) {
 }
 
 void StreamCall::OnReadDone(bool ok) {
+  const GrpcCallback callback(this);
   if (!ok) {
+    HandOffToGrpc(this);
     RemoveHold();  // the last message was read; OnDone follows
     return;
   }
@@ -577,6 +580,7 @@ void StreamCall::OnReadDone(bool ok) {
 }
 
 void StreamCall::OnDone(const grpc::Status& status) {
+  ResumedFromGrpc(this);
   lease_.Release();
   RestServer::Impl* server = server_;
   server->Unregister(&ctx_);

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/tsan_annotations.h"
 #include "gateway/byte_buffer.h"
 #include "gateway/open311_front.h"
 #include "gateway/rest/route_table.h"
@@ -55,17 +56,22 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
     // The hold keeps the call from finishing while an item is on its way to the client and
     // no read is started: it is released when reading ends (NextRead(false) or the last read).
     AddHold();
+    HandOffToGrpc(this);
     StartWriteLast(&request_, grpc::WriteOptions());
+    HandOffToGrpc(this);
     StartRead(&response_);
+    HandOffToGrpc(this);
     StartCall();
   }
   // NextRead follows every item handed to the session: read the next one, or stop reading
   // (the client is gone).
   void NextRead(bool more) {
     if (more) {
+      HandOffToGrpc(this);
       StartRead(&response_);
     } else {
       ctx_.TryCancel();
+      HandOffToGrpc(this);
       RemoveHold();
     }
   }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/grpc_status.h"
+#include "common/tsan_annotations.h"
 
 namespace simpul::monitoring {
 namespace {
@@ -10,8 +11,14 @@ namespace {
 // FailedWatch answers a Watch that cannot start.
 class FailedWatch final : public grpc::ServerWriteReactor<v1::WatchResponse> {
  public:
-  explicit FailedWatch(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
+  explicit FailedWatch(const grpc::Status& status) {
+    HandOffToGrpc(this);
+    Finish(status);
+  }
+  void OnDone() override {
+    ResumedFromGrpc(this);
+    delete this;
+  }
 };
 
 }  // namespace

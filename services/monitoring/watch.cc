@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/grpc_status.h"
+#include "common/tsan_annotations.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace simpul::monitoring {
@@ -48,6 +49,7 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
   }
 
   void OnWriteDone(bool ok) override {
+    const GrpcCallback callback(this);
     absl::MutexLock lock(&mu_);
     writing_ = false;
     if (!ok) {
@@ -58,12 +60,14 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
   }
 
   void OnCancel() override {
+    const GrpcCallback callback(this);
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
     if (!writing_) FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
   }
 
   void OnDone() override {
+    ResumedFromGrpc(this);
     absl::MutexLock lock(&mu_);
     done_ = true;  // the hub drops its reference on its next round
   }
@@ -74,6 +78,7 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
     current_ = std::move(*pending_);
     pending_.reset();
     writing_ = true;
+    HandOffToGrpc(this);
     StartWrite(&current_);
   }
 
@@ -81,6 +86,7 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
     if (finished_) return;
     finished_ = true;
     pending_.reset();
+    HandOffToGrpc(this);
     Finish(status);
   }
 

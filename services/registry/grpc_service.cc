@@ -9,6 +9,7 @@
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "common/tsan_annotations.h"
 #include "common/unary_call.h"
 
 namespace simpul::registry {
@@ -54,6 +55,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
   }
 
   void OnWriteDone(bool ok) override {
+    const GrpcCallback callback(this);
     absl::MutexLock lock(&mu_);
     writing_ = false;
     if (!ok) {
@@ -68,6 +70,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
   }
 
   void OnCancel() override {
+    const GrpcCallback callback(this);
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
     if (!writing_) {
@@ -76,6 +79,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
   }
 
   void OnDone() override {
+    ResumedFromGrpc(this);
     std::shared_ptr<WatchReactor> self;
     absl::MutexLock lock(&mu_);
     self.swap(self_);  // released after the lock; queued tasks may still hold a reference
@@ -122,6 +126,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
       // Tell the watcher where its watch starts: from then on it misses nothing, even before
       // the first event arrives.
       ctx_->AddInitialMetadata(std::string(kWatchCursorMetadataKey), cursor);
+      HandOffToGrpc(this);
       StartSendInitialMetadata();
     }
     Pump();
@@ -187,6 +192,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
     current_ = std::move(pending_.front());
     pending_.pop_front();
     writing_ = true;
+    HandOffToGrpc(this);
     StartWrite(&current_);
   }
 
@@ -199,6 +205,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
     if (finished_) return;
     finished_ = true;
     pending_.clear();
+    HandOffToGrpc(this);
     Finish(status);
   }
 
@@ -226,8 +233,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchStandardsRes
 // FailedStream answers a stream that cannot start.
 class FailedStream final : public grpc::ServerWriteReactor<v1::WatchStandardsResponse> {
  public:
-  explicit FailedStream(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
+  explicit FailedStream(const grpc::Status& status) {
+    HandOffToGrpc(this);
+    Finish(status);
+  }
+  void OnDone() override {
+    ResumedFromGrpc(this);
+    delete this;
+  }
 };
 
 }  // namespace

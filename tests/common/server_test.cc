@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "common/admin_http.h"
 #include "common/executor.h"
+#include "common/tsan_annotations.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -56,11 +57,13 @@ class TestServiceImpl final : public TestService::CallbackService {
       while (absl::Now() < until && !ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
       response->set_cancelled(ctx->IsCancelled());
       if (ctx->IsCancelled()) cancelled_.fetch_add(1);
+      HandOffToGrpc(reactor);
       reactor->Finish(request->fail_code() == 0
                           ? grpc::Status::OK
                           : grpc::Status(static_cast<grpc::StatusCode>(request->fail_code()),
                                          "failure requested"));
     });
+    HandOffToGrpc(reactor);
     if (!queued) reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "busy"));
     return reactor;
   }
@@ -71,21 +74,28 @@ class TestServiceImpl final : public TestService::CallbackService {
      public:
       explicit Writer(int count) : count_(count) { Next(); }
       void OnWriteDone(bool ok) override {
+        const GrpcCallback callback(this);
         if (!ok) {
+          HandOffToGrpc(this);
           Finish(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
           return;
         }
         Next();
       }
-      void OnDone() override { delete this; }
+      void OnDone() override {
+        ResumedFromGrpc(this);
+        delete this;
+      }
 
      private:
       void Next() {
         if (index_ == count_) {
+          HandOffToGrpc(this);
           Finish(grpc::Status::OK);
           return;
         }
         response_.set_index(index_++);
+        HandOffToGrpc(this);
         StartWrite(&response_);
       }
       const int count_;

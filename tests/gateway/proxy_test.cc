@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/logging.h"
 #include "common/redis.h"
+#include "common/tsan_annotations.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "simpul/registry/v1/registry.pb.h"
@@ -67,11 +68,13 @@ class Backend final : public tv1::TestService::CallbackService {
     const absl::Duration delay =
         absl::Seconds(req->delay().seconds()) + absl::Nanoseconds(req->delay().nanos());
     if (req->fail_code() != 0) {
+      HandOffToGrpc(reactor);
       reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(req->fail_code()), "asked to fail",
                                    "details-bytes"));
       return reactor;
     }
     if (delay <= absl::ZeroDuration()) {
+      HandOffToGrpc(reactor);
       reactor->Finish(grpc::Status::OK);
       return reactor;
     }
@@ -81,9 +84,11 @@ class Backend final : public tv1::TestService::CallbackService {
       while (absl::Now() < end && !ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
       if (ctx->IsCancelled()) {
         resp->set_cancelled(true);
+        HandOffToGrpc(reactor);
         reactor->Finish(grpc::Status::CANCELLED);
         ++cancelled;
       } else {
+        HandOffToGrpc(reactor);
         reactor->Finish(grpc::Status::OK);
       }
       --sleepers;
@@ -98,25 +103,33 @@ class Backend final : public tv1::TestService::CallbackService {
      public:
       Writer(grpc::CallbackServerContext* ctx, int count, const std::string& name) : count_(count) {
         ctx->AddInitialMetadata("x-cursor", "cursor-" + name);
+        HandOffToGrpc(this);
         StartSendInitialMetadata();
         Next();
       }
       void OnWriteDone(bool ok) override {
+        const GrpcCallback callback(this);
         if (!ok) {
+          HandOffToGrpc(this);
           Finish(grpc::Status::CANCELLED);
           return;
         }
         Next();
       }
-      void OnDone() override { delete this; }
+      void OnDone() override {
+        ResumedFromGrpc(this);
+        delete this;
+      }
 
      private:
       void Next() {
         if (index_ >= count_) {
+          HandOffToGrpc(this);
           Finish(grpc::Status::OK);
           return;
         }
         resp_.set_index(index_++);
+        HandOffToGrpc(this);
         StartWrite(&resp_);
       }
       int count_;
