@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/logging.h"
+#include "common/tsan_annotations.h"
 #include "google/protobuf/descriptor.h"
 
 namespace simpul {
@@ -173,19 +174,26 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
   RpcMetricsInterceptor(grpc::experimental::ServerRpcInfo* info, const MethodSeries* series)
       : series_(series),
         context_(info->server_context()),
-        start_(std::chrono::steady_clock::now()) {}
+        start_(std::chrono::steady_clock::now()) {
+    HandOffToGrpc(this);
+  }
 
+  // gRPC creates, calls and destroys an interceptor on its own threads, one step after another
+  // (common/tsan_annotations.h declares that order to ThreadSanitizer).
   ~RpcMetricsInterceptor() override {
+    ResumedFromGrpc(this);
     if (!recorded_) Record(grpc::StatusCode::CANCELLED);
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    ResumedFromGrpc(this);
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       Record(context_ != nullptr && context_->IsCancelled()
                  ? grpc::StatusCode::CANCELLED
                  : methods->GetSendStatus().error_code());
     }
+    HandOffToGrpc(this);
     methods->Proceed();
   }
 
