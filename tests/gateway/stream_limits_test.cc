@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test_service.grpc.pb.h"
+#include "tests/testing/local_identity.h"
 #include "tests/testing/status_matchers.h"
 
 namespace simpul::gateway {
@@ -171,8 +172,7 @@ TEST(StreamLimitsProxyTest, StreamsOverTheCapAreRefusedAndADrainGivesEveryPlaceB
   std::unique_ptr<grpc::Server> backend_server = backend_builder.BuildAndStart();
   ASSERT_NE(backend_server, nullptr);
 
-  auto signer = IdentitySigner::Create("stream-limits-test-identity-key-0123456789");
-  ASSERT_THAT(signer, IsOk());
+  std::unique_ptr<IdentitySigner> signer = simpul::testing::LocalIdentityKeys("simpul-testing");
   auto policy = Policy::FromJson(
       R"json({"rules": [{"methods": ["simpul.testing.v1.TestService/*"], "roles": ["public"]}]})json");
   ASSERT_THAT(policy, IsOk());
@@ -183,7 +183,7 @@ TEST(StreamLimitsProxyTest, StreamsOverTheCapAreRefusedAndADrainGivesEveryPlaceB
   options.backends["simpul.testing.v1.TestService"] = grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", backend_port), grpc::InsecureChannelCredentials());
   GrpcProxy proxy(
-      std::move(options), &*signer, &*policy,
+      std::move(options), signer.get(), &*policy,
       [](std::string_view) -> absl::StatusOr<common::v1::Principal> {
         return absl::UnauthenticatedError("no keys here");
       },
