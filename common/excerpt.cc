@@ -4,45 +4,14 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "common/json.h"
 
 namespace simpul {
-namespace {
-
-// SequenceLength is the length of the valid UTF-8 sequence starting at text[i], or 0.
-size_t SequenceLength(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char c = byte(i);
-  size_t len;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > text.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
-}  // namespace
 
 std::string_view Utf8Prefix(std::string_view text, size_t max_bytes) {
   size_t end = 0;
   while (end < text.size()) {
-    const size_t len = SequenceLength(text, end);
+    const size_t len = Utf8SequenceLength(text, end);
     const size_t step = len == 0 ? 1 : len;
     if (end + step > max_bytes) break;
     end += step;
@@ -52,7 +21,7 @@ std::string_view Utf8Prefix(std::string_view text, size_t max_bytes) {
 
 bool IsValidUtf8(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
-    const size_t len = SequenceLength(text, i);
+    const size_t len = Utf8SequenceLength(text, i);
     if (len == 0) return false;
     i += len;
   }
@@ -66,7 +35,7 @@ std::string Excerpt(std::string_view text, size_t max_bytes) {
   size_t i = 0;
   while (i < text.size()) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    const size_t len = SequenceLength(text, i);
+    const size_t len = Utf8SequenceLength(text, i);
     std::string_view piece;
     char escaped[4];
     if (len == 0) {
@@ -102,7 +71,7 @@ std::string BoundedText(std::string_view text, size_t max_bytes) {
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
-    const size_t len = SequenceLength(text, i);
+    const size_t len = Utf8SequenceLength(text, i);
     const std::string_view piece = len == 0 ? std::string_view(kReplacement) : text.substr(i, len);
     if (out.size() + piece.size() > max_bytes) break;
     out.append(piece);

@@ -4,9 +4,6 @@
 #include <cstdint>
 
 namespace simpul {
-namespace {
-
-// Utf8SequenceLength returns the length of the valid UTF-8 sequence starting at s[i], or 0.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
   auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = byte(i);
@@ -34,8 +31,6 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return len;
 }
-
-}  // namespace
 
 void AppendJsonEscaped(std::string* out, std::string_view s) {
   out->reserve(out->size() + s.size() + 2);

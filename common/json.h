@@ -3,6 +3,7 @@
 #ifndef SIMPUL_COMMON_JSON_H_
 #define SIMPUL_COMMON_JSON_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,10 @@ std::string JsonEscape(std::string_view s);
 
 // AppendJsonEscaped appends JsonEscape(s) to `out`.
 void AppendJsonEscaped(std::string* out, std::string_view s);
+
+// Utf8SequenceLength is the length of the valid UTF-8 sequence starting at s[i] (1 to 4), or 0
+// when the bytes there are not one (truncated, overlong, a surrogate or beyond U+10FFFF).
+size_t Utf8SequenceLength(std::string_view s, size_t i);
 
 }  // namespace simpul
 

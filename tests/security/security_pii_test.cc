@@ -21,31 +21,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/redis.h"
-#include "gateway/api_keys.h"
 #include "gmock/gmock.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
-#include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/security/whole_system.h"
 #include "tests/testing/grpc_calls.h"
 #include "tests/testing/http_client.h"
-#include "tests/testing/registry_fixtures.h"
-#include "tests/testing/registry_seed.h"
-#include "tests/testing/service_cluster.h"
 #include "tests/testing/status_matchers.h"
 
 namespace simpul {
 namespace {
 
 namespace cv1 = ::simpul::complaints::v1;
-namespace rv1 = ::simpul::registry::v1;
-using ::simpul::gateway::ApiKeyStore;
-using ::simpul::testing::Binary;
 using ::simpul::testing::CallAs;
 using ::simpul::testing::Caller;
-using ::simpul::testing::IsOk;
 using ::simpul::testing::MustCall;
 using ::simpul::testing::PollUntil;
-using ::simpul::testing::ServiceCluster;
 
 constexpr char kAgency[] = "kab-padang-pariaman";
 constexpr char kUnit[] = "disdukcapil-kab-padang-pariaman";
@@ -78,37 +68,12 @@ cv1::Complainant Planted() {
   return c;
 }
 
-class PiiAtRestTest : public ::testing::Test {
+class PiiAtRestTest : public simpul::testing::WholeSystemTest {
  protected:
   void SetUp() override {
-    auto cluster = ServiceCluster::Create();
-    ASSERT_THAT(cluster, IsOk());
-    cluster_ = *std::move(cluster);
-    RedisOptions redis;
-    redis.port = cluster_->redis().port();
-    redis.command_timeout = absl::Seconds(10);
-    pool_ = std::make_unique<RedisPool>(redis);
-    auto keys =
-        ApiKeyStore::Create(pool_.get(), ApiKeyStore::Options{.cache_ttl = absl::ZeroDuration()});
-    ASSERT_TRUE(keys.ok()) << keys.status();
-    keys_ = *std::move(keys);
-    const std::vector<std::string> flags = {"--drain_timeout=1s"};
-    ASSERT_THAT(cluster_->Start(Binary::kRegistry, {.flags = flags}), IsOk());
-    ASSERT_THAT(cluster_->Start(Binary::kComplaints, {.flags = flags}), IsOk());
-    ASSERT_THAT(cluster_->Start(Binary::kMonitoring, {.flags = flags}), IsOk());
-    auto gateway = cluster_->Start(Binary::kGateway, {.flags = flags});
-    ASSERT_THAT(gateway, IsOk());
-    registry_ = rv1::Registry::NewStub((*gateway)->channel());
-    complaints_ = cv1::Complaints::NewStub((*gateway)->channel());
-
-    common::v1::Principal root;
-    root.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-    root_ = Issue(root, "root");
-    simpul::testing::RegistrySeeder seed(registry_.get());
-    seed.CreateAgency(root_, kAgency, rv1::AGENCY_KIND_REGENCY, "13.05");
-    seed.CreateUnit(root_, kUnit, kAgency, "Dinas Kependudukan dan Pencatatan Sipil");
-    seed.CreateService(root_, kService, kUnit, "Akta Kelahiran");
-    seed.AdoptStandard(root_, root_, kService, simpul::testing::CompleteComponents());
+    ASSERT_NO_FATAL_FAILURE(WholeSystemTest::SetUp());
+    complaints_ = cv1::Complaints::NewStub(gateway_->channel());
+    SeedUnit(kAgency, registry::v1::AGENCY_KIND_REGENCY, "13.05", kUnit, kService);
     common::v1::Principal sms;
     sms.set_role(common::v1::ROLE_CHANNEL);
     sms.set_channel("sms-1708");
@@ -119,12 +84,6 @@ class PiiAtRestTest : public ::testing::Test {
     agency.set_agency_id(kAgency);
     agency_ = Issue(agency, "agency");
     ASSERT_FALSE(HasFailure());
-  }
-
-  Caller Issue(const common::v1::Principal& p, const std::string& tag) {
-    auto issued = keys_->Issue(p, "security pii " + tag, "test:security");
-    EXPECT_TRUE(issued.ok()) << issued.status();
-    return Caller{tag, issued.ok() ? issued->token : "", /*api_key=*/true};
   }
 
   cv1::FileComplaintResponse File(const std::string& key, cv1::Confidentiality confidentiality) {
@@ -222,12 +181,8 @@ class PiiAtRestTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<ServiceCluster> cluster_;
-  std::unique_ptr<RedisPool> pool_;
-  std::unique_ptr<ApiKeyStore> keys_;
-  std::unique_ptr<rv1::Registry::Stub> registry_;
   std::unique_ptr<cv1::Complaints::Stub> complaints_;
-  Caller root_, channel_, agency_;
+  Caller channel_, agency_;
 };
 
 TEST_F(PiiAtRestTest, NoIdentityOfAComplainantIsStoredInClearAnywhereInRedis) {

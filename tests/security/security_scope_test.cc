@@ -12,17 +12,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/redis.h"
-#include "gateway/api_keys.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
-#include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/security/whole_system.h"
 #include "tests/testing/grpc_calls.h"
 #include "tests/testing/monitoring_fixtures.h"
-#include "tests/testing/registry_fixtures.h"
-#include "tests/testing/registry_seed.h"
-#include "tests/testing/service_cluster.h"
 #include "tests/testing/status_matchers.h"
 
 namespace simpul {
@@ -31,13 +26,8 @@ namespace {
 namespace cv1 = ::simpul::complaints::v1;
 namespace gv1 = ::simpul::gateway::v1;
 namespace mv1 = ::simpul::monitoring::v1;
-namespace rv1 = ::simpul::registry::v1;
-using ::simpul::gateway::ApiKeyStore;
-using ::simpul::testing::Binary;
 using ::simpul::testing::CallAs;
 using ::simpul::testing::Caller;
-using ::simpul::testing::IsOk;
-using ::simpul::testing::ServiceCluster;
 using ::testing::HasSubstr;
 
 constexpr char kA[] = "kab-padang-pariaman";
@@ -47,50 +37,16 @@ constexpr char kB[] = "kota-bogor";
 constexpr char kBUnit[] = "dpmptsp-kota-bogor";
 constexpr char kBService[] = "pbg-kota-bogor";
 
-class ChannelScopeTest : public ::testing::Test {
+class ChannelScopeTest : public simpul::testing::WholeSystemTest {
  protected:
   void SetUp() override {
-    auto cluster = ServiceCluster::Create();
-    ASSERT_THAT(cluster, IsOk());
-    cluster_ = *std::move(cluster);
-    RedisOptions redis;
-    redis.port = cluster_->redis().port();
-    pool_ = std::make_unique<RedisPool>(redis);
-    auto keys =
-        ApiKeyStore::Create(pool_.get(), ApiKeyStore::Options{.cache_ttl = absl::ZeroDuration()});
-    ASSERT_TRUE(keys.ok()) << keys.status();
-    keys_ = *std::move(keys);
-    const std::vector<std::string> flags = {"--drain_timeout=1s"};
-    ASSERT_THAT(cluster_->Start(Binary::kRegistry, {.flags = flags}), IsOk());
-    ASSERT_THAT(cluster_->Start(Binary::kComplaints, {.flags = flags}), IsOk());
-    ASSERT_THAT(cluster_->Start(Binary::kMonitoring, {.flags = flags}), IsOk());
-    auto gateway = cluster_->Start(Binary::kGateway, {.flags = flags});
-    ASSERT_THAT(gateway, IsOk());
-    channel_ = (*gateway)->channel();
-    registry_ = rv1::Registry::NewStub(channel_);
-    complaints_ = cv1::Complaints::NewStub(channel_);
-    monitoring_ = mv1::Monitoring::NewStub(channel_);
-    admin_ = gv1::GatewayAdmin::NewStub(channel_);
-
-    common::v1::Principal root;
-    root.set_role(common::v1::ROLE_PLATFORM_ADMIN);
-    root_ = Issue(root, "root");
-    simpul::testing::RegistrySeeder seed(registry_.get());
-    seed.CreateAgency(root_, kA, rv1::AGENCY_KIND_REGENCY, "13.05");
-    seed.CreateAgency(root_, kB, rv1::AGENCY_KIND_CITY, "32.71");
-    for (auto [unit, agency, service] :
-         {std::tuple{kAUnit, kA, kAService}, std::tuple{kBUnit, kB, kBService}}) {
-      seed.CreateUnit(root_, unit, agency, "Dinas Pelayanan Terpadu");
-      seed.CreateService(root_, service, unit, "Layanan Dasar");
-      seed.AdoptStandard(root_, root_, service, simpul::testing::CompleteComponents());
-    }
+    ASSERT_NO_FATAL_FAILURE(WholeSystemTest::SetUp());
+    complaints_ = cv1::Complaints::NewStub(gateway_->channel());
+    monitoring_ = mv1::Monitoring::NewStub(gateway_->channel());
+    admin_ = gv1::GatewayAdmin::NewStub(gateway_->channel());
+    SeedUnit(kA, registry::v1::AGENCY_KIND_REGENCY, "13.05", kAUnit, kAService);
+    SeedUnit(kB, registry::v1::AGENCY_KIND_CITY, "32.71", kBUnit, kBService);
     ASSERT_FALSE(HasFailure());
-  }
-
-  Caller Issue(const common::v1::Principal& p, const std::string& tag) {
-    auto issued = keys_->Issue(p, "security scope " + tag, "test:security");
-    EXPECT_TRUE(issued.ok()) << issued.status();
-    return Caller{tag, issued.ok() ? issued->token : "", /*api_key=*/true};
   }
 
   static common::v1::Principal Channel(std::vector<std::string> agencies,
@@ -137,15 +93,9 @@ class ChannelScopeTest : public ::testing::Test {
     return resp.figures().survey().respondents();
   }
 
-  std::unique_ptr<ServiceCluster> cluster_;
-  std::unique_ptr<RedisPool> pool_;
-  std::unique_ptr<ApiKeyStore> keys_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<rv1::Registry::Stub> registry_;
   std::unique_ptr<cv1::Complaints::Stub> complaints_;
   std::unique_ptr<mv1::Monitoring::Stub> monitoring_;
   std::unique_ptr<gv1::GatewayAdmin::Stub> admin_;
-  Caller root_;
 };
 
 TEST_F(ChannelScopeTest, AChannelKeyActsOnlyForTheAgenciesAndUnitsItNames) {
