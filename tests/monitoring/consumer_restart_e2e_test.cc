@@ -102,8 +102,7 @@ class ConsumerRestartE2ETest : public ::testing::Test {
     auto cluster = ServiceCluster::Create();
     ASSERT_THAT(cluster, IsOk());
     cluster_ = *std::move(cluster);
-    RedisOptions options;
-    options.port = cluster_->redis().port();
+    RedisOptions options = cluster_->redis().PoolOptions();
     options.pool_size = 2;
     pool_ = std::make_unique<RedisPool>(options);
     auto registry = cluster_->Start(Binary::kRegistry, {.flags = {"--drain_timeout=1s"}});

@@ -143,9 +143,7 @@ class SecurityStreamsTest : public ::testing::Test {
     auto cluster = ServiceCluster::Create();
     ASSERT_THAT(cluster, IsOk());
     cluster_ = *std::move(cluster);
-    RedisOptions options;
-    options.port = cluster_->redis().port();
-    pool_ = std::make_unique<RedisPool>(options);
+    pool_ = std::make_unique<RedisPool>(cluster_->redis().PoolOptions());
     auto keys = ApiKeyStore::Create(pool_.get(), ApiKeyStore::Options{});
     ASSERT_THAT(keys, IsOk());
     key_a_ = Issue(**keys, "a");

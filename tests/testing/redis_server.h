@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/redis.h"
 
 namespace simpul::testing {
 
@@ -32,6 +33,12 @@ class RedisServer {
   ~RedisServer();  // kills the server and removes the data directory
 
   int port() const { return port_; }
+  // PoolOptions are the options of a RedisPool on this server (the defaults otherwise).
+  RedisOptions PoolOptions() const {
+    RedisOptions options;
+    options.port = port_;
+    return options;
+  }
   const std::string& data_dir() const { return dir_; }
 
   // Kill sends SIGKILL and waits for the process to exit: nothing is flushed beyond what
