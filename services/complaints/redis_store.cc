@@ -602,6 +602,13 @@ absl::StatusOr<std::optional<v1::IdempotencyRecord>> RedisComplaintStore::GetIde
 }
 
 absl::StatusOr<int64_t> RedisComplaintStore::DropLegacyIdempotencyRecords() {
+  // One complete pass is enough (nothing writes the old layout any more, and records an older
+  // replica wrote during a rolling upgrade expire with their TTL): a marker spares every later
+  // start a SCAN of the whole keyspace.
+  const std::string done_key = absl::StrCat(options_.key_prefix, "migrated:idem-v2");
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply done, pool_->Command({"EXISTS", done_key}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(done, "EXISTS of the idempotency migration marker"));
+  if (ReplyInt(done).value_or(0) == 1) return 0;
   std::string pattern;
   for (char ch : options_.key_prefix) {
     if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern.push_back('\\');
@@ -632,6 +639,8 @@ absl::StatusOr<int64_t> RedisComplaintStore::DropLegacyIdempotencyRecords() {
     SIMPUL_RETURN_IF_ERROR(ErrorFromReply(removed, "UNLINK of legacy idempotency records"));
     dropped += ReplyInt(removed).value_or(0);
   } while (cursor != "0");
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply marked, pool_->Command({"SET", done_key, "1"}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(marked, "SET of the idempotency migration marker"));
   return dropped;
 }
 

@@ -45,7 +45,8 @@
 //                    a scope or key containing ':' cannot collide. Records of the earlier
 //                    layout, P idem:<n>:<channel>:<key>, held the secret in clear and were
 //                    scoped by channel name: nothing reads them, and
-//                    DropLegacyIdempotencyRecords removes them
+//                    DropLegacyIdempotencyRecords removes them (once: it then sets
+//                    P migrated:idem-v2 and later calls skip the SCAN)
 //   P events         stream (EventStreamKey()); entries {v: "1" (payload version),
 //                    e: serialized v1.ComplaintEvent}. Every commit trims the events that
 //                    every consumer group has acknowledged (XTRIM MINID ~ at the oldest entry
@@ -133,8 +134,9 @@ class RedisComplaintStore final : public ComplaintStore {
       std::string_view scope, std::string_view key) override;
 
   // DropLegacyIdempotencyRecords deletes the idempotency records of the earlier key layout
-  // (P idem:*, which held secrets in clear) and returns how many it deleted. Safe to run at
-  // any time and in several replicas at once; the service runs it once at start.
+  // (P idem:*, which held secrets in clear) and returns how many it deleted; after one
+  // complete pass it sets P migrated:idem-v2 and later calls return 0 without scanning. Safe to
+  // run at any time and in several replicas at once; the service runs it at start.
   absl::StatusOr<int64_t> DropLegacyIdempotencyRecords();
 
   // RekeyIdentities re-seals, under the active key, the identity of every case key one SCAN

@@ -860,6 +860,11 @@ TEST_F(RedisComplaintStoreTest, LegacyIdempotencyRecordsWithSecretsInClearAreDro
   EXPECT_TRUE(store_->Get("SP-0951")->has_value());
   // Running it again finds nothing.
   EXPECT_EQ(*store_->DropLegacyIdempotencyRecords(), 0);
+  // The complete pass is remembered: later starts do not scan the keyspace again.
+  EXPECT_EQ(Raw({"EXISTS", absl::StrCat(kPrefix, "migrated:idem-v2")}).integer, 1);
+  Raw({"SET", absl::StrCat(kPrefix, "idem:8:sms-1708:late"), legacy.SerializeAsString(), "PX",
+       "600000"});
+  EXPECT_EQ(*store_->DropLegacyIdempotencyRecords(), 0);
 }
 
 TEST_F(RedisComplaintStoreTest, KeyOfTheWrongTypeFailsBeforeWriting) {
