@@ -34,6 +34,19 @@ absl::Status RestServer::Impl::Start(std::atomic<int>* port) {
     return absl::InvalidArgumentError(
         absl::StrCat("listen address \"", options_.listen, "\" has a bad port"));
   }
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty() ||
+      (options_.tls_cert_file.empty() && !options_.tls_client_ca_file.empty())) {
+    return absl::InvalidArgumentError(
+        "REST TLS: tls_cert_file and tls_key_file go together; tls_client_ca_file needs them");
+  }
+  if (!options_.tls_cert_file.empty()) {
+    absl::StatusOr<std::unique_ptr<net::ssl::context>> tls = rest::TlsContext(
+        options_.tls_cert_file, options_.tls_key_file, options_.tls_client_ca_file);
+    if (!tls.ok()) {
+      return absl::Status(tls.status().code(), absl::StrCat("REST TLS: ", tls.status().message()));
+    }
+    tls_ = *std::move(tls);
+  }
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
   if (ec) {
@@ -59,7 +72,8 @@ absl::Status RestServer::Impl::Start(std::atomic<int>* port) {
     threads_.emplace_back([this] { ioc_.run(); });
   }
   Log(LogLevel::kInfo, "REST front listening",
-      {{"address", absl::StrCat(host, ":", acceptor_->local_endpoint().port())}});
+      {{"address", absl::StrCat(host, ":", acceptor_->local_endpoint().port())},
+       {"scheme", tls_ ? "https" : "http"}});
   return absl::OkStatus();
 }
 
@@ -80,7 +94,7 @@ void RestServer::Impl::DoAccept() {
       connection = *std::move(lease);
     }
     if (!ec) {
-      auto session = std::make_shared<Session>(this, std::move(socket));
+      auto session = std::make_shared<Session>(this, std::move(socket), tls_.get());
       if (connection) session->HoldConnection(*std::move(connection));
       bool refuse = false;
       {
