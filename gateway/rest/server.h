@@ -89,6 +89,9 @@ class RestServer {
   // Stop stops accepting, lets in-flight requests finish (up to drain_timeout; streams are
   // ended at once), then closes every connection and joins the threads. Idempotent.
   void Stop();
+  // CheckTls reads and checks the TLS files of `options` as Start would (OK without TLS), so
+  // that a process can refuse to start before it serves anything.
+  static absl::Status CheckTls(const RestOptions& options);
   // port is the bound port (after Start).
   int port() const { return port_.load(); }
 

@@ -326,6 +326,22 @@ TEST_F(RestTlsTest, AListedClientCertificateActsAsItsPrincipal) {
             << " of 3 handshakes with a certificate of another CA refused" << std::endl;
 }
 
+// A key that is not the certificate's stops the gateway before it serves, naming the key and
+// its file (gRPC alone reports only "cannot listen").
+TEST_F(RestTlsTest, AKeyThatIsNotTheCertificatesStopsTheStart) {
+  auto started =
+      cluster_->Start(Binary::kGateway, {.name = "gateway-bad-key",
+                                         .flags = {"--tls_cert_file=" + certs_->Cert("server"),
+                                                   "--tls_key_file=" + certs_->Key("stranger")},
+                                         .wait_serving = false});
+  ASSERT_FALSE(started.ok());
+  // The status quotes the log, where the message is JSON-escaped.
+  const std::string log(started.status().message());
+  EXPECT_THAT(log, HasSubstr("REST TLS: tls_key_file"));
+  EXPECT_THAT(log, HasSubstr("stranger.key"));
+  EXPECT_THAT(log, HasSubstr("key values mismatch"));
+}
+
 // The cost of TLS per request on this machine (not gated): a plaintext gateway next to the
 // TLS one, the same read on one keep-alive connection each, and a new connection per request.
 TEST_F(RestTlsTest, CostOfHttpsPerRequest) {
