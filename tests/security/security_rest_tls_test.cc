@@ -278,6 +278,11 @@ TEST_F(RestTlsTest, AListedClientCertificateActsAsItsPrincipal) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Str("complaint.id"), id);
   EXPECT_EQ(r.Str("complaint.complainant.name"), "Siti Rahmawati");
+  // Open311 takes the certificate too: the new case, not publicly listed, is shown to it.
+  const std::string open311_path = absl::StrCat("/open311/v2/requests/", id, ".json");
+  r = agency.Do("GET", open311_path);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.ItemStr(0, "service_request_id"), id);
 
   // The same certificate on the gRPC port acts as the same principal.
   grpc::SslCredentialsOptions tls;
@@ -307,6 +312,8 @@ TEST_F(RestTlsTest, AListedClientCertificateActsAsItsPrincipal) {
   // No certificate: a public caller, who sees only publicly listed cases (not a new one).
   HttpsConn anonymous(port_, Trusting());
   r = anonymous.Do("GET", path);
+  EXPECT_EQ(r.status, 404) << r.body;
+  r = anonymous.Do("GET", open311_path);
   EXPECT_EQ(r.status, 404) << r.body;
   // A certificate the CA signed but the gateway does not list: 401 as on the gRPC port.
   HttpsConn stranger(port_, Trusting("stranger"));
