@@ -12,6 +12,7 @@
 
 #include <boost/asio.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -94,6 +95,26 @@ class RawSocket {
   std::string data_;
 };
 
+// OpenConnections reads the gateway's simpul_gateway_rest_connections_open gauge (-1: absent).
+int OpenConnections(ServiceProcess& gateway) {
+  constexpr char kGauge[] = "simpul_gateway_rest_connections_open ";
+  const std::string metrics = gateway.AdminGet("/metrics");
+  size_t at = metrics.find(std::string("\n") + kGauge);
+  if (at == std::string::npos) return -1;
+  at += 1 + sizeof kGauge - 1;
+  return std::atoi(metrics.c_str() + at);
+}
+
+// WaitOpenConnections polls the gauge until it is `want`.
+bool WaitOpenConnections(ServiceProcess& gateway, int want) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    if (OpenConnections(gateway) == want) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
 class RestTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -111,10 +132,7 @@ class RestTlsTest : public ::testing::Test {
         R"(", "label": "simbg-bogor", "principal": {"role": "ROLE_AGENCY_ADMIN", )",
         R"("agency_id": ")", kAgency, R"("}}]})");
 
-    RedisOptions redis;
-    redis.port = cluster_->redis().port();
-    redis.command_timeout = absl::Seconds(10);
-    pool_ = std::make_unique<RedisPool>(redis);
+    pool_ = std::make_unique<RedisPool>(cluster_->redis().PoolOptions());
     auto keys = gateway::ApiKeyStore::Create(
         pool_.get(), gateway::ApiKeyStore::Options{.cache_ttl = absl::ZeroDuration()});
     ASSERT_TRUE(keys.ok()) << keys.status();
@@ -241,11 +259,12 @@ TEST_F(RestTlsTest, PlaintextAndSilentClientsGetNoAnswerAndKeepNoSlot) {
   ASSERT_TRUE(plain.WaitClosed(absl::Seconds(5)));
   EXPECT_THAT(plain.data(), Not(HasSubstr("HTTP/1.")));
   ++refused;
+  EXPECT_TRUE(WaitOpenConnections(*gateway_, 0)) << "it left nothing behind";
 
   // Clients that connect and never handshake fill the per-address cap ...
   std::vector<std::unique_ptr<RawSocket>> silent;
   for (int i = 0; i < kPerAddressCap; ++i) silent.push_back(std::make_unique<RawSocket>(port_));
-  absl::SleepFor(absl::Milliseconds(100));
+  ASSERT_TRUE(WaitOpenConnections(*gateway_, kPerAddressCap));
   HttpsConn over_cap(port_, Trusting());
   EXPECT_EQ(over_cap.Do("GET", "/v1/agencies").status, -1) << "the cap is full";
   // ... and are closed after rest_read_timeout (1 s), which frees their slots.
@@ -257,6 +276,7 @@ TEST_F(RestTlsTest, PlaintextAndSilentClientsGetNoAnswerAndKeepNoSlot) {
   }
   const absl::Duration closed_after = absl::Now() - start;
   EXPECT_LT(closed_after, absl::Seconds(3));
+  EXPECT_TRUE(WaitOpenConnections(*gateway_, 0));
   HttpsConn after(port_, Trusting());
   const HttpResponse r = after.Do("GET", "/v1/agencies");
   EXPECT_EQ(r.status, 200) << r.body;

@@ -71,7 +71,8 @@ class HttpsConn {
   HttpResponse Do(const std::string& method, const std::string& target,
                   const std::string& body = "", std::map<std::string, std::string> headers = {});
   // Send writes raw bytes; ReadUntil reads until `pred(all bytes read so far)`, the server
-  // closes or `timeout` passes, and returns whether the server closed. For streams.
+  // closes or `timeout` passes (which closes the connection), and returns whether the server
+  // closed. For streams.
   bool Send(const std::string& bytes);
   bool ReadUntil(const std::function<bool(const std::string&)>& pred, absl::Duration timeout);
   const std::string& data() const { return data_; }
