@@ -150,6 +150,13 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   RestOptions rest_options = config.rest;
   rest_options.self_gated_services.insert(admin_service);
   rest_options.stream_limits = stream_limits;
+  // The REST/Open311 front serves HTTPS with the gRPC port's certificate, and client
+  // certificates map to principals as there (GrpcProxy::Admit).
+  rest_options.tls_cert_file = config.tls_cert_file;
+  rest_options.tls_key_file = config.tls_key_file;
+  rest_options.tls_client_ca_file = config.tls_client_ca_file;
+  // Checked now: a key that is not the certificate's stops the start with the files named.
+  if (absl::Status tls = RestServer::CheckTls(rest_options); !tls.ok()) return tls;
   auto* open311 = ctx.Make<Open311Front>(
       proxy, (*rest_channels)[registry_service],
       (*rest_channels)[std::string(complaints::v1::Complaints::service_full_name())],

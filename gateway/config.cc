@@ -97,8 +97,8 @@ std::vector<ConfigKey> GatewayConfigKeys() {
   keys.push_back({.name = "tls_cert_file",
                   .type = ConfigType::kString,
                   .default_value = "",
-                  .help = "PEM certificate chain of the gRPC port; with tls_key_file it serves "
-                          "TLS (plaintext when empty)"});
+                  .help = "PEM certificate chain of the gRPC port and the REST front; with "
+                          "tls_key_file they serve TLS and HTTPS only (plaintext when empty)"});
   keys.push_back({.name = "tls_key_file",
                   .type = ConfigType::kString,
                   .default_value = "",
@@ -106,8 +106,9 @@ std::vector<ConfigKey> GatewayConfigKeys() {
   keys.push_back({.name = "tls_client_ca_file",
                   .type = ConfigType::kString,
                   .default_value = "",
-                  .help = "CA (PEM) that signs agency systems' client certificates (mTLS); "
-                          "callers are asked for one and any they present is verified"});
+                  .help = "CA (PEM) that signs agency systems' client certificates (mTLS, "
+                          "gRPC and REST); callers are asked for one and any they present is "
+                          "verified"});
   keys.push_back({.name = "client_certificates",
                   .type = ConfigType::kString,
                   .default_value = "",

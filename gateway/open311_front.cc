@@ -192,7 +192,7 @@ absl::Status Open311Front::Gate(const Open311Call& call, std::string_view method
   if (!api_key.empty()) metadata.emplace(kApiKeyKey, api_key);
   metadata.emplace(kRequestIdKey, call.request_id);
   info->request_id = call.request_id;
-  absl::Status admitted = proxy_->Admit(method, call.peer, metadata, info);
+  absl::Status admitted = proxy_->Admit(method, call.peer, metadata, info, call.client_cert_pem);
   if (!admitted.ok()) {
     proxy_->Audit(*info, admitted.code(), /*reached_backend=*/false, request.SerializeAsString());
   }

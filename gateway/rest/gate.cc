@@ -31,8 +31,9 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
   CallInfo info;
   info.request_id = request_id_;
   const absl::Status admitted =
-      self_gated ? absl::OkStatus()
-                 : server_->proxy_->Admit(route.full_method, peer_, metadata, &info);
+      self_gated
+          ? absl::OkStatus()
+          : server_->proxy_->Admit(route.full_method, peer_, metadata, &info, client_cert_pem_);
   const google::protobuf::Message* prototype =
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(
           route.method->input_type());

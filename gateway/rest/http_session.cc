@@ -77,8 +77,17 @@ void CopyMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metad
   }
 }
 
-Session::Session(RestServer::Impl* server, tcp::socket socket)
-    : server_(server), stream_(std::move(socket)) {
+namespace {
+
+Connection MakeConnection(tcp::socket socket, net::ssl::context* tls) {
+  if (tls == nullptr) return Connection(std::move(socket));
+  return Connection(std::move(socket), *tls);
+}
+
+}  // namespace
+
+Session::Session(RestServer::Impl* server, tcp::socket socket, net::ssl::context* tls)
+    : server_(server), stream_(MakeConnection(std::move(socket), tls)) {
   beast::error_code ec;
   const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
   if (!ec) {
@@ -89,7 +98,21 @@ Session::Session(RestServer::Impl* server, tcp::socket socket)
 }
 
 void Session::Run() {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (!self->stream_.tls()) return self->DoRead();
+    // The handshake counts as reading: a client that connects and stays silent (or speaks
+    // plaintext) is closed after read_timeout, and its place under the caps with it.
+    self->stream_.expires_after(absl::ToChronoMilliseconds(self->server_->options_.read_timeout));
+    self->stream_.AsyncHandshake([self](beast::error_code ec) { self->OnHandshake(ec); });
+  });
+}
+
+void Session::OnHandshake(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
+  stream_.expires_never();
+  if (ec) return Close();
+  client_cert_pem_ = stream_.PeerCertificatePem();
+  DoRead();
 }
 
 void Session::Drain() {
@@ -294,6 +317,7 @@ void Session::ServeOpen311(http::request<http::string_body>& req, std::string_vi
     }
   }
   call.peer = peer_;
+  call.client_cert_pem = client_cert_pem_;
   call.request_id = request_id_;
   call.deadline = absl::Now() + server_->options_.default_timeout;
   call.cancel = std::make_shared<Open311Cancel>();
@@ -365,6 +389,7 @@ void Session::Preflight(const http::request<http::string_body>& req, std::string
 void Session::Decorate(http::response_header<>& h) {
   h.set(http::field::server, "simpul-gateway");
   h.set(kRequestIdKey, request_id_);
+  if (stream_.tls()) h.set(http::field::strict_transport_security, "max-age=31536000");
   if (server_->OriginAllowed(origin_)) {
     h.set(http::field::access_control_allow_origin, origin_);
     h.set(http::field::vary, "Origin");

@@ -24,6 +24,7 @@
 #include "common/tsan_annotations.h"
 #include "gateway/byte_buffer.h"
 #include "gateway/open311_front.h"
+#include "gateway/rest/connection.h"
 #include "gateway/rest/route_table.h"
 #include "gateway/rest/server_impl.h"
 #include "gateway/stream_limits.h"
@@ -98,10 +99,11 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   std::optional<std::string> pending_item_ ABSL_GUARDED_BY(mu_);
 };
 
-// Session is one HTTP connection; every member runs on its strand.
+// Session is one HTTP connection, plaintext or (with `tls`) HTTPS; every member runs on its
+// strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(RestServer::Impl* server, tcp::socket socket);
+  Session(RestServer::Impl* server, tcp::socket socket, net::ssl::context* tls);
   ~Session() { server_->Forget(this); }
 
   void Run();
@@ -128,6 +130,9 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class State { kReading, kBusy, kStreaming, kClosed };
   using Headers = std::vector<std::pair<std::string, std::string>>;
 
+  // OnHandshake: the TLS handshake ended (within read_timeout of the accept); a failed one
+  // closes the connection without a word.
+  void OnHandshake(beast::error_code ec);
   void DoRead();
 
   // OnHeader: the header is in (the body limit is already checked against Content-Length);
@@ -183,10 +188,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   friend class StreamCall;
   RestServer::Impl* const server_;
-  beast::tcp_stream stream_;
+  Connection stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_;
+  // The client's verified TLS certificate (PEM), read once after the handshake; "" if none.
+  std::string client_cert_pem_;
   State state_ = State::kReading;
   bool draining_ = false;
   // The current request.

@@ -18,6 +18,28 @@ namespace beast = boost::beast;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+namespace {
+
+// TlsFor is the TLS context `options` ask for (null: plaintext).
+absl::StatusOr<std::unique_ptr<net::ssl::context>> TlsFor(const RestOptions& options) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty() ||
+      (options.tls_cert_file.empty() && !options.tls_client_ca_file.empty())) {
+    return absl::InvalidArgumentError(
+        "REST TLS: tls_cert_file and tls_key_file go together; tls_client_ca_file needs them");
+  }
+  if (options.tls_cert_file.empty()) return nullptr;
+  absl::StatusOr<std::unique_ptr<net::ssl::context>> tls =
+      rest::TlsContext(options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file);
+  if (!tls.ok()) {
+    return absl::Status(tls.status().code(), absl::StrCat("REST TLS: ", tls.status().message()));
+  }
+  return tls;
+}
+
+}  // namespace
+
+absl::Status RestServer::CheckTls(const RestOptions& options) { return TlsFor(options).status(); }
+
 absl::Status RestServer::Impl::Start(std::atomic<int>* port) {
   const size_t colon = options_.listen.rfind(':');
   if (colon == std::string::npos) {
@@ -34,6 +56,9 @@ absl::Status RestServer::Impl::Start(std::atomic<int>* port) {
     return absl::InvalidArgumentError(
         absl::StrCat("listen address \"", options_.listen, "\" has a bad port"));
   }
+  absl::StatusOr<std::unique_ptr<net::ssl::context>> tls = TlsFor(options_);
+  if (!tls.ok()) return tls.status();
+  tls_ = *std::move(tls);
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
   if (ec) {
@@ -59,7 +84,8 @@ absl::Status RestServer::Impl::Start(std::atomic<int>* port) {
     threads_.emplace_back([this] { ioc_.run(); });
   }
   Log(LogLevel::kInfo, "REST front listening",
-      {{"address", absl::StrCat(host, ":", acceptor_->local_endpoint().port())}});
+      {{"address", absl::StrCat(host, ":", acceptor_->local_endpoint().port())},
+       {"scheme", tls_ ? "https" : "http"}});
   return absl::OkStatus();
 }
 
@@ -80,7 +106,7 @@ void RestServer::Impl::DoAccept() {
       connection = *std::move(lease);
     }
     if (!ec) {
-      auto session = std::make_shared<Session>(this, std::move(socket));
+      auto session = std::make_shared<Session>(this, std::move(socket), tls_.get());
       if (connection) session->HoldConnection(*std::move(connection));
       bool refuse = false;
       {

@@ -59,6 +59,14 @@ struct RestOptions {
   // (gateway/stream_limits.h): a stream over a cap is 429 with Retry-After, a connection over
   // it is closed at once, unread. None when null; not owned, must outlive the server.
   StreamLimits* stream_limits = nullptr;
+  // HTTPS only when both are set: the PEM certificate chain and private key (the gateway's
+  // tls_cert_file and tls_key_file, as on its gRPC port). The TLS handshake must complete
+  // within read_timeout. With tls_client_ca_file, a client certificate is asked for (not
+  // required) and verified against that CA; GrpcProxy::Admit maps a verified one to its
+  // principal as on the gRPC port. Answers carry Strict-Transport-Security.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
 };
 
 // RestServer serves a RouteTable over HTTP/1.1 with keep-alive.
@@ -75,11 +83,15 @@ class RestServer {
   RestServer(const RestServer&) = delete;
   RestServer& operator=(const RestServer&) = delete;
 
-  // Start binds and starts serving; fails (naming the address) when it cannot listen.
+  // Start binds and starts serving; fails (naming the address) when it cannot listen, and
+  // (naming the key and file) when a TLS file is unreadable or unusable.
   absl::Status Start();
   // Stop stops accepting, lets in-flight requests finish (up to drain_timeout; streams are
   // ended at once), then closes every connection and joins the threads. Idempotent.
   void Stop();
+  // CheckTls reads and checks the TLS files of `options` as Start would (OK without TLS), so
+  // that a process can refuse to start before it serves anything.
+  static absl::Status CheckTls(const RestOptions& options);
   // port is the bound port (after Start).
   int port() const { return port_.load(); }
 

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "common/executor.h"
+#include "gateway/rest/connection.h"
 #include "gateway/rest/route_table.h"
 #include "gateway/rest/server.h"
 
@@ -95,6 +96,8 @@ class RestServer::Impl {
   bool started_ = false;
   bool stopped_ = false;
 
+  // HTTPS when set; declared before the io_context, as the sessions use it.
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   std::unique_ptr<Executor> executor_;  // runs the gate (it may wait for Redis)
   boost::asio::io_context ioc_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

@@ -1,8 +1,10 @@
 // Unit tests of the REST front's route table and request mapping (no server).
 #include "gateway/rest.h"
 
+#include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/excerpt.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
@@ -334,6 +336,33 @@ TEST(ErrorsTest, InvalidUtf8AndHugeInputGiveShortValidJson) {
   ExpectShortValidJson(ErrorJson(many.ToStatus("request"), 400, "rid"), 64 * 1024);
   ExpectShortValidJson(ErrorJson(absl::InvalidArgumentError("\xc0\xaf" + huge), 400, "rid\xff"),
                        4096);
+}
+
+// The REST front's TLS files are checked before it serves; each error names the key and file.
+TEST(RestTlsOptionsTest, MissingOrUnusableFilesAreNamed) {
+  RestOptions options;
+  EXPECT_TRUE(RestServer::CheckTls(options).ok());  // plaintext
+  options.tls_client_ca_file = "/etc/hostname";
+  absl::Status s = RestServer::CheckTls(options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("tls_client_ca_file needs them"));
+  options = RestOptions();
+  options.tls_cert_file = "/nonexistent/gateway.pem";
+  s = RestServer::CheckTls(options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("go together"));
+  options.tls_key_file = "/nonexistent/gateway.key";
+  s = RestServer::CheckTls(options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("REST TLS: cannot read tls_cert_file \"/nonexistent/gateway.pem\""));
+  const std::string garbage = ::testing::TempDir() + "/rest_tls_not_a_certificate.pem";
+  std::ofstream(garbage) << "not a certificate\n";
+  options.tls_cert_file = garbage;
+  s = RestServer::CheckTls(options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr(absl::StrCat("tls_cert_file \"", garbage, "\" is not usable")));
 }
 
 }  // namespace
