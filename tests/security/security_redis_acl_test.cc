@@ -152,6 +152,15 @@ TEST_F(RedisAclTest, EachProcessHasItsOwnUserAndMonitoringCannotWriteComplaints)
   const gv1::ListAuditRecordsResponse audit =
       MustCall(admin_.get(), &gv1::GatewayAdmin::Stub::ListAuditRecords, root_, list);
   EXPECT_GE(audit.records_size(), 1) << "the gateway wrote no audit record";
+  // Each binary is connected as its own user.
+  absl::StatusOr<RedisReply> clients = pool_->Command({"CLIENT", "LIST", "TYPE", "normal"});
+  ASSERT_THAT(clients, IsOk());
+  for (const char* user :
+       {"simpul-registry", "simpul-complaints", "simpul-monitoring", "simpul-gateway"}) {
+    EXPECT_TRUE(absl::StrContains(clients->str, absl::StrCat(" user=", user, " ")))
+        << user << " has no connection:\n"
+        << clients->str;
+  }
   // No process met a refusal on the way.
   for (auto* p : {&cluster_->registry(), &cluster_->complaints(), &cluster_->monitoring(),
                   &cluster_->gateway()}) {
@@ -183,12 +192,19 @@ TEST_F(RedisAclTest, EachProcessHasItsOwnUserAndMonitoringCannotWriteComplaints)
     bool allowed;
   };
   const std::string xadd_script = "return redis.call('XADD', KEYS[1], '*', 'type', 'forged')";
+  // What the consumer's dead-letter script does (common/stream_consumer.cc): XPENDING on the
+  // stream, XADD to the dead-letter stream, XACK.
+  const std::string dead_letter_script =
+      "redis.call('XPENDING', KEYS[1], 'simpul-monitoring'); "
+      "redis.call('XADD', KEYS[2], '*', 'probe', '1'); "
+      "return redis.call('XACK', KEYS[1], 'simpul-monitoring', '0-1')";
   const std::vector<Check> checks = {
       // The monitoring service: its own keys and the consumer group, nothing of complaints.
       {"simpul-monitoring", {"SET", "simpul:mon:{m}:acl-probe", "1"}, true},
       {"simpul-monitoring", {"XINFO", "GROUPS", kEvents}, true},
       {"simpul-monitoring", {"XRANGE", kEvents, "-", "+", "COUNT", "1"}, true},
       {"simpul-monitoring", {"XADD", kDeadLetter, "*", "probe", "1"}, true},
+      {"simpul-monitoring", {"EVAL", dead_letter_script, "2", kEvents, kDeadLetter}, true},
       {"simpul-monitoring", {"XADD", kEvents, "*", "type", "forged"}, false},
       {"simpul-monitoring", {"XTRIM", kEvents, "MAXLEN", "0"}, false},
       {"simpul-monitoring", {"DEL", kEvents}, false},
@@ -247,7 +263,7 @@ TEST_F(RedisAclTest, EachProcessHasItsOwnUserAndMonitoringCannotWriteComplaints)
     return argv[0] == "XINFO" ? argv[2] : argv[1];
   };
   auto command_of = [](const std::vector<std::string>& argv) {
-    if (argv[0] == "EVAL") return std::string("EVAL XADD");
+    if (argv[0] == "EVAL") return std::string(argv[2] == "2" ? "EVAL dead-let." : "EVAL XADD");
     if (argv[0] == "CONFIG" || argv[0] == "ACL" || argv[0] == "XINFO") {
       return argv[0] + " " + argv[1];
     }
