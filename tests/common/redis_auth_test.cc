@@ -128,6 +128,44 @@ TEST_F(RedisAuthTest, NoPermReplyNamesTheUser) {
   EXPECT_THAT(reply->str, AllOf(HasSubstr("NOPERM"), HasSubstr("'simpul-monitoring'")));
 }
 
+// Redis 7.0 replays the AOF as the default user and checks its permissions at each EXEC: the
+// ACL file must leave them whole (the user stays off), or every transaction and script effect
+// in the AOF is refused on the next start and lost.
+TEST(RedisAclRestartTest, ScriptAndTransactionWritesSurviveARestart) {
+  auto server = testing::RedisServer::StartWithAcl(/*append_only=*/true);
+  ASSERT_THAT(server, IsOk());
+  absl::StatusOr<RedisOptions> options = (*server)->PoolOptionsFor("simpul-monitoring");
+  ASSERT_THAT(options, IsOk());
+  {
+    RedisPool pool(*options);
+    const RedisScript script("redis.call('SET', KEYS[1], ARGV[1]) return 1");
+    absl::StatusOr<RedisReply> scripted = pool.Eval(script, {"simpul:mon:{m}:scripted"}, {"s"});
+    ASSERT_THAT(scripted, IsOk());
+    EXPECT_FALSE(scripted->is_error()) << scripted->str;
+    absl::StatusOr<std::vector<RedisReply>> exec =
+        pool.Pipeline({{"MULTI"},
+                       {"SET", "simpul:mon:{m}:multi", "m"},
+                       {"SET", "simpul:mon:{m}:plain", "p"},
+                       {"EXEC"}});
+    ASSERT_THAT(exec, IsOk());
+    EXPECT_FALSE(exec->back().is_error()) << exec->back().str;
+  }
+  (*server)->Kill();
+  ASSERT_THAT((*server)->Restart(), IsOk());
+  RedisPool pool(*options);
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"simpul:mon:{m}:scripted", "s"}, {"simpul:mon:{m}:multi", "m"}}) {
+    absl::StatusOr<RedisReply> got = pool.Command({"GET", key});
+    ASSERT_THAT(got, IsOk());
+    EXPECT_EQ(got->str, value) << key << " was lost when Redis replayed its AOF";
+  }
+  // Still no access without a password.
+  RedisOptions anonymous = *options;
+  anonymous.user.clear();
+  anonymous.password.clear();
+  EXPECT_THAT(RedisPool(anonymous).Ping(), Not(IsOk()));
+}
+
 class PasswordFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
