@@ -10,8 +10,10 @@
 // figure is the table of (user, command, key, allowed?).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -43,6 +45,9 @@ using ::simpul::testing::Caller;
 using ::simpul::testing::IsOk;
 using ::simpul::testing::MustCall;
 using ::simpul::testing::PollUntil;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kAgency[] = "kab-padang-pariaman";
 constexpr char kUnit[] = "disdukcapil-kab-padang-pariaman";
@@ -300,6 +305,45 @@ TEST_F(RedisAclTest, EachProcessHasItsOwnUserAndMonitoringCannotWriteComplaints)
       EXPECT_NE(field.str, "forged");
     }
   }
+}
+
+// A process with a wrong Redis password says so, naming its user and never the password, and
+// is not ready; one whose password file others may read does not start.
+TEST_F(RedisAclTest, AWrongOrExposedPasswordIsAClearErrorAndNeverShown) {
+  const std::string wrong = cluster_->dir() + "/wrong.password";
+  std::ofstream(wrong) << "wrong-password-0815\n";
+  ASSERT_EQ(chmod(wrong.c_str(), 0600), 0);
+  auto registry =
+      cluster_->Start(simpul::testing::Binary::kRegistry,
+                      {.name = "registry-wrong-password",
+                       .flags = {"--redis_user=simpul-registry", "--redis_password_file=" + wrong},
+                       .wait_serving = false});
+  ASSERT_THAT(registry, IsOk());
+  int status = 0;
+  std::string body;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        body = (*registry)->AdminGet("/readyz", &status);
+        return status == 503 && absl::StrContains((*registry)->Log(), "WRONGPASS");
+      },
+      absl::Seconds(10)))
+      << status << " " << body << "\n"
+      << (*registry)->Log();
+  const std::string log = (*registry)->Log() + body;
+  EXPECT_TRUE(absl::StrContains(log, "AUTH as user 'simpul-registry' refused")) << log;
+  EXPECT_FALSE(absl::StrContains(log, "0815")) << log;
+  std::cout << "wrong password: /readyz " << status << "; the log says \""
+            << log.substr(log.find("AUTH as user"), 90) << "...\"" << std::endl;
+
+  ASSERT_EQ(chmod(wrong.c_str(), 0644), 0);
+  auto exposed = cluster_->Start(
+      simpul::testing::Binary::kRegistry,
+      {.name = "registry-exposed-password",
+       .flags = {"--redis_user=simpul-registry", "--redis_password_file=" + wrong}});
+  ASSERT_FALSE(exposed.ok());
+  EXPECT_THAT(
+      std::string(exposed.status().message()),
+      AllOf(HasSubstr("redis_password_file"), HasSubstr("chmod 600"), Not(HasSubstr("0815"))));
 }
 
 }  // namespace
