@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/redis.h"
+#include "common/stream_consumer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/redis_server.h"
@@ -164,6 +165,59 @@ TEST(RedisAclRestartTest, ScriptAndTransactionWritesSurviveARestart) {
   anonymous.user.clear();
   anonymous.password.clear();
   EXPECT_THAT(RedisPool(anonymous).Ping(), Not(IsOk()));
+}
+
+// The monitoring service's user runs the whole consumer-group cycle on the complaint event
+// stream (create the group, read, acknowledge, reclaim, dead-letter, lag, leave) with the
+// selectors of deploy/redis-users.acl.in, though it may not append to the stream.
+TEST_F(RedisAuthTest, MonitoringUserConsumesAndDeadLettersComplaintEvents) {
+  const std::string stream = "simpul:cmp:{c}:events";
+  RedisPool complaints(Options("simpul-complaints"));
+  for (const char* n : {"1", "2", "3"}) {
+    absl::StatusOr<RedisReply> added = complaints.Command({"XADD", stream, "*", "n", n});
+    ASSERT_THAT(added, IsOk());
+    ASSERT_FALSE(added->is_error()) << added->str;
+  }
+  RedisOptions options = Options("simpul-monitoring");
+  options.pool_size = 2;
+  RedisPool monitoring(options);
+  StreamConsumerOptions consumer_options;
+  consumer_options.stream = stream;
+  consumer_options.group = "simpul-monitoring";
+  consumer_options.consumer = "acl-test";
+  consumer_options.dead_letter_stream = stream + ":dead:simpul-monitoring";
+  consumer_options.block = absl::ZeroDuration();
+  consumer_options.min_idle = absl::Milliseconds(1);
+  consumer_options.max_deliveries = 2;
+  auto consumer = StreamConsumer::Create(&monitoring, consumer_options,
+                                         [](const StreamEntry& entry) -> absl::Status {
+                                           const std::string* n = entry.Field("n");
+                                           if (n != nullptr && *n == "2")
+                                             return absl::InternalError("entry 2 always fails");
+                                           return absl::OkStatus();
+                                         });
+  ASSERT_THAT(consumer, IsOk());
+  PollResult total;
+  for (int i = 0; i < 10 && total.dead_lettered == 0; ++i) {
+    absl::StatusOr<PollResult> polled = (*consumer)->PollOnce();
+    ASSERT_THAT(polled, IsOk());
+    total.handled += polled->handled;
+    total.dead_lettered += polled->dead_lettered;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(total.handled, 2);
+  EXPECT_EQ(total.dead_lettered, 1);
+  absl::StatusOr<StreamLag> lag = (*consumer)->Lag();
+  ASSERT_THAT(lag, IsOk());
+  EXPECT_EQ(lag->pending, 0);
+  EXPECT_THAT((*consumer)->RemoveConsumerIfIdle(), IsOk());
+  absl::StatusOr<RedisReply> dead = admin_->Command({"XLEN", consumer_options.dead_letter_stream});
+  ASSERT_THAT(dead, IsOk());
+  EXPECT_EQ(dead->integer, 1);
+  // Appending to the complaint stream stays refused.
+  absl::StatusOr<RedisReply> forged = monitoring.Command({"XADD", stream, "*", "n", "forged"});
+  ASSERT_THAT(forged, IsOk());
+  EXPECT_THAT(forged->str, HasSubstr("NOPERM"));
 }
 
 class PasswordFileTest : public ::testing::Test {
