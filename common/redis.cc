@@ -99,8 +99,11 @@ absl::StatusOr<RedisReply> RedisConnection::ReadReply(std::string_view what) {
   if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return TransportError(what);
   RedisReply reply = Convert(static_cast<redisReply*>(raw));
   freeReplyObject(raw);
-  if (reply.is_error() && absl::StartsWith(reply.str, "NOPERM") && !pool_->options_.user.empty()) {
-    // Redis does not say whose permissions were missing.
+  if (reply.is_error() && !pool_->options_.user.empty() &&
+      (absl::StartsWith(reply.str, "NOPERM") ||
+       absl::StrContains(reply.str, "The user executing the script can't"))) {
+    // An ACL refusal (of the command, or of one inside a script): Redis does not say whose
+    // permissions were missing.
     absl::StrAppend(&reply.str, " (redis user '", pool_->options_.user, "')");
   }
   return reply;

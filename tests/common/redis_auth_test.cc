@@ -127,6 +127,13 @@ TEST_F(RedisAuthTest, NoPermReplyNamesTheUser) {
   ASSERT_THAT(reply, IsOk());
   ASSERT_TRUE(reply->is_error());
   EXPECT_THAT(reply->str, AllOf(HasSubstr("NOPERM"), HasSubstr("'simpul-monitoring'")));
+  // The same refusal inside a script.
+  const RedisScript script("return redis.call('SET', 'simpul:cmp:{c}:probe', '1')");
+  absl::StatusOr<RedisReply> scripted = pool.Eval(script, {}, {});
+  ASSERT_THAT(scripted, IsOk());
+  ASSERT_TRUE(scripted->is_error());
+  EXPECT_THAT(scripted->str,
+              AllOf(HasSubstr("can't"), HasSubstr("(redis user 'simpul-monitoring')")));
 }
 
 // Redis 7.0 replays the AOF as the default user and checks its permissions at each EXEC: the
