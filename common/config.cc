@@ -328,6 +328,10 @@ std::vector<ConfigKey> CommonServiceConfigKeys(std::string_view default_listen,
       key("workers", ConfigType::kInt, "4", "worker threads for blocking storage calls"));
   keys.back().min_int = 1;
   keys.back().max_int = 256;
+  keys.push_back(key("redis_user", ConfigType::kString, "",
+                     "Redis ACL user this process authenticates as (needs redis_password_file)"));
+  keys.push_back(key("redis_password_file", ConfigType::kString, "",
+                     "file holding the Redis password (mode 600; none: no AUTH)"));
   return keys;
 }
 

@@ -99,6 +99,13 @@ absl::StatusOr<RedisReply> RedisConnection::ReadReply(std::string_view what) {
   if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return TransportError(what);
   RedisReply reply = Convert(static_cast<redisReply*>(raw));
   freeReplyObject(raw);
+  if (reply.is_error() && !pool_->options_.user.empty() &&
+      (absl::StartsWith(reply.str, "NOPERM") ||
+       absl::StrContains(reply.str, "The user executing the script can't"))) {
+    // An ACL refusal (of the command, or of one inside a script): Redis does not say whose
+    // permissions were missing.
+    absl::StrAppend(&reply.str, " (redis user '", pool_->options_.user, "')");
+  }
   return reply;
 }
 
@@ -210,7 +217,33 @@ absl::StatusOr<redisContext*> RedisPool::Connect() {
     return status;
   }
   redisEnableKeepAlive(ctx);
+  if (absl::Status authenticated = Authenticate(ctx, where); !authenticated.ok()) {
+    redisFree(ctx);
+    return authenticated;
+  }
   return ctx;
+}
+
+absl::Status RedisPool::Authenticate(redisContext* ctx, std::string_view where) {
+  if (options_.password.empty()) return absl::OkStatus();
+  std::vector<std::string> argv = {"AUTH"};
+  if (!options_.user.empty()) argv.push_back(options_.user);
+  argv.push_back(options_.password);
+  const std::string who =
+      options_.user.empty() ? "the default user" : absl::StrCat("user '", options_.user, "'");
+  void* raw = nullptr;
+  if (!AppendCommand(ctx, argv) || redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
+    return absl::UnavailableError(absl::StrCat("redis ", AbslView(where), ": AUTH as ", who, ": ",
+                                               ctx->err != 0 ? ctx->errstr : "no reply"));
+  }
+  RedisReply reply = Convert(static_cast<redisReply*>(raw));
+  freeReplyObject(raw);
+  if (!reply.is_error()) return absl::OkStatus();
+  // The reply never holds the password (WRONGPASS, NOPERM, or "ERR AUTH <password> called
+  // without any password configured"); the password is not repeated here either.
+  return absl::UnavailableError(
+      absl::StrCat("redis ", AbslView(where), ": AUTH as ", who, " refused: ", reply.str,
+                   " (check the Redis user and its password file; the password is not shown)"));
 }
 
 absl::StatusOr<RedisConnection> RedisPool::Acquire() {

@@ -44,6 +44,11 @@ struct RedisOptions {
   absl::Duration command_timeout = absl::Seconds(2);  // per command (socket timeout)
   absl::Duration acquire_timeout = absl::Seconds(2);  // waiting for a free connection
   absl::Duration max_backoff = absl::Seconds(2);      // between reconnect attempts
+  // Credentials of a Redis ACL user (common/redis_auth.h reads them from a file): every new
+  // connection sends AUTH <user> <password> first, or AUTH <password> without a user. No
+  // AUTH at all when the password is empty.
+  std::string user;
+  std::string password;
 };
 
 // RedisScript is a Lua script run with EVALSHA, loaded on first use or after NOSCRIPT.
@@ -121,6 +126,8 @@ class RedisPool {
   friend class RedisConnection;
   void Release(redisContext* ctx, bool broken, bool peer_lost);
   absl::StatusOr<redisContext*> Connect();
+  // Authenticate sends AUTH on a new connection when options_.password is set.
+  absl::Status Authenticate(redisContext* ctx, std::string_view where);
 
   const RedisOptions options_;
   absl::Mutex mu_;

@@ -44,7 +44,12 @@ int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,
   if (!basics) return exit_code;
   const Config& config = basics->config;
 
-  RedisPool pool(RedisOptionsFromConfig(config));
+  absl::StatusOr<RedisOptions> redis_options = RedisOptionsFromConfig(config);
+  if (!redis_options.ok()) {
+    Log(LogLevel::kError, std::string(redis_options.status().message()));
+    return 2;
+  }
+  RedisPool pool(*std::move(redis_options));
   Metrics metrics;
   Executor executor(static_cast<int>(config.GetInt("workers")), 10000);
   ServiceHostOptions host_options = HostOptionsFromConfig(config, spec.grpc_service);

@@ -7,6 +7,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "common/redis_auth.h"
+#include "common/status.h"
 
 namespace simpul {
 
@@ -58,11 +60,14 @@ absl::StatusOr<std::unique_ptr<IdentitySigner>> LoadIdentitySigner(const Config&
   return signer;
 }
 
-RedisOptions RedisOptionsFromConfig(const Config& config) {
+absl::StatusOr<RedisOptions> RedisOptionsFromConfig(const Config& config) {
   RedisOptions options;
   std::tie(options.host, options.port) = config.GetHostPort("redis_addr");
   options.pool_size = static_cast<int>(config.GetInt("redis_pool_size"));
   options.command_timeout = config.GetDuration("redis_timeout");
+  SIMPUL_RETURN_IF_ERROR(SetRedisCredentials(config.GetString("redis_user"),
+                                             config.GetString("redis_password_file"), "redis_user",
+                                             "redis_password_file", &options));
   return options;
 }
 

@@ -31,8 +31,9 @@ void ConfigureLogging(const Config& config, std::string_view service_name);
 absl::StatusOr<std::unique_ptr<IdentitySigner>> LoadIdentitySigner(
     const Config& config, std::string_view audience, bool accept_service_role = false);
 
-// RedisOptionsFromConfig reads redis_addr, redis_pool_size and redis_timeout.
-RedisOptions RedisOptionsFromConfig(const Config& config);
+// RedisOptionsFromConfig reads redis_addr, redis_pool_size, redis_timeout, redis_user and
+// redis_password_file (the password file is read here; an error names the key).
+absl::StatusOr<RedisOptions> RedisOptionsFromConfig(const Config& config);
 
 // ServiceBasics is what every service process sets up first: its validated configuration and
 // the identity keys (null without identity_private_key_file and identity_trusted_keys).

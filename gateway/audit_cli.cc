@@ -14,6 +14,7 @@
 #include "common/absl_compat.h"
 #include "common/json.h"
 #include "common/redis.h"
+#include "common/redis_auth.h"
 #include "gateway/audit.h"
 
 namespace simpul::gateway {
@@ -41,6 +42,11 @@ options:
   --redis HOST:PORT    Redis address (default 127.0.0.1:6379)
   --prefix PREFIX      key prefix of the gateway's audit keys (default simpul:gw:{a}:)
   --timeout DURATION   per Redis command, e.g. 10s (default 10s)
+
+environment:
+  SIMPUL_REDIS_USER, SIMPUL_REDIS_PASSWORD_FILE
+                       the Redis ACL user and the file holding its password (mode 600),
+                       e.g. simpul-admin and var/redis-auth/simpul-admin.password
 
 exit status: 0 ok, 1 verify found a problem, 2 usage error, 3 Redis could not be read
 )";
@@ -181,6 +187,9 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
   if (std::optional<std::string> bad = ParseRedis(
           args.options.count("redis") ? args.options["redis"] : "127.0.0.1:6379", &redis)) {
     return usage_error(*bad);
+  }
+  if (absl::Status credentials = SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+    return usage_error(std::string(credentials.message()));
   }
   if (auto it = args.options.find("timeout"); it != args.options.end()) {
     absl::Duration timeout;

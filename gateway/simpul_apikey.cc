@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "common/absl_compat.h"
 #include "common/redis.h"
+#include "common/redis_auth.h"
 #include "common/status.h"
 #include "gateway/api_keys.h"
 
@@ -60,6 +61,11 @@ Options:
   --timeout DURATION   Redis connect and command timeout (default 5s)
   --by SUBJECT         who is acting, recorded as created_by / revoked_by (default cli:$USER)
   -h, --help           print this help
+
+Environment:
+  SIMPUL_REDIS_USER, SIMPUL_REDIS_PASSWORD_FILE
+                       the Redis ACL user and the file holding its password (mode 600),
+                       e.g. simpul-admin and var/redis-auth/simpul-admin.password
 
 Exit codes: 0 done, 1 failed, 2 usage error.
 )";
@@ -392,6 +398,9 @@ int Run(int argc, char** argv) {
   const std::string address = Flag(*args, "redis", "127.0.0.1:6379");
   if (!ParseHostPort(address, &redis.host, &redis.port)) {
     return UsageError(absl::StrCat("--redis ", address, ": expected HOST:PORT"));
+  }
+  if (absl::Status credentials = SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+    return UsageError(std::string(credentials.message()));
   }
   absl::Duration timeout = absl::Seconds(5);
   if (args->flags.contains("timeout") &&

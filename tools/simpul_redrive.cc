@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/redis.h"
+#include "common/redis_auth.h"
 #include "common/stream_consumer.h"
 
 namespace {
@@ -44,6 +45,9 @@ Flags:
   --dead-letter-stream=KEY     the dead-letter stream, e.g. the monitoring service's
                                'simpul:cmp:{c}:events:dead:simpul-monitoring'
 A flag's value may also follow it as the next argument (--max 10).
+
+Environment: SIMPUL_REDIS_USER and SIMPUL_REDIS_PASSWORD_FILE, the Redis ACL user and the file
+holding its password (mode 600), e.g. simpul-admin and var/redis-auth/simpul-admin.password.
 
 Exit status: 0 done; 1 Redis failed, or some entries could not be re-driven; 2 bad usage.
 )";
@@ -219,6 +223,10 @@ int main(int argc, char** argv) {
   redis.host = args.redis_host;
   redis.port = args.redis_port;
   redis.pool_size = 1;
+  if (absl::Status credentials = simpul::SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+    std::cerr << "simpul-redrive: " << credentials.message() << "\n";
+    return 2;
+  }
   simpul::RedisPool pool(redis);
   if (absl::Status ping = pool.Ping(); !ping.ok()) {
     std::cerr << "simpul-redrive: cannot reach Redis at " << args.redis_host << ":"

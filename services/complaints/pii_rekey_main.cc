@@ -5,7 +5,8 @@
 // from there. Run it after adding a key and making it active (docs/operations.md):
 //   simpul-pii-rekey --redis_addr=127.0.0.1:6379 --pii_keys_file=var/pii.keys
 //                    --pii_active_key_id=k2
-// Configuration: flags or SIMPUL_PII_REKEY_* environment variables (--help lists them).
+// Configuration: flags or SIMPUL_PII_REKEY_* environment variables (--help lists them); the
+// Redis ACL user and its password file from SIMPUL_REDIS_USER and SIMPUL_REDIS_PASSWORD_FILE.
 // Exit status: 0 every identity is under the active key; 1 some could not be re-sealed (each
 // is listed) or Redis failed; 2 bad usage or key file.
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "common/config.h"
 #include "common/redis.h"
+#include "common/redis_auth.h"
 #include "services/complaints/pii_config.h"
 #include "services/complaints/pii_crypto.h"
 #include "services/complaints/redis_store.h"
@@ -73,6 +75,10 @@ int Run(int argc, char** argv) {
   std::tie(redis.host, redis.port) = config->GetHostPort("redis_addr");
   redis.pool_size = 1;
   redis.command_timeout = absl::Seconds(10);
+  if (absl::Status credentials = SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+    std::cerr << "simpul-pii-rekey: " << credentials.message() << "\n";
+    return 2;
+  }
   RedisPool pool(redis);
   RedisComplaintStore store(&pool, RedisComplaintStore::Options{.pii_keys = &*ring});
 

@@ -4,6 +4,7 @@
 #include "gateway/api_keys.h"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -40,9 +41,11 @@ namespace {
 
 using common::v1::Principal;
 using common::v1::Role;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 using ::testing::UnorderedElementsAreArray;
 
 constexpr char kBase64UrlAlphabet[] =
@@ -1091,6 +1094,58 @@ TEST_F(ApiKeyCliTest, ExitCodes) {
           false);
   EXPECT_EQ(bad_value_offline.exit_code, 2);
   EXPECT_THAT(bad_value_offline.err, HasSubstr("--agency"));
+}
+
+// The CLI authenticates as the Redis ACL user of SIMPUL_REDIS_USER /
+// SIMPUL_REDIS_PASSWORD_FILE (deploy/redis-users users: simpul-admin for the operator).
+TEST_F(ApiKeyCliTest, AuthenticatesAsTheRedisUserOfTheEnvironment) {
+  auto acl = testing::RedisServer::StartWithAcl(/*append_only=*/false);
+  ASSERT_TRUE(acl.ok()) << acl.status();
+  const std::string redis = absl::StrCat("127.0.0.1:", (*acl)->port());
+  auto as = [&](const std::string& user, const std::string& file) {
+    setenv("SIMPUL_REDIS_USER", user.c_str(), 1);
+    setenv("SIMPUL_REDIS_PASSWORD_FILE", file.c_str(), 1);
+  };
+  unsetenv("SIMPUL_REDIS_USER");
+  unsetenv("SIMPUL_REDIS_PASSWORD_FILE");
+  Result anonymous = Run({"--redis", redis, "list"}, /*with_redis=*/false);
+  EXPECT_NE(anonymous.exit_code, 0);
+  EXPECT_THAT(anonymous.err, HasSubstr("NOAUTH"));
+
+  as("simpul-admin", (*acl)->PasswordFile("simpul-admin"));
+  Result issued =
+      Run({"--redis", redis, "issue", "--role", "platform_admin", "--label", "acl admin"},
+          /*with_redis=*/false);
+  EXPECT_EQ(issued.exit_code, 0) << issued.err;
+  Result listed = Run({"--redis", redis, "list"}, /*with_redis=*/false);
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr("acl admin"));
+
+  // The monitoring service's user may not read API keys.
+  as("simpul-monitoring", (*acl)->PasswordFile("simpul-monitoring"));
+  Result refused = Run({"--redis", redis, "list"}, /*with_redis=*/false);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, AllOf(HasSubstr("NOPERM"), HasSubstr("simpul-monitoring")));
+
+  // A wrong password: the error names the user, never the password.
+  const std::string dir = testing::MakeTempDir("simpul-apikey-acl");
+  const std::string wrong = dir + "/wrong.password";
+  std::ofstream(wrong) << "wrong-password-0815\n";
+  chmod(wrong.c_str(), 0600);
+  as("simpul-admin", wrong);
+  Result bad = Run({"--redis", redis, "list"}, /*with_redis=*/false);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, AllOf(HasSubstr("AUTH as user 'simpul-admin' refused"),
+                             HasSubstr("WRONGPASS"), Not(HasSubstr("0815"))));
+  // A password file others may read is refused before connecting (usage error).
+  chmod(wrong.c_str(), 0644);
+  Result open_file = Run({"--redis", redis, "list"}, /*with_redis=*/false);
+  EXPECT_EQ(open_file.exit_code, 2);
+  EXPECT_THAT(open_file.err, AllOf(HasSubstr("SIMPUL_REDIS_PASSWORD_FILE"), HasSubstr("chmod 600"),
+                                   Not(HasSubstr("0815"))));
+  unsetenv("SIMPUL_REDIS_USER");
+  unsetenv("SIMPUL_REDIS_PASSWORD_FILE");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

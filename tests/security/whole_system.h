@@ -27,12 +27,14 @@ namespace simpul::testing {
 
 class WholeSystemTest : public ::testing::Test {
  protected:
+  // ClusterOptions is what a suite changes about the cluster (e.g. redis_acl).
+  virtual ServiceCluster::Options ClusterOptions() const { return {}; }
+
   void SetUp() override {
-    auto cluster = ServiceCluster::Create();
+    auto cluster = ServiceCluster::Create(ClusterOptions());
     ASSERT_THAT(cluster, IsOk());
     cluster_ = *std::move(cluster);
-    RedisOptions redis;
-    redis.port = cluster_->redis().port();
+    RedisOptions redis = cluster_->redis().PoolOptions();
     redis.command_timeout = absl::Seconds(10);
     pool_ = std::make_unique<RedisPool>(redis);
     auto keys = gateway::ApiKeyStore::Create(

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -14,23 +16,31 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/redis_auth.h"
 
 namespace simpul::testing {
 namespace {
 
 // Answers is true when the server replies PONG and has finished loading its data.
-bool Answers(int port) {
+bool Answers(int port, const std::string& user, const std::string& password) {
   redisContext* ctx = redisConnectWithTimeout("127.0.0.1", port, timeval{0, 200000});
   if (ctx == nullptr) return false;
   bool ok = false;
   if (ctx->err == 0) {
     redisSetTimeout(ctx, timeval{1, 0});
+    if (!password.empty()) {
+      auto* auth =
+          static_cast<redisReply*>(redisCommand(ctx, "AUTH %s %s", user.c_str(), password.c_str()));
+      if (auth != nullptr) freeReplyObject(auth);
+    }
     auto* pong = static_cast<redisReply*>(redisCommand(ctx, "PING"));
     if (pong != nullptr && pong->type == REDIS_REPLY_STATUS &&
         std::strcmp(pong->str, "PONG") == 0) {
@@ -84,8 +94,51 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithConfig(
   return StartImpl(true, config_file);
 }
 
-absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartImpl(
-    bool append_only, const std::string& config_file) {
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithAcl(bool append_only) {
+  return StartImpl(append_only, "", /*acl=*/true);
+}
+
+absl::StatusOr<RedisOptions> RedisServer::PoolOptionsFor(const std::string& user) const {
+  if (acl_dir_.empty()) {
+    return absl::FailedPreconditionError("this Redis runs without ACL users (StartWithAcl)");
+  }
+  RedisOptions options;
+  options.port = port_;
+  if (absl::Status set =
+          SetRedisCredentials(user, PasswordFile(user), "user", "password file", &options);
+      !set.ok()) {
+    return set;
+  }
+  return options;
+}
+
+absl::Status RedisServer::WriteAclUsers() {
+  acl_dir_ = dir_ + "/redis-auth";
+  const std::string command =
+      absl::StrCat("'", SIMPUL_REDIS_USERS_SCRIPT, "' '", acl_dir_, "' 2>/dev/null");
+  if (int rc = std::system(command.c_str()); rc != 0) {
+    return absl::InternalError(absl::StrCat(command, " failed (status ", rc, ")"));
+  }
+  unsigned char raw[24];
+  if (RAND_bytes(raw, sizeof(raw)) != 1) return absl::InternalError("RAND_bytes failed");
+  superuser_password_ =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(superuser_password_.data()),
+         superuser_password_.size(), digest);
+  std::ofstream acl(acl_dir_ + "/users.acl", std::ios::app);
+  acl << "user " << kTestSuperuser << " on #"
+      << absl::BytesToHexString(
+             absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)))
+      << " ~* &* +@all\n";
+  acl.close();
+  if (!acl) return absl::InternalError("cannot append the test superuser to " + acl_dir_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartImpl(bool append_only,
+                                                                    const std::string& config_file,
+                                                                    bool acl) {
   absl::Status last = absl::UnavailableError("redis-server did not start");
   // Another process may take the picked port before redis-server binds it: try a few.
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -93,6 +146,9 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartImpl(
     std::string dir = MakeTempDir("simpul-redis-");
     if (port == 0 || dir.empty()) return absl::InternalError("no free port or temporary directory");
     std::unique_ptr<RedisServer> server(new RedisServer(port, dir, append_only, config_file));
+    if (acl) {
+      if (absl::Status written = server->WriteAclUsers(); !written.ok()) return written;
+    }
     last = server->Launch();
     if (last.ok()) return server;
   }
@@ -115,6 +171,7 @@ absl::Status RedisServer::Launch() {
     args.insert(args.end(), {"--appendonly", append_only_ ? "yes" : "no", "--appendfsync", "always",
                              "--save", ""});
   }
+  if (!acl_dir_.empty()) args.insert(args.end(), {"--aclfile", acl_dir_ + "/users.acl"});
   args.insert(args.end(), {"--daemonize", "no", "--logfile", logfile});
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -142,7 +199,7 @@ absl::Status RedisServer::Launch() {
       return absl::UnavailableError(
           absl::StrCat("redis-server on port ", port_, " exited early; see ", logfile));
     }
-    if (Answers(port_)) return absl::OkStatus();
+    if (Answers(port_, kTestSuperuser, superuser_password_)) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(20));
   }
   Kill();

@@ -30,15 +30,35 @@ class RedisServer {
   // the port, bind address, data directory, log file and foreground mode are the test's.
   static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithConfig(
       const std::string& config_file);
+  // StartWithAcl launches redis-server with the ACL users of deploy/redis-users.acl.in: it
+  // runs deploy/redis-users into acl_dir() (the users' password files and users.acl) and adds
+  // one more user, kTestSuperuser (every key and command), whose credentials PoolOptions()
+  // carries, so a test's own pools may still inspect and break everything. The default user
+  // is off: unauthenticated connections are refused.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithAcl(bool append_only = true);
+  static constexpr char kTestSuperuser[] = "simpul-test";
   ~RedisServer();  // kills the server and removes the data directory
 
   int port() const { return port_; }
-  // PoolOptions are the options of a RedisPool on this server (the defaults otherwise).
+  // PoolOptions are the options of a RedisPool on this server (the defaults otherwise), as
+  // kTestSuperuser when the server runs with ACL users.
   RedisOptions PoolOptions() const {
     RedisOptions options;
     options.port = port_;
+    if (!acl_dir_.empty()) {
+      options.user = kTestSuperuser;
+      options.password = superuser_password_;
+    }
     return options;
   }
+  // acl_dir is the directory of the ACL users' password files (StartWithAcl; "" otherwise).
+  const std::string& acl_dir() const { return acl_dir_; }
+  // PasswordFile is the password file of an ACL user of deploy/redis-users.acl.in.
+  std::string PasswordFile(const std::string& user) const {
+    return acl_dir_ + "/" + user + ".password";
+  }
+  // PoolOptionsFor are PoolOptions authenticating as `user` (read from its password file).
+  absl::StatusOr<RedisOptions> PoolOptionsFor(const std::string& user) const;
   const std::string& data_dir() const { return dir_; }
 
   // Kill sends SIGKILL and waits for the process to exit: nothing is flushed beyond what
@@ -55,12 +75,16 @@ class RedisServer {
         append_only_(append_only),
         config_file_(std::move(config_file)) {}
   static absl::StatusOr<std::unique_ptr<RedisServer>> StartImpl(bool append_only,
-                                                                const std::string& config_file);
+                                                                const std::string& config_file,
+                                                                bool acl = false);
+  absl::Status WriteAclUsers();
   absl::Status Launch();
   int port_;
   std::string dir_;
   bool append_only_;
   std::string config_file_;  // empty: the test defaults (no config file)
+  std::string acl_dir_;      // empty: no ACL users (the default user, no password)
+  std::string superuser_password_;
   pid_t pid_ = -1;
 };
 

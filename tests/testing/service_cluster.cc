@@ -314,7 +314,8 @@ absl::StatusOr<std::unique_ptr<ServiceCluster>> ServiceCluster::Create(Options o
   while (pii_key.size() < 32) pii_key.push_back(static_cast<char>(random()));
   std::ofstream(cluster->pii_keys_file_) << "test1 " << absl::BytesToHexString(pii_key) << "\n";
   absl::StatusOr<std::unique_ptr<RedisServer>> redis =
-      RedisServer::Start(options.redis_append_only);
+      options.redis_acl ? RedisServer::StartWithAcl(options.redis_append_only)
+                        : RedisServer::Start(options.redis_append_only);
   if (!redis.ok()) return redis.status();
   cluster->redis_ = *std::move(redis);
   return cluster;
@@ -336,6 +337,11 @@ absl::StatusOr<ServiceProcess*> ServiceCluster::Start(Binary binary, ServiceOpti
   }
   std::vector<std::string> args = {absl::StrCat(
       "--redis_addr=127.0.0.1:", options.redis_port != 0 ? options.redis_port : redis_->port())};
+  if (options.redis_port == 0 && !redis_->acl_dir().empty()) {
+    const std::string user = absl::StrCat("simpul-", info.name);
+    args.push_back("--redis_user=" + user);
+    args.push_back("--redis_password_file=" + redis_->PasswordFile(user));
+  }
   switch (binary) {
     case Binary::kRegistry:
       args.push_back("--identity_trusted_keys=" + keys_dir_ + "/registry.trusted");

@@ -135,6 +135,10 @@ class ServiceCluster {
  public:
   struct Options {
     bool redis_append_only = true;
+    // redis_acl: Redis runs with the ACL users of deploy/redis-users.acl.in
+    // (RedisServer::StartWithAcl) and each binary authenticates as its own user
+    // (simpul-<name>: --redis_user, --redis_password_file) unless it has its own redis_port.
+    bool redis_acl = false;
   };
   static absl::StatusOr<std::unique_ptr<ServiceCluster>> Create(Options options);
   static absl::StatusOr<std::unique_ptr<ServiceCluster>> Create() { return Create(Options()); }

@@ -1,0 +1,124 @@
+#include "common/redis_auth.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
+
+namespace simpul {
+
+namespace {
+// A password file is small; anything bigger is not one.
+constexpr size_t kMaxPasswordFileBytes = 4096;
+}  // namespace
+
+absl::StatusOr<std::string> ReadRedisPasswordFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot open the Redis password file ", path, ": ", std::strerror(errno)));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int saved = errno;
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot stat the Redis password file ", path, ": ", std::strerror(saved)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat("the Redis password file ", path, " is not a regular file"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return absl::PermissionDeniedError(
+        absl::StrCat("the Redis password file ", path, " has mode ", mode,
+                     ": it must not be accessible by group or others (chmod 600 ", path, ")"));
+  }
+  std::string content;
+  char buf[512];
+  while (true) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int saved = errno;
+      close(fd);
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read the Redis password file ", path, ": ", std::strerror(saved)));
+    }
+    if (n == 0) break;
+    content.append(buf, static_cast<size_t>(n));
+    if (content.size() > kMaxPasswordFileBytes) {
+      close(fd);
+      return absl::InvalidArgumentError(absl::StrCat("the Redis password file ", path,
+                                                     " is larger than ", kMaxPasswordFileBytes,
+                                                     " bytes: not a password file"));
+    }
+  }
+  close(fd);
+  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
+    content.pop_back();
+  }
+  if (content.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("the Redis password file ", path, " is empty"));
+  }
+  for (char ch : content) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(ch)) ||
+        absl::ascii_iscntrl(static_cast<unsigned char>(ch))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the Redis password file ", path,
+                       " must hold one line without spaces or control characters"));
+    }
+  }
+  return content;
+}
+
+absl::Status SetRedisCredentials(std::string_view user, const std::string& password_file,
+                                 std::string_view user_source, std::string_view file_source,
+                                 RedisOptions* options) {
+  if (password_file.empty()) {
+    if (!user.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(AbslView(user_source), " is '", AbslView(user), "' but ",
+                       AbslView(file_source), " is not set: a Redis user needs its password file"));
+    }
+    options->user.clear();
+    options->password.clear();
+    return absl::OkStatus();
+  }
+  for (char ch : user) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(ch)) ||
+        absl::ascii_iscntrl(static_cast<unsigned char>(ch))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          AbslView(user_source), ": a Redis user name has no spaces or control characters"));
+    }
+  }
+  absl::StatusOr<std::string> password = ReadRedisPasswordFile(password_file);
+  if (!password.ok()) {
+    return absl::Status(password.status().code(),
+                        absl::StrCat(AbslView(file_source), ": ", password.status().message()));
+  }
+  options->user = std::string(user);
+  options->password = *std::move(password);
+  return absl::OkStatus();
+}
+
+absl::Status SetRedisCredentialsFromEnv(RedisOptions* options) {
+  const char* user = std::getenv(kRedisUserEnv);
+  const char* file = std::getenv(kRedisPasswordFileEnv);
+  return SetRedisCredentials(user != nullptr ? user : "", file != nullptr ? file : "",
+                             kRedisUserEnv, kRedisPasswordFileEnv, options);
+}
+
+}  // namespace simpul
