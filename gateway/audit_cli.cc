@@ -10,27 +10,36 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/absl_compat.h"
 #include "common/json.h"
 #include "common/redis.h"
 #include "gateway/audit.h"
+#include "gateway/audit_checkpoint.h"
+#include "gateway/audit_key.h"
 
 namespace simpul::gateway {
 namespace {
 
 constexpr char kUsage[] =
     R"(usage: simpul-audit [--redis HOST:PORT] [--prefix PREFIX] [--timeout DURATION]
-                    COMMAND [OPTIONS]
+                    [--key-file FILE] COMMAND [OPTIONS]
 
 Reads the gateway's hash-chained audit trail in Redis.
 
 commands:
-  verify [--from N] [--to N] [--expect-head SEQ:HEX]
-      Walks the chain (records --from..--to, default all), recomputing every hash. Prints
-      "ok: <records> records, head <hex>" and exits 0, or prints the first problem (altered,
-      removed, reordered or inserted, and at which record) and exits 1. --expect-head checks
-      the chain against a head noted earlier (see head): this detects a truncated tail.
+  verify [--from N] [--to N] [--expect-head SEQ:HEX] [--checkpoints FILE]
+      Walks the chain (records --from..--to, default all), recomputing every hash (keyed
+      records, encoding_version 2, need --key-file). Prints "ok: <records> records, head
+      <hex>" and exits 0, or prints the first problem (altered, removed, reordered or
+      inserted, and at which record) and exits 1. --expect-head checks the chain against a
+      head noted earlier (see head); --checkpoints against every signed head of FILE (see
+      checkpoint; needs --key-file): this detects a rewritten or truncated tail.
+  checkpoint --out FILE
+      Verifies the chain (against the checkpoints already in FILE, from the last of them)
+      and appends its head to FILE as a line signed with the audit key (needs --key-file),
+      fsynced. Prints the line. Keep FILE away from the Redis machine.
   head
       Prints the chain head as SEQ:HEX, to note outside Redis for --expect-head.
   list [--agency ID] [--limit N]
@@ -41,6 +50,7 @@ options:
   --redis HOST:PORT    Redis address (default 127.0.0.1:6379)
   --prefix PREFIX      key prefix of the gateway's audit keys (default simpul:gw:{a}:)
   --timeout DURATION   per Redis command, e.g. 10s (default 10s)
+  --key-file FILE      the audit key file (the gateway's audit_key_file; mode 600)
 
 exit status: 0 ok, 1 verify found a problem, 2 usage error, 3 Redis could not be read
 )";
@@ -48,10 +58,14 @@ exit status: 0 ok, 1 verify found a problem, 2 usage error, 3 Redis could not be
 // Options each command accepts besides the global ones.
 const std::map<std::string, std::set<std::string>, std::less<>>& CommandOptions() {
   static const auto* const options = new std::map<std::string, std::set<std::string>, std::less<>>{
-      {"verify", {"from", "to", "expect-head"}}, {"head", {}}, {"list", {"agency", "limit"}}};
+      {"verify", {"from", "to", "expect-head", "checkpoints"}},
+      {"head", {}},
+      {"list", {"agency", "limit"}},
+      {"checkpoint", {"out"}}};
   return *options;
 }
-const std::set<std::string, std::less<>> kGlobalOptions = {"redis", "prefix", "timeout"};
+const std::set<std::string, std::less<>> kGlobalOptions = {"redis", "prefix", "timeout",
+                                                           "key-file"};
 
 struct Args {
   std::string command;
@@ -87,11 +101,12 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Args* out
       return absl::StrCat("unexpected argument \"", arg, "\" after command ", out->command);
     }
     if (CommandOptions().count(arg) == 0) {
-      return absl::StrCat("unknown command \"", arg, "\" (expected verify, head or list)");
+      return absl::StrCat("unknown command \"", arg,
+                          "\" (expected verify, head, list or checkpoint)");
     }
     out->command = arg;
   }
-  if (out->command.empty()) return "missing command (verify, head or list)";
+  if (out->command.empty()) return "missing command (verify, head, list or checkpoint)";
   const std::set<std::string>& allowed = CommandOptions().find(out->command)->second;
   for (const auto& [name, value] : out->options) {
     if (kGlobalOptions.count(name) == 0 && allowed.count(name) == 0) {
@@ -195,6 +210,21 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
   if (auto it = args.options.find("prefix"); it != args.options.end()) {
     log_options.key_prefix = it->second;
   }
+  std::optional<AuditKeyring> keyring;
+  if (auto it = args.options.find("key-file"); it != args.options.end()) {
+    absl::StatusOr<AuditKeyring> ring = AuditKeyring::FromFile(it->second);
+    if (!ring.ok()) return usage_error(absl::StrCat("--key-file: ", ring.status().message()));
+    keyring = *std::move(ring);
+    log_options.keyring = &*keyring;
+  }
+  auto needs_key = [&](std::string_view what) -> std::optional<std::string> {
+    if (keyring) return std::nullopt;
+    return absl::StrCat(AbslView(what),
+                        " needs --key-file (checkpoints are signed with the audit "
+                        "key)");
+  };
+  std::vector<AuditCheckpoint> checkpoints;
+  std::string checkpoint_out;
 
   AuditVerifyOptions verify;
   int64_t limit = 50;
@@ -212,6 +242,41 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
       absl::StatusOr<AuditChainHead> head = ParseAuditChainHead(it->second);
       if (!head.ok()) return usage_error(absl::StrCat("--expect-head: ", head.status().message()));
       verify.expected_head = *head;
+    }
+    if (auto it = args.options.find("checkpoints"); it != args.options.end()) {
+      if (auto bad = needs_key("--checkpoints")) return usage_error(*bad);
+      absl::StatusOr<std::vector<AuditCheckpoint>> read =
+          ReadAuditCheckpointFile(it->second, *keyring);
+      if (!read.ok()) {
+        if (read.status().code() == absl::StatusCode::kDataLoss) {
+          out << "altered checkpoint file: " << read.status().message() << "\n";
+          return kAuditCliProblem;
+        }
+        return usage_error(absl::StrCat("--checkpoints: ", read.status().message()));
+      }
+      checkpoints = *std::move(read);
+      for (const AuditCheckpoint& c : checkpoints) verify.checkpoints.push_back(c.head);
+    }
+  } else if (args.command == "checkpoint") {
+    if (auto bad = needs_key("checkpoint")) return usage_error(*bad);
+    auto it = args.options.find("out");
+    if (it == args.options.end() || it->second.empty()) {
+      return usage_error("checkpoint needs --out FILE");
+    }
+    checkpoint_out = it->second;
+    absl::StatusOr<std::vector<AuditCheckpoint>> read =
+        ReadAuditCheckpointFile(checkpoint_out, *keyring);
+    if (read.ok()) {
+      checkpoints = *std::move(read);
+    } else if (read.status().code() == absl::StatusCode::kDataLoss) {
+      out << "altered checkpoint file: " << read.status().message() << "\n";
+      return kAuditCliProblem;
+    } else if (read.status().code() != absl::StatusCode::kNotFound) {
+      return usage_error(absl::StrCat("--out: ", read.status().message()));
+    }
+    for (const AuditCheckpoint& c : checkpoints) verify.checkpoints.push_back(c.head);
+    if (!checkpoints.empty()) {
+      verify.from_sequence = std::max<int64_t>(1, checkpoints.back().head.sequence);
     }
   } else if (args.command == "list") {
     if (std::optional<std::string> bad = ParsePositive(args, "limit", &limit)) {
@@ -232,6 +297,34 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
     if (!report.ok()) return failed(report.status());
     out << FormatAuditVerifyReport(*report) << "\n";
     return report->ok() ? kAuditCliOk : kAuditCliProblem;
+  }
+  if (args.command == "checkpoint") {
+    // Sign only a head whose chain verifies (up to it, against the earlier checkpoints).
+    absl::StatusOr<AuditVerifyReport> report = (*log)->Verify(verify);
+    if (!report.ok() && report.status().code() == absl::StatusCode::kInvalidArgument &&
+        !checkpoints.empty()) {
+      // The last checkpoint lies beyond the chain head: the tail was removed.
+      verify.from_sequence = 1;
+      report = (*log)->Verify(verify);
+    }
+    if (!report.ok()) return failed(report.status());
+    if (!report->ok()) {
+      out << FormatAuditVerifyReport(*report) << "\n";
+      err << "simpul-audit: the chain does not verify; no checkpoint written\n";
+      return kAuditCliProblem;
+    }
+    if (report->head.sequence == 0) {
+      err << "simpul-audit: the audit log is empty; no checkpoint written\n";
+      return kAuditCliOk;
+    }
+    absl::StatusOr<AuditCheckpoint> checkpoint =
+        SignAuditCheckpoint(*keyring, report->head, absl::Now());
+    if (!checkpoint.ok()) return failed(checkpoint.status());
+    if (absl::Status s = AppendAuditCheckpoint(checkpoint_out, *checkpoint); !s.ok()) {
+      return failed(s);
+    }
+    out << FormatAuditCheckpoint(*checkpoint) << "\n";
+    return kAuditCliOk;
   }
   if (args.command == "head") {
     absl::StatusOr<AuditChainHead> head = (*log)->Head();
