@@ -131,6 +131,29 @@ end
 return out
 )lua";
 
+// kRemoveArchivedLua removes an archived run of records and moves the anchor:
+//   KEYS = [anchor, head, log, agency index keys...]
+//   ARGV = [expected anchor sequence ("0": none), expected anchor hash, new anchor sequence,
+//           new anchor hash, new anchor encoding_version]
+// Returns {0} after removing; without removing anything {1, anchor sequence} when the anchor
+// moved, {2, head sequence} when the new anchor would be the head or beyond it.
+constexpr char kRemoveArchivedLua[] = R"lua(
+local anchor, head, log = KEYS[1], KEYS[2], KEYS[3]
+local checks = {{anchor, 'hash'}, {head, 'hash'}, {log, 'stream'}}
+for i = 4, #KEYS do checks[#checks + 1] = {KEYS[i], 'zset'} end
+local err = key_type_error(checks)
+if err then return err end
+local s = redis.call('HGET', anchor, 's') or '0'
+local h = redis.call('HGET', anchor, 'h') or string.rep('\0', 32)
+if s ~= ARGV[1] or h ~= ARGV[2] then return {1, s} end
+local top = redis.call('HGET', head, 's') or '0'
+if tonumber(ARGV[3]) >= tonumber(top) then return {2, top} end
+redis.call('XTRIM', log, 'MINID', (tonumber(ARGV[3]) + 1) .. '-0')
+for i = 4, #KEYS do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[3]) end
+redis.call('HSET', anchor, 's', ARGV[3], 'h', ARGV[4], 'v', ARGV[5])
+return {0}
+)lua";
+
 const Clock& SystemClockInstance() {
   static const SystemClock* const clock = new SystemClock();
   return *clock;
@@ -469,6 +492,10 @@ std::string FormatAuditVerifyReport(const AuditVerifyReport& report) {
     if (report.checkpoints_matched > 0) {
       absl::StrAppend(&out, ", ", report.checkpoints_matched, " checkpoints match");
     }
+    if (report.checkpoints_unchecked > 0) {
+      absl::StrAppend(&out, ", ", report.checkpoints_unchecked,
+                      " checkpoints at archived records not checked (pass the archives)");
+    }
     return out;
   }
   return absl::StrCat(AbslView(AuditProblemName(report.problem)), " at record ", report.sequence,
@@ -511,6 +538,7 @@ AuditLog::AuditLog(RedisPool* pool, Options options)
 std::string AuditLog::LogKey() const { return absl::StrCat(options_.key_prefix, "log"); }
 std::string AuditLog::HeadKey() const { return absl::StrCat(options_.key_prefix, "head"); }
 std::string AuditLog::TurnKey() const { return absl::StrCat(options_.key_prefix, "turn"); }
+std::string AuditLog::AnchorKey() const { return absl::StrCat(options_.key_prefix, "anchor"); }
 std::string AuditLog::AgencyKey(std::string_view agency_id) const {
   return absl::StrCat(options_.key_prefix, "ag:", AbslView(agency_id));
 }
@@ -696,6 +724,72 @@ absl::StatusOr<Problem> Classify(RedisPool* pool, const std::string& log_key, co
 absl::StatusOr<AuditChainHead> AuditLog::Head() {
   SIMPUL_ASSIGN_OR_RETURN(HeadState state, ReadHeadState(pool_, HeadKey(), LogKey()));
   return state.head.value_or(AuditChainHead{});
+}
+
+absl::StatusOr<std::optional<AuditArchiveAnchor>> AuditLog::Anchor() {
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HMGET", AnchorKey(), "s", "h", "v"}));
+  const std::string what = absl::StrCat("read of ", AnchorKey());
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, what));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 3) {
+    return MalformedReply(what);
+  }
+  if (reply.elements[0].is_nil() && reply.elements[1].is_nil()) {
+    return std::optional<AuditArchiveAnchor>();
+  }
+  std::optional<int64_t> sequence = ReplyInt(reply.elements[0]);
+  std::optional<std::string> hash = ReplyString(reply.elements[1]);
+  std::optional<int64_t> version =
+      reply.elements[2].is_nil() ? std::optional<int64_t>(1) : ReplyInt(reply.elements[2]);
+  if (!sequence || *sequence < 1 || !hash || hash->size() != kAuditHashSize || !version) {
+    return absl::InternalError(
+        absl::StrCat("audit archive anchor ", AnchorKey(), " is malformed (expected s, h, v)"));
+  }
+  return std::optional<AuditArchiveAnchor>(
+      AuditArchiveAnchor{{*sequence, *std::move(hash)}, static_cast<int32_t>(*version)});
+}
+
+absl::StatusOr<std::vector<v1::AuditRecord>> AuditLog::ReadRecords(int64_t from, int64_t to) {
+  std::vector<v1::AuditRecord> out;
+  LogReader reader(pool_, LogKey(), IdOf(from), nullptr);
+  for (;;) {
+    SIMPUL_ASSIGN_OR_RETURN(const Entry* e, reader.At(0));
+    if (e == nullptr || e->id_sequence > to || e->id_sequence < 0) break;
+    if (e->parsed) out.push_back(e->record);
+    reader.Pop();
+  }
+  return out;
+}
+
+absl::Status AuditLog::RemoveArchived(const AuditChainHead& expected_anchor,
+                                      const v1::AuditRecord& last,
+                                      const std::vector<std::string>& agencies) {
+  std::vector<std::string> keys = {AnchorKey(), HeadKey(), LogKey()};
+  for (const std::string& agency : agencies) keys.push_back(AgencyKey(agency));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kLuaKeyTypeError, kRemoveArchivedLua>(), keys,
+                                      {absl::StrCat(expected_anchor.sequence), expected_anchor.hash,
+                                       absl::StrCat(last.sequence()), last.hash(),
+                                       absl::StrCat(last.encoding_version())}));
+  const std::string what = absl::StrCat("removal of archived records from ", LogKey());
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, what));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.empty()) {
+    return MalformedReply(what);
+  }
+  const std::optional<int64_t> outcome = ReplyInt(reply.elements[0]);
+  if (outcome == 0) return absl::OkStatus();
+  const std::string found =
+      reply.elements.size() > 1 ? ReplyString(reply.elements[1]).value_or("?") : "?";
+  if (outcome == 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the archive anchor ", AnchorKey(), " is now record ", found, ", not record ",
+        expected_anchor.sequence, " (another archive ran meanwhile); nothing removed"));
+  }
+  if (outcome == 2) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("record ", last.sequence(), " is not before the chain head (record ", found,
+                     "): the head record always stays in Redis; nothing removed"));
+  }
+  return MalformedReply(what);
 }
 
 std::optional<AuditChainHead> AuditLog::LastAppended() {
@@ -952,6 +1046,8 @@ absl::StatusOr<AuditPage> AuditLog::List(std::string_view agency_id, int page_si
   if (found > static_cast<size_t>(limit)) {
     page.next_page_token = EncodePageToken(query, last_position);
   }
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<AuditArchiveAnchor> archived, Anchor());
+  if (archived) page.archived_through = archived->head.sequence;
   return page;
 }
 
@@ -989,28 +1085,42 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
   std::optional<Link> prev;  // the last record accepted; nullopt: link not checked yet
   int64_t e = from;          // the sequence the next entry must have
   std::string start = "-";
-  if (from == 1) {
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<AuditArchiveAnchor> archived, Anchor());
+  if (archived && to != 0 && to <= archived->head.sequence) {
+    return InvalidField("to_sequence",
+                        absl::StrCat("records 1..", archived->head.sequence,
+                                     " are archived (no longer in Redis); got ", to));
+  }
+  if (archived && from - 1 <= archived->head.sequence) {
+    // Records up to the anchor are archived: the chain in Redis starts after it, linked to it.
+    e = archived->head.sequence + 1;
+    start = IdOf(e);
+    prev = Link{archived->head.sequence, archived->head.hash, "", "the archive anchor",
+                archived->encoding_version};
+    report.head = archived->head;
+  } else if (from == 1) {
     prev = Link{};
   } else {
     e = from - 1;  // start at the record before, to check the link into the range
     start = IdOf(from - 1);
   }
   // Heads kept outside Redis, in chain order: the anchored head and the checkpoints.
-  struct Anchor {
+  struct Expected {
     AuditChainHead head;
     bool checkpoint;
   };
-  std::vector<Anchor> anchors;
+  std::vector<Expected> anchors;
   if (options.expected_head) anchors.push_back({*options.expected_head, false});
   for (const AuditChainHead& c : options.checkpoints) anchors.push_back({c, true});
-  std::stable_sort(anchors.begin(), anchors.end(), [](const Anchor& a, const Anchor& b) {
+  std::stable_sort(anchors.begin(), anchors.end(), [](const Expected& a, const Expected& b) {
     return a.head.sequence < b.head.sequence;
   });
   // The hashes of the anchors' records, as walked.
   std::map<int64_t, std::string> walked;
   std::set<int64_t> anchor_sequences;
-  for (const Anchor& a : anchors) anchor_sequences.insert(a.head.sequence);
+  for (const Expected& a : anchors) anchor_sequences.insert(a.head.sequence);
   if (anchor_sequences.count(0) > 0) walked[0] = std::string(kAuditHashSize, '\0');
+  if (archived) walked[archived->head.sequence] = archived->head.hash;
 
   auto finish = [&](Problem problem) {
     report.problem = problem.kind;
@@ -1114,12 +1224,19 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
 
   // Every anchor must still be in the chain with its hash.
   int64_t last_matched = 0;
-  for (const Anchor& a : anchors) {
+  for (const Expected& a : anchors) {
     const AuditChainHead& expected = a.head;
     const std::string name = a.checkpoint ? "the checkpoint" : "the anchored head";
     std::string actual;
     if (auto it = walked.find(expected.sequence); it != walked.end()) {
       actual = it->second;
+    } else if (archived && expected.sequence < archived->head.sequence) {
+      auto in_archive = options.archived_hashes.find(expected.sequence);
+      if (in_archive == options.archived_hashes.end()) {
+        if (a.checkpoint) ++report.checkpoints_unchecked;
+        continue;  // archived: checked only against the archive
+      }
+      actual = in_archive->second;
     } else if (to == 0 && expected.sequence >= e) {
       return finish({P::kRemoved, e,
                      absl::StrCat(name, " is record ", expected.sequence,

@@ -49,6 +49,9 @@
 //                    (member = score = sequence), for listing one agency's records
 //   P turn           string with a PX TTL (100 ms): the id of the AuditLog instance that has
 //                    the right of way after losing the race for the head repeatedly
+//   P anchor         hash {s, h, v} like the head: the last record archived to a file and
+//                    removed from Redis (gateway/audit_archive.h); absent until the first
+//                    archive. The chain in Redis starts after it and links to its hash.
 //
 // Appending. The chain must stay linear while several gateway replicas append at once, but
 // Redis scripts cannot compute SHA-256. So Append computes the hashes in C++ against the head
@@ -78,6 +81,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -154,6 +158,13 @@ struct AuditChainHead {
   bool operator==(const AuditChainHead&) const = default;
 };
 
+// AuditArchiveAnchor is the last archived record (P anchor): the chain in Redis continues
+// from it. encoding_version lets Verify apply the no-downgrade rule across the cut.
+struct AuditArchiveAnchor {
+  AuditChainHead head;
+  int32_t encoding_version = 1;
+};
+
 // FormatAuditChainHead writes a head as "<sequence>:<hash in lowercase hex>".
 std::string FormatAuditChainHead(const AuditChainHead& head);
 // ParseAuditChainHead reads what FormatAuditChainHead writes; INVALID_ARGUMENT otherwise.
@@ -173,6 +184,9 @@ struct AuditVerifyOptions {
   // still be in the chain with its hash, and the chain must reach the last one. The first that
   // does not match is reported, with the range the rewrite lies in.
   std::vector<AuditChainHead> checkpoints;
+  // Hashes of archived records (sequence -> hash, read from verified archive files), for
+  // checkpoints at records before the archive anchor, which are no longer in Redis.
+  std::map<int64_t, std::string> archived_hashes;
 };
 
 // AuditVerifyReport is the outcome of Verify: either no problem, or the first one found.
@@ -206,8 +220,11 @@ struct AuditVerifyReport {
   // head is the last record found intact and linked: after a full successful walk, the chain
   // head to note outside Redis.
   AuditChainHead head;
-  // checkpoints_matched counts the checkpoints found in the chain with their hash.
+  // checkpoints_matched counts the checkpoints found in the chain with their hash;
+  // checkpoints_unchecked those at archived records (before the archive anchor) that
+  // AuditVerifyOptions::archived_hashes did not cover.
   int64_t checkpoints_matched = 0;
+  int64_t checkpoints_unchecked = 0;
 };
 
 // AuditProblemName is "ok", "altered", "removed", "reordered" or "inserted".
@@ -221,6 +238,9 @@ std::string FormatAuditVerifyReport(const AuditVerifyReport& report);
 struct AuditPage {
   std::vector<v1::AuditRecord> records;
   std::string next_page_token;  // empty on the last page
+  // Records 1..archived_through were archived (simpul-audit archive) and removed from Redis:
+  // they are never listed. 0: nothing archived.
+  int64_t archived_through = 0;
 };
 
 // AuditTrail is what the gateway needs of the audit trail (AuditLog in production, a fake in
@@ -286,6 +306,18 @@ class AuditLog final : public AuditTrail {
 
   // Head reads the stored chain head (sequence 0 for an empty log).
   absl::StatusOr<AuditChainHead> Head();
+  // Anchor reads the archive anchor (nullopt: nothing archived).
+  absl::StatusOr<std::optional<AuditArchiveAnchor>> Anchor();
+  // ReadRecords reads records from..to (inclusive) as stored, in order, unchecked (Verify
+  // checks); a record whose entry is missing or unparsable is left out.
+  absl::StatusOr<std::vector<v1::AuditRecord>> ReadRecords(int64_t from, int64_t to);
+  // RemoveArchived removes records expected_anchor.sequence + 1 .. last.sequence (already in a
+  // durably written archive) from the log and the agency indexes `agencies`, and makes `last`
+  // the anchor, in one script. FAILED_PRECONDITION (nothing removed) when the anchor is no
+  // longer `expected_anchor` (another archive ran) or `last` is the chain head or beyond (the
+  // head record always stays, so appends can check the log's end).
+  absl::Status RemoveArchived(const AuditChainHead& expected_anchor, const v1::AuditRecord& last,
+                              const std::vector<std::string>& agencies);
   // LastAppended is the head after this instance's last successful append (a head it
   // computed itself), or nullopt before its first append or after a failed one.
   std::optional<AuditChainHead> LastAppended();
@@ -307,6 +339,7 @@ class AuditLog final : public AuditTrail {
   std::string LogKey() const;
   std::string HeadKey() const;
   std::string TurnKey() const;
+  std::string AnchorKey() const;
   std::string AgencyKey(std::string_view agency_id) const;
 
  private:

@@ -10,12 +10,14 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/absl_compat.h"
 #include "common/json.h"
 #include "common/redis.h"
 #include "gateway/audit.h"
+#include "gateway/audit_archive.h"
 #include "gateway/audit_checkpoint.h"
 #include "gateway/audit_key.h"
 
@@ -36,10 +38,18 @@ commands:
       inserted, and at which record) and exits 1. --expect-head checks the chain against a
       head noted earlier (see head); --checkpoints against every signed head of FILE (see
       checkpoint; needs --key-file): this detects a rewritten or truncated tail.
+      --archive FILE[,FILE...] verifies the archived records too, as one chain from record 1
+      through the archives into Redis (without it, the walk starts after the archived ones).
   checkpoint --out FILE
       Verifies the chain (against the checkpoints already in FILE, from the last of them)
       and appends its head to FILE as a line signed with the audit key (needs --key-file),
       fsynced. Prints the line. Keep FILE away from the Redis machine.
+  archive (--before N | --older-than DURATION) --out FILE
+      Moves the oldest records (those after the last archive, up to record N - 1, or older
+      than DURATION, e.g. 2160h; never the head record) to a new archive FILE: verifies them,
+      writes FILE durably, then removes them from Redis, which keeps an anchor (the last
+      archived record) its chain links to. Rerunning after a crash finishes the same archive.
+      Keyed records need --key-file.
   head
       Prints the chain head as SEQ:HEX, to note outside Redis for --expect-head.
   list [--agency ID] [--limit N]
@@ -52,16 +62,18 @@ options:
   --timeout DURATION   per Redis command, e.g. 10s (default 10s)
   --key-file FILE      the audit key file (the gateway's audit_key_file; mode 600)
 
-exit status: 0 ok, 1 verify found a problem, 2 usage error, 3 Redis could not be read
+exit status: 0 ok, 1 verify found a problem (or checkpoint/archive refused a chain that does not
+verify), 2 usage error, 3 Redis could not be read
 )";
 
 // Options each command accepts besides the global ones.
 const std::map<std::string, std::set<std::string>, std::less<>>& CommandOptions() {
   static const auto* const options = new std::map<std::string, std::set<std::string>, std::less<>>{
-      {"verify", {"from", "to", "expect-head", "checkpoints"}},
+      {"verify", {"from", "to", "expect-head", "checkpoints", "archive"}},
       {"head", {}},
       {"list", {"agency", "limit"}},
-      {"checkpoint", {"out"}}};
+      {"checkpoint", {"out"}},
+      {"archive", {"before", "older-than", "out"}}};
   return *options;
 }
 const std::set<std::string, std::less<>> kGlobalOptions = {"redis", "prefix", "timeout",
@@ -102,11 +114,13 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Args* out
     }
     if (CommandOptions().count(arg) == 0) {
       return absl::StrCat("unknown command \"", arg,
-                          "\" (expected verify, head, list or checkpoint)");
+                          "\" (expected verify, head, list, checkpoint or archive)");
     }
     out->command = arg;
   }
-  if (out->command.empty()) return "missing command (verify, head, list or checkpoint)";
+  if (out->command.empty()) {
+    return "missing command (verify, head, list, checkpoint or archive)";
+  }
   const std::set<std::string>& allowed = CommandOptions().find(out->command)->second;
   for (const auto& [name, value] : out->options) {
     if (kGlobalOptions.count(name) == 0 && allowed.count(name) == 0) {
@@ -225,6 +239,8 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
   };
   std::vector<AuditCheckpoint> checkpoints;
   std::string checkpoint_out;
+  std::vector<AuditArchive> archives;
+  AuditArchiveRequest archive_request;
 
   AuditVerifyOptions verify;
   int64_t limit = 50;
@@ -257,6 +273,20 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
       checkpoints = *std::move(read);
       for (const AuditCheckpoint& c : checkpoints) verify.checkpoints.push_back(c.head);
     }
+    if (auto it = args.options.find("archive"); it != args.options.end()) {
+      if (args.options.count("from") || args.options.count("to")) {
+        return usage_error(
+            "--archive verifies the whole chain from record 1: not with --from/--to");
+      }
+      for (absl::string_view path : absl::StrSplit(it->second, ',', absl::SkipEmpty())) {
+        absl::StatusOr<AuditArchive> archive = ReadAuditArchive(std::string(path));
+        if (!archive.ok())
+          return usage_error(absl::StrCat("--archive: ", archive.status().message()));
+        archives.push_back(*std::move(archive));
+      }
+      std::sort(archives.begin(), archives.end(),
+                [](const AuditArchive& a, const AuditArchive& b) { return a.first < b.first; });
+    }
   } else if (args.command == "checkpoint") {
     if (auto bad = needs_key("checkpoint")) return usage_error(*bad);
     auto it = args.options.find("out");
@@ -278,6 +308,25 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
     if (!checkpoints.empty()) {
       verify.from_sequence = std::max<int64_t>(1, checkpoints.back().head.sequence);
     }
+  } else if (args.command == "archive") {
+    if (auto bad = ParsePositive(args, "before", &archive_request.before_sequence)) {
+      return usage_error(*bad);
+    }
+    if (auto it = args.options.find("older-than"); it != args.options.end()) {
+      if (!absl::ParseDuration(it->second, &archive_request.older_than) ||
+          archive_request.older_than <= absl::ZeroDuration()) {
+        return usage_error(absl::StrCat(
+            "--older-than: expected a positive duration such as 2160h, got \"", it->second, "\""));
+      }
+    }
+    if ((archive_request.before_sequence > 0) ==
+        (archive_request.older_than > absl::ZeroDuration())) {
+      return usage_error("archive needs exactly one of --before N and --older-than DURATION");
+    }
+    auto it = args.options.find("out");
+    if (it == args.options.end() || it->second.empty())
+      return usage_error("archive needs --out FILE");
+    archive_request.out = it->second;
   } else if (args.command == "list") {
     if (std::optional<std::string> bad = ParsePositive(args, "limit", &limit)) {
       return usage_error(*bad);
@@ -293,10 +342,75 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
   };
 
   if (args.command == "verify") {
+    absl::StatusOr<std::optional<AuditArchiveAnchor>> anchor = (*log)->Anchor();
+    if (!anchor.ok()) return failed(anchor.status());
+    int64_t archived_checked = 0;
+    if (!archives.empty()) {
+      // The archives, as one chain from record 1, must end at Redis's archive anchor.
+      std::set<int64_t> wanted;
+      for (const AuditChainHead& c : verify.checkpoints) wanted.insert(c.sequence);
+      if (verify.expected_head) wanted.insert(verify.expected_head->sequence);
+      AuditChainHead at;
+      int32_t version = kAuditEncodingVersion;
+      for (const AuditArchive& archive : archives) {
+        if (archive.first != at.sequence + 1) {
+          out << (archive.first > at.sequence + 1 ? "removed" : "inserted") << " at record "
+              << at.sequence + 1 << ": the archives hold records up to " << at.sequence
+              << ", then an archive starting at record " << archive.first << "\n";
+          return kAuditCliProblem;
+        }
+        absl::StatusOr<AuditVerifyReport> part =
+            VerifyAuditRecords(archive.records, at, version, log_options.keyring);
+        if (!part.ok()) return failed(part.status());
+        if (!part->ok()) {
+          out << FormatAuditVerifyReport(*part) << " (archived)\n";
+          return kAuditCliProblem;
+        }
+        for (const v1::AuditRecord& r : archive.records) {
+          if (wanted.count(r.sequence()) > 0) verify.archived_hashes[r.sequence()] = r.hash();
+        }
+        archived_checked += part->records_checked;
+        at = part->head;
+        version = archive.records.back().encoding_version();
+      }
+      if (!*anchor || (*anchor)->head != at) {
+        out << "altered at record " << at.sequence << ": the archives end at record " << at.sequence
+            << " with hash " << absl::BytesToHexString(at.hash) << " but Redis's archive anchor is "
+            << (*anchor ? FormatAuditChainHead((*anchor)->head) : std::string("missing")) << "\n";
+        return kAuditCliProblem;
+      }
+    }
     absl::StatusOr<AuditVerifyReport> report = (*log)->Verify(verify);
     if (!report.ok()) return failed(report.status());
-    out << FormatAuditVerifyReport(*report) << "\n";
+    report->records_checked += archived_checked;
+    out << FormatAuditVerifyReport(*report);
+    if (report->ok() && *anchor && archives.empty()) {
+      out << " (records 1.." << (*anchor)->head.sequence
+          << " are archived: pass --archive to verify them)";
+    } else if (report->ok() && archived_checked > 0) {
+      out << " (" << archived_checked << " of them archived)";
+    }
+    out << "\n";
     return report->ok() ? kAuditCliOk : kAuditCliProblem;
+  }
+  if (args.command == "archive") {
+    absl::StatusOr<AuditArchiveResult> result =
+        ArchiveAuditSegment(**log, log_options.keyring, archive_request);
+    if (!result.ok()) {
+      if (result.status().code() == absl::StatusCode::kFailedPrecondition) {
+        err << "simpul-audit: " << result.status().message() << "\n";
+        return kAuditCliProblem;
+      }
+      return failed(result.status());
+    }
+    if (result->last < result->first) {
+      out << "nothing to archive\n";
+      return kAuditCliOk;
+    }
+    out << "archived records " << result->first << " to " << result->last << " to "
+        << archive_request.out << (result->resumed ? " (finishing an interrupted archive)" : "")
+        << "; Redis keeps the chain from record " << result->last + 1 << "\n";
+    return kAuditCliOk;
   }
   if (args.command == "checkpoint") {
     // Sign only a head whose chain verifies (up to it, against the earlier checkpoints).

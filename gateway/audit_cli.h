@@ -8,8 +8,10 @@
 //     head
 //     list [--agency ID] [--limit N]
 //     checkpoint --out FILE
+//     archive (--before N | --older-than DURATION) --out FILE
 //
-// Exit status: 0 ok, 1 verify found a problem, 2 usage error, 3 Redis could not be read.
+// Exit status: 0 ok, 1 verify found a problem (or checkpoint/archive refused a chain that does
+// not verify), 2 usage error, 3 Redis could not be read.
 #ifndef SIMPUL_GATEWAY_AUDIT_CLI_H_
 #define SIMPUL_GATEWAY_AUDIT_CLI_H_
 

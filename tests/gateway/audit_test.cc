@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/redis.h"
+#include "gateway/audit_archive.h"
 #include "gateway/audit_checkpoint.h"
 #include "gateway/audit_cli.h"
 #include "gateway/audit_key.h"
@@ -1349,6 +1350,169 @@ TEST_F(AuditKeyedTest, CliCheckpointAndVerifyWithCheckpoints) {
                                      << " 2024-06-03T00:00:00Z k1 " << std::string(64, '0') << "\n";
   EXPECT_EQ(run({"verify", "--checkpoints", file}), 1);
   EXPECT_THAT(out.str(), HasSubstr("signature does not verify"));
+}
+
+// ---- Retention: archives ----
+
+class AuditArchiveTest : public AuditKeyedTest {
+ protected:
+  int64_t StreamLength() { return Raw({"XLEN", keyed_->LogKey()}).integer; }
+  AuditArchiveResult MustArchive(int64_t before, const std::string& out) {
+    absl::StatusOr<AuditArchiveResult> result =
+        ArchiveAuditSegment(*keyed_, keyring_.get(), {.before_sequence = before, .out = out});
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : AuditArchiveResult{};
+  }
+  int RunCli(std::vector<std::string> args) {
+    out_.str("");
+    err_.str("");
+    args.insert(args.begin(),
+                {"--redis", absl::StrCat("127.0.0.1:", server_->port()), "--key-file", key_file_});
+    return RunAuditCli(args, out_, err_);
+  }
+  std::ostringstream out_, err_;
+};
+
+TEST_F(AuditArchiveTest, OldRecordsMoveToFilesAndTheChainVerifiesAcrossThem) {
+  std::vector<v1::AuditRecord> records = KeyedAppend(30, 1);
+  const std::string first = dir_ + "/1.archive", second = dir_ + "/2.archive";
+  AuditArchiveResult r1 = MustArchive(11, first);
+  EXPECT_EQ(r1.first, 1);
+  EXPECT_EQ(r1.last, 10);
+  EXPECT_EQ(StreamLength(), 20);
+  absl::StatusOr<AuditArchive> archive = ReadAuditArchive(first);
+  ASSERT_TRUE(archive.ok()) << archive.status();
+  ASSERT_EQ(archive->records.size(), 10u);
+  EXPECT_THAT(archive->records[9], EqualsProto(records[9]));
+  struct stat st;
+  ASSERT_EQ(stat(first.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // Redis's chain verifies from the anchor; the agency index and listings skip archived ones.
+  AuditVerifyReport report = KeyedVerify();
+  EXPECT_TRUE(report.ok()) << FormatAuditVerifyReport(report);
+  EXPECT_EQ(report.records_checked, 20);
+  EXPECT_EQ(Raw({"ZCOUNT", keyed_->AgencyKey("ag-1"), "-inf", "10"}).integer, 0);
+  absl::StatusOr<AuditPage> page = keyed_->List("ag-1", 500, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->records.size(), 20u);
+  EXPECT_EQ(page->records.back().sequence(), 11);
+  EXPECT_EQ(page->archived_through, 10);
+  // Appending goes on; a second archive continues from the anchor. The head is never archived.
+  KeyedAppend(1, 31);
+  EXPECT_EQ(MustArchive(100, second).last, 30);
+  EXPECT_EQ(StreamLength(), 1);
+  AuditArchiveResult none = MustArchive(100, dir_ + "/3.archive");
+  EXPECT_LT(none.last, none.first);  // nothing more to archive
+
+  // The whole chain, from record 1, across both archives and Redis.
+  EXPECT_EQ(RunCli({"verify", "--archive", absl::StrCat(second, ",", first)}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("ok: 31 records, head "));
+  EXPECT_THAT(out_.str(), HasSubstr("(30 of them archived)"));
+  EXPECT_EQ(RunCli({"verify"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("records 1..30 are archived"));
+  // A gap in the archives, or archives that do not end at Redis's anchor, is a problem.
+  EXPECT_EQ(RunCli({"verify", "--archive", second}), 1);
+  EXPECT_THAT(out_.str(), StartsWith("removed at record 1: "));
+  EXPECT_EQ(RunCli({"verify", "--archive", first}), 1);
+  EXPECT_THAT(out_.str(), StartsWith("altered at record 10: the archives end at record 10"));
+  // Checkpoints at archived records are checked against the archives only.
+  const std::string file = dir_ + "/checkpoints";
+  ASSERT_TRUE(AppendAuditCheckpoint(
+                  file, *SignAuditCheckpoint(*keyring_, {5, records[4].hash()}, absl::Now()))
+                  .ok());
+  EXPECT_EQ(RunCli({"checkpoint", "--out", file}), 0) << err_.str() << out_.str();
+  EXPECT_EQ(RunCli({"verify", "--checkpoints", file}), 0) << err_.str() << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("1 checkpoints match, 1 checkpoints at archived records not "
+                                    "checked"));
+  EXPECT_EQ(RunCli({"verify", "--checkpoints", file, "--archive", first + "," + second}), 0)
+      << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("2 checkpoints match"));
+}
+
+TEST_F(AuditArchiveTest, AnAlteredArchiveOrChainIsNeverAcceptedOrArchived) {
+  KeyedAppend(20, 1);
+  const std::string path = dir_ + "/1.archive";
+  ASSERT_EQ(MustArchive(11, path).last, 10);
+  // A record altered inside the archive (the attacker has no key to rehash it).
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size(), 11u);
+  std::string bytes;
+  ASSERT_TRUE(absl::Base64Unescape(lines[4], &bytes));
+  v1::AuditRecord r = Parse(bytes);
+  ASSERT_EQ(r.sequence(), 4);
+  r.set_subject("key:someone-else");
+  lines[4] = absl::Base64Escape(r.SerializeAsString());
+  std::ofstream(path, std::ios::trunc) << absl::StrJoin(lines, "\n") << "\n";
+  EXPECT_EQ(RunCli({"verify", "--archive", path}), 1);
+  EXPECT_THAT(out_.str(), StartsWith("altered at record 4: "));
+  EXPECT_THAT(out_.str(), HasSubstr("(archived)"));
+
+  // A damaged chain in Redis is not archived: no file, nothing removed.
+  std::vector<StoredEntry> entries = ReadLog();
+  v1::AuditRecord altered = Parse(entries[3].bytes);  // record 14
+  ASSERT_EQ(altered.sequence(), 14);
+  altered.set_outcome("OK-ish");
+  entries[3].bytes = altered.SerializeAsString();
+  RewriteLog(entries);
+  const std::string refused = dir_ + "/2.archive";
+  EXPECT_EQ(RunCli({"archive", "--before", "20", "--out", refused}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("do not verify, nothing archived: altered at record 14"));
+  EXPECT_FALSE(std::ifstream(refused).good());
+  EXPECT_EQ(StreamLength(), 10);
+}
+
+TEST_F(AuditArchiveTest, AnInterruptedArchiveIsFinishedByARerunAndAFailedWriteRemovesNothing) {
+  KeyedAppend(20, 1);
+  // The write fails (no such directory): nothing is removed.
+  absl::StatusOr<AuditArchiveResult> failed = ArchiveAuditSegment(
+      *keyed_, keyring_.get(), {.before_sequence = 11, .out = dir_ + "/missing/1.archive"});
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StreamLength(), 20);
+  EXPECT_TRUE(KeyedVerify().ok());
+  // A crash after the archive was written, before the removal: the file holds records 1..10
+  // and Redis still does too. Running the same command again removes them.
+  const std::string path = dir_ + "/1.archive";
+  absl::StatusOr<std::vector<v1::AuditRecord>> stored = keyed_->ReadRecords(1, 10);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_TRUE(
+      WriteAuditArchive(
+          path,
+          {.first = 1, .last = 10, .previous_hash = std::string(32, '\0'), .records = *stored})
+          .ok());
+  EXPECT_EQ(StreamLength(), 20);
+  EXPECT_EQ(RunCli({"archive", "--before", "11", "--out", path}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("archived records 1 to 10"));
+  EXPECT_THAT(out_.str(), HasSubstr("finishing an interrupted archive"));
+  EXPECT_EQ(StreamLength(), 10);
+  EXPECT_EQ(RunCli({"verify", "--archive", path}), 0) << out_.str();
+  // Rerunning once more changes nothing: the file is no longer the next segment.
+  EXPECT_EQ(RunCli({"archive", "--before", "11", "--out", path}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("choose a new file"));
+  EXPECT_EQ(StreamLength(), 10);
+}
+
+TEST_F(AuditArchiveTest, OlderThanArchivesByAge) {
+  for (int i = 1; i <= 10; ++i) {
+    KeyedAppend(1, i);
+    clock_.Advance(absl::Hours(24));
+  }
+  // Records 1..10 were written on days 0..9; now is day 10: older than 5 days are days 0..4.
+  absl::StatusOr<AuditArchiveResult> result =
+      ArchiveAuditSegment(*keyed_, keyring_.get(),
+                          {.older_than = absl::Hours(5 * 24) + absl::Seconds(1),
+                           .now = clock_.Now(),
+                           .out = dir_ + "/old.archive"});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->first, 1);
+  EXPECT_EQ(result->last, 5);
+  EXPECT_EQ(StreamLength(), 5);
+  EXPECT_EQ(RunCli({"archive", "--older-than", "soon", "--out", dir_ + "/x"}), 2);
+  EXPECT_EQ(RunCli({"archive", "--before", "3", "--older-than", "1h", "--out", dir_ + "/x"}), 2);
+  EXPECT_EQ(RunCli({"archive", "--before", "3"}), 2);
 }
 
 }  // namespace
