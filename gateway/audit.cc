@@ -753,8 +753,15 @@ absl::StatusOr<std::vector<v1::AuditRecord>> AuditLog::ReadRecords(int64_t from,
   LogReader reader(pool_, LogKey(), IdOf(from), nullptr);
   for (;;) {
     SIMPUL_ASSIGN_OR_RETURN(const Entry* e, reader.At(0));
-    if (e == nullptr || e->id_sequence > to || e->id_sequence < 0) break;
-    if (e->parsed) out.push_back(e->record);
+    uint64_t ms = 0, seq = 0;
+    if (e == nullptr) break;
+    if (!ParseStreamId(e->id, &ms, &seq)) return MalformedReply(absl::StrCat("XRANGE ", LogKey()));
+    if (ms > static_cast<uint64_t>(to)) break;
+    if (!e->parsed) {
+      return absl::DataLossError(absl::StrCat(Describe(*e), " ", e->problem,
+                                              ": not an audit record; run simpul-audit verify"));
+    }
+    out.push_back(e->record);
     reader.Pop();
   }
   return out;

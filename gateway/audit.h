@@ -308,8 +308,9 @@ class AuditLog final : public AuditTrail {
   absl::StatusOr<AuditChainHead> Head();
   // Anchor reads the archive anchor (nullopt: nothing archived).
   absl::StatusOr<std::optional<AuditArchiveAnchor>> Anchor();
-  // ReadRecords reads records from..to (inclusive) as stored, in order, unchecked (Verify
-  // checks); a record whose entry is missing or unparsable is left out.
+  // ReadRecords reads the entries of stream ids from-0 up to (to+1)-0 (exclusive) as stored,
+  // in order, unchecked (VerifyAuditRecords checks them); DATA_LOSS when one of them is not a
+  // parsable record.
   absl::StatusOr<std::vector<v1::AuditRecord>> ReadRecords(int64_t from, int64_t to);
   // RemoveArchived removes records expected_anchor.sequence + 1 .. last.sequence (already in a
   // durably written archive) from the log and the agency indexes `agencies`, and makes `last`

@@ -213,7 +213,9 @@ absl::StatusOr<AuditArchiveResult> ArchiveAuditSegment(AuditLog& log, const Audi
     int64_t last = head.sequence - 1;
     if (request.before_sequence > 0) last = std::min(last, request.before_sequence - 1);
     if (last < result.first) return result;  // nothing to archive
-    SIMPUL_ASSIGN_OR_RETURN(archive.records, log.ReadRecords(result.first, last));
+    // From the stream's very start: every entry the removal trims must be in the archive (a
+    // stray entry below the anchor fails the verification below).
+    SIMPUL_ASSIGN_OR_RETURN(archive.records, log.ReadRecords(0, last));
     if (request.older_than > absl::ZeroDuration()) {
       const absl::Time cutoff = request.now - request.older_than;
       size_t keep = 0;
@@ -242,8 +244,7 @@ absl::StatusOr<AuditArchiveResult> ArchiveAuditSegment(AuditLog& log, const Audi
                      " do not verify, nothing archived: ", FormatAuditVerifyReport(report)));
   }
   if (result.resumed) {
-    SIMPUL_ASSIGN_OR_RETURN(std::vector<v1::AuditRecord> stored,
-                            log.ReadRecords(archive.first, archive.last));
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<v1::AuditRecord> stored, log.ReadRecords(0, archive.last));
     if (stored.size() != archive.records.size() ||
         stored.back().hash() != archive.records.back().hash()) {
       return absl::FailedPreconditionError(
