@@ -52,9 +52,9 @@ constexpr char kLog[] = "simpul:gw:{a}:log";
 constexpr char kHead[] = "simpul:gw:{a}:head";
 constexpr int kRecords = 30;
 
-// Run runs simpul-audit with `args` and returns its exit status and its output (stdout and
+// RunAudit runs simpul-audit with `args` and returns its exit status and its output (stdout and
 // stderr together, trailing newline removed).
-std::pair<int, std::string> Run(const std::vector<std::string>& args) {
+std::pair<int, std::string> RunAudit(const std::vector<std::string>& args) {
   std::string command = SIMPUL_AUDIT_BIN;
   for (const std::string& a : args) absl::StrAppend(&command, " '", a, "'");
   absl::StrAppend(&command, " 2>&1");
@@ -103,7 +103,7 @@ class SecurityAuditTest : public ::testing::Test {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
       registry::v1::CreateAgencyRequest req;
-      registry::v1::Agency resp;
+      registry::v1::CreateAgencyResponse resp;
       EXPECT_EQ(registry_->CreateAgency(&ctx, req, &resp).error_code(),
                 grpc::StatusCode::UNAUTHENTICATED);
     }
@@ -158,7 +158,7 @@ class SecurityAuditTest : public ::testing::Test {
       args.push_back("--checkpoints");
       args.push_back(checkpoints);
     }
-    auto result = Run(args);
+    auto result = RunAudit(args);
     std::cout << "  verify" << (checkpoints.empty() ? "" : " --checkpoints") << " -> exit "
               << result.first << ": " << result.second << "\n";
     return result;
@@ -183,8 +183,8 @@ TEST_F(SecurityAuditTest, ConsistentRewritesOfTheTailAreReported) {
 
   // The operator exports a checkpoint with the real simpul-audit; the gateway's periodic
   // checkpoints reach the head too.
-  auto [exported, line] =
-      Run({"--redis", redis_, "--key-file", key_file_, "checkpoint", "--out", ops_checkpoints_});
+  auto [exported, line] = RunAudit(
+      {"--redis", redis_, "--key-file", key_file_, "checkpoint", "--out", ops_checkpoints_});
   ASSERT_EQ(exported, 0) << line;
   EXPECT_THAT(line, StartsWith(absl::StrCat("simpul-audit-checkpoint/1 ", kRecords, " ")));
   std::cout << "checkpoint exported: sequence " << kRecords << ": " << line << "\n";
