@@ -11,7 +11,8 @@
 //       itself after the head was rewritten) verifies as a chain, but not against the exported
 //       checkpoint;
 //   (c) the tail cut off after a checkpoint is reported as removed records.
-// Each step prints what was written, what the attacker rewrote and what verify reported.
+// Each step prints what was written, what the attacker rewrote and what verify reported. A
+// gateway given an audit key file that group or others can read does not start.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -252,6 +253,25 @@ TEST_F(SecurityAuditTest, ConsistentRewritesOfTheTailAreReported) {
   auto [c_code, c_out] = Verify(ops_checkpoints_);
   EXPECT_EQ(c_code, 1);
   EXPECT_THAT(c_out, StartsWith("removed at record 26: the checkpoint is record 30"));
+}
+
+TEST_F(SecurityAuditTest, AGatewayRefusesAnAuditKeyFileOthersCanRead) {
+  const std::string exposed = cluster_->dir() + "/exposed.key";
+  std::ofstream(exposed) << "k1 " << std::string(64, 'a') << "\n";
+  ASSERT_EQ(chmod(exposed.c_str(), 0644), 0);
+  auto refused =
+      cluster_->Start(testing::Binary::kGateway,
+                      {.name = "gateway-exposed-key", .flags = {"--audit_key_file=" + exposed}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("chmod 600"));
+  std::cout << "a gateway given a mode-644 audit key file does not start: "
+            << std::string(refused.status().message()).substr(0, 400) << "\n";
+  // A checkpoint file without a key is refused as well.
+  auto unkeyed = cluster_->Start(testing::Binary::kGateway,
+                                 {.name = "gateway-unkeyed-checkpoints",
+                                  .flags = {"--audit_checkpoint_file=" + cluster_->dir() + "/x"}});
+  ASSERT_FALSE(unkeyed.ok());
+  EXPECT_THAT(std::string(unkeyed.status().message()), HasSubstr("needs audit_key_file"));
 }
 
 }  // namespace
