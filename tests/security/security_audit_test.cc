@@ -34,9 +34,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/redis.h"
+#include "gateway/api_keys.h"
 #include "gateway/audit.h"
 #include "gmock/gmock.h"
-#include "simpul/gateway/v1/gateway.pb.h"
+#include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/testing/service_cluster.h"
 #include "tests/testing/status_matchers.h"
@@ -272,6 +273,47 @@ TEST_F(SecurityAuditTest, AGatewayRefusesAnAuditKeyFileOthersCanRead) {
                                   .flags = {"--audit_checkpoint_file=" + cluster_->dir() + "/x"}});
   ASSERT_FALSE(unkeyed.ok());
   EXPECT_THAT(std::string(unkeyed.status().message()), HasSubstr("needs audit_key_file"));
+}
+
+// Retention end to end: the oldest records archived with the real simpul-audit, the chain still
+// verifiable from record 1 across the archive and Redis, and a platform admin's
+// ListAuditRecords through the gateway says from which record on it lists.
+TEST_F(SecurityAuditTest, ArchivedRecordsLeaveRedisAndTheChainStillVerifies) {
+  Calls(20, 20);
+  const std::string archive = cluster_->dir() + "/audit-1.archive";
+  auto [code, out] = RunAudit(
+      {"--redis", redis_, "--key-file", key_file_, "archive", "--before", "13", "--out", archive});
+  ASSERT_EQ(code, 0) << out;
+  std::cout << "archive: " << out << "\n";
+  EXPECT_EQ(out, absl::StrCat("archived records 1 to 12 to ", archive,
+                              "; Redis keeps the chain from record 13"));
+  EXPECT_EQ(Raw({"XLEN", kLog}).integer, 8);
+  auto [whole, whole_out] =
+      RunAudit({"--redis", redis_, "--key-file", key_file_, "verify", "--archive", archive});
+  std::cout << "verify --archive -> exit " << whole << ": " << whole_out << "\n";
+  EXPECT_EQ(whole, 0);
+  EXPECT_THAT(whole_out, HasSubstr("ok: 20 records"));
+  EXPECT_THAT(whole_out, HasSubstr("(12 of them archived)"));
+
+  auto keys = gateway::ApiKeyStore::Create(pool_.get(), {.cache_ttl = absl::ZeroDuration()});
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  common::v1::Principal root;
+  root.set_role(common::v1::ROLE_PLATFORM_ADMIN);
+  auto issued = (*keys)->Issue(root, "security audit test", "test:security");
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  auto admin = gateway::v1::GatewayAdmin::NewStub(cluster_->gateway().channel());
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + issued->token);
+  gateway::v1::ListAuditRecordsRequest req;
+  req.mutable_page()->set_page_size(100);
+  gateway::v1::ListAuditRecordsResponse resp;
+  grpc::Status status = admin->ListAuditRecords(&ctx, req, &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(resp.archived_through(), 12);
+  ASSERT_EQ(resp.records_size(), 8);
+  EXPECT_EQ(resp.records(7).sequence(), 13);
+  std::cout << "ListAuditRecords: " << resp.records_size() << " records listed, archived_through "
+            << resp.archived_through() << "\n";
 }
 
 }  // namespace
