@@ -253,7 +253,8 @@ class AuditTrail {
   virtual absl::StatusOr<v1::AuditRecord> Append(v1::AuditRecord record) = 0;
   // List returns records newest first, only those whose agency_id is `agency_id` unless it is
   // empty. page_size 0 means 50, at most 500. Pages are stable: records appended meanwhile
-  // never shift or repeat a later page.
+  // never shift or repeat a later page. Archived records (before the archive anchor) are not
+  // listed; AuditPage::archived_through says up to which record.
   virtual absl::StatusOr<AuditPage> List(std::string_view agency_id, int page_size,
                                          std::string_view page_token) = 0;
 };
