@@ -156,6 +156,13 @@ AuditCheckpointWriter::~AuditCheckpointWriter() {
     stop_ = true;
   }
   thread_.join();
+  // A last checkpoint of what this log appended since the last tick (the gateway stops
+  // serving before its objects go).
+  absl::StatusOr<bool> wrote = WriteNow();
+  if (!wrote.ok()) {
+    Log(LogLevel::kWarn, "last audit checkpoint not written",
+        {{"file", path_}, {"error", wrote.status().ToString()}});
+  }
 }
 
 absl::StatusOr<bool> AuditCheckpointWriter::WriteNow() {

@@ -73,7 +73,7 @@ class AuditCheckpointWriter {
  public:
   AuditCheckpointWriter(AuditLog* log, const AuditKeyring* keyring, std::string path,
                         absl::Duration interval);
-  ~AuditCheckpointWriter();  // stops the thread (no final checkpoint)
+  ~AuditCheckpointWriter();  // stops the thread, then writes a last checkpoint if due
   AuditCheckpointWriter(const AuditCheckpointWriter&) = delete;
   AuditCheckpointWriter& operator=(const AuditCheckpointWriter&) = delete;
 

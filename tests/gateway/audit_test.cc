@@ -1352,6 +1352,28 @@ TEST_F(AuditKeyedTest, CliCheckpointAndVerifyWithCheckpoints) {
   EXPECT_THAT(out.str(), HasSubstr("signature does not verify"));
 }
 
+TEST_F(AuditKeyedTest, CheckpointWriterTicksAndLeavesTheLastHeadWrittenWhenStopped) {
+  const std::string file = dir_ + "/ticks";
+  {
+    AuditCheckpointWriter writer(keyed_.get(), keyring_.get(), file, absl::Milliseconds(20));
+    KeyedAppend(3, 1);
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      absl::StatusOr<std::vector<AuditCheckpoint>> read = ReadAuditCheckpointFile(file, *keyring_);
+      if (read.ok() && !read->empty() && read->back().head.sequence == 3) break;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    KeyedAppend(2, 4);  // then stopped at once: a tick or the destructor writes record 5
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  absl::StatusOr<std::vector<AuditCheckpoint>> read = ReadAuditCheckpointFile(file, *keyring_);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_GE(read->size(), 2u);
+  EXPECT_EQ(read->front().head.sequence, 3);
+  EXPECT_EQ(read->back().head.sequence, 5);
+  EXPECT_TRUE(KeyedVerify({.checkpoints = {read->front().head, read->back().head}}).ok());
+}
+
 // ---- Retention: archives ----
 
 class AuditArchiveTest : public AuditKeyedTest {
