@@ -62,6 +62,7 @@ absl::StatusOr<v1::ListAuditRecordsResponse> AdminDesk::ListAuditRecords(
   v1::ListAuditRecordsResponse resp;
   for (v1::AuditRecord& r : page.records) *resp.add_records() = std::move(r);
   resp.set_next_page_token(std::move(page.next_page_token));
+  resp.set_archived_through(page.archived_through);
   return resp;
 }
 

@@ -12,6 +12,8 @@
 #include "gateway/admin_service.h"
 #include "gateway/api_keys.h"
 #include "gateway/audit.h"
+#include "gateway/audit_checkpoint.h"
+#include "gateway/audit_key.h"
 #include "gateway/client_certs.h"
 #include "gateway/config.h"
 #include "gateway/open311_front.h"
@@ -85,12 +87,33 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   Metrics* metrics = &ctx.metrics();
   auto api_keys = ApiKeyStore::Create(&ctx.pool(), config.api_keys);
   auto limiter = RateLimiter::Create(&ctx.pool(), RateLimiter::Options{.metrics = metrics});
-  auto audit = AuditLog::Create(&ctx.pool(), AuditLog::Options{});
+  AuditLog::Options audit_options;
+  if (!config.audit_key_file.empty()) {
+    absl::StatusOr<AuditKeyring> ring = AuditKeyring::FromFile(config.audit_key_file);
+    if (!ring.ok()) return Prefixed("audit_key_file", ring);
+    audit_options.keyring = ctx.Make<AuditKeyring>(*std::move(ring));
+  } else {
+    Log(LogLevel::kWarn,
+        "audit_key_file is not set: audit records are chained with unkeyed SHA-256 (encoding 1), "
+        "which someone with write access to Redis can rewrite consistently");
+  }
+  if (!config.audit_checkpoint_file.empty() &&
+      (audit_options.keyring == nullptr ||
+       config.audit_checkpoint_interval <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(
+        "audit_checkpoint_file needs audit_key_file (checkpoints are signed with the audit key) "
+        "and a positive audit_checkpoint_interval");
+  }
+  auto audit = AuditLog::Create(&ctx.pool(), audit_options);
   for (const absl::Status& s : {api_keys.status(), limiter.status(), audit.status()}) {
     if (!s.ok()) return absl::Status(s.code(), "cannot set up the gateway: " + s.ToString());
   }
   ApiKeyStore* keys = ctx.Keep(*std::move(api_keys));
   AuditLog* audit_log = ctx.Keep(*std::move(audit));
+  if (!config.audit_checkpoint_file.empty()) {
+    ctx.Make<AuditCheckpointWriter>(audit_log, audit_options.keyring, config.audit_checkpoint_file,
+                                    config.audit_checkpoint_interval);
+  }
 
   // The services' descriptors, linked in and registered with the generated pool: server
   // reflection answers from them, and the audit trail reads resources from requests.

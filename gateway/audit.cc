@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -23,6 +24,7 @@ namespace simpul::gateway {
 namespace {
 
 constexpr char kEncodingDomainV1[] = "simpul.gateway.v1.AuditRecord/1";
+constexpr char kEncodingDomainV2[] = "simpul.gateway.v1.AuditRecord/2";
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 // Entries read per XRANGE while verifying.
@@ -43,15 +45,16 @@ constexpr int64_t kMaxTimestampSeconds = 253402300799;
 //   KEYS = [head, log, turn, agency index keys...]
 //   ARGV = [expected head sequence, expected head hash, new head sequence, new head hash, n,
 //           replica id, claim ("1": take the right of way on a conflict), claim TTL in ms,
-//           then per record: sequence, serialized record, agency key number (0: none, k:
-//           KEYS[3 + k])]
+//           encoding version of the run, then per record: sequence, serialized record, agency
+//           key number (0: none, k: KEYS[3 + k])]
 // Returns {1} after appending; without appending anything {0, head sequence, head hash} when
 // the head moved on (taking the right of way if asked and free), {4, head sequence, head hash}
 // when another replica has the right of way, {2, head sequence, last entry id} when the log
 // does not end at the head's record, or {3, error} when the stream refuses the first id
-// (entries were deleted at its end). Every check comes before the first write (a failing
-// script is not rolled back), and only the first XADD can fail: the ids of one run increase.
-// It starts with kLuaKeyTypeError (common/redis.h).
+// (entries were deleted at its end), or {5, head sequence} when the run is version 1 but the
+// head is a version-2 record (never downgrade the chain). Every check comes before the first write
+// (a failing script is not rolled back), and only the first XADD can fail: the ids of one run
+// increase. It starts with kLuaKeyTypeError (common/redis.h).
 constexpr char kAppendLua[] = R"lua(
 local head, log, turn = KEYS[1], KEYS[2], KEYS[3]
 local checks = {{head, 'hash'}, {log, 'stream'}, {turn, 'string'}}
@@ -70,6 +73,7 @@ if last then last_id = last[1] end
 local want = ''
 if s ~= '0' then want = s .. '-0' end
 if last_id ~= want then return {2, s, last_id} end
+if ARGV[9] == '1' and redis.call('HGET', head, 'v') == '2' then return {5, s} end
 local holder = redis.call('GET', turn)
 if holder and holder ~= ARGV[6] then return {4, s, h} end
 if s ~= ARGV[1] or h ~= ARGV[2] then
@@ -78,7 +82,7 @@ if s ~= ARGV[1] or h ~= ARGV[2] then
 end
 local n = tonumber(ARGV[5])
 for i = 0, n - 1 do
-  local seq, rec, k = ARGV[9 + 3 * i], ARGV[10 + 3 * i], tonumber(ARGV[11 + 3 * i])
+  local seq, rec, k = ARGV[10 + 3 * i], ARGV[11 + 3 * i], tonumber(ARGV[12 + 3 * i])
   if i == 0 then
     local added = redis.pcall('XADD', log, seq .. '-0', 'r', rec)
     if type(added) == 'table' and added.err then return {3, added.err} end
@@ -87,7 +91,7 @@ for i = 0, n - 1 do
   end
   if k > 0 then redis.call('ZADD', KEYS[3 + k], seq, seq) end
 end
-redis.call('HSET', head, 's', ARGV[3], 'h', ARGV[4])
+redis.call('HSET', head, 's', ARGV[3], 'h', ARGV[4], 'v', ARGV[9])
 if holder then redis.call('DEL', turn) end
 return {1}
 )lua";
@@ -127,6 +131,29 @@ end
 return out
 )lua";
 
+// kRemoveArchivedLua removes an archived run of records and moves the anchor:
+//   KEYS = [anchor, head, log, agency index keys...]
+//   ARGV = [expected anchor sequence ("0": none), expected anchor hash, new anchor sequence,
+//           new anchor hash, new anchor encoding_version]
+// Returns {0} after removing; without removing anything {1, anchor sequence} when the anchor
+// moved, {2, head sequence} when the new anchor would be the head or beyond it.
+constexpr char kRemoveArchivedLua[] = R"lua(
+local anchor, head, log = KEYS[1], KEYS[2], KEYS[3]
+local checks = {{anchor, 'hash'}, {head, 'hash'}, {log, 'stream'}}
+for i = 4, #KEYS do checks[#checks + 1] = {KEYS[i], 'zset'} end
+local err = key_type_error(checks)
+if err then return err end
+local s = redis.call('HGET', anchor, 's') or '0'
+local h = redis.call('HGET', anchor, 'h') or string.rep('\0', 32)
+if s ~= ARGV[1] or h ~= ARGV[2] then return {1, s} end
+local top = redis.call('HGET', head, 's') or '0'
+if tonumber(ARGV[3]) >= tonumber(top) then return {2, top} end
+redis.call('XTRIM', log, 'MINID', (tonumber(ARGV[3]) + 1) .. '-0')
+for i = 4, #KEYS do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[3]) end
+redis.call('HSET', anchor, 's', ARGV[3], 'h', ARGV[4], 'v', ARGV[5])
+return {0}
+)lua";
+
 const Clock& SystemClockInstance() {
   static const SystemClock* const clock = new SystemClock();
   return *clock;
@@ -134,23 +161,8 @@ const Clock& SystemClockInstance() {
 
 std::string Hex(std::string_view bytes) { return absl::BytesToHexString(AbslView(bytes)); }
 
-void PutItem(std::string* out, std::string_view bytes) {
-  const uint64_t n = bytes.size();
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(n >> shift));
-  out->append(bytes.data(), bytes.size());
-}
-
-void PutInt(std::string* out, int64_t value) {
-  const uint64_t u = static_cast<uint64_t>(value);
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(u >> (56 - 8 * i));
-  PutItem(out, std::string_view(bytes, sizeof(bytes)));
-}
-
-// HashV1 is the version-1 hash of `record`.
-std::string HashV1(const v1::AuditRecord& record) {
-  return AuditDigest(AuditCanonicalEncoding(record));
-}
+void PutItem(std::string* out, std::string_view bytes) { AppendAuditItem(out, bytes); }
+void PutInt(std::string* out, int64_t value) { AppendAuditInt(out, value); }
 
 // ParseStreamId splits "<ms>-<seq>" into its two numbers.
 bool ParseStreamId(std::string_view id, uint64_t* ms, uint64_t* seq) {
@@ -175,8 +187,9 @@ struct Entry {
   int64_t id_sequence = -1;  // N when the id is "N-0"
   v1::AuditRecord record;
   bool parsed = false;
-  bool intact = false;  // parsed, fully covered by a known encoding, hash recomputes
-  std::string problem;  // why not intact
+  bool intact = false;     // parsed, fully covered by a known encoding, hash recomputes
+  bool needs_key = false;  // a version-2 record, and no keyring to check it with
+  std::string problem;     // why not intact
 };
 
 bool HasUnknownFields(const v1::AuditRecord& record) {
@@ -184,7 +197,8 @@ bool HasUnknownFields(const v1::AuditRecord& record) {
          !record.time().GetReflection()->GetUnknownFields(record.time()).empty();
 }
 
-Entry MakeEntry(std::string id, const std::optional<std::string>& bytes) {
+Entry MakeEntry(std::string id, const std::optional<std::string>& bytes,
+                const AuditKeyring* keyring) {
   Entry entry;
   entry.id = std::move(id);
   entry.id_sequence = SequenceOfId(entry.id);
@@ -201,9 +215,14 @@ Entry MakeEntry(std::string id, const std::optional<std::string>& bytes) {
     entry.problem = "carries fields its hash encoding does not cover";
     return entry;
   }
-  absl::StatusOr<std::string> hash = AuditRecordHash(entry.record);
+  if (entry.record.encoding_version() == kAuditKeyedEncodingVersion && keyring == nullptr) {
+    entry.needs_key = true;
+    entry.problem = "has a keyed hash (encoding_version 2) and no audit key was given";
+    return entry;
+  }
+  absl::StatusOr<std::string> hash = AuditRecordHash(entry.record, keyring);
   if (!hash.ok()) {
-    entry.problem = absl::StrCat("has unknown encoding_version ", entry.record.encoding_version());
+    entry.problem = absl::StrCat("cannot be hashed: ", hash.status().message());
     return entry;
   }
   if (*hash != entry.record.hash()) {
@@ -224,7 +243,8 @@ std::string Describe(const Entry& entry) {
 }
 
 // ParseEntries turns an XRANGE reply into entries.
-absl::StatusOr<std::vector<Entry>> ParseEntries(const RedisReply& reply, std::string_view what) {
+absl::StatusOr<std::vector<Entry>> ParseEntries(const RedisReply& reply, std::string_view what,
+                                                const AuditKeyring* keyring) {
   if (reply.type != RedisReply::Type::kArray) return MalformedReply(what);
   std::vector<Entry> entries;
   entries.reserve(reply.elements.size());
@@ -240,7 +260,7 @@ absl::StatusOr<std::vector<Entry>> ParseEntries(const RedisReply& reply, std::st
     for (size_t i = 0; i + 1 < fields.size(); i += 2) {
       if (ReplyString(fields[i]) == "r") bytes = ReplyString(fields[i + 1]);
     }
-    entries.push_back(MakeEntry(std::move(*id), bytes));
+    entries.push_back(MakeEntry(std::move(*id), bytes, keyring));
   }
   return entries;
 }
@@ -249,8 +269,8 @@ absl::StatusOr<std::vector<Entry>> ParseEntries(const RedisReply& reply, std::st
 // "-", "N-0" inclusive or "(N-0" exclusive).
 class LogReader {
  public:
-  LogReader(RedisPool* pool, std::string key, std::string start)
-      : pool_(pool), key_(std::move(key)), next_start_(std::move(start)) {}
+  LogReader(RedisPool* pool, std::string key, std::string start, const AuditKeyring* keyring)
+      : pool_(pool), key_(std::move(key)), next_start_(std::move(start)), keyring_(keyring) {}
 
   // At returns the entry `i` places after the current one (0: the current one), or nullptr
   // past the end of the log. The end is read again each time: the log may have grown.
@@ -273,7 +293,7 @@ class LogReader {
         pool_->Command({"XRANGE", key_, next_start_, "+", "COUNT", absl::StrCat(kVerifyBatch)}));
     SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("XRANGE ", key_)));
     SIMPUL_ASSIGN_OR_RETURN(std::vector<Entry> entries,
-                            ParseEntries(reply, absl::StrCat("XRANGE ", key_)));
+                            ParseEntries(reply, absl::StrCat("XRANGE ", key_), keyring_));
     if (entries.empty()) return false;
     next_start_ = absl::StrCat("(", entries.back().id);
     for (Entry& e : entries) buffer_.push_back(std::move(e));
@@ -283,6 +303,7 @@ class LogReader {
   RedisPool* pool_;
   std::string key_;
   std::string next_start_;
+  const AuditKeyring* keyring_;
   std::deque<Entry> buffer_;
 };
 
@@ -292,6 +313,7 @@ struct Link {
   std::string hash = std::string(kAuditHashSize, '\0');
   std::string previous_hash;
   std::string id;
+  int32_t version = kAuditEncodingVersion;
 };
 
 // HeadState is the stored head together with what the stream itself knows about how many
@@ -314,6 +336,19 @@ std::string AuditDigest(std::string_view bytes) {
   unsigned int size = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
   return std::string(reinterpret_cast<const char*>(digest), size);
+}
+
+void AppendAuditItem(std::string* out, std::string_view bytes) {
+  const uint64_t n = bytes.size();
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(n >> shift));
+  out->append(bytes.data(), bytes.size());
+}
+
+void AppendAuditInt(std::string* out, int64_t value) {
+  const uint64_t u = static_cast<uint64_t>(value);
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(u >> (56 - 8 * i));
+  AppendAuditItem(out, std::string_view(bytes, sizeof(bytes)));
 }
 
 std::string AuditCapped(std::string_view text) {
@@ -364,7 +399,8 @@ std::string AuditClientAddress(std::string_view method, std::string_view peer) {
 std::string AuditCanonicalEncoding(const v1::AuditRecord& record) {
   std::string out;
   out.reserve(256 + record.ByteSizeLong());
-  PutItem(&out, kEncodingDomainV1);
+  const bool v2 = record.encoding_version() == kAuditKeyedEncodingVersion;
+  PutItem(&out, v2 ? kEncodingDomainV2 : kEncodingDomainV1);
   PutInt(&out, record.sequence());
   PutInt(&out, record.time().seconds());
   PutInt(&out, record.time().nanos());
@@ -379,16 +415,36 @@ std::string AuditCanonicalEncoding(const v1::AuditRecord& record) {
   PutItem(&out, record.outcome());
   PutItem(&out, record.request_sha256());
   PutItem(&out, record.previous_hash());
+  if (v2) PutItem(&out, record.key_id());
   return out;
 }
 
-absl::StatusOr<std::string> AuditRecordHash(const v1::AuditRecord& record) {
-  if (record.encoding_version() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("audit record ", record.sequence(),
-                                                   ": unknown hash encoding_version ",
-                                                   record.encoding_version(), " (expected 1)"));
+absl::StatusOr<std::string> AuditRecordHash(const v1::AuditRecord& record,
+                                            const AuditKeyring* keyring) {
+  if (record.encoding_version() == kAuditEncodingVersion) {
+    if (!record.key_id().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "audit record ", record.sequence(), ": a version-1 (unkeyed) record carries key_id \"",
+          absl::CEscape(record.key_id()), "\", which its hash does not cover"));
+    }
+    return AuditDigest(AuditCanonicalEncoding(record));
   }
-  return HashV1(record);
+  if (record.encoding_version() == kAuditKeyedEncodingVersion) {
+    if (keyring == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("audit record ", record.sequence(),
+                       " has a keyed hash (encoding_version 2): the audit key file is needed"));
+    }
+    absl::StatusOr<std::string> mac = keyring->Mac(record.key_id(), AuditCanonicalEncoding(record));
+    if (!mac.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("audit record ", record.sequence(), ": ", mac.status().message()));
+    }
+    return mac;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("audit record ", record.sequence(),
+                                                 ": unknown hash encoding_version ",
+                                                 record.encoding_version(), " (expected 1 or 2)"));
 }
 
 std::string FormatAuditChainHead(const AuditChainHead& head) {
@@ -431,7 +487,16 @@ std::string_view AuditProblemName(AuditVerifyReport::Problem problem) {
 
 std::string FormatAuditVerifyReport(const AuditVerifyReport& report) {
   if (report.ok()) {
-    return absl::StrCat("ok: ", report.records_checked, " records, head ", Hex(report.head.hash));
+    std::string out =
+        absl::StrCat("ok: ", report.records_checked, " records, head ", Hex(report.head.hash));
+    if (report.checkpoints_matched > 0) {
+      absl::StrAppend(&out, ", ", report.checkpoints_matched, " checkpoints match");
+    }
+    if (report.checkpoints_unchecked > 0) {
+      absl::StrAppend(&out, ", ", report.checkpoints_unchecked,
+                      " checkpoints at archived records not checked (pass the archives)");
+    }
+    return out;
   }
   return absl::StrCat(AbslView(AuditProblemName(report.problem)), " at record ", report.sequence,
                       ": ", report.detail);
@@ -473,6 +538,7 @@ AuditLog::AuditLog(RedisPool* pool, Options options)
 std::string AuditLog::LogKey() const { return absl::StrCat(options_.key_prefix, "log"); }
 std::string AuditLog::HeadKey() const { return absl::StrCat(options_.key_prefix, "head"); }
 std::string AuditLog::TurnKey() const { return absl::StrCat(options_.key_prefix, "turn"); }
+std::string AuditLog::AnchorKey() const { return absl::StrCat(options_.key_prefix, "anchor"); }
 std::string AuditLog::AgencyKey(std::string_view agency_id) const {
   return absl::StrCat(options_.key_prefix, "ag:", AbslView(agency_id));
 }
@@ -528,12 +594,12 @@ absl::StatusOr<HeadState> ReadHeadState(RedisPool* pool, const std::string& head
 
 // ReadEntry reads the entry with stream id "sequence-0", or nullopt.
 absl::StatusOr<std::optional<Entry>> ReadEntry(RedisPool* pool, const std::string& log_key,
-                                               int64_t sequence) {
+                                               int64_t sequence, const AuditKeyring* keyring) {
   const std::string id = IdOf(sequence);
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool->Command({"XRANGE", log_key, id, id}));
   const std::string what = absl::StrCat("XRANGE ", log_key);
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, what));
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<Entry> entries, ParseEntries(reply, what));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Entry> entries, ParseEntries(reply, what, keyring));
   if (entries.empty()) return std::optional<Entry>();
   return std::optional<Entry>(std::move(entries[0]));
 }
@@ -541,9 +607,9 @@ absl::StatusOr<std::optional<Entry>> ReadEntry(RedisPool* pool, const std::strin
 // FindLater returns the stream id of the first entry after `after_id` that parses as record
 // `sequence`, scanning to the end of the log.
 absl::StatusOr<std::optional<std::string>> FindLater(RedisPool* pool, const std::string& log_key,
-                                                     const std::string& after_id,
-                                                     int64_t sequence) {
-  LogReader reader(pool, log_key, absl::StrCat("(", after_id));
+                                                     const std::string& after_id, int64_t sequence,
+                                                     const AuditKeyring* keyring) {
+  LogReader reader(pool, log_key, absl::StrCat("(", after_id), keyring);
   for (;;) {
     SIMPUL_ASSIGN_OR_RETURN(const Entry* e, reader.At(0));
     if (e == nullptr) return std::optional<std::string>();
@@ -562,7 +628,8 @@ bool Continues(const Entry* e, int64_t sequence, const std::string& previous_has
 // `r`, if any; `head` the stored head.
 absl::StatusOr<Problem> Classify(RedisPool* pool, const std::string& log_key, const Entry& r,
                                  const Entry* next, int64_t e, const std::optional<Link>& prev,
-                                 const std::optional<AuditChainHead>& head) {
+                                 const std::optional<AuditChainHead>& head,
+                                 const AuditKeyring* keyring) {
   using P = AuditVerifyReport::Problem;
   const v1::AuditRecord& rec = r.record;
 
@@ -613,7 +680,8 @@ absl::StatusOr<Problem> Classify(RedisPool* pool, const std::string& log_key, co
   }
 
   if (r.intact && rec.sequence() > e) {
-    SIMPUL_ASSIGN_OR_RETURN(std::optional<std::string> where, FindLater(pool, log_key, r.id, e));
+    SIMPUL_ASSIGN_OR_RETURN(std::optional<std::string> where,
+                            FindLater(pool, log_key, r.id, e, keyring));
     if (where) {
       return Problem{P::kReordered, e,
                      absl::StrCat("record ", e, " is stored at stream id ", *where,
@@ -658,6 +726,84 @@ absl::StatusOr<AuditChainHead> AuditLog::Head() {
   return state.head.value_or(AuditChainHead{});
 }
 
+absl::StatusOr<std::optional<AuditArchiveAnchor>> AuditLog::Anchor() {
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"HMGET", AnchorKey(), "s", "h", "v"}));
+  const std::string what = absl::StrCat("read of ", AnchorKey());
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, what));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 3) {
+    return MalformedReply(what);
+  }
+  if (reply.elements[0].is_nil() && reply.elements[1].is_nil()) {
+    return std::optional<AuditArchiveAnchor>();
+  }
+  std::optional<int64_t> sequence = ReplyInt(reply.elements[0]);
+  std::optional<std::string> hash = ReplyString(reply.elements[1]);
+  std::optional<int64_t> version =
+      reply.elements[2].is_nil() ? std::optional<int64_t>(1) : ReplyInt(reply.elements[2]);
+  if (!sequence || *sequence < 1 || !hash || hash->size() != kAuditHashSize || !version) {
+    return absl::InternalError(
+        absl::StrCat("audit archive anchor ", AnchorKey(), " is malformed (expected s, h, v)"));
+  }
+  return std::optional<AuditArchiveAnchor>(
+      AuditArchiveAnchor{{*sequence, *std::move(hash)}, static_cast<int32_t>(*version)});
+}
+
+absl::StatusOr<std::vector<v1::AuditRecord>> AuditLog::ReadRecords(int64_t from, int64_t to) {
+  std::vector<v1::AuditRecord> out;
+  LogReader reader(pool_, LogKey(), IdOf(from), nullptr);
+  for (;;) {
+    SIMPUL_ASSIGN_OR_RETURN(const Entry* e, reader.At(0));
+    uint64_t ms = 0, seq = 0;
+    if (e == nullptr) break;
+    if (!ParseStreamId(e->id, &ms, &seq)) return MalformedReply(absl::StrCat("XRANGE ", LogKey()));
+    if (ms > static_cast<uint64_t>(to)) break;
+    if (!e->parsed) {
+      return absl::DataLossError(absl::StrCat(Describe(*e), " ", e->problem,
+                                              ": not an audit record; run simpul-audit verify"));
+    }
+    out.push_back(e->record);
+    reader.Pop();
+  }
+  return out;
+}
+
+absl::Status AuditLog::RemoveArchived(const AuditChainHead& expected_anchor,
+                                      const v1::AuditRecord& last,
+                                      const std::vector<std::string>& agencies) {
+  std::vector<std::string> keys = {AnchorKey(), HeadKey(), LogKey()};
+  for (const std::string& agency : agencies) keys.push_back(AgencyKey(agency));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Eval(LuaScript<kLuaKeyTypeError, kRemoveArchivedLua>(), keys,
+                                      {absl::StrCat(expected_anchor.sequence), expected_anchor.hash,
+                                       absl::StrCat(last.sequence()), last.hash(),
+                                       absl::StrCat(last.encoding_version())}));
+  const std::string what = absl::StrCat("removal of archived records from ", LogKey());
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, what));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.empty()) {
+    return MalformedReply(what);
+  }
+  const std::optional<int64_t> outcome = ReplyInt(reply.elements[0]);
+  if (outcome == 0) return absl::OkStatus();
+  const std::string found =
+      reply.elements.size() > 1 ? ReplyString(reply.elements[1]).value_or("?") : "?";
+  if (outcome == 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the archive anchor ", AnchorKey(), " is now record ", found, ", not record ",
+        expected_anchor.sequence, " (another archive ran meanwhile); nothing removed"));
+  }
+  if (outcome == 2) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("record ", last.sequence(), " is not before the chain head (record ", found,
+                     "): the head record always stays in Redis; nothing removed"));
+  }
+  return MalformedReply(what);
+}
+
+std::optional<AuditChainHead> AuditLog::LastAppended() {
+  absl::MutexLock lock(&mu_);
+  return head_;
+}
+
 absl::StatusOr<v1::AuditRecord> AuditLog::Append(v1::AuditRecord record) {
   FieldViolations violations;
   if (record.subject().empty()) {
@@ -684,7 +830,9 @@ absl::StatusOr<v1::AuditRecord> AuditLog::Append(v1::AuditRecord record) {
   record.clear_sequence();
   record.clear_previous_hash();
   record.clear_hash();
-  record.set_encoding_version(kAuditEncodingVersion);
+  record.clear_key_id();
+  record.set_encoding_version(options_.keyring != nullptr ? kAuditKeyedEncodingVersion
+                                                          : kAuditEncodingVersion);
   record.DiscardUnknownFields();
   BoundAuditRecord(&record);
   if (!record.has_time()) {
@@ -768,18 +916,24 @@ absl::StatusOr<AuditChainHead> AuditLog::Flush(const std::vector<Pending*>& batc
       v1::AuditRecord record = batch[i]->record;
       record.set_sequence(head->sequence + 1 + static_cast<int64_t>(i));
       record.set_previous_hash(previous);
-      record.set_hash(HashV1(record));
+      if (options_.keyring != nullptr) record.set_key_id(options_.keyring->active_key_id());
+      absl::StatusOr<std::string> hash = AuditRecordHash(record, options_.keyring);
+      if (!hash.ok()) return fail(hash.status());
+      record.set_hash(*std::move(hash));
       previous = record.hash();
       records.push_back(std::move(record));
     }
-    std::vector<std::string> args = {absl::StrCat(head->sequence),
-                                     head->hash,
-                                     absl::StrCat(records.back().sequence()),
-                                     records.back().hash(),
-                                     absl::StrCat(records.size()),
-                                     replica_id_,
-                                     conflicts > 0 ? "1" : "0",
-                                     absl::StrCat(absl::ToInt64Milliseconds(kTurnTtl))};
+    std::vector<std::string> args = {
+        absl::StrCat(head->sequence),
+        head->hash,
+        absl::StrCat(records.back().sequence()),
+        records.back().hash(),
+        absl::StrCat(records.size()),
+        replica_id_,
+        conflicts > 0 ? "1" : "0",
+        absl::StrCat(absl::ToInt64Milliseconds(kTurnTtl)),
+        absl::StrCat(options_.keyring != nullptr ? kAuditKeyedEncodingVersion
+                                                 : kAuditEncodingVersion)};
     args.reserve(args.size() + 3 * records.size());
     for (size_t i = 0; i < records.size(); ++i) {
       args.push_back(absl::StrCat(records[i].sequence()));
@@ -839,6 +993,13 @@ absl::StatusOr<AuditChainHead> AuditLog::Flush(const std::vector<Pending*>& batc
                        last.empty() ? std::string("none") : absl::StrCat("stream id ", last),
                        "); refusing to append to a damaged chain: run simpul-audit verify")));
     }
+    if (outcome == 5 && reply->elements.size() == 2) {
+      return fail(absl::FailedPreconditionError(absl::StrCat(
+          "audit log ", LogKey(), " is keyed (its head, record ",
+          ReplyString(reply->elements[1]).value_or("?"),
+          ", has hash encoding_version 2): this gateway has no audit key (audit_key_file) and "
+          "must not append unkeyed records after keyed ones")));
+    }
     if (outcome == 3 && reply->elements.size() == 2) {
       return fail(absl::DataLossError(
           absl::StrCat("audit log ", LogKey(), " refused record ", records.front().sequence(), " (",
@@ -892,6 +1053,8 @@ absl::StatusOr<AuditPage> AuditLog::List(std::string_view agency_id, int page_si
   if (found > static_cast<size_t>(limit)) {
     page.next_page_token = EncodePageToken(query, last_position);
   }
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<AuditArchiveAnchor> archived, Anchor());
+  if (archived) page.archived_through = archived->head.sequence;
   return page;
 }
 
@@ -910,6 +1073,13 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
                                 options.expected_head->hash.size() != kAuditHashSize)) {
     violations.Add("expected_head", "needs a sequence of at least 0 and a 32-byte hash");
   }
+  for (size_t i = 0; i < options.checkpoints.size(); ++i) {
+    if (options.checkpoints[i].sequence < 0 ||
+        options.checkpoints[i].hash.size() != kAuditHashSize) {
+      violations.Add(absl::StrCat("checkpoints[", i, "]"),
+                     "needs a sequence of at least 0 and a 32-byte hash");
+    }
+  }
   SIMPUL_RETURN_IF_ERROR(violations.ToStatus("audit verification"));
 
   SIMPUL_ASSIGN_OR_RETURN(HeadState state, ReadHeadState(pool_, HeadKey(), LogKey()));
@@ -922,16 +1092,42 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
   std::optional<Link> prev;  // the last record accepted; nullopt: link not checked yet
   int64_t e = from;          // the sequence the next entry must have
   std::string start = "-";
-  if (from == 1) {
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<AuditArchiveAnchor> archived, Anchor());
+  if (archived && to != 0 && to <= archived->head.sequence) {
+    return InvalidField("to_sequence",
+                        absl::StrCat("records 1..", archived->head.sequence,
+                                     " are archived (no longer in Redis); got ", to));
+  }
+  if (archived && from - 1 <= archived->head.sequence) {
+    // Records up to the anchor are archived: the chain in Redis starts after it, linked to it.
+    e = archived->head.sequence + 1;
+    start = IdOf(e);
+    prev = Link{archived->head.sequence, archived->head.hash, "", "the archive anchor",
+                archived->encoding_version};
+    report.head = archived->head;
+  } else if (from == 1) {
     prev = Link{};
   } else {
     e = from - 1;  // start at the record before, to check the link into the range
     start = IdOf(from - 1);
   }
-  // The sequence of the anchored head (-1: none).
-  const int64_t anchor = options.expected_head ? options.expected_head->sequence : -1;
-  std::optional<std::string> anchor_hash;  // the hash of record `anchor`, once walked
-  if (anchor == 0) anchor_hash = std::string(kAuditHashSize, '\0');
+  // Heads kept outside Redis, in chain order: the anchored head and the checkpoints.
+  struct Expected {
+    AuditChainHead head;
+    bool checkpoint;
+  };
+  std::vector<Expected> anchors;
+  if (options.expected_head) anchors.push_back({*options.expected_head, false});
+  for (const AuditChainHead& c : options.checkpoints) anchors.push_back({c, true});
+  std::stable_sort(anchors.begin(), anchors.end(), [](const Expected& a, const Expected& b) {
+    return a.head.sequence < b.head.sequence;
+  });
+  // The hashes of the anchors' records, as walked.
+  std::map<int64_t, std::string> walked;
+  std::set<int64_t> anchor_sequences;
+  for (const Expected& a : anchors) anchor_sequences.insert(a.head.sequence);
+  if (anchor_sequences.count(0) > 0) walked[0] = std::string(kAuditHashSize, '\0');
+  if (archived) walked[archived->head.sequence] = archived->head.hash;
 
   auto finish = [&](Problem problem) {
     report.problem = problem.kind;
@@ -940,25 +1136,43 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
     return report;
   };
   auto accept = [&](const Entry& r) {
-    prev = Link{r.record.sequence(), r.record.hash(), r.record.previous_hash(), r.id};
+    prev = Link{r.record.sequence(), r.record.hash(), r.record.previous_hash(), r.id,
+                r.record.encoding_version()};
     if (e >= from) ++report.records_checked;
-    if (anchor == e) anchor_hash = r.record.hash();
+    if (anchor_sequences.count(e) > 0) walked[e] = r.record.hash();
     report.head = AuditChainHead{e, r.record.hash()};
     ++e;
   };
 
-  LogReader reader(pool_, LogKey(), start);
+  const AuditKeyring* const keyring = options_.keyring;
+  LogReader reader(pool_, LogKey(), start, keyring);
   int64_t limit = to != 0 ? to : (state.head ? state.head->sequence : INT64_MAX);
   for (int round = 1;; ++round) {
     while (e <= limit) {
       SIMPUL_ASSIGN_OR_RETURN(const Entry* r, reader.At(0));
       if (r == nullptr) break;
+      if (r->needs_key) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(Describe(*r), " has a keyed hash (encoding_version 2, key \"",
+                         absl::CEscape(r->record.key_id()),
+                         "\"): verifying it needs the audit key file (simpul-audit --key-file)"));
+      }
+      if (r->intact && prev && prev->version == kAuditKeyedEncodingVersion &&
+          r->record.encoding_version() != kAuditKeyedEncodingVersion && r->record.sequence() == e &&
+          r->id_sequence == e) {
+        return finish({P::kAltered, e,
+                       absl::StrCat("record ", e, " has hash encoding_version ",
+                                    r->record.encoding_version(), " after record ", e - 1,
+                                    ", which is keyed (version 2): a keyed chain never goes back "
+                                    "to unkeyed records, so the tail was rewritten from record ",
+                                    e, " on")});
+      }
       const bool good = r->intact && r->record.sequence() == e && r->id_sequence == e &&
                         (!prev || r->record.previous_hash() == prev->hash);
       if (!good) {
         SIMPUL_ASSIGN_OR_RETURN(const Entry* next, reader.At(1));
         SIMPUL_ASSIGN_OR_RETURN(Problem problem,
-                                Classify(pool_, LogKey(), *r, next, e, prev, state.head));
+                                Classify(pool_, LogKey(), *r, next, e, prev, state.head, keyring));
         return finish(std::move(problem));
       }
       accept(*r);
@@ -1015,38 +1229,56 @@ absl::StatusOr<AuditVerifyReport> AuditLog::Verify(const AuditVerifyOptions& opt
     break;
   }
 
-  if (options.expected_head) {
-    const AuditChainHead& expected = *options.expected_head;
+  // Every anchor must still be in the chain with its hash.
+  int64_t last_matched = 0;
+  for (const Expected& a : anchors) {
+    const AuditChainHead& expected = a.head;
+    const std::string name = a.checkpoint ? "the checkpoint" : "the anchored head";
     std::string actual;
-    if (anchor_hash) {
-      actual = *anchor_hash;
+    if (auto it = walked.find(expected.sequence); it != walked.end()) {
+      actual = it->second;
+    } else if (archived && expected.sequence < archived->head.sequence) {
+      auto in_archive = options.archived_hashes.find(expected.sequence);
+      if (in_archive == options.archived_hashes.end()) {
+        if (a.checkpoint) ++report.checkpoints_unchecked;
+        continue;  // archived: checked only against the archive
+      }
+      actual = in_archive->second;
     } else if (to == 0 && expected.sequence >= e) {
       return finish({P::kRemoved, e,
-                     absl::StrCat("the anchored head is record ", expected.sequence,
+                     absl::StrCat(name, " is record ", expected.sequence,
                                   " but the chain ends at record ", e - 1, ": records ", e, " to ",
                                   expected.sequence, " were removed from the tail")});
     } else {
       SIMPUL_ASSIGN_OR_RETURN(std::optional<Entry> entry,
-                              ReadEntry(pool_, LogKey(), expected.sequence));
+                              ReadEntry(pool_, LogKey(), expected.sequence, keyring));
       if (!entry) {
-        return finish(
-            {P::kRemoved, expected.sequence,
-             absl::StrCat("the anchored head, record ", expected.sequence, ", is not in the log")});
+        return finish({P::kRemoved, expected.sequence,
+                       absl::StrCat(name, ", record ", expected.sequence, ", is not in the log")});
+      }
+      if (entry->needs_key) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(Describe(*entry), " ", entry->problem, " (simpul-audit --key-file)"));
       }
       if (!entry->intact) {
-        return finish(
-            {P::kAltered, expected.sequence,
-             absl::StrCat("the anchored head, ", Describe(*entry), ", ", entry->problem)});
+        return finish({P::kAltered, expected.sequence,
+                       absl::StrCat(name, ", ", Describe(*entry), ", ", entry->problem)});
       }
       actual = entry->record.hash();
     }
     if (actual != expected.hash) {
-      return finish(
-          {P::kAltered, expected.sequence,
-           absl::StrCat("record ", expected.sequence, " has hash ", Hex(actual),
-                        " but the anchored head says ", Hex(expected.hash),
-                        ": the chain was rewritten at or before record ", expected.sequence)});
+      std::string range =
+          absl::StrCat("the chain was rewritten at or before record ", expected.sequence);
+      if (last_matched > 0) {
+        absl::StrAppend(&range, " and after record ", last_matched,
+                        " (the last checkpoint that matches)");
+      }
+      return finish({P::kAltered, expected.sequence,
+                     absl::StrCat("record ", expected.sequence, " has hash ", Hex(actual), " but ",
+                                  name, " says ", Hex(expected.hash), ": ", range)});
     }
+    last_matched = expected.sequence;
+    if (a.checkpoint) ++report.checkpoints_matched;
   }
   return report;
 }

@@ -1,12 +1,17 @@
 // The simpul-audit command line (gateway/simpul_audit.cc is only its main): verify the audit
-// chain, print its head for noting outside Redis, and list records as JSON lines.
+// chain, print its head for noting outside Redis, export signed checkpoints, and list records
+// as JSON lines.
 //
-//   simpul-audit [--redis HOST:PORT] [--prefix PREFIX] [--timeout DURATION] COMMAND [OPTIONS]
-//     verify [--from N] [--to N] [--expect-head SEQ:HEX]
+//   simpul-audit [--redis HOST:PORT] [--prefix PREFIX] [--timeout DURATION] [--key-file FILE]
+//                COMMAND [OPTIONS]
+//     verify [--from N] [--to N] [--expect-head SEQ:HEX] [--checkpoints FILE]
 //     head
 //     list [--agency ID] [--limit N]
+//     checkpoint --out FILE
+//     archive (--before N | --older-than DURATION) --out FILE
 //
-// Exit status: 0 ok, 1 verify found a problem, 2 usage error, 3 Redis could not be read.
+// Exit status: 0 ok, 1 verify found a problem (or checkpoint/archive refused a chain that does
+// not verify), 2 usage error, 3 Redis could not be read.
 #ifndef SIMPUL_GATEWAY_AUDIT_CLI_H_
 #define SIMPUL_GATEWAY_AUDIT_CLI_H_
 

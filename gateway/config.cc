@@ -190,6 +190,25 @@ std::vector<ConfigKey> GatewayConfigKeys() {
                   .default_value = DefaultText(read_cache.max_age),
                   .help = "the longest a cached registry read is served (a backstop: changes "
                           "drop it at once)"});
+  keys.push_back({.name = "audit_key_file",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "file of the audit keys (\"<key id> <64 hex digits> [active]\" per "
+                          "line, mode 600, the same on every replica): audit records are "
+                          "chained with HMAC-SHA256 under the active key (encoding 2), so "
+                          "someone with Redis access cannot rewrite them; empty: unkeyed "
+                          "SHA-256 (encoding 1) and a warning at start"});
+  keys.push_back({.name = "audit_checkpoint_file",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "file the gateway appends a signed head of the audit chain to every "
+                          "audit_checkpoint_interval (simpul-audit verify --checkpoints); "
+                          "needs audit_key_file; empty: none"});
+  keys.push_back({.name = "audit_checkpoint_interval",
+                  .type = ConfigType::kDuration,
+                  .default_value = "1m",
+                  .help = "how often the gateway writes an audit checkpoint (only when it "
+                          "appended records since the last one)"});
   return keys;
 }
 
@@ -218,6 +237,9 @@ GatewayConfig ReadGatewayConfig(const Config& config) {
   out.identity_ttl = config.GetDuration("identity_ttl");
   out.read_cache = config.GetBool("read_cache");
   out.read_cache_options.max_age = config.GetDuration("read_cache_max_age");
+  out.audit_key_file = config.GetString("audit_key_file");
+  out.audit_checkpoint_file = config.GetString("audit_checkpoint_file");
+  out.audit_checkpoint_interval = config.GetDuration("audit_checkpoint_interval");
   out.rest.listen = config.GetString("rest_listen");
   out.rest.threads = static_cast<int>(config.GetInt("rest_threads"));
   out.rest.max_body_bytes = static_cast<size_t>(config.GetInt("rest_max_body_bytes"));

@@ -48,6 +48,11 @@ struct GatewayConfig {
   int open311_max_list_pages = 10;
   // The REST/JSON and Open311 front; no front when rest.listen is empty.
   RestOptions rest;
+  // The audit key file (gateway/audit_key.h; empty: unkeyed encoding 1) and the periodic
+  // signed checkpoints (gateway/audit_checkpoint.h; empty file: none).
+  std::string audit_key_file;
+  std::string audit_checkpoint_file;
+  absl::Duration audit_checkpoint_interval = absl::Minutes(1);
 };
 
 // ReadGatewayConfig reads GatewayConfig from a Config parsed against GatewaySpec's keys.

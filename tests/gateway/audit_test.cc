@@ -3,9 +3,13 @@
 // always): chaining, every kind of tampering, concurrent replicas, agency listings, restarts.
 #include "gateway/audit.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -23,7 +27,10 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/redis.h"
+#include "gateway/audit_archive.h"
+#include "gateway/audit_checkpoint.h"
 #include "gateway/audit_cli.h"
+#include "gateway/audit_key.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -179,8 +186,13 @@ TEST(AuditEncodingTest, EveryFieldIsCovered) {
         FAIL() << "field " << f->name() << " has a type this test does not know";
     }
     if (f->name() == "encoding_version") {
-      // Version 2 does not exist: the record cannot be hashed at all.
+      // Version 2 is keyed: without a key the record cannot be hashed at all.
       EXPECT_FALSE(AuditRecordHash(changed).ok());
+      continue;
+    }
+    if (f->name() == "key_id") {
+      // A version-1 record has no key id: one set is not covered, so it never verifies.
+      EXPECT_THAT(AuditRecordHash(changed).status().message(), HasSubstr("carries key_id"));
       continue;
     }
     EXPECT_NE(AuditDigest(AuditCanonicalEncoding(changed)), base_hash) << f->name();
@@ -999,6 +1011,530 @@ TEST_F(AuditCliTest, UsageErrorsExitTwoAndRedisErrorsThree) {
   EXPECT_THAT(out_.str(), HasSubstr("usage: simpul-audit"));
   const int port = simpul::testing::PickFreePort();
   EXPECT_EQ(RunAuditCli({"--redis", absl::StrCat("127.0.0.1:", port), "verify"}, out_, err_), 3);
+}
+
+// ---- Keyed chain (encoding version 2), key file, checkpoints ----
+
+const std::string kKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const std::string kOtherKeyHex(64, 'a');
+
+AuditKeyring MustParseKeys(const std::string& text) {
+  absl::StatusOr<AuditKeyring> ring = AuditKeyring::Parse(text, "keys");
+  EXPECT_TRUE(ring.ok()) << ring.status();
+  return *std::move(ring);
+}
+
+// WriteFile writes `text` to `path` with `mode`.
+void WriteFile(const std::string& path, const std::string& text, mode_t mode) {
+  std::ofstream(path, std::ios::trunc) << text;
+  ASSERT_EQ(chmod(path.c_str(), mode), 0);
+}
+
+TEST(AuditKeyTest, KeyFileParsesAndTheFirstOrMarkedKeySigns) {
+  AuditKeyring one = MustParseKeys(absl::StrCat("# audit key\n\nk1 ", kKeyHex, "\n"));
+  EXPECT_EQ(one.active_key_id(), "k1");
+  EXPECT_EQ(one.size(), 1u);
+  AuditKeyring first = MustParseKeys(absl::StrCat("k1 ", kKeyHex, "\nk2 ", kOtherKeyHex, "\n"));
+  EXPECT_EQ(first.active_key_id(), "k1");
+  AuditKeyring marked =
+      MustParseKeys(absl::StrCat("k1 ", kKeyHex, "\nk2 ", kOtherKeyHex, " active  # new\n"));
+  EXPECT_EQ(marked.active_key_id(), "k2");
+  EXPECT_TRUE(marked.HasKey("k1"));
+  EXPECT_EQ(marked.Mac("k3", "x").status().code(), absl::StatusCode::kFailedPrecondition);
+
+  for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{
+           {"", "no key"},
+           {"k1\n", "line 1: expected"},
+           {absl::StrCat("k1 ", kKeyHex.substr(2)), "must be 64 hex digits"},
+           {absl::StrCat("k1 ", std::string(63, 'a'), "g"), "not a hex digit"},
+           {absl::StrCat("k/1 ", kKeyHex), "key id must be"},
+           {absl::StrCat("k1 ", kKeyHex, " primary"), "line 1: expected"},
+           {absl::StrCat("k1 ", kKeyHex, "\nk1 ", kOtherKeyHex),
+            "line 2: key id \"k1\" appears twice"},
+           {absl::StrCat("k1 ", kKeyHex, " active\nk2 ", kOtherKeyHex, " active"),
+            "line 2: key \"k2\" is marked active but \"k1\" already is"}}) {
+    absl::StatusOr<AuditKeyring> ring = AuditKeyring::Parse(text, "keys");
+    EXPECT_EQ(ring.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(ring.status().message(), HasSubstr(why)) << text;
+    // The error never shows key material.
+    EXPECT_THAT(ring.status().message(), ::testing::Not(HasSubstr(kKeyHex.substr(0, 16))));
+  }
+}
+
+TEST(AuditKeyTest, KeyFileReadableByOthersIsRefused) {
+  const std::string dir = simpul::testing::MakeTempDir("audit-key");
+  const std::string path = dir + "/audit.key";
+  WriteFile(path, absl::StrCat("k1 ", kKeyHex, "\n"), 0600);
+  EXPECT_TRUE(AuditKeyring::FromFile(path).ok());
+  WriteFile(path, absl::StrCat("k1 ", kKeyHex, "\n"), 0400);
+  EXPECT_TRUE(AuditKeyring::FromFile(path).ok());
+  for (mode_t mode : {0640, 0604, 0660, 0644}) {
+    WriteFile(path, absl::StrCat("k1 ", kKeyHex, "\n"), mode);
+    absl::StatusOr<AuditKeyring> ring = AuditKeyring::FromFile(path);
+    EXPECT_EQ(ring.status().code(), absl::StatusCode::kPermissionDenied) << mode;
+    EXPECT_THAT(ring.status().message(), HasSubstr("chmod 600"));
+  }
+  EXPECT_EQ(AuditKeyring::FromFile(dir + "/missing").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(AuditEncodingTest, KeyedEncodingIsTheDocumentedLayoutAndAnHmac) {
+  v1::AuditRecord record = SampleRecord();
+  record.set_encoding_version(2);
+  record.set_key_id("k1");
+  const std::string expected =
+      Item("simpul.gateway.v1.AuditRecord/2") + IntItem(42) + IntItem(1717372800) +
+      IntItem(123456789) + Item("req-1") + Item("key:k1") + IntItem(1) + Item("ag-1") + Item("") +
+      Item("ipv4:10.0.0.1:5000") + Item("/simpul.registry.v1.Registry/CreateService") +
+      Item("units/u1") + Item("OK") + Item(std::string(32, '\x11')) +
+      Item(std::string(32, '\x22')) + Item("k1");
+  EXPECT_EQ(AuditCanonicalEncoding(record), expected);
+  const AuditKeyring ring = MustParseKeys(absl::StrCat("k1 ", kKeyHex));
+  absl::StatusOr<std::string> hash = AuditRecordHash(record, &ring);
+  ASSERT_TRUE(hash.ok()) << hash.status();
+  // Pinned independently (Python hmac/hashlib over the same bytes and key).
+  EXPECT_EQ(absl::BytesToHexString(*hash),
+            "4e822bc2d1c864cb058448441735300d70e7890eccc151def983209635c6b49f");
+  // Without the key, or with another key under the same id, the hash cannot be had.
+  EXPECT_EQ(AuditRecordHash(record).status().code(), absl::StatusCode::kFailedPrecondition);
+  const AuditKeyring other = MustParseKeys(absl::StrCat("k1 ", kOtherKeyHex));
+  EXPECT_NE(*AuditRecordHash(record, &other), *hash);
+  // Every field is covered, the key id included.
+  const google::protobuf::Descriptor* d = v1::AuditRecord::descriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d->field(i);
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_STRING || f->name() == "hash") {
+      continue;
+    }
+    v1::AuditRecord changed = record;
+    changed.GetReflection()->SetString(&changed, f,
+                                       changed.GetReflection()->GetString(changed, f) + "x");
+    absl::StatusOr<std::string> changed_hash = AuditRecordHash(changed, &ring);
+    EXPECT_FALSE(changed_hash.ok() && *changed_hash == *hash) << f->name();
+  }
+}
+
+class AuditKeyedTest : public AuditLogTest {
+ protected:
+  void SetUp() override {
+    AuditLogTest::SetUp();
+    dir_ = simpul::testing::MakeTempDir("audit-keyed");
+    key_file_ = dir_ + "/audit.key";
+    WriteFile(key_file_, absl::StrCat("k1 ", kKeyHex, "\n"), 0600);
+    keyring_ = std::make_unique<AuditKeyring>(*AuditKeyring::FromFile(key_file_));
+    keyed_ = NewKeyedLog(keyring_.get());
+  }
+  std::unique_ptr<AuditLog> NewKeyedLog(const AuditKeyring* keyring) {
+    AuditLog::Options options;
+    options.clock = &clock_;
+    options.keyring = keyring;
+    return *AuditLog::Create(pool_.get(), options);
+  }
+  AuditVerifyReport KeyedVerify(AuditVerifyOptions options = {}) {
+    absl::StatusOr<AuditVerifyReport> report = keyed_->Verify(options);
+    EXPECT_TRUE(report.ok()) << report.status();
+    return report.ok() ? *report : AuditVerifyReport{};
+  }
+  std::vector<v1::AuditRecord> KeyedAppend(int n, int first) {
+    std::vector<v1::AuditRecord> out;
+    for (int i = first; i < first + n; ++i) {
+      absl::StatusOr<v1::AuditRecord> r = keyed_->Append(Call(i, "ag-1"));
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (r.ok()) out.push_back(*r);
+    }
+    return out;
+  }
+  // RehashTail rewrites records `from`..end as someone with full Redis access but without
+  // the key would: `edit` changes each record, which is then hashed with `hash`, relinked,
+  // and the head rewritten to match.
+  void RewriteTail(int from, const std::function<void(v1::AuditRecord*)>& edit) {
+    std::vector<StoredEntry> entries = ReadLog();
+    std::string previous = Parse(entries[from - 2].bytes).hash();
+    int version = 1;
+    for (size_t k = from - 1; k < entries.size(); ++k) {
+      v1::AuditRecord r = Parse(entries[k].bytes);
+      r.set_previous_hash(previous);
+      edit(&r);
+      entries[k].bytes = r.SerializeAsString();
+      previous = r.hash();
+      version = r.encoding_version();
+    }
+    RewriteLog(entries);
+    Raw({"HSET", keyed_->HeadKey(), "s", absl::StrCat(entries.size()), "h", previous, "v",
+         absl::StrCat(version)});
+  }
+
+  std::string dir_, key_file_;
+  std::unique_ptr<AuditKeyring> keyring_;
+  std::unique_ptr<AuditLog> keyed_;
+};
+
+TEST_F(AuditKeyedTest, KeyedRecordsCarryTheKeyIdAndVerifyOnlyWithTheKey) {
+  std::vector<v1::AuditRecord> records = KeyedAppend(5, 1);
+  ASSERT_EQ(records.size(), 5u);
+  for (const v1::AuditRecord& r : records) {
+    EXPECT_EQ(r.encoding_version(), 2);
+    EXPECT_EQ(r.key_id(), "k1");
+    EXPECT_EQ(r.hash(), *AuditRecordHash(r, keyring_.get()));
+  }
+  EXPECT_TRUE(KeyedVerify().ok());
+  // An unkeyed verifier cannot check them: an error, not a report of tampering.
+  absl::StatusOr<AuditVerifyReport> unkeyed = log_->Verify({});
+  EXPECT_EQ(unkeyed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(unkeyed.status().message(), HasSubstr("needs the audit key file"));
+  // Another key under the same id: every record fails, the first is named.
+  const AuditKeyring wrong = MustParseKeys(absl::StrCat("k1 ", kOtherKeyHex));
+  ExpectProblem(*NewKeyedLog(&wrong)->Verify({}), Problem::kAltered, 1);
+  // Rotation: a ring whose active key is new still verifies records under the old one, and
+  // appends under the new one.
+  const AuditKeyring rotated =
+      MustParseKeys(absl::StrCat("k1 ", kKeyHex, "\nk2 ", kOtherKeyHex, " active"));
+  std::unique_ptr<AuditLog> log2 = NewKeyedLog(&rotated);
+  absl::StatusOr<v1::AuditRecord> r6 = log2->Append(Call(6));
+  ASSERT_TRUE(r6.ok()) << r6.status();
+  EXPECT_EQ(r6->key_id(), "k2");
+  EXPECT_TRUE(log2->Verify({})->ok());
+  // The old ring does not hold k2: record 6 does not verify with it.
+  ExpectProblem(KeyedVerify(), Problem::kAltered, 6);
+}
+
+TEST_F(AuditKeyedTest, ChainSwitchesFromUnkeyedToKeyedOnceAndNeverBack) {
+  AppendMany(5);  // version 1
+  std::vector<v1::AuditRecord> keyed = KeyedAppend(5, 6);
+  ASSERT_EQ(keyed.size(), 5u);
+  EXPECT_EQ(keyed[0].sequence(), 6);
+  EXPECT_TRUE(KeyedVerify().ok()) << FormatAuditVerifyReport(KeyedVerify());
+  EXPECT_EQ(KeyedVerify().records_checked, 10);
+  // An unkeyed gateway (a replica without audit_key_file) may not append after keyed records.
+  absl::StatusOr<v1::AuditRecord> refused = log_->Append(Call(11));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("audit_key_file"));
+  EXPECT_EQ(ReadLog().size(), 10u);
+}
+
+TEST_F(AuditKeyedTest, RewrittenKeyedTailIsCaughtWithTheKey) {
+  KeyedAppend(20, 1);
+  // (a) The forger changes record 12 and rehashes it and every later record without the key
+  // (SHA-256 in place of the HMAC, as in version 1, keeping version 2 and the key id).
+  RewriteTail(12, [](v1::AuditRecord* r) {
+    if (r->sequence() == 12) r->set_subject("someone-else");
+    r->set_hash(AuditDigest(AuditCanonicalEncoding(*r)));
+  });
+  AuditVerifyReport report = KeyedVerify();
+  ExpectProblem(report, Problem::kAltered, 12);
+  EXPECT_THAT(report.detail, HasSubstr("does not match its hash"));
+}
+
+TEST_F(AuditKeyedTest, TailRewrittenAsUnkeyedRecordsIsCaughtAsADowngrade) {
+  KeyedAppend(20, 1);
+  // The forger rewrites records 15.. as consistent version-1 records (no key needed).
+  RewriteTail(15, [](v1::AuditRecord* r) {
+    r->set_encoding_version(1);
+    r->clear_key_id();
+    if (r->sequence() == 15) r->set_outcome("OK");
+    r->set_hash(*AuditRecordHash(*r));
+  });
+  AuditVerifyReport report = KeyedVerify();
+  ExpectProblem(report, Problem::kAltered, 15);
+  EXPECT_THAT(report.detail, HasSubstr("never goes back to unkeyed records"));
+}
+
+TEST_F(AuditKeyedTest, CheckpointsCatchReplayedRecordsAndTruncation) {
+  KeyedAppend(10, 1);
+  const std::string file = dir_ + "/checkpoints";
+  AuditCheckpointWriter writer(keyed_.get(), keyring_.get(), file, absl::Hours(1));
+  EXPECT_EQ(writer.WriteNow().value_or(false), true);
+  EXPECT_EQ(writer.WriteNow().value_or(true), false);  // nothing appended since
+  KeyedAppend(10, 11);
+  EXPECT_EQ(writer.WriteNow().value_or(false), true);
+  absl::StatusOr<std::vector<AuditCheckpoint>> checkpoints =
+      ReadAuditCheckpointFile(file, *keyring_);
+  ASSERT_TRUE(checkpoints.ok()) << checkpoints.status();
+  ASSERT_EQ(checkpoints->size(), 2u);
+  EXPECT_EQ((*checkpoints)[0].head.sequence, 10);
+  EXPECT_EQ((*checkpoints)[1].head.sequence, 20);
+  std::vector<AuditChainHead> heads = {(*checkpoints)[0].head, (*checkpoints)[1].head};
+  AuditVerifyReport ok = KeyedVerify({.checkpoints = heads});
+  EXPECT_TRUE(ok.ok()) << FormatAuditVerifyReport(ok);
+  EXPECT_EQ(ok.checkpoints_matched, 2);
+  EXPECT_THAT(FormatAuditVerifyReport(ok), HasSubstr("2 checkpoints match"));
+
+  // (b) The forger cuts the chain after record 15 (head rewritten) and lets genuine, keyed
+  // records be appended again: the chain is consistent and every HMAC verifies.
+  std::vector<StoredEntry> entries = ReadLog();
+  RewriteLog(std::vector<StoredEntry>(entries.begin(), entries.begin() + 15));
+  Raw({"HSET", keyed_->HeadKey(), "s", "15", "h", Parse(entries[14].bytes).hash(), "v", "2"});
+  std::unique_ptr<AuditLog> fresh = NewKeyedLog(keyring_.get());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(fresh->Append(Call(100 + i)).ok());
+  EXPECT_TRUE(KeyedVerify().ok());
+  AuditVerifyReport replayed = KeyedVerify({.checkpoints = heads});
+  ExpectProblem(replayed, Problem::kAltered, 20);
+  EXPECT_THAT(replayed.detail, HasSubstr("after record 10 (the last checkpoint that matches)"));
+
+  // (c) Truncation after a checkpoint: the chain no longer reaches it.
+  RewriteLog(std::vector<StoredEntry>(entries.begin(), entries.begin() + 15));
+  Raw({"HSET", keyed_->HeadKey(), "s", "15", "h", Parse(entries[14].bytes).hash(), "v", "2"});
+  AuditVerifyReport truncated = KeyedVerify({.checkpoints = heads});
+  ExpectProblem(truncated, Problem::kRemoved, 16);
+  EXPECT_THAT(truncated.detail, HasSubstr("the checkpoint is record 20"));
+}
+
+TEST_F(AuditKeyedTest, CheckpointLinesAreSignedAndEditsAreCaught) {
+  const AuditChainHead head{7, std::string(32, '\x5a')};
+  absl::StatusOr<AuditCheckpoint> c = SignAuditCheckpoint(
+      *keyring_, head, absl::FromUnixSeconds(1717372800) + absl::Milliseconds(5));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string line = FormatAuditCheckpoint(*c);
+  EXPECT_THAT(line, StartsWith(absl::StrCat("simpul-audit-checkpoint/1 7 ",
+                                            absl::BytesToHexString(head.hash), " ")));
+  EXPECT_THAT(line, HasSubstr(" 2024-06-03T00:00:00Z k1 "));
+  absl::StatusOr<std::vector<AuditCheckpoint>> parsed =
+      ParseAuditCheckpoints(absl::StrCat("# heads\n", line, "\n"), "cp", *keyring_);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->size(), 1u);
+  EXPECT_EQ((*parsed)[0].head, head);
+  // Moving the checkpoint to another sequence breaks its signature.
+  std::string edited = line;
+  edited.replace(edited.find(" 7 "), 3, " 8 ");
+  EXPECT_EQ(ParseAuditCheckpoints(edited, "cp", *keyring_).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(
+      ParseAuditCheckpoints("simpul-audit-checkpoint/1 7 zz", "cp", *keyring_).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  const AuditKeyring other = MustParseKeys(absl::StrCat("k9 ", kOtherKeyHex));
+  EXPECT_EQ(ParseAuditCheckpoints(line, "cp", other).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(AuditKeyedTest, CliCheckpointAndVerifyWithCheckpoints) {
+  KeyedAppend(12, 1);
+  std::ostringstream out, err;
+  const std::string redis = absl::StrCat("127.0.0.1:", server_->port());
+  const std::string file = dir_ + "/cli-checkpoints";
+  auto run = [&](std::vector<std::string> args) {
+    out.str("");
+    err.str("");
+    args.insert(args.begin(), {"--redis", redis, "--key-file", key_file_});
+    return RunAuditCli(args, out, err);
+  };
+  EXPECT_EQ(run({"checkpoint", "--out", file}), 0) << err.str();
+  EXPECT_THAT(out.str(), StartsWith("simpul-audit-checkpoint/1 12 "));
+  struct stat st;
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(run({"verify", "--checkpoints", file}), 0) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("12 records, head"));
+  EXPECT_THAT(out.str(), HasSubstr("1 checkpoints match"));
+  // Without the key: a usage error (keyed records, signed checkpoints).
+  out.str("");
+  EXPECT_EQ(RunAuditCli({"--redis", redis, "verify", "--checkpoints", file}, out, err), 2);
+  EXPECT_EQ(RunAuditCli({"--redis", redis, "checkpoint", "--out", file}, out, err), 2);
+  EXPECT_EQ(RunAuditCli({"--redis", redis, "verify"}, out, err), 3);
+  EXPECT_THAT(err.str(), HasSubstr("needs the audit key file"));
+  // A world-readable key file is refused.
+  ASSERT_EQ(chmod(key_file_.c_str(), 0644), 0);
+  EXPECT_EQ(run({"verify"}), 2);
+  EXPECT_THAT(err.str(), HasSubstr("chmod 600"));
+  ASSERT_EQ(chmod(key_file_.c_str(), 0600), 0);
+
+  // Truncated to 9 records (head rewritten): verify and a new checkpoint both refuse.
+  std::vector<StoredEntry> entries = ReadLog();
+  RewriteLog(std::vector<StoredEntry>(entries.begin(), entries.begin() + 9));
+  Raw({"HSET", keyed_->HeadKey(), "s", "9", "h", Parse(entries[8].bytes).hash(), "v", "2"});
+  EXPECT_EQ(run({"verify"}), 0);
+  EXPECT_EQ(run({"verify", "--checkpoints", file}), 1);
+  EXPECT_THAT(out.str(), StartsWith("removed at record 10: the checkpoint is record 12"));
+  EXPECT_EQ(run({"checkpoint", "--out", file}), 1);
+  EXPECT_THAT(out.str(), StartsWith("removed at record 10"));
+  // An edited checkpoint file is reported as such.
+  std::ofstream(file, std::ios::app) << "simpul-audit-checkpoint/1 9 " << std::string(64, '0')
+                                     << " 2024-06-03T00:00:00Z k1 " << std::string(64, '0') << "\n";
+  EXPECT_EQ(run({"verify", "--checkpoints", file}), 1);
+  EXPECT_THAT(out.str(), HasSubstr("signature does not verify"));
+}
+
+TEST_F(AuditKeyedTest, CheckpointWriterTicksAndLeavesTheLastHeadWrittenWhenStopped) {
+  const std::string file = dir_ + "/ticks";
+  {
+    AuditCheckpointWriter writer(keyed_.get(), keyring_.get(), file, absl::Milliseconds(20));
+    KeyedAppend(3, 1);
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      absl::StatusOr<std::vector<AuditCheckpoint>> read = ReadAuditCheckpointFile(file, *keyring_);
+      if (read.ok() && !read->empty() && read->back().head.sequence == 3) break;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    KeyedAppend(2, 4);  // then stopped at once: a tick or the destructor writes record 5
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  absl::StatusOr<std::vector<AuditCheckpoint>> read = ReadAuditCheckpointFile(file, *keyring_);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_GE(read->size(), 2u);
+  EXPECT_EQ(read->front().head.sequence, 3);
+  EXPECT_EQ(read->back().head.sequence, 5);
+  EXPECT_TRUE(KeyedVerify({.checkpoints = {read->front().head, read->back().head}}).ok());
+}
+
+// ---- Retention: archives ----
+
+class AuditArchiveTest : public AuditKeyedTest {
+ protected:
+  int64_t StreamLength() { return Raw({"XLEN", keyed_->LogKey()}).integer; }
+  AuditArchiveResult MustArchive(int64_t before, const std::string& out) {
+    absl::StatusOr<AuditArchiveResult> result =
+        ArchiveAuditSegment(*keyed_, keyring_.get(), {.before_sequence = before, .out = out});
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : AuditArchiveResult{};
+  }
+  int RunCli(std::vector<std::string> args) {
+    out_.str("");
+    err_.str("");
+    args.insert(args.begin(),
+                {"--redis", absl::StrCat("127.0.0.1:", server_->port()), "--key-file", key_file_});
+    return RunAuditCli(args, out_, err_);
+  }
+  std::ostringstream out_, err_;
+};
+
+TEST_F(AuditArchiveTest, OldRecordsMoveToFilesAndTheChainVerifiesAcrossThem) {
+  std::vector<v1::AuditRecord> records = KeyedAppend(30, 1);
+  const std::string first = dir_ + "/1.archive", second = dir_ + "/2.archive";
+  AuditArchiveResult r1 = MustArchive(11, first);
+  EXPECT_EQ(r1.first, 1);
+  EXPECT_EQ(r1.last, 10);
+  EXPECT_EQ(StreamLength(), 20);
+  absl::StatusOr<AuditArchive> archive = ReadAuditArchive(first);
+  ASSERT_TRUE(archive.ok()) << archive.status();
+  ASSERT_EQ(archive->records.size(), 10u);
+  EXPECT_THAT(archive->records[9], EqualsProto(records[9]));
+  struct stat st;
+  ASSERT_EQ(stat(first.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // Redis's chain verifies from the anchor; the agency index and listings skip archived ones.
+  AuditVerifyReport report = KeyedVerify();
+  EXPECT_TRUE(report.ok()) << FormatAuditVerifyReport(report);
+  EXPECT_EQ(report.records_checked, 20);
+  EXPECT_EQ(Raw({"ZCOUNT", keyed_->AgencyKey("ag-1"), "-inf", "10"}).integer, 0);
+  absl::StatusOr<AuditPage> page = keyed_->List("ag-1", 500, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->records.size(), 20u);
+  EXPECT_EQ(page->records.back().sequence(), 11);
+  EXPECT_EQ(page->archived_through, 10);
+  // Appending goes on; a second archive continues from the anchor. The head is never archived.
+  KeyedAppend(1, 31);
+  EXPECT_EQ(MustArchive(100, second).last, 30);
+  EXPECT_EQ(StreamLength(), 1);
+  AuditArchiveResult none = MustArchive(100, dir_ + "/3.archive");
+  EXPECT_LT(none.last, none.first);  // nothing more to archive
+
+  // The whole chain, from record 1, across both archives and Redis.
+  EXPECT_EQ(RunCli({"verify", "--archive", absl::StrCat(second, ",", first)}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("ok: 31 records, head "));
+  EXPECT_THAT(out_.str(), HasSubstr("(30 of them archived)"));
+  EXPECT_EQ(RunCli({"verify"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("records 1..30 are archived"));
+  // A gap in the archives, or archives that do not end at Redis's anchor, is a problem.
+  EXPECT_EQ(RunCli({"verify", "--archive", second}), 1);
+  EXPECT_THAT(out_.str(), StartsWith("removed at record 1: "));
+  EXPECT_EQ(RunCli({"verify", "--archive", first}), 1);
+  EXPECT_THAT(out_.str(), StartsWith("altered at record 10: the archives end at record 10"));
+  // Checkpoints at archived records are checked against the archives only.
+  const std::string file = dir_ + "/checkpoints";
+  ASSERT_TRUE(AppendAuditCheckpoint(
+                  file, *SignAuditCheckpoint(*keyring_, {5, records[4].hash()}, absl::Now()))
+                  .ok());
+  EXPECT_EQ(RunCli({"checkpoint", "--out", file}), 0) << err_.str() << out_.str();
+  EXPECT_EQ(RunCli({"verify", "--checkpoints", file}), 0) << err_.str() << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("1 checkpoints match, 1 checkpoints at archived records not "
+                                    "checked"));
+  EXPECT_EQ(RunCli({"verify", "--checkpoints", file, "--archive", first + "," + second}), 0)
+      << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("2 checkpoints match"));
+}
+
+TEST_F(AuditArchiveTest, AnAlteredArchiveOrChainIsNeverAcceptedOrArchived) {
+  KeyedAppend(20, 1);
+  const std::string path = dir_ + "/1.archive";
+  ASSERT_EQ(MustArchive(11, path).last, 10);
+  // A record altered inside the archive (the attacker has no key to rehash it).
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size(), 11u);
+  std::string bytes;
+  ASSERT_TRUE(absl::Base64Unescape(lines[4], &bytes));
+  v1::AuditRecord r = Parse(bytes);
+  ASSERT_EQ(r.sequence(), 4);
+  r.set_subject("key:someone-else");
+  lines[4] = absl::Base64Escape(r.SerializeAsString());
+  std::ofstream(path, std::ios::trunc) << absl::StrJoin(lines, "\n") << "\n";
+  EXPECT_EQ(RunCli({"verify", "--archive", path}), 1);
+  EXPECT_THAT(out_.str(), StartsWith("altered at record 4: "));
+  EXPECT_THAT(out_.str(), HasSubstr("(archived)"));
+
+  // A damaged chain in Redis is not archived: no file, nothing removed.
+  std::vector<StoredEntry> entries = ReadLog();
+  v1::AuditRecord altered = Parse(entries[3].bytes);  // record 14
+  ASSERT_EQ(altered.sequence(), 14);
+  altered.set_outcome("OK-ish");
+  entries[3].bytes = altered.SerializeAsString();
+  RewriteLog(entries);
+  const std::string refused = dir_ + "/2.archive";
+  EXPECT_EQ(RunCli({"archive", "--before", "20", "--out", refused}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("do not verify, nothing archived: altered at record 14"));
+  EXPECT_FALSE(std::ifstream(refused).good());
+  EXPECT_EQ(StreamLength(), 10);
+}
+
+TEST_F(AuditArchiveTest, AnInterruptedArchiveIsFinishedByARerunAndAFailedWriteRemovesNothing) {
+  KeyedAppend(20, 1);
+  // The write fails (no such directory): nothing is removed.
+  absl::StatusOr<AuditArchiveResult> failed = ArchiveAuditSegment(
+      *keyed_, keyring_.get(), {.before_sequence = 11, .out = dir_ + "/missing/1.archive"});
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StreamLength(), 20);
+  EXPECT_TRUE(KeyedVerify().ok());
+  // A crash after the archive was written, before the removal: the file holds records 1..10
+  // and Redis still does too. Running the same command again removes them.
+  const std::string path = dir_ + "/1.archive";
+  absl::StatusOr<std::vector<v1::AuditRecord>> stored = keyed_->ReadRecords(1, 10);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_TRUE(
+      WriteAuditArchive(
+          path,
+          {.first = 1, .last = 10, .previous_hash = std::string(32, '\0'), .records = *stored})
+          .ok());
+  EXPECT_EQ(StreamLength(), 20);
+  EXPECT_EQ(RunCli({"archive", "--before", "11", "--out", path}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("archived records 1 to 10"));
+  EXPECT_THAT(out_.str(), HasSubstr("finishing an interrupted archive"));
+  EXPECT_EQ(StreamLength(), 10);
+  EXPECT_EQ(RunCli({"verify", "--archive", path}), 0) << out_.str();
+  // Rerunning once more changes nothing: the file is no longer the next segment.
+  EXPECT_EQ(RunCli({"archive", "--before", "11", "--out", path}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("choose a new file"));
+  EXPECT_EQ(StreamLength(), 10);
+}
+
+TEST_F(AuditArchiveTest, OlderThanArchivesByAge) {
+  for (int i = 1; i <= 10; ++i) {
+    KeyedAppend(1, i);
+    clock_.Advance(absl::Hours(24));
+  }
+  // Records 1..10 were written on days 0..9; now is day 10: older than 5 days are days 0..4.
+  absl::StatusOr<AuditArchiveResult> result =
+      ArchiveAuditSegment(*keyed_, keyring_.get(),
+                          {.older_than = absl::Hours(5 * 24) + absl::Seconds(1),
+                           .now = clock_.Now(),
+                           .out = dir_ + "/old.archive"});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->first, 1);
+  EXPECT_EQ(result->last, 5);
+  EXPECT_EQ(StreamLength(), 5);
+  EXPECT_EQ(RunCli({"archive", "--older-than", "soon", "--out", dir_ + "/x"}), 2);
+  EXPECT_EQ(RunCli({"archive", "--before", "3", "--older-than", "1h", "--out", dir_ + "/x"}), 2);
+  EXPECT_EQ(RunCli({"archive", "--before", "3"}), 2);
 }
 
 }  // namespace
