@@ -103,8 +103,14 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   const std::string registry_service(registry::v1::Registry::service_full_name());
   const std::string admin_service(v1::GatewayAdmin::service_full_name());
   ProxyOptions options;
+  // The name each backend's certificate must carry under internal mTLS (common/tls.h).
+  const std::map<std::string, std::string> tls_names = {
+      {registry_service, kRegistryTlsName},
+      {std::string(complaints::v1::Complaints::service_full_name()), kComplaintsTlsName},
+      {std::string(monitoring::v1::Monitoring::service_full_name()), kMonitoringTlsName}};
   for (const auto& [service, address] : config.backends) {
-    options.backends[service] = ChannelFor(address, service);
+    options.backends[service] =
+        ChannelFor(address, service, absl::Seconds(1), ctx.internal_tls(), tls_names.at(service));
   }
   auto* rest_channels =
       ctx.Make<std::map<std::string, std::shared_ptr<grpc::Channel>>>(options.backends);
