@@ -27,8 +27,11 @@ namespace simpul::testing {
 
 class WholeSystemTest : public ::testing::Test {
  protected:
+  // ClusterOptions are the options of the cluster SetUp starts (a suite may change them).
+  virtual ServiceCluster::Options ClusterOptions() const { return {}; }
+
   void SetUp() override {
-    auto cluster = ServiceCluster::Create();
+    auto cluster = ServiceCluster::Create(ClusterOptions());
     ASSERT_THAT(cluster, IsOk());
     cluster_ = *std::move(cluster);
     RedisOptions redis;
