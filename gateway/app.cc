@@ -77,6 +77,11 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   if (!policy.ok()) return Prefixed("policy_file", policy);
   absl::StatusOr<RateLimitConfig> limits = RateLimitConfig::Parse(config.rate_limits);
   if (!limits.ok()) return Prefixed("rate_limits", limits);
+  if (!ctx.config().GetString("internal_tls_allowed_peers").empty()) {
+    return absl::InvalidArgumentError(
+        "internal_tls_allowed_peers: the gateway's gRPC port is its public front, not an "
+        "internal port (its callers are checked by API keys and tls_client_ca_file)");
+  }
   auto* client_certificates = ctx.Make<std::optional<ClientCertificates>>();
   auto credentials = ServerCredentials(config, client_certificates);
   if (!credentials.ok()) return credentials.status();
