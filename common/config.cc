@@ -332,6 +332,20 @@ std::vector<ConfigKey> CommonServiceConfigKeys(std::string_view default_listen,
                      "Redis ACL user this process authenticates as (needs redis_password_file)"));
   keys.push_back(key("redis_password_file", ConfigType::kString, "",
                      "file holding the Redis password (mode 600; none: no AUTH)"));
+  // Mutual TLS between Simpul's components (common/tls.h).
+  keys.push_back(key("internal_tls_cert_file", ConfigType::kString, "",
+                     "PEM certificate of this process (deploy/pki); with internal_tls_key_file "
+                     "and internal_tls_ca_file the gRPC port of a service serves mTLS only and "
+                     "calls to other components use it (empty: plaintext)"));
+  keys.push_back(key("internal_tls_key_file", ConfigType::kString, "",
+                     "PEM private key of internal_tls_cert_file"));
+  keys.push_back(key("internal_tls_ca_file", ConfigType::kString, "",
+                     "PEM CA that signs the components' certificates: clients of the gRPC port "
+                     "and the servers this process calls must present one it signed"));
+  keys.push_back(key("internal_tls_allowed_peers", ConfigType::kString, "",
+                     "comma-separated names (certificate subjectAltName) the gRPC port accepts "
+                     "calls from, e.g. \"simpul-gateway,operator\"; empty: any certificate of "
+                     "the CA"));
   return keys;
 }
 

@@ -53,7 +53,11 @@ int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,
   Metrics metrics;
   Executor executor(static_cast<int>(config.GetInt("workers")), 10000);
   ServiceHostOptions host_options = HostOptionsFromConfig(config, spec.grpc_service);
+  if (basics->internal_tls != nullptr) {
+    host_options.credentials = basics->internal_tls->ServerCredentials();
+  }
   ServiceContext ctx(config, basics->signer.get(), pool, metrics, executor, host_options);
+  ctx.internal_tls_ = basics->internal_tls.get();
   if (absl::Status built = set_up(ctx); !built.ok()) {
     Log(LogLevel::kError, std::string(built.message()));
     executor.Shutdown();

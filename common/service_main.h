@@ -28,6 +28,7 @@
 #include "common/metrics.h"
 #include "common/redis.h"
 #include "common/server.h"
+#include "common/tls.h"
 #include "grpcpp/grpcpp.h"
 
 namespace simpul {
@@ -69,10 +70,15 @@ class ServiceContext {
   // signer holds the identity keys: null without identity_private_key_file and
   // identity_trusted_keys (common/service_setup.h).
   const IdentitySigner* signer() const { return signer_; }
+  // internal_tls holds the certificates of mutual TLS with the other components: null without
+  // the internal_tls_* keys (plaintext). Channels to other components take it
+  // (KeepaliveChannel); the host's credentials are already set from it.
+  const InternalTls* internal_tls() const { return internal_tls_; }
   RedisPool& pool() { return pool_; }
   Metrics& metrics() { return metrics_; }
   Executor& executor() { return executor_; }
-  // host_options can be adjusted before the host is built (e.g. its credentials).
+  // host_options can be adjusted before the host is built (e.g. its credentials: the
+  // gateway's public port replaces the internal TLS credentials with its own).
   ServiceHostOptions& host_options() { return host_options_; }
 
   // Make constructs an object the process keeps until it exits (after the host is gone).
@@ -119,6 +125,7 @@ class ServiceContext {
                         const std::function<absl::Status(ServiceContext&)>&);
   const Config& config_;
   const IdentitySigner* const signer_;
+  const InternalTls* internal_tls_ = nullptr;
   RedisPool& pool_;
   Metrics& metrics_;
   Executor& executor_;
@@ -137,7 +144,8 @@ class ServiceContext {
 // 2 when the configuration or the set-up fails (`set_up`'s error message is logged), 1 when
 // the server cannot start. Call it from main() before any thread starts. Steps, in order:
 // block SIGTERM/SIGINT; parse flags and SIMPUL_<env_prefix>_* variables; configure logging;
-// load the identity key; make the Redis pool, metrics and executor (`workers` threads); run
+// load the identity key and the internal TLS certificates (the host serves mTLS with them); make
+// the Redis pool, metrics and executor (`workers` threads); run
 // `set_up`; start the host (readiness: Redis answers PING) and the OnStart steps; log
 // "<name> serving"; wait for SIGTERM/SIGINT; drain (OnDrain steps first); run the OnStop steps;
 // stop the executor; log "<name> stopped".

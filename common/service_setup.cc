@@ -91,7 +91,21 @@ std::optional<ServiceBasics> SetUpService(std::string_view env_prefix,
     *exit_code = 2;
     return std::nullopt;
   }
-  return ServiceBasics{*std::move(config), *std::move(signer)};
+  auto tls = InternalTls::FromConfig(*config);
+  if (!tls.ok()) {
+    Log(LogLevel::kError, std::string(tls.status().message()));
+    *exit_code = 2;
+    return std::nullopt;
+  }
+  if (*tls == nullptr) {
+    Log(LogLevel::kWarn,
+        "no internal_tls_cert_file, internal_tls_key_file, internal_tls_ca_file: the gRPC "
+        "port and calls to other components are plaintext");
+  } else {
+    Log(LogLevel::kInfo, "internal mTLS on",
+        {{"cert", (*tls)->files().cert_file}, {"ca", (*tls)->files().ca_file}});
+  }
+  return ServiceBasics{*std::move(config), *std::move(signer), *std::move(tls)};
 }
 
 ServiceHostOptions HostOptionsFromConfig(const Config& config, std::string service_name) {
@@ -103,12 +117,15 @@ ServiceHostOptions HostOptionsFromConfig(const Config& config, std::string servi
   return options;
 }
 
-std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address, const InternalTls* tls,
+                                                const std::string& server_name) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      InternalChannelCredentials(tls, server_name, &args);
+  return grpc::CreateCustomChannel(address, credentials, args);
 }
 
 ConfigKey RegistryAddrKey(std::string help) {

@@ -15,6 +15,7 @@
 #include "common/identity.h"
 #include "common/redis.h"
 #include "common/server.h"
+#include "common/tls.h"
 #include "grpcpp/grpcpp.h"
 
 namespace simpul {
@@ -35,15 +36,18 @@ absl::StatusOr<std::unique_ptr<IdentitySigner>> LoadIdentitySigner(
 // redis_password_file (the password file is read here; an error names the key).
 absl::StatusOr<RedisOptions> RedisOptionsFromConfig(const Config& config);
 
-// ServiceBasics is what every service process sets up first: its validated configuration and
-// the identity keys (null without identity_private_key_file and identity_trusted_keys).
+// ServiceBasics is what every service process sets up first: its validated configuration,
+// the identity keys (null without identity_private_key_file and identity_trusted_keys) and the
+// internal TLS certificates (null without the internal_tls_* keys: plaintext).
 struct ServiceBasics {
   Config config;
   std::unique_ptr<IdentitySigner> signer;
+  std::unique_ptr<InternalTls> internal_tls;
 };
 
 // SetUpService parses flags and SIMPUL_<env_prefix>_* variables against `keys`, configures
-// logging as `service_name` and loads the identity keys (audience `service_name`). On failure (or
+// logging as `service_name`, loads the identity keys (audience `service_name`) and the internal
+// TLS certificates (a warning when there are none). On failure (or
 // --help) it prints why and returns nullopt with the process exit code in *exit_code (0 for --help,
 // 2 otherwise).
 std::optional<ServiceBasics> SetUpService(std::string_view env_prefix,
@@ -58,7 +62,10 @@ ServiceHostOptions HostOptionsFromConfig(const Config& config, std::string servi
 
 // KeepaliveChannel is a client channel to another Simpul service whose keepalive pings notice
 // a silently dropped connection under long-lived streams (e.g. the registry's change feed).
-std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address);
+// With `tls` (null: plaintext) it is mutual TLS and the server must present a certificate
+// naming `server_name` (kRegistryTlsName, ...; common/tls.h).
+std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address, const InternalTls* tls,
+                                                const std::string& server_name);
 
 // Config keys that more than one service declares, each with its one default.
 // RegistryAddrKey: registry_addr, the address of simpul-registry (`help` says what for).

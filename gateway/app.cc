@@ -79,6 +79,11 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   if (!policy.ok()) return Prefixed("policy_file", policy);
   absl::StatusOr<RateLimitConfig> limits = RateLimitConfig::Parse(config.rate_limits);
   if (!limits.ok()) return Prefixed("rate_limits", limits);
+  if (!ctx.config().GetString("internal_tls_allowed_peers").empty()) {
+    return absl::InvalidArgumentError(
+        "internal_tls_allowed_peers: the gateway's gRPC port is its public front, not an "
+        "internal port (its callers are checked by API keys and tls_client_ca_file)");
+  }
   auto* client_certificates = ctx.Make<std::optional<ClientCertificates>>();
   auto credentials = ServerCredentials(config, client_certificates);
   if (!credentials.ok()) return credentials.status();
@@ -126,8 +131,14 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   const std::string registry_service(registry::v1::Registry::service_full_name());
   const std::string admin_service(v1::GatewayAdmin::service_full_name());
   ProxyOptions options;
+  // The name each backend's certificate must carry under internal mTLS (common/tls.h).
+  const std::map<std::string, std::string> tls_names = {
+      {registry_service, kRegistryTlsName},
+      {std::string(complaints::v1::Complaints::service_full_name()), kComplaintsTlsName},
+      {std::string(monitoring::v1::Monitoring::service_full_name()), kMonitoringTlsName}};
   for (const auto& [service, address] : config.backends) {
-    options.backends[service] = ChannelFor(address, service);
+    options.backends[service] =
+        ChannelFor(address, service, absl::Seconds(1), ctx.internal_tls(), tls_names.at(service));
   }
   auto* rest_channels =
       ctx.Make<std::map<std::string, std::shared_ptr<grpc::Channel>>>(options.backends);

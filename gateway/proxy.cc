@@ -161,7 +161,8 @@ std::string NewRequestId() {
 
 std::shared_ptr<grpc::Channel> ChannelFor(const std::string& target,
                                           const std::string& health_service,
-                                          absl::Duration max_backoff) {
+                                          absl::Duration max_backoff, const InternalTls* tls,
+                                          const std::string& tls_name) {
   grpc::ChannelArguments args;
   args.SetServiceConfigJSON(absl::StrCat(
       R"({"loadBalancingConfig":[{"round_robin":{}}],"healthCheckConfig":{"serviceName":")",
@@ -182,7 +183,9 @@ std::shared_ptr<grpc::Channel> ChannelFor(const std::string& target,
     uri = target.find(',') != std::string::npos ? absl::StrCat("ipv4:", target)
                                                 : absl::StrCat("dns:///", target);
   }
-  return grpc::CreateCustomChannel(uri, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      InternalChannelCredentials(tls, tls_name, &args);
+  return grpc::CreateCustomChannel(uri, credentials, args);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@
 #include "common/executor.h"
 #include "common/identity.h"
 #include "common/metrics.h"
+#include "common/tls.h"
 #include "gateway/audit.h"
 #include "gateway/call_bounds.h"
 #include "gateway/client_certs.h"
@@ -65,9 +66,13 @@ inline constexpr char kApiKeyKey[] = "x-api-key";
 // list of them (replicas, balanced round-robin) or a gRPC target such as "dns:///name:port".
 // `health_service` is the name each replica reports in grpc.health.v1: replicas that do not
 // report SERVING get no calls. Reconnection backs off from 100 ms to at most `max_backoff`.
+// With `tls` (null: plaintext) the channel is mutual TLS and every replica must present a
+// certificate naming `tls_name` (e.g. "simpul-registry"; common/tls.h).
 std::shared_ptr<grpc::Channel> ChannelFor(const std::string& target,
                                           const std::string& health_service,
-                                          absl::Duration max_backoff = absl::Seconds(1));
+                                          absl::Duration max_backoff = absl::Seconds(1),
+                                          const InternalTls* tls = nullptr,
+                                          const std::string& tls_name = "");
 
 // Authenticator turns a presented token into a principal (UNAUTHENTICATED when it is not
 // valid; UNAVAILABLE when it cannot be checked now).

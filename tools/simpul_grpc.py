@@ -9,6 +9,12 @@ and speaks JSON (protobuf's canonical JSON mapping) or Python dicts to its calle
 Only the bootstrap protos (reflection and health) are compiled locally, with grpc_tools.protoc,
 from the Debian package grpc-proto (/usr/share/grpc-proto; override with SIMPUL_GRPC_PROTO_DIR).
 
+Mutual TLS: services configured with internal TLS (docs/operations.md, "Internal TLS") accept
+only callers presenting a certificate of their CA. A Client takes a TlsFiles (CA, certificate,
+key and optionally the name the server's certificate must carry); without one it reads
+SIMPUL_TLS_CA, SIMPUL_TLS_CERT, SIMPUL_TLS_KEY and SIMPUL_TLS_NAME from the environment, and is
+plaintext when none of them is set.
+
 JSON convention: responses keep the proto field names (snake_case, e.g. "region_code"), enums
 are printed by name, int64 values are strings (proto3 JSON mapping) and fields holding their
 default value are omitted unless `emit_defaults` is set. Requests accept both snake_case and
@@ -44,6 +50,58 @@ _bootstrap = None
 
 class SimpulGrpcError(Exception):
     """SimpulGrpcError is a local failure: bad usage, unknown method, unparsable input."""
+
+
+class TlsFiles:
+    """TlsFiles are the PEM files of a mutual-TLS channel.
+
+    ca: the CA the server's certificate must be signed by; cert and key: the client's own
+    certificate and key (both or neither); name: the name the server's certificate must carry
+    (e.g. "simpul-registry"; None checks the dialled host, e.g. 127.0.0.1, which every
+    certificate made by deploy/pki carries).
+    """
+
+    def __init__(self, ca, cert=None, key=None, name=None):
+        if not ca:
+            raise SimpulGrpcError("TLS needs the CA file (--ca or SIMPUL_TLS_CA)")
+        if bool(cert) != bool(key):
+            raise SimpulGrpcError("a client certificate needs its key and the key its "
+                                  "certificate (--cert/--key or SIMPUL_TLS_CERT/SIMPUL_TLS_KEY)")
+        self.ca, self.cert, self.key, self.name = ca, cert, key, name
+
+    @staticmethod
+    def _read(what, path):
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError as e:
+            raise SimpulGrpcError(f"{what}: cannot read {path}: {e.strerror}") from None
+
+    def credentials(self):
+        return grpc.ssl_channel_credentials(
+            root_certificates=self._read("CA", self.ca),
+            private_key=self._read("TLS key", self.key) if self.key else None,
+            certificate_chain=self._read("TLS certificate", self.cert) if self.cert else None)
+
+    def channel_options(self):
+        return [("grpc.ssl_target_name_override", self.name)] if self.name else []
+
+
+def tls_from_env(environ=None):
+    """tls_from_env returns the TlsFiles named by SIMPUL_TLS_CA, SIMPUL_TLS_CERT, SIMPUL_TLS_KEY
+    and SIMPUL_TLS_NAME, or None when none of the three files is set."""
+    environ = os.environ if environ is None else environ
+    ca, cert, key = (environ.get(f"SIMPUL_TLS_{k}") or None for k in ("CA", "CERT", "KEY"))
+    if not (ca or cert or key):
+        return None
+    return TlsFiles(ca, cert, key, environ.get("SIMPUL_TLS_NAME") or None)
+
+
+def make_channel(addr, tls=None):
+    """make_channel dials addr: mutual TLS with a TlsFiles, plaintext with None."""
+    if tls is None:
+        return grpc.insecure_channel(addr)
+    return grpc.secure_channel(addr, tls.credentials(), options=tls.channel_options())
 
 
 class CallError(Exception):
@@ -224,17 +282,20 @@ class Client:
 
     addr: "host:port"; token: the x-simpul-identity token (None for public calls);
     timeout: seconds for unary calls and reflection look-ups (streams have none unless
-    stream_timeout is given); metadata: extra (key, value) pairs sent with every call.
+    stream_timeout is given); metadata: extra (key, value) pairs sent with every call;
+    tls: a TlsFiles, False for plaintext, or None for tls_from_env() (plaintext when the
+    environment names no TLS file).
     """
 
     def __init__(self, addr=DEFAULT_ADDR, token=None, timeout=DEFAULT_TIMEOUT, metadata=(),
-                 emit_defaults=False):
+                 emit_defaults=False, tls=None):
         self.addr = addr
         self.token = token
         self.timeout = timeout
         self.extra_metadata = list(metadata)
         self.emit_defaults = emit_defaults
-        self.channel = grpc.insecure_channel(addr)
+        self.tls = tls_from_env() if tls is None else (tls or None)
+        self.channel = make_channel(addr, self.tls)
         self.pool = descriptor_pool.DescriptorPool()  # the server's own types
         self._files = {}  # FileDescriptorProtos added to self.pool, by file name
         self._boot = bootstrap_pool()

@@ -6,7 +6,9 @@ Starts its own redis-server, simpul-registry and simpul-complaints on free loopb
 temporary directory, loads the demo data twice (the second run must change nothing), then
 drives tools/simpul-call as a subprocess through every read RPC of the registry with public
 access, the error paths (NOT_FOUND for a public read of a draft, INVALID_ARGUMENT with field
-violations), the public view of a standard, and the README's complaint walkthrough.
+violations), the public view of a standard, and the README's complaint walkthrough. As
+deploy/run does, the services serve mutual TLS only (certificates from deploy/pki) and the tools
+and the demo loaders present the operator certificate (SIMPUL_TLS_CA/CERT/KEY).
 
   /usr/bin/python3 tests/e2e/cli_demo_test.py --registry BUILD/services/registry/simpul-registry
       --complaints BUILD/services/complaints/simpul-complaints --token BUILD/tools/simpul-token
@@ -45,10 +47,21 @@ def free_port():
         return s.getsockname()[1]
 
 
-def clean_env():
+def clean_env(tls=True):
     # The registry rejects unknown SIMPUL_REGISTRY_* variables and would pick up known ones:
-    # keep the test hermetic.
-    return {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+    # keep the test hermetic. The tools get the operator certificate (unless tls=False).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+    if tls:
+        env.update(ENV.get("tls_env", {}))
+    return env
+
+
+def tls_flags(name):
+    """tls_flags are the internal TLS flags of simpul-<name>, as deploy/run passes them."""
+    pki = ENV["pki"]
+    return [f"--internal_tls_cert_file={pki}/simpul-{name}.crt",
+            f"--internal_tls_key_file={pki}/simpul-{name}.key",
+            f"--internal_tls_ca_file={pki}/ca.crt"]
 
 
 def redis_ping(port):
@@ -60,14 +73,15 @@ def redis_ping(port):
         return False
 
 
-def cli(*args, token=None, timeout=60, stdin=None, addr=None):
-    """cli runs tools/simpul-call against the test registry (or `addr`)."""
+def cli(*args, token=None, timeout=60, stdin=None, addr=None, tls=True):
+    """cli runs tools/simpul-call against the test registry (or `addr`), presenting the
+    operator certificate unless tls=False."""
     cmd = [PY, os.path.join(ARGS.repo, "tools", "simpul-call"), "--addr", addr or ENV["addr"]]
     if token:
         cmd += ["--token", token]
     cmd += list(args)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=stdin,
-                          env=clean_env())
+                          env=clean_env(tls))
 
 
 def cli_json(testcase, *args, **kwargs):
@@ -229,6 +243,14 @@ def _start(tmp):
         f.write("any gateway.pub\n")
     key = os.path.join(keys, "gateway.key")
     ENV["key"] = key
+    # The internal CA and certificates, as deploy/run makes them.
+    pki = os.path.join(tmp, "pki")
+    subprocess.run([os.path.join(ARGS.repo, "deploy", "pki"), pki, "simpul-registry",
+                    "simpul-complaints", "simpul-monitoring", "operator"], check=True,
+                   stdout=subprocess.DEVNULL)
+    ENV["pki"] = pki
+    ENV["tls_env"] = {"SIMPUL_TLS_CA": f"{pki}/ca.crt", "SIMPUL_TLS_CERT": f"{pki}/operator.crt",
+                      "SIMPUL_TLS_KEY": f"{pki}/operator.key"}
     pii_keys = os.path.join(tmp, "pii.keys")
     with open(pii_keys, "w") as f:
         f.write(f"k1 {os.urandom(32).hex()}\n")
@@ -239,7 +261,8 @@ def _start(tmp):
     start_service("registry",
                   [ARGS.registry, f"--listen={ENV['addr']}", f"--admin_listen={ENV['admin_addr']}",
                    f"--redis_addr=127.0.0.1:{redis_port}",
-                   f"--identity_trusted_keys={os.path.join(keys, 'registry.trusted')}"],
+                   f"--identity_trusted_keys={os.path.join(keys, 'registry.trusted')}",
+                   *tls_flags("registry")],
                   ENV["addr"], "simpul.registry.v1.Registry")
     ENV["complaints_addr"] = f"127.0.0.1:{free_port()}"
     ENV["complaints_state"] = os.path.join(tmp, "demo", "complaints.json")
@@ -249,7 +272,8 @@ def _start(tmp):
                    f"--redis_addr=127.0.0.1:{redis_port}",
                    f"--identity_trusted_keys={os.path.join(keys, 'services.trusted')}",
                    f"--registry_addr={ENV['addr']}", f"--pii_keys_file={pii_keys}",
-                   f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}"],
+                   f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}",
+                   *tls_flags("complaints")],
                   ENV["complaints_addr"], "simpul.complaints.v1.Complaints")
     ENV["monitoring_addr"] = f"127.0.0.1:{free_port()}"
     start_service("monitoring",
@@ -259,7 +283,8 @@ def _start(tmp):
                    f"--identity_trusted_keys={os.path.join(keys, 'services.trusted')}",
                    f"--identity_private_key_file={os.path.join(keys, 'monitoring.key')}",
                    f"--registry_addr={ENV['addr']}",
-                   f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}"],
+                   f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}",
+                   *tls_flags("monitoring")],
                   ENV["monitoring_addr"], "simpul.monitoring.v1.Monitoring")
 
     sys.path.insert(0, os.path.join(ARGS.repo, "deploy", "demo"))
@@ -309,6 +334,24 @@ class DemoLoadTest(unittest.TestCase):
 
     def test_summary_printed(self):
         self.assertIn("Demo data loaded into", ENV["first_load"])
+
+
+class MutualTlsTest(unittest.TestCase):
+    """The services refuse a tool without the operator certificate; with it, the name check
+    holds."""
+
+    def test_plaintext_is_refused(self):
+        for addr in (ENV["addr"], ENV["complaints_addr"], ENV["monitoring_addr"]):
+            out = cli("--timeout", "5", "health", addr=addr, tls=False)
+            self.assertEqual(out.returncode, 14, f"{addr}: {out.stdout}{out.stderr}")
+            self.assertIn("UNAVAILABLE", out.stderr)
+
+    def test_server_name_is_checked(self):
+        out = cli("--tls-name", "simpul-registry", "health")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        out = cli("--tls-name", "simpul-monitoring", "health")
+        self.assertEqual(out.returncode, 14, out.stdout + out.stderr)
+        self.assertIn("simpul-monitoring", out.stderr)
 
 
 class CliDiscoveryTest(unittest.TestCase):

@@ -27,7 +27,8 @@ namespace simpul::testing {
 
 class WholeSystemTest : public ::testing::Test {
  protected:
-  // ClusterOptions is what a suite changes about the cluster (e.g. redis_acl).
+  // ClusterOptions are the options of the cluster SetUp starts (a suite may change them, e.g.
+  // redis_acl or internal_tls).
   virtual ServiceCluster::Options ClusterOptions() const { return {}; }
 
   void SetUp() override {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -127,12 +128,16 @@ std::shared_ptr<grpc::Channel> ServiceProcess::channel() {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (credentials_ != nullptr) {
+      credentials = credentials_;
+      args.SetSslTargetNameOverride(tls_name_);
+    }
     if (tokens_ != nullptr) {
       channel_ = grpc::experimental::CreateCustomChannelWithInterceptors(
-          address(), grpc::InsecureChannelCredentials(), args,
-          tokens_->AudienceBindingInterceptors());
+          address(), credentials, args, tokens_->AudienceBindingInterceptors());
     } else {
-      channel_ = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+      channel_ = grpc::CreateCustomChannel(address(), credentials, args);
     }
   }
   return channel_;
@@ -313,6 +318,16 @@ absl::StatusOr<std::unique_ptr<ServiceCluster>> ServiceCluster::Create(Options o
   std::random_device random;
   while (pii_key.size() < 32) pii_key.push_back(static_cast<char>(random()));
   std::ofstream(cluster->pii_keys_file_) << "test1 " << absl::BytesToHexString(pii_key) << "\n";
+  if (options.internal_tls) {
+    cluster->pki_dir_ = cluster->dir_ + "/pki";
+    const std::string command =
+        absl::StrCat(SIMPUL_PKI_SCRIPT, " '", cluster->pki_dir_,
+                     "' simpul-registry simpul-complaints simpul-monitoring simpul-gateway "
+                     "operator >/dev/null");
+    if (std::system(command.c_str()) != 0) {
+      return absl::InternalError(absl::StrCat("failed: ", command));
+    }
+  }
   absl::StatusOr<std::unique_ptr<RedisServer>> redis =
       options.redis_acl ? RedisServer::StartWithAcl(options.redis_append_only)
                         : RedisServer::Start(options.redis_append_only);
@@ -370,14 +385,34 @@ absl::StatusOr<ServiceProcess*> ServiceCluster::Start(Binary binary, ServiceOpti
       break;
     }
   }
+  const std::string tls_name = absl::StrCat("simpul-", info.name);
+  if (!pki_dir_.empty()) {
+    args.push_back(absl::StrCat("--internal_tls_cert_file=", pki_dir_, "/", tls_name, ".crt"));
+    args.push_back(absl::StrCat("--internal_tls_key_file=", pki_dir_, "/", tls_name, ".key"));
+    args.push_back(absl::StrCat("--internal_tls_ca_file=", pki_dir_, "/ca.crt"));
+  }
   ReplaceFlags(&args, options.flags);
   auto process = std::make_unique<ServiceProcess>(
       binary, info.path, absl::StrCat(dir_, "/", options.name, ".log"), std::move(args),
       std::move(options.env), options.wait_serving, &tokens_);
   ServiceProcess* raw = process.get();
+  // The gateway's own port is its public front: plaintext as without internal TLS.
+  if (!pki_dir_.empty() && binary != Binary::kGateway) {
+    raw->UseTls(TlsCredentials("operator"), tls_name);
+  }
   processes_.push_back(std::move(process));
   if (absl::Status started = raw->Launch(); !started.ok()) return started;
   return raw;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> ServiceCluster::TlsCredentials(
+    const std::string& name) const {
+  auto read = [](const std::string& path) { return ReadFrom(path, 0); };
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = read(pki_dir_ + "/ca.crt");
+  options.pem_cert_chain = read(absl::StrCat(pki_dir_, "/", name, ".crt"));
+  options.pem_private_key = read(absl::StrCat(pki_dir_, "/", name, ".key"));
+  return grpc::SslCredentials(options);
 }
 
 ServiceProcess& ServiceCluster::Get(Binary binary) {

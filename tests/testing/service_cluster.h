@@ -4,7 +4,9 @@
 // grpc.health.v1 reports SERVING, wired to the services started before it, and killed, paused
 // or restarted on the same ports as a test needs. Identity tokens come from its TokenMinter,
 // whose keys every binary of the cluster reads (the gateway and monitoring their private keys,
-// the services their trusted-keys files).
+// the services their trusted-keys files). With Options::internal_tls every binary gets a
+// certificate of a CA made by deploy/pki in the cluster's directory (mutual TLS between the
+// components), and the channels of the services' ports present the "operator" certificate.
 //
 //     auto cluster = ServiceCluster::Create();
 //     ASSERT_THAT(cluster, IsOk());
@@ -74,10 +76,17 @@ class ServiceProcess {
   int admin_port() const { return admin_port_; }
   int rest_port() const { return rest_port_; }  // the gateway's REST front (0 otherwise)
   std::string address() const;                  // "127.0.0.1:<port>"
-  // channel is one insecure channel to the gRPC port that reconnects within 250 ms, so it
-  // outlives restarts (the port stays the same). It binds the cluster's any-service tokens to
-  // this binary's audience (TokenMinter::AudienceBindingInterceptors).
+  // channel is one channel to the gRPC port that reconnects within 250 ms, so it outlives
+  // restarts (the port stays the same): plaintext, or mutual TLS after UseTls. It binds the
+  // cluster's any-service tokens to this binary's audience
+  // (TokenMinter::AudienceBindingInterceptors).
   std::shared_ptr<grpc::Channel> channel();
+  // UseTls makes channel() (made after it) TLS with `credentials`, checking that the server's
+  // certificate names `server_name`.
+  void UseTls(std::shared_ptr<grpc::ChannelCredentials> credentials, std::string server_name) {
+    credentials_ = std::move(credentials);
+    tls_name_ = std::move(server_name);
+  }
 
   pid_t pid() const;
   bool running();
@@ -126,6 +135,8 @@ class ServiceProcess {
   int port_ = 0, admin_port_ = 0, rest_port_ = 0;
   std::unique_ptr<ChildProcess> child_;
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;  // null: plaintext
+  std::string tls_name_;
   const TokenMinter* tokens_;
   bool stopped_by_test_ = false;  // Kill or Stop ended the current run
 };
@@ -139,6 +150,11 @@ class ServiceCluster {
     // (RedisServer::StartWithAcl) and each binary authenticates as its own user
     // (simpul-<name>: --redis_user, --redis_password_file) unless it has its own redis_port.
     bool redis_acl = false;
+    // internal_tls: deploy/pki makes a CA and certificates in <dir>/pki (simpul-registry,
+    // simpul-complaints, simpul-monitoring, simpul-gateway, operator); every binary gets its
+    // internal_tls_* flags, and channel() of the services is TLS with the operator certificate
+    // (the gateway's public port stays plaintext).
+    bool internal_tls = false;
   };
   static absl::StatusOr<std::unique_ptr<ServiceCluster>> Create(Options options);
   static absl::StatusOr<std::unique_ptr<ServiceCluster>> Create() { return Create(Options()); }
@@ -151,6 +167,10 @@ class ServiceCluster {
   // pii_keys_file is the key file of complainants' identities simpul-complaints gets.
   const std::string& pii_keys_file() const { return pii_keys_file_; }
   const TokenMinter& tokens() const { return tokens_; }
+  // pki_dir holds ca.crt and <name>.crt/.key (Options::internal_tls; empty otherwise).
+  const std::string& pki_dir() const { return pki_dir_; }
+  // TlsCredentials are client credentials presenting <pki_dir>/<name>.crt (e.g. "operator").
+  std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(const std::string& name) const;
 
   // Start runs `binary` with the cluster's defaults and `options` and waits until it serves.
   absl::StatusOr<ServiceProcess*> Start(Binary binary, ServiceOptions options = {});
@@ -168,6 +188,7 @@ class ServiceCluster {
   std::string dir_;
   std::string keys_dir_;
   std::string pii_keys_file_;
+  std::string pki_dir_;
   TokenMinter tokens_;
   std::unique_ptr<RedisServer> redis_;
   std::vector<std::unique_ptr<ServiceProcess>> processes_;
