@@ -339,6 +339,10 @@ void Session::ServeOpen311(http::request<http::string_body>& req, std::string_vi
     return;
   }
   // While the backends work, watch the connection: a client that goes away cancels them.
+  WatchOpen311Client();
+}
+
+void Session::WatchOpen311Client() {
   stream_.socket().async_wait(
       tcp::socket::wait_read,
       [self = shared_from_this()](beast::error_code ec) { self->Open311ClientReadable(ec); });
@@ -346,11 +350,22 @@ void Session::ServeOpen311(http::request<http::string_body>& req, std::string_vi
 
 void Session::Open311ClientReadable(beast::error_code ec) {
   if (ec || open311_cancel_ == nullptr || state_ == State::kClosed) return;
-  // Peek: a pipelined next request stays in the socket for DoRead.
+  // Peek: a pipelined next request stays in the socket for DoRead. The peek must not block:
+  // a synchronous receive on a socket in blocking mode waits for data, and this thread serves
+  // the connection's strand (the Open311 answer waits behind it) and other connections.
   char byte;
   beast::error_code peek_ec;
-  const size_t n =
-      stream_.socket().receive(net::buffer(&byte, 1), net::socket_base::message_peek, peek_ec);
+  stream_.socket().non_blocking(true, peek_ec);
+  const size_t n = peek_ec ? 0
+                           : stream_.socket().receive(net::buffer(&byte, 1),
+                                                      net::socket_base::message_peek, peek_ec);
+  if (peek_ec == net::error::would_block || peek_ec == net::error::try_again) {
+    // Readiness with nothing to read: the bytes that raised it were read with the request
+    // (seen over HTTPS with TLS 1.3, whose client Finished and request arrive as separate
+    // segments). Before, the peek then blocked until the client sent more or left: about one
+    // Open311 request in ten over HTTPS hung until its client gave up.
+    return WatchOpen311Client();
+  }
   if (peek_ec || n == 0) open311_cancel_->Cancel();  // end of file or reset: the client left
 }
 

@@ -148,8 +148,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void ServeOpen311(http::request<http::string_body>& req, std::string_view method,
                     std::string_view path, const std::string& query);
 
-  // Open311ClientReadable: the connection became readable during an Open311 request; a
-  // client that closed it cancels the request's backend calls. Open311Done ends the watch.
+  // WatchOpen311Client waits for the connection to become readable during an Open311 request;
+  // Open311ClientReadable then peeks: a client that closed it cancels the request's backend
+  // calls, a readiness report with nothing to read waits again. Open311Done ends the watch.
+  void WatchOpen311Client();
   void Open311ClientReadable(beast::error_code ec);
   void Open311Done();
 
