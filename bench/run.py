@@ -100,7 +100,8 @@ class System:
             f.write("any gateway.pub\n")
         self.key_file = os.path.join(self.keys, "gateway.key")
         self.pii_keys_file = os.path.join(work, "pii.keys")
-        with open(self.pii_keys_file, "w") as f:
+        with open(os.open(self.pii_keys_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                  "w") as f:
             f.write(f"k1 {os.urandom(32).hex()}\n")
 
     def start(self, name, argv):

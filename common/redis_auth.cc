@@ -1,17 +1,11 @@
 #include "common/redis_auth.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "common/secret_file.h"
 
 namespace simpul {
 
@@ -21,52 +15,10 @@ constexpr size_t kMaxPasswordFileBytes = 4096;
 }  // namespace
 
 absl::StatusOr<std::string> ReadRedisPasswordFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot open the Redis password file ", path, ": ", std::strerror(errno)));
-  }
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    const int saved = errno;
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot stat the Redis password file ", path, ": ", std::strerror(saved)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat("the Redis password file ", path, " is not a regular file"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return absl::PermissionDeniedError(
-        absl::StrCat("the Redis password file ", path, " has mode ", mode,
-                     ": it must not be accessible by group or others (chmod 600 ", path, ")"));
-  }
-  std::string content;
-  char buf[512];
-  while (true) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved = errno;
-      close(fd);
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot read the Redis password file ", path, ": ", std::strerror(saved)));
-    }
-    if (n == 0) break;
-    content.append(buf, static_cast<size_t>(n));
-    if (content.size() > kMaxPasswordFileBytes) {
-      close(fd);
-      return absl::InvalidArgumentError(absl::StrCat("the Redis password file ", path,
-                                                     " is larger than ", kMaxPasswordFileBytes,
-                                                     " bytes: not a password file"));
-    }
-  }
-  close(fd);
+  absl::StatusOr<std::string> read =
+      ReadSecretFile(path, "the Redis password file", kMaxPasswordFileBytes);
+  if (!read.ok()) return read.status();
+  std::string content = *std::move(read);
   while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
     content.pop_back();
   }

@@ -25,15 +25,12 @@ namespace simpul::gateway {
 
 class AuditKeyring {
  public:
-  static constexpr size_t kKeyBytes = 32;
-  static constexpr size_t kMaxKeyIdBytes = 64;
-
-  // Parse reads the text of a key file; `source` names it in errors (INVALID_ARGUMENT naming
-  // the line: not "<id> <64 hex> [active]", a bad id (1..64 of A-Z a-z 0-9 . _ -), an id
-  // given twice, two active marks, no key at all).
+  // Parse reads the text of a key file (common/secret_file.h ParseKeyFile, "active" marks
+  // allowed); `source` names it in errors.
   static absl::StatusOr<AuditKeyring> Parse(std::string_view text, std::string_view source);
-  // FromFile reads and parses the file at `path`: NOT_FOUND when it cannot be read,
-  // PERMISSION_DENIED when group or others have any access to it (the message says chmod 600).
+  // FromFile reads and parses the file at `path` (common/secret_file.h ReadSecretFile):
+  // NOT_FOUND when it does not exist, PERMISSION_DENIED when group or others have any access to
+  // it (the message says chmod 600).
   static absl::StatusOr<AuditKeyring> FromFile(const std::string& path);
 
   const std::string& active_key_id() const { return active_id_; }

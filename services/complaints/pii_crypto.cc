@@ -4,30 +4,19 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/absl_compat.h"
+#include "common/secret_file.h"
 
 namespace simpul::complaints {
 namespace {
 
-bool ValidKeyId(std::string_view id) {
-  if (id.empty() || id.size() > PiiKeyring::kMaxKeyIdBytes) return false;
-  for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
+bool ValidKeyId(std::string_view id) { return IsValidKeyId(id); }
 
 struct CipherCtxDeleter {
   void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
@@ -106,49 +95,15 @@ absl::StatusOr<PiiKeyring> PiiKeyring::Create(std::map<std::string, std::string>
 
 absl::StatusOr<std::map<std::string, std::string>> PiiKeyring::ParseKeyFile(
     std::string_view text, std::string_view source) {
-  std::map<std::string, std::string> keys;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(AbslView(text), '\n')) {
-    ++line_number;
-    if (const size_t hash = line.find('#'); hash != absl::string_view::npos) {
-      line = line.substr(0, hash);
-    }
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) continue;
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-    auto bad = [&](std::string_view why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(AbslView(source), " line ", line_number, ": ", AbslView(why)));
-    };
-    if (fields.size() != 2) return bad("expected \"<key id> <64 hex digits>\"");
-    const std::string id(fields[0]);
-    if (!ValidKeyId(id)) {
-      return bad(
-          absl::StrCat("key id must be 1..", kMaxKeyIdBytes, " characters of A-Z a-z 0-9 . _ -"));
-    }
-    if (fields[1].size() != 2 * kKeyBytes) {
-      return bad(absl::StrCat("key \"", id, "\" must be ", 2 * kKeyBytes, " hex digits; got ",
-                              fields[1].size(), " characters"));
-    }
-    for (char c : fields[1]) {
-      if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
-        return bad(absl::StrCat("key \"", id, "\" holds a character that is not a hex digit"));
-      }
-    }
-    if (keys.count(id) > 0) return bad(absl::StrCat("key id \"", id, "\" appears twice"));
-    keys[id] = absl::HexStringToBytes(fields[1]);
-  }
-  if (keys.empty()) return absl::InvalidArgumentError(absl::StrCat(AbslView(source), ": no key"));
-  return keys;
+  absl::StatusOr<KeyFile> file = simpul::ParseKeyFile(text, source, /*allow_active_mark=*/false);
+  if (!file.ok()) return file.status();
+  return std::move(file->keys);
 }
 
 absl::StatusOr<PiiKeyring> PiiKeyring::FromFile(const std::string& path, std::string active_id) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read PII key file ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  absl::StatusOr<std::map<std::string, std::string>> keys = ParseKeyFile(ss.str(), path);
+  absl::StatusOr<std::string> text = ReadSecretFile(path, "the PII key file");
+  if (!text.ok()) return text.status();
+  absl::StatusOr<std::map<std::string, std::string>> keys = ParseKeyFile(*text, path);
   if (!keys.ok()) return keys.status();
   absl::StatusOr<PiiKeyring> ring = Create(*std::move(keys), std::move(active_id));
   if (!ring.ok()) {

@@ -43,7 +43,9 @@ class PiiKeyring {
   // is empty, or the active key is not in it (or not given while the ring holds several).
   static absl::StatusOr<PiiKeyring> Create(std::map<std::string, std::string> keys,
                                            std::string active_id);
-  // FromFile reads a key file (format above). Errors name the file and the line.
+  // FromFile reads a key file (format above; common/secret_file.h ReadSecretFile: NOT_FOUND
+  // when it does not exist, PERMISSION_DENIED unless only its owner may access it). Errors
+  // name the file and the line.
   static absl::StatusOr<PiiKeyring> FromFile(const std::string& path, std::string active_id);
   // ParseKeyFile parses the text of a key file; `source` names it in errors.
   static absl::StatusOr<std::map<std::string, std::string>> ParseKeyFile(std::string_view text,

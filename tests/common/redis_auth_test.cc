@@ -267,7 +267,7 @@ TEST_F(PasswordFileTest, RefusesEmptyMissingAndMultiWordFiles) {
   EXPECT_THAT(ReadRedisPasswordFile(Write("empty", "\n", 0600)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is empty")));
   EXPECT_THAT(ReadRedisPasswordFile(dir_ + "/absent"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot open")));
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot open")));
   EXPECT_THAT(ReadRedisPasswordFile(Write("two", "one two\n", 0600)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("one line without spaces")));
   EXPECT_THAT(ReadRedisPasswordFile(dir_),

@@ -2,6 +2,8 @@
 // complainant's identity, bound to its record id, with key ids for rotation.
 #include "services/complaints/pii_crypto.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -132,6 +134,10 @@ TEST(PiiKeyringTest, KeyFileParsing) {
 
   const std::string path = ::testing::TempDir() + "/pii_crypto_test.keys";
   std::ofstream(path) << "k1 " << hex_a << "\nk2 " << hex_b << "\n";
+  chmod(path.c_str(), 0640);  // the group may read it: refused, naming the fix
+  EXPECT_THAT(PiiKeyring::FromFile(path, "k2").status(),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("chmod 600")));
+  chmod(path.c_str(), 0600);
   absl::StatusOr<PiiKeyring> ring = PiiKeyring::FromFile(path, "k2");
   ASSERT_THAT(ring.status(), IsOk());
   EXPECT_EQ(ring->active_key_id(), "k2");

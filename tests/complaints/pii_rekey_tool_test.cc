@@ -1,6 +1,7 @@
 // The simpul-pii-rekey binary against a real redis-server: it seals identities an older version
 // stored in clear and moves identities to the active key, reports counts, is idempotent, and
 // exits 1 listing the cases it cannot open, 2 on a bad key file.
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -47,7 +48,10 @@ class PiiRekeyToolTest : public simpul::testing::RedisServerTest {
   }
   void TearDown() override { std::remove(keys_.c_str()); }
 
-  void WriteKeys(const std::string& text) { std::ofstream(keys_) << text; }
+  void WriteKeys(const std::string& text) {
+    std::ofstream(keys_) << text;
+    chmod(keys_.c_str(), 0600);
+  }
 
   // Run runs the tool with `flags`; returns its exit status, output in *out (stdout+stderr).
   int Run(const std::string& flags, std::string* out) {

@@ -252,7 +252,7 @@ def _start(tmp):
     ENV["tls_env"] = {"SIMPUL_TLS_CA": f"{pki}/ca.crt", "SIMPUL_TLS_CERT": f"{pki}/operator.crt",
                       "SIMPUL_TLS_KEY": f"{pki}/operator.key"}
     pii_keys = os.path.join(tmp, "pii.keys")
-    with open(pii_keys, "w") as f:
+    with open(os.open(pii_keys, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write(f"k1 {os.urandom(32).hex()}\n")
 
     listen, admin = free_port(), free_port()

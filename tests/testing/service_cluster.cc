@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -318,6 +319,7 @@ absl::StatusOr<std::unique_ptr<ServiceCluster>> ServiceCluster::Create(Options o
   std::random_device random;
   while (pii_key.size() < 32) pii_key.push_back(static_cast<char>(random()));
   std::ofstream(cluster->pii_keys_file_) << "test1 " << absl::BytesToHexString(pii_key) << "\n";
+  chmod(cluster->pii_keys_file_.c_str(), 0600);  // a key file only its owner may read
   if (options.internal_tls) {
     cluster->pki_dir_ = cluster->dir_ + "/pki";
     const std::string command =
