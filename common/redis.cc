@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "common/redis_sentinel.h"
 
 namespace simpul {
 namespace {
@@ -99,6 +100,14 @@ absl::StatusOr<RedisReply> RedisConnection::ReadReply(std::string_view what) {
   if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return TransportError(what);
   RedisReply reply = Convert(static_cast<redisReply*>(raw));
   freeReplyObject(raw);
+  if (reply.is_error() && !pool_->options_.sentinels.empty() &&
+      (absl::StartsWith(reply.str, "READONLY") || absl::StartsWith(reply.str, "LOADING") ||
+       absl::StartsWith(reply.str, "MASTERDOWN"))) {
+    // This server is no longer (or not yet) a usable master: a failover demoted it, or it is
+    // loading its data. Drop this connection and the idle ones, and ask the sentinels again.
+    broken_ = true;
+    peer_lost_ = true;
+  }
   if (reply.is_error() && !pool_->options_.user.empty() &&
       (absl::StartsWith(reply.str, "NOPERM") ||
        absl::StrContains(reply.str, "The user executing the script can't"))) {
@@ -183,6 +192,41 @@ absl::Status RedisConnection::SetCommandTimeout(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+absl::Status RedisConnection::WaitForReplicas(std::string_view what) {
+  const RedisOptions& options = pool_->options_;
+  if (options.wait_replicas <= 0) return absl::OkStatus();
+  const int64_t wait_ms =
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(options.wait_timeout));  // 0 = forever
+  const std::string retry = "; retry with the same idempotency key";
+  if (absl::Milliseconds(wait_ms) + absl::Milliseconds(200) > options.command_timeout) {
+    absl::Status set = SetCommandTimeout(absl::Milliseconds(wait_ms) + options.command_timeout);
+    if (!set.ok()) {
+      return absl::UnavailableError(absl::StrCat(AbslView(what),
+                                                 ": written on the Redis master, but WAIT could "
+                                                 "not run: ",
+                                                 set.message(), retry));
+    }
+  }
+  absl::StatusOr<RedisReply> reply =
+      Command({"WAIT", absl::StrCat(options.wait_replicas), absl::StrCat(wait_ms)});
+  if (!reply.ok()) {
+    return absl::UnavailableError(absl::StrCat(AbslView(what),
+                                               ": written on the Redis master, but its "
+                                               "confirmation by replicas failed: ",
+                                               reply.status().message(), retry));
+  }
+  if (reply->is_error()) {
+    // NOPERM (the Redis user lacks +wait) is a configuration error: INTERNAL, not retried.
+    return ErrorFromReply(*reply, absl::StrCat(AbslView(what), ": WAIT after the write"));
+  }
+  if (reply->type != RedisReply::Type::kInteger) return MalformedReply("WAIT");
+  if (reply->integer >= options.wait_replicas) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat(AbslView(what), ": written on the Redis master but confirmed by ",
+                   reply->integer, " of ", options.wait_replicas, " replicas within ",
+                   absl::FormatDuration(absl::Milliseconds(wait_ms)), retry));
+}
+
 RedisPool::RedisPool(RedisOptions options)
     : options_(std::move(options)),
       connect_backoff_(
@@ -197,9 +241,36 @@ RedisPool::~RedisPool() {
   idle_.clear();
 }
 
+std::optional<RedisAddress> RedisPool::master() const {
+  absl::MutexLock lock(&mu_);
+  if (options_.sentinels.empty()) return RedisAddress{options_.host, options_.port};
+  return master_;
+}
+
+int64_t RedisPool::resolutions() const {
+  absl::MutexLock lock(&mu_);
+  return resolutions_;
+}
+
+absl::StatusOr<RedisAddress> RedisPool::Target() {
+  if (options_.sentinels.empty()) return RedisAddress{options_.host, options_.port};
+  absl::MutexLock resolving(&resolve_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (master_) return *master_;
+  }
+  absl::StatusOr<RedisAddress> master = ResolveRedisMaster(options_);
+  absl::MutexLock lock(&mu_);
+  ++resolutions_;
+  if (master.ok()) master_ = *master;
+  return master;
+}
+
 absl::StatusOr<redisContext*> RedisPool::Connect() {
-  const std::string where = absl::StrCat(options_.host, ":", options_.port);
-  redisContext* ctx = redisConnectWithTimeout(options_.host.c_str(), options_.port,
+  absl::StatusOr<RedisAddress> target = Target();
+  if (!target.ok()) return target.status();
+  const std::string where = absl::StrCat(target->host, ":", target->port);
+  redisContext* ctx = redisConnectWithTimeout(target->host.c_str(), target->port,
                                               absl::ToTimeval(options_.connect_timeout));
   if (ctx == nullptr) {
     return absl::UnavailableError(absl::StrCat("redis ", where, ": cannot allocate a context"));
@@ -221,7 +292,35 @@ absl::StatusOr<redisContext*> RedisPool::Connect() {
     redisFree(ctx);
     return authenticated;
   }
+  if (!options_.sentinels.empty()) {
+    if (absl::Status checked = CheckMaster(ctx, where); !checked.ok()) {
+      redisFree(ctx);
+      return checked;
+    }
+  }
   return ctx;
+}
+
+absl::Status RedisPool::CheckMaster(redisContext* ctx, std::string_view where) {
+  void* raw = nullptr;
+  if (!AppendCommand(ctx, {"ROLE"}) || redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "redis ", AbslView(where), ": ROLE: ", ctx->err != 0 ? ctx->errstr : "no reply"));
+  }
+  RedisReply reply = Convert(static_cast<redisReply*>(raw));
+  freeReplyObject(raw);
+  if (ReplyIsMasterRole(reply)) return absl::OkStatus();
+  if (reply.is_error()) {
+    return absl::UnavailableError(
+        absl::StrCat("redis ", AbslView(where), ": ROLE refused: ", reply.str,
+                     " (the Redis user needs +role to check the master the sentinels name)"));
+  }
+  std::string role = reply.type == RedisReply::Type::kArray && !reply.elements.empty()
+                         ? reply.elements[0].str
+                         : "unknown";
+  return absl::UnavailableError(absl::StrCat(
+      "redis ", AbslView(where), ": the sentinels named it master '", options_.master_name,
+      "' but it answers ROLE ", role, " (a failover in progress?)"));
 }
 
 absl::Status RedisPool::Authenticate(redisContext* ctx, std::string_view where) {
@@ -276,6 +375,7 @@ absl::StatusOr<RedisConnection> RedisPool::Acquire() {
         return RedisConnection(this, *ctx);
       }
       --open_;
+      master_.reset();  // with sentinels, ask them again at the next attempt
       next_connect_attempt_ = absl::Now() + connect_backoff_.Next();
       last_connect_error_ = std::string(ctx.status().message());
       mu_.Unlock();
@@ -307,9 +407,11 @@ void RedisPool::Release(redisContext* ctx, bool broken, bool peer_lost) {
     }
     to_free.push_back(ctx);
     if (peer_lost) {
-      // The server is likely gone: idle connections would fail the same way one by one.
+      // The server is likely gone (or, with sentinels, no longer the master): idle
+      // connections would fail the same way one by one, and the sentinels may name another.
       to_free.insert(to_free.end(), idle_.begin(), idle_.end());
       idle_.clear();
+      master_.reset();
     }
     open_ -= static_cast<int>(to_free.size());
   }
@@ -335,6 +437,17 @@ absl::StatusOr<RedisReply> RedisPool::Eval(const RedisScript& script,
   absl::StatusOr<RedisConnection> conn = Acquire();
   if (!conn.ok()) return conn.status();
   return conn->Eval(script, keys, args);
+}
+
+absl::StatusOr<RedisReply> RedisPool::EvalWrite(const RedisScript& script,
+                                                const std::vector<std::string>& keys,
+                                                const std::vector<std::string>& args) {
+  absl::StatusOr<RedisConnection> conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  absl::StatusOr<RedisReply> reply = conn->Eval(script, keys, args);
+  if (!reply.ok() || reply->is_error()) return reply;
+  if (absl::Status waited = conn->WaitForReplicas("write"); !waited.ok()) return waited;
+  return reply;
 }
 
 absl::Status RedisPool::Ping() {

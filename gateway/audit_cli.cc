@@ -217,7 +217,7 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
           args.options.count("redis") ? args.options["redis"] : "127.0.0.1:6379", &redis)) {
     return usage_error(*bad);
   }
-  if (absl::Status credentials = SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+  if (absl::Status credentials = SetRedisOptionsFromEnv(&redis); !credentials.ok()) {
     return usage_error(std::string(credentials.message()));
   }
   if (auto it = args.options.find("timeout"); it != args.options.end()) {

@@ -399,7 +399,7 @@ int Run(int argc, char** argv) {
   if (!ParseHostPort(address, &redis.host, &redis.port)) {
     return UsageError(absl::StrCat("--redis ", address, ": expected HOST:PORT"));
   }
-  if (absl::Status credentials = SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+  if (absl::Status credentials = SetRedisOptionsFromEnv(&redis); !credentials.ok()) {
     return UsageError(std::string(credentials.message()));
   }
   absl::Duration timeout = absl::Seconds(5);

@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
   redis.host = args.redis_host;
   redis.port = args.redis_port;
   redis.pool_size = 1;
-  if (absl::Status credentials = simpul::SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+  if (absl::Status credentials = simpul::SetRedisOptionsFromEnv(&redis); !credentials.ok()) {
     std::cerr << "simpul-redrive: " << credentials.message() << "\n";
     return 2;
   }

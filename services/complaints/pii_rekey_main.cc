@@ -75,7 +75,7 @@ int Run(int argc, char** argv) {
   std::tie(redis.host, redis.port) = config->GetHostPort("redis_addr");
   redis.pool_size = 1;
   redis.command_timeout = absl::Seconds(10);
-  if (absl::Status credentials = SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+  if (absl::Status credentials = SetRedisOptionsFromEnv(&redis); !credentials.ok()) {
     std::cerr << "simpul-pii-rekey: " << credentials.message() << "\n";
     return 2;
   }
