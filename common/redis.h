@@ -114,8 +114,10 @@ class RedisConnection {
   // <wait_replicas> <wait_timeout> right after it (OK at once when wait_replicas is 0). When
   // fewer replicas confirm in time the write stays on the master (nothing is rolled back) and
   // the status is UNAVAILABLE, naming `what` and how many confirmed: the caller answers
-  // UNAVAILABLE and a retry must be an idempotent replay. WAIT counts the writes this
-  // connection made; one that made none (an idempotent replay) is confirmed at once.
+  // UNAVAILABLE and a retry must be an idempotent replay. Redis 7.0 waits for the master's
+  // replication offset as of this connection's last command, so even a replay that wrote
+  // nothing is confirmed only once the replicas have all the master had (the original write
+  // included).
   absl::Status WaitForReplicas(std::string_view what);
 
  private:

@@ -65,6 +65,7 @@ absl::StatusOr<std::unique_ptr<RedisSentinelSet>> RedisSentinelSet::Start(Option
 
 RedisOptions RedisSentinelSet::PoolOptions() const {
   RedisOptions options;
+  options.port = servers_.front()->port();  // without sentinels: the first master
   for (const auto& sentinel : sentinels_) {
     options.sentinels.push_back(RedisAddress{"127.0.0.1", sentinel->port()});
   }

@@ -35,7 +35,8 @@ class RedisSentinelSet {
   static absl::StatusOr<std::unique_ptr<RedisSentinelSet>> Start(Options options);
   static absl::StatusOr<std::unique_ptr<RedisSentinelSet>> Start() { return Start(Options()); }
 
-  // PoolOptions are RedisOptions that find the master through the sentinels, with short
+  // PoolOptions are RedisOptions that find the master through the sentinels (with no
+  // sentinels: the first master's port), with short
   // timeouts (500 ms to connect, 2 s a command, 1 s to acquire, 200 ms at most between
   // reconnect attempts).
   RedisOptions PoolOptions() const;
