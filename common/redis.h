@@ -13,12 +13,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/backoff.h"
 
@@ -59,6 +61,11 @@ struct RedisOptions {
   std::string sentinel_user;
   std::string sentinel_password;
   absl::Duration sentinel_timeout = absl::Milliseconds(300);  // connect + reply, per sentinel
+  // With sentinels: one thread per pool keeps a subscription on a sentinel (+switch-master,
+  // and +failover-state-reconf-slaves, sent as soon as the promoted replica is master) and
+  // moves the pool to the new master at once (connections to the old one are closed when
+  // they come back), instead of writing to the old master until the sentinels demote it.
+  bool follow_switch_master = true;
   // Acknowledged writes (RedisConnection::WaitForReplicas, RedisPool::EvalWrite): after a
   // write, WAIT until `wait_replicas` replicas have it, at most `wait_timeout`. 0: no WAIT.
   int wait_replicas = 0;
@@ -122,11 +129,13 @@ class RedisConnection {
 
  private:
   friend class RedisPool;
-  RedisConnection(RedisPool* pool, redisContext* ctx) : pool_(pool), ctx_(ctx) {}
+  RedisConnection(RedisPool* pool, redisContext* ctx, uint64_t generation)
+      : pool_(pool), ctx_(ctx), generation_(generation) {}
   absl::Status TransportError(std::string_view what);
   absl::StatusOr<RedisReply> ReadReply(std::string_view what);
   RedisPool* pool_;
   redisContext* ctx_;
+  uint64_t generation_;  // the pool's master generation when the connection was opened
   bool broken_ = false;
   bool peer_lost_ = false;       // the failure was not a timeout: idle connections are suspect
   bool custom_timeout_ = false;  // SetCommandTimeout was called
@@ -165,22 +174,32 @@ class RedisPool {
   std::optional<RedisAddress> master() const;
   // resolutions counts the times the sentinels were asked for the master (0 without them).
   int64_t resolutions() const;
+  // switches counts the +switch-master announcements that moved the pool to a new master.
+  int64_t switches() const;
 
  private:
   friend class RedisConnection;
-  void Release(redisContext* ctx, bool broken, bool peer_lost);
+  void Release(redisContext* ctx, uint64_t generation, bool broken, bool peer_lost);
   // Target is the address to connect to: host:port, or the master the sentinels name.
   absl::StatusOr<RedisAddress> Target();
   absl::StatusOr<redisContext*> Connect();
   // CheckMaster sends ROLE on a new connection to a sentinel-named master: UNAVAILABLE unless
   // the server says it is the master.
   absl::Status CheckMaster(redisContext* ctx, std::string_view where);
+  // FollowSwitchMaster is the body of the +switch-master thread (runs until stop_).
+  void FollowSwitchMaster();
+  // SwitchMaster moves the pool to `master` (announced by a sentinel).
+  void SwitchMaster(const RedisAddress& master);
   // Authenticate sends AUTH on a new connection when options_.password is set.
   absl::Status Authenticate(redisContext* ctx, std::string_view where);
 
   const RedisOptions options_;
   mutable absl::Mutex mu_;
-  std::vector<redisContext*> idle_ ABSL_GUARDED_BY(mu_);
+  struct Idle {
+    redisContext* ctx;
+    uint64_t generation;
+  };
+  std::vector<Idle> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + checked out
   absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Waits between failed connection attempts: 50 ms, doubling up to max_backoff.
@@ -190,6 +209,11 @@ class RedisPool {
   absl::Mutex resolve_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::optional<RedisAddress> master_ ABSL_GUARDED_BY(mu_);
   int64_t resolutions_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bumped when a sentinel announces a new master: older connections are closed on release.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t switches_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Notification stop_;
+  std::thread switch_thread_;  // with sentinels and follow_switch_master
 };
 
 // kLuaBytewiseLess defines less(a, b) for Lua scripts: the bytewise string order of sorted-set

@@ -164,20 +164,14 @@ TEST_F(SentinelTest, UnknownMasterNameIsUnavailable) {
                                     AllOf(HasSubstr("'nosuch'"), HasSubstr("knows no master"))));
 }
 
-TEST_F(SentinelTest, FollowsASentinelFailover) {
-  ASSERT_NO_FATAL_FAILURE(StartSet());
-  RedisPool pool(set_->PoolOptions());
+// FollowFailover runs SENTINEL FAILOVER and measures when `pool` writes to the new master.
+void FollowFailover(RedisSentinelSet& set, RedisPool& pool, const char* label) {
   ASSERT_THAT(pool.Command({"SET", "before", "1"}), IsOk());
-  const int old_port = set_->servers().front()->port();
-
+  const int old_port = set.servers().front()->port();
   const absl::Time start = absl::Now();
-  absl::StatusOr<testing::RedisServer*> promoted = set_->Failover();
+  absl::StatusOr<testing::RedisServer*> promoted = set.Failover();
   ASSERT_THAT(promoted, IsOk());
   const absl::Duration sentinel_time = absl::Now() - start;
-  // Until the sentinels demote the old master (they send it REPLICAOF and CLIENT KILL a
-  // moment after promoting the replica), it still takes writes: the pool moves on when it
-  // drops the pool's connections. Writes of that window are lost without WAIT (see
-  // WaitTest.AcknowledgedWritesSurviveAFailover).
   absl::Duration pool_time = absl::InfiniteDuration();
   while (absl::Now() < start + absl::Seconds(20)) {
     absl::StatusOr<RedisReply> reply = pool.Command({"SET", "after", "1"});
@@ -188,13 +182,36 @@ TEST_F(SentinelTest, FollowsASentinelFailover) {
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  std::printf("SENTINEL FAILOVER: new master named after %s, pool writing to it after %s\n",
-              absl::FormatDuration(sentinel_time).c_str(), absl::FormatDuration(pool_time).c_str());
+  std::printf("SENTINEL FAILOVER (%s): new master named after %s, pool writing to it after %s\n",
+              label, absl::FormatDuration(sentinel_time).c_str(),
+              absl::FormatDuration(pool_time).c_str());
   ASSERT_LT(pool_time, absl::Seconds(20));
   EXPECT_NE(pool.master()->port, old_port);
   absl::StatusOr<RedisReply> before = pool.Command({"GET", "before"});
   ASSERT_THAT(before, IsOk());
   EXPECT_EQ(before->str, "1");  // replicated before the failover
+}
+
+TEST_F(SentinelTest, SwitchMasterMovesThePoolAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartSet());
+  RedisPool pool(set_->PoolOptions());
+  ASSERT_THAT(pool.Ping(), IsOk());
+  absl::SleepFor(absl::Milliseconds(300));  // the subscription is up
+  const absl::Time start = absl::Now();
+  ASSERT_NO_FATAL_FAILURE(FollowFailover(*set_, pool, "+switch-master"));
+  EXPECT_EQ(pool.switches(), 1);
+  // Without the subscription the pool would keep writing to the old master until the
+  // sentinels demote it (about 10 s, see FollowsASentinelFailoverWithoutSubscription).
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST_F(SentinelTest, FollowsASentinelFailoverWithoutSubscription) {
+  ASSERT_NO_FATAL_FAILURE(StartSet());
+  RedisOptions options = set_->PoolOptions();
+  options.follow_switch_master = false;
+  RedisPool pool(options);
+  ASSERT_NO_FATAL_FAILURE(FollowFailover(*set_, pool, "re-resolution only"));
+  EXPECT_EQ(pool.switches(), 0);
   EXPECT_GE(pool.resolutions(), 2);
 }
 
