@@ -48,6 +48,8 @@ A flag's value may also follow it as the next argument (--max 10).
 
 Environment: SIMPUL_REDIS_USER and SIMPUL_REDIS_PASSWORD_FILE, the Redis ACL user and the file
 holding its password (mode 600), e.g. simpul-admin and var/redis-auth/simpul-admin.password.
+SIMPUL_REDIS_SENTINELS, SIMPUL_REDIS_MASTER_NAME, ...: find the master through Redis Sentinel
+(--redis is then ignored; docs/configuration.md).
 
 Exit status: 0 done; 1 Redis failed, or some entries could not be re-driven; 2 bad usage.
 )";
