@@ -110,6 +110,29 @@ TEST(RedisSentinelPoolTest, SingleAddressNeedsNoSentinel) {
   EXPECT_EQ(pool.resolutions(), 0);
 }
 
+// Every Simpul ACL user (deploy/redis-users.acl.in) may run ROLE (the master check) and WAIT.
+TEST(RedisSentinelAclTest, EveryUserMayCheckTheRoleAndWait) {
+  auto server = testing::RedisServer::StartWithAcl(/*append_only=*/false);
+  ASSERT_THAT(server, IsOk());
+  for (const char* user : {"simpul-registry", "simpul-complaints", "simpul-monitoring",
+                           "simpul-gateway", "simpul-admin"}) {
+    absl::StatusOr<RedisOptions> options = (*server)->PoolOptionsFor(user);
+    ASSERT_THAT(options, IsOk());
+    options->wait_replicas = 1;
+    options->wait_timeout = absl::Milliseconds(50);
+    RedisPool pool(*options);
+    absl::StatusOr<RedisReply> role = pool.Command({"ROLE"});
+    ASSERT_THAT(role, IsOk());
+    EXPECT_TRUE(ReplyIsMasterRole(*role)) << user << ": " << role->str;
+    absl::StatusOr<RedisConnection> conn = pool.Acquire();
+    ASSERT_THAT(conn, IsOk());
+    // No replica: WAIT runs and falls short (not NOPERM).
+    EXPECT_THAT(conn->WaitForReplicas("probe"),
+                StatusIs(absl::StatusCode::kUnavailable, HasSubstr("confirmed by 0 of 1")))
+        << user;
+  }
+}
+
 class SentinelTest : public ::testing::Test {
  protected:
   void StartSet(RedisSentinelSet::Options options = {}) {
