@@ -231,8 +231,9 @@ int main(int argc, char** argv) {
   }
   simpul::RedisPool pool(redis);
   if (absl::Status ping = pool.Ping(); !ping.ok()) {
-    std::cerr << "simpul-redrive: cannot reach Redis at " << args.redis_host << ":"
-              << args.redis_port << ": " << ping << "\n";
+    std::cerr << "simpul-redrive: cannot reach Redis";
+    if (redis.sentinels.empty()) std::cerr << " at " << args.redis_host << ":" << args.redis_port;
+    std::cerr << ": " << ping << "\n";
     return 1;
   }
   return args.command == "list" ? List(pool, args) : Redrive(pool, args);
