@@ -178,6 +178,23 @@ TEST_F(SentinelTest, FindsTheMasterThroughTheSentinels) {
   EXPECT_EQ(pool.resolutions(), 1);
 }
 
+TEST_F(SentinelTest, SentinelsThatRequireAPassword) {
+  ASSERT_NO_FATAL_FAILURE(StartSet(
+      {.replicas = 0, .sentinels = 1, .quorum = 1, .sentinel_password = "sentinel-secret"}));
+  RedisPool pool(set_->PoolOptions());
+  ASSERT_THAT(pool.Command({"SET", "k", "v"}), IsOk());
+  RedisOptions wrong = set_->PoolOptions();
+  wrong.sentinel_password = "guess-1234";
+  RedisPool refused(wrong);
+  absl::Status status = refused.Ping();
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("AUTH refused")));
+  EXPECT_THAT(status.message(), ::testing::Not(HasSubstr("guess-1234")));
+  RedisOptions none = set_->PoolOptions();
+  none.sentinel_password.clear();
+  RedisPool anonymous(none);
+  EXPECT_THAT(anonymous.Ping(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("NOAUTH")));
+}
+
 TEST_F(SentinelTest, UnknownMasterNameIsUnavailable) {
   ASSERT_NO_FATAL_FAILURE(StartSet({.replicas = 0, .sentinels = 1, .quorum = 1}));
   RedisOptions options = set_->PoolOptions();

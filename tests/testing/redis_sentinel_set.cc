@@ -20,15 +20,21 @@ std::string Field(const RedisReply& reply, std::string_view name) {
 
 }  // namespace
 
-absl::StatusOr<RedisReply> RedisSentinelSet::Command(int port,
-                                                     const std::vector<std::string>& argv) {
+absl::StatusOr<RedisReply> RedisSentinelSet::Command(int port, const std::vector<std::string>& argv,
+                                                     const std::string& password) {
   RedisOptions options;
   options.port = port;
+  options.password = password;
   options.pool_size = 1;
   options.connect_timeout = absl::Milliseconds(300);
   options.command_timeout = absl::Seconds(2);
   RedisPool pool(options);
   return pool.Command(argv);
+}
+
+absl::StatusOr<RedisReply> RedisSentinelSet::SentinelCommand(
+    size_t index, const std::vector<std::string>& argv) const {
+  return Command(sentinels_.at(index)->port(), argv, options_.sentinel_password);
 }
 
 absl::StatusOr<std::unique_ptr<RedisSentinelSet>> RedisSentinelSet::Start(Options options) {
@@ -48,12 +54,17 @@ absl::StatusOr<std::unique_ptr<RedisSentinelSet>> RedisSentinelSet::Start(Option
     return synced;
   }
   const std::string name = options.master_name;
-  const std::string config = absl::StrCat(
-      "sentinel monitor ", name, " 127.0.0.1 ", master_port, " ", options.quorum, "\n",
-      "sentinel down-after-milliseconds ", name, " ", absl::ToInt64Milliseconds(options.down_after),
-      "\n", "sentinel failover-timeout ", name, " ",
-      absl::ToInt64Milliseconds(options.failover_timeout), "\n", "sentinel parallel-syncs ", name,
-      " 1\n");
+  std::string config = absl::StrCat("sentinel monitor ", name, " 127.0.0.1 ", master_port, " ",
+                                    options.quorum, "\n", "sentinel down-after-milliseconds ", name,
+                                    " ", absl::ToInt64Milliseconds(options.down_after), "\n",
+                                    "sentinel failover-timeout ", name, " ",
+                                    absl::ToInt64Milliseconds(options.failover_timeout), "\n",
+                                    "sentinel parallel-syncs ", name, " 1\n");
+  if (!options.sentinel_password.empty()) {
+    // The sentinels require it from clients and send it to each other.
+    absl::StrAppend(&config, "requirepass ", options.sentinel_password, "\n",
+                    "sentinel sentinel-pass ", options.sentinel_password, "\n");
+  }
   for (int i = 0; i < options.sentinels; ++i) {
     auto sentinel = RedisServer::StartSentinel(config);
     if (!sentinel.ok()) return sentinel.status();
@@ -70,6 +81,7 @@ RedisOptions RedisSentinelSet::PoolOptions() const {
     options.sentinels.push_back(RedisAddress{"127.0.0.1", sentinel->port()});
   }
   options.master_name = options_.master_name;
+  options.sentinel_password = options_.sentinel_password;
   options.pool_size = 4;
   options.connect_timeout = absl::Milliseconds(500);
   options.command_timeout = absl::Seconds(2);
@@ -129,7 +141,7 @@ absl::StatusOr<RedisServer*> RedisSentinelSet::Failover(absl::Duration timeout) 
   absl::StatusOr<int> old_port = MasterPort();
   if (!old_port.ok()) return old_port.status();
   absl::StatusOr<RedisReply> reply =
-      Command(sentinels_.front()->port(), {"SENTINEL", "FAILOVER", options_.master_name});
+      SentinelCommand(0, {"SENTINEL", "FAILOVER", options_.master_name});
   if (!reply.ok()) return reply.status();
   if (reply->is_error()) return absl::InternalError("SENTINEL FAILOVER: " + reply->str);
   return WaitForNewMaster(*old_port, timeout);
@@ -161,9 +173,10 @@ absl::Status RedisSentinelSet::WaitForSentinels(absl::Duration timeout) const {
   std::string last;
   while (absl::Now() < deadline) {
     bool ready = true;
-    for (const auto& sentinel : sentinels_) {
+    for (size_t i = 0; i < sentinels_.size(); ++i) {
+      const auto& sentinel = sentinels_[i];
       absl::StatusOr<RedisReply> master =
-          Command(sentinel->port(), {"SENTINEL", "MASTER", options_.master_name});
+          SentinelCommand(i, {"SENTINEL", "MASTER", options_.master_name});
       if (!master.ok() || master->type != RedisReply::Type::kArray) {
         ready = false;
         last = master.ok() ? master->str : std::string(master.status().message());

@@ -27,6 +27,8 @@ class RedisSentinelSet {
     // Sentinel's down-after-milliseconds and failover-timeout: short, for tests.
     absl::Duration down_after = absl::Milliseconds(1000);
     absl::Duration failover_timeout = absl::Seconds(3);
+    // sentinel_password: the sentinels require it (requirepass); PoolOptions carries it.
+    std::string sentinel_password;
   };
 
   // Start launches the master, then the replicas (REPLICAOF the master; waits until they are
@@ -62,7 +64,12 @@ class RedisSentinelSet {
 
   // Command runs one command on the process listening on `port` (a data server or a
   // sentinel), with a short timeout.
-  static absl::StatusOr<RedisReply> Command(int port, const std::vector<std::string>& argv);
+  // `password` authenticates as the default user first (e.g. a sentinel's).
+  static absl::StatusOr<RedisReply> Command(int port, const std::vector<std::string>& argv,
+                                            const std::string& password = "");
+  // SentinelCommand runs one command on sentinel `index`, with the sentinels' password.
+  absl::StatusOr<RedisReply> SentinelCommand(size_t index,
+                                             const std::vector<std::string>& argv) const;
 
  private:
   explicit RedisSentinelSet(Options options) : options_(std::move(options)) {}

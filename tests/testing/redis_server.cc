@@ -44,8 +44,10 @@ bool Answers(int port, const std::string& user, const std::string& password, boo
     }
     auto* pong = static_cast<redisReply*>(redisCommand(ctx, "PING"));
     if (sentinel) {
-      ok = pong != nullptr && pong->type == REDIS_REPLY_STATUS &&
-           std::strcmp(pong->str, "PONG") == 0;
+      // A sentinel with requirepass answers NOAUTH: up as well.
+      ok = pong != nullptr &&
+           ((pong->type == REDIS_REPLY_STATUS && std::strcmp(pong->str, "PONG") == 0) ||
+            (pong->type == REDIS_REPLY_ERROR && std::strncmp(pong->str, "NOAUTH", 6) == 0));
     } else if (pong != nullptr && pong->type == REDIS_REPLY_STATUS &&
                std::strcmp(pong->str, "PONG") == 0) {
       auto* info = static_cast<redisReply*>(redisCommand(ctx, "INFO persistence"));
