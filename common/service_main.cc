@@ -50,7 +50,7 @@ int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,
     return 2;
   }
   if (!redis_options->sentinels.empty()) {
-    Log(LogLevel::kInfo, "redis master found through sentinels",
+    Log(LogLevel::kInfo, "redis master from sentinels",
         {{"sentinels", config.GetString("redis_sentinels")},
          {"master_name", redis_options->master_name}});
   }
