@@ -332,6 +332,24 @@ std::vector<ConfigKey> CommonServiceConfigKeys(std::string_view default_listen,
                      "Redis ACL user this process authenticates as (needs redis_password_file)"));
   keys.push_back(key("redis_password_file", ConfigType::kString, "",
                      "file holding the Redis password (mode 600; none: no AUTH)"));
+  // Redis Sentinel and acknowledged writes (common/redis_auth.h, common/redis_sentinel.h).
+  keys.push_back(key("redis_sentinels", ConfigType::kString, "",
+                     "comma-separated host:port of Redis sentinels: the process asks them for "
+                     "the master's address and asks again after a failover (empty: redis_addr)"));
+  keys.push_back(key("redis_master_name", ConfigType::kString, "simpul",
+                     "the name the sentinels monitor the Redis master under"));
+  keys.push_back(key("redis_sentinel_user", ConfigType::kString, "",
+                     "user the sentinels are asked as (needs redis_sentinel_password_file)"));
+  keys.push_back(key("redis_sentinel_password_file", ConfigType::kString, "",
+                     "file holding the sentinels' password (mode 600; none: no AUTH to them)"));
+  keys.push_back(key("redis_wait_replicas", ConfigType::kInt, "0",
+                     "acknowledged writes: a write is answered only once this many replicas "
+                     "have it (WAIT), else UNAVAILABLE (0: no WAIT)"));
+  keys.back().min_int = 0;
+  keys.back().max_int = 64;
+  keys.push_back(key("redis_wait_timeout", ConfigType::kDuration, "500ms",
+                     "how long a write waits for redis_wait_replicas replicas"));
+  keys.back().validate = PositiveDuration;
   // Mutual TLS between Simpul's components (common/tls.h).
   keys.push_back(key("internal_tls_cert_file", ConfigType::kString, "",
                      "PEM certificate of this process (deploy/pki); with internal_tls_key_file "

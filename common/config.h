@@ -73,8 +73,9 @@ class Config {
 // Keys every Simpul service process shares: listen, admin_listen, redis_addr,
 // redis_pool_size, redis_timeout, identity_trusted_keys, identity_private_key_file,
 // identity_max_ttl, identity_key_file (retired), drain_timeout, log_level, workers,
-// redis_user, redis_password_file, internal_tls_cert_file, internal_tls_key_file,
-// internal_tls_ca_file, internal_tls_allowed_peers (common/tls.h).
+// redis_user, redis_password_file, redis_sentinels, redis_master_name, redis_sentinel_user,
+// redis_sentinel_password_file, redis_wait_replicas, redis_wait_timeout, internal_tls_cert_file,
+// internal_tls_key_file, internal_tls_ca_file, internal_tls_allowed_peers (common/tls.h).
 std::vector<ConfigKey> CommonServiceConfigKeys(std::string_view default_listen,
                                                std::string_view default_admin_listen);
 

@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,7 +14,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/absl_compat.h"
+#include "common/redis_sentinel.h"
 
 namespace simpul {
 namespace {
@@ -65,6 +68,7 @@ RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
 RedisConnection::RedisConnection(RedisConnection&& other) noexcept
     : pool_(other.pool_),
       ctx_(std::exchange(other.ctx_, nullptr)),
+      generation_(other.generation_),
       broken_(other.broken_),
       peer_lost_(other.peer_lost_),
       custom_timeout_(other.custom_timeout_) {}
@@ -75,7 +79,7 @@ RedisConnection::~RedisConnection() {
       redisSetTimeout(ctx_, absl::ToTimeval(pool_->options_.command_timeout)) != REDIS_OK) {
     broken_ = true;
   }
-  pool_->Release(ctx_, broken_, peer_lost_);
+  pool_->Release(ctx_, generation_, broken_, peer_lost_);
 }
 
 absl::Status RedisConnection::TransportError(std::string_view what) {
@@ -99,6 +103,14 @@ absl::StatusOr<RedisReply> RedisConnection::ReadReply(std::string_view what) {
   if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return TransportError(what);
   RedisReply reply = Convert(static_cast<redisReply*>(raw));
   freeReplyObject(raw);
+  if (reply.is_error() && !pool_->options_.sentinels.empty() &&
+      (absl::StartsWith(reply.str, "READONLY") || absl::StartsWith(reply.str, "LOADING") ||
+       absl::StartsWith(reply.str, "MASTERDOWN"))) {
+    // This server is no longer (or not yet) a usable master: a failover demoted it, or it is
+    // loading its data. Drop this connection and the idle ones, and ask the sentinels again.
+    broken_ = true;
+    peer_lost_ = true;
+  }
   if (reply.is_error() && !pool_->options_.user.empty() &&
       (absl::StartsWith(reply.str, "NOPERM") ||
        absl::StrContains(reply.str, "The user executing the script can't"))) {
@@ -183,23 +195,205 @@ absl::Status RedisConnection::SetCommandTimeout(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+absl::Status RedisConnection::WaitForReplicas(std::string_view what) {
+  const RedisOptions& options = pool_->options_;
+  if (options.wait_replicas <= 0) return absl::OkStatus();
+  const int64_t wait_ms =
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(options.wait_timeout));  // 0 = forever
+  const std::string retry = "; retry with the same idempotency key";
+  if (absl::Milliseconds(wait_ms) + absl::Milliseconds(200) > options.command_timeout) {
+    absl::Status set = SetCommandTimeout(absl::Milliseconds(wait_ms) + options.command_timeout);
+    if (!set.ok()) {
+      return absl::UnavailableError(absl::StrCat(AbslView(what),
+                                                 ": written on the Redis master, but WAIT could "
+                                                 "not run: ",
+                                                 set.message(), retry));
+    }
+  }
+  absl::StatusOr<RedisReply> reply =
+      Command({"WAIT", absl::StrCat(options.wait_replicas), absl::StrCat(wait_ms)});
+  if (!reply.ok()) {
+    return absl::UnavailableError(absl::StrCat(AbslView(what),
+                                               ": written on the Redis master, but its "
+                                               "confirmation by replicas failed: ",
+                                               reply.status().message(), retry));
+  }
+  if (reply->is_error()) {
+    // NOPERM (the Redis user lacks +wait) is a configuration error: INTERNAL, not retried.
+    return ErrorFromReply(*reply, absl::StrCat(AbslView(what), ": WAIT after the write"));
+  }
+  if (reply->type != RedisReply::Type::kInteger) return MalformedReply("WAIT");
+  if (reply->integer >= options.wait_replicas) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat(AbslView(what), ": written on the Redis master but confirmed by ",
+                   reply->integer, " of ", options.wait_replicas, " replicas within ",
+                   absl::FormatDuration(absl::Milliseconds(wait_ms)), retry));
+}
+
 RedisPool::RedisPool(RedisOptions options)
     : options_(std::move(options)),
       connect_backoff_(
           Backoff::Options{.initial = absl::Milliseconds(50), .max = options_.max_backoff}) {
   IgnoreSigpipe();
+  if (!options_.sentinels.empty() && options_.follow_switch_master) {
+    switch_thread_ = std::thread([this] { FollowSwitchMaster(); });
+  }
 }
 
 RedisPool::~RedisPool() {
+  stop_.Notify();
+  if (switch_thread_.joinable()) switch_thread_.join();
   absl::MutexLock lock(&mu_);
-  for (redisContext* ctx : idle_) redisFree(ctx);
+  for (const Idle& idle : idle_) redisFree(idle.ctx);
   open_ -= static_cast<int>(idle_.size());
   idle_.clear();
 }
 
+std::optional<RedisAddress> RedisPool::master() const {
+  absl::MutexLock lock(&mu_);
+  if (options_.sentinels.empty()) return RedisAddress{options_.host, options_.port};
+  return master_;
+}
+
+int64_t RedisPool::resolutions() const {
+  absl::MutexLock lock(&mu_);
+  return resolutions_;
+}
+
+int64_t RedisPool::switches() const {
+  absl::MutexLock lock(&mu_);
+  return switches_;
+}
+
+void RedisPool::SwitchMaster(const RedisAddress& master) {
+  std::vector<Idle> to_free;
+  {
+    absl::MutexLock lock(&mu_);
+    if (master_ == master) return;
+    master_ = master;
+    ++generation_;
+    ++switches_;
+    to_free.swap(idle_);
+    open_ -= static_cast<int>(to_free.size());
+    // Connect to the new master at once, whatever the backoff after failures said.
+    next_connect_attempt_ = absl::InfinitePast();
+    connect_backoff_.Reset();
+  }
+  for (const Idle& idle : to_free) redisFree(idle.ctx);
+}
+
+namespace {
+
+// SwitchMasterTarget parses the payload of a +switch-master message, "<name> <old-ip>
+// <old-port> <new-ip> <new-port>", for the master `name`.
+std::optional<RedisAddress> SwitchMasterTarget(const RedisReply& message, std::string_view name) {
+  if (message.type != RedisReply::Type::kArray || message.elements.size() != 3 ||
+      message.elements[0].str != "message" || message.elements[1].str != "+switch-master") {
+    return std::nullopt;
+  }
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(message.elements[2].str, ' ', absl::SkipEmpty());
+  int port = 0;
+  if (parts.size() != 5 || parts[0] != AbslView(name) || !absl::SimpleAtoi(parts[4], &port) ||
+      port < 1 || port > 65535) {
+    return std::nullopt;
+  }
+  return RedisAddress{std::string(parts[3]), port};
+}
+
+// IsPromotionOf is true for a +failover-state-reconf-slaves message about the master `name`
+// ("master <name> <ip> <port>"): its failover has promoted a replica.
+bool IsPromotionOf(const RedisReply& message, std::string_view name) {
+  if (message.type != RedisReply::Type::kArray || message.elements.size() != 3 ||
+      message.elements[0].str != "message" ||
+      message.elements[1].str != "+failover-state-reconf-slaves") {
+    return false;
+  }
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(message.elements[2].str, ' ', absl::SkipEmpty());
+  return parts.size() >= 2 && parts[0] == "master" && parts[1] == AbslView(name);
+}
+
+}  // namespace
+
+void RedisPool::FollowSwitchMaster() {
+  size_t next = 0;
+  while (!stop_.HasBeenNotified()) {
+    const RedisAddress& sentinel = options_.sentinels[next++ % options_.sentinels.size()];
+    redisContext* ctx = redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port,
+                                                absl::ToTimeval(options_.sentinel_timeout));
+    bool subscribed = ctx != nullptr && ctx->err == 0 &&
+                      redisSetTimeout(ctx, absl::ToTimeval(options_.sentinel_timeout)) == REDIS_OK;
+    auto command = [&](const std::vector<std::string>& argv) -> std::optional<RedisReply> {
+      void* raw = nullptr;
+      if (!AppendCommand(ctx, argv) || redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
+        return std::nullopt;
+      }
+      RedisReply reply = Convert(static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      return reply;
+    };
+    if (subscribed && !options_.sentinel_password.empty()) {
+      std::vector<std::string> auth = {"AUTH"};
+      if (!options_.sentinel_user.empty()) auth.push_back(options_.sentinel_user);
+      auth.push_back(options_.sentinel_password);
+      std::optional<RedisReply> reply = command(auth);
+      subscribed = reply && !reply->is_error();
+    }
+    if (subscribed) {
+      std::optional<RedisReply> reply =
+          command({"SUBSCRIBE", "+switch-master", "+failover-state-reconf-slaves"});
+      subscribed = reply && !reply->is_error();
+    }
+    // While subscribed: wait for messages, waking every 200 ms to notice stop_.
+    while (subscribed && !stop_.HasBeenNotified()) {
+      void* raw = nullptr;
+      if (redisGetReplyFromReader(ctx, &raw) != REDIS_OK) break;
+      if (raw != nullptr) {
+        RedisReply message = Convert(static_cast<redisReply*>(raw));
+        freeReplyObject(raw);
+        if (std::optional<RedisAddress> master =
+                SwitchMasterTarget(message, options_.master_name)) {
+          SwitchMaster(*master);
+        } else if (IsPromotionOf(message, options_.master_name)) {
+          // The promoted replica is master now, before the failover ends (+switch-master
+          // comes after the other replicas are reconfigured): the sentinels name it already.
+          if (absl::StatusOr<RedisAddress> named = ResolveRedisMaster(options_); named.ok()) {
+            SwitchMaster(*named);
+          }
+        }
+        continue;
+      }
+      pollfd fd{ctx->fd, POLLIN, 0};
+      const int ready = poll(&fd, 1, 200);
+      if (ready < 0 && errno != EINTR) break;
+      if (ready > 0 && redisBufferRead(ctx) != REDIS_OK) break;
+    }
+    if (ctx != nullptr) redisFree(ctx);
+    // Lost or never had the subscription: try the next sentinel after a pause.
+    stop_.WaitForNotificationWithTimeout(absl::Milliseconds(500));
+  }
+}
+
+absl::StatusOr<RedisAddress> RedisPool::Target() {
+  if (options_.sentinels.empty()) return RedisAddress{options_.host, options_.port};
+  absl::MutexLock resolving(&resolve_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (master_) return *master_;
+  }
+  absl::StatusOr<RedisAddress> master = ResolveRedisMaster(options_);
+  absl::MutexLock lock(&mu_);
+  ++resolutions_;
+  if (master.ok()) master_ = *master;
+  return master;
+}
+
 absl::StatusOr<redisContext*> RedisPool::Connect() {
-  const std::string where = absl::StrCat(options_.host, ":", options_.port);
-  redisContext* ctx = redisConnectWithTimeout(options_.host.c_str(), options_.port,
+  absl::StatusOr<RedisAddress> target = Target();
+  if (!target.ok()) return target.status();
+  const std::string where = absl::StrCat(target->host, ":", target->port);
+  redisContext* ctx = redisConnectWithTimeout(target->host.c_str(), target->port,
                                               absl::ToTimeval(options_.connect_timeout));
   if (ctx == nullptr) {
     return absl::UnavailableError(absl::StrCat("redis ", where, ": cannot allocate a context"));
@@ -221,7 +415,35 @@ absl::StatusOr<redisContext*> RedisPool::Connect() {
     redisFree(ctx);
     return authenticated;
   }
+  if (!options_.sentinels.empty()) {
+    if (absl::Status checked = CheckMaster(ctx, where); !checked.ok()) {
+      redisFree(ctx);
+      return checked;
+    }
+  }
   return ctx;
+}
+
+absl::Status RedisPool::CheckMaster(redisContext* ctx, std::string_view where) {
+  void* raw = nullptr;
+  if (!AppendCommand(ctx, {"ROLE"}) || redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "redis ", AbslView(where), ": ROLE: ", ctx->err != 0 ? ctx->errstr : "no reply"));
+  }
+  RedisReply reply = Convert(static_cast<redisReply*>(raw));
+  freeReplyObject(raw);
+  if (ReplyIsMasterRole(reply)) return absl::OkStatus();
+  if (reply.is_error()) {
+    return absl::UnavailableError(
+        absl::StrCat("redis ", AbslView(where), ": ROLE refused: ", reply.str,
+                     " (the Redis user needs +role to check the master the sentinels name)"));
+  }
+  std::string role = reply.type == RedisReply::Type::kArray && !reply.elements.empty()
+                         ? reply.elements[0].str
+                         : "unknown";
+  return absl::UnavailableError(absl::StrCat(
+      "redis ", AbslView(where), ": the sentinels named it master '", options_.master_name,
+      "' but it answers ROLE ", role, " (a failover in progress?)"));
 }
 
 absl::Status RedisPool::Authenticate(redisContext* ctx, std::string_view where) {
@@ -251,10 +473,10 @@ absl::StatusOr<RedisConnection> RedisPool::Acquire() {
   mu_.Lock();
   while (true) {
     if (!idle_.empty()) {
-      redisContext* ctx = idle_.back();
+      const Idle idle = idle_.back();
       idle_.pop_back();
       mu_.Unlock();
-      return RedisConnection(this, ctx);
+      return RedisConnection(this, idle.ctx, idle.generation);
     }
     if (open_ < options_.pool_size) {
       const absl::Time now = absl::Now();
@@ -266,6 +488,7 @@ absl::StatusOr<RedisConnection> RedisPool::Acquire() {
         return status;
       }
       ++open_;  // reserve the slot while connecting without the lock
+      const uint64_t generation = generation_;
       mu_.Unlock();
       absl::StatusOr<redisContext*> ctx = Connect();
       mu_.Lock();
@@ -273,9 +496,10 @@ absl::StatusOr<RedisConnection> RedisPool::Acquire() {
         connect_backoff_.Reset();
         next_connect_attempt_ = absl::InfinitePast();
         mu_.Unlock();
-        return RedisConnection(this, *ctx);
+        return RedisConnection(this, *ctx, generation);
       }
       --open_;
+      master_.reset();  // with sentinels, ask them again at the next attempt
       next_connect_attempt_ = absl::Now() + connect_backoff_.Next();
       last_connect_error_ = std::string(ctx.status().message());
       mu_.Unlock();
@@ -297,19 +521,21 @@ absl::StatusOr<RedisConnection> RedisPool::Acquire() {
   }
 }
 
-void RedisPool::Release(redisContext* ctx, bool broken, bool peer_lost) {
+void RedisPool::Release(redisContext* ctx, uint64_t generation, bool broken, bool peer_lost) {
   std::vector<redisContext*> to_free;
   {
     absl::MutexLock lock(&mu_);
-    if (!broken) {
-      idle_.push_back(ctx);
+    if (!broken && generation == generation_) {
+      idle_.push_back(Idle{ctx, generation});
       return;
     }
     to_free.push_back(ctx);
-    if (peer_lost) {
-      // The server is likely gone: idle connections would fail the same way one by one.
-      to_free.insert(to_free.end(), idle_.begin(), idle_.end());
+    if (peer_lost && generation == generation_) {
+      // The server is likely gone (or, with sentinels, no longer the master): idle
+      // connections would fail the same way one by one, and the sentinels may name another.
+      for (const Idle& idle : idle_) to_free.push_back(idle.ctx);
       idle_.clear();
+      master_.reset();
     }
     open_ -= static_cast<int>(to_free.size());
   }
@@ -335,6 +561,17 @@ absl::StatusOr<RedisReply> RedisPool::Eval(const RedisScript& script,
   absl::StatusOr<RedisConnection> conn = Acquire();
   if (!conn.ok()) return conn.status();
   return conn->Eval(script, keys, args);
+}
+
+absl::StatusOr<RedisReply> RedisPool::EvalWrite(const RedisScript& script,
+                                                const std::vector<std::string>& keys,
+                                                const std::vector<std::string>& args) {
+  absl::StatusOr<RedisConnection> conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  absl::StatusOr<RedisReply> reply = conn->Eval(script, keys, args);
+  if (!reply.ok() || reply->is_error()) return reply;
+  if (absl::Status waited = conn->WaitForReplicas("write"); !waited.ok()) return waited;
+  return reply;
 }
 
 absl::Status RedisPool::Ping() {

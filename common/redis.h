@@ -1,8 +1,10 @@
 // Redis access over hiredis: a reply value that owns its data, and a bounded pool of
 // synchronous connections with timeouts, reconnection with backoff, pipelining and Lua
-// scripts. hiredis contexts are not thread-safe: each is used by one thread at a time, checked
-// out of the pool. Callers must not run these calls on a gRPC callback thread (use Executor).
-// hiredis writes with write(2), so creating a pool ignores SIGPIPE process-wide.
+// scripts, reaching one address or the master that Redis Sentinel names (common/
+// redis_sentinel.h), and optionally waiting for replicas after a write (WAIT). hiredis contexts are
+// not thread-safe: each is used by one thread at a time, checked out of the pool. Callers must not
+// run these calls on a gRPC callback thread (use Executor). hiredis writes with write(2), so
+// creating a pool ignores SIGPIPE process-wide.
 #ifndef SIMPUL_COMMON_REDIS_H_
 #define SIMPUL_COMMON_REDIS_H_
 
@@ -11,12 +13,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/backoff.h"
 
@@ -36,9 +40,36 @@ struct RedisReply {
   bool is_error() const { return type == Type::kError; }
 };
 
+// RedisAddress is a host and a TCP port.
+struct RedisAddress {
+  std::string host;
+  int port = 0;
+  bool operator==(const RedisAddress& o) const { return host == o.host && port == o.port; }
+};
+
 struct RedisOptions {
+  // The Redis server, unless `sentinels` is set.
   std::string host = "127.0.0.1";
   int port = 6379;
+  // Redis Sentinel: when not empty, the pool asks these sentinels (in turn) for the address
+  // of the master named `master_name`, checks with ROLE that it is the master, and asks again
+  // after a lost connection, a -READONLY or -LOADING reply, or a refused connection.
+  std::vector<RedisAddress> sentinels;
+  std::string master_name = "simpul";
+  // Credentials the sentinels are asked with (none: no AUTH); the data connections keep
+  // `user`/`password` below.
+  std::string sentinel_user;
+  std::string sentinel_password;
+  absl::Duration sentinel_timeout = absl::Milliseconds(300);  // connect + reply, per sentinel
+  // With sentinels: one thread per pool keeps a subscription on a sentinel (+switch-master,
+  // and +failover-state-reconf-slaves, sent as soon as the promoted replica is master) and
+  // moves the pool to the new master at once (connections to the old one are closed when
+  // they come back), instead of writing to the old master until the sentinels demote it.
+  bool follow_switch_master = true;
+  // Acknowledged writes (RedisConnection::WaitForReplicas, RedisPool::EvalWrite): after a
+  // write, WAIT until `wait_replicas` replicas have it, at most `wait_timeout`. 0: no WAIT.
+  int wait_replicas = 0;
+  absl::Duration wait_timeout = absl::Milliseconds(500);
   int pool_size = 8;  // connections at most
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Seconds(2);  // per command (socket timeout)
@@ -86,14 +117,25 @@ class RedisConnection {
   // SetCommandTimeout changes this connection's socket timeout (e.g. for XREAD BLOCK); the
   // pool's default is restored when the connection returns to the pool.
   absl::Status SetCommandTimeout(absl::Duration timeout);
+  // WaitForReplicas makes a write on this connection acknowledged: it runs WAIT
+  // <wait_replicas> <wait_timeout> right after it (OK at once when wait_replicas is 0). When
+  // fewer replicas confirm in time the write stays on the master (nothing is rolled back) and
+  // the status is UNAVAILABLE, naming `what` and how many confirmed: the caller answers
+  // UNAVAILABLE and a retry must be an idempotent replay. Redis 7.0 waits for the master's
+  // replication offset as of this connection's last command, so even a replay that wrote
+  // nothing is confirmed only once the replicas have all the master had (the original write
+  // included).
+  absl::Status WaitForReplicas(std::string_view what);
 
  private:
   friend class RedisPool;
-  RedisConnection(RedisPool* pool, redisContext* ctx) : pool_(pool), ctx_(ctx) {}
+  RedisConnection(RedisPool* pool, redisContext* ctx, uint64_t generation)
+      : pool_(pool), ctx_(ctx), generation_(generation) {}
   absl::Status TransportError(std::string_view what);
   absl::StatusOr<RedisReply> ReadReply(std::string_view what);
   RedisPool* pool_;
   redisContext* ctx_;
+  uint64_t generation_;  // the pool's master generation when the connection was opened
   bool broken_ = false;
   bool peer_lost_ = false;       // the failure was not a timeout: idle connections are suspect
   bool custom_timeout_ = false;  // SetCommandTimeout was called
@@ -117,26 +159,61 @@ class RedisPool {
       const std::vector<std::vector<std::string>>& commands);
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, const std::vector<std::string>& keys,
                                   const std::vector<std::string>& args);
+  // EvalWrite is Eval of a script that writes, followed on the same connection by
+  // WaitForReplicas when the script did not answer an error (a script that refuses writes
+  // nothing): the commit path of every store whose writes are acknowledged.
+  absl::StatusOr<RedisReply> EvalWrite(const RedisScript& script,
+                                       const std::vector<std::string>& keys,
+                                       const std::vector<std::string>& args);
   // Ping is OK when Redis answers PONG.
   absl::Status Ping();
 
   const RedisOptions& options() const { return options_; }
+  // master is the address the pool connects to now: host:port, or with sentinels the master
+  // they named last (nullopt until asked, and after a failure made the pool forget it).
+  std::optional<RedisAddress> master() const;
+  // resolutions counts the times the sentinels were asked for the master (0 without them).
+  int64_t resolutions() const;
+  // switches counts the +switch-master announcements that moved the pool to a new master.
+  int64_t switches() const;
 
  private:
   friend class RedisConnection;
-  void Release(redisContext* ctx, bool broken, bool peer_lost);
+  void Release(redisContext* ctx, uint64_t generation, bool broken, bool peer_lost);
+  // Target is the address to connect to: host:port, or the master the sentinels name.
+  absl::StatusOr<RedisAddress> Target();
   absl::StatusOr<redisContext*> Connect();
+  // CheckMaster sends ROLE on a new connection to a sentinel-named master: UNAVAILABLE unless
+  // the server says it is the master.
+  absl::Status CheckMaster(redisContext* ctx, std::string_view where);
+  // FollowSwitchMaster is the body of the +switch-master thread (runs until stop_).
+  void FollowSwitchMaster();
+  // SwitchMaster moves the pool to `master` (announced by a sentinel).
+  void SwitchMaster(const RedisAddress& master);
   // Authenticate sends AUTH on a new connection when options_.password is set.
   absl::Status Authenticate(redisContext* ctx, std::string_view where);
 
   const RedisOptions options_;
-  absl::Mutex mu_;
-  std::vector<redisContext*> idle_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex mu_;
+  struct Idle {
+    redisContext* ctx;
+    uint64_t generation;
+  };
+  std::vector<Idle> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + checked out
   absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Waits between failed connection attempts: 50 ms, doubling up to max_backoff.
   Backoff connect_backoff_ ABSL_GUARDED_BY(mu_);
   std::string last_connect_error_ ABSL_GUARDED_BY(mu_);
+  // With sentinels: one resolution at a time; the master they named (nullopt: ask again).
+  absl::Mutex resolve_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::optional<RedisAddress> master_ ABSL_GUARDED_BY(mu_);
+  int64_t resolutions_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bumped when a sentinel announces a new master: older connections are closed on release.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t switches_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Notification stop_;
+  std::thread switch_thread_;  // with sentinels and follow_switch_master
 };
 
 // kLuaBytewiseLess defines less(a, b) for Lua scripts: the bytewise string order of sorted-set

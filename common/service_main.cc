@@ -49,6 +49,16 @@ int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,
     Log(LogLevel::kError, std::string(redis_options.status().message()));
     return 2;
   }
+  if (!redis_options->sentinels.empty()) {
+    Log(LogLevel::kInfo, "redis master from sentinels",
+        {{"sentinels", config.GetString("redis_sentinels")},
+         {"master_name", redis_options->master_name}});
+  }
+  if (redis_options->wait_replicas > 0) {
+    Log(LogLevel::kInfo, "redis writes acknowledged by replicas",
+        {{"wait_replicas", redis_options->wait_replicas},
+         {"wait_timeout", absl::FormatDuration(redis_options->wait_timeout)}});
+  }
   RedisPool pool(*std::move(redis_options));
   Metrics metrics;
   Executor executor(static_cast<int>(config.GetInt("workers")), 10000);

@@ -68,6 +68,13 @@ absl::StatusOr<RedisOptions> RedisOptionsFromConfig(const Config& config) {
   SIMPUL_RETURN_IF_ERROR(SetRedisCredentials(config.GetString("redis_user"),
                                              config.GetString("redis_password_file"), "redis_user",
                                              "redis_password_file", &options));
+  SIMPUL_RETURN_IF_ERROR(SetRedisSentinels(
+      config.GetString("redis_sentinels"), config.GetString("redis_master_name"),
+      config.GetString("redis_sentinel_user"), config.GetString("redis_sentinel_password_file"),
+      RedisSettingNames::kConfigKeys, &options));
+  SIMPUL_RETURN_IF_ERROR(SetRedisWait(config.GetInt("redis_wait_replicas"),
+                                      config.GetDuration("redis_wait_timeout"),
+                                      RedisSettingNames::kConfigKeys, &options));
   return options;
 }
 

@@ -32,8 +32,10 @@ void ConfigureLogging(const Config& config, std::string_view service_name);
 absl::StatusOr<std::unique_ptr<IdentitySigner>> LoadIdentitySigner(
     const Config& config, std::string_view audience, bool accept_service_role = false);
 
-// RedisOptionsFromConfig reads redis_addr, redis_pool_size, redis_timeout, redis_user and
-// redis_password_file (the password file is read here; an error names the key).
+// RedisOptionsFromConfig reads redis_addr, redis_pool_size, redis_timeout, redis_user,
+// redis_password_file, the Sentinel keys (redis_sentinels, redis_master_name,
+// redis_sentinel_user, redis_sentinel_password_file) and the WAIT keys (redis_wait_replicas,
+// redis_wait_timeout); the password files are read here; an error names the key.
 absl::StatusOr<RedisOptions> RedisOptionsFromConfig(const Config& config);
 
 // ServiceBasics is what every service process sets up first: its validated configuration,

@@ -359,8 +359,9 @@ absl::StatusOr<IssuedApiKey> ApiKeyStore::Issue(const Principal& principal, std:
       keys.push_back(IndexKey(principal.agency_id(), true));
     }
     SIMPUL_ASSIGN_OR_RETURN(
-        RedisReply reply, pool_->Eval(LuaScript<kLuaKeyTypeError, kIndexTypeErrorLua, kIssueLua>(),
-                                      keys, {record.SerializeAsString(), Member(key)}));
+        RedisReply reply,
+        pool_->EvalWrite(LuaScript<kLuaKeyTypeError, kIndexTypeErrorLua, kIssueLua>(), keys,
+                         {record.SerializeAsString(), Member(key)}));
     SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("issue of API key ", id)));
     const std::optional<int64_t> written = ReplyInt(reply);
     if (!written) return MalformedReply("API key issue script");
@@ -635,8 +636,8 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Revoke(std::string_view id, std::string_
     if (!agency_id.empty()) keys.push_back(IndexKey(agency_id, true));
     SIMPUL_ASSIGN_OR_RETURN(
         RedisReply reply,
-        pool_->Eval(LuaScript<kLuaKeyTypeError, kIndexTypeErrorLua, kRevokeLua>(), keys,
-                    {read->second, revoked.SerializeAsString(), Member(record.key())}));
+        pool_->EvalWrite(LuaScript<kLuaKeyTypeError, kIndexTypeErrorLua, kRevokeLua>(), keys,
+                         {read->second, revoked.SerializeAsString(), Member(record.key())}));
     SIMPUL_RETURN_IF_ERROR(
         ErrorFromReply(reply, absl::StrCat("revocation of API key ", AbslView(id))));
     const std::optional<int64_t> outcome = ReplyInt(reply);

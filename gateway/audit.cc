@@ -942,7 +942,7 @@ absl::StatusOr<AuditChainHead> AuditLog::Flush(const std::vector<Pending*>& batc
     }
 
     absl::StatusOr<RedisReply> reply =
-        pool_->Eval(LuaScript<kLuaKeyTypeError, kAppendLua>(), keys, args);
+        pool_->EvalWrite(LuaScript<kLuaKeyTypeError, kAppendLua>(), keys, args);
     if (!reply.ok()) return fail(reply.status());
     if (absl::Status s = ErrorFromReply(*reply, what); !s.ok()) return fail(s);
     if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) {

@@ -67,6 +67,9 @@ environment:
   SIMPUL_REDIS_USER, SIMPUL_REDIS_PASSWORD_FILE
                        the Redis ACL user and the file holding its password (mode 600),
                        e.g. simpul-admin and var/redis-auth/simpul-admin.password
+  SIMPUL_REDIS_SENTINELS, SIMPUL_REDIS_MASTER_NAME, SIMPUL_REDIS_WAIT_REPLICAS, ...
+                       find the master through Redis Sentinel (--redis is then ignored) and
+                       wait for replicas after writes (docs/configuration.md)
 
 exit status: 0 ok, 1 verify found a problem (or checkpoint/archive refused a chain that does not
 verify), 2 usage error, 3 Redis could not be read
@@ -217,7 +220,7 @@ int RunAuditCli(const std::vector<std::string>& argv, std::ostream& out, std::os
           args.options.count("redis") ? args.options["redis"] : "127.0.0.1:6379", &redis)) {
     return usage_error(*bad);
   }
-  if (absl::Status credentials = SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+  if (absl::Status credentials = SetRedisOptionsFromEnv(&redis); !credentials.ok()) {
     return usage_error(std::string(credentials.message()));
   }
   if (auto it = args.options.find("timeout"); it != args.options.end()) {

@@ -66,6 +66,9 @@ Environment:
   SIMPUL_REDIS_USER, SIMPUL_REDIS_PASSWORD_FILE
                        the Redis ACL user and the file holding its password (mode 600),
                        e.g. simpul-admin and var/redis-auth/simpul-admin.password
+  SIMPUL_REDIS_SENTINELS, SIMPUL_REDIS_MASTER_NAME, SIMPUL_REDIS_WAIT_REPLICAS, ...
+                       find the master through Redis Sentinel (--redis is then ignored) and
+                       wait for replicas after writes (docs/configuration.md)
 
 Exit codes: 0 done, 1 failed, 2 usage error.
 )";
@@ -399,7 +402,7 @@ int Run(int argc, char** argv) {
   if (!ParseHostPort(address, &redis.host, &redis.port)) {
     return UsageError(absl::StrCat("--redis ", address, ": expected HOST:PORT"));
   }
-  if (absl::Status credentials = SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+  if (absl::Status credentials = SetRedisOptionsFromEnv(&redis); !credentials.ok()) {
     return UsageError(std::string(credentials.message()));
   }
   absl::Duration timeout = absl::Seconds(5);

@@ -48,6 +48,8 @@ A flag's value may also follow it as the next argument (--max 10).
 
 Environment: SIMPUL_REDIS_USER and SIMPUL_REDIS_PASSWORD_FILE, the Redis ACL user and the file
 holding its password (mode 600), e.g. simpul-admin and var/redis-auth/simpul-admin.password.
+SIMPUL_REDIS_SENTINELS, SIMPUL_REDIS_MASTER_NAME, ...: find the master through Redis Sentinel
+(--redis is then ignored; docs/configuration.md).
 
 Exit status: 0 done; 1 Redis failed, or some entries could not be re-driven; 2 bad usage.
 )";
@@ -223,14 +225,15 @@ int main(int argc, char** argv) {
   redis.host = args.redis_host;
   redis.port = args.redis_port;
   redis.pool_size = 1;
-  if (absl::Status credentials = simpul::SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+  if (absl::Status credentials = simpul::SetRedisOptionsFromEnv(&redis); !credentials.ok()) {
     std::cerr << "simpul-redrive: " << credentials.message() << "\n";
     return 2;
   }
   simpul::RedisPool pool(redis);
   if (absl::Status ping = pool.Ping(); !ping.ok()) {
-    std::cerr << "simpul-redrive: cannot reach Redis at " << args.redis_host << ":"
-              << args.redis_port << ": " << ping << "\n";
+    std::cerr << "simpul-redrive: cannot reach Redis";
+    if (redis.sentinels.empty()) std::cerr << " at " << args.redis_host << ":" << args.redis_port;
+    std::cerr << ": " << ping << "\n";
     return 1;
   }
   return args.command == "list" ? List(pool, args) : Redrive(pool, args);

@@ -6,7 +6,8 @@
 //   simpul-pii-rekey --redis_addr=127.0.0.1:6379 --pii_keys_file=var/pii.keys
 //                    --pii_active_key_id=k2
 // Configuration: flags or SIMPUL_PII_REKEY_* environment variables (--help lists them); the
-// Redis ACL user and its password file from SIMPUL_REDIS_USER and SIMPUL_REDIS_PASSWORD_FILE.
+// Redis ACL user and its password file from SIMPUL_REDIS_USER and SIMPUL_REDIS_PASSWORD_FILE,
+// Redis Sentinel and WAIT from SIMPUL_REDIS_SENTINELS, ... (docs/configuration.md).
 // Exit status: 0 every identity is under the active key; 1 some could not be re-sealed (each
 // is listed) or Redis failed; 2 bad usage or key file.
 #include <iostream>
@@ -75,7 +76,7 @@ int Run(int argc, char** argv) {
   std::tie(redis.host, redis.port) = config->GetHostPort("redis_addr");
   redis.pool_size = 1;
   redis.command_timeout = absl::Seconds(10);
-  if (absl::Status credentials = SetRedisCredentialsFromEnv(&redis); !credentials.ok()) {
+  if (absl::Status credentials = SetRedisOptionsFromEnv(&redis); !credentials.ok()) {
     std::cerr << "simpul-pii-rekey: " << credentials.message() << "\n";
     return 2;
   }

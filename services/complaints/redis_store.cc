@@ -526,7 +526,7 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   };
 
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                          pool_->Eval(LuaScript<kLuaKeyTypeError, kCommitLua>(), keys, args));
+                          pool_->EvalWrite(LuaScript<kLuaKeyTypeError, kCommitLua>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("commit of case ", id)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     return MalformedReply("complaint commit script");

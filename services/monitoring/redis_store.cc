@@ -412,7 +412,7 @@ absl::StatusOr<bool> RedisAggregateStore::Apply(const Contribution& contribution
   std::vector<std::string> args = {DedupTtlMs()};
   AppendContribution(contribution, &keys, &args);
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                          pool_->Eval(LuaScript<kApplyLib, kApplyBody>(), keys, args));
+                          pool_->EvalWrite(LuaScript<kApplyLib, kApplyBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("apply to ", keys[0])));
   std::optional<int64_t> applied = ReplyInt(reply);
   if (!applied || (*applied != 0 && *applied != 1)) return MalformedReply("apply script");
@@ -478,7 +478,7 @@ absl::Status RedisAggregateStore::SetRanks(const std::vector<RankUpdate>& update
   }
   if (keys.empty()) return absl::OkStatus();
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                          pool_->Eval(LuaScript<kTypesLib, kSetRanksBody>(), keys, args));
+                          pool_->EvalWrite(LuaScript<kTypesLib, kSetRanksBody>(), keys, args));
   return ErrorFromReply(reply, "set ranks");
 }
 
@@ -552,7 +552,7 @@ absl::StatusOr<bool> RedisAggregateStore::ReplaceState(const StateChange& change
     args.push_back(m.score ? absl::StrCat(*m.score) : std::string());
   }
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                          pool_->Eval(LuaScript<kReplaceStateBody>(), keys, args));
+                          pool_->EvalWrite(LuaScript<kReplaceStateBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("replace state ", keys[0])));
   std::optional<int64_t> replaced = ReplyInt(reply);
   if (!replaced || (*replaced != 0 && *replaced != 1)) return MalformedReply("replace state");
@@ -616,8 +616,9 @@ absl::StatusOr<bool> RedisAggregateStore::AddOpen(const Contribution& receipt,
   std::vector<std::string> args = {DedupTtlMs(), DueScore(due), std::string(application_key),
                                    SerializeContribution(when_overdue)};
   AppendContribution(receipt, &keys, &args);
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                          pool_->Eval(LuaScript<kApplyLib, kTypesLib, kAddOpenBody>(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply,
+      pool_->EvalWrite(LuaScript<kApplyLib, kTypesLib, kAddOpenBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "add open"));
   std::optional<int64_t> added = ReplyInt(reply);
   if (!added || (*added != 0 && *added != 1)) return MalformedReply("add open script");
@@ -639,7 +640,7 @@ absl::StatusOr<AggregateStore::Removed> RedisAggregateStore::RemoveOpen(
   }
   SIMPUL_ASSIGN_OR_RETURN(
       RedisReply reply,
-      pool_->Eval(LuaScript<kApplyLib, kTypesLib, kRemoveOpenBody>(), keys, args));
+      pool_->EvalWrite(LuaScript<kApplyLib, kTypesLib, kRemoveOpenBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "remove open"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     return MalformedReply("remove open script");
@@ -681,7 +682,7 @@ absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
     AppendContribution(*c, &keys, &args);
   }
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                          pool_->Eval(LuaScript<kApplyLib, kSweepBody>(), keys, args));
+                          pool_->EvalWrite(LuaScript<kApplyLib, kSweepBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "sweep"));
   std::optional<int64_t> swept = ReplyInt(reply);
   if (!swept || *swept < 0) return MalformedReply("sweep script");

@@ -601,7 +601,7 @@ absl::StatusOr<CommitResult> RedisRegistryStore::Commit(const std::vector<Object
   args.push_back(absl::StrCat(op_count));
   args.insert(args.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
 
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Eval(LuaScript<kCommitLua>(), keys, args));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->EvalWrite(LuaScript<kCommitLua>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(CheckReply(reply, "registry commit script"));
   if (reply.type != RedisReply::Type::kArray || reply.elements.empty()) {
     return MalformedReply("registry commit script");

@@ -37,6 +37,7 @@
 #include "tests/testing/complaint_history.h"
 #include "tests/testing/grpc_calls.h"
 #include "tests/testing/local_identity.h"
+#include "tests/testing/redis_sentinel_set.h"
 #include "tests/testing/registry_fixtures.h"
 #include "tests/testing/registry_seed.h"
 #include "tests/testing/service_cluster.h"
@@ -1824,6 +1825,102 @@ TEST_F(ComplaintsE2ETest, HealthAndDrain) {
   }
   EXPECT_EQ(missing, 0) << "of " << acked.size() << " filings acknowledged before SIGTERM";
   RecordProperty("drain_ms", static_cast<int>(took / absl::Milliseconds(1)));
+}
+
+// Redis Sentinel and acknowledged filings: a simpul-complaints whose redis_addr leads nowhere
+// finds its Redis through sentinels; with redis_wait_replicas=1 and the replica stopped a
+// filing is UNAVAILABLE, and its retry with the same idempotency key after the replica is back
+// answers the first filing's tracking code (one case); after SENTINEL FAILOVER it files on the
+// new master (its retries with one key file once) and still has every case.
+TEST_F(ComplaintsE2ETest, SentinelFailoverAndAcknowledgedFilings) {
+  simpul::testing::RedisSentinelSet::Options set_options;
+  set_options.replicas = 2;
+  set_options.sentinels = 3;
+  auto set = simpul::testing::RedisSentinelSet::Start(set_options);
+  ASSERT_THAT(set, IsOk());
+  std::vector<std::string> sentinels;
+  for (const auto& sentinel : (*set)->sentinels()) {
+    sentinels.push_back(absl::StrCat("127.0.0.1:", sentinel->port()));
+  }
+  auto ha = cluster_->Start(
+      simpul::testing::Binary::kComplaints,
+      {.name = "complaints-ha",
+       .flags = {absl::StrCat("--redis_addr=127.0.0.1:", simpul::testing::PickFreePort()),
+                 absl::StrCat("--redis_sentinels=", absl::StrJoin(sentinels, ",")),
+                 "--redis_wait_replicas=1", "--redis_wait_timeout=300ms",
+                 "--registry_timeout=2s"}});
+  ASSERT_THAT(ha, IsOk());
+  auto stub = v1::Complaints::NewStub((*ha)->channel());
+  auto file = [&](const v1::FileComplaintRequest& req, v1::FileComplaintResponse* resp) {
+    auto ctx = simpul::testing::CallContext(sms_, absl::Seconds(10));
+    return stub->FileComplaint(ctx.get(), req, resp);
+  };
+
+  v1::FileComplaintResponse first;
+  ASSERT_TRUE(
+      file(FileReq("sms-ha-0001", v1::CHANNEL_SMS, kPpService, "Lewat sentinel"), &first).ok());
+  ASSERT_FALSE(first.tracking_code().empty());
+
+  // The replicas stop: written on the master, answered UNAVAILABLE.
+  (*set)->servers()[1]->Pause();
+  (*set)->servers()[2]->Pause();
+  const v1::FileComplaintRequest req =
+      FileReq("sms-ha-0002", v1::CHANNEL_SMS, kPpService, "Replika berhenti");
+  v1::FileComplaintResponse refused;
+  const absl::Time start = absl::Now();
+  grpc::Status status = file(req, &refused);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("same idempotency key"));
+  EXPECT_LT(took, absl::Seconds(2));
+  (*set)->servers()[1]->Resume();
+  (*set)->servers()[2]->Resume();
+  ASSERT_THAT((*set)->WaitForReplicas(2, absl::Seconds(10)), IsOk());
+  v1::FileComplaintResponse retried;
+  ASSERT_TRUE(file(req, &retried).ok());
+  const std::string once = retried.tracking_code();
+  v1::FileComplaintResponse again;
+  ASSERT_TRUE(file(req, &again).ok());
+  EXPECT_EQ(again.tracking_code(), once);
+  // One case for the key, whatever the number of attempts: the event stream holds two filings.
+  absl::StatusOr<RedisReply> events = simpul::testing::RedisSentinelSet::Command(
+      (*set)->servers()[0]->port(), {"XLEN", kEventStream});
+  ASSERT_THAT(events, IsOk());
+  EXPECT_EQ(events->integer, 2);
+
+  // Failover: the client retries one filing with its key until it is acknowledged by the new
+  // master and its replica.
+  const absl::Time failover_start = absl::Now();
+  ASSERT_THAT((*set)->Failover(), IsOk());
+  const v1::FileComplaintRequest after_req =
+      FileReq("sms-ha-after", v1::CHANNEL_SMS, kPpService, "Setelah failover");
+  v1::FileComplaintResponse after;
+  absl::Duration recovered = absl::InfiniteDuration();
+  int n = 0;
+  while (absl::Now() < failover_start + absl::Seconds(30)) {
+    ++n;
+    if (file(after_req, &after).ok()) {
+      recovered = absl::Now() - failover_start;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  std::printf("simpul-complaints filing after SENTINEL FAILOVER: %s (%d attempts)\n",
+              absl::FormatDuration(recovered).c_str(), n);
+  ASSERT_LT(recovered, absl::Seconds(30));
+  absl::StatusOr<int> master_port = (*set)->MasterPort();
+  ASSERT_THAT(master_port, IsOk());
+  absl::StatusOr<RedisReply> all_events =
+      simpul::testing::RedisSentinelSet::Command(*master_port, {"XLEN", kEventStream});
+  ASSERT_THAT(all_events, IsOk());
+  EXPECT_EQ(all_events->integer, 3);  // the third filing once, however many attempts
+  for (const std::string& id : {first.tracking_code(), once, after.tracking_code()}) {
+    v1::GetComplaintRequest get;
+    get.set_id(id);
+    v1::GetComplaintResponse got;
+    auto ctx = simpul::testing::CallContext(coordinator_, absl::Seconds(10));
+    EXPECT_TRUE(stub->GetComplaint(ctx.get(), get, &got).ok()) << id;
+  }
 }
 
 }  // namespace

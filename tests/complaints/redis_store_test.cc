@@ -23,6 +23,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/testing/redis_fixture.h"
+#include "tests/testing/redis_sentinel_set.h"
 
 namespace simpul::complaints {
 namespace {
@@ -1133,6 +1134,53 @@ TEST_F(RedisComplaintStoreTest, KeyPrefixSeparatesStores) {
   EXPECT_FALSE(got->has_value());
   // The same filing in the default store is independent.
   MustCommit(write);
+}
+
+// Acknowledged filings (redis_wait_replicas): with a replica stopped, a filing is answered
+// UNAVAILABLE although the master has it; the retry with the same idempotency key replays it
+// (one case), and is itself acknowledged only once the replicas have the filing.
+TEST(RedisComplaintStoreWaitTest, UnacknowledgedFilingRetriedWithItsKeyFilesOnce) {
+  simpul::testing::RedisSentinelSet::Options set_options;
+  set_options.replicas = 2;
+  set_options.sentinels = 0;
+  auto set = simpul::testing::RedisSentinelSet::Start(set_options);
+  ASSERT_TRUE(set.ok()) << set.status();
+  RedisOptions options = (*set)->PoolOptions();
+  options.wait_replicas = 2;
+  options.wait_timeout = absl::Milliseconds(300);
+  absl::StatusOr<PiiKeyring> ring = PiiKeyring::Create({{"k1", std::string(32, '\x11')}}, "");
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  const PiiKeyring& keys = *ring;
+  RedisPool pool(options);
+  RedisComplaintStore store(&pool, RedisComplaintStore::Options{.pii_keys = &keys});
+
+  (*set)->servers()[2]->Pause();
+  absl::StatusOr<CommitResult> first = store.Commit(Filing(NewRecord("SP-0200", kT0), "once"));
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable) << first.status();
+  EXPECT_THAT(first.status().message(), HasSubstr("confirmed by 1 of 2 replicas"));
+
+  // The retry comes through another connection (another process, say): while the replica is
+  // still stopped it is not acknowledged either.
+  RedisPool other_pool(options);
+  RedisComplaintStore other(&other_pool, RedisComplaintStore::Options{.pii_keys = &keys});
+  absl::StatusOr<CommitResult> early = other.Commit(Filing(NewRecord("SP-0201", kT0), "once"));
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kUnavailable) << early.status();
+
+  (*set)->servers()[2]->Resume();
+  ASSERT_TRUE((*set)->WaitForReplicas(2, absl::Seconds(10)).ok());
+  RedisPool third_pool(options);
+  RedisComplaintStore third(&third_pool, RedisComplaintStore::Options{.pii_keys = &keys});
+  absl::StatusOr<CommitResult> retry = third.Commit(Filing(NewRecord("SP-0202", kT0), "once"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->outcome, Outcome::kIdempotentReplay);
+  EXPECT_EQ(retry->replay.response().tracking_code(), "SP-0200");
+  for (const char* id : {"SP-0201", "SP-0202"}) {
+    absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store.Get(id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_FALSE(got->has_value()) << id;
+  }
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> filed = store.Get("SP-0200");
+  ASSERT_TRUE(filed.ok() && filed->has_value());
 }
 
 }  // namespace

@@ -29,8 +29,9 @@
 namespace simpul::testing {
 namespace {
 
-// Answers is true when the server replies PONG and has finished loading its data.
-bool Answers(int port, const std::string& user, const std::string& password) {
+// Answers is true when the server replies PONG and has finished loading its data (a sentinel:
+// when it replies PONG).
+bool Answers(int port, const std::string& user, const std::string& password, bool sentinel) {
   redisContext* ctx = redisConnectWithTimeout("127.0.0.1", port, timeval{0, 200000});
   if (ctx == nullptr) return false;
   bool ok = false;
@@ -42,8 +43,13 @@ bool Answers(int port, const std::string& user, const std::string& password) {
       if (auth != nullptr) freeReplyObject(auth);
     }
     auto* pong = static_cast<redisReply*>(redisCommand(ctx, "PING"));
-    if (pong != nullptr && pong->type == REDIS_REPLY_STATUS &&
-        std::strcmp(pong->str, "PONG") == 0) {
+    if (sentinel) {
+      // A sentinel with requirepass answers NOAUTH: up as well.
+      ok = pong != nullptr &&
+           ((pong->type == REDIS_REPLY_STATUS && std::strcmp(pong->str, "PONG") == 0) ||
+            (pong->type == REDIS_REPLY_ERROR && std::strncmp(pong->str, "NOAUTH", 6) == 0));
+    } else if (pong != nullptr && pong->type == REDIS_REPLY_STATUS &&
+               std::strcmp(pong->str, "PONG") == 0) {
       auto* info = static_cast<redisReply*>(redisCommand(ctx, "INFO persistence"));
       ok = info != nullptr && info->type == REDIS_REPLY_STRING &&
            absl::StrContains(info->str, "loading:0");
@@ -98,6 +104,17 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithAcl(bool appe
   return StartImpl(append_only, "", /*acl=*/true);
 }
 
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithArgs(
+    std::vector<std::string> extra_args) {
+  return StartImpl(true, "", /*acl=*/false, std::move(extra_args));
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartSentinel(
+    const std::string& sentinel_config) {
+  if (sentinel_config.empty()) return absl::InvalidArgumentError("sentinel_config is empty");
+  return StartImpl(false, "", /*acl=*/false, {}, sentinel_config);
+}
+
 absl::StatusOr<RedisOptions> RedisServer::PoolOptionsFor(const std::string& user) const {
   if (acl_dir_.empty()) {
     return absl::FailedPreconditionError("this Redis runs without ACL users (StartWithAcl)");
@@ -136,9 +153,9 @@ absl::Status RedisServer::WriteAclUsers() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartImpl(bool append_only,
-                                                                    const std::string& config_file,
-                                                                    bool acl) {
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartImpl(
+    bool append_only, const std::string& config_file, bool acl, std::vector<std::string> extra_args,
+    const std::string& sentinel_config) {
   absl::Status last = absl::UnavailableError("redis-server did not start");
   // Another process may take the picked port before redis-server binds it: try a few.
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -146,6 +163,15 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartImpl(bool append_
     std::string dir = MakeTempDir("simpul-redis-");
     if (port == 0 || dir.empty()) return absl::InternalError("no free port or temporary directory");
     std::unique_ptr<RedisServer> server(new RedisServer(port, dir, append_only, config_file));
+    server->extra_args_ = extra_args;
+    if (!sentinel_config.empty()) {
+      server->sentinel_ = true;
+      server->config_file_ = dir + "/sentinel.conf";
+      std::ofstream conf(server->config_file_);
+      conf << sentinel_config << "\n";
+      conf.close();
+      if (!conf) return absl::InternalError("cannot write " + server->config_file_);
+    }
     if (acl) {
       if (absl::Status written = server->WriteAclUsers(); !written.ok()) return written;
     }
@@ -166,12 +192,14 @@ absl::Status RedisServer::Launch() {
   const std::string logfile = absl::StrCat(dir_, "/redis.log");
   std::vector<std::string> args = {"redis-server"};
   if (!config_file_.empty()) args.push_back(config_file_);
+  if (sentinel_) args.push_back("--sentinel");
   args.insert(args.end(), {"--port", port, "--bind", "127.0.0.1", "--dir", dir_});
   if (config_file_.empty()) {
     args.insert(args.end(), {"--appendonly", append_only_ ? "yes" : "no", "--appendfsync", "always",
                              "--save", ""});
   }
   if (!acl_dir_.empty()) args.insert(args.end(), {"--aclfile", acl_dir_ + "/users.acl"});
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   args.insert(args.end(), {"--daemonize", "no", "--logfile", logfile});
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -199,7 +227,7 @@ absl::Status RedisServer::Launch() {
       return absl::UnavailableError(
           absl::StrCat("redis-server on port ", port_, " exited early; see ", logfile));
     }
-    if (Answers(port_, kTestSuperuser, superuser_password_)) return absl::OkStatus();
+    if (Answers(port_, kTestSuperuser, superuser_password_, sentinel_)) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(20));
   }
   Kill();
@@ -207,8 +235,21 @@ absl::Status RedisServer::Launch() {
       absl::StrCat("redis-server on port ", port_, " did not answer PING within 10s"));
 }
 
+void RedisServer::Pause() {
+  if (pid_ <= 0 || paused_) return;
+  kill(pid_, SIGSTOP);
+  paused_ = true;
+}
+
+void RedisServer::Resume() {
+  if (pid_ <= 0 || !paused_) return;
+  kill(pid_, SIGCONT);
+  paused_ = false;
+}
+
 void RedisServer::Kill() {
   if (pid_ <= 0) return;
+  paused_ = false;
   kill(pid_, SIGKILL);
   while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }

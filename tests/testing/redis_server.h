@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/redis.h"
@@ -37,6 +38,15 @@ class RedisServer {
   // is off: unauthenticated connections are refused.
   static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithAcl(bool append_only = true);
   static constexpr char kTestSuperuser[] = "simpul-test";
+  // StartWithArgs is Start (AOF on) with more redis-server arguments, e.g. {"--replicaof",
+  // "127.0.0.1", "6379"}; Restart keeps them.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithArgs(
+      std::vector<std::string> extra_args);
+  // StartSentinel launches redis-server --sentinel with a config file holding
+  // `sentinel_config` (e.g. "sentinel monitor simpul 127.0.0.1 6379 2"), written once into the
+  // data directory (Sentinel rewrites it; Restart keeps what it learnt).
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartSentinel(
+      const std::string& sentinel_config);
   ~RedisServer();  // kills the server and removes the data directory
 
   int port() const { return port_; }
@@ -67,6 +77,11 @@ class RedisServer {
   // Restart starts the server again on the same port and data directory (after Kill) and
   // waits until it answers PING with the data loaded.
   absl::Status Restart();
+  // Pause stops the process (SIGSTOP) without closing its connections: it neither answers
+  // nor acknowledges replication until Resume (SIGCONT). The destructor resumes it first.
+  void Pause();
+  void Resume();
+  pid_t pid() const { return pid_; }
 
  private:
   RedisServer(int port, std::string dir, bool append_only, std::string config_file)
@@ -74,9 +89,9 @@ class RedisServer {
         dir_(std::move(dir)),
         append_only_(append_only),
         config_file_(std::move(config_file)) {}
-  static absl::StatusOr<std::unique_ptr<RedisServer>> StartImpl(bool append_only,
-                                                                const std::string& config_file,
-                                                                bool acl = false);
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartImpl(
+      bool append_only, const std::string& config_file, bool acl = false,
+      std::vector<std::string> extra_args = {}, const std::string& sentinel_config = "");
   absl::Status WriteAclUsers();
   absl::Status Launch();
   int port_;
@@ -85,6 +100,9 @@ class RedisServer {
   std::string config_file_;  // empty: the test defaults (no config file)
   std::string acl_dir_;      // empty: no ACL users (the default user, no password)
   std::string superuser_password_;
+  std::vector<std::string> extra_args_;  // StartWithArgs
+  bool sentinel_ = false;                // StartSentinel: config_file_ is the sentinel's
+  bool paused_ = false;
   pid_t pid_ = -1;
 };
 

@@ -1,0 +1,377 @@
+// Redis Sentinel in the pool (common/redis_sentinel.h, RedisOptions::sentinels) and
+// acknowledged writes (RedisConnection::WaitForReplicas, RedisPool::EvalWrite), against real
+// masters, replicas and sentinels (tests/testing/redis_sentinel_set.h).
+#include "common/redis_sentinel.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/redis.h"
+#include "common/redis_auth.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/redis_sentinel_set.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/status_matchers.h"
+
+namespace simpul {
+namespace {
+
+using ::simpul::testing::IsOk;
+using ::simpul::testing::RedisSentinelSet;
+using ::simpul::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(RedisAddressListTest, ParsesHostPortLists) {
+  auto list = ParseRedisAddressList(" 127.0.0.1:26379, sentinel-b:26380,[::1]:26381 ");
+  ASSERT_THAT(list, IsOk());
+  EXPECT_THAT(*list, ElementsAre(RedisAddress{"127.0.0.1", 26379},
+                                 RedisAddress{"sentinel-b", 26380}, RedisAddress{"::1", 26381}));
+  auto empty = ParseRedisAddressList("");
+  ASSERT_THAT(empty, IsOk());
+  EXPECT_TRUE(empty->empty());
+  EXPECT_THAT(ParseRedisAddressList("127.0.0.1"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("host:port")));
+  EXPECT_THAT(ParseRedisAddressList("a:1,,b:2"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty entry")));
+  EXPECT_THAT(ParseRedisAddressList("a:0"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1..65535")));
+  EXPECT_THAT(ParseRedisAddressList("::1:5"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("brackets")));
+}
+
+TEST(RedisSentinelSettingsTest, ErrorsNameTheKeyOrVariable) {
+  RedisOptions options;
+  EXPECT_THAT(
+      SetRedisSentinels("127.0.0.1", "simpul", "", "", RedisSettingNames::kConfigKeys, &options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("redis_sentinels")));
+  EXPECT_THAT(
+      SetRedisSentinels("127.0.0.1:1", "", "", "", RedisSettingNames::kEnvironment, &options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("SIMPUL_REDIS_MASTER_NAME")));
+  EXPECT_THAT(
+      SetRedisSentinels("127.0.0.1:1", "simpul", "watcher", "", RedisSettingNames::kConfigKeys,
+                        &options),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("redis_sentinel_user"), HasSubstr("redis_sentinel_password_file"))));
+  EXPECT_THAT(SetRedisWait(-1, absl::Milliseconds(500), RedisSettingNames::kConfigKeys, &options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("redis_wait_replicas")));
+  EXPECT_THAT(SetRedisWait(1, absl::ZeroDuration(), RedisSettingNames::kEnvironment, &options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("SIMPUL_REDIS_WAIT_TIMEOUT")));
+  ASSERT_THAT(SetRedisSentinels("127.0.0.1:1, 127.0.0.1:2", "cache", "", "",
+                                RedisSettingNames::kConfigKeys, &options),
+              IsOk());
+  EXPECT_EQ(options.sentinels.size(), 2u);
+  EXPECT_EQ(options.master_name, "cache");
+  // An empty list keeps the single address.
+  ASSERT_THAT(SetRedisSentinels("", "simpul", "", "", RedisSettingNames::kConfigKeys, &options),
+              IsOk());
+  EXPECT_TRUE(options.sentinels.empty());
+}
+
+TEST(RedisSentinelSettingsTest, CommandLineToolsReadTheEnvironment) {
+  setenv(kRedisSentinelsEnv, "127.0.0.1:26379,127.0.0.1:26380", 1);
+  setenv(kRedisMasterNameEnv, "other", 1);
+  setenv(kRedisWaitReplicasEnv, "2", 1);
+  setenv(kRedisWaitTimeoutEnv, "250ms", 1);
+  RedisOptions options;
+  absl::Status set = SetRedisOptionsFromEnv(&options);
+  setenv(kRedisWaitTimeoutEnv, "soon", 1);
+  RedisOptions bad;
+  absl::Status refused = SetRedisOptionsFromEnv(&bad);
+  for (const char* name :
+       {kRedisSentinelsEnv, kRedisMasterNameEnv, kRedisWaitReplicasEnv, kRedisWaitTimeoutEnv}) {
+    unsetenv(name);
+  }
+  ASSERT_THAT(set, IsOk());
+  EXPECT_THAT(options.sentinels,
+              ElementsAre(RedisAddress{"127.0.0.1", 26379}, RedisAddress{"127.0.0.1", 26380}));
+  EXPECT_EQ(options.master_name, "other");
+  EXPECT_EQ(options.wait_replicas, 2);
+  EXPECT_EQ(options.wait_timeout, absl::Milliseconds(250));
+  EXPECT_THAT(refused,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(kRedisWaitTimeoutEnv)));
+}
+
+TEST(RedisSentinelPoolTest, SingleAddressNeedsNoSentinel) {
+  auto server = testing::RedisServer::Start(/*append_only=*/false);
+  ASSERT_THAT(server, IsOk());
+  RedisPool pool((*server)->PoolOptions());
+  ASSERT_THAT(pool.Command({"SET", "k", "v"}), IsOk());
+  ASSERT_TRUE(pool.master().has_value());
+  EXPECT_EQ(pool.master()->port, (*server)->port());
+  EXPECT_EQ(pool.resolutions(), 0);
+}
+
+// Every Simpul ACL user (deploy/redis-users.acl.in) may run ROLE (the master check) and WAIT.
+TEST(RedisSentinelAclTest, EveryUserMayCheckTheRoleAndWait) {
+  auto server = testing::RedisServer::StartWithAcl(/*append_only=*/false);
+  ASSERT_THAT(server, IsOk());
+  for (const char* user : {"simpul-registry", "simpul-complaints", "simpul-monitoring",
+                           "simpul-gateway", "simpul-admin"}) {
+    absl::StatusOr<RedisOptions> options = (*server)->PoolOptionsFor(user);
+    ASSERT_THAT(options, IsOk());
+    options->wait_replicas = 1;
+    options->wait_timeout = absl::Milliseconds(50);
+    RedisPool pool(*options);
+    absl::StatusOr<RedisReply> role = pool.Command({"ROLE"});
+    ASSERT_THAT(role, IsOk());
+    EXPECT_TRUE(ReplyIsMasterRole(*role)) << user << ": " << role->str;
+    absl::StatusOr<RedisConnection> conn = pool.Acquire();
+    ASSERT_THAT(conn, IsOk());
+    // No replica: WAIT runs and falls short (not NOPERM).
+    EXPECT_THAT(conn->WaitForReplicas("probe"),
+                StatusIs(absl::StatusCode::kUnavailable, HasSubstr("confirmed by 0 of 1")))
+        << user;
+  }
+}
+
+class SentinelTest : public ::testing::Test {
+ protected:
+  void StartSet(RedisSentinelSet::Options options = {}) {
+    const absl::Time start = absl::Now();
+    auto set = RedisSentinelSet::Start(options);
+    ASSERT_THAT(set, IsOk());
+    set_ = *std::move(set);
+    std::printf("sentinel set of %d replicas and %d sentinels ready in %s\n", options.replicas,
+                options.sentinels, absl::FormatDuration(absl::Now() - start).c_str());
+  }
+
+  // WriteUntilOk retries SET key value on `pool` (every 20 ms) until it succeeds; it returns
+  // how long that took, or a test failure after `timeout`.
+  absl::Duration WriteUntilOk(RedisPool& pool, const std::string& key, const std::string& value,
+                              absl::Time since, absl::Duration timeout = absl::Seconds(20)) {
+    std::string last;
+    while (absl::Now() < since + timeout) {
+      absl::StatusOr<RedisReply> reply = pool.Command({"SET", key, value});
+      if (reply.ok() && !reply->is_error()) return absl::Now() - since;
+      last = reply.ok() ? reply->str : reply.status().ToString();
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ADD_FAILURE() << "no write within " << timeout << ": " << last;
+    return timeout;
+  }
+
+  std::unique_ptr<RedisSentinelSet> set_;
+};
+
+TEST_F(SentinelTest, FindsTheMasterThroughTheSentinels) {
+  ASSERT_NO_FATAL_FAILURE(StartSet());
+  RedisOptions options = set_->PoolOptions();
+  // An unreachable sentinel first in the list: the next one is asked.
+  options.sentinels.insert(options.sentinels.begin(),
+                           RedisAddress{"127.0.0.1", testing::PickFreePort()});
+  RedisPool pool(options);
+  ASSERT_THAT(pool.Command({"SET", "k", "v"}), IsOk());
+  ASSERT_TRUE(pool.master().has_value());
+  EXPECT_EQ(pool.master()->port, set_->servers().front()->port());
+  EXPECT_EQ(pool.resolutions(), 1);
+  // Later connections reuse the answer.
+  ASSERT_THAT(pool.Command({"GET", "k"}), IsOk());
+  EXPECT_EQ(pool.resolutions(), 1);
+}
+
+TEST_F(SentinelTest, SentinelsThatRequireAPassword) {
+  ASSERT_NO_FATAL_FAILURE(StartSet(
+      {.replicas = 0, .sentinels = 1, .quorum = 1, .sentinel_password = "sentinel-secret"}));
+  RedisPool pool(set_->PoolOptions());
+  ASSERT_THAT(pool.Command({"SET", "k", "v"}), IsOk());
+  RedisOptions wrong = set_->PoolOptions();
+  wrong.sentinel_password = "guess-1234";
+  RedisPool refused(wrong);
+  absl::Status status = refused.Ping();
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("AUTH refused")));
+  EXPECT_THAT(status.message(), ::testing::Not(HasSubstr("guess-1234")));
+  RedisOptions none = set_->PoolOptions();
+  none.sentinel_password.clear();
+  RedisPool anonymous(none);
+  EXPECT_THAT(anonymous.Ping(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("NOAUTH")));
+}
+
+TEST_F(SentinelTest, UnknownMasterNameIsUnavailable) {
+  ASSERT_NO_FATAL_FAILURE(StartSet({.replicas = 0, .sentinels = 1, .quorum = 1}));
+  RedisOptions options = set_->PoolOptions();
+  options.master_name = "nosuch";
+  RedisPool pool(options);
+  EXPECT_THAT(pool.Ping(), StatusIs(absl::StatusCode::kUnavailable,
+                                    AllOf(HasSubstr("'nosuch'"), HasSubstr("knows no master"))));
+}
+
+// FollowFailover runs SENTINEL FAILOVER and measures when `pool` writes to the new master.
+void FollowFailover(RedisSentinelSet& set, RedisPool& pool, const char* label) {
+  ASSERT_THAT(pool.Command({"SET", "before", "1"}), IsOk());
+  const int old_port = set.servers().front()->port();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<testing::RedisServer*> promoted = set.Failover();
+  ASSERT_THAT(promoted, IsOk());
+  const absl::Duration sentinel_time = absl::Now() - start;
+  absl::Duration pool_time = absl::InfiniteDuration();
+  while (absl::Now() < start + absl::Seconds(20)) {
+    absl::StatusOr<RedisReply> reply = pool.Command({"SET", "after", "1"});
+    if (reply.ok() && !reply->is_error() && pool.master() &&
+        pool.master()->port == (*promoted)->port()) {
+      pool_time = absl::Now() - start;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::printf("SENTINEL FAILOVER (%s): new master named after %s, pool writing to it after %s\n",
+              label, absl::FormatDuration(sentinel_time).c_str(),
+              absl::FormatDuration(pool_time).c_str());
+  ASSERT_LT(pool_time, absl::Seconds(20));
+  EXPECT_NE(pool.master()->port, old_port);
+  absl::StatusOr<RedisReply> before = pool.Command({"GET", "before"});
+  ASSERT_THAT(before, IsOk());
+  EXPECT_EQ(before->str, "1");  // replicated before the failover
+}
+
+TEST_F(SentinelTest, SwitchMasterMovesThePoolAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartSet());
+  RedisPool pool(set_->PoolOptions());
+  ASSERT_THAT(pool.Ping(), IsOk());
+  absl::SleepFor(absl::Milliseconds(300));  // the subscription is up
+  const absl::Time start = absl::Now();
+  ASSERT_NO_FATAL_FAILURE(FollowFailover(*set_, pool, "+switch-master"));
+  EXPECT_EQ(pool.switches(), 1);
+  // Without the subscription the pool would keep writing to the old master until the
+  // sentinels demote it (about 10 s, see FollowsASentinelFailoverWithoutSubscription).
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST_F(SentinelTest, FollowsASentinelFailoverWithoutSubscription) {
+  ASSERT_NO_FATAL_FAILURE(StartSet());
+  RedisOptions options = set_->PoolOptions();
+  options.follow_switch_master = false;
+  RedisPool pool(options);
+  ASSERT_NO_FATAL_FAILURE(FollowFailover(*set_, pool, "re-resolution only"));
+  EXPECT_EQ(pool.switches(), 0);
+  EXPECT_GE(pool.resolutions(), 2);
+}
+
+TEST_F(SentinelTest, FollowsTheKillOfTheMaster) {
+  ASSERT_NO_FATAL_FAILURE(StartSet());
+  RedisPool pool(set_->PoolOptions());
+  ASSERT_THAT(pool.Command({"SET", "before", "1"}), IsOk());
+  ASSERT_THAT(set_->WaitForReplicas(2, absl::Seconds(5)), IsOk());
+  testing::RedisServer* old_master = set_->servers().front().get();
+  const int old_port = old_master->port();
+
+  const absl::Time start = absl::Now();
+  old_master->Kill();
+  // Writes fail while no master is named, then reach the promoted replica.
+  const absl::Duration pool_time = WriteUntilOk(pool, "after", "1", start, absl::Seconds(30));
+  std::printf(
+      "kill -9 of the master: first write on the new master after %s "
+      "(down-after-milliseconds 1000)\n",
+      absl::FormatDuration(pool_time).c_str());
+  ASSERT_TRUE(pool.master().has_value());
+  EXPECT_NE(pool.master()->port, old_port);
+  absl::StatusOr<RedisReply> before = pool.Command({"GET", "before"});
+  ASSERT_THAT(before, IsOk());
+  EXPECT_EQ(before->str, "1");
+}
+
+TEST_F(SentinelTest, ReadOnlyReplyMakesThePoolAskAgain) {
+  // Long down-after: the sentinels do not react during the test.
+  ASSERT_NO_FATAL_FAILURE(
+      StartSet({.replicas = 1, .sentinels = 1, .quorum = 1, .down_after = absl::Seconds(30)}));
+  RedisOptions options = set_->PoolOptions();
+  options.pool_size = 1;
+  RedisPool pool(options);
+  ASSERT_THAT(pool.Command({"SET", "k", "1"}), IsOk());
+  ASSERT_EQ(pool.resolutions(), 1);
+  const int master_port = set_->servers().front()->port();
+
+  // Demote the master behind the pool's back (to a master that does not exist): its idle
+  // connection now talks to a read-only replica.
+  ASSERT_THAT(RedisSentinelSet::Command(
+                  master_port, {"REPLICAOF", "127.0.0.1", absl::StrCat(testing::PickFreePort())}),
+              IsOk());
+  absl::StatusOr<RedisReply> refused = pool.Command({"SET", "k", "2"});
+  ASSERT_THAT(refused, IsOk());
+  ASSERT_TRUE(refused->is_error());
+  EXPECT_THAT(refused->str, HasSubstr("READONLY"));
+  EXPECT_THAT(ErrorFromReply(*refused, "SET k"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_FALSE(pool.master().has_value());  // forgotten: the sentinels are asked again
+
+  // The sentinels still name it; ROLE on the new connection says it is a replica.
+  EXPECT_THAT(pool.Command({"SET", "k", "3"}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("ROLE slave")));
+  EXPECT_EQ(pool.resolutions(), 2);
+
+  ASSERT_THAT(RedisSentinelSet::Command(master_port, {"REPLICAOF", "NO", "ONE"}), IsOk());
+  const absl::Duration recovered = WriteUntilOk(pool, "k", "4", absl::Now(), absl::Seconds(5));
+  std::printf("write after the master came back: %s\n", absl::FormatDuration(recovered).c_str());
+  EXPECT_GE(pool.resolutions(), 3);
+}
+
+class WaitTest : public SentinelTest {};
+
+constexpr char kSetScript[] = "redis.call('SET', KEYS[1], ARGV[1]) return 1";
+constexpr char kRefuseScript[] = "return redis.error_reply('ERR refused')";
+
+TEST_F(WaitTest, AWriteIsAnsweredOnceTheReplicasHaveIt) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartSet({.replicas = 2, .sentinels = 1, .quorum = 1, .down_after = absl::Seconds(30)}));
+  RedisOptions options = set_->PoolOptions();
+  options.wait_replicas = 2;
+  options.wait_timeout = absl::Milliseconds(500);
+  RedisPool pool(options);
+  ASSERT_THAT(pool.EvalWrite(LuaScript<kSetScript>(), {"k"}, {"1"}), IsOk());
+  // Both replicas have it at once.
+  for (size_t i = 1; i < set_->servers().size(); ++i) {
+    absl::StatusOr<RedisReply> got =
+        RedisSentinelSet::Command(set_->servers()[i]->port(), {"GET", "k"});
+    ASSERT_THAT(got, IsOk());
+    EXPECT_EQ(got->str, "1") << "replica " << i;
+  }
+
+  // One replica stops: the write stays on the master, the caller gets UNAVAILABLE in about
+  // wait_timeout.
+  set_->servers()[2]->Pause();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<RedisReply> short_of = pool.EvalWrite(LuaScript<kSetScript>(), {"k"}, {"2"});
+  const absl::Duration took = absl::Now() - start;
+  std::printf("WAIT 2 with one replica stopped: UNAVAILABLE after %s (wait_timeout 500ms)\n",
+              absl::FormatDuration(took).c_str());
+  EXPECT_THAT(short_of, StatusIs(absl::StatusCode::kUnavailable,
+                                 AllOf(HasSubstr("confirmed by 1 of 2 replicas within 500ms"),
+                                       HasSubstr("same idempotency key"))));
+  EXPECT_GE(took, absl::Milliseconds(450));
+  EXPECT_LT(took, absl::Milliseconds(1500));
+  absl::StatusOr<RedisReply> on_master = pool.Command({"GET", "k"});
+  ASSERT_THAT(on_master, IsOk());
+  EXPECT_EQ(on_master->str, "2");  // not rolled back
+
+  // A script that refuses writes nothing: no WAIT, the error reply comes back at once.
+  const absl::Time refuse_start = absl::Now();
+  absl::StatusOr<RedisReply> refused = pool.EvalWrite(LuaScript<kRefuseScript>(), {"k"}, {});
+  ASSERT_THAT(refused, IsOk());
+  EXPECT_TRUE(refused->is_error());
+  EXPECT_LT(absl::Now() - refuse_start, absl::Milliseconds(300));
+
+  set_->servers()[2]->Resume();
+  ASSERT_THAT(set_->WaitForReplicas(2, absl::Seconds(10)), IsOk());
+  EXPECT_THAT(pool.EvalWrite(LuaScript<kSetScript>(), {"k"}, {"3"}), IsOk());
+}
+
+TEST_F(WaitTest, NoWaitWhenNoReplicasAreAsked) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartSet({.replicas = 1, .sentinels = 1, .quorum = 1, .down_after = absl::Seconds(30)}));
+  RedisPool pool(set_->PoolOptions());  // wait_replicas 0
+  set_->servers()[1]->Pause();
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(pool.EvalWrite(LuaScript<kSetScript>(), {"k"}, {"1"}), IsOk());
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(300));
+  set_->servers()[1]->Resume();
+}
+
+}  // namespace
+}  // namespace simpul
