@@ -151,10 +151,11 @@ absl::StatusOr<cv1::FileComplaintRequest> Open311FileRequest(
   const std::string lon = Field(fields, "long");
   if (!lat.empty() || !lon.empty()) {
     double la = 0, lo = 0;
-    if (!absl::SimpleAtod(lat, &la) || la < -90 || la > 90) {
+    // Written so that NaN (SimpleAtod reads "nan") fails the range check too.
+    if (!absl::SimpleAtod(lat, &la) || !(la >= -90 && la <= 90)) {
       v.Add("lat", "expected a latitude in -90..90 with long");
     }
-    if (!absl::SimpleAtod(lon, &lo) || lo < -180 || lo > 180) {
+    if (!absl::SimpleAtod(lon, &lo) || !(lo >= -180 && lo <= 180)) {
       v.Add("long", "expected a longitude in -180..180 with lat");
     }
     req.mutable_location()->set_latitude(la);

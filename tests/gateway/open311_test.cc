@@ -98,6 +98,15 @@ TEST(Open311Test, FilingMapsFieldsAndDerivesAStableIdempotencyKey) {
   for (const char* field : {"service_code", "description", "lat", "long"}) {
     EXPECT_THAT(std::string(bad.status().message()), HasSubstr(field));
   }
+  // NaN is not a coordinate (found by tests/fuzz/open311_fuzz: SimpleAtod reads "nan").
+  for (const char* nan : {"nan", "NaN", "-nan"}) {
+    auto not_a_number = Open311FileRequest(
+        {{"service_code", "x"}, {"description", "Jalan rusak parah"}, {"lat", nan}, {"long", nan}},
+        cv1::CHANNEL_WEB);
+    EXPECT_EQ(not_a_number.status().code(), absl::StatusCode::kInvalidArgument) << nan;
+    EXPECT_THAT(std::string(not_a_number.status().message()), HasSubstr("lat")) << nan;
+    EXPECT_THAT(std::string(not_a_number.status().message()), HasSubstr("long")) << nan;
+  }
 }
 
 TEST(Open311Test, RequestsShowOpenOrClosedWithNotes) {
