@@ -424,35 +424,34 @@ absl::Status Open311Front::CheckFilters(const Open311Call& call, const CallInfo&
                                         const std::string& service_code,
                                         const std::string& jurisdiction_id) const {
   FieldViolations v;
-  // A missing object or a malformed id: the field is wrong. Anything else (unavailable,
-  // deadline) is the backend's error.
-  auto unknown = [&v](const grpc::Status& s, const char* field, const char* what) {
+  // Look one id up with `rpc` (the registry's GetService or GetAgency). A missing object or a
+  // malformed id: the field is wrong. Anything else (unavailable, deadline) is the backend's
+  // error.
+  auto check = [&](const std::string& id, auto rpc, auto request, auto response, const char* field,
+                   const char* what) -> grpc::Status {
+    if (id.empty()) return grpc::Status::OK;
+    request.set_id(id);
+    grpc::ClientContext ctx;
+    Prepare(info, call, &ctx);
+    const Tracking tracking(call, &ctx);
+    const grpc::Status s = (registry_.get()->*rpc)(&ctx, request, &response);
     if (s.error_code() == grpc::StatusCode::NOT_FOUND ||
         s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
       v.Add(field, absl::StrCat("no ", what, " has this code; see services.json"));
-      return true;
+      return grpc::Status::OK;
     }
-    return s.ok();
+    return s;
   };
-  if (!service_code.empty()) {
-    rv1::GetServiceRequest req;
-    req.set_id(service_code);
-    grpc::ClientContext ctx;
-    Prepare(info, call, &ctx);
-    const Tracking tracking(call, &ctx);
-    rv1::GetServiceResponse resp;
-    const grpc::Status s = registry_->GetService(&ctx, req, &resp);
-    if (!unknown(s, "service_code", "service")) return FromGrpcStatus(s);
+  using Stub = rv1::Registry::StubInterface;
+  if (grpc::Status s = check(service_code, &Stub::GetService, rv1::GetServiceRequest(),
+                             rv1::GetServiceResponse(), "service_code", "service");
+      !s.ok()) {
+    return FromGrpcStatus(s);
   }
-  if (!jurisdiction_id.empty()) {
-    rv1::GetAgencyRequest req;
-    req.set_id(jurisdiction_id);
-    grpc::ClientContext ctx;
-    Prepare(info, call, &ctx);
-    const Tracking tracking(call, &ctx);
-    rv1::GetAgencyResponse resp;
-    const grpc::Status s = registry_->GetAgency(&ctx, req, &resp);
-    if (!unknown(s, "jurisdiction_id", "jurisdiction (agency)")) return FromGrpcStatus(s);
+  if (grpc::Status s = check(jurisdiction_id, &Stub::GetAgency, rv1::GetAgencyRequest(),
+                             rv1::GetAgencyResponse(), "jurisdiction_id", "jurisdiction (agency)");
+      !s.ok()) {
+    return FromGrpcStatus(s);
   }
   return v.ToStatus("Open311 query");
 }

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -35,6 +36,18 @@ inline void CheckCallerError(const absl::Status& status) {
   FUZZ_CHECK(!status.message().empty());
   FUZZ_CHECK(status.message().size() <= kMaxErrorMessageBytes);
   FUZZ_CHECK(IsValidUtf8(StdView(status.message())));
+}
+
+// PercentEncodeAll encodes every byte of `s` as %XX, the encoding any URL decoder must accept.
+inline std::string PercentEncodeAll(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back('%');
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
 }
 
 }  // namespace simpul::fuzz

@@ -21,22 +21,11 @@
 
 namespace {
 
-std::string Escape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back('%');
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 std::string Encode(const std::map<std::string, std::string>& fields) {
   std::string out;
   for (const auto& [k, v] : fields) {
     if (!out.empty()) out.push_back('&');
-    out += Escape(k) + "=" + Escape(v);
+    out += simpul::fuzz::PercentEncodeAll(k) + "=" + simpul::fuzz::PercentEncodeAll(v);
   }
   return out;
 }
