@@ -3,6 +3,7 @@
 # Runs the HA layout in a temporary var/ (SIMPUL_VAR) on free ports away from the defaults
 # (SIMPUL_RUN_PORT_BASE) with the binaries already built (SIMPUL_RUN_SKIP_BUILD=1), then checks:
 #   - all 14 processes run (2 x registry, complaints, monitoring, gateway; 3 Redis; 3 sentinels),
+#     and var/ha (config files with passwords) is mode 700,
 #   - a complaint filed through gateway 1 is read through gateway 2,
 #   - after SENTINEL FAILOVER a filing through each gateway succeeds within 10 s, and the
 #     complaint filed before the failover is still there,
@@ -92,6 +93,9 @@ for n in "${names[@]}"; do
 done
 [[ ${#PIDS[@]} -eq 14 ]] || fail "expected 14 processes, found ${#PIDS[@]}"
 echo "ok: 14 processes run"
+# The Redis and Sentinel config files hold passwords and are rewritten mode 644 by CONFIG REWRITE:
+# their directory must keep others out.
+[[ "$(stat -c %a "$VAR/ha")" == 700 ]] || fail "$VAR/ha is mode $(stat -c %a "$VAR/ha"), not 700"
 
 # 2. File through gateway 1, read through gateway 2.
 export CURL_CA_BUNDLE="$VAR/pki/ca.crt"
