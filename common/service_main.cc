@@ -1,6 +1,7 @@
 // The service process skeleton (common/service_main.h).
 #include "common/service_main.h"
 
+#include <iostream>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -70,7 +71,15 @@ int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,
   int exit_code = 0;
   std::optional<ServiceBasics> basics = SetUpService(spec.env_prefix, spec.name, keys, argc, argv,
                                                      envp, &exit_code, spec.accepts_service_role);
-  if (!basics) return exit_code;
+  if (!basics) {
+    // --help (exit 0): also name the grpc.health.v1 services the gRPC port reports, which
+    // probes may check (tests/deploy/manifests_test.py reads this line).
+    if (exit_code == 0) {
+      std::cerr << "\ngRPC health (grpc.health.v1) services: \"\" and \"" << spec.grpc_service
+                << "\"\n";
+    }
+    return exit_code;
+  }
   const Config& config = basics->config;
 
   absl::StatusOr<RedisOptions> redis_options = RedisOptionsFromConfig(config);
