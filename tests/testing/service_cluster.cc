@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -330,6 +331,14 @@ absl::StatusOr<std::unique_ptr<ServiceCluster>> ServiceCluster::Create(Options o
       return absl::InternalError(absl::StrCat("failed: ", command));
     }
   }
+  if (options.sentinel_set.has_value()) {
+    RedisSentinelSet::Options set_options = *options.sentinel_set;
+    set_options.acl = set_options.acl || options.redis_acl;
+    absl::StatusOr<std::unique_ptr<RedisSentinelSet>> set = RedisSentinelSet::Start(set_options);
+    if (!set.ok()) return set.status();
+    cluster->sentinel_set_ = *std::move(set);
+    return cluster;
+  }
   absl::StatusOr<std::unique_ptr<RedisServer>> redis =
       options.redis_acl ? RedisServer::StartWithAcl(options.redis_append_only)
                         : RedisServer::Start(options.redis_append_only);
@@ -341,6 +350,7 @@ absl::StatusOr<std::unique_ptr<ServiceCluster>> ServiceCluster::Create(Options o
 ServiceCluster::~ServiceCluster() {
   while (!processes_.empty()) processes_.pop_back();
   redis_.reset();
+  sentinel_set_.reset();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
@@ -353,11 +363,16 @@ absl::StatusOr<ServiceProcess*> ServiceCluster::Start(Binary binary, ServiceOpti
     options.name = instances == 0 ? info.name : absl::StrCat(info.name, "-", instances + 1);
   }
   std::vector<std::string> args = {absl::StrCat(
-      "--redis_addr=127.0.0.1:", options.redis_port != 0 ? options.redis_port : redis_->port())};
-  if (options.redis_port == 0 && !redis_->acl_dir().empty()) {
+      "--redis_addr=127.0.0.1:", options.redis_port != 0 ? options.redis_port : redis().port())};
+  if (options.redis_port == 0 && sentinel_set_ != nullptr) {
+    args.push_back("--redis_sentinels=" + sentinel_set_->SentinelAddresses());
+    args.push_back("--redis_master_name=" + sentinel_set_->options().master_name);
+    args.push_back("--redis_wait_replicas=1");
+  }
+  if (options.redis_port == 0 && !redis().acl_dir().empty()) {
     const std::string user = absl::StrCat("simpul-", info.name);
     args.push_back("--redis_user=" + user);
-    args.push_back("--redis_password_file=" + redis_->PasswordFile(user));
+    args.push_back("--redis_password_file=" + RedisPasswordFile(user));
   }
   switch (binary) {
     case Binary::kRegistry:
@@ -380,12 +395,20 @@ absl::StatusOr<ServiceProcess*> ServiceCluster::Start(Binary binary, ServiceOpti
   if (binary == Binary::kComplaints) args.push_back("--pii_keys_file=" + pii_keys_file_);
   if (binary == Binary::kGateway)
     args.push_back(std::string("--policy_file=") + SIMPUL_POLICY_FILE);
+  const size_t instance = Instances(binary).size();  // of this binary, from 0
   for (Binary backend : Backends(binary)) {
-    for (const auto& p : processes_) {
-      if (p->binary() != backend) continue;
-      args.push_back(absl::StrCat(Info(backend).addr_flag, p->address()));
-      break;
+    const std::vector<ServiceProcess*> started = Instances(backend);
+    if (started.empty()) continue;
+    std::vector<std::string> addresses;
+    if (sentinel_set_ == nullptr) {
+      addresses.push_back(started.front()->address());  // the first instance only
+    } else if (binary == Binary::kGateway) {
+      for (const ServiceProcess* p : started) addresses.push_back(p->address());
+    } else {
+      // simpul-complaints and simpul-monitoring take one registry address: spread them.
+      addresses.push_back(started[instance % started.size()]->address());
     }
+    args.push_back(absl::StrCat(Info(backend).addr_flag, absl::StrJoin(addresses, ",")));
   }
   const std::string tls_name = absl::StrCat("simpul-", info.name);
   if (!pki_dir_.empty()) {
@@ -415,6 +438,20 @@ std::shared_ptr<grpc::ChannelCredentials> ServiceCluster::TlsCredentials(
   options.pem_cert_chain = read(absl::StrCat(pki_dir_, "/", name, ".crt"));
   options.pem_private_key = read(absl::StrCat(pki_dir_, "/", name, ".key"));
   return grpc::SslCredentials(options);
+}
+
+std::string ServiceCluster::RedisPasswordFile(const std::string& user) const {
+  if (sentinel_set_ != nullptr)
+    return absl::StrCat(sentinel_set_->acl_users().dir, "/", user, ".password");
+  return redis_->PasswordFile(user);
+}
+
+std::vector<ServiceProcess*> ServiceCluster::Instances(Binary binary) const {
+  std::vector<ServiceProcess*> instances;
+  for (const auto& p : processes_) {
+    if (p->binary() == binary) instances.push_back(p.get());
+  }
+  return instances;
 }
 
 ServiceProcess& ServiceCluster::Get(Binary binary) {
