@@ -37,7 +37,9 @@ const char* FaultKindName(FaultKind kind) {
     case FaultKind::kKillRedisMaster:
       return "kill -9 Redis master";
     case FaultKind::kPause:
-      return "SIGSTOP process";
+      return "SIGSTOP service/gateway";
+    case FaultKind::kPauseRedisMaster:
+      return "SIGSTOP Redis master";
     case FaultKind::kRestartSentinel:
       return "restart sentinel";
   }
@@ -60,7 +62,12 @@ void ChaosHarness::RunCycle(int cycle) {
   std::rotate(paused_candidates.begin(),
               paused_candidates.begin() + ha_->Instances(Binary::kRegistry).size(),
               paused_candidates.end());
-  faults_.push_back(Pause(paused_candidates[(cycle - 1) % paused_candidates.size()], cycle));
+  // SIGSTOP: the Redis master on even cycles, a service replica or gateway on odd ones.
+  if (cycle % 2 == 0) {
+    faults_.push_back(PauseRedisMaster(cycle));
+  } else {
+    faults_.push_back(Pause(paused_candidates[(cycle / 2) % paused_candidates.size()], cycle));
+  }
   const size_t sentinels = ha_->redis().sentinels().size();
   faults_.push_back(RestartSentinel((cycle - 1) % sentinels, cycle));
 }
@@ -100,30 +107,69 @@ Fault ChaosHarness::KillRedisMaster(int cycle) {
   if (absl::Status restarted = old->Restart(); !restarted.ok() && fault.status.ok()) {
     fault.status = restarted;
   }
-  if (fault.status.ok()) {
-    const int new_port = (*promoted)->port();
-    std::string last;
-    const bool rejoined = WaitUntil(options_.rejoin_timeout, [&] {
-      absl::StatusOr<RedisReply> role = redis.ServerCommand(old_port, {"ROLE"});
-      if (!role.ok() || role->elements.size() < 4) {
-        last = role.ok() ? "no ROLE array" : std::string(role.status().message());
-        return false;
-      }
-      last = absl::StrCat(role->elements[0].str, " of ", role->elements[2].integer, " (",
-                          role->elements[3].str, ")");
-      return role->elements[0].str == "slave" && role->elements[2].integer == new_port &&
-             role->elements[3].str == "connected";
-    });
-    if (!rejoined) {
-      fault.status = absl::DeadlineExceededError(
-          absl::StrCat("the old master ", old_port, " is not a connected replica of ", new_port,
-                       " within ", absl::FormatDuration(options_.rejoin_timeout), ": ", last));
-    } else if (absl::Status replicas = redis.WaitForReplicas(
-                   static_cast<int>(redis.servers().size()) - 1, options_.rejoin_timeout);
-               !replicas.ok()) {
-      fault.status = replicas;
+  if (fault.status.ok()) WaitRejoined(old_port, (*promoted)->port(), &fault);
+  absl::SleepFor(options_.settle);
+  return fault;
+}
+
+void ChaosHarness::WaitRejoined(int old_port, int new_port, Fault* fault) {
+  RedisSentinelSet& redis = ha_->redis();
+  std::string last;
+  const bool rejoined = WaitUntil(options_.rejoin_timeout, [&] {
+    absl::StatusOr<RedisReply> role = redis.ServerCommand(old_port, {"ROLE"});
+    if (!role.ok() || role->elements.size() < 4) {
+      last = role.ok() ? "no ROLE array" : std::string(role.status().message());
+      return false;
     }
-    fault.rejoined = absl::Now();
+    last = absl::StrCat(role->elements[0].str, " of ", role->elements[2].integer, " (",
+                        role->elements[3].str, ")");
+    return role->elements[0].str == "slave" && role->elements[2].integer == new_port &&
+           role->elements[3].str == "connected";
+  });
+  if (!rejoined) {
+    fault->status = absl::DeadlineExceededError(
+        absl::StrCat("the old master ", old_port, " is not a connected replica of ", new_port,
+                     " within ", absl::FormatDuration(options_.rejoin_timeout), ": ", last));
+  } else if (absl::Status replicas = redis.WaitForReplicas(
+                 static_cast<int>(redis.servers().size()) - 1, options_.rejoin_timeout);
+             !replicas.ok()) {
+    fault->status = replicas;
+  }
+  fault->rejoined = absl::Now();
+}
+
+Fault ChaosHarness::PauseRedisMaster(int cycle) {
+  RedisSentinelSet& redis = ha_->redis();
+  Fault fault{.kind = FaultKind::kPauseRedisMaster, .cycle = cycle};
+  absl::StatusOr<RedisServer*> master = redis.Master();
+  if (!master.ok()) {
+    fault.status = master.status();
+    return fault;
+  }
+  RedisServer* old = *master;
+  const int old_port = old->port();
+  fault.target = absl::StrCat("redis-master:", old_port);
+  fault.at = absl::Now();
+  old->Pause();
+  absl::SleepFor(options_.pause);
+  old->Resume();
+  // Frozen longer than down_after: the sentinels fail over, and demote the old master once it
+  // answers again (it may still take writes from clients that did not move yet: WAIT then
+  // finds no replica, so none of them is acknowledged).
+  absl::StatusOr<RedisServer*> promoted = redis.WaitForNewMaster(old_port, absl::Seconds(5));
+  fault.recovered = absl::Now();
+  if (promoted.ok()) {
+    WaitRejoined(old_port, (*promoted)->port(), &fault);
+  } else {
+    // No failover (the sentinels may still have been electing): the old master goes on.
+    absl::StatusOr<int> port = redis.MasterPort();
+    if (!port.ok()) {
+      fault.status = port.status();
+    } else if (*port == old_port) {
+      fault.target += " (no failover)";
+    } else {
+      fault.status = promoted.status();
+    }
   }
   absl::SleepFor(options_.settle);
   return fault;

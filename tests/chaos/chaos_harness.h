@@ -4,8 +4,9 @@
 //   kill -9 + restart of each service replica and each gateway (on the same ports),
 //   kill -9 of the Redis master: the sentinels promote a replica; the old master is restarted
 //     and must be turned into a replica of the new one by the sentinels,
-//   SIGSTOP of one process (a service replica or gateway, another one each cycle) for
-//     `pause` seconds, then SIGCONT,
+//   SIGSTOP for `pause` seconds, then SIGCONT: on odd cycles one service replica or gateway
+//     (another one each time), on even cycles the Redis master (the sentinels fail over; the
+//     old master must become a replica of the new one once it runs again),
 //   kill -9 + restart of one sentinel (another one each cycle).
 // Every wait is bounded; a recovery that does not happen in time is recorded as the fault's
 // error and the cycle goes on.
@@ -22,7 +23,14 @@
 namespace simpul::testing {
 
 // FaultKind is one kind of fault of a cycle.
-enum class FaultKind { kKillService, kKillGateway, kKillRedisMaster, kPause, kRestartSentinel };
+enum class FaultKind {
+  kKillService,
+  kKillGateway,
+  kKillRedisMaster,
+  kPause,
+  kPauseRedisMaster,
+  kRestartSentinel
+};
 const char* FaultKindName(FaultKind kind);
 
 // Fault is one injected fault.
@@ -33,7 +41,8 @@ struct Fault {
   absl::Time at;         // when it was injected (the kill, the SIGSTOP)
   absl::Time recovered;  // when the target served again (restarted and SERVING, SIGCONT, new
                          // master named and answering ROLE master, sentinel answering)
-  // kKillRedisMaster: when the old master was a replica of the new one again, in sync.
+  // kKillRedisMaster (and a SIGSTOP of the master that led to a failover): when the old
+  // master was a replica of the new one again, in sync.
   absl::Time rejoined;
   absl::Status status;  // a recovery that failed or took too long
 };
@@ -59,6 +68,10 @@ class ChaosHarness {
   Fault KillAndRestart(ServiceProcess* process, FaultKind kind, int cycle);
   Fault KillRedisMaster(int cycle);
   Fault Pause(ServiceProcess* process, int cycle);
+  Fault PauseRedisMaster(int cycle);
+  // WaitRejoined waits until the server on old_port is a connected replica of new_port and
+  // the master has all its replicas online (else sets fault->status); sets fault->rejoined.
+  void WaitRejoined(int old_port, int new_port, Fault* fault);
   Fault RestartSentinel(size_t index, int cycle);
 
   HaCluster* ha_;

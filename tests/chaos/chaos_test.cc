@@ -1,43 +1,186 @@
-// The chaos run (issue #14, point 4): see tests/chaos/chaos_harness.h.
+// The chaos run (issue #14, point 4): the replicated layout (HaCluster: 2 replicas of each
+// service, 2 gateways, Redis master + 2 replicas + 3 sentinels, WAIT 1, mutual TLS) under the
+// mixed load through both gateways, while tests/chaos/chaos_harness.h injects every fault once
+// per cycle; then tests/chaos/chaos_checks.h checks the load's acknowledged calls and the
+// figures table is printed. 2 cycles in the suite; tests/chaos/run --cycles N for the full run
+// (SIMPUL_CHAOS_CYCLES, SIMPUL_CHAOS_RATE).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tests/chaos/chaos_checks.h"
 #include "tests/chaos/chaos_harness.h"
 #include "tests/testing/ha_cluster.h"
+#include "tests/testing/mixed_load.h"
 #include "tests/testing/status_matchers.h"
 
 namespace simpul::testing {
 namespace {
 
-// Cycles: SIMPUL_CHAOS_CYCLES (tests/chaos/run --cycles N), 2 in the suite.
-int Cycles() {
-  const char* env = std::getenv("SIMPUL_CHAOS_CYCLES");
-  int cycles = 2;
-  if (env != nullptr && absl::SimpleAtoi(env, &cycles) && cycles > 0) return cycles;
-  return 2;
+int EnvInt(const char* name, int fallback) {
+  const char* env = std::getenv(name);
+  int value = 0;
+  if (env != nullptr && absl::SimpleAtoi(env, &value) && value > 0) return value;
+  return fallback;
 }
 
-TEST(ChaosTest, FaultsUnderMixedLoad) {
-  const absl::Time start = absl::Now();
-  auto ha = HaCluster::Start({.flags = {"--drain_timeout=1s"}});
-  ASSERT_THAT(ha, IsOk());
-  std::printf("HA cluster up in %s\n", absl::FormatDuration(absl::Now() - start).c_str());
-  ChaosHarness chaos(ha->get(), {});
-  for (int cycle = 1; cycle <= Cycles(); ++cycle) chaos.RunCycle(cycle);
-  for (const Fault& f : chaos.faults()) {
-    std::printf("cycle %d %-26s %-16s recovered in %s%s %s\n", f.cycle, FaultKindName(f.kind),
-                f.target.c_str(), absl::FormatDuration(f.recovered - f.at).c_str(),
-                f.rejoined != absl::Time()
-                    ? (" rejoined in " + absl::FormatDuration(f.rejoined - f.at)).c_str()
-                    : "",
-                f.status.ok() ? "" : f.status.ToString().c_str());
-    EXPECT_THAT(f.status, IsOk()) << f.target;
+std::string Ms(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), " ms"); }
+
+// ResumeTimes are the times from each fault to the next acknowledged write, by fault kind.
+struct ResumeTimes {
+  std::vector<absl::Duration> times;
+  int missing = 0;  // no write acknowledged after the fault at all
+  absl::Duration Max() const {
+    return times.empty() ? absl::ZeroDuration() : *std::max_element(times.begin(), times.end());
   }
-  std::printf("total %s\n", absl::FormatDuration(absl::Now() - start).c_str());
+  absl::Duration P50() const {
+    if (times.empty()) return absl::ZeroDuration();
+    std::vector<absl::Duration> sorted = times;
+    std::sort(sorted.begin(), sorted.end());
+    return sorted[sorted.size() / 2];
+  }
+};
+
+TEST(ChaosTest, FaultsUnderMixedLoad) {
+  const int cycles = EnvInt("SIMPUL_CHAOS_CYCLES", 2);
+  const int rate = EnvInt("SIMPUL_CHAOS_RATE", 20);
+  const absl::Time start = absl::Now();
+  auto ha =
+      HaCluster::Start({.flags = {"--drain_timeout=1s"}, .gateway_flags = LoadGatewayFlags()});
+  ASSERT_THAT(ha, IsOk());
+  const absl::Duration startup = absl::Now() - start;
+  auto setup = PrepareLoad((*ha)->cluster(), "chaos");
+  ASSERT_THAT(setup, IsOk());
+
+  MixedLoadOptions options;
+  options.gateways = (*ha)->GatewayAddresses();
+  options.callers = setup->callers;
+  options.seed = setup->seed;
+  options.calls_per_second = rate;
+  options.window = absl::Seconds(1);
+  auto load = MixedLoad::Start(options);
+  ASSERT_THAT(load, IsOk());
+  absl::SleepFor(absl::Seconds(2));
+
+  ChaosHarness chaos(ha->get(), {});
+  for (int cycle = 1; cycle <= cycles; ++cycle) chaos.RunCycle(cycle);
+  absl::SleepFor(absl::Seconds(2));
+  (*load)->Stop();
+  const absl::Duration faults_done = absl::Now() - start;
+
+  const std::vector<Ack> acks = (*load)->Acks();
+  const LoadErrors errors = (*load)->Errors();
+  const LoadTotals totals = (*load)->Totals();
+  const int64_t unacked_bound = errors.total() + totals.abandoned;
+  const ChaosCheckResult checks =
+      CheckAcknowledged(acks, unacked_bound, *setup, (*ha)->gateways()[0]->channel());
+
+  // Per fault: the time to the next acknowledged write.
+  std::map<std::string, ResumeTimes> resume;
+  std::map<std::string, int> failed_faults;
+  for (const Fault& f : chaos.faults()) {
+    const std::string kind = FaultKindName(f.kind);
+    EXPECT_THAT(f.status, IsOk()) << "cycle " << f.cycle << " " << kind << " " << f.target;
+    if (!f.status.ok()) ++failed_faults[kind];
+    std::optional<absl::Time> next = (*load)->FirstWriteAckAfter(f.at);
+    std::printf("cycle %2d %-26s %-28s recovered %8s  next write acked %8s  %s\n", f.cycle,
+                kind.c_str(), f.target.c_str(), Ms(f.recovered - f.at).c_str(),
+                next.has_value() ? Ms(*next - f.at).c_str() : "never",
+                f.status.ok() ? "" : f.status.ToString().c_str());
+    if (next.has_value()) {
+      resume[kind].times.push_back(*next - f.at);
+    } else {
+      ++resume[kind].missing;
+    }
+    if (f.kind == FaultKind::kKillRedisMaster || f.kind == FaultKind::kPauseRedisMaster) {
+      EXPECT_TRUE(next.has_value() && *next - f.at <= absl::Seconds(10))
+          << "writes did not resume within 10 s of " << kind << " (cycle " << f.cycle << ")";
+    }
+  }
+
+  // The figures table.
+  std::printf("\n== chaos run: %d cycle(s), %d calls/s, %zu faults ==\n", cycles, rate,
+              chaos.faults().size());
+  std::printf("%-26s %6s %7s %12s %12s %8s\n", "fault", "count", "failed", "resume p50",
+              "resume max", "no write");
+  for (const auto& [kind, r] : resume) {
+    std::printf("%-26s %6zu %7d %12s %12s %8d\n", kind.c_str(), r.times.size() + r.missing,
+                failed_faults[kind], Ms(r.P50()).c_str(), Ms(r.Max()).c_str(), r.missing);
+  }
+  for (const Fault& f : chaos.faults()) {
+    if (f.kind != FaultKind::kKillRedisMaster && f.kind != FaultKind::kPauseRedisMaster) {
+      continue;
+    }
+    std::printf("cycle %d %s %s: master named after %s, old one a synced replica after %s\n",
+                f.cycle, FaultKindName(f.kind), f.target.c_str(), Ms(f.recovered - f.at).c_str(),
+                f.rejoined == absl::Time() ? "-" : Ms(f.rejoined - f.at).c_str());
+  }
+  std::printf(
+      "acknowledged: %lld filings, %lld actions, %lld surveys, %lld reads; %lld watch "
+      "events over %lld stream opens\n",
+      static_cast<long long>(checks.acked_filings), static_cast<long long>(checks.acked_actions),
+      static_cast<long long>(checks.acked_surveys), static_cast<long long>(checks.acked_reads),
+      static_cast<long long>(totals.watch_events), static_cast<long long>(totals.watch_opens));
+  std::printf(
+      "lost filings %lld, replay mismatches %lld, lost state changes %lld, duplicate "
+      "cases %lld (listed %lld, landed unacknowledged %lld, bound %lld)\n",
+      static_cast<long long>(checks.lost_filings), static_cast<long long>(checks.replay_mismatches),
+      static_cast<long long>(checks.lost_changes), static_cast<long long>(checks.duplicate_cases),
+      static_cast<long long>(checks.listed_cases), static_cast<long long>(checks.landed_unacked),
+      static_cast<long long>(unacked_bound));
+  std::printf(
+      "monitoring: received %lld (cases %lld), respondents %lld (acked surveys %lld); "
+      "converged %s after %s\n",
+      static_cast<long long>(checks.monitoring_received),
+      static_cast<long long>(checks.listed_cases),
+      static_cast<long long>(checks.monitoring_respondents),
+      static_cast<long long>(checks.acked_surveys), checks.counters_converged ? "yes" : "NO",
+      Ms(checks.converge_time).c_str());
+  std::printf(
+      "final errors: non-retryable %lld, exhausted %lld, wrong data %lld, shed %lld, "
+      "abandoned at stop %lld\n",
+      static_cast<long long>(errors.non_retryable), static_cast<long long>(errors.exhausted),
+      static_cast<long long>(errors.wrong_data), static_cast<long long>(errors.shed),
+      static_cast<long long>(totals.abandoned));
+  std::printf("attempt errors by code:");
+  for (const auto& [code, n] : errors.attempt_errors) {
+    std::printf(" %d=%lld", static_cast<int>(code), static_cast<long long>(n));
+  }
+  std::printf("\n");
+  for (const std::string& s : errors.samples) std::printf("  load: %s\n", s.c_str());
+  for (const std::string& s : checks.problems) std::printf("  check: %s\n", s.c_str());
+  std::printf("startup %s, faults and load %s, total %s\n", Ms(startup).c_str(),
+              Ms(faults_done - startup).c_str(), Ms(absl::Now() - start).c_str());
+
+  EXPECT_GT(checks.acked_filings, 0);
+  EXPECT_GT(checks.acked_actions, 0);
+  EXPECT_GT(checks.acked_surveys, 0);
+  EXPECT_EQ(checks.lost_filings, 0);
+  EXPECT_EQ(checks.replay_mismatches, 0);
+  EXPECT_EQ(checks.lost_changes, 0);
+  EXPECT_EQ(checks.duplicate_cases, 0);
+  EXPECT_TRUE(checks.counters_converged);
+  // Clients saw only retryable errors: every final failure and every attempt error other than
+  // UNAVAILABLE / DEADLINE_EXCEEDED fails the run (an action whose retry met ABORTED or
+  // FAILED_PRECONDITION after its own first attempt committed is confirmed by a read and
+  // acknowledged by the load: those codes are allowed as attempt errors only).
+  EXPECT_EQ(errors.non_retryable, 0);
+  EXPECT_EQ(errors.wrong_data, 0);
+  EXPECT_EQ(errors.exhausted, 0);
+  for (const auto& [code, n] : errors.attempt_errors) {
+    EXPECT_TRUE(code == grpc::StatusCode::UNAVAILABLE ||
+                code == grpc::StatusCode::DEADLINE_EXCEEDED || code == grpc::StatusCode::ABORTED ||
+                code == grpc::StatusCode::FAILED_PRECONDITION)
+        << n << " attempts failed with code " << static_cast<int>(code);
+  }
 }
 
 }  // namespace

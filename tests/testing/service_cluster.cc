@@ -239,8 +239,19 @@ absl::Status ServiceProcess::LaunchOnce() {
   }
   if (port_ == 0) return absl::InternalError(absl::StrCat(log_path_, ": no port logged"));
   if (wait_serving_ && !WaitForHealth(kServing)) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(log_path_, ": not SERVING within 20 s:\n", ReadFrom(log_path_, offset)));
+    // Say whether the health check answered at all (and what), or the channel never connected.
+    auto stub = grpc::health::v1::Health::NewStub(channel());
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(health_service_);
+    grpc::health::v1::HealthCheckResponse resp;
+    const grpc::Status last = stub->Check(&ctx, req, &resp);
+    return absl::DeadlineExceededError(absl::StrCat(
+        log_path_, ": not SERVING within 20 s (last health check: ",
+        last.ok() ? absl::StrCat("status ", resp.status())
+                  : absl::StrCat("code ", last.error_code(), " ", last.error_message()),
+        "; channel state ", channel()->GetState(false), "):\n", ReadFrom(log_path_, offset)));
   }
   return absl::OkStatus();
 }
