@@ -45,7 +45,7 @@ struct ResumeTimes {
     if (times.empty()) return absl::ZeroDuration();
     std::vector<absl::Duration> sorted = times;
     std::sort(sorted.begin(), sorted.end());
-    return sorted[sorted.size() / 2];
+    return sorted[(sorted.size() - 1) / 2];
   }
 };
 
