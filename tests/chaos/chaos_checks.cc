@@ -87,7 +87,10 @@ ChaosCheckResult CheckAcknowledged(const std::vector<Ack>& acks, int64_t unacked
           auto ctx = CallContext(setup.callers.channel);
           return complaints->FileComplaint(ctx.get(), again, &replay);
         });
-        if (!s.ok() || replay.tracking_code() != ack.tracking_code || !replay.replayed()) {
+        // The channel's retry derives the complainant's secret again, whichever replica
+        // answers (they share --secret_key_file).
+        if (!s.ok() || replay.tracking_code() != ack.tracking_code || !replay.replayed() ||
+            replay.secret().empty()) {
           ++r.replay_mismatches;
           r.Problem(absl::StrCat("filing ", ack.key, " -> ", ack.tracking_code, ": replay ",
                                  s.ok() ? replay.ShortDebugString() : Describe(s)));

@@ -27,7 +27,7 @@ struct ChaosCheckResult {
   int64_t acked_filings = 0, acked_actions = 0, acked_surveys = 0, acked_reads = 0;
   int64_t unacked_bound = 0;
   // Every acknowledged filing: GetComplaint finds it, and the same request with its
-  // idempotency key replays to the same tracking code.
+  // idempotency key replays to the same tracking code, with the complainant's secret.
   int64_t lost_filings = 0;
   int64_t replay_mismatches = 0;
   // Every acknowledged action: the case's history has its entry (the action's method at the

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "tests/testing/redis_sentinel_set.h"
 
@@ -46,30 +47,62 @@ const char* FaultKindName(FaultKind kind) {
   return "?";
 }
 
+absl::StatusOr<std::vector<FaultKind>> ParseFaultKinds(const std::string& text) {
+  static const std::pair<const char*, FaultKind> kNames[] = {
+      {"kill-service", FaultKind::kKillService},
+      {"kill-gateway", FaultKind::kKillGateway},
+      {"kill-redis-master", FaultKind::kKillRedisMaster},
+      {"pause", FaultKind::kPause},
+      {"pause-redis-master", FaultKind::kPauseRedisMaster},
+      {"restart-sentinel", FaultKind::kRestartSentinel}};
+  std::vector<FaultKind> kinds;
+  for (absl::string_view name : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    bool known = false;
+    for (const auto& [n, kind] : kNames) {
+      if (name == n) {
+        kinds.push_back(kind);
+        known = true;
+      }
+    }
+    if (!known)
+      return absl::InvalidArgumentError(absl::StrCat("unknown fault kind \"", name, "\""));
+  }
+  return kinds;
+}
+
+bool ChaosHarness::Enabled(FaultKind kind) const {
+  return options_.only.empty() ||
+         std::find(options_.only.begin(), options_.only.end(), kind) != options_.only.end();
+}
+
 void ChaosHarness::RunCycle(int cycle) {
   std::vector<ServiceProcess*> paused_candidates;
   for (Binary binary :
        {Binary::kRegistry, Binary::kComplaints, Binary::kMonitoring, Binary::kGateway}) {
+    const FaultKind kind =
+        binary == Binary::kGateway ? FaultKind::kKillGateway : FaultKind::kKillService;
     for (ServiceProcess* process : ha_->Instances(binary)) {
-      faults_.push_back(KillAndRestart(
-          process, binary == Binary::kGateway ? FaultKind::kKillGateway : FaultKind::kKillService,
-          cycle));
+      if (Enabled(kind)) faults_.push_back(KillAndRestart(process, kind, cycle));
       paused_candidates.push_back(process);
     }
   }
-  faults_.push_back(KillRedisMaster(cycle));
+  if (Enabled(FaultKind::kKillRedisMaster)) faults_.push_back(KillRedisMaster(cycle));
   // Another process each cycle, complaints first (the one most calls go through).
   std::rotate(paused_candidates.begin(),
               paused_candidates.begin() + ha_->Instances(Binary::kRegistry).size(),
               paused_candidates.end());
   // SIGSTOP: the Redis master on even cycles, a service replica or gateway on odd ones.
-  if (cycle % 2 == 0) {
+  // (With --only, a chosen one every cycle.)
+  const bool only_one = Enabled(FaultKind::kPause) != Enabled(FaultKind::kPauseRedisMaster);
+  if ((only_one || cycle % 2 == 0) && Enabled(FaultKind::kPauseRedisMaster)) {
     faults_.push_back(PauseRedisMaster(cycle));
-  } else {
+  } else if ((only_one || cycle % 2 == 1) && Enabled(FaultKind::kPause)) {
     faults_.push_back(Pause(paused_candidates[(cycle / 2) % paused_candidates.size()], cycle));
   }
   const size_t sentinels = ha_->redis().sentinels().size();
-  faults_.push_back(RestartSentinel((cycle - 1) % sentinels, cycle));
+  if (Enabled(FaultKind::kRestartSentinel)) {
+    faults_.push_back(RestartSentinel((cycle - 1) % sentinels, cycle));
+  }
 }
 
 Fault ChaosHarness::KillAndRestart(ServiceProcess* process, FaultKind kind, int cycle) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "tests/testing/ha_cluster.h"
 
@@ -32,6 +33,9 @@ enum class FaultKind {
   kRestartSentinel
 };
 const char* FaultKindName(FaultKind kind);
+// ParseFaultKinds reads a comma list of kill-service, kill-gateway, kill-redis-master, pause,
+// pause-redis-master, restart-sentinel (tests/chaos/run --only).
+absl::StatusOr<std::vector<FaultKind>> ParseFaultKinds(const std::string& text);
 
 // Fault is one injected fault.
 struct Fault {
@@ -57,6 +61,8 @@ class ChaosHarness {
     absl::Duration pause = absl::Seconds(3);  // SIGSTOP .. SIGCONT
     absl::Duration failover_timeout = absl::Seconds(20);
     absl::Duration rejoin_timeout = absl::Seconds(20);
+    // only: inject only these kinds (empty: all), e.g. to reproduce one fault in a loop.
+    std::vector<FaultKind> only;
   };
   ChaosHarness(HaCluster* ha, Options options) : ha_(ha), options_(options) {}
 
@@ -73,6 +79,8 @@ class ChaosHarness {
   // the master has all its replicas online (else sets fault->status); sets fault->rejoined.
   void WaitRejoined(int old_port, int new_port, Fault* fault);
   Fault RestartSentinel(size_t index, int cycle);
+
+  bool Enabled(FaultKind kind) const;
 
   HaCluster* ha_;
   Options options_;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,9 +17,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/chaos/chaos_checks.h"
 #include "tests/chaos/chaos_harness.h"
 #include "tests/testing/ha_cluster.h"
+#include "tests/testing/identity_tokens.h"
 #include "tests/testing/mixed_load.h"
 #include "tests/testing/status_matchers.h"
 
@@ -49,6 +52,27 @@ struct ResumeTimes {
   }
 };
 
+// KeepLogs copies the binaries' logs and every Redis server's and sentinel's log into `to`.
+void KeepLogs(HaCluster& ha, const std::string& to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  for (const auto& entry : fs::directory_iterator(ha.cluster().dir(), ec)) {
+    if (entry.path().extension() == ".log") {
+      fs::copy_file(entry.path(), fs::path(to) / entry.path().filename(),
+                    fs::copy_options::overwrite_existing, ec);
+    }
+  }
+  auto copy_redis = [&](const RedisServer& server, const std::string& kind) {
+    fs::copy_file(server.data_dir() + "/redis.log",
+                  fs::path(to) / absl::StrCat(kind, "-", server.port(), ".log"),
+                  fs::copy_options::overwrite_existing, ec);
+  };
+  for (const auto& server : ha.redis().servers()) copy_redis(*server, "redis");
+  for (const auto& sentinel : ha.redis().sentinels()) copy_redis(*sentinel, "sentinel");
+  std::printf("logs kept in %s\n", to.c_str());
+}
+
 TEST(ChaosTest, FaultsUnderMixedLoad) {
   const int cycles = EnvInt("SIMPUL_CHAOS_CYCLES", 2);
   const int rate = EnvInt("SIMPUL_CHAOS_RATE", 20);
@@ -70,8 +94,46 @@ TEST(ChaosTest, FaultsUnderMixedLoad) {
   ASSERT_THAT(load, IsOk());
   absl::SleepFor(absl::Seconds(2));
 
-  ChaosHarness chaos(ha->get(), {});
-  for (int cycle = 1; cycle <= cycles; ++cycle) chaos.RunCycle(cycle);
+  // A registry change after each cycle, for the load's watch stream to carry: it must see
+  // every one, once, in order, across the restarts and failovers of the cycles.
+  auto registry = registry::v1::Registry::NewStub((*ha)->gateways()[0]->channel());
+  int registry_changes = 0;
+  auto change_registry = [&](int cycle) {
+    registry::v1::CreateServiceRequest req;
+    req.mutable_service()->set_id(absl::StrCat("chaos-extra-", cycle));
+    req.mutable_service()->set_unit_id(setup->seed.unit_ids.front());
+    req.mutable_service()->set_name(absl::StrCat("Layanan tambahan ", cycle));
+    grpc::Status s;
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      registry::v1::CreateServiceResponse resp;
+      auto ctx = CallContext(setup->root);
+      s = registry->CreateService(ctx.get(), req, &resp);
+      // ALREADY_EXISTS: an earlier attempt committed.
+      if (s.ok() || (attempt > 0 && s.error_code() == grpc::StatusCode::ALREADY_EXISTS)) {
+        ++registry_changes;
+        return;
+      }
+      if (s.error_code() != grpc::StatusCode::UNAVAILABLE &&
+          s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(250));
+    }
+    ADD_FAILURE() << "CreateService after cycle " << cycle << ": " << s.error_code() << " "
+                  << s.error_message();
+  };
+
+  ChaosHarness::Options chaos_options;
+  if (const char* only = std::getenv("SIMPUL_CHAOS_ONLY"); only != nullptr) {
+    absl::StatusOr<std::vector<FaultKind>> kinds = ParseFaultKinds(only);
+    ASSERT_THAT(kinds, IsOk());
+    chaos_options.only = *kinds;
+  }
+  ChaosHarness chaos(ha->get(), chaos_options);
+  for (int cycle = 1; cycle <= cycles; ++cycle) {
+    chaos.RunCycle(cycle);
+    change_registry(cycle);
+  }
   absl::SleepFor(absl::Seconds(2));
   (*load)->Stop();
   const absl::Duration faults_done = absl::Now() - start;
@@ -91,8 +153,9 @@ TEST(ChaosTest, FaultsUnderMixedLoad) {
     EXPECT_THAT(f.status, IsOk()) << "cycle " << f.cycle << " " << kind << " " << f.target;
     if (!f.status.ok()) ++failed_faults[kind];
     std::optional<absl::Time> next = (*load)->FirstWriteAckAfter(f.at);
-    std::printf("cycle %2d %-26s %-28s recovered %8s  next write acked %8s  %s\n", f.cycle,
-                kind.c_str(), f.target.c_str(), Ms(f.recovered - f.at).c_str(),
+    std::printf("cycle %2d %s %-26s %-28s recovered %8s  next write acked %8s  %s\n", f.cycle,
+                absl::FormatTime("%H:%M:%E3S", f.at, absl::UTCTimeZone()).c_str(), kind.c_str(),
+                f.target.c_str(), Ms(f.recovered - f.at).c_str(),
                 next.has_value() ? Ms(*next - f.at).c_str() : "never",
                 f.status.ok() ? "" : f.status.ToString().c_str());
     if (next.has_value()) {
@@ -125,10 +188,11 @@ TEST(ChaosTest, FaultsUnderMixedLoad) {
   }
   std::printf(
       "acknowledged: %lld filings, %lld actions, %lld surveys, %lld reads; %lld watch "
-      "events over %lld stream opens\n",
+      "events (%d registry changes) over %lld stream opens\n",
       static_cast<long long>(checks.acked_filings), static_cast<long long>(checks.acked_actions),
       static_cast<long long>(checks.acked_surveys), static_cast<long long>(checks.acked_reads),
-      static_cast<long long>(totals.watch_events), static_cast<long long>(totals.watch_opens));
+      static_cast<long long>(totals.watch_events), registry_changes,
+      static_cast<long long>(totals.watch_opens));
   std::printf(
       "lost filings %lld, replay mismatches %lld, lost state changes %lld, duplicate "
       "cases %lld (listed %lld, landed unacknowledged %lld, bound %lld)\n",
@@ -160,6 +224,10 @@ TEST(ChaosTest, FaultsUnderMixedLoad) {
   std::printf("startup %s, faults and load %s, total %s\n", Ms(startup).c_str(),
               Ms(faults_done - startup).c_str(), Ms(absl::Now() - start).c_str());
 
+  if (const char* keep = std::getenv("SIMPUL_CHAOS_LOG_DIR"); keep != nullptr && *keep != '\0') {
+    KeepLogs(**ha, keep);
+  }
+
   EXPECT_GT(checks.acked_filings, 0);
   EXPECT_GT(checks.acked_actions, 0);
   EXPECT_GT(checks.acked_surveys, 0);
@@ -168,6 +236,9 @@ TEST(ChaosTest, FaultsUnderMixedLoad) {
   EXPECT_EQ(checks.lost_changes, 0);
   EXPECT_EQ(checks.duplicate_cases, 0);
   EXPECT_TRUE(checks.counters_converged);
+  // The watch stream saw each registry change (out-of-order or repeated events are the load's
+  // wrong data).
+  EXPECT_EQ(totals.watch_events, registry_changes);
   // Clients saw only retryable errors: every final failure and every attempt error other than
   // UNAVAILABLE / DEADLINE_EXCEEDED fails the run (an action whose retry met ABORTED or
   // FAILED_PRECONDITION after its own first attempt committed is confirmed by a read and

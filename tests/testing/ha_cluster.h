@@ -30,9 +30,10 @@ class HaCluster {
     int gateways = 2;
     bool internal_tls = true;
     RedisSentinelSet::Options redis;  // the ACL users are always on
-    // flags are added to every binary's (e.g. --drain_timeout=1s); the defaults already make
+    // flags are added to every binary's (e.g. --drain_timeout=1s). The defaults already make
     // a crashed monitoring replica's pending events be taken over after 2 s
-    // (--consumer_min_idle=2s) instead of 30 s.
+    // (--consumer_min_idle=2s) instead of 30 s, and give both complaints replicas one
+    // --secret_key_file (so a replay on either derives the complainant's secret).
     std::vector<std::string> flags;
     std::vector<std::string> gateway_flags;  // added to the gateways' (e.g. LoadGatewayFlags())
   };

@@ -134,6 +134,10 @@ std::shared_ptr<grpc::Channel> ServiceProcess::channel() {
     if (credentials_ != nullptr) {
       credentials = credentials_;
       args.SetSslTargetNameOverride(tls_name_);
+      // gRPC gives a connection attempt max(backoff, min reconnect backoff) to complete: 50 ms
+      // cuts a TLS handshake on a loaded machine short ("tcp handshaker shutdown") again and
+      // again, and the channel never connects.
+      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
     }
     if (tokens_ != nullptr) {
       channel_ = grpc::experimental::CreateCustomChannelWithInterceptors(
