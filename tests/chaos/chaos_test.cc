@@ -77,8 +77,12 @@ TEST(ChaosTest, FaultsUnderMixedLoad) {
   const int cycles = EnvInt("SIMPUL_CHAOS_CYCLES", 2);
   const int rate = EnvInt("SIMPUL_CHAOS_RATE", 20);
   const absl::Time start = absl::Now();
-  auto ha =
-      HaCluster::Start({.flags = {"--drain_timeout=1s"}, .gateway_flags = LoadGatewayFlags()});
+  // SIMPUL_CHAOS_WAIT_REPLICAS: --redis_wait_replicas of every binary (default 1).
+  std::vector<std::string> flags = {"--drain_timeout=1s"};
+  if (const int wait = EnvInt("SIMPUL_CHAOS_WAIT_REPLICAS", 0); wait > 0) {
+    flags.push_back(absl::StrCat("--redis_wait_replicas=", wait));
+  }
+  auto ha = HaCluster::Start({.flags = flags, .gateway_flags = LoadGatewayFlags()});
   ASSERT_THAT(ha, IsOk());
   const absl::Duration startup = absl::Now() - start;
   auto setup = PrepareLoad((*ha)->cluster(), "chaos");
