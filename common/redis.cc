@@ -196,6 +196,14 @@ absl::Status RedisConnection::SetCommandTimeout(absl::Duration timeout) {
 }
 
 absl::Status RedisConnection::WaitForReplicas(std::string_view what) {
+  absl::Status waited = WaitForReplicasUnobserved(what);
+  if (absl::IsUnavailable(waited) && pool_->options_.events != nullptr) {
+    pool_->options_.events->WaitFellShort();
+  }
+  return waited;
+}
+
+absl::Status RedisConnection::WaitForReplicasUnobserved(std::string_view what) {
   const RedisOptions& options = pool_->options_;
   if (options.wait_replicas <= 0) return absl::OkStatus();
   const int64_t wait_ms =
@@ -280,6 +288,7 @@ void RedisPool::SwitchMaster(const RedisAddress& master) {
     connect_backoff_.Reset();
   }
   for (const Idle& idle : to_free) redisFree(idle.ctx);
+  if (options_.events != nullptr) options_.events->MasterSwitched();
 }
 
 namespace {
@@ -383,9 +392,12 @@ absl::StatusOr<RedisAddress> RedisPool::Target() {
     if (master_) return *master_;
   }
   absl::StatusOr<RedisAddress> master = ResolveRedisMaster(options_);
-  absl::MutexLock lock(&mu_);
-  ++resolutions_;
-  if (master.ok()) master_ = *master;
+  {
+    absl::MutexLock lock(&mu_);
+    ++resolutions_;
+    if (master.ok()) master_ = *master;
+  }
+  if (options_.events != nullptr) options_.events->MasterResolved(master.ok());
   return master;
 }
 

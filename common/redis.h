@@ -47,6 +47,21 @@ struct RedisAddress {
   bool operator==(const RedisAddress& o) const { return host == o.host && port == o.port; }
 };
 
+// RedisPoolEvents is told what a pool does that an operator watches (RunService counts them
+// in /metrics). Its methods run on the pool's callers' threads, without the pool's locks held,
+// and must be quick.
+class RedisPoolEvents {
+ public:
+  virtual ~RedisPoolEvents() = default;
+  // MasterResolved: the sentinels were asked for the master; `ok` is whether one answered.
+  virtual void MasterResolved(bool ok) {}
+  // MasterSwitched: a +switch-master announcement moved the pool to a new master.
+  virtual void MasterSwitched() {}
+  // WaitFellShort: a write's WAIT confirmed fewer replicas than asked (or failed), so the
+  // write was answered UNAVAILABLE.
+  virtual void WaitFellShort() {}
+};
+
 struct RedisOptions {
   // The Redis server, unless `sentinels` is set.
   std::string host = "127.0.0.1";
@@ -80,6 +95,9 @@ struct RedisOptions {
   // AUTH at all when the password is empty.
   std::string user;
   std::string password;
+  // events (optional, not owned; must outlive the pool) is told of master resolutions,
+  // switches and short WAITs.
+  RedisPoolEvents* events = nullptr;
 };
 
 // RedisScript is a Lua script run with EVALSHA, loaded on first use or after NOSCRIPT.
@@ -129,6 +147,7 @@ class RedisConnection {
 
  private:
   friend class RedisPool;
+  absl::Status WaitForReplicasUnobserved(std::string_view what);
   RedisConnection(RedisPool* pool, redisContext* ctx, uint64_t generation)
       : pool_(pool), ctx_(ctx), generation_(generation) {}
   absl::Status TransportError(std::string_view what);

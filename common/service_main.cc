@@ -9,6 +9,35 @@
 #include "common/service_setup.h"
 
 namespace simpul {
+namespace {
+
+// RedisMetrics counts in /metrics what the process's Redis pool does that an operator watches
+// during a failover.
+class RedisMetrics : public RedisPoolEvents {
+ public:
+  explicit RedisMetrics(Metrics& metrics) {
+    metrics.Describe("simpul_redis_master_resolutions_total", Metrics::Type::kCounter,
+                     "times the Redis sentinels were asked for the master, by result");
+    metrics.Describe("simpul_redis_master_switches_total", Metrics::Type::kCounter,
+                     "moves to a new Redis master announced by a sentinel (+switch-master)");
+    metrics.Describe("simpul_redis_wait_short_total", Metrics::Type::kCounter,
+                     "writes answered UNAVAILABLE because WAIT confirmed fewer replicas than "
+                     "redis_wait_replicas");
+    resolved_ = metrics.GetCounter("simpul_redis_master_resolutions_total", {{"result", "ok"}});
+    unresolved_ =
+        metrics.GetCounter("simpul_redis_master_resolutions_total", {{"result", "error"}});
+    switched_ = metrics.GetCounter("simpul_redis_master_switches_total", {});
+    wait_short_ = metrics.GetCounter("simpul_redis_wait_short_total", {});
+  }
+  void MasterResolved(bool ok) override { (ok ? resolved_ : unresolved_).Increment(); }
+  void MasterSwitched() override { switched_.Increment(); }
+  void WaitFellShort() override { wait_short_.Increment(); }
+
+ private:
+  Counter resolved_, unresolved_, switched_, wait_short_;
+};
+
+}  // namespace
 
 ServiceContext::~ServiceContext() {
   while (!owned_.empty()) owned_.pop_back();
@@ -59,8 +88,10 @@ int RunService(const ServiceSpec& spec, int argc, char** argv, char** envp,
         {{"wait_replicas", redis_options->wait_replicas},
          {"wait_timeout", absl::FormatDuration(redis_options->wait_timeout)}});
   }
-  RedisPool pool(*std::move(redis_options));
   Metrics metrics;
+  RedisMetrics redis_metrics(metrics);
+  redis_options->events = &redis_metrics;
+  RedisPool pool(*std::move(redis_options));
   Executor executor(static_cast<int>(config.GetInt("workers")), 10000);
   ServiceHostOptions host_options = HostOptionsFromConfig(config, spec.grpc_service);
   if (basics->internal_tls != nullptr) {

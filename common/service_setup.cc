@@ -1,10 +1,17 @@
 #include "common/service_setup.h"
 
+#include <arpa/inet.h>
+
 #include <iostream>
 #include <string>
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/redis_auth.h"
@@ -130,16 +137,55 @@ std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address, cons
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  std::string target = address;
+  if (absl::StrContains(address, ',')) {
+    // Replicas: one static set of literal addresses, calls spread round-robin over those
+    // connected (a dead replica's connection fails and is skipped until it reconnects).
+    target = absl::StrCat("ipv4:", address);
+    args.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"round_robin":{}}]})");
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  }
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       InternalChannelCredentials(tls, server_name, &args);
-  return grpc::CreateCustomChannel(address, credentials, args);
+  return grpc::CreateCustomChannel(target, credentials, args);
+}
+
+absl::Status ValidateServiceAddresses(std::string_view value) {
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(absl::string_view(value.data(), value.size()), ',');
+  for (absl::string_view part : parts) {
+    size_t colon = part.rfind(':');
+    int port = 0;
+    if (colon == absl::string_view::npos || colon == 0 ||
+        !absl::SimpleAtoi(part.substr(colon + 1), &port) || port < 1 || port > 65535 ||
+        !absl::ascii_isdigit(static_cast<unsigned char>(part.back()))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected host:port or a comma-separated list of IPv4 host:port; \"", part,
+                       "\" is not host:port with port 1..65535"));
+    }
+    if (parts.size() > 1) {
+      std::string host(part.substr(0, colon));
+      in_addr ignored;
+      if (inet_pton(AF_INET, host.c_str(), &ignored) != 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "a list of replicas takes IPv4 addresses (e.g. 127.0.0.1:7101,127.0.0.1:7201); \"",
+            host, "\" is not one"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 ConfigKey RegistryAddrKey(std::string help) {
   return {.name = "registry_addr",
-          .type = ConfigType::kHostPort,
+          .type = ConfigType::kString,
           .default_value = "127.0.0.1:7101",
-          .help = std::move(help)};
+          .help = absl::StrCat(help,
+                               "; host:port, or a comma-separated list of replicas' IPv4 "
+                               "host:port (round-robin over those that answer)"),
+          .validate = ValidateServiceAddresses};
 }
 
 ConfigKey RegistryTimeoutKey(std::string help) {

@@ -65,11 +65,15 @@ ServiceHostOptions HostOptionsFromConfig(const Config& config, std::string servi
 // KeepaliveChannel is a client channel to another Simpul service whose keepalive pings notice
 // a silently dropped connection under long-lived streams (e.g. the registry's change feed).
 // With `tls` (null: plaintext) it is mutual TLS and the server must present a certificate
-// naming `server_name` (kRegistryTlsName, ...; common/tls.h).
+// naming `server_name` (kRegistryTlsName, ...; common/tls.h). `address` is host:port, or a
+// comma-separated list of replicas' IPv4 host:port, balanced round-robin over those connected.
 std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address, const InternalTls* tls,
                                                 const std::string& server_name);
 
 // Config keys that more than one service declares, each with its one default.
+// ValidateServiceAddresses accepts what KeepaliveChannel takes: host:port, or a comma-separated
+// list of IPv4 host:port (each port 1..65535).
+absl::Status ValidateServiceAddresses(std::string_view value);
 // RegistryAddrKey: registry_addr, the address of simpul-registry (`help` says what for).
 ConfigKey RegistryAddrKey(std::string help);
 // RegistryTimeoutKey: registry_timeout, the deadline of one call to the registry.

@@ -125,7 +125,7 @@ absl::Status SetUp(ServiceContext& ctx) {
                                                 .pii_keys = keyring});
 
   auto* router = ctx.Make<clients::registry::RegistryRouter>(
-      KeepaliveChannel(config.GetAddress("registry_addr"), ctx.internal_tls(), kRegistryTlsName),
+      KeepaliveChannel(config.GetString("registry_addr"), ctx.internal_tls(), kRegistryTlsName),
       clients::registry::RegistryRouter::Options{.call_timeout =
                                                      config.GetDuration("registry_timeout")});
 

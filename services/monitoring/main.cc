@@ -97,7 +97,7 @@ absl::Status SetUp(ServiceContext& ctx) {
   // One watch of the registry's change feed, shared by the router (its cache) and the standards
   // feed (which subscribes first, resyncs and sets where the watch resumes).
   std::shared_ptr<grpc::Channel> registry_channel =
-      KeepaliveChannel(config.GetAddress("registry_addr"), ctx.internal_tls(), kRegistryTlsName);
+      KeepaliveChannel(config.GetString("registry_addr"), ctx.internal_tls(), kRegistryTlsName);
   const absl::Duration registry_timeout = config.GetDuration("registry_timeout");
   auto* registry_watch = ctx.Make<clients::registry::RegistryWatch>(
       registry_channel,

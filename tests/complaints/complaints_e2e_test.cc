@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -21,8 +22,11 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
@@ -1832,6 +1836,18 @@ TEST_F(ComplaintsE2ETest, HealthAndDrain) {
 // filing is UNAVAILABLE, and its retry with the same idempotency key after the replica is back
 // answers the first filing's tracking code (one case); after SENTINEL FAILOVER it files on the
 // new master (its retries with one key file once) and still has every case.
+// SeriesValue is the value of the series `series` (its name and labels exactly as /metrics
+// prints them) in a Prometheus exposition, or -1 when it is not there.
+double SeriesValue(const std::string& exposition, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
+    if (absl::ConsumePrefix(&line, series) && absl::ConsumePrefix(&line, " ")) {
+      double value = -1;
+      if (absl::SimpleAtod(line, &value)) return value;
+    }
+  }
+  return -1;
+}
+
 TEST_F(ComplaintsE2ETest, SentinelFailoverAndAcknowledgedFilings) {
   simpul::testing::RedisSentinelSet::Options set_options;
   set_options.replicas = 2;
@@ -1873,6 +1889,12 @@ TEST_F(ComplaintsE2ETest, SentinelFailoverAndAcknowledgedFilings) {
   EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("same idempotency key"));
   EXPECT_LT(took, absl::Seconds(2));
+  // The short WAIT is counted; the pool found the master once through the sentinels.
+  const std::string before_failover = (*ha)->AdminGet("/metrics");
+  EXPECT_EQ(SeriesValue(before_failover, "simpul_redis_wait_short_total"), 1) << before_failover;
+  EXPECT_EQ(SeriesValue(before_failover, R"(simpul_redis_master_resolutions_total{result="ok"})"),
+            1)
+      << before_failover;
   (*set)->servers()[1]->Resume();
   (*set)->servers()[2]->Resume();
   ASSERT_THAT((*set)->WaitForReplicas(2, absl::Seconds(10)), IsOk());
@@ -1908,6 +1930,14 @@ TEST_F(ComplaintsE2ETest, SentinelFailoverAndAcknowledgedFilings) {
   std::printf("simpul-complaints filing after SENTINEL FAILOVER: %s (%d attempts)\n",
               absl::FormatDuration(recovered).c_str(), n);
   ASSERT_LT(recovered, absl::Seconds(30));
+  // The move to the new master shows in /metrics: announced by +switch-master, or found by
+  // asking the sentinels again.
+  const std::string after_failover = (*ha)->AdminGet("/metrics");
+  EXPECT_GE(
+      std::max(0.0, SeriesValue(after_failover, "simpul_redis_master_switches_total")) +
+          SeriesValue(after_failover, R"(simpul_redis_master_resolutions_total{result="ok"})"),
+      2)
+      << after_failover;
   absl::StatusOr<int> master_port = (*set)->MasterPort();
   ASSERT_THAT(master_port, IsOk());
   absl::StatusOr<RedisReply> all_events =
