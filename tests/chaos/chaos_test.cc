@@ -138,7 +138,13 @@ TEST(ChaosTest, FaultsUnderMixedLoad) {
     chaos.RunCycle(cycle);
     change_registry(cycle);
   }
+  // The load runs on for 2 s, and until the watch stream has delivered the last registry change
+  // (at most 10 s more: a change still missing then is a failure below).
   absl::SleepFor(absl::Seconds(2));
+  const absl::Time watch_deadline = absl::Now() + absl::Seconds(10);
+  while ((*load)->Totals().watch_events < registry_changes && absl::Now() < watch_deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   (*load)->Stop();
   const absl::Duration faults_done = absl::Now() - start;
 

@@ -419,18 +419,13 @@ absl::StatusOr<ServiceProcess*> ServiceCluster::Start(Binary binary, ServiceOpti
   if (binary == Binary::kComplaints) args.push_back("--pii_keys_file=" + pii_keys_file_);
   if (binary == Binary::kGateway)
     args.push_back(std::string("--policy_file=") + SIMPUL_POLICY_FILE);
-  const size_t instance = Instances(binary).size();  // of this binary, from 0
   for (Binary backend : Backends(binary)) {
     const std::vector<ServiceProcess*> started = Instances(backend);
     if (started.empty()) continue;
     std::vector<std::string> addresses;
-    if (sentinel_set_ == nullptr) {
-      addresses.push_back(started.front()->address());  // the first instance only
-    } else if (binary == Binary::kGateway) {
-      for (const ServiceProcess* p : started) addresses.push_back(p->address());
-    } else {
-      // simpul-complaints and simpul-monitoring take one registry address: spread them.
-      addresses.push_back(started[instance % started.size()]->address());
+    for (const ServiceProcess* p : started) {
+      addresses.push_back(p->address());
+      if (sentinel_set_ == nullptr) break;  // one Redis: the first instance only
     }
     args.push_back(absl::StrCat(Info(backend).addr_flag, absl::StrJoin(addresses, ",")));
   }

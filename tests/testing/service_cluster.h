@@ -159,9 +159,8 @@ class ServiceCluster {
     // sentinel_set: Redis is a RedisSentinelSet (master, replicas, sentinels) instead of one
     // server, with the ACL users shared by its data servers when redis_acl is set. Every binary
     // gets --redis_sentinels, --redis_master_name and --redis_wait_replicas=1 (each
-    // acknowledged write is on a replica too); the gateway's backend flags list every started
-    // instance of each service (comma-separated), and the n-th simpul-complaints or
-    // simpul-monitoring (which take one --registry_addr) gets the n-th registry. HaCluster
+    // acknowledged write is on a replica too), and the flags naming its backends list every
+    // started instance of each (comma-separated), not only the first. HaCluster
     // (tests/testing/ha_cluster.h) runs the whole replicated layout on it.
     std::optional<RedisSentinelSet::Options> sentinel_set;
   };
