@@ -1,10 +1,13 @@
 #include "tests/testing/redis_sentinel_set.h"
 
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/redis_auth.h"
 #include "common/redis_sentinel.h"
 
 namespace simpul::testing {
@@ -21,9 +24,11 @@ std::string Field(const RedisReply& reply, std::string_view name) {
 }  // namespace
 
 absl::StatusOr<RedisReply> RedisSentinelSet::Command(int port, const std::vector<std::string>& argv,
-                                                     const std::string& password) {
+                                                     const std::string& password,
+                                                     const std::string& user) {
   RedisOptions options;
   options.port = port;
+  options.user = user;
   options.password = password;
   options.pool_size = 1;
   options.connect_timeout = absl::Milliseconds(300);
@@ -37,14 +42,67 @@ absl::StatusOr<RedisReply> RedisSentinelSet::SentinelCommand(
   return Command(sentinels_.at(index)->port(), argv, options_.sentinel_password);
 }
 
+absl::StatusOr<RedisReply> RedisSentinelSet::ServerCommand(
+    int port, const std::vector<std::string>& argv) const {
+  if (!options_.acl) return Command(port, argv);
+  return Command(port, argv, acl_.superuser_password, RedisServer::kTestSuperuser);
+}
+
+RedisSentinelSet::~RedisSentinelSet() {
+  sentinels_.clear();
+  servers_.clear();
+  if (!acl_.dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(acl_.dir).parent_path(), ec);
+  }
+}
+
+std::string RedisSentinelSet::SentinelAddresses() const {
+  std::vector<std::string> addresses;
+  for (const auto& sentinel : sentinels_) {
+    addresses.push_back(absl::StrCat("127.0.0.1:", sentinel->port()));
+  }
+  return absl::StrJoin(addresses, ",");
+}
+
 absl::StatusOr<std::unique_ptr<RedisSentinelSet>> RedisSentinelSet::Start(Options options) {
   std::unique_ptr<RedisSentinelSet> set(new RedisSentinelSet(options));
-  auto master = RedisServer::Start();
+  // With ACL users every data server (the first master too: it may rejoin as a replica)
+  // replicates as simpul-replica; the sentinels log in as simpul-sentinel.
+  std::vector<std::string> replication_args;
+  std::string sentinel_auth;
+  if (options.acl) {
+    const std::string dir = MakeTempDir("simpul-redis-acl-");
+    if (dir.empty()) return absl::InternalError("no temporary directory");
+    absl::StatusOr<RedisServer::AclUsers> acl = RedisServer::WriteAclUsers(dir + "/redis-auth");
+    if (!acl.ok()) return acl.status();
+    set->acl_ = *std::move(acl);
+    auto password = [&](const std::string& user) {
+      return ReadRedisPasswordFile(absl::StrCat(set->acl_.dir, "/", user, ".password"));
+    };
+    absl::StatusOr<std::string> replica_password = password("simpul-replica");
+    if (!replica_password.ok()) return replica_password.status();
+    absl::StatusOr<std::string> sentinel_password = password("simpul-sentinel");
+    if (!sentinel_password.ok()) return sentinel_password.status();
+    replication_args = {"--masteruser", "simpul-replica", "--masterauth", *replica_password};
+    sentinel_auth = absl::StrCat("sentinel auth-user ", options.master_name,
+                                 " simpul-sentinel\nsentinel auth-pass ", options.master_name, " ",
+                                 *sentinel_password, "\n");
+  }
+  auto start_server = [&](std::vector<std::string> args) {
+    // A replica that needs a full resync (an old master rejoining) gets it at once, not after
+    // Redis's default 5 s wait for more replicas.
+    args.insert(args.end(), {"--repl-diskless-sync-delay", "0"});
+    args.insert(args.end(), replication_args.begin(), replication_args.end());
+    return options.acl ? RedisServer::StartWithSharedAcl(set->acl_, std::move(args))
+                       : RedisServer::StartWithArgs(std::move(args));
+  };
+  auto master = start_server({});
   if (!master.ok()) return master.status();
   const int master_port = (*master)->port();
   set->servers_.push_back(*std::move(master));
   for (int i = 0; i < options.replicas; ++i) {
-    auto replica = RedisServer::StartWithArgs(
+    auto replica = start_server(
         {"--replicaof", "127.0.0.1", absl::StrCat(master_port), "--repl-ping-replica-period", "1"});
     if (!replica.ok()) return replica.status();
     set->servers_.push_back(*std::move(replica));
@@ -59,7 +117,7 @@ absl::StatusOr<std::unique_ptr<RedisSentinelSet>> RedisSentinelSet::Start(Option
                                     " ", absl::ToInt64Milliseconds(options.down_after), "\n",
                                     "sentinel failover-timeout ", name, " ",
                                     absl::ToInt64Milliseconds(options.failover_timeout), "\n",
-                                    "sentinel parallel-syncs ", name, " 1\n");
+                                    "sentinel parallel-syncs ", name, " 1\n", sentinel_auth);
   if (!options.sentinel_password.empty()) {
     // The sentinels require it from clients and send it to each other.
     absl::StrAppend(&config, "requirepass ", options.sentinel_password, "\n",
@@ -87,6 +145,10 @@ RedisOptions RedisSentinelSet::PoolOptions() const {
   options.command_timeout = absl::Seconds(2);
   options.acquire_timeout = absl::Seconds(1);
   options.max_backoff = absl::Milliseconds(200);
+  if (options_.acl) {
+    options.user = RedisServer::kTestSuperuser;
+    options.password = acl_.superuser_password;
+  }
   return options;
 }
 
@@ -125,7 +187,7 @@ absl::StatusOr<RedisServer*> RedisSentinelSet::WaitForNewMaster(int old_port,
     } else if (*port == old_port) {
       last = "the sentinels still name the old master";
     } else {
-      absl::StatusOr<RedisReply> role = Command(*port, {"ROLE"});
+      absl::StatusOr<RedisReply> role = ServerCommand(*port, {"ROLE"});
       if (role.ok() && ReplyIsMasterRole(*role) && ServerOnPort(*port) != nullptr) {
         return ServerOnPort(*port);
       }
@@ -152,7 +214,7 @@ absl::Status RedisSentinelSet::WaitForReplicas(int count, absl::Duration timeout
   std::string last;
   while (absl::Now() < deadline) {
     for (const auto& server : servers_) {
-      absl::StatusOr<RedisReply> info = Command(server->port(), {"INFO", "replication"});
+      absl::StatusOr<RedisReply> info = ServerCommand(server->port(), {"INFO", "replication"});
       if (!info.ok() || !absl::StrContains(info->str, "role:master")) continue;
       last = info->str;
       int online = 0;

@@ -29,6 +29,13 @@ class RedisSentinelSet {
     absl::Duration failover_timeout = absl::Seconds(3);
     // sentinel_password: the sentinels require it (requirepass); PoolOptions carries it.
     std::string sentinel_password;
+    // acl: the data servers share the ACL users of deploy/redis-users.acl.in
+    // (RedisServer::StartWithSharedAcl; acl_users()): every server replicates as
+    // simpul-replica (masteruser/masterauth, also on the first master so that it can rejoin as
+    // a replica after a failover), the sentinels log in as simpul-sentinel (sentinel
+    // auth-user/auth-pass), and PoolOptions and the set's own commands act as
+    // RedisServer::kTestSuperuser.
+    bool acl = false;
   };
 
   // Start launches the master, then the replicas (REPLICAOF the master; waits until they are
@@ -36,6 +43,14 @@ class RedisSentinelSet {
   // other sentinels (so a failover can reach its quorum).
   static absl::StatusOr<std::unique_ptr<RedisSentinelSet>> Start(Options options);
   static absl::StatusOr<std::unique_ptr<RedisSentinelSet>> Start() { return Start(Options()); }
+  ~RedisSentinelSet();  // kills the sentinels, then the data servers; removes the ACL files
+
+  const Options& options() const { return options_; }
+  // acl_users are the shared ACL users (Options::acl; an empty dir otherwise): e.g.
+  // acl_users().dir + "/simpul-registry.password".
+  const RedisServer::AclUsers& acl_users() const { return acl_; }
+  // SentinelAddresses is "127.0.0.1:<port>,..." of every sentinel (for --redis_sentinels).
+  std::string SentinelAddresses() const;
 
   // PoolOptions are RedisOptions that find the master through the sentinels (with no
   // sentinels: the first master's port), with short
@@ -65,8 +80,13 @@ class RedisSentinelSet {
   // Command runs one command on the process listening on `port` (a data server or a
   // sentinel), with a short timeout.
   // `password` authenticates as the default user first (e.g. a sentinel's).
+  // `password` authenticates as the default user first (or as `user` when given).
   static absl::StatusOr<RedisReply> Command(int port, const std::vector<std::string>& argv,
-                                            const std::string& password = "");
+                                            const std::string& password = "",
+                                            const std::string& user = "");
+  // ServerCommand runs one command on the data server on `port`, as kTestSuperuser with
+  // Options::acl.
+  absl::StatusOr<RedisReply> ServerCommand(int port, const std::vector<std::string>& argv) const;
   // SentinelCommand runs one command on sentinel `index`, with the sentinels' password.
   absl::StatusOr<RedisReply> SentinelCommand(size_t index,
                                              const std::vector<std::string>& argv) const;
@@ -75,6 +95,7 @@ class RedisSentinelSet {
   explicit RedisSentinelSet(Options options) : options_(std::move(options)) {}
   absl::Status WaitForSentinels(absl::Duration timeout) const;
   Options options_;
+  RedisServer::AclUsers acl_;
   std::vector<std::unique_ptr<RedisServer>> servers_;
   // Destroyed first (declared last): no sentinel reconfigures a server being killed.
   std::vector<std::unique_ptr<RedisServer>> sentinels_;

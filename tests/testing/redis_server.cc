@@ -129,33 +129,38 @@ absl::StatusOr<RedisOptions> RedisServer::PoolOptionsFor(const std::string& user
   return options;
 }
 
-absl::Status RedisServer::WriteAclUsers() {
-  acl_dir_ = dir_ + "/redis-auth";
+absl::StatusOr<RedisServer::AclUsers> RedisServer::WriteAclUsers(const std::string& dir) {
+  AclUsers acl{dir, ""};
   const std::string command =
-      absl::StrCat("'", SIMPUL_REDIS_USERS_SCRIPT, "' '", acl_dir_, "' 2>/dev/null");
+      absl::StrCat("'", SIMPUL_REDIS_USERS_SCRIPT, "' '", acl.dir, "' 2>/dev/null");
   if (int rc = std::system(command.c_str()); rc != 0) {
     return absl::InternalError(absl::StrCat(command, " failed (status ", rc, ")"));
   }
   unsigned char raw[24];
   if (RAND_bytes(raw, sizeof(raw)) != 1) return absl::InternalError("RAND_bytes failed");
-  superuser_password_ =
+  acl.superuser_password =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(raw), sizeof(raw)));
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(superuser_password_.data()),
-         superuser_password_.size(), digest);
-  std::ofstream acl(acl_dir_ + "/users.acl", std::ios::app);
-  acl << "user " << kTestSuperuser << " on #"
+  SHA256(reinterpret_cast<const unsigned char*>(acl.superuser_password.data()),
+         acl.superuser_password.size(), digest);
+  std::ofstream out(acl.dir + "/users.acl", std::ios::app);
+  out << "user " << kTestSuperuser << " on #"
       << absl::BytesToHexString(
              absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)))
       << " ~* &* +@all\n";
-  acl.close();
-  if (!acl) return absl::InternalError("cannot append the test superuser to " + acl_dir_);
-  return absl::OkStatus();
+  out.close();
+  if (!out) return absl::InternalError("cannot append the test superuser to " + acl.dir);
+  return acl;
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartWithSharedAcl(
+    const AclUsers& acl, std::vector<std::string> extra_args) {
+  return StartImpl(true, "", /*acl=*/false, std::move(extra_args), "", &acl);
 }
 
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartImpl(
     bool append_only, const std::string& config_file, bool acl, std::vector<std::string> extra_args,
-    const std::string& sentinel_config) {
+    const std::string& sentinel_config, const AclUsers* shared_acl) {
   absl::Status last = absl::UnavailableError("redis-server did not start");
   // Another process may take the picked port before redis-server binds it: try a few.
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -173,7 +178,13 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartImpl(
       if (!conf) return absl::InternalError("cannot write " + server->config_file_);
     }
     if (acl) {
-      if (absl::Status written = server->WriteAclUsers(); !written.ok()) return written;
+      absl::StatusOr<AclUsers> written = WriteAclUsers(dir + "/redis-auth");
+      if (!written.ok()) return written.status();
+      server->acl_dir_ = written->dir;
+      server->superuser_password_ = written->superuser_password;
+    } else if (shared_acl != nullptr) {
+      server->acl_dir_ = shared_acl->dir;
+      server->superuser_password_ = shared_acl->superuser_password;
     }
     last = server->Launch();
     if (last.ok()) return server;

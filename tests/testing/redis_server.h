@@ -42,6 +42,17 @@ class RedisServer {
   // "127.0.0.1", "6379"}; Restart keeps them.
   static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithArgs(
       std::vector<std::string> extra_args);
+  // AclUsers are the ACL users of deploy/redis-users.acl.in plus kTestSuperuser, written once
+  // into `dir` (WriteAclUsers), so that several servers (a master and its replicas) share them.
+  struct AclUsers {
+    std::string dir;                 // <user>.password files and users.acl
+    std::string superuser_password;  // kTestSuperuser's
+  };
+  static absl::StatusOr<AclUsers> WriteAclUsers(const std::string& dir);
+  // StartWithSharedAcl is StartWithArgs with the users of `acl` (as StartWithAcl, whose
+  // acl_dir(), PasswordFile() and PoolOptions() it gives); Restart keeps them.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartWithSharedAcl(
+      const AclUsers& acl, std::vector<std::string> extra_args);
   // StartSentinel launches redis-server --sentinel with a config file holding
   // `sentinel_config` (e.g. "sentinel monitor simpul 127.0.0.1 6379 2"), written once into the
   // data directory (Sentinel rewrites it; Restart keeps what it learnt).
@@ -91,8 +102,8 @@ class RedisServer {
         config_file_(std::move(config_file)) {}
   static absl::StatusOr<std::unique_ptr<RedisServer>> StartImpl(
       bool append_only, const std::string& config_file, bool acl = false,
-      std::vector<std::string> extra_args = {}, const std::string& sentinel_config = "");
-  absl::Status WriteAclUsers();
+      std::vector<std::string> extra_args = {}, const std::string& sentinel_config = "",
+      const AclUsers* shared_acl = nullptr);
   absl::Status Launch();
   int port_;
   std::string dir_;

@@ -29,6 +29,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "tests/testing/identity_tokens.h"
 #include "tests/testing/process.h"
+#include "tests/testing/redis_sentinel_set.h"
 #include "tests/testing/redis_server.h"
 
 namespace simpul::testing {
@@ -155,12 +156,25 @@ class ServiceCluster {
     // internal_tls_* flags, and channel() of the services is TLS with the operator certificate
     // (the gateway's public port stays plaintext).
     bool internal_tls = false;
+    // sentinel_set: Redis is a RedisSentinelSet (master, replicas, sentinels) instead of one
+    // server, with the ACL users shared by its data servers when redis_acl is set. Every binary
+    // gets --redis_sentinels, --redis_master_name and --redis_wait_replicas=1 (each
+    // acknowledged write is on a replica too), and the flags naming its backends list every
+    // started instance of each (comma-separated), not only the first. HaCluster
+    // (tests/testing/ha_cluster.h) runs the whole replicated layout on it.
+    std::optional<RedisSentinelSet::Options> sentinel_set;
   };
   static absl::StatusOr<std::unique_ptr<ServiceCluster>> Create(Options options);
   static absl::StatusOr<std::unique_ptr<ServiceCluster>> Create() { return Create(Options()); }
   ~ServiceCluster();  // kills the binaries (newest first) and Redis, removes the directory
 
-  RedisServer& redis() { return *redis_; }
+  // redis is the cluster's Redis; with Options::sentinel_set the first data server of the set
+  // (the master at the start, not necessarily later: see sentinel_set()).
+  RedisServer& redis() { return redis_ != nullptr ? *redis_ : *sentinel_set_->servers().front(); }
+  // sentinel_set is the Redis Sentinel deployment (Options::sentinel_set; null otherwise).
+  RedisSentinelSet* sentinel_set() const { return sentinel_set_.get(); }
+  // RedisPasswordFile is the password file of the ACL user `user` (Options::redis_acl).
+  std::string RedisPasswordFile(const std::string& user) const;
   const std::string& dir() const { return dir_; }
   // keys_dir holds the identity keys and trusted-keys files (TokenMinter::WriteKeyFiles).
   const std::string& keys_dir() const { return keys_dir_; }
@@ -181,6 +195,8 @@ class ServiceCluster {
   ServiceProcess& complaints() { return Get(Binary::kComplaints); }
   ServiceProcess& monitoring() { return Get(Binary::kMonitoring); }
   ServiceProcess& gateway() { return Get(Binary::kGateway); }
+  // Instances are the started instances of `binary`, in start order.
+  std::vector<ServiceProcess*> Instances(Binary binary) const;
 
  private:
   ServiceCluster() = default;
@@ -190,7 +206,8 @@ class ServiceCluster {
   std::string pii_keys_file_;
   std::string pki_dir_;
   TokenMinter tokens_;
-  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<RedisServer> redis_;  // null with Options::sentinel_set
+  std::unique_ptr<RedisSentinelSet> sentinel_set_;
   std::vector<std::unique_ptr<ServiceProcess>> processes_;
 };
 
