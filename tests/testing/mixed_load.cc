@@ -819,6 +819,25 @@ std::vector<WindowStats> MixedLoad::Windows() const {
   return out;
 }
 
+WindowStats MixedLoad::Overall() const {
+  absl::MutexLock lock(&mu_);
+  WindowStats s;
+  s.start = start_;
+  std::vector<double> sorted;
+  for (const auto& [index, w] : windows_) {
+    s.calls += w.calls;
+    s.errors += w.errors;
+    s.shed += w.shed;
+    for (const auto& [code, n] : w.attempt_errors) s.attempt_errors[code] += n;
+    sorted.insert(sorted.end(), w.latencies_ms.begin(), w.latencies_ms.end());
+  }
+  std::sort(sorted.begin(), sorted.end());
+  s.p50_ms = Percentile(sorted, 0.50);
+  s.p99_ms = Percentile(sorted, 0.99);
+  s.max_ms = sorted.empty() ? 0 : sorted.back();
+  return s;
+}
+
 std::optional<absl::Time> MixedLoad::FirstWriteAckAfter(absl::Time t) const {
   absl::MutexLock lock(&mu_);
   std::optional<absl::Time> first;

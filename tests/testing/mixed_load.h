@@ -205,6 +205,8 @@ class MixedLoad {
   // Windows are the windows that have ended, oldest first (windows in which nothing ended
   // included, with zero calls).
   std::vector<WindowStats> Windows() const;
+  // Overall are the stats of every call that has ended since the start (start: the load's).
+  WindowStats Overall() const;
   // FirstWriteAckAfter is when the first write (filing, action, survey) due after `t` was
   // acknowledged (the earliest answer among them), if any was (keep_acks).
   std::optional<absl::Time> FirstWriteAckAfter(absl::Time t) const;
