@@ -206,6 +206,9 @@ class Soak {
     o.calls_per_second = rate;
     o.max_in_flight = 256;
     o.keep_acks = false;
+    // 2% registry writes (UpdateService) so that the watch streams carry events.
+    o.reads = 0.18;
+    o.registry_writes = 0.02;
     return o;
   }
 
@@ -314,12 +317,13 @@ class Soak {
     const LoadTotals totals = load.Totals();
     std::printf("\nverdict after %zu minutes:\n", minutes.size());
     std::printf(
-        "  calls acknowledged %lld (filings %lld, actions %lld, surveys %lld, reads %lld),"
-        " watch events %lld, watch opens %lld, cases open %lld\n",
+        "  calls acknowledged %lld (filings %lld, actions %lld, surveys %lld, reads %lld,"
+        " registry writes %lld), watch events %lld, watch opens %lld, cases open %lld\n",
         static_cast<long long>(totals.acked_total()), static_cast<long long>(totals.acked[0]),
         static_cast<long long>(totals.acked[1]), static_cast<long long>(totals.acked[2]),
-        static_cast<long long>(totals.acked[3]), static_cast<long long>(totals.watch_events),
-        static_cast<long long>(totals.watch_opens), static_cast<long long>(totals.cases_open));
+        static_cast<long long>(totals.acked[3]), static_cast<long long>(totals.acked[4]),
+        static_cast<long long>(totals.watch_events), static_cast<long long>(totals.watch_opens),
+        static_cast<long long>(totals.cases_open));
     const int64_t bad = errors.total() + errors.shed;
     std::printf(
         "  errors: %lld (failed %lld, retries exhausted %lld, wrong data %lld, shed %lld)"

@@ -45,6 +45,8 @@ class MixedLoadTest : public ::testing::Test {
     o.calls_per_second = 20;
     o.window = absl::Seconds(1);
     o.watch_streams = 2;
+    o.registry_writes = 0.05;  // 1 a second: events for the watch streams
+    o.reads = 0.15;
     return o;
   }
 
@@ -67,6 +69,9 @@ TEST_F(MixedLoadTest, FiveSecondsAt20PerSecondAcknowledgeEveryKindWithoutErrors)
   EXPECT_THAT(totals.due, Ge(95));  // 5 s at 20/s
   EXPECT_EQ(totals.acked_total() + totals.abandoned, totals.due);
   EXPECT_EQ(totals.watch_opens, 2);
+  EXPECT_GE(totals.acked[Ack::kRegistryWrite], 3);
+  // Each stream saw every registry write (in order: else wrong_data) but maybe the last.
+  EXPECT_GE(totals.watch_events, 2 * (totals.acked[Ack::kRegistryWrite] - 1));
 
   const std::vector<Ack> acks = (*load)->Acks();
   std::map<Ack::Kind, int> by_kind;

@@ -93,6 +93,8 @@ const char* AckKindName(Ack::Kind kind) {
       return "survey";
     case Ack::kRead:
       return "read";
+    case Ack::kRegistryWrite:
+      return "registry write";
   }
   return "?";
 }
@@ -230,10 +232,13 @@ absl::StatusOr<std::unique_ptr<MixedLoad>> MixedLoad::Start(MixedLoadOptions opt
   };
   if (options.gateways.empty()) return invalid("gateways", "at least one address is needed");
   if (!(options.calls_per_second > 0)) return invalid("calls_per_second", "must be > 0");
-  for (double share : {options.filings, options.actions, options.surveys, options.reads}) {
+  for (double share : {options.filings, options.actions, options.surveys, options.reads,
+                       options.registry_writes}) {
     if (!(share >= 0)) return invalid("filings/actions/surveys/reads", "shares must be >= 0");
   }
-  if (options.filings + options.actions + options.surveys + options.reads <= 0) {
+  if (options.filings + options.actions + options.surveys + options.reads +
+          options.registry_writes <=
+      0) {
     return invalid("filings/actions/surveys/reads", "at least one share must be > 0");
   }
   if (options.seed.service_ids.empty() ||
@@ -306,10 +311,12 @@ int64_t MixedLoad::WindowIndex(absl::Time t) const {
 }
 
 void MixedLoad::Schedule() {
-  const Ack::Kind kinds[4] = {Ack::kFiling, Ack::kAction, Ack::kSurvey, Ack::kRead};
-  const double shares[4] = {options_.filings, options_.actions, options_.surveys, options_.reads};
-  const double total = shares[0] + shares[1] + shares[2] + shares[3];
-  double credit[4] = {0, 0, 0, 0};
+  const Ack::Kind kinds[5] = {Ack::kFiling, Ack::kAction, Ack::kSurvey, Ack::kRead,
+                              Ack::kRegistryWrite};
+  const double shares[5] = {options_.filings, options_.actions, options_.surveys, options_.reads,
+                            options_.registry_writes};
+  const double total = shares[0] + shares[1] + shares[2] + shares[3] + shares[4];
+  double credit[5] = {0, 0, 0, 0, 0};
   const absl::Duration interval = absl::Seconds(1) / options_.calls_per_second;
   for (int64_t n = 0; !stopping_; ++n) {
     const absl::Time due = start_ + n * interval;
@@ -322,7 +329,7 @@ void MixedLoad::Schedule() {
     if (stopping_) break;
     // Smooth weighted round robin: every kind gains its share, the richest is picked.
     int pick = 0;
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < 5; ++k) {
       credit[k] += shares[k];
       if (credit[k] > credit[pick]) pick = k;
     }
@@ -670,6 +677,89 @@ MixedLoad::Outcome MixedLoad::Read(const Job& job, Ack* ack) {
   return {Outcome::kAcked};
 }
 
+MixedLoad::Outcome MixedLoad::WriteRegistry(const Job& job, Ack* ack, bool* busy) {
+  registry::v1::Service current;
+  {
+    absl::MutexLock lock(&mu_);
+    *busy = registry_write_busy_;
+    if (*busy) return {};
+    registry_write_busy_ = true;
+    current = edited_service_;
+  }
+  const std::string& service = options_.seed.service_ids[0];
+  const Caller& officer = options_.callers.officer;
+  int attempts = 0, read_attempts;
+  bool ambiguous = false, abandoned = false, read_ambiguous;
+  // get reads the service (its name, which UpdateService replaces too, and its revision).
+  auto get = [&](registry::v1::Service* out) {
+    registry::v1::GetServiceRequest req;
+    req.set_id(service);
+    registry::v1::GetServiceResponse resp;
+    grpc::Status s = WithRetries(
+        [&](Channel& c, grpc::ClientContext*) {
+          auto ctx = Context(officer);
+          resp.Clear();
+          return c.registry->GetService(ctx.get(), req, &resp);
+        },
+        &read_attempts, &read_ambiguous, &abandoned);
+    *out = resp.service();
+    return s;
+  };
+  // The service as this load last wrote it; read once first (and again after a failure).
+  grpc::Status s;
+  if (current.revision() == 0) s = get(&current);
+  const int64_t revision = current.revision();
+  registry::v1::UpdateServiceRequest req;
+  req.set_expected_revision(revision);
+  *req.mutable_service() = current;
+  req.mutable_service()->set_description(
+      absl::StrCat("Diubah oleh beban campuran ", run_id_, " nomor ", next_key_.fetch_add(1)));
+  registry::v1::UpdateServiceResponse resp;
+  if (s.ok() && !abandoned) {
+    s = WithRetries(
+        [&](Channel& c, grpc::ClientContext*) {
+          auto ctx = Context(officer);
+          resp.Clear();
+          return c.registry->UpdateService(ctx.get(), req, &resp);
+        },
+        &attempts, &ambiguous, &abandoned);
+    if (!s.ok() && ambiguous && !abandoned && s.error_code() == grpc::StatusCode::ABORTED) {
+      // An earlier attempt may have committed: read the service.
+      registry::v1::Service now;
+      if (get(&now).ok() && now.description() == req.service().description() &&
+          now.revision() == revision + 1) {
+        *resp.mutable_service() = now;
+        s = grpc::Status::OK;
+      }
+    }
+  }
+  ack->kind = Ack::kRegistryWrite;
+  ack->key = absl::StrCat(service, "/", req.service().description());
+  ack->attempts = attempts;
+  {
+    absl::MutexLock lock(&mu_);
+    registry_write_busy_ = false;
+    if (s.ok()) {
+      edited_service_ = resp.service();
+    } else {
+      edited_service_.Clear();  // read it again
+    }
+  }
+  if (abandoned) return {Outcome::kAbandoned};
+  if (!s.ok()) {
+    return {Outcome::kFailed, Retryable(s.error_code()),
+            absl::StrCat("UpdateService ", service, " at revision ", revision, ": ", Describe(s))};
+  }
+  if (resp.service().id() != service || resp.service().revision() != revision + 1 ||
+      resp.service().description() != req.service().description()) {
+    return {Outcome::kWrongData, false,
+            absl::StrCat("UpdateService ", service, " at revision ", revision, " answered ",
+                         resp.service().ShortDebugString())};
+  }
+  ack->revision_after = resp.service().revision();
+  return {Outcome::kAcked};
+}
+
 void MixedLoad::Run(const Job& job) {
   Ack ack;
   Outcome outcome;
@@ -689,6 +779,12 @@ void MixedLoad::Run(const Job& job) {
     case Ack::kRead:
       outcome = Read(job, &ack);
       break;
+    case Ack::kRegistryWrite: {
+      bool busy = false;
+      outcome = WriteRegistry(job, &ack, &busy);
+      if (busy) outcome = Read(job, &ack);
+      break;
+    }
   }
   ack.sent = job.due;
   ack.acked = absl::Now();
