@@ -374,8 +374,8 @@ void MixedLoad::RecordAttemptError(const grpc::Status& status) {
 }
 
 grpc::Status MixedLoad::WithRetries(
-    const std::function<grpc::Status(Channel&, grpc::ClientContext*)>& call, int* attempts,
-    bool* ambiguous, bool* abandoned) {
+    const Caller& who, const std::function<grpc::Status(Channel&, grpc::ClientContext*)>& call,
+    int* attempts, bool* ambiguous, bool* abandoned) {
   const absl::Time first = absl::Now();
   absl::Duration backoff = absl::Milliseconds(50);
   *attempts = 0;
@@ -383,7 +383,12 @@ grpc::Status MixedLoad::WithRetries(
   *abandoned = false;
   while (true) {
     ++*attempts;
-    grpc::Status s = call(NextChannel(), nullptr);
+    std::unique_ptr<grpc::ClientContext> ctx = Context(who);
+    // A retry waits (within its deadline) for the channel to connect instead of failing at
+    // once: a call waiting on the channel also drives its connection attempt, which otherwise
+    // only gRPC's backup poller (every 5 s) would.
+    if (*attempts > 1) ctx->set_wait_for_ready(true);
+    grpc::Status s = call(NextChannel(), ctx.get());
     if (s.ok()) return s;
     RecordAttemptError(s);
     if (!Retryable(s.error_code())) return s;
@@ -412,10 +417,10 @@ MixedLoad::Outcome MixedLoad::File(const Job& job, Ack* ack) {
   int attempts;
   bool ambiguous, abandoned;
   grpc::Status s = WithRetries(
-      [&](Channel& c, grpc::ClientContext*) {
-        auto ctx = Context(options_.callers.channel);
+      options_.callers.channel,
+      [&](Channel& c, grpc::ClientContext* ctx) {
         resp.Clear();
-        return c.complaints->FileComplaint(ctx.get(), req, &resp);
+        return c.complaints->FileComplaint(ctx, req, &resp);
       },
       &attempts, &ambiguous, &abandoned);
   ack->kind = Ack::kFiling;
@@ -461,19 +466,18 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
   const Caller& officer = options_.callers.officer;
   std::string method;
   cv1::State target;
-  std::function<grpc::Status(Channel&, cv1::Complaint*)> call;
+  std::function<grpc::Status(Channel&, grpc::ClientContext*, cv1::Complaint*)> call;
   switch (c.state) {
     case cv1::STATE_RECEIVED: {
       method = "VerifyComplaint";
       target = cv1::STATE_VERIFIED;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::VerifyComplaintRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         req.set_note("Berkas lengkap");
         cv1::VerifyComplaintResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->VerifyComplaint(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->VerifyComplaint(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -482,13 +486,12 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     case cv1::STATE_VERIFIED: {
       method = "DisposeComplaint";
       target = cv1::STATE_DISPOSED;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::DisposeComplaintRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         cv1::DisposeComplaintResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->DisposeComplaint(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->DisposeComplaint(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -497,13 +500,12 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     case cv1::STATE_DISPOSED: {
       method = "StartWork";
       target = cv1::STATE_IN_PROGRESS;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::StartWorkRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         cv1::StartWorkResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->StartWork(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->StartWork(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -512,14 +514,13 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     case cv1::STATE_IN_PROGRESS: {
       method = "PostFollowUp";
       target = cv1::STATE_RESPONDED;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::PostFollowUpRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         req.set_message("Akta sudah dicetak dan dapat diambil di loket 3.");
         cv1::PostFollowUpResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->PostFollowUp(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->PostFollowUp(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -528,13 +529,12 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     default: {  // RESPONDED
       method = "CompleteComplaint";
       target = cv1::STATE_COMPLETED;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::CompleteComplaintRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         cv1::CompleteComplaintResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->CompleteComplaint(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->CompleteComplaint(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -544,8 +544,9 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
   cv1::Complaint after;
   int attempts;
   bool ambiguous, abandoned;
-  grpc::Status s = WithRetries([&](Channel& ch, grpc::ClientContext*) { return call(ch, &after); },
-                               &attempts, &ambiguous, &abandoned);
+  grpc::Status s = WithRetries(
+      officer, [&](Channel& ch, grpc::ClientContext* ctx) { return call(ch, ctx, &after); },
+      &attempts, &ambiguous, &abandoned);
   ack->kind = Ack::kAction;
   ack->key = absl::StrCat(c.code, "/", method);
   ack->tracking_code = c.code;
@@ -561,10 +562,10 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     int read_attempts;
     bool read_ambiguous, read_abandoned;
     grpc::Status r = WithRetries(
-        [&](Channel& ch, grpc::ClientContext*) {
-          auto ctx = Context(officer);
+        officer,
+        [&](Channel& ch, grpc::ClientContext* ctx) {
           got.Clear();
-          return ch.complaints->GetComplaint(ctx.get(), get, &got);
+          return ch.complaints->GetComplaint(ctx, get, &got);
         },
         &read_attempts, &read_ambiguous, &read_abandoned);
     if (r.ok() && got.complaint().state() == target &&
@@ -618,10 +619,10 @@ MixedLoad::Outcome MixedLoad::Survey(const Job& job, Ack* ack) {
   int attempts;
   bool ambiguous, abandoned;
   grpc::Status s = WithRetries(
-      [&](Channel& c, grpc::ClientContext*) {
-        auto ctx = Context(options_.callers.surveys);
+      options_.callers.surveys,
+      [&](Channel& c, grpc::ClientContext* ctx) {
         resp.Clear();
-        return c.monitoring->SubmitSurveyResponses(ctx.get(), req, &resp);
+        return c.monitoring->SubmitSurveyResponses(ctx, req, &resp);
       },
       &attempts, &ambiguous, &abandoned);
   ack->kind = Ack::kSurvey;
@@ -651,10 +652,10 @@ MixedLoad::Outcome MixedLoad::Read(const Job& job, Ack* ack) {
   int attempts;
   bool ambiguous, abandoned;
   grpc::Status s = WithRetries(
-      [&](Channel& c, grpc::ClientContext*) {
-        auto ctx = Context(options_.callers.reader);
+      options_.callers.reader,
+      [&](Channel& c, grpc::ClientContext* ctx) {
         resp.Clear();
-        return c.registry->GetCurrentStandard(ctx.get(), req, &resp);
+        return c.registry->GetCurrentStandard(ctx, req, &resp);
       },
       &attempts, &ambiguous, &abandoned);
   ack->kind = Ack::kRead;
@@ -696,10 +697,10 @@ MixedLoad::Outcome MixedLoad::WriteRegistry(const Job& job, Ack* ack, bool* busy
     req.set_id(service);
     registry::v1::GetServiceResponse resp;
     grpc::Status s = WithRetries(
-        [&](Channel& c, grpc::ClientContext*) {
-          auto ctx = Context(officer);
+        officer,
+        [&](Channel& c, grpc::ClientContext* ctx) {
           resp.Clear();
-          return c.registry->GetService(ctx.get(), req, &resp);
+          return c.registry->GetService(ctx, req, &resp);
         },
         &read_attempts, &read_ambiguous, &abandoned);
     *out = resp.service();
@@ -717,10 +718,10 @@ MixedLoad::Outcome MixedLoad::WriteRegistry(const Job& job, Ack* ack, bool* busy
   registry::v1::UpdateServiceResponse resp;
   if (s.ok() && !abandoned) {
     s = WithRetries(
-        [&](Channel& c, grpc::ClientContext*) {
-          auto ctx = Context(officer);
+        officer,
+        [&](Channel& c, grpc::ClientContext* ctx) {
           resp.Clear();
-          return c.registry->UpdateService(ctx.get(), req, &resp);
+          return c.registry->UpdateService(ctx, req, &resp);
         },
         &attempts, &ambiguous, &abandoned);
     if (!s.ok() && ambiguous && !abandoned && s.error_code() == grpc::StatusCode::ABORTED) {
@@ -825,8 +826,10 @@ void MixedLoad::Record(const Job& job, const Outcome& outcome, Ack ack) {
 void MixedLoad::Watch(int stream) {
   std::string cursor;  // empty: from now
   absl::Duration backoff = absl::Milliseconds(100);
-  while (!stopping_) {
+  for (bool reopen = false; !stopping_; reopen = true) {
     grpc::ClientContext ctx;
+    // A reopened stream waits for the channel to connect (and so drives the connection).
+    ctx.set_wait_for_ready(reopen);
     const Caller& reader = options_.callers.reader;
     if (!reader.token.empty()) {
       if (reader.api_key) {

@@ -252,9 +252,10 @@ class MixedLoad {
   void Work();
   void Watch(int stream);
   void Run(const Job& job);
-  // Attempt runs `call` (one attempt on the given channel, returning its status) with the
-  // retries of the options; the status of the last attempt.
-  grpc::Status WithRetries(const std::function<grpc::Status(Channel&, grpc::ClientContext*)>& call,
+  // WithRetries runs `call` (one attempt on the given channel with a context for `who`,
+  // returning its status) with the retries of the options; the status of the last attempt.
+  grpc::Status WithRetries(const Caller& who,
+                           const std::function<grpc::Status(Channel&, grpc::ClientContext*)>& call,
                            int* attempts, bool* ambiguous, bool* abandoned);
   Outcome File(const Job& job, Ack* ack);
   Outcome Act(const Job& job, Ack* ack, bool* no_case);
