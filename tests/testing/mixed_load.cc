@@ -93,6 +93,8 @@ const char* AckKindName(Ack::Kind kind) {
       return "survey";
     case Ack::kRead:
       return "read";
+    case Ack::kRegistryWrite:
+      return "registry write";
   }
   return "?";
 }
@@ -230,10 +232,13 @@ absl::StatusOr<std::unique_ptr<MixedLoad>> MixedLoad::Start(MixedLoadOptions opt
   };
   if (options.gateways.empty()) return invalid("gateways", "at least one address is needed");
   if (!(options.calls_per_second > 0)) return invalid("calls_per_second", "must be > 0");
-  for (double share : {options.filings, options.actions, options.surveys, options.reads}) {
+  for (double share : {options.filings, options.actions, options.surveys, options.reads,
+                       options.registry_writes}) {
     if (!(share >= 0)) return invalid("filings/actions/surveys/reads", "shares must be >= 0");
   }
-  if (options.filings + options.actions + options.surveys + options.reads <= 0) {
+  if (options.filings + options.actions + options.surveys + options.reads +
+          options.registry_writes <=
+      0) {
     return invalid("filings/actions/surveys/reads", "at least one share must be > 0");
   }
   if (options.seed.service_ids.empty() ||
@@ -306,10 +311,12 @@ int64_t MixedLoad::WindowIndex(absl::Time t) const {
 }
 
 void MixedLoad::Schedule() {
-  const Ack::Kind kinds[4] = {Ack::kFiling, Ack::kAction, Ack::kSurvey, Ack::kRead};
-  const double shares[4] = {options_.filings, options_.actions, options_.surveys, options_.reads};
-  const double total = shares[0] + shares[1] + shares[2] + shares[3];
-  double credit[4] = {0, 0, 0, 0};
+  const Ack::Kind kinds[5] = {Ack::kFiling, Ack::kAction, Ack::kSurvey, Ack::kRead,
+                              Ack::kRegistryWrite};
+  const double shares[5] = {options_.filings, options_.actions, options_.surveys, options_.reads,
+                            options_.registry_writes};
+  const double total = shares[0] + shares[1] + shares[2] + shares[3] + shares[4];
+  double credit[5] = {0, 0, 0, 0, 0};
   const absl::Duration interval = absl::Seconds(1) / options_.calls_per_second;
   for (int64_t n = 0; !stopping_; ++n) {
     const absl::Time due = start_ + n * interval;
@@ -322,7 +329,7 @@ void MixedLoad::Schedule() {
     if (stopping_) break;
     // Smooth weighted round robin: every kind gains its share, the richest is picked.
     int pick = 0;
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < 5; ++k) {
       credit[k] += shares[k];
       if (credit[k] > credit[pick]) pick = k;
     }
@@ -367,8 +374,8 @@ void MixedLoad::RecordAttemptError(const grpc::Status& status) {
 }
 
 grpc::Status MixedLoad::WithRetries(
-    const std::function<grpc::Status(Channel&, grpc::ClientContext*)>& call, int* attempts,
-    bool* ambiguous, bool* abandoned) {
+    const Caller& who, const std::function<grpc::Status(Channel&, grpc::ClientContext*)>& call,
+    int* attempts, bool* ambiguous, bool* abandoned) {
   const absl::Time first = absl::Now();
   absl::Duration backoff = absl::Milliseconds(50);
   *attempts = 0;
@@ -376,7 +383,12 @@ grpc::Status MixedLoad::WithRetries(
   *abandoned = false;
   while (true) {
     ++*attempts;
-    grpc::Status s = call(NextChannel(), nullptr);
+    std::unique_ptr<grpc::ClientContext> ctx = Context(who);
+    // A retry waits (within its deadline) for the channel to connect instead of failing at
+    // once: a call waiting on the channel also drives its connection attempt, which otherwise
+    // only gRPC's backup poller (every 5 s) would.
+    if (*attempts > 1) ctx->set_wait_for_ready(true);
+    grpc::Status s = call(NextChannel(), ctx.get());
     if (s.ok()) return s;
     RecordAttemptError(s);
     if (!Retryable(s.error_code())) return s;
@@ -405,10 +417,10 @@ MixedLoad::Outcome MixedLoad::File(const Job& job, Ack* ack) {
   int attempts;
   bool ambiguous, abandoned;
   grpc::Status s = WithRetries(
-      [&](Channel& c, grpc::ClientContext*) {
-        auto ctx = Context(options_.callers.channel);
+      options_.callers.channel,
+      [&](Channel& c, grpc::ClientContext* ctx) {
         resp.Clear();
-        return c.complaints->FileComplaint(ctx.get(), req, &resp);
+        return c.complaints->FileComplaint(ctx, req, &resp);
       },
       &attempts, &ambiguous, &abandoned);
   ack->kind = Ack::kFiling;
@@ -454,19 +466,18 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
   const Caller& officer = options_.callers.officer;
   std::string method;
   cv1::State target;
-  std::function<grpc::Status(Channel&, cv1::Complaint*)> call;
+  std::function<grpc::Status(Channel&, grpc::ClientContext*, cv1::Complaint*)> call;
   switch (c.state) {
     case cv1::STATE_RECEIVED: {
       method = "VerifyComplaint";
       target = cv1::STATE_VERIFIED;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::VerifyComplaintRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         req.set_note("Berkas lengkap");
         cv1::VerifyComplaintResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->VerifyComplaint(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->VerifyComplaint(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -475,13 +486,12 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     case cv1::STATE_VERIFIED: {
       method = "DisposeComplaint";
       target = cv1::STATE_DISPOSED;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::DisposeComplaintRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         cv1::DisposeComplaintResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->DisposeComplaint(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->DisposeComplaint(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -490,13 +500,12 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     case cv1::STATE_DISPOSED: {
       method = "StartWork";
       target = cv1::STATE_IN_PROGRESS;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::StartWorkRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         cv1::StartWorkResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->StartWork(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->StartWork(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -505,14 +514,13 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     case cv1::STATE_IN_PROGRESS: {
       method = "PostFollowUp";
       target = cv1::STATE_RESPONDED;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::PostFollowUpRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         req.set_message("Akta sudah dicetak dan dapat diambil di loket 3.");
         cv1::PostFollowUpResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->PostFollowUp(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->PostFollowUp(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -521,13 +529,12 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     default: {  // RESPONDED
       method = "CompleteComplaint";
       target = cv1::STATE_COMPLETED;
-      call = [&](Channel& ch, cv1::Complaint* out) {
+      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
         cv1::CompleteComplaintRequest req;
         req.set_id(c.code);
         req.set_expected_revision(c.revision);
         cv1::CompleteComplaintResponse resp;
-        auto ctx = Context(officer);
-        grpc::Status s = ch.complaints->CompleteComplaint(ctx.get(), req, &resp);
+        grpc::Status s = ch.complaints->CompleteComplaint(ctx, req, &resp);
         *out = resp.complaint();
         return s;
       };
@@ -537,8 +544,9 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
   cv1::Complaint after;
   int attempts;
   bool ambiguous, abandoned;
-  grpc::Status s = WithRetries([&](Channel& ch, grpc::ClientContext*) { return call(ch, &after); },
-                               &attempts, &ambiguous, &abandoned);
+  grpc::Status s = WithRetries(
+      officer, [&](Channel& ch, grpc::ClientContext* ctx) { return call(ch, ctx, &after); },
+      &attempts, &ambiguous, &abandoned);
   ack->kind = Ack::kAction;
   ack->key = absl::StrCat(c.code, "/", method);
   ack->tracking_code = c.code;
@@ -554,10 +562,10 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
     int read_attempts;
     bool read_ambiguous, read_abandoned;
     grpc::Status r = WithRetries(
-        [&](Channel& ch, grpc::ClientContext*) {
-          auto ctx = Context(officer);
+        officer,
+        [&](Channel& ch, grpc::ClientContext* ctx) {
           got.Clear();
-          return ch.complaints->GetComplaint(ctx.get(), get, &got);
+          return ch.complaints->GetComplaint(ctx, get, &got);
         },
         &read_attempts, &read_ambiguous, &read_abandoned);
     if (r.ok() && got.complaint().state() == target &&
@@ -611,10 +619,10 @@ MixedLoad::Outcome MixedLoad::Survey(const Job& job, Ack* ack) {
   int attempts;
   bool ambiguous, abandoned;
   grpc::Status s = WithRetries(
-      [&](Channel& c, grpc::ClientContext*) {
-        auto ctx = Context(options_.callers.surveys);
+      options_.callers.surveys,
+      [&](Channel& c, grpc::ClientContext* ctx) {
         resp.Clear();
-        return c.monitoring->SubmitSurveyResponses(ctx.get(), req, &resp);
+        return c.monitoring->SubmitSurveyResponses(ctx, req, &resp);
       },
       &attempts, &ambiguous, &abandoned);
   ack->kind = Ack::kSurvey;
@@ -644,10 +652,10 @@ MixedLoad::Outcome MixedLoad::Read(const Job& job, Ack* ack) {
   int attempts;
   bool ambiguous, abandoned;
   grpc::Status s = WithRetries(
-      [&](Channel& c, grpc::ClientContext*) {
-        auto ctx = Context(options_.callers.reader);
+      options_.callers.reader,
+      [&](Channel& c, grpc::ClientContext* ctx) {
         resp.Clear();
-        return c.registry->GetCurrentStandard(ctx.get(), req, &resp);
+        return c.registry->GetCurrentStandard(ctx, req, &resp);
       },
       &attempts, &ambiguous, &abandoned);
   ack->kind = Ack::kRead;
@@ -670,6 +678,89 @@ MixedLoad::Outcome MixedLoad::Read(const Job& job, Ack* ack) {
   return {Outcome::kAcked};
 }
 
+MixedLoad::Outcome MixedLoad::WriteRegistry(const Job& job, Ack* ack, bool* busy) {
+  registry::v1::Service current;
+  {
+    absl::MutexLock lock(&mu_);
+    *busy = registry_write_busy_;
+    if (*busy) return {};
+    registry_write_busy_ = true;
+    current = edited_service_;
+  }
+  const std::string& service = options_.seed.service_ids[0];
+  const Caller& officer = options_.callers.officer;
+  int attempts = 0, read_attempts;
+  bool ambiguous = false, abandoned = false, read_ambiguous;
+  // get reads the service (its name, which UpdateService replaces too, and its revision).
+  auto get = [&](registry::v1::Service* out) {
+    registry::v1::GetServiceRequest req;
+    req.set_id(service);
+    registry::v1::GetServiceResponse resp;
+    grpc::Status s = WithRetries(
+        officer,
+        [&](Channel& c, grpc::ClientContext* ctx) {
+          resp.Clear();
+          return c.registry->GetService(ctx, req, &resp);
+        },
+        &read_attempts, &read_ambiguous, &abandoned);
+    *out = resp.service();
+    return s;
+  };
+  // The service as this load last wrote it; read once first (and again after a failure).
+  grpc::Status s;
+  if (current.revision() == 0) s = get(&current);
+  const int64_t revision = current.revision();
+  registry::v1::UpdateServiceRequest req;
+  req.set_expected_revision(revision);
+  *req.mutable_service() = current;
+  req.mutable_service()->set_description(
+      absl::StrCat("Diubah oleh beban campuran ", run_id_, " nomor ", next_key_.fetch_add(1)));
+  registry::v1::UpdateServiceResponse resp;
+  if (s.ok() && !abandoned) {
+    s = WithRetries(
+        officer,
+        [&](Channel& c, grpc::ClientContext* ctx) {
+          resp.Clear();
+          return c.registry->UpdateService(ctx, req, &resp);
+        },
+        &attempts, &ambiguous, &abandoned);
+    if (!s.ok() && ambiguous && !abandoned && s.error_code() == grpc::StatusCode::ABORTED) {
+      // An earlier attempt may have committed: read the service.
+      registry::v1::Service now;
+      if (get(&now).ok() && now.description() == req.service().description() &&
+          now.revision() == revision + 1) {
+        *resp.mutable_service() = now;
+        s = grpc::Status::OK;
+      }
+    }
+  }
+  ack->kind = Ack::kRegistryWrite;
+  ack->key = absl::StrCat(service, "/", req.service().description());
+  ack->attempts = attempts;
+  {
+    absl::MutexLock lock(&mu_);
+    registry_write_busy_ = false;
+    if (s.ok()) {
+      edited_service_ = resp.service();
+    } else {
+      edited_service_.Clear();  // read it again
+    }
+  }
+  if (abandoned) return {Outcome::kAbandoned};
+  if (!s.ok()) {
+    return {Outcome::kFailed, Retryable(s.error_code()),
+            absl::StrCat("UpdateService ", service, " at revision ", revision, ": ", Describe(s))};
+  }
+  if (resp.service().id() != service || resp.service().revision() != revision + 1 ||
+      resp.service().description() != req.service().description()) {
+    return {Outcome::kWrongData, false,
+            absl::StrCat("UpdateService ", service, " at revision ", revision, " answered ",
+                         resp.service().ShortDebugString())};
+  }
+  ack->revision_after = resp.service().revision();
+  return {Outcome::kAcked};
+}
+
 void MixedLoad::Run(const Job& job) {
   Ack ack;
   Outcome outcome;
@@ -689,6 +780,12 @@ void MixedLoad::Run(const Job& job) {
     case Ack::kRead:
       outcome = Read(job, &ack);
       break;
+    case Ack::kRegistryWrite: {
+      bool busy = false;
+      outcome = WriteRegistry(job, &ack, &busy);
+      if (busy) outcome = Read(job, &ack);
+      break;
+    }
   }
   ack.sent = job.due;
   ack.acked = absl::Now();
@@ -729,8 +826,10 @@ void MixedLoad::Record(const Job& job, const Outcome& outcome, Ack ack) {
 void MixedLoad::Watch(int stream) {
   std::string cursor;  // empty: from now
   absl::Duration backoff = absl::Milliseconds(100);
-  while (!stopping_) {
+  for (bool reopen = false; !stopping_; reopen = true) {
     grpc::ClientContext ctx;
+    // A reopened stream waits for the channel to connect (and so drives the connection).
+    ctx.set_wait_for_ready(reopen);
     const Caller& reader = options_.callers.reader;
     if (!reader.token.empty()) {
       if (reader.api_key) {
@@ -817,6 +916,25 @@ std::vector<WindowStats> MixedLoad::Windows() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+WindowStats MixedLoad::Overall() const {
+  absl::MutexLock lock(&mu_);
+  WindowStats s;
+  s.start = start_;
+  std::vector<double> sorted;
+  for (const auto& [index, w] : windows_) {
+    s.calls += w.calls;
+    s.errors += w.errors;
+    s.shed += w.shed;
+    for (const auto& [code, n] : w.attempt_errors) s.attempt_errors[code] += n;
+    sorted.insert(sorted.end(), w.latencies_ms.begin(), w.latencies_ms.end());
+  }
+  std::sort(sorted.begin(), sorted.end());
+  s.p50_ms = Percentile(sorted, 0.50);
+  s.p99_ms = Percentile(sorted, 0.99);
+  s.max_ms = sorted.empty() ? 0 : sorted.back();
+  return s;
 }
 
 std::optional<absl::Time> MixedLoad::FirstWriteAckAfter(absl::Time t) const {

@@ -105,6 +105,10 @@ struct MixedLoadOptions {
   // Shares of each kind, in a fixed interleaved order (smooth weighted round robin). An action
   // due while no filed case is waiting for one is made a read instead.
   double filings = 0.3, actions = 0.3, surveys = 0.2, reads = 0.2;
+  // registry_writes: share of UpdateService calls (as the officer, with the expected revision,
+  // a new description each) on the first seeded service, so that the watch streams get events
+  // (whose order they check). One at a time: one due while another runs is made a read.
+  double registry_writes = 0;
   // watch_streams WatchStandards streams are kept open (reopened from their last cursor).
   int watch_streams = 1;
   absl::Duration call_deadline = absl::Seconds(5);
@@ -125,18 +129,21 @@ struct MixedLoadOptions {
 
 // Ack is one acknowledged call.
 struct Ack {
-  enum Kind { kFiling = 0, kAction = 1, kSurvey = 2, kRead = 3 };
+  enum Kind { kFiling = 0, kAction = 1, kSurvey = 2, kRead = 3, kRegistryWrite = 4 };
   Kind kind;
   // filing and survey: the idempotency key; action: "<tracking code>/<method>" (e.g.
-  // "7KQ2M-XW9DT/VerifyComplaint"); read: the service id read.
+  // "7KQ2M-XW9DT/VerifyComplaint"); read: the service id read; registry write: the service id
+  // and the description written ("<service>/<description>").
   std::string key;
   std::string tracking_code;  // filings and actions
   // state_after: the case's state after a filing or action (e.g. "VERIFIED"); a survey's
   // "applied" or "repeated".
   std::string state_after;
-  int64_t revision_after = 0;  // the case's revision after an action (1 after a filing)
-  absl::Time sent;             // when the call was due (open-loop schedule)
-  absl::Time acked;            // when its answer arrived
+  // revision_after: the case's revision after an action (1 after a filing); the service's
+  // after a registry write.
+  int64_t revision_after = 0;
+  absl::Time sent;   // when the call was due (open-loop schedule)
+  absl::Time acked;  // when its answer arrived
   int attempts = 1;
   // confirmed_by_read: an attempt may have committed before failing UNAVAILABLE or
   // DEADLINE_EXCEEDED, and the retry then met ABORTED or FAILED_PRECONDITION; a read of the
@@ -180,13 +187,13 @@ struct WindowStats {
 
 // LoadTotals are counts since the start.
 struct LoadTotals {
-  int64_t due = 0;                  // calls the schedule made due
-  int64_t acked[4] = {0, 0, 0, 0};  // by Ack::Kind
-  int64_t abandoned = 0;            // still retrying when Stop was called (not errors)
+  int64_t due = 0;                     // calls the schedule made due
+  int64_t acked[5] = {0, 0, 0, 0, 0};  // by Ack::Kind
+  int64_t abandoned = 0;               // still retrying when Stop was called (not errors)
   int64_t watch_events = 0;
   int64_t watch_opens = 0;  // stream opens, the first ones included
   int64_t cases_open = 0;   // filed cases not yet COMPLETED
-  int64_t acked_total() const { return acked[0] + acked[1] + acked[2] + acked[3]; }
+  int64_t acked_total() const { return acked[0] + acked[1] + acked[2] + acked[3] + acked[4]; }
 };
 
 class MixedLoad {
@@ -205,6 +212,8 @@ class MixedLoad {
   // Windows are the windows that have ended, oldest first (windows in which nothing ended
   // included, with zero calls).
   std::vector<WindowStats> Windows() const;
+  // Overall are the stats of every call that has ended since the start (start: the load's).
+  WindowStats Overall() const;
   // FirstWriteAckAfter is when the first write (filing, action, survey) due after `t` was
   // acknowledged (the earliest answer among them), if any was (keep_acks).
   std::optional<absl::Time> FirstWriteAckAfter(absl::Time t) const;
@@ -243,14 +252,16 @@ class MixedLoad {
   void Work();
   void Watch(int stream);
   void Run(const Job& job);
-  // Attempt runs `call` (one attempt on the given channel, returning its status) with the
-  // retries of the options; the status of the last attempt.
-  grpc::Status WithRetries(const std::function<grpc::Status(Channel&, grpc::ClientContext*)>& call,
+  // WithRetries runs `call` (one attempt on the given channel with a context for `who`,
+  // returning its status) with the retries of the options; the status of the last attempt.
+  grpc::Status WithRetries(const Caller& who,
+                           const std::function<grpc::Status(Channel&, grpc::ClientContext*)>& call,
                            int* attempts, bool* ambiguous, bool* abandoned);
   Outcome File(const Job& job, Ack* ack);
   Outcome Act(const Job& job, Ack* ack, bool* no_case);
   Outcome Survey(const Job& job, Ack* ack);
   Outcome Read(const Job& job, Ack* ack);
+  Outcome WriteRegistry(const Job& job, Ack* ack, bool* busy);
   std::unique_ptr<grpc::ClientContext> Context(const Caller& who) const;
   Channel& NextChannel();
   void RecordAttemptError(const grpc::Status& status);
@@ -274,6 +285,9 @@ class MixedLoad {
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   std::deque<Case> cases_ ABSL_GUARDED_BY(mu_);  // filed, not COMPLETED, not being acted on
   int64_t cases_busy_ ABSL_GUARDED_BY(mu_) = 0;
+  bool registry_write_busy_ ABSL_GUARDED_BY(mu_) = false;
+  // edited_service_: service_ids[0] as the last registry write left it (revision 0: not read).
+  registry::v1::Service edited_service_ ABSL_GUARDED_BY(mu_);
   std::vector<Ack> acks_ ABSL_GUARDED_BY(mu_);
   LoadErrors errors_ ABSL_GUARDED_BY(mu_);
   LoadTotals totals_ ABSL_GUARDED_BY(mu_);
