@@ -433,6 +433,7 @@ void StreamConsumer::Count(const PollResult& r) {
   handled_.fetch_add(r.handled, std::memory_order_relaxed);
   failed_.fetch_add(r.failed, std::memory_order_relaxed);
   dead_lettered_.fetch_add(r.dead_lettered, std::memory_order_relaxed);
+  discarded_.fetch_add(r.discarded, std::memory_order_relaxed);
   if (r.handled > 0) handled_total_.Increment(static_cast<double>(r.handled));
   if (r.failed > 0) failed_total_.Increment(static_cast<double>(r.failed));
   if (r.dead_lettered > 0) dead_lettered_total_.Increment(static_cast<double>(r.dead_lettered));
@@ -445,6 +446,9 @@ absl::StatusOr<PollResult> StreamConsumer::PollLocked() {
     group_ready_ = true;
   }
   PollResult result;
+  // The master the batch is read from (a connection opened before a switch may still reach the
+  // old one: a switch between here and the handling is what Discarded checks for).
+  const std::optional<RedisAddress> read_from = pool_->master();
   absl::StatusOr<Batch> batch = Fetch(&result);
   if (batch.status().code() == absl::StatusCode::kNotFound) {
     // The group (or the whole stream) disappeared, e.g. the key was deleted: create it again
@@ -471,6 +475,18 @@ absl::StatusOr<PollResult> StreamConsumer::PollLocked() {
   absl::Status finish = absl::OkStatus();
   for (const StreamEntry& entry : batch->entries) {
     if (Stopping()) break;  // the rest stays pending and is reclaimed later
+    absl::StatusOr<bool> discarded = Discarded(entry.id, read_from);
+    if (!discarded.ok()) {
+      // Left pending (reclaimed later, if it still exists); the rest of the batch too.
+      if (finish.ok()) finish = discarded.status();
+      break;
+    }
+    if (*discarded) {
+      ++result.discarded;
+      Log(LogLevel::kWarn, "stream entry discarded by a Redis failover; not handled",
+          {{"stream", options_.stream}, {"group", options_.group}, {"id", entry.id}});
+      continue;
+    }
     std::string error;
     if (entry.deliveries > options_.max_deliveries) {
       error = absl::StrCat("delivered ", entry.deliveries,
@@ -640,6 +656,16 @@ absl::Status StreamConsumer::ReadNew(RedisConnection& conn, bool block, Batch* b
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> StreamConsumer::Discarded(const std::string& id,
+                                               const std::optional<RedisAddress>& read_from) {
+  if (pool_->master() == read_from) return false;
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->Command({"XRANGE", options_.stream, id, id, "COUNT", "1"}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "XRANGE"));
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("XRANGE");
+  return reply.elements.empty();
+}
+
 absl::StatusOr<bool> StreamConsumer::DeadLetter(const StreamEntry& entry, std::string_view error) {
   std::vector<std::string> args = {options_.group,
                                    options_.consumer,
@@ -739,6 +765,7 @@ StreamConsumerStats StreamConsumer::stats() const {
   s.handled = handled_.load(std::memory_order_relaxed);
   s.failed = failed_.load(std::memory_order_relaxed);
   s.dead_lettered = dead_lettered_.load(std::memory_order_relaxed);
+  s.discarded = discarded_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -48,6 +48,12 @@
 // stream keeps everything needed to put such entries back: RedriveDeadLetters below, or the
 // simpul-redrive tool).
 //
+// Failover (a pool that finds the master through Redis Sentinel): entries read from one master
+// may be discarded with it when a replica that never received them is promoted. When the
+// pool's master is not the one a batch was read from, each entry still to handle is first
+// looked up on the current master (XRANGE id id); one that is not there is never handled
+// (counted as `discarded`, logged), so no figure counts an event that no longer exists.
+//
 // Redis down: PollOnce fails fast with UNAVAILABLE (the pool's reconnect backoff) and loses
 // nothing: unacknowledged entries stay pending in Redis (AOF) and are delivered again. The
 // thread started by Start() logs the failure, backs off (initial_backoff doubling up to
@@ -155,6 +161,7 @@ struct PollResult {
   int64_t handled = 0;        // handler returned OK (acknowledged)
   int64_t failed = 0;         // handler returned an error
   int64_t dead_lettered = 0;  // moved to the dead-letter stream
+  int64_t discarded = 0;      // read from a master since replaced, and absent on the new one
 };
 
 // StreamConsumerStats are the totals since the consumer was created.
@@ -167,6 +174,7 @@ struct StreamConsumerStats {
   int64_t handled = 0;
   int64_t failed = 0;
   int64_t dead_lettered = 0;
+  int64_t discarded = 0;
 };
 
 // StreamLag is how far the group is behind the stream.
@@ -232,6 +240,10 @@ class StreamConsumer {
   absl::Status ReadNew(RedisConnection& conn, bool block, Batch* batch);
   // DeadLetter moves one entry aside; false when it is no longer pending with this consumer.
   absl::StatusOr<bool> DeadLetter(const StreamEntry& entry, std::string_view error);
+  // Discarded is true when the pool's master is no longer `read_from` and the current master
+  // has no entry `id` (lost in a failover).
+  absl::StatusOr<bool> Discarded(const std::string& id,
+                                 const std::optional<RedisAddress>& read_from);
   void Count(const PollResult& result);
   void Run();
   bool Stopping();
@@ -254,7 +266,7 @@ class StreamConsumer {
   absl::Mutex start_mu_;
 
   std::atomic<int64_t> polls_{0}, poll_errors_{0}, read_{0}, reclaimed_{0}, deleted_{0},
-      handled_{0}, failed_{0}, dead_lettered_{0};
+      handled_{0}, failed_{0}, dead_lettered_{0}, discarded_{0};
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/redis.h"
 #include "common/redis_auth.h"
+#include "common/stream_consumer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/redis_sentinel_set.h"
@@ -276,6 +277,70 @@ TEST_F(SentinelTest, FollowsTheKillOfTheMaster) {
   absl::StatusOr<RedisReply> before = pool.Command({"GET", "before"});
   ASSERT_THAT(before, IsOk());
   EXPECT_EQ(before->str, "1");
+}
+
+// A stream entry read from a master that a failover then discards (the promoted replica never
+// received it) is not handled: the consumer looks each entry up on the new master first.
+TEST_F(SentinelTest, StreamConsumerSkipsAnEntryTheFailoverDiscarded) {
+  RedisSentinelSet::Options options;
+  options.replicas = 1;
+  ASSERT_NO_FATAL_FAILURE(StartSet(options));
+  RedisPool pool(set_->PoolOptions());
+  const std::string stream = "simpul:cmp:{c}:events";
+  ASSERT_THAT(pool.Command({"XGROUP", "CREATE", stream, "g", "0", "MKSTREAM"}), IsOk());
+  absl::StatusOr<RedisReply> kept = pool.Command({"XADD", stream, "*", "n", "kept"});
+  ASSERT_THAT(kept, IsOk());
+  ASSERT_THAT(set_->WaitForReplicas(1, absl::Seconds(5)), IsOk());
+  absl::StatusOr<RedisReply> synced = pool.Command({"WAIT", "1", "5000"});
+  ASSERT_THAT(synced, IsOk());
+  ASSERT_EQ(synced->integer, 1);
+  // The replica stops and the master drops its link (so nothing reaches the replica's socket
+  // buffer): the next entry is on the master only.
+  testing::RedisServer* old_master = set_->servers()[0].get();
+  testing::RedisServer* replica = set_->servers()[1].get();
+  const int old_port = old_master->port();
+  replica->Pause();
+  ASSERT_THAT(RedisSentinelSet::Command(old_port, {"CLIENT", "KILL", "TYPE", "replica"}), IsOk());
+  absl::StatusOr<RedisReply> lost = pool.Command({"XADD", stream, "*", "n", "lost"});
+  ASSERT_THAT(lost, IsOk());
+
+  std::vector<std::string> handled;
+  StreamConsumerOptions consumer_options;
+  consumer_options.stream = stream;
+  consumer_options.group = "g";
+  consumer_options.consumer = "c1";
+  consumer_options.dead_letter_stream = stream + ":dead:g";
+  auto consumer = StreamConsumer::Create(
+      &pool, consumer_options, [&](const StreamEntry& entry) -> absl::Status {
+        handled.push_back(*entry.Field("n"));
+        if (handled.size() == 1) {
+          // While the first entry is handled, the master dies and the replica is promoted.
+          old_master->Kill();
+          replica->Resume();
+          absl::StatusOr<testing::RedisServer*> promoted =
+              set_->WaitForNewMaster(old_port, absl::Seconds(30));
+          if (!promoted.ok()) return promoted.status();
+          const absl::Time deadline = absl::Now() + absl::Seconds(15);
+          while ((!pool.master() || pool.master()->port == old_port) && absl::Now() < deadline) {
+            absl::SleepFor(absl::Milliseconds(20));
+          }
+        }
+        return absl::OkStatus();
+      });
+  ASSERT_THAT(consumer, IsOk());
+  absl::StatusOr<PollResult> result = (*consumer)->PollOnce();
+  ASSERT_THAT(result, IsOk());
+  EXPECT_THAT(handled, ::testing::ElementsAre("kept"));
+  EXPECT_EQ(result->read, 2);
+  EXPECT_EQ(result->handled, 1);
+  EXPECT_EQ(result->discarded, 1);
+  EXPECT_EQ((*consumer)->stats().discarded, 1);
+  ASSERT_TRUE(pool.master().has_value());
+  EXPECT_NE(pool.master()->port, old_port);
+  // The new master holds the first entry only, and its delivery is acknowledged there.
+  absl::StatusOr<RedisReply> length = pool.Command({"XLEN", stream});
+  ASSERT_THAT(length, IsOk());
+  EXPECT_EQ(length->integer, 1);
 }
 
 TEST_F(SentinelTest, ReadOnlyReplyMakesThePoolAskAgain) {
