@@ -116,18 +116,23 @@ Fault ChaosHarness::KillAndRestart(ServiceProcess* process, FaultKind kind, int 
   return fault;
 }
 
+RedisServer* ChaosHarness::MasterFault(const std::string& prefix, Fault* fault) {
+  absl::StatusOr<RedisServer*> master = ha_->redis().Master();
+  if (!master.ok()) {
+    fault->status = master.status();
+    return nullptr;
+  }
+  fault->target = absl::StrCat(prefix, (*master)->port());
+  fault->at = absl::Now();
+  return *master;
+}
+
 Fault ChaosHarness::KillRedisMaster(int cycle) {
   RedisSentinelSet& redis = ha_->redis();
   Fault fault{.kind = FaultKind::kKillRedisMaster, .cycle = cycle};
-  absl::StatusOr<RedisServer*> master = redis.Master();
-  if (!master.ok()) {
-    fault.status = master.status();
-    return fault;
-  }
-  RedisServer* old = *master;
+  RedisServer* old = MasterFault("redis:", &fault);
+  if (old == nullptr) return fault;
   const int old_port = old->port();
-  fault.target = absl::StrCat("redis:", old_port);
-  fault.at = absl::Now();
   old->Kill();
   absl::StatusOr<RedisServer*> promoted =
       redis.WaitForNewMaster(old_port, options_.failover_timeout);
@@ -174,15 +179,9 @@ void ChaosHarness::WaitRejoined(int old_port, int new_port, Fault* fault) {
 Fault ChaosHarness::PauseRedisMaster(int cycle) {
   RedisSentinelSet& redis = ha_->redis();
   Fault fault{.kind = FaultKind::kPauseRedisMaster, .cycle = cycle};
-  absl::StatusOr<RedisServer*> master = redis.Master();
-  if (!master.ok()) {
-    fault.status = master.status();
-    return fault;
-  }
-  RedisServer* old = *master;
+  RedisServer* old = MasterFault("redis-master:", &fault);
+  if (old == nullptr) return fault;
   const int old_port = old->port();
-  fault.target = absl::StrCat("redis-master:", old_port);
-  fault.at = absl::Now();
   old->Pause();
   absl::SleepFor(options_.pause);
   old->Resume();

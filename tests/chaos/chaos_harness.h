@@ -75,6 +75,10 @@ class ChaosHarness {
   Fault KillRedisMaster(int cycle);
   Fault Pause(ServiceProcess* process, int cycle);
   Fault PauseRedisMaster(int cycle);
+  // MasterFault finds the master a fault of `fault->kind` hits, names it in fault->target
+  // (`prefix` and its port) and sets fault->at to now; null, with fault->status, when the
+  // sentinels name none.
+  RedisServer* MasterFault(const std::string& prefix, Fault* fault);
   // WaitRejoined waits until the server on old_port is a connected replica of new_port and
   // the master has all its replicas online (else sets fault->status); sets fault->rejoined.
   void WaitRejoined(int old_port, int new_port, Fault* fault);
