@@ -847,6 +847,15 @@ void MixedLoad::Watch(int stream) {
     registry::v1::WatchStandardsRequest req;
     req.set_cursor(cursor);
     auto reader_stream = NextChannel().registry->WatchStandards(&ctx, req);
+    if (cursor.empty()) {
+      // A watch from now starts after the cursor in its initial metadata: keep it, so a stream
+      // dropped before its first event resumes from there and misses no change made meanwhile.
+      reader_stream->WaitForInitialMetadata();
+      const auto& metadata = ctx.GetServerInitialMetadata();
+      if (auto it = metadata.find("x-simpul-cursor"); it != metadata.end()) {
+        cursor.assign(it->second.data(), it->second.size());
+      }
+    }
     registry::v1::WatchStandardsResponse event;
     while (reader_stream->Read(&event)) {
       backoff = absl::Milliseconds(100);
