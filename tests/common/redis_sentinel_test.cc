@@ -28,6 +28,7 @@ using ::simpul::testing::IsOk;
 using ::simpul::testing::RedisSentinelSet;
 using ::simpul::testing::StatusIs;
 using ::testing::AllOf;
+using ::testing::ContainsRegex;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -420,9 +421,10 @@ TEST_F(WaitTest, AWriteIsAnsweredOnceTheReplicasHaveIt) {
   const absl::Duration took = absl::Now() - start;
   std::printf("WAIT 2 with one replica stopped: UNAVAILABLE after %s (wait_timeout 500ms)\n",
               absl::FormatDuration(took).c_str());
-  EXPECT_THAT(short_of, StatusIs(absl::StatusCode::kUnavailable,
-                                 AllOf(HasSubstr("confirmed by 1 of 2 replicas within 500ms"),
-                                       HasSubstr("same idempotency key"))));
+  EXPECT_THAT(short_of,
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(ContainsRegex("confirmed by [01] of 2 replicas within 500ms"),
+                             HasSubstr("same idempotency key"))));
   EXPECT_GE(took, absl::Milliseconds(450));
   EXPECT_LT(took, absl::Milliseconds(1500));
   absl::StatusOr<RedisReply> on_master = pool.Command({"GET", "k"});

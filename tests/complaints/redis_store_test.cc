@@ -29,6 +29,7 @@ namespace simpul::complaints {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
+using ::testing::ContainsRegex;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
@@ -1157,7 +1158,10 @@ TEST(RedisComplaintStoreWaitTest, UnacknowledgedFilingRetriedWithItsKeyFilesOnce
   (*set)->servers()[2]->Pause();
   absl::StatusOr<CommitResult> first = store.Commit(Filing(NewRecord("SP-0200", kT0), "once"));
   EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable) << first.status();
-  EXPECT_THAT(first.status().message(), HasSubstr("confirmed by 1 of 2 replicas"));
+  // Confirmed by 1 of 2 (the running replica), or 0 when the machine is too busy for it to
+  // answer within the 300 ms.
+  EXPECT_THAT(std::string(first.status().message()),
+              ContainsRegex("confirmed by [01] of 2 replicas"));
 
   // The retry comes through another connection (another process, say): while the replica is
   // still stopped it is not acknowledged either.
