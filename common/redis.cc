@@ -206,6 +206,7 @@ absl::Status RedisConnection::WaitForReplicas(std::string_view what) {
 absl::Status RedisConnection::WaitForReplicasUnobserved(std::string_view what) {
   const RedisOptions& options = pool_->options_;
   if (options.wait_replicas <= 0) return absl::OkStatus();
+  const int required = pool_->replicas_required();
   const int64_t wait_ms =
       std::max<int64_t>(1, absl::ToInt64Milliseconds(options.wait_timeout));  // 0 = forever
   const std::string retry = "; retry with the same idempotency key";
@@ -219,7 +220,7 @@ absl::Status RedisConnection::WaitForReplicasUnobserved(std::string_view what) {
     }
   }
   absl::StatusOr<RedisReply> reply =
-      Command({"WAIT", absl::StrCat(options.wait_replicas), absl::StrCat(wait_ms)});
+      Command({"WAIT", absl::StrCat(required), absl::StrCat(wait_ms)});
   if (!reply.ok()) {
     return absl::UnavailableError(absl::StrCat(AbslView(what),
                                                ": written on the Redis master, but its "
@@ -231,11 +232,23 @@ absl::Status RedisConnection::WaitForReplicasUnobserved(std::string_view what) {
     return ErrorFromReply(*reply, absl::StrCat(AbslView(what), ": WAIT after the write"));
   }
   if (reply->type != RedisReply::Type::kInteger) return MalformedReply("WAIT");
-  if (reply->integer >= options.wait_replicas) return absl::OkStatus();
-  return absl::UnavailableError(
-      absl::StrCat(AbslView(what), ": written on the Redis master but confirmed by ",
-                   reply->integer, " of ", options.wait_replicas, " replicas within ",
-                   absl::FormatDuration(absl::Milliseconds(wait_ms)), retry));
+  if (reply->integer < required) {
+    return absl::UnavailableError(absl::StrCat(
+        AbslView(what), ": written on the Redis master but confirmed by ", reply->integer, " of ",
+        required, " replicas within ", absl::FormatDuration(absl::Milliseconds(wait_ms)),
+        required > options.wait_replicas ? " (every replica in sync)" : "", retry));
+  }
+  if (pool_->generation() != generation_) {
+    // A failover moved the pool while the write was in flight: the server it went to may be
+    // an old master that is about to be demoted, and the replica that confirmed it about to
+    // be resynced from the new one.
+    return absl::UnavailableError(absl::StrCat(
+        AbslView(what),
+        ": written on a Redis master that the sentinels no longer name (a failover happened "
+        "meanwhile), so it may be lost",
+        retry));
+  }
+  return absl::OkStatus();
 }
 
 RedisPool::RedisPool(RedisOptions options)
@@ -246,11 +259,16 @@ RedisPool::RedisPool(RedisOptions options)
   if (!options_.sentinels.empty() && options_.follow_switch_master) {
     switch_thread_ = std::thread([this] { FollowSwitchMaster(); });
   }
+  if (!options_.sentinels.empty() && options_.wait_replicas > 0 &&
+      options_.wait_for_replicas_in_sync) {
+    replica_thread_ = std::thread([this] { WatchReplicas(); });
+  }
 }
 
 RedisPool::~RedisPool() {
   stop_.Notify();
   if (switch_thread_.joinable()) switch_thread_.join();
+  if (replica_thread_.joinable()) replica_thread_.join();
   absl::MutexLock lock(&mu_);
   for (const Idle& idle : idle_) redisFree(idle.ctx);
   open_ -= static_cast<int>(idle_.size());
@@ -273,13 +291,21 @@ int64_t RedisPool::switches() const {
   return switches_;
 }
 
+uint64_t RedisPool::generation() const {
+  absl::MutexLock lock(&mu_);
+  return generation_;
+}
+
 void RedisPool::SwitchMaster(const RedisAddress& master) {
   std::vector<Idle> to_free;
   {
     absl::MutexLock lock(&mu_);
     if (master_ == master) return;
     master_ = master;
-    ++generation_;
+    if (generation_master_ != master) {
+      generation_master_ = master;
+      ++generation_;
+    }
     ++switches_;
     to_free.swap(idle_);
     open_ -= static_cast<int>(to_free.size());
@@ -384,25 +410,98 @@ void RedisPool::FollowSwitchMaster() {
   }
 }
 
-absl::StatusOr<RedisAddress> RedisPool::Target() {
-  if (options_.sentinels.empty()) return RedisAddress{options_.host, options_.port};
+void RedisPool::WatchReplicas() {
+  std::vector<OffsetSample> history;
+  uint64_t history_generation = 0;
+  absl::Time next_master_check = absl::Now() + absl::Seconds(1);
+  while (!stop_.HasBeenNotified()) {
+    if (absl::Now() >= next_master_check) {
+      next_master_check = absl::Now() + absl::Seconds(1);
+      // Without a master known, the next Acquire asks the sentinels anyway.
+      if (std::optional<RedisAddress> known = master()) {
+        absl::StatusOr<RedisAddress> named = ResolveRedisMaster(options_);
+        if (named.ok() && !(*named == *known)) SwitchMaster(*named);
+      }
+    }
+    PollReplicas(history, history_generation);
+    stop_.WaitForNotificationWithTimeout(options_.replica_poll_interval);
+  }
+}
+
+void RedisPool::PollReplicas(std::vector<OffsetSample>& history, uint64_t& history_generation) {
+  absl::StatusOr<RedisConnection> conn = Acquire();
+  if (!conn.ok()) return;
+  // A master answers ROLE with "master", its replication offset, and {ip, port, offset
+  // acknowledged} for each replica online (not those still loading a full resync).
+  absl::StatusOr<RedisReply> role = conn->Command({"ROLE"});
+  if (!role.ok() || !ReplyIsMasterRole(*role) || role->elements.size() < 3 ||
+      role->elements[2].type != RedisReply::Type::kArray) {
+    return;
+  }
+  const std::optional<int64_t> offset = ReplyInt(role->elements[1]);
+  if (!offset) return;
+  if (conn->generation_ != history_generation) {
+    history.clear();  // another master: its offsets are not comparable
+    history_generation = conn->generation_;
+  }
+  const absl::Time now = absl::Now();
+  // What a replica in sync has acknowledged: all the master had at the latest poll at least
+  // replica_max_lag ago (in the first polls of a master, every online replica counts).
+  size_t floor_index = history.size();
+  for (size_t i = 0; i < history.size(); ++i) {
+    if (history[i].at <= now - options_.replica_max_lag) floor_index = i;
+  }
+  int in_sync = 0;
+  for (const RedisReply& replica : role->elements[2].elements) {
+    if (replica.type != RedisReply::Type::kArray || replica.elements.size() < 3) continue;
+    const std::optional<int64_t> acknowledged = ReplyInt(replica.elements[2]);
+    if (!acknowledged) continue;
+    if (floor_index == history.size() || *acknowledged >= history[floor_index].offset) ++in_sync;
+  }
+  // Keep the floor and the newer samples: the next floor is one of them.
+  if (floor_index != history.size()) {
+    history.erase(history.begin(), history.begin() + static_cast<std::ptrdiff_t>(floor_index));
+  }
+  history.push_back(OffsetSample{now, *offset});
+  replicas_in_sync_.store(in_sync, std::memory_order_relaxed);
+  if (options_.events != nullptr) options_.events->ReplicasInSync(in_sync);
+}
+
+absl::StatusOr<RedisAddress> RedisPool::Target(uint64_t* generation) {
+  if (options_.sentinels.empty()) {
+    absl::MutexLock lock(&mu_);
+    *generation = generation_;
+    return RedisAddress{options_.host, options_.port};
+  }
   absl::MutexLock resolving(&resolve_mu_);
   {
     absl::MutexLock lock(&mu_);
-    if (master_) return *master_;
+    if (master_) {
+      *generation = generation_;
+      return *master_;
+    }
   }
   absl::StatusOr<RedisAddress> master = ResolveRedisMaster(options_);
   {
     absl::MutexLock lock(&mu_);
     ++resolutions_;
-    if (master.ok()) master_ = *master;
+    if (master.ok()) {
+      master_ = *master;
+      if (generation_master_ != *master) {
+        // Another master than before (a failover the pool was not told of): connections
+        // to the old one are of an older generation.
+        generation_master_ = *master;
+        ++generation_;
+      }
+    }
+    *generation = generation_;
   }
   if (options_.events != nullptr) options_.events->MasterResolved(master.ok());
   return master;
 }
 
-absl::StatusOr<redisContext*> RedisPool::Connect() {
-  absl::StatusOr<RedisAddress> target = Target();
+absl::StatusOr<redisContext*> RedisPool::Connect(uint64_t* generation) {
+  absl::StatusOr<RedisAddress> target = Target(generation);
   if (!target.ok()) return target.status();
   const std::string where = absl::StrCat(target->host, ":", target->port);
   redisContext* ctx = redisConnectWithTimeout(target->host.c_str(), target->port,
@@ -500,9 +599,9 @@ absl::StatusOr<RedisConnection> RedisPool::Acquire() {
         return status;
       }
       ++open_;  // reserve the slot while connecting without the lock
-      const uint64_t generation = generation_;
       mu_.Unlock();
-      absl::StatusOr<redisContext*> ctx = Connect();
+      uint64_t generation = 0;
+      absl::StatusOr<redisContext*> ctx = Connect(&generation);
       mu_.Lock();
       if (ctx.ok()) {
         connect_backoff_.Reset();

@@ -8,6 +8,8 @@
 #ifndef SIMPUL_COMMON_REDIS_H_
 #define SIMPUL_COMMON_REDIS_H_
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -60,6 +62,9 @@ class RedisPoolEvents {
   // WaitFellShort: a write's WAIT confirmed fewer replicas than asked (or failed), so the
   // write was answered UNAVAILABLE.
   virtual void WaitFellShort() {}
+  // ReplicasInSync: the master's replicas found in sync (RedisOptions::wait_for_replicas_in_sync),
+  // after each poll that could ask the master.
+  virtual void ReplicasInSync(int count) {}
 };
 
 struct RedisOptions {
@@ -85,6 +90,19 @@ struct RedisOptions {
   // write, WAIT until `wait_replicas` replicas have it, at most `wait_timeout`. 0: no WAIT.
   int wait_replicas = 0;
   absl::Duration wait_timeout = absl::Milliseconds(500);
+  // With sentinels and wait_replicas > 0: WAIT for every replica in sync, not only
+  // `wait_replicas`. A thread asks the master with ROLE every `replica_poll_interval` which
+  // replicas are online and how far each has acknowledged; a replica is in sync when it has
+  // acknowledged all the master had `replica_max_lag` earlier. The sentinels promote one of
+  // the replicas, not necessarily the one that confirmed first: a write that every replica in
+  // sync holds survives whichever they pick. A replica that stops or falls behind leaves the
+  // count within about replica_max_lag + replica_poll_interval (writes fail UNAVAILABLE until
+  // then); one that catches up (e.g. an old master rejoining) joins it at the next poll. The
+  // same thread asks the sentinels for the master every second, in case a +switch-master
+  // announcement was missed.
+  bool wait_for_replicas_in_sync = true;
+  absl::Duration replica_poll_interval = absl::Milliseconds(250);
+  absl::Duration replica_max_lag = absl::Milliseconds(1500);
   int pool_size = 8;  // connections at most
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Seconds(2);  // per command (socket timeout)
@@ -142,7 +160,10 @@ class RedisConnection {
   // UNAVAILABLE and a retry must be an idempotent replay. Redis 7.0 waits for the master's
   // replication offset as of this connection's last command, so even a replay that wrote
   // nothing is confirmed only once the replicas have all the master had (the original write
-  // included).
+  // included). With sentinels, the number of replicas waited for is
+  // RedisPool::replicas_required(), and a write confirmed after the pool has moved to another
+  // master (a failover while it was in flight: the old master may have answered it with a
+  // replica that is about to be resynced) is UNAVAILABLE too.
   absl::Status WaitForReplicas(std::string_view what);
 
  private:
@@ -195,13 +216,30 @@ class RedisPool {
   int64_t resolutions() const;
   // switches counts the +switch-master announcements that moved the pool to a new master.
   int64_t switches() const;
+  // replicas_in_sync is the number of the master's replicas found in sync at the last poll
+  // (RedisOptions::wait_for_replicas_in_sync), -1 before the first one or without the poll.
+  int replicas_in_sync() const { return replicas_in_sync_.load(std::memory_order_relaxed); }
+  // replicas_required is how many replicas a write waits for: wait_replicas, or more when more
+  // are in sync.
+  int replicas_required() const { return std::max(options_.wait_replicas, replicas_in_sync()); }
 
  private:
   friend class RedisConnection;
   void Release(redisContext* ctx, uint64_t generation, bool broken, bool peer_lost);
-  // Target is the address to connect to: host:port, or the master the sentinels name.
-  absl::StatusOr<RedisAddress> Target();
-  absl::StatusOr<redisContext*> Connect();
+  // Target is the address to connect to: host:port, or the master the sentinels name, and
+  // the master generation it belongs to.
+  absl::StatusOr<RedisAddress> Target(uint64_t* generation);
+  // Connect opens a connection to Target(); *generation is its master generation.
+  absl::StatusOr<redisContext*> Connect(uint64_t* generation);
+  uint64_t generation() const;
+  // WatchReplicas is the body of the replica poll thread (runs until stop_); PollReplicas is
+  // one poll. `history` holds the master's replication offsets seen at earlier polls.
+  void WatchReplicas();
+  struct OffsetSample {
+    absl::Time at;
+    int64_t offset;
+  };
+  void PollReplicas(std::vector<OffsetSample>& history, uint64_t& history_generation);
   // CheckMaster sends ROLE on a new connection to a sentinel-named master: UNAVAILABLE unless
   // the server says it is the master.
   absl::Status CheckMaster(redisContext* ctx, std::string_view where);
@@ -228,11 +266,16 @@ class RedisPool {
   absl::Mutex resolve_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::optional<RedisAddress> master_ ABSL_GUARDED_BY(mu_);
   int64_t resolutions_ ABSL_GUARDED_BY(mu_) = 0;
-  // Bumped when a sentinel announces a new master: older connections are closed on release.
+  // Bumped when the pool moves to another master (announced by a sentinel, or named when it
+  // asked them again): older connections are closed on release, and their writes are not
+  // acknowledged. generation_master_ is the master of the current generation.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<RedisAddress> generation_master_ ABSL_GUARDED_BY(mu_);
   int64_t switches_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int> replicas_in_sync_{-1};
   absl::Notification stop_;
-  std::thread switch_thread_;  // with sentinels and follow_switch_master
+  std::thread switch_thread_;   // with sentinels and follow_switch_master
+  std::thread replica_thread_;  // with sentinels, wait_replicas and wait_for_replicas_in_sync
 };
 
 // kLuaBytewiseLess defines less(a, b) for Lua scripts: the bytewise string order of sorted-set

@@ -20,22 +20,29 @@ class RedisMetrics : public RedisPoolEvents {
     metrics.Describe("simpul_redis_master_resolutions_total", Metrics::Type::kCounter,
                      "times the Redis sentinels were asked for the master, by result");
     metrics.Describe("simpul_redis_master_switches_total", Metrics::Type::kCounter,
-                     "moves to a new Redis master announced by a sentinel (+switch-master)");
+                     "moves to a new Redis master named by the sentinels (+switch-master, or "
+                     "asked)");
     metrics.Describe("simpul_redis_wait_short_total", Metrics::Type::kCounter,
                      "writes answered UNAVAILABLE because WAIT confirmed fewer replicas than "
                      "redis_wait_replicas");
+    metrics.Describe("simpul_redis_replicas_in_sync", Metrics::Type::kGauge,
+                     "replicas of the Redis master in sync at the last poll; a write waits for "
+                     "all of them (at least redis_wait_replicas)");
     resolved_ = metrics.GetCounter("simpul_redis_master_resolutions_total", {{"result", "ok"}});
     unresolved_ =
         metrics.GetCounter("simpul_redis_master_resolutions_total", {{"result", "error"}});
     switched_ = metrics.GetCounter("simpul_redis_master_switches_total", {});
     wait_short_ = metrics.GetCounter("simpul_redis_wait_short_total", {});
+    in_sync_ = metrics.GetGauge("simpul_redis_replicas_in_sync", {});
   }
   void MasterResolved(bool ok) override { (ok ? resolved_ : unresolved_).Increment(); }
   void MasterSwitched() override { switched_.Increment(); }
   void WaitFellShort() override { wait_short_.Increment(); }
+  void ReplicasInSync(int count) override { in_sync_.Set(count); }
 
  private:
   Counter resolved_, unresolved_, switched_, wait_short_;
+  Gauge in_sync_;
 };
 
 }  // namespace

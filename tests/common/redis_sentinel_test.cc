@@ -454,5 +454,109 @@ TEST_F(WaitTest, NoWaitWhenNoReplicasAreAsked) {
   set_->servers()[1]->Resume();
 }
 
+// WaitUntil polls `done` every 20 ms until it holds or `timeout` passes; it returns how long
+// that took (or the timeout).
+template <typename Done>
+absl::Duration WaitUntil(Done done, absl::Duration timeout) {
+  const absl::Time start = absl::Now();
+  while (!done() && absl::Now() - start < timeout) absl::SleepFor(absl::Milliseconds(20));
+  return absl::Now() - start;
+}
+
+TEST_F(WaitTest, AWriteWaitsForEveryReplicaInSync) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartSet({.replicas = 2, .sentinels = 1, .quorum = 1, .down_after = absl::Seconds(30)}));
+  RedisOptions options = set_->PoolOptions();
+  options.wait_replicas = 1;
+  options.wait_timeout = absl::Milliseconds(300);
+  RedisPool pool(options);
+  ASSERT_THAT(EvalWriteRetried(pool, LuaScript<kSetScript>(), {"k"}, {"1"}), IsOk());
+  WaitUntil([&] { return pool.replicas_in_sync() == 2; }, absl::Seconds(5));
+  ASSERT_EQ(pool.replicas_in_sync(), 2);
+  EXPECT_EQ(pool.replicas_required(), 2);
+
+  // One replica stops: one confirmation is not enough while it still counts as in sync, as
+  // the sentinels could promote either replica.
+  set_->servers()[2]->Pause();
+  const absl::Time paused = absl::Now();
+  EXPECT_THAT(
+      pool.EvalWrite(LuaScript<kSetScript>(), {"k"}, {"2"}),
+      StatusIs(absl::StatusCode::kUnavailable, AllOf(HasSubstr("confirmed by 1 of 2 replicas"),
+                                                     HasSubstr("every replica in sync"))));
+  // Once it has fallen replica_max_lag behind it no longer counts, and one confirmation (the
+  // configured minimum) answers the write.
+  ASSERT_THAT(EvalWriteRetried(pool, LuaScript<kSetScript>(), {"k"}, {"3"}), IsOk());
+  const absl::Duration dropped = absl::Now() - paused;
+  std::printf("a stopped replica left the count, writes answered again after %s\n",
+              absl::FormatDuration(dropped).c_str());
+  EXPECT_EQ(pool.replicas_in_sync(), 1);
+  EXPECT_GE(dropped, options.replica_max_lag);
+  EXPECT_LT(dropped, absl::Seconds(6));
+
+  // Back and caught up: it counts again.
+  set_->servers()[2]->Resume();
+  const absl::Duration rejoined =
+      WaitUntil([&] { return pool.replicas_in_sync() == 2; }, absl::Seconds(10));
+  std::printf("the resumed replica counted again after %s\n",
+              absl::FormatDuration(rejoined).c_str());
+  EXPECT_EQ(pool.replicas_in_sync(), 2);
+  ASSERT_THAT(EvalWriteRetried(pool, LuaScript<kSetScript>(), {"k"}, {"4"}), IsOk());
+  absl::StatusOr<RedisReply> got =
+      RedisSentinelSet::Command(set_->servers()[2]->port(), {"GET", "k"});
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->str, "4");  // answered, so the resumed replica has it too
+}
+
+TEST_F(WaitTest, OnlyTheConfiguredReplicasWithoutTheInSyncCount) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartSet({.replicas = 2, .sentinels = 1, .quorum = 1, .down_after = absl::Seconds(30)}));
+  RedisOptions options = set_->PoolOptions();
+  options.wait_replicas = 1;
+  options.wait_for_replicas_in_sync = false;
+  RedisPool pool(options);
+  ASSERT_THAT(EvalWriteRetried(pool, LuaScript<kSetScript>(), {"k"}, {"1"}), IsOk());
+  set_->servers()[2]->Pause();
+  EXPECT_THAT(pool.EvalWrite(LuaScript<kSetScript>(), {"k"}, {"2"}), IsOk());
+  EXPECT_EQ(pool.replicas_in_sync(), -1);
+  set_->servers()[2]->Resume();
+}
+
+TEST_F(WaitTest, AWriteOnAMasterTheSentinelsNoLongerNameIsUnavailable) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartSet({.replicas = 2, .sentinels = 1, .quorum = 1, .down_after = absl::Seconds(30)}));
+  RedisOptions options = set_->PoolOptions();
+  options.wait_replicas = 1;
+  RedisPool pool(options);
+  ASSERT_THAT(EvalWriteRetried(pool, LuaScript<kSetScript>(), {"k"}, {"1"}), IsOk());
+  const int old_port = pool.master()->port;
+
+  // A write in flight on the old master when the sentinels name another one (here they are
+  // simply told to, so that the old master stays a master with both replicas attached, as a
+  // frozen master does for a moment after a failover).
+  absl::StatusOr<RedisConnection> conn = pool.Acquire();
+  ASSERT_THAT(conn, IsOk());
+  absl::StatusOr<RedisReply> written = conn->Command({"SET", "k", "2"});
+  ASSERT_THAT(written, IsOk());
+  const int other_port = set_->servers()[1]->port();
+  ASSERT_NE(other_port, old_port);
+  ASSERT_THAT(set_->SentinelCommand(0, {"SENTINEL", "REMOVE", "simpul"}), IsOk());
+  absl::StatusOr<RedisReply> monitored = set_->SentinelCommand(
+      0, {"SENTINEL", "MONITOR", "simpul", "127.0.0.1", absl::StrCat(other_port), "1"});
+  ASSERT_THAT(monitored, IsOk());
+  ASSERT_FALSE(monitored->is_error()) << monitored->str;
+  // The pool's own check of the sentinels (every second) moves it: no +switch-master is sent.
+  // (Its next connection then finds a replica there, and it asks the sentinels again.)
+  const absl::Duration moved = WaitUntil([&] { return pool.switches() == 1; }, absl::Seconds(5));
+  std::printf("the pool saw the sentinels name another master after %s\n",
+              absl::FormatDuration(moved).c_str());
+  ASSERT_EQ(pool.switches(), 1);
+
+  // Both replicas of the old master confirm the write, yet it is not acknowledged.
+  EXPECT_THAT(conn->WaitForReplicas("write"),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("sentinels no longer name"),
+                             HasSubstr("retry with the same idempotency key"))));
+}
+
 }  // namespace
 }  // namespace simpul
