@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <random>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -79,6 +80,29 @@ double Percentile(std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   const size_t rank = static_cast<size_t>(std::ceil(p * sorted.size()));
   return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+// ActionCall is one lifecycle action as MixedLoad::Act sends it: the request names the case
+// (`code` at `revision`; `fill` sets the rest), `rpc` sends it, and the call yields the
+// complaint of the response.
+using Action =
+    std::function<grpc::Status(cv1::Complaints::Stub&, grpc::ClientContext*, cv1::Complaint*)>;
+template <typename Request, typename Response>
+Action ActionCall(const std::string& code, int64_t revision,
+                  grpc::Status (cv1::Complaints::Stub::*rpc)(grpc::ClientContext*, const Request&,
+                                                             Response*),
+                  std::function<void(std::type_identity_t<Request>&)> fill = nullptr) {
+  return [code, revision, rpc, fill](cv1::Complaints::Stub& stub, grpc::ClientContext* ctx,
+                                     cv1::Complaint* out) {
+    Request req;
+    req.set_id(code);
+    req.set_expected_revision(revision);
+    if (fill) fill(req);
+    Response resp;
+    grpc::Status s = (stub.*rpc)(ctx, req, &resp);
+    *out = resp.complaint();
+    return s;
+  };
 }
 
 }  // namespace
@@ -466,86 +490,44 @@ MixedLoad::Outcome MixedLoad::Act(const Job& job, Ack* ack, bool* no_case) {
   const Caller& officer = options_.callers.officer;
   std::string method;
   cv1::State target;
-  std::function<grpc::Status(Channel&, grpc::ClientContext*, cv1::Complaint*)> call;
+  Action call;
   switch (c.state) {
-    case cv1::STATE_RECEIVED: {
+    case cv1::STATE_RECEIVED:
       method = "VerifyComplaint";
       target = cv1::STATE_VERIFIED;
-      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
-        cv1::VerifyComplaintRequest req;
-        req.set_id(c.code);
-        req.set_expected_revision(c.revision);
-        req.set_note("Berkas lengkap");
-        cv1::VerifyComplaintResponse resp;
-        grpc::Status s = ch.complaints->VerifyComplaint(ctx, req, &resp);
-        *out = resp.complaint();
-        return s;
-      };
+      call = ActionCall(c.code, c.revision, &cv1::Complaints::Stub::VerifyComplaint,
+                        [](cv1::VerifyComplaintRequest& req) { req.set_note("Berkas lengkap"); });
       break;
-    }
-    case cv1::STATE_VERIFIED: {
+    case cv1::STATE_VERIFIED:
       method = "DisposeComplaint";
       target = cv1::STATE_DISPOSED;
-      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
-        cv1::DisposeComplaintRequest req;
-        req.set_id(c.code);
-        req.set_expected_revision(c.revision);
-        cv1::DisposeComplaintResponse resp;
-        grpc::Status s = ch.complaints->DisposeComplaint(ctx, req, &resp);
-        *out = resp.complaint();
-        return s;
-      };
+      call = ActionCall(c.code, c.revision, &cv1::Complaints::Stub::DisposeComplaint);
       break;
-    }
-    case cv1::STATE_DISPOSED: {
+    case cv1::STATE_DISPOSED:
       method = "StartWork";
       target = cv1::STATE_IN_PROGRESS;
-      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
-        cv1::StartWorkRequest req;
-        req.set_id(c.code);
-        req.set_expected_revision(c.revision);
-        cv1::StartWorkResponse resp;
-        grpc::Status s = ch.complaints->StartWork(ctx, req, &resp);
-        *out = resp.complaint();
-        return s;
-      };
+      call = ActionCall(c.code, c.revision, &cv1::Complaints::Stub::StartWork);
       break;
-    }
-    case cv1::STATE_IN_PROGRESS: {
+    case cv1::STATE_IN_PROGRESS:
       method = "PostFollowUp";
       target = cv1::STATE_RESPONDED;
-      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
-        cv1::PostFollowUpRequest req;
-        req.set_id(c.code);
-        req.set_expected_revision(c.revision);
-        req.set_message("Akta sudah dicetak dan dapat diambil di loket 3.");
-        cv1::PostFollowUpResponse resp;
-        grpc::Status s = ch.complaints->PostFollowUp(ctx, req, &resp);
-        *out = resp.complaint();
-        return s;
-      };
+      call = ActionCall(c.code, c.revision, &cv1::Complaints::Stub::PostFollowUp,
+                        [](cv1::PostFollowUpRequest& req) {
+                          req.set_message("Akta sudah dicetak dan dapat diambil di loket 3.");
+                        });
       break;
-    }
-    default: {  // RESPONDED
+    default:  // RESPONDED
       method = "CompleteComplaint";
       target = cv1::STATE_COMPLETED;
-      call = [&](Channel& ch, grpc::ClientContext* ctx, cv1::Complaint* out) {
-        cv1::CompleteComplaintRequest req;
-        req.set_id(c.code);
-        req.set_expected_revision(c.revision);
-        cv1::CompleteComplaintResponse resp;
-        grpc::Status s = ch.complaints->CompleteComplaint(ctx, req, &resp);
-        *out = resp.complaint();
-        return s;
-      };
+      call = ActionCall(c.code, c.revision, &cv1::Complaints::Stub::CompleteComplaint);
       break;
-    }
   }
   cv1::Complaint after;
   int attempts;
   bool ambiguous, abandoned;
   grpc::Status s = WithRetries(
-      officer, [&](Channel& ch, grpc::ClientContext* ctx) { return call(ch, ctx, &after); },
+      officer,
+      [&](Channel& ch, grpc::ClientContext* ctx) { return call(*ch.complaints, ctx, &after); },
       &attempts, &ambiguous, &abandoned);
   ack->kind = Ack::kAction;
   ack->key = absl::StrCat(c.code, "/", method);
