@@ -411,8 +411,7 @@ void RedisPool::FollowSwitchMaster() {
 }
 
 void RedisPool::WatchReplicas() {
-  std::vector<OffsetSample> history;
-  uint64_t history_generation = 0;
+  ReplicaWatch watch;
   absl::Time next_master_check = absl::Now() + absl::Seconds(1);
   while (!stop_.HasBeenNotified()) {
     if (absl::Now() >= next_master_check) {
@@ -423,12 +422,12 @@ void RedisPool::WatchReplicas() {
         if (named.ok() && !(*named == *known)) SwitchMaster(*named);
       }
     }
-    PollReplicas(history, history_generation);
+    PollReplicas(watch);
     stop_.WaitForNotificationWithTimeout(options_.replica_poll_interval);
   }
 }
 
-void RedisPool::PollReplicas(std::vector<OffsetSample>& history, uint64_t& history_generation) {
+void RedisPool::PollReplicas(ReplicaWatch& watch) {
   absl::StatusOr<RedisConnection> conn = Acquire();
   if (!conn.ok()) return;
   // A master answers ROLE with "master", its replication offset, and {ip, port, offset
@@ -440,29 +439,42 @@ void RedisPool::PollReplicas(std::vector<OffsetSample>& history, uint64_t& histo
   }
   const std::optional<int64_t> offset = ReplyInt(role->elements[1]);
   if (!offset) return;
-  if (conn->generation_ != history_generation) {
-    history.clear();  // another master: its offsets are not comparable
-    history_generation = conn->generation_;
+  if (conn->generation_ != watch.generation) {
+    // Another master: its offsets and replicas start afresh.
+    watch = ReplicaWatch{};
+    watch.generation = conn->generation_;
   }
   const absl::Time now = absl::Now();
-  // What a replica in sync has acknowledged: all the master had at the latest poll at least
-  // replica_max_lag ago (in the first polls of a master, every online replica counts).
-  size_t floor_index = history.size();
-  for (size_t i = 0; i < history.size(); ++i) {
-    if (history[i].at <= now - options_.replica_max_lag) floor_index = i;
+  // Caught up: all the master had at the latest poll at least replica_max_lag ago (in the
+  // first polls of a master, every online replica).
+  std::optional<int64_t> floor;
+  size_t floor_index = 0;
+  for (size_t i = 0; i < watch.history.size(); ++i) {
+    if (watch.history[i].at <= now - options_.replica_max_lag) {
+      floor = watch.history[i].offset;
+      floor_index = i;
+    }
   }
-  int in_sync = 0;
   for (const RedisReply& replica : role->elements[2].elements) {
     if (replica.type != RedisReply::Type::kArray || replica.elements.size() < 3) continue;
     const std::optional<int64_t> acknowledged = ReplyInt(replica.elements[2]);
-    if (!acknowledged) continue;
-    if (floor_index == history.size() || *acknowledged >= history[floor_index].offset) ++in_sync;
+    if (acknowledged && (!floor || *acknowledged >= *floor)) {
+      watch.caught_up[absl::StrCat(replica.elements[0].str, ":", replica.elements[1].str)] = now;
+    }
+  }
+  int in_sync = 0;
+  for (auto it = watch.caught_up.begin(); it != watch.caught_up.end();) {
+    if (now - it->second > options_.replica_grace) {
+      it = watch.caught_up.erase(it);
+    } else {
+      ++in_sync;
+      ++it;
+    }
   }
   // Keep the floor and the newer samples: the next floor is one of them.
-  if (floor_index != history.size()) {
-    history.erase(history.begin(), history.begin() + static_cast<std::ptrdiff_t>(floor_index));
-  }
-  history.push_back(OffsetSample{now, *offset});
+  watch.history.erase(watch.history.begin(),
+                      watch.history.begin() + static_cast<std::ptrdiff_t>(floor_index));
+  watch.history.push_back(ReplicaWatch::OffsetSample{now, *offset});
   replicas_in_sync_.store(in_sync, std::memory_order_relaxed);
   if (options_.events != nullptr) options_.events->ReplicasInSync(in_sync);
 }

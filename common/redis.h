@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,17 +93,21 @@ struct RedisOptions {
   absl::Duration wait_timeout = absl::Milliseconds(500);
   // With sentinels and wait_replicas > 0: WAIT for every replica in sync, not only
   // `wait_replicas`. A thread asks the master with ROLE every `replica_poll_interval` which
-  // replicas are online and how far each has acknowledged; a replica is in sync when it has
-  // acknowledged all the master had `replica_max_lag` earlier. The sentinels promote one of
-  // the replicas, not necessarily the one that confirmed first: a write that every replica in
-  // sync holds survives whichever they pick. A replica that stops or falls behind leaves the
-  // count within about replica_max_lag + replica_poll_interval (writes fail UNAVAILABLE until
-  // then); one that catches up (e.g. an old master rejoining) joins it at the next poll. The
-  // same thread asks the sentinels for the master every second, in case a +switch-master
-  // announcement was missed.
+  // replicas are online and how far each has acknowledged; a replica is caught up at a poll
+  // when it has acknowledged all the master had `replica_max_lag` earlier, and it is in sync
+  // (counted) until `replica_grace` after the last poll that found it caught up. The sentinels
+  // promote one of the replicas, not necessarily the one that confirmed first: a write that
+  // every replica in sync holds survives whichever they pick. The grace keeps a replica the
+  // sentinels are promoting in the count until the pool hears of the promotion (a failover
+  // of a master that still answers, e.g. a second failover right after a first); it also means
+  // a replica that stops or falls behind makes writes fail UNAVAILABLE for up to about
+  // replica_max_lag + replica_grace. One that catches up (e.g. an old master rejoining) is
+  // counted at the next poll. The same thread asks the sentinels for the master every second,
+  // in case a +switch-master announcement was missed.
   bool wait_for_replicas_in_sync = true;
   absl::Duration replica_poll_interval = absl::Milliseconds(250);
-  absl::Duration replica_max_lag = absl::Milliseconds(1500);
+  absl::Duration replica_max_lag = absl::Seconds(1);
+  absl::Duration replica_grace = absl::Seconds(3);
   int pool_size = 8;  // connections at most
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Seconds(2);  // per command (socket timeout)
@@ -233,19 +238,24 @@ class RedisPool {
   absl::StatusOr<redisContext*> Connect(uint64_t* generation);
   uint64_t generation() const;
   // WatchReplicas is the body of the replica poll thread (runs until stop_); PollReplicas is
-  // one poll. `history` holds the master's replication offsets seen at earlier polls.
+  // one poll, which updates `watch` and replicas_in_sync_.
   void WatchReplicas();
-  struct OffsetSample {
-    absl::Time at;
-    int64_t offset;
+  struct ReplicaWatch {
+    struct OffsetSample {
+      absl::Time at;
+      int64_t offset;
+    };
+    uint64_t generation = 0;            // of the master the samples are from
+    std::vector<OffsetSample> history;  // the master's replication offsets at earlier polls
+    std::map<std::string, absl::Time> caught_up;  // "ip:port" -> last poll it was caught up
   };
-  void PollReplicas(std::vector<OffsetSample>& history, uint64_t& history_generation);
+  void PollReplicas(ReplicaWatch& watch);
   // CheckMaster sends ROLE on a new connection to a sentinel-named master: UNAVAILABLE unless
   // the server says it is the master.
   absl::Status CheckMaster(redisContext* ctx, std::string_view where);
   // FollowSwitchMaster is the body of the +switch-master thread (runs until stop_).
   void FollowSwitchMaster();
-  // SwitchMaster moves the pool to `master` (announced by a sentinel).
+  // SwitchMaster moves the pool to `master` (named by the sentinels).
   void SwitchMaster(const RedisAddress& master);
   // Authenticate sends AUTH on a new connection when options_.password is set.
   absl::Status Authenticate(redisContext* ctx, std::string_view where);

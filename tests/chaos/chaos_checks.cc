@@ -70,8 +70,9 @@ ChaosCheckResult CheckAcknowledged(const std::vector<Ack>& acks, int64_t unacked
         });
         if (!s.ok()) {
           ++r.lost_filings;
-          r.Problem(absl::StrCat("filing ", ack.key, " -> ", ack.tracking_code, ": GetComplaint ",
-                                 Describe(s)));
+          r.Problem(absl::StrCat("filing ", ack.key, " -> ", ack.tracking_code, " (acknowledged ",
+                                 absl::FormatTime("%H:%M:%E3S", ack.acked, absl::UTCTimeZone()),
+                                 "): GetComplaint ", Describe(s)));
           break;
         }
         // The same request again (tests/testing/mixed_load.cc's filing, whose service id the
@@ -134,6 +135,8 @@ ChaosCheckResult CheckAcknowledged(const std::vector<Ack>& acks, int64_t unacked
       if (!found) {
         ++r.lost_changes;
         r.Problem(absl::StrCat(ack->key, " (revision ", ack->revision_after, ", ", ack->state_after,
+                               ", acknowledged ",
+                               absl::FormatTime("%H:%M:%E3S", ack->acked, absl::UTCTimeZone()),
                                ") is not in the history"));
       }
     }
