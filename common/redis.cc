@@ -9,6 +9,7 @@
 #include <cmath>
 #include <csignal>
 #include <mutex>
+#include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -455,17 +456,21 @@ void RedisPool::PollReplicas(ReplicaWatch& watch) {
       floor_index = i;
     }
   }
+  std::set<std::string> caught_up;
   for (const RedisReply& replica : role->elements[2].elements) {
     if (replica.type != RedisReply::Type::kArray || replica.elements.size() < 3) continue;
     const std::optional<int64_t> acknowledged = ReplyInt(replica.elements[2]);
     if (acknowledged && (!floor || *acknowledged >= *floor)) {
-      watch.caught_up[absl::StrCat(replica.elements[0].str, ":", replica.elements[1].str)] = now;
+      caught_up.insert(absl::StrCat(replica.elements[0].str, ":", replica.elements[1].str));
     }
   }
+  for (const std::string& address : caught_up) watch.replicas[address] = std::nullopt;
   int in_sync = 0;
-  for (auto it = watch.caught_up.begin(); it != watch.caught_up.end();) {
-    if (now - it->second > options_.replica_grace) {
-      it = watch.caught_up.erase(it);
+  for (auto it = watch.replicas.begin(); it != watch.replicas.end();) {
+    std::optional<absl::Time>& missed_since = it->second;
+    if (caught_up.count(it->first) == 0 && !missed_since) missed_since = now;
+    if (missed_since && now - *missed_since > options_.replica_grace) {
+      it = watch.replicas.erase(it);
     } else {
       ++in_sync;
       ++it;

@@ -95,7 +95,9 @@ struct RedisOptions {
   // `wait_replicas`. A thread asks the master with ROLE every `replica_poll_interval` which
   // replicas are online and how far each has acknowledged; a replica is caught up at a poll
   // when it has acknowledged all the master had `replica_max_lag` earlier, and it is in sync
-  // (counted) until `replica_grace` after the last poll that found it caught up. The sentinels
+  // (counted) until polls have found it not caught up (behind, or gone from ROLE) for
+  // `replica_grace`, counted from the first such poll: a master that stops answering (frozen)
+  // stops the clock, so its replicas still count when it comes back. The sentinels
   // promote one of the replicas, not necessarily the one that confirmed first: a write that
   // every replica in sync holds survives whichever they pick. The grace keeps a replica the
   // sentinels are promoting in the count until the pool hears of the promotion (a failover
@@ -247,7 +249,9 @@ class RedisPool {
     };
     uint64_t generation = 0;            // of the master the samples are from
     std::vector<OffsetSample> history;  // the master's replication offsets at earlier polls
-    std::map<std::string, absl::Time> caught_up;  // "ip:port" -> last poll it was caught up
+    // The replicas in sync, by "ip:port": nullopt while caught up, else the first poll that
+    // found it not caught up.
+    std::map<std::string, std::optional<absl::Time>> replicas;
   };
   void PollReplicas(ReplicaWatch& watch);
   // CheckMaster sends ROLE on a new connection to a sentinel-named master: UNAVAILABLE unless

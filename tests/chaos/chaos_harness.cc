@@ -161,13 +161,18 @@ void ChaosHarness::WaitRejoined(int old_port, int new_port, Fault* fault) {
     }
     last = absl::StrCat(role->elements[0].str, " of ", role->elements[2].integer, " (",
                         role->elements[3].str, ")");
-    return role->elements[0].str == "slave" && role->elements[2].integer == new_port &&
+    // The master the sentinels name now: a second failover may have followed the first (the
+    // promoted replica stalled during the old master's resync), which Sentinel may do.
+    absl::StatusOr<int> current = redis.MasterPort();
+    const int master_port = current.ok() ? *current : new_port;
+    if (master_port != new_port) absl::StrAppend(&last, "; the sentinels name ", master_port);
+    return role->elements[0].str == "slave" && role->elements[2].integer == master_port &&
            role->elements[3].str == "connected";
   });
   if (!rejoined) {
-    fault->status = absl::DeadlineExceededError(
-        absl::StrCat("the old master ", old_port, " is not a connected replica of ", new_port,
-                     " within ", absl::FormatDuration(options_.rejoin_timeout), ": ", last));
+    fault->status = absl::DeadlineExceededError(absl::StrCat(
+        "the old master ", old_port, " is not a connected replica of the master (", new_port,
+        " after the failover) within ", absl::FormatDuration(options_.rejoin_timeout), ": ", last));
   } else if (absl::Status replicas = redis.WaitForReplicas(
                  static_cast<int>(redis.servers().size()) - 1, options_.rejoin_timeout);
              !replicas.ok()) {

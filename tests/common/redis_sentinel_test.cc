@@ -507,6 +507,37 @@ TEST_F(WaitTest, AWriteWaitsForEveryReplicaInSync) {
   EXPECT_EQ(got->str, "4");  // answered, so the resumed replica has it too
 }
 
+TEST_F(WaitTest, AFrozenMastersReplicasStillCountWhenItComesBack) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartSet({.replicas = 2, .sentinels = 1, .quorum = 1, .down_after = absl::Seconds(30)}));
+  RedisOptions options = set_->PoolOptions();
+  options.wait_replicas = 1;
+  RedisPool pool(options);
+  ASSERT_THAT(EvalWriteRetried(pool, LuaScript<kSetScript>(), {"k"}, {"1"}), IsOk());
+  WaitUntil([&] { return pool.replicas_in_sync() == 2; }, absl::Seconds(5));
+  ASSERT_EQ(pool.replicas_in_sync(), 2);
+
+  // What a failover does while the master is frozen: one replica is promoted (it leaves the
+  // master), and the frozen master comes back longer than replica_grace later, its other
+  // replica still attached.
+  testing::RedisServer& master = *set_->servers()[0];
+  master.Pause();
+  ASSERT_THAT(RedisSentinelSet::Command(set_->servers()[2]->port(), {"REPLICAOF", "NO", "ONE"}),
+              IsOk());
+  absl::SleepFor(options.replica_grace + absl::Seconds(1));
+  master.Resume();
+  absl::SleepFor(absl::Milliseconds(600));  // polls after the master came back
+
+  // The promoted replica still counts (the grace runs from the first poll that missed it,
+  // not from the last one before the freeze): one confirmation does not acknowledge a write.
+  EXPECT_EQ(pool.replicas_in_sync(), 2);
+  EXPECT_THAT(pool.EvalWrite(LuaScript<kSetScript>(), {"k"}, {"2"}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("confirmed by 1 of 2")));
+  // It stops counting replica_grace after that.
+  ASSERT_THAT(EvalWriteRetried(pool, LuaScript<kSetScript>(), {"k"}, {"3"}), IsOk());
+  EXPECT_EQ(pool.replicas_in_sync(), 1);
+}
+
 TEST_F(WaitTest, OnlyTheConfiguredReplicasWithoutTheInSyncCount) {
   ASSERT_NO_FATAL_FAILURE(
       StartSet({.replicas = 2, .sentinels = 1, .quorum = 1, .down_after = absl::Seconds(30)}));
