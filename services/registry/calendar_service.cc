@@ -9,9 +9,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
 #include "common/timestamp.h"
-#include "common/unary_call.h"
+#include "common/tsan_annotations.h"
 
 namespace simpul::registry {
 namespace {
@@ -272,32 +273,46 @@ absl::StatusOr<calendar::v1::GetWorkingDayCountResponse> CalendarQueries::GetWor
   return resp;
 }
 
+namespace {
+
+// Answer finishes a unary call with `(queries.*method)(public caller, *req)`.
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
+                                 CalendarQueries& queries,
+                                 absl::StatusOr<Resp> (CalendarQueries::*method)(const Identity&,
+                                                                                 const Req&)) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<Resp> result = (queries.*method)(Identity(), *req);
+  if (result.ok()) *resp = *std::move(result);
+  HandOffToGrpc(reactor);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* CalendarGrpcService::ListHolidayYears(
     grpc::CallbackServerContext* ctx, const calendar::v1::ListHolidayYearsRequest* req,
     calendar::v1::ListHolidayYearsResponse* resp) {
-  return RunUnary(ctx, req, resp, executor_, signer_, clock_, queries_,
-                  &CalendarQueries::ListHolidayYears);
+  return Answer(ctx, req, resp, queries_, &CalendarQueries::ListHolidayYears);
 }
 
 grpc::ServerUnaryReactor* CalendarGrpcService::GetWorkingDay(
     grpc::CallbackServerContext* ctx, const calendar::v1::GetWorkingDayRequest* req,
     calendar::v1::GetWorkingDayResponse* resp) {
-  return RunUnary(ctx, req, resp, executor_, signer_, clock_, queries_,
-                  &CalendarQueries::GetWorkingDay);
+  return Answer(ctx, req, resp, queries_, &CalendarQueries::GetWorkingDay);
 }
 
 grpc::ServerUnaryReactor* CalendarGrpcService::GetDeadline(
     grpc::CallbackServerContext* ctx, const calendar::v1::GetDeadlineRequest* req,
     calendar::v1::GetDeadlineResponse* resp) {
-  return RunUnary(ctx, req, resp, executor_, signer_, clock_, queries_,
-                  &CalendarQueries::GetDeadline);
+  return Answer(ctx, req, resp, queries_, &CalendarQueries::GetDeadline);
 }
 
 grpc::ServerUnaryReactor* CalendarGrpcService::GetWorkingDayCount(
     grpc::CallbackServerContext* ctx, const calendar::v1::GetWorkingDayCountRequest* req,
     calendar::v1::GetWorkingDayCountResponse* resp) {
-  return RunUnary(ctx, req, resp, executor_, signer_, clock_, queries_,
-                  &CalendarQueries::GetWorkingDayCount);
+  return Answer(ctx, req, resp, queries_, &CalendarQueries::GetWorkingDayCount);
 }
 
 }  // namespace simpul::registry

@@ -2,14 +2,12 @@
 // holiday years, working days and deadline arithmetic, answered from the process's
 // CalendarRegistry by common/calendar.h — the same code every Simpul deadline uses.
 // CalendarQueries is the plain logic (request validation, answers); CalendarGrpcService is
-// the thin gRPC adapter running it on the executor.
+// the thin gRPC adapter.
 #ifndef SIMPUL_SERVICES_REGISTRY_CALENDAR_SERVICE_H_
 #define SIMPUL_SERVICES_REGISTRY_CALENDAR_SERVICE_H_
 
 #include "absl/status/statusor.h"
 #include "common/calendar.h"
-#include "common/clock.h"
-#include "common/executor.h"
 #include "common/identity.h"
 #include "simpul/calendar/v1/calendar.grpc.pb.h"
 
@@ -18,7 +16,6 @@ namespace simpul::registry {
 // CalendarQueries answers the Calendar RPCs from the calendar in force. Every call is a public
 // read; a bad request is INVALID_ARGUMENT with one field violation per bad field (the field
 // named as in the request, e.g. "zone", "amount", "date") and nothing else happens.
-// Its methods are not const only so that RunUnary can call them; they change nothing.
 class CalendarQueries {
  public:
   explicit CalendarQueries(const CalendarRegistry& calendars) : calendars_(calendars) {}
@@ -44,13 +41,17 @@ class CalendarQueries {
   const CalendarRegistry& calendars_;
 };
 
-// CalendarGrpcService runs CalendarQueries on the executor (common/unary_call.h). `signer`
-// may be null: then every call is public and identity tokens are rejected.
+// CalendarGrpcService answers CalendarQueries on the gRPC callback thread: the answers are
+// computed in memory in microseconds (no storage, no lock held while computing), so there is
+// nothing to hand to the executor.
+//
+// It reads no identity: every call is a public read, so the `x-simpul-identity` token is
+// neither needed nor checked. (The gateway signs the tokens it forwards for the audience named
+// by the package, "simpul-calendar", which this process, simpul-registry, does not verify;
+// ignoring the token is what keeps the API public through the gateway.)
 class CalendarGrpcService final : public calendar::v1::Calendar::CallbackService {
  public:
-  CalendarGrpcService(CalendarQueries& queries, Executor& executor, const IdentitySigner* signer,
-                      const Clock& clock)
-      : queries_(queries), executor_(executor), signer_(signer), clock_(clock) {}
+  explicit CalendarGrpcService(CalendarQueries& queries) : queries_(queries) {}
 
   grpc::ServerUnaryReactor* ListHolidayYears(grpc::CallbackServerContext* ctx,
                                              const calendar::v1::ListHolidayYearsRequest* req,
@@ -67,9 +68,6 @@ class CalendarGrpcService final : public calendar::v1::Calendar::CallbackService
 
  private:
   CalendarQueries& queries_;
-  Executor& executor_;
-  const IdentitySigner* signer_;
-  const Clock& clock_;
 };
 
 }  // namespace simpul::registry

@@ -77,8 +77,7 @@ absl::Status SetUp(ServiceContext& ctx) {
   SIMPUL_ASSIGN_OR_RETURN(std::unique_ptr<CalendarRegistry> calendars, LoadHolidays(config));
   CalendarRegistry* calendar = ctx.Keep(std::move(calendars));
   auto* calendar_queries = ctx.Make<CalendarQueries>(*calendar);
-  ctx.AddService(
-      ctx.Make<CalendarGrpcService>(*calendar_queries, ctx.executor(), ctx.signer(), *clock));
+  ctx.AddService(ctx.Make<CalendarGrpcService>(*calendar_queries));
   if (const absl::Duration reload = config.GetDuration("holidays_reload_interval");
       reload > absl::ZeroDuration()) {
     ctx.RunInBackground([calendar, reload](const absl::Notification& stop) {
