@@ -24,7 +24,10 @@ using common::v1::TimeZone;
 constexpr int64_t kMinTimestampSeconds = -62135596800;
 constexpr int64_t kMaxTimestampSeconds = 253402300799;
 
-std::string DateText(absl::CivilDay day) { return absl::FormatCivilTime(day); }
+// DateText is "YYYY-MM-DD", the year zero-padded (absl::FormatCivilTime does not pad it).
+std::string DateText(absl::CivilDay day) {
+  return absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
+}
 
 // LocalText is `t` in RFC 3339 with the offset of `tz`, fractional seconds only when present.
 std::string LocalText(absl::Time t, absl::TimeZone tz) {

@@ -168,6 +168,8 @@ TEST_F(CalendarQueriesTest, WorkingDaysOfTheNyepiAndIdulFitriWeek) {
   auto wed25 = Day("2026-03-25");
   EXPECT_TRUE(wed25.working_day());
   EXPECT_FALSE(wed25.has_holiday());
+  // A date before year 1000 is answered with a four-digit year, as asked.
+  EXPECT_EQ(Day("0999-01-01").date(), "0999-01-01");
   // A year without a file: only weekends are known (Fri 2027-01-01 counts as working).
   auto y2027 = Day("2027-01-01");
   EXPECT_TRUE(y2027.working_day());
