@@ -134,7 +134,8 @@ class System:
         holidays = f"--holidays_dir={ROOT}/deploy/holidays"
         self.start("registry", [f"{b}/services/registry/simpul-registry", f"--listen={reg}",
                                 f"--admin_listen=127.0.0.1:{admin['registry']}",
-                                f"--identity_trusted_keys={self.keys}/registry.trusted"] + common)
+                                f"--identity_trusted_keys={self.keys}/registry.trusted",
+                                holidays] + common)
         self.start("complaints", [f"{b}/services/complaints/simpul-complaints",
                                   f"--listen=127.0.0.1:{self.ports['complaints']}",
                                   f"--admin_listen=127.0.0.1:{admin['complaints']}",

@@ -257,6 +257,18 @@ absl::Status ParseYearFile(const std::string& name, const std::string& content,
                                            expected_name));
   }
   if (year.decree().empty()) return FileError(name, "decree is required");
+  for (int i = 0; i < year.amendments_size(); ++i) {
+    const std::string& amendment = year.amendments(i);
+    if (absl::StripAsciiWhitespace(amendment).empty()) {
+      return FileError(name, absl::StrFormat("amendments[%d]: a decree is required", i));
+    }
+    if (amendment == year.decree() ||
+        std::find(year.amendments().begin(), year.amendments().begin() + i, amendment) !=
+            year.amendments().begin() + i) {
+      return FileError(
+          name, absl::StrFormat("amendments[%d]: decree \"%s\" is already listed", i, amendment));
+    }
+  }
   if (year.days().empty()) return FileError(name, "days must list at least one day");
   std::map<absl::CivilDay, int> seen;
   holidays->clear();
@@ -290,6 +302,7 @@ absl::Status ParseYearFile(const std::string& name, const std::string& content,
   }
   info->year = year.year();
   info->decree = year.decree();
+  info->amendments.assign(year.amendments().begin(), year.amendments().end());
   info->source = name;
   return absl::OkStatus();
 }
@@ -507,6 +520,12 @@ absl::StatusOr<std::unique_ptr<CalendarRegistry>> CalendarRegistry::Create(std::
 std::shared_ptr<const HolidayCalendar> CalendarRegistry::Current() const {
   absl::MutexLock lock(&mu_);
   return current_;
+}
+
+std::pair<std::shared_ptr<const HolidayCalendar>, uint64_t>
+CalendarRegistry::CurrentWithGeneration() const {
+  absl::MutexLock lock(&mu_);
+  return {current_, generation_};
 }
 
 absl::Status CalendarRegistry::Reload() {

@@ -70,6 +70,8 @@ struct Holiday {
 struct HolidayYearInfo {
   int64_t year = 0;
   std::string decree;
+  // amendments: the decrees amending the year's list after `decree`, oldest first.
+  std::vector<std::string> amendments;
   std::string source;  // file name (or the name given to FromYearFiles), for messages
 };
 
@@ -121,7 +123,8 @@ class HolidayCalendar {
   // must be "<year>.json"). Each file must be strict JSON (RFC 8259: no trailing comma, no
   // unquoted or duplicate key; the message gives line and column) holding a
   // simpul.common.v1.HolidayYear with no unknown field or enum value; year 1900..9999, one
-  // file per year; decree non-empty; days non-empty; every entry with a date "YYYY-MM-DD"
+  // file per year; decree non-empty; amendments (optional) each non-empty and distinct from
+  // the decree and one another; days non-empty; every entry with a date "YYYY-MM-DD"
   // that is a valid date in the file's year and not listed before in the file, a non-empty
   // name, and a type NATIONAL_HOLIDAY or COLLECTIVE_LEAVE. Otherwise INVALID_ARGUMENT naming
   // the file and the entry ("days[3] (date ..., name ...)"; protobuf's own errors name the
@@ -203,6 +206,9 @@ class CalendarRegistry {
 
   // Current returns the calendar in force; never null.
   std::shared_ptr<const HolidayCalendar> Current() const ABSL_LOCKS_EXCLUDED(mu_);
+  // CurrentWithGeneration returns the calendar in force and its generation, read together.
+  std::pair<std::shared_ptr<const HolidayCalendar>, uint64_t> CurrentWithGeneration() const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Reload re-reads the directory. On success the new calendar replaces the current one
   // atomically (readers see either the old or the new one, never a mix); on failure the

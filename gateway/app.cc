@@ -23,6 +23,7 @@
 #include "gateway/read_cache.h"
 #include "gateway/rest/route_table.h"
 #include "gateway/rest/server.h"
+#include "simpul/calendar/v1/calendar.grpc.pb.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
@@ -124,11 +125,14 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   // reflection answers from them, and the audit trail reads resources from requests.
   for (const auto* file :
        {registry::v1::Agency::descriptor()->file(), complaints::v1::Complaint::descriptor()->file(),
-        monitoring::v1::Figures::descriptor()->file()}) {
+        monitoring::v1::Figures::descriptor()->file(),
+        calendar::v1::GetDeadlineRequest::descriptor()->file()}) {
     Log(LogLevel::kDebug, "proxying", {{"proto", file->name()}});
   }
 
   const std::string registry_service(registry::v1::Registry::service_full_name());
+  // The Calendar API is served by simpul-registry: same backend, same channel.
+  const std::string calendar_service(calendar::v1::Calendar::service_full_name());
   const std::string admin_service(v1::GatewayAdmin::service_full_name());
   ProxyOptions options;
   // The name each backend's certificate must carry under internal mTLS (common/tls.h).
@@ -140,6 +144,7 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
     options.backends[service] =
         ChannelFor(address, service, absl::Seconds(1), ctx.internal_tls(), tls_names.at(service));
   }
+  options.backends[calendar_service] = options.backends[registry_service];
   auto* rest_channels =
       ctx.Make<std::map<std::string, std::shared_ptr<grpc::Channel>>>(options.backends);
   options.local_services.insert(admin_service);
@@ -172,13 +177,15 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   for (const auto& [service, address] : config.backends) {  // for server reflection
     ctx.AddService(ctx.Make<ListedService>(service));
   }
+  ctx.AddService(ctx.Make<ListedService>(calendar_service));
   ctx.AddGenericService(proxy);
 
   // The REST/JSON and Open311 front: routes from the protos' options, calls through the same
   // gate; GatewayAdmin is reached in process (it runs the gate itself).
   auto routes = RouteTable::FromServices(
       {registry_service, std::string(complaints::v1::Complaints::service_full_name()),
-       std::string(monitoring::v1::Monitoring::service_full_name()), admin_service});
+       std::string(monitoring::v1::Monitoring::service_full_name()), calendar_service,
+       admin_service});
   if (!routes.ok()) return Prefixed("REST routes", routes);
   const RouteTable* route_table = ctx.Make<RouteTable>(*std::move(routes));
   RestOptions rest_options = config.rest;

@@ -11,6 +11,7 @@
 #include "common/absl_compat.h"
 #include "gateway/rest/field_path.h"
 #include "gateway/url.h"
+#include "simpul/calendar/v1/calendar.pb.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 #include "simpul/gateway/v1/gateway.pb.h"
 #include "simpul/monitoring/v1/monitoring.pb.h"
@@ -31,7 +32,8 @@ absl::StatusOr<RouteTable> RouteTable::FromServices(const std::vector<std::strin
   static const void* const kLinked[] = {registry::v1::GetAgencyRequest::descriptor(),
                                         complaints::v1::GetComplaintRequest::descriptor(),
                                         monitoring::v1::GetFiguresRequest::descriptor(),
-                                        gateway::v1::ListApiKeysRequest::descriptor()};
+                                        gateway::v1::ListApiKeysRequest::descriptor(),
+                                        calendar::v1::GetDeadlineRequest::descriptor()};
   (void)kLinked;
   RouteTable table;
   for (const std::string& name : services) {

@@ -3,6 +3,9 @@
 // server host, drain) is common/service_main.h; this file says what is the registry's own.
 #include "common/clock.h"
 #include "common/service_main.h"
+#include "common/service_setup.h"
+#include "common/status.h"
+#include "services/registry/calendar_service.h"
 #include "services/registry/feed.h"
 #include "services/registry/grpc_service.h"
 #include "services/registry/redis_store.h"
@@ -45,6 +48,13 @@ ServiceSpec Spec() {
                                "most this many changes after it (0: only the window)",
                        .min_int = 0,
                        .max_int = 100000});
+  spec.keys.push_back(HolidaysDirKey());
+  spec.keys.push_back(
+      {.name = "holidays_reload_interval",
+       .type = ConfigType::kDuration,
+       .default_value = "5m",
+       .help = "how often the holiday files of the Calendar API are re-read (amendments need "
+               "no restart; a bad file is refused and the previous calendar stays); 0s: never"});
   return spec;
 }
 
@@ -63,6 +73,17 @@ absl::Status SetUp(ServiceContext& ctx) {
   auto* hub = ctx.Make<ChangeFeedHub>(*store);
   ctx.AddService(
       ctx.Make<RegistryGrpcService>(*domain, *store, *hub, ctx.executor(), ctx.signer(), *clock));
+  // The Calendar API: the holiday files, re-read every holidays_reload_interval.
+  SIMPUL_ASSIGN_OR_RETURN(std::unique_ptr<CalendarRegistry> calendars, LoadHolidays(config));
+  CalendarRegistry* calendar = ctx.Keep(std::move(calendars));
+  auto* calendar_queries = ctx.Make<CalendarQueries>(*calendar);
+  ctx.AddService(ctx.Make<CalendarGrpcService>(*calendar_queries));
+  if (const absl::Duration reload = config.GetDuration("holidays_reload_interval");
+      reload > absl::ZeroDuration()) {
+    ctx.RunInBackground([calendar, reload](const absl::Notification& stop) {
+      while (!stop.WaitForNotificationWithTimeout(reload)) ReloadHolidays(*calendar);
+    });
+  }
   ctx.OnDrain([hub] { hub->Stop(); });  // ends watch streams: clients resume later
   ctx.OnStart([hub](ServiceHost&) {
     hub->Start();

@@ -411,6 +411,31 @@ TEST(HolidayCalendarLoadTest, FromYearFilesAcceptsAValidFile) {
   EXPECT_TRUE(calendar->IsWorkingDay(absl::CivilDay(2030, 1, 3)));
 }
 
+TEST(HolidayCalendarLoadTest, AmendingDecreesAreKeptInOrderAndChecked) {
+  auto with = [](const std::string& amendments) {
+    return absl::StrCat(R"json({"year": 2030, "decree": "test decree", "amendments": )json",
+                        amendments,
+                        R"json(, "days": [{"date": "2030-01-01", "name": "New Year", )json",
+                        R"json("type": "NATIONAL_HOLIDAY"}]})json");
+  };
+  auto calendar = HolidayCalendar::FromYearFiles({{"2030.json", with(R"(["first", "second"])")}});
+  ASSERT_TRUE(calendar.ok()) << calendar.status();
+  EXPECT_EQ(calendar->years().at(2030).decree, "test decree");
+  EXPECT_THAT(calendar->years().at(2030).amendments, ElementsAre("first", "second"));
+  // Without the key: no amendments.
+  auto plain = HolidayCalendar::FromYearFiles({{"2030.json", kSmall2030}});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->years().at(2030).amendments.empty());
+  for (const auto& [amendments, why] :
+       {std::pair<std::string, std::string>{R"(["first", " "])", "amendments[1]: a decree"},
+        {R"(["first", "first"])", "amendments[1]: decree \"first\" is already listed"},
+        {R"(["test decree"])", "amendments[0]: decree \"test decree\" is already listed"}}) {
+    absl::Status bad = HolidayCalendar::FromYearFiles({{"2030.json", with(amendments)}}).status();
+    EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument) << amendments;
+    EXPECT_THAT(std::string(bad.message()), HasSubstr(why)) << amendments;
+  }
+}
+
 TEST(HolidayCalendarLoadTest, EmptyCalendarIsWeekdaysOnly) {
   HolidayCalendar empty;
   EXPECT_TRUE(empty.IsWorkingDay(absl::CivilDay(2026, 3, 19)));

@@ -262,6 +262,7 @@ def _start(tmp):
                   [ARGS.registry, f"--listen={ENV['addr']}", f"--admin_listen={ENV['admin_addr']}",
                    f"--redis_addr=127.0.0.1:{redis_port}",
                    f"--identity_trusted_keys={os.path.join(keys, 'registry.trusted')}",
+                   f"--holidays_dir={os.path.join(ARGS.repo, 'deploy', 'holidays')}",
                    *tls_flags("registry")],
                   ENV["addr"], "simpul.registry.v1.Registry")
     ENV["complaints_addr"] = f"127.0.0.1:{free_port()}"

@@ -38,14 +38,17 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/grpc_status.h"
 #include "common/identity.h"
 #include "common/redis.h"
+#include "common/status.h"
 #include "gateway/api_keys.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "simpul/calendar/v1/calendar.grpc.pb.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
@@ -61,6 +64,7 @@ namespace simpul::gateway {
 namespace {
 
 namespace cv1 = ::simpul::complaints::v1;
+namespace calv1 = ::simpul::calendar::v1;
 namespace mv1 = ::simpul::monitoring::v1;
 namespace rv1 = ::simpul::registry::v1;
 namespace gv1 = ::simpul::gateway::v1;
@@ -619,7 +623,8 @@ std::vector<const google::protobuf::ServiceDescriptor*> ProxiedServices() {
   std::vector<const google::protobuf::ServiceDescriptor*> out;
   for (const google::protobuf::FileDescriptor* file :
        {rv1::Agency::descriptor()->file(), cv1::Complaint::descriptor()->file(),
-        mv1::Figures::descriptor()->file(), gv1::AuditRecord::descriptor()->file()}) {
+        mv1::Figures::descriptor()->file(), gv1::AuditRecord::descriptor()->file(),
+        calv1::GetDeadlineRequest::descriptor()->file()}) {
     for (int i = 0; i < file->service_count(); ++i) out.push_back(file->service(i));
   }
   return out;
@@ -1791,6 +1796,88 @@ TEST_F(GatewayE2ETest, RestFrontServesTheServicesBehindTheSameGate) {
 
 // ---------------------------------------------------------------------------------------------
 // 11. Open311 GeoReport v2: an unmodified client lists services, files and follows a report.
+
+// The Calendar API (served by simpul-registry) is a public read through the gateway, over
+// gRPC and REST, answered from deploy/holidays/2026.json (worked cases in the comments).
+TEST_F(GatewayE2ETest, CalendarApiIsAPublicReadOverGrpcAndRest) {
+  Environment& e = env();
+  auto stub = calv1::Calendar::NewStub(e.channel_);
+  // gRPC, no key. Thu 2026-03-19 10:00 WIB (03:00Z, Nyepi) + 3 working days: 20 CB, 21–22
+  // weekend, 23–24 CB, Wed 25, Thu 26, Fri 27 → 2026-03-27T23:59:59+07:00 = 16:59:59Z.
+  calv1::GetDeadlineRequest deadline;
+  deadline.mutable_start_time()->set_seconds(1773889200);  // 2026-03-19T03:00:00Z
+  deadline.set_amount(3);
+  deadline.set_unit(calv1::DEADLINE_UNIT_WORKING_DAY);
+  deadline.set_zone(common::v1::TIME_ZONE_WIB);
+  calv1::GetDeadlineResponse d =
+      Must(stub.get(), &calv1::Calendar::Stub::GetDeadline, e.public_, deadline);
+  EXPECT_EQ(d.deadline_local_time(), "2026-03-27T23:59:59+07:00");
+  EXPECT_EQ(d.deadline_time().seconds(), 1774630799);  // 1773889200 + 8 days 13:59:59
+  EXPECT_EQ(d.decrees_size(), 1);
+  // Mon 2026-03-23 is Cuti Bersama Idul Fitri.
+  calv1::GetWorkingDayRequest day;
+  day.set_date("2026-03-23");
+  day.set_zone(common::v1::TIME_ZONE_WITA);
+  calv1::GetWorkingDayResponse leave =
+      Must(stub.get(), &calv1::Calendar::Stub::GetWorkingDay, e.a_op_, day);
+  EXPECT_FALSE(leave.working_day());
+  EXPECT_EQ(leave.holiday().name(), "Cuti Bersama Idul Fitri");
+  calv1::ListHolidayYearsResponse years = Must(stub.get(), &calv1::Calendar::Stub::ListHolidayYears,
+                                               e.public_, calv1::ListHolidayYearsRequest());
+  ASSERT_EQ(years.years_size(), 1);
+  EXPECT_EQ(years.years(0).day_count(), 25);
+  // A bad request comes back with its fields named, from the registry through the gateway.
+  calv1::GetDeadlineResponse ignored;
+  calv1::GetDeadlineRequest bad = deadline;
+  bad.set_amount(-2);
+  bad.set_zone(common::v1::TIME_ZONE_UNSPECIFIED);
+  grpc::Status refused =
+      Call(stub.get(), &calv1::Calendar::Stub::GetDeadline, e.public_, bad, &ignored);
+  EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT) << refused.error_message();
+  std::vector<std::string> fields;
+  const common::v1::BadRequest violations = BadRequestOf(FromGrpcStatus(refused));
+  for (const auto& v : violations.field_violations()) {
+    fields.push_back(v.field());
+  }
+  EXPECT_THAT(fields, ::testing::ElementsAre("zone", "amount"));
+
+  // REST, no key. The same deadline, the start given with its offset (%2B is '+').
+  const int port = e.rest_port_;
+  HttpResponse rest = HttpDo(port, "GET",
+                             "/v1/calendar/deadline?start_time=2026-03-19T10:00:00%2B07:00&amount=3"
+                             "&unit=DEADLINE_UNIT_WORKING_DAY&zone=TIME_ZONE_WIB");
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  EXPECT_EQ(rest.Str("deadline_local_time"), "2026-03-27T23:59:59+07:00") << rest.body;
+  EXPECT_EQ(rest.Str("deadline_time"), "2026-03-27T16:59:59Z") << rest.body;
+  EXPECT_EQ(rest.Str("deadline_date"), "2026-03-27");
+  // 2026-03-27T15:30:00Z is Fri 22:30 WIB but Sat 28 00:30 WIT: not a working day in WIT.
+  HttpResponse saturday =
+      HttpDo(port, "GET", "/v1/calendar/working-day?time=2026-03-27T15:30:00Z&zone=TIME_ZONE_WIT");
+  ASSERT_EQ(saturday.status, 200) << saturday.body;
+  EXPECT_EQ(saturday.Str("weekday"), "Saturday") << saturday.body;
+  EXPECT_EQ(saturday.Str("weekend"), "true") << saturday.body;
+  EXPECT_EQ(saturday.Str("date"), "2026-03-28") << saturday.body;
+  // Nyepi week, counted: after Tue 17 March up to Tue 31 March → 25, 26, 27, 30, 31 = 5.
+  HttpResponse count = HttpDo(port, "GET",
+                              "/v1/calendar/working-day-count?from_time=2026-03-17T02:00:00Z"
+                              "&to_time=2026-03-31T02:00:00Z&zone=TIME_ZONE_WIB");
+  ASSERT_EQ(count.status, 200) << count.body;
+  EXPECT_EQ(count.Str("working_days"), "5") << count.body;
+  HttpResponse list = HttpDo(port, "GET", "/v1/calendar/years?year=2026");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_THAT(list.body, HasSubstr("Hari Suci Nyepi (Tahun Baru Saka 1948)"));
+  EXPECT_EQ(HttpDo(port, "GET", "/v1/calendar/years?year=2031").status, 404);
+  // Bad input: 400 naming each field.
+  HttpResponse bad_date =
+      HttpDo(port, "GET", "/v1/calendar/working-day?date=2026-02-30&zone=TIME_ZONE_WIB");
+  EXPECT_EQ(bad_date.status, 400) << bad_date.body;
+  EXPECT_THAT(bad_date.ViolationFields(), ::testing::ElementsAre("date"));
+  HttpResponse bad_deadline =
+      HttpDo(port, "GET", "/v1/calendar/deadline?amount=-1&unit=DEADLINE_UNIT_HOUR");
+  EXPECT_EQ(bad_deadline.status, 400) << bad_deadline.body;
+  EXPECT_THAT(bad_deadline.ViolationFields(),
+              ::testing::ElementsAre("start_time", "zone", "amount"));
+}
 
 TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   Environment& e = env();

@@ -6,14 +6,20 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "common/identity.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "simpul/calendar/v1/calendar.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 #include "tests/testing/grpc_calls.h"
 #include "tests/testing/local_identity.h"
@@ -673,6 +679,89 @@ TEST_F(RegistryE2ETest, AnonymousReplayOfTheFeedIsBoundedAndAgencySystemsReplayE
   ASSERT_EQ(seen.size(), 1u);
   ASSERT_GT(seen[0].objects_size(), 0);
   EXPECT_EQ(seen[0].objects(0).agency().id(), "kota-bogor");
+}
+
+// The Calendar API of the registry process applies an amended holiday file without a restart
+// (re-read every holidays_reload_interval) and keeps the calendar in force when the amended
+// file is bad.
+TEST_F(RegistryE2ETest, CalendarAmendmentAppliesWithoutARestartAndABadFileIsRefused) {
+  namespace cal = ::simpul::calendar::v1;
+  const std::string dir = cluster_->dir() + "/holidays";
+  std::filesystem::create_directories(dir);
+  std::ifstream in(std::string(SIMPUL_HOLIDAYS_DIR) + "/2026.json");
+  std::ostringstream original;
+  original << in.rdbuf();
+  // Writes go to a temporary file renamed over the year file, as docs/operations.md says.
+  auto write = [&](const std::string& content) {
+    std::ofstream(dir + "/.2026.json.tmp") << content;
+    std::filesystem::rename(dir + "/.2026.json.tmp", dir + "/2026.json");
+  };
+  write(original.str());
+  auto registry = cluster_->Start(
+      Binary::kRegistry, {.name = "registry-calendar",
+                          .flags = {"--holidays_dir=" + dir, "--holidays_reload_interval=100ms"}});
+  ASSERT_THAT(registry, IsOk());
+  auto stub = cal::Calendar::NewStub((*registry)->channel());
+
+  // Thu 2026-08-13 10:00 WIB (03:00Z) + 3 working days: Fri 14 1st, 15–16 weekend, Mon 17
+  // Proklamasi (LN), Tue 18 2nd, Wed 19 3rd.
+  cal::GetDeadlineRequest req;
+  req.mutable_start_time()->set_seconds(1786590000);  // 2026-08-13T03:00:00Z
+  req.set_amount(3);
+  req.set_unit(cal::DEADLINE_UNIT_WORKING_DAY);
+  req.set_zone(common::v1::TIME_ZONE_WIB);
+  auto deadline = [&] {
+    cal::GetDeadlineResponse resp;
+    grpc::Status s = stub->GetDeadline(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  };
+  EXPECT_EQ(deadline().deadline_local_time(), "2026-08-19T23:59:59+07:00");
+
+  // The amendment (hypothetical) moves Maulid Nabi from Tue 25 to Tue 18 August and appends its
+  // decree: Fri 14 1st, Mon 17 LN, Tue 18 now a holiday, Wed 19 2nd, Thu 20 3rd.
+  const std::string decree = "SKB 3 Menteri No. 1497/2025, 2/2025, 5/2025";
+  const std::string amendment = "SKB 3 Menteri No. 99/2026 (amendment: Maulid Nabi to 18 Aug)";
+  const std::string decree_line = absl::StrCat("\"decree\": \"", decree, "\",");
+  ASSERT_THAT(original.str(), HasSubstr(decree_line));
+  const std::string amended = absl::StrReplaceAll(
+      original.str(),
+      {{decree_line, absl::StrCat(decree_line, "\n  \"amendments\": [\"", amendment, "\"],")},
+       {"\"2026-08-25\", \"name\": \"Maulid", "\"2026-08-18\", \"name\": \"Maulid"}});
+  ASSERT_NE(amended, original.str());
+  write(amended);
+  cal::GetDeadlineResponse after;
+  ASSERT_TRUE(simpul::testing::PollUntil(
+      [&] {
+        after = deadline();
+        return after.deadline_local_time() == "2026-08-20T23:59:59+07:00";
+      },
+      absl::Seconds(10)))
+      << after.DebugString();
+  EXPECT_THAT(after.decrees(), ::testing::ElementsAre(decree, amendment));
+  cal::ListHolidayYearsResponse years;
+  ASSERT_TRUE(stub->ListHolidayYears(Ctx().get(), cal::ListHolidayYearsRequest(), &years).ok());
+  ASSERT_EQ(years.years_size(), 1);
+  EXPECT_THAT(years.years(0).decrees(), ::testing::ElementsAre(decree, amendment));
+  cal::GetWorkingDayRequest tue25;
+  tue25.set_date("2026-08-25");
+  tue25.set_zone(common::v1::TIME_ZONE_WIB);
+  cal::GetWorkingDayResponse day;
+  ASSERT_TRUE(stub->GetWorkingDay(Ctx().get(), tue25, &day).ok());
+  EXPECT_TRUE(day.working_day());
+
+  // A bad amended file (the amending decree listed twice) is refused and logged; the amended
+  // calendar stays in force.
+  write(
+      absl::StrReplaceAll(amended, {{absl::StrCat("[\"", amendment, "\"]"),
+                                     absl::StrCat("[\"", amendment, "\", \"", amendment, "\"]")}}));
+  ASSERT_TRUE(simpul::testing::PollUntil(
+      [&] { return absl::StrContains((*registry)->Log(), "holiday reload failed"); },
+      absl::Seconds(10)));
+  EXPECT_THAT((*registry)->Log(), HasSubstr("amendments[1]"));
+  cal::GetDeadlineResponse kept = deadline();
+  EXPECT_EQ(kept.deadline_local_time(), "2026-08-20T23:59:59+07:00");
+  EXPECT_THAT(kept.decrees(), ::testing::ElementsAre(decree, amendment));
 }
 
 }  // namespace

@@ -413,7 +413,8 @@ absl::StatusOr<ServiceProcess*> ServiceCluster::Start(Binary binary, ServiceOpti
       args.push_back("--identity_private_key_file=" + keys_dir_ + "/gateway.key");
       break;
   }
-  if (binary == Binary::kComplaints || binary == Binary::kMonitoring) {
+  if (binary == Binary::kComplaints || binary == Binary::kMonitoring ||
+      binary == Binary::kRegistry) {
     args.push_back(std::string("--holidays_dir=") + SIMPUL_HOLIDAYS_DIR);
   }
   if (binary == Binary::kComplaints) args.push_back("--pii_keys_file=" + pii_keys_file_);

@@ -49,8 +49,8 @@ struct ServiceOptions {
   // flags are added to the defaults; a flag whose name ("--name=") a default has replaces it.
   // Defaults: --listen, --admin_listen (and the gateway's --rest_listen) on 127.0.0.1:0,
   // --redis_addr, the identity keys (--identity_trusted_keys for the services,
-  // --identity_private_key_file for monitoring and the gateway), --holidays_dir (complaints,
-  // monitoring),
+  // --identity_private_key_file for monitoring and the gateway), --holidays_dir (registry,
+  // complaints, monitoring),
   // --policy_file (gateway), and the address of every service already started that the
   // binary calls (--registry_addr, --complaints_addr, --monitoring_addr).
   std::vector<std::string> flags;
