@@ -43,6 +43,16 @@
 
 namespace simpul::clients::registry {
 
+// InForceHistory turns a service's versions (as ListStandardVersions returns them) into the
+// StandardTerms of every version that was adopted, oldest first, with in_force_from at 00:00 of
+// the effective date in `zone`. A withdrawn version ends at its withdrawal (its update_time). A
+// caller without the agency's rights does not see withdrawn versions: when the newest version
+// it sees is SUPERSEDED, its successor was withdrawn, and the history ends at the
+// supersession (that version's update_time); the withdrawn successor's own span is unknown.
+std::vector<StandardTerms> InForceHistory(
+    const std::vector<::simpul::registry::v1::StandardVersion>& versions,
+    common::v1::TimeZone zone);
+
 class RegistryRouter final : public Router, private WatchSubscriber {
  public:
   struct Options {
