@@ -208,6 +208,7 @@ absl::StatusOr<bool> RegistryRouter::AgencyExists(std::string_view agency_id) {
 
 void RegistryRouter::PrepareCall(grpc::ClientContext* ctx, absl::Time deadline) {
   ctx->set_deadline(absl::ToChronoTime(deadline));
+  if (options_.identity) options_.identity->Attach(*ctx);
   absl::MutexLock lock(&mu_);
   ++stats_.registry_calls;
 }

@@ -41,6 +41,7 @@ namespace simpul::clients::registry {
 namespace {
 
 namespace v1 = ::simpul::registry::v1;
+using ::simpul::clients::InternalIdentity;
 using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::InProcessRegistry;
 using ::simpul::testing::InProcessRegistryTest;
@@ -300,6 +301,42 @@ TEST_F(RegistryRouterTest, TheRouteCarriesTheHistoryOfAdoptedVersionsInForce) {
   EXPECT_EQ(route->standard_version_id, "");
   EXPECT_EQ(in_force(v1_from), "akta-kelahiran.v1");  // what v1 judged, it still judges
   EXPECT_EQ(in_force(absl::Now()), "none");
+}
+
+TEST_F(RegistryRouterTest, AsTheServiceRoleTheHistoryKeepsAWithdrawnVersionsSpan) {
+  RegistryRouter::Options options = RouterOptions();
+  options.identity = InternalIdentity(signer_.get(), "router-test", "simpul-registry");
+  MakeRouter(options);
+  std::string v2;
+  int64_t v2_revision = 0;
+  ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 3, &v2, /*effective_days_ago=*/2,
+                                /*completion_working_days=*/3, &v2_revision));
+  v1::WithdrawStandardVersionRequest withdraw;
+  withdraw.set_id(v2);
+  withdraw.set_expected_revision(v2_revision);
+  withdraw.set_reason("Keputusan dibatalkan");
+  v1::WithdrawStandardVersionResponse withdrawn;
+  grpc::Status s = admin_->WithdrawStandardVersion(AdminCtx().get(), withdraw, &withdrawn);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const absl::Time withdrawn_at =
+      absl::FromUnixSeconds(withdrawn.version().update_time().seconds());
+
+  absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(route.ok()) << route.status();
+  // v1 (superseded) and v2 (withdrawn) are both in the history: v2 judged from its effective
+  // date (2 days ago, 00:00 WIB) until its withdrawal; nothing after.
+  ASSERT_EQ(route->standards.size(), 2u);
+  EXPECT_EQ(route->standards[0].in_force_until, absl::InfiniteFuture());
+  EXPECT_EQ(route->standards[1].version_id, v2);
+  EXPECT_EQ(route->standards[1].in_force_until, withdrawn_at);
+  const absl::TimeZone wib = absl::FixedTimeZone(7 * 3600);
+  const absl::Time v2_from = absl::FromCivil(absl::ToCivilDay(absl::Now(), wib) - 2, wib);
+  std::optional<StandardTerms> at_v2 = StandardInForceAt(*route, v2_from);
+  ASSERT_TRUE(at_v2.has_value());
+  EXPECT_EQ(at_v2->version_id, v2);
+  EXPECT_EQ(at_v2->promised_amount, 3);
+  EXPECT_FALSE(StandardInForceAt(*route, withdrawn_at).has_value());
+  EXPECT_EQ(route->standard_version_id, "");  // no current standard
 }
 
 TEST_F(RegistryRouterTest, AServiceWithoutAnAdoptedStandardRoutesWithoutTerms) {
