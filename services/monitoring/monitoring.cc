@@ -20,6 +20,12 @@ UnitInfo InfoOf(const Route& route) {
   return UnitInfo{route.unit_id, route.agency_id, route.region_code, route.time_zone};
 }
 
+// NotApplicableKey is the state record marking an application whose receipt was recorded as
+// not applicable (no promise in force at its received time).
+std::string NotApplicableKey(const std::string& open_key) {
+  return absl::StrCat("delivery-na:", open_key);
+}
+
 bool RegistryUnreachable(const absl::Status& s) {
   return s.code() == absl::StatusCode::kUnavailable ||
          s.code() == absl::StatusCode::kDeadlineExceeded;
@@ -290,45 +296,64 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
       terms.reset();
     }
     bool applied = false;
-    if (!terms) {
-      result->set_timeliness(v1::TIMELINESS_NOT_APPLICABLE);
-      SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceivedNotApplicable(d, unit, now));
-      SIMPUL_ASSIGN_OR_RETURN(applied, store_.Apply(receipt));
-      if (d.has_completed_time()) {
-        SIMPUL_ASSIGN_OR_RETURN(Contribution done, DeliveryCompletedNotApplicable(d, unit, now));
-        SIMPUL_ASSIGN_OR_RETURN(bool done_applied, store_.Apply(done));
-        applied = applied || done_applied;
-      }
-    } else {
+    const std::string open_key = DeliveryOpenKey(unit, d.application_id());
+    bool not_applicable = !terms;
+    if (terms) {
       const Promise promise{terms->promised_amount,
                             static_cast<PromiseUnit>(static_cast<int>(terms->promised_unit))};
       SIMPUL_ASSIGN_OR_RETURN(Deadline promised,
                               PromisedTime(*calendar, received, promise, route.time_zone));
-      *result->mutable_deadline() = ToProto(promised.time);
-      result->set_standard_version_id(terms->version_id);
-      result->set_standard_version_number(terms->version_number);
-      const std::string open_key = DeliveryOpenKey(unit, d.application_id());
       // Two atomic store steps, each safe to repeat: the receipt with its open entry, then the
       // completion with the closing of that entry (which of the open counts it decrements is
       // decided in the store, by whether the sweep already made the application overdue).
       SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceived(d, unit, now));
       SIMPUL_ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
       SIMPUL_ASSIGN_OR_RETURN(applied, store_.AddOpen(receipt, open_key, promised.time, overdue));
+      if (!applied) {
+        // Recorded before: if as not applicable (no standard was in force then as far as the
+        // registry said, e.g. before a decree with an earlier effective date was entered), it
+        // stays so, so that its completion never closes an open entry it never had.
+        SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> marker,
+                                store_.ReadState(NotApplicableKey(open_key)));
+        not_applicable = marker.has_value();
+      }
+      if (!not_applicable) {
+        *result->mutable_deadline() = ToProto(promised.time);
+        result->set_standard_version_id(terms->version_id);
+        result->set_standard_version_number(terms->version_number);
+        if (d.has_completed_time()) {
+          SIMPUL_ASSIGN_OR_RETURN(
+              std::vector<Contribution> if_waiting,
+              DeliveryCompleted(d, unit, promised, /*was_overdue=*/false, now, terms->version_id));
+          SIMPUL_ASSIGN_OR_RETURN(
+              std::vector<Contribution> if_overdue,
+              DeliveryCompleted(d, unit, promised, /*was_overdue=*/true, now, terms->version_id));
+          SIMPUL_ASSIGN_OR_RETURN(AggregateStore::Removed removed,
+                                  store_.RemoveOpen(open_key, if_waiting, if_overdue));
+          applied = applied || removed.applied;
+          result->set_timeliness(promised.Missed(FromProto(d.completed_time()))
+                                     ? v1::TIMELINESS_LATE
+                                     : v1::TIMELINESS_ON_TIME);
+        } else {
+          result->set_timeliness(promised.Missed(now) ? v1::TIMELINESS_OVERDUE
+                                                      : v1::TIMELINESS_OPEN);
+        }
+      }
+    }
+    if (not_applicable) {
+      result->set_timeliness(v1::TIMELINESS_NOT_APPLICABLE);
+      // The marker first: a receipt is never counted as not applicable without it.
+      StateChange mark;
+      mark.key = NotApplicableKey(open_key);
+      mark.next.version = "1";
+      SIMPUL_RETURN_IF_ERROR(store_.ReplaceState(mark).status());  // false: marked before
+      SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceivedNotApplicable(d, unit, now));
+      SIMPUL_ASSIGN_OR_RETURN(bool receipt_applied, store_.Apply(receipt));
+      applied = applied || receipt_applied;
       if (d.has_completed_time()) {
-        SIMPUL_ASSIGN_OR_RETURN(
-            std::vector<Contribution> if_waiting,
-            DeliveryCompleted(d, unit, promised, /*was_overdue=*/false, now, terms->version_id));
-        SIMPUL_ASSIGN_OR_RETURN(
-            std::vector<Contribution> if_overdue,
-            DeliveryCompleted(d, unit, promised, /*was_overdue=*/true, now, terms->version_id));
-        SIMPUL_ASSIGN_OR_RETURN(AggregateStore::Removed removed,
-                                store_.RemoveOpen(open_key, if_waiting, if_overdue));
-        applied = applied || removed.applied;
-        result->set_timeliness(promised.Missed(FromProto(d.completed_time()))
-                                   ? v1::TIMELINESS_LATE
-                                   : v1::TIMELINESS_ON_TIME);
-      } else {
-        result->set_timeliness(promised.Missed(now) ? v1::TIMELINESS_OVERDUE : v1::TIMELINESS_OPEN);
+        SIMPUL_ASSIGN_OR_RETURN(Contribution done, DeliveryCompletedNotApplicable(d, unit, now));
+        SIMPUL_ASSIGN_OR_RETURN(bool done_applied, store_.Apply(done));
+        applied = applied || done_applied;
       }
     }
     result->set_applied(applied);

@@ -807,6 +807,46 @@ TEST_F(MonitoringDeskTest, AWithdrawnStandardJudgesOnlyWhatWasReceivedWhileItWas
   EXPECT_EQ(april.on_time_share(), "100.00");  // 1 of the 1 judged completion
 }
 
+TEST_F(MonitoringDeskTest, AReceiptRecordedAsNotApplicableStaysSoWhenADecreeIsEnteredLater) {
+  // Received Tue 10 Mar 09:00 while the registry had no standard for the service: not
+  // applicable, nothing open.
+  Route none = LegalisirRoute();
+  none.standards.clear();
+  none.standard_version_id.clear();
+  none.promised_amount = 0;
+  none.promised_unit = PromisedUnit::kNone;
+  router_.AddService(none);
+  const v1::Delivery received =
+      Delivery("inforce-r-0001", "LGA-R", kLegalisir, WibTime(2026, 3, 10, 9), std::nullopt);
+  ExpectJudged(MustRecord(Operator(kPp), {received}),
+               {{"LGA-R", true, v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, "", 0}});
+  // Then the decree of v1 (5 WD, effective 1 January) is entered: the history now says v1
+  // was in force on 10 March. The completion (Thu 12 Mar) of that receipt stays not
+  // applicable: its receipt opened nothing, so its completion closes nothing.
+  router_.AddService(LegalisirRoute());
+  v1::Delivery completed = received;
+  completed.set_idempotency_key("inforce-r-0002");
+  *completed.mutable_completed_time() = Ts(WibTime(2026, 3, 12, 9));
+  ExpectJudged(MustRecord(Operator(kPp), {completed}),
+               {{"LGA-R", true, v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, "", 0}});
+  ASSERT_THAT(desk_->SweepOverdue(), IsOk());
+  v1::DeliveryFigures march = Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery();
+  EXPECT_EQ(march.received(), 1);
+  EXPECT_EQ(march.received_not_applicable(), 1);
+  EXPECT_EQ(march.completed(), 1);
+  EXPECT_EQ(march.completed_not_applicable(), 1);
+  EXPECT_EQ(march.open(), 0);
+  EXPECT_EQ(march.open_overdue(), 0);
+  EXPECT_EQ(march.on_time_share(), "");
+  // A new application received on 10 March after the decree was entered is judged by v1:
+  // Wed 11 (1), Thu 12 (2), Fri 13 (3), Mon 16 (4), Tue 17 (5) -> Tue 17 Mar 23:59:59.
+  ExpectJudged(
+      MustRecord(Operator(kPp), {Delivery("inforce-s-0001", "LGA-S", kLegalisir,
+                                          WibTime(2026, 3, 10, 9), WibTime(2026, 3, 12, 9))}),
+      {{"LGA-S", true, v1::TIMELINESS_ON_TIME, WibTime(2026, 3, 17, 23, 59, 59),
+        "legalisir-akta.v1", 1}});
+}
+
 TEST_F(MonitoringDeskTest, WhoMayRecordDeliveries) {
   auto record = [&](const Identity& caller, const std::string& app) {
     return desk_
