@@ -1,6 +1,8 @@
 // RegistryRouter: complaint routes from the registry, cached while its change feed is watched.
 #include "clients/registry/registry_router.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -38,11 +40,68 @@ absl::Status CallError(std::string_view method, const grpc::Status& status) {
       code, absl::StrCat("registry ", AbslView(method), ": ", AbslView(status.error_message())));
 }
 
+// Versions asked for per ListStandardVersions page (the registry's maximum page size).
+constexpr int kVersionPageSize = 500;
+
+// ZoneStart is 00:00 of `date` in the unit's zone (WIB when unspecified).
+absl::Time ZoneStart(const common::v1::Date& date, common::v1::TimeZone zone) {
+  int hours = 7;
+  if (zone == common::v1::TIME_ZONE_WITA) hours = 8;
+  if (zone == common::v1::TIME_ZONE_WIT) hours = 9;
+  return absl::FromCivil(absl::CivilDay(date.year(), date.month(), date.day()),
+                         absl::FixedTimeZone(hours * 3600));
+}
+
 bool IsCacheable(const absl::StatusOr<Route>& value) {
   return value.ok() || absl::IsNotFound(value.status());
 }
 
 }  // namespace
+
+std::vector<StandardTerms> InForceHistory(const std::vector<v1::StandardVersion>& versions,
+                                          common::v1::TimeZone zone) {
+  std::vector<StandardTerms> history;
+  int last_number = 0;  // the highest adopted version and its supersession time, if superseded
+  std::optional<absl::Time> last_superseded;
+  for (const v1::StandardVersion& v : versions) {
+    const bool adopted_once =
+        v.has_adoption() && v.adoption().has_effective_from() &&
+        (v.state() == v1::STANDARD_STATE_ADOPTED || v.state() == v1::STANDARD_STATE_SUPERSEDED ||
+         v.state() == v1::STANDARD_STATE_WITHDRAWN);
+    if (!adopted_once) continue;
+    StandardTerms terms;
+    terms.version_id = v.id();
+    terms.version_number = v.version_number();
+    terms.in_force_from = ZoneStart(v.adoption().effective_from(), zone);
+    if (v.state() == v1::STANDARD_STATE_WITHDRAWN && v.has_update_time()) {
+      // Withdrawn versions are never changed again: their last update is the withdrawal.
+      terms.in_force_until = absl::FromUnixSeconds(v.update_time().seconds());
+    }
+    const v1::ComplaintHandling& handling = v.components().complaint_handling();
+    terms.response_working_days = handling.response_working_days();
+    for (const v1::ResolutionClass& c : handling.resolution_classes()) {
+      terms.resolution_classes.push_back({c.name(), c.working_days()});
+    }
+    terms.promised_amount = v.components().completion_time().amount();
+    terms.promised_unit = static_cast<PromisedUnit>(v.components().completion_time().unit());
+    if (terms.version_number > last_number) {
+      last_number = terms.version_number;
+      last_superseded.reset();
+      if (v.state() == v1::STANDARD_STATE_SUPERSEDED && v.has_update_time()) {
+        last_superseded = absl::FromUnixSeconds(v.update_time().seconds());
+      }
+    }
+    history.push_back(std::move(terms));
+  }
+  std::sort(history.begin(), history.end(), [](const StandardTerms& a, const StandardTerms& b) {
+    return a.version_number < b.version_number;
+  });
+  // A superseded version with no later version in the list was superseded by one the caller
+  // may not see (adopted, then withdrawn): it is in force until it was superseded (its last
+  // update), and nothing is in force after that as far as this caller can tell.
+  if (!history.empty() && last_superseded) history.back().in_force_until = *last_superseded;
+  return history;
+}
 
 RegistryRouter::RegistryRouter(std::shared_ptr<grpc::Channel> registry, Options options)
     : options_(options),
@@ -149,6 +208,7 @@ absl::StatusOr<bool> RegistryRouter::AgencyExists(std::string_view agency_id) {
 
 void RegistryRouter::PrepareCall(grpc::ClientContext* ctx, absl::Time deadline) {
   ctx->set_deadline(absl::ToChronoTime(deadline));
+  if (options_.identity) options_.identity->Attach(*ctx);
   absl::MutexLock lock(&mu_);
   ++stats_.registry_calls;
 }
@@ -219,23 +279,27 @@ absl::StatusOr<Route> RegistryRouter::FetchService(std::string_view service_id,
                                      unit_done.Notify();
                                    });
   }
-  // The service names its adopted version: without one there are no terms to fetch.
+  // The service's version history (public: adopted and superseded versions with their delivery
+  // components): its current terms and the terms in force at any past instant. A service that
+  // never had a version has none to fetch.
   grpc::ClientContext standard_ctx;
-  v1::GetCurrentStandardRequest standard_req;
-  v1::GetCurrentStandardResponse standard_resp;
+  v1::ListStandardVersionsRequest standard_req;
+  v1::ListStandardVersionsResponse standard_resp;
   grpc::Status standard_status;
   absl::Notification standard_done;
-  const bool has_standard = !service.current_version_id().empty();
+  const bool has_standard =
+      !service.current_version_id().empty() || service.latest_version_number() > 0;
   if (has_standard) {
     standard_req.set_service_id(service.id());
+    standard_req.mutable_page()->set_page_size(kVersionPageSize);
     PrepareCall(&standard_ctx, deadline);
     HandOffToGrpc(&standard_status);
-    stub_->async()->GetCurrentStandard(&standard_ctx, &standard_req, &standard_resp,
-                                       [&standard_status, &standard_done](grpc::Status status) {
-                                         ResumedFromGrpc(&standard_status);
-                                         standard_status = std::move(status);
-                                         standard_done.Notify();
-                                       });
+    stub_->async()->ListStandardVersions(&standard_ctx, &standard_req, &standard_resp,
+                                         [&standard_status, &standard_done](grpc::Status status) {
+                                           ResumedFromGrpc(&standard_status);
+                                           standard_status = std::move(status);
+                                           standard_done.Notify();
+                                         });
   }
   if (!unit) unit_done.WaitForNotification();
   if (has_standard) standard_done.WaitForNotification();
@@ -259,20 +323,33 @@ absl::StatusOr<Route> RegistryRouter::FetchService(std::string_view service_id,
   route.region_code = (*unit)->region_code;
 
   if (has_standard) {
-    if (standard_status.ok()) {
-      const v1::StandardVersion& version = standard_resp.version();
-      const v1::ComplaintHandling& handling = version.components().complaint_handling();
-      route.standard_version_id = version.id();
-      route.response_working_days = handling.response_working_days();
-      for (const v1::ResolutionClass& c : handling.resolution_classes()) {
-        route.resolution_classes.push_back({c.name(), c.working_days()});
-      }
-      route.promised_amount = version.components().completion_time().amount();
-      route.promised_unit =
-          static_cast<PromisedUnit>(version.components().completion_time().unit());
-    } else if (standard_status.error_code() != grpc::StatusCode::NOT_FOUND) {
-      // NOT_FOUND: the version was withdrawn meanwhile; route without terms.
-      return CallError("GetCurrentStandard", standard_status);
+    if (!standard_status.ok()) return CallError("ListStandardVersions", standard_status);
+    std::vector<v1::StandardVersion> versions(standard_resp.versions().begin(),
+                                              standard_resp.versions().end());
+    // Further pages (a service with more than kVersionPageSize versions), one call each.
+    std::string token = standard_resp.next_page_token();
+    while (!token.empty()) {
+      v1::ListStandardVersionsRequest req;
+      req.set_service_id(service.id());
+      req.mutable_page()->set_page_size(kVersionPageSize);
+      req.mutable_page()->set_page_token(token);
+      v1::ListStandardVersionsResponse resp;
+      grpc::ClientContext ctx;
+      PrepareCall(&ctx, deadline);
+      grpc::Status status = stub_->ListStandardVersions(&ctx, req, &resp);
+      if (!status.ok()) return CallError("ListStandardVersions", status);
+      versions.insert(versions.end(), resp.versions().begin(), resp.versions().end());
+      token = resp.next_page_token();
+    }
+    route.standards = InForceHistory(versions, route.time_zone);
+    for (const StandardTerms& terms : route.standards) {
+      // The current version (absent when it was withdrawn meanwhile: route without terms).
+      if (terms.version_id != service.current_version_id()) continue;
+      route.standard_version_id = terms.version_id;
+      route.response_working_days = terms.response_working_days;
+      route.resolution_classes = terms.resolution_classes;
+      route.promised_amount = terms.promised_amount;
+      route.promised_unit = terms.promised_unit;
     }
   }
   return route;

@@ -2,9 +2,9 @@
 // cache that the registry's change feed (WatchStandards, through a RegistryWatch: its own, or
 // one shared with other subscribers of the process) keeps fresh.
 //
-// Calls are public (no identity metadata; a shared watch carries its owner's identity): the
-// public sees services, units, agencies and the delivery components of adopted standards,
-// complaint handling included.
+// Calls are public unless Options::identity is set (a shared watch carries its owner's
+// identity): the public sees services, units, agencies and the delivery components of adopted
+// and superseded standards, complaint handling included, but not withdrawn versions.
 //
 // The cache is used only while the watch is connected and caught up, so a missed invalidation
 // can never leave a stale answer behind: when the stream breaks the whole cache is dropped
@@ -37,11 +37,22 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "clients/internal_identity.h"
 #include "clients/registry/router.h"
 #include "clients/registry/watch.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 
 namespace simpul::clients::registry {
+
+// InForceHistory turns a service's versions (as ListStandardVersions returns them) into the
+// StandardTerms of every version that was adopted, oldest first, with in_force_from at 00:00 of
+// the effective date in `zone`. A withdrawn version ends at its withdrawal (its update_time). A
+// caller without the agency's rights does not see withdrawn versions: when the newest version
+// it sees is SUPERSEDED, its successor was withdrawn, and the history ends at the
+// supersession (that version's update_time); the withdrawn successor's own span is unknown.
+std::vector<StandardTerms> InForceHistory(
+    const std::vector<::simpul::registry::v1::StandardVersion>& versions,
+    common::v1::TimeZone zone);
 
 class RegistryRouter final : public Router, private WatchSubscriber {
  public:
@@ -55,6 +66,9 @@ class RegistryRouter final : public Router, private WatchSubscriber {
     // Backoff between attempts to (re)open its own watch stream (unused with a shared watch).
     absl::Duration reconnect_min = absl::Milliseconds(100);
     absl::Duration reconnect_max = absl::Seconds(5);
+    // Who its unary calls are made as; unset: the public. With the read-only service role
+    // (monitoring's) withdrawn versions are visible, so the history has their exact spans.
+    std::optional<InternalIdentity> identity;
   };
 
   struct Stats {

@@ -5,11 +5,13 @@
 #ifndef SIMPUL_CLIENTS_REGISTRY_ROUTER_H_
 #define SIMPUL_CLIENTS_REGISTRY_ROUTER_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "simpul/common/v1/common.pb.h"
 
 namespace simpul::clients::registry {
@@ -23,6 +25,27 @@ struct ResolutionClassTerm {
 // PromisedUnit is the unit of a standard's promised completion time; the values are those of
 // simpul.registry.v1.TimeUnit.
 enum class PromisedUnit { kNone = 0, kMinute = 1, kHour = 2, kWorkingDay = 3, kCalendarDay = 4 };
+
+// StandardTerms are the terms of one adopted standard version and the span in which it was in
+// force (the registry's version history).
+//
+// IN FORCE AT T: a version is in force from 00:00 of its adoption's effective_from date in the
+// unit's time zone (the decree, not the moment it was entered into Simpul). The version in force
+// at T is the one with the highest version number whose in_force_from <= T, unless it stopped
+// being in force at or before T (in_force_until <= T: it was withdrawn); then none is. Adopting
+// a new version supersedes the previous one from the new one's effective date: a version adopted
+// with a future effective date leaves the previous one in force until then.
+struct StandardTerms {
+  std::string version_id;  // "<service_id>.v<N>"
+  int version_number = 0;
+  absl::Time in_force_from = absl::InfinitePast();
+  // When it was withdrawn (no version is in force after it); InfiniteFuture() otherwise.
+  absl::Time in_force_until = absl::InfiniteFuture();
+  int response_working_days = 0;
+  std::vector<ResolutionClassTerm> resolution_classes;
+  int promised_amount = 0;  // 0/kNone: the version promises no completion time
+  PromisedUnit promised_unit = PromisedUnit::kNone;
+};
 
 // Route is where complaints about one service or unit go, and on what terms.
 struct Route {
@@ -38,7 +61,34 @@ struct Route {
   // The standard's promised completion time (jangka waktu penyelesaian); 0/kNone without one.
   int promised_amount = 0;
   PromisedUnit promised_unit = PromisedUnit::kNone;
+  // Every version of the service that was ever adopted (adopted, superseded, or withdrawn after
+  // adoption when the caller may see it), oldest first. Empty from a router that does not
+  // report the history: then the current terms above count as in force at every instant.
+  std::vector<StandardTerms> standards;
 };
+
+// StandardInForceAt is the version of route.standards in force at `t` (see StandardTerms), or
+// nullopt when none was (before the first effective date, after a withdrawal, or no standard).
+inline std::optional<StandardTerms> StandardInForceAt(const Route& route, absl::Time t) {
+  if (route.standards.empty()) {
+    if (route.standard_version_id.empty()) return std::nullopt;
+    StandardTerms current;
+    current.version_id = route.standard_version_id;
+    current.response_working_days = route.response_working_days;
+    current.resolution_classes = route.resolution_classes;
+    current.promised_amount = route.promised_amount;
+    current.promised_unit = route.promised_unit;
+    return current;
+  }
+  const StandardTerms* best = nullptr;
+  for (const StandardTerms& v : route.standards) {
+    if (v.in_force_from <= t && (best == nullptr || v.version_number > best->version_number)) {
+      best = &v;
+    }
+  }
+  if (best == nullptr || best->in_force_until <= t) return std::nullopt;
+  return *best;
+}
 
 // Router is the interface; its methods are thread-safe in every implementation.
 class Router {

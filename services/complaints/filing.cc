@@ -114,14 +114,15 @@ absl::StatusOr<v1::FileComplaintResponse> Replay(ComplaintStore& store, const Cl
 
 // RouteNewCase routes the case before it is built; a registry that cannot answer leaves it
 // for a coordinator, as does a filing without a service id.
-absl::Status RouteNewCase(Router& router, const v1::FileComplaintRequest& req, v1::Complaint& c) {
+absl::Status RouteNewCase(Router& router, const v1::FileComplaintRequest& req, absl::Time now,
+                          v1::Complaint& c) {
   if (req.service_id().empty()) {
     c.set_routing_note("filed without a service id; route from target_text");
     return absl::OkStatus();
   }
   absl::StatusOr<Route> route = router.ResolveService(req.service_id());
   if (route.ok()) {
-    ApplyRoute(c, *route);
+    ApplyRoute(c, *route, now);
   } else if (route.status().code() == absl::StatusCode::kNotFound) {
     return InvalidField("service_id",
                         absl::StrCat("the registry has no service \"", req.service_id(),
@@ -225,7 +226,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
   if (existing) return Replay(store_, clock_, secrets_, filer, key, *existing, fingerprint);
 
   v1::Complaint c;
-  SIMPUL_RETURN_IF_ERROR(RouteNewCase(router_, req, c));
+  SIMPUL_RETURN_IF_ERROR(RouteNewCase(router_, req, now, c));
   SIMPUL_RETURN_IF_ERROR(CheckFilerScope(caller, req, c));
   FillNewCase(req, filer.channel_name, now, c);
   SIMPUL_ASSIGN_OR_RETURN(Deadline verify,

@@ -71,7 +71,7 @@ absl::StatusOr<v1::RouteComplaintResponse> ComplaintDesk::RouteComplaint(
                   absl::StrCat("complaint ", c.id(), " is already routed to agency ", c.agency_id(),
                                "; the agency forwards it if it is not theirs"));
             }
-            ApplyRoute(s.next, *route);
+            ApplyRoute(s.next, *route, FromProto(c.file_time()));
             // Routing by hand re-plans verification: the agency gets its working
             // days from when the case reaches it, in its unit's time zone.
             SIMPUL_ASSIGN_OR_RETURN(
@@ -144,12 +144,16 @@ absl::StatusOr<v1::VerifyComplaintResponse> ComplaintDesk::VerifyComplaint(
               }
               absl::StatusOr<Route> route = router_.ResolveService(c.service_id());
               if (!route.ok()) return RouteError(route.status(), "service_id", c.service_id());
-              for (const auto& term : route->resolution_classes) {
+              // The classes of the version recorded at filing (in force then), not of a
+              // standard adopted since.
+              const std::vector<clients::registry::ResolutionClassTerm> classes =
+                  ResolutionClassesOf(*route, c.standard_version_id());
+              for (const auto& term : classes) {
                 if (term.name == req.resolution_class()) resolution_days = term.working_days;
               }
               if (resolution_days <= 0) {
                 std::vector<std::string> names;
-                for (const auto& term : route->resolution_classes) names.push_back(term.name);
+                for (const auto& term : classes) names.push_back(term.name);
                 return InvalidField(
                     "resolution_class",
                     absl::StrCat("the standard of service ", c.service_id(), " has no class \"",

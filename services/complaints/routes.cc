@@ -1,19 +1,32 @@
 // Routes on a case.
 #include "services/complaints/routes.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 
 namespace simpul::complaints {
 
-void ApplyRoute(v1::Complaint& c, const clients::registry::Route& route) {
+void ApplyRoute(v1::Complaint& c, const clients::registry::Route& route, absl::Time filed) {
   c.set_agency_id(route.agency_id);
   c.set_unit_id(route.unit_id);
   c.set_time_zone(route.time_zone);
   if (!route.service_id.empty()) c.set_service_id(route.service_id);
-  c.set_standard_version_id(route.standard_version_id);
-  c.set_response_working_days(route.response_working_days);
+  const std::optional<clients::registry::StandardTerms> terms =
+      route.service_id.empty() ? std::nullopt : clients::registry::StandardInForceAt(route, filed);
+  c.set_standard_version_id(terms ? terms->version_id : "");
+  c.set_response_working_days(terms ? terms->response_working_days : 0);
   c.clear_routing_note();
+}
+
+std::vector<clients::registry::ResolutionClassTerm> ResolutionClassesOf(
+    const clients::registry::Route& route, const std::string& version_id) {
+  if (route.standards.empty()) return route.resolution_classes;
+  for (const clients::registry::StandardTerms& terms : route.standards) {
+    if (terms.version_id == version_id) return terms.resolution_classes;
+  }
+  return {};
 }
 
 bool RegistryUnreachable(const absl::Status& s) {

@@ -406,6 +406,32 @@ absl::StatusOr<Contribution> DeliveryReceived(const v1::Delivery& delivery, cons
   return c;
 }
 
+absl::StatusOr<Contribution> DeliveryReceivedNotApplicable(const v1::Delivery& delivery,
+                                                           const UnitInfo& unit, absl::Time now) {
+  SIMPUL_ASSIGN_OR_RETURN(Contribution c, DeliveryReceived(delivery, unit, now));
+  c.increments.clear();
+  AddInc(c.increments, "d.recv", 1);
+  AddInc(c.increments, "d.na.recv", 1);
+  return c;
+}
+
+absl::StatusOr<Contribution> DeliveryCompletedNotApplicable(const v1::Delivery& delivery,
+                                                            const UnitInfo& unit, absl::Time now) {
+  FieldViolations v;
+  DeliveryViolations(delivery, now, "", v);
+  if (!delivery.has_completed_time()) v.Add("completed_time", "required");
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("delivery"));
+  const absl::Time t1 = FromProto(delivery.received_time());
+  const absl::Time t2 = FromProto(delivery.completed_time());
+  Contribution done;
+  done.dedup_key = DeliveryKey(unit, delivery, "completed");
+  done.buckets = Buckets(unit, t2);
+  AddInc(done.increments, "d.done", 1);
+  AddInc(done.increments, "d.na.done", 1);
+  AddInc(done.increments, MinutesBucket(t2 - t1), 1);
+  return done;
+}
+
 absl::StatusOr<Contribution> DeliveryOverdue(const v1::Delivery& delivery, const UnitInfo& unit) {
   if (!delivery.has_received_time()) return InvalidField("received_time", "required");
   Contribution c;
@@ -419,7 +445,8 @@ absl::StatusOr<Contribution> DeliveryOverdue(const v1::Delivery& delivery, const
 absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& delivery,
                                                             const UnitInfo& unit,
                                                             const Deadline& promised,
-                                                            bool was_overdue, absl::Time now) {
+                                                            bool was_overdue, absl::Time now,
+                                                            std::string_view judged_by) {
   FieldViolations v;
   DeliveryViolations(delivery, now, "", v);
   if (!delivery.has_completed_time()) v.Add("completed_time", "required");
@@ -439,11 +466,26 @@ absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& 
   closed.buckets = Buckets(unit, t1);
   AddInc(closed.increments, was_overdue ? "d.overdue" : "d.open", -1);
 
+  std::vector<Contribution> out;
+  if (!judged_by.empty() && !unit.unit_id.empty()) {
+    Contribution judged;
+    judged.dedup_key = DeliveryKey(unit, delivery, "judged");
+    for (std::string& period : PeriodKeys(t2)) {
+      judged.buckets.push_back(BucketKey(absl::StrCat("u:", unit.unit_id), period));
+    }
+    AddInc(judged.increments, absl::StrCat("d.vd.", AbslView(judged_by)), 1);
+    if (!promised.Missed(t2))
+      AddInc(judged.increments, absl::StrCat("d.vo.", AbslView(judged_by)), 1);
+    out.push_back(std::move(judged));
+  }
   if (closed.buckets == done.buckets) {
     for (Increment& i : closed.increments) done.increments.push_back(std::move(i));
-    return std::vector<Contribution>{std::move(done)};
+    out.insert(out.begin(), std::move(done));
+    return out;
   }
-  return std::vector<Contribution>{std::move(done), std::move(closed)};
+  out.insert(out.begin(), std::move(closed));
+  out.insert(out.begin(), std::move(done));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -612,11 +654,23 @@ v1::DeliveryFigures DeliveryFiguresFrom(const Counters& counters) {
   f.set_received(Get(counters, "d.recv"));
   f.set_completed(Get(counters, "d.done"));
   f.set_completed_on_time(Get(counters, "d.ontime"));
-  f.set_on_time_share(OptionalHundredths(ShareHundredths(f.completed_on_time(), f.completed())));
+  f.set_received_not_applicable(Get(counters, "d.na.recv"));
+  f.set_completed_not_applicable(Get(counters, "d.na.done"));
+  f.set_on_time_share(OptionalHundredths(
+      ShareHundredths(f.completed_on_time(), f.completed() - f.completed_not_applicable())));
   f.set_median_minutes(HistogramQuantile(counters, "d.h.", kDeliveryMinuteBounds, 50));
   f.set_p90_minutes(HistogramQuantile(counters, "d.h.", kDeliveryMinuteBounds, 90));
   f.set_open(Get(counters, "d.open"));
   f.set_open_overdue(Get(counters, "d.overdue"));
+  constexpr std::string_view kJudged = "d.vd.";
+  for (auto it = counters.lower_bound(kJudged);
+       it != counters.end() && it->first.compare(0, kJudged.size(), kJudged) == 0; ++it) {
+    if (it->second == 0) continue;
+    v1::JudgedBy* j = f.add_judged_by();
+    j->set_standard_version_id(it->first.substr(kJudged.size()));
+    j->set_completed(it->second);
+    j->set_completed_on_time(Get(counters, absl::StrCat("d.vo.", j->standard_version_id())));
+  }
   return f;
 }
 
@@ -657,7 +711,8 @@ std::optional<int64_t> MetricValue(v1::Metric metric, const Counters& counters) 
       return r->ikm.hundredths;
     }
     case v1::METRIC_DELIVERY_ON_TIME_SHARE:
-      return ShareHundredths(Get(counters, "d.ontime"), Get(counters, "d.done"));
+      return ShareHundredths(Get(counters, "d.ontime"),
+                             Get(counters, "d.done") - Get(counters, "d.na.done"));
     case v1::METRIC_COMPLAINTS_RESOLVED_ON_TIME_SHARE:
       return ShareHundredths(Get(counters, "c.resolved_ontime"), Get(counters, "c.resolved"));
     case v1::METRIC_COMPLAINTS_RECEIVED: {

@@ -12,7 +12,9 @@
 //   Survey    s.n (responses); s.u<i>.sum, s.u<i>.n (i = 1..9: sum of answers / respondents
 //             answering element U<i>); skipped elements (answer 0) add nothing.
 //   Delivery  d.recv, d.done, d.ontime, d.open, d.overdue, d.h.<k> (completion-time histogram,
-//             bucket k of kDeliveryMinuteBounds).
+//             bucket k of kDeliveryMinuteBounds); d.na.recv, d.na.done (of d.recv, d.done: not
+//             applicable, no promise in force); unit buckets only: d.vd.<version id>,
+//             d.vo.<version id> (completions and on-time completions judged by that version).
 //   Complaint c.recv, c.ch.<CHANNEL>, c.type.<TYPE> (enum names without prefix, e.g. c.ch.SMS,
 //             c.type.COMPLAINT), c.open, c.resolved, c.resolved_ontime, c.archived, c.esc,
 //             c.reopened, c.rating.sum, c.rating.n, c.fr.h.<k>, c.done.h.<k> (working-day
@@ -38,6 +40,19 @@
 //              the sweep had already moved it to overdue. The caller builds both variants
 //              and the store's RemoveOpen applies the right one atomically.
 //              When T1 and T2 buckets are equal the two are merged under the "completed" key.
+//              "delivery:<unit>:<app>:judged" on the UNIT's T2 buckets only ("u:<unit>|..."):
+//              d.vd.<version id> +1, d.vo.<version id> +1 when on time: which standard
+//              version judged the completion (DeliveryFigures.judged_by). Kept out of the
+//              agency, region and national buckets, which would hold one field per version.
+//   judged by  the standard version in force at T1 (clients/registry/router.h StandardTerms,
+//              StandardInForceAt): its promised completion time gives the promised time.
+//   not applicable   no version with a promised completion time was in force at T1 (the
+//              service has no adopted standard, its standard promises no time, or T1 is before
+//              the first effective date): the application counts for volume only.
+//              "received" on T1 buckets: d.recv +1, d.na.recv +1 (no d.open, never overdue);
+//              "completed" on T2 buckets: d.done +1, d.na.done +1, d.h.<k> +1 (its duration is
+//              a real service time, so the minutes figures include it); no d.ontime, nothing
+//              closed. The on-time share is d.ontime / (d.done - d.na.done).
 //
 // COMPLAINT RULES (one ComplaintEvent per state change; dedup "complaint-event:<event id>")
 //   The holder (UnitInfo of the event's agency/unit, as the caller resolves it) gets the counts.
@@ -191,13 +206,22 @@ std::string DeliveryOpenKey(const UnitInfo& unit, std::string_view application_i
 // DeliveryReceived: see DELIVERY RULES. Validates the delivery.
 absl::StatusOr<Contribution> DeliveryReceived(const v1::Delivery& delivery, const UnitInfo& unit,
                                               absl::Time now);
+// DeliveryReceivedNotApplicable / DeliveryCompletedNotApplicable: see DELIVERY RULES, "not
+// applicable" (no open entry, no on-time judgement). Validate the delivery.
+absl::StatusOr<Contribution> DeliveryReceivedNotApplicable(const v1::Delivery& delivery,
+                                                           const UnitInfo& unit, absl::Time now);
+absl::StatusOr<Contribution> DeliveryCompletedNotApplicable(const v1::Delivery& delivery,
+                                                            const UnitInfo& unit, absl::Time now);
 // DeliveryOverdue: see DELIVERY RULES (received_time required).
 absl::StatusOr<Contribution> DeliveryOverdue(const v1::Delivery& delivery, const UnitInfo& unit);
-// DeliveryCompleted: see DELIVERY RULES; completed_time required. One or two contributions.
+// DeliveryCompleted: see DELIVERY RULES; completed_time required. One or two contributions,
+// plus the "judged" one when `judged_by` (the id of the standard version whose promise gave
+// `promised`) is not empty.
 absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& delivery,
                                                             const UnitInfo& unit,
                                                             const Deadline& promised,
-                                                            bool was_overdue, absl::Time now);
+                                                            bool was_overdue, absl::Time now,
+                                                            std::string_view judged_by = "");
 
 // ---------------------------------------------------------------------------------------------
 // Complaints.

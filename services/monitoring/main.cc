@@ -106,7 +106,10 @@ absl::Status SetUp(ServiceContext& ctx) {
                                                 .healthy_after = registry_timeout});
   auto* router = ctx.Make<clients::registry::RegistryRouter>(
       registry_channel, *registry_watch,
-      clients::registry::RegistryRouter::Options{.call_timeout = registry_timeout});
+      clients::registry::RegistryRouter::Options{
+          .call_timeout = registry_timeout,
+          // As the service role: withdrawn standards stay in the in-force history.
+          .identity = StandardsFeed::Identity(ctx.signer())});
   auto* clock = ctx.Make<SystemClock>();
   auto* desk = ctx.Make<MonitoringDesk>(*store, *router, *calendar, *clock, MonitoringOptions{});
   // Made before the service so that it outlives it (streams are freed with the hub).

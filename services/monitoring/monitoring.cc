@@ -1,5 +1,6 @@
 #include "services/monitoring/monitoring.h"
 
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -17,6 +18,12 @@ using clients::registry::Route;
 
 UnitInfo InfoOf(const Route& route) {
   return UnitInfo{route.unit_id, route.agency_id, route.region_code, route.time_zone};
+}
+
+// NotApplicableKey is the state record marking an application whose receipt was recorded as
+// not applicable (no promise in force at its received time).
+std::string NotApplicableKey(const std::string& open_key) {
+  return absl::StrCat("delivery-na:", open_key);
 }
 
 bool RegistryUnreachable(const absl::Status& s) {
@@ -263,11 +270,6 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
     if (!it->second) {
       v.Add(absl::StrCat("deliveries[", i, "].service_id"),
             absl::StrCat("the registry has no service \"", d.service_id(), "\""));
-    } else if (it->second->promised_unit == clients::registry::PromisedUnit::kNone ||
-               it->second->promised_amount <= 0) {
-      v.Add(absl::StrCat("deliveries[", i, "].service_id"),
-            absl::StrCat("service \"", d.service_id(),
-                         "\" has no adopted standard with a promised completion time"));
     }
   }
   SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
@@ -282,28 +284,79 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
   for (const auto& d : req.deliveries()) {
     const Route& route = *routes[d.service_id()];
     const UnitInfo unit = InfoOf(route);
-    const Promise promise{route.promised_amount,
-                          static_cast<PromiseUnit>(static_cast<int>(route.promised_unit))};
     const absl::Time received = FromProto(d.received_time());
-    SIMPUL_ASSIGN_OR_RETURN(Deadline promised,
-                            PromisedTime(*calendar, received, promise, route.time_zone));
-    const std::string open_key = DeliveryOpenKey(unit, d.application_id());
-    // Two atomic store steps, each safe to repeat: the receipt with its open entry, then the
-    // completion with the closing of that entry (which of the open counts it decrements is
-    // decided in the store, by whether the sweep already made the application overdue).
-    SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceived(d, unit, now));
-    SIMPUL_ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
-    SIMPUL_ASSIGN_OR_RETURN(bool applied,
-                            store_.AddOpen(receipt, open_key, promised.time, overdue));
-    if (d.has_completed_time()) {
-      SIMPUL_ASSIGN_OR_RETURN(std::vector<Contribution> if_waiting,
-                              DeliveryCompleted(d, unit, promised, /*was_overdue=*/false, now));
-      SIMPUL_ASSIGN_OR_RETURN(std::vector<Contribution> if_overdue,
-                              DeliveryCompleted(d, unit, promised, /*was_overdue=*/true, now));
-      SIMPUL_ASSIGN_OR_RETURN(AggregateStore::Removed removed,
-                              store_.RemoveOpen(open_key, if_waiting, if_overdue));
-      applied = applied || removed.applied;
+    v1::DeliveryResult* result = response.add_results();
+    result->set_application_id(d.application_id());
+    // The standard version in force when the application was received judges it; without one
+    // (or one promising no time) the delivery counts for volume only.
+    std::optional<clients::registry::StandardTerms> terms =
+        clients::registry::StandardInForceAt(route, received);
+    if (terms && (terms->promised_unit == clients::registry::PromisedUnit::kNone ||
+                  terms->promised_amount <= 0)) {
+      terms.reset();
     }
+    bool applied = false;
+    const std::string open_key = DeliveryOpenKey(unit, d.application_id());
+    bool not_applicable = !terms;
+    if (terms) {
+      const Promise promise{terms->promised_amount,
+                            static_cast<PromiseUnit>(static_cast<int>(terms->promised_unit))};
+      SIMPUL_ASSIGN_OR_RETURN(Deadline promised,
+                              PromisedTime(*calendar, received, promise, route.time_zone));
+      // Two atomic store steps, each safe to repeat: the receipt with its open entry, then the
+      // completion with the closing of that entry (which of the open counts it decrements is
+      // decided in the store, by whether the sweep already made the application overdue).
+      SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceived(d, unit, now));
+      SIMPUL_ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
+      SIMPUL_ASSIGN_OR_RETURN(applied, store_.AddOpen(receipt, open_key, promised.time, overdue));
+      if (!applied) {
+        // Recorded before: if as not applicable (no standard was in force then as far as the
+        // registry said, e.g. before a decree with an earlier effective date was entered), it
+        // stays so, so that its completion never closes an open entry it never had.
+        SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> marker,
+                                store_.ReadState(NotApplicableKey(open_key)));
+        not_applicable = marker.has_value();
+      }
+      if (!not_applicable) {
+        *result->mutable_deadline() = ToProto(promised.time);
+        result->set_standard_version_id(terms->version_id);
+        result->set_standard_version_number(terms->version_number);
+        if (d.has_completed_time()) {
+          SIMPUL_ASSIGN_OR_RETURN(
+              std::vector<Contribution> if_waiting,
+              DeliveryCompleted(d, unit, promised, /*was_overdue=*/false, now, terms->version_id));
+          SIMPUL_ASSIGN_OR_RETURN(
+              std::vector<Contribution> if_overdue,
+              DeliveryCompleted(d, unit, promised, /*was_overdue=*/true, now, terms->version_id));
+          SIMPUL_ASSIGN_OR_RETURN(AggregateStore::Removed removed,
+                                  store_.RemoveOpen(open_key, if_waiting, if_overdue));
+          applied = applied || removed.applied;
+          result->set_timeliness(promised.Missed(FromProto(d.completed_time()))
+                                     ? v1::TIMELINESS_LATE
+                                     : v1::TIMELINESS_ON_TIME);
+        } else {
+          result->set_timeliness(promised.Missed(now) ? v1::TIMELINESS_OVERDUE
+                                                      : v1::TIMELINESS_OPEN);
+        }
+      }
+    }
+    if (not_applicable) {
+      result->set_timeliness(v1::TIMELINESS_NOT_APPLICABLE);
+      // The marker first: a receipt is never counted as not applicable without it.
+      StateChange mark;
+      mark.key = NotApplicableKey(open_key);
+      mark.next.version = "1";
+      SIMPUL_RETURN_IF_ERROR(store_.ReplaceState(mark).status());  // false: marked before
+      SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceivedNotApplicable(d, unit, now));
+      SIMPUL_ASSIGN_OR_RETURN(bool receipt_applied, store_.Apply(receipt));
+      applied = applied || receipt_applied;
+      if (d.has_completed_time()) {
+        SIMPUL_ASSIGN_OR_RETURN(Contribution done, DeliveryCompletedNotApplicable(d, unit, now));
+        SIMPUL_ASSIGN_OR_RETURN(bool done_applied, store_.Apply(done));
+        applied = applied || done_applied;
+      }
+    }
+    result->set_applied(applied);
     if (applied) {
       response.set_applied(response.applied() + 1);
       auto& [info, periods] = touched[unit.unit_id];

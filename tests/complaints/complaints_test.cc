@@ -1674,6 +1674,49 @@ TEST_F(ComplaintsTest, ReopeningAfterTheResolutionDeadlineGivesANewPeriod) {
   EXPECT_EQ(*desk_->ScanOnce(), 0);  // nothing to escalate
 }
 
+// The standard in force at filing (issue #15, point 5): "pbg-riwayat" had v1 (first response
+// within 3 working days; class "normative" 5 working days) in force from 1 January 2026, and
+// v2 (1 day; "normative" 10 days), adopted with effective date Tue 7 April 2026 (in force from
+// 00:00 WIB). The router already names v2 as current on Mon 6 April.
+TEST_F(ComplaintsTest, ACaseKeepsTheTermsOfTheStandardInForceWhenItWasFiled) {
+  Route bogor = UnitRoute(kBogorUnit, kBogor, common::v1::TIME_ZONE_WIB);
+  Route route = ServiceRoute("pbg-riwayat", bogor, "pbg-riwayat.v2", 1, {{"normative", 10}});
+  clients::registry::StandardTerms v1_terms;
+  v1_terms.version_id = "pbg-riwayat.v1";
+  v1_terms.version_number = 1;
+  v1_terms.in_force_from = Wib(2026, 1, 1, 0, 0, 0);
+  v1_terms.response_working_days = 3;
+  v1_terms.resolution_classes = {{"minor", 2}, {"normative", 5}};
+  clients::registry::StandardTerms v2_terms;
+  v2_terms.version_id = "pbg-riwayat.v2";
+  v2_terms.version_number = 2;
+  v2_terms.in_force_from = Wib(2026, 4, 7, 0, 0, 0);
+  v2_terms.response_working_days = 1;
+  v2_terms.resolution_classes = {{"normative", 10}};
+  route.standards = {v1_terms, v2_terms};
+  router_.AddService(route);
+
+  // Filed Mon 6 April 09:00 WIB: v1 is in force (v2 only from tomorrow).
+  const std::string old_case = FileCase(v1::CONFIDENTIALITY_PUBLIC, "pbg-riwayat").id;
+  EXPECT_EQ(Case(old_case).standard_version_id(), "pbg-riwayat.v1");
+  EXPECT_EQ(Case(old_case).response_working_days(), 3);
+  // Filed Tue 7 April 10:00 WIB: v2.
+  clock_.Set(Wib(2026, 4, 7, 10, 0, 0));
+  const std::string new_case = FileCase(v1::CONFIDENTIALITY_PUBLIC, "pbg-riwayat").id;
+  EXPECT_EQ(Case(new_case).standard_version_id(), "pbg-riwayat.v2");
+  EXPECT_EQ(Case(new_case).response_working_days(), 1);
+
+  // Both verified Tue 7 April 10:00 as "normative". The old case keeps v1's 5 working days:
+  // Wed 8, Thu 9, Fri 10, Mon 13, Tue 14 -> resolve by Tue 14 April 23:59:59 WIB. The new one
+  // has v2's 10: 8, 9, 10, 13, 14, 15, 16, 17, 20, 21 -> Tue 21 April.
+  v1::Complaint old_verified = Verify(old_case, "normative");
+  EXPECT_EQ(old_verified.resolution_working_days(), 5);
+  EXPECT_EQ(T(old_verified.deadlines().resolve_by()), EndWib(2026, 4, 14));
+  v1::Complaint new_verified = Verify(new_case, "normative");
+  EXPECT_EQ(new_verified.resolution_working_days(), 10);
+  EXPECT_EQ(T(new_verified.deadlines().resolve_by()), EndWib(2026, 4, 21));
+}
+
 TEST_F(ComplaintsTest, ResolutionClassNeedsAStandard) {
   Filed f = FileCase(v1::CONFIDENTIALITY_UNSPECIFIED, kParkir);
   v1::VerifyComplaintRequest verify;

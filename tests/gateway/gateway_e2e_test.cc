@@ -1761,6 +1761,32 @@ TEST_F(GatewayE2ETest, RestFrontServesTheServicesBehindTheSameGate) {
   EXPECT_EQ(invalid.status, 400) << invalid.body;
   EXPECT_THAT(invalid.ViolationFields(), ::testing::Contains("description"));
 
+  // Deliveries over REST get one answer each (issue #15). Received Mon 2 March 2026 08:00 WIB;
+  // A's standard (1 working day, effective 1 February) promises by the end of the next working
+  // day, Tue 3 March 23:59:59 WIB = 16:59:59Z; completed Tue 3 March 10:00 WIB: on time.
+  HttpResponse recorded = HttpDo(
+      port, "POST", "/v1/deliveries",
+      absl::StrCat(R"({"deliveries": [{"idempotency_key": "rest-dlv-0001", "application_id":)"
+                   R"( "REST-1", "service_id": ")",
+                   kAService,
+                   R"(", "received_time": "2026-03-02T01:00:00Z",)"
+                   R"( "completed_time": "2026-03-03T03:00:00Z"}]})"),
+      bearer(e.a_op_));
+  ASSERT_EQ(recorded.status, 200) << recorded.body;
+  ASSERT_EQ(recorded.json.fields().count("results"), 1u) << recorded.body;
+  const auto& results = recorded.json.fields().at("results").list_value();
+  ASSERT_EQ(results.values_size(), 1) << recorded.body;
+  const auto& answer = results.values(0).struct_value().fields();
+  auto text = [&answer](const std::string& field) {
+    auto it = answer.find(field);
+    return it == answer.end() ? std::string() : it->second.string_value();
+  };
+  EXPECT_EQ(text("application_id"), "REST-1") << recorded.body;
+  EXPECT_EQ(text("timeliness"), "TIMELINESS_ON_TIME") << recorded.body;
+  EXPECT_EQ(text("deadline"), "2026-03-03T16:59:59Z") << recorded.body;
+  // v1, or a later version adopted by another test of this environment (also 1 working day).
+  EXPECT_THAT(text("standard_version_id"), HasSubstr("akta-kelahiran.v")) << recorded.body;
+
   // GatewayAdmin over REST (served in process, gated by itself).
   HttpResponse keys = HttpDo(port, "GET", "/v1/apiKeys", "", bearer(e.root_));
   ASSERT_EQ(keys.status, 200) << keys.body;

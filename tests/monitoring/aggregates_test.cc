@@ -446,6 +446,70 @@ TEST(DeliveryTest, OnTimeVersusLate) {
   EXPECT_EQ(store.Get("u:dpmptsp-bogor|2026-M04", "d.ontime"), 0);
 }
 
+TEST(DeliveryTest, TheJudgingVersionIsCountedInTheUnitsBucketsOnly) {
+  // Received Mon 30 Mar 08:00 WIB under a 2-hour promise (due 10:00), completed 09:00: on time,
+  // 60 minutes (bucket 3, <= 60).
+  const absl::Time t1 = Wib(2026, 3, 30, 8);
+  absl::StatusOr<Deadline> promised =
+      PromisedTime(Calendar(), t1, {2, PromiseUnit::kHour}, common::v1::TIME_ZONE_WIB);
+  ASSERT_TRUE(promised.ok());
+  absl::StatusOr<std::vector<Contribution>> done = DeliveryCompleted(
+      Delivery(t1, Wib(2026, 3, 30, 9)), Bogor(), *promised, false, kNow, "pbg-bogor.v2");
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->size(), 2u);  // completed (merged with the close), judged
+  EXPECT_EQ((*done)[0].dedup_key, "delivery:dpmptsp-bogor:PBG/2026/0001:completed");
+  const Contribution& judged = (*done)[1];
+  EXPECT_EQ(judged.dedup_key, "delivery:dpmptsp-bogor:PBG/2026/0001:judged");
+  EXPECT_EQ(judged.buckets,
+            (std::vector<std::string>{"u:dpmptsp-bogor|2026-M03", "u:dpmptsp-bogor|2026-Q1",
+                                      "u:dpmptsp-bogor|2026-S1", "u:dpmptsp-bogor|2026-Y"}));
+  EXPECT_EQ(AsMap(judged.increments),
+            (std::map<std::string, int64_t>{{"d.vd.pbg-bogor.v2", 1}, {"d.vo.pbg-bogor.v2", 1}}));
+  // Late (after 10:00:00): judged, not on time.
+  absl::StatusOr<std::vector<Contribution>> late = DeliveryCompleted(
+      Delivery(t1, Wib(2026, 3, 30, 10, 0, 1)), Bogor(), *promised, false, kNow, "pbg-bogor.v2");
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(AsMap(late->back().increments),
+            (std::map<std::string, int64_t>{{"d.vd.pbg-bogor.v2", 1}}));
+}
+
+TEST(DeliveryTest, NotApplicableDeliveriesCountForVolumeOnly) {
+  // Received Mon 30 Mar 08:00, completed 09:00 (60 minutes), no promise in force.
+  const v1::Delivery d = Delivery(Wib(2026, 3, 30, 8), Wib(2026, 3, 30, 9));
+  absl::StatusOr<Contribution> receipt = DeliveryReceivedNotApplicable(d, Bogor(), kNow);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  EXPECT_EQ(receipt->dedup_key, "delivery:dpmptsp-bogor:PBG/2026/0001:received");
+  EXPECT_EQ(receipt->buckets, Buckets(Bogor(), Wib(2026, 3, 30, 8)));
+  EXPECT_EQ(AsMap(receipt->increments),
+            (std::map<std::string, int64_t>{{"d.recv", 1}, {"d.na.recv", 1}}));
+  absl::StatusOr<Contribution> done = DeliveryCompletedNotApplicable(d, Bogor(), kNow);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->dedup_key, "delivery:dpmptsp-bogor:PBG/2026/0001:completed");
+  EXPECT_EQ(AsMap(done->increments),
+            (std::map<std::string, int64_t>{{"d.done", 1}, {"d.na.done", 1}, {"d.h.3", 1}}));
+  EXPECT_EQ(
+      DeliveryCompletedNotApplicable(Delivery(Wib(2026, 3, 30, 8)), Bogor(), kNow).status().code(),
+      absl::StatusCode::kInvalidArgument);  // completed_time required
+
+  // Figures: 3 completed of which 1 not applicable, 1 on time: share 1 of 2 = 50.00%.
+  const Counters c = {{"d.recv", 3},   {"d.na.recv", 1}, {"d.done", 3},    {"d.na.done", 1},
+                      {"d.ontime", 1}, {"d.vd.x.v1", 2}, {"d.vo.x.v1", 1}, {"d.vd.x.v2", 0}};
+  v1::DeliveryFigures f = DeliveryFiguresFrom(c);
+  EXPECT_EQ(f.completed(), 3);
+  EXPECT_EQ(f.completed_not_applicable(), 1);
+  EXPECT_EQ(f.received_not_applicable(), 1);
+  EXPECT_EQ(f.on_time_share(), "50.00");
+  EXPECT_EQ(MetricValue(v1::METRIC_DELIVERY_ON_TIME_SHARE, c), 5000);
+  ASSERT_EQ(f.judged_by_size(), 1);  // zero counts are left out
+  EXPECT_EQ(f.judged_by(0).standard_version_id(), "x.v1");
+  EXPECT_EQ(f.judged_by(0).completed(), 2);
+  EXPECT_EQ(f.judged_by(0).completed_on_time(), 1);
+  // Only not-applicable completions: no share.
+  EXPECT_EQ(DeliveryFiguresFrom({{"d.done", 2}, {"d.na.done", 2}}).on_time_share(), "");
+  EXPECT_EQ(MetricValue(v1::METRIC_DELIVERY_ON_TIME_SHARE, {{"d.done", 2}, {"d.na.done", 2}}),
+            std::nullopt);
+}
+
 TEST(DeliveryTest, ValidationNamesFields) {
   const absl::Time t1 = Wib(2026, 3, 19, 10);
   Deadline promised;

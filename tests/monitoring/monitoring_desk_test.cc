@@ -434,7 +434,18 @@ TEST_F(MonitoringDeskTest, DeliveryFiguresAgainstThePromisedTimeOverHolidays) {
   for (const auto& scope : {UnitScope(kPpUnit), AgencyScope(kPp), RegionScope("13"),
                             RegionScope("13.05"), National()}) {
     for (const auto& period : {Month(2026, 3), Quarter(2026, 1), Semester(2026, 1), Year(2026)}) {
-      EXPECT_EQ(Diff(want, Figures(scope, period).delivery()), "") << Describe(scope, period);
+      v1::DeliveryFigures got = Figures(scope, period).delivery();
+      // The unit's figures name the version that judged its 4 completions (2 on time); the
+      // router reports no history, so its current standard judged them.
+      if (scope.has_unit_id()) {
+        ASSERT_EQ(got.judged_by_size(), 1) << Describe(scope, period);
+        EXPECT_EQ(got.judged_by(0).standard_version_id(), "akta-kelahiran.v1");
+        EXPECT_EQ(got.judged_by(0).completed(), 4);
+        EXPECT_EQ(got.judged_by(0).completed_on_time(), 2);
+        got.clear_judged_by();
+      }
+      EXPECT_EQ(got.judged_by_size(), 0) << Describe(scope, period);
+      EXPECT_EQ(Diff(want, got), "") << Describe(scope, period);
     }
   }
   // Completed deliveries are the survey's population: 4 in March, minimum sample 4.
@@ -474,7 +485,7 @@ TEST_F(MonitoringDeskTest, CompletingAnOverdueApplicationTakesItOutOfOpenOverdue
   EXPECT_EQ(MustRecord(Operator(kPp), {a5}).applied(), 1);
   v1::DeliveryFigures want_march = Parse<v1::DeliveryFigures>(kMarchDeliveryFigures);
   want_march.set_open_overdue(0);
-  EXPECT_EQ(Diff(want_march, Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery()), "");
+  EXPECT_EQ(Diff(want_march, Figures(AgencyScope(kPp), Month(2026, 3)).delivery()), "");
   v1::DeliveryFigures june = Figures(UnitScope(kPpUnit), Month(2026, 6)).delivery();
   EXPECT_EQ(june.received(), 0);
   EXPECT_EQ(june.completed(), 1);
@@ -557,15 +568,283 @@ TEST_F(MonitoringDeskTest, BadDeliveriesAreRejectedWholeWithEveryBadFieldNamed) 
                                                 WibTime(2026, 3, 12, 10), std::nullopt)}))
                        .status();
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  // deliveries[2] (a service without a standard) is valid: it is recorded for volume only.
   EXPECT_THAT(Fields(s),
               UnorderedElementsAre("deliveries[0].completed_time", "deliveries[1].service_id",
-                                   "deliveries[2].service_id", "deliveries[3].application_id",
-                                   "deliveries[3].received_time"))
+                                   "deliveries[3].application_id", "deliveries[3].received_time"))
       << s;
-  EXPECT_THAT(s.message(), HasSubstr("no adopted standard with a promised completion time"));
+  EXPECT_THAT(s.message(), HasSubstr("the registry has no service \"no-such-service\""));
   EXPECT_THAT(store_.Buckets(), IsEmpty());
   EXPECT_THAT(Fields(desk_->RecordDeliveries(Operator(kBogor), Deliveries({})).status()),
               ElementsAre("deliveries"));
+}
+
+// The standard in force (issue #15, points 2 and 4). The service "legalisir-akta" of the
+// Padang Pariaman unit (WIB) had v1 promising 5 working days, in force from 1 January 2026,
+// then v2 promising 3 working days, in force from 1 April 2026 00:00 WIB. Every deadline below
+// is counted by hand on the 2026 calendar (deploy/holidays/2026.json: Fri 3 April Good Friday,
+// Tue 16 June 1 Muharam; weekends off); the last on-time instant is 23:59:59 WIB of the last
+// working day.
+constexpr char kLegalisir[] = "legalisir-akta";
+
+Route LegalisirRoute() {
+  Route r;
+  r.service_id = kLegalisir;
+  r.unit_id = kPpUnit;
+  r.agency_id = kPp;
+  r.region_code = "13.05";
+  r.time_zone = common::v1::TIME_ZONE_WIB;
+  // The current terms are v2's (what the router reports as current).
+  r.standard_version_id = "legalisir-akta.v2";
+  r.promised_amount = 3;
+  r.promised_unit = PromisedUnit::kWorkingDay;
+  clients::registry::StandardTerms v1;
+  v1.version_id = "legalisir-akta.v1";
+  v1.version_number = 1;
+  v1.in_force_from = WibTime(2026, 1, 1);
+  v1.promised_amount = 5;
+  v1.promised_unit = PromisedUnit::kWorkingDay;
+  clients::registry::StandardTerms v2 = v1;
+  v2.version_id = "legalisir-akta.v2";
+  v2.version_number = 2;
+  v2.in_force_from = WibTime(2026, 4, 1);  // 2026-03-31T17:00:00Z
+  v2.promised_amount = 3;
+  r.standards = {v1, v2};
+  return r;
+}
+
+struct Judged {
+  std::string application_id;
+  bool applied;
+  v1::Timeliness timeliness;
+  std::optional<absl::Time> deadline;
+  std::string version_id;
+  int version_number;
+};
+std::vector<Judged> JudgedOf(const v1::RecordDeliveriesResponse& resp) {
+  std::vector<Judged> out;
+  for (const v1::DeliveryResult& r : resp.results()) {
+    out.push_back({r.application_id(), r.applied(), r.timeliness(),
+                   r.has_deadline()
+                       ? std::optional<absl::Time>(absl::FromUnixSeconds(r.deadline().seconds()))
+                       : std::nullopt,
+                   r.standard_version_id(), r.standard_version_number()});
+  }
+  return out;
+}
+void ExpectJudged(const v1::RecordDeliveriesResponse& resp, const std::vector<Judged>& want) {
+  std::vector<Judged> got = JudgedOf(resp);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(absl::StrCat("results[", i, "] ", want[i].application_id));
+    EXPECT_EQ(got[i].application_id, want[i].application_id);
+    EXPECT_EQ(got[i].applied, want[i].applied);
+    EXPECT_EQ(v1::Timeliness_Name(got[i].timeliness), v1::Timeliness_Name(want[i].timeliness));
+    EXPECT_EQ(got[i].deadline, want[i].deadline);
+    EXPECT_EQ(got[i].version_id, want[i].version_id);
+    EXPECT_EQ(got[i].version_number, want[i].version_number);
+  }
+}
+
+TEST_F(MonitoringDeskTest, EachDeliveryIsJudgedByTheStandardInForceWhenItWasReceived) {
+  router_.AddService(LegalisirRoute());
+  const std::string v1_id = "legalisir-akta.v1", v2_id = "legalisir-akta.v2";
+  // A platform admin records for both agencies.
+  v1::RecordDeliveriesResponse resp = MustRecord(
+      Root(),
+      {// A: received Mon 30 Mar 10:00, v1 in force (5 WD): Tue 31 (1), Wed 1 Apr (2), Thu 2 (3),
+       // [Fri 3 Good Friday, Sat 4, Sun 5], Mon 6 (4), Tue 7 (5) -> Tue 7 Apr 23:59:59.
+       // Completed Tue 7 Apr 15:00: on time (by v2's 3 days it would be Thu 2 Apr: late).
+       Delivery("inforce-a-0001", "LGA-A", kLegalisir, WibTime(2026, 3, 30, 10),
+                WibTime(2026, 4, 7, 15)),
+       // B: received Wed 1 Apr 00:00:00 WIB (= 31 Mar 17:00 UTC), the first instant of v2
+       // (3 WD): Thu 2 (1), [Fri 3 holiday, weekend], Mon 6 (2), Tue 7 (3) -> Tue 7 Apr
+       // 23:59:59. Completed Wed 8 Apr 09:00: late (by v1 it would be Thu 9 Apr: on time).
+       Delivery("inforce-b-0001", "LGA-B", kLegalisir, WibTime(2026, 4, 1, 0, 0, 0),
+                WibTime(2026, 4, 8, 9)),
+       // C: received Tue 31 Mar 23:59:59 WIB, one second before v2: v1 (5 WD): Wed 1 (1),
+       // Thu 2 (2), [Fri 3, weekend], Mon 6 (3), Tue 7 (4), Wed 8 (5) -> Wed 8 Apr 23:59:59.
+       // Completed Wed 8 Apr 09:00: on time.
+       Delivery("inforce-c-0001", "LGA-C", kLegalisir, WibTime(2026, 3, 31, 23, 59, 59),
+                WibTime(2026, 4, 8, 9)),
+       // D: received Wed 31 Dec 2025 10:00, before v1's first day: not applicable.
+       Delivery("inforce-d-0001", "LGA-D", kLegalisir, WibTime(2025, 12, 31, 10),
+                WibTime(2026, 1, 5, 10)),
+       // E: received Mon 8 Jun 10:00 (v2): Tue 9 (1), Wed 10 (2), Thu 11 (3) -> Thu 11 Jun
+       // 23:59:59; still open on Mon 15 Jun 10:00 (now): overdue.
+       Delivery("inforce-e-0001", "LGA-E", kLegalisir, WibTime(2026, 6, 8, 10), std::nullopt),
+       // F: received Mon 15 Jun 09:00 (v2): [Tue 16 1 Muharam], Wed 17 (1), Thu 18 (2),
+       // Fri 19 (3) -> Fri 19 Jun 23:59:59: open.
+       Delivery("inforce-f-0001", "LGA-F", kLegalisir, WibTime(2026, 6, 15, 9), std::nullopt),
+       // G: a service without an adopted standard: not applicable, counted for volume.
+       Delivery("inforce-g-0001", "PRK-G", kParkir, WibTime(2026, 4, 2, 10),
+                WibTime(2026, 4, 2, 11))});
+  EXPECT_EQ(resp.applied(), 7);
+  EXPECT_EQ(resp.repeated(), 0);
+  ExpectJudged(
+      resp, {
+                {"LGA-A", true, v1::TIMELINESS_ON_TIME, WibTime(2026, 4, 7, 23, 59, 59), v1_id, 1},
+                {"LGA-B", true, v1::TIMELINESS_LATE, WibTime(2026, 4, 7, 23, 59, 59), v2_id, 2},
+                {"LGA-C", true, v1::TIMELINESS_ON_TIME, WibTime(2026, 4, 8, 23, 59, 59), v1_id, 1},
+                {"LGA-D", true, v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, "", 0},
+                {"LGA-E", true, v1::TIMELINESS_OVERDUE, WibTime(2026, 6, 11, 23, 59, 59), v2_id, 2},
+                {"LGA-F", true, v1::TIMELINESS_OPEN, WibTime(2026, 6, 19, 23, 59, 59), v2_id, 2},
+                {"PRK-G", true, v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, "", 0},
+            });
+
+  // April, unit: completions A (on time, v1), B (late, v2), C (on time, v1): 2 of 3 on time
+  // = 66.67%, judged by v1 (2, both on time) and v2 (1, late). Received in April: only B.
+  v1::DeliveryFigures april = Figures(UnitScope(kPpUnit), Month(2026, 4)).delivery();
+  EXPECT_EQ(april.received(), 1);
+  EXPECT_EQ(april.completed(), 3);
+  EXPECT_EQ(april.completed_on_time(), 2);
+  EXPECT_EQ(april.on_time_share(), "66.67");
+  EXPECT_EQ(april.received_not_applicable(), 0);
+  EXPECT_EQ(april.completed_not_applicable(), 0);
+  ASSERT_EQ(april.judged_by_size(), 2);
+  EXPECT_EQ(april.judged_by(0).standard_version_id(), v1_id);
+  EXPECT_EQ(april.judged_by(0).completed(), 2);
+  EXPECT_EQ(april.judged_by(0).completed_on_time(), 2);
+  EXPECT_EQ(april.judged_by(1).standard_version_id(), v2_id);
+  EXPECT_EQ(april.judged_by(1).completed(), 1);
+  EXPECT_EQ(april.judged_by(1).completed_on_time(), 0);
+  // The agency's April adds G (Bogor is another agency: not here). Agency buckets carry no
+  // per-version counts.
+  EXPECT_EQ(Figures(AgencyScope(kPp), Month(2026, 4)).delivery().judged_by_size(), 0);
+
+  // G, Bogor's unit in April: received 1 and completed 1, both not applicable; 60 minutes
+  // (histogram bucket "<= 60"); no on-time share (0 judged completions), nothing open.
+  v1::DeliveryFigures parkir = Figures(UnitScope(kBogorUnit), Month(2026, 4)).delivery();
+  EXPECT_EQ(parkir.received(), 1);
+  EXPECT_EQ(parkir.received_not_applicable(), 1);
+  EXPECT_EQ(parkir.completed(), 1);
+  EXPECT_EQ(parkir.completed_not_applicable(), 1);
+  EXPECT_EQ(parkir.completed_on_time(), 0);
+  EXPECT_EQ(parkir.on_time_share(), "");
+  EXPECT_EQ(parkir.median_minutes(), 60);
+  EXPECT_EQ(parkir.open(), 0);
+  EXPECT_EQ(parkir.open_overdue(), 0);
+  EXPECT_EQ(parkir.judged_by_size(), 0);
+
+  // D: received in December 2025, completed Mon 5 Jan 2026 (volume only): January counts one
+  // completion, not applicable, and no share.
+  v1::DeliveryFigures january = Figures(UnitScope(kPpUnit), Month(2026, 1)).delivery();
+  EXPECT_EQ(january.completed(), 1);
+  EXPECT_EQ(january.completed_not_applicable(), 1);
+  EXPECT_EQ(january.on_time_share(), "");
+  v1::DeliveryFigures december = Figures(UnitScope(kPpUnit), Month(2025, 12)).delivery();
+  EXPECT_EQ(december.received(), 1);
+  EXPECT_EQ(december.received_not_applicable(), 1);
+  EXPECT_EQ(december.open(), 0);
+
+  // June: E and F received under v2, both open; the sweep moves E (due 11 June) to overdue
+  // and leaves F (due 19 June).
+  absl::StatusOr<int> swept = desk_->SweepOverdue();
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(*swept, 1);
+  v1::DeliveryFigures june = Figures(UnitScope(kPpUnit), Month(2026, 6)).delivery();
+  EXPECT_EQ(june.received(), 2);
+  EXPECT_EQ(june.open(), 1);
+  EXPECT_EQ(june.open_overdue(), 1);
+}
+
+TEST_F(MonitoringDeskTest, PerDeliveryAnswersComeInRequestOrderAndARepeatGetsTheSameJudgement) {
+  router_.AddService(LegalisirRoute());
+  // A as above: v1, due Tue 7 Apr 23:59:59, completed Tue 7 Apr 15:00: on time.
+  const v1::Delivery a = Delivery("inforce-a-0001", "LGA-A", kLegalisir, WibTime(2026, 3, 30, 10),
+                                  WibTime(2026, 4, 7, 15));
+  MustRecord(Operator(kPp), {a});
+  // The second batch: a new one first, then A again under another idempotency key, then a
+  // service without a standard.
+  v1::Delivery again = a;
+  again.set_idempotency_key("inforce-a-0002");
+  v1::RecordDeliveriesResponse resp = MustRecord(
+      Root(),
+      {// H: received Thu 2 Apr 08:00 (v2, 3 WD): [Fri 3 holiday, weekend] Mon 6 (1), Tue 7 (2),
+       // Wed 8 (3) -> Wed 8 Apr 23:59:59; completed Thu 9 Apr 08:00: late.
+       Delivery("inforce-h-0001", "LGA-H", kLegalisir, WibTime(2026, 4, 2, 8),
+                WibTime(2026, 4, 9, 8)),
+       again, Delivery("inforce-p-0001", "PRK-P", kParkir, WibTime(2026, 4, 2, 10), std::nullopt)});
+  EXPECT_EQ(resp.applied(), 2);
+  EXPECT_EQ(resp.repeated(), 1);
+  ExpectJudged(resp, {
+                         {"LGA-H", true, v1::TIMELINESS_LATE, WibTime(2026, 4, 8, 23, 59, 59),
+                          "legalisir-akta.v2", 2},
+                         {"LGA-A", false, v1::TIMELINESS_ON_TIME, WibTime(2026, 4, 7, 23, 59, 59),
+                          "legalisir-akta.v1", 1},
+                         {"PRK-P", true, v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, "", 0},
+                     });
+  // A counted once: April has A and H completed, one on time.
+  v1::DeliveryFigures april = Figures(UnitScope(kPpUnit), Month(2026, 4)).delivery();
+  EXPECT_EQ(april.completed(), 2);
+  EXPECT_EQ(april.completed_on_time(), 1);
+}
+
+TEST_F(MonitoringDeskTest, AWithdrawnStandardJudgesOnlyWhatWasReceivedWhileItWasInForce) {
+  Route r = LegalisirRoute();
+  // v2 withdrawn on Fri 10 Apr 12:00 WIB: nothing is in force after that.
+  r.standards[1].in_force_until = WibTime(2026, 4, 10, 12);
+  r.standard_version_id.clear();
+  r.promised_amount = 0;
+  r.promised_unit = PromisedUnit::kNone;
+  router_.AddService(r);
+  v1::RecordDeliveriesResponse resp = MustRecord(
+      Operator(kPp),
+      {// Received Fri 10 Apr 11:59:59 (v2): Mon 13 (1), Tue 14 (2), Wed 15 (3) -> 15 Apr.
+       Delivery("inforce-w-0001", "LGA-W1", kLegalisir, WibTime(2026, 4, 10, 11, 59, 59),
+                WibTime(2026, 4, 15, 10)),
+       // Received at the withdrawal instant: no standard in force.
+       Delivery("inforce-w-0002", "LGA-W2", kLegalisir, WibTime(2026, 4, 10, 12),
+                WibTime(2026, 4, 15, 10))});
+  ExpectJudged(resp, {
+                         {"LGA-W1", true, v1::TIMELINESS_ON_TIME, WibTime(2026, 4, 15, 23, 59, 59),
+                          "legalisir-akta.v2", 2},
+                         {"LGA-W2", true, v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, "", 0},
+                     });
+  v1::DeliveryFigures april = Figures(UnitScope(kPpUnit), Month(2026, 4)).delivery();
+  EXPECT_EQ(april.completed(), 2);
+  EXPECT_EQ(april.completed_not_applicable(), 1);
+  EXPECT_EQ(april.on_time_share(), "100.00");  // 1 of the 1 judged completion
+}
+
+TEST_F(MonitoringDeskTest, AReceiptRecordedAsNotApplicableStaysSoWhenADecreeIsEnteredLater) {
+  // Received Tue 10 Mar 09:00 while the registry had no standard for the service: not
+  // applicable, nothing open.
+  Route none = LegalisirRoute();
+  none.standards.clear();
+  none.standard_version_id.clear();
+  none.promised_amount = 0;
+  none.promised_unit = PromisedUnit::kNone;
+  router_.AddService(none);
+  const v1::Delivery received =
+      Delivery("inforce-r-0001", "LGA-R", kLegalisir, WibTime(2026, 3, 10, 9), std::nullopt);
+  ExpectJudged(MustRecord(Operator(kPp), {received}),
+               {{"LGA-R", true, v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, "", 0}});
+  // Then the decree of v1 (5 WD, effective 1 January) is entered: the history now says v1
+  // was in force on 10 March. The completion (Thu 12 Mar) of that receipt stays not
+  // applicable: its receipt opened nothing, so its completion closes nothing.
+  router_.AddService(LegalisirRoute());
+  v1::Delivery completed = received;
+  completed.set_idempotency_key("inforce-r-0002");
+  *completed.mutable_completed_time() = Ts(WibTime(2026, 3, 12, 9));
+  ExpectJudged(MustRecord(Operator(kPp), {completed}),
+               {{"LGA-R", true, v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, "", 0}});
+  ASSERT_THAT(desk_->SweepOverdue(), IsOk());
+  v1::DeliveryFigures march = Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery();
+  EXPECT_EQ(march.received(), 1);
+  EXPECT_EQ(march.received_not_applicable(), 1);
+  EXPECT_EQ(march.completed(), 1);
+  EXPECT_EQ(march.completed_not_applicable(), 1);
+  EXPECT_EQ(march.open(), 0);
+  EXPECT_EQ(march.open_overdue(), 0);
+  EXPECT_EQ(march.on_time_share(), "");
+  // A new application received on 10 March after the decree was entered is judged by v1:
+  // Wed 11 (1), Thu 12 (2), Fri 13 (3), Mon 16 (4), Tue 17 (5) -> Tue 17 Mar 23:59:59.
+  ExpectJudged(
+      MustRecord(Operator(kPp), {Delivery("inforce-s-0001", "LGA-S", kLegalisir,
+                                          WibTime(2026, 3, 10, 9), WibTime(2026, 3, 12, 9))}),
+      {{"LGA-S", true, v1::TIMELINESS_ON_TIME, WibTime(2026, 3, 17, 23, 59, 59),
+        "legalisir-akta.v1", 1}});
 }
 
 TEST_F(MonitoringDeskTest, WhoMayRecordDeliveries) {

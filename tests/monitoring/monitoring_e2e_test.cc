@@ -497,7 +497,15 @@ TEST_F(MonitoringE2ETest, DeliveryFigures) {
       << unit_march.delivery().DebugString() << monitoring_->Log();
   for (const auto& scope : pp_scopes) {
     for (const auto& period : {Month(2026, 3), Quarter(2026, 1), Semester(2026, 1), Year(2026)}) {
-      EXPECT_EQ(Diff(want_march, Figures(scope, period).delivery()), "") << Describe(scope, period);
+      v1::DeliveryFigures got = Figures(scope, period).delivery();
+      if (scope.has_unit_id()) {  // the unit's figures name the version that judged them
+        ASSERT_EQ(got.judged_by_size(), 1) << Describe(scope, period);
+        EXPECT_EQ(got.judged_by(0).standard_version_id(), "akta-kelahiran.v1");
+        EXPECT_EQ(got.judged_by(0).completed(), 4);
+        EXPECT_EQ(got.judged_by(0).completed_on_time(), 2);
+        got.clear_judged_by();
+      }
+      EXPECT_EQ(Diff(want_march, got), "") << Describe(scope, period);
     }
   }
   // Completed deliveries are the survey's population: 4 in March → minimum sample 4.
@@ -533,7 +541,7 @@ TEST_F(MonitoringE2ETest, DeliveryFigures) {
   EXPECT_EQ(Record(public_, {a6}, &rejected).error_code(), StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(Record(bogor_admin_, {a6}, &rejected).error_code(), StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Record(kiosk_, {a6}, &rejected).error_code(), StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Diff(want_march, Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery()), "");
+  EXPECT_EQ(Diff(want_march, Figures(AgencyScope(kPp), Month(2026, 3)).delivery()), "");
 
   // A5 completed now: late; it leaves open_overdue of March and counts as completed now.
   const absl::Time now = absl::Now() - absl::Seconds(1);
@@ -543,7 +551,7 @@ TEST_F(MonitoringE2ETest, DeliveryFigures) {
   EXPECT_EQ(MustRecord(pp_op_, {a5_done}).applied(), 1);
   v1::DeliveryFigures march_after = want_march;
   march_after.set_open_overdue(0);
-  EXPECT_EQ(Diff(march_after, Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery()), "");
+  EXPECT_EQ(Diff(march_after, Figures(AgencyScope(kPp), Month(2026, 3)).delivery()), "");
   v1::DeliveryFigures this_month = Figures(UnitScope(kPpUnit), MonthOf(now)).delivery();
   EXPECT_EQ(this_month.completed(), 1);
   EXPECT_EQ(this_month.completed_on_time(), 0);
@@ -596,22 +604,137 @@ TEST_F(MonitoringE2ETest, DeliveryFigures) {
   *b1_done.mutable_completed_time() = Ts(absl::Now());
   EXPECT_EQ(MustRecord(bogor_op_, {b1_done}).applied(), 1);
   bogor = Figures(UnitScope(kBogorUnit), year).delivery();
-  EXPECT_EQ(Diff(Parse<v1::DeliveryFigures>(R"pb(
-                   received: 4
-                   completed: 3
-                   completed_on_time: 1
-                   on_time_share: "33.33"
-                   median_minutes: 240
-                   p90_minutes: 240
-                   open: 1
-                   open_overdue: 0
-                 )pb"),
-                 bogor),
-            "");
+  EXPECT_EQ(
+      Diff(Parse<v1::DeliveryFigures>(R"pb(
+             received: 4
+             completed: 3
+             completed_on_time: 1
+             on_time_share: "33.33"
+             median_minutes: 240
+             p90_minutes: 240
+             open: 1
+             open_overdue: 0
+             judged_by { standard_version_id: "pbg-bogor.v1" completed: 3 completed_on_time: 1 }
+           )pb"),
+           bogor),
+      "");
   ExpectNoErrorsLogged();
 }
 
 // ---------------------------------------------------------------------------------------
+// 2b. The standard in force (issue #15, points 2 and 4), through the real registry: the
+// service "legalisir-akta" of Padang Pariaman (WIB) gets v1 promising 5 working days (decree
+// 20 January, effective 1 February 2026), then v2 promising 3 working days, effective
+// 1 April 2026 (in force from 2026-04-01 00:00 WIB = 2026-03-31T17:00:00Z). Deadlines are
+// counted by hand on the 2026 calendar (Fri 3 April Good Friday; weekends off), each ending
+// 23:59:59 WIB of the last working day.
+TEST_F(MonitoringE2ETest, DeliveriesAreJudgedByTheStandardInForceWhenReceived) {
+  simpul::testing::RegistrySeeder seed(registry_stub_.get());
+  seed.CreateService(pp_admin_, "legalisir-akta", kPpUnit, "Legalisir Akta");
+  seed.CreateService(pp_admin_, "parkir-pp", kPpUnit, "Retribusi Parkir");  // no standard
+  ASSERT_FALSE(HasFailure());
+  ASSERT_NO_FATAL_FAILURE(
+      Adopt(pp_op_, pp_admin_, "legalisir-akta", 5, rv1::TIME_UNIT_WORKING_DAY));
+  rv1::StandardComponents components = CompleteComponents();
+  components.mutable_completion_time()->set_amount(3);
+  components.mutable_completion_time()->set_unit(rv1::TIME_UNIT_WORKING_DAY);
+  rv1::StandardVersion draft = seed.DraftInConsultation(pp_op_, "legalisir-akta", components);
+  ASSERT_FALSE(HasFailure());
+  rv1::AdoptStandardVersionRequest adopt = simpul::testing::AdoptRequest(draft);
+  *adopt.mutable_adoption()->mutable_effective_from() = simpul::testing::MakeDate(2026, 4, 1);
+  rv1::AdoptStandardVersionResponse adopted;
+  ASSERT_NO_FATAL_FAILURE(
+      RegistryMust(&rv1::Registry::Stub::AdoptStandardVersion, pp_admin_, adopt, &adopted));
+  ASSERT_EQ(adopted.version().id(), "legalisir-akta.v2");
+
+  const std::vector<v1::Delivery> batch = {
+      // A: received Mon 30 Mar 10:00 under v1: Tue 31 (1), Wed 1 Apr (2), Thu 2 (3), [Fri 3,
+      // weekend], Mon 6 (4), Tue 7 (5) -> due Tue 7 Apr; completed Tue 7 Apr 15:00: on time
+      // (v2's 3 days would have made it due Thu 2 Apr: late).
+      Delivery("e2e-inforce-a", "LGA-A", "legalisir-akta", WibTime(2026, 3, 30, 10),
+               WibTime(2026, 4, 7, 15)),
+      // B: received Wed 1 Apr 00:00:00 WIB, v2's first second: Thu 2 (1), [Fri 3, weekend],
+      // Mon 6 (2), Tue 7 (3) -> due Tue 7 Apr; completed Wed 8 Apr 09:00: late.
+      Delivery("e2e-inforce-b", "LGA-B", "legalisir-akta", WibTime(2026, 4, 1, 0, 0, 0),
+               WibTime(2026, 4, 8, 9)),
+      // C: received Tue 31 Mar 23:59:59 WIB, v1's last second: Wed 1 (1), Thu 2 (2), [Fri 3,
+      // weekend], Mon 6 (3), Tue 7 (4), Wed 8 (5) -> due Wed 8 Apr; completed 8 Apr 09:00: on
+      // time.
+      Delivery("e2e-inforce-c", "LGA-C", "legalisir-akta", WibTime(2026, 3, 31, 23, 59, 59),
+               WibTime(2026, 4, 8, 9)),
+      // D: received 15 Jan 2026, before v1's effective date: not applicable.
+      Delivery("e2e-inforce-d", "LGA-D", "legalisir-akta", WibTime(2026, 1, 15, 10),
+               WibTime(2026, 1, 20, 10)),
+      // P: a service without a standard: not applicable, counted for volume.
+      Delivery("e2e-inforce-p", "PRK-P", "parkir-pp", WibTime(2026, 4, 2, 10),
+               WibTime(2026, 4, 2, 11)),
+  };
+  v1::RecordDeliveriesResponse resp = MustRecord(pp_op_, batch);
+  EXPECT_EQ(resp.applied(), 5);
+  struct Want {
+    std::string app;
+    v1::Timeliness timeliness;
+    std::optional<absl::Time> deadline;
+    std::string version;
+  };
+  auto expect_results = [&](const v1::RecordDeliveriesResponse& r, const std::vector<Want>& want,
+                            bool applied) {
+    ASSERT_EQ(r.results_size(), static_cast<int>(want.size())) << r.DebugString();
+    for (size_t i = 0; i < want.size(); ++i) {
+      const v1::DeliveryResult& got = r.results(static_cast<int>(i));
+      SCOPED_TRACE(want[i].app);
+      EXPECT_EQ(got.application_id(), want[i].app);
+      EXPECT_EQ(got.applied(), applied);
+      EXPECT_EQ(v1::Timeliness_Name(got.timeliness()), v1::Timeliness_Name(want[i].timeliness));
+      EXPECT_EQ(got.has_deadline(), want[i].deadline.has_value());
+      if (want[i].deadline)
+        EXPECT_EQ(got.deadline().seconds(), absl::ToUnixSeconds(*want[i].deadline));
+      EXPECT_EQ(got.standard_version_id(), want[i].version);
+    }
+  };
+  const std::vector<Want> want = {
+      {"LGA-A", v1::TIMELINESS_ON_TIME, WibTime(2026, 4, 7, 23, 59, 59), "legalisir-akta.v1"},
+      {"LGA-B", v1::TIMELINESS_LATE, WibTime(2026, 4, 7, 23, 59, 59), "legalisir-akta.v2"},
+      {"LGA-C", v1::TIMELINESS_ON_TIME, WibTime(2026, 4, 8, 23, 59, 59), "legalisir-akta.v1"},
+      {"LGA-D", v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, ""},
+      {"PRK-P", v1::TIMELINESS_NOT_APPLICABLE, std::nullopt, ""},
+  };
+  ASSERT_NO_FATAL_FAILURE(expect_results(resp, want, /*applied=*/true));
+  // The whole batch again: all repeats, the same answers in the same order.
+  v1::RecordDeliveriesResponse again = MustRecord(pp_op_, batch);
+  EXPECT_EQ(again.repeated(), 5);
+  ASSERT_NO_FATAL_FAILURE(expect_results(again, want, /*applied=*/false));
+
+  // The unit in April: completed A (on time, v1), B (late, v2), C (on time, v1) and P (not
+  // applicable, 60 minutes): 4 completed, 1 not applicable, on-time share 2 of 3 = 66.67%.
+  // Received in April: B and P (P not applicable).
+  v1::DeliveryFigures april = Figures(UnitScope(kPpUnit), Month(2026, 4)).delivery();
+  EXPECT_EQ(april.received(), 2);
+  EXPECT_EQ(april.received_not_applicable(), 1);
+  EXPECT_EQ(april.completed(), 4);
+  EXPECT_EQ(april.completed_not_applicable(), 1);
+  EXPECT_EQ(april.completed_on_time(), 2);
+  EXPECT_EQ(april.on_time_share(), "66.67");
+  EXPECT_EQ(april.open(), 0);
+  ASSERT_EQ(april.judged_by_size(), 2) << april.DebugString();
+  EXPECT_EQ(april.judged_by(0).standard_version_id(), "legalisir-akta.v1");
+  EXPECT_EQ(april.judged_by(0).completed(), 2);
+  EXPECT_EQ(april.judged_by(0).completed_on_time(), 2);
+  EXPECT_EQ(april.judged_by(1).standard_version_id(), "legalisir-akta.v2");
+  EXPECT_EQ(april.judged_by(1).completed(), 1);
+  EXPECT_EQ(april.judged_by(1).completed_on_time(), 0);
+  // The agency's share is the same, without the per-version counts.
+  v1::DeliveryFigures agency = Figures(AgencyScope(kPp), Month(2026, 4)).delivery();
+  EXPECT_EQ(agency.on_time_share(), "66.67");
+  EXPECT_EQ(agency.judged_by_size(), 0);
+  // January: D completed, volume only, no share.
+  v1::DeliveryFigures january = Figures(UnitScope(kPpUnit), Month(2026, 1)).delivery();
+  EXPECT_EQ(january.completed(), 1);
+  EXPECT_EQ(january.completed_not_applicable(), 1);
+  EXPECT_EQ(january.on_time_share(), "");
+  ExpectNoErrorsLogged();
+}
+
 // 3. Complaint KPIs from the complaint service's events
 
 TEST_F(MonitoringE2ETest, ComplaintKpisFromEvents) {

@@ -41,6 +41,7 @@ namespace simpul::clients::registry {
 namespace {
 
 namespace v1 = ::simpul::registry::v1;
+using ::simpul::clients::InternalIdentity;
 using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::InProcessRegistry;
 using ::simpul::testing::InProcessRegistryTest;
@@ -156,10 +157,12 @@ class RegistryRouterTest : public InProcessRegistryTest {
   // Adopt creates, consults on and adopts a new version of `service_id` with these complaint
   // terms, returning its id in *id.
   void Adopt(const std::string& service_id, const std::vector<std::pair<std::string, int>>& classes,
-             int response_days, std::string* id = nullptr) {
+             int response_days, std::string* id = nullptr, int effective_days_ago = 5,
+             int completion_working_days = 1, int64_t* revision = nullptr) {
     v1::CreateStandardVersionRequest create;
     create.set_service_id(service_id);
     *create.mutable_components() = CompleteComponents();
+    create.mutable_components()->mutable_completion_time()->set_amount(completion_working_days);
     auto* handling = create.mutable_components()->mutable_complaint_handling();
     handling->set_response_working_days(response_days);
     handling->clear_resolution_classes();
@@ -182,11 +185,12 @@ class RegistryRouterTest : public InProcessRegistryTest {
     adopt.set_expected_revision(started.version().revision());
     adopt.mutable_adoption()->set_decree_number("SK Kadis No. 470/12/2026");
     *adopt.mutable_adoption()->mutable_decree_date() = DaysAgo(10);
-    *adopt.mutable_adoption()->mutable_effective_from() = DaysAgo(5);
+    *adopt.mutable_adoption()->mutable_effective_from() = DaysAgo(effective_days_ago);
     v1::AdoptStandardVersionResponse adopted;
     s = admin_->AdoptStandardVersion(AdminCtx().get(), adopt, &adopted);
     ASSERT_TRUE(s.ok()) << s.error_message();
     if (id != nullptr) *id = adopted.version().id();
+    if (revision != nullptr) *revision = adopted.version().revision();
   }
 
   void SetUnitTimeZone(common::v1::TimeZone zone) {
@@ -241,6 +245,98 @@ TEST_F(RegistryRouterTest, ResolvesAServiceWithAnAdoptedStandard) {
   EXPECT_EQ(unit->region_code, "13.05");
   EXPECT_EQ(unit->standard_version_id, "");
   EXPECT_EQ(unit->promised_unit, PromisedUnit::kNone);
+}
+
+TEST_F(RegistryRouterTest, TheRouteCarriesTheHistoryOfAdoptedVersionsInForce) {
+  // v1 (seeded): 1 working day, effective 5 days ago. v2: 3 working days, effective 2 days ago.
+  // Each is in force from 00:00 WIB (UTC+7) of its effective date.
+  std::string v2;
+  int64_t v2_revision = 0;
+  ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {{"sedang", 7}}, 3, &v2, /*effective_days_ago=*/2,
+                                /*completion_working_days=*/3, &v2_revision));
+  absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(route.ok()) << route.status();
+  ASSERT_EQ(route->standards.size(), 2u);
+  const absl::TimeZone wib = absl::FixedTimeZone(7 * 3600);
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), wib);
+  const absl::Time v1_from = absl::FromCivil(today - 5, wib);
+  const absl::Time v2_from = absl::FromCivil(today - 2, wib);
+  EXPECT_EQ(route->standards[0].version_id, "akta-kelahiran.v1");
+  EXPECT_EQ(route->standards[0].version_number, 1);
+  EXPECT_EQ(route->standards[0].in_force_from, v1_from);
+  EXPECT_EQ(route->standards[0].promised_amount, 1);
+  EXPECT_EQ(route->standards[0].response_working_days, 5);
+  EXPECT_EQ(route->standards[1].version_id, v2);
+  EXPECT_EQ(route->standards[1].in_force_from, v2_from);
+  EXPECT_EQ(route->standards[1].in_force_until, absl::InfiniteFuture());
+  EXPECT_EQ(route->standards[1].promised_amount, 3);
+  EXPECT_EQ(route->standard_version_id, v2);  // the current terms are v2's
+  EXPECT_EQ(route->promised_amount, 3);
+
+  auto in_force = [&](absl::Time t) {
+    std::optional<StandardTerms> terms = StandardInForceAt(*route, t);
+    return terms ? terms->version_id : std::string("none");
+  };
+  EXPECT_EQ(in_force(v1_from - absl::Seconds(1)), "none");  // before the first effective date
+  EXPECT_EQ(in_force(v1_from), "akta-kelahiran.v1");
+  EXPECT_EQ(in_force(v2_from - absl::Seconds(1)), "akta-kelahiran.v1");
+  EXPECT_EQ(in_force(v2_from), v2);
+  EXPECT_EQ(in_force(absl::Now()), v2);
+
+  // v2 withdrawn: the public does not see withdrawn versions, so the history ends when v1 was
+  // superseded (v1's last update, at v2's adoption) and nothing is in force now.
+  v1::WithdrawStandardVersionRequest withdraw;
+  withdraw.set_id(v2);
+  withdraw.set_expected_revision(v2_revision);
+  withdraw.set_reason("Keputusan dibatalkan");
+  v1::WithdrawStandardVersionResponse withdrawn;
+  grpc::Status s = admin_->WithdrawStandardVersion(AdminCtx().get(), withdraw, &withdrawn);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  route = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(route.ok()) << route.status();
+  ASSERT_EQ(route->standards.size(), 1u);
+  EXPECT_EQ(route->standards[0].version_id, "akta-kelahiran.v1");
+  EXPECT_LT(route->standards[0].in_force_until, absl::Now());
+  EXPECT_GT(route->standards[0].in_force_until, absl::Now() - absl::Minutes(1));
+  EXPECT_EQ(route->standard_version_id, "");
+  EXPECT_EQ(in_force(v1_from), "akta-kelahiran.v1");  // what v1 judged, it still judges
+  EXPECT_EQ(in_force(absl::Now()), "none");
+}
+
+TEST_F(RegistryRouterTest, AsTheServiceRoleTheHistoryKeepsAWithdrawnVersionsSpan) {
+  RegistryRouter::Options options = RouterOptions();
+  options.identity = InternalIdentity(signer_.get(), "router-test", "simpul-registry");
+  MakeRouter(options);
+  std::string v2;
+  int64_t v2_revision = 0;
+  ASSERT_NO_FATAL_FAILURE(Adopt("akta-kelahiran", {}, 3, &v2, /*effective_days_ago=*/2,
+                                /*completion_working_days=*/3, &v2_revision));
+  v1::WithdrawStandardVersionRequest withdraw;
+  withdraw.set_id(v2);
+  withdraw.set_expected_revision(v2_revision);
+  withdraw.set_reason("Keputusan dibatalkan");
+  v1::WithdrawStandardVersionResponse withdrawn;
+  grpc::Status s = admin_->WithdrawStandardVersion(AdminCtx().get(), withdraw, &withdrawn);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const absl::Time withdrawn_at =
+      absl::FromUnixSeconds(withdrawn.version().update_time().seconds());
+
+  absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(route.ok()) << route.status();
+  // v1 (superseded) and v2 (withdrawn) are both in the history: v2 judged from its effective
+  // date (2 days ago, 00:00 WIB) until its withdrawal; nothing after.
+  ASSERT_EQ(route->standards.size(), 2u);
+  EXPECT_EQ(route->standards[0].in_force_until, absl::InfiniteFuture());
+  EXPECT_EQ(route->standards[1].version_id, v2);
+  EXPECT_EQ(route->standards[1].in_force_until, withdrawn_at);
+  const absl::TimeZone wib = absl::FixedTimeZone(7 * 3600);
+  const absl::Time v2_from = absl::FromCivil(absl::ToCivilDay(absl::Now(), wib) - 2, wib);
+  std::optional<StandardTerms> at_v2 = StandardInForceAt(*route, v2_from);
+  ASSERT_TRUE(at_v2.has_value());
+  EXPECT_EQ(at_v2->version_id, v2);
+  EXPECT_EQ(at_v2->promised_amount, 3);
+  EXPECT_FALSE(StandardInForceAt(*route, withdrawn_at).has_value());
+  EXPECT_EQ(route->standard_version_id, "");  // no current standard
 }
 
 TEST_F(RegistryRouterTest, AServiceWithoutAnAdoptedStandardRoutesWithoutTerms) {
