@@ -84,14 +84,10 @@ MonitoringDesk::ReadZones MonitoringDesk::ZonesOf(const v1::Scope& scope) {
                                           : route->time_zone;
     return ReadZones{zone, zone};
   }
-  if (route.status().code() == absl::StatusCode::kNotFound) {
-    // No inputs of an unknown unit are written in another zone's periods than WIB's, except a
-    // removed unit's complaint events: read it like the larger scopes, so none is hidden.
-    return zones;
-  }
-  // The registry cannot be reached (or the id is malformed, which ScopeKey reports): figures
-  // are public and stay readable, read like the larger scopes (not logged: Watch rounds read
-  // several times a second).
+  // A unit the registry does not know (any more: its complaint events count in the zone they
+  // carry), a malformed id (ScopeKey reports it), or a registry that cannot be reached (the
+  // figures are public and stay readable; not logged, Watch rounds read several times a
+  // second): read like the larger scopes, so that no period already holding data is refused.
   return zones;
 }
 
@@ -407,6 +403,13 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
 absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
                                                       const v1::Period& period,
                                                       const std::string& bucket) {
+  return FiguresIn(scope, period, bucket, ZonesOf(scope).today);
+}
+
+absl::StatusOr<v1::Figures> MonitoringDesk::FiguresIn(const v1::Scope& scope,
+                                                      const v1::Period& period,
+                                                      const std::string& bucket,
+                                                      common::v1::TimeZone today_zone) {
   SIMPUL_ASSIGN_OR_RETURN(Counters counters, store_.Read(bucket));
   v1::Figures figures;
   *figures.mutable_scope() = scope;
@@ -419,7 +422,7 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
   *figures.mutable_complaints() = ComplaintFiguresFrom(counters);
   SIMPUL_ASSIGN_OR_RETURN(std::string scope_key, ScopeKey(scope));
   const absl::Time now = clock_.Now();
-  SIMPUL_ASSIGN_OR_RETURN(absl::CivilDay local_today, LocalDay(now, ZonesOf(scope).today));
+  SIMPUL_ASSIGN_OR_RETURN(absl::CivilDay local_today, LocalDay(now, today_zone));
   const int64_t today = local_today - absl::CivilDay(1970, 1, 1);
   SIMPUL_ASSIGN_OR_RETURN(StandardsInputs inputs,
                           standards_.Inputs(scope_key, bucket, counters, today));
@@ -431,13 +434,13 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
 absl::StatusOr<v1::GetFiguresResponse> MonitoringDesk::GetFigures(
     const Identity& caller, const v1::GetFiguresRequest& req) {
   FieldViolations v;
-  SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
-                          CheckBucket(v, req.scope(), req.period(), "period", clock_.Now(),
-                                      ZonesOf(req.scope()).periods));
+  const ReadZones zones = ZonesOf(req.scope());
+  SIMPUL_ASSIGN_OR_RETURN(std::string bucket, CheckBucket(v, req.scope(), req.period(), "period",
+                                                          clock_.Now(), zones.periods));
   SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   v1::GetFiguresResponse response;
   SIMPUL_ASSIGN_OR_RETURN(*response.mutable_figures(),
-                          FiguresOf(req.scope(), req.period(), bucket));
+                          FiguresIn(req.scope(), req.period(), bucket, zones.today));
   return response;
 }
 

@@ -83,6 +83,9 @@ class MonitoringDesk {
     common::v1::TimeZone today;
   };
   ReadZones ZonesOf(const v1::Scope& scope);
+  // FiguresIn is FiguresOf with the zone of "today" for the standards' review-due day.
+  absl::StatusOr<v1::Figures> FiguresIn(const v1::Scope& scope, const v1::Period& period,
+                                        const std::string& bucket, common::v1::TimeZone today_zone);
   absl::StatusOr<UnitInfo> Unit(const std::string& unit_id);
   // NoteAgency records once that `agency_id` has data (the directory ExportHeadlines reads).
   absl::Status NoteAgency(const std::string& agency_id);

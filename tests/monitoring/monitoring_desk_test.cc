@@ -25,6 +25,7 @@
 #include "tests/testing/fake_router.h"
 #include "tests/testing/identities.h"
 #include "tests/testing/monitoring_fixtures.h"
+#include "tests/testing/registry_fixtures.h"
 #include "tests/testing/status_matchers.h"
 
 namespace simpul::monitoring {
@@ -930,6 +931,47 @@ TEST_F(MonitoringDeskTest, InputsCountInTheirUnitsLocalPeriodsInEveryScopeAndRea
   EXPECT_EQ(Figures(AgencyScope("kota-jayapura"), Month(2026, 4)).complaints().received(), 1);
   EXPECT_EQ(Figures(National(), Month(2026, 4)).complaints().received(), 1);
   EXPECT_EQ(Figures(National(), Month(2026, 3)).complaints().received(), 0);
+}
+
+TEST_F(MonitoringDeskTest, AReviewIsOverdueFromTheUnitsLocalMidnightForTheUnitAndWibsForTheRest) {
+  namespace rv1 = ::simpul::registry::v1;
+  Route jayapura = UnitRoute("dpmptsp-kota-jayapura", "kota-jayapura", "91.71");
+  jayapura.time_zone = common::v1::TIME_ZONE_WIT;
+  router_.AddUnit(jayapura);
+  rv1::ServiceUnit unit;
+  unit.set_id("dpmptsp-kota-jayapura");
+  unit.set_agency_id("kota-jayapura");
+  unit.set_region_code("91.71");
+  unit.set_time_zone(common::v1::TIME_ZONE_WIT);
+  ASSERT_THAT(desk_->standards().PutUnit("1-0", unit, nullptr), IsOk());
+  rv1::Service service;
+  service.set_id("izin-jayapura");
+  service.set_unit_id("dpmptsp-kota-jayapura");
+  service.set_agency_id("kota-jayapura");
+  service.set_region_code("91.71");
+  service.set_current_version_id("izin-jayapura.v1");
+  rv1::StandardVersion adopted;
+  adopted.set_id("izin-jayapura.v1");
+  adopted.set_service_id("izin-jayapura");
+  adopted.set_version_number(1);
+  adopted.set_state(rv1::STANDARD_STATE_ADOPTED);
+  *adopted.mutable_components() = simpul::testing::CompleteComponents();
+  *adopted.mutable_review_due_date() = simpul::testing::MakeDate(2026, 3, 31);
+  ASSERT_THAT(desk_->standards().PutService("1-0", service, {adopted}), IsOk());
+  // The review falls due on 31 March: overdue from 1 April. At 2026-03-31T15:45Z it is
+  // 00:45 WIT on 1 April (overdue for the WIT unit) and 22:45 WIB on 31 March (not yet for
+  // the agency, region and nation, read in WIB).
+  clock_.Set(absl::FromUnixSeconds(1774971900));  // 2026-03-31T15:45:00Z
+  EXPECT_EQ(Figures(UnitScope("dpmptsp-kota-jayapura"), Year(2026)).standards().review_overdue(),
+            1);
+  for (const auto& scope : {AgencyScope("kota-jayapura"), RegionScope("91"), National()}) {
+    EXPECT_EQ(Figures(scope, Year(2026)).standards().review_overdue(), 0)
+        << Describe(scope, Year(2026));
+  }
+  // 2026-03-31T17:00Z is 00:00 WIB on 1 April: overdue everywhere.
+  clock_.Set(absl::FromUnixSeconds(1774976400));
+  EXPECT_EQ(Figures(National(), Year(2026)).standards().review_overdue(), 1);
+  EXPECT_EQ(Figures(AgencyScope("kota-jayapura"), Year(2026)).standards().review_overdue(), 1);
 }
 
 TEST_F(MonitoringDeskTest, HeadlinesAreExportedPerAgencyWithData) {
