@@ -15,9 +15,17 @@ namespace {
 
 namespace cv1 = ::simpul::complaints::v1;
 
-const absl::TimeZone& Wib() {
-  static const absl::TimeZone* zone = new absl::TimeZone(absl::FixedTimeZone(7 * 3600));
-  return *zone;
+// PeriodZone is the fixed-offset zone whose dates name the periods: WIB (UTC+7), WITA (UTC+8)
+// or WIT (UTC+9); UNSPECIFIED and unknown values are WIB.
+absl::TimeZone PeriodZone(common::v1::TimeZone zone) {
+  switch (zone) {
+    case common::v1::TIME_ZONE_WITA:
+      return absl::FixedTimeZone(8 * 3600);
+    case common::v1::TIME_ZONE_WIT:
+      return absl::FixedTimeZone(9 * 3600);
+    default:
+      return absl::FixedTimeZone(7 * 3600);
+  }
 }
 
 absl::Time FromProto(const google::protobuf::Timestamp& ts) {
@@ -61,7 +69,7 @@ void CheckTime(const google::protobuf::Timestamp* ts, bool present, absl::Time n
 
 std::string Pad2(int v) { return absl::StrFormat("%02d", v); }
 
-// First WIB day of a valid period.
+// First day of a valid period (a civil date, in whichever zone the caller reads it).
 absl::CivilDay PeriodStart(const v1::Period& p) {
   switch (p.kind()) {
     case v1::PERIOD_KIND_MONTH:
@@ -105,19 +113,16 @@ common::v1::TimeZone ZoneFor(const cv1::ComplaintEvent& e, const UnitInfo& holde
   return common::v1::TIME_ZONE_WIB;
 }
 
-// Buckets of `unit` at `t` whose scope is not among `except`'s scopes.
+// Buckets of `unit` at `t` that are not among `except`'s buckets at `t`. Compared bucket by
+// bucket, not scope by scope: two holders in different zones may share a scope (e.g. "n") but
+// not its period at `t`, and then the shared scope's count moves between its periods too.
 std::vector<std::string> BucketsExcept(const UnitInfo& unit, const UnitInfo* except, absl::Time t) {
-  std::vector<std::string> scopes = ScopeKeys(unit);
+  std::vector<std::string> out = Buckets(unit, t);
   if (except != nullptr) {
-    const std::vector<std::string> other = ScopeKeys(*except);
-    std::erase_if(scopes, [&](const std::string& s) {
-      return std::find(other.begin(), other.end(), s) != other.end();
+    const std::vector<std::string> other = Buckets(*except, t);
+    std::erase_if(out, [&](const std::string& b) {
+      return std::find(other.begin(), other.end(), b) != other.end();
     });
-  }
-  std::vector<std::string> out;
-  const std::vector<std::string> periods = PeriodKeys(t);
-  for (const std::string& s : scopes) {
-    for (const std::string& p : periods) out.push_back(BucketKey(s, p));
   }
   return out;
 }
@@ -177,8 +182,19 @@ absl::StatusOr<std::string> ScopeKey(const v1::Scope& scope, std::string_view fi
   return key;
 }
 
-std::vector<std::string> PeriodKeys(absl::Time t) {
-  const absl::CivilDay d = absl::ToCivilDay(t, Wib());
+std::string ZoneName(common::v1::TimeZone zone) {
+  switch (zone) {
+    case common::v1::TIME_ZONE_WITA:
+      return "WITA";
+    case common::v1::TIME_ZONE_WIT:
+      return "WIT";
+    default:
+      return "WIB";
+  }
+}
+
+std::vector<std::string> PeriodKeys(absl::Time t, common::v1::TimeZone zone) {
+  const absl::CivilDay d = absl::ToCivilDay(t, PeriodZone(zone));
   const int64_t y = d.year();
   const int m = d.month();
   return {absl::StrCat(y, "-M", Pad2(m)), absl::StrCat(y, "-Q", (m - 1) / 3 + 1),
@@ -186,7 +202,7 @@ std::vector<std::string> PeriodKeys(absl::Time t) {
 }
 
 absl::StatusOr<std::string> PeriodKey(const v1::Period& period, absl::Time now,
-                                      std::string_view field) {
+                                      std::string_view field, common::v1::TimeZone zone) {
   FieldViolations v;
   int max_index = 0;
   int min_index = 1;
@@ -222,10 +238,11 @@ absl::StatusOr<std::string> PeriodKey(const v1::Period& period, absl::Time now,
                        v1::PeriodKind_Name(period.kind()), ", got ", period.index()));
   }
   if (v.empty()) {
-    const absl::CivilDay today = absl::ToCivilDay(now, Wib());
+    const absl::CivilDay today = absl::ToCivilDay(now, PeriodZone(zone));
     if (PeriodStart(period) > today) {
-      v.Add(std::string(field), absl::StrCat("the period ", key, " starts after today (",
-                                             absl::FormatCivilTime(today), " WIB)"));
+      v.Add(std::string(field),
+            absl::StrCat("the period ", key, " starts after today (", absl::FormatCivilTime(today),
+                         " ", ZoneName(zone), ")"));
     }
   }
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("period"));
@@ -264,7 +281,12 @@ std::string BucketKey(std::string_view scope, std::string_view period) {
 }
 
 std::vector<std::string> Buckets(const UnitInfo& unit, absl::Time t) {
-  return BucketsExcept(unit, nullptr, t);
+  std::vector<std::string> out;
+  const std::vector<std::string> periods = PeriodKeys(t, unit.time_zone);
+  for (const std::string& s : ScopeKeys(unit)) {
+    for (const std::string& p : periods) out.push_back(BucketKey(s, p));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,9 +4,21 @@
 //
 // SCOPES AND PERIODS
 //   Scope keys: "u:<unit>", "a:<agency>", "r:<region prefix>" for every Kemendagri level of
-//   the unit's region code ("32", "32.71", ...), and "n" (national). Period keys are the WIB
-//   (UTC+7) calendar periods of an instant: "2026-M03", "2026-Q1", "2026-S1", "2026-Y". A
-//   bucket is "<scope>|<period>"; an input goes to every scope × every period of its instant.
+//   the unit's region code ("32", "32.71", ...), and "n" (national). Period keys are the
+//   calendar periods of an instant IN THE LOCAL TIME ZONE OF THE UNIT THE INPUT BELONGS TO
+//   (UnitInfo::time_zone: WIB UTC+7, WITA UTC+8, WIT UTC+9; WIB when unspecified, e.g. an
+//   agency-level complaint holder): "2026-M03", "2026-Q1", "2026-S1", "2026-Y". A bucket is
+//   "<scope>|<period>"; an input goes to every scope × every period of its instant, with the
+//   SAME period keys for every scope: a unit's month is its local month, and a region's or the
+//   nation's "2026-M03" is the sum of its units' local Marches (a WIT unit's survey at
+//   2026-03-31T15:30Z, 00:30 WIT on April 1, is April for the unit, its agency, its regions and
+//   "n"; a WIB unit's at the same instant, 22:30 WIB on March 31, is March for all of them).
+//   Buckets written before this rule (all in WIB periods) stay as they are: no migration.
+//
+// READING "TODAY" (which periods exist yet; the standards' review-due day)
+//   A unit scope uses its own zone. Agency, region and national scopes accept a period once it
+//   has begun in WIT (UTC+9, the easternmost zone: its units' data may already be there) and
+//   count standards' review-due days against today in WIB (the national convention).
 //
 // COUNTERS (field names in a bucket)
 //   Survey    s.n (responses); s.u<i>.sum, s.u<i>.n (i = 1..9: sum of answers / respondents
@@ -79,9 +91,13 @@
 //                       from event.previous_agency_id() on ForwardComplaint, or an empty
 //                       UnitInfo when RouteComplaint routes an unrouted case), the open count
 //                       moves: c.open -1 on the previous holder's filing-time buckets, +1 on
-//                       the new holder's (scopes both share, e.g. "n", are left untouched).
+//                       the new holder's (buckets both share, e.g. "n|2026-M03", are left
+//                       untouched; holders in different zones may put a shared scope's
+//                       filing time in different periods, and then that scope moves too).
 //   Anything else (VerifyComplaint, DisposeComplaint, StartWork, ReplyToComplaint, ...) adds
-//   nothing. Working days are counted in the event's time zone (else the holder's, else WIB)
+//   nothing. Periods are the holder's local ones (SCOPES AND PERIODS: UnitInfo::time_zone),
+//   so a case's close lands on the buckets its filing did while it stays with one holder.
+//   Working days are counted in the event's time zone (else the holder's, else WIB)
 //   with HolidayCalendar::WorkingDaysBetween. c.open increments use the filing-time buckets:
 //   merged into the event's contribution when those equal the event-time buckets, else under
 //   "complaint-event:<event id>:open"; moves use ":moved-from" / ":moved-to".
@@ -133,19 +149,23 @@ std::vector<std::string> ScopeKeys(const UnitInfo& unit);
 // "<field>" when no member is set).
 absl::StatusOr<std::string> ScopeKey(const v1::Scope& scope, std::string_view field = "scope");
 
-// PeriodKeys: month, quarter, semester and year keys of the WIB date of `t`.
-std::vector<std::string> PeriodKeys(absl::Time t);
+// PeriodKeys: month, quarter, semester and year keys of the date of `t` in `zone` (WIB for
+// UNSPECIFIED).
+std::vector<std::string> PeriodKeys(absl::Time t, common::v1::TimeZone zone);
+// ZoneName is "WIB", "WITA" or "WIT" (WIB for UNSPECIFIED), as PeriodKeys reads the zone.
+std::string ZoneName(common::v1::TimeZone zone);
 // PeriodKey validates a requested period (kind set, year 2000..9999, index in range, the
-// period not starting after the WIB date of `now`) and returns its key. INVALID_ARGUMENT
+// period not starting after the date of `now` in `zone`) and returns its key. INVALID_ARGUMENT
 // naming "<field>.kind", "<field>.year", "<field>.index" or "<field>" (future).
 absl::StatusOr<std::string> PeriodKey(const v1::Period& period, absl::Time now,
-                                      std::string_view field = "period");
+                                      std::string_view field = "period",
+                                      common::v1::TimeZone zone = common::v1::TIME_ZONE_WIB);
 // NextPeriod is the period after a valid one, of the same kind (a year's index becomes 1).
 v1::Period NextPeriod(const v1::Period& period);
 
 // BucketKey is "<scope>|<period>".
 std::string BucketKey(std::string_view scope, std::string_view period);
-// Buckets is every ScopeKeys(unit) × PeriodKeys(t), scope-major.
+// Buckets is every ScopeKeys(unit) × PeriodKeys(t, unit.time_zone), scope-major.
 std::vector<std::string> Buckets(const UnitInfo& unit, absl::Time t);
 
 // ---------------------------------------------------------------------------------------------

@@ -52,13 +52,14 @@ constexpr v1::Metric kRankedMetrics[] = {v1::METRIC_IKM, v1::METRIC_DELIVERY_ON_
 
 std::string Hundredths(int64_t value) { return Decimal2{value}.ToString(); }
 
-// CheckBucket validates a scope and a period (named `period_field`) into `v` and returns the
-// bucket they name ("" when a field is bad); an error that is not about a field is returned.
+// CheckBucket validates a scope and a period (named `period_field`, not after today in
+// `zone`) into `v` and returns the bucket they name ("" when a field is bad); an error that is
+// not about a field is returned.
 absl::StatusOr<std::string> CheckBucket(FieldViolations& v, const v1::Scope& scope,
                                         const v1::Period& period, std::string_view period_field,
-                                        absl::Time now) {
+                                        absl::Time now, common::v1::TimeZone zone) {
   absl::StatusOr<std::string> scope_key = ScopeKey(scope, "scope");
-  absl::StatusOr<std::string> period_key = PeriodKey(period, now, period_field);
+  absl::StatusOr<std::string> period_key = PeriodKey(period, now, period_field, zone);
   for (const absl::Status& s : {scope_key.status(), period_key.status()}) {
     if (!v.AddFrom(s)) return s;
   }
@@ -77,6 +78,25 @@ MonitoringDesk::MonitoringDesk(AggregateStore& store, clients::registry::Router&
       clock_(clock),
       options_(options),
       standards_(store) {}
+
+MonitoringDesk::ReadZones MonitoringDesk::ZonesOf(const v1::Scope& scope) {
+  // Agency, region and national scopes: periods begin with WIT's date (their WIT units' data
+  // land there first); "today" for review-due days is WIB's.
+  ReadZones zones{common::v1::TIME_ZONE_WIT, common::v1::TIME_ZONE_WIB};
+  if (scope.scope_case() != v1::Scope::kUnitId) return zones;
+  absl::StatusOr<Route> route = router_.ResolveUnit(scope.unit_id());
+  if (route.ok()) {
+    const common::v1::TimeZone zone = route->time_zone == common::v1::TIME_ZONE_UNSPECIFIED
+                                          ? common::v1::TIME_ZONE_WIB
+                                          : route->time_zone;
+    return ReadZones{zone, zone};
+  }
+  // A unit the registry does not know (any more: its complaint events count in the zone they
+  // carry), a malformed id (ScopeKey reports it), or a registry that cannot be reached (the
+  // figures are public and stay readable; not logged, Watch rounds read several times a
+  // second): read like the larger scopes, so that no period already holding data is refused.
+  return zones;
+}
 
 absl::StatusOr<UnitInfo> MonitoringDesk::Unit(const std::string& unit_id) {
   SIMPUL_ASSIGN_OR_RETURN(Route route, router_.ResolveUnit(unit_id));
@@ -111,7 +131,8 @@ absl::Status MonitoringDesk::ExportHeadlines(Metrics& metrics) {
   for (const auto& g : kGauges) metrics.Describe(g.name, Metrics::Type::kGauge, g.help);
   SIMPUL_ASSIGN_OR_RETURN(Counters directory, store_.Read(kAgencyDirectory));
   if (directory.empty()) return absl::OkStatus();
-  const std::string year = PeriodKeys(clock_.Now()).back();  // "2026-Y"
+  // An agency spans zones: its "current year" is the WIB one.
+  const std::string year = PeriodKeys(clock_.Now(), common::v1::TIME_ZONE_WIB).back();
   std::vector<std::string> agencies;
   std::vector<std::string> buckets;
   for (const auto& [agency, unused] : directory) {
@@ -218,7 +239,7 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
     SIMPUL_ASSIGN_OR_RETURN(bool applied, store_.Apply(c));
     if (applied) {
       response.set_applied(response.applied() + 1);
-      for (std::string& key : PeriodKeys(FromProto(r.response_time()))) {
+      for (std::string& key : PeriodKeys(FromProto(r.response_time()), unit.time_zone)) {
         touched[r.unit_id()].insert(std::move(key));
       }
     } else {
@@ -361,9 +382,9 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
       response.set_applied(response.applied() + 1);
       auto& [info, periods] = touched[unit.unit_id];
       info = unit;
-      for (std::string& key : PeriodKeys(received)) periods.insert(std::move(key));
+      for (std::string& key : PeriodKeys(received, unit.time_zone)) periods.insert(std::move(key));
       if (d.has_completed_time()) {
-        for (std::string& key : PeriodKeys(FromProto(d.completed_time()))) {
+        for (std::string& key : PeriodKeys(FromProto(d.completed_time()), unit.time_zone)) {
           periods.insert(std::move(key));
         }
       }
@@ -390,21 +411,23 @@ absl::StatusOr<int> MonitoringDesk::SweepOverdue() {
 }
 
 absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::ComplaintEvent& event) {
-  auto info_of = [this](const std::string& unit_id,
-                        const std::string& agency_id) -> absl::StatusOr<UnitInfo> {
+  // `zone` is the unit's zone as the event knows it, used when the registry no longer does.
+  auto info_of = [this](const std::string& unit_id, const std::string& agency_id,
+                        common::v1::TimeZone zone) -> absl::StatusOr<UnitInfo> {
     if (unit_id.empty()) return UnitInfo{"", agency_id, "", common::v1::TIME_ZONE_UNSPECIFIED};
     absl::StatusOr<UnitInfo> unit = Unit(unit_id);
     if (unit.status().code() == absl::StatusCode::kNotFound) {
-      // The unit left the registry: count the agency at least.
-      return UnitInfo{unit_id, agency_id, "", common::v1::TIME_ZONE_UNSPECIFIED};
+      // The unit left the registry: count the agency at least, in the unit's local periods.
+      return UnitInfo{unit_id, agency_id, "", zone};
     }
     return unit;
   };
-  SIMPUL_ASSIGN_OR_RETURN(UnitInfo holder, info_of(event.unit_id(), event.agency_id()));
+  SIMPUL_ASSIGN_OR_RETURN(UnitInfo holder,
+                          info_of(event.unit_id(), event.agency_id(), event.time_zone()));
   std::optional<UnitInfo> previous;
   if (event.holder_changed()) {
-    SIMPUL_ASSIGN_OR_RETURN(previous,
-                            info_of(event.previous_unit_id(), event.previous_agency_id()));
+    SIMPUL_ASSIGN_OR_RETURN(previous, info_of(event.previous_unit_id(), event.previous_agency_id(),
+                                              common::v1::TIME_ZONE_UNSPECIFIED));
   }
   auto calendar = calendars_.Current();
   SIMPUL_ASSIGN_OR_RETURN(
@@ -415,8 +438,10 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
   }
   if (!contributions.empty()) {
     std::set<std::string> periods;
-    for (std::string& key : PeriodKeys(FromProto(event.time()))) periods.insert(std::move(key));
-    for (std::string& key : PeriodKeys(FromProto(event.file_time()))) {
+    for (std::string& key : PeriodKeys(FromProto(event.time()), holder.time_zone)) {
+      periods.insert(std::move(key));
+    }
+    for (std::string& key : PeriodKeys(FromProto(event.file_time()), holder.time_zone)) {
       periods.insert(std::move(key));
     }
     SIMPUL_RETURN_IF_ERROR(RefreshRanks(holder, periods));
@@ -431,6 +456,13 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
 absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
                                                       const v1::Period& period,
                                                       const std::string& bucket) {
+  return FiguresIn(scope, period, bucket, ZonesOf(scope).today);
+}
+
+absl::StatusOr<v1::Figures> MonitoringDesk::FiguresIn(const v1::Scope& scope,
+                                                      const v1::Period& period,
+                                                      const std::string& bucket,
+                                                      common::v1::TimeZone today_zone) {
   SIMPUL_ASSIGN_OR_RETURN(Counters counters, store_.Read(bucket));
   v1::Figures figures;
   *figures.mutable_scope() = scope;
@@ -443,8 +475,8 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
   *figures.mutable_complaints() = ComplaintFiguresFrom(counters);
   SIMPUL_ASSIGN_OR_RETURN(std::string scope_key, ScopeKey(scope));
   const absl::Time now = clock_.Now();
-  const int64_t today =
-      absl::ToCivilDay(now, absl::FixedTimeZone(7 * 3600)) - absl::CivilDay(1970, 1, 1);
+  SIMPUL_ASSIGN_OR_RETURN(absl::CivilDay local_today, LocalDay(now, today_zone));
+  const int64_t today = local_today - absl::CivilDay(1970, 1, 1);
   SIMPUL_ASSIGN_OR_RETURN(StandardsInputs inputs,
                           standards_.Inputs(scope_key, bucket, counters, today));
   *figures.mutable_standards() = StandardFiguresFrom(inputs);
@@ -455,19 +487,21 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresOf(const v1::Scope& scope,
 absl::StatusOr<v1::GetFiguresResponse> MonitoringDesk::GetFigures(
     const Identity& caller, const v1::GetFiguresRequest& req) {
   FieldViolations v;
-  SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
-                          CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
+  const ReadZones zones = ZonesOf(req.scope());
+  SIMPUL_ASSIGN_OR_RETURN(std::string bucket, CheckBucket(v, req.scope(), req.period(), "period",
+                                                          clock_.Now(), zones.periods));
   SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   v1::GetFiguresResponse response;
   SIMPUL_ASSIGN_OR_RETURN(*response.mutable_figures(),
-                          FiguresOf(req.scope(), req.period(), bucket));
+                          FiguresIn(req.scope(), req.period(), bucket, zones.today));
   return response;
 }
 
 absl::StatusOr<std::string> MonitoringDesk::WatchBucket(const v1::WatchRequest& req) {
   FieldViolations v;
   SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
-                          CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
+                          CheckBucket(v, req.scope(), req.period(), "period", clock_.Now(),
+                                      ZonesOf(req.scope()).periods));
   SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   return bucket;
 }
@@ -481,7 +515,8 @@ absl::StatusOr<v1::RankUnitsResponse> MonitoringDesk::RankUnits(const Identity& 
           "whole country (national)");
   }
   SIMPUL_ASSIGN_OR_RETURN(std::string bucket,
-                          CheckBucket(v, req.scope(), req.period(), "period", clock_.Now()));
+                          CheckBucket(v, req.scope(), req.period(), "period", clock_.Now(),
+                                      ZonesOf(req.scope()).periods));
   if (req.metric() == v1::METRIC_UNSPECIFIED || !v1::Metric_IsValid(req.metric())) {
     v.Add("metric", absl::StrCat("name the metric to rank by, got ", req.metric()));
   }
@@ -504,7 +539,8 @@ absl::StatusOr<v1::GetTimeSeriesResponse> MonitoringDesk::GetTimeSeries(
     const Identity& caller, const v1::GetTimeSeriesRequest& req) {
   FieldViolations v;
   absl::StatusOr<std::string> scope = ScopeKey(req.scope(), "scope");
-  absl::StatusOr<std::string> first = PeriodKey(req.from(), clock_.Now(), "from");
+  const common::v1::TimeZone zone = ZonesOf(req.scope()).periods;
+  absl::StatusOr<std::string> first = PeriodKey(req.from(), clock_.Now(), "from", zone);
   for (const absl::Status& s : {scope.status(), first.status()}) {
     if (!v.AddFrom(s)) return s;
   }
@@ -519,7 +555,7 @@ absl::StatusOr<v1::GetTimeSeriesResponse> MonitoringDesk::GetTimeSeries(
   std::vector<std::string> buckets;
   v1::Period p = req.from();
   for (int i = 0; i < req.count(); ++i) {
-    absl::StatusOr<std::string> key = PeriodKey(p, clock_.Now(), "from");
+    absl::StatusOr<std::string> key = PeriodKey(p, clock_.Now(), "from", zone);
     if (!key.ok()) break;  // the series stops at the current period
     periods.push_back(p);
     buckets.push_back(BucketKey(*scope, *key));

@@ -67,13 +67,25 @@ class MonitoringDesk {
   absl::StatusOr<int> SweepOverdue();
 
   // ExportHeadlines sets the headline figures of every agency with data for the current year
-  // (WIB) as Prometheus gauges labelled by agency (not by unit, to bound the series):
-  // simpul_agency_ikm, simpul_agency_survey_respondents, simpul_agency_delivery_on_time_share,
+  // (WIB: an agency's units may span zones; the year buckets hold their local years) as Prometheus
+  // gauges labelled by agency (not by unit, to bound the series): simpul_agency_ikm,
+  // simpul_agency_survey_respondents, simpul_agency_delivery_on_time_share,
   // simpul_agency_complaints_received, simpul_agency_complaints_resolved_on_time_share,
   // simpul_agency_complaints_open_backlog.
   absl::Status ExportHeadlines(Metrics& metrics);
 
  private:
+  // ReadZones are the zones a read of a scope uses (aggregates.h READING "TODAY"): `periods`
+  // for which periods have begun, `today` for the standards' review-due day. A unit scope
+  // uses its registry zone (one cached router lookup); other scopes WIT and WIB.
+  struct ReadZones {
+    common::v1::TimeZone periods;
+    common::v1::TimeZone today;
+  };
+  ReadZones ZonesOf(const v1::Scope& scope);
+  // FiguresIn is FiguresOf with the zone of "today" for the standards' review-due day.
+  absl::StatusOr<v1::Figures> FiguresIn(const v1::Scope& scope, const v1::Period& period,
+                                        const std::string& bucket, common::v1::TimeZone today_zone);
   absl::StatusOr<UnitInfo> Unit(const std::string& unit_id);
   // NoteAgency records once that `agency_id` has data (the directory ExportHeadlines reads).
   absl::Status NoteAgency(const std::string& agency_id);

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -113,17 +114,79 @@ TEST(ScopeTest, ScopeKeyValidates) {
 }
 
 TEST(PeriodTest, PeriodKeysUseWibDates) {
+  const auto wib = common::v1::TIME_ZONE_WIB;
   // 2026-03-31 23:30 WIB is 16:30 UTC: still March.
   EXPECT_EQ(Wib(2026, 3, 31, 23, 30), Utc(2026, 3, 31, 16, 30));
-  EXPECT_THAT(PeriodKeys(Utc(2026, 3, 31, 16, 30)),
+  EXPECT_THAT(PeriodKeys(Utc(2026, 3, 31, 16, 30), wib),
               ElementsAre("2026-M03", "2026-Q1", "2026-S1", "2026-Y"));
   // 2026-06-30 17:30 UTC is 2026-07-01 00:30 WIB: July, Q3, S2.
-  EXPECT_THAT(PeriodKeys(Utc(2026, 6, 30, 17, 30)),
+  EXPECT_THAT(PeriodKeys(Utc(2026, 6, 30, 17, 30), wib),
               ElementsAre("2026-M07", "2026-Q3", "2026-S2", "2026-Y"));
-  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 17, 0)),
+  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 17, 0), wib),
               ElementsAre("2026-M01", "2026-Q1", "2026-S1", "2026-Y"));
-  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 16, 59)),
+  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 16, 59), wib),
               ElementsAre("2025-M12", "2025-Q4", "2025-S2", "2025-Y"));
+  // UNSPECIFIED reads as WIB.
+  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 16, 59), common::v1::TIME_ZONE_UNSPECIFIED),
+              ElementsAre("2025-M12", "2025-Q4", "2025-S2", "2025-Y"));
+}
+
+TEST(PeriodTest, PeriodKeysUseTheUnitsOwnZone) {
+  const auto wib = common::v1::TIME_ZONE_WIB;
+  const auto wita = common::v1::TIME_ZONE_WITA;
+  const auto wit = common::v1::TIME_ZONE_WIT;
+  // 2026-03-31T15:30Z: + 9 h = 2026-04-01 00:30 WIT (April, Q2); + 8 h = 23:30 WITA and
+  // + 7 h = 22:30 WIB on March 31 (March, Q1).
+  EXPECT_THAT(PeriodKeys(Utc(2026, 3, 31, 15, 30), wit),
+              ElementsAre("2026-M04", "2026-Q2", "2026-S1", "2026-Y"));
+  EXPECT_THAT(PeriodKeys(Utc(2026, 3, 31, 15, 30), wita),
+              ElementsAre("2026-M03", "2026-Q1", "2026-S1", "2026-Y"));
+  EXPECT_THAT(PeriodKeys(Utc(2026, 3, 31, 15, 30), wib),
+              ElementsAre("2026-M03", "2026-Q1", "2026-S1", "2026-Y"));
+  // 2026-06-30T16:00Z: + 8 h = 2026-07-01 00:00 WITA exactly, the first instant of July (Q3,
+  // S2); one second earlier is 23:59:59 WITA on June 30; + 7 h = 23:00 WIB June 30.
+  EXPECT_THAT(PeriodKeys(Utc(2026, 6, 30, 16, 0), wita),
+              ElementsAre("2026-M07", "2026-Q3", "2026-S2", "2026-Y"));
+  EXPECT_THAT(PeriodKeys(Utc(2026, 6, 30, 16, 0) - absl::Seconds(1), wita),
+              ElementsAre("2026-M06", "2026-Q2", "2026-S1", "2026-Y"));
+  EXPECT_THAT(PeriodKeys(Utc(2026, 6, 30, 16, 0), wib),
+              ElementsAre("2026-M06", "2026-Q2", "2026-S1", "2026-Y"));
+  // The year: 2025-12-31T15:00Z is 2026-01-01 00:00 WIT (the new year), 23:00 WITA and
+  // 22:00 WIB on December 31 (the old one); 14:59Z is 23:59 WIT on December 31.
+  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 15, 0), wit),
+              ElementsAre("2026-M01", "2026-Q1", "2026-S1", "2026-Y"));
+  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 14, 59), wit),
+              ElementsAre("2025-M12", "2025-Q4", "2025-S2", "2025-Y"));
+  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 15, 0), wita),
+              ElementsAre("2025-M12", "2025-Q4", "2025-S2", "2025-Y"));
+  // 2025-12-31T16:00Z is 2026-01-01 00:00 WITA.
+  EXPECT_THAT(PeriodKeys(Utc(2025, 12, 31, 16, 0), wita),
+              ElementsAre("2026-M01", "2026-Q1", "2026-S1", "2026-Y"));
+  EXPECT_EQ(ZoneName(wit), "WIT");
+  EXPECT_EQ(ZoneName(wita), "WITA");
+  EXPECT_EQ(ZoneName(common::v1::TIME_ZONE_UNSPECIFIED), "WIB");
+}
+
+UnitInfo Jayapura() {  // a WIT unit
+  return UnitInfo{"dpmptsp-jayapura", "kota-jayapura", "91.71", common::v1::TIME_ZONE_WIT};
+}
+
+TEST(PeriodTest, EveryScopeOfAnInputGetsTheUnitsLocalPeriods) {
+  // 2026-03-31T15:30Z = 00:30 WIT on April 1: April for the unit, its agency, its regions and
+  // the nation, none of them March.
+  const std::vector<std::string> b = Buckets(Jayapura(), Utc(2026, 3, 31, 15, 30));
+  EXPECT_EQ(b.size(), 20u);  // 5 scopes × 4 periods
+  for (const char* scope : {"u:dpmptsp-jayapura", "a:kota-jayapura", "r:91", "r:91.71", "n"}) {
+    EXPECT_THAT(b, testing::Contains(absl::StrCat(scope, "|2026-M04")));
+    EXPECT_THAT(b, testing::Contains(absl::StrCat(scope, "|2026-Q2")));
+    EXPECT_THAT(b, testing::Not(testing::Contains(absl::StrCat(scope, "|2026-M03"))));
+  }
+  // A WIB unit at the same instant, 22:30 WIB on March 31: March everywhere.
+  const std::vector<std::string> w = Buckets(Bogor(), Utc(2026, 3, 31, 15, 30));
+  for (const char* scope : {"u:dpmptsp-bogor", "a:kota-bogor", "r:32", "r:32.71", "n"}) {
+    EXPECT_THAT(w, testing::Contains(absl::StrCat(scope, "|2026-M03")));
+    EXPECT_THAT(w, testing::Not(testing::Contains(absl::StrCat(scope, "|2026-M04"))));
+  }
 }
 
 TEST(PeriodTest, BucketsAreTheCrossProduct) {
@@ -163,12 +226,31 @@ TEST(PeriodTest, PeriodKeyValidates) {
   EXPECT_THAT(message(P(v1::PERIOD_KIND_YEAR, 2025, 2)), HasSubstr("from.index"));
   EXPECT_THAT(message(P(v1::PERIOD_KIND_MONTH, 1999, 1)), HasSubstr("from.year"));
   EXPECT_THAT(message(P(v1::PERIOD_KIND_UNSPECIFIED, 2026, 1)), HasSubstr("from.kind"));
-  // The future: April starts after today (WIB), though it is April 1 in no zone yet.
+  // The future: April starts after today (WIB); 16:30Z is already 01:30 on April 1 in WIT.
   EXPECT_THAT(message(P(v1::PERIOD_KIND_MONTH, 2026, 4)), HasSubstr("from: the period 2026-M04"));
   EXPECT_THAT(message(P(v1::PERIOD_KIND_QUARTER, 2026, 2)), HasSubstr("starts after today"));
   EXPECT_THAT(message(P(v1::PERIOD_KIND_YEAR, 2027, 0)), HasSubstr("starts after today"));
   // One hour later it is April 1 in WIB.
   EXPECT_EQ(*PeriodKey(P(v1::PERIOD_KIND_MONTH, 2026, 4), now + absl::Hours(1)), "2026-M04");
+}
+
+TEST(PeriodTest, PeriodKeyReadsTodayInTheGivenZone) {
+  const v1::Period april = P(v1::PERIOD_KIND_MONTH, 2026, 4);
+  // 2026-03-31T15:30Z: 00:30 WIT on April 1 (April has begun), 22:30 WIB on March 31 (not).
+  const absl::Time now = Utc(2026, 3, 31, 15, 30);
+  EXPECT_EQ(PeriodKey(april, now, "period", common::v1::TIME_ZONE_WIT).value_or("rejected"),
+            "2026-M04");
+  EXPECT_THAT(PeriodKey(april, now, "period", common::v1::TIME_ZONE_WIB).status().message(),
+              HasSubstr("period: the period 2026-M04 starts after today (2026-03-31 WIB)"));
+  // 30 minutes earlier it is 23:30 WIT on March 31: not yet in WIT either.
+  EXPECT_THAT(PeriodKey(april, now - absl::Minutes(31), "period", common::v1::TIME_ZONE_WIT)
+                  .status()
+                  .message(),
+              HasSubstr("starts after today (2026-03-31 WIT)"));
+  // WITA: April begins at 2026-03-31T16:00Z.
+  EXPECT_FALSE(
+      PeriodKey(april, Utc(2026, 3, 31, 15, 59), "period", common::v1::TIME_ZONE_WITA).ok());
+  EXPECT_TRUE(PeriodKey(april, Utc(2026, 3, 31, 16, 0), "period", common::v1::TIME_ZONE_WITA).ok());
 }
 
 TEST(PeriodTest, NextPeriod) {
@@ -510,6 +592,86 @@ TEST(DeliveryTest, NotApplicableDeliveriesCountForVolumeOnly) {
             std::nullopt);
 }
 
+TEST(SurveyTest, ARegionAddsItsUnitsLocalPeriods) {
+  // Two units of one agency and region in different zones (the rule does not depend on where
+  // the zones run): a WIB unit and a WIT unit.
+  const UnitInfo wib{"upt-wib", "kab-x", "91.71", common::v1::TIME_ZONE_WIB};
+  const UnitInfo wit{"upt-wit", "kab-x", "91.71", common::v1::TIME_ZONE_WIT};
+  auto response = [](const UnitInfo& unit, std::string key, absl::Time at) {
+    v1::SurveyResponse r = Response({4, 4, 4, 4, 4, 4, 4, 4, 4}, std::move(key), at);
+    r.set_unit_id(unit.unit_id);
+    return r;
+  };
+  const absl::Time now = Utc(2026, 4, 2, 0, 0);
+  FakeStore store;
+  // 2026-03-31T15:30Z: 22:30 WIB on March 31 for upt-wib (March), 00:30 WIT on April 1 for
+  // upt-wit (April). 2026-03-15T03:00Z: 12:00 WIT on March 15 (March).
+  for (const auto& [unit, key, at] : {std::tuple{&wib, "wib-0001", Utc(2026, 3, 31, 15, 30)},
+                                      std::tuple{&wit, "wit-0001", Utc(2026, 3, 31, 15, 30)},
+                                      std::tuple{&wit, "wit-0002", Utc(2026, 3, 15, 3, 0)}}) {
+    absl::StatusOr<Contribution> c = SurveyContribution(response(*unit, key, at), unit, now);
+    ASSERT_TRUE(c.ok()) << c.status();
+    store.Apply(*c);
+  }
+  // Units' local months: upt-wib March 1; upt-wit March 1, April 1.
+  EXPECT_EQ(store.Get("u:upt-wib|2026-M03", "s.n"), 1);
+  EXPECT_EQ(store.Get("u:upt-wib|2026-M04", "s.n"), 0);
+  EXPECT_EQ(store.Get("u:upt-wit|2026-M03", "s.n"), 1);
+  EXPECT_EQ(store.Get("u:upt-wit|2026-M04", "s.n"), 1);
+  // Agency, regions and nation: March = 1 + 1 = 2, April = 0 + 1 = 1; Q1 = 2, Q2 = 1; S1 and
+  // the year hold all 3.
+  for (const char* scope : {"a:kab-x", "r:91", "r:91.71", "n"}) {
+    const std::string s = scope;
+    EXPECT_EQ(store.Get(s + "|2026-M03", "s.n"), 2) << s;
+    EXPECT_EQ(store.Get(s + "|2026-M04", "s.n"), 1) << s;
+    EXPECT_EQ(store.Get(s + "|2026-Q1", "s.n"), 2) << s;
+    EXPECT_EQ(store.Get(s + "|2026-Q2", "s.n"), 1) << s;
+    EXPECT_EQ(store.Get(s + "|2026-S1", "s.n"), 3) << s;
+    EXPECT_EQ(store.Get(s + "|2026-Y", "s.n"), 3) << s;
+  }
+}
+
+TEST(DeliveryTest, AWitaCompletionAtLocalMidnightIsJuly) {
+  const UnitInfo unit{"dpmptsp-balikpapan", "kota-balikpapan", "64.71", common::v1::TIME_ZONE_WITA};
+  // Received 2026-06-29T02:00Z = Mon 29 June 10:00 WITA (June, Q2, S1); completed
+  // 2026-06-30T16:00:00Z = 1 July 00:00:00 WITA (July, Q3, S2); 38 h = 2280 minutes, bucket 8
+  // (1440 < 2280 <= 2880). 3 calendar days: promised by 2 July 23:59:59 WITA, so on time.
+  const absl::Time t1 = Utc(2026, 6, 29, 2, 0);
+  const absl::Time t2 = Utc(2026, 6, 30, 16, 0);
+  absl::StatusOr<Deadline> promised =
+      PromisedTime(Calendar(), t1, {3, PromiseUnit::kCalendarDay}, common::v1::TIME_ZONE_WITA);
+  ASSERT_TRUE(promised.ok()) << promised.status();
+  const absl::Time now = Utc(2026, 7, 1, 0, 0);
+  v1::Delivery d = Delivery(t1, t2);
+  d.set_service_id("izin-balikpapan");
+  absl::StatusOr<std::vector<Contribution>> done =
+      DeliveryCompleted(d, unit, *promised, false, now);
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->size(), 2u);  // July's buckets and June's differ
+  EXPECT_THAT((*done)[0].buckets, testing::Contains("n|2026-M07"));
+  EXPECT_THAT((*done)[0].buckets, testing::Contains("r:64|2026-Q3"));
+  EXPECT_THAT((*done)[0].buckets, testing::Contains("a:kota-balikpapan|2026-S2"));
+  EXPECT_THAT((*done)[1].buckets, testing::Contains("n|2026-M06"));
+
+  FakeStore store;
+  store.Apply(*DeliveryReceived(d, unit, now));
+  store.ApplyAll(*done);
+  for (const char* scope : {"u:dpmptsp-balikpapan", "a:kota-balikpapan", "r:64", "r:64.71", "n"}) {
+    const std::string s = scope;
+    EXPECT_EQ(store.Get(s + "|2026-M06", "d.recv"), 1) << s;
+    EXPECT_EQ(store.Get(s + "|2026-M06", "d.open"), 0) << s;
+    EXPECT_EQ(store.Get(s + "|2026-M06", "d.done"), 0) << s;  // 23:00 WIB would be June
+    EXPECT_EQ(store.Get(s + "|2026-M07", "d.done"), 1) << s;
+    EXPECT_EQ(store.Get(s + "|2026-M07", "d.ontime"), 1) << s;
+    EXPECT_EQ(store.Get(s + "|2026-M07", "d.h.8"), 1) << s;
+    EXPECT_EQ(store.Get(s + "|2026-Q3", "d.done"), 1) << s;
+    EXPECT_EQ(store.Get(s + "|2026-S2", "d.done"), 1) << s;
+    EXPECT_EQ(store.Get(s + "|2026-S1", "d.done"), 0) << s;
+    EXPECT_EQ(store.Get(s + "|2026-Y", "d.done"), 1) << s;
+    EXPECT_EQ(store.Get(s + "|2026-Y", "d.open"), 0) << s;
+  }
+}
+
 TEST(DeliveryTest, ValidationNamesFields) {
   const absl::Time t1 = Wib(2026, 3, 19, 10);
   Deadline promised;
@@ -808,6 +970,66 @@ TEST(ComplaintTest, ForwardingMovesTheOpenCount) {
   EXPECT_EQ(s2.Get("n|2026-M03", "c.open"), 1);
   EXPECT_EQ(s2.Get("a:kota-bogor|2026-M03", "c.open"), 1);
   EXPECT_EQ(s2.Get("u:dpmptsp-bogor|2026-Y", "c.open"), 1);
+}
+
+TEST(ComplaintTest, ForwardingAcrossZonesMovesTheSharedScopesPeriod) {
+  // Filed with the WIB unit at 2026-03-31T15:30Z = 22:30 WIB on March 31 (March); the WIT
+  // unit's periods for the same filing time are April's (00:30 WIT on April 1).
+  const UnitInfo bogor = Bogor();
+  const UnitInfo jayapura = Jayapura();
+  const absl::Time filed = Utc(2026, 3, 31, 15, 30);
+  auto event = [&](int seq, std::string action, cv1::State from, cv1::State to, absl::Time at,
+                   const UnitInfo& holder) {
+    cv1::ComplaintEvent e = Event(seq, std::move(action), from, to, at);
+    *e.mutable_file_time() = Ts(filed);
+    e.set_agency_id(holder.agency_id);
+    e.set_unit_id(holder.unit_id);
+    e.set_time_zone(holder.time_zone);
+    return e;
+  };
+  FakeStore store;
+  ApplyEvent(store,
+             event(1, "FileComplaint", cv1::STATE_UNSPECIFIED, cv1::STATE_RECEIVED, filed, bogor),
+             bogor);
+  EXPECT_EQ(store.Get("n|2026-M03", "c.open"), 1);
+  cv1::ComplaintEvent fwd = event(2, "ForwardComplaint", cv1::STATE_RECEIVED, cv1::STATE_FORWARDED,
+                                  Utc(2026, 4, 1, 2, 0), jayapura);
+  fwd.set_previous_agency_id("kota-bogor");
+  fwd.set_previous_unit_id("dpmptsp-bogor");
+  absl::StatusOr<std::vector<Contribution>> moved =
+      ComplaintEventContributions(fwd, jayapura, &bogor, Calendar());
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  // "n" is shared, but its filing-time month differs (March for Bogor, April for Jayapura):
+  // n|2026-M03 and n|2026-Q1 lose the case, n|2026-M04 and n|2026-Q2 gain it; n|2026-S1 and
+  // n|2026-Y are the same bucket for both and are untouched.
+  std::map<std::string, int64_t> open_delta;
+  for (const Contribution& c : *moved) {
+    for (const std::string& b : c.buckets) {
+      if (absl::StartsWith(b, "n|")) open_delta[b] += AsMap(c.increments)["c.open"];
+    }
+  }
+  EXPECT_EQ(open_delta,
+            (std::map<std::string, int64_t>{
+                {"n|2026-M03", -1}, {"n|2026-Q1", -1}, {"n|2026-M04", 1}, {"n|2026-Q2", 1}}));
+  store.ApplyAll(*moved);
+  EXPECT_EQ(store.Get("n|2026-M03", "c.open"), 0);
+  EXPECT_EQ(store.Get("n|2026-M04", "c.open"), 1);
+  EXPECT_EQ(store.Get("u:dpmptsp-jayapura|2026-M04", "c.open"), 1);
+  EXPECT_EQ(store.Get("u:dpmptsp-bogor|2026-M03", "c.open"), 0);
+  // The WIT unit completes it: its close lands on its filing-time buckets (April), where the
+  // move put the open count, so nothing stays open anywhere, and no count goes negative.
+  ApplyEvent(store,
+             event(3, "CompleteComplaint", cv1::STATE_FORWARDED, cv1::STATE_COMPLETED,
+                   Utc(2026, 4, 2, 2, 0), jayapura),
+             jayapura);
+  for (const auto& [bucket, counters] : store.buckets) {
+    auto it = counters.find("c.open");
+    EXPECT_TRUE(it == counters.end() || it->second == 0) << bucket << " c.open " << it->second;
+  }
+  // Received stays where it was filed: the WIB unit's March, nationally too.
+  EXPECT_EQ(store.Get("n|2026-M03", "c.recv"), 1);
+  EXPECT_EQ(store.Get("u:dpmptsp-jayapura|2026-M04", "c.resolved"), 1);
+  EXPECT_EQ(store.Get("n|2026-M04", "c.resolved"), 1);  // 2 April 11:00 WIT
 }
 
 // ---------------------------------------------------------------------------------------------

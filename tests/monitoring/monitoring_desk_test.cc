@@ -25,6 +25,7 @@
 #include "tests/testing/fake_router.h"
 #include "tests/testing/identities.h"
 #include "tests/testing/monitoring_fixtures.h"
+#include "tests/testing/registry_fixtures.h"
 #include "tests/testing/status_matchers.h"
 
 namespace simpul::monitoring {
@@ -1117,6 +1118,139 @@ TEST_F(MonitoringDeskTest, TimeSeriesHaveValuesOnlyWhereThereIsDataAndStopAtThis
   EXPECT_THAT(fields([](auto& r) { *r.mutable_from() = Month(2027, 1); }), ElementsAre("from"));
   EXPECT_THAT(fields([](auto& r) { r.mutable_from()->set_kind(v1::PERIOD_KIND_UNSPECIFIED); }),
               ElementsAre("from.kind"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local periods (aggregates.h SCOPES AND PERIODS, READING "TODAY")
+
+TEST_F(MonitoringDeskTest, InputsCountInTheirUnitsLocalPeriodsInEveryScopeAndReadsAgree) {
+  // A WIT unit (Kota Jayapura, 91.71) and the WIB unit of Kota Bogor (32.71).
+  Route jayapura = UnitRoute("dpmptsp-kota-jayapura", "kota-jayapura", "91.71");
+  jayapura.time_zone = common::v1::TIME_ZONE_WIT;
+  router_.AddUnit(jayapura);
+  router_.AddService(ServiceRoute("izin-jayapura", jayapura, 2, PromisedUnit::kHour));
+  const absl::Time at = absl::FromUnixSeconds(1774971000);  // 2026-03-31T15:30:00Z
+  // Now 2026-03-31T15:45Z: 00:45 WIT on April 1, 22:45 WIB on March 31.
+  clock_.Set(at + absl::Minutes(15));
+  // At 15:30Z: 00:30 WIT on April 1 (April) for Jayapura, 22:30 WIB on March 31 (March) for
+  // Bogor. IKM all 4 → 100.00, all 2 → 50.00.
+  EXPECT_EQ(MustSubmit(Root(), {Response("zone-wit-0001", "dpmptsp-kota-jayapura", at,
+                                         std::vector<int>(9, 4)),
+                                Response("zone-wib-0001", kBogorUnit, at, std::vector<int>(9, 2))})
+                .applied(),
+            2);
+  // A Jayapura application received at 15:05Z (00:05 WIT April 1), completed at 15:35Z.
+  EXPECT_EQ(MustRecord(Root(), {Delivery("zone-dlv-0001", "IZN/2026/0001", "izin-jayapura",
+                                         at - absl::Minutes(25), at + absl::Minutes(5))})
+                .applied(),
+            1);
+  // The unit's own zone decides which periods have begun: April has for Jayapura (WIT) ...
+  v1::Figures wit_april = Figures(UnitScope("dpmptsp-kota-jayapura"), Month(2026, 4));
+  EXPECT_EQ(wit_april.survey().respondents(), 1);
+  EXPECT_EQ(wit_april.survey().ikm(), "100.00");
+  EXPECT_EQ(wit_april.delivery().received(), 1);
+  EXPECT_EQ(wit_april.delivery().completed(), 1);
+  EXPECT_EQ(Figures(UnitScope("dpmptsp-kota-jayapura"), Month(2026, 3)).survey().respondents(), 0);
+  // ... not for Bogor (WIB), where it is still March 31.
+  v1::GetFiguresRequest bogor_april;
+  *bogor_april.mutable_scope() = UnitScope(kBogorUnit);
+  *bogor_april.mutable_period() = Month(2026, 4);
+  absl::Status early = desk_->GetFigures(Public(), bogor_april).status();
+  EXPECT_THAT(early, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(early.message(), HasSubstr("starts after today (2026-03-31 WIB)"));
+  EXPECT_EQ(Figures(UnitScope(kBogorUnit), Month(2026, 3)).survey().ikm(), "50.00");
+  // Larger scopes add the units' local periods and accept a period begun in WIT: national
+  // March = Bogor's 1, April = Jayapura's 1; Q1 and Q2 likewise; the year both (IKM
+  // (4 + 2) / 2 = 3 → 75.00).
+  EXPECT_EQ(Figures(National(), Month(2026, 3)).survey().ikm(), "50.00");
+  EXPECT_EQ(Figures(National(), Month(2026, 4)).survey().ikm(), "100.00");
+  EXPECT_EQ(Figures(National(), Month(2026, 4)).delivery().completed(), 1);
+  EXPECT_EQ(Figures(National(), Month(2026, 3)).delivery().received(), 0);
+  EXPECT_EQ(Figures(National(), Quarter(2026, 2)).survey().respondents(), 1);
+  EXPECT_EQ(Figures(National(), Year(2026)).survey().ikm(), "75.00");
+  EXPECT_EQ(Figures(RegionScope("91"), Month(2026, 4)).survey().respondents(), 1);
+  EXPECT_EQ(Figures(AgencyScope("kota-jayapura"), Month(2026, 3)).survey().respondents(), 0);
+  // Rankings of a period hold the units whose local period it is.
+  EXPECT_EQ(Rank(National(), Month(2026, 4), 10), Ranked({{"dpmptsp-kota-jayapura", "100.00"}}));
+  EXPECT_EQ(Rank(National(), Month(2026, 3), 10), Ranked({{kBogorUnit, "50.00"}}));
+  // Time series stop at the current period of the scope: April for the nation, March for
+  // Bogor.
+  auto series = [&](const v1::Scope& scope) {
+    v1::GetTimeSeriesRequest req;
+    *req.mutable_scope() = scope;
+    req.set_metric(v1::METRIC_IKM);
+    *req.mutable_from() = Month(2026, 3);
+    req.set_count(6);
+    std::vector<std::string> got;
+    auto resp = desk_->GetTimeSeries(Public(), req);
+    EXPECT_THAT(resp, IsOk());
+    if (resp.ok()) {
+      for (const auto& p : resp->points()) {
+        got.push_back(absl::StrCat(p.period().index(), "=", p.value()));
+      }
+    }
+    return got;
+  };
+  EXPECT_THAT(series(National()), ElementsAre("3=50.00", "4=100.00"));
+  EXPECT_THAT(series(UnitScope(kBogorUnit)), ElementsAre("3=50.00"));
+  EXPECT_THAT(series(UnitScope("dpmptsp-kota-jayapura")), ElementsAre("3=", "4=100.00"));
+  // Watch follows GetFigures.
+  v1::WatchRequest watch;
+  *watch.mutable_scope() = UnitScope("dpmptsp-kota-jayapura");
+  *watch.mutable_period() = Month(2026, 4);
+  EXPECT_THAT(desk_->WatchBucket(watch), IsOk());
+  *watch.mutable_scope() = UnitScope(kBogorUnit);
+  EXPECT_THAT(desk_->WatchBucket(watch).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  // A WIT unit that left the registry: its complaint counts in the local periods its event
+  // carries (00:30 WIT on April 1 → April), for the agency as well.
+  cv1::ComplaintEvent e = Event("CZ1", 1, "FileComplaint", at, at, "kota-jayapura", "closed-wit");
+  e.set_time_zone(common::v1::TIME_ZONE_WIT);
+  ASSERT_THAT(desk_->ApplyComplaintEvent(e), IsOk());
+  EXPECT_EQ(Figures(AgencyScope("kota-jayapura"), Month(2026, 4)).complaints().received(), 1);
+  EXPECT_EQ(Figures(National(), Month(2026, 4)).complaints().received(), 1);
+  EXPECT_EQ(Figures(National(), Month(2026, 3)).complaints().received(), 0);
+}
+
+TEST_F(MonitoringDeskTest, AReviewIsOverdueFromTheUnitsLocalMidnightForTheUnitAndWibsForTheRest) {
+  namespace rv1 = ::simpul::registry::v1;
+  Route jayapura = UnitRoute("dpmptsp-kota-jayapura", "kota-jayapura", "91.71");
+  jayapura.time_zone = common::v1::TIME_ZONE_WIT;
+  router_.AddUnit(jayapura);
+  rv1::ServiceUnit unit;
+  unit.set_id("dpmptsp-kota-jayapura");
+  unit.set_agency_id("kota-jayapura");
+  unit.set_region_code("91.71");
+  unit.set_time_zone(common::v1::TIME_ZONE_WIT);
+  ASSERT_THAT(desk_->standards().PutUnit("1-0", unit, nullptr), IsOk());
+  rv1::Service service;
+  service.set_id("izin-jayapura");
+  service.set_unit_id("dpmptsp-kota-jayapura");
+  service.set_agency_id("kota-jayapura");
+  service.set_region_code("91.71");
+  service.set_current_version_id("izin-jayapura.v1");
+  rv1::StandardVersion adopted;
+  adopted.set_id("izin-jayapura.v1");
+  adopted.set_service_id("izin-jayapura");
+  adopted.set_version_number(1);
+  adopted.set_state(rv1::STANDARD_STATE_ADOPTED);
+  *adopted.mutable_components() = simpul::testing::CompleteComponents();
+  *adopted.mutable_review_due_date() = simpul::testing::MakeDate(2026, 3, 31);
+  ASSERT_THAT(desk_->standards().PutService("1-0", service, {adopted}), IsOk());
+  // The review falls due on 31 March: overdue from 1 April. At 2026-03-31T15:45Z it is
+  // 00:45 WIT on 1 April (overdue for the WIT unit) and 22:45 WIB on 31 March (not yet for
+  // the agency, region and nation, read in WIB).
+  clock_.Set(absl::FromUnixSeconds(1774971900));  // 2026-03-31T15:45:00Z
+  EXPECT_EQ(Figures(UnitScope("dpmptsp-kota-jayapura"), Year(2026)).standards().review_overdue(),
+            1);
+  for (const auto& scope : {AgencyScope("kota-jayapura"), RegionScope("91"), National()}) {
+    EXPECT_EQ(Figures(scope, Year(2026)).standards().review_overdue(), 0)
+        << Describe(scope, Year(2026));
+  }
+  // 2026-03-31T17:00Z is 00:00 WIB on 1 April: overdue everywhere.
+  clock_.Set(absl::FromUnixSeconds(1774976400));
+  EXPECT_EQ(Figures(National(), Year(2026)).standards().review_overdue(), 1);
+  EXPECT_EQ(Figures(AgencyScope("kota-jayapura"), Year(2026)).standards().review_overdue(), 1);
 }
 
 TEST_F(MonitoringDeskTest, HeadlinesAreExportedPerAgencyWithData) {

@@ -990,6 +990,111 @@ TEST_F(MonitoringE2ETest, RankingsAndTimeSeries) {
 // ---------------------------------------------------------------------------------------
 // 5. Restarts
 
+// ---------------------------------------------------------------------------------------
+// Local periods: every input counts in the periods of its unit's own time zone, in every
+// scope (aggregates.h SCOPES AND PERIODS).
+
+TEST_F(MonitoringE2ETest, InputsCountInTheirUnitsLocalPeriods) {
+  // Kota Jayapura (91.71) in WIT (UTC+9); Kota Balikpapan (64.71) in WITA (UTC+8) with a
+  // service promised in 3 calendar days; Kota Bogor's unit is in WIB (UTC+7).
+  const std::string jayapura = "kota-jayapura", jayapura_unit = "dpmptsp-jayapura";
+  const std::string balikpapan = "kota-balikpapan", balikpapan_unit = "dpmptsp-balikpapan";
+  const std::string balikpapan_service = "izin-usaha-balikpapan";
+  const Caller jyp_admin{"jyp_admin",
+                         Token(common::v1::ROLE_AGENCY_ADMIN, jayapura, "", "admin@jyp")};
+  const Caller bpp_admin{"bpp_admin",
+                         Token(common::v1::ROLE_AGENCY_ADMIN, balikpapan, "", "admin@bpp")};
+  const Caller bpp_op{"bpp_op", Token(common::v1::ROLE_AGENCY_OPERATOR, balikpapan, "", "op@bpp")};
+  simpul::testing::RegistrySeeder seed(registry_stub_.get());
+  seed.CreateAgency(root_, jayapura, rv1::AGENCY_KIND_CITY, "91.71");
+  seed.CreateAgency(root_, balikpapan, rv1::AGENCY_KIND_CITY, "64.71");
+  for (const auto& [admin, unit, agency, zone] :
+       {std::tuple{&jyp_admin, jayapura_unit, jayapura, common::v1::TIME_ZONE_WIT},
+        std::tuple{&bpp_admin, balikpapan_unit, balikpapan, common::v1::TIME_ZONE_WITA}}) {
+    rv1::CreateServiceUnitRequest req;
+    req.mutable_unit()->set_id(unit);
+    req.mutable_unit()->set_agency_id(agency);
+    req.mutable_unit()->set_name("Dinas Penanaman Modal dan PTSP");
+    req.mutable_unit()->set_time_zone(zone);
+    rv1::CreateServiceUnitResponse created;
+    ASSERT_NO_FATAL_FAILURE(
+        RegistryMust(&rv1::Registry::Stub::CreateServiceUnit, *admin, req, &created));
+  }
+  seed.CreateService(bpp_admin, balikpapan_service, balikpapan_unit, "Izin Usaha");
+  ASSERT_FALSE(HasFailure());
+  ASSERT_NO_FATAL_FAILURE(
+      Adopt(bpp_op, bpp_admin, balikpapan_service, 3, rv1::TIME_UNIT_CALENDAR_DAY));
+
+  auto utc = [](int y, int mo, int d, int h, int mi, int sec = 0) {
+    return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, sec), absl::UTCTimeZone());
+  };
+  // Surveys. 2026-03-31T15:30Z is 00:30 WIT on April 1 (Jayapura: April) and 22:30 WIB on
+  // March 31 (Bogor: March). 2025-12-31T14:59:59Z is 23:59:59 WIT on December 31 (2025) and
+  // 2025-12-31T15:00:00Z is 00:00 WIT on January 1 (2026). IKM: all 4 → 100.00, all 3 →
+  // 75.00, all 2 → 50.00.
+  EXPECT_EQ(MustSubmit(root_, {Response("zone-jyp-apr", jayapura_unit, utc(2026, 3, 31, 15, 30),
+                                        std::vector<int>(9, 4)),
+                               Response("zone-bgr-mar", kBogorUnit, utc(2026, 3, 31, 15, 30),
+                                        std::vector<int>(9, 2)),
+                               Response("zone-jyp-dec", jayapura_unit,
+                                        utc(2025, 12, 31, 14, 59, 59), std::vector<int>(9, 4)),
+                               Response("zone-jyp-jan", jayapura_unit, utc(2025, 12, 31, 15, 0),
+                                        std::vector<int>(9, 3))})
+                .applied(),
+            4);
+  auto survey = [&](const v1::Scope& scope, const v1::Period& period) {
+    const v1::SurveyFigures f = Figures(scope, period).survey();
+    return absl::StrCat(f.respondents(), ":", f.ikm());
+  };
+  // The WIT unit's April and its agency's, region's and nation's: the 00:30 WIT response.
+  for (const auto& scope :
+       {UnitScope(jayapura_unit), AgencyScope(jayapura), RegionScope("91"), RegionScope("91.71")}) {
+    EXPECT_EQ(survey(scope, Month(2026, 4)), "1:100.00") << Describe(scope, Month(2026, 4));
+    EXPECT_EQ(survey(scope, Quarter(2026, 2)), "1:100.00") << Describe(scope, Quarter(2026, 2));
+    EXPECT_EQ(survey(scope, Month(2026, 3)), "0:") << Describe(scope, Month(2026, 3));
+    EXPECT_EQ(survey(scope, Month(2026, 1)), "1:75.00") << Describe(scope, Month(2026, 1));
+    EXPECT_EQ(survey(scope, Month(2025, 12)), "1:100.00") << Describe(scope, Month(2025, 12));
+    // 2026: January's all-3 and April's all-4: (3 + 4) / 2 = 3.5 → 87.50.
+    EXPECT_EQ(survey(scope, Year(2026)), "2:87.50") << Describe(scope, Year(2026));
+  }
+  // The WIB unit's March, at the same instant.
+  EXPECT_EQ(survey(UnitScope(kBogorUnit), Month(2026, 3)), "1:50.00");
+  EXPECT_EQ(survey(UnitScope(kBogorUnit), Month(2026, 4)), "0:");
+  // The nation adds both units' local periods: March is Bogor's, April Jayapura's; 2026 holds
+  // 3 responses (all 3, all 4, all 2: mean 3 → 75.00), 2025 the 23:59:59 WIT one.
+  EXPECT_EQ(survey(National(), Month(2026, 3)), "1:50.00");
+  EXPECT_EQ(survey(National(), Month(2026, 4)), "1:100.00");
+  EXPECT_EQ(survey(National(), Quarter(2026, 1)), "2:62.50");  // all 3 and all 2: 2.5 → 62.50
+  EXPECT_EQ(survey(National(), Year(2026)), "3:75.00");
+  EXPECT_EQ(survey(National(), Year(2025)), "1:100.00");
+  using Ranked = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(Rank(National(), Month(2026, 4), 10), Ranked({{jayapura_unit, "100.00"}}));
+  EXPECT_EQ(Rank(National(), Month(2026, 3), 10), Ranked({{kBogorUnit, "50.00"}}));
+
+  // A WITA delivery: received 2026-06-29T02:00Z (Mon 29 June 10:00 WITA: June, Q2, S1),
+  // completed 2026-06-30T16:00:00Z (1 July 00:00:00 WITA: July, Q3, S2), 38 h = 2280 minutes
+  // (histogram bound 2880), promised by 2 July 23:59:59 WITA: on time.
+  EXPECT_EQ(MustRecord(bpp_admin, {Delivery("zone-bpp-0001", "IU/2026/0001", balikpapan_service,
+                                            utc(2026, 6, 29, 2, 0), utc(2026, 6, 30, 16, 0))})
+                .applied(),
+            1);
+  for (const auto& scope :
+       {UnitScope(balikpapan_unit), AgencyScope(balikpapan), RegionScope("64"), National()}) {
+    const v1::DeliveryFigures june = Figures(scope, Month(2026, 6)).delivery();
+    EXPECT_EQ(june.received(), 1) << Describe(scope, Month(2026, 6));
+    EXPECT_EQ(june.completed(), 0) << Describe(scope, Month(2026, 6));
+    EXPECT_EQ(june.open(), 0) << Describe(scope, Month(2026, 6));
+    for (const auto& period : {Month(2026, 7), Quarter(2026, 3), Semester(2026, 2)}) {
+      const v1::DeliveryFigures done = Figures(scope, period).delivery();
+      EXPECT_EQ(done.completed(), 1) << Describe(scope, period);
+      EXPECT_EQ(done.on_time_share(), "100.00") << Describe(scope, period);
+      EXPECT_EQ(done.median_minutes(), 2880) << Describe(scope, period);
+    }
+    EXPECT_EQ(Figures(scope, Semester(2026, 1)).delivery().completed(), 0);
+  }
+  ExpectNoErrorsLogged();
+}
+
 TEST_F(MonitoringE2ETest, RestartsLoseNothing) {
   std::vector<v1::SurveyResponse> batch;
   for (size_t i = 0; i < kSurveyAnswers.size(); ++i) {
