@@ -456,15 +456,20 @@ void RedisPool::PollReplicas(ReplicaWatch& watch) {
       floor_index = i;
     }
   }
+  // Every replica online counts from the first poll that sees it (the sentinels may promote
+  // one that has just finished its resync); one not caught up leaves after the grace.
   std::set<std::string> caught_up;
   for (const RedisReply& replica : role->elements[2].elements) {
     if (replica.type != RedisReply::Type::kArray || replica.elements.size() < 3) continue;
+    const std::string address = absl::StrCat(replica.elements[0].str, ":", replica.elements[1].str);
     const std::optional<int64_t> acknowledged = ReplyInt(replica.elements[2]);
     if (acknowledged && (!floor || *acknowledged >= *floor)) {
-      caught_up.insert(absl::StrCat(replica.elements[0].str, ":", replica.elements[1].str));
+      caught_up.insert(address);
+      watch.replicas[address] = std::nullopt;
+    } else if (watch.replicas.count(address) == 0) {
+      watch.replicas[address] = now;
     }
   }
-  for (const std::string& address : caught_up) watch.replicas[address] = std::nullopt;
   int in_sync = 0;
   for (auto it = watch.replicas.begin(); it != watch.replicas.end();) {
     std::optional<absl::Time>& missed_since = it->second;

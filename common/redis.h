@@ -104,8 +104,8 @@ struct RedisOptions {
   // of a master that still answers, e.g. a second failover right after a first); it also means
   // a replica that stops or falls behind makes writes fail UNAVAILABLE for up to about
   // replica_max_lag + replica_grace. One that catches up (e.g. an old master rejoining) is
-  // counted at the next poll. The same thread asks the sentinels for the master every second,
-  // in case a +switch-master announcement was missed.
+  // counted from the first poll that finds it online. The same thread asks the sentinels for the
+  // master every second, in case a +switch-master announcement was missed.
   bool wait_for_replicas_in_sync = true;
   absl::Duration replica_poll_interval = absl::Milliseconds(250);
   absl::Duration replica_max_lag = absl::Seconds(1);

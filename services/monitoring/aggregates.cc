@@ -492,7 +492,7 @@ absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& 
   if (!judged_by.empty() && !unit.unit_id.empty()) {
     Contribution judged;
     judged.dedup_key = DeliveryKey(unit, delivery, "judged");
-    for (std::string& period : PeriodKeys(t2)) {
+    for (std::string& period : PeriodKeys(t2, unit.time_zone)) {
       judged.buckets.push_back(BucketKey(absl::StrCat("u:", unit.unit_id), period));
     }
     AddInc(judged.increments, absl::StrCat("d.vd.", AbslView(judged_by)), 1);

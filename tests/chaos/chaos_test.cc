@@ -82,7 +82,12 @@ TEST(ChaosTest, FaultsUnderMixedLoad) {
   if (const int wait = EnvInt("SIMPUL_CHAOS_WAIT_REPLICAS", 0); wait > 0) {
     flags.push_back(absl::StrCat("--redis_wait_replicas=", wait));
   }
-  auto ha = HaCluster::Start({.flags = flags, .gateway_flags = LoadGatewayFlags()});
+  // SIMPUL_CHAOS_DOWN_AFTER_MS: the sentinels' down-after-milliseconds (default 1000, to keep
+  // the suite short; deploy/run --ha uses 3000). A frozen master stays frozen 2 s longer.
+  const int down_after_ms = EnvInt("SIMPUL_CHAOS_DOWN_AFTER_MS", 1000);
+  HaCluster::Options ha_options{.flags = flags, .gateway_flags = LoadGatewayFlags()};
+  ha_options.redis.down_after = absl::Milliseconds(down_after_ms);
+  auto ha = HaCluster::Start(ha_options);
   ASSERT_THAT(ha, IsOk());
   const absl::Duration startup = absl::Now() - start;
   auto setup = PrepareLoad((*ha)->cluster(), "chaos");
@@ -136,6 +141,8 @@ TEST(ChaosTest, FaultsUnderMixedLoad) {
   const char* only_env = std::getenv("SIMPUL_CHAOS_ONLY");
   const std::string only = only_env == nullptr ? kSuiteFaults : only_env;
   ChaosHarness::Options chaos_options;
+  chaos_options.pause =
+      std::max(chaos_options.pause, absl::Milliseconds(down_after_ms) + absl::Seconds(2));
   if (only != "all") {
     absl::StatusOr<std::vector<FaultKind>> kinds = ParseFaultKinds(only);
     ASSERT_THAT(kinds, IsOk());
