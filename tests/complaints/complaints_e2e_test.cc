@@ -1876,6 +1876,14 @@ TEST_F(ComplaintsE2ETest, SentinelFailoverAndAcknowledgedFilings) {
   ASSERT_TRUE(
       file(FileReq("sms-ha-0001", v1::CHANNEL_SMS, kPpService, "Lewat sentinel"), &first).ok());
   ASSERT_FALSE(first.tracking_code().empty());
+  // The pool's poll of the master finds both replicas in sync (a gauge in /metrics).
+  double in_sync = -1;
+  for (const absl::Time until = absl::Now() + absl::Seconds(5); absl::Now() < until;) {
+    in_sync = SeriesValue((*ha)->AdminGet("/metrics"), "simpul_redis_replicas_in_sync");
+    if (in_sync == 2) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(in_sync, 2);
 
   // The replicas stop: written on the master, answered UNAVAILABLE.
   (*set)->servers()[1]->Pause();
