@@ -437,8 +437,12 @@ absl::StatusOr<Contribution> DeliveryReceivedNotApplicable(const v1::Delivery& d
   return c;
 }
 
-absl::StatusOr<Contribution> DeliveryCompletedNotApplicable(const v1::Delivery& delivery,
-                                                            const UnitInfo& unit, absl::Time now) {
+namespace {
+
+// CompletionDone is the "completed" contribution of a completed delivery, checked: d.done and
+// its duration's bucket on the completion's buckets (the caller adds the judgement).
+absl::StatusOr<Contribution> CompletionDone(const v1::Delivery& delivery, const UnitInfo& unit,
+                                            absl::Time now) {
   FieldViolations v;
   DeliveryViolations(delivery, now, "", v);
   if (!delivery.has_completed_time()) v.Add("completed_time", "required");
@@ -449,8 +453,16 @@ absl::StatusOr<Contribution> DeliveryCompletedNotApplicable(const v1::Delivery& 
   done.dedup_key = DeliveryKey(unit, delivery, "completed");
   done.buckets = Buckets(unit, t2);
   AddInc(done.increments, "d.done", 1);
-  AddInc(done.increments, "d.na.done", 1);
   AddInc(done.increments, MinutesBucket(t2 - t1), 1);
+  return done;
+}
+
+}  // namespace
+
+absl::StatusOr<Contribution> DeliveryCompletedNotApplicable(const v1::Delivery& delivery,
+                                                            const UnitInfo& unit, absl::Time now) {
+  SIMPUL_ASSIGN_OR_RETURN(Contribution done, CompletionDone(delivery, unit, now));
+  AddInc(done.increments, "d.na.done", 1);
   return done;
 }
 
@@ -469,19 +481,10 @@ absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& 
                                                             const Deadline& promised,
                                                             bool was_overdue, absl::Time now,
                                                             std::string_view judged_by) {
-  FieldViolations v;
-  DeliveryViolations(delivery, now, "", v);
-  if (!delivery.has_completed_time()) v.Add("completed_time", "required");
-  SIMPUL_RETURN_IF_ERROR(v.ToStatus("delivery"));
+  SIMPUL_ASSIGN_OR_RETURN(Contribution done, CompletionDone(delivery, unit, now));
   const absl::Time t1 = FromProto(delivery.received_time());
   const absl::Time t2 = FromProto(delivery.completed_time());
-
-  Contribution done;
-  done.dedup_key = DeliveryKey(unit, delivery, "completed");
-  done.buckets = Buckets(unit, t2);
-  AddInc(done.increments, "d.done", 1);
   if (!promised.Missed(t2)) AddInc(done.increments, "d.ontime", 1);
-  AddInc(done.increments, MinutesBucket(t2 - t1), 1);
 
   Contribution closed;
   closed.dedup_key = DeliveryKey(unit, delivery, "closed");

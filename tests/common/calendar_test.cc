@@ -14,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace simpul {
 namespace {
@@ -74,25 +75,7 @@ absl::Status LoadOne(const std::string& name, const std::string& content) {
   return HolidayCalendar::FromYearFiles({{name, content}}).status();
 }
 
-// TempDir is a fresh directory per test, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::path(::testing::TempDir()) /
-            absl::StrCat("calendar_test_", getpid(), "_",
-                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  void Write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name) << content;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using ::simpul::testing::TempDir;
 
 // ---------------------------------------------------------------------------------------------
 // The data file deploy/holidays/2026.json.
@@ -505,7 +488,7 @@ TEST(HolidayCalendarLoadTest, RejectsMalformedFilesNamingFileAndEntry) {
 }
 
 TEST(HolidayCalendarLoadTest, LoadFromDirectory) {
-  TempDir dir;
+  TempDir dir("calendar_test");
   EXPECT_EQ(HolidayCalendar::LoadFromDirectory(dir.path()).status().code(),
             absl::StatusCode::kFailedPrecondition);  // no *.json
   dir.Write("2030.json", kSmall2030);
@@ -530,7 +513,7 @@ TEST(HolidayCalendarLoadTest, LoadFromDirectory) {
 // CalendarRegistry.
 
 TEST(CalendarRegistryTest, ReloadSwapsWhileOldSnapshotsStayValid) {
-  TempDir dir;
+  TempDir dir("calendar_test");
   dir.Write("2030.json", kSmall2030);
   auto registry = CalendarRegistry::Create(dir.path());
   ASSERT_TRUE(registry.ok()) << registry.status();
@@ -568,7 +551,7 @@ TEST(CalendarRegistryTest, ReloadSwapsWhileOldSnapshotsStayValid) {
 }
 
 TEST(CalendarRegistryTest, CreateFailsOnBadData) {
-  TempDir dir;
+  TempDir dir("calendar_test");
   dir.Write("2030.json", "{}");
   auto registry = CalendarRegistry::Create(dir.path());
   EXPECT_EQ(registry.status().code(), absl::StatusCode::kInvalidArgument);
@@ -585,7 +568,7 @@ TEST(CalendarRegistryTest, ReplaceAndReloadWithoutDirectory) {
 }
 
 TEST(CalendarRegistryTest, ConcurrentReadersAndReloads) {
-  TempDir dir;
+  TempDir dir("calendar_test");
   dir.Write("2030.json", kSmall2030);
   auto registry = CalendarRegistry::Create(dir.path());
   ASSERT_TRUE(registry.ok()) << registry.status();

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace simpul::registry {
 namespace {
@@ -316,28 +317,10 @@ TEST_F(CalendarQueriesTest, EveryBadFieldIsNamed) {
   EXPECT_THAT(FieldsOf(bad_count.status()), ElementsAre("from_time", "to_time", "zone"));
 }
 
-// TempDir is a fresh directory per test, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::path(::testing::TempDir()) /
-            absl::StrCat("calendar_service_test_", getpid(), "_",
-                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  void Write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name) << content;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using ::simpul::testing::TempDir;
 
 TEST(CalendarAmendmentTest, AReloadAppliesAnAmendmentAndRefusesABadFile) {
-  TempDir dir;
+  TempDir dir("calendar_service_test");
   dir.Write("2026.json", ReadFile(std::string(SIMPUL_HOLIDAYS_DIR) + "/2026.json"));
   auto calendars = CalendarRegistry::Create(dir.path());
   ASSERT_THAT(calendars, IsOk());
