@@ -657,10 +657,17 @@ TEST_F(RegistryRouterTest, ACursorTrimmedFromTheFeedFallsBackToWatchingFromNow) 
   absl::StatusOr<Route> route = router_->ResolveService("akta-kelahiran");
   ASSERT_TRUE(route.ok()) << route.status();
   EXPECT_EQ(route->standard_version_id, v2);
-  // And the cache works again.
-  const int64_t hits = router_->stats().cache_hits;
-  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
-  EXPECT_EQ(router_->stats().cache_hits, hits + 1);
+  // And the cache works again. (Eventually: the shared watch may first try the trimmed cursor
+  // once more, a stream that opens and then ends, clearing what was cached meanwhile.)
+  EXPECT_TRUE(Eventually(
+      [&] {
+        if (!router_->ResolveService("akta-kelahiran").ok()) return false;
+        const int64_t hits = router_->stats().cache_hits;
+        return router_->ResolveService("akta-kelahiran").ok() &&
+               router_->stats().cache_hits == hits + 1;
+      },
+      absl::Seconds(10)))
+      << "the cache did not serve the route again";
 }
 
 TEST_F(RegistryRouterTest, StopIsIdempotentAndEndsTheWatch) {
