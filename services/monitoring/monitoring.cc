@@ -367,6 +367,7 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
       StateChange mark;
       mark.key = NotApplicableKey(open_key);
       mark.next.version = "1";
+      mark.expires = true;  // as long as the delivery's dedup keys
       SIMPUL_RETURN_IF_ERROR(store_.ReplaceState(mark).status());  // false: marked before
       SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceivedNotApplicable(d, unit, now));
       SIMPUL_ASSIGN_OR_RETURN(bool receipt_applied, store_.Apply(receipt));

@@ -182,7 +182,8 @@ return {waiting and 1 or 0, applied}
 //   KEYS = [state key, then the bucket and set keys referenced below]
 //   ARGV = [expect ('0': no record, '1': version must equal ARGV[2]), expected version,
 //           next version, next data, delta count, per delta: key index, field, delta,
-//           membership count, per membership: key index, member, score ('' removes)]
+//           membership count, per membership: key index, member, score ('' removes),
+//           PX TTL of the state key ('0': none)]
 // Returns 1 when replaced, 0 on a version mismatch.
 constexpr char kReplaceStateBody[] = R"lua(
 local t = redis.call('TYPE', KEYS[1])['ok']
@@ -235,6 +236,7 @@ for i = 1, nm do
   m = m + 3
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'd', ARGV[4])
+if ARGV[m] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[m]) end
 return 1
 )lua";
 
@@ -551,6 +553,7 @@ absl::StatusOr<bool> RedisAggregateStore::ReplaceState(const StateChange& change
     args.push_back(m.member);
     args.push_back(m.score ? absl::StrCat(*m.score) : std::string());
   }
+  args.push_back(change.expires ? DedupTtlMs() : "0");
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
                           pool_->EvalWrite(LuaScript<kReplaceStateBody>(), keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("replace state ", keys[0])));

@@ -80,6 +80,9 @@ struct StateChange {
   StateRecord next;
   std::vector<BucketDelta> deltas;
   std::vector<SetMembership> memberships;
+  // expires: the record is a marker of one input (e.g. a delivery recorded as not applicable)
+  // and is kept only as long as that input's dedup keys (the store's dedup TTL), not forever.
+  bool expires = false;
 };
 
 // ScoreRange counts the members of a scored set with min <= score <= max.

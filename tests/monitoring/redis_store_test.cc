@@ -184,6 +184,33 @@ TEST_F(RedisAggregateStoreTest, DedupKeyIsForgottenAfterItsTtl) {
   EXPECT_EQ(Raw({"PTTL", absl::StrCat(kPrefix, "d:forever")}).integer, -1);
 }
 
+TEST_F(RedisAggregateStoreTest, AMarkerStateRecordExpiresWithTheDedupKeys) {
+  Connect({.dedup_ttl = absl::Milliseconds(300)});
+  StateChange marker;
+  marker.key = "delivery-na:u1:app-1";
+  marker.next.version = "1";
+  marker.expires = true;
+  absl::StatusOr<bool> marked = store_->ReplaceState(marker);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_TRUE(*marked);
+  const int64_t ttl = Raw({"PTTL", absl::StrCat(kPrefix, "s:delivery-na:u1:app-1")}).integer;
+  EXPECT_GT(ttl, 0);
+  EXPECT_LE(ttl, 300);
+  absl::SleepFor(absl::Milliseconds(500));
+  absl::StatusOr<std::optional<StateRecord>> gone = store_->ReadState("delivery-na:u1:app-1");
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_FALSE(gone->has_value());
+
+  // A record of the registry's state (svc:, unit:) is kept for good.
+  StateChange kept;
+  kept.key = "svc:s1";
+  kept.next.version = "1";
+  absl::StatusOr<bool> stored = store_->ReplaceState(kept);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_TRUE(*stored);
+  EXPECT_EQ(Raw({"PTTL", absl::StrCat(kPrefix, "s:svc:s1")}).integer, -1);
+}
+
 TEST_F(RedisAggregateStoreTest, ConcurrentAppliesOfOneKeyApplyOnce) {
   constexpr int kThreads = 16;
   for (int round = 0; round < 5; ++round) {
