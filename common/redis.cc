@@ -458,10 +458,14 @@ void RedisPool::PollReplicas(ReplicaWatch& watch) {
   }
   // Every replica online counts from the first poll that sees it (the sentinels may promote
   // one that has just finished its resync); one not caught up leaves after the grace.
+  // A replica past its grace stays in the map (not counted) while ROLE still lists it, so that
+  // a stopped replica the master has not yet dropped is not taken for a new one.
+  std::set<std::string> online;
   std::set<std::string> caught_up;
   for (const RedisReply& replica : role->elements[2].elements) {
     if (replica.type != RedisReply::Type::kArray || replica.elements.size() < 3) continue;
     const std::string address = absl::StrCat(replica.elements[0].str, ":", replica.elements[1].str);
+    online.insert(address);
     const std::optional<int64_t> acknowledged = ReplyInt(replica.elements[2]);
     if (acknowledged && (!floor || *acknowledged >= *floor)) {
       caught_up.insert(address);
@@ -474,10 +478,12 @@ void RedisPool::PollReplicas(ReplicaWatch& watch) {
   for (auto it = watch.replicas.begin(); it != watch.replicas.end();) {
     std::optional<absl::Time>& missed_since = it->second;
     if (caught_up.count(it->first) == 0 && !missed_since) missed_since = now;
-    if (missed_since && now - *missed_since > options_.replica_grace) {
+    if (!missed_since || now - *missed_since <= options_.replica_grace) {
+      ++in_sync;
+      ++it;
+    } else if (online.count(it->first) == 0) {
       it = watch.replicas.erase(it);
     } else {
-      ++in_sync;
       ++it;
     }
   }

@@ -249,8 +249,8 @@ class RedisPool {
     };
     uint64_t generation = 0;            // of the master the samples are from
     std::vector<OffsetSample> history;  // the master's replication offsets at earlier polls
-    // The replicas in sync, by "ip:port": nullopt while caught up, else the first poll that
-    // found it not caught up.
+    // The replicas seen, by "ip:port": nullopt while caught up, else the first poll that
+    // found it not caught up (counted until replica_grace after that).
     std::map<std::string, std::optional<absl::Time>> replicas;
   };
   void PollReplicas(ReplicaWatch& watch);
