@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -322,7 +323,7 @@ absl::StatusOr<Contribution> SurveyContribution(const v1::SurveyResponse& respon
                            "", v);
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("survey response"));
   Contribution c;
-  c.dedup_key = absl::StrCat("survey:", unit->unit_id, ":", response.idempotency_key());
+  c.dedup_key = SurveyLedgerKey(unit->unit_id, response.idempotency_key());
   c.buckets = Buckets(*unit, FromProto(response.response_time()));
   AddInc(c.increments, "s.n", 1);
   for (int i = 0; i < kElementCount; ++i) {
@@ -407,6 +408,23 @@ void DeliveryViolations(const v1::Delivery& delivery, absl::Time now, std::strin
 
 std::string DeliveryOpenKey(const UnitInfo& unit, std::string_view application_id) {
   return absl::StrCat(unit.unit_id, ":", AbslView(application_id));
+}
+
+void CheckKeyText(FieldViolations& v, const std::string& field, std::string_view text, size_t min,
+                  size_t max) {
+  if (text.size() < min || text.size() > max || !std::all_of(text.begin(), text.end(), IsKeyChar)) {
+    v.Add(field,
+          absl::StrCat("must be ", min, "..", max, " characters of A-Z a-z 0-9 - _ : . (got ",
+                       text.size(), " characters)"));
+  }
+}
+
+std::string SurveyLedgerKey(std::string_view unit_id, std::string_view idempotency_key) {
+  return absl::StrCat("survey:", AbslView(unit_id), ":", AbslView(idempotency_key));
+}
+
+std::string DeliveryLedgerKey(const UnitInfo& unit, std::string_view application_id) {
+  return absl::StrCat("delivery:", DeliveryOpenKey(unit, application_id));
 }
 
 namespace {
@@ -511,6 +529,52 @@ absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& 
   out.insert(out.begin(), std::move(closed));
   out.insert(out.begin(), std::move(done));
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Voids.
+
+absl::StatusOr<std::vector<Contribution>> VoidReversal(const Ledger& ledger,
+                                                       std::string_view ledger_key,
+                                                       InputKind kind) {
+  if (ledger.applied.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("input ", AbslView(ledger_key), " has nothing recorded to void"));
+  }
+  std::vector<Contribution> reversal;
+  const Contribution* marked = nullptr;  // the survey response, or the application's receipt
+  for (const Contribution& c : ledger.applied) {
+    Contribution back;
+    back.dedup_key = absl::StrCat("void:", c.dedup_key);
+    back.buckets = c.buckets;
+    for (const Increment& inc : c.increments) {
+      if (inc.delta == INT64_MIN) {
+        return absl::InternalError(absl::StrCat("input ", AbslView(ledger_key),
+                                                " holds an increment that cannot be negated"));
+      }
+      back.increments.push_back(Increment{inc.field, -inc.delta});
+    }
+    reversal.push_back(std::move(back));
+    if (kind == InputKind::kSurvey || absl::EndsWith(c.dedup_key, ":received")) marked = &c;
+  }
+  if (marked == nullptr) marked = &ledger.applied.front();
+  Contribution mark;
+  mark.dedup_key = absl::StrCat("voided:", AbslView(ledger_key));
+  mark.buckets = marked->buckets;
+  AddInc(mark.increments, kind == InputKind::kSurvey ? "s.void" : "d.void", 1);
+  reversal.push_back(std::move(mark));
+  return reversal;
+}
+
+std::set<std::string> UnitPeriodsOf(const Ledger& ledger, std::string_view unit_id) {
+  const std::string prefix = absl::StrCat("u:", AbslView(unit_id), "|");
+  std::set<std::string> periods;
+  for (const Contribution& c : ledger.applied) {
+    for (const std::string& bucket : c.buckets) {
+      if (absl::StartsWith(bucket, prefix)) periods.insert(bucket.substr(prefix.size()));
+    }
+  }
+  return periods;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -656,6 +720,7 @@ absl::StatusOr<v1::SurveyFigures> SurveyFiguresFrom(const Counters& counters, in
   f.set_population(sample.population);
   f.set_minimum_sample(sample.minimum);
   f.set_under_sampled(sample.under_sampled);
+  f.set_voided(Get(counters, "s.void"));
   if (tally.responses() == 0) return f;
   SIMPUL_ASSIGN_OR_RETURN(IkmResult r, ComputeIkm(tally, rules));
   f.set_ikm(r.ikm_text);
@@ -687,6 +752,7 @@ v1::DeliveryFigures DeliveryFiguresFrom(const Counters& counters) {
   f.set_p90_minutes(HistogramQuantile(counters, "d.h.", kDeliveryMinuteBounds, 90));
   f.set_open(Get(counters, "d.open"));
   f.set_open_overdue(Get(counters, "d.overdue"));
+  f.set_voided(Get(counters, "d.void"));
   constexpr std::string_view kJudged = "d.vd.";
   for (auto it = counters.lower_bound(kJudged);
        it != counters.end() && it->first.compare(0, kJudged.size(), kJudged) == 0; ++it) {

@@ -23,6 +23,7 @@
 // COUNTERS (field names in a bucket)
 //   Survey    s.n (responses); s.u<i>.sum, s.u<i>.n (i = 1..9: sum of answers / respondents
 //             answering element U<i>); skipped elements (answer 0) add nothing.
+//   Voids     s.void (survey responses voided), d.void (applications voided); see VOIDS.
 //   Delivery  d.recv, d.done, d.ontime, d.open, d.overdue, d.h.<k> (completion-time histogram,
 //             bucket k of kDeliveryMinuteBounds); d.na.recv, d.na.done (of d.recv, d.done: not
 //             applicable, no promise in force); unit buckets only: d.vd.<version id>,
@@ -31,6 +32,14 @@
 //             c.type.COMPLAINT), c.open, c.resolved, c.resolved_ontime, c.archived, c.esc,
 //             c.reopened, c.rating.sum, c.rating.n, c.fr.h.<k>, c.done.h.<k> (working-day
 //             histograms, bucket k of kWorkingDayBounds).
+//
+// VOIDS (MonitoringDesk::VoidInputs; store.h INPUT LEDGERS)
+//   Every contribution of a survey response or a delivery carries the input's ledger, so the
+//   store keeps exactly what it applied for that input. A void applies, for each of them, the
+//   same increments negated on the same buckets (dedup "void:<its dedup key>"), whichever
+//   rule, unit, region or zone produced them, and dequeues an open application; then marks
+//   "voided:<ledger>": s.void +1 on the response's buckets, or d.void +1 on the application's
+//   receipt (T1) buckets. Every other counter is back at its value before the input.
 //
 // WHICH PERIOD A COUNT BELONGS TO
 //   Flow counts (received, completed, resolved, ratings, escalations, ...) go to the periods
@@ -113,6 +122,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -223,6 +233,14 @@ void DeliveryViolations(const v1::Delivery& delivery, absl::Time now, std::strin
                         FieldViolations& v);
 // DeliveryOpenKey is the application's key for AggregateStore::AddOpen/RemoveOpen.
 std::string DeliveryOpenKey(const UnitInfo& unit, std::string_view application_id);
+// CheckKeyText adds a violation of `field` unless `text` is min..max characters of
+// A-Z a-z 0-9 - _ : . (the idempotency-key alphabet; batch ids, keys named in a void).
+void CheckKeyText(FieldViolations& v, const std::string& field, std::string_view text, size_t min,
+                  size_t max);
+// Input ledgers (VOIDS): "survey:<unit>:<idempotency key>" (also the response's dedup key) and
+// "delivery:<unit>:<application>" (every contribution of the application).
+std::string SurveyLedgerKey(std::string_view unit_id, std::string_view idempotency_key);
+std::string DeliveryLedgerKey(const UnitInfo& unit, std::string_view application_id);
 // DeliveryReceived: see DELIVERY RULES. Validates the delivery.
 absl::StatusOr<Contribution> DeliveryReceived(const v1::Delivery& delivery, const UnitInfo& unit,
                                               absl::Time now);
@@ -242,6 +260,19 @@ absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& 
                                                             const Deadline& promised,
                                                             bool was_overdue, absl::Time now,
                                                             std::string_view judged_by = "");
+
+// ---------------------------------------------------------------------------------------------
+// Voids.
+
+enum class InputKind { kSurvey, kDelivery };
+// VoidReversal is what voiding an input applies (see VOIDS): per contribution of the ledger
+// the same increments negated on the same buckets, dedup "void:<its dedup key>", then the
+// marker. FAILED_PRECONDITION for a ledger with nothing applied.
+absl::StatusOr<std::vector<Contribution>> VoidReversal(const Ledger& ledger,
+                                                       std::string_view ledger_key, InputKind kind);
+// UnitPeriodsOf lists the period keys of the ledger's "u:<unit_id>|..." buckets (the rankings
+// a void must refresh).
+std::set<std::string> UnitPeriodsOf(const Ledger& ledger, std::string_view unit_id);
 
 // ---------------------------------------------------------------------------------------------
 // Complaints.

@@ -33,6 +33,8 @@ class MonitoringGrpcService final : public v1::Monitoring::CallbackService {
   SIMPUL_MONITORING_UNARY(GetFigures)
   SIMPUL_MONITORING_UNARY(RankUnits)
   SIMPUL_MONITORING_UNARY(GetTimeSeries)
+  SIMPUL_MONITORING_UNARY(VoidInputs)
+  SIMPUL_MONITORING_UNARY(ListVoids)
 
   grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* ctx,
                                                      const v1::WatchRequest* req) override;

@@ -162,7 +162,8 @@ absl::Status MonitoringDesk::ExportHeadlines(Metrics& metrics) {
 }
 
 absl::Status MonitoringDesk::RefreshRanks(const UnitInfo& unit,
-                                          const std::set<std::string>& period_keys) {
+                                          const std::set<std::string>& period_keys,
+                                          bool remove_empty) {
   if (unit.unit_id.empty() || period_keys.empty()) return absl::OkStatus();
   const std::vector<std::string> periods(period_keys.begin(), period_keys.end());
   std::vector<std::string> buckets;
@@ -173,10 +174,20 @@ absl::Status MonitoringDesk::RefreshRanks(const UnitInfo& unit,
   std::vector<RankUpdate> updates;
   for (size_t i = 0; i < periods.size(); ++i) {
     std::vector<std::pair<v1::Metric, int64_t>> values;
+    std::vector<std::pair<v1::Metric, int64_t>> gone;  // metrics without a value
     for (v1::Metric metric : kRankedMetrics) {
-      if (auto value = MetricValue(metric, counters[i])) values.emplace_back(metric, *value);
+      if (auto value = MetricValue(metric, counters[i])) {
+        values.emplace_back(metric, *value);
+      } else {
+        gone.emplace_back(metric, 0);
+      }
     }
     for (RankUpdate& u : RankUpdatesFor(unit, {periods[i]}, values)) {
+      updates.push_back(std::move(u));
+    }
+    if (!remove_empty) continue;
+    for (RankUpdate& u : RankUpdatesFor(unit, {periods[i]}, gone)) {
+      u.remove = true;
       updates.push_back(std::move(u));
     }
   }
@@ -223,6 +234,7 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
     SurveyResponseViolations(r, it != units.end() && it->second.has_value(), now,
                              absl::StrCat("responses[", i, "]."), v);
   }
+  if (!req.batch_id().empty()) CheckKeyText(v, "batch_id", req.batch_id(), 1, 64);
   SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   for (const auto& [id, unit] : units) {
     SIMPUL_RETURN_IF_ERROR(
@@ -236,6 +248,7 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
   for (const auto& r : req.responses()) {
     const UnitInfo& unit = *units[r.unit_id()];
     SIMPUL_ASSIGN_OR_RETURN(Contribution c, SurveyContribution(r, &unit, now));
+    c.ledger = LedgerTagFor(caller, InputKind::kSurvey, unit, c.dedup_key, "", req.batch_id());
     SIMPUL_ASSIGN_OR_RETURN(bool applied, store_.Apply(c));
     if (applied) {
       response.set_applied(response.applied() + 1);
@@ -293,6 +306,7 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
             absl::StrCat("the registry has no service \"", d.service_id(), "\""));
     }
   }
+  if (!req.batch_id().empty()) CheckKeyText(v, "batch_id", req.batch_id(), 1, 64);
   SIMPUL_RETURN_IF_ERROR(v.ToStatus(req.GetDescriptor()->name()));
   for (const auto& [id, route] : routes) {
     SIMPUL_RETURN_IF_ERROR(
@@ -318,6 +332,18 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
     }
     bool applied = false;
     const std::string open_key = DeliveryOpenKey(unit, d.application_id());
+    // Every contribution of the application goes to its ledger, so that it can be voided.
+    const LedgerTag tag =
+        LedgerTagFor(caller, InputKind::kDelivery, unit,
+                     DeliveryLedgerKey(unit, d.application_id()), open_key, req.batch_id());
+    auto tagged = [&tag](Contribution c) {
+      c.ledger = tag;
+      return c;
+    };
+    auto all_tagged = [&tag](std::vector<Contribution> list) {
+      for (Contribution& c : list) c.ledger = tag;
+      return list;
+    };
     bool not_applicable = !terms;
     if (terms) {
       const Promise promise{terms->promised_amount,
@@ -329,7 +355,8 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
       // decided in the store, by whether the sweep already made the application overdue).
       SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceived(d, unit, now));
       SIMPUL_ASSIGN_OR_RETURN(Contribution overdue, DeliveryOverdue(d, unit));
-      SIMPUL_ASSIGN_OR_RETURN(applied, store_.AddOpen(receipt, open_key, promised.time, overdue));
+      SIMPUL_ASSIGN_OR_RETURN(applied, store_.AddOpen(tagged(std::move(receipt)), open_key,
+                                                      promised.time, tagged(std::move(overdue))));
       if (!applied) {
         // Recorded before: if as not applicable (no standard was in force then as far as the
         // registry said, e.g. before a decree with an earlier effective date was entered), it
@@ -350,7 +377,8 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
               std::vector<Contribution> if_overdue,
               DeliveryCompleted(d, unit, promised, /*was_overdue=*/true, now, terms->version_id));
           SIMPUL_ASSIGN_OR_RETURN(AggregateStore::Removed removed,
-                                  store_.RemoveOpen(open_key, if_waiting, if_overdue));
+                                  store_.RemoveOpen(open_key, all_tagged(std::move(if_waiting)),
+                                                    all_tagged(std::move(if_overdue))));
           applied = applied || removed.applied;
           result->set_timeliness(promised.Missed(FromProto(d.completed_time()))
                                      ? v1::TIMELINESS_LATE
@@ -370,11 +398,11 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
       mark.expires = true;  // as long as the delivery's dedup keys
       SIMPUL_RETURN_IF_ERROR(store_.ReplaceState(mark).status());  // false: marked before
       SIMPUL_ASSIGN_OR_RETURN(Contribution receipt, DeliveryReceivedNotApplicable(d, unit, now));
-      SIMPUL_ASSIGN_OR_RETURN(bool receipt_applied, store_.Apply(receipt));
+      SIMPUL_ASSIGN_OR_RETURN(bool receipt_applied, store_.Apply(tagged(std::move(receipt))));
       applied = applied || receipt_applied;
       if (d.has_completed_time()) {
         SIMPUL_ASSIGN_OR_RETURN(Contribution done, DeliveryCompletedNotApplicable(d, unit, now));
-        SIMPUL_ASSIGN_OR_RETURN(bool done_applied, store_.Apply(done));
+        SIMPUL_ASSIGN_OR_RETURN(bool done_applied, store_.Apply(tagged(std::move(done))));
         applied = applied || done_applied;
       }
     }

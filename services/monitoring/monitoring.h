@@ -6,7 +6,8 @@
 // Who may do what: figures are public (they are published by law), so anyone may read them.
 // Survey responses may be submitted by a channel (survey kiosks, apps), a platform admin, or
 // the admins and operators of the unit's agency; deliveries by the service's agency or a
-// platform admin.
+// platform admin. Voids (VoidInputs) by a platform admin, the agency the input counted for,
+// or the channel that submitted it.
 #ifndef SIMPUL_SERVICES_MONITORING_MONITORING_H_
 #define SIMPUL_SERVICES_MONITORING_MONITORING_H_
 
@@ -49,6 +50,11 @@ class MonitoringDesk {
                                                   const v1::RankUnitsRequest& req);
   absl::StatusOr<v1::GetTimeSeriesResponse> GetTimeSeries(const Id& caller,
                                                           const v1::GetTimeSeriesRequest& req);
+  // VoidInputs and ListVoids: see monitoring.proto and aggregates.h VOIDS (voids.cc).
+  absl::StatusOr<v1::VoidInputsResponse> VoidInputs(const Id& caller,
+                                                    const v1::VoidInputsRequest& req);
+  absl::StatusOr<v1::ListVoidsResponse> ListVoids(const Id& caller,
+                                                  const v1::ListVoidsRequest& req);
   // WatchBucket validates a Watch request and returns the bucket it watches.
   absl::StatusOr<std::string> WatchBucket(const v1::WatchRequest& req);
   // FiguresOf computes the figures of one bucket (GetFigures without the validation).
@@ -89,8 +95,16 @@ class MonitoringDesk {
   absl::StatusOr<UnitInfo> Unit(const std::string& unit_id);
   // NoteAgency records once that `agency_id` has data (the directory ExportHeadlines reads).
   absl::Status NoteAgency(const std::string& agency_id);
-  // RefreshRanks recomputes the unit's ranking values for the given period keys.
-  absl::Status RefreshRanks(const UnitInfo& unit, const std::set<std::string>& period_keys);
+  // RefreshRanks recomputes the unit's ranking values for the given period keys; with
+  // `remove_empty` it also takes the unit out of the rankings of metrics it has no value for
+  // any more (after a void).
+  absl::Status RefreshRanks(const UnitInfo& unit, const std::set<std::string>& period_keys,
+                            bool remove_empty = false);
+  // LedgerTagFor is the ledger tag of every contribution of one input (aggregates.h VOIDS):
+  // `key` its ledger key, `application_key` the open-application key of a delivery.
+  LedgerTag LedgerTagFor(const Identity& caller, InputKind kind, const UnitInfo& unit,
+                         std::string key, const std::string& application_key,
+                         const std::string& batch_id);
 
   AggregateStore& store_;
   clients::registry::Router& router_;

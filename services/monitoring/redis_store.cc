@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
@@ -18,16 +19,26 @@ namespace simpul::monitoring {
 namespace {
 
 // kApplyLib holds the Lua helpers shared by the apply scripts. A contribution is passed as
-//   KEYS[k] = dedup key, KEYS[k + 1 .. k + nb] = bucket keys
-//   ARGV[a] = nb, ARGV[a + 1] = ninc, then field and delta per increment
-// check returns an error message when applying would fail halfway (a bucket key of another
-// type, a counter that is not an integer); Redis does not roll a script back, so every check
-// comes before the first write. apply writes, unless the dedup key is already set.
+//   KEYS[k] = dedup key, KEYS[k + 1 .. k + nb] = bucket keys, then nl (0..2) ledger keys:
+//             the ledger, then the batch index
+//   ARGV[a] = nb, ARGV[a + 1] = ninc, then field and delta per increment, then nl, and when
+//             nl > 0: the dedup key as given (the ledger's field "c:<dedup key>"), the ledger
+//             entry, the ledger meta ('' none), the ledger's name (the batch index member)
+// span returns where the next contribution starts. check returns an error message when
+// applying would fail halfway (a key of another type, a counter that is not an integer);
+// Redis does not roll a script back, so every check comes before the first write. apply
+// writes, unless the dedup key is already set or the ledger is voided, and returns 1 if it did.
 constexpr char kApplyLib[] = R"lua(
 local function num(s)
   if s == 'inf' or s == '+inf' then return math.huge end
   if s == '-inf' then return -math.huge end
   return tonumber(s)
+end
+local function span(k, a)
+  local nb, ninc = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local nl = tonumber(ARGV[a + 2 + 2 * ninc])
+  if nl == 0 then return k + 1 + nb, a + 3 + 2 * ninc end
+  return k + 1 + nb + nl, a + 7 + 2 * ninc
 end
 local function check(k, a)
   local nb, ninc = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
@@ -45,11 +56,23 @@ local function check(k, a)
       return 'WRONGTYPE key ' .. key .. ' holds a ' .. t .. ', not a hash'
     end
   end
+  local want = {'hash', 'set'}
+  for i = 1, tonumber(ARGV[a + 2 + 2 * ninc]) do
+    local key = KEYS[k + nb + i]
+    local t = redis.call('TYPE', key)['ok']
+    if t ~= 'none' and t ~= want[i] then
+      return 'WRONGTYPE key ' .. key .. ' holds a ' .. t .. ', not a ' .. want[i]
+    end
+  end
   return nil
 end
 local function apply(k, a, ttl)
   if redis.call('EXISTS', KEYS[k]) == 1 then return 0 end
   local nb, ninc = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local l = a + 2 + 2 * ninc
+  local nl = tonumber(ARGV[l])
+  local ledger = KEYS[k + nb + 1]
+  if nl > 0 and redis.call('HEXISTS', ledger, 'void') == 1 then return 0 end
   for i = k + 1, k + nb do
     for j = 0, ninc - 1 do
       redis.call('HINCRBY', KEYS[i], ARGV[a + 2 + 2 * j], ARGV[a + 3 + 2 * j])
@@ -59,6 +82,15 @@ local function apply(k, a, ttl)
     redis.call('SET', KEYS[k], '1')
   else
     redis.call('SET', KEYS[k], '1', 'PX', ttl)
+  end
+  if nl > 0 then
+    redis.call('HSET', ledger, 'c:' .. ARGV[l + 1], ARGV[l + 2])
+    if ARGV[l + 3] ~= '' then redis.call('HSETNX', ledger, 'meta', ARGV[l + 3]) end
+    if ttl ~= '0' then redis.call('PEXPIRE', ledger, ttl) end
+    if nl > 1 then
+      redis.call('SADD', KEYS[k + nb + 2], ARGV[l + 4])
+      if ttl ~= '0' then redis.call('PEXPIRE', KEYS[k + nb + 2], ttl) end
+    end
   end
   return 1
 end
@@ -87,7 +119,7 @@ return out
 )lua";
 
 // kSweepBody sweeps applications read by kSweepReadLua:
-//   KEYS = [open, open:c, contribution keys per item]
+//   KEYS = [open, open:c, contribution keys per item (kApplyLib)]
 //   ARGV = [at score, dedup TTL in ms, item count, per item: application key, serialized
 //           contribution, contribution args]
 // An item is swept only if it is still queued, due by `at` and holds the same contribution
@@ -98,7 +130,6 @@ local live = {}
 local k, a = 3, 4
 for i = 1, n do
   local app, blob = ARGV[a], ARGV[a + 1]
-  local nb, ninc = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local s = redis.call('ZSCORE', KEYS[1], app)
   if s and num(s) <= at and redis.call('HGET', KEYS[2], app) == blob then
     if redis.call('EXISTS', KEYS[k]) == 0 then
@@ -107,8 +138,7 @@ for i = 1, n do
     end
     live[#live + 1] = {app, k, a + 2}
   end
-  k = k + 1 + nb
-  a = a + 4 + 2 * ninc
+  k, a = span(k, a + 2)
 end
 for _, it in ipairs(live) do
   redis.call('ZREM', KEYS[1], it[1])
@@ -141,7 +171,7 @@ if err then return redis.error_reply(err) end
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 err = check(3, 5)
 if err then return redis.error_reply(err) end
-apply(3, 5, ARGV[1])
+if apply(3, 5, ARGV[1]) == 0 then return 0 end  -- a voided application is not queued again
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 return 1
@@ -160,10 +190,8 @@ local nw, no = tonumber(ARGV[3]), tonumber(ARGV[4])
 local chosen = {}
 local k, a = 3, 5
 for i = 1, nw + no do
-  local nb, ninc = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   if (i <= nw) == waiting then chosen[#chosen + 1] = {k, a} end
-  k = k + 1 + nb
-  a = a + 2 + 2 * ninc
+  k, a = span(k, a)
 end
 for _, c in ipairs(chosen) do
   if redis.call('EXISTS', KEYS[c[1]]) == 0 then
@@ -240,14 +268,53 @@ if ARGV[m] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[m]) end
 return 1
 )lua";
 
-// kSetRanksBody sets scores: KEYS = [ranking key per update]; ARGV = [score, unit per update].
+// kSetRanksBody sets scores: KEYS = [ranking key per update]; ARGV = [score ('' removes the
+// unit), unit per update].
 constexpr char kSetRanksBody[] = R"lua(
 local types = {}
 for i = 1, #KEYS do types[i] = 'zset' end
 local err = check_types(types)
 if err then return redis.error_reply(err) end
-for i = 1, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i]) end
+for i = 1, #KEYS do
+  if ARGV[2 * i - 1] == '' then
+    redis.call('ZREM', KEYS[i], ARGV[2 * i])
+  else
+    redis.call('ZADD', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i])
+  end
+end
 return #KEYS
+)lua";
+
+// kVoidBody voids an input ledger (AggregateStore::VoidLedger):
+//   KEYS = [ledger, open, open:c, keys of each reversal contribution (kApplyLib)]
+//   ARGV = [dedup TTL, expected version (the ledger's field count), application key ('' none),
+//           void record, reversal count, args per reversal contribution]
+// Returns 0 voided, 1 already voided, 2 no ledger, 3 the ledger changed since it was read.
+constexpr char kVoidBody[] = R"lua(
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return 2 end
+local err = check_types({'hash', 'zset', 'hash'})
+if err then return redis.error_reply(err) end
+if redis.call('HEXISTS', KEYS[1], 'void') == 1 then return 1 end
+if redis.call('HLEN', KEYS[1]) ~= tonumber(ARGV[2]) then return 3 end
+local items = {}
+local k, a = 4, 6
+for i = 1, tonumber(ARGV[5]) do
+  if redis.call('EXISTS', KEYS[k]) == 0 then
+    err = check(k, a)
+    if err then return redis.error_reply(err) end
+  end
+  items[#items + 1] = {k, a}
+  k, a = span(k, a)
+end
+if ARGV[3] ~= '' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('HDEL', KEYS[3], ARGV[3])
+end
+for _, it in ipairs(items) do apply(it[1], it[2], ARGV[1]) end
+redis.call('HSET', KEYS[1], 'void', ARGV[4])
+if ARGV[1] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 0
 )lua";
 
 // kTopRanksLua reads the first ARGV[1] entries of KEYS[1] as {member, score, ...}: ascending
@@ -267,6 +334,13 @@ local tail = redis.call('ZRANGE', key, last, last, 'BYSCORE', 'LIMIT', 0, limit 
                         'WITHSCORES')
 for _, v in ipairs(tail) do out[#out + 1] = v end
 return out
+)lua";
+
+// kAppendLogBody pushes ARGV[1] onto the list KEYS[1] (newest first).
+constexpr char kAppendLogBody[] = R"lua(
+local err = check_types({'list'})
+if err then return redis.error_reply(err) end
+return redis.call('LPUSH', KEYS[1], ARGV[1])
 )lua";
 
 // DueScore is `due` in Unix milliseconds, rounded up.
@@ -338,6 +412,12 @@ std::string RedisAggregateStore::DedupKey(std::string_view dedup_key) const {
 std::string RedisAggregateStore::RankKey(std::string_view ranking) const {
   return Key(absl::StrCat("rank:", AbslView(ranking)));
 }
+std::string RedisAggregateStore::LedgerKey(std::string_view ledger) const {
+  return Key(absl::StrCat("l:", AbslView(ledger)));
+}
+std::string RedisAggregateStore::BatchKey(std::string_view batch) const {
+  return Key(absl::StrCat("batch:", AbslView(batch)));
+}
 
 std::string RedisAggregateStore::DedupTtlMs() const {
   if (options_.dedup_ttl <= absl::ZeroDuration() ||
@@ -364,47 +444,157 @@ void RedisAggregateStore::AppendContribution(const Contribution& c, std::vector<
     args->push_back(inc.field);
     args->push_back(absl::StrCat(inc.delta));
   }
+  if (c.ledger.key.empty()) {
+    args->push_back("0");
+    return;
+  }
+  keys->push_back(LedgerKey(c.ledger.key));
+  if (!c.ledger.batch.empty()) keys->push_back(BatchKey(c.ledger.batch));
+  args->push_back(c.ledger.batch.empty() ? "1" : "2");
+  args->push_back(c.dedup_key);
+  args->push_back(SerializeLedgerEntry(c));
+  args->push_back(c.ledger.meta);
+  args->push_back(c.ledger.key);
 }
+
+namespace {
+
+void PutIncrements(std::string* out, const std::vector<Increment>& increments) {
+  PutString(out, absl::StrCat(increments.size()));
+  for (const Increment& inc : increments) {
+    PutString(out, inc.field);
+    PutString(out, absl::StrCat(inc.delta));
+  }
+}
+
+bool ReadIncrements(Reader& r, std::vector<Increment>* out) {
+  // Every element takes at least two bytes ("0:"), which bounds the counts.
+  std::optional<int64_t> ninc = r.Int();
+  if (!ninc || *ninc < 0 || static_cast<uint64_t>(*ninc) > r.remaining() / 4) return false;
+  for (int64_t i = 0; i < *ninc; ++i) {
+    std::optional<std::string_view> field = r.String();
+    std::optional<int64_t> delta = r.Int();
+    if (!field || !delta) return false;
+    out->push_back(Increment{std::string(*field), *delta});
+  }
+  return true;
+}
+
+bool ReadStrings(Reader& r, std::vector<std::string>* out) {
+  std::optional<int64_t> n = r.Int();
+  if (!n || *n < 0 || static_cast<uint64_t>(*n) > r.remaining() / 2) return false;
+  for (int64_t i = 0; i < *n; ++i) {
+    std::optional<std::string_view> s = r.String();
+    if (!s) return false;
+    out->emplace_back(*s);
+  }
+  return true;
+}
+
+// CrossFactors splits distinct buckets "<scope>|<period>" into scopes × periods (scope-major,
+// as aggregates.h Buckets lists them) when they are exactly that product.
+std::optional<std::pair<std::vector<std::string>, std::vector<std::string>>> CrossFactors(
+    const std::vector<std::string>& buckets) {
+  std::vector<std::string> scopes;
+  std::vector<std::string> periods;
+  for (const std::string& b : buckets) {
+    const size_t bar = b.rfind('|');
+    if (bar == std::string::npos) return std::nullopt;
+    std::string scope = b.substr(0, bar);
+    std::string period = b.substr(bar + 1);
+    if (scopes.empty() || scopes.back() != scope) scopes.push_back(std::move(scope));
+    if (scopes.size() == 1) periods.push_back(std::move(period));
+  }
+  if (scopes.size() * periods.size() != buckets.size()) return std::nullopt;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    if (buckets[i] != absl::StrCat(scopes[i / periods.size()], "|", periods[i % periods.size()])) {
+      return std::nullopt;
+    }
+  }
+  return std::make_pair(std::move(scopes), std::move(periods));
+}
+
+}  // namespace
 
 std::string RedisAggregateStore::SerializeContribution(const Contribution& c) {
   std::string out;
-  PutString(&out, "m1");
+  PutString(&out, "m2");
   PutString(&out, c.dedup_key);
   PutString(&out, absl::StrCat(c.buckets.size()));
   for (const std::string& bucket : c.buckets) PutString(&out, bucket);
-  PutString(&out, absl::StrCat(c.increments.size()));
-  for (const Increment& inc : c.increments) {
-    PutString(&out, inc.field);
-    PutString(&out, absl::StrCat(inc.delta));
-  }
+  PutIncrements(&out, c.increments);
+  PutString(&out, c.ledger.key);
+  PutString(&out, c.ledger.meta);
+  PutString(&out, c.ledger.batch);
   return out;
 }
 
 std::optional<Contribution> RedisAggregateStore::ParseContribution(std::string_view bytes) {
   Reader r(bytes);
   std::optional<std::string_view> version = r.String();
-  if (!version || *version != "m1") return std::nullopt;
+  // m1 (before input ledgers) has no ledger tag.
+  if (!version || (*version != "m1" && *version != "m2")) return std::nullopt;
   Contribution c;
   std::optional<std::string_view> dedup = r.String();
   if (!dedup) return std::nullopt;
   c.dedup_key = std::string(*dedup);
-  // Every element takes at least two bytes ("0:"), which bounds the counts.
-  std::optional<int64_t> nb = r.Int();
-  if (!nb || *nb < 0 || static_cast<uint64_t>(*nb) > r.remaining() / 2) return std::nullopt;
-  for (int64_t i = 0; i < *nb; ++i) {
-    std::optional<std::string_view> bucket = r.String();
-    if (!bucket) return std::nullopt;
-    c.buckets.emplace_back(*bucket);
-  }
-  std::optional<int64_t> ninc = r.Int();
-  if (!ninc || *ninc < 0 || static_cast<uint64_t>(*ninc) > r.remaining() / 4) return std::nullopt;
-  for (int64_t i = 0; i < *ninc; ++i) {
-    std::optional<std::string_view> field = r.String();
-    std::optional<int64_t> delta = r.Int();
-    if (!field || !delta) return std::nullopt;
-    c.increments.push_back(Increment{std::string(*field), *delta});
+  if (!ReadStrings(r, &c.buckets) || !ReadIncrements(r, &c.increments)) return std::nullopt;
+  if (*version == "m2") {
+    std::optional<std::string_view> key = r.String();
+    std::optional<std::string_view> meta = r.String();
+    std::optional<std::string_view> batch = r.String();
+    if (!key || !meta || !batch) return std::nullopt;
+    c.ledger = LedgerTag{std::string(*key), std::string(*meta), std::string(*batch)};
   }
   if (!r.empty()) return std::nullopt;
+  return c;
+}
+
+std::string RedisAggregateStore::SerializeLedgerEntry(const Contribution& c) {
+  // Distinct buckets in order, as applied; a scope × period product is kept as its two factors
+  // (a survey response's 7 scopes × 4 periods: 11 names instead of 28).
+  std::vector<std::string> buckets;
+  std::set<std::string_view> seen;
+  for (const std::string& b : c.buckets) {
+    if (seen.insert(b).second) buckets.push_back(b);
+  }
+  std::string out;
+  PutString(&out, "e1");
+  if (auto factors = CrossFactors(buckets); factors && buckets.size() > 1) {
+    PutString(&out, "x");
+    for (const auto* list : {&factors->first, &factors->second}) {
+      PutString(&out, absl::StrCat(list->size()));
+      for (const std::string& s : *list) PutString(&out, s);
+    }
+  } else {
+    PutString(&out, "l");
+    PutString(&out, absl::StrCat(buckets.size()));
+    for (const std::string& b : buckets) PutString(&out, b);
+  }
+  PutIncrements(&out, c.increments);
+  return out;
+}
+
+std::optional<Contribution> RedisAggregateStore::ParseLedgerEntry(std::string_view dedup_key,
+                                                                  std::string_view bytes) {
+  Reader r(bytes);
+  std::optional<std::string_view> version = r.String();
+  std::optional<std::string_view> form = r.String();
+  if (!version || *version != "e1" || !form) return std::nullopt;
+  Contribution c;
+  c.dedup_key = std::string(dedup_key);
+  if (*form == "x") {
+    std::vector<std::string> scopes;
+    std::vector<std::string> periods;
+    if (!ReadStrings(r, &scopes) || !ReadStrings(r, &periods)) return std::nullopt;
+    for (const std::string& scope : scopes) {
+      for (const std::string& period : periods)
+        c.buckets.push_back(absl::StrCat(scope, "|", period));
+    }
+  } else if (*form != "l" || !ReadStrings(r, &c.buckets)) {
+    return std::nullopt;
+  }
+  if (!ReadIncrements(r, &c.increments) || !r.empty()) return std::nullopt;
   return c;
 }
 
@@ -474,7 +664,7 @@ absl::Status RedisAggregateStore::SetRanks(const std::vector<RankUpdate>& update
   for (const RankUpdate& u : updates) {
     for (const std::string& ranking : u.rankings) {
       keys.push_back(RankKey(ranking));
-      args.push_back(absl::StrCat(u.value));
+      args.push_back(u.remove ? std::string() : absl::StrCat(u.value));
       args.push_back(u.unit_id);
     }
   }
@@ -690,6 +880,120 @@ absl::StatusOr<int> RedisAggregateStore::SweepOpen(absl::Time at, int limit) {
   std::optional<int64_t> swept = ReplyInt(reply);
   if (!swept || *swept < 0) return MalformedReply("sweep script");
   return static_cast<int>(*swept);
+}
+
+absl::StatusOr<std::vector<std::optional<Ledger>>> RedisAggregateStore::ReadLedgers(
+    const std::vector<std::string>& keys) {
+  std::vector<std::optional<Ledger>> out;
+  if (keys.empty()) return out;
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(keys.size());
+  for (const std::string& key : keys) commands.push_back({"HGETALL", LedgerKey(key)});
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
+  if (replies.size() != commands.size()) return MalformedReply("HGETALL pipeline");
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const std::string& redis_key = commands[i][1];
+    const RedisReply& reply = replies[i];
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGETALL ", redis_key)));
+    if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0) {
+      return MalformedReply(absl::StrCat("HGETALL ", redis_key));
+    }
+    if (reply.elements.empty()) {
+      out.emplace_back();
+      continue;
+    }
+    Ledger ledger;
+    ledger.version = static_cast<int64_t>(reply.elements.size() / 2);
+    for (size_t j = 0; j < reply.elements.size(); j += 2) {
+      std::optional<std::string> field = ReplyString(reply.elements[j]);
+      std::optional<std::string> value = ReplyString(reply.elements[j + 1]);
+      if (!field || !value) return MalformedReply(absl::StrCat("HGETALL ", redis_key));
+      if (*field == "meta") {
+        ledger.meta = std::move(*value);
+      } else if (*field == "void") {
+        ledger.voided = true;
+        ledger.void_record = std::move(*value);
+      } else if (absl::StartsWith(*field, "c:")) {
+        std::optional<Contribution> c =
+            ParseLedgerEntry(std::string_view(*field).substr(2), *value);
+        if (!c) {
+          return absl::InternalError(
+              absl::StrCat("ledger ", redis_key, " holds a malformed entry"));
+        }
+        ledger.applied.push_back(std::move(*c));
+      }
+    }
+    out.push_back(std::move(ledger));
+  }
+  return out;
+}
+
+absl::StatusOr<AggregateStore::VoidOutcome> RedisAggregateStore::VoidLedger(
+    std::string_view key, int64_t version, std::string_view application_key,
+    const std::vector<Contribution>& reversal, std::string_view record) {
+  if (key.empty()) return absl::InvalidArgumentError("void: ledger key is empty");
+  std::vector<std::string> keys = {LedgerKey(key), Key("open"), Key("open:c")};
+  std::vector<std::string> args = {DedupTtlMs(), absl::StrCat(version),
+                                   std::string(application_key), std::string(record),
+                                   absl::StrCat(reversal.size())};
+  for (const Contribution& c : reversal) {
+    SIMPUL_RETURN_IF_ERROR(ValidateContribution(c, "void"));
+    if (!c.ledger.key.empty()) {
+      return absl::InvalidArgumentError("void: a reversal contribution carries a ledger");
+    }
+    AppendContribution(c, &keys, &args);
+  }
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply, pool_->EvalWrite(LuaScript<kApplyLib, kTypesLib, kVoidBody>(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("void ", keys[0])));
+  std::optional<int64_t> outcome = ReplyInt(reply);
+  if (!outcome || *outcome < 0 || *outcome > 3) return MalformedReply("void script");
+  static constexpr VoidOutcome kOutcomes[] = {VoidOutcome::kVoided, VoidOutcome::kAlreadyVoided,
+                                              VoidOutcome::kMissing, VoidOutcome::kChanged};
+  return kOutcomes[*outcome];
+}
+
+absl::StatusOr<std::vector<std::string>> RedisAggregateStore::BatchLedgers(std::string_view batch) {
+  const std::string key = BatchKey(batch);
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"SMEMBERS", key}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("SMEMBERS ", key)));
+  if (reply.type != RedisReply::Type::kArray) {
+    return MalformedReply(absl::StrCat("SMEMBERS ", key));
+  }
+  std::vector<std::string> out;
+  for (const RedisReply& e : reply.elements) {
+    std::optional<std::string> member = ReplyString(e);
+    if (!member) return MalformedReply(absl::StrCat("SMEMBERS ", key));
+    out.push_back(std::move(*member));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status RedisAggregateStore::AppendLog(std::string_view log, std::string_view record) {
+  if (log.empty()) return absl::InvalidArgumentError("log: name is empty");
+  const std::string key = Key(absl::StrCat("log:", AbslView(log)));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->EvalWrite(LuaScript<kTypesLib, kAppendLogBody>(),
+                                                             {key}, {std::string(record)}));
+  return ErrorFromReply(reply, absl::StrCat("LPUSH ", key));
+}
+
+absl::StatusOr<std::vector<std::string>> RedisAggregateStore::ReadLog(std::string_view log,
+                                                                      int64_t offset, int limit) {
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  if (offset < 0) return absl::InvalidArgumentError("log: offset is negative");
+  const std::string key = Key(absl::StrCat("log:", AbslView(log)));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"LRANGE", key, absl::StrCat(offset),
+                                                            absl::StrCat(offset + limit - 1)}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("LRANGE ", key)));
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply(absl::StrCat("LRANGE ", key));
+  std::vector<std::string> out;
+  for (const RedisReply& e : reply.elements) {
+    std::optional<std::string> record = ReplyString(e);
+    if (!record) return MalformedReply(absl::StrCat("LRANGE ", key));
+    out.push_back(std::move(*record));
+  }
+  return out;
 }
 
 }  // namespace simpul::monitoring

@@ -17,10 +17,17 @@
 //                    milliseconds rounded up (so an application is never swept before it is
 //                    due; it may be swept up to a millisecond late)
 //   P open:c         hash, field = application key, value = its overdue Contribution,
-//                    serialized as netstrings "<length>:<bytes>": "m1", dedup key, bucket
+//                    serialized as netstrings "<length>:<bytes>": "m2", dedup key, bucket
 //                    count, buckets, increment count, then field and decimal delta per
-//                    increment
+//                    increment, then the ledger tag's key, meta and batch ("m1", written
+//                    before input ledgers, ends after the increments)
 //
+//   P l:<ledger>     hash: an input ledger (store.h INPUT LEDGERS), PX TTL of Options::dedup_ttl
+//                    renewed on every change. Fields: "c:<dedup key>" = the applied
+//                    contribution (SerializeLedgerEntry), "meta" = LedgerTag::meta, "void" =
+//                    the void record once voided. Its version is its field count.
+//   P batch:<batch>  set of ledger names (LedgerTag::batch), same TTL
+//   P log:<log>      list of records, newest first (AppendLog, ReadLog)
 //   P s:<key>        hash {v: version, d: data}: a state record (ReadState, ReplaceState)
 //   P z:<set>        sorted set of a SetMembership, score = the membership's score
 //
@@ -100,6 +107,21 @@ class RedisAggregateStore final : public AggregateStore {
   // when a stored contribution cannot be parsed.
   absl::StatusOr<int> SweepOpen(absl::Time at, int limit) override;
 
+  // ReadLedgers: INTERNAL naming the key when an entry cannot be parsed.
+  absl::StatusOr<std::vector<std::optional<Ledger>>> ReadLedgers(
+      const std::vector<std::string>& keys) override;
+  // VoidLedger runs one script. INVALID_ARGUMENT (nothing written) for an empty key, a
+  // contribution Apply would reject or one carrying a ledger; INTERNAL as for Apply.
+  absl::StatusOr<VoidOutcome> VoidLedger(std::string_view key, int64_t version,
+                                         std::string_view application_key,
+                                         const std::vector<Contribution>& reversal,
+                                         std::string_view record) override;
+  absl::StatusOr<std::vector<std::string>> BatchLedgers(std::string_view batch) override;
+  absl::Status AppendLog(std::string_view log, std::string_view record) override;
+  // ReadLog: INVALID_ARGUMENT for a limit below 1 or a negative offset.
+  absl::StatusOr<std::vector<std::string>> ReadLog(std::string_view log, int64_t offset,
+                                                   int limit) override;
+
   // KeyPrefix is Options::key_prefix, the start of every key of the store.
   const std::string& KeyPrefix() const { return options_.key_prefix; }
 
@@ -107,16 +129,26 @@ class RedisAggregateStore final : public AggregateStore {
   // tests); ParseContribution is nullopt for malformed bytes.
   static std::string SerializeContribution(const Contribution& contribution);
   static std::optional<Contribution> ParseContribution(std::string_view bytes);
+  // SerializeLedgerEntry and ParseLedgerEntry are the format of a ledger's "c:" fields:
+  // netstrings "e1", then "x", the scope count, scopes, the period count and periods when the
+  // distinct buckets are a scope × period product (as aggregates.h Buckets lists them), else
+  // "l", the bucket count and buckets; then the increments as in SerializeContribution.
+  static std::string SerializeLedgerEntry(const Contribution& contribution);
+  static std::optional<Contribution> ParseLedgerEntry(std::string_view dedup_key,
+                                                      std::string_view bytes);
 
  private:
   std::string Key(std::string_view suffix) const;
   std::string BucketKey(std::string_view bucket) const;
   std::string DedupKey(std::string_view dedup_key) const;
   std::string RankKey(std::string_view ranking) const;
+  std::string LedgerKey(std::string_view ledger) const;
+  std::string BatchKey(std::string_view batch) const;
   // DedupTtlMs is the PX argument ("0": no expiry).
   std::string DedupTtlMs() const;
-  // AppendContribution adds the KEYS (dedup key, distinct bucket keys) and ARGV (bucket
-  // count, increment count, field and delta per increment) of `c` for the apply scripts.
+  // AppendContribution adds the KEYS (dedup key, distinct bucket keys, ledger and batch keys)
+  // and ARGV (bucket count, increment count, field and delta per increment, the ledger's
+  // arguments) of `c` for the apply scripts (kApplyLib in the .cc).
   void AppendContribution(const Contribution& c, std::vector<std::string>* keys,
                           std::vector<std::string>* args) const;
 

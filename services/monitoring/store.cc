@@ -24,6 +24,10 @@ absl::Status ValidateContribution(const Contribution& c, std::string_view what) 
           absl::StrCat(AbslView(what), ": field of increment #", i, " is empty"));
     }
   }
+  if (c.ledger.key.empty() && (!c.ledger.meta.empty() || !c.ledger.batch.empty())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AbslView(what), ": ledger meta or batch without a ledger key"));
+  }
   return absl::OkStatus();
 }
 

@@ -36,7 +36,16 @@ struct Increment {
 struct RankUpdate {
   std::vector<std::string> rankings;  // ranking names: "<parent bucket>|<metric>"
   std::string unit_id;
-  int64_t value = 0;  // hundredths
+  int64_t value = 0;    // hundredths
+  bool remove = false;  // take the unit out of the rankings instead (it has no value any more)
+};
+
+// LedgerTag names the input a contribution belongs to, so that the input can be voided later
+// (INPUT LEDGERS below). An empty key: the contribution is not kept in any ledger.
+struct LedgerTag {
+  std::string key;    // e.g. "survey:<unit>:<idempotency key>", "delivery:<unit>:<application>"
+  std::string meta;   // opaque to the store; kept from the first contribution that carries it
+  std::string batch;  // "" or the batch index that lists the input (BatchLedgers)
 };
 
 // Contribution is the effect of one input.
@@ -46,6 +55,21 @@ struct Contribution {
   std::string dedup_key;
   std::vector<std::string> buckets;  // every bucket gets every increment
   std::vector<Increment> increments;
+  LedgerTag ledger;
+};
+
+// INPUT LEDGERS. When a contribution carrying a LedgerTag is applied (by Apply, AddOpen,
+// RemoveOpen or the overdue sweep), the store records it in that input's ledger IN THE SAME
+// ATOMIC STEP: its dedup key, buckets and increments exactly as applied. A ledger lives as long
+// as dedup keys (the store's dedup TTL, counted from its last change). Once voided
+// (VoidLedger), a contribution carrying the ledger is never applied again (the store answers as
+// for a repeat), so a late completion of a voided application changes nothing.
+struct Ledger {
+  std::string meta;
+  std::vector<Contribution> applied;  // dedup key, buckets, increments; order not significant
+  bool voided = false;
+  std::string void_record;  // what VoidLedger stored, when voided
+  int64_t version = 0;      // changes whenever a contribution is added (compare-and-void)
 };
 
 // State records hold the latest known state of one object of another service (a registry
@@ -153,6 +177,28 @@ class AggregateStore {
   // SweepOpen applies the overdue contribution of up to `limit` applications due by `at` and
   // forgets them, each atomically with respect to RemoveOpen, and returns how many it applied.
   virtual absl::StatusOr<int> SweepOpen(absl::Time at, int limit) = 0;
+
+  // ReadLedgers reads input ledgers (see INPUT LEDGERS), nullopt for a key with none (never
+  // recorded, or expired), in one round trip, in order.
+  virtual absl::StatusOr<std::vector<std::optional<Ledger>>> ReadLedgers(
+      const std::vector<std::string>& keys) = 0;
+  // VoidLedger, in one atomic step, applies every contribution of `reversal` (each once by its
+  // dedup key; they carry no ledger), dequeues the open application `application_key` (when
+  // not empty) so the sweep never makes it overdue, and marks the ledger voided with `record`,
+  // provided the ledger exists, is not voided and is still at `version`.
+  enum class VoidOutcome { kVoided, kAlreadyVoided, kMissing, kChanged };
+  virtual absl::StatusOr<VoidOutcome> VoidLedger(std::string_view key, int64_t version,
+                                                 std::string_view application_key,
+                                                 const std::vector<Contribution>& reversal,
+                                                 std::string_view record) = 0;
+  // BatchLedgers lists the ledger keys of a batch index (LedgerTag::batch), sorted.
+  virtual absl::StatusOr<std::vector<std::string>> BatchLedgers(std::string_view batch) = 0;
+
+  // Logs: append-only lists of opaque records (e.g. the void log of an agency), newest first.
+  virtual absl::Status AppendLog(std::string_view log, std::string_view record) = 0;
+  // ReadLog returns up to `limit` records starting `offset` records from the newest.
+  virtual absl::StatusOr<std::vector<std::string>> ReadLog(std::string_view log, int64_t offset,
+                                                           int limit) = 0;
 };
 
 // kMaxExactScore bounds the values of scored sets (rankings, memberships): Redis scores are

@@ -1267,5 +1267,258 @@ TEST_F(MonitoringDeskTest, HeadlinesAreExportedPerAgencyWithData) {
   EXPECT_THAT(text, ::testing::Not(HasSubstr(kBogor)));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Voids.
+
+constexpr char kReason[] = "test batch sent to production by mistake";
+
+v1::VoidInputsRequest VoidBatch(const std::string& agency, const std::string& batch) {
+  v1::VoidInputsRequest req;
+  req.set_reason(kReason);
+  req.mutable_batch()->set_agency_id(agency);
+  req.mutable_batch()->set_batch_id(batch);
+  return req;
+}
+v1::VoidInputsRequest VoidSurveys(const std::string& unit, const std::vector<std::string>& keys) {
+  v1::VoidInputsRequest req;
+  req.set_reason(kReason);
+  req.mutable_survey_responses()->set_unit_id(unit);
+  for (const auto& k : keys) req.mutable_survey_responses()->add_idempotency_keys(k);
+  return req;
+}
+v1::VoidInputsRequest VoidApplications(const std::string& service,
+                                       const std::vector<std::string>& ids) {
+  v1::VoidInputsRequest req;
+  req.set_reason(kReason);
+  req.mutable_deliveries()->set_service_id(service);
+  for (const auto& id : ids) req.mutable_deliveries()->add_application_ids(id);
+  return req;
+}
+
+// Without `voided` and the computing time, which a void changes by design.
+v1::Figures WithoutVoided(v1::Figures f) {
+  f.mutable_survey()->clear_voided();
+  f.mutable_delivery()->clear_voided();
+  f.clear_computed_time();
+  return f;
+}
+
+class VoidTest : public MonitoringDeskTest {
+ protected:
+  struct Snapshot {
+    std::vector<v1::Figures> figures;
+    std::vector<Ranked> ranks;
+  };
+  // Every scope of Padang Pariaman's units and every period the test data touch.
+  Snapshot Take() {
+    Snapshot s;
+    for (const v1::Scope& scope : {UnitScope(kPpUnit), UnitScope(kPpUnit2), AgencyScope(kPp),
+                                   RegionScope("13"), RegionScope("13.05"), National()}) {
+      for (const v1::Period& period :
+           {Month(2026, 2), Month(2026, 3), Quarter(2026, 1), Semester(2026, 1), Year(2026)}) {
+        s.figures.push_back(WithoutVoided(Figures(scope, period)));
+      }
+    }
+    for (const v1::Scope& scope : {AgencyScope(kPp), RegionScope("13"), National()}) {
+      for (v1::Metric metric : {v1::METRIC_IKM, v1::METRIC_DELIVERY_ON_TIME_SHARE}) {
+        s.ranks.push_back(Rank(scope, Month(2026, 2), 10, false, metric));
+        s.ranks.push_back(Rank(scope, Month(2026, 3), 10, false, metric));
+        s.ranks.push_back(Rank(scope, Year(2026), 10, false, metric));
+      }
+    }
+    return s;
+  }
+  void ExpectSame(const Snapshot& want, const Snapshot& got) {
+    ASSERT_EQ(want.figures.size(), got.figures.size());
+    for (size_t i = 0; i < want.figures.size(); ++i) {
+      EXPECT_EQ(Diff(want.figures[i], got.figures[i]), "")
+          << Describe(want.figures[i].scope(), want.figures[i].period());
+    }
+    EXPECT_EQ(want.ranks, got.ranks);
+  }
+};
+
+// The Done-when case: real data, then a mistaken import (survey responses to two units, one of
+// which had none, and two deliveries: one completed late, one left open and swept overdue),
+// then the void of that batch. Every figure of every scope and period, and every ranking, is
+// back to its exact value before the import; only `voided` counts what was taken back.
+TEST_F(VoidTest, AVoidReturnsEveryFigureToItsExactPriorValue) {
+  MustSubmit(Admin(kPp), HandComputedSurveyResponses(kPpUnit));
+  MustRecord(Admin(kPp), MarchDeliveries(kPpService));
+  ASSERT_THAT(desk_->SweepOverdue(), IsOk());
+  const Snapshot before = Take();
+  ASSERT_EQ(before.figures[0].survey().ikm(), "84.49");  // the hand-computed February IKM
+
+  auto survey = Batch(
+      {Response("uji-coba-0001", kPpUnit, WibTime(2026, 2, 10, 9), {1, 1, 1, 1, 1, 1, 1, 1, 1}),
+       Response("uji-coba-0002", kPpUnit, WibTime(2026, 3, 1, 0, 30), {1, 2, 1, 2, 1, 2, 1, 2, 0}),
+       Response("uji-coba-0003", kPpUnit2, WibTime(2026, 2, 11, 9), {4, 4, 4, 4, 4, 4, 4, 4, 4})});
+  survey.set_batch_id("uji-coba-1");
+  ASSERT_THAT(desk_->SubmitSurveyResponses(Kiosk(), survey), IsOk());
+  auto deliveries = Deliveries(
+      {Delivery("uji-dlv-0001", "UJI/0001", kPpService, WibTime(2026, 3, 5, 9),
+                WibTime(2026, 3, 12, 9)),  // late
+       Delivery("uji-dlv-0002", "UJI/0002", kPpService, WibTime(2026, 3, 9, 9), std::nullopt)});
+  deliveries.set_batch_id("uji-coba-1");
+  ASSERT_THAT(desk_->RecordDeliveries(Operator(kPp), deliveries), IsOk());
+  ASSERT_THAT(desk_->SweepOverdue(), IsOk());  // UJI/0002 is overdue now
+  // The import did change the figures: February has 4 + 2 responses for the unit (the 1 March
+  // 00:30 WIB response is March), March 5 + 2 applications received.
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 2)).survey().respondents(), 5);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 3)).delivery().received(), 7);
+  EXPECT_EQ(Figures(AgencyScope(kPp), Month(2026, 3)).delivery().open_overdue(), 2);
+  EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 2), 10).size(), 2u);
+
+  auto voided = desk_->VoidInputs(Admin(kPp), VoidBatch(kPp, "uji-coba-1"));
+  ASSERT_THAT(voided, IsOk());
+  EXPECT_EQ(voided->voided(), 5);
+  EXPECT_EQ(voided->already_voided(), 0);
+  EXPECT_EQ(voided->remaining(), 0);
+  EXPECT_FALSE(voided->void_id().empty());
+
+  ExpectSame(before, Take());
+  // What was voided, by hand: the unit's February 1 response (the other is March), the second
+  // unit's 1; both March applications (received in March) in every scope.
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 2)).survey().voided(), 1);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 3)).survey().voided(), 1);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit2), Month(2026, 2)).survey().voided(), 1);
+  EXPECT_EQ(Figures(AgencyScope(kPp), Quarter(2026, 1)).survey().voided(), 3);
+  EXPECT_EQ(Figures(National(), Month(2026, 3)).delivery().voided(), 2);
+  EXPECT_EQ(Figures(RegionScope("13.05"), Year(2026)).delivery().voided(), 2);
+  // The overdue application left the open queue: a later sweep changes nothing.
+  clock_.Advance(absl::Hours(24 * 30));
+  absl::StatusOr<int> swept = desk_->SweepOverdue();
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(*swept, 0);
+  // Voiding the batch again voids nothing more.
+  auto again = desk_->VoidInputs(Admin(kPp), VoidBatch(kPp, "uji-coba-1"));
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->voided(), 0);
+}
+
+TEST_F(VoidTest, AVoidedInputIsNeverAppliedAgain) {
+  MustSubmit(Admin(kPp), HandComputedSurveyResponses(kPpUnit));
+  const Snapshot before = Take();
+  MustSubmit(Admin(kPp), {Response("dobel-0001", kPpUnit, WibTime(2026, 2, 3, 9),
+                                   {2, 2, 2, 2, 2, 2, 2, 2, 2})});
+  MustRecord(Admin(kPp),
+             {Delivery("dobel-dlv-1", "DBL/1", kPpService, WibTime(2026, 3, 2, 8), std::nullopt)});
+  auto v1s = desk_->VoidInputs(Admin(kPp), VoidSurveys(kPpUnit, {"dobel-0001"}));
+  ASSERT_THAT(v1s, IsOk());
+  EXPECT_EQ(v1s->voided(), 1);
+  auto v1d = desk_->VoidInputs(Operator(kPp), VoidApplications(kPpService, {"DBL/1"}));
+  ASSERT_THAT(v1d, IsOk());
+  EXPECT_EQ(v1d->voided(), 1);
+  ExpectSame(before, Take());
+
+  // The same key again is a repeat; the application's completion arriving later is too.
+  auto resubmitted = MustSubmit(Admin(kPp), {Response("dobel-0001", kPpUnit, WibTime(2026, 2, 3, 9),
+                                                      {2, 2, 2, 2, 2, 2, 2, 2, 2})});
+  EXPECT_EQ(resubmitted.repeated(), 1);
+  auto completed =
+      MustRecord(Admin(kPp), {Delivery("dobel-dlv-2", "DBL/1", kPpService, WibTime(2026, 3, 2, 8),
+                                       WibTime(2026, 3, 3, 9))});
+  EXPECT_FALSE(completed.results(0).applied());
+  ExpectSame(before, Take());
+
+  auto twice = desk_->VoidInputs(Admin(kPp), VoidSurveys(kPpUnit, {"dobel-0001"}));
+  ASSERT_THAT(twice, IsOk());
+  EXPECT_EQ(twice->voided(), 0);
+  EXPECT_EQ(twice->already_voided(), 1);
+}
+
+TEST_F(VoidTest, OnlyTheInputsAgencyItsChannelOrThePlatformMayVoidIt) {
+  auto batch =
+      Batch({Response("kiosk-0001", kPpUnit, WibTime(2026, 2, 3, 9), {3, 3, 3, 3, 3, 3, 3, 3, 3})});
+  batch.set_batch_id("kiosk-feb");
+  ASSERT_THAT(desk_->SubmitSurveyResponses(Kiosk(), batch), IsOk());
+  const Snapshot before = Take();
+
+  // Another agency, another channel, a dashboard, the public: refused, nothing changed.
+  EXPECT_THAT(desk_->VoidInputs(Admin(kBogor), VoidSurveys(kPpUnit, {"kiosk-0001"})),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(kPp)));
+  EXPECT_THAT(desk_->VoidInputs(Admin(kBogor), VoidBatch(kPp, "kiosk-feb")),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(desk_->VoidInputs(simpul::testing::ChannelCaller("other-kiosk"),
+                                VoidSurveys(kPpUnit, {"kiosk-0001"})),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(desk_->VoidInputs(Dashboard(), VoidSurveys(kPpUnit, {"kiosk-0001"})),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(desk_->VoidInputs(Public(), VoidSurveys(kPpUnit, {"kiosk-0001"})),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  // Agency B's batch of the same name is another batch: B has none.
+  EXPECT_THAT(desk_->VoidInputs(Admin(kBogor), VoidBatch(kBogor, "kiosk-feb")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("batch.batch_id")));
+  // A key that names nothing fails the whole call, naming it.
+  EXPECT_THAT(
+      desk_->VoidInputs(Admin(kPp), VoidSurveys(kPpUnit, {"kiosk-0001", "kiosk-9999"})),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("survey_responses.idempotency_keys[1]")));
+  auto bad = desk_->VoidInputs(Admin(kPp), [] {
+    v1::VoidInputsRequest req = VoidSurveys(kPpUnit, {"kiosk-0001", "kiosk-0001", "x"});
+    req.set_reason("oops");
+    return req;
+  }());
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Fields(bad.status()),
+              UnorderedElementsAre("reason", "survey_responses.idempotency_keys[1]",
+                                   "survey_responses.idempotency_keys[2]"));
+  EXPECT_THAT(desk_->VoidInputs(Admin(kPp), v1::VoidInputsRequest()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ExpectSame(before, Take());
+  auto log = desk_->ListVoids(Admin(kPp), [] {
+    v1::ListVoidsRequest req;
+    req.set_agency_id(kPp);
+    return req;
+  }());
+  ASSERT_THAT(log, IsOk());
+  EXPECT_EQ(log->voids_size(), 0);  // refused calls are not logged
+
+  // The channel that submitted it may.
+  auto by_kiosk = desk_->VoidInputs(Kiosk(), VoidBatch(kPp, "kiosk-feb"));
+  ASSERT_THAT(by_kiosk, IsOk());
+  EXPECT_EQ(by_kiosk->voided(), 1);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 2)).survey().respondents(), 0);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 2)).survey().voided(), 1);
+}
+
+TEST_F(VoidTest, TheVoidLogRecordsWhoWhenAndWhyNewestFirst) {
+  MustSubmit(Admin(kPp),
+             {Response("log-0001", kPpUnit, WibTime(2026, 2, 3, 9), {3, 3, 3, 3, 3, 3, 3, 3, 3}),
+              Response("log-0002", kPpUnit, WibTime(2026, 2, 3, 9), {3, 3, 3, 3, 3, 3, 3, 3, 3})});
+  auto first = desk_->VoidInputs(Operator(kPp), VoidSurveys(kPpUnit, {"log-0001"}));
+  ASSERT_THAT(first, IsOk());
+  clock_.Advance(absl::Minutes(5));
+  v1::VoidInputsRequest second_req = VoidSurveys(kPpUnit, {"log-0002"});
+  second_req.set_reason("duplicated import of the kiosk file");
+  auto second = desk_->VoidInputs(Root(), second_req);
+  ASSERT_THAT(second, IsOk());
+
+  v1::ListVoidsRequest req;
+  req.set_agency_id(kPp);
+  req.set_page_size(1);
+  auto page1 = desk_->ListVoids(Admin(kPp), req);
+  ASSERT_THAT(page1, IsOk());
+  ASSERT_EQ(page1->voids_size(), 1);
+  EXPECT_EQ(page1->voids(0).void_id(), second->void_id());
+  EXPECT_EQ(page1->voids(0).reason(), "duplicated import of the kiosk file");
+  EXPECT_EQ(page1->voids(0).role(), common::v1::ROLE_PLATFORM_ADMIN);
+  EXPECT_EQ(page1->voids(0).target(), "survey_responses disdukcapil-kab-padang-pariaman 1");
+  EXPECT_EQ(page1->voids(0).time().seconds(), absl::ToUnixSeconds(WibTime(2026, 6, 15, 10, 5, 0)));
+  ASSERT_FALSE(page1->next_page_token().empty());
+  req.set_page_token(page1->next_page_token());
+  auto page2 = desk_->ListVoids(Admin(kPp), req);
+  ASSERT_THAT(page2, IsOk());
+  ASSERT_EQ(page2->voids_size(), 1);
+  EXPECT_EQ(page2->voids(0).void_id(), first->void_id());
+  EXPECT_EQ(page2->voids(0).subject(), "operator@" + std::string(kPp));
+  EXPECT_EQ(page2->voids(0).reason(), kReason);
+  EXPECT_TRUE(page2->next_page_token().empty());
+
+  EXPECT_THAT(desk_->ListVoids(Admin(kBogor), req), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(desk_->ListVoids(Public(), req), StatusIs(absl::StatusCode::kUnauthenticated));
+  req.set_page_token("garbage");
+  EXPECT_THAT(desk_->ListVoids(Admin(kPp), req), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace simpul::monitoring

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/redis_fixture.h"
+#include "tests/testing/status_matchers.h"
 
 namespace simpul::monitoring {
 namespace {
@@ -780,6 +781,200 @@ TEST_F(RedisAggregateStoreTest, ReplaceStateIsConditionalAndAllOrNothing) {
     EXPECT_EQ(store_->ReplaceState(c).status().code(), absl::StatusCode::kInvalidArgument);
   }
   EXPECT_EQ(Snapshot(), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input ledgers and voids.
+
+Contribution Tagged(Contribution c, const std::string& ledger, const std::string& batch = "") {
+  c.ledger = LedgerTag{ledger, "meta-of-" + ledger, batch};
+  return c;
+}
+
+// Negated is what a void applies for one recorded contribution.
+Contribution Negated(const Contribution& c) {
+  Contribution back = Make("void:" + c.dedup_key, c.buckets, {});
+  for (const Increment& inc : c.increments) back.increments.push_back({inc.field, -inc.delta});
+  return back;
+}
+
+// NonZero drops counters at 0: a void leaves a counter it created at 0, which every figure
+// reads as absent.
+Counters NonZero(Counters c) {
+  for (auto it = c.begin(); it != c.end();) it = it->second == 0 ? c.erase(it) : std::next(it);
+  return c;
+}
+
+TEST_F(RedisAggregateStoreTest, ALedgerKeepsWhatWasAppliedAndAVoidTakesBackExactlyThat) {
+  const std::vector<std::string> buckets = {"u:u1|2026-M03", "u:u1|2026-Y", "n|2026-M03",
+                                            "n|2026-Y"};
+  // Figures before the input: other data in the same buckets.
+  MustApply(Make("earlier", buckets, {{"d.recv", 5}, {"d.open", 2}, {"s.n", 4}}));
+  std::vector<Counters> before;
+  for (const std::string& b : buckets) before.push_back(MustRead(b));
+
+  // The input: a receipt queued as open, swept overdue, so three parts reach its ledger by
+  // three different paths (AddOpen, the sweep, Apply).
+  const Contribution receipt =
+      Tagged(Make("delivery:u1:A:received", buckets, {{"d.recv", 1}, {"d.open", 1}}),
+             "delivery:u1:A", "agency-1|batch-7");
+  const Contribution overdue = Tagged(
+      Make("delivery:u1:A:overdue", buckets, {{"d.open", -1}, {"d.overdue", 1}}), "delivery:u1:A");
+  const Contribution judged =
+      Tagged(Make("delivery:u1:A:judged", {"u:u1|2026-M03"}, {{"d.vd.svc.v1", 1}}), "delivery:u1:A",
+             "agency-1|batch-8");
+  absl::StatusOr<bool> added = store_->AddOpen(receipt, "u1:A", kT0, overdue);
+  ASSERT_THAT(added, simpul::testing::IsOk());
+  ASSERT_TRUE(*added);
+  EXPECT_EQ(MustSweep(kT0), 1);
+  EXPECT_TRUE(MustApply(judged));
+  EXPECT_EQ(MustRead("n|2026-M03").at("d.overdue"), 1);
+
+  auto ledgers = store_->ReadLedgers({"delivery:u1:A", "delivery:u1:none"});
+  ASSERT_THAT(ledgers, simpul::testing::IsOk());
+  ASSERT_EQ(ledgers->size(), 2u);
+  EXPECT_FALSE((*ledgers)[1].has_value());
+  ASSERT_TRUE((*ledgers)[0].has_value());
+  const Ledger& ledger = *(*ledgers)[0];
+  EXPECT_EQ(ledger.meta, "meta-of-delivery:u1:A");
+  EXPECT_FALSE(ledger.voided);
+  ASSERT_EQ(ledger.applied.size(), 3u);
+  std::map<std::string, Contribution> by_key;
+  for (const Contribution& c : ledger.applied) by_key[c.dedup_key] = c;
+  for (const Contribution* want : {&receipt, &overdue, &judged}) {
+    ASSERT_EQ(by_key.count(want->dedup_key), 1u) << want->dedup_key;
+    const Contribution& got = by_key[want->dedup_key];
+    EXPECT_EQ(got.buckets, want->buckets);
+    ASSERT_EQ(got.increments.size(), want->increments.size());
+    for (size_t i = 0; i < got.increments.size(); ++i) {
+      EXPECT_EQ(got.increments[i].field, want->increments[i].field);
+      EXPECT_EQ(got.increments[i].delta, want->increments[i].delta);
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> batch7 = store_->BatchLedgers("agency-1|batch-7");
+  ASSERT_THAT(batch7, simpul::testing::IsOk());
+  EXPECT_THAT(*batch7, ElementsAre("delivery:u1:A"));
+  EXPECT_THAT(*store_->BatchLedgers("agency-1|batch-8"), ElementsAre("delivery:u1:A"));
+
+  std::vector<Contribution> reversal;
+  for (const Contribution& c : ledger.applied) reversal.push_back(Negated(c));
+  reversal.push_back(Make("voided:delivery:u1:A", buckets, {{"d.void", 1}}));
+  auto outcome = store_->VoidLedger("delivery:u1:A", ledger.version, "u1:A", reversal, "void-1");
+  ASSERT_THAT(outcome, simpul::testing::IsOk());
+  EXPECT_EQ(*outcome, AggregateStore::VoidOutcome::kVoided);
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    Counters got = NonZero(MustRead(buckets[i]));
+    EXPECT_EQ(got["d.void"], 1) << buckets[i];
+    got.erase("d.void");
+    EXPECT_EQ(got, before[i]) << buckets[i];
+  }
+  auto read_again = store_->ReadLedgers({"delivery:u1:A"});
+  ASSERT_THAT(read_again, simpul::testing::IsOk());
+  EXPECT_TRUE((*read_again)[0]->voided);
+  EXPECT_EQ((*read_again)[0]->void_record, "void-1");
+}
+
+TEST_F(RedisAggregateStoreTest, AVoidedLedgerTakesNoMoreContributionsAndNothingQueues) {
+  const Contribution first = Tagged(Make("survey:u1:k1", {"b"}, {{"s.n", 1}}), "survey:u1:k1");
+  ASSERT_TRUE(MustApply(first));
+  auto ledger = store_->ReadLedgers({"survey:u1:k1"});
+  ASSERT_THAT(ledger, simpul::testing::IsOk());
+  ASSERT_THAT(store_->VoidLedger("survey:u1:k1", (*ledger)[0]->version, "", {Negated(first)}, "v"),
+              simpul::testing::IsOk());
+  const auto before = Snapshot();
+  // Another part of the same input (a new dedup key) is not applied...
+  EXPECT_FALSE(MustApply(Tagged(Make("survey:u1:k1:late", {"b"}, {{"s.n", 1}}), "survey:u1:k1")));
+  // ... nor queued as open.
+  absl::StatusOr<bool> added =
+      store_->AddOpen(Tagged(Make("late-receipt", {"b"}, {{"d.open", 1}}), "survey:u1:k1"), "u1:k1",
+                      kT0, Overdue("k1"));
+  ASSERT_THAT(added, simpul::testing::IsOk());
+  EXPECT_FALSE(*added);
+  EXPECT_EQ(MustSweep(kT0 + absl::Hours(1)), 0);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(RedisAggregateStoreTest, VoidLedgerIsConditionalOnTheVersionItWasComputedFrom) {
+  auto missing = store_->VoidLedger("survey:none", 1, "", {}, "v");
+  ASSERT_THAT(missing, simpul::testing::IsOk());
+  EXPECT_EQ(*missing, AggregateStore::VoidOutcome::kMissing);
+
+  const Contribution a = Tagged(Make("part-a", {"b"}, {{"x", 2}}), "input");
+  ASSERT_TRUE(MustApply(a));
+  const int64_t version = (*store_->ReadLedgers({"input"}))[0]->version;
+  // A part recorded after the ledger was read: the void would miss it, so it is refused.
+  const Contribution b = Tagged(Make("part-b", {"b"}, {{"x", 3}}), "input");
+  ASSERT_TRUE(MustApply(b));
+  const auto before = Snapshot();
+  auto stale = store_->VoidLedger("input", version, "", {Negated(a)}, "v");
+  ASSERT_THAT(stale, simpul::testing::IsOk());
+  EXPECT_EQ(*stale, AggregateStore::VoidOutcome::kChanged);
+  EXPECT_EQ(Snapshot(), before);
+
+  const int64_t current = (*store_->ReadLedgers({"input"}))[0]->version;
+  auto done = store_->VoidLedger("input", current, "", {Negated(a), Negated(b)}, "v");
+  ASSERT_THAT(done, simpul::testing::IsOk());
+  EXPECT_EQ(*done, AggregateStore::VoidOutcome::kVoided);
+  EXPECT_EQ(MustRead("b").at("x"), 0);
+  auto again = store_->VoidLedger("input", current, "", {Negated(a), Negated(b)}, "v");
+  ASSERT_THAT(again, simpul::testing::IsOk());
+  EXPECT_EQ(*again, AggregateStore::VoidOutcome::kAlreadyVoided);
+  EXPECT_EQ(MustRead("b").at("x"), 0);
+  // A reversal must not carry a ledger itself.
+  EXPECT_THAT(store_->VoidLedger("input", current, "", {Tagged(Negated(a), "x")}, "v"),
+              simpul::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(RedisAggregateStoreTest, LedgerEntriesKeepAScopePeriodProductAsItsFactors) {
+  const std::vector<std::string> product = {"u:a|2026-M03", "u:a|2026-Y", "r:32|2026-M03",
+                                            "r:32|2026-Y",  "n|2026-M03", "n|2026-Y"};
+  const std::vector<std::string> odd = {"u:a|2026-M03", "n|2026-Y", "directory|agencies"};
+  for (const auto* buckets : {&product, &odd}) {
+    const Contribution c = Make("k", *buckets, {{"s.n", 1}, {"s.u1.sum", -4}});
+    const std::string bytes = RedisAggregateStore::SerializeLedgerEntry(c);
+    std::optional<Contribution> back = RedisAggregateStore::ParseLedgerEntry("k", bytes);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->buckets, *buckets);
+    ASSERT_EQ(back->increments.size(), 2u);
+    EXPECT_EQ(back->increments[1].delta, -4);
+    EXPECT_FALSE(RedisAggregateStore::ParseLedgerEntry("k", bytes.substr(1)).has_value());
+  }
+  // The product is smaller than the list of its buckets.
+  EXPECT_LT(RedisAggregateStore::SerializeLedgerEntry(Make("k", product, {})).size(),
+            RedisAggregateStore::SerializeContribution(Make("k", product, {})).size() - 40);
+  // An open application queued before ledgers existed ("m1") is still read.
+  const std::string m1 = "2:m11:k1:11:b1:11:x1:5";
+  std::optional<Contribution> old = RedisAggregateStore::ParseContribution(m1);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->buckets, std::vector<std::string>{"b"});
+  EXPECT_TRUE(old->ledger.key.empty());
+  // And the ledger tag travels with a queued contribution.
+  Contribution tagged = Tagged(Make("k", {"b"}, {{"x", 1}}), "L", "B");
+  std::optional<Contribution> round =
+      RedisAggregateStore::ParseContribution(RedisAggregateStore::SerializeContribution(tagged));
+  ASSERT_TRUE(round.has_value());
+  EXPECT_EQ(round->ledger.key, "L");
+  EXPECT_EQ(round->ledger.meta, "meta-of-L");
+  EXPECT_EQ(round->ledger.batch, "B");
+}
+
+TEST_F(RedisAggregateStoreTest, LogsAreNewestFirstAndRankingsDropRemovedUnits) {
+  ASSERT_THAT(store_->AppendLog("voids:a", "one"), simpul::testing::IsOk());
+  ASSERT_THAT(store_->AppendLog("voids:a", "two"), simpul::testing::IsOk());
+  ASSERT_THAT(store_->AppendLog("voids:a", "three"), simpul::testing::IsOk());
+  EXPECT_THAT(*store_->ReadLog("voids:a", 0, 2), ElementsAre("three", "two"));
+  EXPECT_THAT(*store_->ReadLog("voids:a", 2, 2), ElementsAre("one"));
+  EXPECT_THAT(*store_->ReadLog("voids:b", 0, 2), IsEmpty());
+  EXPECT_THAT(store_->ReadLog("voids:a", -1, 2),
+              simpul::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store_->ReadLog("voids:a", 0, 0),
+              simpul::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+
+  ASSERT_TRUE(store_->SetRanks({{{"r"}, "u-a", 100}, {{"r"}, "u-b", 200}}).ok());
+  RankUpdate gone{{"r"}, "u-b", 0};
+  gone.remove = true;
+  ASSERT_TRUE(store_->SetRanks({gone}).ok());
+  EXPECT_THAT(MustTop("r", 10), ElementsAre(Pair("u-a", 100)));
 }
 
 }  // namespace

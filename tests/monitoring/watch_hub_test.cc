@@ -78,6 +78,26 @@ class CountingStore final : public AggregateStore {
   absl::StatusOr<int> SweepOpen(absl::Time at, int limit) override {
     return (++calls, s_.SweepOpen(at, limit));
   }
+  absl::StatusOr<std::vector<std::optional<Ledger>>> ReadLedgers(
+      const std::vector<std::string>& keys) override {
+    return (++calls, s_.ReadLedgers(keys));
+  }
+  absl::StatusOr<VoidOutcome> VoidLedger(std::string_view key, int64_t version,
+                                         std::string_view app,
+                                         const std::vector<Contribution>& reversal,
+                                         std::string_view record) override {
+    return (++calls, s_.VoidLedger(key, version, app, reversal, record));
+  }
+  absl::StatusOr<std::vector<std::string>> BatchLedgers(std::string_view batch) override {
+    return (++calls, s_.BatchLedgers(batch));
+  }
+  absl::Status AppendLog(std::string_view log, std::string_view record) override {
+    return (++calls, s_.AppendLog(log, record));
+  }
+  absl::StatusOr<std::vector<std::string>> ReadLog(std::string_view log, int64_t offset,
+                                                   int limit) override {
+    return (++calls, s_.ReadLog(log, offset, limit));
+  }
 
  private:
   FakeAggregateStore s_;

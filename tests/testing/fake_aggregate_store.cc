@@ -58,12 +58,26 @@ void FakeAggregateStore::FailNext(int n, absl::Status status) {
 }
 
 bool FakeAggregateStore::ApplyLocked(const Contribution& c) {
-  if (!dedup_.insert(c.dedup_key).second) return false;
-  if (c.increments.empty()) return true;  // only the key is recorded
+  if (dedup_.count(c.dedup_key) > 0) return false;
+  monitoring::Ledger* ledger = nullptr;
+  if (!c.ledger.key.empty()) {
+    ledger = &ledgers_[c.ledger.key];
+    if (ledger->voided) return false;
+  }
+  dedup_.insert(c.dedup_key);
   const std::set<std::string> buckets(c.buckets.begin(), c.buckets.end());
   for (const std::string& bucket : buckets) {
+    if (c.increments.empty()) break;  // only the key is recorded
     Counters& counters = buckets_[bucket];
     for (const auto& inc : c.increments) counters[inc.field] += inc.delta;
+  }
+  if (ledger != nullptr) {
+    monitoring::Contribution entry{
+        c.dedup_key, std::vector<std::string>(buckets.begin(), buckets.end()), c.increments, {}};
+    ledger->applied.push_back(std::move(entry));
+    if (ledger->meta.empty()) ledger->meta = c.ledger.meta;
+    ++ledger->version;
+    if (!c.ledger.batch.empty()) batches_[c.ledger.batch].insert(c.ledger.key);
   }
   return true;
 }
@@ -100,7 +114,14 @@ absl::Status FakeAggregateStore::SetRanks(const std::vector<RankUpdate>& updates
   SIMPUL_RETURN_IF_ERROR(MaybeFail());
   SIMPUL_RETURN_IF_ERROR(monitoring::ValidateRankUpdates(updates));
   for (const RankUpdate& u : updates) {
-    for (const std::string& ranking : u.rankings) rankings_[ranking][u.unit_id] = u.value;
+    for (const std::string& ranking : u.rankings) {
+      if (!u.remove) {
+        rankings_[ranking][u.unit_id] = u.value;
+      } else if (auto it = rankings_.find(ranking); it != rankings_.end()) {
+        it->second.erase(u.unit_id);
+        if (it->second.empty()) rankings_.erase(it);
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -192,7 +213,7 @@ absl::StatusOr<bool> FakeAggregateStore::AddOpen(const Contribution& receipt,
   if (application_key.empty()) return absl::InvalidArgumentError("open: application key is empty");
   SIMPUL_RETURN_IF_ERROR(monitoring::ValidateContribution(receipt, "receipt"));
   SIMPUL_RETURN_IF_ERROR(monitoring::ValidateContribution(when_overdue, "open"));
-  if (!ApplyLocked(receipt)) return false;
+  if (!ApplyLocked(receipt)) return false;  // a repeat, or a voided application
   open_[std::string(application_key)] = Open{DueMillis(due), when_overdue};
   return true;
 }
@@ -233,6 +254,80 @@ absl::StatusOr<int> FakeAggregateStore::SweepOpen(absl::Time at, int limit) {
     open_.erase(it);
   }
   return static_cast<int>(due.size());
+}
+
+absl::StatusOr<std::vector<std::optional<monitoring::Ledger>>> FakeAggregateStore::ReadLedgers(
+    const std::vector<std::string>& keys) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  std::vector<std::optional<monitoring::Ledger>> out;
+  for (const std::string& key : keys) {
+    auto it = ledgers_.find(key);
+    if (it == ledgers_.end()) {
+      out.emplace_back();
+    } else {
+      out.emplace_back(it->second);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<FakeAggregateStore::VoidOutcome> FakeAggregateStore::VoidLedger(
+    std::string_view key, int64_t version, std::string_view application_key,
+    const std::vector<Contribution>& reversal, std::string_view record) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  if (key.empty()) return absl::InvalidArgumentError("void: ledger key is empty");
+  for (const Contribution& c : reversal) {
+    SIMPUL_RETURN_IF_ERROR(monitoring::ValidateContribution(c, "void"));
+    if (!c.ledger.key.empty()) {
+      return absl::InvalidArgumentError("void: a reversal contribution carries a ledger");
+    }
+  }
+  auto it = ledgers_.find(key);
+  if (it == ledgers_.end()) return VoidOutcome::kMissing;
+  if (it->second.voided) return VoidOutcome::kAlreadyVoided;
+  if (it->second.version != version) return VoidOutcome::kChanged;
+  if (!application_key.empty()) {
+    if (auto open = open_.find(application_key); open != open_.end()) open_.erase(open);
+  }
+  for (const Contribution& c : reversal) ApplyLocked(c);
+  it->second.voided = true;
+  it->second.void_record = std::string(record);
+  ++it->second.version;
+  return VoidOutcome::kVoided;
+}
+
+absl::StatusOr<std::vector<std::string>> FakeAggregateStore::BatchLedgers(std::string_view batch) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  auto it = batches_.find(batch);
+  if (it == batches_.end()) return std::vector<std::string>();
+  return std::vector<std::string>(it->second.begin(), it->second.end());
+}
+
+absl::Status FakeAggregateStore::AppendLog(std::string_view log, std::string_view record) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  if (log.empty()) return absl::InvalidArgumentError("log: name is empty");
+  auto& list = logs_[std::string(log)];
+  list.insert(list.begin(), std::string(record));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> FakeAggregateStore::ReadLog(std::string_view log,
+                                                                     int64_t offset, int limit) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  if (offset < 0) return absl::InvalidArgumentError("log: offset is negative");
+  std::vector<std::string> out;
+  auto it = logs_.find(log);
+  if (it == logs_.end()) return out;
+  for (int64_t i = offset; i < static_cast<int64_t>(it->second.size()) && i < offset + limit; ++i) {
+    out.push_back(it->second[i]);
+  }
+  return out;
 }
 
 std::optional<absl::Time> FakeAggregateStore::OpenDue(std::string_view application_key) const {

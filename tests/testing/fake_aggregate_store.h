@@ -7,7 +7,7 @@
 // state records are replaced only at the expected version, and open applications are queued
 // with their due instant in milliseconds rounded up and swept when that is not after the sweep's
 // instant (in milliseconds rounded down), earliest first. The same arguments are rejected with
-// INVALID_ARGUMENT. Unlike Redis, dedup keys are remembered forever (no TTL).
+// INVALID_ARGUMENT. Unlike Redis, dedup keys and input ledgers are remembered forever (no TTL).
 #ifndef SIMPUL_TESTS_TESTING_FAKE_AGGREGATE_STORE_H_
 #define SIMPUL_TESTS_TESTING_FAKE_AGGREGATE_STORE_H_
 
@@ -52,6 +52,16 @@ class FakeAggregateStore final : public monitoring::AggregateStore {
       std::string_view application_key, const std::vector<monitoring::Contribution>& if_waiting,
       const std::vector<monitoring::Contribution>& if_overdue) override;
   absl::StatusOr<int> SweepOpen(absl::Time at, int limit) override;
+  absl::StatusOr<std::vector<std::optional<monitoring::Ledger>>> ReadLedgers(
+      const std::vector<std::string>& keys) override;
+  absl::StatusOr<VoidOutcome> VoidLedger(std::string_view key, int64_t version,
+                                         std::string_view application_key,
+                                         const std::vector<monitoring::Contribution>& reversal,
+                                         std::string_view record) override;
+  absl::StatusOr<std::vector<std::string>> BatchLedgers(std::string_view batch) override;
+  absl::Status AppendLog(std::string_view log, std::string_view record) override;
+  absl::StatusOr<std::vector<std::string>> ReadLog(std::string_view log, int64_t offset,
+                                                   int limit) override;
 
   // Test access.
   // OpenDue is the due instant (milliseconds, rounded up) of a queued application, nullopt when
@@ -83,6 +93,9 @@ class FakeAggregateStore final : public monitoring::AggregateStore {
   std::map<std::string, std::map<std::string, int64_t>, std::less<>> sets_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, monitoring::StateRecord, std::less<>> states_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Open, std::less<>> open_ ABSL_GUARDED_BY(mu_);  // by application key
+  std::map<std::string, monitoring::Ledger, std::less<>> ledgers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>, std::less<>> batches_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<std::string>, std::less<>> logs_ ABSL_GUARDED_BY(mu_);
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status fail_status_ ABSL_GUARDED_BY(mu_);
 };
