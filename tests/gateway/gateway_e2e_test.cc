@@ -868,6 +868,37 @@ TEST_F(GatewayE2ETest, AgencyACanNeverReadOrEditAgencyBsObjects) {
         Code(monitoring(), &MS::RecordDeliveries, *other, deliveries("delivery-" + other->tag)),
         other->tag + " records deliveries of A's service");
   }
+
+  // Voids: A's deliveries are voided by A only; the call is in A's void log and audited.
+  mv1::VoidInputsRequest void_req;
+  void_req.set_reason("recorded twice by the import job");
+  void_req.mutable_deliveries()->set_service_id(kAService);
+  void_req.mutable_deliveries()->add_application_ids("app-delivery-a-op");
+  for (const Caller* other : {&e.b_admin_, &e.b_op_}) {
+    expect_service_denial(Code(monitoring(), &MS::VoidInputs, *other, void_req),
+                          other->tag + " voids A's delivery");
+  }
+  EXPECT_EQ(Must(monitoring(), &MS::VoidInputs, e.a_op_, void_req).voided(), 1);
+  mv1::ListVoidsRequest log_req;
+  log_req.set_agency_id(kA);
+  const auto log = Must(monitoring(), &MS::ListVoids, e.a_admin_, log_req);
+  ASSERT_EQ(log.voids_size(), 1);
+  EXPECT_EQ(log.voids(0).reason(), "recorded twice by the import job");
+  EXPECT_EQ(log.voids(0).subject(), e.a_op_.subject);
+  expect_service_denial(Code(monitoring(), &MS::ListVoids, e.b_admin_, log_req),
+                        "b_admin reads A's void log");
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        for (const auto& r : AuditRecords(e.root_, kA)) {
+          if (r.method() == "/simpul.monitoring.v1.Monitoring/VoidInputs" && r.outcome() == "OK" &&
+              r.subject() == e.a_op_.subject && r.resource() == kAService) {
+            return true;
+          }
+        }
+        return false;
+      },
+      absl::Seconds(10)))
+      << "the void is not in A's audit trail";
 }
 
 // ---------------------------------------------------------------------------------------------

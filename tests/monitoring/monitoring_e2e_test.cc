@@ -1193,6 +1193,104 @@ TEST_F(MonitoringE2ETest, RestartsLoseNothing) {
   EXPECT_EQ(MustSubmit(pp_admin_, batch).repeated(), 4);
 }
 
+// A mistaken import (survey responses for two units, a late and an open application), a crash
+// of the service, then the void of the import's batch: every figure of every scope and
+// period, and the rankings, are exactly as before the import; `voided` counts it, by hand.
+TEST_F(MonitoringE2ETest, AVoidedImportLeavesEveryFigureAsBefore) {
+  EXPECT_EQ(MustSubmit(pp_admin_, simpul::testing::HandComputedSurveyResponses(kPpUnit)).applied(),
+            4);
+  EXPECT_EQ(MustRecord(pp_op_, MarchDeliveries(kPpService)).applied(), 5);
+  ASSERT_TRUE(
+      PollUntil([&] { return Figures(National(), Month(2026, 3)).delivery().open_overdue() == 1; },
+                absl::Seconds(10)));
+  std::vector<std::pair<v1::Scope, v1::Period>> reads;
+  for (const v1::Scope& scope : {UnitScope(kPpUnit), UnitScope(kPpUnit2), AgencyScope(kPp),
+                                 RegionScope("13"), RegionScope("13.05"), National()}) {
+    for (const v1::Period& period :
+         {Month(2026, 2), Month(2026, 3), Quarter(2026, 1), Year(2026)}) {
+      reads.emplace_back(scope, period);
+    }
+  }
+  auto figures = [&] {
+    std::vector<v1::Figures> out;
+    for (const auto& [scope, period] : reads) {
+      v1::Figures f = Figures(scope, period);
+      f.mutable_survey()->clear_voided();
+      f.mutable_delivery()->clear_voided();
+      out.push_back(std::move(f));
+    }
+    return out;
+  };
+  auto ranks = [&] {
+    return std::vector{Rank(AgencyScope(kPp), Month(2026, 2), 10),
+                       Rank(National(), Year(2026), 10)};
+  };
+  const std::vector<v1::Figures> before = figures();
+  const auto ranks_before = ranks();
+  ASSERT_EQ(ranks_before[0].size(), 1u);
+
+  v1::SubmitSurveyResponsesRequest survey;
+  *survey.add_responses() =
+      Response("impor-uji-01", kPpUnit, WibTime(2026, 2, 10, 9), {1, 1, 1, 1, 1, 1, 1, 1, 1});
+  *survey.add_responses() =
+      Response("impor-uji-02", kPpUnit2, WibTime(2026, 3, 10, 9), {4, 4, 4, 4, 4, 4, 4, 4, 0});
+  survey.set_batch_id("impor-uji");
+  MustCall(stub_.get(), &MonStub::SubmitSurveyResponses, kiosk_, survey);
+  v1::RecordDeliveriesRequest deliveries;
+  *deliveries.add_deliveries() = Delivery("impor-uji-d1", "UJI/1", kPpService,
+                                          WibTime(2026, 3, 5, 9), WibTime(2026, 3, 12, 9));
+  *deliveries.add_deliveries() =
+      Delivery("impor-uji-d2", "UJI/2", kPpService, WibTime(2026, 3, 9, 9), std::nullopt);
+  deliveries.set_batch_id("impor-uji");
+  MustCall(stub_.get(), &MonStub::RecordDeliveries, pp_op_, deliveries);
+  ASSERT_TRUE(
+      PollUntil([&] { return Figures(National(), Month(2026, 3)).delivery().open_overdue() == 2; },
+                absl::Seconds(10)));
+  EXPECT_EQ(Rank(AgencyScope(kPp), Month(2026, 3), 10).size(), 1u);  // the second unit
+  ASSERT_NE(Diff(before[0], Figures(UnitScope(kPpUnit), Month(2026, 2))), "");
+
+  // A crash between the import and its void loses nothing the void needs.
+  ASSERT_TRUE(monitoring_->Stop(SIGKILL, absl::Seconds(10)).has_value());
+  ASSERT_NO_FATAL_FAILURE(StartMonitoring());
+
+  v1::VoidInputsRequest void_req;
+  void_req.set_reason("uji coba impor terkirim ke produksi");
+  void_req.mutable_batch()->set_agency_id(kPp);
+  void_req.mutable_batch()->set_batch_id("impor-uji");
+  // Kota Bogor cannot; Padang Pariaman's admin can.
+  v1::VoidInputsResponse denied;
+  EXPECT_EQ(CallAs(stub_.get(), &MonStub::VoidInputs, bogor_admin_, void_req, &denied).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  const auto voided = MustCall(stub_.get(), &MonStub::VoidInputs, pp_admin_, void_req);
+  EXPECT_EQ(voided.voided(), 4);
+
+  const std::vector<v1::Figures> after = figures();
+  for (size_t i = 0; i < reads.size(); ++i) {
+    EXPECT_EQ(Diff(before[i], after[i]), "") << Describe(reads[i].first, reads[i].second);
+  }
+  EXPECT_EQ(ranks(), ranks_before);
+  EXPECT_TRUE(Rank(AgencyScope(kPp), Month(2026, 3), 10).empty());
+  // By hand: 1 response of the unit in February, 1 of the second unit in March; both
+  // applications were received in March.
+  EXPECT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 2)).survey().voided(), 1);
+  EXPECT_EQ(Figures(UnitScope(kPpUnit2), Month(2026, 3)).survey().voided(), 1);
+  EXPECT_EQ(Figures(AgencyScope(kPp), Quarter(2026, 1)).survey().voided(), 2);
+  EXPECT_EQ(Figures(National(), Month(2026, 3)).delivery().voided(), 2);
+  // Two sweeps later nothing has moved (the open application left the queue).
+  absl::SleepFor(absl::Milliseconds(2500));
+  const std::vector<v1::Figures> later = figures();
+  for (size_t i = 0; i < reads.size(); ++i) {
+    EXPECT_EQ(Diff(before[i], later[i]), "") << Describe(reads[i].first, reads[i].second);
+  }
+  v1::ListVoidsRequest log_req;
+  log_req.set_agency_id(kPp);
+  const auto log = MustCall(stub_.get(), &MonStub::ListVoids, pp_op_, log_req);
+  ASSERT_EQ(log.voids_size(), 1);
+  EXPECT_EQ(log.voids(0).void_id(), voided.void_id());
+  EXPECT_EQ(log.voids(0).target(), "batch impor-uji");
+  ExpectNoErrorsLogged();
+}
+
 // ---------------------------------------------------------------------------------------
 // 6. Health and graceful stop
 
