@@ -25,8 +25,10 @@
 //   should be flagged when it is created. Known limit: an application or complaint opened
 //   before a flip and closed after it closes its open count (d.open, d.overdue, c.open) in the
 //   scopes it has at the close only, so a region or the nation keeps an open count nobody
-//   closes (flip into sandbox) or loses one it never had (flip out). Standards records
-//   (standards.h) are state, not flows, and move exactly with a flip.
+//   closes (flip into sandbox) or loses one it never had (flip out); a unit flipped into
+//   sandbox keeps the ranking entries it already had, and one flipped out is ranked, from its
+//   next input, by its unit figures, which include what it recorded in sandbox. Standards
+//   records (standards.h) are state, not flows, and move exactly with a flip.
 //
 // READING "TODAY" (which periods exist yet; the standards' review-due day)
 //   A unit scope uses its own zone. Agency, region and national scopes accept a period once it
