@@ -320,11 +320,15 @@ absl::StatusOr<bool> StandardsBook::AgencyInSandbox(const std::string& agency_id
   return record.sandbox();
 }
 
-absl::Status StandardsBook::UpdateAgency(const rv1::Agency& agency, std::string_view cursor) {
+absl::StatusOr<bool> StandardsBook::UpdateAgency(const rv1::Agency& agency,
+                                                 std::string_view cursor) {
   const std::string key = absl::StrCat("agency:", agency.id());
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
-    if (stored && !CursorLess(stored->version, cursor)) return absl::OkStatus();  // applied
+    // Applied before: its units may not all have been (a crash in between), so say so.
+    if (stored && !CursorLess(stored->version, cursor)) return true;
+    SIMPUL_ASSIGN_OR_RETURN(v1::StandardsAgencyRecord old_record,
+                            ParseRecord<v1::StandardsAgencyRecord>(stored, key));
     v1::StandardsAgencyRecord record;
     record.set_agency_id(agency.id());
     record.set_sandbox(agency.sandbox());
@@ -334,7 +338,7 @@ absl::Status StandardsBook::UpdateAgency(const rv1::Agency& agency, std::string_
     change.next.version = std::string(cursor);
     change.next.data = record.SerializeAsString();
     SIMPUL_ASSIGN_OR_RETURN(bool replaced, store_.ReplaceState(change));
-    if (replaced) return absl::OkStatus();
+    if (replaced) return old_record.sandbox() != record.sandbox();
   }
   return absl::AbortedError(absl::StrCat("standards record ", key, " kept changing; retry"));
 }
@@ -385,7 +389,7 @@ absl::Status StandardsBook::UpdateUnit(const std::string& unit_id, std::string_v
     v1::StandardsUnitRecord record = replace ? v1::StandardsUnitRecord() : old_record;
     edit(record);
     if (record.unit_id().empty()) record.set_unit_id(unit_id);
-    // The agency's flag as the book has it now: an agency change re-applies every unit of the
+    // The agency's flag as the book has it now: a change of it re-applies every unit of the
     // agency (AgencyUnitsSet), so a unit never keeps an older one.
     SIMPUL_ASSIGN_OR_RETURN(bool agency_sandbox, AgencyInSandbox(record.agency_id()));
     record.set_agency_sandbox(agency_sandbox);
@@ -417,11 +421,13 @@ absl::Status StandardsBook::ApplyChange(const rv1::ChangeEvent& event) {
   // update per service with all of its objects, services before their versions.
   std::map<std::string, std::vector<const rv1::ChangedObject*>> units;
   std::map<std::string, std::vector<const rv1::ChangedObject*>> services;
-  // Agencies first: their sandbox flag places their units, which are all re-applied (even when
-  // the agency record was applied before, so a replay finishes what a crash interrupted).
+  // Agencies first: their sandbox flag places their units, which are all re-applied when it
+  // changed (or when the agency record was applied before, so that a replay finishes what a
+  // crash interrupted; units already applied are skipped by their cursor).
   for (const rv1::ChangedObject& object : event.objects()) {
     if (!object.has_agency() || object.agency().id().empty()) continue;
-    SIMPUL_RETURN_IF_ERROR(UpdateAgency(object.agency(), cursor));
+    SIMPUL_ASSIGN_OR_RETURN(bool flipped, UpdateAgency(object.agency(), cursor));
+    if (!flipped) continue;
     SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids,
                             store_.SetMembers(AgencyUnitsSet(object.agency().id())));
     for (std::string& id : ids) units[id];  // no objects: only re-placed
@@ -494,7 +500,7 @@ absl::Status StandardsBook::PutService(std::string_view cursor, const rv1::Servi
 absl::Status StandardsBook::PutAgency(std::string_view cursor, const rv1::Agency& agency) {
   // A resync puts every agency before the units, which read its flag; the units are not
   // re-applied here (PutUnit follows at the same cursor, and would be skipped after them).
-  return UpdateAgency(agency, cursor);
+  return UpdateAgency(agency, cursor).status();
 }
 
 absl::Status StandardsBook::PutUnit(std::string_view cursor, const rv1::ServiceUnit& unit,

@@ -33,10 +33,11 @@
 // other input of such a unit (aggregates.h SANDBOX). Agency records ("agency:<id>",
 // StandardsAgencyRecord) hold the agency's flag; the scored set "agency-units:<id>" lists the
 // units of an agency. A flip of either flag is a scope change of the unit and moves its
-// contribution and its services' contributions exactly, as a change of its region does: an
-// agency change re-applies every unit of the agency (reading the agency record again), and a
-// unit whose scopes changed re-places its services. Units whose records predate the set join
-// it at their next change or resync.
+// contribution and its services' contributions exactly, as a change of its region does: a
+// change of an agency's flag re-applies every unit of the agency (reading the agency record
+// again), and a unit whose scopes changed re-places its services. Units whose records predate
+// the set join it at their next change or resync (known limit: until then an agency flip
+// does not reach them).
 //
 // COMPLETENESS (as the registry's GetCompleteness, PEKPPP 0..5): the evaluated version is the
 // adopted one, else the newest draft or version in consultation. 0 no version; 1 fewer than 14
@@ -118,8 +119,9 @@ class StandardsBook {
   explicit StandardsBook(AggregateStore& store) : store_(store) {}
 
   // ApplyChange applies one change-feed event: every agency, service and unit it touches is
-  // updated once (records already at or after event.cursor() are left alone); an agency's
-  // units (and services, when the unit's scopes change) are re-applied.
+  // updated once (records already at or after event.cursor() are left alone); when an
+  // agency's sandbox flag changes, its units (and their services, whose scopes change with
+  // them) are re-applied.
   absl::Status ApplyChange(const registry::v1::ChangeEvent& event);
   // PutService and PutUnit replace a record with a full listing (a resync) taken after feed
   // position `cursor`: versions are all the service's versions; maklumat the unit's current
@@ -155,8 +157,9 @@ class StandardsBook {
   absl::Status UpdateUnit(const std::string& unit_id, std::string_view cursor, bool replace,
                           const UnitEdit& edit, bool* moved);
   absl::StatusOr<std::optional<v1::StandardsUnitRecord>> LoadUnit(const std::string& unit_id);
-  // UpdateAgency replaces the agency's record unless it is at or after `cursor`.
-  absl::Status UpdateAgency(const registry::v1::Agency& agency, std::string_view cursor);
+  // UpdateAgency replaces the agency's record unless it is at or after `cursor`; true when its
+  // units must be re-applied: the flag changed, or the record was already applied (a replay).
+  absl::StatusOr<bool> UpdateAgency(const registry::v1::Agency& agency, std::string_view cursor);
   // AgencyInSandbox is the flag of the agency's record (false without one).
   absl::StatusOr<bool> AgencyInSandbox(const std::string& agency_id);
 
