@@ -179,31 +179,42 @@ absl::StatusOr<Route> RegistryRouter::ResolveUnit(std::string_view unit_id) {
 
 absl::StatusOr<bool> RegistryRouter::AgencyExists(std::string_view agency_id) {
   if (agency_id.empty()) return absl::InvalidArgumentError("agency_id is empty");
+  absl::StatusOr<Route> answer = ResolveAgencyRoute(agency_id, absl::Now() + options_.call_timeout);
+  if (answer.ok()) return true;
+  if (absl::IsNotFound(answer.status())) return false;
+  return answer.status();
+}
+
+absl::StatusOr<Route> RegistryRouter::ResolveAgency(std::string_view agency_id) {
+  if (agency_id.empty()) return absl::InvalidArgumentError("agency_id is empty");
+  return ResolveAgencyRoute(agency_id, absl::Now() + options_.call_timeout);
+}
+
+absl::StatusOr<Route> RegistryRouter::ResolveAgencyRoute(std::string_view agency_id,
+                                                         absl::Time deadline) {
   const std::string key = AgencyKey(agency_id);
   uint64_t epoch = 0;
-  std::optional<absl::StatusOr<Route>> answer = Lookup(key, &epoch);
-  if (!answer) {
-    v1::GetAgencyRequest req;
-    req.set_id(std::string(agency_id));
-    v1::GetAgencyResponse resp;
-    grpc::ClientContext ctx;
-    PrepareCall(&ctx, absl::Now() + options_.call_timeout);
-    grpc::Status status = stub_->GetAgency(&ctx, req, &resp);
-    if (status.ok()) {
-      Route route;
-      route.agency_id = resp.agency().id();
-      answer = std::move(route);
-    } else if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-      answer = absl::NotFoundError(
-          absl::StrCat("agency \"", AbslView(agency_id), "\" is not in the registry"));
-    } else {
-      return CallError("GetAgency", status);
-    }
-    Store(key, *answer, epoch);
+  if (auto hit = Lookup(key, &epoch)) return *std::move(hit);
+  v1::GetAgencyRequest req;
+  req.set_id(std::string(agency_id));
+  v1::GetAgencyResponse resp;
+  grpc::ClientContext ctx;
+  PrepareCall(&ctx, deadline);
+  grpc::Status status = stub_->GetAgency(&ctx, req, &resp);
+  absl::StatusOr<Route> answer;
+  if (status.ok()) {
+    Route route;
+    route.agency_id = resp.agency().id();
+    route.sandbox = resp.agency().sandbox();
+    answer = std::move(route);
+  } else if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    answer = absl::NotFoundError(
+        absl::StrCat("agency \"", AbslView(agency_id), "\" is not in the registry"));
+  } else {
+    return CallError("GetAgency", status);
   }
-  if (answer->ok()) return true;
-  if (absl::IsNotFound(answer->status())) return false;
-  return answer->status();
+  Store(key, answer, epoch);
+  return answer;
 }
 
 void RegistryRouter::PrepareCall(grpc::ClientContext* ctx, absl::Time deadline) {
@@ -225,11 +236,22 @@ absl::StatusOr<Route> RegistryRouter::FetchUnit(std::string_view unit_id, absl::
         absl::StrCat("service unit \"", AbslView(unit_id), "\" is not in the registry"));
   }
   if (!status.ok()) return CallError("GetServiceUnit", status);
+  return UnitRoute(resp.unit(), deadline);
+}
+
+absl::StatusOr<Route> RegistryRouter::UnitRoute(const v1::ServiceUnit& unit, absl::Time deadline) {
   Route route;
-  route.unit_id = resp.unit().id();
-  route.agency_id = resp.unit().agency_id();
-  route.time_zone = resp.unit().time_zone();
-  route.region_code = resp.unit().region_code();
+  route.unit_id = unit.id();
+  route.agency_id = unit.agency_id();
+  route.time_zone = unit.time_zone();
+  route.region_code = unit.region_code();
+  route.sandbox = unit.sandbox();
+  if (!route.sandbox && !route.agency_id.empty()) {
+    absl::StatusOr<Route> agency = ResolveAgencyRoute(route.agency_id, deadline);
+    // An agency the registry does not have (it never deletes one) flags nothing.
+    if (!agency.ok() && !absl::IsNotFound(agency.status())) return agency.status();
+    route.sandbox = agency.ok() && agency->sandbox;
+  }
   return route;
 }
 
@@ -311,16 +333,14 @@ absl::StatusOr<Route> RegistryRouter::FetchService(std::string_view service_id,
                                               "\", which the registry does not have"));
     }
     if (!unit_status.ok()) return CallError("GetServiceUnit", unit_status);
-    Route unit_route;
-    unit_route.unit_id = unit_resp.unit().id();
-    unit_route.agency_id = unit_resp.unit().agency_id();
-    unit_route.time_zone = unit_resp.unit().time_zone();
-    unit_route.region_code = unit_resp.unit().region_code();
-    Store(unit_key, unit_route, unit_epoch);
+    absl::StatusOr<Route> unit_route = UnitRoute(unit_resp.unit(), deadline);
+    if (!unit_route.ok()) return unit_route.status();
+    Store(unit_key, *unit_route, unit_epoch);
     unit = std::move(unit_route);
   }
   route.time_zone = (*unit)->time_zone;
   route.region_code = (*unit)->region_code;
+  route.sandbox = (*unit)->sandbox;
 
   if (has_standard) {
     if (!standard_status.ok()) return CallError("ListStandardVersions", standard_status);

@@ -2,6 +2,10 @@
 // cache that the registry's change feed (WatchStandards, through a RegistryWatch: its own, or
 // one shared with other subscribers of the process) keeps fresh.
 //
+// A route's `sandbox` is the unit's flag or its agency's: an agency entry (AgencyExists') holds
+// the agency's flag, and a change of either drops every route it is part of, the same way a
+// change of a time zone or region does.
+//
 // Calls are public unless Options::identity is set (a shared watch carries its owner's
 // identity): the public sees services, units, agencies and the delivery components of adopted
 // and superseded standards, complaint handling included, but not withdrawn versions.
@@ -100,6 +104,7 @@ class RegistryRouter final : public Router, private WatchSubscriber {
   absl::StatusOr<Route> ResolveService(std::string_view service_id) override;
   absl::StatusOr<Route> ResolveUnit(std::string_view unit_id) override;
   absl::StatusOr<bool> AgencyExists(std::string_view agency_id) override;
+  absl::StatusOr<Route> ResolveAgency(std::string_view agency_id) override;
 
   Stats stats() const;
 
@@ -124,6 +129,12 @@ class RegistryRouter final : public Router, private WatchSubscriber {
 
   absl::StatusOr<Route> FetchService(std::string_view service_id, absl::Time deadline);
   absl::StatusOr<Route> FetchUnit(std::string_view unit_id, absl::Time deadline);
+  // UnitRoute is the route of `unit`, in sandbox when it or its agency is (the agency's answer
+  // comes from the cache or GetAgency, and is cached like AgencyExists' answers).
+  absl::StatusOr<Route> UnitRoute(const ::simpul::registry::v1::ServiceUnit& unit,
+                                  absl::Time deadline);
+  // ResolveAgencyRoute is the cached agency answer (agency_id and sandbox) or NOT_FOUND.
+  absl::StatusOr<Route> ResolveAgencyRoute(std::string_view agency_id, absl::Time deadline);
   void PrepareCall(grpc::ClientContext* ctx, absl::Time deadline);
 
   bool LiveLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -54,6 +54,10 @@ struct Route {
   std::string agency_id;
   common::v1::TimeZone time_zone = common::v1::TIME_ZONE_UNSPECIFIED;
   std::string region_code;  // the unit's Kemendagri region code
+  // The unit is IN SANDBOX: it or its agency carries the registry's sandbox flag (a unit or
+  // agency created for testing; monitoring keeps it out of region, national and ranking
+  // figures). A routed agency (AgencyExists' cache entry) carries the agency's own flag.
+  bool sandbox = false;
   // Terms of the service's ADOPTED standard; empty/0 when the service has none.
   std::string standard_version_id;
   int response_working_days = 0;  // first response promised within (0: the default of 5)
@@ -101,6 +105,10 @@ class Router {
   virtual absl::StatusOr<Route> ResolveUnit(std::string_view unit_id) = 0;
   // AgencyExists: whether the registry knows the agency; errors as above.
   virtual absl::StatusOr<bool> AgencyExists(std::string_view agency_id) = 0;
+  // ResolveAgency: the agency's id and its own sandbox flag (only agency_id and sandbox are
+  // set), for a holder that is an agency rather than a unit; NOT_FOUND for an agency the
+  // registry does not have; other errors as above.
+  virtual absl::StatusOr<Route> ResolveAgency(std::string_view agency_id) = 0;
 };
 
 }  // namespace simpul::clients::registry

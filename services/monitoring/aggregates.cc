@@ -137,6 +137,7 @@ std::vector<std::string> ScopeKeys(const UnitInfo& unit) {
   std::vector<std::string> out;
   if (!unit.unit_id.empty()) out.push_back(absl::StrCat("u:", unit.unit_id));
   if (!unit.agency_id.empty()) out.push_back(absl::StrCat("a:", unit.agency_id));
+  if (unit.sandbox) return out;  // a test unit: its own and its agency's figures only
   if (IsValidRegionCode(unit.region_code)) {
     size_t pos = 0;
     while (true) {
@@ -826,7 +827,7 @@ std::vector<RankUpdate> RankUpdatesFor(const UnitInfo& unit,
                                        const std::vector<std::string>& periods,
                                        const std::vector<std::pair<v1::Metric, int64_t>>& values) {
   std::vector<RankUpdate> out;
-  if (unit.unit_id.empty()) return out;
+  if (unit.unit_id.empty() || unit.sandbox) return out;
   std::vector<std::string> parents;
   for (const std::string& s : ScopeKeys(unit)) {
     if (s.rfind("u:", 0) != 0) parents.push_back(s);

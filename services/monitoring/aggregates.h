@@ -15,6 +15,21 @@
 //   "n"; a WIB unit's at the same instant, 22:30 WIB on March 31, is March for all of them).
 //   Buckets written before this rule (all in WIB periods) stay as they are: no migration.
 //
+// SANDBOX (issue #15)
+//   A unit IN SANDBOX (UnitInfo::sandbox: the registry flags it or its agency as created for
+//   testing, clients/registry/router.h Route::sandbox) has only the scopes "u:<unit>" and
+//   "a:<agency>": no "r:" scope and no "n", so its inputs never reach a region's or the
+//   nation's figures, and RankUpdatesFor gives it no ranking at all (not even its agency's).
+//   The flag is read when an input is recorded and applies to the inputs recorded while it is
+//   set: inputs counted before a flip stay where they were counted, so a test agency or unit
+//   should be flagged when it is created. Known limit: an application or complaint opened
+//   before a flip and closed after it closes its open count (d.open, d.overdue, c.open) in the
+//   scopes it has at the close only, so a region or the nation keeps an open count nobody
+//   closes (flip into sandbox) or loses one it never had (flip out); a unit flipped into
+//   sandbox keeps the ranking entries it already had, and one flipped out is ranked, from its
+//   next input, by its unit figures, which include what it recorded in sandbox. Standards
+//   records (standards.h) are state, not flows, and move exactly with a flip.
+//
 // READING "TODAY" (which periods exist yet; the standards' review-due day)
 //   A unit scope uses its own zone. Agency, region and national scopes accept a period once it
 //   has begun in WIT (UTC+9, the easternmost zone: its units' data may already be there) and
@@ -150,9 +165,12 @@ struct UnitInfo {
   std::string agency_id;    // empty: no "a:" scope
   std::string region_code;  // Kemendagri code; empty or invalid: no "r:" scopes
   common::v1::TimeZone time_zone = common::v1::TIME_ZONE_UNSPECIFIED;
+  // In sandbox (see SANDBOX): only the unit and agency scopes, no ranking.
+  bool sandbox = false;
 };
 
-// ScopeKeys: "u:<unit>", "a:<agency>", "r:<prefix>" per region level (shortest first), "n".
+// ScopeKeys: "u:<unit>", "a:<agency>", "r:<prefix>" per region level (shortest first), "n";
+// only "u:<unit>" and "a:<agency>" for a unit in sandbox.
 std::vector<std::string> ScopeKeys(const UnitInfo& unit);
 // ScopeKey validates a requested scope: unit_id/agency_id must be slugs, region_code_prefix
 // a valid region code, national true; INVALID_ARGUMENT naming "<field>.<member>" (or
@@ -311,7 +329,7 @@ std::optional<int64_t> MetricValue(v1::Metric metric, const Counters& counters);
 std::string RankingName(std::string_view bucket, v1::Metric metric);
 // RankUpdatesFor: for each period key and each (metric, value), the unit's value in the
 // rankings of its agency, region-prefix and national scopes. Nothing for a unit without
-// unit_id.
+// unit_id, nor for a unit in sandbox (it is ranked nowhere).
 std::vector<RankUpdate> RankUpdatesFor(const UnitInfo& unit,
                                        const std::vector<std::string>& periods,
                                        const std::vector<std::pair<v1::Metric, int64_t>>& values);

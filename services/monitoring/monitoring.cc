@@ -17,7 +17,8 @@ namespace {
 using clients::registry::Route;
 
 UnitInfo InfoOf(const Route& route) {
-  return UnitInfo{route.unit_id, route.agency_id, route.region_code, route.time_zone};
+  return UnitInfo{route.unit_id, route.agency_id, route.region_code, route.time_zone,
+                  route.sandbox};
 }
 
 // NotApplicableKey is the state record marking an application whose receipt was recorded as
@@ -443,7 +444,14 @@ absl::Status MonitoringDesk::ApplyComplaintEvent(const complaints::v1::Complaint
   // `zone` is the unit's zone as the event knows it, used when the registry no longer does.
   auto info_of = [this](const std::string& unit_id, const std::string& agency_id,
                         common::v1::TimeZone zone) -> absl::StatusOr<UnitInfo> {
-    if (unit_id.empty()) return UnitInfo{"", agency_id, "", common::v1::TIME_ZONE_UNSPECIFIED};
+    if (unit_id.empty()) {  // an agency holds the case: its sandbox flag places it
+      UnitInfo info{"", agency_id, "", common::v1::TIME_ZONE_UNSPECIFIED};
+      if (agency_id.empty()) return info;
+      absl::StatusOr<Route> agency = router_.ResolveAgency(agency_id);
+      if (!agency.ok() && !absl::IsNotFound(agency.status())) return agency.status();
+      info.sandbox = agency.ok() && agency->sandbox;
+      return info;
+    }
     absl::StatusOr<UnitInfo> unit = Unit(unit_id);
     if (unit.status().code() == absl::StatusCode::kNotFound) {
       // The unit left the registry: count the agency at least, in the unit's local periods.

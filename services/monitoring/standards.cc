@@ -48,12 +48,17 @@ std::string FiveDueSet(std::string_view scope) {
   return absl::StrCat(AbslView(scope), "|std|five_due");
 }
 
-UnitInfo InfoOf(std::string unit_id, std::string agency_id, std::string region_code) {
+UnitInfo InfoOf(std::string unit_id, std::string agency_id, std::string region_code, bool sandbox) {
   UnitInfo info;
   info.unit_id = std::move(unit_id);
   info.agency_id = std::move(agency_id);
   info.region_code = std::move(region_code);
+  info.sandbox = sandbox;
   return info;
+}
+
+bool InSandbox(const v1::StandardsUnitRecord& unit) {
+  return unit.sandbox() || unit.agency_sandbox();
 }
 
 int64_t Counter(const Counters& c, const char* field) {
@@ -122,6 +127,7 @@ void MergeUnit(v1::StandardsUnitRecord& record, const rv1::ServiceUnit& unit) {
   record.set_unit_id(unit.id());
   record.set_agency_id(unit.agency_id());
   record.set_region_code(unit.region_code());
+  record.set_sandbox(unit.sandbox());
   if (record.current_maklumat_id() != unit.current_maklumat_id()) {
     record.set_current_maklumat_id(unit.current_maklumat_id());
     record.set_maklumat_published(false);  // until its PUBLISHED state is seen
@@ -157,9 +163,10 @@ int BaseScore(const v1::StandardsServiceRecord& record) {
 }
 
 void PlaceService(v1::StandardsServiceRecord& record, const v1::StandardsUnitRecord* unit) {
-  const UnitInfo info = unit != nullptr
-                            ? InfoOf(record.unit_id(), unit->agency_id(), unit->region_code())
-                            : InfoOf(record.unit_id(), record.agency_id(), record.region_code());
+  const UnitInfo info =
+      unit != nullptr
+          ? InfoOf(record.unit_id(), unit->agency_id(), unit->region_code(), InSandbox(*unit))
+          : InfoOf(record.unit_id(), record.agency_id(), record.region_code(), false);
   record.clear_scopes();
   for (std::string& scope : ScopeKeys(info)) record.add_scopes(std::move(scope));
 }
@@ -186,8 +193,8 @@ StandardsContribution ServiceContribution(const v1::StandardsServiceRecord& reco
 
 StandardsContribution UnitContribution(const v1::StandardsUnitRecord& record) {
   StandardsContribution c;
-  for (std::string& scope :
-       ScopeKeys(InfoOf(record.unit_id(), record.agency_id(), record.region_code()))) {
+  for (std::string& scope : ScopeKeys(
+           InfoOf(record.unit_id(), record.agency_id(), record.region_code(), InSandbox(record)))) {
     c.scopes.push_back(std::move(scope));
   }
   c.counters["std.units"] = 1;
@@ -197,6 +204,10 @@ StandardsContribution UnitContribution(const v1::StandardsUnitRecord& record) {
 
 std::string UnitServicesSet(std::string_view unit_id) {
   return absl::StrCat("unit-services:", AbslView(unit_id));
+}
+
+std::string AgencyUnitsSet(std::string_view agency_id) {
+  return absl::StrCat("agency-units:", AbslView(agency_id));
 }
 
 void Difference(const StandardsContribution& before, const StandardsContribution& after,
@@ -300,6 +311,38 @@ absl::StatusOr<std::optional<v1::StandardsUnitRecord>> StandardsBook::LoadUnit(
   return std::optional<v1::StandardsUnitRecord>(std::move(record));
 }
 
+absl::StatusOr<bool> StandardsBook::AgencyInSandbox(const std::string& agency_id) {
+  if (agency_id.empty()) return false;
+  const std::string key = absl::StrCat("agency:", agency_id);
+  SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
+  SIMPUL_ASSIGN_OR_RETURN(v1::StandardsAgencyRecord record,
+                          ParseRecord<v1::StandardsAgencyRecord>(stored, key));
+  return record.sandbox();
+}
+
+absl::StatusOr<bool> StandardsBook::UpdateAgency(const rv1::Agency& agency,
+                                                 std::string_view cursor) {
+  const std::string key = absl::StrCat("agency:", agency.id());
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    SIMPUL_ASSIGN_OR_RETURN(std::optional<StateRecord> stored, store_.ReadState(key));
+    // Applied before: its units may not all have been (a crash in between), so say so.
+    if (stored && !CursorLess(stored->version, cursor)) return true;
+    SIMPUL_ASSIGN_OR_RETURN(v1::StandardsAgencyRecord old_record,
+                            ParseRecord<v1::StandardsAgencyRecord>(stored, key));
+    v1::StandardsAgencyRecord record;
+    record.set_agency_id(agency.id());
+    record.set_sandbox(agency.sandbox());
+    StateChange change;
+    change.key = key;
+    if (stored) change.expected_version = stored->version;
+    change.next.version = std::string(cursor);
+    change.next.data = record.SerializeAsString();
+    SIMPUL_ASSIGN_OR_RETURN(bool replaced, store_.ReplaceState(change));
+    if (replaced) return old_record.sandbox() != record.sandbox();
+  }
+  return absl::AbortedError(absl::StrCat("standards record ", key, " kept changing; retry"));
+}
+
 absl::Status StandardsBook::UpdateService(const std::string& service_id, std::string_view cursor,
                                           bool replace, const ServiceEdit& edit) {
   const std::string key = absl::StrCat("svc:", service_id);
@@ -346,6 +389,10 @@ absl::Status StandardsBook::UpdateUnit(const std::string& unit_id, std::string_v
     v1::StandardsUnitRecord record = replace ? v1::StandardsUnitRecord() : old_record;
     edit(record);
     if (record.unit_id().empty()) record.set_unit_id(unit_id);
+    // The agency's flag as the book has it now: a change of it re-applies every unit of the
+    // agency (AgencyUnitsSet), so a unit never keeps an older one.
+    SIMPUL_ASSIGN_OR_RETURN(bool agency_sandbox, AgencyInSandbox(record.agency_id()));
+    record.set_agency_sandbox(agency_sandbox);
     StateChange change;
     change.key = key;
     if (stored) change.expected_version = stored->version;
@@ -355,6 +402,9 @@ absl::Status StandardsBook::UpdateUnit(const std::string& unit_id, std::string_v
         stored ? UnitContribution(old_record) : StandardsContribution();
     const StandardsContribution after = UnitContribution(record);
     Difference(before, after, unit_id, change);
+    if (!record.agency_id().empty()) {  // (again: records older than the set have joined it)
+      change.memberships.push_back({AgencyUnitsSet(record.agency_id()), unit_id, 0});
+    }
     SIMPUL_ASSIGN_OR_RETURN(bool replaced, store_.ReplaceState(change));
     if (replaced) {
       *moved = stored && before.scopes != after.scopes;
@@ -371,6 +421,17 @@ absl::Status StandardsBook::ApplyChange(const rv1::ChangeEvent& event) {
   // update per service with all of its objects, services before their versions.
   std::map<std::string, std::vector<const rv1::ChangedObject*>> units;
   std::map<std::string, std::vector<const rv1::ChangedObject*>> services;
+  // Agencies first: their sandbox flag places their units, which are all re-applied when it
+  // changed (or when the agency record was applied before, so that a replay finishes what a
+  // crash interrupted; units already applied are skipped by their cursor).
+  for (const rv1::ChangedObject& object : event.objects()) {
+    if (!object.has_agency() || object.agency().id().empty()) continue;
+    SIMPUL_ASSIGN_OR_RETURN(bool flipped, UpdateAgency(object.agency(), cursor));
+    if (!flipped) continue;
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                            store_.SetMembers(AgencyUnitsSet(object.agency().id())));
+    for (std::string& id : ids) units[id];  // no objects: only re-placed
+  }
   for (const rv1::ChangedObject& object : event.objects()) {
     switch (object.object_case()) {
       case rv1::ChangedObject::kUnit:
@@ -386,7 +447,7 @@ absl::Status StandardsBook::ApplyChange(const rv1::ChangeEvent& event) {
         services[object.standard_version().service_id()].push_back(&object);
         break;
       default:
-        break;  // agencies: nothing of theirs is counted
+        break;  // agencies: applied above
     }
   }
   for (const auto& [unit_id, objects] : units) {
@@ -434,6 +495,12 @@ absl::Status StandardsBook::PutService(std::string_view cursor, const rv1::Servi
                          MergeService(record, service);
                          for (const rv1::StandardVersion& v : versions) MergeVersion(record, v);
                        });
+}
+
+absl::Status StandardsBook::PutAgency(std::string_view cursor, const rv1::Agency& agency) {
+  // A resync puts every agency before the units, which read its flag; the units are not
+  // re-applied here (PutUnit follows at the same cursor, and would be skipped after them).
+  return UpdateAgency(agency, cursor).status();
 }
 
 absl::Status StandardsBook::PutUnit(std::string_view cursor, const rv1::ServiceUnit& unit,

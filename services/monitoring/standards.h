@@ -28,6 +28,17 @@
 //                             while their review is not overdue (due day >= today)
 // so that the time-dependent part (overdue reviews) is counted at read time.
 //
+// SANDBOX (issue #15). A unit in sandbox (its own ServiceUnit.sandbox or its agency's
+// Agency.sandbox) and its services contribute to their "u:" and "a:" scopes only, like every
+// other input of such a unit (aggregates.h SANDBOX). Agency records ("agency:<id>",
+// StandardsAgencyRecord) hold the agency's flag; the scored set "agency-units:<id>" lists the
+// units of an agency. A flip of either flag is a scope change of the unit and moves its
+// contribution and its services' contributions exactly, as a change of its region does: a
+// change of an agency's flag re-applies every unit of the agency (reading the agency record
+// again), and a unit whose scopes changed re-places its services. Units whose records predate
+// the set join it at their next change or resync (known limit: until then an agency flip
+// does not reach them).
+//
 // COMPLETENESS (as the registry's GetCompleteness, PEKPPP 0..5): the evaluated version is the
 // adopted one, else the newest draft or version in consultation. 0 no version; 1 fewer than 14
 // components; 2 all 14, not adopted; 3 adopted by decree; 4 with a recorded community
@@ -61,6 +72,7 @@ v1::StandardSummary SummaryOf(const registry::v1::StandardVersion& version);
 // object of an event before its versions or maklumat).
 void MergeService(v1::StandardsServiceRecord& record, const registry::v1::Service& service);
 void MergeVersion(v1::StandardsServiceRecord& record, const registry::v1::StandardVersion& version);
+// MergeUnit copies the unit's own sandbox flag; StandardsBook sets agency_sandbox.
 void MergeUnit(v1::StandardsUnitRecord& record, const registry::v1::ServiceUnit& unit);
 void MergeMaklumat(v1::StandardsUnitRecord& record, const registry::v1::Maklumat& maklumat);
 
@@ -74,14 +86,17 @@ struct StandardsContribution {
   std::optional<int64_t> review_due_day;  // member of "<scope>|std|review_due"
   std::optional<int64_t> five_due_day;    // member of "<scope>|std|five_due"
 };
-// PlaceService sets record.scopes: those of `unit` when known (its region may have changed
-// since the service was written), else of the service's own agency and region.
+// PlaceService sets record.scopes: those of `unit` when known (its region or sandbox flags
+// may have changed since the service was written), else of the service's own agency and
+// region (not in sandbox).
 void PlaceService(v1::StandardsServiceRecord& record, const v1::StandardsUnitRecord* unit);
 // ServiceContribution is the contribution of a service to record.scopes.
 StandardsContribution ServiceContribution(const v1::StandardsServiceRecord& record);
 StandardsContribution UnitContribution(const v1::StandardsUnitRecord& record);
 // UnitServicesSet is the scored set listing the services of a unit ("unit-services:<id>").
 std::string UnitServicesSet(std::string_view unit_id);
+// AgencyUnitsSet is the scored set listing the units of an agency ("agency-units:<id>").
+std::string AgencyUnitsSet(std::string_view agency_id);
 
 // Difference fills `change` with the deltas and set memberships that turn `before` into
 // `after` for member `member` (either may be empty: nothing contributed).
@@ -103,8 +118,10 @@ class StandardsBook {
  public:
   explicit StandardsBook(AggregateStore& store) : store_(store) {}
 
-  // ApplyChange applies one change-feed event: every service and unit it touches is updated
-  // once (records already at or after event.cursor() are left alone).
+  // ApplyChange applies one change-feed event: every agency, service and unit it touches is
+  // updated once (records already at or after event.cursor() are left alone); when an
+  // agency's sandbox flag changes, its units (and their services, whose scopes change with
+  // them) are re-applied.
   absl::Status ApplyChange(const registry::v1::ChangeEvent& event);
   // PutService and PutUnit replace a record with a full listing (a resync) taken after feed
   // position `cursor`: versions are all the service's versions; maklumat the unit's current
@@ -113,6 +130,8 @@ class StandardsBook {
                           const std::vector<registry::v1::StandardVersion>& versions);
   absl::Status PutUnit(std::string_view cursor, const registry::v1::ServiceUnit& unit,
                        const registry::v1::Maklumat* maklumat);
+  // PutAgency replaces an agency record in a resync; put every agency before the units.
+  absl::Status PutAgency(std::string_view cursor, const registry::v1::Agency& agency);
 
   // FeedCursor is the feed position applied so far ("" when none); SaveFeedCursor moves it
   // forward (never back).
@@ -138,6 +157,11 @@ class StandardsBook {
   absl::Status UpdateUnit(const std::string& unit_id, std::string_view cursor, bool replace,
                           const UnitEdit& edit, bool* moved);
   absl::StatusOr<std::optional<v1::StandardsUnitRecord>> LoadUnit(const std::string& unit_id);
+  // UpdateAgency replaces the agency's record unless it is at or after `cursor`; true when its
+  // units must be re-applied: the flag changed, or the record was already applied (a replay).
+  absl::StatusOr<bool> UpdateAgency(const registry::v1::Agency& agency, std::string_view cursor);
+  // AgencyInSandbox is the flag of the agency's record (false without one).
+  absl::StatusOr<bool> AgencyInSandbox(const std::string& agency_id);
 
   AggregateStore& store_;
 };

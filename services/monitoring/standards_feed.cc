@@ -58,7 +58,7 @@ clients::InternalIdentity StandardsFeed::Identity(const IdentitySigner* signer) 
 }
 
 std::vector<rv1::EntityType> StandardsFeed::EntityTypes() {
-  return {rv1::ENTITY_TYPE_SERVICE_UNIT, rv1::ENTITY_TYPE_SERVICE,
+  return {rv1::ENTITY_TYPE_AGENCY, rv1::ENTITY_TYPE_SERVICE_UNIT, rv1::ENTITY_TYPE_SERVICE,
           rv1::ENTITY_TYPE_STANDARD_VERSION, rv1::ENTITY_TYPE_MAKLUMAT};
 }
 
@@ -133,8 +133,24 @@ absl::Status StandardsFeed::Resync(const std::string& cursor) {
     identity_.Attach(ctx);
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
   };
-  // Units first, so that services are placed in their units' current scopes.
+  // Agencies first (their sandbox flag places their units), then units, so that services are
+  // placed in their units' current scopes.
   std::string token;
+  do {
+    rv1::ListAgenciesRequest req;
+    req.mutable_page()->set_page_size(options_.page_size);
+    req.mutable_page()->set_page_token(token);
+    rv1::ListAgenciesResponse resp;
+    grpc::ClientContext ctx;
+    call(ctx);
+    grpc::Status s = stub_->ListAgencies(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s, "ListAgencies");
+    for (const rv1::Agency& agency : resp.agencies()) {
+      SIMPUL_RETURN_IF_ERROR(book_.PutAgency(cursor, agency));
+    }
+    token = resp.next_page_token();
+  } while (!token.empty());
+
   do {
     rv1::ListServiceUnitsRequest req;
     req.mutable_page()->set_page_size(options_.page_size);

@@ -38,8 +38,10 @@ struct Named {
 };
 
 UnitInfo UnitOf(const v1::LedgerMeta& meta) {
-  return UnitInfo{meta.unit_id(), meta.agency_id(), meta.region_code(),
-                  static_cast<common::v1::TimeZone>(meta.time_zone())};
+  UnitInfo unit{meta.unit_id(), meta.agency_id(), meta.region_code(),
+                static_cast<common::v1::TimeZone>(meta.time_zone())};
+  unit.sandbox = meta.sandbox();
+  return unit;
 }
 
 // MayVoid: platform admins; the members of the agency the input's unit belonged to; the
@@ -75,6 +77,7 @@ LedgerTag MonitoringDesk::LedgerTagFor(const Identity& caller, InputKind kind, c
   meta.set_submitter(caller.principal.subject());
   meta.set_submitter_role(caller.principal.role());
   meta.set_application_key(application_key);
+  meta.set_sandbox(unit.sandbox);
   LedgerTag tag;
   tag.key = std::move(key);
   tag.meta = meta.SerializeAsString();

@@ -162,6 +162,32 @@ void Init(T& object, const google::protobuf::Timestamp& now) {
   *object.mutable_update_time() = now;
 }
 
+// SandboxChange checks who may set the sandbox flag of an agency or unit: a platform admin
+// may send any value; anyone else only the stored one (`stored`, false on create), so that a
+// read-modify-write round trip passes. An absent flag never changes anything.
+template <typename T>
+absl::Status CheckSandbox(const Identity& caller, const T& requested, bool stored,
+                          absl::string_view field) {
+  if (!requested.has_sandbox() || requested.sandbox() == stored || caller.is_platform_admin()) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat(field, ": only a platform admin may ", requested.sandbox() ? "set" : "clear",
+                   " the sandbox flag (it is ", stored ? "set" : "not set", ")"));
+}
+
+// ApplySandbox copies a requested sandbox flag onto the stored object (absent: unchanged);
+// false is stored as absent, so every object without the flag looks the same.
+template <typename T>
+void ApplySandbox(T& stored, const T& requested) {
+  if (!requested.has_sandbox()) return;
+  if (requested.sandbox()) {
+    stored.set_sandbox(true);
+  } else {
+    stored.clear_sandbox();
+  }
+}
+
 }  // namespace
 
 absl::Status RequireAgencyRole(const Identity& caller, absl::string_view agency_id, bool admin_only,
@@ -320,6 +346,8 @@ absl::StatusOr<v1::CreateAgencyResponse> StandardsRegistry::CreateAgency(
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("CreateAgencyRequest"));
   SIMPUL_ASSIGN_OR_RETURN(Plan plan, Commit(caller, "CreateAgency", [&]() -> absl::StatusOr<Plan> {
                             v1::Agency agency = req.agency();
+                            agency.clear_sandbox();
+                            ApplySandbox(agency, req.agency());
                             Init(agency, NowProto());
                             Plan p;
                             p.writes.push_back(WriteAgency(agency, 0));
@@ -353,6 +381,9 @@ absl::StatusOr<v1::UpdateAgencyResponse> StandardsRegistry::UpdateAgency(
         SIMPUL_ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.agency().id()));
         std::string what = absl::StrCat("agency \"", agency.id(), "\"");
         SIMPUL_RETURN_IF_ERROR(CheckRevision(what, agency.revision(), req.expected_revision()));
+        SIMPUL_RETURN_IF_ERROR(
+            CheckSandbox(caller, req.agency(), agency.sandbox(), "agency.sandbox"));
+        ApplySandbox(agency, req.agency());
         agency.set_name(req.agency().name());
         agency.set_kind(req.agency().kind());
         agency.set_region_code(req.agency().region_code());
@@ -404,6 +435,7 @@ absl::StatusOr<v1::CreateServiceUnitResponse> StandardsRegistry::CreateServiceUn
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("CreateServiceUnitRequest"));
   SIMPUL_RETURN_IF_ERROR(
       RequireAgencyRole(caller, req.unit().agency_id(), /*admin_only=*/true, "CreateServiceUnit"));
+  SIMPUL_RETURN_IF_ERROR(CheckSandbox(caller, req.unit(), /*stored=*/false, "unit.sandbox"));
   SIMPUL_ASSIGN_OR_RETURN(v1::Agency agency, LoadAgency(req.unit().agency_id()));
   std::string id = req.unit().id().empty() ? GenerateId("unit") : req.unit().id();
   SIMPUL_ASSIGN_OR_RETURN(Plan plan,
@@ -414,6 +446,8 @@ absl::StatusOr<v1::CreateServiceUnitResponse> StandardsRegistry::CreateServiceUn
                               unit.set_region_code(agency.region_code());
                             unit.clear_latest_maklumat_number();
                             unit.clear_current_maklumat_id();
+                            unit.clear_sandbox();
+                            ApplySandbox(unit, req.unit());
                             Init(unit, NowProto());
                             Plan p;
                             p.writes.push_back(WriteUnit(unit, 0));
@@ -456,6 +490,8 @@ absl::StatusOr<v1::UpdateServiceUnitResponse> StandardsRegistry::UpdateServiceUn
         SIMPUL_ASSIGN_OR_RETURN(v1::ServiceUnit unit, LoadUnit(req.unit().id()));
         std::string what = absl::StrCat("service unit \"", unit.id(), "\"");
         SIMPUL_RETURN_IF_ERROR(CheckRevision(what, unit.revision(), req.expected_revision()));
+        SIMPUL_RETURN_IF_ERROR(CheckSandbox(caller, req.unit(), unit.sandbox(), "unit.sandbox"));
+        ApplySandbox(unit, req.unit());
         unit.set_name(req.unit().name());
         unit.set_time_zone(req.unit().time_zone());
         if (!req.unit().region_code().empty()) {

@@ -1061,5 +1061,53 @@ TEST(RankTest, RankUpdatesForParents) {
   EXPECT_EQ(MetricValue(v1::METRIC_UNSPECIFIED, c), std::nullopt);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Sandbox (issue #15): a unit in sandbox counts in its own and its agency's scopes only, and is
+// ranked nowhere.
+
+TEST(SandboxTest, ScopesBucketsAndRankingsOfASandboxUnit) {
+  UnitInfo sandbox = Bogor();
+  sandbox.unit_id = "mpp-uji";
+  sandbox.sandbox = true;
+  EXPECT_THAT(ScopeKeys(sandbox), ElementsAre("u:mpp-uji", "a:kota-bogor"));
+  // An agency-level holder of a sandbox agency: the agency only.
+  EXPECT_THAT(ScopeKeys(UnitInfo{"", "kab-uji", "32.01", {}, /*sandbox=*/true}),
+              ElementsAre("a:kab-uji"));
+
+  // 2 scopes × 4 periods, against 5 × 4 for the same unit out of sandbox.
+  const absl::Time t = Wib(2026, 3, 10, 9);
+  EXPECT_THAT(Buckets(sandbox, t),
+              ElementsAre("u:mpp-uji|2026-M03", "u:mpp-uji|2026-Q1", "u:mpp-uji|2026-S1",
+                          "u:mpp-uji|2026-Y", "a:kota-bogor|2026-M03", "a:kota-bogor|2026-Q1",
+                          "a:kota-bogor|2026-S1", "a:kota-bogor|2026-Y"));
+  UnitInfo normal = sandbox;
+  normal.sandbox = false;
+  EXPECT_EQ(Buckets(normal, t).size(), 5u * 4u);
+
+  EXPECT_THAT(RankUpdatesFor(sandbox, {"2026-M03", "2026-Y"}, {{v1::METRIC_IKM, 7917}}), IsEmpty());
+  EXPECT_EQ(RankUpdatesFor(normal, {"2026-M03", "2026-Y"}, {{v1::METRIC_IKM, 7917}}).size(), 2u);
+
+  // A response to each (all 4s at the sandbox unit, all 2s at the normal one, same agency and
+  // region): the unit and agency count both, the region and the nation only the normal one.
+  FakeStore store;
+  v1::SurveyResponse to_sandbox = Response({4, 4, 4, 4, 4, 4, 4, 4, 4}, "kiosk-uji-0001", t);
+  to_sandbox.set_unit_id("mpp-uji");
+  absl::StatusOr<Contribution> c = SurveyContribution(to_sandbox, &sandbox, kNow);
+  ASSERT_TRUE(c.ok()) << c.status();
+  store.Apply(*c);
+  UnitInfo bogor = Bogor();
+  c = SurveyContribution(Response({2, 2, 2, 2, 2, 2, 2, 2, 2}, "kiosk-0002", t), &bogor, kNow);
+  ASSERT_TRUE(c.ok()) << c.status();
+  store.Apply(*c);
+  EXPECT_EQ(store.Get("u:mpp-uji|2026-M03", "s.n"), 1);
+  EXPECT_EQ(store.Get("u:mpp-uji|2026-M03", "s.u1.sum"), 4);
+  EXPECT_EQ(store.Get("a:kota-bogor|2026-M03", "s.n"), 2);
+  EXPECT_EQ(store.Get("a:kota-bogor|2026-M03", "s.u1.sum"), 4 + 2);
+  for (const char* bucket : {"r:32|2026-M03", "r:32.71|2026-Y", "n|2026-Q1"}) {
+    EXPECT_EQ(store.Get(bucket, "s.n"), 1) << bucket;
+    EXPECT_EQ(store.Get(bucket, "s.u1.sum"), 2) << bucket;
+  }
+}
+
 }  // namespace
 }  // namespace simpul::monitoring

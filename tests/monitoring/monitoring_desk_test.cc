@@ -1520,5 +1520,38 @@ TEST_F(VoidTest, TheVoidLogRecordsWhoWhenAndWhyNewestFirst) {
   EXPECT_THAT(desk_->ListVoids(Admin(kPp), req), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// Sandbox (issue #15): a complaint held by a sandbox unit, or by a sandbox agency itself,
+// counts for that unit and agency only.
+TEST_F(MonitoringDeskTest, ComplaintsHeldInSandboxCountForTheirUnitAndAgencyOnly) {
+  Route sandbox_unit = UnitRoute("mpp-uji", kBogor, "32.71");
+  sandbox_unit.sandbox = true;
+  router_.AddUnit(sandbox_unit);
+  router_.AddAgency("kab-uji", /*sandbox=*/true);
+  const absl::Time filed = WibTime(2026, 6, 8, 9);
+  ASSERT_THAT(desk_->ApplyComplaintEvent(
+                  Event("C-uji-1", 1, "FileComplaint", filed, filed, kBogor, "mpp-uji")),
+              IsOk());
+  ASSERT_THAT(
+      desk_->ApplyComplaintEvent(Event("C-uji-2", 1, "FileComplaint", filed, filed, "kab-uji", "")),
+      IsOk());
+  // And one of Bogor's normal unit, which counts everywhere.
+  ASSERT_THAT(desk_->ApplyComplaintEvent(
+                  Event("C-bogor", 1, "FileComplaint", filed, filed, kBogor, kBogorUnit)),
+              IsOk());
+  const v1::Period june = Month(2026, 6);
+  EXPECT_EQ(Figures(UnitScope("mpp-uji"), june).complaints().received(), 1);
+  EXPECT_EQ(Figures(AgencyScope(kBogor), june).complaints().received(), 2);
+  EXPECT_EQ(Figures(AgencyScope("kab-uji"), june).complaints().received(), 1);
+  EXPECT_EQ(Figures(RegionScope("32.71"), june).complaints().received(), 1);
+  EXPECT_EQ(Figures(National(), june).complaints().received(), 1);
+  // The agency's flag is read from the registry: unreachable, the event waits.
+  router_.SetUnavailable(true);
+  EXPECT_THAT(
+      desk_->ApplyComplaintEvent(Event("C-uji-3", 1, "FileComplaint", filed, filed, "kab-uji", "")),
+      StatusIs(absl::StatusCode::kUnavailable));
+  router_.SetUnavailable(false);
+  EXPECT_EQ(Figures(AgencyScope("kab-uji"), june).complaints().received(), 1);
+}
+
 }  // namespace
 }  // namespace simpul::monitoring

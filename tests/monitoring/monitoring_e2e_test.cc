@@ -1542,5 +1542,72 @@ TEST_F(MonitoringE2ETest, StandardFiguresFollowTheRegistry) {
   ExpectNoErrorsLogged();
 }
 
+// ---------------------------------------------------------------------------------------
+// Sandbox units (issue #15)
+
+TEST_F(MonitoringE2ETest, ASandboxUnitCountsForItselfAndItsAgencyOnly) {
+  // A platform admin creates a test unit of Padang Pariaman (13.05, like disdukcapil-pp).
+  constexpr char kSandboxUnit[] = "mpp-uji-pp";
+  {
+    rv1::CreateServiceUnitRequest req;
+    *req.mutable_unit() =
+        simpul::testing::MakeWibUnit(kSandboxUnit, kPp, "Mal Pelayanan Publik (uji coba)");
+    req.mutable_unit()->set_sandbox(true);
+    rv1::CreateServiceUnitResponse resp;
+    ASSERT_NO_FATAL_FAILURE(
+        RegistryMust(&rv1::Registry::Stub::CreateServiceUnit, root_, req, &resp));
+    ASSERT_TRUE(resp.unit().sandbox());
+    ASSERT_EQ(resp.unit().region_code(), "13.05");
+  }
+  // Standards figures (from the registry's feed): the agency counts three units, its region
+  // two and the nation three (two of Padang Pariaman, one of Bogor), as before.
+  const v1::Period year = Year(2026);
+  EXPECT_TRUE(PollUntil([&] { return Figures(AgencyScope(kPp), year).standards().units() == 3; },
+                        absl::Seconds(10)))
+      << monitoring_->Log();
+  EXPECT_EQ(Figures(UnitScope(kSandboxUnit), year).standards().units(), 1);
+  EXPECT_EQ(Figures(RegionScope("13.05"), year).standards().units(), 2);
+  EXPECT_EQ(Figures(RegionScope("13"), year).standards().units(), 2);
+  EXPECT_EQ(Figures(National(), year).standards().units(), 3);
+
+  // March 2026: two all-4 questionnaires at the sandbox unit (IKM 100.00), one all-2 at
+  // disdukcapil-pp (50.00). The agency: 3 respondents, NRR 10/3 per element, IKM 25 × 10/3 =
+  // 83.333… → 83.33 (grade B); the region and the nation: disdukcapil-pp alone, 50.00 (D).
+  const std::vector<int> fours(9, 4), twos(9, 2);
+  EXPECT_EQ(MustSubmit(pp_admin_,
+                       {Response("sandbox-mar-1", kSandboxUnit, WibTime(2026, 3, 10, 9, 0), fours),
+                        Response("sandbox-mar-2", kSandboxUnit, WibTime(2026, 3, 11, 9, 0), fours),
+                        Response("normal-mar-1", kPpUnit, WibTime(2026, 3, 12, 9, 0), twos)})
+                .applied(),
+            3);
+  struct Want {
+    v1::Scope scope;
+    int64_t respondents;
+    std::string ikm;
+  };
+  const std::vector<Want> wants = {
+      {UnitScope(kSandboxUnit), 2, "100.00"}, {UnitScope(kPpUnit), 1, "50.00"},
+      {AgencyScope(kPp), 3, "83.33"},         {RegionScope("13.05"), 1, "50.00"},
+      {RegionScope("13"), 1, "50.00"},        {National(), 1, "50.00"}};
+  for (const v1::Period& period : {Month(2026, 3), Quarter(2026, 1), Semester(2026, 1), year}) {
+    for (const Want& want : wants) {
+      const v1::Figures f = Figures(want.scope, period);
+      EXPECT_EQ(f.survey().respondents(), want.respondents) << Describe(want.scope, period);
+      EXPECT_EQ(f.survey().ikm(), want.ikm) << Describe(want.scope, period);
+    }
+  }
+  EXPECT_EQ(Figures(AgencyScope(kPp), Month(2026, 3)).survey().grade(), "B");
+
+  // Rankings: the sandbox unit is ranked nowhere, not even in its agency.
+  using Ranked = std::vector<std::pair<std::string, std::string>>;
+  for (const v1::Scope& scope :
+       {AgencyScope(kPp), RegionScope("13"), RegionScope("13.05"), National()}) {
+    for (const v1::Period& period : {Month(2026, 3), Quarter(2026, 1), year}) {
+      EXPECT_EQ(Rank(scope, period, 10), Ranked({{kPpUnit, "50.00"}})) << Describe(scope, period);
+    }
+  }
+  ExpectNoErrorsLogged();
+}
+
 }  // namespace
 }  // namespace simpul::monitoring

@@ -347,5 +347,96 @@ TEST_F(StandardsBookTest, ResyncListingAndFeedPosition) {
   EXPECT_EQ(*cursor, "500-0");
 }
 
+// NonZero drops the counters at 0 (a hash keeps a field moved back to 0).
+Counters NonZero(Counters c) {
+  for (auto it = c.begin(); it != c.end();) {
+    it = it->second == 0 ? c.erase(it) : std::next(it);
+  }
+  return c;
+}
+
+// Sandbox (issue #15): a unit in sandbox, by its own flag or its agency's, and its services
+// count in the unit's and the agency's standards figures only; a flip moves them exactly.
+TEST_F(StandardsBookTest, SandboxFlipsOfAUnitOrItsAgencyMoveItsContributionsExactly) {
+  std::vector<rv1::ChangeEvent> feed = Feed();
+  for (const auto& e : feed) MustApply(e);
+  const Counters all = NonZero(Std("n"));
+  ASSERT_EQ(all.at("std.services"), 2);
+  ASSERT_EQ(all.at("std.units"), 1);
+  const int64_t due = Day(2027, 2, 1);  // akta scores 5 until then
+  ASSERT_EQ(Inputs("n", due).five_not_overdue, 1);
+  auto only_unit_and_agency = [&](const std::string& when) {
+    for (const char* scope : {"n", "r:13", "r:13.05"}) {
+      EXPECT_THAT(NonZero(Std(scope)), ::testing::IsEmpty()) << when << ": " << scope;
+      EXPECT_EQ(Inputs(scope, due).five_not_overdue, 0) << when << ": " << scope;
+    }
+    EXPECT_EQ(NonZero(Std("a:kab-a")), all) << when;
+    EXPECT_EQ(NonZero(Std("u:dukcapil")), all) << when;
+    EXPECT_EQ(Inputs("a:kab-a", due).five_not_overdue, 1) << when;
+  };
+  auto everywhere = [&](const std::string& when) {
+    for (const char* scope : {"n", "r:13", "r:13.05", "a:kab-a", "u:dukcapil"}) {
+      EXPECT_EQ(NonZero(Std(scope)), all) << when << ": " << scope;
+      EXPECT_EQ(Inputs(scope, due).five_not_overdue, 1) << when << ": " << scope;
+    }
+  };
+
+  // The unit flips into sandbox, and back.
+  rv1::ServiceUnit unit = Unit("dukcapil", "kab-a", "13.05");
+  unit.set_sandbox(true);
+  rv1::ChangeEvent e = Event("200-0");
+  *e.add_objects()->mutable_unit() = unit;
+  feed.push_back(e);
+  MustApply(e);
+  only_unit_and_agency("unit in sandbox");
+  unit.clear_sandbox();
+  e = Event("201-0");
+  *e.add_objects()->mutable_unit() = unit;
+  feed.push_back(e);
+  MustApply(e);
+  everywhere("unit out of sandbox");
+
+  // Its agency flips into sandbox: the unit (not flagged itself) and its services follow.
+  rv1::Agency agency = simpul::testing::MakeAgency("kab-a", rv1::AGENCY_KIND_REGENCY, "13.05");
+  agency.set_sandbox(true);
+  e = Event("202-0");
+  *e.add_objects()->mutable_agency() = agency;
+  feed.push_back(e);
+  MustApply(e);
+  only_unit_and_agency("agency in sandbox");
+  // A service edited meanwhile stays out of the region and the nation.
+  e = Event("203-0");
+  *e.add_objects()->mutable_service() = Service("ktp", "dukcapil", "kab-a", "13.05");
+  feed.push_back(e);
+  MustApply(e);
+  only_unit_and_agency("service edited in a sandbox agency");
+  // A unit created in the sandbox agency is in sandbox too.
+  e = Event("204-0");
+  *e.add_objects()->mutable_unit() = Unit("capil-2", "kab-a", "13.05");
+  feed.push_back(e);
+  MustApply(e);
+  EXPECT_EQ(Std("a:kab-a").at("std.units"), 2);
+  EXPECT_THAT(NonZero(Std("n")), ::testing::IsEmpty());
+  // Back out: both units and both services count everywhere.
+  agency.clear_sandbox();
+  e = Event("205-0");
+  *e.add_objects()->mutable_agency() = agency;
+  feed.push_back(e);
+  MustApply(e);
+  Counters two_units = all;
+  two_units["std.units"] = 2;
+  for (const char* scope : {"n", "r:13.05", "a:kab-a"}) {
+    EXPECT_EQ(NonZero(Std(scope)), two_units) << scope;
+  }
+  EXPECT_EQ(Inputs("n", due).five_not_overdue, 1);
+
+  // The whole feed again (a restart from an older position): nothing moves.
+  for (const auto& ev : feed) MustApply(ev);
+  for (const char* scope : {"n", "r:13.05", "a:kab-a"}) {
+    EXPECT_EQ(NonZero(Std(scope)), two_units) << "replayed: " << scope;
+  }
+  EXPECT_EQ(Inputs("n", due).five_not_overdue, 1);
+}
+
 }  // namespace
 }  // namespace simpul::monitoring

@@ -704,5 +704,155 @@ TEST_F(RegistryTest, PublicReplayOfTheChangeFeedIsBounded) {
   EXPECT_EQ(Start(unbounded, Identity::Public(), with_cursor(oldest)), oldest);
 }
 
+// ---------------------------------------------------------------------------------------
+// Sandbox flag (issue #15): set and cleared by platform admins only, kept by other updates.
+
+TEST_F(RegistryTest, PlatformAdminCreatesSandboxAgencyAndUnitAndTheFeedCarriesThem) {
+  v1::Agency agency = MakeAgency("kab-uji", v1::AGENCY_KIND_REGENCY, "32.01");
+  agency.set_sandbox(true);
+  auto created = registry_.CreateAgency(Admin(), Req<v1::CreateAgencyRequest>(agency));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->agency().sandbox());
+  ASSERT_FALSE(store_.events().empty());
+  EXPECT_TRUE(store_.events().back().objects(0).agency().sandbox());
+  v1::GetAgencyRequest get;
+  get.set_id("kab-uji");
+  EXPECT_TRUE(registry_.GetAgency(Identity::Public(), get)->agency().sandbox());
+  // An agency created without it is not in sandbox.
+  get.set_id("kota-bogor");
+  EXPECT_FALSE(registry_.GetAgency(Identity::Public(), get)->agency().sandbox());
+
+  v1::CreateServiceUnitRequest unit;
+  unit.mutable_unit()->set_id("mpp-uji");
+  unit.mutable_unit()->set_agency_id("kota-bogor");
+  unit.mutable_unit()->set_name("Mal Pelayanan Publik (uji coba)");
+  unit.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
+  unit.mutable_unit()->set_sandbox(true);
+  auto made = registry_.CreateServiceUnit(Admin(), unit);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_TRUE(made->unit().sandbox());
+  EXPECT_TRUE(store_.events().back().objects(0).unit().sandbox());
+  v1::GetServiceUnitRequest get_unit;
+  get_unit.set_id("mpp-uji");
+  EXPECT_TRUE(registry_.GetServiceUnit(Identity::Public(), get_unit)->unit().sandbox());
+}
+
+TEST_F(RegistryTest, AgencyAdminCannotSetOrClearSandboxAndNothingChanges) {
+  // Set: creating a sandbox unit, flagging its agency, flagging a unit.
+  const size_t events = store_.events().size();
+  v1::CreateServiceUnitRequest unit;
+  unit.mutable_unit()->set_id("mpp-uji");
+  unit.mutable_unit()->set_agency_id("padang-pariaman");
+  unit.mutable_unit()->set_name("Unit uji coba");
+  unit.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
+  unit.mutable_unit()->set_sandbox(true);
+  auto denied = registry_.CreateServiceUnit(AgencyAdmin("padang-pariaman"), unit);
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(denied.status().message(), HasSubstr("unit.sandbox"));
+  v1::GetServiceUnitRequest get_unit;
+  get_unit.set_id("mpp-uji");
+  EXPECT_EQ(registry_.GetServiceUnit(Identity::Public(), get_unit).status().code(),
+            absl::StatusCode::kNotFound);
+
+  v1::UpdateAgencyRequest agency;
+  *agency.mutable_agency() = MakeAgency("padang-pariaman", v1::AGENCY_KIND_REGENCY, "13.05");
+  agency.mutable_agency()->set_sandbox(true);
+  agency.set_expected_revision(1);
+  auto agency_denied = registry_.UpdateAgency(AgencyAdmin("padang-pariaman"), agency);
+  EXPECT_EQ(agency_denied.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(agency_denied.status().message(), HasSubstr("agency.sandbox"));
+
+  v1::UpdateServiceUnitRequest update;
+  update.mutable_unit()->set_id("disdukcapil-pp");
+  update.mutable_unit()->set_name("Disdukcapil");
+  update.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
+  update.mutable_unit()->set_sandbox(true);
+  update.set_expected_revision(1);
+  auto unit_denied = registry_.UpdateServiceUnit(AgencyAdmin("padang-pariaman"), update);
+  EXPECT_EQ(unit_denied.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(unit_denied.status().message(), HasSubstr("unit.sandbox"));
+  EXPECT_EQ(store_.events().size(), events);
+  get_unit.set_id("disdukcapil-pp");
+  auto stored_unit = registry_.GetServiceUnit(Identity::Public(), get_unit);
+  EXPECT_FALSE(stored_unit->unit().sandbox());
+  EXPECT_EQ(stored_unit->unit().revision(), 1);
+  EXPECT_EQ(stored_unit->unit().name(), "Dinas Kependudukan dan Pencatatan Sipil");
+
+  // Clear: a platform admin flags both; the agency admin cannot clear either.
+  agency.mutable_agency()->set_sandbox(true);
+  ASSERT_TRUE(registry_.UpdateAgency(Admin(), agency).ok());
+  ASSERT_TRUE(registry_.UpdateServiceUnit(Admin(), update).ok());
+  const size_t flagged_events = store_.events().size();
+  agency.mutable_agency()->set_sandbox(false);
+  agency.set_expected_revision(2);
+  auto clear_agency = registry_.UpdateAgency(AgencyAdmin("padang-pariaman"), agency);
+  EXPECT_EQ(clear_agency.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(clear_agency.status().message(),
+              AllOf(HasSubstr("agency.sandbox"), HasSubstr("clear")));
+  update.mutable_unit()->set_sandbox(false);
+  update.set_expected_revision(2);
+  auto clear_unit = registry_.UpdateServiceUnit(AgencyAdmin("padang-pariaman"), update);
+  EXPECT_EQ(clear_unit.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(clear_unit.status().message(), AllOf(HasSubstr("unit.sandbox"), HasSubstr("clear")));
+  EXPECT_EQ(store_.events().size(), flagged_events);
+  v1::GetAgencyRequest get;
+  get.set_id("padang-pariaman");
+  EXPECT_TRUE(registry_.GetAgency(Identity::Public(), get)->agency().sandbox());
+  EXPECT_TRUE(registry_.GetServiceUnit(Identity::Public(), get_unit)->unit().sandbox());
+}
+
+TEST_F(RegistryTest, UpdatesThatDoNotMentionSandboxKeepIt) {
+  v1::Agency agency = MakeAgency("kab-uji", v1::AGENCY_KIND_REGENCY, "32.01");
+  agency.set_sandbox(true);
+  ASSERT_TRUE(registry_.CreateAgency(Admin(), Req<v1::CreateAgencyRequest>(agency)).ok());
+  v1::CreateServiceUnitRequest unit;
+  unit.mutable_unit()->set_id("unit-uji");
+  unit.mutable_unit()->set_agency_id("kab-uji");
+  unit.mutable_unit()->set_name("Unit uji coba");
+  unit.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIB);
+  unit.mutable_unit()->set_sandbox(true);
+  ASSERT_TRUE(registry_.CreateServiceUnit(Admin(), unit).ok());
+
+  // The agency admin renames both without the flag, then sends it back unchanged (a
+  // read-modify-write round trip): allowed, and the flag stays.
+  v1::UpdateAgencyRequest rename;
+  *rename.mutable_agency() = MakeAgency("kab-uji", v1::AGENCY_KIND_REGENCY, "32.01");
+  rename.mutable_agency()->set_name("Kabupaten Uji Coba");
+  rename.set_expected_revision(1);
+  auto renamed = registry_.UpdateAgency(AgencyAdmin("kab-uji"), rename);
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  EXPECT_EQ(renamed->agency().name(), "Kabupaten Uji Coba");
+  EXPECT_TRUE(renamed->agency().sandbox());
+  EXPECT_TRUE(store_.events().back().objects(0).agency().sandbox());
+  rename.mutable_agency()->set_sandbox(true);
+  rename.set_expected_revision(2);
+  auto round_trip = registry_.UpdateAgency(AgencyAdmin("kab-uji"), rename);
+  ASSERT_TRUE(round_trip.ok()) << round_trip.status();
+  EXPECT_TRUE(round_trip->agency().sandbox());
+
+  v1::UpdateServiceUnitRequest unit_rename;
+  unit_rename.mutable_unit()->set_id("unit-uji");
+  unit_rename.mutable_unit()->set_name("Unit uji coba 2");
+  unit_rename.mutable_unit()->set_time_zone(common::v1::TIME_ZONE_WIT);
+  unit_rename.set_expected_revision(1);
+  auto unit_renamed = registry_.UpdateServiceUnit(AgencyAdmin("kab-uji"), unit_rename);
+  ASSERT_TRUE(unit_renamed.ok()) << unit_renamed.status();
+  EXPECT_EQ(unit_renamed->unit().name(), "Unit uji coba 2");
+  EXPECT_TRUE(unit_renamed->unit().sandbox());
+  EXPECT_TRUE(store_.events().back().objects(0).unit().sandbox());
+
+  // A platform admin's update without the flag keeps it too; with false it clears it.
+  unit_rename.set_expected_revision(2);
+  auto kept = registry_.UpdateServiceUnit(Admin(), unit_rename);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_TRUE(kept->unit().sandbox());
+  unit_rename.mutable_unit()->set_sandbox(false);
+  unit_rename.set_expected_revision(3);
+  auto cleared = registry_.UpdateServiceUnit(Admin(), unit_rename);
+  ASSERT_TRUE(cleared.ok()) << cleared.status();
+  EXPECT_FALSE(cleared->unit().sandbox());
+  EXPECT_FALSE(store_.events().back().objects(0).unit().sandbox());
+}
+
 }  // namespace
 }  // namespace simpul::registry

@@ -22,8 +22,9 @@ void FakeRouter::AddUnit(Route route) {
   units_[std::move(id)] = std::move(route);
 }
 
-void FakeRouter::AddAgency(std::string agency_id) {
+void FakeRouter::AddAgency(std::string agency_id, bool sandbox) {
   absl::MutexLock lock(&mu_);
+  if (sandbox) sandbox_agencies_.insert(agency_id);
   agencies_.insert(std::move(agency_id));
 }
 
@@ -52,6 +53,16 @@ absl::StatusOr<bool> FakeRouter::AgencyExists(std::string_view agency_id) {
   absl::MutexLock lock(&mu_);
   if (unavailable_) return absl::UnavailableError("registry unreachable");
   return agencies_.find(agency_id) != agencies_.end();
+}
+
+absl::StatusOr<Route> FakeRouter::ResolveAgency(std::string_view agency_id) {
+  absl::MutexLock lock(&mu_);
+  if (unavailable_) return absl::UnavailableError("registry unreachable");
+  if (agencies_.find(agency_id) == agencies_.end()) return absl::NotFoundError("no such agency");
+  Route route;
+  route.agency_id = std::string(agency_id);
+  route.sandbox = sandbox_agencies_.find(agency_id) != sandbox_agencies_.end();
+  return route;
 }
 
 }  // namespace simpul::testing

@@ -22,8 +22,8 @@ class FakeRouter final : public clients::registry::Router {
   void AddService(clients::registry::Route route);
   // AddUnit makes `route.unit_id` resolve to `route` and its agency exist.
   void AddUnit(clients::registry::Route route);
-  // AddAgency makes an agency exist (one without units).
-  void AddAgency(std::string agency_id);
+  // AddAgency makes an agency exist (one without units), in sandbox or not.
+  void AddAgency(std::string agency_id, bool sandbox = false);
   // SetUnavailable makes every call fail with UNAVAILABLE until it is called with false.
   void SetUnavailable(bool unavailable);
 
@@ -31,12 +31,14 @@ class FakeRouter final : public clients::registry::Router {
   absl::StatusOr<clients::registry::Route> ResolveService(std::string_view service_id) override;
   absl::StatusOr<clients::registry::Route> ResolveUnit(std::string_view unit_id) override;
   absl::StatusOr<bool> AgencyExists(std::string_view agency_id) override;
+  absl::StatusOr<clients::registry::Route> ResolveAgency(std::string_view agency_id) override;
 
  private:
   absl::Mutex mu_;
   std::map<std::string, clients::registry::Route, std::less<>> services_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, clients::registry::Route, std::less<>> units_ ABSL_GUARDED_BY(mu_);
   std::set<std::string, std::less<>> agencies_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string, std::less<>> sandbox_agencies_ ABSL_GUARDED_BY(mu_);
   bool unavailable_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -374,7 +374,8 @@ TEST_F(RegistryRouterTest, WithoutTheWatchEveryCallGoesToTheRegistry) {
   EXPECT_FALSE(before.watching);
   ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
   const RegistryRouter::Stats after = router_->stats();
-  EXPECT_EQ(after.registry_calls, before.registry_calls + 3);  // service, unit, standard
+  // service, unit, the unit's agency (its sandbox flag), standard
+  EXPECT_EQ(after.registry_calls, before.registry_calls + 4);
   EXPECT_EQ(after.cache_hits, 0);
 }
 
@@ -700,6 +701,90 @@ TEST_F(RegistryRouterTest, TrustsAWatchFromNowAsSoonAsTheRegistryNamesItsCursor)
   const int64_t calls = router_->stats().registry_calls;
   ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());
   EXPECT_EQ(router_->stats().registry_calls, calls);  // served from the cache
+}
+
+// Sandbox (issue #15): a route is in sandbox when its unit or the unit's agency is, and a flip
+// of either reaches cached routes through the change feed.
+TEST_F(RegistryRouterTest, RouteIsInSandboxWhenItsUnitOrItsAgencyIs) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  // A normal agency with one sandbox unit and one normal unit, a service in each.
+  v1::CreateAgencyRequest agency;
+  *agency.mutable_agency() = MakeAgency("kota-bogor", v1::AGENCY_KIND_CITY, "32.71");
+  v1::CreateAgencyResponse agency_resp;
+  grpc::Status s = admin_->CreateAgency(AdminCtx().get(), agency, &agency_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(agency_resp.agency().sandbox());
+  for (const auto& [unit_id, sandbox] : {std::pair<std::string, bool>{"mpp-uji", true},
+                                         std::pair<std::string, bool>{"mpp-bogor", false}}) {
+    v1::CreateServiceUnitRequest unit;
+    *unit.mutable_unit() = MakeWibUnit(unit_id, "kota-bogor", "Mal Pelayanan Publik " + unit_id);
+    if (sandbox) unit.mutable_unit()->set_sandbox(true);
+    v1::CreateServiceUnitResponse unit_resp;
+    s = admin_->CreateServiceUnit(AdminCtx().get(), unit, &unit_resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    v1::CreateServiceRequest service;
+    service.mutable_service()->set_id("pbg-" + unit_id);
+    service.mutable_service()->set_unit_id(unit_id);
+    service.mutable_service()->set_name("Persetujuan Bangunan Gedung");
+    v1::CreateServiceResponse service_resp;
+    s = admin_->CreateService(AdminCtx().get(), service, &service_resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  auto sandbox_of_unit = [&](const std::string& id) {
+    absl::StatusOr<Route> route = router_->ResolveUnit(id);
+    EXPECT_TRUE(route.ok()) << route.status();
+    return route.ok() && route->sandbox;
+  };
+  auto sandbox_of_service = [&](const std::string& id) {
+    absl::StatusOr<Route> route = router_->ResolveService(id);
+    EXPECT_TRUE(route.ok()) << route.status();
+    return route.ok() && route->sandbox;
+  };
+  EXPECT_TRUE(Eventually([&] { return sandbox_of_unit("mpp-uji"); }));
+  EXPECT_TRUE(sandbox_of_service("pbg-mpp-uji"));
+  EXPECT_FALSE(sandbox_of_unit("mpp-bogor"));
+  EXPECT_FALSE(sandbox_of_service("pbg-mpp-bogor"));
+
+  // The seeded agency, its unit and services: not in sandbox, and cached.
+  EXPECT_FALSE(sandbox_of_unit("disdukcapil-pp"));
+  EXPECT_FALSE(sandbox_of_service("akta-kelahiran"));
+  const RegistryRouter::Stats cached = router_->stats();
+  EXPECT_FALSE(sandbox_of_unit("disdukcapil-pp"));
+  EXPECT_FALSE(sandbox_of_service("akta-kelahiran"));
+  ASSERT_EQ(router_->stats().registry_calls, cached.registry_calls);  // really cached
+
+  // A platform admin flags the agency: its (unflagged) unit and services follow.
+  auto set_agency_sandbox = [&](bool sandbox) {
+    v1::GetAgencyRequest get;
+    get.set_id("kab-padang-pariaman");
+    v1::GetAgencyResponse current;
+    grpc::Status st = admin_->GetAgency(AdminCtx().get(), get, &current);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    v1::UpdateAgencyRequest update;
+    *update.mutable_agency() = current.agency();
+    update.mutable_agency()->set_sandbox(sandbox);
+    update.set_expected_revision(current.agency().revision());
+    v1::UpdateAgencyResponse updated;
+    st = admin_->UpdateAgency(AdminCtx().get(), update, &updated);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_EQ(updated.agency().sandbox(), sandbox);
+  };
+  ASSERT_NO_FATAL_FAILURE(set_agency_sandbox(true));
+  EXPECT_TRUE(Eventually([&] { return sandbox_of_unit("disdukcapil-pp"); }));
+  EXPECT_TRUE(Eventually([&] { return sandbox_of_service("akta-kelahiran"); }));
+  EXPECT_TRUE(sandbox_of_service("ktp-el"));
+  EXPECT_FALSE(sandbox_of_unit("mpp-bogor"));  // another agency's unit is untouched
+  absl::StatusOr<Route> pp = router_->ResolveAgency("kab-padang-pariaman");
+  ASSERT_TRUE(pp.ok()) << pp.status();
+  EXPECT_TRUE(pp->sandbox);
+  absl::StatusOr<Route> bogor = router_->ResolveAgency("kota-bogor");
+  ASSERT_TRUE(bogor.ok()) << bogor.status();
+  EXPECT_FALSE(bogor->sandbox);  // its sandbox unit does not flag the agency
+  EXPECT_EQ(router_->ResolveAgency("kota-padang").status().code(), absl::StatusCode::kNotFound);
+  // ... and back.
+  ASSERT_NO_FATAL_FAILURE(set_agency_sandbox(false));
+  EXPECT_TRUE(Eventually([&] { return !sandbox_of_unit("disdukcapil-pp"); }));
+  EXPECT_TRUE(Eventually([&] { return !sandbox_of_service("akta-kelahiran"); }));
 }
 
 }  // namespace
