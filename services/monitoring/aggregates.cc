@@ -558,7 +558,14 @@ absl::StatusOr<std::vector<Contribution>> VoidReversal(const Ledger& ledger,
     reversal.push_back(std::move(back));
     if (kind == InputKind::kSurvey || absl::EndsWith(c.dedup_key, ":received")) marked = &c;
   }
-  if (marked == nullptr) marked = &ledger.applied.front();
+  if (marked == nullptr) {
+    // An application whose receipt was recorded before input ledgers existed (December 2026):
+    // its ledger holds only later parts, so a void could not return its figures exactly.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "input ", AbslView(ledger_key),
+        " was received before voids existed; only its later parts are recorded, so it cannot "
+        "be voided exactly"));
+  }
   Contribution mark;
   mark.dedup_key = absl::StrCat("voided:", AbslView(ledger_key));
   mark.buckets = marked->buckets;

@@ -285,7 +285,8 @@ absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& 
 enum class InputKind { kSurvey, kDelivery };
 // VoidReversal is what voiding an input applies (see VOIDS): per contribution of the ledger
 // the same increments negated on the same buckets, dedup "void:<its dedup key>", then the
-// marker. FAILED_PRECONDITION for a ledger with nothing applied.
+// marker. FAILED_PRECONDITION for a ledger with nothing applied, and for an application
+// whose ledger has no receipt (received before input ledgers existed: not exactly voidable).
 absl::StatusOr<std::vector<Contribution>> VoidReversal(const Ledger& ledger,
                                                        std::string_view ledger_key, InputKind kind);
 // UnitPeriodsOf lists the period keys of the ledger's "u:<unit_id>|..." buckets (the rankings

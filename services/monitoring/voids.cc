@@ -44,6 +44,10 @@ UnitInfo UnitOf(const v1::LedgerMeta& meta) {
   return unit;
 }
 
+InputKind KindOf(const v1::LedgerMeta& meta) {
+  return meta.kind() == "delivery" ? InputKind::kDelivery : InputKind::kSurvey;
+}
+
 // MayVoid: platform admins; the members of the agency the input's unit belonged to; the
 // channel that submitted it.
 bool MayVoid(const Identity& caller, const v1::LedgerMeta& meta) {
@@ -132,7 +136,6 @@ absl::StatusOr<v1::VoidInputsResponse> MonitoringDesk::VoidInputs(
   std::vector<Named> named;
   std::string agency_id;
   std::string target;
-  InputKind kind = InputKind::kSurvey;
   int remaining = 0;
   if (req.has_survey_responses()) {
     const auto& t = req.survey_responses();
@@ -144,7 +147,6 @@ absl::StatusOr<v1::VoidInputsResponse> MonitoringDesk::VoidInputs(
     }
     target = absl::StrCat("survey_responses ", t.unit_id(), " ", t.idempotency_keys_size());
   } else if (req.has_deliveries()) {
-    kind = InputKind::kDelivery;
     const auto& t = req.deliveries();
     absl::StatusOr<clients::registry::Route> route = router_.ResolveService(t.service_id());
     if (route.status().code() == absl::StatusCode::kNotFound ||
@@ -207,6 +209,13 @@ absl::StatusOr<v1::VoidInputsResponse> MonitoringDesk::VoidInputs(
           "; only that agency, the channel that submitted it or a platform admin may void it"));
     }
     if (agency_id.empty()) agency_id = metas[i].agency_id();
+    // An input that cannot be taken back exactly fails the call before anything changes.
+    if (!ledgers[i]->voided) {
+      absl::Status exact = VoidReversal(*ledgers[i], named[i].key, KindOf(metas[i])).status();
+      if (!exact.ok()) {
+        return absl::Status(exact.code(), absl::StrCat(named[i].field, ": ", exact.message()));
+      }
+    }
   }
   if (!missing.empty()) {
     const size_t shown = std::min<size_t>(missing.size(), 5);
@@ -251,7 +260,7 @@ absl::StatusOr<v1::VoidInputsResponse> MonitoringDesk::VoidInputs(
   for (size_t i : todo) {
     std::optional<Ledger> ledger = std::move(ledgers[i]);
     const v1::LedgerMeta& meta = metas[i];
-    const InputKind input_kind = meta.kind() == "delivery" ? InputKind::kDelivery : kind;
+    const InputKind input_kind = KindOf(meta);
     for (int attempt = 0;; ++attempt) {
       if (!ledger) break;  // expired meanwhile: nothing left to take back
       if (ledger->voided) {

@@ -1520,6 +1520,36 @@ TEST_F(VoidTest, TheVoidLogRecordsWhoWhenAndWhyNewestFirst) {
   EXPECT_THAT(desk_->ListVoids(Admin(kPp), req), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// An application received before input ledgers existed has only its later parts in a ledger:
+// voiding it would leave its receipt counted, so the void is refused and nothing changes.
+TEST_F(VoidTest, AnApplicationReceivedBeforeLedgersIsNotVoidedHalfway) {
+  const UnitInfo unit{kPpUnit, kPp, "13.05", common::v1::TIME_ZONE_WIB};
+  const v1::Delivery received =
+      Delivery("old-dlv-1", "OLD/1", kPpService, WibTime(2026, 3, 2, 8), std::nullopt);
+  auto receipt = DeliveryReceived(received, unit, clock_.Now());
+  auto overdue = DeliveryOverdue(received, unit);
+  ASSERT_THAT(receipt, IsOk());
+  ASSERT_THAT(overdue, IsOk());
+  // As the previous version recorded it: no ledger tag.
+  ASSERT_THAT(store_.AddOpen(*receipt, DeliveryOpenKey(unit, "OLD/1"),
+                             WibTime(2026, 3, 3, 23, 59, 59), *overdue),
+              IsOk());
+  MustRecord(Admin(kPp), {Delivery("old-dlv-2", "OLD/1", kPpService, WibTime(2026, 3, 2, 8),
+                                   WibTime(2026, 3, 3, 9))});
+  const Snapshot before = Take();
+  EXPECT_THAT(
+      desk_->VoidInputs(Admin(kPp), VoidApplications(kPpService, {"OLD/1"})),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("deliveries.application_ids[0]")));
+  ExpectSame(before, Take());
+  auto log = desk_->ListVoids(Admin(kPp), [] {
+    v1::ListVoidsRequest req;
+    req.set_agency_id(kPp);
+    return req;
+  }());
+  ASSERT_THAT(log, IsOk());
+  EXPECT_EQ(log->voids_size(), 0);
+}
+
 // Sandbox (issue #15): a complaint held by a sandbox unit, or by a sandbox agency itself,
 // counts for that unit and agency only.
 TEST_F(MonitoringDeskTest, ComplaintsHeldInSandboxCountForTheirUnitAndAgencyOnly) {
