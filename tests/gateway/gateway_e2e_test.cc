@@ -1099,10 +1099,13 @@ TEST_F(GatewayE2ETest, AnonymousCallersReadStandardsFileAndTrackOnly) {
   expect_needs_credentials(Code(registry(), &RS::CreateStandardVersion, anon, create),
                            "/simpul.registry.v1.Registry/CreateStandardVersion");
   // A case read by code (Open311's GET requests/{id}): the public sees publicly listed cases
-  // only; this one is not verified yet, so to the public it does not exist.
+  // in their public view; of this one, not verified yet, only that it exists and its state.
   cv1::GetComplaintRequest get;
   get.set_id(filed.tracking_code());
-  EXPECT_EQ(Code(complaints(), &CS::GetComplaint, anon, get).error_code(), StatusCode::NOT_FOUND);
+  cv1::GetComplaintResponse minimal;
+  ASSERT_TRUE(Call(complaints(), &CS::GetComplaint, anon, get, &minimal).ok());
+  EXPECT_TRUE(minimal.public_complaint().unlisted());
+  EXPECT_EQ(minimal.public_complaint().description(), "");
   cv1::VerifyComplaintRequest verify;
   verify.set_id(filed.tracking_code());
   expect_needs_credentials(Code(complaints(), &CS::VerifyComplaint, anon, verify),
