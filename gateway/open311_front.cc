@@ -340,17 +340,18 @@ cv1::PublicComplaint ViewOf(const cv1::GetComplaintResponse& resp) {
                                      : complaints::PublicView(resp.complaint(), absl::Now());
 }
 
-// NoSuchRequest is the 404 of an id that names no request, unknown or malformed: Open311
-// clients expect a 404 for both.
-HttpReply NoSuchRequest(const std::string& id, Open311Format format) {
+// NotRead answers a failed read of request `id`: an id that names no request, unknown
+// (NOT_FOUND) or malformed (INVALID_ARGUMENT), is a 404, as Open311 clients expect; any other
+// failure keeps its own status.
+HttpReply NotRead(const absl::Status& status, const std::string& id, Open311Format format) {
+  if (status.code() != absl::StatusCode::kNotFound &&
+      status.code() != absl::StatusCode::kInvalidArgument) {
+    return Error(status, format);
+  }
   return Error(404,
                absl::StrCat("service_request_id: no request has the id \"", Excerpt(id),
                             "\" (or it is not a tracking code, e.g. 7KQ2M-XW9DT)"),
                format);
-}
-
-bool NamesNoRequest(grpc::StatusCode code) {
-  return code == grpc::StatusCode::NOT_FOUND || code == grpc::StatusCode::INVALID_ARGUMENT;
 }
 
 }  // namespace
@@ -638,24 +639,14 @@ absl::StatusOr<cv1::GetComplaintResponse> Open311Front::Read(const Open311Call& 
 HttpReply Open311Front::OneRequest(const Open311Call& call, const Fields& query,
                                    const std::string& id, Open311Format format) const {
   absl::StatusOr<cv1::GetComplaintResponse> resp = Read(call, query, id);
-  if (!resp.ok()) {
-    if (NamesNoRequest(static_cast<grpc::StatusCode>(resp.status().code()))) {
-      return NoSuchRequest(id, format);
-    }
-    return Error(resp.status(), format);
-  }
+  if (!resp.ok()) return NotRead(resp.status(), id, format);
   return Reply(200, Open311Requests({ViewOf(*resp)}), format);
 }
 
 HttpReply Open311Front::RequestUpdates(const Open311Call& call, const Fields& query,
                                        const std::string& id, Open311Format format) const {
   absl::StatusOr<cv1::GetComplaintResponse> resp = Read(call, query, id);
-  if (!resp.ok()) {
-    if (NamesNoRequest(static_cast<grpc::StatusCode>(resp.status().code()))) {
-      return NoSuchRequest(id, format);
-    }
-    return Error(resp.status(), format);
-  }
+  if (!resp.ok()) return NotRead(resp.status(), id, format);
   const cv1::PublicComplaint view = ViewOf(*resp);
   if (!resp->has_complaint()) {
     // The public and channels may not read a case's history: its current status only.
