@@ -1956,12 +1956,43 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   const std::map<std::string, std::string> form = {
       {"content-type", "application/x-www-form-urlencoded"}};
 
-  // Discovery of services: both adopted services, with their codes.
+  // The discovery document names this API at the configured URL, never at the Host the
+  // request names.
+  const std::map<std::string, std::string> evil_host = {{"host", "evil.example\"><x>"}};
+  HttpResponse discovery = HttpDo(port, "GET", "/open311/discovery.json", "", evil_host);
+  ASSERT_EQ(discovery.status, 200) << discovery.body;
+  EXPECT_THAT(discovery.body, HasSubstr(R"("url":"https://127.0.0.1:8100/open311/v2")"));
+  EXPECT_THAT(discovery.body, HasSubstr("http://wiki.open311.org/GeoReport_v2"));
+  EXPECT_THAT(discovery.body, Not(HasSubstr("evil")));
+  {
+    HttpResponse xml = HttpDo(port, "GET", "/open311/discovery.xml", "", evil_host);
+    ASSERT_EQ(xml.status, 200) << xml.body;
+    const XmlElement doc = XmlOf(xml);
+    EXPECT_EQ(doc.name, "discovery");
+    ASSERT_NE(doc.Child("endpoints"), nullptr) << xml.body;
+    ASSERT_NE(doc.Child("endpoints")->Child("endpoint"), nullptr) << xml.body;
+    EXPECT_EQ(doc.Child("endpoints")->Child("endpoint")->ChildText("url"),
+              "https://127.0.0.1:8100/open311/v2");
+    EXPECT_THAT(xml.body, Not(HasSubstr("evil")));
+  }
+
+  // Discovery of services: both adopted services, with their codes, in JSON and XML.
   HttpResponse services = HttpDo(port, "GET", "/open311/v2/services.json");
   ASSERT_EQ(services.status, 200) << services.body;
   std::set<std::string> codes;
   for (int i = 0; i < services.Items(); ++i) codes.insert(services.ItemStr(i, "service_code"));
   EXPECT_EQ(codes, (std::set<std::string>{kAService, kBService}));
+  {
+    HttpResponse xml = HttpDo(port, "GET", "/open311/v2/services.xml");
+    ASSERT_EQ(xml.status, 200) << xml.body;
+    std::set<std::string> xml_codes;
+    for (const XmlElement& s : XmlOf(xml).children) xml_codes.insert(s.ChildText("service_code"));
+    EXPECT_EQ(xml_codes, codes);
+    HttpResponse definition_xml =
+        HttpDo(port, "GET", absl::StrCat("/open311/v2/services/", kAService, ".xml"));
+    ASSERT_EQ(definition_xml.status, 200) << definition_xml.body;
+    EXPECT_EQ(XmlOf(definition_xml).ChildText("service_code"), kAService);
+  }
   HttpResponse definition =
       HttpDo(port, "GET", absl::StrCat("/open311/v2/services/", kAService, ".json"));
   ASSERT_EQ(definition.status, 200) << definition.body;
@@ -1988,6 +2019,16 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   HttpResponse again = HttpDo(port, "POST", "/open311/v2/requests.json", FormEncode(report), form);
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.ItemStr(0, "service_request_id"), id);
+  HttpResponse again_xml =
+      HttpDo(port, "POST", "/open311/v2/requests.xml", FormEncode(report), form);
+  ASSERT_EQ(again_xml.status, 200) << again_xml.body;
+  {
+    const XmlElement doc = XmlOf(again_xml);
+    EXPECT_EQ(doc.name, "service_requests");
+    ASSERT_EQ(doc.children.size(), 1u) << again_xml.body;
+    EXPECT_EQ(doc.children[0].ChildText("service_request_id"), id);
+    EXPECT_THAT(doc.children[0].ChildText("service_notice"), HasSubstr(id));
+  }
 
   // The case is in the complaint service, filed through the key's channel.
   cv1::GetComplaintRequest get;
