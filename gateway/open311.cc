@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -496,6 +497,76 @@ absl::StatusOr<google::protobuf::Timestamp> Open311ParseTime(std::string_view fi
     return v.ToStatus("Open311 query");
   }
   return t;
+}
+
+std::vector<std::string> Open311CommaList(const std::string& value) {
+  std::vector<std::string> out;
+  for (absl::string_view w : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(w));
+  }
+  return out;
+}
+
+absl::StatusOr<Open311ListQuery> Open311ParseListQuery(
+    const std::map<std::string, std::string>& query, absl::Time now, absl::Duration default_window,
+    int max_codes) {
+  Open311ListQuery result;
+  Open311ListQuery* out = &result;
+  FieldViolations v;
+  out->service_codes = Open311CommaList(Field(query, "service_code"));
+  if (static_cast<int>(out->service_codes.size()) > max_codes) {
+    v.Add("service_code",
+          absl::StrCat("at most ", max_codes, " codes at once; got ", out->service_codes.size()));
+  }
+  out->jurisdiction_id = Field(query, "jurisdiction_id");
+  // Without end_date the period is open-ended (a clock between here and the complaint service
+  // must not hide the newest cases); start_date defaults to default_window before the end.
+  using google::protobuf::util::TimeUtil;
+  out->end = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(now));
+  out->end_given = false;
+  if (const std::string end_date = Field(query, "end_date"); !end_date.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> end = Open311ParseTime("end_date", end_date);
+    if (end.ok()) {
+      out->end = *end;
+      out->end_given = true;
+    } else {
+      v.AddFrom(end.status());
+    }
+  }
+  out->start = out->end - TimeUtil::SecondsToDuration(absl::ToInt64Seconds(default_window));
+  if (const std::string start_date = Field(query, "start_date"); !start_date.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> start = Open311ParseTime("start_date", start_date);
+    if (start.ok()) {
+      out->start = *start;
+      if (out->end_given && out->start > out->end) {
+        v.Add("start_date", "must not be after end_date");
+      }
+    } else {
+      v.AddFrom(start.status());
+    }
+  }
+  out->states.clear();
+  if (const std::string status = Field(query, "status"); !status.empty()) {
+    std::set<std::string> wanted;
+    for (const std::string& w : Open311CommaList(status)) wanted.insert(absl::AsciiStrToLower(w));
+    for (const std::string& w : wanted) {
+      if (w != "open" && w != "closed") {
+        v.Add("status", absl::StrCat("expected open, closed or both; got \"", Excerpt(w), "\""));
+      }
+    }
+    if (wanted.size() == 1) {
+      const bool closed = wanted.count("closed") > 0;
+      for (int st = cv1::State_MIN; st <= cv1::State_MAX; ++st) {
+        if (st == cv1::STATE_UNSPECIFIED || !cv1::State_IsValid(st)) continue;
+        if ((Open311Status(static_cast<cv1::State>(st)) == "closed") == closed) {
+          out->states.push_back(static_cast<cv1::State>(st));
+        }
+      }
+    }
+  }
+  out->page_token = Field(query, "page_token");
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("Open311 requests query"));
+  return result;
 }
 
 Open311Node Open311Request(const cv1::PublicComplaint& c) {

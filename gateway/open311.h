@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 #include "simpul/registry/v1/registry.pb.h"
 
@@ -131,6 +132,26 @@ std::string Open311Time(const google::protobuf::Timestamp& t);
 // "...Z"); INVALID_ARGUMENT naming `field` otherwise.
 absl::StatusOr<google::protobuf::Timestamp> Open311ParseTime(std::string_view field,
                                                              std::string_view value);
+
+// Open311CommaList splits a comma-separated parameter, each item trimmed, blanks dropped.
+std::vector<std::string> Open311CommaList(const std::string& value);
+
+// Open311ListQuery is the filters of GET requests (and of servicerequestupdates' window).
+struct Open311ListQuery {
+  std::vector<std::string> service_codes;  // service_code, comma-separated
+  std::string jurisdiction_id;
+  google::protobuf::Timestamp start, end;     // both inclusive
+  bool end_given = false;                     // else end is `now` and the list open-ended
+  std::vector<complaints::v1::State> states;  // status: empty for both
+  std::string page_token;
+};
+// Open311ParseListQuery reads service_code (at most `max_codes`), jurisdiction_id,
+// start_date/end_date (Open311ParseTime; start_date defaults to `default_window` before the
+// end, end_date to `now`; start after end is refused), status (open, closed, or both,
+// comma-separated) and page_token. INVALID_ARGUMENT naming each bad parameter.
+absl::StatusOr<Open311ListQuery> Open311ParseListQuery(
+    const std::map<std::string, std::string>& query, absl::Time now, absl::Duration default_window,
+    int max_codes);
 
 // Open311Request is one request of the requests list: service_request_id, status,
 // status_notes, service_name (""), service_code, description, agency_responsible,

@@ -86,15 +86,6 @@ std::string Field(const Fields& fields, const std::string& name) {
   return it == fields.end() ? "" : std::string(absl::StripAsciiWhitespace(it->second));
 }
 
-// CommaList splits a comma-separated parameter, blanks dropped.
-std::vector<std::string> CommaList(const std::string& value) {
-  std::vector<std::string> out;
-  for (absl::string_view w : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
-    out.emplace_back(absl::StripAsciiWhitespace(w));
-  }
-  return out;
-}
-
 }  // namespace
 
 void Open311Cancel::Cancel() {
@@ -356,64 +347,6 @@ HttpReply NotRead(const absl::Status& status, const std::string& id, Open311Form
 
 }  // namespace
 
-absl::Status Open311Front::ParseListQuery(const Fields& query, ListQuery* out) const {
-  FieldViolations v;
-  out->service_codes = CommaList(Field(query, "service_code"));
-  if (static_cast<int>(out->service_codes.size()) > options_.max_ids) {
-    v.Add("service_code", absl::StrCat("at most ", options_.max_ids, " codes at once; got ",
-                                       out->service_codes.size()));
-  }
-  out->jurisdiction_id = Field(query, "jurisdiction_id");
-  // Without end_date the period is open-ended (a clock between here and the complaint service
-  // must not hide the newest cases); start_date defaults to default_window before the end.
-  using google::protobuf::util::TimeUtil;
-  out->end = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(absl::Now()));
-  out->end_given = false;
-  if (const std::string end_date = Field(query, "end_date"); !end_date.empty()) {
-    absl::StatusOr<google::protobuf::Timestamp> end = Open311ParseTime("end_date", end_date);
-    if (end.ok()) {
-      out->end = *end;
-      out->end_given = true;
-    } else {
-      v.AddFrom(end.status());
-    }
-  }
-  out->start =
-      out->end - TimeUtil::SecondsToDuration(absl::ToInt64Seconds(options_.default_window));
-  if (const std::string start_date = Field(query, "start_date"); !start_date.empty()) {
-    absl::StatusOr<google::protobuf::Timestamp> start = Open311ParseTime("start_date", start_date);
-    if (start.ok()) {
-      out->start = *start;
-      if (out->end_given && out->start > out->end) {
-        v.Add("start_date", "must not be after end_date");
-      }
-    } else {
-      v.AddFrom(start.status());
-    }
-  }
-  out->states.clear();
-  if (const std::string status = Field(query, "status"); !status.empty()) {
-    std::set<std::string> wanted;
-    for (const std::string& w : CommaList(status)) wanted.insert(absl::AsciiStrToLower(w));
-    for (const std::string& w : wanted) {
-      if (w != "open" && w != "closed") {
-        v.Add("status", absl::StrCat("expected open, closed or both; got \"", Excerpt(w), "\""));
-      }
-    }
-    if (wanted.size() == 1) {
-      const bool closed = wanted.count("closed") > 0;
-      for (int st = cv1::State_MIN; st <= cv1::State_MAX; ++st) {
-        if (st == cv1::STATE_UNSPECIFIED || !cv1::State_IsValid(st)) continue;
-        if ((Open311Status(static_cast<cv1::State>(st)) == "closed") == closed) {
-          out->states.push_back(static_cast<cv1::State>(st));
-        }
-      }
-    }
-  }
-  out->page_token = Field(query, "page_token");
-  return v.ToStatus("Open311 requests query");
-}
-
 absl::Status Open311Front::List(const Open311Call& call, const CallInfo& info, const ListQuery& q,
                                 std::vector<cv1::PublicComplaint>* out, std::string* next) const {
   cv1::ListComplaintsRequest req;
@@ -494,7 +427,7 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query,
 
   // By tracking codes: each one the caller may see; unknown ones left out.
   if (const std::string ids = Field(query, "service_request_id"); !ids.empty()) {
-    const std::vector<std::string> codes = CommaList(ids);
+    const std::vector<std::string> codes = Open311CommaList(ids);
     if (static_cast<int>(codes.size()) > options_.max_ids) {
       return Error(400,
                    absl::StrCat("service_request_id: at most ", options_.max_ids,
@@ -521,8 +454,10 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query,
   }
 
   // The list, filtered.
-  ListQuery q;
-  if (absl::Status s = ParseListQuery(query, &q); !s.ok()) return Error(s, format);
+  absl::StatusOr<ListQuery> parsed =
+      Open311ParseListQuery(query, absl::Now(), options_.default_window, options_.max_ids);
+  if (!parsed.ok()) return Error(parsed.status(), format);
+  const ListQuery& q = *parsed;
   std::string next;
   if (absl::Status s = ListChecked(call, api_key, q, &found, &next); !s.ok()) {
     return Error(s, format);
@@ -556,8 +491,10 @@ HttpReply Open311Front::UpdatesFeed(const Open311Call& call, const Fields& query
                                     Open311Format format) const {
   // The cases changed in [start_date, end_date] among those filed in the list's window: the
   // latest update of each (its current status), oldest change first.
-  ListQuery q;
-  if (absl::Status s = ParseListQuery(query, &q); !s.ok()) return Error(s, format);
+  absl::StatusOr<ListQuery> parsed =
+      Open311ParseListQuery(query, absl::Now(), options_.default_window, options_.max_ids);
+  if (!parsed.ok()) return Error(parsed.status(), format);
+  const ListQuery& q = *parsed;
   ListQuery filed = q;
   filed.start = q.start - google::protobuf::util::TimeUtil::SecondsToDuration(
                               absl::ToInt64Seconds(options_.default_window));

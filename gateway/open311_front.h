@@ -151,15 +151,7 @@ class Open311Front {
 
  private:
   using Fields = std::map<std::string, std::string>;  // the query parameters
-  // ListQuery is the filters of a requests list (and of the updates feed's window).
-  struct ListQuery {
-    std::vector<std::string> service_codes;
-    std::string jurisdiction_id;
-    google::protobuf::Timestamp start, end;  // both inclusive
-    bool end_given = false;                  // else end is now and the list open-ended
-    std::vector<complaints::v1::State> states;
-    std::string page_token;
-  };
+  using ListQuery = Open311ListQuery;
   HttpReply Services(const Open311Call& call, const Fields& query, Open311Format format) const;
   HttpReply ServiceDefinition(const Open311Call& call, const Fields& query, const std::string& code,
                               Open311Format format) const;
@@ -170,8 +162,6 @@ class Open311Front {
                        Open311Format format) const;
   HttpReply RequestUpdates(const Open311Call& call, const Fields& query, const std::string& id,
                            Open311Format format) const;
-  // ParseListQuery reads the list filters; INVALID_ARGUMENT naming each bad parameter.
-  absl::Status ParseListQuery(const Fields& query, ListQuery* out) const;
   // ListChecked gates ListComplaints with the caller's credentials, checks the filters'
   // codes exist (CheckFilters) and lists (List).
   absl::Status ListChecked(const Open311Call& call, const std::string& api_key, const ListQuery& q,

@@ -298,6 +298,51 @@ TEST(Open311Test, DatesAreRfc3339WithAZoneAndBadOnesNameTheParameter) {
   }
 }
 
+// The filters of GET requests: comma lists, RFC 3339 dates with defaults, and an error
+// naming each bad parameter.
+TEST(Open311Test, ListFiltersParseAndNameEachBadParameter) {
+  const absl::Time now = absl::FromUnixSeconds(1772409600);  // 2026-03-02T00:00:00Z
+  auto q = Open311ParseListQuery({{"service_code", " ktp-el , akta,, "},
+                                  {"status", "Closed"},
+                                  {"start_date", "2026-03-01T07:00:00+07:00"},
+                                  {"end_date", "2026-03-01T23:59:59Z"},
+                                  {"jurisdiction_id", "kota-bogor"},
+                                  {"page_token", "t1"}},
+                                 now, absl::Hours(24 * 90), 3);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_THAT(q->service_codes, ::testing::ElementsAre("ktp-el", "akta"));
+  EXPECT_THAT(q->states,
+              ::testing::UnorderedElementsAre(cv1::STATE_COMPLETED, cv1::STATE_ARCHIVED));
+  EXPECT_EQ(Open311Time(q->start), "2026-03-01T00:00:00Z");
+  EXPECT_EQ(Open311Time(q->end), "2026-03-01T23:59:59Z");
+  EXPECT_TRUE(q->end_given);
+  EXPECT_EQ(q->jurisdiction_id, "kota-bogor");
+  EXPECT_EQ(q->page_token, "t1");
+  // Defaults: up to now, open-ended, the window before it; both statuses.
+  auto defaults = Open311ParseListQuery({{"status", "open, closed"}}, now, absl::Hours(24), 3);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_FALSE(defaults->end_given);
+  EXPECT_EQ(Open311Time(defaults->start), "2026-03-01T00:00:00Z");
+  EXPECT_TRUE(defaults->states.empty());
+  // Each bad parameter named, all at once.
+  auto bad = Open311ParseListQuery({{"service_code", "a,b,c,d"},
+                                    {"status", "open,pending"},
+                                    {"start_date", "2026-03-01"},
+                                    {"end_date", "besok"}},
+                                   now, absl::Hours(24), 3);
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  const common::v1::BadRequest violations = BadRequestOf(bad.status());
+  for (const auto& v : violations.field_violations()) fields.push_back(v.field());
+  EXPECT_THAT(fields,
+              ::testing::UnorderedElementsAre("service_code", "status", "start_date", "end_date"));
+  auto reversed = Open311ParseListQuery(
+      {{"start_date", "2026-03-02T00:00:00Z"}, {"end_date", "2026-03-01T00:00:00Z"}}, now,
+      absl::Hours(24), 3);
+  EXPECT_THAT(std::string(reversed.status().message()),
+              HasSubstr("start_date: must not be after end_date"));
+}
+
 // The public reading a case not publicly listed learns that it exists and whether it is open.
 TEST(Open311Test, AnUnlistedCaseShowsOnlyItsStatus) {
   cv1::PublicComplaint c;
