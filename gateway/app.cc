@@ -198,11 +198,13 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   rest_options.tls_client_ca_file = config.tls_client_ca_file;
   // Checked now: a key that is not the certificate's stops the start with the files named.
   if (absl::Status tls = RestServer::CheckTls(rest_options); !tls.ok()) return tls;
+  Open311Front::Options open311_options{.timeout = rest_options.default_timeout,
+                                        .max_list_pages = config.open311_max_list_pages};
+  open311_options.discovery.base_url = config.open311_base_url;
   auto* open311 = ctx.Make<Open311Front>(
       proxy, (*rest_channels)[registry_service],
       (*rest_channels)[std::string(complaints::v1::Complaints::service_full_name())],
-      Open311Front::Options{.timeout = rest_options.default_timeout,
-                            .max_list_pages = config.open311_max_list_pages});
+      open311_options);
   rest_options.open311 = open311;
   auto* rest = ctx.Make<std::unique_ptr<RestServer>>();
 

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -175,6 +176,26 @@ std::vector<ConfigKey> GatewayConfigKeys() {
                           "X-Simpul-Next-Page-Token",
                   .min_int = 1,
                   .max_int = 1000});
+  keys.push_back({.name = "open311_base_url",
+                  .type = ConfigType::kString,
+                  .default_value = open311.discovery.base_url,
+                  .help = "public URL of the Open311 GeoReport v2 API, shown in "
+                          "/open311/discovery.json (never taken from a request's Host header)",
+                  .validate = [](std::string_view v) -> absl::Status {
+                    const bool scheme = absl::StartsWith(AbslView(v), "https://") ||
+                                        absl::StartsWith(AbslView(v), "http://");
+                    for (const char c : v) {
+                      if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>') {
+                        return absl::InvalidArgumentError(
+                            "expected an absolute http(s) URL without spaces or quotes");
+                      }
+                    }
+                    if (!scheme || v.size() > 512) {
+                      return absl::InvalidArgumentError(
+                          "expected an absolute http(s) URL of at most 512 characters");
+                    }
+                    return absl::OkStatus();
+                  }});
   keys.push_back({.name = "rest_cors_origins",
                   .type = ConfigType::kString,
                   .default_value = "",
@@ -252,6 +273,7 @@ GatewayConfig ReadGatewayConfig(const Config& config) {
   out.stream_limits.max_streams_per_address =
       static_cast<int>(config.GetInt("max_streams_per_address"));
   out.open311_max_list_pages = static_cast<int>(config.GetInt("open311_max_list_pages"));
+  out.open311_base_url = config.GetString("open311_base_url");
   out.rest.read_timeout = config.GetDuration("rest_read_timeout");
   out.rest.default_timeout = config.GetDuration("rest_timeout");
   for (absl::string_view origin :

@@ -46,6 +46,8 @@ struct GatewayConfig {
   StreamLimitOptions stream_limits;
   // ListComplaints pages one Open311 list reads (Open311Front::Options::max_list_pages).
   int open311_max_list_pages = 10;
+  // The Open311 API's public URL in the discovery document (--open311_base_url).
+  std::string open311_base_url = "https://127.0.0.1:8100/open311/v2";
   // The REST/JSON and Open311 front; no front when rest.listen is empty.
   RestOptions rest;
   // The audit key file (gateway/audit_key.h; empty: unkeyed encoding 1) and the periodic

@@ -3,47 +3,180 @@
 
 #include <openssl/sha.h>
 
+#include <cmath>
+#include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/absl_compat.h"
 #include "common/excerpt.h"
 #include "common/status.h"
 #include "gateway/url.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace simpul::gateway {
 namespace {
 
 namespace cv1 = ::simpul::complaints::v1;
-using google::protobuf::ListValue;
-using google::protobuf::Struct;
-using google::protobuf::Value;
 
-std::string Json(const google::protobuf::Message& m) {
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out);
-  return out;
+// AppendUtf8 appends the code point `cp` in UTF-8.
+void AppendUtf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
 }
 
-void Put(Struct& s, const std::string& key, std::string_view value) {
-  (*s.mutable_fields())[key].set_string_value(std::string(value));
-}
-void PutNumber(Struct& s, const std::string& key, double value) {
-  (*s.mutable_fields())[key].set_number_value(value);
+constexpr uint32_t kReplacement = 0xFFFD;
+
+// XmlAllowed: XML 1.0's Char production.
+bool XmlAllowed(uint32_t cp) {
+  return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+         (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
-std::string Time(const google::protobuf::Timestamp& t) {
-  if (t.seconds() == 0 && t.nanos() == 0) return "";
-  google::protobuf::Timestamp whole = t;
-  whole.set_nanos(0);
-  return google::protobuf::util::TimeUtil::ToString(whole);
+// Number renders a double in the shortest of %.15g / %.17g that reads back exactly.
+std::string Number(double value) {
+  if (!std::isfinite(value)) return "0";
+  std::string text = absl::StrFormat("%.15g", value);
+  double back = 0;
+  if (!absl::SimpleAtod(text, &back) || back != value) text = absl::StrFormat("%.17g", value);
+  return text;
+}
+
+void JsonString(std::string_view safe, std::string& out) {
+  out.push_back('"');
+  for (const char ch : safe) {
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '<':  // so that a JSON answer can never close a <script> or open a comment
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      default:
+        out.push_back(ch);  // Open311Text left no other control character
+    }
+  }
+  out.push_back('"');
+}
+
+void XmlText(std::string_view safe, std::string& out) {
+  for (const char ch : safe) {
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\r':
+        out += "&#13;";  // a literal CR would be normalized away by the reader
+        break;
+      default:
+        out.push_back(ch);
+    }
+  }
+}
+
+void RenderJson(const Open311Node& n, std::string& out) {
+  switch (n.kind) {
+    case Open311Node::Kind::kString:
+      JsonString(Open311Text(n.text), out);
+      return;
+    case Open311Node::Kind::kNumber:
+      out += Number(n.number);
+      return;
+    case Open311Node::Kind::kBool:
+      out += n.flag ? "true" : "false";
+      return;
+    case Open311Node::Kind::kObject: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, value] : n.members) {
+        if (!first) out.push_back(',');
+        first = false;
+        JsonString(Open311Text(key), out);
+        out.push_back(':');
+        RenderJson(value, out);
+      }
+      out.push_back('}');
+      return;
+    }
+    case Open311Node::Kind::kList: {
+      out.push_back('[');
+      for (size_t i = 0; i < n.items.size(); ++i) {
+        if (i > 0) out.push_back(',');
+        RenderJson(n.items[i], out);
+      }
+      out.push_back(']');
+      return;
+    }
+  }
+}
+
+// RenderXml renders `n` as the element `name` (names are the renderers' own: plain ASCII).
+void RenderXml(const Open311Node& n, std::string_view name, std::string& out) {
+  absl::StrAppend(&out, "<", AbslView(name), ">");
+  switch (n.kind) {
+    case Open311Node::Kind::kString:
+      XmlText(Open311Text(n.text), out);
+      break;
+    case Open311Node::Kind::kNumber:
+      out += Number(n.number);
+      break;
+    case Open311Node::Kind::kBool:
+      out += n.flag ? "true" : "false";
+      break;
+    case Open311Node::Kind::kObject:
+      for (const auto& [key, value] : n.members) RenderXml(value, key, out);
+      break;
+    case Open311Node::Kind::kList:
+      for (const Open311Node& item : n.items) RenderXml(item, n.item, out);
+      break;
+  }
+  absl::StrAppend(&out, "</", AbslView(name), ">");
 }
 
 std::string Field(const std::map<std::string, std::string>& fields, const std::string& name) {
@@ -70,15 +203,100 @@ absl::StatusOr<std::map<std::string, std::string>> FormFields(std::string_view e
   return out;
 }
 
-std::string Open311Error(int http_status, std::string_view description) {
-  ListValue list;
-  Struct* e = list.add_values()->mutable_struct_value();
-  PutNumber(*e, "code", http_status);
-  Put(*e, "description", BoundedText(description));  // valid UTF-8, bounded
-  return Json(list);
+Open311Node Open311Node::List(std::string item_name) {
+  Open311Node n;
+  n.kind = Kind::kList;
+  n.item = std::move(item_name);
+  return n;
 }
 
-std::string Open311ErrorOf(const absl::Status& status, int http_status) {
+Open311Node& Open311Node::Add(std::string key, std::string_view value) {
+  Open311Node n;
+  n.kind = Kind::kString;
+  n.text = std::string(value);
+  return AddNode(std::move(key), std::move(n));
+}
+
+Open311Node& Open311Node::AddNumber(std::string key, double value) {
+  Open311Node n;
+  n.kind = Kind::kNumber;
+  n.number = value;
+  return AddNode(std::move(key), std::move(n));
+}
+
+Open311Node& Open311Node::AddBool(std::string key, bool value) {
+  Open311Node n;
+  n.kind = Kind::kBool;
+  n.flag = value;
+  return AddNode(std::move(key), std::move(n));
+}
+
+Open311Node& Open311Node::AddNode(std::string key, Open311Node node) {
+  members.emplace_back(std::move(key), std::move(node));
+  return *this;
+}
+
+Open311Node& Open311Node::Push(Open311Node node) {
+  items.push_back(std::move(node));
+  return *this;
+}
+
+Open311Node Open311Node::String(std::string_view value) {
+  Open311Node n;
+  n.kind = Kind::kString;
+  n.text = std::string(value);
+  return n;
+}
+
+std::string_view Open311ContentType(Open311Format format) {
+  return format == Open311Format::kXml ? "text/xml; charset=utf-8"
+                                       : "application/json; charset=utf-8";
+}
+
+std::string Open311Text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const size_t len = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    const std::string_view seq = text.substr(i, len);
+    if (seq.size() != len || !IsValidUtf8(seq)) {  // overlong, surrogate, cut short, ...
+      AppendUtf8(out, kReplacement);
+      ++i;  // one U+FFFD per invalid byte
+      continue;
+    }
+    uint32_t cp = len == 1 ? lead : len == 2 ? lead & 0x1F : len == 3 ? lead & 0x0F : lead & 0x07;
+    for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(seq[k]) & 0x3F);
+    if (XmlAllowed(cp)) {
+      out.append(seq);
+    } else {
+      AppendUtf8(out, kReplacement);
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string Open311Render(const Open311Node& node, std::string_view root, Open311Format format) {
+  std::string out;
+  if (format == Open311Format::kJson) {
+    RenderJson(node, out);
+  } else {
+    out = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
+    RenderXml(node, root, out);
+  }
+  return out;
+}
+
+Open311Doc Open311Error(int http_status, std::string_view description) {
+  Open311Node list = Open311Node::List("error");
+  list.Push(std::move(Open311Node::Object()
+                          .AddNumber("code", http_status)
+                          .Add("description", BoundedText(description))));  // bounded
+  return {std::move(list), "errors"};
+}
+
+Open311Doc Open311ErrorOf(const absl::Status& status, int http_status) {
   // The filing's fields as Open311 names them (Open311FileRequest's mapping, reversed).
   static const auto* const kNames = new std::map<std::string, std::string, std::less<>>{
       {"service_id", "service_code"},
@@ -100,39 +318,57 @@ std::string Open311ErrorOf(const absl::Status& status, int http_status) {
                                          ? absl::StatusCodeToString(status.code())
                                          : std::string(status.message()));
   }
-  ListValue list;
+  Open311Node list = Open311Node::List("error");
   for (const auto& v : bad.field_violations()) {
-    if (list.values_size() == 20) break;  // the first 20 are enough to act on
+    if (list.items.size() == 20) break;  // the first 20 are enough to act on
     auto it = kNames->find(v.field());
-    Struct* e = list.add_values()->mutable_struct_value();
-    PutNumber(*e, "code", http_status);
-    Put(*e, "description",
-        BoundedText(
-            absl::StrCat(it == kNames->end() ? v.field() : it->second, ": ", v.description())));
+    list.Push(std::move(Open311Node::Object()
+                            .AddNumber("code", http_status)
+                            .Add("description", BoundedText(absl::StrCat(
+                                                    it == kNames->end() ? v.field() : it->second,
+                                                    ": ", v.description())))));
   }
-  return Json(list);
+  return {std::move(list), "errors"};
 }
 
-std::string Open311Services(const std::vector<registry::v1::Service>& services) {
-  ListValue list;
+Open311Doc Open311Services(const std::vector<registry::v1::Service>& services) {
+  Open311Node list = Open311Node::List("service");
   for (const registry::v1::Service& s : services) {
-    Struct* o = list.add_values()->mutable_struct_value();
-    Put(*o, "service_code", s.id());
-    Put(*o, "service_name", s.name());
-    Put(*o, "description", s.description());
-    (*o->mutable_fields())["metadata"].set_bool_value(false);
-    Put(*o, "type", "realtime");
-    Put(*o, "keywords", s.agency_id());
-    Put(*o, "group", s.unit_id());
+    list.Push(std::move(Open311Node::Object()
+                            .Add("service_code", s.id())
+                            .Add("service_name", s.name())
+                            .Add("description", s.description())
+                            .AddBool("metadata", false)
+                            .Add("type", "realtime")
+                            .Add("keywords", s.agency_id())
+                            .Add("group", s.unit_id())));
   }
-  return Json(list);
+  return {std::move(list), "services"};
 }
 
-std::string Open311ServiceDefinition(const registry::v1::Service& service) {
-  Struct o;
-  Put(o, "service_code", service.id());
-  (*o.mutable_fields())["attributes"].mutable_list_value();
-  return Json(o);
+Open311Doc Open311ServiceDefinition(const registry::v1::Service& service) {
+  Open311Node o = Open311Node::Object();
+  o.Add("service_code", service.id()).AddNode("attributes", Open311Node::List("attribute"));
+  return {std::move(o), "service_definition"};
+}
+
+Open311Doc Open311Discovery(const Open311DiscoveryInfo& info) {
+  Open311Node formats = Open311Node::List("format");
+  formats.Push(Open311Node::String("application/json")).Push(Open311Node::String("text/xml"));
+  Open311Node endpoint = Open311Node::Object();
+  endpoint.Add("specification", "http://wiki.open311.org/GeoReport_v2")
+      .Add("url", info.base_url)
+      .Add("changeset", info.changeset)
+      .Add("type", "production")
+      .AddNode("formats", std::move(formats));
+  Open311Node endpoints = Open311Node::List("endpoint");
+  endpoints.Push(std::move(endpoint));
+  Open311Node o = Open311Node::Object();
+  o.Add("changeset", info.changeset)
+      .Add("contact", info.contact)
+      .Add("key_service", info.key_service)
+      .AddNode("endpoints", std::move(endpoints));
+  return {std::move(o), "discovery"};
 }
 
 absl::StatusOr<cv1::FileComplaintRequest> Open311FileRequest(
@@ -207,6 +443,13 @@ std::string_view Open311Status(cv1::State state) {
 }
 
 std::string Open311StatusNotes(const cv1::PublicComplaint& c) {
+  if (c.unlisted()) {
+    // The public reads a case it may not see in detail: that it exists, and whether it is open.
+    if (Open311Status(c.state()) == "closed") return "Closed.";
+    return c.state() == cv1::STATE_RECEIVED || c.state() == cv1::STATE_ON_HOLD
+               ? "Received; awaiting verification."
+               : "Open; the case is not publicly listed.";
+  }
   switch (c.state()) {
     case cv1::STATE_RECEIVED:
       return "Received; waiting for verification.";
@@ -234,33 +477,179 @@ std::string Open311StatusNotes(const cv1::PublicComplaint& c) {
   }
 }
 
-std::string Open311RequestJson(const cv1::PublicComplaint& c) {
-  Struct o;
-  Put(o, "service_request_id", c.id());
-  Put(o, "status", Open311Status(c.state()));
-  Put(o, "status_notes", Open311StatusNotes(c));
-  Put(o, "service_code", c.service_id());
-  Put(o, "description", c.description());
-  Put(o, "agency_responsible", c.agency_id());
-  Put(o, "requested_datetime", Time(c.file_time()));
-  Put(o, "updated_datetime", Time(c.update_time()));
-  if (!c.location().address().empty()) Put(o, "address", c.location().address());
-  if (c.location().latitude() != 0 || c.location().longitude() != 0) {
-    PutNumber(o, "lat", c.location().latitude());
-    PutNumber(o, "long", c.location().longitude());
-  }
-  return Json(o);
+std::string Open311Time(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "";
+  google::protobuf::Timestamp whole = t;
+  whole.set_nanos(0);
+  return google::protobuf::util::TimeUtil::ToString(whole);
 }
 
-std::string Open311Created(const cv1::FileComplaintResponse& filed) {
-  ListValue list;
-  Struct* o = list.add_values()->mutable_struct_value();
-  Put(*o, "service_request_id", filed.tracking_code());
-  Put(*o, "service_notice",
-      absl::StrCat("Tracking code ", filed.tracking_code(),
-                   ". Keep it to follow the report; the complainant's secret is ", filed.secret(),
-                   "."));
-  return Json(list);
+absl::StatusOr<google::protobuf::Timestamp> Open311ParseTime(std::string_view field,
+                                                             std::string_view value) {
+  google::protobuf::Timestamp t;
+  // RFC 3339: a 'T' between date and time, a zone (Z or ±hh:mm); protobuf reads exactly that.
+  if (!google::protobuf::util::TimeUtil::FromString(std::string(value), &t)) {
+    FieldViolations v;
+    v.Add(std::string(field),
+          absl::StrCat("expected a W3C / RFC 3339 date-time with a time zone, e.g. "
+                       "2026-11-05T08:15:30+07:00 or 2026-11-05T01:15:30Z; got \"",
+                       Excerpt(value), "\""));
+    return v.ToStatus("Open311 query");
+  }
+  return t;
+}
+
+std::vector<std::string> Open311CommaList(const std::string& value) {
+  std::vector<std::string> out;
+  for (absl::string_view w : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(w));
+  }
+  return out;
+}
+
+absl::StatusOr<Open311ListQuery> Open311ParseListQuery(
+    const std::map<std::string, std::string>& query, absl::Time now, absl::Duration default_window,
+    int max_codes) {
+  Open311ListQuery result;
+  Open311ListQuery* out = &result;
+  FieldViolations v;
+  out->service_codes = Open311CommaList(Field(query, "service_code"));
+  if (static_cast<int>(out->service_codes.size()) > max_codes) {
+    v.Add("service_code",
+          absl::StrCat("at most ", max_codes, " codes at once; got ", out->service_codes.size()));
+  }
+  out->jurisdiction_id = Field(query, "jurisdiction_id");
+  // Without end_date the period is open-ended (a clock between here and the complaint service
+  // must not hide the newest cases); start_date defaults to default_window before the end.
+  using google::protobuf::util::TimeUtil;
+  out->end = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(now));
+  out->end_given = false;
+  if (const std::string end_date = Field(query, "end_date"); !end_date.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> end = Open311ParseTime("end_date", end_date);
+    if (end.ok()) {
+      out->end = *end;
+      out->end_given = true;
+    } else {
+      v.AddFrom(end.status());
+    }
+  }
+  out->start = out->end - TimeUtil::SecondsToDuration(absl::ToInt64Seconds(default_window));
+  if (const std::string start_date = Field(query, "start_date"); !start_date.empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> start = Open311ParseTime("start_date", start_date);
+    if (start.ok()) {
+      out->start = *start;
+      if (out->end_given && out->start > out->end) {
+        v.Add("start_date", "must not be after end_date");
+      }
+    } else {
+      v.AddFrom(start.status());
+    }
+  }
+  out->states.clear();
+  if (const std::string status = Field(query, "status"); !status.empty()) {
+    std::set<std::string> wanted;
+    for (const std::string& w : Open311CommaList(status)) wanted.insert(absl::AsciiStrToLower(w));
+    for (const std::string& w : wanted) {
+      if (w != "open" && w != "closed") {
+        v.Add("status", absl::StrCat("expected open, closed or both; got \"", Excerpt(w), "\""));
+      }
+    }
+    if (wanted.size() == 1) {
+      const bool closed = wanted.count("closed") > 0;
+      for (int st = cv1::State_MIN; st <= cv1::State_MAX; ++st) {
+        if (st == cv1::STATE_UNSPECIFIED || !cv1::State_IsValid(st)) continue;
+        if ((Open311Status(static_cast<cv1::State>(st)) == "closed") == closed) {
+          out->states.push_back(static_cast<cv1::State>(st));
+        }
+      }
+    }
+  }
+  out->page_token = Field(query, "page_token");
+  SIMPUL_RETURN_IF_ERROR(v.ToStatus("Open311 requests query"));
+  return result;
+}
+
+Open311Node Open311Request(const cv1::PublicComplaint& c) {
+  Open311Node o = Open311Node::Object();
+  o.Add("service_request_id", c.id())
+      .Add("status", Open311Status(c.state()))
+      .Add("status_notes", Open311StatusNotes(c))
+      .Add("service_name", "")
+      .Add("service_code", c.service_id())
+      .Add("description", c.description())
+      .Add("agency_responsible", c.agency_id())
+      .Add("service_notice", "")
+      .Add("requested_datetime", Open311Time(c.file_time()))
+      .Add("updated_datetime", Open311Time(c.update_time()))
+      .Add("expected_datetime", Open311Time(c.deadlines().next()))
+      .Add("address", c.location().address())
+      .Add("address_id", "")
+      .Add("zipcode", "");
+  if (c.location().latitude() != 0 || c.location().longitude() != 0) {
+    o.AddNumber("lat", c.location().latitude()).AddNumber("long", c.location().longitude());
+  }
+  o.Add("media_url", "");
+  return o;
+}
+
+Open311Doc Open311Requests(const std::vector<cv1::PublicComplaint>& complaints) {
+  Open311Node list = Open311Node::List("request");
+  for (const cv1::PublicComplaint& c : complaints) list.Push(Open311Request(c));
+  return {std::move(list), "service_requests"};
+}
+
+Open311Doc Open311Created(const cv1::FileComplaintResponse& filed) {
+  Open311Node list = Open311Node::List("request");
+  list.Push(std::move(
+      Open311Node::Object()
+          .Add("service_request_id", filed.tracking_code())
+          .Add("service_notice", absl::StrCat("Tracking code ", filed.tracking_code(),
+                                              ". Keep it to follow the report; the complainant's "
+                                              "secret is ",
+                                              filed.secret(), "."))));
+  return {std::move(list), "service_requests"};
+}
+
+std::vector<Open311Update> Open311UpdatesOf(
+    const cv1::PublicComplaint& complaint,
+    const google::protobuf::RepeatedPtrField<cv1::HistoryEntry>& history) {
+  std::vector<Open311Update> out;
+  for (const cv1::HistoryEntry& e : history) {
+    // The filing (the first entry) and every change of state; nothing else of an entry.
+    if (e.from_state() == e.to_state() && !out.empty()) continue;
+    cv1::PublicComplaint at;
+    at.set_state(e.to_state());
+    if (e.to_state() == cv1::STATE_ARCHIVED) at.set_archive_reason(complaint.archive_reason());
+    out.push_back(Open311Update{.update_id = absl::StrCat(complaint.id(), "/", e.sequence()),
+                                .service_request_id = complaint.id(),
+                                .state = e.to_state(),
+                                .time = e.time(),
+                                .description = Open311StatusNotes(at)});
+  }
+  return out;
+}
+
+Open311Update Open311CurrentUpdate(const cv1::PublicComplaint& complaint) {
+  return Open311Update{.update_id = absl::StrCat(complaint.id(), "/current"),
+                       .service_request_id = complaint.id(),
+                       .state = complaint.state(),
+                       .time = complaint.update_time().seconds() != 0 ? complaint.update_time()
+                                                                      : complaint.file_time(),
+                       .description = Open311StatusNotes(complaint)};
+}
+
+Open311Doc Open311Updates(const std::vector<Open311Update>& updates) {
+  Open311Node list = Open311Node::List("request_update");
+  for (const Open311Update& u : updates) {
+    list.Push(std::move(Open311Node::Object()
+                            .Add("update_id", u.update_id)
+                            .Add("service_request_id", u.service_request_id)
+                            .Add("status", Open311Status(u.state))
+                            .Add("updated_datetime", Open311Time(u.time))
+                            .Add("description", u.description)
+                            .Add("media_url", "")));
+  }
+  return {std::move(list), "service_request_updates"};
 }
 
 }  // namespace simpul::gateway

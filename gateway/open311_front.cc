@@ -1,12 +1,14 @@
 // The Open311 GeoReport v2 routes of the REST front.
 #include "gateway/open311_front.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -35,19 +37,25 @@ constexpr char kGetService[] = "/simpul.registry.v1.Registry/GetService";
 constexpr char kFileComplaint[] = "/simpul.complaints.v1.Complaints/FileComplaint";
 constexpr char kGetComplaint[] = "/simpul.complaints.v1.Complaints/GetComplaint";
 constexpr char kListComplaints[] = "/simpul.complaints.v1.Complaints/ListComplaints";
+constexpr char kGetComplaintHistory[] = "/simpul.complaints.v1.Complaints/GetComplaintHistory";
 constexpr int kPageSize = 500;  // the services' largest page
 
-HttpReply Error(const absl::Status& status) {
+HttpReply Reply(int http, const Open311Doc& doc, Open311Format format) {
+  return HttpReply{
+      http, doc.Render(format), {{"Content-Type", std::string(Open311ContentType(format))}}};
+}
+
+HttpReply Error(const absl::Status& status, Open311Format format) {
   const int http = ErrorHttpStatus(status.code());
-  HttpReply reply{http, Open311ErrorOf(status, http), {}};
+  HttpReply reply = Reply(http, Open311ErrorOf(status, http), format);
   if (auto retry = status.GetPayload(kRetryAfterPayload)) {
     reply.headers.emplace_back("Retry-After", std::string(*retry));
   }
   return reply;
 }
 
-HttpReply Error(int http, std::string_view description) {
-  return HttpReply{http, Open311Error(http, description), {}};
+HttpReply Error(int http, std::string_view description, Open311Format format) {
+  return Reply(http, Open311Error(http, description), format);
 }
 
 using Fields = std::map<std::string, std::string>;
@@ -76,20 +84,6 @@ constexpr char kNextPageHeader[] = "X-Simpul-Next-Page-Token";
 std::string Field(const Fields& fields, const std::string& name) {
   auto it = fields.find(name);
   return it == fields.end() ? "" : std::string(absl::StripAsciiWhitespace(it->second));
-}
-
-std::string JsonArray(const std::vector<std::string>& items) {
-  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
-}
-
-// ParseDate reads an Open311 date (ISO 8601 with a time zone) into *out, or adds a violation.
-void ParseDate(const std::string& field, const std::string& value, FieldViolations& v,
-               google::protobuf::Timestamp* out) {
-  if (!google::protobuf::util::TimeUtil::FromString(value, out)) {
-    v.Add(field, absl::StrCat("expected an ISO 8601 date-time with a time zone, e.g. "
-                              "2026-11-05T08:15:30+07:00; got \"",
-                              value, "\""));
-  }
 }
 
 }  // namespace
@@ -135,50 +129,72 @@ HttpReply Open311Front::Serve(const Open311Call& call) const {
     return Serve(bounded);
   }
   std::string_view path = call.path;
-  if (!absl::StartsWith(AbslView(path), kPrefix)) {
-    return Error(404, "no such resource: the Open311 GeoReport v2 API is at /open311/v2/");
-  }
-  path.remove_prefix(sizeof kPrefix - 1);
+  // The format is the extension's; a path without one is answered in JSON.
+  Open311Format format = Open311Format::kJson;
   if (absl::EndsWith(AbslView(path), ".xml")) {
-    return Error(404, "only the JSON format is served: use .json");
+    format = Open311Format::kXml;
+    path.remove_suffix(4);
+  } else if (absl::EndsWith(AbslView(path), ".json")) {
+    path.remove_suffix(5);
+  } else {
+    return Error(404,
+                 absl::StrCat("no such resource: ", Excerpt(call.path),
+                              "; Open311 resources end in .json or .xml"),
+                 format);
   }
-  if (!absl::EndsWith(AbslView(path), ".json")) {
-    return Error(404, absl::StrCat("no such resource: ", Excerpt(call.path)));
-  }
-  path.remove_suffix(5);
-  std::optional<std::string> one = PercentDecode(path, /*plus_is_space=*/false);
-  if (!one) return Error(400, "the path has a malformed % escape");
-  const std::string resource = *std::move(one);
-  absl::StatusOr<std::map<std::string, std::string>> query = FormFields(call.query);
-  if (!query.ok()) return Error(400, StdView(query.status().message()));
-
   auto only = [&](std::initializer_list<const char*> methods) -> std::optional<HttpReply> {
     for (const char* m : methods) {
       if (call.method == m) return std::nullopt;
     }
-    HttpReply reply =
-        Error(405, absl::StrCat(Excerpt(call.path), " does not take ", Excerpt(call.method)));
+    HttpReply reply = Error(
+        405, absl::StrCat(Excerpt(call.path), " does not take ", Excerpt(call.method)), format);
     reply.headers.emplace_back("Allow", absl::StrJoin(methods, ", "));
     return reply;
   };
+  absl::StatusOr<std::map<std::string, std::string>> query = FormFields(call.query);
+  if (!query.ok()) return Error(400, StdView(query.status().message()), format);
+  if (path == "/open311/discovery" || path == "/open311/v2/discovery") {
+    if (auto refused = only({"GET"})) return *refused;
+    return Reply(200, Open311Discovery(options_.discovery), format);
+  }
+  if (!absl::StartsWith(AbslView(path), kPrefix)) {
+    return Error(404,
+                 absl::StrCat("no such resource: ", Excerpt(call.path),
+                              "; the Open311 GeoReport v2 API is at /open311/v2/ and its "
+                              "discovery document at /open311/discovery.json"),
+                 format);
+  }
+  path.remove_prefix(sizeof kPrefix - 1);
+  std::optional<std::string> one = PercentDecode(path, /*plus_is_space=*/false);
+  if (!one) return Error(400, "the path has a malformed % escape", format);
+  const std::string resource = *std::move(one);
+
   if (resource == "services") {
     if (auto refused = only({"GET"})) return *refused;
-    return Services(call, *query);
+    return Services(call, *query, format);
   }
   if (resource == "requests") {
     if (auto refused = only({"GET", "POST"})) return *refused;
-    return call.method == "POST" ? File(call) : Requests(call, *query);
+    return call.method == "POST" ? File(call, format) : Requests(call, *query, format);
   }
-  for (const char* collection : {"services/", "requests/"}) {
-    if (absl::StartsWith(resource, collection)) {
-      const std::string id = resource.substr(std::string_view(collection).size());
-      if (id.empty() || absl::StrContains(id, "/")) break;
-      if (auto refused = only({"GET"})) return *refused;
-      return collection[0] == 's' ? ServiceDefinition(call, *query, id)
-                                  : OneRequest(call, *query, id);
-    }
+  if (resource == "servicerequestupdates") {
+    if (auto refused = only({"GET"})) return *refused;
+    return UpdatesFeed(call, *query, format);
   }
-  return Error(404, absl::StrCat("no such resource: ", Excerpt(call.path)));
+  const std::vector<std::string> parts = absl::StrSplit(resource, '/');
+  if (parts.size() == 2 && parts[0] == "services" && !parts[1].empty()) {
+    if (auto refused = only({"GET"})) return *refused;
+    return ServiceDefinition(call, *query, parts[1], format);
+  }
+  if (parts.size() == 2 && parts[0] == "requests" && !parts[1].empty()) {
+    if (auto refused = only({"GET"})) return *refused;
+    return OneRequest(call, *query, parts[1], format);
+  }
+  if (parts.size() == 3 && parts[0] == "requests" && !parts[1].empty() && parts[2] == "updates") {
+    if (auto refused = only({"GET"})) return *refused;
+    return RequestUpdates(call, *query, parts[1], format);
+  }
+  return Error(404, absl::StrCat("no such resource: ", Excerpt(call.path)), format);
 }
 
 absl::Status Open311Front::Gate(const Open311Call& call, std::string_view method,
@@ -207,15 +223,17 @@ void Open311Front::Prepare(const CallInfo& info, const Open311Call& call,
   if (!identity.empty()) ctx->AddMetadata(std::string(kIdentityMetadataKey), identity);
 }
 
-HttpReply Open311Front::Services(const Open311Call& call, const Fields& query) const {
+HttpReply Open311Front::Services(const Open311Call& call, const Fields& query,
+                                 Open311Format format) const {
   rv1::ListServicesRequest req;
   req.mutable_page()->set_page_size(kPageSize);
   if (const std::string j = Field(query, "jurisdiction_id"); !j.empty()) req.set_agency_id(j);
   CallInfo info;
   if (absl::Status s = Gate(call, kListServices, Field(query, "api_key"), req, &info); !s.ok()) {
-    return Error(s);
+    return Error(s, format);
   }
-  if (absl::Status s = CheckFilters(call, info, "", req.agency_id()); !s.ok()) return Error(s);
+  if (absl::Status s = CheckFilters(call, info, "", req.agency_id()); !s.ok())
+    return Error(s, format);
   std::vector<rv1::Service> services;
   for (int listed = 0; listed < options_.max_services;) {
     grpc::ClientContext ctx;
@@ -223,7 +241,7 @@ HttpReply Open311Front::Services(const Open311Call& call, const Fields& query) c
     const Tracking tracking(call, &ctx);
     rv1::ListServicesResponse resp;
     if (grpc::Status s = registry_->ListServices(&ctx, req, &resp); !s.ok()) {
-      return Error(FromGrpcStatus(s));
+      return Error(FromGrpcStatus(s), format);
     }
     for (rv1::Service& service : *resp.mutable_services()) {
       ++listed;
@@ -232,53 +250,58 @@ HttpReply Open311Front::Services(const Open311Call& call, const Fields& query) c
     if (resp.next_page_token().empty()) break;
     req.mutable_page()->set_page_token(resp.next_page_token());
   }
-  return HttpReply{200, Open311Services(services), {}};
+  return Reply(200, Open311Services(services), format);
 }
 
 HttpReply Open311Front::ServiceDefinition(const Open311Call& call, const Fields& query,
-                                          const std::string& code) const {
+                                          const std::string& code, Open311Format format) const {
   rv1::GetServiceRequest req;
   req.set_id(code);
   CallInfo info;
   if (absl::Status s = Gate(call, kGetService, Field(query, "api_key"), req, &info); !s.ok()) {
-    return Error(s);
+    return Error(s, format);
   }
   grpc::ClientContext ctx;
   Prepare(info, call, &ctx);
   const Tracking tracking(call, &ctx);
   rv1::GetServiceResponse resp;
   if (grpc::Status s = registry_->GetService(&ctx, req, &resp); !s.ok()) {
-    return Error(FromGrpcStatus(s));
+    return Error(FromGrpcStatus(s), format);
   }
   if (resp.service().current_version_id().empty()) {
     return Error(
-        404, absl::StrCat("service ", code, " has no adopted standard yet and takes no requests"));
+        404, absl::StrCat("service ", code, " has no adopted standard yet and takes no requests"),
+        format);
   }
-  return HttpReply{200, Open311ServiceDefinition(resp.service()), {}};
+  return Reply(200, Open311ServiceDefinition(resp.service()), format);
 }
 
-HttpReply Open311Front::File(const Open311Call& call) const {
+HttpReply Open311Front::File(const Open311Call& call, Open311Format format) const {
   const std::string content_type = absl::AsciiStrToLower(call.content_type);
   const std::string media(absl::StripAsciiWhitespace(
       absl::string_view(content_type).substr(0, content_type.find(';'))));
   if (media != "application/x-www-form-urlencoded") {
-    return Error(415, absl::StrCat("the body must be form-encoded (Content-Type: "
-                                   "application/x-www-form-urlencoded); got \"",
-                                   Excerpt(call.content_type), "\""));
+    return Error(415,
+                 absl::StrCat("the body must be form-encoded (Content-Type: "
+                              "application/x-www-form-urlencoded); got \"",
+                              Excerpt(call.content_type), "\""),
+                 format);
   }
   absl::StatusOr<std::map<std::string, std::string>> fields = FormFields(call.body);
-  if (!fields.ok()) return Error(400, StdView(fields.status().message()));
+  if (!fields.ok()) return Error(400, StdView(fields.status().message()), format);
   const std::string api_key = Field(*fields, "api_key");
   if (api_key.empty()) {
-    return Error(400, "api_key: required; a complaint channel files with its own key");
+    return Error(400, "api_key: required; a complaint channel files with its own key", format);
   }
   cv1::Channel channel = cv1::CHANNEL_PARTNER_SYSTEM;
   if (const std::string named = Field(*fields, "attribute[channel]"); !named.empty()) {
     if (!cv1::Channel_Parse(absl::StrCat("CHANNEL_", absl::AsciiStrToUpper(named)), &channel) ||
         channel == cv1::CHANNEL_UNSPECIFIED) {
-      return Error(400, absl::StrCat("attribute[channel]: unknown channel \"", Excerpt(named),
-                                     "\"; one of web, sms, mobile_app, social_media, email, "
-                                     "phone, walk_in, complaint_box, partner_system"));
+      return Error(400,
+                   absl::StrCat("attribute[channel]: unknown channel \"", Excerpt(named),
+                                "\"; one of web, sms, mobile_app, social_media, email, "
+                                "phone, walk_in, complaint_box, partner_system"),
+                   format);
     }
   }
   absl::StatusOr<cv1::FileComplaintRequest> req = Open311FileRequest(*fields, channel);
@@ -286,9 +309,9 @@ HttpReply Open311Front::File(const Open311Call& call) const {
   if (absl::Status s =
           Gate(call, kFileComplaint, api_key, req.ok() ? *req : cv1::FileComplaintRequest(), &info);
       !s.ok()) {
-    return Error(s);
+    return Error(s, format);
   }
-  if (!req.ok()) return Error(req.status());
+  if (!req.ok()) return Error(req.status(), format);
   grpc::ClientContext ctx;
   Prepare(info, call, &ctx);
   const Tracking tracking(call, &ctx);
@@ -296,127 +319,204 @@ HttpReply Open311Front::File(const Open311Call& call) const {
   const grpc::Status s = complaints_->FileComplaint(&ctx, *req, &resp);
   proxy_->Audit(info, static_cast<absl::StatusCode>(s.error_code()), /*reached_backend=*/true,
                 req->SerializeAsString());
-  if (!s.ok()) return Error(FromGrpcStatus(s));
-  return HttpReply{200, Open311Created(resp), {}};
+  if (!s.ok()) return Error(FromGrpcStatus(s), format);
+  return Reply(200, Open311Created(resp), format);
 }
 
-HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query) const {
-  const std::string api_key = Field(query, "api_key");
-  std::vector<std::string> items;
+namespace {
 
-  // By tracking codes: each one the caller may see.
+// ViewOf is the case of a GetComplaint answer in its public view.
+cv1::PublicComplaint ViewOf(const cv1::GetComplaintResponse& resp) {
+  return resp.has_public_complaint() ? resp.public_complaint()
+                                     : complaints::PublicView(resp.complaint(), absl::Now());
+}
+
+// NotRead answers a failed read of request `id`: an id that names no request, unknown
+// (NOT_FOUND) or malformed (INVALID_ARGUMENT), is a 404, as Open311 clients expect; any other
+// failure keeps its own status.
+HttpReply NotRead(const absl::Status& status, const std::string& id, Open311Format format) {
+  if (status.code() != absl::StatusCode::kNotFound &&
+      status.code() != absl::StatusCode::kInvalidArgument) {
+    return Error(status, format);
+  }
+  return Error(404,
+               absl::StrCat("service_request_id: no request has the id \"", Excerpt(id),
+                            "\" (or it is not a tracking code, e.g. 7KQ2M-XW9DT)"),
+               format);
+}
+
+}  // namespace
+
+absl::Status Open311Front::List(const Open311Call& call, const CallInfo& info, const ListQuery& q,
+                                std::vector<cv1::PublicComplaint>* out, std::string* next) const {
+  cv1::ListComplaintsRequest req;
+  req.set_agency_id(q.jurisdiction_id);
+  for (cv1::State st : q.states) req.add_states(st);
+  *req.mutable_filed_after() = q.start;
+  if (q.end_given) {
+    // end_date is inclusive in Open311; filed_before is exclusive.
+    *req.mutable_filed_before() =
+        q.end + google::protobuf::util::TimeUtil::NanosecondsToDuration(1);
+  }
+  req.mutable_page()->set_page_size(std::min(kPageSize, options_.max_requests));
+  // Several service codes are listed one after the other; the page token then says which
+  // one a continuation is at ("<index>.<token>").
+  const std::vector<std::string> targets =
+      q.service_codes.empty() ? std::vector<std::string>{""} : q.service_codes;
+  const bool several = targets.size() > 1;
+  auto wrap = [&](size_t i, const std::string& token) {
+    return several ? absl::StrCat(i, ".", token) : token;
+  };
+  size_t first = 0;
+  std::string token = q.page_token;
+  if (several && !token.empty()) {
+    const size_t dot = token.find('.');
+    int index = -1;
+    if (dot == std::string::npos || !absl::SimpleAtoi(token.substr(0, dot), &index) || index < 0 ||
+        index >= static_cast<int>(targets.size())) {
+      FieldViolations v;
+      v.Add("page_token", "not a token this list gave (X-Simpul-Next-Page-Token)");
+      return v.ToStatus("Open311 requests query");
+    }
+    first = index;
+    token = token.substr(dot + 1);
+  }
+  // At most max_list_pages pages (each a bounded scan of the complaint index), all within
+  // the request's deadline: a filter that matches nothing cannot make this call scan the
+  // whole index.
+  int pages = 0;
+  for (size_t i = first; i < targets.size(); ++i) {
+    req.set_service_id(targets[i]);
+    req.mutable_page()->set_page_token(i == first ? token : "");
+    while (true) {
+      if (pages == options_.max_list_pages) {
+        *next = wrap(i, req.page().page_token());
+        return absl::OkStatus();
+      }
+      ++pages;
+      grpc::ClientContext ctx;
+      Prepare(info, call, &ctx);
+      const Tracking tracking(call, &ctx);
+      cv1::ListComplaintsResponse resp;
+      if (grpc::Status s = complaints_->ListComplaints(&ctx, req, &resp); !s.ok()) {
+        return FromGrpcStatus(s);
+      }
+      for (auto& c : *resp.mutable_public_complaints()) out->push_back(std::move(c));
+      for (const auto& c : resp.complaints()) {
+        out->push_back(complaints::PublicView(c, absl::Now()));
+      }
+      if (resp.next_page_token().empty()) break;
+      req.mutable_page()->set_page_token(resp.next_page_token());
+      if (static_cast<int>(out->size()) >= options_.max_requests) {
+        *next = wrap(i, resp.next_page_token());
+        return absl::OkStatus();
+      }
+    }
+    if (static_cast<int>(out->size()) >= options_.max_requests && i + 1 < targets.size()) {
+      *next = wrap(i + 1, "");
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query,
+                                 Open311Format format) const {
+  const std::string api_key = Field(query, "api_key");
+  std::vector<cv1::PublicComplaint> found;
+
+  // By tracking codes: each one the caller may see; unknown ones left out.
   if (const std::string ids = Field(query, "service_request_id"); !ids.empty()) {
-    const std::vector<std::string> codes = absl::StrSplit(ids, ',', absl::SkipWhitespace());
+    const std::vector<std::string> codes = Open311CommaList(ids);
     if (static_cast<int>(codes.size()) > options_.max_ids) {
-      return Error(400, absl::StrCat("service_request_id: at most ", options_.max_ids,
-                                     " ids at once; got ", codes.size()));
+      return Error(400,
+                   absl::StrCat("service_request_id: at most ", options_.max_ids,
+                                " ids at once; got ", codes.size()),
+                   format);
     }
     cv1::GetComplaintRequest req;
     CallInfo info;
     if (absl::Status s = Gate(call, kGetComplaint, api_key, req, &info); !s.ok()) {
-      return Error(s);
+      return Error(s, format);
     }
     for (const std::string& code : codes) {
-      req.set_id(std::string(absl::StripAsciiWhitespace(code)));
+      req.set_id(code);
       grpc::ClientContext ctx;
       Prepare(info, call, &ctx);
       const Tracking tracking(call, &ctx);
       cv1::GetComplaintResponse resp;
       const grpc::Status s = complaints_->GetComplaint(&ctx, req, &resp);
       if (s.error_code() == grpc::StatusCode::NOT_FOUND) continue;
-      if (!s.ok()) return Error(FromGrpcStatus(s));
-      items.push_back(Open311RequestJson(
-          resp.has_public_complaint() ? resp.public_complaint()
-                                      : complaints::PublicView(resp.complaint(), absl::Now())));
+      if (!s.ok()) return Error(FromGrpcStatus(s), format);
+      found.push_back(ViewOf(resp));
     }
-    return HttpReply{200, JsonArray(items), {}};
+    return Reply(200, Open311Requests(found), format);
   }
 
   // The list, filtered.
-  FieldViolations v;
-  cv1::ListComplaintsRequest req;
-  req.set_service_id(Field(query, "service_code"));
-  req.set_agency_id(Field(query, "jurisdiction_id"));
-  // Without end_date the period is open-ended (a clock between here and the complaint service
-  // must not hide the newest cases); start_date defaults to default_window before the end.
-  using google::protobuf::util::TimeUtil;
-  google::protobuf::Timestamp end =
-      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(absl::Now()));
-  const std::string end_date = Field(query, "end_date");
-  if (!end_date.empty()) {
-    ParseDate("end_date", end_date, v, &end);
-    // end_date is inclusive in Open311; filed_before is exclusive.
-    *req.mutable_filed_before() = end + TimeUtil::NanosecondsToDuration(1);
-  }
-  google::protobuf::Timestamp start =
-      end - TimeUtil::SecondsToDuration(absl::ToInt64Seconds(options_.default_window));
-  if (const std::string b = Field(query, "start_date"); !b.empty()) {
-    ParseDate("start_date", b, v, &start);
-  }
-  *req.mutable_filed_after() = start;
-  if (const std::string status = Field(query, "status"); !status.empty()) {
-    std::set<std::string> wanted;
-    for (absl::string_view w : absl::StrSplit(status, ',', absl::SkipWhitespace())) {
-      wanted.insert(absl::AsciiStrToLower(absl::StripAsciiWhitespace(w)));
-    }
-    for (const std::string& w : wanted) {
-      if (w != "open" && w != "closed") {
-        v.Add("status", absl::StrCat("expected open, closed or both; got \"", Excerpt(w), "\""));
-      }
-    }
-    if (wanted.size() == 1) {
-      const bool closed = wanted.count("closed") > 0;
-      for (int st = cv1::State_MIN; st <= cv1::State_MAX; ++st) {
-        if (st == cv1::STATE_UNSPECIFIED || !cv1::State_IsValid(st)) continue;
-        if ((Open311Status(static_cast<cv1::State>(st)) == "closed") == closed) {
-          req.add_states(static_cast<cv1::State>(st));
-        }
-      }
-    }
-  }
-  if (absl::Status s = v.ToStatus("Open311 requests query"); !s.ok()) return Error(s);
-  CallInfo info;
-  if (absl::Status s = Gate(call, kListComplaints, api_key, req, &info); !s.ok()) {
-    return Error(s);
-  }
-  if (absl::Status s = CheckFilters(call, info, req.service_id(), req.agency_id()); !s.ok()) {
-    return Error(s);
-  }
-  req.mutable_page()->set_page_size(std::min(kPageSize, options_.max_requests));
-  if (const std::string token = Field(query, "page_token"); !token.empty()) {
-    req.mutable_page()->set_page_token(token);
-  }
-  // At most max_list_pages pages (each a bounded scan of the complaint index), all within
-  // the request's deadline: a filter that matches nothing cannot make this call scan the
-  // whole index.
+  absl::StatusOr<ListQuery> parsed =
+      Open311ParseListQuery(query, absl::Now(), options_.default_window, options_.max_ids);
+  if (!parsed.ok()) return Error(parsed.status(), format);
+  const ListQuery& q = *parsed;
   std::string next;
-  for (int pages = 0; static_cast<int>(items.size()) < options_.max_requests; ++pages) {
-    if (pages == options_.max_list_pages) {
-      next = req.page().page_token();
-      break;
-    }
-    grpc::ClientContext ctx;
-    Prepare(info, call, &ctx);
-    const Tracking tracking(call, &ctx);
-    cv1::ListComplaintsResponse resp;
-    if (grpc::Status s = complaints_->ListComplaints(&ctx, req, &resp); !s.ok()) {
-      return Error(FromGrpcStatus(s));
-    }
-    for (const auto& c : resp.public_complaints()) items.push_back(Open311RequestJson(c));
-    for (const auto& c : resp.complaints()) {
-      items.push_back(Open311RequestJson(complaints::PublicView(c, absl::Now())));
-    }
-    if (resp.next_page_token().empty()) break;
-    req.mutable_page()->set_page_token(resp.next_page_token());
-    next = resp.next_page_token();
+  if (absl::Status s = ListChecked(call, api_key, q, &found, &next); !s.ok()) {
+    return Error(s, format);
   }
-  HttpReply reply{200, "", {}};
-  if (static_cast<int>(items.size()) > options_.max_requests) {
-    items.resize(options_.max_requests);  // cut inside a page: no exact place to resume
-  } else if (!next.empty()) {
-    reply.headers.emplace_back(kNextPageHeader, next);
+  HttpReply reply;
+  if (static_cast<int>(found.size()) > options_.max_requests) {
+    found.resize(options_.max_requests);  // cut inside a page: no exact place to resume
+    next.clear();
   }
-  reply.body = JsonArray(items);
+  reply = Reply(200, Open311Requests(found), format);
+  if (!next.empty()) reply.headers.emplace_back(kNextPageHeader, next);
+  return reply;
+}
+
+absl::Status Open311Front::ListChecked(const Open311Call& call, const std::string& api_key,
+                                       const ListQuery& q, std::vector<cv1::PublicComplaint>* found,
+                                       std::string* next) const {
+  cv1::ListComplaintsRequest gated;
+  gated.set_agency_id(q.jurisdiction_id);
+  if (!q.service_codes.empty()) gated.set_service_id(q.service_codes[0]);
+  CallInfo info;
+  SIMPUL_RETURN_IF_ERROR(Gate(call, kListComplaints, api_key, gated, &info));
+  SIMPUL_RETURN_IF_ERROR(CheckFilters(call, info, "", q.jurisdiction_id));
+  for (const std::string& code : q.service_codes) {
+    SIMPUL_RETURN_IF_ERROR(CheckFilters(call, info, code, ""));
+  }
+  return List(call, info, q, found, next);
+}
+
+HttpReply Open311Front::UpdatesFeed(const Open311Call& call, const Fields& query,
+                                    Open311Format format) const {
+  // The cases changed in [start_date, end_date] among those filed in the list's window: the
+  // latest update of each (its current status), oldest change first.
+  absl::StatusOr<ListQuery> parsed =
+      Open311ParseListQuery(query, absl::Now(), options_.default_window, options_.max_ids);
+  if (!parsed.ok()) return Error(parsed.status(), format);
+  const ListQuery& q = *parsed;
+  ListQuery filed = q;
+  filed.start = q.start - google::protobuf::util::TimeUtil::SecondsToDuration(
+                              absl::ToInt64Seconds(options_.default_window));
+  std::vector<cv1::PublicComplaint> found;
+  std::string next;
+  if (absl::Status s = ListChecked(call, Field(query, "api_key"), filed, &found, &next); !s.ok()) {
+    return Error(s, format);
+  }
+  std::vector<Open311Update> updates;
+  for (const cv1::PublicComplaint& c : found) {
+    Open311Update u = Open311CurrentUpdate(c);
+    if (u.time < q.start || (q.end_given && u.time > q.end)) continue;
+    updates.push_back(std::move(u));
+  }
+  std::stable_sort(updates.begin(), updates.end(),
+                   [](const Open311Update& a, const Open311Update& b) { return a.time < b.time; });
+  if (static_cast<int>(updates.size()) > options_.max_requests) {
+    updates.resize(options_.max_requests);
+    next.clear();
+  }
+  HttpReply reply = Reply(200, Open311Updates(updates), format);
+  if (!next.empty()) reply.headers.emplace_back(kNextPageHeader, next);
   return reply;
 }
 
@@ -456,27 +556,55 @@ absl::Status Open311Front::CheckFilters(const Open311Call& call, const CallInfo&
   return v.ToStatus("Open311 query");
 }
 
-HttpReply Open311Front::OneRequest(const Open311Call& call, const Fields& query,
-                                   const std::string& id) const {
+absl::StatusOr<cv1::GetComplaintResponse> Open311Front::Read(const Open311Call& call,
+                                                             const Fields& query,
+                                                             const std::string& id) const {
   cv1::GetComplaintRequest req;
   req.set_id(id);
   CallInfo info;
-  if (absl::Status s = Gate(call, kGetComplaint, Field(query, "api_key"), req, &info); !s.ok()) {
-    return Error(s);
-  }
+  SIMPUL_RETURN_IF_ERROR(Gate(call, kGetComplaint, Field(query, "api_key"), req, &info));
   grpc::ClientContext ctx;
   Prepare(info, call, &ctx);
   const Tracking tracking(call, &ctx);
   cv1::GetComplaintResponse resp;
   if (grpc::Status s = complaints_->GetComplaint(&ctx, req, &resp); !s.ok()) {
-    return Error(FromGrpcStatus(s));
+    return FromGrpcStatus(s);
   }
-  return HttpReply{
-      200,
-      JsonArray({Open311RequestJson(resp.has_public_complaint()
-                                        ? resp.public_complaint()
-                                        : complaints::PublicView(resp.complaint(), absl::Now()))}),
-      {}};
+  return resp;
+}
+
+HttpReply Open311Front::OneRequest(const Open311Call& call, const Fields& query,
+                                   const std::string& id, Open311Format format) const {
+  absl::StatusOr<cv1::GetComplaintResponse> resp = Read(call, query, id);
+  if (!resp.ok()) return NotRead(resp.status(), id, format);
+  return Reply(200, Open311Requests({ViewOf(*resp)}), format);
+}
+
+HttpReply Open311Front::RequestUpdates(const Open311Call& call, const Fields& query,
+                                       const std::string& id, Open311Format format) const {
+  absl::StatusOr<cv1::GetComplaintResponse> resp = Read(call, query, id);
+  if (!resp.ok()) return NotRead(resp.status(), id, format);
+  const cv1::PublicComplaint view = ViewOf(*resp);
+  if (!resp->has_complaint()) {
+    // The public and channels may not read a case's history: its current status only.
+    return Reply(200, Open311Updates({Open311CurrentUpdate(view)}), format);
+  }
+  // Those who handle the case: every change of its status, in the public's words.
+  cv1::GetComplaintHistoryRequest req;
+  req.set_id(id);
+  CallInfo info;
+  if (absl::Status s = Gate(call, kGetComplaintHistory, Field(query, "api_key"), req, &info);
+      !s.ok()) {
+    return Error(s, format);
+  }
+  grpc::ClientContext ctx;
+  Prepare(info, call, &ctx);
+  const Tracking tracking(call, &ctx);
+  cv1::GetComplaintHistoryResponse history;
+  if (grpc::Status s = complaints_->GetComplaintHistory(&ctx, req, &history); !s.ok()) {
+    return Error(FromGrpcStatus(s), format);
+  }
+  return Reply(200, Open311Updates(Open311UpdatesOf(view, history.entries())), format);
 }
 
 }  // namespace simpul::gateway

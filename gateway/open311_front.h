@@ -1,25 +1,40 @@
-// The Open311 GeoReport v2 routes of the REST front (/open311/v2/...): HTTP in, calls to the
-// registry and the complaint service through GrpcProxy's gate, Open311 JSON out (the
-// transcoding itself is gateway/open311.h).
+// The Open311 GeoReport v2 routes of the REST front (/open311/...): HTTP in, calls to the
+// registry and the complaint service through GrpcProxy's gate, Open311 JSON or XML out (the
+// transcoding itself is gateway/open311.h). Every resource is served as .json and as .xml
+// (Content-Type application/json or text/xml, charset utf-8), errors included.
 //
-//   GET  services.json              services with an adopted standard (ListServices)
-//   GET  services/{code}.json       one service's definition (GetService)
-//   POST requests.json              form-encoded, api_key required: FileComplaint with the
-//                                   key's principal; channel CHANNEL_PARTNER_SYSTEM unless
-//                                   attribute[channel] names another (sms, web, ...)
-//   GET  requests.json              service_request_id (comma-separated tracking codes:
-//                                   GetComplaint each, unknown ones left out), otherwise the
-//                                   public list (ListComplaints) filtered by service_code,
-//                                   start_date/end_date (ISO 8601; default the 90 days before
-//                                   end_date, itself default now) and status (open, closed),
-//                                   oldest first, at most Options::max_requests, from at most
-//                                   Options::max_list_pages ListComplaints pages; when that
-//                                   budget runs out first the answer holds what was found and
-//                                   the header X-Simpul-Next-Page-Token, which page_token=
-//                                   continues from. An unknown service_code or
-//                                   jurisdiction_id is 400.
-//   GET  requests/{id}.json         one request (GetComplaint), as an array of one
+//   GET  /open311/discovery          the discovery document (also under /open311/v2/)
+//   GET  services                    services with an adopted standard (ListServices)
+//   GET  services/{code}             one service's definition (GetService)
+//   POST requests                    form-encoded, api_key required: FileComplaint with the
+//                                    key's principal; channel CHANNEL_PARTNER_SYSTEM unless
+//                                    attribute[channel] names another (sms, web, ...)
+//   GET  requests                    service_request_id (comma-separated tracking codes:
+//                                    GetComplaint each, unknown ones left out), otherwise the
+//                                    public list (ListComplaints) filtered by service_code
+//                                    (comma-separated, listed one after the other),
+//                                    start_date/end_date (RFC 3339 with a zone, both
+//                                    inclusive, on the filing time; start_date defaults to
+//                                    Options::default_window before end_date, itself default
+//                                    now) and status (open, closed, or both comma-separated),
+//                                    oldest first per service code, at most
+//                                    Options::max_requests, from at most
+//                                    Options::max_list_pages ListComplaints pages; when that
+//                                    budget runs out first the answer holds what was found and
+//                                    the header X-Simpul-Next-Page-Token, which page_token=
+//                                    continues from. An unknown service_code or
+//                                    jurisdiction_id is 400.
+//   GET  requests/{id}               one request (GetComplaint), as an array of one; a case
+//                                    not publicly listed shows the public only its status
+//   GET  requests/{id}/updates       its updates: every change of status for those who may
+//                                    read its history (GetComplaintHistory: the handling
+//                                    agency, coordinators), its current status otherwise
+//   GET  servicerequestupdates       the latest update of each case listed as by GET
+//                                    requests whose last change is within start_date..end_date
+//                                    (the cases filed up to default_window before start_date)
 //
+// An id that names no request, unknown or malformed, is a 404 with an Open311 error; so is an
+// unknown route under /open311/.
 // jurisdiction_id, where given, is an agency id and narrows services and requests to it.
 // Every backend call of one HTTP request shares one deadline (Options::timeout from the start
 // of Serve) and is cancelled when the HTTP client goes away (Open311Call::cancel).
@@ -29,7 +44,6 @@
 // Every call passes the same gate as a gRPC or REST call (authentication, rate limit, policy,
 // audit). Errors are Open311's array of {code, description}, one item per bad field, with the
 // HTTP status of the gRPC code (gateway/rest.h, ErrorHttpStatus); field names are Open311's.
-// Only the JSON format is served (.xml is a 404 saying so).
 #ifndef SIMPUL_GATEWAY_OPEN311_FRONT_H_
 #define SIMPUL_GATEWAY_OPEN311_FRONT_H_
 
@@ -46,6 +60,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "gateway/open311.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
 
@@ -57,7 +72,7 @@ struct CallInfo;
 // HttpReply is an HTTP response made outside the proto routes.
 struct HttpReply {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;  // JSON or XML, as the Content-Type header says
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -113,6 +128,15 @@ class Open311Front {
     int max_services = 10000;
     // Period GET requests.json covers when start_date is not given.
     absl::Duration default_window = absl::Hours(24 * 90);
+    // The discovery document: its endpoint's url is configured (--open311_base_url), never
+    // taken from a request's Host header.
+    Open311DiscoveryInfo discovery = {
+        .base_url = "https://127.0.0.1:8100/open311/v2",
+        .changeset = "2026-12-06T00:00:00Z",
+        .contact = "The operator of this Simpul gateway",
+        .key_service =
+            "API keys for complaint channels are issued by the platform "
+            "administrators (simpul-apikey)"};
   };
 
   // `proxy` must outlive the front; the channels reach the registry and the complaint service.
@@ -127,17 +151,35 @@ class Open311Front {
 
  private:
   using Fields = std::map<std::string, std::string>;  // the query parameters
-  HttpReply Services(const Open311Call& call, const Fields& query) const;
-  HttpReply ServiceDefinition(const Open311Call& call, const Fields& query,
-                              const std::string& code) const;
-  HttpReply File(const Open311Call& call) const;
-  HttpReply Requests(const Open311Call& call, const Fields& query) const;
+  using ListQuery = Open311ListQuery;
+  HttpReply Services(const Open311Call& call, const Fields& query, Open311Format format) const;
+  HttpReply ServiceDefinition(const Open311Call& call, const Fields& query, const std::string& code,
+                              Open311Format format) const;
+  HttpReply File(const Open311Call& call, Open311Format format) const;
+  HttpReply Requests(const Open311Call& call, const Fields& query, Open311Format format) const;
+  HttpReply UpdatesFeed(const Open311Call& call, const Fields& query, Open311Format format) const;
+  HttpReply OneRequest(const Open311Call& call, const Fields& query, const std::string& id,
+                       Open311Format format) const;
+  HttpReply RequestUpdates(const Open311Call& call, const Fields& query, const std::string& id,
+                           Open311Format format) const;
+  // ListChecked gates ListComplaints with the caller's credentials, checks the filters'
+  // codes exist (CheckFilters) and lists (List).
+  absl::Status ListChecked(const Open311Call& call, const std::string& api_key, const ListQuery& q,
+                           std::vector<complaints::v1::PublicComplaint>* found,
+                           std::string* next) const;
+  // List appends the cases of `q` in their public view, within the page budget; *next is
+  // where to continue when the budget ran out first.
+  absl::Status List(const Open311Call& call, const CallInfo& info, const ListQuery& q,
+                    std::vector<complaints::v1::PublicComplaint>* out, std::string* next) const;
+  // Read is GetComplaint of `id` with the call's credentials.
+  absl::StatusOr<complaints::v1::GetComplaintResponse> Read(const Open311Call& call,
+                                                            const Fields& query,
+                                                            const std::string& id) const;
   // CheckFilters: the service_code and jurisdiction_id a list names exist (registry reads
   // made as `info`'s principal); INVALID_ARGUMENT naming the field otherwise.
   absl::Status CheckFilters(const Open311Call& call, const CallInfo& info,
                             const std::string& service_code,
                             const std::string& jurisdiction_id) const;
-  HttpReply OneRequest(const Open311Call& call, const Fields& query, const std::string& id) const;
 
   // Gate admits the call of `method` ("/pkg.Service/Method") with the call's credentials;
   // `api_key`, when not empty, is sent as x-api-key. A refusal is audited.

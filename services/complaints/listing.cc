@@ -171,11 +171,16 @@ absl::StatusOr<v1::GetComplaintResponse> ComplaintDesk::GetComplaint(
   const v1::Complaint& c = record->complaint();
   v1::GetComplaintResponse response;
   if (SeesPublicView(caller)) {
-    // What the public list shows, one case at a time (Open311's GET requests/{id}); a case
-    // not publicly listed looks exactly like an unknown code, except to the channel it was
-    // filed through.
+    // What the public list shows, one case at a time (Open311's GET requests/{id}). Of a
+    // case not publicly listed the public learns only that it exists and its state (who
+    // holds the tracking code may know that much: "received, awaiting verification"); the
+    // channel it was filed through sees its public view.
     if (!IsPubliclyListed(c) && !FiledThrough(caller, c)) {
-      return absl::NotFoundError(absl::StrCat("no complaint with tracking code ", id));
+      v1::PublicComplaint* minimal = response.mutable_public_complaint();
+      minimal->set_id(c.id());
+      minimal->set_state(c.state());
+      minimal->set_unlisted(true);
+      return response;
     }
     *response.mutable_public_complaint() = PublicView(c, clock_.Now());
     return response;

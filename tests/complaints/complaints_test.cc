@@ -1251,21 +1251,30 @@ TEST_F(ComplaintsTest, ThePublicReadsOnePubliclyListedCaseAndNothingElse) {
   for (const char* contact : {kPhone, kEmail, kAddress}) {
     EXPECT_FALSE(absl::StrContains(bytes, contact)) << contact;
   }
-  // SECRET or not yet verified: NOT_FOUND, as for an unknown code.
-  for (const Filed& hidden : {CaseIn(v1::STATE_IN_PROGRESS, v1::CONFIDENTIALITY_SECRET),
-                              CaseIn(v1::STATE_RECEIVED, v1::CONFIDENTIALITY_PUBLIC)}) {
+  // SECRET or not yet verified: only that the case exists and its state (Open311's "open,
+  // awaiting verification"), nothing else of it: no text, place, agency or dates.
+  for (const v1::State state : {v1::STATE_IN_PROGRESS, v1::STATE_RECEIVED}) {
+    const Filed hidden = CaseIn(state, state == v1::STATE_RECEIVED ? v1::CONFIDENTIALITY_PUBLIC
+                                                                   : v1::CONFIDENTIALITY_SECRET);
     get.set_id(hidden.id);
-    auto refused = desk_->GetComplaint(Identity::Public(), get);
-    EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound) << hidden.id;
-    // ... also to a dashboard and to another channel; the channel the case was filed
-    // through follows it in the public view, contact details withheld.
-    EXPECT_EQ(desk_->GetComplaint(Dashboard(), get).status().code(), absl::StatusCode::kNotFound);
-    EXPECT_EQ(desk_->GetComplaint(Channel("email-gw"), get).status().code(),
-              absl::StatusCode::kNotFound);
+    // ... the same to the public, a dashboard and another channel; the channel the case was
+    // filed through follows it in the public view, contact details withheld.
+    for (const Identity& reader : {Identity::Public(), Dashboard(), Channel("email-gw")}) {
+      auto minimal = desk_->GetComplaint(reader, get);
+      ASSERT_TRUE(minimal.ok()) << minimal.status();
+      EXPECT_FALSE(minimal->has_complaint());
+      v1::PublicComplaint want;
+      want.set_id(hidden.id);
+      want.set_state(state);
+      want.set_unlisted(true);
+      EXPECT_EQ(minimal->public_complaint().SerializeAsString(), want.SerializeAsString())
+          << minimal->public_complaint().DebugString();
+    }
     auto own = desk_->GetComplaint(Sms(), get);
     ASSERT_TRUE(own.ok()) << own.status();
     EXPECT_FALSE(own->has_complaint());
     EXPECT_EQ(own->public_complaint().id(), hidden.id);
+    EXPECT_FALSE(own->public_complaint().unlisted());
     const std::string own_bytes = own->public_complaint().SerializeAsString();
     for (const char* contact : {kPhone, kEmail, kAddress}) {
       EXPECT_FALSE(absl::StrContains(own_bytes, contact)) << contact;
@@ -1928,10 +1937,15 @@ TEST_F(ComplaintsTest, StrangersCannotActOrRead) {
     EXPECT_THAT(refused.message(), Not(HasSubstr(kBogor))) << refused;
   }
   EXPECT_THAT(other.message(), HasSubstr("not handled by agency padang-pariaman")) << other;
-  // A case not yet verified is not public: to the public it does not exist.
-  EXPECT_EQ(desk_->GetComplaint(Identity::Public(), get).status().code(),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(desk_->GetComplaint(Dashboard(), get).status().code(), absl::StatusCode::kNotFound);
+  // A case not yet verified is not public: the public learns only that it exists, RECEIVED.
+  for (const Identity& reader : {Identity::Public(), Dashboard()}) {
+    auto minimal = desk_->GetComplaint(reader, get);
+    ASSERT_TRUE(minimal.ok()) << minimal.status();
+    EXPECT_TRUE(minimal->public_complaint().unlisted());
+    EXPECT_EQ(minimal->public_complaint().state(), v1::STATE_RECEIVED);
+    EXPECT_EQ(minimal->public_complaint().service_id(), "");
+    EXPECT_EQ(minimal->public_complaint().description(), "");
+  }
   v1::GetComplaintHistoryRequest history;
   history.set_id(f.id);
   EXPECT_EQ(desk_->GetComplaintHistory(Operator(kPadang), history).status().code(),

@@ -60,7 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(req.status().code() == absl::StatusCode::kInvalidArgument);
     google::protobuf::ListValue body;
     FUZZ_CHECK(google::protobuf::util::JsonStringToMessage(
-                   simpul::gateway::Open311ErrorOf(req.status(), 400), &body)
+                   simpul::gateway::Open311ErrorOf(req.status(), 400)
+                       .Render(simpul::gateway::Open311Format::kJson),
+                   &body)
                    .ok());
     FUZZ_CHECK(body.values_size() >= 1);
     return 0;

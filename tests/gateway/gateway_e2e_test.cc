@@ -53,6 +53,7 @@
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
+#include "tests/gateway/open311_xml.h"
 #include "tests/testing/grpc_calls.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/registry_fixtures.h"
@@ -69,6 +70,7 @@ namespace mv1 = ::simpul::monitoring::v1;
 namespace rv1 = ::simpul::registry::v1;
 namespace gv1 = ::simpul::gateway::v1;
 using ::grpc::StatusCode;
+using ::simpul::gateway::testing::XmlElement;
 using ::simpul::testing::Binary;
 using ::simpul::testing::CompleteComponents;
 using ::simpul::testing::FormEncode;
@@ -84,6 +86,15 @@ using ::simpul::testing::TokenMinter;
 using ::simpul::testing::UnaryMethod;
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+// XmlOf parses an Open311 XML answer with expat; a body that is not well-formed fails the test.
+XmlElement XmlOf(const HttpResponse& r) {
+  XmlElement root;
+  std::string error;
+  EXPECT_TRUE(::simpul::gateway::testing::ParseXml(r.body, &root, &error)) << error << "\n"
+                                                                           << r.body;
+  return root;
+}
 
 constexpr char kA[] = "kab-padang-pariaman";  // agency A
 constexpr char kB[] = "kota-bogor";           // agency B
@@ -1099,10 +1110,13 @@ TEST_F(GatewayE2ETest, AnonymousCallersReadStandardsFileAndTrackOnly) {
   expect_needs_credentials(Code(registry(), &RS::CreateStandardVersion, anon, create),
                            "/simpul.registry.v1.Registry/CreateStandardVersion");
   // A case read by code (Open311's GET requests/{id}): the public sees publicly listed cases
-  // only; this one is not verified yet, so to the public it does not exist.
+  // in their public view; of this one, not verified yet, only that it exists and its state.
   cv1::GetComplaintRequest get;
   get.set_id(filed.tracking_code());
-  EXPECT_EQ(Code(complaints(), &CS::GetComplaint, anon, get).error_code(), StatusCode::NOT_FOUND);
+  cv1::GetComplaintResponse minimal;
+  ASSERT_TRUE(Call(complaints(), &CS::GetComplaint, anon, get, &minimal).ok());
+  EXPECT_TRUE(minimal.public_complaint().unlisted());
+  EXPECT_EQ(minimal.public_complaint().description(), "");
   cv1::VerifyComplaintRequest verify;
   verify.set_id(filed.tracking_code());
   expect_needs_credentials(Code(complaints(), &CS::VerifyComplaint, anon, verify),
@@ -1942,12 +1956,43 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   const std::map<std::string, std::string> form = {
       {"content-type", "application/x-www-form-urlencoded"}};
 
-  // Discovery of services: both adopted services, with their codes.
+  // The discovery document names this API at the configured URL, never at the Host the
+  // request names.
+  const std::map<std::string, std::string> evil_host = {{"host", "evil.example\"><x>"}};
+  HttpResponse discovery = HttpDo(port, "GET", "/open311/discovery.json", "", evil_host);
+  ASSERT_EQ(discovery.status, 200) << discovery.body;
+  EXPECT_THAT(discovery.body, HasSubstr(R"("url":"https://127.0.0.1:8100/open311/v2")"));
+  EXPECT_THAT(discovery.body, HasSubstr("http://wiki.open311.org/GeoReport_v2"));
+  EXPECT_THAT(discovery.body, Not(HasSubstr("evil")));
+  {
+    HttpResponse xml = HttpDo(port, "GET", "/open311/discovery.xml", "", evil_host);
+    ASSERT_EQ(xml.status, 200) << xml.body;
+    const XmlElement doc = XmlOf(xml);
+    EXPECT_EQ(doc.name, "discovery");
+    ASSERT_NE(doc.Child("endpoints"), nullptr) << xml.body;
+    ASSERT_NE(doc.Child("endpoints")->Child("endpoint"), nullptr) << xml.body;
+    EXPECT_EQ(doc.Child("endpoints")->Child("endpoint")->ChildText("url"),
+              "https://127.0.0.1:8100/open311/v2");
+    EXPECT_THAT(xml.body, Not(HasSubstr("evil")));
+  }
+
+  // Discovery of services: both adopted services, with their codes, in JSON and XML.
   HttpResponse services = HttpDo(port, "GET", "/open311/v2/services.json");
   ASSERT_EQ(services.status, 200) << services.body;
   std::set<std::string> codes;
   for (int i = 0; i < services.Items(); ++i) codes.insert(services.ItemStr(i, "service_code"));
   EXPECT_EQ(codes, (std::set<std::string>{kAService, kBService}));
+  {
+    HttpResponse xml = HttpDo(port, "GET", "/open311/v2/services.xml");
+    ASSERT_EQ(xml.status, 200) << xml.body;
+    std::set<std::string> xml_codes;
+    for (const XmlElement& s : XmlOf(xml).children) xml_codes.insert(s.ChildText("service_code"));
+    EXPECT_EQ(xml_codes, codes);
+    HttpResponse definition_xml =
+        HttpDo(port, "GET", absl::StrCat("/open311/v2/services/", kAService, ".xml"));
+    ASSERT_EQ(definition_xml.status, 200) << definition_xml.body;
+    EXPECT_EQ(XmlOf(definition_xml).ChildText("service_code"), kAService);
+  }
   HttpResponse definition =
       HttpDo(port, "GET", absl::StrCat("/open311/v2/services/", kAService, ".json"));
   ASSERT_EQ(definition.status, 200) << definition.body;
@@ -1974,6 +2019,16 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   HttpResponse again = HttpDo(port, "POST", "/open311/v2/requests.json", FormEncode(report), form);
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.ItemStr(0, "service_request_id"), id);
+  HttpResponse again_xml =
+      HttpDo(port, "POST", "/open311/v2/requests.xml", FormEncode(report), form);
+  ASSERT_EQ(again_xml.status, 200) << again_xml.body;
+  {
+    const XmlElement doc = XmlOf(again_xml);
+    EXPECT_EQ(doc.name, "service_requests");
+    ASSERT_EQ(doc.children.size(), 1u) << again_xml.body;
+    EXPECT_EQ(doc.children[0].ChildText("service_request_id"), id);
+    EXPECT_THAT(doc.children[0].ChildText("service_notice"), HasSubstr(id));
+  }
 
   // The case is in the complaint service, filed through the key's channel.
   cv1::GetComplaintRequest get;
@@ -1986,16 +2041,56 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   EXPECT_EQ(stored.confidentiality(), cv1::CONFIDENTIALITY_ANONYMOUS);
   EXPECT_NEAR(stored.location().latitude(), -0.6213, 1e-9);
 
-  // Following it: the channel sees it at once; the public once it is verified.
+  // Following it: the channel sees it at once; the public once it is verified, and before
+  // that only its status (open, awaiting verification), in JSON and in XML.
   const std::string one = absl::StrCat("/open311/v2/requests/", id, ".json");
+  const std::string one_xml = absl::StrCat("/open311/v2/requests/", id, ".xml");
   HttpResponse hidden = HttpDo(port, "GET", one);
-  EXPECT_EQ(hidden.status, 404) << hidden.body;
+  ASSERT_EQ(hidden.status, 200) << hidden.body;
+  ASSERT_EQ(hidden.Items(), 1) << hidden.body;
+  EXPECT_EQ(hidden.ItemStr(0, "service_request_id"), id);
+  EXPECT_EQ(hidden.ItemStr(0, "status"), "open");
+  EXPECT_EQ(hidden.ItemStr(0, "status_notes"), "Received; awaiting verification.");
+  EXPECT_EQ(hidden.ItemStr(0, "service_code"), "");
+  EXPECT_EQ(hidden.ItemStr(0, "requested_datetime"), "");
+  for (const char* detail : {"Antrean", "Pariaman", "0.62", kA}) {
+    EXPECT_THAT(hidden.body, Not(HasSubstr(detail))) << hidden.body;
+  }
+  HttpResponse hidden_xml = HttpDo(port, "GET", one_xml);
+  ASSERT_EQ(hidden_xml.status, 200) << hidden_xml.body;
+  EXPECT_EQ(hidden_xml.Header("content-type"), "text/xml; charset=utf-8");
+  {
+    const XmlElement doc = XmlOf(hidden_xml);
+    EXPECT_EQ(doc.name, "service_requests");
+    ASSERT_EQ(doc.children.size(), 1u) << hidden_xml.body;
+    EXPECT_EQ(doc.children[0].ChildText("service_request_id"), id);
+    EXPECT_EQ(doc.children[0].ChildText("status"), "open");
+    EXPECT_EQ(doc.children[0].ChildText("description"), "");
+  }
   HttpResponse mine = HttpDo(port, "GET", absl::StrCat(one, "?api_key=", e.web_channel_.token));
   ASSERT_EQ(mine.status, 200) << mine.body;
   ASSERT_EQ(mine.Items(), 1);
+  EXPECT_EQ(mine.Header("content-type"), "application/json; charset=utf-8");
   EXPECT_EQ(mine.ItemStr(0, "status"), "open");
   EXPECT_THAT(mine.ItemStr(0, "status_notes"), HasSubstr("Received"));
   EXPECT_EQ(mine.ItemStr(0, "service_code"), kAService);
+  EXPECT_FALSE(mine.ItemStr(0, "requested_datetime").empty()) << mine.body;
+  EXPECT_FALSE(mine.ItemStr(0, "expected_datetime").empty()) << mine.body;  // verify_by
+  {
+    HttpResponse mine_xml =
+        HttpDo(port, "GET", absl::StrCat(one_xml, "?api_key=", e.web_channel_.token));
+    ASSERT_EQ(mine_xml.status, 200) << mine_xml.body;
+    const XmlElement doc = XmlOf(mine_xml);
+    ASSERT_EQ(doc.children.size(), 1u) << mine_xml.body;
+    const XmlElement& r = doc.children[0];
+    EXPECT_EQ(r.ChildText("service_code"), kAService);
+    // The text as filed, its '&' escaped in the XML and read back by the parser.
+    EXPECT_EQ(r.ChildText("description"),
+              "Antrean perekaman tidak bergerak sejak pagi & loket tutup.");
+    EXPECT_THAT(mine_xml.body, HasSubstr("pagi &amp; loket"));
+    EXPECT_EQ(r.ChildText("expected_datetime"), mine.ItemStr(0, "expected_datetime"));
+    EXPECT_EQ(r.ChildText("requested_datetime"), mine.ItemStr(0, "requested_datetime"));
+  }
 
   cv1::VerifyComplaintRequest verify;
   verify.set_id(id);
@@ -2031,6 +2126,93 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   EXPECT_TRUE(
       listed("?start_date=2026-01-01T00:00:00Z&end_date=2099-01-01T00:00:00%2B07:00").count(id));
   EXPECT_TRUE(listed(absl::StrCat("?jurisdiction_id=", kA)).count(id));
+  EXPECT_TRUE(
+      listed(absl::StrCat("?service_code=", kBService, ",", kAService, "&status=open,closed"))
+          .count(id));
+  // The same lists in XML.
+  auto listed_xml = [&](const std::string& query) {
+    HttpResponse list = HttpDo(port, "GET", "/open311/v2/requests.xml" + query);
+    EXPECT_EQ(list.status, 200) << query << ": " << list.body;
+    EXPECT_EQ(list.Header("content-type"), "text/xml; charset=utf-8");
+    std::set<std::string> ids;
+    const XmlElement doc = XmlOf(list);
+    EXPECT_EQ(doc.name, "service_requests") << list.body;
+    for (const XmlElement& r : doc.children) ids.insert(r.ChildText("service_request_id"));
+    return ids;
+  };
+  EXPECT_TRUE(listed_xml(absl::StrCat("?service_code=", kAService, "&status=open")).count(id));
+  EXPECT_FALSE(listed_xml("?status=closed").count(id));
+  EXPECT_FALSE(listed_xml("?end_date=2020-01-01T00:00:00Z").count(id));
+  EXPECT_TRUE(listed_xml("?start_date=2026-01-01T00:00:00Z&end_date=2099-01-01T00:00:00%2B07:00")
+                  .count(id));
+
+  // The unit follows it up; the updates feed says so. The handling agency reads every change
+  // of status; the channel and the public its current status; nobody an internal note.
+  cv1::DisposeComplaintRequest dispose;
+  dispose.set_id(id);
+  dispose.set_note("Catatan internal: ke bidang pelayanan");
+  Must(complaints(), &cv1::Complaints::Stub::DisposeComplaint, e.a_op_, dispose);
+  cv1::StartWorkRequest start;
+  start.set_id(id);
+  Must(complaints(), &cv1::Complaints::Stub::StartWork, e.a_op_, start);
+  cv1::PostFollowUpRequest follow_up;
+  follow_up.set_id(id);
+  follow_up.set_message("Loket perekaman kini buka sampai pukul 16.00");
+  Must(complaints(), &cv1::Complaints::Stub::PostFollowUp, e.a_op_, follow_up);
+  const std::string updates = absl::StrCat("/open311/v2/requests/", id, "/updates");
+  HttpResponse agency_updates =
+      HttpDo(port, "GET", absl::StrCat(updates, ".json?api_key=", e.a_op_.token));
+  ASSERT_EQ(agency_updates.status, 200) << agency_updates.body;
+  std::vector<std::string> statuses;
+  for (int i = 0; i < agency_updates.Items(); ++i) {
+    EXPECT_EQ(agency_updates.ItemStr(i, "service_request_id"), id);
+    statuses.push_back(agency_updates.ItemStr(i, "description"));
+  }
+  EXPECT_THAT(statuses, ::testing::ElementsAre(HasSubstr("Received"), HasSubstr("Verified"),
+                                               HasSubstr("Routed"), HasSubstr("working on it"),
+                                               HasSubstr("responded")))
+      << agency_updates.body;
+  EXPECT_THAT(agency_updates.body, Not(HasSubstr("Catatan internal")));
+  EXPECT_THAT(agency_updates.body, Not(HasSubstr("16.00")));
+  {
+    HttpResponse xml = HttpDo(port, "GET", absl::StrCat(updates, ".xml?api_key=", e.a_op_.token));
+    ASSERT_EQ(xml.status, 200) << xml.body;
+    const XmlElement doc = XmlOf(xml);
+    EXPECT_EQ(doc.name, "service_request_updates");
+    ASSERT_EQ(doc.children.size(), statuses.size()) << xml.body;
+    EXPECT_EQ(doc.children.back().name, "request_update");
+    EXPECT_EQ(doc.children.back().ChildText("description"), statuses.back());
+    EXPECT_EQ(doc.children.back().ChildText("update_id"),
+              agency_updates.ItemStr(agency_updates.Items() - 1, "update_id"));
+  }
+  for (const std::string& key : {std::string(""), e.web_channel_.token}) {
+    HttpResponse current =
+        HttpDo(port, "GET", absl::StrCat(updates, ".json", key.empty() ? "" : "?api_key=", key));
+    ASSERT_EQ(current.status, 200) << current.body;
+    ASSERT_EQ(current.Items(), 1) << current.body;
+    EXPECT_EQ(current.ItemStr(0, "update_id"), absl::StrCat(id, "/current"));
+    EXPECT_EQ(current.ItemStr(0, "status"), "open");
+    EXPECT_THAT(current.ItemStr(0, "description"), HasSubstr("responded"));
+  }
+  auto feed = [&](const std::string& path) {
+    HttpResponse r = HttpDo(port, "GET", path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    std::set<std::string> ids;
+    if (absl::StrContains(path, ".xml")) {
+      for (const XmlElement& u : XmlOf(r).children) ids.insert(u.ChildText("service_request_id"));
+    } else {
+      for (int i = 0; i < r.Items(); ++i) ids.insert(r.ItemStr(i, "service_request_id"));
+    }
+    return ids;
+  };
+  EXPECT_TRUE(feed("/open311/v2/servicerequestupdates.json").count(id));
+  EXPECT_TRUE(
+      feed("/open311/v2/servicerequestupdates.xml?start_date=2026-01-01T00:00:00Z").count(id));
+  EXPECT_FALSE(
+      feed("/open311/v2/servicerequestupdates.json?start_date=2099-01-01T00:00:00Z").count(id));
+  EXPECT_FALSE(feed("/open311/v2/servicerequestupdates.xml?start_date=2019-01-01T00:00:00Z"
+                    "&end_date=2020-01-01T00:00:00Z")
+                   .count(id));
 
   // A second report, closed without action: "closed" with the reason, to its channel.
   std::vector<std::pair<std::string, std::string>> second = report;
@@ -2107,9 +2289,12 @@ TEST_F(GatewayE2ETest, Open311ErrorsAreArraysWithTheRightHttpStatus) {
   expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
                       absl::StrCat(R"({"api_key": ")", valid_key, R"("})")),
                415, "form-encoded", "a JSON body");
-  expect_error(HttpDo(port, "GET", "/open311/v2/services.xml"), 404, "JSON", "XML");
   expect_error(HttpDo(port, "GET", "/open311/v2/nothing.json"), 404, "no such resource",
                "an unknown resource");
+  expect_error(HttpDo(port, "GET", "/open311/v2/services.csv"), 404, "no such resource",
+               "an unknown format");
+  expect_error(HttpDo(port, "GET", "/open311/v3/services.json"), 404, "no such resource",
+               "an unknown version");
   HttpResponse wrong_method = HttpDo(port, "DELETE", "/open311/v2/requests.json");
   expect_error(wrong_method, 405, "does not take DELETE", "DELETE");
   EXPECT_EQ(wrong_method.Header("allow"), "GET, POST");
@@ -2117,10 +2302,42 @@ TEST_F(GatewayE2ETest, Open311ErrorsAreArraysWithTheRightHttpStatus) {
                "start_date", "a bad date");
   expect_error(HttpDo(port, "GET", "/open311/v2/requests.json?status=pending"), 400, "status",
                "a bad status");
-  expect_error(HttpDo(port, "GET", "/open311/v2/requests/7KQ2M-XW9DT.json"), 404, "7KQ2M-XW9DT",
-               "an unknown request");
-  expect_error(HttpDo(port, "GET", "/open311/v2/requests/bukan-kode.json"), 400,
-               "service_request_id", "a malformed tracking code");
+  expect_error(HttpDo(port, "GET", "/open311/v2/requests.json?end_date=2026-11-05"), 400,
+               "end_date", "a date without a time");
+  expect_error(HttpDo(port, "GET",
+                      "/open311/v2/requests.json?start_date=2026-02-01T00:00:00Z"
+                      "&end_date=2026-01-01T00:00:00Z"),
+               400, "start_date: must not be after end_date", "an empty period");
+  expect_error(HttpDo(port, "GET", "/open311/v2/requests.json?status=open,pending"), 400, "status",
+               "a bad status in a list");
+  // An id that names no request, unknown or malformed: 404 with an Open311 error, in the
+  // requested format.
+  for (const char* unknown : {"7KQ2M-XW9DT", "bukan-kode", "%3Cscript%3E"}) {
+    expect_error(HttpDo(port, "GET", absl::StrCat("/open311/v2/requests/", unknown, ".json")), 404,
+                 "service_request_id: no request", unknown);
+    expect_error(
+        HttpDo(port, "GET", absl::StrCat("/open311/v2/requests/", unknown, "/updates.json")), 404,
+        "service_request_id: no request", unknown);
+    HttpResponse xml = HttpDo(port, "GET", absl::StrCat("/open311/v2/requests/", unknown, ".xml"));
+    EXPECT_EQ(xml.status, 404) << xml.body;
+    EXPECT_EQ(xml.Header("content-type"), "text/xml; charset=utf-8");
+    const XmlElement doc = XmlOf(xml);
+    EXPECT_EQ(doc.name, "errors") << xml.body;
+    ASSERT_EQ(doc.children.size(), 1u) << xml.body;
+    EXPECT_EQ(doc.children[0].name, "error");
+    EXPECT_EQ(doc.children[0].ChildText("code"), "404");
+    EXPECT_THAT(doc.children[0].ChildText("description"),
+                HasSubstr("service_request_id: no request"));
+  }
+  {
+    // Other errors in XML too: a bad parameter, an unknown route.
+    HttpResponse bad = HttpDo(port, "GET", "/open311/v2/requests.xml?status=pending");
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    EXPECT_THAT(XmlOf(bad).children.at(0).ChildText("description"), HasSubstr("status"));
+    HttpResponse route = HttpDo(port, "GET", "/open311/v2/nothing.xml");
+    EXPECT_EQ(route.status, 404) << route.body;
+    EXPECT_EQ(XmlOf(route).name, "errors");
+  }
   // Nothing was filed by any of them.
   cv1::ListComplaintsRequest inbox;
   inbox.set_agency_id(kA);

@@ -2,19 +2,36 @@
 #include "gateway/open311.h"
 
 #include "clients/complaints/views.h"
+#include "common/status.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "tests/gateway/open311_xml.h"
 
 namespace simpul::gateway {
 namespace {
 
 namespace cv1 = ::simpul::complaints::v1;
 namespace rv1 = ::simpul::registry::v1;
+using ::simpul::gateway::testing::ParseXml;
+using ::simpul::gateway::testing::XmlElement;
 using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Json(const Open311Doc& doc) { return doc.Render(Open311Format::kJson); }
+
+// Xml renders `doc` as XML and parses it with expat (failing the test if it is not
+// well-formed).
+XmlElement Xml(const Open311Doc& doc) {
+  const std::string body = doc.Render(Open311Format::kXml);
+  XmlElement root;
+  std::string error;
+  EXPECT_TRUE(ParseXml(body, &root, &error)) << error << "\n" << body;
+  return root;
+}
 
 // SameJson compares two JSON texts as values (object members in any order).
 ::testing::AssertionResult SameJson(const std::string& got, const std::string& want) {
@@ -48,13 +65,13 @@ TEST(Open311Test, ServicesAndErrors) {
   s.set_name("Persetujuan Bangunan Gedung");
   s.set_unit_id("dpmptsp-bogor");
   s.set_agency_id("kota-bogor");
-  EXPECT_TRUE(SameJson(Open311Services({s}),
+  EXPECT_TRUE(SameJson(Json(Open311Services({s})),
                        R"([{"description":"","group":"dpmptsp-bogor","keywords":"kota-bogor",)"
                        R"("metadata":false,"service_code":"pbg-kota-bogor",)"
                        R"("service_name":"Persetujuan Bangunan Gedung","type":"realtime"}])"));
-  EXPECT_TRUE(SameJson(Open311ServiceDefinition(s),
+  EXPECT_TRUE(SameJson(Json(Open311ServiceDefinition(s)),
                        R"({"attributes":[],"service_code":"pbg-kota-bogor"})"));
-  EXPECT_TRUE(SameJson(Open311Error(404, "no \"such\" service"),
+  EXPECT_TRUE(SameJson(Json(Open311Error(404, "no \"such\" service")),
                        R"([{"code":404,"description":"no \"such\" service"}])"));
 }
 
@@ -118,11 +135,13 @@ TEST(Open311Test, RequestsShowOpenOrClosedWithNotes) {
   c.set_description("Antrean");
   *c.mutable_file_time() = google::protobuf::util::TimeUtil::SecondsToTimestamp(1772409600);
   EXPECT_TRUE(SameJson(
-      Open311RequestJson(c),
-      R"({"agency_responsible":"kab-padang-pariaman","description":"Antrean",)"
+      Json(Open311Requests({c})),
+      R"([{"agency_responsible":"kab-padang-pariaman","description":"Antrean",)"
       R"("requested_datetime":"2026-03-02T00:00:00Z","service_code":"ktp-el",)"
-      R"("service_request_id":"ZV6J8-Q4RXT","status":"open",)"
-      R"("status_notes":"The responsible unit is working on it.","updated_datetime":""})"));
+      R"("service_request_id":"ZV6J8-Q4RXT","status":"open","service_name":"",)"
+      R"("service_notice":"","expected_datetime":"","address":"","address_id":"",)"
+      R"("zipcode":"","media_url":"",)"
+      R"("status_notes":"The responsible unit is working on it.","updated_datetime":""}])"));
   for (auto [state, status] :
        {std::pair{cv1::STATE_RECEIVED, "open"}, std::pair{cv1::STATE_ESCALATED, "open"},
         std::pair{cv1::STATE_COMPLETED, "closed"}, std::pair{cv1::STATE_ARCHIVED, "closed"}}) {
@@ -134,7 +153,7 @@ TEST(Open311Test, RequestsShowOpenOrClosedWithNotes) {
   cv1::FileComplaintResponse filed;
   filed.set_tracking_code("ZV6J8-Q4RXT");
   filed.set_secret("RAJA-AERE");
-  EXPECT_THAT(Open311Created(filed), HasSubstr(R"("service_request_id":"ZV6J8-Q4RXT")"));
+  EXPECT_THAT(Json(Open311Created(filed)), HasSubstr(R"("service_request_id":"ZV6J8-Q4RXT")"));
 }
 
 // A case the front reads in full (with an agency's or a coordinator's credentials) is shown
@@ -162,11 +181,226 @@ TEST(Open311Test, ACaseReadInFullIsShownInItsPublicView) {
   EXPECT_EQ(p.rating(), 3);
   EXPECT_EQ(p.complainant_name(), "");  // a SECRET case
   EXPECT_TRUE(SameJson(
-      Open311RequestJson(p),
-      R"({"agency_responsible":"kab-padang-pariaman","description":"Antrean",)"
+      Json(Open311Requests({p})),
+      R"([{"agency_responsible":"kab-padang-pariaman","description":"Antrean",)"
       R"("requested_datetime":"2026-03-02T00:00:00Z","service_code":"ktp-el",)"
-      R"("service_request_id":"ZV6J8-Q4RXT","status":"open",)"
-      R"("status_notes":"The responsible unit is working on it.","updated_datetime":""})"));
+      R"("service_request_id":"ZV6J8-Q4RXT","status":"open","service_name":"",)"
+      R"("service_notice":"","expected_datetime":"2026-03-07T00:00:00Z","address":"",)"
+      R"("address_id":"","zipcode":"","media_url":"",)"
+      R"("status_notes":"The responsible unit is working on it.","updated_datetime":""}])"));
+}
+
+// Every answer is built once and rendered in both formats: the same values in JSON and XML,
+// with the spec's element names.
+TEST(Open311Test, OneModelRenderedAsJsonAndXml) {
+  rv1::Service s;
+  s.set_id("pbg-kota-bogor");
+  s.set_name("Persetujuan Bangunan Gedung");
+  const XmlElement services = Xml(Open311Services({s, s}));
+  EXPECT_EQ(services.name, "services");
+  ASSERT_EQ(services.children.size(), 2u);
+  EXPECT_EQ(services.children[0].name, "service");
+  EXPECT_EQ(services.children[0].ChildText("service_code"), "pbg-kota-bogor");
+  EXPECT_EQ(services.children[0].ChildText("metadata"), "false");
+  const XmlElement definition = Xml(Open311ServiceDefinition(s));
+  EXPECT_EQ(definition.name, "service_definition");
+  ASSERT_NE(definition.Child("attributes"), nullptr);
+  EXPECT_TRUE(definition.Child("attributes")->children.empty());
+  const XmlElement errors = Xml(Open311Error(400, "status: expected open or closed"));
+  EXPECT_EQ(errors.name, "errors");
+  ASSERT_EQ(errors.children.size(), 1u);
+  EXPECT_EQ(errors.children[0].name, "error");
+  EXPECT_EQ(errors.children[0].ChildText("code"), "400");
+  EXPECT_EQ(errors.children[0].ChildText("description"), "status: expected open or closed");
+  EXPECT_EQ(Open311ContentType(Open311Format::kXml), "text/xml; charset=utf-8");
+
+  cv1::PublicComplaint c;
+  c.set_id("ZV6J8-Q4RXT");
+  c.set_state(cv1::STATE_COMPLETED);
+  c.mutable_location()->set_latitude(-0.62);
+  c.mutable_location()->set_longitude(100.12);
+  *c.mutable_update_time() = google::protobuf::util::TimeUtil::SecondsToTimestamp(1772409600);
+  const XmlElement requests = Xml(Open311Requests({c}));
+  EXPECT_EQ(requests.name, "service_requests");
+  ASSERT_EQ(requests.children.size(), 1u);
+  const XmlElement& r = requests.children[0];
+  EXPECT_EQ(r.name, "request");
+  EXPECT_EQ(r.ChildText("status"), "closed");
+  EXPECT_EQ(r.ChildText("lat"), "-0.62");
+  EXPECT_EQ(r.ChildText("long"), "100.12");
+  EXPECT_EQ(r.ChildText("updated_datetime"), "2026-03-02T00:00:00Z");
+  ASSERT_NE(r.Child("media_url"), nullptr);
+  EXPECT_THAT(Json(Open311Requests({c})), HasSubstr(R"("lat":-0.62,"long":100.12)"));
+
+  Open311DiscoveryInfo info{.base_url = "https://simpul.example.go.id/open311/v2",
+                            .changeset = "2026-12-06T00:00:00Z",
+                            .contact = "ops@example.go.id",
+                            .key_service = "ask the operator"};
+  const XmlElement discovery = Xml(Open311Discovery(info));
+  EXPECT_EQ(discovery.name, "discovery");
+  EXPECT_EQ(discovery.ChildText("contact"), "ops@example.go.id");
+  const XmlElement* endpoint = discovery.Child("endpoints")->Child("endpoint");
+  ASSERT_NE(endpoint, nullptr);
+  EXPECT_EQ(endpoint->ChildText("specification"), "http://wiki.open311.org/GeoReport_v2");
+  EXPECT_EQ(endpoint->ChildText("url"), "https://simpul.example.go.id/open311/v2");
+  ASSERT_EQ(endpoint->Child("formats")->children.size(), 2u);
+  EXPECT_EQ(endpoint->Child("formats")->children[1].text, "text/xml");
+  EXPECT_TRUE(SameJson(
+      Json(Open311Discovery(info)),
+      R"({"changeset":"2026-12-06T00:00:00Z","contact":"ops@example.go.id",)"
+      R"("key_service":"ask the operator","endpoints":[{"specification":)"
+      R"("http://wiki.open311.org/GeoReport_v2","url":"https://simpul.example.go.id/open311/v2",)"
+      R"("changeset":"2026-12-06T00:00:00Z","type":"production",)"
+      R"("formats":["application/json","text/xml"]}]})"));
+}
+
+// Hostile text (markup, a CDATA end, control characters, invalid UTF-8) comes out as text in
+// both formats: the XML stays well-formed and reads back as the same (cleaned) text as JSON.
+TEST(Open311Test, HostileTextIsEscapedInBothFormats) {
+  const std::string hostile = std::string("<b>A & B</b> ]]> \"q\" 'a' \x01\x1f\x7f ok\t\r\n") +
+                              "\xff\xc3(" + "\xed\xa0\x80" + "\xef\xbf\xbe" + " \xc3\xa9";
+  const std::string clean = Open311Text(hostile);
+  // Each character XML 1.0 forbids and each invalid byte is U+FFFD; the rest is kept.
+  EXPECT_EQ(clean,
+            "<b>A & B</b> ]]> \"q\" 'a' \uFFFD\uFFFD\x7f ok\t\r\n\uFFFD\uFFFD(\uFFFD\uFFFD\uFFFD"
+            "\uFFFD \u00e9");
+  cv1::PublicComplaint c;
+  c.set_id("ZV6J8-Q4RXT");
+  c.set_description(hostile);
+  const std::string xml = Open311Requests({c}).Render(Open311Format::kXml);
+  EXPECT_THAT(xml, Not(HasSubstr("<b>")));
+  EXPECT_THAT(xml, Not(HasSubstr("]]>")));
+  const XmlElement parsed = Xml(Open311Requests({c}));
+  ASSERT_EQ(parsed.children.size(), 1u);
+  EXPECT_EQ(parsed.children[0].ChildText("description"), clean);
+  google::protobuf::Value json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(Json(Open311Requests({c})), &json).ok());
+  EXPECT_EQ(json.list_value().values(0).struct_value().fields().at("description").string_value(),
+            clean);
+  // An error description too (it quotes caller input).
+  const XmlElement error = Xml(Open311Error(400, hostile));
+  EXPECT_EQ(error.children[0].ChildText("description"), clean);
+}
+
+TEST(Open311Test, DatesAreRfc3339WithAZoneAndBadOnesNameTheParameter) {
+  auto t = Open311ParseTime("start_date", "2026-11-05T08:15:30+07:00");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(Open311Time(*t), "2026-11-05T01:15:30Z");
+  EXPECT_TRUE(Open311ParseTime("end_date", "2026-11-05T01:15:30Z").ok());
+  for (const char* bad : {"kemarin", "2026-11-05", "2026-11-05T08:15:30", "2026-13-05T00:00:00Z",
+                          "2026-11-05 08:15:30Z", ""}) {
+    auto refused = Open311ParseTime("end_date", bad);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    const common::v1::BadRequest v = BadRequestOf(refused.status());
+    ASSERT_EQ(v.field_violations_size(), 1) << bad;
+    EXPECT_EQ(v.field_violations(0).field(), "end_date") << bad;
+    EXPECT_THAT(Json(Open311ErrorOf(refused.status(), 400)), HasSubstr("end_date: expected"));
+  }
+}
+
+// The filters of GET requests: comma lists, RFC 3339 dates with defaults, and an error
+// naming each bad parameter.
+TEST(Open311Test, ListFiltersParseAndNameEachBadParameter) {
+  const absl::Time now = absl::FromUnixSeconds(1772409600);  // 2026-03-02T00:00:00Z
+  auto q = Open311ParseListQuery({{"service_code", " ktp-el , akta,, "},
+                                  {"status", "Closed"},
+                                  {"start_date", "2026-03-01T07:00:00+07:00"},
+                                  {"end_date", "2026-03-01T23:59:59Z"},
+                                  {"jurisdiction_id", "kota-bogor"},
+                                  {"page_token", "t1"}},
+                                 now, absl::Hours(24 * 90), 3);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_THAT(q->service_codes, ::testing::ElementsAre("ktp-el", "akta"));
+  EXPECT_THAT(q->states,
+              ::testing::UnorderedElementsAre(cv1::STATE_COMPLETED, cv1::STATE_ARCHIVED));
+  EXPECT_EQ(Open311Time(q->start), "2026-03-01T00:00:00Z");
+  EXPECT_EQ(Open311Time(q->end), "2026-03-01T23:59:59Z");
+  EXPECT_TRUE(q->end_given);
+  EXPECT_EQ(q->jurisdiction_id, "kota-bogor");
+  EXPECT_EQ(q->page_token, "t1");
+  // Defaults: up to now, open-ended, the window before it; both statuses.
+  auto defaults = Open311ParseListQuery({{"status", "open, closed"}}, now, absl::Hours(24), 3);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_FALSE(defaults->end_given);
+  EXPECT_EQ(Open311Time(defaults->start), "2026-03-01T00:00:00Z");
+  EXPECT_TRUE(defaults->states.empty());
+  // Each bad parameter named, all at once.
+  auto bad = Open311ParseListQuery({{"service_code", "a,b,c,d"},
+                                    {"status", "open,pending"},
+                                    {"start_date", "2026-03-01"},
+                                    {"end_date", "besok"}},
+                                   now, absl::Hours(24), 3);
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  const common::v1::BadRequest violations = BadRequestOf(bad.status());
+  for (const auto& v : violations.field_violations()) fields.push_back(v.field());
+  EXPECT_THAT(fields,
+              ::testing::UnorderedElementsAre("service_code", "status", "start_date", "end_date"));
+  auto reversed = Open311ParseListQuery(
+      {{"start_date", "2026-03-02T00:00:00Z"}, {"end_date", "2026-03-01T00:00:00Z"}}, now,
+      absl::Hours(24), 3);
+  EXPECT_THAT(std::string(reversed.status().message()),
+              HasSubstr("start_date: must not be after end_date"));
+}
+
+// The public reading a case not publicly listed learns that it exists and whether it is open.
+TEST(Open311Test, AnUnlistedCaseShowsOnlyItsStatus) {
+  cv1::PublicComplaint c;
+  c.set_id("ZV6J8-Q4RXT");
+  c.set_state(cv1::STATE_RECEIVED);
+  c.set_unlisted(true);
+  EXPECT_EQ(Open311StatusNotes(c), "Received; awaiting verification.");
+  c.set_state(cv1::STATE_IN_PROGRESS);
+  EXPECT_EQ(Open311StatusNotes(c), "Open; the case is not publicly listed.");
+  c.set_state(cv1::STATE_ARCHIVED);
+  c.set_archive_reason(cv1::ARCHIVE_REASON_DUPLICATE);
+  EXPECT_EQ(Open311StatusNotes(c), "Closed.");
+}
+
+// The updates of a case: its filing and each change of state, in the public's words; never an
+// actor, a reason or a message of the history.
+TEST(Open311Test, UpdatesAreTheChangesOfStateWithoutInternalText) {
+  using google::protobuf::util::TimeUtil;
+  cv1::PublicComplaint c;
+  c.set_id("ZV6J8-Q4RXT");
+  c.set_state(cv1::STATE_RESPONDED);
+  google::protobuf::RepeatedPtrField<cv1::HistoryEntry> history;
+  auto add = [&](int seq, cv1::State from, cv1::State to, const char* action) {
+    cv1::HistoryEntry* e = history.Add();
+    e->set_sequence(seq);
+    *e->mutable_time() = TimeUtil::SecondsToTimestamp(1772409600 + seq * 60);
+    e->set_action(action);
+    e->set_from_state(from);
+    e->set_to_state(to);
+    e->set_actor("operator-bogor-7");
+    e->set_reason("catatan internal rahasia");
+    e->set_message("Pesan untuk pelapor");
+  };
+  add(1, cv1::STATE_UNSPECIFIED, cv1::STATE_RECEIVED, "FileComplaint");
+  add(2, cv1::STATE_RECEIVED, cv1::STATE_VERIFIED, "VerifyComplaint");
+  add(3, cv1::STATE_VERIFIED, cv1::STATE_VERIFIED, "AddNote");
+  add(4, cv1::STATE_VERIFIED, cv1::STATE_IN_PROGRESS, "DisposeComplaint");
+  add(5, cv1::STATE_IN_PROGRESS, cv1::STATE_RESPONDED, "FollowUpComplaint");
+  const std::vector<Open311Update> updates = Open311UpdatesOf(c, history);
+  ASSERT_EQ(updates.size(), 4u);
+  EXPECT_EQ(updates[0].update_id, "ZV6J8-Q4RXT/1");
+  EXPECT_EQ(updates[1].update_id, "ZV6J8-Q4RXT/2");
+  EXPECT_EQ(updates[3].update_id, "ZV6J8-Q4RXT/5");
+  EXPECT_EQ(updates[3].description, "The unit has responded; the complainant may reply.");
+  const std::string json = Json(Open311Updates(updates));
+  for (const char* secret : {"operator-bogor-7", "rahasia", "Pesan"}) {
+    EXPECT_THAT(json, Not(HasSubstr(secret))) << secret;
+  }
+  const XmlElement xml = Xml(Open311Updates(updates));
+  EXPECT_EQ(xml.name, "service_request_updates");
+  ASSERT_EQ(xml.children.size(), 4u);
+  EXPECT_EQ(xml.children[1].name, "request_update");
+  EXPECT_EQ(xml.children[1].ChildText("service_request_id"), "ZV6J8-Q4RXT");
+  EXPECT_EQ(xml.children[1].ChildText("status"), "open");
+  EXPECT_EQ(xml.children[1].ChildText("updated_datetime"), "2026-03-02T00:02:00Z");
+  const Open311Update current = Open311CurrentUpdate(c);
+  EXPECT_EQ(current.update_id, "ZV6J8-Q4RXT/current");
+  EXPECT_EQ(current.state, cv1::STATE_RESPONDED);
 }
 
 }  // namespace

@@ -330,12 +330,17 @@ TEST_F(RestTlsTest, AListedClientCertificateActsAsItsPrincipal) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(got.complaint().id(), id);
 
-  // No certificate: a public caller, who sees only publicly listed cases (not a new one).
+  // No certificate: a public caller, who sees publicly listed cases; of a new one only that
+  // it exists and its state, not its text nor its complainant.
   HttpsConn anonymous(port_, Trusting());
   r = anonymous.Do("GET", path);
-  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Str("public_complaint.unlisted"), "true") << r.body;
+  EXPECT_THAT(r.body, Not(HasSubstr("Siti"))) << r.body;
   r = anonymous.Do("GET", open311_path);
-  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.ItemStr(0, "description"), "") << r.body;
+  EXPECT_THAT(r.body, Not(HasSubstr("Siti"))) << r.body;
   // A certificate the CA signed but the gateway does not list: 401 as on the gRPC port.
   HttpsConn stranger(port_, Trusting("stranger"));
   r = stranger.Do("GET", path);
