@@ -227,6 +227,11 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
   SIMPUL_ASSIGN_OR_RETURN(const std::string agency, ListedAgency(caller, req, is_public));
   const v1::State single_state = req.states_size() == 1 ? req.states(0) : v1::STATE_UNSPECIFIED;
   const std::string index = ListIndex(req, is_public, agency, single_state);
+  if (req.has_updated_since() && options_.updated_index_ready && !options_.updated_index_ready()) {
+    return absl::UnavailableError(
+        "the index of cases by update time is being filled after an upgrade; retry in a few "
+        "seconds");
+  }
 
   v1::ListComplaintsRequest canonical = req;
   canonical.clear_page();

@@ -2,6 +2,7 @@
 // SIMPUL_COMPLAINTS_* environment variables; run with --help for the list. The process
 // skeleton (config, Redis, server host, drain) is common/service_main.h; this file says what
 // is the complaint service's own.
+#include <atomic>
 #include <memory>
 #include <utility>
 
@@ -160,12 +161,14 @@ absl::Status SetUp(ServiceContext& ctx) {
     Log(LogLevel::kWarn, "no secret_key_file: complainants' secrets use a key of this process",
         {{"effect", "a retry after a restart gets the tracking code without the secret"}});
   }
+  auto* updated_index_ready = ctx.Make<std::atomic<bool>>(false);
+  options.updated_index_ready = [updated_index_ready] { return updated_index_ready->load(); };
   auto* desk = ctx.Make<ComplaintDesk>(*store, *router, *calendar, *clock, options);
   ctx.AddService(ctx.Make<ComplaintsGrpcService>(
       *desk, ctx.executor(), ctx.signer(), *clock,
       FeedDeps{.events = store, .store = store, .hub = hub, .executor = &ctx.executor()}));
 
-  ctx.OnStart([router, hub, store](ServiceHost&) {
+  ctx.OnStart([router, hub, store, updated_index_ready](ServiceHost&) {
     // Cases written before the updated index existed enter it before the first list.
     absl::StatusOr<int64_t> backfilled = store->BackfillUpdatedIndex();
     if (!backfilled.ok()) {
@@ -175,6 +178,7 @@ absl::Status SetUp(ServiceContext& ctx) {
                                        backfilled.status().message()));
     }
     if (*backfilled > 0) Log(LogLevel::kInfo, "updated index filled", {{"cases", *backfilled}});
+    updated_index_ready->store(true);
     router->Start();
     hub->Start();
     return absl::OkStatus();

@@ -870,6 +870,22 @@ TEST_F(ComplaintsE2ETest, EveryRpc) {
     EXPECT_THAT(sequences[id], ElementsAreArray(want_seq)) << id;
   }
 
+  // The event feed: the coordinator reads the oldest retained event, the first filing.
+  {
+    auto ctx = simpul::testing::CallContext(coordinator_, absl::Seconds(10));
+    v1::WatchComplaintEventsRequest req;
+    req.set_cursor("0");
+    auto reader = stub_->WatchComplaintEvents(ctx.get(), req);
+    v1::WatchComplaintEventsResponse first;
+    ASSERT_TRUE(reader->Read(&first));
+    EXPECT_EQ(first.event().action(), "FileComplaint");
+    EXPECT_FALSE(first.cursor().empty());
+    ctx->TryCancel();
+    (void)reader->Finish();
+    Record(coordinator_.tag, v1::WatchComplaintEventsRequest::descriptor()->name(),
+           grpc::Status::OK, first);
+  }
+
   // Every RPC of the service succeeded at least once.
   const auto* service =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(kComplaintsService);
@@ -882,7 +898,7 @@ TEST_F(ComplaintsE2ETest, EveryRpc) {
     EXPECT_THAT(succeeded, Contains(service->method(i)->input_type()->name()))
         << service->method(i)->name() << " was never called successfully";
   }
-  EXPECT_EQ(service->method_count(), 19);
+  EXPECT_EQ(service->method_count(), 20);
   RecordProperty("runtime_ms", static_cast<int>((absl::Now() - start) / absl::Milliseconds(1)));
 }
 
