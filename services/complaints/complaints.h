@@ -57,6 +57,10 @@ struct ComplaintOptions {
   // Index entries one ListComplaints call reads at most; a sparse filter then returns a short
   // (or empty) page with a token to continue.
   int list_scan_budget = 5000;
+  // Whether the updated index holds every case yet (false while the start-up backfill of
+  // cases from earlier versions runs: ListComplaints updated_since is then UNAVAILABLE).
+  // Empty: always.
+  std::function<bool()> updated_index_ready;
   // Derives the complainants' secrets (tracking.h); unset: a random key for this desk, so
   // retries after a restart get the tracking code without the secret.
   std::optional<SecretMinter> secret_minter;

@@ -12,6 +12,7 @@
 #include "common/identity.h"
 #include "common/unary_call.h"
 #include "services/complaints/complaints.h"
+#include "services/complaints/watch_reactor.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 
 namespace simpul::complaints {
@@ -27,9 +28,10 @@ namespace simpul::complaints {
 class ComplaintsGrpcService final : public v1::Complaints::CallbackService {
  public:
   // `signer` may be null: then every call is public and identity tokens are rejected.
+  // `feed` serves WatchComplaintEvents (without its parts the RPC is UNIMPLEMENTED).
   ComplaintsGrpcService(ComplaintDesk& desk, Executor& executor, const IdentitySigner* signer,
-                        const Clock& clock)
-      : desk_(desk), executor_(executor), signer_(signer), clock_(clock) {}
+                        const Clock& clock, FeedDeps feed = {})
+      : desk_(desk), executor_(executor), signer_(signer), clock_(clock), feed_(feed) {}
 
   SIMPUL_COMPLAINTS_UNARY(FileComplaint)
   SIMPUL_COMPLAINTS_UNARY(TrackComplaint)
@@ -91,6 +93,11 @@ class ComplaintsGrpcService final : public v1::Complaints::CallbackService {
   SIMPUL_COMPLAINTS_UNARY(EscalateComplaint)
   SIMPUL_COMPLAINTS_UNARY(ResumeComplaint)
 
+  grpc::ServerWriteReactor<v1::WatchComplaintEventsResponse>* WatchComplaintEvents(
+      grpc::CallbackServerContext* ctx, const v1::WatchComplaintEventsRequest* req) override {
+    return StartWatch(ctx, feed_, AuthenticateCall(ctx, signer_, clock_), *req);
+  }
+
  private:
   // DeadlineOf is the call's deadline (InfiniteFuture when the caller set none).
   static absl::Time DeadlineOf(const grpc::CallbackServerContext& ctx) {
@@ -103,6 +110,7 @@ class ComplaintsGrpcService final : public v1::Complaints::CallbackService {
   Executor& executor_;
   const IdentitySigner* signer_;
   const Clock& clock_;
+  const FeedDeps feed_;
 };
 
 #undef SIMPUL_COMPLAINTS_UNARY

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/complaints/deadlines.h"
+#include "services/complaints/store.h"
 
 namespace simpul::complaints {
 
@@ -56,6 +57,8 @@ v1::ComplaintEvent MakeEvent(const v1::Complaint& c, const v1::HistoryEntry& ent
     e.set_previous_unit_id(previous_unit);
   }
   e.set_time_zone(ZoneOf(c));
+  e.mutable_audience()->set_channel_name(c.channel_name());
+  e.mutable_audience()->set_publicly_listed(IsPubliclyListed(c));
   return e;
 }
 

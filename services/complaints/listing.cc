@@ -12,6 +12,7 @@
 #include "common/field_rules.h"
 #include "common/page_token.h"
 #include "common/status.h"
+#include "common/timestamp.h"
 #include "services/complaints/access.h"
 #include "services/complaints/complaints.h"
 #include "services/complaints/deadlines.h"
@@ -65,6 +66,12 @@ absl::Status ValidateList(const v1::ListComplaintsRequest& req) {
     v.Add("filed_before", "must be after filed_after");
   }
   if (!req.service_id().empty()) CheckSlug(v, "service_id", req.service_id());
+  if (req.has_updated_since()) {
+    const auto& t = req.updated_since();
+    if (t.nanos() < 0 || t.nanos() > 999999999 || t.seconds() < 0 || t.seconds() > 253402300799) {
+      v.Add("updated_since", "must be a valid instant after 1970-01-01T00:00:00Z");
+    }
+  }
   if (req.unrouted() && (!req.agency_id().empty() || !req.unit_id().empty())) {
     v.Add("unrouted", "unrouted cases have no agency or unit; leave agency_id and unit_id empty");
   }
@@ -98,9 +105,11 @@ absl::StatusOr<std::string> ListedAgency(const Identity& caller,
   return agency;
 }
 
-// ListIndex is the narrowest index that holds every case the list may return.
+// ListIndex is the narrowest index that holds every case the list may return; with
+// updated_since, the updated index (Matches then applies every other scope).
 std::string ListIndex(const v1::ListComplaintsRequest& req, bool is_public,
                       const std::string& agency, v1::State single_state) {
+  if (req.has_updated_since()) return UpdatedIndex();
   if (is_public) return PublicIndex();
   if (req.unrouted()) return UnroutedIndex();
   if (!req.unit_id().empty()) {
@@ -130,7 +139,21 @@ absl::StatusOr<std::optional<IndexPosition>> PagePosition(const v1::ListComplain
 
 // Matches: `c` passes every filter of the request at `now` (the index applies some of them).
 bool Matches(const v1::ListComplaintsRequest& req, const std::string& agency,
-             v1::State single_state, const v1::Complaint& c, absl::Time now) {
+             v1::State single_state, const v1::Complaint& c, absl::Time now, bool is_public) {
+  if (req.has_updated_since()) {
+    // The updated index holds every case: apply the scope the other indexes stand for.
+    if (absl::ToUnixNanos(FromProto(c.update_time())) <
+        absl::ToUnixNanos(FromProto(req.updated_since()))) {
+      return false;  // same millisecond, earlier instant
+    }
+    if (is_public && !IsPubliclyListed(c)) return false;
+    if (req.unrouted() && !(c.agency_id().empty() && c.state() == v1::STATE_RECEIVED)) {
+      return false;
+    }
+    const int64_t filed_ms = ToMillis(c.file_time());
+    if (req.has_filed_after() && filed_ms < ToMillis(req.filed_after())) return false;
+    if (req.has_filed_before() && filed_ms >= ToMillis(req.filed_before())) return false;
+  }
   if (req.states_size() > 1 &&
       std::find(req.states().begin(), req.states().end(), c.state()) == req.states().end()) {
     return false;
@@ -209,13 +232,23 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
   SIMPUL_ASSIGN_OR_RETURN(const std::string agency, ListedAgency(caller, req, is_public));
   const v1::State single_state = req.states_size() == 1 ? req.states(0) : v1::STATE_UNSPECIFIED;
   const std::string index = ListIndex(req, is_public, agency, single_state);
+  if (req.has_updated_since() && options_.updated_index_ready && !options_.updated_index_ready()) {
+    return absl::UnavailableError(
+        "the index of cases by update time is being filled after an upgrade; retry in a few "
+        "seconds");
+  }
 
   v1::ListComplaintsRequest canonical = req;
   canonical.clear_page();
   const std::string query =
       absl::StrCat(caller.principal.agency_id(), "|", index, "|", DeterministicBytes(canonical));
   SIMPUL_ASSIGN_OR_RETURN(std::optional<IndexPosition> after, PagePosition(req, query));
-  const FiledRange range = FiledRangeOf(req);
+  FiledRange range = FiledRangeOf(req);
+  if (req.has_updated_since()) {
+    // The updated index is scored by update time: from updated_since on (filed_* in Matches).
+    range = FiledRange{};
+    range.from_ms = ToMillis(req.updated_since());
+  }
   const absl::Time now = clock_.Now();
 
   const int size = req.page().page_size() == 0 ? kDefaultPageSize : req.page().page_size();
@@ -238,7 +271,7 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
     for (auto& item : items) {
       ++scanned;
       after = item.position;
-      if (Matches(req, agency, single_state, item.record.complaint(), now)) {
+      if (Matches(req, agency, single_state, item.record.complaint(), now, is_public)) {
         kept.push_back(std::move(item));
         if (static_cast<int>(kept.size()) > size) break;
       }

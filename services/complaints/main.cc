@@ -2,6 +2,7 @@
 // SIMPUL_COMPLAINTS_* environment variables; run with --help for the list. The process
 // skeleton (config, Redis, server host, drain) is common/service_main.h; this file says what
 // is the complaint service's own.
+#include <atomic>
 #include <memory>
 #include <utility>
 
@@ -74,6 +75,18 @@ ServiceSpec Spec() {
                        .help = "complaint events retained on the stream (older ones are trimmed)",
                        .min_int = 1000,
                        .max_int = 1000000000});
+  spec.keys.push_back(
+      {.name = "event_retention",
+       .type = ConfigType::kDuration,
+       .default_value = "72h",
+       .help = "how long events stay on the stream after every consumer acknowledged them, so "
+               "WatchComplaintEvents can resume from a cursor that old; 0: trimmed at once"});
+  spec.keys.push_back(
+      {.name = "feed_poll_block",
+       .type = ConfigType::kDuration,
+       .default_value = "500ms",
+       .help = "longest XREAD BLOCK of the one stream reader that wakes the event feed's "
+               "watchers (it also bounds how long a stop waits for it)"});
   return spec;
 }
 
@@ -121,8 +134,11 @@ absl::Status SetUp(ServiceContext& ctx) {
   SIMPUL_ASSIGN_OR_RETURN(PiiKeyring pii_keys, PiiKeyringFromConfig(config));
   auto* keyring = ctx.Make<PiiKeyring>(std::move(pii_keys));
   auto* store = ctx.Make<RedisComplaintStore>(
-      &ctx.pool(), RedisComplaintStore::Options{.stream_max_len = config.GetInt("stream_max_len"),
-                                                .pii_keys = keyring});
+      &ctx.pool(),
+      RedisComplaintStore::Options{.stream_max_len = config.GetInt("stream_max_len"),
+                                   .event_retention = config.GetDuration("event_retention"),
+                                   .pii_keys = keyring});
+  auto* hub = ctx.Make<EventFeedHub>(*store, config.GetDuration("feed_poll_block"));
 
   auto* router = ctx.Make<clients::registry::RegistryRouter>(
       KeepaliveChannel(config.GetString("registry_addr"), ctx.internal_tls(), kRegistryTlsName),
@@ -145,11 +161,26 @@ absl::Status SetUp(ServiceContext& ctx) {
     Log(LogLevel::kWarn, "no secret_key_file: complainants' secrets use a key of this process",
         {{"effect", "a retry after a restart gets the tracking code without the secret"}});
   }
+  auto* updated_index_ready = ctx.Make<std::atomic<bool>>(false);
+  options.updated_index_ready = [updated_index_ready] { return updated_index_ready->load(); };
   auto* desk = ctx.Make<ComplaintDesk>(*store, *router, *calendar, *clock, options);
-  ctx.AddService(ctx.Make<ComplaintsGrpcService>(*desk, ctx.executor(), ctx.signer(), *clock));
+  ctx.AddService(ctx.Make<ComplaintsGrpcService>(
+      *desk, ctx.executor(), ctx.signer(), *clock,
+      FeedDeps{.events = store, .store = store, .hub = hub, .executor = &ctx.executor()}));
 
-  ctx.OnStart([router](ServiceHost&) {
+  ctx.OnStart([router, hub, store, updated_index_ready](ServiceHost&) {
+    // Cases written before the updated index existed enter it before the first list.
+    absl::StatusOr<int64_t> backfilled = store->BackfillUpdatedIndex();
+    if (!backfilled.ok()) {
+      return absl::Status(backfilled.status().code(),
+                          absl::StrCat("filling the updated index (ListComplaints "
+                                       "updated_since): ",
+                                       backfilled.status().message()));
+    }
+    if (*backfilled > 0) Log(LogLevel::kInfo, "updated index filled", {{"cases", *backfilled}});
+    updated_index_ready->store(true);
     router->Start();
+    hub->Start();
     return absl::OkStatus();
   });
   ctx.RunInBackground([store, desk, calendar, scan_interval = config.GetDuration("scan_interval"),
@@ -158,7 +189,10 @@ absl::Status SetUp(ServiceContext& ctx) {
     DropLegacyIdempotencyRecords(*store);
     RunBackground(*desk, *calendar, scan_interval, reload_interval, stop);
   });
-  ctx.OnStop([router] { router->Stop(); });
+  ctx.OnStop([router, hub] {
+    hub->Stop();
+    router->Stop();
+  });
   return absl::OkStatus();
 }
 // ---- end of the complaint service's own parts --------------------------------------------

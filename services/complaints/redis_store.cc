@@ -24,27 +24,31 @@ namespace simpul::complaints {
 namespace {
 
 // kCommitLua commits one case write:
-//   KEYS = [case, due, events, removed index keys (nrem), added index keys (nadd), idempotency
-//           key (only with a claim)]
+//   KEYS = [case, due, events, updated index, removed index keys (nrem), added index keys
+//           (nadd), idempotency key (only with a claim)]
 //   ARGV = [expected revision ("0": filing), new case value ("<revision>:<compressed>"),
 //           serialized event, id, index score, due score ("": not queued), stream max len
 //           ("0": unbounded), nrem, nadd, claim ("1"/"0"), serialized idempotency record,
-//           idempotency TTL in ms]
+//           idempotency TTL in ms, update score (the updated index's), retention floor (a
+//           stream id: acknowledged events at or after it are kept; "": none)]
 // Returns {1, event stream id} after writing, or without writing anything {0, current revision}
 // on a conflict or {2, stored idempotency record} on a replay.
 // Redis does not roll a script back when a command fails halfway, so every check (key types
 // included) comes before the first write. The revision is read from the value's prefix
 // (GETRANGE), never by decompressing it.
-// After the XADD, events every consumer group has acknowledged are trimmed (XTRIM MINID ~ at
-// the oldest entry some group still needs: its oldest pending entry, else its last delivered
-// one); with no group, nothing is trimmed that way.
+// After the XADD, events every consumer group has acknowledged and that are older than the
+// retention floor are trimmed (XTRIM MINID at the oldest entry some group still needs: its
+// oldest pending entry, else its last delivered one; never past the floor); with no group,
+// nothing is trimmed that way. Then the stream is capped at the max len. Both trims are exact,
+// and the newest entry they removed is recorded with XSETID ... MAXDELETEDID, which ReadEvents
+// compares cursors with (a cursor before it missed events).
 // It starts with kLuaKeyTypeError (common/redis.h).
 constexpr char kCommitLua[] = R"lua(
 local nrem, nadd = tonumber(ARGV[8]), tonumber(ARGV[9])
 local claim = ARGV[10] == '1'
-local idem = KEYS[4 + nrem + nadd]
-local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'stream'}}
-for i = 4, 3 + nrem + nadd do checks[#checks + 1] = {KEYS[i], 'zset'} end
+local idem = KEYS[5 + nrem + nadd]
+local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'stream'}, {KEYS[4], 'zset'}}
+for i = 5, 4 + nrem + nadd do checks[#checks + 1] = {KEYS[i], 'zset'} end
 if claim then checks[#checks + 1] = {idem, 'string'} end
 local err = key_type_error(checks)
 if err then return err end
@@ -62,19 +66,15 @@ elseif current ~= ARGV[1] then
 end
 local id = ARGV[4]
 redis.call('SET', KEYS[1], ARGV[2])
-for i = 4, 3 + nrem do redis.call('ZREM', KEYS[i], id) end
-for i = 4 + nrem, 3 + nrem + nadd do redis.call('ZADD', KEYS[i], ARGV[5], id) end
+for i = 5, 4 + nrem do redis.call('ZREM', KEYS[i], id) end
+for i = 5 + nrem, 4 + nrem + nadd do redis.call('ZADD', KEYS[i], ARGV[5], id) end
+redis.call('ZADD', KEYS[4], ARGV[13], id)
 if ARGV[6] == '' then
   redis.call('ZREM', KEYS[2], id)
 else
   redis.call('ZADD', KEYS[2], ARGV[6], id)
 end
-local event_id
-if ARGV[7] == '0' then
-  event_id = redis.call('XADD', KEYS[3], '*', 'v', '1', 'e', ARGV[3])
-else
-  event_id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'v', '1', 'e', ARGV[3])
-end
+local event_id = redis.call('XADD', KEYS[3], '*', 'v', '1', 'e', ARGV[3])
 local function older(a, b)
   local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
   local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
@@ -93,7 +93,25 @@ for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[3])) do
   if pending[1] > 0 and older(pending[2], needed) then needed = pending[2] end
   if not keep or older(needed, keep) then keep = needed end
 end
-if keep then redis.call('XTRIM', KEYS[3], 'MINID', '~', keep) end
+if keep and ARGV[14] ~= '' and older(ARGV[14], keep) then keep = ARGV[14] end
+local dropped
+if keep and keep ~= '0-0' then
+  local last = redis.call('XREVRANGE', KEYS[3], '(' .. keep, '-', 'COUNT', 1)
+  if #last > 0 then
+    dropped = last[1][1]
+    redis.call('XTRIM', KEYS[3], 'MINID', keep)
+  end
+end
+local max_len = tonumber(ARGV[7])
+if max_len > 0 then
+  local len = redis.call('XLEN', KEYS[3])
+  if len > max_len then
+    local over = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', len - max_len)
+    dropped = over[#over][1]
+    redis.call('XTRIM', KEYS[3], 'MAXLEN', max_len)
+  end
+end
+if dropped then redis.call('XSETID', KEYS[3], event_id, 'MAXDELETEDID', dropped) end
 if claim then redis.call('SET', idem, ARGV[11], 'PX', ARGV[12]) end
 return {1, event_id}
 )lua";
@@ -401,6 +419,20 @@ int64_t IndexScore(const v1::Complaint& complaint) {
   return absl::ToUnixMillis(ToTime(complaint.file_time()));
 }
 
+// UpdateScore is the score of a case in the updated index: its update time in Unix
+// milliseconds (its filing time when it has none).
+int64_t UpdateScore(const v1::Complaint& complaint) {
+  if (!complaint.has_update_time()) return IndexScore(complaint);
+  return absl::ToUnixMillis(ToTime(complaint.update_time()));
+}
+
+// RetentionFloor is the stream id before which acknowledged events may be trimmed: `retention`
+// before now; "" (no floor) when retention is not positive.
+std::string RetentionFloor(absl::Duration retention) {
+  if (retention <= absl::ZeroDuration()) return "";
+  return absl::StrCat(std::max<int64_t>(0, absl::ToUnixMillis(absl::Now() - retention)), "-0");
+}
+
 // DueScore is `deadline` in Unix milliseconds, rounded up: Due(at) never returns a case whose
 // deadline is after `at` (it may return it up to a millisecond late).
 int64_t DueScore(absl::Time deadline) {
@@ -498,7 +530,8 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
   }
   absl::StrAppend(&history, Delimited(write.entry));
 
-  std::vector<std::string> keys = {case_key, Key("due"), EventStreamKey()};
+  std::vector<std::string> keys = {case_key, Key("due"), EventStreamKey(),
+                                   IndexKey(UpdatedIndex())};
   for (const std::string& index : removed) keys.push_back(IndexKey(index));
   for (const std::string& index : after_indexes) keys.push_back(IndexKey(index));
   if (write.idempotency) {
@@ -523,6 +556,8 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
       write.idempotency ? "1" : "0",
       write.idempotency ? write.idempotency->record.SerializeAsString() : std::string(),
       absl::StrCat(ttl_ms),
+      absl::StrCat(UpdateScore(after)),
+      RetentionFloor(options_.event_retention),
   };
 
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
@@ -844,6 +879,228 @@ absl::StatusOr<std::vector<std::string>> RedisComplaintStore::Due(absl::Time at,
     ids.push_back(std::move(*id));
   }
   return ids;
+}
+
+namespace {
+
+// ParseEventId reads a stream id "<ms>-<seq>" ("0" is 0-0).
+std::optional<std::pair<uint64_t, uint64_t>> ParseEventId(std::string_view text) {
+  if (text == "0") return std::make_pair(uint64_t{0}, uint64_t{0});
+  const size_t dash = text.find('-');
+  auto digits = [](std::string_view part) {
+    return !part.empty() && part.size() <= 20 &&
+           std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (dash == std::string_view::npos || !digits(text.substr(0, dash)) ||
+      !digits(text.substr(dash + 1))) {
+    return std::nullopt;
+  }
+  std::pair<uint64_t, uint64_t> id;
+  if (!absl::SimpleAtoi(AbslView(text.substr(0, dash)), &id.first) ||
+      !absl::SimpleAtoi(AbslView(text.substr(dash + 1)), &id.second)) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+// StreamRange is what ReadEvents needs from XINFO STREAM (an absent stream is empty).
+struct StreamRange {
+  std::pair<uint64_t, uint64_t> last_generated{0, 0};
+  std::pair<uint64_t, uint64_t> max_deleted{0, 0};
+};
+
+absl::StatusOr<StreamRange> ParseStreamRange(const RedisReply& reply, std::string_view key) {
+  StreamRange range;
+  if (reply.is_error()) {
+    if (reply.str.find("no such key") != std::string::npos) return range;
+    return ErrorFromReply(reply, absl::StrCat("XINFO STREAM ", AbslView(key)));
+  }
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("XINFO STREAM");
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    std::optional<std::string> name = ReplyString(reply.elements[i]);
+    if (!name) continue;
+    std::pair<uint64_t, uint64_t>* target = nullptr;
+    if (*name == "last-generated-id") target = &range.last_generated;
+    if (*name == "max-deleted-entry-id") target = &range.max_deleted;
+    if (target == nullptr) continue;
+    std::optional<std::string> value = ReplyString(reply.elements[i + 1]);
+    auto id = value ? ParseEventId(*value) : std::nullopt;
+    if (!id) return MalformedReply(absl::StrCat("XINFO STREAM ", AbslView(key), " (", *name, ")"));
+    *target = *id;
+  }
+  return range;
+}
+
+std::string FormatEventId(const std::pair<uint64_t, uint64_t>& id) {
+  return absl::StrCat(id.first, "-", id.second);
+}
+
+// ParseStreamEvents turns an XREAD reply into events with their cursors.
+absl::StatusOr<std::vector<FeedEvent>> ParseStreamEvents(const RedisReply& reply,
+                                                         const std::string& key) {
+  std::vector<FeedEvent> events;
+  if (reply.is_nil()) return events;
+  if (reply.type != RedisReply::Type::kArray) return MalformedReply("XREAD");
+  for (const RedisReply& stream : reply.elements) {
+    if (stream.type != RedisReply::Type::kArray || stream.elements.size() != 2 ||
+        stream.elements[1].type != RedisReply::Type::kArray) {
+      return MalformedReply("XREAD");
+    }
+    for (const RedisReply& entry : stream.elements[1].elements) {
+      if (entry.type != RedisReply::Type::kArray || entry.elements.size() != 2 ||
+          entry.elements[1].type != RedisReply::Type::kArray) {
+        return MalformedReply("XREAD");
+      }
+      std::optional<std::string> id = ReplyString(entry.elements[0]);
+      if (!id) return MalformedReply("XREAD");
+      const RedisReply& fields = entry.elements[1];
+      std::optional<std::string> payload;
+      for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+        if (ReplyString(fields.elements[i]) == "e") payload = ReplyString(fields.elements[i + 1]);
+      }
+      if (!payload) return MalformedReply(absl::StrCat("XREAD ", key, " entry ", *id));
+      FeedEvent event;
+      event.cursor = *id;
+      SIMPUL_ASSIGN_OR_RETURN(event.event, ParseStored<v1::ComplaintEvent>(
+                                               key, *payload, absl::StrCat(" (entry ", *id, ")")));
+      events.push_back(std::move(event));
+    }
+  }
+  return events;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<FeedEvent>> RedisComplaintStore::ReadEvents(
+    std::string_view after_cursor, int limit, absl::Duration block) {
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  const auto after = ParseEventId(after_cursor);
+  if (!after) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cursor must be \"0\" or an event cursor \"<ms>-<seq>\", got \"",
+                     AbslView(after_cursor), "\""));
+  }
+  const bool from_oldest = after_cursor == "0";
+  const std::string cursor(after_cursor);
+  const std::string key = EventStreamKey();
+  SIMPUL_ASSIGN_OR_RETURN(RedisConnection conn, pool_->Acquire());
+
+  // One atomic step reads the events and the stream's trimmed and generated range, so a
+  // trimming right after the read cannot be mistaken for a missed one.
+  auto read_atomically = [&]() -> absl::StatusOr<std::vector<FeedEvent>> {
+    SIMPUL_ASSIGN_OR_RETURN(
+        std::vector<RedisReply> replies,
+        conn.Pipeline({{"MULTI"},
+                       {"XINFO", "STREAM", key},
+                       {"XREAD", "COUNT", absl::StrCat(limit), "STREAMS", key, cursor},
+                       {"EXEC"}}));
+    if (replies.size() != 4) return MalformedReply("MULTI/EXEC");
+    for (size_t i = 0; i < 3; ++i) SIMPUL_RETURN_IF_ERROR(ErrorFromReply(replies[i], "MULTI/EXEC"));
+    const RedisReply& exec = replies[3];
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(exec, "EXEC"));
+    if (exec.type != RedisReply::Type::kArray || exec.elements.size() != 2) {
+      return MalformedReply("EXEC");
+    }
+    SIMPUL_ASSIGN_OR_RETURN(StreamRange range, ParseStreamRange(exec.elements[0], key));
+    if (!from_oldest) {
+      if (*after < range.max_deleted) {
+        return absl::OutOfRangeError(absl::StrCat(
+            "events after cursor ", cursor,
+            " were trimmed from the complaint event stream "
+            "(trimmed up to ",
+            FormatEventId(range.max_deleted),
+            "); reconcile with ListComplaints updated_since and watch again from the cursor "
+            "the new watch starts at"));
+      }
+      if (range.last_generated < *after) {
+        return absl::OutOfRangeError(absl::StrCat(
+            "cursor ", cursor, " is ahead of the complaint event stream (newest event ",
+            FormatEventId(range.last_generated), ")"));
+      }
+    }
+    const RedisReply& read = exec.elements[1];
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(read, "XREAD"));
+    return ParseStreamEvents(read, key);
+  };
+
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<FeedEvent> events, read_atomically());
+  if (!events.empty() || block <= absl::ZeroDuration()) return events;
+
+  const int64_t block_ms =
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(block, absl::Milliseconds(1))));
+  SIMPUL_RETURN_IF_ERROR(
+      conn.SetCommandTimeout(absl::Milliseconds(block_ms) + pool_->options().command_timeout));
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply waited,
+                          conn.Command({"XREAD", "COUNT", "1", "BLOCK", absl::StrCat(block_ms),
+                                        "STREAMS", key, cursor}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(waited, "XREAD BLOCK"));
+  if (waited.is_nil()) return events;
+  return read_atomically();
+}
+
+absl::StatusOr<std::string> RedisComplaintStore::LatestEventCursor() {
+  const std::string key = EventStreamKey();
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"XINFO", "STREAM", key}));
+  SIMPUL_ASSIGN_OR_RETURN(StreamRange range, ParseStreamRange(reply, key));
+  return FormatEventId(range.last_generated);
+}
+
+absl::StatusOr<int64_t> RedisComplaintStore::BackfillUpdatedIndex() {
+  const std::string done_key = Key("migrated:upd-index");
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply done, pool_->Command({"EXISTS", done_key}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(done, "EXISTS of the updated index marker"));
+  if (ReplyInt(done).value_or(0) == 1) return 0;
+  std::string pattern;
+  for (char ch : options_.key_prefix) {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern.push_back('\\');
+    pattern.push_back(ch);
+  }
+  absl::StrAppend(&pattern, "c:*");
+  const std::string index_key = IndexKey(UpdatedIndex());
+  int64_t seen = 0;
+  std::string cursor = "0";
+  do {
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                            pool_->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "500"}));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("SCAN MATCH ", pattern)));
+    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
+        reply.elements[1].type != RedisReply::Type::kArray) {
+      return MalformedReply("SCAN");
+    }
+    std::optional<std::string> next = ReplyString(reply.elements[0]);
+    if (!next) return MalformedReply("SCAN");
+    cursor = std::move(*next);
+    std::vector<std::string> zadd = {"ZADD", index_key, "GT"};
+    for (const RedisReply& element : reply.elements[1].elements) {
+      std::optional<std::string> key = ReplyString(element);
+      if (!key) return MalformedReply("SCAN");
+      SIMPUL_ASSIGN_OR_RETURN(RedisReply value, pool_->Command({"GET", *key}));
+      if (value.is_nil() || value.is_error()) continue;  // deleted, or not a case value
+      std::optional<std::string> bytes = ReplyString(value);
+      if (!bytes) continue;
+      // Only the record's times are needed: the identity is not opened.
+      SIMPUL_ASSIGN_OR_RETURN(CaseParts parts, SplitCase(*key, *bytes));
+      std::optional<std::string> plain = Inflate(parts.rest);
+      if (!plain)
+        return absl::InternalError(
+            absl::StrCat("stored case at key ", *key, " cannot be decompressed"));
+      v1::ComplaintRecord record;
+      google::protobuf::io::ArrayInputStream stream(plain->data(), static_cast<int>(plain->size()));
+      if (!google::protobuf::util::ParseDelimitedFromZeroCopyStream(&record, &stream, nullptr)) {
+        return absl::InternalError(absl::StrCat(
+            "stored case at key ", *key, " holds a v1.ComplaintRecord that cannot be parsed"));
+      }
+      ++seen;
+      zadd.push_back(absl::StrCat(UpdateScore(record.complaint())));
+      zadd.push_back(record.complaint().id());
+    }
+    if (zadd.size() == 3) continue;
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply added, pool_->Command(zadd));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(added, absl::StrCat("ZADD ", index_key)));
+  } while (cursor != "0");
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply marked, pool_->Command({"SET", done_key, "1"}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(marked, "SET of the updated index marker"));
+  return seen;
 }
 
 }  // namespace simpul::complaints

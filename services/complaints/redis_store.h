@@ -36,6 +36,10 @@
 //                    sorted set, member = id, score = complaint.file_time in Unix milliseconds
 //                    (rounded down); members sharing a score are ordered bytewise by id, so an
 //                    index is ordered by (filing time, id) as Scan requires
+//   P ix:upd         sorted set, member = id, score = complaint.update_time in Unix
+//                    milliseconds (UpdatedIndex): every case, ordered by its last change, for
+//                    ListComplaints updated_since; written by every commit, filled for cases
+//                    of earlier versions by BackfillUpdatedIndex (at start, once)
 //   P due            sorted set, member = id, score = NextDeadline in Unix milliseconds (rounded
 //                    up, so a case is never reported due before its deadline)
 //   P filed:<n>:<scope>:<key>
@@ -51,9 +55,13 @@
 //                    e: serialized v1.ComplaintEvent}. Every commit trims the events that
 //                    every consumer group has acknowledged (XTRIM MINID ~ at the oldest entry
 //                    some group has pending or not yet delivered; nothing while the stream has
-//                    no group), and caps the stream with MAXLEN ~ stream_max_len whatever was
-//                    consumed. So a group sees every event published after it was created and
-//                    every older event no group had acknowledged yet.
+//                    no group) once they are older than Options::event_retention, and caps
+//                    the stream at stream_max_len whatever was consumed; both trims are exact
+//                    and record the newest removed id (XSETID MAXDELETEDID), so ReadEvents
+//                    knows a cursor that missed events. So a group sees every event
+//                    published after it was created and every older event no group had
+//                    acknowledged yet, and a feed can resume from any cursor of the
+//                    retention period.
 //
 // Memory (issue #6, bench/complaint_memory_bench): one compressed string per case instead of a
 // record hash and a history list. A hash whose value exceeds hash-max-listpack-value (64
@@ -85,12 +93,13 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/redis.h"
+#include "services/complaints/feed.h"
 #include "services/complaints/pii_crypto.h"
 #include "services/complaints/store.h"
 
 namespace simpul::complaints {
 
-class RedisComplaintStore final : public ComplaintStore {
+class RedisComplaintStore final : public ComplaintStore, public ComplaintEventSource {
  public:
   struct Options {
     // Prefix of every key. It must contain a non-empty hash tag ("{...}") so all keys share
@@ -100,6 +109,11 @@ class RedisComplaintStore final : public ComplaintStore {
     // Approximate number of events kept in the stream (XADD MAXLEN ~). Zero or negative keeps
     // every event.
     int64_t stream_max_len = 1000000;
+    // How long events are kept on the stream after every consumer group acknowledged them,
+    // so that feed watchers (WatchComplaintEvents) can resume from a cursor that old. Zero or
+    // negative: acknowledged events are trimmed at once (the stream is still capped by
+    // stream_max_len).
+    absl::Duration event_retention = absl::Hours(72);
     // The key ring the complainant's identity is sealed with (pii_crypto.h); it must outlive
     // the store. simpul-complaints always passes one. Null (tests and benchmarks only):
     // identities are written in clear, and a sealed one read is FAILED_PRECONDITION.
@@ -158,6 +172,20 @@ class RedisComplaintStore final : public ComplaintStore {
 
   // Due fails with INVALID_ARGUMENT when `limit` is not positive.
   absl::StatusOr<std::vector<std::string>> Due(absl::Time at, int limit) override;
+
+  // ReadEvents: ComplaintEventSource. One atomic step reads the events and the stream's
+  // trimmed range (XINFO STREAM max-deleted-entry-id, which every commit's trimming sets), so
+  // a cursor before a trimmed event is OUT_OF_RANGE, never a silent gap.
+  absl::StatusOr<std::vector<FeedEvent>> ReadEvents(std::string_view after, int limit,
+                                                    absl::Duration block) override;
+  absl::StatusOr<std::string> LatestEventCursor() override;
+
+  // BackfillUpdatedIndex enters every stored case into the updated index (P ix:upd) at its
+  // update time, once: cases written before the index existed. ZADD GT never moves a case
+  // back, so it is safe while commits run and in several replicas at once. After one complete
+  // pass it sets P migrated:upd-index and later calls return 0 without scanning. Returns the
+  // number of cases it looked at.
+  absl::StatusOr<int64_t> BackfillUpdatedIndex();
 
   // KeyPrefix is Options::key_prefix, the start of every key of the store.
   std::string KeyPrefix() const { return options_.key_prefix; }

@@ -41,6 +41,7 @@ std::string UnitStateIndex(std::string_view unit_id, v1::State state) {
 }
 std::string UnroutedIndex() { return "unrouted"; }
 std::string PublicIndex() { return "public"; }
+std::string UpdatedIndex() { return "upd"; }
 
 std::vector<std::string> IndexesOf(const v1::Complaint& c) {
   std::vector<std::string> out = {AllIndex(), StateIndex(c.state())};

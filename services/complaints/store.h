@@ -78,6 +78,9 @@ std::string UnitIndex(std::string_view unit_id);
 std::string UnitStateIndex(std::string_view unit_id, v1::State state);
 std::string UnroutedIndex();  // RECEIVED cases with no agency
 std::string PublicIndex();    // verified, not archived, not SECRET cases
+// UpdatedIndex holds every case scored by its update time (not its filing time), for
+// ListComplaints updated_since; it is not in IndexesOf: the store writes it with every commit.
+std::string UpdatedIndex();
 // IsPubliclyListed: the case is in PublicIndex (verified, not archived, not SECRET).
 bool IsPubliclyListed(const v1::Complaint& complaint);
 std::vector<std::string> IndexesOf(const v1::Complaint& complaint);

@@ -35,6 +35,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
@@ -869,6 +870,22 @@ TEST_F(ComplaintsE2ETest, EveryRpc) {
     EXPECT_THAT(sequences[id], ElementsAreArray(want_seq)) << id;
   }
 
+  // The event feed: the coordinator reads the oldest retained event, the first filing.
+  {
+    auto ctx = simpul::testing::CallContext(coordinator_, absl::Seconds(10));
+    v1::WatchComplaintEventsRequest req;
+    req.set_cursor("0");
+    auto reader = stub_->WatchComplaintEvents(ctx.get(), req);
+    v1::WatchComplaintEventsResponse first;
+    ASSERT_TRUE(reader->Read(&first));
+    EXPECT_EQ(first.event().action(), "FileComplaint");
+    EXPECT_FALSE(first.cursor().empty());
+    ctx->TryCancel();
+    (void)reader->Finish();
+    Record(coordinator_.tag, v1::WatchComplaintEventsRequest::descriptor()->name(),
+           grpc::Status::OK, first);
+  }
+
   // Every RPC of the service succeeded at least once.
   const auto* service =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(kComplaintsService);
@@ -881,7 +898,7 @@ TEST_F(ComplaintsE2ETest, EveryRpc) {
     EXPECT_THAT(succeeded, Contains(service->method(i)->input_type()->name()))
         << service->method(i)->name() << " was never called successfully";
   }
-  EXPECT_EQ(service->method_count(), 19);
+  EXPECT_EQ(service->method_count(), 20);
   RecordProperty("runtime_ms", static_cast<int>((absl::Now() - start) / absl::Milliseconds(1)));
 }
 
@@ -1959,6 +1976,263 @@ TEST_F(ComplaintsE2ETest, SentinelFailoverAndAcknowledgedFilings) {
     auto ctx = simpul::testing::CallContext(coordinator_, absl::Seconds(10));
     EXPECT_TRUE(stub->GetComplaint(ctx.get(), get, &got).ok()) << id;
   }
+}
+
+// ---- Event feeds (WatchComplaintEvents) and ListComplaints updated_since (issue #16) -------
+
+namespace feed {
+
+// Watch is one open WatchComplaintEvents stream.
+struct Watch {
+  std::unique_ptr<grpc::ClientContext> ctx;
+  std::unique_ptr<grpc::ClientReader<v1::WatchComplaintEventsResponse>> reader;
+  std::string start_cursor;  // the initial metadata's cursor
+};
+
+// Key is "<complaint id>/<action>" of a feed message, whichever view it is in.
+std::string Key(const v1::WatchComplaintEventsResponse& r) {
+  return r.has_event()
+             ? absl::StrCat(r.event().complaint_id(), "/", r.event().action())
+             : absl::StrCat(r.public_event().complaint_id(), "/", r.public_event().action());
+}
+
+// CursorLess orders two stream ids "<ms>-<seq>".
+bool CursorLess(const std::string& a, const std::string& b) {
+  auto parse = [](const std::string& c) {
+    std::pair<uint64_t, uint64_t> id{0, 0};
+    std::pair<std::string, std::string> parts = absl::StrSplit(c, absl::MaxSplits('-', 1));
+    EXPECT_TRUE(absl::SimpleAtoi(parts.first, &id.first)) << c;
+    EXPECT_TRUE(absl::SimpleAtoi(parts.second, &id.second)) << c;
+    return id;
+  };
+  return parse(a) < parse(b);
+}
+
+}  // namespace feed
+
+class ComplaintFeedE2ETest : public ComplaintsE2ETest {
+ protected:
+  feed::Watch Open(const Caller& who, const std::string& cursor) {
+    feed::Watch w;
+    w.ctx = simpul::testing::CallContext(who, absl::Seconds(60));
+    v1::WatchComplaintEventsRequest req;
+    req.set_cursor(cursor);
+    w.reader = stub_->WatchComplaintEvents(w.ctx.get(), req);
+    w.reader->WaitForInitialMetadata();
+    const auto& initial = w.ctx->GetServerInitialMetadata();
+    if (auto it = initial.find("x-simpul-cursor"); it != initial.end()) {
+      w.start_cursor = std::string(it->second.data(), it->second.size());
+    }
+    return w;
+  }
+
+  // ReadUntil reads `w` until a message for `last` ("<id>/<action>") arrives (or `count`
+  // messages when last is empty) and returns every message read.
+  std::vector<v1::WatchComplaintEventsResponse> ReadUntil(feed::Watch& w, const std::string& last,
+                                                          size_t count = 0) {
+    std::vector<v1::WatchComplaintEventsResponse> out;
+    v1::WatchComplaintEventsResponse r;
+    while (w.reader->Read(&r)) {
+      out.push_back(r);
+      if (!last.empty() && feed::Key(r) == last) return out;
+      if (last.empty() && out.size() == count) return out;
+    }
+    grpc::Status s = w.reader->Finish();
+    ADD_FAILURE() << "stream ended before " << last << ": " << s.error_code() << " "
+                  << s.error_message();
+    return out;
+  }
+
+  static std::vector<std::string> Keys(const std::vector<v1::WatchComplaintEventsResponse>& rs) {
+    std::vector<std::string> keys;
+    for (const auto& r : rs) keys.push_back(feed::Key(r));
+    return keys;
+  }
+};
+
+TEST_F(ComplaintFeedE2ETest, EveryCallerGetsExactlyItsEventsInOrderAndResumesWithoutAGap) {
+  feed::Watch coordinator = Open(coordinator_, "");
+  feed::Watch pp = Open(pp_op_, "");
+  feed::Watch bogor = Open(bogor_op_, "$");
+  feed::Watch sms = Open(sms_, "");
+  feed::Watch anyone = Open(public_, "");
+  EXPECT_FALSE(coordinator.start_cursor.empty());
+  EXPECT_EQ(sms.start_cursor, coordinator.start_cursor);
+
+  // S1: SECRET, filed by SMS for Padang Pariaman; E1: anonymous, by e-mail for Padang Pariaman;
+  // S2: anonymous, by SMS for Bogor.
+  v1::FileComplaintRequest s1_req =
+      FileReq("feed-s1-0001", v1::CHANNEL_SMS, kPpService, "Akta kelahiran belum terbit");
+  s1_req.mutable_complainant()->set_name("Ratna Feedwati");
+  s1_req.mutable_complainant()->set_phone("+62 812 7777 0001");
+  const std::string s1 = File(sms_, s1_req).tracking_code();
+  const std::string e1 = File(email_, FileReq("feed-e1-0001", v1::CHANNEL_EMAIL, kPpService,
+                                              "Antrean akta tidak bergerak"))
+                             .tracking_code();
+  const std::string s2 = File(sms_, FileReq("feed-s2-0001", v1::CHANNEL_SMS, kBogorService,
+                                            "Izin bangunan tidak diproses"))
+                             .tracking_code();
+  Verify(pp_op_, s1);
+  Verify(pp_op_, e1);
+
+  // The SMS channel reads three events and goes away.
+  std::vector<v1::WatchComplaintEventsResponse> sms_first = ReadUntil(sms, "", 3);
+  ASSERT_EQ(sms_first.size(), 3u);
+  sms.ctx->TryCancel();
+  (void)sms.reader->Finish();
+
+  Verify(bogor_op_, s2);
+  Forward(pp_admin_, s1, kBogor);
+  // M: PUBLIC, by SMS for Padang Pariaman, verified, then forwarded to Bogor: the last event
+  // of every feed below.
+  v1::FileComplaintRequest m_req =
+      FileReq("feed-m-00001", v1::CHANNEL_SMS, kPpService, "Petugas meminta biaya tambahan");
+  m_req.mutable_complainant()->set_name("Budi Terbuka");
+  m_req.set_confidentiality(v1::CONFIDENTIALITY_PUBLIC);
+  const std::string m = File(sms_, m_req).tracking_code();
+  Verify(pp_op_, m);
+  Forward(pp_admin_, m, kBogor);
+  const std::string last = absl::StrCat(m, "/ForwardComplaint");
+
+  // The SMS channel comes back and resumes from the last cursor it saw.
+  feed::Watch sms_again = Open(sms_, sms_first.back().cursor());
+  EXPECT_EQ(sms_again.start_cursor, sms_first.back().cursor());
+  std::vector<v1::WatchComplaintEventsResponse> sms_rest = ReadUntil(sms_again, last);
+
+  auto f = [](const std::string& id, const char* action) { return absl::StrCat(id, "/", action); };
+  const std::vector<std::string> all = {f(s1, "FileComplaint"),    f(e1, "FileComplaint"),
+                                        f(s2, "FileComplaint"),    f(s1, "VerifyComplaint"),
+                                        f(e1, "VerifyComplaint"),  f(s2, "VerifyComplaint"),
+                                        f(s1, "ForwardComplaint"), f(m, "FileComplaint"),
+                                        f(m, "VerifyComplaint"),   f(m, "ForwardComplaint")};
+  std::vector<v1::WatchComplaintEventsResponse> coordinator_got = ReadUntil(coordinator, last);
+  EXPECT_THAT(Keys(coordinator_got), ElementsAreArray(all));
+  std::vector<v1::WatchComplaintEventsResponse> pp_got = ReadUntil(pp, last);
+  EXPECT_THAT(Keys(pp_got), ElementsAre(f(s1, "FileComplaint"), f(e1, "FileComplaint"),
+                                        f(s1, "VerifyComplaint"), f(e1, "VerifyComplaint"),
+                                        f(s1, "ForwardComplaint"), f(m, "FileComplaint"),
+                                        f(m, "VerifyComplaint"), f(m, "ForwardComplaint")));
+  std::vector<v1::WatchComplaintEventsResponse> bogor_got = ReadUntil(bogor, last);
+  EXPECT_THAT(Keys(bogor_got), ElementsAre(f(s2, "FileComplaint"), f(s2, "VerifyComplaint"),
+                                           f(s1, "ForwardComplaint"), f(m, "ForwardComplaint")));
+  std::vector<v1::WatchComplaintEventsResponse> sms_got = sms_first;
+  sms_got.insert(sms_got.end(), sms_rest.begin(), sms_rest.end());
+  // Resumed: no gap, no duplicate.
+  EXPECT_THAT(Keys(sms_got), ElementsAre(f(s1, "FileComplaint"), f(s2, "FileComplaint"),
+                                         f(s1, "VerifyComplaint"), f(s2, "VerifyComplaint"),
+                                         f(s1, "ForwardComplaint"), f(m, "FileComplaint"),
+                                         f(m, "VerifyComplaint"), f(m, "ForwardComplaint")));
+  std::vector<v1::WatchComplaintEventsResponse> public_got = ReadUntil(anyone, last);
+  EXPECT_THAT(Keys(public_got), ElementsAre(f(e1, "VerifyComplaint"), f(s2, "VerifyComplaint"),
+                                            f(m, "VerifyComplaint"), f(m, "ForwardComplaint")));
+
+  // Views: agency members and coordinators the full event, channels and the public the
+  // public event; nobody an identity; cursors strictly increase and match the coordinator's.
+  std::map<std::string, std::string> cursor_of;
+  for (const auto& r : coordinator_got) cursor_of[feed::Key(r)] = r.cursor();
+  for (const auto* got : {&coordinator_got, &pp_got, &bogor_got, &sms_got, &public_got}) {
+    const bool full = got == &coordinator_got || got == &pp_got || got == &bogor_got;
+    std::string previous;
+    for (const auto& r : *got) {
+      EXPECT_EQ(r.has_event(), full) << feed::Key(r);
+      EXPECT_EQ(r.has_public_event(), !full) << feed::Key(r);
+      EXPECT_EQ(r.cursor(), cursor_of[feed::Key(r)]) << feed::Key(r);
+      EXPECT_TRUE(previous.empty() || feed::CursorLess(previous, r.cursor()))
+          << previous << " then " << r.cursor();
+      previous = r.cursor();
+      const std::string bytes = r.SerializeAsString();
+      for (const char* planted :
+           {"Ratna Feedwati", "7777 0001", "Budi Terbuka", "Berkas lengkap", "Bukan kewenangan"}) {
+        EXPECT_FALSE(absl::StrContains(bytes, planted)) << planted << " in " << r.DebugString();
+      }
+    }
+  }
+}
+
+TEST_F(ComplaintFeedE2ETest, CursorErrorsAreClear) {
+  auto fail_of = [&](const Caller& who, const std::string& cursor, const std::string& agency = "") {
+    auto ctx = simpul::testing::CallContext(who, absl::Seconds(10));
+    v1::WatchComplaintEventsRequest req;
+    req.set_cursor(cursor);
+    req.set_agency_id(agency);
+    auto reader = stub_->WatchComplaintEvents(ctx.get(), req);
+    v1::WatchComplaintEventsResponse r;
+    while (reader->Read(&r)) {
+    }
+    return reader->Finish();
+  };
+  grpc::Status bad = fail_of(pp_op_, "garbage");
+  EXPECT_EQ(bad.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("cursor"));
+  grpc::Status ahead = fail_of(pp_op_, "99999999999999-0");
+  EXPECT_EQ(ahead.error_code(), StatusCode::OUT_OF_RANGE);
+  grpc::Status other = fail_of(pp_op_, "", kBogor);
+  EXPECT_EQ(other.error_code(), StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ComplaintFeedE2ETest, UpdatedSinceListsEveryChangedCaseInAStableOrderWhileCasesChange) {
+  // Three cases changed before T are not listed.
+  std::vector<std::string> before;
+  for (int i = 0; i < 3; ++i) {
+    before.push_back(File(sms_, FileReq(absl::StrCat("upd-before-", 1000 + i), v1::CHANNEL_SMS,
+                                        kPpService, "Sebelum T"))
+                         .tracking_code());
+  }
+  absl::SleepFor(absl::Milliseconds(5));  // T is strictly after their update times
+  const absl::Time t = absl::Now();
+  std::vector<std::string> since;
+  for (int i = 0; i < 24; ++i) {
+    since.push_back(File(sms_, FileReq(absl::StrCat("upd-since-", 1000 + i), v1::CHANNEL_SMS,
+                                       i % 3 == 0 ? kBogorService : kPpService, "Sesudah T"))
+                        .tracking_code());
+  }
+  v1::ListComplaintsRequest req;
+  *req.mutable_updated_since() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+  req.mutable_page()->set_page_size(5);
+  std::vector<std::pair<int64_t, std::string>> seen;  // (update ms, id) in listing order
+  std::set<std::string> changed_while_listing;
+  for (int page_no = 0; page_no < 100; ++page_no) {
+    v1::ListComplaintsResponse page = Must(&Stub::ListComplaints, coordinator_, req);
+    for (const auto& c : page.complaints()) {
+      seen.emplace_back(Millis(c.update_time()), c.id());
+      EXPECT_GE(TimeOf(c.update_time()), t) << c.id();
+    }
+    // Between pages, cases change: one already listed, one not listed yet.
+    if (page_no < 3) {
+      const std::string listed = page.complaints(0).id();
+      const std::string ahead = since[since.size() - 1 - page_no];
+      for (const std::string& id : {listed, ahead}) {
+        Verify(Get(coordinator_, id).agency_id() == kPp ? pp_op_ : bogor_op_, id);
+        changed_while_listing.insert(id);
+      }
+    }
+    if (page.next_page_token().empty()) break;
+    req.mutable_page()->set_page_token(page.next_page_token());
+  }
+  // A stable order: strictly increasing (update time, id) over all pages.
+  for (size_t i = 1; i < seen.size(); ++i) EXPECT_LT(seen[i - 1], seen[i]) << i;
+  std::multiset<std::string> ids;
+  for (const auto& [ms, id] : seen) ids.insert(id);
+  for (const std::string& id : since) {
+    EXPECT_GE(ids.count(id), 1u) << id << " skipped";
+    if (!changed_while_listing.contains(id)) EXPECT_EQ(ids.count(id), 1u) << id;
+  }
+  for (const std::string& id : before) EXPECT_EQ(ids.count(id), 0u) << id;
+
+  // An agency lists only its own changed cases.
+  v1::ListComplaintsRequest mine;
+  *mine.mutable_updated_since() = *req.mutable_updated_since();
+  mine.mutable_page()->set_page_size(100);
+  v1::ListComplaintsResponse pp_page = Must(&Stub::ListComplaints, pp_op_, mine);
+  EXPECT_EQ(pp_page.complaints_size(), 16);
+  for (const auto& c : pp_page.complaints()) EXPECT_EQ(c.agency_id(), kPp);
+  // A malformed instant is refused.
+  mine.mutable_updated_since()->set_nanos(-1);
+  v1::ListComplaintsResponse none;
+  grpc::Status bad = Call(&Stub::ListComplaints, pp_op_, mine, &none);
+  EXPECT_EQ(bad.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("updated_since"));
 }
 
 }  // namespace

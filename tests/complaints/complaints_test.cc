@@ -2781,6 +2781,36 @@ TEST_F(ComplaintsTest, SparseFilterContinuesPastTheScanBudget) {
   EXPECT_THAT(ListAll(AgencyAdmin(kBogor), req, 50), ElementsAreArray(email));
 }
 
+// Issue #16: every event names who may follow it (the feed's audience), and a list by update
+// time waits until the updated index holds every case.
+TEST_F(ComplaintsTest, EventsCarryTheirAudienceAndUpdatedSinceWaitsForTheIndex) {
+  auto filed = desk_->FileComplaint(Sms(), Filing(kPbg, v1::CONFIDENTIALITY_PUBLIC));
+  ASSERT_TRUE(filed.ok()) << filed.status();
+  const std::string id = filed->tracking_code();
+  ASSERT_FALSE(store_.events().empty());
+  EXPECT_EQ(store_.events().back().audience().channel_name(), "sms-1708");
+  EXPECT_FALSE(store_.events().back().audience().publicly_listed());  // not verified yet
+  Verify(id);
+  EXPECT_EQ(store_.events().back().complaint_id(), id);
+  EXPECT_EQ(store_.events().back().audience().channel_name(), "sms-1708");
+  EXPECT_TRUE(store_.events().back().audience().publicly_listed());
+
+  v1::ListComplaintsRequest req;
+  req.mutable_updated_since()->set_seconds(1775000000);
+  bool ready = false;
+  ComplaintOptions options;
+  options.updated_index_ready = [&ready] { return ready; };
+  std::unique_ptr<ComplaintDesk> desk = NewDesk(options);
+  EXPECT_EQ(desk->ListComplaints(Coordinator(), req).status().code(),
+            absl::StatusCode::kUnavailable);
+  ready = true;
+  EXPECT_TRUE(desk->ListComplaints(Coordinator(), req).ok());
+  req.mutable_updated_since()->set_nanos(-1);
+  auto bad = desk->ListComplaints(Coordinator(), req);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("updated_since"));
+}
+
 TEST_F(ComplaintsTest, AListReadsAtMostItsBudgetAndContinuesWithAToken) {
   ComplaintOptions options;
   options.list_scan_budget = 100;

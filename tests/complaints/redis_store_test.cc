@@ -213,12 +213,13 @@ class RedisComplaintStoreTest : public simpul::testing::RedisServerTest {
     return keys;
   }
 
-  // IndexesHolding lists the index names (store.h) whose sorted set holds `id`.
+  // IndexesHolding lists the index names (store.h) whose sorted set holds `id`, apart from
+  // the updated index, which holds every case.
   std::set<std::string> IndexesHolding(const std::string& id) {
     std::set<std::string> out;
     const std::string ix = absl::StrCat(kPrefix, "ix:");
     for (const std::string& key : AllKeys()) {
-      if (!absl::StartsWith(key, ix)) continue;
+      if (!absl::StartsWith(key, ix) || key == absl::StrCat(ix, UpdatedIndex())) continue;
       if (!Raw({"ZSCORE", key, id}).is_nil()) out.insert(key.substr(ix.size()));
     }
     return out;
@@ -377,7 +378,7 @@ TEST_F(RedisComplaintStoreTest, FilingIsReadBack) {
 
   // Every key lives under the prefix, so under its hash tag.
   std::vector<std::string> keys = AllKeys();
-  EXPECT_EQ(keys.size(), 7u);  // c, 3 indexes, due, idem, events
+  EXPECT_EQ(keys.size(), 8u);  // c, 3 indexes, the updated index, due, idem, events
   for (const std::string& key : keys) EXPECT_TRUE(absl::StartsWith(key, kPrefix)) << key;
 }
 
@@ -1087,7 +1088,10 @@ TEST_F(RedisComplaintStoreTest, RotationReadsOldKeysAndRekeyMovesEverythingToThe
 }
 
 TEST_F(RedisComplaintStoreTest, EventsAreTrimmedOnlyOnceEveryGroupAcknowledgedThem) {
-  // Trimming is approximate (whole stream nodes of up to 100 entries), so use a few hundred.
+  // No retention period: acknowledged events go at once.
+  store_ = std::make_unique<RedisComplaintStore>(
+      pool_.get(),
+      RedisComplaintStore::Options{.event_retention = absl::ZeroDuration(), .pii_keys = &keys_});
   const std::string stream = store_->EventStreamKey();
   MustFile("SP-2000", kT0);
   ASSERT_EQ(Raw({"XGROUP", "CREATE", stream, "monitoring", "0"}).str, "OK");
@@ -1116,10 +1120,126 @@ TEST_F(RedisComplaintStoreTest, EventsAreTrimmedOnlyOnceEveryGroupAcknowledgedTh
   for (const std::string& id : read_group("slow", 1000)) slow_ack.push_back(id);
   ASSERT_EQ(Raw(slow_ack).integer, 251);
   MustFile("SP-2251", kT0);
-  EXPECT_LT(StreamLength(), 252);
-  // Every event "monitoring" has pending or not yet read is still there.
+  // Trimming is exact: every event "monitoring" has pending or not yet read, nothing else.
+  EXPECT_EQ(StreamLength(), 252 - 150);
   EXPECT_EQ(Raw({"XRANGE", stream, delivered[150], "+"}).elements.size(), 252u - 150u);
   EXPECT_EQ(Raw({"XPENDING", stream, "monitoring"}).elements[0].integer, 50);
+  // A feed resuming from the last trimmed event misses nothing; from before it, it would.
+  absl::StatusOr<std::vector<FeedEvent>> resumed = store_->ReadEvents(delivered[149], 500, {});
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  ASSERT_EQ(resumed->size(), 252u - 150u);
+  EXPECT_EQ(resumed->front().cursor, delivered[150]);
+  EXPECT_EQ(store_->ReadEvents(delivered[148], 500, {}).status().code(),
+            absl::StatusCode::kOutOfRange);
+}
+
+TEST_F(RedisComplaintStoreTest, AcknowledgedEventsStayForTheRetentionPeriod) {
+  const std::string stream = store_->EventStreamKey();  // default retention: 72 hours
+  MustFile("SP-2300", kT0);
+  ASSERT_EQ(Raw({"XGROUP", "CREATE", stream, "monitoring", "0"}).str, "OK");
+  for (int i = 1; i < 20; ++i) MustFile(absl::StrCat("SP-23", 10 + i), kT0 + i);
+  RedisReply read =
+      Raw({"XREADGROUP", "GROUP", "monitoring", "c1", "COUNT", "100", "STREAMS", stream, ">"});
+  std::vector<std::string> ack = {"XACK", stream, "monitoring"};
+  for (const RedisReply& entry : read.elements[0].elements[1].elements) {
+    ack.push_back(entry.elements[0].str);
+  }
+  ASSERT_EQ(Raw(ack).integer, 20);
+  MustFile("SP-2399", kT0);
+  EXPECT_EQ(StreamLength(), 21);
+  absl::StatusOr<std::vector<FeedEvent>> all = store_->ReadEvents("0", 100, {});
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), 21u);
+}
+
+TEST_F(RedisComplaintStoreTest, ReadEventsResumesExactlyAndReportsTrimmedCursors) {
+  store_ = std::make_unique<RedisComplaintStore>(
+      pool_.get(), RedisComplaintStore::Options{.stream_max_len = 5, .pii_keys = &keys_});
+  // An empty stream: nothing yet, from "0" or from its (zero) latest cursor.
+  absl::StatusOr<std::string> empty = store_->LatestEventCursor();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(*empty, "0-0");
+  absl::StatusOr<std::vector<FeedEvent>> none = store_->ReadEvents(*empty, 10, {});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+
+  std::vector<std::string> cursors;
+  for (int i = 0; i < 10; ++i) {
+    cursors.push_back(
+        MustCommit(Filing(NewRecord(absl::StrCat("SP-24", 10 + i), kT0 + i))).event_cursor);
+  }
+  EXPECT_EQ(StreamLength(), 5);  // exact cap
+  absl::StatusOr<std::string> latest = store_->LatestEventCursor();
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(*latest, cursors.back());
+
+  absl::StatusOr<std::vector<FeedEvent>> oldest = store_->ReadEvents("0", 100, {});
+  ASSERT_TRUE(oldest.ok()) << oldest.status();
+  ASSERT_EQ(oldest->size(), 5u);
+  EXPECT_EQ(oldest->front().cursor, cursors[5]);
+  EXPECT_EQ(oldest->front().event.complaint_id(), "SP-2415");
+
+  // From the newest trimmed event: the retained ones, no gap. From any older one: OUT_OF_RANGE.
+  absl::StatusOr<std::vector<FeedEvent>> from_edge = store_->ReadEvents(cursors[4], 2, {});
+  ASSERT_TRUE(from_edge.ok()) << from_edge.status();
+  ASSERT_EQ(from_edge->size(), 2u);
+  EXPECT_EQ((*from_edge)[0].cursor, cursors[5]);
+  EXPECT_EQ((*from_edge)[1].cursor, cursors[6]);
+  EXPECT_EQ((*from_edge)[1].event.complaint_id(), "SP-2416");
+  EXPECT_THAT(store_->ReadEvents(cursors[3], 2, {}).status().message(),
+              HasSubstr("ListComplaints updated_since"));
+  EXPECT_EQ(store_->ReadEvents(cursors[3], 2, {}).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(store_->ReadEvents(cursors[0], 2, {}).status().code(), absl::StatusCode::kOutOfRange);
+  // Resuming from the middle gives exactly the rest.
+  absl::StatusOr<std::vector<FeedEvent>> rest = store_->ReadEvents(cursors[7], 100, {});
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].cursor, cursors[8]);
+  EXPECT_EQ((*rest)[1].cursor, cursors[9]);
+  // Ahead of the stream, malformed.
+  EXPECT_EQ(store_->ReadEvents("99999999999999-0", 2, {}).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(store_->ReadEvents("garbage", 2, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // A blocking read returns as soon as an event arrives.
+  std::thread writer([&] { MustFile("SP-2499", kT0); });
+  absl::StatusOr<std::vector<FeedEvent>> waited =
+      store_->ReadEvents(cursors.back(), 10, absl::Seconds(10));
+  writer.join();
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  ASSERT_EQ(waited->size(), 1u);
+  EXPECT_EQ(waited->front().event.complaint_id(), "SP-2499");
+}
+
+TEST_F(RedisComplaintStoreTest, UpdatedIndexFollowsEveryCommitAndIsBackfilled) {
+  const std::string upd = absl::StrCat(kPrefix, "ix:upd");
+  v1::ComplaintRecord a = MustFile("SP-2500", kT0);
+  MustFile("SP-2501", kT0 + 5);
+  EXPECT_EQ(Raw({"ZSCORE", upd, "SP-2500"}).str, absl::StrCat(kT0));
+  CaseWrite verify =
+      Change(a, "VerifyComplaint", [](v1::Complaint* c) { c->set_state(v1::STATE_VERIFIED); });
+  MustCommit(verify);
+  EXPECT_EQ(Raw({"ZSCORE", upd, "SP-2500"}).str, absl::StrCat(kT0 + 120000));
+  // Scanning it lists by update time.
+  std::vector<IndexedRecord> page = MustScan(UpdatedIndex(), kT0 + 1, INT64_MAX, std::nullopt, 10);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].record.complaint().id(), "SP-2501");
+  EXPECT_EQ(page[1].record.complaint().id(), "SP-2500");
+
+  // Cases of an earlier version (no updated index): the backfill enters every one, once.
+  for (int i = 0; i < 1200; ++i) MustFile(absl::StrCat("SP-3", 1000 + i), kT0 + 1000 * i);
+  Raw({"DEL", upd});
+  absl::StatusOr<int64_t> filled = store_->BackfillUpdatedIndex();
+  ASSERT_TRUE(filled.ok()) << filled.status();
+  EXPECT_EQ(*filled, 1202);
+  EXPECT_EQ(Raw({"ZCARD", upd}).integer, 1202);
+  EXPECT_EQ(Raw({"ZSCORE", upd, "SP-2500"}).str, absl::StrCat(kT0 + 120000));
+  EXPECT_EQ(Raw({"ZSCORE", upd, "SP-32199"}).str, absl::StrCat(kT0 + 1000 * 1199));
+  // Once done it does not scan again.
+  filled = store_->BackfillUpdatedIndex();
+  ASSERT_TRUE(filled.ok()) << filled.status();
+  EXPECT_EQ(*filled, 0);
 }
 
 TEST_F(RedisComplaintStoreTest, KeyPrefixSeparatesStores) {

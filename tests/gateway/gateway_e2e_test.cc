@@ -35,6 +35,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -46,6 +47,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "simpul/calendar/v1/calendar.grpc.pb.h"
@@ -1863,6 +1865,78 @@ TEST_F(GatewayE2ETest, RestFrontServesTheServicesBehindTheSameGate) {
   EXPECT_EQ(watch.Header("content-type"), "application/x-ndjson");
   EXPECT_THAT(watch.body, HasSubstr(kAService));
   EXPECT_THAT(watch.body, HasSubstr("DEADLINE_EXCEEDED"));  // the stream's end, as an item
+}
+
+// The complaint event feed over REST (issue #16): NDJSON and SSE through the gateway's
+// policy, each caller in its view.
+TEST_F(GatewayE2ETest, ComplaintEventFeedOverRestNdjsonAndServerSentEvents) {
+  Environment& e = env();
+  const int port = e.rest_port_;
+  HttpResponse filed = HttpDo(
+      port, "POST", "/v1/complaints",
+      absl::StrCat(R"({"idempotency_key": "rest-feed-0001", "report_type": "REPORT_TYPE_COMPLAINT",
+                 "channel": "CHANNEL_WEB", "service_id": ")",
+                   kAService,
+                   R"(", "description": "Loket pelayanan feed tidak buka",
+                 "complainant": {"name": "Dewi Umpan", "phone": "+62 812 3333 4444"}})"),
+      {{"authorization", "Bearer " + e.web_channel_.token}});
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string code = filed.Str("tracking_code");
+  ASSERT_FALSE(code.empty()) << filed.body;
+
+  // Watch: every retained event as the caller may see it, until the gateway's deadline ends
+  // the stream (its end is a final item).
+  auto watch = [&](const Caller& who, const std::string& accept) {
+    std::map<std::string, std::string> headers = {{"grpc-timeout", "2S"}};
+    if (!who.token.empty()) headers["authorization"] = "Bearer " + who.token;
+    if (!accept.empty()) headers["accept"] = accept;
+    simpul::testing::HttpConn conn(port);
+    return conn.Do("GET", "/v1/complaintEvents:watch?cursor=0", "", headers);
+  };
+  // The channel that filed it: the public event over NDJSON, one JSON object a line.
+  HttpResponse channel = watch(e.web_channel_, "");
+  ASSERT_EQ(channel.status, 200) << channel.body;
+  EXPECT_EQ(channel.Header("content-type"), "application/x-ndjson");
+  EXPECT_FALSE(channel.Header("x-simpul-cursor").empty());
+  int lines_with_code = 0;
+  for (absl::string_view line : absl::StrSplit(channel.body, '\n', absl::SkipEmpty())) {
+    google::protobuf::Struct item;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &item).ok()) << line;
+    if (!absl::StrContains(line, code)) continue;
+    ++lines_with_code;
+    EXPECT_TRUE(item.fields().count("public_event")) << line;
+    EXPECT_FALSE(item.fields().count("event")) << line;
+    EXPECT_TRUE(item.fields().count("cursor")) << line;
+  }
+  EXPECT_EQ(lines_with_code, 1) << channel.body;  // its filing
+  EXPECT_THAT(channel.body, Not(HasSubstr("Dewi Umpan")));
+  EXPECT_THAT(channel.body, Not(HasSubstr("3333 4444")));
+  EXPECT_THAT(channel.body, Not(HasSubstr("region_code")));
+
+  // The handling agency: the full event; the other agency and the public: nothing of it (a
+  // SECRET case, not verified).
+  HttpResponse a = watch(e.a_op_, "");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_THAT(a.body, HasSubstr(absl::StrCat("\"complaint_id\":\"", code, "\"")));
+  EXPECT_THAT(a.body, HasSubstr("\"event\":"));
+  HttpResponse b = watch(e.b_op_, "");
+  ASSERT_EQ(b.status, 200) << b.body;
+  EXPECT_THAT(b.body, Not(HasSubstr(code)));
+  HttpResponse anyone = watch(e.public_, "");
+  ASSERT_EQ(anyone.status, 200) << anyone.body;
+  EXPECT_THAT(anyone.body, Not(HasSubstr(code)));
+
+  // Server-sent events: one "data:" item per event.
+  HttpResponse sse = watch(e.web_channel_, "text/event-stream");
+  ASSERT_EQ(sse.status, 200) << sse.body;
+  EXPECT_EQ(sse.Header("content-type"), "text/event-stream");
+  EXPECT_THAT(sse.body, HasSubstr("data: {\"cursor\":"));
+  EXPECT_THAT(sse.body, HasSubstr(code));
+
+  // A malformed cursor is an HTTP error before any event.
+  HttpResponse bad = HttpDo(port, "GET", "/v1/complaintEvents:watch?cursor=garbage", "",
+                            {{"authorization", "Bearer " + e.a_op_.token}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
 }
 
 // ---------------------------------------------------------------------------------------------
