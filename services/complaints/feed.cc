@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/backoff.h"
 #include "common/field_rules.h"
@@ -55,6 +56,17 @@ absl::Status ValidateWatchRequest(const Identity& caller,
     }
   }
   return absl::OkStatus();
+}
+
+std::string PublicReplayStart(const std::string& cursor, absl::Time now) {
+  const int64_t window_start = absl::ToUnixMillis(now - kPublicReplayWindow);
+  int64_t ms = 0;
+  if (cursor != "0") {
+    const size_t dash = cursor.find('-');
+    if (!absl::SimpleAtoi(cursor.substr(0, dash), &ms)) ms = 0;
+  }
+  if (ms >= window_start) return cursor;
+  return absl::StrCat(window_start, "-0");
 }
 
 v1::PublicComplaintEvent PublicEvent(const v1::ComplaintEvent& e) {

@@ -59,6 +59,11 @@ bool IsStreamId(std::string_view cursor);
 absl::Status ValidateWatchRequest(const Identity& caller,
                                   const v1::WatchComplaintEventsRequest& req);
 
+// kPublicReplayWindow is how far back an anonymous caller may start: PublicReplayStart is
+// `cursor` ("0" or an event's "<ms>-<seq>") moved up to the start of the window when older.
+inline constexpr absl::Duration kPublicReplayWindow = absl::Hours(1);
+std::string PublicReplayStart(const std::string& cursor, absl::Time now);
+
 // CaseFacts are what deciding on an event from before issue #16 (no audience) needs from its
 // case: looked up (once per event) only for such events.
 using AudienceLookup =

@@ -84,6 +84,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchComplaintEve
         return;
       }
       cursor = *latest;
+    } else if (caller_.is_public()) {
+      // Anonymous callers replay at most the last hour (as the registry's WatchStandards): an
+      // older cursor, or "0", starts an hour ago; a system that needs more has a key.
+      cursor = PublicReplayStart(cursor, absl::Now());
     }
     {
       absl::MutexLock lock(&mu_);

@@ -199,5 +199,16 @@ TEST(FeedRequestTest, CursorsAndFiltersAreChecked) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("agency_id")));
 }
 
+// Anonymous callers replay at most the last hour: "0" and older cursors start an hour ago.
+TEST(FeedRequestTest, AnonymousReplayStartsAtMostAnHourBack) {
+  const absl::Time now = absl::FromUnixMillis(1796600000000);  // 2026-12-06T23:33:20Z
+  const std::string hour_ago = "1796596400000-0";
+  EXPECT_EQ(PublicReplayStart("0", now), hour_ago);
+  EXPECT_EQ(PublicReplayStart("1796500000000-7", now), hour_ago);
+  EXPECT_EQ(PublicReplayStart("1796596399999-9", now), hour_ago);
+  EXPECT_EQ(PublicReplayStart("1796596400000-3", now), "1796596400000-3");
+  EXPECT_EQ(PublicReplayStart("1796599999000-0", now), "1796599999000-0");
+}
+
 }  // namespace
 }  // namespace simpul::complaints
