@@ -144,6 +144,10 @@ struct Open311ListQuery {
   bool end_given = false;                     // else end is `now` and the list open-ended
   std::vector<complaints::v1::State> states;  // status: empty for both
   std::string page_token;
+  // by_update: start is the last-change instant (ListComplaints updated_since; the cases in
+  // update-time order), not the filing instant (servicerequestupdates); end is then applied
+  // by the caller.
+  bool by_update = false;
 };
 // Open311ParseListQuery reads service_code (at most `max_codes`), jurisdiction_id,
 // start_date/end_date (Open311ParseTime; start_date defaults to `default_window` before the

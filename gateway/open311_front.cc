@@ -352,8 +352,12 @@ absl::Status Open311Front::List(const Open311Call& call, const CallInfo& info, c
   cv1::ListComplaintsRequest req;
   req.set_agency_id(q.jurisdiction_id);
   for (cv1::State st : q.states) req.add_states(st);
-  *req.mutable_filed_after() = q.start;
-  if (q.end_given) {
+  if (q.by_update) {
+    *req.mutable_updated_since() = q.start;
+  } else {
+    *req.mutable_filed_after() = q.start;
+  }
+  if (q.end_given && !q.by_update) {
     // end_date is inclusive in Open311; filed_before is exclusive.
     *req.mutable_filed_before() =
         q.end + google::protobuf::util::TimeUtil::NanosecondsToDuration(1);
@@ -489,18 +493,18 @@ absl::Status Open311Front::ListChecked(const Open311Call& call, const std::strin
 
 HttpReply Open311Front::UpdatesFeed(const Open311Call& call, const Fields& query,
                                     Open311Format format) const {
-  // The cases changed in [start_date, end_date] among those filed in the list's window: the
-  // latest update of each (its current status), oldest change first.
+  // The cases changed in [start_date, end_date] (ListComplaints updated_since, whenever they
+  // were filed): the latest update of each (its current status), oldest change first.
   absl::StatusOr<ListQuery> parsed =
       Open311ParseListQuery(query, absl::Now(), options_.default_window, options_.max_ids);
   if (!parsed.ok()) return Error(parsed.status(), format);
   const ListQuery& q = *parsed;
-  ListQuery filed = q;
-  filed.start = q.start - google::protobuf::util::TimeUtil::SecondsToDuration(
-                              absl::ToInt64Seconds(options_.default_window));
+  ListQuery changed = q;
+  changed.by_update = true;
   std::vector<cv1::PublicComplaint> found;
   std::string next;
-  if (absl::Status s = ListChecked(call, Field(query, "api_key"), filed, &found, &next); !s.ok()) {
+  if (absl::Status s = ListChecked(call, Field(query, "api_key"), changed, &found, &next);
+      !s.ok()) {
     return Error(s, format);
   }
   std::vector<Open311Update> updates;

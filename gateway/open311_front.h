@@ -31,7 +31,7 @@
 //                                    agency, coordinators), its current status otherwise
 //   GET  servicerequestupdates       the latest update of each case listed as by GET
 //                                    requests whose last change is within start_date..end_date
-//                                    (the cases filed up to default_window before start_date)
+//                                    (ListComplaints updated_since: whenever filed)
 //
 // An id that names no request, unknown or malformed, is a 404 with an Open311 error; so is an
 // unknown route under /open311/.
