@@ -636,6 +636,38 @@ absl::StatusOr<std::optional<v1::IdempotencyRecord>> RedisComplaintStore::GetIde
   return std::optional<v1::IdempotencyRecord>(std::move(record));
 }
 
+std::string RedisComplaintStore::ScanPattern(std::string_view suffix) const {
+  std::string pattern;
+  for (char ch : options_.key_prefix) {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern.push_back('\\');
+    pattern.push_back(ch);
+  }
+  absl::StrAppend(&pattern, AbslView(suffix));
+  return pattern;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisComplaintStore::ScanPage(const std::string& pattern,
+                                                                       int count,
+                                                                       std::string* cursor) {
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"SCAN", *cursor, "MATCH", pattern,
+                                                            "COUNT", absl::StrCat(count)}));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("SCAN MATCH ", pattern)));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
+      reply.elements[1].type != RedisReply::Type::kArray) {
+    return MalformedReply("SCAN");
+  }
+  std::optional<std::string> next = ReplyString(reply.elements[0]);
+  if (!next) return MalformedReply("SCAN");
+  std::vector<std::string> keys;
+  for (const RedisReply& element : reply.elements[1].elements) {
+    std::optional<std::string> key = ReplyString(element);
+    if (!key) return MalformedReply("SCAN");
+    keys.push_back(std::move(*key));
+  }
+  *cursor = std::move(*next);
+  return keys;
+}
+
 absl::StatusOr<int64_t> RedisComplaintStore::DropLegacyIdempotencyRecords() {
   // One complete pass is enough (nothing writes the old layout any more, and records an older
   // replica wrote during a rolling upgrade expire with their TTL): a marker spares every later
@@ -644,31 +676,13 @@ absl::StatusOr<int64_t> RedisComplaintStore::DropLegacyIdempotencyRecords() {
   SIMPUL_ASSIGN_OR_RETURN(RedisReply done, pool_->Command({"EXISTS", done_key}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(done, "EXISTS of the idempotency migration marker"));
   if (ReplyInt(done).value_or(0) == 1) return 0;
-  std::string pattern;
-  for (char ch : options_.key_prefix) {
-    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern.push_back('\\');
-    pattern.push_back(ch);
-  }
-  absl::StrAppend(&pattern, "idem:*");
+  const std::string pattern = ScanPattern("idem:*");
   int64_t dropped = 0;
   std::string cursor = "0";
   do {
-    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                            pool_->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}));
-    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("SCAN MATCH ", pattern)));
-    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
-        reply.elements[1].type != RedisReply::Type::kArray) {
-      return MalformedReply("SCAN");
-    }
-    std::optional<std::string> next = ReplyString(reply.elements[0]);
-    if (!next) return MalformedReply("SCAN");
-    cursor = std::move(*next);
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> keys, ScanPage(pattern, 1000, &cursor));
     std::vector<std::string> unlink = {"UNLINK"};
-    for (const RedisReply& element : reply.elements[1].elements) {
-      std::optional<std::string> key = ReplyString(element);
-      if (!key) return MalformedReply("SCAN");
-      unlink.push_back(std::move(*key));
-    }
+    for (std::string& key : keys) unlink.push_back(std::move(key));
     if (unlink.size() == 1) continue;
     SIMPUL_ASSIGN_OR_RETURN(RedisReply removed, pool_->Command(unlink));
     SIMPUL_RETURN_IF_ERROR(ErrorFromReply(removed, "UNLINK of legacy idempotency records"));
@@ -686,42 +700,27 @@ absl::StatusOr<std::string> RedisComplaintStore::RekeyIdentities(std::string_vie
     return absl::FailedPreconditionError("re-encryption needs a PII key ring");
   }
   SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(count));
-  std::string pattern;
-  for (char ch : options_.key_prefix) {
-    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern.push_back('\\');
-    pattern.push_back(ch);
-  }
-  absl::StrAppend(&pattern, "c:*");
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                          pool_->Command({"SCAN", std::string(cursor), "MATCH", pattern, "COUNT",
-                                          absl::StrCat(count)}));
-  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("SCAN MATCH ", pattern)));
-  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
-      reply.elements[1].type != RedisReply::Type::kArray) {
-    return MalformedReply("SCAN");
-  }
-  std::optional<std::string> next = ReplyString(reply.elements[0]);
-  if (!next) return MalformedReply("SCAN");
-  for (const RedisReply& element : reply.elements[1].elements) {
-    std::optional<std::string> key = ReplyString(element);
-    if (!key) return MalformedReply("SCAN");
+  std::string next(cursor);
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> keys,
+                          ScanPage(ScanPattern("c:*"), count, &next));
+  for (const std::string& key : keys) {
     ++stats->scanned;
     // A value that changes between the read and the write is read again: a commit rewrote
     // it (under the active key), so the second look usually finds it current.
     bool done = false;
     for (int attempt = 0; attempt < 3 && !done; ++attempt) {
-      SIMPUL_ASSIGN_OR_RETURN(RedisReply got, pool_->Command({"GET", *key}));
+      SIMPUL_ASSIGN_OR_RETURN(RedisReply got, pool_->Command({"GET", key}));
       if (got.is_nil()) {  // deleted in between
         done = true;
         break;
       }
       std::optional<std::string> value = ReplyString(got);
       if (got.type == RedisReply::Type::kError || !value) {
-        stats->failures.push_back(absl::StrCat(*key, ": not a case value of this layout"));
+        stats->failures.push_back(absl::StrCat(key, ": not a case value of this layout"));
         done = true;
         break;
       }
-      absl::StatusOr<CaseParts> parts = SplitCase(*key, *value);
+      absl::StatusOr<CaseParts> parts = SplitCase(key, *value);
       if (!parts.ok()) {
         stats->failures.push_back(std::string(parts.status().message()));
         done = true;
@@ -742,7 +741,7 @@ absl::StatusOr<std::string> RedisComplaintStore::RekeyIdentities(std::string_vie
         }
       }
       // The id comes from the record itself: the identity's AAD is the id it was sealed for.
-      absl::StatusOr<StoredCase> decoded = DecodeCase(pii, *key, *value);
+      absl::StatusOr<StoredCase> decoded = DecodeCase(pii, key, *value);
       if (!decoded.ok()) {
         stats->failures.push_back(std::string(decoded.status().message()));
         done = true;
@@ -753,8 +752,8 @@ absl::StatusOr<std::string> RedisComplaintStore::RekeyIdentities(std::string_vie
           AbslView(parts->head), EncodeIdentity(pii, complaint.id(), complaint.complainant()),
           AbslView(parts->rest));
       SIMPUL_ASSIGN_OR_RETURN(RedisReply swapped,
-                              pool_->Eval(LuaScript<kReplaceLua>(), {*key}, {*value, replaced}));
-      SIMPUL_RETURN_IF_ERROR(ErrorFromReply(swapped, absl::StrCat("re-encryption of ", *key)));
+                              pool_->Eval(LuaScript<kReplaceLua>(), {key}, {*value, replaced}));
+      SIMPUL_RETURN_IF_ERROR(ErrorFromReply(swapped, absl::StrCat("re-encryption of ", key)));
       if (ReplyInt(swapped).value_or(0) == 1) {
         ++(sealed ? stats->rotated : stats->sealed);
         done = true;
@@ -762,7 +761,7 @@ absl::StatusOr<std::string> RedisComplaintStore::RekeyIdentities(std::string_vie
     }
     if (!done) ++stats->raced;
   }
-  return *std::move(next);
+  return next;
 }
 
 absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintStore::FindPositions(
@@ -1050,45 +1049,29 @@ absl::StatusOr<int64_t> RedisComplaintStore::BackfillUpdatedIndex() {
   SIMPUL_ASSIGN_OR_RETURN(RedisReply done, pool_->Command({"EXISTS", done_key}));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(done, "EXISTS of the updated index marker"));
   if (ReplyInt(done).value_or(0) == 1) return 0;
-  std::string pattern;
-  for (char ch : options_.key_prefix) {
-    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern.push_back('\\');
-    pattern.push_back(ch);
-  }
-  absl::StrAppend(&pattern, "c:*");
+  const std::string pattern = ScanPattern("c:*");
   const std::string index_key = IndexKey(UpdatedIndex());
   int64_t seen = 0;
   std::string cursor = "0";
   do {
-    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
-                            pool_->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "500"}));
-    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("SCAN MATCH ", pattern)));
-    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
-        reply.elements[1].type != RedisReply::Type::kArray) {
-      return MalformedReply("SCAN");
-    }
-    std::optional<std::string> next = ReplyString(reply.elements[0]);
-    if (!next) return MalformedReply("SCAN");
-    cursor = std::move(*next);
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> keys, ScanPage(pattern, 500, &cursor));
     std::vector<std::string> zadd = {"ZADD", index_key, "GT"};
-    for (const RedisReply& element : reply.elements[1].elements) {
-      std::optional<std::string> key = ReplyString(element);
-      if (!key) return MalformedReply("SCAN");
-      SIMPUL_ASSIGN_OR_RETURN(RedisReply value, pool_->Command({"GET", *key}));
+    for (const std::string& key : keys) {
+      SIMPUL_ASSIGN_OR_RETURN(RedisReply value, pool_->Command({"GET", key}));
       if (value.is_nil() || value.is_error()) continue;  // deleted, or not a case value
       std::optional<std::string> bytes = ReplyString(value);
       if (!bytes) continue;
       // Only the record's times are needed: the identity is not opened.
-      SIMPUL_ASSIGN_OR_RETURN(CaseParts parts, SplitCase(*key, *bytes));
+      SIMPUL_ASSIGN_OR_RETURN(CaseParts parts, SplitCase(key, *bytes));
       std::optional<std::string> plain = Inflate(parts.rest);
       if (!plain)
         return absl::InternalError(
-            absl::StrCat("stored case at key ", *key, " cannot be decompressed"));
+            absl::StrCat("stored case at key ", key, " cannot be decompressed"));
       v1::ComplaintRecord record;
       google::protobuf::io::ArrayInputStream stream(plain->data(), static_cast<int>(plain->size()));
       if (!google::protobuf::util::ParseDelimitedFromZeroCopyStream(&record, &stream, nullptr)) {
         return absl::InternalError(absl::StrCat(
-            "stored case at key ", *key, " holds a v1.ComplaintRecord that cannot be parsed"));
+            "stored case at key ", key, " holds a v1.ComplaintRecord that cannot be parsed"));
       }
       ++seen;
       zadd.push_back(absl::StrCat(UpdateScore(record.complaint())));

@@ -211,6 +211,11 @@ class RedisComplaintStore final : public ComplaintStore, public ComplaintEventSo
       const std::vector<std::string>& index_keys, const std::vector<PositionedId>& found);
 
   std::string Key(std::string_view suffix) const;
+  // ScanPattern is a SCAN MATCH pattern of the keys "<prefix><suffix>" (the prefix escaped).
+  std::string ScanPattern(std::string_view suffix) const;
+  // ScanPage runs one SCAN round from *cursor (updated to the next one) and returns its keys.
+  absl::StatusOr<std::vector<std::string>> ScanPage(const std::string& pattern, int count,
+                                                    std::string* cursor);
   std::string CaseKey(std::string_view id) const;
   std::string IndexKey(std::string_view index) const;
   std::string IdempotencyKey(std::string_view scope, std::string_view key) const;
