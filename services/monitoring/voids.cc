@@ -186,10 +186,27 @@ absl::StatusOr<v1::VoidInputsResponse> MonitoringDesk::VoidInputs(
     }
   }
 
-  std::vector<std::string> keys;
-  for (const Named& n : named) keys.push_back(n.key);
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<std::optional<Ledger>> ledgers, store_.ReadLedgers(keys));
-  if (ledgers.size() != named.size()) return absl::InternalError("void: ledger count mismatch");
+  // Ledgers are read max_batch at a time, and a batch's only until a call's worth of inputs
+  // not yet voided is found: however large a batch grows, one call reads a bounded amount.
+  std::vector<std::optional<Ledger>> ledgers;
+  size_t unread = 0;
+  for (size_t from = 0, open = 0; from < named.size();) {
+    if (req.has_batch() && open >= static_cast<size_t>(options_.max_batch)) {
+      unread = named.size() - from;
+      named.resize(from);
+      break;
+    }
+    const size_t to = std::min(named.size(), from + static_cast<size_t>(options_.max_batch));
+    std::vector<std::string> keys;
+    for (size_t i = from; i < to; ++i) keys.push_back(named[i].key);
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<std::optional<Ledger>> chunk, store_.ReadLedgers(keys));
+    if (chunk.size() != keys.size()) return absl::InternalError("void: ledger count mismatch");
+    for (std::optional<Ledger>& l : chunk) {
+      open += l && !l->voided;
+      ledgers.push_back(std::move(l));
+    }
+    from = to;
+  }
   // Every named input must exist and be the caller's to void, before anything changes.
   std::vector<std::string> missing;
   std::vector<v1::LedgerMeta> metas(named.size());
@@ -298,7 +315,7 @@ absl::StatusOr<v1::VoidInputsResponse> MonitoringDesk::VoidInputs(
     SIMPUL_RETURN_IF_ERROR(
         RefreshRanks(touched_unit.first, touched_unit.second, /*remove_empty=*/true));
   }
-  response.set_remaining(remaining);
+  response.set_remaining(remaining + static_cast<int>(unread));
   return response;
 }
 

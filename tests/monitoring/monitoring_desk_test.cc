@@ -1520,6 +1520,34 @@ TEST_F(VoidTest, TheVoidLogRecordsWhoWhenAndWhyNewestFirst) {
   EXPECT_THAT(desk_->ListVoids(Admin(kPp), req), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// A batch larger than one call voids (max_batch) is voided over several calls, each reading a
+// bounded number of ledgers; `remaining` counts down to 0.
+TEST_F(VoidTest, ALargeBatchIsVoidedOverSeveralBoundedCalls) {
+  desk_ = NewDesk(MonitoringOptions{.max_batch = 2});
+  const Snapshot before = Take();
+  for (int call = 0; call < 3; ++call) {
+    std::vector<v1::SurveyResponse> part;
+    for (int i = 2 * call; i < std::min(5, 2 * call + 2); ++i) {
+      part.push_back(Response(absl::StrCat("besar-000", i), kPpUnit, WibTime(2026, 2, 3, 9),
+                              {2, 2, 2, 2, 2, 2, 2, 2, 2}));
+    }
+    auto batch = Batch(part);
+    batch.set_batch_id("besar");
+    ASSERT_THAT(desk_->SubmitSurveyResponses(Admin(kPp), batch), IsOk());
+  }
+  ASSERT_EQ(Figures(UnitScope(kPpUnit), Month(2026, 2)).survey().respondents(), 5);
+  // By hand: 5 inputs, 2 per call: 2 voided (3 left), 2 (1 left), 1 (0 left).
+  std::vector<std::pair<int, int>> calls;
+  for (int call = 0; call < 4; ++call) {
+    auto voided = desk_->VoidInputs(Admin(kPp), VoidBatch(kPp, "besar"));
+    ASSERT_THAT(voided, IsOk());
+    calls.emplace_back(voided->voided(), voided->remaining());
+    if (voided->remaining() == 0) break;
+  }
+  EXPECT_EQ(calls, (std::vector<std::pair<int, int>>{{2, 3}, {2, 1}, {1, 0}}));
+  ExpectSame(before, Take());
+}
+
 // An application received before input ledgers existed has only its later parts in a ledger:
 // voiding it would leave its receipt counted, so the void is refused and nothing changes.
 TEST_F(VoidTest, AnApplicationReceivedBeforeLedgersIsNotVoidedHalfway) {
