@@ -245,6 +245,7 @@ const std::vector<Message>& Entries() {
        "Diterima; menunggu verifikasi."},
       {"status.unlisted_open", "Open; the case is not publicly listed.",
        "Terbuka; pengaduan ini tidak ditampilkan untuk umum."},
+      {"archive.UNSPECIFIED", "UNSPECIFIED", "alasan tidak disebutkan"},
       {"archive.INCOMPLETE", "INCOMPLETE", "laporan tidak lengkap"},
       {"archive.OUT_OF_SCOPE", "OUT_OF_SCOPE", "di luar lingkup pelayanan publik"},
       {"archive.DUPLICATE", "DUPLICATE", "duplikat laporan lain"},

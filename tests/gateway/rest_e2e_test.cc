@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/messages.h"
 #include "common/executor.h"
 #include "common/redis.h"
 #include "gateway/open311_front.h"
@@ -567,6 +568,100 @@ TEST_F(RestE2eTest, PublicFilingAndTrackingOfAComplaint) {
   EXPECT_EQ(listed.status, 200) << listed.body;
   EXPECT_EQ(listed.body, "{}");
   EXPECT_EQ(Do("GET", absl::StrCat("/v1/complaints/", code, "/history")).status, 401);
+}
+
+// Descriptions lists each field violation of an error body as "field: description".
+std::vector<std::string> Descriptions(const Response& r) {
+  std::vector<std::string> out;
+  auto it = r.json.fields().find("field_violations");
+  if (it == r.json.fields().end()) return out;
+  for (const auto& v : it->second.list_value().values()) {
+    const auto& f = v.struct_value().fields();
+    out.push_back(absl::StrCat(f.at("field").string_value(), ": ",
+                               f.at("description").string_value()));
+  }
+  return out;
+}
+
+TEST_F(RestE2eTest, PublicCallersReadErrorsInIndonesianUnlessTheyAskForEnglish) {
+  ASSERT_NO_FATAL_FAILURE(StartComplaints());
+  // Every check of a public filing fails at once; the same request in both languages.
+  const std::string bad_filing = absl::StrCat(
+      R"({"idempotency_key": "x", "report_type": "REPORT_TYPE_UNSPECIFIED",
+          "service_id": "Not A Slug", "title": ")",
+      std::string(201, 't'), R"(", "description": ")", std::string(4001, 'd'),
+      R"(", "remedy_requested": "bell)", "\\u0007", R"(",
+          "location": {"region_code": "99.XX", "latitude": 91, "longitude": 181},
+          "attachments": [{"uri": "not a uri"}],
+          "service_date": {"year": 2026, "month": 2, "day": 30},
+          "complainant": {"phone": "12ab", "email": "nope"}})");
+  Response id = Do("POST", "/v1/complaints", bad_filing);
+  Response en = Do("POST", "/v1/complaints?lang=en", bad_filing);
+  ASSERT_EQ(id.status, 400) << id.body;
+  ASSERT_EQ(en.status, 400) << en.body;
+  EXPECT_EQ(id.Header("content-language"), "id");
+  EXPECT_EQ(en.Header("content-language"), "en");
+  const std::vector<std::string> in_id = Descriptions(id);
+  const std::vector<std::string> in_en = Descriptions(en);
+  ASSERT_GE(in_en.size(), 12u) << en.body;
+  ASSERT_EQ(in_id.size(), in_en.size());
+  for (size_t i = 0; i < in_en.size(); ++i) {
+    SCOPED_TRACE(in_en[i]);
+    const std::string english = in_en[i].substr(in_en[i].find(": ") + 2);
+    // Each English text is one of the catalogue's, and the Indonesian one is its translation.
+    EXPECT_EQ(in_id[i], absl::StrCat(in_en[i].substr(0, in_en[i].find(": ")), ": ",
+                                     Translate(english, Lang::kIndonesian).value_or("(none)")));
+    EXPECT_NE(in_id[i], in_en[i]);
+  }
+  EXPECT_THAT(id.Str("message"), HasSubstr("pengaduan tidak valid: idempotency_key: 8..128 karakter"));
+  EXPECT_THAT(en.Str("message"), HasSubstr("invalid FileComplaintRequest: idempotency_key: 8..128"));
+
+  // Accept-Language is honoured; `lang` wins over it; anything else for `lang` is refused.
+  Response accept = Do("POST", "/v1/complaints", bad_filing, {{"accept-language", "en-US,en;q=0.9"}});
+  EXPECT_EQ(accept.Header("content-language"), "en");
+  EXPECT_EQ(Descriptions(accept), in_en);
+  Response both =
+      Do("POST", "/v1/complaints?lang=id", bad_filing, {{"accept-language", "en-US"}});
+  EXPECT_EQ(Descriptions(both), in_id);
+  Response unknown = Do("POST", "/v1/complaints?lang=fr", bad_filing);
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_THAT(unknown.ViolationFields(), Contains("lang"));
+
+  // A status without violations: tracking with a wrong secret.
+  Response filed = Do("POST", "/v1/complaints",
+                      R"({"idempotency_key": "web-form-lang-01",
+                          "report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_WEB",
+                          "targetText": "Disdukcapil Kota Bogor",
+                          "description": "Loket tutup sebelum jam layanan berakhir"})");
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string code = filed.Str("tracking_code");
+  Response wrong = Do("POST", absl::StrCat("/v1/complaints/", code, ":track"),
+                      R"({"secret": "not-the-secret"})");
+  EXPECT_EQ(wrong.Str("message"),
+            absl::StrCat("tidak ada pengaduan dengan kode pelacakan ", code, " dan rahasia ini"))
+      << wrong.body;
+  Response rate = Do("POST", absl::StrCat("/v1/complaints/", code, ":rate"),
+                     absl::StrCat(R"({"secret": ")", filed.Str("secret"), R"(", "rating": 5})"));
+  EXPECT_EQ(rate.status, 400) << rate.body;
+  EXPECT_THAT(rate.Str("message"),
+              HasSubstr("hanya dapat dilakukan pada status COMPLETED; pengaduan"))
+      << rate.body;
+
+  // The gate's own refusals too: the public calling an agency method.
+  Response history = Do("GET", absl::StrCat("/v1/complaints/", code, "/history"));
+  EXPECT_EQ(history.status, 401);
+  EXPECT_THAT(history.Str("message"), HasSubstr("memerlukan kredensial")) << history.body;
+
+  // Agency systems and operators read English unless they ask for Indonesian.
+  Response admin_bad = Do("POST", "/v1/agencies", R"({"id": "X"})", Admin());
+  EXPECT_EQ(admin_bad.status, 400) << admin_bad.body;
+  EXPECT_EQ(admin_bad.Header("content-language"), "en");
+  EXPECT_THAT(admin_bad.body, HasSubstr("is not a valid id"));
+  std::map<std::string, std::string> admin_id = Admin();
+  admin_id["accept-language"] = "id-ID,id;q=0.9";
+  Response admin_in_id = Do("POST", "/v1/agencies", R"({"id": "X"})", admin_id);
+  EXPECT_EQ(admin_in_id.Header("content-language"), "id");
+  EXPECT_THAT(admin_in_id.body, HasSubstr("bukan id yang sah"));
 }
 
 TEST_F(RestE2eTest, RateLimitedCallerGets429WithRetryAfter) {
