@@ -166,6 +166,14 @@ const std::vector<Message>& Entries() {
        "gateway sedang kelebihan beban atau berhenti; coba lagi"},
       {"gateway.stream_limit", "{0} (limit {1}); close one and retry",
        "{0} (batas {1}); tutup salah satu lalu coba lagi"},
+      {"gateway.streams_public", "too many concurrent streams from anonymous callers",
+       "terlalu banyak aliran serentak dari pemanggil anonim"},
+      {"gateway.streams_key", "too many concurrent streams for this API key",
+       "terlalu banyak aliran serentak untuk kunci API ini"},
+      {"gateway.streams_address", "too many concurrent streams from the address {0}",
+       "terlalu banyak aliran serentak dari alamat {0}"},
+      {"gateway.connections_address", "too many concurrent connections from the address {0}",
+       "terlalu banyak koneksi serentak dari alamat {0}"},
       {"gateway.lang", "expected \"id\" (Bahasa Indonesia) or \"en\" (English); got \"{0}\"",
        "harus \"id\" (Bahasa Indonesia) atau \"en\" (English); diterima \"{0}\""},
 
@@ -187,6 +195,8 @@ const std::vector<Message>& Entries() {
        "harus open, closed atau keduanya; diterima \"{0}\""},
       {"open311.no_code", "no {0} has this code; see services.json",
        "tidak ada {0} dengan kode ini; lihat services.json"},
+      {"open311.what_service", "service", "layanan"},
+      {"open311.what_jurisdiction", "jurisdiction (agency)", "yurisdiksi (instansi)"},
       {"open311.escape", "the path has a malformed % escape",
        "jalur berisi escape % yang salah bentuk"},
       {"open311.no_resource_ext", "no such resource: {0}; Open311 resources end in .json or .xml",
@@ -342,17 +352,29 @@ const Compiled* Find(std::string_view key) {
   return nullptr;
 }
 
-// LocalizeArg translates an argument that is itself a catalogue text (e.g. "filing complaints"
-// inside a scope message); anything else (ids, numbers, states) stays.
-std::string LocalizeArg(const std::string& arg, Lang lang) {
+// Best is the template `english` fits with the most fixed text, and its arguments.
+const Compiled* Best(std::string_view english, std::vector<std::string>* args_out) {
+  const Compiled* best = nullptr;
   for (const Compiled& c : CompiledEntries()) {
-    if (c.en.size() == 1 && c.en[0].arg < 0 && c.en[0].literal == arg &&
-        c.message->key.substr(0, 6) != "field.") {
-      return Render(c.id, {});
+    if (best != nullptr && c.fixed <= best->fixed) continue;
+    std::vector<std::string> args;
+    if (Match(english, 0, c.en, 0, args)) {
+      best = &c;
+      *args_out = std::move(args);
     }
   }
-  (void)lang;
-  return arg;
+  return best;
+}
+
+// LocalizeArg translates an argument that is itself a catalogue text (e.g. "filing complaints"
+// inside a scope message, or a stream limit's "too many concurrent streams ..."), one level
+// deep; anything else (ids, numbers, states, the caller's input) stays. The field rules'
+// short texts ("required") are never taken for an argument.
+std::string LocalizeArg(const std::string& arg) {
+  std::vector<std::string> args;
+  const Compiled* c = Best(arg, &args);
+  if (c == nullptr || c->message->key.substr(0, 6) == "field.") return arg;
+  return Render(c->id, args);
 }
 
 }  // namespace
@@ -402,20 +424,12 @@ std::string Text(std::string_view key, Lang lang, const std::vector<std::string>
 }
 
 std::optional<std::string> Translate(std::string_view english, Lang lang) {
-  const Compiled* best = nullptr;
-  std::vector<std::string> best_args;
-  for (const Compiled& c : CompiledEntries()) {
-    if (best != nullptr && c.fixed <= best->fixed) continue;
-    std::vector<std::string> args;
-    if (Match(english, 0, c.en, 0, args)) {
-      best = &c;
-      best_args = std::move(args);
-    }
-  }
+  std::vector<std::string> args;
+  const Compiled* best = Best(english, &args);
   if (best == nullptr) return std::nullopt;
   if (lang == Lang::kEnglish) return std::string(english);
-  for (std::string& arg : best_args) arg = LocalizeArg(arg, lang);
-  return Render(best->id, best_args);
+  for (std::string& arg : args) arg = LocalizeArg(arg);
+  return Render(best->id, args);
 }
 
 std::string Localize(std::string_view english, Lang lang) {

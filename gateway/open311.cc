@@ -333,12 +333,12 @@ Open311Doc Open311ErrorOf(const absl::Status& status, int http_status) {
   for (const auto& v : bad.field_violations()) {
     if (list.items.size() == 20) break;  // the first 20 are enough to act on
     auto it = kNames->find(v.field());
-    list.Push(std::move(Open311Node::Object()
-                            .AddNumber("code", http_status)
-                            .Add("description",
-                                 BoundedText(absl::StrCat(
-                                     it == kNames->end() ? v.field() : it->second, ": ",
-                                     Localize(v.description(), Open311Lang()))))));
+    list.Push(std::move(
+        Open311Node::Object()
+            .AddNumber("code", http_status)
+            .Add("description",
+                 BoundedText(absl::StrCat(it == kNames->end() ? v.field() : it->second, ": ",
+                                          Localize(v.description(), Open311Lang()))))));
   }
   return {std::move(list), "errors"};
 }

@@ -134,9 +134,9 @@ HttpReply Open311Front::Serve(const Open311Call& call) const {
   const std::optional<std::string> lang_param = TakeQueryParam(other_parameters, "lang");
   const absl::StatusOr<Lang> asked =
       lang_param ? ParseLangParam(*lang_param) : absl::StatusOr<Lang>(Lang::kIndonesian);
-  const Open311LangScope lang(asked.ok() && lang_param ? *asked
-                                                       : PreferredLang(call.accept_language)
-                                                             .value_or(Lang::kIndonesian));
+  const Open311LangScope lang(
+      asked.ok() && lang_param ? *asked
+                               : PreferredLang(call.accept_language).value_or(Lang::kIndonesian));
   std::string_view path = call.path;
   // The format is the extension's; a path without one is answered in JSON.
   Open311Format format = Open311Format::kJson;

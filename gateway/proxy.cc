@@ -196,6 +196,14 @@ Lang CallerLang(const common::v1::Principal& principal, std::optional<Lang> aske
              : Lang::kEnglish;
 }
 
+std::optional<Lang> AskedLang(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  std::optional<Lang> asked;
+  for (const auto& [key, value] : metadata) {
+    if (View(key) == "accept-language") asked = PreferredLang(View(value));
+  }
+  return asked;
+}
+
 grpc::Status LocalizeGrpcStatus(const grpc::Status& status, Lang lang) {
   if (status.ok() || lang == Lang::kEnglish) return status;
   // Only the texts change: the details keep every other entry (and bytes the gateway cannot
@@ -261,11 +269,7 @@ class GrpcProxy::Call {
   // Admitted goes on with the gate's answer: a refusal, or the backend call.
   void Admitted(absl::Status admitted) {
     if (admitted.ok()) admitted = TakeStreamLease();
-    std::optional<Lang> asked;
-    for (const auto& [key, value] : ctx_->client_metadata()) {
-      if (View(key) == "accept-language") asked = PreferredLang(View(value));
-    }
-    lang_ = CallerLang(info_.principal, asked);
+    lang_ = CallerLang(info_.principal, AskedLang(ctx_->client_metadata()));
     ctx_->AddInitialMetadata(kRequestIdKey, info_.request_id);
     if (!admitted.ok()) {
       sides_.store(1);  // no backend call: only the server side remains
@@ -623,7 +627,7 @@ class GrpcProxy::Call {
   CallInfo info_;
   const absl::Time start_ = absl::Now();
   std::optional<grpc::Status> refusal_;  // set when the gate refused the call
-  Lang lang_ = Lang::kEnglish;            // the caller's language, set by Admitted
+  Lang lang_ = Lang::kEnglish;           // the caller's language, set by Admitted
   bool first_request_seen_ = false;
   grpc::ByteBuffer first_request_;  // the first request message, for the audit trail
   ServerSide server_;

@@ -92,6 +92,9 @@ struct CallInfo {
 // everyone else (agency systems, dashboards, operators).
 Lang CallerLang(const common::v1::Principal& principal, std::optional<Lang> asked);
 
+// AskedLang is the language a gRPC caller asks for in its `accept-language` metadata.
+std::optional<Lang> AskedLang(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
+
 // LocalizeGrpcStatus is `status` with its message and field violations in `lang`.
 grpc::Status LocalizeGrpcStatus(const grpc::Status& status, Lang lang);
 
