@@ -84,13 +84,14 @@ grpc::ServerUnaryReactor* GatewayAdminService::Run(
     absl::Status admitted = gate.Admit(full_method, ctx->peer(), ctx->client_metadata(), &info,
                                        ClientCertificatePem(*ctx));
     ctx->AddInitialMetadata(kRequestIdKey, info.request_id);
+    const Lang lang = CallerLang(info.principal, AskedLang(ctx->client_metadata()));
     if (!admitted.ok()) {
       if (auto retry = admitted.GetPayload(kRetryAfterPayload)) {
         ctx->AddTrailingMetadata(kRetryAfterPayload, std::string(*retry));
       }
       gate.Audit(info, admitted.code(), /*reached_backend=*/false, req->SerializeAsString());
       HandOffToGrpc(reactor);
-      reactor->Finish(ToGrpcStatus(admitted));
+      reactor->Finish(ToGrpcStatus(LocalizeStatus(admitted, lang)));
       return;
     }
     absl::StatusOr<Resp> result = (desk.*method)(info.principal, *req);
@@ -100,7 +101,7 @@ grpc::ServerUnaryReactor* GatewayAdminService::Run(
       gate.Audit(info, result.status().code(), /*reached_backend=*/true, req->SerializeAsString());
     }
     HandOffToGrpc(reactor);
-    reactor->Finish(ToGrpcStatus(result.status()));
+    reactor->Finish(ToGrpcStatus(LocalizeStatus(result.status(), lang)));
   });
   HandOffToGrpc(reactor);
   if (!queued) reactor->Finish(OverloadedStatus());

@@ -288,11 +288,22 @@ std::string Open311Render(const Open311Node& node, std::string_view root, Open31
   return out;
 }
 
+namespace {
+thread_local std::optional<Lang> current_lang;
+}  // namespace
+
+Lang Open311Lang() { return current_lang.value_or(Lang::kEnglish); }
+
+Open311LangScope::Open311LangScope(Lang lang) : previous_(current_lang) { current_lang = lang; }
+
+Open311LangScope::~Open311LangScope() { current_lang = previous_; }
+
 Open311Doc Open311Error(int http_status, std::string_view description) {
   Open311Node list = Open311Node::List("error");
-  list.Push(std::move(Open311Node::Object()
-                          .AddNumber("code", http_status)
-                          .Add("description", BoundedText(description))));  // bounded
+  list.Push(std::move(
+      Open311Node::Object()
+          .AddNumber("code", http_status)
+          .Add("description", BoundedText(Localize(description, Open311Lang())))));  // bounded
   return {std::move(list), "errors"};
 }
 
@@ -322,11 +333,12 @@ Open311Doc Open311ErrorOf(const absl::Status& status, int http_status) {
   for (const auto& v : bad.field_violations()) {
     if (list.items.size() == 20) break;  // the first 20 are enough to act on
     auto it = kNames->find(v.field());
-    list.Push(std::move(Open311Node::Object()
-                            .AddNumber("code", http_status)
-                            .Add("description", BoundedText(absl::StrCat(
-                                                    it == kNames->end() ? v.field() : it->second,
-                                                    ": ", v.description())))));
+    list.Push(std::move(
+        Open311Node::Object()
+            .AddNumber("code", http_status)
+            .Add("description",
+                 BoundedText(absl::StrCat(it == kNames->end() ? v.field() : it->second, ": ",
+                                          Localize(v.description(), Open311Lang()))))));
   }
   return {std::move(list), "errors"};
 }
@@ -443,38 +455,21 @@ std::string_view Open311Status(cv1::State state) {
 }
 
 std::string Open311StatusNotes(const cv1::PublicComplaint& c) {
+  const Lang lang = Open311Lang();
   if (c.unlisted()) {
     // The public reads a case it may not see in detail: that it exists, and whether it is open.
-    if (Open311Status(c.state()) == "closed") return "Closed.";
+    if (Open311Status(c.state()) == "closed") return Text("status.unlisted_closed", lang);
     return c.state() == cv1::STATE_RECEIVED || c.state() == cv1::STATE_ON_HOLD
-               ? "Received; awaiting verification."
-               : "Open; the case is not publicly listed.";
+               ? Text("status.unlisted_waiting", lang)
+               : Text("status.unlisted_open", lang);
   }
-  switch (c.state()) {
-    case cv1::STATE_RECEIVED:
-      return "Received; waiting for verification.";
-    case cv1::STATE_ON_HOLD:
-      return "On hold: the report needs more information from the complainant.";
-    case cv1::STATE_VERIFIED:
-      return "Verified; being routed to the responsible unit.";
-    case cv1::STATE_DISPOSED:
-      return "Routed to the responsible unit.";
-    case cv1::STATE_FORWARDED:
-      return "Forwarded to the competent agency.";
-    case cv1::STATE_IN_PROGRESS:
-      return "The responsible unit is working on it.";
-    case cv1::STATE_RESPONDED:
-      return "The unit has responded; the complainant may reply.";
-    case cv1::STATE_COMPLETED:
-      return "Completed.";
-    case cv1::STATE_ARCHIVED:
-      return absl::StrCat("Closed without action (",
-                          cv1::ArchiveReason_Name(c.archive_reason()).substr(15), ").");
-    case cv1::STATE_ESCALATED:
-      return "Escalated: a deadline was missed and the coordinator intervenes.";
-    default:
-      return "";
+  if (c.state() == cv1::STATE_UNSPECIFIED || !cv1::State_IsValid(c.state())) return "";
+  const std::string state = cv1::State_Name(c.state()).substr(6);  // "STATE_..."
+  if (c.state() == cv1::STATE_ARCHIVED) {
+    const std::string reason = cv1::ArchiveReason_Name(c.archive_reason()).substr(15);
+    return Text("status.ARCHIVED", lang, {Text(absl::StrCat("archive.", reason), lang)});
   }
+  return Text(absl::StrCat("status.", state), lang);
 }
 
 std::string Open311Time(const google::protobuf::Timestamp& t) {

@@ -18,6 +18,7 @@
 #define SIMPUL_GATEWAY_OPEN311_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/messages.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 #include "simpul/registry/v1/registry.pb.h"
 
@@ -34,6 +36,22 @@ namespace simpul::gateway {
 // space, %XX escapes; a repeated name keeps its first value). INVALID_ARGUMENT for a
 // malformed escape.
 absl::StatusOr<std::map<std::string, std::string>> FormFields(std::string_view encoded);
+
+// The language of an Open311 answer's texts (error descriptions, status notes): the request's
+// (`lang` parameter, else Accept-Language, else Bahasa Indonesia), set by Open311Front::Serve
+// for the thread that serves the request from start to end (Open311LangScope) and read by the
+// renderers below (Open311Lang). Outside a scope, English.
+Lang Open311Lang();
+class Open311LangScope {
+ public:
+  explicit Open311LangScope(Lang lang);
+  ~Open311LangScope();
+  Open311LangScope(const Open311LangScope&) = delete;
+  Open311LangScope& operator=(const Open311LangScope&) = delete;
+
+ private:
+  std::optional<Lang> previous_;
+};
 
 // Open311Format is the answer's format, chosen by the path's extension (.json or .xml).
 enum class Open311Format { kJson, kXml };

@@ -128,6 +128,15 @@ HttpReply Open311Front::Serve(const Open311Call& call) const {
     bounded.deadline = latest;
     return Serve(bounded);
   }
+  // The language of the answer's texts (Open311Lang): `lang`, else Accept-Language, else
+  // Bahasa Indonesia (Open311 serves public channels).
+  std::string other_parameters = call.query;
+  const std::optional<std::string> lang_param = TakeQueryParam(other_parameters, "lang");
+  const absl::StatusOr<Lang> asked =
+      lang_param ? ParseLangParam(*lang_param) : absl::StatusOr<Lang>(Lang::kIndonesian);
+  const Open311LangScope lang(
+      asked.ok() && lang_param ? *asked
+                               : PreferredLang(call.accept_language).value_or(Lang::kIndonesian));
   std::string_view path = call.path;
   // The format is the extension's; a path without one is answered in JSON.
   Open311Format format = Open311Format::kJson;
@@ -151,6 +160,7 @@ HttpReply Open311Front::Serve(const Open311Call& call) const {
     reply.headers.emplace_back("Allow", absl::StrJoin(methods, ", "));
     return reply;
   };
+  if (!asked.ok()) return Error(asked.status(), format);
   absl::StatusOr<std::map<std::string, std::string>> query = FormFields(call.query);
   if (!query.ok()) return Error(400, StdView(query.status().message()), format);
   if (path == "/open311/discovery" || path == "/open311/v2/discovery") {

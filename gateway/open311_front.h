@@ -98,6 +98,7 @@ struct Open311Call {
   std::string path;    // the request target's path, percent-encoded, without the query
   std::string query;   // without '?'
   std::string content_type;
+  std::string accept_language;  // the Accept-Language header, if any
   std::string body;
   // The credential headers (authorization, x-api-key) and x-request-id, lowercase names.
   std::vector<std::pair<std::string, std::string>> headers;

@@ -188,6 +188,52 @@ std::shared_ptr<grpc::Channel> ChannelFor(const std::string& target,
   return grpc::CreateCustomChannel(uri, credentials, args);
 }
 
+Lang CallerLang(const common::v1::Principal& principal, std::optional<Lang> asked) {
+  if (asked) return *asked;
+  const common::v1::Role role = principal.role();
+  return role == common::v1::ROLE_UNSPECIFIED || role == common::v1::ROLE_CHANNEL
+             ? Lang::kIndonesian
+             : Lang::kEnglish;
+}
+
+std::optional<Lang> AskedLang(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  std::optional<Lang> asked;
+  for (const auto& [key, value] : metadata) {
+    if (View(key) == "accept-language") asked = PreferredLang(View(value));
+  }
+  return asked;
+}
+
+grpc::Status LocalizeGrpcStatus(const grpc::Status& status, Lang lang) {
+  if (status.ok() || lang == Lang::kEnglish) return status;
+  // Only the texts change: the details keep every other entry (and bytes the gateway cannot
+  // read pass as they came).
+  common::v1::ErrorStatus details;
+  const bool ours = !status.error_details().empty() &&
+                    details.ParseFromString(status.error_details()) &&
+                    details.code() == static_cast<int>(status.error_code());
+  absl::Status plain(static_cast<absl::StatusCode>(static_cast<int>(status.error_code())),
+                     status.error_message());
+  if (ours) {
+    for (const auto& any : details.details()) {
+      if (any.type_url() == kBadRequestPayloadUrl) {
+        plain.SetPayload(AbslView(kBadRequestPayloadUrl), absl::Cord(any.value()));
+      }
+    }
+  }
+  const absl::Status localized = LocalizeStatus(plain, lang);
+  if (localized == plain) return status;
+  const std::string message(localized.message());
+  if (!ours) return grpc::Status(status.error_code(), message, status.error_details());
+  details.set_message(message);
+  if (auto bad = localized.GetPayload(AbslView(kBadRequestPayloadUrl))) {
+    for (auto& any : *details.mutable_details()) {
+      if (any.type_url() == kBadRequestPayloadUrl) any.set_value(std::string(*bad));
+    }
+  }
+  return grpc::Status(status.error_code(), message, details.SerializeAsString());
+}
+
 // ---------------------------------------------------------------------------------------------
 // One proxied call: the server side towards the caller, the client side towards the backend.
 
@@ -223,6 +269,7 @@ class GrpcProxy::Call {
   // Admitted goes on with the gate's answer: a refusal, or the backend call.
   void Admitted(absl::Status admitted) {
     if (admitted.ok()) admitted = TakeStreamLease();
+    lang_ = CallerLang(info_.principal, AskedLang(ctx_->client_metadata()));
     ctx_->AddInitialMetadata(kRequestIdKey, info_.request_id);
     if (!admitted.ok()) {
       sides_.store(1);  // no backend call: only the server side remains
@@ -233,7 +280,7 @@ class GrpcProxy::Call {
       if (auto retry = admitted.GetPayload(kRetryAfterPayload)) {
         ctx_->AddTrailingMetadata(kRetryAfterPayload, std::string(*retry));
       }
-      refusal_ = ToGrpcStatus(admitted);
+      refusal_ = ToGrpcStatus(LocalizeStatus(admitted, lang_));
       LogCall(admitted.code());
       // Read the request first, so that the audit record of a refused call has its digest.
       HandOffToGrpc(&server_);
@@ -380,7 +427,7 @@ class GrpcProxy::Call {
       server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
     } else {
       HandOffToGrpc(&server_);
-      server_.Finish(status);
+      server_.Finish(LocalizeGrpcStatus(status, lang_));
     }
     SideDone();  // the backend side; the caller's side ends with OnDone
   }
@@ -541,6 +588,7 @@ class GrpcProxy::Call {
         code == absl::StatusCode::kUnauthenticated) {
       proxy_->Audit(info_, code, /*reached_backend=*/true, BufferBytes(first_request_));
     }
+    const grpc::Status localized = LocalizeGrpcStatus(status, lang_);
     bool finish = false;
     {
       absl::MutexLock lock(&mu_);
@@ -550,11 +598,11 @@ class GrpcProxy::Call {
                                     std::string(value.data(), value.size()));
         }
       }
-      backend_status_ = status;
+      backend_status_ = localized;
       if (!caller_write_pending_ && !finished_) finished_ = finish = true;
     }
     HandOffToGrpc(&server_);
-    if (finish) server_.Finish(status);
+    if (finish) server_.Finish(localized);
     SideDone();
   }
 
@@ -579,6 +627,7 @@ class GrpcProxy::Call {
   CallInfo info_;
   const absl::Time start_ = absl::Now();
   std::optional<grpc::Status> refusal_;  // set when the gate refused the call
+  Lang lang_ = Lang::kEnglish;           // the caller's language, set by Admitted
   bool first_request_seen_ = false;
   grpc::ByteBuffer first_request_;  // the first request message, for the audit trail
   ServerSide server_;

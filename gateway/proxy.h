@@ -46,6 +46,7 @@
 #include "absl/time/time.h"
 #include "common/executor.h"
 #include "common/identity.h"
+#include "common/messages.h"
 #include "common/metrics.h"
 #include "common/tls.h"
 #include "gateway/audit.h"
@@ -85,6 +86,17 @@ struct CallInfo {
   std::string request_id;
   common::v1::Principal principal;  // after authentication
 };
+
+// CallerLang is the language of the texts a caller reads (common/messages.h): the one it
+// asked for, else Bahasa Indonesia for the public and complaint channels and English for
+// everyone else (agency systems, dashboards, operators).
+Lang CallerLang(const common::v1::Principal& principal, std::optional<Lang> asked);
+
+// AskedLang is the language a gRPC caller asks for in its `accept-language` metadata.
+std::optional<Lang> AskedLang(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
+
+// LocalizeGrpcStatus is `status` with its message and field violations in `lang`.
+grpc::Status LocalizeGrpcStatus(const grpc::Status& status, Lang lang);
 
 struct ProxyOptions {
   // Backends by full service name, e.g. "simpul.registry.v1.Registry".

@@ -34,4 +34,28 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space
   return out;
 }
 
+std::optional<std::string> TakeQueryParam(std::string& query, std::string_view name) {
+  std::optional<std::string> value;
+  std::string kept;
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    const std::string_view pair = std::string_view(query).substr(start, end - start);
+    const size_t eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    if (PercentDecode(key, true).value_or(std::string(key)) == name) {
+      const std::string_view raw =
+          eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      value = PercentDecode(raw, true).value_or(std::string(raw));
+    } else if (!pair.empty()) {
+      if (!kept.empty()) kept.push_back('&');
+      kept.append(pair);
+    }
+    start = end + 1;
+  }
+  query = std::move(kept);
+  return value;
+}
+
 }  // namespace simpul::gateway

@@ -34,6 +34,8 @@ void Session::Gate(const RouteMatch& match, std::string query, std::string body,
       self_gated
           ? absl::OkStatus()
           : server_->proxy_->Admit(route.full_method, peer_, metadata, &info, client_cert_pem_);
+  // The session reads lang_ only after this call posts its answer to the session's strand.
+  if (!asked_lang_ && !self_gated) lang_ = CallerLang(info.principal, std::nullopt);
   const google::protobuf::Message* prototype =
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(
           route.method->input_type());

@@ -21,6 +21,7 @@
 #include "gateway/proxy.h"
 #include "gateway/rest/errors.h"
 #include "gateway/rest/transcode.h"
+#include "gateway/url.h"
 
 namespace simpul::gateway::rest {
 namespace {
@@ -234,13 +235,27 @@ void Session::Handle(http::request<http::string_body> req) {
   const std::string_view target = Sv(req.target());
   const size_t q = target.find('?');
   const std::string_view path = target.substr(0, q);
-  const std::string query(q == std::string_view::npos ? "" : target.substr(q + 1));
+  std::string query(q == std::string_view::npos ? "" : target.substr(q + 1));
   const std::string_view method = Sv(req.method_string());
 
   if (method == "OPTIONS") return Preflight(req, path);
   if (server_->options_.open311 != nullptr && Open311Front::Handles(path)) {
     return ServeOpen311(req, method, path, query);
   }
+  // The caller's language: `lang` wins over Accept-Language; without either, errors before
+  // the gate knows the caller are in Bahasa Indonesia unless credentials came (an agency
+  // system's), and the gate settles it by the caller's role.
+  asked_lang_ = PreferredLang(Sv(req[http::field::accept_language]));
+  absl::Status lang_status = absl::OkStatus();
+  if (std::optional<std::string> lang = TakeQueryParam(query, "lang")) {
+    absl::StatusOr<Lang> parsed = ParseLangParam(*lang);
+    if (parsed.ok()) asked_lang_ = *parsed;
+    lang_status = parsed.status();
+  }
+  const bool credentials_sent = req.find(http::field::authorization) != req.end() ||
+                                req.find(kApiKeyKey) != req.end() || !client_cert_pem_.empty();
+  lang_ = asked_lang_.value_or(credentials_sent ? Lang::kEnglish : Lang::kIndonesian);
+  if (!lang_status.ok()) return SendError(lang_status, false, {});
   RouteMatch match = server_->routes_->Match(method, path);
   if (match.kind == RouteMatch::Kind::kNotFound) {
     return SendError(
@@ -310,6 +325,7 @@ void Session::ServeOpen311(http::request<http::string_body>& req, std::string_vi
   call.path = std::string(path);
   call.query = query;
   call.content_type = std::string(Sv(req[http::field::content_type]));
+  call.accept_language = std::string(Sv(req[http::field::accept_language]));
   call.body = std::move(req.body());
   for (const char* key : {"authorization", kApiKeyKey}) {
     if (auto it = req.find(key); it != req.end()) {
@@ -417,7 +433,8 @@ void Session::SendError(const absl::Status& status, bool close, Headers headers)
 }
 
 void Session::SendHttpError(int code, const absl::Status& status, Headers headers, bool close) {
-  SendJson(code, ErrorJson(status, code, request_id_),
+  headers.emplace_back("Content-Language", std::string(LangTag(lang_)));
+  SendJson(code, ErrorJson(LocalizeStatus(status, lang_), code, request_id_),
            close || code == 413 || code == 431 || (code == 400 && !parser_done()),
            std::move(headers));
 }
@@ -512,7 +529,8 @@ void Session::StreamDone(const absl::Status& status, Headers headers) {
     StreamHeaders(std::move(headers));
   }
   if (!status.ok() && !client_gone_) {
-    const std::string error = ErrorJson(status, ErrorHttpStatus(status.code()), request_id_);
+    const std::string error =
+        ErrorJson(LocalizeStatus(status, lang_), ErrorHttpStatus(status.code()), request_id_);
     Enqueue(Chunk(sse_ ? absl::StrCat("event: error\ndata: ", error, "\n\n")
                        : absl::StrCat("{\"error\":", error, "}\n")),
             false, false);

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/messages.h"
 #include "common/tsan_annotations.h"
 #include "gateway/byte_buffer.h"
 #include "gateway/open311_front.h"
@@ -204,6 +205,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool sse_ = false;
+  // The language of the texts the caller reads (common/messages.h): asked for with `lang` or
+  // Accept-Language, else settled by the caller's role at the gate (CallerLang).
+  std::optional<Lang> asked_lang_;
+  Lang lang_ = Lang::kIndonesian;
   // The current stream.
   std::shared_ptr<StreamCall> stream_call_;
   bool header_sent_ = false;

@@ -41,6 +41,7 @@
 #include "absl/time/time.h"
 #include "common/grpc_status.h"
 #include "common/identity.h"
+#include "common/messages.h"
 #include "common/redis.h"
 #include "common/status.h"
 #include "gateway/api_keys.h"
@@ -375,15 +376,21 @@ std::pair<int, std::string> RunCommand(const std::vector<std::string>& argv,
 
 // NeedsCredentials and MayNotCall are the refusals the gateway itself writes
 // (gateway/proxy.cc); IsGatewayRefusal recognizes either.
+// The public and channels read them in Bahasa Indonesia, everyone else in English
+// (common/messages.h).
 std::string NeedsCredentials(const std::string& full_method) {
-  return absl::StrCat(full_method, " needs credentials");
+  return absl::StrCat(full_method, " memerlukan kredensial");
 }
 std::string MayNotCall(const std::string& role, const std::string& full_method) {
+  if (role == "channel")
+    return absl::StrCat("peran ", role, " tidak boleh memanggil ", full_method);
   return absl::StrCat("the role ", role, " may not call ", full_method);
 }
 bool IsGatewayRefusal(const grpc::Status& s) {
   return absl::StrContains(s.error_message(), " may not call /") ||
-         absl::StrContains(s.error_message(), " needs credentials: send an API key");
+         absl::StrContains(s.error_message(), " tidak boleh memanggil /") ||
+         absl::StrContains(s.error_message(), " needs credentials: send an API key") ||
+         absl::StrContains(s.error_message(), " memerlukan kredensial: kirim kunci API");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1137,7 +1144,7 @@ TEST_F(GatewayE2ETest, AnonymousCallersReadStandardsFileAndTrackOnly) {
   bad.token = "k0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
   grpc::Status s = Code(registry(), &RS::GetCurrentStandard, bad, current);
   EXPECT_EQ(s.error_code(), StatusCode::UNAUTHENTICATED);
-  EXPECT_THAT(s.error_message(), HasSubstr("invalid API key"));
+  EXPECT_THAT(s.error_message(), HasSubstr("kunci API tidak valid"));  // an unknown caller
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1702,7 +1709,8 @@ TEST_F(GatewayE2ETest, KeysIssuedUsedAndRevokedThroughGatewayAdmin) {
   absl::SleepFor(absl::Milliseconds(300));  // past --api_key_cache_ttl=200ms in any case
   s = Code(monitoring(), &mv1::Monitoring::Stub::GetFigures, dash, figures);
   EXPECT_EQ(s.error_code(), StatusCode::UNAUTHENTICATED);
-  EXPECT_THAT(s.error_message(), HasSubstr("revoked"));
+  // Who calls with a revoked key is not known: the default text is Bahasa Indonesia.
+  EXPECT_THAT(s.error_message(), HasSubstr("telah dicabut"));
 
   // Revoked behind the gateway's back (simpul-apikey, another process): refused once the
   // gateway's cache entry expires (200 ms).
@@ -2124,7 +2132,7 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   ASSERT_EQ(hidden.Items(), 1) << hidden.body;
   EXPECT_EQ(hidden.ItemStr(0, "service_request_id"), id);
   EXPECT_EQ(hidden.ItemStr(0, "status"), "open");
-  EXPECT_EQ(hidden.ItemStr(0, "status_notes"), "Received; awaiting verification.");
+  EXPECT_EQ(hidden.ItemStr(0, "status_notes"), "Diterima; menunggu verifikasi.");  // default id
   EXPECT_EQ(hidden.ItemStr(0, "service_code"), "");
   EXPECT_EQ(hidden.ItemStr(0, "requested_datetime"), "");
   for (const char* detail : {"Antrean", "Pariaman", "0.62", kA}) {
@@ -2146,7 +2154,7 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   ASSERT_EQ(mine.Items(), 1);
   EXPECT_EQ(mine.Header("content-type"), "application/json; charset=utf-8");
   EXPECT_EQ(mine.ItemStr(0, "status"), "open");
-  EXPECT_THAT(mine.ItemStr(0, "status_notes"), HasSubstr("Received"));
+  EXPECT_THAT(mine.ItemStr(0, "status_notes"), HasSubstr("Diterima"));
   EXPECT_EQ(mine.ItemStr(0, "service_code"), kAService);
   EXPECT_FALSE(mine.ItemStr(0, "requested_datetime").empty()) << mine.body;
   EXPECT_FALSE(mine.ItemStr(0, "expected_datetime").empty()) << mine.body;  // verify_by
@@ -2235,7 +2243,7 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   Must(complaints(), &cv1::Complaints::Stub::PostFollowUp, e.a_op_, follow_up);
   const std::string updates = absl::StrCat("/open311/v2/requests/", id, "/updates");
   HttpResponse agency_updates =
-      HttpDo(port, "GET", absl::StrCat(updates, ".json?api_key=", e.a_op_.token));
+      HttpDo(port, "GET", absl::StrCat(updates, ".json?lang=en&api_key=", e.a_op_.token));
   ASSERT_EQ(agency_updates.status, 200) << agency_updates.body;
   std::vector<std::string> statuses;
   for (int i = 0; i < agency_updates.Items(); ++i) {
@@ -2249,7 +2257,8 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   EXPECT_THAT(agency_updates.body, Not(HasSubstr("Catatan internal")));
   EXPECT_THAT(agency_updates.body, Not(HasSubstr("16.00")));
   {
-    HttpResponse xml = HttpDo(port, "GET", absl::StrCat(updates, ".xml?api_key=", e.a_op_.token));
+    HttpResponse xml =
+        HttpDo(port, "GET", absl::StrCat(updates, ".xml?lang=en&api_key=", e.a_op_.token));
     ASSERT_EQ(xml.status, 200) << xml.body;
     const XmlElement doc = XmlOf(xml);
     EXPECT_EQ(doc.name, "service_request_updates");
@@ -2266,7 +2275,7 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
     ASSERT_EQ(current.Items(), 1) << current.body;
     EXPECT_EQ(current.ItemStr(0, "update_id"), absl::StrCat(id, "/current"));
     EXPECT_EQ(current.ItemStr(0, "status"), "open");
-    EXPECT_THAT(current.ItemStr(0, "description"), HasSubstr("responded"));
+    EXPECT_THAT(current.ItemStr(0, "description"), HasSubstr("Unit telah menanggapi"));
   }
   auto feed = [&](const std::string& path) {
     HttpResponse r = HttpDo(port, "GET", path);
@@ -2304,7 +2313,8 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
              absl::StrCat("/open311/v2/requests/", id2, ".json?api_key=", e.web_channel_.token));
   ASSERT_EQ(closed.status, 200) << closed.body;
   EXPECT_EQ(closed.ItemStr(0, "status"), "closed");
-  EXPECT_THAT(closed.ItemStr(0, "status_notes"), HasSubstr("OUT_OF_SCOPE"));
+  EXPECT_EQ(closed.ItemStr(0, "status_notes"),
+            "Ditutup tanpa tindak lanjut (di luar lingkup pelayanan publik).");
 }
 
 TEST_F(GatewayE2ETest, Open311ErrorsAreArraysWithTheRightHttpStatus) {
@@ -2312,6 +2322,13 @@ TEST_F(GatewayE2ETest, Open311ErrorsAreArraysWithTheRightHttpStatus) {
   const int port = e.rest_port_;
   const std::map<std::string, std::string> form = {
       {"content-type", "application/x-www-form-urlencoded"}};
+  // In English (Accept-Language); the Indonesian default is checked at the end.
+  auto HttpDoEn = [](int port, const std::string& method, const std::string& target,
+                     const std::string& body = "",
+                     std::map<std::string, std::string> headers = {}) {
+    headers.emplace("accept-language", "en");
+    return HttpDo(port, method, target, body, std::move(headers));
+  };
   auto expect_error = [](const HttpResponse& r, int status, const std::string& says,
                          const std::string& what) {
     EXPECT_EQ(r.status, status) << what << ": " << r.body;
@@ -2323,76 +2340,79 @@ TEST_F(GatewayE2ETest, Open311ErrorsAreArraysWithTheRightHttpStatus) {
   };
   const std::string valid_key = e.web_channel_.token;
   expect_error(
-      HttpDo(port, "POST", "/open311/v2/requests.json",
-             FormEncode({{"service_code", kAService}, {"description", "Tanpa kunci API"}}), form),
+      HttpDoEn(port, "POST", "/open311/v2/requests.json",
+               FormEncode({{"service_code", kAService}, {"description", "Tanpa kunci API"}}), form),
       400, "api_key", "no api_key");
-  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
-                      FormEncode({{"api_key", "k0123456789abcdef.AAAAAAAAAAAAAAAAAAAA"},
-                                  {"service_code", kAService},
-                                  {"description", "Kunci API palsu"}}),
-                      form),
+  expect_error(HttpDoEn(port, "POST", "/open311/v2/requests.json",
+                        FormEncode({{"api_key", "k0123456789abcdef.AAAAAAAAAAAAAAAAAAAA"},
+                                    {"service_code", kAService},
+                                    {"description", "Kunci API palsu"}}),
+                        form),
                401, "API key", "a bad api_key");
   // A dashboard key may not file (the policy).
-  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
-                      FormEncode({{"api_key", e.dashboard_.token},
-                                  {"service_code", kAService},
-                                  {"description", "Dasbor tidak boleh melapor"}}),
-                      form),
+  expect_error(HttpDoEn(port, "POST", "/open311/v2/requests.json",
+                        FormEncode({{"api_key", e.dashboard_.token},
+                                    {"service_code", kAService},
+                                    {"description", "Dasbor tidak boleh melapor"}}),
+                        form),
                403, MayNotCall("dashboard", "/simpul.complaints.v1.Complaints/FileComplaint"),
                "a dashboard key");
   // Missing fields are named the Open311 way.
-  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
-                      FormEncode({{"api_key", valid_key}, {"lat", "200"}, {"long", "100"}}), form),
-               400, "service_code", "missing fields");
-  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
-                      FormEncode({{"api_key", valid_key}, {"lat", "200"}, {"long", "100"}}), form),
-               400, "lat", "latitude out of range");
-  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
-                      FormEncode({{"api_key", valid_key},
-                                  {"service_code", "layanan-tidak-ada"},
-                                  {"description", "Layanan yang tidak terdaftar"}}),
-                      form),
+  expect_error(
+      HttpDoEn(port, "POST", "/open311/v2/requests.json",
+               FormEncode({{"api_key", valid_key}, {"lat", "200"}, {"long", "100"}}), form),
+      400, "service_code", "missing fields");
+  expect_error(
+      HttpDoEn(port, "POST", "/open311/v2/requests.json",
+               FormEncode({{"api_key", valid_key}, {"lat", "200"}, {"long", "100"}}), form),
+      400, "lat", "latitude out of range");
+  expect_error(HttpDoEn(port, "POST", "/open311/v2/requests.json",
+                        FormEncode({{"api_key", valid_key},
+                                    {"service_code", "layanan-tidak-ada"},
+                                    {"description", "Layanan yang tidak terdaftar"}}),
+                        form),
                400, "service_code", "an unknown service");
-  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
-                      FormEncode({{"api_key", valid_key},
-                                  {"service_code", kAService},
-                                  {"description", "Saluran tidak dikenal"},
-                                  {"attribute[channel]", "merpati"}}),
-                      form),
+  expect_error(HttpDoEn(port, "POST", "/open311/v2/requests.json",
+                        FormEncode({{"api_key", valid_key},
+                                    {"service_code", kAService},
+                                    {"description", "Saluran tidak dikenal"},
+                                    {"attribute[channel]", "merpati"}}),
+                        form),
                400, "attribute[channel]", "an unknown channel");
-  expect_error(HttpDo(port, "POST", "/open311/v2/requests.json",
-                      absl::StrCat(R"({"api_key": ")", valid_key, R"("})")),
+  expect_error(HttpDoEn(port, "POST", "/open311/v2/requests.json",
+                        absl::StrCat(R"({"api_key": ")", valid_key, R"("})")),
                415, "form-encoded", "a JSON body");
-  expect_error(HttpDo(port, "GET", "/open311/v2/nothing.json"), 404, "no such resource",
+  expect_error(HttpDoEn(port, "GET", "/open311/v2/nothing.json"), 404, "no such resource",
                "an unknown resource");
-  expect_error(HttpDo(port, "GET", "/open311/v2/services.csv"), 404, "no such resource",
+  expect_error(HttpDoEn(port, "GET", "/open311/v2/services.csv"), 404, "no such resource",
                "an unknown format");
-  expect_error(HttpDo(port, "GET", "/open311/v3/services.json"), 404, "no such resource",
+  expect_error(HttpDoEn(port, "GET", "/open311/v3/services.json"), 404, "no such resource",
                "an unknown version");
-  HttpResponse wrong_method = HttpDo(port, "DELETE", "/open311/v2/requests.json");
+  HttpResponse wrong_method = HttpDoEn(port, "DELETE", "/open311/v2/requests.json");
   expect_error(wrong_method, 405, "does not take DELETE", "DELETE");
   EXPECT_EQ(wrong_method.Header("allow"), "GET, POST");
-  expect_error(HttpDo(port, "GET", "/open311/v2/requests.json?start_date=kemarin"), 400,
+  expect_error(HttpDoEn(port, "GET", "/open311/v2/requests.json?start_date=kemarin"), 400,
                "start_date", "a bad date");
-  expect_error(HttpDo(port, "GET", "/open311/v2/requests.json?status=pending"), 400, "status",
+  expect_error(HttpDoEn(port, "GET", "/open311/v2/requests.json?status=pending"), 400, "status",
                "a bad status");
-  expect_error(HttpDo(port, "GET", "/open311/v2/requests.json?end_date=2026-11-05"), 400,
+  expect_error(HttpDoEn(port, "GET", "/open311/v2/requests.json?end_date=2026-11-05"), 400,
                "end_date", "a date without a time");
-  expect_error(HttpDo(port, "GET",
-                      "/open311/v2/requests.json?start_date=2026-02-01T00:00:00Z"
-                      "&end_date=2026-01-01T00:00:00Z"),
+  expect_error(HttpDoEn(port, "GET",
+                        "/open311/v2/requests.json?start_date=2026-02-01T00:00:00Z"
+                        "&end_date=2026-01-01T00:00:00Z"),
                400, "start_date: must not be after end_date", "an empty period");
-  expect_error(HttpDo(port, "GET", "/open311/v2/requests.json?status=open,pending"), 400, "status",
-               "a bad status in a list");
+  expect_error(HttpDoEn(port, "GET", "/open311/v2/requests.json?status=open,pending"), 400,
+               "status", "a bad status in a list");
   // An id that names no request, unknown or malformed: 404 with an Open311 error, in the
   // requested format.
   for (const char* unknown : {"7KQ2M-XW9DT", "bukan-kode", "%3Cscript%3E"}) {
-    expect_error(HttpDo(port, "GET", absl::StrCat("/open311/v2/requests/", unknown, ".json")), 404,
-                 "service_request_id: no request", unknown);
+    expect_error(HttpDoEn(port, "GET", absl::StrCat("/open311/v2/requests/", unknown, ".json")),
+                 404, "service_request_id: no request", unknown);
     expect_error(
-        HttpDo(port, "GET", absl::StrCat("/open311/v2/requests/", unknown, "/updates.json")), 404,
+        HttpDoEn(port, "GET", absl::StrCat("/open311/v2/requests/", unknown, "/updates.json")), 404,
         "service_request_id: no request", unknown);
-    HttpResponse xml = HttpDo(port, "GET", absl::StrCat("/open311/v2/requests/", unknown, ".xml"));
+    HttpResponse xml =
+        HttpDoEn(port, "GET", absl::StrCat("/open311/v2/requests/", unknown, ".xml"));
     EXPECT_EQ(xml.status, 404) << xml.body;
     EXPECT_EQ(xml.Header("content-type"), "text/xml; charset=utf-8");
     const XmlElement doc = XmlOf(xml);
@@ -2405,10 +2425,10 @@ TEST_F(GatewayE2ETest, Open311ErrorsAreArraysWithTheRightHttpStatus) {
   }
   {
     // Other errors in XML too: a bad parameter, an unknown route.
-    HttpResponse bad = HttpDo(port, "GET", "/open311/v2/requests.xml?status=pending");
+    HttpResponse bad = HttpDoEn(port, "GET", "/open311/v2/requests.xml?status=pending");
     EXPECT_EQ(bad.status, 400) << bad.body;
     EXPECT_THAT(XmlOf(bad).children.at(0).ChildText("description"), HasSubstr("status"));
-    HttpResponse route = HttpDo(port, "GET", "/open311/v2/nothing.xml");
+    HttpResponse route = HttpDoEn(port, "GET", "/open311/v2/nothing.xml");
     EXPECT_EQ(route.status, 404) << route.body;
     EXPECT_EQ(XmlOf(route).name, "errors");
   }
@@ -2423,6 +2443,29 @@ TEST_F(GatewayE2ETest, Open311ErrorsAreArraysWithTheRightHttpStatus) {
   EXPECT_EQ(Must(complaints(), &cv1::Complaints::Stub::ListComplaints, e.root_, unrouted)
                 .complaints_size(),
             0);
+  // By default Bahasa Indonesia: each description is the catalogue's translation of the
+  // English one.
+  for (const char* target :
+       {"/open311/v2/nothing.json", "/open311/v2/services.csv",
+        "/open311/v2/requests.json?start_date=kemarin", "/open311/v2/requests/7KQ2M-XW9DT.json",
+        "/open311/v2/requests.json?status=pending"}) {
+    const HttpResponse en = HttpDoEn(port, "GET", target);
+    const HttpResponse id = HttpDo(port, "GET", target);
+    EXPECT_EQ(id.status, en.status) << target;
+    ASSERT_EQ(id.Items(), 1) << id.body;
+    ASSERT_EQ(en.Items(), 1) << en.body;
+    const std::string english = en.ItemStr(0, "description");
+    const size_t colon = english.find(": ");
+    const std::optional<std::string> whole = Translate(english, Lang::kIndonesian);
+    const std::optional<std::string> after_field =
+        colon == std::string::npos ? std::nullopt
+                                   : Translate(english.substr(colon + 2), Lang::kIndonesian);
+    ASSERT_TRUE(whole || after_field) << english;
+    EXPECT_EQ(id.ItemStr(0, "description"),
+              whole ? *whole : absl::StrCat(english.substr(0, colon), ": ", *after_field))
+        << target;
+  }
+  EXPECT_EQ(HttpDo(port, "GET", "/open311/v2/services.json?lang=xx").status, 400);
 }
 
 // ---------------------------------------------------------------------------------------------

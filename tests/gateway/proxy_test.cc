@@ -423,7 +423,8 @@ TEST_F(ProxyTest, TheGateRefusesBeforeAnyBackendIsReached) {
   // Public caller on a method that needs credentials.
   grpc::Status s = Sleep("", tv1::SleepRequest());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_THAT(s.error_message(), HasSubstr("needs credentials"));
+  // The public reads Bahasa Indonesia (common/messages.h).
+  EXPECT_THAT(s.error_message(), HasSubstr("memerlukan kredensial"));
   // A bad key is refused, not treated as public.
   EXPECT_EQ(Sleep("wrong-key", tv1::SleepRequest()).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
@@ -493,6 +494,34 @@ TEST_F(ProxyTest, UnknownServicesAreUnimplementedAndDownOnesUnavailable) {
   // A known service whose backend is not running.
   s = CallGeneric(gateway_channel_, "/simpul.other.v1.Nowhere/Do", "channel-key");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(replica.backend.calls(), 0);
+}
+
+TEST_F(ProxyTest, RefusalsAreInTheCallersLanguage) {
+  Replica replica("a", simpul::testing::PickFreePort());
+  StartGateway(absl::StrCat("127.0.0.1:", replica.port));
+  auto sleep_with = [&](const std::string& token, const std::string& accept_language) {
+    grpc::ClientContext ctx;
+    if (!accept_language.empty()) ctx.AddMetadata("accept-language", accept_language);
+    return Sleep(token, tv1::SleepRequest(), &ctx);
+  };
+  // The public: Indonesian unless it asks for English.
+  EXPECT_THAT(sleep_with("", "").error_message(),
+              HasSubstr("memerlukan kredensial: kirim kunci API"));
+  grpc::Status english = sleep_with("", "en-GB,en;q=0.8");
+  EXPECT_THAT(english.error_message(), HasSubstr("needs credentials: send an API key"));
+  // An agency operator: English unless it asks for Indonesian; the code never changes.
+  grpc::Status operator_en = sleep_with("operator-key", "");
+  EXPECT_EQ(operator_en.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(operator_en.error_message(), HasSubstr("the role agency_operator may not call"));
+  grpc::Status operator_id = sleep_with("operator-key", "id");
+  EXPECT_EQ(operator_id.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(operator_id.error_message(),
+              HasSubstr("peran agency_operator tidak boleh memanggil"));
+  // The refusal's details carry the same text as the message.
+  common::v1::ErrorStatus details;
+  ASSERT_TRUE(details.ParseFromString(operator_id.error_details()));
+  EXPECT_EQ(details.message(), operator_id.error_message());
   EXPECT_EQ(replica.backend.calls(), 0);
 }
 
@@ -695,7 +724,7 @@ TEST_F(ProxyTest, RateLimitsPerKeyAndPerAddressWithRetryAfter) {
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
   grpc::Status s = Sleep("channel-key", tv1::SleepRequest(), &ctx);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(s.error_message(), HasSubstr("rate limit"));
+  EXPECT_THAT(s.error_message(), HasSubstr("batas laju"));  // a channel reads Indonesian
   const std::string retry = Header(ctx.GetServerTrailingMetadata(), "retry-after");
   int retry_seconds = 0;
   ASSERT_TRUE(absl::SimpleAtoi(retry, &retry_seconds)) << retry;
@@ -879,7 +908,7 @@ TEST_F(ProxyTest, MutualTlsMapsARegisteredClientCertificateToItsPrincipal) {
   // No certificate: a public caller.
   s = sleep_via(certs.ChannelTo(gateway_port_, ""), "");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_THAT(s.error_message(), HasSubstr("needs credentials"));
+  EXPECT_THAT(s.error_message(), HasSubstr("memerlukan kredensial"));
   // A certificate the CA did not sign never gets through the handshake.
   s = sleep_via(certs.ChannelTo(gateway_port_, "rogue"), "channel-key");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);

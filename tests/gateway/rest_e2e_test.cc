@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/executor.h"
+#include "common/messages.h"
 #include "common/redis.h"
 #include "gateway/open311_front.h"
 #include "gateway/policy.h"
@@ -569,6 +570,103 @@ TEST_F(RestE2eTest, PublicFilingAndTrackingOfAComplaint) {
   EXPECT_EQ(Do("GET", absl::StrCat("/v1/complaints/", code, "/history")).status, 401);
 }
 
+// Descriptions lists each field violation of an error body as "field: description".
+std::vector<std::string> Descriptions(const Response& r) {
+  std::vector<std::string> out;
+  auto it = r.json.fields().find("field_violations");
+  if (it == r.json.fields().end()) return out;
+  for (const auto& v : it->second.list_value().values()) {
+    const auto& f = v.struct_value().fields();
+    out.push_back(
+        absl::StrCat(f.at("field").string_value(), ": ", f.at("description").string_value()));
+  }
+  return out;
+}
+
+TEST_F(RestE2eTest, PublicCallersReadErrorsInIndonesianUnlessTheyAskForEnglish) {
+  ASSERT_NO_FATAL_FAILURE(StartComplaints());
+  // Every check of a public filing fails at once; the same request in both languages.
+  const std::string bad_filing = absl::StrCat(
+      R"({"idempotency_key": "x", "report_type": "REPORT_TYPE_UNSPECIFIED",
+          "service_id": "Not A Slug", "title": ")",
+      std::string(201, 't'), R"(", "description": "",
+          "remedy_requested": "bell)",
+      "\\u0007", R"(",
+          "location": {"region_code": "99.XX", "latitude": 91, "longitude": 181},
+          "attachments": [{"uri": "not a uri"}],
+          "service_date": {"year": 2026, "month": 2, "day": 30},
+          "complainant": {"phone": "12ab", "email": "nope"}})");
+  Response id = Do("POST", "/v1/complaints", bad_filing);
+  Response en = Do("POST", "/v1/complaints?lang=en", bad_filing);
+  ASSERT_EQ(id.status, 400) << id.body;
+  ASSERT_EQ(en.status, 400) << en.body;
+  EXPECT_EQ(id.Header("content-language"), "id");
+  EXPECT_EQ(en.Header("content-language"), "en");
+  const std::vector<std::string> in_id = Descriptions(id);
+  const std::vector<std::string> in_en = Descriptions(en);
+  ASSERT_GE(in_en.size(), 12u) << en.body;
+  ASSERT_EQ(in_id.size(), in_en.size());
+  for (size_t i = 0; i < in_en.size(); ++i) {
+    SCOPED_TRACE(in_en[i]);
+    const std::string english = in_en[i].substr(in_en[i].find(": ") + 2);
+    // Each English text is one of the catalogue's, and the Indonesian one is its translation.
+    EXPECT_EQ(in_id[i], absl::StrCat(in_en[i].substr(0, in_en[i].find(": ")), ": ",
+                                     Translate(english, Lang::kIndonesian).value_or("(none)")));
+    EXPECT_NE(in_id[i], in_en[i]);
+  }
+  EXPECT_THAT(id.Str("message"),
+              HasSubstr("pengaduan tidak valid: idempotency_key: 8..128 karakter"));
+  EXPECT_THAT(en.Str("message"),
+              HasSubstr("invalid FileComplaintRequest: idempotency_key: 8..128"));
+
+  // Accept-Language is honoured; `lang` wins over it; anything else for `lang` is refused.
+  Response accept =
+      Do("POST", "/v1/complaints", bad_filing, {{"accept-language", "en-US,en;q=0.9"}});
+  EXPECT_EQ(accept.Header("content-language"), "en");
+  EXPECT_EQ(Descriptions(accept), in_en);
+  Response both = Do("POST", "/v1/complaints?lang=id", bad_filing, {{"accept-language", "en-US"}});
+  EXPECT_EQ(Descriptions(both), in_id);
+  Response unknown = Do("POST", "/v1/complaints?lang=fr", bad_filing);
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_THAT(unknown.ViolationFields(), Contains("lang"));
+
+  // A status without violations: tracking with a wrong secret.
+  Response filed = Do("POST", "/v1/complaints",
+                      R"({"idempotency_key": "web-form-lang-01",
+                          "report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_WEB",
+                          "targetText": "Disdukcapil Kota Bogor",
+                          "description": "Loket tutup sebelum jam layanan berakhir"})");
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string code = filed.Str("tracking_code");
+  Response wrong = Do("POST", absl::StrCat("/v1/complaints/", code, ":track"),
+                      R"({"secret": "not-the-secret"})");
+  EXPECT_EQ(wrong.Str("message"),
+            absl::StrCat("tidak ada pengaduan dengan kode pelacakan ", code, " dan rahasia ini"))
+      << wrong.body;
+  Response rate = Do("POST", absl::StrCat("/v1/complaints/", code, ":rate"),
+                     absl::StrCat(R"({"secret": ")", filed.Str("secret"), R"(", "rating": 5})"));
+  EXPECT_EQ(rate.status, 400) << rate.body;
+  EXPECT_THAT(rate.Str("message"),
+              HasSubstr("hanya dapat dilakukan pada status COMPLETED; pengaduan"))
+      << rate.body;
+
+  // The gate's own refusals too: the public calling an agency method.
+  Response history = Do("GET", absl::StrCat("/v1/complaints/", code, "/history"));
+  EXPECT_EQ(history.status, 401);
+  EXPECT_THAT(history.Str("message"), HasSubstr("memerlukan kredensial")) << history.body;
+
+  // Agency systems and operators read English unless they ask for Indonesian.
+  Response admin_bad = Do("POST", "/v1/agencies", R"({"id": "X"})", Admin());
+  EXPECT_EQ(admin_bad.status, 400) << admin_bad.body;
+  EXPECT_EQ(admin_bad.Header("content-language"), "en");
+  EXPECT_THAT(admin_bad.body, HasSubstr("is not a valid id"));
+  std::map<std::string, std::string> admin_id = Admin();
+  admin_id["accept-language"] = "id-ID,id;q=0.9";
+  Response admin_in_id = Do("POST", "/v1/agencies", R"({"id": "X"})", admin_id);
+  EXPECT_EQ(admin_in_id.Header("content-language"), "id");
+  EXPECT_THAT(admin_in_id.body, HasSubstr("bukan id yang sah"));
+}
+
 TEST_F(RestE2eTest, RateLimitedCallerGets429WithRetryAfter) {
   const std::map<std::string, std::string> limited = {{"authorization", "Bearer limited-key"}};
   EXPECT_EQ(Do("GET", "/v1/agencies", "", limited).status, 200);
@@ -789,7 +887,8 @@ TEST_F(RestE2eTest, StreamCapsAnswer429AndEveryEndGivesThePlaceBack) {
   EXPECT_EQ(refused.status, 429) << refused.body;
   EXPECT_EQ(refused.Header("retry-after"), "1");
   EXPECT_EQ(refused.Str("status"), "RESOURCE_EXHAUSTED");
-  EXPECT_THAT(refused.Str("message"), HasSubstr("anonymous callers (limit 2)"));
+  EXPECT_THAT(refused.Str("message"),  // in Bahasa Indonesia: an anonymous caller
+              HasSubstr("serentak dari pemanggil anonim (batas 2)"));
   // A key is counted apart from the anonymous callers.
   std::unique_ptr<RawConn> keyed = open_stream("authorization: Bearer admin-key\r\n");
   EXPECT_THAT(keyed->data(), HasSubstr("HTTP/1.1 200"));
@@ -939,8 +1038,10 @@ TEST_F(Open311BoundsTest, UnknownServiceCodeOrJurisdictionIs400) {
   EXPECT_EQ(r.status, 400) << r.body;
   ASSERT_EQ(r.Items(), 1) << r.body;
   EXPECT_EQ(r.ItemStr(0, "code"), "400");
-  EXPECT_THAT(r.ItemStr(0, "description"), HasSubstr("service_code: no service has this code"));
-  r = Do("GET", "/open311/v2/requests.json?jurisdiction_id=nowhere");
+  // Open311 answers in Bahasa Indonesia unless asked otherwise.
+  EXPECT_THAT(r.ItemStr(0, "description"),
+              HasSubstr("service_code: tidak ada layanan dengan kode ini"));
+  r = Do("GET", "/open311/v2/requests.json?jurisdiction_id=nowhere&lang=en");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_THAT(r.body, HasSubstr("jurisdiction_id: no jurisdiction"));
   r = Do("GET", "/open311/v2/requests.json?jurisdiction_id=Not%20A%20Slug");
