@@ -109,6 +109,9 @@ void ValidateServiceAttributes(
       v.Add(p + "code", absl::StrCat("\"", Excerpt(a.code(), 40),
                                      "\" is not a code: 1..64 characters of A-Z a-z 0-9 _ -, "
                                      "starting with a letter or digit"));
+    } else if (a.code() == "idempotency_key") {
+      // Open311 channels send their retry key as attribute[idempotency_key].
+      v.Add(p + "code", "\"idempotency_key\" is reserved for Open311 filings' retry key");
     } else if (!codes.insert(a.code()).second) {
       v.Add(p + "code", absl::StrCat("duplicate code \"", a.code(), "\""));
     }
