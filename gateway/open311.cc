@@ -3,6 +3,7 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <set>
@@ -10,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -198,7 +200,12 @@ absl::StatusOr<std::map<std::string, std::string>> FormFields(std::string_view e
                                                      Excerpt(StdView(kv.first)),
                                                      "\": a % escape is not two hex digits"));
     }
-    out.emplace(*std::move(key), *std::move(value));
+    auto [it, inserted] = out.emplace(*std::move(key), *value);
+    if (!inserted && absl::EndsWith(it->first, "[]")) {
+      // A list field (attribute[code][]=a&attribute[code][]=b) keeps every value.
+      it->second.push_back(kFormListSeparator);
+      it->second.append(*value);
+    }
   }
   return out;
 }
@@ -333,12 +340,14 @@ Open311Doc Open311ErrorOf(const absl::Status& status, int http_status) {
   for (const auto& v : bad.field_violations()) {
     if (list.items.size() == 20) break;  // the first 20 are enough to act on
     auto it = kNames->find(v.field());
+    std::string name = it == kNames->end() ? v.field() : it->second;
+    // The answers to a service's questions: attributes[<code>] is Open311's attribute[<code>].
+    if (absl::StartsWith(name, "attributes")) name.erase(9, 1);
     list.Push(std::move(
         Open311Node::Object()
             .AddNumber("code", http_status)
             .Add("description",
-                 BoundedText(absl::StrCat(it == kNames->end() ? v.field() : it->second, ": ",
-                                          Localize(v.description(), Open311Lang()))))));
+                 BoundedText(absl::StrCat(name, ": ", Localize(v.description(), Open311Lang()))))));
   }
   return {std::move(list), "errors"};
 }
@@ -350,7 +359,7 @@ Open311Doc Open311Services(const std::vector<registry::v1::Service>& services) {
                             .Add("service_code", s.id())
                             .Add("service_name", s.name())
                             .Add("description", s.description())
-                            .AddBool("metadata", false)
+                            .AddBool("metadata", !s.attributes().empty())
                             .Add("type", "realtime")
                             .Add("keywords", s.agency_id())
                             .Add("group", s.unit_id())));
@@ -359,9 +368,84 @@ Open311Doc Open311Services(const std::vector<registry::v1::Service>& services) {
 }
 
 Open311Doc Open311ServiceDefinition(const registry::v1::Service& service) {
+  std::vector<const registry::v1::ServiceAttribute*> ordered;
+  for (const registry::v1::ServiceAttribute& a : service.attributes()) ordered.push_back(&a);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const auto* a, const auto* b) { return a->order() < b->order(); });
+  Open311Node attributes = Open311Node::List("attribute");
+  for (const registry::v1::ServiceAttribute* a : ordered) {
+    Open311Node values = Open311Node::List("value");
+    for (const registry::v1::AttributeValue& value : a->values()) {
+      values.Push(
+          std::move(Open311Node::Object().Add("key", value.key()).Add("name", value.name())));
+    }
+    Open311Node item = Open311Node::Object();
+    item.AddBool("variable", a->variable())
+        .Add("code", a->code())
+        .Add("datatype", Open311Datatype(a->datatype()))
+        .AddBool("required", a->required())
+        .Add("datatype_description", a->datatype_description())
+        .AddNumber("order", a->order())
+        .Add("description", a->description());
+    if (!a->values().empty()) item.AddNode("values", std::move(values));
+    attributes.Push(std::move(item));
+  }
   Open311Node o = Open311Node::Object();
-  o.Add("service_code", service.id()).AddNode("attributes", Open311Node::List("attribute"));
+  o.Add("service_code", service.id()).AddNode("attributes", std::move(attributes));
   return {std::move(o), "service_definition"};
+}
+
+std::string_view Open311Datatype(registry::v1::AttributeDatatype type) {
+  switch (type) {
+    case registry::v1::ATTRIBUTE_DATATYPE_NUMBER:
+      return "number";
+    case registry::v1::ATTRIBUTE_DATATYPE_DATETIME:
+      return "datetime";
+    case registry::v1::ATTRIBUTE_DATATYPE_TEXT:
+      return "text";
+    case registry::v1::ATTRIBUTE_DATATYPE_SINGLE_VALUE_LIST:
+      return "singlevaluelist";
+    case registry::v1::ATTRIBUTE_DATATYPE_MULTI_VALUE_LIST:
+      return "multivaluelist";
+    default:
+      return "string";  // STRING, and informational attributes without a datatype
+  }
+}
+
+void Open311Answers(const std::map<std::string, std::string>& fields, FieldViolations& v,
+                    cv1::FileComplaintRequest& req) {
+  constexpr absl::string_view kPrefix = "attribute[";
+  std::map<std::string, cv1::AttributeAnswer*> by_code;
+  for (auto it = fields.lower_bound(std::string(kPrefix));
+       it != fields.end() && absl::StartsWith(it->first, kPrefix); ++it) {
+    const std::string& name = it->first;
+    if (name == "attribute[idempotency_key]") continue;
+    const bool list = absl::EndsWith(name, "[]");
+    const size_t tail = list ? 3 : 1;  // "][]" or "]"
+    const std::string_view inner =
+        name.size() < kPrefix.size() + tail
+            ? std::string_view()
+            : std::string_view(name).substr(kPrefix.size(), name.size() - kPrefix.size() - tail);
+    if (inner.empty() || name[name.size() - tail] != ']' ||
+        inner.find_first_of("[]") != std::string_view::npos) {
+      v.Add(Excerpt(name, 80),
+            "not an attribute field: attribute[<code>]=value, or "
+            "attribute[<code>][]=value once per value of a multivaluelist");
+      continue;
+    }
+    cv1::AttributeAnswer*& answer = by_code[std::string(inner)];
+    if (answer == nullptr) {
+      answer = req.add_attributes();
+      answer->set_code(std::string(inner));
+    }
+    if (list) {
+      for (absl::string_view value : absl::StrSplit(it->second, kFormListSeparator)) {
+        answer->add_values(std::string(value));
+      }
+    } else {
+      answer->add_values(it->second);
+    }
+  }
 }
 
 Open311Doc Open311Discovery(const Open311DiscoveryInfo& info) {
@@ -446,6 +530,7 @@ absl::StatusOr<cv1::FileComplaintRequest> Open311FileRequest(
     }
   }
   req.set_idempotency_key(key);
+  Open311Answers(fields, v, req);
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("Open311 request"));
   return req;
 }

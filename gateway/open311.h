@@ -3,7 +3,7 @@
 // HTTP server of the REST front serves these routes with it.
 //
 //   GET  /open311/v2/services.json         registry services with an adopted standard
-//   GET  /open311/v2/services/{code}.json  one service's definition (no extra attributes)
+//   GET  /open311/v2/services/{code}.json  one service's definition: its intake questions
 //   POST /open311/v2/requests.json         form-encoded; api_key required; files a complaint
 //                                          with the channel of that key
 //   GET  /open311/v2/requests.json         filters service_request_id, service_code,
@@ -27,14 +27,17 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/messages.h"
+#include "common/status.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 #include "simpul/registry/v1/registry.pb.h"
 
 namespace simpul::gateway {
 
 // FormFields parses an application/x-www-form-urlencoded body or query string ('+' is a
-// space, %XX escapes; a repeated name keeps its first value). INVALID_ARGUMENT for a
+// space, %XX escapes; a repeated name keeps its first value, except a name ending in "[]",
+// which keeps every value, in order, joined by kFormListSeparator). INVALID_ARGUMENT for a
 // malformed escape.
+inline constexpr char kFormListSeparator = '\x1f';
 absl::StatusOr<std::map<std::string, std::string>> FormFields(std::string_view encoded);
 
 // The language of an Open311 answer's texts (error descriptions, status notes): the request's
@@ -115,8 +118,19 @@ Open311Doc Open311ErrorOf(const absl::Status& status, int http_status);
 // services list: service_code, service_name, description, metadata false, type
 // "realtime", keywords, group (the unit id).
 Open311Doc Open311Services(const std::vector<registry::v1::Service>& services);
-// Open311ServiceDefinition renders services/{code}: {"service_code", "attributes": []}.
+// Open311ServiceDefinition renders services/{code}: {"service_code", "attributes": [...]}, the
+// service's intake questions in display order, each {variable, code, datatype,
+// required, datatype_description, order, description, values: [{key, name}] (lists only)}.
 Open311Doc Open311ServiceDefinition(const registry::v1::Service& service);
+// Open311Datatype is the Open311 name of a datatype: string, number, datetime, text,
+// singlevaluelist, multivaluelist ("string" for an informational attribute without one).
+std::string_view Open311Datatype(registry::v1::AttributeDatatype type);
+// Open311Answers adds to `req` the answers of a POST requests form: attribute[<code>]=value
+// and attribute[<code>][]=value (once per value of a multivaluelist), attribute[idempotency_key]
+// aside; a malformed attribute field is a violation naming it. The values are checked by the
+// complaint service against the service's questions.
+void Open311Answers(const std::map<std::string, std::string>& fields, FieldViolations& v,
+                    complaints::v1::FileComplaintRequest& req);
 
 // Open311Discovery is the discovery document: changeset, contact, key_service and one
 // endpoint (GeoReport v2 at `base_url`, production) in JSON and XML.
@@ -133,7 +147,8 @@ Open311Doc Open311Discovery(const Open311DiscoveryInfo& info);
 // characters), lat/long or address_string (Open311 requires a location; Simpul accepts the
 // report without one when neither is given), first_name/last_name/email/phone (the
 // complainant; with any of them the case is filed SECRET, without them ANONYMOUS), media_url
-// (an attachment), and the idempotency key: attribute[idempotency_key] when given, else a
+// (an attachment), the answers to the service's questions (Open311Answers), and the
+// idempotency key: attribute[idempotency_key] when given, else a
 // digest of the channel and the request, so that a channel retrying the same report files it
 // once. INVALID_ARGUMENT naming the Open311 field.
 absl::StatusOr<complaints::v1::FileComplaintRequest> Open311FileRequest(

@@ -277,6 +277,7 @@ absl::StatusOr<Route> RegistryRouter::FetchService(std::string_view service_id,
   route.service_id = service.id();
   route.unit_id = service.unit_id();
   route.agency_id = service.agency_id();
+  route.attributes.assign(service.attributes().begin(), service.attributes().end());
 
   // The unit's time zone, from the cache when it is in use. A unit entry is dropped together
   // with the service routes of its unit, so the two never disagree for long.

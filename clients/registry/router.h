@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "simpul/common/v1/common.pb.h"
+#include "simpul/registry/v1/registry.pb.h"
 
 namespace simpul::clients::registry {
 
@@ -69,6 +70,8 @@ struct Route {
   // adoption when the caller may see it), oldest first. Empty from a router that does not
   // report the history: then the current terms above count as in force at every instant.
   std::vector<StandardTerms> standards;
+  // The service's intake questions (registry Service.attributes); empty for a unit's route.
+  std::vector<::simpul::registry::v1::ServiceAttribute> attributes;
 };
 
 // StandardInForceAt is the version of route.standards in force at `t` (see StandardTerms), or

@@ -34,6 +34,8 @@ SCENARIOS = [
         "request": {
             "report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_SMS",
             "service_id": "akta-kelahiran-padang-pariaman",
+            "attributes": [{"code": "application_number", "values": ["1305-AK-2026-000123"]},
+                           {"code": "submitted_via", "values": ["loket"]}],
             "title": "Akta kelahiran belum terbit",
             "description": "Saya mengurus akta kelahiran anak di Disdukcapil Padang Pariaman. "
                            "Berkas lengkap diserahkan 6 hari kerja lalu, dijanjikan selesai 1 hari "
@@ -144,6 +146,8 @@ SCENARIOS = [
         "request": {
             "report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_SMS",
             "service_id": "akta-kelahiran-padang-pariaman",
+            "attributes": [{"code": "application_number", "values": ["tidak ada"]},
+                           {"code": "submitted_via", "values": ["online"]}],
             "description": "Izin usaha saya di Kota Bogor ditolak OSS tanpa alasan yang jelas.",
             "complainant": {"phone": "+62 813 1111 2222"},
         },

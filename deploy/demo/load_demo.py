@@ -411,7 +411,22 @@ SERVICES = [
                     "Kabupaten Padang Pariaman.",
      "components": AKTA_KELAHIRAN,
      "decree": "800/112/SK/Disdukcapil-PP/" + str(days_ago(45).year),
-     "decree_date": days_ago(45), "effective": days_ago(38), "consulted": days_ago(60)},
+     "decree_date": days_ago(45), "effective": days_ago(38), "consulted": days_ago(60),
+     # Intake questions a complaint about this service answers (Open311 service definition).
+     "attributes": [
+         {"code": "application_number", "variable": True, "required": True, "order": 1,
+          "datatype": "ATTRIBUTE_DATATYPE_STRING", "max_length": 40,
+          "description": "Nomor permohonan akta kelahiran (tertera di tanda terima berkas)",
+          "datatype_description": "mis. 1305-AK-2026-000123"},
+         {"code": "submitted_via", "variable": True, "required": True, "order": 2,
+          "datatype": "ATTRIBUTE_DATATYPE_SINGLE_VALUE_LIST",
+          "description": "Permohonan diajukan melalui",
+          "values": [{"key": "loket", "name": "Loket Disdukcapil"},
+                     {"key": "mpp", "name": "Mal Pelayanan Publik"},
+                     {"key": "online", "name": "Aplikasi daring"}]},
+         {"code": "bring_receipt", "variable": False, "order": 3,
+          "description": "Simpan tanda terima berkas; petugas dapat memintanya saat verifikasi."},
+     ]},
     {"id": "ktp-el-padang-pariaman", "unit_id": "disdukcapil-padang-pariaman",
      "name": "Penerbitan Kartu Tanda Penduduk Elektronik (KTP-el)",
      "description": "Perekaman dan pencetakan KTP-el baru, penggantian karena rusak atau hilang, "
@@ -661,7 +676,8 @@ class Loader:
             self.create("unit", "CreateServiceUnit", {"unit": u}, self.admin(u["agency_id"]),
                         u["id"])
         for s in SERVICES:
-            service = {k: s[k] for k in ("id", "unit_id", "name", "description")}
+            service = {k: s[k] for k in ("id", "unit_id", "name", "description", "attributes")
+                       if k in s}
             self.create("service", "CreateService", {"service": service},
                         self.admin(agency_of_unit[s["unit_id"]]), s["id"])
             self.ensure_standard(s, agency_of_unit[s["unit_id"]])

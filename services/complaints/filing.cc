@@ -1,6 +1,7 @@
 // Filing a complaint: validate the request, find who files through which channel, answer a
 // retry from its idempotency key, route the case, build it and commit it under a fresh
 // tracking code with a secret derived from the filing (SecretMinter), never stored in clear.
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -13,6 +14,7 @@
 #include "services/complaints/complaints.h"
 #include "services/complaints/deadlines.h"
 #include "services/complaints/history.h"
+#include "services/complaints/intake.h"
 #include "services/complaints/routes.h"
 #include "services/complaints/tracking.h"
 #include "services/complaints/validation.h"
@@ -113,9 +115,10 @@ absl::StatusOr<v1::FileComplaintResponse> Replay(ComplaintStore& store, const Cl
 }
 
 // RouteNewCase routes the case before it is built; a registry that cannot answer leaves it
-// for a coordinator, as does a filing without a service id.
+// for a coordinator, as does a filing without a service id. `resolved` gets the service's route
+// when the registry answered (its intake questions check the answers).
 absl::Status RouteNewCase(Router& router, const v1::FileComplaintRequest& req, absl::Time now,
-                          v1::Complaint& c) {
+                          v1::Complaint& c, std::optional<Route>& resolved) {
   if (req.service_id().empty()) {
     c.set_routing_note("filed without a service id; route from target_text");
     return absl::OkStatus();
@@ -123,6 +126,7 @@ absl::Status RouteNewCase(Router& router, const v1::FileComplaintRequest& req, a
   absl::StatusOr<Route> route = router.ResolveService(req.service_id());
   if (route.ok()) {
     ApplyRoute(c, *route, now);
+    resolved = *std::move(route);
   } else if (route.status().code() == absl::StatusCode::kNotFound) {
     return InvalidField("service_id",
                         absl::StrCat("the registry has no service \"", req.service_id(),
@@ -226,9 +230,11 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
   if (existing) return Replay(store_, clock_, secrets_, filer, key, *existing, fingerprint);
 
   v1::Complaint c;
-  SIMPUL_RETURN_IF_ERROR(RouteNewCase(router_, req, now, c));
+  std::optional<Route> route;
+  SIMPUL_RETURN_IF_ERROR(RouteNewCase(router_, req, now, c, route));
   SIMPUL_RETURN_IF_ERROR(CheckFilerScope(caller, req, c));
   FillNewCase(req, filer.channel_name, now, c);
+  SIMPUL_RETURN_IF_ERROR(ApplyAnswers(req, route ? &*route : nullptr, c));
   SIMPUL_ASSIGN_OR_RETURN(Deadline verify,
                           WorkingDaysFrom(now, options_.verify_working_days, ZoneOf(c)));
   *c.mutable_deadlines()->mutable_verify_by() = ToProto(verify.time);

@@ -284,8 +284,16 @@ std::string IdentityAad(std::string_view id) {
 // complainant sealed under the active key of `pii` (in clear when `pii` is null: tests and
 // benchmarks only), preceded by its tag.
 std::string EncodeIdentity(const PiiKeyring* pii, std::string_view id,
-                           const v1::Complainant& complainant) {
-  std::string identity = complainant.SerializeAsString();
+                           const v1::Complaint& complaint) {
+  std::string identity = complaint.complainant().SerializeAsString();
+  if (!complaint.attributes().empty()) {
+    // The answers to the service's questions are personal too (an application number): sealed
+    // with the identity, after it (storage.proto SealedCaseData).
+    v1::SealedCaseData extra;
+    *extra.mutable_attributes() = complaint.attributes();
+    extra.set_no_complainant(!complaint.has_complainant());
+    identity += extra.SerializeAsString();
+  }
   if (pii != nullptr) identity = pii->Seal(identity, IdentityAad(id));
   return absl::StrCat(Varint(identity.size() + 1), identity);
 }
@@ -296,9 +304,10 @@ std::string CaseValue(const PiiKeyring* pii, const v1::ComplaintRecord& record,
                       std::string_view history) {
   v1::ComplaintRecord rest = record;
   std::string identity = Varint(0);  // no complainant
-  if (rest.complaint().has_complainant()) {
-    identity = EncodeIdentity(pii, record.complaint().id(), rest.complaint().complainant());
+  if (rest.complaint().has_complainant() || !rest.complaint().attributes().empty()) {
+    identity = EncodeIdentity(pii, record.complaint().id(), rest.complaint());
     rest.mutable_complaint()->clear_complainant();
+    rest.mutable_complaint()->clear_attributes();
   }
   return absl::StrCat(record.complaint().revision(), ":", identity,
                       Deflate(absl::StrCat(Delimited(rest), AbslView(history))));
@@ -347,9 +356,10 @@ bool IsSealedIdentity(std::string_view identity) {
   return !identity.empty() && static_cast<unsigned char>(identity[0]) == PiiKeyring::kFormatVersion;
 }
 
-// DecodeIdentity opens (or, for a value in clear, just parses) the identity of case `id`.
-absl::StatusOr<v1::Complainant> DecodeIdentity(const PiiKeyring* pii, const std::string& key,
-                                               std::string_view id, std::string_view identity) {
+// DecodeIdentity opens (or, for a value in clear, just parses) the identity of case `id` and
+// puts the complainant and the sealed answers on `complaint`.
+absl::Status DecodeIdentity(const PiiKeyring* pii, const std::string& key, std::string_view id,
+                            std::string_view identity, v1::Complaint& complaint) {
   v1::Complainant complainant;
   std::string plain;
   if (IsSealedIdentity(identity)) {
@@ -366,11 +376,16 @@ absl::StatusOr<v1::Complainant> DecodeIdentity(const PiiKeyring* pii, const std:
     plain = *std::move(opened);
     identity = plain;
   }
-  if (!complainant.ParseFromArray(identity.data(), static_cast<int>(identity.size()))) {
+  v1::SealedCaseData extra;
+  if (!complainant.ParseFromArray(identity.data(), static_cast<int>(identity.size())) ||
+      !extra.ParseFromArray(identity.data(), static_cast<int>(identity.size()))) {
     return absl::InternalError(
         absl::StrCat("stored case at key ", key, " holds a v1.Complainant that cannot be parsed"));
   }
-  return complainant;
+  complainant.DiscardUnknownFields();  // the SealedCaseData fields
+  if (!extra.no_complainant()) *complaint.mutable_complainant() = std::move(complainant);
+  *complaint.mutable_attributes() = std::move(*extra.mutable_attributes());
+  return absl::OkStatus();
 }
 
 // DecodeCase parses a stored case value; INTERNAL naming the key when it is malformed (never
@@ -391,8 +406,9 @@ absl::StatusOr<StoredCase> DecodeCase(const PiiKeyring* pii, const std::string& 
     return malformed("holds a v1.ComplaintRecord that cannot be parsed");
   }
   if (parts.has_identity) {
-    SIMPUL_ASSIGN_OR_RETURN(*out.record.mutable_complaint()->mutable_complainant(),
-                            DecodeIdentity(pii, key, out.record.complaint().id(), parts.identity));
+    const std::string id = out.record.complaint().id();
+    SIMPUL_RETURN_IF_ERROR(
+        DecodeIdentity(pii, key, id, parts.identity, *out.record.mutable_complaint()));
   }
   out.history = plain->substr(static_cast<size_t>(stream.ByteCount()));
   return out;
@@ -748,9 +764,9 @@ absl::StatusOr<std::string> RedisComplaintStore::RekeyIdentities(std::string_vie
         break;
       }
       const v1::Complaint& complaint = decoded->record.complaint();
-      const std::string replaced = absl::StrCat(
-          AbslView(parts->head), EncodeIdentity(pii, complaint.id(), complaint.complainant()),
-          AbslView(parts->rest));
+      const std::string replaced =
+          absl::StrCat(AbslView(parts->head), EncodeIdentity(pii, complaint.id(), complaint),
+                       AbslView(parts->rest));
       SIMPUL_ASSIGN_OR_RETURN(RedisReply swapped,
                               pool_->Eval(LuaScript<kReplaceLua>(), {key}, {*value, replaced}));
       SIMPUL_RETURN_IF_ERROR(ErrorFromReply(swapped, absl::StrCat("re-encryption of ", key)));

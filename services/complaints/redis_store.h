@@ -14,7 +14,9 @@
 //                    <revision>  the case's revision in decimal, so the commit script checks
 //                                it without decoding the rest;
 //                    <identity>  the complainant: a varint n, then (n > 0) the n - 1 bytes of
-//                                the serialized complaint.complainant sealed with AES-256-GCM
+//                                the serialized complaint.complainant (followed by a
+//                                storage.proto SealedCaseData holding the case's attribute
+//                                answers, when it has some) sealed with AES-256-GCM
 //                                under the active key of Options::pii_keys, the case id bound
 //                                as additional data (PiiKeyring's layout, which starts with
 //                                the byte 0x01 and names the key id); n = 0: none. Values

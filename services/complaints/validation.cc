@@ -12,6 +12,7 @@
 #include "common/field_rules.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "services/complaints/intake.h"
 #include "services/complaints/tracking.h"
 
 namespace simpul::complaints {
@@ -189,6 +190,7 @@ absl::Status ValidateFiling(const v1::FileComplaintRequest& req, absl::Time now,
     v.Add("confidentiality", absl::StrCat("unknown value ", req.confidentiality()));
   }
   if (req.has_service_date()) CheckServiceDate(v, req.service_date(), now, filing_window_days);
+  CheckAnswerShape(v, req);
   return v.ToStatus(req.GetDescriptor()->name());
 }
 

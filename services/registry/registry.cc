@@ -551,6 +551,7 @@ absl::StatusOr<v1::CreateServiceResponse> StandardsRegistry::CreateService(
                             service.set_region_code(unit.region_code());
                             service.set_name(req.service().name());
                             service.set_description(req.service().description());
+                            *service.mutable_attributes() = req.service().attributes();
                             Init(service, NowProto());
                             Plan p;
                             p.writes.push_back(WriteService(service, 0));
@@ -577,6 +578,10 @@ absl::StatusOr<v1::UpdateServiceResponse> StandardsRegistry::UpdateService(
   CheckSlug(v, "service.id", req.service().id());
   CheckText(v, "service.name", req.service().name(), 3, 200);
   CheckText(v, "service.description", req.service().description(), 0, 2000);
+  ValidateServiceAttributes(v, "service.", req.service().attributes());
+  if (req.clear_attributes() && !req.service().attributes().empty()) {
+    v.Add("clear_attributes", "cannot clear the attributes and set new ones in one update");
+  }
   CheckExpectedRevision(v, req.expected_revision());
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("UpdateServiceRequest"));
   SIMPUL_ASSIGN_OR_RETURN(v1::Service current, LoadService(req.service().id()));
@@ -594,6 +599,10 @@ absl::StatusOr<v1::UpdateServiceResponse> StandardsRegistry::UpdateService(
         SIMPUL_RETURN_IF_ERROR(CheckRevision(what, service.revision(), req.expected_revision()));
         service.set_name(req.service().name());
         service.set_description(req.service().description());
+        // Attributes: replaced when given, kept when not, removed on clear_attributes.
+        if (req.clear_attributes() || !req.service().attributes().empty()) {
+          *service.mutable_attributes() = req.service().attributes();
+        }
         int64_t expected = service.revision();
         Bump(service, NowProto());
         Plan p;

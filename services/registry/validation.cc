@@ -82,6 +82,89 @@ void ValidateService(FieldViolations& v, const std::string& path, const v1::Serv
   CheckSlug(v, path + "unit_id", service.unit_id());
   CheckText(v, path + "name", service.name(), 3, 200);
   CheckText(v, path + "description", service.description(), 0, 2000);
+  ValidateServiceAttributes(v, path, service.attributes());
+}
+
+bool IsValidAttributeCode(absl::string_view code) {
+  if (code.empty() || code.size() > 64 || !absl::ascii_isalnum(code[0])) return false;
+  for (char ch : code) {
+    if (!absl::ascii_isalnum(ch) && ch != '_' && ch != '-') return false;
+  }
+  return true;
+}
+
+void ValidateServiceAttributes(
+    FieldViolations& v, const std::string& path,
+    const google::protobuf::RepeatedPtrField<v1::ServiceAttribute>& attributes) {
+  if (attributes.size() > kMaxServiceAttributes) {
+    v.Add(path + "attributes",
+          absl::StrCat("at most ", kMaxServiceAttributes, " attributes, got ", attributes.size()));
+    return;
+  }
+  std::set<std::string> codes;
+  for (int i = 0; i < attributes.size(); ++i) {
+    const v1::ServiceAttribute& a = attributes[i];
+    const std::string p = absl::StrCat(path, "attributes[", i, "].");
+    if (!IsValidAttributeCode(a.code())) {
+      v.Add(p + "code", absl::StrCat("\"", Excerpt(a.code(), 40),
+                                     "\" is not a code: 1..64 characters of A-Z a-z 0-9 _ -, "
+                                     "starting with a letter or digit"));
+    } else if (a.code() == "idempotency_key") {
+      // Open311 channels send their retry key as attribute[idempotency_key].
+      v.Add(p + "code", "\"idempotency_key\" is reserved for Open311 filings' retry key");
+    } else if (!codes.insert(a.code()).second) {
+      v.Add(p + "code", absl::StrCat("duplicate code \"", a.code(), "\""));
+    }
+    CheckText(v, p + "description", a.description(), 1, 500);
+    CheckText(v, p + "datatype_description", a.datatype_description(), 0, 500);
+    if (a.order() < 0 || a.order() > 1000) {
+      v.Add(p + "order", absl::StrCat("must be 0..1000, got ", a.order()));
+    }
+    const v1::AttributeDatatype type = a.datatype();
+    if (!v1::AttributeDatatype_IsValid(type) ||
+        (a.variable() && type == v1::ATTRIBUTE_DATATYPE_UNSPECIFIED)) {
+      v.Add(p + "datatype",
+            "required for a variable attribute: STRING, NUMBER, DATETIME, TEXT, "
+            "SINGLE_VALUE_LIST or MULTI_VALUE_LIST");
+    }
+    const bool list = type == v1::ATTRIBUTE_DATATYPE_SINGLE_VALUE_LIST ||
+                      type == v1::ATTRIBUTE_DATATYPE_MULTI_VALUE_LIST;
+    if (!a.variable()) {
+      if (a.required())
+        v.Add(p + "required",
+              "an informational attribute (variable false) takes no answer, so it cannot be "
+              "required");
+      if (list) v.Add(p + "datatype", "an informational attribute (variable false) is not a list");
+    }
+    if (list) {
+      if (a.values().empty() || a.values_size() > kMaxAttributeValues) {
+        v.Add(p + "values", absl::StrCat("a list attribute has 1..", kMaxAttributeValues,
+                                         " values, got ", a.values_size()));
+      }
+    } else if (!a.values().empty()) {
+      v.Add(p + "values", "only SINGLE_VALUE_LIST and MULTI_VALUE_LIST attributes have values");
+    }
+    std::set<std::string> keys;
+    for (int j = 0; j < a.values_size() && j < kMaxAttributeValues; ++j) {
+      const std::string q = absl::StrCat(p, "values[", j, "].");
+      CheckText(v, q + "key", a.values(j).key(), 1, 100);
+      if (!a.values(j).key().empty() && !keys.insert(a.values(j).key()).second) {
+        v.Add(q + "key", absl::StrCat("duplicate key \"", Excerpt(a.values(j).key(), 40), "\""));
+      }
+      CheckText(v, q + "name", a.values(j).name(), 1, 200);
+    }
+    if (a.max_length() != 0) {
+      const int cap = type == v1::ATTRIBUTE_DATATYPE_STRING ? kMaxStringAnswer
+                      : type == v1::ATTRIBUTE_DATATYPE_TEXT ? kMaxTextAnswer
+                                                            : 0;
+      if (cap == 0) {
+        v.Add(p + "max_length", "only STRING and TEXT attributes have a max_length");
+      } else if (a.max_length() < 1 || a.max_length() > cap) {
+        v.Add(p + "max_length",
+              absl::StrCat("must be 1..", cap, " (0: ", cap, "), got ", a.max_length()));
+      }
+    }
+  }
 }
 
 void ValidateComponents(FieldViolations& v, const std::string& path,

@@ -1314,5 +1314,43 @@ TEST(RedisComplaintStoreWaitTest, UnacknowledgedFilingRetriedWithItsKeyFilesOnce
   ASSERT_TRUE(filed.ok() && filed->has_value());
 }
 
+TEST_F(RedisComplaintStoreTest, AttributeAnswersAreSealedWithTheIdentityAndRoundTrip) {
+  auto answer = [](v1::Complaint* c) {
+    v1::AttributeAnswer* a = c->add_attributes();
+    a->set_code("application_number");
+    a->add_values("APP-PLANTED-4711");
+    v1::AttributeAnswer* docs = c->add_attributes();
+    docs->set_code("documents");
+    docs->add_values("ktp");
+    docs->add_values("kk");
+  };
+  v1::ComplaintRecord with = NewRecord("SP-1600", kT0);
+  answer(with.mutable_complaint());
+  MustCommit(Filing(with));
+  // Answers without a complainant (an ANONYMOUS case) are sealed too, and no complainant
+  // appears on reading.
+  v1::ComplaintRecord anonymous = NewRecord("SP-1601", kT0);
+  anonymous.mutable_complaint()->clear_complainant();
+  answer(anonymous.mutable_complaint());
+  MustCommit(Filing(anonymous));
+  for (const v1::ComplaintRecord* r : {&with, &anonymous}) {
+    absl::StatusOr<std::optional<v1::ComplaintRecord>> got = store_->Get(r->complaint().id());
+    ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+    EXPECT_THAT(**got, EqualsProto(*r));
+    const std::string raw = Raw({"GET", absl::StrCat(kPrefix, "c:", r->complaint().id())}).str;
+    EXPECT_THAT(raw, Not(HasSubstr("APP-PLANTED")));
+    EXPECT_EQ(*PiiKeyring::KeyIdOf(IdentityOf(r->complaint().id())), "k1");
+  }
+  // Re-sealing under a new key keeps the answers.
+  PiiKeyring rotated =
+      Ring({{"k1", std::string(32, '\x11')}, {"k2", std::string(32, '\x33')}}, "k2");
+  RedisComplaintStore rekeyer(pool_.get(), RedisComplaintStore::Options{.pii_keys = &rotated});
+  Rekey(rekeyer);
+  absl::StatusOr<std::optional<v1::ComplaintRecord>> got = rekeyer.Get("SP-1601");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+  EXPECT_THAT(**got, EqualsProto(anonymous));
+  EXPECT_EQ(*PiiKeyring::KeyIdOf(IdentityOf("SP-1601")), "k2");
+}
+
 }  // namespace
 }  // namespace simpul::complaints

@@ -2528,5 +2528,142 @@ TEST_F(GatewayE2ETest, CachedRegistryReadsFollowEveryChange) {
   EXPECT_LT(absl::Now() - changed, absl::Milliseconds(500)) << "the feed should drop it at once";
 }
 
+// Service definitions with attributes (issue #16): an integrator sets a service's intake
+// questions over REST, a channel reads them as an Open311 service definition (JSON and XML)
+// and files through Open311 with attribute[...] answers; a missing required answer is an
+// Open311 400 naming it. The agency reads the answers on the case; the public never does.
+TEST_F(GatewayE2ETest, Open311ServiceDefinitionWithAttributesFiledAndReadByTheAgency) {
+  Environment& e = env();
+  const int port = e.rest_port_;
+  auto bearer = [](const Caller& who) {
+    return std::map<std::string, std::string>{{"authorization", "Bearer " + who.token}};
+  };
+  const std::string service_path = absl::StrCat("/v1/services/", kAService);
+  auto put_attributes = [&](const std::string& attributes_json) {
+    HttpResponse current = HttpDo(port, "GET", service_path);
+    EXPECT_EQ(current.status, 200) << current.body;
+    return HttpDo(
+        port, "PUT", service_path,
+        absl::StrCat(R"({"service": {"id": ")", kAService, R"(", "name": ")",
+                     current.Str("service.name"), R"(", "description": ")",
+                     current.Str("service.description"), R"(")", attributes_json,
+                     R"(}, "expected_revision": ")", current.Str("service.revision"), R"("})"),
+        bearer(e.a_admin_));
+  };
+  // The integrator (the agency's admin) sets the questions; a bad one is named by its path.
+  HttpResponse bad = put_attributes(
+      R"(, "attributes": [{"code": "no spaces", "variable": true, "datatype": "ATTRIBUTE_DATATYPE_STRING", "description": "x"}])");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_THAT(bad.ViolationFields(), ::testing::ElementsAre("service.attributes[0].code"));
+  HttpResponse set = put_attributes(
+      R"(, "attributes": [)"
+      R"({"code": "application_number", "variable": true, "required": true, "order": 1,)"
+      R"( "datatype": "ATTRIBUTE_DATATYPE_STRING", "max_length": 40,)"
+      R"( "description": "Nomor permohonan akta", "datatype_description": "mis. 1305-AK-0001"},)"
+      R"({"code": "submitted_via", "variable": true, "required": true, "order": 2,)"
+      R"( "datatype": "ATTRIBUTE_DATATYPE_SINGLE_VALUE_LIST", "description": "Diajukan melalui",)"
+      R"( "values": [{"key": "loket", "name": "Loket"}, {"key": "online", "name": "Daring"}]}])");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_THAT(set.body, HasSubstr("application_number"));
+
+  // The channel reads the service definition in both formats, and the list marks it.
+  HttpResponse definition =
+      HttpDo(port, "GET", absl::StrCat("/open311/v2/services/", kAService, ".json"));
+  ASSERT_EQ(definition.status, 200) << definition.body;
+  EXPECT_THAT(definition.body,
+              HasSubstr(R"({"variable":true,"code":"application_number","datatype":"string",)"
+                        R"("required":true,"datatype_description":"mis. 1305-AK-0001","order":1,)"
+                        R"("description":"Nomor permohonan akta"})"));
+  EXPECT_THAT(definition.body,
+              HasSubstr(R"("datatype":"singlevaluelist","required":true,"datatype_description":"",)"
+                        R"("order":2,"description":"Diajukan melalui","values":[{"key":"loket",)"
+                        R"("name":"Loket"},{"key":"online","name":"Daring"}]})"));
+  {
+    HttpResponse xml =
+        HttpDo(port, "GET", absl::StrCat("/open311/v2/services/", kAService, ".xml"));
+    ASSERT_EQ(xml.status, 200) << xml.body;
+    const XmlElement doc = XmlOf(xml);
+    ASSERT_NE(doc.Child("attributes"), nullptr) << xml.body;
+    ASSERT_EQ(doc.Child("attributes")->children.size(), 2u) << xml.body;
+    const XmlElement& second = doc.Child("attributes")->children[1];
+    EXPECT_EQ(second.ChildText("code"), "submitted_via");
+    EXPECT_EQ(second.ChildText("datatype"), "singlevaluelist");
+    ASSERT_NE(second.Child("values"), nullptr) << xml.body;
+    EXPECT_EQ(second.Child("values")->children.size(), 2u);
+  }
+  HttpResponse services = HttpDo(port, "GET", "/open311/v2/services.json");
+  ASSERT_EQ(services.status, 200) << services.body;
+  for (int i = 0; i < services.Items(); ++i) {
+    EXPECT_EQ(services.ItemStr(i, "metadata"),
+              services.ItemStr(i, "service_code") == kAService ? "true" : "false")
+        << services.body;
+  }
+
+  // Filing without the required application number: an Open311 400 naming it (once the
+  // complaint service's route cache has seen the change on the registry's feed).
+  const std::map<std::string, std::string> form = {
+      {"content-type", "application/x-www-form-urlencoded"}};
+  std::vector<std::pair<std::string, std::string>> report = {
+      {"api_key", e.web_channel_.token},
+      {"service_code", kAService},
+      {"description", "Akta kelahiran belum terbit setelah dua bulan menunggu."},
+      {"attribute[submitted_via]", "loket"}};
+  HttpResponse missing;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        missing = HttpDo(port, "POST", "/open311/v2/requests.json", FormEncode(report), form);
+        return missing.status == 400;
+      },
+      absl::Seconds(5)))
+      << missing.status << " " << missing.body;
+  ASSERT_EQ(missing.Items(), 1) << missing.body;
+  EXPECT_EQ(missing.ItemStr(0, "code"), "400");
+  EXPECT_THAT(missing.ItemStr(0, "description"),
+              HasSubstr("attribute[application_number]: required"));
+  report.push_back({"attribute[application_number]", "1305-AK-PLANTED-77"});
+  report.push_back({"attribute[submitted_via]", "pos"});  // repeated: the first value counts
+  HttpResponse bad_key = HttpDo(
+      port, "POST", "/open311/v2/requests.xml",
+      FormEncode({report[0], report[1], report[2], report[4], {"attribute[submitted_via]", "pos"}}),
+      form);
+  EXPECT_EQ(bad_key.status, 400) << bad_key.body;
+  EXPECT_EQ(XmlOf(bad_key).name, "errors");
+  EXPECT_THAT(bad_key.body, HasSubstr("attribute[submitted_via]"));
+  HttpResponse filed = HttpDo(port, "POST", "/open311/v2/requests.json", FormEncode(report), form);
+  ASSERT_EQ(filed.status, 200) << filed.body;
+  const std::string id = filed.ItemStr(0, "service_request_id");
+  ASSERT_FALSE(id.empty()) << filed.body;
+  EXPECT_THAT(filed.body, Not(HasSubstr("PLANTED")));
+
+  // The agency reads the answers on the case; the public and the channel do not.
+  HttpResponse agency =
+      HttpDo(port, "GET", absl::StrCat("/v1/complaints/", id), "", bearer(e.a_op_));
+  ASSERT_EQ(agency.status, 200) << agency.body;
+  EXPECT_THAT(agency.body, HasSubstr("1305-AK-PLANTED-77"));
+  EXPECT_THAT(agency.body, HasSubstr("submitted_via"));
+  for (const std::string& read :
+       {absl::StrCat("/open311/v2/requests/", id, ".json"),
+        absl::StrCat("/open311/v2/requests/", id, ".xml"),
+        absl::StrCat("/open311/v2/requests/", id, ".json?api_key=", e.web_channel_.token)}) {
+    HttpResponse shown = HttpDo(port, "GET", read);
+    EXPECT_EQ(shown.status, 200) << read << " " << shown.body;
+    EXPECT_THAT(shown.body, Not(HasSubstr("PLANTED"))) << read;
+  }
+  HttpResponse public_read = HttpDo(port, "GET", absl::StrCat("/v1/complaints/", id));
+  EXPECT_THAT(public_read.body, Not(HasSubstr("PLANTED")));
+
+  // Cleanup: the questions are removed again, so other tests file to the service as before.
+  HttpResponse current = HttpDo(port, "GET", service_path);
+  HttpResponse cleared =
+      HttpDo(port, "PUT", service_path,
+             absl::StrCat(R"({"service": {"id": ")", kAService, R"(", "name": ")",
+                          current.Str("service.name"), R"(", "description": ")",
+                          current.Str("service.description"), R"("}, "expected_revision": ")",
+                          current.Str("service.revision"), R"(", "clear_attributes": true})"),
+             bearer(e.a_admin_));
+  ASSERT_EQ(cleared.status, 200) << cleared.body;
+  EXPECT_THAT(cleared.body, Not(HasSubstr("application_number")));
+}
+
 }  // namespace
 }  // namespace simpul::gateway

@@ -18,6 +18,7 @@ namespace cv1 = ::simpul::complaints::v1;
 namespace rv1 = ::simpul::registry::v1;
 using ::simpul::gateway::testing::ParseXml;
 using ::simpul::gateway::testing::XmlElement;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -401,6 +402,111 @@ TEST(Open311Test, UpdatesAreTheChangesOfStateWithoutInternalText) {
   const Open311Update current = Open311CurrentUpdate(c);
   EXPECT_EQ(current.update_id, "ZV6J8-Q4RXT/current");
   EXPECT_EQ(current.state, cv1::STATE_RESPONDED);
+}
+
+// ---------------------------------------------------------------------------------------
+// Service definitions with attributes (issue #16)
+
+rv1::Service AktaWithQuestions() {
+  rv1::Service s;
+  s.set_id("akta-kelahiran");
+  s.set_name("Akta Kelahiran");
+  rv1::ServiceAttribute* via = s.add_attributes();
+  via->set_code("submitted_via");
+  via->set_variable(true);
+  via->set_datatype(rv1::ATTRIBUTE_DATATYPE_SINGLE_VALUE_LIST);
+  via->set_required(true);
+  via->set_order(2);
+  via->set_description("Bagaimana permohonan diajukan?");
+  for (const auto& [key, name] :
+       {std::pair<const char*, const char*>{"loket", "Di loket"}, {"online", "Daring"}}) {
+    rv1::AttributeValue* v = via->add_values();
+    v->set_key(key);
+    v->set_name(name);
+  }
+  rv1::ServiceAttribute* app = s.add_attributes();
+  app->set_code("application_number");
+  app->set_variable(true);
+  app->set_datatype(rv1::ATTRIBUTE_DATATYPE_STRING);
+  app->set_required(true);
+  app->set_order(1);
+  app->set_description("Nomor permohonan");
+  app->set_datatype_description("Tertera di tanda terima, mis. 1305-AK-0001");
+  return s;
+}
+
+TEST(Open311AttributesTest, ServiceDefinitionListsTheQuestionsInOrderInBothFormats) {
+  const rv1::Service s = AktaWithQuestions();
+  EXPECT_TRUE(SameJson(
+      Json(Open311ServiceDefinition(s)),
+      R"({"service_code":"akta-kelahiran","attributes":[)"
+      R"({"variable":true,"code":"application_number","datatype":"string","required":true,)"
+      R"("datatype_description":"Tertera di tanda terima, mis. 1305-AK-0001","order":1,)"
+      R"("description":"Nomor permohonan"},)"
+      R"({"variable":true,"code":"submitted_via","datatype":"singlevaluelist","required":true,)"
+      R"("datatype_description":"","order":2,"description":"Bagaimana permohonan diajukan?",)"
+      R"("values":[{"key":"loket","name":"Di loket"},{"key":"online","name":"Daring"}]}]})"));
+  const XmlElement definition = Xml(Open311ServiceDefinition(s));
+  const XmlElement* attributes = definition.Child("attributes");
+  ASSERT_NE(attributes, nullptr);
+  ASSERT_EQ(attributes->children.size(), 2u);
+  EXPECT_EQ(attributes->children[0].name, "attribute");
+  EXPECT_EQ(attributes->children[0].ChildText("code"), "application_number");
+  EXPECT_EQ(attributes->children[0].ChildText("variable"), "true");
+  const XmlElement& list = attributes->children[1];
+  EXPECT_EQ(list.ChildText("datatype"), "singlevaluelist");
+  EXPECT_EQ(list.ChildText("order"), "2");
+  ASSERT_NE(list.Child("values"), nullptr);
+  ASSERT_EQ(list.Child("values")->children.size(), 2u);
+  EXPECT_EQ(list.Child("values")->children[1].name, "value");
+  EXPECT_EQ(list.Child("values")->children[1].ChildText("key"), "online");
+  EXPECT_EQ(list.Child("values")->children[1].ChildText("name"), "Daring");
+  // The list marks services with questions.
+  rv1::Service plain;
+  plain.set_id("parkir");
+  EXPECT_THAT(Json(Open311Services({s, plain})),
+              AllOf(HasSubstr(R"("metadata":true,"type")"), HasSubstr(R"("metadata":false)")));
+  EXPECT_EQ(Open311Datatype(rv1::ATTRIBUTE_DATATYPE_MULTI_VALUE_LIST), "multivaluelist");
+  EXPECT_EQ(Open311Datatype(rv1::ATTRIBUTE_DATATYPE_DATETIME), "datetime");
+  EXPECT_EQ(Open311Datatype(rv1::ATTRIBUTE_DATATYPE_NUMBER), "number");
+  EXPECT_EQ(Open311Datatype(rv1::ATTRIBUTE_DATATYPE_TEXT), "text");
+}
+
+TEST(Open311AttributesTest, FilingCarriesSingleAndMultiValueAnswers) {
+  auto fields = FormFields(
+      "service_code=akta-kelahiran&description=Belum+terbit+dua+bulan&"
+      "attribute[application_number]=1305-AK-0001&attribute%5Bdocs%5D%5B%5D=ktp&"
+      "attribute[docs][]=kk&attribute[idempotency_key]=retry-key-0001&attribute[docs][]=akta");
+  ASSERT_TRUE(fields.ok()) << fields.status();
+  auto req = Open311FileRequest(*fields, cv1::CHANNEL_MOBILE_APP);
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_EQ(req->idempotency_key(), "retry-key-0001");
+  ASSERT_EQ(req->attributes_size(), 2);
+  EXPECT_EQ(req->attributes(0).code(), "application_number");
+  EXPECT_THAT(req->attributes(0).values(), ::testing::ElementsAre("1305-AK-0001"));
+  EXPECT_EQ(req->attributes(1).code(), "docs");
+  EXPECT_THAT(req->attributes(1).values(), ::testing::ElementsAre("ktp", "kk", "akta"));
+
+  // A malformed attribute field is named.
+  auto bad = Open311FileRequest({{"service_code", "akta-kelahiran"},
+                                 {"description", "Belum terbit dua bulan"},
+                                 {"attribute[]", "x"},
+                                 {"attribute[a][b]", "y"}},
+                                cv1::CHANNEL_MOBILE_APP);
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  const common::v1::BadRequest violations = BadRequestOf(bad.status());
+  ASSERT_EQ(violations.field_violations_size(), 2);
+  EXPECT_EQ(violations.field_violations(0).field(), "attribute[]");
+  EXPECT_EQ(violations.field_violations(1).field(), "attribute[a][b]");
+}
+
+TEST(Open311AttributesTest, AnswerErrorsNameTheOpen311Attribute) {
+  FieldViolations v;
+  v.Add("attributes[application_number]", "required: Nomor permohonan");
+  v.Add("attributes", "answers are only taken with a service_id");
+  const std::string json = Json(Open311ErrorOf(v.ToStatus("FileComplaintRequest"), 400));
+  EXPECT_THAT(json, HasSubstr("attribute[application_number]: required: Nomor permohonan"));
+  EXPECT_THAT(json, HasSubstr("\"attribute: answers are only taken"));
 }
 
 }  // namespace

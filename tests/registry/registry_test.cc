@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -852,6 +853,177 @@ TEST_F(RegistryTest, UpdatesThatDoNotMentionSandboxKeepIt) {
   ASSERT_TRUE(cleared.ok()) << cleared.status();
   EXPECT_FALSE(cleared->unit().sandbox());
   EXPECT_FALSE(store_.events().back().objects(0).unit().sandbox());
+}
+
+// ---------------------------------------------------------------------------------------
+// Service attributes (intake questions, issue #16)
+
+v1::ServiceAttribute Attr(const std::string& code, v1::AttributeDatatype type,
+                          bool required = false) {
+  v1::ServiceAttribute a;
+  a.set_code(code);
+  a.set_datatype(type);
+  a.set_variable(true);
+  a.set_required(required);
+  a.set_description("Pertanyaan " + code);
+  if (type == v1::ATTRIBUTE_DATATYPE_SINGLE_VALUE_LIST ||
+      type == v1::ATTRIBUTE_DATATYPE_MULTI_VALUE_LIST) {
+    for (const char* key : {"a", "b", "c"}) {
+      auto* value = a.add_values();
+      value->set_key(key);
+      value->set_name(std::string("Pilihan ") + key);
+    }
+  }
+  return a;
+}
+
+TEST(ServiceAttributesTest, EveryRuleNamesItsFieldPath) {
+  v1::Service s;
+  // 0: fine. 1: duplicate code, no description. 2: list without values, duplicate key.
+  *s.add_attributes() = Attr("application_number", v1::ATTRIBUTE_DATATYPE_STRING, true);
+  v1::ServiceAttribute dup = Attr("application_number", v1::ATTRIBUTE_DATATYPE_NUMBER);
+  dup.clear_description();
+  *s.add_attributes() = dup;
+  v1::ServiceAttribute list = Attr("channel", v1::ATTRIBUTE_DATATYPE_SINGLE_VALUE_LIST);
+  list.mutable_values(1)->set_key("a");
+  list.mutable_values(2)->clear_name();
+  *s.add_attributes() = list;
+  v1::ServiceAttribute empty_list = Attr("docs", v1::ATTRIBUTE_DATATYPE_MULTI_VALUE_LIST);
+  empty_list.clear_values();
+  *s.add_attributes() = empty_list;
+  // 4: bad code, no datatype while variable, order out of range, values on a string.
+  v1::ServiceAttribute bad = Attr("-bad code", v1::ATTRIBUTE_DATATYPE_UNSPECIFIED);
+  bad.set_order(1001);
+  bad.add_values()->set_key("x");
+  bad.mutable_values(0)->set_name("x");
+  *s.add_attributes() = bad;
+  // 5: informational yet required and a list; 6: max_length on a number and too long on text.
+  v1::ServiceAttribute info = Attr("note", v1::ATTRIBUTE_DATATYPE_SINGLE_VALUE_LIST, true);
+  info.set_variable(false);
+  *s.add_attributes() = info;
+  v1::ServiceAttribute number = Attr("age", v1::ATTRIBUTE_DATATYPE_NUMBER);
+  number.set_max_length(10);
+  *s.add_attributes() = number;
+  v1::ServiceAttribute text = Attr("story", v1::ATTRIBUTE_DATATYPE_TEXT);
+  text.set_max_length(4001);
+  text.set_datatype_description(std::string(501, 'x'));
+  *s.add_attributes() = text;
+  FieldViolations v;
+  ValidateServiceAttributes(v, "service.", s.attributes());
+  EXPECT_THAT(
+      ViolatedFields(v.ToStatus("x")),
+      UnorderedElementsAre("service.attributes[1].code", "service.attributes[1].description",
+                           "service.attributes[2].values[1].key",
+                           "service.attributes[2].values[2].name", "service.attributes[3].values",
+                           "service.attributes[4].code", "service.attributes[4].datatype",
+                           "service.attributes[4].order", "service.attributes[4].values",
+                           "service.attributes[5].required", "service.attributes[5].datatype",
+                           "service.attributes[6].max_length", "service.attributes[7].max_length",
+                           "service.attributes[7].datatype_description"));
+}
+
+TEST(ServiceAttributesTest, AtMostTwentyAttributesAndFiftyValues) {
+  v1::Service s;
+  for (int i = 0; i < 21; ++i) {
+    *s.add_attributes() = Attr(absl::StrCat("q", i), v1::ATTRIBUTE_DATATYPE_STRING);
+  }
+  FieldViolations v;
+  ValidateServiceAttributes(v, "service.", s.attributes());
+  EXPECT_THAT(ViolatedFields(v.ToStatus("x")), ElementsAre("service.attributes"));
+
+  v1::Service lists;
+  v1::ServiceAttribute big = Attr("big", v1::ATTRIBUTE_DATATYPE_MULTI_VALUE_LIST);
+  for (int i = 3; i < 51; ++i) {
+    auto* value = big.add_values();
+    value->set_key(absl::StrCat("k", i));
+    value->set_name(absl::StrCat("n", i));
+  }
+  *lists.add_attributes() = big;
+  FieldViolations v2;
+  ValidateServiceAttributes(v2, "service.", lists.attributes());
+  EXPECT_THAT(ViolatedFields(v2.ToStatus("x")), ElementsAre("service.attributes[0].values"));
+  // Fifty values and an informational attribute without a datatype are fine.
+  lists.mutable_attributes(0)->mutable_values()->RemoveLast();
+  v1::ServiceAttribute info;
+  info.set_code("Catatan_1");
+  info.set_description("Bawa KTP asli saat mengambil dokumen.");
+  *lists.add_attributes() = info;
+  FieldViolations v3;
+  ValidateServiceAttributes(v3, "service.", lists.attributes());
+  EXPECT_TRUE(v3.empty()) << v3.ToStatus("x");
+}
+
+TEST_F(RegistryTest, CreateAndUpdateServiceSetKeepAndClearAttributes) {
+  v1::CreateServiceRequest create;
+  create.mutable_service()->set_id("ktp-el");
+  create.mutable_service()->set_unit_id("disdukcapil-pp");
+  create.mutable_service()->set_name("KTP Elektronik");
+  *create.mutable_service()->add_attributes() =
+      Attr("application_number", v1::ATTRIBUTE_DATATYPE_STRING, true);
+  // A bad attribute is refused naming its path, and nothing is created.
+  v1::CreateServiceRequest bad = create;
+  bad.mutable_service()->mutable_attributes(0)->set_code("no spaces");
+  EXPECT_THAT(ViolatedFields(registry_.CreateService(AgencyAdmin("padang-pariaman"), bad).status()),
+              ElementsAre("service.attributes[0].code"));
+  v1::GetServiceRequest get;
+  get.set_id("ktp-el");
+  EXPECT_EQ(registry_.GetService(Identity::Public(), get).status().code(),
+            absl::StatusCode::kNotFound);
+  // Only who may edit the service sets them.
+  EXPECT_EQ(registry_.CreateService(Operator("padang-pariaman"), create).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto created = registry_.CreateService(AgencyAdmin("padang-pariaman"), create);
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_EQ(created->service().attributes_size(), 1);
+  EXPECT_EQ(store_.events().back().objects(0).service().attributes(0).code(), "application_number");
+  EXPECT_EQ(registry_.GetService(Identity::Public(), get)->service().attributes(0).code(),
+            "application_number");
+
+  // An update without attributes keeps them (and bumps the revision as any update).
+  v1::UpdateServiceRequest rename;
+  rename.mutable_service()->set_id("ktp-el");
+  rename.mutable_service()->set_name("KTP-el");
+  rename.set_expected_revision(created->service().revision());
+  auto renamed = registry_.UpdateService(AgencyAdmin("padang-pariaman"), rename);
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  EXPECT_EQ(renamed->service().revision(), created->service().revision() + 1);
+  ASSERT_EQ(renamed->service().attributes_size(), 1);
+
+  // Given attributes replace them; the feed carries the new ones.
+  v1::UpdateServiceRequest change = rename;
+  change.set_expected_revision(renamed->service().revision());
+  *change.mutable_service()->add_attributes() =
+      Attr("pickup", v1::ATTRIBUTE_DATATYPE_SINGLE_VALUE_LIST, true);
+  // Invalid ones are refused with the path, nothing changes.
+  v1::UpdateServiceRequest bad_change = change;
+  bad_change.mutable_service()->mutable_attributes(0)->mutable_values(2)->set_key("a");
+  EXPECT_THAT(
+      ViolatedFields(registry_.UpdateService(AgencyAdmin("padang-pariaman"), bad_change).status()),
+      ElementsAre("service.attributes[0].values[2].key"));
+  v1::UpdateServiceRequest both = change;
+  both.set_clear_attributes(true);
+  EXPECT_THAT(
+      ViolatedFields(registry_.UpdateService(AgencyAdmin("padang-pariaman"), both).status()),
+      ElementsAre("clear_attributes"));
+  EXPECT_EQ(registry_.GetService(Identity::Public(), get)->service().revision(),
+            renamed->service().revision());
+  auto changed = registry_.UpdateService(AgencyAdmin("padang-pariaman"), change);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  ASSERT_EQ(changed->service().attributes_size(), 1);
+  EXPECT_EQ(changed->service().attributes(0).code(), "pickup");
+  const v1::ChangeEvent event = store_.events().back();
+  EXPECT_EQ(event.action(), "UpdateService");
+  ASSERT_EQ(event.objects(0).service().attributes_size(), 1);
+  EXPECT_EQ(event.objects(0).service().attributes(0).values_size(), 3);
+
+  // clear_attributes removes them.
+  v1::UpdateServiceRequest clear = rename;
+  clear.set_expected_revision(changed->service().revision());
+  clear.set_clear_attributes(true);
+  auto cleared = registry_.UpdateService(AgencyAdmin("padang-pariaman"), clear);
+  ASSERT_TRUE(cleared.ok()) << cleared.status();
+  EXPECT_EQ(cleared->service().attributes_size(), 0);
+  EXPECT_EQ(store_.events().back().objects(0).service().attributes_size(), 0);
 }
 
 }  // namespace

@@ -488,6 +488,43 @@ TEST_F(RegistryRouterTest, AUnitTimeZoneChangeReachesCachedServiceRoutes) {
   EXPECT_GE(router_->stats().invalidations, before.invalidations + 3);
 }
 
+// Intake questions (issue #16) ride on the service's route: a change of them drops the
+// cached route, so filing checks answers against the questions as they are now.
+TEST_F(RegistryRouterTest, TheServicesQuestionsReachTheCachedRoute) {
+  ASSERT_NO_FATAL_FAILURE(StartWatching());
+  absl::StatusOr<Route> cached = router_->ResolveService("akta-kelahiran");
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_TRUE(cached->attributes.empty());
+  ASSERT_TRUE(router_->ResolveService("akta-kelahiran").ok());  // now from the cache
+
+  v1::GetServiceRequest get;
+  get.set_id("akta-kelahiran");
+  v1::GetServiceResponse service;
+  grpc::Status s = admin_->GetService(AdminCtx().get(), get, &service);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::UpdateServiceRequest update;
+  *update.mutable_service() = service.service();
+  update.set_expected_revision(service.service().revision());
+  v1::ServiceAttribute* question = update.mutable_service()->add_attributes();
+  question->set_code("application_number");
+  question->set_variable(true);
+  question->set_required(true);
+  question->set_datatype(v1::ATTRIBUTE_DATATYPE_STRING);
+  question->set_description("Nomor permohonan");
+  v1::UpdateServiceResponse updated;
+  s = admin_->UpdateService(AdminCtx().get(), update, &updated);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  absl::StatusOr<Route> route;
+  ASSERT_TRUE(Eventually([&] {
+    route = router_->ResolveService("akta-kelahiran");
+    return route.ok() && route->attributes.size() == 1;
+  })) << "the questions never reached the cache: "
+      << route.status();
+  EXPECT_EQ(route->attributes[0].code(), "application_number");
+  EXPECT_TRUE(route->attributes[0].required());
+}
+
 TEST_F(RegistryRouterTest, ANewAgencyReplacesACachedAbsence) {
   ASSERT_NO_FATAL_FAILURE(StartWatching());
   absl::StatusOr<bool> before = router_->AgencyExists("kota-bogor");
