@@ -135,6 +135,48 @@ const std::vector<Message>& Entries() {
       {"complaint.no_tracking_code", "could not draw a free tracking code; retry",
        "tidak dapat membuat kode pelacakan yang bebas; coba lagi"},
 
+      // Answers to a service's questions (services/complaints/intake.cc).
+      {"intake.one_value", "takes one value, got {0}", "hanya menerima satu nilai, diterima {0}"},
+      {"intake.one_line", "one line: no line breaks", "satu baris: tanpa pindah baris"},
+      {"intake.number",
+       "\"{0}\" is not a number (digits, an optional sign and fraction, e.g. 12 or -3.5)",
+       "\"{0}\" bukan angka (digit, boleh dengan tanda dan pecahan, misalnya 12 atau -3.5)"},
+      {"intake.datetime",
+       "\"{0}\" is not an RFC 3339 date and time, e.g. 2026-12-01T09:30:00+07:00",
+       "\"{0}\" bukan tanggal dan waktu RFC 3339, misalnya 2026-12-01T09:30:00+07:00"},
+      {"intake.max_values", "at most {0} values, got {1}", "maksimal {0} nilai, diterima {1}"},
+      {"intake.not_a_key", "\"{0}\" is not one of the keys {1}",
+       "\"{0}\" bukan salah satu kunci {1}"},
+      {"intake.twice", "\"{0}\" is given twice", "\"{0}\" diberikan dua kali"},
+      {"intake.unknown_datatype",
+       "the service's question has a datatype this version does not know",
+       "pertanyaan layanan ini memakai tipe data yang tidak dikenal versi ini"},
+      {"intake.target_only",
+       "answers are only taken with a service_id (they answer that service's questions); a "
+       "filing with target_text only has none",
+       "jawaban hanya diterima bersama service_id (jawaban atas pertanyaan layanan itu); "
+       "pengaduan dengan target_text saja tidak memilikinya"},
+      {"intake.max_answers", "at most {0} answers, got {1}", "maksimal {0} jawaban, diterima {1}"},
+      {"intake.code", "\"{0}\" is not an attribute code (1..64 characters of A-Z a-z 0-9 _ -)",
+       "\"{0}\" bukan kode atribut (1..64 karakter A-Z a-z 0-9 _ -)"},
+      {"intake.answered_twice",
+       "answered twice; send each code once (several values in one answer)",
+       "dijawab dua kali; kirim setiap kode sekali (beberapa nilai dalam satu jawaban)"},
+      {"intake.value_bytes", "a value has at most {0} bytes, got {1}",
+       "satu nilai maksimal {0} bita, diterima {1}"},
+      {"intake.no_questions", "the service asks no questions",
+       "layanan ini tidak mengajukan pertanyaan"},
+      {"intake.no_such_question", "the service has no such question; its codes are {0}",
+       "layanan ini tidak memiliki pertanyaan itu; kodenya: {0}"},
+      {"intake.informational", "is information for the complainant and takes no answer",
+       "berisi keterangan untuk pelapor dan tidak perlu dijawab"},
+      {"intake.required", "required: {0}", "wajib diisi: {0}"},
+      {"intake.unreachable",
+       "the registry cannot be reached to check the answers to the service's questions "
+       "(attributes); retry shortly",
+       "registri tidak dapat dihubungi untuk memeriksa jawaban atas pertanyaan layanan "
+       "(attributes); coba lagi sebentar lagi"},
+
       // The gateway: authentication, policy, limits, the REST front.
       {"gateway.invalid_key",
        "invalid API key: expected a token \"<id>.<secret>\" as issued; this one is malformed, "

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/calendar.h"
 #include "common/clock.h"
+#include "common/messages.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -142,6 +143,10 @@ class IntakeTest : public ::testing::Test {
     EXPECT_EQ(resp.status().code(), absl::StatusCode::kInvalidArgument) << resp.status();
     EXPECT_THAT(Fields(resp.status()), ElementsAre(field)) << resp.status();
     EXPECT_EQ(store_.events().size(), before);
+    // Channels read it in Bahasa Indonesia: the text is one of the catalogue's.
+    for (const auto& v : BadRequestOf(resp.status()).field_violations()) {
+      EXPECT_TRUE(Translate(v.description(), Lang::kIndonesian).has_value()) << v.description();
+    }
   }
 
   FakeComplaintStore store_;
