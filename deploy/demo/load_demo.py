@@ -574,6 +574,20 @@ class Loader:
             self.count(what, "present")
             self.log(f"  = {what} {label} (already present)")
 
+    def ensure_questions(self, service, agency):
+        """A service loaded before it had questions (issue #16) gets them, once."""
+        if not service.get("attributes"):
+            return
+        token = self.admin(agency)
+        current = self.client.call("GetService", {"id": service["id"]}, token=token)["service"]
+        if current.get("attributes"):
+            return
+        self.client.call("UpdateService", {"service": {**current,
+                                                       "attributes": service["attributes"]}},
+                         token=token)
+        self.count("service", "given questions")
+        self.log(f"  + questions of service {service['id']}")
+
     def ensure_standard(self, svc, agency):
         token = self.admin(agency)
         sid = svc["id"]
@@ -680,6 +694,7 @@ class Loader:
                        if k in s}
             self.create("service", "CreateService", {"service": service},
                         self.admin(agency_of_unit[s["unit_id"]]), s["id"])
+            self.ensure_questions(service, agency_of_unit[s["unit_id"]])
             self.ensure_standard(s, agency_of_unit[s["unit_id"]])
         for u in UNITS:
             self.ensure_maklumat(u)
