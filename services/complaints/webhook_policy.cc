@@ -14,13 +14,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/absl_compat.h"
 #include "common/backoff.h"
 
 namespace simpul::complaints {
 namespace {
 
-// Abseil 20220623 (Debian) has its own string_view type.
-absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+absl::string_view A(std::string_view s) { return AbslView(s); }
 
 std::string Hex(const unsigned char* data, size_t n) {
   static constexpr char kDigits[] = "0123456789abcdef";
