@@ -277,6 +277,11 @@ void WebhookEngine::RunDispatcher() {
     }
     backoff.Reset();
     if (*read == kFeedBatch) continue;
+    if (hub_.stopped()) {  // the process is stopping: no more wake-ups will come
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopped_), options_.poll_interval);
+      continue;
+    }
     auto wakeup = std::make_shared<Wakeup>();
     hub_.WaitAsync(generation, [wakeup] {
       absl::MutexLock lock(&wakeup->mu);
