@@ -438,5 +438,44 @@ TEST_F(WebhookEngineTest, RotationSignsWithBothSecretsDuringTheGracePeriod) {
   EXPECT_THAT(VerifyWebhookSignature(header, created.secret(), r.body, absl::Now()), IsOk());
 }
 
+TEST(WebhookHttpTest, RedirectsAreNotFollowedAndEveryConnectionIsCheckedAgain) {
+  auto target = WebhookReceiver::Start();
+  auto redirector = WebhookReceiver::Start();
+  ASSERT_THAT(target.status(), IsOk());
+  ASSERT_THAT(redirector.status(), IsOk());
+  (*redirector)->SetDefault(Behaviour::kRedirect);
+  (*redirector)->SetRedirect((*target)->url("/stolen"));
+  WebhookUrlPolicy allowed;
+  allowed.allow_http = true;
+  allowed.allow_cidrs = {"127.0.0.1/32"};
+  auto url = ParseWebhookUrl((*redirector)->url(), allowed);
+  ASSERT_THAT(url.status(), IsOk());
+  WebhookPostResult redirected =
+      PostWebhook(allowed, *url, {}, "{}", absl::Seconds(2), /*tls=*/nullptr);
+  EXPECT_FALSE(redirected.delivered());
+  EXPECT_EQ(redirected.http_status, 302);
+  EXPECT_THAT(redirected.error, HasSubstr("not followed"));
+  EXPECT_EQ((*redirector)->requests().size(), 1u);
+  EXPECT_TRUE((*target)->requests().empty());
+
+  // The same URL under a policy without the allow-list (as if the name now resolved to
+  // loopback: DNS rebinding) reaches nothing: the address is checked before connecting.
+  WebhookUrlPolicy strict;
+  strict.allow_http = true;
+  auto by_name =
+      ParseWebhookUrl(absl::StrCat("http://localhost:", (*target)->port(), "/x"), strict);
+  ASSERT_THAT(by_name.status(), IsOk());
+  WebhookPostResult refused = PostWebhook(strict, *by_name, {}, "{}", absl::Seconds(2), nullptr);
+  EXPECT_THAT(refused.error, HasSubstr("address refused"));
+  EXPECT_THAT(refused.error, HasSubstr("loopback"));
+  EXPECT_TRUE((*target)->requests().empty());
+  // Allowed, it arrives.
+  auto direct = ParseWebhookUrl((*target)->url(), allowed);
+  EXPECT_TRUE(
+      PostWebhook(allowed, *direct, {{"Simpul-Event", "X"}}, "{}", absl::Seconds(2), nullptr)
+          .delivered());
+  EXPECT_EQ((*target)->accepted().size(), 1u);
+}
+
 }  // namespace
 }  // namespace simpul::complaints

@@ -81,6 +81,11 @@ void WebhookReceiver::SetSleep(absl::Duration sleep) {
   sleep_ = sleep;
 }
 
+void WebhookReceiver::SetRedirect(std::string location) {
+  absl::MutexLock lock(&mu_);
+  redirect_ = std::move(location);
+}
+
 std::vector<WebhookReceiver::Request> WebhookReceiver::requests() {
   absl::MutexLock lock(&mu_);
   return requests_;
@@ -159,6 +164,7 @@ void WebhookReceiver::Serve(int fd) {
   req.body = data.substr(head_end + 4, want);
   Behaviour b;
   absl::Duration sleep;
+  std::string redirect;
   {
     absl::MutexLock lock(&mu_);
     if (!script_.empty()) {
@@ -168,6 +174,7 @@ void WebhookReceiver::Serve(int fd) {
       b = default_;
     }
     sleep = sleep_;
+    redirect = redirect_;
     req.answered = b;
     requests_.push_back(req);
   }
@@ -186,6 +193,10 @@ void WebhookReceiver::Serve(int fd) {
       SendAll(fd, ok);
       break;
     case Behaviour::kCloseEarly:
+      break;
+    case Behaviour::kRedirect:
+      SendAll(fd, absl::StrCat("HTTP/1.1 302 Found\r\nLocation: ", redirect,
+                               "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
       break;
   }
   ::shutdown(fd, SHUT_RDWR);

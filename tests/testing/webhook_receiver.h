@@ -1,7 +1,7 @@
 // WebhookReceiver is a real HTTP/1.1 server on 127.0.0.1 (plain sockets, one thread per
 // connection) that stands in for a channel's webhook endpoint in tests. Each request gets the
 // next behaviour of its script (then the default): answer 200 or 500, sleep past the sender's
-// timeout before answering, or close the connection without an answer. Every request that
+// timeout before answering, close the connection without an answer, or redirect. Every request that
 // arrived complete is recorded with its headers and body, whatever the answer was.
 #ifndef SIMPUL_TESTS_TESTING_WEBHOOK_RECEIVER_H_
 #define SIMPUL_TESTS_TESTING_WEBHOOK_RECEIVER_H_
@@ -24,7 +24,7 @@ namespace simpul::testing {
 
 class WebhookReceiver {
  public:
-  enum class Behaviour { kOk, kError500, kSleep, kCloseEarly };
+  enum class Behaviour { kOk, kError500, kSleep, kCloseEarly, kRedirect };
   struct Request {
     std::string target;
     std::map<std::string, std::string> headers;  // names lowercased
@@ -45,6 +45,8 @@ class WebhookReceiver {
   void SetDefault(Behaviour behaviour);
   // sleep is how long kSleep waits before answering 200 (default 3 s).
   void SetSleep(absl::Duration sleep);
+  // SetRedirect is the Location kRedirect answers 302 with.
+  void SetRedirect(std::string location);
 
   std::vector<Request> requests();
   // accepted are the requests answered 200 at once (kOk; kSleep answers after the sender gave
@@ -68,6 +70,7 @@ class WebhookReceiver {
   std::deque<Behaviour> script_ ABSL_GUARDED_BY(mu_);
   Behaviour default_ ABSL_GUARDED_BY(mu_) = Behaviour::kOk;
   absl::Duration sleep_ ABSL_GUARDED_BY(mu_) = absl::Seconds(3);
+  std::string redirect_ ABSL_GUARDED_BY(mu_);
   std::vector<Request> requests_ ABSL_GUARDED_BY(mu_);
 };
 
