@@ -53,6 +53,19 @@ end
 return n
 )lua";
 
+// KEYS: subs hash. ARGV: webhook id, record bytes.
+constexpr char kPutLua[] = R"lua(
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+)lua";
+
+// KEYS: subs hash, queue, dead, done. ARGV: webhook id.
+constexpr char kDeleteLua[] = R"lua(
+local n = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+return n
+)lua";
+
 constexpr char kLeaseLua[] = R"lua(
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
@@ -105,9 +118,9 @@ std::string WebhookStore::LeaseKey(std::string_view name) const {
 }
 
 absl::Status WebhookStore::Put(const v1::WebhookRecord& record) {
-  return Checked(
-             pool_->Command({"HSET", SubsKey(), record.webhook().id(), record.SerializeAsString()}),
-             "HSET webhook")
+  return Checked(pool_->EvalWrite(LuaScript<kPutLua>(), {SubsKey()},
+                                  {record.webhook().id(), record.SerializeAsString()}),
+                 "webhook write")
       .status();
 }
 
@@ -133,15 +146,13 @@ absl::StatusOr<std::vector<v1::WebhookRecord>> WebhookStore::All() {
 }
 
 absl::StatusOr<bool> WebhookStore::Delete(std::string_view id) {
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> replies,
-                          pool_->Pipeline({{"MULTI"},
-                                           {"HDEL", SubsKey(), std::string(id)},
-                                           {"DEL", QueueKey(id), DeadKey(id), DoneKey(id)},
-                                           {"EXEC"}}));
-  const RedisReply& exec = replies.back();
-  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(exec, "EXEC delete webhook"));
-  if (exec.elements.empty()) return MalformedReply("EXEC delete webhook");
-  return exec.elements[0].integer == 1;
+  SIMPUL_ASSIGN_OR_RETURN(
+      RedisReply reply,
+      Checked(
+          pool_->EvalWrite(LuaScript<kDeleteLua>(),
+                           {SubsKey(), QueueKey(id), DeadKey(id), DoneKey(id)}, {std::string(id)}),
+          "webhook delete"));
+  return reply.integer == 1;
 }
 
 absl::StatusOr<std::pair<int64_t, int64_t>> WebhookStore::Counts(std::string_view id) {
@@ -170,7 +181,7 @@ absl::StatusOr<bool> WebhookStore::FanOut(const std::optional<std::string>& expe
   }
   SIMPUL_ASSIGN_OR_RETURN(
       RedisReply reply,
-      Checked(pool_->EvalWrite(LuaScript<kFanOutLua>(), keys, args), "webhook fan-out"));
+      Checked(pool_->Eval(LuaScript<kFanOutLua>(), keys, args), "webhook fan-out"));
   return reply.integer == 1;
 }
 
@@ -195,8 +206,8 @@ absl::StatusOr<bool> WebhookStore::FinishHead(std::string_view id, const Head& h
                                 : updated.SerializeAsString();
   SIMPUL_ASSIGN_OR_RETURN(
       RedisReply reply,
-      Checked(pool_->EvalWrite(LuaScript<kFinishLua>(), {QueueKey(id), DeadKey(id), DoneKey(id)},
-                               {op, head.bytes, bytes, absl::StrCat(kDeliveredLogSize)}),
+      Checked(pool_->Eval(LuaScript<kFinishLua>(), {QueueKey(id), DeadKey(id), DoneKey(id)},
+                          {op, head.bytes, bytes, absl::StrCat(kDeliveredLogSize)}),
               "webhook delivery outcome"));
   return reply.integer == 1;
 }

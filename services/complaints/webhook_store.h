@@ -16,6 +16,12 @@
 // lease) cannot both append a batch, and a crash between read and commit re-reads the batch
 // (at-least-once; the delivery id, "<webhook id>:<cursor>", is the same). A queue entry is
 // changed only if it is still the head that was read (compare and set on its bytes).
+//
+// Replication: subscription writes (Put, Delete) and re-drives wait for the replicas like the
+// complaint store's commits (EvalWrite). Fan-outs and delivery outcomes do not: a fan-out lost
+// in a failover loses its cursor move with it (one script), so the batch is read and fanned out
+// again; a lost outcome sends the delivery again (same id). Both stay at-least-once, and the
+// dispatcher adds no replica wait to the write path of every event.
 #ifndef SIMPUL_SERVICES_COMPLAINTS_WEBHOOK_STORE_H_
 #define SIMPUL_SERVICES_COMPLAINTS_WEBHOOK_STORE_H_
 
