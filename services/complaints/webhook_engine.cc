@@ -116,9 +116,13 @@ void WebhookEngine::Stop() {
     if (stopped_) return;
     stopped_ = true;
   }
+  const bool started = dispatcher_.joinable();
   if (dispatcher_.joinable()) dispatcher_.join();
   if (scheduler_.joinable()) scheduler_.join();
   if (senders_) senders_->Shutdown();
+  // Another replica's dispatcher takes over at once instead of after the lease's TTL (the
+  // per-webhook sender leases expire on their own).
+  if (started) (void)store_.ReleaseLease("dispatch", token_);
 }
 
 void WebhookEngine::Wake() {

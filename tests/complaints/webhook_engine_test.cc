@@ -248,6 +248,45 @@ TEST_F(WebhookEngineTest, FanOutAndCursorAdvanceAreOneAtomicStep) {
   EXPECT_EQ(store_->Pending(id, 10)->size(), 1u);
 }
 
+TEST_F(WebhookEngineTest, LeasesLetOneHolderRunAtATime) {
+  EXPECT_TRUE(*store_->HoldLease("dispatch", "replica-a", absl::Milliseconds(300)));
+  EXPECT_FALSE(*store_->HoldLease("dispatch", "replica-b", absl::Seconds(5)));
+  EXPECT_TRUE(*store_->HoldLease("dispatch", "replica-a", absl::Milliseconds(300)));  // renewed
+  absl::SleepFor(absl::Milliseconds(400));  // replica-a died: its lease runs out
+  EXPECT_TRUE(*store_->HoldLease("dispatch", "replica-b", absl::Seconds(5)));
+  EXPECT_FALSE(*store_->HoldLease("dispatch", "replica-a", absl::Seconds(5)));
+  ASSERT_THAT(store_->ReleaseLease("dispatch", "replica-a"), IsOk());  // not its own: kept
+  EXPECT_FALSE(*store_->HoldLease("dispatch", "replica-c", absl::Seconds(5)));
+  ASSERT_THAT(store_->ReleaseLease("dispatch", "replica-b"), IsOk());
+  EXPECT_TRUE(*store_->HoldLease("dispatch", "replica-c", absl::Seconds(5)));
+
+  // Two running engines (two replicas) on one store: each event is queued once.
+  const Identity sms = simpul::testing::ChannelCaller("sms-1708");
+  auto created = Create(sms, "http://127.0.0.1:9/h");
+  ASSERT_THAT(store_->ReleaseLease("dispatch", "replica-c"), IsOk());
+  engine_ = MakeEngine(FastOptions());
+  auto second = MakeEngine(FastOptions());
+  hub_->Start();
+  engine_->Start();
+  second->Start();
+  for (int i = 0; i < 100 && !store_->Cursor()->has_value(); ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  for (int seq = 1; seq <= 20; ++seq) events_.Add("CASE-A", seq, "sms-1708");
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (**store_->Cursor() != *events_.LatestEventCursor() && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  second->Stop();
+  engine_->Stop();
+  auto pending = store_->Pending(created.webhook().id(), 100);
+  ASSERT_THAT(pending.status(), IsOk());
+  std::set<std::string> ids;
+  for (const auto& q : *pending) ids.insert(q.delivery().delivery_id());
+  EXPECT_EQ(pending->size(), 20u);
+  EXPECT_EQ(ids.size(), 20u);
+}
+
 TEST_F(WebhookEngineTest, ARestartResumesFromTheStoredCursorWithoutLossOrDuplicates) {
   const Identity sms = simpul::testing::ChannelCaller("sms-1708");
   auto created = Create(sms, "http://127.0.0.1:9/h");
