@@ -25,6 +25,7 @@
 #include "gateway/rest/server.h"
 #include "simpul/calendar/v1/calendar.grpc.pb.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
+#include "simpul/complaints/v1/webhooks.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
@@ -126,7 +127,8 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   for (const auto* file :
        {registry::v1::Agency::descriptor()->file(), complaints::v1::Complaint::descriptor()->file(),
         monitoring::v1::Figures::descriptor()->file(),
-        calendar::v1::GetDeadlineRequest::descriptor()->file()}) {
+        calendar::v1::GetDeadlineRequest::descriptor()->file(),
+        complaints::v1::Webhook::descriptor()->file()}) {
     Log(LogLevel::kDebug, "proxying", {{"proto", file->name()}});
   }
 
@@ -145,6 +147,10 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
         ChannelFor(address, service, absl::Seconds(1), ctx.internal_tls(), tls_names.at(service));
   }
   options.backends[calendar_service] = options.backends[registry_service];
+  // The Webhooks API is served by simpul-complaints: same backend, same channel.
+  const std::string webhooks_service(complaints::v1::Webhooks::service_full_name());
+  options.backends[webhooks_service] =
+      options.backends[std::string(complaints::v1::Complaints::service_full_name())];
   auto* rest_channels =
       ctx.Make<std::map<std::string, std::shared_ptr<grpc::Channel>>>(options.backends);
   options.local_services.insert(admin_service);
@@ -178,6 +184,7 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
     ctx.AddService(ctx.Make<ListedService>(service));
   }
   ctx.AddService(ctx.Make<ListedService>(calendar_service));
+  ctx.AddService(ctx.Make<ListedService>(webhooks_service));
   ctx.AddGenericService(proxy);
 
   // The REST/JSON and Open311 front: routes from the protos' options, calls through the same
@@ -185,7 +192,7 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   auto routes = RouteTable::FromServices(
       {registry_service, std::string(complaints::v1::Complaints::service_full_name()),
        std::string(monitoring::v1::Monitoring::service_full_name()), calendar_service,
-       admin_service});
+       admin_service, webhooks_service});
   if (!routes.ok()) return Prefixed("REST routes", routes);
   const RouteTable* route_table = ctx.Make<RouteTable>(*std::move(routes));
   RestOptions rest_options = config.rest;

@@ -19,6 +19,7 @@
 #include "services/complaints/grpc_service.h"
 #include "services/complaints/pii_config.h"
 #include "services/complaints/redis_store.h"
+#include "services/complaints/webhook_config.h"
 
 extern char** environ;
 
@@ -87,6 +88,7 @@ ServiceSpec Spec() {
        .default_value = "500ms",
        .help = "longest XREAD BLOCK of the one stream reader that wakes the event feed's "
                "watchers (it also bounds how long a stop waits for it)"});
+  for (ConfigKey& key : WebhookConfigKeys()) spec.keys.push_back(std::move(key));
   return spec;
 }
 
@@ -167,6 +169,8 @@ absl::Status SetUp(ServiceContext& ctx) {
   ctx.AddService(ctx.Make<ComplaintsGrpcService>(
       *desk, ctx.executor(), ctx.signer(), *clock,
       FeedDeps{.events = store, .store = store, .hub = hub, .executor = &ctx.executor()}));
+  // Webhooks (webhook_config.h): added before the hub's stop below, so they stop first.
+  SIMPUL_RETURN_IF_ERROR(SetUpWebhooks(ctx, *store, *hub, *keyring, *clock));
 
   ctx.OnStart([router, hub, store, updated_index_ready](ServiceHost&) {
     // Cases written before the updated index existed enter it before the first list.

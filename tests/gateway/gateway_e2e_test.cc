@@ -12,6 +12,9 @@
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +56,7 @@
 #include "gtest/gtest.h"
 #include "simpul/calendar/v1/calendar.grpc.pb.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
+#include "simpul/complaints/v1/webhooks.grpc.pb.h"
 #include "simpul/gateway/v1/gateway.grpc.pb.h"
 #include "simpul/monitoring/v1/monitoring.grpc.pb.h"
 #include "simpul/registry/v1/registry.grpc.pb.h"
@@ -63,6 +67,7 @@
 #include "tests/testing/registry_seed.h"
 #include "tests/testing/service_cluster.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/webhook_receiver.h"
 
 namespace simpul::gateway {
 namespace {
@@ -429,6 +434,12 @@ class Environment {
     const std::vector<std::string> flags = {"--drain_timeout=1s", "--log_level=info"};
     ASSERT_THAT(cluster_->Start(Binary::kRegistry, {.flags = flags}), IsOk());
     std::vector<std::string> complaints_flags = {"--registry_timeout=2s", "--scan_interval=1s"};
+    // Webhooks to the tests' local receivers, with the 24 h retry window shortened.
+    complaints_flags.insert(
+        complaints_flags.end(),
+        {"--webhook_allow_http=true", "--webhook_allow_cidrs=127.0.0.1/32",
+         "--webhook_request_timeout=1s", "--webhook_retry_initial=50ms",
+         "--webhook_retry_max=200ms", "--webhook_retry_window=3s", "--webhook_poll_interval=50ms"});
     complaints_flags.insert(complaints_flags.end(), flags.begin(), flags.end());
     ASSERT_THAT(cluster_->Start(Binary::kComplaints, {.flags = complaints_flags}), IsOk());
     std::vector<std::string> monitoring_flags = {"--sweep_interval=1s"};
@@ -644,7 +655,7 @@ std::vector<const google::protobuf::ServiceDescriptor*> ProxiedServices() {
   for (const google::protobuf::FileDescriptor* file :
        {rv1::Agency::descriptor()->file(), cv1::Complaint::descriptor()->file(),
         mv1::Figures::descriptor()->file(), gv1::AuditRecord::descriptor()->file(),
-        calv1::GetDeadlineRequest::descriptor()->file()}) {
+        calv1::GetDeadlineRequest::descriptor()->file(), cv1::Webhook::descriptor()->file()}) {
     for (int i = 0; i < file->service_count(); ++i) out.push_back(file->service(i));
   }
   return out;
@@ -2663,6 +2674,239 @@ TEST_F(GatewayE2ETest, Open311ServiceDefinitionWithAttributesFiledAndReadByTheAg
              bearer(e.a_admin_));
   ASSERT_EQ(cleared.status, 200) << cleared.body;
   EXPECT_THAT(cleared.body, Not(HasSubstr("application_number")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. Signed webhooks (issue #16 point 2): a channel registers a webhook through REST, files
+// cases, an officer works them; a real local receiver that answers 500, times out, closes
+// early and then recovers gets every event of the channel's feed, in order per case, each
+// signature valid; a dead receiver delays nothing and ends in the dead-letter list; a re-drive
+// delivers its letters.
+
+// SignatureValid checks a Simpul-Signature header the way docs/complaints.md tells receivers
+// to: HMAC-SHA256 over "<t>.<body>", constant-time compare, t within 5 minutes.
+bool SignatureValid(const std::string& header, const std::string& secret, const std::string& body) {
+  int64_t t = 0;
+  std::vector<std::string> sigs;
+  for (absl::string_view part : absl::StrSplit(header, ',')) {
+    if (absl::ConsumePrefix(&part, "t=")) {
+      if (!absl::SimpleAtoi(part, &t)) return false;
+    } else if (absl::ConsumePrefix(&part, "v1=")) {
+      sigs.emplace_back(part);
+    }
+  }
+  if (std::abs(absl::ToUnixSeconds(absl::Now()) - t) > 300) return false;
+  const std::string message = absl::StrCat(t, ".", body);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) absl::StrAppend(&hex, absl::Hex(mac[i], absl::kZeroPad2));
+  for (const std::string& sig : sigs) {
+    if (sig.size() == hex.size() && CRYPTO_memcmp(sig.data(), hex.data(), hex.size()) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_F(GatewayE2ETest, SignedWebhooksDeliverEveryEventInOrderThroughAFlakyReceiver) {
+  using Receiver = simpul::testing::WebhookReceiver;
+  using Behaviour = Receiver::Behaviour;
+  Environment& e = env();
+  const int port = e.rest_port_;
+  auto flaky = Receiver::Start();
+  auto dead = Receiver::Start();
+  ASSERT_THAT(flaky.status(), IsOk());
+  ASSERT_THAT(dead.status(), IsOk());
+  (*flaky)->SetSleep(absl::Seconds(2));  // past the service's 1 s webhook_request_timeout
+  (*flaky)->Script(
+      {Behaviour::kError500, Behaviour::kSleep, Behaviour::kCloseEarly, Behaviour::kError500});
+  (*dead)->SetDefault(Behaviour::kSleep);
+  (*dead)->SetSleep(absl::Seconds(3));
+  const std::map<std::string, std::string> channel = {
+      {"authorization", "Bearer " + e.web_channel_.token}};
+
+  // No SSRF through Simpul: private, link-local and loopback targets outside the allow-list
+  // (127.0.0.1/32 in this cluster) are refused with the field named, nothing stored.
+  for (const char* url : {"https://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data",
+                          "http://127.0.0.2:8080/hook", "http://[::1]:8080/hook",
+                          "https://192.168.1.10/hook", "ftp://example.org/"}) {
+    HttpResponse refused =
+        HttpDo(port, "POST", "/v1/webhooks", absl::StrCat(R"({"url": ")", url, R"("})"), channel);
+    EXPECT_EQ(refused.status, 400) << url << ": " << refused.body;
+    EXPECT_THAT(refused.body, HasSubstr("url")) << url;
+  }
+  // Operators do not manage webhooks (the policy), the public even less.
+  EXPECT_EQ(HttpDo(port, "POST", "/v1/webhooks", R"({"url": "http://127.0.0.1:9/x"})",
+                   {{"authorization", "Bearer " + e.a_op_.token}})
+                .status,
+            403);
+  EXPECT_EQ(HttpDo(port, "POST", "/v1/webhooks", R"({"url": "http://127.0.0.1:9/x"})").status, 401);
+
+  HttpResponse created = HttpDo(port, "POST", "/v1/webhooks",
+                                absl::StrCat(R"({"url": ")", (*flaky)->url(), R"("})"), channel);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.Str("webhook.id");
+  const std::string secret = created.Str("secret");
+  ASSERT_FALSE(id.empty()) << created.body;
+  ASSERT_FALSE(secret.empty()) << created.body;
+  HttpResponse dead_created = HttpDo(
+      port, "POST", "/v1/webhooks",
+      absl::StrCat(R"({"url": ")", (*dead)->url(), R"(", "event_kinds": ["FileComplaint"]})"),
+      channel);
+  ASSERT_EQ(dead_created.status, 201) << dead_created.body;
+  const std::string dead_id = dead_created.Str("webhook.id");
+  // The secret is shown once: a read does not carry it.
+  HttpResponse read = HttpDo(port, "GET", "/v1/webhooks/" + id, "", channel);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_THAT(read.body, Not(HasSubstr(secret)));
+  EXPECT_EQ(HttpDo(port, "GET", "/v1/webhooks/" + id, "",
+                   {{"authorization", "Bearer " + e.b_admin_.token}})
+                .status,
+            404);
+
+  // The channel files two cases through REST.
+  std::vector<std::string> codes;
+  for (int i = 0; i < 2; ++i) {
+    HttpResponse filed = HttpDo(
+        port, "POST", "/v1/complaints",
+        absl::StrCat(R"({"idempotency_key": "webhook-e2e-000)", i,
+                     R"(", "report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_WEB",
+                     "service_id": ")",
+                     kAService, R"(", "description": "Loket kait web tutup )", i,
+                     R"(", "complainant": {"name": "Sari Kait", "phone": "+62 812 5555 6666"}})"),
+        channel);
+    ASSERT_EQ(filed.status, 201) << filed.body;
+    codes.push_back(filed.Str("tracking_code"));
+  }
+  // The filings arrive at the flaky receiver once it has failed four times.
+  ASSERT_TRUE((*flaky)->WaitFor([&](const auto&) { return (*flaky)->accepted().size() >= 2; },
+                                absl::Seconds(20)));
+
+  // The officer works both cases to completion. Each event reaches the healthy receiver
+  // quickly although the dead receiver holds a sender for a second per attempt meanwhile.
+  absl::Duration worst;
+  const size_t dead_attempts_before = (*dead)->requests().size();
+  auto acted = [&](auto method, auto req) {
+    const size_t before = (*flaky)->accepted().size();
+    Must(complaints(), method, e.a_op_, req);
+    const absl::Time done = absl::Now();
+    ASSERT_TRUE((*flaky)->WaitFor([&](const auto&) { return (*flaky)->accepted().size() > before; },
+                                  absl::Seconds(10)));
+    worst = std::max(worst, (*flaky)->accepted().back().received - done);
+  };
+  for (const std::string& code : codes) {
+    cv1::VerifyComplaintRequest verify;
+    verify.set_id(code);
+    verify.set_note("Laporan jelas");
+    ASSERT_NO_FATAL_FAILURE(acted(&cv1::Complaints::Stub::VerifyComplaint, verify));
+    cv1::DisposeComplaintRequest dispose;
+    dispose.set_id(code);
+    dispose.set_note("Catatan internal: ke loket");
+    ASSERT_NO_FATAL_FAILURE(acted(&cv1::Complaints::Stub::DisposeComplaint, dispose));
+    cv1::StartWorkRequest start;
+    start.set_id(code);
+    ASSERT_NO_FATAL_FAILURE(acted(&cv1::Complaints::Stub::StartWork, start));
+    cv1::PostFollowUpRequest follow_up;
+    follow_up.set_id(code);
+    follow_up.set_message("Loket dibuka kembali besok");
+    ASSERT_NO_FATAL_FAILURE(acted(&cv1::Complaints::Stub::PostFollowUp, follow_up));
+    cv1::CompleteComplaintRequest complete;
+    complete.set_id(code);
+    complete.set_note("Loket dibuka kembali");
+    ASSERT_NO_FATAL_FAILURE(acted(&cv1::Complaints::Stub::CompleteComplaint, complete));
+  }
+  std::cout << "webhook: healthy receiver worst latency " << worst << " while the dead one made "
+            << (*dead)->requests().size() << " attempts so far\n";
+  EXPECT_LT(worst, absl::Milliseconds(700));
+  // The dead receiver was being tried (each attempt holds a sender for the 1 s timeout) and
+  // has taken nothing.
+  EXPECT_GE(dead_attempts_before, 1u);
+  EXPECT_TRUE((*dead)->accepted().empty());
+
+  // Every event of the channel's feed for these cases arrived (at least once), in order per
+  // case, each with a valid signature, in the channel's view.
+  HttpResponse feed = [&] {
+    std::map<std::string, std::string> headers = channel;
+    headers["grpc-timeout"] = "2S";
+    simpul::testing::HttpConn conn(port);
+    return conn.Do("GET", "/v1/complaintEvents:watch?cursor=0", "", headers);
+  }();
+  ASSERT_EQ(feed.status, 200) << feed.body;
+  std::vector<std::string> want;  // delivery ids: "<webhook id>:<cursor>"
+  for (absl::string_view line : absl::StrSplit(feed.body, '\n', absl::SkipEmpty())) {
+    google::protobuf::Struct item;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &item).ok());
+    if (!item.fields().count("public_event")) continue;
+    const std::string case_id =
+        item.fields().at("public_event").struct_value().fields().at("complaint_id").string_value();
+    if (std::find(codes.begin(), codes.end(), case_id) == codes.end()) continue;
+    want.push_back(absl::StrCat(id, ":", item.fields().at("cursor").string_value()));
+  }
+  // Per case: filed, verified, disposed, started, followed up, completed.
+  EXPECT_EQ(want.size(), 12u);
+  std::vector<std::string> got;
+  std::map<std::string, int> last_sequence;
+  for (const Receiver::Request& r : (*flaky)->accepted()) {
+    EXPECT_TRUE(SignatureValid(r.headers.at("simpul-signature"), secret, r.body)) << r.body;
+    EXPECT_EQ(r.headers.at("content-type"), "application/json");
+    EXPECT_THAT(r.body, Not(HasSubstr("Sari Kait")));
+    EXPECT_THAT(r.body, Not(HasSubstr("Catatan internal")));
+    EXPECT_THAT(r.body, Not(HasSubstr("Loket dibuka kembali")));
+    google::protobuf::Struct body;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &body).ok()) << r.body;
+    const std::string delivery = body.fields().at("delivery_id").string_value();
+    EXPECT_EQ(delivery, r.headers.at("simpul-delivery"));
+    if (std::find(got.begin(), got.end(), delivery) != got.end()) continue;  // a redelivery
+    got.push_back(delivery);
+    const auto& event = body.fields().at("public_event").struct_value().fields();
+    const std::string case_id = event.at("complaint_id").string_value();
+    const int sequence = static_cast<int>(event.at("sequence").number_value());
+    EXPECT_GT(sequence, last_sequence[case_id]) << "out of order for " << case_id;
+    last_sequence[case_id] = sequence;
+    EXPECT_EQ(r.headers.at("simpul-event"), event.at("action").string_value());
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_GE((*flaky)->requests().size(), want.size() + 4);  // the four scripted failures
+
+  // The dead receiver's two filings end as dead letters after the (shortened) window.
+  auto dead_letters = [&] {
+    HttpResponse log = HttpDo(port, "GET", "/v1/webhooks/" + dead_id + "/deliveries", "", channel);
+    EXPECT_EQ(log.status, 200) << log.body;
+    std::vector<std::string> ids;
+    const auto& fields = log.json.fields();
+    if (!fields.count("deliveries")) return ids;
+    for (const auto& d : fields.at("deliveries").list_value().values()) {
+      const auto& f = d.struct_value().fields();
+      if (f.at("state").string_value() == "DELIVERY_STATE_DEAD") {
+        ids.push_back(f.at("delivery_id").string_value());
+      }
+    }
+    return ids;
+  };
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  while (dead_letters().size() < 2 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_EQ(dead_letters().size(), 2u);
+  // It recovers; the re-drive delivers both, in their order.
+  (*dead)->SetDefault(Behaviour::kOk);
+  HttpResponse redriven =
+      HttpDo(port, "POST", "/v1/webhooks/" + dead_id + "/deliveries:redrive", "{}", channel);
+  ASSERT_EQ(redriven.status, 200) << redriven.body;
+  EXPECT_EQ(redriven.Str("redriven"), "2");
+  ASSERT_TRUE((*dead)->WaitFor([&](const auto&) { return (*dead)->accepted().size() >= 2; },
+                               absl::Seconds(10)));
+  const std::vector<Receiver::Request> recovered = (*dead)->accepted();
+  for (size_t i = 0; i < recovered.size(); ++i) {
+    EXPECT_TRUE(SignatureValid(recovered[i].headers.at("simpul-signature"),
+                               dead_created.Str("secret"), recovered[i].body));
+    EXPECT_THAT(recovered[i].body, HasSubstr(codes[std::min<size_t>(i, 1)]));
+  }
+  EXPECT_TRUE(dead_letters().empty());
+  // Clean up: the webhooks of this test stop here.
+  EXPECT_EQ(HttpDo(port, "DELETE", "/v1/webhooks/" + id, "", channel).status, 200);
+  EXPECT_EQ(HttpDo(port, "DELETE", "/v1/webhooks/" + dead_id, "", channel).status, 200);
 }
 
 }  // namespace
