@@ -465,6 +465,20 @@ std::string Text(std::string_view key, Lang lang, const std::vector<std::string>
   return Render(lang == Lang::kEnglish ? c->en : c->id, args);
 }
 
+std::string StatusNote(std::string_view state, std::string_view archive_reason, Lang lang) {
+  const std::string key = absl::StrCat("status.", AbslView(state));
+  if (state.empty() || !absl::ascii_isupper(static_cast<unsigned char>(state[0])) ||
+      Find(key) == nullptr) {
+    return "";
+  }
+  if (state == "ARCHIVED") {
+    const std::string reason = absl::StrCat("archive.", AbslView(archive_reason));
+    return Text(key, lang,
+                {Find(reason) != nullptr ? Text(reason, lang) : std::string(archive_reason)});
+  }
+  return Text(key, lang);
+}
+
 std::optional<std::string> Translate(std::string_view english, Lang lang) {
   std::vector<std::string> args;
   const Compiled* best = Best(english, &args);

@@ -59,6 +59,11 @@ std::optional<std::string> Translate(std::string_view english, Lang lang);
 // Localize is Translate, or `english` unchanged when no template fits.
 std::string Localize(std::string_view english, Lang lang);
 
+// StatusNote says what a case's state means to the complainant, in `lang`: `state` and
+// `archive_reason` are the enum value names without their prefix ("IN_PROGRESS",
+// "OUT_OF_SCOPE"); "" for a state the catalogue has no note for.
+std::string StatusNote(std::string_view state, std::string_view archive_reason, Lang lang);
+
 // LocalizeStatus renders a status for a caller who reads `lang`: the message and every field
 // violation's description (the field names stay: they are the API's). The code and the
 // payloads other than the field violations are kept. English returns `status` as it is.

@@ -549,12 +549,8 @@ std::string Open311StatusNotes(const cv1::PublicComplaint& c) {
                : Text("status.unlisted_open", lang);
   }
   if (c.state() == cv1::STATE_UNSPECIFIED || !cv1::State_IsValid(c.state())) return "";
-  const std::string state = cv1::State_Name(c.state()).substr(6);  // "STATE_..."
-  if (c.state() == cv1::STATE_ARCHIVED) {
-    const std::string reason = cv1::ArchiveReason_Name(c.archive_reason()).substr(15);
-    return Text("status.ARCHIVED", lang, {Text(absl::StrCat("archive.", reason), lang)});
-  }
-  return Text(absl::StrCat("status.", state), lang);
+  return StatusNote(cv1::State_Name(c.state()).substr(6),
+                    cv1::ArchiveReason_Name(c.archive_reason()).substr(15), lang);
 }
 
 std::string Open311Time(const google::protobuf::Timestamp& t) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/field_rules.h"
+#include "common/messages.h"
 #include "common/status.h"
 #include "services/complaints/feed.h"
 #include "services/complaints/webhook_http.h"
@@ -104,6 +105,18 @@ absl::Status WebhookAdmin::CheckFields(const Identity& caller, const v1::Webhook
   return absl::OkStatus();
 }
 
+// WebhookLang is the language tag of a webhook's texts: the one asked for ("id"/"en"), else
+// Bahasa Indonesia for a channel's webhook and English for anyone else's.
+absl::StatusOr<std::string> WebhookLang(const common::v1::Principal& owner,
+                                        const std::string& asked) {
+  if (asked.empty()) {
+    return std::string(
+        LangTag(owner.role() == common::v1::ROLE_CHANNEL ? Lang::kIndonesian : Lang::kEnglish));
+  }
+  SIMPUL_ASSIGN_OR_RETURN(const Lang lang, ParseLangParam(asked));
+  return std::string(LangTag(lang));
+}
+
 absl::StatusOr<v1::Webhook> WebhookAdmin::WithCounts(v1::Webhook w) {
   SIMPUL_ASSIGN_OR_RETURN(auto counts, store_.Counts(w.id()));
   w.set_pending_count(counts.first);
@@ -140,6 +153,8 @@ absl::StatusOr<v1::CreateWebhookResponse> WebhookAdmin::Create(
   w.set_agency_id(req.agency_id());
   w.set_unit_id(req.unit_id());
   w.set_paused(req.paused());
+  SIMPUL_ASSIGN_OR_RETURN(const std::string lang, WebhookLang(caller.principal, req.lang()));
+  w.set_lang(lang);
   SIMPUL_RETURN_IF_ERROR(CheckFields(caller, w, req.GetDescriptor()->name()));
   SIMPUL_ASSIGN_OR_RETURN(std::vector<v1::WebhookRecord> all, store_.All());
   const int owned = static_cast<int>(std::count_if(all.begin(), all.end(), [&](const auto& r) {
@@ -199,7 +214,7 @@ absl::StatusOr<v1::Webhook> WebhookAdmin::Update(const Identity& caller,
   v1::Webhook& w = *record.mutable_webhook();
   const bool was_paused = w.paused();
   std::vector<std::string> mask(req.update_mask().begin(), req.update_mask().end());
-  if (mask.empty()) mask = {"url", "event_kinds", "agency_id", "unit_id", "paused"};
+  if (mask.empty()) mask = {"url", "event_kinds", "agency_id", "unit_id", "paused", "lang"};
   for (size_t i = 0; i < mask.size(); ++i) {
     const std::string& f = mask[i];
     if (f == "url")
@@ -212,9 +227,12 @@ absl::StatusOr<v1::Webhook> WebhookAdmin::Update(const Identity& caller,
       w.set_unit_id(req.unit_id());
     else if (f == "paused")
       w.set_paused(req.paused());
-    else {
+    else if (f == "lang") {
+      SIMPUL_ASSIGN_OR_RETURN(const std::string lang, WebhookLang(record.owner(), req.lang()));
+      w.set_lang(lang);
+    } else {
       return InvalidField(absl::StrCat("update_mask[", i, "]"),
-                          "expected one of url, event_kinds, agency_id, unit_id, paused");
+                          "expected one of url, event_kinds, agency_id, unit_id, paused, lang");
     }
   }
   SIMPUL_RETURN_IF_ERROR(CheckFields(caller, w, req.GetDescriptor()->name()));

@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
 #include "common/backoff.h"
+#include "common/json.h"
 #include "common/logging.h"
+#include "common/messages.h"
 #include "common/status.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -56,15 +58,25 @@ v1::WatchComplaintEventsRequest WebhookRequestOf(const v1::Webhook& webhook) {
 }
 
 std::string WebhookBody(const std::string& webhook_id, const std::string& delivery_id,
-                        const v1::WatchComplaintEventsResponse& view) {
+                        const v1::WatchComplaintEventsResponse& view, Lang lang) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(view, &json, options).ok() || json.size() < 2) {
     json = "{}";
   }
-  std::string out =
-      absl::StrCat("{\"webhook_id\":\"", webhook_id, "\",\"delivery_id\":\"", delivery_id, "\"");
+  // What the new state means to the complainant, in the webhook's language.
+  const v1::State state =
+      view.has_event() ? view.event().to_state() : view.public_event().to_state();
+  const v1::ArchiveReason reason =
+      view.has_event() ? view.event().archive_reason() : view.public_event().archive_reason();
+  const std::string note = state == v1::STATE_UNSPECIFIED || !v1::State_IsValid(state)
+                               ? ""
+                               : StatusNote(v1::State_Name(state).substr(6),
+                                            v1::ArchiveReason_Name(reason).substr(15), lang);
+  std::string out = absl::StrCat("{\"webhook_id\":\"", webhook_id, "\",\"delivery_id\":\"",
+                                 delivery_id, "\",\"lang\":\"", AbslView(LangTag(lang)),
+                                 "\",\"status_note\":", JsonEscape(note));
   if (json.size() > 2)
     absl::StrAppend(&out, ",", json.substr(1));
   else
@@ -176,7 +188,11 @@ absl::StatusOr<int> WebhookEngine::DispatchOnce() {
       d.set_action(fed.event.action());
       d.set_state(v1::DELIVERY_STATE_PENDING);
       *d.mutable_enqueue_time() = ToProto(now);
-      item.queued.set_body(WebhookBody(w.id(), d.delivery_id(), *view));
+      item.queued.set_body(WebhookBody(
+          w.id(), d.delivery_id(), *view,
+          w.lang() == "en" || (w.lang().empty() && sub.owner().role() != common::v1::ROLE_CHANNEL)
+              ? Lang::kEnglish
+              : Lang::kIndonesian));
       items.push_back(std::move(item));
     }
   }

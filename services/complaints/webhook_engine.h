@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/executor.h"
+#include "common/messages.h"
 #include "services/complaints/feed.h"
 #include "services/complaints/pii_crypto.h"
 #include "services/complaints/webhook_http.h"
@@ -51,10 +52,12 @@ struct WebhookEngineOptions {
 // WebhookRequestOf is the watch request a subscription's deliveries are filtered with.
 v1::WatchComplaintEventsRequest WebhookRequestOf(const v1::Webhook& webhook);
 
-// WebhookBody is the JSON body of a delivery: webhook_id, delivery_id, then the owner's view of
-// the event as the REST feed sends it (cursor, event or public_event; proto field names).
+// WebhookBody is the JSON body of a delivery: webhook_id, delivery_id, lang, status_note (what
+// the event's new state means to the complainant, in `lang`: common/messages.h StatusNote),
+// then the owner's view of the event as the REST feed sends it (cursor, event or
+// public_event; proto field names).
 std::string WebhookBody(const std::string& webhook_id, const std::string& delivery_id,
-                        const v1::WatchComplaintEventsResponse& view);
+                        const v1::WatchComplaintEventsResponse& view, Lang lang);
 
 // WebhookSecrets opens the subscription's signing secrets valid at `now`: the current one
 // first, then the previous one during its grace period.

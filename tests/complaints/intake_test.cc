@@ -144,7 +144,8 @@ class IntakeTest : public ::testing::Test {
     EXPECT_THAT(Fields(resp.status()), ElementsAre(field)) << resp.status();
     EXPECT_EQ(store_.events().size(), before);
     // Channels read it in Bahasa Indonesia: the text is one of the catalogue's.
-    for (const auto& v : BadRequestOf(resp.status()).field_violations()) {
+    const common::v1::BadRequest bad = BadRequestOf(resp.status());
+    for (const auto& v : bad.field_violations()) {
       EXPECT_TRUE(Translate(v.description(), Lang::kIndonesian).has_value()) << v.description();
     }
   }

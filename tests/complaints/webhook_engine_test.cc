@@ -229,6 +229,42 @@ TEST_F(WebhookEngineTest, OwnersManageTheirOwnAndTheSecretIsStoredSealed) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("event_kinds[0]")));
 }
 
+TEST_F(WebhookEngineTest, DeliveriesSayTheStateInTheWebhooksLanguage) {
+  const Identity sms = simpul::testing::ChannelCaller("sms-1708");
+  const Identity bogor = simpul::testing::AgencyAdmin("kota-bogor");
+  // Channels' webhooks speak Bahasa Indonesia, agencies' English, unless they choose.
+  EXPECT_EQ(Create(sms, "http://127.0.0.1:9/a").webhook().lang(), "id");
+  EXPECT_EQ(Create(bogor, "http://127.0.0.1:9/b").webhook().lang(), "en");
+  v1::CreateWebhookRequest english;
+  english.set_url("http://127.0.0.1:9/c");
+  english.set_lang("EN");
+  auto created = admin_->Create(sms, english);
+  ASSERT_THAT(created.status(), IsOk());
+  EXPECT_EQ(created->webhook().lang(), "en");
+  v1::CreateWebhookRequest klingon = english;
+  klingon.set_lang("tlh");
+  EXPECT_THAT(admin_->Create(sms, klingon),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lang")));
+  v1::UpdateWebhookRequest upd;
+  upd.set_id(created->webhook().id());
+  upd.set_lang("id");
+  upd.add_update_mask("lang");
+  auto updated = admin_->Update(sms, upd);
+  ASSERT_THAT(updated.status(), IsOk());
+  EXPECT_EQ(updated->lang(), "id");
+
+  v1::WatchComplaintEventsResponse view;
+  view.set_cursor("1-0");
+  view.mutable_public_event()->set_to_state(v1::STATE_ARCHIVED);
+  view.mutable_public_event()->set_archive_reason(v1::ARCHIVE_REASON_DUPLICATE);
+  EXPECT_THAT(WebhookBody("wh_1", "wh_1:1-0", view, Lang::kIndonesian),
+              HasSubstr(R"("lang":"id","status_note":"Ditutup tanpa tindak lanjut (duplikat )"
+                        R"(laporan lain).")"));
+  view.mutable_public_event()->set_to_state(v1::STATE_IN_PROGRESS);
+  EXPECT_THAT(WebhookBody("wh_1", "wh_1:1-0", view, Lang::kEnglish),
+              HasSubstr(R"("lang":"en","status_note":"The responsible unit is working on it.")"));
+}
+
 TEST_F(WebhookEngineTest, FanOutAndCursorAdvanceAreOneAtomicStep) {
   auto created = Create(simpul::testing::ChannelCaller("sms-1708"), "http://127.0.0.1:9/h");
   const std::string id = created.webhook().id();
