@@ -69,6 +69,20 @@ ServiceSpec Spec() {
                                "filter returns a short page with a token to continue)",
                        .min_int = 100,
                        .max_int = 1000000});
+  spec.keys.push_back({.name = "duplicate_radius_m",
+                       .type = ConfigType::kInt,
+                       .default_value = "300",
+                       .help = "a filing suggests as possible duplicates the cases of the same "
+                               "service within this many metres (0: none)",
+                       .min_int = 0,
+                       .max_int = 5000});
+  spec.keys.push_back(
+      {.name = "duplicate_window_days",
+       .type = ConfigType::kInt,
+       .default_value = "7",
+       .help = "possible duplicates are cases filed in this many days before the new one",
+       .min_int = 1,
+       .max_int = 90});
   spec.keys.push_back({.name = "stream_max_len",
                        .type = ConfigType::kInt,
                        .default_value = "1000000",
@@ -150,6 +164,8 @@ absl::Status SetUp(ServiceContext& ctx) {
   options.reopen_working_days = static_cast<int>(config.GetInt("reopen_working_days"));
   options.idempotency_ttl = config.GetDuration("idempotency_ttl");
   options.list_scan_budget = static_cast<int>(config.GetInt("list_scan_budget"));
+  options.duplicates.radius_m = static_cast<double>(config.GetInt("duplicate_radius_m"));
+  options.duplicates.window_days = static_cast<int>(config.GetInt("duplicate_window_days"));
   if (const std::string& path = config.GetString("secret_key_file"); !path.empty()) {
     absl::StatusOr<SecretMinter> minter = SecretMinter::FromKeyFile(path);
     if (!minter.ok()) {
@@ -163,12 +179,14 @@ absl::Status SetUp(ServiceContext& ctx) {
   }
   auto* updated_index_ready = ctx.Make<std::atomic<bool>>(false);
   options.updated_index_ready = [updated_index_ready] { return updated_index_ready->load(); };
+  auto* geo_index_ready = ctx.Make<std::atomic<bool>>(false);
+  options.geo_index_ready = [geo_index_ready] { return geo_index_ready->load(); };
   auto* desk = ctx.Make<ComplaintDesk>(*store, *router, *calendar, *clock, options);
   ctx.AddService(ctx.Make<ComplaintsGrpcService>(
       *desk, ctx.executor(), ctx.signer(), *clock,
       FeedDeps{.events = store, .store = store, .hub = hub, .executor = &ctx.executor()}));
 
-  ctx.OnStart([router, hub, store, updated_index_ready](ServiceHost&) {
+  ctx.OnStart([router, hub, store, updated_index_ready, geo_index_ready](ServiceHost&) {
     // Cases written before the updated index existed enter it before the first list.
     absl::StatusOr<int64_t> backfilled = store->BackfillUpdatedIndex();
     if (!backfilled.ok()) {
@@ -179,6 +197,16 @@ absl::Status SetUp(ServiceContext& ctx) {
     }
     if (*backfilled > 0) Log(LogLevel::kInfo, "updated index filled", {{"cases", *backfilled}});
     updated_index_ready->store(true);
+    // The same for the geo indexes (ListComplaints within_box / near, possible duplicates).
+    absl::StatusOr<int64_t> located = store->BackfillGeoIndex();
+    if (!located.ok()) {
+      return absl::Status(located.status().code(),
+                          absl::StrCat("filling the geo indexes (ListComplaints within_box, "
+                                       "near): ",
+                                       located.status().message()));
+    }
+    if (*located > 0) Log(LogLevel::kInfo, "geo indexes filled", {{"cases", *located}});
+    geo_index_ready->store(true);
     router->Start();
     hub->Start();
     return absl::OkStatus();
