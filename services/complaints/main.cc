@@ -69,6 +69,13 @@ ServiceSpec Spec() {
                                "filter returns a short page with a token to continue)",
                        .min_int = 100,
                        .max_int = 1000000});
+  spec.keys.push_back({.name = "area_max_cases",
+                       .type = ConfigType::kInt,
+                       .default_value = "10000",
+                       .help = "located cases of the caller's scope a ListComplaints area "
+                               "(within_box, near) may hold; every page reads them all",
+                       .min_int = 100,
+                       .max_int = 1000000});
   spec.keys.push_back({.name = "duplicate_radius_m",
                        .type = ConfigType::kInt,
                        .default_value = "300",
@@ -151,7 +158,8 @@ absl::Status SetUp(ServiceContext& ctx) {
       &ctx.pool(),
       RedisComplaintStore::Options{.stream_max_len = config.GetInt("stream_max_len"),
                                    .event_retention = config.GetDuration("event_retention"),
-                                   .pii_keys = keyring});
+                                   .pii_keys = keyring,
+                                   .area_max_cases = config.GetInt("area_max_cases")});
   auto* hub = ctx.Make<EventFeedHub>(*store, config.GetDuration("feed_poll_block"));
 
   auto* router = ctx.Make<clients::registry::RegistryRouter>(

@@ -198,19 +198,25 @@ return out
 // another index:
 //   KEYS = [geo index, order index]; ARGV = [longitude, latitude, radius m ("": a box),
 //           width m, height m, from (inclusive), to (exclusive), has after ("1"/"0"), after
-//           score, after id, limit]
+//           score, after id, limit, most members read ("0": no bound)]
 // Every member the GEOSEARCH finds is looked up in the order index (members not in it are
 // skipped), kept when its score is in the window and after the position, then the kept ones
 // are sorted by (score, id). Returns {exhausted (1: nothing beyond the page), id, score, ...},
-// kFindLua's shape. It starts with kLuaBytewiseLess (common/redis.h).
+// kFindLua's shape, or {-1, {}} when the search finds more members than the bound (then it
+// stops at once: GEOSEARCH COUNT ... ANY). It starts with kLuaBytewiseLess (common/redis.h).
 constexpr char kAreaLua[] = R"lua(
-local ids
+local search = {'GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2]}
 if ARGV[3] ~= '' then
-  ids = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'm')
+  for _, a in ipairs({'BYRADIUS', ARGV[3], 'm'}) do search[#search + 1] = a end
 else
-  ids = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYBOX', ARGV[4], ARGV[5],
-                   'm')
+  for _, a in ipairs({'BYBOX', ARGV[4], ARGV[5], 'm'}) do search[#search + 1] = a end
 end
+local bound = tonumber(ARGV[12])
+if bound > 0 then
+  for _, a in ipairs({'COUNT', bound + 1, 'ANY'}) do search[#search + 1] = a end
+end
+local ids = redis.call(unpack(search))
+if bound > 0 and #ids > bound then return {-1, {}} end
 local from, to = tonumber(ARGV[6]), tonumber(ARGV[7])
 local has_after, after_score, after_id = ARGV[8] == '1', tonumber(ARGV[9]), ARGV[10]
 local limit = tonumber(ARGV[11])
@@ -974,9 +980,16 @@ absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::ScanArea(
       args.insert(args.end(), {"0", "0", ""});
     }
     args.push_back(absl::StrCat(n));
+    args.push_back(absl::StrCat(std::max<int64_t>(0, options_.area_max_cases)));
     SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
                             pool_->Eval(LuaScript<kLuaBytewiseLess, kAreaLua>(), keys, args));
     SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("area scan of ", keys[0])));
+    if (reply.type == RedisReply::Type::kArray && !reply.elements.empty() &&
+        ReplyInt(reply.elements[0]) == -1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the area holds more than ", options_.area_max_cases,
+                       " located cases this list may see; narrow it (a smaller box or radius)"));
+    }
     return ParsePositions(reply, {keys[0]}, exhausted);
   };
   // The records are fetched re-checked against the order index (a case that left it, or

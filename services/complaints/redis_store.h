@@ -126,6 +126,9 @@ class RedisComplaintStore final : public ComplaintStore, public ComplaintEventSo
     // the store. simpul-complaints always passes one. Null (tests and benchmarks only):
     // identities are written in clear, and a sealed one read is FAILED_PRECONDITION.
     const PiiKeyring* pii_keys = nullptr;
+    // The most cases of a geo index one ScanArea search may find (each page reads them all):
+    // a larger area is INVALID_ARGUMENT at once. Zero or negative: no bound.
+    int64_t area_max_cases = 10000;
   };
 
   // RekeyStats counts what RekeyIdentities found, summed over the pages of one run.

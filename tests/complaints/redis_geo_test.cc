@@ -264,6 +264,22 @@ TEST_F(RedisGeoTest, BackfillEntersCasesOfEarlierVersionsOnce) {
   EXPECT_EQ(*updated, 3);
 }
 
+TEST_F(RedisGeoTest, AnAreaHoldingMoreCasesThanTheBoundIsRefused) {
+  for (int i = 0; i < 4; ++i) {
+    MustCommit(Write(Case(absl::StrCat("M", i), kT0 + i, kMonas, "dki", v1::STATE_RECEIVED)));
+  }
+  MustCommit(Write(Case("BOGOR", kT0 + 9, kBogor, "dki", v1::STATE_RECEIVED)));
+  RedisComplaintStore bounded(pool_.get(), RedisComplaintStore::Options{.area_max_cases = 3});
+  absl::StatusOr<std::vector<IndexedRecord>> got = bounded.ScanArea(
+      GeoAllIndex(), Circle(kMonas, 100), AllIndex(), INT64_MIN, INT64_MAX, std::nullopt, 2);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << got.status();
+  EXPECT_THAT(std::string(got.status().message()), ::testing::HasSubstr("more than 3"));
+  got = bounded.ScanArea(GeoAllIndex(), Circle(kBogor, 100), AllIndex(), INT64_MIN, INT64_MAX,
+                         std::nullopt, 2);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+}
+
 TEST_F(RedisGeoTest, AreaScanOfManyCasesIsBounded) {
   // 3,000 located cases of one agency within 2 km of Monas: one page of 50 in a 1 km circle.
   constexpr int kCases = 3000;
