@@ -533,21 +533,19 @@ void ParseArea(const std::map<std::string, std::string>& query, FieldViolations&
     if (lat.empty()) v.Add("lat", "required with long");
     if (lon.empty()) v.Add("long", "required with lat");
     if (!lat.empty() && !ParseNumber(lat, &x)) {
-      v.Add("lat", absl::StrCat("must be decimal degrees, e.g. -6.1754; got "", Excerpt(lat),
-                                """));
+      v.Add("lat",
+            absl::StrCat("must be decimal degrees, e.g. -6.1754; got \"", Excerpt(lat), "\""));
     }
     circle.set_latitude(x);
     x = 0;
     if (!lon.empty() && !ParseNumber(lon, &x)) {
-      v.Add("long", absl::StrCat("must be decimal degrees, e.g. 106.8272; got "", Excerpt(lon),
-                                 """));
+      v.Add("long",
+            absl::StrCat("must be decimal degrees, e.g. 106.8272; got \"", Excerpt(lon), "\""));
     }
     circle.set_longitude(x);
     x = kOpen311DefaultRadius;
     if (!radius.empty() && !ParseNumber(radius, &x)) {
-      v.Add("radius", absl::StrCat("must be metres, e.g. 500; got "
-                                   ", Excerpt(radius), "
-                                   ""));
+      v.Add("radius", absl::StrCat("must be metres, e.g. 500; got \"", Excerpt(radius), "\""));
     }
     circle.set_radius_meters(x);
     out->near = circle;
@@ -567,8 +565,8 @@ void ParseArea(const std::map<std::string, std::string>& query, FieldViolations&
     }
     if (!ok) {
       v.Add("bbox", absl::StrCat("must be minlong,minlat,maxlong,maxlat in decimal degrees, "
-                                 "e.g. 106.7,-6.3,106.9,-6.1; got "",
-                                 Excerpt(bbox), """));
+                                 "e.g. 106.7,-6.3,106.9,-6.1; got \"",
+                                 Excerpt(bbox), "\""));
       return;
     }
     complaints::v1::GeoBox box;

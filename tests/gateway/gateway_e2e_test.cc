@@ -2619,7 +2619,7 @@ TEST_F(GatewayE2ETest, WhereListsByRadiusAndBoxAndSuggestsPossibleDuplicates) {
       Must(complaints(), &cv1::Complaints::Stub::GetComplaint, e.b_op_, get).complaint();
   EXPECT_THAT(std::vector<std::string>(seen.possible_duplicate_ids().begin(),
                                        seen.possible_duplicate_ids().end()),
-              ::testing::ElementsAre(b1, b4, b2));
+              ::testing::ElementsAre(b1, b2, b4));
   cv1::ArchiveComplaintRequest archive;
   archive.set_id(second.tracking_code());
   archive.set_reason(cv1::ARCHIVE_REASON_DUPLICATE);
