@@ -246,11 +246,24 @@ TEST_F(GeoDeskTest, ListsByRadiusAndBoxInTheCallersScope) {
   // The agency: its own cases in the circle, oldest first, over pages of 2.
   EXPECT_THAT(ListIds(AgencyAdmin("dki"), Near(kMonas, 300)), ElementsAre(a, b));
   EXPECT_THAT(ListIds(AgencyAdmin("dki"), Near(kMonas, 50000)), ElementsAre(a, b, c));
+  EXPECT_THAT(ListIds(AgencyAdmin("dki"), WithinBox(-6.2, 106.8, -6.17, 106.84)),
+              ElementsAre(a, b, c));
   EXPECT_THAT(ListIds(AgencyAdmin("kota-bogor"), Near(kMonas, 50000)), ElementsAre(bogor));
+  // Just inside and just outside 300 m (the index search is a little wider: the desk keeps
+  // only the cases inside the circle).
+  const std::string inside =
+      File("jalan-dki", {kMonas.lat + 0.0026963, kMonas.lon}).tracking_code();
+  const std::string outside =
+      File("jalan-dki", {kMonas.lat + 0.0026990, kMonas.lon}).tracking_code();
+  EXPECT_THAT(ListIds(AgencyAdmin("dki"), Near(kMonas, 300)), ElementsAre(a, b, inside));
+  EXPECT_THAT(ListIds(AgencyAdmin("dki"), Near(kMonas, 301)), ElementsAre(a, b, inside, outside));
   // Combined with the other filters.
   v1::ListComplaintsRequest verified = Near(kMonas, 50000);
   verified.add_states(v1::STATE_VERIFIED);
   EXPECT_THAT(ListIds(AgencyAdmin("dki"), verified), ElementsAre(a, c));
+  // A box edge between two cases (latitude -6.176: a at -6.1754 in, b at -6.1768 out).
+  EXPECT_THAT(ListIds(AgencyAdmin("dki"), WithinBox(-6.176, 106.82, -6.17, 106.84)),
+              ElementsAre(a, inside, outside));
   // The public: listed cases only (b is not verified, c is SECRET), both cities in a box.
   const Identity public_caller;
   EXPECT_THAT(ListIds(public_caller, WithinBox(-6.7, 106.7, -6.1, 106.9)), ElementsAre(a, bogor));

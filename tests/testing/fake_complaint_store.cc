@@ -28,6 +28,21 @@ std::optional<int64_t> DueMillis(const v1::Complaint& c) {
   return absl::ToUnixMillis(*next);
 }
 
+// InSearchShape: Redis' GEOSEARCH would find `l` with `shape` (BYRADIUS: the distance; BYBOX:
+// the north-south distance and the distance along the point's latitude), so the fake returns
+// the same superset of an area as the Redis store and the desk's exact filter is exercised.
+bool InSearchShape(const complaints::GeoSearchShape& shape, const v1::Location& l) {
+  using complaints::DistanceMeters;
+  if (shape.radius_m > 0) {
+    return DistanceMeters(shape.latitude, shape.longitude, l.latitude(), l.longitude()) <=
+           shape.radius_m;
+  }
+  return DistanceMeters(l.latitude(), shape.longitude, shape.latitude, shape.longitude) <=
+             shape.height_m / 2 &&
+         DistanceMeters(l.latitude(), l.longitude(), l.latitude(), shape.longitude) <=
+             shape.width_m / 2;
+}
+
 }  // namespace
 
 absl::Status FakeComplaintStore::MaybeFail() {
@@ -145,7 +160,7 @@ absl::StatusOr<std::vector<IndexedRecord>> FakeComplaintStore::ScanArea(
     const v1::Complaint& c = record.complaint();
     const std::vector<std::string> geo = complaints::GeoIndexesOf(c);
     if (std::find(geo.begin(), geo.end(), geo_index) == geo.end()) continue;
-    if (!complaints::Contains(area, c.location())) continue;
+    if (!InSearchShape(complaints::SearchShapeOf(area), c.location())) continue;
     int64_t ms = FileMillis(c);
     if (order_index == complaints::UpdatedIndex()) {
       ms = c.update_time().seconds() * 1000 + c.update_time().nanos() / 1000000;
