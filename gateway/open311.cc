@@ -329,7 +329,15 @@ Open311Doc Open311ErrorOf(const absl::Status& status, int http_status) {
       {"id", "service_request_id"},
       {"filed_after", "start_date"},
       {"filed_before", "end_date"},
-      {"agency_id", "jurisdiction_id"}};
+      {"agency_id", "jurisdiction_id"},
+      {"near", "bbox"},
+      {"near.latitude", "lat"},
+      {"near.longitude", "long"},
+      {"near.radius_meters", "radius"},
+      {"within_box.min_latitude", "bbox"},
+      {"within_box.min_longitude", "bbox"},
+      {"within_box.max_latitude", "bbox"},
+      {"within_box.max_longitude", "bbox"}};
   const common::v1::BadRequest bad = BadRequestOf(status);
   if (bad.field_violations_size() == 0) {
     return Open311Error(http_status, status.message().empty()
@@ -583,6 +591,71 @@ std::vector<std::string> Open311CommaList(const std::string& value) {
   return out;
 }
 
+namespace {
+
+// ParseNumber reads a decimal number parameter; false when it is not one.
+bool ParseNumber(const std::string& text, double* out) {
+  return absl::SimpleAtod(text, out) && std::isfinite(*out);
+}
+
+// ParseArea reads lat/long/radius and bbox into `out` (Open311ParseListQuery).
+void ParseArea(const std::map<std::string, std::string>& query, FieldViolations& v,
+               Open311ListQuery* out) {
+  const std::string lat = Field(query, "lat"), lon = Field(query, "long");
+  const std::string radius = Field(query, "radius"), bbox = Field(query, "bbox");
+  if (!lat.empty() || !lon.empty()) {
+    complaints::v1::GeoCircle circle;
+    double x = 0;
+    if (lat.empty()) v.Add("lat", "required with long");
+    if (lon.empty()) v.Add("long", "required with lat");
+    if (!lat.empty() && !ParseNumber(lat, &x)) {
+      v.Add("lat",
+            absl::StrCat("must be decimal degrees, e.g. -6.1754; got \"", Excerpt(lat), "\""));
+    }
+    circle.set_latitude(x);
+    x = 0;
+    if (!lon.empty() && !ParseNumber(lon, &x)) {
+      v.Add("long",
+            absl::StrCat("must be decimal degrees, e.g. 106.8272; got \"", Excerpt(lon), "\""));
+    }
+    circle.set_longitude(x);
+    x = kOpen311DefaultRadius;
+    if (!radius.empty() && !ParseNumber(radius, &x)) {
+      v.Add("radius", absl::StrCat("must be metres, e.g. 500; got \"", Excerpt(radius), "\""));
+    }
+    circle.set_radius_meters(x);
+    out->near = circle;
+  } else if (!radius.empty()) {
+    v.Add("radius", "needs lat and long (the center)");
+  }
+  if (!bbox.empty()) {
+    if (out->near) {
+      v.Add("bbox", "give bbox or lat/long/radius, not both");
+      return;
+    }
+    const std::vector<std::string> parts = absl::StrSplit(bbox, ',');
+    double n[4] = {0, 0, 0, 0};
+    bool ok = parts.size() == 4;
+    for (size_t i = 0; ok && i < 4; ++i) {
+      ok = ParseNumber(std::string(absl::StripAsciiWhitespace(parts[i])), &n[i]);
+    }
+    if (!ok) {
+      v.Add("bbox", absl::StrCat("must be minlong,minlat,maxlong,maxlat in decimal degrees, "
+                                 "e.g. 106.7,-6.3,106.9,-6.1; got \"",
+                                 Excerpt(bbox), "\""));
+      return;
+    }
+    complaints::v1::GeoBox box;
+    box.set_min_longitude(n[0]);
+    box.set_min_latitude(n[1]);
+    box.set_max_longitude(n[2]);
+    box.set_max_latitude(n[3]);
+    out->within_box = box;
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<Open311ListQuery> Open311ParseListQuery(
     const std::map<std::string, std::string>& query, absl::Time now, absl::Duration default_window,
     int max_codes) {
@@ -641,6 +714,7 @@ absl::StatusOr<Open311ListQuery> Open311ParseListQuery(
     }
   }
   out->page_token = Field(query, "page_token");
+  ParseArea(query, v, out);
   SIMPUL_RETURN_IF_ERROR(v.ToStatus("Open311 requests query"));
   return result;
 }

@@ -181,11 +181,19 @@ struct Open311ListQuery {
   // update-time order), not the filing instant (servicerequestupdates); end is then applied
   // by the caller.
   bool by_update = false;
+  // Where (lat, long, radius; bbox): ListComplaints near / within_box, at most one.
+  std::optional<complaints::v1::GeoCircle> near;
+  std::optional<complaints::v1::GeoBox> within_box;
 };
+// kOpen311DefaultRadius is the radius of lat/long given without one, in metres.
+inline constexpr double kOpen311DefaultRadius = 1000;
 // Open311ParseListQuery reads service_code (at most `max_codes`), jurisdiction_id,
 // start_date/end_date (Open311ParseTime; start_date defaults to `default_window` before the
 // end, end_date to `now`; start after end is refused), status (open, closed, or both,
-// comma-separated) and page_token. INVALID_ARGUMENT naming each bad parameter.
+// comma-separated), page_token, and where: lat and long (decimal degrees, both or neither)
+// with radius (metres, default kOpen311DefaultRadius), or bbox=minlong,minlat,maxlong,maxlat
+// (the common extension), not both. INVALID_ARGUMENT naming each bad parameter; the complaint
+// service checks the ranges (its field names map back to these, Open311ErrorOf).
 absl::StatusOr<Open311ListQuery> Open311ParseListQuery(
     const std::map<std::string, std::string>& query, absl::Time now, absl::Duration default_window,
     int max_codes);

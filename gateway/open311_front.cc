@@ -362,6 +362,8 @@ absl::Status Open311Front::List(const Open311Call& call, const CallInfo& info, c
   cv1::ListComplaintsRequest req;
   req.set_agency_id(q.jurisdiction_id);
   for (cv1::State st : q.states) req.add_states(st);
+  if (q.near) *req.mutable_near() = *q.near;
+  if (q.within_box) *req.mutable_within_box() = *q.within_box;
   if (q.by_update) {
     *req.mutable_updated_since() = q.start;
   } else {

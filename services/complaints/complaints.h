@@ -61,6 +61,11 @@ struct ComplaintOptions {
   // cases from earlier versions runs: ListComplaints updated_since is then UNAVAILABLE).
   // Empty: always.
   std::function<bool()> updated_index_ready;
+  // The same for the geo indexes (ListComplaints within_box / near). Empty: always.
+  std::function<bool()> geo_index_ready;
+  // What the filing suggests as possible duplicates (geo.h; duplicate_radius_m,
+  // duplicate_window_days).
+  DuplicateOptions duplicates;
   // Derives the complainants' secrets (tracking.h); unset: a random key for this desk, so
   // retries after a restart get the tracking code without the secret.
   std::optional<SecretMinter> secret_minter;
@@ -150,6 +155,10 @@ class ComplaintDesk {
     absl::Time now;
   };
   using Mutation = std::function<absl::Status(const v1::ComplaintRecord& current, Step& step)>;
+  // NotePossibleDuplicates looks up the possible duplicates of the new case `c` (geo.h),
+  // records the ids of those its agency handles on `c` and returns the publicly listed ones in
+  // the public view, for the filer. A failed lookup is logged and suggests nothing.
+  std::vector<v1::PublicComplaint> NotePossibleDuplicates(v1::Complaint& c, absl::Time now);
 
   // Act reads the case, applies `mutation` and commits with the read revision, retrying on a
   // race unless the caller gave `expected_revision` (then a stale revision is ABORTED).

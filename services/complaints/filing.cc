@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "services/complaints/complaints.h"
 #include "services/complaints/deadlines.h"
+#include "services/complaints/geo.h"
 #include "services/complaints/history.h"
 #include "services/complaints/intake.h"
 #include "services/complaints/routes.h"
@@ -219,6 +220,26 @@ IdempotencyClaim IdempotencyClaimOf(const Filer& filer, const std::string& key, 
 
 }  // namespace
 
+std::vector<v1::PublicComplaint> ComplaintDesk::NotePossibleDuplicates(v1::Complaint& c,
+                                                                       absl::Time now) {
+  std::vector<v1::PublicComplaint> for_filer;
+  absl::StatusOr<std::vector<PossibleDuplicate>> found =
+      FindPossibleDuplicates(store_, c, options_.duplicates);
+  if (!found.ok()) {
+    // A suggestion is never worth refusing or delaying a filing for.
+    Log(LogLevel::kWarn, "possible duplicates not looked up",
+        {{"error", found.status().ToString()}});
+    return for_filer;
+  }
+  for (const PossibleDuplicate& d : *found) {
+    // The verifier sees the candidates its own agency handles (it can open them); the filer
+    // only publicly listed ones, in the public view.
+    if (d.complaint.agency_id() == c.agency_id()) c.add_possible_duplicate_ids(d.complaint.id());
+    if (IsPubliclyListed(d.complaint)) for_filer.push_back(PublicView(d.complaint, now));
+  }
+  return for_filer;
+}
+
 absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
     const Identity& caller, const v1::FileComplaintRequest& req) {
   const absl::Time now = clock_.Now();
@@ -239,6 +260,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
                           WorkingDaysFrom(now, options_.verify_working_days, ZoneOf(c)));
   *c.mutable_deadlines()->mutable_verify_by() = ToProto(verify.time);
   SetNextDeadline(c);
+  const std::vector<v1::PublicComplaint> possible_duplicates = NotePossibleDuplicates(c, now);
 
   for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
     c.set_id(NewTrackingCode());
@@ -248,6 +270,7 @@ absl::StatusOr<v1::FileComplaintResponse> ComplaintDesk::FileComplaint(
     response.set_tracking_code(c.id());
     response.set_secret(secret);
     *response.mutable_complaint() = PublicView(c, now);
+    for (const auto& d : possible_duplicates) *response.add_possible_duplicates() = d;
     w.idempotency = IdempotencyClaimOf(filer, key, options_.idempotency_ttl, fingerprint, c.id());
 
     SIMPUL_ASSIGN_OR_RETURN(CommitResult result, store_.Commit(w));

@@ -16,6 +16,7 @@
 #include "services/complaints/access.h"
 #include "services/complaints/complaints.h"
 #include "services/complaints/deadlines.h"
+#include "services/complaints/geo.h"
 #include "services/complaints/validation.h"
 
 namespace simpul::complaints {
@@ -72,6 +73,7 @@ absl::Status ValidateList(const v1::ListComplaintsRequest& req) {
       v.Add("updated_since", "must be a valid instant after 1970-01-01T00:00:00Z");
     }
   }
+  ValidateArea(v, req);
   if (req.unrouted() && (!req.agency_id().empty() || !req.unit_id().empty())) {
     v.Add("unrouted", "unrouted cases have no agency or unit; leave agency_id and unit_id empty");
   }
@@ -139,11 +141,14 @@ absl::StatusOr<std::optional<IndexPosition>> PagePosition(const v1::ListComplain
 
 // Matches: `c` passes every filter of the request at `now` (the index applies some of them).
 bool Matches(const v1::ListComplaintsRequest& req, const std::string& agency,
-             v1::State single_state, const v1::Complaint& c, absl::Time now, bool is_public) {
-  if (req.has_updated_since()) {
-    // The updated index holds every case: apply the scope the other indexes stand for.
-    if (absl::ToUnixNanos(FromProto(c.update_time())) <
-        absl::ToUnixNanos(FromProto(req.updated_since()))) {
+             v1::State single_state, const v1::Complaint& c, absl::Time now, bool is_public,
+             const std::optional<GeoArea>& area) {
+  if (area && !Contains(*area, c.location())) return false;  // the index search is wider
+  if (req.has_updated_since() || area) {
+    // The updated index and the geo indexes are wider than the list's scope: apply the scope
+    // the other indexes stand for.
+    if (req.has_updated_since() && absl::ToUnixNanos(FromProto(c.update_time())) <
+                                       absl::ToUnixNanos(FromProto(req.updated_since()))) {
       return false;  // same millisecond, earlier instant
     }
     if (is_public && !IsPubliclyListed(c)) return false;
@@ -231,7 +236,17 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
   const bool is_public = SeesPublicView(caller);
   SIMPUL_ASSIGN_OR_RETURN(const std::string agency, ListedAgency(caller, req, is_public));
   const v1::State single_state = req.states_size() == 1 ? req.states(0) : v1::STATE_UNSPECIFIED;
-  const std::string index = ListIndex(req, is_public, agency, single_state);
+  // Where: the geo index of the caller's scope finds the cases in the area, ordered as the
+  // list is (by filing or, with updated_since, update time); Matches applies the rest.
+  const std::optional<GeoArea> area = AreaOf(req);
+  const std::string index =
+      area ? GeoListIndex(is_public, agency) : ListIndex(req, is_public, agency, single_state);
+  const std::string order_index = req.has_updated_since() ? UpdatedIndex() : AllIndex();
+  if (area && options_.geo_index_ready && !options_.geo_index_ready()) {
+    return absl::UnavailableError(
+        "the index of cases by location is being filled after an upgrade; retry in a few "
+        "seconds");
+  }
   if (req.has_updated_since() && options_.updated_index_ready && !options_.updated_index_ready()) {
     return absl::UnavailableError(
         "the index of cases by update time is being filled after an upgrade; retry in a few "
@@ -266,12 +281,14 @@ absl::StatusOr<v1::ListComplaintsResponse> ComplaintDesk::ListComplaints(
     }
     if (scanned > 0 && clock_.Now() >= stop_at) break;
     const int batch = std::min(std::max(size + 1, 100), budget - scanned);
-    SIMPUL_ASSIGN_OR_RETURN(auto items,
-                            store_.Scan(index, range.from_ms, range.to_ms, after, batch));
+    SIMPUL_ASSIGN_OR_RETURN(
+        auto items,
+        area ? store_.ScanArea(index, *area, order_index, range.from_ms, range.to_ms, after, batch)
+             : store_.Scan(index, range.from_ms, range.to_ms, after, batch));
     for (auto& item : items) {
       ++scanned;
       after = item.position;
-      if (Matches(req, agency, single_state, item.record.complaint(), now, is_public)) {
+      if (Matches(req, agency, single_state, item.record.complaint(), now, is_public, area)) {
         kept.push_back(std::move(item));
         if (static_cast<int>(kept.size()) > size) break;
       }

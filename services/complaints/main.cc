@@ -70,6 +70,27 @@ ServiceSpec Spec() {
                                "filter returns a short page with a token to continue)",
                        .min_int = 100,
                        .max_int = 1000000});
+  spec.keys.push_back({.name = "area_max_cases",
+                       .type = ConfigType::kInt,
+                       .default_value = "10000",
+                       .help = "located cases of the caller's scope a ListComplaints area "
+                               "(within_box, near) may hold; every page reads them all",
+                       .min_int = 100,
+                       .max_int = 1000000});
+  spec.keys.push_back({.name = "duplicate_radius_m",
+                       .type = ConfigType::kInt,
+                       .default_value = "300",
+                       .help = "a filing suggests as possible duplicates the cases of the same "
+                               "service within this many metres (0: none)",
+                       .min_int = 0,
+                       .max_int = 5000});
+  spec.keys.push_back(
+      {.name = "duplicate_window_days",
+       .type = ConfigType::kInt,
+       .default_value = "7",
+       .help = "possible duplicates are cases filed in this many days before the new one",
+       .min_int = 1,
+       .max_int = 90});
   spec.keys.push_back({.name = "stream_max_len",
                        .type = ConfigType::kInt,
                        .default_value = "1000000",
@@ -139,7 +160,8 @@ absl::Status SetUp(ServiceContext& ctx) {
       &ctx.pool(),
       RedisComplaintStore::Options{.stream_max_len = config.GetInt("stream_max_len"),
                                    .event_retention = config.GetDuration("event_retention"),
-                                   .pii_keys = keyring});
+                                   .pii_keys = keyring,
+                                   .area_max_cases = config.GetInt("area_max_cases")});
   auto* hub = ctx.Make<EventFeedHub>(*store, config.GetDuration("feed_poll_block"));
 
   auto* router = ctx.Make<clients::registry::RegistryRouter>(
@@ -152,6 +174,8 @@ absl::Status SetUp(ServiceContext& ctx) {
   options.reopen_working_days = static_cast<int>(config.GetInt("reopen_working_days"));
   options.idempotency_ttl = config.GetDuration("idempotency_ttl");
   options.list_scan_budget = static_cast<int>(config.GetInt("list_scan_budget"));
+  options.duplicates.radius_m = static_cast<double>(config.GetInt("duplicate_radius_m"));
+  options.duplicates.window_days = static_cast<int>(config.GetInt("duplicate_window_days"));
   if (const std::string& path = config.GetString("secret_key_file"); !path.empty()) {
     absl::StatusOr<SecretMinter> minter = SecretMinter::FromKeyFile(path);
     if (!minter.ok()) {
@@ -165,6 +189,8 @@ absl::Status SetUp(ServiceContext& ctx) {
   }
   auto* updated_index_ready = ctx.Make<std::atomic<bool>>(false);
   options.updated_index_ready = [updated_index_ready] { return updated_index_ready->load(); };
+  auto* geo_index_ready = ctx.Make<std::atomic<bool>>(false);
+  options.geo_index_ready = [geo_index_ready] { return geo_index_ready->load(); };
   auto* desk = ctx.Make<ComplaintDesk>(*store, *router, *calendar, *clock, options);
   ctx.AddService(ctx.Make<ComplaintsGrpcService>(
       *desk, ctx.executor(), ctx.signer(), *clock,
@@ -172,7 +198,7 @@ absl::Status SetUp(ServiceContext& ctx) {
   // Webhooks (webhook_config.h): added before the hub's stop below, so they stop first.
   SIMPUL_RETURN_IF_ERROR(SetUpWebhooks(ctx, *store, *hub, *keyring, *clock));
 
-  ctx.OnStart([router, hub, store, updated_index_ready](ServiceHost&) {
+  ctx.OnStart([router, hub, store, updated_index_ready, geo_index_ready](ServiceHost&) {
     // Cases written before the updated index existed enter it before the first list.
     absl::StatusOr<int64_t> backfilled = store->BackfillUpdatedIndex();
     if (!backfilled.ok()) {
@@ -183,6 +209,16 @@ absl::Status SetUp(ServiceContext& ctx) {
     }
     if (*backfilled > 0) Log(LogLevel::kInfo, "updated index filled", {{"cases", *backfilled}});
     updated_index_ready->store(true);
+    // The same for the geo indexes (ListComplaints within_box / near, possible duplicates).
+    absl::StatusOr<int64_t> located = store->BackfillGeoIndex();
+    if (!located.ok()) {
+      return absl::Status(located.status().code(),
+                          absl::StrCat("filling the geo indexes (ListComplaints within_box, "
+                                       "near): ",
+                                       located.status().message()));
+    }
+    if (*located > 0) Log(LogLevel::kInfo, "geo indexes filled", {{"cases", *located}});
+    geo_index_ready->store(true);
     router->Start();
     hub->Start();
     return absl::OkStatus();

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/absl_compat.h"
 #include "common/status.h"
@@ -25,12 +26,14 @@ namespace {
 
 // kCommitLua commits one case write:
 //   KEYS = [case, due, events, updated index, removed index keys (nrem), added index keys
-//           (nadd), idempotency key (only with a claim)]
+//           (nadd), geo index keys left (ngrem), geo index keys entered (ngadd), idempotency
+//           key (only with a claim)]
 //   ARGV = [expected revision ("0": filing), new case value ("<revision>:<compressed>"),
 //           serialized event, id, index score, due score ("": not queued), stream max len
 //           ("0": unbounded), nrem, nadd, claim ("1"/"0"), serialized idempotency record,
 //           idempotency TTL in ms, update score (the updated index's), retention floor (a
-//           stream id: acknowledged events at or after it are kept; "": none)]
+//           stream id: acknowledged events at or after it are kept; "": none), ngrem, ngadd,
+//           longitude, latitude (the case's point, for the geo indexes entered)]
 // Returns {1, event stream id} after writing, or without writing anything {0, current revision}
 // on a conflict or {2, stored idempotency record} on a replay.
 // Redis does not roll a script back when a command fails halfway, so every check (key types
@@ -45,10 +48,11 @@ namespace {
 // It starts with kLuaKeyTypeError (common/redis.h).
 constexpr char kCommitLua[] = R"lua(
 local nrem, nadd = tonumber(ARGV[8]), tonumber(ARGV[9])
+local ngrem, ngadd = tonumber(ARGV[15]), tonumber(ARGV[16])
 local claim = ARGV[10] == '1'
-local idem = KEYS[5 + nrem + nadd]
+local idem = KEYS[5 + nrem + nadd + ngrem + ngadd]
 local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'stream'}, {KEYS[4], 'zset'}}
-for i = 5, 4 + nrem + nadd do checks[#checks + 1] = {KEYS[i], 'zset'} end
+for i = 5, 4 + nrem + nadd + ngrem + ngadd do checks[#checks + 1] = {KEYS[i], 'zset'} end
 if claim then checks[#checks + 1] = {idem, 'string'} end
 local err = key_type_error(checks)
 if err then return err end
@@ -68,6 +72,9 @@ local id = ARGV[4]
 redis.call('SET', KEYS[1], ARGV[2])
 for i = 5, 4 + nrem do redis.call('ZREM', KEYS[i], id) end
 for i = 5 + nrem, 4 + nrem + nadd do redis.call('ZADD', KEYS[i], ARGV[5], id) end
+local g = 5 + nrem + nadd
+for i = g, g + ngrem - 1 do redis.call('ZREM', KEYS[i], id) end
+for i = g + ngrem, g + ngrem + ngadd - 1 do redis.call('GEOADD', KEYS[i], ARGV[17], ARGV[18], id) end
 redis.call('ZADD', KEYS[4], ARGV[13], id)
 if ARGV[6] == '' then
   redis.call('ZREM', KEYS[2], id)
@@ -185,6 +192,68 @@ for i = n + 1, #KEYS do
   out[j] = value
 end
 return out
+)lua";
+
+// kAreaLua finds one page of the cases of a geo index inside a search shape, in the order of
+// another index:
+//   KEYS = [geo index, order index]; ARGV = [longitude, latitude, radius m ("": a box),
+//           width m, height m, from (inclusive), to (exclusive), has after ("1"/"0"), after
+//           score, after id, limit, most members read ("0": no bound)]
+// Every member the GEOSEARCH finds is looked up in the order index (members not in it are
+// skipped), kept when its score is in the window and after the position, then the kept ones
+// are sorted by (score, id). Returns {exhausted (1: nothing beyond the page), id, score, ...},
+// kFindLua's shape, or {-1, {}} when the search finds more members than the bound (then it
+// stops at once: GEOSEARCH COUNT ... ANY). It starts with kLuaBytewiseLess (common/redis.h).
+constexpr char kAreaLua[] = R"lua(
+local search = {'GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2]}
+if ARGV[3] ~= '' then
+  for _, a in ipairs({'BYRADIUS', ARGV[3], 'm'}) do search[#search + 1] = a end
+else
+  for _, a in ipairs({'BYBOX', ARGV[4], ARGV[5], 'm'}) do search[#search + 1] = a end
+end
+local bound = tonumber(ARGV[12])
+if bound > 0 then
+  for _, a in ipairs({'COUNT', bound + 1, 'ANY'}) do search[#search + 1] = a end
+end
+local ids = redis.call(unpack(search))
+if bound > 0 and #ids > bound then return {-1, {}} end
+local from, to = tonumber(ARGV[6]), tonumber(ARGV[7])
+local has_after, after_score, after_id = ARGV[8] == '1', tonumber(ARGV[9]), ARGV[10]
+local limit = tonumber(ARGV[11])
+local found = {}
+for _, id in ipairs(ids) do
+  local s = redis.call('ZSCORE', KEYS[2], id)
+  if s then
+    local score = tonumber(s)
+    if score >= from and score < to and
+        (not has_after or score > after_score or (score == after_score and less(after_id, id))) then
+      found[#found + 1] = {id, score, s}
+    end
+  end
+end
+table.sort(found, function(a, b)
+  if a[2] ~= b[2] then return a[2] < b[2] end
+  return less(a[1], b[1])
+end)
+local exhausted = 1
+if #found > limit then exhausted = 0 end
+local out = {}
+for i = 1, math.min(#found, limit) do
+  out[#out + 1] = found[i][1]
+  out[#out + 1] = found[i][3]
+end
+return {exhausted, out}
+)lua";
+
+// kGeoBackfillLua enters a case into geo indexes if it is still at the revision read:
+//   KEYS = [case, geo indexes...]; ARGV = [revision, longitude, latitude, id]. A case changed
+// in between was entered by its commit (which keeps the geo indexes), so it is left alone.
+// Returns 1 when entered, 0 when the case changed or is gone.
+constexpr char kGeoBackfillLua[] = R"lua(
+local head = redis.call('GETRANGE', KEYS[1], 0, 20)
+if string.match(head, '^(%d+):') ~= ARGV[1] then return 0 end
+for i = 2, #KEYS do redis.call('GEOADD', KEYS[i], ARGV[2], ARGV[3], ARGV[4]) end
+return 1
 )lua";
 
 // kReplaceLua replaces a value only if it is still the one read:
@@ -449,6 +518,9 @@ std::string RetentionFloor(absl::Duration retention) {
   return absl::StrCat(std::max<int64_t>(0, absl::ToUnixMillis(absl::Now() - retention)), "-0");
 }
 
+// Degrees writes a coordinate with every digit a double holds (StrCat would keep six).
+std::string Degrees(double degrees) { return absl::StrFormat("%.17g", degrees); }
+
 // DueScore is `deadline` in Unix milliseconds, rounded up: Due(at) never returns a case whose
 // deadline is after `at` (it may return it up to a millisecond late).
 int64_t DueScore(absl::Time deadline) {
@@ -550,6 +622,18 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
                                    IndexKey(UpdatedIndex())};
   for (const std::string& index : removed) keys.push_back(IndexKey(index));
   for (const std::string& index : after_indexes) keys.push_back(IndexKey(index));
+  // Geo indexes (geo.h): the same moves, GEOADD at the case's point.
+  const std::vector<std::string> geo_after = GeoIndexesOf(after);
+  std::vector<std::string> geo_removed;
+  if (write.before) {
+    for (const std::string& index : GeoIndexesOf(write.before->complaint())) {
+      if (std::find(geo_after.begin(), geo_after.end(), index) == geo_after.end()) {
+        geo_removed.push_back(index);
+      }
+    }
+  }
+  for (const std::string& index : geo_removed) keys.push_back(IndexKey(index));
+  for (const std::string& index : geo_after) keys.push_back(IndexKey(index));
   if (write.idempotency) {
     keys.push_back(IdempotencyKey(write.idempotency->scope, write.idempotency->key));
   }
@@ -574,6 +658,10 @@ absl::StatusOr<CommitResult> RedisComplaintStore::Commit(const CaseWrite& write)
       absl::StrCat(ttl_ms),
       absl::StrCat(UpdateScore(after)),
       RetentionFloor(options_.event_retention),
+      absl::StrCat(geo_removed.size()),
+      absl::StrCat(geo_after.size()),
+      Degrees(after.location().longitude()),
+      Degrees(after.location().latitude()),
   };
 
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
@@ -794,6 +882,11 @@ absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintSto
       RedisReply reply,
       pool_->Eval(LuaScript<kLuaBytewiseLess, kLuaRankAfter, kFindLua>(), index_keys, args));
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("scan of ", index_keys.front())));
+  return ParsePositions(reply, index_keys, exhausted);
+}
+
+absl::StatusOr<std::vector<RedisComplaintStore::PositionedId>> RedisComplaintStore::ParsePositions(
+    const RedisReply& reply, const std::vector<std::string>& index_keys, bool* exhausted) {
   std::optional<PairsPage> page = ReplyPairsPage(reply);
   if (!page) return MalformedReply("complaint scan script");
   *exhausted = page->flag == 1;
@@ -842,22 +935,17 @@ absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> RedisComplaintSt
   return records;
 }
 
-absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
-    std::string_view index, int64_t from_ms, int64_t to_ms,
+absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::FetchPages(
+    const std::vector<std::string>& index_keys, const FindFunction& find,
     const std::optional<IndexPosition>& after, int limit) {
-  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
   std::vector<IndexedRecord> out;
-  if (from_ms >= to_ms) return out;
-  std::vector<std::string> index_keys;
-  for (const std::string& part : IndexParts(index)) index_keys.push_back(IndexKey(part));
   // Entries whose record changed between the two steps are skipped, so the page is topped up
   // from the last entry seen until it is full or the window ends. Every round moves forward.
   std::optional<IndexPosition> position = after;
   while (static_cast<int>(out.size()) < limit) {
     bool exhausted = false;
     SIMPUL_ASSIGN_OR_RETURN(std::vector<PositionedId> found,
-                            FindPositions(index_keys, from_ms, to_ms, position,
-                                          limit - static_cast<int>(out.size()), &exhausted));
+                            find(position, limit - static_cast<int>(out.size()), &exhausted));
     if (found.empty()) break;
     SIMPUL_ASSIGN_OR_RETURN(std::vector<std::optional<v1::ComplaintRecord>> records,
                             FetchIndexed(index_keys, found));
@@ -869,6 +957,60 @@ absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
     position = IndexPosition{found.back().score, found.back().id};
   }
   return out;
+}
+
+absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::Scan(
+    std::string_view index, int64_t from_ms, int64_t to_ms,
+    const std::optional<IndexPosition>& after, int limit) {
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  if (from_ms >= to_ms) return std::vector<IndexedRecord>();
+  std::vector<std::string> index_keys;
+  for (const std::string& part : IndexParts(index)) index_keys.push_back(IndexKey(part));
+  return FetchPages(
+      index_keys,
+      [&](const std::optional<IndexPosition>& position, int n, bool* exhausted) {
+        return FindPositions(index_keys, from_ms, to_ms, position, n, exhausted);
+      },
+      after, limit);
+}
+
+absl::StatusOr<std::vector<IndexedRecord>> RedisComplaintStore::ScanArea(
+    std::string_view geo_index, const GeoArea& area, std::string_view order_index, int64_t from_ms,
+    int64_t to_ms, const std::optional<IndexPosition>& after, int limit) {
+  SIMPUL_RETURN_IF_ERROR(CheckPositiveLimit(limit));
+  if (from_ms >= to_ms) return std::vector<IndexedRecord>();
+  const std::vector<std::string> keys = {IndexKey(geo_index), IndexKey(order_index)};
+  const GeoSearchShape shape = SearchShapeOf(area);
+  auto find = [&](const std::optional<IndexPosition>& position, int n,
+                  bool* exhausted) -> absl::StatusOr<std::vector<PositionedId>> {
+    std::vector<std::string> args = {Degrees(shape.longitude),
+                                     Degrees(shape.latitude),
+                                     shape.radius_m > 0 ? Degrees(shape.radius_m) : std::string(),
+                                     Degrees(shape.width_m),
+                                     Degrees(shape.height_m),
+                                     absl::StrCat(from_ms),
+                                     absl::StrCat(to_ms)};
+    if (position) {
+      args.insert(args.end(), {"1", absl::StrCat(position->file_time_ms), position->id});
+    } else {
+      args.insert(args.end(), {"0", "0", ""});
+    }
+    args.push_back(absl::StrCat(n));
+    args.push_back(absl::StrCat(std::max<int64_t>(0, options_.area_max_cases)));
+    SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                            pool_->Eval(LuaScript<kLuaBytewiseLess, kAreaLua>(), keys, args));
+    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("area scan of ", keys[0])));
+    if (reply.type == RedisReply::Type::kArray && !reply.elements.empty() &&
+        ReplyInt(reply.elements[0]) == -1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the area holds more than ", options_.area_max_cases,
+                       " located cases this list may see; narrow it (a smaller box or radius)"));
+    }
+    return ParsePositions(reply, {keys[0]}, exhausted);
+  };
+  // The records are fetched re-checked against the order index (a case that left it, or
+  // whose score moved, in between is skipped).
+  return FetchPages({keys[1]}, find, after, limit);
 }
 
 absl::StatusOr<std::vector<std::string>> RedisComplaintStore::Due(absl::Time at, int limit) {
@@ -1060,24 +1202,24 @@ absl::StatusOr<std::string> RedisComplaintStore::LatestEventCursor() {
   return FormatEventId(range.last_generated);
 }
 
-absl::StatusOr<int64_t> RedisComplaintStore::BackfillUpdatedIndex() {
-  const std::string done_key = Key("migrated:upd-index");
+absl::StatusOr<int64_t> RedisComplaintStore::BackfillOnce(
+    std::string_view marker, const BackfillEach& each,
+    const std::function<absl::Status()>& end_of_page) {
+  const std::string done_key = Key(absl::StrCat("migrated:", AbslView(marker)));
   SIMPUL_ASSIGN_OR_RETURN(RedisReply done, pool_->Command({"EXISTS", done_key}));
-  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(done, "EXISTS of the updated index marker"));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(done, absl::StrCat("EXISTS ", done_key)));
   if (ReplyInt(done).value_or(0) == 1) return 0;
   const std::string pattern = ScanPattern("c:*");
-  const std::string index_key = IndexKey(UpdatedIndex());
   int64_t seen = 0;
   std::string cursor = "0";
   do {
     SIMPUL_ASSIGN_OR_RETURN(std::vector<std::string> keys, ScanPage(pattern, 500, &cursor));
-    std::vector<std::string> zadd = {"ZADD", index_key, "GT"};
     for (const std::string& key : keys) {
       SIMPUL_ASSIGN_OR_RETURN(RedisReply value, pool_->Command({"GET", key}));
       if (value.is_nil() || value.is_error()) continue;  // deleted, or not a case value
       std::optional<std::string> bytes = ReplyString(value);
       if (!bytes) continue;
-      // Only the record's times are needed: the identity is not opened.
+      // Only the record is needed: the identity is not opened.
       SIMPUL_ASSIGN_OR_RETURN(CaseParts parts, SplitCase(key, *bytes));
       std::optional<std::string> plain = Inflate(parts.rest);
       if (!plain)
@@ -1090,16 +1232,60 @@ absl::StatusOr<int64_t> RedisComplaintStore::BackfillUpdatedIndex() {
             "stored case at key ", key, " holds a v1.ComplaintRecord that cannot be parsed"));
       }
       ++seen;
-      zadd.push_back(absl::StrCat(UpdateScore(record.complaint())));
-      zadd.push_back(record.complaint().id());
+      SIMPUL_RETURN_IF_ERROR(each(key, parts.revision, record));
     }
-    if (zadd.size() == 3) continue;
-    SIMPUL_ASSIGN_OR_RETURN(RedisReply added, pool_->Command(zadd));
-    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(added, absl::StrCat("ZADD ", index_key)));
+    SIMPUL_RETURN_IF_ERROR(end_of_page());
   } while (cursor != "0");
   SIMPUL_ASSIGN_OR_RETURN(RedisReply marked, pool_->Command({"SET", done_key, "1"}));
-  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(marked, "SET of the updated index marker"));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(marked, absl::StrCat("SET ", done_key)));
   return seen;
+}
+
+absl::StatusOr<int64_t> RedisComplaintStore::BackfillUpdatedIndex() {
+  const std::string index_key = IndexKey(UpdatedIndex());
+  std::vector<std::string> zadd = {"ZADD", index_key, "GT"};
+  return BackfillOnce(
+      "upd-index",
+      [&](const std::string&, int64_t, const v1::ComplaintRecord& record) {
+        zadd.push_back(absl::StrCat(UpdateScore(record.complaint())));
+        zadd.push_back(record.complaint().id());
+        return absl::OkStatus();
+      },
+      [&]() -> absl::Status {
+        if (zadd.size() == 3) return absl::OkStatus();
+        SIMPUL_ASSIGN_OR_RETURN(RedisReply added, pool_->Command(zadd));
+        SIMPUL_RETURN_IF_ERROR(ErrorFromReply(added, absl::StrCat("ZADD ", index_key)));
+        zadd.resize(3);
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<int64_t> RedisComplaintStore::BackfillGeoIndex() {
+  int64_t entered = 0;
+  SIMPUL_ASSIGN_OR_RETURN(
+      int64_t seen,
+      BackfillOnce(
+          "geo-index",
+          [&](const std::string& case_key, int64_t revision,
+              const v1::ComplaintRecord& record) -> absl::Status {
+            const v1::Complaint& c = record.complaint();
+            const std::vector<std::string> indexes = GeoIndexesOf(c);
+            if (indexes.empty()) return absl::OkStatus();
+            std::vector<std::string> keys = {case_key};
+            for (const std::string& index : indexes) keys.push_back(IndexKey(index));
+            SIMPUL_ASSIGN_OR_RETURN(
+                RedisReply reply,
+                pool_->Eval(LuaScript<kGeoBackfillLua>(), keys,
+                            {absl::StrCat(revision), Degrees(c.location().longitude()),
+                             Degrees(c.location().latitude()), c.id()}));
+            SIMPUL_RETURN_IF_ERROR(
+                ErrorFromReply(reply, absl::StrCat("geo index backfill of ", case_key)));
+            entered += ReplyInt(reply).value_or(0);
+            return absl::OkStatus();
+          },
+          [] { return absl::OkStatus(); }));
+  (void)seen;
+  return entered;
 }
 
 }  // namespace simpul::complaints

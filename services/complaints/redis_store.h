@@ -42,6 +42,13 @@
 //                    milliseconds (UpdatedIndex): every case, ordered by its last change, for
 //                    ListComplaints updated_since; written by every commit, filled for cases
 //                    of earlier versions by BackfillUpdatedIndex (at start, once)
+//   P ix:geo:all, P ix:geo:a:<agency>, P ix:geo:pub
+//                    geo sets (sorted sets scored by geohash), member = id, at the case's
+//                    point: every case with a point (geo.h GeoIndexed), the cases an agency
+//                    holds, the publicly listed ones (GeoIndexesOf); moved in every commit like
+//                    the other indexes; filled for cases of earlier versions by
+//                    BackfillGeoIndex (at start, once). ScanArea searches one of them
+//                    (GEOSEARCH) and orders what it finds by P ix:all or P ix:upd
 //   P due            sorted set, member = id, score = NextDeadline in Unix milliseconds (rounded
 //                    up, so a case is never reported due before its deadline)
 //   P filed:<n>:<scope>:<key>
@@ -87,6 +94,7 @@
 #define SIMPUL_SERVICES_COMPLAINTS_REDIS_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -120,6 +128,9 @@ class RedisComplaintStore final : public ComplaintStore, public ComplaintEventSo
     // the store. simpul-complaints always passes one. Null (tests and benchmarks only):
     // identities are written in clear, and a sealed one read is FAILED_PRECONDITION.
     const PiiKeyring* pii_keys = nullptr;
+    // The most cases of a geo index one ScanArea search may find (each page reads them all):
+    // a larger area is INVALID_ARGUMENT at once. Zero or negative: no bound.
+    int64_t area_max_cases = 10000;
   };
 
   // RekeyStats counts what RekeyIdentities found, summed over the pages of one run.
@@ -172,6 +183,14 @@ class RedisComplaintStore final : public ComplaintStore, public ComplaintEventSo
                                                   const std::optional<IndexPosition>& after,
                                                   int limit) override;
 
+  // ScanArea fails with INVALID_ARGUMENT when `limit` is not positive (key layout: P ix:geo:*).
+  absl::StatusOr<std::vector<IndexedRecord>> ScanArea(std::string_view geo_index,
+                                                      const GeoArea& area,
+                                                      std::string_view order_index, int64_t from_ms,
+                                                      int64_t to_ms,
+                                                      const std::optional<IndexPosition>& after,
+                                                      int limit) override;
+
   // Due fails with INVALID_ARGUMENT when `limit` is not positive.
   absl::StatusOr<std::vector<std::string>> Due(absl::Time at, int limit) override;
 
@@ -188,6 +207,13 @@ class RedisComplaintStore final : public ComplaintStore, public ComplaintEventSo
   // pass it sets P migrated:upd-index and later calls return 0 without scanning. Returns the
   // number of cases it looked at.
   absl::StatusOr<int64_t> BackfillUpdatedIndex();
+
+  // BackfillGeoIndex enters every stored case with a point into its geo indexes (GeoIndexesOf),
+  // once: cases written before the geo indexes existed. Each case is entered only if it is
+  // still at the revision read (a commit in between entered it itself), so it is safe while
+  // commits run and in several replicas at once. The same one-pass mechanism as
+  // BackfillUpdatedIndex (marker P migrated:geo-index). Returns the number of cases entered.
+  absl::StatusOr<int64_t> BackfillGeoIndex();
 
   // KeyPrefix is Options::key_prefix, the start of every key of the store.
   std::string KeyPrefix() const { return options_.key_prefix; }
@@ -207,10 +233,32 @@ class RedisComplaintStore final : public ComplaintStore, public ComplaintEventSo
   absl::StatusOr<std::vector<PositionedId>> FindPositions(
       const std::vector<std::string>& index_keys, int64_t from_ms, int64_t to_ms,
       const std::optional<IndexPosition>& after, int limit, bool* exhausted);
+  // ParsePositions reads a scan script's reply ({exhausted, id, score, ...}).
+  static absl::StatusOr<std::vector<PositionedId>> ParsePositions(
+      const RedisReply& reply, const std::vector<std::string>& index_keys, bool* exhausted);
+  // FindFunction finds up to `limit` positions after a position (FindPositions, kAreaLua).
+  using FindFunction = std::function<absl::StatusOr<std::vector<PositionedId>>(
+      const std::optional<IndexPosition>& after, int limit, bool* exhausted)>;
+  // FetchPages reads up to `limit` records of the positions `find` returns from `after` on,
+  // each re-checked against `index_keys` (FetchIndexed), until the page is full or `find`
+  // reports the window exhausted.
+  absl::StatusOr<std::vector<IndexedRecord>> FetchPages(const std::vector<std::string>& index_keys,
+                                                        const FindFunction& find,
+                                                        const std::optional<IndexPosition>& after,
+                                                        int limit);
   // FetchIndexed reads the records of `found` that are still in one of `index_keys` at their
   // score, in one atomic step; nullopt for those that left them or no longer exist.
   absl::StatusOr<std::vector<std::optional<v1::ComplaintRecord>>> FetchIndexed(
       const std::vector<std::string>& index_keys, const std::vector<PositionedId>& found);
+
+  // BackfillOnce calls `each` with the key, revision and record (its identity not opened) of
+  // every stored case, one SCAN page at a time, and `end_of_page` after each page; after one
+  // complete pass it sets P migrated:<marker>, and later calls return 0 without scanning.
+  // Returns the number of cases looked at.
+  using BackfillEach = std::function<absl::Status(const std::string& case_key, int64_t revision,
+                                                  const v1::ComplaintRecord& record)>;
+  absl::StatusOr<int64_t> BackfillOnce(std::string_view marker, const BackfillEach& each,
+                                       const std::function<absl::Status()>& end_of_page);
 
   std::string Key(std::string_view suffix) const;
   // ScanPattern is a SCAN MATCH pattern of the keys "<prefix><suffix>" (the prefix escaped).

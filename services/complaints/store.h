@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/complaints/geo.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 #include "simpul/complaints/v1/storage.pb.h"
 
@@ -116,6 +117,16 @@ class ComplaintStore {
                                                           int64_t to_ms,
                                                           const std::optional<IndexPosition>& after,
                                                           int limit) = 0;
+
+  // ScanArea is Scan over the cases of geo index `geo_index` (GeoIndexesOf) found by a search
+  // for `area` (a superset: SearchShapeOf), ordered by their score in `order_index`
+  // (AllIndex: filing time, UpdatedIndex: update time; cases not in it are skipped), with
+  // that score in [from_ms, to_ms), strictly after `after` when given. The caller keeps the
+  // points inside the area (Contains). Each call reads every indexed case of the search shape,
+  // so its cost grows with the cases of `geo_index` in the area, not with the page.
+  virtual absl::StatusOr<std::vector<IndexedRecord>> ScanArea(
+      std::string_view geo_index, const GeoArea& area, std::string_view order_index,
+      int64_t from_ms, int64_t to_ms, const std::optional<IndexPosition>& after, int limit) = 0;
 
   // Due returns the ids of up to `limit` cases whose next deadline is at or before `at`,
   // earliest first.

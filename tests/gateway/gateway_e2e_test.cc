@@ -2909,5 +2909,174 @@ TEST_F(GatewayE2ETest, SignedWebhooksDeliverEveryEventInOrderThroughAFlakyReceiv
   EXPECT_EQ(HttpDo(port, "DELETE", "/v1/webhooks/" + dead_id, "", channel).status, 200);
 }
 
+// Where (issue #16 point 5): cases filed at known points of Jakarta and Bogor are listed by
+// radius and box in each caller's scope, over gRPC, REST and Open311; a filing next to a
+// listed case of the same service is told of it (never of a SECRET or unverified one), and the
+// officer sees every candidate of its agency and archives the new case as a duplicate.
+TEST_F(GatewayE2ETest, WhereListsByRadiusAndBoxAndSuggestsPossibleDuplicates) {
+  Environment& e = env();
+  const int port = e.rest_port_;
+  struct Point {
+    double lat, lon;
+  };
+  const Point kKebunRaya{-6.597600, 106.799600};     // Bogor
+  const Point kKebunRaya200{-6.597600, 106.801400};  // ~200 m east
+  const Point kKebunRaya150{-6.596250, 106.799600};  // ~150 m north
+  const Point kKebunRaya50{-6.597600, 106.800050};   // ~50 m east
+  const Point kMonas{-6.175392, 106.827153};         // Jakarta, ~47 km north
+  int n = 0;
+  auto file = [&](const std::string& service, Point p, cv1::Confidentiality conf) {
+    cv1::FileComplaintRequest req;
+    req.set_idempotency_key(absl::StrCat("geo-e2e-filing-", ++n));
+    req.set_report_type(cv1::REPORT_TYPE_COMPLAINT);
+    req.set_channel(cv1::CHANNEL_WEB);
+    req.set_service_id(service);
+    req.set_description("Trotoar rusak dan berlubang di depan kantor pelayanan");
+    req.mutable_location()->set_latitude(p.lat);
+    req.mutable_location()->set_longitude(p.lon);
+    req.mutable_complainant()->set_name("Rina Wulandari");
+    req.set_confidentiality(conf);
+    return Must(complaints(), &cv1::Complaints::Stub::FileComplaint, e.web_channel_, req);
+  };
+  auto verify = [&](const Caller& who, const std::string& id) {
+    cv1::VerifyComplaintRequest req;
+    req.set_id(id);
+    req.set_note("Lokasi jelas");
+    Must(complaints(), &cv1::Complaints::Stub::VerifyComplaint, who, req);
+  };
+  const std::string b1 = file(kBService, kKebunRaya, cv1::CONFIDENTIALITY_PUBLIC).tracking_code();
+  const std::string b2 =
+      file(kBService, kKebunRaya200, cv1::CONFIDENTIALITY_SECRET).tracking_code();
+  const std::string b3 = file(kBService, kMonas, cv1::CONFIDENTIALITY_PUBLIC).tracking_code();
+  const std::string b4 =
+      file(kBService, kKebunRaya150, cv1::CONFIDENTIALITY_PUBLIC).tracking_code();  // unverified
+  const std::string a1 = file(kAService, kMonas, cv1::CONFIDENTIALITY_PUBLIC).tracking_code();
+  verify(e.b_op_, b1);
+  verify(e.b_op_, b2);
+  verify(e.a_op_, a1);
+
+  auto ids_of = [](const cv1::ListComplaintsResponse& resp) {
+    std::set<std::string> ids;
+    for (const auto& c : resp.complaints()) ids.insert(c.id());
+    for (const auto& c : resp.public_complaints()) ids.insert(c.id());
+    return ids;
+  };
+  auto near = [](Point p, double radius) {
+    cv1::ListComplaintsRequest req;
+    req.mutable_near()->set_latitude(p.lat);
+    req.mutable_near()->set_longitude(p.lon);
+    req.mutable_near()->set_radius_meters(radius);
+    return req;
+  };
+  auto box = [](double min_lat, double min_lon, double max_lat, double max_lon) {
+    cv1::ListComplaintsRequest req;
+    req.mutable_within_box()->set_min_latitude(min_lat);
+    req.mutable_within_box()->set_min_longitude(min_lon);
+    req.mutable_within_box()->set_max_latitude(max_lat);
+    req.mutable_within_box()->set_max_longitude(max_lon);
+    return req;
+  };
+  auto list = [&](const Caller& who, cv1::ListComplaintsRequest req) {
+    std::set<std::string> ids;
+    req.mutable_page()->set_page_size(1);  // through the page tokens
+    for (int round = 0; round < 20; ++round) {
+      auto resp = Must(complaints(), &cv1::Complaints::Stub::ListComplaints, who, req);
+      for (const std::string& id : ids_of(resp)) ids.insert(id);
+      if (resp.next_page_token().empty()) break;
+      req.mutable_page()->set_page_token(resp.next_page_token());
+    }
+    return ids;
+  };
+  using Ids = std::set<std::string>;
+  // Agency B: its own cases within 1 km of Kebun Raya; within 50 km of Monas all four of its
+  // cases (never agency A's); a box around central Jakarta holds its Jakarta case only.
+  EXPECT_EQ(list(e.b_op_, near(kKebunRaya, 1000)), (Ids{b1, b2, b4}));
+  EXPECT_EQ(list(e.b_op_, near(kMonas, 50000)), (Ids{b1, b2, b3, b4}));
+  EXPECT_EQ(list(e.b_op_, box(-6.3, 106.7, -6.1, 106.9)), (Ids{b3}));
+  EXPECT_EQ(list(e.a_op_, box(-6.3, 106.7, -6.1, 106.9)), (Ids{a1}));
+  // The public: listed cases only (b2 is SECRET, b3 and b4 unverified).
+  EXPECT_EQ(list(e.public_, box(-6.7, 106.7, -6.1, 106.9)), (Ids{b1, a1}));
+  // A bad area is refused naming the field.
+  cv1::ListComplaintsResponse refused;
+  grpc::Status bad = Call(complaints(), &cv1::Complaints::Stub::ListComplaints, e.b_op_,
+                          near(kMonas, 60000), &refused);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("near.radius_meters"));
+
+  // REST: the area as query parameters of GET /v1/complaints.
+  const std::map<std::string, std::string> b_bearer = {
+      {"authorization", "Bearer " + e.b_op_.token}};
+  HttpResponse rest = HttpDo(port, "GET",
+                             "/v1/complaints?near.latitude=-6.5976&near.longitude=106.7996&"
+                             "near.radius_meters=1000",
+                             "", b_bearer);
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  for (const std::string& id : {b1, b2, b4}) EXPECT_THAT(rest.body, HasSubstr(id));
+  EXPECT_THAT(rest.body, Not(HasSubstr(b3)));
+  HttpResponse rest_box = HttpDo(port, "GET",
+                                 "/v1/complaints?within_box.min_latitude=-6.3&within_box.min_"
+                                 "longitude=106.7&within_box.max_latitude=-6.1&within_box.max_"
+                                 "longitude=106.9",
+                                 "", b_bearer);
+  ASSERT_EQ(rest_box.status, 200) << rest_box.body;
+  EXPECT_THAT(rest_box.body, HasSubstr(b3));
+  EXPECT_THAT(rest_box.body, Not(HasSubstr(b1)));
+  HttpResponse rest_bad = HttpDo(
+      port, "GET", "/v1/complaints?near.latitude=-6.5&near.longitude=106.7&near.radius_meters=0",
+      "", b_bearer);
+  EXPECT_EQ(rest_bad.status, 400) << rest_bad.body;
+  EXPECT_THAT(rest_bad.body, HasSubstr("near.radius_meters"));
+
+  // A second filing 50 m from b1, same service: the channel is told of b1 only.
+  const cv1::FileComplaintResponse second =
+      file(kBService, kKebunRaya50, cv1::CONFIDENTIALITY_PUBLIC);
+  std::vector<std::string> suggested;
+  for (const auto& d : second.possible_duplicates()) suggested.push_back(d.id());
+  EXPECT_THAT(suggested, ::testing::ElementsAre(b1));
+  EXPECT_THAT(second.DebugString(), Not(HasSubstr(b2)));
+  EXPECT_THAT(second.DebugString(), Not(HasSubstr(b4)));
+  // The officer sees every candidate of its agency, nearest first, and archives the new case
+  // as a duplicate of b1.
+  cv1::GetComplaintRequest get;
+  get.set_id(second.tracking_code());
+  const cv1::Complaint seen =
+      Must(complaints(), &cv1::Complaints::Stub::GetComplaint, e.b_op_, get).complaint();
+  EXPECT_THAT(std::vector<std::string>(seen.possible_duplicate_ids().begin(),
+                                       seen.possible_duplicate_ids().end()),
+              ::testing::ElementsAre(b1, b2, b4));
+  cv1::ArchiveComplaintRequest archive;
+  archive.set_id(second.tracking_code());
+  archive.set_reason(cv1::ARCHIVE_REASON_DUPLICATE);
+  archive.set_duplicate_of(seen.possible_duplicate_ids(0));
+  archive.set_note("Sudah dilaporkan");
+  const cv1::Complaint archived =
+      Must(complaints(), &cv1::Complaints::Stub::ArchiveComplaint, e.b_op_, archive).complaint();
+  EXPECT_EQ(archived.state(), cv1::STATE_ARCHIVED);
+  EXPECT_EQ(archived.duplicate_of(), b1);
+
+  // Open311: lat/long/radius and bbox, public view; bad values are 400 naming the parameter.
+  auto open311 = [&](const std::string& query) {
+    HttpResponse r = HttpDo(port, "GET", "/open311/v2/requests.json" + query);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    std::set<std::string> ids;
+    for (int i = 0; i < r.Items(); ++i) ids.insert(r.ItemStr(i, "service_request_id"));
+    return ids;
+  };
+  EXPECT_EQ(open311("?lat=-6.5976&long=106.7996&radius=1000"), (Ids{b1}));
+  EXPECT_EQ(open311("?lat=-6.1754&long=106.8272&radius=500"), (Ids{a1}));
+  EXPECT_EQ(open311("?bbox=106.7,-6.7,106.9,-6.1"), (Ids{b1, a1}));
+  for (const auto& [query, param] : std::vector<std::pair<std::string, std::string>>{
+           {"?lat=-6.5976&long=106.7996&radius=0", "radius"},
+           {"?lat=abc&long=106.7996", "lat"},
+           {"?lat=-6.5976", "long"},
+           {"?radius=100", "radius"},
+           {"?bbox=106.7,-6.7,106.9", "bbox"},
+           {"?bbox=106.9,-6.7,106.7,-6.1", "bbox"}}) {
+    HttpResponse r = HttpDo(port, "GET", "/open311/v2/requests.json" + query);
+    EXPECT_EQ(r.status, 400) << query << ": " << r.body;
+    EXPECT_THAT(r.body, HasSubstr(param)) << query;
+  }
+}
+
 }  // namespace
 }  // namespace simpul::gateway

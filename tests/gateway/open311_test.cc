@@ -301,6 +301,59 @@ TEST(Open311Test, DatesAreRfc3339WithAZoneAndBadOnesNameTheParameter) {
 
 // The filters of GET requests: comma lists, RFC 3339 dates with defaults, and an error
 // naming each bad parameter.
+TEST(Open311Test, WhereParametersParseAndNameEachBadOne) {
+  const absl::Time now = absl::FromUnixSeconds(1772409600);
+  auto fields_of = [](const absl::Status& status) {
+    std::vector<std::string> fields;
+    const common::v1::BadRequest violations = BadRequestOf(status);
+    for (const auto& v : violations.field_violations()) fields.push_back(v.field());
+    return fields;
+  };
+  auto circle = Open311ParseListQuery({{"lat", "-6.5976"}, {"long", "106.7996"}, {"radius", "250"}},
+                                      now, absl::Hours(24), 3);
+  ASSERT_TRUE(circle.ok()) << circle.status();
+  ASSERT_TRUE(circle->near.has_value());
+  EXPECT_DOUBLE_EQ(circle->near->latitude(), -6.5976);
+  EXPECT_DOUBLE_EQ(circle->near->longitude(), 106.7996);
+  EXPECT_DOUBLE_EQ(circle->near->radius_meters(), 250);
+  EXPECT_FALSE(circle->within_box.has_value());
+  auto default_radius =
+      Open311ParseListQuery({{"lat", "-6.5976"}, {"long", "106.7996"}}, now, absl::Hours(24), 3);
+  ASSERT_TRUE(default_radius.ok()) << default_radius.status();
+  EXPECT_DOUBLE_EQ(default_radius->near->radius_meters(), kOpen311DefaultRadius);
+  auto box = Open311ParseListQuery({{"bbox", "106.7, -6.7,106.9,-6.1"}}, now, absl::Hours(24), 3);
+  ASSERT_TRUE(box.ok()) << box.status();
+  ASSERT_TRUE(box->within_box.has_value());
+  EXPECT_DOUBLE_EQ(box->within_box->min_longitude(), 106.7);
+  EXPECT_DOUBLE_EQ(box->within_box->min_latitude(), -6.7);
+  EXPECT_DOUBLE_EQ(box->within_box->max_longitude(), 106.9);
+  EXPECT_DOUBLE_EQ(box->within_box->max_latitude(), -6.1);
+  auto none = Open311ParseListQuery({}, now, absl::Hours(24), 3);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->near.has_value() || none->within_box.has_value());
+  for (const auto& [query, field] :
+       std::vector<std::pair<std::map<std::string, std::string>, std::string>>{
+           {{{"lat", "x"}, {"long", "106.8"}}, "lat"},
+           {{{"lat", "-6.1"}}, "long"},
+           {{{"long", "106.8"}}, "lat"},
+           {{{"lat", "-6.1"}, {"long", "106.8"}, {"radius", "1km"}}, "radius"},
+           {{{"radius", "100"}}, "radius"},
+           {{{"bbox", "1,2,3"}}, "bbox"},
+           {{{"bbox", "1,2,3,nan"}}, "bbox"},
+           {{{"lat", "-6.1"}, {"long", "106.8"}, {"bbox", "1,2,3,4"}}, "bbox"}}) {
+    auto bad = Open311ParseListQuery(query, now, absl::Hours(24), 3);
+    ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(fields_of(bad.status()), ::testing::ElementsAre(field));
+  }
+  // The complaint service's names for the ranges it checks come back as the parameters.
+  FieldViolations v;
+  v.Add("near.radius_meters", "must be 1..50,000 metres");
+  v.Add("within_box.max_longitude", "must be greater than min_longitude");
+  const std::string rendered = Open311ErrorOf(v.ToStatus("x"), 400).Render(Open311Format::kJson);
+  EXPECT_THAT(rendered, HasSubstr("radius: must be"));
+  EXPECT_THAT(rendered, HasSubstr("bbox: must be greater"));
+}
+
 TEST(Open311Test, ListFiltersParseAndNameEachBadParameter) {
   const absl::Time now = absl::FromUnixSeconds(1772409600);  // 2026-03-02T00:00:00Z
   auto q = Open311ParseListQuery({{"service_code", " ktp-el , akta,, "},

@@ -1,6 +1,8 @@
 // FakeComplaintStore: the complaint store in ordered maps (see the header).
 #include "tests/testing/fake_complaint_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace simpul::testing {
@@ -24,6 +26,21 @@ std::optional<int64_t> DueMillis(const v1::Complaint& c) {
   std::optional<absl::Time> next = NextDeadline(c);
   if (!next) return std::nullopt;
   return absl::ToUnixMillis(*next);
+}
+
+// InSearchShape: Redis' GEOSEARCH would find `l` with `shape` (BYRADIUS: the distance; BYBOX:
+// the north-south distance and the distance along the point's latitude), so the fake returns
+// the same superset of an area as the Redis store and the desk's exact filter is exercised.
+bool InSearchShape(const complaints::GeoSearchShape& shape, const v1::Location& l) {
+  using complaints::DistanceMeters;
+  if (shape.radius_m > 0) {
+    return DistanceMeters(shape.latitude, shape.longitude, l.latitude(), l.longitude()) <=
+           shape.radius_m;
+  }
+  return DistanceMeters(l.latitude(), shape.longitude, shape.latitude, shape.longitude) <=
+             shape.height_m / 2 &&
+         DistanceMeters(l.latitude(), l.longitude(), l.latitude(), shape.longitude) <=
+             shape.width_m / 2;
 }
 
 }  // namespace
@@ -121,6 +138,38 @@ absl::StatusOr<std::vector<IndexedRecord>> FakeComplaintStore::Scan(
     auto it = indexes_.find(part);
     if (it != indexes_.end()) entries.insert(it->second.begin(), it->second.end());
   }
+  for (const auto& [ms, id] : entries) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    if (ms < from_ms || ms >= to_ms) continue;
+    if (after && std::make_pair(ms, id) <= std::make_pair(after->file_time_ms, after->id)) {
+      continue;
+    }
+    out.push_back(IndexedRecord{IndexPosition{ms, id}, records_.at(id)});
+  }
+  scanned_ += static_cast<int64_t>(out.size());
+  return out;
+}
+
+absl::StatusOr<std::vector<IndexedRecord>> FakeComplaintStore::ScanArea(
+    std::string_view geo_index, const complaints::GeoArea& area, std::string_view order_index,
+    int64_t from_ms, int64_t to_ms, const std::optional<IndexPosition>& after, int limit) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = MaybeFail(); !s.ok()) return s;
+  std::set<std::pair<int64_t, std::string>> entries;
+  for (const auto& [id, record] : records_) {
+    const v1::Complaint& c = record.complaint();
+    const std::vector<std::string> geo = complaints::GeoIndexesOf(c);
+    if (std::find(geo.begin(), geo.end(), geo_index) == geo.end()) continue;
+    if (!InSearchShape(complaints::SearchShapeOf(area), c.location())) continue;
+    int64_t ms = FileMillis(c);
+    if (order_index == complaints::UpdatedIndex()) {
+      ms = c.update_time().seconds() * 1000 + c.update_time().nanos() / 1000000;
+    } else if (order_index != complaints::AllIndex()) {
+      continue;
+    }
+    entries.insert({ms, id});
+  }
+  std::vector<IndexedRecord> out;
   for (const auto& [ms, id] : entries) {
     if (static_cast<int>(out.size()) >= limit) break;
     if (ms < from_ms || ms >= to_ms) continue;

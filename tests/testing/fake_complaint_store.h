@@ -27,6 +27,12 @@ class FakeComplaintStore final : public complaints::ComplaintStore {
   absl::StatusOr<std::vector<complaints::IndexedRecord>> Scan(
       std::string_view index, int64_t from_ms, int64_t to_ms,
       const std::optional<complaints::IndexPosition>& after, int limit) override;
+  // ScanArea finds the cases of the geo index inside the area's search shape (a superset of
+  // the area, as Redis' GEOSEARCH does).
+  absl::StatusOr<std::vector<complaints::IndexedRecord>> ScanArea(
+      std::string_view geo_index, const complaints::GeoArea& area, std::string_view order_index,
+      int64_t from_ms, int64_t to_ms, const std::optional<complaints::IndexPosition>& after,
+      int limit) override;
   absl::StatusOr<std::vector<std::string>> Due(absl::Time at, int limit) override;
 
   // Test access.
