@@ -177,6 +177,43 @@ const std::vector<Message>& Entries() {
        "registri tidak dapat dihubungi untuk memeriksa jawaban atas pertanyaan layanan "
        "(attributes); coba lagi sebentar lagi"},
 
+      // Where: areas of a list (services/complaints/geo.cc, gateway/open311.cc).
+      {"geo.latitude", "must be a latitude in {0}", "harus lintang dalam rentang {0}"},
+      {"geo.longitude", "must be a longitude in {0}", "harus bujur dalam rentang {0}"},
+      {"geo.greater_lat", "must be greater than min_latitude",
+       "harus lebih besar dari min_latitude"},
+      {"geo.greater_long",
+       "must be greater than min_longitude (a box may not cross the antimeridian: list each "
+       "side separately)",
+       "harus lebih besar dari min_longitude (kotak tidak boleh melintasi antimeridian: "
+       "tampilkan tiap sisinya terpisah)"},
+      {"geo.radius", "must be 1..50,000 metres", "harus 1..50.000 meter"},
+      {"geo.one_area", "give within_box or near, not both",
+       "berikan within_box atau near, tidak keduanya"},
+      {"geo.with", "required with {0}", "wajib diisi bersama {0}"},
+      {"geo.degrees", "must be decimal degrees, e.g. {0}; got \"{1}\"",
+       "harus derajat desimal, misalnya {0}; diterima \"{1}\""},
+      {"geo.metres", "must be metres, e.g. 500; got \"{0}\"",
+       "harus dalam meter, misalnya 500; diterima \"{0}\""},
+      {"geo.center", "needs lat and long (the center)", "memerlukan lat dan long (titik pusat)"},
+      {"geo.bbox_or_radius", "give bbox or lat/long/radius, not both",
+       "berikan bbox atau lat/long/radius, tidak keduanya"},
+      {"geo.bbox",
+       "must be minlong,minlat,maxlong,maxlat in decimal degrees, e.g. 106.7,-6.3,106.9,-6.1; "
+       "got \"{0}\"",
+       "harus minlong,minlat,maxlong,maxlat dalam derajat desimal, misalnya "
+       "106.7,-6.3,106.9,-6.1; diterima \"{0}\""},
+
+      {"geo.too_many",
+       "the area holds more than {0} located cases this list may see; narrow it (a smaller box "
+       "or radius)",
+       "area ini memuat lebih dari {0} pengaduan berlokasi yang dapat dilihat daftar ini; "
+       "persempit (kotak atau radius yang lebih kecil)"},
+      {"geo.filling",
+       "the index of cases by location is being filled after an upgrade; retry in a few seconds",
+       "indeks pengaduan menurut lokasi sedang diisi setelah pemutakhiran; coba lagi dalam "
+       "beberapa detik"},
+
       // The gateway: authentication, policy, limits, the REST front.
       {"gateway.invalid_key",
        "invalid API key: expected a token \"<id>.<secret>\" as issued; this one is malformed, "
