@@ -145,13 +145,13 @@ bool PubliclyVisible(const v1::Complaint& c, const v1::Attachment& a) {
 absl::StatusOr<ComplaintDesk::AttachmentReader> ComplaintDesk::ReadForAttachments(
     const Identity& caller, std::string_view id, std::string_view secret) {
   AttachmentReader reader;
+  SIMPUL_ASSIGN_OR_RETURN(std::string code, ParseId("id", AbslView(id)));
   if (!secret.empty()) {
-    SIMPUL_ASSIGN_OR_RETURN(reader.record, LoadForComplainant(id, secret));
+    SIMPUL_ASSIGN_OR_RETURN(reader.record, LoadForComplainant(code, secret));
     reader.complainant = true;
     reader.party = true;
     return reader;
   }
-  SIMPUL_ASSIGN_OR_RETURN(std::string code, ParseId("id", AbslView(id)));
   SIMPUL_ASSIGN_OR_RETURN(auto record, store_.Get(code));
   if (!record) return NoCase(code);
   reader.record = *std::move(record);

@@ -653,6 +653,20 @@ TEST_F(AttachmentDeskTest, ObjectIsStoredBeforeTheRecordNamesItAndFailuresChange
   EXPECT_EQ(objects_.size(), 1u);
 }
 
+TEST_F(AttachmentDeskTest, MalformedIdsAreInvalidNamingTheField) {
+  for (const std::string& secret : {std::string(""), std::string("ABCD-EFGH-JKMN-PQRS")}) {
+    auto upload = desk_->UploadAttachment(Sms(), Upload("not/a code", kJpeg, secret));
+    EXPECT_THAT(upload, StatusIs(absl::StatusCode::kInvalidArgument));
+    ASSERT_EQ(BadRequestOf(upload.status()).field_violations_size(), 1) << upload.status();
+    EXPECT_EQ(BadRequestOf(upload.status()).field_violations(0).field(), "id");
+    EXPECT_THAT(Get(Sms(), "../../etc", "x", secret), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  Filed f = FileCase();
+  EXPECT_THAT(Get(Admin(kBogor), f.id, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("attachment_id")));
+  EXPECT_EQ(objects_.size(), 0u);
+}
+
 TEST_F(AttachmentDeskTest, ClosedCasesTakeNoUploadsAndNoStoreMeansUnimplemented) {
   Filed f = FileCase();
   v1::ArchiveComplaintRequest archive;
