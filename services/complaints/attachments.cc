@@ -326,24 +326,25 @@ absl::StatusOr<v1::RedactAttachmentResponse> ComplaintDesk::RedactAttachment(
   v1::RedactAttachmentResponse response;
   if (!existing->redacted()) {
     SIMPUL_ASSIGN_OR_RETURN(
-        auto record,
-        Act(caller, "id", req.id(), req.expected_revision(), "RedactAttachment",
-            [&](const v1::ComplaintRecord& now_record, Step& s) -> absl::Status {
-              SIMPUL_RETURN_IF_ERROR(
-                  RequireHandler(caller, now_record.complaint(), /*coordinator_too=*/true));
-              v1::Attachment* a = FindAttachment(s.next, req.attachment_id());
-              if (a == nullptr) return NoAttachment(code, req.attachment_id());
-              if (a->redacted()) {
-                return absl::FailedPreconditionError(
-                    absl::StrCat("attachment ", a->id(), " is already redacted"));
-              }
-              a->set_redacted(true);
-              a->set_published(false);
-              a->mutable_redaction()->set_reason(req.reason());
-              *a->mutable_redaction()->mutable_time() = ToProto(s.now);
-              s.entry.set_reason(absl::StrCat("attachment ", a->id(), " redacted: ", req.reason()));
-              return absl::OkStatus();
-            }));
+        auto record, Act(caller, "id", req.id(), req.expected_revision(), "RedactAttachment",
+                         [&](const v1::ComplaintRecord& now_record, Step& s) -> absl::Status {
+                           SIMPUL_RETURN_IF_ERROR(RequireHandler(caller, now_record.complaint(),
+                                                                 /*coordinator_too=*/true));
+                           v1::Attachment* a = FindAttachment(s.next, req.attachment_id());
+                           if (a == nullptr) return NoAttachment(code, req.attachment_id());
+                           if (a->redacted()) {
+                             return absl::FailedPreconditionError(
+                                 absl::StrCat("attachment ", a->id(), " is already redacted"));
+                           }
+                           a->set_redacted(true);
+                           a->set_published(false);
+                           a->mutable_redaction()->set_reason(req.reason());
+                           *a->mutable_redaction()->mutable_time() = ToProto(s.now);
+                           // The reason stays on the record, for the agency: the history is shown
+                           // to the complainant (TrackComplaint).
+                           s.entry.set_reason(absl::StrCat("attachment ", a->id(), " redacted"));
+                           return absl::OkStatus();
+                         }));
     *response.mutable_attachment() = *FindAttachment(record.complaint(), req.attachment_id());
   } else {
     *response.mutable_attachment() = *existing;

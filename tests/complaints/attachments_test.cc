@@ -582,6 +582,10 @@ TEST_F(AttachmentDeskTest, RedactionDeletesTheContentAndKeepsTheRecord) {
   EXPECT_FALSE(*objects_.Exists(AttachmentObjectKey(f.id, photo.id())));
   EXPECT_TRUE(*objects_.Exists(AttachmentObjectKey(f.id, doc.id())));
   EXPECT_EQ(History(f.id).back().action(), "RedactAttachment");
+  // The history (which the complainant reads with TrackComplaint) names the attachment, not
+  // the agency's reason.
+  EXPECT_THAT(History(f.id).back().reason(), HasSubstr(photo.id()));
+  EXPECT_THAT(History(f.id).back().reason(), Not(HasSubstr("wajah")));
 
   // Nobody gets the content any more; the record stays, the reason for the agency only.
   EXPECT_THAT(Get(Admin(kBogor), f.id, photo.id()),

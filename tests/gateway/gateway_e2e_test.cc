@@ -2565,6 +2565,11 @@ TEST_F(GatewayE2ETest, AttachmentsUploadedReadRedactedAndServedAsOpen311Media) {
   ASSERT_EQ(listed.status, 200) << listed.body;
   EXPECT_THAT(listed.body, HasSubstr(photo_id));
   EXPECT_THAT(listed.body, Not(HasSubstr("NIK warga")));  // the reason stays with the agency
+  HttpResponse tracked =
+      HttpDo(port, "POST", absl::StrCat("/v1/complaints/", code, ":track"), with_secret, {});
+  ASSERT_EQ(tracked.status, 200) << tracked.body;
+  EXPECT_THAT(tracked.body, HasSubstr("RedactAttachment"));
+  EXPECT_THAT(tracked.body, Not(HasSubstr("NIK warga")));
   HttpResponse mine = get(photo_id, {}, with_secret);
   ASSERT_EQ(mine.status, 200) << mine.body;
   EXPECT_EQ(get(doc_id, {}, with_secret).status, 404);
