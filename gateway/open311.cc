@@ -719,7 +719,17 @@ absl::StatusOr<Open311ListQuery> Open311ParseListQuery(
   return result;
 }
 
-Open311Node Open311Request(const cv1::PublicComplaint& c) {
+std::string Open311MediaUrl(const cv1::PublicComplaint& c, std::string_view media_base) {
+  if (media_base.empty()) return "";
+  for (const cv1::Attachment& a : c.uploaded_attachments()) {
+    if (!a.redacted() && absl::StartsWith(a.media_type(), "image/")) {
+      return absl::StrCat(AbslView(media_base), "/", c.id(), "/", a.id());
+    }
+  }
+  return "";
+}
+
+Open311Node Open311Request(const cv1::PublicComplaint& c, std::string_view media_base) {
   Open311Node o = Open311Node::Object();
   o.Add("service_request_id", c.id())
       .Add("status", Open311Status(c.state()))
@@ -738,13 +748,14 @@ Open311Node Open311Request(const cv1::PublicComplaint& c) {
   if (c.location().latitude() != 0 || c.location().longitude() != 0) {
     o.AddNumber("lat", c.location().latitude()).AddNumber("long", c.location().longitude());
   }
-  o.Add("media_url", "");
+  o.Add("media_url", Open311MediaUrl(c, media_base));
   return o;
 }
 
-Open311Doc Open311Requests(const std::vector<cv1::PublicComplaint>& complaints) {
+Open311Doc Open311Requests(const std::vector<cv1::PublicComplaint>& complaints,
+                           std::string_view media_base) {
   Open311Node list = Open311Node::List("request");
-  for (const cv1::PublicComplaint& c : complaints) list.Push(Open311Request(c));
+  for (const cv1::PublicComplaint& c : complaints) list.Push(Open311Request(c, media_base));
   return {std::move(list), "service_requests"};
 }
 

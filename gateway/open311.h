@@ -203,10 +203,17 @@ absl::StatusOr<Open311ListQuery> Open311ParseListQuery(
 // service_notice (""), requested_datetime (filing), updated_datetime (last change),
 // expected_datetime (the earliest deadline of the current state, deadlines.next; "" when none
 // applies), address, address_id (""), zipcode (""), lat/long (when known, coarsened as the
-// public view is), media_url ("" until Simpul keeps attachments).
-Open311Node Open311Request(const complaints::v1::PublicComplaint& complaint);
+// public view is), media_url (Open311MediaUrl).
+Open311Node Open311Request(const complaints::v1::PublicComplaint& complaint,
+                           std::string_view media_base = "");
 // Open311Requests is the list of requests (document element service_requests).
-Open311Doc Open311Requests(const std::vector<complaints::v1::PublicComplaint>& complaints);
+Open311Doc Open311Requests(const std::vector<complaints::v1::PublicComplaint>& complaints,
+                           std::string_view media_base = "");
+// Open311MediaUrl is "<media_base>/<request id>/<attachment id>" of the first image of the
+// public view (the public view holds only the images the agency published), "" when there is
+// none or `media_base` is empty. The Open311 front serves that URL (GET .../media/...).
+std::string Open311MediaUrl(const complaints::v1::PublicComplaint& complaint,
+                            std::string_view media_base);
 // Open311Created renders the answer of POST requests:
 // [{"service_request_id": "<tracking code>", "service_notice": "..."}].
 Open311Doc Open311Created(const complaints::v1::FileComplaintResponse& filed);

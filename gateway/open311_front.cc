@@ -37,6 +37,8 @@ constexpr char kGetService[] = "/simpul.registry.v1.Registry/GetService";
 constexpr char kFileComplaint[] = "/simpul.complaints.v1.Complaints/FileComplaint";
 constexpr char kGetComplaint[] = "/simpul.complaints.v1.Complaints/GetComplaint";
 constexpr char kListComplaints[] = "/simpul.complaints.v1.Complaints/ListComplaints";
+constexpr char kGetAttachment[] = "/simpul.complaints.v1.Complaints/GetAttachment";
+constexpr char kMediaPrefix[] = "/open311/v2/media/";
 constexpr char kGetComplaintHistory[] = "/simpul.complaints.v1.Complaints/GetComplaintHistory";
 constexpr int kPageSize = 500;  // the services' largest page
 
@@ -138,6 +140,7 @@ HttpReply Open311Front::Serve(const Open311Call& call) const {
       asked.ok() && lang_param ? *asked
                                : PreferredLang(call.accept_language).value_or(Lang::kIndonesian));
   std::string_view path = call.path;
+  if (absl::StartsWith(AbslView(path), kMediaPrefix)) return Media(call);
   // The format is the extension's; a path without one is answered in JSON.
   Open311Format format = Open311Format::kJson;
   if (absl::EndsWith(AbslView(path), ".xml")) {
@@ -466,7 +469,7 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query,
       if (!s.ok()) return Error(FromGrpcStatus(s), format);
       found.push_back(ViewOf(resp));
     }
-    return Reply(200, Open311Requests(found), format);
+    return Reply(200, Open311Requests(found, MediaBase()), format);
   }
 
   // The list, filtered.
@@ -483,7 +486,7 @@ HttpReply Open311Front::Requests(const Open311Call& call, const Fields& query,
     found.resize(options_.max_requests);  // cut inside a page: no exact place to resume
     next.clear();
   }
-  reply = Reply(200, Open311Requests(found), format);
+  reply = Reply(200, Open311Requests(found, MediaBase()), format);
   if (!next.empty()) reply.headers.emplace_back(kNextPageHeader, next);
   return reply;
 }
@@ -593,7 +596,7 @@ HttpReply Open311Front::OneRequest(const Open311Call& call, const Fields& query,
                                    const std::string& id, Open311Format format) const {
   absl::StatusOr<cv1::GetComplaintResponse> resp = Read(call, query, id);
   if (!resp.ok()) return NotRead(resp.status(), id, format);
-  return Reply(200, Open311Requests({ViewOf(*resp)}), format);
+  return Reply(200, Open311Requests({ViewOf(*resp)}, MediaBase()), format);
 }
 
 HttpReply Open311Front::RequestUpdates(const Open311Call& call, const Fields& query,
@@ -621,6 +624,68 @@ HttpReply Open311Front::RequestUpdates(const Open311Call& call, const Fields& qu
     return Error(FromGrpcStatus(s), format);
   }
   return Reply(200, Open311Updates(Open311UpdatesOf(view, history.entries())), format);
+}
+
+}  // namespace simpul::gateway
+
+namespace simpul::gateway {
+
+std::string Open311Front::MediaBase() const {
+  return absl::StrCat(options_.discovery.base_url, "/media");
+}
+
+HttpReply Open311Front::Media(const Open311Call& call) const {
+  // Errors are Open311 JSON (the media path has no format extension).
+  constexpr Open311Format kFormat = Open311Format::kJson;
+  if (call.method != "GET") {
+    HttpReply reply = Error(
+        405, absl::StrCat(Excerpt(call.path), " does not take ", Excerpt(call.method)), kFormat);
+    reply.headers.emplace_back("Allow", "GET");
+    return reply;
+  }
+  absl::StatusOr<std::map<std::string, std::string>> query = FormFields(call.query);
+  if (!query.ok()) return Error(400, StdView(query.status().message()), kFormat);
+  std::optional<std::string> rest =
+      PercentDecode(std::string_view(call.path).substr(sizeof kMediaPrefix - 1), false);
+  if (!rest) return Error(400, "the path has a malformed % escape", kFormat);
+  const std::vector<std::string> parts = absl::StrSplit(*rest, '/');
+  if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+    return Error(404,
+                 absl::StrCat("no such resource: ", Excerpt(call.path),
+                              "; media are at /open311/v2/media/<request id>/<attachment id>"),
+                 kFormat);
+  }
+  cv1::GetAttachmentRequest req;
+  req.set_id(parts[0]);
+  req.set_attachment_id(parts[1]);
+  CallInfo info;
+  if (absl::Status s = Gate(call, kGetAttachment, Field(*query, "api_key"), req, &info); !s.ok()) {
+    return Error(s, kFormat);
+  }
+  grpc::ClientContext ctx;
+  Prepare(info, call, &ctx);
+  const Tracking tracking(call, &ctx);
+  cv1::GetAttachmentResponse resp;
+  if (grpc::Status s = complaints_->GetAttachment(&ctx, req, &resp); !s.ok()) {
+    absl::Status status = FromGrpcStatus(s);
+    // A malformed id names no media either: 404, as for an unknown one.
+    if (status.code() == absl::StatusCode::kInvalidArgument) {
+      return Error(404, absl::StrCat("no media ", Excerpt(*rest)), kFormat);
+    }
+    return Error(status, kFormat);
+  }
+  HttpReply reply;
+  reply.status = 200;
+  reply.body = std::move(*resp.mutable_content());
+  // The type the service sniffed from the content, never one a client declared; browsers must
+  // not guess another, and a document is downloaded rather than shown.
+  reply.headers.emplace_back("Content-Type", resp.attachment().media_type());
+  reply.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  reply.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
+  if (!absl::StartsWith(resp.attachment().media_type(), "image/")) {
+    reply.headers.emplace_back("Content-Disposition", "attachment");
+  }
+  return reply;
 }
 
 }  // namespace simpul::gateway

@@ -29,6 +29,12 @@
 //   GET  requests/{id}/updates       its updates: every change of status for those who may
 //                                    read its history (GetComplaintHistory: the handling
 //                                    agency, coordinators), its current status otherwise
+//   GET  media/{id}/{attachment id}  the bytes of an uploaded attachment (GetAttachment with
+//                                    the call's credentials: the public gets the images the
+//                                    agency published), with the sniffed Content-Type,
+//                                    X-Content-Type-Options: nosniff and, for a PDF,
+//                                    Content-Disposition: attachment; a request's media_url
+//                                    points here (its first published image)
 //   GET  servicerequestupdates       the latest update of each case listed as by GET
 //                                    requests whose last change is within start_date..end_date
 //                                    (ListComplaints updated_since: whenever filed)
@@ -172,6 +178,9 @@ class Open311Front {
   // where to continue when the budget ran out first.
   absl::Status List(const Open311Call& call, const CallInfo& info, const ListQuery& q,
                     std::vector<complaints::v1::PublicComplaint>* out, std::string* next) const;
+  // Media serves GET media/{id}/{attachment id}; MediaBase is the URL media_url starts with.
+  HttpReply Media(const Open311Call& call) const;
+  std::string MediaBase() const;
   // Read is GetComplaint of `id` with the call's credentials.
   absl::StatusOr<complaints::v1::GetComplaintResponse> Read(const Open311Call& call,
                                                             const Fields& query,

@@ -37,6 +37,11 @@ v1::Location CoarseLocation(const v1::Location& location) {
   return coarse;
 }
 
+bool PublishedToPublic(const v1::Complaint& c, const v1::Attachment& a) {
+  return c.confidentiality() == v1::CONFIDENTIALITY_PUBLIC && a.published() && !a.redacted() &&
+         a.media_type().rfind("image/", 0) == 0;
+}
+
 v1::PublicComplaint PublicView(const v1::Complaint& c, absl::Time now) {
   v1::PublicComplaint p;
   p.set_id(c.id());
@@ -63,6 +68,12 @@ v1::PublicComplaint PublicView(const v1::Complaint& c, absl::Time now) {
   *p.mutable_file_time() = c.file_time();
   *p.mutable_update_time() = c.update_time();
   p.set_archive_reason(c.archive_reason());
+  for (const v1::Attachment& a : c.uploaded_attachments()) {
+    if (!PublishedToPublic(c, a)) continue;
+    v1::Attachment* shown = p.add_uploaded_attachments();
+    *shown = a;
+    shown->clear_redaction();
+  }
   return p;
 }
 

@@ -31,9 +31,16 @@ inline constexpr double kCoarseStepsPerDegree = 100;
 // district (PP.KK.CC), and coordinates rounded to 1 / kCoarseStepsPerDegree.
 v1::Location CoarseLocation(const v1::Location& location);
 
+// PublishedToPublic: uploaded attachment `a` of case `c` may be shown in the public view: the
+// case is PUBLIC (never SECRET or ANONYMOUS: a photo may show who complained), the handling
+// agency published it, it is an image (image/*) and not redacted. Its `redaction` is never
+// shown.
+bool PublishedToPublic(const v1::Complaint& c, const v1::Attachment& a);
+
 // PublicView is the case as the public sees it at `now`: no contact details, the complainant's
 // name only for a PUBLIC case, the location coarsened for an ANONYMOUS one (CoarseLocation),
-// the deadlines, whether it is overdue, and the rating.
+// the deadlines, whether it is overdue, the rating and the published attachments
+// (PublishedToPublic).
 v1::PublicComplaint PublicView(const v1::Complaint& complaint, absl::Time now);
 
 // FullView is the whole case at `now`, with `overdue` set. Without `show_identity` the

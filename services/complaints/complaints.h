@@ -28,6 +28,7 @@
 #include "common/calendar.h"
 #include "common/clock.h"
 #include "common/identity.h"
+#include "services/complaints/attachments.h"
 #include "services/complaints/store.h"
 #include "services/complaints/tracking.h"
 
@@ -69,6 +70,8 @@ struct ComplaintOptions {
   // Derives the complainants' secrets (tracking.h); unset: a random key for this desk, so
   // retries after a restart get the tracking code without the secret.
   std::optional<SecretMinter> secret_minter;
+  // Uploaded attachments: the object store and the limits (attachments.h).
+  AttachmentOptions attachments;
 };
 
 // CallBounds are what bounds one call besides its request: the caller's deadline and whether
@@ -136,6 +139,18 @@ class ComplaintDesk {
   absl::StatusOr<v1::ResumeComplaintResponse> ResumeComplaint(
       const Id& caller, const v1::ResumeComplaintRequest& req);
 
+  // Attachments (attachments.cc; who may do what: complaints.proto and attachments.h).
+  absl::StatusOr<v1::UploadAttachmentResponse> UploadAttachment(
+      const Id& caller, const v1::UploadAttachmentRequest& req);
+  absl::StatusOr<v1::ListAttachmentsResponse> ListAttachments(
+      const Id& caller, const v1::ListAttachmentsRequest& req);
+  absl::StatusOr<v1::GetAttachmentResponse> GetAttachment(const Id& caller,
+                                                          const v1::GetAttachmentRequest& req);
+  absl::StatusOr<v1::RedactAttachmentResponse> RedactAttachment(
+      const Id& caller, const v1::RedactAttachmentRequest& req);
+  absl::StatusOr<v1::PublishAttachmentResponse> PublishAttachment(
+      const Id& caller, const v1::PublishAttachmentRequest& req);
+
   // ScanOnce applies every scanner action that is due at the clock's now: escalation of
   // missed deadlines, auto-completion of silent RESPONDED cases, archiving of expired ON_HOLD
   // cases. It reads the deadline queue until nothing due is left, so it catches up after
@@ -179,6 +194,17 @@ class ComplaintDesk {
                                                            const Mutation& mutation);
   // ScanCase applies the due scanner action to one case; false when nothing was due any more.
   absl::StatusOr<bool> ScanCase(const std::string& id, absl::Time now);
+  // ReadForAttachments loads a case for an attachment read or upload: with `secret` as its
+  // complainant, else as `caller`. Sets `party` when the reader is the complainant or the
+  // filing channel, `agency` when it handles the case or is a coordinator.
+  struct AttachmentReader {
+    v1::ComplaintRecord record;
+    bool complainant = false;
+    bool party = false;
+    bool agency = false;
+  };
+  absl::StatusOr<AttachmentReader> ReadForAttachments(const Id& caller, std::string_view id,
+                                                      std::string_view secret);
 
   absl::StatusOr<Deadline> WorkingDaysFrom(absl::Time from, int days,
                                            common::v1::TimeZone zone) const;

@@ -93,6 +93,12 @@ class ComplaintsGrpcService final : public v1::Complaints::CallbackService {
   SIMPUL_COMPLAINTS_UNARY(EscalateComplaint)
   SIMPUL_COMPLAINTS_UNARY(ResumeComplaint)
 
+  SIMPUL_COMPLAINTS_UNARY(UploadAttachment)
+  SIMPUL_COMPLAINTS_UNARY(ListAttachments)
+  SIMPUL_COMPLAINTS_UNARY(GetAttachment)
+  SIMPUL_COMPLAINTS_UNARY(RedactAttachment)
+  SIMPUL_COMPLAINTS_UNARY(PublishAttachment)
+
   grpc::ServerWriteReactor<v1::WatchComplaintEventsResponse>* WatchComplaintEvents(
       grpc::CallbackServerContext* ctx, const v1::WatchComplaintEventsRequest* req) override {
     return StartWatch(ctx, feed_, AuthenticateCall(ctx, signer_, clock_), *req);

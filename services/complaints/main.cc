@@ -17,6 +17,7 @@
 #include "common/status.h"
 #include "services/complaints/complaints.h"
 #include "services/complaints/grpc_service.h"
+#include "services/complaints/object_store.h"
 #include "services/complaints/pii_config.h"
 #include "services/complaints/redis_store.h"
 #include "services/complaints/webhook_config.h"
@@ -110,6 +111,27 @@ ServiceSpec Spec() {
        .help = "longest XREAD BLOCK of the one stream reader that wakes the event feed's "
                "watchers (it also bounds how long a stop waits for it)"});
   for (ConfigKey& key : WebhookConfigKeys()) spec.keys.push_back(std::move(key));
+  spec.keys.push_back(
+      {.name = "objects_dir",
+       .type = ConfigType::kString,
+       .default_value = "",
+       .help = "directory the bytes of uploaded attachments are kept in (created mode 0700; "
+               "every replica must see the same one); empty: the attachment RPCs are "
+               "UNIMPLEMENTED"});
+  spec.keys.push_back({.name = "attachment_max_bytes",
+                       .type = ConfigType::kInt,
+                       .default_value = "3145728",
+                       .help = "largest attachment accepted, in bytes of content (gRPC's 4 MiB "
+                               "message limit bounds it)",
+                       .min_int = 1024,
+                       .max_int = 4000000});
+  spec.keys.push_back({.name = "attachment_max_per_case",
+                       .type = ConfigType::kInt,
+                       .default_value = "10",
+                       .help = "uploaded attachments one case takes at most, redacted ones "
+                               "included",
+                       .min_int = 1,
+                       .max_int = 100});
   return spec;
 }
 
@@ -186,6 +208,17 @@ absl::Status SetUp(ServiceContext& ctx) {
   } else {
     Log(LogLevel::kWarn, "no secret_key_file: complainants' secrets use a key of this process",
         {{"effect", "a retry after a restart gets the tracking code without the secret"}});
+  }
+  options.attachments.max_bytes = config.GetInt("attachment_max_bytes");
+  options.attachments.max_per_case = static_cast<int>(config.GetInt("attachment_max_per_case"));
+  if (const std::string& dir = config.GetString("objects_dir"); !dir.empty()) {
+    absl::StatusOr<std::unique_ptr<LocalDiskObjectStore>> objects =
+        LocalDiskObjectStore::Create(dir);
+    if (!objects.ok()) {
+      return absl::Status(objects.status().code(),
+                          absl::StrCat("objects_dir: ", objects.status().message()));
+    }
+    options.attachments.objects = ctx.Keep(*std::move(objects));
   }
   auto* updated_index_ready = ctx.Make<std::atomic<bool>>(false);
   options.updated_index_ready = [updated_index_ready] { return updated_index_ready->load(); };

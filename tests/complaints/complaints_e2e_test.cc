@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -148,9 +149,12 @@ class ComplaintsE2ETest : public ::testing::Test {
     registry_stub_ = rv1::Registry::NewStub(registry_->channel());
     ASSERT_NO_FATAL_FAILURE(SeedRegistry());
 
-    auto complaints = cluster_->Start(simpul::testing::Binary::kComplaints,
-                                      {.flags = {"--registry_timeout=2s", "--scan_interval=1s",
-                                                 "--drain_timeout=3s", "--log_level=debug"}});
+    auto complaints =
+        cluster_->Start(simpul::testing::Binary::kComplaints,
+                        {.flags = {"--registry_timeout=2s", "--scan_interval=1s",
+                                   "--drain_timeout=3s", "--log_level=debug",
+                                   absl::StrCat("--objects_dir=", ::testing::TempDir(),
+                                                "complaints_e2e_objects_", getpid())}});
     ASSERT_THAT(complaints, IsOk());
     complaints_ = *complaints;
     stub_ = v1::Complaints::NewStub(complaints_->channel());
@@ -886,6 +890,38 @@ TEST_F(ComplaintsE2ETest, EveryRpc) {
            grpc::Status::OK, first);
   }
 
+  // Attachments: the filing channel uploads a photo, the agency lists, reads, publishes and
+  // redacts it.
+  {
+    v1::FileComplaintRequest f_req =
+        FileReq("sms-msg-attach1", v1::CHANNEL_SMS, kPpService, "Foto loket yang tutup");
+    f_req.mutable_complainant()->set_name("Yusuf Publik");
+    f_req.set_confidentiality(v1::CONFIDENTIALITY_PUBLIC);
+    const std::string f = File(sms_, f_req).tracking_code();
+    v1::UploadAttachmentRequest up;
+    up.set_id(f);
+    up.set_content(std::string("\xFF\xD8\xFF\xE0", 4) + "photo");
+    const v1::Attachment photo = Must(&Stub::UploadAttachment, sms_, up).attachment();
+    EXPECT_EQ(photo.media_type(), "image/jpeg");
+    v1::ListAttachmentsRequest list;
+    list.set_id(f);
+    EXPECT_EQ(Must(&Stub::ListAttachments, pp_op_, list).attachments_size(), 1);
+    v1::GetAttachmentRequest get;
+    get.set_id(f);
+    get.set_attachment_id(photo.id());
+    EXPECT_EQ(Must(&Stub::GetAttachment, pp_op_, get).content(), up.content());
+    v1::PublishAttachmentRequest publish;
+    publish.set_id(f);
+    publish.set_attachment_id(photo.id());
+    publish.set_published(true);
+    EXPECT_TRUE(Must(&Stub::PublishAttachment, pp_admin_, publish).attachment().published());
+    v1::RedactAttachmentRequest redact;
+    redact.set_id(f);
+    redact.set_attachment_id(photo.id());
+    redact.set_reason("wajah petugas terlihat");
+    EXPECT_TRUE(Must(&Stub::RedactAttachment, pp_admin_, redact).attachment().redacted());
+  }
+
   // Every RPC of the service succeeded at least once.
   const auto* service =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(kComplaintsService);
@@ -898,7 +934,7 @@ TEST_F(ComplaintsE2ETest, EveryRpc) {
     EXPECT_THAT(succeeded, Contains(service->method(i)->input_type()->name()))
         << service->method(i)->name() << " was never called successfully";
   }
-  EXPECT_EQ(service->method_count(), 20);
+  EXPECT_EQ(service->method_count(), 25);
   RecordProperty("runtime_ms", static_cast<int>((absl::Now() - start) / absl::Milliseconds(1)));
 }
 

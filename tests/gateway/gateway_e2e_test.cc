@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -433,7 +434,9 @@ class Environment {
 
     const std::vector<std::string> flags = {"--drain_timeout=1s", "--log_level=info"};
     ASSERT_THAT(cluster_->Start(Binary::kRegistry, {.flags = flags}), IsOk());
-    std::vector<std::string> complaints_flags = {"--registry_timeout=2s", "--scan_interval=1s"};
+    std::vector<std::string> complaints_flags = {
+        "--registry_timeout=2s", "--scan_interval=1s",
+        absl::StrCat("--objects_dir=", ::testing::TempDir(), "gateway_e2e_objects_", getpid())};
     // Webhooks to the tests' local receivers, with the 24 h retry window shortened.
     complaints_flags.insert(
         complaints_flags.end(),
@@ -3076,6 +3079,161 @@ TEST_F(GatewayE2ETest, WhereListsByRadiusAndBoxAndSuggestsPossibleDuplicates) {
     EXPECT_EQ(r.status, 400) << query << ": " << r.body;
     EXPECT_THAT(r.body, HasSubstr(param)) << query;
   }
+}
+
+}
+
+// Attachments (issue #16 point 4) over REST through the gateway: a channel uploads a photo and
+// a document to the case it filed, a disguised HTML file is refused, the agency reads both and
+// redacts one, the complainant sees the other with the tracking code and secret, another
+// agency and the public get 404; once published, Open311's media_url serves the image.
+TEST_F(GatewayE2ETest, AttachmentsUploadedReadRedactedAndServedAsOpen311Media) {
+  Environment& e = env();
+  const int port = e.rest_port_;
+  auto bearer = [](const Caller& who) {
+    return std::map<std::string, std::string>{{"authorization", "Bearer " + who.token}};
+  };
+  const std::string jpeg = std::string("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01", 12) + "pixels";
+  const std::string pdf = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+  const std::string html = "<!DOCTYPE html><html><script>alert(document.cookie)</script>";
+
+  HttpResponse filed = HttpDo(
+      port, "POST", "/v1/complaints",
+      absl::StrCat(R"({"idempotency_key": "attach-e2e-0001", "report_type": "REPORT_TYPE_COMPLAINT",
+                 "channel": "CHANNEL_WEB", "confidentiality": "CONFIDENTIALITY_PUBLIC",
+                 "complainant": {"name": "Budi Santoso"}, "service_id": ")",
+                   kAService, R"(", "description": "Jalan berlubang di depan kantor layanan"})"),
+      bearer(e.web_channel_));
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string code = filed.Str("tracking_code");
+  const std::string secret = filed.Str("secret");
+  ASSERT_FALSE(code.empty());
+  ASSERT_FALSE(secret.empty());
+  const std::string base = absl::StrCat("/v1/complaints/", code, "/attachments");
+  auto upload = [&](const std::string& bytes, const std::string& name, const std::string& type) {
+    return HttpDo(
+        port, "POST", base,
+        absl::StrCat(R"({"content": ")", absl::Base64Escape(bytes), R"(", "file_name": ")", name,
+                     R"(", "media_type": ")", type, R"("})"),
+        bearer(e.web_channel_));
+  };
+  HttpResponse photo = upload(jpeg, "jalan.jpg", "image/jpeg");
+  ASSERT_EQ(photo.status, 200) << photo.body;
+  const std::string photo_id = photo.Str("attachment.id");
+  EXPECT_EQ(photo.Str("attachment.media_type"), "image/jpeg");
+  EXPECT_EQ(photo.Str("attachment.size_bytes"), absl::StrCat(jpeg.size()));
+  // Declared as a JPEG photo, but the content is a PDF: stored as what it is.
+  HttpResponse doc = upload(pdf, "surat.jpg", "image/jpeg");
+  ASSERT_EQ(doc.status, 200) << doc.body;
+  const std::string doc_id = doc.Str("attachment.id");
+  EXPECT_EQ(doc.Str("attachment.media_type"), "application/pdf");
+  // HTML (or an executable) named .jpg is refused, naming the field and what it is.
+  HttpResponse disguised = upload(html, "foto.jpg", "image/jpeg");
+  EXPECT_EQ(disguised.status, 400) << disguised.body;
+  EXPECT_THAT(disguised.ViolationFields(), ::testing::ElementsAre("content"));
+  EXPECT_THAT(disguised.body, HasSubstr("HTML"));
+  HttpResponse exe = upload(std::string("MZ\x90\x00", 4) + "program", "foto.jpg", "image/jpeg");
+  EXPECT_EQ(exe.status, 400) << exe.body;
+
+  // The handling agency reads both, bytes intact.
+  auto get = [&](const std::string& id, const std::map<std::string, std::string>& headers,
+                 const std::string& body = "{}") {
+    return HttpDo(port, "POST", absl::StrCat(base, "/", id, ":get"), body, headers);
+  };
+  for (const auto& [id, bytes] : {std::pair{photo_id, jpeg}, std::pair{doc_id, pdf}}) {
+    HttpResponse read = get(id, bearer(e.a_op_));
+    ASSERT_EQ(read.status, 200) << read.body;
+    std::string decoded;
+    ASSERT_TRUE(absl::Base64Unescape(read.Str("content"), &decoded)) << read.body;
+    EXPECT_EQ(decoded, bytes);
+  }
+  // It redacts the document: gone for everyone, the record stays.
+  HttpResponse redacted = HttpDo(port, "POST", absl::StrCat(base, "/", doc_id, ":redact"),
+                                 R"({"reason": "memuat NIK warga lain"})", bearer(e.a_admin_));
+  ASSERT_EQ(redacted.status, 200) << redacted.body;
+  EXPECT_EQ(redacted.Str("attachment.redacted"), "true") << redacted.body;
+  EXPECT_EQ(get(doc_id, bearer(e.a_op_)).status, 404);
+
+  // The complainant, with tracking code and secret, sees the remaining photo.
+  const std::string with_secret = absl::StrCat(R"({"secret": ")", secret, R"("})");
+  HttpResponse listed = HttpDo(port, "POST", absl::StrCat(base, ":list"), with_secret, {});
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_THAT(listed.body, HasSubstr(photo_id));
+  EXPECT_THAT(listed.body, Not(HasSubstr("NIK warga")));  // the reason stays with the agency
+  HttpResponse tracked =
+      HttpDo(port, "POST", absl::StrCat("/v1/complaints/", code, ":track"), with_secret, {});
+  ASSERT_EQ(tracked.status, 200) << tracked.body;
+  EXPECT_THAT(tracked.body, HasSubstr("RedactAttachment"));
+  EXPECT_THAT(tracked.body, Not(HasSubstr("NIK warga")));
+  HttpResponse mine = get(photo_id, {}, with_secret);
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(get(doc_id, {}, with_secret).status, 404);
+  // Another agency and the public learn nothing.
+  EXPECT_EQ(get(photo_id, bearer(e.b_op_)).status, 404);
+  EXPECT_EQ(get(photo_id, {}).status, 404);
+  EXPECT_EQ(HttpDo(port, "POST", absl::StrCat(base, ":list"), "{}", bearer(e.b_admin_)).status,
+            404);
+  EXPECT_EQ(HttpDo(port, "POST", absl::StrCat(base, "/", photo_id, ":redact"), R"({"reason": "x"})",
+                   bearer(e.b_admin_))
+                .status,
+            403);
+
+  // Open311: no media_url and no media while unpublished; the agency verifies the case and
+  // publishes the photo, then media_url serves its bytes with the sniffed type.
+  const std::string media_path = absl::StrCat("/open311/v2/media/", code, "/", photo_id);
+  EXPECT_EQ(HttpDo(port, "GET", media_path).status, 404);
+  cv1::VerifyComplaintRequest verify;
+  verify.set_id(code);
+  Must(complaints(), &cv1::Complaints::Stub::VerifyComplaint, e.a_admin_, verify);
+  HttpResponse before = HttpDo(port, "GET", absl::StrCat("/open311/v2/requests/", code, ".json"));
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_EQ(before.ItemStr(0, "media_url"), "") << before.body;
+  HttpResponse published = HttpDo(port, "POST", absl::StrCat(base, "/", photo_id, ":publish"),
+                                  R"({"published": true})", bearer(e.a_op_));
+  ASSERT_EQ(published.status, 200) << published.body;
+  HttpResponse after = HttpDo(port, "GET", absl::StrCat("/open311/v2/requests/", code, ".json"));
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(after.ItemStr(0, "media_url"), absl::StrCat("https://127.0.0.1:8100", media_path))
+      << after.body;
+  HttpResponse media = HttpDo(port, "GET", media_path);
+  ASSERT_EQ(media.status, 200) << media.body;
+  EXPECT_EQ(media.body, jpeg);
+  EXPECT_EQ(media.Header("content-type"), "image/jpeg");
+  EXPECT_EQ(media.Header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(HttpDo(port, "GET", absl::StrCat("/open311/v2/media/", code, "/", doc_id)).status, 404);
+  EXPECT_EQ(HttpDo(port, "GET", "/open311/v2/media/..%2F..%2Fetc/passwd").status, 404);
+  // The channel that filed it sees the document is redacted; the public list shows the photo.
+  HttpResponse channel_list =
+      HttpDo(port, "POST", absl::StrCat(base, ":list"), "{}", bearer(e.web_channel_));
+  ASSERT_EQ(channel_list.status, 200) << channel_list.body;
+  EXPECT_THAT(channel_list.body, HasSubstr(doc_id));
+  HttpResponse public_list = HttpDo(port, "POST", absl::StrCat(base, ":list"), "{}", {});
+  ASSERT_EQ(public_list.status, 200) << public_list.body;
+  EXPECT_THAT(public_list.body, HasSubstr(photo_id));
+  EXPECT_THAT(public_list.body, Not(HasSubstr(doc_id)));
+
+  // Over gRPC through the gateway, a photo of the default limit (3 MiB) goes up and comes back
+  // whole; one byte more is refused by the service, naming the field.
+  cv1::UploadAttachmentRequest large;
+  large.set_id(code);
+  large.set_content(jpeg + std::string((3 << 20) - jpeg.size(), '\x5A'));
+  cv1::UploadAttachmentResponse stored;
+  ASSERT_TRUE(
+      Call(complaints(), &cv1::Complaints::Stub::UploadAttachment, e.web_channel_, large, &stored)
+          .ok());
+  cv1::GetAttachmentRequest read_large;
+  read_large.set_id(code);
+  read_large.set_attachment_id(stored.attachment().id());
+  EXPECT_EQ(Must(complaints(), &cv1::Complaints::Stub::GetAttachment, e.a_op_, read_large)
+                .content()
+                .size(),
+            size_t{3 << 20});
+  large.mutable_content()->push_back('Z');
+  grpc::Status too_large =
+      Code(complaints(), &cv1::Complaints::Stub::UploadAttachment, e.web_channel_, large);
+  EXPECT_EQ(too_large.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << too_large.error_message();
+  EXPECT_THAT(too_large.error_message(), HasSubstr("content"));
 }
 
 }  // namespace
