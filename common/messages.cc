@@ -214,6 +214,35 @@ const std::vector<Message>& Entries() {
        "indeks pengaduan menurut lokasi sedang diisi setelah pemutakhiran; coba lagi dalam "
        "beberapa detik"},
 
+      // Attachments (services/complaints/attachments.cc).
+      {"attachment.none", "complaint {0} has no attachment {1}",
+       "pengaduan {0} tidak memiliki lampiran {1}"},
+      {"attachment.closed", "complaint {0} is {1}; a closed case takes no attachments",
+       "pengaduan {0} berstatus {1}; pengaduan yang sudah ditutup tidak menerima lampiran"},
+      {"attachment.full", "complaint {0} already has {1} attachments, the most a case takes",
+       "pengaduan {0} sudah memiliki {1} lampiran, batas terbanyak untuk satu pengaduan"},
+      {"attachment.empty", "required: the file's bytes (the upload is empty)",
+       "wajib diisi: isi berkas (unggahan kosong)"},
+      {"attachment.kind_declared",
+       "must be a JPEG, PNG, GIF or WebP image or a PDF document; the content is {0} whatever "
+       "its declared type or file name says",
+       "harus gambar JPEG, PNG, GIF atau WebP atau dokumen PDF; isinya {0}, apa pun jenis atau "
+       "nama berkas yang dinyatakan"},
+      {"attachment.kind",
+       "must be a JPEG, PNG, GIF or WebP image or a PDF document; the content "
+       "is {0}",
+       "harus gambar JPEG, PNG, GIF atau WebP atau dokumen PDF; isinya {0}"},
+      {"attachment.redacted", "attachment {0} of complaint {1} was redacted; its content is gone",
+       "lampiran {0} dari pengaduan {1} telah disunting; isinya sudah dihapus"},
+      {"attachment.not_stored", "the attachment could not be stored; retry shortly",
+       "lampiran tidak dapat disimpan; coba lagi sebentar lagi"},
+      {"attachment.changed", "the case changed during the upload; retry",
+       "pengaduan berubah selama pengunggahan; coba lagi"},
+      {"attachment.unreadable", "the attachment's content cannot be read right now",
+       "isi lampiran tidak dapat dibaca saat ini"},
+      {"attachment.unconfigured", "attachments are not configured on this service (objects_dir)",
+       "lampiran tidak diaktifkan pada layanan ini (objects_dir)"},
+
       // The gateway: authentication, policy, limits, the REST front.
       {"gateway.invalid_key",
        "invalid API key: expected a token \"<id>.<secret>\" as issued; this one is malformed, "
