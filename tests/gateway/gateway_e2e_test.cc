@@ -2633,7 +2633,7 @@ TEST_F(GatewayE2ETest, Open311ServiceDefinitionWithAttributesFiledAndReadByTheAg
   ASSERT_EQ(missing.Items(), 1) << missing.body;
   EXPECT_EQ(missing.ItemStr(0, "code"), "400");
   EXPECT_THAT(missing.ItemStr(0, "description"),
-              HasSubstr("attribute[application_number]: required"));
+              HasSubstr("attribute[application_number]: wajib diisi"));  // Indonesian
   report.push_back({"attribute[application_number]", "1305-AK-PLANTED-77"});
   report.push_back({"attribute[submitted_via]", "pos"});  // repeated: the first value counts
   HttpResponse bad_key = HttpDo(
@@ -2770,19 +2770,24 @@ TEST_F(GatewayE2ETest, SignedWebhooksDeliverEveryEventInOrderThroughAFlakyReceiv
                 .status,
             404);
 
-  // The channel files two cases through REST.
+  // The channel files two cases through Open311, one answered in JSON, one in XML.
   std::vector<std::string> codes;
-  for (int i = 0; i < 2; ++i) {
-    HttpResponse filed = HttpDo(
-        port, "POST", "/v1/complaints",
-        absl::StrCat(R"({"idempotency_key": "webhook-e2e-000)", i,
-                     R"(", "report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_WEB",
-                     "service_id": ")",
-                     kAService, R"(", "description": "Loket kait web tutup )", i,
-                     R"(", "complainant": {"name": "Sari Kait", "phone": "+62 812 5555 6666"}})"),
-        channel);
-    ASSERT_EQ(filed.status, 201) << filed.body;
-    codes.push_back(filed.Str("tracking_code"));
+  for (const char* format : {"json", "xml"}) {
+    HttpResponse filed =
+        HttpDo(port, "POST", absl::StrCat("/open311/v2/requests.", format),
+               FormEncode({{"api_key", e.web_channel_.token},
+                           {"service_code", kAService},
+                           {"description", absl::StrCat("Loket kait web tutup (", format, ")")},
+                           {"first_name", "Sari"},
+                           {"last_name", "Kait"},
+                           {"phone", "+62 812 5555 6666"},
+                           {"attribute[idempotency_key]", absl::StrCat("webhook-e2e-", format)}}),
+               {{"content-type", "application/x-www-form-urlencoded"}});
+    ASSERT_EQ(filed.status, 200) << filed.body;
+    codes.push_back(std::string(format) == "json"
+                        ? filed.ItemStr(0, "service_request_id")
+                        : XmlOf(filed).children.at(0).ChildText("service_request_id"));
+    ASSERT_FALSE(codes.back().empty()) << filed.body;
   }
   // The filings arrive at the flaky receiver once it has failed four times.
   ASSERT_TRUE((*flaky)->WaitFor([&](const auto&) { return (*flaky)->accepted().size() >= 2; },
@@ -2862,6 +2867,9 @@ TEST_F(GatewayE2ETest, SignedWebhooksDeliverEveryEventInOrderThroughAFlakyReceiv
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &body).ok()) << r.body;
     const std::string delivery = body.fields().at("delivery_id").string_value();
     EXPECT_EQ(delivery, r.headers.at("simpul-delivery"));
+    // A channel's webhook says what the state means in Bahasa Indonesia.
+    EXPECT_EQ(body.fields().at("lang").string_value(), "id");
+    EXPECT_FALSE(body.fields().at("status_note").string_value().empty()) << r.body;
     if (std::find(got.begin(), got.end(), delivery) != got.end()) continue;  // a redelivery
     got.push_back(delivery);
     const auto& event = body.fields().at("public_event").struct_value().fields();
@@ -3079,8 +3087,6 @@ TEST_F(GatewayE2ETest, WhereListsByRadiusAndBoxAndSuggestsPossibleDuplicates) {
     EXPECT_EQ(r.status, 400) << query << ": " << r.body;
     EXPECT_THAT(r.body, HasSubstr(param)) << query;
   }
-}
-
 }
 
 // Attachments (issue #16 point 4) over REST through the gateway: a channel uploads a photo and

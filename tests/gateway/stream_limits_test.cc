@@ -215,7 +215,8 @@ TEST(StreamLimitsProxyTest, StreamsOverTheCapAreRefusedAndADrainGivesEveryPlaceB
   EXPECT_FALSE(refused->Read(&item));
   const grpc::Status status = refused->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("anonymous callers (limit 2)"));
+  // An anonymous caller reads it in Bahasa Indonesia (common/messages.h).
+  EXPECT_THAT(status.error_message(), HasSubstr("pemanggil anonim (batas 2)"));
   EXPECT_EQ(backend.started.load(), 2);  // never reached the backend
 
   // The gateway drains: its calls are cancelled and every lease goes back.

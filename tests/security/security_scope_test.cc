@@ -116,7 +116,7 @@ TEST_F(ChannelScopeTest, AChannelKeyActsOnlyForTheAgenciesAndUnitsItNames) {
   EXPECT_TRUE(File(a_sms, kAService, 1).ok());
   s = File(a_sms, kBService, 2);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
-  EXPECT_THAT(s.error_message(), HasSubstr("not bound to unit"));
+  EXPECT_THAT(s.error_message(), HasSubstr("tidak terikat pada unit"));  // a channel: Indonesian
   EXPECT_TRUE(File(b_kiosk, kBService, 3).ok());
   EXPECT_EQ(File(b_kiosk, kAService, 4).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 
