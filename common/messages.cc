@@ -303,6 +303,14 @@ const std::vector<Message>& Entries() {
        "harus open, closed atau keduanya; diterima \"{0}\""},
       {"open311.no_code", "no {0} has this code; see services.json",
        "tidak ada {0} dengan kode ini; lihat services.json"},
+      {"open311.notice",
+       "Tracking code {0}. Keep it to follow the report; the complainant's secret is {1}.",
+       "Kode pelacakan {0}. Simpan untuk mengikuti laporan; rahasia pelapor adalah {1}."},
+      {"open311.notice_replay",
+       "Tracking code {0}. Keep it to follow the report (a repeated filing: the secret was given "
+       "the first time).",
+       "Kode pelacakan {0}. Simpan untuk mengikuti laporan (pengajuan berulang: rahasia sudah "
+       "diberikan pada pengajuan pertama)."},
       {"open311.what_service", "service", "layanan"},
       {"open311.what_jurisdiction", "jurisdiction (agency)", "yurisdiksi (instansi)"},
       {"open311.escape", "the path has a malformed % escape",

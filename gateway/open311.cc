@@ -761,13 +761,14 @@ Open311Doc Open311Requests(const std::vector<cv1::PublicComplaint>& complaints,
 
 Open311Doc Open311Created(const cv1::FileComplaintResponse& filed) {
   Open311Node list = Open311Node::List("request");
-  list.Push(std::move(
-      Open311Node::Object()
-          .Add("service_request_id", filed.tracking_code())
-          .Add("service_notice", absl::StrCat("Tracking code ", filed.tracking_code(),
-                                              ". Keep it to follow the report; the complainant's "
-                                              "secret is ",
-                                              filed.secret(), "."))));
+  list.Push(
+      std::move(Open311Node::Object()
+                    .Add("service_request_id", filed.tracking_code())
+                    .Add("service_notice",
+                         filed.secret().empty()
+                             ? Text("open311.notice_replay", Open311Lang(), {filed.tracking_code()})
+                             : Text("open311.notice", Open311Lang(),
+                                    {filed.tracking_code(), filed.secret()}))));
   return {std::move(list), "service_requests"};
 }
 

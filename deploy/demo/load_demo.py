@@ -583,7 +583,8 @@ class Loader:
         if current.get("attributes"):
             return
         self.client.call("UpdateService", {"service": {**current,
-                                                       "attributes": service["attributes"]}},
+                                                       "attributes": service["attributes"]},
+                                           "expected_revision": current["revision"]},
                          token=token)
         self.count("service", "given questions")
         self.log(f"  + questions of service {service['id']}")

@@ -2111,7 +2111,8 @@ TEST_F(GatewayE2ETest, Open311ClientFilesAndFollowsAComplaint) {
   ASSERT_EQ(filed.Items(), 1) << filed.body;
   const std::string id = filed.ItemStr(0, "service_request_id");
   ASSERT_FALSE(id.empty()) << filed.body;
-  EXPECT_THAT(filed.ItemStr(0, "service_notice"), HasSubstr(id));
+  EXPECT_THAT(filed.ItemStr(0, "service_notice"),
+              HasSubstr(absl::StrCat("Kode pelacakan ", id)));  // Bahasa Indonesia by default
   HttpResponse again = HttpDo(port, "POST", "/open311/v2/requests.json", FormEncode(report), form);
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.ItemStr(0, "service_request_id"), id);

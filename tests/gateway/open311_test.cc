@@ -563,4 +563,23 @@ TEST(Open311AttributesTest, AnswerErrorsNameTheOpen311Attribute) {
 }
 
 }  // namespace
+TEST(Open311Test, TheFilingNoticeIsInTheRequestsLanguageAndNeverShowsAnEmptySecret) {
+  cv1::FileComplaintResponse filed;
+  filed.set_tracking_code("7KQ2M-XW9DT");
+  filed.set_secret("RAJA-AERE-CB1W-N8GA");
+  EXPECT_THAT(Open311Created(filed).Render(Open311Format::kJson),
+              ::testing::HasSubstr("Tracking code 7KQ2M-XW9DT. Keep it to follow the report; the "
+                                   "complainant's secret is RAJA-AERE-CB1W-N8GA."));
+  {
+    const Open311LangScope indonesian(Lang::kIndonesian);
+    EXPECT_THAT(Open311Created(filed).Render(Open311Format::kJson),
+                ::testing::HasSubstr("Kode pelacakan 7KQ2M-XW9DT. Simpan untuk mengikuti laporan; "
+                                     "rahasia pelapor adalah RAJA-AERE-CB1W-N8GA."));
+    filed.clear_secret();  // a replay that may not have it
+    const std::string replay = Open311Created(filed).Render(Open311Format::kJson);
+    EXPECT_THAT(replay, ::testing::HasSubstr("pengajuan berulang"));
+    EXPECT_THAT(replay, ::testing::Not(::testing::HasSubstr("rahasia pelapor adalah .")));
+  }
+}
+
 }  // namespace simpul::gateway
