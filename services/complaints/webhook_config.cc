@@ -75,6 +75,15 @@ std::vector<ConfigKey> WebhookConfigKeys() {
                   .default_value = "1s",
                   .help = "how often idle webhook queues are looked at (new events wake them "
                           "at once)"});
+  keys.push_back({.name = "webhook_max_backlog",
+                  .type = ConfigType::kInt,
+                  .default_value = "10000",
+                  .help = "deliveries one webhook may hold, queued and dead letters together; "
+                          "further events are not queued for it but counted (its receiver is "
+                          "down or too slow: the owner reconciles with ListComplaints "
+                          "updated_since); 0: no bound",
+                  .min_int = 0,
+                  .max_int = 10000000});
   keys.push_back({.name = "webhook_max_per_owner",
                   .type = ConfigType::kInt,
                   .default_value = "20",
@@ -103,6 +112,7 @@ absl::Status SetUpWebhooks(ServiceContext& ctx, RedisComplaintStore& store, Even
   engine_options.request_timeout = config.GetDuration("webhook_request_timeout");
   engine_options.sender_threads = static_cast<int>(config.GetInt("webhook_sender_threads"));
   engine_options.poll_interval = config.GetDuration("webhook_poll_interval");
+  engine_options.max_backlog = config.GetInt("webhook_max_backlog");
   if (engine_options.request_timeout <= absl::ZeroDuration() ||
       engine_options.retry.initial <= absl::ZeroDuration() ||
       engine_options.retry.max < engine_options.retry.initial ||

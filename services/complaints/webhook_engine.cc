@@ -196,8 +196,17 @@ absl::StatusOr<int> WebhookEngine::DispatchOnce() {
       items.push_back(std::move(item));
     }
   }
-  SIMPUL_ASSIGN_OR_RETURN(bool advanced, store_.FanOut(cursor, events->back().cursor, items));
+  int64_t dropped = 0;
+  SIMPUL_ASSIGN_OR_RETURN(bool advanced, store_.FanOut(cursor, events->back().cursor, items,
+                                                       options_.max_backlog, &dropped));
   if (!advanced) return 0;  // another dispatcher moved the cursor: it fanned this batch out
+  if (dropped > 0) {
+    // One line per batch, however many webhooks are full: the count per webhook is in Redis.
+    Log(LogLevel::kWarn, "webhook backlog full: deliveries not queued",
+        {{"dropped", absl::StrCat(dropped)},
+         {"max_backlog", absl::StrCat(options_.max_backlog)},
+         {"effect", "the owners reconcile with ListComplaints updated_since"}});
+  }
   if (!items.empty()) Wake();
   return static_cast<int>(events->size());
 }

@@ -47,6 +47,9 @@ struct WebhookEngineOptions {
   // How often the scheduler looks at idle queues (new events and redrives also wake it).
   absl::Duration poll_interval = absl::Seconds(1);
   absl::Duration lease_ttl = absl::Seconds(15);
+  // Deliveries one webhook may hold, queued and dead together; beyond, events are not queued
+  // for it but counted (WebhookStore::FanOut). 0: no bound.
+  int64_t max_backlog = 10000;
 };
 
 // WebhookRequestOf is the watch request a subscription's deliveries are filtered with.

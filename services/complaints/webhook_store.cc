@@ -12,15 +12,29 @@ namespace {
 
 // KEYS: cursor, subs hash, then one queue key per item. ARGV: expected cursor ("" = unset),
 // new cursor, then per item its webhook id and its bytes.
+// KEYS: cursor, subs hash, then per item its queue, dead letters and overflow counter.
+// ARGV: expected cursor, new cursor, most deliveries a webhook may hold (queued and dead; 0: no
+// bound), then per item its webhook id and bytes. Returns 0 when the cursor moved, else
+// {1, deliveries not queued because their webhook's backlog was full}.
 constexpr char kFanOutLua[] = R"lua(
 local cur = redis.call('GET', KEYS[1])
 if (cur or '') ~= ARGV[1] then return 0 end
-for i = 3, #KEYS do
-  local id, bytes = ARGV[2 * (i - 2) + 1], ARGV[2 * (i - 2) + 2]
-  if redis.call('HEXISTS', KEYS[2], id) == 1 then redis.call('RPUSH', KEYS[i], bytes) end
+local max = tonumber(ARGV[3])
+local dropped = 0
+for i = 0, (#KEYS - 2) / 3 - 1 do
+  local queue, dead, overflow = KEYS[3 + 3 * i], KEYS[4 + 3 * i], KEYS[5 + 3 * i]
+  local id, bytes = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+  if redis.call('HEXISTS', KEYS[2], id) == 1 then
+    if max > 0 and redis.call('LLEN', queue) + redis.call('LLEN', dead) >= max then
+      redis.call('INCR', overflow)
+      dropped = dropped + 1
+    else
+      redis.call('RPUSH', queue, bytes)
+    end
+  end
 end
 redis.call('SET', KEYS[1], ARGV[2])
-return 1
+return {1, dropped}
 )lua";
 
 // KEYS: queue, dead, done. ARGV: outcome (delivered/retry/dead), head bytes, updated bytes,
@@ -59,10 +73,10 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 )lua";
 
-// KEYS: subs hash, queue, dead, done. ARGV: webhook id.
+// KEYS: subs hash, queue, dead, done, overflow. ARGV: webhook id.
 constexpr char kDeleteLua[] = R"lua(
 local n = redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 return n
 )lua";
 
@@ -110,6 +124,10 @@ std::string WebhookStore::QueueKey(std::string_view id) const {
 std::string WebhookStore::DeadKey(std::string_view id) const {
   return absl::StrCat(prefix_, "wh:dead:", AbslView(id));
 }
+std::string WebhookStore::OverflowKey(std::string_view id) const {
+  return absl::StrCat(prefix_, "wh:over:", AbslView(id));
+}
+
 std::string WebhookStore::DoneKey(std::string_view id) const {
   return absl::StrCat(prefix_, "wh:done:", AbslView(id));
 }
@@ -148,10 +166,10 @@ absl::StatusOr<std::vector<v1::WebhookRecord>> WebhookStore::All() {
 absl::StatusOr<bool> WebhookStore::Delete(std::string_view id) {
   SIMPUL_ASSIGN_OR_RETURN(
       RedisReply reply,
-      Checked(
-          pool_->EvalWrite(LuaScript<kDeleteLua>(),
-                           {SubsKey(), QueueKey(id), DeadKey(id), DoneKey(id)}, {std::string(id)}),
-          "webhook delete"));
+      Checked(pool_->EvalWrite(LuaScript<kDeleteLua>(),
+                               {SubsKey(), QueueKey(id), DeadKey(id), DoneKey(id), OverflowKey(id)},
+                               {std::string(id)}),
+              "webhook delete"));
   return reply.integer == 1;
 }
 
@@ -171,18 +189,33 @@ absl::StatusOr<std::optional<std::string>> WebhookStore::Cursor() {
 
 absl::StatusOr<bool> WebhookStore::FanOut(const std::optional<std::string>& expected,
                                           const std::string& new_cursor,
-                                          const std::vector<FanOutItem>& items) {
+                                          const std::vector<FanOutItem>& items, int64_t max_backlog,
+                                          int64_t* dropped) {
   std::vector<std::string> keys = {CursorKey(), SubsKey()};
-  std::vector<std::string> args = {expected.value_or(""), new_cursor};
+  std::vector<std::string> args = {expected.value_or(""), new_cursor,
+                                   absl::StrCat(std::max<int64_t>(0, max_backlog))};
   for (const FanOutItem& item : items) {
     keys.push_back(QueueKey(item.webhook_id));
+    keys.push_back(DeadKey(item.webhook_id));
+    keys.push_back(OverflowKey(item.webhook_id));
     args.push_back(item.webhook_id);
     args.push_back(item.queued.SerializeAsString());
   }
   SIMPUL_ASSIGN_OR_RETURN(
       RedisReply reply,
       Checked(pool_->Eval(LuaScript<kFanOutLua>(), keys, args), "webhook fan-out"));
-  return reply.integer == 1;
+  if (dropped != nullptr) *dropped = 0;
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) return false;
+  if (dropped != nullptr) *dropped = reply.elements[1].integer;
+  return true;
+}
+
+absl::StatusOr<int64_t> WebhookStore::Overflow(std::string_view id) {
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          Checked(pool_->Command({"GET", OverflowKey(id)}), "GET overflow"));
+  int64_t n = 0;
+  if (!reply.is_nil() && !absl::SimpleAtoi(reply.str, &n)) n = 0;
+  return n;
 }
 
 absl::StatusOr<std::optional<WebhookStore::Head>> WebhookStore::QueueHead(std::string_view id) {

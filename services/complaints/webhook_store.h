@@ -70,8 +70,15 @@ class WebhookStore {
   // FanOut appends `items` (in order) to their queues and sets the cursor to `new_cursor`, if
   // the cursor is still `expected` (nullopt: not set yet). Items of subscriptions deleted
   // meanwhile are dropped. Returns false (nothing written) when the cursor moved.
+  // A subscription holding `max_backlog` deliveries (queued and dead together; 0: no bound)
+  // takes no more: such items are counted in its overflow counter (Overflow) instead, and
+  // their number is put in `*dropped`, so that a receiver that never answers cannot grow Redis
+  // without bound.
   absl::StatusOr<bool> FanOut(const std::optional<std::string>& expected,
-                              const std::string& new_cursor, const std::vector<FanOutItem>& items);
+                              const std::string& new_cursor, const std::vector<FanOutItem>& items,
+                              int64_t max_backlog = 0, int64_t* dropped = nullptr);
+  // Overflow is how many deliveries a subscription missed because its backlog was full.
+  absl::StatusOr<int64_t> Overflow(std::string_view id);
 
   // ---- Delivery
   // Head is the next queued delivery of a subscription with its stored bytes.
@@ -109,6 +116,7 @@ class WebhookStore {
   std::string QueueKey(std::string_view id) const;
   std::string DeadKey(std::string_view id) const;
   std::string DoneKey(std::string_view id) const;
+  std::string OverflowKey(std::string_view id) const;
   std::string LeaseKey(std::string_view name) const;
 
  private:

@@ -284,6 +284,40 @@ TEST_F(WebhookEngineTest, FanOutAndCursorAdvanceAreOneAtomicStep) {
   EXPECT_EQ(store_->Pending(id, 10)->size(), 1u);
 }
 
+TEST_F(WebhookEngineTest, AWebhooksBacklogIsBoundedAndWhatDidNotFitIsCounted) {
+  const std::string full =
+      Create(simpul::testing::ChannelCaller("sms-1708"), "http://127.0.0.1:9/a").webhook().id();
+  const std::string other =
+      Create(simpul::testing::ChannelCaller("app-x"), "http://127.0.0.1:9/b").webhook().id();
+  auto item = [](const std::string& id, int n) {
+    WebhookStore::FanOutItem i;
+    i.webhook_id = id;
+    i.queued.mutable_delivery()->set_delivery_id(absl::StrCat(id, ":", n, "-0"));
+    return i;
+  };
+  std::optional<std::string> cursor;
+  int64_t dropped = -1;
+  // A receiver that never answers: its queue stops at 3; another webhook is not affected.
+  for (int n = 1; n <= 5; ++n) {
+    const std::string next = absl::StrCat(n, "-0");
+    std::vector<WebhookStore::FanOutItem> batch = {item(full, n)};
+    if (n <= 2) batch.push_back(item(other, n));  // a webhook below its bound
+    ASSERT_TRUE(*store_->FanOut(cursor, next, batch, 3, &dropped));
+    EXPECT_EQ(dropped, n <= 3 ? 0 : 1) << n;
+    cursor = next;
+  }
+  EXPECT_EQ(store_->Pending(full, 10)->size(), 3u);
+  EXPECT_EQ(*store_->Overflow(full), 2);
+  EXPECT_EQ(store_->Pending(other, 10)->size(), 2u);
+  EXPECT_EQ(*store_->Overflow(other), 0);
+  // Without a bound (0) everything queues; deleting a webhook removes its counter too.
+  ASSERT_TRUE(*store_->FanOut(cursor, "6-0", {item(full, 6)}, 0, &dropped));
+  EXPECT_EQ(dropped, 0);
+  EXPECT_EQ(store_->Pending(full, 10)->size(), 4u);
+  ASSERT_TRUE(*store_->Delete(full));
+  EXPECT_TRUE(pool_->Command({"EXISTS", store_->OverflowKey(full)})->integer == 0);
+}
+
 TEST_F(WebhookEngineTest, LeasesLetOneHolderRunAtATime) {
   EXPECT_TRUE(*store_->HoldLease("dispatch", "replica-a", absl::Milliseconds(300)));
   EXPECT_FALSE(*store_->HoldLease("dispatch", "replica-b", absl::Seconds(5)));
