@@ -1130,19 +1130,19 @@ TEST_F(ApiKeyCliTest, AuthenticatesAsTheRedisUserOfTheEnvironment) {
   // A wrong password: the error names the user, never the password.
   const std::string dir = testing::MakeTempDir("simpul-apikey-acl");
   const std::string wrong = dir + "/wrong.password";
-  std::ofstream(wrong) << "wrong-password-0815\n";
+  std::ofstream(wrong) << "not-this-Xq-secret\n";
   chmod(wrong.c_str(), 0600);
   as("simpul-admin", wrong);
   Result bad = Run({"--redis", redis, "list"}, /*with_redis=*/false);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, AllOf(HasSubstr("AUTH as user 'simpul-admin' refused"),
-                             HasSubstr("WRONGPASS"), Not(HasSubstr("0815"))));
+                             HasSubstr("WRONGPASS"), Not(HasSubstr("Xq-secret"))));
   // A password file others may read is refused before connecting (usage error).
   chmod(wrong.c_str(), 0644);
   Result open_file = Run({"--redis", redis, "list"}, /*with_redis=*/false);
   EXPECT_EQ(open_file.exit_code, 2);
   EXPECT_THAT(open_file.err, AllOf(HasSubstr("SIMPUL_REDIS_PASSWORD_FILE"), HasSubstr("chmod 600"),
-                                   Not(HasSubstr("0815"))));
+                                   Not(HasSubstr("Xq-secret"))));
   unsetenv("SIMPUL_REDIS_USER");
   unsetenv("SIMPUL_REDIS_PASSWORD_FILE");
   std::filesystem::remove_all(dir);
