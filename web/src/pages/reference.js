@@ -1,0 +1,6 @@
+// Page "reference": not built yet (issue #17).
+import { html } from '../lib/ui.js';
+
+export default function Page() {
+  return html`<h1>reference</h1><p>Belum tersedia.</p>`;
+}

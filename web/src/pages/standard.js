@@ -1,0 +1,6 @@
+// Page "standard": not built yet (issue #17).
+import { html } from '../lib/ui.js';
+
+export default function Page() {
+  return html`<h1>standard</h1><p>Belum tersedia.</p>`;
+}

@@ -1,0 +1,6 @@
+// Page "track": not built yet (issue #17).
+import { html } from '../lib/ui.js';
+
+export default function Page() {
+  return html`<h1>track</h1><p>Belum tersedia.</p>`;
+}
