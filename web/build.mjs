@@ -93,13 +93,15 @@ for (const imp of outputs[entryFile].imports) {
   pages[path.basename(page).replace(/\.js$/, '')] = [...files].map(rel).sort();
 }
 
-// gzip copies and the manifest.
+// gzip copies and the manifest, of this script's own files only: another file of --out (the
+// build's openapi.json) is served as it is, never from a stale copy.
 const files = {};
-const walk = (dir) => {
+const walk = (dir, only) => {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (only && entry.name !== only) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) walk(full);
-    else if (/\.(js|css|html|svg|json)$/.test(entry.name) && entry.name !== 'manifest.json') {
+    else if (/\.(js|css|html|svg)$/.test(entry.name)) {
       const bytes = fs.readFileSync(full);
       const gz = zlib.gzipSync(bytes, { level: 9 });
       fs.writeFileSync(`${full}.gz`, gz);
@@ -111,7 +113,8 @@ const walk = (dir) => {
     }
   }
 };
-walk(out);
+walk(path.join(out, 'assets'));
+for (const name of ['index.html', 'favicon.svg']) walk(out, name);
 const pageBudget = {};
 for (const [page, list] of Object.entries(pages)) {
   pageBudget[page] = {
