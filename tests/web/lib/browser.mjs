@@ -46,6 +46,8 @@ export async function openPage(contextOrBrowser, urlPath, { waitFor = 'main h1' 
   const context = typeof contextOrBrowser.newContext === 'function'
     ? await newContext(contextOrBrowser) : contextOrBrowser;
   const page = await context.newPage();
+  // A missing element fails its test in 10 s, not 30: a broken front fails fast.
+  page.setDefaultTimeout(10000);
   const problems = [];
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
