@@ -50,7 +50,12 @@ export async function openPage(contextOrBrowser, urlPath, { waitFor = 'main h1' 
   page.setDefaultTimeout(10000);
   const problems = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+    // Chromium logs every 4xx answer to a fetch as a console error; those are the API's
+    // answers (a page shows them), not the page's faults. A 5xx is caught below.
+    if (m.type() === 'error' &&
+        !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
+      problems.push(`console error: ${m.text()}`);
+    }
   });
   page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
   page.on('requestfailed', (r) => {
