@@ -193,6 +193,13 @@ std::string CleanComment(const std::string& comment) {
   return absl::StrJoin(paragraphs, "\n\n");
 }
 
+// Sentences joins two texts, ending the first with a period when it has no stop.
+std::string Sentences(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  const char last = a.back();
+  return absl::StrCat(a, last == '.' || last == '!' || last == '?' || last == ':' ? " " : ". ", b);
+}
+
 // Summary is the first sentence of a description (at most one line's worth).
 std::string Summary(const std::string& description) {
   std::string first = description.substr(0, description.find("\n\n"));
@@ -581,8 +588,7 @@ class Writer {
       }
       std::string description = Comment(f);
       if (f->is_repeated()) {
-        absl::StrAppend(&description, description.empty() ? "" : " ",
-                        "Repeat the parameter for each value.");
+        description = Sentences(description, "Repeat the parameter for each value.");
       }
       Json p = Parameter(name, "query", false, std::move(schema), description);
       if (f->is_repeated()) {
@@ -640,8 +646,8 @@ class Writer {
       } else {
         schema["type"] = "string";
       }
-      absl::StrAppend(&description, description.empty() ? "" : " ", "Sets `", segment.text, "` of ",
-                      input->full_name(), ".");
+      description = Sentences(
+          description, absl::StrCat("Sets `", segment.text, "` of ", input->full_name(), "."));
       parameters.Push(Parameter(segment.text, "path", true, std::move(schema), description));
     }
     if (route.body.empty() || route.body != "*") {
@@ -682,8 +688,8 @@ class Writer {
                           " (set by the path)");
         }
         if (!nested.empty()) {
-          absl::StrAppend(&description, "; ", absl::StrJoin(nested, ", "),
-                          " come from the path (the body may repeat the same value only)");
+          absl::StrAppend(&description, "; set by the path: ", absl::StrJoin(nested, ", "),
+                          " (the body may only repeat the same value)");
         }
       } else {
         const FieldDescriptor* f = input->FindFieldByName(route.body);
@@ -695,8 +701,8 @@ class Writer {
           if (absl::StartsWith(b, route.body + ".")) nested.push_back(b);
         }
         if (!nested.empty()) {
-          absl::StrAppend(&description, "; ", absl::StrJoin(nested, ", "),
-                          " come from the path (the body may repeat the same value only)");
+          absl::StrAppend(&description, "; set by the path: ", absl::StrJoin(nested, ", "),
+                          " (the body may only repeat the same value)");
         }
       }
       absl::StrAppend(&description,
