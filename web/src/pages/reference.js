@@ -137,7 +137,8 @@ function operations(doc) {
 // Text renders a description: paragraphs, `code` spans and "- " lists.
 function Text({ text, className = '' }) {
   if (!text) return null;
-  const inline = (s) => s.split('`').map((part, i) => (i % 2 ? html`<code>${part}</code>` : part));
+  const bold = (s) => s.split('**').map((part, i) => (i % 2 ? html`<strong>${part}</strong>` : part));
+  const inline = (s) => s.split('`').map((part, i) => (i % 2 ? html`<code>${part}</code>` : bold(part)));
   return html`<div class=${`text ${className}`}>${text.split('\n\n').map((para) => {
     const lines = para.split('\n');
     if (lines.every((l) => l.startsWith('- '))) {
@@ -264,6 +265,13 @@ function Security({ op, t }) {
   return html`<p><strong>${t('credentials')}:</strong> ${alternatives.join(' · ')}</p>`;
 }
 
+// withoutFacts drops the paragraphs of a description that the page shows apart (the roles
+// and the gRPC method, which the document also writes in the description for other readers).
+function withoutFacts(text) {
+  return (text ?? '').split('\n\n')
+    .filter((p) => !/^(Roles: |gRPC: `)/.test(p)).join('\n\n');
+}
+
 function OperationBody({ doc, entry, t }) {
   const { op } = entry;
   const params = (op.parameters ?? []).map((p) => (p.$ref ? resolve(doc, p.$ref) : p));
@@ -273,7 +281,7 @@ function OperationBody({ doc, entry, t }) {
       >#${entry.id}</a>${op['x-simpul-grpc-method'] ? html` · ${t('grpc')}: <code>${
       op['x-simpul-grpc-method']}</code>` : null}${op['x-simpul-server-streaming'] ? html` · ${
       t('stream')}` : null}</p>
-    <${Text} text=${op.description} />
+    <${Text} text=${withoutFacts(op.description)} />
     ${roles ? html`<p data-testid="roles"><strong>${t('roles')}:</strong> ${roles.length
       ? roles.map((r, i) => html`${i ? ', ' : ''}<code>${r}</code>`) : t('nobody')}</p>` : null}
     <${Security} op=${op} t=${t} />
@@ -363,8 +371,7 @@ export default function Page() {
 
   return html`<div class="reference">
     ${head}
-    <p class="muted">${doc.info?.title} ${doc.info?.version} · OpenAPI ${doc.openapi} ·
-      <span data-testid="operation-count" data-count=${all.length}>${t('count', all.length)}</span></p>
+    <p class="muted">${doc.info?.title} ${doc.info?.version} · OpenAPI ${doc.openapi} ·${' '}<span data-testid="operation-count" data-count=${all.length}>${t('count', all.length)}</span></p>
     <${Text} text=${doc.info?.description} className="api-intro" />
 
     <section aria-labelledby="api-security">
@@ -376,14 +383,13 @@ export default function Page() {
         <tbody>${schemes.map(([name, s]) => html`<tr><td><code>${name}</code></td>
           <td>${s.type}${s.scheme ? ` (${s.scheme})` : ''}</td>
           <td>${s.in ? html`${s.in}: <code>${s.name}</code>` : '–'}</td>
-          <td>${s.description}</td></tr>`)}</tbody>
+          <td><${Text} text=${s.description} /></td></tr>`)}</tbody>
       </table></div>
     </section>
 
     ${errorSchema ? html`<section aria-labelledby="api-errors" data-testid="error-body">
       <h2 id="api-errors">${t('errors')}</h2>
       <p>${t('errorsIntro')}</p>
-      <${Text} text=${errorSchema.description} />
       <${SchemaBody} doc=${doc} schema=${{ $ref: '#/components/schemas/Error' }} seen=${[]}
         t=${t} />
     </section>` : null}
