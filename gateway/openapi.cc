@@ -1082,8 +1082,6 @@ class Writer {
         "**Streams**: NDJSON (application/x-ndjson), or Server-Sent Events with `Accept: "
         "text/event-stream`.";
     info["contact"]["name"] = "The operator of this Simpul gateway";
-    info["license"]["name"] = "Proprietary";
-    info["license"]["identifier"] = "LicenseRef-Simpul";
   }
 
   static Json ErrorResponse(const std::string& description, bool retry_after) {
@@ -1213,7 +1211,7 @@ class Writer {
     Json& error = schemas["Error"];
     error["type"] = "object";
     error["title"] = "Error";
-    error["description"] = "The body of every error of the REST front (gateway/rest/errors.cc)";
+    error["description"] = "The body of every error of the REST front and of the officer session";
     error["required"] = Json::Strings({"code", "status", "message", "request_id"});
     error["properties"]["code"] = Prop("integer", "The HTTP status");
     Json status = Prop("string", "The gRPC status code's name");
