@@ -725,6 +725,13 @@ class Writer {
             : absl::StrCat(created ? "Created: " : "", "the ", method->output_type()->full_name(),
                            " response");
     ok["headers"]["x-request-id"] = Ref("headers", "RequestId");
+    if (route.server_streaming && input->FindFieldByName("cursor") != nullptr) {
+      // A resumable watch: its backend sends the cursor it starts after as initial metadata,
+      // which the gateway passes on as a header.
+      ok["headers"]["x-simpul-cursor"]["description"] =
+          "The cursor the watch starts after (pass it as `cursor` to resume from here)";
+      ok["headers"]["x-simpul-cursor"]["schema"]["type"] = "string";
+    }
     if (route.server_streaming) {
       Json line;
       Json one_of = Json::Array();

@@ -233,6 +233,8 @@ TEST_F(OpenApiTest, WatchesAreNdjsonAndServerSentEvents) {
                    "schema", "description"}),
               HasSubstr("event: error"));
   EXPECT_TRUE(At({"paths", watch, "get", "x-simpul-server-streaming"})->bool_value());
+  // A resumable watch says where it starts.
+  EXPECT_NE(At({"paths", watch, "get", "responses", "200", "headers", "x-simpul-cursor"}), nullptr);
   // The stream deadline and language are parameters of every route.
   std::set<std::string> refs;
   for (const Value& p : At({"paths", watch, "get", "parameters"})->list_value().values()) {
