@@ -284,7 +284,7 @@ export default function Page({ query }) {
   return html`<section class="cp-list">
     <h1 ref=${heading} tabindex="-1">${t('title')}</h1>
     <p>${t('intro')}</p>
-    <p class="cp-links"><a href="/pengaduan/baru">${t('fileLink')}</a>{" "}
+    <p class="cp-links"><a href="/pengaduan/baru">${t('fileLink')}</a>${' '}
       · <a href="/lacak">${t('trackLink')}</a></p>
     <${Filters} initial=${filters} onApply=${apply} />
     <${ErrorBox} error=${result.error} />
