@@ -1,6 +1,7 @@
 // Shared pieces of the public complaint pages (the list, the form, tracking): a case's state,
 // confidentiality and history in words, its deadlines, names of agencies and services, and
 // field errors of the API placed next to their fields.
+import './complaints.css';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { texts } from './i18n.js';
