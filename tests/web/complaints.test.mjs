@@ -34,23 +34,29 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-// open opens a path in a fresh profile and records the page's API answers.
+// open opens a path in a fresh profile and records every API answer of its pages, from the
+// first one on (in `answers`, and in publicBodies for the search for names).
 async function open(path, options) {
   const context = await newContext(browser);
-  const opened = await openPage(context, path, options);
-  opened.page.on('response', async (r) => {
-    if (!/\/(v1|open311|web)\//.test(new URL(r.url()).pathname)) return;
-    try { publicBodies.push({ url: r.url(), body: await r.text() }); } catch { /* gone */ }
+  const answers = [];
+  context.on('response', async (r) => {
+    if (!/^\/(v1|open311|web)\//.test(new URL(r.url()).pathname)) return;
+    try {
+      const entry = { url: r.url(), status: r.status(), body: await r.text() };
+      answers.push(entry);
+      publicBodies.push(entry);
+    } catch { /* the page went away */ }
   });
-  return opened;
+  const opened = await openPage(context, path, options);
+  return { ...opened, answers };
 }
 
 // expectOnly fails on every problem but the browser's console line for the one answer of
 // `status` the test provoked on purpose (Chromium logs each 4xx answer as a console error).
-function expectOnly(problems, status) {
+function expectOnly(problems, status, count = 1) {
   const expected = new RegExp(`status of ${status} `);
   const provoked = problems.filter((p) => expected.test(p));
-  assert.ok(provoked.length <= 1, `more than one ${status}: ${provoked.join('; ')}`);
+  assert.ok(provoked.length <= count, `more than ${count} ${status}: ${provoked.join('; ')}`);
   expectNoProblems(problems.filter((p) => !expected.test(p)));
 }
 
@@ -71,16 +77,19 @@ async function fillServiceForm(page, text) {
 }
 
 test('the public list shows the demo cases and opens one', async () => {
-  const listed = await apiCall('/v1/complaints?page.page_size=20');
-  assert.equal(listed.status, 200);
-  const ids = (listed.json.public_complaints ?? []).map((c) => c.id);
-  assert.ok(ids.length > 0, 'the demo has publicly listed cases');
-
-  const { page, problems } = await open('/pengaduan');
+  const { page, problems, answers } = await open('/pengaduan');
   await page.waitForSelector('[data-testid=complaint-row]');
   const shown = await page.locator('[data-testid=complaint-row]').evaluateAll(
     (rows) => rows.map((r) => r.dataset.id));
-  assert.deepEqual(shown, ids, 'the page lists what the API lists to the public, in order');
+  // The rows are the public list the API gave the page (public view, as an anonymous caller).
+  const list = answers.find((a) => new URL(a.url).pathname === '/v1/complaints');
+  assert.ok(list, 'the page read ListComplaints');
+  const ids = JSON.parse(list.body).public_complaints.map((c) => c.id);
+  assert.ok(ids.length > 0, 'the demo has publicly listed cases');
+  assert.deepEqual(shown, ids);
+  // And those are the demo's public cases: an anonymous call lists the same first case.
+  const direct = await apiCall('/v1/complaints?page.page_size=1');
+  assert.equal(direct.json.public_complaints[0].id, ids[0]);
   // A row's state is in words, not the enum name.
   const state = await page.locator('[data-testid=complaint-row] [data-testid=state]').first()
     .innerText();
@@ -123,6 +132,31 @@ test('the form shows the API field error by the field and files nothing', async 
   assert.equal(posts[0].json?.tracking_code, undefined, 'nothing was filed');
   assert.ok(posts[0].json.field_violations.some((v) => v.field === 'description'));
   await noSeriousAxe(page);
+  expectOnly(problems, 400);
+});
+
+test('a required question left unanswered is named by the question', async () => {
+  const { page, problems } = await open(`/pengaduan/baru?service=${SERVICE}`);
+  const statuses = [];
+  page.on('response', (r) => {
+    if (r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/complaints') {
+      statuses.push(r.status());
+    }
+  });
+  await page.waitForSelector('[data-testid=questions]');
+  await page.getByLabel('Aplikasi daring').check();
+  await page.fill('[data-testid=description]', `Tanpa nomor permohonan (uji ${RUN}).`);
+  await page.click('[data-testid=submit]');
+  const error = page.locator('[data-testid="error-attributes[application_number]"]');
+  await error.waitFor();
+  assert.match(await error.innerText(), /wajib diisi/);
+  const question = page.locator('[data-testid=question-application_number]');
+  assert.equal(await question.getAttribute('aria-invalid'), 'true');
+  // The summary links to the question.
+  const link = page.locator('[data-testid=form-error] a');
+  assert.equal(await link.getAttribute('href'), `#${await question.getAttribute('id')}`);
+  assert.deepEqual(statuses, [400]);
+  assert.equal(await page.locator('[data-testid=result]').count(), 0);
   expectOnly(problems, 400);
 });
 
@@ -235,6 +269,44 @@ test('the tracking page follows the case through verification, in both languages
   expectNoProblems(problems);
 });
 
+test('a completed case is rated and reopened from the tracking page', async () => {
+  assert.ok(filed.code, 'the filing test ran first');
+  const pp = keys.SIMPUL_KEY_PP_OPERATOR;
+  for (const [step, body] of [[':dispose', {}], [':startWork', {}],
+                              ['/followUps', { message: `Akta sudah terbit (uji ${RUN}).` }],
+                              [':complete', {}]]) {
+    const r = await apiCall(`/v1/complaints/${filed.code}${step}`, { method: 'POST', key: pp,
+                                                                     body });
+    assert.equal(r.status, 200, `${step}: ${r.text}`);
+  }
+  const { page, problems } = await open(`/lacak?code=${filed.code}`);
+  await track(page);
+  assert.equal(await page.locator('[data-testid=state]').getAttribute('data-state'),
+               'STATE_COMPLETED');
+  assert.match(await page.locator('[data-testid=history]').innerText(), /Akta sudah terbit/);
+  assert.equal(await page.locator('[data-testid=reply-form]').count(), 0,
+               'a completed case takes no reply');
+  await noSeriousAxe(page);
+
+  await page.check('#tr-rate-4');
+  await page.fill('#f-comment', `Cukup cepat (uji ${RUN}).`);
+  await page.click('[data-testid=rate-form] button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=notice]')
+    ?.textContent.includes('Penilaian terkirim'));
+  assert.equal(await page.locator('[data-testid=rate-form]').count(), 0, 'rated once');
+  assert.match(await page.locator('[data-testid=case]').innerText(), /4 dari 5/);
+
+  await page.fill('#f-reason', `Nama ibu salah eja di akta (uji ${RUN}).`);
+  await page.click('[data-testid=reopen-form] button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=state]')
+    ?.dataset.state === 'STATE_IN_PROGRESS');
+  assert.match(await page.locator('[data-testid=notice]').innerText(), /dibuka kembali/);
+  const seen = await apiCall(`/v1/complaints/${filed.code}`, { key: pp });
+  assert.equal(seen.json.complaint.state, 'STATE_IN_PROGRESS');
+  assert.equal(seen.json.complaint.reopen_count, 1);
+  expectNoProblems(problems);
+});
+
 test('a wrong secret shows the API error and no case', async () => {
   assert.ok(filed.code);
   const { page, problems } = await open(`/lacak?code=${filed.code}`);
@@ -294,6 +366,8 @@ test('an anonymous complainant\'s name is never sent, and no public page receive
 
   // Every answer any public page of this file received.
   assert.ok(publicBodies.length > 10, `answers recorded: ${publicBodies.length}`);
+  assert.ok(publicBodies.some((b) => b.body.includes(filed.secret)),
+            'the recorder saw the filing\'s answer (its secret)');
   for (const { url, body } of publicBodies) {
     for (const secret of [SECRET_NAME, SECRET_PHONE, ANON_NAME]) {
       assert.ok(!body.includes(secret), `${url} returned "${secret}"`);
