@@ -271,6 +271,11 @@ test('the tracking page follows the case through verification, in both languages
 
 test('a completed case is rated and reopened from the tracking page', async () => {
   assert.ok(filed.code, 'the filing test ran first');
+  // The complainant uploaded a photo (through the API); the page lists it and downloads it.
+  const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+  const up = await apiCall(`/v1/complaints/${filed.code}/attachments`, { method: 'POST',
+    body: { secret: filed.secret, content: png, description: `Tanda terima ${RUN}` } });
+  assert.equal(up.status, 200, up.text);
   const pp = keys.SIMPUL_KEY_PP_OPERATOR;
   for (const [step, body] of [[':dispose', {}], [':startWork', {}],
                               ['/followUps', { message: `Akta sudah terbit (uji ${RUN}).` }],
@@ -283,6 +288,10 @@ test('a completed case is rated and reopened from the tracking page', async () =
   await track(page);
   assert.equal(await page.locator('[data-testid=state]').getAttribute('data-state'),
                'STATE_COMPLETED');
+  const attachment = page.locator('[data-testid=attachment]');
+  assert.equal(await attachment.innerText(), `Tanda terima ${RUN}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), attachment.click()]);
+  assert.equal(fs.readFileSync(await download.path()).toString('base64'), png);
   assert.match(await page.locator('[data-testid=history]').innerText(), /Akta sudah terbit/);
   assert.equal(await page.locator('[data-testid=reply-form]').count(), 0,
                'a completed case takes no reply');

@@ -61,6 +61,13 @@ const TEXT = {
     sendReopen: 'Buka kembali pengaduan',
     reopened: 'Pengaduan dibuka kembali.',
     sending: 'Mengirim…',
+    attachments: 'Lampiran',
+    attachmentsHint: 'Berkas yang diunggah untuk pengaduan ini.',
+    open: (name) => `Unduh ${name}`,
+    redacted: 'dihapus oleh instansi',
+    published: 'ditampilkan untuk umum',
+    bytes: (n) => `${(n / 1024).toFixed(1)} KB`,
+    attachment: (n) => `Lampiran ${n}`,
   },
   en: {
     title: 'Track a complaint',
@@ -111,6 +118,13 @@ const TEXT = {
     sendReopen: 'Reopen the complaint',
     reopened: 'The complaint was reopened.',
     sending: 'Sending…',
+    attachments: 'Attachments',
+    attachmentsHint: 'Files uploaded for this complaint.',
+    open: (name) => `Download ${name}`,
+    redacted: 'deleted by the agency',
+    published: 'shown to the public',
+    bytes: (n) => `${(n / 1024).toFixed(1)} KB`,
+    attachment: (n) => `Attachment ${n}`,
   },
 };
 
@@ -223,6 +237,59 @@ function Reopen({ creds, until, onDone }) {
   </section>`;
 }
 
+// Attachments lists the case's uploads the complainant may see (ListAttachments with the
+// secret, a POST so the secret stays out of URLs); each opens as a download (GetAttachment).
+function Attachments({ creds, revision }) {
+  const t = texts(TEXT);
+  const [list, setList] = useState([]);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    let live = true;
+    api(`/v1/complaints/${encodeURIComponent(creds.code)}/attachments:list`,
+        { method: 'POST', body: { secret: creds.secret } })
+      .then((r) => live && setList(r?.attachments ?? []), (e) => live && setError(e));
+    return () => { live = false; };
+  }, [creds.code, creds.secret, revision]);
+  const download = async (a, n) => {
+    setError(null);
+    try {
+      const r = await api(`/v1/complaints/${encodeURIComponent(creds.code)}/attachments/${
+        encodeURIComponent(a.id)}:get`, { method: 'POST', body: { secret: creds.secret } });
+      const raw = atob(r?.content ?? '');
+      const bytes = new Uint8Array(raw.length);
+      for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+      const url = URL.createObjectURL(new Blob([bytes], { type: r?.attachment?.media_type ||
+                                                          'application/octet-stream' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = `${creds.code}-${n}.${(r?.attachment?.media_type ?? '').split('/')[1] ||
+                                              'bin'}`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  if (!list.length && !error) return null;
+  return html`<section aria-labelledby="tr-att-h" data-testid="attachments">
+    <h2 id="tr-att-h">${t('attachments')}</h2>
+    <p class="muted">${t('attachmentsHint')}</p>
+    <${ErrorBox} error=${error} />
+    <ul class="tr-attachments">${list.map((a, i) => {
+      const name = a.description || t('attachment', i + 1);
+      return html`<li key=${a.id}>
+        ${a.redacted ? html`<span>${name} <span class="muted">(${t('redacted')})</span></span>`
+          : html`<button type="button" class="secondary" data-testid="attachment"
+                         onClick=${() => download(a, i + 1)}
+                         aria-label=${t('open', name)}>${name}</button>`}
+        <span class="muted"> ${a.media_type} · ${t('bytes', Number(a.size_bytes ?? 0))}${
+          a.published ? ` · ${t('published')}` : ''}</span></li>`;
+    })}</ul>
+  </section>`;
+}
+
 function History({ entries }) {
   const t = texts(TEXT);
   return html`<section aria-labelledby="tr-history-h">
@@ -274,6 +341,7 @@ function CaseView({ data, creds, onDone, notice }) {
     </dl>
     <${Deadlines} deadlines=${c.deadlines} overdue=${c.overdue} />
     <${History} entries=${data.history ?? []} />
+    <${Attachments} creds=${creds} revision=${c.update_time} />
     ${canReply ? html`<${Reply} creds=${creds} state=${c.state} onDone=${onDone} />` : null}
     ${c.state === 'STATE_COMPLETED' && !c.rating
       ? html`<${Rate} creds=${creds} onDone=${onDone} />` : null}
