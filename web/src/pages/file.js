@@ -210,6 +210,13 @@ function ServicePicker({ service, onPick, targetMode, setTargetMode, target, set
   const [found, setFound] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const chosen = useRef(null);
+  const picked = useRef(false);
+  // After a pick from the results, the focus goes to the chosen service (the list is gone).
+  useEffect(() => {
+    if (service && picked.current) chosen.current?.focus();
+    picked.current = false;
+  }, [service]);
   const search = async (e) => {
     e?.preventDefault();
     setBusy(true);
@@ -227,7 +234,7 @@ function ServicePicker({ service, onPick, targetMode, setTargetMode, target, set
   };
   if (service) {
     return html`<div class="fl-chosen" data-testid="chosen-service">
-      <p><span>${t('chosen')}</span> <strong>${service.name}</strong>
+      <p ref=${chosen} tabindex="-1"><span>${t('chosen')}</span> <strong>${service.name}</strong>
         <span class="muted"> · ${names.agency(service.agency_id)}</span></p>
       <button type="button" class="secondary" onClick=${() => { onPick(null); setFound(null); }}>
         ${t('change')}</button>
@@ -267,7 +274,8 @@ function ServicePicker({ service, onPick, targetMode, setTargetMode, target, set
           <span class="muted"> · ${names.agency(v.agency_id)}</span></span>
         <button type="button" class="secondary" data-testid="service-result"
                 data-service=${v.service_id} aria-label=${t('chooseLabel', v.service_name)}
-                onClick=${() => onPick(v.service_id)}>${t('choose')}</button>
+                onClick=${() => { picked.current = true; onPick(v.service_id); }}>${
+                  t('choose')}</button>
       </li>`)}</ul>` : null}
     <p><button type="button" class="fl-link" onClick=${() => setTargetMode(true)}>${
       t('noService')}</button></p>

@@ -361,6 +361,9 @@ export default function Page({ query }) {
   const [notice, setNotice] = useState('');
   const errorRef = useRef(null);
   const credsRef = useRef(null);
+  const queryCode = query.get('code') ?? '';
+  // A link to /lacak?code=… while this page is open fills the code in (the secret stays).
+  useEffect(() => { if (!credsRef.current) setCode(queryCode); }, [queryCode]);
   credsRef.current = creds;
 
   const load = async (c) => {
