@@ -229,6 +229,26 @@ test('sign-out ends the session: a reload shows the sign-in', async () => {
   await context.close();
 });
 
+test('a session ended elsewhere: the next call returns to the sign-in with "session ended"', async () => {
+  const { page, problems, context } = await signIn(keys.SIMPUL_KEY_PP_OPERATOR);
+  await page.waitForSelector('[data-testid="inbox-row"]');
+  // End the session behind the console's back (as an expiry or a revoked key would); the
+  // browser keeps its cookie, which the gateway no longer knows.
+  const cookie = (await context.cookies()).find((c) => c.name === 'simpul_session');
+  const ended = await page.evaluate(async () => {
+    const s = await (await fetch('/web/session')).json();
+    return (await fetch('/web/session', { method: 'DELETE',
+                                          headers: { 'X-CSRF-Token': s.csrf_token } })).status;
+  });
+  assert.equal(ended, 204);
+  await context.addCookies([cookie]);
+  await page.click('[data-testid="inbox-refresh"]');
+  await page.waitForSelector('[data-testid="session-ended"]');
+  await page.waitForSelector('[data-testid="signin-form"]');
+  expectNoProblems(problems);
+  await context.close();
+});
+
 test('a SECRET complainant\'s identity never reaches the console of a role that may not see it', async () => {
   const planted = { name: `Saksi Rahasia ${crypto.randomBytes(4).toString('hex')}`,
                     phone: `0812 ${1000 + crypto.randomInt(8999)} ${1000 + crypto.randomInt(8999)}` };

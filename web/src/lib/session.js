@@ -47,7 +47,8 @@ export function restore({ force = false } = {}) {
     restoring = api('/web/session').then(
       (answer) => { set(answer); return current; },
       (error) => {
-        if (error.status === 401) { set(null); return null; }
+        // A session this page had and the gateway no longer knows has ended.
+        if (error.status === 401) { set(null, { endedNow: !!current }); return null; }
         throw error;
       }).finally(() => { restoring = null; });
   }
@@ -75,6 +76,11 @@ export async function signOut() {
 
 // endSession forgets the session after the gateway said it is over (401).
 export function endSession() { set(null, { endedNow: true }); }
+
+// checkFullView is called with an answer that came back in the public view although the
+// console is signed in: the session cookie is gone (cleared elsewhere), so the gateway treated
+// the call as the public's. The session is read again; without one the console signs out.
+export function checkFullView() { return restore({ force: true }); }
 
 // officerApi is api() for the console: a 401 ends the session (and is thrown on).
 export async function officerApi(path, options) {

@@ -6,7 +6,7 @@
 // (ABORTED) and the refusal is shown as it came.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { texts } from '../lib/i18n.js';
-import { officerApi } from '../lib/session.js';
+import { checkFullView, officerApi } from '../lib/session.js';
 import { date, ErrorBox, html, Loading } from '../lib/ui.js';
 import { Flag, flagOf, word } from './officer-common.js';
 
@@ -434,7 +434,11 @@ export default function Case({ id, principal }) {
         officerApi(`/v1/complaints/${encodeURIComponent(id)}`),
         officerApi(`/v1/complaints/${encodeURIComponent(id)}/history`),
       ]);
-      setData({ c: one?.complaint ?? one?.public_complaint, entries: history?.entries ?? [] });
+      if (!one?.complaint) {  // the public view: the session is gone
+        await checkFullView();
+        return;
+      }
+      setData({ c: one.complaint, entries: history?.entries ?? [] });
       setError(null);
     } catch (e) {
       setError(e);

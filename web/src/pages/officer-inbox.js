@@ -4,7 +4,7 @@
 // (GET /v1/complaintEvents:watch, NDJSON; the session cookie authenticates it like any GET).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { texts } from '../lib/i18n.js';
-import { officerApi, officerStream } from '../lib/session.js';
+import { checkFullView, officerApi, officerStream } from '../lib/session.js';
 import { date, ErrorBox, html, Loading } from '../lib/ui.js';
 import { Flag, flagOf, STATES, word } from './officer-common.js';
 
@@ -111,6 +111,10 @@ export default function Inbox({ principal }) {
         query: queryOf(principal, state, overdueOnly, size, append ? token : ''),
       });
       if (mine !== generation.current) return;
+      if (!answer?.complaints && answer?.public_complaints) {
+        await checkFullView();
+        return;
+      }
       const got = answer?.complaints ?? [];
       setRows((before) => {
         const next = append ? [...(before ?? []), ...got.filter(
