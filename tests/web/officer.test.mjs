@@ -127,6 +127,16 @@ test('sign-in: the form opens an HttpOnly session; the inbox lists the agency\'s
   const times = order.map(nextOf).filter((t) => Number.isFinite(t));
   assert.deepEqual(times, [...times].sort((a, b) => a - b), 'ascending by next deadline');
 
+  // Paging: ten per page, then the next page appended, every case once.
+  await page.selectOption('[data-testid="page-size"]', '10');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="inbox-row"]').length === 10);
+  await page.click('[data-testid="load-more"]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="inbox-row"]').length > 10);
+  const paged = await page.$$eval('[data-testid="inbox-row"]', (trs) => trs.map((tr) => tr.dataset.id));
+  assert.equal(new Set(paged).size, paged.length, 'no case twice');
+  assert.ok(paged.length <= 20);
+  for (const id of paged) assert.ok(expected.has(id), `${id} is among the agency's oldest cases`);
+
   // Filtering by state asks the API for that state.
   await page.selectOption('[data-testid="state-filter"]', 'STATE_RECEIVED');
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="inbox-row"]')]
@@ -173,9 +183,59 @@ test('a complaint filed by the public appears live in the inbox, is verified the
   await context.close();
 });
 
+test('a case worked through its forms: forward choices, dispose, start work, follow-up, complete (in English)', async () => {
+  const filed = await fileComplaint();
+  const verified = await apiCall(`/v1/complaints/${filed.code}:verify`, {
+    method: 'POST', key: keys.SIMPUL_KEY_PP_OPERATOR, body: {} });
+  assert.equal(verified.status, 200, verified.text);
+  const { page, problems, context } = await signIn(keys.SIMPUL_KEY_PP_OPERATOR, `/petugas/kasus/${filed.code}`);
+  await page.click('[data-testid="lang-switch"]');
+  await page.waitForSelector('[data-testid="case-state"][data-state="STATE_VERIFIED"]');
+  assert.match(await page.textContent('[data-testid="case-state"]'), /^Verified$/);
+
+  // Forward: the agencies come from /v1/agencies (not this one), the units follow the choice.
+  await page.click('[data-testid="action-forward"]');
+  await page.waitForSelector('[data-testid="field-to_agency_id"] option[value="kota-bogor"]', { state: 'attached' });
+  assert.equal(await page.locator('[data-testid="field-to_agency_id"] option[value="kab-padang-pariaman"]').count(), 0);
+  await page.selectOption('[data-testid="field-to_agency_id"]', 'kota-bogor');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="field-to_unit_id"] option').length > 1);
+  await page.click('[data-testid="action-forward"]');  // closes the form, nothing sent
+
+  const step = async (action, fill, state) => {
+    await page.click(`[data-testid="action-${action}"]`);
+    await page.waitForSelector(`[data-testid="action-form-${action}"]`);
+    if (fill) await fill();
+    await page.click(`[data-testid="action-submit-${action}"]`);
+    await page.waitForSelector(`[data-testid="case-state"][data-state="${state}"]`);
+  };
+  await step('dispose', async () => {
+    await page.waitForSelector('[data-testid="field-unit_id"] option[value="disdukcapil-padang-pariaman"]', { state: 'attached' });
+    await page.selectOption('[data-testid="field-unit_id"]', 'disdukcapil-padang-pariaman');
+    await page.fill('[data-testid="field-note"]', 'To the registration desk.');
+  }, 'STATE_DISPOSED');
+  await step('startWork', null, 'STATE_IN_PROGRESS');
+  await step('followUp', () => page.fill('[data-testid="field-message"]', 'The queue system was repaired today.'),
+             'STATE_RESPONDED');
+  await step('complete', null, 'STATE_COMPLETED');
+  assert.equal(await page.locator('[data-testid="no-actions"]').count(), 1);
+  const history = await apiCall(`/v1/complaints/${filed.code}/history`, { key: keys.SIMPUL_KEY_PP_OPERATOR });
+  assert.deepEqual(history.json.entries.map((e) => e.action),
+                   ['FileComplaint', 'VerifyComplaint', 'DisposeComplaint', 'StartWork', 'PostFollowUp',
+                    'CompleteComplaint']);
+  assert.equal(history.json.entries[4].message, 'The queue system was repaired today.');
+  assert.equal(history.json.entries[2].to_unit_id, 'disdukcapil-padang-pariaman');
+  assert.equal(await page.locator('[data-testid="timeline-entry"]').count(), 6);
+  expectNoProblems(problems);
+  await context.close();
+});
+
 test('a change without the CSRF token is refused 403; a stale view and a missing field show the server\'s errors', async () => {
   const filed = await fileComplaint();
   const { page, problems, context } = await signIn(keys.SIMPUL_KEY_PP_OPERATOR, `/petugas/kasus/${filed.code}`);
+  await page.waitForSelector('[data-testid="case-state"]');
+  // A reload restores the session from the cookie (GET /web/session): no second sign-in.
+  await page.reload();
+  await page.waitForSelector('[data-testid="who"]');
   await page.waitForSelector('[data-testid="case-state"]');
 
   const refused = await page.evaluate(async (code) => {

@@ -8,7 +8,7 @@ import { checkFullView, officerApi, officerStream } from '../lib/session.js';
 import { date, ErrorBox, html, Loading } from '../lib/ui.js';
 import { Flag, flagOf, STATES, word } from './officer-common.js';
 
-const PAGE_SIZE = 50;
+const PAGE_SIZES = [10, 25, 50, 100];
 
 const TEXT = {
   id: {
@@ -16,6 +16,7 @@ const TEXT = {
     filter: 'Saring menurut status',
     all: 'Semua status',
     overdueOnly: 'Hanya yang terlambat',
+    perPage: 'Kasus per halaman',
     code: 'Kode',
     subject: 'Perihal',
     state: 'Status',
@@ -43,6 +44,7 @@ const TEXT = {
     filter: 'Filter by state',
     all: 'All states',
     overdueOnly: 'Overdue only',
+    perPage: 'Cases per page',
     code: 'Code',
     subject: 'Subject',
     state: 'State',
@@ -90,6 +92,8 @@ export default function Inbox({ principal }) {
   const params = new URLSearchParams(window.location.search);
   const [state, setState] = useState(STATES.includes(params.get('status')) ? params.get('status') : '');
   const [overdueOnly, setOverdueOnly] = useState(params.get('terlambat') === '1');
+  const [pageSize, setPageSize] = useState(
+    PAGE_SIZES.includes(Number(params.get('per'))) ? Number(params.get('per')) : 50);
   const [rows, setRows] = useState(null);
   const [token, setToken] = useState('');
   const [error, setError] = useState(null);
@@ -106,7 +110,7 @@ export default function Inbox({ principal }) {
     const mine = ++generation.current;
     setBusy(true);
     try {
-      const size = append ? PAGE_SIZE : Math.min(500, Math.max(PAGE_SIZE, loaded.current));
+      const size = append ? pageSize : Math.min(500, Math.max(pageSize, loaded.current));
       const answer = await officerApi('/v1/complaints', {
         query: queryOf(principal, state, overdueOnly, size, append ? token : ''),
       });
@@ -137,10 +141,11 @@ export default function Inbox({ principal }) {
     const q = new URLSearchParams(window.location.search);
     if (state) q.set('status', state); else q.delete('status');
     if (overdueOnly) q.set('terlambat', '1'); else q.delete('terlambat');
+    if (pageSize !== 50) q.set('per', String(pageSize)); else q.delete('per');
     const search = q.toString();
     window.history.replaceState(null, '', `/petugas${search ? `?${search}` : ''}`);
     load();
-  }, [state, overdueOnly]);
+  }, [state, overdueOnly, pageSize]);
 
   // The live feed: every event of the agency's cases triggers one (debounced) reload of what is
   // shown. A broken stream is reopened after a pause; a 401 ends the session (officerStream).
@@ -212,6 +217,13 @@ export default function Inbox({ principal }) {
                 onChange=${(e) => setState(e.currentTarget.value)}>
           <option value="">${t('all')}</option>
           ${STATES.map((s) => html`<option value=${s}>${word(s)}</option>`)}
+        </select>
+      </div>
+      <div>
+        <label for="officer-per">${t('perPage')}</label>
+        <select id="officer-per" value=${pageSize} data-testid="page-size"
+                onChange=${(e) => setPageSize(Number(e.currentTarget.value))}>
+          ${PAGE_SIZES.map((n) => html`<option value=${n}>${n}</option>`)}
         </select>
       </div>
       <div class="officer-check">
