@@ -74,7 +74,8 @@ http.createServer((req, res) => {
     const decided = sessions.authorize(req);
     if (decided.refuse) {
       res.writeHead(decided.refuse.status, { 'Content-Type': 'application/json',
-                                             'Cache-Control': 'no-store' });
+                                             'Cache-Control': 'no-store',
+                                             ...decided.refuse.headers });
       res.end(JSON.stringify(decided.refuse.body));
       return;
     }

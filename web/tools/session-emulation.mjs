@@ -19,6 +19,7 @@ import http from 'node:http';
 import https from 'node:https';
 
 const COOKIE = 'simpul_session';
+const CLEAR = `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
 const IDLE_MS = 30 * 60 * 1000;
 const MAX_MS = 8 * 60 * 60 * 1000;
 const OFFICER_ROLES = new Set(['ROLE_AGENCY_ADMIN', 'ROLE_AGENCY_OPERATOR', 'ROLE_PLATFORM_ADMIN']);
@@ -180,7 +181,7 @@ export class SessionEmulation {
         return;
       }
       this.sessions.delete(s.id);
-      send(res, { status: 204 }, { 'Set-Cookie': `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` });
+      send(res, { status: 204 }, { 'Set-Cookie': CLEAR });
       return;
     }
     send(res, error(405, 'UNIMPLEMENTED', `${req.method} /web/session`), { Allow: 'GET, POST, DELETE' });
@@ -194,8 +195,11 @@ export class SessionEmulation {
     const en = english(req);
     const s = this.live(req);
     if (!s) {
-      return { refuse: error(401, 'UNAUTHENTICATED', en ? 'the session ended; sign in again'
-                                                        : 'sesi telah berakhir; silakan masuk lagi') };
+      // An unknown or expired session: 401 once, and the stale cookie is cleared so that the
+      // public pages of the same browser work again.
+      return { refuse: { ...error(401, 'UNAUTHENTICATED', en ? 'the session ended; sign in again'
+                                                           : 'sesi telah berakhir; silakan masuk lagi'),
+                         headers: { 'Set-Cookie': CLEAR } } };
     }
     if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers['x-csrf-token'] !== s.csrf) {
       return { refuse: error(403, 'PERMISSION_DENIED', en

@@ -256,7 +256,8 @@ export default function Inbox({ principal }) {
           <${SortHeader} column="next" label=${t('next')} />
         </tr></thead>
         <tbody>${sorted.map((c, i) => html`<tr key=${c.id} data-testid="inbox-row" data-id=${c.id}
-                                                 data-state=${c.state} data-flag=${flags[i]}>
+                                                 data-state=${c.state} data-flag=${flags[i]}
+                                                 data-next=${c.deadlines?.next ?? ''}>
           <td><a href=${`/petugas/kasus/${encodeURIComponent(c.id)}`}><code>${c.id}</code></a></td>
           <td>${c.title || html`<span class="muted">${t('noTitle')}</span>`}
             <div class="muted officer-snippet">${(c.description ?? '').slice(0, 120)}</div></td>
