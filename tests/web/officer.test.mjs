@@ -97,7 +97,7 @@ test('sign-in: the form opens an HttpOnly session; the inbox lists the agency\'s
   }
 
   // The inbox: this agency's cases only, each with a flag computed from deadlines.next.
-  const listed = await apiCall('/v1/complaints?agency_id=kab-padang-pariaman&page.page_size=50',
+  const listed = await apiCall('/v1/complaints?agency_id=kab-padang-pariaman&page.page_size=500',
                                { key: keys.SIMPUL_KEY_PP_OPERATOR });
   const expected = new Set(listed.json.complaints.map((c) => c.id));
   const rows = await page.$$eval('[data-testid="inbox-row"]', (trs) => trs.map((tr) => ({

@@ -102,6 +102,7 @@ export default function Inbox({ principal }) {
   const [live, setLive] = useState('');
   const [changes, setChanges] = useState(0);
   const loaded = useRef(0);
+  const fresh = useRef(new Set());  // ids of cases the feed announced (at most 100)
   const generation = useRef(0);
 
   // load reads the first page again, as large as what is shown (a refresh keeps the pages the
@@ -120,6 +121,17 @@ export default function Inbox({ principal }) {
         return;
       }
       const got = answer?.complaints ?? [];
+      // Cases the feed announced that are not on the loaded pages (the list is oldest first,
+      // so a new case may be pages away): each is read and shown too, if it fits the filter.
+      if (!append && fresh.current.size) {
+        const missing = [...fresh.current].filter((id) => !got.some((c) => c.id === id)).slice(-20);
+        const extra = await Promise.all(missing.map((id) => officerApi(
+          `/v1/complaints/${encodeURIComponent(id)}`).then((a) => a?.complaint, () => null)));
+        for (const c of extra) {
+          if (c && (!state || c.state === state) && (!overdueOnly || flagOf(c) === 'overdue')) got.push(c);
+        }
+        if (mine !== generation.current) return;
+      }
       setRows((before) => {
         const next = append ? [...(before ?? []), ...got.filter(
           (c) => !(before ?? []).some((b) => b.id === c.id))] : got;
@@ -162,7 +174,11 @@ export default function Inbox({ principal }) {
         await officerStream('/v1/complaintEvents:watch', {
           signal: controller.signal,
           onItem: (item) => {
-            if (!item?.event && !item?.public_event) return;
+            const id = (item?.event ?? item?.public_event)?.complaint_id;
+            if (!id) return;
+            fresh.current.delete(id);
+            fresh.current.add(id);
+            if (fresh.current.size > 100) fresh.current.delete(fresh.current.values().next().value);
             pending += 1;
             clearTimeout(timer);
             timer = setTimeout(() => {
