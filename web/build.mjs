@@ -64,6 +64,24 @@ for (const [file, meta] of Object.entries(outputs)) {
 }
 if (!mainJs) throw new Error('esbuild wrote no entry point');
 
+// esbuild writes the CSS of every lazily loaded page into the entry's stylesheet as well as into
+// a file of its own that nothing loads: those copies are removed (each checked to be in the
+// entry's stylesheet first, rule by rule).
+if (mainCss) {
+  const main = fs.readFileSync(path.join(out, mainCss), 'utf8');
+  for (const file of Object.keys(outputs)) {
+    const name = rel(file);
+    if (!name.endsWith('.css') || name === mainCss) continue;
+    const rules = fs.readFileSync(path.join(out, name), 'utf8').match(/[^{}]+\{[^{}]*\}/g) ?? [];
+    if (rules.every((rule) => main.includes(rule.trim()))) {
+      fs.rmSync(path.join(out, name));
+      delete outputs[file];
+    } else {
+      console.warn(`web: ${name} is not in ${mainCss}; kept`);
+    }
+  }
+}
+
 const shell = fs.readFileSync(path.join(here, 'src/index.html'), 'utf8')
   .replaceAll('%APP_JS%', `/${mainJs}`)
   .replaceAll('%APP_CSS%', mainCss ? `/${mainCss}` : '');
