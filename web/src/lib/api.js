@@ -1,7 +1,8 @@
 // Calls to Simpul's REST API on the same origin (the gateway that serves these pages).
 //
-// Errors are thrown as ApiError with the gateway's error body: { code, message,
-// field_violations: [{ field, description }], request_id }, already in the caller's language
+// Errors are thrown as ApiError with the gateway's error body: { code (the HTTP status), status
+// (the gRPC code's name, e.g. "INVALID_ARGUMENT"), message, field_violations: [{ field,
+// description }], request_id }, already in the caller's language
 // (the Accept-Language header carries the front's language).
 //
 // The officer console signs in to a session (a cookie the page cannot read); every call that
@@ -17,7 +18,7 @@ export class ApiError extends Error {
   constructor(status, body, text) {
     super(body?.message || text || `HTTP ${status}`);
     this.status = status;
-    this.code = body?.code ?? '';
+    this.code = body?.status ?? '';  // the gRPC code's name
     this.fieldViolations = body?.field_violations ?? [];
     this.requestId = body?.request_id ?? '';
   }
