@@ -9,7 +9,7 @@
 // time is measured from it).
 import 'uplot/dist/uPlot.min.css';
 import uPlot from 'uplot';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { texts } from './i18n.js';
 import { html } from './ui.js';
 
@@ -67,7 +67,8 @@ export function Chart({ id, title, labels, series, summary, range, format = (v) 
   };
 
   // A new chart when the periods or series change; new values otherwise (a live update).
-  useEffect(() => {
+  // Drawn right after the DOM update (layout effect), not a frame later.
+  useLayoutEffect(() => {
     const el = box.current;
     if (!el) return undefined;
     plot.current = new uPlot(options(Math.max(el.clientWidth, 200), labels, series, format, range, onDraw),

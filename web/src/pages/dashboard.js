@@ -8,7 +8,6 @@
 import './dashboard.css';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, stream } from '../lib/api.js';
-import { Chart } from '../lib/charts.js';
 import { count, currentPeriod, decimal, fromApi, parsePeriod, periodKey, periodLabel,
          periodQuery, REGION_PATTERN, SCOPES, scopeQuery, SERIES_LENGTH, shift }
   from '../lib/dashboard.js';
@@ -289,26 +288,30 @@ function clock(date) {
 
 // --- Pickers ---------------------------------------------------------------------------------
 
-function Pickers({ value, t }) {
+// The pickers' lists (agencies, units) are read once the charts have their data (`start`),
+// or at once when the scope is changed: they are not on the way to the first figures.
+function Pickers({ value, start, t }) {
   const [draft, setDraft] = useState(value);
   const [agencyList, setAgencyList] = useState([]);
   const [unitList, setUnitList] = useState([]);
   const [regionError, setRegionError] = useState('');
   useEffect(() => { setDraft(value); setRegionError(''); },
             [value.scope, value.id, periodKey(value.period)]);
+  const wanted = start || draft.scope !== value.scope;
   useEffect(() => {
+    if (!wanted) return undefined;
     let live = true;
     agencies().then((list) => live && setAgencyList(list), () => {});
     return () => { live = false; };
-  }, []);
+  }, [wanted]);
   useEffect(() => {
-    if (draft.scope !== 'unit') return undefined;
+    if (draft.scope !== 'unit' || !wanted) return undefined;
     let live = true;
     api('/v1/units', { query: { 'page.page_size': 500 } }).then(
       (r) => live && setUnitList((r?.units ?? []).sort((a, b) => a.name.localeCompare(b.name, 'id'))),
       () => {});
     return () => { live = false; };
-  }, [draft.scope]);
+  }, [draft.scope, wanted]);
 
   const regions = useMemo(() => {
     const codes = new Set();
@@ -545,14 +548,15 @@ function Policy({ s, t }) {
   </section>`;
 }
 
-function Ranking({ value, t }) {
+// The ranking is read after the figures and series (`start`): it is further down the page.
+function Ranking({ value, start, t }) {
   const [metric, setMetric] = useState('METRIC_IKM');
   const [bottom, setBottom] = useState(false);
   const [state, setState] = useState({ rows: null, error: null });
   const [names, setNames] = useState({});
   const key = `${value.scope}|${value.id}|${periodKey(value.period)}`;
   useEffect(() => {
-    if (value.scope === 'unit') return undefined;
+    if (value.scope === 'unit' || !start) return undefined;
     const controller = new AbortController();
     setState((s) => ({ ...s, error: null }));
     api('/v1/rankings', { signal: controller.signal, query: { ...scopeQuery(value),
@@ -566,7 +570,7 @@ function Ranking({ value, t }) {
         }
       }, (error) => { if (error.name !== 'AbortError') setState({ rows: null, error }); });
     return () => controller.abort();
-  }, [key, metric, bottom]);
+  }, [key, metric, bottom, start]);
 
   if (value.scope === 'unit') return null;
   return html`<section aria-labelledby="dash-rank" data-testid="ranking">
@@ -609,8 +613,28 @@ function liveValue(id, figures) {
   return count(figures.complaints?.received);
 }
 
+// uPlot (most of this page's code) is its own chunk, loaded while the data is on its way
+// rather than before the first request leaves.
+const chartsLoading = import('../lib/charts.js');
+let LoadedChart = null;
+chartsLoading.then((m) => { LoadedChart = m.Chart; }, () => {});
+
+function useChart() {
+  const [chart, setChart] = useState(() => LoadedChart);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    if (chart) return undefined;
+    let live = true;
+    chartsLoading.then((m) => live && setChart(() => m.Chart), (e) => live && setError(e));
+    return () => { live = false; };
+  }, []);
+  return [chart, error];
+}
+
 function Trends({ series, figures, t }) {
-  if (!series) return html`<${Loading} />`;
+  const [Chart, chartError] = useChart();
+  if (chartError) return html`<${ErrorBox} error=${chartError} />`;
+  if (!series || !Chart) return html`<${Loading} />`;
   return html`<section aria-labelledby="dash-trend" data-testid="trends">
     <h2 id="dash-trend">${t('trends')}</h2>
     <div class="dash-charts">${SERIES.map(([id, , title]) => {
@@ -635,6 +659,37 @@ function Trends({ series, figures, t }) {
 
 // --- Page ------------------------------------------------------------------------------------
 
+// sameFigures: equal but for the time they were computed.
+function sameFigures(a, b) {
+  if (!a || !b) return false;
+  return JSON.stringify({ ...a, computed_time: '' }) === JSON.stringify({ ...b, computed_time: '' });
+}
+
+const keyOf = (value) => `${value.scope}|${value.id}|${periodKey(value.period)}`;
+
+// startLoad asks for the figures and the time series of a scope and period at once.
+function startLoad(value) {
+  const sq = scopeQuery(value);
+  const figures = api('/v1/figures', { query: { ...sq, ...periodQuery(value.period) } });
+  const n = SERIES_LENGTH[value.period.k];
+  const from = shift(value.period, -(n - 1));
+  const series = Promise.all(SERIES.map(([id, metric]) => api('/v1/timeSeries', { query: {
+    ...sq, metric, ...periodQuery(from, 'from'), count: n } }).then(
+    (r) => [id, { points: r?.points ?? [], error: null }],
+    (error) => [id, { points: [], error }])));
+  figures.catch(() => {});  // handled by the page; not an unhandled rejection meanwhile
+  return { key: keyOf(value), figures, series };
+}
+
+// Opened directly on /kinerja: the data is asked for as soon as this module runs, before the
+// first render, which saves a frame and the effect's delay on the way to the first chart.
+let prefetched = null;
+if (window.location.pathname === '/kinerja') {
+  const value = readUrl(new URLSearchParams(window.location.search));
+  if (value.scope === 'national' || value.id) prefetched = startLoad(value);
+}
+
+
 function scopeName(value, names, t) {
   if (value.scope === 'national') return t('scopeNational');
   if (value.scope === 'region') return t('scopeRegion', value.id);
@@ -645,7 +700,7 @@ export default function Page({ query }) {
   const t = texts(TEXT);
   const l = lang();
   const value = readUrl(query);
-  const key = `${value.scope}|${value.id}|${periodKey(value.period)}`;
+  const key = keyOf(value);
   const ready = value.scope === 'national' || Boolean(value.id);
 
   const [figures, setFigures] = useState({ data: null, error: null });
@@ -654,43 +709,39 @@ export default function Page({ query }) {
   const [names, setNames] = useState({});
   const [promisedRows, setPromisedRows] = useState(null);
 
-  // Figures, series and the name of the scope: all at once.
+  // Figures, series and the name of the scope: all at once (prefetched when the page was
+  // opened directly).
   useEffect(() => {
     if (!ready) return undefined;
+    let live = true;
     const controller = new AbortController();
     const { signal } = controller;
     setFigures({ data: null, error: null });
     setSeries(null);
     setPromisedRows(null);
-    const sq = scopeQuery(value);
-    api('/v1/figures', { signal, query: { ...sq, ...periodQuery(value.period) } }).then(
-      (r) => setFigures((f) => (f.data && f.data.computed_time > (r?.figures?.computed_time ?? '')
-        ? f : { data: r?.figures ?? null, error: null })),
-      (error) => { if (error.name !== 'AbortError') setFigures({ data: null, error }); });
-    const n = SERIES_LENGTH[value.period.k];
-    const from = shift(value.period, -(n - 1));
-    Promise.all(SERIES.map(([id, metric]) => api('/v1/timeSeries', { signal, query: {
-      ...sq, metric, ...periodQuery(from, 'from'), count: n } }).then(
-      (r) => [id, { points: r?.points ?? [], error: null }],
-      (error) => [id, { points: [], error }]))).then((entries) => {
-      if (!signal.aborted) setSeries(Object.fromEntries(entries));
-    });
+    const loading = prefetched?.key === key ? prefetched : startLoad(value);
+    prefetched = null;
+    loading.figures.then(
+      (r) => live && setFigures((f) => (f.data && f.data.computed_time >
+        (r?.figures?.computed_time ?? '') ? f : { data: r?.figures ?? null, error: null })),
+      (error) => live && setFigures({ data: null, error }));
+    loading.series.then((entries) => live && setSeries(Object.fromEntries(entries)));
     if (value.scope === 'agency') {
       agencies().then((list) => {
         const a = list.find((x) => x.id === value.id);
-        if (a && !signal.aborted) setNames((m) => ({ ...m, [a.id]: a.name }));
+        if (a && live) setNames((m) => ({ ...m, [a.id]: a.name }));
       }, () => {});
     }
     if (value.scope === 'unit') {
-      readUnit(value.id).then((u) => !signal.aborted && setNames((m) => ({ ...m, [u.id]: u.name })),
+      readUnit(value.id).then((u) => live && setNames((m) => ({ ...m, [u.id]: u.name })),
                               () => {});
       // The promised times of the unit's standards, for the delivery section.
       api('/v1/standards', { signal, query: { unit_id: value.id, 'page.page_size': 100 } }).then(
-        (r) => !signal.aborted && setPromisedRows((r?.versions ?? []).map((v) => ({
+        (r) => live && setPromisedRows((r?.versions ?? []).map((v) => ({
           id: v.id, serviceId: v.service_id, name: `${v.service_name} (v${v.version_number})`,
           completion: v.components?.completion_time }))), () => {});
     }
-    return () => controller.abort();
+    return () => { live = false; controller.abort(); };
   }, [key]);
 
   // Live updates: the Watch stream, reopened after a pause when it ends or breaks.
@@ -707,7 +758,10 @@ export default function Page({ query }) {
         onItem: (item) => {
           if (!item?.figures) return;
           first = false;
-          setFigures({ data: item.figures, error: null });
+          // The same figures again (the stream's first message repeats GetFigures) change
+          // nothing on the page: the sections below are not rendered again.
+          setFigures((prev) => (sameFigures(prev.data, item.figures) ? prev
+            : { data: item.figures, error: null }));
           setLive({ state: 'live', at: new Date(), why: '' });
         },
       }).then(() => {
@@ -743,9 +797,20 @@ export default function Page({ query }) {
       });
   }, [promisedRows, f, l]);
 
+  // The sections are rendered again only when their data or the language change, not on
+  // every tick of the live status line.
+  const figureSections = useMemo(() => (figures.error ? html`<${ErrorBox} error=${figures.error} />`
+    : !f ? html`<${Loading} />` : html`
+      <${Survey} s=${f.survey} t=${t} />
+      <${Delivery} d=${f.delivery} promised=${promised} t=${t} />
+      <${Complaints} c=${f.complaints} t=${t} l=${l} />`), [figures, promised, l]);
+  const trends = useMemo(() => html`<${Trends} series=${series} figures=${f} t=${t} />`,
+                         [series, f, l]);
+  const policy = useMemo(() => (f ? html`<${Policy} s=${f.standards} t=${t} />` : null), [f, l]);
+
   return html`<section class="dash" data-testid="dashboard">
     <h1>${t('title')}</h1>
-    <${Pickers} value=${value} t=${t} />
+    <${Pickers} value=${value} start=${!ready || Boolean(series) || Boolean(figures.error)} t=${t} />
     ${!ready ? html`<p class="notice">${t('pickScope')}</p>` : html`
       <h2 class="dash-scope" data-testid="scope-title">${scopeName(value, names, t)} ·
         ${' '}${periodLabel(value.period)}</h2>
@@ -753,13 +818,10 @@ export default function Page({ query }) {
         live.state === 'live' ? t('live', clock(live.at))
         : live.state === 'off' ? t('liveOff', live.why)
         : live.state === 'lost' ? t('liveLost') : t('connecting')}</p>
-      ${figures.error ? html`<${ErrorBox} error=${figures.error} />` : !f ? html`<${Loading} />` : html`
-        <${Survey} s=${f.survey} t=${t} />
-        <${Delivery} d=${f.delivery} promised=${promised} t=${t} />
-        <${Complaints} c=${f.complaints} t=${t} l=${l} />`}
-      <${Trends} series=${series} figures=${f} t=${t} />
-      ${f ? html`<${Policy} s=${f.standards} t=${t} />` : null}
-      <${Ranking} value=${value} t=${t} />
+      ${figureSections}
+      ${trends}
+      ${policy}
+      <${Ranking} value=${value} start=${Boolean(series)} t=${t} />
       ${f?.computed_time ? html`<p class="muted">${t('computed',
         new Date(f.computed_time).toLocaleString(locale()))}</p>` : null}`}
   </section>`;
