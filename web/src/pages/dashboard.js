@@ -81,6 +81,7 @@ const TEXT = {
     notApplicable: (r, c) => `${r} diterima dan ${c} selesai tanpa janji waktu standar yang ` +
       'berlaku (dihitung volumenya saja).',
     promised: 'Janji waktu standar',
+    promisedTime: 'Jangka waktu penyelesaian',
     promisedIntro: 'Setiap permohonan dinilai terhadap jangka waktu penyelesaian standar yang ' +
       'berlaku saat diterima.',
     judgedBy: 'Versi standar yang menilai',
@@ -194,6 +195,7 @@ const TEXT = {
     notApplicable: (r, c) => `${r} received and ${c} completed with no standard promise in force ` +
       '(counted for volume only).',
     promised: 'Promised times of the standards',
+    promisedTime: 'Promised time',
     promisedIntro: 'Each application is judged against the completion time of the standard in ' +
       'force when it was received.',
     judgedBy: 'Standard versions that judged',
@@ -212,7 +214,8 @@ const TEXT = {
     byType: 'By type',
     noneYet: 'None.',
     standards: 'Service policy (PEKPPP)',
-    standardsIntro: (s, a, u) => `${s} services, ${a} with a standard in force; ${u} units.`,
+    standardsIntro: (s, a, u) => `${s} service${s === 1 ? '' : 's'}, ${a} with a standard in ` +
+      `force; ${u} unit${u === 1 ? '' : 's'}.`,
     completeness: 'Mean completeness of standards (0–5)',
     reviewOverdue: 'Standards overdue for review',
     indicator: 'Indicator',
@@ -481,7 +484,7 @@ function Delivery({ d, promised, t }) {
     <p class="muted">${t('promisedIntro')}</p>
     ${promised?.length ? html`<div class="dash-scroll"><table data-testid="promised">
       <caption>${t('promised')}</caption>
-      <thead><tr><th scope="col">${t('version')}</th><th scope="col">${t('promised')}</th>
+      <thead><tr><th scope="col">${t('version')}</th><th scope="col">${t('promisedTime')}</th>
         <th scope="col">${t('completed')}</th><th scope="col">${t('onTime')}</th></tr></thead>
       <tbody>${promised.map((row) => html`<tr><th scope="row"><a href=${`/standar/${
         encodeURIComponent(row.serviceId)}`}>${row.name}</a></th><td>${row.time}</td>
@@ -678,7 +681,7 @@ function startLoad(value) {
     (r) => [id, { points: r?.points ?? [], error: null }],
     (error) => [id, { points: [], error }])));
   figures.catch(() => {});  // handled by the page; not an unhandled rejection meanwhile
-  return { key: keyOf(value), figures, series };
+  return { key: keyOf(value), figures, series, at: Date.now() };
 }
 
 // Opened directly on /kinerja: the data is asked for as soon as this module runs, before the
@@ -719,7 +722,8 @@ export default function Page({ query }) {
     setFigures({ data: null, error: null });
     setSeries(null);
     setPromisedRows(null);
-    const loading = prefetched?.key === key ? prefetched : startLoad(value);
+    const loading = prefetched?.key === key && Date.now() - prefetched.at < 10000 ? prefetched
+      : startLoad(value);
     prefetched = null;
     loading.figures.then(
       (r) => live && setFigures((f) => (f.data && f.data.computed_time >
@@ -744,9 +748,12 @@ export default function Page({ query }) {
     return () => { live = false; controller.abort(); };
   }, [key]);
 
-  // Live updates: the Watch stream, reopened after a pause when it ends or breaks.
+  // Live updates: the Watch stream, opened once the first figures have come (its first
+  // message is the current figures, so nothing in between is missed, and it does not compete
+  // with the first requests), reopened after a pause when it ends or breaks.
+  const firstFigures = Boolean(figures.data || figures.error);
   useEffect(() => {
-    if (!ready) return undefined;
+    if (!ready || !firstFigures) return undefined;
     const controller = new AbortController();
     let timer = null;
     let first = true;
@@ -778,7 +785,7 @@ export default function Page({ query }) {
     };
     open();
     return () => { controller.abort(); clearTimeout(timer); };
-  }, [key]);
+  }, [key, firstFigures]);
 
   const f = figures.data;
   // Promised times joined with the completions each version judged (unit scope).
