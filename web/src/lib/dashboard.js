@@ -67,13 +67,21 @@ export function fromApi(period) {
 }
 
 const ROMAN = ['', 'I', 'II', 'III', 'IV'];
+const monthFormats = new Map();
+function monthFormat(short) {
+  const key = `${locale()}|${short}`;
+  if (!monthFormats.has(key)) {
+    monthFormats.set(key, new Intl.DateTimeFormat(locale(), {
+      month: short ? 'short' : 'long', year: 'numeric', timeZone: 'UTC' }));
+  }
+  return monthFormats.get(key);
+}
 
 // periodLabel: "Des 2026", "Triwulan IV 2026", "Semester 2 2026", "2026" (short: for axes).
 export function periodLabel(p, { short = false } = {}) {
   const id = lang() === 'id';
   switch (p.k) {
-    case 'M': return new Date(Date.UTC(p.year, p.index - 1, 1)).toLocaleDateString(locale(),
-      { month: short ? 'short' : 'long', year: 'numeric', timeZone: 'UTC' });
+    case 'M': return monthFormat(short).format(new Date(Date.UTC(p.year, p.index - 1, 1)));
     case 'Q': return short ? `${id ? 'TW' : 'Q'}${p.index} ${p.year}`
       : `${id ? 'Triwulan' : 'Quarter'} ${id ? ROMAN[p.index] : p.index} ${p.year}`;
     case 'S': return short ? `S${p.index} ${p.year}` : `Semester ${p.index} ${p.year}`;
@@ -90,3 +98,25 @@ export function decimal(text) {
 
 // count from an int64 (a string in JSON; absent means 0).
 export function count(text) { return Number(text ?? 0); }
+
+// Number formats of the current language, made once: a dashboard formats a few hundred
+// numbers per render (tables, cards, chart axes), and a new Intl.NumberFormat for each costs
+// more than the rest of the render.
+const formats = new Map();
+function format(digits) {
+  const key = `${locale()}|${digits}`;
+  if (!formats.has(key)) {
+    formats.set(key, new Intl.NumberFormat(locale(), digits === null ? {}
+      : { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+  }
+  return formats.get(key);
+}
+
+// fixed formats a number with `digits` decimals ("82,51" in Indonesian); '–' when missing.
+export function fixed(value, digits = 2) {
+  if (value === undefined || value === null || value === '') return '–';
+  return format(digits).format(Number(value));
+}
+
+// whole formats a count ("1.234" in Indonesian).
+export function whole(value) { return format(null).format(Number(value ?? 0)); }

@@ -8,13 +8,13 @@
 import './dashboard.css';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, stream } from '../lib/api.js';
-import { count, currentPeriod, decimal, fromApi, parsePeriod, periodKey, periodLabel,
-         periodQuery, REGION_PATTERN, SCOPES, scopeQuery, SERIES_LENGTH, shift }
+import { count, currentPeriod, decimal, fixed, fromApi, parsePeriod, periodKey, periodLabel,
+         periodQuery, REGION_PATTERN, SCOPES, scopeQuery, SERIES_LENGTH, shift, whole }
   from '../lib/dashboard.js';
 import { lang, locale, texts } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { agencies, completionTime, unit as readUnit } from '../lib/standards.js';
-import { ErrorBox, html, Loading, number } from '../lib/ui.js';
+import { ErrorBox, html, Loading } from '../lib/ui.js';
 
 const TEXT = {
   id: {
@@ -281,8 +281,8 @@ function dashboardPath({ scope, id, period }) {
 function duration(minutes, t) {
   const m = count(minutes);
   if (m < 60) return t('minutes', m);
-  if (m < 24 * 60) return t('hours', number(m / 60, 1));
-  return t('days', number(m / (24 * 60), 1));
+  if (m < 24 * 60) return t('hours', fixed(m / 60, 1));
+  return t('days', fixed(m / (24 * 60), 1));
 }
 
 function clock(date) {
@@ -430,14 +430,14 @@ function Survey({ s, t }) {
   return html`<section aria-labelledby="dash-ikm" data-testid="survey">
     <h2 id="dash-ikm">${t('ikm')}</h2>
     <div class="cards dash-stats">
-      <${Stat} label=${t('ikmShort')} testid="ikm" value=${ikm === null ? '–' : number(ikm)}
+      <${Stat} label=${t('ikmShort')} testid="ikm" value=${ikm === null ? '–' : fixed(ikm)}
                detail=${ikm === null ? t('noIkm') : html`${t('grade')} <span class="dash-grade"
                  data-testid="grade">${s.grade}</span> (${t('gradeLabel')[s.grade] ??
                  s.grade_label})`} />
       <${Stat} label=${t('respondents')} testid="respondents"
-               value=${respondents.toLocaleString(locale())}
+               value=${whole(respondents)}
                tone=${s?.under_sampled ? 'warn' : ''}
-               detail=${html`${min ? t('ofMinimum', min.toLocaleString(locale())) : ''}${
+               detail=${html`${min ? t('ofMinimum', whole(min)) : ''}${
                  s?.under_sampled ? html` <span class="badge late" data-testid="under-sampled"
                    >${t('underSampled')}</span>` : null}`} />
     </div>
@@ -451,8 +451,8 @@ function Survey({ s, t }) {
       <tbody>${ELEMENTS.map((code) => {
         const e = byElement[code];
         return html`<tr data-testid=${`element-${code}`}><th scope="row">${code}</th>
-          <td>${t(code)}</td><td>${count(e?.respondents).toLocaleString(locale())}</td>
-          <td>${e?.nrr ? number(e.nrr) : '–'}</td><td>${e?.ikm ? number(e.ikm) : '–'}</td></tr>`;
+          <td>${t(code)}</td><td>${whole(count(e?.respondents))}</td>
+          <td>${e?.nrr ? fixed(e.nrr) : '–'}</td><td>${e?.ikm ? fixed(e.ikm) : '–'}</td></tr>`;
       })}</tbody>
     </table></div>
     ${s?.unanswered_elements?.length
@@ -467,16 +467,16 @@ function Delivery({ d, promised, t }) {
     <h2 id="dash-dlv">${t('delivery')}</h2>
     <div class="cards dash-stats">
       <${Stat} label=${t('onTime')} testid="on-time-share"
-               value=${share === null ? '–' : `${number(share)}%`}
+               value=${share === null ? '–' : `${fixed(share)}%`}
                detail=${judged > 0 ? t('onTimeOf', count(d?.completed_on_time), judged) : t('noOnTime')} />
-      <${Stat} label=${t('received')} value=${count(d?.received).toLocaleString(locale())}
+      <${Stat} label=${t('received')} value=${whole(count(d?.received))}
                testid="delivery-received" />
-      <${Stat} label=${t('completed')} value=${count(d?.completed).toLocaleString(locale())} />
+      <${Stat} label=${t('completed')} value=${whole(count(d?.completed))} />
       <${Stat} label=${t('median')} value=${count(d?.completed) ? duration(d.median_minutes, t) : '–'}
                detail=${count(d?.completed) ? `${t('p90')}: ${duration(d.p90_minutes, t)}` : null} />
-      <${Stat} label=${t('open')} value=${count(d?.open).toLocaleString(locale())}
+      <${Stat} label=${t('open')} value=${whole(count(d?.open))}
                tone=${count(d?.open_overdue) ? 'warn' : ''}
-               detail=${`${t('overdue')}: ${count(d?.open_overdue).toLocaleString(locale())}`} />
+               detail=${`${t('overdue')}: ${whole(count(d?.open_overdue))}`} />
     </div>
     ${count(d?.received_not_applicable) || count(d?.completed_not_applicable)
       ? html`<p class="notice">${t('notApplicable', count(d.received_not_applicable),
@@ -496,8 +496,8 @@ function Delivery({ d, promised, t }) {
 function Breakdown({ title, map, lang: l, t }) {
   const entries = Object.entries(map ?? {}).sort((a, b) => Number(b[1]) - Number(a[1]));
   return html`<div><h3>${title}</h3>${entries.length ? html`<ul class="dash-breakdown">${entries
-    .map(([k, v]) => html`<li><span>${CHANNELS[l]?.[k] ?? k}</span> <strong>${Number(v)
-      .toLocaleString(locale())}</strong></li>`)}</ul>` : html`<p class="muted">${t('noneYet')}</p>`}
+    .map(([k, v]) => html`<li><span>${CHANNELS[l]?.[k] ?? k}</span> <strong>${whole(v)}</strong>
+      </li>`)}</ul>` : html`<p class="muted">${t('noneYet')}</p>`}
   </div>`;
 }
 
@@ -508,17 +508,17 @@ function Complaints({ c, t, l }) {
     <h2 id="dash-cmp">${t('complaints')}</h2>
     <div class="cards dash-stats">
       <${Stat} label=${t('cReceived')} testid="complaints-received"
-               value=${count(c?.received).toLocaleString(locale())} />
-      <${Stat} label=${t('cResolved')} value=${count(c?.resolved).toLocaleString(locale())}
+               value=${whole(count(c?.received))} />
+      <${Stat} label=${t('cResolved')} value=${whole(count(c?.resolved))}
                detail=${`${t('cResolvedOnTime')}: ${count(c?.resolved_on_time)}${
-                 share === null ? '' : ` (${number(share)}%)`}`} />
-      <${Stat} label=${t('cBacklog')} value=${count(c?.open_backlog).toLocaleString(locale())}
+                 share === null ? '' : ` (${fixed(share)}%)`}`} />
+      <${Stat} label=${t('cBacklog')} value=${whole(count(c?.open_backlog))}
                detail=${`${t('cEscalations')}: ${count(c?.escalations)}`} />
       <${Stat} label=${t('cFirstResponse')} value=${count(c?.received)
-        ? count(c?.median_working_days_to_first_response).toLocaleString(locale()) : '–'} />
+        ? whole(count(c?.median_working_days_to_first_response)) : '–'} />
       <${Stat} label=${t('cCompletion')} value=${count(c?.resolved)
-        ? count(c?.median_working_days_to_completion).toLocaleString(locale()) : '–'} />
-      <${Stat} label=${t('cRating')} value=${rating === null ? '–' : `${number(rating)} / 5`}
+        ? whole(count(c?.median_working_days_to_completion)) : '–'} />
+      <${Stat} label=${t('cRating')} value=${rating === null ? '–' : `${fixed(rating)} / 5`}
                detail=${count(c?.ratings) ? t('cRatings', count(c.ratings)) : null} />
     </div>
     <div class="dash-two">
@@ -535,7 +535,7 @@ function Policy({ s, t }) {
     <h2 id="dash-pol">${t('standards')}</h2>
     <p>${t('standardsIntro', count(s?.services), count(s?.services_with_adopted_standard),
           count(s?.units))}
-      ${' '}${t('completeness')}: <strong>${s?.average_completeness ? number(s.average_completeness) : '–'}</strong>;
+      ${' '}${t('completeness')}: <strong>${s?.average_completeness ? fixed(s.average_completeness) : '–'}</strong>;
       ${' '}${t('reviewOverdue')}: <strong>${count(s?.review_overdue)}</strong>.</p>
     ${missing ? html`<p class="notice" data-testid="missing-evidence">${t('missingNote', missing)}</p>`
       : null}
@@ -545,7 +545,7 @@ function Policy({ s, t }) {
         <th scope="col">${t('value')}</th><th scope="col">${t('evidence')}</th></tr></thead>
       <tbody>${indicators.map((i) => html`<tr><th scope="row">${i.name}</th>
         <td>${i.weight_percent ?? 0}%</td>
-        <td>${i.evidenced ? number(i.value) : html`<span class="badge late">${t('missing')}</span>`}</td>
+        <td>${i.evidenced ? fixed(i.value) : html`<span class="badge late">${t('missing')}</span>`}</td>
         <td>${i.evidence}</td></tr>`)}</tbody>
     </table></div>` : null}
   </section>`;
@@ -596,7 +596,7 @@ function Ranking({ value, start, t }) {
         <tbody>${state.rows.map((row, i) => html`<tr><td>${i + 1}</td>
           <th scope="row"><a href=${dashboardPath({ scope: 'unit', id: row.unit_id,
             period: value.period })}>${names[row.unit_id] ?? row.unit_id}</a></th>
-          <td>${number(row.value)}</td></tr>`)}</tbody></table></div>`}
+          <td>${fixed(row.value)}</td></tr>`)}</tbody></table></div>`}
   </section>`;
 }
 
@@ -649,9 +649,9 @@ function Trends({ series, figures, t }) {
       if (values.length && live !== undefined) values[values.length - 1] = live;
       const last = [...values].reverse().find((v) => v !== null) ?? null;
       const lastIndex = values.lastIndexOf(last);
-      const fmt = id === 'complaints' ? (v) => Number(v).toLocaleString(locale())
-        : id === 'ontime' ? (v) => `${number(v, 0)}%` : (v) => number(v, 0);
-      const exact = id === 'complaints' ? fmt : id === 'ontime' ? (v) => `${number(v)}%` : (v) => number(v);
+      const fmt = id === 'complaints' ? (v) => whole(v)
+        : id === 'ontime' ? (v) => `${fixed(v, 0)}%` : (v) => fixed(v, 0);
+      const exact = id === 'complaints' ? fmt : id === 'ontime' ? (v) => `${fixed(v)}%` : (v) => fixed(v);
       return html`<${Chart} key=${id} id=${id} title=${t(title)} labels=${labels}
         series=${[{ label: t(title), values }]} format=${fmt}
         range=${id === 'ikm' ? [25, 100] : id === 'ontime' ? [0, 100] : undefined}
@@ -799,8 +799,8 @@ export default function Page({ query }) {
       .map((row) => {
         const j = judged[row.id];
         return { ...row, time: row.completion ? completionTime(row.completion) : '–',
-                 completed: j ? count(j.completed).toLocaleString(locale()) : null,
-                 onTime: j ? count(j.completed_on_time).toLocaleString(locale()) : null };
+                 completed: j ? whole(count(j.completed)) : null,
+                 onTime: j ? whole(count(j.completed_on_time)) : null };
       });
   }, [promisedRows, f, l]);
 
