@@ -129,6 +129,22 @@ test('the scope and period pickers are kept in the URL', async () => {
   }
 });
 
+test('a period that has not begun is refused by the page, without calling the API', async () => {
+  const { year } = wibNow();
+  const { page, problems, context } = await openPage(browser, `/kinerja?period=${year + 1}-Q1`);
+  const asked = [];
+  page.on('request', (r) => { if (r.url().includes('/v1/figures')) asked.push(r.url()); });
+  try {
+    await page.waitForSelector('[data-testid=not-begun]');
+    assert.match(await page.textContent('[data-testid=not-begun]'), /belum dimulai/);
+    assert.equal(await page.locator('[data-testid=ikm]').count(), 0);
+    assert.deepEqual(asked, []);
+    expectNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('a survey response submitted through the API shows up live, without a reload',
      async () => {
   const keys = demoKeys();

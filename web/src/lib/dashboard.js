@@ -29,6 +29,16 @@ export function parsePeriod(text) {
   return { k, year, index };
 }
 
+// periodBegun tells whether a period has begun in WIT (UTC+9), the easternmost zone, where
+// the API counts the start of agency, region and national periods; a unit's own zone may be
+// up to two hours behind, which the API then reports.
+export function periodBegun(p) {
+  const d = new Date(Date.now() + 9 * 3600 * 1000);
+  const first = { M: p.index, Q: (p.index - 1) * 3 + 1, S: (p.index - 1) * 6 + 1, Y: 1 }[p.k];
+  return p.year < d.getUTCFullYear() ||
+    (p.year === d.getUTCFullYear() && first <= d.getUTCMonth() + 1);
+}
+
 export function periodKey(p) { return p.k === 'Y' ? String(p.year) : `${p.year}-${p.k}${p.index}`; }
 
 export function currentPeriod(k = 'M') {

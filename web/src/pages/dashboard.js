@@ -8,7 +8,7 @@
 import './dashboard.css';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, stream } from '../lib/api.js';
-import { count, currentPeriod, decimal, fixed, fromApi, parsePeriod, periodKey, periodLabel,
+import { count, currentPeriod, decimal, fixed, fromApi, periodBegun, parsePeriod, periodKey, periodLabel,
          periodQuery, REGION_PATTERN, SCOPES, scopeQuery, SERIES_LENGTH, shift, whole }
   from '../lib/dashboard.js';
 import { lang, locale, texts } from '../lib/i18n.js';
@@ -131,6 +131,7 @@ const TEXT = {
     hours: (n) => `${n} jam`,
     days: (n) => `${n} hari`,
     pickScope: 'Lengkapi pilihan cakupan untuk menampilkan angka.',
+    notBegun: (label) => `Periode ${label} belum dimulai: pilih periode yang sudah berjalan.`,
   },
   en: {
     title: 'Public service performance',
@@ -246,6 +247,7 @@ const TEXT = {
     hours: (n) => `${n} h`,
     days: (n) => `${n} days`,
     pickScope: 'Complete the scope to show figures.',
+    notBegun: (label) => `${label} has not begun yet: choose a period that has.`,
   },
 };
 
@@ -329,6 +331,7 @@ function Pickers({ value, start, t }) {
   const p = draft.period;
   const years = [];
   for (let y = currentPeriod('Y').year; y >= 2020; y--) years.push(y);
+  if (!years.includes(p.year)) years.unshift(p.year);
   const setKind = (k) => {
     const now = currentPeriod(k);
     setDraft({ ...draft, period: { k, year: p.year, index: p.year === now.year ? now.index
@@ -689,7 +692,9 @@ function startLoad(value) {
 let prefetched = null;
 if (window.location.pathname === '/kinerja') {
   const value = readUrl(new URLSearchParams(window.location.search));
-  if (value.scope === 'national' || value.id) prefetched = startLoad(value);
+  if ((value.scope === 'national' || value.id) && periodBegun(value.period)) {
+    prefetched = startLoad(value);
+  }
 }
 
 
@@ -704,7 +709,8 @@ export default function Page({ query }) {
   const l = lang();
   const value = readUrl(query);
   const key = keyOf(value);
-  const ready = value.scope === 'national' || Boolean(value.id);
+  const begun = periodBegun(value.period);
+  const ready = (value.scope === 'national' || Boolean(value.id)) && begun;
 
   const [figures, setFigures] = useState({ data: null, error: null });
   const [series, setSeries] = useState(null);
@@ -818,7 +824,8 @@ export default function Page({ query }) {
   return html`<section class="dash" data-testid="dashboard">
     <h1>${t('title')}</h1>
     <${Pickers} value=${value} start=${!ready || Boolean(series) || Boolean(figures.error)} t=${t} />
-    ${!ready ? html`<p class="notice">${t('pickScope')}</p>` : html`
+    ${!begun ? html`<p class="notice" data-testid="not-begun">${t('notBegun',
+      periodLabel(value.period))}</p>` : !ready ? html`<p class="notice">${t('pickScope')}</p>` : html`
       <h2 class="dash-scope" data-testid="scope-title">${scopeName(value, names, t)} ·
         ${' '}${periodLabel(value.period)}</h2>
       <p class="dash-live" aria-live="polite" data-testid="live-status" data-state=${live.state}>${
