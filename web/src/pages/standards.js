@@ -127,7 +127,7 @@ export default function Page({ query }) {
   const agencyList = useLoad(() => agencies(), []);
   const unitList = useLoad(() => (draft.agency ? unitsOf(draft.agency) : Promise.resolve([])),
                            [draft.agency]);
-  const results = useLoad((signal) => api('/v1/standards', {
+  const results = useLoad(() => api('/v1/standards', {
     query: { keyword: q.trim(), agency_id: agencyId, unit_id: unitId,
              'page.page_size': PAGE_SIZE, 'page.page_token': pageToken },
   }), [q, agencyId, unitId, pageToken]);
