@@ -3,7 +3,8 @@
 // (deploy/demo: Kabupaten Padang Pariaman's civil registry, Kota Bogor's one-stop service).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { axeSerious, BASE, expectNoProblems, launch, newContext, openPage } from './lib/browser.mjs';
+import { apiCall, axeSerious, BASE, expectNoProblems, launch, newContext, openPage }
+  from './lib/browser.mjs';
 
 const DEMO_SERVICE = 'akta-kelahiran-padang-pariaman';
 const DEMO_NAME = 'Penerbitan Akta Kelahiran';
@@ -124,6 +125,26 @@ test('the English switch changes the labels of both pages', async () => {
     assert.equal(await page.textContent('main h1'), 'Search service standards');
     assert.equal(await page.textContent('label[for=std-q]'), 'Keywords');
     assert.deepEqual(await axeSerious(page), []);
+    expectNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a later result page (?page=) shows the rest and a way back to the first page', async () => {
+  const first = await apiCall('/v1/standards?page.page_size=2');
+  assert.equal(first.status, 200, first.text);
+  assert.ok(first.json.next_page_token, 'the demo has more than two standards');
+  const { page, problems, context } = await openPage(
+    browser, `/?page=${encodeURIComponent(first.json.next_page_token)}`);
+  try {
+    await page.waitForSelector('[data-testid=standard-result]');
+    const names = await page.locator('[data-testid=standard-result] h3').allTextContents();
+    for (const v of first.json.versions) assert.ok(!names.includes(v.service_name), v.service_name);
+    await page.click('a:has-text("Halaman pertama")');
+    await page.waitForURL(`${BASE}/`);
+    await page.waitForFunction((n) => document.querySelectorAll(
+      '[data-testid=standard-result]').length > n, names.length);
     expectNoProblems(problems);
   } finally {
     await context.close();
