@@ -1,8 +1,9 @@
 // Page "/standar/<service_id>": one service's standard as the public sees it. The current
-// adopted version (GET /v1/services/{id}/standard, the public view: the delivery components;
-// management components are shown only if the API returns them), the service and its intake
-// questions, the unit and agency, the unit's published maklumat pelayanan, the version history,
-// and links to file a complaint about the service and to the unit's performance.
+// adopted version (GET /v1/services/{id}/standard: the six delivery components; the management
+// components are internal and never shown here, even to a signed-in officer whose session
+// would get them), the service and its intake questions, the unit and agency, the unit's
+// published maklumat pelayanan, the public version history, and links to file a complaint
+// about the service and to the unit's performance.
 import './standard.css';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
@@ -36,15 +37,6 @@ const TEXT = {
     classes: 'Batas waktu penyelesaian per jenis pengaduan',
     className: 'Jenis pengaduan',
     classDays: 'Hari kerja',
-    legalBasis: 'Dasar hukum',
-    facilities: 'Sarana, prasarana dan/atau fasilitas',
-    vulnerable: 'untuk kelompok rentan',
-    competences: 'Kompetensi pelaksana',
-    supervision: 'Pengawasan internal',
-    staffCount: 'Jumlah pelaksana',
-    guarantee: 'Jaminan pelayanan',
-    security: 'Jaminan keamanan dan keselamatan pelayanan',
-    evaluation: 'Evaluasi kinerja pelaksana',
     notFilled: 'Belum diisi.',
     adoption: 'Penetapan',
     decree: 'Nomor SK',
@@ -108,15 +100,6 @@ const TEXT = {
     classes: 'Resolution deadline per kind of complaint',
     className: 'Kind of complaint',
     classDays: 'Working days',
-    legalBasis: 'Legal basis',
-    facilities: 'Facilities and infrastructure',
-    vulnerable: 'for vulnerable groups',
-    competences: 'Staff competences',
-    supervision: 'Internal supervision',
-    staffCount: 'Number of staff',
-    guarantee: 'Service guarantee',
-    security: 'Security and safety guarantee',
-    evaluation: 'Staff performance evaluation',
     notFilled: 'Not filled in.',
     adoption: 'Adoption',
     decree: 'Decree number',
@@ -206,31 +189,6 @@ function ComplaintHandling({ ch, t }) {
         <td>${c.working_days}</td></tr>`)}</tbody></table>` : null}`;
 }
 
-// Management components (internal to the agency): the public view clears them; shown only
-// when the API returned them.
-function Management({ c, t }) {
-  const parts = [];
-  if (c.legal_basis?.length) {
-    parts.push([t('legalBasis'), html`<ul>${c.legal_basis.map((l) => html`<li>${l.citation}${
-      l.title ? ` — ${l.title}` : ''}</li>`)}</ul>`]);
-  }
-  if (c.facilities?.length) {
-    parts.push([t('facilities'), html`<ul>${c.facilities.map((f) => html`<li>${f.description}${
-      f.for_vulnerable_groups ? html` <span class="badge">${t('vulnerable')}</span>` : null}</li>`)}
-      </ul>`]);
-  }
-  if (c.staff_competences?.length) {
-    parts.push([t('competences'), html`<${TextList} list=${c.staff_competences} t=${t} />`]);
-  }
-  if (c.internal_supervision) parts.push([t('supervision'), html`<p>${c.internal_supervision}</p>`]);
-  if (c.staff_count) parts.push([t('staffCount'), html`<p>${c.staff_count}</p>`]);
-  if (c.service_guarantee) parts.push([t('guarantee'), html`<p>${c.service_guarantee}</p>`]);
-  if (c.security_guarantee) parts.push([t('security'), html`<p>${c.security_guarantee}</p>`]);
-  if (c.staff_evaluation) parts.push([t('evaluation'), html`<p>${c.staff_evaluation}</p>`]);
-  return parts.map(([title, body], i) => html`<${Section} id=${`std-m${i}`} title=${title}
-                                                           >${body}<//>`);
-}
-
 function Components({ version, t }) {
   const c = version.components ?? {};
   const f = c.fee;
@@ -250,7 +208,6 @@ function Components({ version, t }) {
       <${TextList} list=${c.products} t=${t} /><//>
     <${Section} id="std-ch" title=${t('complaintHandling')} testid="component-complaints">
       <${ComplaintHandling} ch=${c.complaint_handling} t=${t} /><//>
-    <${Management} c=${c} t=${t} />
   </div>`;
 }
 
@@ -295,7 +252,11 @@ function Maklumat({ list, error, t }) {
   </section>`;
 }
 
-function History({ versions, error, t }) {
+// The versions the public sees (an officer's session may also list drafts and the like).
+const PUBLIC_STATES = ['STANDARD_STATE_ADOPTED', 'STANDARD_STATE_SUPERSEDED'];
+
+function History({ versions: all, error, t }) {
+  const versions = (all ?? []).filter((v) => PUBLIC_STATES.includes(v.state));
   return html`<section aria-labelledby="std-hist" data-testid="history">
     <h2 id="std-hist">${t('history')}</h2>
     ${error ? html`<${ErrorBox} error=${error} />` : !versions?.length
