@@ -85,6 +85,7 @@ test('a province dashboard draws its charts in under a second', async () => {
     assert.equal(await page.locator('[data-testid=elements] tbody tr').count(), 9);
     assert.match(await page.textContent('[data-testid=sample-note]'), /sampel minimum \d+/);
     assert.match(await page.textContent('[data-testid=missing-evidence]'), /belum memiliki bukti/);
+    assert.match(await page.textContent('[data-testid=policy]'), /Standar pelayanan tersedia/);
     assert.match(await page.textContent('[data-testid=scope-title]'), /Wilayah 13/);
     // The ranking names its units (read after the ids arrive).
     await page.waitForFunction(() => /Dinas Kependudukan dan Pencatatan Sipil Kabupaten Padang/
@@ -209,6 +210,7 @@ test('the English switch changes the dashboard\'s labels', async () => {
     assert.match(await page.textContent('#dash-ikm'), /Community Satisfaction Index/);
     assert.match(await page.textContent('[data-testid=element-U1]'), /Requirements/);
     assert.match(await page.textContent('[data-testid=chart-ikm] figcaption'), /IKM per period/);
+    assert.match(await page.textContent('[data-testid=policy]'), /Standard available/);
     // A unit has no ranking of its own; its promised times are listed.
     assert.equal(await page.locator('[data-testid=ranking]').count(), 0);
     await page.waitForSelector('[data-testid=promised] tbody tr');

@@ -251,6 +251,31 @@ const TEXT = {
   },
 };
 
+// The PEKPPP service-policy indicators in Indonesian (the API names and explains them in
+// English); an indicator not listed here shows the API's own text.
+const INDICATORS_ID = {
+  standard_available: ['Standar pelayanan tersedia',
+                       'rata-rata skor kelengkapan standar (0–5) layanan pada cakupan ini'],
+  community_involved: ['Pelibatan masyarakat',
+                       'persen layanan yang standarnya mencatat konsultasi publik'],
+  publication_media: ['Media publikasi', 'persen layanan yang standarnya mencatat media publikasi'],
+  periodic_review: ['Peninjauan berkala',
+                    'persen layanan yang standarnya tidak melewati jadwal peninjauan'],
+  maklumat: ['Maklumat pelayanan', 'persen unit yang maklumat pelayanannya dipublikasikan'],
+  skm_done: ['Survei kepuasan dilaksanakan', 'persen unit yang memiliki responden SKM pada periode ini'],
+  skm_published: ['Hasil survei dipublikasikan',
+                  'Simpul tidak memiliki catatan publikasi hasil survei'],
+  skm_follow_up_share: ['Tindak lanjut hasil survei',
+                        'Simpul tidak memiliki catatan tindak lanjut hasil survei'],
+  skm_follow_up_speed: ['Kecepatan tindak lanjut survei',
+                        'Simpul tidak memiliki catatan tindak lanjut hasil survei'],
+};
+
+function indicatorText(i, l) {
+  const id = l === 'id' ? INDICATORS_ID[i.key] : null;
+  return id ? { name: id[0], evidence: id[1] } : { name: i.name, evidence: i.evidence };
+}
+
 const ELEMENTS = ['U1', 'U2', 'U3', 'U4', 'U5', 'U6', 'U7', 'U8', 'U9'];
 const METRICS = ['METRIC_IKM', 'METRIC_DELIVERY_ON_TIME_SHARE',
                  'METRIC_COMPLAINTS_RESOLVED_ON_TIME_SHARE', 'METRIC_COMPLAINTS_RECEIVED',
@@ -531,7 +556,7 @@ function Complaints({ c, t, l }) {
   </section>`;
 }
 
-function Policy({ s, t }) {
+function Policy({ s, t, l }) {
   const indicators = s?.indicators ?? [];
   const missing = indicators.filter((i) => !i.evidenced).length;
   return html`<section aria-labelledby="dash-pol" data-testid="policy">
@@ -546,10 +571,10 @@ function Policy({ s, t }) {
       <caption class="visually-hidden">${t('standards')}</caption>
       <thead><tr><th scope="col">${t('indicator')}</th><th scope="col">${t('weight')}</th>
         <th scope="col">${t('value')}</th><th scope="col">${t('evidence')}</th></tr></thead>
-      <tbody>${indicators.map((i) => html`<tr><th scope="row">${i.name}</th>
+      <tbody>${indicators.map((i) => html`<tr><th scope="row">${indicatorText(i, l).name}</th>
         <td>${i.weight_percent ?? 0}%</td>
         <td>${i.evidenced ? fixed(i.value) : html`<span class="badge late">${t('missing')}</span>`}</td>
-        <td>${i.evidence}</td></tr>`)}</tbody>
+        <td>${indicatorText(i, l).evidence}</td></tr>`)}</tbody>
     </table></div>` : null}
   </section>`;
 }
@@ -819,7 +844,8 @@ export default function Page({ query }) {
       <${Complaints} c=${f.complaints} t=${t} l=${l} />`), [figures, promised, l]);
   const trends = useMemo(() => html`<${Trends} series=${series} figures=${f} t=${t} />`,
                          [series, f, l]);
-  const policy = useMemo(() => (f ? html`<${Policy} s=${f.standards} t=${t} />` : null), [f, l]);
+  const policy = useMemo(() => (f ? html`<${Policy} s=${f.standards} t=${t} l=${l} />` : null),
+                         [f, l]);
 
   return html`<section class="dash" data-testid="dashboard">
     <h1>${t('title')}</h1>
