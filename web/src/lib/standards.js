@@ -113,3 +113,31 @@ export function unitsOf(agencyId) {
     query: { agency_id: agencyId, 'page.page_size': 500 },
   }).then((r) => (r?.units ?? []).sort((a, b) => a.name.localeCompare(b.name, 'id'))));
 }
+
+// unitsIn lists the units whose region code starts with `prefix` (first 500), sorted by name.
+export function unitsIn(prefix) {
+  return cached(unitPromises, `region:${prefix}`, () => api('/v1/units', {
+    query: { region_code_prefix: prefix, 'page.page_size': 500 },
+  }).then((r) => (r?.units ?? []).sort((a, b) => a.name.localeCompare(b.name, 'id'))));
+}
+
+// unitNames finds the names of units (id → name) with as few calls as the public rate limit
+// asks for: one listing of the agency's or region's units when given one, then the units not
+// in it one after another (never a burst of parallel reads). `onName` gets each name found.
+export async function unitNames(ids, { agencyId, regionPrefix, onName, signal }) {
+  const missing = new Set(ids);
+  try {
+    const list = agencyId ? await unitsOf(agencyId) : regionPrefix ? await unitsIn(regionPrefix)
+      : [];
+    for (const u of list) {
+      if (missing.delete(u.id)) onName(u.id, u.name);
+    }
+  } catch { /* fall back to one read per unit */ }
+  for (const id of missing) {
+    if (signal?.aborted) return;
+    try {
+      const u = await unit(id);
+      if (u?.name) onName(id, u.name);
+    } catch { /* the id stays as the name */ }
+  }
+}

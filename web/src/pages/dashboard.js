@@ -13,7 +13,7 @@ import { count, currentPeriod, decimal, fixed, fromApi, periodBegun, parsePeriod
   from '../lib/dashboard.js';
 import { lang, locale, texts } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
-import { agencies, completionTime, unit as readUnit } from '../lib/standards.js';
+import { agencies, completionTime, unit as readUnit, unitNames } from '../lib/standards.js';
 import { ErrorBox, html, Loading } from '../lib/ui.js';
 
 const TEXT = {
@@ -579,6 +579,8 @@ function Policy({ s, t, l }) {
   </section>`;
 }
 
+const RANKING_SIZE = 10;
+
 // The ranking is read after the figures and series (`start`): it is further down the page.
 function Ranking({ value, start, t }) {
   const [metric, setMetric] = useState('METRIC_IKM');
@@ -590,15 +592,18 @@ function Ranking({ value, start, t }) {
     if (value.scope === 'unit' || !start) return undefined;
     const controller = new AbortController();
     setState((s) => ({ ...s, error: null }));
-    api('/v1/rankings', { signal: controller.signal, query: { ...scopeQuery(value),
-      ...periodQuery(value.period), metric, limit: 20, bottom: bottom ? 'true' : undefined } })
+    api('/v1/rankings', { signal: controller.signal, query: {
+      ...scopeQuery(value), ...periodQuery(value.period), metric, limit: RANKING_SIZE,
+      bottom: bottom ? 'true' : undefined } })
       .then((r) => {
         const rows = r?.units ?? [];
         setState({ rows, error: null });
-        for (const row of rows) {
-          readUnit(row.unit_id).then((u) => setNames((n) => ({ ...n, [row.unit_id]: u?.name })),
-                                     () => {});
-        }
+        unitNames(rows.map((row) => row.unit_id), {
+          agencyId: value.scope === 'agency' ? value.id : '',
+          regionPrefix: value.scope === 'region' ? value.id : '',
+          signal: controller.signal,
+          onName: (id, name) => !controller.signal.aborted && setNames((n) => ({ ...n, [id]: name })),
+        });
       }, (error) => { if (error.name !== 'AbortError') setState({ rows: null, error }); });
     return () => controller.abort();
   }, [key, metric, bottom, start]);
@@ -696,6 +701,9 @@ function sameFigures(a, b) {
   return JSON.stringify({ ...a, computed_time: '' }) === JSON.stringify({ ...b, computed_time: '' });
 }
 
+const SERIES_WAIT_MS = 300;
+const delay = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
 const keyOf = (value) => `${value.scope}|${value.id}|${periodKey(value.period)}`;
 
 // startLoad asks for the figures and the time series of a scope and period at once.
@@ -756,11 +764,25 @@ export default function Page({ query }) {
     const loading = prefetched?.key === key && Date.now() - prefetched.at < 10000 ? prefetched
       : startLoad(value);
     prefetched = null;
-    loading.figures.then(
-      (r) => live && setFigures((f) => (f.data && f.data.computed_time >
-        (r?.figures?.computed_time ?? '') ? f : { data: r?.figures ?? null, error: null })),
-      (error) => live && setFigures({ data: null, error }));
-    loading.series.then((entries) => live && setSeries(Object.fromEntries(entries)));
+    // Figures and series are shown together (one render and layout, not two) when the series
+    // follow the figures closely; the figures never wait more than SERIES_WAIT_MS for them.
+    let seriesShown = false;
+    const showSeries = (entries) => {
+      if (!live || seriesShown) return;
+      seriesShown = true;
+      setSeries(Object.fromEntries(entries));
+    };
+    loading.figures.then((r) => ({ r }), (error) => ({ error })).then((got) => Promise.race([
+      loading.series, delay(SERIES_WAIT_MS)]).then((entries) => {
+      if (!live) return;
+      if (entries) showSeries(entries);
+      if (got.error) setFigures({ data: null, error: got.error });
+      else {
+        setFigures((f) => (f.data && f.data.computed_time > (got.r?.figures?.computed_time ?? '')
+          ? f : { data: got.r?.figures ?? null, error: null }));
+      }
+    }));
+    loading.series.then(showSeries);
     if (value.scope === 'agency') {
       agencies().then((list) => {
         const a = list.find((x) => x.id === value.id);
@@ -806,11 +828,14 @@ export default function Page({ query }) {
         if (!controller.signal.aborted) timer = setTimeout(open, 3000);
       }, (error) => {
         if (controller.signal.aborted) return;
-        if (error instanceof ApiError && error.status >= 400 && error.status < 500) {
+        // A refused watch (bad scope or period) is not retried; a busy gateway (429: too
+        // many streams or calls) and a broken connection are, after a pause.
+        if (error instanceof ApiError && error.status >= 400 && error.status < 500 &&
+            error.status !== 429) {
           setLive({ state: 'off', at: null, why: error.message });
         } else {
           setLive((s) => ({ ...s, state: 'lost' }));
-          timer = setTimeout(open, 3000);
+          timer = setTimeout(open, error?.status === 429 ? 10000 : 3000);
         }
       });
     };
