@@ -41,14 +41,7 @@ http.createServer((req, res) => {
       res.writeHead(up.statusCode, up.headers);
       up.pipe(res);
     });
-    upstream.on('error', (e) => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end(String(e));
-    });
-    // A client that goes away (a page closing its Watch stream) closes the gateway call too:
-    // otherwise every stream stays open upstream until the gateway's per-address cap refuses
-    // new ones with 429.
-    res.on('close', () => { if (!res.writableFinished) upstream.destroy(); });
+    upstream.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
     req.pipe(upstream);
     return;
   }
