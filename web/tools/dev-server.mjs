@@ -58,6 +58,9 @@ function proxy(req, res, headers, onAnswer) {
     up.pipe(res);
   });
   upstream.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+  // A client that leaves (a page closing its stream) ends the upstream call too: otherwise
+  // open streams pile up until the gateway's per-address cap refuses everyone.
+  res.on('close', () => { if (!res.writableFinished) upstream.destroy(); });
   req.pipe(upstream);
 }
 
