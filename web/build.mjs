@@ -88,16 +88,16 @@ const shell = fs.readFileSync(path.join(here, 'src/index.html'), 'utf8')
 fs.writeFileSync(path.join(out, 'index.html'), shell);
 fs.copyFileSync(path.join(here, 'src/favicon.svg'), path.join(out, 'favicon.svg'));
 
-// The JavaScript each page loads: the entry's static imports, plus the page's own chunk (a
-// dynamic import in src/main.js) and its static imports.
-const staticClosure = (file, seen = new Set()) => {
-  if (seen.has(file)) return seen;
+// The JavaScript each page loads: the entry and its static imports, plus the page's own chunk
+// (a dynamic import in src/main.js) with everything it imports, statically or on demand (the
+// dashboard's charting library is a chunk of its own, loaded by the page).
+const keyOf = (importPath) =>
+  Object.keys(outputs).find((k) => path.resolve(k) === path.resolve(importPath));
+const closure = (file, kinds, seen = new Set()) => {
+  if (!file || seen.has(file)) return seen;
   seen.add(file);
   for (const imp of outputs[file]?.imports ?? []) {
-    if (imp.kind === 'import-statement' && imp.path.endsWith('.js')) {
-      const key = Object.keys(outputs).find((k) => path.resolve(k) === path.resolve(imp.path));
-      if (key) staticClosure(key, seen);
-    }
+    if (kinds.includes(imp.kind) && imp.path.endsWith('.js')) closure(keyOf(imp.path), kinds, seen);
   }
   return seen;
 };
@@ -105,9 +105,10 @@ const entryFile = Object.keys(outputs).find((k) => rel(k) === mainJs);
 const pages = {};
 for (const imp of outputs[entryFile].imports) {
   if (imp.kind !== 'dynamic-import') continue;
-  const key = Object.keys(outputs).find((k) => path.resolve(k) === path.resolve(imp.path));
+  const key = keyOf(imp.path);
   const page = outputs[key]?.entryPoint ?? key;
-  const files = new Set([...staticClosure(entryFile), ...staticClosure(key)]);
+  const files = new Set([...closure(entryFile, ['import-statement']),
+                         ...closure(key, ['import-statement', 'dynamic-import'])]);
   pages[path.basename(page).replace(/\.js$/, '')] = [...files].map(rel).sort();
 }
 
