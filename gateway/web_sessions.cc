@@ -159,6 +159,10 @@ absl::Status Unreachable(const absl::Status& status) {
 
 }  // namespace
 
+bool IsNoWebSession(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnauthenticated && status.message() == kNoSession;
+}
+
 absl::Status CanUseWebConsole(const common::v1::Principal& principal) {
   switch (principal.role()) {
     case common::v1::ROLE_AGENCY_ADMIN:

@@ -58,6 +58,10 @@ struct NewWebSession {
   WebSession session;
 };
 
+// IsNoWebSession: `status` is Resume's refusal of a cookie that names no live session
+// (malformed, unknown, expired or signed out), not a refusal of the session's key.
+bool IsNoWebSession(const absl::Status& status);
+
 // CanUseWebConsole: the roles that may sign in (agency admins and operators, platform
 // admins); PERMISSION_DENIED naming the role otherwise.
 absl::Status CanUseWebConsole(const common::v1::Principal& principal);

@@ -23,6 +23,7 @@
 #include "gateway/rest/transcode.h"
 #include "gateway/rest/web_front.h"
 #include "gateway/url.h"
+#include "gateway/web_sessions.h"
 
 namespace simpul::gateway::rest {
 namespace {
@@ -435,6 +436,12 @@ void Session::Decorate(http::response_header<>& h) {
   h.set(http::field::server, "simpul-gateway");
   h.set(kRequestIdKey, request_id_);
   if (stream_.tls()) h.set(http::field::strict_transport_security, "max-age=31536000");
+  if (clear_web_cookie_) {
+    clear_web_cookie_ = false;
+    h.set(http::field::set_cookie, absl::StrCat(AbslView(kWebSessionCookie),
+                                                "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+                                                stream_.tls() ? "; Secure" : ""));
+  }
   if (server_->OriginAllowed(origin_)) {
     h.set(http::field::access_control_allow_origin, origin_);
     h.set(http::field::vary, "Origin");

@@ -230,6 +230,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Accept-Language, else settled by the caller's role at the gate (CallerLang).
   std::optional<Lang> asked_lang_;
   Lang lang_ = Lang::kIndonesian;
+  // The answer clears the session cookie (a /v1/ call with a cookie whose session is gone);
+  // set on the executor before the answer is posted, like lang_.
+  bool clear_web_cookie_ = false;
   // The current stream.
   std::shared_ptr<StreamCall> stream_call_;
   bool header_sent_ = false;

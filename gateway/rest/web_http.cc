@@ -98,9 +98,9 @@ void Session::ServeWebSession(http::request<http::string_body>& req, std::string
   const std::string max_age = absl::StrCat(absl::ToInt64Seconds(sessions->options().max_age));
   const std::string secure = tls ? "; Secure" : "";
   Headers cleared = WebSecurityHeaders();
-  cleared.emplace_back(
-      "Set-Cookie",
-      absl::StrCat(AbslView(kWebSessionCookie), "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", secure));
+  cleared.emplace_back("Set-Cookie",
+                       absl::StrCat(AbslView(kWebSessionCookie),
+                                    "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", secure));
   if (method != "GET" && method != "POST" && method != "DELETE") {
     Headers headers = WebSecurityHeaders();
     headers.emplace_back("Allow", "GET, POST, DELETE");
@@ -114,7 +114,8 @@ void Session::ServeWebSession(http::request<http::string_body>& req, std::string
   const std::string csrf(Sv(req[kCsrfHeader]));
   absl::Status origin = absl::OkStatus();
   if (!origin_.empty()) {
-    const std::string own = absl::StrCat(tls ? "https://" : "http://", AbslView(Sv(req[http::field::host])));
+    const std::string own =
+        absl::StrCat(tls ? "https://" : "http://", AbslView(Sv(req[http::field::host])));
     if (origin_ != own) {
       origin = absl::PermissionDeniedError(absl::StrCat(
           "the Origin header ", Excerpt(origin_),
@@ -246,7 +247,19 @@ void Session::GateWithCookie(const WebCookie& web, const RouteMatch& match, std:
                              std::vector<std::pair<std::string, std::string>> credentials,
                              absl::Duration timeout) {
   absl::StatusOr<WebSession> session = server_->options_.web_sessions->Resume(web.cookie);
-  if (!session.ok()) return PostError(session.status(), {});
+  if (!session.ok()) {
+    if (session.status().code() != absl::StatusCode::kUnauthenticated) {
+      return PostError(session.status(), {});
+    }
+    // The answer clears the cookie (Decorate). A session that is gone (expired, signed out)
+    // leaves a public caller: the public pages keep working for a browser that still holds
+    // an old cookie, and what needs credentials says so. A key refused now (revoked) is 401.
+    clear_web_cookie_ = true;
+    if (!IsNoWebSession(session.status())) {
+      return PostError(session.status(), {});
+    }
+    return Gate(match, std::move(query), std::move(body), std::move(credentials), timeout);
+  }
   if (web.needs_csrf) {
     absl::Status allowed =
         web.origin.ok() ? WebSessions::CheckCsrf(*session, web.csrf) : web.origin;

@@ -316,7 +316,16 @@ TEST_F(WebSessionsTest, IdleTimeoutAndMaxAgeEndSessions) {
   std::string idle;
   ASSERT_EQ(SignIn(operator_.first, &idle).status, 201);
   absl::SleepFor(absl::Milliseconds(1300));
-  EXPECT_EQ(Do("GET", "/v1/agencies", "", WithCookie(idle)).status, 401);  // idle
+  // Idle: the cookie is cleared; the call is a public caller's (public reads work, the rest
+  // needs credentials).
+  HttpResponse read = Do("GET", "/v1/agencies", "", WithCookie(idle));
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.Header("set-cookie"),
+            "simpul_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  HttpResponse write = Do("POST", "/v1/agencies", AgencyJson("kota-dua"), WithCookie(idle, "x"));
+  EXPECT_EQ(write.status, 401);
+  EXPECT_THAT(write.Str("message"), HasSubstr("needs credentials"));
+  EXPECT_TRUE(Do("GET", "/v1/agencies").Header("set-cookie").empty());
 }
 
 TEST_F(WebSessionsTest, SignOutNeedsTheCsrfTokenAndClearsTheCookie) {
