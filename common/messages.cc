@@ -270,6 +270,42 @@ const std::vector<Message>& Entries() {
       {"gateway.header_limit", "the request headers are larger than the limit of {0} bytes",
        "header permintaan melebihi batas {0} bita"},
       {"gateway.malformed", "malformed HTTP request: {0}", "permintaan HTTP salah bentuk: {0}"},
+
+      // The web front and officer sessions (gateway/rest/web_front.cc, gateway/web_sessions.cc,
+      // gateway/rest/web_http.cc).
+      {"web.no_file", "no file {0}", "tidak ada berkas {0}"},
+      {"web.malformed_path",
+       "malformed path {0}: expected /-separated segments, percent-encoded once, without NUL or "
+       "backslash",
+       "jalur {0} salah bentuk: harus segmen yang dipisah /, dikodekan persen sekali, tanpa NUL "
+       "atau garis miring terbalik"},
+      {"web.no_session",
+       "not signed in: the session cookie is missing, unknown or expired; sign in again",
+       "belum masuk: cookie sesi tidak ada, tidak dikenal atau kedaluwarsa; silakan masuk lagi"},
+      {"web.store", "the session store (Redis) cannot be reached; retry ({0})",
+       "penyimpanan sesi (Redis) tidak dapat dihubungi; coba lagi ({0})"},
+      {"web.role",
+       "the console is for agency officers: the role {0} may not sign in (agency admins, agency "
+       "operators and platform admins may)",
+       "konsol ini untuk petugas instansi: peran {0} tidak boleh masuk (admin instansi, operator "
+       "instansi dan admin platform boleh)"},
+      {"web.csrf_missing",
+       "the X-CSRF-Token header is required with the session cookie: send the csrf_token of "
+       "/web/session",
+       "header X-CSRF-Token wajib disertakan bersama cookie sesi: kirim csrf_token dari "
+       "/web/session"},
+      {"web.csrf_wrong", "the X-CSRF-Token header does not match this session's csrf_token",
+       "header X-CSRF-Token tidak cocok dengan csrf_token sesi ini"},
+      {"web.origin",
+       "the Origin header {0} is not this gateway's own origin: the session works only from the "
+       "web front",
+       "header Origin {0} bukan asal gateway ini sendiri: sesi hanya berlaku dari situs web "
+       "Simpul"},
+      {"web.body", "expected a JSON object {\"api_key\": \"<token>\"}",
+       "harus objek JSON {\"api_key\": \"<token>\"}"},
+      {"web.unknown_field", "unknown field; the body is {\"api_key\": \"<token>\"}",
+       "kolom tidak dikenal; isi permintaan adalah {\"api_key\": \"<token>\"}"},
+      {"web.string", "expected a string", "harus berupa teks"},
       {"gateway.overloaded", "the gateway is overloaded or stopping; retry",
        "gateway sedang kelebihan beban atau berhenti; coba lagi"},
       {"gateway.stream_limit", "{0} (limit {1}); close one and retry",

@@ -23,6 +23,8 @@
 #include "gateway/read_cache.h"
 #include "gateway/rest/route_table.h"
 #include "gateway/rest/server.h"
+#include "gateway/rest/web_front.h"
+#include "gateway/web_sessions.h"
 #include "simpul/calendar/v1/calendar.grpc.pb.h"
 #include "simpul/complaints/v1/complaints.grpc.pb.h"
 #include "simpul/complaints/v1/webhooks.grpc.pb.h"
@@ -116,6 +118,20 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
     if (!s.ok()) return absl::Status(s.code(), "cannot set up the gateway: " + s.ToString());
   }
   ApiKeyStore* keys = ctx.Keep(*std::move(api_keys));
+  RateLimiter* rate_limiter = ctx.Keep(*std::move(limiter));
+  auto web_sessions = WebSessions::Create(&ctx.pool(), keys, rate_limiter, config.web_sessions);
+  if (!web_sessions.ok()) return web_sessions.status();
+  const WebFront* web_front = nullptr;
+  if (!config.web_root.empty()) {
+    // Refuses to start on a missing or oversized build, naming the directory or the file.
+    auto loaded = WebFront::Load(config.web_root);
+    if (!loaded.ok()) return loaded.status();
+    Log(LogLevel::kInfo, "web front loaded",
+        {{"web_root", config.web_root},
+         {"files", absl::StrCat((*loaded)->files())},
+         {"bytes", absl::StrCat((*loaded)->bytes())}});
+    web_front = ctx.Keep(*std::move(loaded));
+  }
   AuditLog* audit_log = ctx.Keep(*std::move(audit));
   if (!config.audit_checkpoint_file.empty()) {
     ctx.Make<AuditCheckpointWriter>(audit_log, audit_options.keyring, config.audit_checkpoint_file,
@@ -164,7 +180,7 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   options.authenticate_cached = [keys](std::string_view token) {
     return keys->VerifyCached(token);
   };
-  options.rate_limiter = ctx.Keep(*std::move(limiter));
+  options.rate_limiter = rate_limiter;
   options.rate_limits = ctx.Make<RateLimitConfig>(*std::move(limits));
   options.audit = audit_log;
   if (*client_certificates) options.client_certificates = &**client_certificates;
@@ -198,6 +214,8 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
   RestOptions rest_options = config.rest;
   rest_options.self_gated_services.insert(admin_service);
   rest_options.stream_limits = stream_limits;
+  rest_options.web_front = web_front;
+  rest_options.web_sessions = ctx.Keep(*std::move(web_sessions));
   // The REST/Open311 front serves HTTPS with the gRPC port's certificate, and client
   // certificates map to principals as there (GrpcProxy::Admit).
   rest_options.tls_cert_file = config.tls_cert_file;

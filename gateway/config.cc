@@ -230,6 +230,36 @@ std::vector<ConfigKey> GatewayConfigKeys() {
                   .default_value = "1m",
                   .help = "how often the gateway writes an audit checkpoint (only when it "
                           "appended records since the last one)"});
+  const WebSessions::Options web;
+  keys.push_back({.name = "web_root",
+                  .type = ConfigType::kString,
+                  .default_value = "",
+                  .help = "directory of the web front's build (web/build.mjs --out), served by "
+                          "the REST front on every path outside /v1/, /open311/ and "
+                          "/web/session; loaded at start (at most 64 MiB); empty: no front"});
+  keys.push_back({.name = "web_session_idle_timeout",
+                  .type = ConfigType::kDuration,
+                  .default_value = DefaultText(web.idle_timeout),
+                  .help = "an officer's web session ends after this long without a request",
+                  .validate = [](std::string_view v) -> absl::Status {
+                    absl::Duration d;
+                    if (absl::ParseDuration(AbslView(v), &d) && d >= absl::Seconds(1)) {
+                      return absl::OkStatus();
+                    }
+                    return absl::InvalidArgumentError("expected a duration of at least 1s");
+                  }});
+  keys.push_back({.name = "web_session_max_age",
+                  .type = ConfigType::kDuration,
+                  .default_value = DefaultText(web.max_age),
+                  .help = "an officer's web session ends this long after sign-in, however "
+                          "active (at least web_session_idle_timeout)",
+                  .validate = [](std::string_view v) -> absl::Status {
+                    absl::Duration d;
+                    if (absl::ParseDuration(AbslView(v), &d) && d >= absl::Seconds(1)) {
+                      return absl::OkStatus();
+                    }
+                    return absl::InvalidArgumentError("expected a duration of at least 1s");
+                  }});
   return keys;
 }
 
@@ -276,6 +306,10 @@ GatewayConfig ReadGatewayConfig(const Config& config) {
   out.open311_base_url = config.GetString("open311_base_url");
   out.rest.read_timeout = config.GetDuration("rest_read_timeout");
   out.rest.default_timeout = config.GetDuration("rest_timeout");
+  out.web_root = config.GetString("web_root");
+  out.web_sessions.key_prefix = out.api_keys.key_prefix;
+  out.web_sessions.idle_timeout = config.GetDuration("web_session_idle_timeout");
+  out.web_sessions.max_age = config.GetDuration("web_session_max_age");
   for (absl::string_view origin :
        absl::StrSplit(config.GetString("rest_cors_origins"), ',', absl::SkipWhitespace())) {
     out.rest.cors_allowed_origins.emplace_back(absl::StripAsciiWhitespace(origin));

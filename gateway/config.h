@@ -15,6 +15,7 @@
 #include "gateway/read_cache.h"
 #include "gateway/rest/server.h"
 #include "gateway/stream_limits.h"
+#include "gateway/web_sessions.h"
 
 namespace simpul::gateway {
 
@@ -55,6 +56,10 @@ struct GatewayConfig {
   std::string audit_key_file;
   std::string audit_checkpoint_file;
   absl::Duration audit_checkpoint_interval = absl::Minutes(1);
+  // The web front's build directory (gateway/rest/web_front.h; empty: no front) and the
+  // officer sessions (gateway/web_sessions.h).
+  std::string web_root;
+  WebSessions::Options web_sessions;
 };
 
 // ReadGatewayConfig reads GatewayConfig from a Config parsed against GatewaySpec's keys.

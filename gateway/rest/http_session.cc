@@ -21,7 +21,9 @@
 #include "gateway/proxy.h"
 #include "gateway/rest/errors.h"
 #include "gateway/rest/transcode.h"
+#include "gateway/rest/web_front.h"
 #include "gateway/url.h"
+#include "gateway/web_sessions.h"
 
 namespace simpul::gateway::rest {
 namespace {
@@ -238,6 +240,9 @@ void Session::Handle(http::request<http::string_body> req) {
   std::string query(q == std::string_view::npos ? "" : target.substr(q + 1));
   const std::string_view method = Sv(req.method_string());
 
+  if (server_->options_.web_front != nullptr && WebFront::Handles(path)) {
+    return ServeWebFront(req, method, path);
+  }
   if (method == "OPTIONS") return Preflight(req, path);
   if (server_->options_.open311 != nullptr && Open311Front::Handles(path)) {
     return ServeOpen311(req, method, path, query);
@@ -256,6 +261,9 @@ void Session::Handle(http::request<http::string_body> req) {
                                 req.find(kApiKeyKey) != req.end() || !client_cert_pem_.empty();
   lang_ = asked_lang_.value_or(credentials_sent ? Lang::kEnglish : Lang::kIndonesian);
   if (!lang_status.ok()) return SendError(lang_status, false, {});
+  if (server_->options_.web_sessions != nullptr && path == "/web/session") {
+    return ServeWebSession(req, method);
+  }
   RouteMatch match = server_->routes_->Match(method, path);
   if (match.kind == RouteMatch::Kind::kNotFound) {
     return SendError(
@@ -305,11 +313,18 @@ void Session::Handle(http::request<http::string_body> req) {
       credentials.emplace_back(key, std::string(Sv(it->value())));
     }
   }
+  // A browser signed in to the console: the session cookie stands for its API key.
+  std::optional<WebCookie> web =
+      credentials.size() == 1 && client_cert_pem_.empty() ? WebCookieOf(req, method) : std::nullopt;
   std::string body = std::move(req.body());
   auto self = shared_from_this();
-  const bool queued =
-      server_->executor_->Submit([self, match = std::move(match), query, body = std::move(body),
-                                  credentials = std::move(credentials), timeout]() mutable {
+  const bool queued = server_->executor_->Submit(
+      [self, match = std::move(match), query, body = std::move(body),
+       credentials = std::move(credentials), timeout, web = std::move(web)]() mutable {
+        if (web) {
+          return self->GateWithCookie(*web, match, std::move(query), std::move(body),
+                                      std::move(credentials), timeout);
+        }
         self->Gate(match, std::move(query), std::move(body), std::move(credentials), timeout);
       });
   if (!queued) {
@@ -421,6 +436,12 @@ void Session::Decorate(http::response_header<>& h) {
   h.set(http::field::server, "simpul-gateway");
   h.set(kRequestIdKey, request_id_);
   if (stream_.tls()) h.set(http::field::strict_transport_security, "max-age=31536000");
+  if (clear_web_cookie_) {
+    clear_web_cookie_ = false;
+    h.set(http::field::set_cookie, absl::StrCat(AbslView(kWebSessionCookie),
+                                                "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+                                                stream_.tls() ? "; Secure" : ""));
+  }
   if (server_->OriginAllowed(origin_)) {
     h.set(http::field::access_control_allow_origin, origin_);
     h.set(http::field::vary, "Origin");

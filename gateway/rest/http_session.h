@@ -158,6 +158,27 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Preflight(const http::request<http::string_body>& req, std::string_view path);
 
+  // The web front and officer sessions (gateway/rest/web_http.cc). ServeWebFront answers a
+  // static file; ServeWebSession answers /web/session (on the executor: Redis). WebCookieOf
+  // reads the session cookie of a /v1/ request that carries no other credentials (nullopt:
+  // none, or sessions off); GateWithCookie (on the executor) resumes its session, checks the
+  // CSRF token and the Origin, then runs Gate as the session's API key.
+  struct WebCookie {
+    std::string cookie;
+    std::string csrf;         // the X-CSRF-Token header
+    bool needs_csrf = false;  // not GET/HEAD
+    absl::Status origin;      // PERMISSION_DENIED when Origin is not the gateway's own
+  };
+  void ServeWebFront(const http::request<http::string_body>& req, std::string_view method,
+                     std::string_view path);
+  void ServeWebSession(http::request<http::string_body>& req, std::string_view method);
+  std::optional<WebCookie> WebCookieOf(const http::request<http::string_body>& req,
+                                       std::string_view method);
+  void GateWithCookie(const WebCookie& web, const RouteMatch& match, std::string query,
+                      std::string body,
+                      std::vector<std::pair<std::string, std::string>> credentials,
+                      absl::Duration timeout);
+
   void Decorate(http::response_header<>& h);
 
   void SendError(const absl::Status& status, bool close, Headers headers);
@@ -209,6 +230,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Accept-Language, else settled by the caller's role at the gate (CallerLang).
   std::optional<Lang> asked_lang_;
   Lang lang_ = Lang::kIndonesian;
+  // The answer clears the session cookie (a /v1/ call with a cookie whose session is gone);
+  // set on the executor before the answer is posted, like lang_.
+  bool clear_web_cookie_ = false;
   // The current stream.
   std::shared_ptr<StreamCall> stream_call_;
   bool header_sent_ = false;

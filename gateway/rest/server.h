@@ -21,6 +21,8 @@ namespace simpul::gateway {
 class GrpcProxy;
 class Open311Front;
 class StreamLimits;
+class WebFront;
+class WebSessions;
 
 // RestOptions configures a RestServer.
 struct RestOptions {
@@ -67,6 +69,12 @@ struct RestOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  // The web front's static files (gateway/rest/web_front.h), served on every path that is not
+  // /v1/..., /open311/... or /web/session; none when null. Not owned.
+  const WebFront* web_front = nullptr;
+  // Officer sessions (gateway/web_sessions.h): /web/session, and /v1/ calls authenticated by
+  // the session cookie; none when null. Not owned.
+  WebSessions* web_sessions = nullptr;
 };
 
 // RestServer serves a RouteTable over HTTP/1.1 with keep-alive.
