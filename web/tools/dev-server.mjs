@@ -46,12 +46,20 @@ const agent = gateway.protocol === 'https:'
 
 const sessions = opts['emulate-session'] ? new SessionEmulation({ gateway, agent }) : null;
 
+// sameOrigin makes a browser's request look as if the gateway served the page: the gateway
+// refuses sign-in and cookie-authenticated changes whose Origin is not its own.
+function sameOrigin(headers) {
+  const out = { ...headers, host: gateway.host };
+  if (out.origin) out.origin = gateway.origin;
+  return out;
+}
+
 // proxy sends the request to the gateway with `headers`; `onAnswer(status)` (optional) sees the
 // gateway's status before it is relayed.
 function proxy(req, res, headers, onAnswer) {
   const client = gateway.protocol === 'https:' ? https : http;
   const upstream = client.request({ host: gateway.hostname, port: gateway.port, path: req.url,
-                                    method: req.method, headers: { ...headers, host: gateway.host },
+                                    method: req.method, headers: sameOrigin(headers),
                                     agent }, (up) => {
     onAnswer?.(up.statusCode);
     res.writeHead(up.statusCode, up.headers);
