@@ -16,6 +16,7 @@
 #include "gateway/audit_key.h"
 #include "gateway/client_certs.h"
 #include "gateway/config.h"
+#include "gateway/openapi.h"
 #include "gateway/open311_front.h"
 #include "gateway/policy.h"
 #include "gateway/proxy.h"
@@ -205,10 +206,8 @@ absl::Status SetUpGateway(ServiceContext& ctx) {
 
   // The REST/JSON and Open311 front: routes from the protos' options, calls through the same
   // gate; GatewayAdmin is reached in process (it runs the gate itself).
-  auto routes = RouteTable::FromServices(
-      {registry_service, std::string(complaints::v1::Complaints::service_full_name()),
-       std::string(monitoring::v1::Monitoring::service_full_name()), calendar_service,
-       admin_service, webhooks_service});
+  // The same services as the OpenAPI document's (gateway/openapi.h: one list for both).
+  auto routes = RouteTable::FromServices(RestServices());
   if (!routes.ok()) return Prefixed("REST routes", routes);
   const RouteTable* route_table = ctx.Make<RouteTable>(*std::move(routes));
   RestOptions rest_options = config.rest;

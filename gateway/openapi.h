@@ -28,7 +28,8 @@ struct OpenApiOptions {
   std::string version = "1";  // info.version
 };
 
-// RestServices are the services of the REST front, as gateway/app.cc serves them.
+// RestServices are the services of the REST front: gateway/app.cc builds its route table from
+// them, and the document describes them.
 std::vector<std::string> RestServices();
 
 // OpenApiDocument writes the document (JSON text, keys in a stable order).

@@ -57,7 +57,19 @@ async function signIn(key, path = '/petugas') {
   return opened;
 }
 
+// atLeastCases files cases until the demo agency has `n` (the paging below needs more than one
+// page of ten, and a fresh deploy/run has fewer).
+async function atLeastCases(n) {
+  const listed = await apiCall('/v1/complaints?agency_id=kab-padang-pariaman&page.page_size=500',
+                               { key: keys.SIMPUL_KEY_PP_OPERATOR });
+  assert.equal(listed.status, 200, listed.text);
+  for (let i = listed.json.complaints?.length ?? 0; i < n; i++) {
+    await fileComplaint({ description: `Kasus uji halaman kotak masuk ${i + 1}.` });
+  }
+}
+
 test('sign-in: the form opens an HttpOnly session; the inbox lists the agency\'s cases with deadline flags', async () => {
+  await atLeastCases(12);
   const { page, problems, context } = await openPage(browser, '/petugas');
   await page.waitForSelector('[data-testid="signin-form"]');
   const key = page.locator('[data-testid="signin-key"]');
