@@ -13,7 +13,7 @@ const SHOTS = [
   // [file, path, what to wait for before the picture]
   ['standards', '/?q=akta', '[data-testid=standard-result]'],
   ['standard', '/standar/akta-kelahiran-padang-pariaman', 'main h2'],
-  ['dashboard', '/kinerja?scope=region&id=13', 'canvas'],
+  ['dashboard', '/kinerja?scope=region&id=13&period=2026', 'canvas'],
   ['complaints', '/pengaduan', 'main h1'],
   ['complaint-form', '/pengaduan/baru', 'form'],
   ['tracking', '/lacak', 'form'],
