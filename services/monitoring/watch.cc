@@ -21,9 +21,11 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
   const v1::WatchRequest& request() const { return request_; }
   const std::string& bucket() const { return bucket_; }
 
+  // done: gRPC has called OnDone and will never call this reactor again, so the hub may drop
+  // it. (Finished is not enough: after Finish, gRPC still calls OnDone, possibly much later.)
   bool done() {
     absl::MutexLock lock(&mu_);
-    return done_ || finished_;
+    return done_;
   }
 
   // Offer sends `figures` unless they equal the last figures sent (computed_time aside).
@@ -52,7 +54,8 @@ class FiguresWatcher final : public grpc::ServerWriteReactor<v1::WatchResponse> 
     const GrpcCallback callback(this);
     absl::MutexLock lock(&mu_);
     writing_ = false;
-    if (!ok) {
+    if (!ok || cancelled_) {
+      // A cancel that came while a write was in flight finishes here (OnCancel left it).
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed by the client"));
     } else if (pending_) {
       WriteLocked();
