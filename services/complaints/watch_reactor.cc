@@ -34,7 +34,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchComplaintEve
     const GrpcCallback callback(this);
     absl::MutexLock lock(&mu_);
     writing_ = false;
-    if (!ok) {
+    if (!ok || cancelled_) {
+      // A cancel that came while this write was in flight (OnCancel left it) finishes here.
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed by the client"));
       return;
     }
