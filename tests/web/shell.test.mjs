@@ -19,7 +19,7 @@ for (const urlPath of PAGES) {
        async () => {
          const { page, problems, context } = await openPage(browser, urlPath);
          // Let the page's own calls finish (streams stay open: no networkidle).
-         await page.waitForTimeout(1500);
+         await page.waitForTimeout(800);
          assert.notEqual((await page.textContent('main h1')).trim(), '');
          expectNoProblems(problems);
          assert.deepEqual(await axeSerious(page), []);

@@ -46,8 +46,9 @@ export async function openPage(contextOrBrowser, urlPath, { waitFor = 'main h1' 
   const context = typeof contextOrBrowser.newContext === 'function'
     ? await newContext(contextOrBrowser) : contextOrBrowser;
   const page = await context.newPage();
-  // A missing element fails its test in 10 s, not 30: a broken front fails fast.
-  page.setDefaultTimeout(10000);
+  // A missing element fails its test in 20 s, not 30: a broken front fails fast, a page on a
+  // loaded CI machine (the suite runs beside other tests on two cores) still has time.
+  page.setDefaultTimeout(20000);
   const problems = [];
   page.on('console', (m) => {
     // Chromium logs every 4xx answer to a fetch as a console error; those are the API's
