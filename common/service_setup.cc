@@ -144,7 +144,9 @@ std::shared_ptr<grpc::Channel> KeepaliveChannel(const std::string& address, cons
     target = absl::StrCat("ipv4:", address);
     args.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"round_robin":{}}]})");
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    // The min connect timeout (a connection attempt gets max(backoff, this)): 100 ms cut TLS
+    // handshakes short on a loaded machine (gateway/proxy.cc, ChannelFor, says more).
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials =

@@ -168,7 +168,11 @@ std::shared_ptr<grpc::Channel> ChannelFor(const std::string& target,
       R"({"loadBalancingConfig":[{"round_robin":{}}],"healthCheckConfig":{"serviceName":")",
       health_service, R"("}})"));
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  // gRPC gives a connection attempt max(its backoff, this) to complete (the min connect
+  // timeout): at 100 ms a TLS handshake on a loaded machine was cut short ("tcp handshaker
+  // shutdown") again and again and the gateway answered 503 for a healthy backend. A refused
+  // connection still fails at once and is retried after the 100 ms initial backoff.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(max_backoff)));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);

@@ -8,7 +8,9 @@
 // NODE_EXTRA_CA_CERTS, the local CA (var/pki/ca.crt), so that apiCall's fetch trusts the gateway.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,6 +40,31 @@ export async function newContext(browser, { locale = 'id-ID', viewport } = {}) {
                               viewport: viewport ?? { width: 1280, height: 900 } });
 }
 
+// The pages opened by the running test, with what each received: when the test fails, each is
+// written to SIMPUL_WEB_FAILURES (default <tmp>/simpul-web-failures) as a screenshot, and the
+// page's visible text and its last answers are printed, so that a failure on a CI machine says
+// what the browser showed.
+const opened = [];
+afterEach(async (t) => {
+  const pages = opened.splice(0);
+  if (t.passed) return;
+  const dir = process.env.SIMPUL_WEB_FAILURES || path.join(os.tmpdir(), 'simpul-web-failures');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [i, { page, answers }] of pages.entries()) {
+    if (page.isClosed()) continue;
+    const name = `${t.name.replace(/[^a-zA-Z0-9]+/g, '-').slice(0, 80)}-${i}`;
+    try {
+      await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true, timeout: 5000 });
+      const text = (await page.evaluate(() => document.querySelector('main')?.innerText ?? ''))
+        .replace(/\s+/g, ' ').slice(0, 800);
+      console.log(`failed page ${page.url()} (screenshot ${dir}/${name}.png) shows: ${text}`);
+    } catch (e) {
+      console.log(`failed page ${page.url()}: no screenshot (${e.message})`);
+    }
+    console.log(`its last answers:\n${answers.slice(-15).join('\n')}`);
+  }
+});
+
 // openPage opens `path` in a new page of `context` (a new context when given a browser) and
 // collects its problems: console errors, uncaught exceptions, Content-Security-Policy
 // violations, failed requests and answers of 500 and above. Client errors (4xx) of the API are
@@ -64,9 +91,13 @@ export async function openPage(contextOrBrowser, urlPath, { waitFor = 'main h1' 
     // A stream the page closes on leaving is not a failure.
     if (!/ERR_ABORTED/.test(why)) problems.push(`request failed: ${r.url()} ${why}`);
   });
+  const answers = [];
+  const t0 = Date.now();
   page.on('response', (r) => {
     if (r.status() >= 500) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+    answers.push(`  +${Date.now() - t0} ms ${r.status()} ${r.request().method()} ${r.url().replace(BASE, '')}`);
   });
+  opened.push({ page, answers });
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {
       console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
