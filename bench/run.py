@@ -197,13 +197,15 @@ http {{
         if not wait_port(self.ports["nginx"]):
             raise SystemExit(f"nginx did not start; see {self.work}/nginx-error.log")
         # HAProxy: the second plain gRPC proxy, HTTP/2 in cleartext on both sides like nginx's
-        # grpc_pass (the registry listens without TLS here); one process, a thread per core
-        # (its default), no logging, connection reuse at its default.
+        # grpc_pass (the registry listens without TLS here); one process with a thread per core
+        # as nginx has a worker per core (Debian's 2.6 runs one thread unless told), no logging,
+        # connection reuse at its default.
         conf = os.path.join(self.work, "haproxy.cfg")
         with open(conf, "w") as f:
             f.write(f"""
 global
   maxconn 4096
+  nbthread {os.cpu_count()}
 defaults
   mode http
   timeout connect 5s
