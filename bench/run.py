@@ -4,7 +4,9 @@
 Starts the whole system on this machine on free loopback ports, in a scratch directory of its
 own (var/bench/<time>/): Redis with AOF as in production (deploy/redis.conf, appendfsync
 everysec), simpul-registry, simpul-complaints, simpul-monitoring, simpul-gateway (gRPC and REST),
-and nginx as a plain `grpc_pass` proxy in front of the same registry. Loads the demo data
+nginx as a plain `grpc_pass` proxy and HAProxy as a second plain gRPC proxy (HTTP/2 on both
+sides) in front of the same registry, and build/bench/simpul-echo-server (fixed registry answers,
+no logic: the ceiling of one gRPC hop on this machine). Loads the demo data
 (deploy/demo) plus --services synthetic services with adopted standards, then runs each
 scenario with build/bench/simpul-loadgen (gRPC) or wrk (REST), sampling the CPU time of every
 server process from /proc/<pid>/stat during each run: CPU µs per request holds on a noisy
@@ -119,7 +121,7 @@ class System:
     def up(self):
         b = self.build
         for name in ("redis", "registry", "complaints", "monitoring", "gateway", "rest", "nginx",
-                     "gateway-nocache"):
+                     "gateway-nocache", "haproxy", "echo-server"):
             self.ports[name] = free_port()
         admin = {n: free_port() for n in ("registry", "complaints", "monitoring", "gateway",
                                           "gateway-nocache")}
@@ -194,6 +196,45 @@ http {{
         self.start("nginx", ["nginx", "-c", conf, "-p", self.work])
         if not wait_port(self.ports["nginx"]):
             raise SystemExit(f"nginx did not start; see {self.work}/nginx-error.log")
+        # HAProxy: the second plain gRPC proxy, HTTP/2 in cleartext on both sides like nginx's
+        # grpc_pass (the registry listens without TLS here); one process with a thread per core
+        # as nginx has a worker per core (Debian's 2.6 runs one thread unless told), no logging,
+        # connection reuse at its default.
+        conf = os.path.join(self.work, "haproxy.cfg")
+        with open(conf, "w") as f:
+            f.write(f"""
+global
+  maxconn 4096
+  nbthread {os.cpu_count()}
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend grpc
+  bind 127.0.0.1:{self.ports['haproxy']} proto h2
+  default_backend registry
+backend registry
+  server registry {reg} proto h2
+""")
+        self.start("haproxy", ["haproxy", "-db", "-f", conf])
+        if not wait_port(self.ports["haproxy"]):
+            raise SystemExit(f"haproxy did not start; see {self.work}/haproxy.log")
+
+    def start_echo(self, get_request, search_request):
+        """simpul-echo-server, answering the two registry reads with the bytes the registry
+        gives for these requests (so it starts after the data is loaded)."""
+        self.start("echo-server", [f"{self.build}/bench/simpul-echo-server",
+                                   f"--listen=127.0.0.1:{self.ports['echo-server']}",
+                                   f"--capture_from=127.0.0.1:{self.ports['registry']}",
+                                   f"--get_request_json={json.dumps(get_request)}",
+                                   f"--search_request_json={json.dumps(search_request)}"])
+        if not wait_port(self.ports["echo-server"]):
+            raise SystemExit("simpul-echo-server did not start; "
+                             f"see {self.work}/echo-server.log")
+        with open(os.path.join(self.work, "echo-server.log")) as f:
+            m = re.search(r"GetCurrentStandard (\d+) bytes; SearchStandards (\d+) bytes", f.read())
+        return {"get": int(m.group(1)), "search": int(m.group(2))} if m else {}
 
     def down(self):
         for name, p in reversed(list(self.procs.items())):
@@ -406,6 +447,12 @@ def wrk(system, args, label, url, names, headers=(), body=None, method="GET"):
 
 # ---- the scenarios -------------------------------------------------------------------------
 
+GET_REQUEST = {"service_id": "akta-kelahiran-padang-pariaman"}
+SEARCH_REQUEST = {"keyword": "akta", "page": {"page_size": 10}}
+ECHO = "echo server (one gRPC hop)"
+HAPROXY = "haproxy grpc"
+
+
 def scenarios(system, args):
     p = system.ports
     direct_reg = f"127.0.0.1:{p['registry']}"
@@ -420,11 +467,12 @@ def scenarios(system, args):
                                  "--channel=bench-sms", "--all_agencies=true", "--subject=bench",
                                  "--ttl=1h")
     key_md = f"authorization: Bearer {dash_key}"
-    get = ("/simpul.registry.v1.Registry/GetCurrentStandard",
-           {"service_id": "akta-kelahiran-padang-pariaman"})
-    search = ("/simpul.registry.v1.Registry/SearchStandards",
-              {"keyword": "akta", "page": {"page_size": 10}})
-    reg_procs = ["registry", "redis", "gateway", "nginx", "gateway-nocache"]
+    echo = f"127.0.0.1:{p['echo-server']}"
+    haproxy = f"127.0.0.1:{p['haproxy']}"
+    get = ("/simpul.registry.v1.Registry/GetCurrentStandard", GET_REQUEST)
+    search = ("/simpul.registry.v1.Registry/SearchStandards", SEARCH_REQUEST)
+    reg_procs = ["registry", "redis", "gateway", "nginx", "gateway-nocache", "haproxy",
+                 "echo-server"]
     nocache = f"127.0.0.1:{p['gateway-nocache']}"
     filing = {"report_type": "REPORT_TYPE_COMPLAINT", "channel": "CHANNEL_SMS",
               "service_id": "ktp-el-padang-pariaman",
@@ -449,6 +497,10 @@ def scenarios(system, args):
                             metadata=[key_md])))
         out.append(("registry-get", "nginx grpc_pass",
                     loadgen(system, args, "get-nginx", nginx, *get, reg_procs)))
+        out.append(("registry-get", HAPROXY,
+                    loadgen(system, args, "get-haproxy", haproxy, *get, reg_procs)))
+        out.append(("registry-get", ECHO,
+                    loadgen(system, args, "get-echo", echo, *get, reg_procs)))
         out.append(("registry-get", "gateway REST (wrk)",
                     wrk(system, args, "get-rest",
                         f"{rest}/v1/services/akta-kelahiran-padang-pariaman/standard",
@@ -472,6 +524,10 @@ def scenarios(system, args):
                             metadata=[key_md])))
         out.append(("registry-search", "nginx grpc_pass",
                     loadgen(system, args, "search-nginx", nginx, *search, reg_procs)))
+        out.append(("registry-search", HAPROXY,
+                    loadgen(system, args, "search-haproxy", haproxy, *search, reg_procs)))
+        out.append(("registry-search", ECHO,
+                    loadgen(system, args, "search-echo", echo, *search, reg_procs)))
         out.append(("registry-search", "gateway REST (wrk)",
                     wrk(system, args, "search-rest",
                         f"{rest}/v1/standards?keyword=akta&page.page_size=10", reg_procs,
@@ -562,6 +618,13 @@ def ratios(results):
         if a in by and b in by and by[b][key]:
             out[name] = round(by[a][key] / by[b][key], 2)
 
+    def cpu_ratio(name, a, b):
+        """a, b: (scenario, path, process); the ratio of that process's CPU µs per call."""
+        own = lambda g, h, proc: by.get((g, h), {}).get("cpu_us_per_call", {}).get(proc)
+        a, b = own(*a), own(*b)
+        if a is not None and b:
+            out[name] = round(a / b, 2)
+
     ratio("gateway / nginx (registry get)", ("registry-get", "gateway gRPC"),
           ("registry-get", "nginx grpc_pass"))
     ratio("gateway / direct (registry get)", ("registry-get", "gateway gRPC"),
@@ -583,6 +646,26 @@ def ratios(results):
           ("registry-search", "gateway gRPC"))
     ratio("gateway / direct (filing)", ("complaint filing", "gateway gRPC"),
           ("complaint filing", "direct gRPC"))
+    # Against the physical limit (the echo server: one gRPC hop, no logic) and the second proxy.
+    for group, what in (("registry-get", "registry get"), ("registry-search", "search")):
+        for name, how in (("gateway", "gateway gRPC"), ("nginx", "nginx grpc_pass"),
+                          ("haproxy", HAPROXY)):
+            ratio(f"{name} / echo server ({what})", (group, how), (group, ECHO))
+        ratio(f"gateway / haproxy ({what})", (group, "gateway gRPC"), (group, HAPROXY))
+        ratio(f"gateway, cache off / haproxy ({what})", (group, "gateway gRPC, read cache off"),
+              (group, HAPROXY))
+        # The proxies' own CPU per call (the target of issue #18: the uncached gateway's at most
+        # nginx's and HAProxy's), and the cached gateway's against the echo server's.
+        cpu_ratio(f"gateway, cache off / haproxy: own CPU per call ({what})",
+                  (group, "gateway gRPC, read cache off", "gateway-nocache"),
+                  (group, HAPROXY, "haproxy"))
+        cpu_ratio(f"gateway, cache off / nginx: own CPU per call ({what})",
+                  (group, "gateway gRPC, read cache off", "gateway-nocache"),
+                  (group, "nginx grpc_pass", "nginx"))
+        cpu_ratio(f"haproxy / nginx: own CPU per call ({what})", (group, HAPROXY, "haproxy"),
+                  (group, "nginx grpc_pass", "nginx"))
+        cpu_ratio(f"gateway (read cache) / echo server: own CPU per call ({what})",
+                  (group, "gateway gRPC", "gateway"), (group, ECHO, "echo-server"))
     for (g, h), r in by.items():
         if r.get("region_over_unit") is not None:
             out["monitoring region / unit read (mean)"] = r["region_over_unit"]
@@ -628,9 +711,10 @@ def main():
                     help="an extra flag for simpul-gateway, e.g. --gateway_flag=--access_log=false")
     ap.add_argument("--out", default=os.path.join(ROOT, "var/bench/latest"))
     args = ap.parse_args()
-    for tool in ("redis-server", "nginx", "wrk"):
+    for tool in ("redis-server", "nginx", "haproxy", "wrk"):
         if shutil.which(tool) is None:
-            raise SystemExit(f"bench/run needs {tool} (apt-get install redis-server nginx wrk)")
+            raise SystemExit(f"bench/run needs {tool} "
+                             "(apt-get install redis-server nginx haproxy wrk)")
     work = os.path.join(ROOT, "var/bench", time.strftime("%Y%m%dT%H%M%S"))
     system = System(args.build, work, args.services, args.gateway_flag or [])
     try:
@@ -638,6 +722,7 @@ def main():
         system.up()
         log("loading data")
         system.load()
+        echo_bytes = system.start_echo(GET_REQUEST, SEARCH_REQUEST)
         results = scenarios(system, args)
         raw = redis_benchmark(system, args)
     finally:
@@ -646,7 +731,8 @@ def main():
             "cores": os.cpu_count(), "duration": args.duration, "warmup": args.warmup,
             "connections": args.connections, "inflight": args.inflight,
             "data": f"demo registry + {args.services} synthetic services",
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "redis_benchmark": raw}
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "redis_benchmark": raw,
+            "echo_response_bytes": echo_bytes}
     table = markdown(results, meta)
     r = ratios(results)
     table += "\n" + "\n".join(f"- {k}: **{v}**" for k, v in r.items()) + "\n"

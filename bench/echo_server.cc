@@ -1,0 +1,224 @@
+// simpul-echo-server: the ceiling of one gRPC hop on this machine (issue #18), for bench/run.
+// It serves simpul.registry.v1.Registry/GetCurrentStandard and /SearchStandards through gRPC
+// 1.51's callback API as raw unary methods: each call gets the same pre-serialized response,
+// captured once at start from a real registry, without parsing the request, without Redis and
+// without any Simpul logic (no interceptors, no metrics, no gate). Driven by simpul-loadgen with
+// the same settings as the registry, its calls/s and CPU per call are what the registry's read
+// path would cost if it did nothing but answer. Every other Registry method is UNIMPLEMENTED.
+//   simpul-echo-server --listen=127.0.0.1:7199 --capture_from=127.0.0.1:7101
+//     --get_request_json='{"service_id":"akta-kelahiran-padang-pariaman"}'
+//     --search_request_json='{"keyword":"akta","page":{"page_size":10}}'
+// It stops on SIGTERM or SIGINT, and when the process that started it dies (PR_SET_PDEATHSIG),
+// so a bench that is killed does not leave it behind. Never run by CI.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "simpul/registry/v1/registry.grpc.pb.h"
+#include "simpul/registry/v1/registry.pb.h"
+
+namespace {
+
+namespace registry = simpul::registry::v1;
+
+constexpr char kUsage[] =
+    R"(usage: simpul-echo-server --listen=127.0.0.1:PORT --capture_from=HOST:PORT [flags]
+
+Answers Registry/GetCurrentStandard and Registry/SearchStandards with fixed bytes captured
+once at start by calling those methods on the registry at --capture_from (plaintext, no
+credentials: the anonymous public read). Prints one line, "simpul-echo-server: serving on
+ADDR; GetCurrentStandard N bytes; SearchStandards M bytes", once it serves.
+
+Flags:
+  --listen=HOST:PORT           where to serve (plaintext; bench/run gives a loopback port)
+  --capture_from=HOST:PORT     the registry the responses are captured from
+  --get_request_json=JSON      the GetCurrentStandardRequest to capture the answer of
+  --search_request_json=JSON   the SearchStandardsRequest to capture the answer of
+                               (default: the empty request)
+Exit status: 0 stopped by a signal; 1 the capture or the server failed; 2 bad usage.
+)";
+
+struct Flags {
+  std::string listen;
+  std::string capture_from;
+  std::string get_request_json;
+  std::string search_request_json = "{}";
+};
+
+// ParseFlags fills *flags from --name=value arguments; it returns an error message, or an
+// empty string when the flags are good.
+std::string ParseFlags(int argc, char** argv, Flags* flags, bool* help) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      *help = true;
+      return "";
+    }
+    const size_t eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
+      return absl::StrCat("unexpected argument '", arg, "' (expected --name=value)");
+    }
+    const std::string name = arg.substr(2, eq - 2);
+    const std::string value = arg.substr(eq + 1);
+    if (name == "listen") {
+      flags->listen = value;
+    } else if (name == "capture_from") {
+      flags->capture_from = value;
+    } else if (name == "get_request_json") {
+      flags->get_request_json = value;
+    } else if (name == "search_request_json") {
+      flags->search_request_json = value;
+    } else {
+      return absl::StrCat("unknown flag --", name);
+    }
+  }
+  if (flags->listen.empty()) return "--listen is required";
+  if (flags->capture_from.empty()) return "--capture_from is required";
+  if (flags->get_request_json.empty()) return "--get_request_json is required";
+  return "";
+}
+
+grpc::ByteBuffer ToByteBuffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// Capture parses request_json as Request, calls the registry with it and returns the
+// serialized response, or an error message in *error.
+template <typename Request, typename Response, typename Call>
+std::string Capture(const std::string& what, const std::string& request_json, Call call,
+                    std::string* error) {
+  Request request;
+  if (auto status = google::protobuf::util::JsonStringToMessage(request_json, &request);
+      !status.ok()) {
+    *error = absl::StrCat(what, ": bad request JSON: ", status.ToString());
+    return "";
+  }
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  Response response;
+  const grpc::Status status = call(&context, request, &response);
+  if (!status.ok()) {
+    *error = absl::StrCat(what, " on the registry failed: ", status.error_code(), " ",
+                          status.error_message());
+    return "";
+  }
+  return response.SerializeAsString();
+}
+
+// EchoRegistry answers the two read methods with fixed bytes; the other methods keep the
+// generated callback defaults (UNIMPLEMENTED).
+class EchoRegistry final : public registry::Registry::WithRawCallbackMethod_GetCurrentStandard<
+                               registry::Registry::WithRawCallbackMethod_SearchStandards<
+                                   registry::Registry::CallbackService>> {
+ public:
+  EchoRegistry(const std::string& get_response, const std::string& search_response)
+      : get_response_(ToByteBuffer(get_response)),
+        search_response_(ToByteBuffer(search_response)) {}
+
+  grpc::ServerUnaryReactor* GetCurrentStandard(grpc::CallbackServerContext* context,
+                                               const grpc::ByteBuffer* /*request*/,
+                                               grpc::ByteBuffer* response) override {
+    return Answer(context, get_response_, response);
+  }
+
+  grpc::ServerUnaryReactor* SearchStandards(grpc::CallbackServerContext* context,
+                                            const grpc::ByteBuffer* /*request*/,
+                                            grpc::ByteBuffer* response) override {
+    return Answer(context, search_response_, response);
+  }
+
+ private:
+  static grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer& fixed,
+                                          grpc::ByteBuffer* response) {
+    *response = fixed;  // shares the slices: no copy of the bytes
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  const grpc::ByteBuffer get_response_;
+  const grpc::ByteBuffer search_response_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the termination signals in every thread (gRPC's too) so that sigwait receives them,
+  // and get SIGTERM when the bench that started this process dies.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const pid_t parent = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGTERM, 0UL, 0UL, 0UL);
+  if (getppid() != parent) return 0;  // the parent died before the line above
+
+  Flags flags;
+  bool help = false;
+  if (const std::string error = ParseFlags(argc, argv, &flags, &help); !error.empty()) {
+    std::cerr << "simpul-echo-server: " << error << "\n\n" << kUsage;
+    return 2;
+  }
+  if (help) {
+    std::cout << kUsage;
+    return 0;
+  }
+
+  auto stub = registry::Registry::NewStub(
+      grpc::CreateChannel(flags.capture_from, grpc::InsecureChannelCredentials()));
+  std::string error;
+  const std::string get_response =
+      Capture<registry::GetCurrentStandardRequest, registry::GetCurrentStandardResponse>(
+          "GetCurrentStandard", flags.get_request_json,
+          [&](grpc::ClientContext* context, const auto& request, auto* response) {
+            return stub->GetCurrentStandard(context, request, response);
+          },
+          &error);
+  if (!error.empty()) {
+    std::cerr << "simpul-echo-server: " << error << "\n";
+    return 1;
+  }
+  const std::string search_response =
+      Capture<registry::SearchStandardsRequest, registry::SearchStandardsResponse>(
+          "SearchStandards", flags.search_request_json,
+          [&](grpc::ClientContext* context, const auto& request, auto* response) {
+            return stub->SearchStandards(context, request, response);
+          },
+          &error);
+  if (!error.empty()) {
+    std::cerr << "simpul-echo-server: " << error << "\n";
+    return 1;
+  }
+  stub.reset();
+
+  EchoRegistry service(get_response, search_response);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(flags.listen, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) {
+    std::cerr << "simpul-echo-server: cannot serve on " << flags.listen << "\n";
+    return 1;
+  }
+  std::cerr << "simpul-echo-server: serving on " << flags.listen << "; GetCurrentStandard "
+            << get_response.size() << " bytes; SearchStandards " << search_response.size()
+            << " bytes" << std::endl;
+
+  int signal = 0;
+  while (sigwait(&signals, &signal) != 0) {
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  return 0;
+}
