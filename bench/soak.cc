@@ -8,6 +8,10 @@
 // Redis's used_memory, and the load's calls, errors and p50/p99, and prints one table row.
 // At the end it prints a verdict (errors; RSS growth of each process from minute 5 to the end;
 // p99 of the last third against the first) and exits 1 if a target is missed.
+// For the capacity plan (bench/capacity) it takes the mix of the load (--mix), the size of the
+// seeded registry (--services) and extra gateway flags (--gateway-flag), and after the soak
+// prints each process's CPU per acknowledged call and the Redis memory the soak added per key
+// family ("cpu ..." and "memory ..." lines).
 #include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
@@ -18,9 +22,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -39,6 +45,8 @@ namespace {
 
 constexpr char kUsage[] = R"(usage: simpul-soak [--minutes N] [--rate R] [--capacity-probe]
                    [--watch-streams W] [--probe-seconds S] [--p99-limit-ms L]
+                   [--mix filings=F,actions=A,surveys=S,reads=R,writes=W] [--services N]
+                   [--gateway-flag FLAG]...
 
 Starts Redis (AOF, ACL users), the three services and the gateway (internal mutual TLS) on
 127.0.0.1, seeds them, and:
@@ -47,6 +55,11 @@ Starts Redis (AOF, ACL users), the three services and the gateway (internal mutu
   (default)          measures the capacity, then runs the mixed load at half of it (or at R
                      calls/s with --rate, without the probe) for N minutes (default 30) with W
                      watch streams (default 8), printing one row a minute and a verdict.
+--mix sets the shares of the load's kinds (default filings=0.3,actions=0.3,surveys=0.2,
+reads=0.18,writes=0.02; a kind left out gets 0); --services seeds N units and services
+(default 2; reads rotate over them); --gateway-flag passes a flag to simpul-gateway (e.g.
+--read_cache=false). After the soak: CPU per acknowledged call of each process and the Redis
+memory the soak added per key family.
 Targets: 0 errors (failed, wrong or shed calls), RSS growth of every process under 5% from
 minute 5 (or a third of the run if shorter) to the end (Redis: beyond what its used_memory grew,
 the data the load added), p99 of the last third of the minutes under 1.5 x the first third.
@@ -64,7 +77,37 @@ struct Flags {
   int watch_streams = 8;
   int probe_seconds = 15;
   double p99_limit_ms = 200;
+  // Shares of the load's kinds (MixedLoadOptions).
+  double filings = 0.3, actions = 0.3, surveys = 0.2, reads = 0.18, writes = 0.02;
+  int services = 2;
+  std::vector<std::string> gateway_flags;
 };
+
+// ParseMix reads "filings=0.3,actions=0.3,..." into `f` (kinds left out get 0).
+bool ParseMix(const std::string& text, Flags* f) {
+  f->filings = f->actions = f->surveys = f->reads = f->writes = 0;
+  double sum = 0;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(part, '=');
+    double v;
+    if (!absl::SimpleAtod(kv.second, &v) || v < 0) return false;
+    if (kv.first == "filings") {
+      f->filings = v;
+    } else if (kv.first == "actions") {
+      f->actions = v;
+    } else if (kv.first == "surveys") {
+      f->surveys = v;
+    } else if (kv.first == "reads") {
+      f->reads = v;
+    } else if (kv.first == "writes") {
+      f->writes = v;
+    } else {
+      return false;
+    }
+    sum += v;
+  }
+  return sum > 0;
+}
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
   for (int i = 1; i < argc; ++i) {
@@ -90,6 +133,13 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       ok = absl::SimpleAtoi(value, &f->probe_seconds) && f->probe_seconds >= 3;
     } else if (arg == "--p99-limit-ms") {
       ok = absl::SimpleAtod(value, &f->p99_limit_ms) && f->p99_limit_ms > 0;
+    } else if (arg == "--mix") {
+      ok = ParseMix(value, f);
+    } else if (arg == "--services") {
+      ok = absl::SimpleAtoi(value, &f->services) && f->services >= 1 && f->services <= 5000;
+    } else if (arg == "--gateway-flag") {
+      ok = absl::StartsWith(value, "--");
+      f->gateway_flags.push_back(value);
     } else {
       std::cerr << (arg == "--help" ? "" : "simpul-soak: unknown flag " + arg + "\n") << kUsage;
       return false;
@@ -124,6 +174,70 @@ ProcessSample Sample(pid_t pid) {
     closedir(dir);
   }
   return s;
+}
+
+// CpuSeconds is the user + system CPU time a process has used (/proc/<pid>/stat), -1 if unknown.
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces; the fields after it start past its ')'.
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::vector<std::string> fields =
+      absl::StrSplit(absl::string_view(text).substr(close + 2), ' ', absl::SkipEmpty());
+  long long utime, stime;  // fields 14 and 15 of the file, 12 and 13 after the ')'
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+// KeyFamily is a key's family: its prefix up to and including the hash tag ("simpul:cmp:{c}"),
+// or its first two ':'-separated parts.
+std::string KeyFamily(const std::string& key) {
+  if (size_t close = key.find('}'); close != std::string::npos) return key.substr(0, close + 1);
+  const size_t first = key.find(':');
+  if (first == std::string::npos) return key;
+  return key.substr(0, key.find(':', first + 1));
+}
+
+// FamilyMemory is what the keys of one family hold: MEMORY USAGE summed over its keys without
+// and with an expiry, and the longest remaining time to live among the latter.
+struct FamilyMemory {
+  int64_t lasting = 0;
+  int64_t expiring = 0;
+  int64_t max_ttl_ms = 0;
+};
+
+// MemoryByFamily is FamilyMemory for every family (SCAN, MEMORY USAGE and PTTL of each key).
+std::map<std::string, FamilyMemory> MemoryByFamily(RedisPool& pool) {
+  std::map<std::string, FamilyMemory> out;
+  std::string cursor = "0";
+  do {
+    absl::StatusOr<RedisReply> page = pool.Command({"SCAN", cursor, "COUNT", "1000"});
+    if (!page.ok() || page->elements.size() != 2) return out;
+    cursor = page->elements[0].str;
+    std::vector<std::vector<std::string>> commands;
+    for (const RedisReply& key : page->elements[1].elements) {
+      commands.push_back({"MEMORY", "USAGE", key.str});
+      commands.push_back({"PTTL", key.str});
+    }
+    if (commands.empty()) continue;
+    absl::StatusOr<std::vector<RedisReply>> sizes = pool.Pipeline(commands);
+    if (!sizes.ok()) return out;
+    for (size_t i = 0; i + 1 < sizes->size(); i += 2) {
+      FamilyMemory& f = out[KeyFamily(commands[i][2])];
+      const long long ttl_ms = (*sizes)[i + 1].integer;
+      if (ttl_ms >= 0) {
+        f.expiring += (*sizes)[i].integer;
+        f.max_ttl_ms = std::max<int64_t>(f.max_ttl_ms, ttl_ms);
+      } else {
+        f.lasting += (*sizes)[i].integer;
+      }
+    }
+  } while (cursor != "0");
+  return out;
 }
 
 // RedisUsedMemory is INFO memory's used_memory (bytes), -1 if unknown.
@@ -180,10 +294,13 @@ class Soak {
     for (Binary b : {Binary::kRegistry, Binary::kComplaints, Binary::kMonitoring}) {
       if (auto p = cluster_->Start(b); !p.ok()) return p.status();
     }
-    if (auto p = cluster_->Start(Binary::kGateway, {.flags = LoadGatewayFlags()}); !p.ok()) {
+    std::vector<std::string> gateway_flags = LoadGatewayFlags();
+    gateway_flags.insert(gateway_flags.end(), flags_.gateway_flags.begin(),
+                         flags_.gateway_flags.end());
+    if (auto p = cluster_->Start(Binary::kGateway, {.flags = gateway_flags}); !p.ok()) {
       return p.status();
     }
-    absl::StatusOr<LoadSetup> setup = PrepareLoad(*cluster_, "soak");
+    absl::StatusOr<LoadSetup> setup = PrepareLoad(*cluster_, "soak", flags_.services);
     if (!setup.ok()) return setup.status();
     setup_ = *std::move(setup);
     RedisOptions redis = cluster_->redis().PoolOptions();
@@ -206,9 +323,12 @@ class Soak {
     o.calls_per_second = rate;
     o.max_in_flight = 256;
     o.keep_acks = false;
-    // 2% registry writes (UpdateService) so that the watch streams carry events.
-    o.reads = 0.18;
-    o.registry_writes = 0.02;
+    // By default 2% registry writes (UpdateService) so that the watch streams carry events.
+    o.filings = flags_.filings;
+    o.actions = flags_.actions;
+    o.surveys = flags_.surveys;
+    o.reads = flags_.reads;
+    o.registry_writes = flags_.writes;
     return o;
   }
 
@@ -280,6 +400,9 @@ class Soak {
       return 2;
     }
     const absl::Time start = absl::Now();
+    const std::map<std::string, FamilyMemory> memory_before = MemoryByFamily(*redis_);
+    std::vector<double> cpu_before;
+    for (const auto& [name, pid] : processes) cpu_before.push_back(CpuSeconds(pid));
     std::vector<Minute> minutes;
     for (int m = 1; m <= flags_.minutes && !interrupted; ++m) {
       // Sample just after the end of minute m (the load's window m-1 has closed).
@@ -296,7 +419,46 @@ class Soak {
       minutes.push_back(std::move(row));
     }
     (*load)->Stop();
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    const LoadTotals totals = (*load)->Totals();
+    PrintCosts(processes, cpu_before, seconds, totals, memory_before);
     return Verdict(processes, minutes, **load);
+  }
+
+  // PrintCosts prints each process's CPU per acknowledged call and share of one core over the
+  // soak, and the Redis memory the soak added by key family, with the items it holds.
+  void PrintCosts(const std::vector<std::pair<std::string, pid_t>>& processes,
+                  const std::vector<double>& cpu_before, double seconds, const LoadTotals& totals,
+                  const std::map<std::string, FamilyMemory>& memory_before) {
+    const int64_t calls = totals.acked_total();
+    std::printf("\ncosts over %.0f s, %lld acknowledged calls (%.1f/s):\n", seconds,
+                static_cast<long long>(calls), calls / seconds);
+    double all = 0;
+    for (size_t i = 0; i < processes.size(); ++i) {
+      const double used = CpuSeconds(processes[i].second) - cpu_before[i];
+      all += used;
+      std::printf("cpu %-10s %8.1f us/call %6.1f%% of a core\n", processes[i].first.c_str(),
+                  calls > 0 ? 1e6 * used / calls : 0.0, 100 * used / seconds);
+    }
+    std::printf("cpu %-10s %8.1f us/call %6.1f%% of a core\n", "all",
+                calls > 0 ? 1e6 * all / calls : 0.0, 100 * all / seconds);
+    // Per family: bytes now, bytes the soak added to keys without an expiry and to keys with
+    // one, and the longest time to live left among the latter.
+    const std::map<std::string, FamilyMemory> after = MemoryByFamily(*redis_);
+    for (const auto& [family, now] : after) {
+      const auto it = memory_before.find(family);
+      const FamilyMemory before = it == memory_before.end() ? FamilyMemory{} : it->second;
+      std::printf("memory %-22s %12lld bytes %+12lld lasting %+12lld expiring ttl %lld s\n",
+                  family.c_str(), static_cast<long long>(now.lasting + now.expiring),
+                  static_cast<long long>(now.lasting - before.lasting),
+                  static_cast<long long>(now.expiring - before.expiring),
+                  static_cast<long long>(now.max_ttl_ms / 1000));
+    }
+    std::printf("acked filings %lld actions %lld surveys %lld reads %lld writes %lld\n",
+                static_cast<long long>(totals.acked[0]), static_cast<long long>(totals.acked[1]),
+                static_cast<long long>(totals.acked[2]), static_cast<long long>(totals.acked[3]),
+                static_cast<long long>(totals.acked[4]));
+    std::fflush(stdout);
   }
 
   static void PrintRow(int m, const Minute& row) {

@@ -217,7 +217,8 @@ absl::StatusOr<LoadCallers> IssueLoadCallers(gateway::ApiKeyStore& keys, const L
   return callers;
 }
 
-absl::StatusOr<LoadSetup> PrepareLoad(ServiceCluster& cluster, const std::string& prefix) {
+absl::StatusOr<LoadSetup> PrepareLoad(ServiceCluster& cluster, const std::string& prefix,
+                                      int services) {
   RedisOptions redis = cluster.redis().PoolOptions();
   redis.command_timeout = absl::Seconds(10);
   redis.pool_size = 1;
@@ -233,7 +234,7 @@ absl::StatusOr<LoadSetup> PrepareLoad(ServiceCluster& cluster, const std::string
   if (!issued.ok()) return issued.status();
   setup.root = Caller{"load-root", issued->token, /*api_key=*/true};
   auto stub = registry::v1::Registry::NewStub(cluster.gateway().channel());
-  absl::StatusOr<LoadSeed> seed = SeedForLoad(stub.get(), setup.root, prefix);
+  absl::StatusOr<LoadSeed> seed = SeedForLoad(stub.get(), setup.root, prefix, services);
   if (!seed.ok()) return seed.status();
   setup.seed = *std::move(seed);
   absl::StatusOr<LoadCallers> callers = IssueLoadCallers(**keys, setup.seed);

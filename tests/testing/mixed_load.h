@@ -84,8 +84,10 @@ struct LoadSetup {
 };
 
 // PrepareLoad issues a platform-admin key into the cluster's Redis, seeds the registry through
-// the cluster's (first) gateway, which must be running, and issues the load's keys.
-absl::StatusOr<LoadSetup> PrepareLoad(ServiceCluster& cluster, const std::string& prefix = "load");
+// the cluster's (first) gateway, which must be running, with `services` units and services
+// (SeedForLoad), and issues the load's keys.
+absl::StatusOr<LoadSetup> PrepareLoad(ServiceCluster& cluster, const std::string& prefix = "load",
+                                      int services = 2);
 
 // LoadGatewayFlags are the gateway flags that keep its rate limits out of the load's way
 // (every role 100,000 calls/s): start the gateways the load goes through with them.
