@@ -46,10 +46,10 @@ namespace {
 // older than the floor (else nothing can be trimmed), and the newest entry before the trim
 // point is only searched (XREVRANGE) when the first entry lies before it: Redis 7.0's
 // XREVRANGE from an id older than every entry walks the whole stream backwards (O(length): 4 ms
-// at 50,000 events), which made every filing's commit slower the longer the stream grew. Then the stream is capped at the max len. Both trims are exact,
-// and the newest entry they removed is recorded with XSETID ... MAXDELETEDID, which ReadEvents
-// compares cursors with (a cursor before it missed events).
-// It starts with kLuaKeyTypeError (common/redis.h).
+// at 50,000 events), which made every filing's commit slower the longer the stream grew. Then the
+// stream is capped at the max len. Both trims are exact, and the newest entry they removed is
+// recorded with XSETID ... MAXDELETEDID, which ReadEvents compares cursors with (a cursor before it
+// missed events). It starts with kLuaKeyTypeError (common/redis.h).
 constexpr char kCommitLua[] = R"lua(
 local nrem, nadd = tonumber(ARGV[8]), tonumber(ARGV[9])
 local ngrem, ngadd = tonumber(ARGV[15]), tonumber(ARGV[16])
