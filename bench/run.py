@@ -337,12 +337,14 @@ def run_measured(system, names, argv, parse):
         raise RuntimeError(f"{argv[0]} failed ({out.returncode}): {out.stderr[-2000:]}")
     result = parse(out)
     calls = max(result["calls"], 1)
-    # The tool's warm-up is included in the CPU window: scale to the share of measured calls.
+    # The tool's warm-up is included in the CPU window but not in its count of calls: the
+    # window saw about calls / window_share calls (the measured ones are that share of them).
+    window_calls = calls / result["window_share"]
     cpu = {n: (after[n] - before[n]) / CLK_TCK for n in names}
     result["cpu_s"] = cpu
     result["wall_s"] = wall
     result["cpu_us_per_call"] = {
-        n: round(c * 1e6 / (calls * result["window_share"]), 1) for n, c in cpu.items()}
+        n: round(c * 1e6 / window_calls, 1) for n, c in cpu.items()}
     result["cpu_us_per_call_total"] = round(sum(result["cpu_us_per_call"].values()), 1)
     # Redis's own time in commands per call, by command: 1e6 / the total is the ceiling of
     # this command mix on one Redis core (network and AOF writes not counted).
@@ -350,7 +352,7 @@ def run_measured(system, names, argv, parse):
     for cmd, (calls_after, usec_after) in redis_after.items():
         calls_before, usec_before = redis_before.get(cmd, (0, 0))
         if calls_after > calls_before:
-            n = calls * result["window_share"]
+            n = window_calls
             per_call[cmd] = {"calls": round((calls_after - calls_before) / n, 2),
                              "usec": round((usec_after - usec_before) / n, 1)}
     result["redis_per_call"] = per_call

@@ -19,6 +19,7 @@
 #include "common/excerpt.h"
 #include "common/page_token.h"
 #include "common/status.h"
+#include "google/protobuf/unknown_field_set.h"
 
 namespace simpul::gateway {
 namespace {
@@ -157,6 +158,16 @@ return {0}
 const Clock& SystemClockInstance() {
   static const SystemClock* const clock = new SystemClock();
   return *clock;
+}
+
+// DropUnknownFields clears the unknown fields of `message` itself (not of its message fields):
+// what DiscardUnknownFields does for a message without message fields, without its walk over
+// every field by reflection.
+void DropUnknownFields(google::protobuf::Message* message) {
+  const google::protobuf::Reflection* reflection = message->GetReflection();
+  if (!reflection->GetUnknownFields(*message).empty()) {
+    reflection->MutableUnknownFields(message)->Clear();
+  }
 }
 
 std::string Hex(std::string_view bytes) { return absl::BytesToHexString(AbslView(bytes)); }
@@ -833,7 +844,8 @@ absl::StatusOr<v1::AuditRecord> AuditLog::Append(v1::AuditRecord record) {
   record.clear_key_id();
   record.set_encoding_version(options_.keyring != nullptr ? kAuditKeyedEncodingVersion
                                                           : kAuditEncodingVersion);
-  record.DiscardUnknownFields();
+  DropUnknownFields(&record);
+  if (record.has_time()) DropUnknownFields(record.mutable_time());
   BoundAuditRecord(&record);
   if (!record.has_time()) {
     const absl::Time now = clock_.Now();

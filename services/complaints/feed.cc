@@ -151,8 +151,9 @@ absl::StatusOr<std::optional<v1::WatchComplaintEventsResponse>> EventForWatcher(
 
 // ---- EventFeedHub -----------------------------------------------------------------------
 
-EventFeedHub::EventFeedHub(ComplaintEventSource& source, absl::Duration poll_block)
-    : source_(source), poll_block_(poll_block) {}
+EventFeedHub::EventFeedHub(ComplaintEventSource& source, absl::Duration poll_block,
+                           absl::Duration coalesce)
+    : source_(source), poll_block_(poll_block), coalesce_(coalesce) {}
 
 EventFeedHub::~EventFeedHub() {
   Stop();
@@ -232,6 +233,11 @@ void EventFeedHub::Run() {
       waiters.swap(waiters_);
     }
     for (auto& w : waiters) w();
+    if (coalesce_ > absl::ZeroDuration()) {
+      // Let more events arrive before the next look (Stop cuts the pause short).
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopped_), coalesce_);
+    }
   }
 }
 

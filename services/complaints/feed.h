@@ -88,11 +88,16 @@ absl::StatusOr<std::optional<v1::WatchComplaintEventsResponse>> EventForWatcher(
 v1::PublicComplaintEvent PublicEvent(const v1::ComplaintEvent& event);
 
 // EventFeedHub tails the stream on one thread with XREAD BLOCK (`poll_block` at most) and
-// wakes the watchers waiting for news, so an idle watcher costs no Redis call.
+// wakes the watchers waiting for news, so an idle watcher costs no Redis call. After a wake it
+// lets `coalesce` pass before it looks again, so under a stream of filings the watchers and the
+// webhook dispatcher (each of which reads the stream itself) run once per batch of events
+// instead of once per event: at 1,000 filings/s a wake per filing cost the complaint service
+// and Redis some 6 round trips per filing. News reaches a watcher at most `coalesce` later.
 class EventFeedHub {
  public:
   explicit EventFeedHub(ComplaintEventSource& source,
-                        absl::Duration poll_block = absl::Milliseconds(500));
+                        absl::Duration poll_block = absl::Milliseconds(500),
+                        absl::Duration coalesce = absl::Milliseconds(5));
   ~EventFeedHub();  // stops and joins the tail thread
 
   void Start();
@@ -111,6 +116,7 @@ class EventFeedHub {
   void Run();
   ComplaintEventSource& source_;
   const absl::Duration poll_block_;
+  const absl::Duration coalesce_;
   absl::Mutex mu_;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,10 +1,13 @@
 // Unit tests of the complaint event feed's views and request checks (services/complaints/feed.h).
 #include "services/complaints/feed.h"
 
+#include <atomic>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/identities.h"
@@ -208,6 +211,40 @@ TEST(FeedRequestTest, AnonymousReplayStartsAtMostAnHourBack) {
   EXPECT_EQ(PublicReplayStart("1796596399999-9", now), hour_ago);
   EXPECT_EQ(PublicReplayStart("1796596400000-3", now), "1796596400000-3");
   EXPECT_EQ(PublicReplayStart("1796599999000-0", now), "1796599999000-0");
+}
+
+// EndlessEvents always has a new event, as a stream under a steady load of filings has.
+class EndlessEvents final : public ComplaintEventSource {
+ public:
+  absl::StatusOr<std::vector<FeedEvent>> ReadEvents(std::string_view, int,
+                                                    absl::Duration) override {
+    const int n = ++reads;
+    FeedEvent fed;
+    fed.cursor = absl::StrCat("1717372800000-", n);
+    return std::vector<FeedEvent>{fed};
+  }
+  absl::StatusOr<std::string> LatestEventCursor() override {
+    return absl::StrCat("1717372800000-", reads.load());
+  }
+  std::atomic<int> reads{0};
+};
+
+TEST(EventFeedHubTest, PausesAfterAWakeAndStopEndsThePause) {
+  // With news at every look, the hub wakes its waiters once and then pauses (an hour here) before
+  // it reads again: the stream is read once per pause however many events arrive meanwhile.
+  EndlessEvents events;
+  {
+    EventFeedHub hub(events, absl::Milliseconds(50), absl::Hours(1));
+    absl::Notification woken;
+    hub.WaitAsync(hub.generation(), [&woken] { woken.Notify(); });
+    hub.Start();
+    woken.WaitForNotification();
+    EXPECT_EQ(hub.generation(), 1u);
+    EXPECT_EQ(events.reads.load(), 1);
+    hub.Stop();  // ends the pause: the destructor's join returns
+    EXPECT_TRUE(hub.stopped());
+  }
+  EXPECT_EQ(events.reads.load(), 1);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -1150,6 +1151,50 @@ TEST_F(RedisComplaintStoreTest, AcknowledgedEventsStayForTheRetentionPeriod) {
   absl::StatusOr<std::vector<FeedEvent>> all = store_->ReadEvents("0", 100, {});
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(all->size(), 21u);
+}
+
+// CommandCalls is how often Redis ran `command` since the last CONFIG RESETSTAT, scripts'
+// commands included (INFO commandstats).
+int64_t CommandCalls(const std::string& info, const std::string& command) {
+  const std::string tag = absl::StrCat("cmdstat_", command, ":calls=");
+  const size_t at = info.find(tag);
+  if (at == std::string::npos) return 0;
+  int64_t calls = 0;
+  const size_t start = at + tag.size();
+  EXPECT_TRUE(absl::SimpleAtoi(info.substr(start, info.find(',', start) - start), &calls));
+  return calls;
+}
+
+TEST_F(RedisComplaintStoreTest, CommitsLookForEventsToTrimOnlyWhenSomeAreOlderThanTheFloor) {
+  // Redis 7.0's XREVRANGE from an id older than every entry walks the whole stream: a commit
+  // must not ask it while nothing is older than the retention floor (default 72 hours), nor
+  // read the groups then.
+  const std::string stream = store_->EventStreamKey();
+  MustFile("SP-2400", kT0);
+  ASSERT_EQ(Raw({"XGROUP", "CREATE", stream, "monitoring", "0"}).str, "OK");
+  ASSERT_EQ(Raw({"CONFIG", "RESETSTAT"}).str, "OK");
+  for (int i = 1; i < 5; ++i) MustFile(absl::StrCat("SP-24", 10 + i), kT0 + i);
+  std::string info = Raw({"INFO", "commandstats"}).str;
+  EXPECT_EQ(CommandCalls(info, "xrevrange"), 0) << info;
+  EXPECT_EQ(CommandCalls(info, "xinfo|groups"), 0) << info;
+  EXPECT_EQ(StreamLength(), 5);
+
+  // Events from before the floor that the group has read and acknowledged go at the next
+  // commit, exactly, and the newest of them is recorded as trimmed.
+  ASSERT_EQ(Raw({"DEL", stream}).integer, 1);
+  ASSERT_EQ(Raw({"XADD", stream, "1000-0", "v", "1", "e", ""}).str, "1000-0");
+  ASSERT_EQ(Raw({"XADD", stream, "2000-0", "v", "1", "e", ""}).str, "2000-0");
+  ASSERT_EQ(Raw({"XGROUP", "CREATE", stream, "monitoring", "$"}).str, "OK");
+  ASSERT_EQ(Raw({"CONFIG", "RESETSTAT"}).str, "OK");
+  MustFile("SP-2420", kT0);
+  info = Raw({"INFO", "commandstats"}).str;
+  EXPECT_EQ(CommandCalls(info, "xrevrange"), 1) << info;
+  EXPECT_EQ(StreamLength(), 2);
+  EXPECT_EQ(Raw({"XRANGE", stream, "-", "+", "COUNT", "1"}).elements[0].elements[0].str, "2000-0");
+  EXPECT_EQ(store_->ReadEvents("999-0", 10, {}).status().code(), absl::StatusCode::kOutOfRange);
+  absl::StatusOr<std::vector<FeedEvent>> resumed = store_->ReadEvents("1000-0", 10, {});
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->size(), 2u);
 }
 
 TEST_F(RedisComplaintStoreTest, ReadEventsResumesExactlyAndReportsTrimmedCursors) {

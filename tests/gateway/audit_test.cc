@@ -439,6 +439,33 @@ TEST_F(AuditLogTest, LongAndInvalidTextIsStoredBoundedAndVerifies) {
   EXPECT_EQ(report->records_checked, 1);
 }
 
+TEST_F(AuditLogTest, UnknownFieldsOfTheCallerAreNotStored) {
+  // Field 99 on the record and on its time: neither is covered by the hash encoding, so
+  // Append drops both and the stored record verifies.
+  const std::string unknown(
+      "\x9a\x06\x03"
+      "abc",
+      6);
+  v1::AuditRecord r = Call(1);
+  r.mutable_time()->set_seconds(1700000000);
+  ASSERT_TRUE(r.mutable_time()->MergeFromString(unknown));
+  ASSERT_TRUE(r.MergeFromString(unknown));
+  auto unknown_count = [](const google::protobuf::Message& m) {
+    return m.GetReflection()->GetUnknownFields(m).field_count();
+  };
+  ASSERT_EQ(unknown_count(r), 1);
+  ASSERT_EQ(unknown_count(r.time()), 1);
+  const v1::AuditRecord stored = MustAppend(r);
+  EXPECT_EQ(unknown_count(stored), 0);
+  EXPECT_EQ(unknown_count(stored.time()), 0);
+  std::vector<StoredEntry> entries = ReadLog();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].bytes, stored.SerializeAsString());
+  AuditVerifyReport report = MustVerify();
+  EXPECT_TRUE(report.ok()) << FormatAuditVerifyReport(report);
+  EXPECT_EQ(report.records_checked, 1);
+}
+
 TEST_F(AuditLogTest, EmptyLogVerifies) {
   AuditVerifyReport report = MustVerify();
   EXPECT_TRUE(report.ok()) << FormatAuditVerifyReport(report);
