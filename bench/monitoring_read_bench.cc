@@ -118,6 +118,15 @@ double RedisCpuSeconds(RedisPool& pool) {
   return total;
 }
 
+// PrintCommandStats prints Redis's INFO commandstats (commands run by scripts included) to
+// stderr, and resets them.
+void PrintCommandStats(RedisPool& pool, const char* how) {
+  auto reply = pool.Command({"INFO", "commandstats"});
+  std::optional<std::string> text = reply.ok() ? ReplyString(*reply) : std::nullopt;
+  if (text) std::fprintf(stderr, "redis commandstats after ingest %s:\n%s\n", how, text->c_str());
+  (void)pool.Command({"CONFIG", "RESETSTAT"});
+}
+
 // Load submits `responses` responses in batches of `batch` from `threads` threads, each batch
 // through `submit` (false: failed), and prints the ingest line.
 template <typename Submit>
@@ -159,6 +168,7 @@ bool Load(const char* how, int64_t responses, int64_t units, int province, int b
       cpu_us, redis_us, static_cast<long long>(units), batch,
       batch_units > 0 ? absl::StrCat(batch_units, " units").c_str() : "as many units", threads);
   std::fflush(stdout);
+  PrintCommandStats(pool, how);
   return true;
 }
 
@@ -228,17 +238,17 @@ int main(int argc, char** argv) {
 
   // Populate through the service's own path, as a survey channel does.
   const Identity channel = testing::ChannelCaller("bench-kiosk");
-  bool loaded = Load("in process", responses, units, 32, batch, batch_units, threads, pool,
-                     [&](const v1::SubmitSurveyResponsesRequest& req) {
-                       auto r = desk.SubmitSurveyResponses(channel, req);
-                       if (!r.ok() || r->applied() != req.responses_size()) {
-                         std::fprintf(stderr, "submit: %s\n",
-                                      r.ok() ? "not every response applied"
-                                             : r.status().ToString().c_str());
-                         return false;
-                       }
-                       return true;
-                     });
+  bool loaded =
+      Load("in process", responses, units, 32, batch, batch_units, threads, pool,
+           [&](const v1::SubmitSurveyResponsesRequest& req) {
+             auto r = desk.SubmitSurveyResponses(channel, req);
+             if (!r.ok() || r->applied() != req.responses_size()) {
+               std::fprintf(stderr, "submit: %s\n",
+                            r.ok() ? "not every response applied" : r.status().ToString().c_str());
+               return false;
+             }
+             return true;
+           });
   if (!loaded) return 1;
 
   if (grpc_responses > 0) {
@@ -264,21 +274,21 @@ int main(int argc, char** argv) {
     args.SetMaxSendMessageSize(64 << 20);
     auto stub = v1::Monitoring::NewStub(grpc::CreateCustomChannel(
         absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args));
-    loaded = Load("over gRPC", grpc_responses, units, 33, batch, batch_units, threads, pool,
-                  [&](const v1::SubmitSurveyResponsesRequest& req) {
-                    grpc::ClientContext ctx;
-                    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-                    ctx.AddMetadata(std::string(kIdentityMetadataKey), token);
-                    v1::SubmitSurveyResponsesResponse resp;
-                    grpc::Status s = stub->SubmitSurveyResponses(&ctx, req, &resp);
-                    if (!s.ok() || resp.applied() != req.responses_size()) {
-                      std::fprintf(stderr, "SubmitSurveyResponses: %s\n",
-                                   s.ok() ? "not every response applied"
-                                          : s.error_message().c_str());
-                      return false;
-                    }
-                    return true;
-                  });
+    loaded =
+        Load("over gRPC", grpc_responses, units, 33, batch, batch_units, threads, pool,
+             [&](const v1::SubmitSurveyResponsesRequest& req) {
+               grpc::ClientContext ctx;
+               ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+               ctx.AddMetadata(std::string(kIdentityMetadataKey), token);
+               v1::SubmitSurveyResponsesResponse resp;
+               grpc::Status s = stub->SubmitSurveyResponses(&ctx, req, &resp);
+               if (!s.ok() || resp.applied() != req.responses_size()) {
+                 std::fprintf(stderr, "SubmitSurveyResponses: %s\n",
+                              s.ok() ? "not every response applied" : s.error_message().c_str());
+                 return false;
+               }
+               return true;
+             });
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     hub.Stop();
     executor.Shutdown();
