@@ -169,7 +169,8 @@ absl::Status MonitoringDesk::RefreshRanks(const UnitInfo& unit,
 }
 
 absl::Status MonitoringDesk::RefreshRanksOf(
-    const std::vector<std::pair<UnitInfo, std::set<std::string>>>& units, bool remove_empty) {
+    const std::vector<std::pair<UnitInfo, std::set<std::string>>>& units, bool remove_empty,
+    bool ikm_only) {
   // One read of every unit bucket involved, then one write of every ranking update.
   std::vector<std::pair<const UnitInfo*, std::string>> unit_periods;
   std::vector<std::string> buckets;
@@ -192,6 +193,7 @@ absl::Status MonitoringDesk::RefreshRanksOf(
     std::vector<std::pair<v1::Metric, int64_t>> values;
     std::vector<std::pair<v1::Metric, int64_t>> gone;  // metrics without a value
     for (v1::Metric metric : kRankedMetrics) {
+      if (ikm_only && metric != v1::METRIC_IKM) continue;
       if (auto value = MetricValue(metric, counters[i])) {
         values.emplace_back(metric, *value);
       } else {
@@ -292,7 +294,7 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
   for (auto& [unit_id, periods] : touched) {
     refresh.emplace_back(*units[unit_id], std::move(periods));
   }
-  SIMPUL_RETURN_IF_ERROR(RefreshRanksOf(refresh));
+  SIMPUL_RETURN_IF_ERROR(RefreshRanksOf(refresh, /*remove_empty=*/false, /*ikm_only=*/true));
   std::set<std::string> agencies;
   for (const auto& [unit_id, unit] : units) agencies.insert(unit->agency_id);
   for (const std::string& agency : agencies) SIMPUL_RETURN_IF_ERROR(NoteAgency(agency));

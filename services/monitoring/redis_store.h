@@ -57,7 +57,7 @@ class RedisAggregateStore final : public AggregateStore {
     // How long a dedup key is remembered; zero or negative remembers it forever.
     absl::Duration dedup_ttl = absl::Hours(24 * 400);
     // Contributions per script of ApplyBatch (a script blocks Redis while it runs).
-    int max_batch_script = 500;
+    int max_batch_script = 100;
   };
 
   // RedisAggregateStore uses `pool`, which must outlive it.
