@@ -555,12 +555,15 @@ def scenarios(system, args):
 
 
 def monitoring_read(system, args):
-    """bench/monitoring_read_bench: a region's figures against one unit's, at the stated size
-    (it loads its own Redis through the service's contribution path)."""
+    """bench/monitoring_read_bench: the ingest rate of survey responses through the service's
+    own path (in process, then over gRPC), and a region's figures against one unit's, at the
+    stated size (it loads its own Redis)."""
+    grpc_responses = max(1, args.monitoring_responses // 5)
     argv = [f"{system.build}/bench/monitoring_read_bench", f"--units={args.monitoring_units}",
-            f"--responses={args.monitoring_responses}", "--reads=2000"]
-    log(f"monitoring read: loading {args.monitoring_responses} responses over "
-        f"{args.monitoring_units} units (about 1,100 responses/s)")
+            f"--responses={args.monitoring_responses}", f"--grpc_responses={grpc_responses}",
+            "--reads=2000"]
+    log(f"monitoring: loading {args.monitoring_responses} responses over "
+        f"{args.monitoring_units} units in process, {grpc_responses} over gRPC")
     out = subprocess.run(argv, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"monitoring_read_bench failed: {out.stderr[-2000:]}")
@@ -569,6 +572,14 @@ def monitoring_read(system, args):
     figures = {kind: {"units": int(units.replace(",", "")), "mean_us": int(mean),
                       "p50_us": int(p50), "p99_us": int(p99)}
                for kind, units, _, mean, p50, p99 in rows}
+    ingest = {}
+    for m in re.finditer(r"^ingest (in process|over gRPC): (\d+) responses in ([\d.]+) s: "
+                         r"(\d+) responses/s; CPU µs per response: ([\d.]+) "
+                         r"\(service ([\d.]+), redis ([\d.]+)\); (.*)$", out.stdout, re.M):
+        ingest[m.group(1)] = {"responses": int(m.group(2)), "seconds": float(m.group(3)),
+                              "per_s": int(m.group(4)), "cpu_us": float(m.group(5)),
+                              "service_us": float(m.group(6)), "redis_us": float(m.group(7)),
+                              "setup": m.group(8)}
     print(out.stdout.strip(), file=sys.stderr)
     ratio = figures["region"]["mean_us"] / figures["unit"]["mean_us"]
     return ("monitoring read", f"region of {figures['region']['units']:,} units / one unit "
@@ -576,7 +587,7 @@ def monitoring_read(system, args):
             {"tool": "monitoring_read_bench", "calls": 2000, "throughput": None,
              "p50_us": figures["region"]["p50_us"], "p99_us": figures["region"]["p99_us"],
              "errors": {}, "cpu_us_per_call": {}, "cpu_us_per_call_total": None,
-             "figures": figures, "region_over_unit": round(ratio, 2)})
+             "figures": figures, "region_over_unit": round(ratio, 2), "ingest": ingest})
 
 
 def fmt(v, digits=0):
@@ -601,6 +612,12 @@ def markdown(results, meta):
                          f"{fmt(f['unit']['p50_us'])} | {fmt(f['region']['p99_us'])} vs "
                          f"{fmt(f['unit']['p99_us'])} | 0 | mean {f['region']['mean_us']} vs "
                          f"{f['unit']['mean_us']} µs (in process) | | |")
+            # Survey ingest: responses/s in the calls/s column, CPU µs per response.
+            for how, g in (r.get("ingest") or {}).items():
+                lines.append(f"| monitoring ingest | survey responses {how} ({g['setup']}) | "
+                             f"{fmt(g['per_s'])} | | | 0 | {fmt(g['cpu_us'], 1)} | "
+                             f"bench process {fmt(g['service_us'], 1)}, redis "
+                             f"{fmt(g['redis_us'], 1)} | |")
             continue
         errors = ", ".join(f"{k} {v}" for k, v in (r.get("errors") or {}).items()) or "0"
         parts = ", ".join(f"{n} {v:,.0f}" for n, v in r["cpu_us_per_call"].items() if v >= 1)

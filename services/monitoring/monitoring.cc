@@ -165,29 +165,46 @@ absl::Status MonitoringDesk::ExportHeadlines(Metrics& metrics) {
 absl::Status MonitoringDesk::RefreshRanks(const UnitInfo& unit,
                                           const std::set<std::string>& period_keys,
                                           bool remove_empty) {
-  if (unit.unit_id.empty() || period_keys.empty()) return absl::OkStatus();
-  const std::vector<std::string> periods(period_keys.begin(), period_keys.end());
+  return RefreshRanksOf({{unit, period_keys}}, remove_empty);
+}
+
+absl::Status MonitoringDesk::RefreshRanksOf(
+    const std::vector<std::pair<UnitInfo, std::set<std::string>>>& units, bool remove_empty,
+    bool ikm_only) {
+  // One read of every unit bucket involved, then one write of every ranking update.
+  std::vector<std::pair<const UnitInfo*, std::string>> unit_periods;
   std::vector<std::string> buckets;
-  for (const std::string& period : periods) {
-    buckets.push_back(BucketKey(absl::StrCat("u:", unit.unit_id), period));
+  for (const auto& [unit, period_keys] : units) {
+    if (unit.unit_id.empty()) continue;
+    for (const std::string& period : period_keys) {
+      unit_periods.emplace_back(&unit, period);
+      buckets.push_back(BucketKey(absl::StrCat("u:", unit.unit_id), period));
+    }
   }
+  if (buckets.empty()) return absl::OkStatus();
   SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
+  if (counters.size() != buckets.size()) {
+    return absl::InternalError("refresh ranks: the store answered for another number of buckets");
+  }
   std::vector<RankUpdate> updates;
-  for (size_t i = 0; i < periods.size(); ++i) {
+  for (size_t i = 0; i < unit_periods.size(); ++i) {
+    const UnitInfo& unit = *unit_periods[i].first;
+    const std::string& period = unit_periods[i].second;
     std::vector<std::pair<v1::Metric, int64_t>> values;
     std::vector<std::pair<v1::Metric, int64_t>> gone;  // metrics without a value
     for (v1::Metric metric : kRankedMetrics) {
+      if (ikm_only && metric != v1::METRIC_IKM) continue;
       if (auto value = MetricValue(metric, counters[i])) {
         values.emplace_back(metric, *value);
       } else {
         gone.emplace_back(metric, 0);
       }
     }
-    for (RankUpdate& u : RankUpdatesFor(unit, {periods[i]}, values)) {
+    for (RankUpdate& u : RankUpdatesFor(unit, {period}, values)) {
       updates.push_back(std::move(u));
     }
     if (!remove_empty) continue;
-    for (RankUpdate& u : RankUpdatesFor(unit, {periods[i]}, gone)) {
+    for (RankUpdate& u : RankUpdatesFor(unit, {period}, gone)) {
       u.remove = true;
       updates.push_back(std::move(u));
     }
@@ -244,26 +261,43 @@ absl::StatusOr<v1::SubmitSurveyResponsesResponse> MonitoringDesk::SubmitSurveyRe
         RequireChannelScope(caller.principal, unit->agency_id, id, "submitting survey responses"));
   }
 
-  v1::SubmitSurveyResponsesResponse response;
-  std::map<std::string, std::set<std::string>> touched;  // unit -> period keys changed
+  // The whole batch goes to the store at once (ApplyBatch: one script per chunk, increments
+  // summed per bucket), each response still applied once by its dedup key.
+  std::vector<Contribution> contributions;
+  contributions.reserve(req.responses_size());
   for (const auto& r : req.responses()) {
     const UnitInfo& unit = *units[r.unit_id()];
     SIMPUL_ASSIGN_OR_RETURN(Contribution c, SurveyContribution(r, &unit, now));
     c.ledger = LedgerTagFor(caller, InputKind::kSurvey, unit, c.dedup_key, "", req.batch_id());
-    SIMPUL_ASSIGN_OR_RETURN(bool applied, store_.Apply(c));
-    if (applied) {
+    contributions.push_back(std::move(c));
+  }
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<bool> applied, store_.ApplyBatch(contributions));
+  if (applied.size() != contributions.size()) {
+    return absl::InternalError("survey batch: the store answered for another number of inputs");
+  }
+  v1::SubmitSurveyResponsesResponse response;
+  std::map<std::string, std::set<std::string>> touched;  // unit -> period keys changed
+  for (int i = 0; i < req.responses_size(); ++i) {
+    const auto& r = req.responses(i);
+    if (applied[i]) {
       response.set_applied(response.applied() + 1);
-      for (std::string& key : PeriodKeys(FromProto(r.response_time()), unit.time_zone)) {
+      for (std::string& key :
+           PeriodKeys(FromProto(r.response_time()), units[r.unit_id()]->time_zone)) {
         touched[r.unit_id()].insert(std::move(key));
       }
     } else {
       response.set_repeated(response.repeated() + 1);
     }
   }
-  for (const auto& [unit_id, periods] : touched) {
-    SIMPUL_RETURN_IF_ERROR(RefreshRanks(*units[unit_id], periods));
+  std::vector<std::pair<UnitInfo, std::set<std::string>>> refresh;
+  refresh.reserve(touched.size());
+  for (auto& [unit_id, periods] : touched) {
+    refresh.emplace_back(*units[unit_id], std::move(periods));
   }
-  for (const auto& [unit_id, unit] : units) SIMPUL_RETURN_IF_ERROR(NoteAgency(unit->agency_id));
+  SIMPUL_RETURN_IF_ERROR(RefreshRanksOf(refresh, /*remove_empty=*/false, /*ikm_only=*/true));
+  std::set<std::string> agencies;
+  for (const auto& [unit_id, unit] : units) agencies.insert(unit->agency_id);
+  for (const std::string& agency : agencies) SIMPUL_RETURN_IF_ERROR(NoteAgency(agency));
   return response;
 }
 
@@ -425,7 +459,9 @@ absl::StatusOr<v1::RecordDeliveriesResponse> MonitoringDesk::RecordDeliveries(
   for (const auto& [unit_id, touched_unit] : touched) {
     SIMPUL_RETURN_IF_ERROR(RefreshRanks(touched_unit.first, touched_unit.second));
   }
-  for (const auto& [id, route] : routes) SIMPUL_RETURN_IF_ERROR(NoteAgency(route->agency_id));
+  std::set<std::string> agencies;
+  for (const auto& [id, route] : routes) agencies.insert(route->agency_id);
+  for (const std::string& agency : agencies) SIMPUL_RETURN_IF_ERROR(NoteAgency(agency));
   return response;
 }
 

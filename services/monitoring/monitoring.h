@@ -13,6 +13,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -100,6 +101,11 @@ class MonitoringDesk {
   // any more (after a void).
   absl::Status RefreshRanks(const UnitInfo& unit, const std::set<std::string>& period_keys,
                             bool remove_empty = false);
+  // RefreshRanksOf is RefreshRanks of several units: one bucket read, one ranking write. With
+  // `ikm_only` (the inputs changed survey counters only: IKM is the one ranked metric they feed)
+  // it leaves the other metrics' rankings as they are.
+  absl::Status RefreshRanksOf(const std::vector<std::pair<UnitInfo, std::set<std::string>>>& units,
+                              bool remove_empty = false, bool ikm_only = false);
   // LedgerTagFor is the ledger tag of every contribution of one input (aggregates.h VOIDS):
   // `key` its ledger key, `application_key` the open-application key of a delivery.
   LedgerTag LedgerTagFor(const Identity& caller, InputKind kind, const UnitInfo& unit,

@@ -8,6 +8,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -103,6 +104,151 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local err = check(1, 2)
 if err then return redis.error_reply(err) end
 return apply(1, 2, ARGV[1])
+)lua";
+
+// kApplyBatchBody applies a batch of contributions in one script, each as kApplyBody would,
+// with one HMGET and one HSET per distinct bucket instead of a HINCRBY per bucket and field of
+// every contribution. The caller sums the increments per bucket and field as if every
+// contribution were new; when the script skips some (dedup key already set or repeated earlier
+// in the batch, ledger voided), it sums again, from the contributions it applies, the buckets
+// the skipped ones touch.
+//   KEYS = [bucket keys (nb), then the dedup, ledger and batch-index keys named by index below]
+//   ARGV = [dedup TTL in ms, np, per profile: m, then m pairs (field, total delta),
+//           nb, per bucket: its profile (1..np),
+//           nc, per contribution: dedup key index, ledger key index (0: none), batch key index
+//           (0: none), dedup key as given, ledger entry, ledger meta, ledger name,
+//           its bucket indexes ("1 4 7"), its increments ("<field> <delta> ...")]
+// Returns {1 if applied else 0, ...} per contribution. Every check comes before the first write.
+constexpr char kApplyBatchBody[] = R"lua(
+local ttl, np = ARGV[1], tonumber(ARGV[2])
+local pnames, pdeltas = {}, {}  -- per profile: its fields and total deltas
+local a = 3
+for p = 1, np do
+  local names, deltas = {}, {}
+  for j = 1, tonumber(ARGV[a]) do
+    names[j], deltas[j] = ARGV[a + 2 * j - 1], ARGV[a + 2 * j]
+  end
+  pnames[p], pdeltas[p] = names, deltas
+  a = a + 1 + 2 * #names
+end
+local nb = tonumber(ARGV[a])
+local profile = {}
+for b = 1, nb do profile[b] = tonumber(ARGV[a + b]) end
+a = a + 1 + nb
+local nc = tonumber(ARGV[a])
+a = a + 1
+local out, items, skipped, taken = {}, {}, {}, {}
+local function type_error(key, want)
+  return 'WRONGTYPE key ' .. key .. ' holds a ' .. redis.call('TYPE', key)['ok'] ..
+         ', not a ' .. want
+end
+for i = 1, nc do
+  local dk, lk = KEYS[tonumber(ARGV[a])], tonumber(ARGV[a + 1])
+  local ok = not taken[dk] and redis.call('EXISTS', dk) == 0
+  if ok and lk > 0 then
+    local v = redis.pcall('HEXISTS', KEYS[lk], 'void')
+    if type(v) == 'table' and v.err then return redis.error_reply(type_error(KEYS[lk], 'hash')) end
+    ok = v == 0
+  end
+  if ok then
+    taken[dk] = true
+    items[#items + 1] = a
+    out[i] = 1
+  else
+    skipped[#skipped + 1] = a
+    out[i] = 0
+  end
+  a = a + 9
+end
+-- Buckets a skipped contribution touches: their fields and totals from the applied ones only.
+local resummed = {}
+if #skipped > 0 then
+  for _, s in ipairs(skipped) do
+    for b in string.gmatch(ARGV[s + 7], '%d+') do resummed[tonumber(b)] = {} end
+  end
+  for _, it in ipairs(items) do
+    for b in string.gmatch(ARGV[it + 7], '%d+') do
+      local t = resummed[tonumber(b)]
+      if t then
+        for f, d in string.gmatch(ARGV[it + 8], '(%S+) (%S+)') do t[f] = (t[f] or 0) + tonumber(d) end
+      end
+    end
+  end
+end
+local batches = {}
+for _, it in ipairs(items) do
+  local bk = tonumber(ARGV[it + 2])
+  if bk > 0 then
+    if not batches[bk] then
+      local t = redis.call('TYPE', KEYS[bk])['ok']
+      if t ~= 'none' and t ~= 'set' then
+        return redis.error_reply('WRONGTYPE key ' .. KEYS[bk] .. ' holds a ' .. t .. ', not a set')
+      end
+      batches[bk] = {}
+    end
+    local list = batches[bk]
+    list[#list + 1] = ARGV[it + 6]
+  end
+end
+local writes = {}
+for b = 1, nb do
+  local names, deltas = pnames[profile[b]], pdeltas[profile[b]]
+  local t = resummed[b]
+  if t then
+    names, deltas = {}, {}
+    for f, d in pairs(t) do
+      names[#names + 1] = f
+      deltas[#deltas + 1] = string.format('%.0f', d)
+    end
+  end
+  if #names > 0 then
+    local key = KEYS[b]
+    local cur = redis.pcall('HMGET', key, unpack(names))
+    if cur.err then return redis.error_reply(type_error(key, 'hash')) end
+    local set, incr = {}, {}
+    for j, name in ipairs(names) do
+      local v, d = cur[j], deltas[j]
+      if not v then
+        set[#set + 1] = name
+        set[#set + 1] = d
+      elseif not (#v <= 20 and string.match(v, '^%-?%d+$')) then
+        return redis.error_reply('counter at key ' .. key .. ' is not an integer')
+      elseif #v <= 15 then
+        -- |v| < 10^15 and |d| < 2^51 (the caller's bound): the sum is exact in a double
+        local text = string.format('%.0f', tonumber(v) + tonumber(d))
+        set[#set + 1] = name
+        set[#set + 1] = text == '-0' and '0' or text
+      else
+        incr[#incr + 1] = name
+        incr[#incr + 1] = d
+      end
+    end
+    writes[#writes + 1] = {key, set, incr}
+  end
+end
+for _, it in ipairs(items) do
+  local dk = KEYS[tonumber(ARGV[it])]
+  if ttl == '0' then
+    redis.call('SET', dk, '1')
+  else
+    redis.call('SET', dk, '1', 'PX', ttl)
+  end
+  local lk = tonumber(ARGV[it + 1])
+  if lk > 0 then
+    redis.call('HSET', KEYS[lk], 'c:' .. ARGV[it + 3], ARGV[it + 4])
+    if ARGV[it + 5] ~= '' then redis.call('HSETNX', KEYS[lk], 'meta', ARGV[it + 5]) end
+    if ttl ~= '0' then redis.call('PEXPIRE', KEYS[lk], ttl) end
+  end
+end
+for bk, members in pairs(batches) do
+  redis.call('SADD', KEYS[bk], unpack(members))
+  if ttl ~= '0' then redis.call('PEXPIRE', KEYS[bk], ttl) end
+end
+for _, w in ipairs(writes) do
+  if #w[2] > 0 then redis.call('HSET', w[1], unpack(w[2])) end
+  for j = 1, #w[3], 2 do redis.call('HINCRBY', w[1], w[3][j], w[3][j + 1]) end
+end
+return out
 )lua";
 
 // kSweepReadLua lists up to ARGV[2] applications due by ARGV[1] with their contributions:
@@ -268,19 +414,43 @@ if ARGV[m] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[m]) end
 return 1
 )lua";
 
-// kSetRanksBody sets scores: KEYS = [ranking key per update]; ARGV = [score ('' removes the
-// unit), unit per update].
+// kSetRanksBody sets scores: KEYS = [distinct ranking keys]; ARGV = per key: the number of
+// updates n, then n pairs (score ('' removes the unit), unit), in the order given. Runs of
+// additions (and of removals) to one key go to Redis as one ZADD (ZREM).
 constexpr char kSetRanksBody[] = R"lua(
 local types = {}
 for i = 1, #KEYS do types[i] = 'zset' end
 local err = check_types(types)
 if err then return redis.error_reply(err) end
+local a = 1
 for i = 1, #KEYS do
-  if ARGV[2 * i - 1] == '' then
-    redis.call('ZREM', KEYS[i], ARGV[2 * i])
-  else
-    redis.call('ZADD', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i])
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  local run, removing = {}, false
+  local function flush()
+    if #run == 0 then return end
+    if removing then
+      redis.call('ZREM', KEYS[i], unpack(run))
+    else
+      redis.call('ZADD', KEYS[i], unpack(run))
+    end
+    run = {}
   end
+  for j = 1, n do
+    local score, unit = ARGV[a], ARGV[a + 1]
+    if (score == '') ~= removing or #run >= 1000 then
+      flush()
+      removing = score == ''
+    end
+    if removing then
+      run[#run + 1] = unit
+    else
+      run[#run + 1] = score
+      run[#run + 1] = unit
+    end
+    a = a + 2
+  end
+  flush()
 end
 return #KEYS
 )lua";
@@ -613,6 +783,171 @@ absl::StatusOr<bool> RedisAggregateStore::Apply(const Contribution& contribution
 
 namespace {
 
+// kDeltaBound bounds the deltas a batch script sums in Lua doubles: with at most
+// kMaxIncrements increments in a script, any sum of them stays below 2^51, exact in a double
+// (as does its sum with a stored counter of at most 15 digits).
+constexpr int64_t kDeltaBound = int64_t{1} << 31;
+constexpr size_t kMaxIncrements = size_t{1} << 20;
+
+}  // namespace
+
+absl::StatusOr<std::vector<bool>> RedisAggregateStore::ApplyBatch(
+    const std::vector<Contribution>& contributions) {
+  for (size_t i = 0; i < contributions.size(); ++i) {
+    SIMPUL_RETURN_IF_ERROR(ValidateContribution(contributions[i], absl::StrCat("apply #", i)));
+  }
+  std::vector<bool> applied;
+  applied.reserve(contributions.size());
+  const size_t step = static_cast<size_t>(std::max(1, options_.max_batch_script));
+  for (size_t begin = 0; begin < contributions.size(); begin += step) {
+    const size_t end = std::min(contributions.size(), begin + step);
+    SIMPUL_ASSIGN_OR_RETURN(std::vector<bool> part, ApplyChunk(contributions, begin, end));
+    applied.insert(applied.end(), part.begin(), part.end());
+  }
+  return applied;
+}
+
+absl::StatusOr<std::vector<bool>> RedisAggregateStore::ApplyChunk(
+    const std::vector<Contribution>& contributions, size_t begin, size_t end) {
+  // Totals per distinct bucket and field as if every contribution were new. Fields and
+  // buckets are numbered in order of appearance (hash maps: a batch has thousands of both).
+  absl::flat_hash_map<std::string_view, size_t> field_index;
+  std::vector<std::string_view> fields;
+  absl::flat_hash_map<std::string_view, size_t> bucket_index;  // bucket -> 0-based position
+  std::vector<std::string_view> buckets;
+  struct Totals {
+    std::vector<int64_t> delta;  // by field number
+    std::vector<bool> present;
+  };
+  std::vector<Totals> totals;
+  std::vector<std::string> contribution_buckets(end - begin);     // "1 4 7" (1-based)
+  std::vector<std::string> contribution_increments(end - begin);  // "<field> <delta> ..."
+  // The script sums in doubles and splits the increments at spaces: anything else goes one
+  // contribution per script.
+  bool simple = true;
+  size_t increments = 0;
+  std::vector<std::pair<size_t, int64_t>> resolved;  // field number, delta
+  std::vector<size_t> seen;                          // bucket numbers of one contribution
+  for (size_t i = begin; i < end && simple; ++i) {
+    const Contribution& c = contributions[i];
+    increments += c.increments.size();
+    if (increments > kMaxIncrements) simple = false;
+    std::string& incs = contribution_increments[i - begin];
+    resolved.clear();
+    for (const Increment& inc : c.increments) {
+      if (inc.delta >= kDeltaBound || inc.delta <= -kDeltaBound ||
+          inc.field.find_first_of(" \t\n\r\f\v") != std::string::npos) {
+        simple = false;
+      }
+      absl::StrAppend(&incs, incs.empty() ? "" : " ", inc.field, " ", inc.delta);
+      auto [it, inserted] = field_index.emplace(inc.field, fields.size());
+      if (inserted) fields.push_back(inc.field);
+      resolved.emplace_back(it->second, inc.delta);
+    }
+    seen.clear();
+    std::string& list = contribution_buckets[i - begin];
+    for (const std::string& bucket : c.buckets) {
+      auto [it, inserted] = bucket_index.emplace(bucket, buckets.size());
+      if (inserted) {
+        buckets.push_back(bucket);
+        totals.emplace_back();
+      }
+      const size_t b = it->second;
+      if (std::find(seen.begin(), seen.end(), b) != seen.end()) continue;  // listed twice
+      seen.push_back(b);
+      absl::StrAppend(&list, list.empty() ? "" : " ", b + 1);
+      Totals& t = totals[b];
+      if (t.delta.size() < fields.size()) {
+        t.delta.resize(fields.size(), 0);
+        t.present.resize(fields.size(), false);
+      }
+      for (const auto& [f, delta] : resolved) {
+        t.delta[f] += delta;
+        t.present[f] = true;
+      }
+    }
+  }
+  if (!simple) {
+    std::vector<bool> applied;
+    for (size_t i = begin; i < end; ++i) {
+      SIMPUL_ASSIGN_OR_RETURN(bool one, Apply(contributions[i]));
+      applied.push_back(one);
+    }
+    return applied;
+  }
+
+  std::vector<std::string> keys;
+  keys.reserve(buckets.size() + 2 * (end - begin) + 1);
+  for (std::string_view bucket : buckets) keys.push_back(BucketKey(bucket));
+  absl::flat_hash_map<std::string, size_t>
+      other_keys;  // dedup, ledger, batch keys -> KEYS position
+  auto key_index = [&](std::string key) {
+    auto [it, inserted] = other_keys.emplace(std::move(key), keys.size() + 1);
+    if (inserted) keys.push_back(it->first);
+    return absl::StrCat(it->second);
+  };
+  // Buckets with the same totals share them (a unit's month, quarter, semester and year get the
+  // same increments from a batch; so do units whose responses were answered alike).
+  absl::flat_hash_map<std::string, size_t> profile_index;  // "<field> <delta> ..." -> 1-based
+  std::vector<std::string> bucket_profiles;
+  bucket_profiles.reserve(totals.size());
+  std::vector<std::string> profile_args;
+  for (const Totals& t : totals) {
+    std::string profile;
+    size_t m = 0;
+    for (size_t f = 0; f < t.present.size(); ++f) {
+      if (!t.present[f]) continue;
+      absl::StrAppend(&profile, profile.empty() ? "" : " ", f, " ", t.delta[f]);
+      ++m;
+    }
+    auto [it, inserted] = profile_index.emplace(std::move(profile), profile_index.size() + 1);
+    if (inserted) {
+      profile_args.push_back(absl::StrCat(m));
+      for (size_t f = 0; f < t.present.size(); ++f) {
+        if (!t.present[f]) continue;
+        profile_args.emplace_back(fields[f]);
+        profile_args.push_back(absl::StrCat(t.delta[f]));
+      }
+    }
+    bucket_profiles.push_back(absl::StrCat(it->second));
+  }
+  std::vector<std::string> args = {DedupTtlMs(), absl::StrCat(profile_index.size())};
+  args.reserve(3 + profile_args.size() + bucket_profiles.size() + 9 * (end - begin));
+  for (std::string& a : profile_args) args.push_back(std::move(a));
+  args.push_back(absl::StrCat(buckets.size()));
+  for (std::string& a : bucket_profiles) args.push_back(std::move(a));
+  args.push_back(absl::StrCat(end - begin));
+  for (size_t i = begin; i < end; ++i) {
+    const Contribution& c = contributions[i];
+    args.push_back(key_index(DedupKey(c.dedup_key)));
+    const bool ledger = !c.ledger.key.empty();
+    args.push_back(ledger ? key_index(LedgerKey(c.ledger.key)) : "0");
+    args.push_back(ledger && !c.ledger.batch.empty() ? key_index(BatchKey(c.ledger.batch)) : "0");
+    args.push_back(c.dedup_key);
+    args.push_back(ledger ? SerializeLedgerEntry(c) : std::string());
+    args.push_back(c.ledger.meta);
+    args.push_back(c.ledger.key);
+    args.push_back(std::move(contribution_buckets[i - begin]));
+    args.push_back(std::move(contribution_increments[i - begin]));
+  }
+  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
+                          pool_->EvalWrite(LuaScript<kApplyBatchBody>(), keys, args));
+  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, "apply batch"));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != end - begin) {
+    return MalformedReply("apply batch script");
+  }
+  std::vector<bool> applied;
+  applied.reserve(end - begin);
+  for (const RedisReply& e : reply.elements) {
+    std::optional<int64_t> one = ReplyInt(e);
+    if (!one || (*one != 0 && *one != 1)) return MalformedReply("apply batch script");
+    applied.push_back(*one == 1);
+  }
+  return applied;
+}
+
+namespace {
+
 // ParseCounters parses an HGETALL reply of `key`.
 absl::StatusOr<Counters> ParseCounters(const std::string& key, const RedisReply& reply) {
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGETALL ", key)));
@@ -659,16 +994,29 @@ absl::StatusOr<std::vector<Counters>> RedisAggregateStore::ReadMany(
 
 absl::Status RedisAggregateStore::SetRanks(const std::vector<RankUpdate>& updates) {
   SIMPUL_RETURN_IF_ERROR(ValidateRankUpdates(updates));
+  // Grouped by ranking, each ranking's updates in the order given.
+  std::map<std::string_view, size_t> index;
+  std::vector<std::vector<const RankUpdate*>> per_key;
   std::vector<std::string> keys;
-  std::vector<std::string> args;
   for (const RankUpdate& u : updates) {
     for (const std::string& ranking : u.rankings) {
-      keys.push_back(RankKey(ranking));
-      args.push_back(u.remove ? std::string() : absl::StrCat(u.value));
-      args.push_back(u.unit_id);
+      auto [it, inserted] = index.emplace(ranking, keys.size());
+      if (inserted) {
+        keys.push_back(RankKey(ranking));
+        per_key.emplace_back();
+      }
+      per_key[it->second].push_back(&u);
     }
   }
   if (keys.empty()) return absl::OkStatus();
+  std::vector<std::string> args;
+  for (const auto& list : per_key) {
+    args.push_back(absl::StrCat(list.size()));
+    for (const RankUpdate* u : list) {
+      args.push_back(u->remove ? std::string() : absl::StrCat(u->value));
+      args.push_back(u->unit_id);
+    }
+  }
   SIMPUL_ASSIGN_OR_RETURN(RedisReply reply,
                           pool_->EvalWrite(LuaScript<kTypesLib, kSetRanksBody>(), keys, args));
   return ErrorFromReply(reply, "set ranks");

@@ -56,6 +56,8 @@ class RedisAggregateStore final : public AggregateStore {
     std::string key_prefix = "simpul:mon:{m}:";
     // How long a dedup key is remembered; zero or negative remembers it forever.
     absl::Duration dedup_ttl = absl::Hours(24 * 400);
+    // Contributions per script of ApplyBatch (a script blocks Redis while it runs).
+    int max_batch_script = 100;
   };
 
   // RedisAggregateStore uses `pool`, which must outlive it.
@@ -68,6 +70,13 @@ class RedisAggregateStore final : public AggregateStore {
   // incremented once. A bucket key of the wrong type or a non-integer counter it would
   // increment is INTERNAL, with nothing written.
   absl::StatusOr<bool> Apply(const Contribution& contribution) override;
+  // ApplyBatch runs one script per Options::max_batch_script contributions, each script all
+  // or nothing, with the checks and errors of Apply (INVALID_ARGUMENT before any script for an
+  // invalid contribution, named "apply #<index>"). Within a script the increments are summed
+  // per bucket and field: one HMGET and one HSET per distinct bucket, plus the dedup marker and
+  // ledger entry of each contribution applied.
+  absl::StatusOr<std::vector<bool>> ApplyBatch(
+      const std::vector<Contribution>& contributions) override;
 
   // Read and ReadMany fail with INTERNAL naming the key when a counter is not an integer.
   absl::StatusOr<Counters> Read(std::string_view bucket) override;
@@ -151,6 +160,9 @@ class RedisAggregateStore final : public AggregateStore {
   // arguments) of `c` for the apply scripts (kApplyLib in the .cc).
   void AppendContribution(const Contribution& c, std::vector<std::string>* keys,
                           std::vector<std::string>* args) const;
+  // ApplyChunk applies contributions[begin, end) in one script (ApplyBatch).
+  absl::StatusOr<std::vector<bool>> ApplyChunk(const std::vector<Contribution>& contributions,
+                                               size_t begin, size_t end);
 
   RedisPool* const pool_;
   const Options options_;

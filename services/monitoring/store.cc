@@ -31,6 +31,18 @@ absl::Status ValidateContribution(const Contribution& c, std::string_view what) 
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<bool>> AggregateStore::ApplyBatch(
+    const std::vector<Contribution>& contributions) {
+  std::vector<bool> applied;
+  applied.reserve(contributions.size());
+  for (const Contribution& c : contributions) {
+    absl::StatusOr<bool> one = Apply(c);
+    if (!one.ok()) return one.status();
+    applied.push_back(*one);
+  }
+  return applied;
+}
+
 absl::Status ValidateRankUpdates(const std::vector<RankUpdate>& updates) {
   for (size_t i = 0; i < updates.size(); ++i) {
     const RankUpdate& u = updates[i];

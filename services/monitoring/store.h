@@ -123,6 +123,13 @@ class AggregateStore {
   // Apply adds the increments to every bucket and records the dedup key, atomically; false
   // (and nothing changed) when the key was applied before.
   virtual absl::StatusOr<bool> Apply(const Contribution& contribution) = 0;
+  // ApplyBatch applies contributions in order, each exactly as Apply would (a dedup key
+  // repeated within the batch applies once, at its first occurrence), and returns for each
+  // whether it was applied. A store may write a batch in a few atomic steps instead of one per
+  // contribution; on an error, the contributions of the steps already written stay applied
+  // (each once: repeating the batch applies the rest). The default applies one by one.
+  virtual absl::StatusOr<std::vector<bool>> ApplyBatch(
+      const std::vector<Contribution>& contributions);
 
   // Read returns the counters of one bucket (empty when nothing was applied to it).
   virtual absl::StatusOr<Counters> Read(std::string_view bucket) = 0;

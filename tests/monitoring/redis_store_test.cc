@@ -1,6 +1,7 @@
 // Integration tests of RedisAggregateStore against a real redis-server started per test.
 #include "services/monitoring/redis_store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <latch>
 #include <map>
@@ -975,6 +976,189 @@ TEST_F(RedisAggregateStoreTest, LogsAreNewestFirstAndRankingsDropRemovedUnits) {
   gone.remove = true;
   ASSERT_TRUE(store_->SetRanks({gone}).ok());
   EXPECT_THAT(MustTop("r", 10), ElementsAre(Pair("u-a", 100)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// ApplyBatch (one script per chunk, increments summed per bucket and field).
+
+// SnapshotOf renders the keys of one store (by prefix, stripped) as Snapshot does, sets too.
+std::map<std::string, std::string> SnapshotOf(const std::map<std::string, std::string>& all,
+                                              const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, rendered] : all) {
+    if (absl::StartsWith(key, prefix)) out[key.substr(prefix.size())] = rendered;
+  }
+  return out;
+}
+
+class ApplyBatchTest : public RedisAggregateStoreTest {
+ protected:
+  // Stores over the same Redis with their own prefixes: one by one, in one batch, in chunks.
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(RedisAggregateStoreTest::SetUp());
+    one_ = std::make_unique<RedisAggregateStore>(pool_.get(), Opts("simpul:mon:{one}:", 1000));
+    batch_ = std::make_unique<RedisAggregateStore>(pool_.get(), Opts("simpul:mon:{bat}:", 1000));
+    chunked_ = std::make_unique<RedisAggregateStore>(pool_.get(), Opts("simpul:mon:{chk}:", 2));
+  }
+  static RedisAggregateStore::Options Opts(std::string prefix, int per_script) {
+    RedisAggregateStore::Options o;
+    o.key_prefix = std::move(prefix);
+    o.max_batch_script = per_script;
+    return o;
+  }
+  std::vector<RedisAggregateStore*> Stores() { return {one_.get(), batch_.get(), chunked_.get()}; }
+  // Sets renders every set of the snapshot's keys (Snapshot shows only their type).
+  std::map<std::string, std::string> Full() {
+    std::map<std::string, std::string> all = Snapshot();
+    for (auto& [key, rendered] : all) {
+      if (rendered != "set") continue;
+      std::vector<std::string> members;
+      for (const RedisReply& m : Raw({"SMEMBERS", key}).elements) members.push_back(m.str);
+      std::sort(members.begin(), members.end());
+      for (const std::string& m : members) absl::StrAppend(&rendered, "|", m);
+    }
+    return all;
+  }
+
+  std::unique_ptr<RedisAggregateStore> one_, batch_, chunked_;
+};
+
+TEST_F(ApplyBatchTest, ABatchWritesExactlyWhatApplyingEachInTurnWrites) {
+  const std::vector<std::string> unit = {"u:u1|2026-M03", "u:u1|2026-Q1", "a:ag|2026-M03",
+                                         "n|2026-M03", "n|2026-Y"};
+  const std::vector<std::string> other = {"u:u2|2026-M03", "a:ag|2026-M03", "n|2026-M03"};
+  // Earlier data, a response applied before and a ledger voided before, in every store.
+  for (RedisAggregateStore* store : Stores()) {
+    ASSERT_THAT(store->Apply(Make("earlier", unit, {{"s.n", 3}, {"s.u1.sum", 9}})),
+                simpul::testing::IsOk());
+    ASSERT_THAT(store->Apply(Tagged(Make("survey:u1:seen", unit, {{"s.n", 1}}), "survey:u1:seen")),
+                simpul::testing::IsOk());
+    ASSERT_THAT(store->Apply(Tagged(Make("survey:u2:gone", other, {{"s.n", 1}}), "survey:u2:gone")),
+                simpul::testing::IsOk());
+    auto ledger = store->ReadLedgers({"survey:u2:gone"});
+    ASSERT_THAT(ledger, simpul::testing::IsOk());
+    auto voided = store->VoidLedger("survey:u2:gone", (*ledger)[0]->version, "",
+                                    {Negated((*ledger)[0]->applied[0])}, "void");
+    ASSERT_THAT(voided, simpul::testing::IsOk());
+  }
+  const std::vector<Contribution> inputs = {
+      Tagged(Make("survey:u1:a", unit, {{"s.n", 1}, {"s.u1.sum", 4}, {"s.u1.n", 1}}), "survey:u1:a",
+             "ag|b1"),
+      Tagged(Make("survey:u1:seen", unit, {{"s.n", 1}}), "survey:u1:seen", "ag|b1"),  // repeat
+      Make("dup-buckets", {"n|2026-Y", "n|2026-Y", "x|1"}, {{"x", 2}, {"x", 3}, {"s.n", 1}}),
+      Tagged(Make("survey:u1:a", unit, {{"s.n", 7}}), "survey:u1:a", "ag|b1"),  // repeat in batch
+      Tagged(Make("survey:u2:gone:late", other, {{"s.n", 1}}), "survey:u2:gone"),  // voided
+      Make("nothing", {"n|2026-Y"}, {}),
+      Tagged(Make("survey:u2:b", other, {{"s.n", 1}, {"s.u2.sum", 3}, {"s.u2.n", 1}}),
+             "survey:u2:b", "ag|b1"),
+      Make("cancels", {"n|2026-M03", "z|1"}, {{"zero", 5}, {"zero", -5}, {"neg", -2}}),
+      Make("twice", {"t|1"}, {{"once", 1}}),
+      Make("twice", {"t|1"}, {{"once", 1}}),
+      Make("earlier", {"lonely|1"}, {{"never", 1}}),  // a repeat alone on its bucket
+  };
+  const std::vector<bool> want = {true, false, true, false, false, true,
+                                  true, true,  true, false, false};
+  std::vector<bool> one_by_one;
+  for (const Contribution& c : inputs) {
+    absl::StatusOr<bool> applied = one_->Apply(c);
+    ASSERT_THAT(applied, simpul::testing::IsOk());
+    one_by_one.push_back(*applied);
+  }
+  EXPECT_EQ(one_by_one, want);
+  absl::StatusOr<std::vector<bool>> batched = batch_->ApplyBatch(inputs);
+  ASSERT_THAT(batched, simpul::testing::IsOk());
+  EXPECT_EQ(*batched, want);
+  absl::StatusOr<std::vector<bool>> chunked = chunked_->ApplyBatch(inputs);
+  ASSERT_THAT(chunked, simpul::testing::IsOk());
+  EXPECT_EQ(*chunked, want);
+
+  const auto all = Full();
+  const auto reference = SnapshotOf(all, "simpul:mon:{one}:");
+  EXPECT_EQ(SnapshotOf(all, "simpul:mon:{bat}:"), reference);
+  EXPECT_EQ(SnapshotOf(all, "simpul:mon:{chk}:"), reference);
+  EXPECT_THAT(*batch_->Read("n|2026-M03"),
+              ElementsAre(Pair("neg", -2), Pair("s.n", 6), Pair("s.u1.n", 1), Pair("s.u1.sum", 13),
+                          Pair("s.u2.n", 1), Pair("s.u2.sum", 3), Pair("zero", 0)));
+  EXPECT_THAT(*batch_->BatchLedgers("ag|b1"), ElementsAre("survey:u1:a", "survey:u2:b"));
+  EXPECT_THAT(*batch_->Read("t|1"), ElementsAre(Pair("once", 1)));
+  EXPECT_EQ(Raw({"EXISTS", "simpul:mon:{bat}:b:lonely|1"}).integer, 0);
+  // The dedup markers keep their TTL, as Apply's.
+  const long long ttl_ms = Raw({"PTTL", "simpul:mon:{bat}:d:survey:u1:a"}).integer;
+  EXPECT_GT(ttl_ms, absl::ToInt64Milliseconds(absl::Hours(24 * 399)));
+
+  // The same batch again changes nothing anywhere.
+  absl::StatusOr<std::vector<bool>> again = batch_->ApplyBatch(inputs);
+  ASSERT_THAT(again, simpul::testing::IsOk());
+  EXPECT_EQ(*again, std::vector<bool>(inputs.size(), false));
+  EXPECT_EQ(Full(), all);
+}
+
+TEST_F(ApplyBatchTest, ABatchChecksEverythingBeforeItsFirstWrite) {
+  ASSERT_THAT(batch_->Apply(Make("seed", {"good", "bad"}, {{"x", 1}, {"y", 1}})),
+              simpul::testing::IsOk());
+  const std::string bad_key = "simpul:mon:{bat}:b:bad";
+  Raw({"HSET", bad_key, "y", "1.5"});
+  const std::string clobbered = "simpul:mon:{bat}:b:clobbered";
+  Raw({"SET", clobbered, "not a hash"});
+  const std::string ledger = "simpul:mon:{bat}:l:survey:u1:k";
+  Raw({"SET", ledger, "not a hash"});
+  const std::string batch_index = "simpul:mon:{bat}:batch:ag|b";
+  Raw({"SET", batch_index, "not a set"});
+  const auto before = Full();
+  const Contribution fine = Make("fine", {"good"}, {{"x", 1}});
+  struct Case {
+    Contribution bad;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {Make("c1", {"good", "bad"}, {{"y", 1}}), bad_key},
+      {Make("c2", {"clobbered"}, {{"x", 1}}), clobbered},
+      {Tagged(Make("c3", {"good"}, {{"x", 1}}), "survey:u1:k"), ledger},
+      {Tagged(Make("c4", {"good"}, {{"x", 1}}), "survey:u1:other", "ag|b"), batch_index},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<std::vector<bool>> r = batch_->ApplyBatch({fine, c.bad});
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr(c.names));
+    EXPECT_EQ(Full(), before) << c.names;
+  }
+  absl::StatusOr<std::vector<bool>> invalid =
+      batch_->ApplyBatch({fine, Make("k", {"good", ""}, {{"x", 1}})});
+  EXPECT_EQ(invalid.status().code(), absl::StatusCode::kInvalidArgument) << invalid.status();
+  EXPECT_THAT(invalid.status().message(), HasSubstr("apply #1"));
+  EXPECT_EQ(Full(), before);
+  // A repeat of the corrupt counter's contribution is not applied, so nothing blocks the rest.
+  absl::StatusOr<std::vector<bool>> ok = batch_->ApplyBatch({fine, Make("seed", {"bad"}, {})});
+  ASSERT_THAT(ok, simpul::testing::IsOk());
+  EXPECT_THAT(*ok, ElementsAre(true, false));
+}
+
+TEST_F(ApplyBatchTest, CountersBeyondTheExactRangeOfADoubleStayExact) {
+  // 2^53 + 1 is not a double: the script must not round it.
+  const std::string key = "simpul:mon:{bat}:b:big";
+  Raw({"HSET", key, "x", "9007199254740993", "y", "-9007199254740993"});
+  absl::StatusOr<std::vector<bool>> r = batch_->ApplyBatch(
+      {Make("k1", {"big"}, {{"x", 1}, {"y", -1}}), Make("k2", {"big"}, {{"x", 1}})});
+  ASSERT_THAT(r, simpul::testing::IsOk());
+  EXPECT_THAT(*batch_->Read("big"),
+              ElementsAre(Pair("x", 9007199254740995), Pair("y", -9007199254740994)));
+  // Deltas that large are applied exactly too.
+  r = batch_->ApplyBatch({Make("k3", {"big2"}, {{"x", 4'600'000'000'000'001}}),
+                          Make("k4", {"big2"}, {{"x", 4'600'000'000'000'001}})});
+  ASSERT_THAT(r, simpul::testing::IsOk());
+  EXPECT_THAT(*r, ElementsAre(true, true));
+  EXPECT_THAT(*batch_->Read("big2"), ElementsAre(Pair("x", 9'200'000'000'000'002)));
+}
+
+TEST_F(ApplyBatchTest, RankingsOfManyUnitsAreSetInOneCallInTheOrderGiven) {
+  ASSERT_THAT(batch_->SetRanks({{{"r1", "r2"}, "u1", 10},
+                                {{"r1"}, "u2", 20},
+                                {{"r1"}, "u1", 30},
+                                {{"r2"}, "u1", 0, /*remove=*/true},
+                                {{"r2"}, "u3", 5}}),
+              simpul::testing::IsOk());
+  EXPECT_THAT(*batch_->TopRanks("r1", 10, false), ElementsAre(Pair("u1", 30), Pair("u2", 20)));
+  EXPECT_THAT(*batch_->TopRanks("r2", 10, false), ElementsAre(Pair("u3", 5)));
 }
 
 }  // namespace
