@@ -84,6 +84,7 @@ class System:
         self.procs = {}  # name -> Popen
         self.ports = {}
         self.services = services
+        self.echo_api = "callback"
         os.makedirs(work, exist_ok=True)
         # Identity keys as deploy/run makes them (docs/operations.md, "Identity keys").
         self.keys = os.path.join(work, "keys")
@@ -228,7 +229,8 @@ backend registry
                                    f"--listen=127.0.0.1:{self.ports['echo-server']}",
                                    f"--capture_from=127.0.0.1:{self.ports['registry']}",
                                    f"--get_request_json={json.dumps(get_request)}",
-                                   f"--search_request_json={json.dumps(search_request)}"])
+                                   f"--search_request_json={json.dumps(search_request)}",
+                                   f"--api={self.echo_api}"])
         if not wait_port(self.ports["echo-server"]):
             raise SystemExit("simpul-echo-server did not start; "
                              f"see {self.work}/echo-server.log")
@@ -709,6 +711,8 @@ def main():
                          "15 minutes at the default)")
     ap.add_argument("--gateway_flag", action="append",
                     help="an extra flag for simpul-gateway, e.g. --gateway_flag=--access_log=false")
+    ap.add_argument("--echo_api", choices=("callback", "cq"), default="callback",
+                    help="the echo server's gRPC API: callback, or async completion queues")
     ap.add_argument("--out", default=os.path.join(ROOT, "var/bench/latest"))
     args = ap.parse_args()
     for tool in ("redis-server", "nginx", "haproxy", "wrk"):
@@ -717,6 +721,7 @@ def main():
                              "(apt-get install redis-server nginx haproxy wrk)")
     work = os.path.join(ROOT, "var/bench", time.strftime("%Y%m%dT%H%M%S"))
     system = System(args.build, work, args.services, args.gateway_flag or [])
+    system.echo_api = args.echo_api
     try:
         log(f"starting the system in {work}")
         system.up()
