@@ -380,6 +380,7 @@ int main(int argc, char** argv) {
   std::cerr << "simpul-echo-server: serving on " << flags.listen << " ("
             << (flags.cq ? absl::StrCat("completion queues, ", threads, " threads")
                          : "callback API")
+            << (forward != nullptr ? absl::StrCat(", forwarding to ", flags.forward_to) : "")
             << "); GetCurrentStandard " << get_response.size() << " bytes; SearchStandards "
             << search_response.size() << " bytes" << std::endl;
 
