@@ -84,6 +84,8 @@ class System:
         self.procs = {}  # name -> Popen
         self.ports = {}
         self.services = services
+        self.echo_api = "callback"
+        self.echo_forward = False
         os.makedirs(work, exist_ok=True)
         # Identity keys as deploy/run makes them (docs/operations.md, "Identity keys").
         self.keys = os.path.join(work, "keys")
@@ -228,7 +230,10 @@ backend registry
                                    f"--listen=127.0.0.1:{self.ports['echo-server']}",
                                    f"--capture_from=127.0.0.1:{self.ports['registry']}",
                                    f"--get_request_json={json.dumps(get_request)}",
-                                   f"--search_request_json={json.dumps(search_request)}"])
+                                   f"--search_request_json={json.dumps(search_request)}",
+                                   f"--api={self.echo_api}"]
+                   + ([f"--forward_to=127.0.0.1:{self.ports['registry']}"]
+                      if self.echo_forward else []))
         if not wait_port(self.ports["echo-server"]):
             raise SystemExit("simpul-echo-server did not start; "
                              f"see {self.work}/echo-server.log")
@@ -728,6 +733,10 @@ def main():
                          "15 minutes at the default)")
     ap.add_argument("--gateway_flag", action="append",
                     help="an extra flag for simpul-gateway, e.g. --gateway_flag=--access_log=false")
+    ap.add_argument("--echo_api", choices=("callback", "cq"), default="callback",
+                    help="the echo server's gRPC API: callback, or async completion queues")
+    ap.add_argument("--echo_forward", action="store_true",
+                    help="the echo server forwards to the registry: a bare proxy (experiment)")
     ap.add_argument("--out", default=os.path.join(ROOT, "var/bench/latest"))
     args = ap.parse_args()
     for tool in ("redis-server", "nginx", "haproxy", "wrk"):
@@ -736,6 +745,8 @@ def main():
                              "(apt-get install redis-server nginx haproxy wrk)")
     work = os.path.join(ROOT, "var/bench", time.strftime("%Y%m%dT%H%M%S"))
     system = System(args.build, work, args.services, args.gateway_flag or [])
+    system.echo_api = args.echo_api
+    system.echo_forward = args.echo_forward
     try:
         log(f"starting the system in {work}")
         system.up()

@@ -65,9 +65,14 @@ bool LogSampler::Sample(int64_t* suppressed_before) {
 
 void WriteAccessLog(LogSampler& unknown_sampler, const CallInfo& info, absl::StatusCode code,
                     absl::Duration elapsed) {
+  WriteAccessLog(unknown_sampler, info, code, elapsed, IsKnownRpcMethod(info.method));
+}
+
+void WriteAccessLog(LogSampler& unknown_sampler, const CallInfo& info, absl::StatusCode code,
+                    absl::Duration elapsed, bool known_method) {
   const std::string code_name(absl::StatusCodeToString(code));
   const double ms = absl::ToDoubleMilliseconds(elapsed);
-  if (IsKnownRpcMethod(info.method)) {
+  if (known_method) {
     Log(LogLevel::kInfo, "call",
         {{"method", info.method},
          {"request_id", info.request_id},

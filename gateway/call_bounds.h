@@ -59,6 +59,9 @@ class LogSampler {
 // `unknown_sampler` lets it through (with the number of lines suppressed before it).
 void WriteAccessLog(LogSampler& unknown_sampler, const CallInfo& info, absl::StatusCode code,
                     absl::Duration elapsed);
+// WriteAccessLog with the answer of IsKnownRpcMethod(info.method) already known.
+void WriteAccessLog(LogSampler& unknown_sampler, const CallInfo& info, absl::StatusCode code,
+                    absl::Duration elapsed, bool known_method);
 
 }  // namespace simpul::gateway
 

@@ -198,6 +198,9 @@ class GrpcProxy final : public grpc::CallbackGenericService {
   // Full names ("/pkg.Service/Method") of the backends' unary methods, from the descriptors
   // linked into the gateway: forwarded as one unary call each. Read-only after construction.
   absl::flat_hash_set<std::string> unary_methods_;
+  // Full names of every method of the backends and of the local services, from the same
+  // descriptors: the gate and the access log know them without a lookup in the pool.
+  absl::flat_hash_set<std::string> known_methods_;
 };
 
 // ListedService makes a proxied service visible to gRPC's server reflection (which lists only

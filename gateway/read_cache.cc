@@ -59,12 +59,18 @@ ReadCache::Shard& ReadCache::ShardOf(const std::string& key) {
 }
 
 std::optional<std::string> ReadCache::Get(const std::string& key) {
+  std::shared_ptr<const std::string> response = GetShared(key);
+  if (response == nullptr) return std::nullopt;
+  return *response;
+}
+
+std::shared_ptr<const std::string> ReadCache::GetShared(const std::string& key) {
   if (!enabled()) {
     off_.Increment();
-    return std::nullopt;
+    return nullptr;
   }
   Shard& shard = ShardOf(key);
-  std::optional<std::string> response;
+  std::shared_ptr<const std::string> response;
   {
     absl::MutexLock lock(&shard.mu);
     auto it = shard.entries.find(key);
@@ -76,12 +82,12 @@ std::optional<std::string> ReadCache::Get(const std::string& key) {
       }
     }
   }
-  if (response) {
+  if (response != nullptr) {
     hits_.Increment();
     return response;
   }
   misses_.Increment();
-  return std::nullopt;
+  return nullptr;
 }
 
 void ReadCache::Put(const std::string& key, std::string response, uint64_t generation) {
@@ -92,7 +98,8 @@ void ReadCache::Put(const std::string& key, std::string response, uint64_t gener
   // shards, so a response fetched across an invalidation never lands after the emptying.
   if (generation_.load(std::memory_order_acquire) != generation) return;
   if (shard.entries.size() >= options_.max_entries / kShards) shard.entries.clear();
-  shard.entries.insert_or_assign(key, Entry{std::move(response), absl::Now()});
+  shard.entries.insert_or_assign(
+      key, Entry{std::make_shared<const std::string>(std::move(response)), absl::Now()});
 }
 
 void ReadCache::Invalidate() {

@@ -61,6 +61,8 @@ class ReadCache {
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   // Get returns the stored response bytes of `key` (nullopt on a miss or while off).
   std::optional<std::string> Get(const std::string& key);
+  // GetShared is Get without the copy: the stored bytes, shared (null on a miss or while off).
+  std::shared_ptr<const std::string> GetShared(const std::string& key);
   // Put stores a response fetched since `generation` (dropped if the cache was invalidated
   // meanwhile, or is off).
   void Put(const std::string& key, std::string response, uint64_t generation);
@@ -72,7 +74,7 @@ class ReadCache {
 
  private:
   struct Entry {
-    std::string response;
+    std::shared_ptr<const std::string> response;
     absl::Time stored;
   };
   struct Shard {

@@ -417,6 +417,26 @@ TEST_F(ProxyTest, UnaryCallsPassWithMetadataAndAMintedIdentity) {
   EXPECT_EQ(replica.backend.seen().back().metadata.find("x-request-id")->second, generated);
 }
 
+TEST(RequestIdTest, NewIdsAreDistinctHexFromManyThreads) {
+  // Ids come from per-thread batches of CSPRNG bytes: across batches and threads none repeat.
+  std::vector<std::vector<std::string>> per_thread(4);
+  std::vector<std::thread> threads;
+  for (auto& ids : per_thread) {
+    threads.emplace_back([&ids] {
+      for (int i = 0; i < 500; ++i) ids.push_back(NewRequestId());
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> seen;
+  for (const auto& ids : per_thread) {
+    for (const std::string& id : ids) {
+      EXPECT_EQ(id.size(), 32u);
+      EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+      EXPECT_TRUE(seen.insert(id).second) << "repeated id " << id;
+    }
+  }
+}
+
 TEST_F(ProxyTest, TheGateRefusesBeforeAnyBackendIsReached) {
   Replica replica("a", simpul::testing::PickFreePort());
   StartGateway(absl::StrCat("127.0.0.1:", replica.port));

@@ -124,6 +124,22 @@ TEST(ReadCacheTest, InvalidationDropsEntriesAndResponsesFetchedAcrossIt) {
   EXPECT_EQ(cache.Get("k2"), "fresh");
 }
 
+TEST(ReadCacheTest, SharedEntriesOutliveTheirInvalidation) {
+  ReadCache cache(ReadCache::Options{});
+  EXPECT_EQ(cache.GetShared("k"), nullptr);  // off
+  cache.SetEnabled(true);
+  EXPECT_EQ(cache.GetShared("k"), nullptr);  // miss
+  cache.Put("k", "v1", cache.generation());
+  std::shared_ptr<const std::string> held = cache.GetShared("k");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(*held, "v1");
+  EXPECT_EQ(cache.GetShared("k").get(), held.get()) << "the stored bytes, not a copy";
+  cache.Invalidate();  // an answer being written keeps its bytes
+  cache.Put("k", "v2", cache.generation());
+  EXPECT_EQ(*held, "v1");
+  EXPECT_EQ(*cache.GetShared("k"), "v2");
+}
+
 TEST(ReadCacheTest, EntriesExpireAfterMaxAge) {
   ReadCache cache(ReadCache::Options{.max_age = absl::Milliseconds(50)});
   cache.SetEnabled(true);
