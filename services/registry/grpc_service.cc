@@ -267,6 +267,40 @@ grpc::ServerUnaryReactor* RegistryGrpcService::Unary(
   return RunUnary(ctx, req, resp, executor_, signer_, clock_, registry_, method);
 }
 
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* RegistryGrpcService::SnapshotOrUnary(
+    grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
+    std::optional<absl::StatusOr<Resp>> (StandardsRegistry::*fast)(const Identity&, const Req&)
+        const,
+    absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&, const Req&)) {
+  absl::StatusOr<Identity> caller = Authenticate(ctx);
+  if (caller.ok()) {
+    std::optional<absl::StatusOr<Resp>> answer = (registry_.*fast)(*caller, *req);
+    if (answer.has_value()) {
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      if (answer->ok()) *resp = **std::move(answer);
+      HandOffToGrpc(reactor);
+      reactor->Finish(ToGrpcStatus(answer->status()));
+      return reactor;
+    }
+  }
+  return Unary(ctx, req, resp, method);  // authenticates again and answers a bad token
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::GetCurrentStandard(
+    grpc::CallbackServerContext* ctx, const v1::GetCurrentStandardRequest* req,
+    v1::GetCurrentStandardResponse* resp) {
+  return SnapshotOrUnary(ctx, req, resp, &StandardsRegistry::GetCurrentStandardFromSnapshot,
+                         &StandardsRegistry::GetCurrentStandard);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::SearchStandards(
+    grpc::CallbackServerContext* ctx, const v1::SearchStandardsRequest* req,
+    v1::SearchStandardsResponse* resp) {
+  return SnapshotOrUnary(ctx, req, resp, &StandardsRegistry::SearchStandardsFromSnapshot,
+                         &StandardsRegistry::SearchStandards);
+}
+
 grpc::ServerWriteReactor<v1::WatchStandardsResponse>* RegistryGrpcService::WatchStandards(
     grpc::CallbackServerContext* ctx, const v1::WatchStandardsRequest* req) {
   auto caller = Authenticate(ctx);

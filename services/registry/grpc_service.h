@@ -52,9 +52,7 @@ class RegistryGrpcService final : public v1::Registry::CallbackService {
   SIMPUL_REGISTRY_UNARY(AdoptStandardVersion)
   SIMPUL_REGISTRY_UNARY(WithdrawStandardVersion)
   SIMPUL_REGISTRY_UNARY(RecordStandardReview)
-  SIMPUL_REGISTRY_UNARY(GetCurrentStandard)
   SIMPUL_REGISTRY_UNARY(ListStandardVersions)
-  SIMPUL_REGISTRY_UNARY(SearchStandards)
   SIMPUL_REGISTRY_UNARY(ListReviewOverdue)
   SIMPUL_REGISTRY_UNARY(GetCompleteness)
   SIMPUL_REGISTRY_UNARY(CreateMaklumatDraft)
@@ -64,6 +62,15 @@ class RegistryGrpcService final : public v1::Registry::CallbackService {
   SIMPUL_REGISTRY_UNARY(GetMaklumat)
   SIMPUL_REGISTRY_UNARY(ListMaklumat)
 
+  // The hot public reads: answered on the callback thread from the registry's snapshot when
+  // it can (no store call, no executor hand-off), otherwise on the executor like the rest.
+  grpc::ServerUnaryReactor* GetCurrentStandard(grpc::CallbackServerContext* ctx,
+                                               const v1::GetCurrentStandardRequest* req,
+                                               v1::GetCurrentStandardResponse* resp) override;
+  grpc::ServerUnaryReactor* SearchStandards(grpc::CallbackServerContext* ctx,
+                                            const v1::SearchStandardsRequest* req,
+                                            v1::SearchStandardsResponse* resp) override;
+
   grpc::ServerWriteReactor<v1::WatchStandardsResponse>* WatchStandards(
       grpc::CallbackServerContext* ctx, const v1::WatchStandardsRequest* req) override;
 
@@ -72,6 +79,13 @@ class RegistryGrpcService final : public v1::Registry::CallbackService {
   grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
                                   absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&,
                                                                                     const Req&));
+  // SnapshotOrUnary answers with `fast` when it gives an answer, else runs `method` as Unary.
+  template <typename Req, typename Resp>
+  grpc::ServerUnaryReactor* SnapshotOrUnary(
+      grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
+      std::optional<absl::StatusOr<Resp>> (StandardsRegistry::*fast)(const Identity&, const Req&)
+          const,
+      absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&, const Req&));
   absl::StatusOr<Identity> Authenticate(grpc::CallbackServerContext* ctx) const;
 
   StandardsRegistry& registry_;
