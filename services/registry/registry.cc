@@ -1022,9 +1022,36 @@ absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
   return resp;
 }
 
-std::optional<absl::StatusOr<v1::GetCurrentStandardResponse>>
-StandardsRegistry::GetCurrentStandardFromSnapshot(const Id& caller,
-                                                  const v1::GetCurrentStandardRequest& req) const {
+namespace {
+
+// AppendLengthDelimited appends protobuf field `field` (wire type 2) holding `bytes`.
+void AppendLengthDelimited(int field, std::string_view bytes, std::string& out) {
+  out.push_back(static_cast<char>(field << 3 | 2));  // fields 1..15: a one-byte tag
+  uint64_t n = bytes.size();
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>(n | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+  out.append(bytes);
+}
+
+template <typename Resp>
+std::optional<absl::StatusOr<Resp>> ParseAnswer(std::optional<absl::StatusOr<std::string>> bytes) {
+  if (!bytes) return std::nullopt;
+  if (!bytes->ok()) return bytes->status();
+  Resp resp;
+  if (!resp.ParseFromString(**bytes)) {
+    return absl::InternalError(
+        absl::StrCat("snapshot answer is not a ", Resp::descriptor()->full_name()));
+  }
+  return resp;
+}
+
+}  // namespace
+
+std::optional<absl::StatusOr<std::string>> StandardsRegistry::GetCurrentStandardBytes(
+    const Id& caller, const v1::GetCurrentStandardRequest& req) const {
   if (snapshot_ == nullptr) return std::nullopt;
   if (absl::Status valid = RequireId("service_id", req.service_id()); !valid.ok()) return valid;
   std::optional<RegistrySnapshot::CurrentLookup> found = snapshot_->Current(req.service_id());
@@ -1038,31 +1065,56 @@ StandardsRegistry::GetCurrentStandardFromSnapshot(const Id& caller,
   }
   if (found->standard == nullptr) return std::nullopt;  // not published here: ask the store
   const PublishedStandard& standard = *found->standard;
-  v1::GetCurrentStandardResponse resp;
-  *resp.mutable_version() =
-      CanSeeInternal(caller, standard.full.agency_id()) ? standard.full : standard.public_view;
-  return resp;
+  const std::string& version =
+      CanSeeInternal(caller, standard.agency_id) ? standard.full_bytes : standard.public_bytes;
+  std::string out;
+  out.reserve(version.size() + 6);
+  AppendLengthDelimited(v1::GetCurrentStandardResponse::kVersionFieldNumber, version, out);
+  return out;
 }
 
-std::optional<absl::StatusOr<v1::SearchStandardsResponse>>
-StandardsRegistry::SearchStandardsFromSnapshot(const Id& caller,
-                                               const v1::SearchStandardsRequest& req) const {
+std::optional<absl::StatusOr<std::string>> StandardsRegistry::SearchStandardsBytes(
+    const Id& caller, const v1::SearchStandardsRequest& req) const {
   if (snapshot_ == nullptr) return std::nullopt;
   absl::StatusOr<SearchPlan> plan = PlanSearch(caller, req);
   if (!plan.ok()) return plan.status();
   const int size = plan->size;
   auto items = snapshot_->SearchPublished(plan->query, plan->after, size + 1);
   if (!items) return std::nullopt;
-  v1::SearchStandardsResponse resp;
-  for (int i = 0; i < static_cast<int>(items->size()) && i < size; ++i) {
+  const int shown = std::min(size, static_cast<int>(items->size()));
+  std::vector<const std::string*> versions;
+  size_t total = 0;
+  for (int i = 0; i < shown; ++i) {
     const PublishedStandard& standard = *(*items)[i];
-    *resp.add_versions() =
-        CanSeeInternal(caller, standard.full.agency_id()) ? standard.full : standard.public_view;
+    versions.push_back(CanSeeInternal(caller, standard.agency_id) ? &standard.full_bytes
+                                                                  : &standard.public_bytes);
+    total += versions.back()->size() + 6;
   }
+  std::string token;
   if (static_cast<int>(items->size()) > size) {
-    resp.set_next_page_token(EncodePageToken(plan->canonical, resp.versions(size - 1).id()));
+    token = EncodePageToken(plan->canonical, (*items)[size - 1]->id);
   }
-  return resp;
+  std::string out;
+  out.reserve(total + token.size() + 6);
+  for (const std::string* v : versions) {
+    AppendLengthDelimited(v1::SearchStandardsResponse::kVersionsFieldNumber, *v, out);
+  }
+  if (!token.empty()) {
+    AppendLengthDelimited(v1::SearchStandardsResponse::kNextPageTokenFieldNumber, token, out);
+  }
+  return out;
+}
+
+std::optional<absl::StatusOr<v1::GetCurrentStandardResponse>>
+StandardsRegistry::GetCurrentStandardFromSnapshot(const Id& caller,
+                                                  const v1::GetCurrentStandardRequest& req) const {
+  return ParseAnswer<v1::GetCurrentStandardResponse>(GetCurrentStandardBytes(caller, req));
+}
+
+std::optional<absl::StatusOr<v1::SearchStandardsResponse>>
+StandardsRegistry::SearchStandardsFromSnapshot(const Id& caller,
+                                               const v1::SearchStandardsRequest& req) const {
+  return ParseAnswer<v1::SearchStandardsResponse>(SearchStandardsBytes(caller, req));
 }
 
 absl::StatusOr<v1::ListReviewOverdueResponse> StandardsRegistry::ListReviewOverdue(

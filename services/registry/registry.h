@@ -87,10 +87,14 @@ class StandardsRegistry {
       const Id& caller, const v1::RecordStandardReviewRequest& req);
   absl::StatusOr<v1::GetCurrentStandardResponse> GetCurrentStandard(
       const Id& caller, const v1::GetCurrentStandardRequest& req);
-  // The same two calls answered from the attached snapshot only: nullopt when it cannot
-  // answer (none attached, not serving, states other than ADOPTED asked for), then the
-  // methods above answer from the store. They never touch the store, so they may run on a
-  // gRPC callback thread.
+  // The same two calls answered from the attached snapshot only, as the serialized response
+  // message: nullopt when it cannot answer (none attached, not serving, states other than
+  // ADOPTED asked for), then the methods above answer from the store. They never touch the
+  // store, so they may run on a gRPC callback thread. The *FromSnapshot forms parse the bytes.
+  std::optional<absl::StatusOr<std::string>> GetCurrentStandardBytes(
+      const Id& caller, const v1::GetCurrentStandardRequest& req) const;
+  std::optional<absl::StatusOr<std::string>> SearchStandardsBytes(
+      const Id& caller, const v1::SearchStandardsRequest& req) const;
   std::optional<absl::StatusOr<v1::GetCurrentStandardResponse>> GetCurrentStandardFromSnapshot(
       const Id& caller, const v1::GetCurrentStandardRequest& req) const;
   std::optional<absl::StatusOr<v1::SearchStandardsResponse>> SearchStandardsFromSnapshot(

@@ -149,9 +149,13 @@ absl::Status RegistrySnapshot::Load() {
 std::shared_ptr<const PublishedStandard> RegistrySnapshot::Publish(
     const v1::StandardVersion& version) {
   auto standard = std::make_shared<PublishedStandard>();
-  standard->full = version;
-  standard->full.set_view(v1::STANDARD_VIEW_FULL);
-  standard->public_view = PublicView(version);
+  standard->id = version.id();
+  standard->agency_id = version.agency_id();
+  standard->unit_id = version.unit_id();
+  v1::StandardVersion full = version;
+  full.set_view(v1::STANDARD_VIEW_FULL);
+  standard->full_bytes = full.SerializeAsString();
+  standard->public_bytes = PublicView(std::move(full)).SerializeAsString();
   standard->tokens = KeywordTokens(version);
   standard->regions = RegionPrefixes(version.region_code());
   return standard;
@@ -167,8 +171,8 @@ void RegistrySnapshot::ApplyService(State& state, const v1::Service& service) {
 void RegistrySnapshot::Index(State& state, std::string_view id, const PublishedStandard& s) {
   for (const std::string& t : s.tokens) state.by_token[t].insert(id);
   for (const std::string& r : s.regions) state.by_region[r].insert(id);
-  state.by_agency[s.full.agency_id()].insert(id);
-  state.by_unit[s.full.unit_id()].insert(id);
+  state.by_agency[s.agency_id].insert(id);
+  state.by_unit[s.unit_id].insert(id);
 }
 
 void RegistrySnapshot::Unindex(State& state, std::string_view id, const PublishedStandard& s) {
@@ -180,8 +184,8 @@ void RegistrySnapshot::Unindex(State& state, std::string_view id, const Publishe
   };
   for (const std::string& t : s.tokens) drop(state.by_token, t);
   for (const std::string& r : s.regions) drop(state.by_region, r);
-  drop(state.by_agency, s.full.agency_id());
-  drop(state.by_unit, s.full.unit_id());
+  drop(state.by_agency, s.agency_id);
+  drop(state.by_unit, s.unit_id);
 }
 
 void RegistrySnapshot::ApplyVersion(State& state, PreparedVersion version) {
@@ -274,8 +278,8 @@ RegistrySnapshot::SearchPublished(const StandardQuery& query, std::string_view a
   for (const std::string& t : query.keyword_tokens) consider(state_->by_token, t);
   if (none || limit <= 0) return out;
   auto matches = [&](const PublishedStandard& s) {
-    if (!query.agency_id.empty() && s.full.agency_id() != query.agency_id) return false;
-    if (!query.unit_id.empty() && s.full.unit_id() != query.unit_id) return false;
+    if (!query.agency_id.empty() && s.agency_id != query.agency_id) return false;
+    if (!query.unit_id.empty() && s.unit_id != query.unit_id) return false;
     if (!query.region_code_prefix.empty() && !Contains(s.regions, query.region_code_prefix)) {
       return false;
     }
@@ -314,8 +318,9 @@ RegistrySnapshot::Stats RegistrySnapshot::stats() const {
   bytes += state_->version_revisions.size() * 64;
   for (const auto& [id, v] : state_->version_revisions) bytes += id.capacity();
   for (const auto& [id, p] : state_->published) {
-    bytes += 48 + id.capacity() + sizeof(PublishedStandard) + p->full.SpaceUsedLong() +
-             p->public_view.SpaceUsedLong();
+    bytes += 48 + id.capacity() + sizeof(PublishedStandard) + p->id.capacity() +
+             p->agency_id.capacity() + p->unit_id.capacity() + p->full_bytes.capacity() +
+             p->public_bytes.capacity();
     for (const std::string& t : p->tokens) bytes += sizeof(std::string) + t.capacity();
     for (const std::string& r : p->regions) bytes += sizeof(std::string) + r.capacity();
   }

@@ -42,12 +42,16 @@ struct SnapshotOptions {
   int load_batch = 500;  // objects per listing call while loading
 };
 
-// PublishedStandard is one ADOPTED version as the snapshot keeps it, in both views.
+// PublishedStandard is one ADOPTED version as the snapshot keeps it: serialized in both
+// views (answers are copied out as bytes, never re-encoded) and what search filters on.
 struct PublishedStandard {
-  v1::StandardVersion full;          // view FULL
-  v1::StandardVersion public_view;   // view PUBLIC: management components cleared
-  std::vector<std::string> tokens;   // KeywordTokens(full)
-  std::vector<std::string> regions;  // RegionPrefixes(full.region_code())
+  std::string id;
+  std::string agency_id;
+  std::string unit_id;
+  std::string full_bytes;            // the version with view FULL, serialized
+  std::string public_bytes;          // with view PUBLIC: management components cleared
+  std::vector<std::string> tokens;   // KeywordTokens(version)
+  std::vector<std::string> regions;  // RegionPrefixes(version.region_code())
 };
 
 // PublicView returns `version` as a caller outside its agency sees it (view PUBLIC, the
