@@ -1,5 +1,6 @@
 #include "services/registry/grpc_service.h"
 
+#include <chrono>
 #include <deque>
 #include <memory>
 
@@ -265,6 +266,96 @@ grpc::ServerUnaryReactor* RegistryGrpcService::Unary(
     grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
     absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&, const Req&)) {
   return RunUnary(ctx, req, resp, executor_, signer_, clock_, registry_, method);
+}
+
+namespace {
+
+// ByteBufferOf hands `bytes` to gRPC without copying them.
+grpc::ByteBuffer ByteBufferOf(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(
+      owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace
+
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* RegistryGrpcService::RawSnapshotOrUnary(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+    std::optional<absl::StatusOr<std::string>> (StandardsRegistry::*fast)(const Identity&,
+                                                                          const Req&) const,
+    absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&, const Req&)) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto req = std::make_shared<Req>();
+  grpc::ByteBuffer copy(*request);  // Deserialize consumes its buffer; this shares the slices
+  if (grpc::Status parsed = grpc::SerializationTraits<Req>::Deserialize(&copy, req.get());
+      !parsed.ok()) {
+    HandOffToGrpc(reactor);
+    reactor->Finish(parsed);
+    return reactor;
+  }
+  absl::StatusOr<Identity> caller = Authenticate(ctx);
+  if (!caller.ok()) {
+    HandOffToGrpc(reactor);
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  if (std::optional<absl::StatusOr<std::string>> answer = (registry_.*fast)(*caller, *req)) {
+    if (answer->ok()) *response = ByteBufferOf(**std::move(answer));
+    HandOffToGrpc(reactor);
+    reactor->Finish(ToGrpcStatus(answer->status()));
+    return reactor;
+  }
+  // The snapshot cannot answer: the store's path on the executor, as RunUnary does.
+  bool queued =
+      executor_.Submit([this, ctx, req, response, reactor, method, caller = *std::move(caller)] {
+        if (ctx->IsCancelled()) {
+          HandOffToGrpc(reactor);
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+          return;
+        }
+        if (ctx->deadline() < std::chrono::system_clock::now()) {
+          HandOffToGrpc(reactor);
+          reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                       "deadline passed before the call could start"));
+          return;
+        }
+        absl::StatusOr<Resp> result = (registry_.*method)(caller, *req);
+        grpc::Status status = ToGrpcStatus(result.status());
+        if (result.ok()) {
+          bool own_buffer = false;
+          status = grpc::SerializationTraits<Resp>::Serialize(*result, response, &own_buffer);
+        } else if (result.status().code() == absl::StatusCode::kInternal ||
+                   result.status().code() == absl::StatusCode::kUnavailable ||
+                   result.status().code() == absl::StatusCode::kDeadlineExceeded) {
+          Log(LogLevel::kWarn, "call failed",
+              {{"method", Req::descriptor()->name()},
+               {"request_id", RequestIdOf(*ctx)},
+               {"error", result.status().ToString()}});
+        }
+        HandOffToGrpc(reactor);
+        reactor->Finish(status);
+      });
+  HandOffToGrpc(reactor);
+  if (!queued) reactor->Finish(OverloadedStatus());
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::GetCurrentStandard(grpc::CallbackServerContext* ctx,
+                                                                  const grpc::ByteBuffer* request,
+                                                                  grpc::ByteBuffer* response) {
+  return RawSnapshotOrUnary<v1::GetCurrentStandardRequest, v1::GetCurrentStandardResponse>(
+      ctx, request, response, &StandardsRegistry::GetCurrentStandardBytes,
+      &StandardsRegistry::GetCurrentStandard);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::SearchStandards(grpc::CallbackServerContext* ctx,
+                                                               const grpc::ByteBuffer* request,
+                                                               grpc::ByteBuffer* response) {
+  return RawSnapshotOrUnary<v1::SearchStandardsRequest, v1::SearchStandardsResponse>(
+      ctx, request, response, &StandardsRegistry::SearchStandardsBytes,
+      &StandardsRegistry::SearchStandards);
 }
 
 grpc::ServerWriteReactor<v1::WatchStandardsResponse>* RegistryGrpcService::WatchStandards(

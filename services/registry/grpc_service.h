@@ -26,7 +26,12 @@ using ::simpul::clients::registry::kWatchCursorMetadataKey;
     return Unary(ctx, req, resp, &StandardsRegistry::Method);                                  \
   }
 
-class RegistryGrpcService final : public v1::Registry::CallbackService {
+// The two hot public reads are raw (bytes in, bytes out): their answers are copied out of the
+// snapshot's serialized standards instead of being built and encoded message by message.
+using RegistryCallbackBase = v1::Registry::WithRawCallbackMethod_GetCurrentStandard<
+    v1::Registry::WithRawCallbackMethod_SearchStandards<v1::Registry::CallbackService>>;
+
+class RegistryGrpcService final : public RegistryCallbackBase {
  public:
   // `signer` may be null: then every call is public and identity tokens are rejected.
   RegistryGrpcService(StandardsRegistry& registry, RegistryStore& store, ChangeFeedHub& hub,
@@ -52,9 +57,7 @@ class RegistryGrpcService final : public v1::Registry::CallbackService {
   SIMPUL_REGISTRY_UNARY(AdoptStandardVersion)
   SIMPUL_REGISTRY_UNARY(WithdrawStandardVersion)
   SIMPUL_REGISTRY_UNARY(RecordStandardReview)
-  SIMPUL_REGISTRY_UNARY(GetCurrentStandard)
   SIMPUL_REGISTRY_UNARY(ListStandardVersions)
-  SIMPUL_REGISTRY_UNARY(SearchStandards)
   SIMPUL_REGISTRY_UNARY(ListReviewOverdue)
   SIMPUL_REGISTRY_UNARY(GetCompleteness)
   SIMPUL_REGISTRY_UNARY(CreateMaklumatDraft)
@@ -64,6 +67,16 @@ class RegistryGrpcService final : public v1::Registry::CallbackService {
   SIMPUL_REGISTRY_UNARY(GetMaklumat)
   SIMPUL_REGISTRY_UNARY(ListMaklumat)
 
+  // The hot public reads: answered on the callback thread from the registry's snapshot when
+  // it can (no store call, no executor hand-off, no re-encoding), otherwise on the executor
+  // like the rest.
+  grpc::ServerUnaryReactor* GetCurrentStandard(grpc::CallbackServerContext* ctx,
+                                               const grpc::ByteBuffer* request,
+                                               grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* SearchStandards(grpc::CallbackServerContext* ctx,
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) override;
+
   grpc::ServerWriteReactor<v1::WatchStandardsResponse>* WatchStandards(
       grpc::CallbackServerContext* ctx, const v1::WatchStandardsRequest* req) override;
 
@@ -72,6 +85,14 @@ class RegistryGrpcService final : public v1::Registry::CallbackService {
   grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
                                   absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&,
                                                                                     const Req&));
+  // RawSnapshotOrUnary parses the request, answers with the bytes `fast` gives when it gives
+  // an answer, else runs `method` on the executor and serializes its response.
+  template <typename Req, typename Resp>
+  grpc::ServerUnaryReactor* RawSnapshotOrUnary(
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+      std::optional<absl::StatusOr<std::string>> (StandardsRegistry::*fast)(const Identity&,
+                                                                            const Req&) const,
+      absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&, const Req&));
   absl::StatusOr<Identity> Authenticate(grpc::CallbackServerContext* ctx) const;
 
   StandardsRegistry& registry_;

@@ -10,6 +10,7 @@
 #include "services/registry/grpc_service.h"
 #include "services/registry/redis_store.h"
 #include "services/registry/registry.h"
+#include "services/registry/snapshot.h"
 
 extern char** environ;
 
@@ -48,6 +49,14 @@ ServiceSpec Spec() {
                                "most this many changes after it (0: only the window)",
                        .min_int = 0,
                        .max_int = 100000});
+  spec.keys.push_back({.name = "snapshot_max_staleness",
+                       .type = ConfigType::kDuration,
+                       .default_value = "2s",
+                       .help = "GetCurrentStandard and SearchStandards (ADOPTED) are answered from "
+                               "an in-memory snapshot kept by the change feed; it serves only "
+                               "while synced with the feed within this bound (other replicas' "
+                               "writes show within it), else the call reads Redis; 0s: no "
+                               "snapshot"});
   spec.keys.push_back(HolidaysDirKey());
   spec.keys.push_back(
       {.name = "holidays_reload_interval",
@@ -71,6 +80,19 @@ absl::Status SetUp(ServiceContext& ctx) {
           .public_replay_window = config.GetDuration("public_replay_window"),
           .public_replay_max_events = static_cast<int>(config.GetInt("public_replay_max_events"))});
   auto* hub = ctx.Make<ChangeFeedHub>(*store);
+  if (const absl::Duration staleness = config.GetDuration("snapshot_max_staleness");
+      staleness > absl::ZeroDuration()) {
+    auto* snapshot = ctx.Make<RegistrySnapshot>(
+        *store, *clock,
+        SnapshotOptions{.max_staleness = staleness,
+                        .poll_block = std::min(absl::Milliseconds(500), staleness / 4)});
+    domain->AttachSnapshot(snapshot);
+    ctx.OnDrain([snapshot] { snapshot->Stop(); });
+    ctx.OnStart([snapshot](ServiceHost&) {
+      snapshot->Start();
+      return absl::OkStatus();
+    });
+  }
   ctx.AddService(
       ctx.Make<RegistryGrpcService>(*domain, *store, *hub, ctx.executor(), ctx.signer(), *clock));
   // The Calendar API: the holiday files, re-read every holidays_reload_interval.

@@ -245,7 +245,15 @@ absl::StatusOr<StandardsRegistry::Plan> StandardsRegistry::Commit(
     event.set_action(action);
     event.set_actor(caller.subject());
     SIMPUL_ASSIGN_OR_RETURN(CommitResult result, store_.Commit(p.writes, std::move(event)));
-    if (result.committed) return p;
+    if (result.committed) {
+      if (snapshot_ != nullptr) {
+        std::vector<v1::ChangedObject> objects;
+        objects.reserve(p.writes.size());
+        for (const ObjectWrite& w : p.writes) objects.push_back(w.object);
+        snapshot_->Apply(objects);
+      }
+      return p;
+    }
     if (p.creates_named_object && result.conflict_index == 0) {
       return absl::AlreadyExistsError(absl::StrCat(p.caller_what, " already exists"));
     }
@@ -317,17 +325,7 @@ v1::StandardVersion StandardsRegistry::Present(const Id& caller,
     version.set_view(v1::STANDARD_VIEW_FULL);
     return version;
   }
-  version.set_view(v1::STANDARD_VIEW_PUBLIC);
-  auto* c = version.mutable_components();
-  c->clear_legal_basis();
-  c->clear_facilities();
-  c->clear_staff_competences();
-  c->clear_internal_supervision();
-  c->clear_staff_count();
-  c->clear_service_guarantee();
-  c->clear_security_guarantee();
-  c->clear_staff_evaluation();
-  return version;
+  return PublicView(std::move(version));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -921,6 +919,7 @@ absl::StatusOr<v1::RecordStandardReviewResponse> StandardsRegistry::RecordStanda
 
 absl::StatusOr<v1::GetCurrentStandardResponse> StandardsRegistry::GetCurrentStandard(
     const Id& caller, const v1::GetCurrentStandardRequest& req) {
+  if (auto answer = GetCurrentStandardFromSnapshot(caller, req)) return *std::move(answer);
   SIMPUL_RETURN_IF_ERROR(RequireId("service_id", req.service_id()));
   SIMPUL_ASSIGN_OR_RETURN(v1::Service service, LoadService(req.service_id()));
   if (service.current_version_id().empty()) {
@@ -960,8 +959,8 @@ absl::StatusOr<v1::ListStandardVersionsResponse> StandardsRegistry::ListStandard
   return resp;
 }
 
-absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
-    const Id& caller, const v1::SearchStandardsRequest& req) {
+absl::StatusOr<StandardsRegistry::SearchPlan> StandardsRegistry::PlanSearch(
+    const Id& caller, const v1::SearchStandardsRequest& req) const {
   FieldViolations v;
   ValidatePageSize(v, "page.page_size", req.page().page_size());
   if (!req.agency_id().empty()) CheckSlug(v, "agency_id", req.agency_id());
@@ -991,27 +990,131 @@ absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
         "your own agency");
   }
   if (states.empty()) states.insert(v1::STANDARD_STATE_ADOPTED);
-  StandardQuery query;
+  SearchPlan plan;
+  StandardQuery& query = plan.query;
   query.agency_id = req.agency_id();
   query.unit_id = req.unit_id();
   query.region_code_prefix = req.region_code_prefix();
   for (int s : states) query.states.push_back(static_cast<v1::StandardState>(s));
   query.keyword_tokens = tokens;
-  std::string canonical =
+  plan.canonical =
       absl::StrCat("search|", query.agency_id, "|", query.unit_id, "|", query.region_code_prefix,
                    "|", absl::StrJoin(states, ","), "|", absl::StrJoin(tokens, " "));
-  SIMPUL_ASSIGN_OR_RETURN(std::string after,
-                          DecodePageToken("page.page_token", req.page().page_token(), canonical));
-  int size = PageSize(req.page());
-  SIMPUL_ASSIGN_OR_RETURN(auto items, store_.SearchStandards(query, after, size + 1));
+  SIMPUL_ASSIGN_OR_RETURN(
+      plan.after, DecodePageToken("page.page_token", req.page().page_token(), plan.canonical));
+  plan.size = PageSize(req.page());
+  return plan;
+}
+
+absl::StatusOr<v1::SearchStandardsResponse> StandardsRegistry::SearchStandards(
+    const Id& caller, const v1::SearchStandardsRequest& req) {
+  if (auto answer = SearchStandardsFromSnapshot(caller, req)) return *std::move(answer);
+  SIMPUL_ASSIGN_OR_RETURN(SearchPlan plan, PlanSearch(caller, req));
+  const int size = plan.size;
+  SIMPUL_ASSIGN_OR_RETURN(auto items, store_.SearchStandards(plan.query, plan.after, size + 1));
   v1::SearchStandardsResponse resp;
   for (int i = 0; i < static_cast<int>(items.size()) && i < size; ++i) {
     *resp.add_versions() = Present(caller, std::move(items[i]));
   }
   if (static_cast<int>(items.size()) > size) {
-    resp.set_next_page_token(EncodePageToken(canonical, resp.versions(size - 1).id()));
+    resp.set_next_page_token(EncodePageToken(plan.canonical, resp.versions(size - 1).id()));
   }
   return resp;
+}
+
+namespace {
+
+// AppendLengthDelimited appends protobuf field `field` (wire type 2) holding `bytes`.
+void AppendLengthDelimited(int field, std::string_view bytes, std::string& out) {
+  out.push_back(static_cast<char>(field << 3 | 2));  // fields 1..15: a one-byte tag
+  uint64_t n = bytes.size();
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>(n | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+  out.append(bytes);
+}
+
+template <typename Resp>
+std::optional<absl::StatusOr<Resp>> ParseAnswer(std::optional<absl::StatusOr<std::string>> bytes) {
+  if (!bytes) return std::nullopt;
+  if (!bytes->ok()) return bytes->status();
+  Resp resp;
+  if (!resp.ParseFromString(**bytes)) {
+    return absl::InternalError(
+        absl::StrCat("snapshot answer is not a ", Resp::descriptor()->full_name()));
+  }
+  return resp;
+}
+
+}  // namespace
+
+std::optional<absl::StatusOr<std::string>> StandardsRegistry::GetCurrentStandardBytes(
+    const Id& caller, const v1::GetCurrentStandardRequest& req) const {
+  if (snapshot_ == nullptr) return std::nullopt;
+  if (absl::Status valid = RequireId("service_id", req.service_id()); !valid.ok()) return valid;
+  std::optional<RegistrySnapshot::CurrentLookup> found = snapshot_->Current(req.service_id());
+  if (!found) return std::nullopt;
+  if (!found->service_found) {
+    return absl::NotFoundError(absl::StrCat("service \"", req.service_id(), "\" not found"));
+  }
+  if (found->current_version_id.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("service \"", req.service_id(), "\" has no adopted standard"));
+  }
+  if (found->standard == nullptr) return std::nullopt;  // not published here: ask the store
+  const PublishedStandard& standard = *found->standard;
+  const std::string& version =
+      CanSeeInternal(caller, standard.agency_id) ? standard.full_bytes : standard.public_bytes;
+  std::string out;
+  out.reserve(version.size() + 6);
+  AppendLengthDelimited(v1::GetCurrentStandardResponse::kVersionFieldNumber, version, out);
+  return out;
+}
+
+std::optional<absl::StatusOr<std::string>> StandardsRegistry::SearchStandardsBytes(
+    const Id& caller, const v1::SearchStandardsRequest& req) const {
+  if (snapshot_ == nullptr) return std::nullopt;
+  absl::StatusOr<SearchPlan> plan = PlanSearch(caller, req);
+  if (!plan.ok()) return plan.status();
+  const int size = plan->size;
+  auto items = snapshot_->SearchPublished(plan->query, plan->after, size + 1);
+  if (!items) return std::nullopt;
+  const int shown = std::min(size, static_cast<int>(items->size()));
+  std::vector<const std::string*> versions;
+  size_t total = 0;
+  for (int i = 0; i < shown; ++i) {
+    const PublishedStandard& standard = *(*items)[i];
+    versions.push_back(CanSeeInternal(caller, standard.agency_id) ? &standard.full_bytes
+                                                                  : &standard.public_bytes);
+    total += versions.back()->size() + 6;
+  }
+  std::string token;
+  if (static_cast<int>(items->size()) > size) {
+    token = EncodePageToken(plan->canonical, (*items)[size - 1]->id);
+  }
+  std::string out;
+  out.reserve(total + token.size() + 6);
+  for (const std::string* v : versions) {
+    AppendLengthDelimited(v1::SearchStandardsResponse::kVersionsFieldNumber, *v, out);
+  }
+  if (!token.empty()) {
+    AppendLengthDelimited(v1::SearchStandardsResponse::kNextPageTokenFieldNumber, token, out);
+  }
+  return out;
+}
+
+std::optional<absl::StatusOr<v1::GetCurrentStandardResponse>>
+StandardsRegistry::GetCurrentStandardFromSnapshot(const Id& caller,
+                                                  const v1::GetCurrentStandardRequest& req) const {
+  return ParseAnswer<v1::GetCurrentStandardResponse>(GetCurrentStandardBytes(caller, req));
+}
+
+std::optional<absl::StatusOr<v1::SearchStandardsResponse>>
+StandardsRegistry::SearchStandardsFromSnapshot(const Id& caller,
+                                               const v1::SearchStandardsRequest& req) const {
+  return ParseAnswer<v1::SearchStandardsResponse>(SearchStandardsBytes(caller, req));
 }
 
 absl::StatusOr<v1::ListReviewOverdueResponse> StandardsRegistry::ListReviewOverdue(

@@ -13,6 +13,7 @@
 #include "absl/time/civil_time.h"
 #include "common/clock.h"
 #include "common/identity.h"
+#include "services/registry/snapshot.h"
 #include "services/registry/store.h"
 
 namespace simpul::registry {
@@ -34,6 +35,11 @@ struct RegistryOptions {
 class StandardsRegistry {
  public:
   StandardsRegistry(RegistryStore& store, const Clock& clock, RegistryOptions options);
+
+  // AttachSnapshot makes GetCurrentStandard and the default (ADOPTED) SearchStandards answer
+  // from `snapshot` while it is serving, and applies every commit to it before the call
+  // answers (read-your-writes on this replica). `snapshot` must outlive this object.
+  void AttachSnapshot(RegistrySnapshot* snapshot) { snapshot_ = snapshot; }
 
   using Id = Identity;
   absl::StatusOr<v1::CreateAgencyResponse> CreateAgency(const Id& caller,
@@ -81,6 +87,18 @@ class StandardsRegistry {
       const Id& caller, const v1::RecordStandardReviewRequest& req);
   absl::StatusOr<v1::GetCurrentStandardResponse> GetCurrentStandard(
       const Id& caller, const v1::GetCurrentStandardRequest& req);
+  // The same two calls answered from the attached snapshot only, as the serialized response
+  // message: nullopt when it cannot answer (none attached, not serving, states other than
+  // ADOPTED asked for), then the methods above answer from the store. They never touch the
+  // store, so they may run on a gRPC callback thread. The *FromSnapshot forms parse the bytes.
+  std::optional<absl::StatusOr<std::string>> GetCurrentStandardBytes(
+      const Id& caller, const v1::GetCurrentStandardRequest& req) const;
+  std::optional<absl::StatusOr<std::string>> SearchStandardsBytes(
+      const Id& caller, const v1::SearchStandardsRequest& req) const;
+  std::optional<absl::StatusOr<v1::GetCurrentStandardResponse>> GetCurrentStandardFromSnapshot(
+      const Id& caller, const v1::GetCurrentStandardRequest& req) const;
+  std::optional<absl::StatusOr<v1::SearchStandardsResponse>> SearchStandardsFromSnapshot(
+      const Id& caller, const v1::SearchStandardsRequest& req) const;
   absl::StatusOr<v1::ListStandardVersionsResponse> ListStandardVersions(
       const Id& caller, const v1::ListStandardVersionsRequest& req);
   absl::StatusOr<v1::SearchStandardsResponse> SearchStandards(
@@ -153,6 +171,17 @@ class StandardsRegistry {
                                       const std::string& id, int64_t expected_revision,
                                       Permission permission, const MaklumatChange& change);
 
+  // A validated SearchStandards request: the store query, its page-token binding, where the
+  // page starts and its size.
+  struct SearchPlan {
+    StandardQuery query;
+    std::string canonical;
+    std::string after;
+    int size = 0;
+  };
+  absl::StatusOr<SearchPlan> PlanSearch(const Id& caller,
+                                        const v1::SearchStandardsRequest& req) const;
+
   absl::StatusOr<v1::Agency> LoadAgency(absl::string_view id);
   absl::StatusOr<v1::ServiceUnit> LoadUnit(absl::string_view id);
   absl::StatusOr<v1::Service> LoadService(absl::string_view id);
@@ -171,6 +200,7 @@ class StandardsRegistry {
   RegistryStore& store_;
   const Clock& clock_;
   RegistryOptions options_;
+  RegistrySnapshot* snapshot_ = nullptr;
 };
 
 // Authorization outcomes shared by the registry's checks: UNAUTHENTICATED for public callers,
