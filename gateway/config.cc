@@ -211,6 +211,12 @@ std::vector<ConfigKey> GatewayConfigKeys() {
                   .default_value = DefaultText(read_cache.max_age),
                   .help = "the longest a cached registry read is served (a backstop: changes "
                           "drop it at once)"});
+  keys.push_back({.name = "read_cache_settle",
+                  .type = ConfigType::kDuration,
+                  .default_value = "2s",
+                  .help = "after a registry change, answers fetched within this long are not "
+                          "cached (registry replicas may trail the change feed by their "
+                          "--snapshot_max_staleness)"});
   keys.push_back({.name = "audit_key_file",
                   .type = ConfigType::kString,
                   .default_value = "",
@@ -288,6 +294,7 @@ GatewayConfig ReadGatewayConfig(const Config& config) {
   out.identity_ttl = config.GetDuration("identity_ttl");
   out.read_cache = config.GetBool("read_cache");
   out.read_cache_options.max_age = config.GetDuration("read_cache_max_age");
+  out.read_cache_options.settle = config.GetDuration("read_cache_settle");
   out.audit_key_file = config.GetString("audit_key_file");
   out.audit_checkpoint_file = config.GetString("audit_checkpoint_file");
   out.audit_checkpoint_interval = config.GetDuration("audit_checkpoint_interval");

@@ -102,7 +102,19 @@ void ReadCache::Put(const std::string& key, std::string response, uint64_t gener
       key, Entry{std::make_shared<const std::string>(std::move(response)), absl::Now()});
 }
 
+uint64_t ReadCache::generation() const {
+  if (options_.settle > absl::ZeroDuration() &&
+      absl::GetCurrentTimeNanos() < settle_until_ns_.load(std::memory_order_acquire)) {
+    return 0;
+  }
+  return generation_.load(std::memory_order_acquire);
+}
+
 void ReadCache::Invalidate() {
+  if (options_.settle > absl::ZeroDuration()) {
+    settle_until_ns_.store(absl::GetCurrentTimeNanos() + absl::ToInt64Nanoseconds(options_.settle),
+                           std::memory_order_release);
+  }
   generation_.fetch_add(1, std::memory_order_acq_rel);
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);

@@ -12,6 +12,11 @@
 //     so a caller reads its own writes through the same gateway;
 //   - a response is stored only if no invalidation happened while it was being fetched (a
 //     generation counter), so a read that raced a change is never kept;
+//   - nor if its fetch started less than `settle` after the latest invalidation: registry
+//     replicas answer reads from in-memory snapshots that may trail the feed by up to their
+//     --snapshot_max_staleness (2 s), so a replica other than the one that wrote can still
+//     answer the old version for that long after the gateway saw the change (those reads go
+//     to the registry, uncached);
 //   - entries also expire after max_age (a backstop), and reads whose answer depends on the
 //     time of the read (ListReviewOverdue, GetCompleteness) are never cached.
 // Through another gateway replica a change shows within the feed's delay (milliseconds).
@@ -45,6 +50,10 @@ class ReadCache {
     // Entries kept at most (over all shards); a full shard is emptied before it takes more.
     size_t max_entries = 100000;
     absl::Duration max_age = absl::Seconds(60);
+    // After an invalidation, answers fetched within `settle` of it are not stored (above).
+    // The gateway sets it to --read_cache_settle (2 s, the registry's snapshot staleness
+    // bound); zero here so that a cache used alone stores at once.
+    absl::Duration settle = absl::ZeroDuration();
   };
   explicit ReadCache(Options options, Metrics* metrics = nullptr);
 
@@ -57,8 +66,9 @@ class ReadCache {
   static std::string Key(std::string_view method, const common::v1::Principal& caller,
                          std::string_view request);
 
-  // Generation to pass to Put: take it before the backend call starts.
-  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Generation to pass to Put: take it before the backend call starts. Within `settle` of
+  // the latest invalidation it is one no Put accepts.
+  uint64_t generation() const;
   // Get returns the stored response bytes of `key` (nullopt on a miss or while off).
   std::optional<std::string> Get(const std::string& key);
   // GetShared is Get without the copy: the stored bytes, shared (null on a miss or while off).
@@ -89,7 +99,9 @@ class ReadCache {
   Counter hits_;
   Counter misses_;
   Counter off_;
-  std::atomic<uint64_t> generation_{1};
+  std::atomic<uint64_t> generation_{1};  // never 0: generation() answers 0 to refuse a Put
+  // Until when (Unix nanoseconds) answers are not stored: the latest invalidation + settle.
+  std::atomic<int64_t> settle_until_ns_{0};
   std::atomic<bool> enabled_{false};
   std::array<Shard, kShards> shards_;
 };

@@ -124,6 +124,32 @@ TEST(ReadCacheTest, InvalidationDropsEntriesAndResponsesFetchedAcrossIt) {
   EXPECT_EQ(cache.Get("k2"), "fresh");
 }
 
+TEST(ReadCacheTest, AnswersFetchedSoonAfterAChangeAreNotStored) {
+  // A registry replica may answer from a snapshot that trails the change for up to its
+  // staleness bound: within `settle` of an invalidation nothing fetched is stored.
+  ReadCache cache(ReadCache::Options{.settle = absl::Milliseconds(300)});
+  cache.SetEnabled(true);
+  EXPECT_FALSE(cache.Get("k").has_value());
+  const absl::Time changed = absl::Now();
+  cache.Invalidate();
+  const uint64_t soon = cache.generation();  // a read starts right after the change
+  cache.Put("k", "maybe stale", soon);
+  const bool stored_soon = cache.Get("k").has_value();
+  // Not asserted when the machine stalled past the settle time between the two lines above.
+  if (absl::Now() - changed < absl::Milliseconds(300)) {
+    EXPECT_FALSE(stored_soon) << "an answer fetched within settle of a change was kept";
+  }
+  absl::SleepFor(absl::Milliseconds(350));
+  cache.Put("k", "fresh", cache.generation());
+  EXPECT_EQ(cache.Get("k"), "fresh") << "after settle, answers are stored again";
+  // A cache without settle stores at once (the default of Options).
+  ReadCache plain(ReadCache::Options{});
+  plain.SetEnabled(true);
+  plain.Invalidate();
+  plain.Put("k", "v", plain.generation());
+  EXPECT_EQ(plain.Get("k"), "v");
+}
+
 TEST(ReadCacheTest, SharedEntriesOutliveTheirInvalidation) {
   ReadCache cache(ReadCache::Options{});
   EXPECT_EQ(cache.GetShared("k"), nullptr);  // off
