@@ -512,10 +512,12 @@ def scenarios(system, args):
                     wrk(system, args, "get-rest",
                         f"{rest}/v1/services/akta-kelahiran-padang-pariaman/standard",
                         reg_procs, headers=[f"Authorization: Bearer {dash_key}"])))
-        # Latency at half of each one's peak (open loop).
+        # Latency at half of each one's peak (open loop). The echo server's row is the control:
+        # what the load generator and this machine give at that rate with no work behind.
         peaks = {r[1]: r[2]["throughput"] for r in out if r[0] == "registry-get"}
         for how, target, md in (("direct gRPC", direct_reg, []),
-                                ("gateway gRPC", gateway, [key_md])):
+                                ("gateway gRPC", gateway, [key_md]),
+                                (ECHO, echo, [])):
             rate = max(1, int(peaks[how] / 2))
             out.append(("registry-get @ half peak", how,
                         loadgen(system, args, f"get-half-{how.split()[0]}", target, *get,
