@@ -30,6 +30,35 @@ std::string RequestIdOf(const grpc::CallbackServerContext& ctx);
 // OverloadedStatus is the answer when the executor's queue is full.
 grpc::Status OverloadedStatus();
 
+// FinishIfUnwanted finishes `reactor` with CANCELLED or DEADLINE_EXCEEDED when the call was
+// cancelled, or its deadline passed, before its work could start; true when it did.
+inline bool FinishIfUnwanted(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor) {
+  if (ctx->IsCancelled()) {
+    HandOffToGrpc(reactor);
+    reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+    return true;
+  }
+  if (ctx->deadline() < std::chrono::system_clock::now()) {
+    HandOffToGrpc(reactor);
+    reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                 "deadline passed before the call could start"));
+    return true;
+  }
+  return false;
+}
+
+// LogIfServerFailure logs `status` with the method's name and the call's request id when it is
+// a server-side failure (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED).
+inline void LogIfServerFailure(const absl::Status& status, const std::string& method,
+                               const grpc::CallbackServerContext& ctx) {
+  if (status.code() == absl::StatusCode::kInternal ||
+      status.code() == absl::StatusCode::kUnavailable ||
+      status.code() == absl::StatusCode::kDeadlineExceeded) {
+    Log(LogLevel::kWarn, "call failed",
+        {{"method", method}, {"request_id", RequestIdOf(ctx)}, {"error", status.ToString()}});
+  }
+}
+
 // RunUnary runs `(domain.*method)(caller, *req)` on `executor` and finishes the call with its
 // result. Calls cancelled or past their deadline before they start are not run. Server-side
 // failures (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED) are logged with the method name.
@@ -48,27 +77,12 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, const Req* 
   }
   bool queued =
       executor.Submit([ctx, req, resp, reactor, method, &domain, caller = *std::move(caller)] {
-        if (ctx->IsCancelled()) {
-          HandOffToGrpc(reactor);
-          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
-          return;
-        }
-        if (ctx->deadline() < std::chrono::system_clock::now()) {
-          HandOffToGrpc(reactor);
-          reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                       "deadline passed before the call could start"));
-          return;
-        }
+        if (FinishIfUnwanted(ctx, reactor)) return;
         absl::StatusOr<Resp> result = (domain.*method)(caller, *req);
         if (result.ok()) {
           *resp = *std::move(result);
-        } else if (result.status().code() == absl::StatusCode::kInternal ||
-                   result.status().code() == absl::StatusCode::kUnavailable ||
-                   result.status().code() == absl::StatusCode::kDeadlineExceeded) {
-          Log(LogLevel::kWarn, "call failed",
-              {{"method", Req::descriptor()->name()},
-               {"request_id", RequestIdOf(*ctx)},
-               {"error", result.status().ToString()}});
+        } else {
+          LogIfServerFailure(result.status(), Req::descriptor()->name(), *ctx);
         }
         HandOffToGrpc(reactor);
         reactor->Finish(ToGrpcStatus(result.status()));

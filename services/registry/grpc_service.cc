@@ -310,29 +310,14 @@ grpc::ServerUnaryReactor* RegistryGrpcService::RawSnapshotOrUnary(
   // The snapshot cannot answer: the store's path on the executor, as RunUnary does.
   bool queued =
       executor_.Submit([this, ctx, req, response, reactor, method, caller = *std::move(caller)] {
-        if (ctx->IsCancelled()) {
-          HandOffToGrpc(reactor);
-          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
-          return;
-        }
-        if (ctx->deadline() < std::chrono::system_clock::now()) {
-          HandOffToGrpc(reactor);
-          reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                       "deadline passed before the call could start"));
-          return;
-        }
+        if (FinishIfUnwanted(ctx, reactor)) return;
         absl::StatusOr<Resp> result = (registry_.*method)(caller, *req);
         grpc::Status status = ToGrpcStatus(result.status());
         if (result.ok()) {
           bool own_buffer = false;
           status = grpc::SerializationTraits<Resp>::Serialize(*result, response, &own_buffer);
-        } else if (result.status().code() == absl::StatusCode::kInternal ||
-                   result.status().code() == absl::StatusCode::kUnavailable ||
-                   result.status().code() == absl::StatusCode::kDeadlineExceeded) {
-          Log(LogLevel::kWarn, "call failed",
-              {{"method", Req::descriptor()->name()},
-               {"request_id", RequestIdOf(*ctx)},
-               {"error", result.status().ToString()}});
+        } else {
+          LogIfServerFailure(result.status(), Req::descriptor()->name(), *ctx);
         }
         HandOffToGrpc(reactor);
         reactor->Finish(status);
