@@ -1,9 +1,12 @@
 #include "services/monitoring/aggregates.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -284,9 +287,122 @@ std::string BucketKey(std::string_view scope, std::string_view period) {
 
 std::vector<std::string> Buckets(const UnitInfo& unit, absl::Time t) {
   std::vector<std::string> out;
-  const std::vector<std::string> periods = PeriodKeys(t, unit.time_zone);
-  for (const std::string& s : ScopeKeys(unit)) {
-    for (const std::string& p : periods) out.push_back(BucketKey(s, p));
+  const std::string month = PeriodKeys(t, unit.time_zone).front();
+  for (const std::string& s : ScopeKeys(unit)) out.push_back(BucketKey(s, month));
+  return out;
+}
+
+namespace {
+
+// ParseDerived splits a quarter, semester or year key: "2026-Q1" is year "2026", kind 'Q',
+// index 1 ("2026-Y": 'Y', 0); nullopt for anything else (a month, "std", ...).
+struct DerivedPeriod {
+  std::string_view year;
+  char kind = 0;
+  int index = 0;
+};
+std::optional<DerivedPeriod> ParseDerived(std::string_view key) {
+  const size_t dash = key.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 2 > key.size()) return std::nullopt;
+  const std::string_view year = key.substr(0, dash);
+  if (!std::all_of(year.begin(), year.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  const std::string_view rest = key.substr(dash + 1);
+  if (rest == "Y") return DerivedPeriod{year, 'Y', 0};
+  if (rest.size() != 2 || (rest[0] != 'Q' && rest[0] != 'S')) return std::nullopt;
+  const int index = rest[1] - '0';
+  if (index < 1 || index > (rest[0] == 'Q' ? 4 : 2)) return std::nullopt;
+  return DerivedPeriod{year, rest[0], index};
+}
+
+// ParseMonth splits "2026-M05" into "2026" and 5; nullopt for any other key.
+std::optional<std::pair<std::string_view, int>> ParseMonth(std::string_view key) {
+  const size_t dash = key.rfind("-M");
+  if (dash == std::string_view::npos || dash == 0 || key.size() != dash + 4) return std::nullopt;
+  const std::string_view year = key.substr(0, dash);
+  if (!std::all_of(year.begin(), year.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  int month = 0;
+  if (!absl::SimpleAtoi(AbslView(key.substr(dash + 2)), &month) || month < 1 || month > 12) {
+    return std::nullopt;
+  }
+  return std::make_pair(year, month);
+}
+
+}  // namespace
+
+std::vector<std::string> MonthKeysOf(std::string_view period_key) {
+  const std::optional<DerivedPeriod> p = ParseDerived(period_key);
+  if (!p) return {std::string(period_key)};
+  int first = 1;
+  int count = 12;
+  if (p->kind == 'Q') {
+    first = (p->index - 1) * 3 + 1;
+    count = 3;
+  } else if (p->kind == 'S') {
+    first = (p->index - 1) * 6 + 1;
+    count = 6;
+  }
+  std::vector<std::string> out;
+  out.reserve(count);
+  for (int m = first; m < first + count; ++m) {
+    out.push_back(absl::StrCat(AbslView(p->year), "-M", Pad2(m)));
+  }
+  return out;
+}
+
+std::vector<std::string> PeriodsOfMonth(std::string_view month_key) {
+  const auto month = ParseMonth(month_key);
+  if (!month) return {std::string(month_key)};
+  const auto [year, m] = *month;
+  return {std::string(month_key), absl::StrCat(AbslView(year), "-Q", (m - 1) / 3 + 1),
+          absl::StrCat(AbslView(year), "-S", (m - 1) / 6 + 1), absl::StrCat(AbslView(year), "-Y")};
+}
+
+absl::StatusOr<std::vector<Counters>> ReadBuckets(AggregateStore& store,
+                                                  const std::vector<std::string>& buckets) {
+  // Every stored bucket needed, once, and for each requested bucket the positions it sums.
+  std::vector<std::string> stored;
+  absl::flat_hash_map<std::string, size_t> position;
+  std::vector<std::vector<size_t>> parts(buckets.size());
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    const std::string& bucket = buckets[i];
+    const size_t bar = bucket.rfind('|');
+    std::vector<std::string> names;
+    if (bar == std::string::npos) {
+      names.push_back(bucket);
+    } else {
+      const std::string_view scope = std::string_view(bucket).substr(0, bar);
+      for (const std::string& month : MonthKeysOf(std::string_view(bucket).substr(bar + 1))) {
+        names.push_back(BucketKey(scope, month));
+      }
+    }
+    for (std::string& name : names) {
+      auto [it, inserted] = position.emplace(name, stored.size());
+      if (inserted) stored.push_back(std::move(name));
+      parts[i].push_back(it->second);
+    }
+  }
+  std::vector<Counters> out(buckets.size());
+  if (stored.empty()) return out;
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> read, store.ReadMany(stored));
+  if (read.size() != stored.size()) {
+    return absl::InternalError("read buckets: the store answered for another number of buckets");
+  }
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    if (parts[i].size() == 1) {
+      out[i] = read[parts[i][0]];
+      continue;
+    }
+    Counters& sum = out[i];
+    for (size_t p : parts[i]) {
+      for (const auto& [field, value] : read[p]) {
+        auto [it, inserted] = sum.try_emplace(field, value);
+        if (!inserted) it->second += value;
+      }
+    }
   }
   return out;
 }
@@ -514,9 +630,8 @@ absl::StatusOr<std::vector<Contribution>> DeliveryCompleted(const v1::Delivery& 
   if (!judged_by.empty() && !unit.unit_id.empty()) {
     Contribution judged;
     judged.dedup_key = DeliveryKey(unit, delivery, "judged");
-    for (std::string& period : PeriodKeys(t2, unit.time_zone)) {
-      judged.buckets.push_back(BucketKey(absl::StrCat("u:", unit.unit_id), period));
-    }
+    judged.buckets.push_back(
+        BucketKey(absl::StrCat("u:", unit.unit_id), PeriodKeys(t2, unit.time_zone).front()));
     AddInc(judged.increments, absl::StrCat("d.vd.", AbslView(judged_by)), 1);
     if (!promised.Missed(t2))
       AddInc(judged.increments, absl::StrCat("d.vo.", AbslView(judged_by)), 1);
@@ -579,7 +694,10 @@ std::set<std::string> UnitPeriodsOf(const Ledger& ledger, std::string_view unit_
   std::set<std::string> periods;
   for (const Contribution& c : ledger.applied) {
     for (const std::string& bucket : c.buckets) {
-      if (absl::StartsWith(bucket, prefix)) periods.insert(bucket.substr(prefix.size()));
+      if (!absl::StartsWith(bucket, prefix)) continue;
+      for (std::string& period : PeriodsOfMonth(std::string_view(bucket).substr(prefix.size()))) {
+        periods.insert(std::move(period));
+      }
     }
   }
   return periods;
@@ -705,10 +823,15 @@ std::optional<int64_t> AverageHundredths(int64_t num, int64_t den) {
 namespace {
 
 absl::StatusOr<SurveyTally> TallyFrom(const Counters& counters) {
+  static constexpr std::string_view kSum[kElementCount] = {
+      "s.u1.sum", "s.u2.sum", "s.u3.sum", "s.u4.sum", "s.u5.sum",
+      "s.u6.sum", "s.u7.sum", "s.u8.sum", "s.u9.sum"};
+  static constexpr std::string_view kAnswered[kElementCount] = {
+      "s.u1.n", "s.u2.n", "s.u3.n", "s.u4.n", "s.u5.n", "s.u6.n", "s.u7.n", "s.u8.n", "s.u9.n"};
   std::array<ElementTally, kElementCount> elements;
   for (int i = 0; i < kElementCount; ++i) {
-    elements[i].sum = Get(counters, absl::StrCat("s.u", i + 1, ".sum"));
-    elements[i].answered = Get(counters, absl::StrCat("s.u", i + 1, ".n"));
+    elements[i].sum = Get(counters, kSum[i]);
+    elements[i].answered = Get(counters, kAnswered[i]);
   }
   return SurveyTally::FromCounts(Get(counters, "s.n"), elements);
 }
@@ -803,11 +926,12 @@ v1::ComplaintFigures ComplaintFiguresFrom(const Counters& counters) {
 std::optional<int64_t> MetricValue(v1::Metric metric, const Counters& counters) {
   switch (metric) {
     case v1::METRIC_IKM: {
+      static const IkmRules* const rules = new IkmRules(IkmRules::PermenPanRb14Of2017());
       absl::StatusOr<SurveyTally> tally = TallyFrom(counters);
       if (!tally.ok() || tally->responses() == 0) return std::nullopt;
-      absl::StatusOr<IkmResult> r = ComputeIkm(*tally);
-      if (!r.ok()) return std::nullopt;
-      return r->ikm.hundredths;
+      absl::StatusOr<int64_t> ikm = IkmHundredths(*tally, *rules);
+      if (!ikm.ok()) return std::nullopt;
+      return *ikm;
     }
     case v1::METRIC_DELIVERY_ON_TIME_SHARE:
       return ShareHundredths(Get(counters, "d.ontime"),

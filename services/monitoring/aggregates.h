@@ -8,12 +8,24 @@
 //   calendar periods of an instant IN THE LOCAL TIME ZONE OF THE UNIT THE INPUT BELONGS TO
 //   (UnitInfo::time_zone: WIB UTC+7, WITA UTC+8, WIT UTC+9; WIB when unspecified, e.g. an
 //   agency-level complaint holder): "2026-M03", "2026-Q1", "2026-S1", "2026-Y". A bucket is
-//   "<scope>|<period>"; an input goes to every scope × every period of its instant, with the
+//   "<scope>|<period>"; an input counts in every scope × every period of its instant (stored
+//   in the month buckets, see MONTH BUCKETS ONLY), with the
 //   SAME period keys for every scope: a unit's month is its local month, and a region's or the
 //   nation's "2026-M03" is the sum of its units' local Marches (a WIT unit's survey at
 //   2026-03-31T15:30Z, 00:30 WIT on April 1, is April for the unit, its agency, its regions and
 //   "n"; a WIB unit's at the same instant, 22:30 WIB on March 31, is March for all of them).
 //   Buckets written before this rule (all in WIB periods) stay as they are: no migration.
+//
+// MONTH BUCKETS ONLY (issue #18)
+//   Only month buckets are stored: Buckets(unit, t) is ScopeKeys(unit) × the month of t, 7
+//   buckets for a unit with a regency code instead of 28. A quarter, semester or year bucket
+//   is READ as the sum of its months (ReadBuckets, MonthKeysOf): every counter is additive
+//   (counts, sums, histogram counts, open counts), so the sum is exactly what a bucket of the
+//   longer period would hold. Rankings are still kept per month, quarter, semester and year
+//   (RankUpdatesFor): a unit's value for a longer period is computed from the sum of its
+//   months whenever its figures change. Until December 2026 every input also went to quarter,
+//   semester and year buckets; those are no longer read, and the months beside them always
+//   held the same inputs, so nothing needs migrating (they may be deleted).
 //
 // SANDBOX (issue #15)
 //   A unit IN SANDBOX (UnitInfo::sandbox: the registry flags it or its agency as created for
@@ -193,8 +205,21 @@ v1::Period NextPeriod(const v1::Period& period);
 
 // BucketKey is "<scope>|<period>".
 std::string BucketKey(std::string_view scope, std::string_view period);
-// Buckets is every ScopeKeys(unit) × PeriodKeys(t, unit.time_zone), scope-major.
+// Buckets is every ScopeKeys(unit) × the month key of `t` in unit.time_zone (the first of
+// PeriodKeys), scope-major: the buckets an input at `t` is stored in (MONTH BUCKETS ONLY).
 std::vector<std::string> Buckets(const UnitInfo& unit, absl::Time t);
+// MonthKeysOf lists the month keys whose sum a period key reads as: "2026-Q1" is
+// 2026-M01..M03, "2026-S2" M07..M12, "2026-Y" M01..M12; any other key (a month, "std") is
+// read as itself.
+std::vector<std::string> MonthKeysOf(std::string_view period_key);
+// PeriodsOfMonth lists a month key with its quarter, semester and year keys ("2026-M05" →
+// 2026-M05, 2026-Q2, 2026-S1, 2026-Y); any other key alone.
+std::vector<std::string> PeriodsOfMonth(std::string_view month_key);
+// ReadBuckets reads buckets "<scope>|<period>" of any period kind, in order, in one store
+// round trip: a quarter, semester or year as the sum of its months' counters (each month read
+// once however many of the buckets need it), any other bucket as stored.
+absl::StatusOr<std::vector<Counters>> ReadBuckets(AggregateStore& store,
+                                                  const std::vector<std::string>& buckets);
 
 // ---------------------------------------------------------------------------------------------
 // Survey.
@@ -289,8 +314,8 @@ enum class InputKind { kSurvey, kDelivery };
 // whose ledger has no receipt (received before input ledgers existed: not exactly voidable).
 absl::StatusOr<std::vector<Contribution>> VoidReversal(const Ledger& ledger,
                                                        std::string_view ledger_key, InputKind kind);
-// UnitPeriodsOf lists the period keys of the ledger's "u:<unit_id>|..." buckets (the rankings
-// a void must refresh).
+// UnitPeriodsOf lists the period keys of the ledger's "u:<unit_id>|..." buckets, each month
+// with its quarter, semester and year (PeriodsOfMonth): the rankings a void must refresh.
 std::set<std::string> UnitPeriodsOf(const Ledger& ledger, std::string_view unit_id);
 
 // ---------------------------------------------------------------------------------------------

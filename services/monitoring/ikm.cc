@@ -70,11 +70,12 @@ absl::Status CheckScore(Decimal2 score, const char* what) {
 
 absl::Status ValidateRules(const IkmRules& rules) {
   if (absl::Status s = CheckRatio(rules.element_weight, "element_weight"); !s.ok()) return s;
-  // 0 < 9w <= 1 keeps the IKM within scale..4×scale at most.
-  const cpp_rational total = ToRational(rules.element_weight) * kElementCount;
-  if (total <= 0 || total > 1) {
+  // 0 < 9w <= 1 keeps the IKM within scale..4×scale at most (num >= 0 and den > 0 here).
+  const Ratio& w = rules.element_weight;
+  if (w.num == 0 || static_cast<__int128>(w.num) * kElementCount > w.den) {
     return absl::InvalidArgumentError(
-        absl::StrCat("element_weight: 9 × w must be in (0, 1], got ", RationalText(total)));
+        absl::StrCat("element_weight: 9 × w must be in (0, 1], got ",
+                     RationalText(ToRational(w) * kElementCount)));
   }
   if (rules.scale <= 0 || rules.scale > 1000000) {
     return absl::InvalidArgumentError(absl::StrCat("scale: must be 1..1000000, got ", rules.scale));
@@ -338,6 +339,35 @@ absl::StatusOr<IkmResult> ComputeIkm(const SurveyTally& tally, const IkmRules& r
   result.grade = band.grade;
   result.grade_label = band.label;
   return result;
+}
+
+absl::StatusOr<int64_t> IkmHundredths(const SurveyTally& tally, const IkmRules& rules) {
+  // IKM = (Σ sum_i / n) × w × 9 / k × scale over the k answered elements, each answered by n
+  // respondents: one fraction num / den, rounded half up once, as ComputeIkm rounds it.
+  int64_t n = 0;
+  int k = 0;
+  __int128 sum = 0;
+  bool alike = true;
+  for (const ElementTally& e : tally.elements()) {
+    if (e.answered == 0) continue;
+    if (n == 0) n = e.answered;
+    alike = alike && e.answered == n;
+    sum += e.sum;
+    ++k;
+  }
+  const Ratio& w = rules.element_weight;
+  // Bounds that keep num below 2^127: n, w and scale (<= 10^6 when valid) are small enough.
+  constexpr int64_t kBound = int64_t{1} << 40;
+  if (!alike || k == 0 || (k < kElementCount && rules.missing == MissingElements::kReject) ||
+      n > kBound || w.num <= 0 || w.num > kBound || w.den <= 0 || w.den > kBound) {
+    absl::StatusOr<IkmResult> r = ComputeIkm(tally, rules);
+    if (!r.ok()) return r.status();
+    return r->ikm.hundredths;
+  }
+  if (absl::Status s = ValidateRules(rules); !s.ok()) return s;
+  const __int128 num = sum * 100 * w.num * kElementCount * rules.scale;
+  const __int128 den = static_cast<__int128>(n) * w.den * k;
+  return static_cast<int64_t>((2 * num + den) / (2 * den));  // half up, num >= 0
 }
 
 SampleRules SampleRules::KrejcieMorgan() {

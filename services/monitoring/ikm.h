@@ -214,6 +214,12 @@ struct IkmResult {
 // MissingElements::kReject, when one lacks answers; INVALID_ARGUMENT for malformed rules.
 absl::StatusOr<IkmResult> ComputeIkm(const SurveyTally& tally,
                                      const IkmRules& rules = IkmRules::PermenPanRb14Of2017());
+// IkmHundredths is ComputeIkm(tally, rules)->ikm.hundredths (same errors) without the
+// per-element figures. When every answered element has the same number of respondents (the
+// usual survey, whose respondents answer every element) it computes in 128-bit integers
+// instead of exact rationals; otherwise it is ComputeIkm. Rankings refresh with it.
+absl::StatusOr<int64_t> IkmHundredths(const SurveyTally& tally,
+                                      const IkmRules& rules = IkmRules::PermenPanRb14Of2017());
 
 // ---------------------------------------------------------------------------------------------
 // Minimum sample (Krejcie & Morgan 1970, required by PermenPANRB 14/2017).

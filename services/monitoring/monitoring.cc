@@ -140,7 +140,7 @@ absl::Status MonitoringDesk::ExportHeadlines(Metrics& metrics) {
     agencies.push_back(agency);
     buckets.push_back(BucketKey(absl::StrCat("a:", agency), year));
   }
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, ReadBuckets(store_, buckets));
   for (size_t i = 0; i < agencies.size(); ++i) {
     const MetricLabels labels = {{"agency", agencies[i]}};
     const Counters& c = counters[i];
@@ -182,10 +182,8 @@ absl::Status MonitoringDesk::RefreshRanksOf(
     }
   }
   if (buckets.empty()) return absl::OkStatus();
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
-  if (counters.size() != buckets.size()) {
-    return absl::InternalError("refresh ranks: the store answered for another number of buckets");
-  }
+  // A quarter, semester or year from the sum of its months (each month read once).
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, ReadBuckets(store_, buckets));
   std::vector<RankUpdate> updates;
   for (size_t i = 0; i < unit_periods.size(); ++i) {
     const UnitInfo& unit = *unit_periods[i].first;
@@ -536,7 +534,8 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresIn(const v1::Scope& scope,
                                                       const v1::Period& period,
                                                       const std::string& bucket,
                                                       common::v1::TimeZone today_zone) {
-  SIMPUL_ASSIGN_OR_RETURN(Counters counters, store_.Read(bucket));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> read, ReadBuckets(store_, {bucket}));
+  const Counters& counters = read.at(0);
   v1::Figures figures;
   *figures.mutable_scope() = scope;
   *figures.mutable_period() = period;
@@ -634,7 +633,7 @@ absl::StatusOr<v1::GetTimeSeriesResponse> MonitoringDesk::GetTimeSeries(
     buckets.push_back(BucketKey(*scope, *key));
     p = NextPeriod(p);
   }
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, store_.ReadMany(buckets));
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, ReadBuckets(store_, buckets));
   v1::GetTimeSeriesResponse response;
   for (size_t i = 0; i < periods.size(); ++i) {
     auto* point = response.add_points();

@@ -5,7 +5,8 @@
 // is then one bucket read, whatever the number of units or responses behind it.
 //
 // Bucket names: "<scope>|<period>", scope "u:<unit>", "a:<agency>", "r:<region prefix>" or
-// "n"; period "2026-M03", "2026-Q1", "2026-S1" or "2026-Y" (see aggregates.h).
+// "n"; period "2026-M03" (simpul-monitoring stores month buckets only and reads a quarter,
+// semester or year as the sum of its months: aggregates.h MONTH BUCKETS ONLY).
 #ifndef SIMPUL_SERVICES_MONITORING_STORE_H_
 #define SIMPUL_SERVICES_MONITORING_STORE_H_
 

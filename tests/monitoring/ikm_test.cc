@@ -492,6 +492,56 @@ TEST(IkmTest, MillionResponsesComputeInConstantTime) {
 // ---------------------------------------------------------------------------------------------
 // Minimum sample.
 
+TEST(IkmTest, IkmHundredthsEqualsComputeIkm) {
+  // Random tallies: every element answered alike (the integer path), some elements skipped by
+  // all, and elements answered by different numbers (the rational path); both weights, both
+  // rules for missing elements, and huge counts.
+  uint64_t x = 42;
+  auto next = [&x](uint64_t mod) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int64_t>((x >> 33) % mod);
+  };
+  IkmRules reject = kExact;
+  reject.missing = MissingElements::kReject;
+  int integer_path = 0;
+  for (int round = 0; round < 4000; ++round) {
+    const int64_t n = round % 7 == 0 ? int64_t{1} << (30 + next(9)) : 1 + next(500);
+    const int shape = static_cast<int>(next(3));  // 0 alike, 1 some unanswered, 2 mixed
+    std::array<ElementTally, kElementCount> elements;
+    for (int i = 0; i < kElementCount; ++i) {
+      int64_t answered = n;
+      if (shape == 1 && next(3) == 0) answered = 0;
+      if (shape == 2) answered = 1 + next(n);
+      const int64_t sum = answered == 0 ? 0 : answered + next(3 * answered + 1);
+      elements[i] = ElementTally{sum, answered};
+    }
+    int64_t responses = 0;  // as many as the most answered element
+    for (const ElementTally& e : elements) responses = std::max(responses, e.answered);
+    if (responses == 0) continue;
+    absl::StatusOr<SurveyTally> tally = SurveyTally::FromCounts(responses, elements);
+    ASSERT_TRUE(tally.ok()) << tally.status();
+    integer_path += shape == 0;
+    for (const IkmRules* rules : {&kExact, &kPrinted, static_cast<const IkmRules*>(&reject)}) {
+      absl::StatusOr<IkmResult> full = ComputeIkm(*tally, *rules);
+      absl::StatusOr<int64_t> fast = IkmHundredths(*tally, *rules);
+      ASSERT_EQ(fast.status(), full.status()) << round;
+      if (full.ok()) ASSERT_EQ(*fast, full->ikm.hundredths) << round << " " << full->ikm_exact;
+    }
+  }
+  EXPECT_GT(integer_path, 1000);
+  // The boundary of the worked example (78.375 → 78.38 with w = 0.11), all alike.
+  EXPECT_EQ(*IkmHundredths(Uniform(4, 14), kPrinted), ComputeIkm(Uniform(4, 14), kPrinted)->ikm.hundredths);
+  // The same errors: an empty tally, and malformed rules.
+  EXPECT_EQ(IkmHundredths(SurveyTally()).status().code(), absl::StatusCode::kFailedPrecondition);
+  IkmRules bad = kExact;
+  bad.element_weight = {2, 9};  // 9w = 2
+  EXPECT_EQ(IkmHundredths(Uniform(4, 14), bad).status(), ComputeIkm(Uniform(4, 14), bad).status());
+  bad = kExact;
+  bad.scale = 0;
+  EXPECT_EQ(IkmHundredths(Uniform(4, 14), bad).status(), ComputeIkm(Uniform(4, 14), bad).status());
+  EXPECT_FALSE(IkmHundredths(Uniform(4, 14), bad).ok());
+}
+
 TEST(SampleTest, KrejcieMorganTable) {
   // Closed form with the default rules: S = 3841·N / (10·(N−1) + 3841).
   struct Row {

@@ -1,8 +1,9 @@
 // Survey ingest through MonitoringDesk on a real Redis (RedisAggregateStore, batches applied
 // with ApplyBatch): the figures of every scope and every period kind — months, and the quarters,
-// semesters and year the same responses also land in — equal the figures computed in the test
+// semesters and year read as the sums of their months — equal the figures computed in the test
 // from the raw responses, whatever the batching, repeats within and across batches, units in
-// different time zones, a unit in sandbox, and data written earlier one response per script.
+// different time zones, a unit in sandbox, and data written earlier one response per script
+// into every period's bucket (the layout before month-only buckets).
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -292,9 +293,10 @@ TEST_F(MonitoringIngestTest, FiguresOfEveryPeriodKindEqualTheFiguresOfTheRawResp
   ExpectFiguresFromRaw(raw);
 }
 
-TEST_F(MonitoringIngestTest, DataWrittenOneResponseAtATimeStaysReadableAndAddsUp) {
-  // The first half as the store held it before batches: one Apply (one script) per response,
-  // with the same keys, buckets and ledgers.
+TEST_F(MonitoringIngestTest, DataWrittenInTheOldLayoutStaysReadableAndAddsUp) {
+  // The first half as the store held it before batches and month-only buckets: one Apply (one
+  // script) per response, with the same keys and ledgers, into every scope × month, quarter,
+  // semester and year bucket.
   const std::vector<RawResponse> raw = MakeResponses(300);
   const absl::Time now = clock_.Now();
   for (size_t i = 0; i < raw.size() / 2; ++i) {
@@ -302,6 +304,13 @@ TEST_F(MonitoringIngestTest, DataWrittenOneResponseAtATimeStaysReadableAndAddsUp
     const UnitInfo info{u.id, u.agency, u.region, u.zone, u.sandbox};
     absl::StatusOr<Contribution> c = SurveyContribution(ToProto(raw[i]), &info, now);
     ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_EQ(c->buckets.size(), ScopeKeys(info).size());  // months only now
+    c->buckets.clear();
+    for (const std::string& scope : ScopeKeys(info)) {
+      for (const std::string& period : PeriodKeys(raw[i].time, u.zone)) {
+        c->buckets.push_back(BucketKey(scope, period));
+      }
+    }
     c->ledger.key = c->dedup_key;
     absl::StatusOr<bool> applied = store_->Apply(*c);
     ASSERT_TRUE(applied.ok()) << applied.status();
@@ -314,6 +323,32 @@ TEST_F(MonitoringIngestTest, DataWrittenOneResponseAtATimeStaysReadableAndAddsUp
   EXPECT_EQ(resp.applied(), static_cast<int>(raw.size() - raw.size() / 2));
   EXPECT_EQ(resp.repeated(), static_cast<int>(raw.size() / 2));
   ExpectFiguresFromRaw(raw);
+  // The new half wrote month buckets only.
+  absl::StatusOr<RedisReply> quarters =
+      pool_->Command({"KEYS", absl::StrCat(store_->KeyPrefix(), "b:*|2026-Q*")});
+  ASSERT_TRUE(quarters.ok()) << quarters.status();
+  absl::StatusOr<RedisReply> months =
+      pool_->Command({"KEYS", absl::StrCat(store_->KeyPrefix(), "b:*|2026-M*")});
+  ASSERT_TRUE(months.ok()) << months.status();
+  EXPECT_GT(months->elements.size(), quarters->elements.size());
+}
+
+TEST_F(MonitoringIngestTest, OnlyMonthBucketsAreWritten) {
+  const std::vector<RawResponse> raw = MakeResponses(120);
+  std::vector<v1::SurveyResponse> all;
+  for (const RawResponse& r : raw) all.push_back(ToProto(r));
+  EXPECT_EQ(MustSubmit(all).applied(), static_cast<int>(raw.size()));
+  absl::StatusOr<RedisReply> buckets =
+      pool_->Command({"KEYS", absl::StrCat(store_->KeyPrefix(), "b:*")});
+  ASSERT_TRUE(buckets.ok()) << buckets.status();
+  ASSERT_FALSE(buckets->elements.empty());
+  for (const RedisReply& key : buckets->elements) {
+    const std::string period = key.str.substr(key.str.rfind('|') + 1);
+    if (period == "agencies") continue;  // the directory of agencies with data
+    EXPECT_TRUE(period.size() == 8 && period.substr(4, 2) == "-M") << key.str;  // 2026-M03
+  }
+  ExpectFiguresFromRaw(raw);
+  ExpectRankingsFromRaw(raw);
 }
 
 }  // namespace
