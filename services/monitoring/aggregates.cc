@@ -823,9 +823,9 @@ std::optional<int64_t> AverageHundredths(int64_t num, int64_t den) {
 namespace {
 
 absl::StatusOr<SurveyTally> TallyFrom(const Counters& counters) {
-  static constexpr std::string_view kSum[kElementCount] = {
-      "s.u1.sum", "s.u2.sum", "s.u3.sum", "s.u4.sum", "s.u5.sum",
-      "s.u6.sum", "s.u7.sum", "s.u8.sum", "s.u9.sum"};
+  static constexpr std::string_view kSum[kElementCount] = {"s.u1.sum", "s.u2.sum", "s.u3.sum",
+                                                           "s.u4.sum", "s.u5.sum", "s.u6.sum",
+                                                           "s.u7.sum", "s.u8.sum", "s.u9.sum"};
   static constexpr std::string_view kAnswered[kElementCount] = {
       "s.u1.n", "s.u2.n", "s.u3.n", "s.u4.n", "s.u5.n", "s.u6.n", "s.u7.n", "s.u8.n", "s.u9.n"};
   std::array<ElementTally, kElementCount> elements;

@@ -73,9 +73,8 @@ absl::Status ValidateRules(const IkmRules& rules) {
   // 0 < 9w <= 1 keeps the IKM within scale..4×scale at most (num >= 0 and den > 0 here).
   const Ratio& w = rules.element_weight;
   if (w.num == 0 || static_cast<__int128>(w.num) * kElementCount > w.den) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("element_weight: 9 × w must be in (0, 1], got ",
-                     RationalText(ToRational(w) * kElementCount)));
+    return absl::InvalidArgumentError(absl::StrCat("element_weight: 9 × w must be in (0, 1], got ",
+                                                   RationalText(ToRational(w) * kElementCount)));
   }
   if (rules.scale <= 0 || rules.scale > 1000000) {
     return absl::InvalidArgumentError(absl::StrCat("scale: must be 1..1000000, got ", rules.scale));

@@ -534,7 +534,10 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresIn(const v1::Scope& scope,
                                                       const v1::Period& period,
                                                       const std::string& bucket,
                                                       common::v1::TimeZone today_zone) {
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> read, ReadBuckets(store_, {bucket}));
+  SIMPUL_ASSIGN_OR_RETURN(std::string scope_key, ScopeKey(scope));
+  // The period's counters and the scope's standards counters in one round trip.
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> read,
+                          ReadBuckets(store_, {bucket, StandardsBook::CountersBucket(scope_key)}));
   const Counters& counters = read.at(0);
   v1::Figures figures;
   *figures.mutable_scope() = scope;
@@ -545,12 +548,11 @@ absl::StatusOr<v1::Figures> MonitoringDesk::FiguresIn(const v1::Scope& scope,
       SurveyFiguresFrom(counters, population == counters.end() ? 0 : population->second));
   *figures.mutable_delivery() = DeliveryFiguresFrom(counters);
   *figures.mutable_complaints() = ComplaintFiguresFrom(counters);
-  SIMPUL_ASSIGN_OR_RETURN(std::string scope_key, ScopeKey(scope));
   const absl::Time now = clock_.Now();
   SIMPUL_ASSIGN_OR_RETURN(absl::CivilDay local_today, LocalDay(now, today_zone));
   const int64_t today = local_today - absl::CivilDay(1970, 1, 1);
-  SIMPUL_ASSIGN_OR_RETURN(StandardsInputs inputs,
-                          standards_.Inputs(scope_key, bucket, counters, today));
+  SIMPUL_ASSIGN_OR_RETURN(StandardsInputs inputs, standards_.Inputs(scope_key, bucket, counters,
+                                                                    today, std::move(read.at(1))));
   *figures.mutable_standards() = StandardFiguresFrom(inputs);
   *figures.mutable_computed_time() = ToProto(now);
   return figures;

@@ -1111,7 +1111,8 @@ absl::StatusOr<std::vector<int64_t>> RedisAggregateStore::CountInRanges(
   };
   std::vector<std::vector<std::string>> commands;
   for (const ScoreRange& r : ranges) {
-    commands.push_back({"ZCOUNT", Key(absl::StrCat("z:", r.set)), bound(r.min), bound(r.max)});
+    commands.push_back({"ZCOUNT", r.ranking ? RankKey(r.set) : Key(absl::StrCat("z:", r.set)),
+                        bound(r.min), bound(r.max)});
   }
   SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
   if (replies.size() != commands.size()) return MalformedReply("ZCOUNT pipeline");
@@ -1136,15 +1137,6 @@ absl::StatusOr<std::vector<std::string>> RedisAggregateStore::SetMembers(std::st
     out.push_back(std::move(*member));
   }
   return out;
-}
-
-absl::StatusOr<int64_t> RedisAggregateStore::RankingSize(std::string_view ranking) {
-  const std::string key = RankKey(ranking);
-  SIMPUL_ASSIGN_OR_RETURN(RedisReply reply, pool_->Command({"ZCARD", key}));
-  SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("ZCARD ", key)));
-  std::optional<int64_t> n = ReplyInt(reply);
-  if (!n) return MalformedReply(absl::StrCat("ZCARD ", key));
-  return *n;
 }
 
 absl::StatusOr<bool> RedisAggregateStore::AddOpen(const Contribution& receipt,

@@ -99,7 +99,6 @@ class RedisAggregateStore final : public AggregateStore {
   absl::StatusOr<std::vector<int64_t>> CountInRanges(
       const std::vector<ScoreRange>& ranges) override;
   absl::StatusOr<std::vector<std::string>> SetMembers(std::string_view set) override;
-  absl::StatusOr<int64_t> RankingSize(std::string_view ranking) override;
 
   // AddOpen: INVALID_ARGUMENT for an empty application key or a contribution Apply would
   // reject; INTERNAL (nothing written) as for Apply.

@@ -543,24 +543,34 @@ absl::Status StandardsBook::SaveFeedCursor(std::string_view cursor) {
   return absl::AbortedError("the registry feed position kept changing; retry");
 }
 
+std::string StandardsBook::CountersBucket(std::string_view scope_key) {
+  return StdBucket(scope_key);
+}
+
 absl::StatusOr<StandardsInputs> StandardsBook::Inputs(const std::string& scope_key,
                                                       const std::string& period_bucket,
                                                       const Counters& period_counters,
-                                                      int64_t today) {
+                                                      int64_t today,
+                                                      std::optional<Counters> standards_counters) {
   StandardsInputs in;
-  SIMPUL_ASSIGN_OR_RETURN(in.counters, store_.Read(StdBucket(scope_key)));
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<int64_t> counts,
-                          store_.CountInRanges({{ReviewDueSet(scope_key), INT64_MIN, today - 1},
-                                                {FiveDueSet(scope_key), today, INT64_MAX}}));
-  if (counts.size() != 2) return absl::InternalError("CountInRanges returned a wrong count");
+  if (standards_counters.has_value()) {
+    in.counters = std::move(*standards_counters);
+  } else {
+    SIMPUL_ASSIGN_OR_RETURN(in.counters, store_.Read(StdBucket(scope_key)));
+  }
+  const bool unit = scope_key.rfind("u:", 0) == 0;
+  std::vector<ScoreRange> ranges = {{ReviewDueSet(scope_key), INT64_MIN, today - 1},
+                                    {FiveDueSet(scope_key), today, INT64_MAX}};
+  // A larger scope's units with survey responses in the period: its IKM ranking's size.
+  if (!unit)
+    ranges.push_back({RankingName(period_bucket, v1::METRIC_IKM), INT64_MIN, INT64_MAX, true});
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<int64_t> counts, store_.CountInRanges(ranges));
+  if (counts.size() != ranges.size()) {
+    return absl::InternalError("CountInRanges returned a wrong count");
+  }
   in.review_overdue = counts[0];
   in.five_not_overdue = counts[1];
-  if (scope_key.rfind("u:", 0) == 0) {
-    in.units_with_survey = Counter(period_counters, "s.n") > 0 ? 1 : 0;
-  } else {
-    SIMPUL_ASSIGN_OR_RETURN(in.units_with_survey,
-                            store_.RankingSize(RankingName(period_bucket, v1::METRIC_IKM)));
-  }
+  in.units_with_survey = unit ? (Counter(period_counters, "s.n") > 0 ? 1 : 0) : counts[2];
   return in;
 }
 

@@ -140,10 +140,15 @@ class StandardsBook {
 
   // Inputs reads what the figures of `scope_key` need; `period_bucket` is the scope's bucket
   // of the requested period (for "SKM done") and `period_counters` its counters; `today` is
-  // the WIB day number.
+  // the WIB day number. `standards_counters`, when given, are the counters of
+  // CountersBucket(scope_key), read by the caller together with the period's (one round trip
+  // fewer); the rest is one round trip.
   absl::StatusOr<StandardsInputs> Inputs(const std::string& scope_key,
                                          const std::string& period_bucket,
-                                         const Counters& period_counters, int64_t today);
+                                         const Counters& period_counters, int64_t today,
+                                         std::optional<Counters> standards_counters = std::nullopt);
+  // CountersBucket is the bucket holding the standards counters of a scope ("<scope>|std").
+  static std::string CountersBucket(std::string_view scope_key);
 
  private:
   using ServiceEdit = std::function<void(v1::StandardsServiceRecord&)>;

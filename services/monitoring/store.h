@@ -110,11 +110,13 @@ struct StateChange {
   bool expires = false;
 };
 
-// ScoreRange counts the members of a scored set with min <= score <= max.
+// ScoreRange counts the members of a scored set with min <= score <= max, or, with `ranking`,
+// the units of a ranking (SetRanks) whose value is within them.
 struct ScoreRange {
   std::string set;
   int64_t min = 0;
   int64_t max = 0;
+  bool ranking = false;  // `set` names a ranking, "<parent bucket>|<metric>"
 };
 
 class AggregateStore {
@@ -156,8 +158,6 @@ class AggregateStore {
       const std::vector<ScoreRange>& ranges) = 0;
   // SetMembers lists the members of a scored set (SetMembership), lowest score first.
   virtual absl::StatusOr<std::vector<std::string>> SetMembers(std::string_view set) = 0;
-  // RankingSize is the number of units in a ranking (see SetRanks).
-  virtual absl::StatusOr<int64_t> RankingSize(std::string_view ranking) = 0;
 
   // Open deliveries: an application waiting past its promised time moves from "open" to
   // "open overdue". Each step is ONE atomic store operation, so a crash between steps never

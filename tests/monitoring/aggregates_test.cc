@@ -226,7 +226,8 @@ TEST(PeriodTest, LongerPeriodsAreTheirMonths) {
     EXPECT_THAT(PeriodsOfMonth(key), ElementsAre(key)) << key;
   }
   // Every period of an instant sums exactly the month it is stored in.
-  for (const std::string& period : PeriodKeys(Wib(2026, 8, 31, 23, 59), common::v1::TIME_ZONE_WIB)) {
+  for (const std::string& period :
+       PeriodKeys(Wib(2026, 8, 31, 23, 59), common::v1::TIME_ZONE_WIB)) {
     EXPECT_THAT(MonthKeysOf(period), ::testing::Contains("2026-M08")) << period;
   }
 }
@@ -248,16 +249,16 @@ TEST(PeriodTest, ReadBucketsSumsTheMonthsOfLongerPeriods) {
   apply("g", "u:x|2026-Q1", 1000, 1000);
   ASSERT_TRUE(store.Apply(Contribution{"h", {"directory|agencies"}, {{"kota-bogor", 1}}}).ok());
 
-  absl::StatusOr<std::vector<Counters>> read = ReadBuckets(
-      store, {"u:x|2026-Q1", "u:x|2026-M03", "u:x|2026-S1", "u:x|2026-S2", "u:x|2026-Y",
-              "u:x|2026-Q3", "u:y|2026-Y", "directory|agencies", "u:x|2025-Y"});
+  absl::StatusOr<std::vector<Counters>> read =
+      ReadBuckets(store, {"u:x|2026-Q1", "u:x|2026-M03", "u:x|2026-S1", "u:x|2026-S2", "u:x|2026-Y",
+                          "u:x|2026-Q3", "u:y|2026-Y", "directory|agencies", "u:x|2025-Y"});
   ASSERT_TRUE(read.ok()) << read.status();
   ASSERT_EQ(read->size(), 9u);
   const std::vector<Counters>& r = *read;
-  EXPECT_EQ(r[0], (Counters{{"s.n", 3}, {"x", 30}}));   // Q1: January and March
-  EXPECT_EQ(r[1], (Counters{{"s.n", 2}, {"x", 20}}));   // March alone
-  EXPECT_EQ(r[2], (Counters{{"s.n", 7}, {"x", 70}}));   // S1: January, March, April
-  EXPECT_EQ(r[3], (Counters{{"s.n", 8}, {"x", 80}}));   // S2: December
+  EXPECT_EQ(r[0], (Counters{{"s.n", 3}, {"x", 30}}));    // Q1: January and March
+  EXPECT_EQ(r[1], (Counters{{"s.n", 2}, {"x", 20}}));    // March alone
+  EXPECT_EQ(r[2], (Counters{{"s.n", 7}, {"x", 70}}));    // S1: January, March, April
+  EXPECT_EQ(r[3], (Counters{{"s.n", 8}, {"x", 80}}));    // S2: December
   EXPECT_EQ(r[4], (Counters{{"s.n", 15}, {"x", 150}}));  // the year
   EXPECT_TRUE(r[5].empty());                             // Q3: nothing
   EXPECT_EQ(r[6], (Counters{{"s.n", 16}, {"x", 160}}));
@@ -273,15 +274,13 @@ TEST(VoidTest, UnitPeriodsOfALedgerAreItsMonthsWithTheirLongerPeriods) {
   ledger.applied.push_back(
       Contribution{"survey:u1:k", {"u:u1|2026-M03", "a:x|2026-M03", "n|2026-M03"}, {{"s.n", 1}}});
   ledger.applied.push_back(Contribution{"other", {"u:u1|2026-M07", "u:u10|2026-M08"}, {}});
-  EXPECT_THAT(UnitPeriodsOf(ledger, "u1"),
-              ElementsAre("2026-M03", "2026-M07", "2026-Q1", "2026-Q3", "2026-S1", "2026-S2",
-                          "2026-Y"));
+  EXPECT_THAT(UnitPeriodsOf(ledger, "u1"), ElementsAre("2026-M03", "2026-M07", "2026-Q1", "2026-Q3",
+                                                       "2026-S1", "2026-S2", "2026-Y"));
   // A ledger written when every period had its own bucket lists them all already.
   Ledger legacy;
   legacy.applied.push_back(Contribution{
       "survey:u1:k", {"u:u1|2026-M03", "u:u1|2026-Q1", "u:u1|2026-S1", "u:u1|2026-Y"}, {}});
-  EXPECT_THAT(UnitPeriodsOf(legacy, "u1"),
-              ElementsAre("2026-M03", "2026-Q1", "2026-S1", "2026-Y"));
+  EXPECT_THAT(UnitPeriodsOf(legacy, "u1"), ElementsAre("2026-M03", "2026-Q1", "2026-S1", "2026-Y"));
 }
 
 v1::Period P(v1::PeriodKind kind, int year, int index) {
@@ -1092,8 +1091,7 @@ TEST(ComplaintTest, ForwardingAcrossZonesMovesTheSharedScopesPeriod) {
       if (absl::StartsWith(b, "n|")) open_delta[b] += AsMap(c.increments)["c.open"];
     }
   }
-  EXPECT_EQ(open_delta,
-            (std::map<std::string, int64_t>{{"n|2026-M03", -1}, {"n|2026-M04", 1}}));
+  EXPECT_EQ(open_delta, (std::map<std::string, int64_t>{{"n|2026-M03", -1}, {"n|2026-M04", 1}}));
   store.ApplyAll(*moved);
   EXPECT_EQ(store.Get("n|2026-M03", "c.open"), 0);
   EXPECT_EQ(store.Get("n|2026-M04", "c.open"), 1);

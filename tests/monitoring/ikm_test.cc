@@ -530,7 +530,8 @@ TEST(IkmTest, IkmHundredthsEqualsComputeIkm) {
   }
   EXPECT_GT(integer_path, 1000);
   // The boundary of the worked example (78.375 → 78.38 with w = 0.11), all alike.
-  EXPECT_EQ(*IkmHundredths(Uniform(4, 14), kPrinted), ComputeIkm(Uniform(4, 14), kPrinted)->ikm.hundredths);
+  EXPECT_EQ(*IkmHundredths(Uniform(4, 14), kPrinted),
+            ComputeIkm(Uniform(4, 14), kPrinted)->ikm.hundredths);
   // The same errors: an empty tally, and malformed rules.
   EXPECT_EQ(IkmHundredths(SurveyTally()).status().code(), absl::StatusCode::kFailedPrecondition);
   IkmRules bad = kExact;

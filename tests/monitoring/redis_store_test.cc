@@ -283,6 +283,26 @@ TEST_F(RedisAggregateStoreTest, ReadManyKeepsOrderAndEmptyBuckets) {
   EXPECT_THAT(*none, IsEmpty());
 }
 
+TEST_F(RedisAggregateStoreTest, RangesCountRankingsAndScoredSetsOfTheSameName) {
+  ASSERT_TRUE(store_
+                  ->SetRanks({{{"a:x|2026-Q1|IKM"}, "u1", 7917},
+                              {{"a:x|2026-Q1|IKM"}, "u2", 5000},
+                              {{"a:x|2026-Q1|IKM"}, "u3", 9000}})
+                  .ok());
+  StateChange member;
+  member.key = "svc:z";
+  member.next = {"1-0", "r"};
+  member.memberships = {{"a:x|2026-Q1|IKM", "only-a-set-member", 1}};
+  ASSERT_TRUE(*store_->ReplaceState(member));
+  absl::StatusOr<std::vector<int64_t>> counts =
+      store_->CountInRanges({{"a:x|2026-Q1|IKM", INT64_MIN, INT64_MAX, /*ranking=*/true},
+                             {"a:x|2026-Q1|IKM", 6000, 8000, /*ranking=*/true},
+                             {"a:x|2026-Q1|IKM", INT64_MIN, INT64_MAX},
+                             {"a:x|2026-Q2|IKM", INT64_MIN, INT64_MAX, /*ranking=*/true}});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_THAT(*counts, ElementsAre(3, 1, 1, 0));
+}
+
 TEST_F(RedisAggregateStoreTest, InvalidContributionsWriteNothing) {
   MustApply(Make("seed", {"n|2026-Y"}, {{"x", 1}}));
   const auto before = Snapshot();

@@ -65,9 +65,6 @@ class CountingStore final : public AggregateStore {
   absl::StatusOr<std::vector<std::string>> SetMembers(std::string_view set) override {
     return (++calls, s_.SetMembers(set));
   }
-  absl::StatusOr<int64_t> RankingSize(std::string_view r) override {
-    return (++calls, s_.RankingSize(r));
-  }
   absl::StatusOr<bool> AddOpen(const Contribution& receipt, std::string_view key, absl::Time due,
                                const Contribution& when_overdue) override {
     return (++calls, s_.AddOpen(receipt, key, due, when_overdue));
@@ -166,6 +163,21 @@ class WatchHubTest : public ::testing::Test {
   std::unique_ptr<v1::Monitoring::Stub> stub_;
   std::vector<Stream> streams_;
 };
+
+TEST_F(WatchHubTest, FiguresOfAnyScopeAndPeriodCostTwoStoreCalls) {
+  // The period's months with the standards counters, then the standards sets with the IKM
+  // ranking's size: a year of the nation costs what a month of one unit does.
+  for (const auto& [scope, period, bucket] :
+       {std::tuple{::simpul::testing::UnitScope("dpmptsp-bogor"), ::simpul::testing::Month(2026, 3),
+                   std::string("u:dpmptsp-bogor|2026-M03")},
+        std::tuple{National(), Year(2026), std::string("n|2026-Y")},
+        std::tuple{AgencyScope("kota-bogor"), ::simpul::testing::Quarter(2026, 1),
+                   std::string("a:kota-bogor|2026-Q1")}}) {
+    store_.calls = 0;
+    ASSERT_TRUE(desk_->FiguresOf(scope, period, bucket).ok()) << bucket;
+    EXPECT_EQ(store_.calls.load(), 2) << bucket;
+  }
+}
 
 TEST_F(WatchHubTest, WatchersOfOneBucketShareOneReadPerRound) {
   // What computing one bucket's figures costs in store calls.

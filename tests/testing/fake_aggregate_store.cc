@@ -180,7 +180,11 @@ absl::StatusOr<std::vector<int64_t>> FakeAggregateStore::CountInRanges(
     const int64_t min = r.min <= -monitoring::kMaxExactScore ? INT64_MIN : r.min;
     const int64_t max = r.max >= monitoring::kMaxExactScore ? INT64_MAX : r.max;
     int64_t n = 0;
-    if (auto set = sets_.find(r.set); set != sets_.end()) {
+    if (r.ranking) {
+      if (auto ranking = rankings_.find(r.set); ranking != rankings_.end()) {
+        for (const auto& [unit, value] : ranking->second) n += value >= min && value <= max;
+      }
+    } else if (auto set = sets_.find(r.set); set != sets_.end()) {
       for (const auto& [member, score] : set->second) n += score >= min && score <= max;
     }
     out.push_back(n);
@@ -196,13 +200,6 @@ absl::StatusOr<std::vector<std::string>> FakeAggregateStore::SetMembers(std::str
   if (it == sets_.end()) return out;
   for (auto& [member, score] : Sorted(it->second, /*ascending=*/true)) out.push_back(member);
   return out;
-}
-
-absl::StatusOr<int64_t> FakeAggregateStore::RankingSize(std::string_view ranking) {
-  absl::MutexLock lock(&mu_);
-  SIMPUL_RETURN_IF_ERROR(MaybeFail());
-  auto it = rankings_.find(ranking);
-  return it == rankings_.end() ? 0 : static_cast<int64_t>(it->second.size());
 }
 
 absl::StatusOr<bool> FakeAggregateStore::AddOpen(const Contribution& receipt,

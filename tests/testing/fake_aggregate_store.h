@@ -44,7 +44,6 @@ class FakeAggregateStore final : public monitoring::AggregateStore {
   absl::StatusOr<std::vector<int64_t>> CountInRanges(
       const std::vector<monitoring::ScoreRange>& ranges) override;
   absl::StatusOr<std::vector<std::string>> SetMembers(std::string_view set) override;
-  absl::StatusOr<int64_t> RankingSize(std::string_view ranking) override;
   absl::StatusOr<bool> AddOpen(const monitoring::Contribution& receipt,
                                std::string_view application_key, absl::Time due,
                                const monitoring::Contribution& when_overdue) override;
