@@ -361,12 +361,19 @@ std::vector<std::string> PeriodsOfMonth(std::string_view month_key) {
           absl::StrCat(AbslView(year), "-S", (m - 1) / 6 + 1), absl::StrCat(AbslView(year), "-Y")};
 }
 
-absl::StatusOr<std::vector<Counters>> ReadBuckets(AggregateStore& store,
-                                                  const std::vector<std::string>& buckets) {
-  // Every stored bucket needed, once, and for each requested bucket the positions it sums.
+namespace {
+
+// MonthPlan lists the stored buckets behind requested buckets (each once) and, per requested
+// bucket, the positions of those it sums (ReadBuckets).
+struct MonthPlan {
   std::vector<std::string> stored;
+  std::vector<std::vector<size_t>> parts;
+};
+
+MonthPlan PlanMonths(const std::vector<std::string>& buckets) {
+  MonthPlan plan;
+  plan.parts.resize(buckets.size());
   absl::flat_hash_map<std::string, size_t> position;
-  std::vector<std::vector<size_t>> parts(buckets.size());
   for (size_t i = 0; i < buckets.size(); ++i) {
     const std::string& bucket = buckets[i];
     const size_t bar = bucket.rfind('|');
@@ -380,28 +387,78 @@ absl::StatusOr<std::vector<Counters>> ReadBuckets(AggregateStore& store,
       }
     }
     for (std::string& name : names) {
-      auto [it, inserted] = position.emplace(name, stored.size());
-      if (inserted) stored.push_back(std::move(name));
-      parts[i].push_back(it->second);
+      auto [it, inserted] = position.emplace(name, plan.stored.size());
+      if (inserted) plan.stored.push_back(std::move(name));
+      plan.parts[i].push_back(it->second);
     }
   }
+  return plan;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Counters>> ReadBuckets(AggregateStore& store,
+                                                  const std::vector<std::string>& buckets) {
+  const MonthPlan plan = PlanMonths(buckets);
   std::vector<Counters> out(buckets.size());
-  if (stored.empty()) return out;
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> read, store.ReadMany(stored));
-  if (read.size() != stored.size()) {
+  if (plan.stored.empty()) return out;
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> read, store.ReadMany(plan.stored));
+  if (read.size() != plan.stored.size()) {
     return absl::InternalError("read buckets: the store answered for another number of buckets");
   }
   for (size_t i = 0; i < buckets.size(); ++i) {
-    if (parts[i].size() == 1) {
-      out[i] = read[parts[i][0]];
+    if (plan.parts[i].size() == 1) {
+      out[i] = read[plan.parts[i][0]];
       continue;
     }
     Counters& sum = out[i];
-    for (size_t p : parts[i]) {
+    for (size_t p : plan.parts[i]) {
       for (const auto& [field, value] : read[p]) {
         auto [it, inserted] = sum.try_emplace(field, value);
         if (!inserted) it->second += value;
       }
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string>& SurveyCounterFields() {
+  static const auto* const fields = [] {
+    auto* out = new std::vector<std::string>{"s.n"};
+    for (int i = 1; i <= kElementCount; ++i) {
+      out->push_back(absl::StrCat("s.u", i, ".sum"));
+      out->push_back(absl::StrCat("s.u", i, ".n"));
+    }
+    return out;
+  }();
+  return *fields;
+}
+
+SurveyCounts SurveyCountsOf(const Counters& counters) {
+  SurveyCounts out{};
+  const std::vector<std::string>& fields = SurveyCounterFields();
+  for (int f = 0; f < kSurveyCounters; ++f) out[f] = Get(counters, fields[f]);
+  return out;
+}
+
+absl::StatusOr<std::vector<SurveyCounts>> ReadSurveyCounts(
+    AggregateStore& store, const std::vector<std::string>& buckets) {
+  const MonthPlan plan = PlanMonths(buckets);
+  std::vector<SurveyCounts> out(buckets.size(), SurveyCounts{});
+  if (plan.stored.empty()) return out;
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<std::vector<int64_t>> read,
+                          store.ReadFields(plan.stored, SurveyCounterFields()));
+  if (read.size() != plan.stored.size()) {
+    return absl::InternalError(
+        "read survey counts: the store answered for another number of buckets");
+  }
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    for (size_t p : plan.parts[i]) {
+      if (read[p].size() != kSurveyCounters) {
+        return absl::InternalError(
+            "read survey counts: the store answered for another number of counters");
+      }
+      for (int f = 0; f < kSurveyCounters; ++f) out[i][f] += read[p][f];
     }
   }
   return out;
@@ -822,18 +879,17 @@ std::optional<int64_t> AverageHundredths(int64_t num, int64_t den) {
 
 namespace {
 
-absl::StatusOr<SurveyTally> TallyFrom(const Counters& counters) {
-  static constexpr std::string_view kSum[kElementCount] = {"s.u1.sum", "s.u2.sum", "s.u3.sum",
-                                                           "s.u4.sum", "s.u5.sum", "s.u6.sum",
-                                                           "s.u7.sum", "s.u8.sum", "s.u9.sum"};
-  static constexpr std::string_view kAnswered[kElementCount] = {
-      "s.u1.n", "s.u2.n", "s.u3.n", "s.u4.n", "s.u5.n", "s.u6.n", "s.u7.n", "s.u8.n", "s.u9.n"};
+absl::StatusOr<SurveyTally> TallyFrom(const SurveyCounts& counts) {
   std::array<ElementTally, kElementCount> elements;
   for (int i = 0; i < kElementCount; ++i) {
-    elements[i].sum = Get(counters, kSum[i]);
-    elements[i].answered = Get(counters, kAnswered[i]);
+    elements[i].sum = counts[1 + 2 * i];
+    elements[i].answered = counts[2 + 2 * i];
   }
-  return SurveyTally::FromCounts(Get(counters, "s.n"), elements);
+  return SurveyTally::FromCounts(counts[0], elements);
+}
+
+absl::StatusOr<SurveyTally> TallyFrom(const Counters& counters) {
+  return TallyFrom(SurveyCountsOf(counters));
 }
 
 std::string OptionalHundredths(std::optional<int64_t> h) {
@@ -925,14 +981,8 @@ v1::ComplaintFigures ComplaintFiguresFrom(const Counters& counters) {
 
 std::optional<int64_t> MetricValue(v1::Metric metric, const Counters& counters) {
   switch (metric) {
-    case v1::METRIC_IKM: {
-      static const IkmRules* const rules = new IkmRules(IkmRules::PermenPanRb14Of2017());
-      absl::StatusOr<SurveyTally> tally = TallyFrom(counters);
-      if (!tally.ok() || tally->responses() == 0) return std::nullopt;
-      absl::StatusOr<int64_t> ikm = IkmHundredths(*tally, *rules);
-      if (!ikm.ok()) return std::nullopt;
-      return *ikm;
-    }
+    case v1::METRIC_IKM:
+      return IkmValue(SurveyCountsOf(counters));
     case v1::METRIC_DELIVERY_ON_TIME_SHARE:
       return ShareHundredths(Get(counters, "d.ontime"),
                              Get(counters, "d.done") - Get(counters, "d.na.done"));
@@ -948,6 +998,15 @@ std::optional<int64_t> MetricValue(v1::Metric metric, const Counters& counters) 
     default:
       return std::nullopt;
   }
+}
+
+std::optional<int64_t> IkmValue(const SurveyCounts& counts) {
+  static const IkmRules* const rules = new IkmRules(IkmRules::PermenPanRb14Of2017());
+  absl::StatusOr<SurveyTally> tally = TallyFrom(counts);
+  if (!tally.ok() || tally->responses() == 0) return std::nullopt;
+  absl::StatusOr<int64_t> ikm = IkmHundredths(*tally, *rules);
+  if (!ikm.ok()) return std::nullopt;
+  return *ikm;
 }
 
 std::string RankingName(std::string_view bucket, v1::Metric metric) {

@@ -220,6 +220,16 @@ std::vector<std::string> PeriodsOfMonth(std::string_view month_key);
 // once however many of the buckets need it), any other bucket as stored.
 absl::StatusOr<std::vector<Counters>> ReadBuckets(AggregateStore& store,
                                                   const std::vector<std::string>& buckets);
+// SurveyCounts are a bucket's survey counters: s.n, then s.u<i>.sum and s.u<i>.n for i = 1..9
+// (SurveyCounterFields names them in that order).
+inline constexpr int kSurveyCounters = 1 + 2 * kElementCount;
+using SurveyCounts = std::array<int64_t, kSurveyCounters>;
+const std::vector<std::string>& SurveyCounterFields();
+SurveyCounts SurveyCountsOf(const Counters& counters);
+// ReadSurveyCounts is ReadBuckets for the survey counters only, read with
+// AggregateStore::ReadFields into arrays (no counter maps): what IKM rankings need.
+absl::StatusOr<std::vector<SurveyCounts>> ReadSurveyCounts(AggregateStore& store,
+                                                           const std::vector<std::string>& buckets);
 
 // ---------------------------------------------------------------------------------------------
 // Survey.
@@ -351,6 +361,8 @@ std::optional<int64_t> AverageHundredths(int64_t num, int64_t den);
 // MetricValue is a bucket's value of `metric` in hundredths (IKM 7917 = 79.17, shares in
 // percent, received × 100, rating), nullopt without data or for METRIC_UNSPECIFIED.
 std::optional<int64_t> MetricValue(v1::Metric metric, const Counters& counters);
+// IkmValue is MetricValue(METRIC_IKM) of a bucket's survey counters.
+std::optional<int64_t> IkmValue(const SurveyCounts& counts);
 // RankingName is "<bucket>|<metric name without METRIC_>", e.g. "a:kota-bogor|2026-Q1|IKM".
 std::string RankingName(std::string_view bucket, v1::Metric metric);
 // RankUpdatesFor: for each period key and each (metric, value), the unit's value in the

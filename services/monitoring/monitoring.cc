@@ -182,8 +182,15 @@ absl::Status MonitoringDesk::RefreshRanksOf(
     }
   }
   if (buckets.empty()) return absl::OkStatus();
-  // A quarter, semester or year from the sum of its months (each month read once).
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<Counters> counters, ReadBuckets(store_, buckets));
+  // A quarter, semester or year from the sum of its months (each month read once); only the
+  // survey counters when IKM is the one metric to refresh.
+  std::vector<Counters> counters;
+  std::vector<SurveyCounts> survey;
+  if (ikm_only) {
+    SIMPUL_ASSIGN_OR_RETURN(survey, ReadSurveyCounts(store_, buckets));
+  } else {
+    SIMPUL_ASSIGN_OR_RETURN(counters, ReadBuckets(store_, buckets));
+  }
   std::vector<RankUpdate> updates;
   for (size_t i = 0; i < unit_periods.size(); ++i) {
     const UnitInfo& unit = *unit_periods[i].first;
@@ -192,7 +199,7 @@ absl::Status MonitoringDesk::RefreshRanksOf(
     std::vector<std::pair<v1::Metric, int64_t>> gone;  // metrics without a value
     for (v1::Metric metric : kRankedMetrics) {
       if (ikm_only && metric != v1::METRIC_IKM) continue;
-      if (auto value = MetricValue(metric, counters[i])) {
+      if (auto value = ikm_only ? IkmValue(survey[i]) : MetricValue(metric, counters[i])) {
         values.emplace_back(metric, *value);
       } else {
         gone.emplace_back(metric, 0);

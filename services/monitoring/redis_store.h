@@ -81,6 +81,8 @@ class RedisAggregateStore final : public AggregateStore {
   // Read and ReadMany fail with INTERNAL naming the key when a counter is not an integer.
   absl::StatusOr<Counters> Read(std::string_view bucket) override;
   absl::StatusOr<std::vector<Counters>> ReadMany(const std::vector<std::string>& buckets) override;
+  absl::StatusOr<std::vector<std::vector<int64_t>>> ReadFields(
+      const std::vector<std::string>& buckets, const std::vector<std::string>& fields) override;
 
   // SetRanks writes all updates in one script. INVALID_ARGUMENT (nothing written) for an empty
   // unit id or ranking name, or a value beyond +-2^53.

@@ -139,6 +139,11 @@ class AggregateStore {
   // ReadMany reads several buckets in one round trip, in order.
   virtual absl::StatusOr<std::vector<Counters>> ReadMany(
       const std::vector<std::string>& buckets) = 0;
+  // ReadFields reads some counters of several buckets in one round trip: for each bucket, in
+  // order, the value of each of `fields` (0 when absent). Cheaper than ReadMany when a caller
+  // needs a few known counters of many buckets (the survey counters behind IKM rankings).
+  virtual absl::StatusOr<std::vector<std::vector<int64_t>>> ReadFields(
+      const std::vector<std::string>& buckets, const std::vector<std::string>& fields) = 0;
 
   // SetRanks applies rank updates (idempotent: a set, not an increment).
   virtual absl::Status SetRanks(const std::vector<RankUpdate>& updates) = 0;

@@ -283,6 +283,36 @@ TEST(VoidTest, UnitPeriodsOfALedgerAreItsMonthsWithTheirLongerPeriods) {
   EXPECT_THAT(UnitPeriodsOf(legacy, "u1"), ElementsAre("2026-M03", "2026-Q1", "2026-S1", "2026-Y"));
 }
 
+TEST(PeriodTest, ReadSurveyCountsSumsTheSurveyCountersOfTheMonths) {
+  ::simpul::testing::FakeAggregateStore store;
+  ASSERT_TRUE(store.Apply(Contribution{"a", {"u:x|2026-M01"}, {{"s.n", 1}, {"s.u9.n", 1}}}).ok());
+  ASSERT_TRUE(
+      store
+          .Apply(Contribution{
+              "b", {"u:x|2026-M02"}, {{"s.n", 2}, {"s.u1.sum", 8}, {"s.u1.n", 2}, {"d.done", 4}}})
+          .ok());
+  absl::StatusOr<std::vector<SurveyCounts>> read =
+      ReadSurveyCounts(store, {"u:x|2026-Q1", "u:x|2026-M02", "u:x|2026-Q2"});
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 3u);
+  SurveyCounts q1{};
+  q1[0] = 3;   // s.n
+  q1[1] = 8;   // s.u1.sum
+  q1[2] = 2;   // s.u1.n
+  q1[18] = 1;  // s.u9.n
+  EXPECT_EQ((*read)[0], q1);
+  EXPECT_EQ((*read)[1][0], 2);
+  EXPECT_EQ((*read)[2], SurveyCounts{});
+  EXPECT_EQ(SurveyCounterFields().size(), static_cast<size_t>(kSurveyCounters));
+  EXPECT_EQ(SurveyCounterFields()[18], "s.u9.n");
+  // The IKM of the counts is the IKM of the counters they come from.
+  const Counters counters = {{"s.n", 4},    {"s.u1.sum", 14}, {"s.u1.n", 4}, {"s.u2.sum", 11},
+                             {"s.u2.n", 4}, {"s.u9.sum", 5},  {"s.u9.n", 2}, {"d.done", 9}};
+  EXPECT_EQ(IkmValue(SurveyCountsOf(counters)), MetricValue(v1::METRIC_IKM, counters));
+  EXPECT_TRUE(IkmValue(SurveyCountsOf(counters)).has_value());
+  EXPECT_FALSE(IkmValue(SurveyCounts{}).has_value());
+}
+
 v1::Period P(v1::PeriodKind kind, int year, int index) {
   v1::Period p;
   p.set_kind(kind);

@@ -283,6 +283,26 @@ TEST_F(RedisAggregateStoreTest, ReadManyKeepsOrderAndEmptyBuckets) {
   EXPECT_THAT(*none, IsEmpty());
 }
 
+TEST_F(RedisAggregateStoreTest, ReadFieldsReadsTheNamedCountersOfEachBucket) {
+  MustApply(Make("a", {"u:x|2026-M03"}, {{"s.n", 2}, {"s.u1.sum", 7}, {"d.done", 5}}));
+  MustApply(Make("b", {"u:y|2026-M03"}, {{"s.u1.sum", -3}}));
+  absl::StatusOr<std::vector<std::vector<int64_t>>> read =
+      store_->ReadFields({"u:x|2026-M03", "u:none|2026-M03", "u:y|2026-M03", "u:x|2026-M03"},
+                         {"s.u1.sum", "s.n", "absent"});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(*read, ElementsAre(ElementsAre(7, 2, 0), ElementsAre(0, 0, 0), ElementsAre(-3, 0, 0),
+                                 ElementsAre(7, 2, 0)));
+  EXPECT_THAT(*store_->ReadFields({}, {"s.n"}), IsEmpty());
+  EXPECT_EQ(store_->ReadFields({"u:x|2026-M03"}, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A named counter that is not an integer: INTERNAL naming the key; others are not looked at.
+  Raw({"HSET", absl::StrCat(kPrefix, "b:u:x|2026-M03"), "note", "text"});
+  EXPECT_TRUE(store_->ReadFields({"u:x|2026-M03"}, {"s.n"}).ok());
+  absl::Status bad = store_->ReadFields({"u:x|2026-M03"}, {"s.n", "note"}).status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(bad.message(), HasSubstr("u:x|2026-M03"));
+}
+
 TEST_F(RedisAggregateStoreTest, RangesCountRankingsAndScoredSetsOfTheSameName) {
   ASSERT_TRUE(store_
                   ->SetRanks({{{"a:x|2026-Q1|IKM"}, "u1", 7917},

@@ -45,6 +45,10 @@ class CountingStore final : public AggregateStore {
   absl::StatusOr<std::vector<Counters>> ReadMany(const std::vector<std::string>& b) override {
     return (++calls, s_.ReadMany(b));
   }
+  absl::StatusOr<std::vector<std::vector<int64_t>>> ReadFields(
+      const std::vector<std::string>& b, const std::vector<std::string>& f) override {
+    return (++calls, s_.ReadFields(b, f));
+  }
   absl::Status SetRanks(const std::vector<RankUpdate>& u) override {
     return (++calls, s_.SetRanks(u));
   }

@@ -109,6 +109,25 @@ absl::StatusOr<std::vector<Counters>> FakeAggregateStore::ReadMany(
   return out;
 }
 
+absl::StatusOr<std::vector<std::vector<int64_t>>> FakeAggregateStore::ReadFields(
+    const std::vector<std::string>& buckets, const std::vector<std::string>& fields) {
+  absl::MutexLock lock(&mu_);
+  SIMPUL_RETURN_IF_ERROR(MaybeFail());
+  std::vector<std::vector<int64_t>> out;
+  if (buckets.empty()) return out;
+  if (fields.empty()) return absl::InvalidArgumentError("read fields: no field named");
+  for (const std::string& bucket : buckets) {
+    std::vector<int64_t>& values = out.emplace_back(fields.size(), 0);
+    auto it = buckets_.find(bucket);
+    if (it == buckets_.end()) continue;
+    for (size_t f = 0; f < fields.size(); ++f) {
+      auto field = it->second.find(fields[f]);
+      if (field != it->second.end()) values[f] = field->second;
+    }
+  }
+  return out;
+}
+
 absl::Status FakeAggregateStore::SetRanks(const std::vector<RankUpdate>& updates) {
   absl::MutexLock lock(&mu_);
   SIMPUL_RETURN_IF_ERROR(MaybeFail());

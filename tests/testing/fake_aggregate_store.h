@@ -33,6 +33,8 @@ class FakeAggregateStore final : public monitoring::AggregateStore {
  public:
   absl::StatusOr<bool> Apply(const monitoring::Contribution& contribution) override;
   absl::StatusOr<monitoring::Counters> Read(std::string_view bucket) override;
+  absl::StatusOr<std::vector<std::vector<int64_t>>> ReadFields(
+      const std::vector<std::string>& buckets, const std::vector<std::string>& fields) override;
   absl::StatusOr<std::vector<monitoring::Counters>> ReadMany(
       const std::vector<std::string>& buckets) override;
   absl::Status SetRanks(const std::vector<monitoring::RankUpdate>& updates) override;
