@@ -13,13 +13,16 @@
 //   ingest <how>: <n> responses in <s> s: <rate> responses/s; CPU µs per response: <total>
 //   (service <bench process>, redis <redis-server>)
 // (the bench process holds the service and, over gRPC, its client too). With `--batch_units=k`
-// each batch holds the responses of only k units (a kiosk's batch: k = 1). Then it times
+// each batch holds the responses of only k units (a kiosk's batch: k = 1);
+// `--unit_batch_responses=n` adds a third load, in process, of n responses in batches of one
+// unit each (to units of a third province), printed as "ingest in process, one unit per
+// batch". Then it times
 // MonitoringDesk::GetFigures for one unit, for the units' agency and for the province
 // (`--reads` sequential calls each) and prints the figures. Not run by CI; nothing is asserted.
 //
 //   build/bench/monitoring_read_bench [--units=10000] [--responses=1000000] [--reads=2000]
 //                                     [--threads=2] [--batch=1000] [--grpc_responses=100000]
-//                                     [--batch_units=0]
+//                                     [--batch_units=0] [--unit_batch_responses=0]
 #include <grpcpp/grpcpp.h>
 #include <time.h>
 
@@ -226,6 +229,7 @@ int main(int argc, char** argv) {
   const int batch = static_cast<int>(Flag(argc, argv, "batch", 1000));
   const int64_t grpc_responses = Flag(argc, argv, "grpc_responses", 100000);
   const int64_t batch_units = Flag(argc, argv, "batch_units", 0);
+  const int64_t unit_batch_responses = Flag(argc, argv, "unit_batch_responses", 0);
 
   auto redis = testing::RedisServer::Start(/*append_only=*/false);
   if (!redis.ok()) {
@@ -238,7 +242,7 @@ int main(int argc, char** argv) {
   RedisPool pool(options);
   RedisAggregateStore store(&pool, {});
   testing::FakeRouter router;  // the bench's units; reads never consult it for larger scopes
-  for (int province : {32, 33}) {
+  for (int province : {32, 33, 34}) {
     for (int64_t u = 0; u < units; ++u) {
       const UnitInfo unit = UnitOf(u, province);
       clients::registry::Route route;
@@ -255,18 +259,22 @@ int main(int argc, char** argv) {
 
   // Populate through the service's own path, as a survey channel does.
   const Identity channel = testing::ChannelCaller("bench-kiosk");
-  bool loaded =
-      Load("in process", responses, units, 32, batch, batch_units, threads, pool,
-           [&](const v1::SubmitSurveyResponsesRequest& req) {
-             auto r = desk.SubmitSurveyResponses(channel, req);
-             if (!r.ok() || r->applied() != req.responses_size()) {
-               std::fprintf(stderr, "submit: %s\n",
-                            r.ok() ? "not every response applied" : r.status().ToString().c_str());
-               return false;
-             }
-             return true;
-           });
+  auto submit_in_process = [&](const v1::SubmitSurveyResponsesRequest& req) {
+    auto r = desk.SubmitSurveyResponses(channel, req);
+    if (!r.ok() || r->applied() != req.responses_size()) {
+      std::fprintf(stderr, "submit: %s\n",
+                   r.ok() ? "not every response applied" : r.status().ToString().c_str());
+      return false;
+    }
+    return true;
+  };
+  bool loaded = Load("in process", responses, units, 32, batch, batch_units, threads, pool,
+                     submit_in_process);
   if (!loaded) return 1;
+  if (unit_batch_responses > 0 && !Load("in process, one unit per batch", unit_batch_responses,
+                                        units, 34, batch, 1, threads, pool, submit_in_process)) {
+    return 1;
+  }
 
   if (grpc_responses > 0) {
     // The same, over gRPC: the service's adapter on a loopback port, a channel's token.

@@ -563,12 +563,13 @@ def scenarios(system, args):
 
 def monitoring_read(system, args):
     """bench/monitoring_read_bench: the ingest rate of survey responses through the service's
-    own path (in process, then over gRPC), and a region's figures against one unit's, at the
-    stated size (it loads its own Redis)."""
+    own path (in process with every response of a batch from another unit, the worst case; in
+    process with one unit per batch, a kiosk's; then over gRPC, worst case), and a region's
+    figures against one unit's, at the stated size (it loads its own Redis)."""
     grpc_responses = max(1, args.monitoring_responses // 5)
     argv = [f"{system.build}/bench/monitoring_read_bench", f"--units={args.monitoring_units}",
             f"--responses={args.monitoring_responses}", f"--grpc_responses={grpc_responses}",
-            "--reads=2000"]
+            f"--unit_batch_responses={grpc_responses}", "--reads=2000"]
     log(f"monitoring: loading {args.monitoring_responses} responses over "
         f"{args.monitoring_units} units in process, {grpc_responses} over gRPC")
     out = subprocess.run(argv, capture_output=True, text=True)
@@ -580,7 +581,8 @@ def monitoring_read(system, args):
                       "p50_us": int(p50), "p99_us": int(p99)}
                for kind, units, _, mean, p50, p99 in rows}
     ingest = {}
-    for m in re.finditer(r"^ingest (in process|over gRPC): (\d+) responses in ([\d.]+) s: "
+    for m in re.finditer(r"^ingest (in process, one unit per batch|in process|over gRPC): "
+                         r"(\d+) responses in ([\d.]+) s: "
                          r"(\d+) responses/s; CPU µs per response: ([\d.]+) "
                          r"\(service ([\d.]+), redis ([\d.]+)\); (.*)$", out.stdout, re.M):
         ingest[m.group(1)] = {"responses": int(m.group(2)), "seconds": float(m.group(3)),
