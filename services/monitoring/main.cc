@@ -60,6 +60,21 @@ ServiceSpec Spec() {
                          }
                          return absl::OkStatus();
                        }});
+  spec.keys.push_back(
+      {.name = "input_retention",
+       .type = ConfigType::kDuration,
+       .default_value = "9600h",
+       .help = "how long the idempotency key and the ledger of each survey response and "
+               "delivery are kept, from its last change: within it a repeat counts once and the "
+               "input can be voided; after it neither holds. Memory grows by roughly 0.9 KB per "
+               "survey response for this long (docs/capacity.md); default 400 days, at least 1h",
+       .validate = [](std::string_view value) -> absl::Status {
+         absl::Duration d;
+         if (absl::ParseDuration(AbslView(value), &d) && d < absl::Hours(1)) {
+           return absl::InvalidArgumentError("expected a duration of at least 1h");
+         }
+         return absl::OkStatus();
+       }});
   spec.keys.push_back({.name = "sweep_interval",
                        .type = ConfigType::kDuration,
                        .default_value = "30s",
@@ -93,7 +108,9 @@ absl::Status SetUp(ServiceContext& ctx) {
   SIMPUL_ASSIGN_OR_RETURN(std::unique_ptr<CalendarRegistry> calendars, LoadHolidays(config));
   CalendarRegistry* calendar = ctx.Keep(std::move(calendars));
 
-  auto* store = ctx.Make<RedisAggregateStore>(&ctx.pool(), RedisAggregateStore::Options{});
+  RedisAggregateStore::Options store_options;
+  store_options.dedup_ttl = config.GetDuration("input_retention");
+  auto* store = ctx.Make<RedisAggregateStore>(&ctx.pool(), store_options);
   // One watch of the registry's change feed, shared by the router (its cache) and the standards
   // feed (which subscribes first, resyncs and sets where the watch resumes).
   std::shared_ptr<grpc::Channel> registry_channel =

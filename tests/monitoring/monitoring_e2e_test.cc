@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/grpc_status.h"
+#include "common/redis.h"
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -130,8 +131,8 @@ class MonitoringE2ETest : public ::testing::Test {
   void StartMonitoring() {
     if (monitoring_ == nullptr) {
       auto monitoring = cluster_->Start(
-          Binary::kMonitoring,
-          {.flags = {"--drain_timeout=2s", "--log_level=debug", "--sweep_interval=1s"}});
+          Binary::kMonitoring, {.flags = {"--drain_timeout=2s", "--log_level=debug",
+                                          "--sweep_interval=1s", "--input_retention=72h"}});
       ASSERT_THAT(monitoring, IsOk());
       monitoring_ = *monitoring;
       stub_ = v1::Monitoring::NewStub(monitoring_->channel());
@@ -415,6 +416,18 @@ TEST_F(MonitoringE2ETest, SurveyFiguresMatchAHandComputedIkm) {
   EXPECT_EQ(again.applied(), 0);
   EXPECT_EQ(again.repeated(), 4);
   expect_all("after the repeat");
+  // Each response's idempotency key and ledger are kept for --input_retention (72h here).
+  {
+    RedisPool pool(cluster_->redis().PoolOptions());
+    for (const char* kind : {"d", "l"}) {
+      const std::string key = absl::StrCat("simpul:mon:{m}:", kind, ":survey:", kPpUnit, ":",
+                                           batch[0].idempotency_key());
+      absl::StatusOr<RedisReply> ttl = pool.Command({"PTTL", key});
+      ASSERT_TRUE(ttl.ok()) << ttl.status();
+      EXPECT_GT(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(71))) << key;
+      EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(72))) << key;
+    }
+  }
 
   // One batch, four bad responses and a good one: rejected whole, each bad field named.
   const v1::SurveyResponse good =
