@@ -422,6 +422,35 @@ absl::StatusOr<std::vector<Counters>> ReadBuckets(AggregateStore& store,
   return out;
 }
 
+absl::StatusOr<std::vector<Counters>> ReadBucketFields(AggregateStore& store,
+                                                       const std::vector<std::string>& buckets,
+                                                       const std::vector<std::string>& fields) {
+  const MonthPlan plan = PlanMonths(buckets);
+  std::vector<Counters> out(buckets.size());
+  if (plan.stored.empty()) return out;
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<std::vector<int64_t>> read,
+                          store.ReadFields(plan.stored, fields));
+  if (read.size() != plan.stored.size()) {
+    return absl::InternalError(
+        "read bucket fields: the store answered for another number of buckets");
+  }
+  std::vector<int64_t> sum(fields.size());
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    std::fill(sum.begin(), sum.end(), 0);
+    for (size_t p : plan.parts[i]) {
+      if (read[p].size() != fields.size()) {
+        return absl::InternalError(
+            "read bucket fields: the store answered for another number of counters");
+      }
+      for (size_t f = 0; f < fields.size(); ++f) sum[f] += read[p][f];
+    }
+    for (size_t f = 0; f < fields.size(); ++f) {
+      if (sum[f] != 0) out[i].emplace(fields[f], sum[f]);
+    }
+  }
+  return out;
+}
+
 const std::vector<std::string>& SurveyCounterFields() {
   static const auto* const fields = [] {
     auto* out = new std::vector<std::string>{"s.n"};

@@ -220,6 +220,12 @@ std::vector<std::string> PeriodsOfMonth(std::string_view month_key);
 // once however many of the buckets need it), any other bucket as stored.
 absl::StatusOr<std::vector<Counters>> ReadBuckets(AggregateStore& store,
                                                   const std::vector<std::string>& buckets);
+// ReadBucketFields is ReadBuckets of the named counters only (AggregateStore::ReadFields):
+// each result holds those of `fields` that are not 0. For many buckets of which a few
+// counters matter (the headline figures of every agency's year).
+absl::StatusOr<std::vector<Counters>> ReadBucketFields(AggregateStore& store,
+                                                       const std::vector<std::string>& buckets,
+                                                       const std::vector<std::string>& fields);
 // SurveyCounts are a bucket's survey counters: s.n, then s.u<i>.sum and s.u<i>.n for i = 1..9
 // (SurveyCounterFields names them in that order).
 inline constexpr int kSurveyCounters = 1 + 2 * kElementCount;

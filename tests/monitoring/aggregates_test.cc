@@ -267,6 +267,17 @@ TEST(PeriodTest, ReadBucketsSumsTheMonthsOfLongerPeriods) {
   absl::StatusOr<std::vector<Counters>> none = ReadBuckets(store, {});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+
+  // The named counters only, summed the same way; a counter that sums to 0 is left out.
+  ASSERT_TRUE(store.Apply(Contribution{"i", {"u:x|2026-M02"}, {{"x", -10}}}).ok());
+  absl::StatusOr<std::vector<Counters>> some =
+      ReadBucketFields(store, {"u:x|2026-Q1", "u:x|2026-Y", "u:x|2026-M02"}, {"x", "absent"});
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_THAT(*some, ElementsAre(Counters{{"x", 20}}, Counters{{"x", 140}}, Counters{{"x", -10}}));
+  ASSERT_TRUE(store.Apply(Contribution{"j", {"u:x|2026-M03"}, {{"x", -20}}}).ok());
+  some = ReadBucketFields(store, {"u:x|2026-Q1"}, {"x", "s.n"});
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_THAT(*some, ElementsAre(Counters{{"s.n", 3}}));  // x: 10 - 10 + 20 - 20
 }
 
 TEST(VoidTest, UnitPeriodsOfALedgerAreItsMonthsWithTheirLongerPeriods) {

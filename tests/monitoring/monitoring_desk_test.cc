@@ -1254,16 +1254,19 @@ TEST_F(MonitoringDeskTest, AReviewIsOverdueFromTheUnitsLocalMidnightForTheUnitAn
 }
 
 TEST_F(MonitoringDeskTest, HeadlinesAreExportedPerAgencyWithData) {
-  EXPECT_EQ(MustSubmit(Admin(kPp), {Response("headline-0001", kPpUnit, WibTime(2026, 3, 5, 9),
-                                             kSurveyAnswers[1])})
-                .applied(),
-            1);
+  // March and June: the year's headline is the sum of its months.
+  EXPECT_EQ(
+      MustSubmit(Admin(kPp),
+                 {Response("headline-0001", kPpUnit, WibTime(2026, 3, 5, 9), kSurveyAnswers[1]),
+                  Response("headline-0002", kPpUnit, WibTime(2026, 6, 1, 9), kSurveyAnswers[1])})
+          .applied(),
+      2);
   Metrics metrics;
   ASSERT_THAT(desk_->ExportHeadlines(metrics), IsOk());
   const std::string text = metrics.Exposition();
   EXPECT_THAT(text, HasSubstr(absl::StrCat("simpul_agency_ikm{agency=\"", kPp, "\"} 75\n")));
   EXPECT_THAT(
-      text, HasSubstr(absl::StrCat("simpul_agency_survey_respondents{agency=\"", kPp, "\"} 1\n")));
+      text, HasSubstr(absl::StrCat("simpul_agency_survey_respondents{agency=\"", kPp, "\"} 2\n")));
   EXPECT_THAT(text, ::testing::Not(HasSubstr(kBogor)));
 }
 
