@@ -948,12 +948,18 @@ absl::StatusOr<std::vector<bool>> RedisAggregateStore::ApplyChunk(
 
 namespace {
 
-// ParseCounters parses an HGETALL reply of `key`.
-absl::StatusOr<Counters> ParseCounters(const std::string& key, const RedisReply& reply) {
+// CheckHashReply checks that an HGETALL reply of `key` is a list of field and value pairs.
+absl::Status CheckHashReply(const std::string& key, const RedisReply& reply) {
   SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGETALL ", key)));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0) {
     return MalformedReply(absl::StrCat("HGETALL ", key));
   }
+  return absl::OkStatus();
+}
+
+// ParseCounters parses an HGETALL reply of `key`.
+absl::StatusOr<Counters> ParseCounters(const std::string& key, const RedisReply& reply) {
+  SIMPUL_RETURN_IF_ERROR(CheckHashReply(key, reply));
   Counters counters;
   for (size_t i = 0; i < reply.elements.size(); i += 2) {
     std::optional<std::string> field = ReplyString(reply.elements[i]);
@@ -975,18 +981,27 @@ absl::StatusOr<Counters> RedisAggregateStore::Read(std::string_view bucket) {
   return ParseCounters(key, reply);
 }
 
-absl::StatusOr<std::vector<Counters>> RedisAggregateStore::ReadMany(
-    const std::vector<std::string>& buckets) {
-  std::vector<Counters> out;
-  if (buckets.empty()) return out;
+absl::StatusOr<std::vector<RedisReply>> RedisAggregateStore::GetAll(
+    const std::vector<std::string>& buckets, std::vector<std::string>* keys) {
   std::vector<std::vector<std::string>> commands;
   commands.reserve(buckets.size());
   for (const std::string& bucket : buckets) commands.push_back({"HGETALL", BucketKey(bucket)});
   SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
   if (replies.size() != commands.size()) return MalformedReply("HGETALL pipeline");
+  keys->clear();
+  for (std::vector<std::string>& command : commands) keys->push_back(std::move(command[1]));
+  return replies;
+}
+
+absl::StatusOr<std::vector<Counters>> RedisAggregateStore::ReadMany(
+    const std::vector<std::string>& buckets) {
+  std::vector<Counters> out;
+  if (buckets.empty()) return out;
+  std::vector<std::string> keys;
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, GetAll(buckets, &keys));
   out.reserve(buckets.size());
   for (size_t i = 0; i < replies.size(); ++i) {
-    SIMPUL_ASSIGN_OR_RETURN(Counters counters, ParseCounters(commands[i][1], replies[i]));
+    SIMPUL_ASSIGN_OR_RETURN(Counters counters, ParseCounters(keys[i], replies[i]));
     out.push_back(std::move(counters));
   }
   return out;
@@ -1001,19 +1016,13 @@ absl::StatusOr<std::vector<std::vector<int64_t>>> RedisAggregateStore::ReadField
   // bucket holds a few dozen counters), and nothing is stored for the others.
   absl::flat_hash_map<std::string_view, size_t> index;
   for (size_t f = 0; f < fields.size(); ++f) index.emplace(fields[f], f);
-  std::vector<std::vector<std::string>> commands;
-  commands.reserve(buckets.size());
-  for (const std::string& bucket : buckets) commands.push_back({"HGETALL", BucketKey(bucket)});
-  SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, pool_->Pipeline(commands));
-  if (replies.size() != commands.size()) return MalformedReply("HGETALL pipeline");
+  std::vector<std::string> keys;
+  SIMPUL_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, GetAll(buckets, &keys));
   out.reserve(buckets.size());
   for (size_t i = 0; i < replies.size(); ++i) {
-    const std::string& key = commands[i][1];
+    const std::string& key = keys[i];
     const RedisReply& reply = replies[i];
-    SIMPUL_RETURN_IF_ERROR(ErrorFromReply(reply, absl::StrCat("HGETALL ", key)));
-    if (reply.type != RedisReply::Type::kArray || reply.elements.size() % 2 != 0) {
-      return MalformedReply(absl::StrCat("HGETALL ", key));
-    }
+    SIMPUL_RETURN_IF_ERROR(CheckHashReply(key, reply));
     std::vector<int64_t>& values = out.emplace_back(fields.size(), 0);
     for (size_t e = 0; e < reply.elements.size(); e += 2) {
       auto it = index.find(reply.elements[e].str);

@@ -150,6 +150,10 @@ class RedisAggregateStore final : public AggregateStore {
  private:
   std::string Key(std::string_view suffix) const;
   std::string BucketKey(std::string_view bucket) const;
+  // GetAll runs one HGETALL per bucket in one pipeline: the replies in order, and the keys
+  // read into `keys`.
+  absl::StatusOr<std::vector<RedisReply>> GetAll(const std::vector<std::string>& buckets,
+                                                 std::vector<std::string>* keys);
   std::string DedupKey(std::string_view dedup_key) const;
   std::string RankKey(std::string_view ranking) const;
   std::string LedgerKey(std::string_view ledger) const;
