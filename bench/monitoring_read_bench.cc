@@ -12,6 +12,8 @@
 // first load). Each load prints a line
 //   ingest <how>: <n> responses in <s> s: <rate> responses/s; CPU µs per response: <total>
 //   (service <bench process>, redis <redis-server>)
+// and the growth of Redis's used_memory per response,
+//   memory <how>: <bytes> bytes of Redis per response (used_memory)
 // (the bench process holds the service and, over gRPC, its client too). With `--batch_units=k`
 // each batch holds the responses of only k units (a kiosk's batch: k = 1);
 // `--unit_batch_responses=n` adds a third load, in process, of n responses in batches of one
@@ -103,6 +105,21 @@ double ProcessCpuSeconds() {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+// RedisUsedMemory is used_memory of INFO memory, in bytes (0 when unknown).
+double RedisUsedMemory(RedisPool& pool) {
+  auto reply = pool.Command({"INFO", "memory"});
+  std::optional<std::string> text = reply.ok() ? ReplyString(*reply) : std::nullopt;
+  const char* name = "used_memory:";
+  const size_t at = text ? text->find(name) : std::string::npos;
+  double v = 0;
+  if (at == std::string::npos ||
+      !absl::SimpleAtod(text->substr(at + strlen(name), text->find('\r', at) - at - strlen(name)),
+                        &v)) {
+    return 0;
+  }
+  return v;
+}
+
 // RedisCpuSeconds is used_cpu_sys + used_cpu_user of INFO cpu (the whole redis-server).
 double RedisCpuSeconds(RedisPool& pool) {
   auto reply = pool.Command({"INFO", "cpu"});
@@ -146,6 +163,7 @@ bool Load(const char* how, int64_t responses, int64_t units, int province, int b
   std::atomic<bool> failed{false};
   const double cpu0 = ProcessCpuSeconds();
   const double redis0 = RedisCpuSeconds(pool);
+  const double memory0 = RedisUsedMemory(pool);
   const absl::Time start = absl::Now();
   std::vector<std::thread> workers;
   for (int w = 0; w < threads; ++w) {
@@ -185,6 +203,8 @@ bool Load(const char* how, int64_t responses, int64_t units, int province, int b
       how, static_cast<long long>(responses), seconds, responses / seconds, cpu_us + redis_us,
       cpu_us, redis_us, static_cast<long long>(units), batch,
       batch_units > 0 ? absl::StrCat(batch_units, " units").c_str() : "as many units", threads);
+  std::printf("memory %s: %.0f bytes of Redis per response (used_memory)\n", how,
+              (RedisUsedMemory(pool) - memory0) / responses);
   std::fflush(stdout);
   PrintCommandStats(pool, how);
   return true;
