@@ -932,12 +932,13 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> RedisRegistryStore::ReadChanges(
         conn.Pipeline({{"MULTI"},
                        {"XINFO", "STREAM", feed_key_},
                        {"XREAD", "COUNT", absl::StrCat(limit), "STREAMS", feed_key_, cursor},
+                       {"XRANGE", feed_key_, cursor, cursor},
                        {"EXEC"}}));
-    if (replies.size() != 4) return MalformedReply("MULTI/EXEC");
-    for (size_t i = 0; i < 3; ++i) SIMPUL_RETURN_IF_ERROR(CheckReply(replies[i], "MULTI/EXEC"));
-    const RedisReply& exec = replies[3];
+    if (replies.size() != 5) return MalformedReply("MULTI/EXEC");
+    for (size_t i = 0; i < 4; ++i) SIMPUL_RETURN_IF_ERROR(CheckReply(replies[i], "MULTI/EXEC"));
+    const RedisReply& exec = replies[4];
     SIMPUL_RETURN_IF_ERROR(CheckReply(exec, "EXEC"));
-    if (exec.type != RedisReply::Type::kArray || exec.elements.size() != 2) {
+    if (exec.type != RedisReply::Type::kArray || exec.elements.size() != 3) {
       return MalformedReply("EXEC");
     }
     SIMPUL_ASSIGN_OR_RETURN(FeedInfo info, ParseFeedInfo(exec.elements[0], feed_key_));
@@ -953,6 +954,20 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> RedisRegistryStore::ReadChanges(
         return absl::OutOfRangeError(absl::StrCat("cursor ", cursor,
                                                   " is ahead of the change feed (newest event ",
                                                   FormatStreamId(info.last_generated), ")"));
+      }
+      // Entries leave the feed only by trimming, which moves max_deleted past them. An event
+      // at the cursor that is gone without that was lost with Redis's data (a flush, or a
+      // failover to a replica that had not received it), even when newer events have been
+      // written since: what the caller built from it may not exist any more.
+      const StreamId origin{0, 0};
+      const RedisReply& at_cursor = exec.elements[2];
+      SIMPUL_RETURN_IF_ERROR(CheckReply(at_cursor, "XRANGE"));
+      if (info.max_deleted < *after && origin < *after && at_cursor.elements.empty()) {
+        return absl::OutOfRangeError(absl::StrCat(
+            "the event at cursor ", cursor,
+            " is not in the change feed any more, though nothing was trimmed after it: Redis "
+            "lost data (a flush, or a failover to a replica without it); re-read the registry "
+            "and resume from the latest cursor"));
       }
     }
     SIMPUL_RETURN_IF_ERROR(CheckReply(exec.elements[1], "XREAD"));

@@ -923,6 +923,41 @@ TEST_F(RedisStoreTest, TrimmedCursorIsOutOfRange) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
 }
 
+TEST_F(RedisStoreTest, ACursorWhoseEventRedisLostIsOutOfRangeEvenAfterNewerEvents) {
+  v1::Agency a = MakeAgency("ag", v1::AGENCY_KIND_CITY, "");
+  std::vector<std::string> cursors;
+  for (int i = 0; i < 3; ++i) cursors.push_back(MustCommit({W(a, i)}, "Update").cursor);
+  ASSERT_TRUE(store_->ReadChanges(cursors[1], 10, absl::ZeroDuration()).ok());
+  // Redis loses its data (a flush here; a failover to a replica that had not received the
+  // newest events does the same), then takes newer commits: their ids are past every old
+  // cursor, and nothing was trimmed.
+  absl::StatusOr<RedisReply> flushed = pool_->Command({"FLUSHALL"});
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  absl::SleepFor(absl::Milliseconds(2));  // the new ids come from a later millisecond
+  std::vector<std::string> after;
+  for (int i = 0; i < 2; ++i) after.push_back(MustCommit({W(a, i)}, "Update").cursor);
+  for (const std::string& lost : cursors) {
+    absl::StatusOr<std::vector<v1::ChangeEvent>> read =
+        store_->ReadChanges(lost, 10, absl::ZeroDuration());
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kOutOfRange) << lost;
+    EXPECT_THAT(read.status().message(), HasSubstr("not in the change feed any more")) << lost;
+    // A blocking read fails at once too.
+    const absl::Time start = absl::Now();
+    EXPECT_EQ(store_->ReadChanges(lost, 10, absl::Seconds(5)).status().code(),
+              absl::StatusCode::kOutOfRange);
+    EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  }
+  // The cursors of the events Redis has are fine, as is "0" and the latest cursor.
+  auto next = store_->ReadChanges(after[0], 10, absl::ZeroDuration());
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].cursor(), after[1]);
+  EXPECT_TRUE(store_->ReadChanges("0", 10, absl::ZeroDuration()).ok());
+  absl::StatusOr<std::string> latest = store_->LatestCursor();
+  ASSERT_TRUE(latest.ok());
+  EXPECT_TRUE(store_->ReadChanges(*latest, 10, absl::ZeroDuration()).ok());
+}
+
 TEST_F(RedisStoreTest, LargeFeedTrimsInBatches) {
   // feed_max_len 300 has a slack of 3: the feed grows to 303 events, then drops to 300.
   RedisRegistryStore store(pool_.get(), {.key_prefix = "simpul:reg", .feed_max_len = 300});

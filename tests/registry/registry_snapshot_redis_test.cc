@@ -1,6 +1,7 @@
 // RegistrySnapshot over the real RedisRegistryStore: its answers equal the store's for random
 // data and changes, two replicas converge through the Redis feed, and a cursor trimmed out of
-// the feed makes the snapshot load again instead of serving what it missed.
+// the feed, or an event Redis lost (a flush, a failover to a lagging replica) followed by newer
+// ones, makes the snapshot load again instead of serving what it missed or what is gone.
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -73,6 +74,30 @@ TEST_F(SnapshotRedisTest, CursorTrimmedOutOfTheFeedLoadsAgain) {
   EXPECT_FALSE(replica.GetCurrentStandardFromSnapshot(Identity::Public(), get).has_value());
   ASSERT_TRUE(snapshot.Poll(absl::ZeroDuration()).ok());
   ExpectSnapshotAnswersEqualStore(plain, replica, snapshot, random, 100);
+}
+
+TEST_F(SnapshotRedisTest, EventsRedisLostLoadAgainEvenAfterNewerEvents) {
+  RandomRegistry random(*store_, 11);
+  random.Seed(10, 20);
+  StandardsRegistry plain(*store_, clock_, RegistryOptions{});
+  RegistrySnapshot snapshot(*store_, clock_, SnapshotOptions{});
+  StandardsRegistry replica(*store_, clock_, RegistryOptions{});
+  replica.AttachSnapshot(&snapshot);
+  ASSERT_TRUE(snapshot.Poll(absl::ZeroDuration()).ok());
+  for (int i = 0; i < 5; ++i) random.ChangeVersion(absl::StrCat("std-", i));
+  ASSERT_TRUE(snapshot.Poll(absl::ZeroDuration()).ok());
+  ASSERT_TRUE(snapshot.Serving());
+  // Redis loses everything, then another registry is written: its feed events have ids past
+  // the snapshot's cursor, and nothing was trimmed.
+  ASSERT_TRUE(pool_->Command({"FLUSHALL"}).ok());
+  absl::SleepFor(absl::Milliseconds(2));
+  RandomRegistry other(*store_, 12);
+  other.Seed(6, 9);
+  for (int i = 0; i < 3; ++i) other.ChangeVersion(absl::StrCat("std-", i));
+  EXPECT_EQ(snapshot.Poll(absl::ZeroDuration()).code(), absl::StatusCode::kOutOfRange);
+  EXPECT_FALSE(snapshot.Serving());
+  ASSERT_TRUE(snapshot.Poll(absl::ZeroDuration()).ok());
+  ExpectSnapshotAnswersEqualStore(plain, replica, snapshot, other, 100);
 }
 
 }  // namespace
