@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/absl_compat.h"
+#include "common/byte_buffer.h"
 #include "common/excerpt.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
@@ -399,11 +400,7 @@ class GrpcProxy::Call {
               proxy_->options_.read_cache->GetShared(cache_key_)) {
         sides_.store(1);  // no backend call
         // The slice refers to the cached bytes (kept alive by a reference it holds).
-        auto* held = new std::shared_ptr<const std::string>(std::move(hit));
-        grpc::Slice slice(
-            const_cast<char*>((*held)->data()), (*held)->size(),
-            [](void* p) { delete static_cast<std::shared_ptr<const std::string>*>(p); }, held);
-        response_ = grpc::ByteBuffer(&slice, 1);
+        response_ = ByteBufferOf(std::move(hit));
         LogCall(absl::StatusCode::kOk);
         HandOffToGrpc(&server_);
         server_.StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "common/byte_buffer.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -267,18 +268,6 @@ grpc::ServerUnaryReactor* RegistryGrpcService::Unary(
     absl::StatusOr<Resp> (StandardsRegistry::*method)(const Identity&, const Req&)) {
   return RunUnary(ctx, req, resp, executor_, signer_, clock_, registry_, method);
 }
-
-namespace {
-
-// ByteBufferOf hands `bytes` to gRPC without copying them.
-grpc::ByteBuffer ByteBufferOf(std::string bytes) {
-  auto* owned = new std::string(std::move(bytes));
-  grpc::Slice slice(
-      owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-}  // namespace
 
 template <typename Req, typename Resp>
 grpc::ServerUnaryReactor* RegistryGrpcService::RawSnapshotOrUnary(
