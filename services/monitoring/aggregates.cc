@@ -6,7 +6,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -324,10 +323,11 @@ std::optional<std::pair<std::string_view, int>> ParseMonth(std::string_view key)
   if (!std::all_of(year.begin(), year.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
-  int month = 0;
-  if (!absl::SimpleAtoi(AbslView(key.substr(dash + 2)), &month) || month < 1 || month > 12) {
-    return std::nullopt;
-  }
+  const char tens = key[dash + 2];
+  const char ones = key[dash + 3];
+  if (tens < '0' || tens > '9' || ones < '0' || ones > '9') return std::nullopt;
+  const int month = (tens - '0') * 10 + (ones - '0');
+  if (month < 1 || month > 12) return std::nullopt;
   return std::make_pair(year, month);
 }
 

@@ -222,7 +222,8 @@ TEST(PeriodTest, LongerPeriodsAreTheirMonths) {
   }
   EXPECT_THAT(PeriodsOfMonth("2026-M05"), ElementsAre("2026-M05", "2026-Q2", "2026-S1", "2026-Y"));
   EXPECT_THAT(PeriodsOfMonth("2026-M12"), ElementsAre("2026-M12", "2026-Q4", "2026-S2", "2026-Y"));
-  for (const char* key : {"2026-Q1", "2026-M13", "2026-M00", "2026-M1", "std"}) {
+  for (const char* key :
+       {"2026-Q1", "2026-M13", "2026-M00", "2026-M1", "2026-M+1", "x-M01", "std"}) {
     EXPECT_THAT(PeriodsOfMonth(key), ElementsAre(key)) << key;
   }
   // Every period of an instant sums exactly the month it is stored in.
