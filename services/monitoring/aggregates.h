@@ -17,9 +17,10 @@
 //   Buckets written before this rule (all in WIB periods) stay as they are: no migration.
 //
 // MONTH BUCKETS ONLY (issue #18)
-//   Only month buckets are stored: Buckets(unit, t) is ScopeKeys(unit) × the month of t, 7
-//   buckets for a unit with a regency code instead of 28. A quarter, semester or year bucket
-//   is READ as the sum of its months (ReadBuckets, MonthKeysOf): every counter is additive
+//   Only month buckets are stored: Buckets(unit, t) is ScopeKeys(unit) × the month of t, one
+//   bucket per scope (5 for a unit with a regency code such as "32.71") instead of four. A
+//   quarter, semester or year bucket is READ as the sum of its months (ReadBuckets,
+//   MonthKeysOf): every counter is additive
 //   (counts, sums, histogram counts, open counts), so the sum is exactly what a bucket of the
 //   longer period would hold. Rankings are still kept per month, quarter, semester and year
 //   (RankUpdatesFor): a unit's value for a longer period is computed from the sum of its
