@@ -20,13 +20,13 @@
 //   Only month buckets are stored: Buckets(unit, t) is ScopeKeys(unit) × the month of t, one
 //   bucket per scope (5 for a unit with a regency code such as "32.71") instead of four. A
 //   quarter, semester or year bucket is READ as the sum of its months (ReadBuckets,
-//   MonthKeysOf): every counter is additive
-//   (counts, sums, histogram counts, open counts), so the sum is exactly what a bucket of the
-//   longer period would hold. Rankings are still kept per month, quarter, semester and year
-//   (RankUpdatesFor): a unit's value for a longer period is computed from the sum of its
-//   months whenever its figures change. Until December 2026 every input also went to quarter,
-//   semester and year buckets; those are no longer read, and the months beside them always
-//   held the same inputs, so nothing needs migrating (they may be deleted).
+//   MonthKeysOf): every counter is additive (counts, sums, histogram counts, open counts), so
+//   the sum is exactly what a bucket of the longer period would hold. Rankings are still kept
+//   per month, quarter, semester and year (RankUpdatesFor): a unit's value for a longer period
+//   is computed from the sum of its months whenever its figures change. Until December 2026
+//   every input also went to quarter, semester and year buckets; those are no longer read, and
+//   the months beside them always held the same inputs, so nothing needs migrating (they may be
+//   deleted).
 //
 // SANDBOX (issue #15)
 //   A unit IN SANDBOX (UnitInfo::sandbox: the registry flags it or its agency as created for
