@@ -1,13 +1,17 @@
+// Bytes and gRPC byte buffers, for code that handles messages as raw bytes (the gateway's
+// proxy and REST front, the registry's raw snapshot answers).
+//
 // ByteBufferOf hands bytes that are already a serialized message to gRPC without copying them:
 // the buffer's one slice points into the bytes and keeps them alive until gRPC releases it.
 // The registry answers from its snapshot's stored bytes with it, and the gateway from its read
-// cache.
+// cache. BufferBytes is the other way: a buffer's content as one string (a copy).
 #ifndef SIMPUL_COMMON_BYTE_BUFFER_H_
 #define SIMPUL_COMMON_BYTE_BUFFER_H_
 
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
@@ -37,6 +41,17 @@ inline grpc::ByteBuffer ByteBufferOf(std::string bytes) {
 inline grpc::ByteBuffer ByteBufferOf(std::shared_ptr<const std::string> bytes) {
   auto* held = new std::shared_ptr<const std::string>(std::move(bytes));
   return byte_buffer_internal::Holding(held, (*held)->data(), (*held)->size());
+}
+
+// BufferBytes is the content of a gRPC byte buffer (empty when it cannot be read).
+inline std::string BufferBytes(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  for (const grpc::Slice& slice : slices) {
+    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return out;
 }
 
 }  // namespace simpul

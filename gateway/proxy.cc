@@ -22,7 +22,6 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "common/tsan_annotations.h"
-#include "gateway/byte_buffer.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"

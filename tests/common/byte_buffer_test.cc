@@ -9,15 +9,7 @@
 namespace simpul {
 namespace {
 
-std::string Bytes(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(buffer.Dump(&slices).ok());
-  std::string out;
-  for (const grpc::Slice& s : slices) {
-    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return out;
-}
+std::string Bytes(const grpc::ByteBuffer& buffer) { return BufferBytes(buffer); }
 
 TEST(ByteBufferTest, HandsOverTheStringWithoutCopyingIt) {
   std::string bytes(100000, 'x');
@@ -46,6 +38,14 @@ TEST(ByteBufferTest, SharedBytesLiveAsLongAsAnyBufferOfThem) {
   EXPECT_EQ(Bytes(*second), "cached answer");
   second.reset();
   EXPECT_TRUE(watch.expired());  // released with the last buffer
+}
+
+TEST(ByteBufferTest, BufferBytesJoinsEverySlice) {
+  grpc::Slice slices[] = {grpc::Slice(std::string("simpul ")), grpc::Slice(std::string("knot")),
+                          grpc::Slice(std::string(1, '\0'))};
+  const grpc::ByteBuffer buffer(slices, 3);
+  EXPECT_EQ(BufferBytes(buffer), std::string("simpul knot\0", 12));
+  EXPECT_EQ(BufferBytes(grpc::ByteBuffer()), "");
 }
 
 }  // namespace

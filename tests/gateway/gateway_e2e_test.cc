@@ -43,6 +43,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/byte_buffer.h"
 #include "common/grpc_status.h"
 #include "common/identity.h"
 #include "common/messages.h"
@@ -130,15 +131,6 @@ struct Caller {
   // key is the caller for the harness's calls: its API key as a bearer token.
   simpul::testing::Caller key() const { return {tag, token, /*api_key=*/true}; }
 };
-
-std::string BufferBytes(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  for (const grpc::Slice& s : slices)
-    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return out;
-}
 
 std::multimap<std::string, std::string> CopyMetadata(
     const std::multimap<grpc::string_ref, grpc::string_ref>& md) {
