@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "clients/complaints/views.h"
 #include "common/absl_compat.h"
 #include "common/excerpt.h"
 #include "common/status.h"
@@ -556,9 +557,7 @@ std::string Open311StatusNotes(const cv1::PublicComplaint& c) {
                ? Text("status.unlisted_waiting", lang)
                : Text("status.unlisted_open", lang);
   }
-  if (c.state() == cv1::STATE_UNSPECIFIED || !cv1::State_IsValid(c.state())) return "";
-  return StatusNote(cv1::State_Name(c.state()).substr(6),
-                    cv1::ArchiveReason_Name(c.archive_reason()).substr(15), lang);
+  return complaints::StateNote(c.state(), c.archive_reason(), lang);
 }
 
 std::string Open311Time(const google::protobuf::Timestamp& t) {

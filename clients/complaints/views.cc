@@ -87,4 +87,13 @@ v1::Complaint FullView(const v1::Complaint& c, bool show_identity, absl::Time no
   return out;
 }
 
+std::string StateNote(v1::State state, v1::ArchiveReason reason, Lang lang) {
+  if (state == v1::STATE_UNSPECIFIED || !v1::State_IsValid(state)) return "";
+  // The enum value names without their prefixes: "IN_PROGRESS", "OUT_OF_SCOPE".
+  const std::string reason_name =
+      v1::ArchiveReason_IsValid(reason) ? v1::ArchiveReason_Name(reason) : "";
+  return StatusNote(v1::State_Name(state).substr(6),
+                    reason_name.size() > 15 ? reason_name.substr(15) : "", lang);
+}
+
 }  // namespace simpul::complaints

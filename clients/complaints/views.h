@@ -6,7 +6,10 @@
 #ifndef SIMPUL_CLIENTS_COMPLAINTS_VIEWS_H_
 #define SIMPUL_CLIENTS_COMPLAINTS_VIEWS_H_
 
+#include <string>
+
 #include "absl/time/time.h"
+#include "common/messages.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "simpul/complaints/v1/complaints.pb.h"
 
@@ -47,6 +50,12 @@ v1::PublicComplaint PublicView(const v1::Complaint& complaint, absl::Time now);
 // complainant is cleared and `identity_withheld` says whether there was one to withhold; who
 // may see it is the service's rule (services/complaints/access.h, CanSeeIdentity).
 v1::Complaint FullView(const v1::Complaint& complaint, bool show_identity, absl::Time now);
+
+// StateNote says what `state` (and, for an archived case, `reason`) means to the
+// complainant, in `lang` (common/messages.h StatusNote); "" for an unspecified or unknown
+// state, and an unknown reason is left blank. Webhook bodies and Open311's status_notes carry
+// it.
+std::string StateNote(v1::State state, v1::ArchiveReason reason, Lang lang);
 
 }  // namespace simpul::complaints
 

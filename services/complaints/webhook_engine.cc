@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "clients/complaints/views.h"
 #include "common/absl_compat.h"
 #include "common/backoff.h"
 #include "common/json.h"
@@ -70,10 +71,7 @@ std::string WebhookBody(const std::string& webhook_id, const std::string& delive
       view.has_event() ? view.event().to_state() : view.public_event().to_state();
   const v1::ArchiveReason reason =
       view.has_event() ? view.event().archive_reason() : view.public_event().archive_reason();
-  const std::string note = state == v1::STATE_UNSPECIFIED || !v1::State_IsValid(state)
-                               ? ""
-                               : StatusNote(v1::State_Name(state).substr(6),
-                                            v1::ArchiveReason_Name(reason).substr(15), lang);
+  const std::string note = StateNote(state, reason, lang);
   std::string out = absl::StrCat("{\"webhook_id\":\"", webhook_id, "\",\"delivery_id\":\"",
                                  delivery_id, "\",\"lang\":\"", AbslView(LangTag(lang)),
                                  "\",\"status_note\":", JsonEscape(note));

@@ -32,6 +32,24 @@ v1::Complaint ACase() {
   return c;
 }
 
+TEST(ViewsTest, StateNoteSaysWhatTheStateMeansInEitherLanguage) {
+  EXPECT_EQ(StateNote(v1::STATE_VERIFIED, v1::ARCHIVE_REASON_UNSPECIFIED, Lang::kIndonesian),
+            "Terverifikasi; sedang diteruskan ke unit yang bertanggung jawab.");
+  EXPECT_EQ(StateNote(v1::STATE_VERIFIED, v1::ARCHIVE_REASON_UNSPECIFIED, Lang::kEnglish),
+            "Verified; being routed to the responsible unit.");
+  const std::string archived =
+      StateNote(v1::STATE_ARCHIVED, v1::ARCHIVE_REASON_DUPLICATE, Lang::kEnglish);
+  EXPECT_EQ(archived.rfind("Closed without action (", 0), 0u) << archived;
+  EXPECT_NE(archived, StateNote(v1::STATE_ARCHIVED, v1::ARCHIVE_REASON_UNCLEAR, Lang::kEnglish));
+  EXPECT_EQ(StateNote(v1::STATE_UNSPECIFIED, v1::ARCHIVE_REASON_UNSPECIFIED, Lang::kEnglish), "");
+  // Numbers no enum value has (a newer sender): no note for the state, no text for the reason,
+  // and never an exception.
+  EXPECT_EQ(StateNote(static_cast<v1::State>(999), v1::ARCHIVE_REASON_UNSPECIFIED, Lang::kEnglish),
+            "");
+  EXPECT_EQ(StateNote(v1::STATE_ARCHIVED, static_cast<v1::ArchiveReason>(999), Lang::kEnglish),
+            "Closed without action ().");
+}
+
 TEST(ViewsTest, ADeadlinePassesOnceItsWholeSecondHasBegun) {
   google::protobuf::Timestamp t;
   t.set_seconds(absl::ToUnixSeconds(kNext));
