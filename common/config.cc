@@ -129,6 +129,21 @@ absl::Status CheckValue(const ConfigKey& key, absl::string_view raw, absl::strin
   std::abort();
 }
 
+}  // namespace
+
+std::function<absl::Status(std::string_view value)> DurationAtLeast(absl::Duration min) {
+  return [min](std::string_view value) -> absl::Status {
+    absl::Duration d;
+    if (absl::ParseDuration(AbslView(value), &d) && d < min) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected a duration of at least ", absl::FormatDuration(min)));
+    }
+    return absl::OkStatus();
+  };
+}
+
+namespace {
+
 absl::Status NonNegativeDuration(std::string_view value) {
   absl::Duration d;
   if (absl::ParseDuration(AbslView(value), &d) && d < absl::ZeroDuration()) {

@@ -39,6 +39,10 @@ struct ConfigKey {
   int64_t max_int = INT64_MAX;
 };
 
+// DurationAtLeast is a ConfigKey::validate for a kDuration key that must be at least `min`
+// ("expected a duration of at least 1h").
+std::function<absl::Status(std::string_view value)> DurationAtLeast(absl::Duration min);
+
 class Config {
  public:
   // Parse validates every key. `env` is the process environment ("NAME=VALUE" strings);

@@ -9,7 +9,6 @@
 #include "absl/time/time.h"
 #include "clients/registry/registry_router.h"
 #include "clients/registry/watch.h"
-#include "common/absl_compat.h"
 #include "common/calendar.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -52,14 +51,7 @@ ServiceSpec Spec() {
                                "instance takes it over: the delay before the events of a crashed "
                                "instance, or an event whose handling failed, are handled again (at "
                                "least 1ms; longer than handling a batch of 100 events)",
-                       .validate = [](std::string_view value) -> absl::Status {
-                         absl::Duration d;
-                         if (absl::ParseDuration(AbslView(value), &d) &&
-                             d < absl::Milliseconds(1)) {
-                           return absl::InvalidArgumentError("expected a duration of at least 1ms");
-                         }
-                         return absl::OkStatus();
-                       }});
+                       .validate = DurationAtLeast(absl::Milliseconds(1))});
   spec.keys.push_back(
       {.name = "input_retention",
        .type = ConfigType::kDuration,
@@ -68,13 +60,7 @@ ServiceSpec Spec() {
                "delivery are kept, from its last change: within it a repeat counts once and the "
                "input can be voided; after it neither holds. Memory grows by roughly 0.9 KB per "
                "survey response for this long (docs/capacity.md); default 400 days, at least 1h",
-       .validate = [](std::string_view value) -> absl::Status {
-         absl::Duration d;
-         if (absl::ParseDuration(AbslView(value), &d) && d < absl::Hours(1)) {
-           return absl::InvalidArgumentError("expected a duration of at least 1h");
-         }
-         return absl::OkStatus();
-       }});
+       .validate = DurationAtLeast(absl::Hours(1))});
   spec.keys.push_back({.name = "sweep_interval",
                        .type = ConfigType::kDuration,
                        .default_value = "30s",

@@ -60,6 +60,19 @@ absl::StatusOr<Config> ParseTest(std::vector<std::string> argv, std::vector<std:
   return Config::Parse("test", TestKeys(), args.argc(), args.argv(), args.env());
 }
 
+TEST(ConfigTest, DurationAtLeastRefusesShorterDurations) {
+  const auto at_least_an_hour = DurationAtLeast(absl::Hours(1));
+  EXPECT_TRUE(at_least_an_hour("1h").ok());
+  EXPECT_TRUE(at_least_an_hour("9600h").ok());
+  const absl::Status short_one = at_least_an_hour("59m");
+  EXPECT_EQ(short_one.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(short_one.message(), "expected a duration of at least 1h");
+  EXPECT_EQ(DurationAtLeast(absl::Milliseconds(1))("0s").message(),
+            "expected a duration of at least 1ms");
+  // Not a duration: the type check reports it, not this one.
+  EXPECT_TRUE(at_least_an_hour("soon").ok());
+}
+
 TEST(ConfigTest, DefaultsApply) {
   auto config = ParseTest({}, {"PATH=/usr/bin", "HOME=/root"});
   ASSERT_TRUE(config.ok()) << config.status();
